@@ -1,0 +1,22 @@
+//===- Passes.h - tesa transformation passes --------------------*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_TRANSFORMS_PASSES_H
+#define TESA_TRANSFORMS_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace tesa {
+
+#define GEN_PASS_DECL
+#include "tesa/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "tesa/Transforms/Passes.h.inc"
+
+} // namespace tesa
+
+#endif // TESA_TRANSFORMS_PASSES_H

@@ -1,0 +1,349 @@
+//===- TesaAttrs.cpp - tesa attributes ------------------------------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Dialect/Tesa/IR/TesaAttrs.h"
+#include "tesa/Dialect/Tesa/IR/TesaDialect.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace tesa;
+
+#define GET_ATTRDEF_CLASSES
+#include "tesa/Dialect/Tesa/IR/TesaAttrs.cpp.inc"
+
+using EmitErrorFn = llvm::function_ref<InFlightDiagnostic()>;
+
+void TesaDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "tesa/Dialect/Tesa/IR/TesaAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+SparsityAttr tesa::getSparsityEncoding(Type type) {
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  if (!tensorType)
+    return {};
+  return dyn_cast_or_null<SparsityAttr>(tensorType.getEncoding());
+}
+
+RankedTensorType tesa::withSparsityEncoding(RankedTensorType type,
+                                            SparsityAttr encoding) {
+  return RankedTensorType::get(type.getShape(), type.getElementType(),
+                               encoding);
+}
+
+/// The bit width of an element type a sparsity encoding can apply to.
+static std::optional<unsigned> getElementBitWidth(Type type) {
+  if (type.isIntOrFloat())
+    return type.getIntOrFloatBitWidth();
+  if (isa<IndexType>(type))
+    return 64;
+  return std::nullopt;
+}
+
+static ArrayRef<uint8_t> asBytes(ArrayRef<char> data) {
+  return ArrayRef(reinterpret_cast<const uint8_t *>(data.data()), data.size());
+}
+
+/// Checks that a map is an i8 `dense<...>` or `dense_resource<...>` tensor
+/// with positive dimensions. Its entries are checked by `verifyEntries`.
+static LogicalResult verifyMapKind(EmitErrorFn emitError, ElementsAttr map) {
+  if (!isa<DenseIntOrFPElementsAttr, DenseResourceElementsAttr>(map))
+    return emitError() << "#tesa.sparsity map must be a dense<...> or "
+                          "dense_resource<...> elements attribute, got "
+                       << map;
+  auto type = dyn_cast<RankedTensorType>(map.getShapedType());
+  if (!type || !type.getElementType().isInteger(8))
+    return emitError() << "#tesa.sparsity map must be a tensor of i8, got "
+                       << map.getShapedType();
+  if (!type.hasStaticShape() ||
+      llvm::any_of(type.getShape(), [](int64_t d) { return d <= 0; }))
+    return emitError() << "#tesa.sparsity map dimensions must be positive, got "
+                       << type;
+  return success();
+}
+
+/// Checks the raw entries of a map whose type is `mapType`.
+static LogicalResult verifyEntries(EmitErrorFn emitError,
+                                   RankedTensorType mapType,
+                                   ArrayRef<uint8_t> entries) {
+  if (static_cast<int64_t>(entries.size()) != mapType.getNumElements())
+    return emitError() << "#tesa.sparsity map data has " << entries.size()
+                       << " bytes, expected " << mapType.getNumElements()
+                       << " for " << mapType;
+  const uint8_t *bad = llvm::find_if(
+      entries, [](uint8_t bits) { return !isAllowedBits(bits); });
+  if (bad != entries.end())
+    return emitError() << "#tesa.sparsity map entry " << (bad - entries.begin())
+                       << " is " << static_cast<int>(static_cast<int8_t>(*bad))
+                       << ", expected one of 0, 4, 8, 16, 32";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SparsityAttr
+//===----------------------------------------------------------------------===//
+
+SparsityAttr SparsityAttr::get(MLIRContext *context,
+                               const SparsityMap &sparsity) {
+  SparsityMap canonical = sparsity.getCanonical();
+  if (std::optional<uint8_t> bits = canonical.getUniformBits())
+    return Base::get(context, *bits, ElementsAttr());
+  auto mapType = RankedTensorType::get(canonical.getGridShape(),
+                                       IntegerType::get(context, 8));
+  ArrayRef<uint8_t> entries = canonical.getEntries();
+  auto map = DenseElementsAttr::getFromRawBuffer(
+      mapType, ArrayRef(reinterpret_cast<const char *>(entries.data()),
+                        entries.size()));
+  return Base::get(context, 0, cast<ElementsAttr>(map));
+}
+
+bool SparsityAttr::hasResourceMap() const {
+  return isa_and_nonnull<DenseResourceElementsAttr>(getMap());
+}
+
+std::optional<ArrayRef<uint8_t>> SparsityAttr::getMapEntries() const {
+  ElementsAttr map = getMap();
+  if (!map)
+    return ArrayRef<uint8_t>();
+  if (auto dense = dyn_cast<DenseIntOrFPElementsAttr>(map))
+    return asBytes(dense.getRawData());
+  AsmResourceBlob *blob =
+      cast<DenseResourceElementsAttr>(map).getRawHandle().getBlob();
+  if (!blob)
+    return std::nullopt;
+  return asBytes(blob->getData());
+}
+
+SmallVector<int64_t> SparsityAttr::getGridShape(unsigned rank) const {
+  if (isUniform())
+    return SmallVector<int64_t>(rank, 1);
+  return llvm::to_vector(getMap().getShapedType().getShape());
+}
+
+std::optional<unsigned> SparsityAttr::getMaxBits() const {
+  if (isUniform())
+    return getUniformBits();
+  std::optional<ArrayRef<uint8_t>> entries = getMapEntries();
+  if (!entries || entries->empty())
+    return std::nullopt;
+  return *llvm::max_element(*entries);
+}
+
+LogicalResult SparsityAttr::verify(EmitErrorFn emitError, unsigned uniformBits,
+                                   ElementsAttr map) {
+  if (!map) {
+    if (!isAllowedBits(uniformBits))
+      return emitError() << "#tesa.sparsity bits = " << uniformBits
+                         << " is not one of 0, 4, 8, 16, 32";
+    return success();
+  }
+  if (uniformBits != 0)
+    return emitError() << "#tesa.sparsity takes either bits or a map, not both";
+  if (failed(verifyMapKind(emitError, map)))
+    return failure();
+  auto mapType = cast<RankedTensorType>(map.getShapedType());
+  auto dense = dyn_cast<DenseIntOrFPElementsAttr>(map);
+  if (!dense) {
+    // The data of a resource map is parsed after the types that use it; it
+    // is checked here when already present, else by verifyEncodingAndData.
+    AsmResourceBlob *blob =
+        cast<DenseResourceElementsAttr>(map).getRawHandle().getBlob();
+    if (!blob)
+      return success();
+    return verifyEntries(emitError, mapType, asBytes(blob->getData()));
+  }
+  if (dense.isSplat())
+    return emitError() << "#tesa.sparsity map is uniform; its canonical form "
+                          "is bits = N";
+  ArrayRef<uint8_t> entries = asBytes(dense.getRawData());
+  if (failed(verifyEntries(emitError, mapType, entries)))
+    return failure();
+  // Inline maps are canonical by construction (parser and builders); reject
+  // any other so that equal sparsity always gives the identical attribute.
+  SparsityMap value = llvm::cantFail(SparsityMap::get(
+      mapType.getShape(), mapType.getShape(),
+      std::vector<uint8_t>(entries.begin(), entries.end())));
+  if (!value.isCanonical())
+    return emitError() << "#tesa.sparsity map is not in canonical form; "
+                          "build it with SparsityAttr::get(SparsityMap)";
+  return success();
+}
+
+static LogicalResult verifyEncodingImpl(SparsityAttr attr,
+                                        ArrayRef<int64_t> shape,
+                                        Type elementType, EmitErrorFn emitError,
+                                        bool requireData) {
+  std::optional<unsigned> width = getElementBitWidth(elementType);
+  if (!width)
+    return emitError() << "#tesa.sparsity needs integer, index or "
+                          "floating-point elements, got "
+                       << elementType;
+  if (!attr.isUniform()) {
+    ArrayRef<int64_t> grid = attr.getMap().getShapedType().getShape();
+    if (grid.size() != shape.size())
+      return emitError() << "#tesa.sparsity map rank " << grid.size()
+                         << " does not match tensor rank " << shape.size();
+    for (auto [d, dims] : llvm::enumerate(llvm::zip_equal(shape, grid))) {
+      auto [size, cells] = dims;
+      if (ShapedType::isDynamic(size) && cells != 1)
+        return emitError() << "#tesa.sparsity map dimension " << d << " is "
+                           << cells << " but tensor dimension " << d
+                           << " is dynamic; it must be 1";
+      if (!ShapedType::isDynamic(size) && size % cells != 0)
+        return emitError() << "#tesa.sparsity map dimension " << d << " ("
+                           << cells << ") does not divide tensor dimension "
+                           << d << " (" << size << ")";
+    }
+  }
+  std::optional<unsigned> maxBits = attr.getMaxBits();
+  if (!maxBits) {
+    if (!requireData)
+      return success();
+    auto resource = cast<DenseResourceElementsAttr>(attr.getMap());
+    return emitError() << "#tesa.sparsity map dense_resource<"
+                       << resource.getRawHandle().getKey()
+                       << "> has no data: the key is not defined in the "
+                          "file's dialect_resources section";
+  }
+  if (*maxBits > *width)
+    return emitError() << "#tesa.sparsity keeps elements at " << *maxBits
+                       << " bits, wider than the element type " << elementType;
+  return success();
+}
+
+LogicalResult SparsityAttr::verifyEncoding(ArrayRef<int64_t> shape,
+                                           Type elementType,
+                                           EmitErrorFn emitError) const {
+  return verifyEncodingImpl(*this, shape, elementType, emitError,
+                            /*requireData=*/false);
+}
+
+LogicalResult SparsityAttr::verifyEncodingAndData(
+    ArrayRef<int64_t> shape, Type elementType, EmitErrorFn emitError) const {
+  if (failed(verifyEncodingImpl(*this, shape, elementType, emitError,
+                                /*requireData=*/true)))
+    return failure();
+  if (!hasResourceMap())
+    return success();
+  return verifyEntries(emitError, cast<RankedTensorType>(getMap().getType()),
+                       *getMapEntries());
+}
+
+FailureOr<SparsityMap>
+SparsityAttr::getSparsityMap(ArrayRef<int64_t> shape,
+                             EmitErrorFn emitError) const {
+  std::optional<ArrayRef<uint8_t>> entries = getMapEntries();
+  if (!entries) {
+    auto resource = cast<DenseResourceElementsAttr>(getMap());
+    return emitError() << "#tesa.sparsity map dense_resource<"
+                       << resource.getRawHandle().getKey() << "> has no data";
+  }
+  std::vector<uint8_t> values(entries->begin(), entries->end());
+  if (isUniform())
+    values.assign(1, getUniformBits());
+  llvm::Expected<SparsityMap> map =
+      SparsityMap::get(shape, getGridShape(shape.size()), std::move(values));
+  if (!map)
+    return emitError() << "#tesa.sparsity: " << llvm::toString(map.takeError());
+  return std::move(*map);
+}
+
+FailureOr<SparsityAttr> SparsityAttr::getCanonical() const {
+  if (!hasResourceMap())
+    return *this;
+  auto gridShape = getMap().getShapedType().getShape();
+  FailureOr<SparsityMap> map = getSparsityMap(gridShape, [&] {
+    return mlir::emitError(UnknownLoc::get(getContext()));
+  });
+  if (failed(map))
+    return failure();
+  return SparsityAttr::get(getContext(), *map);
+}
+
+//===----------------------------------------------------------------------===//
+// Assembly format
+//===----------------------------------------------------------------------===//
+
+Attribute SparsityAttr::parse(AsmParser &parser, Type) {
+  MLIRContext *context = parser.getContext();
+  if (parser.parseLess())
+    return {};
+  SMLoc keyLoc = parser.getCurrentLocation();
+  StringRef key;
+  if (failed(parser.parseOptionalKeyword(&key, {"bits", "map"}))) {
+    parser.emitError(keyLoc,
+                     "expected 'bits = N' or 'map = <i8 elements attribute>' "
+                     "in #tesa.sparsity");
+    return {};
+  }
+  if (parser.parseEqual())
+    return {};
+  SMLoc valueLoc = parser.getCurrentLocation();
+  auto emitError = [&] { return parser.emitError(valueLoc); };
+
+  if (key == "bits") {
+    int64_t bits = 0;
+    if (parser.parseInteger(bits) || parser.parseGreater())
+      return {};
+    if (!isAllowedBits(bits)) {
+      emitError() << "#tesa.sparsity bits = " << bits
+                  << " is not one of 0, 4, 8, 16, 32";
+      return {};
+    }
+    return SparsityAttr::get(context, bits, ElementsAttr());
+  }
+
+  Attribute value;
+  if (parser.parseAttribute(value) || parser.parseGreater())
+    return {};
+  auto map = dyn_cast<ElementsAttr>(value);
+  if (!map) {
+    emitError() << "#tesa.sparsity map must be an i8 elements attribute, got "
+                << value;
+    return {};
+  }
+  if (failed(verifyMapKind(emitError, map)))
+    return {};
+  auto dense = dyn_cast<DenseIntOrFPElementsAttr>(map);
+  if (!dense)
+    return SparsityAttr::getChecked(emitError, context, 0, map);
+
+  // Inline maps are stored in canonical form.
+  auto mapType = cast<RankedTensorType>(map.getShapedType());
+  std::vector<uint8_t> entries;
+  entries.reserve(mapType.getNumElements());
+  for (int8_t bits : dense.getValues<int8_t>())
+    entries.push_back(static_cast<uint8_t>(bits));
+  if (failed(verifyEntries(emitError, mapType, entries)))
+    return {};
+  SparsityMap sparsity = llvm::cantFail(
+      SparsityMap::get(mapType.getShape(), mapType.getShape(), std::move(entries)));
+  return SparsityAttr::get(context, sparsity);
+}
+
+void SparsityAttr::print(AsmPrinter &printer) const {
+  printer << "<";
+  if (isUniform()) {
+    printer << "bits = " << getUniformBits();
+  } else {
+    printer << "map = ";
+    printer.printAttribute(getMap());
+  }
+  printer << ">";
+}

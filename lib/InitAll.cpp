@@ -1,0 +1,17 @@
+//===- InitAll.cpp - Register everything tesa provides --------------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/InitAll.h"
+#include "tesa/Dialect/Tesa/IR/TesaDialect.h"
+#include "tesa/Transforms/Passes.h"
+
+#include "mlir/IR/DialectRegistry.h"
+
+void tesa::registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<tesa::TesaDialect>();
+}
+
+void tesa::registerAllPasses() { tesa::registerTesaPasses(); }
