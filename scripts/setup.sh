@@ -39,5 +39,7 @@ fi
 if ! "$VENV/bin/python" -c "import numpy, pytest" 2>/dev/null; then
   "$VENV/bin/pip" install -q --disable-pip-version-check numpy pytest
 fi
-"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$ROOT/python" >/dev/null 2>&1 || true
+if ! "$VENV/bin/python" -c "import tesa" 2>/dev/null; then
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$ROOT/python"
+fi
 echo "setup: ok"

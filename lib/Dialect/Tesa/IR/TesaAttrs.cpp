@@ -236,13 +236,14 @@ LogicalResult SparsityAttr::verifyEncoding(ArrayRef<int64_t> shape,
 
 LogicalResult SparsityAttr::verifyEncodingAndData(
     ArrayRef<int64_t> shape, Type elementType, EmitErrorFn emitError) const {
-  if (failed(verifyEncodingImpl(*this, shape, elementType, emitError,
-                                /*requireData=*/true)))
+  std::optional<ArrayRef<uint8_t>> entries = getMapEntries();
+  if (hasResourceMap() && entries &&
+      failed(verifyEntries(emitError,
+                           cast<RankedTensorType>(getMap().getShapedType()),
+                           *entries)))
     return failure();
-  if (!hasResourceMap())
-    return success();
-  return verifyEntries(emitError, cast<RankedTensorType>(getMap().getType()),
-                       *getMapEntries());
+  return verifyEncodingImpl(*this, shape, elementType, emitError,
+                            /*requireData=*/true);
 }
 
 FailureOr<SparsityMap>
