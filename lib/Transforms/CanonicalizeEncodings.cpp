@@ -25,19 +25,17 @@ struct CanonicalizeEncodingsPass
 } // namespace
 
 void CanonicalizeEncodingsPass::runOnOperation() {
-  bool failed = false;
+  // Once the data of every map in a tensor type is known good,
+  // canonicalisation cannot fail for them; an encoding found elsewhere (a bare
+  // attribute) whose data is missing is left as it is.
+  if (failed(verifyEncodingsIn(getOperation())))
+    return signalPassFailure();
   AttrTypeReplacer replacer;
-  replacer.addReplacement([&](SparsityAttr encoding) -> std::optional<Attribute> {
+  replacer.addReplacement([](SparsityAttr encoding) -> Attribute {
     FailureOr<SparsityAttr> canonical = encoding.getCanonical();
-    if (mlir::failed(canonical)) {
-      failed = true;
-      return std::nullopt;
-    }
-    return *canonical;
+    return succeeded(canonical) ? *canonical : encoding;
   });
   replacer.recursivelyReplaceElementsIn(getOperation(), /*replaceAttrs=*/true,
                                         /*replaceLocs=*/false,
                                         /*replaceTypes=*/true);
-  if (failed)
-    signalPassFailure();
 }

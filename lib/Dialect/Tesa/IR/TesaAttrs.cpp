@@ -7,9 +7,12 @@
 #include "tesa/Dialect/Tesa/IR/TesaAttrs.h"
 #include "tesa/Dialect/Tesa/IR/TesaDialect.h"
 
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -45,6 +48,32 @@ RankedTensorType tesa::withSparsityEncoding(RankedTensorType type,
                                             SparsityAttr encoding) {
   return RankedTensorType::get(type.getShape(), type.getElementType(),
                                encoding);
+}
+
+LogicalResult tesa::verifyEncodingsIn(Operation *root) {
+  // Each distinct type is checked once, at the first op that mentions it.
+  llvm::DenseSet<Type> checked;
+  bool failed = false;
+  root->walk([&](Operation *op) {
+    AttrTypeWalker walker;
+    walker.addWalk([&](RankedTensorType type) {
+      SparsityAttr encoding = getSparsityEncoding(type);
+      if (!encoding || !checked.insert(type).second)
+        return;
+      if (mlir::failed(encoding.verifyEncodingAndData(
+              type.getShape(), type.getElementType(),
+              [&] { return op->emitError() << "in type " << type << ": "; })))
+        failed = true;
+    });
+    walker.walk(op->getAttrDictionary());
+    for (Type type : op->getResultTypes())
+      walker.walk(type);
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument argument : block.getArguments())
+          walker.walk(argument.getType());
+  });
+  return failure(failed);
 }
 
 /// The bit width of an element type a sparsity encoding can apply to.
@@ -268,6 +297,8 @@ SparsityAttr::getSparsityMap(ArrayRef<int64_t> shape,
 FailureOr<SparsityAttr> SparsityAttr::getCanonical() const {
   if (!hasResourceMap())
     return *this;
+  if (!getMapEntries())
+    return failure();
   auto gridShape = getMap().getShapedType().getShape();
   FailureOr<SparsityMap> map = getSparsityMap(gridShape, [&] {
     return mlir::emitError(UnknownLoc::get(getContext()));

@@ -25,6 +25,13 @@ SparsityAttr getSparsityEncoding(mlir::Type type);
 mlir::RankedTensorType withSparsityEncoding(mlir::RankedTensorType type,
                                             SparsityAttr encoding);
 
+/// Checks every `#tesa.sparsity` encoding in the types that `root` and the
+/// ops nested in it mention (results, block arguments, type attributes such
+/// as function signatures), resource map data included, with
+/// `verifyEncodingAndData`. Errors are reported at the first op that
+/// mentions a bad type.
+mlir::LogicalResult verifyEncodingsIn(mlir::Operation *root);
+
 } // namespace tesa
 
 #endif // TESA_DIALECT_TESA_IR_TESAATTRS_H
