@@ -25,15 +25,12 @@ struct CanonicalizeEncodingsPass
 } // namespace
 
 void CanonicalizeEncodingsPass::runOnOperation() {
-  // Once the data of every map in a tensor type is known good,
-  // canonicalisation cannot fail for them; an encoding found elsewhere (a bare
-  // attribute) whose data is missing is left as it is.
+  // Once every map's data is known good, canonicalisation cannot fail.
   if (failed(verifyEncodingsIn(getOperation())))
     return signalPassFailure();
   AttrTypeReplacer replacer;
   replacer.addReplacement([](SparsityAttr encoding) -> Attribute {
-    FailureOr<SparsityAttr> canonical = encoding.getCanonical();
-    return succeeded(canonical) ? *canonical : encoding;
+    return *encoding.getCanonical();
   });
   replacer.recursivelyReplaceElementsIn(getOperation(), /*replaceAttrs=*/true,
                                         /*replaceLocs=*/false,

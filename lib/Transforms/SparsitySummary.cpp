@@ -8,6 +8,7 @@
 #include "tesa/Transforms/Passes.h"
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringExtras.h"
@@ -70,29 +71,35 @@ LogicalResult SparsitySummaryPass::addRow(StringRef function, Value value,
   if (!encoding && !includeDense)
     return success();
 
-  // Every block has the same number of elements, so the shares of a tensor
-  // with dynamic dimensions are those of its grid.
-  SmallVector<int64_t> grid =
-      encoding ? encoding.getGridShape(type.getRank())
-               : SmallVector<int64_t>(type.getRank(), 1);
-  ArrayRef<int64_t> countedShape =
-      type.hasStaticShape() ? type.getShape() : ArrayRef<int64_t>(grid);
-  int64_t total = ShapedType::getNumElements(countedShape);
+  // Every block has the same number of elements, so shares are counted on
+  // the grid: exact for any shape, dynamic or too large to count elements.
+  unsigned rank = type.getRank();
+  SmallVector<int64_t> grid = encoding ? encoding.getGridShape(rank)
+                                       : SmallVector<int64_t>(rank, 1);
+  bool empty = llvm::is_contained(type.getShape(), 0);
+  int64_t total = empty ? 0 : ShapedType::getNumElements(grid);
   int64_t kept = total;
   BitHistogram histogram;
   std::string gridText = "dense";
   if (encoding) {
     FailureOr<SparsityMap> map = encoding.getSparsityMap(
-        countedShape, [&] { return emitError(value.getLoc()); });
+        grid, [&] { return emitError(value.getLoc()); });
     if (failed(map))
       return failure();
-    kept = map->getNumKept();
-    histogram = map->getBitHistogram();
+    if (!empty) {
+      kept = map->getNumKept();
+      histogram = map->getBitHistogram();
+    }
     gridText = formatDims(grid);
-    if (type.hasStaticShape())
-      gridText += " of " + formatDims(map->getBlockShape());
-  } else if (isAllowedBits(type.getElementTypeBitWidth())) {
-    histogram.add(type.getElementTypeBitWidth(), total);
+    if (type.hasStaticShape()) {
+      SmallVector<int64_t> block;
+      for (auto [size, cells] : llvm::zip_equal(type.getShape(), grid))
+        block.push_back(size / cells);
+      gridText += " of " + formatDims(block);
+    }
+  } else if (Type element = type.getElementType(); element.isIntOrFloat() &&
+             isAllowedBits(element.getIntOrFloatBitWidth())) {
+    histogram.add(element.getIntOrFloatBitWidth(), total);
   }
 
   std::string name;

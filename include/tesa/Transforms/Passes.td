@@ -9,7 +9,7 @@
 
 include "mlir/Pass/PassBase.td"
 
-def SparsitySummary : Pass<"tesa-sparsity-summary"> {
+def SparsitySummary : Pass<"tesa-sparsity-summary", "mlir::ModuleOp"> {
   let summary = "Print a per-tensor summary of #tesa.sparsity encodings";
   let description = [{
     For every function, lists each tensor value that carries a

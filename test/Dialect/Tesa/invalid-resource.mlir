@@ -56,3 +56,18 @@ func.func @blob_wider_than_element(%w: tensor<4xf16, #tesa.sparsity<map = dense_
     }
   }
 #-}
+
+// -----
+
+// The data of an encoding used outside a tensor type is checked too.
+// expected-error @+1 {{#tesa.sparsity map entry 2 is 7, expected one of 0, 4, 8, 16, 32}}
+func.func @bare_attribute() attributes {mask = #tesa.sparsity<map = dense_resource<bare> : tensor<4xi8>>} {
+  return
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      bare: "0x0100000008000708"
+    }
+  }
+#-}

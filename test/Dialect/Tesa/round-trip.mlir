@@ -1,6 +1,9 @@
 // RUN: tesa-opt %s | FileCheck %s
 // Printing is a fixpoint: print, parse, print again.
 // RUN: tesa-opt %s | tesa-opt | FileCheck %s
+// Bytecode keeps every form, resource maps with their blobs included.
+// RUN: tesa-opt %s --emit-bytecode | tesa-opt | FileCheck %s
+// RUN: tesa-opt %s --verify-roundtrip -o /dev/null
 
 // CHECK-LABEL: func.func @uniform_bits
 // CHECK-SAME: tensor<8x8xf32, #tesa.sparsity<bits = 0>>

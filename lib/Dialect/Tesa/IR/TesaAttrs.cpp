@@ -7,6 +7,7 @@
 #include "tesa/Dialect/Tesa/IR/TesaAttrs.h"
 #include "tesa/Dialect/Tesa/IR/TesaDialect.h"
 
+#include "mlir/Bytecode/BytecodeImplementation.h"
 #include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -51,16 +52,28 @@ RankedTensorType tesa::withSparsityEncoding(RankedTensorType type,
 }
 
 LogicalResult tesa::verifyEncodingsIn(Operation *root) {
-  // Each distinct type is checked once, at the first op that mentions it.
-  llvm::DenseSet<Type> checked;
+  // Each distinct attribute and type is checked once, at the first op that
+  // mentions it. The walk is post-order, so an encoding's data is checked
+  // before the tensor types that use it.
+  llvm::DenseSet<Attribute> checkedAttrs, badAttrs;
+  llvm::DenseSet<Type> checkedTypes;
   bool failed = false;
   root->walk([&](Operation *op) {
+    auto emitError = [&] { return op->emitError(); };
     AttrTypeWalker walker;
+    walker.addWalk([&](SparsityAttr encoding) {
+      if (checkedAttrs.insert(encoding).second &&
+          mlir::failed(encoding.verifyMapData(emitError))) {
+        badAttrs.insert(encoding);
+        failed = true;
+      }
+    });
     walker.addWalk([&](RankedTensorType type) {
       SparsityAttr encoding = getSparsityEncoding(type);
-      if (!encoding || !checked.insert(type).second)
+      if (!encoding || badAttrs.contains(encoding) ||
+          !checkedTypes.insert(type).second)
         return;
-      if (mlir::failed(encoding.verifyEncodingAndData(
+      if (mlir::failed(encoding.verifyEncoding(
               type.getShape(), type.getElementType(),
               [&] { return op->emitError() << "in type " << type << ": "; })))
         failed = true;
@@ -216,8 +229,8 @@ LogicalResult SparsityAttr::verify(EmitErrorFn emitError, unsigned uniformBits,
 
 static LogicalResult verifyEncodingImpl(SparsityAttr attr,
                                         ArrayRef<int64_t> shape,
-                                        Type elementType, EmitErrorFn emitError,
-                                        bool requireData) {
+                                        Type elementType,
+                                        EmitErrorFn emitError) {
   std::optional<unsigned> width = getElementBitWidth(elementType);
   if (!width)
     return emitError() << "#tesa.sparsity needs integer, index or "
@@ -240,17 +253,9 @@ static LogicalResult verifyEncodingImpl(SparsityAttr attr,
                            << d << " (" << size << ")";
     }
   }
+  // A resource map's data may not be parsed yet; verifyMapData checks it.
   std::optional<unsigned> maxBits = attr.getMaxBits();
-  if (!maxBits) {
-    if (!requireData)
-      return success();
-    auto resource = cast<DenseResourceElementsAttr>(attr.getMap());
-    return emitError() << "#tesa.sparsity map dense_resource<"
-                       << resource.getRawHandle().getKey()
-                       << "> has no data: the key is not defined in the "
-                          "file's dialect_resources section";
-  }
-  if (*maxBits > *width)
+  if (maxBits && *maxBits > *width)
     return emitError() << "#tesa.sparsity keeps elements at " << *maxBits
                        << " bits, wider than the element type " << elementType;
   return success();
@@ -259,20 +264,30 @@ static LogicalResult verifyEncodingImpl(SparsityAttr attr,
 LogicalResult SparsityAttr::verifyEncoding(ArrayRef<int64_t> shape,
                                            Type elementType,
                                            EmitErrorFn emitError) const {
-  return verifyEncodingImpl(*this, shape, elementType, emitError,
-                            /*requireData=*/false);
+  return verifyEncodingImpl(*this, shape, elementType, emitError);
+}
+
+LogicalResult SparsityAttr::verifyMapData(EmitErrorFn emitError) const {
+  if (!hasResourceMap())
+    return success();
+  std::optional<ArrayRef<uint8_t>> entries = getMapEntries();
+  if (!entries)
+    return emitError() << "#tesa.sparsity map dense_resource<"
+                       << cast<DenseResourceElementsAttr>(getMap())
+                              .getRawHandle()
+                              .getKey()
+                       << "> has no data: the key is not defined in the "
+                          "file's dialect_resources section";
+  return verifyEntries(emitError,
+                       cast<RankedTensorType>(getMap().getShapedType()),
+                       *entries);
 }
 
 LogicalResult SparsityAttr::verifyEncodingAndData(
     ArrayRef<int64_t> shape, Type elementType, EmitErrorFn emitError) const {
-  std::optional<ArrayRef<uint8_t>> entries = getMapEntries();
-  if (hasResourceMap() && entries &&
-      failed(verifyEntries(emitError,
-                           cast<RankedTensorType>(getMap().getShapedType()),
-                           *entries)))
+  if (failed(verifyMapData(emitError)))
     return failure();
-  return verifyEncodingImpl(*this, shape, elementType, emitError,
-                            /*requireData=*/true);
+  return verifyEncodingImpl(*this, shape, elementType, emitError);
 }
 
 FailureOr<SparsityMap>
@@ -297,14 +312,16 @@ SparsityAttr::getSparsityMap(ArrayRef<int64_t> shape,
 FailureOr<SparsityAttr> SparsityAttr::getCanonical() const {
   if (!hasResourceMap())
     return *this;
-  if (!getMapEntries())
+  std::optional<ArrayRef<uint8_t>> entries = getMapEntries();
+  if (!entries)
     return failure();
-  auto gridShape = getMap().getShapedType().getShape();
-  FailureOr<SparsityMap> map = getSparsityMap(gridShape, [&] {
-    return mlir::emitError(UnknownLoc::get(getContext()));
-  });
-  if (failed(map))
+  ArrayRef<int64_t> grid = getMap().getShapedType().getShape();
+  llvm::Expected<SparsityMap> map = SparsityMap::get(
+      grid, grid, std::vector<uint8_t>(entries->begin(), entries->end()));
+  if (!map) {
+    llvm::consumeError(map.takeError());
     return failure();
+  }
   return SparsityAttr::get(getContext(), *map);
 }
 
@@ -378,4 +395,54 @@ void SparsityAttr::print(AsmPrinter &printer) const {
     printer.printAttribute(getMap());
   }
   printer << ">";
+}
+
+//===----------------------------------------------------------------------===//
+// Bytecode
+//===----------------------------------------------------------------------===//
+//
+// `#tesa.sparsity` is written to bytecode as its bit width and its map
+// attribute, so that a `dense_resource` map keeps its resource handle (and
+// with it the blob in the bytecode's resource section); the textual fallback
+// would lose the blob.
+
+namespace {
+/// Attribute codes in a tesa bytecode stream.
+enum AttributeCode : uint64_t { kSparsityAttr = 0 };
+
+struct TesaBytecodeInterface : public BytecodeDialectInterface {
+  explicit TesaBytecodeInterface(Dialect *dialect)
+      : BytecodeDialectInterface(dialect) {}
+
+  Attribute readAttribute(DialectBytecodeReader &reader) const override {
+    uint64_t code = 0, bits = 0;
+    if (failed(reader.readVarInt(code)))
+      return {};
+    if (code != kSparsityAttr) {
+      reader.emitError() << "unknown tesa attribute code " << code;
+      return {};
+    }
+    ElementsAttr map;
+    if (failed(reader.readVarInt(bits)) ||
+        failed(reader.readOptionalAttribute(map)))
+      return {};
+    return SparsityAttr::getChecked([&] { return reader.emitError(); },
+                                    reader.getContext(), bits, map);
+  }
+
+  LogicalResult writeAttribute(Attribute attr,
+                               DialectBytecodeWriter &writer) const override {
+    auto sparsity = dyn_cast<SparsityAttr>(attr);
+    if (!sparsity)
+      return failure();
+    writer.writeVarInt(kSparsityAttr);
+    writer.writeVarInt(sparsity.getUniformBits());
+    writer.writeOptionalAttribute(sparsity.getMap());
+    return success();
+  }
+};
+} // namespace
+
+void TesaDialect::registerBytecodeInterface() {
+  addInterfaces<TesaBytecodeInterface>();
 }

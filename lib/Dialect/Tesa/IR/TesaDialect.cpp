@@ -17,6 +17,7 @@ using namespace tesa;
 
 void TesaDialect::initialize() {
   registerAttributes();
+  registerBytecodeInterface();
   addOperations<
 #define GET_OP_LIST
 #include "tesa/Dialect/Tesa/IR/TesaOps.cpp.inc"

@@ -74,6 +74,11 @@ def Tesa_SparsityAttr : AttrDef<Tesa_Dialect, "Sparsity",
     /// is not available.
     std::optional<unsigned> getMaxBits() const;
 
+    /// Checks the data of a resource map: present, one byte per entry, every
+    /// entry allowed. Succeeds for the other forms.
+    ::llvm::LogicalResult verifyMapData(
+        ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError) const;
+
     /// Like `verifyEncoding`, and also checks the data of a resource map,
     /// failing if it is missing.
     ::llvm::LogicalResult verifyEncodingAndData(
@@ -86,8 +91,8 @@ def Tesa_SparsityAttr : AttrDef<Tesa_Dialect, "Sparsity",
         ::llvm::ArrayRef<int64_t> shape,
         ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError) const;
 
-    /// The canonical attribute for the same sparsity. Fails if the map data
-    /// is missing or invalid.
+    /// The canonical attribute for the same sparsity. Fails, without a
+    /// diagnostic, if the map data is missing or invalid (see verifyMapData).
     ::mlir::FailureOr<SparsityAttr> getCanonical() const;
   }];
 }

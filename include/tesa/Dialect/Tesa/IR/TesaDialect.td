@@ -33,6 +33,8 @@ def Tesa_Dialect : Dialect {
   let extraClassDeclaration = [{
     /// Registers the attributes of TesaAttrs.td (defined in TesaAttrs.cpp).
     void registerAttributes();
+    /// Registers the bytecode encoding (defined in TesaAttrs.cpp).
+    void registerBytecodeInterface();
   }];
 }
 
