@@ -142,7 +142,8 @@ llvm::Error SparsityMap::verify(ArrayRef<int64_t> shape,
                  " for grid " + formatShape(gridShape));
   for (auto [i, bits] : llvm::enumerate(entries))
     if (!isAllowedBits(bits))
-      return error("map entry " + llvm::Twine(i) + " is " + llvm::Twine(static_cast<unsigned>(bits)) +
+      return error("map entry " + llvm::Twine(i) + " is " +
+                   llvm::Twine(static_cast<unsigned>(bits)) +
                    ", expected one of 0, 4, 8, 16, 32");
   return llvm::Error::success();
 }

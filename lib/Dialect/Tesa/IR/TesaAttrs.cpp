@@ -203,7 +203,7 @@ LogicalResult SparsityAttr::verify(EmitErrorFn emitError, unsigned uniformBits,
   auto dense = dyn_cast<DenseIntOrFPElementsAttr>(map);
   if (!dense) {
     // The data of a resource map is parsed after the types that use it; it
-    // is checked here when already present, else by verifyEncodingAndData.
+    // is checked here when already present, else by verifyMapData.
     AsmResourceBlob *blob =
         cast<DenseResourceElementsAttr>(map).getRawHandle().getBlob();
     if (!blob)
@@ -227,17 +227,16 @@ LogicalResult SparsityAttr::verify(EmitErrorFn emitError, unsigned uniformBits,
   return success();
 }
 
-static LogicalResult verifyEncodingImpl(SparsityAttr attr,
-                                        ArrayRef<int64_t> shape,
-                                        Type elementType,
-                                        EmitErrorFn emitError) {
+LogicalResult SparsityAttr::verifyEncoding(ArrayRef<int64_t> shape,
+                                           Type elementType,
+                                           EmitErrorFn emitError) const {
   std::optional<unsigned> width = getElementBitWidth(elementType);
   if (!width)
     return emitError() << "#tesa.sparsity needs integer, index or "
                           "floating-point elements, got "
                        << elementType;
-  if (!attr.isUniform()) {
-    ArrayRef<int64_t> grid = attr.getMap().getShapedType().getShape();
+  if (!isUniform()) {
+    ArrayRef<int64_t> grid = getMap().getShapedType().getShape();
     if (grid.size() != shape.size())
       return emitError() << "#tesa.sparsity map rank " << grid.size()
                          << " does not match tensor rank " << shape.size();
@@ -254,17 +253,11 @@ static LogicalResult verifyEncodingImpl(SparsityAttr attr,
     }
   }
   // A resource map's data may not be parsed yet; verifyMapData checks it.
-  std::optional<unsigned> maxBits = attr.getMaxBits();
+  std::optional<unsigned> maxBits = getMaxBits();
   if (maxBits && *maxBits > *width)
     return emitError() << "#tesa.sparsity keeps elements at " << *maxBits
                        << " bits, wider than the element type " << elementType;
   return success();
-}
-
-LogicalResult SparsityAttr::verifyEncoding(ArrayRef<int64_t> shape,
-                                           Type elementType,
-                                           EmitErrorFn emitError) const {
-  return verifyEncodingImpl(*this, shape, elementType, emitError);
 }
 
 LogicalResult SparsityAttr::verifyMapData(EmitErrorFn emitError) const {
@@ -283,27 +276,24 @@ LogicalResult SparsityAttr::verifyMapData(EmitErrorFn emitError) const {
                        *entries);
 }
 
-LogicalResult SparsityAttr::verifyEncodingAndData(
-    ArrayRef<int64_t> shape, Type elementType, EmitErrorFn emitError) const {
-  if (failed(verifyMapData(emitError)))
-    return failure();
-  return verifyEncodingImpl(*this, shape, elementType, emitError);
+/// The value of `attr` over `shape`, or an error message.
+static llvm::Expected<SparsityMap> toSparsityMap(SparsityAttr attr,
+                                                 ArrayRef<int64_t> shape) {
+  std::optional<ArrayRef<uint8_t>> entries = attr.getMapEntries();
+  if (!entries)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the map's dense_resource has no data");
+  std::vector<uint8_t> values(entries->begin(), entries->end());
+  if (attr.isUniform())
+    values.assign(1, attr.getUniformBits());
+  return SparsityMap::get(shape, attr.getGridShape(shape.size()),
+                          std::move(values));
 }
 
 FailureOr<SparsityMap>
 SparsityAttr::getSparsityMap(ArrayRef<int64_t> shape,
                              EmitErrorFn emitError) const {
-  std::optional<ArrayRef<uint8_t>> entries = getMapEntries();
-  if (!entries) {
-    auto resource = cast<DenseResourceElementsAttr>(getMap());
-    return emitError() << "#tesa.sparsity map dense_resource<"
-                       << resource.getRawHandle().getKey() << "> has no data";
-  }
-  std::vector<uint8_t> values(entries->begin(), entries->end());
-  if (isUniform())
-    values.assign(1, getUniformBits());
-  llvm::Expected<SparsityMap> map =
-      SparsityMap::get(shape, getGridShape(shape.size()), std::move(values));
+  llvm::Expected<SparsityMap> map = toSparsityMap(*this, shape);
   if (!map)
     return emitError() << "#tesa.sparsity: " << llvm::toString(map.takeError());
   return std::move(*map);
@@ -312,12 +302,8 @@ SparsityAttr::getSparsityMap(ArrayRef<int64_t> shape,
 FailureOr<SparsityAttr> SparsityAttr::getCanonical() const {
   if (!hasResourceMap())
     return *this;
-  std::optional<ArrayRef<uint8_t>> entries = getMapEntries();
-  if (!entries)
-    return failure();
-  ArrayRef<int64_t> grid = getMap().getShapedType().getShape();
-  llvm::Expected<SparsityMap> map = SparsityMap::get(
-      grid, grid, std::vector<uint8_t>(entries->begin(), entries->end()));
+  llvm::Expected<SparsityMap> map =
+      toSparsityMap(*this, getMap().getShapedType().getShape());
   if (!map) {
     llvm::consumeError(map.takeError());
     return failure();

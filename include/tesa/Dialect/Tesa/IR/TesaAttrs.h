@@ -25,11 +25,11 @@ SparsityAttr getSparsityEncoding(mlir::Type type);
 mlir::RankedTensorType withSparsityEncoding(mlir::RankedTensorType type,
                                             SparsityAttr encoding);
 
-/// Checks every `#tesa.sparsity` encoding in the types that `root` and the
-/// ops nested in it mention (results, block arguments, type attributes such
-/// as function signatures), resource map data included, with
-/// `verifyEncodingAndData`. Errors are reported at the first op that
-/// mentions a bad type.
+/// Checks every `#tesa.sparsity` encoding that `root` and the ops nested in
+/// it mention (in result and block argument types, and in attributes such as
+/// function signatures): the data of resource maps with `verifyMapData`, and
+/// each tensor type with `verifyEncoding` once that data is known. Errors are
+/// reported at the first op that mentions a bad attribute or type.
 mlir::LogicalResult verifyEncodingsIn(mlir::Operation *root);
 
 } // namespace tesa

@@ -79,12 +79,6 @@ def Tesa_SparsityAttr : AttrDef<Tesa_Dialect, "Sparsity",
     ::llvm::LogicalResult verifyMapData(
         ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError) const;
 
-    /// Like `verifyEncoding`, and also checks the data of a resource map,
-    /// failing if it is missing.
-    ::llvm::LogicalResult verifyEncodingAndData(
-        ::llvm::ArrayRef<int64_t> shape, ::mlir::Type elementType,
-        ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError) const;
-
     /// The value of this encoding over a statically shaped tensor. Emits an
     /// error and fails if the shape does not fit or the map data is missing.
     ::mlir::FailureOr<::tesa::SparsityMap> getSparsityMap(
