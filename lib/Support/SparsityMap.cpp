@@ -231,6 +231,16 @@ std::vector<uint8_t> SparsityMap::expandTo(ArrayRef<int64_t> fineGrid) const {
   return fine;
 }
 
+std::vector<uint8_t> SparsityMap::getEntriesOn(ArrayRef<int64_t> fineGrid) const {
+  assert(fineGrid.size() == getRank() && "grid rank mismatch");
+  for (auto [d, cells] : llvm::enumerate(fineGrid)) {
+    (void)d;
+    assert(cells % gridShape[d] == 0 && shape[d] % cells == 0 &&
+           "not a refinement of the grid");
+  }
+  return expandTo(fineGrid);
+}
+
 SparsityMap SparsityMap::getCanonical() const {
   if (std::optional<uint8_t> bits = getUniformBits())
     return getUniform(shape, *bits);
@@ -299,6 +309,16 @@ SparsityMap::getKeptCountsPerBlock(ArrayRef<int64_t> grid) const {
       counts[c] += perFineCell;
   });
   return counts;
+}
+
+SparsityMap SparsityMap::join(const SparsityMap &other) const {
+  assert(shape == other.shape && "join of maps over different shapes");
+  SmallVector<int64_t> fine = lcmGrid(gridShape, other.gridShape);
+  std::vector<uint8_t> lhs = expandTo(fine);
+  std::vector<uint8_t> rhs = other.expandTo(fine);
+  for (auto [l, r] : llvm::zip_equal(lhs, rhs))
+    l = std::max(l, r);
+  return SparsityMap(shape, fine, std::move(lhs)).getCanonical();
 }
 
 SparsityMap SparsityMap::meet(const SparsityMap &other) const {

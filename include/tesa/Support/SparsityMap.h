@@ -131,6 +131,11 @@ public:
   /// map prunes it, otherwise it is kept at the narrower width. The result is
   /// canonical.
   SparsityMap meet(const SparsityMap &other) const;
+  /// The join of two maps over the same shape: an element is kept if either
+  /// map keeps it, at the wider width. The result is canonical. Propagation
+  /// uses it to merge facts: an element is zero only if it is zero on every
+  /// path, and dead only if every use finds it dead.
+  SparsityMap join(const SparsityMap &other) const;
 
   /// The same sparsity on the coarsest grid that represents it exactly, with
   /// an all-ones grid when uniform. Two maps describe the same sparsity iff
@@ -142,6 +147,9 @@ public:
   /// map is not constant on the blocks of `grid`.
   llvm::Expected<SparsityMap> regrid(llvm::ArrayRef<int64_t> grid) const;
 
+  /// The entries on `fineGrid`, which must be a multiple of the grid and
+  /// divide the shape, row-major.
+  std::vector<uint8_t> getEntriesOn(llvm::ArrayRef<int64_t> fineGrid) const;
   /// A conservative view at the granularity of `grid` (which must divide the
   /// shape): a block is kept if any of its elements is kept, at the widest
   /// width among them. This is the cover a block-sparse kernel must compute.

@@ -7,6 +7,8 @@
 #ifndef TESA_TRANSFORMS_PASSES_H
 #define TESA_TRANSFORMS_PASSES_H
 
+#include "tesa/Dialect/Tesa/IR/TesaDialect.h"
+
 #include "mlir/Pass/Pass.h"
 
 namespace tesa {

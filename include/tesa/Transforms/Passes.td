@@ -80,4 +80,62 @@ def CanonicalizeEncodings : Pass<"tesa-canonicalize-encodings"> {
   }];
 }
 
+def Propagate : Pass<"tesa-propagate", "mlir::ModuleOp"> {
+  let summary = "Propagate #tesa.sparsity through whole programs";
+  let description = [{
+    Finds, for every tensor in the module, which elements are provably zero
+    (forward from pruned weights, constants, `tesa.annotate` and zero
+    padding) and which are dead (backward: no consumer needs them), and at
+    how many bits each element is kept (the lowest precision wins a
+    conflict). Then rewrites every tensor type, function signatures
+    included, with the refined encoding; a tensor with nothing pruned at
+    full precision keeps no encoding. Calls between functions are followed.
+    See docs/propagation.md for the contract and the rule of every op.
+
+    A pruned row of the second weight makes the matching column of the
+    first weight dead, and the hidden activation's column with it:
+
+    ```mlir
+    func.func @mlp(%x: tensor<4x8xf32>,
+                   %w1: tensor<8x4xf32>,
+                   %w2: tensor<4x2xf32, #tesa.sparsity<map = dense<[[32], [0], [32], [32]]> : tensor<4x1xi8>>>)
+    // becomes
+    func.func @mlp(%x: tensor<4x8xf32>,
+                   %w1: tensor<8x4xf32, #tesa.sparsity<map = dense<[[32, 0, 32, 32]]> : tensor<1x4xi8>>>,
+                   %w2: tensor<4x2xf32, #tesa.sparsity<map = dense<[[32], [0], [32], [32]]> : tensor<4x1xi8>>>)
+    ```
+
+    Every `linalg` structured op is handled by one rule derived from its
+    indexing maps and an analysis of its payload (`max(a + b, 0)` is zero
+    iff a and b are; `acc + a * b` ignores a where b is zero). Ops with no
+    rule, and payloads with ops the payload analysis does not know, get a
+    rule by tensor scrambling: the op is evaluated on the CPU with random
+    inputs, zeros where inputs are zero, and each input element perturbed
+    in turn. An op for which neither works is reported with a remark and
+    treated conservatively: nothing is pruned through it.
+
+    Where a rewritten type must equal another (a `linalg` init and its
+    result, call operands and the callee's arguments, loop-carried values),
+    the pass inserts a `tesa.annotate` to convert between them.
+  }];
+  let options = [
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "Write a per-tensor report to this file ('-' for standard "
+           "output); none if empty">,
+    Option<"reportFormat", "report-format", "std::string",
+           /*default=*/"\"table\"", "Report format: 'table' or 'json'">,
+    Option<"forceScrambling", "force-scrambling", "bool", /*default=*/"false",
+           "Derive rules by tensor scrambling also for ops that have a "
+           "hand-written rule">,
+    Option<"scrambleTrials", "scramble-trials", "unsigned", /*default=*/"4",
+           "Random trials per scrambling experiment (at least 2)">,
+    Option<"scrambleBudget", "scramble-budget", "int64_t",
+           /*default=*/"50000000",
+           "The most scalar evaluations one op's scrambling may take">,
+    Option<"seed", "seed", "uint64_t", /*default=*/"1",
+           "Seed of the random values scrambling uses">,
+  ];
+  let dependentDialects = ["::tesa::TesaDialect"];
+}
+
 #endif // TESA_TRANSFORMS_PASSES_TD

@@ -1,0 +1,96 @@
+//===- SparsityLattice.h - Lattices of sparsity propagation -----*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The two lattices `--tesa-propagate` solves over. Both hold a
+// `tesa::SparsityMap` per tensor value and merge facts with
+// `SparsityMap::join` (element-wise maximum):
+//
+//  - `SparsityContent` (forward): what a value may hold. Entry 0 means the
+//    element is provably zero; otherwise it is the widest bit width the
+//    element can carry.
+//  - `SparsityDemand` (backward): what the consumers of a value need. Entry 0
+//    means the element is dead (no consumer needs it); otherwise it is the
+//    most bits any consumer needs.
+//
+// The uninitialised state of both is the optimistic bottom (everything zero,
+// everything dead); the solver raises states until they are stable. The
+// encoding written back is `content.meet(demand)`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_ANALYSIS_SPARSITYLATTICE_H
+#define TESA_ANALYSIS_SPARSITYLATTICE_H
+
+#include "mlir/Analysis/DataFlow/SparseAnalysis.h"
+#include "tesa/Support/SparsityMap.h"
+
+#include <optional>
+
+namespace tesa {
+
+/// The widest bit width a `#tesa.sparsity` entry may give elements of
+/// `elementType` (32, 16, 8 or 4), or nullopt if no encoding with kept
+/// elements can describe the type (for example `i1`).
+std::optional<uint8_t> getFullBits(mlir::Type elementType);
+
+/// The tensor type propagation tracks `type` as, or null: a ranked tensor
+/// with a static shape whose elements an encoding can describe.
+mlir::RankedTensorType getTrackedTensorType(mlir::Type type);
+
+/// What `type` (a tracked tensor type) states about its elements: its
+/// encoding's map, or every element kept at full precision.
+SparsityMap getDeclaredMap(mlir::RankedTensorType type);
+
+/// A sparsity map per value, raised with `SparsityMap::join`.
+class SparsityFactLattice : public mlir::dataflow::AbstractSparseLattice {
+public:
+  using AbstractSparseLattice::AbstractSparseLattice;
+
+  /// The current map; nullopt while uninitialised (the optimistic bottom).
+  const std::optional<SparsityMap> &getMap() const { return map; }
+
+  /// The current map, or `fallback` (all zero / all dead) when
+  /// uninitialised.
+  SparsityMap getMapOr(mlir::RankedTensorType type) const;
+
+  /// Joins `other` into the state.
+  mlir::ChangeResult raise(const SparsityMap &other);
+
+  void print(llvm::raw_ostream &os) const override;
+
+private:
+  std::optional<SparsityMap> map;
+};
+
+/// Forward facts: 0 = provably zero, otherwise the widest bits it may hold.
+class SparsityContent : public SparsityFactLattice {
+public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(SparsityContent)
+  using SparsityFactLattice::SparsityFactLattice;
+
+  mlir::ChangeResult join(const AbstractSparseLattice &rhs) override {
+    const auto &other = static_cast<const SparsityContent &>(rhs);
+    return other.getMap() ? raise(*other.getMap())
+                          : mlir::ChangeResult::NoChange;
+  }
+};
+
+/// Backward facts: 0 = dead, otherwise the most bits any consumer needs.
+class SparsityDemand : public SparsityFactLattice {
+public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(SparsityDemand)
+  using SparsityFactLattice::SparsityFactLattice;
+
+  mlir::ChangeResult meet(const AbstractSparseLattice &rhs) override {
+    const auto &other = static_cast<const SparsityDemand &>(rhs);
+    return other.getMap() ? raise(*other.getMap())
+                          : mlir::ChangeResult::NoChange;
+  }
+};
+
+} // namespace tesa
+
+#endif // TESA_ANALYSIS_SPARSITYLATTICE_H
