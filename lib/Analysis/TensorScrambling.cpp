@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -272,6 +273,23 @@ static int64_t evaluationCost(Operation *op) {
   return cost;
 }
 
+/// The value of every element of `value` if it is a splat known at compile
+/// time (a splat constant or a fill with a constant). Scrambling keeps such
+/// values: a max pooling's -inf init is not a random number.
+static std::optional<double> getKnownSplat(Value value) {
+  if (auto fill = value.getDefiningOp<linalg::FillOp>())
+    return getScalarConstant(fill.getInputs()[0]);
+  Attribute attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense || !dense.isSplat())
+    return std::nullopt;
+  if (isa<FloatType>(dense.getElementType()))
+    return dense.getSplatValue<APFloat>().convertToDouble();
+  return static_cast<double>(dense.getSplatValue<APInt>().getSExtValue());
+}
+
 FailureOr<const TensorScrambler::Relation *>
 TensorScrambler::getRelation(Operation *op,
                              ArrayRef<const SparsityMap *> operandContent,
@@ -347,8 +365,11 @@ TensorScrambler::getRelation(Operation *op,
         continue;
       }
       DenseTensor tensor = makeTensor(operand);
+      std::optional<double> splat = getKnownSplat(operand);
       for (size_t i = 0; i < tensor.data.size(); ++i)
-        tensor.data[i] = content[k][i] == kPrunedBits ? 0.0 : draw();
+        tensor.data[i] = content[k][i] == kPrunedBits ? 0.0
+                         : splat                      ? *splat
+                                                      : draw();
       inputs.push_back(std::move(tensor));
     }
     FailureOr<SmallVector<DenseTensor>> base = evaluateOp(op, inputs, reason);
