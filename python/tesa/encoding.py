@@ -11,6 +11,7 @@ section, which is how a per-element mask of a real weight is stored.
 """
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -86,3 +87,83 @@ def resource_section(encodings: Iterable[SparsityEncoding]) -> str:
         return ""
     return ("{-#\n  dialect_resources: {\n    builtin: {\n" +
             ",\n".join(entries) + "\n    }\n  }\n#-}\n")
+
+
+def _split_top_level(text: str, separator: str = ","):
+    """Splits `text` at `separator`s outside any (), <>, [] or {}."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char in "(<[{":
+            depth += 1
+        elif char in ")>]}":
+            depth -= 1
+        elif char == separator and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+_ELEMENT_BITS = {"f64": 64, "f32": 32, "f16": 16, "bf16": 16, "i64": 64,
+                 "i32": 32, "i16": 16, "i8": 8, "index": 64}
+
+
+def parse_tensor_type(text: str):
+    """The shape, element type and per-element map of a printed tensor type.
+
+    `text` is e.g. `tensor<4x8xf32, #tesa.sparsity<bits = 8>>`. The map is a
+    numpy int array over the shape (0 = pruned, else bits); without an
+    encoding every element is kept at full precision (32 bits at most).
+    """
+    text = text.strip()
+    if not (text.startswith("tensor<") and text.endswith(">")):
+        raise ValueError(f"not a ranked tensor type: {text}")
+    parts = _split_top_level(text[len("tensor<"):-1])
+    *dims, element = parts[0].split("x")
+    shape = tuple(int(d) for d in dims)
+    full = max(b for b in ALLOWED_BITS
+               if b <= min(_ELEMENT_BITS.get(element, 32), 32))
+    if len(parts) == 1:
+        return shape, element, np.full(shape, full, dtype=np.int64)
+    encoding = parts[1]
+    uniform = re.fullmatch(r"#tesa\.sparsity<bits = (\d+)>", encoding)
+    if uniform:
+        return shape, element, np.full(shape, int(uniform.group(1)),
+                                       dtype=np.int64)
+    inline = re.fullmatch(
+        r"#tesa\.sparsity<map = dense<(.*)> : tensor<([0-9x]+)xi8>>", encoding)
+    if not inline:
+        raise ValueError(f"cannot read the encoding {encoding}")
+    grid = tuple(int(d) for d in inline.group(2).split("x"))
+    literal = inline.group(1)
+    if literal.startswith('"0x'):
+        entries = np.frombuffer(bytes.fromhex(literal[3:-1]), dtype=np.uint8)
+    else:
+        entries = np.array(json.loads(literal))
+    entries = entries.astype(np.int64).reshape(grid)
+    for axis, (size, cells) in enumerate(zip(shape, grid)):
+        entries = np.repeat(entries, size // cells, axis=axis)
+    return shape, element, entries
+
+
+def function_signature(ir_text: str, name: str):
+    """The argument and result types of `func.func @name` in printed IR."""
+    match = re.search(r"func\.func (?:private )?@" + re.escape(name) + r"\(",
+                      ir_text)
+    if not match:
+        raise ValueError(f"no function @{name}")
+    depth, i = 1, match.end()
+    while depth:
+        depth += {"(": 1, ")": -1}.get(ir_text[i], 0)
+        i += 1
+    arguments = [a.split(":", 1)[1] for a in
+                 _split_top_level(ir_text[match.end():i - 1])]
+    rest = ir_text[i:].lstrip()
+    results = []
+    if rest.startswith("->"):
+        rest = rest[2:].strip()
+        if rest.startswith("("):
+            results = _split_top_level(rest[1:rest.index(") {")])
+        else:
+            results = [rest[:rest.index(" {")]]
+    return arguments, results
