@@ -29,7 +29,8 @@ std::optional<uint8_t> tesa::getFullBits(Type elementType) {
 
 RankedTensorType tesa::getTrackedTensorType(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape() ||
+  // Tensors without elements have nothing to prune.
+  if (!tensor || !tensor.hasStaticShape() || tensor.getNumElements() == 0 ||
       !getFullBits(tensor.getElementType()))
     return nullptr;
   // Only a #tesa.sparsity encoding (or none) is understood.

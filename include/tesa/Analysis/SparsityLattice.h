@@ -37,7 +37,8 @@ namespace tesa {
 std::optional<uint8_t> getFullBits(mlir::Type elementType);
 
 /// The tensor type propagation tracks `type` as, or null: a ranked tensor
-/// with a static shape whose elements an encoding can describe.
+/// with a static shape, at least one element, and elements an encoding can
+/// describe.
 mlir::RankedTensorType getTrackedTensorType(mlir::Type type);
 
 /// What `type` (a tracked tensor type) states about its elements: its
