@@ -113,3 +113,14 @@ func.func @tensor_math(%x: tensor<4xf32, #tesa.sparsity<map = dense<[32, 0, 32, 
   %c = tesa.annotate %r : tensor<4xf32, #tesa.sparsity<map = dense<[32, 0, 32, 0]> : tensor<4xi8>>> -> tensor<4xf32>
   return %c : tensor<4xf32>
 }
+
+// The destination rows an insert_slice overwrites are dead.
+// CHECK-LABEL: func.func @insert(
+// CHECK-SAME: %arg1: tensor<4x4xf32, #tesa.sparsity<map = dense<{{\[\[}}32], [0], [0], [32]]> : tensor<4x1xi8>>>)
+// CHECK-SAME: -> tensor<4x4xf32, #tesa.sparsity<map = dense<{{\[\[}}32, 32, 32, 32], [32, 0, 32, 0], [32, 0, 32, 0], [32, 32, 32, 32]]> : tensor<4x4xi8>>>
+// CHECK: %[[DEST:.*]] = tesa.annotate %arg1
+// CHECK: tensor.insert_slice %arg0 into %[[DEST]][1, 0] [2, 4] [1, 1]
+func.func @insert(%src: tensor<2x4xf32, #cols>, %dest: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %r = tensor.insert_slice %src into %dest[1, 0] [2, 4] [1, 1] : tensor<2x4xf32, #cols> into tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}
