@@ -282,8 +282,6 @@ bool BodySummary::isMultiplyAccumulate(unsigned a, unsigned b,
       return false;
     uint32_t expected =
         bitAcc | (zeroB ? 0 : bitA) | (zeroA ? 0 : bitB);
-    if (zeroA && zeroB)
-      expected = bitAcc;
     if (getDependences(0, z) != expected)
       return false;
   }

@@ -66,9 +66,7 @@ llvm::hash_code propagation::hashOpStructure(Operation *root) {
   };
   root->walk<WalkOrder::PreOrder>([&](Operation *op) {
     hash = llvm::hash_combine(hash, op->getName(), op->getRawDictionaryAttrs(),
-                              op->getPropertiesStorage() ? 1 : 0);
-    if (op->getPropertiesStorage())
-      hash = llvm::hash_combine(hash, op->hashProperties());
+                              op->hashProperties());
     for (Value operand : op->getOperands())
       hash = llvm::hash_combine(hash, hashOperand(operand));
     for (Type type : op->getResultTypes())

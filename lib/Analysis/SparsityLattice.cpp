@@ -53,12 +53,6 @@ SparsityMap tesa::getDeclaredMap(RankedTensorType type) {
                                  *getFullBits(type.getElementType()));
 }
 
-SparsityMap SparsityFactLattice::getMapOr(RankedTensorType type) const {
-  if (map)
-    return *map;
-  return SparsityMap::getUniform(type.getShape(), kPrunedBits);
-}
-
 ChangeResult SparsityFactLattice::raise(const SparsityMap &other) {
   if (!map) {
     map = other.getCanonical();

@@ -588,7 +588,6 @@ FailureOr<MapList> propagation::backwardStructuredOp(
   if (failed(facts.init(op, operandContent, reason)))
     return failure();
   unsigned numOperands = op->getNumOperands();
-  unsigned numInputs = op.getNumDpsInputs();
   SmallVector<const SparsityMap *> slots(facts.maps);
   for (const SparsityMap *demand : resultDemand) {
     if (!demand) {
@@ -641,7 +640,6 @@ FailureOr<MapList> propagation::backwardStructuredOp(
       }
     }
   });
-  (void)numInputs;
 
   MapList maps;
   for (unsigned k = 0; k < numOperands; ++k) {

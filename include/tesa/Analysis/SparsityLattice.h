@@ -53,10 +53,6 @@ public:
   /// The current map; nullopt while uninitialised (the optimistic bottom).
   const std::optional<SparsityMap> &getMap() const { return map; }
 
-  /// The current map, or `fallback` (all zero / all dead) when
-  /// uninitialised.
-  SparsityMap getMapOr(mlir::RankedTensorType type) const;
-
   /// Joins `other` into the state.
   mlir::ChangeResult raise(const SparsityMap &other);
 
