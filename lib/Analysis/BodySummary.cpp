@@ -104,8 +104,7 @@ transfer(Operation *op, ArrayRef<AbstractValue> x) {
 
 /// The abstract value of a payload value defined outside the payload.
 static AbstractValue outsideValue(Value value) {
-  std::optional<double> constant = getScalarConstant(value);
-  return AbstractValue{constant && *constant == 0.0, 0};
+  return AbstractValue{isZeroConstant(value), 0};
 }
 
 /// The arguments whose value `yielded` passes on unchanged.
@@ -122,14 +121,10 @@ static uint32_t preservedArguments(Value yielded, Block &body) {
           def))
     return 0;
   Value lhs = def->getOperand(0), rhs = def->getOperand(1);
-  auto isZero = [](Value v) {
-    std::optional<double> c = getScalarConstant(v);
-    return c && *c == 0.0;
-  };
   // relu: max(x, 0); max pooling: max(x, acc).
-  if (isZero(rhs))
+  if (isZeroConstant(rhs))
     return argumentBit(lhs);
-  if (isZero(lhs))
+  if (isZeroConstant(lhs))
     return argumentBit(rhs);
   uint32_t bits = argumentBit(lhs) | argumentBit(rhs);
   return llvm::popcount(bits) == 2 ? bits : 0;

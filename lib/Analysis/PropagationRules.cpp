@@ -40,6 +40,18 @@ StringRef PropagationRules::getConservativeReason(Operation *op) const {
 
 const BodySummary *PropagationRules::getBodySummary(Operation *op,
                                                     std::string &reason) {
+  auto known = summaryOf.find(op);
+  if (known != summaryOf.end()) {
+    reason = known->second.second;
+    return known->second.first;
+  }
+  const BodySummary *summary = summarise(op, reason);
+  summaryOf[op] = {summary, reason};
+  return summary;
+}
+
+const BodySummary *PropagationRules::summarise(Operation *op,
+                                               std::string &reason) {
   Block *body = cast<linalg::LinalgOp>(op).getBlock();
   // Structurally equal ops (same payload, maps and types) share a summary.
   size_t key = tesa::propagation::hashOpStructure(op);
@@ -69,22 +81,22 @@ static bool hasScramblableRule(Operation *op) {
              tensor::InsertSliceOp, tensor::ConcatOp, tensor::PadOp>(op);
 }
 
-FailureOr<MapList>
-PropagationRules::forward(Operation *op,
-                          ArrayRef<const SparsityMap *> operandContent) {
+FailureOr<MapList> PropagationRules::apply(
+    Operation *op, function_ref<FailureOr<MapList>(std::string &)> scramble,
+    function_ref<FailureOr<MapList>(const BodySummary &, std::string &)>
+        structured,
+    function_ref<FailureOr<MapList>(bool &, std::string &)> tensorOp) {
   std::string reason;
   if (options.forceScrambling && hasScramblableRule(op)) {
-    FailureOr<MapList> scrambled =
-        scrambler->forward(op, operandContent, reason);
+    FailureOr<MapList> scrambled = scramble(reason);
     if (succeeded(scrambled)) {
       note(op, RuleKind::OpScrambling);
       return scrambled;
     }
   }
-  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+  if (isa<linalg::LinalgOp>(op)) {
     if (const BodySummary *summary = getBodySummary(op, reason)) {
-      FailureOr<MapList> result = tesa::propagation::forwardStructuredOp(
-          linalgOp, *summary, operandContent, reason);
+      FailureOr<MapList> result = structured(*summary, reason);
       if (succeeded(result)) {
         note(op, summary->isScrambled() ? RuleKind::BodyScrambling
                                         : RuleKind::HandWritten);
@@ -93,8 +105,7 @@ PropagationRules::forward(Operation *op,
     }
   } else {
     bool handled = false;
-    FailureOr<MapList> result =
-        tesa::propagation::forwardTensorOp(op, operandContent, handled, reason);
+    FailureOr<MapList> result = tensorOp(handled, reason);
     if (handled) {
       if (succeeded(result))
         note(op, RuleKind::HandWritten);
@@ -105,8 +116,7 @@ PropagationRules::forward(Operation *op,
     reason = "there is no rule for it";
   }
   std::string scrambleReason;
-  FailureOr<MapList> scrambled =
-      scrambler->forward(op, operandContent, scrambleReason);
+  FailureOr<MapList> scrambled = scramble(scrambleReason);
   if (succeeded(scrambled)) {
     note(op, RuleKind::OpScrambling);
     return scrambled;
@@ -116,51 +126,46 @@ PropagationRules::forward(Operation *op,
 }
 
 FailureOr<MapList>
+PropagationRules::forward(Operation *op,
+                          ArrayRef<const SparsityMap *> operandContent) {
+  return apply(
+      op,
+      [&](std::string &reason) {
+        return scrambler->forward(op, operandContent, reason);
+      },
+      [&](const BodySummary &summary, std::string &reason) {
+        return propagation::forwardStructuredOp(cast<linalg::LinalgOp>(op),
+                                                summary, operandContent,
+                                                reason);
+      },
+      [&](bool &handled, std::string &reason) {
+        return propagation::forwardTensorOp(op, operandContent, handled,
+                                            reason);
+      });
+}
+
+FailureOr<MapList>
 PropagationRules::backward(Operation *op,
                            ArrayRef<const SparsityMap *> operandContent,
                            ArrayRef<const SparsityMap *> resultDemand) {
-  // tensor.dim reads only the shape.
-  if (isa<tensor::DimOp>(op))
-    return MapList(op->getNumOperands());
-  std::string reason;
-  if (resultDemand.empty() || llvm::is_contained(resultDemand, nullptr)) {
-    note(op, RuleKind::Conservative,
-         "its results are not statically shaped tensors");
-    return failure();
-  }
-  if (options.forceScrambling && hasScramblableRule(op)) {
-    FailureOr<MapList> scrambled =
-        scrambler->backward(op, operandContent, resultDemand, reason);
-    if (succeeded(scrambled)) {
-      note(op, RuleKind::OpScrambling);
-      return scrambled;
+  for (auto [result, demand] : llvm::zip_equal(op->getResults(), resultDemand))
+    if (isa<ShapedType>(result.getType()) && !demand) {
+      note(op, RuleKind::Conservative,
+           "its results are not statically shaped tensors");
+      return failure();
     }
-  }
-  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
-    if (const BodySummary *summary = getBodySummary(op, reason)) {
-      FailureOr<MapList> result = tesa::propagation::backwardStructuredOp(
-          linalgOp, *summary, operandContent, resultDemand, reason);
-      if (succeeded(result))
-        return result;
-    }
-  } else {
-    bool handled = false;
-    FailureOr<MapList> result = tesa::propagation::backwardTensorOp(
-        op, operandContent, resultDemand, handled, reason);
-    if (handled) {
-      if (failed(result))
-        note(op, RuleKind::Conservative, reason);
-      return result;
-    }
-    reason = "there is no rule for it";
-  }
-  std::string scrambleReason;
-  FailureOr<MapList> scrambled =
-      scrambler->backward(op, operandContent, resultDemand, scrambleReason);
-  if (succeeded(scrambled)) {
-    note(op, RuleKind::OpScrambling);
-    return scrambled;
-  }
-  note(op, RuleKind::Conservative, reason + "; " + scrambleReason);
-  return failure();
+  return apply(
+      op,
+      [&](std::string &reason) {
+        return scrambler->backward(op, operandContent, resultDemand, reason);
+      },
+      [&](const BodySummary &summary, std::string &reason) {
+        return propagation::backwardStructuredOp(cast<linalg::LinalgOp>(op),
+                                                 summary, operandContent,
+                                                 resultDemand, reason);
+      },
+      [&](bool &handled, std::string &reason) {
+        return propagation::backwardTensorOp(op, operandContent, resultDemand,
+                                             handled, reason);
+      });
 }

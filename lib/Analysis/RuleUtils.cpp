@@ -7,12 +7,23 @@
 #include "RuleUtils.h"
 
 #include "tesa/Analysis/ScalarEvaluation.h"
+#include "tesa/Analysis/SparsityLattice.h"
+
+#include "mlir/IR/BuiltinTypes.h"
 
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/Operation.h"
 
 using namespace mlir;
 using namespace tesa;
+using namespace tesa::propagation;
+
+uint8_t propagation::getFullBitsOf(Value value) {
+  Type type = value.getType();
+  if (auto shaped = dyn_cast<ShapedType>(type))
+    type = shaped.getElementType();
+  return getFullBits(type).value_or(32);
+}
 
 std::vector<uint8_t> propagation::getElementEntries(const SparsityMap &map) {
   return map.getEntriesOn(map.getShape());
@@ -22,6 +33,45 @@ SparsityMap propagation::mapFromElements(ArrayRef<int64_t> shape,
                                     std::vector<uint8_t> entries) {
   return llvm::cantFail(SparsityMap::get(shape, shape, std::move(entries)))
       .getCanonical();
+}
+
+FailureOr<Slice>
+propagation::getStaticSlice(OffsetSizeAndStrideOpInterface op) {
+  Slice slice{SmallVector<int64_t>(op.getStaticOffsets()),
+              SmallVector<int64_t>(op.getStaticSizes()),
+              SmallVector<int64_t>(op.getStaticStrides())};
+  for (ArrayRef<int64_t> values : {ArrayRef(slice.offsets),
+                                   ArrayRef(slice.sizes),
+                                   ArrayRef(slice.strides)})
+    if (llvm::any_of(values, ShapedType::isDynamic))
+      return failure();
+  return slice;
+}
+
+SmallVector<Slice> propagation::getConcatPieces(tensor::ConcatOp op) {
+  SmallVector<Slice> pieces;
+  int64_t offset = 0;
+  unsigned dim = op.getDim();
+  for (Value input : op.getInputs()) {
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(input.getType()).getShape();
+    Slice slice{SmallVector<int64_t>(shape.size(), 0),
+                SmallVector<int64_t>(shape),
+                SmallVector<int64_t>(shape.size(), 1)};
+    slice.offsets[dim] = offset;
+    offset += shape[dim];
+    pieces.push_back(std::move(slice));
+  }
+  return pieces;
+}
+
+FailureOr<Slice> propagation::getPadSlice(tensor::PadOp op) {
+  ArrayRef<int64_t> low = op.getStaticLow();
+  if (llvm::any_of(low, ShapedType::isDynamic) ||
+      llvm::any_of(op.getStaticHigh(), ShapedType::isDynamic))
+    return failure();
+  ArrayRef<int64_t> shape = op.getSourceType().getShape();
+  return Slice{SmallVector<int64_t>(low), SmallVector<int64_t>(shape),
+               SmallVector<int64_t>(shape.size(), 1)};
 }
 
 void propagation::forEachSliceElement(ArrayRef<int64_t> shape,

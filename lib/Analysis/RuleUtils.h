@@ -16,6 +16,7 @@
 #include "tesa/Analysis/PropagationRules.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/Hashing.h"
 
 #include <string>
@@ -24,12 +25,28 @@
 namespace tesa {
 namespace propagation {
 
+/// The full bit width of `value`'s elements (of the value itself if it is a
+/// scalar); 32 where no encoding can describe the type.
+uint8_t getFullBitsOf(mlir::Value value);
+
 /// One entry per element, row-major.
 std::vector<uint8_t> getElementEntries(const SparsityMap &map);
 
 /// The canonical map of row-major per-element `entries` over `shape`.
 SparsityMap mapFromElements(llvm::ArrayRef<int64_t> shape,
                             std::vector<uint8_t> entries);
+
+/// A static strided slice of a tensor: where a smaller tensor's elements sit.
+struct Slice {
+  llvm::SmallVector<int64_t> offsets, sizes, strides;
+};
+
+/// The slice of an extract_slice or insert_slice; fails if it is dynamic.
+mlir::FailureOr<Slice> getStaticSlice(mlir::OffsetSizeAndStrideOpInterface op);
+/// The inputs of a tensor.concat as slices of its result.
+llvm::SmallVector<Slice> getConcatPieces(mlir::tensor::ConcatOp op);
+/// Where a tensor.pad's source sits in its result; fails if it is dynamic.
+mlir::FailureOr<Slice> getPadSlice(mlir::tensor::PadOp op);
 
 /// Calls `fn(tensorLinear, sliceLinear)` for every element of the strided
 /// slice (`offsets`, `sizes`, `strides`) of a tensor of `shape`, in the

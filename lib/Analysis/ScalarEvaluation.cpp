@@ -31,6 +31,25 @@ std::optional<double> tesa::getScalarConstant(Value value) {
   return std::nullopt;
 }
 
+bool tesa::isZeroConstant(Value value) {
+  std::optional<double> constant = getScalarConstant(value);
+  return constant && *constant == 0.0;
+}
+
+std::optional<double> tesa::getKnownSplat(Value value) {
+  if (auto fill = value.getDefiningOp<linalg::FillOp>())
+    return getScalarConstant(fill.getInputs()[0]);
+  Attribute attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense || !dense.isSplat())
+    return std::nullopt;
+  if (isa<FloatType>(dense.getElementType()))
+    return dense.getSplatValue<APFloat>().convertToDouble();
+  return static_cast<double>(dense.getSplatValue<APInt>().getSExtValue());
+}
+
 static bool compareFloats(arith::CmpFPredicate predicate, double a, double b) {
   using P = arith::CmpFPredicate;
   bool unordered = std::isnan(a) || std::isnan(b);

@@ -249,20 +249,16 @@ static void forEachLoopCell(const IterationGrid &grid, Fn fn) {
 
 /// The content of a scalar operand: zero if it is a constant zero.
 static SparsityMap scalarContent(Value value) {
-  std::optional<double> constant = getScalarConstant(value);
-  uint8_t full = getFullBits(value.getType()).value_or(32);
-  return SparsityMap::getUniform({}, constant && *constant == 0.0 ? 0 : full);
+  return SparsityMap::getUniform(
+      {}, isZeroConstant(value) ? kPrunedBits : getFullBitsOf(value));
 }
 
 /// True if `init` is filled with the identity of the max/min reduction that
 /// yields `yielded`, so that it cannot make the result non-zero.
 static bool isReductionIdentity(Value init, Value yielded) {
-  auto fill = init.getDefiningOp<linalg::FillOp>();
   Operation *combiner = yielded.getDefiningOp();
-  if (!fill || !combiner)
-    return false;
-  std::optional<double> value = getScalarConstant(fill.getInputs()[0]);
-  if (!value)
+  std::optional<double> value = getKnownSplat(init);
+  if (!combiner || !value)
     return false;
   double limit = std::numeric_limits<float>::max();
   if (isa<arith::MaximumFOp, arith::MaxNumFOp>(combiner))
@@ -270,13 +266,6 @@ static bool isReductionIdentity(Value init, Value yielded) {
   if (isa<arith::MinimumFOp, arith::MinNumFOp>(combiner))
     return *value >= limit;
   return false;
-}
-
-static uint8_t fullBitsOf(Value value) {
-  Type type = value.getType();
-  if (auto shaped = dyn_cast<ShapedType>(type))
-    type = shaped.getElementType();
-  return getFullBits(type).value_or(32);
 }
 
 namespace {
@@ -413,7 +402,7 @@ static MapList forwardContraction(linalg::LinalgOp op, const Contraction &c,
   std::vector<uint8_t> a = maps[0]->getEntriesOn(grid.accesses[0].grid);
   std::vector<uint8_t> b = maps[1]->getEntriesOn(grid.accesses[1].grid);
   std::vector<uint8_t> init = maps[2]->getEntriesOn(grid.accesses[2].grid);
-  uint8_t full = fullBitsOf(op->getResult(0));
+  uint8_t full = getFullBitsOf(op->getResult(0));
   int64_t numM = c.aM.size(), numN = c.bN.size(), numK = c.aK.size();
   std::vector<uint8_t> result(grid.accesses[2].size(), 0);
   for (size_t batch = 0; batch < c.aBatch.size(); ++batch) {
@@ -445,9 +434,9 @@ static MapList backwardContraction(linalg::LinalgOp op, const Contraction &c,
   std::vector<uint8_t> a = maps[0]->getEntriesOn(grid.accesses[0].grid);
   std::vector<uint8_t> b = maps[1]->getEntriesOn(grid.accesses[1].grid);
   std::vector<uint8_t> live = demand.getEntriesOn(grid.accesses[2].grid);
-  uint8_t fullA = fullBitsOf(op->getOperand(0));
-  uint8_t fullB = fullBitsOf(op->getOperand(1));
-  uint8_t fullC = fullBitsOf(op->getOperand(2));
+  uint8_t fullA = getFullBitsOf(op->getOperand(0));
+  uint8_t fullB = getFullBitsOf(op->getOperand(1));
+  uint8_t fullC = getFullBitsOf(op->getOperand(2));
   int64_t numM = c.aM.size(), numN = c.bN.size(), numK = c.aK.size();
   std::vector<uint8_t> demandA(a.size(), 0), demandB(b.size(), 0),
       demandC(live.size(), 0);
@@ -493,6 +482,16 @@ static MapList backwardContraction(linalg::LinalgOp op, const Contraction &c,
 // The general rule
 //===----------------------------------------------------------------------===//
 
+/// The payload arguments that are zero at the loop cell `index`.
+static uint32_t zeroArguments(ArrayRef<std::vector<uint8_t>> entries,
+                              unsigned numOperands, ArrayRef<int64_t> index) {
+  uint32_t zero = 0;
+  for (unsigned k = 0; k < numOperands; ++k)
+    if (entries[k][index[k]] == kPrunedBits)
+      zero |= 1u << k;
+  return zero;
+}
+
 /// A bit mask of the payload arguments that belong to inits.
 static uint32_t initArguments(linalg::LinalgOp op) {
   uint32_t mask = 0;
@@ -529,17 +528,14 @@ FailureOr<MapList> propagation::forwardStructuredOp(
   std::vector<std::vector<uint8_t>> results;
   for (OpResult result : op->getResults()) {
     unsigned r = result.getResultNumber();
-    full.push_back(fullBitsOf(result));
+    full.push_back(getFullBitsOf(result));
     identityInit.push_back(isReductionIdentity(op.getDpsInits()[r],
                                                yield->getOperand(r)));
     results.emplace_back(entries[numInputs + r].size(), 0);
   }
 
   forEachLoopCell(*grid, [&](ArrayRef<int64_t> index) {
-    uint32_t zero = 0;
-    for (unsigned k = 0; k < numOperands; ++k)
-      if (entries[k][index[k]] == kPrunedBits)
-        zero |= 1u << k;
+    uint32_t zero = zeroArguments(entries, numOperands, index);
     // Inductively, a reduction's accumulator is zero while every step
     // yields zero.
     if (reduction)
@@ -612,16 +608,13 @@ FailureOr<MapList> propagation::backwardStructuredOp(
   SmallVector<uint8_t> full;
   std::vector<std::vector<uint8_t>> demands;
   for (unsigned k = 0; k < numOperands; ++k) {
-    full.push_back(fullBitsOf(op->getOperand(k)));
+    full.push_back(getFullBitsOf(op->getOperand(k)));
     demands.emplace_back(entries[k].size(), 0);
   }
   unsigned numResults = resultDemand.size();
 
   forEachLoopCell(*grid, [&](ArrayRef<int64_t> index) {
-    uint32_t zero = 0;
-    for (unsigned k = 0; k < numOperands; ++k)
-      if (entries[k][index[k]] == kPrunedBits)
-        zero |= 1u << k;
+    uint32_t zero = zeroArguments(entries, numOperands, index);
     // A reduction's accumulator holds a partial result: assume non-zero.
     if (reduction)
       zero &= ~inits;

@@ -34,10 +34,6 @@ static RankedTensorType typeOf(Value value) {
   return cast<RankedTensorType>(value.getType());
 }
 
-static uint8_t fullBits(Value value) {
-  return *getFullBits(typeOf(value).getElementType());
-}
-
 static SparsityMap uniform(Value value, uint8_t bits) {
   return SparsityMap::getUniform(typeOf(value).getShape(), bits);
 }
@@ -47,7 +43,7 @@ static SparsityMap uniform(Value value, uint8_t bits) {
 static FailureOr<SparsityMap> constantContent(arith::ConstantOp op) {
   Value result = op.getResult();
   RankedTensorType type = typeOf(result);
-  uint8_t full = fullBits(result);
+  uint8_t full = getFullBitsOf(result);
   if (auto dense = dyn_cast<DenseElementsAttr>(op.getValue())) {
     std::vector<uint8_t> entries;
     entries.reserve(type.getNumElements());
@@ -94,57 +90,11 @@ static FailureOr<SparsityMap> constantContent(arith::ConstantOp op) {
   return failure();
 }
 
-namespace {
-/// A static slice of a tensor: where a smaller tensor's elements sit.
-struct Slice {
-  SmallVector<int64_t> offsets, sizes, strides;
-};
-} // namespace
-
-static FailureOr<Slice> staticSlice(OffsetSizeAndStrideOpInterface op) {
-  Slice slice{SmallVector<int64_t>(op.getStaticOffsets()),
-              SmallVector<int64_t>(op.getStaticSizes()),
-              SmallVector<int64_t>(op.getStaticStrides())};
-  for (ArrayRef<int64_t> values : {ArrayRef(slice.offsets),
-                                   ArrayRef(slice.sizes),
-                                   ArrayRef(slice.strides)})
-    if (llvm::any_of(values, ShapedType::isDynamic))
-      return failure();
-  return slice;
-}
-
-/// The pieces of a tensor.concat as slices of its result.
-static SmallVector<Slice> concatPieces(tensor::ConcatOp op) {
-  SmallVector<Slice> pieces;
-  int64_t offset = 0;
-  unsigned dim = op.getDim();
-  for (Value input : op.getInputs()) {
-    ArrayRef<int64_t> shape = typeOf(input).getShape();
-    Slice slice{SmallVector<int64_t>(shape.size(), 0),
-                SmallVector<int64_t>(shape), SmallVector<int64_t>(shape.size(), 1)};
-    slice.offsets[dim] = offset;
-    offset += shape[dim];
-    pieces.push_back(std::move(slice));
-  }
-  return pieces;
-}
-
 /// The content of the padding of a tensor.pad: zero if it yields zero.
 static uint8_t padBits(tensor::PadOp op) {
   Value padding = op.getConstantPaddingValue();
-  std::optional<double> constant =
-      padding ? getScalarConstant(padding) : std::nullopt;
-  return constant && *constant == 0.0 ? 0 : fullBits(op.getResult());
-}
-
-static FailureOr<Slice> padSlice(tensor::PadOp op) {
-  ArrayRef<int64_t> low = op.getStaticLow();
-  if (llvm::any_of(low, ShapedType::isDynamic) ||
-      llvm::any_of(op.getStaticHigh(), ShapedType::isDynamic))
-    return failure();
-  ArrayRef<int64_t> shape = typeOf(op.getSource()).getShape();
-  return Slice{SmallVector<int64_t>(low), SmallVector<int64_t>(shape),
-               SmallVector<int64_t>(shape.size(), 1)};
+  return padding && isZeroConstant(padding) ? kPrunedBits
+                                            : getFullBitsOf(op.getResult());
 }
 
 /// Copies `from` (the slice's own elements) into the slice of `into`.
@@ -212,7 +162,7 @@ propagation::forwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conten
                                        getElementEntries(need(0))));
           })
       .Case([&](tensor::ExtractSliceOp extract) -> Result {
-        FailureOr<Slice> slice = staticSlice(extract);
+        FailureOr<Slice> slice = getStaticSlice(extract);
         if (failed(slice)) {
           reason = "the slice is dynamic";
           return failure();
@@ -223,7 +173,7 @@ propagation::forwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conten
             gather(source, need(0).getShape(), *slice, /*clear=*/false)));
       })
       .Case([&](tensor::InsertSliceOp insert) -> Result {
-        FailureOr<Slice> slice = staticSlice(insert);
+        FailureOr<Slice> slice = getStaticSlice(insert);
         if (failed(slice)) {
           reason = "the slice is dynamic";
           return failure();
@@ -235,12 +185,12 @@ propagation::forwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conten
       .Case([&](tensor::ConcatOp concat) -> Result {
         SmallVector<int64_t> shape = shapeOf(concat.getResult());
         std::vector<uint8_t> result(typeOf(concat.getResult()).getNumElements());
-        for (auto [i, piece] : llvm::enumerate(concatPieces(concat)))
+        for (auto [i, piece] : llvm::enumerate(getConcatPieces(concat)))
           scatter(result, shape, piece, getElementEntries(need(i)));
         return one(mapFromElements(shape, std::move(result)));
       })
       .Case([&](tensor::PadOp pad) -> Result {
-        FailureOr<Slice> slice = padSlice(pad);
+        FailureOr<Slice> slice = getPadSlice(pad);
         if (failed(slice)) {
           reason = "the padding is dynamic";
           return failure();
@@ -254,7 +204,7 @@ propagation::forwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conten
       .Case([&](linalg::SoftmaxOp softmax) -> Result {
         // exp(x - max) / sum is never zero.
         Value result = softmax->getResult(0);
-        return one(uniform(result, fullBits(result)));
+        return one(uniform(result, getFullBitsOf(result)));
       })
       .Default([&](Operation *) -> Result {
         handled = false;
@@ -268,25 +218,27 @@ propagation::backwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conte
                          bool &handled, std::string &reason) {
   handled = true;
   MapList demands(op->getNumOperands());
-  const SparsityMap &demand = *resultDemand.front();
+  // Every rule below but tensor.dim's has a tracked tensor result.
+  const SparsityMap *demand = resultDemand.empty() ? nullptr : resultDemand[0];
   using Result = FailureOr<MapList>;
   return llvm::TypeSwitch<Operation *, Result>(op)
-      .Case<tensor::EmptyOp, arith::ConstantOp>(
+      // tensor.dim reads only the shape.
+      .Case<tensor::EmptyOp, arith::ConstantOp, tensor::DimOp>(
           [&](auto) -> Result { return demands; })
       .Case([&](AnnotateOp annotate) -> Result {
         // Elements the annotation prunes are not needed from the input, and
         // no more bits than it keeps.
-        demands[0] = demand.meet(getDeclaredMap(typeOf(annotate.getResult())));
+        demands[0] = demand->meet(getDeclaredMap(typeOf(annotate.getResult())));
         return demands;
       })
       .Case<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(
           [&](auto reshape) -> Result {
             demands[0] = mapFromElements(shapeOf(reshape.getSrc()),
-                                         getElementEntries(demand));
+                                         getElementEntries(*demand));
             return demands;
           })
       .Case([&](tensor::ExtractSliceOp extract) -> Result {
-        FailureOr<Slice> slice = staticSlice(extract);
+        FailureOr<Slice> slice = getStaticSlice(extract);
         if (failed(slice)) {
           reason = "the slice is dynamic";
           return failure();
@@ -294,40 +246,40 @@ propagation::backwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conte
         SmallVector<int64_t> shape = shapeOf(extract.getSource());
         std::vector<uint8_t> source(typeOf(extract.getSource()).getNumElements(),
                                     kPrunedBits);
-        scatter(source, shape, *slice, getElementEntries(demand));
+        scatter(source, shape, *slice, getElementEntries(*demand));
         demands[0] = mapFromElements(shape, std::move(source));
         return demands;
       })
       .Case([&](tensor::InsertSliceOp insert) -> Result {
-        FailureOr<Slice> slice = staticSlice(insert);
+        FailureOr<Slice> slice = getStaticSlice(insert);
         if (failed(slice)) {
           reason = "the slice is dynamic";
           return failure();
         }
         // The destination's elements under the slice are overwritten.
-        std::vector<uint8_t> dest = getElementEntries(demand);
+        std::vector<uint8_t> dest = getElementEntries(*demand);
         std::vector<uint8_t> source =
-            gather(dest, demand.getShape(), *slice, /*clear=*/true);
+            gather(dest, demand->getShape(), *slice, /*clear=*/true);
         demands[0] = mapFromElements(shapeOf(insert.getSource()), std::move(source));
         demands[1] = mapFromElements(shapeOf(insert.getDest()), std::move(dest));
         return demands;
       })
       .Case([&](tensor::ConcatOp concat) -> Result {
-        std::vector<uint8_t> result = getElementEntries(demand);
-        for (auto [i, piece] : llvm::enumerate(concatPieces(concat)))
+        std::vector<uint8_t> result = getElementEntries(*demand);
+        for (auto [i, piece] : llvm::enumerate(getConcatPieces(concat)))
           demands[i] = mapFromElements(
-              piece.sizes, gather(result, demand.getShape(), piece, false));
+              piece.sizes, gather(result, demand->getShape(), piece, false));
         return demands;
       })
       .Case([&](tensor::PadOp pad) -> Result {
-        FailureOr<Slice> slice = padSlice(pad);
+        FailureOr<Slice> slice = getPadSlice(pad);
         if (failed(slice)) {
           reason = "the padding is dynamic";
           return failure();
         }
-        std::vector<uint8_t> result = getElementEntries(demand);
+        std::vector<uint8_t> result = getElementEntries(*demand);
         demands[0] = mapFromElements(shapeOf(pad.getSource()),
-                                     gather(result, demand.getShape(), *slice,
+                                     gather(result, demand->getShape(), *slice,
                                             /*clear=*/false));
         return demands;
       })
@@ -337,14 +289,14 @@ propagation::backwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conte
         Value input = softmax.getInput();
         SmallVector<int64_t> shape = shapeOf(input);
         unsigned dim = softmax.getDimension();
-        std::vector<uint8_t> live = getElementEntries(demand);
+        std::vector<uint8_t> live = getElementEntries(*demand);
         int64_t inner = 1;
         for (unsigned d = dim + 1; d < shape.size(); ++d)
           inner *= shape[d];
         int64_t length = shape[dim];
         int64_t outer = live.size() / std::max<int64_t>(length * inner, 1);
         std::vector<uint8_t> need(live.size(), kPrunedBits);
-        uint8_t full = fullBits(input);
+        uint8_t full = getFullBitsOf(input);
         for (int64_t o = 0; o < outer; ++o)
           for (int64_t i = 0; i < inner; ++i) {
             bool any = false;

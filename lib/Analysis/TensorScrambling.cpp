@@ -13,7 +13,6 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -108,11 +107,13 @@ static SmallVector<DenseTensor> one(DenseTensor tensor) {
   return list;
 }
 
-static void copySlice(DenseTensor &into, ArrayRef<int64_t> offsets,
-                      ArrayRef<int64_t> sizes, ArrayRef<int64_t> strides,
+/// Copies `from` into `slice` of `into` (`intoSlice`), or `slice` of `from`
+/// into `into`.
+static void copySlice(DenseTensor &into, const Slice &slice,
                       const DenseTensor &from, bool intoSlice) {
-  forEachSliceElement(intoSlice ? into.shape : from.shape, offsets, sizes,
-                      strides, [&](int64_t full, int64_t part) {
+  forEachSliceElement(intoSlice ? into.shape : from.shape, slice.offsets,
+                      slice.sizes, slice.strides,
+                      [&](int64_t full, int64_t part) {
                         if (intoSlice)
                           into.data[full] = from.data[part];
                         else
@@ -124,14 +125,6 @@ FailureOr<SmallVector<DenseTensor>>
 tesa::evaluateOp(Operation *op, ArrayRef<DenseTensor> operands,
                  std::string &reason) {
   using Result = FailureOr<SmallVector<DenseTensor>>;
-  auto staticOrFail = [&](auto sliceOp) {
-    for (ArrayRef<int64_t> v :
-         {sliceOp.getStaticOffsets(), sliceOp.getStaticSizes(),
-          sliceOp.getStaticStrides()})
-      if (llvm::any_of(v, ShapedType::isDynamic))
-        return false;
-    return true;
-  };
   return llvm::TypeSwitch<Operation *, Result>(op)
       .Case([&](linalg::LinalgOp linalgOp) -> Result {
         if (!linalgOp.hasPureTensorSemantics()) {
@@ -168,48 +161,44 @@ tesa::evaluateOp(Operation *op, ArrayRef<DenseTensor> operands,
             return one(std::move(out));
           })
       .Case([&](tensor::ExtractSliceOp extract) -> Result {
-        if (!staticOrFail(extract)) {
+        FailureOr<Slice> slice = getStaticSlice(extract);
+        if (failed(slice)) {
           reason = "the slice is dynamic";
           return failure();
         }
         DenseTensor out = makeTensor(extract.getResult());
-        copySlice(out, extract.getStaticOffsets(), extract.getStaticSizes(),
-                  extract.getStaticStrides(), operands[0], false);
+        copySlice(out, *slice, operands[0], /*intoSlice=*/false);
         return one(std::move(out));
       })
       .Case([&](tensor::InsertSliceOp insert) -> Result {
-        if (!staticOrFail(insert)) {
+        FailureOr<Slice> slice = getStaticSlice(insert);
+        if (failed(slice)) {
           reason = "the slice is dynamic";
           return failure();
         }
         DenseTensor out = operands[1];
-        copySlice(out, insert.getStaticOffsets(), insert.getStaticSizes(),
-                  insert.getStaticStrides(), operands[0], true);
+        copySlice(out, *slice, operands[0], /*intoSlice=*/true);
         return one(std::move(out));
       })
       .Case([&](tensor::ConcatOp concat) -> Result {
         DenseTensor out = makeTensor(concat.getResult());
-        SmallVector<int64_t> offsets(out.shape.size(), 0);
-        SmallVector<int64_t> strides(out.shape.size(), 1);
-        for (const DenseTensor &input : operands) {
-          copySlice(out, offsets, input.shape, strides, input, true);
-          offsets[concat.getDim()] += input.shape[concat.getDim()];
-        }
+        for (auto [piece, input] :
+             llvm::zip_equal(getConcatPieces(concat), operands))
+          copySlice(out, piece, input, /*intoSlice=*/true);
         return one(std::move(out));
       })
       .Case([&](tensor::PadOp pad) -> Result {
         Value padding = pad.getConstantPaddingValue();
         std::optional<double> value =
             padding ? getScalarConstant(padding) : std::nullopt;
-        if (!value || llvm::any_of(pad.getStaticLow(), ShapedType::isDynamic)) {
+        FailureOr<Slice> slice = getPadSlice(pad);
+        if (!value || failed(slice)) {
           reason = "the padding value or amount is not constant";
           return failure();
         }
         DenseTensor out = makeTensor(pad.getResult());
         std::fill(out.data.begin(), out.data.end(), *value);
-        SmallVector<int64_t> strides(out.shape.size(), 1);
-        copySlice(out, pad.getStaticLow(), operands[0].shape, strides,
-                  operands[0], true);
+        copySlice(out, *slice, operands[0], /*intoSlice=*/true);
         return one(std::move(out));
       })
       .Default([&](Operation *other) -> Result {
@@ -273,23 +262,6 @@ static int64_t evaluationCost(Operation *op) {
   return cost;
 }
 
-/// The value of every element of `value` if it is a splat known at compile
-/// time (a splat constant or a fill with a constant). Scrambling keeps such
-/// values: a max pooling's -inf init is not a random number.
-static std::optional<double> getKnownSplat(Value value) {
-  if (auto fill = value.getDefiningOp<linalg::FillOp>())
-    return getScalarConstant(fill.getInputs()[0]);
-  Attribute attr;
-  if (!matchPattern(value, m_Constant(&attr)))
-    return std::nullopt;
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense || !dense.isSplat())
-    return std::nullopt;
-  if (isa<FloatType>(dense.getElementType()))
-    return dense.getSplatValue<APFloat>().convertToDouble();
-  return static_cast<double>(dense.getSplatValue<APInt>().getSExtValue());
-}
-
 FailureOr<const TensorScrambler::Relation *>
 TensorScrambler::getRelation(Operation *op,
                              ArrayRef<const SparsityMap *> operandContent,
@@ -316,10 +288,8 @@ TensorScrambler::getRelation(Operation *op,
   }
   std::pair<size_t, size_t> key(hashOpStructure(op), patternHash);
   auto it = cache.find(key);
-  if (it != cache.end()) {
-    ++numCacheHits;
+  if (it != cache.end())
     return it->second.get();
-  }
 
   int64_t perturbations = 0;
   for (const std::vector<uint8_t> &entries : content)
@@ -364,6 +334,8 @@ TensorScrambler::getRelation(Operation *op,
         inputs.push_back(DenseTensor{{}, {constant ? *constant : draw()}});
         continue;
       }
+      // Compile-time splats keep their value: a max pooling's -inf init is
+      // not a random number.
       DenseTensor tensor = makeTensor(operand);
       std::optional<double> splat = getKnownSplat(operand);
       for (size_t i = 0; i < tensor.data.size(); ++i)
@@ -397,13 +369,12 @@ TensorScrambler::getRelation(Operation *op,
           return failure();
         for (auto [r, tensor] : llvm::enumerate(*perturbed))
           for (size_t i = 0; i < tensor.data.size(); ++i) {
-            if (!differs(tensor.data[i], (*base)[r].data[i]))
-              continue;
             auto &sources = relation->sources[r][i];
-            std::pair<unsigned, int64_t> source(k, e);
-            if (sources.empty() || sources.back() != source)
-              if (!llvm::is_contained(sources, source))
-                sources.push_back(source);
+            // Trial 1 finds trial 0's sources again; keep one of each.
+            if (differs(tensor.data[i], (*base)[r].data[i]) &&
+                !(t == 1 && llvm::is_contained(sources, std::make_pair(
+                                                            unsigned(k), int64_t(e)))))
+              sources.emplace_back(k, e);
           }
       }
     }
@@ -419,7 +390,6 @@ TensorScrambler::getRelation(Operation *op,
           relation->preserving[r][i] = false;
       }
   }
-  ++numDerived;
   const Relation *result = relation.get();
   cache[key] = std::move(relation);
   return result;

@@ -7,6 +7,7 @@
 #include "tesa/Support/SparsityMap.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/Sequence.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -233,11 +234,12 @@ std::vector<uint8_t> SparsityMap::expandTo(ArrayRef<int64_t> fineGrid) const {
 
 std::vector<uint8_t> SparsityMap::getEntriesOn(ArrayRef<int64_t> fineGrid) const {
   assert(fineGrid.size() == getRank() && "grid rank mismatch");
-  for (auto [d, cells] : llvm::enumerate(fineGrid)) {
-    (void)d;
-    assert(cells % gridShape[d] == 0 && shape[d] % cells == 0 &&
-           "not a refinement of the grid");
-  }
+  assert(llvm::all_of(llvm::seq<unsigned>(0, getRank()),
+                      [&](unsigned d) {
+                        return fineGrid[d] % gridShape[d] == 0 &&
+                               shape[d] % fineGrid[d] == 0;
+                      }) &&
+         "not a refinement of the grid");
   return expandTo(fineGrid);
 }
 
@@ -311,24 +313,26 @@ SparsityMap::getKeptCountsPerBlock(ArrayRef<int64_t> grid) const {
   return counts;
 }
 
-SparsityMap SparsityMap::join(const SparsityMap &other) const {
-  assert(shape == other.shape && "join of maps over different shapes");
+template <typename Fn>
+SparsityMap SparsityMap::combine(const SparsityMap &other, Fn fn) const {
+  assert(shape == other.shape && "combining maps over different shapes");
   SmallVector<int64_t> fine = lcmGrid(gridShape, other.gridShape);
   std::vector<uint8_t> lhs = expandTo(fine);
   std::vector<uint8_t> rhs = other.expandTo(fine);
   for (auto [l, r] : llvm::zip_equal(lhs, rhs))
-    l = std::max(l, r);
+    l = fn(l, r);
   return SparsityMap(shape, fine, std::move(lhs)).getCanonical();
 }
 
+SparsityMap SparsityMap::join(const SparsityMap &other) const {
+  return combine(other, [](uint8_t l, uint8_t r) { return std::max(l, r); });
+}
+
 SparsityMap SparsityMap::meet(const SparsityMap &other) const {
-  assert(shape == other.shape && "meet of maps over different shapes");
-  SmallVector<int64_t> fine = lcmGrid(gridShape, other.gridShape);
-  std::vector<uint8_t> lhs = expandTo(fine);
-  std::vector<uint8_t> rhs = other.expandTo(fine);
-  for (auto [l, r] : llvm::zip_equal(lhs, rhs))
-    l = (l == kPrunedBits || r == kPrunedBits) ? kPrunedBits : std::min(l, r);
-  return SparsityMap(shape, fine, std::move(lhs)).getCanonical();
+  return combine(other, [](uint8_t l, uint8_t r) {
+    return (l == kPrunedBits || r == kPrunedBits) ? kPrunedBits
+                                                  : std::min(l, r);
+  });
 }
 
 bool SparsityMap::isEquivalentTo(const SparsityMap &other) const {

@@ -89,14 +89,30 @@ public:
   const PropagationRuleOptions &getOptions() const { return options; }
 
 private:
-  /// The payload summary of a structured op (cached per payload).
+  /// Tries, in order: forced scrambling, the structured-op rule (with the
+  /// payload summary) or the tensor-op rule, then scrambling; records how
+  /// `op` was handled.
+  mlir::FailureOr<MapList> apply(
+      mlir::Operation *op,
+      llvm::function_ref<mlir::FailureOr<MapList>(std::string &)> scramble,
+      llvm::function_ref<mlir::FailureOr<MapList>(const BodySummary &,
+                                                  std::string &)>
+          structured,
+      llvm::function_ref<mlir::FailureOr<MapList>(bool &, std::string &)>
+          tensorOp);
+  /// The payload summary of a structured op, or null with a reason; looked
+  /// up once per op.
   const BodySummary *getBodySummary(mlir::Operation *op, std::string &reason);
+  /// Derives (or finds in the cache of equal payloads) a payload summary.
+  const BodySummary *summarise(mlir::Operation *op, std::string &reason);
   /// Records how `op` was handled.
   void note(mlir::Operation *op, RuleKind kind, llvm::StringRef reason = "");
 
   PropagationRuleOptions options;
   std::unique_ptr<TensorScrambler> scrambler;
   llvm::DenseMap<size_t, std::unique_ptr<BodySummary>> bodyCache;
+  llvm::DenseMap<mlir::Operation *, std::pair<const BodySummary *, std::string>>
+      summaryOf;
   llvm::DenseMap<mlir::Operation *, std::pair<RuleKind, std::string>> kinds;
 };
 

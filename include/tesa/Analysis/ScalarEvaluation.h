@@ -44,6 +44,13 @@ evaluateBlock(mlir::Block &block, llvm::ArrayRef<double> arguments,
 /// one.
 std::optional<double> getScalarConstant(mlir::Value value);
 
+/// True if `value` is a scalar constant zero (of either sign).
+bool isZeroConstant(mlir::Value value);
+
+/// The value of every element of the tensor `value` if it is a splat known at
+/// compile time: a splat constant or a `linalg.fill` with a constant.
+std::optional<double> getKnownSplat(mlir::Value value);
+
 } // namespace tesa
 
 #endif // TESA_ANALYSIS_SCALAREVALUATION_H

@@ -59,11 +59,6 @@ public:
            llvm::ArrayRef<const SparsityMap *> resultDemand,
            std::string &reason);
 
-  /// How many dependence relations were derived, and how many lookups the
-  /// cache answered.
-  unsigned getNumDerived() const { return numDerived; }
-  unsigned getNumCacheHits() const { return numCacheHits; }
-
   struct Relation;
 
 private:
@@ -74,8 +69,6 @@ private:
 
   const PropagationRuleOptions &options;
   llvm::DenseMap<std::pair<size_t, size_t>, std::unique_ptr<Relation>> cache;
-  unsigned numDerived = 0;
-  unsigned numCacheHits = 0;
 };
 
 } // namespace tesa

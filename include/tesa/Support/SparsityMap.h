@@ -178,6 +178,9 @@ private:
               std::vector<uint8_t> entries)
       : shape(shape), gridShape(gridShape), entries(std::move(entries)) {}
 
+  /// `fn(lhs, rhs)` per element of this map and `other`, canonical.
+  template <typename Fn>
+  SparsityMap combine(const SparsityMap &other, Fn fn) const;
   /// This map's entries expanded to `fineGrid`, a multiple of the grid.
   std::vector<uint8_t> expandTo(llvm::ArrayRef<int64_t> fineGrid) const;
 
