@@ -138,4 +138,65 @@ def Propagate : Pass<"tesa-propagate", "mlir::ModuleOp"> {
   let dependentDialects = ["::tesa::TesaDialect"];
 }
 
+
+def Decompose : Pass<"tesa-decompose", "mlir::ModuleOp"> {
+  let summary = "Split sparse matrix products into block, fine-grained and "
+                "low-precision parts";
+  let description = [{
+    The transformation policy. Every `linalg.matmul` with a sparse operand
+    (an encoding that prunes elements or keeps them below 32 bits) becomes a
+    chain of `tesa.part_matmul` ops, one per part, each reading the sparse
+    operand through a `tesa.extract_part` whose encoding is the part's kept
+    set; each part accumulates into the previous part's result. The parts
+    are disjoint and together keep exactly the operand's kept elements.
+
+    Elements are grouped by bit width (32 -> f32, 16 -> f16, 8 and 4 ->
+    int8). Within a width, a weighted greedy cover over the chip's block
+    menu takes the block that saves most against computing its elements
+    fine-grained, re-evaluating savings as blocks are taken, so one operand
+    may use several block sizes; the rest is one fine-grained part. Costs
+    come from the chip's table (docs/decomposition.md). When both operands
+    are sparse, the one with fewer kept elements is decomposed.
+
+    ```mlir
+    %r = linalg.matmul ins(%x, %w : tensor<16x64xf32>, tensor<64x64xf32, #tesa.sparsity<map = dense<[[16, 0], [0, 32]]> : tensor<2x2xi8>>>)
+                       outs(%acc : tensor<16x64xf32>) -> tensor<16x64xf32>
+    // becomes (with plan=block block-shape=32x32)
+    %p0 = tesa.extract_part %w : ... -> tensor<64x64xf32, #tesa.sparsity<map = dense<[[0, 0], [0, 32]]> : tensor<2x2xi8>>>
+    %r0 = tesa.part_matmul %x, %p0, %acc {bits = 32 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : ...
+    %p1 = tesa.extract_part %w : ... -> tensor<64x64xf32, #tesa.sparsity<map = dense<[[16, 0], [0, 0]]> : tensor<2x2xi8>>>
+    %r = tesa.part_matmul %x, %p1, %r0 {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : ...
+    ```
+
+    Products that cannot be decomposed (not f32, dynamic shapes, transposed
+    or broadcast indexing maps) stay as they are, computed densely, with a
+    remark saying why.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
+           "Chip whose block menu and cost table drive the plan">,
+    Option<"plan", "plan", "std::string", /*default=*/"\"auto\"",
+           "'auto' (cost model), 'fine' (all fine-grained) or 'block' "
+           "(every block of block-shape holding a kept element)">,
+    Option<"blockShape", "block-shape", "std::string", /*default=*/"\"16x16\"",
+           "Block shape for plan=block, as <channels>x<reduction>">,
+    Option<"emitRemarks", "remarks", "bool", /*default=*/"false",
+           "Describe each plan in a remark on its operation">,
+  ];
+  let dependentDialects = ["::tesa::TesaDialect"];
+}
+
+def CheckDecomposition : Pass<"tesa-check-decomposition"> {
+  let summary = "Check that decomposed operands are covered exactly";
+  let description = [{
+    For every chain of `tesa.part_matmul` ops (each accumulating into the
+    previous one), reads the kept sets of the parts' `tesa.extract_part`
+    encodings and checks, element by element, that they are disjoint, that
+    they come from one source, and that their union is exactly the source's
+    kept set at the source's bit widths. A chain that passes gets a remark
+    (`exact disjoint cover of <n> elements by <k> parts`); one that fails
+    gets an error naming the first offending element.
+  }];
+}
+
 #endif // TESA_TRANSFORMS_PASSES_TD

@@ -36,5 +36,82 @@ OpFoldResult AnnotateOp::fold(FoldAdaptor) {
   return {};
 }
 
+LogicalResult ExtractPartOp::verify() {
+  auto sourceType = cast<RankedTensorType>(getSource().getType());
+  auto resultType = cast<RankedTensorType>(getResult().getType());
+  if (sourceType.getShape() != resultType.getShape() ||
+      sourceType.getElementType() != resultType.getElementType())
+    return emitOpError("result type ")
+           << resultType << " must have the shape and element type of "
+           << sourceType;
+  SparsityAttr partEncoding = getSparsityEncoding(resultType);
+  if (!partEncoding)
+    return emitOpError("result must carry a #tesa.sparsity encoding");
+  if (!sourceType.hasStaticShape())
+    return success();
+  // Subset check, where both maps are available (resource data is parsed
+  // after the types, so it may not be yet).
+  SparsityAttr sourceEncoding = getSparsityEncoding(sourceType);
+  if (!partEncoding.getMapEntries() ||
+      (sourceEncoding && !sourceEncoding.getMapEntries()))
+    return success();
+  auto emitError = [&] { return emitOpError(); };
+  FailureOr<SparsityMap> part =
+      partEncoding.getSparsityMap(resultType.getShape(), emitError);
+  FailureOr<SparsityMap> source =
+      sourceEncoding
+          ? sourceEncoding.getSparsityMap(sourceType.getShape(), emitError)
+          : FailureOr<SparsityMap>(SparsityMap::getUniform(
+                sourceType.getShape(), 32));
+  if (failed(part) || failed(source))
+    return failure();
+  SmallVector<int64_t> grid(part->getShape());
+  std::vector<uint8_t> sourceBits = source->getEntriesOn(grid);
+  std::vector<uint8_t> partBits = part->getEntriesOn(grid);
+  for (size_t i = 0; i < partBits.size(); ++i)
+    if (partBits[i] > sourceBits[i])
+      return emitOpError("part keeps an element at ")
+             << unsigned(partBits[i]) << " bits where the operand has "
+             << unsigned(sourceBits[i]) << " (element " << i << ")";
+  return success();
+}
+
+LogicalResult PartMatmulOp::verify() {
+  auto lhsType = cast<RankedTensorType>(getLhs().getType());
+  auto rhsType = cast<RankedTensorType>(getRhs().getType());
+  auto accType = cast<RankedTensorType>(getAcc().getType());
+  auto resultType = cast<RankedTensorType>(getResult().getType());
+  for (RankedTensorType type : {lhsType, rhsType, accType, resultType})
+    if (type.getRank() != 2 || !type.hasStaticShape() ||
+        !type.getElementType().isF32())
+      return emitOpError("operands and result must be statically shaped 2-D "
+                         "f32 tensors, got ")
+             << type;
+  if (lhsType.getDimSize(1) != rhsType.getDimSize(0) ||
+      accType.getShape() != resultType.getShape() ||
+      accType.getDimSize(0) != lhsType.getDimSize(0) ||
+      accType.getDimSize(1) != rhsType.getDimSize(1))
+    return emitOpError("shapes do not form a matrix product: ")
+           << lhsType << " * " << rhsType << " + " << accType << " -> "
+           << resultType;
+  if (getKernel() != "block" && getKernel() != "fine")
+    return emitOpError("kernel must be \"block\" or \"fine\", got \"")
+           << getKernel() << "\"";
+  ArrayRef<int64_t> block = getBlock();
+  if (getKernel() == "block" &&
+      (block.size() != 2 || block[0] <= 0 || block[1] <= 0))
+    return emitOpError("a block kernel needs a block shape of two positive "
+                       "sizes");
+  if (getKernel() == "fine" && !block.empty())
+    return emitOpError("a fine kernel takes no block shape");
+  int64_t bits = getBits();
+  if (bits != 4 && bits != 8 && bits != 16 && bits != 32)
+    return emitOpError("bits must be 4, 8, 16 or 32, got ") << bits;
+  if (!getSparsityEncoding(getSparse().getType()))
+    return emitOpError("the sparse operand must carry a #tesa.sparsity "
+                       "encoding");
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "tesa/Dialect/Tesa/IR/TesaOps.cpp.inc"

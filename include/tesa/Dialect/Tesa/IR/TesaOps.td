@@ -33,4 +33,81 @@ def Tesa_AnnotateOp : Tesa_Op<"annotate", [Pure]> {
   let hasFolder = 1;
 }
 
+
+def Tesa_ExtractPartOp : Tesa_Op<"extract_part", [Pure]> {
+  let summary = "The part of a sparse tensor that one sub-operator computes";
+  let description = [{
+    Returns a tensor equal to its operand on the elements that the result
+    type's `#tesa.sparsity` encoding keeps, and zero everywhere else. The
+    kept set of the result must be a subset of the operand's. Written by
+    `--tesa-decompose`: each part of a decomposed operator reads the sparse
+    operand through one of these, so the plan is visible in the IR and the
+    parts of one operand can be checked to cover it exactly.
+
+    ```mlir
+    %blocks = tesa.extract_part %w : tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [32, 8]]> : tensor<2x2xi8>>>
+        -> tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [0, 8]]> : tensor<2x2xi8>>>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$source);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$source attr-dict `:` type($source) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
+  let summary = "One part of a decomposed sparse matrix multiplication";
+  let description = [{
+    Computes `acc + lhs * rhs` for 2-D f32 tensors, where the operand named by
+    `sparse_operand` (0 = lhs, 1 = rhs) is one part of a decomposed sparse
+    operand: only the elements its encoding keeps take part, rounded to the
+    width the part is computed in:
+
+    * `bits = 32`: f32 products, f32 accumulation.
+    * `bits = 16`: both operands rounded to f16, products accumulated in f32.
+    * `bits = 8` / `bits = 4`: symmetric integer quantisation. The sparse
+      operand has one scale per output channel, `max |w| / qmax` over the
+      channel's kept elements (qmax = 127, or 7 for 4 bits); the dense operand
+      has one scale per output index of its own, `max |x| / 127`. Values round
+      to nearest even, products accumulate in i32 and are dequantised into
+      the f32 accumulator.
+
+    `kernel` names the kind of kernel the cost model chose: `block` (the
+    part's kept elements lie in blocks of shape `block`, in the sparse
+    operand's dimensions, computed as dense tiles) or `fine` (scattered
+    elements, computed one by one). The kind and block shape select the code
+    generated for the part; they do not change the result.
+
+    ```mlir
+    %p = tesa.extract_part %w : tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [32, 8]]> : tensor<2x2xi8>>>
+        -> tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [0, 8]]> : tensor<2x2xi8>>>
+    %r = tesa.part_matmul %x, %p, %acc {sparse_operand = 1, kernel = "block", block = array<i64: 32, 32>, bits = 8}
+        : tensor<16x64xf32>, tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [0, 8]]> : tensor<2x2xi8>>>, tensor<16x64xf32>
+        -> tensor<16x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
+                       AnyRankedTensor:$acc,
+                       ConfinedAttr<I64Attr, [IntMinValue<0>, IntMaxValue<1>]>:$sparse_operand,
+                       StrAttr:$kernel,
+                       DenseI64ArrayAttr:$block,
+                       I64Attr:$bits);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs `,` $acc attr-dict `:` type($lhs) `,` type($rhs) `,`
+    type($acc) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The sparse operand (lhs or rhs).
+    ::mlir::Value getSparse() {
+      return getSparseOperand() == 0 ? getLhs() : getRhs();
+    }
+    /// The other, dense operand.
+    ::mlir::Value getDense() {
+      return getSparseOperand() == 0 ? getRhs() : getLhs();
+    }
+  }];
+}
+
 #endif // TESA_DIALECT_TESA_IR_TESAOPS_TD

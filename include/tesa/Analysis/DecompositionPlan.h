@@ -1,0 +1,70 @@
+//===- DecompositionPlan.h - Splitting a sparse operand into parts -*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The transformation policy: split the kept elements of a 2-D sparse operand
+// into disjoint parts, each computed by one kernel kind at one precision,
+// whose union is exactly the kept set. Blocks are chosen by a weighted greedy
+// cover over the chip's block menu against its cost table.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_ANALYSIS_DECOMPOSITIONPLAN_H
+#define TESA_ANALYSIS_DECOMPOSITIONPLAN_H
+
+#include "tesa/Support/SparsityMap.h"
+#include "tesa/Target/ChipDescription.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+namespace tesa {
+
+/// One part of a decomposed operand.
+struct PlannedPart {
+  enum class Kind { Block, Fine };
+  Kind kind;
+  /// For block parts: the block shape in the operand's own (row, column)
+  /// order.
+  int64_t blockRows = 0, blockColumns = 0;
+  /// The bit width the part's elements are kept at (4, 8, 16 or 32).
+  unsigned bits;
+  /// The part's elements, at `bits`; every other element pruned.
+  SparsityMap map;
+  /// Number of blocks (block parts) or kept elements (fine parts).
+  int64_t numUnits;
+  /// Estimated cost per dense column, in cost-table units.
+  double cost;
+};
+
+/// How to choose the parts.
+struct DecompositionOptions {
+  enum class Mode {
+    /// Cost-model-driven cover over the chip's block menu.
+    Auto,
+    /// Everything fine-grained.
+    Fine,
+    /// Every block of `forcedBlock` that holds a kept element.
+    Block,
+  };
+  Mode mode = Mode::Auto;
+  BlockShape forcedBlock = {16, 16};
+};
+
+/// Plans the parts of `operand`, a 2-D map whose output channels run along
+/// rows (`channelsAlongRows`, e.g. the lhs of a matmul) or columns (the rhs).
+/// Parts come ordered by bits (32, 16, 8, 4), block parts before the fine
+/// remainder; their maps are disjoint and their union equals `operand`.
+llvm::SmallVector<PlannedPart>
+planDecomposition(const SparsityMap &operand, bool channelsAlongRows,
+                  const ChipDescription &chip,
+                  const DecompositionOptions &options);
+
+/// The cost of computing `operand` as one fine-grained part per bit width.
+double getFineGrainedCost(const SparsityMap &operand,
+                          const ChipDescription &chip);
+
+} // namespace tesa
+
+#endif // TESA_ANALYSIS_DECOMPOSITIONPLAN_H

@@ -1,0 +1,94 @@
+//===- ChipDescription.h - What the policies know about a GPU ---*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// One description per supported chip: the facts the decomposition and
+// specialisation policies need (warp or wave size, matrix and dot
+// instructions, shared memory, multiprocessors, the block-size menu) and the
+// cost table the decomposition uses. docs/decomposition.md says where the
+// costs come from.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_TARGET_CHIPDESCRIPTION_H
+#define TESA_TARGET_CHIPDESCRIPTION_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace tesa {
+
+/// The MLIR dialect a chip's kernels are emitted through.
+enum class GPUBackend { NVVM, ROCDL };
+
+/// The precision a part is computed in. Parts kept at 4 or 8 bits are both
+/// computed on int8 instructions.
+enum class ComputeKind { F32 = 0, F16 = 1, I8 = 2 };
+
+/// The compute kind for a part whose elements are kept at `bits`.
+ComputeKind getComputeKind(unsigned bits);
+
+/// A warp-level matrix instruction shape (`mma.sync` m x n x k).
+struct MatrixShape {
+  int64_t m, n, k;
+};
+
+/// A block of a sparse operand: `channels` along the output dimension the
+/// operand shares with the result, `reduction` along the contracted one.
+struct BlockShape {
+  int64_t channels, reduction;
+};
+
+/// Relative costs, per column of the dense operand, in units of one kept
+/// f32 element computed by the fine-grained kernel.
+struct KernelCosts {
+  /// Fine-grained kernel, per kept element, indexed by ComputeKind.
+  double finePerElement[3];
+  /// Block kernel, per multiply-accumulate of a block computed densely.
+  double blockPerMac[3];
+  /// Block kernel, fixed cost per block (work-list entry, fragment setup).
+  double blockOverhead;
+};
+
+struct ChipDescription {
+  llvm::StringRef name;
+  GPUBackend backend;
+  unsigned warpSize;
+  int64_t sharedMemoryPerBlock;
+  unsigned multiprocessors;
+  /// Tensor-core shapes, if the chip has them.
+  std::optional<MatrixShape> f16Mma, i8Mma;
+  /// 4-way int8 dot product (`dp4a`, `v_dot4_i32_i8`).
+  bool hasInt8Dot4;
+  /// 2-way f16 dot product into f32 (`v_dot2_f32_f16`).
+  bool hasF16Dot2;
+  /// Target features passed to the backend (e.g. the PTX version).
+  llvm::StringRef features;
+  llvm::ArrayRef<BlockShape> blockMenu;
+  KernelCosts costs;
+
+  /// The matrix instruction used for block parts of `kind`, if any.
+  std::optional<MatrixShape> getMatrixShape(ComputeKind kind) const;
+  /// Whether a block part of `kind` may use `shape` on this chip.
+  bool acceptsBlock(ComputeKind kind, BlockShape shape) const;
+};
+
+/// The description of `name` (e.g. "sm_80", "gfx906"), or null.
+const ChipDescription *lookupChip(llvm::StringRef name);
+
+/// Every known chip.
+llvm::ArrayRef<ChipDescription> getKnownChips();
+
+/// The known chip names for `backend` (all if none), comma separated.
+std::string
+getKnownChipNames(std::optional<GPUBackend> backend = std::nullopt);
+
+} // namespace tesa
+
+#endif // TESA_TARGET_CHIPDESCRIPTION_H

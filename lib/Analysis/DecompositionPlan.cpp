@@ -1,0 +1,221 @@
+//===- DecompositionPlan.cpp - Splitting a sparse operand into parts ------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Analysis/DecompositionPlan.h"
+
+#include "llvm/Support/ErrorHandling.h"
+
+#include <queue>
+
+using namespace tesa;
+
+namespace {
+
+/// A block candidate in the greedy cover.
+struct Candidate {
+  double savings;
+  unsigned shapeIndex;
+  int64_t blockRow, blockColumn;
+  bool operator<(const Candidate &other) const {
+    return savings < other.savings;
+  }
+};
+
+/// Element-level planning state for one operand.
+class Planner {
+public:
+  Planner(const SparsityMap &operand, bool channelsAlongRows,
+          const ChipDescription &chip)
+      : rows(operand.getShape()[0]), columns(operand.getShape()[1]),
+        channelsAlongRows(channelsAlongRows), chip(chip),
+        bits(operand.getEntriesOn(operand.getShape())),
+        owner(bits.size(), -1) {}
+
+  llvm::SmallVector<PlannedPart> plan(const DecompositionOptions &options) {
+    for (unsigned classBits : {32u, 16u, 8u, 4u}) {
+      if (llvm::none_of(bits, [&](uint8_t b) { return b == classBits; }))
+        continue;
+      ComputeKind kind = getComputeKind(classBits);
+      switch (options.mode) {
+      case DecompositionOptions::Mode::Fine:
+        break;
+      case DecompositionOptions::Mode::Block:
+        coverEveryBlock(classBits, options.forcedBlock);
+        break;
+      case DecompositionOptions::Mode::Auto:
+        coverGreedily(classBits, kind);
+        break;
+      }
+      addFineRemainder(classBits, kind);
+    }
+    return std::move(parts);
+  }
+
+private:
+  /// The (rows, columns) of a block given as (channels, reduction).
+  std::pair<int64_t, int64_t> orient(BlockShape shape) const {
+    return channelsAlongRows
+               ? std::make_pair(shape.channels, shape.reduction)
+               : std::make_pair(shape.reduction, shape.channels);
+  }
+
+  /// Calls `fn(index)` for every element of the block.
+  template <typename Fn>
+  void forEachInBlock(std::pair<int64_t, int64_t> block, int64_t blockRow,
+                      int64_t blockColumn, Fn fn) const {
+    int64_t rowEnd = std::min(rows, (blockRow + 1) * block.first);
+    int64_t columnEnd = std::min(columns, (blockColumn + 1) * block.second);
+    for (int64_t r = blockRow * block.first; r < rowEnd; ++r)
+      for (int64_t c = blockColumn * block.second; c < columnEnd; ++c)
+        fn(r * columns + c);
+  }
+
+  int64_t countUncovered(unsigned classBits,
+                         std::pair<int64_t, int64_t> block, int64_t blockRow,
+                         int64_t blockColumn) const {
+    int64_t count = 0;
+    forEachInBlock(block, blockRow, blockColumn, [&](int64_t i) {
+      count += bits[i] == classBits && owner[i] < 0;
+    });
+    return count;
+  }
+
+  double blockCost(ComputeKind kind, BlockShape shape) const {
+    return chip.costs.blockOverhead +
+           shape.channels * shape.reduction *
+               chip.costs.blockPerMac[unsigned(kind)];
+  }
+
+  /// Assigns the uncovered elements of `classBits` in a block to the block
+  /// part of `shape`, creating the part on first use.
+  void takeBlock(unsigned classBits, BlockShape shape, double cost,
+                 int64_t blockRow, int64_t blockColumn) {
+    std::pair<int64_t, int64_t> block = orient(shape);
+    int partIndex = -1;
+    for (auto [i, part] : llvm::enumerate(parts))
+      if (part.kind == PlannedPart::Kind::Block && part.bits == classBits &&
+          part.blockRows == block.first && part.blockColumns == block.second)
+        partIndex = i;
+    if (partIndex < 0) {
+      partIndex = parts.size();
+      parts.push_back({PlannedPart::Kind::Block, block.first, block.second,
+                       classBits, SparsityMap::getUniform({rows, columns}, 0),
+                       0, 0.0});
+    }
+    parts[partIndex].numUnits += 1;
+    parts[partIndex].cost += cost;
+    forEachInBlock(block, blockRow, blockColumn, [&](int64_t i) {
+      if (bits[i] == classBits && owner[i] < 0)
+        owner[i] = partIndex;
+    });
+  }
+
+  void coverEveryBlock(unsigned classBits, BlockShape shape) {
+    std::pair<int64_t, int64_t> block = orient(shape);
+    double cost = blockCost(getComputeKind(classBits), shape);
+    for (int64_t br = 0; br * block.first < rows; ++br)
+      for (int64_t bc = 0; bc * block.second < columns; ++bc)
+        if (countUncovered(classBits, block, br, bc) > 0)
+          takeBlock(classBits, shape, cost, br, bc);
+  }
+
+  /// Weighted greedy cover: repeatedly take the block, of any shape on the
+  /// menu, that saves most against computing its uncovered elements
+  /// fine-grained; savings are re-evaluated lazily as blocks are taken.
+  void coverGreedily(unsigned classBits, ComputeKind kind) {
+    double fineCost = chip.costs.finePerElement[unsigned(kind)];
+    llvm::SmallVector<BlockShape> shapes;
+    for (BlockShape shape : chip.blockMenu)
+      if (chip.acceptsBlock(kind, shape))
+        shapes.push_back(shape);
+    std::priority_queue<Candidate> queue;
+    for (auto [s, shape] : llvm::enumerate(shapes)) {
+      std::pair<int64_t, int64_t> block = orient(shape);
+      double cost = blockCost(kind, shape);
+      for (int64_t br = 0; br * block.first < rows; ++br)
+        for (int64_t bc = 0; bc * block.second < columns; ++bc) {
+          double savings =
+              countUncovered(classBits, block, br, bc) * fineCost - cost;
+          if (savings > 0)
+            queue.push({savings, unsigned(s), br, bc});
+        }
+    }
+    while (!queue.empty()) {
+      Candidate top = queue.top();
+      queue.pop();
+      BlockShape shape = shapes[top.shapeIndex];
+      double cost = blockCost(kind, shape);
+      double savings = countUncovered(classBits, orient(shape), top.blockRow,
+                                      top.blockColumn) *
+                           fineCost -
+                       cost;
+      if (savings <= 0)
+        continue;
+      if (savings < top.savings && !queue.empty() &&
+          savings < queue.top().savings) {
+        top.savings = savings;
+        queue.push(top);
+        continue;
+      }
+      takeBlock(classBits, shape, cost, top.blockRow, top.blockColumn);
+    }
+  }
+
+  void addFineRemainder(unsigned classBits, ComputeKind kind) {
+    int64_t count = 0;
+    for (size_t i = 0; i < bits.size(); ++i)
+      if (bits[i] == classBits && owner[i] < 0) {
+        owner[i] = parts.size();
+        ++count;
+      }
+    if (count > 0)
+      parts.push_back({PlannedPart::Kind::Fine, 0, 0, classBits,
+                       SparsityMap::getUniform({rows, columns}, 0), count,
+                       count * chip.costs.finePerElement[unsigned(kind)]});
+    // Materialise the maps of the parts finished for this class.
+    for (auto [index, part] : llvm::enumerate(parts)) {
+      if (part.bits != classBits)
+        continue;
+      std::vector<uint8_t> entries(bits.size(), 0);
+      for (size_t i = 0; i < bits.size(); ++i)
+        if (owner[i] == int(index))
+          entries[i] = classBits;
+      llvm::Expected<SparsityMap> map =
+          SparsityMap::get({rows, columns}, {rows, columns}, entries);
+      if (!map)
+        llvm::report_fatal_error(llvm::toString(map.takeError()).c_str());
+      part.map = map->getCanonical();
+    }
+  }
+
+  int64_t rows, columns;
+  bool channelsAlongRows;
+  const ChipDescription &chip;
+  std::vector<uint8_t> bits;
+  /// The part each element is assigned to, -1 while unassigned.
+  std::vector<int> owner;
+  llvm::SmallVector<PlannedPart> parts;
+};
+
+} // namespace
+
+llvm::SmallVector<PlannedPart>
+tesa::planDecomposition(const SparsityMap &operand, bool channelsAlongRows,
+                        const ChipDescription &chip,
+                        const DecompositionOptions &options) {
+  assert(operand.getRank() == 2 && "decomposition plans 2-D operands");
+  return Planner(operand, channelsAlongRows, chip).plan(options);
+}
+
+double tesa::getFineGrainedCost(const SparsityMap &operand,
+                                const ChipDescription &chip) {
+  BitHistogram histogram = operand.getBitHistogram();
+  double cost = 0;
+  for (unsigned bits : {4u, 8u, 16u, 32u})
+    cost += histogram[bits] *
+            chip.costs.finePerElement[unsigned(getComputeKind(bits))];
+  return cost;
+}

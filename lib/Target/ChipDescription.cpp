@@ -1,0 +1,109 @@
+//===- ChipDescription.cpp - The supported chips --------------------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The cost tables are analytical: they follow each chip's published peak
+// rates (tensor-core, dot-product and FFMA throughput) with an efficiency
+// factor per kernel kind. docs/decomposition.md gives the derivation; the
+// benchmarks of the GPU runtime recalibrate them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Target/ChipDescription.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace tesa;
+
+ComputeKind tesa::getComputeKind(unsigned bits) {
+  if (bits > 16)
+    return ComputeKind::F32;
+  if (bits > 8)
+    return ComputeKind::F16;
+  return ComputeKind::I8;
+}
+
+std::optional<MatrixShape>
+ChipDescription::getMatrixShape(ComputeKind kind) const {
+  switch (kind) {
+  case ComputeKind::F16:
+    return f16Mma;
+  case ComputeKind::I8:
+    return i8Mma;
+  case ComputeKind::F32:
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool ChipDescription::acceptsBlock(ComputeKind kind, BlockShape shape) const {
+  if (std::optional<MatrixShape> mma = getMatrixShape(kind))
+    return shape.channels % mma->m == 0 && shape.reduction % mma->k == 0;
+  // SIMT kernels read 4 (int8) or 2 (f16) consecutive reduction elements.
+  int64_t group = kind == ComputeKind::I8 ? 4 : kind == ComputeKind::F16 ? 2 : 1;
+  return shape.reduction % group == 0;
+}
+
+// Block sizes, as (channels, reduction).
+static const BlockShape kBlockMenu[] = {{16, 16}, {32, 32}, {64, 64}, {32, 64}};
+static const BlockShape kInt8BlockMenu[] = {
+    {16, 32}, {32, 32}, {64, 64}, {32, 64}};
+
+// Per kept element: f32 and f16 go through FFMA with a gathered operand;
+// int8 through dot4 on groups of four reduction elements, about half full.
+// Per block MAC: tensor cores run f16 at 8-16x and int8 at 16-32x the FFMA
+// rate (halved for the fragment loads of an unstaged kernel); FFMA tiles read
+// both operands contiguously, about 4x cheaper than a gathered element.
+static constexpr KernelCosts kTuringCosts = {
+    {1.0, 1.0, 0.5}, {0.25, 1.0 / 16, 1.0 / 32}, 8.0};
+static constexpr KernelCosts kAmpereCosts = {
+    {1.0, 1.0, 0.5}, {0.25, 1.0 / 32, 1.0 / 64}, 8.0};
+static constexpr KernelCosts kHopperCosts = {
+    {1.0, 1.0, 0.5}, {0.25, 1.0 / 32, 1.0 / 64}, 8.0};
+// gfx906: no matrix cores; v_dot2_f32_f16 and v_dot4_i32_i8 double and
+// quadruple the FFMA rate.
+static constexpr KernelCosts kVega20Costs = {
+    {1.0, 0.75, 0.5}, {0.25, 1.0 / 8, 1.0 / 16}, 8.0};
+
+static const ChipDescription kChips[] = {
+    {"sm_75", GPUBackend::NVVM, 32, 48 * 1024, 68, MatrixShape{16, 8, 8},
+     MatrixShape{8, 8, 16}, true, false, "+ptx70", kBlockMenu, kTuringCosts},
+    {"sm_80", GPUBackend::NVVM, 32, 48 * 1024, 108, MatrixShape{16, 8, 16},
+     MatrixShape{16, 8, 32}, true, false, "+ptx70", kInt8BlockMenu,
+     kAmpereCosts},
+    {"sm_86", GPUBackend::NVVM, 32, 48 * 1024, 84, MatrixShape{16, 8, 16},
+     MatrixShape{16, 8, 32}, true, false, "+ptx71", kInt8BlockMenu,
+     kAmpereCosts},
+    {"sm_89", GPUBackend::NVVM, 32, 48 * 1024, 128, MatrixShape{16, 8, 16},
+     MatrixShape{16, 8, 32}, true, false, "+ptx78", kInt8BlockMenu,
+     kAmpereCosts},
+    {"sm_90", GPUBackend::NVVM, 32, 48 * 1024, 132, MatrixShape{16, 8, 16},
+     MatrixShape{16, 8, 32}, true, false, "+ptx78", kInt8BlockMenu,
+     kHopperCosts},
+    {"gfx906", GPUBackend::ROCDL, 64, 64 * 1024, 60, std::nullopt,
+     std::nullopt, true, true, "", kBlockMenu, kVega20Costs},
+};
+
+const ChipDescription *tesa::lookupChip(llvm::StringRef name) {
+  for (const ChipDescription &chip : kChips)
+    if (chip.name == name)
+      return &chip;
+  return nullptr;
+}
+
+llvm::ArrayRef<ChipDescription> tesa::getKnownChips() { return kChips; }
+
+std::string tesa::getKnownChipNames(std::optional<GPUBackend> backend) {
+  std::string names;
+  llvm::raw_string_ostream os(names);
+  llvm::interleaveComma(
+      llvm::make_filter_range(kChips,
+                              [&](const ChipDescription &chip) {
+                                return !backend || chip.backend == *backend;
+                              }),
+      os, [&](const ChipDescription &chip) { os << chip.name; });
+  return names;
+}
