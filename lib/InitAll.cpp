@@ -6,6 +6,7 @@
 
 #include "tesa/InitAll.h"
 #include "tesa/Dialect/Tesa/IR/TesaDialect.h"
+#include "tesa/Pipelines/Pipelines.h"
 #include "tesa/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -14,4 +15,7 @@ void tesa::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<tesa::TesaDialect>();
 }
 
-void tesa::registerAllPasses() { tesa::registerTesaPasses(); }
+void tesa::registerAllPasses() {
+  tesa::registerTesaPasses();
+  tesa::registerPipelines();
+}

@@ -199,4 +199,42 @@ def CheckDecomposition : Pass<"tesa-check-decomposition"> {
   }];
 }
 
+
+def LowerPartsToLinalg : Pass<"tesa-lower-parts-to-linalg"> {
+  let summary = "Lower decomposed parts to linalg, for the host CPU";
+  let description = [{
+    Gives `tesa.extract_part` and `tesa.part_matmul` their meaning in plain
+    `linalg`, `arith` and `math` ops on tensors, so a decomposed program runs
+    on the host through MLIR's standard CPU lowering (`--tesa-cpu-pipeline`).
+    The rounding and quantisation are exactly those the GPU kernels compute:
+    an extracted part is a select against the part's mask; a 16-bit part
+    rounds both operands to f16; an 8- or 4-bit part quantises the sparse
+    operand per output channel and the dense operand per output index,
+    multiplies in i32 and dequantises into the accumulator.
+
+    ```mlir
+    %r = tesa.part_matmul %x, %p, %acc {bits = 16 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : ...
+    // becomes
+    %x16 = linalg.generic ... { arith.truncf, arith.extf }
+    %p16 = linalg.generic ... { arith.truncf, arith.extf }
+    %r = linalg.matmul ins(%x16, %p16 : ...) outs(%acc : ...)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def DropEncodings : Pass<"tesa-drop-encodings", "mlir::ModuleOp"> {
+  let summary = "Remove #tesa.sparsity encodings from every type";
+  let description = [{
+    Rewrites every tensor type in the module, function signatures included,
+    without its `#tesa.sparsity` encoding and erases `tesa.annotate` ops
+    that become identities. Run once the encodings have been used (after
+    decomposition and lowering): bufferization does not accept tensor
+    encodings.
+  }];
+}
+
 #endif // TESA_TRANSFORMS_PASSES_TD

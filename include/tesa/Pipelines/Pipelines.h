@@ -1,0 +1,55 @@
+//===- Pipelines.h - tesa's end-to-end pass pipelines -----------*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_PIPELINES_PIPELINES_H
+#define TESA_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace tesa {
+
+/// Options of `--tesa-pipeline`.
+struct GPUPipelineOptions
+    : public mlir::PassPipelineOptions<GPUPipelineOptions> {
+  Option<std::string> target{*this, "target",
+                             llvm::cl::desc("'nvvm' or 'rocdl'"),
+                             llvm::cl::init("nvvm")};
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("Chip to compile for (sm_75, sm_80, "
+                                          "sm_86, sm_89, sm_90, gfx906)"),
+                           llvm::cl::init("sm_80")};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Kernel binaries: 'bin' (cubin / HSACO), 'isa' (PTX / "
+                     "AMDGPU assembly) or 'fatbin'"),
+      llvm::cl::init("bin")};
+  Option<std::string> plan{*this, "plan",
+                           llvm::cl::desc("Decomposition plan: auto, fine or "
+                                          "block"),
+                           llvm::cl::init("auto")};
+  Option<std::string> blockShape{
+      *this, "block-shape",
+      llvm::cl::desc("Block shape for plan=block (<channels>x<reduction>)"),
+      llvm::cl::init("16x16")};
+};
+
+/// Appends the pipeline that runs a (decomposed) linalg program on the host:
+/// decomposition parts lowered to linalg, bufferization, loops, LLVM.
+void buildCPUPipeline(mlir::OpPassManager &pm);
+
+/// Appends the whole GPU pipeline: decomposition, specialised kernels for
+/// the parts, the rest of the program through the generic linalg-to-GPU
+/// path, host code in the LLVM dialect and `gpu.binary` kernels.
+void buildGPUPipeline(mlir::OpPassManager &pm,
+                      const GPUPipelineOptions &options);
+
+/// Registers `--tesa-cpu-pipeline` and `--tesa-pipeline`.
+void registerPipelines();
+
+} // namespace tesa
+
+#endif // TESA_PIPELINES_PIPELINES_H
