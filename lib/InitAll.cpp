@@ -6,6 +6,7 @@
 
 #include "tesa/InitAll.h"
 #include "tesa/Dialect/Tesa/IR/TesaDialect.h"
+#include "tesa/Conversion/Passes.h"
 #include "tesa/Pipelines/Pipelines.h"
 #include "tesa/Transforms/Passes.h"
 
@@ -17,5 +18,6 @@ void tesa::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void tesa::registerAllPasses() {
   tesa::registerTesaPasses();
+  tesa::registerTesaConversionPasses();
   tesa::registerPipelines();
 }

@@ -5,11 +5,16 @@
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Pipelines/Pipelines.h"
+#include "tesa/Conversion/Passes.h"
+#include "tesa/Target/ChipDescription.h"
 #include "tesa/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -42,10 +47,83 @@ void tesa::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+/// The generic path: every linalg op left becomes parallel loops, tiled into
+/// blocks of threads and launched as a kernel.
+static void addGenericGPUPath(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(
+      createParallelLoopTilingPass(/*tileSizes=*/{8, 32}));
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+static void addROCDLLowering(OpPassManager &pm,
+                             const tesa::GPUPipelineOptions &options) {
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  GpuROCDLAttachTargetOptions attach;
+  attach.chip = options.chip;
+  attach.optLevel = 3;
+  pm.addPass(createGpuROCDLAttachTarget(attach));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  ConvertGpuOpsToROCDLOpsOptions toROCDL;
+  toROCDL.chipset = options.chip;
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToROCDLOps(toROCDL));
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = options.rocmToolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+void tesa::buildGPUPipeline(OpPassManager &pm,
+                            const GPUPipelineOptions &options) {
+  DecomposeOptions decompose;
+  decompose.chip = options.chip;
+  decompose.plan = options.plan;
+  decompose.blockShape = options.blockShape;
+  pm.addPass(createDecompose(decompose));
+  LowerPartsToGPUOptions parts;
+  parts.chip = options.chip;
+  parts.target = options.target;
+  pm.addPass(createLowerPartsToGPU(parts));
+  pm.addPass(createDropEncodings());
+  addBufferization(pm);
+  addGenericGPUPath(pm);
+  const ChipDescription *chip = lookupChip(options.chip);
+  if (options.target == "rocdl")
+    return addROCDLLowering(pm, options);
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip;
+  nvvm.cubinFeatures = chip ? chip->features.str() : "";
+  nvvm.cubinFormat = options.format;
+  nvvm.optLevel = 3;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+}
+
 void tesa::registerPipelines() {
   PassPipelineRegistration<>(
       "tesa-cpu-pipeline",
       "Lower a (decomposed) linalg-on-tensors program to LLVM for the host "
       "CPU; run --tesa-decompose first to split sparse products",
       buildCPUPipeline);
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "tesa-pipeline",
+      "Compile a linalg-on-tensors program with #tesa.sparsity encodings "
+      "for a GPU: decomposition, specialised kernels for the parts, the "
+      "rest through the generic linalg-to-GPU path, host code in the LLVM "
+      "dialect and gpu.binary kernels",
+      buildGPUPipeline);
 }

@@ -10,6 +10,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
+#ifndef TESA_DEFAULT_ROCM_TOOLKIT
+#define TESA_DEFAULT_ROCM_TOOLKIT ""
+#endif
+
 namespace tesa {
 
 /// Options of `--tesa-pipeline`.
@@ -35,6 +39,10 @@ struct GPUPipelineOptions
       *this, "block-shape",
       llvm::cl::desc("Block shape for plan=block (<channels>x<reduction>)"),
       llvm::cl::init("16x16")};
+  Option<std::string> rocmToolkit{
+      *this, "rocm-toolkit",
+      llvm::cl::desc("Directory with llvm/bin/ld.lld, for linking HSACO"),
+      llvm::cl::init(TESA_DEFAULT_ROCM_TOOLKIT)};
 };
 
 /// Appends the pipeline that runs a (decomposed) linalg program on the host:

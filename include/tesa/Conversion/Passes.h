@@ -1,0 +1,31 @@
+//===- Passes.h - tesa conversion passes ------------------------*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_CONVERSION_PASSES_H
+#define TESA_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace tesa {
+
+#define GEN_PASS_DECL
+#include "tesa/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "tesa/Conversion/Passes.h.inc"
+
+} // namespace tesa
+
+#endif // TESA_CONVERSION_PASSES_H

@@ -1,0 +1,62 @@
+//===- Passes.td - tesa conversion passes ------------------*- tablegen -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_CONVERSION_PASSES_TD
+#define TESA_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Generate specialised GPU kernels for decomposed parts";
+  let description = [{
+    The specialisation policy. Every `tesa.part_matmul` becomes launches of
+    kernels generated for its pattern, in a `gpu.module` named
+    `tesa_kernels`:
+
+    * `<part>_pack` gathers the part's kept elements from the sparse source
+      into the compute kernel's layout, rounding to f16 or quantising to
+      int8 (one scale per output channel);
+    * `<part>_quantise_dense` (int8 parts) quantises the dense operand, one
+      scale per result column;
+    * `<part>` computes the part and accumulates into the result.
+
+    The work lists (rows with work, their blocks or element groups, the
+    kept-element mask of each block) are constant globals of the kernel
+    module named `<part>_rows`, `<part>_offsets`, `<part>_entries` and
+    `<part>_masks`; pruned blocks appear nowhere, and steps inside a block
+    are unrolled. Block parts whose shape fits the chip's tensor-core
+    instruction use `mma.sync` (f16: m16n8k8 on sm_75, m16n8k16 on sm_80
+    and later; int8: m8n8k16 / m16n8k32); other parts run SIMT with FFMA,
+    `dp4a` (NVVM) or `v_dot4_i32_i8` (ROCDL) on groups of four int8
+    elements, and `v_dot2_f32_f16` for f16 on gfx906.
+
+    ```mlir
+    %r = tesa.part_matmul %x, %p, %acc {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : ...
+    // becomes, on tensors around memref launches:
+    gpu.launch_func @tesa_kernels::@part0_pack blocks in (...) threads in (...) args(...)
+    gpu.launch_func @tesa_kernels::@part0 blocks in (...) threads in (...) args(...)
+    ```
+
+    Runs on tensors, before bufferization; the launches read buffers taken
+    with `bufferization.to_buffer` and write a fresh copy of the
+    accumulator.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
+           "Chip to generate kernels for">,
+    Option<"target", "target", "std::string", /*default=*/"\"\"",
+           "Backend the chip must belong to: 'nvvm', 'rocdl', or empty for "
+           "any">,
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+}
+
+#endif // TESA_CONVERSION_PASSES_TD

@@ -1,0 +1,164 @@
+//===- LowerPartsToGPU.cpp - Launch specialised kernels for parts ---------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PartKernels.h"
+
+#include "tesa/Analysis/SparsityLattice.h"
+#include "tesa/Conversion/Passes.h"
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+namespace tesa {
+#define GEN_PASS_DEF_LOWERPARTSTOGPU
+#include "tesa/Conversion/Passes.h.inc"
+} // namespace tesa
+
+using namespace mlir;
+using namespace tesa;
+
+namespace {
+
+struct LowerPartsToGPUPass
+    : public tesa::impl::LowerPartsToGPUBase<LowerPartsToGPUPass> {
+  using LowerPartsToGPUBase::LowerPartsToGPUBase;
+  void runOnOperation() override;
+
+private:
+  LogicalResult lower(PartMatmulOp op, gpu::GPUModuleOp kernels,
+                      unsigned index, const ChipDescription &chip);
+};
+
+MemRefType getBufferType(Type tensorType) {
+  auto type = cast<RankedTensorType>(tensorType);
+  return MemRefType::get(type.getShape(), type.getElementType());
+}
+
+} // namespace
+
+LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
+                                         gpu::GPUModuleOp kernelModule,
+                                         unsigned index,
+                                         const ChipDescription &chip) {
+  Value sparse = op.getSparse();
+  Value source = sparse;
+  if (auto extract = sparse.getDefiningOp<ExtractPartOp>())
+    source = extract.getSource();
+  bool sparseIsLhs = op.getSparseOperand() == 0;
+  auto resultType = cast<RankedTensorType>(op.getType());
+  int64_t columns = resultType.getDimSize(sparseIsLhs ? 1 : 0);
+  PartLayout layout = buildPartLayout(
+      getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
+      columns, op.getKernel() == "block", op.getBlock(), op.getBits(), chip);
+  if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
+    return op.emitError("reduction of ")
+           << layout.reduction
+           << " elements is too long for the fine-grained kernel's work list "
+              "(at most 2^24)";
+
+  OpBuilder builder(op);
+  Location loc = op.getLoc();
+  Value result = op.getAcc();
+  if (layout.getNumEntries() > 0) {
+    std::string prefix = "part" + std::to_string(index);
+    PartKernels kernels =
+        buildPartKernels(builder, loc, kernelModule, prefix, layout, chip);
+    auto toBuffer = [&](Value tensor) -> Value {
+      return bufferization::ToBufferOp::create(
+          builder, loc, getBufferType(tensor.getType()), tensor,
+          /*read_only=*/true);
+    };
+    auto alloc = [&](Value kernelArgument) -> Value {
+      return memref::AllocOp::create(
+          builder, loc, cast<MemRefType>(kernelArgument.getType()));
+    };
+    auto launch = [&](gpu::GPUFuncOp kernel, std::array<int64_t, 2> grid,
+                      std::array<int64_t, 2> block, ValueRange arguments) {
+      auto index = [&](int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(builder, loc, v);
+      };
+      gpu::LaunchFuncOp::create(
+          builder, loc, kernel, {index(grid[0]), index(grid[1]), index(1)},
+          {index(block[0]), index(block[1]), index(1)}, Value(), arguments);
+    };
+    Value out = memref::AllocOp::create(builder, loc,
+                                        getBufferType(resultType));
+    memref::CopyOp::create(builder, loc, toBuffer(op.getAcc()), out);
+    Value packed = alloc(kernels.pack.getArgument(1));
+    Value scales = alloc(kernels.pack.getArgument(2));
+    launch(kernels.pack, kernels.packGrid, kernels.packBlock,
+           {toBuffer(source), packed, scales});
+    SmallVector<Value> temporaries = {packed, scales};
+    Value dense = toBuffer(op.getDense());
+    if (layout.compute == ComputeKind::I8) {
+      Value quantised = alloc(kernels.quantiseDense.getArgument(1));
+      Value denseScales = alloc(kernels.quantiseDense.getArgument(2));
+      launch(kernels.quantiseDense, kernels.quantiseGrid,
+             kernels.quantiseBlock, {dense, quantised, denseScales});
+      launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,
+             {quantised, denseScales, packed, scales, out});
+      temporaries.append({quantised, denseScales});
+    } else {
+      launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,
+             {dense, packed, out});
+    }
+    for (Value temporary : temporaries)
+      memref::DeallocOp::create(builder, loc, temporary);
+    result = bufferization::ToTensorOp::create(
+        builder, loc,
+        RankedTensorType::get(resultType.getShape(),
+                              resultType.getElementType()),
+        out, builder.getUnitAttr(), builder.getUnitAttr());
+  }
+  if (result.getType() != resultType)
+    result = AnnotateOp::create(builder, loc, resultType, result);
+  op.replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}
+
+void LowerPartsToGPUPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  const ChipDescription *chipDescription = lookupChip(chip);
+  if (!chipDescription) {
+    emitError(module.getLoc())
+        << "unknown chip '" << chip << "'; known chips: "
+        << getKnownChipNames();
+    return signalPassFailure();
+  }
+  if (!target.empty() && target != "nvvm" && target != "rocdl") {
+    emitError(module.getLoc())
+        << "unknown target '" << target << "'; expected nvvm or rocdl";
+    return signalPassFailure();
+  }
+  GPUBackend backend = chipDescription->backend;
+  if (!target.empty() &&
+      (target == "nvvm") != (backend == GPUBackend::NVVM)) {
+    emitError(module.getLoc())
+        << "chip '" << chip << "' is not a " << target << " chip; known "
+        << target << " chips: "
+        << getKnownChipNames(target == "nvvm" ? GPUBackend::NVVM
+                                              : GPUBackend::ROCDL);
+    return signalPassFailure();
+  }
+  SmallVector<PartMatmulOp> parts;
+  module.walk([&](PartMatmulOp op) { parts.push_back(op); });
+  if (parts.empty())
+    return;
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  UnitAttr::get(&getContext()));
+  OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
+  auto kernelModule =
+      gpu::GPUModuleOp::create(builder, module.getLoc(), "tesa_kernels");
+  for (auto [index, op] : llvm::enumerate(parts))
+    if (failed(lower(op, kernelModule, index, *chipDescription)))
+      return signalPassFailure();
+  // Extracted parts are read by the pack kernels from their source.
+  module.walk([](ExtractPartOp op) {
+    if (op->use_empty())
+      op.erase();
+  });
+}

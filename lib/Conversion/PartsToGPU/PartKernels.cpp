@@ -1,0 +1,708 @@
+//===- PartKernels.cpp - Specialised kernels for decomposed parts ---------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Each part gets up to three kernels, generated from its compile-time
+// layout:
+//
+// * pack: gathers the part's kept elements from the sparse source into the
+//   compute kernel's layout (zeros in the holes of a block), rounded to f16
+//   or quantised to int8 with one scale per channel;
+// * quantise-dense (int8 parts): the dense operand as int8 with one scale
+//   per column, reduction-contiguous and zero-padded;
+// * compute: SIMT (one thread per result element of a work row, FFMA, or
+//   dp4a / v_dot4_i32_i8 / v_dot2_f32_f16 over groups of the reduction) or
+//   tensor cores (one warp per 16-channel x 8-column tile, mma.sync over the
+//   blocks of its work row).
+//
+// Work lists are constant globals of the kernel module; pruned blocks and
+// elements appear nowhere. Loops over the steps inside a block are unrolled.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PartKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+using namespace mlir;
+using namespace tesa;
+
+Type tesa::getPackedElementType(MLIRContext *ctx, const PartLayout &layout) {
+  switch (layout.compute) {
+  case ComputeKind::F32:
+    return Float32Type::get(ctx);
+  case ComputeKind::F16:
+    return Float16Type::get(ctx);
+  case ComputeKind::I8:
+    return IntegerType::get(ctx, 8);
+  }
+  return {};
+}
+
+namespace {
+
+constexpr int64_t kThreads = 128;
+
+/// Builds the body of one kernel.
+class KernelBuilder {
+public:
+  KernelBuilder(ImplicitLocOpBuilder &b, gpu::GPUModuleOp module,
+                StringRef prefix, const PartLayout &layout,
+                const ChipDescription &chip)
+      : b(b), module(module), prefix(prefix), layout(layout), chip(chip) {}
+
+  gpu::GPUFuncOp begin(StringRef suffix, ArrayRef<Type> arguments) {
+    b.setInsertionPointToEnd(module.getBody());
+    auto fn = gpu::GPUFuncOp::create(
+        b, (prefix + suffix).str(),
+        FunctionType::get(b.getContext(), arguments, {}));
+    fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    b.setInsertionPointToStart(&fn.front());
+    gpu::ReturnOp::create(b);
+    b.setInsertionPointToStart(&fn.front());
+    return fn;
+  }
+
+  Value index(int64_t value) {
+    return arith::ConstantIndexOp::create(b, value);
+  }
+  Value f32(double value) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value div(Value x, int64_t y) { return arith::DivUIOp::create(b, x, index(y)); }
+  Value rem(Value x, int64_t y) { return arith::RemUIOp::create(b, x, index(y)); }
+  Value min(Value x, int64_t y) { return arith::MinUIOp::create(b, x, index(y)); }
+  Value less(Value x, int64_t y) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, index(y));
+  }
+
+  /// The global thread id along x.
+  Value globalId() {
+    return add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                   gpu::BlockDimOp::create(b, gpu::Dimension::x)),
+               gpu::ThreadIdOp::create(b, gpu::Dimension::x));
+  }
+
+  /// A constant i32 work list, as a global of the kernel module.
+  Value table(StringRef suffix, ArrayRef<int32_t> data) {
+    std::string name = (prefix + suffix).str();
+    auto type = MemRefType::get({std::max<int64_t>(1, data.size())},
+                                b.getI32Type());
+    if (!module.lookupSymbol(name)) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      SmallVector<int32_t> values(data);
+      if (values.empty())
+        values.push_back(0);
+      memref::GlobalOp::create(
+          b, name, b.getStringAttr("private"), type,
+          DenseElementsAttr::get(
+              RankedTensorType::get(type.getShape(), b.getI32Type()),
+              ArrayRef<int32_t>(values)),
+          /*constant=*/true, /*alignment=*/IntegerAttr());
+    }
+    return memref::GetGlobalOp::create(b, type, name);
+  }
+
+  /// Loads entry `i` of an i32 memref as an index.
+  Value loadIndex(Value memref, Value i) {
+    Value value = memref::LoadOp::create(b, memref, ValueRange{i});
+    return arith::IndexCastUIOp::create(b, b.getIndexType(), value);
+  }
+  Value loadI32(Value memref, Value i) {
+    return memref::LoadOp::create(b, memref, ValueRange{i});
+  }
+
+  /// Element (channel, k) of the sparse source / (k, column) of the dense
+  /// operand / the result element (channel, column), in memref order.
+  SmallVector<Value> sparseIndex(Value channel, Value k) {
+    if (layout.sparseIsLhs)
+      return {channel, k};
+    return {k, channel};
+  }
+  SmallVector<Value> denseIndex(Value k, Value column) {
+    if (layout.sparseIsLhs)
+      return {k, column};
+    return {column, k};
+  }
+  SmallVector<Value> resultIndex(Value channel, Value column) {
+    if (layout.sparseIsLhs)
+      return {channel, column};
+    return {column, channel};
+  }
+
+  /// Runs `body` if `condition` holds.
+  void ifThen(Value condition, function_ref<void()> body) {
+    auto op = scf::IfOp::create(b, condition, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(op.thenBlock());
+    body();
+  }
+
+  /// An scf.for from `lo` to `hi` carrying `inits`; `body(iv, args)` returns
+  /// the values to yield.
+  ValueRange loop(Value lo, Value hi, ValueRange inits,
+                  function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto op = scf::ForOp::create(b, lo, hi, index(1), inits);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(op.getBody());
+    SmallVector<Value> yielded = body(op.getInductionVar(),
+                                      op.getRegionIterArgs());
+    if (op.getBody()->mightHaveTerminator())
+      op.getBody()->getTerminator()->erase();
+    b.setInsertionPointToEnd(op.getBody());
+    scf::YieldOp::create(b, yielded);
+    return op.getResults();
+  }
+
+  /// `value` rounded to the packed type: f32 as is, f16, or int8 by `scale`.
+  Value convert(Value value, Value scale, int64_t qmax) {
+    switch (layout.compute) {
+    case ComputeKind::F32:
+      return value;
+    case ComputeKind::F16:
+      return arith::TruncFOp::create(b, b.getF16Type(), value);
+    case ComputeKind::I8:
+      return quantise(value, scale, qmax);
+    }
+    return value;
+  }
+
+  /// Symmetric quantisation, exactly as tesa-lower-parts-to-linalg.
+  Value quantise(Value value, Value scale, int64_t qmax) {
+    Value zero = f32(0.0);
+    Value positive =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, scale, zero);
+    Value ratio = arith::DivFOp::create(b, value, scale);
+    Value safe = arith::SelectOp::create(b, positive, ratio, zero);
+    Value rounded = math::RoundEvenOp::create(b, safe);
+    Value clamped = arith::MinimumFOp::create(
+        b, arith::MaximumFOp::create(b, rounded, f32(-double(qmax))),
+        f32(double(qmax)));
+    return arith::FPToSIOp::create(b, b.getI8Type(), clamped);
+  }
+
+  Value absMax(Value current, Value value) {
+    return arith::MaximumFOp::create(b, current, math::AbsFOp::create(b, value));
+  }
+
+  /// result(channel, column) += value.
+  void accumulate(Value out, Value channel, Value column, Value value) {
+    SmallVector<Value> at = resultIndex(channel, column);
+    Value old = memref::LoadOp::create(b, out, at);
+    memref::StoreOp::create(b, arith::AddFOp::create(b, old, value), out, at);
+  }
+
+  /// An int32 product dequantised by the two scales.
+  Value dequantise(Value product, Value scales, Value denseScales,
+                   Value channel, Value column) {
+    Value asFloat = arith::SIToFPOp::create(b, b.getF32Type(), product);
+    Value s = arith::MulFOp::create(
+        b, memref::LoadOp::create(b, scales, ValueRange{channel}),
+        memref::LoadOp::create(b, denseScales, ValueRange{column}));
+    return arith::MulFOp::create(b, asFloat, s);
+  }
+
+  Value bitcastToI32(Value vector4xi8) {
+    Value asVector = vector::BitCastOp::create(
+        b, VectorType::get({1}, b.getI32Type()), vector4xi8);
+    return vector::ExtractOp::create(b, asVector, ArrayRef<int64_t>{0});
+  }
+
+  /// acc + dot(a, b) over four int8 lanes.
+  Value dot4(Value a, Value bVec, Value acc) {
+    if (chip.backend == GPUBackend::NVVM) {
+      auto signedType = NVVM::DotAccumulateTypeAttr::get(
+          b.getContext(), NVVM::DotAccumulateType::SIGNED);
+      return NVVM::DotAccumulate4WayOp::create(b, b.getI32Type(), a,
+                                               signedType, bVec, signedType,
+                                               acc);
+    }
+    Value clamp = arith::ConstantOp::create(b, b.getBoolAttr(false));
+    return LLVM::CallIntrinsicOp::create(
+               b, b.getI32Type(), b.getStringAttr("llvm.amdgcn.sdot4"),
+               ValueRange{bitcastToI32(a), bitcastToI32(bVec), acc, clamp})
+        .getResult(0);
+  }
+
+  /// acc + dot(a, b) over two f16 lanes, in f32 (gfx906).
+  Value dot2(Value a, Value bVec, Value acc) {
+    Value clamp = arith::ConstantOp::create(b, b.getBoolAttr(false));
+    return LLVM::CallIntrinsicOp::create(
+               b, b.getF32Type(), b.getStringAttr("llvm.amdgcn.fdot2"),
+               ValueRange{a, bVec, acc, clamp})
+        .getResult(0);
+  }
+
+  ImplicitLocOpBuilder &b;
+  gpu::GPUModuleOp module;
+  StringRef prefix;
+  const PartLayout &layout;
+  const ChipDescription &chip;
+};
+
+MemRefType memrefOf(ArrayRef<int64_t> shape, Type element) {
+  return MemRefType::get(shape, element);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Pack kernels
+//===----------------------------------------------------------------------===//
+
+/// Pack for SIMT layouts: one thread per work row.
+static gpu::GPUFuncOp buildSimtPack(KernelBuilder &kb, MemRefType source,
+                                    MemRefType packed, MemRefType scales) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  auto fn = kb.begin("_pack", {source, packed, scales});
+  Value src = fn.getArgument(0), out = fn.getArgument(1),
+        scaleOut = fn.getArgument(2);
+  Value w = kb.globalId();
+  int64_t numRows = layout.rows.size();
+  kb.ifThen(kb.less(w, numRows), [&] {
+    Value rows = kb.table("_rows", layout.rows);
+    Value offsets = kb.table("_offsets", layout.offsets);
+    Value entries = kb.table("_entries", layout.entries);
+    Value channel = kb.loadIndex(rows, w);
+    Value lo = kb.loadIndex(offsets, w);
+    Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+    // Calls fn(e, t, k, kept, value) for every slot of the row's groups.
+    auto forEachSlot = [&](ValueRange inits,
+                           function_ref<Value(Value, int64_t, Value, Value)>
+                               slot) {
+      return kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
+        Value entry = kb.loadI32(entries, e);
+        Value start = arith::IndexCastUIOp::create(
+            b, b.getIndexType(),
+            arith::AndIOp::create(
+                b, entry,
+                arith::ConstantOp::create(b, b.getI32IntegerAttr(0xFFFFFF))));
+        Value carried = args.empty() ? Value() : args[0];
+        for (int64_t t = 0; t < layout.group; ++t) {
+          Value bit = arith::AndIOp::create(
+              b,
+              arith::ShRUIOp::create(
+                  b, entry,
+                  arith::ConstantOp::create(b, b.getI32IntegerAttr(24 + t))),
+              arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
+          Value kept = arith::CmpIOp::create(
+              b, arith::CmpIPredicate::ne, bit,
+              arith::ConstantOp::create(b, b.getI32IntegerAttr(0)));
+          Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
+          Value value =
+              memref::LoadOp::create(b, src, kb.sparseIndex(channel, k));
+          value = arith::SelectOp::create(b, kept, value, kb.f32(0.0));
+          carried = slot(e, t, value, carried);
+        }
+        return carried ? SmallVector<Value>{carried} : SmallVector<Value>{};
+      });
+    };
+    Value scale = kb.f32(1.0);
+    if (layout.compute == ComputeKind::I8) {
+      Value maxAbs = forEachSlot(
+          ValueRange{kb.f32(0.0)},
+          [&](Value, int64_t, Value value, Value current) {
+            return kb.absMax(current, value);
+          })[0];
+      scale = arith::DivFOp::create(b, maxAbs, kb.f32(double(layout.qmax)));
+      memref::StoreOp::create(b, scale, scaleOut, ValueRange{channel});
+    }
+    forEachSlot(ValueRange{}, [&](Value e, int64_t t, Value value, Value) {
+      Value at = kb.add(kb.mul(e, kb.index(layout.group)), kb.index(t));
+      memref::StoreOp::create(b, kb.convert(value, scale, layout.qmax), out,
+                              ValueRange{at});
+      return Value();
+    });
+  });
+  return fn;
+}
+
+/// Pack for MMA layouts: one thread per channel of a work row; blocks are
+/// stored row-major, holes and out-of-range elements as zero.
+static gpu::GPUFuncOp buildMmaPack(KernelBuilder &kb, MemRefType source,
+                                   MemRefType packed, MemRefType scales) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  auto fn = kb.begin("_pack", {source, packed, scales});
+  Value src = fn.getArgument(0), out = fn.getArgument(1),
+        scaleOut = fn.getArgument(2);
+  int64_t bc = layout.blockChannels, br = layout.blockReduction;
+  int64_t words = (bc * br + 31) / 32;
+  Value id = kb.globalId();
+  kb.ifThen(kb.less(id, int64_t(layout.rows.size()) * bc), [&] {
+    Value rows = kb.table("_rows", layout.rows);
+    Value offsets = kb.table("_offsets", layout.offsets);
+    Value entries = kb.table("_entries", layout.entries);
+    Value masks = kb.table("_masks", layout.blockMasks);
+    Value w = kb.div(id, bc), r = kb.rem(id, bc);
+    Value channel = kb.add(kb.mul(kb.loadIndex(rows, w), kb.index(bc)), r);
+    Value inChannels = kb.less(channel, layout.channels);
+    Value safeChannel = kb.min(channel, layout.channels - 1);
+    Value lo = kb.loadIndex(offsets, w);
+    Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+    auto forEachElement = [&](ValueRange inits,
+                              function_ref<Value(Value, Value, Value, Value)>
+                                  element) {
+      return kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
+        Value kBase = kb.mul(kb.loadIndex(entries, e), kb.index(br));
+        return SmallVector<Value>(kb.loop(
+            kb.index(0), kb.index(br), args, [&](Value c, ValueRange inner) {
+              Value slot = kb.add(kb.mul(r, kb.index(br)), c);
+              Value word = kb.loadI32(
+                  masks, kb.add(kb.mul(e, kb.index(words)), kb.div(slot, 32)));
+              Value shift = arith::IndexCastUIOp::create(
+                  b, b.getI32Type(), kb.rem(slot, 32));
+              Value bit = arith::AndIOp::create(
+                  b, arith::ShRUIOp::create(b, word, shift),
+                  arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
+              Value k = kb.add(kBase, c);
+              Value kept = arith::AndIOp::create(
+                  b,
+                  arith::AndIOp::create(
+                      b,
+                      arith::CmpIOp::create(
+                          b, arith::CmpIPredicate::ne, bit,
+                          arith::ConstantOp::create(b, b.getI32IntegerAttr(0))),
+                      kb.less(k, layout.reduction)),
+                  inChannels);
+              Value value = memref::LoadOp::create(
+                  b, src,
+                  kb.sparseIndex(safeChannel, kb.min(k, layout.reduction - 1)));
+              value = arith::SelectOp::create(b, kept, value, kb.f32(0.0));
+              Value carried = element(e, slot, value,
+                                      inner.empty() ? Value() : inner[0]);
+              return carried ? SmallVector<Value>{carried}
+                             : SmallVector<Value>{};
+            }));
+      });
+    };
+    Value scale = kb.f32(1.0);
+    if (layout.compute == ComputeKind::I8) {
+      Value maxAbs = forEachElement(
+          ValueRange{kb.f32(0.0)},
+          [&](Value, Value, Value value, Value current) {
+            return kb.absMax(current, value);
+          })[0];
+      scale = arith::DivFOp::create(b, maxAbs, kb.f32(double(layout.qmax)));
+      kb.ifThen(inChannels, [&] {
+        memref::StoreOp::create(b, scale, scaleOut, ValueRange{channel});
+      });
+    }
+    forEachElement(ValueRange{}, [&](Value e, Value slot, Value value, Value) {
+      Value at = kb.add(kb.mul(e, kb.index(bc * br)), slot);
+      memref::StoreOp::create(b, kb.convert(value, scale, layout.qmax), out,
+                              ValueRange{at});
+      return Value();
+    });
+  });
+  return fn;
+}
+
+/// int8 copy of the dense operand, one scale per column, [column][k] with
+/// the reduction zero-padded.
+static gpu::GPUFuncOp buildQuantiseDense(KernelBuilder &kb, MemRefType dense,
+                                         MemRefType quantised,
+                                         MemRefType scales) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  auto fn = kb.begin("_quantise_dense", {dense, quantised, scales});
+  Value src = fn.getArgument(0), out = fn.getArgument(1),
+        scaleOut = fn.getArgument(2);
+  Value column = kb.globalId();
+  kb.ifThen(kb.less(column, layout.columns), [&] {
+    Value maxAbs = kb.loop(kb.index(0), kb.index(layout.reduction),
+                           ValueRange{kb.f32(0.0)},
+                           [&](Value k, ValueRange args) {
+                             Value value = memref::LoadOp::create(
+                                 b, src, kb.denseIndex(k, column));
+                             return SmallVector<Value>{
+                                 kb.absMax(args[0], value)};
+                           })[0];
+    Value scale = arith::DivFOp::create(b, maxAbs, kb.f32(127.0));
+    memref::StoreOp::create(b, scale, scaleOut, ValueRange{column});
+    kb.loop(kb.index(0), kb.index(layout.getPaddedReduction()), ValueRange{},
+            [&](Value k, ValueRange) {
+              Value value = memref::LoadOp::create(
+                  b, src, kb.denseIndex(kb.min(k, layout.reduction - 1), column));
+              value = arith::SelectOp::create(
+                  b, kb.less(k, layout.reduction), value, kb.f32(0.0));
+              memref::StoreOp::create(b, kb.quantise(value, scale, 127), out,
+                                      ValueRange{column, k});
+              return SmallVector<Value>{};
+            });
+  });
+  return fn;
+}
+
+//===----------------------------------------------------------------------===//
+// Compute kernels
+//===----------------------------------------------------------------------===//
+
+/// SIMT: thread (x) per result column, block row (y) per work row.
+static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
+                                       ArrayRef<Type> arguments) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  bool isInt = layout.compute == ComputeKind::I8;
+  auto fn = kb.begin("", arguments);
+  Value column = kb.globalId();
+  Value w = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  kb.ifThen(kb.less(column, layout.columns), [&] {
+    Value rows = kb.table("_rows", layout.rows);
+    Value offsets = kb.table("_offsets", layout.offsets);
+    Value entries = kb.table("_entries", layout.entries);
+    Value channel = kb.loadIndex(rows, w);
+    Value lo = kb.loadIndex(offsets, w);
+    Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+    Value dense = fn.getArgument(0);
+    Value packed = fn.getArgument(isInt ? 2 : 1);
+    Value out = fn.getArguments().back();
+    Value init = isInt ? Value(arith::ConstantOp::create(
+                             b, b.getI32IntegerAttr(0)))
+                       : kb.f32(0.0);
+    Value sum = kb.loop(lo, hi, ValueRange{init}, [&](Value e,
+                                                      ValueRange args) {
+      Value entry = kb.loadI32(entries, e);
+      Value start = arith::IndexCastUIOp::create(
+          b, b.getIndexType(),
+          arith::AndIOp::create(
+              b, entry,
+              arith::ConstantOp::create(b, b.getI32IntegerAttr(0xFFFFFF))));
+      Value at = kb.mul(e, kb.index(layout.group));
+      if (isInt) {
+        auto v4 = VectorType::get({4}, b.getI8Type());
+        Value weights = vector::LoadOp::create(b, v4, packed, ValueRange{at});
+        Value inputs =
+            vector::LoadOp::create(b, v4, dense, ValueRange{column, start});
+        return SmallVector<Value>{kb.dot4(weights, inputs, args[0])};
+      }
+      auto loadInput = [&](int64_t t) {
+        Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
+        Value value = memref::LoadOp::create(b, dense, kb.denseIndex(k, column));
+        if (layout.compute == ComputeKind::F16)
+          value = arith::TruncFOp::create(b, b.getF16Type(), value);
+        return value;
+      };
+      if (layout.group == 2) {
+        auto v2 = VectorType::get({2}, b.getF16Type());
+        Value weights = vector::LoadOp::create(b, v2, packed, ValueRange{at});
+        Value inputs = vector::FromElementsOp::create(
+            b, v2, ValueRange{loadInput(0), loadInput(1)});
+        return SmallVector<Value>{kb.dot2(weights, inputs, args[0])};
+      }
+      Value weight = memref::LoadOp::create(b, packed, ValueRange{at});
+      Value input = loadInput(0);
+      if (layout.compute == ComputeKind::F16) {
+        weight = arith::ExtFOp::create(b, b.getF32Type(), weight);
+        input = arith::ExtFOp::create(b, b.getF32Type(), input);
+      }
+      return SmallVector<Value>{math::FmaOp::create(b, weight, input, args[0])};
+    })[0];
+    if (isInt)
+      sum = kb.dequantise(sum, fn.getArgument(3), fn.getArgument(1), channel,
+                          column);
+    kb.accumulate(out, channel, column, sum);
+  });
+  return fn;
+}
+
+/// Tensor cores: four warps per block, each a tile of m channels x n columns;
+/// block row (y) per (work row, m-channel slice of its blocks).
+static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
+                                      ArrayRef<Type> arguments) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  MLIRContext *ctx = b.getContext();
+  bool isInt = layout.compute == ComputeKind::I8;
+  MatrixShape shape = layout.mma;
+  int64_t bc = layout.blockChannels, br = layout.blockReduction;
+  int64_t slices = bc / shape.m;
+  // Fragment geometry (PTX ISA, "Matrix Fragments for mma.m16n8k*"): each
+  // register holds `width` consecutive reduction elements.
+  int64_t width = isInt ? 4 : 2;
+  SmallVector<int64_t> rowOffsets = shape.m == 16 ? SmallVector<int64_t>{0, 8}
+                                                  : SmallVector<int64_t>{0};
+  SmallVector<int64_t> kOffsets;
+  for (int64_t k = 0; k < shape.k; k += 4 * width)
+    kOffsets.push_back(k);
+  Type elementType = isInt ? Type(b.getI32Type()) : Type(b.getF32Type());
+  int64_t numAccumulators = rowOffsets.size() * 2;
+  Type fragmentType = isInt ? Type(b.getI32Type())
+                            : Type(VectorType::get({2}, b.getF16Type()));
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(numAccumulators, elementType));
+
+  auto fn = kb.begin("", arguments);
+  Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value warp = kb.div(thread, 32), lane = kb.rem(thread, 32);
+  Value group = kb.div(lane, 4), inGroup = kb.rem(lane, 4);
+  Value tile = kb.add(kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                             kb.index(kThreads / 32)),
+                      warp);
+  Value firstColumn = kb.mul(tile, kb.index(shape.n));
+  // The whole warp takes this branch together, as mma.sync requires.
+  kb.ifThen(kb.less(firstColumn, layout.columns), [&] {
+    Value rows = kb.table("_rows", layout.rows);
+    Value offsets = kb.table("_offsets", layout.offsets);
+    Value entries = kb.table("_entries", layout.entries);
+    Value y = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+    Value w = kb.div(y, slices), slice = kb.rem(y, slices);
+    Value lo = kb.loadIndex(offsets, w);
+    Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+    Value dense = fn.getArgument(0);
+    Value packed = fn.getArgument(isInt ? 2 : 1);
+    Value out = fn.getArguments().back();
+    Value column = kb.min(kb.add(firstColumn, group), layout.columns - 1);
+    Value sliceRow = kb.mul(slice, kb.index(shape.m));
+    Value zero = isInt ? Value(arith::ConstantOp::create(
+                             b, b.getI32IntegerAttr(0)))
+                       : kb.f32(0.0);
+    SmallVector<Value> inits(numAccumulators, zero);
+    ValueRange sums = kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
+      Value kBlock = kb.mul(kb.loadIndex(entries, e), kb.index(br));
+      Value blockBase = kb.mul(e, kb.index(bc * br));
+      SmallVector<Value> acc(args);
+      for (int64_t step = 0; step < br; step += shape.k) {
+        SmallVector<Value> a, bFrag;
+        for (int64_t kOffset : kOffsets) {
+          Value kInBlock = kb.add(kb.index(step + kOffset),
+                                  kb.mul(inGroup, kb.index(width)));
+          for (int64_t rowOffset : rowOffsets) {
+            Value row = kb.add(sliceRow, kb.add(group, kb.index(rowOffset)));
+            Value at = kb.add(blockBase,
+                              kb.add(kb.mul(row, kb.index(br)), kInBlock));
+            Value fragment = vector::LoadOp::create(
+                b,
+                VectorType::get({width}, isInt ? Type(b.getI8Type())
+                                               : Type(b.getF16Type())),
+                packed, ValueRange{at});
+            a.push_back(isInt ? kb.bitcastToI32(fragment) : fragment);
+          }
+          Value k = kb.add(kBlock, kInBlock);
+          if (isInt) {
+            bFrag.push_back(kb.bitcastToI32(vector::LoadOp::create(
+                b, VectorType::get({4}, b.getI8Type()), dense,
+                ValueRange{column, k})));
+            continue;
+          }
+          SmallVector<Value> halves;
+          for (int64_t t = 0; t < 2; ++t) {
+            Value kk = kb.min(kb.add(k, kb.index(t)), layout.reduction - 1);
+            halves.push_back(arith::TruncFOp::create(
+                b, b.getF16Type(),
+                memref::LoadOp::create(b, dense, kb.denseIndex(kk, column))));
+          }
+          bFrag.push_back(
+              vector::FromElementsOp::create(b, fragmentType, halves));
+        }
+        std::array<NVVM::MMATypes, 2> types =
+            isInt ? std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
+                                                 NVVM::MMATypes::s8}
+                  : std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
+                                                 NVVM::MMATypes::f16};
+        std::optional<NVVM::MMAIntOverflow> overflow;
+        if (isInt)
+          overflow = NVVM::MMAIntOverflow::wrapped;
+        Value d = NVVM::MmaOp::create(
+            b, resultType, a, bFrag, acc, {shape.m, shape.n, shape.k},
+            std::nullopt, overflow, types,
+            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                           NVVM::MMALayout::col});
+        for (int64_t i = 0; i < numAccumulators; ++i)
+          acc[i] = LLVM::ExtractValueOp::create(b, d, i);
+      }
+      return acc;
+    });
+    Value channelBase = kb.add(
+        kb.mul(kb.loadIndex(rows, w), kb.index(bc)), sliceRow);
+    for (auto [i, rowOffset] : llvm::enumerate(rowOffsets)) {
+      for (int64_t t = 0; t < 2; ++t) {
+        Value channel =
+            kb.add(channelBase, kb.add(group, kb.index(rowOffset)));
+        Value col = kb.add(firstColumn,
+                           kb.add(kb.mul(inGroup, kb.index(2)), kb.index(t)));
+        Value inside = arith::AndIOp::create(
+            b, kb.less(channel, layout.channels), kb.less(col, layout.columns));
+        Value sum = sums[i * 2 + t];
+        kb.ifThen(inside, [&] {
+          Value value =
+              isInt ? kb.dequantise(sum, fn.getArgument(3), fn.getArgument(1),
+                                    channel, col)
+                    : sum;
+          kb.accumulate(out, channel, col, value);
+        });
+      }
+    }
+  });
+  return fn;
+}
+
+PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
+                                   gpu::GPUModuleOp module, StringRef prefix,
+                                   const PartLayout &layout,
+                                   const ChipDescription &chip) {
+  ImplicitLocOpBuilder b(loc, builder);
+  OpBuilder::InsertionGuard guard(b);
+  KernelBuilder kb(b, module, prefix, layout, chip);
+  Type f32 = b.getF32Type();
+  int64_t p = layout.channels, k = layout.reduction, q = layout.columns;
+  MemRefType source = layout.sparseIsLhs ? memrefOf({p, k}, f32)
+                                         : memrefOf({k, p}, f32);
+  MemRefType dense = layout.sparseIsLhs ? memrefOf({k, q}, f32)
+                                        : memrefOf({q, k}, f32);
+  MemRefType result = layout.sparseIsLhs ? memrefOf({p, q}, f32)
+                                         : memrefOf({q, p}, f32);
+  MemRefType packed = memrefOf({layout.getNumPacked()},
+                               getPackedElementType(b.getContext(), layout));
+  MemRefType scales = memrefOf({p}, f32);
+  MemRefType quantised =
+      memrefOf({q, layout.getPaddedReduction()}, b.getI8Type());
+  MemRefType denseScales = memrefOf({q}, f32);
+  auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
+
+  PartKernels kernels;
+  int64_t numRows = layout.rows.size();
+  if (layout.useMma) {
+    kernels.pack = buildMmaPack(kb, source, packed, scales);
+    kernels.packGrid = {ceilDiv(numRows * layout.blockChannels, kThreads), 1};
+  } else {
+    kernels.pack = buildSimtPack(kb, source, packed, scales);
+    kernels.packGrid = {ceilDiv(numRows, kThreads), 1};
+  }
+  kernels.packBlock = {kThreads, 1};
+  SmallVector<Type> computeArguments;
+  if (layout.compute == ComputeKind::I8) {
+    kernels.quantiseDense =
+        buildQuantiseDense(kb, dense, quantised, denseScales);
+    kernels.quantiseGrid = {ceilDiv(q, kThreads), 1};
+    kernels.quantiseBlock = {kThreads, 1};
+    computeArguments = {quantised, denseScales, packed, scales, result};
+  } else {
+    computeArguments = {dense, packed, result};
+  }
+  if (layout.useMma) {
+    kernels.compute = buildMmaCompute(kb, computeArguments);
+    kernels.computeGrid = {
+        ceilDiv(q, layout.mma.n * (kThreads / 32)),
+        numRows * (layout.blockChannels / layout.mma.m)};
+  } else {
+    kernels.compute = buildSimtCompute(kb, computeArguments);
+    kernels.computeGrid = {ceilDiv(q, kThreads), numRows};
+  }
+  kernels.computeBlock = {kThreads, 1};
+  return kernels;
+}

@@ -1,0 +1,88 @@
+//===- PartKernels.h - Specialised kernels for decomposed parts -*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The specialisation policy: a part's pattern becomes compile-time work
+// lists, and kernels are generated for it as gpu dialect IR with the
+// target's instructions. Private to the PartsToGPU conversion.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_LIB_CONVERSION_PARTSTOGPU_PARTKERNELS_H
+#define TESA_LIB_CONVERSION_PARTSTOGPU_PARTKERNELS_H
+
+#include "tesa/Support/SparsityMap.h"
+#include "tesa/Target/ChipDescription.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+#include <vector>
+
+namespace tesa {
+
+/// The compile-time layout of one part: which kernel computes it and the
+/// work lists it reads. Channels are the sparse operand's output dimension
+/// (P of them), the reduction runs over K, and the dense operand supplies Q
+/// columns of the result.
+struct PartLayout {
+  /// Tensor-core tiles (block parts with a matching mma shape) or SIMT.
+  bool useMma;
+  ComputeKind compute;
+  /// Largest quantised magnitude (127 for 8 bits, 7 for 4).
+  int64_t qmax;
+  int64_t channels, reduction, columns;
+  /// Whether the sparse operand is the lhs (channels along its rows).
+  bool sparseIsLhs;
+  /// SIMT: reduction elements per entry (1, 2 or 4). MMA: the block shape
+  /// (channels x reduction) and the instruction shape.
+  int64_t group = 1;
+  int64_t blockChannels = 0, blockReduction = 0;
+  MatrixShape mma = {0, 0, 0};
+  /// Work rows: SIMT channel ids / MMA block-row ids; entry offsets per work
+  /// row (size rows + 1); per entry, the reduction start (SIMT: with the
+  /// group's element mask in bits 24-27) or the block's column of blocks.
+  std::vector<int32_t> rows, offsets, entries;
+  /// MMA: the kept-element bitmask of each block, 32 elements per word.
+  std::vector<int32_t> blockMasks;
+
+  /// Packed values the compute kernel reads.
+  int64_t getNumPacked() const;
+  /// Padded reduction length of the quantised dense operand.
+  int64_t getPaddedReduction() const;
+  /// Number of blocks (MMA) or entries (SIMT) of work.
+  int64_t getNumEntries() const { return entries.size(); }
+};
+
+/// Builds the layout of a part whose kept elements are `part` (in the sparse
+/// operand's own orientation).
+PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
+                           int64_t columns, bool blockKernel,
+                           llvm::ArrayRef<int64_t> block, unsigned bits,
+                           const ChipDescription &chip);
+
+/// The kernels of one part, in `module` under names starting with `prefix`.
+struct PartKernels {
+  mlir::gpu::GPUFuncOp pack, quantiseDense, compute;
+  /// Launch sizes (x, y) for each kernel.
+  std::array<int64_t, 2> packGrid, packBlock, quantiseGrid, quantiseBlock,
+      computeGrid, computeBlock;
+};
+
+/// Generates the pack kernel (source -> packed values and, for int8, per
+/// channel scales), the dense-operand quantisation kernel (int8 only) and
+/// the compute kernel, with the work lists as constant globals.
+PartKernels buildPartKernels(mlir::OpBuilder &builder, mlir::Location loc,
+                             mlir::gpu::GPUModuleOp module,
+                             llvm::StringRef prefix, const PartLayout &layout,
+                             const ChipDescription &chip);
+
+/// The element type of the packed values.
+mlir::Type getPackedElementType(mlir::MLIRContext *ctx,
+                                const PartLayout &layout);
+
+} // namespace tesa
+
+#endif // TESA_LIB_CONVERSION_PARTSTOGPU_PARTKERNELS_H

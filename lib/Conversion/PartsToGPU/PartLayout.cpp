@@ -1,0 +1,96 @@
+//===- PartLayout.cpp - Compile-time work lists of a part -----------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PartKernels.h"
+
+using namespace tesa;
+
+int64_t PartLayout::getNumPacked() const {
+  int64_t perEntry = useMma ? blockChannels * blockReduction : group;
+  return std::max<int64_t>(1, getNumEntries() * perEntry);
+}
+
+int64_t PartLayout::getPaddedReduction() const {
+  int64_t multiple = useMma ? blockReduction : 4;
+  return (reduction + multiple - 1) / multiple * multiple;
+}
+
+PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
+                                 int64_t columns, bool blockKernel,
+                                 llvm::ArrayRef<int64_t> block, unsigned bits,
+                                 const ChipDescription &chip) {
+  PartLayout layout;
+  layout.compute = getComputeKind(bits);
+  layout.qmax = bits == 4 ? 7 : 127;
+  layout.sparseIsLhs = sparseIsLhs;
+  llvm::ArrayRef<int64_t> shape = part.getShape();
+  layout.channels = sparseIsLhs ? shape[0] : shape[1];
+  layout.reduction = sparseIsLhs ? shape[1] : shape[0];
+  layout.columns = columns;
+  std::vector<uint8_t> bitsOf = part.getEntriesOn(shape);
+  auto kept = [&](int64_t channel, int64_t k) {
+    return bitsOf[sparseIsLhs ? channel * shape[1] + k
+                              : k * shape[1] + channel] != 0;
+  };
+  BlockShape blockShape = {0, 0};
+  if (blockKernel)
+    blockShape = sparseIsLhs ? BlockShape{block[0], block[1]}
+                             : BlockShape{block[1], block[0]};
+  std::optional<MatrixShape> mma = chip.getMatrixShape(layout.compute);
+  layout.useMma = blockKernel && mma && chip.acceptsBlock(layout.compute,
+                                                          blockShape);
+  int64_t p = layout.channels, k = layout.reduction;
+  layout.offsets.push_back(0);
+  if (layout.useMma) {
+    layout.mma = *mma;
+    layout.blockChannels = blockShape.channels;
+    layout.blockReduction = blockShape.reduction;
+    int64_t bc = blockShape.channels, br = blockShape.reduction;
+    int64_t words = (bc * br + 31) / 32;
+    for (int64_t row = 0; row * bc < p; ++row) {
+      for (int64_t col = 0; col * br < k; ++col) {
+        std::vector<int32_t> mask(words, 0);
+        bool any = false;
+        for (int64_t r = 0; r < bc && row * bc + r < p; ++r)
+          for (int64_t c = 0; c < br && col * br + c < k; ++c)
+            if (kept(row * bc + r, col * br + c)) {
+              mask[(r * br + c) / 32] |= int32_t(1u << ((r * br + c) % 32));
+              any = true;
+            }
+        if (!any)
+          continue;
+        layout.entries.push_back(col);
+        layout.blockMasks.insert(layout.blockMasks.end(), mask.begin(),
+                                 mask.end());
+      }
+      if (int64_t(layout.entries.size()) > layout.offsets.back()) {
+        layout.rows.push_back(row);
+        layout.offsets.push_back(layout.entries.size());
+      }
+    }
+    return layout;
+  }
+  // SIMT: groups of consecutive reduction elements, as wide as the dot
+  // instruction of the compute kind.
+  layout.group = layout.compute == ComputeKind::I8 ? 4
+                 : layout.compute == ComputeKind::F16 && chip.hasF16Dot2 ? 2
+                                                                         : 1;
+  for (int64_t channel = 0; channel < p; ++channel) {
+    for (int64_t start = 0; start < k; start += layout.group) {
+      int32_t mask = 0;
+      for (int64_t t = 0; t < layout.group && start + t < k; ++t)
+        if (kept(channel, start + t))
+          mask |= 1 << t;
+      if (mask)
+        layout.entries.push_back(int32_t(start) | (mask << 24));
+    }
+    if (int64_t(layout.entries.size()) > layout.offsets.back()) {
+      layout.rows.push_back(channel);
+      layout.offsets.push_back(layout.entries.size());
+    }
+  }
+  return layout;
+}
