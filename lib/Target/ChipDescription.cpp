@@ -47,10 +47,10 @@ bool ChipDescription::acceptsBlock(ComputeKind kind, BlockShape shape) const {
   return shape.reduction % group == 0;
 }
 
-// Block sizes, as (channels, reduction).
-static const BlockShape kBlockMenu[] = {{16, 16}, {32, 32}, {64, 64}, {32, 64}};
-static const BlockShape kInt8BlockMenu[] = {
-    {16, 32}, {32, 32}, {64, 64}, {32, 64}};
+// Block sizes, as (channels, reduction); acceptsBlock() filters them per
+// compute kind (int8 tensor cores on sm_80+ need a reduction of 32).
+static const BlockShape kBlockMenu[] = {
+    {16, 16}, {16, 32}, {32, 32}, {64, 64}, {32, 64}};
 
 // Per kept element: f32 and f16 go through FFMA with a gathered operand;
 // int8 through dot4 on groups of four reduction elements, about half full.
@@ -72,16 +72,16 @@ static const ChipDescription kChips[] = {
     {"sm_75", GPUBackend::NVVM, 32, 48 * 1024, 68, MatrixShape{16, 8, 8},
      MatrixShape{8, 8, 16}, true, false, "+ptx70", kBlockMenu, kTuringCosts},
     {"sm_80", GPUBackend::NVVM, 32, 48 * 1024, 108, MatrixShape{16, 8, 16},
-     MatrixShape{16, 8, 32}, true, false, "+ptx70", kInt8BlockMenu,
+     MatrixShape{16, 8, 32}, true, false, "+ptx70", kBlockMenu,
      kAmpereCosts},
     {"sm_86", GPUBackend::NVVM, 32, 48 * 1024, 84, MatrixShape{16, 8, 16},
-     MatrixShape{16, 8, 32}, true, false, "+ptx71", kInt8BlockMenu,
+     MatrixShape{16, 8, 32}, true, false, "+ptx71", kBlockMenu,
      kAmpereCosts},
     {"sm_89", GPUBackend::NVVM, 32, 48 * 1024, 128, MatrixShape{16, 8, 16},
-     MatrixShape{16, 8, 32}, true, false, "+ptx78", kInt8BlockMenu,
+     MatrixShape{16, 8, 32}, true, false, "+ptx78", kBlockMenu,
      kAmpereCosts},
     {"sm_90", GPUBackend::NVVM, 32, 48 * 1024, 132, MatrixShape{16, 8, 16},
-     MatrixShape{16, 8, 32}, true, false, "+ptx78", kInt8BlockMenu,
+     MatrixShape{16, 8, 32}, true, false, "+ptx78", kBlockMenu,
      kHopperCosts},
     {"gfx906", GPUBackend::ROCDL, 64, 64 * 1024, 60, std::nullopt,
      std::nullopt, true, true, "", kBlockMenu, kVega20Costs},

@@ -36,6 +36,7 @@ LogicalResult checkChain(PartMatmulOp tail) {
   for (PartMatmulOp op = tail; op;
        op = op.getAcc().getDefiningOp<PartMatmulOp>())
     chain.push_back(op);
+  std::reverse(chain.begin(), chain.end());
   Value source;
   SmallVector<ExtractPartOp> parts;
   for (PartMatmulOp op : chain) {
