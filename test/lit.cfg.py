@@ -19,3 +19,11 @@ config.substitutions.append(("%tesa_src_root", config.tesa_src_root))
 config.substitutions.append(("%tesa_obj_root", config.tesa_obj_root))
 config.substitutions.append(("%external_opt", config.tesa_external_opt))
 llvm_config.add_tool_substitutions(["tesa-opt"], [config.tesa_tools_dir])
+
+# Cubin serialisation needs ptxas from the CUDA toolkit; without it, the
+# NVVM pipeline can still emit PTX (format=isa).
+if os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")
+    llvm_config.with_environment("PATH", "/usr/local/cuda/bin", append_path=True)
+    # ptxas from CUDA 13 exits with status 255 and no message without it.
+    llvm_config.with_environment("CUDA_HOME", "/usr/local/cuda")

@@ -1,0 +1,19 @@
+// Every listed chip gets a kernel binary: cubin for NVIDIA, HSACO for AMD.
+// REQUIRES: ptxas
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_75" | FileCheck %s --check-prefix=SM75
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_80" | FileCheck %s --check-prefix=SM80
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_86" | FileCheck %s --check-prefix=SM86
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_89" | FileCheck %s --check-prefix=SM89
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_90" | FileCheck %s --check-prefix=SM90
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=rocdl chip=gfx906" | FileCheck %s --check-prefix=GFX906
+
+// SM75: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_75", features = "+ptx70">, {{.*}}bin = "\7FELF
+// SM80: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70">, {{.*}}bin = "\7FELF
+// SM86: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_86", features = "+ptx71">, {{.*}}bin = "\7FELF
+// SM89: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_89", features = "+ptx78">, {{.*}}bin = "\7FELF
+// SM90: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx78">, {{.*}}bin = "\7FELF
+// GFX906: gpu.binary @tesa_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx906">, bin = "\7FELF
+// Host code is in the LLVM dialect, launching the kernels.
+// SM90: llvm.func @parts(
+// SM90: gpu.launch_func @tesa_kernels::@part0_pack
+// SM90: gpu.launch_func @tesa_kernels::@part0

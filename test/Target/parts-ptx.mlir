@@ -1,0 +1,19 @@
+// Tensor-core instructions for block parts, dp4a for int8 SIMT parts.
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_75 format=isa plan=block block-shape=16x32" | FileCheck %s --check-prefix=SM75
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_80 format=isa plan=block block-shape=16x32" | FileCheck %s --check-prefix=SM80
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_75 format=isa plan=fine" | FileCheck %s --check-prefix=FINE
+
+// SM75: gpu.binary @tesa_kernels
+// SM75-SAME: .target sm_75
+// SM75-DAG: mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32
+// SM75-DAG: mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32
+// SM75-NOT: m16n8k16
+
+// SM80: gpu.binary @tesa_kernels
+// SM80-SAME: .target sm_80
+// SM80-DAG: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// SM80-DAG: mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32
+
+// FINE: gpu.binary @tesa_kernels
+// FINE-SAME: dp4a.s32.s32
+// FINE-NOT: mma.sync
