@@ -33,6 +33,7 @@ static void addBufferization(OpPassManager &pm) {
 
 void tesa::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createLowerPartsToLinalg());
+  pm.addPass(createDecomposeAggregatedOps());
   pm.addPass(createDropEncodings());
   addBufferization(pm);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
@@ -99,6 +100,7 @@ void tesa::buildGPUPipeline(OpPassManager &pm,
   parts.chip = options.chip;
   parts.target = options.target;
   pm.addPass(createLowerPartsToGPU(parts));
+  pm.addPass(createDecomposeAggregatedOps());
   pm.addPass(createDropEncodings());
   addBufferization(pm);
   addGenericGPUPath(pm);

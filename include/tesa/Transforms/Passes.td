@@ -237,4 +237,21 @@ def DropEncodings : Pass<"tesa-drop-encodings", "mlir::ModuleOp"> {
   }];
 }
 
+
+def DecomposeAggregatedOps : Pass<"tesa-decompose-aggregated-ops"> {
+  let summary = "Expand aggregated linalg ops (softmax) into structured ops";
+  let description = [{
+    Rewrites every op with `linalg::AggregatedOpInterface` (such as
+    `linalg.softmax`) into the `linalg` ops its interface decomposes it
+    into, so the loop and GPU lowerings, which handle structured ops only,
+    compile the whole program. Both `--tesa-pipeline` and
+    `--tesa-cpu-pipeline` run it.
+
+    ```mlir
+    %s = linalg.softmax dimension(1) ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+    // becomes a max reduction, a subtract-and-exp, a sum and a division
+    ```
+  }];
+}
+
 #endif // TESA_TRANSFORMS_PASSES_TD
