@@ -1,0 +1,103 @@
+//===- DecompositionPlanTest.cpp - Parts cover their operand exactly ------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Analysis/DecompositionPlan.h"
+
+#include "gtest/gtest.h"
+
+#include <random>
+
+using namespace tesa;
+
+namespace {
+
+/// A random map mixing dense blocks and scattered elements at every width.
+SparsityMap randomMap(std::mt19937 &rng, int64_t rows, int64_t columns) {
+  std::vector<uint8_t> entries(rows * columns, 0);
+  const uint8_t widths[] = {4, 8, 16, 32};
+  std::uniform_int_distribution<int> pick(0, 3);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int64_t br = 0; br < rows; br += 16)
+    for (int64_t bc = 0; bc < columns; bc += 16) {
+      bool dense = unit(rng) < 0.3;
+      uint8_t bits = widths[pick(rng)];
+      for (int64_t r = br; r < std::min(rows, br + 16); ++r)
+        for (int64_t c = bc; c < std::min(columns, bc + 16); ++c)
+          if (dense || unit(rng) < 0.05)
+            entries[r * columns + c] = dense ? bits : widths[pick(rng)];
+    }
+  return cantFail(SparsityMap::get({rows, columns}, {rows, columns}, entries));
+}
+
+void expectExactCover(const SparsityMap &operand,
+                      llvm::ArrayRef<PlannedPart> parts) {
+  std::vector<uint8_t> expected = operand.getEntriesOn(operand.getShape());
+  std::vector<uint8_t> covered(expected.size(), 0);
+  for (const PlannedPart &part : parts) {
+    std::vector<uint8_t> bits = part.map.getEntriesOn(operand.getShape());
+    for (size_t i = 0; i < bits.size(); ++i) {
+      if (!bits[i])
+        continue;
+      ASSERT_EQ(covered[i], 0) << "element " << i << " in two parts";
+      ASSERT_EQ(bits[i], part.bits) << "element " << i << " off its width";
+      covered[i] = bits[i];
+    }
+  }
+  EXPECT_EQ(covered, expected);
+}
+
+TEST(DecompositionPlanTest, EveryModeCoversExactly) {
+  std::mt19937 rng(7);
+  for (const ChipDescription &chip : getKnownChips())
+    for (auto mode : {DecompositionOptions::Mode::Auto,
+                      DecompositionOptions::Mode::Fine,
+                      DecompositionOptions::Mode::Block})
+      for (int trial = 0; trial < 4; ++trial) {
+        SparsityMap operand = randomMap(rng, 37 + 13 * trial, 70 - 9 * trial);
+        DecompositionOptions options;
+        options.mode = mode;
+        options.forcedBlock = {16, 32};
+        expectExactCover(operand,
+                         planDecomposition(operand, trial % 2 == 0, chip,
+                                           options));
+      }
+}
+
+TEST(DecompositionPlanTest, DenseBlocksGoToBlockParts) {
+  // One dense 64x64 block: the cost model takes it as a single block.
+  std::vector<uint8_t> entries(128 * 128, 0);
+  for (int r = 0; r < 64; ++r)
+    for (int c = 0; c < 64; ++c)
+      entries[r * 128 + c] = 16;
+  SparsityMap operand =
+      cantFail(SparsityMap::get({128, 128}, {128, 128}, entries));
+  auto parts = planDecomposition(operand, true, *lookupChip("sm_80"), {});
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].kind, PlannedPart::Kind::Block);
+  EXPECT_EQ(parts[0].numUnits, 1);
+  EXPECT_EQ(parts[0].blockRows, 64);
+}
+
+TEST(DecompositionPlanTest, ScatteredElementsStayFineGrained) {
+  std::mt19937 rng(3);
+  std::vector<uint8_t> entries(256 * 256, 0);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (uint8_t &entry : entries)
+    entry = unit(rng) < 0.05 ? 32 : 0;
+  SparsityMap operand =
+      cantFail(SparsityMap::get({256, 256}, {256, 256}, entries));
+  auto parts = planDecomposition(operand, false, *lookupChip("sm_75"), {});
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].kind, PlannedPart::Kind::Fine);
+}
+
+TEST(DecompositionPlanTest, UnknownChipIsNull) {
+  EXPECT_EQ(lookupChip("sm_1"), nullptr);
+  EXPECT_EQ(getKnownChipNames(), "sm_75, sm_80, sm_86, sm_89, sm_90, gfx906");
+  EXPECT_EQ(getKnownChipNames(GPUBackend::ROCDL), "gfx906");
+}
+
+} // namespace
