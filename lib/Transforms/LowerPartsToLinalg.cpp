@@ -44,9 +44,6 @@ Value buildGeneric(OpBuilder &builder, Location loc, RankedTensorType resultType
       .getResult(0);
 }
 
-Value buildF32Constant(OpBuilder &b, Location loc, double value) {
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
-}
 
 /// `value` with each element rounded to f16 and back.
 Value roundToF16(OpBuilder &builder, Location loc, Value value) {
@@ -64,13 +61,16 @@ Value roundToF16(OpBuilder &builder, Location loc, Value value) {
 /// (`perRow`) or per column: scale = max |x| / qmax, q = round(x / scale)
 /// (to nearest even), clamped to [-qmax, qmax]; q = 0 where the scale is 0.
 std::pair<Value, Value> quantise(OpBuilder &builder, Location loc, Value value,
-                                 bool perRow, double qmax) {
+                                 bool perRow, int64_t qmax) {
   auto type = cast<RankedTensorType>(value.getType());
   int64_t channels = type.getDimSize(perRow ? 0 : 1);
   auto f32 = builder.getF32Type();
   auto scaleType = RankedTensorType::get({channels}, f32);
   Value zeros = linalg::FillOp::create(
-                    builder, loc, buildF32Constant(builder, loc, 0.0),
+                    builder, loc,
+                    arith::ConstantOp::create(builder, loc,
+                                              builder.getF32FloatAttr(0.0))
+                        .getResult(),
                     ValueRange{tensor::EmptyOp::create(builder, loc,
                                                        scaleType.getShape(),
                                                        f32)})
@@ -88,9 +88,8 @@ std::pair<Value, Value> quantise(OpBuilder &builder, Location loc, Value value,
           .getResult(0);
   Value scales = buildGeneric(
       builder, loc, scaleType, maxAbs, builder.getMultiDimIdentityMap(1),
-      [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-        return arith::DivFOp::create(b, l, args[0],
-                                     buildF32Constant(b, l, qmax));
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        return PartMatmulOp::buildScale(b, l, args[0], qmax);
       });
   MLIRContext *ctx = builder.getContext();
   AffineMap channelMap = AffineMap::get(
@@ -100,18 +99,8 @@ std::pair<Value, Value> quantise(OpBuilder &builder, Location loc, Value value,
       RankedTensorType::get(type.getShape(), builder.getI8Type()),
       ValueRange{value, scales},
       {builder.getMultiDimIdentityMap(2), channelMap},
-      [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-        Value zero = buildF32Constant(b, l, 0.0);
-        Value positive = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
-                                               args[1], zero);
-        Value ratio = arith::DivFOp::create(b, l, args[0], args[1]);
-        Value safe = arith::SelectOp::create(b, l, positive, ratio, zero);
-        Value rounded = math::RoundEvenOp::create(b, l, safe);
-        Value clamped = arith::MinimumFOp::create(
-            b, l, arith::MaximumFOp::create(b, l, rounded,
-                                            buildF32Constant(b, l, -qmax)),
-            buildF32Constant(b, l, qmax));
-        return arith::FPToSIOp::create(b, l, b.getI8Type(), clamped);
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        return PartMatmulOp::buildQuantise(b, l, args[0], args[1], qmax);
       });
   return {quantised, scales};
 }
@@ -176,12 +165,12 @@ struct LowerPartMatmul : OpRewritePattern<PartMatmulOp> {
       return success();
     }
     // Integer parts: the lhs has a scale per row, the rhs per column.
-    double sparseMax = bits == 4 ? 7.0 : 127.0;
+    int64_t sparseMax = op.getSparseQmax();
     bool lhsSparse = op.getSparseOperand() == 0;
     auto [lhsQ, lhsScales] = quantise(rewriter, loc, lhs, /*perRow=*/true,
-                                      lhsSparse ? sparseMax : 127.0);
+                                      lhsSparse ? sparseMax : 127);
     auto [rhsQ, rhsScales] = quantise(rewriter, loc, rhs, /*perRow=*/false,
-                                      lhsSparse ? 127.0 : sparseMax);
+                                      lhsSparse ? 127 : sparseMax);
     auto i32Type =
         RankedTensorType::get(resultType.getShape(), rewriter.getI32Type());
     Value zero = linalg::FillOp::create(
@@ -205,11 +194,9 @@ struct LowerPartMatmul : OpRewritePattern<PartMatmulOp> {
          AffineMap::get(2, 0, getAffineDimExpr(0, ctx), ctx),
          AffineMap::get(2, 0, getAffineDimExpr(1, ctx), ctx),
          rewriter.getMultiDimIdentityMap(2)},
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value product = arith::SIToFPOp::create(b, l, b.getF32Type(), args[0]);
-          Value scale = arith::MulFOp::create(b, l, args[1], args[2]);
-          return arith::AddFOp::create(
-              b, l, args[3], arith::MulFOp::create(b, l, product, scale));
+        [](OpBuilder &b, Location l, ValueRange args) {
+          return PartMatmulOp::buildDequantise(b, l, args[0], args[1], args[2],
+                                               args[3]);
         });
     rewriter.replaceOp(op, result);
     return success();

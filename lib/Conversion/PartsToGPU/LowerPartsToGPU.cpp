@@ -77,12 +77,12 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     };
     auto launch = [&](gpu::GPUFuncOp kernel, std::array<int64_t, 2> grid,
                       std::array<int64_t, 2> block, ValueRange arguments) {
-      auto index = [&](int64_t v) -> Value {
+      auto size = [&](int64_t v) -> Value {
         return arith::ConstantIndexOp::create(builder, loc, v);
       };
       gpu::LaunchFuncOp::create(
-          builder, loc, kernel, {index(grid[0]), index(grid[1]), index(1)},
-          {index(block[0]), index(block[1]), index(1)}, Value(), arguments);
+          builder, loc, kernel, {size(grid[0]), size(grid[1]), size(1)},
+          {size(block[0]), size(block[1]), size(1)}, Value(), arguments);
     };
     Value out = memref::AllocOp::create(builder, loc,
                                         getBufferType(resultType));

@@ -24,6 +24,8 @@
 
 #include "PartKernels.h"
 
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -167,52 +169,78 @@ public:
     return op.getResults();
   }
 
+  Value i32(int32_t value) {
+    return arith::ConstantOp::create(b, b.getI32IntegerAttr(value));
+  }
+
+  /// Whether bit `bit` (an i32 value) of the i32 `word` is set.
+  Value testBit(Value word, Value bit) {
+    Value shifted = arith::ShRUIOp::create(b, word, bit);
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
+                                 arith::AndIOp::create(b, shifted, i32(1)),
+                                 i32(0));
+  }
+
+  /// The reduction start of a SIMT work-list entry (bits 0-23).
+  Value groupStart(Value entry) {
+    return arith::IndexCastUIOp::create(
+        b, b.getIndexType(), arith::AndIOp::create(b, entry, i32(0xFFFFFF)));
+  }
+
   /// `value` rounded to the packed type: f32 as is, f16, or int8 by `scale`.
-  Value convert(Value value, Value scale, int64_t qmax) {
+  Value convert(Value value, Value scale) {
     switch (layout.compute) {
     case ComputeKind::F32:
       return value;
     case ComputeKind::F16:
       return arith::TruncFOp::create(b, b.getF16Type(), value);
     case ComputeKind::I8:
-      return quantise(value, scale, qmax);
+      return PartMatmulOp::buildQuantise(b, b.getLoc(), value, scale,
+                                         layout.qmax);
     }
     return value;
   }
 
-  /// Symmetric quantisation, exactly as tesa-lower-parts-to-linalg.
-  Value quantise(Value value, Value scale, int64_t qmax) {
-    Value zero = f32(0.0);
-    Value positive =
-        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, scale, zero);
-    Value ratio = arith::DivFOp::create(b, value, scale);
-    Value safe = arith::SelectOp::create(b, positive, ratio, zero);
-    Value rounded = math::RoundEvenOp::create(b, safe);
-    Value clamped = arith::MinimumFOp::create(
-        b, arith::MaximumFOp::create(b, rounded, f32(-double(qmax))),
-        f32(double(qmax)));
-    return arith::FPToSIOp::create(b, b.getI8Type(), clamped);
+  /// The zero of a compute kernel's sum: i32 for int8 parts, else f32.
+  Value zeroSum() {
+    return layout.compute == ComputeKind::I8 ? i32(0) : f32(0.0);
+  }
+
+  /// A compute kernel's arguments: the dense operand (int8 parts: its
+  /// quantised copy and scales), the packed values (and their scales), the
+  /// result. The scales are null for float parts.
+  std::array<Value, 5> computeArguments(gpu::GPUFuncOp fn) {
+    if (layout.compute == ComputeKind::I8)
+      return {fn.getArgument(0), fn.getArgument(1), fn.getArgument(2),
+              fn.getArgument(3), fn.getArgument(4)};
+    return {fn.getArgument(0), Value(), fn.getArgument(1), Value(),
+            fn.getArgument(2)};
   }
 
   Value absMax(Value current, Value value) {
     return arith::MaximumFOp::create(b, current, math::AbsFOp::create(b, value));
   }
 
-  /// result(channel, column) += value.
-  void accumulate(Value out, Value channel, Value column, Value value) {
+  /// result(channel, column) = update(result(channel, column)).
+  void accumulate(Value out, Value channel, Value column,
+                  function_ref<Value(Value)> update) {
     SmallVector<Value> at = resultIndex(channel, column);
     Value old = memref::LoadOp::create(b, out, at);
-    memref::StoreOp::create(b, arith::AddFOp::create(b, old, value), out, at);
+    memref::StoreOp::create(b, update(old), out, at);
   }
 
-  /// An int32 product dequantised by the two scales.
-  Value dequantise(Value product, Value scales, Value denseScales,
-                   Value channel, Value column) {
-    Value asFloat = arith::SIToFPOp::create(b, b.getF32Type(), product);
-    Value s = arith::MulFOp::create(
-        b, memref::LoadOp::create(b, scales, ValueRange{channel}),
-        memref::LoadOp::create(b, denseScales, ValueRange{column}));
-    return arith::MulFOp::create(b, asFloat, s);
+  /// Adds a compute kernel's sum for (channel, column) to the result: f32
+  /// as is, an int32 product dequantised by the two scales.
+  void accumulateSum(Value out, Value channel, Value column, Value sum,
+                     Value scales, Value denseScales) {
+    accumulate(out, channel, column, [&](Value old) -> Value {
+      if (layout.compute != ComputeKind::I8)
+        return arith::AddFOp::create(b, old, sum);
+      return PartMatmulOp::buildDequantise(
+          b, b.getLoc(), sum,
+          memref::LoadOp::create(b, scales, ValueRange{channel}),
+          memref::LoadOp::create(b, denseScales, ValueRange{column}), old);
+    });
   }
 
   Value bitcastToI32(Value vector4xi8) {
@@ -253,15 +281,45 @@ public:
   const ChipDescription &chip;
 };
 
-MemRefType memrefOf(ArrayRef<int64_t> shape, Type element) {
-  return MemRefType::get(shape, element);
-}
-
 } // namespace
 
 //===----------------------------------------------------------------------===//
 // Pack kernels
 //===----------------------------------------------------------------------===//
+
+/// Visits the packed slots of one thread: `visit(inits, slot)` calls
+/// `slot(packedIndex, value, carried)` for each, `value` being the source
+/// element or zero where the part keeps nothing, and returns the carried
+/// values.
+using SlotFn = function_ref<Value(Value, Value, Value)>;
+using VisitFn = function_ref<ValueRange(ValueRange, SlotFn)>;
+
+/// The body shared by both pack kernels: for int8, a first visit finds the
+/// channel's scale; then every slot is written, converted.
+static void emitPack(KernelBuilder &kb, Value out, Value scaleOut,
+                     Value channel, Value inChannels, VisitFn visit) {
+  ImplicitLocOpBuilder &b = kb.b;
+  Value scale;
+  if (kb.layout.compute == ComputeKind::I8) {
+    Value maxAbs = visit(ValueRange{kb.f32(0.0)},
+                         [&](Value, Value value, Value current) {
+                           return kb.absMax(current, value);
+                         })[0];
+    scale = PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, kb.layout.qmax);
+    kb.ifThen(inChannels, [&] {
+      memref::StoreOp::create(b, scale, scaleOut, ValueRange{channel});
+    });
+  }
+  visit(ValueRange{}, [&](Value at, Value value, Value) {
+    memref::StoreOp::create(b, kb.convert(value, scale), out, ValueRange{at});
+    return Value();
+  });
+}
+
+/// The carried values of a visit, from the slot callback's result.
+static SmallVector<Value> carriedValues(Value carried) {
+  return carried ? SmallVector<Value>{carried} : SmallVector<Value>{};
+}
 
 /// Pack for SIMT layouts: one thread per work row.
 static gpu::GPUFuncOp buildSimtPack(KernelBuilder &kb, MemRefType source,
@@ -269,64 +327,34 @@ static gpu::GPUFuncOp buildSimtPack(KernelBuilder &kb, MemRefType source,
   const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
   auto fn = kb.begin("_pack", {source, packed, scales});
-  Value src = fn.getArgument(0), out = fn.getArgument(1),
-        scaleOut = fn.getArgument(2);
+  Value src = fn.getArgument(0);
   Value w = kb.globalId();
   int64_t numRows = layout.rows.size();
   kb.ifThen(kb.less(w, numRows), [&] {
-    Value rows = kb.table("_rows", layout.rows);
-    Value offsets = kb.table("_offsets", layout.offsets);
     Value entries = kb.table("_entries", layout.entries);
-    Value channel = kb.loadIndex(rows, w);
+    Value offsets = kb.table("_offsets", layout.offsets);
+    Value channel = kb.loadIndex(kb.table("_rows", layout.rows), w);
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
-    // Calls fn(e, t, k, kept, value) for every slot of the row's groups.
-    auto forEachSlot = [&](ValueRange inits,
-                           function_ref<Value(Value, int64_t, Value, Value)>
-                               slot) {
+    auto visit = [&](ValueRange inits, SlotFn slot) {
       return kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
         Value entry = kb.loadI32(entries, e);
-        Value start = arith::IndexCastUIOp::create(
-            b, b.getIndexType(),
-            arith::AndIOp::create(
-                b, entry,
-                arith::ConstantOp::create(b, b.getI32IntegerAttr(0xFFFFFF))));
+        Value start = kb.groupStart(entry);
         Value carried = args.empty() ? Value() : args[0];
         for (int64_t t = 0; t < layout.group; ++t) {
-          Value bit = arith::AndIOp::create(
-              b,
-              arith::ShRUIOp::create(
-                  b, entry,
-                  arith::ConstantOp::create(b, b.getI32IntegerAttr(24 + t))),
-              arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
-          Value kept = arith::CmpIOp::create(
-              b, arith::CmpIPredicate::ne, bit,
-              arith::ConstantOp::create(b, b.getI32IntegerAttr(0)));
+          Value kept = kb.testBit(entry, kb.i32(24 + t));
           Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
           Value value =
               memref::LoadOp::create(b, src, kb.sparseIndex(channel, k));
           value = arith::SelectOp::create(b, kept, value, kb.f32(0.0));
-          carried = slot(e, t, value, carried);
+          Value at = kb.add(kb.mul(e, kb.index(layout.group)), kb.index(t));
+          carried = slot(at, value, carried);
         }
-        return carried ? SmallVector<Value>{carried} : SmallVector<Value>{};
+        return carriedValues(carried);
       });
     };
-    Value scale = kb.f32(1.0);
-    if (layout.compute == ComputeKind::I8) {
-      Value maxAbs = forEachSlot(
-          ValueRange{kb.f32(0.0)},
-          [&](Value, int64_t, Value value, Value current) {
-            return kb.absMax(current, value);
-          })[0];
-      scale = arith::DivFOp::create(b, maxAbs, kb.f32(double(layout.qmax)));
-      memref::StoreOp::create(b, scale, scaleOut, ValueRange{channel});
-    }
-    forEachSlot(ValueRange{}, [&](Value e, int64_t t, Value value, Value) {
-      Value at = kb.add(kb.mul(e, kb.index(layout.group)), kb.index(t));
-      memref::StoreOp::create(b, kb.convert(value, scale, layout.qmax), out,
-                              ValueRange{at});
-      return Value();
-    });
+    emitPack(kb, fn.getArgument(1), fn.getArgument(2), channel,
+             arith::ConstantOp::create(b, b.getBoolAttr(true)), visit);
   });
   return fn;
 }
@@ -338,76 +366,51 @@ static gpu::GPUFuncOp buildMmaPack(KernelBuilder &kb, MemRefType source,
   const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
   auto fn = kb.begin("_pack", {source, packed, scales});
-  Value src = fn.getArgument(0), out = fn.getArgument(1),
-        scaleOut = fn.getArgument(2);
+  Value src = fn.getArgument(0);
   int64_t bc = layout.blockChannels, br = layout.blockReduction;
   int64_t words = (bc * br + 31) / 32;
   Value id = kb.globalId();
   kb.ifThen(kb.less(id, int64_t(layout.rows.size()) * bc), [&] {
-    Value rows = kb.table("_rows", layout.rows);
     Value offsets = kb.table("_offsets", layout.offsets);
     Value entries = kb.table("_entries", layout.entries);
     Value masks = kb.table("_masks", layout.blockMasks);
     Value w = kb.div(id, bc), r = kb.rem(id, bc);
-    Value channel = kb.add(kb.mul(kb.loadIndex(rows, w), kb.index(bc)), r);
+    Value channel = kb.add(
+        kb.mul(kb.loadIndex(kb.table("_rows", layout.rows), w), kb.index(bc)),
+        r);
     Value inChannels = kb.less(channel, layout.channels);
     Value safeChannel = kb.min(channel, layout.channels - 1);
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
-    auto forEachElement = [&](ValueRange inits,
-                              function_ref<Value(Value, Value, Value, Value)>
-                                  element) {
+    auto visit = [&](ValueRange inits, SlotFn slot) {
       return kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
         Value kBase = kb.mul(kb.loadIndex(entries, e), kb.index(br));
         return SmallVector<Value>(kb.loop(
             kb.index(0), kb.index(br), args, [&](Value c, ValueRange inner) {
-              Value slot = kb.add(kb.mul(r, kb.index(br)), c);
+              Value inBlock = kb.add(kb.mul(r, kb.index(br)), c);
               Value word = kb.loadI32(
-                  masks, kb.add(kb.mul(e, kb.index(words)), kb.div(slot, 32)));
-              Value shift = arith::IndexCastUIOp::create(
-                  b, b.getI32Type(), kb.rem(slot, 32));
-              Value bit = arith::AndIOp::create(
-                  b, arith::ShRUIOp::create(b, word, shift),
-                  arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
+                  masks,
+                  kb.add(kb.mul(e, kb.index(words)), kb.div(inBlock, 32)));
+              Value bit = arith::IndexCastUIOp::create(b, b.getI32Type(),
+                                                       kb.rem(inBlock, 32));
               Value k = kb.add(kBase, c);
               Value kept = arith::AndIOp::create(
                   b,
-                  arith::AndIOp::create(
-                      b,
-                      arith::CmpIOp::create(
-                          b, arith::CmpIPredicate::ne, bit,
-                          arith::ConstantOp::create(b, b.getI32IntegerAttr(0))),
-                      kb.less(k, layout.reduction)),
+                  arith::AndIOp::create(b, kb.testBit(word, bit),
+                                        kb.less(k, layout.reduction)),
                   inChannels);
               Value value = memref::LoadOp::create(
                   b, src,
                   kb.sparseIndex(safeChannel, kb.min(k, layout.reduction - 1)));
               value = arith::SelectOp::create(b, kept, value, kb.f32(0.0));
-              Value carried = element(e, slot, value,
-                                      inner.empty() ? Value() : inner[0]);
-              return carried ? SmallVector<Value>{carried}
-                             : SmallVector<Value>{};
+              Value at = kb.add(kb.mul(e, kb.index(bc * br)), inBlock);
+              return carriedValues(
+                  slot(at, value, inner.empty() ? Value() : inner[0]));
             }));
       });
     };
-    Value scale = kb.f32(1.0);
-    if (layout.compute == ComputeKind::I8) {
-      Value maxAbs = forEachElement(
-          ValueRange{kb.f32(0.0)},
-          [&](Value, Value, Value value, Value current) {
-            return kb.absMax(current, value);
-          })[0];
-      scale = arith::DivFOp::create(b, maxAbs, kb.f32(double(layout.qmax)));
-      kb.ifThen(inChannels, [&] {
-        memref::StoreOp::create(b, scale, scaleOut, ValueRange{channel});
-      });
-    }
-    forEachElement(ValueRange{}, [&](Value e, Value slot, Value value, Value) {
-      Value at = kb.add(kb.mul(e, kb.index(bc * br)), slot);
-      memref::StoreOp::create(b, kb.convert(value, scale, layout.qmax), out,
-                              ValueRange{at});
-      return Value();
-    });
+    emitPack(kb, fn.getArgument(1), fn.getArgument(2), channel, inChannels,
+             visit);
   });
   return fn;
 }
@@ -432,7 +435,7 @@ static gpu::GPUFuncOp buildQuantiseDense(KernelBuilder &kb, MemRefType dense,
                              return SmallVector<Value>{
                                  kb.absMax(args[0], value)};
                            })[0];
-    Value scale = arith::DivFOp::create(b, maxAbs, kb.f32(127.0));
+    Value scale = PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, 127);
     memref::StoreOp::create(b, scale, scaleOut, ValueRange{column});
     kb.loop(kb.index(0), kb.index(layout.getPaddedReduction()), ValueRange{},
             [&](Value k, ValueRange) {
@@ -440,8 +443,9 @@ static gpu::GPUFuncOp buildQuantiseDense(KernelBuilder &kb, MemRefType dense,
                   b, src, kb.denseIndex(kb.min(k, layout.reduction - 1), column));
               value = arith::SelectOp::create(
                   b, kb.less(k, layout.reduction), value, kb.f32(0.0));
-              memref::StoreOp::create(b, kb.quantise(value, scale, 127), out,
-                                      ValueRange{column, k});
+              memref::StoreOp::create(
+                  b, PartMatmulOp::buildQuantise(b, b.getLoc(), value, scale, 127),
+                  out, ValueRange{column, k});
               return SmallVector<Value>{};
             });
   });
@@ -468,20 +472,10 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
     Value channel = kb.loadIndex(rows, w);
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
-    Value dense = fn.getArgument(0);
-    Value packed = fn.getArgument(isInt ? 2 : 1);
-    Value out = fn.getArguments().back();
-    Value init = isInt ? Value(arith::ConstantOp::create(
-                             b, b.getI32IntegerAttr(0)))
-                       : kb.f32(0.0);
-    Value sum = kb.loop(lo, hi, ValueRange{init}, [&](Value e,
+    auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
+    Value sum = kb.loop(lo, hi, ValueRange{kb.zeroSum()}, [&](Value e,
                                                       ValueRange args) {
-      Value entry = kb.loadI32(entries, e);
-      Value start = arith::IndexCastUIOp::create(
-          b, b.getIndexType(),
-          arith::AndIOp::create(
-              b, entry,
-              arith::ConstantOp::create(b, b.getI32IntegerAttr(0xFFFFFF))));
+      Value start = kb.groupStart(kb.loadI32(entries, e));
       Value at = kb.mul(e, kb.index(layout.group));
       if (isInt) {
         auto v4 = VectorType::get({4}, b.getI8Type());
@@ -512,10 +506,7 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
       }
       return SmallVector<Value>{math::FmaOp::create(b, weight, input, args[0])};
     })[0];
-    if (isInt)
-      sum = kb.dequantise(sum, fn.getArgument(3), fn.getArgument(1), channel,
-                          column);
-    kb.accumulate(out, channel, column, sum);
+    kb.accumulateSum(out, channel, column, sum, scales, denseScales);
   });
   return fn;
 }
@@ -563,15 +554,10 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
     Value w = kb.div(y, slices), slice = kb.rem(y, slices);
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
-    Value dense = fn.getArgument(0);
-    Value packed = fn.getArgument(isInt ? 2 : 1);
-    Value out = fn.getArguments().back();
+    auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
     Value column = kb.min(kb.add(firstColumn, group), layout.columns - 1);
     Value sliceRow = kb.mul(slice, kb.index(shape.m));
-    Value zero = isInt ? Value(arith::ConstantOp::create(
-                             b, b.getI32IntegerAttr(0)))
-                       : kb.f32(0.0);
-    SmallVector<Value> inits(numAccumulators, zero);
+    SmallVector<Value> inits(numAccumulators, kb.zeroSum());
     ValueRange sums = kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
       Value kBlock = kb.mul(kb.loadIndex(entries, e), kb.index(br));
       Value blockBase = kb.mul(e, kb.index(bc * br));
@@ -639,11 +625,7 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
             b, kb.less(channel, layout.channels), kb.less(col, layout.columns));
         Value sum = sums[i * 2 + t];
         kb.ifThen(inside, [&] {
-          Value value =
-              isInt ? kb.dequantise(sum, fn.getArgument(3), fn.getArgument(1),
-                                    channel, col)
-                    : sum;
-          kb.accumulate(out, channel, col, value);
+          kb.accumulateSum(out, channel, col, sum, scales, denseScales);
         });
       }
     }
@@ -660,18 +642,18 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   KernelBuilder kb(b, module, prefix, layout, chip);
   Type f32 = b.getF32Type();
   int64_t p = layout.channels, k = layout.reduction, q = layout.columns;
-  MemRefType source = layout.sparseIsLhs ? memrefOf({p, k}, f32)
-                                         : memrefOf({k, p}, f32);
-  MemRefType dense = layout.sparseIsLhs ? memrefOf({k, q}, f32)
-                                        : memrefOf({q, k}, f32);
-  MemRefType result = layout.sparseIsLhs ? memrefOf({p, q}, f32)
-                                         : memrefOf({q, p}, f32);
-  MemRefType packed = memrefOf({layout.getNumPacked()},
+  MemRefType source = layout.sparseIsLhs ? MemRefType::get({p, k}, f32)
+                                         : MemRefType::get({k, p}, f32);
+  MemRefType dense = layout.sparseIsLhs ? MemRefType::get({k, q}, f32)
+                                        : MemRefType::get({q, k}, f32);
+  MemRefType result = layout.sparseIsLhs ? MemRefType::get({p, q}, f32)
+                                         : MemRefType::get({q, p}, f32);
+  MemRefType packed = MemRefType::get({layout.getNumPacked()},
                                getPackedElementType(b.getContext(), layout));
-  MemRefType scales = memrefOf({p}, f32);
+  MemRefType scales = MemRefType::get({p}, f32);
   MemRefType quantised =
-      memrefOf({q, layout.getPaddedReduction()}, b.getI8Type());
-  MemRefType denseScales = memrefOf({q}, f32);
+      MemRefType::get({q, layout.getPaddedReduction()}, b.getI8Type());
+  MemRefType denseScales = MemRefType::get({q}, f32);
   auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
 
   PartKernels kernels;

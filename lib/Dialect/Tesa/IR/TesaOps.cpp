@@ -6,6 +6,8 @@
 
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
@@ -111,6 +113,41 @@ LogicalResult PartMatmulOp::verify() {
     return emitOpError("the sparse operand must carry a #tesa.sparsity "
                        "encoding");
   return success();
+}
+
+Value PartMatmulOp::buildScale(OpBuilder &builder, Location loc, Value maxAbs,
+                               int64_t qmax) {
+  Value limit =
+      arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(qmax));
+  return arith::DivFOp::create(builder, loc, maxAbs, limit);
+}
+
+Value PartMatmulOp::buildQuantise(OpBuilder &builder, Location loc,
+                                  Value value, Value scale, int64_t qmax) {
+  auto constant = [&](double v) -> Value {
+    return arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(v));
+  };
+  Value zero = constant(0.0);
+  Value positive = arith::CmpFOp::create(
+      builder, loc, arith::CmpFPredicate::OGT, scale, zero);
+  Value ratio = arith::DivFOp::create(builder, loc, value, scale);
+  Value safe = arith::SelectOp::create(builder, loc, positive, ratio, zero);
+  Value rounded = math::RoundEvenOp::create(builder, loc, safe);
+  Value clamped = arith::MinimumFOp::create(
+      builder, loc,
+      arith::MaximumFOp::create(builder, loc, rounded, constant(-double(qmax))),
+      constant(double(qmax)));
+  return arith::FPToSIOp::create(builder, loc, builder.getI8Type(), clamped);
+}
+
+Value PartMatmulOp::buildDequantise(OpBuilder &builder, Location loc,
+                                    Value product, Value scale,
+                                    Value otherScale, Value acc) {
+  Value asFloat =
+      arith::SIToFPOp::create(builder, loc, builder.getF32Type(), product);
+  Value scales = arith::MulFOp::create(builder, loc, scale, otherScale);
+  return arith::AddFOp::create(
+      builder, loc, acc, arith::MulFOp::create(builder, loc, asFloat, scales));
 }
 
 #define GET_OP_CLASSES

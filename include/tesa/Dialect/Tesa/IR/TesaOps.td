@@ -107,6 +107,29 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
     ::mlir::Value getDense() {
       return getSparseOperand() == 0 ? getRhs() : getLhs();
     }
+    /// The largest quantised magnitude of the sparse operand's elements.
+    int64_t getSparseQmax() { return getBits() == 4 ? 7 : 127; }
+
+    // The integer semantics, built as scalar arith/math ops so that every
+    // lowering (linalg for the host, the GPU kernels) computes them alike.
+
+    /// The scale of a channel whose largest magnitude is `maxAbs`.
+    static ::mlir::Value buildScale(::mlir::OpBuilder &builder,
+                                    ::mlir::Location loc,
+                                    ::mlir::Value maxAbs, int64_t qmax);
+    /// `value` as i8: round-to-nearest-even of value / scale, clamped to
+    /// [-qmax, qmax]; 0 where the scale is 0.
+    static ::mlir::Value buildQuantise(::mlir::OpBuilder &builder,
+                                       ::mlir::Location loc,
+                                       ::mlir::Value value,
+                                       ::mlir::Value scale, int64_t qmax);
+    /// `acc + float(product) * (scale * otherScale)`.
+    static ::mlir::Value buildDequantise(::mlir::OpBuilder &builder,
+                                         ::mlir::Location loc,
+                                         ::mlir::Value product,
+                                         ::mlir::Value scale,
+                                         ::mlir::Value otherScale,
+                                         ::mlir::Value acc);
   }];
 }
 
