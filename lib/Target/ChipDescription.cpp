@@ -94,6 +94,13 @@ const ChipDescription *tesa::lookupChip(llvm::StringRef name) {
   return nullptr;
 }
 
+llvm::Expected<const ChipDescription &> tesa::getChip(llvm::StringRef name) {
+  if (const ChipDescription *chip = lookupChip(name))
+    return *chip;
+  return llvm::createStringError("unknown chip '" + name +
+                                 "'; known chips: " + getKnownChipNames());
+}
+
 llvm::ArrayRef<ChipDescription> tesa::getKnownChips() { return kChips; }
 
 std::string tesa::getKnownChipNames(std::optional<GPUBackend> backend) {

@@ -99,11 +99,10 @@ FailureOr<DecompositionOptions> DecomposePass::parseOptions() {
 }
 
 void DecomposePass::runOnOperation() {
-  const ChipDescription *chipDescription = lookupChip(chip);
+  llvm::Expected<const ChipDescription &> chipDescription = getChip(chip);
   if (!chipDescription) {
     emitError(getOperation().getLoc())
-        << "unknown chip '" << chip << "'; known chips: "
-        << getKnownChipNames();
+        << llvm::toString(chipDescription.takeError());
     return signalPassFailure();
   }
   FailureOr<DecompositionOptions> options = parseOptions();
@@ -112,7 +111,7 @@ void DecomposePass::runOnOperation() {
   SmallVector<linalg::MatmulOp> matmuls;
   getOperation().walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
   for (linalg::MatmulOp op : matmuls)
-    decompose(op, *chipDescription, *options);
+    decompose(op, chipDescription.get(), *options);
 }
 
 void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,

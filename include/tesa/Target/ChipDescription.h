@@ -17,6 +17,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <optional>
@@ -81,6 +82,9 @@ struct ChipDescription {
 
 /// The description of `name` (e.g. "sm_80", "gfx906"), or null.
 const ChipDescription *lookupChip(llvm::StringRef name);
+
+/// The description of `name`, or an error that lists the known chips.
+llvm::Expected<const ChipDescription &> getChip(llvm::StringRef name);
 
 /// Every known chip.
 llvm::ArrayRef<ChipDescription> getKnownChips();

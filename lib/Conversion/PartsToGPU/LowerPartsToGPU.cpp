@@ -122,11 +122,10 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
 
 void LowerPartsToGPUPass::runOnOperation() {
   ModuleOp module = getOperation();
-  const ChipDescription *chipDescription = lookupChip(chip);
+  llvm::Expected<const ChipDescription &> chipDescription = getChip(chip);
   if (!chipDescription) {
     emitError(module.getLoc())
-        << "unknown chip '" << chip << "'; known chips: "
-        << getKnownChipNames();
+        << llvm::toString(chipDescription.takeError());
     return signalPassFailure();
   }
   if (!target.empty() && target != "nvvm" && target != "rocdl") {
@@ -134,7 +133,7 @@ void LowerPartsToGPUPass::runOnOperation() {
         << "unknown target '" << target << "'; expected nvvm or rocdl";
     return signalPassFailure();
   }
-  GPUBackend backend = chipDescription->backend;
+  GPUBackend backend = chipDescription.get().backend;
   if (!target.empty() &&
       (target == "nvvm") != (backend == GPUBackend::NVVM)) {
     emitError(module.getLoc())
@@ -154,7 +153,7 @@ void LowerPartsToGPUPass::runOnOperation() {
   auto kernelModule =
       gpu::GPUModuleOp::create(builder, module.getLoc(), "tesa_kernels");
   for (auto [index, op] : llvm::enumerate(parts))
-    if (failed(lower(op, kernelModule, index, *chipDescription)))
+    if (failed(lower(op, kernelModule, index, chipDescription.get())))
       return signalPassFailure();
   // Extracted parts are read by the pack kernels from their source.
   module.walk([](ExtractPartOp op) {
