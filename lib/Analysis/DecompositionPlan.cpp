@@ -6,7 +6,6 @@
 
 #include "tesa/Analysis/DecompositionPlan.h"
 
-#include "llvm/Support/ErrorHandling.h"
 
 #include <queue>
 
@@ -50,6 +49,7 @@ public:
         break;
       }
       addFineRemainder(classBits, kind);
+      materialiseMaps(classBits);
     }
     return std::move(parts);
   }
@@ -175,7 +175,10 @@ private:
       parts.push_back({PlannedPart::Kind::Fine, 0, 0, classBits,
                        SparsityMap::getUniform({rows, columns}, 0), count,
                        count * chip.costs.finePerElement[unsigned(kind)]});
-    // Materialise the maps of the parts finished for this class.
+  }
+
+  /// Writes the maps of the parts of `classBits` from the assignment.
+  void materialiseMaps(unsigned classBits) {
     for (auto [index, part] : llvm::enumerate(parts)) {
       if (part.bits != classBits)
         continue;
@@ -183,11 +186,9 @@ private:
       for (size_t i = 0; i < bits.size(); ++i)
         if (owner[i] == int(index))
           entries[i] = classBits;
-      llvm::Expected<SparsityMap> map =
-          SparsityMap::get({rows, columns}, {rows, columns}, entries);
-      if (!map)
-        llvm::report_fatal_error(llvm::toString(map.takeError()).c_str());
-      part.map = map->getCanonical();
+      part.map = llvm::cantFail(SparsityMap::get({rows, columns},
+                                                 {rows, columns}, entries))
+                     .getCanonical();
     }
   }
 

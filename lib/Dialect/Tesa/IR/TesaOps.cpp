@@ -11,6 +11,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace tesa;
 
@@ -67,14 +69,25 @@ LogicalResult ExtractPartOp::verify() {
                 sourceType.getShape(), 32));
   if (failed(part) || failed(source))
     return failure();
-  SmallVector<int64_t> grid(part->getShape());
+  // Compare on the coarsest grid that refines both maps.
+  SmallVector<int64_t> grid;
+  for (auto [partCells, sourceCells] :
+       llvm::zip(part->getGridShape(), source->getGridShape()))
+    grid.push_back(std::lcm(partCells, sourceCells));
   std::vector<uint8_t> sourceBits = source->getEntriesOn(grid);
   std::vector<uint8_t> partBits = part->getEntriesOn(grid);
-  for (size_t i = 0; i < partBits.size(); ++i)
-    if (partBits[i] > sourceBits[i])
-      return emitOpError("part keeps an element at ")
-             << unsigned(partBits[i]) << " bits where the operand has "
-             << unsigned(sourceBits[i]) << " (element " << i << ")";
+  for (size_t i = 0; i < partBits.size(); ++i) {
+    if (partBits[i] <= sourceBits[i])
+      continue;
+    InFlightDiagnostic diag = emitOpError("part keeps elements at ")
+                              << unsigned(partBits[i])
+                              << " bits where the operand has "
+                              << unsigned(sourceBits[i]) << " (cell " << i
+                              << ", row-major, of the ";
+    llvm::interleave(grid, [&](int64_t cells) { diag << cells; },
+                     [&] { diag << "x"; });
+    return diag << " grid)";
+  }
   return success();
 }
 

@@ -1,0 +1,71 @@
+// RUN: tesa-opt %s -split-input-file -verify-diagnostics
+
+func.func @part_wider_than_operand(%w: tensor<8x4xf32, #tesa.sparsity<map = dense<[[8], [0]]> : tensor<2x1xi8>>>) {
+  // expected-error @+1 {{'tesa.extract_part' op part keeps elements at 16 bits where the operand has 8 (cell 0, row-major, of the 2x1 grid)}}
+  %p = tesa.extract_part %w : tensor<8x4xf32, #tesa.sparsity<map = dense<[[8], [0]]> : tensor<2x1xi8>>> -> tensor<8x4xf32, #tesa.sparsity<bits = 16>>
+  return
+}
+
+// -----
+
+func.func @part_outside_operand(%w: tensor<8x4xf32, #tesa.sparsity<map = dense<[[32], [0]]> : tensor<2x1xi8>>>) {
+  // expected-error @+1 {{'tesa.extract_part' op part keeps elements at 32 bits where the operand has 0 (cell 2, row-major, of the 2x2 grid)}}
+  %p = tesa.extract_part %w : tensor<8x4xf32, #tesa.sparsity<map = dense<[[32], [0]]> : tensor<2x1xi8>>> -> tensor<8x4xf32, #tesa.sparsity<map = dense<[[32, 0], [32, 0]]> : tensor<2x2xi8>>>
+  return
+}
+
+// -----
+
+func.func @part_without_encoding(%w: tensor<8x4xf32>) {
+  // expected-error @+1 {{'tesa.extract_part' op result must carry a #tesa.sparsity encoding}}
+  %p = tesa.extract_part %w : tensor<8x4xf32> -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_shapes(%x: tensor<4x6xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op shapes do not form a matrix product}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x6xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 8>>, tensor<4x4xf32> -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_f16(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf16>) {
+  // expected-error @+1 {{'tesa.part_matmul' op operands and result must be statically shaped 2-D f32 tensors}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf16>, tensor<8x4xf16, #tesa.sparsity<bits = 8>>, tensor<4x4xf16> -> tensor<4x4xf16>
+  return
+}
+
+// -----
+
+func.func @matmul_kernel(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op kernel must be "block" or "fine", got "csr"}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "csr", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 8>>, tensor<4x4xf32> -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_block_shape(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op a block kernel needs a block shape of two positive sizes}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64: 4>, kernel = "block", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 8>>, tensor<4x4xf32> -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_bits(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op bits must be 4, 8, 16 or 32, got 12}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 12 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 8>>, tensor<4x4xf32> -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_dense_sparse_operand(%x: tensor<4x8xf32>, %w: tensor<8x4xf32>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op the sparse operand must carry a #tesa.sparsity encoding}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32>, tensor<4x4xf32> -> tensor<4x4xf32>
+  return
+}
