@@ -153,23 +153,20 @@ def check(case, result):
     mask = case["mask"]
     lhs = case["lhs"].astype(np.float64)
     rhs = case["rhs"].astype(np.float64)
-    if case["sparse"] == 0:
+    sparse_lhs = case["sparse"] == 0
+    if sparse_lhs:
         lhs = np.where(mask > 0, lhs, 0)
-        lhs_widths = mask
-        # The dense operand is rounded like the part it meets: bound it with
-        # the widest error, int8 per row (or f16 where only f16 parts exist).
-        rhs_widths = np.full(rhs.shape, min(mask[mask > 0], default=32))
     else:
         rhs = np.where(mask > 0, rhs, 0)
-        rhs_widths = mask
-        lhs_widths = np.full(lhs.shape, min(mask[mask > 0], default=32))
     reference = case["acc"] + lhs @ rhs
-    dl = step(lhs, np.where(lhs_widths == 4, 8, lhs_widths), axis=1)
-    dr = step(rhs, np.where(rhs_widths == 4, 8, rhs_widths), axis=0)
-    if case["sparse"] == 0:
-        dl = step(lhs, lhs_widths, axis=1)
-    else:
-        dr = step(rhs, rhs_widths, axis=0)
+    # The dense operand is rounded like the parts it meets: bound it by the
+    # coarsest of them (int8 with qmax 127 for 8- and 4-bit parts, f16, none).
+    coarsest = min(mask[mask > 0], default=32)
+    dense_width = 8 if coarsest == 4 else coarsest
+    lhs_widths = mask if sparse_lhs else np.full(lhs.shape, dense_width)
+    rhs_widths = np.full(rhs.shape, dense_width) if sparse_lhs else mask
+    dl = step(lhs, lhs_widths, axis=1)
+    dr = step(rhs, rhs_widths, axis=0)
     bound = np.abs(lhs) @ dr + dl @ np.abs(rhs) + dl @ dr
     magnitude = np.abs(case["acc"]) + np.abs(lhs) @ np.abs(rhs)
     slack = 4e-7 * (case["k"] + 2) * magnitude
