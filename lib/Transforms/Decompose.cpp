@@ -33,10 +33,10 @@ private:
                  const DecompositionOptions &options);
 };
 
-/// Whether a map prunes anything or keeps anything below 32 bits.
-bool isSparse(const SparsityMap &map) {
-  std::optional<uint8_t> uniform = map.getUniformBits();
-  return !uniform || *uniform < 32;
+/// Whether `map`, over a tensor of `type`, prunes anything or keeps anything
+/// below full precision.
+bool isSparse(RankedTensorType type, const SparsityMap &map) {
+  return map.getUniformBits() != getFullBits(type.getElementType());
 }
 
 /// Why `op` cannot be decomposed, or an empty string.
@@ -129,7 +129,8 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
   }
   SparsityMap lhsMap = getDeclaredMap(lhsType);
   SparsityMap rhsMap = getDeclaredMap(rhsType);
-  bool lhsSparse = isSparse(lhsMap), rhsSparse = isSparse(rhsMap);
+  bool lhsSparse = isSparse(lhsType, lhsMap);
+  bool rhsSparse = isSparse(rhsType, rhsMap);
   if (!lhsSparse && !rhsSparse)
     return;
   // Decompose the operand with fewer kept elements.

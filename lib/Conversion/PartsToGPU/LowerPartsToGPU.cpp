@@ -84,9 +84,17 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
           builder, loc, kernel, {size(grid[0]), size(grid[1]), size(1)},
           {size(block[0]), size(block[1]), size(1)}, Value(), arguments);
     };
-    Value out = memref::AllocOp::create(builder, loc,
-                                        getBufferType(resultType));
-    memref::CopyOp::create(builder, loc, toBuffer(op.getAcc()), out);
+    // A chain of parts accumulates into one buffer: the previous part's
+    // result is taken over in place; the first part copies its accumulator.
+    Value out;
+    auto previous = op.getAcc().getDefiningOp<bufferization::ToTensorOp>();
+    if (previous && previous->hasOneUse() &&
+        previous.getBuffer().getDefiningOp<memref::AllocOp>()) {
+      out = previous.getBuffer();
+    } else {
+      out = memref::AllocOp::create(builder, loc, getBufferType(resultType));
+      memref::CopyOp::create(builder, loc, toBuffer(op.getAcc()), out);
+    }
     Value packed = alloc(kernels.pack.getArgument(1));
     Value scales = alloc(kernels.pack.getArgument(2));
     launch(kernels.pack, kernels.packGrid, kernels.packBlock,
@@ -115,8 +123,11 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   }
   if (result.getType() != resultType)
     result = AnnotateOp::create(builder, loc, resultType, result);
+  auto previous = op.getAcc().getDefiningOp<bufferization::ToTensorOp>();
   op.replaceAllUsesWith(result);
   op.erase();
+  if (previous && previous->use_empty())
+    previous.erase();
   return success();
 }
 
