@@ -48,6 +48,17 @@ void tesa::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+/// Results become out-parameters (the caller owns the output buffers) and
+/// every buffer of the host program moves to device memory.
+static void addDeviceMemory(OpPassManager &pm) {
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addNestedPass<func::FuncOp>(tesa::createHostBuffersToDevice());
+  pm.addPass(createCanonicalizerPass());
+}
+
 /// The generic path: every linalg op left becomes parallel loops, tiled into
 /// blocks of threads and launched as a kernel.
 static void addGenericGPUPath(OpPassManager &pm) {
@@ -103,16 +114,23 @@ void tesa::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createDecomposeAggregatedOps());
   pm.addPass(createDropEncodings());
   addBufferization(pm);
+  addDeviceMemory(pm);
   addGenericGPUPath(pm);
+  // One stream per call, no synchronisation between launches.
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   const ChipDescription *chip = lookupChip(options.chip);
-  if (options.target == "rocdl")
-    return addROCDLLowering(pm, options);
-  gpu::GPUToNVVMPipelineOptions nvvm;
-  nvvm.cubinChip = options.chip;
-  nvvm.cubinFeatures = chip ? chip->features.str() : "";
-  nvvm.cubinFormat = options.format;
-  nvvm.optLevel = 3;
-  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+  if (options.target == "rocdl") {
+    addROCDLLowering(pm, options);
+  } else {
+    gpu::GPUToNVVMPipelineOptions nvvm;
+    nvvm.cubinChip = options.chip;
+    nvvm.cubinFeatures = chip ? chip->features.str() : "";
+    nvvm.cubinFormat = options.format;
+    nvvm.optLevel = 3;
+    gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+  }
+  pm.addPass(tesa::createDeviceConstants());
 }
 
 void tesa::registerPipelines() {

@@ -13,7 +13,9 @@
 // SM89: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_89", features = "+ptx78">, {{.*}}bin = "\7FELF
 // SM90: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx78">, {{.*}}bin = "\7FELF
 // GFX906: gpu.binary @tesa_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx906">, bin = "\7FELF
-// Host code is in the LLVM dialect, launching the kernels.
+// Host code is in the LLVM dialect, launching the kernels one after another
+// on one stream, with the result as an out-parameter.
 // SM90: llvm.func @parts(
-// SM90: gpu.launch_func @tesa_kernels::@part0_pack
-// SM90: gpu.launch_func @tesa_kernels::@part0
+// SM90: %[[STREAM:.*]] = llvm.call @mgpuStreamCreate()
+// SM90: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @tesa_kernels::@part0_pack
+// SM90: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @tesa_kernels::@part0 

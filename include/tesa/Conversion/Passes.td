@@ -59,4 +59,66 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
 }
 
+def HostBuffersToDevice
+    : Pass<"tesa-host-buffers-to-device", "mlir::func::FuncOp"> {
+  let summary = "Put the host program's buffers in device memory";
+  let description = [{
+    After bufferization the host functions allocate, copy and free buffers
+    with `memref` ops, which would give host memory to the kernels. This pass
+    rewrites them for a GPU without unified memory, before the generic path
+    turns the remaining linalg ops into kernels:
+
+    * `memref.alloc` becomes `gpu.alloc`, freed by a `gpu.dealloc` at the end
+      of the allocating block (or where a `memref.dealloc` already frees it);
+    * `memref.copy` between contiguous buffers becomes `gpu.memcpy`, any
+      other copy a `linalg.copy` that the generic path runs as a kernel;
+    * `memref.dealloc` becomes `gpu.dealloc`.
+
+    ```mlir
+    %0 = memref.alloc() : memref<16x32xf32>
+    memref.copy %arg0, %0 : memref<16x32xf32> to memref<16x32xf32>
+    // becomes
+    %0 = gpu.alloc () : memref<16x32xf32>
+    gpu.memcpy %0, %arg0 : memref<16x32xf32>, memref<16x32xf32>
+    ...
+    gpu.dealloc %0 : memref<16x32xf32>
+    ```
+
+    A buffer that escapes its block (yielded or returned; run
+    `--buffer-results-to-out-params` first) is an error, as is a host
+    allocation on the stack (`memref.alloca`). Functions inside a
+    `gpu.module` are left alone.
+  }];
+  let dependentDialects = [
+    "mlir::gpu::GPUDialect",
+    "mlir::linalg::LinalgDialect",
+  ];
+}
+
+def DeviceConstants : Pass<"tesa-device-constants", "mlir::ModuleOp"> {
+  let summary = "Read the host program's constants from device memory";
+  let description = [{
+    Runs on the host module in the LLVM dialect, after the GPU lowering.
+    Host code may only launch kernels and manage device buffers; a constant
+    global it hands to a kernel (a weight compiled into the program) lives
+    in host memory, so every `llvm.mlir.addressof` of such a global in a
+    host function is replaced by a call of the runtime's
+    `mgpuTesaDeviceConstant(host, bytes)`, which uploads the global on first
+    use and returns the cached device copy afterwards.
+
+    ```mlir
+    %0 = llvm.mlir.addressof @__constant_64x32xf32 : !llvm.ptr
+    // becomes
+    %h = llvm.mlir.addressof @__constant_64x32xf32 : !llvm.ptr
+    %n = llvm.mlir.constant(8192 : i64) : i64
+    %0 = llvm.call @mgpuTesaDeviceConstant(%h, %n) : (!llvm.ptr, i64) -> !llvm.ptr
+    ```
+
+    It then checks the contract the runtime relies on: a host function that
+    loads or stores memory is an error, because the buffers it would touch
+    are on the device.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // TESA_CONVERSION_PASSES_TD
