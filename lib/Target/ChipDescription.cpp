@@ -101,6 +101,23 @@ llvm::Expected<const ChipDescription &> tesa::getChip(llvm::StringRef name) {
                                  "'; known chips: " + getKnownChipNames());
 }
 
+llvm::Expected<const ChipDescription &>
+tesa::getChip(llvm::StringRef target, llvm::StringRef name) {
+  if (target != "nvvm" && target != "rocdl")
+    return llvm::createStringError("unknown target '" + target +
+                                   "'; expected nvvm or rocdl");
+  llvm::Expected<const ChipDescription &> chip = getChip(name);
+  if (!chip)
+    return chip.takeError();
+  GPUBackend backend =
+      target == "nvvm" ? GPUBackend::NVVM : GPUBackend::ROCDL;
+  if (chip->backend != backend)
+    return llvm::createStringError("chip '" + name + "' is not a " + target +
+                                   " chip; known " + target + " chips: " +
+                                   getKnownChipNames(backend));
+  return chip;
+}
+
 llvm::ArrayRef<ChipDescription> tesa::getKnownChips() { return kChips; }
 
 std::string tesa::getKnownChipNames(std::optional<GPUBackend> backend) {

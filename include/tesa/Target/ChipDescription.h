@@ -86,6 +86,11 @@ const ChipDescription *lookupChip(llvm::StringRef name);
 /// The description of `name`, or an error that lists the known chips.
 llvm::Expected<const ChipDescription &> getChip(llvm::StringRef name);
 
+/// The description of `name` for `target` ("nvvm" or "rocdl"), or an error
+/// for an unknown target, an unknown chip, or a chip of the other target.
+llvm::Expected<const ChipDescription &> getChip(llvm::StringRef target,
+                                                llvm::StringRef name);
+
 /// Every known chip.
 llvm::ArrayRef<ChipDescription> getKnownChips();
 

@@ -133,25 +133,11 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
 
 void LowerPartsToGPUPass::runOnOperation() {
   ModuleOp module = getOperation();
-  llvm::Expected<const ChipDescription &> chipDescription = getChip(chip);
+  llvm::Expected<const ChipDescription &> chipDescription =
+      target.empty() ? getChip(chip) : getChip(target, chip);
   if (!chipDescription) {
     emitError(module.getLoc())
         << llvm::toString(chipDescription.takeError());
-    return signalPassFailure();
-  }
-  if (!target.empty() && target != "nvvm" && target != "rocdl") {
-    emitError(module.getLoc())
-        << "unknown target '" << target << "'; expected nvvm or rocdl";
-    return signalPassFailure();
-  }
-  GPUBackend backend = chipDescription.get().backend;
-  if (!target.empty() &&
-      (target == "nvvm") != (backend == GPUBackend::NVVM)) {
-    emitError(module.getLoc())
-        << "chip '" << chip << "' is not a " << target << " chip; known "
-        << target << " chips: "
-        << getKnownChipNames(target == "nvvm" ? GPUBackend::NVVM
-                                              : GPUBackend::ROCDL);
     return signalPassFailure();
   }
   SmallVector<PartMatmulOp> parts;

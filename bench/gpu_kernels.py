@@ -1,0 +1,325 @@
+"""tesa's sparse kernels against cuBLAS, cuSPARSE, Triton BSR and cuSPARSELt.
+
+Two steps, because the GPU machine has no MLIR:
+
+  prepare DIR  (here)  writes one program per case, C = A @ W with W (K x N)
+               carrying a #tesa.sparsity mask, and compiles it with
+               tesa-compile for sm_90 into DIR; the masks go to DIR too.
+  run DIR      (GPU)   for each case draws fresh A and W, prunes W with the
+               compiled mask, checks tesa's result against float64, and
+               times tesa and the anchors side by side on the same inputs:
+               medians of CUDA-graph replays (every library called on one
+               stream, so Python dispatch stays out of the timings). Writes
+               DIR/results.json and prints a table; also measures the chip's
+               peak rates and copy bandwidth for the floors.
+
+Cases follow issue 5: SparTA's fine-grained fp32 kernel case (1024^3 at
+50-99%, 4096^3 at 90-99%), block-sparse fp16 32x32 and 64x64 at 4096^3,
+the BERT-base FFN and a decode shape, int8 blocks, 2:4, and mixed plans.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+
+SPARSITIES = [0.5, 0.7, 0.8, 0.9, 0.95, 0.99]
+
+
+def fine_mask(rng, shape, sparsity, bits=32):
+    return np.where(rng.random(shape) >= sparsity, bits, 0).astype(np.int8)
+
+
+def block_mask(rng, shape, sparsity, block, bits):
+    grid = (shape[0] // block, shape[1] // block)
+    return np.where(rng.random(grid) >= sparsity, bits, 0).astype(np.int8)
+
+
+def two_four_mask(shape, bits=16):
+    """Two of every four consecutive elements along K kept."""
+    pattern = np.array([1, 1, 0, 0], dtype=np.int8)[:, None]
+    return (np.tile(pattern, (shape[0] // 4, shape[1])) * bits).astype(np.int8)
+
+
+def cases():
+    """(name, family, M, K, N, sparsity, mask builder, tesa-compile options)."""
+    out = []
+    for s in SPARSITIES:
+        out.append((f"fine_fp32_1024_{int(s*100)}", "fine_fp32", 1024, 1024,
+                    1024, s, lambda r, s=s: fine_mask(r, (1024, 1024), s),
+                    ["--plan=fine"]))
+    # 4096^3 from 90%: below that the libraries outgrow what one device run
+    # can carry (14 MB at 80%).
+    for s in (0.9, 0.95, 0.99):
+        out.append((f"fine_fp32_4096_{int(s*100)}", "fine_fp32", 4096, 4096,
+                    4096, s, lambda r, s=s: fine_mask(r, (4096, 4096), s),
+                    ["--plan=fine"]))
+    for block in (32, 64):
+        for s in SPARSITIES:
+            out.append((f"block{block}_fp16_4096_{int(s*100)}",
+                        f"block{block}_fp16", 4096, 4096, 4096, s,
+                        lambda r, s=s, b=block: block_mask(
+                            r, (4096, 4096), s, b, 16),
+                        ["--plan=block", f"--block-shape={block}x{block}"]))
+    for (m, k, n, tag) in ((4096, 768, 3072, "ffn"), (16, 4096, 4096, "decode")):
+        for s in (0.5, 0.9):
+            out.append((f"block32_fp16_{tag}_{int(s*100)}", f"block32_fp16_{tag}",
+                        m, k, n, s, lambda r, s=s, k=k, n=n: block_mask(
+                            r, (k, n), s, 32, 16),
+                        ["--plan=block", "--block-shape=32x32"]))
+        out.append((f"fine_fp32_{tag}_90", f"fine_fp32_{tag}", m, k, n, 0.9,
+                    lambda r, k=k, n=n: fine_mask(r, (k, n), 0.9),
+                    ["--plan=fine"]))
+    for s in (0.5, 0.9):
+        out.append((f"block32_int8_4096_{int(s*100)}", "block32_int8", 4096,
+                    4096, 4096, s, lambda r, s=s: block_mask(
+                        r, (4096, 4096), s, 32, 8),
+                    ["--plan=block", "--block-shape=32x32"]))
+    out.append(("two_four_fp16_ffn", "two_four_fp16", 4096, 768, 3072, 0.5,
+                lambda r: two_four_mask((768, 3072)), ["--plan=auto"]))
+    # Mixed: 80% of 32x32 blocks pruned, plus 1% scattered kept elements.
+    for plan in ("auto", "block", "fine"):
+        out.append((f"mixed_blocks_fine_{plan}", "mixed_blocks_fine", 1024,
+                    1024, 1024, None, mixed_blocks_fine,
+                    [f"--plan={plan}", "--block-shape=32x32"]))
+    # int8 everywhere with 2% fp32 outliers.
+    for plan in ("auto", "block"):
+        out.append((f"int8_outliers_{plan}", "int8_outliers", 1024, 1024,
+                    1024, 0.0, int8_outliers,
+                    [f"--plan={plan}", "--block-shape=32x32"]))
+    return out
+
+
+def mixed_blocks_fine(rng):
+    blocks = np.kron(rng.random((32, 32)) >= 0.8, np.ones((32, 32), bool))
+    scattered = rng.random((1024, 1024)) < 0.01
+    return np.where(blocks | scattered, 16, 0).astype(np.int8)
+
+
+def int8_outliers(rng):
+    return np.where(rng.random((1024, 1024)) < 0.02, 32, 8).astype(np.int8)
+
+
+def program(m, k, n, mask):
+    from tesa.encoding import resource_section, sparsity_encoding
+    encoding = sparsity_encoding(mask, resource_name="w_mask",
+                                 inline_limit=4096)
+    w_type = f"tensor<{k}x{n}xf32, {encoding.attribute}>"
+    return f"""func.func @matmul(%a: tensor<{m}x{k}xf32>, %w: {w_type}) -> tensor<{m}x{n}xf32> {{
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<{m}x{n}xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  %c = linalg.matmul ins(%a, %w : tensor<{m}x{k}xf32>, {w_type}) outs(%acc : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  return %c : tensor<{m}x{n}xf32>
+}}
+""" + resource_section([encoding])
+
+
+def prepare(directory, only=None):
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    compiler = ROOT / "build" / "bin" / "tesa-compile"
+    manifest = []
+    rng = np.random.default_rng(2026)
+    for name, family, m, k, n, sparsity, build, options in cases():
+        mask = build(rng)
+        if only and only not in name:
+            continue
+        source = out / f"{name}.mlir"
+        source.write_text(program(m, k, n, mask))
+        start = time.time()
+        subprocess.run([str(compiler), str(source), "-o", str(out / f"{name}.so"),
+                        "--target=nvvm", "--chip=sm_90", *options], check=True)
+        source.unlink()
+        np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
+        manifest.append(dict(name=name, family=family, m=m, k=k, n=n,
+                             sparsity=sparsity, options=options,
+                             compile_s=round(time.time() - start, 2)))
+        print(f"compiled {name} in {manifest[-1]['compile_s']} s", flush=True)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+# --- run (GPU) -------------------------------------------------------------
+
+def graph_median(fn, stream, replays=20, samples=25):
+    """Median ms of one call, from CUDA-graph replays on `stream`."""
+    import torch
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            fn()
+    stream.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, stream=stream):
+        for _ in range(replays):
+            fn()
+    graph.replay()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(samples):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record(stream)
+        graph.replay()
+        end.record(stream)
+        end.synchronize()
+        times.append(start.elapsed_time(end) / replays)
+    return float(np.median(times))
+
+
+def expand(mask, shape):
+    reps = (shape[0] // mask.shape[0], shape[1] // mask.shape[1])
+    return np.kron(mask, np.ones(reps, dtype=mask.dtype))
+
+
+def relative_error(result, reference):
+    import torch
+    return ((result.double() - reference).norm() / reference.norm()).item()
+
+
+def peaks(torch, stream):
+    """Rates and bandwidth seen on this GPU, for the floors."""
+    out = {}
+    x = torch.empty(1 << 28, dtype=torch.uint8, device="cuda")
+    y = torch.empty_like(x)
+    t = graph_median(lambda: y.copy_(x), stream, replays=5, samples=10)
+    out["bandwidth_GBps"] = 2 * x.numel() / (t * 1e-3) / 1e9
+    del x, y
+    torch.backends.cuda.matmul.allow_tf32 = False
+    size = 8192
+    for name, dtype in (("fp32", torch.float32), ("fp16", torch.float16)):
+        a = torch.randn(size, size, device="cuda", dtype=dtype)
+        b = torch.randn(size, size, device="cuda", dtype=dtype)
+        t = graph_median(lambda: a @ b, stream, replays=3, samples=5)
+        out[f"{name}_TFLOPs"] = 2 * size ** 3 / (t * 1e-3) / 1e12
+    a = torch.randint(-8, 8, (size, size), device="cuda", dtype=torch.int8)
+    b = torch.randint(-8, 8, (size, size), device="cuda", dtype=torch.int8)
+    t = graph_median(lambda: torch._int_mm(a, b), stream, replays=3, samples=5)
+    out["int8_TOPs"] = 2 * size ** 3 / (t * 1e-3) / 1e12
+    return out
+
+
+def floors(case, mask, rates):
+    """(compute floor ms, memory floor ms) for the case's kept elements."""
+    m, k, n = case["m"], case["k"], case["n"]
+    full = expand(mask, (k, n))
+    kept = full > 0
+    rate = {32: rates["fp32_TFLOPs"], 16: rates["fp16_TFLOPs"],
+            8: rates["int8_TOPs"], 4: rates["int8_TOPs"]}
+    compute = sum(2 * m * int((full == bits).sum()) / (rate[bits] * 1e12)
+                  for bits in (32, 16, 8, 4))
+    lowest = int(full[kept].min()) if kept.any() else 32
+    element = max(lowest, 8) / 8
+    bytes_ = (m * k + m * n) * element + float((full[kept] / 8).sum())
+    memory = bytes_ / (rates["bandwidth_GBps"] * 1e9)
+    return compute * 1e3, memory * 1e3
+
+
+def anchors_for(case, a, w, stream, torch):
+    """Timings of the libraries a user would otherwise call, on the same
+    pruned weight."""
+    out = {}
+    family = case["family"]
+    f16 = "fp16" in family or "int8" in family or family.startswith("mixed")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    if family.startswith("fine_fp32"):
+        out["cuBLAS fp32"] = graph_median(lambda: a @ w, stream)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        out["cuBLAS tf32"] = graph_median(lambda: a @ w, stream)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        wt = w.t().contiguous().to_sparse_csr()
+        at = a.t().contiguous()
+        out["cuSPARSE CSR fp32"] = graph_median(
+            lambda: torch.sparse.mm(wt, at), stream)
+    if f16:
+        a16, w16 = a.half(), w.half()
+        out["cuBLAS fp16"] = graph_median(lambda: a16 @ w16, stream)
+        for block in (32, 64):
+            if family.startswith(f"block{block}") or (
+                    block == 32 and family.startswith(("mixed", "block32"))):
+                try:
+                    bsr = w16.t().contiguous().to_sparse_bsr((block, block))
+                    out[f"Triton BSR{block} fp16"] = graph_median(
+                        lambda: torch.nn.functional.linear(a16, bsr), stream)
+                except Exception as error:  # noqa: BLE001
+                    out[f"Triton BSR{block} fp16"] = f"failed: {error}"[:80]
+    if "int8" in family:
+        ai = torch.randint(-8, 8, (max(case["m"], 32), case["k"]),
+                           device="cuda", dtype=torch.int8)
+        wi = torch.randint(-8, 8, (case["k"], case["n"]), device="cuda",
+                           dtype=torch.int8)
+        out["cuBLAS int8"] = graph_median(lambda: torch._int_mm(ai, wi), stream)
+    if family == "two_four_fp16":
+        from torch.sparse import to_sparse_semi_structured
+        w24 = to_sparse_semi_structured(w.half().t().contiguous())
+        a16 = a.half()
+        out["cuSPARSELt 2:4 fp16"] = graph_median(
+            lambda: torch.nn.functional.linear(a16, w24), stream)
+    return out
+
+
+def run(directory):
+    import torch
+    import tesa
+    directory = Path(directory)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    stream = torch.cuda.Stream()
+    props = torch.cuda.get_device_properties(0)
+    rates = peaks(torch, stream)
+    print(f"device {props.name}; peaks {json.dumps(rates)}", flush=True)
+    rng = torch.Generator(device="cuda")
+    rng.manual_seed(int(time.time()))
+    results = []
+    for case in manifest:
+        mask = np.load(directory / f"{case['name']}.mask.npz")["mask"]
+        full = torch.from_numpy(expand(mask, (case["k"], case["n"]))).cuda()
+        a = torch.randn(case["m"], case["k"], device="cuda", generator=rng)
+        w = torch.randn(case["k"], case["n"], device="cuda", generator=rng)
+        w = torch.where(full > 0, w, torch.zeros_like(w))
+        library = tesa.load(directory / f"{case['name']}.so")
+        out = torch.full((case["m"], case["n"]), float("nan"), device="cuda")
+        with torch.cuda.stream(stream):
+            library.matmul(a, w, out=out)
+        stream.synchronize()
+        reference = a.double() @ w.double()
+        error = relative_error(out, reference)
+        tesa_ms = graph_median(lambda: library.matmul(a, w, out=out), stream)
+        anchors = anchors_for(case, a, w, stream, torch)
+        compute_floor, memory_floor = floors(case, mask, rates)
+        row = dict(case, tesa_ms=tesa_ms, tesa_relerr=error, anchors=anchors,
+                   compute_floor_ms=compute_floor,
+                   memory_floor_ms=memory_floor,
+                   kept=float((full > 0).float().mean().item()))
+        results.append(row)
+        shown = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                          for k, v in anchors.items())
+        print(f"{case['name']:28} tesa {tesa_ms:.4f} ms (err {error:.1e}); "
+              f"{shown}; floors {compute_floor:.4f}/{memory_floor:.4f}",
+              flush=True)
+        del library
+    summary = dict(device=props.name, peaks=rates, results=results,
+                   date=time.strftime("%Y-%m-%d"), torch=torch.__version__)
+    (directory / "results.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["prepare", "run"])
+    parser.add_argument("directory")
+    parser.add_argument("--only", help="prepare only cases containing this")
+    args = parser.parse_args()
+    if args.step == "prepare":
+        prepare(args.directory, args.only)
+    else:
+        run(args.directory)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,334 @@
+//===- CUDABackend.cpp - The runtime over the CUDA driver API -------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// libcuda.so.1 is dlopen'ed on first use; nothing here needs CUDA's headers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Backend.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <mutex>
+
+using namespace tesa::rt;
+
+namespace {
+
+// These types and constants mirror the CUDA driver API as documented in
+// cuda.h (CUDA 12); only what tesa uses is declared.
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = void *;
+using CUmodule = void *;
+using CUfunction = void *;
+using CUstream = void *;
+using CUevent = void *;
+using CUjit_option = int;
+
+constexpr CUresult CUDA_ERROR_OUT_OF_MEMORY = 2;
+constexpr CUresult CUDA_ERROR_STUB_LIBRARY = 34;
+constexpr CUresult CUDA_ERROR_NO_DEVICE = 100;
+constexpr CUresult CUDA_ERROR_INVALID_DEVICE = 101;
+constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
+constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
+constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER = 5;
+constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
+
+/// The driver entry points, with the signatures documented in cuda.h. The
+/// symbol loaded for each is its versioned name where cuda.h maps the API
+/// name to one (cuMemAlloc -> cuMemAlloc_v2).
+#define TESA_CUDA_FUNCTIONS(X)                                                 \
+  X(cuInit, "cuInit", unsigned)                                                \
+  X(cuDeviceGetCount, "cuDeviceGetCount", int *)                               \
+  X(cuDeviceGet, "cuDeviceGet", CUdevice *, int)                               \
+  X(cuDeviceGetName, "cuDeviceGetName", char *, int, CUdevice)                 \
+  X(cuCtxGetCurrent, "cuCtxGetCurrent", CUcontext *)                           \
+  X(cuCtxSetCurrent, "cuCtxSetCurrent", CUcontext)                             \
+  X(cuCtxGetDevice, "cuCtxGetDevice", CUdevice *)                              \
+  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", CUcontext *,         \
+    CUdevice)                                                                  \
+  X(cuModuleLoadData, "cuModuleLoadData", CUmodule *, const void *)            \
+  X(cuModuleLoadDataEx, "cuModuleLoadDataEx", CUmodule *, const void *,        \
+    unsigned, CUjit_option *, void **)                                         \
+  X(cuModuleUnload, "cuModuleUnload", CUmodule)                                \
+  X(cuModuleGetFunction, "cuModuleGetFunction", CUfunction *, CUmodule,        \
+    const char *)                                                              \
+  X(cuLaunchKernel, "cuLaunchKernel", CUfunction, unsigned, unsigned,          \
+    unsigned, unsigned, unsigned, unsigned, unsigned, CUstream, void **,       \
+    void **)                                                                   \
+  X(cuMemAlloc, "cuMemAlloc_v2", CUdeviceptr *, size_t)                        \
+  X(cuMemFree, "cuMemFree_v2", CUdeviceptr)                                    \
+  X(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", CUdeviceptr, const void *,      \
+    size_t, CUstream)                                                          \
+  X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", void *, CUdeviceptr, size_t,    \
+    CUstream)                                                                  \
+  X(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2", CUdeviceptr, CUdeviceptr,       \
+    size_t, CUstream)                                                          \
+  X(cuMemcpyAsync, "cuMemcpyAsync", CUdeviceptr, CUdeviceptr, size_t,          \
+    CUstream)                                                                  \
+  X(cuMemsetD32Async, "cuMemsetD32Async", CUdeviceptr, unsigned, size_t,       \
+    CUstream)                                                                  \
+  X(cuMemsetD16Async, "cuMemsetD16Async", CUdeviceptr, unsigned short, size_t, \
+    CUstream)                                                                  \
+  X(cuStreamCreate, "cuStreamCreate", CUstream *, unsigned)                    \
+  X(cuStreamDestroy, "cuStreamDestroy_v2", CUstream)                           \
+  X(cuStreamSynchronize, "cuStreamSynchronize", CUstream)                      \
+  X(cuStreamWaitEvent, "cuStreamWaitEvent", CUstream, CUevent, unsigned)       \
+  X(cuEventCreate, "cuEventCreate", CUevent *, unsigned)                       \
+  X(cuEventDestroy, "cuEventDestroy_v2", CUevent)                              \
+  X(cuEventRecord, "cuEventRecord", CUevent, CUstream)                         \
+  X(cuEventSynchronize, "cuEventSynchronize", CUevent)                         \
+  X(cuGetErrorName, "cuGetErrorName", CUresult, const char **)                 \
+  X(cuGetErrorString, "cuGetErrorString", CUresult, const char **)
+
+struct Driver {
+#define TESA_DECLARE(field, symbol, ...)                                       \
+  CUresult (*field)(__VA_ARGS__) = nullptr;
+  TESA_CUDA_FUNCTIONS(TESA_DECLARE)
+#undef TESA_DECLARE
+};
+
+CUdeviceptr toDevice(const void *ptr) {
+  return static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(ptr));
+}
+
+class CUDABackend final : public Backend {
+public:
+  tesa_rt_backend kind() const override { return TESA_RT_BACKEND_CUDA; }
+
+  Error initialize() override {
+    static const char *const names[] = {"libcuda.so.1", nullptr};
+    std::string why;
+    void *library = openLibrary(names, why);
+    if (!library)
+      return noDevice("libcuda.so.1 could not be loaded (" + why + ")");
+#define TESA_LOAD(field, symbol, ...)                                          \
+  if (!loadSymbol(library, symbol, driver.field))                              \
+    return Error(kRuntimeError, "",                                            \
+                 "no CUDA device: libcuda.so.1 lacks " symbol                  \
+                 " (driver too old?)");
+    TESA_CUDA_FUNCTIONS(TESA_LOAD)
+#undef TESA_LOAD
+    if (CUresult result = driver.cuInit(0)) {
+      Error error = noDevice("cuInit failed: " + describe(result));
+      error.code = result;
+      if (result != CUDA_ERROR_NO_DEVICE &&
+          result != CUDA_ERROR_INVALID_DEVICE &&
+          result != CUDA_ERROR_STUB_LIBRARY)
+        error.kind = Error::Kind::Failure;
+      return error;
+    }
+    return {};
+  }
+
+  Error deviceCount(int &count) override {
+    count = 0;
+    return check(driver.cuDeviceGetCount(&count), "cuDeviceGetCount");
+  }
+
+  Error ensureContext() override {
+    CUcontext current = nullptr;
+    if (Error error =
+            check(driver.cuCtxGetCurrent(&current), "cuCtxGetCurrent"))
+      return error;
+    if (current)
+      return {};
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!primary) {
+      int ordinal = 0, count = 0;
+      std::string why;
+      if (!selectedDevice(ordinal, why))
+        return Error(kRuntimeError, "", why);
+      if (Error error = deviceCount(count))
+        return error;
+      if (ordinal >= count)
+        return noDevice("TESA_DEVICE is " + std::to_string(ordinal) +
+                        " but the CUDA device count is " +
+                        std::to_string(count));
+      CUdevice device = 0;
+      if (Error error =
+              check(driver.cuDeviceGet(&device, ordinal), "cuDeviceGet"))
+        return error;
+      if (Error error = check(driver.cuDevicePrimaryCtxRetain(&primary, device),
+                              "cuDevicePrimaryCtxRetain"))
+        return error;
+    }
+    return check(driver.cuCtxSetCurrent(primary), "cuCtxSetCurrent");
+  }
+
+  Error deviceName(char *name, size_t capacity) override {
+    CUdevice device = 0;
+    if (Error error = check(driver.cuCtxGetDevice(&device), "cuCtxGetDevice"))
+      return error;
+    int length = static_cast<int>(std::min<size_t>(capacity, INT_MAX));
+    return check(driver.cuDeviceGetName(name, length, device),
+                 "cuDeviceGetName");
+  }
+
+  Error loadModule(const void *data, size_t, void *&module) override {
+    return check(driver.cuModuleLoadData(&module, data), "cuModuleLoadData");
+  }
+
+  Error loadModuleFromPTX(const char *ptx, int optLevel,
+                          void *&module) override {
+    char log[8192] = {0};
+    CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
+                              CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+                              CU_JIT_OPTIMIZATION_LEVEL};
+    void *values[] = {
+        log, reinterpret_cast<void *>(static_cast<uintptr_t>(sizeof(log) - 1)),
+        reinterpret_cast<void *>(
+            static_cast<uintptr_t>(std::clamp(optLevel, 0, 4)))};
+    Error error =
+        check(driver.cuModuleLoadDataEx(&module, ptx, 3, options, values),
+              "cuModuleLoadDataEx (PTX JIT)");
+    if (error && log[0])
+      error.detail += std::string(": ") + log;
+    return error;
+  }
+
+  Error unloadModule(void *module) override {
+    return check(driver.cuModuleUnload(module), "cuModuleUnload");
+  }
+
+  Error getFunction(void *module, const char *name, void *&function) override {
+    return check(driver.cuModuleGetFunction(&function, module, name),
+                 "cuModuleGetFunction");
+  }
+
+  Error launch(void *function, const uint32_t grid[3], const uint32_t block[3],
+               uint32_t sharedMemory, void *stream, void **params,
+               void **extra) override {
+    return check(driver.cuLaunchKernel(function, grid[0], grid[1], grid[2],
+                                       block[0], block[1], block[2],
+                                       sharedMemory, stream, params, extra),
+                 "cuLaunchKernel");
+  }
+
+  Error allocate(size_t bytes, void *&devicePtr) override {
+    CUdeviceptr ptr = 0;
+    Error error = check(driver.cuMemAlloc(&ptr, bytes), "cuMemAlloc");
+    if (error.code == CUDA_ERROR_OUT_OF_MEMORY)
+      error.kind = Error::Kind::OutOfMemory;
+    devicePtr = reinterpret_cast<void *>(static_cast<uintptr_t>(ptr));
+    return error;
+  }
+
+  Error free(void *devicePtr) override {
+    return check(driver.cuMemFree(toDevice(devicePtr)), "cuMemFree");
+  }
+
+  Error copyHostToDevice(void *dst, const void *src, size_t bytes,
+                         void *stream) override {
+    return check(driver.cuMemcpyHtoDAsync(toDevice(dst), src, bytes, stream),
+                 "cuMemcpyHtoDAsync");
+  }
+
+  Error copyDeviceToHost(void *dst, const void *src, size_t bytes,
+                         void *stream) override {
+    return check(driver.cuMemcpyDtoHAsync(dst, toDevice(src), bytes, stream),
+                 "cuMemcpyDtoHAsync");
+  }
+
+  Error copyDeviceToDevice(void *dst, const void *src, size_t bytes,
+                           void *stream) override {
+    return check(
+        driver.cuMemcpyDtoDAsync(toDevice(dst), toDevice(src), bytes, stream),
+        "cuMemcpyDtoDAsync");
+  }
+
+  Error copy(void *dst, const void *src, size_t bytes, void *stream) override {
+    return check(
+        driver.cuMemcpyAsync(toDevice(dst), toDevice(src), bytes, stream),
+        "cuMemcpyAsync");
+  }
+
+  Error memset32(void *dst, uint32_t value, size_t count,
+                 void *stream) override {
+    return check(driver.cuMemsetD32Async(toDevice(dst), value, count, stream),
+                 "cuMemsetD32Async");
+  }
+
+  Error memset16(void *dst, uint16_t value, size_t count,
+                 void *stream) override {
+    return check(driver.cuMemsetD16Async(toDevice(dst), value, count, stream),
+                 "cuMemsetD16Async");
+  }
+
+  Error createStream(void *&stream) override {
+    return check(driver.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+                 "cuStreamCreate");
+  }
+
+  Error destroyStream(void *stream) override {
+    return check(driver.cuStreamDestroy(stream), "cuStreamDestroy");
+  }
+
+  Error synchronizeStream(void *stream) override {
+    return check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize");
+  }
+
+  Error streamWaitEvent(void *stream, void *event) override {
+    return check(driver.cuStreamWaitEvent(stream, event, 0),
+                 "cuStreamWaitEvent");
+  }
+
+  Error createEvent(void *&event) override {
+    return check(driver.cuEventCreate(&event, CU_EVENT_DISABLE_TIMING),
+                 "cuEventCreate");
+  }
+
+  Error destroyEvent(void *event) override {
+    return check(driver.cuEventDestroy(event), "cuEventDestroy");
+  }
+
+  Error recordEvent(void *event, void *stream) override {
+    return check(driver.cuEventRecord(event, stream), "cuEventRecord");
+  }
+
+  Error synchronizeEvent(void *event) override {
+    return check(driver.cuEventSynchronize(event), "cuEventSynchronize");
+  }
+
+private:
+  /// "CUDA_ERROR_NAME (description)".
+  std::string describe(CUresult result) const {
+    const char *name = nullptr, *text = nullptr;
+    if (driver.cuGetErrorName(result, &name) != 0 || !name)
+      return "CUDA error " + std::to_string(result);
+    std::string detail = name;
+    if (driver.cuGetErrorString(result, &text) == 0 && text)
+      detail += std::string(" (") + text + ")";
+    return detail;
+  }
+
+  Error check(CUresult result, const char *call) const {
+    if (result == 0)
+      return {};
+    return Error(result, call, describe(result));
+  }
+
+  static Error noDevice(std::string why) {
+    return Error(kRuntimeError, "", "no CUDA device: " + why,
+                 Error::Kind::NoDevice);
+  }
+
+  Driver driver;
+  std::mutex mutex;
+  /// The primary context retained for threads without a current context;
+  /// never released.
+  CUcontext primary = nullptr;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> tesa::rt::createCUDABackend() {
+  return std::make_unique<CUDABackend>();
+}

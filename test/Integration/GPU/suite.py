@@ -1,0 +1,282 @@
+"""The GPU correctness suite: compiled libraries against float64 references.
+
+Two steps, because GPU machines need no MLIR:
+
+  prepare DIR  (any machine) compiles every case with tesa-compile into DIR:
+               random sparse products covering every part kind (block and
+               fine-grained parts at f32, f16, int8 and int4, mixed, with the
+               sparse operand on either side, shapes that are not tile
+               multiples) for sm_90 cubins and for sm_75 PTX (compiled by the
+               driver at load), and whole propagated programs (the example
+               MLP and a BERT encoder layer), with their inputs.
+  run DIR      (GPU) loads each library with the Python loader, runs every
+               case from numpy and from CUDA tensors, compares with float64
+               references (the CPU test's quantisation bound for products)
+               and writes one line per case and a summary; exit status 1 on
+               any mismatch.
+
+`run` with `--sanitize` runs only the numpy path, for compute-sanitizer.
+"""
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "python" / "tests"))
+sys.path.insert(0, str(ROOT / "python"))
+
+import tesa  # noqa: E402
+from tesa.encoding import function_signature  # noqa: E402
+
+CASES_PER_LIBRARY = 8
+# (library name, tesa-compile options)
+PRODUCT_LIBRARIES = [
+    ("sm90_auto", ["--chip=sm_90", "--plan=auto"]),
+    ("sm90_fine", ["--chip=sm_90", "--plan=fine"]),
+    ("sm90_block16x16", ["--chip=sm_90", "--plan=block", "--block-shape=16x16"]),
+    ("sm90_block32x64", ["--chip=sm_90", "--plan=block", "--block-shape=32x64"]),
+    ("sm75_ptx_auto", ["--chip=sm_75", "--format=isa", "--plan=auto"]),
+    ("sm75_ptx_block16x16", ["--chip=sm_75", "--format=isa", "--plan=block",
+                             "--block-shape=16x16"]),
+]
+
+
+def tesa_compile(source, library, options):
+    compiler = ROOT / "build" / "bin" / "tesa-compile"
+    result = subprocess.run([str(compiler), str(source), "-o", str(library),
+                             "--target=nvvm", *options],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"tesa-compile {source} failed:\n"
+                           f"{result.stderr[-4000:]}")
+
+
+def product_cases(name):
+    import test_decompose_cpu as cpu
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    cases = []
+    while len(cases) < CASES_PER_LIBRARY:
+        case = cpu.random_case(rng)
+        if (case["mask"] > 0).any():
+            cases.append(case)
+    return cases
+
+
+def product_module(cases):
+    import test_decompose_cpu as cpu
+    return "".join(cpu.case_ir(i, c).split("func.func @run")[0]
+                   for i, c in enumerate(cases))
+
+
+def mlp_case(rng):
+    """The example MLP; its masks read back from the canonical encodings."""
+    from tesa.encoding import parse_tensor_type
+    source = ROOT / "examples" / "mlp.mlir"
+    canonical = subprocess.run(
+        [str(ROOT / "build" / "bin" / "tesa-opt"),
+         "--tesa-canonicalize-encodings", str(source)],
+        capture_output=True, text=True, check=True).stdout
+    arguments, _ = function_signature(canonical, "mlp")
+    parsed = [parse_tensor_type(t) for t in arguments]
+    inputs = [rng.standard_normal(shape).astype(np.float32)
+              for shape, _, _ in parsed]
+    return source, inputs, [mask for _, _, mask in parsed]
+
+
+BERT_ARGUMENTS = ["x", "l0_wq", "l0_bq", "l0_wk", "l0_bk", "l0_wv", "l0_bv",
+                  "l0_wo", "l0_bo", "l0_w1", "l0_b1", "l0_w2", "l0_b2"]
+
+
+def bert_case(rng, out_dir):
+    """One BERT encoder layer, half of every weight pruned per element."""
+    from tesa.models import bert_encoder
+    hidden, ffn, heads, seq = 64, 256, 4, 16
+    shapes = {"x": (seq, hidden), "l0_w1": (hidden, ffn),
+              "l0_b1": (ffn,), "l0_w2": (ffn, hidden)}
+    for part in "qkvo":
+        shapes[f"l0_w{part}"] = (hidden, hidden)
+        shapes[f"l0_b{part}"] = (hidden,)
+    shapes["l0_b2"] = (hidden,)
+    masks = {key: np.where(rng.random(shapes[key]) < 0.5, 32, 0)
+             .astype(np.int8) for key in
+             ("l0_wq", "l0_wk", "l0_wv", "l0_wo", "l0_w1", "l0_w2")}
+    masks["l0_wq"][:, 16:32] = 0  # head 1 of the query projection
+    masks["l0_w2"][rng.random(ffn) < 0.25, :] = 0
+    text = bert_encoder(layers=1, seq=seq, hidden=hidden, heads=heads, ffn=ffn,
+                        masks=masks, name="bert_layer")
+    source = out_dir / "bert_layer.mlir"
+    source.write_text(text)
+    inputs = [(rng.standard_normal(shapes[key]) * 0.2).astype(np.float32)
+              for key in BERT_ARGUMENTS]
+    return source, inputs, [masks.get(key) for key in BERT_ARGUMENTS]
+
+
+def prepare(out_dir):
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = []
+    for name, options in PRODUCT_LIBRARIES:
+        cases = product_cases(name)
+        source = out / f"{name}.mlir"
+        source.write_text(product_module(cases))
+        tesa_compile(source, out / f"{name}.so", options)
+        np.savez(out / f"{name}.npz", **{
+            f"{key}{i}": case[key] for i, case in enumerate(cases)
+            for key in ("lhs", "rhs", "acc", "mask")})
+        manifest.append(dict(kind="products", name=name, options=options,
+                             sparse=[c["sparse"] for c in cases]))
+    rng = np.random.default_rng(5)
+    for name, build in (("mlp", lambda: mlp_case(rng)),
+                        ("bert_layer", lambda: bert_case(rng, out))):
+        source, inputs, masks = build()
+        tesa_compile(source, out / f"{name}.so", ["--chip=sm_90"])
+        np.savez(out / f"{name}.npz",
+                 **{f"input{i}": a for i, a in enumerate(inputs)},
+                 **{f"mask{i}": m for i, m in enumerate(masks)
+                    if m is not None})
+        manifest.append(dict(kind=name, name=name, options=["--chip=sm_90"]))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+# --- references ------------------------------------------------------------
+
+def masked(value, mask):
+    return value if mask is None else np.where(mask > 0, value, 0)
+
+
+def mlp_reference(inputs, masks):
+    x, w1, w2 = (masked(a.astype(np.float64), m)
+                 for a, m in zip(inputs, masks))
+    return np.maximum(x @ w1, 0) @ w2
+
+
+def bert_reference(inputs, masks, heads=4):
+    erf = np.vectorize(math.erf)
+    a = [masked(v.astype(np.float64), m) for v, m in zip(inputs, masks)]
+    x, wq, bq, wk, bk, wv, bv, wo, bo, w1, b1, w2, b2 = a
+    seq, hidden = x.shape
+    head = hidden // heads
+
+    def split(t):
+        return t.reshape(seq, heads, head).transpose(1, 0, 2)
+
+    q, k, v = split(x @ wq + bq), split(x @ wk + bk), split(x @ wv + bv)
+    scores = q @ k.transpose(0, 2, 1) / np.sqrt(head)
+    probs = np.exp(scores - scores.max(axis=2, keepdims=True))
+    probs /= probs.sum(axis=2, keepdims=True)
+    context = (probs @ v).transpose(1, 0, 2).reshape(seq, hidden)
+    h1 = x + context @ wo + bo
+    inner = h1 @ w1 + b1
+    inner = 0.5 * inner * (1 + erf(inner / np.sqrt(2)))
+    return h1 + inner @ w2 + b2
+
+
+def relative_error(result, reference):
+    return float(np.linalg.norm(result - reference) /
+                 max(np.linalg.norm(reference), 1e-30))
+
+
+# --- running ---------------------------------------------------------------
+
+def _torch_call(function, arrays):
+    import torch
+    tensors = [torch.from_numpy(a).cuda() for a in arrays]
+    result = function(*tensors)
+    torch.cuda.synchronize()
+    return result.cpu().numpy()
+
+
+def run_products(directory, entry, paths):
+    import test_decompose_cpu as cpu
+    library = tesa.load(directory / f"{entry['name']}.so")
+    data = np.load(directory / f"{entry['name']}.npz")
+    outcomes = []
+    for i, sparse in enumerate(entry["sparse"]):
+        case = dict(lhs=data[f"lhs{i}"], rhs=data[f"rhs{i}"],
+                    acc=data[f"acc{i}"], mask=data[f"mask{i}"], sparse=sparse)
+        case["m"], case["k"] = case["lhs"].shape
+        case["n"] = case["rhs"].shape[1]
+        function = library.functions[f"product{i}"]
+        args = [case["lhs"], case["rhs"], case["acc"]]
+        for path in paths:
+            result = (_torch_call(function, args) if path == "torch"
+                      else function(*args))
+            try:
+                cpu.check(case, result)
+                outcomes.append((f"{entry['name']}/product{i}/{path}", True,
+                                 f"{case['m']}x{case['k']}x{case['n']}"))
+            except AssertionError as error:
+                outcomes.append((f"{entry['name']}/product{i}/{path}", False,
+                                 str(error)))
+    return outcomes
+
+
+def run_program(directory, entry, paths):
+    library = tesa.load(directory / f"{entry['name']}.so")
+    data = np.load(directory / f"{entry['name']}.npz")
+    inputs = [data[k] for k in sorted((k for k in data if k.startswith("input")),
+                                      key=lambda k: int(k[5:]))]
+    masks = [data[f"mask{i}"] if f"mask{i}" in data else None
+             for i in range(len(inputs))]
+    reference = (mlp_reference if entry["kind"] == "mlp"
+                 else bert_reference)(inputs, masks)
+    # int8 and f16 parts in the MLP; f32 everywhere in the BERT layer.
+    tolerance = 2e-2 if entry["kind"] == "mlp" else 1e-5
+    function = next(iter(library.functions.values()))
+    outcomes = []
+    for path in paths:
+        result = (_torch_call(function, inputs) if path == "torch"
+                  else function(*inputs))
+        error = relative_error(result, reference)
+        outcomes.append((f"{entry['name']}/{path}", error <= tolerance,
+                         f"relative error {error:.2e} (bound {tolerance:.0e})"))
+    return outcomes
+
+
+def run(directory, sanitize=False):
+    directory = Path(directory)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    probe = tesa.load(directory / f"{manifest[0]['name']}.so")
+    reason = probe.no_device_reason()
+    if reason:
+        print(f"no GPU: {reason}")
+        return None
+    paths = ["numpy"] if sanitize else ["numpy", "torch"]
+    outcomes = []
+    for entry in manifest:
+        if entry["kind"] == "products":
+            outcomes += run_products(directory, entry, paths)
+        else:
+            outcomes += run_program(directory, entry, paths)
+    for name, ok, detail in outcomes:
+        print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
+    passed = sum(ok for _, ok, _ in outcomes)
+    print(f"GPU suite on {probe.device_name()}: {passed} passed, "
+          f"{len(outcomes) - passed} failed")
+    return passed == len(outcomes)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["prepare", "run"])
+    parser.add_argument("directory")
+    parser.add_argument("--sanitize", action="store_true")
+    args = parser.parse_args()
+    if args.step == "prepare":
+        manifest = prepare(args.directory)
+        print(f"prepared {len(manifest)} libraries in {args.directory}")
+        return 0
+    ok = run(args.directory, args.sanitize)
+    return 0 if ok in (True, None) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
