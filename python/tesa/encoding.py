@@ -108,12 +108,23 @@ _ELEMENT_BITS = {"f64": 64, "f32": 32, "f16": 16, "bf16": 16, "i64": 64,
                  "i32": 32, "i16": 16, "i8": 8, "index": 64}
 
 
-def parse_tensor_type(text: str):
+def resource_blobs(ir_text: str):
+    """The `builtin` resource blobs of a printed module, by name (bytes
+    without the leading alignment word)."""
+    blobs = {}
+    for name, hex_text in re.findall(r'^\s*([\w.$-]+): "0x([0-9A-Fa-f]*)"',
+                                     ir_text, flags=re.M):
+        blobs[name] = bytes.fromhex(hex_text)[4:]
+    return blobs
+
+
+def parse_tensor_type(text: str, resources: Optional[dict] = None):
     """The shape, element type and per-element map of a printed tensor type.
 
     `text` is e.g. `tensor<4x8xf32, #tesa.sparsity<bits = 8>>`. The map is a
     numpy int array over the shape (0 = pruned, else bits); without an
     encoding every element is kept at full precision (32 bits at most).
+    `dense_resource` maps are read from `resources` (see resource_blobs).
     """
     text = text.strip()
     if not (text.startswith("tensor<") and text.endswith(">")):
@@ -131,12 +142,17 @@ def parse_tensor_type(text: str):
         return shape, element, np.full(shape, int(uniform.group(1)),
                                        dtype=np.int64)
     inline = re.fullmatch(
-        r"#tesa\.sparsity<map = dense<(.*)> : tensor<([0-9x]+)xi8>>", encoding)
+        r"#tesa\.sparsity<map = (dense|dense_resource)<(.*)> : "
+        r"tensor<([0-9x]+)xi8>>", encoding)
     if not inline:
         raise ValueError(f"cannot read the encoding {encoding}")
-    grid = tuple(int(d) for d in inline.group(2).split("x"))
-    literal = inline.group(1)
-    if literal.startswith('"0x'):
+    grid = tuple(int(d) for d in inline.group(3).split("x"))
+    literal = inline.group(2)
+    if inline.group(1) == "dense_resource":
+        if not resources or literal not in resources:
+            raise ValueError(f"no data for dense_resource<{literal}>")
+        entries = np.frombuffer(resources[literal], dtype=np.uint8)
+    elif literal.startswith('"0x'):
         entries = np.frombuffer(bytes.fromhex(literal[3:-1]), dtype=np.uint8)
     else:
         entries = np.array(json.loads(literal))
@@ -167,3 +183,10 @@ def function_signature(ir_text: str, name: str):
         else:
             results = [rest[:rest.index(" {")]]
     return arguments, results
+
+
+def argument_masks(ir_text: str, name: str):
+    """The per-element map of each argument of `func.func @name`."""
+    arguments, _ = function_signature(ir_text, name)
+    blobs = resource_blobs(ir_text)
+    return [parse_tensor_type(a, blobs)[2] for a in arguments]

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "python" / "tests"))
 sys.path.insert(0, str(ROOT / "python"))
 
 import tesa  # noqa: E402
-from tesa.encoding import function_signature  # noqa: E402
+from tesa.encoding import argument_masks  # noqa: E402
 
 CASES_PER_LIBRARY = 8
 # (library name, tesa-compile options)
@@ -76,18 +76,11 @@ def product_module(cases):
 
 
 def mlp_case(rng):
-    """The example MLP; its masks read back from the canonical encodings."""
-    from tesa.encoding import parse_tensor_type
+    """The example MLP, with the masks its encodings declare."""
     source = ROOT / "examples" / "mlp.mlir"
-    canonical = subprocess.run(
-        [str(ROOT / "build" / "bin" / "tesa-opt"),
-         "--tesa-canonicalize-encodings", str(source)],
-        capture_output=True, text=True, check=True).stdout
-    arguments, _ = function_signature(canonical, "mlp")
-    parsed = [parse_tensor_type(t) for t in arguments]
-    inputs = [rng.standard_normal(shape).astype(np.float32)
-              for shape, _, _ in parsed]
-    return source, inputs, [mask for _, _, mask in parsed]
+    masks = argument_masks(source.read_text(), "mlp")
+    inputs = [rng.standard_normal(m.shape).astype(np.float32) for m in masks]
+    return source, inputs, masks
 
 
 BERT_ARGUMENTS = ["x", "l0_wq", "l0_bq", "l0_wk", "l0_bk", "l0_wv", "l0_bv",
@@ -241,9 +234,11 @@ def run_program(directory, entry, paths):
     return outcomes
 
 
-def run(directory, sanitize=False):
+def run(directory, sanitize=False, only=None):
     directory = Path(directory)
     manifest = json.loads((directory / "manifest.json").read_text())
+    if only:
+        manifest = [e for e in manifest if e["name"] in only.split(",")]
     probe = tesa.load(directory / f"{manifest[0]['name']}.so")
     reason = probe.no_device_reason()
     if reason:
@@ -268,13 +263,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=["prepare", "run"])
     parser.add_argument("directory")
-    parser.add_argument("--sanitize", action="store_true")
+    parser.add_argument("--sanitize", action="store_true",
+                        help="numpy path only (for compute-sanitizer)")
+    parser.add_argument("--only", help="comma-separated library names")
     args = parser.parse_args()
     if args.step == "prepare":
         manifest = prepare(args.directory)
         print(f"prepared {len(manifest)} libraries in {args.directory}")
         return 0
-    ok = run(args.directory, args.sanitize)
+    ok = run(args.directory, args.sanitize, args.only)
     return 0 if ok in (True, None) else 1
 
 

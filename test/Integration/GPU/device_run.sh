@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+#===- test/Integration/GPU/device_run.sh - Everything that needs a GPU ----===#
+#
+# Runs on the GPU machine, from the repository root, with the libraries that
+# `prepare_device_run.sh` compiled into gpu-run/: the runtime's unit tests,
+# the GPU correctness suite (numpy and PyTorch paths), the suite under
+# compute-sanitizer memcheck and racecheck, the example MLP beside PyTorch,
+# and the kernel benchmarks. Logs go to $OUT (default gpu-run/out).
+#
+#   device_run.sh check   unit tests, suite, sanitizers, demo (about 5 min)
+#   device_run.sh bench   the benchmarks (about 5 min)
+#
+#===----------------------------------------------------------------------===#
+set -uo pipefail
+OUT="${OUT:-gpu-run/out}"
+mkdir -p "$OUT"
+export PATH="$PATH:/usr/local/cuda/bin"
+step() {
+  local name=$1 limit=$2; shift 2
+  echo "== $name"
+  timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+  local status=$?
+  tail -n 4 "$OUT/$name.log"
+  echo "   (exit status $status)"
+}
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+git rev-parse HEAD 2>/dev/null || true
+SANITIZED=sm90_auto,sm75_ptx_block16x16,mlp,bert_layer
+case "${1:-check}" in
+  check)
+    step runtime-unit 60 gpu-run/TesaRuntimeTests
+    step suite 180 python test/Integration/GPU/suite.py run gpu-run/suite
+    cat "$OUT/suite.log"
+    step demo 60 python examples/run_mlp.py gpu-run/demo/mlp.so examples/mlp.mlir
+    cat "$OUT/demo.log"
+    step memcheck 120 compute-sanitizer --tool memcheck --error-exitcode 3 \
+      python test/Integration/GPU/suite.py run gpu-run/suite --sanitize \
+      --only "$SANITIZED"
+    step racecheck 120 compute-sanitizer --tool racecheck --error-exitcode 3 \
+      python test/Integration/GPU/suite.py run gpu-run/suite --sanitize \
+      --only "$SANITIZED"
+    ;;
+  bench)
+    step bench 560 python bench/gpu_kernels.py run gpu-run/bench
+    cat "$OUT/bench.log"
+    cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
+    ;;
+esac
