@@ -159,17 +159,18 @@ def graph_median(fn, stream, replays=20, samples=25):
     with torch.cuda.graph(graph, stream=stream):
         for _ in range(replays):
             fn()
-    graph.replay()
-    torch.cuda.synchronize()
     times = []
-    for _ in range(samples):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record(stream)
+    # Replays go to the current stream: make it the timed one.
+    with torch.cuda.stream(stream):
         graph.replay()
-        end.record(stream)
-        end.synchronize()
-        times.append(start.elapsed_time(end) / replays)
+        for _ in range(samples):
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record(stream)
+            graph.replay()
+            end.record(stream)
+            end.synchronize()
+            times.append(start.elapsed_time(end) / replays)
     return float(np.median(times))
 
 

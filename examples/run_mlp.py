@@ -30,13 +30,17 @@ def graph_median(torch, fn, stream, replays=20, samples=30):
         for _ in range(replays):
             fn()
     times = []
-    for _ in range(samples):
-        start, end = (torch.cuda.Event(enable_timing=True) for _ in range(2))
-        start.record(stream)
+    # Replays go to the current stream: make it the timed one.
+    with torch.cuda.stream(stream):
         graph.replay()
-        end.record(stream)
-        end.synchronize()
-        times.append(start.elapsed_time(end) / replays)
+        for _ in range(samples):
+            start, end = (torch.cuda.Event(enable_timing=True)
+                          for _ in range(2))
+            start.record(stream)
+            graph.replay()
+            end.record(stream)
+            end.synchronize()
+            times.append(start.elapsed_time(end) / replays)
     return float(np.median(times))
 
 

@@ -113,6 +113,8 @@ void tesa::buildGPUPipeline(OpPassManager &pm,
   parts.chip = options.chip;
   parts.target = options.target;
   pm.addPass(createLowerPartsToGPU(parts));
+  // What is left of the parts: masks of operands that the parts read densely.
+  pm.addPass(createLowerPartsToLinalg());
   pm.addPass(createDecomposeAggregatedOps());
   pm.addPass(createDropEncodings());
   addBufferization(pm);

@@ -39,6 +39,33 @@ bool isSparse(RankedTensorType type, const SparsityMap &map) {
   return map.getUniformBits() != getFullBits(type.getElementType());
 }
 
+/// Whether a pruned element of the operand that is not split can meet a kept
+/// element of the split one: then its stored value must be zeroed before
+/// the parts read it densely. (Propagation often makes this false: the
+/// split operand's reduction slices are dead where the other is pruned.)
+bool prunedElementsMeetKept(const SparsityMap &split, const SparsityMap &other,
+                            bool splitIsLhs) {
+  ArrayRef<int64_t> splitShape = split.getShape();
+  ArrayRef<int64_t> otherShape = other.getShape();
+  std::vector<uint8_t> splitBits = split.getEntriesOn(splitShape);
+  std::vector<uint8_t> otherBits = other.getEntriesOn(otherShape);
+  int64_t reduction = splitIsLhs ? splitShape[1] : splitShape[0];
+  for (int64_t k = 0; k < reduction; ++k) {
+    bool kept = false, pruned = false;
+    int64_t splitOuter = splitIsLhs ? splitShape[0] : splitShape[1];
+    for (int64_t i = 0; i < splitOuter && !kept; ++i)
+      kept = splitBits[splitIsLhs ? i * splitShape[1] + k
+                                  : k * splitShape[1] + i] != 0;
+    int64_t otherOuter = splitIsLhs ? otherShape[1] : otherShape[0];
+    for (int64_t i = 0; i < otherOuter && !pruned; ++i)
+      pruned = otherBits[splitIsLhs ? k * otherShape[1] + i
+                                    : i * otherShape[1] + k] == 0;
+    if (kept && pruned)
+      return true;
+  }
+  return false;
+}
+
 /// Why `op` cannot be decomposed, or an empty string.
 std::string getUnsupportedReason(linalg::MatmulOp op) {
   if (op.hasUserDefinedMaps())
@@ -150,13 +177,20 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
   auto sparseType = cast<RankedTensorType>(sparse.getType());
   Type resultType = op->getResult(0).getType();
   Value accumulator = op.getDpsInits()[0];
+  // The parts read the other operand densely: its pruned elements count as
+  // zero whatever is stored there.
+  Value other = op.getDpsInputs()[1 - sparseIndex];
+  const SparsityMap &otherMap = sparseIndex == 0 ? rhsMap : lhsMap;
+  if (otherMap.getNumPruned() != 0 &&
+      prunedElementsMeetKept(sparseMap, otherMap, sparseIndex == 0))
+    other = ExtractPartOp::create(builder, op.getLoc(), other.getType(), other);
   for (const PlannedPart &part : parts) {
     auto partType = withSparsityEncoding(
         sparseType, SparsityAttr::get(op.getContext(), part.map));
     Value partValue =
         ExtractPartOp::create(builder, op.getLoc(), partType, sparse);
-    Value lhs = sparseIndex == 0 ? partValue : op.getDpsInputs()[0];
-    Value rhs = sparseIndex == 1 ? partValue : op.getDpsInputs()[1];
+    Value lhs = sparseIndex == 0 ? partValue : other;
+    Value rhs = sparseIndex == 1 ? partValue : other;
     SmallVector<int64_t> block;
     if (part.kind == PlannedPart::Kind::Block)
       block = {part.blockRows, part.blockColumns};

@@ -76,8 +76,14 @@ def case_ir(index, case):
     rhs_t = f"tensor<{k}x{n}xf32>"
     out_t = f"tensor<{m}x{n}xf32>"
     sparse_t = (lhs_t if case["sparse"] == 0 else rhs_t)[:-1] + f", {enc}>"
-    lhs_arg_t = sparse_t if case["sparse"] == 0 else lhs_t
-    rhs_arg_t = sparse_t if case["sparse"] == 1 else rhs_t
+    # The other operand: dense, or with a mask of its own.
+    other_t = rhs_t if case["sparse"] == 0 else lhs_t
+    if case.get("other_mask") is not None:
+        other = sparsity_encoding(case["other_mask"],
+                                  inline_limit=1 << 30).attribute
+        other_t = other_t[:-1] + f", {other}>"
+    lhs_arg_t = sparse_t if case["sparse"] == 0 else other_t
+    rhs_arg_t = sparse_t if case["sparse"] == 1 else other_t
     sparse_name = "%lhs" if case["sparse"] == 0 else "%rhs"
     dense_t = lhs_t if case["sparse"] == 0 else rhs_t
     return f"""
@@ -90,7 +96,7 @@ func.func @run{index}() {{
   %rhs0 = arith.constant {literal(case["rhs"])} : {rhs_t}
   %acc = arith.constant {literal(case["acc"])} : {out_t}
   {sparse_name} = tesa.annotate {sparse_name}0 : {dense_t} -> {sparse_t}
-  {"%rhs = tesa.annotate %rhs0 : " + rhs_t + " -> " + rhs_t if case["sparse"] == 0 else "%lhs = tesa.annotate %lhs0 : " + lhs_t + " -> " + lhs_t}
+  {"%rhs = tesa.annotate %rhs0 : " + rhs_t + " -> " + other_t if case["sparse"] == 0 else "%lhs = tesa.annotate %lhs0 : " + lhs_t + " -> " + other_t}
   %r = func.call @product{index}(%lhs, %rhs, %acc) : ({lhs_arg_t}, {rhs_arg_t}, {out_t}) -> {out_t}
   %e = tensor.empty() : tensor<{m}x{n}xi32>
   %bits = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
@@ -158,6 +164,11 @@ def check(case, result):
         lhs = np.where(mask > 0, lhs, 0)
     else:
         rhs = np.where(mask > 0, rhs, 0)
+    other = case.get("other_mask")
+    if other is not None and sparse_lhs:
+        rhs = np.where(other > 0, rhs, 0)
+    elif other is not None:
+        lhs = np.where(other > 0, lhs, 0)
     reference = case["acc"] + lhs @ rhs
     # The dense operand is rounded like the parts it meets: bound it by the
     # coarsest of them (int8 with qmax 127 for 8- and 4-bit parts, f16, none).
@@ -187,5 +198,23 @@ def test_decomposed_products_match_reference(plan):
                   if (c["mask"] > 0).any() and not (c["mask"] == 32).all()]
     assert covers == len(decomposed), \
         "every decomposed product is checked as an exact cover"
+    for case, result in zip(cases, results):
+        check(case, result)
+
+
+
+def test_both_operands_sparse_match_reference():
+    """The operand that is not split is read densely: its pruned elements
+    must count as zero whatever is stored in them."""
+    rng = np.random.default_rng(11)
+    cases = []
+    for _ in range(CASES_PER_PLAN):
+        case = random_case(rng)
+        other_shape = case["rhs" if case["sparse"] == 0 else "lhs"].shape
+        # Full precision where kept, so that only the mask matters.
+        case["other_mask"] = np.where(rng.random(other_shape) < 0.6, 32,
+                                      0).astype(np.int8)
+        cases.append(case)
+    results, _ = run_cases(cases, "plan=auto")
     for case, result in zip(cases, results):
         check(case, result)
