@@ -36,8 +36,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV"
   /usr/bin/python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import numpy, pytest" 2>/dev/null; then
-  "$VENV/bin/pip" install -q --disable-pip-version-check numpy pytest
+# matplotlib draws docs/benchmarks.png (bench/plot_benchmarks.py).
+if ! "$VENV/bin/python" -c "import numpy, pytest, matplotlib" 2>/dev/null; then
+  "$VENV/bin/pip" install -q --disable-pip-version-check numpy pytest matplotlib
 fi
 if ! "$VENV/bin/python" -c "import tesa" 2>/dev/null; then
   "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$ROOT/python"
