@@ -52,7 +52,12 @@ def main(library_path, source_path):
         print(f"no GPU found ({reason}); the library is compiled, nothing "
               "was run")
         return 0
-    import torch
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is needed to compare with a dense network; "
+              "scripts/setup.sh installs it on machines with an NVIDIA GPU")
+        return 1
     masks = argument_masks(Path(source_path).read_text(), "mlp")
     rng = np.random.default_rng()
     inputs = [np.where(m > 0, rng.standard_normal(m.shape), 0)

@@ -40,6 +40,13 @@ fi
 if ! "$VENV/bin/python" -c "import numpy, pytest, matplotlib" 2>/dev/null; then
   "$VENV/bin/pip" install -q --disable-pip-version-check numpy pytest matplotlib
 fi
+# On a machine with an NVIDIA GPU, the demo and the GPU suite compare with
+# PyTorch and pass it CUDA tensors.
+if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1 &&
+   ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+  echo "setup: NVIDIA GPU found, installing PyTorch into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check torch
+fi
 if ! "$VENV/bin/python" -c "import tesa" 2>/dev/null; then
   "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$ROOT/python"
 fi

@@ -17,8 +17,11 @@ mkdir -p "$LOG_DIR"
 ninja -C "$BUILD_DIR" check-tesa 2>&1 | tee "$LOG_DIR/lit.log"
 lit_status=${PIPESTATUS[0]}
 
+# test/Integration/GPU compiles its cases everywhere and runs them only where
+# an NVIDIA GPU is found (skipped otherwise).
 TESA_OPT="$BUILD_DIR/bin/tesa-opt" "$ROOT/.venv/bin/python" -m pytest \
-  "$ROOT/python/tests" -q -p no:cacheprovider 2>&1 | tee "$LOG_DIR/pytest.log"
+  "$ROOT/python/tests" "$ROOT/test/Integration/GPU" -q -rs \
+  -p no:cacheprovider 2>&1 | tee "$LOG_DIR/pytest.log"
 pytest_status=${PIPESTATUS[0]}
 
 count() { grep -Eo "$1" "$2" | grep -Eo '[0-9]+' | tail -n 1; }

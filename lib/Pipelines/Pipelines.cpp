@@ -137,6 +137,8 @@ void tesa::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(tesa::createDeviceConstants());
 }
 
+std::string tesa::getDefaultROCmToolkit() { return TESA_DEFAULT_ROCM_TOOLKIT; }
+
 void tesa::registerPipelines() {
   PassPipelineRegistration<>(
       "tesa-cpu-pipeline",

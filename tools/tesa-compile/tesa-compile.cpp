@@ -75,6 +75,11 @@ static cl::opt<std::string> plan("plan",
 static cl::opt<std::string>
     blockShape("block-shape", cl::desc("Block shape for --plan=block"),
                cl::init("16x16"), cl::cat(category));
+static cl::opt<std::string> rocmToolkit(
+    "rocm-toolkit",
+    cl::desc("Directory with llvm/bin/ld.lld and amdgcn/bitcode, for "
+             "linking HSACO (default: the one the build prepared)"),
+    cl::init(tesa::getDefaultROCmToolkit()), cl::cat(category));
 static cl::opt<bool> propagate("propagate",
                                cl::desc("Propagate sparsity through the "
                                         "whole program first"),
@@ -216,6 +221,7 @@ int main(int argc, char **argv) {
   options.format = format;
   options.plan = plan;
   options.blockShape = blockShape;
+  options.rocmToolkit = rocmToolkit;
   tesa::buildGPUPipeline(pipeline, options);
   if (failed(pipeline.run(*module)))
     return EXIT_FAILURE;

@@ -10,11 +10,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
-#ifndef TESA_DEFAULT_ROCM_TOOLKIT
-#define TESA_DEFAULT_ROCM_TOOLKIT ""
-#endif
-
 namespace tesa {
+
+/// The toolkit directory the build prepared for linking HSACO (LLVM's
+/// ld.lld and the ROCm device libraries).
+std::string getDefaultROCmToolkit();
 
 /// Options of `--tesa-pipeline`.
 struct GPUPipelineOptions
@@ -42,7 +42,7 @@ struct GPUPipelineOptions
   Option<std::string> rocmToolkit{
       *this, "rocm-toolkit",
       llvm::cl::desc("Directory with llvm/bin/ld.lld, for linking HSACO"),
-      llvm::cl::init(TESA_DEFAULT_ROCM_TOOLKIT)};
+      llvm::cl::init(getDefaultROCmToolkit())};
 };
 
 /// Appends the pipeline that runs a (decomposed) linalg program on the host:
