@@ -10,6 +10,7 @@
 #include "tesa/Conversion/Passes.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 
 namespace tesa {
@@ -100,7 +101,18 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     launch(kernels.pack, kernels.packGrid, kernels.packBlock,
            {toBuffer(source), packed, scales});
     SmallVector<Value> temporaries = {packed, scales};
-    Value dense = toBuffer(op.getDense());
+    Value denseTensor = op.getDense();
+    if (layout.transposedDense) {
+      auto denseType = cast<RankedTensorType>(denseTensor.getType());
+      SmallVector<int64_t> shape = {denseType.getDimSize(1),
+                                    denseType.getDimSize(0)};
+      Value init = tensor::EmptyOp::create(builder, loc, shape,
+                                           denseType.getElementType());
+      denseTensor = linalg::TransposeOp::create(builder, loc, denseTensor,
+                                                init, ArrayRef<int64_t>{1, 0})
+                        ->getResult(0);
+    }
+    Value dense = toBuffer(denseTensor);
     if (layout.compute == ComputeKind::I8) {
       Value quantised = alloc(kernels.quantiseDense.getArgument(1));
       Value denseScales = alloc(kernels.quantiseDense.getArgument(2));

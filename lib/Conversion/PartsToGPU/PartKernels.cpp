@@ -135,7 +135,7 @@ public:
     return {k, channel};
   }
   SmallVector<Value> denseIndex(Value k, Value column) {
-    if (layout.sparseIsLhs)
+    if (layout.sparseIsLhs || layout.transposedDense)
       return {k, column};
     return {column, k};
   }
@@ -644,8 +644,9 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   int64_t p = layout.channels, k = layout.reduction, q = layout.columns;
   MemRefType source = layout.sparseIsLhs ? MemRefType::get({p, k}, f32)
                                          : MemRefType::get({k, p}, f32);
-  MemRefType dense = layout.sparseIsLhs ? MemRefType::get({k, q}, f32)
-                                        : MemRefType::get({q, k}, f32);
+  MemRefType dense = layout.sparseIsLhs || layout.transposedDense
+                         ? MemRefType::get({k, q}, f32)
+                         : MemRefType::get({q, k}, f32);
   MemRefType result = layout.sparseIsLhs ? MemRefType::get({p, q}, f32)
                                          : MemRefType::get({q, p}, f32);
   MemRefType packed = MemRefType::get({layout.getNumPacked()},

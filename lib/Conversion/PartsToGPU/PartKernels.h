@@ -36,6 +36,10 @@ struct PartLayout {
   int64_t channels, reduction, columns;
   /// Whether the sparse operand is the lhs (channels along its rows).
   bool sparseIsLhs;
+  /// SIMT float parts with a sparse rhs read the dense lhs transposed
+  /// (reduction-major), so that the threads of a warp, one per result
+  /// column, read consecutive addresses.
+  bool transposedDense = false;
   /// SIMT: reduction elements per entry (1, 2 or 4). MMA: the block shape
   /// (channels x reduction) and the instruction shape.
   int64_t group = 1;

@@ -75,6 +75,7 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
   }
   // SIMT: groups of consecutive reduction elements, as wide as the dot
   // instruction of the compute kind.
+  layout.transposedDense = !sparseIsLhs && layout.compute != ComputeKind::I8;
   layout.group = layout.compute == ComputeKind::I8 ? 4
                  : layout.compute == ComputeKind::F16 && chip.hasF16Dot2 ? 2
                                                                          : 1;
