@@ -67,7 +67,10 @@ static void addGenericGPUPath(OpPassManager &pm) {
       createParallelLoopTilingPass(/*tileSizes=*/{8, 32}));
   // Constant inner bounds, which the mapping to GPU threads needs.
   pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  // The innermost (contiguous) dimension goes to thread x: coalesced.
+  GpuMapParallelLoopsPassOptions mapping;
+  mapping.mappingPolicyStr = "innermost-first";
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass(mapping));
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   pm.addPass(createCanonicalizerPass());
 }
