@@ -30,6 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
+from tesa.timing import graph_median  # noqa: E402
+
 SPARSITIES = [0.5, 0.7, 0.8, 0.9, 0.95, 0.99]
 
 
@@ -147,32 +149,6 @@ def prepare(directory, only=None):
 
 
 # --- run (GPU) -------------------------------------------------------------
-
-def graph_median(fn, stream, replays=20, samples=25):
-    """Median ms of one call, from CUDA-graph replays on `stream`."""
-    import torch
-    with torch.cuda.stream(stream):
-        for _ in range(3):
-            fn()
-    stream.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph, stream=stream):
-        for _ in range(replays):
-            fn()
-    times = []
-    # Replays go to the current stream: make it the timed one.
-    with torch.cuda.stream(stream):
-        graph.replay()
-        for _ in range(samples):
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record(stream)
-            graph.replay()
-            end.record(stream)
-            end.synchronize()
-            times.append(start.elapsed_time(end) / replays)
-    return float(np.median(times))
-
 
 def expand(mask, shape):
     reps = (shape[0] // mask.shape[0], shape[1] // mask.shape[1])

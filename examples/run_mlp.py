@@ -18,30 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 import tesa  # noqa: E402
 from tesa.encoding import argument_masks  # noqa: E402
-
-
-def graph_median(torch, fn, stream, replays=20, samples=30):
-    with torch.cuda.stream(stream):
-        for _ in range(3):
-            fn()
-    stream.synchronize()
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph, stream=stream):
-        for _ in range(replays):
-            fn()
-    times = []
-    # Replays go to the current stream: make it the timed one.
-    with torch.cuda.stream(stream):
-        graph.replay()
-        for _ in range(samples):
-            start, end = (torch.cuda.Event(enable_timing=True)
-                          for _ in range(2))
-            start.record(stream)
-            graph.replay()
-            end.record(stream)
-            end.synchronize()
-            times.append(start.elapsed_time(end) / replays)
-    return float(np.median(times))
+from tesa.timing import graph_median  # noqa: E402
 
 
 def main(library_path, source_path):
@@ -73,13 +50,11 @@ def main(library_path, source_path):
     error = (out.double() - reference).abs().max().item()
     scale = reference.abs().max().item()
 
-    tesa_ms = graph_median(torch, lambda: library.mlp(x, w1, w2, out=out),
-                           stream)
+    tesa_ms = graph_median(lambda: library.mlp(x, w1, w2, out=out), stream)
     torch.backends.cuda.matmul.allow_tf32 = False
-    fp32_ms = graph_median(torch, lambda: torch.relu(x @ w1) @ w2, stream)
+    fp32_ms = graph_median(lambda: torch.relu(x @ w1) @ w2, stream)
     x16, w116, w216 = x.half(), w1.half(), w2.half()
-    fp16_ms = graph_median(torch, lambda: torch.relu(x16 @ w116) @ w216,
-                           stream)
+    fp16_ms = graph_median(lambda: torch.relu(x16 @ w116) @ w216, stream)
     print(f"device: {library.device_name()}")
     print(f"tesa {library.chip}:        {tesa_ms * 1e3:8.1f} us")
     print(f"PyTorch dense fp32: {fp32_ms * 1e3:8.1f} us")
