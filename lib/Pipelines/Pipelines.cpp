@@ -77,7 +77,6 @@ static void addGenericGPUPath(OpPassManager &pm) {
 
 static void addROCDLLowering(OpPassManager &pm,
                              const tesa::GPUPipelineOptions &options) {
-  pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertFuncToLLVMPass());
