@@ -25,8 +25,8 @@ TESA_OPT="$BUILD_DIR/bin/tesa-opt" "$ROOT/.venv/bin/python" -m pytest \
 pytest_status=${PIPESTATUS[0]}
 
 count() { grep -Eo "$1" "$2" | grep -Eo '[0-9]+' | tail -n 1; }
-lit_passed=$(count 'Passed: +[0-9]+' "$LOG_DIR/lit.log")
-lit_failed=$(count '(Failed|Unresolved|Timed Out): +[0-9]+' "$LOG_DIR/lit.log")
+lit_passed=$(count 'Passed *: +[0-9]+' "$LOG_DIR/lit.log")
+lit_failed=$(count '(Failed|Unresolved|Timed Out) *: +[0-9]+' "$LOG_DIR/lit.log")
 py_passed=$(count '[0-9]+ passed' "$LOG_DIR/pytest.log")
 py_failed=$(count '[0-9]+ (failed|error)' "$LOG_DIR/pytest.log")
 passed=$(( ${lit_passed:-0} + ${py_passed:-0} ))
