@@ -22,6 +22,11 @@ namespace tesa {
 /// `registry`.
 void registerAllDialects(mlir::DialectRegistry &registry);
 
+/// Adds what tesa's tools parse and lower with: every upstream dialect and
+/// extension, the LLVM IR translations (GPU included), the NVVM and ROCDL
+/// target models, and the tesa dialect.
+void registerAllDialectsAndTranslations(mlir::DialectRegistry &registry);
+
 /// Registers every tesa pass and pass pipeline with MLIR's global pass
 /// registry, so that `--tesa-...` options and textual pipelines find them.
 void registerAllPasses();
