@@ -156,7 +156,6 @@ def expand(mask, shape):
 
 
 def relative_error(result, reference):
-    import torch
     return ((result.double() - reference).norm() / reference.norm()).item()
 
 

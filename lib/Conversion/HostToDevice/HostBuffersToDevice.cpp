@@ -59,10 +59,9 @@ static LogicalResult moveAllocationToDevice(memref::AllocOp alloc) {
       builder, alloc.getLoc(), alloc.getType(), /*asyncToken=*/Type(),
       /*asyncDependencies=*/ValueRange(), alloc.getDynamicSizes(),
       alloc.getSymbolOperands(), /*hostShared=*/false);
-  bool freed = false;
-  for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
-    if (isa<memref::DeallocOp>(user))
-      freed = true;
+  bool freed = llvm::any_of(alloc->getUsers(), [](Operation *user) {
+    return isa<memref::DeallocOp>(user);
+  });
   if (!freed) {
     builder.setInsertionPoint(alloc->getBlock()->getTerminator());
     memref::DeallocOp::create(builder, alloc.getLoc(), alloc.getResult());

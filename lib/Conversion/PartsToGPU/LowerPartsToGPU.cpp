@@ -31,6 +31,10 @@ struct LowerPartsToGPUPass
 private:
   LogicalResult lower(PartMatmulOp op, gpu::GPUModuleOp kernels,
                       unsigned index, const ChipDescription &chip);
+  /// The transposed dense operand, made once for all parts that read it.
+  Value getTransposed(OpBuilder &builder, Location loc, Value dense);
+
+  llvm::DenseMap<Value, Value> transposed;
 };
 
 MemRefType getBufferType(Type tensorType) {
@@ -39,6 +43,25 @@ MemRefType getBufferType(Type tensorType) {
 }
 
 } // namespace
+
+Value LowerPartsToGPUPass::getTransposed(OpBuilder &builder, Location loc,
+                                         Value dense) {
+  Value &result = transposed[dense];
+  if (result)
+    return result;
+  // Right after the operand's definition, so that every part that reads it
+  // is dominated.
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointAfterValue(dense);
+  auto type = cast<RankedTensorType>(dense.getType());
+  Value init = tensor::EmptyOp::create(
+      builder, loc, {type.getDimSize(1), type.getDimSize(0)},
+      type.getElementType());
+  result = linalg::TransposeOp::create(builder, loc, dense, init,
+                                       ArrayRef<int64_t>{1, 0})
+               ->getResult(0);
+  return result;
+}
 
 LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
                                          gpu::GPUModuleOp kernelModule,
@@ -102,16 +125,8 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
            {toBuffer(source), packed, scales});
     SmallVector<Value> temporaries = {packed, scales};
     Value denseTensor = op.getDense();
-    if (layout.transposedDense) {
-      auto denseType = cast<RankedTensorType>(denseTensor.getType());
-      SmallVector<int64_t> shape = {denseType.getDimSize(1),
-                                    denseType.getDimSize(0)};
-      Value init = tensor::EmptyOp::create(builder, loc, shape,
-                                           denseType.getElementType());
-      denseTensor = linalg::TransposeOp::create(builder, loc, denseTensor,
-                                                init, ArrayRef<int64_t>{1, 0})
-                        ->getResult(0);
-    }
+    if (layout.transposedDense)
+      denseTensor = getTransposed(builder, loc, denseTensor);
     Value dense = toBuffer(denseTensor);
     if (layout.compute == ComputeKind::I8) {
       Value quantised = alloc(kernels.quantiseDense.getArgument(1));
@@ -145,6 +160,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
 
 void LowerPartsToGPUPass::runOnOperation() {
   ModuleOp module = getOperation();
+  transposed.clear();
   llvm::Expected<const ChipDescription &> chipDescription =
       target.empty() ? getChip(chip) : getChip(target, chip);
   if (!chipDescription) {
