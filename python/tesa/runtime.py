@@ -78,13 +78,15 @@ _DLPACK_KINDS = {0: "i", 1: "u", 2: "f"}
 _DLPACK_GPU_DEVICES = (2, 10)  # kDLCUDA, kDLROCM
 
 
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+
+
 def _from_dlpack(value):
     capsule = value.__dlpack__()
-    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-    get_pointer.restype = ctypes.c_void_p
-    get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
     # DLManagedTensor begins with its DLTensor.
-    tensor = _DLTensor.from_address(get_pointer(capsule, b"dltensor"))
+    tensor = _DLTensor.from_address(_capsule_pointer(capsule, b"dltensor"))
     if tensor.device.device_type not in _DLPACK_GPU_DEVICES:
         raise TesaError("DLPack tensor is not in GPU memory")
     kind = _DLPACK_KINDS.get(tensor.dtype.code)
