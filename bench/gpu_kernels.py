@@ -266,16 +266,27 @@ def run(directory):
         reference = a.double() @ w.double()
         error = relative_error(out, reference)
         tesa_ms = graph_median(lambda: library.matmul(a, w, out=out), stream)
+        # The weight packed once (matmul_pack), then matmul_packed per call.
+        with torch.cuda.stream(stream):
+            packed = library.matmul.pack(None, w)
+            out.fill_(float("nan"))
+            packed(a, out=out)
+        stream.synchronize()
+        packed_error = relative_error(out, reference)
+        packed_ms = graph_median(lambda: packed(a, out=out), stream)
         anchors = anchors_for(case, a, w, stream, torch)
         compute_floor, memory_floor = floors(case, mask, rates)
-        row = dict(case, tesa_ms=tesa_ms, tesa_relerr=error, anchors=anchors,
+        row = dict(case, tesa_ms=tesa_ms, tesa_relerr=error,
+                   tesa_packed_ms=packed_ms, tesa_packed_relerr=packed_error,
+                   anchors=anchors,
                    compute_floor_ms=compute_floor,
                    memory_floor_ms=memory_floor,
                    kept=float((full > 0).float().mean().item()))
         results.append(row)
         shown = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                           for k, v in anchors.items())
-        print(f"{case['name']:28} tesa {tesa_ms:.4f} ms (err {error:.1e}); "
+        print(f"{case['name']:28} tesa {tesa_ms:.4f} ms (err {error:.1e}), "
+              f"packed once {packed_ms:.4f} ms (err {packed_error:.1e}); "
               f"{shown}; floors {compute_floor:.4f}/{memory_floor:.4f}",
               flush=True)
         del library

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Compiler/LibraryInterface.h"
+#include "tesa/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -67,9 +68,9 @@ static bool isCIdentifier(StringRef name) {
 }
 
 LogicalResult
-tesa::prepareEntryPoints(ModuleOp module,
+tesa::collectEntryPoints(ModuleOp module,
                          std::vector<EntryPoint> &entryPoints) {
-  SymbolTable symbols(module);
+  entryPoints.clear();
   for (auto func : module.getOps<func::FuncOp>()) {
     if (!func.isPublic() || func.isExternal())
       continue;
@@ -95,11 +96,27 @@ tesa::prepareEntryPoints(ModuleOp module,
         return failure();
       entry.results.push_back(*signature);
     }
+    for (auto [role, name] : {std::pair{"pack", kPackOfAttr},
+                              std::pair{"packed", kPackedOfAttr}})
+      if (auto of = func->getAttrOfType<StringAttr>(name)) {
+        entry.packingRole = role;
+        entry.packingOf = of.str();
+      }
+    if (auto arguments =
+            func->getAttrOfType<DenseI64ArrayAttr>(kArgumentsOfAttr))
+      entry.argumentsOf.assign(arguments.asArrayRef().begin(),
+                               arguments.asArrayRef().end());
     entryPoints.push_back(std::move(entry));
   }
   if (entryPoints.empty())
     return module.emitError()
            << "the module has no public function to export";
+  return success();
+}
+
+LogicalResult tesa::renameEntryPoints(ModuleOp module,
+                                      std::vector<EntryPoint> &entryPoints) {
+  SymbolTable symbols(module);
   for (EntryPoint &entry : entryPoints) {
     entry.bodySymbol = "__tesa_body_" + entry.name;
     auto func = symbols.lookup<func::FuncOp>(entry.name);
@@ -267,11 +284,16 @@ static llvm::json::Array toJSON(const std::vector<BufferSignature> &buffers) {
 
 std::string tesa::getLibraryMetadata(const LibraryDescription &library) {
   llvm::json::Array functions;
-  for (const EntryPoint &entry : library.entryPoints)
-    functions.push_back(llvm::json::Object{
-        {"name", entry.name},
-        {"arguments", toJSON(entry.arguments)},
-        {"results", toJSON(entry.results)}});
+  for (const EntryPoint &entry : library.entryPoints) {
+    llvm::json::Object function{{"name", entry.name},
+                                {"arguments", toJSON(entry.arguments)},
+                                {"results", toJSON(entry.results)}};
+    if (!entry.packingRole.empty())
+      function[entry.packingRole + "_of"] = llvm::json::Object{
+          {"function", entry.packingOf},
+          {"arguments", llvm::json::Array(entry.argumentsOf)}};
+    functions.push_back(std::move(function));
+  }
   llvm::json::Object metadata{{"tesa_abi", 1},
                               {"library", library.libraryName},
                               {"source", library.source},

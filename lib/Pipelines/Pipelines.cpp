@@ -106,6 +106,12 @@ static void addROCDLLowering(OpPassManager &pm,
 
 void tesa::buildGPUPipeline(OpPassManager &pm,
                             const GPUPipelineOptions &options) {
+  buildGPUPartsPipeline(pm, options);
+  buildGPULoweringPipeline(pm, options);
+}
+
+void tesa::buildGPUPartsPipeline(OpPassManager &pm,
+                                 const GPUPipelineOptions &options) {
   DecomposeOptions decompose;
   decompose.chip = options.chip;
   decompose.plan = options.plan;
@@ -115,6 +121,12 @@ void tesa::buildGPUPipeline(OpPassManager &pm,
   parts.chip = options.chip;
   parts.target = options.target;
   pm.addPass(createLowerPartsToGPU(parts));
+  if (options.packEntryPoints)
+    pm.addPass(createOutlineWeightPacking());
+}
+
+void tesa::buildGPULoweringPipeline(OpPassManager &pm,
+                                    const GPUPipelineOptions &options) {
   // What is left of the parts: masks of operands that the parts read densely.
   pm.addPass(createLowerPartsToLinalg());
   pm.addPass(createDecomposeAggregatedOps());

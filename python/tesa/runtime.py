@@ -4,6 +4,8 @@
     lib = tesa.load("model.so")
     y = lib.mlp(x, w1, w2)        # numpy in, numpy out (copies to the GPU)
     y = lib.mlp(tx, tw1, tw2)     # CUDA tensors in, CUDA tensor out, no copy
+    run = lib.mlp.pack(None, tw1, tw2)  # pack the weights once
+    y = run(tx)                   # then every call skips packing
 
 Arguments may be numpy arrays (host memory: copied to the device, the call
 waits and the results come back as numpy arrays) or device arrays that expose
@@ -164,6 +166,10 @@ class Function:
                           for a in description["arguments"]]
         self.results = [(tuple(r["shape"]), np.dtype(r["dtype"]))
                         for r in description["results"]]
+        # Weight-packing entry points name the function they serve and
+        # which of its arguments they take.
+        self.pack_of = description.get("pack_of")
+        self.packed_of = description.get("packed_of")
         entry = getattr(library._dll, self.name)
         entry.restype = ctypes.c_int
         entry.argtypes = [ctypes.c_void_p] * (
@@ -203,6 +209,34 @@ class Function:
             return self._call_from_host(buffers)
         return self._call_on_device(buffers, out, stream)
 
+    def pack(self, *args, stream=None):
+        """Packs this function's weights once, for a library compiled with
+        weight-packing entry points (tesa-compile's default).
+
+        `args` are this function's own arguments; those that packing does
+        not read (activations) may be None. Returns a PackedFunction that
+        takes the arguments `<name>_packed` keeps, in order, and runs
+        without packing. Call `pack` again when the weights change.
+        """
+        functions = self._library.functions
+        packer = functions.get(f"{self.name}_pack")
+        packed = functions.get(f"{self.name}_packed")
+        if packer is None or packed is None or packer.pack_of is None:
+            raise TesaError(f"{self.name} packs no argument weights (no "
+                            f"{self.name}_pack entry point)")
+        if len(args) != len(self.arguments):
+            raise TesaError(f"{self.name}.pack takes the {len(self.arguments)} "
+                            f"arguments of {self.name}, got {len(args)}")
+        indices = packer.pack_of["arguments"]
+        missing = [i for i in indices if args[i] is None]
+        if missing:
+            raise TesaError(f"{self.name}.pack needs argument(s) "
+                            f"{', '.join(f'#{i}' for i in missing)}")
+        weights = packer(*(args[i] for i in indices), stream=stream)
+        if not isinstance(weights, tuple):
+            weights = (weights,)
+        return PackedFunction(packed, weights)
+
     def _call_on_device(self, buffers, out, stream):
         framework = next((b.framework for b in buffers if b.framework), None)
         if out is None:
@@ -241,6 +275,30 @@ class Function:
             for pointer in device:
                 library._dll.tesa_rt_free(pointer)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+class PackedFunction:
+    """A function whose weights were packed once by Function.pack: call it
+    with the arguments its `<name>_packed` entry point keeps, in order
+    (`kept_arguments` lists their positions among the original function's
+    arguments)."""
+
+    def __init__(self, function, weights):
+        self.function = function
+        self.weights = weights
+        self.kept_arguments = list(function.packed_of["arguments"])
+
+    def __repr__(self):
+        return (f"<tesa packed function {self.function.name}, arguments "
+                f"{self.kept_arguments} of {self.function.packed_of['function']}>")
+
+    def __call__(self, *args, out=None, stream=None):
+        if len(args) != len(self.kept_arguments):
+            raise TesaError(
+                f"{self.function.name} takes {len(self.kept_arguments)} "
+                f"arguments ({', '.join(f'#{i}' for i in self.kept_arguments)}"
+                f" of {self.function.packed_of['function']}), got {len(args)}")
+        return self.function(*args, *self.weights, out=out, stream=stream)
 
 
 class Library:

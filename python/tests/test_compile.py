@@ -103,6 +103,38 @@ def test_loader_checks_arguments_before_any_launch(mlp_library):
         library.mlp(np.zeros((256, 16), np.float32).T, *good[1:])
 
 
+def test_weight_packing_entry_points(mlp_library):
+    """Both weights of the MLP are arguments: mlp_pack takes them and
+    returns their packed parts, mlp_packed takes x and those parts."""
+    library = tesa.load(mlp_library)
+    pack, packed = library.functions["mlp_pack"], library.functions["mlp_packed"]
+    assert pack.pack_of == {"function": "mlp", "arguments": [1, 2]}
+    assert packed.packed_of == {"function": "mlp", "arguments": [0]}
+    assert pack.arguments == library.mlp.arguments[1:]
+    assert packed.arguments == library.mlp.arguments[:1] + pack.results
+    assert packed.results == library.mlp.results
+    header = mlp_library.with_suffix(".h").read_text()
+    assert "int mlp_pack(\n" in header and "int mlp_packed(\n" in header
+
+
+def test_pack_checks_its_arguments(mlp_library):
+    library = tesa.load(mlp_library)
+    with pytest.raises(tesa.TesaError, match="needs argument\\(s\\) #2"):
+        library.mlp.pack(None, np.zeros((256, 512), np.float32), None)
+    with pytest.raises(tesa.TesaError, match="takes the 3 arguments of mlp"):
+        library.mlp.pack(None, None)
+    with pytest.raises(tesa.TesaError, match="mlp_pack packs no argument"):
+        library.mlp_pack.pack(np.zeros((256, 512), np.float32),
+                              np.zeros((512, 128), np.float32))
+
+
+def test_pack_entry_points_can_be_turned_off(tmp_path):
+    library, result = compile_library(tmp_path, MLP, "--chip=sm_90",
+                                      "--pack-entry-points=false")
+    assert result.returncode == 0, result.stderr
+    assert set(tesa.load(library).functions) == {"mlp"}
+
+
 def test_no_gpu_is_a_clear_error(mlp_library):
     library = tesa.load(mlp_library)
     if library.device_count() > 0:

@@ -79,6 +79,11 @@ static cl::opt<bool> propagate("propagate",
                                cl::desc("Propagate sparsity through the "
                                         "whole program first"),
                                cl::init(true), cl::cat(category));
+static cl::opt<bool> packEntryPoints(
+    "pack-entry-points",
+    cl::desc("Add <f>_pack and <f>_packed for public functions that pack "
+             "argument weights, so that packing runs once"),
+    cl::init(true), cl::cat(category));
 static cl::opt<std::string>
     runtimeLibrary("runtime",
                    cl::desc("libtesa_runtime_static.a to embed (default: "
@@ -196,19 +201,28 @@ int main(int argc, char **argv) {
   library.target = target;
   library.chip = chip;
   library.format = format;
-  if (failed(tesa::prepareEntryPoints(*module, library.entryPoints)))
+  // Checked before the slow part, and collected again after the parts
+  // pipeline, which may add weight-packing entry points.
+  if (failed(tesa::collectEntryPoints(*module, library.entryPoints)))
     return EXIT_FAILURE;
 
-  PassManager pipeline(&context);
   tesa::GPUPipelineOptions options;
   options.target = target;
   options.chip = chip;
   options.format = format;
   options.plan = plan;
   options.blockShape = blockShape;
+  options.packEntryPoints = packEntryPoints;
   options.rocmToolkit = rocmToolkit;
-  tesa::buildGPUPipeline(pipeline, options);
-  if (failed(pipeline.run(*module)))
+  PassManager parts(&context);
+  tesa::buildGPUPartsPipeline(parts, options);
+  if (failed(parts.run(*module)) ||
+      failed(tesa::collectEntryPoints(*module, library.entryPoints)) ||
+      failed(tesa::renameEntryPoints(*module, library.entryPoints)))
+    return EXIT_FAILURE;
+  PassManager lowering(&context);
+  tesa::buildGPULoweringPipeline(lowering, options);
+  if (failed(lowering.run(*module)))
     return EXIT_FAILURE;
 
   llvm::SmallString<256> workDir(tempDirectory);

@@ -38,6 +38,12 @@ struct EntryPoint {
   std::string bodySymbol;
   std::vector<BufferSignature> arguments;
   std::vector<BufferSignature> results;
+  /// Weight-packing entry points (see --tesa-outline-weight-packing): the
+  /// role ("pack" or "packed"), the function they serve and which of its
+  /// arguments they take; empty for others.
+  std::string packingRole;
+  std::string packingOf;
+  std::vector<int64_t> argumentsOf;
 };
 
 /// Where and for what a library is compiled, recorded in its metadata.
@@ -53,9 +59,14 @@ struct LibraryDescription {
 /// Collects the public functions of `module` and checks that each can be
 /// called through the C ABI (static shapes, supported element types, a C
 /// identifier as name); emits a diagnostic at the offending function
-/// otherwise. Renames each function to its body symbol.
-mlir::LogicalResult prepareEntryPoints(mlir::ModuleOp module,
+/// otherwise.
+mlir::LogicalResult collectEntryPoints(mlir::ModuleOp module,
                                        std::vector<EntryPoint> &entryPoints);
+
+/// Renames each entry point's function to its body symbol, which frees the
+/// name for the C entry point.
+mlir::LogicalResult renameEntryPoints(mlir::ModuleOp module,
+                                      std::vector<EntryPoint> &entryPoints);
 
 /// Writes the header that declares the entry points and the runtime API.
 void writeLibraryHeader(const LibraryDescription &library,

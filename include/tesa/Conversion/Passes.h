@@ -22,6 +22,13 @@
 
 namespace tesa {
 
+/// Attributes that OutlineWeightPacking puts on the entry points it adds:
+/// the function they pack for or replace, and which of its arguments they
+/// take (in order; `<f>_packed` takes the packed buffers after them).
+constexpr llvm::StringLiteral kPackOfAttr = "tesa.pack_of";
+constexpr llvm::StringLiteral kPackedOfAttr = "tesa.packed_of";
+constexpr llvm::StringLiteral kArgumentsOfAttr = "tesa.arguments_of";
+
 #define GEN_PASS_DECL
 #include "tesa/Conversion/Passes.h.inc"
 

@@ -60,6 +60,43 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def OutlineWeightPacking
+    : Pass<"tesa-outline-weight-packing", "mlir::ModuleOp"> {
+  let summary = "Give weight packing an entry point that runs once";
+  let description = [{
+    Runs after `--tesa-lower-parts-to-gpu`. A public function whose parts
+    pack weights that are its arguments (the pack kernel launches every
+    call) gets two more public functions:
+
+    * `@<f>_pack` takes those arguments and returns the packed weights: the
+      values of each part (and the per-channel scales of int8 parts), as
+      the compute kernels read them;
+    * `@<f>_packed` is `@<f>` reading the packed weights, appended as
+      arguments, instead of packing; the arguments it no longer reads are
+      dropped.
+
+    Call `@<f>_pack` once when the weights change and `@<f>_packed` on
+    every call. `@<f>` itself is left as it is. A weight computed from
+    arguments by layout ops (reshapes, slices, transposes) is packed with
+    those ops in `@<f>_pack`; an operand computed any other way (an
+    activation) is still packed on every call.
+
+    ```mlir
+    func.func @f(%x: tensor<16x64xf32>, %w: tensor<64x32xf32, #sparse>) -> ...
+    // gains
+    func.func @f_pack(%w: tensor<64x32xf32>) -> tensor<512xf16>
+    func.func @f_packed(%x: tensor<16x64xf32>, %p0: tensor<512xf16>) -> ...
+    ```
+
+    It is an error if `@<f>_pack` or `@<f>_packed` already exists.
+  }];
+  let dependentDialects = [
+    "mlir::bufferization::BufferizationDialect",
+    "mlir::gpu::GPUDialect",
+    "mlir::memref::MemRefDialect",
+  ];
+}
+
 def HostBuffersToDevice
     : Pass<"tesa-host-buffers-to-device", "mlir::func::FuncOp"> {
   let summary = "Put the host program's buffers in device memory";

@@ -39,6 +39,11 @@ struct GPUPipelineOptions
       *this, "block-shape",
       llvm::cl::desc("Block shape for plan=block (<channels>x<reduction>)"),
       llvm::cl::init("16x16")};
+  Option<bool> packEntryPoints{
+      *this, "pack-entry-points",
+      llvm::cl::desc("Give public functions that pack argument weights the "
+                     "entry points <f>_pack and <f>_packed"),
+      llvm::cl::init(true)};
   Option<std::string> rocmToolkit{
       *this, "rocm-toolkit",
       llvm::cl::desc("Directory with llvm/bin/ld.lld, for linking HSACO"),
@@ -49,11 +54,22 @@ struct GPUPipelineOptions
 /// decomposition parts lowered to linalg, bufferization, loops, LLVM.
 void buildCPUPipeline(mlir::OpPassManager &pm);
 
-/// Appends the whole GPU pipeline: decomposition, specialised kernels for
-/// the parts, the rest of the program through the generic linalg-to-GPU
-/// path, host code in the LLVM dialect and `gpu.binary` kernels.
+/// Appends the whole GPU pipeline: buildGPUPartsPipeline, then
+/// buildGPULoweringPipeline.
 void buildGPUPipeline(mlir::OpPassManager &pm,
                       const GPUPipelineOptions &options);
+
+/// Appends the GPU pipeline's first half, on tensors: decomposition,
+/// specialised kernels for the parts, and the weight-packing entry points.
+/// Public functions do not change after it.
+void buildGPUPartsPipeline(mlir::OpPassManager &pm,
+                           const GPUPipelineOptions &options);
+
+/// Appends the GPU pipeline's second half: the rest of the program through
+/// the generic linalg-to-GPU path, host code in the LLVM dialect and
+/// `gpu.binary` kernels.
+void buildGPULoweringPipeline(mlir::OpPassManager &pm,
+                              const GPUPipelineOptions &options);
 
 /// Registers `--tesa-cpu-pipeline` and `--tesa-pipeline`.
 void registerPipelines();

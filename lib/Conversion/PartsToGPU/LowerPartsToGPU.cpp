@@ -33,6 +33,9 @@ private:
                       unsigned index, const ChipDescription &chip);
   /// The transposed dense operand, made once for all parts that read it.
   Value getTransposed(OpBuilder &builder, Location loc, Value dense);
+  /// A constant global of the host module holding `value`, read as a buffer.
+  Value getConstantBuffer(OpBuilder &builder, Location loc, StringRef name,
+                          DenseElementsAttr value);
 
   llvm::DenseMap<Value, Value> transposed;
 };
@@ -63,6 +66,23 @@ Value LowerPartsToGPUPass::getTransposed(OpBuilder &builder, Location loc,
   return result;
 }
 
+Value LowerPartsToGPUPass::getConstantBuffer(OpBuilder &builder, Location loc,
+                                            StringRef name,
+                                            DenseElementsAttr value) {
+  MemRefType type = getBufferType(value.getType());
+  memref::GlobalOp global;
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(getOperation().getBody());
+    global = memref::GlobalOp::create(
+        builder, loc, name, builder.getStringAttr("private"), type, value,
+        /*constant=*/true, /*alignment=*/builder.getI64IntegerAttr(16));
+  }
+  // Renamed if the name is taken.
+  SymbolTable(getOperation()).insert(global);
+  return memref::GetGlobalOp::create(builder, loc, type, global.getSymName());
+}
+
 LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
                                          gpu::GPUModuleOp kernelModule,
                                          unsigned index,
@@ -88,23 +108,25 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   Value result = op.getAcc();
   if (layout.getNumEntries() > 0) {
     std::string prefix = "part" + std::to_string(index);
+    std::optional<std::vector<float>> constantSource =
+        getConstantValues(source);
     PartKernels kernels =
-        buildPartKernels(builder, loc, kernelModule, prefix, layout, chip);
+        buildPartKernels(builder, loc, kernelModule, prefix, layout, chip,
+                         /*withPack=*/!constantSource);
     auto toBuffer = [&](Value tensor) -> Value {
       return bufferization::ToBufferOp::create(
           builder, loc, getBufferType(tensor.getType()), tensor,
           /*read_only=*/true);
     };
-    auto alloc = [&](Value kernelArgument) -> Value {
-      return memref::AllocOp::create(
-          builder, loc, cast<MemRefType>(kernelArgument.getType()));
+    auto alloc = [&](Type type) -> Value {
+      return memref::AllocOp::create(builder, loc, cast<MemRefType>(type));
     };
     auto launch = [&](gpu::GPUFuncOp kernel, std::array<int64_t, 2> grid,
                       std::array<int64_t, 2> block, ValueRange arguments) {
       auto size = [&](int64_t v) -> Value {
         return arith::ConstantIndexOp::create(builder, loc, v);
       };
-      gpu::LaunchFuncOp::create(
+      return gpu::LaunchFuncOp::create(
           builder, loc, kernel, {size(grid[0]), size(grid[1]), size(1)},
           {size(block[0]), size(block[1]), size(1)}, Value(), arguments);
     };
@@ -119,18 +141,34 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       out = memref::AllocOp::create(builder, loc, getBufferType(resultType));
       memref::CopyOp::create(builder, loc, toBuffer(op.getAcc()), out);
     }
-    Value packed = alloc(kernels.pack.getArgument(1));
-    Value scales = alloc(kernels.pack.getArgument(2));
-    launch(kernels.pack, kernels.packGrid, kernels.packBlock,
-           {toBuffer(source), packed, scales});
-    SmallVector<Value> temporaries = {packed, scales};
+    // The packed weights: constants of the module when the source is one,
+    // else made by the pack kernel on every call (OutlineWeightPacking can
+    // move that launch into an entry point of its own).
+    Value packed, scales;
+    SmallVector<Value> temporaries;
+    if (constantSource) {
+      HostPackedPart host =
+          packOnHost(builder.getContext(), layout, *constantSource);
+      packed = getConstantBuffer(builder, loc, prefix + "_packed", host.values);
+      if (host.scales)
+        scales =
+            getConstantBuffer(builder, loc, prefix + "_scales", host.scales);
+    } else {
+      packed = alloc(getPackedBufferType(builder.getContext(), layout));
+      scales = alloc(getScalesBufferType(builder.getContext(), layout));
+      launch(kernels.pack, kernels.packGrid, kernels.packBlock,
+             {toBuffer(source), packed, scales})
+          ->setAttr(kPackLaunchAttr, builder.getUnitAttr());
+      temporaries = {packed, scales};
+    }
     Value denseTensor = op.getDense();
     if (layout.transposedDense)
       denseTensor = getTransposed(builder, loc, denseTensor);
     Value dense = toBuffer(denseTensor);
     if (layout.compute == ComputeKind::I8) {
-      Value quantised = alloc(kernels.quantiseDense.getArgument(1));
-      Value denseScales = alloc(kernels.quantiseDense.getArgument(2));
+      Value quantised = alloc(kernels.quantiseDense.getArgument(1).getType());
+      Value denseScales =
+          alloc(kernels.quantiseDense.getArgument(2).getType());
       launch(kernels.quantiseDense, kernels.quantiseGrid,
              kernels.quantiseBlock, {dense, quantised, denseScales});
       launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,

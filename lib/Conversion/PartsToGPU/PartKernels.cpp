@@ -51,6 +51,17 @@ Type tesa::getPackedElementType(MLIRContext *ctx, const PartLayout &layout) {
   return {};
 }
 
+MemRefType tesa::getPackedBufferType(MLIRContext *ctx,
+                                     const PartLayout &layout) {
+  return MemRefType::get({layout.getNumPacked()},
+                         getPackedElementType(ctx, layout));
+}
+
+MemRefType tesa::getScalesBufferType(MLIRContext *ctx,
+                                     const PartLayout &layout) {
+  return MemRefType::get({layout.channels}, Float32Type::get(ctx));
+}
+
 namespace {
 
 constexpr int64_t kThreads = 128;
@@ -636,7 +647,8 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
 PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                                    gpu::GPUModuleOp module, StringRef prefix,
                                    const PartLayout &layout,
-                                   const ChipDescription &chip) {
+                                   const ChipDescription &chip,
+                                   bool withPack) {
   ImplicitLocOpBuilder b(loc, builder);
   OpBuilder::InsertionGuard guard(b);
   KernelBuilder kb(b, module, prefix, layout, chip);
@@ -649,9 +661,8 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                          : MemRefType::get({q, k}, f32);
   MemRefType result = layout.sparseIsLhs ? MemRefType::get({p, q}, f32)
                                          : MemRefType::get({q, p}, f32);
-  MemRefType packed = MemRefType::get({layout.getNumPacked()},
-                               getPackedElementType(b.getContext(), layout));
-  MemRefType scales = MemRefType::get({p}, f32);
+  MemRefType packed = getPackedBufferType(b.getContext(), layout);
+  MemRefType scales = getScalesBufferType(b.getContext(), layout);
   MemRefType quantised =
       MemRefType::get({q, layout.getPaddedReduction()}, b.getI8Type());
   MemRefType denseScales = MemRefType::get({q}, f32);
@@ -659,7 +670,9 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
 
   PartKernels kernels;
   int64_t numRows = layout.rows.size();
-  if (layout.useMma) {
+  if (!withPack) {
+    // Packed at compile time.
+  } else if (layout.useMma) {
     kernels.pack = buildMmaPack(kb, source, packed, scales);
     kernels.packGrid = {ceilDiv(numRows * layout.blockChannels, kThreads), 1};
   } else {

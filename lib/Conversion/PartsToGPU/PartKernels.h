@@ -19,6 +19,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 
+#include <optional>
 #include <vector>
 
 namespace tesa {
@@ -67,6 +68,21 @@ PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                            llvm::ArrayRef<int64_t> block, unsigned bits,
                            const ChipDescription &chip);
 
+/// A part's packed values (and, for int8 parts, per-channel scales),
+/// computed at compile time exactly as the pack kernel computes them.
+struct HostPackedPart {
+  mlir::DenseElementsAttr values, scales;
+};
+
+/// The values of a constant f32 tensor (`arith.constant` with dense or
+/// dense_resource contents), in row-major order; none for anything else.
+std::optional<std::vector<float>> getConstantValues(mlir::Value value);
+
+/// Packs a part of the sparse operand whose values are `source` (row-major,
+/// in the operand's own orientation).
+HostPackedPart packOnHost(mlir::MLIRContext *context, const PartLayout &layout,
+                          llvm::ArrayRef<float> source);
+
 /// The kernels of one part, in `module` under names starting with `prefix`.
 struct PartKernels {
   mlir::gpu::GPUFuncOp pack, quantiseDense, compute;
@@ -76,16 +92,27 @@ struct PartKernels {
 };
 
 /// Generates the pack kernel (source -> packed values and, for int8, per
-/// channel scales), the dense-operand quantisation kernel (int8 only) and
-/// the compute kernel, with the work lists as constant globals.
+/// channel scales) unless `withPack` is false, the dense-operand
+/// quantisation kernel (int8 only) and the compute kernel, with the work
+/// lists as constant globals.
 PartKernels buildPartKernels(mlir::OpBuilder &builder, mlir::Location loc,
                              mlir::gpu::GPUModuleOp module,
                              llvm::StringRef prefix, const PartLayout &layout,
-                             const ChipDescription &chip);
+                             const ChipDescription &chip, bool withPack);
 
 /// The element type of the packed values.
 mlir::Type getPackedElementType(mlir::MLIRContext *ctx,
                                 const PartLayout &layout);
+
+/// The buffers the pack kernel writes: the packed values and the
+/// per-channel scales (read by int8 parts only).
+mlir::MemRefType getPackedBufferType(mlir::MLIRContext *ctx,
+                                     const PartLayout &layout);
+mlir::MemRefType getScalesBufferType(mlir::MLIRContext *ctx,
+                                     const PartLayout &layout);
+
+/// Marks the launches of pack kernels in the host program.
+constexpr llvm::StringLiteral kPackLaunchAttr = "tesa.pack_launch";
 
 } // namespace tesa
 

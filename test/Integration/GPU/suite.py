@@ -7,10 +7,13 @@ Two steps, because GPU machines need no MLIR:
                fine-grained parts at f32, f16, int8 and int4, mixed, with the
                sparse operand on either side, shapes that are not tile
                multiples) for sm_90 cubins and for sm_75 PTX (compiled by the
-               driver at load), and whole propagated programs (the example
-               MLP and a BERT encoder layer), with their inputs.
+               driver at load), the same with the sparse operand a constant
+               of the module (packed at compile time), and whole propagated
+               programs (the example MLP and a BERT encoder layer), with
+               their inputs.
   run DIR      (GPU) loads each library with the Python loader, runs every
-               case from numpy and from CUDA tensors, compares with float64
+               case from numpy, from CUDA tensors and with the weights packed
+               once (`Function.pack`), compares with float64
                references (the CPU test's quantisation bound for products)
                and writes one line per case and a summary; exit status 1 on
                any mismatch.
@@ -46,6 +49,12 @@ PRODUCT_LIBRARIES = [
     ("sm75_ptx_block16x16", ["--chip=sm_75", "--format=isa", "--plan=block",
                              "--block-shape=16x16"]),
 ]
+# The sparse operand a constant of the module: packed at compile time.
+CONSTANT_LIBRARIES = [
+    ("sm90_constant_auto", ["--chip=sm_90", "--plan=auto"]),
+    ("sm90_constant_block16x16", ["--chip=sm_90", "--plan=block",
+                                  "--block-shape=16x16"]),
+]
 
 
 def tesa_compile(source, library, options):
@@ -73,6 +82,38 @@ def product_module(cases):
     import test_decompose_cpu as cpu
     return "".join(cpu.case_ir(i, c).split("func.func @run")[0]
                    for i, c in enumerate(cases))
+
+
+def constant_module(cases):
+    """@product<i>(other, acc) with the sparse operand a constant."""
+    import test_decompose_cpu as cpu
+    from tesa.encoding import sparsity_encoding
+    text = ""
+    for i, case in enumerate(cases):
+        m, k, n = case["m"], case["k"], case["n"]
+        enc = sparsity_encoding(case["mask"], inline_limit=1 << 30).attribute
+        lhs_t, rhs_t = f"tensor<{m}x{k}xf32>", f"tensor<{k}x{n}xf32>"
+        out_t = f"tensor<{m}x{n}xf32>"
+        sparse_is_lhs = case["sparse"] == 0
+        sparse_t = (lhs_t if sparse_is_lhs else rhs_t)[:-1] + f", {enc}>"
+        other_t = rhs_t if sparse_is_lhs else lhs_t
+        value = case["lhs"] if sparse_is_lhs else case["rhs"]
+        operands = ("%w, %other" if sparse_is_lhs else "%other, %w")
+        types = (f"{sparse_t}, {other_t}" if sparse_is_lhs
+                 else f"{other_t}, {sparse_t}")
+        text += f"""
+func.func @product{i}(%other: {other_t}, %acc: {out_t}) -> {out_t} {{
+  %w = arith.constant {cpu.literal(value)} : {sparse_t}
+  %r = linalg.matmul ins({operands} : {types}) outs(%acc : {out_t}) -> {out_t}
+  return %r : {out_t}
+}}
+"""
+    return text
+
+
+def constant_cases(name):
+    """Product cases whose other operand is dense (it is an argument)."""
+    return [c for c in product_cases(name) if c.get("other_mask") is None]
 
 
 def mlp_case(rng):
@@ -115,15 +156,24 @@ def prepare(out_dir):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     manifest = []
-    for name, options in PRODUCT_LIBRARIES:
-        cases = product_cases(name)
+    libraries = ([(name, options, "products") for name, options
+                  in PRODUCT_LIBRARIES] +
+                 [(name, options, "constants") for name, options
+                  in CONSTANT_LIBRARIES])
+    for name, options, kind in libraries:
+        if kind == "products":
+            cases = product_cases(name)
+            text = product_module(cases)
+        else:
+            cases = constant_cases(name)
+            text = constant_module(cases)
         source = out / f"{name}.mlir"
-        source.write_text(product_module(cases))
+        source.write_text(text)
         tesa_compile(source, out / f"{name}.so", options)
         np.savez(out / f"{name}.npz", **{
             f"{key}{i}": case[key] for i, case in enumerate(cases)
             for key in ("lhs", "rhs", "acc", "mask")})
-        manifest.append(dict(kind="products", name=name, options=options,
+        manifest.append(dict(kind=kind, name=name, options=options,
                              sparse=[c["sparse"] for c in cases]))
     rng = np.random.default_rng(5)
     for name, build in (("mlp", lambda: mlp_case(rng)),
@@ -187,6 +237,34 @@ def _torch_call(function, arrays):
     return result.cpu().numpy()
 
 
+def _packed_call(function, arrays):
+    """Packs the weights once (torch tensors), then calls twice without
+    packing; the second result is the one checked."""
+    import torch
+    tensors = [torch.from_numpy(a).cuda() for a in arrays]
+    run = function.pack(*tensors)
+    kept = [tensors[i] for i in run.kept_arguments]
+    run(*kept)
+    result = run(*kept)
+    torch.cuda.synchronize()
+    return result.cpu().numpy()
+
+
+def call(function, arrays, path):
+    """`function` on `arrays` by one of the loader's paths."""
+    if path == "torch":
+        return _torch_call(function, arrays)
+    if path == "packed":
+        return _packed_call(function, arrays)
+    return function(*arrays)
+
+
+def paths_for(function, paths):
+    """The packed path only where the library has packing entry points."""
+    has_pack = f"{function.name}_pack" in function._library.functions
+    return [p for p in paths if p != "packed" or has_pack]
+
+
 def run_products(directory, entry, paths):
     import test_decompose_cpu as cpu
     library = tesa.load(directory / f"{entry['name']}.so")
@@ -198,10 +276,12 @@ def run_products(directory, entry, paths):
         case["m"], case["k"] = case["lhs"].shape
         case["n"] = case["rhs"].shape[1]
         function = library.functions[f"product{i}"]
-        args = [case["lhs"], case["rhs"], case["acc"]]
-        for path in paths:
-            result = (_torch_call(function, args) if path == "torch"
-                      else function(*args))
+        if entry["kind"] == "constants":
+            args = [case["rhs"] if sparse == 0 else case["lhs"], case["acc"]]
+        else:
+            args = [case["lhs"], case["rhs"], case["acc"]]
+        for path in paths_for(function, paths):
+            result = call(function, args, path)
             try:
                 cpu.check(case, result)
                 outcomes.append((f"{entry['name']}/product{i}/{path}", True,
@@ -223,11 +303,10 @@ def run_program(directory, entry, paths):
                  else bert_reference)(inputs, masks)
     # int8 and f16 parts in the MLP; f32 everywhere in the BERT layer.
     tolerance = 2e-2 if entry["kind"] == "mlp" else 1e-5
-    function = next(iter(library.functions.values()))
+    function = library.functions[entry["name"]]
     outcomes = []
-    for path in paths:
-        result = (_torch_call(function, inputs) if path == "torch"
-                  else function(*inputs))
+    for path in paths_for(function, paths):
+        result = call(function, inputs, path)
         error = relative_error(result, reference)
         outcomes.append((f"{entry['name']}/{path}", error <= tolerance,
                          f"relative error {error:.2e} (bound {tolerance:.0e})"))
@@ -244,10 +323,10 @@ def run(directory, sanitize=False, only=None):
     if reason:
         print(f"no GPU: {reason}")
         return None
-    paths = ["numpy"] if sanitize else ["numpy", "torch"]
+    paths = ["numpy"] if sanitize else ["numpy", "torch", "packed"]
     outcomes = []
     for entry in manifest:
-        if entry["kind"] == "products":
+        if entry["kind"] in ("products", "constants"):
             outcomes += run_products(directory, entry, paths)
         else:
             outcomes += run_program(directory, entry, paths)

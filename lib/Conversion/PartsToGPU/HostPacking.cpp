@@ -1,0 +1,143 @@
+//===- HostPacking.cpp - Pack constant weights at compile time ------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// When a part's sparse operand is a constant of the module, its packed
+// values and scales are computed here, at compile time, slot for slot as
+// the pack kernel would compute them, and the pack kernel is not generated.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PartKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/APFloat.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+using namespace tesa;
+
+std::optional<std::vector<float>> tesa::getConstantValues(Value value) {
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!constant || !type || !type.getElementType().isF32())
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
+    auto values = dense.getValues<float>();
+    return std::vector<float>(values.begin(), values.end());
+  }
+  if (auto resource =
+          dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    if (data.size() != sizeof(float) * size_t(type.getNumElements()))
+      return std::nullopt;
+    std::vector<float> values(type.getNumElements());
+    std::memcpy(values.data(), data.data(), data.size());
+    return values;
+  }
+  return std::nullopt;
+}
+
+/// Visits the packed slots as the pack kernel fills them:
+/// `visit(channel, slot, value)`, `value` being zero where the part keeps
+/// nothing.
+static void forEachSlot(const PartLayout &layout, ArrayRef<float> source,
+                        function_ref<void(int64_t, int64_t, float)> visit) {
+  int64_t p = layout.channels, k = layout.reduction;
+  auto element = [&](int64_t channel, int64_t kk) {
+    return source[layout.sparseIsLhs ? channel * k + kk : kk * p + channel];
+  };
+  for (size_t w = 0; w < layout.rows.size(); ++w) {
+    int64_t lo = layout.offsets[w], hi = layout.offsets[w + 1];
+    if (!layout.useMma) {
+      int64_t channel = layout.rows[w];
+      for (int64_t e = lo; e < hi; ++e) {
+        uint32_t entry = uint32_t(layout.entries[e]);
+        int64_t start = entry & 0xFFFFFF;
+        for (int64_t t = 0; t < layout.group; ++t) {
+          bool kept = (entry >> (24 + t)) & 1;
+          visit(channel, e * layout.group + t,
+                kept ? element(channel, start + t) : 0.0f);
+        }
+      }
+      continue;
+    }
+    int64_t bc = layout.blockChannels, br = layout.blockReduction;
+    int64_t words = (bc * br + 31) / 32;
+    for (int64_t r = 0; r < bc; ++r) {
+      int64_t channel = layout.rows[w] * bc + r;
+      if (channel >= p)
+        break;
+      for (int64_t e = lo; e < hi; ++e) {
+        int64_t kBase = layout.entries[e] * br;
+        for (int64_t c = 0; c < br && kBase + c < k; ++c) {
+          int64_t inBlock = r * br + c;
+          uint32_t word = uint32_t(layout.blockMasks[e * words + inBlock / 32]);
+          if ((word >> (inBlock % 32)) & 1)
+            visit(channel, e * bc * br + inBlock, element(channel, kBase + c));
+        }
+      }
+    }
+  }
+}
+
+HostPackedPart tesa::packOnHost(MLIRContext *context, const PartLayout &layout,
+                                ArrayRef<float> source) {
+  int64_t numPacked = layout.getNumPacked();
+  std::vector<float> values(numPacked, 0.0f);
+  std::vector<float> scales(layout.channels, 0.0f);
+  forEachSlot(layout, source, [&](int64_t channel, int64_t slot, float value) {
+    values[slot] = value;
+    scales[channel] = std::max(scales[channel], std::fabs(value));
+  });
+  Type elementType = getPackedElementType(context, layout);
+  auto packedType = RankedTensorType::get({numPacked}, elementType);
+  HostPackedPart packed;
+  switch (layout.compute) {
+  case ComputeKind::F32:
+    packed.values = DenseElementsAttr::get(packedType, ArrayRef<float>(values));
+    return packed;
+  case ComputeKind::F16: {
+    SmallVector<APFloat> halves;
+    for (float value : values) {
+      APFloat half(value);
+      bool losesInfo;
+      half.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven,
+                   &losesInfo);
+      halves.push_back(half);
+    }
+    packed.values = DenseElementsAttr::get(packedType, halves);
+    return packed;
+  }
+  case ComputeKind::I8: {
+    // The same arithmetic as PartMatmulOp::buildScale / buildQuantise, in
+    // f32 with ties to even.
+    float qmax = float(layout.qmax);
+    for (float &scale : scales)
+      scale /= qmax;
+    std::vector<int8_t> quantised(numPacked, 0);
+    forEachSlot(layout, source, [&](int64_t channel, int64_t slot, float value) {
+      float scale = scales[channel];
+      float ratio = scale > 0.0f ? value / scale : 0.0f;
+      quantised[slot] =
+          int8_t(std::clamp(std::nearbyint(ratio), -qmax, qmax));
+    });
+    packed.values =
+        DenseElementsAttr::get(packedType, ArrayRef<int8_t>(quantised));
+    packed.scales = DenseElementsAttr::get(
+        RankedTensorType::get({layout.channels}, Float32Type::get(context)),
+        ArrayRef<float>(scales));
+    return packed;
+  }
+  }
+  return packed;
+}
