@@ -4,6 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "MatmulForms.h"
+
 #include "tesa/Analysis/DecompositionPlan.h"
 #include "tesa/Analysis/SparsityLattice.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
@@ -70,19 +72,7 @@ bool prunedElementsMeetKept(const SparsityMap &split, const SparsityMap &other,
 std::string getUnsupportedReason(linalg::MatmulOp op) {
   if (op.hasUserDefinedMaps())
     return "it has user-defined indexing maps";
-  for (Value value : SmallVector<Value>{op.getDpsInputs()[0], op.getDpsInputs()[1],
-                      op.getDpsInits()[0], op->getResult(0)}) {
-    auto type = dyn_cast<RankedTensorType>(value.getType());
-    if (!type)
-      return "it works on buffers, not tensors";
-    if (!type.hasStaticShape())
-      return "its shapes are dynamic";
-    if (!type.getElementType().isF32())
-      return llvm::formatv("element type {0} is not f32",
-                           type.getElementType())
-          .str();
-  }
-  return "";
+  return getUnsupportedOperandReason(op);
 }
 
 std::string describe(ArrayRef<PlannedPart> parts) {
@@ -135,8 +125,36 @@ void DecomposePass::runOnOperation() {
   FailureOr<DecompositionOptions> options = parseOptions();
   if (failed(options))
     return signalPassFailure();
+  // Batched products and convolutions with a sparse operand become matmuls
+  // first.
   SmallVector<linalg::MatmulOp> matmuls;
-  getOperation().walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
+  SmallVector<linalg::LinalgOp> others;
+  getOperation().walk([&](linalg::LinalgOp op) {
+    if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation()))
+      matmuls.push_back(matmul);
+    else if (isa<linalg::BatchMatmulOp, linalg::Conv2DNhwcHwcfOp,
+                 linalg::Conv2DNchwFchwOp>(op.getOperation()) &&
+             llvm::any_of(op.getDpsInputs(), [](Value input) {
+               return getSparsityEncoding(input.getType()) != nullptr;
+             }))
+      others.push_back(op);
+  });
+  for (linalg::LinalgOp op : others) {
+    std::string reason;
+    StringRef form = isa<linalg::BatchMatmulOp>(op.getOperation())
+                         ? "batched product"
+                         : "convolution";
+    Location loc = op.getLoc();
+    if (auto batched = dyn_cast<linalg::BatchMatmulOp>(op.getOperation())) {
+      SmallVector<linalg::MatmulOp> split = splitBatchMatmul(batched, reason);
+      matmuls.append(split.begin(), split.end());
+    } else if (linalg::MatmulOp matmul = convolutionAsMatmul(op, reason)) {
+      matmuls.push_back(matmul);
+    }
+    if (!reason.empty())
+      emitRemark(loc) << "sparse " << form << " not decomposed: " << reason
+                      << "; it is computed densely";
+  }
   for (linalg::MatmulOp op : matmuls)
     decompose(op, chipDescription.get(), *options);
 }

@@ -115,7 +115,15 @@ func.func @run{index}() {{
 
 def run_cases(cases, plan):
     body = "".join(case_ir(i, c) for i, c in enumerate(cases))
-    calls = "".join(f"  call @run{i}() : () -> ()\n" for i in range(len(cases)))
+    results, covers = run_module(body, len(cases), plan)
+    return results, covers
+
+
+def run_module(body, count, plan):
+    """Decomposes and runs `body`, whose functions @run0 .. @run<count-1>
+    print one result each (its bits as i32); returns the results as float32
+    arrays and the number of decompositions checked to be exact covers."""
+    calls = "".join(f"  call @run{i}() : () -> ()\n" for i in range(count))
     module = (body + "func.func private @printMemrefI32(tensor<*xi32>)\n"
               f"func.func @main() {{\n{calls}  return\n}}\n")
     lowered = subprocess.run(
@@ -137,7 +145,7 @@ def run_cases(cases, plan):
                             data.replace("[", " ").replace("]", " ")
                             .replace(",", " ").split()], dtype=np.int64)
         results.append(numbers.astype(np.uint32).view(np.float32))
-    assert len(results) == len(cases)
+    assert len(results) == count
     return results, covers
 
 

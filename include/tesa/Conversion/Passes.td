@@ -108,7 +108,8 @@ def HostBuffersToDevice
 
     * `memref.alloc` becomes `gpu.alloc`, freed by a `gpu.dealloc` at the end
       of the allocating block (or where a `memref.dealloc` already frees it);
-    * `memref.copy` between contiguous buffers becomes `gpu.memcpy`, any
+    * `memref.copy` between buffers of identity layout becomes
+      `gpu.memcpy` (the only layout its lowering takes), any
       other copy a `linalg.copy` that the generic path runs as a kernel;
     * `memref.dealloc` becomes `gpu.dealloc`.
 

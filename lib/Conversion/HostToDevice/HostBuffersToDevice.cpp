@@ -71,8 +71,11 @@ static LogicalResult moveAllocationToDevice(memref::AllocOp alloc) {
   return success();
 }
 
-static bool isContiguous(MemRefType type) {
-  return type.hasStaticShape() && memref::isStaticShapeAndContiguousRowMajor(type);
+/// Whether a copy of `type` can be a `gpu.memcpy`: the GPU-to-LLVM lowering
+/// of memcpy takes only identity layouts (a contiguous slice at an offset
+/// is copied by a kernel instead).
+static bool isMemcpyable(MemRefType type) {
+  return type.hasStaticShape() && type.getLayout().isIdentity();
 }
 
 void HostBuffersToDevicePass::runOnOperation() {
@@ -105,7 +108,7 @@ void HostBuffersToDevicePass::runOnOperation() {
     OpBuilder builder(copy);
     auto sourceType = cast<MemRefType>(copy.getSource().getType());
     auto targetType = cast<MemRefType>(copy.getTarget().getType());
-    if (sourceType == targetType && isContiguous(sourceType))
+    if (sourceType == targetType && isMemcpyable(sourceType))
       gpu::MemcpyOp::create(builder, copy.getLoc(), /*asyncToken=*/Type(),
                             ValueRange(), copy.getTarget(), copy.getSource());
     else

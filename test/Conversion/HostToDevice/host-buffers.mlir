@@ -46,6 +46,20 @@ func.func @strided_copy(%in: memref<4x4xf32>, %out: memref<4x8xf32>) {
 
 // -----
 
+// Contiguous slices at an offset are copied by a kernel too: the lowering of
+// gpu.memcpy takes identity layouts only.
+// CHECK-LABEL: func.func @offset_copy
+// CHECK-NOT: gpu.memcpy
+// CHECK: linalg.copy ins(%{{.*}} : memref<4x4xf32, strided<[4, 1], offset: 16>>) outs(%{{.*}} : memref<4x4xf32, strided<[4, 1], offset: 16>>)
+func.func @offset_copy(%in: memref<2x4x4xf32>, %out: memref<2x4x4xf32>) {
+  %from = memref.subview %in[1, 0, 0] [1, 4, 4] [1, 1, 1] : memref<2x4x4xf32> to memref<4x4xf32, strided<[4, 1], offset: 16>>
+  %to = memref.subview %out[1, 0, 0] [1, 4, 4] [1, 1, 1] : memref<2x4x4xf32> to memref<4x4xf32, strided<[4, 1], offset: 16>>
+  memref.copy %from, %to : memref<4x4xf32, strided<[4, 1], offset: 16>> to memref<4x4xf32, strided<[4, 1], offset: 16>>
+  return
+}
+
+// -----
+
 func.func @escapes() -> memref<4xf32> {
   // expected-error @below {{buffer leaves its block through 'func.return'; device buffers must be freed where they are allocated (run --buffer-results-to-out-params first)}}
   %buf = memref.alloc() : memref<4xf32>

@@ -9,8 +9,9 @@ Two steps, because GPU machines need no MLIR:
                multiples) for sm_90 cubins and for sm_75 PTX (compiled by the
                driver at load), the same with the sparse operand a constant
                of the module (packed at compile time), and whole propagated
-               programs (the example MLP and a BERT encoder layer), with
-               their inputs.
+               programs (the example MLP and convolution, and a BERT encoder
+               layer whose batched products are decomposed), with their
+               inputs.
   run DIR      (GPU) loads each library with the Python loader, runs every
                case from numpy, from CUDA tensors and with the weights packed
                once (`Function.pack`), compares with float64
@@ -124,6 +125,14 @@ def mlp_case(rng):
     return source, inputs, masks
 
 
+def conv_case(rng):
+    """The example convolution (an explicit GEMM over its patches)."""
+    source = ROOT / "examples" / "conv.mlir"
+    masks = argument_masks(source.read_text(), "conv")
+    inputs = [rng.standard_normal(m.shape).astype(np.float32) for m in masks]
+    return source, inputs, masks
+
+
 BERT_ARGUMENTS = ["x", "l0_wq", "l0_bq", "l0_wk", "l0_bk", "l0_wv", "l0_bv",
                   "l0_wo", "l0_bo", "l0_w1", "l0_b1", "l0_w2", "l0_b2"]
 
@@ -177,6 +186,7 @@ def prepare(out_dir):
                              sparse=[c["sparse"] for c in cases]))
     rng = np.random.default_rng(5)
     for name, build in (("mlp", lambda: mlp_case(rng)),
+                        ("conv", lambda: conv_case(rng)),
                         ("bert_layer", lambda: bert_case(rng, out))):
         source, inputs, masks = build()
         tesa_compile(source, out / f"{name}.so", ["--chip=sm_90"])
@@ -199,6 +209,19 @@ def mlp_reference(inputs, masks):
     x, w1, w2 = (masked(a.astype(np.float64), m)
                  for a, m in zip(inputs, masks))
     return np.maximum(x @ w1, 0) @ w2
+
+
+def conv_reference(inputs, masks):
+    image, filt = (masked(a, m).astype(np.float64)
+                   for a, m in zip(inputs, masks))
+    kh, kw, _, filters = filt.shape
+    oh, ow = image.shape[1] - kh + 1, image.shape[2] - kw + 1
+    out = np.zeros((image.shape[0], oh, ow, filters))
+    for i in range(kh):
+        for j in range(kw):
+            out += np.einsum("nhwc,cf->nhwf", image[:, i:i + oh, j:j + ow],
+                             filt[i, j])
+    return out
 
 
 def bert_reference(inputs, masks, heads=4):
@@ -299,10 +322,11 @@ def run_program(directory, entry, paths):
                                       key=lambda k: int(k[5:]))]
     masks = [data[f"mask{i}"] if f"mask{i}" in data else None
              for i in range(len(inputs))]
-    reference = (mlp_reference if entry["kind"] == "mlp"
-                 else bert_reference)(inputs, masks)
-    # int8 and f16 parts in the MLP; f32 everywhere in the BERT layer.
-    tolerance = 2e-2 if entry["kind"] == "mlp" else 1e-5
+    reference = {"mlp": mlp_reference, "conv": conv_reference,
+                 "bert_layer": bert_reference}[entry["kind"]](inputs, masks)
+    # int8 and f16 parts in the MLP and the convolution; f32 everywhere in
+    # the BERT layer.
+    tolerance = 1e-5 if entry["kind"] == "bert_layer" else 2e-2
     function = library.functions[entry["name"]]
     outcomes = []
     for path in paths_for(function, paths):
