@@ -3,7 +3,8 @@
     python examples/run_mlp.py build/demo/mlp.so examples/mlp.mlir
 
 Loads the library, and on a machine with an NVIDIA GPU runs it on random
-inputs with the masks the program declares, then prints tesa's latency, the
+inputs with the masks the program declares, then prints tesa's latency (per
+call, and with the weights packed once by `mlp.pack`), the
 latency of the same network dense in PyTorch (fp32 and fp16, pruned weights
 as dense tensors), and the largest error against a float64 reference. Both
 are timed as medians of CUDA-graph replays on one stream. Without a GPU it
@@ -51,12 +52,20 @@ def main(library_path, source_path):
     scale = reference.abs().max().item()
 
     tesa_ms = graph_median(lambda: library.mlp(x, w1, w2, out=out), stream)
+    # The weights packed once (mlp_pack), then mlp_packed on every call.
+    with torch.cuda.stream(stream):
+        packed = library.mlp.pack(None, w1, w2)
+        packed_out = packed(x)
+    stream.synchronize()
+    error = max(error, (packed_out.double() - reference).abs().max().item())
+    packed_ms = graph_median(lambda: packed(x, out=out), stream)
     torch.backends.cuda.matmul.allow_tf32 = False
     fp32_ms = graph_median(lambda: torch.relu(x @ w1) @ w2, stream)
     x16, w116, w216 = x.half(), w1.half(), w2.half()
     fp16_ms = graph_median(lambda: torch.relu(x16 @ w116) @ w216, stream)
     print(f"device: {library.device_name()}")
     print(f"tesa {library.chip}:        {tesa_ms * 1e3:8.1f} us")
+    print(f"tesa, packed once:  {packed_ms * 1e3:8.1f} us")
     print(f"PyTorch dense fp32: {fp32_ms * 1e3:8.1f} us")
     print(f"PyTorch dense fp16: {fp16_ms * 1e3:8.1f} us")
     print(f"max |error| vs float64: {error:.3e} (output magnitude "
