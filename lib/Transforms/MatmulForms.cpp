@@ -121,12 +121,12 @@ tesa::splitBatchMatmul(linalg::BatchMatmulOp op, std::string &reason) {
   Value result = plain(builder, loc, init);
   SmallVector<linalg::MatmulOp> matmuls;
   for (int64_t batch = 0; batch < batches; ++batch) {
-    Value acc = sliceBatch(builder, loc, init, batch);
+    Value acc = plain(builder, loc, sliceBatch(builder, loc, init, batch));
     auto matmul = linalg::MatmulOp::create(
-        builder, loc, TypeRange{plain(builder, loc, acc).getType()},
+        builder, loc, TypeRange{acc.getType()},
         ValueRange{sliceBatch(builder, loc, lhs, batch),
                    sliceBatch(builder, loc, rhs, batch)},
-        ValueRange{plain(builder, loc, acc)});
+        ValueRange{acc});
     matmuls.push_back(matmul);
     int64_t rows = resultType.getDimSize(1), columns = resultType.getDimSize(2);
     result = tensor::InsertSliceOp::create(

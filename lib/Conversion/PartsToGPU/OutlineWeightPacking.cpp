@@ -53,8 +53,8 @@ private:
                         MutableArrayRef<PackLaunch> launches);
 };
 
-/// Whether `value` is a buffer allocated in the function that `user` and
-/// its deallocations are the only ones to touch, or one read by others.
+/// Whether something other than `user` and the deallocations of `buffer`
+/// uses it (the compute kernel that reads what the pack kernel wrote).
 bool isReadByOthers(Value buffer, Operation *user) {
   return llvm::any_of(buffer.getUsers(), [&](Operation *other) {
     return other != user && !isa<memref::DeallocOp>(other);
