@@ -33,10 +33,8 @@ static void addBufferization(OpPassManager &pm) {
 
 void tesa::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createLowerPartsToLinalg());
-  // Encodings first: upstream's softmax expansion gives its intermediate
-  // results the input's type, encoding included.
-  pm.addPass(createDropEncodings());
   pm.addPass(createDecomposeAggregatedOps());
+  pm.addPass(createDropEncodings());
   addBufferization(pm);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -131,10 +129,8 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
   // What is left of the parts: masks of operands that the parts read densely.
   pm.addPass(createLowerPartsToLinalg());
-  // Encodings first: upstream's softmax expansion gives its intermediate
-  // results the input's type, encoding included.
-  pm.addPass(createDropEncodings());
   pm.addPass(createDecomposeAggregatedOps());
+  pm.addPass(createDropEncodings());
   addBufferization(pm);
   addDeviceMemory(pm);
   addGenericGPUPath(pm);

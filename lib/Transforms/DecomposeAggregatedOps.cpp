@@ -4,8 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Transforms/Passes.h"
 
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -18,11 +20,50 @@ using namespace mlir;
 
 namespace {
 
+/// `type` if it is a tensor type with a sparsity encoding.
+RankedTensorType getEncodedType(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tesa::getSparsityEncoding(tensor) ? tensor
+                                                      : RankedTensorType();
+}
+
+bool hasEncodings(Operation *op) {
+  return llvm::any_of(op->getOperandTypes(), getEncodedType) ||
+         llvm::any_of(op->getResultTypes(), getEncodedType);
+}
+
 struct DecomposeAggregate
     : OpInterfaceRewritePattern<linalg::AggregatedOpInterface> {
   using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
   LogicalResult matchAndRewrite(linalg::AggregatedOpInterface op,
                                 PatternRewriter &rewriter) const override {
+    // Upstream's expansions give intermediate results the input's type: an
+    // op with encodings is first rewritten on plain tensors, between
+    // annotations.
+    if (hasEncodings(op)) {
+      Location loc = op.getLoc();
+      IRMapping operands;
+      for (Value operand : op->getOperands())
+        if (auto type = getEncodedType(operand.getType()))
+          operands.map(operand, tesa::AnnotateOp::create(
+                                    rewriter, loc,
+                                    tesa::withSparsityEncoding(type, nullptr),
+                                    operand));
+      Operation *plain = rewriter.clone(*op, operands);
+      SmallVector<Value> results;
+      for (OpResult result : plain->getResults()) {
+        Type original = result.getType();
+        if (auto type = getEncodedType(original)) {
+          result.setType(tesa::withSparsityEncoding(type, nullptr));
+          results.push_back(
+              tesa::AnnotateOp::create(rewriter, loc, original, result));
+        } else {
+          results.push_back(result);
+        }
+      }
+      rewriter.replaceOp(op, results);
+      return success();
+    }
     FailureOr<SmallVector<Value>> results = op.decomposeOperation(rewriter);
     if (failed(results))
       return rewriter.notifyMatchFailure(op, "cannot decompose");

@@ -71,11 +71,26 @@ std::string tesa::getUnsupportedOperandReason(Operation *op) {
 // Batched products
 //===----------------------------------------------------------------------===//
 
-/// Batch `batch` of a rank-3 tensor, as a rank-2 tensor with the sparsity of
-/// that slice.
-static Value sliceBatch(OpBuilder &builder, Location loc, Value value,
-                        int64_t batch) {
-  auto type = cast<RankedTensorType>(value.getType());
+namespace {
+/// A rank-3 operand of a batched product, without its encoding, and its
+/// per-element sparsity (empty when it has no encoding): computed once, read
+/// by every batch.
+struct BatchedOperand {
+  BatchedOperand(OpBuilder &builder, Location loc, Value original)
+      : value(plain(builder, loc, original)) {
+    if (getSparsityEncoding(original.getType()))
+      entries = elementEntries(original);
+  }
+  Value value;
+  std::vector<uint8_t> entries;
+};
+} // namespace
+
+/// Batch `batch` of `operand`, as a rank-2 tensor with the sparsity of that
+/// slice.
+static Value sliceBatch(OpBuilder &builder, Location loc,
+                        const BatchedOperand &operand, int64_t batch) {
+  auto type = cast<RankedTensorType>(operand.value.getType());
   int64_t rows = type.getDimSize(1), columns = type.getDimSize(2);
   auto sliceType = RankedTensorType::get({rows, columns}, type.getElementType());
   SmallVector<OpFoldResult> offsets = {builder.getIndexAttr(batch),
@@ -86,12 +101,10 @@ static Value sliceBatch(OpBuilder &builder, Location loc, Value value,
                                      builder.getIndexAttr(columns)};
   SmallVector<OpFoldResult> strides(3, builder.getIndexAttr(1));
   Value slice = tensor::ExtractSliceOp::create(
-      builder, loc, sliceType, plain(builder, loc, value), offsets, sizes,
-      strides);
-  if (!getSparsityEncoding(type))
+      builder, loc, sliceType, operand.value, offsets, sizes, strides);
+  if (operand.entries.empty())
     return slice;
-  std::vector<uint8_t> all = elementEntries(value);
-  auto first = all.begin() + batch * rows * columns;
+  auto first = operand.entries.begin() + batch * rows * columns;
   return annotate(builder, loc, slice,
                   std::vector<uint8_t>(first, first + rows * columns));
 }
@@ -116,12 +129,14 @@ tesa::splitBatchMatmul(linalg::BatchMatmulOp op, std::string &reason) {
   }
   OpBuilder builder(op);
   Location loc = op.getLoc();
-  Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1];
-  Value init = op.getDpsInits()[0];
-  Value result = plain(builder, loc, init);
+  BatchedOperand lhs(builder, loc, op.getDpsInputs()[0]);
+  BatchedOperand rhs(builder, loc, op.getDpsInputs()[1]);
+  // The accumulator is read plain: its sparsity is the result's business.
+  BatchedOperand init(builder, loc, plain(builder, loc, op.getDpsInits()[0]));
+  Value result = init.value;
   SmallVector<linalg::MatmulOp> matmuls;
   for (int64_t batch = 0; batch < batches; ++batch) {
-    Value acc = plain(builder, loc, sliceBatch(builder, loc, init, batch));
+    Value acc = sliceBatch(builder, loc, init, batch);
     auto matmul = linalg::MatmulOp::create(
         builder, loc, TypeRange{acc.getType()},
         ValueRange{sliceBatch(builder, loc, lhs, batch),

@@ -69,13 +69,21 @@ def literal(array):
     return "dense<" + repr(array.tolist()).replace("(", "[").replace(")", "]") + ">"
 
 
-def case_ir(index, case):
+def case_types(case):
+    """The plain tensor types of a case's operands and result, and the sparse
+    operand's type with its encoding."""
     m, k, n = case["m"], case["k"], case["n"]
     enc = sparsity_encoding(case["mask"], inline_limit=1 << 30).attribute
     lhs_t = f"tensor<{m}x{k}xf32>"
     rhs_t = f"tensor<{k}x{n}xf32>"
     out_t = f"tensor<{m}x{n}xf32>"
     sparse_t = (lhs_t if case["sparse"] == 0 else rhs_t)[:-1] + f", {enc}>"
+    return lhs_t, rhs_t, out_t, sparse_t
+
+
+def case_ir(index, case):
+    m, n = case["m"], case["n"]
+    lhs_t, rhs_t, out_t, sparse_t = case_types(case)
     # The other operand: dense, or with a mask of its own.
     other_t = rhs_t if case["sparse"] == 0 else lhs_t
     if case.get("other_mask") is not None:

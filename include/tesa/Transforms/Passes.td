@@ -245,7 +245,9 @@ def DecomposeAggregatedOps : Pass<"tesa-decompose-aggregated-ops"> {
     `linalg.softmax`) into the `linalg` ops its interface decomposes it
     into, so the loop and GPU lowerings, which handle structured ops only,
     compile the whole program. Both `--tesa-pipeline` and
-    `--tesa-cpu-pipeline` run it.
+    `--tesa-cpu-pipeline` run it. An op with `#tesa.sparsity` encodings is
+    expanded on plain tensors between `tesa.annotate`s (upstream's
+    expansions give intermediate results the input's type).
 
     ```mlir
     %s = linalg.softmax dimension(1) ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>

@@ -38,6 +38,8 @@ private:
                           DenseElementsAttr value);
 
   llvm::DenseMap<Value, Value> transposed;
+  /// The host module's symbols, for naming constant globals.
+  std::optional<SymbolTable> symbols;
 };
 
 MemRefType getBufferType(Type tensorType) {
@@ -70,16 +72,13 @@ Value LowerPartsToGPUPass::getConstantBuffer(OpBuilder &builder, Location loc,
                                             StringRef name,
                                             DenseElementsAttr value) {
   MemRefType type = getBufferType(value.getType());
-  memref::GlobalOp global;
-  {
-    OpBuilder::InsertionGuard guard(builder);
-    builder.setInsertionPointToStart(getOperation().getBody());
-    global = memref::GlobalOp::create(
-        builder, loc, name, builder.getStringAttr("private"), type, value,
-        /*constant=*/true, /*alignment=*/builder.getI64IntegerAttr(16));
-  }
-  // Renamed if the name is taken.
-  SymbolTable(getOperation()).insert(global);
+  OpBuilder detached(builder.getContext());
+  auto global = memref::GlobalOp::create(
+      detached, loc, name,
+      builder.getStringAttr("private"), type, value, /*constant=*/true,
+      /*alignment=*/builder.getI64IntegerAttr(16));
+  // At the start of the module, renamed if the name is taken.
+  symbols->insert(global, getOperation().getBody()->begin());
   return memref::GetGlobalOp::create(builder, loc, type, global.getSymName());
 }
 
@@ -199,6 +198,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
 void LowerPartsToGPUPass::runOnOperation() {
   ModuleOp module = getOperation();
   transposed.clear();
+  symbols.emplace(module);
   llvm::Expected<const ChipDescription &> chipDescription =
       target.empty() ? getChip(chip) : getChip(target, chip);
   if (!chipDescription) {

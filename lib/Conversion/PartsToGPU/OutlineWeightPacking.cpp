@@ -214,25 +214,12 @@ OutlineWeightPackingPass::outline(func::FuncOp function,
 
   // @f_packed: @f reading the packed buffers from new arguments.
   builder.setInsertionPointAfter(function);
-  auto packedFunction = cast<func::FuncOp>(builder.clone(*function));
+  IRMapping cloned;
+  auto packedFunction = cast<func::FuncOp>(builder.clone(*function, cloned));
   packedFunction.setName(packedName);
-  SmallVector<gpu::LaunchFuncOp> clonedLaunches;
-  packedFunction.walk([&](gpu::LaunchFuncOp launch) {
-    if (launch->hasAttr(kPackLaunchAttr))
-      clonedLaunches.push_back(launch);
-  });
-  // The walk visits both functions' launches in the same order; map the
-  // ones that were outlined.
-  SmallVector<gpu::LaunchFuncOp> originalLaunches;
-  function.walk([&](gpu::LaunchFuncOp launch) {
-    if (launch->hasAttr(kPackLaunchAttr))
-      originalLaunches.push_back(launch);
-  });
   Block &packedEntry = packedFunction.getBody().front();
   for (PackLaunch &pack : launches) {
-    auto position = llvm::find(originalLaunches, pack.launch) -
-                    originalLaunches.begin();
-    gpu::LaunchFuncOp launch = clonedLaunches[position];
+    auto launch = cast<gpu::LaunchFuncOp>(cloned.lookup(pack.launch));
     SmallVector<Value> buffers(launch.getKernelOperands());
     launch.erase();
     for (auto [i, buffer] : llvm::enumerate(buffers)) {

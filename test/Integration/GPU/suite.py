@@ -88,15 +88,10 @@ def product_module(cases):
 def constant_module(cases):
     """@product<i>(other, acc) with the sparse operand a constant."""
     import test_decompose_cpu as cpu
-    from tesa.encoding import sparsity_encoding
     text = ""
     for i, case in enumerate(cases):
-        m, k, n = case["m"], case["k"], case["n"]
-        enc = sparsity_encoding(case["mask"], inline_limit=1 << 30).attribute
-        lhs_t, rhs_t = f"tensor<{m}x{k}xf32>", f"tensor<{k}x{n}xf32>"
-        out_t = f"tensor<{m}x{n}xf32>"
+        lhs_t, rhs_t, out_t, sparse_t = cpu.case_types(case)
         sparse_is_lhs = case["sparse"] == 0
-        sparse_t = (lhs_t if sparse_is_lhs else rhs_t)[:-1] + f", {enc}>"
         other_t = rhs_t if sparse_is_lhs else lhs_t
         value = case["lhs"] if sparse_is_lhs else case["rhs"]
         operands = ("%w, %other" if sparse_is_lhs else "%other, %w")
