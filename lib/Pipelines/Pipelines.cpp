@@ -63,10 +63,9 @@ static void addDeviceMemory(OpPassManager &pm) {
 /// blocks of threads and launched as a kernel.
 static void addGenericGPUPath(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-  pm.addNestedPass<func::FuncOp>(
-      createParallelLoopTilingPass(/*tileSizes=*/{8, 32}));
-  // Constant inner bounds, which the mapping to GPU threads needs.
-  pm.addPass(createCanonicalizerPass());
+  // No canonicalization until the loops are kernels: it would merge the
+  // tiles back into their loop.
+  pm.addNestedPass<func::FuncOp>(tesa::createTileParallelLoops());
   // The innermost (contiguous) dimension goes to thread x: coalesced.
   GpuMapParallelLoopsPassOptions mapping;
   mapping.mappingPolicyStr = "innermost-first";

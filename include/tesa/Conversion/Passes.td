@@ -134,6 +134,53 @@ def HostBuffersToDevice
   ];
 }
 
+def TileParallelLoops
+    : Pass<"tesa-tile-parallel-loops", "mlir::func::FuncOp"> {
+  let summary = "Tile the host program's parallel loops into blocks of threads";
+  let description = [{
+    The generic path turns every linalg op left in the host program into an
+    `scf.parallel` nest and maps it onto the GPU: the outermost loop onto the
+    grid, a nested parallel loop onto the threads of a block. This pass makes
+    the nested loop. Each outermost `scf.parallel` with constant bounds is
+    tiled on its innermost dimensions (at most three, the thread dimensions
+    a GPU has): walking from the innermost dimension outwards, each gets a
+    power-of-two tile no larger than its trip count rounded up, until a
+    block holds `threads-per-block` threads. The innermost loop dimension is
+    the contiguous one of the buffers linalg indexes, so thread x walks
+    contiguous memory.
+
+    Tiles are fixed-size, with a bounds check inside (the loop's trip count
+    need not be a multiple of the tile), so the thread counts are constants
+    that `gpu-map-parallel-loops` and `convert-parallel-loops-to-gpu` can
+    use. Run those next, without a canonicalization in between: the
+    canonicalizer merges the nest back into one loop.
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c16, %c100) step (%c1, %c1) {
+      ...
+    }
+    // becomes (threads-per-block = 256: 128 for j, the 2 left for i)
+    scf.parallel (%i0, %j0) = (%c0, %c0) to (%c16, %c100) step (%c2, %c128) {
+      scf.parallel (%i1, %j1) = (%c0, %c0) to (%c2, %c128) step (%c1, %c1) {
+        ... scf.if (%i0 + %i1 < 16 and %j0 + %j1 < 100) { ... }
+      }
+    }
+    ```
+
+    Loops with reductions, loops nested in another `scf.parallel` and loops
+    inside a `gpu.launch` are left alone.
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t",
+           /*default=*/"256",
+           "Threads in a block (a power of two, at most 1024)">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::scf::SCFDialect",
+  ];
+}
+
 def DeviceConstants : Pass<"tesa-device-constants", "mlir::ModuleOp"> {
   let summary = "Read the host program's constants from device memory";
   let description = [{

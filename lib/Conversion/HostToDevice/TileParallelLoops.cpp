@@ -1,0 +1,98 @@
+//===- TileParallelLoops.cpp - Parallel loops tiled into thread blocks ----===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Tiles the host program's outermost parallel loops on their innermost
+// dimensions, so that the generic path maps the tiles onto the threads of a
+// block and the loops over tiles onto the grid.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Conversion/Passes.h"
+
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "llvm/Support/MathExtras.h"
+
+namespace tesa {
+#define GEN_PASS_DEF_TILEPARALLELLOOPS
+#include "tesa/Conversion/Passes.h.inc"
+} // namespace tesa
+
+using namespace mlir;
+
+/// A GPU block has three thread dimensions.
+static constexpr unsigned kThreadDimensions = 3;
+
+namespace {
+struct TileParallelLoopsPass
+    : public tesa::impl::TileParallelLoopsBase<TileParallelLoopsPass> {
+  using Base::Base;
+  LogicalResult initialize(MLIRContext *context) override;
+  void runOnOperation() override;
+};
+} // namespace
+
+/// The trip count of every dimension of `loop`, or nullopt when a bound or a
+/// step is not a constant.
+static std::optional<SmallVector<int64_t>> getTripCounts(scf::ParallelOp loop) {
+  SmallVector<int64_t> tripCounts;
+  for (auto [lower, upper, step] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+    std::optional<int64_t> l = getConstantIntValue(lower);
+    std::optional<int64_t> u = getConstantIntValue(upper);
+    std::optional<int64_t> s = getConstantIntValue(step);
+    if (!l || !u || !s || *s <= 0)
+      return std::nullopt;
+    tripCounts.push_back(*u > *l ? llvm::divideCeil(*u - *l, *s) : 0);
+  }
+  return tripCounts;
+}
+
+/// Tile sizes that give the innermost dimensions `threadsPerBlock` threads
+/// between them, the innermost first; 1 for the other dimensions.
+static SmallVector<int64_t> chooseTileSizes(ArrayRef<int64_t> tripCounts,
+                                            int64_t threadsPerBlock) {
+  SmallVector<int64_t> tileSizes(tripCounts.size(), 1);
+  int64_t budget = threadsPerBlock;
+  unsigned tiled = 0;
+  for (int64_t dim = tripCounts.size() - 1;
+       dim >= 0 && tiled < kThreadDimensions && budget > 1; --dim, ++tiled) {
+    int64_t tile = std::min<int64_t>(
+        llvm::PowerOf2Ceil(std::max<int64_t>(tripCounts[dim], 1)), budget);
+    tileSizes[dim] = tile;
+    budget /= tile;
+  }
+  return tileSizes;
+}
+
+LogicalResult TileParallelLoopsPass::initialize(MLIRContext *context) {
+  int64_t threads = threadsPerBlock;
+  if (threads >= 1 && threads <= 1024 && llvm::isPowerOf2_64(threads))
+    return success();
+  return emitError(UnknownLoc::get(context))
+         << "threads-per-block must be a power of two between 1 and 1024, "
+            "not "
+         << threads;
+}
+
+void TileParallelLoopsPass::runOnOperation() {
+  SmallVector<scf::ParallelOp> outermost;
+  getOperation().walk([&](scf::ParallelOp loop) {
+    if (loop.getNumResults() == 0 &&
+        !loop->getParentOfType<scf::ParallelOp>() &&
+        !loop->getParentOfType<gpu::LaunchOp>())
+      outermost.push_back(loop);
+  });
+  for (scf::ParallelOp loop : outermost) {
+    std::optional<SmallVector<int64_t>> tripCounts = getTripCounts(loop);
+    if (!tripCounts)
+      continue;
+    SmallVector<int64_t> tileSizes =
+        chooseTileSizes(*tripCounts, threadsPerBlock);
+    if (llvm::all_of(tileSizes, [](int64_t size) { return size == 1; }))
+      continue;
+    scf::tileParallelLoop(loop, tileSizes, /*noMinMaxBounds=*/true);
+  }
+}
