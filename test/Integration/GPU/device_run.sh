@@ -9,6 +9,7 @@
 #
 #   device_run.sh check   unit tests, suite, sanitizers, demo (about 5 min)
 #   device_run.sh bench   the benchmarks (about 5 min)
+#   device_run.sh costs   the planner's cost table (bench/cost_table.py)
 #
 #===----------------------------------------------------------------------===#
 set -uo pipefail
@@ -44,5 +45,10 @@ case "${1:-check}" in
     step bench 560 python bench/gpu_kernels.py run gpu-run/bench
     cat "$OUT/bench.log"
     cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
+    ;;
+  costs)
+    step costs 300 python bench/cost_table.py run gpu-run/costs
+    cat "$OUT/costs.log"
+    cp gpu-run/costs/costs.json "$OUT/costs.json" 2>/dev/null || true
     ;;
 esac
