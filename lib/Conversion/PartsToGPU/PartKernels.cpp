@@ -168,7 +168,11 @@ public:
   /// the values to yield.
   ValueRange loop(Value lo, Value hi, ValueRange inits,
                   function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-    auto op = scf::ForOp::create(b, lo, hi, index(1), inits);
+    return loop(lo, hi, index(1), inits, body);
+  }
+  ValueRange loop(Value lo, Value hi, Value step, ValueRange inits,
+                  function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto op = scf::ForOp::create(b, lo, hi, step, inits);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(op.getBody());
     SmallVector<Value> yielded = body(op.getInductionVar(),
@@ -426,39 +430,90 @@ static gpu::GPUFuncOp buildMmaPack(KernelBuilder &kb, MemRefType source,
   return fn;
 }
 
-/// int8 copy of the dense operand, one scale per column, [column][k] with
-/// the reduction zero-padded.
+/// Threads of the dense quantisation kernel: columns along x, slices of the
+/// reduction along y.
+static constexpr int64_t kQuantiseColumns = 32, kQuantiseSlices = 8;
+
+/// The int8 copy of the dense operand, its reduction zero-padded: [column][k]
+/// for tensor cores (a fragment reads consecutive k of one column), and
+/// [k / 4][column][k % 4] for SIMT parts, so that the threads of a warp,
+/// one per column, read consecutive words.
+static MemRefType getQuantisedDenseType(MLIRContext *ctx,
+                                        const PartLayout &layout) {
+  Type i8 = IntegerType::get(ctx, 8);
+  int64_t reduction = layout.getPaddedReduction();
+  if (layout.useMma)
+    return MemRefType::get({layout.columns, reduction}, i8);
+  return MemRefType::get({reduction / 4, layout.columns, 4}, i8);
+}
+
+/// int8 copy of the dense operand with one scale per column. A block of
+/// kQuantiseColumns x kQuantiseSlices threads takes 32 columns; each thread
+/// finds the largest magnitude in its slice of the reduction, the slices meet
+/// in workgroup memory, and each thread then quantises its slice.
 static gpu::GPUFuncOp buildQuantiseDense(KernelBuilder &kb, MemRefType dense,
                                          MemRefType quantised,
                                          MemRefType scales) {
   const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
   auto fn = kb.begin("_quantise_dense", {dense, quantised, scales});
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
+  Value partials = fn.addWorkgroupAttribution(
+      MemRefType::get({kQuantiseSlices, kQuantiseColumns}, b.getF32Type(),
+                      MemRefLayoutAttrInterface(), workgroup),
+      b.getLoc());
   Value src = fn.getArgument(0), out = fn.getArgument(1),
         scaleOut = fn.getArgument(2);
+  Value lane = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value slice = gpu::ThreadIdOp::create(b, gpu::Dimension::y);
   Value column = kb.globalId();
+  // Columns past the end read the last one, so every thread reaches the
+  // barrier; only the stores are guarded.
+  Value readColumn = kb.min(column, layout.columns - 1);
+  auto forSlice = [&](int64_t end, ValueRange inits,
+                      function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    return kb.loop(slice, kb.index(end), kb.index(kQuantiseSlices), inits,
+                   body);
+  };
+  Value partial =
+      forSlice(layout.reduction, ValueRange{kb.f32(0.0)},
+               [&](Value k, ValueRange args) {
+                 Value value = memref::LoadOp::create(
+                     b, src, kb.denseIndex(k, readColumn));
+                 return SmallVector<Value>{kb.absMax(args[0], value)};
+               })[0];
+  memref::StoreOp::create(b, partial, partials, ValueRange{slice, lane});
+  gpu::BarrierOp::create(b);
+  Value maxAbs = kb.f32(0.0);
+  for (int64_t other = 0; other < kQuantiseSlices; ++other)
+    maxAbs = arith::MaximumFOp::create(
+        b, maxAbs,
+        memref::LoadOp::create(b, partials,
+                               ValueRange{kb.index(other), lane}));
+  Value scale = PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, 127);
   kb.ifThen(kb.less(column, layout.columns), [&] {
-    Value maxAbs = kb.loop(kb.index(0), kb.index(layout.reduction),
-                           ValueRange{kb.f32(0.0)},
-                           [&](Value k, ValueRange args) {
-                             Value value = memref::LoadOp::create(
-                                 b, src, kb.denseIndex(k, column));
-                             return SmallVector<Value>{
-                                 kb.absMax(args[0], value)};
-                           })[0];
-    Value scale = PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, 127);
-    memref::StoreOp::create(b, scale, scaleOut, ValueRange{column});
-    kb.loop(kb.index(0), kb.index(layout.getPaddedReduction()), ValueRange{},
-            [&](Value k, ValueRange) {
-              Value value = memref::LoadOp::create(
-                  b, src, kb.denseIndex(kb.min(k, layout.reduction - 1), column));
-              value = arith::SelectOp::create(
-                  b, kb.less(k, layout.reduction), value, kb.f32(0.0));
-              memref::StoreOp::create(
-                  b, PartMatmulOp::buildQuantise(b, b.getLoc(), value, scale, 127),
-                  out, ValueRange{column, k});
-              return SmallVector<Value>{};
-            });
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, slice,
+                                        kb.index(0));
+    kb.ifThen(first, [&] {
+      memref::StoreOp::create(b, scale, scaleOut, ValueRange{column});
+    });
+    forSlice(layout.getPaddedReduction(), ValueRange{},
+             [&](Value k, ValueRange) {
+               Value value = memref::LoadOp::create(
+                   b, src,
+                   kb.denseIndex(kb.min(k, layout.reduction - 1), column));
+               value = arith::SelectOp::create(b, kb.less(k, layout.reduction),
+                                               value, kb.f32(0.0));
+               SmallVector<Value> at{column, k};
+               if (!layout.useMma)
+                 at = {kb.div(k, 4), column, kb.rem(k, 4)};
+               memref::StoreOp::create(
+                   b, PartMatmulOp::buildQuantise(b, b.getLoc(), value, scale,
+                                                  127),
+                   out, at);
+               return SmallVector<Value>{};
+             });
   });
   return fn;
 }
@@ -491,8 +546,8 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
       if (isInt) {
         auto v4 = VectorType::get({4}, b.getI8Type());
         Value weights = vector::LoadOp::create(b, v4, packed, ValueRange{at});
-        Value inputs =
-            vector::LoadOp::create(b, v4, dense, ValueRange{column, start});
+        Value inputs = vector::LoadOp::create(
+            b, v4, dense, ValueRange{kb.div(start, 4), column, kb.index(0)});
         return SmallVector<Value>{kb.dot4(weights, inputs, args[0])};
       }
       auto loadInput = [&](int64_t t) {
@@ -663,8 +718,7 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                                          : MemRefType::get({q, p}, f32);
   MemRefType packed = getPackedBufferType(b.getContext(), layout);
   MemRefType scales = getScalesBufferType(b.getContext(), layout);
-  MemRefType quantised =
-      MemRefType::get({q, layout.getPaddedReduction()}, b.getI8Type());
+  MemRefType quantised = getQuantisedDenseType(b.getContext(), layout);
   MemRefType denseScales = MemRefType::get({q}, f32);
   auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
 
@@ -684,8 +738,8 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   if (layout.compute == ComputeKind::I8) {
     kernels.quantiseDense =
         buildQuantiseDense(kb, dense, quantised, denseScales);
-    kernels.quantiseGrid = {ceilDiv(q, kThreads), 1};
-    kernels.quantiseBlock = {kThreads, 1};
+    kernels.quantiseGrid = {ceilDiv(q, kQuantiseColumns), 1};
+    kernels.quantiseBlock = {kQuantiseColumns, kQuantiseSlices};
     computeArguments = {quantised, denseScales, packed, scales, result};
   } else {
     computeArguments = {dense, packed, result};

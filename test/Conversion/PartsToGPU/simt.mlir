@@ -7,9 +7,20 @@
 // for channel 2; channel 1 has no work.
 // NVVM-DAG: memref.global "private" constant @part0_rows : memref<2xi32> = dense<[0, 2]>
 // NVVM-DAG: memref.global "private" constant @part0_entries : memref<3xi32> = dense<[83886080, 16777220, 33554432]>
+// The dense operand (6x5) is quantised into [k / 4][column][k % 4], the
+// reduction padded to 8, by blocks of 32 columns x 8 reduction slices that
+// meet in workgroup memory; the compute kernel's threads, one per column,
+// read it a word each.
 // NVVM-LABEL: gpu.func @part0_quantise_dense(
+// NVVM-SAME: %{{.*}}: memref<6x5xf32>, %{{.*}}: memref<2x5x4xi8>, %{{.*}}: memref<5xf32>)
+// NVVM-SAME: workgroup(%{{.*}} : memref<8x32xf32, #gpu.address_space<workgroup>>)
+// NVVM: gpu.barrier
 // NVVM-LABEL: gpu.func @part0(
+// NVVM-SAME: %[[QUANTISED:.*]]: memref<2x5x4xi8>
+// NVVM: %[[COLUMN:.*]] = arith.addi
+// NVVM: vector.load %[[QUANTISED]][%{{.*}}, %[[COLUMN]], %{{.*}}] : memref<2x5x4xi8>, vector<4xi8>
 // NVVM: nvvm.dot.accumulate.4way {{.*}} <signed>, {{.*}} <signed>
+// NVVM: gpu.launch_func @tesa_kernels::@part0_quantise_dense blocks in ({{.*}}) threads in (%c32{{.*}}, %c8{{.*}}, %c1{{.*}})
 // ROCDL-LABEL: gpu.func @part0(
 // ROCDL: llvm.call_intrinsic "llvm.amdgcn.sdot4"
 func.func @int8(%w: tensor<3x6xf32, #tesa.sparsity<map = dense<[[8, 0, 8, 0, 8, 0], [0, 0, 0, 0, 0, 0], [0, 8, 0, 0, 0, 0]]> : tensor<3x6xi8>>>,
