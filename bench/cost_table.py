@@ -14,10 +14,15 @@ script measures those rates with tesa's own kernels.
   run DIR      (GPU)   times each library's packed entry point (medians of
                CUDA-graph replays), after checking its result against
                float64; writes DIR/costs.json.
+               It also compiles a few mixed masks four ways (plan=auto with
+               this table, plan=auto with the analytical table, which
+               sm_80's is, plan=fine, plan=block 32x32) and times them, to
+               check that the table picks the faster plan.
   fit JSON     (here)  fits time = launch + rate * units per (kind, plan) by
                least squares over the densities, and writes the rates,
-               relative to one fine-grained f32 element, to
-               lib/Target/costs/<chip>.inc with the device, date and commit.
+               relative to one fine-grained f32 element, as the chip's
+               KernelCosts to lib/Target/costs/<chip>.inc, with the device,
+               date and commit; ChipDescription.cpp includes it.
 """
 
 import argparse
@@ -75,6 +80,60 @@ def mask_for(rng, kind, plan, shape, kept):
     return np.where(grid, bits, 0).astype(np.int8)
 
 
+def plan_cases():
+    """(name, mask builder) for checking the table's choices."""
+    def clustered(rng, bits, block, kept_blocks, density):
+        grid = rng.random((K // block, N // block)) < kept_blocks
+        inside = rng.random((K, N)) < density
+        full = np.kron(grid, np.ones((block, block), bool)) & inside
+        return np.where(full, bits, 0).astype(np.int8)
+
+    def mixed_blocks_fine(rng):
+        blocks = np.kron(rng.random((32, 32)) >= 0.8, np.ones((32, 32), bool))
+        return np.where(blocks | (rng.random((K, N)) < 0.01), 16, 0).astype(
+            np.int8)
+
+    return [
+        ("mixed_blocks_fine", mixed_blocks_fine),
+        ("int8_outliers", lambda r: np.where(r.random((K, N)) < 0.02, 32,
+                                             8).astype(np.int8)),
+        ("f16_blocks_half_full", lambda r: clustered(r, 16, 16, 0.2, 0.5)),
+        ("f16_blocks_quarter_full", lambda r: clustered(r, 16, 16, 0.2, 0.25)),
+        ("f32_blocks_full", lambda r: clustered(r, 32, 32, 0.2, 1.0)),
+        ("i8_blocks_third_full", lambda r: clustered(r, 8, 32, 0.2, 0.33)),
+        ("i8_scattered", lambda r: np.where(r.random((K, N)) < 0.05, 8,
+                                            0).astype(np.int8)),
+    ]
+
+
+# How each plan of plan_cases() is compiled: tesa-compile options, and
+# whether the analytical table decomposes first (sm_80's, identical to what
+# sm_90 had before it was measured).
+PLANS = {
+    "measured": ["--plan=auto"],
+    "analytical": None,
+    "fine": ["--plan=fine"],
+    "block": ["--plan=block", "--block-shape=32x32"],
+}
+
+
+def compile_plan(source, library, plan):
+    compiler = ROOT / "build" / "bin" / "tesa-compile"
+    if PLANS[plan] is not None:
+        subprocess.run([str(compiler), str(source), "-o", str(library),
+                        "--target=nvvm", f"--chip={CHIP}", *PLANS[plan]],
+                       check=True)
+        return
+    decomposed = source.with_suffix(".decomposed.mlir")
+    subprocess.run([str(ROOT / "build" / "bin" / "tesa-opt"), str(source),
+                    "--tesa-decompose=chip=sm_80", "-o", str(decomposed)],
+                   check=True)
+    subprocess.run([str(compiler), str(decomposed), "-o", str(library),
+                    "--target=nvvm", f"--chip={CHIP}", "--propagate=false"],
+                   check=True)
+    decomposed.unlink()
+
+
 def prepare(directory):
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -95,6 +154,16 @@ def prepare(directory):
         manifest.append(dict(name=name, kind=kind, plan=plan, shape=shape,
                              units=int((mask > 0).sum())))
         print(f"compiled {name}: {manifest[-1]['units']} units", flush=True)
+    for name, build in plan_cases():
+        mask = build(rng)
+        source = out / f"{name}.mlir"
+        source.write_text(program(M, K, N, mask))
+        np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
+        for plan in PLANS:
+            compile_plan(source, out / f"{name}_{plan}.so", plan)
+            manifest.append(dict(name=f"{name}_{plan}", mask=name, plan=plan))
+        source.unlink()
+        print(f"compiled {name} four ways", flush=True)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
@@ -109,7 +178,8 @@ def run(directory):
     rng.manual_seed(7)
     results = []
     for case in manifest:
-        mask = np.load(directory / f"{case['name']}.mask.npz")["mask"]
+        mask_name = case.get("mask", case["name"])
+        mask = np.load(directory / f"{mask_name}.mask.npz")["mask"]
         full = torch.from_numpy(expand(mask, (K, N))).cuda()
         a = torch.randn(M, K, device="cuda", generator=rng)
         w = torch.randn(K, N, device="cuda", generator=rng)
@@ -125,6 +195,7 @@ def run(directory):
         results.append(dict(case, ms=ms, relerr=error))
         print(f"{case['name']:24} {ms:.4f} ms  err {error:.1e}", flush=True)
         del packed, library
+    print(plan_table(results), flush=True)
     summary = dict(device=torch.cuda.get_device_properties(0).name,
                    date=time.strftime("%Y-%m-%d"), chip=CHIP, m=M, k=K, n=N,
                    results=results)
@@ -132,10 +203,28 @@ def run(directory):
     return summary
 
 
+def plan_table(results):
+    """The plan cases as a Markdown table: ms per plan, fastest in bold."""
+    rows = {}
+    for row in results:
+        if "mask" in row:
+            rows.setdefault(row["mask"], {})[row["plan"]] = row["ms"]
+    lines = ["| mask | " + " | ".join(PLANS) + " |",
+             "|---|" + "---:|" * len(PLANS)]
+    for mask, times in rows.items():
+        best = min(times.values())
+        cells = [f"**{t:.4f}**" if t == best else f"{t:.4f}"
+                 for t in (times[p] for p in PLANS)]
+        lines.append(f"| {mask} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def fit_rates(results):
     """{(kind, plan, shape): (launch ms, ms per unit)} by least squares."""
     groups = {}
     for row in results:
+        if "kind" not in row:
+            continue
         key = (row["kind"], row["plan"], tuple(row["shape"] or ()))
         groups.setdefault(key, []).append((row["units"], row["ms"]))
     rates = {}
@@ -151,25 +240,54 @@ def fit(path, commit):
     summary = json.loads(Path(path).read_text())
     rates = fit_rates(summary["results"])
     unit = rates[("F32", "fine", ())][1]
-    lines = [
-        f"// {summary['chip']} kernel costs, measured by bench/cost_table.py on "
-        f"{summary['device']}",
-        f"// ({summary['date']}, commit {commit}; {Path(path).name}).",
-        f"// C = A @ W, A {summary['m']}x{summary['k']}, W "
-        f"{summary['k']}x{summary['n']} masked, packed entry point timed;",
-        "// time = launch + rate * units fitted per kind and block shape.",
-        "// Units: one kept element of the fine-grained f32 kernel; the fine",
-        "// rates are per kept element, the block rates per block.",
-        "// Generated: edit by re-running `bench/cost_table.py fit`.",
-    ]
+    fine = [rates[(kind, "fine", ())][1] / unit for kind in KINDS]
+    blocks = sorted((kind, shape, rate / unit)
+                    for (kind, plan, shape), (_, rate) in rates.items()
+                    if plan == "block")
+    # For shapes off the menu (plan=block with another block-shape): per
+    # kind, cost = overhead + per_mac * MACs over the measured shapes.
+    linear = {}
     for kind in KINDS:
-        lines.append(f"TESA_FINE_COST({kind}, "
-                     f"{rates[(kind, 'fine', ())][1] / unit:.4g})")
-    for (kind, plan, shape), (_, rate) in sorted(rates.items()):
-        if plan == "block":
-            lines.append(f"TESA_BLOCK_COST({kind}, {shape[0]}, {shape[1]}, "
-                         f"{rate / unit:.4g})")
-    target = ROOT / "lib" / "Target" / "costs" / f"{summary['chip']}.inc"
+        points = [(shape[0] * shape[1], cost) for k, shape, cost in blocks
+                  if k == kind]
+        per_mac, overhead = np.polyfit([p[0] for p in points],
+                                       [p[1] for p in points], 1)
+        linear[kind] = (max(float(overhead), 0.0), max(float(per_mac), 0.0))
+    chip = summary["chip"]
+    origin = (f"measured on {summary['device']}, {summary['date']}, "
+              f"commit {commit}")
+    name = "k" + chip.title().replace("_", "")  # sm_90: kSm90
+    number = lambda x: f"{x:.4g}"  # noqa: E731
+    lines = [
+        f"//===- costs/{chip}.inc - Measured {chip} kernel costs -*- C++ -*-===//",
+        "//",
+        "// Generated by `bench/cost_table.py fit` from",
+        f"// bench/results/{Path(path).name}: do not edit.",
+        f"// C = A @ W, A {summary['m']}x{summary['k']}, W "
+        f"{summary['k']}x{summary['n']} masked at several",
+        "// densities, the packed entry point timed; time = launch + rate * units",
+        "// fitted per kind and block shape. Unit: one kept element of the",
+        "// fine-grained f32 kernel. Fine rates per kept element, block rates",
+        "// per block.",
+        "//",
+        "//===----------------------------------------------------------------===//",
+        "",
+        f"static constexpr MeasuredBlockCost {name}MeasuredBlocks[] = {{",
+    ]
+    for kind, shape, cost in blocks:
+        lines.append(f"    {{ComputeKind::{kind}, {{{shape[0]}, {shape[1]}}}, "
+                     f"{number(cost)}}},")
+    lines += [
+        "};",
+        "",
+        f"static constexpr KernelCosts {name}MeasuredCosts = {{",
+        f"    {{{', '.join(number(x) for x in fine)}}},",
+        f"    {{{', '.join(number(linear[k][1]) for k in KINDS)}}},",
+        f"    {{{', '.join(number(linear[k][0]) for k in KINDS)}}},",
+        f"    {name}MeasuredBlocks,",
+        f'    "{origin}"}};',
+    ]
+    target = ROOT / "lib" / "Target" / "costs" / f"{chip}.inc"
     target.parent.mkdir(exist_ok=True)
     target.write_text("\n".join(lines) + "\n")
     print(target.read_text())

@@ -83,12 +83,6 @@ private:
     return count;
   }
 
-  double blockCost(ComputeKind kind, BlockShape shape) const {
-    return chip.costs.blockOverhead +
-           shape.channels * shape.reduction *
-               chip.costs.blockPerMac[unsigned(kind)];
-  }
-
   /// Assigns the uncovered elements of `classBits` in a block to the block
   /// part of `shape`, creating the part on first use.
   void takeBlock(unsigned classBits, BlockShape shape, double cost,
@@ -115,7 +109,7 @@ private:
 
   void coverEveryBlock(unsigned classBits, BlockShape shape) {
     std::pair<int64_t, int64_t> block = orient(shape);
-    double cost = blockCost(getComputeKind(classBits), shape);
+    double cost = chip.getBlockCost(getComputeKind(classBits), shape);
     for (int64_t br = 0; br * block.first < rows; ++br)
       for (int64_t bc = 0; bc * block.second < columns; ++bc)
         if (countUncovered(classBits, block, br, bc) > 0)
@@ -134,7 +128,7 @@ private:
     std::priority_queue<Candidate> queue;
     for (auto [s, shape] : llvm::enumerate(shapes)) {
       std::pair<int64_t, int64_t> block = orient(shape);
-      double cost = blockCost(kind, shape);
+      double cost = chip.getBlockCost(kind, shape);
       for (int64_t br = 0; br * block.first < rows; ++br)
         for (int64_t bc = 0; bc * block.second < columns; ++bc) {
           double savings =
@@ -147,7 +141,7 @@ private:
       Candidate top = queue.top();
       queue.pop();
       BlockShape shape = shapes[top.shapeIndex];
-      double cost = blockCost(kind, shape);
+      double cost = chip.getBlockCost(kind, shape);
       double savings = countUncovered(classBits, orient(shape), top.blockRow,
                                       top.blockColumn) *
                            fineCost -

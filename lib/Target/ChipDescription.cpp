@@ -4,10 +4,11 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The cost tables are analytical: they follow each chip's published peak
-// rates (tensor-core, dot-product and FFMA throughput) with an efficiency
-// factor per kernel kind. docs/decomposition.md gives the derivation; the
-// benchmarks of the GPU runtime recalibrate them.
+// sm_90's cost table is measured on the GPU (bench/cost_table.py writes
+// costs/sm_90.inc). The others are analytical: they follow each chip's
+// published peak rates (tensor-core, dot-product and FFMA throughput) with an
+// efficiency factor per kernel kind, because no such GPU can be reached from
+// here. docs/decomposition.md gives both.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,6 +40,15 @@ ChipDescription::getMatrixShape(ComputeKind kind) const {
   return std::nullopt;
 }
 
+double ChipDescription::getBlockCost(ComputeKind kind, BlockShape shape) const {
+  for (const MeasuredBlockCost &measured : costs.measuredBlocks)
+    if (measured.kind == kind && measured.shape.channels == shape.channels &&
+        measured.shape.reduction == shape.reduction)
+      return measured.cost;
+  return costs.blockOverhead[unsigned(kind)] +
+         shape.channels * shape.reduction * costs.blockPerMac[unsigned(kind)];
+}
+
 bool ChipDescription::acceptsBlock(ComputeKind kind, BlockShape shape) const {
   if (std::optional<MatrixShape> mma = getMatrixShape(kind))
     return shape.channels % mma->m == 0 && shape.reduction % mma->k == 0;
@@ -58,15 +68,18 @@ static const BlockShape kBlockMenu[] = {
 // rate (halved for the fragment loads of an unstaged kernel); FFMA tiles read
 // both operands contiguously, about 4x cheaper than a gathered element.
 static constexpr KernelCosts kTuringCosts = {
-    {1.0, 1.0, 0.5}, {0.25, 1.0 / 16, 1.0 / 32}, 8.0};
+    {1.0, 1.0, 0.5}, {0.25, 1.0 / 16, 1.0 / 32}, {8.0, 8.0, 8.0}, {},
+    "analytical"};
 static constexpr KernelCosts kAmpereCosts = {
-    {1.0, 1.0, 0.5}, {0.25, 1.0 / 32, 1.0 / 64}, 8.0};
-static constexpr KernelCosts kHopperCosts = {
-    {1.0, 1.0, 0.5}, {0.25, 1.0 / 32, 1.0 / 64}, 8.0};
+    {1.0, 1.0, 0.5}, {0.25, 1.0 / 32, 1.0 / 64}, {8.0, 8.0, 8.0}, {},
+    "analytical"};
+// Defines kSm90MeasuredCosts.
+#include "costs/sm_90.inc"
 // gfx906: no matrix cores; v_dot2_f32_f16 and v_dot4_i32_i8 double and
 // quadruple the FFMA rate.
 static constexpr KernelCosts kVega20Costs = {
-    {1.0, 0.75, 0.5}, {0.25, 1.0 / 8, 1.0 / 16}, 8.0};
+    {1.0, 0.75, 0.5}, {0.25, 1.0 / 8, 1.0 / 16}, {8.0, 8.0, 8.0}, {},
+    "analytical"};
 
 static const ChipDescription kChips[] = {
     {"sm_75", GPUBackend::NVVM, 32, 48 * 1024, 68, MatrixShape{16, 8, 8},
@@ -82,7 +95,7 @@ static const ChipDescription kChips[] = {
      kAmpereCosts},
     {"sm_90", GPUBackend::NVVM, 32, 48 * 1024, 132, MatrixShape{16, 8, 16},
      MatrixShape{16, 8, 32}, true, false, "+ptx78", kBlockMenu,
-     kHopperCosts},
+     kSm90MeasuredCosts},
     {"gfx906", GPUBackend::ROCDL, 64, 64 * 1024, 60, std::nullopt,
      std::nullopt, true, true, "", kBlockMenu, kVega20Costs},
 };

@@ -189,7 +189,8 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
       sparseMap, /*channelsAlongRows=*/sparseIndex == 0, chip, options);
   if (emitRemarks)
     op.emitRemark() << "decomposed operand " << sparseIndex << " into "
-                    << describe(parts);
+                    << describe(parts) << " (" << chip.name
+                    << " costs: " << chip.costs.origin << ")";
 
   OpBuilder builder(op);
   auto sparseType = cast<RankedTensorType>(sparse.getType());

@@ -94,6 +94,59 @@ TEST(DecompositionPlanTest, ScatteredElementsStayFineGrained) {
   EXPECT_EQ(parts[0].kind, PlannedPart::Kind::Fine);
 }
 
+/// A 16x16 f16 operand with `kept` of its elements kept, in row order.
+static SparsityMap getPartlyKeptBlock(int64_t kept) {
+  std::vector<uint8_t> entries(16 * 16, 0);
+  for (int64_t i = 0; i < kept; ++i)
+    entries[i] = 16;
+  return cantFail(SparsityMap::get({16, 16}, {16, 16}, entries));
+}
+
+TEST(DecompositionPlanTest, MeasuredCostsCoverTheMenu) {
+  const ChipDescription &chip = *lookupChip("sm_90");
+  EXPECT_TRUE(chip.costs.origin.starts_with("measured on"));
+  for (ComputeKind kind : {ComputeKind::F32, ComputeKind::F16, ComputeKind::I8})
+    for (BlockShape shape : chip.blockMenu) {
+      if (!chip.acceptsBlock(kind, shape))
+        continue;
+      auto measured = llvm::find_if(
+          chip.costs.measuredBlocks, [&](const MeasuredBlockCost &entry) {
+            return entry.kind == kind &&
+                   entry.shape.channels == shape.channels &&
+                   entry.shape.reduction == shape.reduction;
+          });
+      ASSERT_NE(measured, chip.costs.measuredBlocks.end())
+          << "no measured cost for " << shape.channels << "x"
+          << shape.reduction << "; re-run bench/cost_table.py";
+      EXPECT_EQ(chip.getBlockCost(kind, shape), measured->cost);
+    }
+  // A shape off the menu falls back to the per-MAC rate.
+  BlockShape offMenu{8, 8};
+  EXPECT_DOUBLE_EQ(chip.getBlockCost(ComputeKind::F16, offMenu),
+                   chip.costs.blockOverhead[1] + 64 * chip.costs.blockPerMac[1]);
+  EXPECT_EQ(lookupChip("sm_80")->costs.origin, "analytical");
+}
+
+TEST(DecompositionPlanTest, MeasuredBlockCostDecides) {
+  // A 16x16 block pays on sm_90 once it holds more kept elements than its
+  // measured cost buys fine-grained.
+  const ChipDescription &chip = *lookupChip("sm_90");
+  double breakEven = chip.getBlockCost(ComputeKind::F16, {16, 16}) /
+                     chip.costs.finePerElement[unsigned(ComputeKind::F16)];
+  ASSERT_LT(breakEven, 240.0) << "16x16 f16 blocks no longer pay at all";
+  DecompositionOptions options;
+  options.mode = DecompositionOptions::Mode::Auto;
+  auto above = planDecomposition(getPartlyKeptBlock(int64_t(breakEven) + 16),
+                                 true, chip, options);
+  ASSERT_EQ(above.size(), 1u);
+  EXPECT_EQ(above[0].kind, PlannedPart::Kind::Block);
+  auto below = planDecomposition(
+      getPartlyKeptBlock(std::max<int64_t>(1, int64_t(breakEven) - 16)), true,
+      chip, options);
+  ASSERT_EQ(below.size(), 1u);
+  EXPECT_EQ(below[0].kind, PlannedPart::Kind::Fine);
+}
+
 TEST(DecompositionPlanTest, UnknownChipIsNull) {
   EXPECT_EQ(lookupChip("sm_1"), nullptr);
   EXPECT_EQ(getKnownChipNames(), "sm_75, sm_80, sm_86, sm_89, sm_90, gfx906");

@@ -46,15 +46,28 @@ struct BlockShape {
   int64_t channels, reduction;
 };
 
+/// The cost of one block of `shape` for parts of `kind`, as measured.
+struct MeasuredBlockCost {
+  ComputeKind kind;
+  BlockShape shape;
+  double cost;
+};
+
 /// Relative costs, per column of the dense operand, in units of one kept
 /// f32 element computed by the fine-grained kernel.
 struct KernelCosts {
   /// Fine-grained kernel, per kept element, indexed by ComputeKind.
   double finePerElement[3];
-  /// Block kernel, per multiply-accumulate of a block computed densely.
+  /// Block kernel, per multiply-accumulate of a block computed densely, and
+  /// fixed per block (work-list entry, fragment setup), indexed by
+  /// ComputeKind: the cost of a shape that `measuredBlocks` does not list.
   double blockPerMac[3];
-  /// Block kernel, fixed cost per block (work-list entry, fragment setup).
-  double blockOverhead;
+  double blockOverhead[3];
+  /// Per-block costs measured on the chip, for the shapes they list.
+  llvm::ArrayRef<MeasuredBlockCost> measuredBlocks;
+  /// Where the numbers come from: "analytical", or the device, date and
+  /// commit of the measurement.
+  llvm::StringRef origin;
 };
 
 struct ChipDescription {
@@ -78,6 +91,9 @@ struct ChipDescription {
   std::optional<MatrixShape> getMatrixShape(ComputeKind kind) const;
   /// Whether a block part of `kind` may use `shape` on this chip.
   bool acceptsBlock(ComputeKind kind, BlockShape shape) const;
+  /// The cost of one block of `shape` in a part of `kind`: measured where
+  /// the cost table lists the shape, else from the per-MAC rate.
+  double getBlockCost(ComputeKind kind, BlockShape shape) const;
 };
 
 /// The description of `name` (e.g. "sm_80", "gfx906"), or null.

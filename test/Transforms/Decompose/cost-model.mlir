@@ -10,7 +10,7 @@
 func.func @mixed_sizes(%x: tensor<8x128xf32>,
     %w: tensor<128x128xf32, #tesa.sparsity<map = dense_resource<mixed> : tensor<128x128xi8>>>,
     %acc: tensor<8x128xf32>) -> tensor<8x128xf32> {
-  // expected-remark @below {{decomposed operand 1 into 3 parts; 1 blocks of 64x64 at 16 bits; 1 blocks of 16x16 at 16 bits; 1 fine-grained elements at 16 bits}}
+  // expected-remark @below {{decomposed operand 1 into 3 parts; 1 blocks of 64x64 at 16 bits; 1 blocks of 16x16 at 16 bits; 1 fine-grained elements at 16 bits (sm_80 costs: analytical)}}
   %r = linalg.matmul ins(%x, %w : tensor<8x128xf32>, tensor<128x128xf32, #tesa.sparsity<map = dense_resource<mixed> : tensor<128x128xi8>>>) outs(%acc : tensor<8x128xf32>) -> tensor<8x128xf32>
   return %r : tensor<8x128xf32>
 }
