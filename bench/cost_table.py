@@ -294,11 +294,15 @@ def fit(path, commit):
 
 
 def main():
+    global CHIP
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=["prepare", "run", "fit"])
     parser.add_argument("path", help="directory (prepare, run) or costs.json (fit)")
     parser.add_argument("--commit", default="", help="fit: the commit measured")
+    parser.add_argument("--chip", default=CHIP,
+                        help="prepare: the chip to compile for (default sm_90)")
     args = parser.parse_args()
+    CHIP = args.chip
     if args.step == "prepare":
         prepare(args.path)
     elif args.step == "run":
