@@ -96,6 +96,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   PartLayout layout = buildPartLayout(
       getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
       columns, op.getKernel() == "block", op.getBlock(), op.getBits(), chip);
+  restrictToLiveColumns(layout, getDeclaredMap(resultType));
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
     return op.emitError("reduction of ")
            << layout.reduction

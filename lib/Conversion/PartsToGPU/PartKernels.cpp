@@ -101,6 +101,14 @@ public:
     return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, index(y));
   }
 
+  /// The dense column (SIMT) or column tile (MMA) of the compute kernel's
+  /// `index`-th unit of column work.
+  Value getColumnWork(Value index) {
+    if (layout.liveColumns.empty())
+      return index;
+    return loadIndex(table("_columns", layout.liveColumns), index);
+  }
+
   /// The global thread id along x.
   Value globalId() {
     return add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
@@ -529,9 +537,10 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
   ImplicitLocOpBuilder &b = kb.b;
   bool isInt = layout.compute == ComputeKind::I8;
   auto fn = kb.begin("", arguments);
-  Value column = kb.globalId();
+  Value columnWork = kb.globalId();
   Value w = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  kb.ifThen(kb.less(column, layout.columns), [&] {
+  kb.ifThen(kb.less(columnWork, layout.getNumColumnWork()), [&] {
+    Value column = kb.getColumnWork(columnWork);
     Value rows = kb.table("_rows", layout.rows);
     Value offsets = kb.table("_offsets", layout.offsets);
     Value entries = kb.table("_entries", layout.entries);
@@ -607,12 +616,14 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value warp = kb.div(thread, 32), lane = kb.rem(thread, 32);
   Value group = kb.div(lane, 4), inGroup = kb.rem(lane, 4);
-  Value tile = kb.add(kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-                             kb.index(kThreads / 32)),
-                      warp);
-  Value firstColumn = kb.mul(tile, kb.index(shape.n));
+  Value tileWork = kb.add(
+      kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+             kb.index(kThreads / 32)),
+      warp);
   // The whole warp takes this branch together, as mma.sync requires.
-  kb.ifThen(kb.less(firstColumn, layout.columns), [&] {
+  kb.ifThen(kb.less(tileWork, layout.getNumColumnWork()), [&] {
+    Value firstColumn =
+        kb.mul(kb.getColumnWork(tileWork), kb.index(shape.n));
     Value rows = kb.table("_rows", layout.rows);
     Value offsets = kb.table("_offsets", layout.offsets);
     Value entries = kb.table("_entries", layout.entries);
@@ -747,11 +758,12 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   if (layout.useMma) {
     kernels.compute = buildMmaCompute(kb, computeArguments);
     kernels.computeGrid = {
-        ceilDiv(q, layout.mma.n * (kThreads / 32)),
+        ceilDiv(layout.getNumColumnWork(), kThreads / 32),
         numRows * (layout.blockChannels / layout.mma.m)};
   } else {
     kernels.compute = buildSimtCompute(kb, computeArguments);
-    kernels.computeGrid = {ceilDiv(q, kThreads), numRows};
+    kernels.computeGrid = {ceilDiv(layout.getNumColumnWork(), kThreads),
+                           numRows};
   }
   kernels.computeBlock = {kThreads, 1};
   return kernels;

@@ -52,6 +52,10 @@ struct PartLayout {
   std::vector<int32_t> rows, offsets, entries;
   /// MMA: the kept-element bitmask of each block, 32 elements per word.
   std::vector<int32_t> blockMasks;
+  /// The dense columns the compute kernel covers (SIMT: column ids; MMA:
+  /// tiles of mma.n columns) when the product's result marks the others
+  /// pruned; empty when it covers them all.
+  std::vector<int32_t> liveColumns;
 
   /// Packed values the compute kernel reads.
   int64_t getNumPacked() const;
@@ -59,6 +63,9 @@ struct PartLayout {
   int64_t getPaddedReduction() const;
   /// Number of blocks (MMA) or entries (SIMT) of work.
   int64_t getNumEntries() const { return entries.size(); }
+  /// Number of columns (SIMT) or column tiles (MMA) the compute kernel
+  /// covers.
+  int64_t getNumColumnWork() const;
 };
 
 /// Builds the layout of a part whose kept elements are `part` (in the sparse
@@ -67,6 +74,12 @@ PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                            int64_t columns, bool blockKernel,
                            llvm::ArrayRef<int64_t> block, unsigned bits,
                            const ChipDescription &chip);
+
+/// Restricts the compute kernel of `layout` to the dense columns in which
+/// `result` (the product's result map) keeps an element: a column whose
+/// every result element is pruned (zero, or dead: nothing reads it) is not
+/// computed, and keeps its accumulator's value.
+void restrictToLiveColumns(PartLayout &layout, const SparsityMap &result);
 
 /// A part's packed values (and, for int8 parts, per-channel scales),
 /// computed at compile time exactly as the pack kernel computes them.

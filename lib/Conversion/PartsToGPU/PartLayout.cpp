@@ -18,6 +18,33 @@ int64_t PartLayout::getPaddedReduction() const {
   return (reduction + multiple - 1) / multiple * multiple;
 }
 
+int64_t PartLayout::getNumColumnWork() const {
+  if (!liveColumns.empty())
+    return liveColumns.size();
+  return useMma ? (columns + mma.n - 1) / mma.n : columns;
+}
+
+void tesa::restrictToLiveColumns(PartLayout &layout,
+                                 const SparsityMap &result) {
+  std::vector<uint8_t> bits = result.getEntriesOn(result.getShape());
+  int64_t channels = layout.channels, columns = layout.columns;
+  int64_t tileWidth = layout.useMma ? layout.mma.n : 1;
+  std::vector<bool> live((columns + tileWidth - 1) / tileWidth, false);
+  for (int64_t column = 0; column < columns; ++column)
+    for (int64_t channel = 0; channel < channels; ++channel)
+      if (bits[layout.sparseIsLhs ? channel * columns + column
+                                  : column * channels + channel]) {
+        live[column / tileWidth] = true;
+        break;
+      }
+  layout.liveColumns.clear();
+  if (llvm::all_of(live, [](bool isLive) { return isLive; }))
+    return;
+  for (auto [tile, isLive] : llvm::enumerate(live))
+    if (isLive)
+      layout.liveColumns.push_back(int32_t(tile));
+}
+
 PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                                  int64_t columns, bool blockKernel,
                                  llvm::ArrayRef<int64_t> block, unsigned bits,

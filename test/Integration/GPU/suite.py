@@ -138,6 +138,54 @@ def conv_case(rng):
     return source, inputs, masks
 
 
+def masked_rows_case(rng, out_dir):
+    """(x @ w) * row_mask: propagation marks the product's masked rows dead,
+    so its kernels skip them. w (fewer kept elements than x's live rows, so
+    it is the operand decomposed) has dense f16 16x16 blocks and scattered
+    f32 elements: tensor-core and SIMT kernels both skip; the dead rows
+    (20-43) do not fall on tile boundaries."""
+    from tesa.encoding import resource_section, sparsity_encoding
+    m, k, n = 64, 64, 48
+    blocks = np.kron(rng.random((k // 16, n // 16)) < 0.3,
+                     np.ones((16, 16), bool))
+    mask = np.where(blocks, 16, np.where(rng.random((k, n)) < 0.1, 32, 0))
+    mask = mask.astype(np.int8)
+    live = np.ones(m, np.float32)
+    live[20:44] = 0
+    encoding = sparsity_encoding(mask, resource_name="w_mask")
+    w_type = f"tensor<{k}x{n}xf32, {encoding.attribute}>"
+    rows = ", ".join(f"[{v:.1f}]" for v in live)
+    text = f"""func.func @masked_rows(%x: tensor<{m}x{k}xf32>, %w: {w_type}) -> tensor<{m}x{n}xf32> {{
+  %zero = arith.constant 0.0 : f32
+  %live = arith.constant dense<[{rows}]> : tensor<{m}x1xf32>
+  %e = tensor.empty() : tensor<{m}x{n}xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<{m}x{k}xf32>, {w_type}) outs(%acc : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  %y = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, 0)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}} ins(%p, %live : tensor<{m}x{n}xf32>, tensor<{m}x1xf32>) outs(%e : tensor<{m}x{n}xf32>) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  }} -> tensor<{m}x{n}xf32>
+  return %y : tensor<{m}x{n}xf32>
+}}
+""" + resource_section([encoding])
+    source = out_dir / "masked_rows.mlir"
+    source.write_text(text)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    return source, [x, w], [None, mask]
+
+
+MASKED_ROWS = np.r_[20:44]
+
+
+def masked_rows_reference(inputs, masks):
+    x, w = (masked(a.astype(np.float64), m) for a, m in zip(inputs, masks))
+    result = x @ w
+    result[MASKED_ROWS] = 0
+    return result
+
+
 BERT_ARGUMENTS = ["x", "l0_wq", "l0_bq", "l0_wk", "l0_bk", "l0_wv", "l0_bv",
                   "l0_wo", "l0_bo", "l0_w1", "l0_b1", "l0_w2", "l0_b2"]
 
@@ -194,7 +242,9 @@ def prepare(out_dir):
                 ("conv", "conv", lambda: conv_case(rng)),
                 ("bert_layer", "bert_layer", lambda: bert_case(rng, out)),
                 ("example_bert_layer", "bert_layer",
-                 lambda: example_bert_case(rng))]
+                 lambda: example_bert_case(rng)),
+                ("masked_rows", "masked_rows",
+                 lambda: masked_rows_case(rng, out))]
     for name, kind, build in programs:
         source, inputs, masks = build()
         tesa_compile(source, out / f"{name}.so", ["--chip=sm_90"])
@@ -332,7 +382,9 @@ def run_program(directory, entry, paths):
     masks = [data[f"mask{i}"] if f"mask{i}" in data else None
              for i in range(len(inputs))]
     reference = {"mlp": mlp_reference, "conv": conv_reference,
-                 "bert_layer": bert_reference}[entry["kind"]](inputs, masks)
+                 "bert_layer": bert_reference,
+                 "masked_rows": masked_rows_reference}[entry["kind"]](
+                     inputs, masks)
     # int8 and f16 parts in the MLP and the convolution; f32 everywhere in
     # the BERT layer.
     tolerance = 1e-5 if entry["kind"] == "bert_layer" else 2e-2
