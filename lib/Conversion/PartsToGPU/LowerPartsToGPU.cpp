@@ -38,6 +38,15 @@ private:
                           DenseElementsAttr value);
 
   llvm::DenseMap<Value, Value> transposed;
+  /// The int8 copy of a dense operand and its scales, per (operand, copy
+  /// type, block): int8 parts of one product with the same layout share them.
+  struct QuantisedDense {
+    Value values, scales;
+    /// The last launch that reads them; they are freed after it.
+    Operation *lastUse;
+  };
+  using QuantisedDenseKey = std::tuple<Value, Type, Block *>;
+  llvm::DenseMap<QuantisedDenseKey, QuantisedDense> quantisedDense;
   /// The host module's symbols, for naming constant globals.
   std::optional<SymbolTable> symbols;
 };
@@ -110,9 +119,15 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     std::string prefix = "part" + std::to_string(index);
     std::optional<std::vector<float>> constantSource =
         getConstantValues(source);
+    QuantisedDenseKey quantisedKey = {
+        op.getDense(), getQuantisedDenseType(builder.getContext(), layout),
+        op->getBlock()};
+    bool quantise = layout.compute == ComputeKind::I8 &&
+                    !quantisedDense.count(quantisedKey);
     PartKernels kernels =
         buildPartKernels(builder, loc, kernelModule, prefix, layout, chip,
-                         /*withPack=*/!constantSource);
+                         /*withPack=*/!constantSource,
+                         /*withQuantise=*/quantise);
     auto toBuffer = [&](Value tensor) -> Value {
       return bufferization::ToBufferOp::create(
           builder, loc, getBufferType(tensor.getType()), tensor,
@@ -166,14 +181,17 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       denseTensor = getTransposed(builder, loc, denseTensor);
     Value dense = toBuffer(denseTensor);
     if (layout.compute == ComputeKind::I8) {
-      Value quantised = alloc(kernels.quantiseDense.getArgument(1).getType());
-      Value denseScales =
-          alloc(kernels.quantiseDense.getArgument(2).getType());
-      launch(kernels.quantiseDense, kernels.quantiseGrid,
-             kernels.quantiseBlock, {dense, quantised, denseScales});
-      launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,
-             {quantised, denseScales, packed, scales, out});
-      temporaries.append({quantised, denseScales});
+      QuantisedDense &copy = quantisedDense[quantisedKey];
+      if (quantise) {
+        copy.values = alloc(std::get<Type>(quantisedKey));
+        copy.scales =
+            alloc(getDenseScalesType(builder.getContext(), layout));
+        launch(kernels.quantiseDense, kernels.quantiseGrid,
+               kernels.quantiseBlock, {dense, copy.values, copy.scales});
+      }
+      copy.lastUse =
+          launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,
+                 {copy.values, copy.scales, packed, scales, out});
     } else {
       launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,
              {dense, packed, out});
@@ -199,6 +217,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
 void LowerPartsToGPUPass::runOnOperation() {
   ModuleOp module = getOperation();
   transposed.clear();
+  quantisedDense.clear();
   symbols.emplace(module);
   llvm::Expected<const ChipDescription &> chipDescription =
       target.empty() ? getChip(chip) : getChip(target, chip);
@@ -219,6 +238,11 @@ void LowerPartsToGPUPass::runOnOperation() {
   for (auto [index, op] : llvm::enumerate(parts))
     if (failed(lower(op, kernelModule, index, chipDescription.get())))
       return signalPassFailure();
+  for (auto &[key, copy] : quantisedDense) {
+    builder.setInsertionPointAfter(copy.lastUse);
+    memref::DeallocOp::create(builder, copy.lastUse->getLoc(), copy.values);
+    memref::DeallocOp::create(builder, copy.lastUse->getLoc(), copy.scales);
+  }
   // Extracted parts are read by the pack kernels from their source.
   module.walk([](ExtractPartOp op) {
     if (op->use_empty())

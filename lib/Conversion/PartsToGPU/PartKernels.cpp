@@ -62,6 +62,24 @@ MemRefType tesa::getScalesBufferType(MLIRContext *ctx,
   return MemRefType::get({layout.channels}, Float32Type::get(ctx));
 }
 
+/// The reduction is zero-padded: [column][k] for tensor cores (a fragment
+/// reads consecutive k of one column), [k / 4][column][k % 4] for SIMT
+/// parts, so that the threads of a warp, one per column, read consecutive
+/// words.
+MemRefType tesa::getQuantisedDenseType(MLIRContext *ctx,
+                                       const PartLayout &layout) {
+  Type i8 = IntegerType::get(ctx, 8);
+  int64_t reduction = layout.getPaddedReduction();
+  if (layout.useMma)
+    return MemRefType::get({layout.columns, reduction}, i8);
+  return MemRefType::get({reduction / 4, layout.columns, 4}, i8);
+}
+
+MemRefType tesa::getDenseScalesType(MLIRContext *ctx,
+                                    const PartLayout &layout) {
+  return MemRefType::get({layout.columns}, Float32Type::get(ctx));
+}
+
 namespace {
 
 constexpr int64_t kThreads = 128;
@@ -442,19 +460,6 @@ static gpu::GPUFuncOp buildMmaPack(KernelBuilder &kb, MemRefType source,
 /// reduction along y.
 static constexpr int64_t kQuantiseColumns = 32, kQuantiseSlices = 8;
 
-/// The int8 copy of the dense operand, its reduction zero-padded: [column][k]
-/// for tensor cores (a fragment reads consecutive k of one column), and
-/// [k / 4][column][k % 4] for SIMT parts, so that the threads of a warp,
-/// one per column, read consecutive words.
-static MemRefType getQuantisedDenseType(MLIRContext *ctx,
-                                        const PartLayout &layout) {
-  Type i8 = IntegerType::get(ctx, 8);
-  int64_t reduction = layout.getPaddedReduction();
-  if (layout.useMma)
-    return MemRefType::get({layout.columns, reduction}, i8);
-  return MemRefType::get({reduction / 4, layout.columns, 4}, i8);
-}
-
 /// int8 copy of the dense operand with one scale per column. A block of
 /// kQuantiseColumns x kQuantiseSlices threads takes 32 columns; each thread
 /// finds the largest magnitude in its slice of the reduction, the slices meet
@@ -714,7 +719,7 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                                    gpu::GPUModuleOp module, StringRef prefix,
                                    const PartLayout &layout,
                                    const ChipDescription &chip,
-                                   bool withPack) {
+                                   bool withPack, bool withQuantise) {
   ImplicitLocOpBuilder b(loc, builder);
   OpBuilder::InsertionGuard guard(b);
   KernelBuilder kb(b, module, prefix, layout, chip);
@@ -730,7 +735,7 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   MemRefType packed = getPackedBufferType(b.getContext(), layout);
   MemRefType scales = getScalesBufferType(b.getContext(), layout);
   MemRefType quantised = getQuantisedDenseType(b.getContext(), layout);
-  MemRefType denseScales = MemRefType::get({q}, f32);
+  MemRefType denseScales = getDenseScalesType(b.getContext(), layout);
   auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
 
   PartKernels kernels;
@@ -747,10 +752,12 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   kernels.packBlock = {kThreads, 1};
   SmallVector<Type> computeArguments;
   if (layout.compute == ComputeKind::I8) {
-    kernels.quantiseDense =
-        buildQuantiseDense(kb, dense, quantised, denseScales);
-    kernels.quantiseGrid = {ceilDiv(q, kQuantiseColumns), 1};
-    kernels.quantiseBlock = {kQuantiseColumns, kQuantiseSlices};
+    if (withQuantise) {
+      kernels.quantiseDense =
+          buildQuantiseDense(kb, dense, quantised, denseScales);
+      kernels.quantiseGrid = {ceilDiv(q, kQuantiseColumns), 1};
+      kernels.quantiseBlock = {kQuantiseColumns, kQuantiseSlices};
+    }
     computeArguments = {quantised, denseScales, packed, scales, result};
   } else {
     computeArguments = {dense, packed, result};

@@ -106,12 +106,13 @@ struct PartKernels {
 
 /// Generates the pack kernel (source -> packed values and, for int8, per
 /// channel scales) unless `withPack` is false, the dense-operand
-/// quantisation kernel (int8 only) and the compute kernel, with the work
-/// lists as constant globals.
+/// quantisation kernel (int8 only) unless `withQuantise` is false, and the
+/// compute kernel, with the work lists as constant globals.
 PartKernels buildPartKernels(mlir::OpBuilder &builder, mlir::Location loc,
                              mlir::gpu::GPUModuleOp module,
                              llvm::StringRef prefix, const PartLayout &layout,
-                             const ChipDescription &chip, bool withPack);
+                             const ChipDescription &chip, bool withPack,
+                             bool withQuantise);
 
 /// The element type of the packed values.
 mlir::Type getPackedElementType(mlir::MLIRContext *ctx,
@@ -123,6 +124,15 @@ mlir::MemRefType getPackedBufferType(mlir::MLIRContext *ctx,
                                      const PartLayout &layout);
 mlir::MemRefType getScalesBufferType(mlir::MLIRContext *ctx,
                                      const PartLayout &layout);
+
+/// The buffers the dense quantisation kernel of an int8 part writes: the
+/// dense operand's int8 copy (its layout depends on the kernel kind and the
+/// padded reduction; parts with equal types can share one copy) and one
+/// scale per dense column.
+mlir::MemRefType getQuantisedDenseType(mlir::MLIRContext *ctx,
+                                       const PartLayout &layout);
+mlir::MemRefType getDenseScalesType(mlir::MLIRContext *ctx,
+                                    const PartLayout &layout);
 
 /// Marks the launches of pack kernels in the host program.
 constexpr llvm::StringLiteral kPackLaunchAttr = "tesa.pack_launch";
