@@ -111,6 +111,8 @@ void tesa::buildGPUPipeline(OpPassManager &pm,
 
 void tesa::buildGPUPartsPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
+  // A bias becomes the accumulator the parts start from.
+  pm.addNestedPass<func::FuncOp>(createFoldBiasIntoAccumulator());
   DecomposeOptions decompose;
   decompose.chip = options.chip;
   decompose.plan = options.plan;

@@ -237,6 +237,42 @@ def DropEncodings : Pass<"tesa-drop-encodings", "mlir::ModuleOp"> {
   }];
 }
 
+def FoldBiasIntoAccumulator : Pass<"tesa-fold-bias-into-accumulator"> {
+  let summary = "Start a product's accumulator at its bias instead of zero";
+  let description = [{
+    A bias added to a product is an epilogue: one more pass over the result.
+    This pass fuses it into the product's accumulator: when a
+    `linalg.matmul` (or `linalg.batch_matmul`) whose accumulator is filled
+    with zero has a single use, an all-parallel `linalg.generic` that adds a
+    broadcast operand to it element by element, the accumulator starts at
+    the broadcast bias and the addition disappears. The decomposition then
+    accumulates every part onto the bias, so a product with a bias costs the
+    same kernels as one without.
+
+    ```mlir
+    %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+    %p = linalg.matmul ins(%x, %w : ...) outs(%acc : tensor<16x64xf32>) -> tensor<16x64xf32>
+    %y = linalg.generic {indexing_maps = [(i, j) -> (i, j), (i, j) -> (j), (i, j) -> (i, j)], ...}
+        ins(%p, %bias : tensor<16x64xf32>, tensor<64xf32>) outs(%e2 : tensor<16x64xf32>) {
+      ^bb0(%a: f32, %b: f32, %o: f32):
+        %s = arith.addf %a, %b : f32
+        linalg.yield %s : f32
+    } -> tensor<16x64xf32>
+    // becomes
+    %acc = linalg.generic {indexing_maps = [(i, j) -> (j), (i, j) -> (i, j)], ...}
+        ins(%bias : tensor<64xf32>) outs(%e2 : tensor<16x64xf32>) {
+      ^bb0(%b: f32, %o: f32):
+        linalg.yield %b : f32
+    } -> tensor<16x64xf32>
+    %y = linalg.matmul ins(%x, %w : ...) outs(%acc : tensor<16x64xf32>) -> tensor<16x64xf32>
+    ```
+
+    The fused product takes the addition's result type, encoding included.
+    `--tesa-pipeline` runs it before the decomposition. Activations (ReLU,
+    GELU) after the bias are not fused.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
 
 def DecomposeAggregatedOps : Pass<"tesa-decompose-aggregated-ops"> {
   let summary = "Expand aggregated linalg ops (softmax) into structured ops";
