@@ -42,6 +42,8 @@ void tesa::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
+  // What has no LLVM intrinsic (math.erf of GELU) calls libm.
+  pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
@@ -118,6 +120,8 @@ void tesa::buildGPUPartsPipeline(OpPassManager &pm,
   decompose.plan = options.plan;
   decompose.blockShape = options.blockShape;
   pm.addPass(createDecompose(decompose));
+  // Activations after a product run in its last part's kernel.
+  pm.addNestedPass<func::FuncOp>(createFuseEpilogues());
   LowerPartsToGPUOptions parts;
   parts.chip = options.chip;
   parts.target = options.target;

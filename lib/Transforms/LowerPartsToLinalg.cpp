@@ -148,6 +148,21 @@ struct LowerPartMatmul : OpRewritePattern<PartMatmulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(PartMatmulOp op,
                                 PatternRewriter &rewriter) const override {
+    Value result = lowerProduct(op, rewriter);
+    // The epilogue, element by element.
+    if (op.hasEpilogue())
+      result = buildGeneric(
+          rewriter, op.getLoc(), cast<RankedTensorType>(result.getType()),
+          ValueRange{result}, {rewriter.getMultiDimIdentityMap(2)},
+          [&](OpBuilder &b, Location, ValueRange args) {
+            return op.buildEpilogue(b, args[0]);
+          });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+  /// acc + lhs * rhs at the part's width.
+  static Value lowerProduct(PartMatmulOp op, PatternRewriter &rewriter) {
     Location loc = op.getLoc();
     Value lhs = op.getLhs(), rhs = op.getRhs(), acc = op.getAcc();
     auto resultType = cast<RankedTensorType>(op.getType());
@@ -157,12 +172,9 @@ struct LowerPartMatmul : OpRewritePattern<PartMatmulOp> {
         lhs = roundToF16(rewriter, loc, lhs);
         rhs = roundToF16(rewriter, loc, rhs);
       }
-      rewriter.replaceOp(op, linalg::MatmulOp::create(rewriter, loc,
-                                                      TypeRange{resultType},
-                                                      ValueRange{lhs, rhs},
-                                                      ValueRange{acc})
-                                 .getResult(0));
-      return success();
+      return linalg::MatmulOp::create(rewriter, loc, TypeRange{resultType},
+                                      ValueRange{lhs, rhs}, ValueRange{acc})
+          .getResult(0);
     }
     // Integer parts: the lhs has a scale per row, the rhs per column.
     int64_t sparseMax = op.getSparseQmax();
@@ -187,7 +199,7 @@ struct LowerPartMatmul : OpRewritePattern<PartMatmulOp> {
                                  ValueRange{lhsQ, rhsQ}, ValueRange{zero})
             .getResult(0);
     MLIRContext *ctx = rewriter.getContext();
-    Value result = buildGeneric(
+    return buildGeneric(
         rewriter, loc, resultType,
         ValueRange{products, lhsScales, rhsScales, acc},
         {rewriter.getMultiDimIdentityMap(2),
@@ -198,8 +210,6 @@ struct LowerPartMatmul : OpRewritePattern<PartMatmulOp> {
           return PartMatmulOp::buildDequantise(b, l, args[0], args[1], args[2],
                                                args[3]);
         });
-    rewriter.replaceOp(op, result);
-    return success();
   }
 };
 

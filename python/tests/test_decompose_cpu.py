@@ -127,17 +127,18 @@ def run_cases(cases, plan):
     return results, covers
 
 
-def run_module(body, count, plan, before=()):
+def run_module(body, count, plan, before=(), after=()):
     """Decomposes and runs `body`, whose functions @run0 .. @run<count-1>
     print one result each (its bits as i32); returns the results as float32
     arrays and the number of decompositions checked to be exact covers.
-    `before` are tesa-opt options run before the decomposition."""
+    `before` and `after` are tesa-opt options run before and after the
+    decomposition."""
     calls = "".join(f"  call @run{i}() : () -> ()\n" for i in range(count))
     module = (body + "func.func private @printMemrefI32(tensor<*xi32>)\n"
               f"func.func @main() {{\n{calls}  return\n}}\n")
     lowered = subprocess.run(
         [TESA_OPT, *before, f"--tesa-decompose={plan}",
-         "--tesa-check-decomposition",
+         "--tesa-check-decomposition", *after,
          "--tesa-cpu-pipeline", "-"],
         input=module, capture_output=True, text=True)
     assert lowered.returncode == 0, lowered.stderr[-4000:]

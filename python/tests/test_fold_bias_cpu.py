@@ -1,11 +1,16 @@
-"""Products with a bias, folded into the accumulator, run on the CPU and
-match a float64 reference.
+"""Products with fused epilogues run on the CPU and match a float64
+reference.
 
 `--tesa-fold-bias-into-accumulator` rewrites `fill(0) -> matmul -> add(bias)`
 into `broadcast(bias) -> matmul`; the decomposed parts then accumulate onto
-the bias. Each case has a sparse weight (32-bit elements), a bias broadcast
-along rows or columns, and the bias on either side of the addition.
+the bias. `--tesa-fuse-epilogues` moves an activation after the product
+(ReLU as `linalg.max` with a zero-filled tensor, GELU as a generic with
+`math.erf`) into the last part. Each case has a sparse weight (32-bit
+elements), a bias broadcast along rows or columns, the bias on either side
+of the addition, and optionally an activation.
 """
+
+import math
 
 import subprocess
 import zlib
@@ -17,7 +22,33 @@ from test_decompose_cpu import TESA_OPT, literal, run_module
 from test_decompose_forms_cpu import encoded, printer, random_mask
 
 
-def bias_case(index, rng):
+def activation(kind, value, out):
+    """The text of an activation of `value` (a tensor of type `out`) into
+    %r, and its float64 reference function."""
+    if kind == "relu":
+        return (f"""  %zeros = linalg.fill ins(%zero : f32) outs(%e : {out}) -> {out}
+  %r = linalg.max ins({value}, %zeros : {out}, {out}) outs(%e : {out}) -> {out}
+""", lambda x: np.maximum(x, 0))
+    if kind == "gelu":
+        erf = np.vectorize(math.erf)
+        return (f"""  %r = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}}
+      ins({value} : {out}) outs(%e : {out}) {{
+  ^bb0(%v: f32, %o: f32):
+    %half = arith.constant 0.5 : f32
+    %one = arith.constant 1.0 : f32
+    %isqrt2 = arith.constant 0.70710678 : f32
+    %s = arith.mulf %v, %isqrt2 : f32
+    %erf = math.erf %s : f32
+    %plus = arith.addf %erf, %one : f32
+    %h = arith.mulf %v, %half : f32
+    %g = arith.mulf %h, %plus : f32
+    linalg.yield %g : f32
+  }} -> {out}
+""", lambda x: 0.5 * x * (1 + erf(x / math.sqrt(2))))
+    return f"  %r = tensor.cast {value} : {out} to {out}\n", lambda x: x
+
+
+def bias_case(index, rng, kind="none"):
     m, k, n = (int(x) for x in rng.integers(3, 30, 3))
     along_columns = bool(rng.integers(2))
     bias_first = bool(rng.integers(2))
@@ -29,6 +60,7 @@ def bias_case(index, rng):
     w_type, out = encoded((k, n), mask), plain((m, n))
     bias_type = plain(bias.shape)
     bias_map = "(i, j) -> (j)" if along_columns else "(i, j) -> (i)"
+    act_text, act = activation(kind, "%biased", out)
     inputs = [("%bias", bias_type, f"affine_map<{bias_map}>"),
               ("%p", out, "affine_map<(i, j) -> (i, j)>")]
     if not bias_first:
@@ -41,13 +73,13 @@ def bias_case(index, rng):
   %e = tensor.empty() : {out}
   %acc = linalg.fill ins(%zero : f32) outs(%e : {out}) -> {out}
   %p = linalg.matmul ins(%x, %w : {plain((m, k))}, {w_type}) outs(%acc : {out}) -> {out}
-  %r = linalg.generic {{indexing_maps = [{maps}, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}}
+  %biased = linalg.generic {{indexing_maps = [{maps}, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}}
       ins({names} : {types}) outs(%e : {out}) {{
   ^bb0(%u: f32, %v: f32, %o: f32):
     %s = arith.addf %u, %v : f32
     linalg.yield %s : f32
   }} -> {out}
-  return %r : {out}
+{act_text}  return %r : {out}
 }}
 func.func @run{index}() {{
   %x = arith.constant {literal(x)} : {plain((m, k))}
@@ -58,23 +90,28 @@ func.func @run{index}() {{
 """ + printer(index, out, (m, n))
     masked = np.where(mask > 0, w, 0).astype(np.float64)
     broadcast = bias[None, :] if along_columns else bias[:, None]
-    return text, x.astype(np.float64) @ masked + broadcast
+    return text, act(x.astype(np.float64) @ masked + broadcast)
 
 
+@pytest.mark.parametrize("kind", ["none", "relu", "gelu"])
 @pytest.mark.parametrize("plan", ["plan=auto", "plan=fine"])
-def test_bias_folded_into_accumulator(plan):
-    rng = np.random.default_rng(zlib.crc32(plan.encode()))
-    cases = [bias_case(i, rng) for i in range(6)]
+def test_epilogues_fused(plan, kind):
+    rng = np.random.default_rng(zlib.crc32(f"{plan}{kind}".encode()))
+    cases = [bias_case(i, rng, kind) for i in range(6)]
     body = "".join(text for text, _ in cases)
-    # The additions are gone: each product starts at its bias.
+    # The bias additions are gone (each product starts at its bias), and
+    # every activation is the epilogue of its product's last part.
     folded = subprocess.run(
-        [TESA_OPT, "--tesa-fold-bias-into-accumulator", "-"],
+        [TESA_OPT, "--tesa-fold-bias-into-accumulator", f"--tesa-decompose={plan}",
+         "--tesa-fuse-epilogues", "-"],
         input=body + "func.func private @printMemrefI32(tensor<*xi32>)\n",
         capture_output=True, text=True)
     assert folded.returncode == 0, folded.stderr[-4000:]
-    assert "arith.addf" not in folded.stdout
+    assert folded.stdout.count("arith.addf") == (len(cases) if kind == "gelu" else 0)
+    assert folded.stdout.count("epilogue {") == (0 if kind == "none" else len(cases))
     results, covers = run_module(body, len(cases), plan,
-                                 before=["--tesa-fold-bias-into-accumulator"])
+                                 before=["--tesa-fold-bias-into-accumulator"],
+                                 after=["--tesa-fuse-epilogues"])
     assert covers >= len(cases)
     for result, (_, reference) in zip(results, cases):
         result = result.reshape(reference.shape)

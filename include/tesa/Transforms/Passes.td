@@ -273,6 +273,36 @@ def FoldBiasIntoAccumulator : Pass<"tesa-fold-bias-into-accumulator"> {
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
+def FuseEpilogues : Pass<"tesa-fuse-epilogues"> {
+  let summary = "Fuse elementwise activations into the last part of a product";
+  let description = [{
+    After `--tesa-decompose`, an elementwise op that reads the result of a
+    product's last `tesa.part_matmul` (and nothing else of it) is an
+    epilogue: one more pass over the result. This pass moves its body into
+    the part's `epilogue` region, so the part's kernel applies it as it
+    writes each element. The op must be all-parallel with identity indexing
+    maps, its body free of side effects; other inputs may only be tensors
+    filled with a constant (the zero of `linalg.max` as a ReLU), which
+    become constants of the region. Biases are folded earlier, into the
+    accumulator (`--tesa-fold-bias-into-accumulator`).
+
+    ```mlir
+    %r = tesa.part_matmul %x, %p, %acc {...} : ... -> tensor<16x64xf32>
+    %y = linalg.max ins(%r, %zeros : tensor<16x64xf32>, tensor<16x64xf32>) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+    // becomes
+    %y = tesa.part_matmul %x, %p, %acc {...} : ... -> tensor<16x64xf32> epilogue {
+    ^bb0(%v: f32):
+      %zero = arith.constant 0.0 : f32
+      %m = arith.maximumf %v, %zero : f32
+      tesa.yield %m : f32
+    }
+    ```
+
+    The fused part takes the op's result type, encoding included.
+    `--tesa-pipeline` runs it after the decomposition.
+  }];
+  let dependentDialects = ["tesa::TesaDialect"];
+}
 
 def DecomposeAggregatedOps : Pass<"tesa-decompose-aggregated-ops"> {
   let summary = "Expand aggregated linalg ops (softmax) into structured ops";

@@ -104,8 +104,11 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   int64_t columns = resultType.getDimSize(sparseIsLhs ? 1 : 0);
   PartLayout layout = buildPartLayout(
       getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
-      columns, op.getKernel() == "block", op.getBlock(), op.getBits(), chip);
-  restrictToLiveColumns(layout, getDeclaredMap(resultType));
+      columns, op.getKernel() == "block", op.getBlock(), op.getBits(), chip,
+      /*everyChannel=*/op.hasEpilogue());
+  // An epilogue applies to every element, so no column is skipped.
+  if (!op.hasEpilogue())
+    restrictToLiveColumns(layout, getDeclaredMap(resultType));
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
     return op.emitError("reduction of ")
            << layout.reduction
@@ -115,7 +118,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   OpBuilder builder(op);
   Location loc = op.getLoc();
   Value result = op.getAcc();
-  if (layout.getNumEntries() > 0) {
+  if (!layout.rows.empty()) {
     std::string prefix = "part" + std::to_string(index);
     std::optional<std::vector<float>> constantSource =
         getConstantValues(source);
@@ -125,7 +128,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     bool quantise = layout.compute == ComputeKind::I8 &&
                     !quantisedDense.count(quantisedKey);
     PartKernels kernels =
-        buildPartKernels(builder, loc, kernelModule, prefix, layout, chip,
+        buildPartKernels(builder, loc, kernelModule, prefix, layout, chip, op,
                          /*withPack=*/!constantSource,
                          /*withQuantise=*/quantise);
     auto toBuffer = [&](Value tensor) -> Value {

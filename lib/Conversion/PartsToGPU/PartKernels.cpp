@@ -89,8 +89,9 @@ class KernelBuilder {
 public:
   KernelBuilder(ImplicitLocOpBuilder &b, gpu::GPUModuleOp module,
                 StringRef prefix, const PartLayout &layout,
-                const ChipDescription &chip)
-      : b(b), module(module), prefix(prefix), layout(layout), chip(chip) {}
+                const ChipDescription &chip, PartMatmulOp part)
+      : b(b), module(module), prefix(prefix), layout(layout), chip(chip),
+        part(part) {}
 
   gpu::GPUFuncOp begin(StringRef suffix, ArrayRef<Type> arguments) {
     b.setInsertionPointToEnd(module.getBody());
@@ -262,12 +263,12 @@ public:
     return arith::MaximumFOp::create(b, current, math::AbsFOp::create(b, value));
   }
 
-  /// result(channel, column) = update(result(channel, column)).
+  /// result(channel, column) = epilogue(update(result(channel, column))).
   void accumulate(Value out, Value channel, Value column,
                   function_ref<Value(Value)> update) {
     SmallVector<Value> at = resultIndex(channel, column);
     Value old = memref::LoadOp::create(b, out, at);
-    memref::StoreOp::create(b, update(old), out, at);
+    memref::StoreOp::create(b, part.buildEpilogue(b, update(old)), out, at);
   }
 
   /// Adds a compute kernel's sum for (channel, column) to the result: f32
@@ -320,6 +321,8 @@ public:
   StringRef prefix;
   const PartLayout &layout;
   const ChipDescription &chip;
+  /// The part, whose epilogue the compute kernel applies.
+  PartMatmulOp part;
 };
 
 } // namespace
@@ -719,10 +722,11 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                                    gpu::GPUModuleOp module, StringRef prefix,
                                    const PartLayout &layout,
                                    const ChipDescription &chip,
-                                   bool withPack, bool withQuantise) {
+                                   PartMatmulOp part, bool withPack,
+                                   bool withQuantise) {
   ImplicitLocOpBuilder b(loc, builder);
   OpBuilder::InsertionGuard guard(b);
-  KernelBuilder kb(b, module, prefix, layout, chip);
+  KernelBuilder kb(b, module, prefix, layout, chip, part);
   Type f32 = b.getF32Type();
   int64_t p = layout.channels, k = layout.reduction, q = layout.columns;
   MemRefType source = layout.sparseIsLhs ? MemRefType::get({p, k}, f32)

@@ -13,6 +13,7 @@
 #ifndef TESA_LIB_CONVERSION_PARTSTOGPU_PARTKERNELS_H
 #define TESA_LIB_CONVERSION_PARTSTOGPU_PARTKERNELS_H
 
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Support/SparsityMap.h"
 #include "tesa/Target/ChipDescription.h"
 
@@ -69,11 +70,15 @@ struct PartLayout {
 };
 
 /// Builds the layout of a part whose kept elements are `part` (in the sparse
-/// operand's own orientation).
+/// operand's own orientation). With `everyChannel`, every channel (SIMT) or
+/// block row (MMA) is a work row, those without kept elements too, so that
+/// the compute kernel writes every element of the result (to apply an
+/// epilogue).
 PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                            int64_t columns, bool blockKernel,
                            llvm::ArrayRef<int64_t> block, unsigned bits,
-                           const ChipDescription &chip);
+                           const ChipDescription &chip,
+                           bool everyChannel = false);
 
 /// Restricts the compute kernel of `layout` to the dense columns in which
 /// `result` (the product's result map) keeps an element: a column whose
@@ -107,12 +112,13 @@ struct PartKernels {
 /// Generates the pack kernel (source -> packed values and, for int8, per
 /// channel scales) unless `withPack` is false, the dense-operand
 /// quantisation kernel (int8 only) unless `withQuantise` is false, and the
-/// compute kernel, with the work lists as constant globals.
+/// compute kernel, with the work lists as constant globals. The compute
+/// kernel applies `part`'s epilogue to each element it writes.
 PartKernels buildPartKernels(mlir::OpBuilder &builder, mlir::Location loc,
                              mlir::gpu::GPUModuleOp module,
                              llvm::StringRef prefix, const PartLayout &layout,
-                             const ChipDescription &chip, bool withPack,
-                             bool withQuantise);
+                             const ChipDescription &chip, PartMatmulOp part,
+                             bool withPack, bool withQuantise);
 
 /// The element type of the packed values.
 mlir::Type getPackedElementType(mlir::MLIRContext *ctx,

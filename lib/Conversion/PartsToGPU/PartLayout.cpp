@@ -48,7 +48,8 @@ void tesa::restrictToLiveColumns(PartLayout &layout,
 PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                                  int64_t columns, bool blockKernel,
                                  llvm::ArrayRef<int64_t> block, unsigned bits,
-                                 const ChipDescription &chip) {
+                                 const ChipDescription &chip,
+                                 bool everyChannel) {
   PartLayout layout;
   layout.compute = getComputeKind(bits);
   layout.qmax = bits == 4 ? 7 : 127;
@@ -93,7 +94,8 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
         layout.blockMasks.insert(layout.blockMasks.end(), mask.begin(),
                                  mask.end());
       }
-      if (int64_t(layout.entries.size()) > layout.offsets.back()) {
+      if (everyChannel ||
+          int64_t(layout.entries.size()) > layout.offsets.back()) {
         layout.rows.push_back(row);
         layout.offsets.push_back(layout.entries.size());
       }
@@ -115,7 +117,8 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
       if (mask)
         layout.entries.push_back(int32_t(start) | (mask << 24));
     }
-    if (int64_t(layout.entries.size()) > layout.offsets.back()) {
+    if (everyChannel ||
+        int64_t(layout.entries.size()) > layout.offsets.back()) {
       layout.rows.push_back(channel);
       layout.offsets.push_back(layout.entries.size());
     }

@@ -69,3 +69,33 @@ func.func @matmul_dense_sparse_operand(%x: tensor<4x8xf32>, %w: tensor<8x4xf32>,
   %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32>, tensor<4x4xf32> -> tensor<4x4xf32>
   return
 }
+
+// -----
+
+func.func @epilogue_arguments(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 32>>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op the epilogue must be one block with one f32 argument}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 32>>, tensor<4x4xf32> -> tensor<4x4xf32> epilogue {
+  ^bb0(%v: f32, %u: f32):
+    tesa.yield %v : f32
+  }
+  return
+}
+
+// -----
+
+func.func @epilogue_side_effect(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 32>>, %acc: tensor<4x4xf32>, %m: memref<f32>) {
+  %r = tesa.part_matmul %x, %w, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 32>>, tensor<4x4xf32> -> tensor<4x4xf32> epilogue {
+  ^bb0(%v: f32):
+    // expected-error @+1 {{'memref.store' op cannot be part of an epilogue: it is not a pure operation without regions}}
+    memref.store %v, %m[] : memref<f32>
+    tesa.yield %v : f32
+  }
+  return
+}
+
+// -----
+
+func.func @yield_outside_epilogue(%v: f32) {
+  // expected-error @+1 {{'tesa.yield' op expects parent op 'tesa.part_matmul'}}
+  tesa.yield %v : f32
+}

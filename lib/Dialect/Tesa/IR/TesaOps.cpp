@@ -6,6 +6,8 @@
 
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 
+#include "mlir/IR/IRMapping.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
@@ -125,7 +127,31 @@ LogicalResult PartMatmulOp::verify() {
   if (!getSparsityEncoding(getSparse().getType()))
     return emitOpError("the sparse operand must carry a #tesa.sparsity "
                        "encoding");
+  if (!hasEpilogue())
+    return success();
+  Region &epilogue = getEpilogue();
+  if (!epilogue.hasOneBlock() || epilogue.getNumArguments() != 1 ||
+      !epilogue.getArgument(0).getType().isF32())
+    return emitOpError("the epilogue must be one block with one f32 argument");
+  Block &body = epilogue.front();
+  if (body.empty() || !isa<YieldOp>(body.back()))
+    return emitOpError("the epilogue must end in tesa.yield");
+  for (Operation &op : body.without_terminator())
+    if (!isPure(&op) || op.getNumRegions() != 0)
+      return op.emitOpError("cannot be part of an epilogue: it is not a "
+                            "pure operation without regions");
   return success();
+}
+
+Value PartMatmulOp::buildEpilogue(OpBuilder &builder, Value value) {
+  if (!hasEpilogue())
+    return value;
+  Block &body = getEpilogue().front();
+  IRMapping mapping;
+  mapping.map(body.getArgument(0), value);
+  for (Operation &op : body.without_terminator())
+    builder.clone(op, mapping);
+  return mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue());
 }
 
 Value PartMatmulOp::buildScale(OpBuilder &builder, Location loc, Value maxAbs,

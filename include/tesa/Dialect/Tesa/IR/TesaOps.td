@@ -78,6 +78,22 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
     elements, computed one by one). The kind and block shape select the code
     generated for the part; they do not change the result.
 
+    The last part of a product may carry an `epilogue`: a region with one
+    f32 argument, ending in `tesa.yield`, applied to every element of the
+    result once the part is added (an activation, fused by
+    `--tesa-fuse-epilogues`). Its ops must be free of side effects.
+
+    ```mlir
+    %r = tesa.part_matmul %x, %p, %acc {sparse_operand = 1, kernel = "fine", block = array<i64>, bits = 32}
+        : tensor<16x64xf32>, tensor<64x64xf32, #tesa.sparsity<...>>, tensor<16x64xf32> -> tensor<16x64xf32>
+        epilogue {
+    ^bb0(%v: f32):
+      %zero = arith.constant 0.0 : f32
+      %relu = arith.maximumf %v, %zero : f32
+      tesa.yield %relu : f32
+    }
+    ```
+
     ```mlir
     %p = tesa.extract_part %w : tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [32, 8]]> : tensor<2x2xi8>>>
         -> tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [0, 8]]> : tensor<2x2xi8>>>
@@ -93,9 +109,10 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
                        DenseI64ArrayAttr:$block,
                        I64Attr:$bits);
   let results = (outs AnyRankedTensor:$result);
+  let regions = (region AnyRegion:$epilogue);
   let assemblyFormat = [{
     $lhs `,` $rhs `,` $acc attr-dict `:` type($lhs) `,` type($rhs) `,`
-    type($acc) `->` type($result)
+    type($acc) `->` type($result) (`epilogue` $epilogue^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -107,6 +124,12 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
     ::mlir::Value getDense() {
       return getSparseOperand() == 0 ? getRhs() : getLhs();
     }
+    /// Whether the part applies an epilogue to its result.
+    bool hasEpilogue() { return !getEpilogue().empty(); }
+    /// The epilogue applied to `value` (an element of the result): its ops
+    /// cloned at `builder`'s insertion point; `value` when there is none.
+    ::mlir::Value buildEpilogue(::mlir::OpBuilder &builder,
+                                ::mlir::Value value);
     /// The largest quantised magnitude of the sparse operand's elements.
     int64_t getSparseQmax() { return getBits() == 4 ? 7 : 127; }
 
@@ -131,6 +154,17 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
                                          ::mlir::Value otherScale,
                                          ::mlir::Value acc);
   }];
+}
+
+def Tesa_YieldOp : Tesa_Op<"yield",
+    [Pure, Terminator, HasParent<"PartMatmulOp">]> {
+  let summary = "The value a part's epilogue computes";
+  let description = [{
+    Ends the `epilogue` region of a `tesa.part_matmul` with the element's
+    new value.
+  }];
+  let arguments = (ins F32:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
 #endif // TESA_DIALECT_TESA_IR_TESAOPS_TD
