@@ -56,6 +56,46 @@ MemRefType getBufferType(Type tensorType) {
   return MemRefType::get(type.getShape(), type.getElementType());
 }
 
+/// The gather behind a dense operand that is a copy of another tensor's
+/// elements, collapsed to 2-D (the im2col of a convolution), and that
+/// tensor; none otherwise. The copy is an all-parallel linalg.generic whose
+/// body yields its one input, written through an identity map.
+std::optional<std::pair<DenseGather, Value>> matchGather(Value dense) {
+  // Annotations only assert facts about the values: read through them.
+  while (auto annotate = dense.getDefiningOp<AnnotateOp>())
+    dense = annotate.getSource();
+  auto collapse = dense.getDefiningOp<tensor::CollapseShapeOp>();
+  if (!collapse || collapse.getReassociationIndices().size() != 2)
+    return std::nullopt;
+  auto copy = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
+  if (!copy || copy.getNumDpsInputs() != 1 || copy.getNumDpsInits() != 1 ||
+      copy.getNumParallelLoops() != copy.getNumLoops() ||
+      !copy.getIndexingMapsArray()[1].isIdentity())
+    return std::nullopt;
+  Block &body = copy.getRegion().front();
+  if (body.getOperations().size() != 1 ||
+      body.getTerminator()->getOperand(0) != body.getArgument(0))
+    return std::nullopt;
+  Value source = copy.getDpsInputs()[0];
+  auto sourceType = dyn_cast<RankedTensorType>(source.getType());
+  auto copyType = cast<RankedTensorType>(copy.getResult(0).getType());
+  if (!sourceType || !sourceType.hasStaticShape() ||
+      !sourceType.getElementType().isF32() || !copyType.hasStaticShape())
+    return std::nullopt;
+  DenseGather gather;
+  gather.map = copy.getIndexingMapsArray()[0];
+  if (gather.map.getNumSymbols() != 0)
+    return std::nullopt;
+  SmallVector<ReassociationIndices> groups =
+      collapse.getReassociationIndices();
+  for (int64_t d : groups[0])
+    gather.rowShape.push_back(copyType.getDimSize(d));
+  for (int64_t d : groups[1])
+    gather.columnShape.push_back(copyType.getDimSize(d));
+  gather.sourceType = getBufferType(sourceType);
+  return std::make_pair(gather, source);
+}
+
 } // namespace
 
 Value LowerPartsToGPUPass::getTransposed(OpBuilder &builder, Location loc,
@@ -106,6 +146,14 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
       columns, op.getKernel() == "block", op.getBlock(), op.getBits(), chip,
       /*everyChannel=*/op.hasEpilogue());
+  // A dense operand gathered from another tensor (a convolution's patches)
+  // is read through the gather, in place: an implicit GEMM.
+  std::optional<std::pair<DenseGather, Value>> gather =
+      matchGather(op.getDense());
+  if (gather) {
+    layout.gather = gather->first;
+    layout.transposedDense = false;
+  }
   // An epilogue applies to every element, so no column is skipped.
   if (!op.hasEpilogue())
     restrictToLiveColumns(layout, getDeclaredMap(resultType));
@@ -179,7 +227,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
           ->setAttr(kPackLaunchAttr, builder.getUnitAttr());
       temporaries = {packed, scales};
     }
-    Value denseTensor = op.getDense();
+    Value denseTensor = gather ? gather->second : op.getDense();
     if (layout.transposedDense)
       denseTensor = getTransposed(builder, loc, denseTensor);
     Value dense = toBuffer(denseTensor);

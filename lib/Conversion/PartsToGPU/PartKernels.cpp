@@ -26,6 +26,7 @@
 
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 
+#include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -173,9 +174,31 @@ public:
     return {k, channel};
   }
   SmallVector<Value> denseIndex(Value k, Value column) {
+    SmallVector<Value> at{column, k};
     if (layout.sparseIsLhs || layout.transposedDense)
-      return {k, column};
-    return {column, k};
+      at = {k, column};
+    if (!layout.gather)
+      return at;
+    // The gather's source element: both indices delinearised into the
+    // gather's dimensions, then its map.
+    SmallVector<Value> dims = delinearize(at[0], layout.gather->rowShape);
+    llvm::append_range(dims, delinearize(at[1], layout.gather->columnShape));
+    SmallVector<Value> source;
+    for (AffineExpr expr : layout.gather->map.getResults())
+      source.push_back(
+          affine::expandAffineExpr(b, b.getLoc(), expr, dims, ValueRange{}));
+    return source;
+  }
+
+  /// `index` as coordinates in row-major `shape`.
+  SmallVector<Value> delinearize(Value index, ArrayRef<int64_t> shape) {
+    SmallVector<Value> coordinates(shape.size());
+    for (int64_t d = shape.size() - 1; d > 0; --d) {
+      coordinates[d] = rem(index, shape[d]);
+      index = div(index, shape[d]);
+    }
+    coordinates[0] = index;
+    return coordinates;
   }
   SmallVector<Value> resultIndex(Value channel, Value column) {
     if (layout.sparseIsLhs)
@@ -731,7 +754,8 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   int64_t p = layout.channels, k = layout.reduction, q = layout.columns;
   MemRefType source = layout.sparseIsLhs ? MemRefType::get({p, k}, f32)
                                          : MemRefType::get({k, p}, f32);
-  MemRefType dense = layout.sparseIsLhs || layout.transposedDense
+  MemRefType dense = layout.gather ? layout.gather->sourceType
+                     : layout.sparseIsLhs || layout.transposedDense
                          ? MemRefType::get({k, q}, f32)
                          : MemRefType::get({q, k}, f32);
   MemRefType result = layout.sparseIsLhs ? MemRefType::get({p, q}, f32)

@@ -25,6 +25,16 @@
 
 namespace tesa {
 
+/// A dense operand that is never materialised: its element (i, j) is element
+/// `map(delinearize(i, rowShape), delinearize(j, columnShape))` of a source
+/// buffer of type `sourceType` (for a convolution, the image read through
+/// its patches: an implicit GEMM).
+struct DenseGather {
+  mlir::AffineMap map;
+  llvm::SmallVector<int64_t> rowShape, columnShape;
+  mlir::MemRefType sourceType;
+};
+
 /// The compile-time layout of one part: which kernel computes it and the
 /// work lists it reads. Channels are the sparse operand's output dimension
 /// (P of them), the reduction runs over K, and the dense operand supplies Q
@@ -42,6 +52,8 @@ struct PartLayout {
   /// (reduction-major), so that the threads of a warp, one per result
   /// column, read consecutive addresses.
   bool transposedDense = false;
+  /// The dense operand read through a gather from another buffer.
+  std::optional<DenseGather> gather;
   /// SIMT: reduction elements per entry (1, 2 or 4). MMA: the block shape
   /// (channels x reduction) and the instruction shape.
   int64_t group = 1;

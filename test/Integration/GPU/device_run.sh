@@ -26,7 +26,7 @@ step() {
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 git rev-parse HEAD 2>/dev/null || true
-SANITIZED=sm90_auto,sm75_ptx_block16x16,sm90_constant_auto,mlp,conv,bert_layer,masked_rows
+SANITIZED=sm90_auto,sm75_ptx_block16x16,sm90_constant_auto,mlp,conv,bert_layer,masked_rows,convnet
 case "${1:-check}" in
   check)
     step runtime-unit 60 gpu-run/TesaRuntimeTests

@@ -138,6 +138,15 @@ def conv_case(rng):
     return source, inputs, masks
 
 
+def convnet_case(rng):
+    """examples/convnet.mlir: two f32 convolutions, read by their parts
+    through the patch gather (implicit GEMM), with ReLU and max pooling."""
+    source = ROOT / "examples" / "convnet.mlir"
+    masks = argument_masks(source.read_text(), "convnet")
+    inputs = [rng.standard_normal(m.shape).astype(np.float32) for m in masks]
+    return source, inputs, masks
+
+
 def masked_rows_case(rng, out_dir):
     """(x @ w) * row_mask: propagation marks the product's masked rows dead,
     so its kernels skip them. w (fewer kept elements than x's live rows, so
@@ -244,7 +253,8 @@ def prepare(out_dir):
                 ("example_bert_layer", "bert_layer",
                  lambda: example_bert_case(rng)),
                 ("masked_rows", "masked_rows",
-                 lambda: masked_rows_case(rng, out))]
+                 lambda: masked_rows_case(rng, out)),
+                ("convnet", "convnet", lambda: convnet_case(rng))]
     for name, kind, build in programs:
         source, inputs, masks = build()
         tesa_compile(source, out / f"{name}.so", ["--chip=sm_90"])
@@ -270,9 +280,7 @@ def mlp_reference(inputs, masks):
     return np.maximum(x @ w1, 0) @ w2
 
 
-def conv_reference(inputs, masks):
-    image, filt = (masked(a, m).astype(np.float64)
-                   for a, m in zip(inputs, masks))
+def nhwc_conv(image, filt):
     kh, kw, _, filters = filt.shape
     oh, ow = image.shape[1] - kh + 1, image.shape[2] - kw + 1
     out = np.zeros((image.shape[0], oh, ow, filters))
@@ -281,6 +289,21 @@ def conv_reference(inputs, masks):
             out += np.einsum("nhwc,cf->nhwf", image[:, i:i + oh, j:j + ow],
                              filt[i, j])
     return out
+
+
+def conv_reference(inputs, masks):
+    image, filt = (masked(a, m).astype(np.float64)
+                   for a, m in zip(inputs, masks))
+    return nhwc_conv(image, filt)
+
+
+def convnet_reference(inputs, masks):
+    image, f1, f2 = (masked(a, m).astype(np.float64)
+                     for a, m in zip(inputs, masks))
+    hidden = np.maximum(nhwc_conv(image, f1), 0)
+    n, h, w, c = hidden.shape
+    pooled = hidden.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+    return nhwc_conv(pooled, f2)
 
 
 def bert_reference(inputs, masks, heads=4):
@@ -383,11 +406,12 @@ def run_program(directory, entry, paths):
              for i in range(len(inputs))]
     reference = {"mlp": mlp_reference, "conv": conv_reference,
                  "bert_layer": bert_reference,
-                 "masked_rows": masked_rows_reference}[entry["kind"]](
+                 "masked_rows": masked_rows_reference,
+                 "convnet": convnet_reference}[entry["kind"]](
                      inputs, masks)
-    # int8 and f16 parts in the MLP and the convolution; f32 everywhere in
-    # the BERT layer.
-    tolerance = 1e-5 if entry["kind"] == "bert_layer" else 2e-2
+    # int8 and f16 parts in the MLP, the convolution and masked_rows; f32
+    # everywhere in the BERT layers and the conv net.
+    tolerance = 1e-5 if entry["kind"] in ("bert_layer", "convnet") else 2e-2
     function = library.functions[entry["function"]]
     outcomes = []
     for path in paths_for(function, paths):
