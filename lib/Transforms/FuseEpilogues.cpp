@@ -12,7 +12,9 @@
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -49,6 +51,12 @@ Operation *getFillConstant(Value tensor) {
   return constant && matchPattern(constant, m_Constant()) ? constant : nullptr;
 }
 
+/// The constant op defining `value`, a value from outside a body, if any.
+Operation *getOuterConstant(Value value) {
+  Operation *constant = value.getDefiningOp();
+  return constant && matchPattern(constant, m_Constant()) ? constant : nullptr;
+}
+
 /// `op` as an epilogue of the part producing one of its inputs, if it is
 /// one: all-parallel, identity maps, a single f32 result of the part's
 /// shape, a body without side effects that ignores the output's value, and
@@ -77,12 +85,21 @@ std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op) {
   if (!resultType.getElementType().isF32() ||
       resultType.getShape() != partType.getShape())
     return std::nullopt;
+  // The body: pure arith and math ops of the inputs, and of constants
+  // defined outside it (copied in), as the epilogue region allows.
   Block *body = op.getBlock();
   if (!body->getArguments().back().use_empty())
     return std::nullopt;
-  for (Operation &bodyOp : body->without_terminator())
-    if (!isPure(&bodyOp) || bodyOp.getNumRegions() != 0)
+  for (Operation &bodyOp : *body) {
+    bool isYield = &bodyOp == body->getTerminator();
+    if (!isYield &&
+        (!isa<arith::ArithDialect, math::MathDialect>(bodyOp.getDialect()) ||
+         !isPure(&bodyOp) || bodyOp.getNumRegions() != 0))
       return std::nullopt;
+    for (Value operand : bodyOp.getOperands())
+      if (operand.getParentBlock() != body && !getOuterConstant(operand))
+        return std::nullopt;
+  }
   return match;
 }
 
@@ -106,6 +123,12 @@ void fuse(const Epilogue &epilogue) {
     mapping.map(argument,
                 builder.clone(*getFillConstant(input->get()))->getResult(0));
   }
+  // Constants from outside the body are copied in.
+  for (Operation &bodyOp : *body)
+    for (Value operand : bodyOp.getOperands())
+      if (operand.getParentBlock() != body && !mapping.contains(operand))
+        mapping.map(operand,
+                    builder.clone(*getOuterConstant(operand))->getResult(0));
   for (Operation &bodyOp : body->without_terminator())
     builder.clone(bodyOp, mapping);
   Value value = mapping.lookup(body->getTerminator()->getOperand(0));

@@ -52,6 +52,58 @@ func.func @relu(%x: tensor<4x8xf32>, %w: tensor<8x8xf32, #tesa.sparsity<map = de
 
 // -----
 
+// A constant defined outside the body (as front ends write a ReLU) is
+// copied into the epilogue.
+// CHECK-LABEL: func.func @outer_constant
+// CHECK: tesa.part_matmul {{.*}} epilogue {
+// CHECK-NEXT: ^bb0(%[[V:.*]]: f32):
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: %[[M:.*]] = arith.maximumf %[[V]], %[[ZERO]] : f32
+// CHECK-NEXT: tesa.yield %[[M]] : f32
+func.func @outer_constant(%x: tensor<4x8xf32>, %w: tensor<8x8xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>) -> tensor<4x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>) outs(%acc : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.maximumf %v, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// Left alone: a body that reads the loop position (linalg.index), and one
+// that uses an argument of the function.
+// CHECK-LABEL: func.func @not_elementwise
+// CHECK-NOT: epilogue
+// CHECK-COUNT-2: linalg.generic
+func.func @not_elementwise(%x: tensor<4x8xf32>, %w: tensor<8x8xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>, %s: f32) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %p1 = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>) outs(%acc : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %r1 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p1 : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %below = arith.cmpi ule, %j, %i : index
+    %m = arith.select %below, %v, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  %p2 = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>) outs(%acc : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %r2 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p2 : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.mulf %v, %s : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32>
+  return %r1, %r2 : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
 // Left alone: the product's result used twice, an op that reads its output,
 // an input that is not a constant fill, and a transposing map.
 // CHECK-LABEL: func.func @left_alone

@@ -34,35 +34,39 @@ struct TileParallelLoopsPass
 };
 } // namespace
 
-/// The trip count of every dimension of `loop`, or nullopt when a bound or a
-/// step is not a constant.
+/// The trip count of every dimension of `loop`, or nullopt unless every
+/// dimension runs from 0 with step 1 to a constant (the loops linalg
+/// produces; upstream's bounds check for fixed-size tiles is only right for
+/// those).
 static std::optional<SmallVector<int64_t>> getTripCounts(scf::ParallelOp loop) {
   SmallVector<int64_t> tripCounts;
   for (auto [lower, upper, step] :
        llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
-    std::optional<int64_t> l = getConstantIntValue(lower);
     std::optional<int64_t> u = getConstantIntValue(upper);
-    std::optional<int64_t> s = getConstantIntValue(step);
-    if (!l || !u || !s || *s <= 0)
+    if (!isConstantIntValue(lower, 0) || !isConstantIntValue(step, 1) || !u)
       return std::nullopt;
-    tripCounts.push_back(*u > *l ? llvm::divideCeil(*u - *l, *s) : 0);
+    tripCounts.push_back(std::max<int64_t>(*u, 0));
   }
   return tripCounts;
 }
 
 /// Tile sizes that give the innermost dimensions `threadsPerBlock` threads
-/// between them, the innermost first; 1 for the other dimensions.
+/// between them, the innermost first; 1 for the other dimensions. Dimensions
+/// of a single iteration take no thread dimension.
 static SmallVector<int64_t> chooseTileSizes(ArrayRef<int64_t> tripCounts,
                                             int64_t threadsPerBlock) {
   SmallVector<int64_t> tileSizes(tripCounts.size(), 1);
   int64_t budget = threadsPerBlock;
   unsigned tiled = 0;
   for (int64_t dim = tripCounts.size() - 1;
-       dim >= 0 && tiled < kThreadDimensions && budget > 1; --dim, ++tiled) {
-    int64_t tile = std::min<int64_t>(
-        llvm::PowerOf2Ceil(std::max<int64_t>(tripCounts[dim], 1)), budget);
+       dim >= 0 && tiled < kThreadDimensions && budget > 1; --dim) {
+    if (tripCounts[dim] <= 1)
+      continue;
+    int64_t tile =
+        std::min<int64_t>(llvm::PowerOf2Ceil(tripCounts[dim]), budget);
     tileSizes[dim] = tile;
     budget /= tile;
+    ++tiled;
   }
   return tileSizes;
 }

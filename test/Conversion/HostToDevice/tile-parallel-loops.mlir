@@ -81,10 +81,30 @@ func.func @four_dimensions(%a: memref<2x2x2x2xf32>) {
 
 // -----
 
-// Loops with a dynamic bound, with reductions, and loops already nested in
-// a parallel loop are left alone.
+// Dimensions of one iteration take no thread dimension: the 64 rows get the
+// threads.
+// CHECK-LABEL: func.func @unit_dimensions
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: %[[S0:.*]] = arith.muli %{{.*}}, %[[C64]]
+// CHECK: scf.parallel {{.*}} step (%[[S0]], %{{.*}}, %{{.*}})
+func.func @unit_dimensions(%a: memref<64x1x1xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%i, %j, %k) = (%c0, %c0, %c0) to (%c64, %c1, %c1) step (%c1, %c1, %c1) {
+    memref.store %one, %a[%i, %j, %k] : memref<64x1x1xf32>
+  }
+  return
+}
+
+// -----
+
+// Loops with a dynamic bound, a step other than 1, with reductions, and
+// loops already nested in a parallel loop are left alone.
 // CHECK-LABEL: func.func @left_alone
-// CHECK-COUNT-3: scf.parallel
+// CHECK-COUNT-4: scf.parallel
 // CHECK-NOT: scf.parallel
 // CHECK-NOT: scf.if
 func.func @left_alone(%a: memref<?xf32>, %n: index) -> f32 {
@@ -96,6 +116,10 @@ func.func @left_alone(%a: memref<?xf32>, %n: index) -> f32 {
     scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
       memref.store %zero, %a[%j] : memref<?xf32>
     }
+  }
+  %c2 = arith.constant 2 : index
+  scf.parallel (%i) = (%c0) to (%c8) step (%c2) {
+    memref.store %zero, %a[%i] : memref<?xf32>
   }
   %sum = scf.parallel (%i) = (%c0) to (%c8) step (%c1) init (%zero) -> f32 {
     %v = memref.load %a[%i] : memref<?xf32>

@@ -86,7 +86,7 @@ func.func @epilogue_arguments(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.spa
 func.func @epilogue_side_effect(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 32>>, %acc: tensor<4x4xf32>, %m: memref<f32>) {
   %r = tesa.part_matmul %x, %w, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 32>>, tensor<4x4xf32> -> tensor<4x4xf32> epilogue {
   ^bb0(%v: f32):
-    // expected-error @+1 {{'memref.store' op cannot be part of an epilogue: it is not a pure operation without regions}}
+    // expected-error @+1 {{'memref.store' op cannot be part of an epilogue: only pure arith and math operations can}}
     memref.store %v, %m[] : memref<f32>
     tesa.yield %v : f32
   }
@@ -98,4 +98,27 @@ func.func @epilogue_side_effect(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.s
 func.func @yield_outside_epilogue(%v: f32) {
   // expected-error @+1 {{'tesa.yield' op expects parent op 'tesa.part_matmul'}}
   tesa.yield %v : f32
+}
+
+// -----
+
+func.func @epilogue_outer_value(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 32>>, %acc: tensor<4x4xf32>, %zero: f32) {
+  %r = tesa.part_matmul %x, %w, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 32>>, tensor<4x4xf32> -> tensor<4x4xf32> epilogue {
+  ^bb0(%v: f32):
+    // expected-error @+1 {{'arith.maximumf' op uses a value defined outside the epilogue}}
+    %m = arith.maximumf %v, %zero : f32
+    tesa.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+func.func @epilogue_yields_outer_value(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 32>>, %acc: tensor<4x4xf32>, %zero: f32) {
+  %r = tesa.part_matmul %x, %w, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 32>>, tensor<4x4xf32> -> tensor<4x4xf32> epilogue {
+  ^bb0(%v: f32):
+    // expected-error @+1 {{'tesa.yield' op uses a value defined outside the epilogue}}
+    tesa.yield %zero : f32
+  }
+  return
 }

@@ -136,10 +136,16 @@ LogicalResult PartMatmulOp::verify() {
   Block &body = epilogue.front();
   if (body.empty() || !isa<YieldOp>(body.back()))
     return emitOpError("the epilogue must end in tesa.yield");
-  for (Operation &op : body.without_terminator())
-    if (!isPure(&op) || op.getNumRegions() != 0)
-      return op.emitOpError("cannot be part of an epilogue: it is not a "
-                            "pure operation without regions");
+  for (Operation &op : body) {
+    if (!isa<YieldOp>(op) &&
+        (!isa<arith::ArithDialect, math::MathDialect>(op.getDialect()) ||
+         !isPure(&op) || op.getNumRegions() != 0))
+      return op.emitOpError("cannot be part of an epilogue: only pure arith "
+                            "and math operations can");
+    for (Value operand : op.getOperands())
+      if (operand.getParentRegion() != &epilogue)
+        return op.emitOpError("uses a value defined outside the epilogue");
+  }
   return success();
 }
 
