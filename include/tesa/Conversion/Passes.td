@@ -167,11 +167,12 @@ def TileParallelLoops
     }
     ```
 
-    Only dimensions that run from 0 with step 1 to a constant are tiled (the
-    loops linalg produces); dimensions of one iteration take no thread
-    dimension. Loops with other bounds or steps, loops with reductions, loops
-    nested in another `scf.parallel` and loops inside a `gpu.launch` are left
-    alone (one thread per block).
+    Only loops whose dimensions all run from 0 with step 1 are tiled (the
+    loops linalg produces); a dimension whose upper bound is only known at
+    run time counts as large. Dimensions of one iteration take no thread
+    dimension. Loops with other lower bounds or steps, loops with
+    reductions, loops nested in another `scf.parallel` and loops inside a
+    `gpu.launch` are left alone (one thread per block).
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t",

@@ -15,6 +15,8 @@
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <limits>
+
 namespace tesa {
 #define GEN_PASS_DEF_TILEPARALLELLOOPS
 #include "tesa/Conversion/Passes.h.inc"
@@ -34,18 +36,21 @@ struct TileParallelLoopsPass
 };
 } // namespace
 
-/// The trip count of every dimension of `loop`, or nullopt unless every
-/// dimension runs from 0 with step 1 to a constant (the loops linalg
-/// produces; upstream's bounds check for fixed-size tiles is only right for
-/// those).
+/// A trip count only known at run time.
+static constexpr int64_t kDynamicTripCount = std::numeric_limits<int64_t>::max();
+
+/// The trip count of every dimension of `loop` (kDynamicTripCount where the
+/// upper bound is not a constant), or nullopt unless every dimension runs
+/// from 0 with step 1 (the loops linalg produces; upstream's bounds check
+/// for fixed-size tiles is only right for those).
 static std::optional<SmallVector<int64_t>> getTripCounts(scf::ParallelOp loop) {
   SmallVector<int64_t> tripCounts;
   for (auto [lower, upper, step] :
        llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
-    std::optional<int64_t> u = getConstantIntValue(upper);
-    if (!isConstantIntValue(lower, 0) || !isConstantIntValue(step, 1) || !u)
+    if (!isConstantIntValue(lower, 0) || !isConstantIntValue(step, 1))
       return std::nullopt;
-    tripCounts.push_back(std::max<int64_t>(*u, 0));
+    std::optional<int64_t> u = getConstantIntValue(upper);
+    tripCounts.push_back(u ? std::max<int64_t>(*u, 0) : kDynamicTripCount);
   }
   return tripCounts;
 }
@@ -62,8 +67,9 @@ static SmallVector<int64_t> chooseTileSizes(ArrayRef<int64_t> tripCounts,
        dim >= 0 && tiled < kThreadDimensions && budget > 1; --dim) {
     if (tripCounts[dim] <= 1)
       continue;
-    int64_t tile =
-        std::min<int64_t>(llvm::PowerOf2Ceil(tripCounts[dim]), budget);
+    int64_t tile = tripCounts[dim] >= budget
+                       ? budget
+                       : int64_t(llvm::PowerOf2Ceil(tripCounts[dim]));
     tileSizes[dim] = tile;
     budget /= tile;
     ++tiled;

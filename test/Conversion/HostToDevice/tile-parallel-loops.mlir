@@ -101,8 +101,29 @@ func.func @unit_dimensions(%a: memref<64x1x1xf32>) {
 
 // -----
 
-// Loops with a dynamic bound, a step other than 1, with reductions, and
-// loops already nested in a parallel loop are left alone.
+// A bound known only at run time counts as large: its dimension takes all
+// 256 threads; the bounds check compares with the run-time bound.
+// CHECK-LABEL: func.func @dynamic_bound
+// CHECK-SAME: (%{{.*}}: memref<?xf32>, %[[N:.*]]: index)
+// CHECK: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: %[[STEP:.*]] = arith.muli %{{.*}}, %[[C256]]
+// CHECK: scf.parallel (%[[I:.*]]) = (%{{.*}}) to (%[[N]]) step (%[[STEP]])
+// CHECK: scf.parallel
+// CHECK: arith.cmpi ult, %{{.*}}, %[[N]]
+func.func @dynamic_bound(%a: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %one, %a[%i] : memref<?xf32>
+  }
+  return
+}
+
+// -----
+
+// Loops with a step other than 1, with reductions, and loops already nested
+// in a parallel loop are left alone.
 // CHECK-LABEL: func.func @left_alone
 // CHECK-COUNT-4: scf.parallel
 // CHECK-NOT: scf.parallel
@@ -110,14 +131,14 @@ func.func @unit_dimensions(%a: memref<64x1x1xf32>) {
 func.func @left_alone(%a: memref<?xf32>, %n: index) -> f32 {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
   %c8 = arith.constant 8 : index
   %zero = arith.constant 0.0 : f32
-  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+  scf.parallel (%i) = (%c0) to (%n) step (%c2) {
     scf.parallel (%j) = (%c0) to (%c8) step (%c1) {
       memref.store %zero, %a[%j] : memref<?xf32>
     }
   }
-  %c2 = arith.constant 2 : index
   scf.parallel (%i) = (%c0) to (%c8) step (%c2) {
     memref.store %zero, %a[%i] : memref<?xf32>
   }
