@@ -113,6 +113,7 @@ void tesa::buildGPUPipeline(OpPassManager &pm,
 
 void tesa::buildGPUPartsPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
+  pm.addPass(tesa::createCheckStaticShapes());
   // A bias becomes the accumulator the parts start from.
   pm.addNestedPass<func::FuncOp>(createFoldBiasIntoAccumulator());
   DecomposeOptions decompose;

@@ -185,6 +185,25 @@ def TileParallelLoops
   ];
 }
 
+def CheckStaticShapes : Pass<"tesa-check-static-shapes", "mlir::ModuleOp"> {
+  let summary = "Reject host programs with dynamic shapes";
+  let description = [{
+    The GPU pipeline compiles host functions that only launch kernels and
+    manage device buffers; a shape known only at run time would make the host
+    read a buffer's descriptor or a tensor's size, which lives on the device.
+    This pass reports the first value of each host function (argument,
+    result or op operand) whose tensor or memref type has a dynamic
+    dimension, naming the op, instead of letting a later pass fail on an
+    lowered instruction. `--tesa-pipeline` runs it first.
+
+    ```mlir
+    func.func @f(%x: tensor<?x64xf32>) -> tensor<?x64xf32>
+    // error: argument 0 of @f has a dynamic shape (tensor<?x64xf32>); the
+    // GPU pipeline needs static shapes
+    ```
+  }];
+}
+
 def DeviceConstants : Pass<"tesa-device-constants", "mlir::ModuleOp"> {
   let summary = "Read the host program's constants from device memory";
   let description = [{
