@@ -561,6 +561,9 @@ static gpu::GPUFuncOp buildQuantiseDense(KernelBuilder &kb, MemRefType dense,
 // Compute kernels
 //===----------------------------------------------------------------------===//
 
+/// Work-list entries a SIMT thread takes per loop step.
+static constexpr int64_t kEntriesPerStep = 4;
+
 /// SIMT: thread (x) per result column, block row (y) per work row.
 static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
                                        ArrayRef<Type> arguments) {
@@ -579,8 +582,8 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
     auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
-    Value sum = kb.loop(lo, hi, ValueRange{kb.zeroSum()}, [&](Value e,
-                                                      ValueRange args) {
+    // acc + the products of entry `e`.
+    auto addEntry = [&](Value e, Value acc) -> Value {
       Value start = kb.groupStart(kb.loadI32(entries, e));
       Value at = kb.mul(e, kb.index(layout.group));
       if (isInt) {
@@ -588,7 +591,7 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
         Value weights = vector::LoadOp::create(b, v4, packed, ValueRange{at});
         Value inputs = vector::LoadOp::create(
             b, v4, dense, ValueRange{kb.div(start, 4), column, kb.index(0)});
-        return SmallVector<Value>{kb.dot4(weights, inputs, args[0])};
+        return kb.dot4(weights, inputs, acc);
       }
       auto loadInput = [&](int64_t t) {
         Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
@@ -602,7 +605,7 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
         Value weights = vector::LoadOp::create(b, v2, packed, ValueRange{at});
         Value inputs = vector::FromElementsOp::create(
             b, v2, ValueRange{loadInput(0), loadInput(1)});
-        return SmallVector<Value>{kb.dot2(weights, inputs, args[0])};
+        return kb.dot2(weights, inputs, acc);
       }
       Value weight = memref::LoadOp::create(b, packed, ValueRange{at});
       Value input = loadInput(0);
@@ -610,7 +613,23 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
         weight = arith::ExtFOp::create(b, b.getF32Type(), weight);
         input = arith::ExtFOp::create(b, b.getF32Type(), input);
       }
-      return SmallVector<Value>{math::FmaOp::create(b, weight, input, args[0])};
+      return math::FmaOp::create(b, weight, input, acc);
+    };
+    // kEntriesPerStep entries per step, their loads independent of each
+    // other (the loop is latency-bound); past the row's end an entry repeats
+    // the last one and is not added.
+    Value last = arith::SubIOp::create(b, hi, kb.index(1));
+    Value sum = kb.loop(lo, hi, kb.index(kEntriesPerStep),
+                        ValueRange{kb.zeroSum()}, [&](Value e, ValueRange args) {
+      Value acc = args[0];
+      for (int64_t t = 0; t < kEntriesPerStep; ++t) {
+        Value entry = kb.add(e, kb.index(t));
+        Value inside =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, entry, hi);
+        Value clamped = arith::MinUIOp::create(b, entry, last);
+        acc = arith::SelectOp::create(b, inside, addEntry(clamped, acc), acc);
+      }
+      return SmallVector<Value>{acc};
     })[0];
     kb.accumulateSum(out, channel, column, sum, scales, denseScales);
   });

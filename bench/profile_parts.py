@@ -1,0 +1,78 @@
+"""Per-kernel GPU times of one compiled product, for finding where a part's
+time goes (run under Nsight Compute on the GPU machine).
+
+  prepare DIR  (here)  compiles C = A @ W (1024^3) with a fine-grained f32
+               mask at 10% kept, and the same with f16 32x32 blocks at 30%.
+  run DIR      (GPU)   calls each library's packed entry point a few times;
+               wrap it in `ncu --print-summary per-kernel` to get the times
+               of the kernels (generic path and parts) one call launches.
+"""
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from gpu_kernels import expand, program  # noqa: E402
+
+N = 1024
+CASES = {
+    "fine_f32_10": (lambda r: np.where(r.random((N, N)) < 0.1, 32, 0),
+                    ["--plan=fine"]),
+    "block32_f16_30": (lambda r: np.where(r.random((N // 32, N // 32)) < 0.3,
+                                          16, 0),
+                       ["--plan=block", "--block-shape=32x32"]),
+}
+
+
+def prepare(directory):
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    for name, (build, options) in CASES.items():
+        mask = build(rng).astype(np.int8)
+        source = out / f"{name}.mlir"
+        source.write_text(program(N, N, N, mask))
+        subprocess.run([str(ROOT / "build" / "bin" / "tesa-compile"),
+                        str(source), "-o", str(out / f"{name}.so"),
+                        "--target=nvvm", "--chip=sm_90"] + options, check=True)
+        source.unlink()
+        np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
+
+
+def run(directory):
+    import torch
+    import tesa
+    directory = Path(directory)
+    for name in CASES:
+        mask = np.load(directory / f"{name}.mask.npz")["mask"]
+        full = torch.from_numpy(expand(mask, (N, N))).cuda()
+        a = torch.randn(N, N, device="cuda")
+        w = torch.where(full > 0, torch.randn(N, N, device="cuda"), 0.0)
+        library = tesa.load(directory / f"{name}.so")
+        out = torch.empty(N, N, device="cuda")
+        packed = library.matmul.pack(None, w)
+        for _ in range(3):
+            packed(a, out=out)
+        torch.cuda.synchronize()
+        error = ((out.double() - a.double() @ w.double()).norm() /
+                 (a.double() @ w.double()).norm()).item()
+        print(f"{name}: relative error {error:.1e}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["prepare", "run"])
+    parser.add_argument("directory")
+    args = parser.parse_args()
+    (prepare if args.step == "prepare" else run)(args.directory)
+
+
+if __name__ == "__main__":
+    main()
