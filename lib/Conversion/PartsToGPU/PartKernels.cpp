@@ -561,9 +561,6 @@ static gpu::GPUFuncOp buildQuantiseDense(KernelBuilder &kb, MemRefType dense,
 // Compute kernels
 //===----------------------------------------------------------------------===//
 
-/// Work-list entries a SIMT thread takes per loop step.
-static constexpr int64_t kEntriesPerStep = 4;
-
 /// SIMT: thread (x) per result column, block row (y) per work row.
 static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
                                        ArrayRef<Type> arguments) {
@@ -582,8 +579,8 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
     auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
-    // acc + the products of entry `e`.
-    auto addEntry = [&](Value e, Value acc) -> Value {
+    Value sum = kb.loop(lo, hi, ValueRange{kb.zeroSum()}, [&](Value e,
+                                                      ValueRange args) {
       Value start = kb.groupStart(kb.loadI32(entries, e));
       Value at = kb.mul(e, kb.index(layout.group));
       if (isInt) {
@@ -591,7 +588,7 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
         Value weights = vector::LoadOp::create(b, v4, packed, ValueRange{at});
         Value inputs = vector::LoadOp::create(
             b, v4, dense, ValueRange{kb.div(start, 4), column, kb.index(0)});
-        return kb.dot4(weights, inputs, acc);
+        return SmallVector<Value>{kb.dot4(weights, inputs, args[0])};
       }
       auto loadInput = [&](int64_t t) {
         Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
@@ -605,7 +602,7 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
         Value weights = vector::LoadOp::create(b, v2, packed, ValueRange{at});
         Value inputs = vector::FromElementsOp::create(
             b, v2, ValueRange{loadInput(0), loadInput(1)});
-        return kb.dot2(weights, inputs, acc);
+        return SmallVector<Value>{kb.dot2(weights, inputs, args[0])};
       }
       Value weight = memref::LoadOp::create(b, packed, ValueRange{at});
       Value input = loadInput(0);
@@ -613,23 +610,7 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
         weight = arith::ExtFOp::create(b, b.getF32Type(), weight);
         input = arith::ExtFOp::create(b, b.getF32Type(), input);
       }
-      return math::FmaOp::create(b, weight, input, acc);
-    };
-    // kEntriesPerStep entries per step, their loads independent of each
-    // other (the loop is latency-bound); past the row's end an entry repeats
-    // the last one and is not added.
-    Value last = arith::SubIOp::create(b, hi, kb.index(1));
-    Value sum = kb.loop(lo, hi, kb.index(kEntriesPerStep),
-                        ValueRange{kb.zeroSum()}, [&](Value e, ValueRange args) {
-      Value acc = args[0];
-      for (int64_t t = 0; t < kEntriesPerStep; ++t) {
-        Value entry = kb.add(e, kb.index(t));
-        Value inside =
-            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, entry, hi);
-        Value clamped = arith::MinUIOp::create(b, entry, last);
-        acc = arith::SelectOp::create(b, inside, addEntry(clamped, acc), acc);
-      }
-      return SmallVector<Value>{acc};
+      return SmallVector<Value>{math::FmaOp::create(b, weight, input, args[0])};
     })[0];
     kb.accumulateSum(out, channel, column, sum, scales, denseScales);
   });
