@@ -12,12 +12,9 @@
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Transforms/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace tesa {
 #define GEN_PASS_DEF_FUSEEPILOGUES
@@ -42,19 +39,16 @@ struct Epilogue {
   unsigned partInput;
 };
 
-/// The constant a tensor is filled with, if it is one.
-Operation *getFillConstant(Value tensor) {
-  auto fill = tensor.getDefiningOp<linalg::FillOp>();
-  if (!fill)
-    return nullptr;
-  Operation *constant = fill.value().getDefiningOp();
+/// The constant op defining `value`, if any.
+Operation *getConstant(Value value) {
+  Operation *constant = value.getDefiningOp();
   return constant && matchPattern(constant, m_Constant()) ? constant : nullptr;
 }
 
-/// The constant op defining `value`, a value from outside a body, if any.
-Operation *getOuterConstant(Value value) {
-  Operation *constant = value.getDefiningOp();
-  return constant && matchPattern(constant, m_Constant()) ? constant : nullptr;
+/// The constant op a tensor is filled with, if it is one.
+Operation *getFillConstant(Value tensor) {
+  auto fill = tensor.getDefiningOp<linalg::FillOp>();
+  return fill ? getConstant(fill.value()) : nullptr;
 }
 
 /// `op` as an epilogue of the part producing one of its inputs, if it is
@@ -91,13 +85,11 @@ std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op) {
   if (!body->getArguments().back().use_empty())
     return std::nullopt;
   for (Operation &bodyOp : *body) {
-    bool isYield = &bodyOp == body->getTerminator();
-    if (!isYield &&
-        (!isa<arith::ArithDialect, math::MathDialect>(bodyOp.getDialect()) ||
-         !isPure(&bodyOp) || bodyOp.getNumRegions() != 0))
+    if (&bodyOp != body->getTerminator() &&
+        !PartMatmulOp::canBeInEpilogue(&bodyOp))
       return std::nullopt;
     for (Value operand : bodyOp.getOperands())
-      if (operand.getParentBlock() != body && !getOuterConstant(operand))
+      if (operand.getParentBlock() != body && !getConstant(operand))
         return std::nullopt;
   }
   return match;
@@ -128,7 +120,7 @@ void fuse(const Epilogue &epilogue) {
     for (Value operand : bodyOp.getOperands())
       if (operand.getParentBlock() != body && !mapping.contains(operand))
         mapping.map(operand,
-                    builder.clone(*getOuterConstant(operand))->getResult(0));
+                    builder.clone(*getConstant(operand))->getResult(0));
   for (Operation &bodyOp : body->without_terminator())
     builder.clone(bodyOp, mapping);
   Value value = mapping.lookup(body->getTerminator()->getOperand(0));

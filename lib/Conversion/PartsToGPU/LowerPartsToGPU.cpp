@@ -227,10 +227,14 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
           ->setAttr(kPackLaunchAttr, builder.getUnitAttr());
       temporaries = {packed, scales};
     }
-    Value denseTensor = gather ? gather->second : op.getDense();
-    if (layout.transposedDense)
-      denseTensor = getTransposed(builder, loc, denseTensor);
-    Value dense = toBuffer(denseTensor);
+    // The dense operand as the kernels read it: through its gather, or
+    // transposed for SIMT float parts.
+    auto denseBuffer = [&] {
+      Value denseTensor = gather ? gather->second : op.getDense();
+      if (layout.transposedDense)
+        denseTensor = getTransposed(builder, loc, denseTensor);
+      return toBuffer(denseTensor);
+    };
     if (layout.compute == ComputeKind::I8) {
       QuantisedDense &copy = quantisedDense[quantisedKey];
       if (quantise) {
@@ -238,14 +242,15 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
         copy.scales =
             alloc(getDenseScalesType(builder.getContext(), layout));
         launch(kernels.quantiseDense, kernels.quantiseGrid,
-               kernels.quantiseBlock, {dense, copy.values, copy.scales});
+               kernels.quantiseBlock,
+               {denseBuffer(), copy.values, copy.scales});
       }
       copy.lastUse =
           launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,
                  {copy.values, copy.scales, packed, scales, out});
     } else {
       launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,
-             {dense, packed, out});
+             {denseBuffer(), packed, out});
     }
     for (Value temporary : temporaries)
       memref::DeallocOp::create(builder, loc, temporary);

@@ -26,6 +26,9 @@ int64_t PartLayout::getNumColumnWork() const {
 
 void tesa::restrictToLiveColumns(PartLayout &layout,
                                  const SparsityMap &result) {
+  layout.liveColumns.clear();
+  if (result.getNumPruned() == 0)
+    return;
   std::vector<uint8_t> bits = result.getEntriesOn(result.getShape());
   int64_t channels = layout.channels, columns = layout.columns;
   int64_t tileWidth = layout.useMma ? layout.mma.n : 1;
@@ -37,7 +40,6 @@ void tesa::restrictToLiveColumns(PartLayout &layout,
         live[column / tileWidth] = true;
         break;
       }
-  layout.liveColumns.clear();
   if (llvm::all_of(live, [](bool isLive) { return isLive; }))
     return;
   for (auto [tile, isLive] : llvm::enumerate(live))

@@ -112,38 +112,13 @@ def constant_cases(name):
     return [c for c in product_cases(name) if c.get("other_mask") is None]
 
 
-def mlp_case(rng):
-    """The example MLP, with the masks its encodings declare."""
-    source = ROOT / "examples" / "mlp.mlir"
-    masks = argument_masks(source.read_text(), "mlp")
-    inputs = [rng.standard_normal(m.shape).astype(np.float32) for m in masks]
-    return source, inputs, masks
-
-
-def example_bert_case(rng):
-    """examples/bert_layer.mlir: propagation prunes one head's attention
-    scores, so its batched products are decomposed."""
-    source = ROOT / "examples" / "bert_layer.mlir"
-    masks = argument_masks(source.read_text(), "bert_layer")
-    inputs = [(rng.standard_normal(m.shape) * 0.2).astype(np.float32)
+def example_case(rng, name, scale=1.0):
+    """examples/<name>.mlir with the masks its encodings declare, and random
+    inputs of standard deviation `scale`."""
+    source = ROOT / "examples" / f"{name}.mlir"
+    masks = argument_masks(source.read_text(), name)
+    inputs = [(rng.standard_normal(m.shape) * scale).astype(np.float32)
               for m in masks]
-    return source, inputs, masks
-
-
-def conv_case(rng):
-    """The example convolution (an explicit GEMM over its patches)."""
-    source = ROOT / "examples" / "conv.mlir"
-    masks = argument_masks(source.read_text(), "conv")
-    inputs = [rng.standard_normal(m.shape).astype(np.float32) for m in masks]
-    return source, inputs, masks
-
-
-def convnet_case(rng):
-    """examples/convnet.mlir: two f32 convolutions, read by their parts
-    through the patch gather (implicit GEMM), with ReLU and max pooling."""
-    source = ROOT / "examples" / "convnet.mlir"
-    masks = argument_masks(source.read_text(), "convnet")
-    inputs = [rng.standard_normal(m.shape).astype(np.float32) for m in masks]
     return source, inputs, masks
 
 
@@ -247,14 +222,17 @@ def prepare(out_dir):
         manifest.append(dict(kind=kind, name=name, options=options,
                              sparse=[c["sparse"] for c in cases]))
     rng = np.random.default_rng(5)
-    programs = [("mlp", "mlp", lambda: mlp_case(rng)),
-                ("conv", "conv", lambda: conv_case(rng)),
+    # conv: int8 parts over a convolution's patches; example_bert_layer:
+    # propagation prunes one head's scores, so its batched products are
+    # decomposed; convnet: f32 convolutions read as implicit GEMMs.
+    programs = [("mlp", "mlp", lambda: example_case(rng, "mlp")),
+                ("conv", "conv", lambda: example_case(rng, "conv")),
                 ("bert_layer", "bert_layer", lambda: bert_case(rng, out)),
                 ("example_bert_layer", "bert_layer",
-                 lambda: example_bert_case(rng)),
+                 lambda: example_case(rng, "bert_layer", scale=0.2)),
                 ("masked_rows", "masked_rows",
                  lambda: masked_rows_case(rng, out)),
-                ("convnet", "convnet", lambda: convnet_case(rng))]
+                ("convnet", "convnet", lambda: example_case(rng, "convnet"))]
     for name, kind, build in programs:
         source, inputs, masks = build()
         tesa_compile(source, out / f"{name}.so", ["--chip=sm_90"])

@@ -137,9 +137,7 @@ LogicalResult PartMatmulOp::verify() {
   if (body.empty() || !isa<YieldOp>(body.back()))
     return emitOpError("the epilogue must end in tesa.yield");
   for (Operation &op : body) {
-    if (!isa<YieldOp>(op) &&
-        (!isa<arith::ArithDialect, math::MathDialect>(op.getDialect()) ||
-         !isPure(&op) || op.getNumRegions() != 0))
+    if (!isa<YieldOp>(op) && !canBeInEpilogue(&op))
       return op.emitOpError("cannot be part of an epilogue: only pure arith "
                             "and math operations can");
     for (Value operand : op.getOperands())
@@ -147,6 +145,11 @@ LogicalResult PartMatmulOp::verify() {
         return op.emitOpError("uses a value defined outside the epilogue");
   }
   return success();
+}
+
+bool PartMatmulOp::canBeInEpilogue(Operation *op) {
+  return isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) &&
+         isPure(op) && op->getNumRegions() == 0;
 }
 
 Value PartMatmulOp::buildEpilogue(OpBuilder &builder, Value value) {

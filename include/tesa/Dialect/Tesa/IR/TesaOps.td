@@ -124,6 +124,9 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
     ::mlir::Value getDense() {
       return getSparseOperand() == 0 ? getRhs() : getLhs();
     }
+    /// Whether `op` may be part of an epilogue: a pure arith or math op
+    /// without regions.
+    static bool canBeInEpilogue(::mlir::Operation *op);
     /// Whether the part applies an epilogue to its result.
     bool hasEpilogue() { return !getEpilogue().empty(); }
     /// The epilogue applied to `value` (an element of the result): its ops
