@@ -10,7 +10,8 @@
 // The dense operand (6x5) is quantised into [k / 4][column][k % 4], the
 // reduction padded to 8, by blocks of 32 columns x 8 reduction slices that
 // meet in workgroup memory; the compute kernel's threads, one per column,
-// read it a word each.
+// read it a word each: the loads are aligned to a word, so that they become
+// one load instruction, not four.
 // NVVM-LABEL: gpu.func @part0_quantise_dense(
 // NVVM-SAME: %{{.*}}: memref<6x5xf32>, %{{.*}}: memref<2x5x4xi8>, %{{.*}}: memref<5xf32>)
 // NVVM-SAME: workgroup(%{{.*}} : memref<8x32xf32, #gpu.address_space<workgroup>>)
@@ -18,7 +19,7 @@
 // NVVM-LABEL: gpu.func @part0(
 // NVVM-SAME: %[[QUANTISED:.*]]: memref<2x5x4xi8>
 // NVVM: %[[COLUMN:.*]] = arith.addi
-// NVVM: vector.load %[[QUANTISED]][%{{.*}}, %[[COLUMN]], %{{.*}}] : memref<2x5x4xi8>, vector<4xi8>
+// NVVM: vector.load %[[QUANTISED]][%{{.*}}, %[[COLUMN]], %{{.*}}] {alignment = 4 : i64} : memref<2x5x4xi8>, vector<4xi8>
 // NVVM: nvvm.dot.accumulate.4way {{.*}} <signed>, {{.*}} <signed>
 // NVVM: gpu.launch_func @tesa_kernels::@part0_quantise_dense blocks in ({{.*}}) threads in (%c32{{.*}}, %c8{{.*}}, %c1{{.*}})
 // ROCDL-LABEL: gpu.func @part0(
