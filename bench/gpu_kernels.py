@@ -84,6 +84,13 @@ def cases():
                     4096, 4096, s, lambda r, s=s: block_mask(
                         r, (4096, 4096), s, 32, 8),
                     ["--plan=block", "--block-shape=32x32"]))
+    # Decode with 8- and 4-bit blocks: the weight's bytes bound the time,
+    # and 4-bit values are kept two per byte.
+    for bits in (8, 4):
+        out.append((f"block32_int{bits}_decode_90", f"block32_int{bits}_decode",
+                    16, 4096, 4096, 0.9, lambda r, b=bits: block_mask(
+                        r, (4096, 4096), 0.9, 32, b),
+                    ["--plan=block", "--block-shape=32x32"]))
     out.append(("two_four_fp16_ffn", "two_four_fp16", 4096, 768, 3072, 0.5,
                 lambda r: two_four_mask((768, 3072)), ["--plan=auto"]))
     # Mixed: 80% of 32x32 blocks pruned, plus 1% scattered kept elements.

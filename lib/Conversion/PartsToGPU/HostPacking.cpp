@@ -131,6 +131,17 @@ HostPackedPart tesa::packOnHost(MLIRContext *context, const PartLayout &layout,
       quantised[slot] =
           int8_t(std::clamp(std::nearbyint(ratio), -qmax, qmax));
     });
+    if (layout.packedInt4) {
+      std::vector<int8_t> bytes(layout.getPackedBufferSize(), 0);
+      for (auto [slot, value] : llvm::enumerate(quantised)) {
+        auto [byte, high] = layout.getPackedByte(slot);
+        bytes[byte] = int8_t(uint8_t(bytes[byte]) |
+                             uint8_t((value & 15) << (high ? 4 : 0)));
+      }
+      quantised = std::move(bytes);
+      packedType = RankedTensorType::get({layout.getPackedBufferSize()},
+                                         elementType);
+    }
     packed.values =
         DenseElementsAttr::get(packedType, ArrayRef<int8_t>(quantised));
     packed.scales = DenseElementsAttr::get(

@@ -54,7 +54,7 @@ Type tesa::getPackedElementType(MLIRContext *ctx, const PartLayout &layout) {
 
 MemRefType tesa::getPackedBufferType(MLIRContext *ctx,
                                      const PartLayout &layout) {
-  return MemRefType::get({layout.getNumPacked()},
+  return MemRefType::get({layout.getPackedBufferSize()},
                          getPackedElementType(ctx, layout));
 }
 
@@ -298,6 +298,9 @@ public:
   /// as is, an int32 product dequantised by the two scales.
   void accumulateSum(Value out, Value channel, Value column, Value sum,
                      Value scales, Value denseScales) {
+    // The lanes of 4-bit values hold 16 times each; the shift is exact.
+    if (layout.packedInt4)
+      sum = arith::ShRSIOp::create(b, sum, i32(4));
     accumulate(out, channel, column, [&](Value old) -> Value {
       if (layout.compute != ComputeKind::I8)
         return arith::AddFOp::create(b, old, sum);
@@ -317,6 +320,70 @@ public:
         type.getNumElements() * type.getElementTypeBitWidth() / 8;
     return vector::LoadOp::create(b, type, memref, indices,
                                   /*nontemporal=*/false, llvm::Align(bytes));
+  }
+
+  /// Stores the quantised int8 `value` of packed slot `slot`: as is, or for
+  /// 4-bit parts into its nibble. The thread that writes a byte's high
+  /// nibble has written its low one before (slots are visited in order).
+  void storePacked(Value value, Value packed, Value slot) {
+    if (!layout.packedInt4) {
+      memref::StoreOp::create(b, value, packed, ValueRange{slot});
+      return;
+    }
+    int64_t run = layout.getNibbleRun();
+    Value byte = add(mul(div(slot, 2 * run), index(run)), rem(slot, run));
+    Value nibble = arith::AndIOp::create(
+        b, value, arith::ConstantOp::create(b, b.getI8IntegerAttr(15)));
+    auto isHigh = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
+                                 rem(slot, 2 * run), index(run)),
+        /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(isHigh.thenBlock());
+    Value low = memref::LoadOp::create(b, packed, ValueRange{byte});
+    Value high = arith::ShLIOp::create(
+        b, nibble, arith::ConstantOp::create(b, b.getI8IntegerAttr(4)));
+    memref::StoreOp::create(b, arith::OrIOp::create(b, low, high), packed,
+                            ValueRange{byte});
+    b.setInsertionPointToStart(isHigh.elseBlock());
+    memref::StoreOp::create(b, nibble, packed, ValueRange{byte});
+  }
+
+  /// The four int8 lanes (16 times each value) of a SIMT entry of a 4-bit
+  /// part, from its two bytes (lanes 0 and 2 in the first, 1 and 3 in the
+  /// second): each nibble moves to the top of its lane.
+  Value unpackEntry(Value pair) {
+    Value half = vector::ExtractOp::create(
+        b,
+        vector::BitCastOp::create(b, VectorType::get({1}, b.getI16Type()),
+                                  pair),
+        ArrayRef<int64_t>{0});
+    Value word = arith::ExtUIOp::create(b, b.getI32Type(), half);
+    auto shiftAnd = [&](int32_t shift, int32_t mask) -> Value {
+      return arith::AndIOp::create(
+          b, arith::ShLIOp::create(b, word, i32(shift)), i32(mask));
+    };
+    Value lanes01 = shiftAnd(4, 0x0000F0F0);
+    Value lanes23 = shiftAnd(16, int32_t(0xF0F00000));
+    Value lanes = arith::OrIOp::create(b, lanes01, lanes23);
+    return bitcastToVector4xi8(lanes);
+  }
+
+  /// Four int8 lanes (16 times each value) from a word of eight 4-bit values
+  /// of a block row: the low nibbles (values 0-3) or the high ones (4-7).
+  Value unpackWord(Value word, Value high) {
+    Value mask = i32(int32_t(0xF0F0F0F0));
+    Value low = arith::AndIOp::create(
+        b, arith::ShLIOp::create(b, word, i32(4)), mask);
+    Value highValues = arith::AndIOp::create(b, word, mask);
+    return arith::SelectOp::create(b, high, highValues, low);
+  }
+
+  Value bitcastToVector4xi8(Value word) {
+    Value asVector = vector::BroadcastOp::create(
+        b, VectorType::get({1}, b.getI32Type()), word);
+    return vector::BitCastOp::create(b, VectorType::get({4}, b.getI8Type()),
+                                     asVector);
   }
 
   Value bitcastToI32(Value vector4xi8) {
@@ -389,7 +456,11 @@ static void emitPack(KernelBuilder &kb, Value out, Value scaleOut,
     });
   }
   visit(ValueRange{}, [&](Value at, Value value, Value) {
-    memref::StoreOp::create(b, kb.convert(value, scale), out, ValueRange{at});
+    Value converted = kb.convert(value, scale);
+    if (kb.layout.compute == ComputeKind::I8)
+      kb.storePacked(converted, out, at);
+    else
+      memref::StoreOp::create(b, converted, out, ValueRange{at});
     return Value();
   });
 }
@@ -596,7 +667,12 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
       Value at = kb.mul(e, kb.index(layout.group));
       if (isInt) {
         auto v4 = VectorType::get({4}, b.getI8Type());
-        Value weights = kb.loadVector(v4, packed, ValueRange{at});
+        Value weights =
+            layout.packedInt4
+                ? kb.unpackEntry(kb.loadVector(
+                      VectorType::get({2}, b.getI8Type()), packed,
+                      ValueRange{kb.mul(e, kb.index(2))}))
+                : kb.loadVector(v4, packed, ValueRange{at});
         Value inputs = kb.loadVector(
             v4, dense, ValueRange{kb.div(start, 4), column, kb.index(0)});
         return SmallVector<Value>{kb.dot4(weights, inputs, args[0])};
@@ -690,6 +766,16 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
             Value row = kb.add(sliceRow, kb.add(group, kb.index(rowOffset)));
             Value at = kb.add(blockBase,
                               kb.add(kb.mul(row, kb.index(br)), kInBlock));
+            if (layout.packedInt4) {
+              // The word of eight values holding these four.
+              Value word = kb.bitcastToI32(kb.loadVector(
+                  VectorType::get({4}, b.getI8Type()), packed,
+                  ValueRange{kb.mul(kb.div(at, 8), kb.index(4))}));
+              Value high = arith::CmpIOp::create(
+                  b, arith::CmpIPredicate::uge, kb.rem(at, 8), kb.index(4));
+              a.push_back(kb.unpackWord(word, high));
+              continue;
+            }
             Value fragment = kb.loadVector(
                 VectorType::get({width}, isInt ? Type(b.getI8Type())
                                                : Type(b.getF16Type())),

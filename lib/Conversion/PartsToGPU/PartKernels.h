@@ -45,6 +45,9 @@ struct PartLayout {
   ComputeKind compute;
   /// Largest quantised magnitude (127 for 8 bits, 7 for 4).
   int64_t qmax;
+  /// 4-bit parts keep two values per byte (see getPackedByte); the kernels
+  /// unpack them into int8 lanes holding 16 times each value.
+  bool packedInt4 = false;
   int64_t channels, reduction, columns;
   /// Whether the sparse operand is the lhs (channels along its rows).
   bool sparseIsLhs;
@@ -72,6 +75,17 @@ struct PartLayout {
 
   /// Packed values the compute kernel reads.
   int64_t getNumPacked() const;
+  /// Elements of the packed buffer: one per value, or one byte per two
+  /// values for 4-bit parts.
+  int64_t getPackedBufferSize() const;
+  /// Where packed value `slot` of a 4-bit part lives: its byte, and whether
+  /// it is the high nibble. In each run of 2D slots (D = 2 for a SIMT
+  /// entry's four values, 4 for eight consecutive values of a block row),
+  /// byte i holds slot i in its low nibble and slot D + i in its high one,
+  /// so that one load unpacks into int8 lanes of consecutive values.
+  std::pair<int64_t, bool> getPackedByte(int64_t slot) const;
+  /// D above: 2 for SIMT parts, 4 for tensor-core parts.
+  int64_t getNibbleRun() const { return useMma ? 4 : 2; }
   /// Padded reduction length of the quantised dense operand.
   int64_t getPaddedReduction() const;
   /// Number of blocks (MMA) or entries (SIMT) of work.

@@ -13,6 +13,16 @@ int64_t PartLayout::getNumPacked() const {
   return std::max<int64_t>(1, getNumEntries() * perEntry);
 }
 
+int64_t PartLayout::getPackedBufferSize() const {
+  int64_t values = getNumPacked();
+  return packedInt4 ? std::max<int64_t>(1, values / 2) : values;
+}
+
+std::pair<int64_t, bool> PartLayout::getPackedByte(int64_t slot) const {
+  int64_t run = getNibbleRun();
+  return {slot / (2 * run) * run + slot % run, slot % (2 * run) >= run};
+}
+
 int64_t PartLayout::getPaddedReduction() const {
   int64_t multiple = useMma ? blockReduction : 4;
   return (reduction + multiple - 1) / multiple * multiple;
@@ -55,6 +65,7 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
   PartLayout layout;
   layout.compute = getComputeKind(bits);
   layout.qmax = bits == 4 ? 7 : 127;
+  layout.packedInt4 = bits == 4;
   layout.sparseIsLhs = sparseIsLhs;
   llvm::ArrayRef<int64_t> shape = part.getShape();
   layout.channels = sparseIsLhs ? shape[0] : shape[1];
