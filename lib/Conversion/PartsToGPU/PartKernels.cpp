@@ -564,26 +564,70 @@ static gpu::GPUFuncOp buildMmaPack(KernelBuilder &kb, MemRefType source,
   return fn;
 }
 
-/// Threads of the dense quantisation kernel: columns along x, slices of the
-/// reduction along y.
+/// The largest magnitude among elements k = first, first + step, ... of
+/// dense column `column`.
+static Value emitColumnMaxAbs(KernelBuilder &kb, Value src, Value column,
+                              Value first, int64_t step) {
+  return kb.loop(first, kb.index(kb.layout.reduction), kb.index(step),
+                 ValueRange{kb.f32(0.0)}, [&](Value k, ValueRange args) {
+                   Value value = memref::LoadOp::create(
+                       kb.b, src, kb.denseIndex(k, column));
+                   return SmallVector<Value>{kb.absMax(args[0], value)};
+                 })[0];
+}
+
+/// Quantises elements k = first, first + step, ... of the zero-padded
+/// reduction of dense column `column` by `scale` into the quantised copy:
+/// [column][k] for tensor cores, [k / 4][column][k % 4] for SIMT parts.
+static void emitQuantiseColumn(KernelBuilder &kb, Value src, Value out,
+                               Value column, Value first, int64_t step,
+                               Value scale) {
+  ImplicitLocOpBuilder &b = kb.b;
+  const PartLayout &layout = kb.layout;
+  kb.loop(first, kb.index(layout.getPaddedReduction()), kb.index(step),
+          ValueRange{}, [&](Value k, ValueRange) {
+            Value value = memref::LoadOp::create(
+                b, src, kb.denseIndex(kb.min(k, layout.reduction - 1), column));
+            value = arith::SelectOp::create(b, kb.less(k, layout.reduction),
+                                            value, kb.f32(0.0));
+            SmallVector<Value> at{column, k};
+            if (!layout.useMma)
+              at = {kb.div(k, 4), column, kb.rem(k, 4)};
+            memref::StoreOp::create(
+                b, PartMatmulOp::buildQuantise(b, b.getLoc(), value, scale, 127),
+                out, at);
+            return SmallVector<Value>{};
+          });
+}
+
+static Value workgroupBuffer(KernelBuilder &kb, gpu::GPUFuncOp fn,
+                             ArrayRef<int64_t> shape) {
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      kb.b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
+  return fn.addWorkgroupAttribution(
+      MemRefType::get(shape, kb.b.getF32Type(), MemRefLayoutAttrInterface(),
+                      workgroup),
+      kb.b.getLoc());
+}
+
+/// Threads of the dense quantisation kernel that takes columns along x:
+/// 32 columns, 8 slices of the reduction along y.
 static constexpr int64_t kQuantiseColumns = 32, kQuantiseSlices = 8;
 
-/// int8 copy of the dense operand with one scale per column. A block of
+/// int8 copy of the dense operand with one scale per column, for a dense
+/// operand whose columns are contiguous in memory. A block of
 /// kQuantiseColumns x kQuantiseSlices threads takes 32 columns; each thread
 /// finds the largest magnitude in its slice of the reduction, the slices meet
 /// in workgroup memory, and each thread then quantises its slice.
-static gpu::GPUFuncOp buildQuantiseDense(KernelBuilder &kb, MemRefType dense,
-                                         MemRefType quantised,
-                                         MemRefType scales) {
+static gpu::GPUFuncOp buildQuantiseDenseByColumns(KernelBuilder &kb,
+                                                  MemRefType dense,
+                                                  MemRefType quantised,
+                                                  MemRefType scales) {
   const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
   auto fn = kb.begin("_quantise_dense", {dense, quantised, scales});
-  auto workgroup = gpu::AddressSpaceAttr::get(
-      b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
-  Value partials = fn.addWorkgroupAttribution(
-      MemRefType::get({kQuantiseSlices, kQuantiseColumns}, b.getF32Type(),
-                      MemRefLayoutAttrInterface(), workgroup),
-      b.getLoc());
+  Value partials =
+      workgroupBuffer(kb, fn, {kQuantiseSlices, kQuantiseColumns});
   Value src = fn.getArgument(0), out = fn.getArgument(1),
         scaleOut = fn.getArgument(2);
   Value lane = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -591,19 +635,8 @@ static gpu::GPUFuncOp buildQuantiseDense(KernelBuilder &kb, MemRefType dense,
   Value column = kb.globalId();
   // Columns past the end read the last one, so every thread reaches the
   // barrier; only the stores are guarded.
-  Value readColumn = kb.min(column, layout.columns - 1);
-  auto forSlice = [&](int64_t end, ValueRange inits,
-                      function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-    return kb.loop(slice, kb.index(end), kb.index(kQuantiseSlices), inits,
-                   body);
-  };
-  Value partial =
-      forSlice(layout.reduction, ValueRange{kb.f32(0.0)},
-               [&](Value k, ValueRange args) {
-                 Value value = memref::LoadOp::create(
-                     b, src, kb.denseIndex(k, readColumn));
-                 return SmallVector<Value>{kb.absMax(args[0], value)};
-               })[0];
+  Value partial = emitColumnMaxAbs(kb, src, kb.min(column, layout.columns - 1),
+                                   slice, kQuantiseSlices);
   memref::StoreOp::create(b, partial, partials, ValueRange{slice, lane});
   gpu::BarrierOp::create(b);
   Value maxAbs = kb.f32(0.0);
@@ -614,28 +647,64 @@ static gpu::GPUFuncOp buildQuantiseDense(KernelBuilder &kb, MemRefType dense,
                                ValueRange{kb.index(other), lane}));
   Value scale = PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, 127);
   kb.ifThen(kb.less(column, layout.columns), [&] {
-    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, slice,
-                                        kb.index(0));
-    kb.ifThen(first, [&] {
-      memref::StoreOp::create(b, scale, scaleOut, ValueRange{column});
-    });
-    forSlice(layout.getPaddedReduction(), ValueRange{},
-             [&](Value k, ValueRange) {
-               Value value = memref::LoadOp::create(
-                   b, src,
-                   kb.denseIndex(kb.min(k, layout.reduction - 1), column));
-               value = arith::SelectOp::create(b, kb.less(k, layout.reduction),
-                                               value, kb.f32(0.0));
-               SmallVector<Value> at{column, k};
-               if (!layout.useMma)
-                 at = {kb.div(k, 4), column, kb.rem(k, 4)};
-               memref::StoreOp::create(
-                   b, PartMatmulOp::buildQuantise(b, b.getLoc(), value, scale,
-                                                  127),
-                   out, at);
-               return SmallVector<Value>{};
-             });
+    kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, slice,
+                                    kb.index(0)),
+              [&] {
+                memref::StoreOp::create(b, scale, scaleOut,
+                                        ValueRange{column});
+              });
+    emitQuantiseColumn(kb, src, out, column, slice, kQuantiseSlices, scale);
   });
+  return fn;
+}
+
+/// Threads of the dense quantisation kernel that takes one column a block.
+static constexpr int64_t kQuantiseThreads = 256, kWarp = 32;
+
+/// int8 copy of the dense operand with one scale per column, for a dense
+/// operand whose reduction is contiguous in memory (`x @ W` with W sparse):
+/// one block per column, its threads striding over the reduction, so that
+/// a few columns (a decode step) still fill the GPU and the reads coalesce.
+/// The magnitudes meet by shuffles within each warp, then in workgroup
+/// memory.
+static gpu::GPUFuncOp buildQuantiseDenseByReduction(KernelBuilder &kb,
+                                                    MemRefType dense,
+                                                    MemRefType quantised,
+                                                    MemRefType scales) {
+  ImplicitLocOpBuilder &b = kb.b;
+  auto fn = kb.begin("_quantise_dense", {dense, quantised, scales});
+  Value warpMaxima = workgroupBuffer(kb, fn, {kQuantiseThreads / kWarp});
+  Value src = fn.getArgument(0), out = fn.getArgument(1),
+        scaleOut = fn.getArgument(2);
+  Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value column = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value partial =
+      emitColumnMaxAbs(kb, src, column, thread, kQuantiseThreads);
+  for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
+    Value other = gpu::ShuffleOp::create(b, partial, offset, kWarp,
+                                         gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    partial = arith::MaximumFOp::create(b, partial, other);
+  }
+  Value isFirstLane = arith::CmpIOp::create(
+      b, arith::CmpIPredicate::eq, kb.rem(thread, kWarp), kb.index(0));
+  kb.ifThen(isFirstLane, [&] {
+    memref::StoreOp::create(b, partial, warpMaxima,
+                            ValueRange{kb.div(thread, kWarp)});
+  });
+  gpu::BarrierOp::create(b);
+  Value maxAbs = kb.f32(0.0);
+  for (int64_t warp = 0; warp < kQuantiseThreads / kWarp; ++warp)
+    maxAbs = arith::MaximumFOp::create(
+        b, maxAbs,
+        memref::LoadOp::create(b, warpMaxima, ValueRange{kb.index(warp)}));
+  Value scale = PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, 127);
+  kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, thread,
+                                  kb.index(0)),
+            [&] {
+              memref::StoreOp::create(b, scale, scaleOut, ValueRange{column});
+            });
+  emitQuantiseColumn(kb, src, out, column, thread, kQuantiseThreads, scale);
   return fn;
 }
 
@@ -876,9 +945,17 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   kernels.packBlock = {kThreads, 1};
   SmallVector<Type> computeArguments;
   if (layout.compute == ComputeKind::I8) {
-    if (withQuantise) {
+    // A dense operand read in place whose reduction is contiguous: one
+    // block per column; otherwise blocks of 32 columns.
+    bool reductionContiguous = !layout.sparseIsLhs && !layout.gather;
+    if (withQuantise && reductionContiguous) {
       kernels.quantiseDense =
-          buildQuantiseDense(kb, dense, quantised, denseScales);
+          buildQuantiseDenseByReduction(kb, dense, quantised, denseScales);
+      kernels.quantiseGrid = {q, 1};
+      kernels.quantiseBlock = {kQuantiseThreads, 1};
+    } else if (withQuantise) {
+      kernels.quantiseDense =
+          buildQuantiseDenseByColumns(kb, dense, quantised, denseScales);
       kernels.quantiseGrid = {ceilDiv(q, kQuantiseColumns), 1};
       kernels.quantiseBlock = {kQuantiseColumns, kQuantiseSlices};
     }
