@@ -25,7 +25,9 @@ step() {
   echo "   (exit status $status)"
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-git rev-parse HEAD 2>/dev/null || true
+# The commit the libraries were compiled at (the device copy's git metadata
+# may be stale).
+echo "libraries compiled at $(cat gpu-run/COMMIT 2>/dev/null || echo unknown)"
 SANITIZED=sm90_auto,sm75_ptx_block16x16,sm90_constant_auto,mlp,conv,bert_layer,masked_rows,convnet
 case "${1:-check}" in
   check)
