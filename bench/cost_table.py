@@ -253,6 +253,16 @@ def fit(path, commit):
         per_mac, overhead = np.polyfit([p[0] for p in points],
                                        [p[1] for p in points], 1)
         linear[kind] = (max(float(overhead), 0.0), max(float(per_mac), 0.0))
+    # Fixed costs, per dense column: per part, the smallest intercept of a
+    # kind's block shapes (a launch; for int8, the dense quantisation); per
+    # channel with work of a fine part, its intercept over the N channels
+    # (every channel has work at the measured densities).
+    columns, channels = summary["m"], summary["n"]
+    part_overhead = [min(launch for (k, plan, _), (launch, _) in rates.items()
+                         if k == kind and plan == "block")
+                     / unit / columns for kind in KINDS]
+    fine_channel = [rates[(kind, "fine", ())][0] / unit / columns / channels
+                    for kind in KINDS]
     chip = summary["chip"]
     origin = (f"measured on {summary['device']}, {summary['date']}, "
               f"commit {commit}")
@@ -268,7 +278,8 @@ def fit(path, commit):
         "// densities, the packed entry point timed; time = launch + rate * units",
         "// fitted per kind and block shape. Unit: one kept element of the",
         "// fine-grained f32 kernel. Fine rates per kept element, block rates",
-        "// per block.",
+        "// per block; the intercepts give the fixed costs per part and per",
+        "// channel of a fine part.",
         "//",
         "//===----------------------------------------------------------------===//",
         "",
@@ -285,7 +296,9 @@ def fit(path, commit):
         f"    {{{', '.join(number(linear[k][1]) for k in KINDS)}}},",
         f"    {{{', '.join(number(linear[k][0]) for k in KINDS)}}},",
         f"    {name}MeasuredBlocks,",
-        f'    "{origin}"}};',
+        f'    "{origin}",',
+        f"    {{{', '.join(number(max(x, 0.0)) for x in part_overhead)}}},",
+        f"    {{{', '.join(number(max(x, 0.0)) for x in fine_channel)}}}}};",
     ]
     target = ROOT / "lib" / "Target" / "costs" / f"{chip}.inc"
     target.parent.mkdir(exist_ok=True)

@@ -6,6 +6,10 @@
 
 #include "tesa/Analysis/DecompositionPlan.h"
 
+#include "llvm/ADT/DenseSet.h"
+
+#include <functional>
+#include <limits>
 
 #include <queue>
 
@@ -45,7 +49,7 @@ public:
         coverEveryBlock(classBits, options.forcedBlock);
         break;
       case DecompositionOptions::Mode::Auto:
-        coverGreedily(classBits, kind);
+        coverCheapest(classBits, kind);
         break;
       }
       addFineRemainder(classBits, kind);
@@ -95,9 +99,10 @@ private:
         partIndex = i;
     if (partIndex < 0) {
       partIndex = parts.size();
-      parts.push_back({PlannedPart::Kind::Block, block.first, block.second,
-                       classBits, SparsityMap::getUniform({rows, columns}, 0),
-                       0, 0.0});
+      parts.push_back(
+          {PlannedPart::Kind::Block, block.first, block.second, classBits,
+           SparsityMap::getUniform({rows, columns}, 0), 0,
+           chip.costs.partOverhead[unsigned(getComputeKind(classBits))]});
     }
     parts[partIndex].numUnits += 1;
     parts[partIndex].cost += cost;
@@ -160,15 +165,51 @@ private:
 
   void addFineRemainder(unsigned classBits, ComputeKind kind) {
     int64_t count = 0;
+    llvm::DenseSet<int64_t> channels;
     for (size_t i = 0; i < bits.size(); ++i)
       if (bits[i] == classBits && owner[i] < 0) {
         owner[i] = parts.size();
         ++count;
+        channels.insert(channelsAlongRows ? i / columns : i % columns);
       }
-    if (count > 0)
-      parts.push_back({PlannedPart::Kind::Fine, 0, 0, classBits,
-                       SparsityMap::getUniform({rows, columns}, 0), count,
-                       count * chip.costs.finePerElement[unsigned(kind)]});
+    if (count == 0)
+      return;
+    const KernelCosts &costs = chip.costs;
+    double cost = costs.partOverhead[unsigned(kind)] +
+                  channels.size() * costs.fineChannelOverhead[unsigned(kind)] +
+                  count * costs.finePerElement[unsigned(kind)];
+    parts.push_back({PlannedPart::Kind::Fine, 0, 0, classBits,
+                     SparsityMap::getUniform({rows, columns}, 0), count,
+                     cost});
+  }
+
+  /// Auto: the cheapest of the greedy cover, every block of one menu shape,
+  /// and no blocks at all, counting each part's fixed costs (which the
+  /// greedy cover, deciding block by block, cannot see).
+  void coverCheapest(unsigned classBits, ComputeKind kind) {
+    llvm::SmallVector<std::function<void()>> covers = {
+        [&] { coverGreedily(classBits, kind); }, [] {}};
+    for (BlockShape shape : chip.blockMenu)
+      if (chip.acceptsBlock(kind, shape))
+        covers.push_back([&, shape] { coverEveryBlock(classBits, shape); });
+    std::vector<int> ownerBefore = owner;
+    size_t partsBefore = parts.size();
+    size_t best = 0;
+    double bestCost = std::numeric_limits<double>::infinity();
+    for (auto [index, cover] : llvm::enumerate(covers)) {
+      cover();
+      addFineRemainder(classBits, kind);
+      double cost = 0;
+      for (size_t p = partsBefore; p < parts.size(); ++p)
+        cost += parts[p].cost;
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = index;
+      }
+      owner = ownerBefore;
+      parts.truncate(partsBefore);
+    }
+    covers[best]();
   }
 
   /// Writes the maps of the parts of `classBits` from the assignment.
@@ -203,14 +244,4 @@ tesa::planDecomposition(const SparsityMap &operand, bool channelsAlongRows,
                         const DecompositionOptions &options) {
   assert(operand.getRank() == 2 && "decomposition plans 2-D operands");
   return Planner(operand, channelsAlongRows, chip).plan(options);
-}
-
-double tesa::getFineGrainedCost(const SparsityMap &operand,
-                                const ChipDescription &chip) {
-  BitHistogram histogram = operand.getBitHistogram();
-  double cost = 0;
-  for (unsigned bits : {4u, 8u, 16u, 32u})
-    cost += histogram[bits] *
-            chip.costs.finePerElement[unsigned(getComputeKind(bits))];
-  return cost;
 }

@@ -147,6 +147,39 @@ TEST(DecompositionPlanTest, MeasuredBlockCostDecides) {
   EXPECT_EQ(below[0].kind, PlannedPart::Kind::Fine);
 }
 
+TEST(DecompositionPlanTest, FixedCostsChooseTheCover) {
+  // 48 scattered f16 elements, three in each of 16 channels: one 16x16
+  // block (cost 100) does not pay against 48 fine elements (cost 1 each),
+  // so block by block the cover stays fine-grained. With a fixed cost of
+  // 10 per channel of a fine part, the fine part costs 48 + 160, and the
+  // plan takes the whole block instead.
+  std::vector<uint8_t> entries(16 * 16, 0);
+  for (int64_t channel = 0; channel < 16; ++channel)
+    for (int64_t k : {1, 7, 12})
+      entries[channel * 16 + (k + channel) % 16] = 16;
+  SparsityMap operand =
+      cantFail(SparsityMap::get({16, 16}, {16, 16}, entries));
+  static constexpr MeasuredBlockCost blockCosts[] = {
+      {ComputeKind::F16, {16, 16}, 100.0}};
+  ChipDescription chip = *lookupChip("sm_90");
+  // Other shapes on the menu cost 1000 per MAC: never taken.
+  chip.costs = KernelCosts{{1, 1, 1}, {1000, 1000, 1000}, {0, 0, 0},
+                           blockCosts, "test", {0, 0, 0}, {0, 0, 0}};
+  DecompositionOptions options;
+  auto withoutFixedCosts = planDecomposition(operand, true, chip, options);
+  ASSERT_EQ(withoutFixedCosts.size(), 1u);
+  EXPECT_EQ(withoutFixedCosts[0].kind, PlannedPart::Kind::Fine);
+  EXPECT_DOUBLE_EQ(withoutFixedCosts[0].cost, 48.0);
+
+  chip.costs.fineChannelOverhead[unsigned(ComputeKind::F16)] = 10.0;
+  auto withFixedCosts = planDecomposition(operand, true, chip, options);
+  ASSERT_EQ(withFixedCosts.size(), 1u);
+  EXPECT_EQ(withFixedCosts[0].kind, PlannedPart::Kind::Block);
+  EXPECT_EQ(withFixedCosts[0].blockRows, 16);
+  EXPECT_DOUBLE_EQ(withFixedCosts[0].cost, 100.0);
+  expectExactCover(operand, withFixedCosts);
+}
+
 TEST(DecompositionPlanTest, UnknownChipIsNull) {
   EXPECT_EQ(lookupChip("sm_1"), nullptr);
   EXPECT_EQ(getKnownChipNames(), "sm_75, sm_80, sm_86, sm_89, sm_90, gfx906");

@@ -61,10 +61,6 @@ planDecomposition(const SparsityMap &operand, bool channelsAlongRows,
                   const ChipDescription &chip,
                   const DecompositionOptions &options);
 
-/// The cost of computing `operand` as one fine-grained part per bit width.
-double getFineGrainedCost(const SparsityMap &operand,
-                          const ChipDescription &chip);
-
 } // namespace tesa
 
 #endif // TESA_ANALYSIS_DECOMPOSITIONPLAN_H

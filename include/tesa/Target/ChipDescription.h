@@ -68,6 +68,13 @@ struct KernelCosts {
   /// Where the numbers come from: "analytical", or the device, date and
   /// commit of the measurement.
   llvm::StringRef origin;
+  /// Fixed costs, indexed by ComputeKind: per part (a launch, and for int8
+  /// parts the dense operand's quantisation), and per channel with work of
+  /// a fine-grained part (its threads, one per result element, each start a
+  /// walk of the channel's work list and update one result element). Only
+  /// measured tables have them; the analytical ones leave them zero.
+  double partOverhead[3] = {0, 0, 0};
+  double fineChannelOverhead[3] = {0, 0, 0};
 };
 
 struct ChipDescription {
