@@ -253,15 +253,16 @@ def fit(path, commit):
         per_mac, overhead = np.polyfit([p[0] for p in points],
                                        [p[1] for p in points], 1)
         linear[kind] = (max(float(overhead), 0.0), max(float(per_mac), 0.0))
-    # Fixed costs, per dense column: per part, the smallest intercept of a
-    # kind's block shapes (a launch; for int8, the dense quantisation); per
-    # channel with work of a fine part, its intercept over the N channels
-    # (every channel has work at the measured densities).
-    columns, channels = summary["m"], summary["n"]
+    # Fixed costs, in the same unit (measured at the same M columns): per
+    # part, the smallest intercept of a kind's block shapes (a launch; for
+    # int8, the dense quantisation); per channel with work of a fine part,
+    # its intercept over the N channels (every channel has work at the
+    # measured densities).
+    channels = summary["n"]
     part_overhead = [min(launch for (k, plan, _), (launch, _) in rates.items()
-                         if k == kind and plan == "block")
-                     / unit / columns for kind in KINDS]
-    fine_channel = [rates[(kind, "fine", ())][0] / unit / columns / channels
+                         if k == kind and plan == "block") / unit
+                     for kind in KINDS]
+    fine_channel = [rates[(kind, "fine", ())][0] / unit / channels
                     for kind in KINDS]
     chip = summary["chip"]
     origin = (f"measured on {summary['device']}, {summary['date']}, "
