@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from gpu_kernels import expand, program, relative_error  # noqa: E402
+from gpu_kernels import (expand, int8_outliers, mixed_blocks_fine,  # noqa: E402
+                         program, relative_error)
 
 CHIP = "sm_90"
 M = K = N = 1024
@@ -88,15 +89,9 @@ def plan_cases():
         full = np.kron(grid, np.ones((block, block), bool)) & inside
         return np.where(full, bits, 0).astype(np.int8)
 
-    def mixed_blocks_fine(rng):
-        blocks = np.kron(rng.random((32, 32)) >= 0.8, np.ones((32, 32), bool))
-        return np.where(blocks | (rng.random((K, N)) < 0.01), 16, 0).astype(
-            np.int8)
-
     return [
         ("mixed_blocks_fine", mixed_blocks_fine),
-        ("int8_outliers", lambda r: np.where(r.random((K, N)) < 0.02, 32,
-                                             8).astype(np.int8)),
+        ("int8_outliers", int8_outliers),
         ("f16_blocks_half_full", lambda r: clustered(r, 16, 16, 0.2, 0.5)),
         ("f16_blocks_quarter_full", lambda r: clustered(r, 16, 16, 0.2, 0.25)),
         ("f32_blocks_full", lambda r: clustered(r, 32, 32, 0.2, 1.0)),

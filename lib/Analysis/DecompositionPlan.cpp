@@ -126,14 +126,14 @@ private:
   /// fine-grained; savings are re-evaluated lazily as blocks are taken.
   void coverGreedily(unsigned classBits, ComputeKind kind) {
     double fineCost = chip.costs.finePerElement[unsigned(kind)];
-    llvm::SmallVector<BlockShape> shapes;
-    for (BlockShape shape : chip.blockMenu)
-      if (chip.acceptsBlock(kind, shape))
-        shapes.push_back(shape);
+    llvm::SmallVector<BlockShape> shapes = getAcceptedShapes(kind);
+    llvm::SmallVector<double> costs;
+    for (BlockShape shape : shapes)
+      costs.push_back(chip.getBlockCost(kind, shape));
     std::priority_queue<Candidate> queue;
     for (auto [s, shape] : llvm::enumerate(shapes)) {
       std::pair<int64_t, int64_t> block = orient(shape);
-      double cost = chip.getBlockCost(kind, shape);
+      double cost = costs[s];
       for (int64_t br = 0; br * block.first < rows; ++br)
         for (int64_t bc = 0; bc * block.second < columns; ++bc) {
           double savings =
@@ -146,7 +146,7 @@ private:
       Candidate top = queue.top();
       queue.pop();
       BlockShape shape = shapes[top.shapeIndex];
-      double cost = chip.getBlockCost(kind, shape);
+      double cost = costs[top.shapeIndex];
       double savings = countUncovered(classBits, orient(shape), top.blockRow,
                                       top.blockColumn) *
                            fineCost -
@@ -189,27 +189,37 @@ private:
   void coverCheapest(unsigned classBits, ComputeKind kind) {
     llvm::SmallVector<std::function<void()>> covers = {
         [&] { coverGreedily(classBits, kind); }, [] {}};
-    for (BlockShape shape : chip.blockMenu)
-      if (chip.acceptsBlock(kind, shape))
-        covers.push_back([&, shape] { coverEveryBlock(classBits, shape); });
-    std::vector<int> ownerBefore = owner;
-    size_t partsBefore = parts.size();
-    size_t best = 0;
+    for (BlockShape shape : getAcceptedShapes(kind))
+      covers.push_back([&, shape] { coverEveryBlock(classBits, shape); });
+    std::vector<int> ownerBefore = owner, bestOwner;
+    llvm::SmallVector<PlannedPart> partsBefore = parts, bestParts;
     double bestCost = std::numeric_limits<double>::infinity();
-    for (auto [index, cover] : llvm::enumerate(covers)) {
+    for (const std::function<void()> &cover : covers) {
       cover();
       addFineRemainder(classBits, kind);
       double cost = 0;
-      for (size_t p = partsBefore; p < parts.size(); ++p)
+      for (size_t p = partsBefore.size(); p < parts.size(); ++p)
         cost += parts[p].cost;
       if (cost < bestCost) {
         bestCost = cost;
-        best = index;
+        bestOwner = std::move(owner);
+        bestParts = std::move(parts);
       }
       owner = ownerBefore;
-      parts.truncate(partsBefore);
+      parts = partsBefore;
     }
-    covers[best]();
+    // The best cover, its fine remainder included.
+    owner = std::move(bestOwner);
+    parts = std::move(bestParts);
+  }
+
+  /// The shapes of the chip's menu that parts of `kind` can use.
+  llvm::SmallVector<BlockShape> getAcceptedShapes(ComputeKind kind) const {
+    llvm::SmallVector<BlockShape> shapes;
+    for (BlockShape shape : chip.blockMenu)
+      if (chip.acceptsBlock(kind, shape))
+        shapes.push_back(shape);
+    return shapes;
   }
 
   /// Writes the maps of the parts of `classBits` from the assignment.

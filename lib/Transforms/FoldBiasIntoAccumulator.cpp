@@ -9,12 +9,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tesa/Analysis/ScalarEvaluation.h"
 #include "tesa/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Dominance.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -27,11 +27,8 @@ using namespace mlir;
 
 namespace {
 
-/// Whether `value` is a tensor filled with floating-point zero.
-bool isZeroFilled(Value value) {
-  auto fill = value.getDefiningOp<linalg::FillOp>();
-  return fill && matchPattern(fill.value(), m_AnyZeroFloat());
-}
+/// Whether `value` is a tensor of zeros (a fill or a splat constant).
+bool isZeroFilled(Value value) { return tesa::getKnownSplat(value) == 0.0; }
 
 /// The operand index (0 or 1) of the product in `add`, an all-parallel
 /// generic whose body adds its two inputs and whose product operand and

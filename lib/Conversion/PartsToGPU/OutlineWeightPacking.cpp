@@ -93,21 +93,19 @@ FailureOr<SetVector<Operation *>> getArgumentSlice(gpu::LaunchFuncOp launch,
       return failure();
   }
   for (Operation *op : slice) {
-    if (!isLayoutOp(op))
+    if (op->getBlock() != &entry || !isLayoutOp(op))
       return failure();
     for (Value operand : op->getOperands())
       if (auto argument = dyn_cast<BlockArgument>(operand))
         if (argument.getOwner() != &entry)
           return failure();
   }
-  // Program order, so that the slice can be cloned as it is.
+  // Program order (every op is in the entry block), so that the slice can
+  // be cloned as it is.
   SmallVector<Operation *> ordered(slice.begin(), slice.end());
   llvm::sort(ordered, [](Operation *a, Operation *b) {
     return a->isBeforeInBlock(b);
   });
-  for (Operation *op : ordered)
-    if (op->getBlock() != &entry)
-      return failure();
   return SetVector<Operation *>(ordered.begin(), ordered.end());
 }
 
