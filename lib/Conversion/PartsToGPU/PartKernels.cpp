@@ -428,138 +428,224 @@ public:
 
 } // namespace
 
+/// A workgroup-memory f32 buffer of `shape` for kernel `fn`.
+static Value workgroupBuffer(KernelBuilder &kb, gpu::GPUFuncOp fn,
+                             ArrayRef<int64_t> shape) {
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      kb.b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
+  return fn.addWorkgroupAttribution(
+      MemRefType::get(shape, kb.b.getF32Type(), MemRefLayoutAttrInterface(),
+                      workgroup),
+      kb.b.getLoc());
+}
+
 //===----------------------------------------------------------------------===//
-// Pack kernels
+// Pack kernel
 //===----------------------------------------------------------------------===//
 
-/// Visits the packed slots of one thread: `visit(inits, slot)` calls
-/// `slot(packedIndex, value, carried)` for each, `value` being the source
-/// element or zero where the part keeps nothing, and returns the carried
-/// values.
-using SlotFn = function_ref<Value(Value, Value, Value)>;
-using VisitFn = function_ref<ValueRange(ValueRange, SlotFn)>;
+/// Threads of a pack block. A float part's blocks each take kThreads packing
+/// units of one work row; an int8 part's block takes a whole work row, whose
+/// channels' scales it finds before converting.
+static constexpr int64_t kQuantisingPackThreads = 256;
 
-/// The body shared by both pack kernels: for int8, a first visit finds the
-/// channel's scale; then every slot is written, converted.
-static void emitPack(KernelBuilder &kb, Value out, Value scaleOut,
-                     Value channel, Value inChannels, VisitFn visit) {
+namespace {
+/// One work row as the pack kernel sees it: its first channel and its
+/// entries [lo, hi), with the work-list tables.
+struct PackRow {
+  Value firstChannel, lo, hi;
+  Value entries, masks;
+};
+} // namespace
+
+/// Channels of a work row: one (SIMT) or a block row's.
+static int64_t getRowChannels(const PartLayout &layout) {
+  return layout.useMma ? layout.blockChannels : 1;
+}
+
+/// Elements of one channel in one entry: a SIMT group or a block row.
+static int64_t getEntryLength(const PartLayout &layout) {
+  return layout.useMma ? layout.blockReduction : layout.group;
+}
+
+/// Consecutive slots one thread converts: a SIMT entry; one element of a
+/// block, or for 4-bit parts the eight consecutive ones whose bytes hold
+/// two of them each (see getPackedByte), so no byte has two writers.
+static int64_t getPackingUnit(const PartLayout &layout) {
+  if (!layout.useMma)
+    return layout.group;
+  return layout.packedInt4 ? 2 * layout.getNibbleRun() : 1;
+}
+
+/// Element `c` of entry `e` of the row's channel `r`: the source value (zero
+/// where the part keeps nothing) and its packed slot.
+static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
+                                               const PackRow &row, Value r,
+                                               Value e, Value c) {
+  const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
-  Value scale;
-  if (kb.layout.compute == ComputeKind::I8) {
-    Value maxAbs = visit(ValueRange{kb.f32(0.0)},
-                         [&](Value, Value value, Value current) {
-                           return kb.absMax(current, value);
-                         })[0];
-    scale = PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, kb.layout.qmax);
-    kb.ifThen(inChannels, [&] {
-      memref::StoreOp::create(b, scale, scaleOut, ValueRange{channel});
-    });
+  Value channel = kb.add(row.firstChannel, r);
+  Value k, kept, slot;
+  if (layout.useMma) {
+    int64_t bc = layout.blockChannels, br = layout.blockReduction;
+    int64_t words = (bc * br + 31) / 32;
+    Value inBlock = kb.add(kb.mul(r, kb.index(br)), c);
+    Value word = kb.loadI32(
+        row.masks, kb.add(kb.mul(e, kb.index(words)), kb.div(inBlock, 32)));
+    Value bit = arith::IndexCastUIOp::create(b, b.getI32Type(),
+                                             kb.rem(inBlock, 32));
+    k = kb.add(kb.mul(kb.loadIndex(row.entries, e), kb.index(br)), c);
+    kept = arith::AndIOp::create(
+        b, kb.testBit(word, bit),
+        arith::AndIOp::create(b, kb.less(k, layout.reduction),
+                              kb.less(channel, layout.channels)));
+    slot = kb.add(kb.mul(e, kb.index(bc * br)), inBlock);
+  } else {
+    Value entry = kb.loadI32(row.entries, e);
+    k = kb.add(kb.groupStart(entry), c);
+    Value bit = arith::IndexCastUIOp::create(b, b.getI32Type(),
+                                             kb.add(c, kb.index(24)));
+    kept = kb.testBit(entry, bit);
+    slot = kb.add(kb.mul(e, kb.index(layout.group)), c);
   }
-  visit(ValueRange{}, [&](Value at, Value value, Value) {
-    Value converted = kb.convert(value, scale);
-    if (kb.layout.compute == ComputeKind::I8)
-      kb.storePacked(converted, out, at);
-    else
-      memref::StoreOp::create(b, converted, out, ValueRange{at});
-    return Value();
+  Value value = memref::LoadOp::create(
+      b, src,
+      kb.sparseIndex(kb.min(channel, layout.channels - 1),
+                     kb.min(k, layout.reduction - 1)));
+  return {arith::SelectOp::create(b, kept, value, kb.f32(0.0)), slot};
+}
+
+/// For an int8 part: the scale of each of the row's channels (its largest
+/// kept magnitude over qmax), in workgroup memory and, for channels that
+/// exist, in `scaleOut`. Each channel's elements are split into slices, one
+/// per thread; the slices meet in workgroup memory by halving strides.
+static Value emitRowScales(KernelBuilder &kb, gpu::GPUFuncOp fn, Value src,
+                           const PackRow &row, Value thread,
+                           Value scaleOut) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  int64_t channels = getRowChannels(layout), length = getEntryLength(layout);
+  int64_t slices = std::max<int64_t>(1, kQuantisingPackThreads / channels);
+  Value partials = workgroupBuffer(kb, fn, {slices * channels});
+  Value rowScales = workgroupBuffer(kb, fn, {channels});
+  Value threads = kb.index(kQuantisingPackThreads);
+  Value count = kb.mul(arith::SubIOp::create(b, row.hi, row.lo),
+                       kb.index(length));
+  // Consecutive threads take consecutive elements of a channel where the
+  // source's reduction is contiguous, consecutive channels otherwise.
+  kb.loop(thread, kb.index(slices * channels), threads, {},
+          [&](Value q, ValueRange) {
+            Value r = layout.sparseIsLhs ? kb.div(q, slices)
+                                         : kb.rem(q, channels);
+            Value s = layout.sparseIsLhs ? kb.rem(q, slices)
+                                         : kb.div(q, channels);
+            Value maxAbs =
+                kb.loop(s, count, kb.index(slices), ValueRange{kb.f32(0.0)},
+                        [&](Value j, ValueRange current) {
+                          Value e = kb.add(row.lo, kb.div(j, length));
+                          Value value = loadPackElement(kb, src, row, r, e,
+                                                        kb.rem(j, length))
+                                            .first;
+                          return SmallVector<Value>{
+                              kb.absMax(current[0], value)};
+                        })[0];
+            memref::StoreOp::create(
+                b, maxAbs, partials,
+                ValueRange{kb.add(kb.mul(s, kb.index(channels)), r)});
+            return SmallVector<Value>{};
+          });
+  gpu::BarrierOp::create(b);
+  for (int64_t stride = int64_t(llvm::PowerOf2Ceil(slices)) / 2; stride >= 1;
+       stride /= 2) {
+    kb.loop(thread, kb.index(stride * channels), threads, {},
+            [&](Value q, ValueRange) {
+              Value s = kb.div(q, channels);
+              kb.ifThen(kb.less(kb.add(s, kb.index(stride)), slices), [&] {
+                Value other = memref::LoadOp::create(
+                    b, partials,
+                    ValueRange{kb.add(q, kb.index(stride * channels))});
+                Value mine = memref::LoadOp::create(b, partials, q);
+                memref::StoreOp::create(
+                    b, arith::MaximumFOp::create(b, mine, other), partials, q);
+              });
+              return SmallVector<Value>{};
+            });
+    gpu::BarrierOp::create(b);
+  }
+  kb.loop(thread, kb.index(channels), threads, {}, [&](Value r, ValueRange) {
+    Value scale = PartMatmulOp::buildScale(
+        b, b.getLoc(), memref::LoadOp::create(b, partials, r), layout.qmax);
+    memref::StoreOp::create(b, scale, rowScales, r);
+    Value channel = kb.add(row.firstChannel, r);
+    kb.ifThen(kb.less(channel, layout.channels), [&] {
+      memref::StoreOp::create(b, scale, scaleOut, channel);
+    });
+    return SmallVector<Value>{};
   });
+  gpu::BarrierOp::create(b);
+  return rowScales;
 }
 
-/// The carried values of a visit, from the slot callback's result.
-static SmallVector<Value> carriedValues(Value carried) {
-  return carried ? SmallVector<Value>{carried} : SmallVector<Value>{};
-}
-
-/// Pack for SIMT layouts: one thread per work row.
-static gpu::GPUFuncOp buildSimtPack(KernelBuilder &kb, MemRefType source,
-                                    MemRefType packed, MemRefType scales) {
+/// The pack kernel: block (x, y) converts packing units y * threads, ... of
+/// work row x into their packed slots (holes and out-of-range elements of
+/// blocks as zero); an int8 part's single block per row first finds the
+/// scales. Consecutive threads write consecutive slots, and read consecutive
+/// source elements where the reduction is contiguous.
+static gpu::GPUFuncOp buildPack(KernelBuilder &kb, MemRefType source,
+                                MemRefType packed, MemRefType scales) {
   const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
   auto fn = kb.begin("_pack", {source, packed, scales});
-  Value src = fn.getArgument(0);
-  Value w = kb.globalId();
-  int64_t numRows = layout.rows.size();
-  kb.ifThen(kb.less(w, numRows), [&] {
-    Value entries = kb.table("_entries", layout.entries);
-    Value offsets = kb.table("_offsets", layout.offsets);
-    Value channel = kb.loadIndex(kb.table("_rows", layout.rows), w);
-    Value lo = kb.loadIndex(offsets, w);
-    Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
-    auto visit = [&](ValueRange inits, SlotFn slot) {
-      return kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
-        Value entry = kb.loadI32(entries, e);
-        Value start = kb.groupStart(entry);
-        Value carried = args.empty() ? Value() : args[0];
-        for (int64_t t = 0; t < layout.group; ++t) {
-          Value kept = kb.testBit(entry, kb.i32(24 + t));
-          Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
-          Value value =
-              memref::LoadOp::create(b, src, kb.sparseIndex(channel, k));
-          value = arith::SelectOp::create(b, kept, value, kb.f32(0.0));
-          Value at = kb.add(kb.mul(e, kb.index(layout.group)), kb.index(t));
-          carried = slot(at, value, carried);
-        }
-        return carriedValues(carried);
-      });
-    };
-    emitPack(kb, fn.getArgument(1), fn.getArgument(2), channel,
-             arith::ConstantOp::create(b, b.getBoolAttr(true)), visit);
-  });
-  return fn;
-}
+  Value src = fn.getArgument(0), out = fn.getArgument(1);
+  bool quantised = layout.compute == ComputeKind::I8;
+  int64_t channels = getRowChannels(layout), length = getEntryLength(layout);
+  int64_t unit = getPackingUnit(layout);
+  int64_t unitsPerEntry = channels * length / unit;
+  Value w = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value offsets = kb.table("_offsets", layout.offsets);
+  PackRow row;
+  row.firstChannel = kb.mul(kb.loadIndex(kb.table("_rows", layout.rows), w),
+                            kb.index(channels));
+  row.lo = kb.loadIndex(offsets, w);
+  row.hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+  row.entries = kb.table("_entries", layout.entries);
+  if (layout.useMma)
+    row.masks = kb.table("_masks", layout.blockMasks);
+  Value rowScales;
+  if (quantised)
+    rowScales = emitRowScales(kb, fn, src, row, thread, fn.getArgument(2));
 
-/// Pack for MMA layouts: one thread per channel of a work row; blocks are
-/// stored row-major, holes and out-of-range elements as zero.
-static gpu::GPUFuncOp buildMmaPack(KernelBuilder &kb, MemRefType source,
-                                   MemRefType packed, MemRefType scales) {
-  const PartLayout &layout = kb.layout;
-  ImplicitLocOpBuilder &b = kb.b;
-  auto fn = kb.begin("_pack", {source, packed, scales});
-  Value src = fn.getArgument(0);
-  int64_t bc = layout.blockChannels, br = layout.blockReduction;
-  int64_t words = (bc * br + 31) / 32;
-  Value id = kb.globalId();
-  kb.ifThen(kb.less(id, int64_t(layout.rows.size()) * bc), [&] {
-    Value offsets = kb.table("_offsets", layout.offsets);
-    Value entries = kb.table("_entries", layout.entries);
-    Value masks = kb.table("_masks", layout.blockMasks);
-    Value w = kb.div(id, bc), r = kb.rem(id, bc);
-    Value channel = kb.add(
-        kb.mul(kb.loadIndex(kb.table("_rows", layout.rows), w), kb.index(bc)),
-        r);
-    Value inChannels = kb.less(channel, layout.channels);
-    Value safeChannel = kb.min(channel, layout.channels - 1);
-    Value lo = kb.loadIndex(offsets, w);
-    Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
-    auto visit = [&](ValueRange inits, SlotFn slot) {
-      return kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
-        Value kBase = kb.mul(kb.loadIndex(entries, e), kb.index(br));
-        return SmallVector<Value>(kb.loop(
-            kb.index(0), kb.index(br), args, [&](Value c, ValueRange inner) {
-              Value inBlock = kb.add(kb.mul(r, kb.index(br)), c);
-              Value word = kb.loadI32(
-                  masks,
-                  kb.add(kb.mul(e, kb.index(words)), kb.div(inBlock, 32)));
-              Value bit = arith::IndexCastUIOp::create(b, b.getI32Type(),
-                                                       kb.rem(inBlock, 32));
-              Value k = kb.add(kBase, c);
-              Value kept = arith::AndIOp::create(
-                  b,
-                  arith::AndIOp::create(b, kb.testBit(word, bit),
-                                        kb.less(k, layout.reduction)),
-                  inChannels);
-              Value value = memref::LoadOp::create(
-                  b, src,
-                  kb.sparseIndex(safeChannel, kb.min(k, layout.reduction - 1)));
-              value = arith::SelectOp::create(b, kept, value, kb.f32(0.0));
-              Value at = kb.add(kb.mul(e, kb.index(bc * br)), inBlock);
-              return carriedValues(
-                  slot(at, value, inner.empty() ? Value() : inner[0]));
-            }));
-      });
-    };
-    emitPack(kb, fn.getArgument(1), fn.getArgument(2), channel, inChannels,
-             visit);
+  Value threads = gpu::BlockDimOp::create(b, gpu::Dimension::x);
+  Value first = kb.add(
+      kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::y), threads), thread);
+  Value stride =
+      kb.mul(gpu::GridDimOp::create(b, gpu::Dimension::y), threads);
+  Value units = kb.mul(arith::SubIOp::create(b, row.hi, row.lo),
+                       kb.index(unitsPerEntry));
+  kb.loop(first, units, stride, {}, [&](Value u, ValueRange) {
+    Value e = kb.add(row.lo, kb.div(u, unitsPerEntry));
+    Value v = kb.rem(u, unitsPerEntry);
+    Value r = kb.index(0), firstC = kb.index(0);
+    if (layout.useMma && layout.sparseIsLhs) {
+      r = kb.div(v, length / unit);
+      firstC = kb.mul(kb.rem(v, length / unit), kb.index(unit));
+    } else if (layout.useMma) {
+      r = kb.rem(v, channels);
+      firstC = kb.mul(kb.div(v, channels), kb.index(unit));
+    }
+    Value scale =
+        quantised ? memref::LoadOp::create(b, rowScales, r) : Value();
+    // In slot order: a 4-bit byte's low nibble is written before its high.
+    for (int64_t i = 0; i < unit; ++i) {
+      auto [value, slot] = loadPackElement(kb, src, row, r, e,
+                                           kb.add(firstC, kb.index(i)));
+      Value converted = kb.convert(value, scale);
+      if (quantised)
+        kb.storePacked(converted, out, slot);
+      else
+        memref::StoreOp::create(b, converted, out, ValueRange{slot});
+    }
+    return SmallVector<Value>{};
   });
   return fn;
 }
@@ -598,16 +684,6 @@ static void emitQuantiseColumn(KernelBuilder &kb, Value src, Value out,
                 out, at);
             return SmallVector<Value>{};
           });
-}
-
-static Value workgroupBuffer(KernelBuilder &kb, gpu::GPUFuncOp fn,
-                             ArrayRef<int64_t> shape) {
-  auto workgroup = gpu::AddressSpaceAttr::get(
-      kb.b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
-  return fn.addWorkgroupAttribution(
-      MemRefType::get(shape, kb.b.getF32Type(), MemRefLayoutAttrInterface(),
-                      workgroup),
-      kb.b.getLoc());
 }
 
 /// Threads of the dense quantisation kernel that takes columns along x:
@@ -933,16 +1009,23 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
 
   PartKernels kernels;
   int64_t numRows = layout.rows.size();
-  if (!withPack) {
-    // Packed at compile time.
-  } else if (layout.useMma) {
-    kernels.pack = buildMmaPack(kb, source, packed, scales);
-    kernels.packGrid = {ceilDiv(numRows * layout.blockChannels, kThreads), 1};
-  } else {
-    kernels.pack = buildSimtPack(kb, source, packed, scales);
-    kernels.packGrid = {ceilDiv(numRows, kThreads), 1};
+  if (withPack) {
+    kernels.pack = buildPack(kb, source, packed, scales);
+    // Rows along x; for float parts, as many blocks along y as the longest
+    // row has packing units for (at most 65535, the grid's limit along y;
+    // the blocks then stride).
+    int64_t longest = 0;
+    for (int64_t row = 0; row < numRows; ++row)
+      longest = std::max<int64_t>(
+          longest, layout.offsets[row + 1] - layout.offsets[row]);
+    int64_t units = longest * getRowChannels(layout) *
+                    getEntryLength(layout) / getPackingUnit(layout);
+    bool quantised = layout.compute == ComputeKind::I8;
+    kernels.packGrid = {
+        numRows,
+        quantised ? 1 : std::min<int64_t>(ceilDiv(units, kThreads), 65535)};
+    kernels.packBlock = {quantised ? kQuantisingPackThreads : kThreads, 1};
   }
-  kernels.packBlock = {kThreads, 1};
   SmallVector<Type> computeArguments;
   if (layout.compute == ComputeKind::I8) {
     // A dense operand read in place whose reduction is contiguous: one

@@ -1,0 +1,52 @@
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=16x32" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
+
+// A float part's pack kernel takes one work row per block along x and
+// splits each row's packing units over blocks of 128 threads along y: two
+// block rows of two 16x32 blocks are 1024 f16 slots each, 8 blocks along y.
+// Nothing is shared between threads, so there is no barrier.
+// CHECK-LABEL: gpu.func @part0_pack(
+// CHECK-SAME: memref<2048xf16>
+// CHECK-NOT: workgroup
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.return
+// CHECK-LABEL: func.func @float_part
+// CHECK: %[[THREADS:.+]] = arith.constant 128 : index
+// CHECK: %[[ROWS:.+]] = arith.constant 2 : index
+// CHECK-NEXT: %[[SPLITS:.+]] = arith.constant 8 : index
+// CHECK: gpu.launch_func @tesa_kernels::@part0_pack blocks in (%[[ROWS]], %[[SPLITS]], %{{.+}}) threads in (%[[THREADS]],
+func.func @float_part(%x: tensor<8x64xf32>,
+                      %w: tensor<64x32xf32, #tesa.sparsity<map = dense<16> : tensor<1x1xi8>>>,
+                      %acc: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %r = linalg.matmul ins(%x, %w : tensor<8x64xf32>, tensor<64x32xf32, #tesa.sparsity<map = dense<16> : tensor<1x1xi8>>>)
+                     outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
+  return %r : tensor<8x32xf32>
+}
+
+// -----
+
+// An int8 part's pack kernel takes a whole work row per block of 256
+// threads: 16 slices of each of its 16 channels find their largest
+// magnitudes, which meet in workgroup memory (a barrier, then one per stride
+// 8, 4, 2, 1), and a last barrier publishes the scales before the
+// values are converted.
+// CHECK-LABEL: gpu.func @part0_pack(
+// CHECK-SAME: memref<2048xi8>
+// CHECK-SAME: workgroup(%[[PARTIALS:.+]] : memref<256xf32, #gpu.address_space<workgroup>>, %[[SCALES:.+]] : memref<16xf32, #gpu.address_space<workgroup>>)
+// CHECK: memref.store %{{.+}}, %[[PARTIALS]]
+// CHECK-COUNT-6: gpu.barrier
+// CHECK-NOT: gpu.barrier
+// CHECK: memref.load %[[SCALES]]
+// CHECK: arith.fptosi
+// CHECK: gpu.return
+// CHECK-LABEL: func.func @int8_part
+// CHECK: %[[THREADS:.+]] = arith.constant 256 : index
+// CHECK: %[[ROWS:.+]] = arith.constant 2 : index
+// CHECK-NEXT: %[[ONE:.+]] = arith.constant 1 : index
+// CHECK: gpu.launch_func @tesa_kernels::@part0_pack blocks in (%[[ROWS]], %[[ONE]], %{{.+}}) threads in (%[[THREADS]],
+func.func @int8_part(%x: tensor<8x64xf32>,
+                     %w: tensor<64x32xf32, #tesa.sparsity<map = dense<8> : tensor<1x1xi8>>>,
+                     %acc: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %r = linalg.matmul ins(%x, %w : tensor<8x64xf32>, tensor<64x32xf32, #tesa.sparsity<map = dense<8> : tensor<1x1xi8>>>)
+                     outs(%acc : tensor<8x32xf32>) -> tensor<8x32xf32>
+  return %r : tensor<8x32xf32>
+}
