@@ -849,8 +849,16 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
   return fn;
 }
 
-/// Tensor cores: four warps per block, each a tile of m channels x n columns;
-/// block row (y) per (work row, m-channel slice of its blocks).
+/// Column tiles (mma.n columns each) one warp of the tensor-core kernel
+/// computes: several when there are enough columns, so that each fragment of
+/// the packed block feeds that many mma instructions.
+static int64_t getColumnTilesPerWarp(const PartLayout &layout) {
+  return layout.getNumColumnWork() >= 4 * kThreads / 32 ? 4 : 1;
+}
+
+/// Tensor cores: four warps per block, each getColumnTilesPerWarp() tiles of
+/// m channels x n columns; block row (y) per (work row, m-channel slice of
+/// its blocks).
 static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                                       ArrayRef<Type> arguments) {
   const PartLayout &layout = kb.layout;
@@ -860,6 +868,8 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
   MatrixShape shape = layout.mma;
   int64_t bc = layout.blockChannels, br = layout.blockReduction;
   int64_t slices = bc / shape.m;
+  int64_t tiles = getColumnTilesPerWarp(layout);
+  int64_t numWork = layout.getNumColumnWork();
   // Fragment geometry (PTX ISA, "Matrix Fragments for mma.m16n8k*"): each
   // register holds `width` consecutive reduction elements.
   int64_t width = isInt ? 4 : 2;
@@ -879,14 +889,23 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value warp = kb.div(thread, 32), lane = kb.rem(thread, 32);
   Value group = kb.div(lane, 4), inGroup = kb.rem(lane, 4);
-  Value tileWork = kb.add(
-      kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-             kb.index(kThreads / 32)),
-      warp);
+  Value firstWork = kb.mul(
+      kb.add(kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                    kb.index(kThreads / 32)),
+             warp),
+      kb.index(tiles));
   // The whole warp takes this branch together, as mma.sync requires.
-  kb.ifThen(kb.less(tileWork, layout.getNumColumnWork()), [&] {
-    Value firstColumn =
-        kb.mul(kb.getColumnWork(tileWork), kb.index(shape.n));
+  kb.ifThen(kb.less(firstWork, numWork), [&] {
+    // Each tile's first column, and the column this lane reads; tiles past
+    // the end repeat the last one and store nothing.
+    SmallVector<Value> firstColumns, columns;
+    for (int64_t t = 0; t < tiles; ++t) {
+      Value work = kb.min(kb.add(firstWork, kb.index(t)), numWork - 1);
+      firstColumns.push_back(
+          kb.mul(kb.getColumnWork(work), kb.index(shape.n)));
+      columns.push_back(
+          kb.min(kb.add(firstColumns.back(), group), layout.columns - 1));
+    }
     Value rows = kb.table("_rows", layout.rows);
     Value offsets = kb.table("_offsets", layout.offsets);
     Value entries = kb.table("_entries", layout.entries);
@@ -895,18 +914,20 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
     auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
-    Value column = kb.min(kb.add(firstColumn, group), layout.columns - 1);
     Value sliceRow = kb.mul(slice, kb.index(shape.m));
-    SmallVector<Value> inits(numAccumulators, kb.zeroSum());
+    SmallVector<Value> inits(tiles * numAccumulators, kb.zeroSum());
     ValueRange sums = kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
       Value kBlock = kb.mul(kb.loadIndex(entries, e), kb.index(br));
       Value blockBase = kb.mul(e, kb.index(bc * br));
       SmallVector<Value> acc(args);
       for (int64_t step = 0; step < br; step += shape.k) {
-        SmallVector<Value> a, bFrag;
+        // The packed block's fragment, shared by the tiles.
+        SmallVector<Value> a;
+        SmallVector<Value> ks;
         for (int64_t kOffset : kOffsets) {
           Value kInBlock = kb.add(kb.index(step + kOffset),
                                   kb.mul(inGroup, kb.index(width)));
+          ks.push_back(kb.add(kBlock, kInBlock));
           for (int64_t rowOffset : rowOffsets) {
             Value row = kb.add(sliceRow, kb.add(group, kb.index(rowOffset)));
             Value at = kb.add(blockBase,
@@ -927,55 +948,68 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                 packed, ValueRange{at});
             a.push_back(isInt ? kb.bitcastToI32(fragment) : fragment);
           }
-          Value k = kb.add(kBlock, kInBlock);
-          if (isInt) {
-            bFrag.push_back(kb.bitcastToI32(kb.loadVector(
-                VectorType::get({4}, b.getI8Type()), dense,
-                ValueRange{column, k})));
-            continue;
-          }
-          SmallVector<Value> halves;
-          for (int64_t t = 0; t < 2; ++t) {
-            Value kk = kb.min(kb.add(k, kb.index(t)), layout.reduction - 1);
-            halves.push_back(arith::TruncFOp::create(
-                b, b.getF16Type(),
-                memref::LoadOp::create(b, dense, kb.denseIndex(kk, column))));
-          }
-          bFrag.push_back(
-              vector::FromElementsOp::create(b, fragmentType, halves));
         }
-        std::array<NVVM::MMATypes, 2> types =
-            isInt ? std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
-                                                 NVVM::MMATypes::s8}
-                  : std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
-                                                 NVVM::MMATypes::f16};
-        std::optional<NVVM::MMAIntOverflow> overflow;
-        if (isInt)
-          overflow = NVVM::MMAIntOverflow::wrapped;
-        Value d = NVVM::MmaOp::create(
-            b, resultType, a, bFrag, acc, {shape.m, shape.n, shape.k},
-            std::nullopt, overflow, types,
-            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                           NVVM::MMALayout::col});
-        for (int64_t i = 0; i < numAccumulators; ++i)
-          acc[i] = LLVM::ExtractValueOp::create(b, d, i);
+        for (int64_t t = 0; t < tiles; ++t) {
+          SmallVector<Value> bFrag;
+          for (Value k : ks) {
+            if (isInt) {
+              bFrag.push_back(kb.bitcastToI32(kb.loadVector(
+                  VectorType::get({4}, b.getI8Type()), dense,
+                  ValueRange{columns[t], k})));
+              continue;
+            }
+            SmallVector<Value> halves;
+            for (int64_t h = 0; h < 2; ++h) {
+              Value kk = kb.min(kb.add(k, kb.index(h)), layout.reduction - 1);
+              halves.push_back(arith::TruncFOp::create(
+                  b, b.getF16Type(),
+                  memref::LoadOp::create(b, dense,
+                                         kb.denseIndex(kk, columns[t]))));
+            }
+            bFrag.push_back(
+                vector::FromElementsOp::create(b, fragmentType, halves));
+          }
+          std::array<NVVM::MMATypes, 2> types =
+              isInt ? std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
+                                                   NVVM::MMATypes::s8}
+                    : std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
+                                                   NVVM::MMATypes::f16};
+          std::optional<NVVM::MMAIntOverflow> overflow;
+          if (isInt)
+            overflow = NVVM::MMAIntOverflow::wrapped;
+          MutableArrayRef<Value> tileAcc =
+              MutableArrayRef<Value>(acc).slice(t * numAccumulators,
+                                                numAccumulators);
+          Value d = NVVM::MmaOp::create(
+              b, resultType, a, bFrag, tileAcc, {shape.m, shape.n, shape.k},
+              std::nullopt, overflow, types,
+              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                             NVVM::MMALayout::col});
+          for (int64_t i = 0; i < numAccumulators; ++i)
+            tileAcc[i] = LLVM::ExtractValueOp::create(b, d, i);
+        }
       }
       return acc;
     });
     Value channelBase = kb.add(
         kb.mul(kb.loadIndex(rows, w), kb.index(bc)), sliceRow);
-    for (auto [i, rowOffset] : llvm::enumerate(rowOffsets)) {
-      for (int64_t t = 0; t < 2; ++t) {
-        Value channel =
-            kb.add(channelBase, kb.add(group, kb.index(rowOffset)));
-        Value col = kb.add(firstColumn,
-                           kb.add(kb.mul(inGroup, kb.index(2)), kb.index(t)));
-        Value inside = arith::AndIOp::create(
-            b, kb.less(channel, layout.channels), kb.less(col, layout.columns));
-        Value sum = sums[i * 2 + t];
-        kb.ifThen(inside, [&] {
-          kb.accumulateSum(out, channel, col, sum, scales, denseScales);
-        });
+    for (int64_t t = 0; t < tiles; ++t) {
+      Value tileExists = kb.less(kb.add(firstWork, kb.index(t)), numWork);
+      for (auto [i, rowOffset] : llvm::enumerate(rowOffsets)) {
+        for (int64_t h = 0; h < 2; ++h) {
+          Value channel =
+              kb.add(channelBase, kb.add(group, kb.index(rowOffset)));
+          Value col = kb.add(firstColumns[t],
+                             kb.add(kb.mul(inGroup, kb.index(2)), kb.index(h)));
+          Value inside = arith::AndIOp::create(
+              b, tileExists,
+              arith::AndIOp::create(b, kb.less(channel, layout.channels),
+                                    kb.less(col, layout.columns)));
+          Value sum = sums[t * numAccumulators + i * 2 + h];
+          kb.ifThen(inside, [&] {
+            kb.accumulateSum(out, channel, col, sum, scales, denseScales);
+          });
+        }
       }
     }
   });
@@ -1049,7 +1083,8 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   if (layout.useMma) {
     kernels.compute = buildMmaCompute(kb, computeArguments);
     kernels.computeGrid = {
-        ceilDiv(layout.getNumColumnWork(), kThreads / 32),
+        ceilDiv(layout.getNumColumnWork(),
+                getColumnTilesPerWarp(layout) * kThreads / 32),
         numRows * (layout.blockChannels / layout.mma.m)};
   } else {
     kernels.compute = buildSimtCompute(kb, computeArguments);
