@@ -38,15 +38,17 @@ private:
                           DenseElementsAttr value);
 
   llvm::DenseMap<Value, Value> transposed;
-  /// The int8 copy of a dense operand and its scales, per (operand, copy
-  /// type, block): int8 parts of one product with the same layout share them.
-  struct QuantisedDense {
+  /// The copy of a dense operand that int8 and tensor-core f16 parts read
+  /// (int8: with its scales), per (operand, copy type, block): parts of one
+  /// product with the same layout share it.
+  struct DenseCopy {
+    /// `scales` is null for f16 copies.
     Value values, scales;
     /// The last launch that reads them; they are freed after it.
     Operation *lastUse;
   };
-  using QuantisedDenseKey = std::tuple<Value, Type, Block *>;
-  llvm::DenseMap<QuantisedDenseKey, QuantisedDense> quantisedDense;
+  using DenseCopyKey = std::tuple<Value, Type, Block *>;
+  llvm::DenseMap<DenseCopyKey, DenseCopy> denseCopies;
   /// The host module's symbols, for naming constant globals.
   std::optional<SymbolTable> symbols;
 };
@@ -170,15 +172,14 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     std::string prefix = "part" + std::to_string(index);
     std::optional<std::vector<float>> constantSource =
         getConstantValues(source);
-    QuantisedDenseKey quantisedKey = {
-        op.getDense(), getQuantisedDenseType(builder.getContext(), layout),
+    DenseCopyKey copyKey = {
+        op.getDense(), getDenseCopyType(builder.getContext(), layout),
         op->getBlock()};
-    bool quantise = layout.compute == ComputeKind::I8 &&
-                    !quantisedDense.count(quantisedKey);
+    bool makeCopy = hasDenseCopy(layout) && !denseCopies.count(copyKey);
     PartKernels kernels =
         buildPartKernels(builder, loc, kernelModule, prefix, layout, chip, op,
                          /*withPack=*/!constantSource,
-                         /*withQuantise=*/quantise);
+                         /*withDenseCopy=*/makeCopy);
     auto toBuffer = [&](Value tensor) -> Value {
       return bufferization::ToBufferOp::create(
           builder, loc, getBufferType(tensor.getType()), tensor,
@@ -235,19 +236,25 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
         denseTensor = getTransposed(builder, loc, denseTensor);
       return toBuffer(denseTensor);
     };
-    if (layout.compute == ComputeKind::I8) {
-      QuantisedDense &copy = quantisedDense[quantisedKey];
-      if (quantise) {
-        copy.values = alloc(std::get<Type>(quantisedKey));
-        copy.scales =
-            alloc(getDenseScalesType(builder.getContext(), layout));
-        launch(kernels.quantiseDense, kernels.quantiseGrid,
-               kernels.quantiseBlock,
-               {denseBuffer(), copy.values, copy.scales});
+    if (hasDenseCopy(layout)) {
+      bool isInt = layout.compute == ComputeKind::I8;
+      DenseCopy &copy = denseCopies[copyKey];
+      if (makeCopy) {
+        copy.values = alloc(std::get<Type>(copyKey));
+        SmallVector<Value> arguments = {denseBuffer(), copy.values};
+        if (isInt) {
+          copy.scales =
+              alloc(getDenseScalesType(builder.getContext(), layout));
+          arguments.push_back(copy.scales);
+        }
+        launch(kernels.denseCopy, kernels.denseCopyGrid,
+               kernels.denseCopyBlock, arguments);
       }
-      copy.lastUse =
-          launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,
-                 {copy.values, copy.scales, packed, scales, out});
+      SmallVector<Value> arguments = {copy.values, packed, out};
+      if (isInt)
+        arguments = {copy.values, copy.scales, packed, scales, out};
+      copy.lastUse = launch(kernels.compute, kernels.computeGrid,
+                            kernels.computeBlock, arguments);
     } else {
       launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,
              {denseBuffer(), packed, out});
@@ -273,7 +280,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
 void LowerPartsToGPUPass::runOnOperation() {
   ModuleOp module = getOperation();
   transposed.clear();
-  quantisedDense.clear();
+  denseCopies.clear();
   symbols.emplace(module);
   llvm::Expected<const ChipDescription &> chipDescription =
       target.empty() ? getChip(chip) : getChip(target, chip);
@@ -294,10 +301,11 @@ void LowerPartsToGPUPass::runOnOperation() {
   for (auto [index, op] : llvm::enumerate(parts))
     if (failed(lower(op, kernelModule, index, chipDescription.get())))
       return signalPassFailure();
-  for (auto &[key, copy] : quantisedDense) {
+  for (auto &[key, copy] : denseCopies) {
     builder.setInsertionPointAfter(copy.lastUse);
     memref::DeallocOp::create(builder, copy.lastUse->getLoc(), copy.values);
-    memref::DeallocOp::create(builder, copy.lastUse->getLoc(), copy.scales);
+    if (copy.scales)
+      memref::DeallocOp::create(builder, copy.lastUse->getLoc(), copy.scales);
   }
   // Extracted parts are read by the pack kernels from their source.
   module.walk([](ExtractPartOp op) {

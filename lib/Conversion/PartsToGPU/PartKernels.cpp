@@ -63,17 +63,24 @@ MemRefType tesa::getScalesBufferType(MLIRContext *ctx,
   return MemRefType::get({layout.channels}, Float32Type::get(ctx));
 }
 
+bool tesa::hasDenseCopy(const PartLayout &layout) {
+  return layout.compute == ComputeKind::I8 ||
+         (layout.compute == ComputeKind::F16 && layout.useMma &&
+          !layout.gather);
+}
+
 /// The reduction is zero-padded: [column][k] for tensor cores (a fragment
 /// reads consecutive k of one column), [k / 4][column][k % 4] for SIMT
 /// parts, so that the threads of a warp, one per column, read consecutive
 /// words.
-MemRefType tesa::getQuantisedDenseType(MLIRContext *ctx,
-                                       const PartLayout &layout) {
-  Type i8 = IntegerType::get(ctx, 8);
+MemRefType tesa::getDenseCopyType(MLIRContext *ctx, const PartLayout &layout) {
+  Type element = layout.compute == ComputeKind::I8
+                     ? Type(IntegerType::get(ctx, 8))
+                     : Type(Float16Type::get(ctx));
   int64_t reduction = layout.getPaddedReduction();
   if (layout.useMma)
-    return MemRefType::get({layout.columns, reduction}, i8);
-  return MemRefType::get({reduction / 4, layout.columns, 4}, i8);
+    return MemRefType::get({layout.columns, reduction}, element);
+  return MemRefType::get({reduction / 4, layout.columns, 4}, element);
 }
 
 MemRefType tesa::getDenseScalesType(MLIRContext *ctx,
@@ -784,6 +791,34 @@ static gpu::GPUFuncOp buildQuantiseDenseByReduction(KernelBuilder &kb,
   return fn;
 }
 
+/// f16 copy of the dense operand for tensor-core f16 parts, [column][k] with
+/// the reduction zero-padded, so that each fragment register is one aligned
+/// load: one thread per element, consecutive threads along the reduction
+/// when it is contiguous in the source, else along the columns.
+static gpu::GPUFuncOp buildConvertDense(KernelBuilder &kb, MemRefType dense,
+                                        MemRefType converted,
+                                        bool reductionContiguous) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  auto fn = kb.begin("_convert_dense", {dense, converted});
+  int64_t columns = layout.columns, padded = layout.getPaddedReduction();
+  Value id = kb.globalId();
+  kb.ifThen(kb.less(id, columns * padded), [&] {
+    Value column = reductionContiguous ? kb.div(id, padded)
+                                       : kb.rem(id, columns);
+    Value k = reductionContiguous ? kb.rem(id, padded) : kb.div(id, columns);
+    Value value = memref::LoadOp::create(
+        b, fn.getArgument(0),
+        kb.denseIndex(kb.min(k, layout.reduction - 1), column));
+    value = arith::SelectOp::create(b, kb.less(k, layout.reduction), value,
+                                    kb.f32(0.0));
+    memref::StoreOp::create(
+        b, arith::TruncFOp::create(b, b.getF16Type(), value),
+        fn.getArgument(1), ValueRange{column, k});
+  });
+  return fn;
+}
+
 //===----------------------------------------------------------------------===//
 // Compute kernels
 //===----------------------------------------------------------------------===//
@@ -958,6 +993,12 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                   ValueRange{columns[t], k})));
               continue;
             }
+            if (hasDenseCopy(layout)) {
+              bFrag.push_back(kb.loadVector(cast<VectorType>(fragmentType),
+                                            dense, ValueRange{columns[t], k}));
+              continue;
+            }
+            // An implicit GEMM reads f32 elements through its gather.
             SmallVector<Value> halves;
             for (int64_t h = 0; h < 2; ++h) {
               Value kk = kb.min(kb.add(k, kb.index(h)), layout.reduction - 1);
@@ -1021,7 +1062,7 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                                    const PartLayout &layout,
                                    const ChipDescription &chip,
                                    PartMatmulOp part, bool withPack,
-                                   bool withQuantise) {
+                                   bool withDenseCopy) {
   ImplicitLocOpBuilder b(loc, builder);
   OpBuilder::InsertionGuard guard(b);
   KernelBuilder kb(b, module, prefix, layout, chip, part);
@@ -1037,7 +1078,7 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                                          : MemRefType::get({q, p}, f32);
   MemRefType packed = getPackedBufferType(b.getContext(), layout);
   MemRefType scales = getScalesBufferType(b.getContext(), layout);
-  MemRefType quantised = getQuantisedDenseType(b.getContext(), layout);
+  MemRefType denseCopy = getDenseCopyType(b.getContext(), layout);
   MemRefType denseScales = getDenseScalesType(b.getContext(), layout);
   auto ceilDiv = [](int64_t x, int64_t y) { return (x + y - 1) / y; };
 
@@ -1061,22 +1102,32 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
     kernels.packBlock = {quantised ? kQuantisingPackThreads : kThreads, 1};
   }
   SmallVector<Type> computeArguments;
+  // A dense operand read in place whose reduction is contiguous.
+  bool reductionContiguous = !layout.sparseIsLhs && !layout.gather;
   if (layout.compute == ComputeKind::I8) {
-    // A dense operand read in place whose reduction is contiguous: one
-    // block per column; otherwise blocks of 32 columns.
-    bool reductionContiguous = !layout.sparseIsLhs && !layout.gather;
-    if (withQuantise && reductionContiguous) {
-      kernels.quantiseDense =
-          buildQuantiseDenseByReduction(kb, dense, quantised, denseScales);
-      kernels.quantiseGrid = {q, 1};
-      kernels.quantiseBlock = {kQuantiseThreads, 1};
-    } else if (withQuantise) {
-      kernels.quantiseDense =
-          buildQuantiseDenseByColumns(kb, dense, quantised, denseScales);
-      kernels.quantiseGrid = {ceilDiv(q, kQuantiseColumns), 1};
-      kernels.quantiseBlock = {kQuantiseColumns, kQuantiseSlices};
+    // Quantised by one block per column when its reduction is contiguous,
+    // otherwise by blocks of 32 columns.
+    if (withDenseCopy && reductionContiguous) {
+      kernels.denseCopy =
+          buildQuantiseDenseByReduction(kb, dense, denseCopy, denseScales);
+      kernels.denseCopyGrid = {q, 1};
+      kernels.denseCopyBlock = {kQuantiseThreads, 1};
+    } else if (withDenseCopy) {
+      kernels.denseCopy =
+          buildQuantiseDenseByColumns(kb, dense, denseCopy, denseScales);
+      kernels.denseCopyGrid = {ceilDiv(q, kQuantiseColumns), 1};
+      kernels.denseCopyBlock = {kQuantiseColumns, kQuantiseSlices};
     }
-    computeArguments = {quantised, denseScales, packed, scales, result};
+    computeArguments = {denseCopy, denseScales, packed, scales, result};
+  } else if (hasDenseCopy(layout)) {
+    if (withDenseCopy) {
+      kernels.denseCopy =
+          buildConvertDense(kb, dense, denseCopy, reductionContiguous);
+      kernels.denseCopyGrid = {
+          ceilDiv(denseCopy.getNumElements(), kThreads), 1};
+      kernels.denseCopyBlock = {kThreads, 1};
+    }
+    computeArguments = {denseCopy, packed, result};
   } else {
     computeArguments = {dense, packed, result};
   }

@@ -129,22 +129,22 @@ HostPackedPart packOnHost(mlir::MLIRContext *context, const PartLayout &layout,
 
 /// The kernels of one part, in `module` under names starting with `prefix`.
 struct PartKernels {
-  mlir::gpu::GPUFuncOp pack, quantiseDense, compute;
+  mlir::gpu::GPUFuncOp pack, denseCopy, compute;
   /// Launch sizes (x, y) for each kernel.
-  std::array<int64_t, 2> packGrid, packBlock, quantiseGrid, quantiseBlock,
+  std::array<int64_t, 2> packGrid, packBlock, denseCopyGrid, denseCopyBlock,
       computeGrid, computeBlock;
 };
 
 /// Generates the pack kernel (source -> packed values and, for int8, per
-/// channel scales) unless `withPack` is false, the dense-operand
-/// quantisation kernel (int8 only) unless `withQuantise` is false, and the
-/// compute kernel, with the work lists as constant globals. The compute
+/// channel scales) unless `withPack` is false, the kernel that makes the
+/// dense operand's copy (see hasDenseCopy) unless `withDenseCopy` is false,
+/// and the compute kernel, with the work lists as constant globals. The compute
 /// kernel applies `part`'s epilogue to each element it writes.
 PartKernels buildPartKernels(mlir::OpBuilder &builder, mlir::Location loc,
                              mlir::gpu::GPUModuleOp module,
                              llvm::StringRef prefix, const PartLayout &layout,
                              const ChipDescription &chip, PartMatmulOp part,
-                             bool withPack, bool withQuantise);
+                             bool withPack, bool withDenseCopy);
 
 /// The element type of the packed values.
 mlir::Type getPackedElementType(mlir::MLIRContext *ctx,
@@ -157,12 +157,18 @@ mlir::MemRefType getPackedBufferType(mlir::MLIRContext *ctx,
 mlir::MemRefType getScalesBufferType(mlir::MLIRContext *ctx,
                                      const PartLayout &layout);
 
-/// The buffers the dense quantisation kernel of an int8 part writes: the
-/// dense operand's int8 copy (its layout depends on the kernel kind and the
-/// padded reduction; parts with equal types can share one copy) and one
-/// scale per dense column.
-mlir::MemRefType getQuantisedDenseType(mlir::MLIRContext *ctx,
-                                       const PartLayout &layout);
+/// Whether the compute kernel reads a copy of the dense operand rather than
+/// the operand itself: int8 parts read it quantised, tensor-core f16 parts
+/// converted to f16 (so that a fragment register is one aligned load),
+/// except in an implicit GEMM, whose f16 parts read through the gather.
+bool hasDenseCopy(const PartLayout &layout);
+
+/// The buffers the dense-copy kernel writes: the copy (its element type and
+/// layout depend on the kernel kind and the padded reduction; parts with
+/// equal types can share one copy) and, for int8 parts, one scale per dense
+/// column.
+mlir::MemRefType getDenseCopyType(mlir::MLIRContext *ctx,
+                                  const PartLayout &layout);
 mlir::MemRefType getDenseScalesType(mlir::MLIRContext *ctx,
                                     const PartLayout &layout);
 
