@@ -63,10 +63,23 @@ MemRefType tesa::getScalesBufferType(MLIRContext *ctx,
   return MemRefType::get({layout.channels}, Float32Type::get(ctx));
 }
 
+/// Blocks per column of blocks from which a tensor-core f16 part's kernel
+/// reads an f16 copy of the dense operand: each block reads its slice of the
+/// operand, so below this the copy (a pass over the whole operand) costs
+/// more than it saves. Measured on an H200 (docs/benchmarks.md): with 32x32
+/// blocks of a 4096^3 product the copy pays at 50-90% sparsity (about 1.3
+/// blocks per block column at 99% is a loss).
+static constexpr int64_t kMinBlocksPerBlockColumnForCopy = 4;
+
 bool tesa::hasDenseCopy(const PartLayout &layout) {
-  return layout.compute == ComputeKind::I8 ||
-         (layout.compute == ComputeKind::F16 && layout.useMma &&
-          !layout.gather);
+  if (layout.compute == ComputeKind::I8)
+    return true;
+  if (layout.compute != ComputeKind::F16 || !layout.useMma || layout.gather)
+    return false;
+  int64_t blockColumns =
+      (layout.reduction + layout.blockReduction - 1) / layout.blockReduction;
+  return layout.getNumEntries() >=
+         kMinBlocksPerBlockColumnForCopy * blockColumns;
 }
 
 /// The reduction is zero-padded: [column][k] for tensor cores (a fragment
@@ -891,9 +904,19 @@ static int64_t getColumnTilesPerWarp(const PartLayout &layout) {
   return layout.getNumColumnWork() >= 4 * kThreads / 32 ? 4 : 1;
 }
 
-/// Tensor cores: four warps per block, each getColumnTilesPerWarp() tiles of
-/// m channels x n columns; block row (y) per (work row, m-channel slice of
-/// its blocks).
+/// Slices of mma.m channels of a block row one warp computes: all of them
+/// when the warp takes several column tiles, so that each fragment of the
+/// dense operand also feeds several mma instructions; one otherwise, so that
+/// few columns (a decode step) still spread over many blocks.
+static int64_t getChannelSlicesPerWarp(const PartLayout &layout) {
+  return getColumnTilesPerWarp(layout) > 1
+             ? layout.blockChannels / layout.mma.m
+             : 1;
+}
+
+/// Tensor cores: four warps per block, each a tile of getChannelSlicesPerWarp()
+/// x mma.m channels by getColumnTilesPerWarp() x mma.n columns; block row (y)
+/// per (work row, group of channel slices of its blocks).
 static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                                       ArrayRef<Type> arguments) {
   const PartLayout &layout = kb.layout;
@@ -902,7 +925,8 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
   bool isInt = layout.compute == ComputeKind::I8;
   MatrixShape shape = layout.mma;
   int64_t bc = layout.blockChannels, br = layout.blockReduction;
-  int64_t slices = bc / shape.m;
+  int64_t slices = getChannelSlicesPerWarp(layout);
+  int64_t sliceGroups = bc / shape.m / slices;
   int64_t tiles = getColumnTilesPerWarp(layout);
   int64_t numWork = layout.getNumColumnWork();
   // Fragment geometry (PTX ISA, "Matrix Fragments for mma.m16n8k*"): each
@@ -945,44 +969,54 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
     Value offsets = kb.table("_offsets", layout.offsets);
     Value entries = kb.table("_entries", layout.entries);
     Value y = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-    Value w = kb.div(y, slices), slice = kb.rem(y, slices);
+    Value w = kb.div(y, sliceGroups);
+    Value firstSlice = kb.mul(kb.rem(y, sliceGroups), kb.index(slices));
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
     auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
-    Value sliceRow = kb.mul(slice, kb.index(shape.m));
-    SmallVector<Value> inits(tiles * numAccumulators, kb.zeroSum());
+    SmallVector<Value> sliceRows;
+    for (int64_t sl = 0; sl < slices; ++sl)
+      sliceRows.push_back(
+          kb.mul(kb.add(firstSlice, kb.index(sl)), kb.index(shape.m)));
+    // Accumulators of (tile t, slice sl) at (t * slices + sl) * numAccumulators.
+    SmallVector<Value> inits(tiles * slices * numAccumulators, kb.zeroSum());
+    // The fragment register of the packed block at (row, kInBlock): `width`
+    // values, for 4-bit parts unpacked from the word of eight holding them.
+    auto loadPackedRegister = [&](Value row, Value kInBlock,
+                                  Value blockBase) -> Value {
+      Value at =
+          kb.add(blockBase, kb.add(kb.mul(row, kb.index(br)), kInBlock));
+      if (layout.packedInt4) {
+        Value word = kb.bitcastToI32(
+            kb.loadVector(VectorType::get({4}, b.getI8Type()), packed,
+                          ValueRange{kb.mul(kb.div(at, 8), kb.index(4))}));
+        Value high = arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
+                                           kb.rem(at, 8), kb.index(4));
+        return kb.unpackWord(word, high);
+      }
+      Value fragment = kb.loadVector(
+          VectorType::get({width}, isInt ? Type(b.getI8Type())
+                                         : Type(b.getF16Type())),
+          packed, ValueRange{at});
+      return isInt ? kb.bitcastToI32(fragment) : fragment;
+    };
     ValueRange sums = kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
       Value kBlock = kb.mul(kb.loadIndex(entries, e), kb.index(br));
       Value blockBase = kb.mul(e, kb.index(bc * br));
       SmallVector<Value> acc(args);
       for (int64_t step = 0; step < br; step += shape.k) {
-        // The packed block's fragment, shared by the tiles.
-        SmallVector<Value> a;
+        // The packed block's fragment of each slice, shared by the tiles.
+        SmallVector<SmallVector<Value>> a(slices);
         SmallVector<Value> ks;
         for (int64_t kOffset : kOffsets) {
           Value kInBlock = kb.add(kb.index(step + kOffset),
                                   kb.mul(inGroup, kb.index(width)));
           ks.push_back(kb.add(kBlock, kInBlock));
-          for (int64_t rowOffset : rowOffsets) {
-            Value row = kb.add(sliceRow, kb.add(group, kb.index(rowOffset)));
-            Value at = kb.add(blockBase,
-                              kb.add(kb.mul(row, kb.index(br)), kInBlock));
-            if (layout.packedInt4) {
-              // The word of eight values holding these four.
-              Value word = kb.bitcastToI32(kb.loadVector(
-                  VectorType::get({4}, b.getI8Type()), packed,
-                  ValueRange{kb.mul(kb.div(at, 8), kb.index(4))}));
-              Value high = arith::CmpIOp::create(
-                  b, arith::CmpIPredicate::uge, kb.rem(at, 8), kb.index(4));
-              a.push_back(kb.unpackWord(word, high));
-              continue;
-            }
-            Value fragment = kb.loadVector(
-                VectorType::get({width}, isInt ? Type(b.getI8Type())
-                                               : Type(b.getF16Type())),
-                packed, ValueRange{at});
-            a.push_back(isInt ? kb.bitcastToI32(fragment) : fragment);
-          }
+          for (int64_t sl = 0; sl < slices; ++sl)
+            for (int64_t rowOffset : rowOffsets)
+              a[sl].push_back(loadPackedRegister(
+                  kb.add(sliceRows[sl], kb.add(group, kb.index(rowOffset))),
+                  kInBlock, blockBase));
         }
         for (int64_t t = 0; t < tiles; ++t) {
           SmallVector<Value> bFrag;
@@ -998,7 +1032,8 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                                             dense, ValueRange{columns[t], k}));
               continue;
             }
-            // An implicit GEMM reads f32 elements through its gather.
+            // Without a copy (an implicit GEMM, or too few blocks to pay for
+            // one), two f32 elements, through the gather if there is one.
             SmallVector<Value> halves;
             for (int64_t h = 0; h < 2; ++h) {
               Value kk = kb.min(kb.add(k, kb.index(h)), layout.reduction - 1);
@@ -1018,24 +1053,26 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
           std::optional<NVVM::MMAIntOverflow> overflow;
           if (isInt)
             overflow = NVVM::MMAIntOverflow::wrapped;
-          MutableArrayRef<Value> tileAcc =
-              MutableArrayRef<Value>(acc).slice(t * numAccumulators,
-                                                numAccumulators);
-          Value d = NVVM::MmaOp::create(
-              b, resultType, a, bFrag, tileAcc, {shape.m, shape.n, shape.k},
-              std::nullopt, overflow, types,
-              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                             NVVM::MMALayout::col});
-          for (int64_t i = 0; i < numAccumulators; ++i)
-            tileAcc[i] = LLVM::ExtractValueOp::create(b, d, i);
+          for (int64_t sl = 0; sl < slices; ++sl) {
+            MutableArrayRef<Value> tileAcc = MutableArrayRef<Value>(acc).slice(
+                (t * slices + sl) * numAccumulators, numAccumulators);
+            Value d = NVVM::MmaOp::create(
+                b, resultType, a[sl], bFrag, tileAcc,
+                {shape.m, shape.n, shape.k}, std::nullopt, overflow, types,
+                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                               NVVM::MMALayout::col});
+            for (int64_t i = 0; i < numAccumulators; ++i)
+              tileAcc[i] = LLVM::ExtractValueOp::create(b, d, i);
+          }
         }
       }
       return acc;
     });
-    Value channelBase = kb.add(
-        kb.mul(kb.loadIndex(rows, w), kb.index(bc)), sliceRow);
-    for (int64_t t = 0; t < tiles; ++t) {
+    Value rowBase = kb.mul(kb.loadIndex(rows, w), kb.index(bc));
+    for (int64_t tileSlice = 0; tileSlice < tiles * slices; ++tileSlice) {
+      int64_t t = tileSlice / slices, sl = tileSlice % slices;
       Value tileExists = kb.less(kb.add(firstWork, kb.index(t)), numWork);
+      Value channelBase = kb.add(rowBase, sliceRows[sl]);
       for (auto [i, rowOffset] : llvm::enumerate(rowOffsets)) {
         for (int64_t h = 0; h < 2; ++h) {
           Value channel =
@@ -1046,7 +1083,7 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
               b, tileExists,
               arith::AndIOp::create(b, kb.less(channel, layout.channels),
                                     kb.less(col, layout.columns)));
-          Value sum = sums[t * numAccumulators + i * 2 + h];
+          Value sum = sums[tileSlice * numAccumulators + i * 2 + h];
           kb.ifThen(inside, [&] {
             kb.accumulateSum(out, channel, col, sum, scales, denseScales);
           });
@@ -1136,7 +1173,8 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
     kernels.computeGrid = {
         ceilDiv(layout.getNumColumnWork(),
                 getColumnTilesPerWarp(layout) * kThreads / 32),
-        numRows * (layout.blockChannels / layout.mma.m)};
+        numRows * (layout.blockChannels / layout.mma.m /
+                   getChannelSlicesPerWarp(layout))};
   } else {
     kernels.compute = buildSimtCompute(kb, computeArguments);
     kernels.computeGrid = {ceilDiv(layout.getNumColumnWork(), kThreads),

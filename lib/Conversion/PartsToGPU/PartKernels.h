@@ -159,8 +159,9 @@ mlir::MemRefType getScalesBufferType(mlir::MLIRContext *ctx,
 
 /// Whether the compute kernel reads a copy of the dense operand rather than
 /// the operand itself: int8 parts read it quantised, tensor-core f16 parts
-/// converted to f16 (so that a fragment register is one aligned load),
-/// except in an implicit GEMM, whose f16 parts read through the gather.
+/// converted to f16 (so that a fragment register is one aligned load) when
+/// they have enough blocks to pay for it and are not an implicit GEMM, whose
+/// f16 parts read through the gather.
 bool hasDenseCopy(const PartLayout &layout);
 
 /// The buffers the dense-copy kernel writes: the copy (its element type and

@@ -1,10 +1,12 @@
 // RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=16x16" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x16" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=SLICES
 
 // With 256 result columns (32 tiles of 8), each warp of the tensor-core
 // kernel takes four tiles: per step of a block, the block's fragment is
 // loaded once (four registers of m16n8k16) and feeds four mma instructions,
-// each with two registers of the dense operand's f16 copy. 32 tiles are two
-// blocks of four warps along x.
+// each with two registers of the dense operand's f16 copy (made because the
+// column of blocks holds four blocks). 32 tiles are two blocks of four warps
+// along x.
 // CHECK-LABEL: gpu.func @part0_convert_dense(
 // CHECK-SAME: %{{.+}}: memref<16x256xf32>, %[[OUT:.+]]: memref<256x16xf16>)
 // CHECK: %[[HALF:.+]] = arith.truncf %{{.+}} : f32 to f16
@@ -12,7 +14,7 @@
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %[[COPY:[^:]+]]: memref<256x16xf16>
 // CHECK: scf.for
-// CHECK-COUNT-4: vector.load %{{.+}} : memref<256xf16>, vector<2xf16>
+// CHECK-COUNT-4: vector.load %{{.+}} : memref<1024xf16>, vector<2xf16>
 // CHECK-COUNT-2: vector.load %[[COPY]]{{.+}} {alignment = 4 : i64} : memref<256x16xf16>, vector<2xf16>
 // CHECK-NEXT: nvvm.mma.sync
 // CHECK-COUNT-2: vector.load %[[COPY]]
@@ -24,23 +26,47 @@
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: scf.yield
 // CHECK-LABEL: func.func @wide
+// With 32-channel blocks, a warp of four tiles also takes both 16-channel
+// slices of its block row: eight registers of the packed block, then per
+// tile the same dense registers feed both slices' mma instructions (here
+// read from the f32 operand: two blocks in one column of blocks do not pay
+// for a copy). The two block rows are two blocks along y.
+// SLICES-LABEL: gpu.func @part0(
+// SLICES: scf.for
+// SLICES-COUNT-8: vector.load %{{.+}} : memref<1024xf16>, vector<2xf16>
+// SLICES-NOT: vector.load
+// SLICES: nvvm.mma.sync A[{{.+}}] B[%[[DENSE:[0-9]+, %[0-9]+]]]
+// SLICES-NEXT: llvm.extractvalue
+// SLICES-COUNT-3: llvm.extractvalue
+// SLICES-NEXT: nvvm.mma.sync A[{{.+}}] B[%[[DENSE]]]
+// SLICES-COUNT-6: nvvm.mma.sync
+// SLICES-NOT: nvvm.mma.sync
+// SLICES: scf.yield
+// SLICES-LABEL: func.func @wide
+// SLICES: gpu.launch_func @tesa_kernels::@part0_pack
+// SLICES: %[[X:.+]] = arith.constant 2 : index
+// SLICES-NEXT: %[[Y:.+]] = arith.constant 2 : index
+// SLICES: gpu.launch_func @tesa_kernels::@part0 blocks in (%[[X]], %[[Y]],
 // CHECK: gpu.launch_func @tesa_kernels::@part0_pack
 // CHECK: gpu.launch_func @tesa_kernels::@part0_convert_dense
 // CHECK: %[[TWO:.+]] = arith.constant 2 : index
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%[[TWO]],
-func.func @wide(%w: tensor<16x16xf32, #tesa.sparsity<map = dense<16> : tensor<1x1xi8>>>,
-                %x: tensor<16x256xf32>, %acc: tensor<16x256xf32>) -> tensor<16x256xf32> {
-  %r = linalg.matmul ins(%w, %x : tensor<16x16xf32, #tesa.sparsity<map = dense<16> : tensor<1x1xi8>>>, tensor<16x256xf32>)
-                     outs(%acc : tensor<16x256xf32>) -> tensor<16x256xf32>
-  return %r : tensor<16x256xf32>
+func.func @wide(%w: tensor<64x16xf32, #tesa.sparsity<map = dense<16> : tensor<1x1xi8>>>,
+                %x: tensor<16x256xf32>, %acc: tensor<64x256xf32>) -> tensor<64x256xf32> {
+  %r = linalg.matmul ins(%w, %x : tensor<64x16xf32, #tesa.sparsity<map = dense<16> : tensor<1x1xi8>>>, tensor<16x256xf32>)
+                     outs(%acc : tensor<64x256xf32>) -> tensor<64x256xf32>
+  return %r : tensor<64x256xf32>
 }
 
 // -----
 
 // With fewer than 16 tiles, each warp takes one, so that a few columns (a
-// decode step) still spread over warps.
+// decode step) still spread over warps. One block per column of blocks does
+// not pay for an f16 copy: the kernel reads the f32 operand.
+// CHECK-NOT: _convert_dense
 // CHECK-LABEL: gpu.func @part0(
 // CHECK: scf.for
+// CHECK: arith.truncf
 // CHECK: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: scf.yield
