@@ -465,8 +465,10 @@ static Value workgroupBuffer(KernelBuilder &kb, gpu::GPUFuncOp fn,
 
 /// Threads of a pack block. A float part's blocks each take kThreads packing
 /// units of one work row; an int8 part's block takes a whole work row, whose
-/// channels' scales it finds before converting.
-static constexpr int64_t kQuantisingPackThreads = 256;
+/// channels' scales it finds before converting, with about
+/// kQuantisingPackElementsPerThread of its longest row's elements per thread
+/// (a power of two from kThreads to 1024 threads).
+static constexpr int64_t kQuantisingPackElementsPerThread = 16;
 
 namespace {
 /// One work row as the pack kernel sees it: its first channel and its
@@ -494,6 +496,27 @@ static int64_t getPackingUnit(const PartLayout &layout) {
   if (!layout.useMma)
     return layout.group;
   return layout.packedInt4 ? 2 * layout.getNibbleRun() : 1;
+}
+
+/// Packing units of the longest work row.
+static int64_t getLongestRowUnits(const PartLayout &layout) {
+  int64_t longest = 0;
+  for (size_t row = 0; row + 1 < layout.offsets.size(); ++row)
+    longest = std::max<int64_t>(longest,
+                                layout.offsets[row + 1] - layout.offsets[row]);
+  return longest * getRowChannels(layout) * getEntryLength(layout) /
+         getPackingUnit(layout);
+}
+
+/// Threads of a pack block (see kQuantisingPackElementsPerThread).
+static int64_t getPackThreads(const PartLayout &layout) {
+  if (layout.compute != ComputeKind::I8)
+    return kThreads;
+  int64_t elements = getLongestRowUnits(layout) * getPackingUnit(layout);
+  int64_t wanted = llvm::PowerOf2Ceil(
+      (elements + kQuantisingPackElementsPerThread - 1) /
+      kQuantisingPackElementsPerThread);
+  return std::clamp<int64_t>(wanted, kThreads, 1024);
 }
 
 /// Element `c` of entry `e` of the row's channel `r`: the source value (zero
@@ -544,10 +567,11 @@ static Value emitRowScales(KernelBuilder &kb, gpu::GPUFuncOp fn, Value src,
   const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
   int64_t channels = getRowChannels(layout), length = getEntryLength(layout);
-  int64_t slices = std::max<int64_t>(1, kQuantisingPackThreads / channels);
+  int64_t packThreads = getPackThreads(layout);
+  int64_t slices = std::max<int64_t>(1, packThreads / channels);
   Value partials = workgroupBuffer(kb, fn, {slices * channels});
   Value rowScales = workgroupBuffer(kb, fn, {channels});
-  Value threads = kb.index(kQuantisingPackThreads);
+  Value threads = kb.index(packThreads);
   Value count = kb.mul(arith::SubIOp::create(b, row.hi, row.lo),
                        kb.index(length));
   // Consecutive threads take consecutive elements of a channel where the
@@ -1126,17 +1150,11 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
     // Rows along x; for float parts, as many blocks along y as the longest
     // row has packing units for (at most 65535, the grid's limit along y;
     // the blocks then stride).
-    int64_t longest = 0;
-    for (int64_t row = 0; row < numRows; ++row)
-      longest = std::max<int64_t>(
-          longest, layout.offsets[row + 1] - layout.offsets[row]);
-    int64_t units = longest * getRowChannels(layout) *
-                    getEntryLength(layout) / getPackingUnit(layout);
     bool quantised = layout.compute == ComputeKind::I8;
-    kernels.packGrid = {
-        numRows,
-        quantised ? 1 : std::min<int64_t>(ceilDiv(units, kThreads), 65535)};
-    kernels.packBlock = {quantised ? kQuantisingPackThreads : kThreads, 1};
+    int64_t splits = ceilDiv(getLongestRowUnits(layout), kThreads);
+    kernels.packGrid = {numRows,
+                        quantised ? 1 : std::min<int64_t>(splits, 65535)};
+    kernels.packBlock = {getPackThreads(layout), 1};
   }
   SmallVector<Type> computeArguments;
   // A dense operand read in place whose reduction is contiguous.
