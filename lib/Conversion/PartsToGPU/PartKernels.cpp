@@ -342,8 +342,8 @@ public:
                                   /*nontemporal=*/false, llvm::Align(bytes));
   }
 
-  /// Stores the quantised int8 `value` of packed slot `slot`: as is, or for
-  /// 4-bit parts into its nibble. The thread that writes a byte's high
+  /// Stores the converted `value` of packed slot `slot`: as is, or for 4-bit
+  /// parts into its nibble. The thread that writes a byte's high
   /// nibble has written its low one before (slots are visited in order).
   void storePacked(Value value, Value packed, Value slot) {
     if (!layout.packedInt4) {
@@ -683,11 +683,7 @@ static gpu::GPUFuncOp buildPack(KernelBuilder &kb, MemRefType source,
     for (int64_t i = 0; i < unit; ++i) {
       auto [value, slot] = loadPackElement(kb, src, row, r, e,
                                            kb.add(firstC, kb.index(i)));
-      Value converted = kb.convert(value, scale);
-      if (quantised)
-        kb.storePacked(converted, out, slot);
-      else
-        memref::StoreOp::create(b, converted, out, ValueRange{slot});
+      kb.storePacked(kb.convert(value, scale), out, slot);
     }
     return SmallVector<Value>{};
   });
@@ -1093,9 +1089,11 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
       return acc;
     });
     Value rowBase = kb.mul(kb.loadIndex(rows, w), kb.index(bc));
+    SmallVector<Value> tileExists;
+    for (int64_t t = 0; t < tiles; ++t)
+      tileExists.push_back(kb.less(kb.add(firstWork, kb.index(t)), numWork));
     for (int64_t tileSlice = 0; tileSlice < tiles * slices; ++tileSlice) {
       int64_t t = tileSlice / slices, sl = tileSlice % slices;
-      Value tileExists = kb.less(kb.add(firstWork, kb.index(t)), numWork);
       Value channelBase = kb.add(rowBase, sliceRows[sl]);
       for (auto [i, rowOffset] : llvm::enumerate(rowOffsets)) {
         for (int64_t h = 0; h < 2; ++h) {
@@ -1104,7 +1102,7 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
           Value col = kb.add(firstColumns[t],
                              kb.add(kb.mul(inGroup, kb.index(2)), kb.index(h)));
           Value inside = arith::AndIOp::create(
-              b, tileExists,
+              b, tileExists[t],
               arith::AndIOp::create(b, kb.less(channel, layout.channels),
                                     kb.less(col, layout.columns)));
           Value sum = sums[tileSlice * numAccumulators + i * 2 + h];
