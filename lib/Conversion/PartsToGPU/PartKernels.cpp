@@ -104,6 +104,8 @@ MemRefType tesa::getDenseScalesType(MLIRContext *ctx,
 namespace {
 
 constexpr int64_t kThreads = 128;
+/// CUDA's limit on the grid's y (and z) size.
+constexpr int64_t kMaxGridY = 65535;
 
 /// Builds the body of one kernel.
 class KernelBuilder {
@@ -252,6 +254,20 @@ public:
     b.setInsertionPointToEnd(op.getBody());
     scf::YieldOp::create(b, yielded);
     return op.getResults();
+  }
+
+  /// Runs `body` for each of `count` rows of blocks along y: the block's own
+  /// row and, when there are more rows than the grid may have along y
+  /// (kMaxGridY), every gridDim.y-th row after it.
+  void forEachGridRow(int64_t count, function_ref<void(Value)> body) {
+    Value first = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+    if (count <= kMaxGridY)
+      return body(first);
+    loop(first, index(count), gpu::GridDimOp::create(b, gpu::Dimension::y), {},
+         [&](Value y, ValueRange) {
+           body(y);
+           return SmallVector<Value>{};
+         });
   }
 
   Value i32(int32_t value) {
@@ -856,7 +872,7 @@ static gpu::GPUFuncOp buildConvertDense(KernelBuilder &kb, MemRefType dense,
 // Compute kernels
 //===----------------------------------------------------------------------===//
 
-/// SIMT: thread (x) per result column, block row (y) per work row.
+/// SIMT: thread (x) per result column, row of blocks (y) per work row.
 static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
                                        ArrayRef<Type> arguments) {
   const PartLayout &layout = kb.layout;
@@ -864,12 +880,12 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
   bool isInt = layout.compute == ComputeKind::I8;
   auto fn = kb.begin("", arguments);
   Value columnWork = kb.globalId();
-  Value w = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   kb.ifThen(kb.less(columnWork, layout.getNumColumnWork()), [&] {
     Value column = kb.getColumnWork(columnWork);
     Value rows = kb.table("_rows", layout.rows);
     Value offsets = kb.table("_offsets", layout.offsets);
     Value entries = kb.table("_entries", layout.entries);
+    kb.forEachGridRow(layout.rows.size(), [&](Value w) {
     Value channel = kb.loadIndex(rows, w);
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
@@ -913,6 +929,7 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
       return SmallVector<Value>{math::FmaOp::create(b, weight, input, args[0])};
     })[0];
     kb.accumulateSum(out, channel, column, sum, scales, denseScales);
+    });
   });
   return fn;
 }
@@ -934,9 +951,32 @@ static int64_t getChannelSlicesPerWarp(const PartLayout &layout) {
              : 1;
 }
 
+/// Steps (mma.k reductions) of a block's reduction in one chunk of the
+/// tensor-core kernel: as many as make a thread's run of the chunk 16 bytes
+/// (four registers) at most, and that divide the block's steps.
+static int64_t getStepsPerChunk(const PartLayout &layout) {
+  int64_t width = layout.compute == ComputeKind::I8 ? 4 : 2;
+  int64_t registersPerStep = layout.mma.k / (4 * width);
+  int64_t blockSteps = layout.blockReduction / layout.mma.k;
+  int64_t steps = 4 / registersPerStep;
+  while (blockSteps % steps != 0)
+    --steps;
+  return steps;
+}
+
 /// Tensor cores: four warps per block, each a tile of getChannelSlicesPerWarp()
-/// x mma.m channels by getColumnTilesPerWarp() x mma.n columns; block row (y)
-/// per (work row, group of channel slices of its blocks).
+/// x mma.m channels by getColumnTilesPerWarp() x mma.n columns; row of blocks
+/// (y) per (work row, group of channel slices of its blocks).
+///
+/// The reduction of a block is walked in chunks of getStepsPerChunk() mma
+/// steps. Within a chunk the reduction is permuted the same way for both
+/// operands, which leaves the sum unchanged: the four threads of a group
+/// (lane % 4) take consecutive quarters of the chunk instead of interleaved
+/// pairs (PTX ISA, "Matrix Fragments for mma.m16n8k*"), so that each thread
+/// loads all its registers of a row or column of the chunk with one vector
+/// load of up to 16 bytes. The loop is software-pipelined: the registers of
+/// the next chunk (of this block, or of the row's next block) are loaded
+/// before the mma instructions of the current one.
 static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                                       ArrayRef<Type> arguments) {
   const PartLayout &layout = kb.layout;
@@ -949,18 +989,23 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
   int64_t sliceGroups = bc / shape.m / slices;
   int64_t tiles = getColumnTilesPerWarp(layout);
   int64_t numWork = layout.getNumColumnWork();
-  // Fragment geometry (PTX ISA, "Matrix Fragments for mma.m16n8k*"): each
-  // register holds `width` consecutive reduction elements.
+  // Each fragment register holds `width` reduction elements; a step takes
+  // `registersPerStep` of them per row (and column), one per group thread.
   int64_t width = isInt ? 4 : 2;
+  int64_t registersPerStep = shape.k / (4 * width);
+  int64_t steps = getStepsPerChunk(layout);
+  int64_t chunkLength = steps * shape.k, chunks = br / chunkLength;
+  int64_t registers = steps * registersPerStep;
+  int64_t runLength = registers * width;
   SmallVector<int64_t> rowOffsets = shape.m == 16 ? SmallVector<int64_t>{0, 8}
                                                   : SmallVector<int64_t>{0};
-  SmallVector<int64_t> kOffsets;
-  for (int64_t k = 0; k < shape.k; k += 4 * width)
-    kOffsets.push_back(k);
+  int64_t numRowOffsets = rowOffsets.size();
   Type elementType = isInt ? Type(b.getI32Type()) : Type(b.getF32Type());
-  int64_t numAccumulators = rowOffsets.size() * 2;
+  int64_t numAccumulators = numRowOffsets * 2;
   Type fragmentType = isInt ? Type(b.getI32Type())
                             : Type(VectorType::get({2}, b.getF16Type()));
+  auto runType = VectorType::get(
+      {runLength}, isInt ? Type(b.getI8Type()) : Type(b.getF16Type()));
   auto resultType = LLVM::LLVMStructType::getLiteral(
       ctx, SmallVector<Type>(numAccumulators, elementType));
 
@@ -985,133 +1030,193 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
       columns.push_back(
           kb.min(kb.add(firstColumns.back(), group), layout.columns - 1));
     }
-    Value rows = kb.table("_rows", layout.rows);
-    Value offsets = kb.table("_offsets", layout.offsets);
-    Value entries = kb.table("_entries", layout.entries);
-    Value y = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-    Value w = kb.div(y, sliceGroups);
-    Value firstSlice = kb.mul(kb.rem(y, sliceGroups), kb.index(slices));
-    Value lo = kb.loadIndex(offsets, w);
-    Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
-    auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
-    SmallVector<Value> sliceRows;
-    for (int64_t sl = 0; sl < slices; ++sl)
-      sliceRows.push_back(
-          kb.mul(kb.add(firstSlice, kb.index(sl)), kb.index(shape.m)));
-    // Accumulators of (tile t, slice sl) at (t * slices + sl) * numAccumulators.
-    SmallVector<Value> inits(tiles * slices * numAccumulators, kb.zeroSum());
-    // The fragment register of the packed block at (row, kInBlock): `width`
-    // values, for 4-bit parts unpacked from the word of eight holding them.
-    auto loadPackedRegister = [&](Value row, Value kInBlock,
-                                  Value blockBase) -> Value {
-      Value at =
-          kb.add(blockBase, kb.add(kb.mul(row, kb.index(br)), kInBlock));
-      if (layout.packedInt4) {
-        Value word = kb.bitcastToI32(
-            kb.loadVector(VectorType::get({4}, b.getI8Type()), packed,
-                          ValueRange{kb.mul(kb.div(at, 8), kb.index(4))}));
-        Value high = arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
-                                           kb.rem(at, 8), kb.index(4));
-        return kb.unpackWord(word, high);
-      }
-      Value fragment = kb.loadVector(
-          VectorType::get({width}, isInt ? Type(b.getI8Type())
-                                         : Type(b.getF16Type())),
-          packed, ValueRange{at});
-      return isInt ? kb.bitcastToI32(fragment) : fragment;
-    };
-    ValueRange sums = kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
-      Value kBlock = kb.mul(kb.loadIndex(entries, e), kb.index(br));
-      Value blockBase = kb.mul(e, kb.index(bc * br));
-      SmallVector<Value> acc(args);
-      for (int64_t step = 0; step < br; step += shape.k) {
-        // The packed block's fragment of each slice, shared by the tiles.
-        SmallVector<SmallVector<Value>> a(slices);
-        SmallVector<Value> ks;
-        for (int64_t kOffset : kOffsets) {
-          Value kInBlock = kb.add(kb.index(step + kOffset),
-                                  kb.mul(inGroup, kb.index(width)));
-          ks.push_back(kb.add(kBlock, kInBlock));
-          for (int64_t sl = 0; sl < slices; ++sl)
-            for (int64_t rowOffset : rowOffsets)
-              a[sl].push_back(loadPackedRegister(
-                  kb.add(sliceRows[sl], kb.add(group, kb.index(rowOffset))),
-                  kInBlock, blockBase));
-        }
-        for (int64_t t = 0; t < tiles; ++t) {
-          SmallVector<Value> bFrag;
-          for (Value k : ks) {
-            if (isInt) {
-              bFrag.push_back(kb.bitcastToI32(kb.loadVector(
-                  VectorType::get({4}, b.getI8Type()), dense,
-                  ValueRange{columns[t], k})));
-              continue;
-            }
-            if (hasDenseCopy(layout)) {
-              bFrag.push_back(kb.loadVector(cast<VectorType>(fragmentType),
-                                            dense, ValueRange{columns[t], k}));
-              continue;
-            }
-            // Without a copy (an implicit GEMM, or too few blocks to pay for
-            // one), two f32 elements, through the gather if there is one.
-            SmallVector<Value> halves;
-            for (int64_t h = 0; h < 2; ++h) {
-              Value kk = kb.min(kb.add(k, kb.index(h)), layout.reduction - 1);
-              halves.push_back(arith::TruncFOp::create(
-                  b, b.getF16Type(),
-                  memref::LoadOp::create(b, dense,
-                                         kb.denseIndex(kk, columns[t]))));
-            }
-            bFrag.push_back(
-                vector::FromElementsOp::create(b, fragmentType, halves));
-          }
-          std::array<NVVM::MMATypes, 2> types =
-              isInt ? std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
-                                                   NVVM::MMATypes::s8}
-                    : std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
-                                                   NVVM::MMATypes::f16};
-          std::optional<NVVM::MMAIntOverflow> overflow;
-          if (isInt)
-            overflow = NVVM::MMAIntOverflow::wrapped;
-          for (int64_t sl = 0; sl < slices; ++sl) {
-            MutableArrayRef<Value> tileAcc = MutableArrayRef<Value>(acc).slice(
-                (t * slices + sl) * numAccumulators, numAccumulators);
-            Value d = NVVM::MmaOp::create(
-                b, resultType, a[sl], bFrag, tileAcc,
-                {shape.m, shape.n, shape.k}, std::nullopt, overflow, types,
-                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                               NVVM::MMALayout::col});
-            for (int64_t i = 0; i < numAccumulators; ++i)
-              tileAcc[i] = LLVM::ExtractValueOp::create(b, d, i);
-          }
-        }
-      }
-      return acc;
-    });
-    Value rowBase = kb.mul(kb.loadIndex(rows, w), kb.index(bc));
     SmallVector<Value> tileExists;
     for (int64_t t = 0; t < tiles; ++t)
       tileExists.push_back(kb.less(kb.add(firstWork, kb.index(t)), numWork));
-    for (int64_t tileSlice = 0; tileSlice < tiles * slices; ++tileSlice) {
-      int64_t t = tileSlice / slices, sl = tileSlice % slices;
-      Value channelBase = kb.add(rowBase, sliceRows[sl]);
-      for (auto [i, rowOffset] : llvm::enumerate(rowOffsets)) {
+    Value rows = kb.table("_rows", layout.rows);
+    Value offsets = kb.table("_offsets", layout.offsets);
+    Value entries = kb.table("_entries", layout.entries);
+    auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
+    // This thread's first reduction element of a chunk.
+    Value runStart = kb.mul(inGroup, kb.index(runLength));
+
+    // The registers of one run: `runLength` consecutive elements loaded at
+    // once, as fragment registers.
+    auto splitRun = [&](Value run) {
+      SmallVector<Value> split;
+      if (isInt) {
+        Value words = vector::BitCastOp::create(
+            b, VectorType::get({registers}, b.getI32Type()), run);
+        for (int64_t j = 0; j < registers; ++j)
+          split.push_back(vector::ExtractOp::create(b, words, j));
+        return split;
+      }
+      for (int64_t j = 0; j < registers; ++j)
+        split.push_back(vector::ShuffleOp::create(
+            b, run, run, ArrayRef<int64_t>{j * width, j * width + 1}));
+      return split;
+    };
+    // The packed block's registers of `row` from reduction element
+    // `kInBlock` of the block at `blockBase`; 4-bit parts unpack each from
+    // the word of eight values holding it.
+    auto loadPackedRun = [&](Value row, Value kInBlock, Value blockBase) {
+      Value at =
+          kb.add(blockBase, kb.add(kb.mul(row, kb.index(br)), kInBlock));
+      if (!layout.packedInt4)
+        return splitRun(kb.loadVector(runType, packed, ValueRange{at}));
+      SmallVector<Value> split;
+      for (int64_t j = 0; j < registers; ++j) {
+        Value value = kb.add(at, kb.index(j * width));
+        Value word = kb.bitcastToI32(
+            kb.loadVector(VectorType::get({4}, b.getI8Type()), packed,
+                          ValueRange{kb.mul(kb.div(value, 8), kb.index(4))}));
+        Value high = arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
+                                           kb.rem(value, 8), kb.index(4));
+        split.push_back(kb.unpackWord(word, high));
+      }
+      return split;
+    };
+    // The dense operand's registers of `column` from reduction element `k`:
+    // from its copy, or (an implicit GEMM, or too few blocks to pay for a
+    // copy) as pairs of f32 elements, through the gather if there is one.
+    auto loadDenseRun = [&](Value column, Value k) {
+      if (isInt || hasDenseCopy(layout))
+        return splitRun(kb.loadVector(runType, dense, ValueRange{column, k}));
+      SmallVector<Value> split;
+      for (int64_t j = 0; j < registers; ++j) {
+        SmallVector<Value> halves;
         for (int64_t h = 0; h < 2; ++h) {
-          Value channel =
-              kb.add(channelBase, kb.add(group, kb.index(rowOffset)));
-          Value col = kb.add(firstColumns[t],
-                             kb.add(kb.mul(inGroup, kb.index(2)), kb.index(h)));
-          Value inside = arith::AndIOp::create(
-              b, tileExists[t],
-              arith::AndIOp::create(b, kb.less(channel, layout.channels),
-                                    kb.less(col, layout.columns)));
-          Value sum = sums[tileSlice * numAccumulators + i * 2 + h];
-          kb.ifThen(inside, [&] {
-            kb.accumulateSum(out, channel, col, sum, scales, denseScales);
-          });
+          Value kk = kb.min(kb.add(k, kb.index(j * width + h)),
+                            layout.reduction - 1);
+          halves.push_back(arith::TruncFOp::create(
+              b, b.getF16Type(),
+              memref::LoadOp::create(b, dense, kb.denseIndex(kk, column))));
+        }
+        split.push_back(
+            vector::FromElementsOp::create(b, fragmentType, halves));
+      }
+      return split;
+    };
+
+    kb.forEachGridRow(layout.rows.size() * sliceGroups, [&](Value y) {
+      Value w = kb.div(y, sliceGroups);
+      Value firstSlice = kb.mul(kb.rem(y, sliceGroups), kb.index(slices));
+      Value lo = kb.loadIndex(offsets, w);
+      Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+      SmallVector<Value> sliceRows;
+      for (int64_t sl = 0; sl < slices; ++sl)
+        sliceRows.push_back(
+            kb.mul(kb.add(firstSlice, kb.index(sl)), kb.index(shape.m)));
+
+      // The registers of chunk `c` of block `e`: the packed block's, per
+      // (slice, row offset), then the dense operand's, per tile.
+      auto loadChunk = [&](Value e, int64_t c) {
+        Value kInBlock = kb.add(kb.index(c * chunkLength), runStart);
+        Value blockBase = kb.mul(e, kb.index(bc * br));
+        SmallVector<Value> chunk;
+        for (int64_t sl = 0; sl < slices; ++sl)
+          for (int64_t rowOffset : rowOffsets)
+            llvm::append_range(
+                chunk, loadPackedRun(kb.add(sliceRows[sl],
+                                            kb.add(group, kb.index(rowOffset))),
+                                     kInBlock, blockBase));
+        Value k = kb.add(
+            kb.mul(kb.loadIndex(entries, e), kb.index(br)), kInBlock);
+        for (int64_t t = 0; t < tiles; ++t)
+          llvm::append_range(chunk, loadDenseRun(columns[t], k));
+        return chunk;
+      };
+      int64_t numPacked = slices * numRowOffsets * registers;
+      std::array<NVVM::MMATypes, 2> types =
+          isInt ? std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
+                                               NVVM::MMATypes::s8}
+                : std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
+                                               NVVM::MMATypes::f16};
+      std::optional<NVVM::MMAIntOverflow> overflow;
+      if (isInt)
+        overflow = NVVM::MMAIntOverflow::wrapped;
+      // The mma instructions of one chunk. Accumulators of (tile t, slice sl)
+      // are at (t * slices + sl) * numAccumulators.
+      auto computeChunk = [&](ArrayRef<Value> chunk,
+                              MutableArrayRef<Value> acc) {
+        for (int64_t s = 0; s < steps; ++s) {
+          SmallVector<SmallVector<Value>> a(slices);
+          for (int64_t sl = 0; sl < slices; ++sl)
+            for (int64_t r = 0; r < registersPerStep; ++r)
+              for (int64_t ro = 0; ro < numRowOffsets; ++ro)
+                a[sl].push_back(chunk[(sl * numRowOffsets + ro) * registers +
+                                      s * registersPerStep + r]);
+          for (int64_t t = 0; t < tiles; ++t) {
+            ArrayRef<Value> bFrag = chunk.slice(
+                numPacked + t * registers + s * registersPerStep,
+                registersPerStep);
+            for (int64_t sl = 0; sl < slices; ++sl) {
+              MutableArrayRef<Value> tileAcc =
+                  acc.slice((t * slices + sl) * numAccumulators,
+                            numAccumulators);
+              Value d = NVVM::MmaOp::create(
+                  b, resultType, a[sl], bFrag, tileAcc,
+                  {shape.m, shape.n, shape.k}, std::nullopt, overflow, types,
+                  std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                                 NVVM::MMALayout::col});
+              for (int64_t i = 0; i < numAccumulators; ++i)
+                tileAcc[i] = LLVM::ExtractValueOp::create(b, d, i);
+            }
+          }
+        }
+      };
+
+      int64_t numSums = tiles * slices * numAccumulators;
+      SmallVector<Value> sums(numSums, kb.zeroSum());
+      if (!layout.entries.empty()) {
+        // The first chunk is loaded before the loop (from an entry that
+        // exists even when the row has none, and is then unused).
+        Value first = arith::MinUIOp::create(
+            b, lo, kb.index(layout.getNumEntries() - 1));
+        SmallVector<Value> inits(sums);
+        llvm::append_range(inits, loadChunk(first, 0));
+        ValueRange results =
+            kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
+              SmallVector<Value> acc(args.take_front(numSums));
+              SmallVector<Value> current(args.drop_front(numSums));
+              Value following = arith::MinUIOp::create(
+                  b, kb.add(e, kb.index(1)),
+                  arith::SubIOp::create(b, hi, kb.index(1)));
+              for (int64_t c = 0; c < chunks; ++c) {
+                SmallVector<Value> next = c + 1 < chunks
+                                              ? loadChunk(e, c + 1)
+                                              : loadChunk(following, 0);
+                computeChunk(current, acc);
+                current = std::move(next);
+              }
+              llvm::append_range(acc, current);
+              return acc;
+            });
+        sums.assign(results.begin(), results.begin() + numSums);
+      }
+
+      Value rowBase = kb.mul(kb.loadIndex(rows, w), kb.index(bc));
+      for (int64_t tileSlice = 0; tileSlice < tiles * slices; ++tileSlice) {
+        int64_t t = tileSlice / slices, sl = tileSlice % slices;
+        Value channelBase = kb.add(rowBase, sliceRows[sl]);
+        for (auto [i, rowOffset] : llvm::enumerate(rowOffsets)) {
+          for (int64_t h = 0; h < 2; ++h) {
+            Value channel =
+                kb.add(channelBase, kb.add(group, kb.index(rowOffset)));
+            Value col = kb.add(firstColumns[t], kb.add(kb.mul(inGroup, kb.index(2)),
+                                                       kb.index(h)));
+            Value inside = arith::AndIOp::create(
+                b, tileExists[t],
+                arith::AndIOp::create(b, kb.less(channel, layout.channels),
+                                      kb.less(col, layout.columns)));
+            Value sum = sums[tileSlice * numAccumulators + i * 2 + h];
+            kb.ifThen(inside, [&] {
+              kb.accumulateSum(out, channel, col, sum, scales, denseScales);
+            });
+          }
         }
       }
-    }
+    });
   });
   return fn;
 }
@@ -1146,12 +1251,11 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   if (withPack) {
     kernels.pack = buildPack(kb, source, packed, scales);
     // Rows along x; for float parts, as many blocks along y as the longest
-    // row has packing units for (at most 65535, the grid's limit along y;
-    // the blocks then stride).
+    // row has packing units for (at most kMaxGridY; the blocks then stride).
     bool quantised = layout.compute == ComputeKind::I8;
     int64_t splits = ceilDiv(getLongestRowUnits(layout), kThreads);
     kernels.packGrid = {numRows,
-                        quantised ? 1 : std::min<int64_t>(splits, 65535)};
+                        quantised ? 1 : std::min(splits, kMaxGridY)};
     kernels.packBlock = {getPackThreads(layout), 1};
   }
   SmallVector<Type> computeArguments;

@@ -2,27 +2,30 @@
 // RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x16" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=SLICES
 
 // With 256 result columns (32 tiles of 8), each warp of the tensor-core
-// kernel takes four tiles: per step of a block, the block's fragment is
-// loaded once (four registers of m16n8k16) and feeds four mma instructions,
-// each with two registers of the dense operand's f16 copy (made because the
-// column of blocks holds four blocks). 32 tiles are two blocks of four warps
-// along x.
+// kernel takes four tiles: per step of a block, the block's fragment (four
+// registers of m16n8k16) feeds four mma instructions, each with two
+// registers of the dense operand's f16 copy (made because the column of
+// blocks holds four blocks). Each thread loads its registers of a row or a
+// column as one vector of four halves (its quarter of the step's reduction).
+// The loop is software-pipelined: the first block's registers are loaded
+// before it, and each iteration loads the next block's before its mma
+// instructions, which read the registers carried in. 32 tiles are two
+// blocks of four warps along x.
 // CHECK-LABEL: gpu.func @part0_convert_dense(
 // CHECK-SAME: %{{.+}}: memref<16x256xf32>, %[[OUT:.+]]: memref<256x16xf16>)
 // CHECK: %[[HALF:.+]] = arith.truncf %{{.+}} : f32 to f16
 // CHECK: memref.store %[[HALF]], %[[OUT]]
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %[[COPY:[^:]+]]: memref<256x16xf16>
-// CHECK: scf.for
-// CHECK-COUNT-4: vector.load %{{.+}} : memref<1024xf16>, vector<2xf16>
-// CHECK-COUNT-2: vector.load %[[COPY]]{{.+}} {alignment = 4 : i64} : memref<256x16xf16>, vector<2xf16>
-// CHECK-NEXT: nvvm.mma.sync
-// CHECK-COUNT-2: vector.load %[[COPY]]
-// CHECK-NEXT: nvvm.mma.sync
-// CHECK-COUNT-2: vector.load %[[COPY]]
-// CHECK-NEXT: nvvm.mma.sync
-// CHECK-COUNT-2: vector.load %[[COPY]]
-// CHECK-NEXT: nvvm.mma.sync
+// CHECK-COUNT-2: vector.load %{{.+}} {alignment = 8 : i64} : memref<1024xf16>, vector<4xf16>
+// CHECK-COUNT-4: vector.load %[[COPY]]{{.+}} {alignment = 8 : i64} : memref<256x16xf16>, vector<4xf16>
+// CHECK: scf.for {{.+}} iter_args(
+// CHECK-SAME: %[[A0:arg[0-9]+]] = %{{[0-9]+}}, %[[A1:arg[0-9]+]] = %{{[0-9]+}}, %[[A2:arg[0-9]+]] = %{{[0-9]+}}, %[[A3:arg[0-9]+]] = %{{[0-9]+}}, %[[B0:arg[0-9]+]] = %{{[0-9]+}}, %[[B1:arg[0-9]+]] = %{{[0-9]+}},
+// CHECK-COUNT-2: vector.load %{{.+}} : memref<1024xf16>, vector<4xf16>
+// CHECK-COUNT-4: vector.load %[[COPY]]
+// CHECK-NOT: vector.load
+// CHECK: nvvm.mma.sync A[%[[A0]], %[[A2]], %[[A1]], %[[A3]]]  B[%[[B0]], %[[B1]]]
+// CHECK-COUNT-3: nvvm.mma.sync A[%[[A0]], %[[A2]], %[[A1]], %[[A3]]]
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: scf.yield
 // CHECK-LABEL: func.func @wide
@@ -33,9 +36,9 @@
 // for a copy). The two block rows are two blocks along y.
 // SLICES-LABEL: gpu.func @part0(
 // SLICES: scf.for
-// SLICES-COUNT-8: vector.load %{{.+}} : memref<1024xf16>, vector<2xf16>
+// SLICES-COUNT-4: vector.load %{{.+}} : memref<1024xf16>, vector<4xf16>
 // SLICES-NOT: vector.load
-// SLICES: nvvm.mma.sync A[{{.+}}] B[%[[DENSE:[0-9]+, %[0-9]+]]]
+// SLICES: nvvm.mma.sync A[{{.+}}] B[%[[DENSE:arg[0-9]+, %arg[0-9]+]]]
 // SLICES-NEXT: llvm.extractvalue
 // SLICES-COUNT-3: llvm.extractvalue
 // SLICES-NEXT: nvvm.mma.sync A[{{.+}}] B[%[[DENSE]]]
