@@ -464,14 +464,16 @@ public:
 
 } // namespace
 
-/// A workgroup-memory f32 buffer of `shape` for kernel `fn`.
+/// A workgroup-memory buffer of `shape` for kernel `fn`, of f32 unless
+/// `elementType` is given.
 static Value workgroupBuffer(KernelBuilder &kb, gpu::GPUFuncOp fn,
-                             ArrayRef<int64_t> shape) {
+                             ArrayRef<int64_t> shape,
+                             Type elementType = Type()) {
   auto workgroup = gpu::AddressSpaceAttr::get(
       kb.b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
   return fn.addWorkgroupAttribution(
-      MemRefType::get(shape, kb.b.getF32Type(), MemRefLayoutAttrInterface(),
-                      workgroup),
+      MemRefType::get(shape, elementType ? elementType : kb.b.getF32Type(),
+                      MemRefLayoutAttrInterface(), workgroup),
       kb.b.getLoc());
 }
 
@@ -872,26 +874,53 @@ static gpu::GPUFuncOp buildConvertDense(KernelBuilder &kb, MemRefType dense,
 // Compute kernels
 //===----------------------------------------------------------------------===//
 
-/// SIMT: thread (x) per result column, row of blocks (y) per work row.
+/// Work rows one block of the SIMT kernel computes: up to
+/// kMaxSimtRowsPerBlock, as many as still leave about
+/// kSimtBlocksPerMultiprocessor blocks for each multiprocessor (so that a
+/// decode step, a few columns, keeps one row per block).
+static constexpr int64_t kMaxSimtRowsPerBlock = 32;
+static constexpr int64_t kSimtBlocksPerMultiprocessor = 8;
+static int64_t getSimtRowsPerBlock(const PartLayout &layout,
+                                   const ChipDescription &chip) {
+  int64_t columnBlocks =
+      (layout.getNumColumnWork() + kThreads - 1) / kThreads;
+  int64_t wanted = kSimtBlocksPerMultiprocessor * chip.multiprocessors;
+  int64_t rows = 1;
+  while (rows < kMaxSimtRowsPerBlock &&
+         (int64_t(layout.rows.size()) / (2 * rows)) * columnBlocks >= wanted)
+    rows *= 2;
+  return rows;
+}
+
+/// SIMT: thread (x) per result column; block (x) per getSimtRowsPerBlock()
+/// work rows, which its threads walk in turn, and (y) per kThreads columns.
+/// Consecutive blocks take consecutive rows over the same columns, so that
+/// the dense operand's columns they read stay in cache. With several rows
+/// per block, the sums meet in workgroup memory and the block then writes
+/// them in result order: consecutive threads write consecutive elements
+/// whichever way the result is laid out.
 static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
                                        ArrayRef<Type> arguments) {
   const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
   bool isInt = layout.compute == ComputeKind::I8;
+  int64_t numRows = layout.rows.size();
+  int64_t numWork = layout.getNumColumnWork();
+  int64_t rowsPerBlock = getSimtRowsPerBlock(layout, kb.chip);
   auto fn = kb.begin("", arguments);
-  Value columnWork = kb.globalId();
-  kb.ifThen(kb.less(columnWork, layout.getNumColumnWork()), [&] {
-    Value column = kb.getColumnWork(columnWork);
-    Value rows = kb.table("_rows", layout.rows);
-    Value offsets = kb.table("_offsets", layout.offsets);
-    Value entries = kb.table("_entries", layout.entries);
-    kb.forEachGridRow(layout.rows.size(), [&](Value w) {
-    Value channel = kb.loadIndex(rows, w);
+  Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value firstRow = kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                          kb.index(rowsPerBlock));
+  Value rows = kb.table("_rows", layout.rows);
+  Value offsets = kb.table("_offsets", layout.offsets);
+  Value entries = kb.table("_entries", layout.entries);
+  auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
+  // The sum of work row `w` for dense column `column`.
+  auto emitSum = [&](Value w, Value column) -> Value {
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
-    auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
-    Value sum = kb.loop(lo, hi, ValueRange{kb.zeroSum()}, [&](Value e,
-                                                      ValueRange args) {
+    return kb.loop(lo, hi, ValueRange{kb.zeroSum()}, [&](Value e,
+                                                          ValueRange args) {
       Value start = kb.groupStart(kb.loadI32(entries, e));
       Value at = kb.mul(e, kb.index(layout.group));
       if (isInt) {
@@ -908,7 +937,8 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
       }
       auto loadInput = [&](int64_t t) {
         Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
-        Value value = memref::LoadOp::create(b, dense, kb.denseIndex(k, column));
+        Value value =
+            memref::LoadOp::create(b, dense, kb.denseIndex(k, column));
         if (layout.compute == ComputeKind::F16)
           value = arith::TruncFOp::create(b, b.getF16Type(), value);
         return value;
@@ -926,10 +956,61 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
         weight = arith::ExtFOp::create(b, b.getF32Type(), weight);
         input = arith::ExtFOp::create(b, b.getF32Type(), input);
       }
-      return SmallVector<Value>{math::FmaOp::create(b, weight, input, args[0])};
+      return SmallVector<Value>{
+          math::FmaOp::create(b, weight, input, args[0])};
     })[0];
-    kb.accumulateSum(out, channel, column, sum, scales, denseScales);
+  };
+  auto accumulate = [&](Value w, Value columnWork, Value sum) {
+    kb.accumulateSum(out, kb.loadIndex(rows, w),
+                     kb.getColumnWork(columnWork), sum, scales, denseScales);
+  };
+
+  Value sums;
+  if (rowsPerBlock > 1)
+    sums = workgroupBuffer(kb, fn, {rowsPerBlock, kThreads + 1},
+                           kb.zeroSum().getType());
+  int64_t columnBlocks = (numWork + kThreads - 1) / kThreads;
+  kb.forEachGridRow(columnBlocks, [&](Value y) {
+    Value firstWork = kb.mul(y, kb.index(kThreads));
+    Value columnWork = kb.add(firstWork, thread);
+    if (rowsPerBlock == 1) {
+      kb.ifThen(kb.less(columnWork, numWork), [&] {
+        accumulate(firstRow, columnWork,
+                   emitSum(firstRow, kb.getColumnWork(columnWork)));
+      });
+      return;
+    }
+    kb.ifThen(kb.less(columnWork, numWork), [&] {
+      Value column = kb.getColumnWork(columnWork);
+      kb.loop(kb.index(0), kb.index(rowsPerBlock), {},
+              [&](Value r, ValueRange) {
+                Value w = kb.add(firstRow, r);
+                kb.ifThen(kb.less(w, numRows), [&] {
+                  memref::StoreOp::create(b, emitSum(w, column), sums,
+                                          ValueRange{r, thread});
+                });
+                return SmallVector<Value>{};
+              });
     });
+    gpu::BarrierOp::create(b);
+    // Element i of the block's rows x columns, in result order.
+    kb.loop(thread, kb.index(rowsPerBlock * kThreads), kb.index(kThreads), {},
+            [&](Value i, ValueRange) {
+              Value r = layout.sparseIsLhs ? kb.div(i, kThreads)
+                                           : kb.rem(i, rowsPerBlock);
+              Value c = layout.sparseIsLhs ? kb.rem(i, kThreads)
+                                           : kb.div(i, rowsPerBlock);
+              Value w = kb.add(firstRow, r), work = kb.add(firstWork, c);
+              Value inside = arith::AndIOp::create(
+                  b, kb.less(w, numRows), kb.less(work, numWork));
+              kb.ifThen(inside, [&] {
+                accumulate(w, work,
+                           memref::LoadOp::create(b, sums, ValueRange{r, c}));
+              });
+              return SmallVector<Value>{};
+            });
+    // The next column block's sums reuse the buffer.
+    gpu::BarrierOp::create(b);
   });
   return fn;
 }
@@ -1293,12 +1374,14 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
     kernels.computeGrid = {
         ceilDiv(layout.getNumColumnWork(),
                 getColumnTilesPerWarp(layout) * kThreads / 32),
-        numRows * (layout.blockChannels / layout.mma.m /
-                   getChannelSlicesPerWarp(layout))};
+        std::min(numRows * (layout.blockChannels / layout.mma.m /
+                            getChannelSlicesPerWarp(layout)),
+                 kMaxGridY)};
   } else {
     kernels.compute = buildSimtCompute(kb, computeArguments);
-    kernels.computeGrid = {ceilDiv(layout.getNumColumnWork(), kThreads),
-                           numRows};
+    kernels.computeGrid = {
+        ceilDiv(numRows, getSimtRowsPerBlock(layout, chip)),
+        std::min(ceilDiv(layout.getNumColumnWork(), kThreads), kMaxGridY)};
   }
   kernels.computeBlock = {kThreads, 1};
   return kernels;

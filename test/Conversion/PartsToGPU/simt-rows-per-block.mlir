@@ -1,0 +1,68 @@
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
+
+// With enough columns, a block of the SIMT kernel takes several work rows
+// (here 8: 256 channels, 32 blocks of 128 columns, still 1024 blocks for
+// 108 multiprocessors). Each thread walks the block's rows for its column
+// and leaves the sums in workgroup memory (rows of 129, so that reading a
+// column does not conflict on banks); after a barrier the block writes them
+// in result order. With the sparse operand on the left the result is
+// channel-major: consecutive threads take consecutive columns of a row.
+// Blocks along x are groups of rows, along y groups of columns.
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: workgroup(%[[SUMS:.+]] : memref<8x129xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[THREAD:.+]] = gpu.thread_id x
+// CHECK: scf.for %[[ROW:.+]] = %c0{{.*}} to %c8
+// CHECK: scf.for
+// CHECK: math.fma
+// CHECK: memref.store %{{.+}}, %[[SUMS]][%[[ROW]], %[[THREAD]]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %[[I:.+]] = %[[THREAD]] to %c1024{{.*}} step %c128
+// CHECK: %[[R:.+]] = arith.divui %[[I]], %c128
+// CHECK: %[[C:.+]] = arith.remui %[[I]], %c128
+// CHECK: memref.load %[[SUMS]][%[[R]], %[[C]]]
+// CHECK: gpu.barrier
+// CHECK-LABEL: func.func @lhs
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c32{{(_[0-9]+)?}}, %c32
+func.func @lhs(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+               %x: tensor<64x4096xf32>, %acc: tensor<256x4096xf32>) -> tensor<256x4096xf32> {
+  %r = linalg.matmul ins(%w, %x : tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<64x4096xf32>)
+                     outs(%acc : tensor<256x4096xf32>) -> tensor<256x4096xf32>
+  return %r : tensor<256x4096xf32>
+}
+
+// -----
+
+// With the sparse operand on the right the result is column-major in
+// channels: consecutive threads take consecutive rows of a column, so that
+// they write consecutive elements.
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: workgroup(%[[SUMS:.+]] : memref<8x129xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.barrier
+// CHECK: scf.for %[[I:.+]] = %{{.+}} to %c1024{{.*}} step %c128
+// CHECK: %[[R:.+]] = arith.remui %[[I]], %c8
+// CHECK: %[[C:.+]] = arith.divui %[[I]], %c8
+// CHECK: memref.load %[[SUMS]][%[[R]], %[[C]]]
+func.func @rhs(%x: tensor<4096x64xf32>,
+               %w: tensor<64x256xf32, #tesa.sparsity<map = dense<[[32], [0]]> : tensor<2x1xi8>>>,
+               %acc: tensor<4096x256xf32>) -> tensor<4096x256xf32> {
+  %r = linalg.matmul ins(%x, %w : tensor<4096x64xf32>, tensor<64x256xf32, #tesa.sparsity<map = dense<[[32], [0]]> : tensor<2x1xi8>>>)
+                     outs(%acc : tensor<4096x256xf32>) -> tensor<4096x256xf32>
+  return %r : tensor<4096x256xf32>
+}
+
+// -----
+
+// A decode step (8 columns) keeps one row per block: no workgroup memory,
+// each thread adds its sum to the result itself.
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-NOT: workgroup(
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.return
+// CHECK-LABEL: func.func @decode
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c256{{(_[0-9]+)?}}, %c1
+func.func @decode(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+                  %x: tensor<64x8xf32>, %acc: tensor<256x8xf32>) -> tensor<256x8xf32> {
+  %r = linalg.matmul ins(%w, %x : tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<64x8xf32>)
+                     outs(%acc : tensor<256x8xf32>) -> tensor<256x8xf32>
+  return %r : tensor<256x8xf32>
+}
