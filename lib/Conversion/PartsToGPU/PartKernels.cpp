@@ -874,20 +874,28 @@ static gpu::GPUFuncOp buildConvertDense(KernelBuilder &kb, MemRefType dense,
 // Compute kernels
 //===----------------------------------------------------------------------===//
 
-/// Work rows one block of the SIMT kernel computes: up to
-/// kMaxSimtRowsPerBlock, as many as still leave about
-/// kSimtBlocksPerMultiprocessor blocks for each multiprocessor (so that a
-/// decode step, a few columns, keeps one row per block).
+/// Work rows one block of the SIMT kernel computes. Several rows pay when
+/// rows are short (at most kMaxEntriesPerRowForStaging entries on average):
+/// writing the result then costs about as much as computing it, and the
+/// block writes its rows' sums together. Long rows keep one row per block,
+/// so that the blocks running at once read the same dense columns (measured
+/// on an H200: docs/benchmarks.md). Up to kMaxSimtRowsPerBlock rows, as many
+/// as still leave about kSimtBlocksPerMultiprocessor blocks for each
+/// multiprocessor (a decode step, a few columns, keeps one row per block).
 static constexpr int64_t kMaxSimtRowsPerBlock = 32;
 static constexpr int64_t kSimtBlocksPerMultiprocessor = 8;
+static constexpr int64_t kMaxEntriesPerRowForStaging = 128;
 static int64_t getSimtRowsPerBlock(const PartLayout &layout,
                                    const ChipDescription &chip) {
+  int64_t numRows = layout.rows.size();
+  if (layout.getNumEntries() > kMaxEntriesPerRowForStaging * numRows)
+    return 1;
   int64_t columnBlocks =
       (layout.getNumColumnWork() + kThreads - 1) / kThreads;
   int64_t wanted = kSimtBlocksPerMultiprocessor * chip.multiprocessors;
   int64_t rows = 1;
   while (rows < kMaxSimtRowsPerBlock &&
-         (int64_t(layout.rows.size()) / (2 * rows)) * columnBlocks >= wanted)
+         numRows / (2 * rows) * columnBlocks >= wanted)
     rows *= 2;
   return rows;
 }

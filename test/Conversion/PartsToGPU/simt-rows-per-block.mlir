@@ -1,8 +1,8 @@
 // RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
 
-// With enough columns, a block of the SIMT kernel takes several work rows
-// (here 8: 256 channels, 32 blocks of 128 columns, still 1024 blocks for
-// 108 multiprocessors). Each thread walks the block's rows for its column
+// With enough columns and short rows (32 entries), a block of the SIMT
+// kernel takes several work rows (here 8: 256 channels, 32 blocks of 128
+// columns, still 1024 blocks for 108 multiprocessors). Each thread walks the block's rows for its column
 // and leaves the sums in workgroup memory (rows of 129, so that reading a
 // column does not conflict on banks); after a barrier the block writes them
 // in result order. With the sparse operand on the left the result is
@@ -65,4 +65,22 @@ func.func @decode(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> :
   %r = linalg.matmul ins(%w, %x : tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<64x8xf32>)
                      outs(%acc : tensor<256x8xf32>) -> tensor<256x8xf32>
   return %r : tensor<256x8xf32>
+}
+
+// -----
+
+// Long rows (256 entries each) keep one row per block even with many
+// columns: computing a sum then costs far more than writing it, and blocks
+// running at once then share the dense columns they read.
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-NOT: workgroup(
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.return
+// CHECK-LABEL: func.func @long_rows
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c256{{(_[0-9]+)?}}, %c32
+func.func @long_rows(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+                     %x: tensor<512x4096xf32>, %acc: tensor<256x4096xf32>) -> tensor<256x4096xf32> {
+  %r = linalg.matmul ins(%w, %x : tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<512x4096xf32>)
+                     outs(%acc : tensor<256x4096xf32>) -> tensor<256x4096xf32>
+  return %r : tensor<256x4096xf32>
 }
