@@ -82,21 +82,21 @@ static constexpr KernelCosts kVega20Costs = {
     "analytical"};
 
 static const ChipDescription kChips[] = {
-    {"sm_75", GPUBackend::NVVM, 32, 48 * 1024, 68, MatrixShape{16, 8, 8},
+    {"sm_75", GPUBackend::NVVM, 32, 48 * 1024, 68, 5632 * 1024, MatrixShape{16, 8, 8},
      MatrixShape{8, 8, 16}, true, false, "+ptx70", kBlockMenu, kTuringCosts},
-    {"sm_80", GPUBackend::NVVM, 32, 48 * 1024, 108, MatrixShape{16, 8, 16},
+    {"sm_80", GPUBackend::NVVM, 32, 48 * 1024, 108, 40 * 1024 * 1024, MatrixShape{16, 8, 16},
      MatrixShape{16, 8, 32}, true, false, "+ptx70", kBlockMenu,
      kAmpereCosts},
-    {"sm_86", GPUBackend::NVVM, 32, 48 * 1024, 84, MatrixShape{16, 8, 16},
+    {"sm_86", GPUBackend::NVVM, 32, 48 * 1024, 84, 6 * 1024 * 1024, MatrixShape{16, 8, 16},
      MatrixShape{16, 8, 32}, true, false, "+ptx71", kBlockMenu,
      kAmpereCosts},
-    {"sm_89", GPUBackend::NVVM, 32, 48 * 1024, 128, MatrixShape{16, 8, 16},
+    {"sm_89", GPUBackend::NVVM, 32, 48 * 1024, 128, 72 * 1024 * 1024, MatrixShape{16, 8, 16},
      MatrixShape{16, 8, 32}, true, false, "+ptx78", kBlockMenu,
      kAmpereCosts},
-    {"sm_90", GPUBackend::NVVM, 32, 48 * 1024, 132, MatrixShape{16, 8, 16},
+    {"sm_90", GPUBackend::NVVM, 32, 48 * 1024, 132, 50 * 1024 * 1024, MatrixShape{16, 8, 16},
      MatrixShape{16, 8, 32}, true, false, "+ptx78", kBlockMenu,
      kSm90MeasuredCosts},
-    {"gfx906", GPUBackend::ROCDL, 64, 64 * 1024, 60, std::nullopt,
+    {"gfx906", GPUBackend::ROCDL, 64, 64 * 1024, 60, 4 * 1024 * 1024, std::nullopt,
      std::nullopt, true, true, "", kBlockMenu, kVega20Costs},
 };
 

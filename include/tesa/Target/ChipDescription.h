@@ -6,7 +6,7 @@
 //
 // One description per supported chip: the facts the decomposition and
 // specialisation policies need (warp or wave size, matrix and dot
-// instructions, shared memory, multiprocessors, the block-size menu) and the
+// instructions, shared memory, multiprocessors, L2 cache, the block-size menu) and the
 // cost table the decomposition uses. docs/decomposition.md says where the
 // costs come from.
 //
@@ -83,6 +83,8 @@ struct ChipDescription {
   unsigned warpSize;
   int64_t sharedMemoryPerBlock;
   unsigned multiprocessors;
+  /// Size of the level-2 cache, in bytes.
+  int64_t l2CacheBytes;
   /// Tensor-core shapes, if the chip has them.
   std::optional<MatrixShape> f16Mma, i8Mma;
   /// 4-way int8 dot product (`dp4a`, `v_dot4_i32_i8`).

@@ -900,13 +900,25 @@ static int64_t getSimtRowsPerBlock(const PartLayout &layout,
   return rows;
 }
 
-/// SIMT: thread (x) per result column; block (x) per getSimtRowsPerBlock()
-/// work rows, which its threads walk in turn, and (y) per kThreads columns.
-/// Consecutive blocks take consecutive rows over the same columns, so that
-/// the dense operand's columns they read stay in cache. With several rows
-/// per block, the sums meet in workgroup memory and the block then writes
-/// them in result order: consecutive threads write consecutive elements
-/// whichever way the result is laid out.
+/// Whether the SIMT kernel's grid has work rows along x (and columns along
+/// y): with several rows per block, or when the dense operand does not fit
+/// in the L2 cache, so that the blocks running at once (consecutive along x)
+/// read the same columns of it. Otherwise consecutive blocks take the
+/// columns of one row, which measured faster (docs/benchmarks.md).
+static bool hasSimtRowsAlongX(const PartLayout &layout,
+                              const ChipDescription &chip) {
+  int64_t elementBytes = layout.compute == ComputeKind::I8 ? 1 : 4;
+  return getSimtRowsPerBlock(layout, chip) > 1 ||
+         layout.reduction * layout.columns * elementBytes > chip.l2CacheBytes;
+}
+
+/// SIMT: thread (x) per result column. Either block (x) per kThreads
+/// columns and (y) per work row, or (see hasSimtRowsAlongX) block (x) per
+/// getSimtRowsPerBlock() work rows, which its threads walk in turn, and (y)
+/// per kThreads columns. With several rows per block, the sums meet in
+/// workgroup memory and the block then writes them in result order:
+/// consecutive threads write consecutive elements whichever way the result
+/// is laid out.
 static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
                                        ArrayRef<Type> arguments) {
   const PartLayout &layout = kb.layout;
@@ -978,6 +990,15 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
     sums = workgroupBuffer(kb, fn, {rowsPerBlock, kThreads + 1},
                            kb.zeroSum().getType());
   int64_t columnBlocks = (numWork + kThreads - 1) / kThreads;
+  if (!hasSimtRowsAlongX(layout, kb.chip)) {
+    Value columnWork = kb.globalId();
+    kb.forEachGridRow(numRows, [&](Value w) {
+      kb.ifThen(kb.less(columnWork, numWork), [&] {
+        accumulate(w, columnWork, emitSum(w, kb.getColumnWork(columnWork)));
+      });
+    });
+    return fn;
+  }
   kb.forEachGridRow(columnBlocks, [&](Value y) {
     Value firstWork = kb.mul(y, kb.index(kThreads));
     Value columnWork = kb.add(firstWork, thread);
@@ -1387,9 +1408,14 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                  kMaxGridY)};
   } else {
     kernels.compute = buildSimtCompute(kb, computeArguments);
-    kernels.computeGrid = {
-        ceilDiv(numRows, getSimtRowsPerBlock(layout, chip)),
-        std::min(ceilDiv(layout.getNumColumnWork(), kThreads), kMaxGridY)};
+    int64_t columnBlocks = ceilDiv(layout.getNumColumnWork(), kThreads);
+    kernels.computeGrid =
+        hasSimtRowsAlongX(layout, chip)
+            ? std::array<int64_t, 2>{
+                  ceilDiv(numRows, getSimtRowsPerBlock(layout, chip)),
+                  std::min(columnBlocks, kMaxGridY)}
+            : std::array<int64_t, 2>{columnBlocks,
+                                     std::min(numRows, kMaxGridY)};
   }
   kernels.computeBlock = {kThreads, 1};
   return kernels;

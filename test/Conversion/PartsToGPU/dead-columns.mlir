@@ -3,8 +3,7 @@
 
 // Propagation marked rows 16-39 of the product pruned (dead or zero): the
 // compute kernel covers only the live rows of the dense operand x. SIMT
-// kernels take one thread per live row (16 of them, one block of threads
-// for each of the 32 channels);
+// kernels take one thread per live row (16 of them, one block of threads);
 // tensor-core kernels one warp per live tile of 8 rows (tiles 0 and 1 of 5).
 // SIMT-LABEL: gpu.module @tesa_kernels
 // SIMT: memref.global "private" constant @part0_columns : memref<16xi32> = dense<[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]>
@@ -16,7 +15,7 @@
 // SIMT: %[[COLUMNS:.*]] = memref.get_global @part0_columns
 // SIMT: memref.load %[[COLUMNS]][%[[WORK]]]
 // SIMT-LABEL: func.func @dead_rows
-// SIMT: gpu.launch_func @tesa_kernels::@part0 blocks in (%c32{{(_[0-9]+)?}}, %c1
+// SIMT: gpu.launch_func @tesa_kernels::@part0 blocks in (%c1{{(_[0-9]+)?}}, %c32
 // MMA-LABEL: gpu.module @tesa_kernels
 // MMA: memref.global "private" constant @part0_columns : memref<2xi32> = dense<[0, 1]>
 // MMA-LABEL: gpu.func @part0(

@@ -53,13 +53,14 @@ func.func @rhs(%x: tensor<4096x64xf32>,
 // -----
 
 // A decode step (8 columns) keeps one row per block: no workgroup memory,
-// each thread adds its sum to the result itself.
+// each thread adds its sum to the result itself. The dense operand fits in
+// the L2 cache, so blocks along x are groups of columns, along y rows.
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-NOT: workgroup(
 // CHECK-NOT: gpu.barrier
 // CHECK: gpu.return
 // CHECK-LABEL: func.func @decode
-// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c256{{(_[0-9]+)?}}, %c1
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c1{{(_[0-9]+)?}}, %c256
 func.func @decode(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
                   %x: tensor<64x8xf32>, %acc: tensor<256x8xf32>) -> tensor<256x8xf32> {
   %r = linalg.matmul ins(%w, %x : tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<64x8xf32>)
@@ -70,17 +71,35 @@ func.func @decode(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> :
 // -----
 
 // Long rows (256 entries each) keep one row per block even with many
-// columns: computing a sum then costs far more than writing it, and blocks
-// running at once then share the dense columns they read.
+// columns: computing a sum then costs far more than writing it. The dense
+// operand (8 MiB) fits in the L2 cache: blocks along x are groups of
+// columns, along y rows.
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-NOT: workgroup(
 // CHECK-NOT: gpu.barrier
 // CHECK: gpu.return
 // CHECK-LABEL: func.func @long_rows
-// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c256{{(_[0-9]+)?}}, %c32
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c32{{(_[0-9]+)?}}, %c256
 func.func @long_rows(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
                      %x: tensor<512x4096xf32>, %acc: tensor<256x4096xf32>) -> tensor<256x4096xf32> {
   %r = linalg.matmul ins(%w, %x : tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<512x4096xf32>)
                      outs(%acc : tensor<256x4096xf32>) -> tensor<256x4096xf32>
   return %r : tensor<256x4096xf32>
+}
+
+// -----
+
+// Long rows over a dense operand larger than the L2 cache (64 MiB against
+// sm_80's 40): still one row per block, but rows along x, so that the
+// blocks running at once read the same columns of it.
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-NOT: workgroup(
+// CHECK: gpu.return
+// CHECK-LABEL: func.func @beyond_l2
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c256{{(_[0-9]+)?}}, %c256
+func.func @beyond_l2(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+                     %x: tensor<512x32768xf32>, %acc: tensor<256x32768xf32>) -> tensor<256x32768xf32> {
+  %r = linalg.matmul ins(%w, %x : tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<512x32768xf32>)
+                     outs(%acc : tensor<256x32768xf32>) -> tensor<256x32768xf32>
+  return %r : tensor<256x32768xf32>
 }
