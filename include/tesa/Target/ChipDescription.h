@@ -6,9 +6,9 @@
 //
 // One description per supported chip: the facts the decomposition and
 // specialisation policies need (warp or wave size, matrix and dot
-// instructions, shared memory, multiprocessors, L2 cache, the block-size menu) and the
-// cost table the decomposition uses. docs/decomposition.md says where the
-// costs come from.
+// instructions, shared memory, multiprocessors, L2 cache, the block-size
+// menu) and the cost table the decomposition uses. docs/decomposition.md
+// says where the costs come from.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1313,8 +1313,9 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
           for (int64_t h = 0; h < 2; ++h) {
             Value channel =
                 kb.add(channelBase, kb.add(group, kb.index(rowOffset)));
-            Value col = kb.add(firstColumns[t], kb.add(kb.mul(inGroup, kb.index(2)),
-                                                       kb.index(h)));
+            Value col = kb.add(firstColumns[t],
+                               kb.add(kb.mul(inGroup, kb.index(2)),
+                                      kb.index(h)));
             Value inside = arith::AndIOp::create(
                 b, tileExists[t],
                 arith::AndIOp::create(b, kb.less(channel, layout.channels),
