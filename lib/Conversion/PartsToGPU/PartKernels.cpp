@@ -928,9 +928,6 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
   int64_t numWork = layout.getNumColumnWork();
   int64_t rowsPerBlock = getSimtRowsPerBlock(layout, kb.chip);
   auto fn = kb.begin("", arguments);
-  Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value firstRow = kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-                          kb.index(rowsPerBlock));
   Value rows = kb.table("_rows", layout.rows);
   Value offsets = kb.table("_offsets", layout.offsets);
   Value entries = kb.table("_entries", layout.entries);
@@ -984,31 +981,31 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
     kb.accumulateSum(out, kb.loadIndex(rows, w),
                      kb.getColumnWork(columnWork), sum, scales, denseScales);
   };
+  // One thread's whole work with one row per block.
+  auto sumOneRow = [&](Value w, Value columnWork) {
+    kb.ifThen(kb.less(columnWork, numWork), [&] {
+      accumulate(w, columnWork, emitSum(w, kb.getColumnWork(columnWork)));
+    });
+  };
 
+  if (!hasSimtRowsAlongX(layout, kb.chip)) {
+    Value columnWork = kb.globalId();
+    kb.forEachGridRow(numRows, [&](Value w) { sumOneRow(w, columnWork); });
+    return fn;
+  }
+  Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value firstRow = kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                          kb.index(rowsPerBlock));
   Value sums;
   if (rowsPerBlock > 1)
     sums = workgroupBuffer(kb, fn, {rowsPerBlock, kThreads + 1},
                            kb.zeroSum().getType());
   int64_t columnBlocks = (numWork + kThreads - 1) / kThreads;
-  if (!hasSimtRowsAlongX(layout, kb.chip)) {
-    Value columnWork = kb.globalId();
-    kb.forEachGridRow(numRows, [&](Value w) {
-      kb.ifThen(kb.less(columnWork, numWork), [&] {
-        accumulate(w, columnWork, emitSum(w, kb.getColumnWork(columnWork)));
-      });
-    });
-    return fn;
-  }
   kb.forEachGridRow(columnBlocks, [&](Value y) {
     Value firstWork = kb.mul(y, kb.index(kThreads));
     Value columnWork = kb.add(firstWork, thread);
-    if (rowsPerBlock == 1) {
-      kb.ifThen(kb.less(columnWork, numWork), [&] {
-        accumulate(firstRow, columnWork,
-                   emitSum(firstRow, kb.getColumnWork(columnWork)));
-      });
-      return;
-    }
+    if (rowsPerBlock == 1)
+      return sumOneRow(firstRow, columnWork);
     kb.ifThen(kb.less(columnWork, numWork), [&] {
       Value column = kb.getColumnWork(columnWork);
       kb.loop(kb.index(0), kb.index(rowsPerBlock), {},
@@ -1061,12 +1058,23 @@ static int64_t getChannelSlicesPerWarp(const PartLayout &layout) {
              : 1;
 }
 
+/// Reduction elements in one fragment register of the tensor-core kernel:
+/// four int8 or two f16 values (PTX ISA, "Matrix Fragments for mma.m16n8k*").
+static int64_t getRegisterWidth(const PartLayout &layout) {
+  return layout.compute == ComputeKind::I8 ? 4 : 2;
+}
+
+/// Fragment registers one thread holds per row (or column) in one mma step:
+/// the step's reduction shared by the four threads of a group.
+static int64_t getRegistersPerStep(const PartLayout &layout) {
+  return layout.mma.k / (4 * getRegisterWidth(layout));
+}
+
 /// Steps (mma.k reductions) of a block's reduction in one chunk of the
 /// tensor-core kernel: as many as make a thread's run of the chunk 16 bytes
 /// (four registers) at most, and that divide the block's steps.
 static int64_t getStepsPerChunk(const PartLayout &layout) {
-  int64_t width = layout.compute == ComputeKind::I8 ? 4 : 2;
-  int64_t registersPerStep = layout.mma.k / (4 * width);
+  int64_t registersPerStep = getRegistersPerStep(layout);
   int64_t blockSteps = layout.blockReduction / layout.mma.k;
   int64_t steps = 4 / registersPerStep;
   while (blockSteps % steps != 0)
@@ -1099,10 +1107,8 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
   int64_t sliceGroups = bc / shape.m / slices;
   int64_t tiles = getColumnTilesPerWarp(layout);
   int64_t numWork = layout.getNumColumnWork();
-  // Each fragment register holds `width` reduction elements; a step takes
-  // `registersPerStep` of them per row (and column), one per group thread.
-  int64_t width = isInt ? 4 : 2;
-  int64_t registersPerStep = shape.k / (4 * width);
+  int64_t width = getRegisterWidth(layout);
+  int64_t registersPerStep = getRegistersPerStep(layout);
   int64_t steps = getStepsPerChunk(layout);
   int64_t chunkLength = steps * shape.k, chunks = br / chunkLength;
   int64_t registers = steps * registersPerStep;
@@ -1132,17 +1138,15 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
   kb.ifThen(kb.less(firstWork, numWork), [&] {
     // Each tile's first column, and the column this lane reads; tiles past
     // the end repeat the last one and store nothing.
-    SmallVector<Value> firstColumns, columns;
+    SmallVector<Value> firstColumns, columns, tileExists;
     for (int64_t t = 0; t < tiles; ++t) {
-      Value work = kb.min(kb.add(firstWork, kb.index(t)), numWork - 1);
-      firstColumns.push_back(
-          kb.mul(kb.getColumnWork(work), kb.index(shape.n)));
+      Value work = kb.add(firstWork, kb.index(t));
+      tileExists.push_back(kb.less(work, numWork));
+      firstColumns.push_back(kb.mul(kb.getColumnWork(kb.min(work, numWork - 1)),
+                                    kb.index(shape.n)));
       columns.push_back(
           kb.min(kb.add(firstColumns.back(), group), layout.columns - 1));
     }
-    SmallVector<Value> tileExists;
-    for (int64_t t = 0; t < tiles; ++t)
-      tileExists.push_back(kb.less(kb.add(firstWork, kb.index(t)), numWork));
     Value rows = kb.table("_rows", layout.rows);
     Value offsets = kb.table("_offsets", layout.offsets);
     Value entries = kb.table("_entries", layout.entries);
@@ -1190,7 +1194,7 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
     // from its copy, or (an implicit GEMM, or too few blocks to pay for a
     // copy) as pairs of f32 elements, through the gather if there is one.
     auto loadDenseRun = [&](Value column, Value k) {
-      if (isInt || hasDenseCopy(layout))
+      if (hasDenseCopy(layout))
         return splitRun(kb.loadVector(runType, dense, ValueRange{column, k}));
       SmallVector<Value> split;
       for (int64_t j = 0; j < registers; ++j) {
