@@ -91,15 +91,56 @@ func.func @long_rows(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]
 
 // Long rows over a dense operand larger than the L2 cache (64 MiB against
 // sm_80's 40): still one row per block, but rows along x, so that the
-// blocks running at once read the same columns of it.
+// blocks running at once read the same columns of it. Each thread computes
+// four columns, 128 apart: one work-list entry and packed value feed four
+// products, whose dense loads are independent. A block covers 512 columns
+// (64 blocks along y); the last three columns are clamped for the loads and
+// written only where they exist.
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-NOT: workgroup(
+// CHECK: %[[THREAD:.+]] = gpu.thread_id x
+// CHECK: %[[FIRST:.+]] = arith.muli %{{.+}}, %c512
+// CHECK: %[[WORK0:.+]] = arith.addi %[[FIRST]], %[[THREAD]]
+// CHECK: %[[OFFSET1:.+]] = arith.addi %[[THREAD]], %c128
+// CHECK: %[[WORK1:.+]] = arith.addi %[[FIRST]], %[[OFFSET1]]
+// CHECK: %[[COLUMN1:.+]] = arith.minui %[[WORK1]], %c32767
+// CHECK: %[[SUMS:.+]]:4 = scf.for {{.+}} iter_args(%[[S0:.+]] = %{{.+}}, %[[S1:.+]] = %{{.+}}, %[[S2:.+]] = %{{.+}}, %[[S3:.+]] = %{{.+}}) -> (f32, f32, f32, f32)
+// CHECK: %[[WEIGHT:.+]] = memref.load %arg1
+// CHECK: %[[X0:.+]] = memref.load %arg0[%{{.+}}, %[[WORK0]]]
+// CHECK: math.fma %[[WEIGHT]], %[[X0]], %[[S0]]
+// CHECK: %[[X1:.+]] = memref.load %arg0[%{{.+}}, %[[COLUMN1]]]
+// CHECK: math.fma %[[WEIGHT]], %[[X1]], %[[S1]]
+// CHECK: math.fma %[[WEIGHT]]
+// CHECK: math.fma %[[WEIGHT]]
+// CHECK: arith.cmpi ult, %[[WORK1]], %c32768
 // CHECK: gpu.return
 // CHECK-LABEL: func.func @beyond_l2
-// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c256{{(_[0-9]+)?}}, %c256
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c256{{(_[0-9]+)?}}, %c64
 func.func @beyond_l2(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
                      %x: tensor<512x32768xf32>, %acc: tensor<256x32768xf32>) -> tensor<256x32768xf32> {
   %r = linalg.matmul ins(%w, %x : tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<512x32768xf32>)
                      outs(%acc : tensor<256x32768xf32>) -> tensor<256x32768xf32>
   return %r : tensor<256x32768xf32>
+}
+
+// -----
+
+// Short rows with many rows and columns: a block takes 8 rows and each
+// thread four columns, 128 apart, so the block's 8 x 512 sums meet in
+// workgroup memory (rows of 513) and are written in result order. Fewer
+// rows per block would leave the written runs shorter than a sector.
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: workgroup(%[[SUMS:.+]] : memref<8x513xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[ROW:.+]]:4 = scf.for {{.+}} -> (f32, f32, f32, f32)
+// CHECK-COUNT-4: memref.store %[[ROW]]#{{[0-3]}}, %[[SUMS]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %{{.+}} to %c4096{{.*}} step %c128
+// CHECK: arith.divui %{{.+}}, %c512
+// CHECK-LABEL: func.func @staged_columns
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c128{{(_[0-9]+)?}}, %c8
+func.func @staged_columns(%w: tensor<1024x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+                          %x: tensor<64x4096xf32>, %acc: tensor<1024x4096xf32>) -> tensor<1024x4096xf32> {
+  %r = linalg.matmul ins(%w, %x : tensor<1024x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<64x4096xf32>)
+                     outs(%acc : tensor<1024x4096xf32>) -> tensor<1024x4096xf32>
+  return %r : tensor<1024x4096xf32>
 }
