@@ -10,6 +10,7 @@
 #include "tesa/Conversion/Passes.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -98,6 +99,19 @@ std::optional<std::pair<DenseGather, Value>> matchGather(Value dense) {
   return std::make_pair(gather, source);
 }
 
+/// The constant an accumulator is filled with (`linalg.fill` of an
+/// `arith.constant` f32), if it is one.
+std::optional<float> getConstantFill(Value acc) {
+  auto fill = acc.getDefiningOp<linalg::FillOp>();
+  if (!fill)
+    return std::nullopt;
+  auto constant = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
+  auto value = constant ? dyn_cast<FloatAttr>(constant.getValue()) : nullptr;
+  if (!value || !value.getType().isF32())
+    return std::nullopt;
+  return float(value.getValueAsDouble());
+}
+
 } // namespace
 
 Value LowerPartsToGPUPass::getTransposed(OpBuilder &builder, Location loc,
@@ -144,10 +158,17 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   bool sparseIsLhs = op.getSparseOperand() == 0;
   auto resultType = cast<RankedTensorType>(op.getType());
   int64_t columns = resultType.getDimSize(sparseIsLhs ? 1 : 0);
-  PartLayout layout = buildPartLayout(
-      getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
-      columns, op.getKernel() == "block", op.getBlock(), op.getBits(), chip,
-      /*everyChannel=*/op.hasEpilogue());
+  // A first part whose accumulator is a constant fill covers every result
+  // element and writes it without reading (see PartLayout::initialValue),
+  // unless the result has columns to skip.
+  std::optional<float> fill = getConstantFill(op.getAcc());
+  auto buildLayout = [&](bool everyChannel) {
+    return buildPartLayout(
+        getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
+        columns, op.getKernel() == "block", op.getBlock(), op.getBits(), chip,
+        everyChannel);
+  };
+  PartLayout layout = buildLayout(op.hasEpilogue() || fill);
   // A dense operand gathered from another tensor (a convolution's patches)
   // is read through the gather, in place: an implicit GEMM.
   std::optional<std::pair<DenseGather, Value>> gather =
@@ -159,6 +180,12 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   // An epilogue applies to every element, so no column is skipped.
   if (!op.hasEpilogue())
     restrictToLiveColumns(layout, getDeclaredMap(resultType));
+  if (fill && layout.liveColumns.empty())
+    layout.initialValue = fill;
+  else if (fill && !op.hasEpilogue()) {
+    layout = buildLayout(/*everyChannel=*/false);
+    restrictToLiveColumns(layout, getDeclaredMap(resultType));
+  }
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
     return op.emitError("reduction of ")
            << layout.reduction
@@ -198,11 +225,14 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
           {size(block[0]), size(block[1]), size(1)}, Value(), arguments);
     };
     // A chain of parts accumulates into one buffer: the previous part's
-    // result is taken over in place; the first part copies its accumulator.
+    // result is taken over in place; the first part writes a new one when
+    // its accumulator is a constant fill, else copies its accumulator.
     Value out;
     auto previous = op.getAcc().getDefiningOp<bufferization::ToTensorOp>();
-    if (previous && previous->hasOneUse() &&
-        previous.getBuffer().getDefiningOp<memref::AllocOp>()) {
+    if (layout.initialValue) {
+      out = memref::AllocOp::create(builder, loc, getBufferType(resultType));
+    } else if (previous && previous->hasOneUse() &&
+               previous.getBuffer().getDefiningOp<memref::AllocOp>()) {
       out = previous.getBuffer();
     } else {
       out = memref::AllocOp::create(builder, loc, getBufferType(resultType));
@@ -269,11 +299,13 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   }
   if (result.getType() != resultType)
     result = AnnotateOp::create(builder, loc, resultType, result);
-  auto previous = op.getAcc().getDefiningOp<bufferization::ToTensorOp>();
+  Operation *accumulator = op.getAcc().getDefiningOp();
   op.replaceAllUsesWith(result);
   op.erase();
-  if (previous && previous->use_empty())
-    previous.erase();
+  // The previous part's result or the fill, when nothing else reads it.
+  if (isa_and_nonnull<bufferization::ToTensorOp, linalg::FillOp>(accumulator) &&
+      accumulator->use_empty())
+    accumulator->erase();
   return success();
 }
 

@@ -322,11 +322,15 @@ public:
     return arith::MaximumFOp::create(b, current, math::AbsFOp::create(b, value));
   }
 
-  /// result(channel, column) = epilogue(update(result(channel, column))).
+  /// result(channel, column) = epilogue(update(result(channel, column))),
+  /// with the layout's initial value in place of the result's when it has
+  /// one.
   void accumulate(Value out, Value channel, Value column,
                   function_ref<Value(Value)> update) {
     SmallVector<Value> at = resultIndex(channel, column);
-    Value old = memref::LoadOp::create(b, out, at);
+    Value old = layout.initialValue
+                    ? f32(*layout.initialValue)
+                    : memref::LoadOp::create(b, out, at).getResult();
     memref::StoreOp::create(b, part.buildEpilogue(b, update(old)), out, at);
   }
 

@@ -72,6 +72,11 @@ struct PartLayout {
   /// tiles of mma.n columns) when the product's result marks the others
   /// pruned; empty when it covers them all.
   std::vector<int32_t> liveColumns;
+  /// Set when the part's accumulator is this constant everywhere and the
+  /// part covers every result element (every work row, no skipped column):
+  /// the compute kernel then writes epilogue(initial + sum) without reading
+  /// the result, and the result buffer needs no fill.
+  std::optional<float> initialValue;
 
   /// Packed values the compute kernel reads.
   int64_t getNumPacked() const;
