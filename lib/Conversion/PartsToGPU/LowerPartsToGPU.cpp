@@ -169,14 +169,6 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
         everyChannel);
   };
   PartLayout layout = buildLayout(op.hasEpilogue() || fill);
-  // A dense operand gathered from another tensor (a convolution's patches)
-  // is read through the gather, in place: an implicit GEMM.
-  std::optional<std::pair<DenseGather, Value>> gather =
-      matchGather(op.getDense());
-  if (gather) {
-    layout.gather = gather->first;
-    layout.transposedDense = false;
-  }
   // An epilogue applies to every element, so no column is skipped.
   if (!op.hasEpilogue())
     restrictToLiveColumns(layout, getDeclaredMap(resultType));
@@ -185,6 +177,14 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   else if (fill && !op.hasEpilogue()) {
     layout = buildLayout(/*everyChannel=*/false);
     restrictToLiveColumns(layout, getDeclaredMap(resultType));
+  }
+  // A dense operand gathered from another tensor (a convolution's patches)
+  // is read through the gather, in place: an implicit GEMM.
+  std::optional<std::pair<DenseGather, Value>> gather =
+      matchGather(op.getDense());
+  if (gather) {
+    layout.gather = gather->first;
+    layout.transposedDense = false;
   }
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
     return op.emitError("reduction of ")

@@ -92,3 +92,28 @@ func.func @argument(%x: tensor<5x4xf32>,
                      outs(%acc : tensor<5x3xf32>) -> tensor<5x3xf32>
   return %p : tensor<5x3xf32>
 }
+
+// -----
+
+// A result with dead columns (rows 16-39 of C) keeps the copy of the
+// filled accumulator, so that the kernel skips them: it covers the live
+// columns only and reads the result.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK: memref.global "private" constant @part0_columns : memref<16xi32>
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: %[[OUT:[^ ]+]]: memref<40x32xf32>)
+// CHECK: memref.load %[[OUT]]
+// CHECK-LABEL: func.func @dead_columns
+// CHECK: linalg.fill
+// CHECK: memref.copy
+#dead = #tesa.sparsity<map = dense<[[32], [32], [0], [0], [0]]> : tensor<5x1xi8>>
+func.func @dead_columns(%x: tensor<40x64xf32>,
+                        %w: tensor<64x32xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>)
+    -> tensor<40x32xf32, #dead> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<40x32xf32, #dead>
+  %zeros = linalg.fill ins(%zero : f32) outs(%e : tensor<40x32xf32, #dead>) -> tensor<40x32xf32, #dead>
+  %r = linalg.matmul ins(%x, %w : tensor<40x64xf32>, tensor<64x32xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>)
+                     outs(%zeros : tensor<40x32xf32, #dead>) -> tensor<40x32xf32, #dead>
+  return %r : tensor<40x32xf32, #dead>
+}
