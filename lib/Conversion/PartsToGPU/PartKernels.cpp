@@ -23,19 +23,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "PartKernels.h"
+#include "KernelBuilder.h"
 
-#include "tesa/Dialect/Tesa/IR/TesaOps.h"
-
-#include "mlir/Dialect/Affine/Utils.h"
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/ImplicitLocOpBuilder.h"
 
 using namespace mlir;
 using namespace tesa;
@@ -101,385 +91,6 @@ MemRefType tesa::getDenseScalesType(MLIRContext *ctx,
   return MemRefType::get({layout.columns}, Float32Type::get(ctx));
 }
 
-namespace {
-
-constexpr int64_t kThreads = 128;
-/// CUDA's limit on the grid's y (and z) size.
-constexpr int64_t kMaxGridY = 65535;
-
-/// Builds the body of one kernel.
-class KernelBuilder {
-public:
-  KernelBuilder(ImplicitLocOpBuilder &b, gpu::GPUModuleOp module,
-                StringRef prefix, const PartLayout &layout,
-                const ChipDescription &chip, PartMatmulOp part)
-      : b(b), module(module), prefix(prefix), layout(layout), chip(chip),
-        part(part) {}
-
-  gpu::GPUFuncOp begin(StringRef suffix, ArrayRef<Type> arguments) {
-    b.setInsertionPointToEnd(module.getBody());
-    auto fn = gpu::GPUFuncOp::create(
-        b, (prefix + suffix).str(),
-        FunctionType::get(b.getContext(), arguments, {}));
-    fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    b.setInsertionPointToStart(&fn.front());
-    gpu::ReturnOp::create(b);
-    b.setInsertionPointToStart(&fn.front());
-    return fn;
-  }
-
-  Value index(int64_t value) {
-    return arith::ConstantIndexOp::create(b, value);
-  }
-  Value f32(double value) {
-    return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
-  }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
-  Value div(Value x, int64_t y) { return arith::DivUIOp::create(b, x, index(y)); }
-  Value rem(Value x, int64_t y) { return arith::RemUIOp::create(b, x, index(y)); }
-  Value min(Value x, int64_t y) { return arith::MinUIOp::create(b, x, index(y)); }
-  Value less(Value x, int64_t y) {
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, index(y));
-  }
-
-  /// The dense column (SIMT) or column tile (MMA) of the compute kernel's
-  /// `index`-th unit of column work.
-  Value getColumnWork(Value index) {
-    if (layout.liveColumns.empty())
-      return index;
-    return loadIndex(table("_columns", layout.liveColumns), index);
-  }
-
-  /// The global thread id along x.
-  Value globalId() {
-    return add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-                   gpu::BlockDimOp::create(b, gpu::Dimension::x)),
-               gpu::ThreadIdOp::create(b, gpu::Dimension::x));
-  }
-
-  /// A constant i32 work list, as a global of the kernel module.
-  Value table(StringRef suffix, ArrayRef<int32_t> data) {
-    std::string name = (prefix + suffix).str();
-    auto type = MemRefType::get({std::max<int64_t>(1, data.size())},
-                                b.getI32Type());
-    if (!module.lookupSymbol(name)) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      SmallVector<int32_t> values(data);
-      if (values.empty())
-        values.push_back(0);
-      memref::GlobalOp::create(
-          b, name, b.getStringAttr("private"), type,
-          DenseElementsAttr::get(
-              RankedTensorType::get(type.getShape(), b.getI32Type()),
-              ArrayRef<int32_t>(values)),
-          /*constant=*/true, /*alignment=*/IntegerAttr());
-    }
-    return memref::GetGlobalOp::create(b, type, name);
-  }
-
-  /// Loads entry `i` of an i32 memref as an index.
-  Value loadIndex(Value memref, Value i) {
-    Value value = memref::LoadOp::create(b, memref, ValueRange{i});
-    return arith::IndexCastUIOp::create(b, b.getIndexType(), value);
-  }
-  Value loadI32(Value memref, Value i) {
-    return memref::LoadOp::create(b, memref, ValueRange{i});
-  }
-
-  /// Element (channel, k) of the sparse source / (k, column) of the dense
-  /// operand / the result element (channel, column), in memref order.
-  SmallVector<Value> sparseIndex(Value channel, Value k) {
-    if (layout.sparseIsLhs)
-      return {channel, k};
-    return {k, channel};
-  }
-  SmallVector<Value> denseIndex(Value k, Value column) {
-    SmallVector<Value> at{column, k};
-    if (layout.sparseIsLhs || layout.transposedDense)
-      at = {k, column};
-    if (!layout.gather)
-      return at;
-    // The gather's source element: both indices delinearised into the
-    // gather's dimensions, then its map.
-    SmallVector<Value> dims = delinearize(at[0], layout.gather->rowShape);
-    llvm::append_range(dims, delinearize(at[1], layout.gather->columnShape));
-    SmallVector<Value> source;
-    for (AffineExpr expr : layout.gather->map.getResults())
-      source.push_back(
-          affine::expandAffineExpr(b, b.getLoc(), expr, dims, ValueRange{}));
-    return source;
-  }
-
-  /// `index` as coordinates in row-major `shape`.
-  SmallVector<Value> delinearize(Value index, ArrayRef<int64_t> shape) {
-    SmallVector<Value> coordinates(shape.size());
-    for (int64_t d = shape.size() - 1; d > 0; --d) {
-      coordinates[d] = rem(index, shape[d]);
-      index = div(index, shape[d]);
-    }
-    coordinates[0] = index;
-    return coordinates;
-  }
-  SmallVector<Value> resultIndex(Value channel, Value column) {
-    if (layout.sparseIsLhs)
-      return {channel, column};
-    return {column, channel};
-  }
-
-  /// Runs `body` if `condition` holds.
-  void ifThen(Value condition, function_ref<void()> body) {
-    auto op = scf::IfOp::create(b, condition, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(op.thenBlock());
-    body();
-  }
-
-  /// An scf.for from `lo` to `hi` carrying `inits`; `body(iv, args)` returns
-  /// the values to yield.
-  ValueRange loop(Value lo, Value hi, ValueRange inits,
-                  function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-    return loop(lo, hi, index(1), inits, body);
-  }
-  ValueRange loop(Value lo, Value hi, Value step, ValueRange inits,
-                  function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-    auto op = scf::ForOp::create(b, lo, hi, step, inits);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(op.getBody());
-    SmallVector<Value> yielded = body(op.getInductionVar(),
-                                      op.getRegionIterArgs());
-    if (op.getBody()->mightHaveTerminator())
-      op.getBody()->getTerminator()->erase();
-    b.setInsertionPointToEnd(op.getBody());
-    scf::YieldOp::create(b, yielded);
-    return op.getResults();
-  }
-
-  /// Runs `body` for each of `count` rows of blocks along y: the block's own
-  /// row and, when there are more rows than the grid may have along y
-  /// (kMaxGridY), every gridDim.y-th row after it.
-  void forEachGridRow(int64_t count, function_ref<void(Value)> body) {
-    Value first = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-    if (count <= kMaxGridY)
-      return body(first);
-    loop(first, index(count), gpu::GridDimOp::create(b, gpu::Dimension::y), {},
-         [&](Value y, ValueRange) {
-           body(y);
-           return SmallVector<Value>{};
-         });
-  }
-
-  Value i32(int32_t value) {
-    return arith::ConstantOp::create(b, b.getI32IntegerAttr(value));
-  }
-
-  /// Whether bit `bit` (an i32 value) of the i32 `word` is set.
-  Value testBit(Value word, Value bit) {
-    Value shifted = arith::ShRUIOp::create(b, word, bit);
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
-                                 arith::AndIOp::create(b, shifted, i32(1)),
-                                 i32(0));
-  }
-
-  /// The reduction start of a SIMT work-list entry (bits 0-23).
-  Value groupStart(Value entry) {
-    return arith::IndexCastUIOp::create(
-        b, b.getIndexType(), arith::AndIOp::create(b, entry, i32(0xFFFFFF)));
-  }
-
-  /// `value` rounded to the packed type: f32 as is, f16, or int8 by `scale`.
-  Value convert(Value value, Value scale) {
-    switch (layout.compute) {
-    case ComputeKind::F32:
-      return value;
-    case ComputeKind::F16:
-      return arith::TruncFOp::create(b, b.getF16Type(), value);
-    case ComputeKind::I8:
-      return PartMatmulOp::buildQuantise(b, b.getLoc(), value, scale,
-                                         layout.qmax);
-    }
-    return value;
-  }
-
-  /// The zero of a compute kernel's sum: i32 for int8 parts, else f32.
-  Value zeroSum() {
-    return layout.compute == ComputeKind::I8 ? i32(0) : f32(0.0);
-  }
-
-  /// A compute kernel's arguments: the dense operand (int8 parts: its
-  /// quantised copy and scales), the packed values (and their scales), the
-  /// result. The scales are null for float parts.
-  std::array<Value, 5> computeArguments(gpu::GPUFuncOp fn) {
-    if (layout.compute == ComputeKind::I8)
-      return {fn.getArgument(0), fn.getArgument(1), fn.getArgument(2),
-              fn.getArgument(3), fn.getArgument(4)};
-    return {fn.getArgument(0), Value(), fn.getArgument(1), Value(),
-            fn.getArgument(2)};
-  }
-
-  Value absMax(Value current, Value value) {
-    return arith::MaximumFOp::create(b, current, math::AbsFOp::create(b, value));
-  }
-
-  /// result(channel, column) = epilogue(update(result(channel, column))),
-  /// with the layout's initial value in place of the result's when it has
-  /// one.
-  void accumulate(Value out, Value channel, Value column,
-                  function_ref<Value(Value)> update) {
-    SmallVector<Value> at = resultIndex(channel, column);
-    Value old = layout.initialValue
-                    ? f32(*layout.initialValue)
-                    : memref::LoadOp::create(b, out, at).getResult();
-    memref::StoreOp::create(b, part.buildEpilogue(b, update(old)), out, at);
-  }
-
-  /// Adds a compute kernel's sum for (channel, column) to the result: f32
-  /// as is, an int32 product dequantised by the two scales.
-  void accumulateSum(Value out, Value channel, Value column, Value sum,
-                     Value scales, Value denseScales) {
-    // The lanes of 4-bit values hold 16 times each; the shift is exact.
-    if (layout.packedInt4)
-      sum = arith::ShRSIOp::create(b, sum, i32(4));
-    accumulate(out, channel, column, [&](Value old) -> Value {
-      if (layout.compute != ComputeKind::I8)
-        return arith::AddFOp::create(b, old, sum);
-      return PartMatmulOp::buildDequantise(
-          b, b.getLoc(), sum,
-          memref::LoadOp::create(b, scales, ValueRange{channel}),
-          memref::LoadOp::create(b, denseScales, ValueRange{column}), old);
-    });
-  }
-
-  /// Loads a vector from `memref` at `indices`. The kernels only load
-  /// vectors at offsets that are multiples of their size from buffers the
-  /// runtime allocates (256-byte aligned), so the load is aligned to its
-  /// size and becomes one instruction instead of one per element.
-  Value loadVector(VectorType type, Value memref, ValueRange indices) {
-    int64_t bytes =
-        type.getNumElements() * type.getElementTypeBitWidth() / 8;
-    return vector::LoadOp::create(b, type, memref, indices,
-                                  /*nontemporal=*/false, llvm::Align(bytes));
-  }
-
-  /// Stores the converted `value` of packed slot `slot`: as is, or for 4-bit
-  /// parts into its nibble. The thread that writes a byte's high
-  /// nibble has written its low one before (slots are visited in order).
-  void storePacked(Value value, Value packed, Value slot) {
-    if (!layout.packedInt4) {
-      memref::StoreOp::create(b, value, packed, ValueRange{slot});
-      return;
-    }
-    int64_t run = layout.getNibbleRun();
-    Value byte = add(mul(div(slot, 2 * run), index(run)), rem(slot, run));
-    Value nibble = arith::AndIOp::create(
-        b, value, arith::ConstantOp::create(b, b.getI8IntegerAttr(15)));
-    auto isHigh = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
-                                 rem(slot, 2 * run), index(run)),
-        /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(isHigh.thenBlock());
-    Value low = memref::LoadOp::create(b, packed, ValueRange{byte});
-    Value high = arith::ShLIOp::create(
-        b, nibble, arith::ConstantOp::create(b, b.getI8IntegerAttr(4)));
-    memref::StoreOp::create(b, arith::OrIOp::create(b, low, high), packed,
-                            ValueRange{byte});
-    b.setInsertionPointToStart(isHigh.elseBlock());
-    memref::StoreOp::create(b, nibble, packed, ValueRange{byte});
-  }
-
-  /// The four int8 lanes (16 times each value) of a SIMT entry of a 4-bit
-  /// part, from its two bytes (lanes 0 and 2 in the first, 1 and 3 in the
-  /// second): each nibble moves to the top of its lane.
-  Value unpackEntry(Value pair) {
-    Value half = vector::ExtractOp::create(
-        b,
-        vector::BitCastOp::create(b, VectorType::get({1}, b.getI16Type()),
-                                  pair),
-        ArrayRef<int64_t>{0});
-    Value word = arith::ExtUIOp::create(b, b.getI32Type(), half);
-    auto shiftAnd = [&](int32_t shift, int32_t mask) -> Value {
-      return arith::AndIOp::create(
-          b, arith::ShLIOp::create(b, word, i32(shift)), i32(mask));
-    };
-    Value lanes01 = shiftAnd(4, 0x0000F0F0);
-    Value lanes23 = shiftAnd(16, int32_t(0xF0F00000));
-    Value lanes = arith::OrIOp::create(b, lanes01, lanes23);
-    return bitcastToVector4xi8(lanes);
-  }
-
-  /// Four int8 lanes (16 times each value) from a word of eight 4-bit values
-  /// of a block row: the low nibbles (values 0-3) or the high ones (4-7).
-  Value unpackWord(Value word, Value high) {
-    Value mask = i32(int32_t(0xF0F0F0F0));
-    Value low = arith::AndIOp::create(
-        b, arith::ShLIOp::create(b, word, i32(4)), mask);
-    Value highValues = arith::AndIOp::create(b, word, mask);
-    return arith::SelectOp::create(b, high, highValues, low);
-  }
-
-  Value bitcastToVector4xi8(Value word) {
-    Value asVector = vector::BroadcastOp::create(
-        b, VectorType::get({1}, b.getI32Type()), word);
-    return vector::BitCastOp::create(b, VectorType::get({4}, b.getI8Type()),
-                                     asVector);
-  }
-
-  Value bitcastToI32(Value vector4xi8) {
-    Value asVector = vector::BitCastOp::create(
-        b, VectorType::get({1}, b.getI32Type()), vector4xi8);
-    return vector::ExtractOp::create(b, asVector, ArrayRef<int64_t>{0});
-  }
-
-  /// acc + dot(a, b) over four int8 lanes.
-  Value dot4(Value a, Value bVec, Value acc) {
-    if (chip.backend == GPUBackend::NVVM) {
-      auto signedType = NVVM::DotAccumulateTypeAttr::get(
-          b.getContext(), NVVM::DotAccumulateType::SIGNED);
-      return NVVM::DotAccumulate4WayOp::create(b, b.getI32Type(), a,
-                                               signedType, bVec, signedType,
-                                               acc);
-    }
-    Value clamp = arith::ConstantOp::create(b, b.getBoolAttr(false));
-    return LLVM::CallIntrinsicOp::create(
-               b, b.getI32Type(), b.getStringAttr("llvm.amdgcn.sdot4"),
-               ValueRange{bitcastToI32(a), bitcastToI32(bVec), acc, clamp})
-        .getResult(0);
-  }
-
-  /// acc + dot(a, b) over two f16 lanes, in f32 (gfx906).
-  Value dot2(Value a, Value bVec, Value acc) {
-    Value clamp = arith::ConstantOp::create(b, b.getBoolAttr(false));
-    return LLVM::CallIntrinsicOp::create(
-               b, b.getF32Type(), b.getStringAttr("llvm.amdgcn.fdot2"),
-               ValueRange{a, bVec, acc, clamp})
-        .getResult(0);
-  }
-
-  ImplicitLocOpBuilder &b;
-  gpu::GPUModuleOp module;
-  StringRef prefix;
-  const PartLayout &layout;
-  const ChipDescription &chip;
-  /// The part, whose epilogue the compute kernel applies.
-  PartMatmulOp part;
-};
-
-} // namespace
-
-/// A workgroup-memory buffer of `shape` for kernel `fn`, of f32 unless
-/// `elementType` is given.
-static Value workgroupBuffer(KernelBuilder &kb, gpu::GPUFuncOp fn,
-                             ArrayRef<int64_t> shape,
-                             Type elementType = Type()) {
-  auto workgroup = gpu::AddressSpaceAttr::get(
-      kb.b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
-  return fn.addWorkgroupAttribution(
-      MemRefType::get(shape, elementType ? elementType : kb.b.getF32Type(),
-                      MemRefLayoutAttrInterface(), workgroup),
-      kb.b.getLoc());
-}
 
 //===----------------------------------------------------------------------===//
 // Pack kernel
@@ -591,8 +202,8 @@ static Value emitRowScales(KernelBuilder &kb, gpu::GPUFuncOp fn, Value src,
   int64_t channels = getRowChannels(layout), length = getEntryLength(layout);
   int64_t packThreads = getPackThreads(layout);
   int64_t slices = std::max<int64_t>(1, packThreads / channels);
-  Value partials = workgroupBuffer(kb, fn, {slices * channels});
-  Value rowScales = workgroupBuffer(kb, fn, {channels});
+  Value partials = kb.workgroupBuffer(fn, {slices * channels});
+  Value rowScales = kb.workgroupBuffer(fn, {channels});
   Value threads = kb.index(packThreads);
   Value count = kb.mul(arith::SubIOp::create(b, row.hi, row.lo),
                        kb.index(length));
@@ -765,7 +376,7 @@ static gpu::GPUFuncOp buildQuantiseDenseByColumns(KernelBuilder &kb,
   ImplicitLocOpBuilder &b = kb.b;
   auto fn = kb.begin("_quantise_dense", {dense, quantised, scales});
   Value partials =
-      workgroupBuffer(kb, fn, {kQuantiseSlices, kQuantiseColumns});
+      kb.workgroupBuffer(fn, {kQuantiseSlices, kQuantiseColumns});
   Value src = fn.getArgument(0), out = fn.getArgument(1),
         scaleOut = fn.getArgument(2);
   Value lane = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -811,7 +422,7 @@ static gpu::GPUFuncOp buildQuantiseDenseByReduction(KernelBuilder &kb,
                                                     MemRefType scales) {
   ImplicitLocOpBuilder &b = kb.b;
   auto fn = kb.begin("_quantise_dense", {dense, quantised, scales});
-  Value warpMaxima = workgroupBuffer(kb, fn, {kQuantiseThreads / kWarp});
+  Value warpMaxima = kb.workgroupBuffer(fn, {kQuantiseThreads / kWarp});
   Value src = fn.getArgument(0), out = fn.getArgument(1),
         scaleOut = fn.getArgument(2);
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -1087,7 +698,7 @@ static gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
                           kb.index(rowsPerBlock));
   Value sums;
   if (rowsPerBlock > 1)
-    sums = workgroupBuffer(kb, fn, {rowsPerBlock, blockColumns + 1},
+    sums = kb.workgroupBuffer(fn, {rowsPerBlock, blockColumns + 1},
                            kb.zeroSum().getType());
   kb.forEachGridRow(columnBlocks, [&](Value y) {
     Value firstWork = kb.mul(y, kb.index(blockColumns));

@@ -1,0 +1,451 @@
+//===- KernelBuilder.h - Building the kernels of parts ----------*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The helpers every part kernel is built with: index arithmetic, work-list
+// tables, loops, element conversions and the result update. Private to the
+// PartsToGPU conversion.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_LIB_CONVERSION_PARTSTOGPU_KERNELBUILDER_H
+#define TESA_LIB_CONVERSION_PARTSTOGPU_KERNELBUILDER_H
+
+#include "PartKernels.h"
+
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
+
+#include "mlir/Dialect/Affine/Utils.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace tesa {
+
+constexpr int64_t kThreads = 128;
+/// CUDA's limit on the grid's y (and z) size.
+constexpr int64_t kMaxGridY = 65535;
+
+/// Builds the body of one kernel.
+class KernelBuilder {
+public:
+  KernelBuilder(mlir::ImplicitLocOpBuilder &b, mlir::gpu::GPUModuleOp module,
+                llvm::StringRef prefix, const PartLayout &layout,
+                const ChipDescription &chip, PartMatmulOp part)
+      : b(b), module(module), prefix(prefix), layout(layout), chip(chip),
+        part(part) {}
+
+  mlir::gpu::GPUFuncOp begin(llvm::StringRef suffix,
+                             llvm::ArrayRef<mlir::Type> arguments) {
+    b.setInsertionPointToEnd(module.getBody());
+    auto fn = mlir::gpu::GPUFuncOp::create(
+        b, (prefix + suffix).str(),
+        mlir::FunctionType::get(b.getContext(), arguments, {}));
+    fn->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(),
+                b.getUnitAttr());
+    b.setInsertionPointToStart(&fn.front());
+    mlir::gpu::ReturnOp::create(b);
+    b.setInsertionPointToStart(&fn.front());
+    return fn;
+  }
+
+  mlir::Value index(int64_t value) {
+    return mlir::arith::ConstantIndexOp::create(b, value);
+  }
+  mlir::Value f32(double value) {
+    return mlir::arith::ConstantOp::create(b, b.getF32FloatAttr(value));
+  }
+  mlir::Value add(mlir::Value x, mlir::Value y) {
+    return mlir::arith::AddIOp::create(b, x, y);
+  }
+  mlir::Value mul(mlir::Value x, mlir::Value y) {
+    return mlir::arith::MulIOp::create(b, x, y);
+  }
+  mlir::Value div(mlir::Value x, int64_t y) {
+    return mlir::arith::DivUIOp::create(b, x, index(y));
+  }
+  mlir::Value rem(mlir::Value x, int64_t y) {
+    return mlir::arith::RemUIOp::create(b, x, index(y));
+  }
+  mlir::Value min(mlir::Value x, int64_t y) {
+    return mlir::arith::MinUIOp::create(b, x, index(y));
+  }
+  mlir::Value less(mlir::Value x, int64_t y) {
+    return mlir::arith::CmpIOp::create(b, mlir::arith::CmpIPredicate::ult, x,
+                                       index(y));
+  }
+
+  /// The dense column (SIMT) or column tile (MMA) of the compute kernel's
+  /// `index`-th unit of column work.
+  mlir::Value getColumnWork(mlir::Value index) {
+    if (layout.liveColumns.empty())
+      return index;
+    return loadIndex(table("_columns", layout.liveColumns), index);
+  }
+
+  /// The global thread id along x.
+  mlir::Value globalId() {
+    return add(mul(mlir::gpu::BlockIdOp::create(b, mlir::gpu::Dimension::x),
+                   mlir::gpu::BlockDimOp::create(b, mlir::gpu::Dimension::x)),
+               mlir::gpu::ThreadIdOp::create(b, mlir::gpu::Dimension::x));
+  }
+
+  /// A constant i32 work list, as a global of the kernel module.
+  mlir::Value table(llvm::StringRef suffix, llvm::ArrayRef<int32_t> data) {
+    std::string name = (prefix + suffix).str();
+    auto type = mlir::MemRefType::get({std::max<int64_t>(1, data.size())},
+                                      b.getI32Type());
+    if (!module.lookupSymbol(name)) {
+      mlir::OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      llvm::SmallVector<int32_t> values(data);
+      if (values.empty())
+        values.push_back(0);
+      mlir::memref::GlobalOp::create(
+          b, name, b.getStringAttr("private"), type,
+          mlir::DenseElementsAttr::get(
+              mlir::RankedTensorType::get(type.getShape(), b.getI32Type()),
+              llvm::ArrayRef<int32_t>(values)),
+          /*constant=*/true, /*alignment=*/mlir::IntegerAttr());
+    }
+    return mlir::memref::GetGlobalOp::create(b, type, name);
+  }
+
+  /// Loads entry `i` of an i32 memref as an index.
+  mlir::Value loadIndex(mlir::Value memref, mlir::Value i) {
+    mlir::Value value =
+        mlir::memref::LoadOp::create(b, memref, mlir::ValueRange{i});
+    return mlir::arith::IndexCastUIOp::create(b, b.getIndexType(), value);
+  }
+  mlir::Value loadI32(mlir::Value memref, mlir::Value i) {
+    return mlir::memref::LoadOp::create(b, memref, mlir::ValueRange{i});
+  }
+
+  /// Element (channel, k) of the sparse source / (k, column) of the dense
+  /// operand / the result element (channel, column), in memref order.
+  llvm::SmallVector<mlir::Value> sparseIndex(mlir::Value channel,
+                                             mlir::Value k) {
+    if (layout.sparseIsLhs)
+      return {channel, k};
+    return {k, channel};
+  }
+  llvm::SmallVector<mlir::Value> denseIndex(mlir::Value k, mlir::Value column) {
+    llvm::SmallVector<mlir::Value> at{column, k};
+    if (layout.sparseIsLhs || layout.transposedDense)
+      at = {k, column};
+    if (!layout.gather)
+      return at;
+    // The gather's source element: both indices delinearised into the
+    // gather's dimensions, then its map.
+    llvm::SmallVector<mlir::Value> dims =
+        delinearize(at[0], layout.gather->rowShape);
+    llvm::append_range(dims, delinearize(at[1], layout.gather->columnShape));
+    llvm::SmallVector<mlir::Value> source;
+    for (mlir::AffineExpr expr : layout.gather->map.getResults())
+      source.push_back(mlir::affine::expandAffineExpr(b, b.getLoc(), expr, dims,
+                                                      mlir::ValueRange{}));
+    return source;
+  }
+
+  /// `index` as coordinates in row-major `shape`.
+  llvm::SmallVector<mlir::Value> delinearize(mlir::Value index,
+                                             llvm::ArrayRef<int64_t> shape) {
+    llvm::SmallVector<mlir::Value> coordinates(shape.size());
+    for (int64_t d = shape.size() - 1; d > 0; --d) {
+      coordinates[d] = rem(index, shape[d]);
+      index = div(index, shape[d]);
+    }
+    coordinates[0] = index;
+    return coordinates;
+  }
+  llvm::SmallVector<mlir::Value> resultIndex(mlir::Value channel,
+                                             mlir::Value column) {
+    if (layout.sparseIsLhs)
+      return {channel, column};
+    return {column, channel};
+  }
+
+  /// Runs `body` if `condition` holds.
+  void ifThen(mlir::Value condition, llvm::function_ref<void()> body) {
+    auto op = mlir::scf::IfOp::create(b, condition, /*withElseRegion=*/false);
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(op.thenBlock());
+    body();
+  }
+
+  /// An scf.for from `lo` to `hi` carrying `inits`; `body(iv, args)` returns
+  /// the values to yield.
+  mlir::ValueRange
+  loop(mlir::Value lo, mlir::Value hi, mlir::ValueRange inits,
+       llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value,
+                                                         mlir::ValueRange)>
+           body) {
+    return loop(lo, hi, index(1), inits, body);
+  }
+  mlir::ValueRange
+  loop(mlir::Value lo, mlir::Value hi, mlir::Value step, mlir::ValueRange inits,
+       llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value,
+                                                         mlir::ValueRange)>
+           body) {
+    auto op = mlir::scf::ForOp::create(b, lo, hi, step, inits);
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(op.getBody());
+    llvm::SmallVector<mlir::Value> yielded =
+        body(op.getInductionVar(), op.getRegionIterArgs());
+    if (op.getBody()->mightHaveTerminator())
+      op.getBody()->getTerminator()->erase();
+    b.setInsertionPointToEnd(op.getBody());
+    mlir::scf::YieldOp::create(b, yielded);
+    return op.getResults();
+  }
+
+  /// Runs `body` for each of `count` rows of blocks along y: the block's own
+  /// row and, when there are more rows than the grid may have along y
+  /// (kMaxGridY), every gridDim.y-th row after it.
+  void forEachGridRow(int64_t count,
+                      llvm::function_ref<void(mlir::Value)> body) {
+    mlir::Value first =
+        mlir::gpu::BlockIdOp::create(b, mlir::gpu::Dimension::y);
+    if (count <= kMaxGridY)
+      return body(first);
+    loop(first, index(count),
+         mlir::gpu::GridDimOp::create(b, mlir::gpu::Dimension::y), {},
+         [&](mlir::Value y, mlir::ValueRange) {
+           body(y);
+           return llvm::SmallVector<mlir::Value>{};
+         });
+  }
+
+  mlir::Value i32(int32_t value) {
+    return mlir::arith::ConstantOp::create(b, b.getI32IntegerAttr(value));
+  }
+
+  /// Whether bit `bit` (an i32 value) of the i32 `word` is set.
+  mlir::Value testBit(mlir::Value word, mlir::Value bit) {
+    mlir::Value shifted = mlir::arith::ShRUIOp::create(b, word, bit);
+    return mlir::arith::CmpIOp::create(
+        b, mlir::arith::CmpIPredicate::ne,
+        mlir::arith::AndIOp::create(b, shifted, i32(1)), i32(0));
+  }
+
+  /// The reduction start of a SIMT work-list entry (bits 0-23).
+  mlir::Value groupStart(mlir::Value entry) {
+    return mlir::arith::IndexCastUIOp::create(
+        b, b.getIndexType(),
+        mlir::arith::AndIOp::create(b, entry, i32(0xFFFFFF)));
+  }
+
+  /// `value` rounded to the packed type: f32 as is, f16, or int8 by `scale`.
+  mlir::Value convert(mlir::Value value, mlir::Value scale) {
+    switch (layout.compute) {
+    case ComputeKind::F32:
+      return value;
+    case ComputeKind::F16:
+      return mlir::arith::TruncFOp::create(b, b.getF16Type(), value);
+    case ComputeKind::I8:
+      return PartMatmulOp::buildQuantise(b, b.getLoc(), value, scale,
+                                         layout.qmax);
+    }
+    return value;
+  }
+
+  /// The zero of a compute kernel's sum: i32 for int8 parts, else f32.
+  mlir::Value zeroSum() {
+    return layout.compute == ComputeKind::I8 ? i32(0) : f32(0.0);
+  }
+
+  /// A compute kernel's arguments: the dense operand (int8 parts: its
+  /// quantised copy and scales), the packed values (and their scales), the
+  /// result. The scales are null for float parts.
+  std::array<mlir::Value, 5> computeArguments(mlir::gpu::GPUFuncOp fn) {
+    if (layout.compute == ComputeKind::I8)
+      return {fn.getArgument(0), fn.getArgument(1), fn.getArgument(2),
+              fn.getArgument(3), fn.getArgument(4)};
+    return {fn.getArgument(0), mlir::Value(), fn.getArgument(1), mlir::Value(),
+            fn.getArgument(2)};
+  }
+
+  mlir::Value absMax(mlir::Value current, mlir::Value value) {
+    return mlir::arith::MaximumFOp::create(
+        b, current, mlir::math::AbsFOp::create(b, value));
+  }
+
+  /// result(channel, column) = epilogue(update(result(channel, column))),
+  /// with the layout's initial value in place of the result's when it has
+  /// one.
+  void accumulate(mlir::Value out, mlir::Value channel, mlir::Value column,
+                  llvm::function_ref<mlir::Value(mlir::Value)> update) {
+    llvm::SmallVector<mlir::Value> at = resultIndex(channel, column);
+    mlir::Value old =
+        layout.initialValue
+            ? f32(*layout.initialValue)
+            : mlir::memref::LoadOp::create(b, out, at).getResult();
+    mlir::memref::StoreOp::create(b, part.buildEpilogue(b, update(old)), out,
+                                  at);
+  }
+
+  /// Adds a compute kernel's sum for (channel, column) to the result: f32
+  /// as is, an int32 product dequantised by the two scales.
+  void accumulateSum(mlir::Value out, mlir::Value channel, mlir::Value column,
+                     mlir::Value sum, mlir::Value scales,
+                     mlir::Value denseScales) {
+    // The lanes of 4-bit values hold 16 times each; the shift is exact.
+    if (layout.packedInt4)
+      sum = mlir::arith::ShRSIOp::create(b, sum, i32(4));
+    accumulate(out, channel, column, [&](mlir::Value old) -> mlir::Value {
+      if (layout.compute != ComputeKind::I8)
+        return mlir::arith::AddFOp::create(b, old, sum);
+      return PartMatmulOp::buildDequantise(
+          b, b.getLoc(), sum,
+          mlir::memref::LoadOp::create(b, scales, mlir::ValueRange{channel}),
+          mlir::memref::LoadOp::create(b, denseScales,
+                                       mlir::ValueRange{column}),
+          old);
+    });
+  }
+
+  /// Loads a vector from `memref` at `indices`. The kernels only load
+  /// vectors at offsets that are multiples of their size from buffers the
+  /// runtime allocates (256-byte aligned), so the load is aligned to its
+  /// size and becomes one instruction instead of one per element.
+  mlir::Value loadVector(mlir::VectorType type, mlir::Value memref,
+                         mlir::ValueRange indices) {
+    int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    return mlir::vector::LoadOp::create(b, type, memref, indices,
+                                        /*nontemporal=*/false,
+                                        llvm::Align(bytes));
+  }
+
+  /// Stores the converted `value` of packed slot `slot`: as is, or for 4-bit
+  /// parts into its nibble. The thread that writes a byte's high
+  /// nibble has written its low one before (slots are visited in order).
+  void storePacked(mlir::Value value, mlir::Value packed, mlir::Value slot) {
+    if (!layout.packedInt4) {
+      mlir::memref::StoreOp::create(b, value, packed, mlir::ValueRange{slot});
+      return;
+    }
+    int64_t run = layout.getNibbleRun();
+    mlir::Value byte = add(mul(div(slot, 2 * run), index(run)), rem(slot, run));
+    mlir::Value nibble = mlir::arith::AndIOp::create(
+        b, value, mlir::arith::ConstantOp::create(b, b.getI8IntegerAttr(15)));
+    auto isHigh = mlir::scf::IfOp::create(
+        b,
+        mlir::arith::CmpIOp::create(b, mlir::arith::CmpIPredicate::uge,
+                                    rem(slot, 2 * run), index(run)),
+        /*withElseRegion=*/true);
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(isHigh.thenBlock());
+    mlir::Value low =
+        mlir::memref::LoadOp::create(b, packed, mlir::ValueRange{byte});
+    mlir::Value high = mlir::arith::ShLIOp::create(
+        b, nibble, mlir::arith::ConstantOp::create(b, b.getI8IntegerAttr(4)));
+    mlir::memref::StoreOp::create(b, mlir::arith::OrIOp::create(b, low, high),
+                                  packed, mlir::ValueRange{byte});
+    b.setInsertionPointToStart(isHigh.elseBlock());
+    mlir::memref::StoreOp::create(b, nibble, packed, mlir::ValueRange{byte});
+  }
+
+  /// The four int8 lanes (16 times each value) of a SIMT entry of a 4-bit
+  /// part, from its two bytes (lanes 0 and 2 in the first, 1 and 3 in the
+  /// second): each nibble moves to the top of its lane.
+  mlir::Value unpackEntry(mlir::Value pair) {
+    mlir::Value half = mlir::vector::ExtractOp::create(
+        b,
+        mlir::vector::BitCastOp::create(
+            b, mlir::VectorType::get({1}, b.getI16Type()), pair),
+        llvm::ArrayRef<int64_t>{0});
+    mlir::Value word = mlir::arith::ExtUIOp::create(b, b.getI32Type(), half);
+    auto shiftAnd = [&](int32_t shift, int32_t mask) -> mlir::Value {
+      return mlir::arith::AndIOp::create(
+          b, mlir::arith::ShLIOp::create(b, word, i32(shift)), i32(mask));
+    };
+    mlir::Value lanes01 = shiftAnd(4, 0x0000F0F0);
+    mlir::Value lanes23 = shiftAnd(16, int32_t(0xF0F00000));
+    mlir::Value lanes = mlir::arith::OrIOp::create(b, lanes01, lanes23);
+    return bitcastToVector4xi8(lanes);
+  }
+
+  /// Four int8 lanes (16 times each value) from a word of eight 4-bit values
+  /// of a block row: the low nibbles (values 0-3) or the high ones (4-7).
+  mlir::Value unpackWord(mlir::Value word, mlir::Value high) {
+    mlir::Value mask = i32(int32_t(0xF0F0F0F0));
+    mlir::Value low = mlir::arith::AndIOp::create(
+        b, mlir::arith::ShLIOp::create(b, word, i32(4)), mask);
+    mlir::Value highValues = mlir::arith::AndIOp::create(b, word, mask);
+    return mlir::arith::SelectOp::create(b, high, highValues, low);
+  }
+
+  mlir::Value bitcastToVector4xi8(mlir::Value word) {
+    mlir::Value asVector = mlir::vector::BroadcastOp::create(
+        b, mlir::VectorType::get({1}, b.getI32Type()), word);
+    return mlir::vector::BitCastOp::create(
+        b, mlir::VectorType::get({4}, b.getI8Type()), asVector);
+  }
+
+  mlir::Value bitcastToI32(mlir::Value vector4xi8) {
+    mlir::Value asVector = mlir::vector::BitCastOp::create(
+        b, mlir::VectorType::get({1}, b.getI32Type()), vector4xi8);
+    return mlir::vector::ExtractOp::create(b, asVector,
+                                           llvm::ArrayRef<int64_t>{0});
+  }
+
+  /// acc + dot(a, b) over four int8 lanes.
+  mlir::Value dot4(mlir::Value a, mlir::Value bVec, mlir::Value acc) {
+    if (chip.backend == GPUBackend::NVVM) {
+      auto signedType = mlir::NVVM::DotAccumulateTypeAttr::get(
+          b.getContext(), mlir::NVVM::DotAccumulateType::SIGNED);
+      return mlir::NVVM::DotAccumulate4WayOp::create(
+          b, b.getI32Type(), a, signedType, bVec, signedType, acc);
+    }
+    mlir::Value clamp =
+        mlir::arith::ConstantOp::create(b, b.getBoolAttr(false));
+    return mlir::LLVM::CallIntrinsicOp::create(
+               b, b.getI32Type(), b.getStringAttr("llvm.amdgcn.sdot4"),
+               mlir::ValueRange{bitcastToI32(a), bitcastToI32(bVec), acc,
+                                clamp})
+        .getResult(0);
+  }
+
+  /// acc + dot(a, b) over two f16 lanes, in f32 (gfx906).
+  mlir::Value dot2(mlir::Value a, mlir::Value bVec, mlir::Value acc) {
+    mlir::Value clamp =
+        mlir::arith::ConstantOp::create(b, b.getBoolAttr(false));
+    return mlir::LLVM::CallIntrinsicOp::create(
+               b, b.getF32Type(), b.getStringAttr("llvm.amdgcn.fdot2"),
+               mlir::ValueRange{a, bVec, acc, clamp})
+        .getResult(0);
+  }
+
+  /// A workgroup-memory buffer of `shape` for kernel `fn`, of f32 unless
+  /// `elementType` is given.
+  mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp fn,
+                              llvm::ArrayRef<int64_t> shape,
+                              mlir::Type elementType = mlir::Type()) {
+    auto workgroup = mlir::gpu::AddressSpaceAttr::get(
+        b.getContext(), mlir::gpu::GPUDialect::getWorkgroupAddressSpace());
+    return fn.addWorkgroupAttribution(
+        mlir::MemRefType::get(shape, elementType ? elementType : b.getF32Type(),
+                              mlir::MemRefLayoutAttrInterface(), workgroup),
+        b.getLoc());
+  }
+
+  mlir::ImplicitLocOpBuilder &b;
+  mlir::gpu::GPUModuleOp module;
+  llvm::StringRef prefix;
+  const PartLayout &layout;
+  const ChipDescription &chip;
+  /// The part, whose epilogue the compute kernel applies.
+  PartMatmulOp part;
+};
+
+} // namespace tesa
+
+#endif // TESA_LIB_CONVERSION_PARTSTOGPU_KERNELBUILDER_H
