@@ -6,9 +6,12 @@ time goes (run under Nsight Compute on the GPU machine).
   run DIR      (GPU)   calls each library's packed entry point a few times;
                wrap it in `ncu --print-summary per-kernel` to get the times
                of the kernels (generic path and parts) one call launches.
+  case DIR NAME (GPU)  the same for case NAME of a directory that
+               `gpu_kernels.py prepare` wrote.
 """
 
 import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -66,12 +69,36 @@ def run(directory):
         print(f"{name}: relative error {error:.1e}", flush=True)
 
 
+def run_case(directory, name):
+    import torch
+    import tesa
+    directory = Path(directory)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    case = next(c for c in manifest if c["name"] == name)
+    m, k, n = case["m"], case["k"], case["n"]
+    mask = np.load(directory / f"{name}.mask.npz")["mask"]
+    full = torch.from_numpy(expand(mask, (k, n))).cuda()
+    a = torch.randn(m, k, device="cuda")
+    w = torch.where(full > 0, torch.randn(k, n, device="cuda"), 0.0)
+    library = tesa.load(directory / f"{name}.so")
+    out = torch.empty(m, n, device="cuda")
+    packed = library.matmul.pack(None, w)
+    for _ in range(3):
+        packed(a, out=out)
+    torch.cuda.synchronize()
+    print(f"{name}: done", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["prepare", "run"])
+    parser.add_argument("step", choices=["prepare", "run", "case"])
     parser.add_argument("directory")
+    parser.add_argument("name", nargs="?")
     args = parser.parse_args()
-    (prepare if args.step == "prepare" else run)(args.directory)
+    if args.step == "case":
+        run_case(args.directory, args.name)
+    else:
+        (prepare if args.step == "prepare" else run)(args.directory)
 
 
 if __name__ == "__main__":

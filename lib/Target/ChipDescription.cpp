@@ -83,22 +83,22 @@ static constexpr KernelCosts kVega20Costs = {
 
 static const ChipDescription kChips[] = {
     {"sm_75", GPUBackend::NVVM, 32, 48 * 1024, 68, 5632 * 1024,
-     MatrixShape{16, 8, 8}, MatrixShape{8, 8, 16}, true, false, "+ptx70",
+     MatrixShape{16, 8, 8}, MatrixShape{8, 8, 16}, true, false, false, "+ptx70",
      kBlockMenu, kTuringCosts},
     {"sm_80", GPUBackend::NVVM, 32, 48 * 1024, 108, 40 * 1024 * 1024,
-     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true, false, "+ptx70",
+     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true, false, true, "+ptx70",
      kBlockMenu, kAmpereCosts},
     {"sm_86", GPUBackend::NVVM, 32, 48 * 1024, 84, 6 * 1024 * 1024,
-     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true, false, "+ptx71",
+     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true, false, true, "+ptx71",
      kBlockMenu, kAmpereCosts},
     {"sm_89", GPUBackend::NVVM, 32, 48 * 1024, 128, 72 * 1024 * 1024,
-     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true, false, "+ptx78",
+     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true, false, true, "+ptx78",
      kBlockMenu, kAmpereCosts},
     {"sm_90", GPUBackend::NVVM, 32, 48 * 1024, 132, 50 * 1024 * 1024,
-     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true, false, "+ptx78",
+     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true, false, true, "+ptx78",
      kBlockMenu, kSm90MeasuredCosts},
     {"gfx906", GPUBackend::ROCDL, 64, 64 * 1024, 60, 4 * 1024 * 1024,
-     std::nullopt, std::nullopt, true, true, "", kBlockMenu, kVega20Costs},
+     std::nullopt, std::nullopt, true, true, false, "", kBlockMenu, kVega20Costs},
 };
 
 const ChipDescription *tesa::lookupChip(llvm::StringRef name) {

@@ -91,6 +91,8 @@ struct ChipDescription {
   bool hasInt8Dot4;
   /// 2-way f16 dot product into f32 (`v_dot2_f32_f16`).
   bool hasF16Dot2;
+  /// Asynchronous copies from global to shared memory (`cp.async`, sm_80+).
+  bool hasAsyncCopy;
   /// Target features passed to the backend (e.g. the PTX version).
   llvm::StringRef features;
   llvm::ArrayRef<BlockShape> blockMenu;

@@ -425,16 +425,24 @@ public:
   }
 
   /// A workgroup-memory buffer of `shape` for kernel `fn`, of f32 unless
-  /// `elementType` is given.
+  /// `elementType` is given, aligned to `alignment` bytes if it is not zero.
   mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp fn,
                               llvm::ArrayRef<int64_t> shape,
-                              mlir::Type elementType = mlir::Type()) {
+                              mlir::Type elementType = mlir::Type(),
+                              int64_t alignment = 0) {
     auto workgroup = mlir::gpu::AddressSpaceAttr::get(
         b.getContext(), mlir::gpu::GPUDialect::getWorkgroupAddressSpace());
-    return fn.addWorkgroupAttribution(
-        mlir::MemRefType::get(shape, elementType ? elementType : b.getF32Type(),
+    mlir::Value buffer = fn.addWorkgroupAttribution(
+        mlir::MemRefType::get(shape,
+                              elementType ? elementType : b.getF32Type(),
                               mlir::MemRefLayoutAttrInterface(), workgroup),
         b.getLoc());
+    if (alignment)
+      fn.setWorkgroupAttributionAttr(
+          fn.getNumWorkgroupAttributions() - 1,
+          mlir::LLVM::LLVMDialect::getAlignAttrName(),
+          b.getI64IntegerAttr(alignment));
+    return buffer;
   }
 
   mlir::ImplicitLocOpBuilder &b;
@@ -445,6 +453,21 @@ public:
   /// The part, whose epilogue the compute kernel applies.
   PartMatmulOp part;
 };
+
+//===----------------------------------------------------------------------===//
+// Kernels built in their own files
+//===----------------------------------------------------------------------===//
+
+/// Whether a tensor-core part's compute kernel is the staged one
+/// (StagedMmaKernel.cpp): on chips with asynchronous copies, for parts that
+/// read a copy of the dense operand and have at least one block's worth of
+/// columns.
+bool usesStagedMma(const PartLayout &layout, const ChipDescription &chip);
+
+/// The staged tensor-core compute kernel, and its grid.
+mlir::gpu::GPUFuncOp buildStagedMmaCompute(KernelBuilder &kb,
+                                           llvm::ArrayRef<mlir::Type> arguments);
+std::array<int64_t, 2> getStagedMmaGrid(const PartLayout &layout);
 
 } // namespace tesa
 

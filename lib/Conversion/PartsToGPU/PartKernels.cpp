@@ -1102,7 +1102,10 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   } else {
     computeArguments = {dense, packed, result};
   }
-  if (layout.useMma) {
+  if (usesStagedMma(layout, chip)) {
+    kernels.compute = buildStagedMmaCompute(kb, computeArguments);
+    kernels.computeGrid = getStagedMmaGrid(layout);
+  } else if (layout.useMma) {
     kernels.compute = buildMmaCompute(kb, computeArguments);
     kernels.computeGrid = {
         ceilDiv(layout.getNumColumnWork(),

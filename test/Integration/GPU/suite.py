@@ -50,6 +50,15 @@ PRODUCT_LIBRARIES = [
     ("sm75_ptx_block16x16", ["--chip=sm_75", "--format=isa", "--plan=block",
                              "--block-shape=16x16"]),
 ]
+# Products with 128 result columns or more: f16 and int8 parts of 64x64
+# blocks run the staged tensor-core kernel (shared memory, cp.async,
+# ldmatrix), those of 32x32 blocks the register-pipelined one with four
+# column tiles per warp. Block-aligned masks of the library's block shape.
+WIDE_LIBRARIES = [
+    (f"sm90_wide_block{c}x{r}", ["--chip=sm_90", "--plan=block",
+                                 f"--block-shape={c}x{r}"])
+    for c, r in [(32, 32), (64, 64)]
+]
 # The sparse operand a constant of the module: packed at compile time.
 CONSTANT_LIBRARIES = [
     ("sm90_constant_auto", ["--chip=sm_90", "--plan=auto"]),
@@ -76,6 +85,37 @@ def product_cases(name):
         case = cpu.random_case(rng)
         if (case["mask"] > 0).any():
             cases.append(case)
+    return cases
+
+
+def wide_cases(name, block):
+    """Products with 128-300 result columns, channels and reductions that are
+    not multiples of the block, and a mask of whole blocks (`block` is
+    channels x reduction), 70% of them, kept at 16 bits or at 8, plus a few
+    scattered f32 elements. With 6-8 block rows, a column of blocks holds
+    about five: enough for the f16 parts to read a copy of the dense
+    operand, as the staged kernel needs."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    bc, br = block
+    cases = []
+    for i in range(CASES_PER_LIBRARY):
+        sparse, bits = i % 2, (16, 8)[i // 2 % 2]
+        channels = int(rng.integers(6 * bc + 1, 8 * bc + bc // 2))
+        k = int(rng.integers(64, 260))
+        columns = int(rng.integers(128, 300))
+        m, n = (channels, columns) if sparse == 0 else (columns, channels)
+        grid = (-(-channels // bc), -(-k // br))
+        keep = np.kron(rng.random(grid) < 0.7,
+                       np.ones(block, dtype=bool))[:channels, :k]
+        mask = np.where(keep, bits, np.where(rng.random(keep.shape) < 0.01,
+                                             32, 0)).astype(np.int8)
+        if sparse == 1:
+            mask = np.ascontiguousarray(mask.T)
+        cases.append(dict(
+            m=m, k=k, n=n, sparse=sparse, mask=mask,
+            lhs=rng.standard_normal((m, k)).astype(np.float32),
+            rhs=rng.standard_normal((k, n)).astype(np.float32),
+            acc=rng.standard_normal((m, n)).astype(np.float32)))
     return cases
 
 
@@ -204,12 +244,19 @@ def prepare(out_dir):
     manifest = []
     libraries = ([(name, options, "products") for name, options
                   in PRODUCT_LIBRARIES] +
+                 [(name, options, "wide") for name, options
+                  in WIDE_LIBRARIES] +
                  [(name, options, "constants") for name, options
                   in CONSTANT_LIBRARIES])
     for name, options, kind in libraries:
         if kind == "products":
             cases = product_cases(name)
             text = product_module(cases)
+        elif kind == "wide":
+            block = tuple(int(v) for v in options[-1].split("=")[1].split("x"))
+            cases = wide_cases(name, block)
+            text = product_module(cases)
+            kind = "products"
         else:
             cases = constant_cases(name)
             text = constant_module(cases)

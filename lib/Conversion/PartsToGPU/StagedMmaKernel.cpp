@@ -1,0 +1,326 @@
+//===- StagedMmaKernel.cpp - Tensor-core kernel staged in shared memory ---===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The tensor-core compute kernel for chips with asynchronous copies (sm_80
+// and later). A block of four warps computes one block row of the part (its
+// work row) for kStagedColumnTiles x mma.n columns. The packed blocks of the
+// row and the matching rows of the dense operand's copy are staged in shared
+// memory with `cp.async` (nvgpu.device_async_copy), kStages buffers deep, so
+// that the four warps share one copy of each instead of reading it four
+// times, and the copies of later stages overlap the mma instructions of the
+// current one. The warps read their fragments with `ldmatrix`.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelBuilder.h"
+
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+using namespace mlir;
+using namespace tesa;
+
+/// Channels of a block row from which parts use the staged kernel. With
+/// 32-channel blocks it measured 1.1-1.4x slower than the register-pipelined
+/// kernel (buildMmaCompute), whose four warps share the packed block through
+/// the L1 cache without waiting for each other; with 64-channel blocks it
+/// measured 1.1-1.2x faster at 50-90% sparsity (docs/benchmarks.md).
+static constexpr int64_t kMinStagedBlockChannels = 64;
+/// Column tiles (mma.n columns each) of one block.
+static constexpr int64_t kStagedColumnTiles = 16;
+/// Shared-memory buffers of the pipeline: the warps compute one stage while
+/// the copies of the next kStages - 1 are in flight.
+static constexpr int64_t kStages = 3;
+/// Bytes of one row (a channel of a packed block, a column of the dense
+/// copy) in one stage, at most.
+static constexpr int64_t kMaxStageRowBytes = 64;
+/// Bytes of one `cp.async`, and of one row of an `ldmatrix` matrix.
+static constexpr int64_t kCopyBytes = 16;
+/// Bytes one mma step reads of a row (16 f16 or 32 int8 values).
+static constexpr int64_t kStepBytes = 32;
+/// Rows in shared memory are kCopyBytes longer than their data: eight rows
+/// of 48 or 80 bytes start in eight different groups of four banks, so an
+/// `ldmatrix` has no bank conflicts.
+static constexpr int64_t kRowPaddingBytes = kCopyBytes;
+
+static int64_t getElementBytes(const PartLayout &layout) {
+  return layout.compute == ComputeKind::I8 ? 1 : 2;
+}
+
+/// Bytes of a row in one stage: a block's whole row, or kMaxStageRowBytes of
+/// it.
+static int64_t getStageRowBytes(const PartLayout &layout) {
+  return std::min(kMaxStageRowBytes,
+                  layout.blockReduction * getElementBytes(layout));
+}
+
+bool tesa::usesStagedMma(const PartLayout &layout,
+                         const ChipDescription &chip) {
+  if (!layout.useMma || !chip.hasAsyncCopy || !hasDenseCopy(layout) ||
+      layout.packedInt4 || layout.blockChannels < kMinStagedBlockChannels ||
+      layout.getNumColumnWork() < kStagedColumnTiles)
+    return false;
+  // The fragments ldmatrix loads: 16 x 32-byte A tiles, 8 x 32-byte B tiles.
+  int64_t rowBytes = layout.blockReduction * getElementBytes(layout);
+  return layout.mma.m == 16 && layout.mma.n == 8 &&
+         layout.mma.k * getElementBytes(layout) == kStepBytes &&
+         layout.blockChannels % layout.mma.m == 0 &&
+         rowBytes % getStageRowBytes(layout) == 0 &&
+         getStageRowBytes(layout) % kStepBytes == 0;
+}
+
+std::array<int64_t, 2> tesa::getStagedMmaGrid(const PartLayout &layout) {
+  int64_t numWork = layout.getNumColumnWork();
+  return {(numWork + kStagedColumnTiles - 1) / kStagedColumnTiles,
+          std::min<int64_t>(layout.rows.size(), kMaxGridY)};
+}
+
+gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
+                                           ArrayRef<Type> arguments) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  MLIRContext *ctx = b.getContext();
+  bool isInt = layout.compute == ComputeKind::I8;
+  Type element = isInt ? Type(b.getI8Type()) : Type(b.getF16Type());
+  int64_t elementBytes = getElementBytes(layout);
+  int64_t bc = layout.blockChannels, br = layout.blockReduction;
+  int64_t numWork = layout.getNumColumnWork();
+  MatrixShape shape = layout.mma;
+
+  // One stage: `stageLength` reduction elements of each of the block's bc
+  // channels and of each of the block's columns.
+  int64_t stageBytes = getStageRowBytes(layout);
+  int64_t stageLength = stageBytes / elementBytes;
+  int64_t chunksPerBlock = br / stageLength;
+  int64_t stepsPerStage = stageBytes / kStepBytes;
+  int64_t rowLength = (stageBytes + kRowPaddingBytes) / elementBytes;
+  int64_t copyLength = kCopyBytes / elementBytes;
+  int64_t copiesPerRow = stageBytes / kCopyBytes;
+  int64_t columnRows = kStagedColumnTiles * shape.n;
+
+  // The four warps, two along channels by two along columns, each take
+  // `slices` x mma.m channels by `tiles` x mma.n columns.
+  constexpr int64_t channelWarps = 2, columnWarps = 2;
+  int64_t slices = bc / channelWarps / shape.m;
+  int64_t tiles = kStagedColumnTiles / columnWarps;
+
+  auto fn = kb.begin("", arguments);
+  Value packedStages = kb.workgroupBuffer(fn, {kStages, bc, rowLength},
+                                          element, kCopyBytes);
+  Value denseStages = kb.workgroupBuffer(
+      fn, {kStages, columnRows, rowLength}, element, kCopyBytes);
+  auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
+  Value rows = kb.table("_rows", layout.rows);
+  Value offsets = kb.table("_offsets", layout.offsets);
+  Value entries = kb.table("_entries", layout.entries);
+
+  Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value warp = kb.div(thread, 32), lane = kb.rem(thread, 32);
+  Value group = kb.div(lane, 4), inGroup = kb.rem(lane, 4);
+  Value firstTile = kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                           kb.index(kStagedColumnTiles));
+  Value warpChannel =
+      kb.mul(kb.div(warp, columnWarps), kb.index(slices * shape.m));
+  Value warpTile = kb.mul(kb.rem(warp, columnWarps), kb.index(tiles));
+  // The first column of the block's `tile`-th tile (tiles past the end
+  // repeat the last one).
+  auto getTileColumn = [&](Value tile) {
+    return kb.mul(kb.getColumnWork(kb.min(tile, numWork - 1)),
+                  kb.index(shape.n));
+  };
+
+  // The copies of one stage: copy i of the packed block is piece
+  // i % copiesPerRow of channel i / copiesPerRow, and likewise for the
+  // block's columns. Thread t issues copies t, t + kThreads, ...; the
+  // dense columns its copies read are the same in every stage.
+  struct Copy {
+    Value row, offset, column;
+    int64_t id;
+  };
+  auto getCopies = [&](int64_t count, bool ofColumns) {
+    SmallVector<Copy> copies;
+    for (int64_t first = 0; first < count; first += kThreads) {
+      Value id = kb.add(thread, kb.index(first));
+      Copy copy{kb.div(id, copiesPerRow),
+                kb.mul(kb.rem(id, copiesPerRow), kb.index(copyLength)),
+                Value(), first};
+      if (ofColumns) {
+        Value tile = kb.add(firstTile, kb.div(copy.row, shape.n));
+        copy.column = kb.min(
+            kb.add(getTileColumn(tile), kb.rem(copy.row, shape.n)),
+            layout.columns - 1);
+      }
+      copies.push_back(copy);
+    }
+    return copies;
+  };
+  SmallVector<Copy> packedCopies = getCopies(bc * copiesPerRow, false);
+  SmallVector<Copy> denseCopies = getCopies(columnRows * copiesPerRow, true);
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
+  auto copy = [&](Value src, ValueRange srcIndices, Value dst,
+                  ValueRange dstIndices) {
+    nvgpu::DeviceAsyncCopyOp::create(b, tokenType, dst, dstIndices, src,
+                                     srcIndices,
+                                     b.getIndexAttr(copyLength),
+                                     /*srcElements=*/Value(),
+                                     /*bypassL1=*/b.getUnitAttr());
+  };
+
+  // The lane's row and first element within an ldmatrix of four 8 x 16-byte
+  // matrices: for A, (rows 0-7, bytes 0-15), (8-15, 0-15), (0-7, 16-31),
+  // (8-15, 16-31), the order of the mma's A registers; for B, two tiles'
+  // (bytes 0-15, bytes 16-31) in turn.
+  Value quarter = kb.div(lane, 8), inQuarter = kb.rem(lane, 8);
+  Value aRow = kb.add(kb.mul(kb.rem(quarter, 2), kb.index(8)), inQuarter);
+  Value aOffset = kb.mul(kb.div(quarter, 2), kb.index(copyLength));
+  Value bRow = kb.add(kb.mul(kb.div(quarter, 2), kb.index(8)), inQuarter);
+  Value bOffset = kb.mul(kb.rem(quarter, 2), kb.index(copyLength));
+  auto fragmentsType = VectorType::get({4, 4 / elementBytes}, element);
+  // The four registers of an ldmatrix at (buffer, row, offset).
+  auto loadMatrices = [&](Value stages, Value buffer, Value row,
+                          Value offset) {
+    Value matrices = nvgpu::LdMatrixOp::create(
+        b, fragmentsType, stages, ValueRange{buffer, row, offset},
+        b.getBoolAttr(false), b.getI32IntegerAttr(4));
+    SmallVector<Value> registers;
+    for (int64_t i = 0; i < 4; ++i) {
+      Value reg = vector::ExtractOp::create(b, matrices, i);
+      registers.push_back(isInt ? kb.bitcastToI32(reg) : reg);
+    }
+    return registers;
+  };
+
+  Type sumType = isInt ? Type(b.getI32Type()) : Type(b.getF32Type());
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(4, sumType));
+  NVVM::MMATypes operandType =
+      isInt ? NVVM::MMATypes::s8 : NVVM::MMATypes::f16;
+  std::optional<NVVM::MMAIntOverflow> overflow;
+  if (isInt)
+    overflow = NVVM::MMAIntOverflow::wrapped;
+  // The mma instructions of one stage. The sums of (tile t, slice sl) are
+  // at (t * slices + sl) * 4.
+  auto computeStage = [&](Value buffer, MutableArrayRef<Value> sums) {
+    for (int64_t step = 0; step < stepsPerStage; ++step) {
+      Value stepOffset = kb.index(step * kStepBytes / elementBytes);
+      SmallVector<SmallVector<Value>> a;
+      for (int64_t sl = 0; sl < slices; ++sl)
+        a.push_back(loadMatrices(
+            packedStages, buffer,
+            kb.add(warpChannel, kb.add(kb.index(sl * shape.m), aRow)),
+            kb.add(stepOffset, aOffset)));
+      for (int64_t t = 0; t < tiles; t += 2) {
+        SmallVector<Value> pair = loadMatrices(
+            denseStages, buffer,
+            kb.add(kb.mul(kb.add(warpTile, kb.index(t)), kb.index(shape.n)),
+                   bRow),
+            kb.add(stepOffset, bOffset));
+        for (int64_t half = 0; half < 2; ++half) {
+          ArrayRef<Value> bFragment = ArrayRef<Value>(pair).slice(half * 2, 2);
+          for (int64_t sl = 0; sl < slices; ++sl) {
+            MutableArrayRef<Value> acc =
+                sums.slice(((t + half) * slices + sl) * 4, 4);
+            Value d = NVVM::MmaOp::create(
+                b, resultType, a[sl], bFragment, acc,
+                {shape.m, shape.n, shape.k}, std::nullopt, overflow,
+                std::array<NVVM::MMATypes, 2>{operandType, operandType},
+                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                               NVVM::MMALayout::col});
+            for (int64_t i = 0; i < 4; ++i)
+              acc[i] = LLVM::ExtractValueOp::create(b, d, i);
+          }
+        }
+      }
+    }
+  };
+
+  kb.forEachGridRow(layout.rows.size(), [&](Value w) {
+    Value lo = kb.loadIndex(offsets, w);
+    Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+    Value numStages = kb.mul(arith::SubIOp::create(b, hi, lo),
+                             kb.index(chunksPerBlock));
+    // Issues the copies of stage `s` (chunk s % chunksPerBlock of the row's
+    // block s / chunksPerBlock) into buffer s % kStages if the row has that
+    // stage, and commits them as one group (empty otherwise, so that the
+    // number of groups in flight is the same in every iteration).
+    auto issueStage = [&](Value s) {
+      Value exists =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, s, numStages);
+      kb.ifThen(exists, [&] {
+        Value e = kb.add(lo, kb.div(s, chunksPerBlock));
+        Value kInBlock =
+            kb.mul(kb.rem(s, chunksPerBlock), kb.index(stageLength));
+        Value buffer = kb.rem(s, kStages);
+        Value blockBase = kb.mul(e, kb.index(bc * br));
+        for (const Copy &c : packedCopies) {
+          auto issue = [&] {
+            Value at = kb.add(blockBase,
+                              kb.add(kb.mul(c.row, kb.index(br)),
+                                     kb.add(kInBlock, c.offset)));
+            copy(packed, at, packedStages, {buffer, c.row, c.offset});
+          };
+          if (c.id + kThreads <= bc * copiesPerRow)
+            issue();
+          else
+            kb.ifThen(kb.less(c.row, bc), issue);
+        }
+        Value k = kb.add(kb.mul(kb.loadIndex(entries, e), kb.index(br)),
+                         kInBlock);
+        for (const Copy &c : denseCopies)
+          copy(dense, {c.column, kb.add(k, c.offset)}, denseStages,
+               {buffer, c.row, c.offset});
+      });
+      NVVM::CpAsyncCommitGroupOp::create(b);
+    };
+
+    for (int64_t s = 0; s + 1 < kStages; ++s)
+      issueStage(kb.index(s));
+    int64_t numSums = tiles * slices * 4;
+    SmallVector<Value> zeros(numSums, kb.zeroSum());
+    ValueRange results = kb.loop(
+        kb.index(0), numStages, zeros, [&](Value s, ValueRange args) {
+          SmallVector<Value> sums(args);
+          // Stage s has arrived for every thread, and every warp is done
+          // with stage s - 1, whose buffer the next copies overwrite.
+          NVVM::CpAsyncWaitGroupOp::create(b, kStages - 2);
+          gpu::BarrierOp::create(b);
+          issueStage(kb.add(s, kb.index(kStages - 1)));
+          computeStage(kb.rem(s, kStages), sums);
+          return sums;
+        });
+    SmallVector<Value> sums(results);
+    // The buffers are free for the grid's next row.
+    gpu::BarrierOp::create(b);
+
+    Value rowBase = kb.mul(kb.loadIndex(rows, w), kb.index(bc));
+    for (int64_t t = 0; t < tiles; ++t) {
+      Value tile = kb.add(firstTile, kb.add(warpTile, kb.index(t)));
+      Value tileExists = kb.less(tile, numWork);
+      Value firstColumn = getTileColumn(tile);
+      for (int64_t sl = 0; sl < slices; ++sl) {
+        Value channelBase =
+            kb.add(rowBase, kb.add(warpChannel, kb.index(sl * shape.m)));
+        // Sums 0 and 1: channel `group`, columns 2 * inGroup and the next;
+        // sums 2 and 3: channel group + 8.
+        for (int64_t i = 0; i < 4; ++i) {
+          Value channel =
+              kb.add(channelBase, kb.add(group, kb.index(i / 2 * 8)));
+          Value column = kb.add(firstColumn, kb.add(kb.mul(inGroup,
+                                                           kb.index(2)),
+                                                    kb.index(i % 2)));
+          Value inside = arith::AndIOp::create(
+              b, tileExists,
+              arith::AndIOp::create(b, kb.less(channel, layout.channels),
+                                    kb.less(column, layout.columns)));
+          Value sum = sums[(t * slices + sl) * 4 + i];
+          kb.ifThen(inside, [&] {
+            kb.accumulateSum(out, channel, column, sum, scales, denseScales);
+          });
+        }
+      }
+    }
+  });
+  return fn;
+}
