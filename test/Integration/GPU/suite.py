@@ -7,7 +7,9 @@ Two steps, because GPU machines need no MLIR:
                fine-grained parts at f32, f16, int8 and int4, mixed, with the
                sparse operand on either side, shapes that are not tile
                multiples) for sm_90 cubins and for sm_75 PTX (compiled by the
-               driver at load), the same with the sparse operand a constant
+               driver at load), wider products (128-300 columns) whose
+               32x32 and 64x64 blocks run both tensor-core kernels, the
+               same with the sparse operand a constant
                of the module (packed at compile time), and whole propagated
                programs (the example MLP and convolution, and a BERT encoder
                layer whose batched products are decomposed), with their
