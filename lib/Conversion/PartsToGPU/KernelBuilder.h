@@ -30,6 +30,7 @@
 
 namespace tesa {
 
+/// Threads of a block of the compute kernels (and most others).
 constexpr int64_t kThreads = 128;
 /// CUDA's limit on the grid's y (and z) size.
 constexpr int64_t kMaxGridY = 65535;

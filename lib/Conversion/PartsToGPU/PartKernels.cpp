@@ -15,7 +15,8 @@
 // * compute: SIMT (one thread per result element of a work row, FFMA, or
 //   dp4a / v_dot4_i32_i8 / v_dot2_f32_f16 over groups of the reduction) or
 //   tensor cores (one warp per 16-channel x 8-column tile, mma.sync over the
-//   blocks of its work row).
+//   blocks of its work row), or for 64-channel blocks on sm_80+ the staged
+//   tensor-core kernel of StagedMmaKernel.cpp.
 //
 // Work lists are constant globals of the kernel module; pruned blocks and
 // elements appear nowhere. Loops over the steps inside a block are unrolled.

@@ -56,19 +56,29 @@ static int64_t getStageRowBytes(const PartLayout &layout) {
                   layout.blockReduction * getElementBytes(layout));
 }
 
+/// Bytes of shared memory the staged kernel's buffers take: kStages copies
+/// of a block row's channels and of the block's columns.
+static int64_t getStagedSharedBytes(const PartLayout &layout) {
+  return kStages * (layout.blockChannels + kStagedColumnTiles * layout.mma.n) *
+         (getStageRowBytes(layout) + kRowPaddingBytes);
+}
+
 bool tesa::usesStagedMma(const PartLayout &layout,
                          const ChipDescription &chip) {
   if (!layout.useMma || !chip.hasAsyncCopy || !hasDenseCopy(layout) ||
       layout.packedInt4 || layout.blockChannels < kMinStagedBlockChannels ||
       layout.getNumColumnWork() < kStagedColumnTiles)
     return false;
-  // The fragments ldmatrix loads: 16 x 32-byte A tiles, 8 x 32-byte B tiles.
+  // The fragments ldmatrix loads (16 x 32-byte A tiles, 8 x 32-byte B
+  // tiles), two warps along a block row's channels, and the buffers within
+  // the chip's static shared memory.
   int64_t rowBytes = layout.blockReduction * getElementBytes(layout);
   return layout.mma.m == 16 && layout.mma.n == 8 &&
          layout.mma.k * getElementBytes(layout) == kStepBytes &&
-         layout.blockChannels % layout.mma.m == 0 &&
+         layout.blockChannels % (2 * layout.mma.m) == 0 &&
          rowBytes % getStageRowBytes(layout) == 0 &&
-         getStageRowBytes(layout) % kStepBytes == 0;
+         getStageRowBytes(layout) % kStepBytes == 0 &&
+         getStagedSharedBytes(layout) <= chip.sharedMemoryPerBlock;
 }
 
 std::array<int64_t, 2> tesa::getStagedMmaGrid(const PartLayout &layout) {

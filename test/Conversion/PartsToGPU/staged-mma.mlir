@@ -1,5 +1,6 @@
 // RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=64x64" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
 // RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=64x64" --tesa-lower-parts-to-gpu=chip=sm_75 | FileCheck %s --check-prefix=TURING
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=128x64" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=LARGE
 
 // On sm_80, 64-channel f16 blocks with 128 result columns or more run the
 // staged kernel: the packed blocks (64 channels) and the dense copy's rows
@@ -42,6 +43,13 @@
 // TURING-NOT: nvgpu.
 // TURING: nvvm.mma.sync
 // TURING-LABEL: func.func @staged
+// 128-channel blocks would need 61440 bytes of buffers, more than the 48 KB
+// of static shared memory: the register-pipelined kernel.
+// LARGE-LABEL: gpu.func @part0(
+// LARGE-NOT: workgroup
+// LARGE-NOT: nvgpu.
+// LARGE: nvvm.mma.sync
+// LARGE-LABEL: func.func @staged
 func.func @staged(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<16> : tensor<1x1xi8>>>,
                   %x: tensor<64x256xf32>, %acc: tensor<256x256xf32>) -> tensor<256x256xf32> {
   %r = linalg.matmul ins(%w, %x : tensor<256x64xf32, #tesa.sparsity<map = dense<16> : tensor<1x1xi8>>>, tensor<64x256xf32>)
