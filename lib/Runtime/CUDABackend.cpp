@@ -30,6 +30,7 @@ using CUfunction = void *;
 using CUstream = void *;
 using CUevent = void *;
 using CUjit_option = int;
+using CUfunction_attribute = int;
 
 constexpr CUresult CUDA_ERROR_OUT_OF_MEMORY = 2;
 constexpr CUresult CUDA_ERROR_STUB_LIBRARY = 34;
@@ -40,6 +41,10 @@ constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
 constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
+constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES =
+    8;
+/// Dynamic shared memory a kernel may use without opting in.
+constexpr uint32_t kDefaultMaxDynamicSharedBytes = 48 * 1024;
 
 /// The driver entry points, with the signatures documented in cuda.h. The
 /// symbol loaded for each is its versioned name where cuda.h maps the API
@@ -60,6 +65,8 @@ constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
   X(cuModuleUnload, "cuModuleUnload", CUmodule)                                \
   X(cuModuleGetFunction, "cuModuleGetFunction", CUfunction *, CUmodule,        \
     const char *)                                                              \
+  X(cuFuncSetAttribute, "cuFuncSetAttribute", CUfunction,                     \
+    CUfunction_attribute, int)                                                 \
   X(cuLaunchKernel, "cuLaunchKernel", CUfunction, unsigned, unsigned,          \
     unsigned, unsigned, unsigned, unsigned, unsigned, CUstream, void **,       \
     void **)                                                                   \
@@ -206,6 +213,15 @@ public:
   Error launch(void *function, const uint32_t grid[3], const uint32_t block[3],
                uint32_t sharedMemory, void *stream, void **params,
                void **extra) override {
+    // Kernels that stage more than 48 KB in dynamic shared memory must opt
+    // in before their launch (the staged tensor-core kernel does).
+    if (sharedMemory > kDefaultMaxDynamicSharedBytes)
+      if (Error error = check(
+              driver.cuFuncSetAttribute(
+                  function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                  int(sharedMemory)),
+              "cuFuncSetAttribute"))
+        return error;
     return check(driver.cuLaunchKernel(function, grid[0], grid[1], grid[2],
                                        block[0], block[1], block[2],
                                        sharedMemory, stream, params, extra),

@@ -81,7 +81,9 @@ struct ChipDescription {
   llvm::StringRef name;
   GPUBackend backend;
   unsigned warpSize;
-  int64_t sharedMemoryPerBlock;
+  /// Shared memory a block may use: statically, and at most (dynamic shared
+  /// memory beyond the static limit, which a kernel opts in to at launch).
+  int64_t sharedMemoryPerBlock, maxSharedMemoryPerBlock;
   unsigned multiprocessors;
   /// Size of the level-2 cache, in bytes.
   int64_t l2CacheBytes;

@@ -426,24 +426,17 @@ public:
   }
 
   /// A workgroup-memory buffer of `shape` for kernel `fn`, of f32 unless
-  /// `elementType` is given, aligned to `alignment` bytes if it is not zero.
+  /// `elementType` is given.
   mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp fn,
                               llvm::ArrayRef<int64_t> shape,
-                              mlir::Type elementType = mlir::Type(),
-                              int64_t alignment = 0) {
+                              mlir::Type elementType = mlir::Type()) {
     auto workgroup = mlir::gpu::AddressSpaceAttr::get(
         b.getContext(), mlir::gpu::GPUDialect::getWorkgroupAddressSpace());
-    mlir::Value buffer = fn.addWorkgroupAttribution(
+    return fn.addWorkgroupAttribution(
         mlir::MemRefType::get(shape,
                               elementType ? elementType : b.getF32Type(),
                               mlir::MemRefLayoutAttrInterface(), workgroup),
         b.getLoc());
-    if (alignment)
-      fn.setWorkgroupAttributionAttr(
-          fn.getNumWorkgroupAttributions() - 1,
-          mlir::LLVM::LLVMDialect::getAlignAttrName(),
-          b.getI64IntegerAttr(alignment));
-    return buffer;
   }
 
   mlir::ImplicitLocOpBuilder &b;
@@ -465,10 +458,11 @@ public:
 /// columns.
 bool usesStagedMma(const PartLayout &layout, const ChipDescription &chip);
 
-/// The staged tensor-core compute kernel, and its grid.
+/// The staged tensor-core compute kernel, and its launch.
 mlir::gpu::GPUFuncOp buildStagedMmaCompute(KernelBuilder &kb,
                                            llvm::ArrayRef<mlir::Type> arguments);
-std::array<int64_t, 2> getStagedMmaGrid(const PartLayout &layout);
+KernelLaunch getStagedMmaLaunch(const PartLayout &layout,
+                                const ChipDescription &chip);
 
 } // namespace tesa
 

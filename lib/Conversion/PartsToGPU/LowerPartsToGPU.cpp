@@ -216,13 +216,19 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       return memref::AllocOp::create(builder, loc, cast<MemRefType>(type));
     };
     auto launch = [&](gpu::GPUFuncOp kernel, std::array<int64_t, 2> grid,
-                      std::array<int64_t, 2> block, ValueRange arguments) {
+                      std::array<int64_t, 2> block, ValueRange arguments,
+                      int64_t sharedBytes = 0) {
       auto size = [&](int64_t v) -> Value {
         return arith::ConstantIndexOp::create(builder, loc, v);
       };
+      Value dynamicSharedMemory;
+      if (sharedBytes)
+        dynamicSharedMemory = arith::ConstantIntOp::create(
+            builder, loc, builder.getI32Type(), sharedBytes);
       return gpu::LaunchFuncOp::create(
           builder, loc, kernel, {size(grid[0]), size(grid[1]), size(1)},
-          {size(block[0]), size(block[1]), size(1)}, Value(), arguments);
+          {size(block[0]), size(block[1]), size(1)}, dynamicSharedMemory,
+          arguments);
     };
     // A chain of parts accumulates into one buffer: the previous part's
     // result is taken over in place; the first part writes a new one when
@@ -283,11 +289,13 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       SmallVector<Value> arguments = {copy.values, packed, out};
       if (isInt)
         arguments = {copy.values, copy.scales, packed, scales, out};
-      copy.lastUse = launch(kernels.compute, kernels.computeGrid,
-                            kernels.computeBlock, arguments);
+      copy.lastUse = launch(kernels.compute, kernels.computeLaunch.grid,
+                            kernels.computeLaunch.block, arguments,
+                            kernels.computeLaunch.sharedBytes);
     } else {
-      launch(kernels.compute, kernels.computeGrid, kernels.computeBlock,
-             {denseBuffer(), packed, out});
+      launch(kernels.compute, kernels.computeLaunch.grid,
+             kernels.computeLaunch.block, {denseBuffer(), packed, out},
+             kernels.computeLaunch.sharedBytes);
     }
     for (Value temporary : temporaries)
       memref::DeallocOp::create(builder, loc, temporary);

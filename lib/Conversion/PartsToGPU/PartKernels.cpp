@@ -1105,20 +1105,21 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   }
   if (usesStagedMma(layout, chip)) {
     kernels.compute = buildStagedMmaCompute(kb, computeArguments);
-    kernels.computeGrid = getStagedMmaGrid(layout);
+    kernels.computeLaunch = getStagedMmaLaunch(layout, chip);
   } else if (layout.useMma) {
     kernels.compute = buildMmaCompute(kb, computeArguments);
-    kernels.computeGrid = {
+    kernels.computeLaunch.grid = {
         ceilDiv(layout.getNumColumnWork(),
                 getColumnTilesPerWarp(layout) * kThreads / 32),
         std::min(numRows * (layout.blockChannels / layout.mma.m /
                             getChannelSlicesPerWarp(layout)),
                  kMaxGridY)};
+    kernels.computeLaunch.block = {kThreads, 1};
   } else {
     kernels.compute = buildSimtCompute(kb, computeArguments);
     int64_t columnsPerThread = getSimtColumnsPerThread(layout, chip);
     int64_t columnBlocks = getSimtColumnBlocks(layout, columnsPerThread);
-    kernels.computeGrid =
+    kernels.computeLaunch.grid =
         hasSimtRowsAlongX(layout, chip)
             ? std::array<int64_t, 2>{ceilDiv(numRows, getSimtRowsPerBlock(
                                                           layout, chip,
@@ -1126,7 +1127,7 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                                      std::min(columnBlocks, kMaxGridY)}
             : std::array<int64_t, 2>{columnBlocks,
                                      std::min(numRows, kMaxGridY)};
+    kernels.computeLaunch.block = {kThreads, 1};
   }
-  kernels.computeBlock = {kThreads, 1};
   return kernels;
 }

@@ -132,12 +132,19 @@ std::optional<std::vector<float>> getConstantValues(mlir::Value value);
 HostPackedPart packOnHost(mlir::MLIRContext *context, const PartLayout &layout,
                           llvm::ArrayRef<float> source);
 
+/// How one kernel is launched: grid and block sizes (x, y), and the bytes of
+/// dynamic shared memory it takes.
+struct KernelLaunch {
+  std::array<int64_t, 2> grid, block;
+  int64_t sharedBytes = 0;
+};
+
 /// The kernels of one part, in `module` under names starting with `prefix`.
 struct PartKernels {
   mlir::gpu::GPUFuncOp pack, denseCopy, compute;
-  /// Launch sizes (x, y) for each kernel.
-  std::array<int64_t, 2> packGrid, packBlock, denseCopyGrid, denseCopyBlock,
-      computeGrid, computeBlock;
+  /// Launch sizes (x, y) for the pack and dense-copy kernels.
+  std::array<int64_t, 2> packGrid, packBlock, denseCopyGrid, denseCopyBlock;
+  KernelLaunch computeLaunch;
 };
 
 /// Generates the pack kernel (source -> packed values and, for int8, per

@@ -5,13 +5,14 @@
 //===----------------------------------------------------------------------===//
 //
 // The tensor-core compute kernel for chips with asynchronous copies (sm_80
-// and later). A block of four warps computes one block row of the part (its
-// work row) for kStagedColumnTiles x mma.n columns. The packed blocks of the
-// row and the matching rows of the dense operand's copy are staged in shared
-// memory with `cp.async` (nvgpu.device_async_copy), kStages buffers deep, so
-// that the four warps share one copy of each instead of reading it four
-// times, and the copies of later stages overlap the mma instructions of the
-// current one. The warps read their fragments with `ldmatrix`.
+// and later). A block of warps computes one block row of the part (its work
+// row) for StagedTiling::columnTiles x mma.n columns. The packed blocks of
+// the row and the matching rows of the dense operand's copy are staged in
+// dynamic shared memory with `cp.async` (nvgpu.device_async_copy),
+// StagedTiling::stages buffers deep, so that the warps share one copy of
+// each instead of each reading its own, and the copies of later stages
+// overlap the mma instructions of the current one. The warps read their
+// fragments with `ldmatrix`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,69 +23,99 @@
 using namespace mlir;
 using namespace tesa;
 
-/// Channels of a block row from which parts use the staged kernel. With
+/// Channels of the block rows whose parts use the staged kernel. With
 /// 32-channel blocks it measured 1.1-1.4x slower than the register-pipelined
 /// kernel (buildMmaCompute), whose four warps share the packed block through
 /// the L1 cache without waiting for each other; with 64-channel blocks it
-/// measured 1.1-1.2x faster at 50-90% sparsity (docs/benchmarks.md).
-static constexpr int64_t kMinStagedBlockChannels = 64;
-/// Column tiles (mma.n columns each) of one block.
-static constexpr int64_t kStagedColumnTiles = 16;
-/// Shared-memory buffers of the pipeline: the warps compute one stage while
-/// the copies of the next kStages - 1 are in flight.
-static constexpr int64_t kStages = 3;
-/// Bytes of one row (a channel of a packed block, a column of the dense
-/// copy) in one stage, at most.
-static constexpr int64_t kMaxStageRowBytes = 64;
+/// measured 1.1-1.4x faster at 50-90% sparsity (docs/benchmarks.md). Wider
+/// blocks (not on the menu) would need more accumulators per warp than
+/// have been measured, so they keep the register kernel too.
+static constexpr int64_t kStagedBlockChannels = 64;
 /// Bytes of one `cp.async`, and of one row of an `ldmatrix` matrix.
 static constexpr int64_t kCopyBytes = 16;
 /// Bytes one mma step reads of a row (16 f16 or 32 int8 values).
 static constexpr int64_t kStepBytes = 32;
 /// Rows in shared memory are kCopyBytes longer than their data: eight rows
-/// of 48 or 80 bytes start in eight different groups of four banks, so an
-/// `ldmatrix` has no bank conflicts.
+/// of 48, 80 or 144 bytes start in eight different groups of four banks, so
+/// an `ldmatrix` has no bank conflicts.
 static constexpr int64_t kRowPaddingBytes = kCopyBytes;
+/// Warps along a block row's channels.
+static constexpr int64_t kChannelWarps = 2;
+
+namespace {
+/// The shape of one part's staged kernel.
+struct StagedTiling {
+  /// Shared-memory buffers of the pipeline: the warps compute one stage
+  /// while the copies of the next stages - 1 are in flight.
+  int64_t stages;
+  /// Bytes of one row (a channel of a packed block, a column of the dense
+  /// copy) in one stage.
+  int64_t stageRowBytes;
+  /// Warps along the block's columns, and its column tiles (mma.n columns
+  /// each).
+  int64_t columnWarps, columnTiles;
+
+  int64_t getThreads() const { return 32 * kChannelWarps * columnWarps; }
+};
+} // namespace
 
 static int64_t getElementBytes(const PartLayout &layout) {
   return layout.compute == ComputeKind::I8 ? 1 : 2;
 }
 
-/// Bytes of a row in one stage: a block's whole row, or kMaxStageRowBytes of
-/// it.
-static int64_t getStageRowBytes(const PartLayout &layout) {
-  return std::min(kMaxStageRowBytes,
-                  layout.blockReduction * getElementBytes(layout));
+/// Bytes of shared memory the staged kernel's buffers take: `stages` copies
+/// of a block row's channels and of the block's columns.
+static int64_t getStagedSharedBytes(const PartLayout &layout,
+                                    const StagedTiling &tiling) {
+  return tiling.stages *
+         (layout.blockChannels + tiling.columnTiles * layout.mma.n) *
+         (tiling.stageRowBytes + kRowPaddingBytes);
 }
 
-/// Bytes of shared memory the staged kernel's buffers take: kStages copies
-/// of a block row's channels and of the block's columns.
-static int64_t getStagedSharedBytes(const PartLayout &layout) {
-  return kStages * (layout.blockChannels + kStagedColumnTiles * layout.mma.n) *
-         (getStageRowBytes(layout) + kRowPaddingBytes);
+/// The first of these tilings that the part's columns fill and whose
+/// buffers fit the chip's shared memory: 256 columns by eight warps, then
+/// 128 columns by four, with stage rows of 128 bytes (a 64x64 f16 block's
+/// whole row), then 128 columns with rows of 64 bytes, which fits the 48 KB
+/// every chip has. Measured on an H200 (docs/benchmarks.md): the first ran
+/// 64x64 blocks 1.03-1.12x faster than the last, and four stages instead of
+/// three changed little.
+static std::optional<StagedTiling> getStagedTiling(const PartLayout &layout,
+                                                   const ChipDescription &chip) {
+  int64_t rowBytes = layout.blockReduction * getElementBytes(layout);
+  for (StagedTiling tiling : {StagedTiling{3, 128, 4, 32},
+                              StagedTiling{3, 128, 2, 16},
+                              StagedTiling{3, 64, 2, 16}}) {
+    tiling.stageRowBytes = std::min(tiling.stageRowBytes, rowBytes);
+    if (layout.getNumColumnWork() >= tiling.columnTiles &&
+        getStagedSharedBytes(layout, tiling) <= chip.maxSharedMemoryPerBlock)
+      return tiling;
+  }
+  return std::nullopt;
 }
 
 bool tesa::usesStagedMma(const PartLayout &layout,
                          const ChipDescription &chip) {
   if (!layout.useMma || !chip.hasAsyncCopy || !hasDenseCopy(layout) ||
-      layout.packedInt4 || layout.blockChannels < kMinStagedBlockChannels ||
-      layout.getNumColumnWork() < kStagedColumnTiles)
+      layout.packedInt4 || layout.blockChannels != kStagedBlockChannels)
     return false;
   // The fragments ldmatrix loads (16 x 32-byte A tiles, 8 x 32-byte B
-  // tiles), two warps along a block row's channels, and the buffers within
-  // the chip's static shared memory.
+  // tiles), whole stages in a block's row, and a tiling that fits.
+  std::optional<StagedTiling> tiling = getStagedTiling(layout, chip);
   int64_t rowBytes = layout.blockReduction * getElementBytes(layout);
-  return layout.mma.m == 16 && layout.mma.n == 8 &&
+  return tiling && layout.mma.m == 16 && layout.mma.n == 8 &&
          layout.mma.k * getElementBytes(layout) == kStepBytes &&
-         layout.blockChannels % (2 * layout.mma.m) == 0 &&
-         rowBytes % getStageRowBytes(layout) == 0 &&
-         getStageRowBytes(layout) % kStepBytes == 0 &&
-         getStagedSharedBytes(layout) <= chip.sharedMemoryPerBlock;
+         rowBytes % tiling->stageRowBytes == 0 &&
+         tiling->stageRowBytes % kStepBytes == 0;
 }
 
-std::array<int64_t, 2> tesa::getStagedMmaGrid(const PartLayout &layout) {
+KernelLaunch tesa::getStagedMmaLaunch(const PartLayout &layout,
+                                      const ChipDescription &chip) {
+  StagedTiling tiling = *getStagedTiling(layout, chip);
   int64_t numWork = layout.getNumColumnWork();
-  return {(numWork + kStagedColumnTiles - 1) / kStagedColumnTiles,
-          std::min<int64_t>(layout.rows.size(), kMaxGridY)};
+  return {{(numWork + tiling.columnTiles - 1) / tiling.columnTiles,
+           std::min<int64_t>(layout.rows.size(), kMaxGridY)},
+          {tiling.getThreads(), 1},
+          getStagedSharedBytes(layout, tiling)};
 }
 
 gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
@@ -99,28 +130,43 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   int64_t numWork = layout.getNumColumnWork();
   MatrixShape shape = layout.mma;
 
+  StagedTiling tiling = *getStagedTiling(layout, kb.chip);
+  int64_t stages = tiling.stages, columnTiles = tiling.columnTiles;
+  int64_t threads = tiling.getThreads();
   // One stage: `stageLength` reduction elements of each of the block's bc
   // channels and of each of the block's columns.
-  int64_t stageBytes = getStageRowBytes(layout);
+  int64_t stageBytes = tiling.stageRowBytes;
   int64_t stageLength = stageBytes / elementBytes;
   int64_t chunksPerBlock = br / stageLength;
   int64_t stepsPerStage = stageBytes / kStepBytes;
   int64_t rowLength = (stageBytes + kRowPaddingBytes) / elementBytes;
   int64_t copyLength = kCopyBytes / elementBytes;
   int64_t copiesPerRow = stageBytes / kCopyBytes;
-  int64_t columnRows = kStagedColumnTiles * shape.n;
+  int64_t columnRows = columnTiles * shape.n;
 
-  // The four warps, two along channels by two along columns, each take
-  // `slices` x mma.m channels by `tiles` x mma.n columns.
-  constexpr int64_t channelWarps = 2, columnWarps = 2;
-  int64_t slices = bc / channelWarps / shape.m;
-  int64_t tiles = kStagedColumnTiles / columnWarps;
+  // The warps, two along channels by tiling.columnWarps along columns, each
+  // take `slices` x mma.m channels by `tiles` x mma.n columns.
+  int64_t columnWarps = tiling.columnWarps;
+  int64_t slices = bc / kChannelWarps / shape.m;
+  int64_t tiles = columnTiles / columnWarps;
 
   auto fn = kb.begin("", arguments);
-  Value packedStages = kb.workgroupBuffer(fn, {kStages, bc, rowLength},
-                                          element, kCopyBytes);
-  Value denseStages = kb.workgroupBuffer(
-      fn, {kStages, columnRows, rowLength}, element, kCopyBytes);
+  // The buffers, in dynamic shared memory (aligned to 16 bytes): the packed
+  // blocks' rows, then the dense rows.
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
+  Value sharedMemory = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                         MemRefLayoutAttrInterface(), workgroup));
+  auto stagesType = [&](int64_t rows) {
+    return MemRefType::get({stages, rows, rowLength}, element,
+                           MemRefLayoutAttrInterface(), workgroup);
+  };
+  Value packedStages = memref::ViewOp::create(
+      b, stagesType(bc), sharedMemory, kb.index(0), ValueRange{});
+  Value denseStages = memref::ViewOp::create(
+      b, stagesType(columnRows), sharedMemory,
+      kb.index(stages * bc * rowLength * elementBytes), ValueRange{});
   auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
   Value rows = kb.table("_rows", layout.rows);
   Value offsets = kb.table("_offsets", layout.offsets);
@@ -130,7 +176,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   Value warp = kb.div(thread, 32), lane = kb.rem(thread, 32);
   Value group = kb.div(lane, 4), inGroup = kb.rem(lane, 4);
   Value firstTile = kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-                           kb.index(kStagedColumnTiles));
+                           kb.index(columnTiles));
   Value warpChannel =
       kb.mul(kb.div(warp, columnWarps), kb.index(slices * shape.m));
   Value warpTile = kb.mul(kb.rem(warp, columnWarps), kb.index(tiles));
@@ -143,7 +189,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
 
   // The copies of one stage: copy i of the packed block is piece
   // i % copiesPerRow of channel i / copiesPerRow, and likewise for the
-  // block's columns. Thread t issues copies t, t + kThreads, ...; the
+  // block's columns. Thread t issues copies t, t + threads, ...; the
   // dense columns its copies read are the same in every stage.
   struct Copy {
     Value row, offset, column;
@@ -151,7 +197,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   };
   auto getCopies = [&](int64_t count, bool ofColumns) {
     SmallVector<Copy> copies;
-    for (int64_t first = 0; first < count; first += kThreads) {
+    for (int64_t first = 0; first < count; first += threads) {
       Value id = kb.add(thread, kb.index(first));
       Copy copy{kb.div(id, copiesPerRow),
                 kb.mul(kb.rem(id, copiesPerRow), kb.index(copyLength)),
@@ -252,7 +298,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     Value numStages = kb.mul(arith::SubIOp::create(b, hi, lo),
                              kb.index(chunksPerBlock));
     // Issues the copies of stage `s` (chunk s % chunksPerBlock of the row's
-    // block s / chunksPerBlock) into buffer s % kStages if the row has that
+    // block s / chunksPerBlock) into buffer s % stages if the row has that
     // stage, and commits them as one group (empty otherwise, so that the
     // number of groups in flight is the same in every iteration).
     auto issueStage = [&](Value s) {
@@ -262,7 +308,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
         Value e = kb.add(lo, kb.div(s, chunksPerBlock));
         Value kInBlock =
             kb.mul(kb.rem(s, chunksPerBlock), kb.index(stageLength));
-        Value buffer = kb.rem(s, kStages);
+        Value buffer = kb.rem(s, stages);
         Value blockBase = kb.mul(e, kb.index(bc * br));
         for (const Copy &c : packedCopies) {
           auto issue = [&] {
@@ -271,7 +317,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
                                      kb.add(kInBlock, c.offset)));
             copy(packed, at, packedStages, {buffer, c.row, c.offset});
           };
-          if (c.id + kThreads <= bc * copiesPerRow)
+          if (c.id + threads <= bc * copiesPerRow)
             issue();
           else
             kb.ifThen(kb.less(c.row, bc), issue);
@@ -285,7 +331,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
       NVVM::CpAsyncCommitGroupOp::create(b);
     };
 
-    for (int64_t s = 0; s + 1 < kStages; ++s)
+    for (int64_t s = 0; s + 1 < stages; ++s)
       issueStage(kb.index(s));
     int64_t numSums = tiles * slices * 4;
     SmallVector<Value> zeros(numSums, kb.zeroSum());
@@ -294,10 +340,10 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
           SmallVector<Value> sums(args);
           // Stage s has arrived for every thread, and every warp is done
           // with stage s - 1, whose buffer the next copies overwrite.
-          NVVM::CpAsyncWaitGroupOp::create(b, kStages - 2);
+          NVVM::CpAsyncWaitGroupOp::create(b, stages - 2);
           gpu::BarrierOp::create(b);
-          issueStage(kb.add(s, kb.index(kStages - 1)));
-          computeStage(kb.rem(s, kStages), sums);
+          issueStage(kb.add(s, kb.index(stages - 1)));
+          computeStage(kb.rem(s, stages), sums);
           return sums;
         });
     SmallVector<Value> sums(results);
