@@ -234,11 +234,12 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   Value bRow = kb.add(kb.mul(kb.div(quarter, 2), kb.index(8)), inQuarter);
   Value bOffset = kb.mul(kb.rem(quarter, 2), kb.index(copyLength));
   auto fragmentsType = VectorType::get({4, 4 / elementBytes}, element);
-  // The four registers of an ldmatrix at (buffer, row, offset).
-  auto loadMatrices = [&](Value stages, Value buffer, Value row,
+  // The four registers of an ldmatrix of `buffers` at (buffer, row,
+  // offset).
+  auto loadMatrices = [&](Value buffers, Value buffer, Value row,
                           Value offset) {
     Value matrices = nvgpu::LdMatrixOp::create(
-        b, fragmentsType, stages, ValueRange{buffer, row, offset},
+        b, fragmentsType, buffers, ValueRange{buffer, row, offset},
         b.getBoolAttr(false), b.getI32IntegerAttr(4));
     SmallVector<Value> registers;
     for (int64_t i = 0; i < 4; ++i) {
