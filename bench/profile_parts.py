@@ -49,33 +49,11 @@ def prepare(directory):
         np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
 
 
-def run(directory):
+def call_packed(directory, name, m, k, n):
+    """Loads DIR/NAME.so, packs a random weight under DIR/NAME.mask.npz and
+    calls the packed entry point three times; returns (a, w, out)."""
     import torch
     import tesa
-    directory = Path(directory)
-    for name in CASES:
-        mask = np.load(directory / f"{name}.mask.npz")["mask"]
-        full = torch.from_numpy(expand(mask, (N, N))).cuda()
-        a = torch.randn(N, N, device="cuda")
-        w = torch.where(full > 0, torch.randn(N, N, device="cuda"), 0.0)
-        library = tesa.load(directory / f"{name}.so")
-        out = torch.empty(N, N, device="cuda")
-        packed = library.matmul.pack(None, w)
-        for _ in range(3):
-            packed(a, out=out)
-        torch.cuda.synchronize()
-        error = ((out.double() - a.double() @ w.double()).norm() /
-                 (a.double() @ w.double()).norm()).item()
-        print(f"{name}: relative error {error:.1e}", flush=True)
-
-
-def run_case(directory, name):
-    import torch
-    import tesa
-    directory = Path(directory)
-    manifest = json.loads((directory / "manifest.json").read_text())
-    case = next(c for c in manifest if c["name"] == name)
-    m, k, n = case["m"], case["k"], case["n"]
     mask = np.load(directory / f"{name}.mask.npz")["mask"]
     full = torch.from_numpy(expand(mask, (k, n))).cuda()
     a = torch.randn(m, k, device="cuda")
@@ -86,6 +64,23 @@ def run_case(directory, name):
     for _ in range(3):
         packed(a, out=out)
     torch.cuda.synchronize()
+    return a, w, out
+
+
+def run(directory):
+    directory = Path(directory)
+    for name in CASES:
+        a, w, out = call_packed(directory, name, N, N, N)
+        error = ((out.double() - a.double() @ w.double()).norm() /
+                 (a.double() @ w.double()).norm()).item()
+        print(f"{name}: relative error {error:.1e}", flush=True)
+
+
+def run_case(directory, name):
+    directory = Path(directory)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    case = next(c for c in manifest if c["name"] == name)
+    call_packed(directory, name, case["m"], case["k"], case["n"])
     print(f"{name}: done", flush=True)
 
 
