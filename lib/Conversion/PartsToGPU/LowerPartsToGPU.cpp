@@ -158,26 +158,21 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   bool sparseIsLhs = op.getSparseOperand() == 0;
   auto resultType = cast<RankedTensorType>(op.getType());
   int64_t columns = resultType.getDimSize(sparseIsLhs ? 1 : 0);
-  // A first part whose accumulator is a constant fill covers every result
-  // element and writes it without reading (see PartLayout::initialValue),
-  // unless the result has columns to skip.
-  std::optional<float> fill = getConstantFill(op.getAcc());
-  auto buildLayout = [&](bool everyChannel) {
-    return buildPartLayout(
-        getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
-        columns, op.getKernel() == "block", op.getBlock(), op.getBits(), chip,
-        everyChannel);
-  };
-  PartLayout layout = buildLayout(op.hasEpilogue() || fill);
+  PartLayout layout = buildPartLayout(
+      getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
+      columns, op.getKernel() == "block", op.getBlock(), op.getBits(), chip);
   // An epilogue applies to every element, so no column is skipped.
   if (!op.hasEpilogue())
     restrictToLiveColumns(layout, getDeclaredMap(resultType));
-  if (fill && layout.liveColumns.empty())
-    layout.initialValue = fill;
-  else if (fill && !op.hasEpilogue()) {
-    layout = buildLayout(/*everyChannel=*/false);
-    restrictToLiveColumns(layout, getDeclaredMap(resultType));
-  }
+  // A first part whose accumulator is a constant fill writes every result
+  // element without reading it (see PartLayout::initialValue), unless the
+  // result has columns to skip. It and a part with an epilogue cover every
+  // channel.
+  if (std::optional<float> fill = getConstantFill(op.getAcc()))
+    if (layout.liveColumns.empty())
+      layout.initialValue = fill;
+  if (op.hasEpilogue() || layout.initialValue)
+    addEmptyWorkRows(layout);
   // A dense operand gathered from another tensor (a convolution's patches)
   // is read through the gather, in place: an implicit GEMM.
   std::optional<std::pair<DenseGather, Value>> gather =

@@ -101,15 +101,18 @@ struct PartLayout {
 };
 
 /// Builds the layout of a part whose kept elements are `part` (in the sparse
-/// operand's own orientation). With `everyChannel`, every channel (SIMT) or
-/// block row (MMA) is a work row, those without kept elements too, so that
-/// the compute kernel writes every element of the result (to apply an
-/// epilogue).
+/// operand's own orientation). Its work rows are the channels (SIMT) or
+/// block rows (MMA) that have kept elements.
 PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                            int64_t columns, bool blockKernel,
                            llvm::ArrayRef<int64_t> block, unsigned bits,
-                           const ChipDescription &chip,
-                           bool everyChannel = false);
+                           const ChipDescription &chip);
+
+/// Makes every channel (SIMT) or block row (MMA) of `layout` a work row,
+/// those without kept elements with no entries, so that the compute kernel
+/// writes every element of the result (to apply an epilogue, or to write a
+/// constant-filled accumulator without reading it).
+void addEmptyWorkRows(PartLayout &layout);
 
 /// Restricts the compute kernel of `layout` to the dense columns in which
 /// `result` (the product's result map) keeps an element: a column whose

@@ -57,11 +57,25 @@ void tesa::restrictToLiveColumns(PartLayout &layout,
       layout.liveColumns.push_back(int32_t(tile));
 }
 
+void tesa::addEmptyWorkRows(PartLayout &layout) {
+  int64_t rowChannels = layout.useMma ? layout.blockChannels : 1;
+  int64_t numRows = (layout.channels + rowChannels - 1) / rowChannels;
+  std::vector<int32_t> rows, offsets = {0};
+  size_t next = 0;
+  for (int64_t row = 0; row < numRows; ++row) {
+    if (next < layout.rows.size() && layout.rows[next] == row)
+      ++next;
+    rows.push_back(int32_t(row));
+    offsets.push_back(layout.offsets[next]);
+  }
+  layout.rows = std::move(rows);
+  layout.offsets = std::move(offsets);
+}
+
 PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                                  int64_t columns, bool blockKernel,
                                  llvm::ArrayRef<int64_t> block, unsigned bits,
-                                 const ChipDescription &chip,
-                                 bool everyChannel) {
+                                 const ChipDescription &chip) {
   PartLayout layout;
   layout.compute = getComputeKind(bits);
   layout.qmax = bits == 4 ? 7 : 127;
@@ -107,8 +121,7 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
         layout.blockMasks.insert(layout.blockMasks.end(), mask.begin(),
                                  mask.end());
       }
-      if (everyChannel ||
-          int64_t(layout.entries.size()) > layout.offsets.back()) {
+      if (int64_t(layout.entries.size()) > layout.offsets.back()) {
         layout.rows.push_back(row);
         layout.offsets.push_back(layout.entries.size());
       }
@@ -130,8 +143,7 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
       if (mask)
         layout.entries.push_back(int32_t(start) | (mask << 24));
     }
-    if (everyChannel ||
-        int64_t(layout.entries.size()) > layout.offsets.back()) {
+    if (int64_t(layout.entries.size()) > layout.offsets.back()) {
       layout.rows.push_back(channel);
       layout.offsets.push_back(layout.entries.size());
     }
