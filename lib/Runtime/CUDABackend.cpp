@@ -14,6 +14,7 @@
 #include <climits>
 #include <cstdint>
 #include <mutex>
+#include <unordered_map>
 
 using namespace tesa::rt;
 
@@ -202,6 +203,11 @@ public:
   }
 
   Error unloadModule(void *module) override {
+    {
+      // Its functions' handles may be reused by a later module.
+      std::lock_guard<std::mutex> lock(mutex);
+      sharedMemoryAllowed.clear();
+    }
     return check(driver.cuModuleUnload(module), "cuModuleUnload");
   }
 
@@ -213,14 +219,8 @@ public:
   Error launch(void *function, const uint32_t grid[3], const uint32_t block[3],
                uint32_t sharedMemory, void *stream, void **params,
                void **extra) override {
-    // Kernels that stage more than 48 KB in dynamic shared memory must opt
-    // in before their launch (the staged tensor-core kernel does).
     if (sharedMemory > kDefaultMaxDynamicSharedBytes)
-      if (Error error = check(
-              driver.cuFuncSetAttribute(
-                  function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                  int(sharedMemory)),
-              "cuFuncSetAttribute"))
+      if (Error error = allowSharedMemory(function, sharedMemory))
         return error;
     return check(driver.cuLaunchKernel(function, grid[0], grid[1], grid[2],
                                        block[0], block[1], block[2],
@@ -331,6 +331,24 @@ private:
     return Error(result, call, describe(result));
   }
 
+  /// Opts `function` in to `bytes` of dynamic shared memory, more than the
+  /// 48 KB every kernel may use (the staged tensor-core kernel takes more),
+  /// once per function and size.
+  Error allowSharedMemory(void *function, uint32_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex);
+    uint32_t &allowed = sharedMemoryAllowed[function];
+    if (allowed >= bytes)
+      return {};
+    if (Error error = check(
+            driver.cuFuncSetAttribute(
+                function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                int(bytes)),
+            "cuFuncSetAttribute"))
+      return error;
+    allowed = bytes;
+    return {};
+  }
+
   static Error noDevice(std::string why) {
     return Error(kRuntimeError, "", "no CUDA device: " + why,
                  Error::Kind::NoDevice);
@@ -341,6 +359,8 @@ private:
   /// The primary context retained for threads without a current context;
   /// never released.
   CUcontext primary = nullptr;
+  /// The dynamic shared memory each function was opted in to.
+  std::unordered_map<void *, uint32_t> sharedMemoryAllowed;
 };
 
 } // namespace
