@@ -58,7 +58,7 @@ PRODUCT_LIBRARIES = [
 # column tiles per warp. Block-aligned masks of the library's block shape.
 WIDE_LIBRARIES = [
     (f"sm90_wide_block{c}x{r}", ["--chip=sm_90", "--plan=block",
-                                 f"--block-shape={c}x{r}"])
+                                 f"--block-shape={c}x{r}"], (c, r))
     for c, r in [(32, 32), (64, 64)]
 ]
 # The sparse operand a constant of the module: packed at compile time.
@@ -244,24 +244,19 @@ def prepare(out_dir):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     manifest = []
-    libraries = ([(name, options, "products") for name, options
-                  in PRODUCT_LIBRARIES] +
-                 [(name, options, "wide") for name, options
-                  in WIDE_LIBRARIES] +
-                 [(name, options, "constants") for name, options
-                  in CONSTANT_LIBRARIES])
-    for name, options, kind in libraries:
-        if kind == "products":
-            cases = product_cases(name)
-            text = product_module(cases)
-        elif kind == "wide":
-            block = tuple(int(v) for v in options[-1].split("=")[1].split("x"))
-            cases = wide_cases(name, block)
-            text = product_module(cases)
-            kind = "products"
-        else:
-            cases = constant_cases(name)
-            text = constant_module(cases)
+    # (name, options, kind, the function that makes its cases)
+    libraries = ([(name, options, "products", lambda n=name: product_cases(n))
+                  for name, options in PRODUCT_LIBRARIES] +
+                 [(name, options, "products",
+                   lambda n=name, b=block: wide_cases(n, b))
+                  for name, options, block in WIDE_LIBRARIES] +
+                 [(name, options, "constants",
+                   lambda n=name: constant_cases(n))
+                  for name, options in CONSTANT_LIBRARIES])
+    for name, options, kind, make_cases in libraries:
+        cases = make_cases()
+        text = (product_module(cases) if kind == "products"
+                else constant_module(cases))
         source = out / f"{name}.mlir"
         source.write_text(text)
         tesa_compile(source, out / f"{name}.so", options)
