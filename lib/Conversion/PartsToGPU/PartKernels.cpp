@@ -10,8 +10,9 @@
 // * pack: gathers the part's kept elements from the sparse source into the
 //   compute kernel's layout (zeros in the holes of a block), rounded to f16
 //   or quantised to int8 with one scale per channel;
-// * quantise-dense (int8 parts): the dense operand as int8 with one scale
-//   per column, reduction-contiguous and zero-padded;
+// * dense copy (see hasDenseCopy): the dense operand as int8 with one scale
+//   per column (int8 parts), or as f16 (tensor-core f16 parts with enough
+//   blocks), reduction-contiguous and zero-padded;
 // * compute: SIMT (one thread per result element of a work row, FFMA, or
 //   dp4a / v_dot4_i32_i8 / v_dot2_f32_f16 over groups of the reduction) or
 //   tensor cores (one warp per 16-channel x 8-column tile, mma.sync over the
