@@ -20,11 +20,20 @@ namespace {
 /// A block candidate in the greedy cover.
 struct Candidate {
   double savings;
+  /// Index into the cover's candidate shapes (see BlockChoice).
   unsigned shapeIndex;
   int64_t blockRow, blockColumn;
   bool operator<(const Candidate &other) const {
     return savings < other.savings;
   }
+};
+
+/// A block shape the greedy cover may take, dense or 2:4 structured, with
+/// the cost of one block.
+struct BlockChoice {
+  BlockShape shape;
+  bool structured;
+  double cost;
 };
 
 /// Element-level planning state for one operand.
@@ -46,7 +55,11 @@ public:
       case DecompositionOptions::Mode::Fine:
         break;
       case DecompositionOptions::Mode::Block:
-        coverEveryBlock(classBits, options.forcedBlock);
+        coverEveryBlock(classBits, options.forcedBlock, false);
+        break;
+      case DecompositionOptions::Mode::Structured:
+        coverEveryBlock(classBits, options.forcedBlock,
+                        acceptsStructured(kind, options.forcedBlock));
         break;
       case DecompositionOptions::Mode::Auto:
         coverCheapest(classBits, kind);
@@ -87,20 +100,63 @@ private:
     return count;
   }
 
+  /// Whether parts of `kind` may be 2:4 structured in blocks of `shape`.
+  bool acceptsStructured(ComputeKind kind, BlockShape shape) const {
+    return kind == ComputeKind::F16 && chip.acceptsStructuredBlock(shape);
+  }
+
+  /// Whether every channel of the block keeps at most two uncovered elements
+  /// of `classBits` in each four consecutive reduction elements (groups
+  /// aligned to the block, whose reduction is a multiple of four).
+  bool isStructured(unsigned classBits, std::pair<int64_t, int64_t> block,
+                    int64_t blockRow, int64_t blockColumn) const {
+    int64_t rowEnd = std::min(rows, (blockRow + 1) * block.first);
+    int64_t columnEnd = std::min(columns, (blockColumn + 1) * block.second);
+    auto takes = [&](int64_t r, int64_t c) {
+      int64_t i = r * columns + c;
+      return bits[i] == classBits && owner[i] < 0;
+    };
+    // Groups of four run along columns when channels run along rows.
+    int64_t firstRow = blockRow * block.first;
+    int64_t firstColumn = blockColumn * block.second;
+    if (channelsAlongRows) {
+      for (int64_t r = firstRow; r < rowEnd; ++r)
+        for (int64_t c = firstColumn; c < columnEnd; c += 4) {
+          int count = 0;
+          for (int64_t g = c; g < std::min(c + 4, columnEnd); ++g)
+            count += takes(r, g);
+          if (count > 2)
+            return false;
+        }
+      return true;
+    }
+    for (int64_t c = firstColumn; c < columnEnd; ++c)
+      for (int64_t r = firstRow; r < rowEnd; r += 4) {
+        int count = 0;
+        for (int64_t g = r; g < std::min(r + 4, rowEnd); ++g)
+          count += takes(g, c);
+        if (count > 2)
+          return false;
+      }
+    return true;
+  }
+
   /// Assigns the uncovered elements of `classBits` in a block to the block
-  /// part of `shape`, creating the part on first use.
-  void takeBlock(unsigned classBits, BlockShape shape, double cost,
-                 int64_t blockRow, int64_t blockColumn) {
+  /// (or structured) part of `shape`, creating the part on first use.
+  void takeBlock(unsigned classBits, BlockShape shape, bool structured,
+                 double cost, int64_t blockRow, int64_t blockColumn) {
     std::pair<int64_t, int64_t> block = orient(shape);
+    PlannedPart::Kind kind =
+        structured ? PlannedPart::Kind::Structured : PlannedPart::Kind::Block;
     int partIndex = -1;
     for (auto [i, part] : llvm::enumerate(parts))
-      if (part.kind == PlannedPart::Kind::Block && part.bits == classBits &&
+      if (part.kind == kind && part.bits == classBits &&
           part.blockRows == block.first && part.blockColumns == block.second)
         partIndex = i;
     if (partIndex < 0) {
       partIndex = parts.size();
       parts.push_back(
-          {PlannedPart::Kind::Block, block.first, block.second, classBits,
+          {kind, block.first, block.second, classBits,
            SparsityMap::getUniform({rows, columns}, 0), 0,
            chip.costs.partOverhead[unsigned(getComputeKind(classBits))]});
     }
@@ -112,41 +168,56 @@ private:
     });
   }
 
-  void coverEveryBlock(unsigned classBits, BlockShape shape) {
+  /// Takes every block of `shape` that holds an uncovered element; with
+  /// `structuredWherePossible`, as a structured block where it is 2:4.
+  void coverEveryBlock(unsigned classBits, BlockShape shape,
+                       bool structuredWherePossible) {
     std::pair<int64_t, int64_t> block = orient(shape);
     double cost = chip.getBlockCost(getComputeKind(classBits), shape);
+    double structuredCost = chip.getStructuredBlockCost(shape);
     for (int64_t br = 0; br * block.first < rows; ++br)
-      for (int64_t bc = 0; bc * block.second < columns; ++bc)
-        if (countUncovered(classBits, block, br, bc) > 0)
-          takeBlock(classBits, shape, cost, br, bc);
+      for (int64_t bc = 0; bc * block.second < columns; ++bc) {
+        if (countUncovered(classBits, block, br, bc) == 0)
+          continue;
+        bool structured = structuredWherePossible &&
+                          isStructured(classBits, block, br, bc);
+        takeBlock(classBits, shape, structured,
+                  structured ? structuredCost : cost, br, bc);
+      }
   }
 
   /// Weighted greedy cover: repeatedly take the block, of any shape on the
   /// menu, that saves most against computing its uncovered elements
   /// fine-grained; savings are re-evaluated lazily as blocks are taken.
+  /// Structured blocks are candidates only where they are 2:4 when the cover
+  /// starts; taking other blocks only removes elements, so they stay 2:4.
   void coverGreedily(unsigned classBits, ComputeKind kind) {
     double fineCost = chip.costs.finePerElement[unsigned(kind)];
-    llvm::SmallVector<BlockShape> shapes = getAcceptedShapes(kind);
-    llvm::SmallVector<double> costs;
-    for (BlockShape shape : shapes)
-      costs.push_back(chip.getBlockCost(kind, shape));
+    llvm::SmallVector<BlockChoice> choices;
+    for (BlockShape shape : getAcceptedShapes(kind))
+      choices.push_back({shape, false, chip.getBlockCost(kind, shape)});
+    for (BlockShape shape : chip.blockMenu)
+      if (acceptsStructured(kind, shape))
+        choices.push_back({shape, true, chip.getStructuredBlockCost(shape)});
     std::priority_queue<Candidate> queue;
-    for (auto [s, shape] : llvm::enumerate(shapes)) {
-      std::pair<int64_t, int64_t> block = orient(shape);
-      double cost = costs[s];
+    for (auto [s, choice] : llvm::enumerate(choices)) {
+      std::pair<int64_t, int64_t> block = orient(choice.shape);
       for (int64_t br = 0; br * block.first < rows; ++br)
         for (int64_t bc = 0; bc * block.second < columns; ++bc) {
           double savings =
-              countUncovered(classBits, block, br, bc) * fineCost - cost;
-          if (savings > 0)
+              countUncovered(classBits, block, br, bc) * fineCost -
+              choice.cost;
+          if (savings > 0 &&
+              (!choice.structured || isStructured(classBits, block, br, bc)))
             queue.push({savings, unsigned(s), br, bc});
         }
     }
     while (!queue.empty()) {
       Candidate top = queue.top();
       queue.pop();
-      BlockShape shape = shapes[top.shapeIndex];
-      double cost = costs[top.shapeIndex];
+      const BlockChoice &choice = choices[top.shapeIndex];
+      BlockShape shape = choice.shape;
+      double cost = choice.cost;
       double savings = countUncovered(classBits, orient(shape), top.blockRow,
                                       top.blockColumn) *
                            fineCost -
@@ -159,7 +230,8 @@ private:
         queue.push(top);
         continue;
       }
-      takeBlock(classBits, shape, cost, top.blockRow, top.blockColumn);
+      takeBlock(classBits, shape, choice.structured, cost, top.blockRow,
+                top.blockColumn);
     }
   }
 
@@ -183,14 +255,20 @@ private:
                      cost});
   }
 
-  /// Auto: the cheapest of the greedy cover, every block of one menu shape,
-  /// and no blocks at all, counting each part's fixed costs (which the
-  /// greedy cover, deciding block by block, cannot see).
+  /// Auto: the cheapest of the greedy cover, every block of one menu shape
+  /// (dense, or structured where 2:4), and no blocks at all, counting each
+  /// part's fixed costs (which the greedy cover, deciding block by block,
+  /// cannot see).
   void coverCheapest(unsigned classBits, ComputeKind kind) {
     llvm::SmallVector<std::function<void()>> covers = {
         [&] { coverGreedily(classBits, kind); }, [] {}};
     for (BlockShape shape : getAcceptedShapes(kind))
-      covers.push_back([&, shape] { coverEveryBlock(classBits, shape); });
+      covers.push_back(
+          [&, shape] { coverEveryBlock(classBits, shape, false); });
+    for (BlockShape shape : chip.blockMenu)
+      if (acceptsStructured(kind, shape))
+        covers.push_back(
+            [&, shape] { coverEveryBlock(classBits, shape, true); });
     std::vector<int> ownerBefore = owner, bestOwner;
     llvm::SmallVector<PlannedPart> partsBefore = parts, bestParts;
     double bestCost = std::numeric_limits<double>::infinity();

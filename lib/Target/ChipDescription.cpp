@@ -49,6 +49,15 @@ double ChipDescription::getBlockCost(ComputeKind kind, BlockShape shape) const {
          shape.channels * shape.reduction * costs.blockPerMac[unsigned(kind)];
 }
 
+double ChipDescription::getStructuredBlockCost(BlockShape shape) const {
+  return getBlockCost(ComputeKind::F16, shape) / 2;
+}
+
+bool ChipDescription::acceptsStructuredBlock(BlockShape shape) const {
+  return sparseF16Mma && shape.channels % sparseF16Mma->m == 0 &&
+         shape.reduction % sparseF16Mma->k == 0;
+}
+
 bool ChipDescription::acceptsBlock(ComputeKind kind, BlockShape shape) const {
   if (std::optional<MatrixShape> mma = getMatrixShape(kind))
     return shape.channels % mma->m == 0 && shape.reduction % mma->k == 0;
@@ -83,23 +92,25 @@ static constexpr KernelCosts kVega20Costs = {
 
 static const ChipDescription kChips[] = {
     {"sm_75", GPUBackend::NVVM, 32, 48 * 1024, 64 * 1024, 68, 5632 * 1024,
-     MatrixShape{16, 8, 8}, MatrixShape{8, 8, 16}, true, false, false, "+ptx70",
-     kBlockMenu, kTuringCosts},
+     MatrixShape{16, 8, 8}, MatrixShape{8, 8, 16}, std::nullopt, true, false,
+     false, "+ptx70", kBlockMenu, kTuringCosts},
     {"sm_80", GPUBackend::NVVM, 32, 48 * 1024, 163 * 1024, 108,
-     40 * 1024 * 1024, MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true,
-     false, true, "+ptx70", kBlockMenu, kAmpereCosts},
+     40 * 1024 * 1024, MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32},
+     MatrixShape{16, 8, 32}, true, false, true, "+ptx71", kBlockMenu,
+     kAmpereCosts},
     {"sm_86", GPUBackend::NVVM, 32, 48 * 1024, 99 * 1024, 84, 6 * 1024 * 1024,
-     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true, false, true,
-     "+ptx71", kBlockMenu, kAmpereCosts},
+     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, MatrixShape{16, 8, 32},
+     true, false, true, "+ptx71", kBlockMenu, kAmpereCosts},
     {"sm_89", GPUBackend::NVVM, 32, 48 * 1024, 99 * 1024, 128, 72 * 1024 * 1024,
-     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true, false, true,
-     "+ptx78", kBlockMenu, kAmpereCosts},
+     MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, MatrixShape{16, 8, 32},
+     true, false, true, "+ptx78", kBlockMenu, kAmpereCosts},
     {"sm_90", GPUBackend::NVVM, 32, 48 * 1024, 227 * 1024, 132,
-     50 * 1024 * 1024, MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32}, true,
-     false, true, "+ptx78", kBlockMenu, kSm90MeasuredCosts},
+     50 * 1024 * 1024, MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32},
+     MatrixShape{16, 8, 32}, true, false, true, "+ptx78", kBlockMenu,
+     kSm90MeasuredCosts},
     {"gfx906", GPUBackend::ROCDL, 64, 64 * 1024, 64 * 1024, 60, 4 * 1024 * 1024,
-     std::nullopt, std::nullopt, true, true, false, "", kBlockMenu,
-     kVega20Costs},
+     std::nullopt, std::nullopt, std::nullopt, true, true, false, "",
+     kBlockMenu, kVega20Costs},
 };
 
 const ChipDescription *tesa::lookupChip(llvm::StringRef name) {

@@ -81,9 +81,11 @@ std::string describe(ArrayRef<PlannedPart> parts) {
   os << parts.size() << (parts.size() == 1 ? " part" : " parts");
   for (const PlannedPart &part : parts) {
     os << "; ";
-    if (part.kind == PlannedPart::Kind::Block)
-      os << part.numUnits << " blocks of " << part.blockRows << "x"
-         << part.blockColumns;
+    if (part.kind != PlannedPart::Kind::Fine)
+      os << part.numUnits
+         << (part.kind == PlannedPart::Kind::Structured ? " 2:4 blocks of "
+                                                         : " blocks of ")
+         << part.blockRows << "x" << part.blockColumns;
     else
       os << part.numUnits << " fine-grained elements";
     os << " at " << part.bits << " bits";
@@ -101,9 +103,12 @@ FailureOr<DecompositionOptions> DecomposePass::parseOptions() {
     options.mode = DecompositionOptions::Mode::Fine;
   else if (plan == "block")
     options.mode = DecompositionOptions::Mode::Block;
+  else if (plan == "structured")
+    options.mode = DecompositionOptions::Mode::Structured;
   else
     return emitError(getOperation().getLoc())
-           << "unknown plan '" << plan << "'; expected auto, fine or block";
+           << "unknown plan '" << plan
+           << "'; expected auto, fine, block or structured";
   StringRef channels, reduction;
   std::tie(channels, reduction) = StringRef(blockShape).split('x');
   if (channels.getAsInteger(10, options.forcedBlock.channels) ||
@@ -211,12 +216,15 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
     Value lhs = sparseIndex == 0 ? partValue : other;
     Value rhs = sparseIndex == 1 ? partValue : other;
     SmallVector<int64_t> block;
-    if (part.kind == PlannedPart::Kind::Block)
+    StringRef kernel = "fine";
+    if (part.kind != PlannedPart::Kind::Fine) {
       block = {part.blockRows, part.blockColumns};
-    accumulator = PartMatmulOp::create(
-        builder, op.getLoc(), resultType, lhs, rhs, accumulator, sparseIndex,
-        part.kind == PlannedPart::Kind::Block ? "block" : "fine", block,
-        part.bits);
+      kernel =
+          part.kind == PlannedPart::Kind::Structured ? "structured" : "block";
+    }
+    accumulator = PartMatmulOp::create(builder, op.getLoc(), resultType, lhs,
+                                       rhs, accumulator, sparseIndex, kernel,
+                                       block, part.bits);
   }
   if (accumulator.getType() != resultType)
     accumulator = AnnotateOp::create(builder, op.getLoc(), resultType,

@@ -8,7 +8,7 @@
 // RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=rocdl chip=gfx906" | FileCheck %s --check-prefix=GFX906
 
 // SM75: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_75", features = "+ptx70">, {{.*}}bin = "\7FELF
-// SM80: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70">, {{.*}}bin = "\7FELF
+// SM80: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx71">, {{.*}}bin = "\7FELF
 // SM86: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_86", features = "+ptx71">, {{.*}}bin = "\7FELF
 // SM89: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_89", features = "+ptx78">, {{.*}}bin = "\7FELF
 // SM90: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx78">, {{.*}}bin = "\7FELF

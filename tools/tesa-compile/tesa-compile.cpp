@@ -64,11 +64,12 @@ static cl::opt<std::string>
                     "compiled by the driver when the library is loaded)"),
            cl::init("bin"), cl::cat(category));
 static cl::opt<std::string> plan("plan",
-                                 cl::desc("Decomposition plan: auto, fine or "
-                                          "block"),
+                                 cl::desc("Decomposition plan: auto, fine, "
+                                          "block or structured"),
                                  cl::init("auto"), cl::cat(category));
 static cl::opt<std::string>
-    blockShape("block-shape", cl::desc("Block shape for --plan=block"),
+    blockShape("block-shape", cl::desc("Block shape for --plan=block and "
+                                 "--plan=structured"),
                cl::init("16x16"), cl::cat(category));
 static cl::opt<std::string> rocmToolkit(
     "rocm-toolkit",

@@ -23,16 +23,20 @@ namespace tesa {
 
 /// One part of a decomposed operand.
 struct PlannedPart {
-  enum class Kind { Block, Fine };
+  /// Block: dense tiles. Structured: blocks in which every channel keeps at
+  /// most two of every four consecutive reduction elements (2:4, computed on
+  /// sparse tensor cores). Fine: scattered elements.
+  enum class Kind { Block, Structured, Fine };
   Kind kind;
-  /// For block parts: the block shape in the operand's own (row, column)
-  /// order.
+  /// For block and structured parts: the block shape in the operand's own
+  /// (row, column) order.
   int64_t blockRows = 0, blockColumns = 0;
   /// The bit width the part's elements are kept at (4, 8, 16 or 32).
   unsigned bits;
   /// The part's elements, at `bits`; every other element pruned.
   SparsityMap map;
-  /// Number of blocks (block parts) or kept elements (fine parts).
+  /// Number of blocks (block and structured parts) or kept elements (fine
+  /// parts).
   int64_t numUnits;
   /// Estimated cost per dense column, in cost-table units.
   double cost;
@@ -47,6 +51,9 @@ struct DecompositionOptions {
     Fine,
     /// Every block of `forcedBlock` that holds a kept element.
     Block,
+    /// As Block, but f16 blocks that are 2:4 structured along the reduction
+    /// become structured blocks where the chip has sparse tensor cores.
+    Structured,
   };
   Mode mode = Mode::Auto;
   BlockShape forcedBlock = {16, 16};
@@ -54,8 +61,9 @@ struct DecompositionOptions {
 
 /// Plans the parts of `operand`, a 2-D map whose output channels run along
 /// rows (`channelsAlongRows`, e.g. the lhs of a matmul) or columns (the rhs).
-/// Parts come ordered by bits (32, 16, 8, 4), block parts before the fine
-/// remainder; their maps are disjoint and their union equals `operand`.
+/// Parts come ordered by bits (32, 16, 8, 4), block and structured parts
+/// before the fine remainder; their maps are disjoint and their union equals
+/// `operand`.
 llvm::SmallVector<PlannedPart>
 planDecomposition(const SparsityMap &operand, bool channelsAlongRows,
                   const ChipDescription &chip,

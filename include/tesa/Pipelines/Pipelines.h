@@ -32,12 +32,13 @@ struct GPUPipelineOptions
                      "AMDGPU assembly) or 'fatbin'"),
       llvm::cl::init("bin")};
   Option<std::string> plan{*this, "plan",
-                           llvm::cl::desc("Decomposition plan: auto, fine or "
-                                          "block"),
+                           llvm::cl::desc("Decomposition plan: auto, fine, "
+                                          "block or structured"),
                            llvm::cl::init("auto")};
   Option<std::string> blockShape{
       *this, "block-shape",
-      llvm::cl::desc("Block shape for plan=block (<channels>x<reduction>)"),
+      llvm::cl::desc("Block shape for plan=block and plan=structured "
+                     "(<channels>x<reduction>)"),
       llvm::cl::init("16x16")};
   Option<bool> packEntryPoints{
       *this, "pack-entry-points",

@@ -89,6 +89,9 @@ struct ChipDescription {
   int64_t l2CacheBytes;
   /// Tensor-core shapes, if the chip has them.
   std::optional<MatrixShape> f16Mma, i8Mma;
+  /// The sparse tensor-core shape for f16 (`mma.sp`, sm_80+), whose A
+  /// operand keeps at most two of every four consecutive reduction elements.
+  std::optional<MatrixShape> sparseF16Mma;
   /// 4-way int8 dot product (`dp4a`, `v_dot4_i32_i8`).
   bool hasInt8Dot4;
   /// 2-way f16 dot product into f32 (`v_dot2_f32_f16`).
@@ -104,9 +107,16 @@ struct ChipDescription {
   std::optional<MatrixShape> getMatrixShape(ComputeKind kind) const;
   /// Whether a block part of `kind` may use `shape` on this chip.
   bool acceptsBlock(ComputeKind kind, BlockShape shape) const;
+  /// Whether a 2:4 structured part (f16, sparse tensor cores) may use
+  /// `shape` on this chip.
+  bool acceptsStructuredBlock(BlockShape shape) const;
   /// The cost of one block of `shape` in a part of `kind`: measured where
   /// the cost table lists the shape, else from the per-MAC rate.
   double getBlockCost(ComputeKind kind, BlockShape shape) const;
+  /// The cost of one 2:4 structured f16 block of `shape`: half the f16
+  /// block's (half the multiply-accumulates and half the packed values; not
+  /// measured yet).
+  double getStructuredBlockCost(BlockShape shape) const;
 };
 
 /// The description of `name` (e.g. "sm_80", "gfx906"), or null.

@@ -154,9 +154,13 @@ def Decompose : Pass<"tesa-decompose", "mlir::ModuleOp"> {
     int8). Within a width, a weighted greedy cover over the chip's block
     menu takes the block that saves most against computing its elements
     fine-grained, re-evaluating savings as blocks are taken, so one operand
-    may use several block sizes; the rest is one fine-grained part. Costs
-    come from the chip's table (docs/decomposition.md). When both operands
-    are sparse, the one with fewer kept elements is decomposed.
+    may use several block sizes; the rest is one fine-grained part. On chips
+    with sparse tensor cores (sm_80 and later), f16 blocks in which every
+    channel keeps at most two of every four consecutive reduction elements
+    may instead become `kernel = "structured"` blocks (2:4, `mma.sp`), at
+    about half a dense block's cost. Costs come from the chip's table
+    (docs/decomposition.md). When both operands are sparse, the one with
+    fewer kept elements is decomposed.
 
     ```mlir
     %r = linalg.matmul ins(%x, %w : tensor<16x64xf32>, tensor<64x64xf32, #tesa.sparsity<map = dense<[[16, 0], [0, 32]]> : tensor<2x2xi8>>>)
@@ -176,10 +180,13 @@ def Decompose : Pass<"tesa-decompose", "mlir::ModuleOp"> {
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "Chip whose block menu and cost table drive the plan">,
     Option<"plan", "plan", "std::string", /*default=*/"\"auto\"",
-           "'auto' (cost model), 'fine' (all fine-grained) or 'block' "
-           "(every block of block-shape holding a kept element)">,
+           "'auto' (cost model), 'fine' (all fine-grained), 'block' "
+           "(every block of block-shape holding a kept element) or "
+           "'structured' (as 'block', f16 blocks that are 2:4 along the "
+           "reduction on sparse tensor cores)">,
     Option<"blockShape", "block-shape", "std::string", /*default=*/"\"16x16\"",
-           "Block shape for plan=block, as <channels>x<reduction>">,
+           "Block shape for plan=block and plan=structured, as "
+           "<channels>x<reduction>">,
     Option<"emitRemarks", "remarks", "bool", /*default=*/"false",
            "Describe each plan in a remark on its operation">,
   ];

@@ -160,7 +160,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   int64_t columns = resultType.getDimSize(sparseIsLhs ? 1 : 0);
   PartLayout layout = buildPartLayout(
       getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
-      columns, op.getKernel() == "block", op.getBlock(), op.getBits(), chip);
+      columns, op.getKernel(), op.getBlock(), op.getBits(), chip);
   // An epilogue applies to every element, so no column is skipped.
   if (!op.hasEpilogue())
     restrictToLiveColumns(layout, getDeclaredMap(resultType));

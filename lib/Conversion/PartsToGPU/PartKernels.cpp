@@ -110,7 +110,7 @@ namespace {
 /// entries [lo, hi), with the work-list tables.
 struct PackRow {
   Value firstChannel, lo, hi;
-  Value entries, masks;
+  Value entries, masks, metadata;
 };
 } // namespace
 
@@ -119,9 +119,12 @@ static int64_t getRowChannels(const PartLayout &layout) {
   return layout.useMma ? layout.blockChannels : 1;
 }
 
-/// Elements of one channel in one entry: a SIMT group or a block row.
+/// Packed values of one channel in one entry: a SIMT group or a block row
+/// (half of it, structured).
 static int64_t getEntryLength(const PartLayout &layout) {
-  return layout.useMma ? layout.blockReduction : layout.group;
+  if (!layout.useMma)
+    return layout.group;
+  return layout.structured ? layout.blockReduction / 2 : layout.blockReduction;
 }
 
 /// Consecutive slots one thread converts: a SIMT entry; one element of a
@@ -166,17 +169,50 @@ static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
   if (layout.useMma) {
     int64_t bc = layout.blockChannels, br = layout.blockReduction;
     int64_t words = (bc * br + 31) / 32;
-    Value inBlock = kb.add(kb.mul(r, kb.index(br)), c);
+    // The element's offset in the block's row: `c` itself, or for a
+    // structured part the one its metadata names (getStructuredOffset).
+    Value offset = c;
+    if (layout.structured) {
+      Value step = kb.div(c, 16), inStep = kb.rem(c, 16);
+      Value lane = kb.div(inStep, 4);
+      Value group = kb.add(lane, kb.mul(kb.div(kb.rem(inStep, 4), 2),
+                                        kb.index(4)));
+      Value metadataLane = kb.add(kb.mul(kb.rem(r, 8), kb.index(2)),
+                                  kb.div(group, 4));
+      Value index = kb.add(
+          kb.mul(kb.add(kb.mul(kb.add(kb.mul(e, kb.index(bc / 16)),
+                                      kb.div(r, 16)),
+                               kb.index(br / 32)),
+                        step),
+                 kb.index(16)),
+          metadataLane);
+      Value shift = kb.add(
+          kb.mul(kb.div(kb.rem(r, 16), 8), kb.index(16)),
+          kb.add(kb.mul(kb.rem(group, 4), kb.index(4)),
+                 kb.mul(kb.rem(inStep, 2), kb.index(2))));
+      Value position = arith::AndIOp::create(
+          b,
+          arith::ShRUIOp::create(
+              b, kb.loadI32(row.metadata, index),
+              arith::IndexCastUIOp::create(b, b.getI32Type(), shift)),
+          arith::ConstantIntOp::create(b, 3, 32));
+      offset = kb.add(
+          kb.add(kb.mul(step, kb.index(32)), kb.mul(group, kb.index(4))),
+          arith::IndexCastUIOp::create(b, b.getIndexType(), position));
+    }
+    Value inBlock = kb.add(kb.mul(r, kb.index(br)), offset);
     Value word = kb.loadI32(
         row.masks, kb.add(kb.mul(e, kb.index(words)), kb.div(inBlock, 32)));
     Value bit = arith::IndexCastUIOp::create(b, b.getI32Type(),
                                              kb.rem(inBlock, 32));
-    k = kb.add(kb.mul(kb.loadIndex(row.entries, e), kb.index(br)), c);
+    k = kb.add(kb.mul(kb.loadIndex(row.entries, e), kb.index(br)), offset);
     kept = arith::AndIOp::create(
         b, kb.testBit(word, bit),
         arith::AndIOp::create(b, kb.less(k, layout.reduction),
                               kb.less(channel, layout.channels)));
-    slot = kb.add(kb.mul(e, kb.index(bc * br)), inBlock);
+    int64_t length = getEntryLength(layout);
+    slot = kb.add(kb.mul(e, kb.index(bc * length)),
+                  kb.add(kb.mul(r, kb.index(length)), c));
   } else {
     Value entry = kb.loadI32(row.entries, e);
     k = kb.add(kb.groupStart(entry), c);
@@ -290,6 +326,8 @@ static gpu::GPUFuncOp buildPack(KernelBuilder &kb, MemRefType source,
   row.entries = kb.table("_entries", layout.entries);
   if (layout.useMma)
     row.masks = kb.table("_masks", layout.blockMasks);
+  if (layout.structured)
+    row.metadata = kb.table("_metadata", layout.metadata);
   Value rowScales;
   if (quantised)
     rowScales = emitRowScales(kb, fn, src, row, thread, fn.getArgument(2));
@@ -814,6 +852,12 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
   int64_t chunkLength = steps * shape.k, chunks = br / chunkLength;
   int64_t registers = steps * registersPerStep;
   int64_t runLength = registers * width;
+  // A structured block row packs half the values: two registers per step
+  // (getStructuredOffset), one step per chunk.
+  bool structured = layout.structured;
+  int64_t packedPerStep = structured ? registersPerStep / 2 : registersPerStep;
+  int64_t packedRegisters = steps * packedPerStep;
+  int64_t packedRowLength = structured ? br / 2 : br;
   SmallVector<int64_t> rowOffsets = shape.m == 16 ? SmallVector<int64_t>{0, 8}
                                                   : SmallVector<int64_t>{0};
   int64_t numRowOffsets = rowOffsets.size();
@@ -851,22 +895,25 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
     Value rows = kb.table("_rows", layout.rows);
     Value offsets = kb.table("_offsets", layout.offsets);
     Value entries = kb.table("_entries", layout.entries);
+    Value metadata =
+        structured ? kb.table("_metadata", layout.metadata) : Value();
     auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
     // This thread's first reduction element of a chunk.
     Value runStart = kb.mul(inGroup, kb.index(runLength));
 
-    // The registers of one run: `runLength` consecutive elements loaded at
-    // once, as fragment registers.
+    // The registers of one run: consecutive elements loaded at once, as
+    // fragment registers.
     auto splitRun = [&](Value run) {
+      int64_t count = cast<VectorType>(run.getType()).getNumElements() / width;
       SmallVector<Value> split;
       if (isInt) {
         Value words = vector::BitCastOp::create(
-            b, VectorType::get({registers}, b.getI32Type()), run);
-        for (int64_t j = 0; j < registers; ++j)
+            b, VectorType::get({count}, b.getI32Type()), run);
+        for (int64_t j = 0; j < count; ++j)
           split.push_back(vector::ExtractOp::create(b, words, j));
         return split;
       }
-      for (int64_t j = 0; j < registers; ++j)
+      for (int64_t j = 0; j < count; ++j)
         split.push_back(vector::ShuffleOp::create(
             b, run, run, ArrayRef<int64_t>{j * width, j * width + 1}));
       return split;
@@ -875,8 +922,13 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
     // `kInBlock` of the block at `blockBase`; 4-bit parts unpack each from
     // the word of eight values holding it.
     auto loadPackedRun = [&](Value row, Value kInBlock, Value blockBase) {
-      Value at =
-          kb.add(blockBase, kb.add(kb.mul(row, kb.index(br)), kInBlock));
+      Value at = kb.add(blockBase,
+                        kb.add(kb.mul(row, kb.index(packedRowLength)),
+                               kInBlock));
+      if (structured)
+        return splitRun(kb.loadVector(
+            VectorType::get({packedRegisters * width}, b.getF16Type()),
+            packed, ValueRange{at}));
       if (!layout.packedInt4)
         return splitRun(kb.loadVector(runType, packed, ValueRange{at}));
       SmallVector<Value> split;
@@ -894,7 +946,33 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
     // The dense operand's registers of `column` from reduction element `k`:
     // from its copy, or (an implicit GEMM, or too few blocks to pay for a
     // copy) as pairs of f32 elements, through the gather if there is one.
+    // A structured part's steps are in the instruction's own order:
+    // register j holds elements 8j + 2 (lane % 4) and the next of a step.
     auto loadDenseRun = [&](Value column, Value k) {
+      if (structured) {
+        SmallVector<Value> split;
+        VectorType pair = VectorType::get({2}, b.getF16Type());
+        for (int64_t j = 0; j < registers; ++j) {
+          Value kk = kb.add(k, kb.add(kb.index(8 * j),
+                                      kb.mul(inGroup, kb.index(2))));
+          if (hasDenseCopy(layout)) {
+            split.push_back(
+                kb.loadVector(pair, dense, ValueRange{column, kk}));
+            continue;
+          }
+          SmallVector<Value> halves;
+          for (int64_t h = 0; h < 2; ++h)
+            halves.push_back(arith::TruncFOp::create(
+                b, b.getF16Type(),
+                memref::LoadOp::create(
+                    b, dense,
+                    kb.denseIndex(kb.min(kb.add(kk, kb.index(h)),
+                                         layout.reduction - 1),
+                                  column))));
+          split.push_back(vector::FromElementsOp::create(b, pair, halves));
+        }
+        return split;
+      }
       if (hasDenseCopy(layout))
         return splitRun(kb.loadVector(runType, dense, ValueRange{column, k}));
       SmallVector<Value> split;
@@ -924,24 +1002,46 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
             kb.mul(kb.add(firstSlice, kb.index(sl)), kb.index(shape.m)));
 
       // The registers of chunk `c` of block `e`: the packed block's, per
-      // (slice, row offset), then the dense operand's, per tile.
+      // (slice, row offset), for a structured part each slice's metadata
+      // word, then the dense operand's, per tile.
       auto loadChunk = [&](Value e, int64_t c) {
         Value kInBlock = kb.add(kb.index(c * chunkLength), runStart);
-        Value blockBase = kb.mul(e, kb.index(bc * br));
+        Value packedInBlock =
+            structured ? kb.add(kb.index(c * chunkLength / 2),
+                                kb.mul(inGroup, kb.index(4)))
+                       : kInBlock;
+        Value blockBase = kb.mul(e, kb.index(bc * packedRowLength));
         SmallVector<Value> chunk;
         for (int64_t sl = 0; sl < slices; ++sl)
           for (int64_t rowOffset : rowOffsets)
             llvm::append_range(
                 chunk, loadPackedRun(kb.add(sliceRows[sl],
                                             kb.add(group, kb.index(rowOffset))),
-                                     kInBlock, blockBase));
-        Value k = kb.add(
-            kb.mul(kb.loadIndex(entries, e), kb.index(br)), kInBlock);
+                                     packedInBlock, blockBase));
+        if (structured) {
+          // Lanes 2 and 3 of a group hold no metadata (sparsity selector
+          // 0); they load lane 0's and 1's word.
+          Value lane = kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
+          for (int64_t sl = 0; sl < slices; ++sl) {
+            Value slice = kb.add(firstSlice, kb.index(sl));
+            Value index = kb.add(
+                kb.mul(kb.add(kb.mul(kb.add(kb.mul(e, kb.index(bc / shape.m)),
+                                            slice),
+                                     kb.index(chunks)),
+                              kb.index(c)),
+                       kb.index(16)),
+                lane);
+            chunk.push_back(kb.loadI32(metadata, index));
+          }
+        }
+        Value k = kb.mul(kb.loadIndex(entries, e), kb.index(br));
+        k = kb.add(k, structured ? kb.index(c * chunkLength) : kInBlock);
         for (int64_t t = 0; t < tiles; ++t)
           llvm::append_range(chunk, loadDenseRun(columns[t], k));
         return chunk;
       };
-      int64_t numPacked = slices * numRowOffsets * registers;
+      int64_t numPacked = slices * numRowOffsets * packedRegisters;
+      int64_t numMetadata = structured ? slices : 0;
       std::array<NVVM::MMATypes, 2> types =
           isInt ? std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
                                                NVVM::MMATypes::s8}
@@ -957,23 +1057,33 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
         for (int64_t s = 0; s < steps; ++s) {
           SmallVector<SmallVector<Value>> a(slices);
           for (int64_t sl = 0; sl < slices; ++sl)
-            for (int64_t r = 0; r < registersPerStep; ++r)
+            for (int64_t r = 0; r < packedPerStep; ++r)
               for (int64_t ro = 0; ro < numRowOffsets; ++ro)
-                a[sl].push_back(chunk[(sl * numRowOffsets + ro) * registers +
-                                      s * registersPerStep + r]);
+                a[sl].push_back(
+                    chunk[(sl * numRowOffsets + ro) * packedRegisters +
+                          s * packedPerStep + r]);
           for (int64_t t = 0; t < tiles; ++t) {
-            ArrayRef<Value> bFrag = chunk.slice(
-                numPacked + t * registers + s * registersPerStep,
-                registersPerStep);
+            ArrayRef<Value> bFrag =
+                chunk.slice(numPacked + numMetadata + t * registers +
+                                s * registersPerStep,
+                            registersPerStep);
             for (int64_t sl = 0; sl < slices; ++sl) {
               MutableArrayRef<Value> tileAcc =
                   acc.slice((t * slices + sl) * numAccumulators,
                             numAccumulators);
-              Value d = NVVM::MmaOp::create(
-                  b, resultType, a[sl], bFrag, tileAcc,
-                  {shape.m, shape.n, shape.k}, std::nullopt, overflow, types,
-                  std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                                 NVVM::MMALayout::col});
+              Value d =
+                  structured
+                      ? Value(NVVM::MmaSpOp::create(
+                            b, resultType, a[sl], bFrag, tileAcc,
+                            chunk[numPacked + sl],
+                            arith::ConstantIntOp::create(b, 0, 32),
+                            {shape.m, shape.n, shape.k}, std::nullopt, types))
+                      : Value(NVVM::MmaOp::create(
+                            b, resultType, a[sl], bFrag, tileAcc,
+                            {shape.m, shape.n, shape.k}, std::nullopt,
+                            overflow, types,
+                            std::array<NVVM::MMALayout, 2>{
+                                NVVM::MMALayout::row, NVVM::MMALayout::col}));
               for (int64_t i = 0; i < numAccumulators; ++i)
                 tileAcc[i] = LLVM::ExtractValueOp::create(b, d, i);
             }

@@ -42,6 +42,10 @@ struct DenseGather {
 struct PartLayout {
   /// Tensor-core tiles (block parts with a matching mma shape) or SIMT.
   bool useMma;
+  /// 2:4 structured blocks on sparse tensor cores (`mma.sp`): a block row
+  /// packs two values of every four reduction elements (see
+  /// getStructuredOffset), and `metadata` holds the instruction's indices.
+  bool structured = false;
   ComputeKind compute;
   /// Largest quantised magnitude (127 for 8 bits, 7 for 4).
   int64_t qmax;
@@ -68,6 +72,14 @@ struct PartLayout {
   std::vector<int32_t> rows, offsets, entries;
   /// MMA: the kept-element bitmask of each block, 32 elements per word.
   std::vector<int32_t> blockMasks;
+  /// Structured: the metadata word of each (block, slice of mma.m channels,
+  /// step of mma.k reduction elements, lane group g, lane g * 4 + i for
+  /// i = 0, 1), at getMetadataIndex(). Lane i = 0 holds, for channels g and
+  /// g + 8 of the slice (low and high half), the 2-bit positions of the two
+  /// values of each of the step's groups of four 0-3; lane 1 those of groups
+  /// 4-7 (PTX ISA, "Sparse matrix storage", m16n8k32 with sparsity selector
+  /// 0).
+  std::vector<int32_t> metadata;
   /// The dense columns the compute kernel covers (SIMT: column ids; MMA:
   /// tiles of mma.n columns) when the product's result marks the others
   /// pruned; empty when it covers them all.
@@ -93,6 +105,16 @@ struct PartLayout {
   int64_t getNibbleRun() const { return useMma ? 4 : 2; }
   /// Padded reduction length of the quantised dense operand.
   int64_t getPaddedReduction() const;
+  /// Structured: where metadata word (entry, slice, step, lane) is.
+  int64_t getMetadataIndex(int64_t entry, int64_t slice, int64_t step,
+                           int64_t lane) const;
+  /// Structured: the reduction offset, in its block, of packed value
+  /// `position` of block row `row` of entry `entry`; the value is zero when
+  /// the block keeps nothing there. In each step's 16 values of a row, lane
+  /// i (of four) holds positions 4i..4i+3: the two values of group i, then
+  /// those of group i + 4, as its two A fragment registers.
+  int64_t getStructuredOffset(int64_t entry, int64_t row,
+                              int64_t position) const;
   /// Number of blocks (MMA) or entries (SIMT) of work.
   int64_t getNumEntries() const { return entries.size(); }
   /// Number of columns (SIMT) or column tiles (MMA) the compute kernel
@@ -103,8 +125,11 @@ struct PartLayout {
 /// Builds the layout of a part whose kept elements are `part` (in the sparse
 /// operand's own orientation). Its work rows are the channels (SIMT) or
 /// block rows (MMA) that have kept elements.
+/// `kernel` is the part's kind ("block", "structured" or "fine"); a
+/// structured part the chip cannot compute on sparse tensor cores is laid out
+/// as a block part.
 PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
-                           int64_t columns, bool blockKernel,
+                           int64_t columns, llvm::StringRef kernel,
                            llvm::ArrayRef<int64_t> block, unsigned bits,
                            const ChipDescription &chip);
 

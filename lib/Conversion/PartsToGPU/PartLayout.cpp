@@ -10,6 +10,8 @@ using namespace tesa;
 
 int64_t PartLayout::getNumPacked() const {
   int64_t perEntry = useMma ? blockChannels * blockReduction : group;
+  if (structured)
+    perEntry /= 2;
   return std::max<int64_t>(1, getNumEntries() * perEntry);
 }
 
@@ -21,6 +23,68 @@ int64_t PartLayout::getPackedBufferSize() const {
 std::pair<int64_t, bool> PartLayout::getPackedByte(int64_t slot) const {
   int64_t run = getNibbleRun();
   return {slot / (2 * run) * run + slot % run, slot % (2 * run) >= run};
+}
+
+int64_t PartLayout::getMetadataIndex(int64_t entry, int64_t slice,
+                                     int64_t step, int64_t lane) const {
+  int64_t slices = blockChannels / mma.m, steps = blockReduction / mma.k;
+  return ((entry * slices + slice) * steps + step) * 16 + lane;
+}
+
+int64_t PartLayout::getStructuredOffset(int64_t entry, int64_t row,
+                                        int64_t position) const {
+  int64_t step = position / 16, inStep = position % 16;
+  int64_t lane = inStep / 4, second = (inStep % 4) / 2, value = inStep % 2;
+  int64_t group = lane + 4 * second;
+  uint32_t word = uint32_t(metadata[getMetadataIndex(
+      entry, row / 16, step, (row % 8) * 2 + group / 4)]);
+  int64_t shift = 16 * ((row % 16) / 8) + 4 * (group % 4) + 2 * value;
+  return step * 32 + 4 * group + ((word >> shift) & 3);
+}
+
+/// The metadata of one group of four reduction elements: the positions of
+/// its two values, ascending (an unused value's position is any other one).
+static uint32_t getGroupMetadata(llvm::ArrayRef<bool> kept) {
+  llvm::SmallVector<uint32_t, 2> positions;
+  for (uint32_t i = 0; i < 4 && positions.size() < 2; ++i)
+    if (kept[i])
+      positions.push_back(i);
+  for (uint32_t i = 0; i < 4 && positions.size() < 2; ++i)
+    if (!llvm::is_contained(positions, i))
+      positions.push_back(i);
+  llvm::sort(positions);
+  return positions[0] | positions[1] << 2;
+}
+
+/// Fills `layout.metadata` for its blocks; `kept(channel, k)` says whether
+/// the part keeps an element (false outside the operand).
+template <typename Kept>
+static void buildMetadata(PartLayout &layout, Kept kept) {
+  int64_t bc = layout.blockChannels, br = layout.blockReduction;
+  int64_t slices = bc / layout.mma.m, steps = br / layout.mma.k;
+  layout.metadata.assign(layout.getNumEntries() * slices * steps * 16, 0);
+  for (size_t w = 0; w + 1 < layout.offsets.size(); ++w) {
+    for (int64_t e = layout.offsets[w]; e < layout.offsets[w + 1]; ++e) {
+      int64_t firstChannel = layout.rows[w] * bc;
+      int64_t firstK = layout.entries[e] * br;
+      for (int64_t slice = 0; slice < slices; ++slice)
+        for (int64_t step = 0; step < steps; ++step)
+          for (int64_t lane = 0; lane < 16; ++lane) {
+            uint32_t word = 0;
+            for (int64_t half = 0; half < 2; ++half)
+              for (int64_t g = 0; g < 4; ++g) {
+                int64_t channel = firstChannel + slice * 16 + lane / 2 + 8 * half;
+                int64_t k = firstK + step * 32 + 4 * (4 * (lane % 2) + g);
+                bool groupKept[4];
+                for (int64_t i = 0; i < 4; ++i)
+                  groupKept[i] = kept(channel, k + i);
+                word |= getGroupMetadata(groupKept) << (16 * half + 4 * g);
+              }
+            layout.metadata[layout.getMetadataIndex(e, slice, step, lane)] =
+                int32_t(word);
+          }
+    }
+  }
 }
 
 int64_t PartLayout::getPaddedReduction() const {
@@ -73,9 +137,10 @@ void tesa::addEmptyWorkRows(PartLayout &layout) {
 }
 
 PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
-                                 int64_t columns, bool blockKernel,
+                                 int64_t columns, llvm::StringRef kernel,
                                  llvm::ArrayRef<int64_t> block, unsigned bits,
                                  const ChipDescription &chip) {
+  bool blockKernel = kernel == "block" || kernel == "structured";
   PartLayout layout;
   layout.compute = getComputeKind(bits);
   layout.qmax = bits == 4 ? 7 : 127;
@@ -90,13 +155,23 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
     return bitsOf[sparseIsLhs ? channel * shape[1] + k
                               : k * shape[1] + channel] != 0;
   };
+  auto keptInside = [&](int64_t channel, int64_t k) {
+    return channel < layout.channels && k < layout.reduction &&
+           kept(channel, k);
+  };
   BlockShape blockShape = {0, 0};
   if (blockKernel)
     blockShape = sparseIsLhs ? BlockShape{block[0], block[1]}
                              : BlockShape{block[1], block[0]};
   std::optional<MatrixShape> mma = chip.getMatrixShape(layout.compute);
-  layout.useMma = blockKernel && mma && chip.acceptsBlock(layout.compute,
-                                                          blockShape);
+  layout.structured = kernel == "structured" &&
+                      layout.compute == ComputeKind::F16 &&
+                      chip.acceptsStructuredBlock(blockShape);
+  if (layout.structured)
+    mma = chip.sparseF16Mma;
+  layout.useMma = layout.structured ||
+                  (blockKernel && mma &&
+                   chip.acceptsBlock(layout.compute, blockShape));
   int64_t p = layout.channels, k = layout.reduction;
   layout.offsets.push_back(0);
   if (layout.useMma) {
@@ -126,6 +201,8 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
         layout.offsets.push_back(layout.entries.size());
       }
     }
+    if (layout.structured)
+      buildMetadata(layout, keptInside);
     return layout;
   }
   // SIMT: groups of consecutive reduction elements, as wide as the dot

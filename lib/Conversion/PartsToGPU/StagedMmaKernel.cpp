@@ -95,8 +95,9 @@ static std::optional<StagedTiling> getStagedTiling(const PartLayout &layout,
 
 bool tesa::usesStagedMma(const PartLayout &layout,
                          const ChipDescription &chip) {
-  if (!layout.useMma || !chip.hasAsyncCopy || !hasDenseCopy(layout) ||
-      layout.packedInt4 || layout.blockChannels != kStagedBlockChannels)
+  if (!layout.useMma || layout.structured || !chip.hasAsyncCopy ||
+      !hasDenseCopy(layout) || layout.packedInt4 ||
+      layout.blockChannels != kStagedBlockChannels)
     return false;
   // The fragments ldmatrix loads (16 x 32-byte A tiles, 8 x 32-byte B
   // tiles), whole stages in a block's row, and a tiling that fits.

@@ -41,7 +41,7 @@ func.func @matmul_f16(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<bi
 // -----
 
 func.func @matmul_kernel(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf32>) {
-  // expected-error @+1 {{'tesa.part_matmul' op kernel must be "block" or "fine", got "csr"}}
+  // expected-error @+1 {{'tesa.part_matmul' op kernel must be "block", "structured" or "fine", got "csr"}}
   %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "csr", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 8>>, tensor<4x4xf32> -> tensor<4x4xf32>
   return
 }

@@ -4,7 +4,7 @@
 // RUN: not tesa-opt %s -split-input-file --tesa-decompose=block-shape=16 2>&1 | FileCheck %s --check-prefix=SHAPE
 
 // CHIP: error: unknown chip 'sm_1'; known chips: sm_75, sm_80, sm_86, sm_89, sm_90, gfx906
-// PLAN: error: unknown plan 'dense'; expected auto, fine or block
+// PLAN: error: unknown plan 'dense'; expected auto, fine, block or structured
 // SHAPE: error: block-shape '16' is not <channels>x<reduction> with positive sizes
 
 func.func @f16_elements(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>, %acc: tensor<4x4xf16>) -> tensor<4x4xf16> {

@@ -93,6 +93,45 @@ LogicalResult ExtractPartOp::verify() {
   return success();
 }
 
+LogicalResult PartMatmulOp::verifyStructured() {
+  // The sparse operand's reduction runs along its columns (lhs) or rows.
+  unsigned reductionDim = getSparseOperand() == 0 ? 1 : 0;
+  if (getBits() != 16)
+    return emitOpError("a structured kernel computes f16 parts (bits = 16), "
+                       "got ")
+           << getBits();
+  if (getBlock()[reductionDim] % 4 != 0)
+    return emitOpError("a structured kernel's blocks span a multiple of four "
+                       "reduction elements, got ")
+           << getBlock()[reductionDim];
+  // Resource data is parsed after the types, so the map may not be known.
+  auto type = cast<RankedTensorType>(getSparse().getType());
+  SparsityAttr encoding = getSparsityEncoding(type);
+  if (!encoding || !encoding.getMapEntries())
+    return success();
+  FailureOr<SparsityMap> map = encoding.getSparsityMap(
+      type.getShape(), [&] { return emitOpError(); });
+  if (failed(map))
+    return failure();
+  ArrayRef<int64_t> shape = type.getShape();
+  std::vector<uint8_t> bits = map->getEntriesOn(shape);
+  int64_t channels = shape[1 - reductionDim];
+  int64_t reduction = shape[reductionDim];
+  for (int64_t channel = 0; channel < channels; ++channel)
+    for (int64_t start = 0; start < reduction; start += 4) {
+      int64_t kept = 0;
+      for (int64_t k = start; k < std::min(start + 4, reduction); ++k)
+        kept += bits[reductionDim == 1 ? channel * reduction + k
+                                       : k * channels + channel] != 0;
+      if (kept > 2)
+        return emitOpError("a structured part keeps at most two of every "
+                           "four consecutive reduction elements; channel ")
+               << channel << " keeps " << kept << " of elements " << start
+               << ".." << std::min(start + 4, reduction) - 1;
+    }
+  return success();
+}
+
 LogicalResult PartMatmulOp::verify() {
   auto lhsType = cast<RankedTensorType>(getLhs().getType());
   auto rhsType = cast<RankedTensorType>(getRhs().getType());
@@ -111,19 +150,23 @@ LogicalResult PartMatmulOp::verify() {
     return emitOpError("shapes do not form a matrix product: ")
            << lhsType << " * " << rhsType << " + " << accType << " -> "
            << resultType;
-  if (getKernel() != "block" && getKernel() != "fine")
-    return emitOpError("kernel must be \"block\" or \"fine\", got \"")
-           << getKernel() << "\"";
+  StringRef kernel = getKernel();
+  if (kernel != "block" && kernel != "structured" && kernel != "fine")
+    return emitOpError("kernel must be \"block\", \"structured\" or "
+                       "\"fine\", got \"")
+           << kernel << "\"";
   ArrayRef<int64_t> block = getBlock();
-  if (getKernel() == "block" &&
+  if (kernel != "fine" &&
       (block.size() != 2 || block[0] <= 0 || block[1] <= 0))
-    return emitOpError("a block kernel needs a block shape of two positive "
-                       "sizes");
-  if (getKernel() == "fine" && !block.empty())
+    return emitOpError("a ")
+           << kernel << " kernel needs a block shape of two positive sizes";
+  if (kernel == "fine" && !block.empty())
     return emitOpError("a fine kernel takes no block shape");
   int64_t bits = getBits();
   if (bits != 4 && bits != 8 && bits != 16 && bits != 32)
     return emitOpError("bits must be 4, 8, 16 or 32, got ") << bits;
+  if (kernel == "structured" && failed(verifyStructured()))
+    return failure();
   if (!getSparsityEncoding(getSparse().getType()))
     return emitOpError("the sparse operand must carry a #tesa.sparsity "
                        "encoding");

@@ -74,9 +74,12 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
 
     `kernel` names the kind of kernel the cost model chose: `block` (the
     part's kept elements lie in blocks of shape `block`, in the sparse
-    operand's dimensions, computed as dense tiles) or `fine` (scattered
-    elements, computed one by one). The kind and block shape select the code
-    generated for the part; they do not change the result.
+    operand's dimensions, computed as dense tiles), `structured` (f16 only:
+    blocks as for `block`, in which every output channel keeps at most two
+    of every four consecutive reduction elements, computed on sparse tensor
+    cores where the chip has them, as dense tiles elsewhere) or `fine`
+    (scattered elements, computed one by one). The kind and block shape
+    select the code generated for the part; they do not change the result.
 
     The last part of a product may carry an `epilogue`: a region with one
     f32 argument, ending in `tesa.yield`, applied to every element of the
@@ -127,6 +130,9 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
     /// Whether `op` may be part of an epilogue: a pure arith or math op
     /// without regions.
     static bool canBeInEpilogue(::mlir::Operation *op);
+    /// The checks of a `structured` kernel: f16, blocks along whole groups
+    /// of four reduction elements, and a 2:4 map.
+    ::mlir::LogicalResult verifyStructured();
     /// Whether the part applies an epilogue to its result.
     bool hasEpilogue() { return !getEpilogue().empty(); }
     /// The epilogue applied to `value` (an element of the result): its ops
