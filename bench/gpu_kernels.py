@@ -50,6 +50,13 @@ def two_four_mask(shape, bits=16):
     return (np.tile(pattern, (shape[0] // 4, shape[1])) * bits).astype(np.int8)
 
 
+def two_four_random_mask(rng, shape, bits=16):
+    """Two of every four consecutive elements along K kept, at random
+    positions in each group and column."""
+    ranks = rng.random((shape[0] // 4, 4, shape[1])).argsort(1).argsort(1)
+    return ((ranks < 2).reshape(shape) * bits).astype(np.int8)
+
+
 def cases():
     """(name, family, M, K, N, sparsity, mask builder, tesa-compile options)."""
     out = []
@@ -110,6 +117,14 @@ def cases():
                     4096, 4096, s, lambda r, s=s: block_mask(
                         r, (4096, 4096), s, 64, 8),
                     ["--plan=block", "--block-shape=64x64"]))
+    # 2:4 weights on sparse tensor cores (structured parts, mma.sp) against
+    # the same weights as dense 32x64 blocks; then 2:4 at random positions.
+    out.append(("two_four_fp16_ffn_dense_blocks", "two_four_fp16", 4096, 768,
+                3072, 0.5, lambda r: two_four_mask((768, 3072)),
+                ["--plan=block", "--block-shape=32x64"]))
+    out.append(("two_four_random_fp16_ffn", "two_four_fp16", 4096, 768, 3072,
+                0.5, lambda r: two_four_random_mask(r, (768, 3072)),
+                ["--plan=auto"]))
     return out
 
 

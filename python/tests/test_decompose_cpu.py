@@ -65,6 +65,38 @@ def random_case(rng):
     return dict(m=m, k=k, n=n, sparse=sparse, mask=mask, lhs=x, rhs=w, acc=acc)
 
 
+def two_four_mask(rng, channels, k, sparse, broken=0.0, outliers=0.0):
+    """A 16-bit mask (in the operand's orientation: channels x k for a sparse
+    lhs, k x channels for a sparse rhs) keeping at most two of every four
+    consecutive reduction elements at random positions (some groups keep one
+    or none); a fraction `broken` of the groups keep three, and `outliers`
+    of the pruned elements are kept at 32 bits."""
+    groups = -(-k // 4)
+    counts = rng.choice([0, 1, 2, 2, 2, 2], size=(channels, groups))
+    counts[rng.random(counts.shape) < broken] = 3
+    ranks = rng.random((channels, groups, 4)).argsort(axis=2).argsort(axis=2)
+    keep = (ranks < counts[:, :, None]).reshape(channels, groups * 4)[:, :k]
+    extra = ~keep & (rng.random(keep.shape) < outliers)
+    mask = np.where(keep, 16, np.where(extra, 32, 0)).astype(np.int8)
+    return mask if sparse == 0 else np.ascontiguousarray(mask.T)
+
+
+def random_two_four_case(rng, max_channels=80, max_k=120, min_columns=1,
+                         max_columns=80):
+    sparse = int(rng.integers(0, 2))
+    channels = int(rng.integers(1, max_channels))
+    k = int(rng.integers(4, max_k))
+    columns = int(rng.integers(min_columns, max_columns))
+    m, n = (channels, columns) if sparse == 0 else (columns, channels)
+    mask = two_four_mask(rng, channels, k, sparse,
+                         broken=float(rng.choice([0.0, 0.02])),
+                         outliers=float(rng.choice([0.0, 0.02])))
+    return dict(m=m, k=k, n=n, sparse=sparse, mask=mask,
+                lhs=rng.standard_normal((m, k)).astype(np.float32),
+                rhs=rng.standard_normal((k, n)).astype(np.float32),
+                acc=rng.standard_normal((m, n)).astype(np.float32))
+
+
 def literal(array):
     return "dense<" + repr(array.tolist()).replace("(", "[").replace(")", "]") + ">"
 
@@ -220,6 +252,20 @@ def test_decomposed_products_match_reference(plan):
     for case, result in zip(cases, results):
         check(case, result)
 
+
+
+@pytest.mark.parametrize("plan", [
+    "plan=auto chip=sm_90", "plan=structured block-shape=16x32 chip=sm_80",
+    "plan=structured block-shape=32x64 chip=sm_75"])
+def test_structured_products_match_reference(plan):
+    """f16 weights that are 2:4 along the reduction (with a few groups that
+    are not, and f32 outliers): structured parts where the chip has sparse
+    tensor cores, dense blocks on sm_75."""
+    rng = np.random.default_rng(zlib.crc32(plan.encode()))
+    cases = [random_two_four_case(rng) for _ in range(CASES_PER_PLAN)]
+    results, _ = run_cases(cases, plan)
+    for case, result in zip(cases, results):
+        check(case, result)
 
 
 def test_both_operands_sparse_match_reference():

@@ -8,7 +8,9 @@ Two steps, because GPU machines need no MLIR:
                sparse operand on either side, shapes that are not tile
                multiples) for sm_90 cubins and for sm_75 PTX (compiled by the
                driver at load), wider products (128-300 columns) whose
-               32x32 and 64x64 blocks run both tensor-core kernels, the
+               32x32 and 64x64 blocks run both tensor-core kernels, f16
+               weights that are 2:4 along the reduction (structured parts,
+               mma.sp, for sm_90 cubins and sm_80 PTX), the
                same with the sparse operand a constant
                of the module (packed at compile time), and whole propagated
                programs (the example MLP and convolution, and a BERT encoder
@@ -61,11 +63,25 @@ WIDE_LIBRARIES = [
                                  f"--block-shape={c}x{r}"], (c, r))
     for c, r in [(32, 32), (64, 64)]
 ]
+# f16 weights 2:4 along the reduction (a few groups not, some f32
+# outliers): structured parts on sparse tensor cores (mma.sp), with 1-300
+# result columns; sm_80's PTX is compiled by the driver.
+STRUCTURED_LIBRARIES = [
+    ("sm90_structured_auto", ["--chip=sm_90", "--plan=auto"]),
+    ("sm90_structured_block32x64", ["--chip=sm_90", "--plan=structured",
+                                    "--block-shape=32x64"]),
+    ("sm80_ptx_structured16x32", ["--chip=sm_80", "--format=isa",
+                                  "--plan=structured", "--block-shape=16x32"]),
+]
 # The sparse operand a constant of the module: packed at compile time.
 CONSTANT_LIBRARIES = [
     ("sm90_constant_auto", ["--chip=sm_90", "--plan=auto"]),
     ("sm90_constant_block16x16", ["--chip=sm_90", "--plan=block",
                                   "--block-shape=16x16"]),
+]
+CONSTANT_STRUCTURED_LIBRARIES = [
+    ("sm90_constant_structured32x32", ["--chip=sm_90", "--plan=structured",
+                                       "--block-shape=32x32"]),
 ]
 
 
@@ -119,6 +135,17 @@ def wide_cases(name, block):
             rhs=rng.standard_normal((k, n)).astype(np.float32),
             acc=rng.standard_normal((m, n)).astype(np.float32)))
     return cases
+
+
+def structured_cases(name):
+    """2:4 products (see test_decompose_cpu.random_two_four_case); every
+    other one has 128-300 result columns, so that warps take four column
+    tiles and every channel slice of a block."""
+    import test_decompose_cpu as cpu
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    return [cpu.random_two_four_case(
+        rng, max_channels=140, max_k=200, min_columns=128 if i % 2 else 1,
+        max_columns=300 if i % 2 else 40) for i in range(CASES_PER_LIBRARY)]
 
 
 def product_module(cases):
@@ -250,9 +277,15 @@ def prepare(out_dir):
                  [(name, options, "products",
                    lambda n=name, b=block: wide_cases(n, b))
                   for name, options, block in WIDE_LIBRARIES] +
+                 [(name, options, "products",
+                   lambda n=name: structured_cases(n))
+                  for name, options in STRUCTURED_LIBRARIES] +
                  [(name, options, "constants",
                    lambda n=name: constant_cases(n))
-                  for name, options in CONSTANT_LIBRARIES])
+                  for name, options in CONSTANT_LIBRARIES] +
+                 [(name, options, "constants",
+                   lambda n=name: structured_cases(n))
+                  for name, options in CONSTANT_STRUCTURED_LIBRARIES])
     for name, options, kind, make_cases in libraries:
         cases = make_cases()
         text = (product_module(cases) if kind == "products"
