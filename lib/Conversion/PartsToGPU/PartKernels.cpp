@@ -75,14 +75,16 @@ bool tesa::hasDenseCopy(const PartLayout &layout) {
 }
 
 /// The reduction is zero-padded: [column][k] for tensor cores (a fragment
-/// reads consecutive k of one column), [k / 4][column][k % 4] for SIMT
-/// parts, so that the threads of a warp, one per column, read consecutive
-/// words.
+/// reads consecutive k of one column), [column][k / 32][getStructuredCopyIndex
+/// (k % 32)] for structured parts, [k / 4][column][k % 4] for SIMT parts, so
+/// that the threads of a warp, one per column, read consecutive words.
 MemRefType tesa::getDenseCopyType(MLIRContext *ctx, const PartLayout &layout) {
   Type element = layout.compute == ComputeKind::I8
                      ? Type(IntegerType::get(ctx, 8))
                      : Type(Float16Type::get(ctx));
   int64_t reduction = layout.getPaddedReduction();
+  if (layout.structured)
+    return MemRefType::get({layout.columns, reduction / 32, 32}, element);
   if (layout.useMma)
     return MemRefType::get({layout.columns, reduction}, element);
   return MemRefType::get({reduction / 4, layout.columns, 4}, element);
@@ -518,9 +520,21 @@ static gpu::GPUFuncOp buildConvertDense(KernelBuilder &kb, MemRefType dense,
         kb.denseIndex(kb.min(k, layout.reduction - 1), column));
     value = arith::SelectOp::create(b, kb.less(k, layout.reduction), value,
                                     kb.f32(0.0));
+    SmallVector<Value> at = {column, k};
+    if (layout.structured) {
+      // A step's 32 elements in the order lanes read them (see
+      // getDenseCopyType): lane i's B fragment registers j = 0..3, elements
+      // 8j + 2i and 8j + 2i + 1, are its eight consecutive values from 8i.
+      Value inStep = kb.rem(k, 32);
+      Value position = kb.add(
+          kb.add(kb.mul(kb.div(kb.rem(inStep, 8), 2), kb.index(8)),
+                 kb.mul(kb.div(inStep, 8), kb.index(2))),
+          kb.rem(inStep, 2));
+      at = {column, kb.div(k, 32), position};
+    }
     memref::StoreOp::create(
         b, arith::TruncFOp::create(b, b.getF16Type(), value),
-        fn.getArgument(1), ValueRange{column, k});
+        fn.getArgument(1), at);
   });
   return fn;
 }
@@ -947,19 +961,19 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
     // from its copy, or (an implicit GEMM, or too few blocks to pay for a
     // copy) as pairs of f32 elements, through the gather if there is one.
     // A structured part's steps are in the instruction's own order:
-    // register j holds elements 8j + 2 (lane % 4) and the next of a step.
+    // register j holds elements 8j + 2 (lane % 4) and the next of a step
+    // (`k`), consecutive in the copy (getDenseCopyType).
     auto loadDenseRun = [&](Value column, Value k) {
+      if (structured && hasDenseCopy(layout))
+        return splitRun(kb.loadVector(
+            VectorType::get({registers * width}, b.getF16Type()), dense,
+            ValueRange{column, kb.div(k, 32), kb.mul(inGroup, kb.index(8))}));
       if (structured) {
         SmallVector<Value> split;
         VectorType pair = VectorType::get({2}, b.getF16Type());
         for (int64_t j = 0; j < registers; ++j) {
           Value kk = kb.add(k, kb.add(kb.index(8 * j),
                                       kb.mul(inGroup, kb.index(2))));
-          if (hasDenseCopy(layout)) {
-            split.push_back(
-                kb.loadVector(pair, dense, ValueRange{column, kk}));
-            continue;
-          }
           SmallVector<Value> halves;
           for (int64_t h = 0; h < 2; ++h)
             halves.push_back(arith::TruncFOp::create(
