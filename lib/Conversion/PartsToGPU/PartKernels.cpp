@@ -175,23 +175,27 @@ static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
     // structured part the one its metadata names (getStructuredOffset).
     Value offset = c;
     if (layout.structured) {
-      Value step = kb.div(c, 16), inStep = kb.rem(c, 16);
-      Value lane = kb.div(inStep, 4);
-      Value group = kb.add(lane, kb.mul(kb.div(kb.rem(inStep, 4), 2),
+      int64_t runSteps = layout.getStructuredStepsPerRun();
+      Value inRun = kb.rem(c, 16 * runSteps);
+      Value lane = kb.div(inRun, 4 * runSteps);
+      Value inLane = kb.rem(inRun, 4 * runSteps);
+      Value step = kb.add(kb.mul(kb.div(c, 16 * runSteps), kb.index(runSteps)),
+                          kb.div(inLane, 4));
+      Value group = kb.add(lane, kb.mul(kb.div(kb.rem(inLane, 4), 2),
                                         kb.index(4)));
       Value metadataLane = kb.add(kb.mul(kb.rem(r, 8), kb.index(2)),
                                   kb.div(group, 4));
       Value index = kb.add(
           kb.mul(kb.add(kb.mul(kb.add(kb.mul(e, kb.index(bc / 16)),
                                       kb.div(r, 16)),
-                               kb.index(br / 32)),
-                        step),
-                 kb.index(16)),
-          metadataLane);
+                               kb.index(16)),
+                        metadataLane),
+                 kb.index(br / 32)),
+          step);
       Value shift = kb.add(
           kb.mul(kb.div(kb.rem(r, 16), 8), kb.index(16)),
           kb.add(kb.mul(kb.rem(group, 4), kb.index(4)),
-                 kb.mul(kb.rem(inStep, 2), kb.index(2))));
+                 kb.mul(kb.rem(inLane, 2), kb.index(2))));
       Value position = arith::AndIOp::create(
           b,
           arith::ShRUIOp::create(
@@ -825,8 +829,11 @@ static int64_t getRegistersPerStep(const PartLayout &layout) {
 
 /// Steps (mma.k reductions) of a block's reduction in one chunk of the
 /// tensor-core kernel: as many as make a thread's run of the chunk 16 bytes
-/// (four registers) at most, and that divide the block's steps.
+/// (four registers) at most, and that divide the block's steps; for a
+/// structured part, the steps of a packed run.
 static int64_t getStepsPerChunk(const PartLayout &layout) {
+  if (layout.structured)
+    return layout.getStructuredStepsPerRun();
   int64_t registersPerStep = getRegistersPerStep(layout);
   int64_t blockSteps = layout.blockReduction / layout.mma.k;
   int64_t steps = 4 / registersPerStep;
@@ -964,10 +971,18 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
     // register j holds elements 8j + 2 (lane % 4) and the next of a step
     // (`k`), consecutive in the copy (getDenseCopyType).
     auto loadDenseRun = [&](Value column, Value k) {
-      if (structured && hasDenseCopy(layout))
-        return splitRun(kb.loadVector(
-            VectorType::get({registers * width}, b.getF16Type()), dense,
-            ValueRange{column, kb.div(k, 32), kb.mul(inGroup, kb.index(8))}));
+      if (structured && hasDenseCopy(layout)) {
+        SmallVector<Value> split;
+        for (int64_t s = 0; s < steps; ++s)
+          llvm::append_range(
+              split,
+              splitRun(kb.loadVector(
+                  VectorType::get({registersPerStep * width}, b.getF16Type()),
+                  dense,
+                  ValueRange{column, kb.add(kb.div(k, 32), kb.index(s)),
+                             kb.mul(inGroup, kb.index(8))})));
+        return split;
+      }
       if (structured) {
         SmallVector<Value> split;
         VectorType pair = VectorType::get({2}, b.getF16Type());
@@ -1022,7 +1037,7 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
         Value kInBlock = kb.add(kb.index(c * chunkLength), runStart);
         Value packedInBlock =
             structured ? kb.add(kb.index(c * chunkLength / 2),
-                                kb.mul(inGroup, kb.index(4)))
+                                kb.mul(inGroup, kb.index(4 * steps)))
                        : kInBlock;
         Value blockBase = kb.mul(e, kb.index(bc * packedRowLength));
         SmallVector<Value> chunk;
@@ -1034,18 +1049,23 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                                      packedInBlock, blockBase));
         if (structured) {
           // Lanes 2 and 3 of a group hold no metadata (sparsity selector
-          // 0); they load lane 0's and 1's word.
+          // 0); they load lane 0's and 1's words, those of the chunk's steps
+          // at once.
           Value lane = kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
           for (int64_t sl = 0; sl < slices; ++sl) {
             Value slice = kb.add(firstSlice, kb.index(sl));
             Value index = kb.add(
                 kb.mul(kb.add(kb.mul(kb.add(kb.mul(e, kb.index(bc / shape.m)),
                                             slice),
-                                     kb.index(chunks)),
-                              kb.index(c)),
-                       kb.index(16)),
-                lane);
-            chunk.push_back(kb.loadI32(metadata, index));
+                                     kb.index(16)),
+                              lane),
+                       kb.index(br / shape.k)),
+                kb.index(c * steps));
+            Value words = kb.loadVector(
+                VectorType::get({steps}, b.getI32Type()), metadata,
+                ValueRange{index});
+            for (int64_t s = 0; s < steps; ++s)
+              chunk.push_back(vector::ExtractOp::create(b, words, s));
           }
         }
         Value k = kb.mul(kb.loadIndex(entries, e), kb.index(br));
@@ -1055,7 +1075,7 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
         return chunk;
       };
       int64_t numPacked = slices * numRowOffsets * packedRegisters;
-      int64_t numMetadata = structured ? slices : 0;
+      int64_t numMetadata = structured ? slices * steps : 0;
       std::array<NVVM::MMATypes, 2> types =
           isInt ? std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
                                                NVVM::MMATypes::s8}
@@ -1089,7 +1109,7 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                   structured
                       ? Value(NVVM::MmaSpOp::create(
                             b, resultType, a[sl], bFrag, tileAcc,
-                            chunk[numPacked + sl],
+                            chunk[numPacked + sl * steps + s],
                             arith::ConstantIntOp::create(b, 0, 32),
                             {shape.m, shape.n, shape.k}, std::nullopt, types))
                       : Value(NVVM::MmaOp::create(

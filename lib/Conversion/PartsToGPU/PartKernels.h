@@ -105,14 +105,20 @@ struct PartLayout {
   int64_t getNibbleRun() const { return useMma ? 4 : 2; }
   /// Padded reduction length of the quantised dense operand.
   int64_t getPaddedReduction() const;
-  /// Structured: where metadata word (entry, slice, step, lane) is.
+  /// Structured: where metadata word (entry, slice, step, lane) is; a
+  /// lane's words of consecutive steps are adjacent.
   int64_t getMetadataIndex(int64_t entry, int64_t slice, int64_t step,
                            int64_t lane) const;
+  /// Structured: the steps one lane loads at once (two where the block has
+  /// an even number, else one).
+  int64_t getStructuredStepsPerRun() const;
   /// Structured: the reduction offset, in its block, of packed value
   /// `position` of block row `row` of entry `entry`; the value is zero when
-  /// the block keeps nothing there. In each step's 16 values of a row, lane
-  /// i (of four) holds positions 4i..4i+3: the two values of group i, then
-  /// those of group i + 4, as its two A fragment registers.
+  /// the block keeps nothing there. A row's values come in runs of
+  /// getStructuredStepsPerRun() steps, 16 values a step; in a run lane i (of
+  /// four) holds 4 values a step from position 4i * steps: per step the two
+  /// values of group i, then those of group i + 4, as its two A fragment
+  /// registers.
   int64_t getStructuredOffset(int64_t entry, int64_t row,
                               int64_t position) const;
   /// Number of blocks (MMA) or entries (SIMT) of work.

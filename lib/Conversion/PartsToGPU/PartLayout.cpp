@@ -28,13 +28,20 @@ std::pair<int64_t, bool> PartLayout::getPackedByte(int64_t slot) const {
 int64_t PartLayout::getMetadataIndex(int64_t entry, int64_t slice,
                                      int64_t step, int64_t lane) const {
   int64_t slices = blockChannels / mma.m, steps = blockReduction / mma.k;
-  return ((entry * slices + slice) * steps + step) * 16 + lane;
+  return ((entry * slices + slice) * 16 + lane) * steps + step;
+}
+
+int64_t PartLayout::getStructuredStepsPerRun() const {
+  return (blockReduction / mma.k) % 2 == 0 ? 2 : 1;
 }
 
 int64_t PartLayout::getStructuredOffset(int64_t entry, int64_t row,
                                         int64_t position) const {
-  int64_t step = position / 16, inStep = position % 16;
-  int64_t lane = inStep / 4, second = (inStep % 4) / 2, value = inStep % 2;
+  int64_t runSteps = getStructuredStepsPerRun();
+  int64_t inRun = position % (16 * runSteps);
+  int64_t lane = inRun / (4 * runSteps), inLane = inRun % (4 * runSteps);
+  int64_t step = position / (16 * runSteps) * runSteps + inLane / 4;
+  int64_t second = (inLane % 4) / 2, value = inLane % 2;
   int64_t group = lane + 4 * second;
   uint32_t word = uint32_t(metadata[getMetadataIndex(
       entry, row / 16, step, (row % 8) * 2 + group / 4)]);
