@@ -50,6 +50,10 @@ double ChipDescription::getBlockCost(ComputeKind kind, BlockShape shape) const {
 }
 
 double ChipDescription::getStructuredBlockCost(BlockShape shape) const {
+  for (const MeasuredBlockCost &measured : structuredCosts)
+    if (measured.shape.channels == shape.channels &&
+        measured.shape.reduction == shape.reduction)
+      return measured.cost;
   return getBlockCost(ComputeKind::F16, shape) / 2;
 }
 
@@ -84,6 +88,17 @@ static constexpr KernelCosts kAmpereCosts = {
     "analytical"};
 // Defines kSm90MeasuredCosts.
 #include "costs/sm_90.inc"
+// 2:4 structured f16 blocks on an H200 at 0c33969
+// (docs/gpu-runs/2026-11-21-h200-0c33969-structured-bench.log): the BERT-base
+// FFN product (4096 x 768 x 3072) with a 2:4 weight, packed once, per block,
+// in the units of kSm90MeasuredCosts through the dense 32x64 f16 blocks of the
+// same run and weight (0.1271 ms for 1152 blocks = 46.43 units each).
+static const MeasuredBlockCost kSm90StructuredBlocks[] = {
+    {ComputeKind::F16, {16, 32}, 13.90},
+    {ComputeKind::F16, {32, 32}, 20.75},
+    {ComputeKind::F16, {32, 64}, 38.46},
+    {ComputeKind::F16, {64, 64}, 61.44},
+};
 // gfx906: no matrix cores; v_dot2_f32_f16 and v_dot4_i32_i8 double and
 // quadruple the FFMA rate.
 static constexpr KernelCosts kVega20Costs = {
@@ -107,7 +122,7 @@ static const ChipDescription kChips[] = {
     {"sm_90", GPUBackend::NVVM, 32, 48 * 1024, 227 * 1024, 132,
      50 * 1024 * 1024, MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32},
      MatrixShape{16, 8, 32}, true, false, true, "+ptx78", kBlockMenu,
-     kSm90MeasuredCosts},
+     kSm90MeasuredCosts, kSm90StructuredBlocks},
     {"gfx906", GPUBackend::ROCDL, 64, 64 * 1024, 64 * 1024, 60, 4 * 1024 * 1024,
      std::nullopt, std::nullopt, std::nullopt, true, true, false, "",
      kBlockMenu, kVega20Costs},

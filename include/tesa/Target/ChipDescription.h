@@ -102,6 +102,9 @@ struct ChipDescription {
   llvm::StringRef features;
   llvm::ArrayRef<BlockShape> blockMenu;
   KernelCosts costs;
+  /// Per-block costs of 2:4 structured f16 blocks measured on the chip, in
+  /// the units of `costs`.
+  llvm::ArrayRef<MeasuredBlockCost> structuredCosts = {};
 
   /// The matrix instruction used for block parts of `kind`, if any.
   std::optional<MatrixShape> getMatrixShape(ComputeKind kind) const;
@@ -113,9 +116,9 @@ struct ChipDescription {
   /// The cost of one block of `shape` in a part of `kind`: measured where
   /// the cost table lists the shape, else from the per-MAC rate.
   double getBlockCost(ComputeKind kind, BlockShape shape) const;
-  /// The cost of one 2:4 structured f16 block of `shape`: half the f16
-  /// block's (half the multiply-accumulates and half the packed values; not
-  /// measured yet).
+  /// The cost of one 2:4 structured f16 block of `shape`: measured where
+  /// `structuredCosts` lists the shape, else half the f16 block's (half the
+  /// multiply-accumulates and half the packed values).
   double getStructuredBlockCost(BlockShape shape) const;
 };
 

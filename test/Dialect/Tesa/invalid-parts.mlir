@@ -64,6 +64,31 @@ func.func @matmul_bits(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<b
 
 // -----
 
+func.func @structured_bits(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<map = dense<[[8], [8], [0], [0]]> : tensor<4x1xi8>>>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op a structured kernel computes f16 parts (bits = 16), got 8}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64: 8, 4>, kernel = "structured", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<map = dense<[[8], [8], [0], [0]]> : tensor<4x1xi8>>>, tensor<4x4xf32> -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @structured_block_reduction(%x: tensor<8x4xf32>, %w: tensor<4x8xf32, #tesa.sparsity<bits = 16>>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op a structured kernel's blocks span a multiple of four reduction elements, got 6}}
+  %r = tesa.part_matmul %w, %x, %acc {bits = 16 : i64, block = array<i64: 4, 6>, kernel = "structured", sparse_operand = 0 : i64} : tensor<4x8xf32, #tesa.sparsity<bits = 16>>, tensor<8x4xf32>, tensor<4x4xf32> -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+// Channel 2 of the lhs keeps elements 4, 5 and 6: three of one group.
+func.func @structured_not_two_four(%w: tensor<4x8xf32, #tesa.sparsity<map = dense<[[16, 16, 0, 0, 0, 16, 0, 16], [0, 0, 0, 0, 0, 0, 0, 0], [16, 0, 0, 0, 16, 16, 16, 0], [0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<4x8xi8>>>, %x: tensor<8x4xf32>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op a structured part keeps at most two of every four consecutive reduction elements; channel 2 keeps 3 of elements 4..7}}
+  %r = tesa.part_matmul %w, %x, %acc {bits = 16 : i64, block = array<i64: 4, 8>, kernel = "structured", sparse_operand = 0 : i64} : tensor<4x8xf32, #tesa.sparsity<map = dense<[[16, 16, 0, 0, 0, 16, 0, 16], [0, 0, 0, 0, 0, 0, 0, 0], [16, 0, 0, 0, 16, 16, 16, 0], [0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<4x8xi8>>>, tensor<8x4xf32>, tensor<4x4xf32> -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
 func.func @matmul_dense_sparse_operand(%x: tensor<4x8xf32>, %w: tensor<8x4xf32>, %acc: tensor<4x4xf32>) {
   // expected-error @+1 {{'tesa.part_matmul' op the sparse operand must carry a #tesa.sparsity encoding}}
   %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32>, tensor<4x4xf32> -> tensor<4x4xf32>
