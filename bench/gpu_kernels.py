@@ -125,6 +125,12 @@ def cases():
     out.append(("two_four_random_fp16_ffn", "two_four_fp16", 4096, 768, 3072,
                 0.5, lambda r: two_four_random_mask(r, (768, 3072)),
                 ["--plan=auto"]))
+    # Each block shape of structured parts (the sm_90 structured costs).
+    for shape in ("16x32", "32x32", "32x64", "64x64"):
+        out.append((f"two_four_fp16_ffn_structured{shape}", "two_four_fp16",
+                    4096, 768, 3072, 0.5,
+                    lambda r: two_four_mask((768, 3072)),
+                    ["--plan=structured", f"--block-shape={shape}"]))
     return out
 
 
