@@ -110,31 +110,26 @@ private:
   /// aligned to the block, whose reduction is a multiple of four).
   bool isStructured(unsigned classBits, std::pair<int64_t, int64_t> block,
                     int64_t blockRow, int64_t blockColumn) const {
+    // The block's channels and reduction elements, as [first, end) ranges.
     int64_t rowEnd = std::min(rows, (blockRow + 1) * block.first);
     int64_t columnEnd = std::min(columns, (blockColumn + 1) * block.second);
-    auto takes = [&](int64_t r, int64_t c) {
-      int64_t i = r * columns + c;
-      return bits[i] == classBits && owner[i] < 0;
-    };
-    // Groups of four run along columns when channels run along rows.
-    int64_t firstRow = blockRow * block.first;
-    int64_t firstColumn = blockColumn * block.second;
-    if (channelsAlongRows) {
-      for (int64_t r = firstRow; r < rowEnd; ++r)
-        for (int64_t c = firstColumn; c < columnEnd; c += 4) {
-          int count = 0;
-          for (int64_t g = c; g < std::min(c + 4, columnEnd); ++g)
-            count += takes(r, g);
-          if (count > 2)
-            return false;
-        }
-      return true;
-    }
-    for (int64_t c = firstColumn; c < columnEnd; ++c)
-      for (int64_t r = firstRow; r < rowEnd; r += 4) {
+    std::pair<int64_t, int64_t> rowRange = {blockRow * block.first, rowEnd};
+    std::pair<int64_t, int64_t> columnRange = {blockColumn * block.second,
+                                               columnEnd};
+    auto [channels, reduction] = channelsAlongRows
+                                     ? std::make_pair(rowRange, columnRange)
+                                     : std::make_pair(columnRange, rowRange);
+    for (int64_t channel = channels.first; channel < channels.second;
+         ++channel)
+      for (int64_t start = reduction.first; start < reduction.second;
+           start += 4) {
         int count = 0;
-        for (int64_t g = r; g < std::min(r + 4, rowEnd); ++g)
-          count += takes(g, c);
+        for (int64_t k = start; k < std::min(start + 4, reduction.second);
+             ++k) {
+          int64_t i = channelsAlongRows ? channel * columns + k
+                                        : k * columns + channel;
+          count += bits[i] == classBits && owner[i] < 0;
+        }
         if (count > 2)
           return false;
       }

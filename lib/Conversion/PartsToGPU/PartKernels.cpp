@@ -159,6 +159,19 @@ static int64_t getPackThreads(const PartLayout &layout) {
   return std::clamp<int64_t>(wanted, kThreads, 1024);
 }
 
+/// The index of a structured part's metadata word (entry `e`, slice, lane,
+/// step), as PartLayout::getMetadataIndex computes it.
+static Value emitMetadataIndex(KernelBuilder &kb, Value e, Value slice,
+                               Value lane, Value step) {
+  const PartLayout &layout = kb.layout;
+  int64_t slices = layout.blockChannels / layout.mma.m;
+  int64_t steps = layout.blockReduction / layout.mma.k;
+  Value blockSlice = kb.add(kb.mul(e, kb.index(slices)), slice);
+  return kb.add(
+      kb.mul(kb.add(kb.mul(blockSlice, kb.index(16)), lane), kb.index(steps)),
+      step);
+}
+
 /// Element `c` of entry `e` of the row's channel `r`: the source value (zero
 /// where the part keeps nothing) and its packed slot.
 static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
@@ -185,13 +198,8 @@ static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
                                         kb.index(4)));
       Value metadataLane = kb.add(kb.mul(kb.rem(r, 8), kb.index(2)),
                                   kb.div(group, 4));
-      Value index = kb.add(
-          kb.mul(kb.add(kb.mul(kb.add(kb.mul(e, kb.index(bc / 16)),
-                                      kb.div(r, 16)),
-                               kb.index(16)),
-                        metadataLane),
-                 kb.index(br / 32)),
-          step);
+      Value index =
+          emitMetadataIndex(kb, e, kb.div(r, 16), metadataLane, step);
       Value shift = kb.add(
           kb.mul(kb.div(kb.rem(r, 16), 8), kb.index(16)),
           kb.add(kb.mul(kb.rem(group, 4), kb.index(4)),
@@ -1053,14 +1061,9 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
           // at once.
           Value lane = kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
           for (int64_t sl = 0; sl < slices; ++sl) {
-            Value slice = kb.add(firstSlice, kb.index(sl));
-            Value index = kb.add(
-                kb.mul(kb.add(kb.mul(kb.add(kb.mul(e, kb.index(bc / shape.m)),
-                                            slice),
-                                     kb.index(16)),
-                              lane),
-                       kb.index(br / shape.k)),
-                kb.index(c * steps));
+            Value index =
+                emitMetadataIndex(kb, e, kb.add(firstSlice, kb.index(sl)),
+                                  lane, kb.index(c * steps));
             Value words = kb.loadVector(
                 VectorType::get({steps}, b.getI32Type()), metadata,
                 ValueRange{index});
