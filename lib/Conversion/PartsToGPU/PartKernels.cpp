@@ -75,8 +75,9 @@ bool tesa::hasDenseCopy(const PartLayout &layout) {
 }
 
 /// The reduction is zero-padded: [column][k] for tensor cores (a fragment
-/// reads consecutive k of one column), [column][k / 32][getStructuredCopyIndex
-/// (k % 32)] for structured parts, [k / 4][column][k % 4] for SIMT parts, so
+/// reads consecutive k of one column), [column][k / 32][32] for structured
+/// parts (each step's elements in the order the sparse mma's B fragments take
+/// them, see buildConvertDense), [k / 4][column][k % 4] for SIMT parts, so
 /// that the threads of a warp, one per column, read consecutive words.
 MemRefType tesa::getDenseCopyType(MLIRContext *ctx, const PartLayout &layout) {
   Type element = layout.compute == ComputeKind::I8
