@@ -79,24 +79,18 @@ static void forEachSlot(const PartLayout &layout, ArrayRef<float> source,
         break;
       for (int64_t e = lo; e < hi; ++e) {
         int64_t kBase = layout.entries[e] * br;
-        if (layout.structured) {
-          // Zeros where the metadata names an element the block lacks.
-          for (int64_t position = 0; position < br / 2; ++position) {
-            int64_t c = layout.getStructuredOffset(e, r, position);
-            int64_t inBlock = r * br + c;
-            uint32_t word =
-                uint32_t(layout.blockMasks[e * words + inBlock / 32]);
-            if (kBase + c < k && ((word >> (inBlock % 32)) & 1))
-              visit(channel, e * bc * br / 2 + r * br / 2 + position,
-                    element(channel, kBase + c));
-          }
-          continue;
-        }
-        for (int64_t c = 0; c < br && kBase + c < k; ++c) {
+        // A block row packs its elements in order, or for a structured part
+        // the ones its metadata names (zero where the block lacks them).
+        int64_t length = layout.structured ? br / 2 : br;
+        for (int64_t position = 0; position < length; ++position) {
+          int64_t c = layout.structured
+                          ? layout.getStructuredOffset(e, r, position)
+                          : position;
           int64_t inBlock = r * br + c;
           uint32_t word = uint32_t(layout.blockMasks[e * words + inBlock / 32]);
-          if ((word >> (inBlock % 32)) & 1)
-            visit(channel, e * bc * br + inBlock, element(channel, kBase + c));
+          if (kBase + c < k && ((word >> (inBlock % 32)) & 1))
+            visit(channel, (e * bc + r) * length + position,
+                  element(channel, kBase + c));
         }
       }
     }
