@@ -425,6 +425,70 @@ public:
         .getResult(0);
   }
 
+  /// The tensor-core fragment registers of `run`, consecutive elements
+  /// loaded at once: words of four int8 values, or pairs of f16 values.
+  llvm::SmallVector<mlir::Value> fragmentRegisters(mlir::Value run) {
+    auto type = mlir::cast<mlir::VectorType>(run.getType());
+    llvm::SmallVector<mlir::Value> registers;
+    if (type.getElementType().isInteger(8)) {
+      mlir::Value words = mlir::vector::BitCastOp::create(
+          b, mlir::VectorType::get({type.getNumElements() / 4}, b.getI32Type()),
+          run);
+      for (int64_t j = 0; j < type.getNumElements() / 4; ++j)
+        registers.push_back(mlir::vector::ExtractOp::create(b, words, j));
+      return registers;
+    }
+    for (int64_t j = 0; j < type.getNumElements() / 2; ++j)
+      registers.push_back(mlir::vector::ShuffleOp::create(
+          b, run, run, llvm::ArrayRef<int64_t>{2 * j, 2 * j + 1}));
+    return registers;
+  }
+
+  /// One tensor-core instruction of the part (mma.m x mma.n x mma.k, A row
+  /// major, B column major): `acc` += A * B with the fragment registers `a`
+  /// and `bFragment`. A structured part's instruction is the sparse one,
+  /// with `metadata` its metadata word (sparsity selector 0).
+  void mma(llvm::ArrayRef<mlir::Value> a, llvm::ArrayRef<mlir::Value> bFragment,
+           llvm::MutableArrayRef<mlir::Value> acc, mlir::Value metadata) {
+    bool isInt = layout.compute == ComputeKind::I8;
+    auto resultType = mlir::LLVM::LLVMStructType::getLiteral(
+        b.getContext(),
+        llvm::SmallVector<mlir::Type>(acc.size(), acc.front().getType()));
+    mlir::NVVM::MMATypes operand =
+        isInt ? mlir::NVVM::MMATypes::s8 : mlir::NVVM::MMATypes::f16;
+    std::array<mlir::NVVM::MMATypes, 2> types = {operand, operand};
+    std::array<int64_t, 3> shape = {layout.mma.m, layout.mma.n, layout.mma.k};
+    mlir::Value d;
+    if (layout.structured) {
+      d = mlir::NVVM::MmaSpOp::create(
+          b, resultType, a, bFragment, acc, metadata,
+          mlir::arith::ConstantIntOp::create(b, 0, 32), shape, std::nullopt,
+          types);
+    } else {
+      std::optional<mlir::NVVM::MMAIntOverflow> overflow;
+      if (isInt)
+        overflow = mlir::NVVM::MMAIntOverflow::wrapped;
+      d = mlir::NVVM::MmaOp::create(
+          b, resultType, a, bFragment, acc, shape, std::nullopt, overflow,
+          types,
+          std::array<mlir::NVVM::MMALayout, 2>{mlir::NVVM::MMALayout::row,
+                                               mlir::NVVM::MMALayout::col});
+    }
+    for (size_t i = 0; i < acc.size(); ++i)
+      acc[i] = mlir::LLVM::ExtractValueOp::create(b, d, i);
+  }
+
+  /// The index of a structured part's metadata word (entry `e`, slice of
+  /// mma.m channels of its block, lane, step), as
+  /// PartLayout::getMetadataIndex computes it.
+  mlir::Value metadataIndex(mlir::Value e, mlir::Value slice, mlir::Value lane,
+                            mlir::Value step) {
+    int64_t slices = layout.blockChannels / layout.mma.m;
+    int64_t steps = layout.blockReduction / layout.mma.k;
+    mlir::Value blockSlice = add(mul(e, index(slices)), slice);
+    return add(mul(add(mul(blockSlice, index(16)), lane), index(steps)), step);
+  }
+
   /// A workgroup-memory buffer of `shape` for kernel `fn`, of f32 unless
   /// `elementType` is given.
   mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp fn,

@@ -160,19 +160,6 @@ static int64_t getPackThreads(const PartLayout &layout) {
   return std::clamp<int64_t>(wanted, kThreads, 1024);
 }
 
-/// The index of a structured part's metadata word (entry `e`, slice, lane,
-/// step), as PartLayout::getMetadataIndex computes it.
-static Value emitMetadataIndex(KernelBuilder &kb, Value e, Value slice,
-                               Value lane, Value step) {
-  const PartLayout &layout = kb.layout;
-  int64_t slices = layout.blockChannels / layout.mma.m;
-  int64_t steps = layout.blockReduction / layout.mma.k;
-  Value blockSlice = kb.add(kb.mul(e, kb.index(slices)), slice);
-  return kb.add(
-      kb.mul(kb.add(kb.mul(blockSlice, kb.index(16)), lane), kb.index(steps)),
-      step);
-}
-
 /// Element `c` of entry `e` of the row's channel `r`: the source value (zero
 /// where the part keeps nothing) and its packed slot.
 static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
@@ -200,7 +187,7 @@ static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
       Value metadataLane = kb.add(kb.mul(kb.rem(r, 8), kb.index(2)),
                                   kb.div(group, 4));
       Value index =
-          emitMetadataIndex(kb, e, kb.div(r, 16), metadataLane, step);
+          kb.metadataIndex(e, kb.div(r, 16), metadataLane, step);
       Value shift = kb.add(
           kb.mul(kb.div(kb.rem(r, 16), 8), kb.index(16)),
           kb.add(kb.mul(kb.rem(group, 4), kb.index(4)),
@@ -868,7 +855,6 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                                       ArrayRef<Type> arguments) {
   const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
-  MLIRContext *ctx = b.getContext();
   bool isInt = layout.compute == ComputeKind::I8;
   MatrixShape shape = layout.mma;
   int64_t bc = layout.blockChannels, br = layout.blockReduction;
@@ -891,14 +877,11 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
   SmallVector<int64_t> rowOffsets = shape.m == 16 ? SmallVector<int64_t>{0, 8}
                                                   : SmallVector<int64_t>{0};
   int64_t numRowOffsets = rowOffsets.size();
-  Type elementType = isInt ? Type(b.getI32Type()) : Type(b.getF32Type());
   int64_t numAccumulators = numRowOffsets * 2;
   Type fragmentType = isInt ? Type(b.getI32Type())
                             : Type(VectorType::get({2}, b.getF16Type()));
   auto runType = VectorType::get(
       {runLength}, isInt ? Type(b.getI8Type()) : Type(b.getF16Type()));
-  auto resultType = LLVM::LLVMStructType::getLiteral(
-      ctx, SmallVector<Type>(numAccumulators, elementType));
 
   auto fn = kb.begin("", arguments);
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -931,23 +914,6 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
     // This thread's first reduction element of a chunk.
     Value runStart = kb.mul(inGroup, kb.index(runLength));
 
-    // The registers of one run: consecutive elements loaded at once, as
-    // fragment registers.
-    auto splitRun = [&](Value run) {
-      int64_t count = cast<VectorType>(run.getType()).getNumElements() / width;
-      SmallVector<Value> split;
-      if (isInt) {
-        Value words = vector::BitCastOp::create(
-            b, VectorType::get({count}, b.getI32Type()), run);
-        for (int64_t j = 0; j < count; ++j)
-          split.push_back(vector::ExtractOp::create(b, words, j));
-        return split;
-      }
-      for (int64_t j = 0; j < count; ++j)
-        split.push_back(vector::ShuffleOp::create(
-            b, run, run, ArrayRef<int64_t>{j * width, j * width + 1}));
-      return split;
-    };
     // The packed block's registers of `row` from reduction element
     // `kInBlock` of the block at `blockBase`; 4-bit parts unpack each from
     // the word of eight values holding it.
@@ -956,11 +922,11 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                         kb.add(kb.mul(row, kb.index(packedRowLength)),
                                kInBlock));
       if (structured)
-        return splitRun(kb.loadVector(
+        return kb.fragmentRegisters(kb.loadVector(
             VectorType::get({packedRegisters * width}, b.getF16Type()),
             packed, ValueRange{at}));
       if (!layout.packedInt4)
-        return splitRun(kb.loadVector(runType, packed, ValueRange{at}));
+        return kb.fragmentRegisters(kb.loadVector(runType, packed, ValueRange{at}));
       SmallVector<Value> split;
       for (int64_t j = 0; j < registers; ++j) {
         Value value = kb.add(at, kb.index(j * width));
@@ -985,7 +951,7 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
         for (int64_t s = 0; s < steps; ++s)
           llvm::append_range(
               split,
-              splitRun(kb.loadVector(
+              kb.fragmentRegisters(kb.loadVector(
                   VectorType::get({registersPerStep * width}, b.getF16Type()),
                   dense,
                   ValueRange{column, kb.add(kb.div(k, 32), kb.index(s)),
@@ -1012,7 +978,7 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
         return split;
       }
       if (hasDenseCopy(layout))
-        return splitRun(kb.loadVector(runType, dense, ValueRange{column, k}));
+        return kb.fragmentRegisters(kb.loadVector(runType, dense, ValueRange{column, k}));
       SmallVector<Value> split;
       for (int64_t j = 0; j < registers; ++j) {
         SmallVector<Value> halves;
@@ -1063,7 +1029,7 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
           Value lane = kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
           for (int64_t sl = 0; sl < slices; ++sl) {
             Value index =
-                emitMetadataIndex(kb, e, kb.add(firstSlice, kb.index(sl)),
+                kb.metadataIndex(e, kb.add(firstSlice, kb.index(sl)),
                                   lane, kb.index(c * steps));
             Value words = kb.loadVector(
                 VectorType::get({steps}, b.getI32Type()), metadata,
@@ -1080,14 +1046,6 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
       };
       int64_t numPacked = slices * numRowOffsets * packedRegisters;
       int64_t numMetadata = structured ? slices * steps : 0;
-      std::array<NVVM::MMATypes, 2> types =
-          isInt ? std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::s8,
-                                               NVVM::MMATypes::s8}
-                : std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::f16,
-                                               NVVM::MMATypes::f16};
-      std::optional<NVVM::MMAIntOverflow> overflow;
-      if (isInt)
-        overflow = NVVM::MMAIntOverflow::wrapped;
       // The mma instructions of one chunk. Accumulators of (tile t, slice sl)
       // are at (t * slices + sl) * numAccumulators.
       auto computeChunk = [&](ArrayRef<Value> chunk,
@@ -1109,21 +1067,8 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
               MutableArrayRef<Value> tileAcc =
                   acc.slice((t * slices + sl) * numAccumulators,
                             numAccumulators);
-              Value d =
-                  structured
-                      ? Value(NVVM::MmaSpOp::create(
-                            b, resultType, a[sl], bFrag, tileAcc,
-                            chunk[numPacked + sl * steps + s],
-                            arith::ConstantIntOp::create(b, 0, 32),
-                            {shape.m, shape.n, shape.k}, std::nullopt, types))
-                      : Value(NVVM::MmaOp::create(
-                            b, resultType, a[sl], bFrag, tileAcc,
-                            {shape.m, shape.n, shape.k}, std::nullopt,
-                            overflow, types,
-                            std::array<NVVM::MMALayout, 2>{
-                                NVVM::MMALayout::row, NVVM::MMALayout::col}));
-              for (int64_t i = 0; i < numAccumulators; ++i)
-                tileAcc[i] = LLVM::ExtractValueOp::create(b, d, i);
+              kb.mma(a[sl], bFrag, tileAcc,
+                     structured ? chunk[numPacked + sl * steps + s] : Value());
             }
           }
         }

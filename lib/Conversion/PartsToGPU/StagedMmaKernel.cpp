@@ -12,7 +12,9 @@
 // StagedTiling::stages buffers deep, so that the warps share one copy of
 // each instead of each reading its own, and the copies of later stages
 // overlap the mma instructions of the current one. The warps read their
-// fragments with `ldmatrix`.
+// fragments with `ldmatrix`; those of 2:4 structured parts, whose packed
+// rows and dense copy are already in the fragments' order, with one vector
+// load per lane.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,12 +35,11 @@ using namespace tesa;
 static constexpr int64_t kStagedBlockChannels = 64;
 /// Bytes of one `cp.async`, and of one row of an `ldmatrix` matrix.
 static constexpr int64_t kCopyBytes = 16;
-/// Bytes one mma step reads of a row (16 f16 or 32 int8 values).
+/// Bytes one mma step reads of a packed row (16 f16 or 32 int8 values, or
+/// the 16 values a structured row keeps of 32 reduction elements).
 static constexpr int64_t kStepBytes = 32;
-/// Rows in shared memory are kCopyBytes longer than their data: eight rows
-/// of 48, 80 or 144 bytes start in eight different groups of four banks, so
-/// an `ldmatrix` has no bank conflicts.
-static constexpr int64_t kRowPaddingBytes = kCopyBytes;
+/// Bytes of the shared-memory banks' cycle.
+static constexpr int64_t kBankCycleBytes = 128;
 /// Warps along a block row's channels.
 static constexpr int64_t kChannelWarps = 2;
 
@@ -63,13 +64,54 @@ static int64_t getElementBytes(const PartLayout &layout) {
   return layout.compute == ComputeKind::I8 ? 1 : 2;
 }
 
+/// Bytes one mma step reads of a dense column: kStepBytes, or twice that
+/// for a structured part (32 f16 values).
+static int64_t getDenseStepBytes(const PartLayout &layout) {
+  return layout.mma.k * getElementBytes(layout);
+}
+
+/// Bytes of a packed row in one stage, whose dense rows are `stageRowBytes`
+/// long: as many, or half as many for a structured part.
+static int64_t getPackedStageRowBytes(const PartLayout &layout,
+                                      int64_t stageRowBytes) {
+  return layout.structured ? stageRowBytes / 2 : stageRowBytes;
+}
+
+/// Bytes by which a row in shared memory is longer than its `rowBytes` of
+/// data, so that the fragment loads have no bank conflicts:
+/// - An `ldmatrix` reads eight rows of 16 bytes. Rows of 48, 80 or 144
+///   bytes start in eight different groups of four banks.
+/// - A structured part's lanes read 16 bytes each of a step's row: eight
+///   consecutive lanes read two rows, 64 bytes of each (4 x 16 bytes of one
+///   dense column, or two 32-byte steps of one packed row). With rows 64
+///   bytes apart modulo the banks' cycle, they take every bank once.
+static int64_t getRowPaddingBytes(const PartLayout &layout, int64_t rowBytes) {
+  if (!layout.structured)
+    return kCopyBytes;
+  return (kBankCycleBytes + 64 - rowBytes % kBankCycleBytes) %
+         kBankCycleBytes;
+}
+
+/// Lengths, in elements, of a row of the staged kernel's buffers: a packed
+/// row, and a dense column.
+static std::pair<int64_t, int64_t> getStageRowLengths(const PartLayout &layout,
+                                                     int64_t stageRowBytes) {
+  int64_t packedBytes = getPackedStageRowBytes(layout, stageRowBytes);
+  return {(packedBytes + getRowPaddingBytes(layout, packedBytes)) /
+              getElementBytes(layout),
+          (stageRowBytes + getRowPaddingBytes(layout, stageRowBytes)) /
+              getElementBytes(layout)};
+}
+
 /// Bytes of shared memory the staged kernel's buffers take: `stages` copies
 /// of a block row's channels and of the block's columns.
 static int64_t getStagedSharedBytes(const PartLayout &layout,
                                     const StagedTiling &tiling) {
-  return tiling.stages *
-         (layout.blockChannels + tiling.columnTiles * layout.mma.n) *
-         (tiling.stageRowBytes + kRowPaddingBytes);
+  auto [packedLength, denseLength] =
+      getStageRowLengths(layout, tiling.stageRowBytes);
+  return tiling.stages * getElementBytes(layout) *
+         (layout.blockChannels * packedLength +
+          tiling.columnTiles * layout.mma.n * denseLength);
 }
 
 /// The first of these tilings that the part's columns fill and whose
@@ -95,18 +137,24 @@ static std::optional<StagedTiling> getStagedTiling(const PartLayout &layout,
 
 bool tesa::usesStagedMma(const PartLayout &layout,
                          const ChipDescription &chip) {
-  if (!layout.useMma || layout.structured || !chip.hasAsyncCopy ||
-      !hasDenseCopy(layout) || layout.packedInt4 ||
-      layout.blockChannels != kStagedBlockChannels)
+  if (!layout.useMma || !chip.hasAsyncCopy || !hasDenseCopy(layout) ||
+      layout.packedInt4 || layout.blockChannels != kStagedBlockChannels)
     return false;
   // The fragments ldmatrix loads (16 x 32-byte A tiles, 8 x 32-byte B
-  // tiles), whole stages in a block's row, and a tiling that fits.
+  // tiles; structured, 16 x 32-byte A and 8 x 64-byte B tiles), whole
+  // stages in a block's row (and whole runs of a structured row's packed
+  // steps), and a tiling that fits.
   std::optional<StagedTiling> tiling = getStagedTiling(layout, chip);
+  if (!tiling || layout.mma.m != 16 || layout.mma.n != 8)
+    return false;
   int64_t rowBytes = layout.blockReduction * getElementBytes(layout);
-  return tiling && layout.mma.m == 16 && layout.mma.n == 8 &&
-         layout.mma.k * getElementBytes(layout) == kStepBytes &&
+  int64_t stepBytes = getDenseStepBytes(layout);
+  int64_t stepsPerStage = tiling->stageRowBytes / stepBytes;
+  return stepBytes == (layout.structured ? 2 : 1) * kStepBytes &&
          rowBytes % tiling->stageRowBytes == 0 &&
-         tiling->stageRowBytes % kStepBytes == 0;
+         tiling->stageRowBytes % stepBytes == 0 &&
+         (!layout.structured ||
+          stepsPerStage % layout.getStructuredStepsPerRun() == 0);
 }
 
 KernelLaunch tesa::getStagedMmaLaunch(const PartLayout &layout,
@@ -125,6 +173,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   ImplicitLocOpBuilder &b = kb.b;
   MLIRContext *ctx = b.getContext();
   bool isInt = layout.compute == ComputeKind::I8;
+  bool structured = layout.structured;
   Type element = isInt ? Type(b.getI8Type()) : Type(b.getF16Type());
   int64_t elementBytes = getElementBytes(layout);
   int64_t bc = layout.blockChannels, br = layout.blockReduction;
@@ -135,14 +184,18 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   int64_t stages = tiling.stages, columnTiles = tiling.columnTiles;
   int64_t threads = tiling.getThreads();
   // One stage: `stageLength` reduction elements of each of the block's bc
-  // channels and of each of the block's columns.
+  // channels (packed: `packedStageLength` values) and of each of the block's
+  // columns.
   int64_t stageBytes = tiling.stageRowBytes;
+  int64_t packedStageBytes = getPackedStageRowBytes(layout, stageBytes);
   int64_t stageLength = stageBytes / elementBytes;
+  int64_t packedStageLength = packedStageBytes / elementBytes;
+  int64_t packedRowLength = structured ? br / 2 : br;
   int64_t chunksPerBlock = br / stageLength;
-  int64_t stepsPerStage = stageBytes / kStepBytes;
-  int64_t rowLength = (stageBytes + kRowPaddingBytes) / elementBytes;
+  int64_t stepsPerStage = stageBytes / getDenseStepBytes(layout);
+  auto [packedBufferRow, denseBufferRow] =
+      getStageRowLengths(layout, stageBytes);
   int64_t copyLength = kCopyBytes / elementBytes;
-  int64_t copiesPerRow = stageBytes / kCopyBytes;
   int64_t columnRows = columnTiles * shape.n;
 
   // The warps, two along channels by tiling.columnWarps along columns, each
@@ -159,19 +212,27 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   Value sharedMemory = gpu::DynamicSharedMemoryOp::create(
       b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                          MemRefLayoutAttrInterface(), workgroup));
-  auto stagesType = [&](int64_t rows) {
+  auto stagesType = [&](int64_t rows, int64_t rowLength) {
     return MemRefType::get({stages, rows, rowLength}, element,
                            MemRefLayoutAttrInterface(), workgroup);
   };
   Value packedStages = memref::ViewOp::create(
-      b, stagesType(bc), sharedMemory, kb.index(0), ValueRange{});
+      b, stagesType(bc, packedBufferRow), sharedMemory, kb.index(0),
+      ValueRange{});
   Value denseStages = memref::ViewOp::create(
-      b, stagesType(columnRows), sharedMemory,
-      kb.index(stages * bc * rowLength * elementBytes), ValueRange{});
+      b, stagesType(columnRows, denseBufferRow), sharedMemory,
+      kb.index(stages * bc * packedBufferRow * elementBytes), ValueRange{});
   auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
+  // A structured part's dense copy, [column][k / 32][32], is copied as
+  // [column][k]: a stage holds whole steps, in the fragments' order.
+  if (structured)
+    dense = memref::CollapseShapeOp::create(
+        b, dense, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   Value rows = kb.table("_rows", layout.rows);
   Value offsets = kb.table("_offsets", layout.offsets);
   Value entries = kb.table("_entries", layout.entries);
+  Value metadata =
+      structured ? kb.table("_metadata", layout.metadata) : Value();
 
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value warp = kb.div(thread, 32), lane = kb.rem(thread, 32);
@@ -196,9 +257,11 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     Value row, offset, column;
     int64_t id;
   };
-  auto getCopies = [&](int64_t count, bool ofColumns) {
+  auto getCopies = [&](int64_t rowCount, int64_t rowBytes, bool ofColumns) {
+    int64_t copiesPerRow = rowBytes / kCopyBytes;
     SmallVector<Copy> copies;
-    for (int64_t first = 0; first < count; first += threads) {
+    for (int64_t first = 0; first < rowCount * copiesPerRow;
+         first += threads) {
       Value id = kb.add(thread, kb.index(first));
       Copy copy{kb.div(id, copiesPerRow),
                 kb.mul(kb.rem(id, copiesPerRow), kb.index(copyLength)),
@@ -213,8 +276,9 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     }
     return copies;
   };
-  SmallVector<Copy> packedCopies = getCopies(bc * copiesPerRow, false);
-  SmallVector<Copy> denseCopies = getCopies(columnRows * copiesPerRow, true);
+  SmallVector<Copy> packedCopies = getCopies(bc, packedStageBytes, false);
+  SmallVector<Copy> denseCopies = getCopies(columnRows, stageBytes, true);
+  int64_t numPackedCopies = bc * packedStageBytes / kCopyBytes;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
   auto copy = [&](Value src, ValueRange srcIndices, Value dst,
                   ValueRange dstIndices) {
@@ -250,16 +314,8 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     return registers;
   };
 
-  Type sumType = isInt ? Type(b.getI32Type()) : Type(b.getF32Type());
-  auto resultType = LLVM::LLVMStructType::getLiteral(
-      ctx, SmallVector<Type>(4, sumType));
-  NVVM::MMATypes operandType =
-      isInt ? NVVM::MMATypes::s8 : NVVM::MMATypes::f16;
-  std::optional<NVVM::MMAIntOverflow> overflow;
-  if (isInt)
-    overflow = NVVM::MMAIntOverflow::wrapped;
-  // The mma instructions of one stage. The sums of (tile t, slice sl) are
-  // at (t * slices + sl) * 4.
+  // The mma instructions of one stage, with ldmatrix. The sums of (tile t,
+  // slice sl) are at (t * slices + sl) * 4.
   auto computeStage = [&](Value buffer, MutableArrayRef<Value> sums) {
     for (int64_t step = 0; step < stepsPerStage; ++step) {
       Value stepOffset = kb.index(step * kStepBytes / elementBytes);
@@ -275,19 +331,74 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
             kb.add(kb.mul(kb.add(warpTile, kb.index(t)), kb.index(shape.n)),
                    bRow),
             kb.add(stepOffset, bOffset));
-        for (int64_t half = 0; half < 2; ++half) {
-          ArrayRef<Value> bFragment = ArrayRef<Value>(pair).slice(half * 2, 2);
+        for (int64_t half = 0; half < 2; ++half)
+          for (int64_t sl = 0; sl < slices; ++sl)
+            kb.mma(a[sl], ArrayRef<Value>(pair).slice(half * 2, 2),
+                   sums.slice(((t + half) * slices + sl) * 4, 4), Value());
+      }
+    }
+  };
+
+  // The same for a structured part, stage `s` of work row entries from
+  // `lo`. A packed row is in runs of `runSteps` steps, in which lane i of
+  // a group holds 4 values a step, consecutive (PartLayout::
+  // getStructuredOffset); a dense step holds lane i's B fragment at 8i (see
+  // getDenseCopyType). Each lane loads its registers of a run of a packed
+  // row, and of a step of a dense column, at once; its metadata words
+  // (those of lane 0 or 1 of its group, sparsity selector 0) come from the
+  // constant table.
+  int64_t runSteps = structured ? layout.getStructuredStepsPerRun() : 0;
+  Value metadataLane =
+      kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
+  auto computeStructuredStage = [&](Value buffer, Value lo, Value s,
+                                    MutableArrayRef<Value> sums) {
+    Value e = kb.add(lo, kb.div(s, chunksPerBlock));
+    Value firstStep = kb.mul(kb.rem(s, chunksPerBlock), kb.index(stepsPerStage));
+    Value firstSlice = kb.div(warpChannel, shape.m);
+    SmallVector<SmallVector<Value>> words;
+    for (int64_t sl = 0; sl < slices; ++sl) {
+      Value index = kb.metadataIndex(e, kb.add(firstSlice, kb.index(sl)),
+                                     metadataLane, firstStep);
+      Value loaded = kb.loadVector(
+          VectorType::get({stepsPerStage}, b.getI32Type()), metadata,
+          ValueRange{index});
+      words.emplace_back();
+      for (int64_t step = 0; step < stepsPerStage; ++step)
+        words.back().push_back(vector::ExtractOp::create(b, loaded, step));
+    }
+    auto runType = VectorType::get({4 * runSteps}, element);
+    auto stepType = VectorType::get({8}, element);
+    for (int64_t run = 0; run < stepsPerStage / runSteps; ++run) {
+      // Per (slice, row offset 0 / 8): two registers a step.
+      SmallVector<SmallVector<Value>> runs;
+      Value at = kb.add(kb.index(run * 16 * runSteps),
+                        kb.mul(inGroup, kb.index(4 * runSteps)));
+      for (int64_t sl = 0; sl < slices; ++sl)
+        for (int64_t rowOffset : {0, 8})
+          runs.push_back(kb.fragmentRegisters(kb.loadVector(
+              runType, packedStages,
+              ValueRange{buffer,
+                         kb.add(warpChannel,
+                                kb.add(kb.index(sl * shape.m + rowOffset),
+                                       group)),
+                         at})));
+      for (int64_t inRun = 0; inRun < runSteps; ++inRun) {
+        int64_t step = run * runSteps + inRun;
+        for (int64_t t = 0; t < tiles; ++t) {
+          SmallVector<Value> bFragment = kb.fragmentRegisters(kb.loadVector(
+              stepType, denseStages,
+              ValueRange{buffer,
+                         kb.add(kb.mul(kb.add(warpTile, kb.index(t)),
+                                       kb.index(shape.n)),
+                                group),
+                         kb.add(kb.index(step * shape.k),
+                                kb.mul(inGroup, kb.index(8)))}));
           for (int64_t sl = 0; sl < slices; ++sl) {
-            MutableArrayRef<Value> acc =
-                sums.slice(((t + half) * slices + sl) * 4, 4);
-            Value d = NVVM::MmaOp::create(
-                b, resultType, a[sl], bFragment, acc,
-                {shape.m, shape.n, shape.k}, std::nullopt, overflow,
-                std::array<NVVM::MMATypes, 2>{operandType, operandType},
-                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                               NVVM::MMALayout::col});
-            for (int64_t i = 0; i < 4; ++i)
-              acc[i] = LLVM::ExtractValueOp::create(b, d, i);
+            ArrayRef<Value> low = runs[sl * 2], high = runs[sl * 2 + 1];
+            Value a[] = {low[2 * inRun], high[2 * inRun], low[2 * inRun + 1],
+                         high[2 * inRun + 1]};
+            kb.mma(a, bFragment, sums.slice((t * slices + sl) * 4, 4),
+                   words[sl][step]);
           }
         }
       }
@@ -308,24 +419,25 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, s, numStages);
       kb.ifThen(exists, [&] {
         Value e = kb.add(lo, kb.div(s, chunksPerBlock));
-        Value kInBlock =
-            kb.mul(kb.rem(s, chunksPerBlock), kb.index(stageLength));
+        Value chunk = kb.rem(s, chunksPerBlock);
         Value buffer = kb.rem(s, stages);
-        Value blockBase = kb.mul(e, kb.index(bc * br));
+        Value packedStart =
+            kb.add(kb.mul(e, kb.index(bc * packedRowLength)),
+                   kb.mul(chunk, kb.index(packedStageLength)));
         for (const Copy &c : packedCopies) {
           auto issue = [&] {
-            Value at = kb.add(blockBase,
-                              kb.add(kb.mul(c.row, kb.index(br)),
-                                     kb.add(kInBlock, c.offset)));
+            Value at = kb.add(packedStart,
+                              kb.add(kb.mul(c.row, kb.index(packedRowLength)),
+                                     c.offset));
             copy(packed, at, packedStages, {buffer, c.row, c.offset});
           };
-          if (c.id + threads <= bc * copiesPerRow)
+          if (c.id + threads <= numPackedCopies)
             issue();
           else
             kb.ifThen(kb.less(c.row, bc), issue);
         }
         Value k = kb.add(kb.mul(kb.loadIndex(entries, e), kb.index(br)),
-                         kInBlock);
+                         kb.mul(chunk, kb.index(stageLength)));
         for (const Copy &c : denseCopies)
           copy(dense, {c.column, kb.add(k, c.offset)}, denseStages,
                {buffer, c.row, c.offset});
@@ -345,7 +457,10 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
           NVVM::CpAsyncWaitGroupOp::create(b, stages - 2);
           gpu::BarrierOp::create(b);
           issueStage(kb.add(s, kb.index(stages - 1)));
-          computeStage(kb.rem(s, stages), sums);
+          if (structured)
+            computeStructuredStage(kb.rem(s, stages), lo, s, sums);
+          else
+            computeStage(kb.rem(s, stages), sums);
           return sums;
         });
     SmallVector<Value> sums(results);
