@@ -78,18 +78,12 @@ static int64_t getPackedStageRowBytes(const PartLayout &layout,
 }
 
 /// Bytes by which a row in shared memory is longer than its `rowBytes` of
-/// data, so that the fragment loads have no bank conflicts:
-/// - An `ldmatrix` reads eight rows of 16 bytes. Rows of 48, 80 or 144
-///   bytes start in eight different groups of four banks.
-/// - A structured part's lanes read 16 bytes each of a step's row: eight
-///   consecutive lanes read two rows, 64 bytes of each (4 x 16 bytes of one
-///   dense column, or two 32-byte steps of one packed row). With rows 64
-///   bytes apart modulo the banks' cycle, they take every bank once.
-static int64_t getRowPaddingBytes(const PartLayout &layout, int64_t rowBytes) {
-  if (!layout.structured)
-    return kCopyBytes;
-  return (kBankCycleBytes + 64 - rowBytes % kBankCycleBytes) %
-         kBankCycleBytes;
+/// data, so that an `ldmatrix`, which reads eight rows of 16 bytes, has no
+/// bank conflicts: rows of 48, 80 or 144 bytes start in eight different
+/// groups of four banks. Structured parts read their fragments otherwise
+/// and need no padding (see buildStagedMmaCompute).
+static int64_t getRowPaddingBytes(const PartLayout &layout) {
+  return layout.structured ? 0 : kCopyBytes;
 }
 
 /// Lengths, in elements, of a row of the staged kernel's buffers: a packed
@@ -97,9 +91,8 @@ static int64_t getRowPaddingBytes(const PartLayout &layout, int64_t rowBytes) {
 static std::pair<int64_t, int64_t> getStageRowLengths(const PartLayout &layout,
                                                      int64_t stageRowBytes) {
   int64_t packedBytes = getPackedStageRowBytes(layout, stageRowBytes);
-  return {(packedBytes + getRowPaddingBytes(layout, packedBytes)) /
-              getElementBytes(layout),
-          (stageRowBytes + getRowPaddingBytes(layout, stageRowBytes)) /
+  return {(packedBytes + getRowPaddingBytes(layout)) / getElementBytes(layout),
+          (stageRowBytes + getRowPaddingBytes(layout)) /
               getElementBytes(layout)};
 }
 
@@ -114,19 +107,30 @@ static int64_t getStagedSharedBytes(const PartLayout &layout,
           tiling.columnTiles * layout.mma.n * denseLength);
 }
 
-/// The first of these tilings that the part's columns fill and whose
-/// buffers fit the chip's shared memory: 256 columns by eight warps, then
-/// 128 columns by four, with stage rows of 128 bytes (a 64x64 f16 block's
-/// whole row), then 128 columns with rows of 64 bytes, which fits the 48 KB
-/// every chip has. Measured on an H200 (docs/benchmarks.md): the first ran
-/// 64x64 blocks 1.03-1.12x faster than the last, and four stages instead of
-/// three changed little.
+/// Tilings, best first. Dense and int8 blocks: 256 columns by eight warps,
+/// then 128 columns by four, with stage rows of 128 bytes (a 64x64 f16
+/// block's whole row), then 128 columns with rows of 64 bytes, which fits
+/// the 48 KB every chip has. Measured on an H200 (docs/benchmarks.md): the
+/// first ran 64x64 blocks 1.03-1.12x faster than the last, and four stages
+/// instead of three changed little.
+static constexpr StagedTiling kTilings[] = {
+    {3, 128, 4, 32}, {3, 128, 2, 16}, {3, 64, 2, 16}};
+/// Structured blocks: 128 columns by four warps, two buffers deep (40 KB),
+/// so that three blocks of threads share a multiprocessor. On an H200's
+/// 2:4 FFN product (docs/benchmarks.md) this ran 1.04-1.05x faster than the
+/// register-pipelined kernel; three buffers were 1.05x slower than two, and
+/// 256 columns by eight warps (one block of threads per multiprocessor)
+/// 1.2-1.3x slower.
+static constexpr StagedTiling kStructuredTilings[] = {{2, 128, 2, 16}};
+
+/// The first tiling that the part's columns fill and whose buffers fit the
+/// chip's shared memory.
 static std::optional<StagedTiling> getStagedTiling(const PartLayout &layout,
                                                    const ChipDescription &chip) {
   int64_t rowBytes = layout.blockReduction * getElementBytes(layout);
-  for (StagedTiling tiling : {StagedTiling{3, 128, 4, 32},
-                              StagedTiling{3, 128, 2, 16},
-                              StagedTiling{3, 64, 2, 16}}) {
+  for (StagedTiling tiling :
+       layout.structured ? ArrayRef<StagedTiling>(kStructuredTilings)
+                         : ArrayRef<StagedTiling>(kTilings)) {
     tiling.stageRowBytes = std::min(tiling.stageRowBytes, rowBytes);
     if (layout.getNumColumnWork() >= tiling.columnTiles &&
         getStagedSharedBytes(layout, tiling) <= chip.maxSharedMemoryPerBlock)
@@ -276,6 +280,19 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     }
     return copies;
   };
+  // Where element `offset` of dense row `row` is in its buffer row. A
+  // structured part's lanes read 16 bytes each of a step of a dense row:
+  // eight consecutive lanes read 64 bytes of each of two rows. Rows of 128
+  // bytes keep every bank once only if the odd rows are rotated by 64
+  // bytes; rows of 64 bytes already do.
+  bool rotateOddRows = structured && stageBytes % kBankCycleBytes == 0;
+  auto getDenseSlot = [&](Value row, Value offset) {
+    if (!rotateOddRows)
+      return offset;
+    return kb.rem(kb.add(offset, kb.mul(kb.rem(row, 2),
+                                        kb.index(stageLength / 2))),
+                  stageLength);
+  };
   SmallVector<Copy> packedCopies = getCopies(bc, packedStageBytes, false);
   SmallVector<Copy> denseCopies = getCopies(columnRows, stageBytes, true);
   int64_t numPackedCopies = bc * packedStageBytes / kCopyBytes;
@@ -339,33 +356,37 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     }
   };
 
-  // The same for a structured part, stage `s` of work row entries from
-  // `lo`. A packed row is in runs of `runSteps` steps, in which lane i of
-  // a group holds 4 values a step, consecutive (PartLayout::
-  // getStructuredOffset); a dense step holds lane i's B fragment at 8i (see
-  // getDenseCopyType). Each lane loads its registers of a run of a packed
-  // row, and of a step of a dense column, at once; its metadata words
-  // (those of lane 0 or 1 of its group, sparsity selector 0) come from the
-  // constant table.
+  // The same for a structured part, with `words` the stage's metadata
+  // (loadStageMetadata). A packed row is in runs of `runSteps` steps, in
+  // which lane i of a group holds 4 values a step, consecutive
+  // (PartLayout::getStructuredOffset); a dense step holds lane i's B
+  // fragment at 8i (see getDenseCopyType). Each lane loads its registers of
+  // a run of a packed row, and of a step of a dense column, at once.
   int64_t runSteps = structured ? layout.getStructuredStepsPerRun() : 0;
+  // The lane's metadata words of stage `s` of the work row whose entries
+  // start at `lo`, per (slice, step): those of lane 0 or 1 of its group
+  // (sparsity selector 0), from the constant table.
   Value metadataLane =
       kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
-  auto computeStructuredStage = [&](Value buffer, Value lo, Value s,
-                                    MutableArrayRef<Value> sums) {
+  auto loadStageMetadata = [&](Value lo, Value s) {
     Value e = kb.add(lo, kb.div(s, chunksPerBlock));
-    Value firstStep = kb.mul(kb.rem(s, chunksPerBlock), kb.index(stepsPerStage));
+    Value firstStep =
+        kb.mul(kb.rem(s, chunksPerBlock), kb.index(stepsPerStage));
     Value firstSlice = kb.div(warpChannel, shape.m);
-    SmallVector<SmallVector<Value>> words;
+    SmallVector<Value> words;
     for (int64_t sl = 0; sl < slices; ++sl) {
       Value index = kb.metadataIndex(e, kb.add(firstSlice, kb.index(sl)),
                                      metadataLane, firstStep);
       Value loaded = kb.loadVector(
           VectorType::get({stepsPerStage}, b.getI32Type()), metadata,
           ValueRange{index});
-      words.emplace_back();
       for (int64_t step = 0; step < stepsPerStage; ++step)
-        words.back().push_back(vector::ExtractOp::create(b, loaded, step));
+        words.push_back(vector::ExtractOp::create(b, loaded, step));
     }
+    return words;
+  };
+  auto computeStructuredStage = [&](Value buffer, ArrayRef<Value> words,
+                                    MutableArrayRef<Value> sums) {
     auto runType = VectorType::get({4 * runSteps}, element);
     auto stepType = VectorType::get({8}, element);
     for (int64_t run = 0; run < stepsPerStage / runSteps; ++run) {
@@ -391,14 +412,15 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
                          kb.add(kb.mul(kb.add(warpTile, kb.index(t)),
                                        kb.index(shape.n)),
                                 group),
-                         kb.add(kb.index(step * shape.k),
-                                kb.mul(inGroup, kb.index(8)))}));
+                         getDenseSlot(group,
+                                      kb.add(kb.index(step * shape.k),
+                                             kb.mul(inGroup, kb.index(8))))}));
           for (int64_t sl = 0; sl < slices; ++sl) {
             ArrayRef<Value> low = runs[sl * 2], high = runs[sl * 2 + 1];
             Value a[] = {low[2 * inRun], high[2 * inRun], low[2 * inRun + 1],
                          high[2 * inRun + 1]};
             kb.mma(a, bFragment, sums.slice((t * slices + sl) * 4, 4),
-                   words[sl][step]);
+                   words[sl * stepsPerStage + step]);
           }
         }
       }
@@ -440,7 +462,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
                          kb.mul(chunk, kb.index(stageLength)));
         for (const Copy &c : denseCopies)
           copy(dense, {c.column, kb.add(k, c.offset)}, denseStages,
-               {buffer, c.row, c.offset});
+               {buffer, c.row, getDenseSlot(c.row, c.offset)});
       });
       NVVM::CpAsyncCommitGroupOp::create(b);
     };
@@ -448,22 +470,36 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     for (int64_t s = 0; s + 1 < stages; ++s)
       issueStage(kb.index(s));
     int64_t numSums = tiles * slices * 4;
-    SmallVector<Value> zeros(numSums, kb.zeroSum());
+    SmallVector<Value> inits(numSums, kb.zeroSum());
+    // A structured part's loop also carries the metadata of its stage,
+    // loaded one stage ahead (from the row's last stage past its end).
+    Value lastStage = arith::SubIOp::create(
+        b, arith::MaxUIOp::create(b, numStages, kb.index(1)), kb.index(1));
+    if (structured)
+      llvm::append_range(inits, loadStageMetadata(lo, kb.index(0)));
     ValueRange results = kb.loop(
-        kb.index(0), numStages, zeros, [&](Value s, ValueRange args) {
-          SmallVector<Value> sums(args);
+        kb.index(0), numStages, inits, [&](Value s, ValueRange args) {
+          SmallVector<Value> sums(args.take_front(numSums));
+          SmallVector<Value> next;
+          if (structured)
+            next = loadStageMetadata(
+                lo, arith::MinUIOp::create(b, kb.add(s, kb.index(1)),
+                                           lastStage));
           // Stage s has arrived for every thread, and every warp is done
           // with stage s - 1, whose buffer the next copies overwrite.
           NVVM::CpAsyncWaitGroupOp::create(b, stages - 2);
           gpu::BarrierOp::create(b);
           issueStage(kb.add(s, kb.index(stages - 1)));
           if (structured)
-            computeStructuredStage(kb.rem(s, stages), lo, s, sums);
+            computeStructuredStage(
+                kb.rem(s, stages),
+                SmallVector<Value>(args.drop_front(numSums)), sums);
           else
             computeStage(kb.rem(s, stages), sums);
+          llvm::append_range(sums, next);
           return sums;
         });
-    SmallVector<Value> sums(results);
+    SmallVector<Value> sums(results.take_front(numSums));
     // The buffers are free for the grid's next row.
     gpu::BarrierOp::create(b);
 
