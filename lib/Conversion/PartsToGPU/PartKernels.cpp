@@ -186,8 +186,7 @@ static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
                                         kb.index(4)));
       Value metadataLane = kb.add(kb.mul(kb.rem(r, 8), kb.index(2)),
                                   kb.div(group, 4));
-      Value index =
-          kb.metadataIndex(e, kb.div(r, 16), metadataLane, step);
+      Value index = kb.metadataIndex(e, kb.div(r, 16), metadataLane, step);
       Value shift = kb.add(
           kb.mul(kb.div(kb.rem(r, 16), 8), kb.index(16)),
           kb.add(kb.mul(kb.rem(group, 4), kb.index(4)),
@@ -880,8 +879,8 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
   int64_t numAccumulators = numRowOffsets * 2;
   Type fragmentType = isInt ? Type(b.getI32Type())
                             : Type(VectorType::get({2}, b.getF16Type()));
-  auto runType = VectorType::get(
-      {runLength}, isInt ? Type(b.getI8Type()) : Type(b.getF16Type()));
+  auto runType = VectorType::get({runLength}, isInt ? Type(b.getI8Type())
+                                                    : Type(b.getF16Type()));
 
   auto fn = kb.begin("", arguments);
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -923,10 +922,11 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
                                kInBlock));
       if (structured)
         return kb.fragmentRegisters(kb.loadVector(
-            VectorType::get({packedRegisters * width}, b.getF16Type()),
-            packed, ValueRange{at}));
+            VectorType::get({packedRegisters * width}, b.getF16Type()), packed,
+            ValueRange{at}));
       if (!layout.packedInt4)
-        return kb.fragmentRegisters(kb.loadVector(runType, packed, ValueRange{at}));
+        return kb.fragmentRegisters(
+            kb.loadVector(runType, packed, ValueRange{at}));
       SmallVector<Value> split;
       for (int64_t j = 0; j < registers; ++j) {
         Value value = kb.add(at, kb.index(j * width));
@@ -978,7 +978,8 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
         return split;
       }
       if (hasDenseCopy(layout))
-        return kb.fragmentRegisters(kb.loadVector(runType, dense, ValueRange{column, k}));
+        return kb.fragmentRegisters(
+            kb.loadVector(runType, dense, ValueRange{column, k}));
       SmallVector<Value> split;
       for (int64_t j = 0; j < registers; ++j) {
         SmallVector<Value> halves;
@@ -1028,9 +1029,8 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
           // at once.
           Value lane = kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
           for (int64_t sl = 0; sl < slices; ++sl) {
-            Value index =
-                kb.metadataIndex(e, kb.add(firstSlice, kb.index(sl)),
-                                  lane, kb.index(c * steps));
+            Value index = kb.metadataIndex(e, kb.add(firstSlice, kb.index(sl)),
+                                           lane, kb.index(c * steps));
             Value words = kb.loadVector(
                 VectorType::get({steps}, b.getI32Type()), metadata,
                 ValueRange{index});

@@ -89,7 +89,7 @@ static int64_t getRowPaddingBytes(const PartLayout &layout) {
 /// Lengths, in elements, of a row of the staged kernel's buffers: a packed
 /// row, and a dense column.
 static std::pair<int64_t, int64_t> getStageRowLengths(const PartLayout &layout,
-                                                     int64_t stageRowBytes) {
+                                                      int64_t stageRowBytes) {
   int64_t packedBytes = getPackedStageRowBytes(layout, stageRowBytes);
   return {(packedBytes + getRowPaddingBytes(layout)) / getElementBytes(layout),
           (stageRowBytes + getRowPaddingBytes(layout)) /
@@ -128,9 +128,9 @@ static constexpr StagedTiling kStructuredTilings[] = {{2, 128, 2, 16}};
 static std::optional<StagedTiling> getStagedTiling(const PartLayout &layout,
                                                    const ChipDescription &chip) {
   int64_t rowBytes = layout.blockReduction * getElementBytes(layout);
-  for (StagedTiling tiling :
-       layout.structured ? ArrayRef<StagedTiling>(kStructuredTilings)
-                         : ArrayRef<StagedTiling>(kTilings)) {
+  for (StagedTiling tiling : layout.structured
+                                 ? ArrayRef<StagedTiling>(kStructuredTilings)
+                                 : ArrayRef<StagedTiling>(kTilings)) {
     tiling.stageRowBytes = std::min(tiling.stageRowBytes, rowBytes);
     if (layout.getNumColumnWork() >= tiling.columnTiles &&
         getStagedSharedBytes(layout, tiling) <= chip.maxSharedMemoryPerBlock)
@@ -220,9 +220,9 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     return MemRefType::get({stages, rows, rowLength}, element,
                            MemRefLayoutAttrInterface(), workgroup);
   };
-  Value packedStages = memref::ViewOp::create(
-      b, stagesType(bc, packedBufferRow), sharedMemory, kb.index(0),
-      ValueRange{});
+  Value packedStages =
+      memref::ViewOp::create(b, stagesType(bc, packedBufferRow), sharedMemory,
+                             kb.index(0), ValueRange{});
   Value denseStages = memref::ViewOp::create(
       b, stagesType(columnRows, denseBufferRow), sharedMemory,
       kb.index(stages * bc * packedBufferRow * elementBytes), ValueRange{});
@@ -264,8 +264,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   auto getCopies = [&](int64_t rowCount, int64_t rowBytes, bool ofColumns) {
     int64_t copiesPerRow = rowBytes / kCopyBytes;
     SmallVector<Copy> copies;
-    for (int64_t first = 0; first < rowCount * copiesPerRow;
-         first += threads) {
+    for (int64_t first = 0; first < rowCount * copiesPerRow; first += threads) {
       Value id = kb.add(thread, kb.index(first));
       Copy copy{kb.div(id, copiesPerRow),
                 kb.mul(kb.rem(id, copiesPerRow), kb.index(copyLength)),
@@ -289,9 +288,9 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   auto getDenseSlot = [&](Value row, Value offset) {
     if (!rotateOddRows)
       return offset;
-    return kb.rem(kb.add(offset, kb.mul(kb.rem(row, 2),
-                                        kb.index(stageLength / 2))),
-                  stageLength);
+    return kb.rem(
+        kb.add(offset, kb.mul(kb.rem(row, 2), kb.index(stageLength / 2))),
+        stageLength);
   };
   SmallVector<Copy> packedCopies = getCopies(bc, packedStageBytes, false);
   SmallVector<Copy> denseCopies = getCopies(columnRows, stageBytes, true);
@@ -366,8 +365,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   // The lane's metadata words of stage `s` of the work row whose entries
   // start at `lo`, per (slice, step): those of lane 0 or 1 of its group
   // (sparsity selector 0), from the constant table.
-  Value metadataLane =
-      kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
+  Value metadataLane = kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
   auto loadStageMetadata = [&](Value lo, Value s) {
     Value e = kb.add(lo, kb.div(s, chunksPerBlock));
     Value firstStep =
@@ -377,9 +375,9 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     for (int64_t sl = 0; sl < slices; ++sl) {
       Value index = kb.metadataIndex(e, kb.add(firstSlice, kb.index(sl)),
                                      metadataLane, firstStep);
-      Value loaded = kb.loadVector(
-          VectorType::get({stepsPerStage}, b.getI32Type()), metadata,
-          ValueRange{index});
+      Value loaded =
+          kb.loadVector(VectorType::get({stepsPerStage}, b.getI32Type()),
+                        metadata, ValueRange{index});
       for (int64_t step = 0; step < stepsPerStage; ++step)
         words.push_back(vector::ExtractOp::create(b, loaded, step));
     }
@@ -398,22 +396,22 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
         for (int64_t rowOffset : {0, 8})
           runs.push_back(kb.fragmentRegisters(kb.loadVector(
               runType, packedStages,
-              ValueRange{buffer,
-                         kb.add(warpChannel,
-                                kb.add(kb.index(sl * shape.m + rowOffset),
-                                       group)),
-                         at})));
+              ValueRange{
+                  buffer,
+                  kb.add(warpChannel,
+                         kb.add(kb.index(sl * shape.m + rowOffset), group)),
+                  at})));
       for (int64_t inRun = 0; inRun < runSteps; ++inRun) {
         int64_t step = run * runSteps + inRun;
         for (int64_t t = 0; t < tiles; ++t) {
           SmallVector<Value> bFragment = kb.fragmentRegisters(kb.loadVector(
               stepType, denseStages,
-              ValueRange{buffer,
-                         kb.add(kb.mul(kb.add(warpTile, kb.index(t)),
-                                       kb.index(shape.n)),
-                                group),
-                         getDenseSlot(group,
-                                      kb.add(kb.index(step * shape.k),
+              ValueRange{
+                  buffer,
+                  kb.add(
+                      kb.mul(kb.add(warpTile, kb.index(t)), kb.index(shape.n)),
+                      group),
+                  getDenseSlot(group, kb.add(kb.index(step * shape.k),
                                              kb.mul(inGroup, kb.index(8))))}));
           for (int64_t sl = 0; sl < slices; ++sl) {
             ArrayRef<Value> low = runs[sl * 2], high = runs[sl * 2 + 1];
@@ -443,14 +441,13 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
         Value e = kb.add(lo, kb.div(s, chunksPerBlock));
         Value chunk = kb.rem(s, chunksPerBlock);
         Value buffer = kb.rem(s, stages);
-        Value packedStart =
-            kb.add(kb.mul(e, kb.index(bc * packedRowLength)),
-                   kb.mul(chunk, kb.index(packedStageLength)));
+        Value packedStart = kb.add(kb.mul(e, kb.index(bc * packedRowLength)),
+                                   kb.mul(chunk, kb.index(packedStageLength)));
         for (const Copy &c : packedCopies) {
           auto issue = [&] {
-            Value at = kb.add(packedStart,
-                              kb.add(kb.mul(c.row, kb.index(packedRowLength)),
-                                     c.offset));
+            Value at = kb.add(
+                packedStart,
+                kb.add(kb.mul(c.row, kb.index(packedRowLength)), c.offset));
             copy(packed, at, packedStages, {buffer, c.row, c.offset});
           };
           if (c.id + threads <= numPackedCopies)
@@ -477,23 +474,23 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
         b, arith::MaxUIOp::create(b, numStages, kb.index(1)), kb.index(1));
     if (structured)
       llvm::append_range(inits, loadStageMetadata(lo, kb.index(0)));
-    ValueRange results = kb.loop(
-        kb.index(0), numStages, inits, [&](Value s, ValueRange args) {
+    ValueRange results =
+        kb.loop(kb.index(0), numStages, inits, [&](Value s, ValueRange args) {
           SmallVector<Value> sums(args.take_front(numSums));
           SmallVector<Value> next;
           if (structured)
             next = loadStageMetadata(
-                lo, arith::MinUIOp::create(b, kb.add(s, kb.index(1)),
-                                           lastStage));
+                lo,
+                arith::MinUIOp::create(b, kb.add(s, kb.index(1)), lastStage));
           // Stage s has arrived for every thread, and every warp is done
           // with stage s - 1, whose buffer the next copies overwrite.
           NVVM::CpAsyncWaitGroupOp::create(b, stages - 2);
           gpu::BarrierOp::create(b);
           issueStage(kb.add(s, kb.index(stages - 1)));
           if (structured)
-            computeStructuredStage(
-                kb.rem(s, stages),
-                SmallVector<Value>(args.drop_front(numSums)), sums);
+            computeStructuredStage(kb.rem(s, stages),
+                                   SmallVector<Value>(args.drop_front(numSums)),
+                                   sums);
           else
             computeStage(kb.rem(s, stages), sums);
           llvm::append_range(sums, next);
