@@ -367,7 +367,10 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   // (sparsity selector 0), from the constant table.
   Value metadataLane = kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
   auto loadStageMetadata = [&](Value lo, Value s) {
-    Value e = kb.add(lo, kb.div(s, chunksPerBlock));
+    // A row without entries (see addEmptyWorkRows) loads an existing
+    // entry's words, unused.
+    Value e = arith::MinUIOp::create(b, kb.add(lo, kb.div(s, chunksPerBlock)),
+                                     kb.index(layout.getNumEntries() - 1));
     Value firstStep =
         kb.mul(kb.rem(s, chunksPerBlock), kb.index(stepsPerStage));
     Value firstSlice = kb.div(warpChannel, shape.m);

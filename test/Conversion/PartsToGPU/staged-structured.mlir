@@ -20,6 +20,10 @@
 // The metadata words of the first stage (two steps of each of the warp's
 // two slices) are loaded before the loop, and each iteration loads those of
 // the next stage before it waits for its own.
+// The entry is clamped to the last of the four, so that a row without
+// entries reads existing words.
+// CHECK: %[[LAST:.+]] = arith.constant 3 : index
+// CHECK-NEXT: arith.minui %{{.+}}, %[[LAST]] : index
 // CHECK-COUNT-2: vector.load %[[METADATA]]{{.+}} : memref<512xi32>, vector<2xi32>
 // CHECK: scf.for
 // CHECK-COUNT-2: vector.load %[[METADATA]]{{.+}} : memref<512xi32>, vector<2xi32>
