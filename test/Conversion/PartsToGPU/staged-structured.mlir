@@ -23,7 +23,7 @@
 // The entry is clamped to the last of the four, so that a row without
 // entries reads existing words.
 // CHECK: %[[LAST:.+]] = arith.constant 3 : index
-// CHECK-NEXT: arith.minui %{{.+}}, %[[LAST]] : index
+// CHECK: arith.minui %{{.+}}, %[[LAST]] : index
 // CHECK-COUNT-2: vector.load %[[METADATA]]{{.+}} : memref<512xi32>, vector<2xi32>
 // CHECK: scf.for
 // CHECK-COUNT-2: vector.load %[[METADATA]]{{.+}} : memref<512xi32>, vector<2xi32>
