@@ -478,6 +478,30 @@ public:
       acc[i] = mlir::LLVM::ExtractValueOp::create(b, d, i);
   }
 
+  /// Adds a warp's accumulators of one mma tile to the result (see
+  /// accumulateSum): accumulator 2i + h is channel `channelBase` + lane / 4
+  /// + 8i and column `firstColumn` + 2 (lane % 4) + h (PTX ISA, "Matrix
+  /// Fragments for mma.m16n8k*"). Nothing is written for a tile that does
+  /// not exist or outside the result.
+  void storeAccumulators(mlir::Value out, mlir::Value channelBase,
+                         mlir::Value firstColumn, mlir::Value tileExists,
+                         llvm::ArrayRef<mlir::Value> sums, mlir::Value lane,
+                         mlir::Value scales, mlir::Value denseScales) {
+    for (auto [i, sum] : llvm::enumerate(sums)) {
+      mlir::Value channel =
+          add(channelBase, add(div(lane, 4), index(i / 2 * 8)));
+      mlir::Value column =
+          add(firstColumn, add(mul(rem(lane, 4), index(2)), index(i % 2)));
+      mlir::Value inside = mlir::arith::AndIOp::create(
+          b, tileExists,
+          mlir::arith::AndIOp::create(b, less(channel, layout.channels),
+                                      less(column, layout.columns)));
+      ifThen(inside, [&, channel = channel, column = column, sum = sum] {
+        accumulateSum(out, channel, column, sum, scales, denseScales);
+      });
+    }
+  }
+
   /// The index of a structured part's metadata word (entry `e`, slice of
   /// mma.m channels of its block, lane, step), as
   /// PartLayout::getMetadataIndex computes it.

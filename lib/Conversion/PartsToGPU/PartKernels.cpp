@@ -1107,23 +1107,11 @@ static gpu::GPUFuncOp buildMmaCompute(KernelBuilder &kb,
       for (int64_t tileSlice = 0; tileSlice < tiles * slices; ++tileSlice) {
         int64_t t = tileSlice / slices, sl = tileSlice % slices;
         Value channelBase = kb.add(rowBase, sliceRows[sl]);
-        for (auto [i, rowOffset] : llvm::enumerate(rowOffsets)) {
-          for (int64_t h = 0; h < 2; ++h) {
-            Value channel =
-                kb.add(channelBase, kb.add(group, kb.index(rowOffset)));
-            Value col = kb.add(firstColumns[t],
-                               kb.add(kb.mul(inGroup, kb.index(2)),
-                                      kb.index(h)));
-            Value inside = arith::AndIOp::create(
-                b, tileExists[t],
-                arith::AndIOp::create(b, kb.less(channel, layout.channels),
-                                      kb.less(col, layout.columns)));
-            Value sum = sums[tileSlice * numAccumulators + i * 2 + h];
-            kb.ifThen(inside, [&] {
-              kb.accumulateSum(out, channel, col, sum, scales, denseScales);
-            });
-          }
-        }
+        kb.storeAccumulators(
+            out, channelBase, firstColumns[t], tileExists[t],
+            ArrayRef<Value>(sums).slice(tileSlice * numAccumulators,
+                                        numAccumulators),
+            lane, scales, denseScales);
       }
     });
   });

@@ -511,23 +511,10 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
       for (int64_t sl = 0; sl < slices; ++sl) {
         Value channelBase =
             kb.add(rowBase, kb.add(warpChannel, kb.index(sl * shape.m)));
-        // Sums 0 and 1: channel `group`, columns 2 * inGroup and the next;
-        // sums 2 and 3: channel group + 8.
-        for (int64_t i = 0; i < 4; ++i) {
-          Value channel =
-              kb.add(channelBase, kb.add(group, kb.index(i / 2 * 8)));
-          Value column = kb.add(firstColumn, kb.add(kb.mul(inGroup,
-                                                           kb.index(2)),
-                                                    kb.index(i % 2)));
-          Value inside = arith::AndIOp::create(
-              b, tileExists,
-              arith::AndIOp::create(b, kb.less(channel, layout.channels),
-                                    kb.less(column, layout.columns)));
-          Value sum = sums[(t * slices + sl) * 4 + i];
-          kb.ifThen(inside, [&] {
-            kb.accumulateSum(out, channel, column, sum, scales, denseScales);
-          });
-        }
+        kb.storeAccumulators(
+            out, channelBase, firstColumn, tileExists,
+            ArrayRef<Value>(sums).slice((t * slices + sl) * 4, 4), lane,
+            scales, denseScales);
       }
     }
   });
