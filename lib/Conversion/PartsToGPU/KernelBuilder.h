@@ -540,6 +540,34 @@ public:
 // Kernels built in their own files
 //===----------------------------------------------------------------------===//
 
+/// The pack kernel (PackKernel.cpp): `source` -> the packed values and, for
+/// int8 parts, one scale per channel; and its launch.
+mlir::gpu::GPUFuncOp buildPack(KernelBuilder &kb, mlir::MemRefType source,
+                               mlir::MemRefType packed,
+                               mlir::MemRefType scales);
+KernelLaunch getPackLaunch(const PartLayout &layout);
+
+/// The kernel that makes the copy of the dense operand (DenseCopyKernels.cpp;
+/// see hasDenseCopy): `dense` -> `copy` and, for int8 parts, one scale per
+/// dense column in `scales`. Sets `launch`.
+mlir::gpu::GPUFuncOp buildDenseCopy(KernelBuilder &kb, mlir::MemRefType dense,
+                                    mlir::MemRefType copy,
+                                    mlir::MemRefType scales,
+                                    KernelLaunch &launch);
+
+/// The SIMT compute kernel (SimtKernel.cpp), and its launch.
+mlir::gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
+                                      llvm::ArrayRef<mlir::Type> arguments);
+KernelLaunch getSimtLaunch(const PartLayout &layout,
+                           const ChipDescription &chip);
+
+/// The tensor-core compute kernel fed from registers
+/// (RegisterMmaKernel.cpp), and its launch.
+mlir::gpu::GPUFuncOp
+buildRegisterMmaCompute(KernelBuilder &kb,
+                        llvm::ArrayRef<mlir::Type> arguments);
+KernelLaunch getRegisterMmaLaunch(const PartLayout &layout);
+
 /// Whether a tensor-core part's compute kernel is the staged one
 /// (StagedMmaKernel.cpp): on chips with asynchronous copies, for parts that
 /// read a copy of the dense operand and have at least one block's worth of

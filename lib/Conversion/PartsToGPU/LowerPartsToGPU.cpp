@@ -210,20 +210,20 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     auto alloc = [&](Type type) -> Value {
       return memref::AllocOp::create(builder, loc, cast<MemRefType>(type));
     };
-    auto launch = [&](gpu::GPUFuncOp kernel, std::array<int64_t, 2> grid,
-                      std::array<int64_t, 2> block, ValueRange arguments,
-                      int64_t sharedBytes = 0) {
+    auto launch = [&](gpu::GPUFuncOp kernel, const KernelLaunch &sizes,
+                      ValueRange arguments) {
       auto size = [&](int64_t v) -> Value {
         return arith::ConstantIndexOp::create(builder, loc, v);
       };
       Value dynamicSharedMemory;
-      if (sharedBytes)
+      if (sizes.sharedBytes)
         dynamicSharedMemory = arith::ConstantIntOp::create(
-            builder, loc, builder.getI32Type(), sharedBytes);
+            builder, loc, builder.getI32Type(), sizes.sharedBytes);
       return gpu::LaunchFuncOp::create(
-          builder, loc, kernel, {size(grid[0]), size(grid[1]), size(1)},
-          {size(block[0]), size(block[1]), size(1)}, dynamicSharedMemory,
-          arguments);
+          builder, loc, kernel,
+          {size(sizes.grid[0]), size(sizes.grid[1]), size(1)},
+          {size(sizes.block[0]), size(sizes.block[1]), size(1)},
+          dynamicSharedMemory, arguments);
     };
     // A chain of parts accumulates into one buffer: the previous part's
     // result is taken over in place; the first part writes a new one when
@@ -254,7 +254,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     } else {
       packed = alloc(getPackedBufferType(builder.getContext(), layout));
       scales = alloc(getScalesBufferType(builder.getContext(), layout));
-      launch(kernels.pack, kernels.packGrid, kernels.packBlock,
+      launch(kernels.pack, kernels.packLaunch,
              {toBuffer(source), packed, scales})
           ->setAttr(kPackLaunchAttr, builder.getUnitAttr());
       temporaries = {packed, scales};
@@ -278,19 +278,15 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
               alloc(getDenseScalesType(builder.getContext(), layout));
           arguments.push_back(copy.scales);
         }
-        launch(kernels.denseCopy, kernels.denseCopyGrid,
-               kernels.denseCopyBlock, arguments);
+        launch(kernels.denseCopy, kernels.denseCopyLaunch, arguments);
       }
       SmallVector<Value> arguments = {copy.values, packed, out};
       if (isInt)
         arguments = {copy.values, copy.scales, packed, scales, out};
-      copy.lastUse = launch(kernels.compute, kernels.computeLaunch.grid,
-                            kernels.computeLaunch.block, arguments,
-                            kernels.computeLaunch.sharedBytes);
+      copy.lastUse = launch(kernels.compute, kernels.computeLaunch, arguments);
     } else {
-      launch(kernels.compute, kernels.computeLaunch.grid,
-             kernels.computeLaunch.block, {denseBuffer(), packed, out},
-             kernels.computeLaunch.sharedBytes);
+      launch(kernels.compute, kernels.computeLaunch,
+             {denseBuffer(), packed, out});
     }
     for (Value temporary : temporaries)
       memref::DeallocOp::create(builder, loc, temporary);

@@ -175,10 +175,9 @@ struct KernelLaunch {
 
 /// The kernels of one part, in `module` under names starting with `prefix`.
 struct PartKernels {
+  /// The kernels (pack and denseCopy are null when not asked for).
   mlir::gpu::GPUFuncOp pack, denseCopy, compute;
-  /// Launch sizes (x, y) for the pack and dense-copy kernels.
-  std::array<int64_t, 2> packGrid, packBlock, denseCopyGrid, denseCopyBlock;
-  KernelLaunch computeLaunch;
+  KernelLaunch packLaunch, denseCopyLaunch, computeLaunch;
 };
 
 /// Generates the pack kernel (source -> packed values and, for int8, per

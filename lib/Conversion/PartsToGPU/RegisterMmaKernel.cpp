@@ -1,0 +1,347 @@
+//===- RegisterMmaKernel.cpp - Tensor-core kernel fed from registers ------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The tensor-core compute kernel of block and structured parts that the
+// staged kernel (StagedMmaKernel.cpp) does not take: each warp loads its
+// mma fragments from global memory straight into registers, one chunk of
+// the reduction ahead of the mma instructions that use them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelBuilder.h"
+
+using namespace mlir;
+using namespace tesa;
+
+/// Column tiles (mma.n columns each) one warp of the tensor-core kernel
+/// computes: several when there are enough columns, so that each fragment of
+/// the packed block feeds that many mma instructions.
+static int64_t getColumnTilesPerWarp(const PartLayout &layout) {
+  return layout.getNumColumnWork() >= 4 * kThreads / 32 ? 4 : 1;
+}
+
+/// Slices of mma.m channels of a block row one warp computes: all of them
+/// when the warp takes several column tiles, so that each fragment of the
+/// dense operand also feeds several mma instructions; one otherwise, so that
+/// few columns (a decode step) still spread over many blocks.
+static int64_t getChannelSlicesPerWarp(const PartLayout &layout) {
+  return getColumnTilesPerWarp(layout) > 1 ? layout.blockChannels / layout.mma.m
+                                           : 1;
+}
+
+/// Reduction elements in one fragment register of the tensor-core kernel:
+/// four int8 or two f16 values (PTX ISA, "Matrix Fragments for mma.m16n8k*").
+static int64_t getRegisterWidth(const PartLayout &layout) {
+  return layout.compute == ComputeKind::I8 ? 4 : 2;
+}
+
+/// Fragment registers one thread holds per row (or column) in one mma step:
+/// the step's reduction shared by the four threads of a group.
+static int64_t getRegistersPerStep(const PartLayout &layout) {
+  return layout.mma.k / (4 * getRegisterWidth(layout));
+}
+
+/// Steps (mma.k reductions) of a block's reduction in one chunk of the
+/// tensor-core kernel: as many as make a thread's run of the chunk 16 bytes
+/// (four registers) at most, and that divide the block's steps; for a
+/// structured part, the steps of a packed run.
+static int64_t getStepsPerChunk(const PartLayout &layout) {
+  if (layout.structured)
+    return layout.getStructuredStepsPerRun();
+  int64_t registersPerStep = getRegistersPerStep(layout);
+  int64_t blockSteps = layout.blockReduction / layout.mma.k;
+  int64_t steps = 4 / registersPerStep;
+  while (blockSteps % steps != 0)
+    --steps;
+  return steps;
+}
+
+/// Tensor cores: four warps per block, each a tile of getChannelSlicesPerWarp()
+/// x mma.m channels by getColumnTilesPerWarp() x mma.n columns; row of blocks
+/// (y) per (work row, group of channel slices of its blocks).
+///
+/// The reduction of a block is walked in chunks of getStepsPerChunk() mma
+/// steps. Within a chunk the reduction is permuted the same way for both
+/// operands, which leaves the sum unchanged: the four threads of a group
+/// (lane % 4) take consecutive quarters of the chunk instead of interleaved
+/// pairs (PTX ISA, "Matrix Fragments for mma.m16n8k*"), so that each thread
+/// loads all its registers of a row or column of the chunk with one vector
+/// load of up to 16 bytes. The loop is software-pipelined: the registers of
+/// the next chunk (of this block, or of the row's next block) are loaded
+/// before the mma instructions of the current one.
+gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
+                                             ArrayRef<Type> arguments) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  bool isInt = layout.compute == ComputeKind::I8;
+  MatrixShape shape = layout.mma;
+  int64_t bc = layout.blockChannels, br = layout.blockReduction;
+  int64_t slices = getChannelSlicesPerWarp(layout);
+  int64_t sliceGroups = bc / shape.m / slices;
+  int64_t tiles = getColumnTilesPerWarp(layout);
+  int64_t numWork = layout.getNumColumnWork();
+  int64_t width = getRegisterWidth(layout);
+  int64_t registersPerStep = getRegistersPerStep(layout);
+  int64_t steps = getStepsPerChunk(layout);
+  int64_t chunkLength = steps * shape.k, chunks = br / chunkLength;
+  int64_t registers = steps * registersPerStep;
+  int64_t runLength = registers * width;
+  // A structured block row packs half the values: two registers per step
+  // (getStructuredOffset), one step per chunk.
+  bool structured = layout.structured;
+  int64_t packedPerStep = structured ? registersPerStep / 2 : registersPerStep;
+  int64_t packedRegisters = steps * packedPerStep;
+  int64_t packedRowLength = structured ? br / 2 : br;
+  SmallVector<int64_t> rowOffsets =
+      shape.m == 16 ? SmallVector<int64_t>{0, 8} : SmallVector<int64_t>{0};
+  int64_t numRowOffsets = rowOffsets.size();
+  int64_t numAccumulators = numRowOffsets * 2;
+  Type fragmentType =
+      isInt ? Type(b.getI32Type()) : Type(VectorType::get({2}, b.getF16Type()));
+  auto runType = VectorType::get({runLength}, isInt ? Type(b.getI8Type())
+                                                    : Type(b.getF16Type()));
+
+  auto fn = kb.begin("", arguments);
+  Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value warp = kb.div(thread, 32), lane = kb.rem(thread, 32);
+  Value group = kb.div(lane, 4), inGroup = kb.rem(lane, 4);
+  Value firstWork =
+      kb.mul(kb.add(kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                           kb.index(kThreads / 32)),
+                    warp),
+             kb.index(tiles));
+  // The whole warp takes this branch together, as mma.sync requires.
+  kb.ifThen(kb.less(firstWork, numWork), [&] {
+    // Each tile's first column, and the column this lane reads; tiles past
+    // the end repeat the last one and store nothing.
+    SmallVector<Value> firstColumns, columns, tileExists;
+    for (int64_t t = 0; t < tiles; ++t) {
+      Value work = kb.add(firstWork, kb.index(t));
+      tileExists.push_back(kb.less(work, numWork));
+      firstColumns.push_back(kb.mul(kb.getColumnWork(kb.min(work, numWork - 1)),
+                                    kb.index(shape.n)));
+      columns.push_back(
+          kb.min(kb.add(firstColumns.back(), group), layout.columns - 1));
+    }
+    Value rows = kb.table("_rows", layout.rows);
+    Value offsets = kb.table("_offsets", layout.offsets);
+    Value entries = kb.table("_entries", layout.entries);
+    Value metadata =
+        structured ? kb.table("_metadata", layout.metadata) : Value();
+    auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
+    // This thread's first reduction element of a chunk.
+    Value runStart = kb.mul(inGroup, kb.index(runLength));
+
+    // The packed block's registers of `row` from reduction element
+    // `kInBlock` of the block at `blockBase`; 4-bit parts unpack each from
+    // the word of eight values holding it.
+    auto loadPackedRun = [&](Value row, Value kInBlock, Value blockBase) {
+      Value at = kb.add(
+          blockBase, kb.add(kb.mul(row, kb.index(packedRowLength)), kInBlock));
+      if (structured)
+        return kb.fragmentRegisters(kb.loadVector(
+            VectorType::get({packedRegisters * width}, b.getF16Type()), packed,
+            ValueRange{at}));
+      if (!layout.packedInt4)
+        return kb.fragmentRegisters(
+            kb.loadVector(runType, packed, ValueRange{at}));
+      SmallVector<Value> split;
+      for (int64_t j = 0; j < registers; ++j) {
+        Value value = kb.add(at, kb.index(j * width));
+        Value word = kb.bitcastToI32(
+            kb.loadVector(VectorType::get({4}, b.getI8Type()), packed,
+                          ValueRange{kb.mul(kb.div(value, 8), kb.index(4))}));
+        Value high = arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
+                                           kb.rem(value, 8), kb.index(4));
+        split.push_back(kb.unpackWord(word, high));
+      }
+      return split;
+    };
+    // The dense operand's registers of `column` from reduction element `k`:
+    // from its copy, or (an implicit GEMM, or too few blocks to pay for a
+    // copy) as pairs of f32 elements, through the gather if there is one.
+    // A structured part's steps are in the instruction's own order:
+    // register j holds elements 8j + 2 (lane % 4) and the next of a step
+    // (`k`), consecutive in the copy (getDenseCopyType).
+    auto loadDenseRun = [&](Value column, Value k) {
+      if (structured && hasDenseCopy(layout)) {
+        SmallVector<Value> split;
+        for (int64_t s = 0; s < steps; ++s)
+          llvm::append_range(
+              split,
+              kb.fragmentRegisters(kb.loadVector(
+                  VectorType::get({registersPerStep * width}, b.getF16Type()),
+                  dense,
+                  ValueRange{column, kb.add(kb.div(k, 32), kb.index(s)),
+                             kb.mul(inGroup, kb.index(8))})));
+        return split;
+      }
+      if (structured) {
+        SmallVector<Value> split;
+        VectorType pair = VectorType::get({2}, b.getF16Type());
+        for (int64_t j = 0; j < registers; ++j) {
+          Value kk =
+              kb.add(k, kb.add(kb.index(8 * j), kb.mul(inGroup, kb.index(2))));
+          SmallVector<Value> halves;
+          for (int64_t h = 0; h < 2; ++h)
+            halves.push_back(arith::TruncFOp::create(
+                b, b.getF16Type(),
+                memref::LoadOp::create(
+                    b, dense,
+                    kb.denseIndex(
+                        kb.min(kb.add(kk, kb.index(h)), layout.reduction - 1),
+                        column))));
+          split.push_back(vector::FromElementsOp::create(b, pair, halves));
+        }
+        return split;
+      }
+      if (hasDenseCopy(layout))
+        return kb.fragmentRegisters(
+            kb.loadVector(runType, dense, ValueRange{column, k}));
+      SmallVector<Value> split;
+      for (int64_t j = 0; j < registers; ++j) {
+        SmallVector<Value> halves;
+        for (int64_t h = 0; h < 2; ++h) {
+          Value kk =
+              kb.min(kb.add(k, kb.index(j * width + h)), layout.reduction - 1);
+          halves.push_back(arith::TruncFOp::create(
+              b, b.getF16Type(),
+              memref::LoadOp::create(b, dense, kb.denseIndex(kk, column))));
+        }
+        split.push_back(
+            vector::FromElementsOp::create(b, fragmentType, halves));
+      }
+      return split;
+    };
+
+    kb.forEachGridRow(layout.rows.size() * sliceGroups, [&](Value y) {
+      Value w = kb.div(y, sliceGroups);
+      Value firstSlice = kb.mul(kb.rem(y, sliceGroups), kb.index(slices));
+      Value lo = kb.loadIndex(offsets, w);
+      Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+      SmallVector<Value> sliceRows;
+      for (int64_t sl = 0; sl < slices; ++sl)
+        sliceRows.push_back(
+            kb.mul(kb.add(firstSlice, kb.index(sl)), kb.index(shape.m)));
+
+      // The registers of chunk `c` of block `e`: the packed block's, per
+      // (slice, row offset), for a structured part each slice's metadata
+      // word, then the dense operand's, per tile.
+      auto loadChunk = [&](Value e, int64_t c) {
+        Value kInBlock = kb.add(kb.index(c * chunkLength), runStart);
+        Value packedInBlock = structured
+                                  ? kb.add(kb.index(c * chunkLength / 2),
+                                           kb.mul(inGroup, kb.index(4 * steps)))
+                                  : kInBlock;
+        Value blockBase = kb.mul(e, kb.index(bc * packedRowLength));
+        SmallVector<Value> chunk;
+        for (int64_t sl = 0; sl < slices; ++sl)
+          for (int64_t rowOffset : rowOffsets)
+            llvm::append_range(
+                chunk, loadPackedRun(kb.add(sliceRows[sl],
+                                            kb.add(group, kb.index(rowOffset))),
+                                     packedInBlock, blockBase));
+        if (structured) {
+          // Lanes 2 and 3 of a group hold no metadata (sparsity selector
+          // 0); they load lane 0's and 1's words, those of the chunk's steps
+          // at once.
+          Value lane = kb.add(kb.mul(group, kb.index(2)), kb.rem(inGroup, 2));
+          for (int64_t sl = 0; sl < slices; ++sl) {
+            Value index = kb.metadataIndex(e, kb.add(firstSlice, kb.index(sl)),
+                                           lane, kb.index(c * steps));
+            Value words =
+                kb.loadVector(VectorType::get({steps}, b.getI32Type()),
+                              metadata, ValueRange{index});
+            for (int64_t s = 0; s < steps; ++s)
+              chunk.push_back(vector::ExtractOp::create(b, words, s));
+          }
+        }
+        Value k = kb.mul(kb.loadIndex(entries, e), kb.index(br));
+        k = kb.add(k, structured ? kb.index(c * chunkLength) : kInBlock);
+        for (int64_t t = 0; t < tiles; ++t)
+          llvm::append_range(chunk, loadDenseRun(columns[t], k));
+        return chunk;
+      };
+      int64_t numPacked = slices * numRowOffsets * packedRegisters;
+      int64_t numMetadata = structured ? slices * steps : 0;
+      // The mma instructions of one chunk. Accumulators of (tile t, slice sl)
+      // are at (t * slices + sl) * numAccumulators.
+      auto computeChunk = [&](ArrayRef<Value> chunk,
+                              MutableArrayRef<Value> acc) {
+        for (int64_t s = 0; s < steps; ++s) {
+          SmallVector<SmallVector<Value>> a(slices);
+          for (int64_t sl = 0; sl < slices; ++sl)
+            for (int64_t r = 0; r < packedPerStep; ++r)
+              for (int64_t ro = 0; ro < numRowOffsets; ++ro)
+                a[sl].push_back(
+                    chunk[(sl * numRowOffsets + ro) * packedRegisters +
+                          s * packedPerStep + r]);
+          for (int64_t t = 0; t < tiles; ++t) {
+            ArrayRef<Value> bFrag = chunk.slice(
+                numPacked + numMetadata + t * registers + s * registersPerStep,
+                registersPerStep);
+            for (int64_t sl = 0; sl < slices; ++sl) {
+              MutableArrayRef<Value> tileAcc = acc.slice(
+                  (t * slices + sl) * numAccumulators, numAccumulators);
+              kb.mma(a[sl], bFrag, tileAcc,
+                     structured ? chunk[numPacked + sl * steps + s] : Value());
+            }
+          }
+        }
+      };
+
+      int64_t numSums = tiles * slices * numAccumulators;
+      SmallVector<Value> sums(numSums, kb.zeroSum());
+      if (!layout.entries.empty()) {
+        // The first chunk is loaded before the loop (from an entry that
+        // exists even when the row has none, and is then unused).
+        Value first =
+            arith::MinUIOp::create(b, lo, kb.index(layout.getNumEntries() - 1));
+        SmallVector<Value> inits(sums);
+        llvm::append_range(inits, loadChunk(first, 0));
+        ValueRange results =
+            kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
+              SmallVector<Value> acc(args.take_front(numSums));
+              SmallVector<Value> current(args.drop_front(numSums));
+              Value following = arith::MinUIOp::create(
+                  b, kb.add(e, kb.index(1)),
+                  arith::SubIOp::create(b, hi, kb.index(1)));
+              for (int64_t c = 0; c < chunks; ++c) {
+                SmallVector<Value> next = c + 1 < chunks
+                                              ? loadChunk(e, c + 1)
+                                              : loadChunk(following, 0);
+                computeChunk(current, acc);
+                current = std::move(next);
+              }
+              llvm::append_range(acc, current);
+              return acc;
+            });
+        sums.assign(results.begin(), results.begin() + numSums);
+      }
+
+      Value rowBase = kb.mul(kb.loadIndex(rows, w), kb.index(bc));
+      for (int64_t tileSlice = 0; tileSlice < tiles * slices; ++tileSlice) {
+        int64_t t = tileSlice / slices, sl = tileSlice % slices;
+        Value channelBase = kb.add(rowBase, sliceRows[sl]);
+        kb.storeAccumulators(out, channelBase, firstColumns[t], tileExists[t],
+                             ArrayRef<Value>(sums).slice(
+                                 tileSlice * numAccumulators, numAccumulators),
+                             lane, scales, denseScales);
+      }
+    });
+  });
+  return fn;
+}
+
+KernelLaunch tesa::getRegisterMmaLaunch(const PartLayout &layout) {
+  int64_t tilesPerBlock = getColumnTilesPerWarp(layout) * kThreads / 32;
+  int64_t numRows = layout.rows.size();
+  return {{(layout.getNumColumnWork() + tilesPerBlock - 1) / tilesPerBlock,
+           std::min(numRows * (layout.blockChannels / layout.mma.m /
+                               getChannelSlicesPerWarp(layout)),
+                    kMaxGridY)},
+          {kThreads, 1}};
+}

@@ -1,0 +1,281 @@
+//===- SimtKernel.cpp - SIMT compute kernel of a part ---------------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The compute kernel of fine-grained parts and of block parts without
+// tensor cores: FFMA over f32 elements, or dp4a / v_dot4_i32_i8 (int8) and
+// v_dot2_f32_f16 (f16) over groups of the reduction, walking the work list
+// of each work row (a channel, or a block row).
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelBuilder.h"
+
+using namespace mlir;
+using namespace tesa;
+
+/// Blocks per multiprocessor the SIMT kernel's grid should at least have.
+static constexpr int64_t kSimtBlocksPerMultiprocessor = 8;
+/// Sums one block of the SIMT kernel keeps in workgroup memory at most.
+static constexpr int64_t kMaxSimtStagedSums = 32 * kThreads;
+static constexpr int64_t kMaxEntriesPerRowForStaging = 128;
+static constexpr int64_t kMaxSimtColumnsPerThread = 4;
+
+/// Blocks of the SIMT kernel's grid along its columns, with
+/// `columnsPerThread` columns per thread.
+static int64_t getSimtColumnBlocks(const PartLayout &layout,
+                                   int64_t columnsPerThread) {
+  int64_t blockColumns = columnsPerThread * kThreads;
+  return (layout.getNumColumnWork() + blockColumns - 1) / blockColumns;
+}
+
+/// Work rows one block of the SIMT kernel computes, with `columnsPerThread`
+/// columns per thread. Several rows pay when rows are short (at most
+/// kMaxEntriesPerRowForStaging entries on average): writing the result then
+/// costs about as much as computing it, and the block writes its rows' sums
+/// together. Long rows keep one row per block, so that the blocks running
+/// at once read the same dense columns (measured on an H200:
+/// docs/benchmarks.md). As many rows as still leave about
+/// kSimtBlocksPerMultiprocessor blocks for each multiprocessor (a decode
+/// step, a few columns, keeps one row per block), with at most
+/// kMaxSimtStagedSums sums in workgroup memory.
+static int64_t getSimtRowsPerBlock(const PartLayout &layout,
+                                   const ChipDescription &chip,
+                                   int64_t columnsPerThread) {
+  int64_t numRows = layout.rows.size();
+  if (layout.getNumEntries() > kMaxEntriesPerRowForStaging * numRows)
+    return 1;
+  int64_t columnBlocks = getSimtColumnBlocks(layout, columnsPerThread);
+  int64_t wanted = kSimtBlocksPerMultiprocessor * chip.multiprocessors;
+  int64_t rows = 1;
+  while (2 * rows * columnsPerThread * kThreads <= kMaxSimtStagedSums &&
+         numRows / (2 * rows) * columnBlocks >= wanted)
+    rows *= 2;
+  return rows;
+}
+
+/// Whether the SIMT kernel's grid has work rows along x (and columns along
+/// y): with several rows per block, or when the dense operand does not fit
+/// in the L2 cache, so that the blocks running at once (consecutive along x)
+/// read the same columns of it. Otherwise consecutive blocks take the
+/// columns of one row, which measured faster (docs/benchmarks.md).
+static bool hasSimtRowsAlongX(const PartLayout &layout,
+                              const ChipDescription &chip) {
+  int64_t elementBytes = layout.compute == ComputeKind::I8 ? 1 : 4;
+  return getSimtRowsPerBlock(layout, chip, 1) > 1 ||
+         layout.reduction * layout.columns * elementBytes > chip.l2CacheBytes;
+}
+
+/// Dense columns one thread of the SIMT kernel computes, kThreads apart:
+/// each work-list entry and packed value it loads then feeds that many
+/// products, and the loads of its columns are independent. Only with rows
+/// along x, where this measured 1.17-1.25x faster on an H200; with columns
+/// along x (the consecutive blocks of one row) it measured 1.2x slower
+/// (docs/benchmarks.md). Up to kMaxSimtColumnsPerThread, as many as the
+/// columns fill while the grid keeps about kSimtBlocksPerMultiprocessor
+/// blocks per multiprocessor and a block with several rows keeps at least
+/// kMinSimtStagedRows of them (or all it had): with the result laid out
+/// `C[column][channel]`, that many consecutive channels fill a 32-byte
+/// sector when the block writes its sums.
+static constexpr int64_t kMinSimtStagedRows = 8;
+static int64_t getSimtColumnsPerThread(const PartLayout &layout,
+                                       const ChipDescription &chip) {
+  if (!hasSimtRowsAlongX(layout, chip))
+    return 1;
+  int64_t numRows = layout.rows.size();
+  int64_t wanted = kSimtBlocksPerMultiprocessor * chip.multiprocessors;
+  int64_t stagedRows = getSimtRowsPerBlock(layout, chip, 1);
+  auto fits = [&](int64_t columns) {
+    if (columns * kThreads > layout.getNumColumnWork())
+      return false;
+    if (stagedRows > 1)
+      return getSimtRowsPerBlock(layout, chip, columns) >=
+             std::min(stagedRows, kMinSimtStagedRows);
+    return getSimtColumnBlocks(layout, columns) * numRows >= wanted;
+  };
+  int64_t columns = 1;
+  while (2 * columns <= kMaxSimtColumnsPerThread && fits(2 * columns))
+    columns *= 2;
+  return columns;
+}
+
+/// SIMT: each thread computes getSimtColumnsPerThread() result columns,
+/// kThreads apart, so a block covers getSimtBlockColumns() consecutive
+/// ones. Either block (x) per block of columns and (y) per work row, or
+/// (see hasSimtRowsAlongX) block (x) per getSimtRowsPerBlock() work rows,
+/// which its threads walk in turn, and (y) per block of columns. With
+/// several rows per block, the sums meet in workgroup memory and the block
+/// then writes them in result order: consecutive threads write consecutive
+/// elements whichever way the result is laid out.
+gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
+                                      ArrayRef<Type> arguments) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  bool isInt = layout.compute == ComputeKind::I8;
+  bool isHalf = layout.compute == ComputeKind::F16;
+  int64_t numRows = layout.rows.size();
+  int64_t numWork = layout.getNumColumnWork();
+  int64_t columnsPerThread = getSimtColumnsPerThread(layout, kb.chip);
+  int64_t rowsPerBlock = getSimtRowsPerBlock(layout, kb.chip, columnsPerThread);
+  int64_t blockColumns = columnsPerThread * kThreads;
+  auto fn = kb.begin("", arguments);
+  Value rows = kb.table("_rows", layout.rows);
+  Value offsets = kb.table("_offsets", layout.offsets);
+  Value entries = kb.table("_entries", layout.entries);
+  auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
+  Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  // The thread's j-th unit of column work, from the block's first.
+  auto getThreadOffset = [&](int64_t j) {
+    return j == 0 ? thread : kb.add(thread, kb.index(j * kThreads));
+  };
+  // The thread's units of column work in the block from `firstWork`.
+  auto getThreadWork = [&](Value firstWork) {
+    SmallVector<Value> work;
+    for (int64_t j = 0; j < columnsPerThread; ++j)
+      work.push_back(kb.add(firstWork, getThreadOffset(j)));
+    return work;
+  };
+  // The packed values of entry `e`: four int8 lanes, two f16 lanes or one
+  // float (f16 widened to f32).
+  auto loadWeights = [&](Value e) -> Value {
+    Value at = kb.mul(e, kb.index(layout.group));
+    if (isInt)
+      return layout.packedInt4
+                 ? kb.unpackEntry(kb.loadVector(
+                       VectorType::get({2}, b.getI8Type()), packed,
+                       ValueRange{kb.mul(e, kb.index(2))}))
+                 : kb.loadVector(VectorType::get({4}, b.getI8Type()), packed,
+                                 ValueRange{at});
+    if (layout.group == 2)
+      return kb.loadVector(VectorType::get({2}, b.getF16Type()), packed,
+                           ValueRange{at});
+    Value weight = memref::LoadOp::create(b, packed, ValueRange{at});
+    return isHalf ? arith::ExtFOp::create(b, b.getF32Type(), weight) : weight;
+  };
+  // acc + the entry's weights times dense column `column` from `start`.
+  auto multiplyAdd = [&](Value weights, Value start, Value column,
+                         Value acc) -> Value {
+    if (isInt) {
+      Value inputs =
+          kb.loadVector(VectorType::get({4}, b.getI8Type()), dense,
+                        ValueRange{kb.div(start, 4), column, kb.index(0)});
+      return kb.dot4(weights, inputs, acc);
+    }
+    auto loadInput = [&](int64_t t) {
+      Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
+      Value value = memref::LoadOp::create(b, dense, kb.denseIndex(k, column));
+      return isHalf ? arith::TruncFOp::create(b, b.getF16Type(), value) : value;
+    };
+    if (layout.group == 2) {
+      Value inputs = vector::FromElementsOp::create(
+          b, VectorType::get({2}, b.getF16Type()),
+          ValueRange{loadInput(0), loadInput(1)});
+      return kb.dot2(weights, inputs, acc);
+    }
+    Value input = loadInput(0);
+    if (isHalf)
+      input = arith::ExtFOp::create(b, b.getF32Type(), input);
+    return math::FmaOp::create(b, weights, input, acc);
+  };
+  // The sums of work row `w` for the thread's units of column `work`, the
+  // first of which exists. The others are read clamped to the last one.
+  auto emitSums = [&](Value w, ArrayRef<Value> work) -> SmallVector<Value> {
+    SmallVector<Value> columns;
+    for (auto [j, unit] : llvm::enumerate(work))
+      columns.push_back(
+          kb.getColumnWork(j == 0 ? unit : kb.min(unit, numWork - 1)));
+    Value lo = kb.loadIndex(offsets, w);
+    Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+    SmallVector<Value> zeros(work.size(), kb.zeroSum());
+    return kb.loop(lo, hi, zeros, [&](Value e, ValueRange sums) {
+      Value start = kb.groupStart(kb.loadI32(entries, e));
+      Value weights = loadWeights(e);
+      SmallVector<Value> next;
+      for (auto [column, sum] : llvm::zip(columns, sums))
+        next.push_back(multiplyAdd(weights, start, column, sum));
+      return next;
+    });
+  };
+  auto accumulate = [&](Value w, Value unit, Value sum) {
+    kb.accumulateSum(out, kb.loadIndex(rows, w), kb.getColumnWork(unit), sum,
+                     scales, denseScales);
+  };
+  // One thread's whole work with one row per block.
+  auto sumOneRow = [&](Value w, Value firstWork) {
+    SmallVector<Value> work = getThreadWork(firstWork);
+    kb.ifThen(kb.less(work[0], numWork), [&] {
+      SmallVector<Value> sums = emitSums(w, work);
+      accumulate(w, work[0], sums[0]);
+      for (int64_t j = 1; j < columnsPerThread; ++j)
+        kb.ifThen(kb.less(work[j], numWork),
+                  [&] { accumulate(w, work[j], sums[j]); });
+    });
+  };
+
+  int64_t columnBlocks = getSimtColumnBlocks(layout, columnsPerThread);
+  if (!hasSimtRowsAlongX(layout, kb.chip)) {
+    Value firstWork = kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                             kb.index(blockColumns));
+    kb.forEachGridRow(numRows, [&](Value w) { sumOneRow(w, firstWork); });
+    return fn;
+  }
+  Value firstRow = kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                          kb.index(rowsPerBlock));
+  Value sums;
+  if (rowsPerBlock > 1)
+    sums = kb.workgroupBuffer(fn, {rowsPerBlock, blockColumns + 1},
+                              kb.zeroSum().getType());
+  kb.forEachGridRow(columnBlocks, [&](Value y) {
+    Value firstWork = kb.mul(y, kb.index(blockColumns));
+    if (rowsPerBlock == 1)
+      return sumOneRow(firstRow, firstWork);
+    SmallVector<Value> work = getThreadWork(firstWork);
+    kb.ifThen(kb.less(work[0], numWork), [&] {
+      kb.loop(kb.index(0), kb.index(rowsPerBlock), {},
+              [&](Value r, ValueRange) {
+                Value w = kb.add(firstRow, r);
+                kb.ifThen(kb.less(w, numRows), [&] {
+                  for (auto [j, sum] : llvm::enumerate(emitSums(w, work)))
+                    memref::StoreOp::create(b, sum, sums,
+                                            ValueRange{r, getThreadOffset(j)});
+                });
+                return SmallVector<Value>{};
+              });
+    });
+    gpu::BarrierOp::create(b);
+    // Element i of the block's rows x columns, in result order.
+    kb.loop(thread, kb.index(rowsPerBlock * blockColumns), kb.index(kThreads),
+            {}, [&](Value i, ValueRange) {
+              Value r = layout.sparseIsLhs ? kb.div(i, blockColumns)
+                                           : kb.rem(i, rowsPerBlock);
+              Value c = layout.sparseIsLhs ? kb.rem(i, blockColumns)
+                                           : kb.div(i, rowsPerBlock);
+              Value w = kb.add(firstRow, r), unit = kb.add(firstWork, c);
+              Value inside = arith::AndIOp::create(b, kb.less(w, numRows),
+                                                   kb.less(unit, numWork));
+              kb.ifThen(inside, [&] {
+                accumulate(w, unit,
+                           memref::LoadOp::create(b, sums, ValueRange{r, c}));
+              });
+              return SmallVector<Value>{};
+            });
+    // The next column block's sums reuse the buffer.
+    gpu::BarrierOp::create(b);
+  });
+  return fn;
+}
+
+KernelLaunch tesa::getSimtLaunch(const PartLayout &layout,
+                                 const ChipDescription &chip) {
+  int64_t numRows = layout.rows.size();
+  int64_t columnsPerThread = getSimtColumnsPerThread(layout, chip);
+  int64_t columnBlocks = getSimtColumnBlocks(layout, columnsPerThread);
+  if (!hasSimtRowsAlongX(layout, chip))
+    return {{columnBlocks, std::min(numRows, kMaxGridY)}, {kThreads, 1}};
+  int64_t rowsPerBlock = getSimtRowsPerBlock(layout, chip, columnsPerThread);
+  return {{(numRows + rowsPerBlock - 1) / rowsPerBlock,
+           std::min(columnBlocks, kMaxGridY)},
+          {kThreads, 1}};
+}
