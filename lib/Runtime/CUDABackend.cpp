@@ -44,8 +44,6 @@ constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
 constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES =
     8;
-/// Dynamic shared memory a kernel may use without opting in.
-constexpr uint32_t kDefaultMaxDynamicSharedBytes = 48 * 1024;
 
 /// The driver entry points, with the signatures documented in cuda.h. The
 /// symbol loaded for each is its versioned name where cuda.h maps the API
@@ -219,7 +217,7 @@ public:
   Error launch(void *function, const uint32_t grid[3], const uint32_t block[3],
                uint32_t sharedMemory, void *stream, void **params,
                void **extra) override {
-    if (sharedMemory > kDefaultMaxDynamicSharedBytes)
+    if (sharedMemory)
       if (Error error = allowSharedMemory(function, sharedMemory))
         return error;
     return check(driver.cuLaunchKernel(function, grid[0], grid[1], grid[2],
@@ -331,9 +329,11 @@ private:
     return Error(result, call, describe(result));
   }
 
-  /// Opts `function` in to `bytes` of dynamic shared memory, more than the
-  /// 48 KB every kernel may use (the staged tensor-core kernel takes more),
-  /// once per function and size.
+  /// Opts `function` in to `bytes` of dynamic shared memory, once per
+  /// function and size. Without it a kernel may use 48 KB of shared memory
+  /// in all, its static shared memory included (a kernel with 48 KB of
+  /// dynamic shared memory fails to launch on an H200 without it); the
+  /// staged tensor-core kernel takes more.
   Error allowSharedMemory(void *function, uint32_t bytes) {
     std::lock_guard<std::mutex> lock(mutex);
     uint32_t &allowed = sharedMemoryAllowed[function];

@@ -82,9 +82,9 @@ def two_four_mask(rng, channels, k, sparse, broken=0.0, outliers=0.0):
 
 
 def random_two_four_case(rng, max_channels=80, max_k=120, min_columns=1,
-                         max_columns=80):
+                         max_columns=80, min_channels=1):
     sparse = int(rng.integers(0, 2))
-    channels = int(rng.integers(1, max_channels))
+    channels = int(rng.integers(min_channels, max_channels))
     k = int(rng.integers(4, max_k))
     columns = int(rng.integers(min_columns, max_columns))
     m, n = (channels, columns) if sparse == 0 else (columns, channels)

@@ -40,8 +40,6 @@ static constexpr int64_t kCopyBytes = 16;
 static constexpr int64_t kStepBytes = 32;
 /// Bytes of the shared-memory banks' cycle.
 static constexpr int64_t kBankCycleBytes = 128;
-/// Warps along a block row's channels.
-static constexpr int64_t kChannelWarps = 2;
 
 namespace {
 /// The shape of one part's staged kernel.
@@ -52,13 +50,59 @@ struct StagedTiling {
   /// Bytes of one row (a channel of a packed block, a column of the dense
   /// copy) in one stage.
   int64_t stageRowBytes;
-  /// Warps along the block's columns, and its column tiles (mma.n columns
-  /// each).
-  int64_t columnWarps, columnTiles;
+  /// Work rows one block of threads computes: a group of rows with the same
+  /// columns of blocks (see getRowGroups), whose blocks' stages share one
+  /// copy of the dense rows.
+  int64_t groupRows;
+  /// Warps along the group's channels and along its columns, and its column
+  /// tiles (mma.n columns each).
+  int64_t channelWarps, columnWarps, columnTiles;
 
-  int64_t getThreads() const { return 32 * kChannelWarps * columnWarps; }
+  int64_t getThreads() const { return 32 * channelWarps * columnWarps; }
 };
 } // namespace
+
+/// The work rows of `layout` in groups of `size` that have the same columns
+/// of blocks, each group in the order of its rows, the groups in the order
+/// of their first rows; -1 fills the groups that find too few rows.
+static std::vector<int32_t> getRowGroups(const PartLayout &layout,
+                                         int64_t size) {
+  std::vector<int32_t> groups;
+  // The group still filling for each list of columns of blocks.
+  std::map<std::vector<int32_t>, size_t> filling;
+  for (size_t w = 0; w < layout.rows.size(); ++w) {
+    std::vector<int32_t> columns(layout.entries.begin() + layout.offsets[w],
+                                 layout.entries.begin() +
+                                     layout.offsets[w + 1]);
+    auto [it, isNew] = filling.try_emplace(columns, groups.size());
+    if (isNew)
+      groups.resize(groups.size() + size, -1);
+    size_t group = it->second;
+    int64_t slot = 0;
+    while (groups[group + slot] != -1)
+      ++slot;
+    groups[group + slot] = int32_t(w);
+    if (slot + 1 == size)
+      filling.erase(it);
+  }
+  return groups;
+}
+
+/// Groups of work rows the kernel computes (single rows when
+/// `tiling.groupRows` is 1).
+static int64_t getNumGroups(const PartLayout &layout,
+                            const StagedTiling &tiling) {
+  if (tiling.groupRows == 1)
+    return layout.rows.size();
+  return getRowGroups(layout, tiling.groupRows).size() / tiling.groupRows;
+}
+
+/// Whether grouping the work rows by `size` leaves at most one in eight of
+/// the groups' slots without a row.
+static bool groupsRowsWell(const PartLayout &layout, int64_t size) {
+  int64_t slots = getRowGroups(layout, size).size();
+  return 8 * (slots - int64_t(layout.rows.size())) <= slots;
+}
 
 static int64_t getElementBytes(const PartLayout &layout) {
   return layout.compute == ComputeKind::I8 ? 1 : 2;
@@ -97,13 +141,13 @@ static std::pair<int64_t, int64_t> getStageRowLengths(const PartLayout &layout,
 }
 
 /// Bytes of shared memory the staged kernel's buffers take: `stages` copies
-/// of a block row's channels and of the block's columns.
+/// of a group's channels and of the block's columns.
 static int64_t getStagedSharedBytes(const PartLayout &layout,
                                     const StagedTiling &tiling) {
   auto [packedLength, denseLength] =
       getStageRowLengths(layout, tiling.stageRowBytes);
   return tiling.stages * getElementBytes(layout) *
-         (layout.blockChannels * packedLength +
+         (tiling.groupRows * layout.blockChannels * packedLength +
           tiling.columnTiles * layout.mma.n * denseLength);
 }
 
@@ -114,14 +158,15 @@ static int64_t getStagedSharedBytes(const PartLayout &layout,
 /// first ran 64x64 blocks 1.03-1.12x faster than the last, and four stages
 /// instead of three changed little.
 static constexpr StagedTiling kTilings[] = {
-    {3, 128, 4, 32}, {3, 128, 2, 16}, {3, 64, 2, 16}};
+    {3, 128, 1, 2, 4, 32}, {3, 128, 1, 2, 2, 16}, {3, 64, 1, 2, 2, 16}};
 /// Structured blocks: 128 columns by four warps, two buffers deep (40 KB),
 /// so that three blocks of threads share a multiprocessor. On an H200's
 /// 2:4 FFN product (docs/benchmarks.md) this ran 1.04-1.05x faster than the
 /// register-pipelined kernel; three buffers were 1.05x slower than two, and
 /// 256 columns by eight warps (one block of threads per multiprocessor)
 /// 1.2-1.3x slower.
-static constexpr StagedTiling kStructuredTilings[] = {{2, 128, 2, 16}};
+static constexpr StagedTiling kStructuredTilings[] = {
+    {2, 128, 2, 2, 2, 8}, {2, 128, 1, 2, 2, 16}};
 
 /// The first tiling that the part's columns fill and whose buffers fit the
 /// chip's shared memory.
@@ -132,7 +177,14 @@ static std::optional<StagedTiling> getStagedTiling(const PartLayout &layout,
                                  ? ArrayRef<StagedTiling>(kStructuredTilings)
                                  : ArrayRef<StagedTiling>(kTilings)) {
     tiling.stageRowBytes = std::min(tiling.stageRowBytes, rowBytes);
+    // Each warp's channels lie in one work row of the group.
+    int64_t warpChannels =
+        tiling.groupRows * layout.blockChannels / tiling.channelWarps;
     if (layout.getNumColumnWork() >= tiling.columnTiles &&
+        layout.blockChannels % warpChannels == 0 &&
+        warpChannels % layout.mma.m == 0 &&
+        tiling.columnTiles % tiling.columnWarps == 0 &&
+        (tiling.groupRows == 1 || groupsRowsWell(layout, tiling.groupRows)) &&
         getStagedSharedBytes(layout, tiling) <= chip.maxSharedMemoryPerBlock)
       return tiling;
   }
@@ -166,7 +218,7 @@ KernelLaunch tesa::getStagedMmaLaunch(const PartLayout &layout,
   StagedTiling tiling = *getStagedTiling(layout, chip);
   int64_t numWork = layout.getNumColumnWork();
   return {{(numWork + tiling.columnTiles - 1) / tiling.columnTiles,
-           std::min<int64_t>(layout.rows.size(), kMaxGridY)},
+           std::min(getNumGroups(layout, tiling), kMaxGridY)},
           {tiling.getThreads(), 1},
           getStagedSharedBytes(layout, tiling)};
 }
@@ -186,6 +238,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
 
   StagedTiling tiling = *getStagedTiling(layout, kb.chip);
   int64_t stages = tiling.stages, columnTiles = tiling.columnTiles;
+  int64_t groupRows = tiling.groupRows, groupChannels = groupRows * bc;
   int64_t threads = tiling.getThreads();
   // One stage: `stageLength` reduction elements of each of the block's bc
   // channels (packed: `packedStageLength` values) and of each of the block's
@@ -202,10 +255,11 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   int64_t copyLength = kCopyBytes / elementBytes;
   int64_t columnRows = columnTiles * shape.n;
 
-  // The warps, two along channels by tiling.columnWarps along columns, each
-  // take `slices` x mma.m channels by `tiles` x mma.n columns.
+  // The warps, tiling.channelWarps along the group's channels by
+  // tiling.columnWarps along columns, each take `slices` x mma.m channels
+  // (of one work row) by `tiles` x mma.n columns.
   int64_t columnWarps = tiling.columnWarps;
-  int64_t slices = bc / kChannelWarps / shape.m;
+  int64_t slices = groupChannels / tiling.channelWarps / shape.m;
   int64_t tiles = columnTiles / columnWarps;
 
   auto fn = kb.begin("", arguments);
@@ -220,12 +274,13 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     return MemRefType::get({stages, rows, rowLength}, element,
                            MemRefLayoutAttrInterface(), workgroup);
   };
-  Value packedStages =
-      memref::ViewOp::create(b, stagesType(bc, packedBufferRow), sharedMemory,
-                             kb.index(0), ValueRange{});
+  Value packedStages = memref::ViewOp::create(
+      b, stagesType(groupChannels, packedBufferRow), sharedMemory,
+      kb.index(0), ValueRange{});
   Value denseStages = memref::ViewOp::create(
       b, stagesType(columnRows, denseBufferRow), sharedMemory,
-      kb.index(stages * bc * packedBufferRow * elementBytes), ValueRange{});
+      kb.index(stages * groupChannels * packedBufferRow * elementBytes),
+      ValueRange{});
   auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
   // A structured part's dense copy, [column][k / 32][32], is copied as
   // [column][k]: a stage holds whole steps, in the fragments' order.
@@ -237,14 +292,24 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
   Value entries = kb.table("_entries", layout.entries);
   Value metadata =
       structured ? kb.table("_metadata", layout.metadata) : Value();
+  Value groups = groupRows > 1
+                     ? kb.table("_groups", getRowGroups(layout, groupRows))
+                     : Value();
 
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value warp = kb.div(thread, 32), lane = kb.rem(thread, 32);
   Value group = kb.div(lane, 4), inGroup = kb.rem(lane, 4);
   Value firstTile = kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
                            kb.index(columnTiles));
+  // The warp's first channel in the group's buffer rows; its work row in
+  // the group, and its first channel in that row's block row.
   Value warpChannel =
       kb.mul(kb.div(warp, columnWarps), kb.index(slices * shape.m));
+  Value warpSlot = kb.index(0), warpRowChannel = warpChannel;
+  if (groupRows > 1) {
+    warpSlot = kb.div(warpChannel, bc);
+    warpRowChannel = kb.rem(warpChannel, bc);
+  }
   Value warpTile = kb.mul(kb.rem(warp, columnWarps), kb.index(tiles));
   // The first column of the block's `tile`-th tile (tiles past the end
   // repeat the last one).
@@ -253,13 +318,14 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
                   kb.index(shape.n));
   };
 
-  // The copies of one stage: copy i of the packed block is piece
+  // The copies of one stage: copy i of the packed blocks is piece
   // i % copiesPerRow of channel i / copiesPerRow, and likewise for the
   // block's columns. Thread t issues copies t, t + threads, ...; the
-  // dense columns its copies read are the same in every stage.
+  // dense columns its copies read are the same in every stage. The last
+  // round of copies is `partial` when the threads outnumber its copies.
   struct Copy {
     Value row, offset, column;
-    int64_t id;
+    bool partial;
   };
   auto getCopies = [&](int64_t rowCount, int64_t rowBytes, bool ofColumns) {
     int64_t copiesPerRow = rowBytes / kCopyBytes;
@@ -268,7 +334,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
       Value id = kb.add(thread, kb.index(first));
       Copy copy{kb.div(id, copiesPerRow),
                 kb.mul(kb.rem(id, copiesPerRow), kb.index(copyLength)),
-                Value(), first};
+                Value(), first + threads > rowCount * copiesPerRow};
       if (ofColumns) {
         Value tile = kb.add(firstTile, kb.div(copy.row, shape.n));
         copy.column = kb.min(
@@ -292,9 +358,18 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
         kb.add(offset, kb.mul(kb.rem(row, 2), kb.index(stageLength / 2))),
         stageLength);
   };
-  SmallVector<Copy> packedCopies = getCopies(bc, packedStageBytes, false);
+  SmallVector<Copy> packedCopies =
+      getCopies(groupChannels, packedStageBytes, false);
   SmallVector<Copy> denseCopies = getCopies(columnRows, stageBytes, true);
-  int64_t numPackedCopies = bc * packedStageBytes / kCopyBytes;
+  // Runs `issue` for copy `c` of a buffer of `rowCount` rows, if the copy
+  // exists.
+  auto issueCopy = [&](const Copy &c, int64_t rowCount,
+                       llvm::function_ref<void()> issue) {
+    if (c.partial)
+      kb.ifThen(kb.less(c.row, rowCount), issue);
+    else
+      issue();
+  };
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
   auto copy = [&](Value src, ValueRange srcIndices, Value dst,
                   ValueRange dstIndices) {
@@ -373,7 +448,7 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
                                      kb.index(layout.getNumEntries() - 1));
     Value firstStep =
         kb.mul(kb.rem(s, chunksPerBlock), kb.index(stepsPerStage));
-    Value firstSlice = kb.div(warpChannel, shape.m);
+    Value firstSlice = kb.div(warpRowChannel, shape.m);
     SmallVector<Value> words;
     for (int64_t sl = 0; sl < slices; ++sl) {
       Value index = kb.metadataIndex(e, kb.add(firstSlice, kb.index(sl)),
@@ -428,11 +503,54 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     }
   };
 
-  kb.forEachGridRow(layout.rows.size(), [&](Value w) {
-    Value lo = kb.loadIndex(offsets, w);
-    Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+  // The value of `perRow` for the work row in slot `slot` of the group.
+  auto selectBySlot = [&](Value slot, ArrayRef<Value> perRow) {
+    Value selected = perRow[0];
+    for (int64_t i = 1; i < groupRows; ++i)
+      selected = arith::SelectOp::create(
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, slot,
+                                kb.index(i)),
+          perRow[i], selected);
+    return selected;
+  };
+
+  kb.forEachGridRow(getNumGroups(layout, tiling), [&](Value g) {
+    // The group's work rows, and whether each is present (a slot without one
+    // computes the first row's again, and writes nothing). Their entries
+    // start at `los`; they all have the first row's columns of blocks.
+    SmallVector<Value> members = {g}, present, los;
+    if (groupRows > 1) {
+      members.clear();
+      for (int64_t i = 0; i < groupRows; ++i) {
+        Value member = kb.loadIndex(
+            groups, kb.add(kb.mul(g, kb.index(groupRows)), kb.index(i)));
+        // -1, read as an unsigned index, is past the last row.
+        present.push_back(kb.less(member, int64_t(layout.rows.size())));
+        members.push_back(i == 0 ? member
+                                 : arith::SelectOp::create(b, present.back(),
+                                                           member, members[0]));
+      }
+    }
+    for (Value member : members)
+      los.push_back(kb.loadIndex(offsets, member));
+    Value lo = los[0];
+    Value hi = kb.loadIndex(offsets, kb.add(members[0], kb.index(1)));
     Value numStages = kb.mul(arith::SubIOp::create(b, hi, lo),
                              kb.index(chunksPerBlock));
+    // Where each packed copy of stage 0 reads: its row's packed blocks start
+    // at entry `lo` of its slot.
+    SmallVector<Value> packedBases;
+    for (const Copy &c : packedCopies) {
+      Value slot = kb.index(0), channel = c.row;
+      if (groupRows > 1) {
+        slot = kb.div(c.row, bc);
+        channel = kb.rem(c.row, bc);
+      }
+      packedBases.push_back(kb.add(
+          kb.mul(selectBySlot(slot, los), kb.index(bc * packedRowLength)),
+          kb.add(kb.mul(channel, kb.index(packedRowLength)), c.offset)));
+    }
     // Issues the copies of stage `s` (chunk s % chunksPerBlock of the row's
     // block s / chunksPerBlock) into buffer s % stages if the row has that
     // stage, and commits them as one group (empty otherwise, so that the
@@ -441,28 +559,25 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
       Value exists =
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, s, numStages);
       kb.ifThen(exists, [&] {
-        Value e = kb.add(lo, kb.div(s, chunksPerBlock));
+        Value block = kb.div(s, chunksPerBlock);
         Value chunk = kb.rem(s, chunksPerBlock);
         Value buffer = kb.rem(s, stages);
-        Value packedStart = kb.add(kb.mul(e, kb.index(bc * packedRowLength)),
-                                   kb.mul(chunk, kb.index(packedStageLength)));
-        for (const Copy &c : packedCopies) {
-          auto issue = [&] {
-            Value at = kb.add(
-                packedStart,
-                kb.add(kb.mul(c.row, kb.index(packedRowLength)), c.offset));
-            copy(packed, at, packedStages, {buffer, c.row, c.offset});
-          };
-          if (c.id + threads <= numPackedCopies)
-            issue();
-          else
-            kb.ifThen(kb.less(c.row, bc), issue);
-        }
+        Value packedStart =
+            kb.add(kb.mul(block, kb.index(bc * packedRowLength)),
+                   kb.mul(chunk, kb.index(packedStageLength)));
+        for (auto [c, base] : llvm::zip(packedCopies, packedBases))
+          issueCopy(c, groupChannels, [&] {
+            copy(packed, kb.add(base, packedStart), packedStages,
+                 {buffer, c.row, c.offset});
+          });
+        Value e = kb.add(lo, block);
         Value k = kb.add(kb.mul(kb.loadIndex(entries, e), kb.index(br)),
                          kb.mul(chunk, kb.index(stageLength)));
         for (const Copy &c : denseCopies)
-          copy(dense, {c.column, kb.add(k, c.offset)}, denseStages,
-               {buffer, c.row, getDenseSlot(c.row, c.offset)});
+          issueCopy(c, columnRows, [&] {
+            copy(dense, {c.column, kb.add(k, c.offset)}, denseStages,
+                 {buffer, c.row, getDenseSlot(c.row, c.offset)});
+          });
       });
       NVVM::CpAsyncCommitGroupOp::create(b);
     };
@@ -475,15 +590,16 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     // loaded one stage ahead (from the row's last stage past its end).
     Value lastStage = arith::SubIOp::create(
         b, arith::MaxUIOp::create(b, numStages, kb.index(1)), kb.index(1));
+    Value warpLo = selectBySlot(warpSlot, los);
     if (structured)
-      llvm::append_range(inits, loadStageMetadata(lo, kb.index(0)));
+      llvm::append_range(inits, loadStageMetadata(warpLo, kb.index(0)));
     ValueRange results =
         kb.loop(kb.index(0), numStages, inits, [&](Value s, ValueRange args) {
           SmallVector<Value> sums(args.take_front(numSums));
           SmallVector<Value> next;
           if (structured)
             next = loadStageMetadata(
-                lo,
+                warpLo,
                 arith::MinUIOp::create(b, kb.add(s, kb.index(1)), lastStage));
           // Stage s has arrived for every thread, and every warp is done
           // with stage s - 1, whose buffer the next copies overwrite.
@@ -503,14 +619,19 @@ gpu::GPUFuncOp tesa::buildStagedMmaCompute(KernelBuilder &kb,
     // The buffers are free for the grid's next row.
     gpu::BarrierOp::create(b);
 
-    Value rowBase = kb.mul(kb.loadIndex(rows, w), kb.index(bc));
+    Value rowBase = kb.mul(
+        kb.loadIndex(rows, selectBySlot(warpSlot, members)), kb.index(bc));
+    Value warpRowExists =
+        groupRows > 1 ? selectBySlot(warpSlot, present) : Value();
     for (int64_t t = 0; t < tiles; ++t) {
       Value tile = kb.add(firstTile, kb.add(warpTile, kb.index(t)));
       Value tileExists = kb.less(tile, numWork);
+      if (warpRowExists)
+        tileExists = arith::AndIOp::create(b, tileExists, warpRowExists);
       Value firstColumn = getTileColumn(tile);
       for (int64_t sl = 0; sl < slices; ++sl) {
         Value channelBase =
-            kb.add(rowBase, kb.add(warpChannel, kb.index(sl * shape.m)));
+            kb.add(rowBase, kb.add(warpRowChannel, kb.index(sl * shape.m)));
         kb.storeAccumulators(
             out, channelBase, firstColumn, tileExists,
             ArrayRef<Value>(sums).slice((t * slices + sl) * 4, 4), lane,

@@ -66,17 +66,19 @@ WIDE_LIBRARIES = [
 # f16 weights 2:4 along the reduction (a few groups not, some f32
 # outliers): structured parts on sparse tensor cores (mma.sp), with 1-300
 # result columns; sm_80's PTX is compiled by the driver. The third field
-# bounds the channels: with 64x64 blocks, products of more than 192
-# channels and 128 columns or more run the staged kernel.
+# bounds the channels, the fourth those of the products with 128 columns or
+# more. With 64x64 blocks, products of more than 192 channels and 128
+# columns or more run the staged kernel; those of 449-599 channels have 8-10
+# block rows, which it computes in pairs (9: one pair lacks its second row).
 STRUCTURED_LIBRARIES = [
-    ("sm90_structured_auto", ["--chip=sm_90", "--plan=auto"], 140),
+    ("sm90_structured_auto", ["--chip=sm_90", "--plan=auto"], 140, 1),
     ("sm90_structured_block32x64", ["--chip=sm_90", "--plan=structured",
-                                    "--block-shape=32x64"], 140),
+                                    "--block-shape=32x64"], 140, 1),
     ("sm90_structured_block64x64", ["--chip=sm_90", "--plan=structured",
-                                    "--block-shape=64x64"], 400),
+                                    "--block-shape=64x64"], 600, 449),
     ("sm80_ptx_structured16x32", ["--chip=sm_80", "--format=isa",
                                   "--plan=structured", "--block-shape=16x32"],
-     140),
+     140, 1),
 ]
 # The sparse operand a constant of the module: packed at compile time.
 CONSTANT_LIBRARIES = [
@@ -142,15 +144,18 @@ def wide_cases(name, block):
     return cases
 
 
-def structured_cases(name, max_channels=140):
+def structured_cases(name, max_channels=140, min_wide_channels=1):
     """2:4 products (see test_decompose_cpu.random_two_four_case); every
     other one has 128-300 result columns, so that warps take four column
-    tiles and every channel slice of a block."""
+    tiles and every channel slice of a block, and at least
+    `min_wide_channels` channels."""
     import test_decompose_cpu as cpu
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     return [cpu.random_two_four_case(
-        rng, max_channels=max_channels, max_k=200, min_columns=128 if i % 2 else 1,
-        max_columns=300 if i % 2 else 40) for i in range(CASES_PER_LIBRARY)]
+        rng, max_channels=max_channels, max_k=200,
+        min_columns=128 if i % 2 else 1, max_columns=300 if i % 2 else 40,
+        min_channels=min_wide_channels if i % 2 else 1)
+        for i in range(CASES_PER_LIBRARY)]
 
 
 def product_module(cases):
@@ -283,8 +288,8 @@ def prepare(out_dir):
                    lambda n=name, b=block: wide_cases(n, b))
                   for name, options, block in WIDE_LIBRARIES] +
                  [(name, options, "products",
-                   lambda n=name, c=channels: structured_cases(n, c))
-                  for name, options, channels in STRUCTURED_LIBRARIES] +
+                   lambda n=name, c=channels, w=wide: structured_cases(n, c, w))
+                  for name, options, channels, wide in STRUCTURED_LIBRARIES] +
                  [(name, options, "constants",
                    lambda n=name: constant_cases(n))
                   for name, options in CONSTANT_LIBRARIES] +
