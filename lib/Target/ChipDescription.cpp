@@ -93,14 +93,15 @@ static constexpr KernelCosts kAmpereCosts = {
 // FFN product (4096 x 768 x 3072) with a 2:4 weight, packed once, per block,
 // in the units of kSm90MeasuredCosts through the dense 32x64 f16 blocks of the
 // same run and weight (0.1271 ms for 1152 blocks = 46.43 units each). 64x64
-// blocks, which run the staged kernel since 80d5cfd, were measured again at
-// 80d5cfd (docs/gpu-runs/2026-11-21-h200-80d5cfd-bench.log: 0.0822 ms for 576
-// blocks, dense 32x64 blocks 0.1279 ms).
+// blocks, which run the staged kernel since 80d5cfd (in pairs of block rows
+// since 9539cfc), were measured again at 9539cfc
+// (docs/gpu-runs/2026-11-22-h200-9539cfc-bench.log: 0.0789 ms for 576
+// blocks, dense 32x64 blocks 0.1270 ms).
 static const MeasuredBlockCost kSm90StructuredBlocks[] = {
     {ComputeKind::F16, {16, 32}, 13.90},
     {ComputeKind::F16, {32, 32}, 20.75},
     {ComputeKind::F16, {32, 64}, 38.46},
-    {ComputeKind::F16, {64, 64}, 59.68},
+    {ComputeKind::F16, {64, 64}, 57.69},
 };
 // gfx906: no matrix cores; v_dot2_f32_f16 and v_dot4_i32_i8 double and
 // quadruple the FFMA rate.
