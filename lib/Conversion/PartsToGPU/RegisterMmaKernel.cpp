@@ -23,6 +23,29 @@ static int64_t getColumnTilesPerWarp(const PartLayout &layout) {
   return layout.getNumColumnWork() >= 4 * kThreads / 32 ? 4 : 1;
 }
 
+/// Warps of a block of threads that splits its work row's blocks among its
+/// warps (see getEntrySplits).
+static constexpr int64_t kSplitWarps = 8;
+
+/// Column tiles one block of threads covers when it splits its work row's
+/// blocks: the part's tiles, rounded up to a power of two.
+static int64_t getSplitTiles(const PartLayout &layout) {
+  return llvm::PowerOf2Ceil(layout.getNumColumnWork());
+}
+
+/// Warps that share one column tile of a work row, each taking every
+/// getEntrySplits()-th block of the row. One when the part has a column tile
+/// for each of a block's warps. With fewer (a decode step: at most 24
+/// columns), a block of kSplitWarps warps takes all the tiles and splits the
+/// row's blocks among the warps of each tile, so that more warps load blocks
+/// at once; their sums meet in workgroup memory.
+static int64_t getEntrySplits(const PartLayout &layout) {
+  int64_t numWork = layout.getNumColumnWork();
+  if (numWork == 0 || numWork >= kThreads / 32)
+    return 1;
+  return kSplitWarps / getSplitTiles(layout);
+}
+
 /// Slices of mma.m channels of a block row one warp computes: all of them
 /// when the warp takes several column tiles, so that each fragment of the
 /// dense operand also feeds several mma instructions; one otherwise, so that
@@ -61,7 +84,9 @@ static int64_t getStepsPerChunk(const PartLayout &layout) {
 
 /// Tensor cores: four warps per block, each a tile of getChannelSlicesPerWarp()
 /// x mma.m channels by getColumnTilesPerWarp() x mma.n columns; row of blocks
-/// (y) per (work row, group of channel slices of its blocks).
+/// (y) per (work row, group of channel slices of its blocks). With few
+/// columns, kSplitWarps warps per block instead, getEntrySplits() of them on
+/// each column tile (see there).
 ///
 /// The reduction of a block is walked in chunks of getStepsPerChunk() mma
 /// steps. Within a chunk the reduction is permuted the same way for both
@@ -104,17 +129,33 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
   auto runType = VectorType::get({runLength}, isInt ? Type(b.getI8Type())
                                                     : Type(b.getF16Type()));
 
+  int64_t splits = getEntrySplits(layout);
+
   auto fn = kb.begin("", arguments);
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value warp = kb.div(thread, 32), lane = kb.rem(thread, 32);
   Value group = kb.div(lane, 4), inGroup = kb.rem(lane, 4);
+  // The warp's column tiles, and its share of the work row's blocks.
+  Value warpWork = warp, split = kb.index(0);
+  int64_t warpsPerBlock = kThreads / 32;
+  if (splits > 1) {
+    warpsPerBlock = getSplitTiles(layout);
+    warpWork = kb.rem(warp, warpsPerBlock);
+    split = kb.div(warp, warpsPerBlock);
+  }
   Value firstWork =
       kb.mul(kb.add(kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-                           kb.index(kThreads / 32)),
-                    warp),
+                           kb.index(warpsPerBlock)),
+                    warpWork),
              kb.index(tiles));
-  // The whole warp takes this branch together, as mma.sync requires.
-  kb.ifThen(kb.less(firstWork, numWork), [&] {
+  // Where the warps that split a row's blocks leave their sums (i32 for
+  // int8 parts, else f32).
+  Value partials;
+  int64_t numSums = tiles * slices * numAccumulators;
+  if (splits > 1)
+    partials = kb.workgroupBuffer(fn, {kSplitWarps, numSums, 32},
+                                  kb.zeroSum().getType());
+  auto compute = [&] {
     // Each tile's first column, and the column this lane reads; tiles past
     // the end repeat the last one and store nothing.
     SmallVector<Value> firstColumns, columns, tileExists;
@@ -293,21 +334,22 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
         }
       };
 
-      int64_t numSums = tiles * slices * numAccumulators;
       SmallVector<Value> sums(numSums, kb.zeroSum());
       if (!layout.entries.empty()) {
-        // The first chunk is loaded before the loop (from an entry that
-        // exists even when the row has none, and is then unused).
-        Value first =
-            arith::MinUIOp::create(b, lo, kb.index(layout.getNumEntries() - 1));
+        // The warp's blocks: the row's split-th, then every splits-th. The
+        // first chunk is loaded before the loop (from an entry that exists
+        // even when the warp has none, and is then unused).
+        Value start = kb.add(lo, split);
+        Value first = arith::MinUIOp::create(
+            b, start, kb.index(layout.getNumEntries() - 1));
         SmallVector<Value> inits(sums);
         llvm::append_range(inits, loadChunk(first, 0));
-        ValueRange results =
-            kb.loop(lo, hi, inits, [&](Value e, ValueRange args) {
+        ValueRange results = kb.loop(
+            start, hi, kb.index(splits), inits, [&](Value e, ValueRange args) {
               SmallVector<Value> acc(args.take_front(numSums));
               SmallVector<Value> current(args.drop_front(numSums));
               Value following = arith::MinUIOp::create(
-                  b, kb.add(e, kb.index(1)),
+                  b, kb.add(e, kb.index(splits)),
                   arith::SubIOp::create(b, hi, kb.index(1)));
               for (int64_t c = 0; c < chunks; ++c) {
                 SmallVector<Value> next = c + 1 < chunks
@@ -322,26 +364,63 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
         sums.assign(results.begin(), results.begin() + numSums);
       }
 
+      // Warps that split the row's blocks leave their sums in workgroup
+      // memory; those of the first split add the others' to theirs, in
+      // split order, and store.
+      Value stores;
+      if (splits > 1) {
+        for (int64_t i = 0; i < numSums; ++i)
+          memref::StoreOp::create(b, sums[i], partials,
+                                  ValueRange{warp, kb.index(i), lane});
+        gpu::BarrierOp::create(b);
+        for (int64_t s = 1; s < splits; ++s) {
+          Value other = kb.add(warp, kb.index(s * warpsPerBlock));
+          Value from = kb.min(other, kSplitWarps - 1);
+          for (int64_t i = 0; i < numSums; ++i) {
+            Value partial = memref::LoadOp::create(
+                b, partials, ValueRange{from, kb.index(i), lane});
+            sums[i] = isInt ? Value(arith::AddIOp::create(b, sums[i], partial))
+                            : Value(arith::AddFOp::create(b, sums[i], partial));
+          }
+        }
+        // The buffer is free for the grid's next row.
+        gpu::BarrierOp::create(b);
+        stores = kb.less(split, 1);
+      }
+
       Value rowBase = kb.mul(kb.loadIndex(rows, w), kb.index(bc));
       for (int64_t tileSlice = 0; tileSlice < tiles * slices; ++tileSlice) {
         int64_t t = tileSlice / slices, sl = tileSlice % slices;
         Value channelBase = kb.add(rowBase, sliceRows[sl]);
-        kb.storeAccumulators(out, channelBase, firstColumns[t], tileExists[t],
+        Value exists = tileExists[t];
+        if (stores)
+          exists = arith::AndIOp::create(b, exists, stores);
+        kb.storeAccumulators(out, channelBase, firstColumns[t], exists,
                              ArrayRef<Value>(sums).slice(
                                  tileSlice * numAccumulators, numAccumulators),
                              lane, scales, denseScales);
       }
     });
-  });
+  };
+  // With one split, the whole warp takes this branch together, as mma.sync
+  // requires; warps that split blocks all compute (those past the last
+  // tile repeat it and store nothing), as they meet at barriers.
+  if (splits > 1)
+    compute();
+  else
+    kb.ifThen(kb.less(firstWork, numWork), compute);
   return fn;
 }
 
 KernelLaunch tesa::getRegisterMmaLaunch(const PartLayout &layout) {
-  int64_t tilesPerBlock = getColumnTilesPerWarp(layout) * kThreads / 32;
   int64_t numRows = layout.rows.size();
+  int64_t gridY = std::min(numRows * (layout.blockChannels / layout.mma.m /
+                                      getChannelSlicesPerWarp(layout)),
+                           kMaxGridY);
+  if (getEntrySplits(layout) > 1)
+    return {{1, gridY}, {32 * kSplitWarps, 1}};
+  int64_t tilesPerBlock = getColumnTilesPerWarp(layout) * kThreads / 32;
   return {{(layout.getNumColumnWork() + tilesPerBlock - 1) / tilesPerBlock,
-           std::min(numRows * (layout.blockChannels / layout.mma.m /
-                               getChannelSlicesPerWarp(layout)),
-                    kMaxGridY)},
+           gridY},
           {kThreads, 1}};
 }

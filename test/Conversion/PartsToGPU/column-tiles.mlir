@@ -79,3 +79,34 @@ func.func @narrow(%w: tensor<16x16xf32, #tesa.sparsity<map = dense<16> : tensor<
                      outs(%acc : tensor<16x64xf32>) -> tensor<16x64xf32>
   return %r : tensor<16x64xf32>
 }
+
+// -----
+
+// A decode step: 16 result columns are two tiles, fewer than a block's four
+// warps. A block of eight warps takes both tiles of a block row, four warps
+// each, and each of those four takes every fourth block of the row (the loop
+// steps by 4 from its share). The warps leave their sums in workgroup
+// memory; after a barrier, the first warp of each tile adds the other
+// three's, in order, and alone stores.
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: workgroup(%[[PARTIALS:.+]] : memref<8x4x32xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[WARP:.+]] = arith.divui %{{.+}}, %c32
+// CHECK: %[[SPLIT:.+]] = arith.divui %[[WARP]], %c2
+// CHECK: %[[START:.+]] = arith.addi %{{.+}}, %[[SPLIT]] : index
+// CHECK: scf.for %{{.+}} = %[[START]] to %{{.+}} step %c4
+// CHECK: nvvm.mma.sync
+// CHECK: scf.yield
+// CHECK-COUNT-4: memref.store %{{.+}}, %[[PARTIALS]]
+// CHECK-NEXT: gpu.barrier
+// CHECK-COUNT-12: memref.load %[[PARTIALS]]
+// CHECK: gpu.barrier
+// CHECK: %[[FIRST:.+]] = arith.cmpi ult, %[[SPLIT]], %c1
+// CHECK: arith.andi %{{.+}}, %[[FIRST]] : i1
+// CHECK-LABEL: func.func @decode
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c1{{[_0-9]*}}, %c2{{[_0-9]*}}, %{{.+}}) threads in (%c256{{[_0-9]*}},
+func.func @decode(%x: tensor<16x64xf32>, %w: tensor<64x32xf32, #tesa.sparsity<map = dense<16> : tensor<1x1xi8>>>,
+                  %acc: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %r = linalg.matmul ins(%x, %w : tensor<16x64xf32>, tensor<64x32xf32, #tesa.sparsity<map = dense<16> : tensor<1x1xi8>>>)
+                     outs(%acc : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %r : tensor<16x32xf32>
+}
