@@ -101,6 +101,21 @@ static int64_t getSimtColumnsPerThread(const PartLayout &layout,
   return columns;
 }
 
+/// Threads of the SIMT kernel that share one result column of a work row,
+/// each taking every getSimtSplits()-th entry of the row. One, except with
+/// one row per block of threads and at most half as many columns as it has
+/// threads (a decode step): the block then takes its row's columns, rounded
+/// up to a power of two, and splits the row's entries among the threads of
+/// each column, so that its idle threads load entries too. Their sums meet
+/// in workgroup memory.
+static int64_t getSimtSplits(const PartLayout &layout,
+                             const ChipDescription &chip) {
+  int64_t numWork = layout.getNumColumnWork();
+  if (hasSimtRowsAlongX(layout, chip) || numWork == 0 || 2 * numWork > kThreads)
+    return 1;
+  return kThreads / llvm::PowerOf2Ceil(numWork);
+}
+
 /// SIMT: each thread computes getSimtColumnsPerThread() result columns,
 /// kThreads apart, so a block covers getSimtBlockColumns() consecutive
 /// ones. Either block (x) per block of columns and (y) per work row, or
@@ -180,23 +195,30 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
     return math::FmaOp::create(b, weights, input, acc);
   };
   // The sums of work row `w` for the thread's units of column `work`, the
-  // first of which exists. The others are read clamped to the last one.
-  auto emitSums = [&](Value w, ArrayRef<Value> work) -> SmallVector<Value> {
+  // first of which exists (unless `clampFirst`). The others are read
+  // clamped to the last one. The thread takes the row's entries `split`,
+  // `split` + `splits`, ...
+  auto emitSums = [&](Value w, ArrayRef<Value> work, Value split = Value(),
+                      int64_t splits = 1,
+                      bool clampFirst = false) -> SmallVector<Value> {
     SmallVector<Value> columns;
     for (auto [j, unit] : llvm::enumerate(work))
-      columns.push_back(
-          kb.getColumnWork(j == 0 ? unit : kb.min(unit, numWork - 1)));
+      columns.push_back(kb.getColumnWork(
+          j == 0 && !clampFirst ? unit : kb.min(unit, numWork - 1)));
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
+    if (split)
+      lo = kb.add(lo, split);
     SmallVector<Value> zeros(work.size(), kb.zeroSum());
-    return kb.loop(lo, hi, zeros, [&](Value e, ValueRange sums) {
-      Value start = kb.groupStart(kb.loadI32(entries, e));
-      Value weights = loadWeights(e);
-      SmallVector<Value> next;
-      for (auto [column, sum] : llvm::zip(columns, sums))
-        next.push_back(multiplyAdd(weights, start, column, sum));
-      return next;
-    });
+    return kb.loop(lo, hi, kb.index(splits), zeros,
+                   [&](Value e, ValueRange sums) {
+                     Value start = kb.groupStart(kb.loadI32(entries, e));
+                     Value weights = loadWeights(e);
+                     SmallVector<Value> next;
+                     for (auto [column, sum] : llvm::zip(columns, sums))
+                       next.push_back(multiplyAdd(weights, start, column, sum));
+                     return next;
+                   });
   };
   auto accumulate = [&](Value w, Value unit, Value sum) {
     kb.accumulateSum(out, kb.loadIndex(rows, w), kb.getColumnWork(unit), sum,
@@ -215,6 +237,37 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
   };
 
   int64_t columnBlocks = getSimtColumnBlocks(layout, columnsPerThread);
+  if (int64_t splits = getSimtSplits(layout, kb.chip); splits > 1) {
+    // Thread t takes column t % units of the row and its entries t / units,
+    // t / units + splits, ...; the sums then meet by halving strides in
+    // workgroup memory (in a fixed order), and threads t < units store.
+    int64_t units = kThreads / splits;
+    Value partials = kb.workgroupBuffer(fn, {kThreads}, kb.zeroSum().getType());
+    Value unit = kb.rem(thread, units), split = kb.div(thread, units);
+    kb.forEachGridRow(numRows, [&](Value w) {
+      Value sum = emitSums(w, {unit}, split, splits, /*clampFirst=*/true)[0];
+      memref::StoreOp::create(b, sum, partials, ValueRange{thread});
+      gpu::BarrierOp::create(b);
+      for (int64_t stride = kThreads / 2; stride >= units; stride /= 2) {
+        kb.ifThen(kb.less(thread, stride), [&] {
+          Value other = memref::LoadOp::create(
+              b, partials, ValueRange{kb.add(thread, kb.index(stride))});
+          Value mine = memref::LoadOp::create(b, partials, ValueRange{thread});
+          Value total = isInt ? Value(arith::AddIOp::create(b, mine, other))
+                              : Value(arith::AddFOp::create(b, mine, other));
+          memref::StoreOp::create(b, total, partials, ValueRange{thread});
+        });
+        gpu::BarrierOp::create(b);
+      }
+      kb.ifThen(kb.less(thread, numWork), [&] {
+        accumulate(w, thread,
+                   memref::LoadOp::create(b, partials, ValueRange{thread}));
+      });
+      // The buffer is free for the grid's next row.
+      gpu::BarrierOp::create(b);
+    });
+    return fn;
+  }
   if (!hasSimtRowsAlongX(layout, kb.chip)) {
     Value firstWork = kb.mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
                              kb.index(blockColumns));

@@ -3,17 +3,24 @@
 
 // Propagation marked rows 16-39 of the product pruned (dead or zero): the
 // compute kernel covers only the live rows of the dense operand x. SIMT
-// kernels take one thread per live row (16 of them, one block of threads);
-// tensor-core kernels one warp per live tile of 8 rows (tiles 0 and 1 of 5).
+// kernels take the 16 live rows in one block of threads, eight threads per
+// row (each every eighth entry of the work row), whose sums meet in
+// workgroup memory; the first 16 threads store. Tensor-core kernels take
+// one warp per live tile of 8 rows (tiles 0 and 1 of 5).
 // SIMT-LABEL: gpu.module @tesa_kernels
 // SIMT: memref.global "private" constant @part0_columns : memref<16xi32> = dense<[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]>
 // SIMT-LABEL: gpu.func @part0(
-// SIMT: %[[WORK:.*]] = arith.addi
-// SIMT: %[[C16:.*]] = arith.constant 16 : index
-// SIMT: %[[LIVE:.*]] = arith.cmpi ult, %[[WORK]], %[[C16]]
-// SIMT: scf.if %[[LIVE]]
+// SIMT: %[[UNIT:.*]] = arith.remui %thread_id_x, %c16
+// SIMT: %[[CLAMPED:.*]] = arith.minui %[[UNIT]], %c15
 // SIMT: %[[COLUMNS:.*]] = memref.get_global @part0_columns
-// SIMT: memref.load %[[COLUMNS]][%[[WORK]]]
+// SIMT: memref.load %[[COLUMNS]][%[[CLAMPED]]]
+// SIMT: scf.for
+// SIMT: gpu.barrier
+// SIMT-COUNT-3: gpu.barrier
+// SIMT: %[[LIVE:.*]] = arith.cmpi ult, %thread_id_x, %c16
+// SIMT-NEXT: scf.if %[[LIVE]]
+// SIMT: %[[COLUMNS2:.*]] = memref.get_global @part0_columns
+// SIMT-NEXT: memref.load %[[COLUMNS2]][%thread_id_x]
 // SIMT-LABEL: func.func @dead_rows
 // SIMT: gpu.launch_func @tesa_kernels::@part0 blocks in (%c1{{(_[0-9]+)?}}, %c32
 // MMA-LABEL: gpu.module @tesa_kernels

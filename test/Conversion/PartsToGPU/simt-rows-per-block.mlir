@@ -52,12 +52,24 @@ func.func @rhs(%x: tensor<4096x64xf32>,
 
 // -----
 
-// A decode step (8 columns) keeps one row per block: no workgroup memory,
-// each thread adds its sum to the result itself. The dense operand fits in
-// the L2 cache, so blocks along x are groups of columns, along y rows.
+// A decode step (8 columns) keeps one row per block, and the block's 128
+// threads split the row: thread t takes column t % 8 and every sixteenth
+// entry from t / 8. The sums meet in workgroup memory by halving strides
+// (64, 32, 16, 8), and threads 0-7 add them to the result. The dense
+// operand fits in the L2 cache, so blocks along x are groups of columns,
+// along y rows.
 // CHECK-LABEL: gpu.func @part0(
-// CHECK-NOT: workgroup(
-// CHECK-NOT: gpu.barrier
+// CHECK-SAME: workgroup(%[[PARTIALS:.+]] : memref<128xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[SPLIT:.+]] = arith.divui %thread_id_x, %c8
+// CHECK: %[[START:.+]] = arith.addi %{{.+}}, %[[SPLIT]] : index
+// CHECK: scf.for %{{.+}} = %[[START]] to %{{.+}} step %c16
+// CHECK: memref.store %{{.+}}, %[[PARTIALS]][%thread_id_x]
+// CHECK-NEXT: gpu.barrier
+// CHECK: arith.cmpi ult, %thread_id_x, %c64
+// CHECK-COUNT-4: gpu.barrier
+// CHECK: %[[STORES:.+]] = arith.cmpi ult, %thread_id_x, %c8
+// CHECK-NEXT: scf.if %[[STORES]]
+// CHECK: gpu.barrier
 // CHECK: gpu.return
 // CHECK-LABEL: func.func @decode
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c1{{(_[0-9]+)?}}, %c256

@@ -18,7 +18,10 @@
 // NVVM: gpu.barrier
 // NVVM-LABEL: gpu.func @part0(
 // NVVM-SAME: %[[QUANTISED:.*]]: memref<2x5x4xi8>
-// NVVM: %[[COLUMN:.*]] = arith.addi
+// The five columns take eight threads of a block of 128 each (each every
+// sixteenth entry of the row); the columns past the last are clamped.
+// NVVM: %[[UNIT:.*]] = arith.remui %thread_id_x, %c8
+// NVVM: %[[COLUMN:.*]] = arith.minui %[[UNIT]], %c4
 // NVVM: vector.load %[[QUANTISED]][%{{.*}}, %[[COLUMN]], %{{.*}}] {alignment = 4 : i64} : memref<2x5x4xi8>, vector<4xi8>
 // NVVM: nvvm.dot.accumulate.4way {{.*}} <signed>, {{.*}} <signed>
 // NVVM: gpu.launch_func @tesa_kernels::@part0_quantise_dense blocks in ({{.*}}) threads in (%c32{{.*}}, %c8{{.*}}, %c1{{.*}})
