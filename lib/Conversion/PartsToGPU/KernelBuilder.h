@@ -263,6 +263,13 @@ public:
     return layout.compute == ComputeKind::I8 ? i32(0) : f32(0.0);
   }
 
+  /// The total of two partial sums of the part's accumulator type.
+  mlir::Value addSums(mlir::Value x, mlir::Value y) {
+    if (layout.compute == ComputeKind::I8)
+      return mlir::arith::AddIOp::create(b, x, y);
+    return mlir::arith::AddFOp::create(b, x, y);
+  }
+
   /// A compute kernel's arguments: the dense operand (int8 parts: its
   /// quantised copy and scales), the packed values (and their scales), the
   /// result. The scales are null for float parts.

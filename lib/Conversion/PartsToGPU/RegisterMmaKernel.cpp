@@ -379,8 +379,7 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
           for (int64_t i = 0; i < numSums; ++i) {
             Value partial = memref::LoadOp::create(
                 b, partials, ValueRange{from, kb.index(i), lane});
-            sums[i] = isInt ? Value(arith::AddIOp::create(b, sums[i], partial))
-                            : Value(arith::AddFOp::create(b, sums[i], partial));
+            sums[i] = kb.addSums(sums[i], partial);
           }
         }
         // The buffer is free for the grid's next row.

@@ -253,9 +253,8 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
           Value other = memref::LoadOp::create(
               b, partials, ValueRange{kb.add(thread, kb.index(stride))});
           Value mine = memref::LoadOp::create(b, partials, ValueRange{thread});
-          Value total = isInt ? Value(arith::AddIOp::create(b, mine, other))
-                              : Value(arith::AddFOp::create(b, mine, other));
-          memref::StoreOp::create(b, total, partials, ValueRange{thread});
+          memref::StoreOp::create(b, kb.addSums(mine, other), partials,
+                                  ValueRange{thread});
         });
         gpu::BarrierOp::create(b);
       }
