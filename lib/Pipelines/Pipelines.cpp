@@ -28,6 +28,8 @@ static void addBufferization(OpPassManager &pm) {
   bufferizeOptions.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  // Its constant globals in an order that does not change between runs.
+  pm.addPass(tesa::createOrderConstantGlobals());
   pm.addPass(createCanonicalizerPass());
 }
 

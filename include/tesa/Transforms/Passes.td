@@ -244,6 +244,38 @@ def DropEncodings : Pass<"tesa-drop-encodings", "mlir::ModuleOp"> {
   }];
 }
 
+def OrderConstantGlobals : Pass<"tesa-order-constant-globals", "mlir::ModuleOp"> {
+  let summary = "Name and order bufferized tensor constants by their first use";
+  let description = [{
+    One-Shot Bufferize turns each tensor constant into a `memref.global`
+    named `__constant_<shape>` (with a suffix when the name is taken), at the
+    start of the module. In MLIR 22 it visits independent functions in an
+    order that changes from run to run (fixed upstream in llvm-project
+    #184722, not in MLIR 22), so the same program compiled twice could give
+    its globals other orders and names, and the host object other bytes.
+    This pass renames those globals `__tesa_constant_<i>` and moves them to
+    the start of the module, numbered in the order of their first
+    `memref.get_global` in the module (unused ones last), so that a
+    compilation's output depends on its input only.
+
+    ```mlir
+    memref.global "private" constant @__constant_2xf32 : memref<2xf32> = dense<[1.0, 2.0]>
+    memref.global "private" constant @__constant_3xf32 : memref<3xf32> = dense<[1.0, 2.0, 3.0]>
+    func.func @f() { %0 = memref.get_global @__constant_3xf32 : memref<3xf32> ... }
+    func.func @g() { %0 = memref.get_global @__constant_2xf32 : memref<2xf32> ... }
+    ```
+
+    becomes
+
+    ```mlir
+    memref.global "private" constant @__tesa_constant_0 : memref<3xf32> = dense<[1.0, 2.0, 3.0]>
+    memref.global "private" constant @__tesa_constant_1 : memref<2xf32> = dense<[1.0, 2.0]>
+    func.func @f() { %0 = memref.get_global @__tesa_constant_0 : memref<3xf32> ... }
+    func.func @g() { %0 = memref.get_global @__tesa_constant_1 : memref<2xf32> ... }
+    ```
+  }];
+}
+
 def FoldBiasIntoAccumulator : Pass<"tesa-fold-bias-into-accumulator"> {
   let summary = "Start a product's accumulator at its bias instead of zero";
   let description = [{
