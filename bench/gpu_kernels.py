@@ -86,6 +86,10 @@ def cases():
         out.append((f"fine_fp32_{tag}_90", f"fine_fp32_{tag}", m, k, n, 0.9,
                     lambda r, k=k, n=n: fine_mask(r, (k, n), 0.9),
                     ["--plan=fine"]))
+    # A decode step with short fine-grained rows (41 kept elements each).
+    out.append(("fine_fp32_decode_99", "fine_fp32_decode", 16, 4096, 4096,
+                0.99, lambda r: fine_mask(r, (4096, 4096), 0.99),
+                ["--plan=fine"]))
     for s in (0.5, 0.9):
         out.append((f"block32_int8_4096_{int(s*100)}", "block32_int8", 4096,
                     4096, 4096, s, lambda r, s=s: block_mask(

@@ -156,3 +156,20 @@ func.func @staged_columns(%w: tensor<1024x64xf32, #tesa.sparsity<map = dense<[[3
                      outs(%acc : tensor<1024x4096xf32>) -> tensor<1024x4096xf32>
   return %r : tensor<1024x4096xf32>
 }
+
+// -----
+
+// A decode step with many short rows (32 entries each) would fill the GPU
+// with two rows per block, but its threads would mostly idle (8 columns of
+// 128 threads): it keeps one row per block, split among the threads.
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: workgroup(%{{.+}} : memref<128xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c16
+// CHECK-LABEL: func.func @decode_short_rows
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c1{{(_[0-9]+)?}}, %c4096
+func.func @decode_short_rows(%w: tensor<4096x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+                             %x: tensor<64x8xf32>, %acc: tensor<4096x8xf32>) -> tensor<4096x8xf32> {
+  %r = linalg.matmul ins(%w, %x : tensor<4096x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<64x8xf32>)
+                     outs(%acc : tensor<4096x8xf32>) -> tensor<4096x8xf32>
+  return %r : tensor<4096x8xf32>
+}
