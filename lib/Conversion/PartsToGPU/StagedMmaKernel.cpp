@@ -6,7 +6,8 @@
 //
 // The tensor-core compute kernel for chips with asynchronous copies (sm_80
 // and later). A block of warps computes one block row of the part (its work
-// row) for StagedTiling::columnTiles x mma.n columns. The packed blocks of
+// row), or a group of work rows with the same columns of blocks, for
+// StagedTiling::columnTiles x mma.n columns. The packed blocks of
 // the row and the matching rows of the dense operand's copy are staged in
 // dynamic shared memory with `cp.async` (nvgpu.device_async_copy),
 // StagedTiling::stages buffers deep, so that the warps share one copy of
@@ -21,6 +22,8 @@
 #include "KernelBuilder.h"
 
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+#include <map>
 
 using namespace mlir;
 using namespace tesa;
@@ -159,12 +162,13 @@ static int64_t getStagedSharedBytes(const PartLayout &layout,
 /// instead of three changed little.
 static constexpr StagedTiling kTilings[] = {
     {3, 128, 1, 2, 4, 32}, {3, 128, 1, 2, 2, 16}, {3, 64, 1, 2, 2, 16}};
-/// Structured blocks: 128 columns by four warps, two buffers deep (40 KB),
-/// so that three blocks of threads share a multiprocessor. On an H200's
-/// 2:4 FFN product (docs/benchmarks.md) this ran 1.04-1.05x faster than the
-/// register-pipelined kernel; three buffers were 1.05x slower than two, and
-/// 256 columns by eight warps (one block of threads per multiprocessor)
-/// 1.2-1.3x slower.
+/// Structured blocks: pairs of work rows by 64 columns (32 KB), else one
+/// row by 128 columns (40 KB), four warps and two buffers either way, so
+/// that three blocks of threads share a multiprocessor. On an H200's 2:4
+/// FFN product (docs/benchmarks.md) one row ran 1.04-1.05x faster than the
+/// register-pipelined kernel and pairs 1.03-1.05x faster again; three
+/// buffers were slower than two, and every tiling of eight warps (one block
+/// of threads per multiprocessor) or of three or four rows slower still.
 static constexpr StagedTiling kStructuredTilings[] = {
     {2, 128, 2, 2, 2, 8}, {2, 128, 1, 2, 2, 16}};
 
