@@ -40,20 +40,29 @@ ChipDescription::getMatrixShape(ComputeKind kind) const {
   return std::nullopt;
 }
 
-double ChipDescription::getBlockCost(ComputeKind kind, BlockShape shape) const {
-  for (const MeasuredBlockCost &measured : costs.measuredBlocks)
+/// The cost `table` lists for blocks of `kind` and `shape`, if any.
+static std::optional<double>
+findMeasuredCost(llvm::ArrayRef<MeasuredBlockCost> table, ComputeKind kind,
+                 BlockShape shape) {
+  for (const MeasuredBlockCost &measured : table)
     if (measured.kind == kind && measured.shape.channels == shape.channels &&
         measured.shape.reduction == shape.reduction)
       return measured.cost;
+  return std::nullopt;
+}
+
+double ChipDescription::getBlockCost(ComputeKind kind, BlockShape shape) const {
+  if (std::optional<double> cost =
+          findMeasuredCost(costs.measuredBlocks, kind, shape))
+    return *cost;
   return costs.blockOverhead[unsigned(kind)] +
          shape.channels * shape.reduction * costs.blockPerMac[unsigned(kind)];
 }
 
 double ChipDescription::getStructuredBlockCost(BlockShape shape) const {
-  for (const MeasuredBlockCost &measured : structuredCosts)
-    if (measured.shape.channels == shape.channels &&
-        measured.shape.reduction == shape.reduction)
-      return measured.cost;
+  if (std::optional<double> cost =
+          findMeasuredCost(structuredCosts, ComputeKind::F16, shape))
+    return *cost;
   return getBlockCost(ComputeKind::F16, shape) / 2;
 }
 

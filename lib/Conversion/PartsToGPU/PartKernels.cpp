@@ -10,10 +10,9 @@
 // * pack (PackKernel.cpp): gathers the part's kept elements from the sparse
 //   source into the compute kernel's layout (zeros in the holes of a block),
 //   rounded to f16 or quantised to int8 with one scale per channel;
-// * dense copy (DenseCopyKernels.cpp, see hasDenseCopy): the dense operand as
-// int8 with one scale
-//   per column (int8 parts), or as f16 (tensor-core f16 parts with enough
-//   blocks), reduction-contiguous and zero-padded;
+// * dense copy (DenseCopyKernels.cpp, see hasDenseCopy): the dense operand
+//   as int8 with one scale per column (int8 parts), or as f16 (tensor-core
+//   f16 parts with enough blocks), reduction-contiguous and zero-padded;
 // * compute: SIMT (SimtKernel.cpp: FFMA, or dp4a / v_dot4_i32_i8 /
 //   v_dot2_f32_f16 over groups of the reduction), tensor cores fed from
 //   registers (RegisterMmaKernel.cpp: mma.sync over the blocks of a work
