@@ -220,34 +220,25 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
                              kb.mul(inGroup, kb.index(8))})));
         return split;
       }
-      if (structured) {
-        SmallVector<Value> split;
-        VectorType pair = VectorType::get({2}, b.getF16Type());
-        for (int64_t j = 0; j < registers; ++j) {
-          Value kk =
-              kb.add(k, kb.add(kb.index(8 * j), kb.mul(inGroup, kb.index(2))));
-          SmallVector<Value> halves;
-          for (int64_t h = 0; h < 2; ++h)
-            halves.push_back(arith::TruncFOp::create(
-                b, b.getF16Type(),
-                memref::LoadOp::create(
-                    b, dense,
-                    kb.denseIndex(
-                        kb.min(kb.add(kk, kb.index(h)), layout.reduction - 1),
-                        column))));
-          split.push_back(vector::FromElementsOp::create(b, pair, halves));
-        }
-        return split;
-      }
       if (hasDenseCopy(layout))
         return kb.fragmentRegisters(
             kb.loadVector(runType, dense, ValueRange{column, k}));
+      // Without a copy (f16 parts): register j is the element at `first` +
+      // `offset` and the next, read as f32 (clamped to the reduction) and
+      // rounded to f16.
       SmallVector<Value> split;
       for (int64_t j = 0; j < registers; ++j) {
+        Value first = k;
+        int64_t offset = j * width;
+        if (structured) {
+          first =
+              kb.add(k, kb.add(kb.index(8 * j), kb.mul(inGroup, kb.index(2))));
+          offset = 0;
+        }
         SmallVector<Value> halves;
         for (int64_t h = 0; h < 2; ++h) {
-          Value kk =
-              kb.min(kb.add(k, kb.index(j * width + h)), layout.reduction - 1);
+          Value kk = kb.min(kb.add(first, kb.index(offset + h)),
+                            layout.reduction - 1);
           halves.push_back(arith::TruncFOp::create(
               b, b.getF16Type(),
               memref::LoadOp::create(b, dense, kb.denseIndex(kk, column))));
