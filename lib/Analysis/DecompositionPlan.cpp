@@ -119,21 +119,13 @@ private:
     auto [channels, reduction] = channelsAlongRows
                                      ? std::make_pair(rowRange, columnRange)
                                      : std::make_pair(columnRange, rowRange);
-    for (int64_t channel = channels.first; channel < channels.second;
-         ++channel)
-      for (int64_t start = reduction.first; start < reduction.second;
-           start += 4) {
-        int count = 0;
-        for (int64_t k = start; k < std::min(start + 4, reduction.second);
-             ++k) {
+    return !findDenseGroupOfFour(
+        channels.first, channels.second, reduction.first, reduction.second,
+        [&](int64_t channel, int64_t k) {
           int64_t i = channelsAlongRows ? channel * columns + k
                                         : k * columns + channel;
-          count += bits[i] == classBits && owner[i] < 0;
-        }
-        if (count > 2)
-          return false;
-      }
-    return true;
+          return bits[i] == classBits && owner[i] < 0;
+        });
   }
 
   /// Assigns the uncovered elements of `classBits` in a block to the block

@@ -23,6 +23,21 @@ bool tesa::isAllowedBits(int64_t bits) {
   return llvm::is_contained(kAllowedBits, bits);
 }
 
+std::optional<DenseGroupOfFour>
+tesa::findDenseGroupOfFour(int64_t channelBegin, int64_t channelEnd,
+                           int64_t reductionBegin, int64_t reductionEnd,
+                           llvm::function_ref<bool(int64_t, int64_t)> kept) {
+  for (int64_t channel = channelBegin; channel < channelEnd; ++channel)
+    for (int64_t start = reductionBegin; start < reductionEnd; start += 4) {
+      int64_t count = 0;
+      for (int64_t k = start; k < std::min(start + 4, reductionEnd); ++k)
+        count += kept(channel, k);
+      if (count > 2)
+        return DenseGroupOfFour{channel, start, count};
+    }
+  return std::nullopt;
+}
+
 unsigned BitHistogram::slot(uint8_t bits) {
   const auto *it = llvm::find(kAllowedBits, bits);
   assert(it != kAllowedBits.end() && "not an allowed bit width");

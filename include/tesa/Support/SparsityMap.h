@@ -18,6 +18,7 @@
 #define TESA_SUPPORT_SPARSITYMAP_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
 
@@ -40,6 +41,24 @@ inline constexpr std::array<uint8_t, 5> kAllowedBits = {0, 4, 8, 16, 32};
 
 /// Returns true if `bits` is one of 0, 4, 8, 16, 32.
 bool isAllowedBits(int64_t bits);
+
+/// A group of four consecutive reduction elements of one channel that keeps
+/// more than two of them: the channel, the group's first reduction element,
+/// and how many it keeps.
+struct DenseGroupOfFour {
+  int64_t channel, start, kept;
+};
+
+/// The first group, in channel order, that breaks 2:4 structured sparsity
+/// (keeps more than two of four consecutive reduction elements) among the
+/// channels [channelBegin, channelEnd), whose reduction [reductionBegin,
+/// reductionEnd) is cut into groups of four from reductionBegin (the last
+/// may be shorter); `kept(channel, k)` says whether an element is kept.
+/// None when every group keeps at most two.
+std::optional<DenseGroupOfFour>
+findDenseGroupOfFour(int64_t channelBegin, int64_t channelEnd,
+                     int64_t reductionBegin, int64_t reductionEnd,
+                     llvm::function_ref<bool(int64_t, int64_t)> kept);
 
 /// The number of elements kept at each allowed bit width (pruned included).
 class BitHistogram {

@@ -117,18 +117,16 @@ LogicalResult PartMatmulOp::verifyStructured() {
   std::vector<uint8_t> bits = map->getEntriesOn(shape);
   int64_t channels = shape[1 - reductionDim];
   int64_t reduction = shape[reductionDim];
-  for (int64_t channel = 0; channel < channels; ++channel)
-    for (int64_t start = 0; start < reduction; start += 4) {
-      int64_t kept = 0;
-      for (int64_t k = start; k < std::min(start + 4, reduction); ++k)
-        kept += bits[reductionDim == 1 ? channel * reduction + k
-                                       : k * channels + channel] != 0;
-      if (kept > 2)
-        return emitOpError("a structured part keeps at most two of every "
-                           "four consecutive reduction elements; channel ")
-               << channel << " keeps " << kept << " of elements " << start
-               << ".." << std::min(start + 4, reduction) - 1;
-    }
+  std::optional<DenseGroupOfFour> group = findDenseGroupOfFour(
+      0, channels, 0, reduction, [&](int64_t channel, int64_t k) {
+        return bits[reductionDim == 1 ? channel * reduction + k
+                                      : k * channels + channel] != 0;
+      });
+  if (group)
+    return emitOpError("a structured part keeps at most two of every four "
+                       "consecutive reduction elements; channel ")
+           << group->channel << " keeps " << group->kept << " of elements "
+           << group->start << ".." << std::min(group->start + 4, reduction) - 1;
   return success();
 }
 
