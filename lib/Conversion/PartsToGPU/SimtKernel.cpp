@@ -23,6 +23,14 @@ static constexpr int64_t kMaxSimtStagedSums = 32 * kThreads;
 static constexpr int64_t kMaxEntriesPerRowForStaging = 128;
 static constexpr int64_t kMaxSimtColumnsPerThread = 4;
 
+/// Whether the part is a decode step for the SIMT kernel: at most half as
+/// many columns as a block has threads, so that one thread per column would
+/// leave most of them idle (see getSimtSplits).
+static bool isSimtDecodeStep(const PartLayout &layout) {
+  int64_t numWork = layout.getNumColumnWork();
+  return numWork > 0 && 2 * numWork <= kThreads;
+}
+
 /// Blocks of the SIMT kernel's grid along its columns, with
 /// `columnsPerThread` columns per thread.
 static int64_t getSimtColumnBlocks(const PartLayout &layout,
@@ -49,7 +57,7 @@ static int64_t getSimtRowsPerBlock(const PartLayout &layout,
     return 1;
   // A decode step splits its rows among the block's threads instead (see
   // getSimtSplits): 1.5x faster with 41 entries a row on an H200.
-  if (2 * layout.getNumColumnWork() <= kThreads)
+  if (isSimtDecodeStep(layout))
     return 1;
   int64_t columnBlocks = getSimtColumnBlocks(layout, columnsPerThread);
   int64_t wanted = kSimtBlocksPerMultiprocessor * chip.multiprocessors;
@@ -106,18 +114,16 @@ static int64_t getSimtColumnsPerThread(const PartLayout &layout,
 }
 
 /// Threads of the SIMT kernel that share one result column of a work row,
-/// each taking every getSimtSplits()-th entry of the row. One, except with
-/// one row per block of threads and at most half as many columns as it has
-/// threads (a decode step): the block then takes its row's columns, rounded
-/// up to a power of two, and splits the row's entries among the threads of
-/// each column, so that its idle threads load entries too. Their sums meet
-/// in workgroup memory.
+/// each taking every getSimtSplits()-th entry of the row. One, except for a
+/// decode step with one row per block of threads: the block then takes its
+/// row's columns, rounded up to a power of two, and splits the row's entries
+/// among the threads of each column, so that its idle threads load entries
+/// too. Their sums meet in workgroup memory.
 static int64_t getSimtSplits(const PartLayout &layout,
                              const ChipDescription &chip) {
-  int64_t numWork = layout.getNumColumnWork();
-  if (hasSimtRowsAlongX(layout, chip) || numWork == 0 || 2 * numWork > kThreads)
+  if (hasSimtRowsAlongX(layout, chip) || !isSimtDecodeStep(layout))
     return 1;
-  return kThreads / llvm::PowerOf2Ceil(numWork);
+  return kThreads / llvm::PowerOf2Ceil(layout.getNumColumnWork());
 }
 
 /// SIMT: each thread computes getSimtColumnsPerThread() result columns,
