@@ -175,8 +175,10 @@ LogicalResult PartMatmulOp::verify() {
       !epilogue.getArgument(0).getType().isF32())
     return emitOpError("the epilogue must be one block with one f32 argument");
   Block &body = epilogue.front();
-  if (body.empty() || !isa<YieldOp>(body.back()))
-    return emitOpError("the epilogue must end in tesa.yield");
+  auto yield = body.empty() ? nullptr : dyn_cast<YieldOp>(body.back());
+  if (!yield || yield.getValues().size() != 1 ||
+      !yield.getValues()[0].getType().isF32())
+    return emitOpError("the epilogue must end in tesa.yield of one f32");
   for (Operation &op : body) {
     if (!isa<YieldOp>(op) && !canBeInEpilogue(&op))
       return op.emitOpError("cannot be part of an epilogue: only pure arith "
@@ -201,7 +203,7 @@ Value PartMatmulOp::buildEpilogue(OpBuilder &builder, Value value) {
   mapping.map(body.getArgument(0), value);
   for (Operation &op : body.without_terminator())
     builder.clone(op, mapping);
-  return mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue());
+  return mapping.lookup(cast<YieldOp>(body.getTerminator()).getValues()[0]);
 }
 
 Value PartMatmulOp::buildScale(OpBuilder &builder, Location loc, Value maxAbs,
@@ -237,6 +239,31 @@ Value PartMatmulOp::buildDequantise(OpBuilder &builder, Location loc,
   Value scales = arith::MulFOp::create(builder, loc, scale, otherScale);
   return arith::AddFOp::create(
       builder, loc, acc, arith::MulFOp::create(builder, loc, asFloat, scales));
+}
+
+YieldOp KernelOp::getYield() {
+  return cast<YieldOp>(getBody().front().getTerminator());
+}
+
+LogicalResult KernelOp::verify() {
+  Block &body = getBody().front();
+  auto yield = body.empty() ? nullptr : dyn_cast<YieldOp>(body.back());
+  if (!yield)
+    return emitOpError("the body must end in tesa.yield");
+  if (yield.getValues().getTypes() != getResultTypes())
+    return emitOpError("yields ")
+           << yield.getValues().size()
+           << " values whose types differ from the op's results";
+  TileConfigAttr config = getConfigAttr();
+  if (config && getFamily() == KernelFamily::Contraction &&
+      (config.getTile().size() != 3 || config.getThreadTile().size() != 2))
+    return emitOpError("a contraction's tile_config needs a tile of three "
+                       "sizes (M, N, K) and a thread_tile of two (M, N)");
+  if (config && getFamily() == KernelFamily::RowReduction &&
+      (config.getTile().size() != 2 || config.getThreadTile().size() != 1))
+    return emitOpError("a row reduction's tile_config needs a tile of two "
+                       "sizes (rows, row length) and a thread_tile of one");
+  return success();
 }
 
 #define GET_OP_CLASSES

@@ -12,6 +12,7 @@
 #define TESA_DIALECT_TESA_IR_TESA_TD
 
 include "tesa/Dialect/Tesa/IR/TesaDialect.td"
+include "tesa/Dialect/Tesa/IR/TesaEnums.td"
 include "tesa/Dialect/Tesa/IR/TesaAttrs.td"
 include "tesa/Dialect/Tesa/IR/TesaOps.td"
 

@@ -13,6 +13,8 @@
 #include "mlir/IR/TensorEncoding.h"
 #include "tesa/Support/SparsityMap.h"
 
+#include "tesa/Dialect/Tesa/IR/TesaEnums.h.inc"
+
 #define GET_ATTRDEF_CLASSES
 #include "tesa/Dialect/Tesa/IR/TesaAttrs.h.inc"
 

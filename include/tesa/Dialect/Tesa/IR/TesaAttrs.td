@@ -8,6 +8,7 @@
 #define TESA_DIALECT_TESA_IR_TESAATTRS_TD
 
 include "tesa/Dialect/Tesa/IR/TesaDialect.td"
+include "tesa/Dialect/Tesa/IR/TesaEnums.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/IR/TensorEncoding.td"
@@ -89,6 +90,51 @@ def Tesa_SparsityAttr : AttrDef<Tesa_Dialect, "Sparsity",
     /// diagnostic, if the map data is missing or invalid (see verifyMapData).
     ::mlir::FailureOr<SparsityAttr> getCanonical() const;
   }];
+}
+
+def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
+  let mnemonic = "tile_config";
+  let summary = "How one kernel region is tiled onto the GPU";
+  let description = [{
+    The configuration of a `tesa.kernel` region, chosen per chip by
+    `--tesa-choose-tile-configs` (or given by its options) and read by the
+    lowering; nothing in a kernel builder hard-codes a tiling.
+
+    * `tile`: the block of threads' tile. Contractions: rows (M), columns
+      (N) and reduction step (K) of the output tile; row reductions: rows
+      per block of threads and the row length each block walks at once.
+    * `thread_tile`: the outputs (M x N) each thread keeps in registers
+      (contractions), or the elements of a row each thread holds (row
+      reductions: one entry).
+    * `threads`: threads per block.
+    * `stages`: operand tiles in flight in shared memory.
+    * `copy`: how operand tiles move to shared memory.
+    * `atom`: the inner product's instruction.
+    * `work`: which output tiles the blocks take.
+    * `split_k`: slices the reduction is split into (1: none).
+
+    ```mlir
+    #tesa.tile_config<tile = [64, 64, 16], thread_tile = [4, 4], threads = 256,
+                      stages = 1, copy = registers, atom = fma_f32,
+                      work = dense_grid, split_k = 1>
+    ```
+  }];
+  let parameters = (ins
+    ArrayRefParameter<"int64_t">:$tile,
+    ArrayRefParameter<"int64_t">:$threadTile,
+    "int64_t":$threads,
+    "int64_t":$stages,
+    EnumParameter<Tesa_CopyEngine>:$copy,
+    EnumParameter<Tesa_MmaAtom>:$atom,
+    EnumParameter<Tesa_WorkListKind>:$work,
+    "int64_t":$splitK
+  );
+  let assemblyFormat = [{
+    `<` `tile` `=` `[` $tile `]` `,` `thread_tile` `=` `[` $threadTile `]`
+    `,` `threads` `=` $threads `,` `stages` `=` $stages `,` `copy` `=` $copy
+    `,` `atom` `=` $atom `,` `work` `=` $work `,` `split_k` `=` $splitK `>`
+  }];
+  let genVerifyDecl = 1;
 }
 
 #endif // TESA_DIALECT_TESA_IR_TESAATTRS_TD

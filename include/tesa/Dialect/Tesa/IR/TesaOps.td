@@ -8,6 +8,7 @@
 #define TESA_DIALECT_TESA_IR_TESAOPS_TD
 
 include "tesa/Dialect/Tesa/IR/TesaDialect.td"
+include "tesa/Dialect/Tesa/IR/TesaAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Tesa_AnnotateOp : Tesa_Op<"annotate", [Pure]> {
@@ -165,15 +166,61 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
   }];
 }
 
+def Tesa_KernelOp : Tesa_Op<"kernel", [
+    RecursiveMemoryEffects, SingleBlock]> {
+  let summary = "A region of ops that becomes one GPU kernel";
+  let description = [{
+    Groups ops of a linalg-on-tensors program that code generation emits as
+    one kernel of the family `family`, with the configuration `config`
+    (see `#tesa.tile_config`; absent until `--tesa-choose-tile-configs`
+    runs). The region is executed once, in place: it may use any value
+    defined above it, and its `tesa.yield` gives the op's results.
+    `--tesa-form-kernel-regions` forms the regions:
+
+    * `contraction`: one `linalg.generic` contraction (matmul, batch_matmul
+      and their transposed forms), the transposes of its operands folded
+      into its indexing maps, and the elementwise ops after it (bias,
+      activation, residual add, scaling, a transpose of the result) as its
+      epilogue;
+    * `row_reduction`: a softmax along the last dimension, with the
+      elementwise op before it.
+
+    ```mlir
+    %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 16], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<16x64xf32> {
+      %p = linalg.generic {...} ins(%x, %w : ...) outs(%acc : tensor<16x64xf32>) {...} -> tensor<16x64xf32>
+      %y = linalg.generic {...} ins(%p, %bias : ...) outs(%e : tensor<16x64xf32>) {...} -> tensor<16x64xf32>
+      tesa.yield %y : tensor<16x64xf32>
+    }
+    ```
+
+    `--tesa-lower-kernel-regions` turns each region into a kernel and its
+    launch; `--tesa-inline-kernel-regions` puts the ops back in place.
+  }];
+  let arguments = (ins Tesa_KernelFamily:$family,
+                       OptionalAttr<Tesa_TileConfigAttr>:$config);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $family (`config` `(` qualified($config)^ `)`)? (`->` type($results)^)?
+    attr-dict-with-keyword $body
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The terminator of the body.
+    YieldOp getYield();
+  }];
+}
+
 def Tesa_YieldOp : Tesa_Op<"yield",
-    [Pure, Terminator, HasParent<"PartMatmulOp">]> {
-  let summary = "The value a part's epilogue computes";
+    [Pure, Terminator,
+     ParentOneOf<["PartMatmulOp", "KernelOp"]>]> {
+  let summary = "The values a region of a tesa op computes";
   let description = [{
     Ends the `epilogue` region of a `tesa.part_matmul` with the element's
-    new value.
+    new value, or the body of a `tesa.kernel` with its results.
   }];
-  let arguments = (ins F32:$value);
-  let assemblyFormat = "$value attr-dict `:` type($value)";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
 }
 
 #endif // TESA_DIALECT_TESA_IR_TESAOPS_TD

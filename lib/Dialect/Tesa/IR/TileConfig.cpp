@@ -1,0 +1,48 @@
+//===- TileConfig.cpp - The kinds and tile configurations of kernels ------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The enumerations of TesaEnums.td and the checks of #tesa.tile_config.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Dialect/Tesa/IR/TesaAttrs.h"
+
+#include "mlir/IR/Diagnostics.h"
+
+using namespace mlir;
+using namespace tesa;
+
+#include "tesa/Dialect/Tesa/IR/TesaEnums.cpp.inc"
+
+LogicalResult
+TileConfigAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
+                       ArrayRef<int64_t> tile, ArrayRef<int64_t> threadTile,
+                       int64_t threads, int64_t stages, CopyEngine copy,
+                       MmaAtom atom, WorkListKind work, int64_t splitK) {
+  auto positive = [](ArrayRef<int64_t> sizes) {
+    return llvm::all_of(sizes, [](int64_t size) { return size > 0; });
+  };
+  if (tile.empty() || threadTile.empty() || !positive(tile) ||
+      !positive(threadTile))
+    return emitError() << "tile and thread_tile must be non-empty lists of "
+                          "positive sizes";
+  if (threads <= 0 || threads % 32 != 0 || threads > 1024)
+    return emitError() << "threads must be a multiple of 32 in [32, 1024], "
+                          "got "
+                       << threads;
+  if (stages < 1 || splitK < 1)
+    return emitError() << "stages and split_k must be at least 1";
+  // A contraction tile: every thread keeps a thread_tile of the outputs.
+  if (tile.size() == 3 && threadTile.size() == 2) {
+    if (tile[0] % threadTile[0] != 0 || tile[1] % threadTile[1] != 0 ||
+        (tile[0] / threadTile[0]) * (tile[1] / threadTile[1]) != threads)
+      return emitError() << "a " << tile[0] << "x" << tile[1]
+                         << " tile in thread tiles of " << threadTile[0] << "x"
+                         << threadTile[1] << " does not take " << threads
+                         << " threads";
+  }
+  return success();
+}
