@@ -135,6 +135,13 @@ void tesa::buildGPUPartsPipeline(OpPassManager &pm,
 
 void tesa::buildGPULoweringPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
+  if (options.kernelRegions) {
+    pm.addNestedPass<func::FuncOp>(createFormKernelRegions());
+    ChooseTileConfigsOptions configs;
+    configs.chip = options.chip;
+    pm.addNestedPass<func::FuncOp>(createChooseTileConfigs(configs));
+    pm.addPass(createLowerKernelRegions());
+  }
   // What is left of the parts: masks of operands that the parts read densely.
   pm.addPass(createLowerPartsToLinalg());
   pm.addPass(createDecomposeAggregatedOps());

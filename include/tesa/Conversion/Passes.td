@@ -231,4 +231,42 @@ def DeviceConstants : Pass<"tesa-device-constants", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def LowerKernelRegions : Pass<"tesa-lower-kernel-regions", "mlir::ModuleOp"> {
+  let summary = "Turn configured tesa.kernel regions into GPU kernels";
+  let description = [{
+    Each `tesa.kernel` region with a `#tesa.tile_config` becomes one kernel
+    of its family in the `gpu.module` `tesa_kernels`, named after the
+    family and the region's position (`contraction3`, `row_reduction4`),
+    and one launch:
+
+    * contraction: the dense grid of output tiles (batches along the grid's
+      z), exact f32 FMA on register tiles fed from workgroup memory, the
+      operands read through their indexing maps' strides, the accumulator's
+      initial value and the epilogue applied before the one store;
+    * row_reduction: a softmax along the last dimension, one row per block
+      of threads.
+
+    A region its family cannot compute is put back in place, with a remark
+    that says why ("kept on the generic path: ..."), and takes the generic
+    path.
+
+    ```mlir
+    %y = tesa.kernel contraction config(#tesa.tile_config<...>) -> tensor<512x768xf32> { ... }
+    // becomes
+    %a = bufferization.to_buffer %x : tensor<512x768xf32> to memref<512x768xf32>
+    %a_flat = memref.collapse_shape %a [[0, 1]] : memref<512x768xf32> into memref<393216xf32>
+    ...
+    gpu.launch_func @tesa_kernels::@contraction0 blocks in (%c12, %c8, %c1) threads in (%c256, %c1, %c1) args(%a_flat : memref<393216xf32>, ...)
+    %y = bufferization.to_tensor %out restrict writable : memref<512x768xf32> to tensor<512x768xf32>
+    ```
+
+    Runs on tensors, before bufferization, like `--tesa-lower-parts-to-gpu`.
+  }];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"];
+}
+
 #endif // TESA_CONVERSION_PASSES_TD

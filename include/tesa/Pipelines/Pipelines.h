@@ -45,6 +45,12 @@ struct GPUPipelineOptions
       llvm::cl::desc("Give public functions that pack argument weights the "
                      "entry points <f>_pack and <f>_packed"),
       llvm::cl::init(true)};
+  Option<bool> kernelRegions{
+      *this, "kernel-regions",
+      llvm::cl::desc("Compile contractions and softmaxes outside the "
+                     "decomposed parts as kernel regions (false: all of "
+                     "them on the generic path)"),
+      llvm::cl::init(true)};
   Option<std::string> rocmToolkit{
       *this, "rocm-toolkit",
       llvm::cl::desc("Directory with llvm/bin/ld.lld, for linking HSACO"),
@@ -66,7 +72,8 @@ void buildGPUPipeline(mlir::OpPassManager &pm,
 void buildGPUPartsPipeline(mlir::OpPassManager &pm,
                            const GPUPipelineOptions &options);
 
-/// Appends the GPU pipeline's second half: the rest of the program through
+/// Appends the GPU pipeline's second half: kernel regions (contractions,
+/// softmaxes) lowered through their families, the rest of the program through
 /// the generic linalg-to-GPU path, host code in the LLVM dialect and
 /// `gpu.binary` kernels.
 void buildGPULoweringPipeline(mlir::OpPassManager &pm,

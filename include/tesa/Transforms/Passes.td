@@ -361,4 +361,76 @@ def DecomposeAggregatedOps : Pass<"tesa-decompose-aggregated-ops"> {
   }];
 }
 
+def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
+  let summary = "Group a program's ops into tesa.kernel regions";
+  let description = [{
+    Forms the kernel regions of code generation: each becomes one kernel.
+
+    * **contraction**: a `linalg.matmul`, `linalg.batch_matmul` or
+      `linalg.generic` contraction on static f32 tensors with one M, one N,
+      one reduction and at most one batch dimension, generalised to a
+      `linalg.generic`. A transpose that produces one of its operands is
+      folded into the operand's indexing map (the contraction reads the
+      transpose's source). The elementwise ops that consume its result one
+      after the other, each the only user of the previous one, are its
+      epilogue: bias and residual adds, activations, scaling, a transpose of
+      the result (named elementwise ops are generalised too).
+    * **row_reduction**: a `linalg.softmax` along the last dimension of a
+      static f32 tensor.
+
+    What no family takes stays as it is (the generic path).
+
+    ```mlir
+    %t = linalg.transpose ins(%k : tensor<4x64x16xf32>) outs(%e : tensor<4x16x64xf32>) permutation = [0, 2, 1]
+    %s = linalg.batch_matmul ins(%q, %t : ...) outs(%acc : tensor<4x64x64xf32>) -> tensor<4x64x64xf32>
+    %y = linalg.generic {...} ins(%s : tensor<4x64x64xf32>) outs(%e2 : ...) { ... arith.mulf ... }
+    // becomes
+    %y = tesa.kernel contraction -> tensor<4x64x64xf32> {
+      %s = linalg.generic {indexing_maps = [(b, m, n, k) -> (b, m, k), (b, m, n, k) -> (b, n, k), ...]}
+          ins(%q, %k : ...) outs(%acc : ...) { ... }
+      %y = linalg.generic {...} ins(%s : ...) outs(%e2 : ...) { ... }
+      tesa.yield %y : tensor<4x64x64xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def ChooseTileConfigs : Pass<"tesa-choose-tile-configs"> {
+  let summary = "Give every tesa.kernel region a #tesa.tile_config";
+  let description = [{
+    Chooses the configuration of each kernel region for `chip`, and writes
+    it as the region's `config`:
+
+    * contraction: the largest of 128x128x8 (8x8 outputs a thread),
+      64x64x16 (4x4) and 32x32x16 (2x2) output tiles, 256 threads, that
+      gives every multiprocessor a tile; exact f32 FMA; every output tile
+      computed (`work = dense_grid`). `contraction-tile` and `thread-tile`
+      override the choice.
+    * row_reduction: one row per block of threads, about four elements a
+      thread, 32 to 256 threads.
+
+    ```mlir
+    %y = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 16], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<512x3072xf32> {
+    ```
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
+           "Chip to choose configurations for">,
+    ListOption<"contractionTile", "contraction-tile", "int64_t",
+               "Every contraction's output tile M,N and reduction step K">,
+    ListOption<"threadTile", "thread-tile", "int64_t",
+               "With contraction-tile: the M,N outputs of each thread">,
+  ];
+}
+
+def InlineKernelRegions : Pass<"tesa-inline-kernel-regions"> {
+  let summary = "Put the ops of tesa.kernel regions back in place";
+  let description = [{
+    Replaces every `tesa.kernel` with the ops of its body, its results with
+    the values its `tesa.yield` gives. The program computes the same; the
+    operand transposes that region formation folded stay folded.
+  }];
+}
+
 #endif // TESA_TRANSFORMS_PASSES_TD

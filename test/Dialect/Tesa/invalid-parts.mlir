@@ -121,7 +121,7 @@ func.func @epilogue_side_effect(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.s
 // -----
 
 func.func @yield_outside_epilogue(%v: f32) {
-  // expected-error @+1 {{'tesa.yield' op expects parent op 'tesa.part_matmul'}}
+  // expected-error @+1 {{'tesa.yield' op expects parent op to be one of 'tesa.part_matmul, tesa.kernel'}}
   tesa.yield %v : f32
 }
 

@@ -1,0 +1,54 @@
+//===- Epilogue.h - The elementwise tail of a kernel region -----*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The ops of a kernel region after its root (a contraction's bias,
+// activation, residual add, scaling, transpose of the result), applied to
+// each element the root computes, in registers, and written once.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_CODEGEN_EPILOGUE_H
+#define TESA_CODEGEN_EPILOGUE_H
+
+#include "tesa/Codegen/KernelEmitter.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+namespace tesa {
+
+/// The elementwise steps that follow a region's root value.
+class Epilogue {
+public:
+  /// `ops` follow `root` one after the other, each reading the previous
+  /// value (see isEpilogueStep); `tesa.annotate`s among them pass it on.
+  /// Fails when one of them is neither.
+  static llvm::FailureOr<Epilogue> get(mlir::Value root,
+                                       llvm::ArrayRef<mlir::Operation *> ops);
+
+  /// The tensors the steps read besides the running value, in the order
+  /// their buffers are passed to `emit`.
+  llvm::ArrayRef<mlir::Value> getInputs() const { return inputs; }
+  /// The type of the value the last step gives.
+  mlir::RankedTensorType getResultType() const { return resultType; }
+
+  /// Applies the steps to `value`, the root's element at `coordinates`,
+  /// and stores the result into the flat `out`. `inputBuffers` are the
+  /// flat buffers of getInputs().
+  void emit(KernelEmitter &e, mlir::Value value,
+            llvm::ArrayRef<mlir::Value> coordinates,
+            llvm::ArrayRef<mlir::Value> inputBuffers, mlir::Value out) const;
+
+private:
+  llvm::SmallVector<mlir::linalg::GenericOp> steps;
+  /// Per step, the input that reads the running value.
+  llvm::SmallVector<unsigned> runningInput;
+  llvm::SmallVector<mlir::Value> inputs;
+  mlir::RankedTensorType resultType;
+};
+
+} // namespace tesa
+
+#endif // TESA_CODEGEN_EPILOGUE_H

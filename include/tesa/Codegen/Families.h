@@ -1,0 +1,51 @@
+//===- Families.h - The kernel families of code generation ------*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Each family turns a configured tesa.kernel region into one GPU kernel
+// (see docs/codegen.md). The host side (--tesa-lower-kernel-regions) passes
+// the kernel the flat buffers of `inputs`, then the flat result buffer.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_CODEGEN_FAMILIES_H
+#define TESA_CODEGEN_FAMILIES_H
+
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "llvm/Support/Error.h"
+
+#include <array>
+
+namespace tesa {
+
+/// A kernel built for a region, and how to launch it.
+struct RegionKernel {
+  mlir::gpu::GPUFuncOp kernel;
+  std::array<int64_t, 3> grid = {1, 1, 1};
+  int64_t threads = 1;
+  /// The tensors whose flat buffers the kernel reads, in argument order;
+  /// the flat result buffer follows them.
+  llvm::SmallVector<mlir::Value> inputs;
+};
+
+/// The contraction family: exact f32 FMA over tiles staged in workgroup
+/// memory, each thread keeping a register tile of the outputs, the
+/// epilogue applied as they are written. Fails, saying why, when the
+/// region is not one it computes.
+llvm::Expected<RegionKernel>
+buildContractionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
+                       llvm::StringRef name);
+
+/// The row-reduction family: a softmax along the last dimension, one row
+/// per block of threads, held in registers.
+llvm::Expected<RegionKernel>
+buildRowReductionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
+                        llvm::StringRef name);
+
+} // namespace tesa
+
+#endif // TESA_CODEGEN_FAMILIES_H

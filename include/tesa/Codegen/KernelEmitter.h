@@ -1,0 +1,85 @@
+//===- KernelEmitter.h - Building the body of a kernel ----------*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The small vocabulary every kernel family is written in: a kernel function
+// in a gpu.module, index and f32 arithmetic, guarded loads from flat
+// buffers, workgroup memory and reductions across a block of threads.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_CODEGEN_KERNELEMITTER_H
+#define TESA_CODEGEN_KERNELEMITTER_H
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace tesa {
+
+/// How a reduction across threads combines two values.
+enum class ReductionKind { Add, Max };
+
+/// Emits the body of one kernel at a builder's insertion point.
+class KernelEmitter {
+public:
+  explicit KernelEmitter(mlir::ImplicitLocOpBuilder &b) : b(b) {}
+
+  /// A new kernel `name` in `module` taking `arguments`, with the builder
+  /// at the start of its body (before its gpu.return).
+  mlir::gpu::GPUFuncOp beginKernel(mlir::gpu::GPUModuleOp module,
+                                   llvm::StringRef name,
+                                   llvm::ArrayRef<mlir::Type> arguments);
+
+  mlir::Value index(int64_t value);
+  mlir::Value f32(double value);
+  mlir::Value add(mlir::Value x, mlir::Value y);
+  mlir::Value mul(mlir::Value x, mlir::Value y);
+  /// `x` * `factor` + `offset`, for index values.
+  mlir::Value affine(mlir::Value x, int64_t factor, int64_t offset = 0);
+  mlir::Value div(mlir::Value x, int64_t y);
+  mlir::Value rem(mlir::Value x, int64_t y);
+  /// Whether `x` < `bound` (index values).
+  mlir::Value less(mlir::Value x, int64_t bound);
+  mlir::Value both(mlir::Value x, mlir::Value y);
+
+  mlir::Value threadId();
+  mlir::Value blockId(mlir::gpu::Dimension dimension);
+
+  /// sum_i coordinates[i] * strides[i] (+ `base`, when given), skipping zero
+  /// strides.
+  mlir::Value linearIndex(llvm::ArrayRef<mlir::Value> coordinates,
+                          llvm::ArrayRef<int64_t> strides,
+                          mlir::Value base = mlir::Value());
+
+  /// Element `offset` of the 1-D `buffer` where `inBounds` holds, else
+  /// `fallback`. The load always happens (at offset 0 out of bounds), so
+  /// that no branch is needed.
+  mlir::Value loadOr(mlir::Value buffer, mlir::Value offset,
+                     mlir::Value inBounds, mlir::Value fallback);
+  mlir::Value load(mlir::Value buffer, mlir::Value offset);
+  void store(mlir::Value value, mlir::Value buffer, mlir::Value offset);
+  /// Runs `body` where `condition` holds.
+  void ifThen(mlir::Value condition, llvm::function_ref<void()> body);
+
+  /// A workgroup-memory buffer of `size` f32 elements for `kernel`.
+  mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp kernel, int64_t size);
+  void barrier();
+
+  /// `x` combined across the `threads` threads of the block (a multiple of
+  /// 32): shuffles within each warp, then the warps' values through
+  /// `scratch` (a workgroup buffer of at least threads / 32 elements), in a
+  /// fixed order. Every thread gets the result.
+  mlir::Value reduceAcrossBlock(mlir::Value x, ReductionKind kind,
+                                int64_t threads, mlir::Value scratch);
+
+  mlir::ImplicitLocOpBuilder &b;
+
+private:
+  mlir::Value combine(mlir::Value x, mlir::Value y, ReductionKind kind);
+};
+
+} // namespace tesa
+
+#endif // TESA_CODEGEN_KERNELEMITTER_H

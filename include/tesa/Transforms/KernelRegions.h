@@ -1,0 +1,67 @@
+//===- KernelRegions.h - What a tesa.kernel region may hold -----*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The matchers that say which ops form kernel regions. Region formation
+// (--tesa-form-kernel-regions) and their lowering
+// (--tesa-lower-kernel-regions) share them, so that a region the first pass
+// forms is one the second can lower.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_TRANSFORMS_KERNELREGIONS_H
+#define TESA_TRANSFORMS_KERNELREGIONS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace tesa {
+
+class KernelOp;
+class TileConfigAttr;
+struct ChipDescription;
+
+/// Whether `op` is a contraction that the contraction family computes:
+/// static f32 tensors, one result, indexing maps that are projected
+/// permutations with one M, one N and one reduction dimension and at most
+/// one batch dimension, and a multiply-add body.
+bool isContractionForKernel(mlir::linalg::LinalgOp op);
+
+/// Whether `value` is a copy of another tensor's elements in another order
+/// (a linalg.transpose, or an all-parallel linalg op whose body yields its
+/// one input through a permutation map; with `allowBroadcast`, through any
+/// projected permutation, such as a bias broadcast to every row). Sets
+/// `source` to that tensor and `map` to the index of `source` that each
+/// index of `value` reads.
+bool matchCopy(mlir::Value value, mlir::Value &source, mlir::AffineMap &map,
+               bool allowBroadcast = false);
+
+/// Whether `op` can extend an epilogue whose current value is `value`: an
+/// all-parallel linalg.generic with one result over value's dimensions,
+/// reading `value` through a permutation map (and nowhere else), its other
+/// inputs through projected permutations, writing through a permutation
+/// without reading its output, with a body of pure arith and math ops.
+bool isEpilogueStep(mlir::linalg::GenericOp op, mlir::Value value);
+
+/// The configuration of a contraction region: the largest of the tilings
+/// (128x128x8, 64x64x16, 32x32x16 by 256 threads) that gives every
+/// multiprocessor of `chip` at least one tile of the `batch` products of
+/// `m` x `n`, else the smallest.
+TileConfigAttr chooseContractionConfig(mlir::MLIRContext *context,
+                                       const ChipDescription &chip,
+                                       int64_t batch, int64_t m, int64_t n);
+
+/// The configuration of a row reduction over rows of `rowLength`: one row
+/// per block of threads, about four elements a thread (32 to 256 threads).
+TileConfigAttr chooseRowReductionConfig(mlir::MLIRContext *context,
+                                        int64_t rowLength);
+
+/// Puts the ops of `kernel` back in its place, its results replaced by the
+/// values its body yields.
+void inlineKernelRegion(mlir::RewriterBase &rewriter, KernelOp kernel);
+
+} // namespace tesa
+
+#endif // TESA_TRANSFORMS_KERNELREGIONS_H

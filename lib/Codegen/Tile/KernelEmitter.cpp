@@ -1,0 +1,153 @@
+//===- KernelEmitter.cpp - Building the body of a kernel ------------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Codegen/KernelEmitter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace tesa;
+
+gpu::GPUFuncOp KernelEmitter::beginKernel(gpu::GPUModuleOp module,
+                                          StringRef name,
+                                          ArrayRef<Type> arguments) {
+  b.setInsertionPointToEnd(module.getBody());
+  auto kernel = gpu::GPUFuncOp::create(
+      b, name, FunctionType::get(b.getContext(), arguments, {}));
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  b.setInsertionPointToStart(&kernel.front());
+  gpu::ReturnOp::create(b);
+  b.setInsertionPointToStart(&kernel.front());
+  return kernel;
+}
+
+Value KernelEmitter::index(int64_t value) {
+  return arith::ConstantIndexOp::create(b, value);
+}
+
+Value KernelEmitter::f32(double value) {
+  return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
+}
+
+Value KernelEmitter::add(Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::AddFOp::create(b, x, y);
+  return arith::AddIOp::create(b, x, y);
+}
+
+Value KernelEmitter::mul(Value x, Value y) {
+  if (isa<FloatType>(x.getType()))
+    return arith::MulFOp::create(b, x, y);
+  return arith::MulIOp::create(b, x, y);
+}
+
+Value KernelEmitter::affine(Value x, int64_t factor, int64_t offset) {
+  Value scaled = factor == 1 ? x : mul(x, index(factor));
+  return offset == 0 ? scaled : add(scaled, index(offset));
+}
+
+Value KernelEmitter::div(Value x, int64_t y) {
+  return arith::DivUIOp::create(b, x, index(y));
+}
+
+Value KernelEmitter::rem(Value x, int64_t y) {
+  return arith::RemUIOp::create(b, x, index(y));
+}
+
+Value KernelEmitter::less(Value x, int64_t bound) {
+  return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, index(bound));
+}
+
+Value KernelEmitter::both(Value x, Value y) {
+  return arith::AndIOp::create(b, x, y);
+}
+
+Value KernelEmitter::threadId() {
+  return gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+}
+
+Value KernelEmitter::blockId(gpu::Dimension dimension) {
+  return gpu::BlockIdOp::create(b, dimension);
+}
+
+Value KernelEmitter::linearIndex(ArrayRef<Value> coordinates,
+                                 ArrayRef<int64_t> strides, Value base) {
+  Value sum = base;
+  for (auto [coordinate, stride] : llvm::zip_equal(coordinates, strides)) {
+    if (stride == 0)
+      continue;
+    Value term = affine(coordinate, stride);
+    sum = sum ? add(sum, term) : term;
+  }
+  return sum ? sum : index(0);
+}
+
+Value KernelEmitter::load(Value buffer, Value offset) {
+  return memref::LoadOp::create(b, buffer, offset);
+}
+
+Value KernelEmitter::loadOr(Value buffer, Value offset, Value inBounds,
+                            Value fallback) {
+  Value safe = arith::SelectOp::create(b, inBounds, offset, index(0));
+  Value value = load(buffer, safe);
+  return arith::SelectOp::create(b, inBounds, value, fallback);
+}
+
+void KernelEmitter::store(Value value, Value buffer, Value offset) {
+  memref::StoreOp::create(b, value, buffer, offset);
+}
+
+void KernelEmitter::ifThen(Value condition, function_ref<void()> body) {
+  auto ifOp = scf::IfOp::create(b, condition, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  body();
+}
+
+Value KernelEmitter::workgroupBuffer(gpu::GPUFuncOp kernel, int64_t size) {
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
+  return kernel.addWorkgroupAttribution(
+      MemRefType::get({size}, b.getF32Type(), MemRefLayoutAttrInterface(),
+                      workgroup),
+      b.getLoc());
+}
+
+void KernelEmitter::barrier() { gpu::BarrierOp::create(b); }
+
+Value KernelEmitter::combine(Value x, Value y, ReductionKind kind) {
+  if (kind == ReductionKind::Add)
+    return arith::AddFOp::create(b, x, y);
+  return arith::MaximumFOp::create(b, x, y);
+}
+
+Value KernelEmitter::reduceAcrossBlock(Value x, ReductionKind kind,
+                                       int64_t threads, Value scratch) {
+  Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
+  for (int64_t offset = 16; offset >= 1; offset /= 2) {
+    Value shift = arith::ConstantIntOp::create(b, b.getI32Type(), offset);
+    auto shuffle =
+        gpu::ShuffleOp::create(b, x, shift, width, gpu::ShuffleMode::XOR);
+    x = combine(x, shuffle.getShuffleResult(), kind);
+  }
+  int64_t warps = threads / 32;
+  if (warps == 1)
+    return x;
+  Value tid = threadId();
+  Value lane = rem(tid, 32);
+  Value isFirstLane = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
+                                            index(0));
+  ifThen(isFirstLane, [&] { store(x, scratch, div(tid, 32)); });
+  barrier();
+  Value total = load(scratch, index(0));
+  for (int64_t w = 1; w < warps; ++w)
+    total = combine(total, load(scratch, index(w)), kind);
+  // Before anyone writes the scratch buffer again.
+  barrier();
+  return total;
+}

@@ -1,0 +1,94 @@
+//===- KernelRegions.cpp - What a tesa.kernel region may hold -------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Transforms/KernelRegions.h"
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
+
+using namespace mlir;
+
+static bool isStaticF32Tensor(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.hasStaticShape() && tensor.getElementType().isF32();
+}
+
+bool tesa::isContractionForKernel(linalg::LinalgOp op) {
+  if (!linalg::isaContractionOpInterface(op) || op->getNumResults() != 1 ||
+      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !llvm::all_of(op->getOperandTypes(), isStaticF32Tensor) ||
+      !llvm::all_of(op->getResultTypes(), isStaticF32Tensor))
+    return false;
+  if (!llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
+        return map.isProjectedPermutation() && map.getNumSymbols() == 0;
+      }))
+    return false;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  return succeeded(dims) && dims->m.size() == 1 && dims->n.size() == 1 &&
+         dims->k.size() == 1 && dims->batch.size() <= 1 &&
+         op.getNumLoops() == 3 + dims->batch.size();
+}
+
+bool tesa::matchCopy(Value value, Value &source, AffineMap &map,
+                     bool allowBroadcast) {
+  auto op = value.getDefiningOp<linalg::LinalgOp>();
+  if (!op || op->getNumResults() != 1 || op.getNumDpsInputs() != 1 ||
+      op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops() || !op.hasPureTensorSemantics())
+    return false;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!maps[1].isIdentity() ||
+      !(allowBroadcast ? maps[0].isProjectedPermutation()
+                       : maps[0].isPermutation()))
+    return false;
+  Block *body = op.getBlock();
+  if (!body || body->getOperations().size() != 1 ||
+      body->getTerminator()->getOperand(0) != body->getArgument(0))
+    return false;
+  source = op.getDpsInputs()[0];
+  map = maps[0];
+  return isStaticF32Tensor(source.getType());
+}
+
+bool tesa::isEpilogueStep(linalg::GenericOp op, Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || op->getNumResults() != 1 || op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops() ||
+      op.getNumLoops() != unsigned(type.getRank()))
+    return false;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  unsigned reads = 0;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = maps[input->getOperandNumber()];
+    if (!map.isProjectedPermutation() || map.getNumSymbols() != 0)
+      return false;
+    if (input->get() == value) {
+      if (!map.isPermutation())
+        return false;
+      ++reads;
+    }
+  }
+  if (reads != 1 || !maps.back().isPermutation())
+    return false;
+  Block &body = op.getRegion().front();
+  if (!body.getArguments().back().use_empty())
+    return false;
+  // Pure arith and math ops, reading the body's values or constants.
+  return llvm::all_of(body.without_terminator(), [&](Operation &bodyOp) {
+    return tesa::PartMatmulOp::canBeInEpilogue(&bodyOp) &&
+           llvm::all_of(bodyOp.getOperands(), [&](Value operand) {
+             return operand.getParentRegion() == &op.getRegion() ||
+                    operand.getDefiningOp<arith::ConstantOp>();
+           });
+  });
+}
+
+void tesa::inlineKernelRegion(RewriterBase &rewriter, KernelOp kernel) {
+  YieldOp yield = kernel.getYield();
+  SmallVector<Value> values = yield.getValues();
+  rewriter.eraseOp(yield);
+  rewriter.inlineBlockBefore(&kernel.getBody().front(), kernel);
+  rewriter.replaceOp(kernel, values);
+}
