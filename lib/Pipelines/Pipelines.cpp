@@ -136,6 +136,8 @@ void tesa::buildGPUPartsPipeline(OpPassManager &pm,
 void tesa::buildGPULoweringPipeline(OpPassManager &pm,
                                     const GPUPipelineOptions &options) {
   if (options.kernelRegions) {
+    // Softmaxes as the reductions a row-reduction region is made of.
+    pm.addPass(createDecomposeAggregatedOps());
     pm.addNestedPass<func::FuncOp>(createFormKernelRegions());
     ChooseTileConfigsOptions configs;
     configs.chip = options.chip;

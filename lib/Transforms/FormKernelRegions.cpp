@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace tesa {
 #define GEN_PASS_DEF_FORMKERNELREGIONS
@@ -145,11 +146,119 @@ void formContraction(RewriterBase &rewriter, linalg::LinalgOp op) {
   wrapInKernel(rewriter, KernelFamily::Contraction, ops);
 }
 
-void formRowReduction(RewriterBase &rewriter, linalg::SoftmaxOp op) {
-  auto type = cast<ShapedType>(op.getInput().getType());
-  if (!allStaticF32(op) || int64_t(op.getDimension()) != type.getRank() - 1)
-    return;
-  wrapInKernel(rewriter, KernelFamily::RowReduction, {op});
+/// `op` as a linalg.generic: itself, or a named elementwise op generalised;
+/// null for anything else.
+linalg::GenericOp getAsGeneric(RewriterBase &rewriter, Operation *op) {
+  if (auto generic = dyn_cast_or_null<linalg::GenericOp>(op))
+    return generic;
+  auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(op);
+  if (!linalgOp || !linalg::isElementwise(linalgOp) ||
+      isa<linalg::FillOp>(op) || !allStaticF32(op))
+    return nullptr;
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::GenericOp> generalized =
+      linalg::generalizeNamedOp(rewriter, linalgOp);
+  return succeeded(generalized) ? *generalized : nullptr;
+}
+
+/// The iteration space of an op over the rows of a tensor: the row
+/// dimensions and, for ops over the rows' elements, the row length.
+SmallVector<int64_t> getRowSpace(linalg::GenericOp op) {
+  if (!allStaticF32(op) || op->getNumResults() != 1 ||
+      op.getNumDpsInits() != 1)
+    return {};
+  return op.getStaticLoopRanges();
+}
+
+/// Whether `op` runs over the rows of `space` (rows and row length), or
+/// over the rows alone, as a row program can (see RowReduction.cpp).
+bool isRowStep(linalg::GenericOp op, ArrayRef<int64_t> space) {
+  SmallVector<int64_t> ranges = getRowSpace(op);
+  ArrayRef<int64_t> rows = space.drop_back();
+  bool overElements = ArrayRef<int64_t>(ranges) == space;
+  if (!overElements && ArrayRef<int64_t>(ranges) != rows)
+    return false;
+  // Only the last loop may reduce.
+  unsigned parallel = op.getNumParallelLoops();
+  return parallel == ranges.size() ||
+         (overElements && parallel == ranges.size() - 1 &&
+          linalg::isReductionIterator(op.getIteratorTypesArray().back()));
+}
+
+/// Whether `op` reduces each row of its input to one value: the seed of a
+/// row-reduction region.
+bool isRowReduction(linalg::GenericOp op) {
+  SmallVector<int64_t> ranges = getRowSpace(op);
+  return !ranges.empty() && isRowStep(op, ranges) &&
+         op.getNumParallelLoops() == ranges.size() - 1;
+}
+
+/// The values of `ops` that an op outside them reads.
+SmallVector<Value> getEscaping(ArrayRef<Operation *> ops) {
+  llvm::SmallPtrSet<Operation *, 16> inside(ops.begin(), ops.end());
+  SmallVector<Value> escaping;
+  for (Operation *op : ops)
+    for (Value result : op->getResults())
+      if (llvm::any_of(result.getUsers(), [&](Operation *user) {
+            return !inside.contains(user);
+          }))
+        escaping.push_back(result);
+  return escaping;
+}
+
+/// Grows a row-reduction region around `seed`: the row steps after it that
+/// read the region's values, and the elementwise ops over the same rows
+/// that produce the region's inputs for it alone; then the longest prefix (in program
+/// order) whose only value read outside is the last op's, over whole rows.
+void formRowReduction(RewriterBase &rewriter, linalg::GenericOp seed) {
+  SmallVector<int64_t> space = seed.getStaticLoopRanges();
+  llvm::SetVector<Operation *> ops;
+  ops.insert(seed);
+  // Readers after the seed.
+  for (Operation *op = seed->getNextNode(); op; op = op->getNextNode()) {
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    if (!generic || !isRowStep(generic, space))
+      continue;
+    if (llvm::any_of(op->getOperands(), [&](Value operand) {
+          Operation *producer = operand.getDefiningOp();
+          return producer && ops.contains(producer);
+        }))
+      ops.insert(op);
+  }
+  // Producers whose every reader is in the region.
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (Operation *op : SmallVector<Operation *>(ops.begin(), ops.end()))
+      for (Value operand : op->getOperands()) {
+        auto producer = getAsGeneric(rewriter, operand.getDefiningOp());
+        if (!producer || ops.contains(producer) ||
+            producer->getBlock() != seed->getBlock() ||
+            !isRowStep(producer, space) ||
+            producer.getNumParallelLoops() != space.size() ||
+            !llvm::all_of(producer->getUsers(), [&](Operation *user) {
+              return ops.contains(user);
+            }))
+          continue;
+        ops.insert(producer);
+        grew = true;
+      }
+  }
+  SmallVector<Operation *> ordered(ops.begin(), ops.end());
+  llvm::sort(ordered,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  for (size_t size = ordered.size(); size > 0; --size) {
+    ArrayRef<Operation *> prefix = ArrayRef(ordered).take_front(size);
+    // Every op of the prefix before the seed must stay a producer of it.
+    SmallVector<Value> escaping = getEscaping(prefix);
+    auto last = dyn_cast<linalg::GenericOp>(prefix.back());
+    if (escaping.size() == 1 && escaping[0] == prefix.back()->getResult(0) &&
+        last.getNumParallelLoops() == space.size() &&
+        last.getNumLoops() == space.size() &&
+        llvm::is_contained(prefix, seed.getOperation())) {
+      wrapInKernel(rewriter, KernelFamily::RowReduction, prefix);
+      return;
+    }
+  }
 }
 
 struct FormKernelRegionsPass
@@ -157,20 +266,20 @@ struct FormKernelRegionsPass
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
     SmallVector<linalg::LinalgOp> contractions;
-    SmallVector<linalg::SoftmaxOp> softmaxes;
-    getOperation()->walk([&](Operation *op) {
-      if (op->getParentOfType<KernelOp>())
-        return;
-      if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op))
-        softmaxes.push_back(softmax);
-      else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
-        if (linalg::isaContractionOpInterface(linalgOp))
-          contractions.push_back(linalgOp);
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (linalg::isaContractionOpInterface(op))
+        contractions.push_back(op);
     });
     for (linalg::LinalgOp op : contractions)
       formContraction(rewriter, op);
-    for (linalg::SoftmaxOp op : softmaxes)
-      formRowReduction(rewriter, op);
+    SmallVector<linalg::GenericOp> reductions;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (!op->getParentOfType<KernelOp>() && isRowReduction(op))
+        reductions.push_back(op);
+    });
+    for (linalg::GenericOp op : reductions)
+      if (!op->getParentOfType<KernelOp>())
+        formRowReduction(rewriter, op);
     // Copies whose readers now read their sources (and the annotations
     // before them), last first.
     SmallVector<Operation *> copies;

@@ -105,12 +105,95 @@ class _Builder:
                   f"{list(permutation)}")
         return out, result
 
+    def _row_sum(self, value, shape, square=False):
+        """The sum over the last dimension (of the squares if `square`)
+        into a zero-filled tensor<rows x f32>: a reduction linalg.generic."""
+        rows = shape[0]
+        out = self.name("rowsum")
+        self.emit(
+            f"{out} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> "
+            "(i, j)>, affine_map<(i, j) -> (i)>], iterator_types = "
+            "[\"parallel\", \"reduction\"]} "
+            f"ins({value} : {_t(shape)}) outs({self.zeros((rows,))} : "
+            f"{_t((rows,))}) {{")
+        self.emit("^bb0(%a: f32, %acc: f32):")
+        if square:
+            self.emit("  %sq = arith.mulf %a, %a : f32")
+            self.emit("  %s = arith.addf %sq, %acc : f32")
+        else:
+            self.emit("  %s = arith.addf %a, %acc : f32")
+        self.emit("  linalg.yield %s : f32")
+        self.emit(f"}} -> {_t((rows,))}")
+        return out
+
+    def _row_divide(self, value, rows, divisor):
+        """`value / divisor` elementwise over a tensor<rows x f32>."""
+        out = self.name("rowmean")
+        self.emit(
+            f"{out} = linalg.generic {{indexing_maps = [affine_map<(i) -> "
+            "(i)>, affine_map<(i) -> (i)>], iterator_types = [\"parallel\"]} "
+            f"ins({value} : {_t((rows,))}) outs({self.empty((rows,))} : "
+            f"{_t((rows,))}) {{")
+        self.emit("^bb0(%a: f32, %unused: f32):")
+        self.emit(f"  %n = arith.constant {float(divisor):.1f} : f32")
+        self.emit("  %s = arith.divf %a, %n : f32")
+        self.emit("  linalg.yield %s : f32")
+        self.emit(f"}} -> {_t((rows,))}")
+        return out
+
+    def layer_norm(self, value, gamma, gamma_type, beta, beta_type, shape,
+                   eps):
+        """Layer norm over the last dimension, written the way torch-mlir
+        decomposes aten.native_layer_norm: the row mean (a reduction into
+        zeros, then a division), the centred values, the variance (the mean
+        of their squares), then one generic computing
+        (x - mean) * rsqrt(var + eps) * gamma + beta."""
+        rows, columns = shape
+        mean = self._row_divide(self._row_sum(value, shape), rows, columns)
+        centred = self.name("centred")
+        self.emit(
+            f"{centred} = linalg.generic {{indexing_maps = [affine_map<(i, j)"
+            " -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> "
+            "(i, j)>], iterator_types = [\"parallel\", \"parallel\"]} "
+            f"ins({value}, {mean} : {_t(shape)}, {_t((rows,))}) outs("
+            f"{self.empty(shape)} : {_t(shape)}) {{")
+        self.emit("^bb0(%a: f32, %m: f32, %unused: f32):")
+        self.emit("  %s = arith.subf %a, %m : f32")
+        self.emit("  linalg.yield %s : f32")
+        self.emit(f"}} -> {_t(shape)}")
+        variance = self._row_divide(
+            self._row_sum(centred, shape, square=True), rows, columns)
+        out = self.name("normed")
+        self.emit(
+            f"{out} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> "
+            "(i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>, "
+            "affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (j)>, "
+            "affine_map<(i, j) -> (i, j)>], iterator_types = [\"parallel\", "
+            f"\"parallel\"]}} ins({value}, {mean}, {variance}, {gamma}, "
+            f"{beta} : {_t(shape)}, {_t((rows,))}, {_t((rows,))}, "
+            f"{gamma_type}, {beta_type}) outs({self.empty(shape)} : "
+            f"{_t(shape)}) {{")
+        self.emit("^bb0(%a: f32, %m: f32, %v: f32, %g: f32, %b: f32, "
+                  "%unused: f32):")
+        self.emit(f"  %eps = arith.constant {eps:.8e} : f32")
+        self.emit("  %d = arith.subf %a, %m : f32")
+        self.emit("  %ve = arith.addf %v, %eps : f32")
+        self.emit("  %r = math.rsqrt %ve : f32")
+        self.emit("  %n = arith.mulf %d, %r : f32")
+        self.emit("  %gn = arith.mulf %n, %g : f32")
+        self.emit("  %s = arith.addf %gn, %b : f32")
+        self.emit("  linalg.yield %s : f32")
+        self.emit(f"}} -> {_t(shape)}")
+        return out
+
 
 def bert_encoder(layers: int = 1, seq: int = 128, hidden: int = 768,
                  heads: int = 12, ffn: int = 3072,
                  masks: Optional[Dict[str, np.ndarray]] = None,
-                 inline_limit: int = 256, name: str = "bert") -> str:
-    """A BERT encoder (without layer norm) as one function.
+                 inline_limit: int = 256, name: str = "bert",
+                 layer_norm: bool = False, eps: float = 1e-12) -> str:
+    """A BERT encoder as one function (without layer norm unless
+    `layer_norm`).
 
     Each layer: Q/K/V projections with bias, heads split with expand_shape
     and transpose, scores by batch_matmul, scaled, softmax, context by
@@ -119,6 +202,13 @@ def bert_encoder(layers: int = 1, seq: int = 128, hidden: int = 768,
     `masks` maps weight and bias names (`l0_wq`, `l0_bq`, `l0_wk`, ...,
     `l0_wo`, `l0_w1`, `l0_b1`, `l0_w2`, `l0_b2`, ...) to per-element (or
     block) maps; those without a mask are dense.
+
+    With `layer_norm`, each layer is post-LN BERT: h1 = LN1(x + attention),
+    out = LN2(h1 + ffn), with per-layer arguments `l0_ln1_g`, `l0_ln1_b`
+    (after `l0_bo`) and `l0_ln2_g`, `l0_ln2_b` (after `l0_b2`), each
+    tensor<hidden x f32>, and epsilon `eps`, written as torch-mlir
+    decomposes layer norm (see _Builder.layer_norm). Without it the text
+    is what it always was.
     """
     masks = masks or {}
     head = hidden // heads
@@ -181,6 +271,9 @@ def bert_encoder(layers: int = 1, seq: int = 128, hidden: int = 768,
         attention = b.bias(b.matmul(flat, wo, seq, hidden, hidden, wo_type),
                            *bias(p + "bo", hidden), (seq, hidden))
         h1 = b.add(x, attention, (seq, hidden))
+        if layer_norm:
+            h1 = b.layer_norm(h1, *bias(p + "ln1_g", hidden),
+                              *bias(p + "ln1_b", hidden), (seq, hidden), eps)
         w1, w1_type = weight(p + "w1", (hidden, ffn))
         inner = b.bias(b.matmul(h1, w1, seq, hidden, ffn, w1_type),
                        *bias(p + "b1", ffn), (seq, ffn), activation="gelu")
@@ -188,6 +281,9 @@ def bert_encoder(layers: int = 1, seq: int = 128, hidden: int = 768,
         out = b.bias(b.matmul(inner, w2, seq, ffn, hidden, w2_type),
                      *bias(p + "b2", hidden), (seq, hidden))
         x = b.add(h1, out, (seq, hidden))
+        if layer_norm:
+            x = b.layer_norm(x, *bias(p + "ln2_g", hidden),
+                             *bias(p + "ln2_b", hidden), (seq, hidden), eps)
     b.emit(f"return {x} : {_t((seq, hidden))}")
     text = (f"func.func @{name}(" + ",\n    ".join(arguments) +
             f") -> {_t((seq, hidden))} {{\n  " + "\n  ".join(b.lines) +

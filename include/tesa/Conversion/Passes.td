@@ -243,8 +243,9 @@ def LowerKernelRegions : Pass<"tesa-lower-kernel-regions", "mlir::ModuleOp"> {
       z), exact f32 FMA on register tiles fed from workgroup memory, the
       operands read through their indexing maps' strides, the accumulator's
       initial value and the epilogue applied before the one store;
-    * row_reduction: a softmax along the last dimension, one row per block
-      of threads.
+    * row_reduction: a row program (reductions of the last dimension and
+      elementwise ops over the same rows: softmax, layer norm), one row per
+      block of threads, held in registers.
 
     A region its family cannot compute is put back in place, with a remark
     that says why ("kept on the generic path: ..."), and takes the generic

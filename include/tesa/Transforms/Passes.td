@@ -375,8 +375,15 @@ def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
       after the other, each the only user of the previous one, are its
       epilogue: bias and residual adds, activations, scaling, a transpose of
       the result (named elementwise ops are generalised too).
-    * **row_reduction**: a `linalg.softmax` along the last dimension of a
-      static f32 tensor.
+    * **row_reduction**: a `linalg.generic` that reduces each row (the last
+      dimension) of a static f32 tensor to one value, with the
+      `linalg.generic` ops over the same rows around it: elementwise ops
+      that produce its input for it alone, and the ops after it that read
+      the region's values (elementwise over the rows' elements, further
+      reductions, elementwise over the per-row values), up to the last op
+      whose result alone is read outside. A softmax (after
+      `--tesa-decompose-aggregated-ops`) or a layer norm becomes one
+      region.
 
     What no family takes stays as it is (the generic path).
 
@@ -393,7 +400,7 @@ def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
     }
     ```
   }];
-  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "tesa::TesaDialect"];
 }
 
 def ChooseTileConfigs : Pass<"tesa-choose-tile-configs"> {

@@ -4,10 +4,19 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// A softmax along the last dimension: one block of threads per row, the
-// row held in registers (thread t takes elements t, t + threads, ...), the
-// maximum and the sum of exponentials reduced across the block by warp
-// shuffles and workgroup memory, every element read and written once.
+// A row program: linalg.generic ops over the rows of tensors whose last
+// dimension is the row (softmax, layer norm, their elementwise neighbours).
+// Each op is one of
+//   * elementwise over the row's elements (loops: rows, column),
+//   * a reduction of the row into one value per row (the column loop is a
+//     reduction; the combining op is an addf or a maximumf / maxnumf),
+//   * elementwise over the per-row values (loops: rows).
+// Operands are read whole (rows, column), per row (rows) or per column
+// (column: a layer norm's gain and bias). One block of threads takes one
+// row and holds it in registers: thread t takes columns t, t + threads, ...;
+// per-row values are the same in every thread, reductions combine the
+// threads' partial values by warp shuffles and workgroup memory in a fixed
+// order. Each element is read and written once.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,80 +25,318 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/IRMapping.h"
 
 #include <limits>
 
 using namespace mlir;
 using namespace tesa;
 
+namespace {
+
 /// Rows longer than this many elements a thread are not held in registers.
-static constexpr int64_t kMaxElementsPerThread = 32;
+constexpr int64_t kMaxElementsPerThread = 32;
+
+llvm::Error fail(const Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 message.str());
+}
+
+/// How an operand is read, relative to the row.
+enum class Access { Whole, PerRow, PerColumn };
+
+/// The kind of one op of a row program.
+enum class StepKind { Elementwise, Reduction, RowElementwise };
+
+/// The access of an operand read through `map` by an op over
+/// `rowRank` + 1 loops (`overElements`) or `rowRank` loops.
+std::optional<Access> classifyAccess(AffineMap map, unsigned rowRank,
+                                     bool overElements) {
+  if (map.isIdentity())
+    return overElements ? Access::Whole : Access::PerRow;
+  if (!overElements || !map.isProjectedPermutation())
+    return std::nullopt;
+  bool leadsWithRows = map.getNumResults() == rowRank;
+  for (unsigned i = 0; leadsWithRows && i < rowRank; ++i)
+    leadsWithRows = map.getDimPosition(i) == i;
+  if (leadsWithRows)
+    return Access::PerRow;
+  if (map.getNumResults() == 1 && map.getDimPosition(0) == rowRank)
+    return Access::PerColumn;
+  return std::nullopt;
+}
+
+/// The op of a reduction's body that combines the running value (its
+/// output argument), and how.
+std::optional<ReductionKind> getCombiner(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  Value result = body.getTerminator()->getOperand(0);
+  Operation *combiner = result.getDefiningOp();
+  BlockArgument out = body.getArguments().back();
+  if (!combiner || !llvm::is_contained(combiner->getOperands(), out) ||
+      !out.hasOneUse())
+    return std::nullopt;
+  if (isa<arith::AddFOp>(combiner))
+    return ReductionKind::Add;
+  if (isa<arith::MaximumFOp, arith::MaxNumFOp>(combiner))
+    return ReductionKind::Max;
+  return std::nullopt;
+}
+
+/// A row program and the kernel that runs it.
+class RowProgram {
+public:
+  /// Checks the region's ops and collects the tensors it reads.
+  llvm::Error analyse(KernelOp region);
+  void emit(KernelEmitter &e, gpu::GPUFuncOp kernel, int64_t threads,
+            int64_t perThread);
+
+  SmallVector<int64_t> rows;
+  int64_t length = 0;
+  /// The tensors read from outside the region, in argument order.
+  SmallVector<Value> inputs;
+
+private:
+  llvm::Error analyseStep(linalg::GenericOp op);
+  Value getInitialValue(KernelEmitter &e, linalg::GenericOp op);
+  Value read(KernelEmitter &e, Value tensor, Access access, int64_t r);
+
+  SmallVector<linalg::GenericOp> steps;
+  SmallVector<StepKind> kinds;
+  Value result;
+  llvm::DenseSet<Value> produced;
+  // Emission state.
+  llvm::DenseMap<Value, SmallVector<Value>> elements;
+  llvm::DenseMap<Value, Value> perRow;
+  llvm::DenseMap<Value, Value> inputBuffers;
+  SmallVector<Value> columns, inRow;
+  Value rowId, rowBase;
+};
+
+llvm::Error RowProgram::analyse(KernelOp region) {
+  Block &body = region.getBody().front();
+  result = region.getYield().getValues()[0];
+  auto type = dyn_cast<RankedTensorType>(result.getType());
+  if (!type || !type.hasStaticShape() || type.getRank() == 0 ||
+      !type.getElementType().isF32())
+    return fail("the region's result is not a static f32 tensor");
+  rows = llvm::to_vector(type.getShape().drop_back());
+  length = type.getShape().back();
+  for (Operation &op : body.without_terminator()) {
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    if (!generic)
+      return fail("'" + op.getName().getStringRef() +
+                  "' is not a linalg.generic");
+    if (llvm::Error error = analyseStep(generic))
+      return error;
+    produced.insert(generic.getResult(0));
+  }
+  if (kinds.empty() || kinds.back() != StepKind::Elementwise ||
+      steps.back().getResult(0) != result)
+    return fail("the region does not end in an elementwise op over rows");
+  return llvm::Error::success();
+}
+
+llvm::Error RowProgram::analyseStep(linalg::GenericOp op) {
+  unsigned rowRank = rows.size();
+  unsigned loops = op.getNumLoops();
+  if (op->getNumResults() != 1 || op.getNumDpsInits() != 1 ||
+      (loops != rowRank + 1 && loops != rowRank))
+    return fail("an op is not over the rows of the region's result");
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (ArrayRef<int64_t>(ranges).take_front(rowRank) != ArrayRef(rows) ||
+      (loops == rowRank + 1 && ranges.back() != length))
+    return fail("an op is over other rows than the region's result");
+  bool overElements = loops == rowRank + 1;
+  StepKind kind = StepKind::RowElementwise;
+  if (overElements)
+    kind = op.getNumParallelLoops() == loops ? StepKind::Elementwise
+                                             : StepKind::Reduction;
+  if (op.getNumParallelLoops() < rowRank ||
+      (kind == StepKind::Reduction && !getCombiner(op)))
+    return fail("a reduction does not combine with addf or maximumf");
+  Block &body = op.getRegion().front();
+  if (kind != StepKind::Reduction && !body.getArguments().back().use_empty())
+    return fail("an elementwise op reads its output");
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (OpOperand &operand : op->getOpOperands()) {
+    unsigned i = operand.getOperandNumber();
+    bool isInit = i == op.getNumDpsInputs();
+    std::optional<Access> access =
+        classifyAccess(maps[i], rowRank, overElements);
+    if (isInit) {
+      Access expected = kind == StepKind::Elementwise ? Access::Whole
+                                                      : Access::PerRow;
+      if (access != expected)
+        return fail("an op writes its result through an unexpected map");
+      if (kind != StepKind::Reduction)
+        continue;
+    }
+    if (!access)
+      return fail("an operand is read neither whole, per row nor per column");
+    Value value = operand.get();
+    if (produced.contains(value)) {
+      bool whole = cast<ShapedType>(value.getType()).getRank() ==
+                   int64_t(rowRank + 1);
+      if (whole != (*access == Access::Whole))
+        return fail("a value of the region is read through another shape");
+      continue;
+    }
+    auto fill = value.getDefiningOp<linalg::FillOp>();
+    if (isInit && fill && fill.getInputs()[0].getDefiningOp<arith::ConstantOp>())
+      continue;
+    auto tensor = dyn_cast<RankedTensorType>(value.getType());
+    if (!tensor || !tensor.hasStaticShape() || !tensor.getElementType().isF32())
+      return fail("an operand is not a static f32 tensor");
+    if (!llvm::is_contained(inputs, value))
+      inputs.push_back(value);
+  }
+  for (Operation &bodyOp : body.without_terminator())
+    for (Value operand : bodyOp.getOperands())
+      if (operand.getParentRegion() != &op.getRegion() &&
+          !operand.getDefiningOp<arith::ConstantOp>())
+        return fail("an op's body uses a value from outside");
+  steps.push_back(op);
+  kinds.push_back(kind);
+  return llvm::Error::success();
+}
+
+Value RowProgram::read(KernelEmitter &e, Value tensor, Access access,
+                       int64_t r) {
+  if (auto found = elements.find(tensor); found != elements.end())
+    return found->second[r];
+  if (auto found = perRow.find(tensor); found != perRow.end())
+    return found->second;
+  Value buffer = inputBuffers.lookup(tensor);
+  switch (access) {
+  case Access::Whole:
+    return e.loadOr(buffer, e.add(rowBase, columns[r]), inRow[r], e.f32(0.0));
+  case Access::PerColumn:
+    return e.loadOr(buffer, columns[r], inRow[r], e.f32(0.0));
+  case Access::PerRow:
+    return e.load(buffer, rowId);
+  }
+  llvm_unreachable("unknown access");
+}
+
+Value RowProgram::getInitialValue(KernelEmitter &e, linalg::GenericOp op) {
+  Value init = op.getDpsInits()[0];
+  if (auto fill = init.getDefiningOp<linalg::FillOp>())
+    if (!produced.contains(init) && !inputBuffers.count(init))
+      return e.b.clone(*fill.getInputs()[0].getDefiningOp())->getResult(0);
+  return read(e, init, Access::PerRow, 0);
+}
+
+void RowProgram::emit(KernelEmitter &e, gpu::GPUFuncOp kernel,
+                      int64_t threads, int64_t perThread) {
+  ImplicitLocOpBuilder &b = e.b;
+  for (auto [input, argument] :
+       llvm::zip(inputs, kernel.getArguments().drop_back()))
+    inputBuffers[input] = argument;
+  Value out = kernel.getArguments().back();
+  Value scratch = e.workgroupBuffer(kernel, threads / 32);
+  rowId = e.blockId(gpu::Dimension::x);
+  rowBase = e.affine(rowId, length);
+  Value tid = e.threadId();
+  for (int64_t r = 0; r < perThread; ++r) {
+    columns.push_back(e.affine(tid, 1, r * threads));
+    inRow.push_back(e.less(columns.back(), length));
+  }
+  unsigned rowRank = rows.size();
+  for (auto [op, kind] : llvm::zip_equal(steps, kinds)) {
+    Block &body = op.getRegion().front();
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    bool overElements = kind != StepKind::RowElementwise;
+    // The body applied to element r (or once, per row), `running` standing
+    // for the output argument of a reduction.
+    auto apply = [&](int64_t r, Value running) {
+      IRMapping mapping;
+      for (OpOperand *input : op.getDpsInputOperands()) {
+        unsigned i = input->getOperandNumber();
+        mapping.map(body.getArgument(i),
+                    read(e, input->get(),
+                         *classifyAccess(maps[i], rowRank, overElements), r));
+      }
+      if (running)
+        mapping.map(body.getArguments().back(), running);
+      for (Operation &bodyOp : body.without_terminator()) {
+        for (Value operand : bodyOp.getOperands())
+          if (!mapping.contains(operand) &&
+              operand.getParentRegion() != &op.getRegion())
+            mapping.map(operand,
+                        b.clone(*operand.getDefiningOp())->getResult(0));
+        b.clone(bodyOp, mapping);
+      }
+      return mapping.lookup(body.getTerminator()->getOperand(0));
+    };
+    Value value = op.getResult(0);
+    if (kind == StepKind::Elementwise) {
+      SmallVector<Value> computed;
+      for (int64_t r = 0; r < perThread; ++r)
+        computed.push_back(apply(r, Value()));
+      elements[value] = computed;
+    } else if (kind == StepKind::RowElementwise) {
+      perRow[value] = apply(0, Value());
+    } else {
+      ReductionKind combiner = *getCombiner(op);
+      Value partial = e.f32(combiner == ReductionKind::Add
+                                ? 0.0
+                                : -std::numeric_limits<float>::infinity());
+      for (int64_t r = 0; r < perThread; ++r)
+        partial =
+            arith::SelectOp::create(b, inRow[r], apply(r, partial), partial);
+      Value total = e.reduceAcrossBlock(partial, combiner, threads, scratch);
+      Value initial = getInitialValue(e, op);
+      if (combiner == ReductionKind::Add)
+        perRow[value] = arith::AddFOp::create(b, initial, total);
+      else
+        perRow[value] = arith::MaximumFOp::create(b, initial, total);
+    }
+  }
+  for (int64_t r = 0; r < perThread; ++r)
+    e.ifThen(inRow[r], [&] {
+      e.store(elements[result][r], out, e.add(rowBase, columns[r]));
+    });
+}
+
+} // namespace
 
 llvm::Expected<RegionKernel>
 tesa::buildRowReductionKernel(KernelOp region, gpu::GPUModuleOp module,
                               StringRef name) {
-  auto fail = [](const Twine &message) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   message.str());
-  };
   TileConfigAttr config = region.getConfigAttr();
-  Block &body = region.getBody().front();
-  auto softmax = dyn_cast<linalg::SoftmaxOp>(body.front());
-  if (!config || !softmax || body.getOperations().size() != 2)
-    return fail("the row-reduction family computes one softmax");
-  auto type = cast<RankedTensorType>(softmax.getInput().getType());
-  if (!type.hasStaticShape() || !type.getElementType().isF32() ||
-      int64_t(softmax.getDimension()) != type.getRank() - 1)
-    return fail("the softmax is not along the last dimension of a static "
-                "f32 tensor");
-  int64_t length = type.getShape().back();
+  if (!config)
+    return fail("the region has no tile_config");
+  RowProgram program;
+  if (llvm::Error error = program.analyse(region))
+    return std::move(error);
   int64_t threads = config.getThreads();
-  int64_t perThread = llvm::divideCeil(length, threads);
+  int64_t perThread = llvm::divideCeil(program.length, threads);
   if (config.getTile()[0] != 1 || config.getThreadTile()[0] < perThread)
     return fail("the configuration does not hold one row per block");
   if (perThread > kMaxElementsPerThread)
-    return fail("rows of " + Twine(length) + " elements are longer than " +
-                Twine(kMaxElementsPerThread) + " a thread");
+    return fail("rows of " + Twine(program.length) +
+                " elements are longer than " + Twine(kMaxElementsPerThread) +
+                " a thread");
 
   ImplicitLocOpBuilder b(region.getLoc(), region.getContext());
   KernelEmitter e(b);
-  auto flat = MemRefType::get({type.getNumElements()}, b.getF32Type());
+  SmallVector<Type> arguments;
+  for (Value input : program.inputs) {
+    auto type = cast<RankedTensorType>(input.getType());
+    arguments.push_back(
+        MemRefType::get({type.getNumElements()}, b.getF32Type()));
+  }
+  int64_t rowCount = 1;
+  for (int64_t size : program.rows)
+    rowCount *= size;
+  arguments.push_back(
+      MemRefType::get({rowCount * program.length}, b.getF32Type()));
   RegionKernel result;
-  result.inputs = {softmax.getInput()};
-  result.kernel = e.beginKernel(module, name, {flat, flat});
-  result.grid = {type.getNumElements() / length, 1, 1};
+  result.inputs = program.inputs;
+  result.kernel = e.beginKernel(module, name, arguments);
+  result.grid = {rowCount, 1, 1};
   result.threads = threads;
-
-  Value input = result.kernel.getArgument(0);
-  Value output = result.kernel.getArgument(1);
-  Value maxScratch = e.workgroupBuffer(result.kernel, threads / 32);
-  Value sumScratch = e.workgroupBuffer(result.kernel, threads / 32);
-  Value rowBase = e.affine(e.blockId(gpu::Dimension::x), length);
-  Value tid = e.threadId();
-  SmallVector<Value> offsets, inRow, values;
-  Value lowest = e.f32(-std::numeric_limits<float>::infinity());
-  Value localMax = lowest;
-  for (int64_t r = 0; r < perThread; ++r) {
-    Value column = e.affine(tid, 1, r * threads);
-    offsets.push_back(e.add(rowBase, column));
-    inRow.push_back(e.less(column, length));
-    values.push_back(e.loadOr(input, offsets.back(), inRow.back(), lowest));
-    localMax = arith::MaximumFOp::create(b, localMax, values.back());
-  }
-  Value rowMax =
-      e.reduceAcrossBlock(localMax, ReductionKind::Max, threads, maxScratch);
-  Value localSum = e.f32(0.0);
-  for (Value &value : values) {
-    value = math::ExpOp::create(b, arith::SubFOp::create(b, value, rowMax));
-    localSum = e.add(localSum, value);
-  }
-  Value rowSum =
-      e.reduceAcrossBlock(localSum, ReductionKind::Add, threads, sumScratch);
-  for (int64_t r = 0; r < perThread; ++r)
-    e.ifThen(inRow[r], [&] {
-      e.store(arith::DivFOp::create(b, values[r], rowSum), output,
-              offsets[r]);
-    });
+  program.emit(e, result.kernel, threads, perThread);
   return result;
 }

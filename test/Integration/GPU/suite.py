@@ -15,7 +15,9 @@ Two steps, because GPU machines need no MLIR:
                of the module (packed at compile time), and whole propagated
                programs (the example MLP and convolution, and a BERT encoder
                layer whose batched products are decomposed), with their
-               inputs.
+               inputs, and the kernel-region cases of region_cases.py
+               (contractions with epilogues and folded transposes,
+               softmaxes; the library `regions`, one function a case).
   run DIR      (GPU) loads each library with the Python loader, runs every
                case from numpy, from CUDA tensors and with the weights packed
                once (`Function.pack`), compares with float64
@@ -37,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # region_cases
 sys.path.insert(0, str(ROOT / "python" / "tests"))
 sys.path.insert(0, str(ROOT / "python"))
 
@@ -329,8 +332,26 @@ def prepare(out_dir):
                     if m is not None})
         manifest.append(dict(kind=kind, name=name, function=source.stem,
                              options=["--chip=sm_90"]))
+    manifest.append(prepare_regions(out))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def prepare_regions(out):
+    """The library `regions`: every case of region_cases.py, one function
+    each, in one module; the inputs in regions.npz (`<case>__input<i>`),
+    the references recomputed from them at run time."""
+    from region_cases import region_cases, regions_module
+    cases = region_cases()
+    source = out / "regions.mlir"
+    source.write_text(regions_module(cases))
+    tesa_compile(source, out / "regions.so", ["--chip=sm_90"])
+    np.savez(out / "regions.npz", **{
+        f"{case['name']}__input{i}": a for case in cases
+        for i, a in enumerate(case["inputs"])})
+    return dict(kind="regions", name="regions", options=["--chip=sm_90"],
+                functions=[c["name"] for c in cases],
+                inputs=[len(c["inputs"]) for c in cases])
 
 
 # --- references ------------------------------------------------------------
@@ -487,6 +508,38 @@ def run_program(directory, entry, paths):
     return outcomes
 
 
+def run_regions(directory, entry, paths):
+    """Each case of the `regions` library against its float64 reference
+    (region_cases.py's, on the stored inputs)."""
+    from region_cases import region_cases
+    library = tesa.load(directory / f"{entry['name']}.so")
+    data = np.load(directory / f"{entry['name']}.npz")
+    cases = {c["name"]: c for c in region_cases()}
+    outcomes = []
+    for name, count in zip(entry["functions"], entry["inputs"]):
+        if name not in cases:
+            outcomes.append((f"{entry['name']}/{name}", False,
+                             "no such case in region_cases.py"))
+            continue
+        case = cases[name]
+        inputs = [data[f"{name}__input{i}"] for i in range(count)]
+        reference = case["reference_of"](inputs)
+        tolerance = case["tolerance"]
+        function = library.functions[name]
+        for path in paths_for(function, paths):
+            outcome = f"{entry['name']}/{name}/{path}"
+            result = np.asarray(call(function, inputs, path))
+            if result.shape != reference.shape:
+                outcomes.append((outcome, False, f"shape {result.shape}, "
+                                 f"expected {reference.shape}"))
+                continue
+            error = relative_error(result.astype(np.float64), reference)
+            outcomes.append((outcome, error <= tolerance,
+                             f"relative error {error:.2e} "
+                             f"(bound {tolerance:.1e})"))
+    return outcomes
+
+
 def run(directory, sanitize=False, only=None):
     directory = Path(directory)
     manifest = json.loads((directory / "manifest.json").read_text())
@@ -502,6 +555,8 @@ def run(directory, sanitize=False, only=None):
     for entry in manifest:
         if entry["kind"] in ("products", "constants"):
             outcomes += run_products(directory, entry, paths)
+        elif entry["kind"] == "regions":
+            outcomes += run_regions(directory, entry, paths)
         else:
             outcomes += run_program(directory, entry, paths)
     for name, ok, detail in outcomes:

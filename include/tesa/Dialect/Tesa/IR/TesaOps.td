@@ -182,8 +182,9 @@ def Tesa_KernelOp : Tesa_Op<"kernel", [
       into its indexing maps, and the elementwise ops after it (bias,
       activation, residual add, scaling, a transpose of the result) as its
       epilogue;
-    * `row_reduction`: a softmax along the last dimension, with the
-      elementwise op before it.
+    * `row_reduction`: reductions of rows (the last dimension) and the
+      elementwise ops over the same rows around them: a softmax, a layer
+      norm.
 
     ```mlir
     %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 16], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<16x64xf32> {

@@ -1,0 +1,190 @@
+"""Kernel regions: formed as intended, and the program still computes the same.
+
+The cases are test/Integration/GPU/region_cases.py's (a product with a bias
+and GELU epilogue, the bias in the accumulator and a residual add, attention
+scores and context with their head transposes, a transposed left operand,
+softmaxes of 37 to 9000 columns, batched and tiny products). Each goes
+through `--tesa-form-kernel-regions`:
+
+- after `--tesa-decompose-aggregated-ops` (softmaxes as their reductions)
+  and with `--tesa-choose-tile-configs=chip=sm_90`, the regions must be those
+  the case names (their kind and the ops inside, no transpose, product,
+  add or softmax left outside) with the contraction tiles the size rule
+  gives (128x128, 64x64 or 32x32);
+- then `--tesa-inline-kernel-regions --tesa-cpu-pipeline`, run by
+  mlir-runner on the case's inputs (its result printed bit-exactly as i32),
+  must match the float64 reference to float32 rounding (relative error
+  1e-5; the softmax of 9000 columns, summed in order, 4 sqrt(9000) ulps).
+  The large batched products run at smaller sizes here (same ops).
+"""
+
+import importlib.util
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TESA_OPT = os.environ.get("TESA_OPT", str(ROOT / "build" / "bin" / "tesa-opt"))
+LLVM_BIN = Path(os.environ.get("LLVM_BIN", "/usr/lib/llvm-22/bin"))
+RUNNER_LIBS = [LLVM_BIN.parent / "lib" / "libmlir_c_runner_utils.so",
+               LLVM_BIN.parent / "lib" / "libmlir_runner_utils.so"]
+
+
+def _region_cases_module():
+    path = ROOT / "test" / "Integration" / "GPU" / "region_cases.py"
+    spec = importlib.util.spec_from_file_location("region_cases", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+region_cases = _region_cases_module()
+FULL = {c["name"]: c for c in region_cases.region_cases()}
+SMALL = {c["name"]: c for c in region_cases.region_cases(small=True)}
+
+needs_tesa_opt = pytest.mark.skipif(not Path(TESA_OPT).exists(),
+                                    reason=f"{TESA_OPT} not built")
+needs_runner = pytest.mark.skipif(
+    not (LLVM_BIN / "mlir-runner").exists() or
+    not all(lib.exists() for lib in RUNNER_LIBS),
+    reason="mlir-runner or its runtime libraries not found")
+
+# Ops that must not remain outside the regions once they are formed.
+ABSORBED = ("linalg.transpose", "linalg.matmul", "linalg.batch_matmul",
+            "linalg.add", "linalg.softmax")
+
+
+def tesa_opt(text, *passes):
+    result = subprocess.run([TESA_OPT, *passes, "-"], input=text,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, (
+        f"tesa-opt {' '.join(passes)} failed (exit {result.returncode}):\n"
+        f"{result.stderr[-4000:]}")
+    return result.stdout
+
+
+def structure(text):
+    """The regions of the printed function, in order, as (kind, ops inside,
+    config text), and the names of the ops outside them."""
+    regions, outside = [], []
+    current = None  # (kind, indent, ops, config)
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip())
+        body = line.strip()
+        if current is None:
+            found = re.search(r"tesa\.kernel (\w+)", body)
+            if found:
+                config = re.search(r"config\((.*)\) ->", body)
+                current = (found.group(1), indent, [],
+                           config.group(1) if config else "")
+                continue
+            op = re.match(r"(?:%\S+ = )?([a-z_]+\.[a-z_.]+)", body)
+            if op:
+                outside.append(op.group(1))
+            continue
+        if indent == current[1] and body.startswith("}"):
+            regions.append((current[0], current[2], current[3]))
+            current = None
+        elif indent == current[1] + 2:
+            op = re.match(r"%\S+ = ([a-z_]+\.[a-z_.]+)", body)
+            if op:
+                current[2].append(op.group(1))
+    return regions, outside
+
+
+@needs_tesa_opt
+@pytest.mark.parametrize("name", list(FULL))
+def test_regions_are_formed_as_intended(name):
+    case = FULL[name]
+    text = tesa_opt(case["mlir"], "--tesa-decompose-aggregated-ops",
+                    "--tesa-form-kernel-regions",
+                    "--tesa-choose-tile-configs=chip=sm_90")
+    regions, outside = structure(text)
+    assert [(kind, len(ops)) for kind, ops, _ in regions] == \
+        case["regions"], regions
+    assert not [op for op in outside if op in ABSORBED], outside
+    for kind, ops, config in regions:
+        if kind == "contraction":
+            assert ops == ["linalg.generic"] * len(ops), ops
+            tile = tuple(int(v) for v in
+                         re.search(r"tile = \[(\d+), (\d+)", config).groups())
+            assert tile == case["tile"], config
+        else:
+            # A softmax's max, subtract-and-exp, sum and divide; a layer
+            # norm's sums, divisions and elementwise ops.
+            assert ops == ["linalg.generic"] * len(ops), ops
+
+
+def runner_module(case):
+    """The case's function and a @main that calls it on its inputs
+    (constants) and prints the result's bits as i32."""
+    name, inputs = case["name"], case["inputs"]
+    shape = case["reference"].shape
+    result_type = case["mlir"].split(") -> ", 1)[1].split(" {", 1)[0].strip()
+    flat = int(np.prod(shape))
+    lines, operands, types = [], [], []
+    for i, value in enumerate(inputs):
+        value_type = "tensor<" + "x".join(map(str, value.shape)) + "xf32>"
+        lines.append(f"  %in{i} = arith.constant dense<"
+                     f"{repr(value.tolist())}> : {value_type}")
+        operands.append(f"%in{i}")
+        types.append(value_type)
+    rank = len(shape)
+    collapse = ("" if rank == 1 else
+                f"  %flat = tensor.collapse_shape %r [{list(range(rank))}] : "
+                f"{result_type} into tensor<{flat}xf32>\n")
+    flat_value = "%r" if rank == 1 else "%flat"
+    return case["mlir"] + f"""
+func.func private @printMemrefI32(tensor<*xi32>)
+func.func @main() {{
+{chr(10).join(lines)}
+  %r = func.call @{name}({", ".join(operands)}) : ({", ".join(types)}) -> {result_type}
+{collapse}  %e = tensor.empty() : tensor<{flat}xi32>
+  %bits = linalg.generic {{indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                          iterator_types = ["parallel"]}}
+      ins({flat_value} : tensor<{flat}xf32>) outs(%e : tensor<{flat}xi32>) {{
+  ^bb0(%v: f32, %o: i32):
+    %b = arith.bitcast %v : f32 to i32
+    linalg.yield %b : i32
+  }} -> tensor<{flat}xi32>
+  %u = tensor.cast %bits : tensor<{flat}xi32> to tensor<*xi32>
+  call @printMemrefI32(%u) : (tensor<*xi32>) -> ()
+  return
+}}
+"""
+
+
+def run_on_cpu(module):
+    lowered = tesa_opt(module, "--tesa-decompose-aggregated-ops",
+                       "--tesa-form-kernel-regions",
+                       "--tesa-inline-kernel-regions", "--tesa-cpu-pipeline")
+    run = subprocess.run(
+        [str(LLVM_BIN / "mlir-runner"), "-e", "main",
+         "-entry-point-result=void",
+         "-shared-libs=" + ",".join(map(str, RUNNER_LIBS))],
+        input=lowered, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-4000:]
+    data = run.stdout[run.stdout.index("data =") + len("data ="):]
+    numbers = np.array([int(t) for t in data.replace("[", " ")
+                        .replace("]", " ").replace(",", " ").split()],
+                       dtype=np.int64)
+    return numbers.astype(np.uint32).view(np.float32)
+
+
+@needs_tesa_opt
+@needs_runner
+@pytest.mark.parametrize("name", list(SMALL))
+def test_inlined_regions_match_reference(name):
+    case = SMALL[name]
+    result = run_on_cpu(runner_module(case))
+    reference = case["reference"]
+    assert result.size == reference.size
+    result = result.reshape(reference.shape).astype(np.float64)
+    error = (np.linalg.norm(result - reference) /
+             max(np.linalg.norm(reference), 1e-30))
+    assert error <= case["tolerance"], \
+        f"relative error {error:.2e} (bound {case['tolerance']:.1e})"

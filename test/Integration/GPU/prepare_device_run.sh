@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+#===- test/Integration/GPU/prepare_device_run.sh - Build what a GPU run needs -===#
+#
+# Compiles, on this machine, everything device_run.sh runs on the GPU machine,
+# into gpu-run/ (ignored by git; name it in the device tool's `carry`):
+# the GPU suite's libraries, the demo MLP, the runtime's unit tests and the
+# commit they were built at.
+#
+#   prepare_device_run.sh [--only-suite LIBS]
+#
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+cd "$ROOT"
+OUT=gpu-run
+mkdir -p "$OUT/demo"
+grep -qx '/gpu-run/' .git/info/exclude 2>/dev/null || echo '/gpu-run/' >> .git/info/exclude
+ninja -C build tesa-compile TesaRuntimeTests >/dev/null
+.venv/bin/python test/Integration/GPU/suite.py prepare "$OUT/suite"
+build/bin/tesa-compile examples/mlp.mlir --target=nvvm --chip=sm_90 -o "$OUT/demo/mlp.so"
+cp build/test/Unit/TesaRuntimeTests "$OUT/"
+git rev-parse --short HEAD > "$OUT/COMMIT"
+git diff --quiet HEAD -- lib include tools || echo "(with uncommitted changes)" >> "$OUT/COMMIT"
+du -sh "$OUT"

@@ -1,0 +1,343 @@
+"""Programs that --tesa-form-kernel-regions groups into tesa.kernel regions.
+
+`region_cases()` returns a list of cases, each a dict with
+
+  name       the function's name
+  mlir       the text of one `func.func @<name>(...) -> tensor<...>`
+  inputs     its arguments: float32 arrays, standard normal, a fixed seed
+             per case
+  reference  its result in float64, computed from `inputs` with numpy
+  reference_of  the function that computes it (from the inputs as float64)
+  regions    the regions the pass is meant to form, in order: (kind, the
+             number of ops inside) with kind "contraction" or
+             "row_reduction"
+  tile       the output tile (M, N) --tesa-choose-tile-configs=chip=sm_90
+             is meant to give each contraction region (None for a
+             row_reduction region)
+  tolerance  the bound on the relative error (Frobenius norm) of a float32
+             result: 1e-5, more only where float32 summation alone exceeds
+             it (a softmax of 9000 columns summed in order, as the generic
+             path does, is off by about 1.1e-5)
+
+The MLIR is written the way importers emit it (see python/tesa/models.py and
+examples/bert_layer.mlir): linalg.matmul / batch_matmul into a linalg.fill of
+zero (or a bias broadcast by a linalg.generic, as
+--tesa-fold-bias-into-accumulator writes it), bias and activations as
+linalg.generic, heads moved with linalg.transpose, linalg.add, and
+linalg.softmax. Most sizes are not multiples of 32, 64 or 128.
+
+Used by python/tests/test_kernel_regions_cpu.py (the CPU pipeline, after
+forming and inlining the regions) and by suite.py's `regions` library (the
+GPU, regions compiled as kernels).
+"""
+
+import math
+import zlib
+
+import numpy as np
+
+SQRT_HALF = 0.70710678
+
+
+def _t(shape):
+    return "tensor<" + "x".join(str(d) for d in shape) + "xf32>"
+
+
+def _rng(name):
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def _normal(rng, *shapes):
+    return [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+
+def _case(name, mlir, inputs, reference_of, regions, tile, tolerance=1e-5):
+    def of(arrays):
+        return np.asarray(reference_of(*[np.asarray(a, np.float64)
+                                         for a in arrays]), np.float64)
+    return dict(name=name, mlir=mlir, inputs=inputs, reference=of(inputs),
+                reference_of=of, regions=regions, tile=tile,
+                tolerance=tolerance)
+
+
+def _erf(values):
+    return np.vectorize(math.erf)(values)
+
+
+def tile_for(batch, m, n, processors=132):
+    """The output tile --tesa-choose-tile-configs gives a contraction on
+    the H200 (132 multiprocessors): 128x128 if there are at least as many
+    such tiles as multiprocessors, else 64x64 if there are, else 32x32."""
+    for size in (128, 64):
+        if batch * -(-m // size) * -(-n // size) >= processors:
+            return (size, size)
+    return (32, 32)
+
+
+# --- a) bias + GELU epilogue ----------------------------------------------
+
+def matmul_bias_gelu(name="matmul_bias_gelu", m=70, k=90, n=50):
+    """x @ w into a zero fill, then bias (broadcast along rows) and GELU (erf
+    form) in one linalg.generic."""
+    x, w, b = _normal(_rng(name), (m, k), (k, n), (n,))
+    mlir = f"""func.func @{name}(%x: {_t((m, k))}, %w: {_t((k, n))}, %b: {_t((n,))}) -> {_t((m, n))} {{
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : {_t((m, n))}
+  %z = linalg.fill ins(%zero : f32) outs(%e0 : {_t((m, n))}) -> {_t((m, n))}
+  %mm = linalg.matmul ins(%x, %w : {_t((m, k))}, {_t((k, n))}) outs(%z : {_t((m, n))}) -> {_t((m, n))}
+  %e1 = tensor.empty() : {_t((m, n))}
+  %act = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}} ins(%mm, %b : {_t((m, n))}, {_t((n,))}) outs(%e1 : {_t((m, n))}) {{
+  ^bb0(%a: f32, %bias: f32, %unused: f32):
+    %s = arith.addf %a, %bias : f32
+    %c = arith.constant {SQRT_HALF} : f32
+    %h = arith.constant 0.5 : f32
+    %one = arith.constant 1.0 : f32
+    %u = arith.mulf %s, %c : f32
+    %erf = math.erf %u : f32
+    %p = arith.addf %erf, %one : f32
+    %q = arith.mulf %s, %h : f32
+    %r = arith.mulf %q, %p : f32
+    linalg.yield %r : f32
+  }} -> {_t((m, n))}
+  return %act : {_t((m, n))}
+}}
+"""
+    def reference(x, w, b):
+        v = x @ w + b
+        return 0.5 * v * (1 + _erf(v * np.float64(np.float32(SQRT_HALF))))
+    return _case(name, mlir, [x, w, b], reference,
+                 [("contraction", 2)], tile_for(1, m, n))
+
+
+# --- b) bias in the accumulator, residual add -----------------------------
+
+def matmul_bias_accumulator_residual(name="matmul_bias_acc_residual", m=33,
+                                     k=64, n=65):
+    """x @ w into the bias broadcast by a linalg.generic (what
+    --tesa-fold-bias-into-accumulator writes), then + r by linalg.add."""
+    x, w, b, r = _normal(_rng(name), (m, k), (k, n), (n,), (m, n))
+    mlir = f"""func.func @{name}(%x: {_t((m, k))}, %w: {_t((k, n))}, %b: {_t((n,))}, %r: {_t((m, n))}) -> {_t((m, n))} {{
+  %e0 = tensor.empty() : {_t((m, n))}
+  %acc = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}} ins(%b : {_t((n,))}) outs(%e0 : {_t((m, n))}) {{
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }} -> {_t((m, n))}
+  %mm = linalg.matmul ins(%x, %w : {_t((m, k))}, {_t((k, n))}) outs(%acc : {_t((m, n))}) -> {_t((m, n))}
+  %e1 = tensor.empty() : {_t((m, n))}
+  %sum = linalg.add ins(%r, %mm : {_t((m, n))}, {_t((m, n))}) outs(%e1 : {_t((m, n))}) -> {_t((m, n))}
+  return %sum : {_t((m, n))}
+}}
+"""
+    def reference(x, w, b, r):
+        return r + (x @ w + b)
+    return _case(name, mlir, [x, w, b, r], reference,
+                 [("contraction", 2)], tile_for(1, m, n))
+
+
+# --- c) attention scores ----------------------------------------------------
+
+def attention_scores(name="attention_scores", s=77, h=3, d=40):
+    """q [s,h,d] -> [h,s,d] and k [s,h,d] -> [h,d,s] by linalg.transpose,
+    batch_matmul into a zero fill, then a scaling linalg.generic."""
+    q, k = _normal(_rng(name), (s, h, d), (s, h, d))
+    scale = 1.0 / math.sqrt(d)
+    out = (h, s, s)
+    mlir = f"""func.func @{name}(%q: {_t((s, h, d))}, %k: {_t((s, h, d))}) -> {_t(out)} {{
+  %zero = arith.constant 0.0 : f32
+  %eq = tensor.empty() : {_t((h, s, d))}
+  %qt = linalg.transpose ins(%q : {_t((s, h, d))}) outs(%eq : {_t((h, s, d))}) permutation = [1, 0, 2]
+  %ek = tensor.empty() : {_t((h, d, s))}
+  %kt = linalg.transpose ins(%k : {_t((s, h, d))}) outs(%ek : {_t((h, d, s))}) permutation = [1, 2, 0]
+  %e0 = tensor.empty() : {_t(out)}
+  %z = linalg.fill ins(%zero : f32) outs(%e0 : {_t(out)}) -> {_t(out)}
+  %bmm = linalg.batch_matmul ins(%qt, %kt : {_t((h, s, d))}, {_t((h, d, s))}) outs(%z : {_t(out)}) -> {_t(out)}
+  %e1 = tensor.empty() : {_t(out)}
+  %scaled = linalg.generic {{indexing_maps = [affine_map<(h, i, j) -> (h, i, j)>, affine_map<(h, i, j) -> (h, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]}} ins(%bmm : {_t(out)}) outs(%e1 : {_t(out)}) {{
+  ^bb0(%a: f32, %unused: f32):
+    %c = arith.constant {scale:.8e} : f32
+    %r = arith.mulf %a, %c : f32
+    linalg.yield %r : f32
+  }} -> {_t(out)}
+  return %scaled : {_t(out)}
+}}
+"""
+    def reference(q, k):
+        return (q.transpose(1, 0, 2) @ k.transpose(1, 2, 0)) * \
+            np.float64(np.float32(scale))
+    return _case(name, mlir, [q, k], reference,
+                 [("contraction", 2)], tile_for(h, s, s))
+
+
+# --- d) attention context ---------------------------------------------------
+
+def attention_context(name="attention_context", s=77, h=3, d=40):
+    """probs [h,s,s] @ (v [s,h,d] transposed to [h,s,d]) by batch_matmul,
+    the result transposed to [s,h,d] by linalg.transpose and collapsed to
+    [s, h*d]."""
+    probs, v = _normal(_rng(name), (h, s, s), (s, h, d))
+    mlir = f"""func.func @{name}(%probs: {_t((h, s, s))}, %v: {_t((s, h, d))}) -> {_t((s, h * d))} {{
+  %zero = arith.constant 0.0 : f32
+  %ev = tensor.empty() : {_t((h, s, d))}
+  %vt = linalg.transpose ins(%v : {_t((s, h, d))}) outs(%ev : {_t((h, s, d))}) permutation = [1, 0, 2]
+  %e0 = tensor.empty() : {_t((h, s, d))}
+  %z = linalg.fill ins(%zero : f32) outs(%e0 : {_t((h, s, d))}) -> {_t((h, s, d))}
+  %bmm = linalg.batch_matmul ins(%probs, %vt : {_t((h, s, s))}, {_t((h, s, d))}) outs(%z : {_t((h, s, d))}) -> {_t((h, s, d))}
+  %e1 = tensor.empty() : {_t((s, h, d))}
+  %ct = linalg.transpose ins(%bmm : {_t((h, s, d))}) outs(%e1 : {_t((s, h, d))}) permutation = [1, 0, 2]
+  %flat = tensor.collapse_shape %ct [[0], [1, 2]] : {_t((s, h, d))} into {_t((s, h * d))}
+  return %flat : {_t((s, h * d))}
+}}
+"""
+    def reference(probs, v):
+        context = probs @ v.transpose(1, 0, 2)
+        return context.transpose(1, 0, 2).reshape(s, h * d)
+    return _case(name, mlir, [probs, v], reference,
+                 [("contraction", 2)], tile_for(h, s, d))
+
+
+# --- e) transposed left operand ---------------------------------------------
+
+def transposed_lhs(name="transposed_lhs", m=61, k=45, n=83):
+    """A stored as [K, M], transposed to [M, K] by linalg.transpose, then
+    linalg.matmul with B [K, N] into a zero fill."""
+    a, b = _normal(_rng(name), (k, m), (k, n))
+    mlir = f"""func.func @{name}(%a: {_t((k, m))}, %b: {_t((k, n))}) -> {_t((m, n))} {{
+  %zero = arith.constant 0.0 : f32
+  %ea = tensor.empty() : {_t((m, k))}
+  %at = linalg.transpose ins(%a : {_t((k, m))}) outs(%ea : {_t((m, k))}) permutation = [1, 0]
+  %e0 = tensor.empty() : {_t((m, n))}
+  %z = linalg.fill ins(%zero : f32) outs(%e0 : {_t((m, n))}) -> {_t((m, n))}
+  %mm = linalg.matmul ins(%at, %b : {_t((m, k))}, {_t((k, n))}) outs(%z : {_t((m, n))}) -> {_t((m, n))}
+  return %mm : {_t((m, n))}
+}}
+"""
+    def reference(a, b):
+        return a.T @ b
+    return _case(name, mlir, [a, b], reference,
+                 [("contraction", 1)], tile_for(1, m, n))
+
+
+# --- f) softmax -------------------------------------------------------------
+
+def softmax(name, shape):
+    """linalg.softmax along the last dimension."""
+    (x,) = _normal(_rng(name), shape)
+    x *= 3  # rows whose maximum matters
+    last = len(shape) - 1
+    mlir = f"""func.func @{name}(%x: {_t(shape)}) -> {_t(shape)} {{
+  %e = tensor.empty() : {_t(shape)}
+  %y = linalg.softmax dimension({last}) ins(%x : {_t(shape)}) outs(%e : {_t(shape)}) -> {_t(shape)}
+  return %y : {_t(shape)}
+}}
+"""
+    def reference(x):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    # A float32 sum of n terms in order is off by some sqrt(n) ulps.
+    tolerance = max(1e-5, 4 * math.sqrt(shape[-1]) * 2.0 ** -24)
+    return _case(name, mlir, [x], reference, [("row_reduction", 4)], None,
+                 tolerance)
+
+
+# --- layer norm -----------------------------------------------------------
+
+def layer_norm(name, rows, columns):
+    """A residual add, then a layer norm over the last dimension, written
+    as tesa.models writes it (row sums into zeros, divisions, the centred
+    values, the mean of their squares, one generic for the rest): one
+    row_reduction region of seven ops (the add included)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "python"))
+    from tesa.models import _Builder
+    x, y, gamma, beta = _normal(_rng(name), (rows, columns), (rows, columns),
+                                (columns,), (columns,))
+    shape, vector = (rows, columns), _t((columns,))
+    builder = _Builder()
+    added = builder.add("%x", "%y", shape)
+    out = builder.layer_norm(added, "%gain", vector, "%shift", vector, shape,
+                             1e-5)
+    body = "\n  ".join(builder.lines)
+    mlir = f"""func.func @{name}(%x: {_t(shape)}, %y: {_t(shape)}, %gain: {vector}, %shift: {vector}) -> {_t(shape)} {{
+  {body}
+  return {out} : {_t(shape)}
+}}
+"""
+    def reference(x, y, g, b):
+        h = x + y
+        mean = h.mean(axis=-1, keepdims=True)
+        var = ((h - mean) ** 2).mean(axis=-1, keepdims=True)
+        return (h - mean) / np.sqrt(var + 1e-5) * g + b
+    tolerance = max(1e-5, 4 * math.sqrt(columns) * 2.0 ** -24)
+    return _case(name, mlir, [x, y, gamma, beta], reference,
+                 [("row_reduction", 7)], None, tolerance)
+
+
+# --- g, h) plain batched and unbatched products ---------------------------
+
+def batch_matmul(name, batch, m, k, n):
+    """linalg.batch_matmul into a zero fill, nothing else."""
+    a, b = _normal(_rng(name), (batch, m, k), (batch, k, n))
+    out = (batch, m, n)
+    mlir = f"""func.func @{name}(%a: {_t((batch, m, k))}, %b: {_t((batch, k, n))}) -> {_t(out)} {{
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : {_t(out)}
+  %z = linalg.fill ins(%zero : f32) outs(%e0 : {_t(out)}) -> {_t(out)}
+  %bmm = linalg.batch_matmul ins(%a, %b : {_t((batch, m, k))}, {_t((batch, k, n))}) outs(%z : {_t(out)}) -> {_t(out)}
+  return %bmm : {_t(out)}
+}}
+"""
+    def reference(a, b):
+        return a @ b
+    return _case(name, mlir, [a, b], reference,
+                 [("contraction", 1)], tile_for(batch, m, n))
+
+
+def matmul(name, m, k, n):
+    """linalg.matmul into a zero fill, nothing else."""
+    a, b = _normal(_rng(name), (m, k), (k, n))
+    mlir = f"""func.func @{name}(%a: {_t((m, k))}, %b: {_t((k, n))}) -> {_t((m, n))} {{
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : {_t((m, n))}
+  %z = linalg.fill ins(%zero : f32) outs(%e0 : {_t((m, n))}) -> {_t((m, n))}
+  %mm = linalg.matmul ins(%a, %b : {_t((m, k))}, {_t((k, n))}) outs(%z : {_t((m, n))}) -> {_t((m, n))}
+  return %mm : {_t((m, n))}
+}}
+"""
+    def reference(a, b):
+        return a @ b
+    return _case(name, mlir, [a, b], reference,
+                 [("contraction", 1)], tile_for(1, m, n))
+
+
+def region_cases(small=False):
+    """Every case; with `small`, the large batched products (g) at sizes a
+    CPU test runs quickly (same ops, a different tiling on the GPU)."""
+    if small:
+        large = [batch_matmul("bmm_tile128", 2, 130, 64, 70),
+                 batch_matmul("bmm_tile64", 2, 75, 100, 90)]
+    else:
+        large = [batch_matmul("bmm_tile128", 12, 512, 64, 512),
+                 batch_matmul("bmm_tile64", 4, 300, 100, 600)]
+    return [
+        matmul_bias_gelu(),
+        matmul_bias_accumulator_residual(),
+        attention_scores(),
+        attention_context(),
+        transposed_lhs(),
+        softmax("softmax_37", (3, 5, 37)),
+        softmax("softmax_300", (20, 300)),
+        softmax("softmax_2000", (2, 3, 2000)),
+        # Longer than 8192 (32 a thread): the region forms, lowering keeps
+        # it on the generic path (with a remark).
+        softmax("softmax_9000", (2, 9000)),
+        layer_norm("layer_norm_768", 33, 768),
+        layer_norm("layer_norm_100", 7, 100),
+        *large,
+        matmul("matmul_1x300x7", 1, 300, 7),
+    ]
+
+
+def regions_module(cases):
+    """All the cases' functions in one module."""
+    return "\n".join(case["mlir"] for case in cases)
