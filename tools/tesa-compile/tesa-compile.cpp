@@ -76,6 +76,11 @@ static cl::opt<std::string> rocmToolkit(
     cl::desc("Directory with llvm/bin/ld.lld and amdgcn/bitcode, for "
              "linking HSACO (default: the one the build prepared)"),
     cl::init(tesa::getDefaultROCmToolkit()), cl::cat(category));
+static cl::opt<bool> kernelRegions(
+    "kernel-regions",
+    cl::desc("Compile contractions, softmaxes and layer norms outside the "
+             "decomposed parts as kernel regions (false: the generic path)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> propagate("propagate",
                                cl::desc("Propagate sparsity through the "
                                         "whole program first"),
@@ -214,6 +219,7 @@ int main(int argc, char **argv) {
   options.plan = plan;
   options.blockShape = blockShape;
   options.packEntryPoints = packEntryPoints;
+  options.kernelRegions = kernelRegions;
   options.rocmToolkit = rocmToolkit;
   PassManager parts(&context);
   tesa::buildGPUPartsPipeline(parts, options);

@@ -63,7 +63,8 @@ public:
   /// Runs `body` where `condition` holds.
   void ifThen(mlir::Value condition, llvm::function_ref<void()> body);
 
-  /// A workgroup-memory buffer of `size` f32 elements for `kernel`.
+  /// A workgroup-memory buffer of `size` f32 elements for `kernel`, aligned
+  /// to 16 bytes.
   mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp kernel, int64_t size);
   void barrier();
 

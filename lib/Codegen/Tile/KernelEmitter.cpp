@@ -7,6 +7,7 @@
 #include "tesa/Codegen/KernelEmitter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -112,10 +113,15 @@ void KernelEmitter::ifThen(Value condition, function_ref<void()> body) {
 Value KernelEmitter::workgroupBuffer(gpu::GPUFuncOp kernel, int64_t size) {
   auto workgroup = gpu::AddressSpaceAttr::get(
       b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
-  return kernel.addWorkgroupAttribution(
+  BlockArgument buffer = kernel.addWorkgroupAttribution(
       MemRefType::get({size}, b.getF32Type(), MemRefLayoutAttrInterface(),
                       workgroup),
       b.getLoc());
+  // Aligned for 16-byte vector loads.
+  kernel.setWorkgroupAttributionAttr(
+      kernel.getNumWorkgroupAttributions() - 1,
+      LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));
+  return buffer;
 }
 
 void KernelEmitter::barrier() { gpu::BarrierOp::create(b); }
