@@ -479,6 +479,10 @@ def classify_kernel(name):
         return "part: dense operand conversion"
     if re.search(r"part\d+", name):
         return "part kernels"
+    if re.fullmatch(r"contraction\d+", name):
+        return "regions: contraction"
+    if re.fullmatch(r"row_reduction\d+", name):
+        return "regions: row reduction"
     if name.startswith("__tesa_body") or re.search(r"_kernel(_\d+)?$", name):
         return "generic path"
     return "other"

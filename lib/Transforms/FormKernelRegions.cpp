@@ -267,7 +267,8 @@ struct FormKernelRegionsPass
     IRRewriter rewriter(&getContext());
     SmallVector<linalg::LinalgOp> contractions;
     getOperation()->walk([&](linalg::LinalgOp op) {
-      if (linalg::isaContractionOpInterface(op))
+      if (!op->getParentOfType<KernelOp>() &&
+          linalg::isaContractionOpInterface(op))
         contractions.push_back(op);
     });
     for (linalg::LinalgOp op : contractions)

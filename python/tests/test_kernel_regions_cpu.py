@@ -10,7 +10,7 @@ through `--tesa-form-kernel-regions`:
   and with `--tesa-choose-tile-configs=chip=sm_90`, the regions must be those
   the case names (their kind and the ops inside, no transpose, product,
   add or softmax left outside) with the contraction tiles the size rule
-  gives (128x128, 64x64 or 32x32);
+  gives (64x64 or 32x32);
 - then `--tesa-inline-kernel-regions --tesa-cpu-pipeline`, run by
   mlir-runner on the case's inputs (its result printed bit-exactly as i32),
   must match the float64 reference to float32 rounding (relative error

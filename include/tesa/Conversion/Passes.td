@@ -267,7 +267,7 @@ def LowerKernelRegions : Pass<"tesa-lower-kernel-regions", "mlir::ModuleOp"> {
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::scf::SCFDialect"];
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
 }
 
 #endif // TESA_CONVERSION_PASSES_TD

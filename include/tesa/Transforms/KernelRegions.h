@@ -45,10 +45,10 @@ bool matchCopy(mlir::Value value, mlir::Value &source, mlir::AffineMap &map,
 /// without reading its output, with a body of pure arith and math ops.
 bool isEpilogueStep(mlir::linalg::GenericOp op, mlir::Value value);
 
-/// The configuration of a contraction region: the largest of the tilings
-/// (128x128x8, 64x64x16, 32x32x16 by 256 threads) that gives every
-/// multiprocessor of `chip` at least one tile of the `batch` products of
-/// `m` x `n`, else the smallest.
+/// The configuration of a contraction region: 64x64x8 output tiles (4x4 a
+/// thread) when they give every multiprocessor of `chip` at least one tile
+/// of the `batch` products of `m` x `n`, else 32x32x16 (2x2 a thread), 256
+/// threads either way.
 TileConfigAttr chooseContractionConfig(mlir::MLIRContext *context,
                                        const ChipDescription &chip,
                                        int64_t batch, int64_t m, int64_t n);

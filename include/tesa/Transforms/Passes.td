@@ -407,18 +407,18 @@ def ChooseTileConfigs : Pass<"tesa-choose-tile-configs"> {
   let summary = "Give every tesa.kernel region a #tesa.tile_config";
   let description = [{
     Chooses the configuration of each kernel region for `chip`, and writes
-    it as the region's `config`:
+    it as the region's `config` (a region that has one keeps it, so that a
+    program can carry tuned configurations):
 
-    * contraction: the largest of 128x128x8 (8x8 outputs a thread),
-      64x64x16 (4x4) and 32x32x16 (2x2) output tiles, 256 threads, that
-      gives every multiprocessor a tile; exact f32 FMA; every output tile
-      computed (`work = dense_grid`). `contraction-tile` and `thread-tile`
+    * contraction: 64x64x8 output tiles (4x4 outputs a thread) when they
+      give every multiprocessor a tile, else 32x32x16 (2x2), 256 threads;
+      exact f32 FMA; every output tile computed (`work = dense_grid`). `contraction-tile` and `thread-tile`
       override the choice.
     * row_reduction: one row per block of threads, about four elements a
       thread, 32 to 256 threads.
 
     ```mlir
-    %y = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 16], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<512x3072xf32> {
+    %y = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 8], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<512x3072xf32> {
     ```
   }];
   let options = [

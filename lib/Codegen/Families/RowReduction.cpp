@@ -287,10 +287,15 @@ void RowProgram::emit(KernelEmitter &e, gpu::GPUFuncOp kernel,
             arith::SelectOp::create(b, inRow[r], apply(r, partial), partial);
       Value total = e.reduceAcrossBlock(partial, combiner, threads, scratch);
       Value initial = getInitialValue(e, op);
-      if (combiner == ReductionKind::Add)
-        perRow[value] = arith::AddFOp::create(b, initial, total);
-      else
-        perRow[value] = arith::MaximumFOp::create(b, initial, total);
+      // The initial value joins through the body's own combining op: a
+      // maxnumf reduction starts from NaN (its identity), which maximumf
+      // would propagate.
+      Operation *combining =
+          body.getTerminator()->getOperand(0).getDefiningOp();
+      OperationState state(b.getLoc(), combining->getName(),
+                           ValueRange{initial, total}, {b.getF32Type()},
+                           combining->getAttrs());
+      perRow[value] = b.create(state)->getResult(0);
     }
   }
   for (int64_t r = 0; r < perThread; ++r)

@@ -66,11 +66,10 @@ def _erf(values):
 
 def tile_for(batch, m, n, processors=132):
     """The output tile --tesa-choose-tile-configs gives a contraction on
-    the H200 (132 multiprocessors): 128x128 if there are at least as many
-    such tiles as multiprocessors, else 64x64 if there are, else 32x32."""
-    for size in (128, 64):
-        if batch * -(-m // size) * -(-n // size) >= processors:
-            return (size, size)
+    the H200 (132 multiprocessors): 64x64 if there are at least as many
+    such tiles as multiprocessors, else 32x32."""
+    if batch * -(-m // 64) * -(-n // 64) >= processors:
+        return (64, 64)
     return (32, 32)
 
 
@@ -314,11 +313,11 @@ def region_cases(small=False):
     """Every case; with `small`, the large batched products (g) at sizes a
     CPU test runs quickly (same ops, a different tiling on the GPU)."""
     if small:
-        large = [batch_matmul("bmm_tile128", 2, 130, 64, 70),
-                 batch_matmul("bmm_tile64", 2, 75, 100, 90)]
+        large = [batch_matmul("bmm_12x512", 2, 130, 64, 70),
+                 batch_matmul("bmm_4x300", 2, 75, 100, 90)]
     else:
-        large = [batch_matmul("bmm_tile128", 12, 512, 64, 512),
-                 batch_matmul("bmm_tile64", 4, 300, 100, 600)]
+        large = [batch_matmul("bmm_12x512", 12, 512, 64, 512),
+                 batch_matmul("bmm_4x300", 4, 300, 100, 600)]
     return [
         matmul_bias_gelu(),
         matmul_bias_accumulator_residual(),

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""A/B of the contraction family's tilings on the products of BERT-base.
+
+    contraction_tiles.py prepare OUT   # here: one library per (shape, tiling)
+    contraction_tiles.py run OUT       # on the GPU machine
+
+Each product `C = A @ B` (f32, batched where the shape has a batch) is
+formed into a kernel region, given a tiling with
+`--tesa-choose-tile-configs="contraction-tile=M,N,K thread-tile=TM,TN"`
+and compiled by tesa-compile; `run` checks each library against float64 and
+times it beside the tiling the heuristic picks and cuBLAS fp32 (TF32 off),
+as medians of CUDA-graph replays in one process.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+
+# (batch, M, K, N): the projections, the FFN and attention at seq 512 and 128.
+SHAPES = [(1, 512, 768, 768), (1, 512, 768, 3072), (1, 512, 3072, 768),
+          (12, 512, 64, 512), (12, 512, 512, 64),
+          (1, 128, 768, 768), (1, 128, 3072, 768), (12, 128, 64, 128)]
+# (tile M, N, K, thread tile M, N), 256 threads each; None: the heuristic.
+TILINGS = [None, (32, 32, 16, 2, 2), (64, 32, 16, 4, 2), (64, 64, 16, 4, 4),
+           (64, 64, 8, 4, 4), (128, 64, 8, 8, 4), (128, 128, 8, 8, 8)]
+
+
+def name_of(shape, tiling):
+    b, m, k, n = shape
+    label = "auto" if tiling is None else "x".join(map(str, tiling))
+    return f"b{b}_{m}x{k}x{n}_{label}"
+
+
+def product_mlir(shape):
+    b, m, k, n = shape
+    t = lambda *d: "tensor<" + "x".join(map(str, d)) + "xf32>"
+    if b == 1:
+        a_t, b_t, c_t, op = t(m, k), t(k, n), t(m, n), "linalg.matmul"
+    else:
+        a_t, b_t, c_t = t(b, m, k), t(b, k, n), t(b, m, n)
+        op = "linalg.batch_matmul"
+    return f"""func.func @product(%a: {a_t}, %b: {b_t}) -> {c_t} {{
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : {c_t}
+  %z = linalg.fill ins(%zero : f32) outs(%e : {c_t}) -> {c_t}
+  %r = {op} ins(%a, %b : {a_t}, {b_t}) outs(%z : {c_t}) -> {c_t}
+  return %r : {c_t}
+}}
+"""
+
+
+def prepare(out):
+    out.mkdir(parents=True, exist_ok=True)
+    opt, compiler = ROOT / "build/bin/tesa-opt", ROOT / "build/bin/tesa-compile"
+    entries = []
+    for shape in SHAPES:
+        for tiling in TILINGS:
+            name = name_of(shape, tiling)
+            source = product_mlir(shape)
+            if tiling is not None:
+                m, n, k, tm, tn = tiling
+                source = subprocess.run(
+                    [str(opt), "-", "--tesa-form-kernel-regions",
+                     f"--tesa-choose-tile-configs=contraction-tile={m},{n},{k}"
+                     f" thread-tile={tm},{tn}"],
+                    input=source, capture_output=True, text=True,
+                    check=True).stdout
+            path = out / f"{name}.mlir"
+            path.write_text(source)
+            subprocess.run([str(compiler), str(path), "--target=nvvm",
+                            "--chip=sm_90", "--propagate=false",
+                            "-o", str(out / f"{name}.so")], check=True)
+            entries.append(dict(name=name, shape=shape, tiling=tiling))
+    (out / "manifest.json").write_text(json.dumps(entries, indent=1))
+    print(f"prepared {len(entries)} libraries in {out}")
+
+
+def graph_ms(fn, replays=20, samples=15):
+    """Median ms per call of `fn` replayed in a CUDA graph of `replays`
+    calls, captured on the stream it was warmed up on."""
+    import torch
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            fn()
+        stream.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, stream=stream):
+            for _ in range(replays):
+                fn()
+        graph.replay()
+        stream.synchronize()
+        times = []
+        for _ in range(samples):
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record(stream)
+            graph.replay()
+            end.record(stream)
+            end.synchronize()
+            times.append(start.elapsed_time(end) / replays)
+    return float(np.median(times))
+
+
+def run(out, result_file):
+    import torch
+    import tesa
+    torch.backends.cuda.matmul.allow_tf32 = False
+    entries = json.loads((out / "manifest.json").read_text())
+    results = []
+    for entry in entries:
+        b, m, k, n = entry["shape"]
+        gen = torch.Generator(device="cuda").manual_seed(b * m + k + n)
+        lhs_shape, rhs_shape = ((m, k), (k, n)) if b == 1 else \
+            ((b, m, k), (b, k, n))
+        a = torch.randn(lhs_shape, device="cuda", generator=gen)
+        w = torch.randn(rhs_shape, device="cuda", generator=gen)
+        product = tesa.load(out / f"{entry['name']}.so").functions["product"]
+        result = product(a, w)
+        reference = (a.double() @ w.double())
+        error = float((result.double() - reference).norm() / reference.norm())
+        ms = graph_ms(lambda: product(a, w))
+        cublas = graph_ms(lambda: a @ w)
+        flops = 2 * b * m * k * n
+        results.append(dict(entry, ms=ms, cublas_fp32_ms=cublas, error=error,
+                            tflops=flops / ms / 1e9))
+        print(f"{entry['name']:36s} {ms:8.4f} ms {flops / ms / 1e9:6.1f} "
+              f"TFLOP/s  cuBLAS fp32 {cublas:8.4f} ms  x{ms / cublas:5.2f}  "
+              f"err {error:.1e}", flush=True)
+    device = torch.cuda.get_device_name()
+    result_file.write_text(json.dumps(dict(device=device, results=results),
+                                      indent=1))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["prepare", "run"])
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("tiles.json"))
+    args = parser.parse_args()
+    if args.step == "prepare":
+        prepare(args.directory)
+    else:
+        run(args.directory, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+// RUN: tesa-opt %s --tesa-lower-kernel-regions | FileCheck %s
+
+// A 64x64x8 tiling: 4x4 outputs a thread in runs of four (one 16-byte
+// workgroup load per run and k), the next step's slices loaded before this
+// step's FMAs, the bias read through its broadcast and the ReLU applied
+// before the one store. 100 x 70 outputs take a grid of 2 x 2 tiles.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %[[A:.*]]: memref<2000xf32>, %[[B:.*]]: memref<1400xf32>, %[[BIAS:.*]]: memref<70xf32>, %[[OUT:.*]]: memref<7000xf32>)
+// CHECK-SAME: workgroup(%[[AT:.*]] : memref<544xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[BT:.*]] : memref<544xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: memref.store %{{.*}}, %[[AT]]
+// CHECK: gpu.barrier
+// CHECK: %[[LOOP:.*]]:16 = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK: memref.load %[[A]]
+// CHECK: vector.load %[[AT]][%{{.*}}] {alignment = 16 : i64} : memref<544xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: math.fma
+// CHECK: gpu.barrier
+// CHECK: memref.store %{{.*}}, %[[BT]]
+// CHECK: gpu.barrier
+// CHECK: scf.yield
+// CHECK: scf.if
+// CHECK: %[[BIASV:.*]] = memref.load %[[BIAS]]
+// CHECK: %[[SUM:.*]] = arith.addf %[[BIASV]], %[[LOOP]]#0
+// CHECK: %[[RELU:.*]] = arith.maximumf %[[SUM]]
+// CHECK: memref.store %[[RELU]], %[[OUT]]
+// CHECK-LABEL: func.func @bias_relu
+// CHECK: %[[X:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<100x20xf32> into memref<2000xf32>
+// CHECK: %[[RESULT:.*]] = memref.alloc() : memref<100x70xf32>
+// CHECK: gpu.launch_func @tesa_kernels::@contraction0 blocks in (%c2, %c2{{.*}}, %c1{{.*}}) threads in (%c256
+// CHECK: bufferization.to_tensor %[[RESULT]] restrict writable
+func.func @bias_relu(%x: tensor<100x20xf32>, %w: tensor<20x70xf32>, %b: tensor<70xf32>) -> tensor<100x70xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<100x70xf32>
+  %acc = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%b : tensor<70xf32>) outs(%e : tensor<100x70xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  } -> tensor<100x70xf32>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 8], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<100x70xf32> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<100x20xf32>, tensor<20x70xf32>) outs(%acc : tensor<100x70xf32>) {
+    ^bb0(%a: f32, %c: f32, %o: f32):
+      %m = arith.mulf %a, %c : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<100x70xf32>
+    %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p : tensor<100x70xf32>) outs(%e : tensor<100x70xf32>) {
+    ^bb0(%a: f32, %o: f32):
+      %r = arith.maximumf %a, %zero : f32
+      linalg.yield %r : f32
+    } -> tensor<100x70xf32>
+    tesa.yield %y : tensor<100x70xf32>
+  }
+  return %r : tensor<100x70xf32>
+}

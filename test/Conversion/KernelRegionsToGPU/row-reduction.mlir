@@ -1,0 +1,86 @@
+// RUN: tesa-opt %s --split-input-file --tesa-lower-kernel-regions -verify-diagnostics | FileCheck %s
+
+// A softmax (as --tesa-decompose-aggregated-ops writes it) over rows of 37:
+// one row per block of 32 threads, two elements a thread. The max starts
+// from its identity (NaN for maxnumf) and joins it through maxnumf after
+// the shuffles; the sum of exponentials likewise through addf.
+// CHECK-LABEL: gpu.func @row_reduction0(
+// CHECK-SAME: %[[IN:.*]]: memref<555xf32>, %[[OUT:.*]]: memref<555xf32>)
+// CHECK: %[[ROW:.*]] = gpu.block_id x
+// CHECK: memref.load %[[IN]]
+// CHECK: memref.load %[[IN]]
+// CHECK: arith.maxnumf
+// CHECK: gpu.shuffle xor
+// CHECK: %[[MAX:.*]] = arith.maxnumf %cst{{[_0-9]*}}, %{{.*}} : f32
+// CHECK: arith.subf %{{.*}}, %[[MAX]] : f32
+// CHECK: math.exp
+// CHECK: gpu.shuffle xor
+// CHECK: %[[SUM:.*]] = arith.addf %cst{{[_0-9]*}}, %{{.*}} : f32
+// CHECK: %[[P:.*]] = arith.divf %{{.*}}, %[[SUM]] : f32
+// CHECK: scf.if
+// CHECK: memref.store %[[P]], %[[OUT]]
+// CHECK-LABEL: func.func @softmax
+// CHECK: gpu.launch_func @tesa_kernels::@row_reduction0 blocks in (%c15, %c1{{.*}}, %c1{{.*}}) threads in (%c32
+func.func @softmax(%x: tensor<3x5x37xf32>) -> tensor<3x5x37xf32> {
+  %nan = arith.constant 0xFFC00000 : f32
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x5x37xf32>
+  %er = tensor.empty() : tensor<3x5xf32>
+  %mi = linalg.fill ins(%nan : f32) outs(%er : tensor<3x5xf32>) -> tensor<3x5xf32>
+  %si = linalg.fill ins(%zero : f32) outs(%er : tensor<3x5xf32>) -> tensor<3x5xf32>
+  %r = tesa.kernel row_reduction config(#tesa.tile_config<tile = [1, 37], thread_tile = [2], threads = 32, stages = 1, copy = registers, atom = fma_f32, work = rows, split_k = 1>) -> tensor<3x5x37xf32> {
+    %max = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x : tensor<3x5x37xf32>) outs(%mi : tensor<3x5xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %m = arith.maxnumf %in, %out : f32
+      linalg.yield %m : f32
+    } -> tensor<3x5xf32>
+    %exp = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b)>, affine_map<(a, b, c) -> (a, b, c)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %max : tensor<3x5x37xf32>, tensor<3x5xf32>) outs(%e : tensor<3x5x37xf32>) {
+    ^bb0(%in: f32, %m: f32, %out: f32):
+      %d = arith.subf %in, %m : f32
+      %v = math.exp %d : f32
+      linalg.yield %v : f32
+    } -> tensor<3x5x37xf32>
+    %sum = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%exp : tensor<3x5x37xf32>) outs(%si : tensor<3x5xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %s = arith.addf %in, %out : f32
+      linalg.yield %s : f32
+    } -> tensor<3x5xf32>
+    %p = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b)>, affine_map<(a, b, c) -> (a, b, c)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%exp, %sum : tensor<3x5x37xf32>, tensor<3x5xf32>) outs(%e : tensor<3x5x37xf32>) {
+    ^bb0(%in: f32, %s: f32, %out: f32):
+      %q = arith.divf %in, %s : f32
+      linalg.yield %q : f32
+    } -> tensor<3x5x37xf32>
+    tesa.yield %p : tensor<3x5x37xf32>
+  }
+  return %r : tensor<3x5x37xf32>
+}
+
+// -----
+
+// Rows of 9000 take more than 32 elements a thread: the region goes back
+// in place, with a remark, for the generic path.
+// CHECK-LABEL: func.func @too_long
+// CHECK-NOT: tesa.kernel
+// CHECK-NOT: gpu.launch_func
+// CHECK: linalg.generic
+func.func @too_long(%x: tensor<2x9000xf32>) -> tensor<2x9000xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x9000xf32>
+  %er = tensor.empty() : tensor<2xf32>
+  %si = linalg.fill ins(%zero : f32) outs(%er : tensor<2xf32>) -> tensor<2xf32>
+  // expected-remark @+1 {{kept on the generic path: rows of 9000 elements are longer than 32 a thread}}
+  %r = tesa.kernel row_reduction config(#tesa.tile_config<tile = [1, 9000], thread_tile = [36], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = rows, split_k = 1>) -> tensor<2x9000xf32> {
+    %sum = linalg.generic {indexing_maps = [affine_map<(a, c) -> (a, c)>, affine_map<(a, c) -> (a)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<2x9000xf32>) outs(%si : tensor<2xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %s = arith.addf %in, %out : f32
+      linalg.yield %s : f32
+    } -> tensor<2xf32>
+    %p = linalg.generic {indexing_maps = [affine_map<(a, c) -> (a, c)>, affine_map<(a, c) -> (a)>, affine_map<(a, c) -> (a, c)>], iterator_types = ["parallel", "parallel"]} ins(%x, %sum : tensor<2x9000xf32>, tensor<2xf32>) outs(%e : tensor<2x9000xf32>) {
+    ^bb0(%in: f32, %s: f32, %out: f32):
+      %q = arith.divf %in, %s : f32
+      linalg.yield %q : f32
+    } -> tensor<2x9000xf32>
+    tesa.yield %p : tensor<2x9000xf32>
+  }
+  return %r : tensor<2x9000xf32>
+}

@@ -1,0 +1,60 @@
+// RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 contraction-tile=64,32,16 thread-tile=4,2" | FileCheck %s --check-prefix=OVERRIDE
+// RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 contraction-tile=64,64" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// 512 x 3072 outputs make 384 tiles of 64x64, more than the H200's 132
+// multiprocessors: 64x64x8, 4x4 outputs a thread.
+// CHECK-LABEL: func.func @large
+// CHECK: tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 8], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>)
+// OVERRIDE-LABEL: func.func @large
+// OVERRIDE: tile = [64, 32, 16], thread_tile = [4, 2], threads = 256
+func.func @large(%x: tensor<512x768xf32>, %w: tensor<768x3072xf32>, %acc: tensor<512x3072xf32>) -> tensor<512x3072xf32> {
+  %r = tesa.kernel contraction -> tensor<512x3072xf32> {
+    %p = linalg.matmul ins(%x, %w : tensor<512x768xf32>, tensor<768x3072xf32>) outs(%acc : tensor<512x3072xf32>) -> tensor<512x3072xf32>
+    tesa.yield %p : tensor<512x3072xf32>
+  }
+  return %r : tensor<512x3072xf32>
+}
+
+// -----
+
+// 128 x 768 outputs make 24 tiles of 64x64: 32x32x16 instead.
+// CHECK-LABEL: func.func @small
+// CHECK: tile = [32, 32, 16], thread_tile = [2, 2], threads = 256
+func.func @small(%x: tensor<128x768xf32>, %w: tensor<768x768xf32>, %acc: tensor<128x768xf32>) -> tensor<128x768xf32> {
+  %r = tesa.kernel contraction -> tensor<128x768xf32> {
+    %p = linalg.matmul ins(%x, %w : tensor<128x768xf32>, tensor<768x768xf32>) outs(%acc : tensor<128x768xf32>) -> tensor<128x768xf32>
+    tesa.yield %p : tensor<128x768xf32>
+  }
+  return %r : tensor<128x768xf32>
+}
+
+// -----
+
+// A row of 512: 128 threads of four elements each.
+// CHECK-LABEL: func.func @rows
+// CHECK: tesa.kernel row_reduction config(#tesa.tile_config<tile = [1, 512], thread_tile = [4], threads = 128, stages = 1, copy = registers, atom = fma_f32, work = rows, split_k = 1>)
+func.func @rows(%x: tensor<12x512x512xf32>, %e: tensor<12x512x512xf32>) -> tensor<12x512x512xf32> {
+  %r = tesa.kernel row_reduction -> tensor<12x512x512xf32> {
+    %s = linalg.softmax dimension(2) ins(%x : tensor<12x512x512xf32>) outs(%e : tensor<12x512x512xf32>) -> tensor<12x512x512xf32>
+    tesa.yield %s : tensor<12x512x512xf32>
+  }
+  return %r : tensor<12x512x512xf32>
+}
+
+// -----
+
+// A configuration in the input stays.
+// CHECK-LABEL: func.func @given
+// CHECK: tile = [64, 64, 8], thread_tile = [4, 4], threads = 256
+// OVERRIDE-LABEL: func.func @given
+// OVERRIDE: tile = [64, 64, 8], thread_tile = [4, 4], threads = 256
+func.func @given(%x: tensor<8x8xf32>, %w: tensor<8x8xf32>, %acc: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 8], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<8x8xf32> {
+    %p = linalg.matmul ins(%x, %w : tensor<8x8xf32>, tensor<8x8xf32>) outs(%acc : tensor<8x8xf32>) -> tensor<8x8xf32>
+    tesa.yield %p : tensor<8x8xf32>
+  }
+  return %r : tensor<8x8xf32>
+}
+
+// BAD: contraction-tile takes three sizes (M,N,K) and thread-tile two (M,N)

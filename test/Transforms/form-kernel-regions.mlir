@@ -1,0 +1,129 @@
+// RUN: tesa-opt %s --split-input-file --tesa-form-kernel-regions | FileCheck %s
+
+// A product with a bias and an activation: the matmul, generalised, and
+// its elementwise consumer form one contraction region.
+// CHECK-LABEL: func.func @epilogue
+// CHECK: %[[FILL:.*]] = linalg.fill
+// CHECK: %[[R:.*]] = tesa.kernel contraction -> tensor<16x32xf32> {
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : {{.*}}) outs(%[[FILL]] : tensor<16x32xf32>)
+// CHECK: %[[Y:.*]] = linalg.generic {{.*}} ins(%[[P]], %arg2 : tensor<16x32xf32>, tensor<32xf32>)
+// CHECK: arith.maximumf
+// CHECK: tesa.yield %[[Y]] : tensor<16x32xf32>
+// CHECK: return %[[R]]
+func.func @epilogue(%x: tensor<16x8xf32>, %w: tensor<8x32xf32>, %b: tensor<32xf32>) -> tensor<16x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x32xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<16x32xf32>) -> tensor<16x32xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<16x8xf32>, tensor<8x32xf32>) outs(%z : tensor<16x32xf32>) -> tensor<16x32xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p, %b : tensor<16x32xf32>, tensor<32xf32>) outs(%e : tensor<16x32xf32>) {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %s = arith.addf %a, %c : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
+}
+
+// -----
+
+// Attention scores: the transposes of q and k fold into the batched
+// product's indexing maps (it reads their sources), and the scaling is the
+// epilogue.
+// CHECK-DAG: #[[Q:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d0, d3)>
+// CHECK-DAG: #[[K:.*]] = affine_map<(d0, d1, d2, d3) -> (d2, d0, d3)>
+// CHECK-LABEL: func.func @scores
+// CHECK-NOT: linalg.transpose
+// CHECK: tesa.kernel contraction -> tensor<2x8x8xf32> {
+// CHECK: linalg.generic {indexing_maps = [#[[Q]], #[[K]], {{.*}}]{{.*}} ins(%arg0, %arg1 : tensor<8x2x4xf32>, tensor<8x2x4xf32>)
+// CHECK: arith.mulf
+// CHECK: tesa.yield
+func.func @scores(%q: tensor<8x2x4xf32>, %k: tensor<8x2x4xf32>) -> tensor<2x8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %eq = tensor.empty() : tensor<2x8x4xf32>
+  %qt = linalg.transpose ins(%q : tensor<8x2x4xf32>) outs(%eq : tensor<2x8x4xf32>) permutation = [1, 0, 2]
+  %ek = tensor.empty() : tensor<2x4x8xf32>
+  %kt = linalg.transpose ins(%k : tensor<8x2x4xf32>) outs(%ek : tensor<2x4x8xf32>) permutation = [1, 2, 0]
+  %e = tensor.empty() : tensor<2x8x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %s = linalg.batch_matmul ins(%qt, %kt : tensor<2x8x4xf32>, tensor<2x4x8xf32>) outs(%z : tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : tensor<2x8x8xf32>) outs(%e : tensor<2x8x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %c = arith.constant 0.5 : f32
+    %m = arith.mulf %a, %c : f32
+    linalg.yield %m : f32
+  } -> tensor<2x8x8xf32>
+  return %y : tensor<2x8x8xf32>
+}
+
+// -----
+
+// A product whose result has two readers has no epilogue.
+// CHECK-LABEL: func.func @two_readers
+// CHECK: %[[R:.*]] = tesa.kernel contraction -> tensor<4x4xf32> {
+// CHECK-NEXT: linalg.generic
+// CHECK-NOT: linalg.generic
+// CHECK: tesa.yield
+// CHECK: linalg.add ins(%[[R]], %[[R]]
+func.func @two_readers(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x4xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<4x4xf32>, tensor<4x4xf32>) outs(%z : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %y = linalg.add ins(%p, %p : tensor<4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+// A layer norm: a residual add, row sums, the centred values and the
+// normalisation form one row-reduction region; its sums start from fills
+// outside it.
+// CHECK-LABEL: func.func @layer_norm
+// CHECK: %[[R:.*]] = tesa.kernel row_reduction -> tensor<4x8xf32> {
+// CHECK-COUNT-5: linalg.generic
+// CHECK-NOT: linalg.generic
+// CHECK: tesa.yield
+// CHECK: return %[[R]]
+func.func @layer_norm(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %er = tensor.empty() : tensor<4xf32>
+  %h = linalg.add ins(%x, %y : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%er : tensor<4xf32>) -> tensor<4xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%h : tensor<4x8xf32>) outs(%z : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %a, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %c = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%h, %sum : tensor<4x8xf32>, tensor<4xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %k = arith.constant 0.125 : f32
+    %mean = arith.mulf %m, %k : f32
+    %d = arith.subf %a, %mean : f32
+    linalg.yield %d : f32
+  } -> tensor<4x8xf32>
+  %var = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%c : tensor<4x8xf32>) outs(%z : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %sq = arith.mulf %a, %a : f32
+    %s = arith.addf %sq, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %n = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%c, %var : tensor<4x8xf32>, tensor<4xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %v: f32, %o: f32):
+    %r = math.rsqrt %v : f32
+    %s = arith.mulf %a, %r : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8xf32>
+  return %n : tensor<4x8xf32>
+}
+
+// -----
+
+// Dynamic shapes stay on the generic path.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-NOT: tesa.kernel
+// CHECK: linalg.matmul
+func.func @dynamic(%x: tensor<?x4xf32>, %w: tensor<4x4xf32>, %acc: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %p = linalg.matmul ins(%x, %w : tensor<?x4xf32>, tensor<4x4xf32>) outs(%acc : tensor<?x4xf32>) -> tensor<?x4xf32>
+  return %p : tensor<?x4xf32>
+}
