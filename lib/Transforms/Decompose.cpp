@@ -41,6 +41,25 @@ bool isSparse(RankedTensorType type, const SparsityMap &map) {
   return map.getUniformBits() != getFullBits(type.getElementType());
 }
 
+/// Whether `value` is better read densely than split into parts: it has no
+/// encoding, or it is a value the program computes (an argument's pruned
+/// elements may hold anything) that keeps more than half of its elements,
+/// all at 32 bits. A batched product of such operands (attention's scores
+/// and context, whose heads propagation thins a little) is one kernel of
+/// the contraction family instead of one product per batch.
+bool isMostlyKeptValue(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (!getSparsityEncoding(type))
+    return true;
+  if (isa<BlockArgument>(value) || !type.hasStaticShape())
+    return false;
+  SparsityMap map = getDeclaredMap(type);
+  for (uint8_t bits : map.getEntriesOn(map.getShape()))
+    if (bits != 0 && bits != 32)
+      return false;
+  return 2 * map.getNumKept() > map.getNumElements();
+}
+
 /// Whether a pruned element of the operand that is not split can meet a kept
 /// element of the split one: then its stored value must be zeroed before
 /// the parts read it densely. (Propagation often makes this false: the
@@ -141,7 +160,9 @@ void DecomposePass::runOnOperation() {
                  linalg::Conv2DNchwFchwOp>(op.getOperation()) &&
              llvm::any_of(op.getDpsInputs(), [](Value input) {
                return getSparsityEncoding(input.getType()) != nullptr;
-             }))
+             }) &&
+             !(isa<linalg::BatchMatmulOp>(op.getOperation()) &&
+               llvm::all_of(op.getDpsInputs(), isMostlyKeptValue)))
       others.push_back(op);
   });
   for (linalg::LinalgOp op : others) {

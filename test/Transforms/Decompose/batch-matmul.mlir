@@ -39,3 +39,29 @@ func.func @dynamic_batches(%a: tensor<?x2x2xf32, #tesa.sparsity<bits = 16>>, %b:
   %r = linalg.batch_matmul ins(%a, %b : tensor<?x2x2xf32, #tesa.sparsity<bits = 16>>, tensor<?x2x2xf32>) outs(%c : tensor<?x2x2xf32>) -> tensor<?x2x2xf32>
   return %r : tensor<?x2x2xf32>
 }
+
+// -----
+
+// A computed operand that keeps most of its elements at 32 bits (such as
+// attention scores with a thinned head) is read densely by one batched
+// product, not split: its pruned elements hold computed values.
+// CHECK-LABEL: func.func @mostly_kept_activations
+// CHECK: %[[A:.*]] = tesa.annotate
+// CHECK: linalg.batch_matmul ins(%[[A]], %{{.*}} :
+// CHECK-NOT: tesa.part_matmul
+func.func @mostly_kept_activations(%x: tensor<2x4x6xf32>, %b: tensor<2x6x5xf32>, %c: tensor<2x4x5xf32>) -> tensor<2x4x5xf32> {
+  %a = tesa.annotate %x : tensor<2x4x6xf32> -> tensor<2x4x6xf32, #tesa.sparsity<map = dense<[[[32, 32], [32, 0]], [[32, 32], [32, 32]]]> : tensor<2x2x2xi8>>>
+  %r = linalg.batch_matmul ins(%a, %b : tensor<2x4x6xf32, #tesa.sparsity<map = dense<[[[32, 32], [32, 0]], [[32, 32], [32, 32]]]> : tensor<2x2x2xi8>>>, tensor<2x6x5xf32>) outs(%c : tensor<2x4x5xf32>) -> tensor<2x4x5xf32>
+  return %r : tensor<2x4x5xf32>
+}
+
+// -----
+
+// The same operand as an argument is split: its pruned elements may hold
+// anything.
+// CHECK-LABEL: func.func @mostly_kept_argument
+// CHECK: tesa.part_matmul
+func.func @mostly_kept_argument(%a: tensor<2x4x6xf32, #tesa.sparsity<map = dense<[[[32, 32], [32, 0]], [[32, 32], [32, 32]]]> : tensor<2x2x2xi8>>>, %b: tensor<2x6x5xf32>, %c: tensor<2x4x5xf32>) -> tensor<2x4x5xf32> {
+  %r = linalg.batch_matmul ins(%a, %b : tensor<2x4x6xf32, #tesa.sparsity<map = dense<[[[32, 32], [32, 0]], [[32, 32], [32, 32]]]> : tensor<2x2x2xi8>>>, tensor<2x6x5xf32>) outs(%c : tensor<2x4x5xf32>) -> tensor<2x4x5xf32>
+  return %r : tensor<2x4x5xf32>
+}
