@@ -9,7 +9,7 @@ formed into a kernel region, given a tiling with
 `--tesa-choose-tile-configs="contraction-tile=M,N,K thread-tile=TM,TN"`
 and compiled by tesa-compile; `run` checks each library against float64 and
 times it beside the tiling the heuristic picks and cuBLAS fp32 (TF32 off),
-as medians of CUDA-graph replays in one process.
+as medians of CUDA-graph replays in one process (tesa.timing.graph_median).
 """
 
 import argparse
@@ -82,36 +82,12 @@ def prepare(out):
     print(f"prepared {len(entries)} libraries in {out}")
 
 
-def graph_ms(fn, replays=20, samples=15):
-    """Median ms per call of `fn` replayed in a CUDA graph of `replays`
-    calls, captured on the stream it was warmed up on."""
-    import torch
-    stream = torch.cuda.Stream()
-    with torch.cuda.stream(stream):
-        for _ in range(3):
-            fn()
-        stream.synchronize()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, stream=stream):
-            for _ in range(replays):
-                fn()
-        graph.replay()
-        stream.synchronize()
-        times = []
-        for _ in range(samples):
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record(stream)
-            graph.replay()
-            end.record(stream)
-            end.synchronize()
-            times.append(start.elapsed_time(end) / replays)
-    return float(np.median(times))
-
-
 def run(out, result_file):
     import torch
     import tesa
+    from tesa.timing import graph_median
+    stream = torch.cuda.Stream()
+    graph_ms = lambda fn: graph_median(fn, stream, replays=20, samples=15)
     torch.backends.cuda.matmul.allow_tf32 = False
     entries = json.loads((out / "manifest.json").read_text())
     results = []

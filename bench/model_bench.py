@@ -646,31 +646,21 @@ class Runner:
         """Median ms per call from CUDA-graph replays: warm-up on `stream`,
         then `replays` calls captured on the same stream in one graph, each
         sample one replay between events."""
-        torch = self.torch
-        with torch.cuda.stream(stream):
-            for _ in range(3):
-                fn()
-        stream.synchronize()
+        from tesa.timing import graph_median
         once, _ = self.events_ms(fn, stream, samples=3, min_ms=1.0)
         replays = max(1, min(200, int(math.ceil(min_ms / max(once, 1e-3)))))
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, stream=stream):
-            for _ in range(replays):
-                fn()
-        times = []
-        with torch.cuda.stream(stream):
-            graph.replay()
-            stream.synchronize()
-            for _ in range(samples):
-                start = torch.cuda.Event(enable_timing=True)
-                end = torch.cuda.Event(enable_timing=True)
-                start.record(stream)
-                graph.replay()
-                end.record(stream)
-                end.synchronize()
-                times.append(start.elapsed_time(end) / replays)
-        del graph
-        return float(np.median(times)), replays
+        return graph_median(fn, stream, replays, samples), replays
+
+    def record_tesa(self, timings, name, fn, stream):
+        """Times a tesa call (time_tesa) into `timings[name]` and, without a
+        graph, `timings[name + ", no graph"]`."""
+        ms, method, events, calls, failure = self.time_tesa(fn, stream)
+        timings[name] = {"ms": ms, "method": method}
+        timings[f"{name}, no graph"] = {
+            "ms": events, "method": f"CUDA events around {calls} "
+            "back-to-back calls from Python, median of 15"}
+        if failure:
+            timings[name]["note"] = failure
 
     def time_tesa(self, fn, stream):
         """(graph ms or None, method, events ms, error text)."""
@@ -816,14 +806,8 @@ class Runner:
         errors["tesa per call"]["repeat_max_diff"] = \
             (outs[0] - outs[1]).abs().max().item()
         out = fresh_out()
-        ms, method, events, calls, failure = self.time_tesa(
-            lambda: fn(*args, out=out), stream)
-        timings["tesa per call"] = {"ms": ms, "method": method}
-        timings["tesa per call, no graph"] = {
-            "ms": events, "method": f"CUDA events around {calls} "
-            "back-to-back calls from Python, median of 15"}
-        if failure:
-            timings["tesa per call"]["note"] = failure
+        self.record_tesa(timings, "tesa per call",
+                         lambda: fn(*args, out=out), stream)
         errors["tesa per call"]["after_timing"] = error_of(out)["relative"]
 
         packed = None
@@ -851,14 +835,8 @@ class Runner:
             errors["tesa packed"]["vs_per_call_max_diff"] = \
                 (out - outs[0]).abs().max().item()
             out = fresh_out()
-            ms, method, events, calls, failure = self.time_tesa(
-                lambda: packed(*kept_args, out=out), stream)
-            timings["tesa packed"] = {"ms": ms, "method": method}
-            timings["tesa packed, no graph"] = {
-                "ms": events, "method": f"CUDA events around {calls} "
-                "back-to-back calls from Python, median of 15"}
-            if failure:
-                timings["tesa packed"]["note"] = failure
+            self.record_tesa(timings, "tesa packed",
+                             lambda: packed(*kept_args, out=out), stream)
 
         # PyTorch: eager fp32 (TF32 off), eager fp16, torch.compile fp16.
         method = "triton do_bench_cudagraph, median"

@@ -52,6 +52,17 @@ Operation *getSingleUser(Value value) {
   return value.hasOneUse() ? *value.getUsers().begin() : nullptr;
 }
 
+/// `op` as a linalg.generic: itself, or generalised in its place; null when
+/// it cannot be.
+linalg::GenericOp generalize(RewriterBase &rewriter, linalg::LinalgOp op) {
+  if (auto generic = dyn_cast<linalg::GenericOp>(*op))
+    return generic;
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::GenericOp> generalized =
+      linalg::generalizeNamedOp(rewriter, op);
+  return succeeded(generalized) ? *generalized : nullptr;
+}
+
 /// Folds the copies that produce the operands of `contraction` (transposes,
 /// seen through annotations) into its indexing maps: it then reads the
 /// copies' sources directly.
@@ -91,18 +102,11 @@ SmallVector<Operation *> collectEpilogue(RewriterBase &rewriter, Value value) {
     if (!linalgOp || user->getBlock() != value.getParentBlock() ||
         !allStaticF32(user))
       break;
-    auto generic = dyn_cast<linalg::GenericOp>(user);
-    if (!generic) {
-      if (!linalg::isElementwise(linalgOp) && !isa<linalg::TransposeOp>(user))
-        break;
-      rewriter.setInsertionPoint(user);
-      FailureOr<linalg::GenericOp> generalized =
-          linalg::generalizeNamedOp(rewriter, linalgOp);
-      if (failed(generalized))
-        break;
-      generic = *generalized;
-    }
-    if (!isEpilogueStep(generic, value))
+    if (!isa<linalg::GenericOp, linalg::TransposeOp>(user) &&
+        !linalg::isElementwise(linalgOp))
+      break;
+    linalg::GenericOp generic = generalize(rewriter, linalgOp);
+    if (!generic || !isEpilogueStep(generic, value))
       break;
     chain.push_back(generic);
     value = generic.getResult(0);
@@ -130,15 +134,9 @@ void wrapInKernel(RewriterBase &rewriter, KernelFamily family,
 void formContraction(RewriterBase &rewriter, linalg::LinalgOp op) {
   if (!isContractionForKernel(op))
     return;
-  linalg::GenericOp contraction = dyn_cast<linalg::GenericOp>(*op);
-  if (!contraction) {
-    rewriter.setInsertionPoint(op);
-    FailureOr<linalg::GenericOp> generalized =
-        linalg::generalizeNamedOp(rewriter, op);
-    if (failed(generalized))
-      return;
-    contraction = *generalized;
-  }
+  linalg::GenericOp contraction = generalize(rewriter, op);
+  if (!contraction)
+    return;
   foldOperandCopies(rewriter, contraction);
   SmallVector<Operation *> ops = {contraction};
   llvm::append_range(ops,
@@ -155,10 +153,7 @@ linalg::GenericOp getAsGeneric(RewriterBase &rewriter, Operation *op) {
   if (!linalgOp || !linalg::isElementwise(linalgOp) ||
       isa<linalg::FillOp>(op) || !allStaticF32(op))
     return nullptr;
-  rewriter.setInsertionPoint(op);
-  FailureOr<linalg::GenericOp> generalized =
-      linalg::generalizeNamedOp(rewriter, linalgOp);
-  return succeeded(generalized) ? *generalized : nullptr;
+  return generalize(rewriter, linalgOp);
 }
 
 /// The iteration space of an op over the rows of a tensor: the row

@@ -27,11 +27,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlir_runner import run_lowered, runner_available
+
 ROOT = Path(__file__).resolve().parents[2]
 TESA_OPT = os.environ.get("TESA_OPT", str(ROOT / "build" / "bin" / "tesa-opt"))
-LLVM_BIN = Path(os.environ.get("LLVM_BIN", "/usr/lib/llvm-22/bin"))
-RUNNER_LIBS = [LLVM_BIN.parent / "lib" / "libmlir_c_runner_utils.so",
-               LLVM_BIN.parent / "lib" / "libmlir_runner_utils.so"]
 
 
 def _region_cases_module():
@@ -49,8 +48,7 @@ SMALL = {c["name"]: c for c in region_cases.region_cases(small=True)}
 needs_tesa_opt = pytest.mark.skipif(not Path(TESA_OPT).exists(),
                                     reason=f"{TESA_OPT} not built")
 needs_runner = pytest.mark.skipif(
-    not (LLVM_BIN / "mlir-runner").exists() or
-    not all(lib.exists() for lib in RUNNER_LIBS),
+    not runner_available(),
     reason="mlir-runner or its runtime libraries not found")
 
 # Ops that must not remain outside the regions once they are formed.
@@ -162,17 +160,7 @@ def run_on_cpu(module):
     lowered = tesa_opt(module, "--tesa-decompose-aggregated-ops",
                        "--tesa-form-kernel-regions",
                        "--tesa-inline-kernel-regions", "--tesa-cpu-pipeline")
-    run = subprocess.run(
-        [str(LLVM_BIN / "mlir-runner"), "-e", "main",
-         "-entry-point-result=void",
-         "-shared-libs=" + ",".join(map(str, RUNNER_LIBS))],
-        input=lowered, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-4000:]
-    data = run.stdout[run.stdout.index("data =") + len("data ="):]
-    numbers = np.array([int(t) for t in data.replace("[", " ")
-                        .replace("]", " ").replace(",", " ").split()],
-                       dtype=np.int64)
-    return numbers.astype(np.uint32).view(np.float32)
+    return run_lowered(lowered)
 
 
 @needs_tesa_opt

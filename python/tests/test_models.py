@@ -16,14 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlir_runner import run_lowered, runner_available
 from tesa import sparsity_encoding
 from tesa.models import bert_encoder
 
 ROOT = Path(__file__).resolve().parents[2]
 TESA_OPT = os.environ.get("TESA_OPT", str(ROOT / "build" / "bin" / "tesa-opt"))
-LLVM_BIN = Path(os.environ.get("LLVM_BIN", "/usr/lib/llvm-22/bin"))
-RUNNER_LIBS = [LLVM_BIN.parent / "lib" / "libmlir_c_runner_utils.so",
-               LLVM_BIN.parent / "lib" / "libmlir_runner_utils.so"]
 
 SMALL = dict(seq=16, hidden=64, heads=4, ffn=128)
 
@@ -142,22 +140,12 @@ func.func @main() {{
 def run_oracle(module, passes):
     lowered = run_tesa_opt(module, *passes, "--tesa-cpu-pipeline")
     assert lowered.returncode == 0, lowered.stderr[-3000:]
-    run = subprocess.run(
-        [str(LLVM_BIN / "mlir-runner"), "-e", "main",
-         "-entry-point-result=void",
-         "-shared-libs=" + ",".join(map(str, RUNNER_LIBS))],
-        input=lowered.stdout, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr[-3000:]
-    data = run.stdout[run.stdout.index("data =") + len("data ="):]
-    numbers = np.array([int(t) for t in data.replace("[", " ")
-                        .replace("]", " ").replace(",", " ").split()],
-                       dtype=np.int64)
-    return numbers.astype(np.uint32).view(np.float32)
+    return run_lowered(lowered.stdout)
 
 
 @needs_tesa_opt
-@pytest.mark.skipif(not (LLVM_BIN / "mlir-runner").exists(),
-                    reason="mlir-runner not found")
+@pytest.mark.skipif(not runner_available(),
+                    reason="mlir-runner or its runtime libraries not found")
 @pytest.mark.parametrize("masked", [False, True])
 def test_layer_norm_model_matches_the_benchmark_reference(masked):
     bench = model_bench()
