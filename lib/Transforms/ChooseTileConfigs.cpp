@@ -88,7 +88,7 @@ struct ChooseTileConfigsPass
       emitError(getOperation()->getLoc()) << llvm::toString(found.takeError());
       return signalPassFailure();
     }
-    if (!contractionTile.empty() &&
+    if ((!contractionTile.empty() || !threadTile.empty()) &&
         (contractionTile.size() != 3 || threadTile.size() != 2)) {
       emitError(getOperation()->getLoc())
           << "contraction-tile takes three sizes (M,N,K) and thread-tile two "

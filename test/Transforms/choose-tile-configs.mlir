@@ -1,6 +1,7 @@
 // RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs=chip=sm_90 | FileCheck %s
 // RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 contraction-tile=64,32,16 thread-tile=4,2" | FileCheck %s --check-prefix=OVERRIDE
 // RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 contraction-tile=64,64" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 thread-tile=4,4" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // 512 x 3072 outputs make 384 tiles of 64x64, more than the H200's 132
 // multiprocessors: 64x64x8, 4x4 outputs a thread.
