@@ -121,8 +121,9 @@ def runner_module(case):
     """The case's function and a @main that calls it on its inputs
     (constants) and prints the result's bits as i32."""
     name, inputs = case["name"], case["inputs"]
+    mlir = case.get("plain_mlir", case["mlir"])
     shape = case["reference"].shape
-    result_type = case["mlir"].split(") -> ", 1)[1].split(" {", 1)[0].strip()
+    result_type = mlir.split(") -> ", 1)[1].split(" {", 1)[0].strip()
     flat = int(np.prod(shape))
     lines, operands, types = [], [], []
     for i, value in enumerate(inputs):
@@ -136,7 +137,7 @@ def runner_module(case):
                 f"  %flat = tensor.collapse_shape %r [{list(range(rank))}] : "
                 f"{result_type} into tensor<{flat}xf32>\n")
     flat_value = "%r" if rank == 1 else "%flat"
-    return case["mlir"] + f"""
+    return mlir + f"""
 func.func private @printMemrefI32(tensor<*xi32>)
 func.func @main() {{
 {chr(10).join(lines)}

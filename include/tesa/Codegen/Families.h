@@ -40,6 +40,24 @@ llvm::Expected<RegionKernel>
 buildContractionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
                        llvm::StringRef name);
 
+/// A 32-bit block part of `x @ W` (W sparse, the rhs) whose slabs of one
+/// block's depth by 32 columns are kept whole or not at all, as the
+/// contraction family computes it over the kept slabs only: each column
+/// tile of 32 columns walks the kept slabs of its column, reading W in place
+/// (no packing) and x through its strides; the accumulator's initial value
+/// and the part's epilogue are applied before the one store. Fails, saying
+/// why, for any other part.
+llvm::Expected<RegionKernel>
+buildKeptBlockPartKernel(PartMatmulOp part, mlir::gpu::GPUModuleOp module,
+                         llvm::StringRef name);
+
+/// Launches `kernel` at `builder`'s insertion point on the flat buffers of
+/// its inputs and a new result buffer of `resultType`'s shape, and returns
+/// that buffer as a tensor (without `resultType`'s encoding).
+mlir::Value launchRegionKernel(mlir::OpBuilder &builder, mlir::Location loc,
+                               const RegionKernel &kernel,
+                               mlir::RankedTensorType resultType);
+
 /// The row-reduction family: a softmax along the last dimension, one row
 /// per block of threads, held in registers.
 llvm::Expected<RegionKernel>

@@ -63,6 +63,13 @@ public:
   /// Runs `body` where `condition` holds.
   void ifThen(mlir::Value condition, llvm::function_ref<void()> body);
 
+  /// A constant i32 table `<kernel name><suffix>` of `kernel`'s module (made
+  /// once), read as a memref.
+  mlir::Value table(mlir::gpu::GPUFuncOp kernel, llvm::StringRef suffix,
+                    llvm::ArrayRef<int32_t> data);
+  /// Entry `i` of an i32 table, as an index.
+  mlir::Value loadIndex(mlir::Value table, mlir::Value i);
+
   /// A workgroup-memory buffer of `size` f32 elements for `kernel`, aligned
   /// to 16 bytes.
   mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp kernel, int64_t size);

@@ -22,12 +22,15 @@
 #include "tesa/Codegen/Epilogue.h"
 #include "tesa/Codegen/Families.h"
 #include "tesa/Codegen/StridedAccess.h"
+#include "tesa/Support/SparsityMap.h"
 #include "tesa/Transforms/KernelRegions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <functional>
 
 using namespace mlir;
 using namespace tesa;
@@ -56,9 +59,10 @@ struct InitialValue {
   SmallVector<int64_t> loopStrides;
 };
 
-InitialValue getInitialValue(linalg::GenericOp contraction) {
+/// The initial value of an accumulator `acc` that the contraction's loops
+/// read through `map`.
+InitialValue getInitialValue(Value acc, AffineMap map) {
   InitialValue init;
-  Value acc = contraction.getDpsInits()[0];
   if (auto fill = acc.getDefiningOp<linalg::FillOp>())
     if (auto constant =
             fill.getInputs()[0].getDefiningOp<arith::ConstantOp>())
@@ -66,7 +70,6 @@ InitialValue getInitialValue(linalg::GenericOp contraction) {
         init.constant = value.getValueAsDouble();
         return init;
       }
-  AffineMap map = contraction.getIndexingMapsArray().back();
   Value source;
   AffineMap sourceMap;
   if (matchCopy(acc, source, sourceMap, /*allowBroadcast=*/true)) {
@@ -85,6 +88,31 @@ struct ContractionShape {
   unsigned numLoops;
 };
 
+/// Which K steps the blocks of threads take: every step (`blockK` = 0), or
+/// only the kept blocks of a sparse B: the blocks of column tile x are
+/// `entries[offsets[x]]` ... `entries[offsets[x + 1] - 1]`, each `blockK`
+/// reduction elements from entry * blockK.
+struct KStepList {
+  int64_t blockK = 0;
+  std::vector<int32_t> offsets, entries;
+};
+
+/// What a contraction kernel computes: C = init + A * B over the loops of
+/// `shape`, A and B read through their per-loop strides, then `store`
+/// writes each result value (at the loops' values, the K loop's unset).
+struct ContractionProblem {
+  Value a, b;
+  SmallVector<int64_t> aStrides, bStrides;
+  ContractionShape shape;
+  InitialValue init;
+  KStepList steps;
+  /// The tensors the store reads besides the result buffer.
+  SmallVector<Value> storeInputs;
+  std::function<void(KernelEmitter &, Value value, ArrayRef<Value> loops,
+                     ArrayRef<Value> storeBuffers, Value out)>
+      store;
+};
+
 /// Which outputs of a block's tile a thread owns along one dimension: runs
 /// of `width` (up to four) consecutive rows or columns, `threads` * `width`
 /// apart, the thread's own run at `thread` * `width` in each.
@@ -101,30 +129,23 @@ struct ThreadTile {
   }
 };
 
-/// Builds the kernel of one configured contraction region.
+/// Builds the kernel of one contraction problem.
 class ContractionEmitter {
 public:
-  ContractionEmitter(KernelEmitter &e, linalg::GenericOp contraction,
-                     const ContractionShape &shape, TileConfigAttr config,
-                     const Epilogue &epilogue)
-      : e(e), contraction(contraction), shape(shape), epilogue(epilogue),
+  ContractionEmitter(KernelEmitter &e, const ContractionProblem &problem,
+                     TileConfigAttr config)
+      : e(e), problem(problem), shape(problem.shape),
         tileM(config.getTile()[0]), tileN(config.getTile()[1]),
         tileK(config.getTile()[2]), rows(tileM, config.getThreadTile()[0]),
         columns(tileN, config.getThreadTile()[1]),
-        threads(config.getThreads()) {
-    SmallVector<AffineMap> maps = contraction.getIndexingMapsArray();
-    SmallVector<Value> operands = contraction.getDpsInputs();
-    aStrides = getLoopStrides(maps[0], getShape(operands[0]));
-    bStrides = getLoopStrides(maps[1], getShape(operands[1]));
-    init = getInitialValue(contraction);
-  }
+        threads(config.getThreads()) {}
 
   /// The tensors the kernel reads, in argument order.
-  SmallVector<Value> getInputs() {
-    SmallVector<Value> inputs = contraction.getDpsInputs();
-    if (init.source)
-      inputs.push_back(init.source);
-    llvm::append_range(inputs, epilogue.getInputs());
+  SmallVector<Value> getInputs() const {
+    SmallVector<Value> inputs = {problem.a, problem.b};
+    if (problem.init.source)
+      inputs.push_back(problem.init.source);
+    llvm::append_range(inputs, problem.storeInputs);
     return inputs;
   }
 
@@ -149,20 +170,24 @@ private:
   void multiply(const OperandTile &a, const OperandTile &b, Value ty,
                 Value tx, SmallVector<Value> &acc);
   Value batchBase(ArrayRef<int64_t> strides, Value batchId);
+  /// The number of K steps of this block of threads, and the reduction
+  /// start of step `i` (past the reduction when `i` is past the last step).
+  Value getStepCount(Value columnTile);
+  Value getStepStart(Value columnTile, Value i, Value count);
 
   /// Words that pad the rows of the tiles in workgroup memory: they keep
   /// 16-byte alignment and shift consecutive k rows by four banks.
   static constexpr int64_t kPad = 4;
 
+  gpu::GPUFuncOp getKernel() { return kernel; }
+
   KernelEmitter &e;
-  linalg::GenericOp contraction;
+  const ContractionProblem &problem;
   const ContractionShape &shape;
-  const Epilogue &epilogue;
+  gpu::GPUFuncOp kernel;
   int64_t tileM, tileN, tileK;
   ThreadTile rows, columns;
   int64_t threads;
-  SmallVector<int64_t> aStrides, bStrides;
-  InitialValue init;
 };
 
 Value ContractionEmitter::batchBase(ArrayRef<int64_t> strides,
@@ -237,39 +262,75 @@ void ContractionEmitter::multiply(const OperandTile &a, const OperandTile &b,
   }
 }
 
-void ContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
+Value ContractionEmitter::getStepCount(Value columnTile) {
+  const KStepList &steps = problem.steps;
+  if (!steps.blockK)
+    return e.index(llvm::divideCeil(shape.k, tileK));
+  Value offsets = e.table(getKernel(), "_offsets", steps.offsets);
+  Value count = arith::SubIOp::create(
+      e.b, e.loadIndex(offsets, e.affine(columnTile, 1, 1)),
+      e.loadIndex(offsets, columnTile));
+  return e.affine(count, steps.blockK / tileK);
+}
+
+Value ContractionEmitter::getStepStart(Value columnTile, Value i,
+                                       Value count) {
+  const KStepList &steps = problem.steps;
+  if (!steps.blockK)
+    return e.affine(i, tileK);
+  // Past the last step: the reduction's end, where every load is zero.
+  Value inRange =
+      arith::CmpIOp::create(e.b, arith::CmpIPredicate::ult, i, count);
+  int64_t perBlock = steps.blockK / tileK;
+  Value offsets = e.table(getKernel(), "_offsets", steps.offsets);
+  Value entries = e.table(getKernel(), "_entries", steps.entries);
+  Value entryIndex = e.add(e.loadIndex(offsets, columnTile),
+                           e.div(i, perBlock));
+  Value safe = arith::SelectOp::create(e.b, inRange, entryIndex, e.index(0));
+  Value start = e.add(e.affine(e.loadIndex(entries, safe), steps.blockK),
+                      e.affine(e.rem(i, perBlock), tileK));
+  return arith::SelectOp::create(e.b, inRange, start, e.index(shape.k));
+}
+
+void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
+  kernel = kernelFn;
   ImplicitLocOpBuilder &b = e.b;
   SmallVector<Value> arguments(kernel.getArguments());
   unsigned next = 2;
-  Value initBuffer = init.source ? arguments[next++] : Value();
-  SmallVector<Value> epilogueBuffers(
-      arguments.begin() + next, arguments.begin() + next +
-                                    epilogue.getInputs().size());
+  Value initBuffer = problem.init.source ? arguments[next++] : Value();
+  SmallVector<Value> storeBuffers(arguments.begin() + next,
+                                  arguments.begin() + next +
+                                      problem.storeInputs.size());
   Value out = arguments.back();
 
   Value tid = e.threadId();
   Value tx = e.rem(tid, columns.threads), ty = e.div(tid, columns.threads);
   Value batchId = e.blockId(gpu::Dimension::z);
   Value rowStart = e.affine(e.blockId(gpu::Dimension::y), tileM);
-  Value columnStart = e.affine(e.blockId(gpu::Dimension::x), tileN);
-  OperandTile a{arguments[0], batchBase(aStrides, batchId), rowStart,
-                e.workgroupBuffer(kernel, tileK * (tileM + kPad)), aStrides,
-                shape.mLoop, shape.m, tileM};
-  OperandTile bTile{arguments[1], batchBase(bStrides, batchId), columnStart,
+  Value columnTile = e.blockId(gpu::Dimension::x);
+  Value columnStart = e.affine(columnTile, tileN);
+  OperandTile a{arguments[0], batchBase(problem.aStrides, batchId), rowStart,
+                e.workgroupBuffer(kernel, tileK * (tileM + kPad)),
+                problem.aStrides, shape.mLoop, shape.m, tileM};
+  OperandTile bTile{arguments[1], batchBase(problem.bStrides, batchId),
+                    columnStart,
                     e.workgroupBuffer(kernel, tileK * (tileN + kPad)),
-                    bStrides, shape.nLoop, shape.n, tileN};
+                    problem.bStrides, shape.nLoop, shape.n, tileN};
 
-  storeTile(a, loadTile(a, e.index(0)));
-  storeTile(bTile, loadTile(bTile, e.index(0)));
+  Value count = getStepCount(columnTile);
+  Value firstK = getStepStart(columnTile, e.index(0), count);
+  storeTile(a, loadTile(a, firstK));
+  storeTile(bTile, loadTile(bTile, firstK));
   e.barrier();
   SmallVector<Value> zeros(rows.size * columns.size, e.f32(0.0));
-  auto loop = scf::ForOp::create(b, e.index(0), e.index(shape.k),
-                                 e.index(tileK), zeros);
+  auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1), zeros);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     // The next step's slices (zeros past the end) while this one runs.
-    Value nextK = e.affine(loop.getInductionVar(), 1, tileK);
+    Value nextK =
+        getStepStart(columnTile, e.affine(loop.getInductionVar(), 1, 1),
+                     count);
     SmallVector<Value> nextA = loadTile(a, nextK);
     SmallVector<Value> nextB = loadTile(bTile, nextK);
     SmallVector<Value> acc(loop.getRegionIterArgs());
@@ -281,7 +342,7 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     scf::YieldOp::create(b, acc);
   }
 
-  AffineMap outputMap = contraction.getIndexingMapsArray().back();
+  const InitialValue &init = problem.init;
   for (int64_t i = 0; i < rows.size; ++i) {
     for (int64_t j = 0; j < columns.size; ++j) {
       Value row = e.add(rowStart, rows.getOffset(e, ty, i));
@@ -298,13 +359,49 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
             init.constant
                 ? e.f32(*init.constant)
                 : e.load(initBuffer, e.linearIndex(loops, init.loopStrides));
-        value = e.add(initial, value);
-        epilogue.emit(e, value,
-                      applyProjectedPermutation<Value>(outputMap, loops),
-                      epilogueBuffers, out);
+        problem.store(e, e.add(initial, value), loops, storeBuffers, out);
       });
     }
   }
+}
+
+/// The kernel of `problem` and its launch: the dense grid of output tiles,
+/// batches along z.
+RegionKernel emitContraction(const ContractionProblem &problem,
+                             TileConfigAttr config, gpu::GPUModuleOp module,
+                             StringRef name, int64_t resultElements) {
+  ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
+  KernelEmitter e(b);
+  ContractionEmitter emitter(e, problem, config);
+  RegionKernel result;
+  result.inputs = emitter.getInputs();
+  SmallVector<Type> arguments;
+  for (Value input : result.inputs)
+    arguments.push_back(getFlatType(input));
+  arguments.push_back(MemRefType::get({resultElements}, b.getF32Type()));
+  result.kernel = e.beginKernel(module, name, arguments);
+  emitter.emitBody(result.kernel);
+  const ContractionShape &shape = problem.shape;
+  result.grid = {llvm::divideCeil(shape.n, config.getTile()[1]),
+                 llvm::divideCeil(shape.m, config.getTile()[0]), shape.batch};
+  result.threads = config.getThreads();
+  return result;
+}
+
+/// Why `config` cannot tile a contraction, or none.
+std::optional<std::string> checkConfig(TileConfigAttr config) {
+  for (int64_t size : config.getThreadTile())
+    if (size > 4 && size % 4 != 0)
+      return "a thread tile of more than four rows or columns must be runs "
+             "of four";
+  int64_t tileM = config.getTile()[0], tileN = config.getTile()[1],
+          tileK = config.getTile()[2];
+  if (tileM % 4 != 0 || tileN % 4 != 0)
+    return "the output tile must be a multiple of four each way";
+  if ((tileM * tileK) % config.getThreads() != 0 ||
+      (tileN * tileK) % config.getThreads() != 0)
+    return "the threads do not divide the operand tiles";
+  return std::nullopt;
 }
 
 } // namespace
@@ -328,22 +425,14 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
       Epilogue::get(contraction.getResult(0), ArrayRef(ops).drop_front());
   if (failed(epilogue))
     return fail("an op after the contraction is not an elementwise step");
-  int64_t tileM = config.getTile()[0], tileN = config.getTile()[1],
-          tileK = config.getTile()[2];
-  for (int64_t size : config.getThreadTile())
-    if (size > 4 && size % 4 != 0)
-      return fail("a thread tile of more than four rows or columns must be "
-                  "runs of four");
-  if (tileM % 4 != 0 || tileN % 4 != 0)
-    return fail("the output tile must be a multiple of four each way");
-  if ((tileM * tileK) % config.getThreads() != 0 ||
-      (tileN * tileK) % config.getThreads() != 0)
-    return fail("the threads do not divide the operand tiles");
+  if (std::optional<std::string> reason = checkConfig(config))
+    return fail(*reason);
 
   linalg::ContractionDimensions dims =
       *linalg::inferContractionDims(contraction);
   SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
-  ContractionShape shape;
+  ContractionProblem problem;
+  ContractionShape &shape = problem.shape;
   shape.numLoops = contraction.getNumLoops();
   shape.mLoop = dims.m[0];
   shape.nLoop = dims.n[0];
@@ -355,21 +444,114 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
     shape.batchLoop = dims.batch[0];
     shape.batch = ranges[shape.batchLoop];
   }
+  SmallVector<AffineMap> maps = contraction.getIndexingMapsArray();
+  problem.a = contraction.getDpsInputs()[0];
+  problem.b = contraction.getDpsInputs()[1];
+  problem.aStrides = getLoopStrides(maps[0], getShape(problem.a));
+  problem.bStrides = getLoopStrides(maps[1], getShape(problem.b));
+  problem.init = getInitialValue(contraction.getDpsInits()[0], maps.back());
+  problem.storeInputs = llvm::to_vector(epilogue->getInputs());
+  AffineMap outputMap = maps.back();
+  const Epilogue &steps = *epilogue;
+  problem.store = [&steps, outputMap](KernelEmitter &e, Value value,
+                                      ArrayRef<Value> loops,
+                                      ArrayRef<Value> buffers, Value out) {
+    steps.emit(e, value, applyProjectedPermutation<Value>(outputMap, loops),
+               buffers, out);
+  };
+  return emitContraction(problem, config, module, name,
+                         epilogue->getResultType().getNumElements());
+}
 
-  ImplicitLocOpBuilder b(region.getLoc(), region.getContext());
-  KernelEmitter e(b);
-  ContractionEmitter emitter(e, contraction, shape, config, *epilogue);
-  RegionKernel result;
-  result.inputs = emitter.getInputs();
-  SmallVector<Type> arguments;
-  for (Value input : result.inputs)
-    arguments.push_back(getFlatType(input));
-  arguments.push_back(MemRefType::get(
-      {epilogue->getResultType().getNumElements()}, b.getF32Type()));
-  result.kernel = e.beginKernel(module, name, arguments);
-  emitter.emitBody(result.kernel);
-  result.grid = {llvm::divideCeil(shape.n, tileN),
-                 llvm::divideCeil(shape.m, tileM), shape.batch};
-  result.threads = config.getThreads();
-  return result;
+namespace {
+
+/// The kept slabs of a block part's sparse rhs W (K x N): slabs of `blockK`
+/// rows by `blockN` columns, listed per column of slabs; none when a slab
+/// keeps some of its elements only.
+std::optional<KStepList> getWholeKeptBlocks(const SparsityMap &part,
+                                            int64_t blockK, int64_t blockN) {
+  ArrayRef<int64_t> shape = part.getShape();
+  int64_t k = shape[0], n = shape[1];
+  std::vector<uint8_t> bits = part.getEntriesOn(shape);
+  KStepList steps;
+  steps.blockK = blockK;
+  steps.offsets.push_back(0);
+  for (int64_t nb = 0; nb < llvm::divideCeil(n, blockN); ++nb) {
+    for (int64_t kb = 0; kb < llvm::divideCeil(k, blockK); ++kb) {
+      int64_t kept = 0, elements = 0;
+      for (int64_t i = kb * blockK; i < std::min(k, (kb + 1) * blockK); ++i)
+        for (int64_t j = nb * blockN; j < std::min(n, (nb + 1) * blockN);
+             ++j) {
+          ++elements;
+          kept += bits[i * n + j] != 0;
+        }
+      if (kept == 0)
+        continue;
+      if (kept != elements)
+        return std::nullopt;
+      steps.entries.push_back(int32_t(kb));
+    }
+    steps.offsets.push_back(int32_t(steps.entries.size()));
+  }
+  return steps;
+}
+
+} // namespace
+
+llvm::Expected<RegionKernel>
+tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
+                               StringRef name) {
+  auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
+  auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
+  if (part.getBits() != 32 || part.getKernel() != "block" ||
+      part.getSparseOperand() != 1 || lhsType.getRank() != 2 ||
+      !lhsType.hasStaticShape() || !rhsType.hasStaticShape())
+    return fail("only 32-bit block parts of a sparse rhs are computed over "
+                "kept blocks");
+  // Slabs of one block's depth by 32 columns: the column tile.
+  int64_t blockK = part.getBlock()[0], blockN = 32;
+  if (blockK % 8 != 0)
+    return fail("blocks must be a multiple of 8 deep");
+  FailureOr<SparsityMap> map = getSparsityEncoding(rhsType).getSparsityMap(
+      rhsType.getShape(), [&] { return part.emitError(); });
+  if (failed(map))
+    return fail("the part's map is not available");
+  std::optional<KStepList> steps = getWholeKeptBlocks(*map, blockK, blockN);
+  if (!steps)
+    return fail("a slab of one block's depth by 32 columns keeps some of its "
+                "elements only");
+  // A 64-row by 32-column tile, 4 x 2 outputs a thread.
+  MLIRContext *context = part.getContext();
+  auto config = TileConfigAttr::get(
+      context, {64, blockN, 8}, {4, 2}, 256, /*stages=*/1,
+      CopyEngine::Registers, MmaAtom::FmaF32, WorkListKind::DenseGrid,
+      /*splitK=*/1);
+
+  ContractionProblem problem;
+  ContractionShape &shape = problem.shape;
+  shape.numLoops = 3;
+  shape.mLoop = 0;
+  shape.nLoop = 1;
+  shape.kLoop = 2;
+  shape.m = lhsType.getDimSize(0);
+  shape.k = lhsType.getDimSize(1);
+  shape.n = rhsType.getDimSize(1);
+  problem.a = part.getLhs();
+  problem.b = part.getSparse();
+  if (auto extract = problem.b.getDefiningOp<ExtractPartOp>())
+    problem.b = extract.getSource();
+  problem.aStrides = {shape.k, 0, 1};
+  problem.bStrides = {0, 1, shape.n};
+  problem.steps = std::move(*steps);
+  AffineMap outputMap = AffineMap::getMultiDimIdentityMap(3, context)
+                            .getMajorSubMap(2);
+  problem.init = getInitialValue(part.getAcc(), outputMap);
+  int64_t columns = shape.n;
+  problem.store = [part, columns](KernelEmitter &e, Value value,
+                                  ArrayRef<Value> loops, ArrayRef<Value>,
+                                  Value out) mutable {
+    e.store(part.buildEpilogue(e.b, value), out,
+            e.add(e.affine(loops[0], columns), loops[1]));
+  };
+  return emitContraction(problem, config, module, name, shape.m * shape.n);
 }

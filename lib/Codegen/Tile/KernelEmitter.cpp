@@ -110,6 +110,32 @@ void KernelEmitter::ifThen(Value condition, function_ref<void()> body) {
   body();
 }
 
+Value KernelEmitter::table(gpu::GPUFuncOp kernel, StringRef suffix,
+                           ArrayRef<int32_t> data) {
+  auto module = kernel->getParentOfType<gpu::GPUModuleOp>();
+  std::string name = (kernel.getName() + suffix).str();
+  SmallVector<int32_t> values(data);
+  if (values.empty())
+    values.push_back(0);
+  auto type = MemRefType::get({int64_t(values.size())}, b.getI32Type());
+  if (!module.lookupSymbol(name)) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    memref::GlobalOp::create(
+        b, name, b.getStringAttr("private"), type,
+        DenseElementsAttr::get(RankedTensorType::get(type.getShape(),
+                                                     b.getI32Type()),
+                               ArrayRef<int32_t>(values)),
+        /*constant=*/true, /*alignment=*/IntegerAttr());
+  }
+  return memref::GetGlobalOp::create(b, type, name);
+}
+
+Value KernelEmitter::loadIndex(Value table, Value i) {
+  Value value = memref::LoadOp::create(b, table, ValueRange{i});
+  return arith::IndexCastUIOp::create(b, b.getIndexType(), value);
+}
+
 Value KernelEmitter::workgroupBuffer(gpu::GPUFuncOp kernel, int64_t size) {
   auto workgroup = gpu::AddressSpaceAttr::get(
       b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());

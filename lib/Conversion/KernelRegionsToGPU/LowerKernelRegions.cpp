@@ -9,8 +9,6 @@
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Transforms/KernelRegions.h"
 
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -46,21 +44,6 @@ StringRef getFamilyStem(KernelFamily family) {
     return "elementwise";
   }
   llvm_unreachable("unknown family");
-}
-
-/// A 1-D view of the buffer of `tensor` (identity layout, as bufferization
-/// makes function arguments and allocations).
-Value getFlatBuffer(OpBuilder &builder, Location loc, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  auto bufferType = MemRefType::get(type.getShape(), type.getElementType());
-  Value buffer = bufferization::ToBufferOp::create(builder, loc, bufferType,
-                                                   tensor, /*read_only=*/true);
-  if (type.getRank() == 1)
-    return buffer;
-  ReassociationIndices all =
-      llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
-  return memref::CollapseShapeOp::create(builder, loc, buffer,
-                                         ArrayRef<ReassociationIndices>{all});
 }
 
 struct LowerKernelRegionsPass
@@ -111,35 +94,12 @@ struct LowerKernelRegionsPass
   /// buffer for the result.
   void launch(IRRewriter &rewriter, KernelOp region, const RegionKernel &k) {
     rewriter.setInsertionPoint(region);
-    Location loc = region.getLoc();
-    SmallVector<Value> arguments;
-    for (Value input : k.inputs)
-      arguments.push_back(getFlatBuffer(rewriter, loc, input));
     auto resultType = cast<RankedTensorType>(region.getResult(0).getType());
-    auto plainType =
-        RankedTensorType::get(resultType.getShape(), resultType.getElementType());
-    Value out = memref::AllocOp::create(
-        rewriter, loc,
-        MemRefType::get(resultType.getShape(), resultType.getElementType()));
-    Value flatOut = out;
-    if (resultType.getRank() != 1) {
-      ReassociationIndices all =
-          llvm::to_vector(llvm::seq<int64_t>(0, resultType.getRank()));
-      flatOut = memref::CollapseShapeOp::create(
-          rewriter, loc, out, ArrayRef<ReassociationIndices>{all});
-    }
-    arguments.push_back(flatOut);
-    auto size = [&](int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(rewriter, loc, v);
-    };
-    gpu::LaunchFuncOp::create(
-        rewriter, loc, k.kernel, {size(k.grid[0]), size(k.grid[1]), size(k.grid[2])},
-        {size(k.threads), size(1), size(1)}, /*dynamicSharedMemorySize=*/Value(),
-        arguments);
-    Value result = bufferization::ToTensorOp::create(
-        rewriter, loc, plainType, out, /*restrict=*/true, /*writable=*/true);
-    if (plainType != resultType)
-      result = AnnotateOp::create(rewriter, loc, resultType, result);
+    Value result =
+        launchRegionKernel(rewriter, region.getLoc(), k, resultType);
+    if (result.getType() != resultType)
+      result = AnnotateOp::create(rewriter, region.getLoc(), resultType,
+                                  result);
     rewriter.replaceOp(region, result);
   }
 };

@@ -6,6 +6,8 @@
 
 #include "PartKernels.h"
 
+#include "tesa/Codegen/Families.h"
+
 #include "tesa/Analysis/SparsityLattice.h"
 #include "tesa/Conversion/Passes.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
@@ -32,6 +34,9 @@ struct LowerPartsToGPUPass
 private:
   LogicalResult lower(PartMatmulOp op, gpu::GPUModuleOp kernels,
                       unsigned index, const ChipDescription &chip);
+  /// Replaces `op` by `result`, and erases its accumulator when it was the
+  /// previous part's result or a fill that nothing else reads.
+  void replacePart(PartMatmulOp op, Value result);
   /// The transposed dense operand, made once for all parts that read it.
   Value getTransposed(OpBuilder &builder, Location loc, Value dense);
   /// A constant global of the host module holding `value`, read as a buffer.
@@ -181,6 +186,21 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     layout.gather = gather->first;
     layout.transposedDense = false;
   }
+  // 32-bit blocks kept whole: the contraction family over the kept blocks.
+  if (!gather) {
+    llvm::Expected<RegionKernel> keptBlocks = buildKeptBlockPartKernel(
+        op, kernelModule, "part" + std::to_string(index));
+    if (keptBlocks) {
+      OpBuilder builder(op);
+      Value result =
+          launchRegionKernel(builder, op.getLoc(), *keptBlocks, resultType);
+      if (result.getType() != resultType)
+        result = AnnotateOp::create(builder, op.getLoc(), resultType, result);
+      replacePart(op, result);
+      return success();
+    }
+    llvm::consumeError(keptBlocks.takeError());
+  }
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
     return op.emitError("reduction of ")
            << layout.reduction
@@ -298,6 +318,11 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   }
   if (result.getType() != resultType)
     result = AnnotateOp::create(builder, loc, resultType, result);
+  replacePart(op, result);
+  return success();
+}
+
+void LowerPartsToGPUPass::replacePart(PartMatmulOp op, Value result) {
   Operation *accumulator = op.getAcc().getDefiningOp();
   op.replaceAllUsesWith(result);
   op.erase();
@@ -305,7 +330,6 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   if (isa_and_nonnull<bufferization::ToTensorOp, linalg::FillOp>(accumulator) &&
       accumulator->use_empty())
     accumulator->erase();
-  return success();
 }
 
 void LowerPartsToGPUPass::runOnOperation() {

@@ -14,6 +14,8 @@
   tile       the output tile (M, N) --tesa-choose-tile-configs=chip=sm_90
              is meant to give each contraction region (None for a
              row_reduction region)
+  plain_mlir (optional) the function without encodings, for the CPU
+             oracle when the case's arguments carry them
   tolerance  the bound on the relative error (Frobenius norm) of a float32
              result: 1e-5, more only where float32 summation alone exceeds
              it (a softmax of 9000 columns summed in order, as the generic
@@ -106,6 +108,31 @@ def matmul_bias_gelu(name="matmul_bias_gelu", m=70, k=90, n=50):
         return 0.5 * v * (1 + _erf(v * np.float64(np.float32(SQRT_HALF))))
     return _case(name, mlir, [x, w, b], reference,
                  [("contraction", 2)], tile_for(1, m, n))
+
+
+def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128):
+    """matmul_bias_gelu with w pruned in 32x32 blocks (half of them kept,
+    f32): decomposed on the GPU into a block part that the contraction
+    family computes over its kept blocks, the bias in its accumulator and
+    GELU as its epilogue. Pruned elements are zero in the input."""
+    case = matmul_bias_gelu(name, m, k, n)
+    rng = _rng(name + "_mask")
+    grid = (rng.random((k // 32, n // 32)) < 0.5).astype(np.int8) * 32
+    grid[0, 0] = 32
+    rows = ", ".join("[" + ", ".join(str(v) for v in row) + "]"
+                     for row in grid)
+    encoding = (f"#tesa.sparsity<map = dense<[{rows}]> : "
+                f"tensor<{k // 32}x{n // 32}xi8>>")
+    plain, sparse = _t((k, n)), f"tensor<{k}x{n}xf32, {encoding}>"
+    # The host oracle computes the same product densely.
+    case["plain_mlir"] = case["mlir"]
+    case["mlir"] = case["mlir"].replace(f"%w: {plain}", f"%w: {sparse}") \
+        .replace(f"{_t((m, k))}, {plain})", f"{_t((m, k))}, {sparse})")
+    keep = np.kron(grid > 0, np.ones((32, 32), dtype=bool))
+    case["inputs"][1] = np.where(keep, case["inputs"][1], 0) \
+        .astype(np.float32)
+    case["reference"] = case["reference_of"](case["inputs"])
+    return case
 
 
 # --- b) bias in the accumulator, residual add -----------------------------
@@ -320,6 +347,7 @@ def region_cases(small=False):
                  batch_matmul("bmm_4x300", 4, 300, 100, 600)]
     return [
         matmul_bias_gelu(),
+        block_sparse_gelu(),
         matmul_bias_accumulator_residual(),
         attention_scores(),
         attention_context(),

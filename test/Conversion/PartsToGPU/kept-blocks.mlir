@@ -1,0 +1,46 @@
+// RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
+
+// A 32-bit block part of x @ W whose slabs of one block's depth (16) by 32
+// columns are kept whole: the contraction family computes it over the kept
+// slabs only (column tile 0 takes slab 0, tile 1 slab 1), reading W in
+// place: no pack kernel, no packed copy. The accumulator is a zero fill.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK-DAG: memref.global "private" constant @part0_offsets : memref<3xi32> = dense<[0, 1, 2]>
+// CHECK-DAG: memref.global "private" constant @part0_entries : memref<2xi32> = dense<[0, 1]>
+// CHECK-NOT: @part0_pack
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: %{{.*}}: memref<256xf32>, %[[W:.*]]: memref<2048xf32>, %[[OUT:.*]]: memref<512xf32>)
+// CHECK: scf.for
+// CHECK: memref.load %[[W]]
+// CHECK: math.fma
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK-LABEL: func.func @whole_slabs
+// CHECK: %[[WB:.*]] = bufferization.to_buffer %arg1
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2, %c1{{.*}}, %c1{{.*}}) threads in (%c256
+#w = #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>
+func.func @whole_slabs(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #w>) -> tensor<8x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x64xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
+  %p = tesa.extract_part %w : tensor<32x64xf32, #w> -> tensor<32x64xf32, #w>
+  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64: 16, 16>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x32xf32>, tensor<32x64xf32, #w>, tensor<8x64xf32> -> tensor<8x64xf32>
+  return %r : tensor<8x64xf32>
+}
+
+// -----
+
+// A slab that keeps half its columns: the part keeps its SIMT kernel and
+// packing.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK: gpu.func @part0_pack
+// CHECK-LABEL: func.func @partial_slab
+// CHECK: gpu.launch_func @tesa_kernels::@part0_pack
+#v = #tesa.sparsity<map = dense<[[32, 0, 0, 0], [0, 0, 0, 32]]> : tensor<2x4xi8>>
+func.func @partial_slab(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #v>) -> tensor<8x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x64xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
+  %p = tesa.extract_part %w : tensor<32x64xf32, #v> -> tensor<32x64xf32, #v>
+  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64: 16, 16>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x32xf32>, tensor<32x64xf32, #v>, tensor<8x64xf32> -> tensor<8x64xf32>
+  return %r : tensor<8x64xf32>
+}
