@@ -34,18 +34,6 @@ gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module) {
   return gpu::GPUModuleOp::create(builder, module.getLoc(), kKernelModuleName);
 }
 
-StringRef getFamilyStem(KernelFamily family) {
-  switch (family) {
-  case KernelFamily::Contraction:
-    return "contraction";
-  case KernelFamily::RowReduction:
-    return "row_reduction";
-  case KernelFamily::Elementwise:
-    return "elementwise";
-  }
-  llvm_unreachable("unknown family");
-}
-
 struct LowerKernelRegionsPass
     : public tesa::impl::LowerKernelRegionsBase<LowerKernelRegionsPass> {
   void runOnOperation() override {
@@ -59,7 +47,7 @@ struct LowerKernelRegionsPass
     IRRewriter rewriter(&getContext());
     for (auto [index, region] : llvm::enumerate(regions)) {
       std::string name =
-          (getFamilyStem(region.getFamily()) + Twine(index)).str();
+          (stringifyKernelFamily(region.getFamily()) + Twine(index)).str();
       llvm::Expected<RegionKernel> built = build(region, kernels, name);
       if (!built) {
         region.emitRemark("kept on the generic path: ")
