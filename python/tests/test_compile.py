@@ -105,13 +105,14 @@ def test_loader_checks_arguments_before_any_launch(mlp_library):
 
 def test_weight_packing_entry_points(mlp_library):
     """Both weights of the MLP are arguments: mlp_pack takes them and
-    returns their packed parts, mlp_packed takes x and those parts."""
+    returns their packed parts, mlp_packed takes x, w1 (one of its parts,
+    32-bit blocks kept whole, is read in place) and those parts."""
     library = tesa.load(mlp_library)
     pack, packed = library.functions["mlp_pack"], library.functions["mlp_packed"]
     assert pack.pack_of == {"function": "mlp", "arguments": [1, 2]}
-    assert packed.packed_of == {"function": "mlp", "arguments": [0]}
+    assert packed.packed_of == {"function": "mlp", "arguments": [0, 1]}
     assert pack.arguments == library.mlp.arguments[1:]
-    assert packed.arguments == library.mlp.arguments[:1] + pack.results
+    assert packed.arguments == library.mlp.arguments[:2] + pack.results
     assert packed.results == library.mlp.results
     header = mlp_library.with_suffix(".h").read_text()
     assert "int mlp_pack(\n" in header and "int mlp_packed(\n" in header
