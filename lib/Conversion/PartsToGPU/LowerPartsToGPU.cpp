@@ -162,6 +162,22 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     source = extract.getSource();
   bool sparseIsLhs = op.getSparseOperand() == 0;
   auto resultType = cast<RankedTensorType>(op.getType());
+  // 32-bit blocks kept whole: the contraction family over the kept blocks,
+  // before any part layout is built.
+  if (!matchGather(op.getDense())) {
+    llvm::Expected<RegionKernel> keptBlocks = buildKeptBlockPartKernel(
+        op, kernelModule, "part" + std::to_string(index));
+    if (keptBlocks) {
+      OpBuilder builder(op);
+      Value result =
+          launchRegionKernel(builder, op.getLoc(), *keptBlocks, resultType);
+      if (result.getType() != resultType)
+        result = AnnotateOp::create(builder, op.getLoc(), resultType, result);
+      replacePart(op, result);
+      return success();
+    }
+    llvm::consumeError(keptBlocks.takeError());
+  }
   int64_t columns = resultType.getDimSize(sparseIsLhs ? 1 : 0);
   PartLayout layout = buildPartLayout(
       getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
@@ -185,21 +201,6 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   if (gather) {
     layout.gather = gather->first;
     layout.transposedDense = false;
-  }
-  // 32-bit blocks kept whole: the contraction family over the kept blocks.
-  if (!gather) {
-    llvm::Expected<RegionKernel> keptBlocks = buildKeptBlockPartKernel(
-        op, kernelModule, "part" + std::to_string(index));
-    if (keptBlocks) {
-      OpBuilder builder(op);
-      Value result =
-          launchRegionKernel(builder, op.getLoc(), *keptBlocks, resultType);
-      if (result.getType() != resultType)
-        result = AnnotateOp::create(builder, op.getLoc(), resultType, result);
-      replacePart(op, result);
-      return success();
-    }
-    llvm::consumeError(keptBlocks.takeError());
   }
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
     return op.emitError("reduction of ")
