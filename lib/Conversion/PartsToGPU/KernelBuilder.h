@@ -15,6 +15,8 @@
 
 #include "PartKernels.h"
 
+#include "tesa/Codegen/KernelEmitter.h"
+
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 
 #include "mlir/Dialect/Affine/Utils.h"
@@ -35,53 +37,23 @@ constexpr int64_t kThreads = 128;
 /// CUDA's limit on the grid's y (and z) size.
 constexpr int64_t kMaxGridY = 65535;
 
-/// Builds the body of one kernel.
-class KernelBuilder {
+/// Builds the body of one kernel of a part: the tile layer's vocabulary
+/// (KernelEmitter) and the part's layout.
+class KernelBuilder : public KernelEmitter {
 public:
   KernelBuilder(mlir::ImplicitLocOpBuilder &b, mlir::gpu::GPUModuleOp module,
                 llvm::StringRef prefix, const PartLayout &layout,
                 const ChipDescription &chip, PartMatmulOp part)
-      : b(b), module(module), prefix(prefix), layout(layout), chip(chip),
-        part(part) {}
+      : KernelEmitter(b), module(module), prefix(prefix), layout(layout),
+        chip(chip), part(part) {}
 
   mlir::gpu::GPUFuncOp begin(llvm::StringRef suffix,
                              llvm::ArrayRef<mlir::Type> arguments) {
-    b.setInsertionPointToEnd(module.getBody());
-    auto fn = mlir::gpu::GPUFuncOp::create(
-        b, (prefix + suffix).str(),
-        mlir::FunctionType::get(b.getContext(), arguments, {}));
-    fn->setAttr(mlir::gpu::GPUDialect::getKernelFuncAttrName(),
-                b.getUnitAttr());
-    b.setInsertionPointToStart(&fn.front());
-    mlir::gpu::ReturnOp::create(b);
-    b.setInsertionPointToStart(&fn.front());
-    return fn;
+    return beginKernel(module, (prefix + suffix).str(), arguments);
   }
 
-  mlir::Value index(int64_t value) {
-    return mlir::arith::ConstantIndexOp::create(b, value);
-  }
-  mlir::Value f32(double value) {
-    return mlir::arith::ConstantOp::create(b, b.getF32FloatAttr(value));
-  }
-  mlir::Value add(mlir::Value x, mlir::Value y) {
-    return mlir::arith::AddIOp::create(b, x, y);
-  }
-  mlir::Value mul(mlir::Value x, mlir::Value y) {
-    return mlir::arith::MulIOp::create(b, x, y);
-  }
-  mlir::Value div(mlir::Value x, int64_t y) {
-    return mlir::arith::DivUIOp::create(b, x, index(y));
-  }
-  mlir::Value rem(mlir::Value x, int64_t y) {
-    return mlir::arith::RemUIOp::create(b, x, index(y));
-  }
   mlir::Value min(mlir::Value x, int64_t y) {
     return mlir::arith::MinUIOp::create(b, x, index(y));
-  }
-  mlir::Value less(mlir::Value x, int64_t y) {
-    return mlir::arith::CmpIOp::create(b, mlir::arith::CmpIPredicate::ult, x,
-                                       index(y));
   }
 
   /// The dense column (SIMT) or column tile (MMA) of the compute kernel's
@@ -120,12 +92,6 @@ public:
     return mlir::memref::GetGlobalOp::create(b, type, name);
   }
 
-  /// Loads entry `i` of an i32 memref as an index.
-  mlir::Value loadIndex(mlir::Value memref, mlir::Value i) {
-    mlir::Value value =
-        mlir::memref::LoadOp::create(b, memref, mlir::ValueRange{i});
-    return mlir::arith::IndexCastUIOp::create(b, b.getIndexType(), value);
-  }
   mlir::Value loadI32(mlir::Value memref, mlir::Value i) {
     return mlir::memref::LoadOp::create(b, memref, mlir::ValueRange{i});
   }
@@ -172,14 +138,6 @@ public:
     if (layout.sparseIsLhs)
       return {channel, column};
     return {column, channel};
-  }
-
-  /// Runs `body` if `condition` holds.
-  void ifThen(mlir::Value condition, llvm::function_ref<void()> body) {
-    auto op = mlir::scf::IfOp::create(b, condition, /*withElseRegion=*/false);
-    mlir::OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(op.thenBlock());
-    body();
   }
 
   /// An scf.for from `lo` to `hi` carrying `inits`; `body(iv, args)` returns
@@ -534,7 +492,6 @@ public:
         b.getLoc());
   }
 
-  mlir::ImplicitLocOpBuilder &b;
   mlir::gpu::GPUModuleOp module;
   llvm::StringRef prefix;
   const PartLayout &layout;
