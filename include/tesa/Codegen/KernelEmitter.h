@@ -14,6 +14,7 @@
 #define TESA_CODEGEN_KERNELEMITTER_H
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace tesa {
@@ -63,12 +64,16 @@ public:
   /// Runs `body` where `condition` holds.
   void ifThen(mlir::Value condition, llvm::function_ref<void()> body);
 
-  /// A constant i32 table `<kernel name><suffix>` of `kernel`'s module (made
-  /// once), read as a memref.
-  mlir::Value table(mlir::gpu::GPUFuncOp kernel, llvm::StringRef suffix,
+  /// A constant i32 table `name` of `module` (made once), read as a memref.
+  mlir::Value table(mlir::gpu::GPUModuleOp module, llvm::StringRef name,
                     llvm::ArrayRef<int32_t> data);
   /// Entry `i` of an i32 table, as an index.
   mlir::Value loadIndex(mlir::Value table, mlir::Value i);
+
+  /// Clones the ops of `body` (a linalg op's region, its arguments mapped
+  /// in `mapping`) at the insertion point, with the constants it uses from
+  /// above, and returns the value it yields.
+  mlir::Value cloneBody(mlir::Block &body, mlir::IRMapping &mapping);
 
   /// A workgroup-memory buffer of `size` f32 elements for `kernel`, aligned
   /// to 16 bytes.

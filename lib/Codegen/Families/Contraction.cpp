@@ -179,7 +179,13 @@ private:
   /// 16-byte alignment and shift consecutive k rows by four banks.
   static constexpr int64_t kPad = 4;
 
-  gpu::GPUFuncOp getKernel() { return kernel; }
+  /// The kept-slab work list's tables, named after the kernel.
+  Value offsetsTable() { return workListTable("_offsets", problem.steps.offsets); }
+  Value entriesTable() { return workListTable("_entries", problem.steps.entries); }
+  Value workListTable(StringRef suffix, ArrayRef<int32_t> data) {
+    return e.table(kernel->getParentOfType<gpu::GPUModuleOp>(),
+                   (kernel.getName() + suffix).str(), data);
+  }
 
   KernelEmitter &e;
   const ContractionProblem &problem;
@@ -266,7 +272,7 @@ Value ContractionEmitter::getStepCount(Value columnTile) {
   const KStepList &steps = problem.steps;
   if (!steps.blockK)
     return e.index(llvm::divideCeil(shape.k, tileK));
-  Value offsets = e.table(getKernel(), "_offsets", steps.offsets);
+  Value offsets = offsetsTable();
   Value count = arith::SubIOp::create(
       e.b, e.loadIndex(offsets, e.affine(columnTile, 1, 1)),
       e.loadIndex(offsets, columnTile));
@@ -282,8 +288,8 @@ Value ContractionEmitter::getStepStart(Value columnTile, Value i,
   Value inRange =
       arith::CmpIOp::create(e.b, arith::CmpIPredicate::ult, i, count);
   int64_t perBlock = steps.blockK / tileK;
-  Value offsets = e.table(getKernel(), "_offsets", steps.offsets);
-  Value entries = e.table(getKernel(), "_entries", steps.entries);
+  Value offsets = offsetsTable();
+  Value entries = entriesTable();
   Value entryIndex = e.add(e.loadIndex(offsets, columnTile),
                            e.div(i, perBlock));
   Value safe = arith::SelectOp::create(e.b, inRange, entryIndex, e.index(0));

@@ -259,15 +259,7 @@ void RowProgram::emit(KernelEmitter &e, gpu::GPUFuncOp kernel,
       }
       if (running)
         mapping.map(body.getArguments().back(), running);
-      for (Operation &bodyOp : body.without_terminator()) {
-        for (Value operand : bodyOp.getOperands())
-          if (!mapping.contains(operand) &&
-              operand.getParentRegion() != &op.getRegion())
-            mapping.map(operand,
-                        b.clone(*operand.getDefiningOp())->getResult(0));
-        b.clone(bodyOp, mapping);
-      }
-      return mapping.lookup(body.getTerminator()->getOperand(0));
+      return e.cloneBody(body, mapping);
     };
     Value value = op.getResult(0);
     if (kind == StepKind::Elementwise) {

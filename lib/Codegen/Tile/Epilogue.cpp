@@ -63,15 +63,7 @@ void Epilogue::emit(KernelEmitter &e, Value value, ArrayRef<Value> coordinates,
       mapping.map(body.getArgument(i),
                   e.load(inputBuffers[nextInput++], offset));
     }
-    // Constants the body uses from above are cloned into the kernel.
-    for (Operation &op : body.without_terminator()) {
-      for (Value operand : op.getOperands())
-        if (!mapping.contains(operand) && operand.getParentRegion() != &step.getRegion())
-          if (Operation *constant = operand.getDefiningOp())
-            mapping.map(operand, e.b.clone(*constant)->getResult(0));
-      e.b.clone(op, mapping);
-    }
-    value = mapping.lookup(body.getTerminator()->getOperand(0));
+    value = e.cloneBody(body, mapping);
     current = applyProjectedPermutation<Value>(maps.back(), loops);
   }
   e.store(value, out,

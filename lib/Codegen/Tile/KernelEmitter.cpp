@@ -110,10 +110,8 @@ void KernelEmitter::ifThen(Value condition, function_ref<void()> body) {
   body();
 }
 
-Value KernelEmitter::table(gpu::GPUFuncOp kernel, StringRef suffix,
+Value KernelEmitter::table(gpu::GPUModuleOp module, StringRef name,
                            ArrayRef<int32_t> data) {
-  auto module = kernel->getParentOfType<gpu::GPUModuleOp>();
-  std::string name = (kernel.getName() + suffix).str();
   SmallVector<int32_t> values(data);
   if (values.empty())
     values.push_back(0);
@@ -134,6 +132,17 @@ Value KernelEmitter::table(gpu::GPUFuncOp kernel, StringRef suffix,
 Value KernelEmitter::loadIndex(Value table, Value i) {
   Value value = memref::LoadOp::create(b, table, ValueRange{i});
   return arith::IndexCastUIOp::create(b, b.getIndexType(), value);
+}
+
+Value KernelEmitter::cloneBody(Block &body, IRMapping &mapping) {
+  for (Operation &op : body.without_terminator()) {
+    for (Value operand : op.getOperands())
+      if (!mapping.contains(operand) &&
+          operand.getParentRegion() != body.getParent())
+        mapping.map(operand, b.clone(*operand.getDefiningOp())->getResult(0));
+    b.clone(op, mapping);
+  }
+  return mapping.lookup(body.getTerminator()->getOperand(0));
 }
 
 Value KernelEmitter::workgroupBuffer(gpu::GPUFuncOp kernel, int64_t size) {

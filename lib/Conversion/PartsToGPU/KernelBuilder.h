@@ -73,23 +73,7 @@ public:
 
   /// A constant i32 work list, as a global of the kernel module.
   mlir::Value table(llvm::StringRef suffix, llvm::ArrayRef<int32_t> data) {
-    std::string name = (prefix + suffix).str();
-    auto type = mlir::MemRefType::get({std::max<int64_t>(1, data.size())},
-                                      b.getI32Type());
-    if (!module.lookupSymbol(name)) {
-      mlir::OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      llvm::SmallVector<int32_t> values(data);
-      if (values.empty())
-        values.push_back(0);
-      mlir::memref::GlobalOp::create(
-          b, name, b.getStringAttr("private"), type,
-          mlir::DenseElementsAttr::get(
-              mlir::RankedTensorType::get(type.getShape(), b.getI32Type()),
-              llvm::ArrayRef<int32_t>(values)),
-          /*constant=*/true, /*alignment=*/mlir::IntegerAttr());
-    }
-    return mlir::memref::GetGlobalOp::create(b, type, name);
+    return KernelEmitter::table(module, (prefix + suffix).str(), data);
   }
 
   mlir::Value loadI32(mlir::Value memref, mlir::Value i) {
