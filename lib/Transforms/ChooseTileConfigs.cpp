@@ -34,6 +34,30 @@ constexpr ContractionTiling kContractionTilings[] = {
     {{32, 32, 16}, {2, 2}},
 };
 
+/// The tensor-core tilings, largest first: tile M x N x K, each warp's
+/// M x N outputs, four warps, operands three steps deep.
+constexpr ContractionTiling kMmaTilings[] = {
+    {{128, 128, 32}, {64, 64}},
+    {{128, 64, 32}, {64, 32}},
+    {{64, 64, 32}, {32, 32}},
+};
+constexpr int64_t kMmaStages = 3;
+
+/// The first of `tilings` (largest first) whose tiles give every
+/// multiprocessor of `chip` one of the `batch` products of `m` x `n`, else
+/// the last.
+const ContractionTiling &pickTiling(ArrayRef<ContractionTiling> tilings,
+                                    const ChipDescription &chip,
+                                    int64_t batch, int64_t m, int64_t n) {
+  for (const ContractionTiling &tiling : tilings) {
+    int64_t tiles = batch * llvm::divideCeil(m, tiling.tile[0]) *
+                    llvm::divideCeil(n, tiling.tile[1]);
+    if (tiles >= int64_t(chip.multiprocessors))
+      return tiling;
+  }
+  return tilings.back();
+}
+
 TileConfigAttr makeContractionConfig(MLIRContext *context,
                                      ArrayRef<int64_t> tile,
                                      ArrayRef<int64_t> threadTile) {
@@ -50,18 +74,47 @@ TileConfigAttr makeContractionConfig(MLIRContext *context,
 TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
                                              const ChipDescription &chip,
                                              int64_t batch, int64_t m,
-                                             int64_t n) {
-  // The largest tiling that still gives every multiprocessor a tile.
-  const ContractionTiling *chosen = std::end(kContractionTilings) - 1;
-  for (const ContractionTiling &tiling : kContractionTilings) {
-    int64_t tiles = batch * llvm::divideCeil(m, tiling.tile[0]) *
-                    llvm::divideCeil(n, tiling.tile[1]);
-    if (tiles >= int64_t(chip.multiprocessors)) {
-      chosen = &tiling;
-      break;
-    }
+                                             int64_t n, bool tensorCores) {
+  if (tensorCores && chip.f16Mma && chip.hasAsyncCopy &&
+      chip.f16Mma->m == 16 && chip.f16Mma->n == 8 && chip.f16Mma->k == 16) {
+    const ContractionTiling &tiling =
+        pickTiling(kMmaTilings, chip, batch, m, n);
+    int64_t warps = (tiling.tile[0] / tiling.threadTile[0]) *
+                    (tiling.tile[1] / tiling.threadTile[1]);
+    return TileConfigAttr::get(context, tiling.tile, tiling.threadTile,
+                               32 * warps, kMmaStages, CopyEngine::AsyncCopy,
+                               MmaAtom::MmaF16M16N8K16,
+                               WorkListKind::DenseGrid, /*splitK=*/1);
   }
-  return makeContractionConfig(context, chosen->tile, chosen->threadTile);
+  const ContractionTiling &tiling =
+      pickTiling(kContractionTilings, chip, batch, m, n);
+  return makeContractionConfig(context, tiling.tile, tiling.threadTile);
+}
+
+bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims))
+    return false;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    auto type = cast<RankedTensorType>(operand->get().getType());
+    if (!type.getElementType().isF16())
+      return false;
+    // Every dimension but the outermost a multiple of eight elements (16
+    // bytes): every stride and the contiguous dimension are. The
+    // contiguous dimension is K or the operand's rows, not the batch.
+    for (int64_t size : type.getShape().drop_front())
+      if (size % 8 != 0)
+        return false;
+    AffineMap map = maps[operand->getOperandNumber()];
+    if (!dims->batch.empty() &&
+        map.getDimPosition(map.getNumResults() - 1) == dims->batch[0])
+      return false;
+    if (type.getRank() == 1 || type.getShape().back() % 8 != 0)
+      return false;
+  }
+  return true;
 }
 
 TileConfigAttr tesa::chooseRowReductionConfig(MLIRContext *context,
@@ -137,7 +190,8 @@ struct ChooseTileConfigsPass
         return nullptr;
       int64_t batch = dims->batch.empty() ? 1 : ranges[dims->batch[0]];
       return chooseContractionConfig(&getContext(), chip, batch,
-                                     ranges[dims->m[0]], ranges[dims->n[0]]);
+                                     ranges[dims->m[0]], ranges[dims->n[0]],
+                                     fitsTensorCoreTiles(linalgOp));
     }
     return nullptr;
   }

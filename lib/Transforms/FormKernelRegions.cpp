@@ -30,14 +30,9 @@ using namespace tesa;
 
 namespace {
 
-bool isStaticF32(Type type) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  return tensor && tensor.hasStaticShape() && tensor.getElementType().isF32();
-}
-
-bool allStaticF32(Operation *op) {
-  return llvm::all_of(op->getOperandTypes(), isStaticF32) &&
-         llvm::all_of(op->getResultTypes(), isStaticF32);
+bool allKernelTensors(Operation *op) {
+  return llvm::all_of(op->getOperandTypes(), isKernelTensorType) &&
+         llvm::all_of(op->getResultTypes(), isKernelTensorType);
 }
 
 /// `value` seen through the annotations that only assert facts about it.
@@ -100,7 +95,7 @@ SmallVector<Operation *> collectEpilogue(RewriterBase &rewriter, Value value) {
     }
     auto linalgOp = dyn_cast<linalg::LinalgOp>(user);
     if (!linalgOp || user->getBlock() != value.getParentBlock() ||
-        !allStaticF32(user))
+        !allKernelTensors(user))
       break;
     if (!isa<linalg::GenericOp, linalg::TransposeOp>(user) &&
         !linalg::isElementwise(linalgOp))
@@ -151,7 +146,7 @@ linalg::GenericOp getAsGeneric(RewriterBase &rewriter, Operation *op) {
     return generic;
   auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(op);
   if (!linalgOp || !linalg::isElementwise(linalgOp) ||
-      isa<linalg::FillOp>(op) || !allStaticF32(op))
+      isa<linalg::FillOp>(op) || !allKernelTensors(op))
     return nullptr;
   return generalize(rewriter, linalgOp);
 }
@@ -159,7 +154,7 @@ linalg::GenericOp getAsGeneric(RewriterBase &rewriter, Operation *op) {
 /// The iteration space of an op over the rows of a tensor: the row
 /// dimensions and, for ops over the rows' elements, the row length.
 SmallVector<int64_t> getRowSpace(linalg::GenericOp op) {
-  if (!allStaticF32(op) || op->getNumResults() != 1 ||
+  if (!allKernelTensors(op) || op->getNumResults() != 1 ||
       op.getNumDpsInits() != 1)
     return {};
   return op.getStaticLoopRanges();

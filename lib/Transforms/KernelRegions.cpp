@@ -9,16 +9,19 @@
 
 using namespace mlir;
 
-static bool isStaticF32Tensor(Type type) {
+bool tesa::isKernelTensorType(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
-  return tensor && tensor.hasStaticShape() && tensor.getElementType().isF32();
+  return tensor && tensor.hasStaticShape() &&
+         isa<Float32Type, Float16Type>(tensor.getElementType());
 }
 
 bool tesa::isContractionForKernel(linalg::LinalgOp op) {
   if (!linalg::isaContractionOpInterface(op) || op->getNumResults() != 1 ||
       op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !llvm::all_of(op->getOperandTypes(), isStaticF32Tensor) ||
-      !llvm::all_of(op->getResultTypes(), isStaticF32Tensor))
+      !llvm::all_of(op->getOperandTypes(), isKernelTensorType) ||
+      !llvm::all_of(op->getResultTypes(), isKernelTensorType) ||
+      getElementTypeOrSelf(op.getDpsInputs()[0]) !=
+          getElementTypeOrSelf(op.getDpsInputs()[1]))
     return false;
   if (!llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
         return map.isProjectedPermutation() && map.getNumSymbols() == 0;
@@ -49,7 +52,7 @@ bool tesa::matchCopy(Value value, Value &source, AffineMap &map,
     return false;
   source = op.getDpsInputs()[0];
   map = maps[0];
-  return isStaticF32Tensor(source.getType());
+  return isKernelTensorType(source.getType());
 }
 
 bool tesa::isEpilogueStep(linalg::GenericOp op, Value value) {

@@ -126,8 +126,10 @@ def runner_module(case):
     result_type = mlir.split(") -> ", 1)[1].split(" {", 1)[0].strip()
     flat = int(np.prod(shape))
     lines, operands, types = [], [], []
+    element = "f16" if result_type.endswith("xf16>") else "f32"
     for i, value in enumerate(inputs):
-        value_type = "tensor<" + "x".join(map(str, value.shape)) + "xf32>"
+        value_type = ("tensor<" + "x".join(map(str, value.shape)) +
+                      f"x{element}>")
         lines.append(f"  %in{i} = arith.constant dense<"
                      f"{repr(value.tolist())}> : {value_type}")
         operands.append(f"%in{i}")
@@ -135,8 +137,12 @@ def runner_module(case):
     rank = len(shape)
     collapse = ("" if rank == 1 else
                 f"  %flat = tensor.collapse_shape %r [{list(range(rank))}] : "
-                f"{result_type} into tensor<{flat}xf32>\n")
+                f"{result_type} into tensor<{flat}x{element}>\n")
     flat_value = "%r" if rank == 1 else "%flat"
+    # The result's bits as f32 (an f16 result widened first, exactly).
+    widen, bits = "", "%v"
+    if element == "f16":
+        widen, bits = "%w = arith.extf %v : f16 to f32\n    ", "%w"
     return mlir + f"""
 func.func private @printMemrefI32(tensor<*xi32>)
 func.func @main() {{
@@ -145,9 +151,9 @@ func.func @main() {{
 {collapse}  %e = tensor.empty() : tensor<{flat}xi32>
   %bits = linalg.generic {{indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
                           iterator_types = ["parallel"]}}
-      ins({flat_value} : tensor<{flat}xf32>) outs(%e : tensor<{flat}xi32>) {{
-  ^bb0(%v: f32, %o: i32):
-    %b = arith.bitcast %v : f32 to i32
+      ins({flat_value} : tensor<{flat}x{element}>) outs(%e : tensor<{flat}xi32>) {{
+  ^bb0(%v: {element}, %o: i32):
+    {widen}%b = arith.bitcast {bits} : f32 to i32
     linalg.yield %b : i32
   }} -> tensor<{flat}xi32>
   %u = tensor.cast %bits : tensor<{flat}xi32> to tensor<*xi32>

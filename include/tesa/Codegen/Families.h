@@ -27,6 +27,8 @@ struct RegionKernel {
   mlir::gpu::GPUFuncOp kernel;
   std::array<int64_t, 3> grid = {1, 1, 1};
   int64_t threads = 1;
+  /// Bytes of dynamic shared memory the kernel takes.
+  int64_t sharedBytes = 0;
   /// The tensors whose flat buffers the kernel reads, in argument order;
   /// the flat result buffer follows them.
   llvm::SmallVector<mlir::Value> inputs;

@@ -35,6 +35,12 @@ public:
 
   mlir::Value index(int64_t value);
   mlir::Value f32(double value);
+  /// Zero of the float type `type`.
+  mlir::Value zero(mlir::Type type);
+  /// `x` (a float) extended to f32 if it is narrower.
+  mlir::Value toF32(mlir::Value x);
+  /// `x` (a float) extended or truncated to the float type `type`.
+  mlir::Value convert(mlir::Value x, mlir::Type type);
   mlir::Value add(mlir::Value x, mlir::Value y);
   mlir::Value mul(mlir::Value x, mlir::Value y);
   /// `x` * `factor` + `offset`, for index values.

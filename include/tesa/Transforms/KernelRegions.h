@@ -23,8 +23,13 @@ class KernelOp;
 class TileConfigAttr;
 struct ChipDescription;
 
+/// Whether `type` is a tensor the kernel families read and write: static,
+/// of f32 or f16 elements.
+bool isKernelTensorType(mlir::Type type);
+
 /// Whether `op` is a contraction that the contraction family computes:
-/// static f32 tensors, one result, indexing maps that are projected
+/// static f32 or f16 tensors (see isKernelTensorType), A and B of one
+/// element type, one result, indexing maps that are projected
 /// permutations with one M, one N and one reduction dimension and at most
 /// one batch dimension, and a multiply-add body.
 bool isContractionForKernel(mlir::linalg::LinalgOp op);
@@ -45,13 +50,23 @@ bool matchCopy(mlir::Value value, mlir::Value &source, mlir::AffineMap &map,
 /// without reading its output, with a body of pure arith and math ops.
 bool isEpilogueStep(mlir::linalg::GenericOp op, mlir::Value value);
 
-/// The configuration of a contraction region: 64x64x8 output tiles (4x4 a
-/// thread) when they give every multiprocessor of `chip` at least one tile
-/// of the `batch` products of `m` x `n`, else 32x32x16 (2x2 a thread), 256
-/// threads either way.
+/// The configuration of a contraction region of the `batch` products of
+/// `m` x `n`. With `tensorCores` (f16 operands whose copies fit, see
+/// fitsTensorCoreTiles) on a chip with the m16n8k16 atom and asynchronous
+/// copies: the largest of 128x128x32, 128x64x32 and 64x64x32 tiles (four
+/// warps, three stages) that gives every multiprocessor of `chip` a tile,
+/// else the smallest. Otherwise exact-f32 FMA: 64x64x8 output tiles (4x4 a
+/// thread) when they give every multiprocessor a tile, else 32x32x16 (2x2 a
+/// thread), 256 threads either way.
 TileConfigAttr chooseContractionConfig(mlir::MLIRContext *context,
                                        const ChipDescription &chip,
-                                       int64_t batch, int64_t m, int64_t n);
+                                       int64_t batch, int64_t m, int64_t n,
+                                       bool tensorCores);
+
+/// Whether the operands of the contraction `op` are f16 tensors that the
+/// tensor-core tiles copy in 16-byte pieces: every dimension but the
+/// outermost a multiple of eight, the innermost not the batch.
+bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op);
 
 /// The configuration of a row reduction over rows of `rowLength`: one row
 /// per block of threads, about four elements a thread (32 to 256 threads).

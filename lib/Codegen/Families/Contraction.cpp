@@ -19,8 +19,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ContractionProblem.h"
+
 #include "tesa/Codegen/Epilogue.h"
-#include "tesa/Codegen/Families.h"
 #include "tesa/Codegen/StridedAccess.h"
 #include "tesa/Support/SparsityMap.h"
 #include "tesa/Transforms/KernelRegions.h"
@@ -29,8 +30,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-
-#include <functional>
 
 using namespace mlir;
 using namespace tesa;
@@ -50,68 +49,6 @@ MemRefType getFlatType(Value tensor) {
 ArrayRef<int64_t> getShape(Value tensor) {
   return cast<RankedTensorType>(tensor.getType()).getShape();
 }
-
-/// The accumulator's initial value: a constant, or a tensor read through a
-/// map from the contraction's loops.
-struct InitialValue {
-  std::optional<double> constant;
-  Value source;
-  SmallVector<int64_t> loopStrides;
-};
-
-/// The initial value of an accumulator `acc` that the contraction's loops
-/// read through `map`.
-InitialValue getInitialValue(Value acc, AffineMap map) {
-  InitialValue init;
-  if (auto fill = acc.getDefiningOp<linalg::FillOp>())
-    if (auto constant =
-            fill.getInputs()[0].getDefiningOp<arith::ConstantOp>())
-      if (auto value = dyn_cast<FloatAttr>(constant.getValue())) {
-        init.constant = value.getValueAsDouble();
-        return init;
-      }
-  Value source;
-  AffineMap sourceMap;
-  if (matchCopy(acc, source, sourceMap, /*allowBroadcast=*/true)) {
-    acc = source;
-    map = sourceMap.compose(map);
-  }
-  init.source = acc;
-  init.loopStrides = getLoopStrides(map, getShape(acc));
-  return init;
-}
-
-/// The contraction's loops and sizes.
-struct ContractionShape {
-  int64_t batchLoop = -1, mLoop, nLoop, kLoop;
-  int64_t batch = 1, m, n, k;
-  unsigned numLoops;
-};
-
-/// Which K steps the blocks of threads take: every step (`blockK` = 0), or
-/// only the kept blocks of a sparse B: the blocks of column tile x are
-/// `entries[offsets[x]]` ... `entries[offsets[x + 1] - 1]`, each `blockK`
-/// reduction elements from entry * blockK.
-struct KStepList {
-  int64_t blockK = 0;
-  std::vector<int32_t> offsets, entries;
-};
-
-/// What a contraction kernel computes: C = init + A * B over the loops of
-/// `shape`, A and B read through their per-loop strides, then `store`
-/// writes each result value (at the loops' values, the K loop's unset).
-struct ContractionProblem {
-  Value a, b;
-  SmallVector<int64_t> aStrides, bStrides;
-  ContractionShape shape;
-  InitialValue init;
-  KStepList steps;
-  /// The tensors the store reads besides the result buffer.
-  SmallVector<Value> storeInputs;
-  std::function<void(KernelEmitter &, Value value, ArrayRef<Value> loops,
-                     ArrayRef<Value> storeBuffers, Value out)>
-      store;
-};
 
 /// Which outputs of a block's tile a thread owns along one dimension: runs
 /// of `width` (up to four) consecutive rows or columns, `threads` * `width`
@@ -140,15 +77,6 @@ public:
         columns(tileN, config.getThreadTile()[1]),
         threads(config.getThreads()) {}
 
-  /// The tensors the kernel reads, in argument order.
-  SmallVector<Value> getInputs() const {
-    SmallVector<Value> inputs = {problem.a, problem.b};
-    if (problem.init.source)
-      inputs.push_back(problem.init.source);
-    llvm::append_range(inputs, problem.storeInputs);
-    return inputs;
-  }
-
   void emitBody(gpu::GPUFuncOp kernel);
 
 private:
@@ -170,22 +98,10 @@ private:
   void multiply(const OperandTile &a, const OperandTile &b, Value ty,
                 Value tx, SmallVector<Value> &acc);
   Value batchBase(ArrayRef<int64_t> strides, Value batchId);
-  /// The number of K steps of this block of threads, and the reduction
-  /// start of step `i` (past the reduction when `i` is past the last step).
-  Value getStepCount(Value columnTile);
-  Value getStepStart(Value columnTile, Value i, Value count);
 
   /// Words that pad the rows of the tiles in workgroup memory: they keep
   /// 16-byte alignment and shift consecutive k rows by four banks.
   static constexpr int64_t kPad = 4;
-
-  /// The kept-slab work list's tables, named after the kernel.
-  Value offsetsTable() { return workListTable("_offsets", problem.steps.offsets); }
-  Value entriesTable() { return workListTable("_entries", problem.steps.entries); }
-  Value workListTable(StringRef suffix, ArrayRef<int32_t> data) {
-    return e.table(kernel->getParentOfType<gpu::GPUModuleOp>(),
-                   (kernel.getName() + suffix).str(), data);
-  }
 
   KernelEmitter &e;
   const ContractionProblem &problem;
@@ -226,7 +142,9 @@ SmallVector<Value> ContractionEmitter::loadTile(const OperandTile &tile,
     Value offset = e.add(
         tile.base, e.add(e.affine(globalRow, tile.strides[tile.rowLoop]),
                          e.affine(globalK, tile.strides[shape.kLoop])));
-    values.push_back(e.loadOr(tile.operand, offset, inBounds, e.f32(0.0)));
+    Value element = e.loadOr(tile.operand, offset, inBounds,
+                             e.zero(getElementTypeOrSelf(tile.operand)));
+    values.push_back(e.toF32(element));
   }
   return values;
 }
@@ -268,36 +186,6 @@ void ContractionEmitter::multiply(const OperandTile &a, const OperandTile &b,
   }
 }
 
-Value ContractionEmitter::getStepCount(Value columnTile) {
-  const KStepList &steps = problem.steps;
-  if (!steps.blockK)
-    return e.index(llvm::divideCeil(shape.k, tileK));
-  Value offsets = offsetsTable();
-  Value count = arith::SubIOp::create(
-      e.b, e.loadIndex(offsets, e.affine(columnTile, 1, 1)),
-      e.loadIndex(offsets, columnTile));
-  return e.affine(count, steps.blockK / tileK);
-}
-
-Value ContractionEmitter::getStepStart(Value columnTile, Value i,
-                                       Value count) {
-  const KStepList &steps = problem.steps;
-  if (!steps.blockK)
-    return e.affine(i, tileK);
-  // Past the last step: the reduction's end, where every load is zero.
-  Value inRange =
-      arith::CmpIOp::create(e.b, arith::CmpIPredicate::ult, i, count);
-  int64_t perBlock = steps.blockK / tileK;
-  Value offsets = offsetsTable();
-  Value entries = entriesTable();
-  Value entryIndex = e.add(e.loadIndex(offsets, columnTile),
-                           e.div(i, perBlock));
-  Value safe = arith::SelectOp::create(e.b, inRange, entryIndex, e.index(0));
-  Value start = e.add(e.affine(e.loadIndex(entries, safe), steps.blockK),
-                      e.affine(e.rem(i, perBlock), tileK));
-  return arith::SelectOp::create(e.b, inRange, start, e.index(shape.k));
-}
-
 void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
   kernel = kernelFn;
   ImplicitLocOpBuilder &b = e.b;
@@ -323,8 +211,9 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
                     e.workgroupBuffer(kernel, tileK * (tileN + kPad)),
                     problem.bStrides, shape.nLoop, shape.n, tileN};
 
-  Value count = getStepCount(columnTile);
-  Value firstK = getStepStart(columnTile, e.index(0), count);
+  KStepWalker steps(e, problem, kernel, tileK);
+  Value count = steps.getCount(columnTile);
+  Value firstK = steps.getStart(columnTile, e.index(0), count);
   storeTile(a, loadTile(a, firstK));
   storeTile(bTile, loadTile(bTile, firstK));
   e.barrier();
@@ -334,9 +223,8 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     // The next step's slices (zeros past the end) while this one runs.
-    Value nextK =
-        getStepStart(columnTile, e.affine(loop.getInductionVar(), 1, 1),
-                     count);
+    Value nextK = steps.getStart(
+        columnTile, e.affine(loop.getInductionVar(), 1, 1), count);
     SmallVector<Value> nextA = loadTile(a, nextK);
     SmallVector<Value> nextB = loadTile(bTile, nextK);
     SmallVector<Value> acc(loop.getRegionIterArgs());
@@ -348,7 +236,6 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
     scf::YieldOp::create(b, acc);
   }
 
-  const InitialValue &init = problem.init;
   for (int64_t i = 0; i < rows.size; ++i) {
     for (int64_t j = 0; j < columns.size; ++j) {
       Value row = e.add(rowStart, rows.getOffset(e, ty, i));
@@ -360,12 +247,10 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
           loops[shape.batchLoop] = batchId;
         loops[shape.mLoop] = row;
         loops[shape.nLoop] = column;
-        Value value = loop.getResult(i * columns.size + j);
-        Value initial =
-            init.constant
-                ? e.f32(*init.constant)
-                : e.load(initBuffer, e.linearIndex(loops, init.loopStrides));
-        problem.store(e, e.add(initial, value), loops, storeBuffers, out);
+        Value value = addInitialValue(e, problem,
+                                      loop.getResult(i * columns.size + j),
+                                      initBuffer, loops);
+        problem.store(e, value, loops, storeBuffers, out);
       });
     }
   }
@@ -378,15 +263,20 @@ RegionKernel emitContraction(const ContractionProblem &problem,
                              StringRef name, int64_t resultElements) {
   ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
   KernelEmitter e(b);
-  ContractionEmitter emitter(e, problem, config);
   RegionKernel result;
-  result.inputs = emitter.getInputs();
+  result.inputs = problem.getInputs();
   SmallVector<Type> arguments;
   for (Value input : result.inputs)
     arguments.push_back(getFlatType(input));
-  arguments.push_back(MemRefType::get({resultElements}, b.getF32Type()));
+  arguments.push_back(
+      MemRefType::get({resultElements}, problem.resultElement));
   result.kernel = e.beginKernel(module, name, arguments);
-  emitter.emitBody(result.kernel);
+  if (config.getAtom() == MmaAtom::MmaF16M16N8K16) {
+    emitMmaContraction(e, problem, config, result.kernel);
+    result.sharedBytes = getMmaSharedBytes(config);
+  } else {
+    emitFmaContraction(e, problem, config, result.kernel);
+  }
   const ContractionShape &shape = problem.shape;
   result.grid = {llvm::divideCeil(shape.n, config.getTile()[1]),
                  llvm::divideCeil(shape.m, config.getTile()[0]), shape.batch};
@@ -394,8 +284,10 @@ RegionKernel emitContraction(const ContractionProblem &problem,
   return result;
 }
 
-/// Why `config` cannot tile a contraction, or none.
-std::optional<std::string> checkConfig(TileConfigAttr config) {
+/// Why `config` cannot tile a contraction with FMA register tiles, or none.
+std::optional<std::string> checkFmaConfig(TileConfigAttr config) {
+  if (config.getCopy() != CopyEngine::Registers)
+    return "the fma_f32 atom takes its operands through registers";
   for (int64_t size : config.getThreadTile())
     if (size > 4 && size % 4 != 0)
       return "a thread tile of more than four rows or columns must be runs "
@@ -410,29 +302,116 @@ std::optional<std::string> checkConfig(TileConfigAttr config) {
   return std::nullopt;
 }
 
+/// Why `config` cannot compute `problem`, or none.
+std::optional<std::string> checkConfig(const ContractionProblem &problem,
+                                       TileConfigAttr config) {
+  if (config.getAtom() == MmaAtom::MmaF16M16N8K16)
+    return checkMmaProblem(problem, config);
+  return checkFmaConfig(config);
+}
+
 } // namespace
+
+SmallVector<Value> ContractionProblem::getInputs() const {
+  SmallVector<Value> inputs = {a, b};
+  if (init.source)
+    inputs.push_back(init.source);
+  llvm::append_range(inputs, storeInputs);
+  return inputs;
+}
+
+/// The initial value of an accumulator `acc` that the contraction's loops
+/// read through `map`.
+InitialValue tesa::getInitialValue(Value acc, AffineMap map) {
+  InitialValue init;
+  if (auto fill = acc.getDefiningOp<linalg::FillOp>())
+    if (auto constant =
+            fill.getInputs()[0].getDefiningOp<arith::ConstantOp>())
+      if (auto value = dyn_cast<FloatAttr>(constant.getValue())) {
+        init.constant = value.getValueAsDouble();
+        return init;
+      }
+  Value source;
+  AffineMap sourceMap;
+  if (matchCopy(acc, source, sourceMap, /*allowBroadcast=*/true)) {
+    acc = source;
+    map = sourceMap.compose(map);
+  }
+  init.source = acc;
+  init.loopStrides = getLoopStrides(map, getShape(acc));
+  return init;
+}
+
+
+Value KStepWalker::table(StringRef suffix, ArrayRef<int32_t> data) {
+  return e.table(kernel->getParentOfType<gpu::GPUModuleOp>(),
+                 (kernel.getName() + suffix).str(), data);
+}
+
+Value KStepWalker::getCount(Value columnTile) {
+  const KStepList &steps = problem.steps;
+  if (!steps.blockK)
+    return e.index(llvm::divideCeil(problem.shape.k, tileK));
+  Value offsets = table("_offsets", steps.offsets);
+  Value count = arith::SubIOp::create(
+      e.b, e.loadIndex(offsets, e.affine(columnTile, 1, 1)),
+      e.loadIndex(offsets, columnTile));
+  return e.affine(count, steps.blockK / tileK);
+}
+
+Value KStepWalker::getStart(Value columnTile, Value i, Value count) {
+  const KStepList &steps = problem.steps;
+  if (!steps.blockK)
+    return e.affine(i, tileK);
+  Value inRange =
+      arith::CmpIOp::create(e.b, arith::CmpIPredicate::ult, i, count);
+  int64_t perBlock = steps.blockK / tileK;
+  Value offsets = table("_offsets", steps.offsets);
+  Value entries = table("_entries", steps.entries);
+  Value entryIndex = e.add(e.loadIndex(offsets, columnTile),
+                           e.div(i, perBlock));
+  Value safe = arith::SelectOp::create(e.b, inRange, entryIndex, e.index(0));
+  Value start = e.add(e.affine(e.loadIndex(entries, safe), steps.blockK),
+                      e.affine(e.rem(i, perBlock), tileK));
+  return arith::SelectOp::create(e.b, inRange, start,
+                                 e.index(problem.shape.k));
+}
+
+Value tesa::addInitialValue(KernelEmitter &e, const ContractionProblem &problem,
+                            Value acc, Value initBuffer, ArrayRef<Value> loops) {
+  const InitialValue &init = problem.init;
+  Value initial =
+      init.constant
+          ? e.f32(*init.constant)
+          : e.toF32(e.load(initBuffer, e.linearIndex(loops, init.loopStrides)));
+  return e.convert(e.add(initial, acc), problem.resultElement);
+}
+
+void tesa::emitFmaContraction(KernelEmitter &e,
+                              const ContractionProblem &problem,
+                              TileConfigAttr config, gpu::GPUFuncOp kernel) {
+  ContractionEmitter(e, problem, config).emitBody(kernel);
+}
 
 llvm::Expected<RegionKernel>
 tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
                              StringRef name) {
   TileConfigAttr config = region.getConfigAttr();
-  if (!config || config.getAtom() != MmaAtom::FmaF32 ||
-      config.getWork() != WorkListKind::DenseGrid || config.getSplitK() != 1)
-    return fail("the contraction family computes only configurations of "
-                "fma_f32 on a dense_grid without split-K");
+  if (!config || config.getWork() != WorkListKind::DenseGrid ||
+      config.getSplitK() != 1)
+    return fail("the contraction family computes only configurations of a "
+                "dense_grid without split-K");
   SmallVector<Operation *> ops;
   for (Operation &op : region.getBody().front().without_terminator())
     ops.push_back(&op);
   auto contraction = dyn_cast<linalg::GenericOp>(ops.front());
   if (!contraction || !isContractionForKernel(contraction))
     return fail("the region does not start with a contraction of static f32 "
-                "tensors");
+                "or f16 tensors");
   FailureOr<Epilogue> epilogue =
       Epilogue::get(contraction.getResult(0), ArrayRef(ops).drop_front());
   if (failed(epilogue))
     return fail("an op after the contraction is not an elementwise step");
-  if (std::optional<std::string> reason = checkConfig(config))
-    return fail(*reason);
 
   linalg::ContractionDimensions dims =
       *linalg::inferContractionDims(contraction);
@@ -456,7 +435,10 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
   problem.aStrides = getLoopStrides(maps[0], getShape(problem.a));
   problem.bStrides = getLoopStrides(maps[1], getShape(problem.b));
   problem.init = getInitialValue(contraction.getDpsInits()[0], maps.back());
+  problem.resultElement = getElementTypeOrSelf(contraction.getResult(0));
   problem.storeInputs = llvm::to_vector(epilogue->getInputs());
+  if (std::optional<std::string> reason = checkConfig(problem, config))
+    return fail(*reason);
   AffineMap outputMap = maps.back();
   const Epilogue &steps = *epilogue;
   problem.store = [&steps, outputMap](KernelEmitter &e, Value value,
@@ -543,6 +525,7 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   shape.k = lhsType.getDimSize(1);
   shape.n = rhsType.getDimSize(1);
   problem.a = part.getLhs();
+  problem.resultElement = rhsType.getElementType();
   problem.b = part.getSparse();
   if (auto extract = problem.b.getDefiningOp<ExtractPartOp>())
     problem.b = extract.getSource();

@@ -35,6 +35,22 @@ Value KernelEmitter::f32(double value) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
 }
 
+Value KernelEmitter::zero(Type type) {
+  return arith::ConstantOp::create(b, b.getFloatAttr(type, 0.0));
+}
+
+Value KernelEmitter::toF32(Value x) { return convert(x, b.getF32Type()); }
+
+Value KernelEmitter::convert(Value x, Type type) {
+  unsigned from = x.getType().getIntOrFloatBitWidth();
+  unsigned to = type.getIntOrFloatBitWidth();
+  if (from < to)
+    return arith::ExtFOp::create(b, type, x);
+  if (from > to)
+    return arith::TruncFOp::create(b, type, x);
+  return x;
+}
+
 Value KernelEmitter::add(Value x, Value y) {
   if (isa<FloatType>(x.getType()))
     return arith::AddFOp::create(b, x, y);

@@ -43,11 +43,14 @@ Value tesa::launchRegionKernel(OpBuilder &builder, Location loc,
   auto size = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(builder, loc, v);
   };
+  Value sharedBytes;
+  if (kernel.sharedBytes)
+    sharedBytes = arith::ConstantIntOp::create(
+        builder, loc, builder.getI32Type(), kernel.sharedBytes);
   gpu::LaunchFuncOp::create(
       builder, loc, kernel.kernel,
       {size(kernel.grid[0]), size(kernel.grid[1]), size(kernel.grid[2])},
-      {size(kernel.threads), size(1), size(1)},
-      /*dynamicSharedMemorySize=*/Value(), arguments);
+      {size(kernel.threads), size(1), size(1)}, sharedBytes, arguments);
   return bufferization::ToTensorOp::create(
       builder, loc,
       RankedTensorType::get(resultType.getShape(),

@@ -336,6 +336,59 @@ def matmul(name, m, k, n):
                  [("contraction", 1)], tile_for(1, m, n))
 
 
+# --- i) f16 programs ---------------------------------------------------------
+
+def mma_tile_for(batch, m, n, processors=132):
+    """The output tile --tesa-choose-tile-configs gives a contraction of
+    f16 operands whose copies fit the tensor-core tiles on the H200: the
+    largest of 128x128, 128x64 and 64x64 with a tile for every
+    multiprocessor, else 64x64."""
+    for tile in ((128, 128), (128, 64)):
+        if batch * -(-m // tile[0]) * -(-n // tile[1]) >= processors:
+            return tile
+    return (64, 64)
+
+
+def as_f16(case, name, tile, reduction=1):
+    """`case` as an f16 program: every f32 tensor and scalar f16, the
+    inputs rounded to float16 and the reference recomputed from them. The
+    bound allows the CPU oracle's f16 accumulator (linalg's semantics: a
+    rounding per term of a `reduction`-long sum) and f16 epilogue
+    arithmetic; the GPU accumulates in f32 and lands far inside it."""
+    f16 = dict(case)
+    f16["name"] = name
+    f16["mlir"] = case["mlir"].replace(f"@{case['name']}(", f"@{name}(") \
+        .replace("f32", "f16")
+    f16.pop("plain_mlir", None)
+    f16["inputs"] = [np.asarray(a, np.float16) for a in case["inputs"]]
+    f16["reference"] = case["reference_of"](f16["inputs"])
+    f16["tile"] = tile
+    f16["tolerance"] = 2.0 ** -11 * (4 + math.sqrt(reduction))
+    return f16
+
+
+def f16_cases(small=False):
+    """Products of f16 programs: on tensor cores where every operand
+    dimension but the outermost is a multiple of eight (both orders of
+    each operand in shared memory), else on f32 FMA tiles (the unaligned
+    product with its f16 GELU epilogue)."""
+    bmm = (2, 130, 64, 72) if small else (12, 512, 64, 512)
+    return [
+        as_f16(matmul("matmul_100x64x80", 100, 64, 80), "matmul_f16",
+               mma_tile_for(1, 100, 80), 64),
+        as_f16(attention_scores("attention_scores_f16_src", 80, 8, 40),
+               "attention_scores_f16", mma_tile_for(8, 80, 80), 40),
+        as_f16(attention_context("attention_context_f16_src", 80, 8, 40),
+               "attention_context_f16", mma_tile_for(8, 80, 40), 80),
+        as_f16(transposed_lhs("transposed_lhs_f16_src", 64, 48, 80),
+               "transposed_lhs_f16", mma_tile_for(1, 64, 80), 48),
+        as_f16(matmul_bias_gelu("matmul_bias_gelu_f16_src"),
+               "matmul_bias_gelu_f16", tile_for(1, 70, 50), 90),
+        as_f16(batch_matmul("bmm_f16_src", *bmm), "bmm_f16",
+               mma_tile_for(bmm[0], bmm[1], bmm[3]), bmm[2]),
+    ]
+
+
 def region_cases(small=False):
     """Every case; with `small`, the large batched products (g) at sizes a
     CPU test runs quickly (same ops, a different tiling on the GPU)."""
@@ -362,6 +415,7 @@ def region_cases(small=False):
         layer_norm("layer_norm_100", 7, 100),
         *large,
         matmul("matmul_1x300x7", 1, 300, 7),
+        *f16_cases(small),
     ]
 
 

@@ -35,14 +35,17 @@ TileConfigAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
                        << threads;
   if (stages < 1 || splitK < 1)
     return emitError() << "stages and split_k must be at least 1";
-  // A contraction tile: every thread keeps a thread_tile of the outputs.
+  // A contraction tile: every thread (with an mma atom, every warp) keeps
+  // a thread_tile of the outputs.
   if (tile.size() == 3 && threadTile.size() == 2) {
+    int64_t perTile = atom == MmaAtom::FmaF32 ? 1 : 32;
     if (tile[0] % threadTile[0] != 0 || tile[1] % threadTile[1] != 0 ||
-        (tile[0] / threadTile[0]) * (tile[1] / threadTile[1]) != threads)
-      return emitError() << "a " << tile[0] << "x" << tile[1]
-                         << " tile in thread tiles of " << threadTile[0] << "x"
-                         << threadTile[1] << " does not take " << threads
-                         << " threads";
+        (tile[0] / threadTile[0]) * (tile[1] / threadTile[1]) * perTile !=
+            threads)
+      return emitError() << "a " << tile[0] << "x" << tile[1] << " tile in "
+                         << (perTile == 1 ? "thread" : "warp") << " tiles of "
+                         << threadTile[0] << "x" << threadTile[1]
+                         << " does not take " << threads << " threads";
   }
   return success();
 }

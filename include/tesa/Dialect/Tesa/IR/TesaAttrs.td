@@ -104,8 +104,10 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
       (N) and reduction step (K) of the output tile; row reductions: rows
       per block of threads and the row length each block walks at once.
     * `thread_tile`: the outputs (M x N) each thread keeps in registers
-      (contractions), or the elements of a row each thread holds (row
-      reductions: one entry).
+      (contractions with `fma_f32`), the outputs each warp keeps as
+      tensor-core accumulators (contractions with an mma atom: the 32
+      threads of a warp share them), or the elements of a row each thread
+      holds (row reductions: one entry).
     * `threads`: threads per block.
     * `stages`: operand tiles in flight in shared memory.
     * `copy`: how operand tiles move to shared memory.
@@ -117,6 +119,10 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
     #tesa.tile_config<tile = [64, 64, 16], thread_tile = [4, 4], threads = 256,
                       stages = 1, copy = registers, atom = fma_f32,
                       work = dense_grid, split_k = 1>
+    // Four warps of 64x32 outputs each, operands three steps deep.
+    #tesa.tile_config<tile = [128, 64, 32], thread_tile = [64, 32],
+                      threads = 128, stages = 3, copy = async_copy,
+                      atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>
     ```
   }];
   let parameters = (ins

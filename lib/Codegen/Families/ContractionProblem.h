@@ -1,0 +1,127 @@
+//===- ContractionProblem.h - What a contraction kernel computes -*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The description of one contraction that the family's emitters share: the
+// operands and their strides, the loops, the accumulator's initial value,
+// the K steps each column of tiles takes, and how results are stored. The
+// exact-f32 FMA emitter (Contraction.cpp) and the tensor-core emitter
+// (MmaContraction.cpp) both build a kernel from it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_LIB_CODEGEN_FAMILIES_CONTRACTIONPROBLEM_H
+#define TESA_LIB_CODEGEN_FAMILIES_CONTRACTIONPROBLEM_H
+
+#include "tesa/Codegen/Families.h"
+#include "tesa/Codegen/KernelEmitter.h"
+
+#include "mlir/IR/AffineMap.h"
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace tesa {
+
+/// The accumulator's initial value: a constant, or a tensor read through a
+/// map from the contraction's loops.
+struct InitialValue {
+  std::optional<double> constant;
+  mlir::Value source;
+  llvm::SmallVector<int64_t> loopStrides;
+};
+
+/// The initial value of an accumulator `acc` that the contraction's loops
+/// read through `map`.
+InitialValue getInitialValue(mlir::Value acc, mlir::AffineMap map);
+
+/// The contraction's loops and sizes.
+struct ContractionShape {
+  int64_t batchLoop = -1, mLoop, nLoop, kLoop;
+  int64_t batch = 1, m, n, k;
+  unsigned numLoops;
+};
+
+/// Which K steps the blocks of threads take: every step (`blockK` = 0), or
+/// only the kept blocks of a sparse B: the blocks of column tile x are
+/// `entries[offsets[x]]` ... `entries[offsets[x + 1] - 1]`, each `blockK`
+/// reduction elements from entry * blockK.
+struct KStepList {
+  int64_t blockK = 0;
+  std::vector<int32_t> offsets, entries;
+};
+
+/// What a contraction kernel computes: C = init + A * B over the loops of
+/// `shape`, A and B read through their per-loop strides, then `store`
+/// writes each result value (at the loops' values, the K loop's unset).
+/// The products accumulate in f32; the sum with the initial value is
+/// converted to `resultElement` before `store` sees it.
+struct ContractionProblem {
+  mlir::Value a, b;
+  llvm::SmallVector<int64_t> aStrides, bStrides;
+  ContractionShape shape;
+  InitialValue init;
+  KStepList steps;
+  mlir::Type resultElement;
+  /// The tensors the store reads besides the result buffer.
+  llvm::SmallVector<mlir::Value> storeInputs;
+  std::function<void(KernelEmitter &, mlir::Value value,
+                     llvm::ArrayRef<mlir::Value> loops,
+                     llvm::ArrayRef<mlir::Value> storeBuffers, mlir::Value out)>
+      store;
+
+  /// The tensors the kernel reads, in argument order: A, B, the initial
+  /// value's tensor if any, then the store's inputs.
+  llvm::SmallVector<mlir::Value> getInputs() const;
+};
+
+/// The K steps of tileK reduction elements that one column of tiles takes.
+class KStepWalker {
+public:
+  KStepWalker(KernelEmitter &e, const ContractionProblem &problem,
+              mlir::gpu::GPUFuncOp kernel, int64_t tileK)
+      : e(e), problem(problem), kernel(kernel), tileK(tileK) {}
+
+  /// The number of steps of column tile `columnTile`.
+  mlir::Value getCount(mlir::Value columnTile);
+  /// The reduction start of step `i` of `count` (the reduction's end, where
+  /// every load is zero, for a step past the last).
+  mlir::Value getStart(mlir::Value columnTile, mlir::Value i,
+                       mlir::Value count);
+
+private:
+  mlir::Value table(llvm::StringRef suffix, llvm::ArrayRef<int32_t> data);
+
+  KernelEmitter &e;
+  const ContractionProblem &problem;
+  mlir::gpu::GPUFuncOp kernel;
+  int64_t tileK;
+};
+
+/// The value stored for one output: `acc` (f32) plus the initial value at
+/// `loops`, converted to the problem's result element type.
+mlir::Value addInitialValue(KernelEmitter &e, const ContractionProblem &problem,
+                            mlir::Value acc, mlir::Value initBuffer,
+                            llvm::ArrayRef<mlir::Value> loops);
+
+/// Emits `problem`'s kernel with FMA register tiles.
+void emitFmaContraction(KernelEmitter &e, const ContractionProblem &problem,
+                        TileConfigAttr config, mlir::gpu::GPUFuncOp kernel);
+/// Emits `problem`'s kernel on the m16n8k16 tensor-core atom, its operand
+/// tiles staged in dynamic shared memory by asynchronous copies.
+void emitMmaContraction(KernelEmitter &e, const ContractionProblem &problem,
+                        TileConfigAttr config, mlir::gpu::GPUFuncOp kernel);
+/// Bytes of dynamic shared memory the tensor-core kernel of `config`
+/// takes.
+int64_t getMmaSharedBytes(TileConfigAttr config);
+/// Why the tensor-core emitter cannot compute `problem` with `config`, or
+/// none.
+std::optional<std::string> checkMmaProblem(const ContractionProblem &problem,
+                                           TileConfigAttr config);
+
+} // namespace tesa
+
+#endif // TESA_LIB_CODEGEN_FAMILIES_CONTRACTIONPROBLEM_H

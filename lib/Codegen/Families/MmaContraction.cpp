@@ -1,0 +1,361 @@
+//===- MmaContraction.cpp - Contraction tiles on tensor cores -------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The contraction family on the m16n8k16 f16 atom (MmaAtom.h). One block of
+// threads computes a tile M x N of one batch's output; its warps each own a
+// warp tile (the configuration's thread_tile), held as m16n8 f32
+// accumulators. Each K step, the A (M x K) and B (K x N) slices of the tile
+// are copied into a ring of `stages` buffers in dynamic shared memory by
+// 16-byte asynchronous copies (cp.async), `stages` - 1 steps ahead of the
+// warps, each operand kept in the order its global layout makes contiguous;
+// copies that fall outside the operand fill zeros. The warps read their
+// fragments with ldmatrix and multiply. The epilogue adds the
+// accumulator's initial value and applies the region's elementwise steps
+// before the one store, as in the FMA kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ContractionProblem.h"
+
+#include "tesa/Codegen/MmaAtom.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace tesa;
+
+namespace {
+
+/// Elements of one 16-byte copy, and of the padding that ends every row of
+/// a buffer, so that the eight rows an ldmatrix reads start in different
+/// banks.
+constexpr int64_t kCopyElements = 8;
+constexpr int64_t kPadElements = 8;
+constexpr int64_t kElementBytes = 2;
+
+/// One operand's slices of the tile (`rows` rows, M or N, by tileK), as the
+/// buffers of the stage ring hold them.
+struct OperandStage {
+  TileOrder order;
+  int64_t rows, tileK;
+  /// The buffer's outer and inner (contiguous, padded) lengths.
+  int64_t getOuter() const {
+    return order == TileOrder::RowMajor ? rows : tileK;
+  }
+  int64_t getInnerData() const {
+    return order == TileOrder::RowMajor ? tileK : rows;
+  }
+  int64_t getInner() const { return getInnerData() + kPadElements; }
+  int64_t getElements() const { return getOuter() * getInner(); }
+};
+
+/// The order in which an operand read through `strides` lies: [row][k]
+/// when K is contiguous, [k][row] when the rows are; none otherwise.
+std::optional<TileOrder> getOrder(ArrayRef<int64_t> strides, int64_t rowLoop,
+                                  int64_t kLoop) {
+  if (strides[kLoop] == 1)
+    return TileOrder::RowMajor;
+  if (strides[rowLoop] == 1)
+    return TileOrder::KMajor;
+  return std::nullopt;
+}
+
+struct WarpTiling {
+  int64_t tileM, tileN, tileK, warpM, warpN, stages;
+  explicit WarpTiling(TileConfigAttr config)
+      : tileM(config.getTile()[0]), tileN(config.getTile()[1]),
+        tileK(config.getTile()[2]), warpM(config.getThreadTile()[0]),
+        warpN(config.getThreadTile()[1]), stages(config.getStages()) {}
+  int64_t getWarpsN() const { return tileN / warpN; }
+  int64_t getWarps() const { return (tileM / warpM) * getWarpsN(); }
+};
+
+class MmaContractionEmitter {
+public:
+  MmaContractionEmitter(KernelEmitter &e, const ContractionProblem &problem,
+                        TileConfigAttr config)
+      : e(e), problem(problem), shape(problem.shape), tiling(config),
+        threads(config.getThreads()) {}
+
+  void emitBody(gpu::GPUFuncOp kernel);
+
+private:
+  /// An operand in global memory and its ring of stage buffers.
+  struct Operand {
+    Value global, base, rowStart, ring;
+    ArrayRef<int64_t> strides;
+    int64_t rowLoop, rowCount;
+    OperandStage stage;
+  };
+  Operand makeOperand(Value global, ArrayRef<int64_t> strides, Value batchId,
+                      Value rowStart, int64_t rowLoop, int64_t rowCount,
+                      int64_t tileRows, Value ring);
+  /// Issues the copies of `operand`'s slice at reduction start `kStart`
+  /// into stage buffer `slot`.
+  void copySlice(const Operand &operand, Value kStart, Value slot);
+  /// The warp's products of the slices in stage buffer `slot`.
+  void multiply(const Operand &a, const Operand &b, Value slot,
+                Value warpRow, Value warpColumn, SmallVector<Value> &acc);
+
+  KernelEmitter &e;
+  const ContractionProblem &problem;
+  const ContractionShape &shape;
+  WarpTiling tiling;
+  int64_t threads;
+  std::optional<MmaAtomEmitter> atom;
+};
+
+MmaContractionEmitter::Operand MmaContractionEmitter::makeOperand(
+    Value global, ArrayRef<int64_t> strides, Value batchId, Value rowStart,
+    int64_t rowLoop, int64_t rowCount, int64_t tileRows, Value ring) {
+  Operand operand;
+  operand.global = global;
+  operand.base = shape.batchLoop < 0
+                     ? e.index(0)
+                     : e.affine(batchId, strides[shape.batchLoop]);
+  operand.rowStart = rowStart;
+  operand.ring = ring;
+  operand.strides = strides;
+  operand.rowLoop = rowLoop;
+  operand.rowCount = rowCount;
+  operand.stage = {*getOrder(strides, rowLoop, shape.kLoop), tileRows,
+                   tiling.tileK};
+  return operand;
+}
+
+void MmaContractionEmitter::copySlice(const Operand &operand, Value kStart,
+                                      Value slot) {
+  const OperandStage &stage = operand.stage;
+  int64_t chunksPerRow = stage.getInnerData() / kCopyElements;
+  int64_t chunks = stage.getOuter() * chunksPerRow;
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(e.b.getContext());
+  for (int64_t first = 0; first < chunks; first += threads) {
+    Value chunk = e.affine(e.threadId(), 1, first);
+    Value outer = e.div(chunk, chunksPerRow);
+    Value inner = e.affine(e.rem(chunk, chunksPerRow), kCopyElements);
+    bool rowMajor = stage.order == TileOrder::RowMajor;
+    Value row = rowMajor ? outer : inner, k = rowMajor ? inner : outer;
+    Value globalRow = e.add(operand.rowStart, row);
+    Value globalK = e.add(kStart, k);
+    Value inBounds = e.both(e.less(globalRow, operand.rowCount),
+                            e.less(globalK, shape.k));
+    Value offset = e.add(
+        operand.base,
+        e.add(e.affine(globalRow, operand.strides[operand.rowLoop]),
+              e.affine(globalK, operand.strides[shape.kLoop])));
+    // Outside the operand: a copy of nothing from its start, which fills
+    // the destination with zeros.
+    offset = arith::SelectOp::create(e.b, inBounds, offset, e.index(0));
+    Value sourceElements = arith::SelectOp::create(
+        e.b, inBounds, e.index(kCopyElements), e.index(0));
+    nvgpu::DeviceAsyncCopyOp::create(
+        e.b, tokenType, operand.ring, ValueRange{slot, outer, inner},
+        operand.global, ValueRange{offset},
+        e.b.getIndexAttr(kCopyElements), sourceElements,
+        /*bypassL1=*/e.b.getUnitAttr());
+  }
+}
+
+void MmaContractionEmitter::multiply(const Operand &a, const Operand &b,
+                                     Value slot, Value warpRow,
+                                     Value warpColumn,
+                                     SmallVector<Value> &acc) {
+  int64_t tilesM = tiling.warpM / 16, tilesN = tiling.warpN / 8;
+  for (int64_t kk = 0; kk < tiling.tileK; kk += 16) {
+    Value k = e.index(kk);
+    SmallVector<Value> aFragments, bFragments;
+    for (int64_t i = 0; i < tilesM; ++i)
+      aFragments.push_back(atom->loadFragments(
+          MmaOperand::A, a.stage.order, a.ring, slot,
+          e.affine(warpRow, 1, 16 * i), k));
+    for (int64_t j = 0; j < tilesN; j += 2) {
+      Value pair = atom->loadFragments(MmaOperand::B, b.stage.order, b.ring,
+                                       slot, e.affine(warpColumn, 1, 8 * j),
+                                       k);
+      bFragments.push_back(atom->getBHalf(pair, 0));
+      bFragments.push_back(atom->getBHalf(pair, 1));
+    }
+    for (int64_t i = 0; i < tilesM; ++i)
+      for (int64_t j = 0; j < tilesN; ++j)
+        acc[i * tilesN + j] = atom->multiply(aFragments[i], bFragments[j],
+                                             acc[i * tilesN + j]);
+  }
+}
+
+void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
+  ImplicitLocOpBuilder &b = e.b;
+  SmallVector<Value> arguments(kernel.getArguments());
+  unsigned next = 2;
+  Value initBuffer = problem.init.source ? arguments[next++] : Value();
+  SmallVector<Value> storeBuffers(arguments.begin() + next,
+                                  arguments.begin() + next +
+                                      problem.storeInputs.size());
+  Value out = arguments.back();
+
+  Value tid = e.threadId();
+  Value warp = e.div(tid, 32), lane = e.rem(tid, 32);
+  atom.emplace(e, lane);
+  Value warpRow = e.affine(e.div(warp, tiling.getWarpsN()), tiling.warpM);
+  Value warpColumn = e.affine(e.rem(warp, tiling.getWarpsN()), tiling.warpN);
+  Value batchId = e.blockId(gpu::Dimension::z);
+  Value rowStart = e.affine(e.blockId(gpu::Dimension::y), tiling.tileM);
+  Value columnTile = e.blockId(gpu::Dimension::x);
+  Value columnStart = e.affine(columnTile, tiling.tileN);
+
+  // The rings of A then B in dynamic shared memory.
+  MLIRContext *context = b.getContext();
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      context, gpu::GPUDialect::getWorkgroupAddressSpace());
+  Value shared = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                         MemRefLayoutAttrInterface(), workgroup));
+  auto makeRing = [&](const OperandStage &stage, int64_t byteOffset) {
+    auto type = MemRefType::get(
+        {tiling.stages, stage.getOuter(), stage.getInner()}, b.getF16Type(),
+        MemRefLayoutAttrInterface(), workgroup);
+    return memref::ViewOp::create(b, type, shared, e.index(byteOffset),
+                                  ValueRange{})
+        .getResult();
+  };
+  Operand a = makeOperand(arguments[0], problem.aStrides, batchId, rowStart,
+                          shape.mLoop, shape.m, tiling.tileM, Value());
+  Operand bOperand =
+      makeOperand(arguments[1], problem.bStrides, batchId, columnStart,
+                  shape.nLoop, shape.n, tiling.tileN, Value());
+  a.ring = makeRing(a.stage, 0);
+  bOperand.ring = makeRing(
+      bOperand.stage, tiling.stages * a.stage.getElements() * kElementBytes);
+
+  KStepWalker steps(e, problem, kernel, tiling.tileK);
+  Value count = steps.getCount(columnTile);
+  // Issues the copies of step `i` into its slot of the ring when the step
+  // exists, and commits them as one group either way, so that every
+  // iteration has the same number of groups in flight.
+  auto issueStep = [&](Value i) {
+    Value exists =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, count);
+    e.ifThen(exists, [&] {
+      Value kStart = steps.getStart(columnTile, i, count);
+      Value slot = e.rem(i, tiling.stages);
+      copySlice(a, kStart, slot);
+      copySlice(bOperand, kStart, slot);
+    });
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  };
+  for (int64_t s = 0; s + 1 < tiling.stages; ++s)
+    issueStep(e.index(s));
+
+  int64_t tilesM = tiling.warpM / 16, tilesN = tiling.warpN / 8;
+  SmallVector<Value> zeros(tilesM * tilesN, atom->zeroAccumulator());
+  auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1), zeros);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value i = loop.getInductionVar();
+    // Step i has arrived for every thread, and every warp is done with
+    // step i - 1, whose slot the next copies overwrite.
+    NVVM::CpAsyncWaitGroupOp::create(b, tiling.stages - 2);
+    e.barrier();
+    issueStep(e.affine(i, 1, tiling.stages - 1));
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    multiply(a, bOperand, e.rem(i, tiling.stages), warpRow, warpColumn, acc);
+    scf::YieldOp::create(b, acc);
+  }
+
+  for (int64_t i = 0; i < tilesM; ++i) {
+    for (int64_t j = 0; j < tilesN; ++j) {
+      Value acc = loop.getResult(i * tilesN + j);
+      for (int64_t c = 0; c < 4; ++c) {
+        auto [inRow, inColumn] = atom->getAccumulatorPosition(c);
+        Value row = e.add(rowStart, e.add(e.affine(warpRow, 1, 16 * i), inRow));
+        Value column = e.add(columnStart,
+                             e.add(e.affine(warpColumn, 1, 8 * j), inColumn));
+        Value inBounds =
+            e.both(e.less(row, shape.m), e.less(column, shape.n));
+        e.ifThen(inBounds, [&] {
+          SmallVector<Value> loops(shape.numLoops, e.index(0));
+          if (shape.batchLoop >= 0)
+            loops[shape.batchLoop] = batchId;
+          loops[shape.mLoop] = row;
+          loops[shape.nLoop] = column;
+          Value value = addInitialValue(
+              e, problem, atom->getAccumulator(acc, c), initBuffer, loops);
+          problem.store(e, value, loops, storeBuffers, out);
+        });
+      }
+    }
+  }
+}
+
+} // namespace
+
+int64_t tesa::getMmaSharedBytes(TileConfigAttr config) {
+  WarpTiling tiling(config);
+  // Either order of an operand takes the most bytes as [row][k]: the
+  // padding is per row, and a tile has more rows than K.
+  auto bytes = [&](int64_t rows) {
+    OperandStage rowMajor{TileOrder::RowMajor, rows, tiling.tileK};
+    OperandStage kMajor{TileOrder::KMajor, rows, tiling.tileK};
+    return std::max(rowMajor.getElements(), kMajor.getElements());
+  };
+  return tiling.stages * kElementBytes *
+         (bytes(tiling.tileM) + bytes(tiling.tileN));
+}
+
+std::optional<std::string>
+tesa::checkMmaProblem(const ContractionProblem &problem,
+                      TileConfigAttr config) {
+  WarpTiling tiling(config);
+  const ContractionShape &shape = problem.shape;
+  if (!getElementTypeOrSelf(problem.a.getType()).isF16() ||
+      !getElementTypeOrSelf(problem.b.getType()).isF16())
+    return "the mma_f16_m16n8k16 atom multiplies f16 operands only";
+  if (config.getCopy() != CopyEngine::AsyncCopy || tiling.stages < 2)
+    return "the mma_f16_m16n8k16 atom takes its operands by async_copy, at "
+           "least two stages deep";
+  if (tiling.tileK % 16 != 0 || tiling.warpM % 16 != 0 ||
+      tiling.warpN % 16 != 0 || tiling.tileM % tiling.warpM != 0 ||
+      tiling.tileN % tiling.warpN != 0)
+    return "the tile must be whole warp tiles, and a warp tile whole 16x16 "
+           "fragments, K a multiple of 16";
+  if (config.getThreads() != 32 * tiling.getWarps())
+    return "the threads must be one warp per warp tile";
+  if (problem.steps.blockK % tiling.tileK != 0)
+    return "the kept blocks must be whole K steps deep";
+  // Every copy is 16 aligned bytes that lie wholly inside or outside the
+  // operand.
+  for (auto [strides, rowLoop, rows, tileRows] :
+       {std::tuple(ArrayRef(problem.aStrides), shape.mLoop, shape.m,
+                   tiling.tileM),
+        std::tuple(ArrayRef(problem.bStrides), shape.nLoop, shape.n,
+                   tiling.tileN)}) {
+    std::optional<TileOrder> order = getOrder(strides, rowLoop, shape.kLoop);
+    if (!order)
+      return "an operand is contiguous along neither its rows nor K";
+    OperandStage stage{*order, tileRows, tiling.tileK};
+    int64_t contiguousSize = *order == TileOrder::RowMajor ? shape.k : rows;
+    if (contiguousSize % kCopyElements != 0 ||
+        (stage.getOuter() * stage.getInnerData() / kCopyElements) %
+                config.getThreads() !=
+            0)
+      return "an operand's contiguous dimension is not in 16-byte pieces "
+             "that the threads divide";
+    for (int64_t stride : strides)
+      if (stride != 1 && stride % kCopyElements != 0)
+        return "an operand's strides are not multiples of 16 bytes";
+  }
+  return std::nullopt;
+}
+
+void tesa::emitMmaContraction(KernelEmitter &e,
+                              const ContractionProblem &problem,
+                              TileConfigAttr config, gpu::GPUFuncOp kernel) {
+  MmaContractionEmitter(e, problem, config).emitBody(kernel);
+}
