@@ -19,6 +19,10 @@ Models (NAMES is a comma-separated list of names or shell patterns, e.g.
     entries of b1, the rows of w2) and a third of the heads (their columns
     of wq/wk/wv and rows of wo), chosen at random per layer;
   - `block90_int8`: the blocks of `block90` (same seed), kept at 8 bits.
+- `bert_<pattern>_s<seq>_f16`, for `dense` and `block90`: the same model
+  as an f16 program (`bert_encoder(element="f16")`: f16 arguments and
+  activations, layer-norm statistics in f32), what a half-precision PyTorch
+  model exports; called on the fp16 weights.
 - `mlp`: examples/mlp.mlir as it is (copied into OUT_DIR).
 
 Masks come from a fixed seed per pattern (the manifest has it and a CRC of
@@ -82,6 +86,8 @@ SEQS = (512, 128)
 EPS = 1e-12
 BLOCK = 32
 PATTERNS = ("dense", "block90", "fine95", "structured", "block90_int8")
+# The patterns also built as f16 programs.
+F16_PATTERNS = ("dense", "block90")
 # One seed per pattern; block90_int8 shares block90's, so the two differ
 # only in the kept blocks' precision.
 MASK_SEEDS = {"dense": 0, "block90": 9032, "block90_int8": 9032,
@@ -160,6 +166,18 @@ def bert_masks(pattern, layers, hidden=HIDDEN, heads=HEADS, ffn=FFN,
                 masks[p + "w" + part] = head_map.reshape(1, heads).copy()
             masks[p + "wo"] = head_map.reshape(heads, 1).copy()
     return masks
+
+
+def model_masks(model):
+    """The maps of a BERT model's weights: bert_masks' of its pattern, kept
+    elements capped at 16 bits in an f16 program (the widest its elements
+    have)."""
+    grids = bert_masks(model["pattern"], model["layers"], model["hidden"],
+                       model["heads"], model["ffn"], seed=model["mask_seed"])
+    if model.get("element") == "f16":
+        grids = {k: np.minimum(g, 16).astype(g.dtype)
+                 for k, g in grids.items()}
+    return grids
 
 
 def expand(grid, shape):
@@ -304,7 +322,11 @@ def all_models(layers):
                 kind="bert", pattern=pattern, seq=seq, layers=layers,
                 hidden=HIDDEN, heads=HEADS, ffn=FFN, eps=EPS,
                 function="bert", mask_seed=MASK_SEEDS[pattern],
-                weight_seed=WEIGHT_SEED, input_seed=INPUT_SEED + seq)
+                weight_seed=WEIGHT_SEED, input_seed=INPUT_SEED + seq,
+                element="f32")
+        for pattern in F16_PATTERNS:
+            models[f"bert_{pattern}_s{seq}_f16"] = dict(
+                models[f"bert_{pattern}_s{seq}"], element="f16")
     models["mlp"] = dict(kind="mlp", pattern="examples/mlp.mlir",
                          function="mlp", weight_seed=WEIGHT_SEED,
                          input_seed=INPUT_SEED, source="mlp.mlir")
@@ -378,13 +400,13 @@ def prepare(args):
             started = time.perf_counter()
             source = scratch / f"{name}.mlir"
             if model["kind"] == "bert":
-                masks = bert_masks(model["pattern"], model["layers"],
-                                   seed=model["mask_seed"])
+                masks = model_masks(model)
                 text = bert_encoder(
                     layers=model["layers"], seq=model["seq"],
                     hidden=model["hidden"], heads=model["heads"],
                     ffn=model["ffn"], masks=masks, layer_norm=True,
-                    eps=model["eps"], name=model["function"])
+                    eps=model["eps"], name=model["function"],
+                    element=model["element"])
                 source.write_text(text)
                 arguments = bert_arguments(model["layers"], model["seq"],
                                            model["hidden"], model["ffn"])
@@ -709,9 +731,7 @@ class Runner:
         torch = self.torch
         shapes = dict(names_shapes)
         if model["kind"] == "bert":
-            grids = bert_masks(model["pattern"], model["layers"],
-                               model["hidden"], model["heads"], model["ffn"],
-                               seed=model["mask_seed"])
+            grids = model_masks(model)
         else:
             from tesa.encoding import argument_masks
             text = (directory / model["source"]).read_text()
@@ -762,6 +782,11 @@ class Runner:
         result["kept_weight_fraction"] = (kept / masked_elements
                                           if masked_elements else 1.0)
         args = [values[n] for n, _ in names_shapes]
+        # An f16 program takes the fp16 values (rounded once, as PyTorch
+        # fp16 does).
+        half = model.get("element") == "f16"
+        if half:
+            args = [a.half() for a in args]
         x = values["x"]
         weights = {n: v for n, v in values.items() if n != "x"}
         forward = self.reference_fn(model)
@@ -792,7 +817,8 @@ class Runner:
         timings, errors = {}, {}
 
         def fresh_out():
-            return torch.full(out_shape, float("nan"), device=self.device)
+            return torch.full(out_shape, float("nan"), device=self.device,
+                              dtype=torch.float16 if half else torch.float32)
 
         # tesa per call: correctness on two fresh poisoned buffers.
         outs = []

@@ -320,3 +320,33 @@ tesa::planDecomposition(const SparsityMap &operand, bool channelsAlongRows,
   assert(operand.getRank() == 2 && "decomposition plans 2-D operands");
   return Planner(operand, channelsAlongRows, chip).plan(options);
 }
+
+std::optional<KeptSlabs> tesa::getKeptSlabs(const SparsityMap &rhs,
+                                            int64_t slabRows,
+                                            int64_t slabColumns) {
+  llvm::ArrayRef<int64_t> shape = rhs.getShape();
+  int64_t k = shape[0], n = shape[1];
+  std::vector<uint8_t> bits = rhs.getEntriesOn(shape);
+  KeptSlabs slabs;
+  slabs.offsets.push_back(0);
+  for (int64_t column = 0; column < llvm::divideCeil(n, slabColumns);
+       ++column) {
+    for (int64_t row = 0; row < llvm::divideCeil(k, slabRows); ++row) {
+      int64_t kept = 0, elements = 0;
+      for (int64_t i = row * slabRows; i < std::min(k, (row + 1) * slabRows);
+           ++i)
+        for (int64_t j = column * slabColumns;
+             j < std::min(n, (column + 1) * slabColumns); ++j) {
+          ++elements;
+          kept += bits[i * n + j] != 0;
+        }
+      if (kept == 0)
+        continue;
+      if (kept != elements)
+        return std::nullopt;
+      slabs.rows.push_back(int32_t(row));
+    }
+    slabs.offsets.push_back(int32_t(slabs.rows.size()));
+  }
+  return slabs;
+}

@@ -101,17 +101,13 @@ bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op) {
     auto type = cast<RankedTensorType>(operand->get().getType());
     if (!type.getElementType().isF16())
       return false;
-    // Every dimension but the outermost a multiple of eight elements (16
-    // bytes): every stride and the contiguous dimension are. The
-    // contiguous dimension is K or the operand's rows, not the batch.
-    for (int64_t size : type.getShape().drop_front())
-      if (size % 8 != 0)
-        return false;
+    // The innermost dimension a multiple of eight elements (16 bytes), so
+    // that every stride is too; it is K or the operand's rows, not the
+    // batch.
     AffineMap map = maps[operand->getOperandNumber()];
-    if (!dims->batch.empty() &&
-        map.getDimPosition(map.getNumResults() - 1) == dims->batch[0])
-      return false;
-    if (type.getRank() == 1 || type.getShape().back() % 8 != 0)
+    if (type.getRank() < 2 || type.getShape().back() % 8 != 0 ||
+        (!dims->batch.empty() &&
+         map.getDimPosition(map.getNumResults() - 1) == dims->batch[0]))
       return false;
   }
   return true;

@@ -91,7 +91,7 @@ bool prunedElementsMeetKept(const SparsityMap &split, const SparsityMap &other,
 std::string getUnsupportedReason(linalg::MatmulOp op) {
   if (op.hasUserDefinedMaps())
     return "it has user-defined indexing maps";
-  return getUnsupportedOperandReason(op);
+  return getUnsupportedOperandReason(op, /*allowF16=*/true);
 }
 
 std::string describe(ArrayRef<PlannedPart> parts) {
@@ -110,6 +110,24 @@ std::string describe(ArrayRef<PlannedPart> parts) {
     os << " at " << part.bits << " bits";
   }
   return text;
+}
+
+/// Why `parts` of the sparse operand `sparseIndex` of a product of f16
+/// tensors cannot be computed, or an empty string: f16 parts are computed
+/// only by the contraction family over kept blocks of a sparse rhs, kept
+/// at 16 bits, in whole slabs 32 deep by 32 columns (see getKeptSlabs).
+std::string getF16PlanReason(ArrayRef<PlannedPart> parts,
+                             unsigned sparseIndex) {
+  if (sparseIndex != 1)
+    return "its sparse operand is the lhs; f16 parts are computed only over "
+           "kept blocks of the rhs";
+  for (const PlannedPart &part : parts)
+    if (part.kind != PlannedPart::Kind::Block || part.bits != 16 ||
+        part.blockRows % 32 != 0 || !getKeptSlabs(part.map, part.blockRows, 32))
+      return "its plan (" + describe(parts) +
+             ") is not all 16-bit blocks kept in whole 32x32 tiles, the only "
+             "f16 parts computed";
+  return "";
 }
 
 } // namespace
@@ -213,6 +231,14 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
   const SparsityMap &sparseMap = sparseIndex == 0 ? lhsMap : rhsMap;
   SmallVector<PlannedPart> parts = planDecomposition(
       sparseMap, /*channelsAlongRows=*/sparseIndex == 0, chip, options);
+  if (lhsType.getElementType().isF16()) {
+    std::string reason = getF16PlanReason(parts, sparseIndex);
+    if (!reason.empty()) {
+      op.emitRemark() << "sparse f16 product not decomposed: " << reason
+                      << "; it is computed densely";
+      return;
+    }
+  }
   if (emitRemarks)
     op.emitRemark() << "decomposed operand " << sparseIndex << " into "
                     << describe(parts) << " (" << chip.name

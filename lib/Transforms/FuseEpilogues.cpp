@@ -52,8 +52,8 @@ Operation *getFillConstant(Value tensor) {
 }
 
 /// `op` as an epilogue of the part producing one of its inputs, if it is
-/// one: all-parallel, identity maps, a single f32 result of the part's
-/// shape, a body without side effects that ignores the output's value, and
+/// one: all-parallel, identity maps, a single result of the part's shape
+/// and element type, a body without side effects that ignores the output's value, and
 /// no input but the part's result and constant-filled tensors.
 std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op) {
   if (!op.hasPureTensorSemantics() || op->getNumResults() != 1 ||
@@ -76,7 +76,7 @@ std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op) {
     return std::nullopt;
   auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
   auto partType = cast<RankedTensorType>(match->part.getType());
-  if (!resultType.getElementType().isF32() ||
+  if (resultType.getElementType() != partType.getElementType() ||
       resultType.getShape() != partType.getShape())
     return std::nullopt;
   // The body: pure arith and math ops of the inputs, and of constants

@@ -50,19 +50,26 @@ static std::vector<uint8_t> elementEntries(Value value) {
   return getDeclaredMap(type).getEntriesOn(type.getShape());
 }
 
-std::string tesa::getUnsupportedOperandReason(Operation *op) {
+std::string tesa::getUnsupportedOperandReason(Operation *op, bool allowF16) {
   SmallVector<Value> values(op->getOperands());
   llvm::append_range(values, op->getResults());
+  Type first;
   for (Value value : values) {
     auto type = dyn_cast<RankedTensorType>(value.getType());
     if (!type)
       return "it works on buffers, not tensors";
     if (!type.hasStaticShape())
       return "its shapes are dynamic";
-    if (!type.getElementType().isF32())
-      return llvm::formatv("element type {0} is not f32",
-                           type.getElementType())
+    Type element = type.getElementType();
+    if (!element.isF32() && !(allowF16 && element.isF16()))
+      return llvm::formatv(allowF16 ? "element type {0} is neither f32 nor f16"
+                                    : "element type {0} is not f32",
+                           element)
           .str();
+    if (!first)
+      first = element;
+    if (element != first)
+      return "its operands mix f32 and f16";
   }
   return "";
 }

@@ -21,8 +21,10 @@
 namespace tesa {
 
 /// Why the operands or results of `op` rule out decomposing it (buffers,
-/// dynamic shapes, elements other than f32), or an empty string.
-std::string getUnsupportedOperandReason(mlir::Operation *op);
+/// dynamic shapes, elements other than f32, or with `allowF16` other than
+/// all f32 or all f16), or an empty string.
+std::string getUnsupportedOperandReason(mlir::Operation *op,
+                                        bool allowF16 = false);
 
 /// Most batches a batched product is split into; above it the product is
 /// computed densely (one set of kernels per batch would be too much code).

@@ -14,17 +14,25 @@ import numpy as np
 from .encoding import resource_section, sparsity_encoding
 
 
-def _t(shape, encoding: Optional[str] = None) -> str:
+def _t(shape, encoding: Optional[str] = None, element: str = "f32") -> str:
     dims = "x".join(str(d) for d in shape)
-    return f"tensor<{dims}xf32{', ' + encoding if encoding else ''}>"
+    return f"tensor<{dims}x{element}{', ' + encoding if encoding else ''}>"
 
 
 class _Builder:
-    """Accumulates the body of one function."""
+    """Accumulates the body of one function whose activations are of
+    `element` type (f32 or f16); layer-norm statistics are f32 either way,
+    as PyTorch computes them for half tensors."""
 
-    def __init__(self):
-        self.lines: List[str] = ["%zero = arith.constant 0.0 : f32"]
+    def __init__(self, element: str = "f32"):
+        self.element = element
+        self.lines: List[str] = [f"%zero = arith.constant 0.0 : {element}"]
+        if element != "f32":
+            self.lines.append("%zero32 = arith.constant 0.0 : f32")
         self.count = 0
+
+    def t(self, shape, encoding=None):
+        return _t(shape, encoding, self.element)
 
     def name(self, stem):
         self.count += 1
@@ -33,95 +41,107 @@ class _Builder:
     def emit(self, line):
         self.lines.append(line)
 
-    def empty(self, shape):
+    def empty(self, shape, element=None):
         value = self.name("e")
-        self.emit(f"{value} = tensor.empty() : {_t(shape)}")
+        self.emit(f"{value} = tensor.empty() : "
+                  f"{_t(shape, None, element or self.element)}")
         return value
 
-    def zeros(self, shape):
+    def zeros(self, shape, element=None):
+        element = element or self.element
+        zero = "%zero" if element == self.element else "%zero32"
         value = self.name("z")
-        self.emit(f"{value} = linalg.fill ins(%zero : f32) outs("
-                  f"{self.empty(shape)} : {_t(shape)}) -> {_t(shape)}")
+        t = _t(shape, None, element)
+        self.emit(f"{value} = linalg.fill ins({zero} : {element}) outs("
+                  f"{self.empty(shape, element)} : {t}) -> {t}")
         return value
 
     def matmul(self, lhs, rhs, m, k, n, rhs_type):
         value = self.name("mm")
-        self.emit(f"{value} = linalg.matmul ins({lhs}, {rhs} : {_t((m, k))}, "
-                  f"{rhs_type}) outs({self.zeros((m, n))} : {_t((m, n))}) -> "
-                  f"{_t((m, n))}")
+        self.emit(f"{value} = linalg.matmul ins({lhs}, {rhs} : "
+                  f"{self.t((m, k))}, {rhs_type}) outs({self.zeros((m, n))} : "
+                  f"{self.t((m, n))}) -> {self.t((m, n))}")
         return value
 
     def batch_matmul(self, lhs, rhs, b, m, k, n):
         value = self.name("bmm")
         self.emit(f"{value} = linalg.batch_matmul ins({lhs}, {rhs} : "
-                  f"{_t((b, m, k))}, {_t((b, k, n))}) outs("
-                  f"{self.zeros((b, m, n))} : {_t((b, m, n))}) -> "
-                  f"{_t((b, m, n))}")
+                  f"{self.t((b, m, k))}, {self.t((b, k, n))}) outs("
+                  f"{self.zeros((b, m, n))} : {self.t((b, m, n))}) -> "
+                  f"{self.t((b, m, n))}")
         return value
 
     def bias(self, value, bias, bias_type, shape, activation=None):
         """`activation(value + bias)` in one linalg.generic."""
+        el = self.element
         out = self.name("act" if activation else "biased")
-        body = ["%s = arith.addf %a, %b : f32"]
+        body = [f"%s = arith.addf %a, %b : {el}"]
         result = "%s"
         if activation == "relu":
-            body.append("%r = arith.maximumf %s, %zero : f32")
+            body.append(f"%r = arith.maximumf %s, %zero : {el}")
             result = "%r"
         elif activation == "gelu":
-            body += ["%c = arith.constant 0.70710678 : f32",
-                     "%h = arith.constant 0.5 : f32",
-                     "%one = arith.constant 1.0 : f32",
-                     "%u = arith.mulf %s, %c : f32",
-                     "%erf = math.erf %u : f32",
-                     "%p = arith.addf %erf, %one : f32",
-                     "%q = arith.mulf %s, %h : f32",
-                     "%r = arith.mulf %q, %p : f32"]
+            body += [f"%c = arith.constant 0.70710678 : {el}",
+                     f"%h = arith.constant 0.5 : {el}",
+                     f"%one = arith.constant 1.0 : {el}",
+                     f"%u = arith.mulf %s, %c : {el}",
+                     f"%erf = math.erf %u : {el}",
+                     f"%p = arith.addf %erf, %one : {el}",
+                     f"%q = arith.mulf %s, %h : {el}",
+                     f"%r = arith.mulf %q, %p : {el}"]
             result = "%r"
         self.emit(
             f"{out} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> "
             "(i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>]"
             ", iterator_types = [\"parallel\", \"parallel\"]} ins("
-            f"{value}, {bias} : {_t(shape)}, {bias_type}) outs("
-            f"{self.empty(shape)} : {_t(shape)}) {{")
-        self.emit("^bb0(%a: f32, %b: f32, %unused: f32):")
+            f"{value}, {bias} : {self.t(shape)}, {bias_type}) outs("
+            f"{self.empty(shape)} : {self.t(shape)}) {{")
+        self.emit(f"^bb0(%a: {el}, %b: {el}, %unused: {el}):")
         for line in body:
             self.emit("  " + line)
-        self.emit(f"  linalg.yield {result} : f32")
-        self.emit(f"}} -> {_t(shape)}")
+        self.emit(f"  linalg.yield {result} : {el}")
+        self.emit(f"}} -> {self.t(shape)}")
         return out
 
     def add(self, lhs, rhs, shape):
         value = self.name("sum")
-        self.emit(f"{value} = linalg.add ins({lhs}, {rhs} : {_t(shape)}, "
-                  f"{_t(shape)}) outs({self.empty(shape)} : {_t(shape)}) -> "
-                  f"{_t(shape)}")
+        self.emit(f"{value} = linalg.add ins({lhs}, {rhs} : {self.t(shape)}, "
+                  f"{self.t(shape)}) outs({self.empty(shape)} : "
+                  f"{self.t(shape)}) -> {self.t(shape)}")
         return value
 
     def transpose(self, value, shape, permutation):
         out = self.name("tr")
         result = [shape[p] for p in permutation]
-        self.emit(f"{out} = linalg.transpose ins({value} : {_t(shape)}) outs("
-                  f"{self.empty(result)} : {_t(result)}) permutation = "
-                  f"{list(permutation)}")
+        self.emit(f"{out} = linalg.transpose ins({value} : {self.t(shape)}) "
+                  f"outs({self.empty(result)} : {self.t(result)}) "
+                  f"permutation = {list(permutation)}")
         return out, result
 
-    def _row_sum(self, value, shape, square=False):
-        """The sum over the last dimension (of the squares if `square`)
-        into a zero-filled tensor<rows x f32>: a reduction linalg.generic."""
+    def _row_sum(self, value, shape, square=False, element=None):
+        """The f32 sum over the last dimension (of the squares if
+        `square`) of `value` (of `element` type, the activations' by
+        default) into a zero-filled tensor<rows x f32>: a reduction
+        linalg.generic."""
+        element = element or self.element
         rows = shape[0]
         out = self.name("rowsum")
         self.emit(
             f"{out} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> "
             "(i, j)>, affine_map<(i, j) -> (i)>], iterator_types = "
             "[\"parallel\", \"reduction\"]} "
-            f"ins({value} : {_t(shape)}) outs({self.zeros((rows,))} : "
-            f"{_t((rows,))}) {{")
-        self.emit("^bb0(%a: f32, %acc: f32):")
+            f"ins({value} : {_t(shape, None, element)}) outs("
+            f"{self.zeros((rows,), 'f32')} : {_t((rows,))}) {{")
+        self.emit(f"^bb0(%a: {element}, %acc: f32):")
+        a = "%a"
+        if element != "f32":
+            self.emit(f"  %a32 = arith.extf %a : {element} to f32")
+            a = "%a32"
         if square:
-            self.emit("  %sq = arith.mulf %a, %a : f32")
+            self.emit(f"  %sq = arith.mulf {a}, {a} : f32")
             self.emit("  %s = arith.addf %sq, %acc : f32")
         else:
-            self.emit("  %s = arith.addf %a, %acc : f32")
+            self.emit(f"  %s = arith.addf {a}, %acc : f32")
         self.emit("  linalg.yield %s : f32")
         self.emit(f"}} -> {_t((rows,))}")
         return out
@@ -132,8 +152,8 @@ class _Builder:
         self.emit(
             f"{out} = linalg.generic {{indexing_maps = [affine_map<(i) -> "
             "(i)>, affine_map<(i) -> (i)>], iterator_types = [\"parallel\"]} "
-            f"ins({value} : {_t((rows,))}) outs({self.empty((rows,))} : "
-            f"{_t((rows,))}) {{")
+            f"ins({value} : {_t((rows,))}) outs({self.empty((rows,), 'f32')} "
+            f": {_t((rows,))}) {{")
         self.emit("^bb0(%a: f32, %unused: f32):")
         self.emit(f"  %n = arith.constant {float(divisor):.1f} : f32")
         self.emit("  %s = arith.divf %a, %n : f32")
@@ -147,7 +167,10 @@ class _Builder:
         decomposes aten.native_layer_norm: the row mean (a reduction into
         zeros, then a division), the centred values, the variance (the mean
         of their squares), then one generic computing
-        (x - mean) * rsqrt(var + eps) * gamma + beta."""
+        (x - mean) * rsqrt(var + eps) * gamma + beta. The statistics and
+        the centred values are f32; f16 activations are widened as they
+        are read and the result rounded once."""
+        el = self.element
         rows, columns = shape
         mean = self._row_divide(self._row_sum(value, shape), rows, columns)
         centred = self.name("centred")
@@ -155,14 +178,19 @@ class _Builder:
             f"{centred} = linalg.generic {{indexing_maps = [affine_map<(i, j)"
             " -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> "
             "(i, j)>], iterator_types = [\"parallel\", \"parallel\"]} "
-            f"ins({value}, {mean} : {_t(shape)}, {_t((rows,))}) outs("
-            f"{self.empty(shape)} : {_t(shape)}) {{")
-        self.emit("^bb0(%a: f32, %m: f32, %unused: f32):")
-        self.emit("  %s = arith.subf %a, %m : f32")
+            f"ins({value}, {mean} : {self.t(shape)}, {_t((rows,))}) outs("
+            f"{self.empty(shape, 'f32')} : {_t(shape)}) {{")
+        self.emit(f"^bb0(%a: {el}, %m: f32, %unused: f32):")
+        a = "%a"
+        if el != "f32":
+            self.emit(f"  %a32 = arith.extf %a : {el} to f32")
+            a = "%a32"
+        self.emit(f"  %s = arith.subf {a}, %m : f32")
         self.emit("  linalg.yield %s : f32")
         self.emit(f"}} -> {_t(shape)}")
         variance = self._row_divide(
-            self._row_sum(centred, shape, square=True), rows, columns)
+            self._row_sum(centred, shape, square=True, element="f32"), rows,
+            columns)
         out = self.name("normed")
         self.emit(
             f"{out} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> "
@@ -170,20 +198,29 @@ class _Builder:
             "affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (j)>, "
             "affine_map<(i, j) -> (i, j)>], iterator_types = [\"parallel\", "
             f"\"parallel\"]}} ins({value}, {mean}, {variance}, {gamma}, "
-            f"{beta} : {_t(shape)}, {_t((rows,))}, {_t((rows,))}, "
+            f"{beta} : {self.t(shape)}, {_t((rows,))}, {_t((rows,))}, "
             f"{gamma_type}, {beta_type}) outs({self.empty(shape)} : "
-            f"{_t(shape)}) {{")
-        self.emit("^bb0(%a: f32, %m: f32, %v: f32, %g: f32, %b: f32, "
-                  "%unused: f32):")
+            f"{self.t(shape)}) {{")
+        self.emit(f"^bb0(%a: {el}, %m: f32, %v: f32, %g: {el}, %b: {el}, "
+                  f"%unused: {el}):")
+        a, g, b = "%a", "%g", "%b"
+        if el != "f32":
+            for name in ("a", "g", "b"):
+                self.emit(f"  %{name}32 = arith.extf %{name} : {el} to f32")
+            a, g, b = "%a32", "%g32", "%b32"
         self.emit(f"  %eps = arith.constant {eps:.8e} : f32")
-        self.emit("  %d = arith.subf %a, %m : f32")
+        self.emit(f"  %d = arith.subf {a}, %m : f32")
         self.emit("  %ve = arith.addf %v, %eps : f32")
         self.emit("  %r = math.rsqrt %ve : f32")
         self.emit("  %n = arith.mulf %d, %r : f32")
-        self.emit("  %gn = arith.mulf %n, %g : f32")
-        self.emit("  %s = arith.addf %gn, %b : f32")
-        self.emit("  linalg.yield %s : f32")
-        self.emit(f"}} -> {_t(shape)}")
+        self.emit(f"  %gn = arith.mulf %n, {g} : f32")
+        self.emit(f"  %s = arith.addf %gn, {b} : f32")
+        if el != "f32":
+            self.emit(f"  %s16 = arith.truncf %s : f32 to {el}")
+            self.emit(f"  linalg.yield %s16 : {el}")
+        else:
+            self.emit("  linalg.yield %s : f32")
+        self.emit(f"}} -> {self.t(shape)}")
         return out
 
 
@@ -191,7 +228,8 @@ def bert_encoder(layers: int = 1, seq: int = 128, hidden: int = 768,
                  heads: int = 12, ffn: int = 3072,
                  masks: Optional[Dict[str, np.ndarray]] = None,
                  inline_limit: int = 256, name: str = "bert",
-                 layer_norm: bool = False, eps: float = 1e-12) -> str:
+                 layer_norm: bool = False, eps: float = 1e-12,
+                 element: str = "f32") -> str:
     """A BERT encoder as one function (without layer norm unless
     `layer_norm`).
 
@@ -209,11 +247,18 @@ def bert_encoder(layers: int = 1, seq: int = 128, hidden: int = 768,
     tensor<hidden x f32>, and epsilon `eps`, written as torch-mlir
     decomposes layer norm (see _Builder.layer_norm). Without it the text
     is what it always was.
+
+    `element` is the type of every argument and activation: "f32", or
+    "f16" for the program a half-precision PyTorch model exports (its
+    layer-norm statistics stay f32).
     """
+    if element not in ("f32", "f16"):
+        raise ValueError(f"element must be f32 or f16, not {element!r}")
     masks = masks or {}
     head = hidden // heads
-    b = _Builder()
-    arguments = [f"%x: {_t((seq, hidden))}"]
+    b = _Builder(element)
+    t = b.t
+    arguments = [f"%x: {t((seq, hidden))}"]
     encodings = []
 
     def weight(key, shape):
@@ -222,7 +267,7 @@ def bert_encoder(layers: int = 1, seq: int = 128, hidden: int = 768,
             encoding = sparsity_encoding(masks[key], resource_name=key,
                                          inline_limit=inline_limit)
             encodings.append(encoding)
-        weight_type = _t(shape, encoding.attribute if encoding else None)
+        weight_type = t(shape, encoding.attribute if encoding else None)
         arguments.append(f"%{key}: {weight_type}")
         return f"%{key}", weight_type
 
@@ -241,7 +286,7 @@ def bert_encoder(layers: int = 1, seq: int = 128, hidden: int = 768,
             split = b.name("heads")
             b.emit(f"{split} = tensor.expand_shape {biased} [[0], [1, 2]] "
                    f"output_shape [{seq}, {heads}, {head}] : "
-                   f"{_t((seq, hidden))} into {_t((seq, heads, head))}")
+                   f"{t((seq, hidden))} into {t((seq, heads, head))}")
             order = (1, 2, 0) if part == "k" else (1, 0, 2)
             projections[part], _ = b.transpose(split, (seq, heads, head), order)
         scores = b.batch_matmul(projections["q"], projections["k"], heads, seq,
@@ -251,22 +296,22 @@ def bert_encoder(layers: int = 1, seq: int = 128, hidden: int = 768,
         b.emit(f"{scaled} = linalg.generic {{indexing_maps = [affine_map<(h, "
                "i, j) -> (h, i, j)>, affine_map<(h, i, j) -> (h, i, j)>], "
                "iterator_types = [\"parallel\", \"parallel\", \"parallel\"]} "
-               f"ins({scores} : {_t(shape3)}) outs({b.empty(shape3)} : "
-               f"{_t(shape3)}) {{")
-        b.emit("^bb0(%a: f32, %unused: f32):")
-        b.emit(f"  %c = arith.constant {scale:.8e} : f32")
-        b.emit("  %s = arith.mulf %a, %c : f32")
-        b.emit("  linalg.yield %s : f32")
-        b.emit(f"}} -> {_t(shape3)}")
+               f"ins({scores} : {t(shape3)}) outs({b.empty(shape3)} : "
+               f"{t(shape3)}) {{")
+        b.emit(f"^bb0(%a: {element}, %unused: {element}):")
+        b.emit(f"  %c = arith.constant {scale:.8e} : {element}")
+        b.emit(f"  %s = arith.mulf %a, %c : {element}")
+        b.emit(f"  linalg.yield %s : {element}")
+        b.emit(f"}} -> {t(shape3)}")
         probs = b.name("probs")
         b.emit(f"{probs} = linalg.softmax dimension(2) ins({scaled} : "
-               f"{_t(shape3)}) outs({b.empty(shape3)} : {_t(shape3)}) -> "
-               f"{_t(shape3)}")
+               f"{t(shape3)}) outs({b.empty(shape3)} : {t(shape3)}) -> "
+               f"{t(shape3)}")
         context = b.batch_matmul(probs, projections["v"], heads, seq, seq, head)
         merged, _ = b.transpose(context, (heads, seq, head), (1, 0, 2))
         flat = b.name("merged")
         b.emit(f"{flat} = tensor.collapse_shape {merged} [[0], [1, 2]] : "
-               f"{_t((seq, heads, head))} into {_t((seq, hidden))}")
+               f"{t((seq, heads, head))} into {t((seq, hidden))}")
         wo, wo_type = weight(p + "wo", (hidden, hidden))
         attention = b.bias(b.matmul(flat, wo, seq, hidden, hidden, wo_type),
                            *bias(p + "bo", hidden), (seq, hidden))
@@ -284,8 +329,8 @@ def bert_encoder(layers: int = 1, seq: int = 128, hidden: int = 768,
         if layer_norm:
             x = b.layer_norm(x, *bias(p + "ln2_g", hidden),
                              *bias(p + "ln2_b", hidden), (seq, hidden), eps)
-    b.emit(f"return {x} : {_t((seq, hidden))}")
+    b.emit(f"return {x} : {t((seq, hidden))}")
     text = (f"func.func @{name}(" + ",\n    ".join(arguments) +
-            f") -> {_t((seq, hidden))} {{\n  " + "\n  ".join(b.lines) +
+            f") -> {t((seq, hidden))} {{\n  " + "\n  ".join(b.lines) +
             "\n}\n")
     return text + resource_section(encodings)

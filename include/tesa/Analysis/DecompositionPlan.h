@@ -69,6 +69,19 @@ planDecomposition(const SparsityMap &operand, bool channelsAlongRows,
                   const ChipDescription &chip,
                   const DecompositionOptions &options);
 
+/// The kept slabs of a part `rhs` of a product's rhs (K x N), in slabs of
+/// `slabRows` reduction rows by `slabColumns` columns: those of column of
+/// slabs c are `rows[offsets[c]]` ... `rows[offsets[c + 1] - 1]` (slab
+/// indices along K). What the contraction family walks for a block part.
+struct KeptSlabs {
+  std::vector<int32_t> offsets, rows;
+};
+
+/// `rhs`'s kept slabs, or none when a slab keeps some of its elements
+/// only.
+std::optional<KeptSlabs> getKeptSlabs(const SparsityMap &rhs,
+                                      int64_t slabRows, int64_t slabColumns);
+
 } // namespace tesa
 
 #endif // TESA_ANALYSIS_DECOMPOSITIONPLAN_H

@@ -14,6 +14,7 @@
 #define TESA_CODEGEN_FAMILIES_H
 
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
+#include "tesa/Target/ChipDescription.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "llvm/Support/Error.h"
@@ -42,16 +43,18 @@ llvm::Expected<RegionKernel>
 buildContractionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
                        llvm::StringRef name);
 
-/// A 32-bit block part of `x @ W` (W sparse, the rhs) whose slabs of one
-/// block's depth by 32 columns are kept whole or not at all, as the
-/// contraction family computes it over the kept slabs only: each column
-/// tile of 32 columns walks the kept slabs of its column, reading W in place
-/// (no packing) and x through its strides; the accumulator's initial value
-/// and the part's epilogue are applied before the one store. Fails, saying
-/// why, for any other part.
+/// A block part of `x @ W` (W sparse, the rhs) kept at the operands' own
+/// precision (f32 at 32 bits, f16 at 16) whose slabs of one block's depth
+/// by 32 columns are kept whole or not at all, as the contraction family
+/// computes it over the kept slabs only: each column tile of 32 columns
+/// walks the kept slabs of its column, reading W in place (no packing) and
+/// x through its strides, f32 on FMA register tiles, f16 on `chip`'s
+/// tensor cores where it has the m16n8k16 atom and asynchronous copies; the
+/// accumulator's initial value and the part's epilogue are applied before
+/// the one store. Fails, saying why, for any other part.
 llvm::Expected<RegionKernel>
 buildKeptBlockPartKernel(PartMatmulOp part, mlir::gpu::GPUModuleOp module,
-                         llvm::StringRef name);
+                         llvm::StringRef name, const ChipDescription &chip);
 
 /// Launches `kernel` at `builder`'s insertion point on the flat buffers of
 /// its inputs and a new result buffer of `resultType`'s shape, and returns

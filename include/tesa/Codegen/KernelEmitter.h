@@ -89,7 +89,8 @@ public:
   /// `x` combined across the `threads` threads of the block (a multiple of
   /// 32): shuffles within each warp, then the warps' values through
   /// `scratch` (a workgroup buffer of at least threads / 32 elements), in a
-  /// fixed order. Every thread gets the result.
+  /// fixed order. Every thread gets the result. A narrower float is
+  /// combined in f32 and rounded back once.
   mlir::Value reduceAcrossBlock(mlir::Value x, ReductionKind kind,
                                 int64_t threads, mlir::Value scratch);
 

@@ -64,8 +64,8 @@ TileConfigAttr chooseContractionConfig(mlir::MLIRContext *context,
                                        bool tensorCores);
 
 /// Whether the operands of the contraction `op` are f16 tensors that the
-/// tensor-core tiles copy in 16-byte pieces: every dimension but the
-/// outermost a multiple of eight, the innermost not the batch.
+/// tensor-core tiles copy in 16-byte pieces: the innermost dimension a
+/// multiple of eight (then so is every stride), and not the batch.
 bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op);
 
 /// The configuration of a row reduction over rows of `rowLength`: one row

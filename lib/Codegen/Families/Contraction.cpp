@@ -21,6 +21,7 @@
 
 #include "ContractionProblem.h"
 
+#include "tesa/Analysis/DecompositionPlan.h"
 #include "tesa/Codegen/Epilogue.h"
 #include "tesa/Codegen/StridedAccess.h"
 #include "tesa/Support/SparsityMap.h"
@@ -451,50 +452,21 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
                          epilogue->getResultType().getNumElements());
 }
 
-namespace {
-
-/// The kept slabs of a block part's sparse rhs W (K x N): slabs of `blockK`
-/// rows by `blockN` columns, listed per column of slabs; none when a slab
-/// keeps some of its elements only.
-std::optional<KStepList> getWholeKeptBlocks(const SparsityMap &part,
-                                            int64_t blockK, int64_t blockN) {
-  ArrayRef<int64_t> shape = part.getShape();
-  int64_t k = shape[0], n = shape[1];
-  std::vector<uint8_t> bits = part.getEntriesOn(shape);
-  KStepList steps;
-  steps.blockK = blockK;
-  steps.offsets.push_back(0);
-  for (int64_t nb = 0; nb < llvm::divideCeil(n, blockN); ++nb) {
-    for (int64_t kb = 0; kb < llvm::divideCeil(k, blockK); ++kb) {
-      int64_t kept = 0, elements = 0;
-      for (int64_t i = kb * blockK; i < std::min(k, (kb + 1) * blockK); ++i)
-        for (int64_t j = nb * blockN; j < std::min(n, (nb + 1) * blockN);
-             ++j) {
-          ++elements;
-          kept += bits[i * n + j] != 0;
-        }
-      if (kept == 0)
-        continue;
-      if (kept != elements)
-        return std::nullopt;
-      steps.entries.push_back(int32_t(kb));
-    }
-    steps.offsets.push_back(int32_t(steps.entries.size()));
-  }
-  return steps;
-}
-
-} // namespace
-
 llvm::Expected<RegionKernel>
 tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
-                               StringRef name) {
+                               StringRef name, const ChipDescription &chip) {
   auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
   auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
-  if (part.getBits() != 32 || part.getKernel() != "block" ||
+  Type element = lhsType.getElementType();
+  bool isF16 = element.isF16() && rhsType.getElementType().isF16();
+  bool fullPrecision =
+      (element.isF32() && part.getBits() == 32) ||
+      (isF16 && part.getBits() == 16);
+  if (!fullPrecision || part.getKernel() != "block" ||
       part.getSparseOperand() != 1 || lhsType.getRank() != 2 ||
       !lhsType.hasStaticShape() || !rhsType.hasStaticShape())
-    return fail("only 32-bit block parts of a sparse rhs are computed over "
+    return fail("only block parts of a sparse rhs kept at the operands' own "
+                "precision (f32 at 32 bits, f16 at 16) are computed over "
                 "kept blocks");
   // Slabs of one block's depth by 32 columns: the column tile.
   int64_t blockK = part.getBlock()[0], blockN = 32;
@@ -504,16 +476,24 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
       rhsType.getShape(), [&] { return part.emitError(); });
   if (failed(map))
     return fail("the part's map is not available");
-  std::optional<KStepList> steps = getWholeKeptBlocks(*map, blockK, blockN);
-  if (!steps)
+  std::optional<KeptSlabs> slabs = getKeptSlabs(*map, blockK, blockN);
+  if (!slabs)
     return fail("a slab of one block's depth by 32 columns keeps some of its "
                 "elements only");
-  // A 64-row by 32-column tile, 4 x 2 outputs a thread.
+  // f16 on tensor cores: 128-row by 32-column tiles, one block deep, four
+  // warps of 32x32, three steps in flight. Otherwise a 64-row by 32-column
+  // tile, 4 x 2 outputs a thread.
   MLIRContext *context = part.getContext();
   auto config = TileConfigAttr::get(
       context, {64, blockN, 8}, {4, 2}, 256, /*stages=*/1,
       CopyEngine::Registers, MmaAtom::FmaF32, WorkListKind::DenseGrid,
       /*splitK=*/1);
+  if (isF16 && blockK % 32 == 0 && chip.f16Mma && chip.hasAsyncCopy &&
+      chip.f16Mma->k == 16)
+    config = TileConfigAttr::get(context, {128, blockN, 32}, {32, 32}, 128,
+                                 /*stages=*/3, CopyEngine::AsyncCopy,
+                                 MmaAtom::MmaF16M16N8K16,
+                                 WorkListKind::DenseGrid, /*splitK=*/1);
 
   ContractionProblem problem;
   ContractionShape &shape = problem.shape;
@@ -531,10 +511,14 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
     problem.b = extract.getSource();
   problem.aStrides = {shape.k, 0, 1};
   problem.bStrides = {0, 1, shape.n};
-  problem.steps = std::move(*steps);
+  problem.steps.blockK = blockK;
+  problem.steps.offsets = std::move(slabs->offsets);
+  problem.steps.entries = std::move(slabs->rows);
   AffineMap outputMap = AffineMap::getMultiDimIdentityMap(3, context)
                             .getMajorSubMap(2);
   problem.init = getInitialValue(part.getAcc(), outputMap);
+  if (std::optional<std::string> reason = checkConfig(problem, config))
+    return fail(*reason);
   int64_t columns = shape.n;
   problem.store = [part, columns](KernelEmitter &e, Value value,
                                   ArrayRef<Value> loops, ArrayRef<Value>,

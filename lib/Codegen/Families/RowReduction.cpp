@@ -22,6 +22,7 @@
 
 #include "tesa/Codegen/Families.h"
 #include "tesa/Codegen/KernelEmitter.h"
+#include "tesa/Transforms/KernelRegions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -93,6 +94,8 @@ public:
 
   SmallVector<int64_t> rows;
   int64_t length = 0;
+  /// The value the region yields.
+  Value result;
   /// The tensors read from outside the region, in argument order.
   SmallVector<Value> inputs;
 
@@ -103,7 +106,6 @@ private:
 
   SmallVector<linalg::GenericOp> steps;
   SmallVector<StepKind> kinds;
-  Value result;
   llvm::DenseSet<Value> produced;
   // Emission state.
   llvm::DenseMap<Value, SmallVector<Value>> elements;
@@ -116,10 +118,10 @@ private:
 llvm::Error RowProgram::analyse(KernelOp region) {
   Block &body = region.getBody().front();
   result = region.getYield().getValues()[0];
-  auto type = dyn_cast<RankedTensorType>(result.getType());
-  if (!type || !type.hasStaticShape() || type.getRank() == 0 ||
-      !type.getElementType().isF32())
-    return fail("the region's result is not a static f32 tensor");
+  if (!isKernelTensorType(result.getType()) ||
+      cast<RankedTensorType>(result.getType()).getRank() == 0)
+    return fail("the region's result is not a static f32 or f16 tensor");
+  auto type = cast<RankedTensorType>(result.getType());
   rows = llvm::to_vector(type.getShape().drop_back());
   length = type.getShape().back();
   for (Operation &op : body.without_terminator()) {
@@ -185,9 +187,8 @@ llvm::Error RowProgram::analyseStep(linalg::GenericOp op) {
     auto fill = value.getDefiningOp<linalg::FillOp>();
     if (isInit && fill && fill.getInputs()[0].getDefiningOp<arith::ConstantOp>())
       continue;
-    auto tensor = dyn_cast<RankedTensorType>(value.getType());
-    if (!tensor || !tensor.hasStaticShape() || !tensor.getElementType().isF32())
-      return fail("an operand is not a static f32 tensor");
+    if (!isKernelTensorType(value.getType()))
+      return fail("an operand is not a static f32 or f16 tensor");
     if (!llvm::is_contained(inputs, value))
       inputs.push_back(value);
   }
@@ -208,11 +209,12 @@ Value RowProgram::read(KernelEmitter &e, Value tensor, Access access,
   if (auto found = perRow.find(tensor); found != perRow.end())
     return found->second;
   Value buffer = inputBuffers.lookup(tensor);
+  Value zero = e.zero(getElementTypeOrSelf(tensor));
   switch (access) {
   case Access::Whole:
-    return e.loadOr(buffer, e.add(rowBase, columns[r]), inRow[r], e.f32(0.0));
+    return e.loadOr(buffer, e.add(rowBase, columns[r]), inRow[r], zero);
   case Access::PerColumn:
-    return e.loadOr(buffer, columns[r], inRow[r], e.f32(0.0));
+    return e.loadOr(buffer, columns[r], inRow[r], zero);
   case Access::PerRow:
     return e.load(buffer, rowId);
   }
@@ -271,9 +273,12 @@ void RowProgram::emit(KernelEmitter &e, gpu::GPUFuncOp kernel,
       perRow[value] = apply(0, Value());
     } else {
       ReductionKind combiner = *getCombiner(op);
-      Value partial = e.f32(combiner == ReductionKind::Add
+      Type type = body.getArguments().back().getType();
+      Value partial = arith::ConstantOp::create(
+          b, b.getFloatAttr(type,
+                            combiner == ReductionKind::Add
                                 ? 0.0
-                                : -std::numeric_limits<float>::infinity());
+                                : -std::numeric_limits<double>::infinity()));
       for (int64_t r = 0; r < perThread; ++r)
         partial =
             arith::SelectOp::create(b, inRow[r], apply(r, partial), partial);
@@ -285,7 +290,7 @@ void RowProgram::emit(KernelEmitter &e, gpu::GPUFuncOp kernel,
       Operation *combining =
           body.getTerminator()->getOperand(0).getDefiningOp();
       OperationState state(b.getLoc(), combining->getName(),
-                           ValueRange{initial, total}, {b.getF32Type()},
+                           ValueRange{initial, total}, {type},
                            combining->getAttrs());
       perRow[value] = b.create(state)->getResult(0);
     }
@@ -322,13 +327,13 @@ tesa::buildRowReductionKernel(KernelOp region, gpu::GPUModuleOp module,
   for (Value input : program.inputs) {
     auto type = cast<RankedTensorType>(input.getType());
     arguments.push_back(
-        MemRefType::get({type.getNumElements()}, b.getF32Type()));
+        MemRefType::get({type.getNumElements()}, type.getElementType()));
   }
   int64_t rowCount = 1;
   for (int64_t size : program.rows)
     rowCount *= size;
-  arguments.push_back(
-      MemRefType::get({rowCount * program.length}, b.getF32Type()));
+  arguments.push_back(MemRefType::get({rowCount * program.length},
+                                      getElementTypeOrSelf(program.result)));
   RegionKernel result;
   result.inputs = program.inputs;
   result.kernel = e.beginKernel(module, name, arguments);

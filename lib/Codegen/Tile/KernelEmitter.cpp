@@ -185,6 +185,9 @@ Value KernelEmitter::combine(Value x, Value y, ReductionKind kind) {
 
 Value KernelEmitter::reduceAcrossBlock(Value x, ReductionKind kind,
                                        int64_t threads, Value scratch) {
+  // Shuffles and the scratch buffer take f32.
+  Type type = x.getType();
+  x = toF32(x);
   Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
   for (int64_t offset = 16; offset >= 1; offset /= 2) {
     Value shift = arith::ConstantIntOp::create(b, b.getI32Type(), offset);
@@ -194,7 +197,7 @@ Value KernelEmitter::reduceAcrossBlock(Value x, ReductionKind kind,
   }
   int64_t warps = threads / 32;
   if (warps == 1)
-    return x;
+    return convert(x, type);
   Value tid = threadId();
   Value lane = rem(tid, 32);
   Value isFirstLane = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
@@ -206,5 +209,5 @@ Value KernelEmitter::reduceAcrossBlock(Value x, ReductionKind kind,
     total = combine(total, load(scratch, index(w)), kind);
   // Before anyone writes the scratch buffer again.
   barrier();
-  return total;
+  return convert(total, type);
 }

@@ -166,7 +166,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   // before any part layout is built.
   if (!matchGather(op.getDense())) {
     llvm::Expected<RegionKernel> keptBlocks = buildKeptBlockPartKernel(
-        op, kernelModule, "part" + std::to_string(index));
+        op, kernelModule, "part" + std::to_string(index), chip);
     if (keptBlocks) {
       OpBuilder builder(op);
       Value result =
@@ -176,7 +176,18 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       replacePart(op, result);
       return success();
     }
-    llvm::consumeError(keptBlocks.takeError());
+    std::string reason = llvm::toString(keptBlocks.takeError());
+    // The part kernels below take f32 operands.
+    if (!cast<RankedTensorType>(op.getLhs().getType())
+             .getElementType()
+             .isF32())
+      return op.emitError("cannot compute this part of f16 operands: ")
+             << reason;
+  } else if (!cast<RankedTensorType>(op.getLhs().getType())
+                  .getElementType()
+                  .isF32()) {
+    return op.emitError("cannot compute this part of f16 operands: its dense "
+                        "operand is gathered");
   }
   int64_t columns = resultType.getDimSize(sparseIsLhs ? 1 : 0);
   PartLayout layout = buildPartLayout(

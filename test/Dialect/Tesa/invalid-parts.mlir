@@ -32,9 +32,9 @@ func.func @matmul_shapes(%x: tensor<4x6xf32>, %w: tensor<8x4xf32, #tesa.sparsity
 
 // -----
 
-func.func @matmul_f16(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf16>) {
-  // expected-error @+1 {{'tesa.part_matmul' op operands and result must be statically shaped 2-D f32 tensors}}
-  %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf16>, tensor<8x4xf16, #tesa.sparsity<bits = 8>>, tensor<4x4xf16> -> tensor<4x4xf16>
+func.func @matmul_mixed(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op operands and result must be statically shaped 2-D tensors of one element type, f32 or f16}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf16>, tensor<8x4xf16, #tesa.sparsity<bits = 8>>, tensor<4x4xf32> -> tensor<4x4xf32>
   return
 }
 
@@ -98,7 +98,7 @@ func.func @matmul_dense_sparse_operand(%x: tensor<4x8xf32>, %w: tensor<8x4xf32>,
 // -----
 
 func.func @epilogue_arguments(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 32>>, %acc: tensor<4x4xf32>) {
-  // expected-error @+1 {{'tesa.part_matmul' op the epilogue must be one block with one f32 argument}}
+  // expected-error @+1 {{'tesa.part_matmul' op the epilogue must be one block with one argument of the result's element type}}
   %r = tesa.part_matmul %x, %w, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 32>>, tensor<4x4xf32> -> tensor<4x4xf32> epilogue {
   ^bb0(%v: f32, %u: f32):
     tesa.yield %v : f32

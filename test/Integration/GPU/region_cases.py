@@ -110,15 +110,16 @@ def matmul_bias_gelu(name="matmul_bias_gelu", m=70, k=90, n=50):
                  [("contraction", 2)], tile_for(1, m, n))
 
 
-def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128):
-    """matmul_bias_gelu with w pruned in 32x32 blocks (half of them kept,
-    f32): decomposed on the GPU into a block part that the contraction
-    family computes over its kept blocks, the bias in its accumulator and
-    GELU as its epilogue. Pruned elements are zero in the input."""
+def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
+    """matmul_bias_gelu with w pruned in 32x32 blocks (half of them kept at
+    `bits`, the element type's own precision): decomposed on the GPU into a
+    block part that the contraction family computes over its kept blocks,
+    the bias in its accumulator and GELU as its epilogue. Pruned elements
+    are zero in the input."""
     case = matmul_bias_gelu(name, m, k, n)
     rng = _rng(name + "_mask")
-    grid = (rng.random((k // 32, n // 32)) < 0.5).astype(np.int8) * 32
-    grid[0, 0] = 32
+    grid = (rng.random((k // 32, n // 32)) < 0.5).astype(np.int8) * bits
+    grid[0, 0] = bits
     rows = ", ".join("[" + ", ".join(str(v) for v in row) + "]"
                      for row in grid)
     encoding = (f"#tesa.sparsity<map = dense<[{rows}]> : "
@@ -357,9 +358,10 @@ def as_f16(case, name, tile, reduction=1):
     arithmetic; the GPU accumulates in f32 and lands far inside it."""
     f16 = dict(case)
     f16["name"] = name
-    f16["mlir"] = case["mlir"].replace(f"@{case['name']}(", f"@{name}(") \
-        .replace("f32", "f16")
-    f16.pop("plain_mlir", None)
+    for key in ("mlir", "plain_mlir"):
+        if key in case:
+            f16[key] = case[key].replace(f"@{case['name']}(", f"@{name}(") \
+                .replace("f32", "f16")
     f16["inputs"] = [np.asarray(a, np.float16) for a in case["inputs"]]
     f16["reference"] = case["reference_of"](f16["inputs"])
     f16["tile"] = tile
@@ -368,24 +370,28 @@ def as_f16(case, name, tile, reduction=1):
 
 
 def f16_cases(small=False):
-    """Products of f16 programs: on tensor cores where every operand
-    dimension but the outermost is a multiple of eight (both orders of
-    each operand in shared memory), else on f32 FMA tiles (the unaligned
-    product with its f16 GELU epilogue)."""
+    """Products of f16 programs: on tensor cores where the innermost
+    dimension of each operand is a multiple of eight (both orders of each
+    operand in shared memory; attention with 3 heads), else on f32 FMA
+    tiles (the unaligned product with its f16 GELU epilogue)."""
     bmm = (2, 130, 64, 72) if small else (12, 512, 64, 512)
     return [
         as_f16(matmul("matmul_100x64x80", 100, 64, 80), "matmul_f16",
                mma_tile_for(1, 100, 80), 64),
-        as_f16(attention_scores("attention_scores_f16_src", 80, 8, 40),
-               "attention_scores_f16", mma_tile_for(8, 80, 80), 40),
-        as_f16(attention_context("attention_context_f16_src", 80, 8, 40),
-               "attention_context_f16", mma_tile_for(8, 80, 40), 80),
+        as_f16(attention_scores("attention_scores_f16_src", 80, 3, 40),
+               "attention_scores_f16", mma_tile_for(3, 80, 80), 40),
+        as_f16(attention_context("attention_context_f16_src", 80, 3, 40),
+               "attention_context_f16", mma_tile_for(3, 80, 40), 80),
         as_f16(transposed_lhs("transposed_lhs_f16_src", 64, 48, 80),
                "transposed_lhs_f16", mma_tile_for(1, 64, 80), 48),
         as_f16(matmul_bias_gelu("matmul_bias_gelu_f16_src"),
                "matmul_bias_gelu_f16", tile_for(1, 70, 50), 90),
         as_f16(batch_matmul("bmm_f16_src", *bmm), "bmm_f16",
                mma_tile_for(bmm[0], bmm[1], bmm[3]), bmm[2]),
+        # Kept 16-bit blocks on tensor cores (a decomposed part, no
+        # region).
+        as_f16(block_sparse_gelu("block_sparse_gelu_f16_src", bits=16),
+               "block_sparse_gelu_f16", mma_tile_for(1, 70, 128), 96),
     ]
 
 

@@ -7,10 +7,28 @@
 // PLAN: error: unknown plan 'dense'; expected auto, fine, block or structured
 // SHAPE: error: block-shape '16' is not <channels>x<reduction> with positive sizes
 
-func.func @f16_elements(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>, %acc: tensor<4x4xf16>) -> tensor<4x4xf16> {
-  // expected-remark @below {{sparse product not decomposed: element type f16 is not f32; it is computed densely}}
+// f16 parts are kept blocks of whole 32x32 tiles only (computed on the
+// contraction family); a plan of anything else stays dense.
+func.func @f16_fine(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>, %acc: tensor<4x4xf16>) -> tensor<4x4xf16> {
+  // expected-remark @below {{sparse f16 product not decomposed: its plan (1 part; 16 fine-grained elements at 16 bits) is not all 16-bit blocks kept in whole 32x32 tiles, the only f16 parts computed; it is computed densely}}
   %r = linalg.matmul ins(%x, %w : tensor<4x8xf16>, tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>) outs(%acc : tensor<4x4xf16>) -> tensor<4x4xf16>
   return %r : tensor<4x4xf16>
+}
+
+// -----
+
+func.func @f16_into_f32(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>, %acc: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-remark @below {{sparse product not decomposed: its operands mix f32 and f16; it is computed densely}}
+  %r = linalg.matmul ins(%x, %w : tensor<4x8xf16>, tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>) outs(%acc : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @f64_elements(%x: tensor<4x8xf64>, %w: tensor<8x4xf64, #tesa.sparsity<map = dense<[[32], [0]]> : tensor<2x1xi8>>>, %acc: tensor<4x4xf64>) -> tensor<4x4xf64> {
+  // expected-remark @below {{sparse product not decomposed: element type f64 is neither f32 nor f16; it is computed densely}}
+  %r = linalg.matmul ins(%x, %w : tensor<4x8xf64>, tensor<8x4xf64, #tesa.sparsity<map = dense<[[32], [0]]> : tensor<2x1xi8>>>) outs(%acc : tensor<4x4xf64>) -> tensor<4x4xf64>
+  return %r : tensor<4x4xf64>
 }
 
 // -----

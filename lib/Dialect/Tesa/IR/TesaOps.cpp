@@ -135,11 +135,13 @@ LogicalResult PartMatmulOp::verify() {
   auto rhsType = cast<RankedTensorType>(getRhs().getType());
   auto accType = cast<RankedTensorType>(getAcc().getType());
   auto resultType = cast<RankedTensorType>(getResult().getType());
+  Type element = resultType.getElementType();
   for (RankedTensorType type : {lhsType, rhsType, accType, resultType})
     if (type.getRank() != 2 || !type.hasStaticShape() ||
-        !type.getElementType().isF32())
+        !isa<Float32Type, Float16Type>(type.getElementType()) ||
+        type.getElementType() != element)
       return emitOpError("operands and result must be statically shaped 2-D "
-                         "f32 tensors, got ")
+                         "tensors of one element type, f32 or f16, got ")
              << type;
   if (lhsType.getDimSize(1) != rhsType.getDimSize(0) ||
       accType.getShape() != resultType.getShape() ||
@@ -172,13 +174,15 @@ LogicalResult PartMatmulOp::verify() {
     return success();
   Region &epilogue = getEpilogue();
   if (!epilogue.hasOneBlock() || epilogue.getNumArguments() != 1 ||
-      !epilogue.getArgument(0).getType().isF32())
-    return emitOpError("the epilogue must be one block with one f32 argument");
+      epilogue.getArgument(0).getType() != element)
+    return emitOpError("the epilogue must be one block with one argument of "
+                       "the result's element type");
   Block &body = epilogue.front();
   auto yield = body.empty() ? nullptr : dyn_cast<YieldOp>(body.back());
   if (!yield || yield.getValues().size() != 1 ||
-      !yield.getValues()[0].getType().isF32())
-    return emitOpError("the epilogue must end in tesa.yield of one f32");
+      yield.getValues()[0].getType() != element)
+    return emitOpError("the epilogue must end in tesa.yield of one value of "
+                       "the result's element type");
   for (Operation &op : body) {
     if (!isa<YieldOp>(op) && !canBeInEpilogue(&op))
       return op.emitOpError("cannot be part of an epilogue: only pure arith "

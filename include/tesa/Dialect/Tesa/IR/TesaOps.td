@@ -59,13 +59,15 @@ def Tesa_ExtractPartOp : Tesa_Op<"extract_part", [Pure]> {
 def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
   let summary = "One part of a decomposed sparse matrix multiplication";
   let description = [{
-    Computes `acc + lhs * rhs` for 2-D f32 tensors, where the operand named by
+    Computes `acc + lhs * rhs` for 2-D tensors of one element type (f32, or
+    f16 as a half-precision program has them), where the operand named by
     `sparse_operand` (0 = lhs, 1 = rhs) is one part of a decomposed sparse
     operand: only the elements its encoding keeps take part, rounded to the
     width the part is computed in:
 
     * `bits = 32`: f32 products, f32 accumulation.
-    * `bits = 16`: both operands rounded to f16, products accumulated in f32.
+    * `bits = 16`: both operands rounded to f16 (f16 operands as they are),
+      products accumulated in f32, the sum rounded to the result's type.
     * `bits = 8` / `bits = 4`: symmetric integer quantisation. The sparse
       operand has one scale per output channel, `max |w| / qmax` over the
       channel's kept elements (qmax = 127, or 7 for 4 bits); the dense operand
@@ -83,7 +85,8 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
     select the code generated for the part; they do not change the result.
 
     The last part of a product may carry an `epilogue`: a region with one
-    f32 argument, ending in `tesa.yield`, applied to every element of the
+    argument of the result's element type, ending in `tesa.yield` of one
+    value of that type, applied to every element of the
     result once the part is added (an activation, fused by
     `--tesa-fuse-epilogues`). Its ops must be free of side effects.
 
