@@ -35,24 +35,31 @@ constexpr ContractionTiling kContractionTilings[] = {
 };
 
 /// The tensor-core tilings, largest first: tile M x N x K, each warp's
-/// M x N outputs, four warps, operands three steps deep.
+/// M x N outputs, four warps, operands three steps deep. On an H200
+/// (docs/codegen.md) BERT-base's products ran with 4-6 of 16 warps a
+/// multiprocessor active when their tiles only just filled the
+/// multiprocessors: a product takes the largest tiling that gives each
+/// multiprocessor two tiles (kMmaTilesPerProcessor).
 constexpr ContractionTiling kMmaTilings[] = {
     {{128, 128, 32}, {64, 64}},
     {{128, 64, 32}, {64, 32}},
     {{64, 64, 32}, {32, 32}},
+    {{64, 32, 32}, {32, 16}},
 };
 constexpr int64_t kMmaStages = 3;
+constexpr int64_t kMmaTilesPerProcessor = 2;
 
-/// The first of `tilings` (largest first) whose tiles give every
-/// multiprocessor of `chip` one of the `batch` products of `m` x `n`, else
-/// the last.
+/// The first of `tilings` (largest first) whose tiles of the `batch`
+/// products of `m` x `n` give every multiprocessor of `chip` at least
+/// `perProcessor`, else the last.
 const ContractionTiling &pickTiling(ArrayRef<ContractionTiling> tilings,
                                     const ChipDescription &chip,
-                                    int64_t batch, int64_t m, int64_t n) {
+                                    int64_t batch, int64_t m, int64_t n,
+                                    int64_t perProcessor = 1) {
   for (const ContractionTiling &tiling : tilings) {
     int64_t tiles = batch * llvm::divideCeil(m, tiling.tile[0]) *
                     llvm::divideCeil(n, tiling.tile[1]);
-    if (tiles >= int64_t(chip.multiprocessors))
+    if (tiles >= perProcessor * int64_t(chip.multiprocessors))
       return tiling;
   }
   return tilings.back();
@@ -78,7 +85,7 @@ TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
   if (tensorCores && chip.f16Mma && chip.hasAsyncCopy &&
       chip.f16Mma->m == 16 && chip.f16Mma->n == 8 && chip.f16Mma->k == 16) {
     const ContractionTiling &tiling =
-        pickTiling(kMmaTilings, chip, batch, m, n);
+        pickTiling(kMmaTilings, chip, batch, m, n, kMmaTilesPerProcessor);
     int64_t warps = (tiling.tile[0] / tiling.threadTile[0]) *
                     (tiling.tile[1] / tiling.threadTile[1]);
     return TileConfigAttr::get(context, tiling.tile, tiling.threadTile,

@@ -342,12 +342,12 @@ def matmul(name, m, k, n):
 def mma_tile_for(batch, m, n, processors=132):
     """The output tile --tesa-choose-tile-configs gives a contraction of
     f16 operands whose copies fit the tensor-core tiles on the H200: the
-    largest of 128x128, 128x64 and 64x64 with a tile for every
-    multiprocessor, else 64x64."""
-    for tile in ((128, 128), (128, 64)):
-        if batch * -(-m // tile[0]) * -(-n // tile[1]) >= processors:
+    largest of 128x128, 128x64, 64x64 and 64x32 with two tiles for every
+    multiprocessor, else 64x32."""
+    for tile in ((128, 128), (128, 64), (64, 64)):
+        if batch * -(-m // tile[0]) * -(-n // tile[1]) >= 2 * processors:
             return tile
-    return (64, 64)
+    return (64, 32)
 
 
 def as_f16(case, name, tile, reduction=1):
