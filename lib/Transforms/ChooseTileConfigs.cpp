@@ -48,6 +48,28 @@ constexpr ContractionTiling kMmaTilings[] = {
 };
 constexpr int64_t kMmaStages = 3;
 constexpr int64_t kMmaTilesPerProcessor = 2;
+/// Split-K: a product with fewer tiles than multiprocessors splits its K
+/// steps into slices, enough for two blocks of threads a multiprocessor,
+/// each slice at least this many steps long.
+constexpr int64_t kMinStepsPerSlice = 4;
+
+/// The slices to split the K steps of `tiles` output tiles of `tileK` into
+/// on `chip`.
+int64_t chooseSplitK(const ChipDescription &chip, int64_t tiles, int64_t k,
+                     int64_t tileK) {
+  int64_t processors = chip.multiprocessors;
+  if (tiles >= processors)
+    return 1;
+  int64_t wanted = llvm::divideCeil(2 * processors, tiles);
+  int64_t most = llvm::divideCeil(k, tileK) / kMinStepsPerSlice;
+  return std::max<int64_t>(1, std::min(wanted, most));
+}
+
+int64_t countTiles(const ContractionTiling &tiling, int64_t batch, int64_t m,
+                   int64_t n) {
+  return batch * llvm::divideCeil(m, tiling.tile[0]) *
+         llvm::divideCeil(n, tiling.tile[1]);
+}
 
 /// The first of `tilings` (largest first) whose tiles of the `batch`
 /// products of `m` x `n` give every multiprocessor of `chip` at least
@@ -57,9 +79,8 @@ const ContractionTiling &pickTiling(ArrayRef<ContractionTiling> tilings,
                                     int64_t batch, int64_t m, int64_t n,
                                     int64_t perProcessor = 1) {
   for (const ContractionTiling &tiling : tilings) {
-    int64_t tiles = batch * llvm::divideCeil(m, tiling.tile[0]) *
-                    llvm::divideCeil(n, tiling.tile[1]);
-    if (tiles >= perProcessor * int64_t(chip.multiprocessors))
+    if (countTiles(tiling, batch, m, n) >=
+        perProcessor * int64_t(chip.multiprocessors))
       return tiling;
   }
   return tilings.back();
@@ -67,13 +88,14 @@ const ContractionTiling &pickTiling(ArrayRef<ContractionTiling> tilings,
 
 TileConfigAttr makeContractionConfig(MLIRContext *context,
                                      ArrayRef<int64_t> tile,
-                                     ArrayRef<int64_t> threadTile) {
+                                     ArrayRef<int64_t> threadTile,
+                                     int64_t splitK = 1) {
   int64_t threads =
       (tile[0] / threadTile[0]) * (tile[1] / threadTile[1]);
   return TileConfigAttr::get(context, tile, threadTile, threads,
                              /*stages=*/1, CopyEngine::Registers,
                              MmaAtom::FmaF32, WorkListKind::DenseGrid,
-                             /*splitK=*/1);
+                             splitK);
 }
 
 } // namespace
@@ -81,21 +103,26 @@ TileConfigAttr makeContractionConfig(MLIRContext *context,
 TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
                                              const ChipDescription &chip,
                                              int64_t batch, int64_t m,
-                                             int64_t n, bool tensorCores) {
+                                             int64_t n, int64_t k,
+                                             bool tensorCores) {
   if (tensorCores && chip.f16Mma && chip.hasAsyncCopy &&
       chip.f16Mma->m == 16 && chip.f16Mma->n == 8 && chip.f16Mma->k == 16) {
     const ContractionTiling &tiling =
         pickTiling(kMmaTilings, chip, batch, m, n, kMmaTilesPerProcessor);
     int64_t warps = (tiling.tile[0] / tiling.threadTile[0]) *
                     (tiling.tile[1] / tiling.threadTile[1]);
+    int64_t splitK = chooseSplitK(chip, countTiles(tiling, batch, m, n), k,
+                                  tiling.tile[2]);
     return TileConfigAttr::get(context, tiling.tile, tiling.threadTile,
                                32 * warps, kMmaStages, CopyEngine::AsyncCopy,
                                MmaAtom::MmaF16M16N8K16,
-                               WorkListKind::DenseGrid, /*splitK=*/1);
+                               WorkListKind::DenseGrid, splitK);
   }
   const ContractionTiling &tiling =
       pickTiling(kContractionTilings, chip, batch, m, n);
-  return makeContractionConfig(context, tiling.tile, tiling.threadTile);
+  return makeContractionConfig(
+      context, tiling.tile, tiling.threadTile,
+      chooseSplitK(chip, countTiles(tiling, batch, m, n), k, tiling.tile[2]));
 }
 
 bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op) {
@@ -192,9 +219,9 @@ struct ChooseTileConfigsPass
       if (failed(dims))
         return nullptr;
       int64_t batch = dims->batch.empty() ? 1 : ranges[dims->batch[0]];
-      return chooseContractionConfig(&getContext(), chip, batch,
-                                     ranges[dims->m[0]], ranges[dims->n[0]],
-                                     fitsTensorCoreTiles(linalgOp));
+      return chooseContractionConfig(
+          &getContext(), chip, batch, ranges[dims->m[0]], ranges[dims->n[0]],
+          ranges[dims->k[0]], fitsTensorCoreTiles(linalgOp));
     }
     return nullptr;
   }

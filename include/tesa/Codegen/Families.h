@@ -20,6 +20,7 @@
 #include "llvm/Support/Error.h"
 
 #include <array>
+#include <memory>
 
 namespace tesa {
 
@@ -30,6 +31,12 @@ struct RegionKernel {
   int64_t threads = 1;
   /// Bytes of dynamic shared memory the kernel takes.
   int64_t sharedBytes = 0;
+  /// Split-K: `kernel` writes its partial sums to a workspace of this many
+  /// f32 elements (its last argument, in place of the result), and
+  /// `finish` (reading the workspace, then its own `inputs`) adds them up
+  /// into the result.
+  int64_t workspaceElements = 0;
+  std::shared_ptr<RegionKernel> finish;
   /// The tensors whose flat buffers the kernel reads, in argument order;
   /// the flat result buffer follows them.
   llvm::SmallVector<mlir::Value> inputs;

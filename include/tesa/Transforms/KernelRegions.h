@@ -55,13 +55,16 @@ bool isEpilogueStep(mlir::linalg::GenericOp op, mlir::Value value);
 /// fitsTensorCoreTiles) on a chip with the m16n8k16 atom and asynchronous
 /// copies: the largest of 128x128x32, 128x64x32, 64x64x32 and 64x32x32
 /// tiles (four warps, three stages) that gives every multiprocessor of
-/// `chip` two tiles, else the smallest. Otherwise exact-f32 FMA: 64x64x8 output tiles (4x4 a
-/// thread) when they give every multiprocessor a tile, else 32x32x16 (2x2 a
-/// thread), 256 threads either way.
+/// `chip` two tiles, else the smallest. Otherwise exact-f32 FMA: 64x64x8
+/// output tiles (4x4 a thread) when they give every multiprocessor a tile,
+/// else 32x32x16 (2x2 a thread), 256 threads either way. When the tiles are
+/// fewer than the multiprocessors, the `k` reduction elements are split
+/// into enough slices (split_k) for two blocks of threads a multiprocessor,
+/// each at least four K steps long.
 TileConfigAttr chooseContractionConfig(mlir::MLIRContext *context,
                                        const ChipDescription &chip,
                                        int64_t batch, int64_t m, int64_t n,
-                                       bool tensorCores);
+                                       int64_t k, bool tensorCores);
 
 /// Whether the operands of the contraction `op` are f16 tensors that the
 /// tensor-core tiles copy in 16-byte pieces: the innermost dimension a

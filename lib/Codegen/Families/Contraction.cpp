@@ -191,18 +191,12 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
   kernel = kernelFn;
   ImplicitLocOpBuilder &b = e.b;
   SmallVector<Value> arguments(kernel.getArguments());
-  unsigned next = 2;
-  Value initBuffer = problem.init.source ? arguments[next++] : Value();
-  SmallVector<Value> storeBuffers(arguments.begin() + next,
-                                  arguments.begin() + next +
-                                      problem.storeInputs.size());
-  Value out = arguments.back();
-
+  ContractionBlock block = ContractionBlock::get(e, problem, kernel);
   Value tid = e.threadId();
   Value tx = e.rem(tid, columns.threads), ty = e.div(tid, columns.threads);
-  Value batchId = e.blockId(gpu::Dimension::z);
-  Value rowStart = e.affine(e.blockId(gpu::Dimension::y), tileM);
-  Value columnTile = e.blockId(gpu::Dimension::x);
+  Value batchId = block.batchId;
+  Value rowStart = e.affine(block.rowTile, tileM);
+  Value columnTile = block.columnTile;
   Value columnStart = e.affine(columnTile, tileN);
   OperandTile a{arguments[0], batchBase(problem.aStrides, batchId), rowStart,
                 e.workgroupBuffer(kernel, tileK * (tileM + kPad)),
@@ -212,7 +206,7 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
                     e.workgroupBuffer(kernel, tileK * (tileN + kPad)),
                     problem.bStrides, shape.nLoop, shape.n, tileN};
 
-  KStepWalker steps(e, problem, kernel, tileK);
+  KStepWalker steps(e, problem, kernel, tileK, block.slice);
   Value count = steps.getCount(columnTile);
   Value firstK = steps.getStart(columnTile, e.index(0), count);
   storeTile(a, loadTile(a, firstK));
@@ -243,15 +237,8 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
       Value column = e.add(columnStart, columns.getOffset(e, tx, j));
       Value inBounds = e.both(e.less(row, shape.m), e.less(column, shape.n));
       e.ifThen(inBounds, [&] {
-        SmallVector<Value> loops(shape.numLoops, e.index(0));
-        if (shape.batchLoop >= 0)
-          loops[shape.batchLoop] = batchId;
-        loops[shape.mLoop] = row;
-        loops[shape.nLoop] = column;
-        Value value = addInitialValue(e, problem,
-                                      loop.getResult(i * columns.size + j),
-                                      initBuffer, loops);
-        problem.store(e, value, loops, storeBuffers, out);
+        storeOutput(e, problem, block, loop.getResult(i * columns.size + j),
+                    row, column);
       });
     }
   }
@@ -269,8 +256,11 @@ RegionKernel emitContraction(const ContractionProblem &problem,
   SmallVector<Type> arguments;
   for (Value input : result.inputs)
     arguments.push_back(getFlatType(input));
-  arguments.push_back(
-      MemRefType::get({resultElements}, problem.resultElement));
+  auto resultType = MemRefType::get({resultElements}, problem.resultElement);
+  auto workspaceType =
+      MemRefType::get({problem.getWorkspaceElements()}, b.getF32Type());
+  const ContractionShape &shape = problem.shape;
+  arguments.push_back(problem.splitK > 1 ? workspaceType : resultType);
   result.kernel = e.beginKernel(module, name, arguments);
   if (config.getAtom() == MmaAtom::MmaF16M16N8K16) {
     emitMmaContraction(e, problem, config, result.kernel);
@@ -278,9 +268,27 @@ RegionKernel emitContraction(const ContractionProblem &problem,
   } else {
     emitFmaContraction(e, problem, config, result.kernel);
   }
-  const ContractionShape &shape = problem.shape;
+  if (problem.splitK > 1) {
+    // The kernel that adds up the slices' sums.
+    result.workspaceElements = problem.getWorkspaceElements();
+    auto finish = std::make_shared<RegionKernel>();
+    finish->inputs = problem.getFinishInputs();
+    SmallVector<Type> finishArguments = {workspaceType};
+    for (Value input : finish->inputs)
+      finishArguments.push_back(getFlatType(input));
+    finishArguments.push_back(resultType);
+    finish->kernel =
+        e.beginKernel(module, (name + "_split_k").str(), finishArguments);
+    emitSplitKFinish(e, problem, finish->kernel);
+    finish->grid = {llvm::divideCeil(shape.batch * shape.m * shape.n,
+                                     kSplitKFinishThreads),
+                    1, 1};
+    finish->threads = kSplitKFinishThreads;
+    result.finish = finish;
+  }
   result.grid = {llvm::divideCeil(shape.n, config.getTile()[1]),
-                 llvm::divideCeil(shape.m, config.getTile()[0]), shape.batch};
+                 llvm::divideCeil(shape.m, config.getTile()[0]),
+                 shape.batch * problem.splitK};
   result.threads = config.getThreads();
   return result;
 }
@@ -306,6 +314,8 @@ std::optional<std::string> checkFmaConfig(TileConfigAttr config) {
 /// Why `config` cannot compute `problem`, or none.
 std::optional<std::string> checkConfig(const ContractionProblem &problem,
                                        TileConfigAttr config) {
+  if (config.getSplitK() > 1 && problem.steps.blockK)
+    return "split-K takes every K step, not a list of kept blocks";
   if (config.getAtom() == MmaAtom::MmaF16M16N8K16)
     return checkMmaProblem(problem, config);
   return checkFmaConfig(config);
@@ -315,10 +325,100 @@ std::optional<std::string> checkConfig(const ContractionProblem &problem,
 
 SmallVector<Value> ContractionProblem::getInputs() const {
   SmallVector<Value> inputs = {a, b};
+  if (splitK == 1)
+    llvm::append_range(inputs, getFinishInputs());
+  return inputs;
+}
+
+SmallVector<Value> ContractionProblem::getFinishInputs() const {
+  SmallVector<Value> inputs;
   if (init.source)
     inputs.push_back(init.source);
   llvm::append_range(inputs, storeInputs);
   return inputs;
+}
+
+ContractionBlock ContractionBlock::get(KernelEmitter &e,
+                                       const ContractionProblem &problem,
+                                       gpu::GPUFuncOp kernel) {
+  ContractionBlock block;
+  block.columnTile = e.blockId(gpu::Dimension::x);
+  block.rowTile = e.blockId(gpu::Dimension::y);
+  Value z = e.blockId(gpu::Dimension::z);
+  block.batchId = z;
+  if (problem.splitK > 1) {
+    block.batchId = e.rem(z, problem.shape.batch);
+    block.slice = e.div(z, problem.shape.batch);
+  }
+  SmallVector<Value> arguments(kernel.getArguments());
+  block.out = arguments.back();
+  if (problem.splitK > 1)
+    return block;
+  unsigned next = 2;
+  if (problem.init.source)
+    block.initBuffer = arguments[next++];
+  block.storeBuffers.assign(arguments.begin() + next,
+                            arguments.begin() + next +
+                                problem.storeInputs.size());
+  return block;
+}
+
+/// The loops' values at output (`row`, `column`) of batch `batchId`.
+static SmallVector<Value> getOutputLoops(KernelEmitter &e,
+                                         const ContractionShape &shape,
+                                         Value batchId, Value row,
+                                         Value column) {
+  SmallVector<Value> loops(shape.numLoops, e.index(0));
+  if (shape.batchLoop >= 0)
+    loops[shape.batchLoop] = batchId;
+  loops[shape.mLoop] = row;
+  loops[shape.nLoop] = column;
+  return loops;
+}
+
+void tesa::storeOutput(KernelEmitter &e, const ContractionProblem &problem,
+                       const ContractionBlock &block, Value acc, Value row,
+                       Value column) {
+  const ContractionShape &shape = problem.shape;
+  if (problem.splitK > 1) {
+    // [slice][batch][m][n]
+    Value index = e.add(
+        e.affine(e.add(e.affine(block.slice, shape.batch), block.batchId),
+                 shape.m * shape.n),
+        e.add(e.affine(row, shape.n), column));
+    e.store(acc, block.out, index);
+    return;
+  }
+  SmallVector<Value> loops =
+      getOutputLoops(e, shape, block.batchId, row, column);
+  Value value = addInitialValue(e, problem, acc, block.initBuffer, loops);
+  problem.store(e, value, loops, block.storeBuffers, block.out);
+}
+
+void tesa::emitSplitKFinish(KernelEmitter &e, const ContractionProblem &problem,
+                            gpu::GPUFuncOp kernel) {
+  const ContractionShape &shape = problem.shape;
+  SmallVector<Value> arguments(kernel.getArguments());
+  Value workspace = arguments[0];
+  unsigned next = 1;
+  Value initBuffer = problem.init.source ? arguments[next++] : Value();
+  SmallVector<Value> storeBuffers(arguments.begin() + next,
+                                  arguments.end() - 1);
+  int64_t outputs = shape.batch * shape.m * shape.n;
+  Value id = e.add(e.affine(e.blockId(gpu::Dimension::x),
+                            kSplitKFinishThreads),
+                   e.threadId());
+  e.ifThen(e.less(id, outputs), [&] {
+    Value sum = e.load(workspace, id);
+    for (int64_t slice = 1; slice < problem.splitK; ++slice)
+      sum = e.add(sum, e.load(workspace, e.affine(id, 1, slice * outputs)));
+    Value column = e.rem(id, shape.n);
+    Value row = e.rem(e.div(id, shape.n), shape.m);
+    Value batchId = e.div(id, shape.m * shape.n);
+    SmallVector<Value> loops = getOutputLoops(e, shape, batchId, row, column);
+    Value value = addInitialValue(e, problem, sum, initBuffer, loops);
+    problem.store(e, value, loops, storeBuffers, arguments.back());
+  });
 }
 
 /// The initial value of an accumulator `acc` that the contraction's loops
@@ -351,8 +451,18 @@ Value KStepWalker::table(StringRef suffix, ArrayRef<int32_t> data) {
 
 Value KStepWalker::getCount(Value columnTile) {
   const KStepList &steps = problem.steps;
-  if (!steps.blockK)
-    return e.index(llvm::divideCeil(problem.shape.k, tileK));
+  if (!steps.blockK) {
+    int64_t total = llvm::divideCeil(problem.shape.k, tileK);
+    if (!slice)
+      return e.index(total);
+    // Slices of `perSlice` steps; the last may be shorter or empty.
+    int64_t perSlice = llvm::divideCeil(total, problem.splitK);
+    Value rest = arith::SubIOp::create(
+        e.b, e.index(total),
+        arith::MinUIOp::create(e.b, e.affine(slice, perSlice),
+                               e.index(total)));
+    return arith::MinUIOp::create(e.b, rest, e.index(perSlice));
+  }
   Value offsets = table("_offsets", steps.offsets);
   Value count = arith::SubIOp::create(
       e.b, e.loadIndex(offsets, e.affine(columnTile, 1, 1)),
@@ -362,10 +472,17 @@ Value KStepWalker::getCount(Value columnTile) {
 
 Value KStepWalker::getStart(Value columnTile, Value i, Value count) {
   const KStepList &steps = problem.steps;
-  if (!steps.blockK)
-    return e.affine(i, tileK);
   Value inRange =
       arith::CmpIOp::create(e.b, arith::CmpIPredicate::ult, i, count);
+  if (!steps.blockK) {
+    if (!slice)
+      return e.affine(i, tileK);
+    int64_t perSlice = llvm::divideCeil(
+        llvm::divideCeil(problem.shape.k, tileK), problem.splitK);
+    Value start = e.affine(e.add(e.affine(slice, perSlice), i), tileK);
+    return arith::SelectOp::create(e.b, inRange, start,
+                                   e.index(problem.shape.k));
+  }
   int64_t perBlock = steps.blockK / tileK;
   Value offsets = table("_offsets", steps.offsets);
   Value entries = table("_entries", steps.entries);
@@ -398,10 +515,9 @@ llvm::Expected<RegionKernel>
 tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
                              StringRef name) {
   TileConfigAttr config = region.getConfigAttr();
-  if (!config || config.getWork() != WorkListKind::DenseGrid ||
-      config.getSplitK() != 1)
+  if (!config || config.getWork() != WorkListKind::DenseGrid)
     return fail("the contraction family computes only configurations of a "
-                "dense_grid without split-K");
+                "dense_grid");
   SmallVector<Operation *> ops;
   for (Operation &op : region.getBody().front().without_terminator())
     ops.push_back(&op);
@@ -437,6 +553,7 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
   problem.bStrides = getLoopStrides(maps[1], getShape(problem.b));
   problem.init = getInitialValue(contraction.getDpsInits()[0], maps.back());
   problem.resultElement = getElementTypeOrSelf(contraction.getResult(0));
+  problem.splitK = config.getSplitK();
   problem.storeInputs = llvm::to_vector(epilogue->getInputs());
   if (std::optional<std::string> reason = checkConfig(problem, config))
     return fail(*reason);

@@ -65,6 +65,11 @@ struct ContractionProblem {
   ContractionShape shape;
   InitialValue init;
   KStepList steps;
+  /// Slices the K steps are split into (1: none). With more, the kernel
+  /// writes each slice's f32 sums to a workspace and a second kernel
+  /// (emitSplitKFinish) adds them up, then applies the initial value and
+  /// `store`.
+  int64_t splitK = 1;
   mlir::Type resultElement;
   /// The tensors the store reads besides the result buffer.
   llvm::SmallVector<mlir::Value> storeInputs;
@@ -73,17 +78,48 @@ struct ContractionProblem {
                      llvm::ArrayRef<mlir::Value> storeBuffers, mlir::Value out)>
       store;
 
-  /// The tensors the kernel reads, in argument order: A, B, the initial
-  /// value's tensor if any, then the store's inputs.
+  /// The tensors the kernel reads, in argument order: A, B, then (without
+  /// split-K) getFinishInputs().
   llvm::SmallVector<mlir::Value> getInputs() const;
+  /// The initial value's tensor if any, then the store's inputs.
+  llvm::SmallVector<mlir::Value> getFinishInputs() const;
+  /// Elements of the split-K workspace: splitK x batch x M x N.
+  int64_t getWorkspaceElements() const {
+    return splitK * shape.batch * shape.m * shape.n;
+  }
 };
+
+/// A block of threads of a contraction kernel: its place in the grid (x:
+/// column tiles, y: row tiles, z: slices x batches) and the kernel's
+/// buffers.
+struct ContractionBlock {
+  mlir::Value batchId, slice, rowTile, columnTile;
+  /// Without split-K, the initial value's and the store's buffers.
+  mlir::Value initBuffer;
+  llvm::SmallVector<mlir::Value> storeBuffers;
+  /// The result buffer, or with split-K the workspace.
+  mlir::Value out;
+
+  static ContractionBlock get(KernelEmitter &e,
+                              const ContractionProblem &problem,
+                              mlir::gpu::GPUFuncOp kernel);
+};
+
+/// Writes the output at (`row`, `column`) of the block's batch whose sum
+/// over this block's K steps is `acc` (f32): the initial value added,
+/// converted and stored by the problem's `store`; with split-K, `acc` into
+/// the block's slice of the workspace.
+void storeOutput(KernelEmitter &e, const ContractionProblem &problem,
+                 const ContractionBlock &block, mlir::Value acc,
+                 mlir::Value row, mlir::Value column);
 
 /// The K steps of tileK reduction elements that one column of tiles takes.
 class KStepWalker {
 public:
+  /// `slice`: the block's slice of a split K (null without split-K).
   KStepWalker(KernelEmitter &e, const ContractionProblem &problem,
-              mlir::gpu::GPUFuncOp kernel, int64_t tileK)
-      : e(e), problem(problem), kernel(kernel), tileK(tileK) {}
+              mlir::gpu::GPUFuncOp kernel, int64_t tileK, mlir::Value slice)
+      : e(e), problem(problem), kernel(kernel), tileK(tileK), slice(slice) {}
 
   /// The number of steps of column tile `columnTile`.
   mlir::Value getCount(mlir::Value columnTile);
@@ -99,6 +135,7 @@ private:
   const ContractionProblem &problem;
   mlir::gpu::GPUFuncOp kernel;
   int64_t tileK;
+  mlir::Value slice;
 };
 
 /// The value stored for one output: `acc` (f32) plus the initial value at
@@ -106,6 +143,14 @@ private:
 mlir::Value addInitialValue(KernelEmitter &e, const ContractionProblem &problem,
                             mlir::Value acc, mlir::Value initBuffer,
                             llvm::ArrayRef<mlir::Value> loops);
+
+/// Emits the kernel that finishes a split-K `problem`: one thread per
+/// output sums its slices of the workspace (the kernel's first argument;
+/// then getFinishInputs()' buffers and the result), adds the initial value
+/// and stores it. Its launch takes `kSplitKFinishThreads` threads a block.
+void emitSplitKFinish(KernelEmitter &e, const ContractionProblem &problem,
+                      mlir::gpu::GPUFuncOp kernel);
+constexpr int64_t kSplitKFinishThreads = 256;
 
 /// Emits `problem`'s kernel with FMA register tiles.
 void emitFmaContraction(KernelEmitter &e, const ContractionProblem &problem,

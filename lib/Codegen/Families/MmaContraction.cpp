@@ -192,21 +192,15 @@ void MmaContractionEmitter::multiply(const Operand &a, const Operand &b,
 void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   ImplicitLocOpBuilder &b = e.b;
   SmallVector<Value> arguments(kernel.getArguments());
-  unsigned next = 2;
-  Value initBuffer = problem.init.source ? arguments[next++] : Value();
-  SmallVector<Value> storeBuffers(arguments.begin() + next,
-                                  arguments.begin() + next +
-                                      problem.storeInputs.size());
-  Value out = arguments.back();
-
+  ContractionBlock block = ContractionBlock::get(e, problem, kernel);
   Value tid = e.threadId();
   Value warp = e.div(tid, 32), lane = e.rem(tid, 32);
   atom.emplace(e, lane);
   Value warpRow = e.affine(e.div(warp, tiling.getWarpsN()), tiling.warpM);
   Value warpColumn = e.affine(e.rem(warp, tiling.getWarpsN()), tiling.warpN);
-  Value batchId = e.blockId(gpu::Dimension::z);
-  Value rowStart = e.affine(e.blockId(gpu::Dimension::y), tiling.tileM);
-  Value columnTile = e.blockId(gpu::Dimension::x);
+  Value batchId = block.batchId;
+  Value rowStart = e.affine(block.rowTile, tiling.tileM);
+  Value columnTile = block.columnTile;
   Value columnStart = e.affine(columnTile, tiling.tileN);
 
   // The rings of A then B in dynamic shared memory.
@@ -233,7 +227,7 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   bOperand.ring = makeRing(
       bOperand.stage, tiling.stages * a.stage.getElements() * kElementBytes);
 
-  KStepWalker steps(e, problem, kernel, tiling.tileK);
+  KStepWalker steps(e, problem, kernel, tiling.tileK, block.slice);
   Value count = steps.getCount(columnTile);
   // Issues the copies of step `i` into its slot of the ring when the step
   // exists, and commits them as one group either way, so that every
@@ -280,14 +274,8 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
         Value inBounds =
             e.both(e.less(row, shape.m), e.less(column, shape.n));
         e.ifThen(inBounds, [&] {
-          SmallVector<Value> loops(shape.numLoops, e.index(0));
-          if (shape.batchLoop >= 0)
-            loops[shape.batchLoop] = batchId;
-          loops[shape.mLoop] = row;
-          loops[shape.nLoop] = column;
-          Value value = addInitialValue(
-              e, problem, atom->getAccumulator(acc, c), initBuffer, loops);
-          problem.store(e, value, loops, storeBuffers, out);
+          storeOutput(e, problem, block, atom->getAccumulator(acc, c), row,
+                      column);
         });
       }
     }

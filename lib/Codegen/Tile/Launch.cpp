@@ -24,21 +24,22 @@ static Value flatten(OpBuilder &builder, Location loc, Value buffer) {
                                          ArrayRef<ReassociationIndices>{all});
 }
 
-Value tesa::launchRegionKernel(OpBuilder &builder, Location loc,
-                               const RegionKernel &kernel,
-                               RankedTensorType resultType) {
+/// Launches `kernel` on `leading` buffers, then the flat buffers of its
+/// inputs, then `out`.
+static void launch(OpBuilder &builder, Location loc,
+                   const tesa::RegionKernel &kernel, ArrayRef<Value> leading,
+                   Value out) {
   auto bufferType = [](Type tensorType) {
     auto type = cast<RankedTensorType>(tensorType);
     return MemRefType::get(type.getShape(), type.getElementType());
   };
-  SmallVector<Value> arguments;
+  SmallVector<Value> arguments(leading);
   for (Value input : kernel.inputs)
     arguments.push_back(flatten(
         builder, loc,
         bufferization::ToBufferOp::create(builder, loc,
                                           bufferType(input.getType()), input,
                                           /*read_only=*/true)));
-  Value out = memref::AllocOp::create(builder, loc, bufferType(resultType));
   arguments.push_back(flatten(builder, loc, out));
   auto size = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(builder, loc, v);
@@ -51,6 +52,25 @@ Value tesa::launchRegionKernel(OpBuilder &builder, Location loc,
       builder, loc, kernel.kernel,
       {size(kernel.grid[0]), size(kernel.grid[1]), size(kernel.grid[2])},
       {size(kernel.threads), size(1), size(1)}, sharedBytes, arguments);
+}
+
+Value tesa::launchRegionKernel(OpBuilder &builder, Location loc,
+                               const RegionKernel &kernel,
+                               RankedTensorType resultType) {
+  Value out = memref::AllocOp::create(
+      builder, loc,
+      MemRefType::get(resultType.getShape(), resultType.getElementType()));
+  if (kernel.finish) {
+    // The partial sums, added up by the second kernel.
+    Value workspace = memref::AllocOp::create(
+        builder, loc,
+        MemRefType::get({kernel.workspaceElements}, builder.getF32Type()));
+    launch(builder, loc, kernel, {}, workspace);
+    launch(builder, loc, *kernel.finish, {workspace}, out);
+    memref::DeallocOp::create(builder, loc, workspace);
+  } else {
+    launch(builder, loc, kernel, {}, out);
+  }
   return bufferization::ToTensorOp::create(
       builder, loc,
       RankedTensorType::get(resultType.getShape(),

@@ -1,4 +1,4 @@
-// RUN: tesa-opt %s --tesa-lower-kernel-regions | FileCheck %s
+// RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions | FileCheck %s
 
 // A 64x64x8 tiling: 4x4 outputs a thread in runs of four (one 16-byte
 // workgroup load per run and k), the next step's slices loaded before this
@@ -24,8 +24,8 @@
 // CHECK: %[[RELU:.*]] = arith.maximumf %[[SUM]]
 // CHECK: memref.store %[[RELU]], %[[OUT]]
 // CHECK-LABEL: func.func @bias_relu
-// CHECK: %[[X:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<100x20xf32> into memref<2000xf32>
-// CHECK: %[[RESULT:.*]] = memref.alloc() : memref<100x70xf32>
+// CHECK-DAG: %[[X:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<100x20xf32> into memref<2000xf32>
+// CHECK-DAG: %[[RESULT:.*]] = memref.alloc() : memref<100x70xf32>
 // CHECK: gpu.launch_func @tesa_kernels::@contraction0 blocks in (%c2, %c2{{.*}}, %c1{{.*}}) threads in (%c256
 // CHECK: bufferization.to_tensor %[[RESULT]] restrict writable
 func.func @bias_relu(%x: tensor<100x20xf32>, %w: tensor<20x70xf32>, %b: tensor<70xf32>) -> tensor<100x70xf32> {
@@ -50,4 +50,49 @@ func.func @bias_relu(%x: tensor<100x20xf32>, %w: tensor<20x70xf32>, %b: tensor<7
     tesa.yield %y : tensor<100x70xf32>
   }
   return %r : tensor<100x70xf32>
+}
+
+// -----
+
+// Split-K: the product kernel writes each of 3 slices' sums (K steps of 16,
+// 8 of them: slices of 3, 3 and 2) to a workspace of 3 x 40 x 24 f32
+// (grid z = slices x batches), and a second kernel, one thread per output,
+// adds the slices up with the initial value and applies the epilogue.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %{{.*}}: memref<5120xf32>, %{{.*}}: memref<3072xf32>, %[[WS:.*]]: memref<2880xf32>)
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}}, %[[WS]]
+// CHECK-LABEL: gpu.func @contraction0_split_k(
+// CHECK-SAME: %[[PARTS:.*]]: memref<2880xf32>, %[[OUT:.*]]: memref<960xf32>)
+// CHECK: %[[P0:.*]] = memref.load %[[PARTS]]
+// CHECK: %[[P1:.*]] = memref.load %[[PARTS]]
+// CHECK: %[[S1:.*]] = arith.addf %[[P0]], %[[P1]]
+// CHECK: %[[P2:.*]] = memref.load %[[PARTS]]
+// CHECK: %[[S2:.*]] = arith.addf %[[S1]], %[[P2]]
+// CHECK: %[[RELU:.*]] = arith.maximumf
+// CHECK: memref.store %[[RELU]], %[[OUT]]
+// CHECK-LABEL: func.func @split_k
+// CHECK: %[[WORKSPACE:.*]] = memref.alloc() : memref<2880xf32>
+// CHECK: gpu.launch_func @tesa_kernels::@contraction0 blocks in (%{{.*}}, %{{.*}}, %c3{{.*}}) threads in (%c256
+// CHECK: gpu.launch_func @tesa_kernels::@contraction0_split_k blocks in (%c4{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}}) args(%[[WORKSPACE]] : memref<2880xf32>
+// CHECK: memref.dealloc %[[WORKSPACE]]
+func.func @split_k(%x: tensor<40x128xf32>, %w: tensor<128x24xf32>) -> tensor<40x24xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<40x24xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<40x24xf32>) -> tensor<40x24xf32>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [32, 32, 16], thread_tile = [2, 2], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 3>) -> tensor<40x24xf32> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<40x128xf32>, tensor<128x24xf32>) outs(%acc : tensor<40x24xf32>) {
+    ^bb0(%a: f32, %c: f32, %o: f32):
+      %m = arith.mulf %a, %c : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<40x24xf32>
+    %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p : tensor<40x24xf32>) outs(%e : tensor<40x24xf32>) {
+    ^bb0(%a: f32, %o: f32):
+      %r = arith.maximumf %a, %zero : f32
+      linalg.yield %r : f32
+    } -> tensor<40x24xf32>
+    tesa.yield %y : tensor<40x24xf32>
+  }
+  return %r : tensor<40x24xf32>
 }

@@ -388,6 +388,9 @@ def f16_cases(small=False):
                "matmul_bias_gelu_f16", tile_for(1, 70, 50), 90),
         as_f16(batch_matmul("bmm_f16_src", *bmm), "bmm_f16",
                mma_tile_for(bmm[0], bmm[1], bmm[3]), bmm[2]),
+        # Too few tiles for the multiprocessors: K split into slices.
+        as_f16(matmul_bias_gelu("linear_split_k_f16_src", 128, 768, 768),
+               "linear_split_k_f16", mma_tile_for(1, 128, 768), 768),
         # Kept 16-bit blocks on tensor cores (a decomposed part, no
         # region).
         as_f16(block_sparse_gelu("block_sparse_gelu_f16_src", bits=16),
@@ -421,6 +424,9 @@ def region_cases(small=False):
         layer_norm("layer_norm_100", 7, 100),
         *large,
         matmul("matmul_1x300x7", 1, 300, 7),
+        # BERT's projections at seq 128: too few tiles for the
+        # multiprocessors, so K is split into slices (split_k).
+        matmul_bias_gelu("linear_split_k", 128, 768, 768),
         *f16_cases(small),
     ]
 
