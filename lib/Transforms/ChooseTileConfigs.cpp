@@ -35,18 +35,21 @@ constexpr ContractionTiling kContractionTilings[] = {
 };
 
 /// The tensor-core tilings, largest first: tile M x N x K, each warp's
-/// M x N outputs, four warps, operands three steps deep. On an H200
+/// M x N outputs, four warps. On an H200
 /// (docs/codegen.md) BERT-base's products ran with 4-6 of 16 warps a
 /// multiprocessor active when their tiles only just filled the
 /// multiprocessors: a product takes the largest tiling that gives each
 /// multiprocessor two tiles (kMmaTilesPerProcessor).
 constexpr ContractionTiling kMmaTilings[] = {
-    {{128, 128, 32}, {64, 64}},
-    {{128, 64, 32}, {64, 32}},
-    {{64, 64, 32}, {32, 32}},
-    {{64, 32, 32}, {32, 16}},
+    {{128, 128, 64}, {64, 64}},
+    {{128, 64, 64}, {64, 32}},
+    {{64, 64, 64}, {32, 32}},
+    {{64, 32, 64}, {32, 16}},
 };
-constexpr int64_t kMmaStages = 3;
+/// Steps of K in flight: four of 64 where the chip's shared memory holds
+/// them, else three of 32. With three of 32 the H200 waited on memory (the
+/// 512 x 768 x 3072 product took about 700 cycles a step).
+constexpr int64_t kMmaStages = 4, kMmaSmallStages = 3, kMmaSmallTileK = 32;
 constexpr int64_t kMmaTilesPerProcessor = 2;
 /// Split-K: a product with fewer tiles than multiprocessors splits its K
 /// steps into slices, enough for two blocks of threads a multiprocessor,
@@ -111,12 +114,19 @@ TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
         pickTiling(kMmaTilings, chip, batch, m, n, kMmaTilesPerProcessor);
     int64_t warps = (tiling.tile[0] / tiling.threadTile[0]) *
                     (tiling.tile[1] / tiling.threadTile[1]);
-    int64_t splitK = chooseSplitK(chip, countTiles(tiling, batch, m, n), k,
-                                  tiling.tile[2]);
-    return TileConfigAttr::get(context, tiling.tile, tiling.threadTile,
-                               32 * warps, kMmaStages, CopyEngine::AsyncCopy,
-                               MmaAtom::MmaF16M16N8K16,
-                               WorkListKind::DenseGrid, splitK);
+    auto make = [&](int64_t tileK, int64_t stages) {
+      int64_t tile[] = {tiling.tile[0], tiling.tile[1], tileK};
+      int64_t splitK =
+          chooseSplitK(chip, countTiles(tiling, batch, m, n), k, tileK);
+      return TileConfigAttr::get(context, tile, tiling.threadTile, 32 * warps,
+                                 stages, CopyEngine::AsyncCopy,
+                                 MmaAtom::MmaF16M16N8K16,
+                                 WorkListKind::DenseGrid, splitK);
+    };
+    TileConfigAttr config = make(tiling.tile[2], kMmaStages);
+    if (config.getStagedF16Bytes() <= chip.maxSharedMemoryPerBlock)
+      return config;
+    return make(kMmaSmallTileK, kMmaSmallStages);
   }
   const ContractionTiling &tiling =
       pickTiling(kContractionTilings, chip, batch, m, n);

@@ -53,9 +53,10 @@ bool isEpilogueStep(mlir::linalg::GenericOp op, mlir::Value value);
 /// The configuration of a contraction region of the `batch` products of
 /// `m` x `n`. With `tensorCores` (f16 operands whose copies fit, see
 /// fitsTensorCoreTiles) on a chip with the m16n8k16 atom and asynchronous
-/// copies: the largest of 128x128x32, 128x64x32, 64x64x32 and 64x32x32
-/// tiles (four warps, three stages) that gives every multiprocessor of
-/// `chip` two tiles, else the smallest. Otherwise exact-f32 FMA: 64x64x8
+/// copies: the largest of 128x128, 128x64, 64x64 and 64x32 tiles (four
+/// warps; K steps of 64 four deep where shared memory holds them, else of
+/// 32 three deep) that gives every multiprocessor of `chip` two tiles,
+/// else the smallest. Otherwise exact-f32 FMA: 64x64x8
 /// output tiles (4x4 a thread) when they give every multiprocessor a tile,
 /// else 32x32x16 (2x2 a thread), 256 threads either way. When the tiles are
 /// fewer than the multiprocessors, the `k` reduction elements are split

@@ -264,7 +264,7 @@ RegionKernel emitContraction(const ContractionProblem &problem,
   result.kernel = e.beginKernel(module, name, arguments);
   if (config.getAtom() == MmaAtom::MmaF16M16N8K16) {
     emitMmaContraction(e, problem, config, result.kernel);
-    result.sharedBytes = getMmaSharedBytes(config);
+    result.sharedBytes = config.getStagedF16Bytes();
   } else {
     emitFmaContraction(e, problem, config, result.kernel);
   }

@@ -159,9 +159,6 @@ void emitFmaContraction(KernelEmitter &e, const ContractionProblem &problem,
 /// tiles staged in dynamic shared memory by asynchronous copies.
 void emitMmaContraction(KernelEmitter &e, const ContractionProblem &problem,
                         TileConfigAttr config, mlir::gpu::GPUFuncOp kernel);
-/// Bytes of dynamic shared memory the tensor-core kernel of `config`
-/// takes.
-int64_t getMmaSharedBytes(TileConfigAttr config);
 /// Why the tensor-core emitter cannot compute `problem` with `config`, or
 /// none.
 std::optional<std::string> checkMmaProblem(const ContractionProblem &problem,

@@ -35,7 +35,7 @@ namespace {
 
 /// Elements of one 16-byte copy, and of the padding that ends every row of
 /// a buffer, so that the eight rows an ldmatrix reads start in different
-/// banks.
+/// banks (TileConfigAttr::getStagedF16Bytes counts it).
 constexpr int64_t kCopyElements = 8;
 constexpr int64_t kPadElements = 8;
 constexpr int64_t kElementBytes = 2;
@@ -283,19 +283,6 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
 }
 
 } // namespace
-
-int64_t tesa::getMmaSharedBytes(TileConfigAttr config) {
-  WarpTiling tiling(config);
-  // Either order of an operand takes the most bytes as [row][k]: the
-  // padding is per row, and a tile has more rows than K.
-  auto bytes = [&](int64_t rows) {
-    OperandStage rowMajor{TileOrder::RowMajor, rows, tiling.tileK};
-    OperandStage kMajor{TileOrder::KMajor, rows, tiling.tileK};
-    return std::max(rowMajor.getElements(), kMajor.getElements());
-  };
-  return tiling.stages * kElementBytes *
-         (bytes(tiling.tileM) + bytes(tiling.tileN));
-}
 
 std::optional<std::string>
 tesa::checkMmaProblem(const ContractionProblem &problem,

@@ -49,3 +49,13 @@ TileConfigAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
   }
   return success();
 }
+
+int64_t TileConfigAttr::getStagedF16Bytes() const {
+  ArrayRef<int64_t> tile = getTile();
+  int64_t k = tile[2];
+  // The padding is per row of either order: the larger of the two.
+  auto elements = [&](int64_t rows) {
+    return std::max(rows * (k + 8), k * (rows + 8));
+  };
+  return getStages() * 2 * (elements(tile[0]) + elements(tile[1]));
+}

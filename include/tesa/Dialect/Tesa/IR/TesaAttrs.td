@@ -141,6 +141,12 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
     `,` `atom` `=` $atom `,` `work` `=` $work `,` `split_k` `=` $splitK `>`
   }];
   let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Bytes of shared memory the ring of `stages` operand tiles of a
+    /// contraction tile (M x N x K) of f16 operands takes, each operand in
+    /// either order ([row][k] or [k][row]), rows padded by 16 bytes.
+    int64_t getStagedF16Bytes() const;
+  }];
 }
 
 #endif // TESA_DIALECT_TESA_IR_TESAATTRS_TD
