@@ -501,7 +501,7 @@ def classify_kernel(name):
         return "part: dense operand conversion"
     if re.search(r"part\d+", name):
         return "part kernels"
-    if re.fullmatch(r"contraction\d+", name):
+    if re.fullmatch(r"contraction\d+(_split_k)?", name):
         return "regions: contraction"
     if re.fullmatch(r"row_reduction\d+", name):
         return "regions: row reduction"

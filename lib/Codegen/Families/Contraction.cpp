@@ -597,20 +597,41 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   if (!slabs)
     return fail("a slab of one block's depth by 32 columns keeps some of its "
                 "elements only");
-  // f16 on tensor cores: 128-row by 32-column tiles, one block deep, four
-  // warps of 32x32, three steps in flight. Otherwise a 64-row by 32-column
-  // tile, 4 x 2 outputs a thread.
+  // Tiles of 32 columns by the most rows that still give every
+  // multiprocessor a tile (two on tensor cores), one block of K a step.
+  // f16 on tensor cores: four warps, three steps in flight, rows 128, 64
+  // or 32. Otherwise FMA register tiles of 64 or 32 rows, 256 threads.
   MLIRContext *context = part.getContext();
-  auto config = TileConfigAttr::get(
-      context, {64, blockN, 8}, {4, 2}, 256, /*stages=*/1,
-      CopyEngine::Registers, MmaAtom::FmaF32, WorkListKind::DenseGrid,
-      /*splitK=*/1);
+  int64_t m = lhsType.getDimSize(0);
+  int64_t columnTiles = llvm::divideCeil(rhsType.getDimSize(1), blockN);
+  auto fills = [&](int64_t tileM, int64_t perProcessor) {
+    return llvm::divideCeil(m, tileM) * columnTiles >=
+           perProcessor * int64_t(chip.multiprocessors);
+  };
+  TileConfigAttr config;
   if (isF16 && blockK % 32 == 0 && chip.f16Mma && chip.hasAsyncCopy &&
-      chip.f16Mma->k == 16)
-    config = TileConfigAttr::get(context, {128, blockN, 32}, {32, 32}, 128,
-                                 /*stages=*/3, CopyEngine::AsyncCopy,
+      chip.f16Mma->k == 16) {
+    // (tile rows, warp tile) of four warps.
+    constexpr int64_t kMmaRows[][3] = {
+        {128, 32, 32}, {64, 32, 16}, {32, 16, 16}};
+    const int64_t *rows = kMmaRows[2];
+    for (const int64_t *candidate : kMmaRows)
+      if (fills(candidate[0], 2)) {
+        rows = candidate;
+        break;
+      }
+    config = TileConfigAttr::get(context, {rows[0], blockN, 32},
+                                 {rows[1], rows[2]}, 128, /*stages=*/3,
+                                 CopyEngine::AsyncCopy,
                                  MmaAtom::MmaF16M16N8K16,
                                  WorkListKind::DenseGrid, /*splitK=*/1);
+  } else {
+    bool tall = fills(64, 1);
+    config = TileConfigAttr::get(
+        context, {tall ? 64 : 32, blockN, 8}, {tall ? 4 : 2, 2}, 256,
+        /*stages=*/1, CopyEngine::Registers, MmaAtom::FmaF32,
+        WorkListKind::DenseGrid, /*splitK=*/1);
+  }
 
   ContractionProblem problem;
   ContractionShape &shape = problem.shape;
