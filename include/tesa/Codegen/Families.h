@@ -57,11 +57,15 @@ buildContractionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
 /// walks the kept slabs of its column, reading W in place (no packing) and
 /// x through its strides, f32 on FMA register tiles, f16 on `chip`'s
 /// tensor cores where it has the m16n8k16 atom and asynchronous copies; the
-/// accumulator's initial value and the part's epilogue are applied before
-/// the one store. Fails, saying why, for any other part.
+/// accumulator's initial value, the part's epilogue and then
+/// `epilogueOps` (elementwise steps that follow the part one after the
+/// other, see Epilogue::get, such as a bias and GELU) are applied before
+/// the one store, whose type is the last step's. Fails, saying why, for any
+/// other part.
 llvm::Expected<RegionKernel>
 buildKeptBlockPartKernel(PartMatmulOp part, mlir::gpu::GPUModuleOp module,
-                         llvm::StringRef name, const ChipDescription &chip);
+                         llvm::StringRef name, const ChipDescription &chip,
+                         llvm::ArrayRef<mlir::Operation *> epilogueOps = {});
 
 /// Launches `kernel` at `builder`'s insertion point on the flat buffers of
 /// its inputs and a new result buffer of `resultType`'s shape, and returns

@@ -248,7 +248,7 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
 /// batches along z.
 RegionKernel emitContraction(const ContractionProblem &problem,
                              TileConfigAttr config, gpu::GPUModuleOp module,
-                             StringRef name, int64_t resultElements) {
+                             StringRef name, RankedTensorType resultType) {
   ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
   KernelEmitter e(b);
   RegionKernel result;
@@ -256,11 +256,12 @@ RegionKernel emitContraction(const ContractionProblem &problem,
   SmallVector<Type> arguments;
   for (Value input : result.inputs)
     arguments.push_back(getFlatType(input));
-  auto resultType = MemRefType::get({resultElements}, problem.resultElement);
+  auto outType = MemRefType::get({resultType.getNumElements()},
+                                 resultType.getElementType());
   auto workspaceType =
       MemRefType::get({problem.getWorkspaceElements()}, b.getF32Type());
   const ContractionShape &shape = problem.shape;
-  arguments.push_back(problem.splitK > 1 ? workspaceType : resultType);
+  arguments.push_back(problem.splitK > 1 ? workspaceType : outType);
   result.kernel = e.beginKernel(module, name, arguments);
   if (config.getAtom() == MmaAtom::MmaF16M16N8K16) {
     emitMmaContraction(e, problem, config, result.kernel);
@@ -276,7 +277,7 @@ RegionKernel emitContraction(const ContractionProblem &problem,
     SmallVector<Type> finishArguments = {workspaceType};
     for (Value input : finish->inputs)
       finishArguments.push_back(getFlatType(input));
-    finishArguments.push_back(resultType);
+    finishArguments.push_back(outType);
     finish->kernel =
         e.beginKernel(module, (name + "_split_k").str(), finishArguments);
     emitSplitKFinish(e, problem, finish->kernel);
@@ -566,12 +567,16 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
                buffers, out);
   };
   return emitContraction(problem, config, module, name,
-                         epilogue->getResultType().getNumElements());
+                         epilogue->getResultType());
 }
 
 llvm::Expected<RegionKernel>
 tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
-                               StringRef name, const ChipDescription &chip) {
+                               StringRef name, const ChipDescription &chip,
+                               ArrayRef<Operation *> epilogueOps) {
+  FailureOr<Epilogue> epilogue = Epilogue::get(part.getResult(), epilogueOps);
+  if (failed(epilogue))
+    return fail("an op after the part is not an elementwise step");
   auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
   auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
   Type element = lhsType.getElementType();
@@ -657,12 +662,15 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   problem.init = getInitialValue(part.getAcc(), outputMap);
   if (std::optional<std::string> reason = checkConfig(problem, config))
     return fail(*reason);
-  int64_t columns = shape.n;
-  problem.store = [part, columns](KernelEmitter &e, Value value,
-                                  ArrayRef<Value> loops, ArrayRef<Value>,
-                                  Value out) mutable {
-    e.store(part.buildEpilogue(e.b, value), out,
-            e.add(e.affine(loops[0], columns), loops[1]));
+  // The part's own epilogue, then the steps after it.
+  problem.storeInputs = llvm::to_vector(epilogue->getInputs());
+  const Epilogue &steps = *epilogue;
+  problem.store = [part, &steps](KernelEmitter &e, Value value,
+                                 ArrayRef<Value> loops,
+                                 ArrayRef<Value> buffers, Value out) mutable {
+    steps.emit(e, part.buildEpilogue(e.b, value), loops.take_front(2),
+               buffers, out);
   };
-  return emitContraction(problem, config, module, name, shape.m * shape.n);
+  return emitContraction(problem, config, module, name,
+                         epilogue->getResultType());
 }

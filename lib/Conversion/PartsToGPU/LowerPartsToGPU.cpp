@@ -11,6 +11,7 @@
 #include "tesa/Analysis/SparsityLattice.h"
 #include "tesa/Conversion/Passes.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
+#include "tesa/Transforms/KernelRegions.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -152,6 +153,41 @@ Value LowerPartsToGPUPass::getConstantBuffer(OpBuilder &builder, Location loc,
   return memref::GetGlobalOp::create(builder, loc, type, global.getSymName());
 }
 
+/// The elementwise steps after the last part of a product that a kernel
+/// computing the part can apply as it stores: each the only reader of the
+/// previous value (an epilogue step, see isEpilogueStep, or an annotation),
+/// its other inputs available where the part is. Ends with a step, not an
+/// annotation.
+static SmallVector<Operation *> getFollowingSteps(PartMatmulOp op) {
+  SmallVector<Operation *> steps;
+  size_t taken = 0;
+  Value running = op.getResult();
+  auto availableAtPart = [&](Value value) {
+    Operation *definition = value.getDefiningOp();
+    return !definition || (definition->getBlock() == op->getBlock() &&
+                           definition->isBeforeInBlock(op));
+  };
+  while (running.hasOneUse()) {
+    Operation *user = *running.getUsers().begin();
+    if (auto annotate = dyn_cast<AnnotateOp>(user)) {
+      steps.push_back(user);
+      running = annotate.getResult();
+      continue;
+    }
+    auto generic = dyn_cast<linalg::GenericOp>(user);
+    if (!generic || !isEpilogueStep(generic, running) ||
+        !llvm::all_of(generic.getDpsInputs(), [&](Value input) {
+          return input == running || availableAtPart(input);
+        }))
+      break;
+    steps.push_back(user);
+    taken = steps.size();
+    running = generic.getResult(0);
+  }
+  steps.resize(taken);
+  return steps;
+}
+
 LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
                                          gpu::GPUModuleOp kernelModule,
                                          unsigned index,
@@ -165,14 +201,24 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   // 32-bit blocks kept whole: the contraction family over the kept blocks,
   // before any part layout is built.
   if (!matchGather(op.getDense())) {
+    // With the elementwise steps after it (a bias and GELU), which then
+    // take no kernel of their own.
+    SmallVector<Operation *> steps = getFollowingSteps(op);
     llvm::Expected<RegionKernel> keptBlocks = buildKeptBlockPartKernel(
-        op, kernelModule, "part" + std::to_string(index), chip);
+        op, kernelModule, "part" + std::to_string(index), chip, steps);
     if (keptBlocks) {
       OpBuilder builder(op);
+      Value replaced = steps.empty() ? Value(op.getResult())
+                                     : steps.back()->getResult(0);
+      auto replacedType = cast<RankedTensorType>(replaced.getType());
       Value result =
-          launchRegionKernel(builder, op.getLoc(), *keptBlocks, resultType);
-      if (result.getType() != resultType)
-        result = AnnotateOp::create(builder, op.getLoc(), resultType, result);
+          launchRegionKernel(builder, op.getLoc(), *keptBlocks, replacedType);
+      if (result.getType() != replacedType)
+        result =
+            AnnotateOp::create(builder, op.getLoc(), replacedType, result);
+      replaced.replaceAllUsesWith(result);
+      for (Operation *step : llvm::reverse(steps))
+        step->erase();
       replacePart(op, result);
       return success();
     }

@@ -44,3 +44,41 @@ func.func @partial_slab(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #v>) -> tens
   %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64: 16, 16>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x32xf32>, tensor<32x64xf32, #v>, tensor<8x64xf32> -> tensor<8x64xf32>
   return %r : tensor<8x64xf32>
 }
+
+// -----
+
+// An f16 part kept at 16 bits on tensor cores (sm_90: ldmatrix, mma.sync,
+// cp.async), with the bias and GELU that follow it applied as it stores:
+// the generic op takes no kernel of its own.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: %{{.*}}: memref<2048xf16>, %[[W:.*]]: memref<4096xf16>, %[[BIAS:.*]]: memref<64xf16>, %[[OUT:.*]]: memref<2048xf16>)
+// CHECK: nvgpu.device_async_copy
+// CHECK: scf.for
+// CHECK: nvgpu.ldmatrix
+// CHECK: nvgpu.mma.sync
+// CHECK: %[[B:.*]] = memref.load %[[BIAS]]
+// CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %[[B]] : f16
+// CHECK: math.erf
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK-LABEL: func.func @f16_bias_gelu
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch_func @tesa_kernels::@part0
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#h = #tesa.sparsity<map = dense<[[16, 0], [0, 16]]> : tensor<2x2xi8>>
+func.func @f16_bias_gelu(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: tensor<64xf16>) -> tensor<32x64xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<32x64xf16>
+  %z = linalg.fill ins(%zero : f16) outs(%e : tensor<32x64xf16>) -> tensor<32x64xf16>
+  %p = tesa.extract_part %w : tensor<64x64xf16, #h> -> tensor<64x64xf16, #h>
+  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf16> -> tensor<32x64xf16>
+  %g = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%r, %b : tensor<32x64xf16>, tensor<64xf16>) outs(%e : tensor<32x64xf16>) {
+  ^bb0(%a: f16, %c: f16, %o: f16):
+    %s = arith.addf %a, %c : f16
+    %u = math.erf %s : f16
+    %y = arith.mulf %s, %u : f16
+    linalg.yield %y : f16
+  } -> tensor<32x64xf16>
+  return %g : tensor<32x64xf16>
+}
