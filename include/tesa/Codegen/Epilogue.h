@@ -40,6 +40,15 @@ public:
   void emit(KernelEmitter &e, mlir::Value value,
             llvm::ArrayRef<mlir::Value> coordinates,
             llvm::ArrayRef<mlir::Value> inputBuffers, mlir::Value out) const;
+  /// What `emit` stores: the last step's value, and its index in the flat
+  /// result.
+  std::pair<mlir::Value, mlir::Value>
+  apply(KernelEmitter &e, mlir::Value value,
+        llvm::ArrayRef<mlir::Value> coordinates,
+        llvm::ArrayRef<mlir::Value> inputBuffers) const;
+  /// How far apart in the flat result the results of two root elements one
+  /// apart along the root's dimension `dim` are.
+  int64_t getResultStride(unsigned dim) const;
 
 private:
   llvm::SmallVector<mlir::linalg::GenericOp> steps;

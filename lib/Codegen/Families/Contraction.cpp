@@ -335,7 +335,7 @@ SmallVector<Value> ContractionProblem::getFinishInputs() const {
   SmallVector<Value> inputs;
   if (init.source)
     inputs.push_back(init.source);
-  llvm::append_range(inputs, storeInputs);
+  llvm::append_range(inputs, epilogue->getInputs());
   return inputs;
 }
 
@@ -360,7 +360,7 @@ ContractionBlock ContractionBlock::get(KernelEmitter &e,
     block.initBuffer = arguments[next++];
   block.storeBuffers.assign(arguments.begin() + next,
                             arguments.begin() + next +
-                                problem.storeInputs.size());
+                                problem.epilogue->getInputs().size());
   return block;
 }
 
@@ -377,23 +377,73 @@ static SmallVector<Value> getOutputLoops(KernelEmitter &e,
   return loops;
 }
 
-void tesa::storeOutput(KernelEmitter &e, const ContractionProblem &problem,
-                       const ContractionBlock &block, Value acc, Value row,
-                       Value column) {
+std::pair<Value, Value>
+ContractionProblem::computeOutput(KernelEmitter &e, Value value,
+                                  ArrayRef<Value> loops,
+                                  ArrayRef<Value> buffers) const {
+  if (partEpilogue)
+    value = partEpilogue(e.b, value);
+  return epilogue->apply(e, value,
+                         applyProjectedPermutation<Value>(outputMap, loops),
+                         buffers);
+}
+
+int64_t ContractionProblem::getColumnStride() const {
+  if (splitK > 1)
+    return 1;
+  for (unsigned i = 0, end = outputMap.getNumResults(); i < end; ++i)
+    if (outputMap.getDimPosition(i) == unsigned(shape.nLoop))
+      return epilogue->getResultStride(i);
+  return 0;
+}
+
+/// The output at (`row`, `column`) as stored: with split-K, `acc` and its
+/// index in the block's slice of the workspace ([slice][batch][m][n]).
+static std::pair<Value, Value> getOutput(KernelEmitter &e,
+                                         const ContractionProblem &problem,
+                                         const ContractionBlock &block,
+                                         Value acc, Value row, Value column) {
   const ContractionShape &shape = problem.shape;
   if (problem.splitK > 1) {
-    // [slice][batch][m][n]
     Value index = e.add(
         e.affine(e.add(e.affine(block.slice, shape.batch), block.batchId),
                  shape.m * shape.n),
         e.add(e.affine(row, shape.n), column));
-    e.store(acc, block.out, index);
-    return;
+    return {acc, index};
   }
   SmallVector<Value> loops =
       getOutputLoops(e, shape, block.batchId, row, column);
   Value value = addInitialValue(e, problem, acc, block.initBuffer, loops);
-  problem.store(e, value, loops, block.storeBuffers, block.out);
+  return problem.computeOutput(e, value, loops, block.storeBuffers);
+}
+
+void tesa::storeOutput(KernelEmitter &e, const ContractionProblem &problem,
+                       const ContractionBlock &block, Value acc, Value row,
+                       Value column) {
+  auto [value, index] = getOutput(e, problem, block, acc, row, column);
+  e.store(value, block.out, index);
+}
+
+void tesa::storeOutputPair(KernelEmitter &e, const ContractionProblem &problem,
+                           const ContractionBlock &block, Value first,
+                           Value second, Value row, Value column) {
+  // Next to each other, and the first at an even index: every other
+  // stride is a multiple of the even number of columns.
+  if (problem.getColumnStride() != 1 || problem.shape.n % 2 != 0) {
+    storeOutput(e, problem, block, first, row, column);
+    storeOutput(e, problem, block, second, row, e.affine(column, 1, 1));
+    return;
+  }
+  auto [firstValue, index] = getOutput(e, problem, block, first, row, column);
+  Value secondValue =
+      getOutput(e, problem, block, second, row, e.affine(column, 1, 1))
+          .first;
+  Type element = firstValue.getType();
+  Value pair = vector::FromElementsOp::create(
+      e.b, VectorType::get({2}, element), ValueRange{firstValue, secondValue});
+  vector::StoreOp::create(e.b, pair, block.out, ValueRange{index},
+                          /*nontemporal=*/false,
+                          llvm::Align(2 * element.getIntOrFloatBitWidth() / 8));
 }
 
 void tesa::emitSplitKFinish(KernelEmitter &e, const ContractionProblem &problem,
@@ -418,7 +468,9 @@ void tesa::emitSplitKFinish(KernelEmitter &e, const ContractionProblem &problem,
     Value batchId = e.div(id, shape.m * shape.n);
     SmallVector<Value> loops = getOutputLoops(e, shape, batchId, row, column);
     Value value = addInitialValue(e, problem, sum, initBuffer, loops);
-    problem.store(e, value, loops, storeBuffers, arguments.back());
+    auto [result, index] =
+        problem.computeOutput(e, value, loops, storeBuffers);
+    e.store(result, arguments.back(), index);
   });
 }
 
@@ -555,17 +607,10 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
   problem.init = getInitialValue(contraction.getDpsInits()[0], maps.back());
   problem.resultElement = getElementTypeOrSelf(contraction.getResult(0));
   problem.splitK = config.getSplitK();
-  problem.storeInputs = llvm::to_vector(epilogue->getInputs());
+  problem.epilogue = &*epilogue;
+  problem.outputMap = maps.back();
   if (std::optional<std::string> reason = checkConfig(problem, config))
     return fail(*reason);
-  AffineMap outputMap = maps.back();
-  const Epilogue &steps = *epilogue;
-  problem.store = [&steps, outputMap](KernelEmitter &e, Value value,
-                                      ArrayRef<Value> loops,
-                                      ArrayRef<Value> buffers, Value out) {
-    steps.emit(e, value, applyProjectedPermutation<Value>(outputMap, loops),
-               buffers, out);
-  };
   return emitContraction(problem, config, module, name,
                          epilogue->getResultType());
 }
@@ -663,13 +708,10 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   if (std::optional<std::string> reason = checkConfig(problem, config))
     return fail(*reason);
   // The part's own epilogue, then the steps after it.
-  problem.storeInputs = llvm::to_vector(epilogue->getInputs());
-  const Epilogue &steps = *epilogue;
-  problem.store = [part, &steps](KernelEmitter &e, Value value,
-                                 ArrayRef<Value> loops,
-                                 ArrayRef<Value> buffers, Value out) mutable {
-    steps.emit(e, part.buildEpilogue(e.b, value), loops.take_front(2),
-               buffers, out);
+  problem.epilogue = &*epilogue;
+  problem.outputMap = outputMap;
+  problem.partEpilogue = [part](OpBuilder &b, Value value) mutable {
+    return part.buildEpilogue(b, value);
   };
   return emitContraction(problem, config, module, name,
                          epilogue->getResultType());

@@ -15,6 +15,7 @@
 #ifndef TESA_LIB_CODEGEN_FAMILIES_CONTRACTIONPROBLEM_H
 #define TESA_LIB_CODEGEN_FAMILIES_CONTRACTIONPROBLEM_H
 
+#include "tesa/Codegen/Epilogue.h"
 #include "tesa/Codegen/Families.h"
 #include "tesa/Codegen/KernelEmitter.h"
 
@@ -55,10 +56,10 @@ struct KStepList {
 };
 
 /// What a contraction kernel computes: C = init + A * B over the loops of
-/// `shape`, A and B read through their per-loop strides, then `store`
-/// writes each result value (at the loops' values, the K loop's unset).
-/// The products accumulate in f32; the sum with the initial value is
-/// converted to `resultElement` before `store` sees it.
+/// `shape`, A and B read through their per-loop strides, then each result
+/// value goes through `partEpilogue` (if set) and `epilogue` to the one
+/// store. The products accumulate in f32; the sum with the initial value
+/// is converted to `resultElement` first.
 struct ContractionProblem {
   mlir::Value a, b;
   llvm::SmallVector<int64_t> aStrides, bStrides;
@@ -71,18 +72,28 @@ struct ContractionProblem {
   /// `store`.
   int64_t splitK = 1;
   mlir::Type resultElement;
-  /// The tensors the store reads besides the result buffer.
-  llvm::SmallVector<mlir::Value> storeInputs;
-  std::function<void(KernelEmitter &, mlir::Value value,
-                     llvm::ArrayRef<mlir::Value> loops,
-                     llvm::ArrayRef<mlir::Value> storeBuffers, mlir::Value out)>
-      store;
+  /// The elementwise steps after the product, and the product's result
+  /// coordinates as a map from its loops.
+  const Epilogue *epilogue = nullptr;
+  mlir::AffineMap outputMap;
+  /// Applied to each value before `epilogue` (a part's own epilogue).
+  std::function<mlir::Value(mlir::OpBuilder &, mlir::Value)> partEpilogue;
 
   /// The tensors the kernel reads, in argument order: A, B, then (without
   /// split-K) getFinishInputs().
   llvm::SmallVector<mlir::Value> getInputs() const;
-  /// The initial value's tensor if any, then the store's inputs.
+  /// The initial value's tensor if any, then the epilogue's inputs.
   llvm::SmallVector<mlir::Value> getFinishInputs() const;
+  /// What is stored for the value (already converted) at `loops`: the
+  /// epilogue's result and its index in the flat result. `buffers` are the
+  /// epilogue inputs' buffers.
+  std::pair<mlir::Value, mlir::Value>
+  computeOutput(KernelEmitter &e, mlir::Value value,
+                llvm::ArrayRef<mlir::Value> loops,
+                llvm::ArrayRef<mlir::Value> buffers) const;
+  /// How far apart in the flat result (or the split-K workspace) outputs one
+  /// column apart are stored.
+  int64_t getColumnStride() const;
   /// Elements of the split-K workspace: splitK x batch x M x N.
   int64_t getWorkspaceElements() const {
     return splitK * shape.batch * shape.m * shape.n;
@@ -107,11 +118,17 @@ struct ContractionBlock {
 
 /// Writes the output at (`row`, `column`) of the block's batch whose sum
 /// over this block's K steps is `acc` (f32): the initial value added,
-/// converted and stored by the problem's `store`; with split-K, `acc` into
-/// the block's slice of the workspace.
+/// converted and stored through the problem's epilogues; with split-K,
+/// `acc` into the block's slice of the workspace.
 void storeOutput(KernelEmitter &e, const ContractionProblem &problem,
                  const ContractionBlock &block, mlir::Value acc,
                  mlir::Value row, mlir::Value column);
+/// The same for the outputs at (`row`, `column`) and (`row`, `column` + 1)
+/// (`column` even, both inside the result), stored as one vector where
+/// they lie next to each other in the result.
+void storeOutputPair(KernelEmitter &e, const ContractionProblem &problem,
+                     const ContractionBlock &block, mlir::Value first,
+                     mlir::Value second, mlir::Value row, mlir::Value column);
 
 /// The K steps of tileK reduction elements that one column of tiles takes.
 class KStepWalker {

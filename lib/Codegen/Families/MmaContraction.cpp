@@ -263,20 +263,30 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     scf::YieldOp::create(b, acc);
   }
 
+  // Accumulators 0-1 and 2-3 are two neighbouring columns of one row.
   for (int64_t i = 0; i < tilesM; ++i) {
     for (int64_t j = 0; j < tilesN; ++j) {
       Value acc = loop.getResult(i * tilesN + j);
-      for (int64_t c = 0; c < 4; ++c) {
+      for (int64_t c = 0; c < 4; c += 2) {
         auto [inRow, inColumn] = atom->getAccumulatorPosition(c);
         Value row = e.add(rowStart, e.add(e.affine(warpRow, 1, 16 * i), inRow));
         Value column = e.add(columnStart,
                              e.add(e.affine(warpColumn, 1, 8 * j), inColumn));
-        Value inBounds =
-            e.both(e.less(row, shape.m), e.less(column, shape.n));
-        e.ifThen(inBounds, [&] {
-          storeOutput(e, problem, block, atom->getAccumulator(acc, c), row,
-                      column);
-        });
+        Value first = atom->getAccumulator(acc, c);
+        Value second = atom->getAccumulator(acc, c + 1);
+        Value rowInside = e.less(row, shape.m);
+        if (shape.n % 2 == 0) {
+          e.ifThen(e.both(rowInside, e.less(column, shape.n)), [&] {
+            storeOutputPair(e, problem, block, first, second, row, column);
+          });
+          continue;
+        }
+        for (auto [k, value] : llvm::enumerate(ArrayRef<Value>{first, second})) {
+          Value at = e.affine(column, 1, k);
+          e.ifThen(e.both(rowInside, e.less(at, shape.n)), [&] {
+            storeOutput(e, problem, block, value, row, at);
+          });
+        }
       }
     }
   }

@@ -42,6 +42,31 @@ FailureOr<Epilogue> Epilogue::get(Value root, ArrayRef<Operation *> ops) {
 
 void Epilogue::emit(KernelEmitter &e, Value value, ArrayRef<Value> coordinates,
                     ArrayRef<Value> inputBuffers, Value out) const {
+  auto [result, index] = apply(e, value, coordinates, inputBuffers);
+  e.store(result, out, index);
+}
+
+int64_t Epilogue::getResultStride(unsigned dim) const {
+  // Follow the root's dimensions through the steps' permutations.
+  auto rank = unsigned(resultType.getRank());
+  SmallVector<unsigned> current = llvm::to_vector(llvm::seq(0u, rank));
+  for (auto [constStep, running] : llvm::zip_equal(steps, runningInput)) {
+    linalg::GenericOp step = constStep;
+    SmallVector<AffineMap> maps = step.getIndexingMapsArray();
+    SmallVector<unsigned> loops =
+        invertPermutation<unsigned>(maps[running], current);
+    current = applyProjectedPermutation<unsigned>(maps.back(), loops);
+  }
+  SmallVector<int64_t> strides = getRowMajorStrides(resultType.getShape());
+  for (unsigned i = 0; i < rank; ++i)
+    if (current[i] == dim)
+      return strides[i];
+  return 0;
+}
+
+std::pair<Value, Value> Epilogue::apply(KernelEmitter &e, Value value,
+                                        ArrayRef<Value> coordinates,
+                                        ArrayRef<Value> inputBuffers) const {
   SmallVector<Value> current(coordinates);
   unsigned nextInput = 0;
   for (auto [constStep, running] : llvm::zip_equal(steps, runningInput)) {
@@ -66,6 +91,6 @@ void Epilogue::emit(KernelEmitter &e, Value value, ArrayRef<Value> coordinates,
     value = e.cloneBody(body, mapping);
     current = applyProjectedPermutation<Value>(maps.back(), loops);
   }
-  e.store(value, out,
-          e.linearIndex(current, getRowMajorStrides(resultType.getShape())));
+  return {value,
+          e.linearIndex(current, getRowMajorStrides(resultType.getShape()))};
 }

@@ -48,8 +48,9 @@ func.func @partial_slab(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #v>) -> tens
 // -----
 
 // An f16 part kept at 16 bits on tensor cores (sm_90: ldmatrix, mma.sync,
-// cp.async), with the bias and GELU that follow it applied as it stores:
-// the generic op takes no kernel of its own.
+// cp.async), with the bias and GELU that follow it applied as it stores
+// (two neighbouring columns a store): the generic op takes no kernel of
+// its own.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %{{.*}}: memref<2048xf16>, %[[W:.*]]: memref<4096xf16>, %[[BIAS:.*]]: memref<64xf16>, %[[OUT:.*]]: memref<2048xf16>)
@@ -60,7 +61,8 @@ func.func @partial_slab(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #v>) -> tens
 // CHECK: %[[B:.*]] = memref.load %[[BIAS]]
 // CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %[[B]] : f16
 // CHECK: math.erf
-// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK: %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xf16>
+// CHECK: vector.store %[[PAIR]], %[[OUT]][%{{.*}}] {alignment = 4 : i64}
 // CHECK-LABEL: func.func @f16_bias_gelu
 // CHECK-NOT: linalg.generic
 // CHECK: gpu.launch_func @tesa_kernels::@part0
