@@ -2,6 +2,7 @@
 // RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 contraction-tile=64,32,16 thread-tile=4,2" | FileCheck %s --check-prefix=OVERRIDE
 // RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 contraction-tile=64,64" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 thread-tile=4,4" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs=chip=sm_75 | FileCheck %s --check-prefix=SM75
 
 // 512 x 3072 outputs make 384 tiles of 64x64, more than the H200's 132
 // multiprocessors: 64x64x8, 4x4 outputs a thread.
@@ -19,9 +20,11 @@ func.func @large(%x: tensor<512x768xf32>, %w: tensor<768x3072xf32>, %acc: tensor
 
 // -----
 
-// 128 x 768 outputs make 24 tiles of 64x64: 32x32x16 instead.
+// 128 x 768 outputs make 24 tiles of 64x64: 32x32x16 instead, and its 96
+// tiles are still fewer than the multiprocessors: K (48 steps) split in
+// three slices, for about two blocks of threads a multiprocessor.
 // CHECK-LABEL: func.func @small
-// CHECK: tile = [32, 32, 16], thread_tile = [2, 2], threads = 256
+// CHECK: tile = [32, 32, 16], thread_tile = [2, 2], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 3>
 func.func @small(%x: tensor<128x768xf32>, %w: tensor<768x768xf32>, %acc: tensor<128x768xf32>) -> tensor<128x768xf32> {
   %r = tesa.kernel contraction -> tensor<128x768xf32> {
     %p = linalg.matmul ins(%x, %w : tensor<128x768xf32>, tensor<768x768xf32>) outs(%acc : tensor<128x768xf32>) -> tensor<128x768xf32>
@@ -59,3 +62,48 @@ func.func @given(%x: tensor<8x8xf32>, %w: tensor<8x8xf32>, %acc: tensor<8x8xf32>
 }
 
 // BAD: contraction-tile takes three sizes (M,N,K) and thread-tile two (M,N)
+
+// -----
+
+// f16 operands whose innermost dimensions are multiples of eight: tensor
+// cores. 512 x 3072 outputs give 192 tiles of 128x64, fewer than two a
+// multiprocessor, and 384 of 64x64: four warps of 32x32, K steps of 64 four
+// deep. sm_75 has no cp.async: FMA tiles.
+// CHECK-LABEL: func.func @f16_large
+// CHECK: tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 64], thread_tile = [32, 32], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>)
+// SM75-LABEL: func.func @f16_large
+// SM75: atom = fma_f32
+func.func @f16_large(%x: tensor<512x768xf16>, %w: tensor<768x3072xf16>, %acc: tensor<512x3072xf16>) -> tensor<512x3072xf16> {
+  %r = tesa.kernel contraction -> tensor<512x3072xf16> {
+    %p = linalg.matmul ins(%x, %w : tensor<512x768xf16>, tensor<768x3072xf16>) outs(%acc : tensor<512x3072xf16>) -> tensor<512x3072xf16>
+    tesa.yield %p : tensor<512x3072xf16>
+  }
+  return %r : tensor<512x3072xf16>
+}
+
+// -----
+
+// 128 x 768 f16 outputs: 48 tiles of the smallest, 64x32; K (12 steps of
+// 64) split in three slices of four.
+// CHECK-LABEL: func.func @f16_small
+// CHECK: tile = [64, 32, 64], thread_tile = [32, 16], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 3>
+func.func @f16_small(%x: tensor<128x768xf16>, %w: tensor<768x768xf16>, %acc: tensor<128x768xf16>) -> tensor<128x768xf16> {
+  %r = tesa.kernel contraction -> tensor<128x768xf16> {
+    %p = linalg.matmul ins(%x, %w : tensor<128x768xf16>, tensor<768x768xf16>) outs(%acc : tensor<128x768xf16>) -> tensor<128x768xf16>
+    tesa.yield %p : tensor<128x768xf16>
+  }
+  return %r : tensor<128x768xf16>
+}
+
+// -----
+
+// An innermost dimension of 45 cannot be copied in 16-byte pieces: FMA.
+// CHECK-LABEL: func.func @f16_unaligned
+// CHECK: atom = fma_f32
+func.func @f16_unaligned(%x: tensor<64x45xf16>, %w: tensor<45x64xf16>, %acc: tensor<64x64xf16>) -> tensor<64x64xf16> {
+  %r = tesa.kernel contraction -> tensor<64x64xf16> {
+    %p = linalg.matmul ins(%x, %w : tensor<64x45xf16>, tensor<45x64xf16>) outs(%acc : tensor<64x64xf16>) -> tensor<64x64xf16>
+    tesa.yield %p : tensor<64x64xf16>
+  }
+  return %r : tensor<64x64xf16>
+}

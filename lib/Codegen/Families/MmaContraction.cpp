@@ -94,9 +94,10 @@ private:
     int64_t rowLoop, rowCount;
     OperandStage stage;
   };
+  /// The operand, without its ring.
   Operand makeOperand(Value global, ArrayRef<int64_t> strides, Value batchId,
                       Value rowStart, int64_t rowLoop, int64_t rowCount,
-                      int64_t tileRows, Value ring);
+                      int64_t tileRows);
   /// Issues the copies of `operand`'s slice at reduction start `kStart`
   /// into stage buffer `slot`.
   void copySlice(const Operand &operand, Value kStart, Value slot);
@@ -114,14 +115,13 @@ private:
 
 MmaContractionEmitter::Operand MmaContractionEmitter::makeOperand(
     Value global, ArrayRef<int64_t> strides, Value batchId, Value rowStart,
-    int64_t rowLoop, int64_t rowCount, int64_t tileRows, Value ring) {
+    int64_t rowLoop, int64_t rowCount, int64_t tileRows) {
   Operand operand;
   operand.global = global;
   operand.base = shape.batchLoop < 0
                      ? e.index(0)
                      : e.affine(batchId, strides[shape.batchLoop]);
   operand.rowStart = rowStart;
-  operand.ring = ring;
   operand.strides = strides;
   operand.rowLoop = rowLoop;
   operand.rowCount = rowCount;
@@ -219,10 +219,10 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
         .getResult();
   };
   Operand a = makeOperand(arguments[0], problem.aStrides, batchId, rowStart,
-                          shape.mLoop, shape.m, tiling.tileM, Value());
+                          shape.mLoop, shape.m, tiling.tileM);
   Operand bOperand =
       makeOperand(arguments[1], problem.bStrides, batchId, columnStart,
-                  shape.nLoop, shape.n, tiling.tileN, Value());
+                  shape.nLoop, shape.n, tiling.tileN);
   a.ring = makeRing(a.stage, 0);
   bOperand.ring = makeRing(
       bOperand.stage, tiling.stages * a.stage.getElements() * kElementBytes);

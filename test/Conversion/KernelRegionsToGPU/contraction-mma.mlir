@@ -1,0 +1,97 @@
+// RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions | FileCheck %s
+// RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+
+// x @ W^T with W stored [N][K], as a Linear keeps it, on the f16 tensor-core
+// atom: both operands are K-contiguous, so both rings are [stage][row][k]
+// (32 + 8 padding elements a row) and ldmatrix loads them untransposed. A
+// ring of three stages (30720 bytes of dynamic shared memory for the two
+// operands) is filled by cp.async two steps ahead; each step waits for its
+// group and synchronises before the next copies. The bias is added to
+// each pair of neighbouring columns before one 4-byte store.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %[[X:.*]]: memref<6400xf16>, %[[W:.*]]: memref<5120xf16>, %[[BIAS:.*]]: memref<80xf16>, %[[OUT:.*]]: memref<8000xf16>) kernel
+// CHECK: %[[SHARED:.*]] = gpu.dynamic_shared_memory
+// CHECK: %[[ARING:.*]] = memref.view %[[SHARED]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<3x64x40xf16, #gpu.address_space<workgroup>>
+// CHECK: %[[BRING:.*]] = memref.view %[[SHARED]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<3x64x40xf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}], %[[ARING]][%{{.*}}, %{{.*}}, %{{.*}}], 8, %{{.*}} {bypassL1}
+// CHECK: nvgpu.device_async_copy %[[W]][%{{.*}}], %[[BRING]]
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK: gpu.barrier
+// CHECK: %[[AFRAG:.*]] = nvgpu.ldmatrix %[[ARING]][{{.*}}] {numTiles = 4 : i32, transpose = false}
+// CHECK: nvgpu.ldmatrix %[[BRING]][{{.*}}] {numTiles = 4 : i32, transpose = false}
+// CHECK: nvgpu.mma.sync(%[[AFRAG]], %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK: scf.yield
+// CHECK: memref.load %[[BIAS]]
+// CHECK: %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xf16>
+// CHECK: vector.store %[[PAIR]], %[[OUT]][%{{.*}}] {alignment = 4 : i64}
+// CHECK-LABEL: func.func @linear
+// CHECK: gpu.launch_func @tesa_kernels::@contraction0 blocks in (%c2, %c2{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c30720_i32
+func.func @linear(%x: tensor<100x64xf16>, %w: tensor<80x64xf16>, %b: tensor<80xf16>) -> tensor<100x80xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<100x80xf16>
+  %acc = linalg.fill ins(%zero : f16) outs(%e : tensor<100x80xf16>) -> tensor<100x80xf16>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 32], thread_tile = [32, 32], threads = 128, stages = 3, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>) -> tensor<100x80xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<100x64xf16>, tensor<80x64xf16>) outs(%acc : tensor<100x80xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<100x80xf16>
+    %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p, %b : tensor<100x80xf16>, tensor<80xf16>) outs(%e : tensor<100x80xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %s = arith.addf %a, %c : f16
+      linalg.yield %s : f16
+    } -> tensor<100x80xf16>
+    tesa.yield %y : tensor<100x80xf16>
+  }
+  return %r : tensor<100x80xf16>
+}
+
+// -----
+
+// x @ W with W stored [K][N]: B's rows (N) are contiguous, so its ring is
+// [stage][k][column] (64 + 8 padding elements a row) and ldmatrix
+// transposes as it loads.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK: memref<3x64x40xf16, #gpu.address_space<workgroup>>
+// CHECK: %[[BRING:.*]] = memref.view {{.*}} to memref<3x32x72xf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.ldmatrix %[[BRING]][{{.*}}] {numTiles = 4 : i32, transpose = true}
+// CHECK: nvgpu.mma.sync
+func.func @row_major_weight(%x: tensor<64x64xf16>, %w: tensor<64x64xf16>) -> tensor<64x64xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<64x64xf16>
+  %acc = linalg.fill ins(%zero : f16) outs(%e : tensor<64x64xf16>) -> tensor<64x64xf16>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 32], thread_tile = [32, 32], threads = 128, stages = 3, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>) -> tensor<64x64xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<64x64xf16>, tensor<64x64xf16>) outs(%acc : tensor<64x64xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<64x64xf16>
+    tesa.yield %p : tensor<64x64xf16>
+  }
+  return %r : tensor<64x64xf16>
+}
+
+// -----
+
+// A tile the atom cannot take (a warp tile of 8 columns) goes back to the
+// generic path with a remark.
+// REMARK: remark: kept on the generic path: the tile must be whole warp tiles, and a warp tile whole 16x16 fragments, K a multiple of 16
+// CHECK-LABEL: func.func @bad_warp_tile
+// CHECK-NOT: tesa.kernel
+// CHECK: linalg.generic
+func.func @bad_warp_tile(%x: tensor<64x64xf16>, %w: tensor<64x64xf16>, %acc: tensor<64x64xf16>) -> tensor<64x64xf16> {
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 32, 32], thread_tile = [16, 8], threads = 512, stages = 3, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>) -> tensor<64x64xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<64x64xf16>, tensor<64x64xf16>) outs(%acc : tensor<64x64xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<64x64xf16>
+    tesa.yield %p : tensor<64x64xf16>
+  }
+  return %r : tensor<64x64xf16>
+}
