@@ -42,10 +42,12 @@ struct RegionKernel {
   llvm::SmallVector<mlir::Value> inputs;
 };
 
-/// The contraction family: exact f32 FMA over tiles staged in workgroup
-/// memory, each thread keeping a register tile of the outputs, the
-/// epilogue applied as they are written. Fails, saying why, when the
-/// region is not one it computes.
+/// The contraction family, on the region's configured atom: exact f32 FMA
+/// over tiles staged in workgroup memory, each thread keeping a register
+/// tile of the outputs, or the m16n8k16 f16 tensor-core atom over a ring of
+/// tiles copied by cp.async, each warp keeping a tile of accumulators;
+/// split-K as configured; the epilogue applied as the outputs are written.
+/// Fails, saying why, when the region is not one it computes.
 llvm::Expected<RegionKernel>
 buildContractionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
                        llvm::StringRef name);

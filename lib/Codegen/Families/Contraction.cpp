@@ -4,8 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// One block of threads computes a tile M x N of one batch's output (the
-// grid is the dense grid of tiles, batches along z). Each step of K, the
+// What every contraction kernel shares (ContractionProblem.h: the problem,
+// the K steps a block takes, split-K, the stores through the epilogue), the
+// exact-f32 FMA emitter, and the builders for regions and kept-block parts;
+// the tensor-core emitter is MmaContraction.cpp.
+//
+// FMA: one block of threads computes a tile M x N of one batch's output (the
+// grid is the dense grid of tiles, slices x batches along z). Each step of K, the
 // threads copy the A (M x K) and B (K x N) slices of the tile into
 // workgroup memory, reading each operand along its contiguous dimension
 // through its strides (so transposes folded into the indexing maps cost
