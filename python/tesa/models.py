@@ -118,6 +118,14 @@ class _Builder:
                   f"permutation = {list(permutation)}")
         return out, result
 
+    def _widen(self, name, element):
+        """The f32 value of body argument `%<name>` of type `element`:
+        itself, or an arith.extf emitted for it."""
+        if element == "f32":
+            return f"%{name}"
+        self.emit(f"  %{name}32 = arith.extf %{name} : {element} to f32")
+        return f"%{name}32"
+
     def _row_sum(self, value, shape, square=False, element=None):
         """The f32 sum over the last dimension (of the squares if
         `square`) of `value` (of `element` type, the activations' by
@@ -133,10 +141,7 @@ class _Builder:
             f"ins({value} : {_t(shape, None, element)}) outs("
             f"{self.zeros((rows,), 'f32')} : {_t((rows,))}) {{")
         self.emit(f"^bb0(%a: {element}, %acc: f32):")
-        a = "%a"
-        if element != "f32":
-            self.emit(f"  %a32 = arith.extf %a : {element} to f32")
-            a = "%a32"
+        a = self._widen("a", element)
         if square:
             self.emit(f"  %sq = arith.mulf {a}, {a} : f32")
             self.emit("  %s = arith.addf %sq, %acc : f32")
@@ -181,10 +186,7 @@ class _Builder:
             f"ins({value}, {mean} : {self.t(shape)}, {_t((rows,))}) outs("
             f"{self.empty(shape, 'f32')} : {_t(shape)}) {{")
         self.emit(f"^bb0(%a: {el}, %m: f32, %unused: f32):")
-        a = "%a"
-        if el != "f32":
-            self.emit(f"  %a32 = arith.extf %a : {el} to f32")
-            a = "%a32"
+        a = self._widen("a", el)
         self.emit(f"  %s = arith.subf {a}, %m : f32")
         self.emit("  linalg.yield %s : f32")
         self.emit(f"}} -> {_t(shape)}")
@@ -203,11 +205,7 @@ class _Builder:
             f"{self.t(shape)}) {{")
         self.emit(f"^bb0(%a: {el}, %m: f32, %v: f32, %g: {el}, %b: {el}, "
                   f"%unused: {el}):")
-        a, g, b = "%a", "%g", "%b"
-        if el != "f32":
-            for name in ("a", "g", "b"):
-                self.emit(f"  %{name}32 = arith.extf %{name} : {el} to f32")
-            a, g, b = "%a32", "%g32", "%b32"
+        a, g, b = (self._widen(name, el) for name in ("a", "g", "b"))
         self.emit(f"  %eps = arith.constant {eps:.8e} : f32")
         self.emit(f"  %d = arith.subf {a}, %m : f32")
         self.emit("  %ve = arith.addf %v, %eps : f32")
