@@ -21,6 +21,7 @@
 #include "ContractionProblem.h"
 
 #include "tesa/Codegen/MmaAtom.h"
+#include "tesa/Codegen/StagedTile.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -32,40 +33,6 @@ using namespace mlir;
 using namespace tesa;
 
 namespace {
-
-/// Elements of one 16-byte copy, and of the padding that ends every row of
-/// a buffer, so that the eight rows an ldmatrix reads start in different
-/// banks (TileConfigAttr::getStagedF16Bytes counts it).
-constexpr int64_t kCopyElements = 8;
-constexpr int64_t kPadElements = 8;
-constexpr int64_t kElementBytes = 2;
-
-/// One operand's slices of the tile (`rows` rows, M or N, by tileK), as the
-/// buffers of the stage ring hold them.
-struct OperandStage {
-  TileOrder order;
-  int64_t rows, tileK;
-  /// The buffer's outer and inner (contiguous, padded) lengths.
-  int64_t getOuter() const {
-    return order == TileOrder::RowMajor ? rows : tileK;
-  }
-  int64_t getInnerData() const {
-    return order == TileOrder::RowMajor ? tileK : rows;
-  }
-  int64_t getInner() const { return getInnerData() + kPadElements; }
-  int64_t getElements() const { return getOuter() * getInner(); }
-};
-
-/// The order in which an operand read through `strides` lies: [row][k]
-/// when K is contiguous, [k][row] when the rows are; none otherwise.
-std::optional<TileOrder> getOrder(ArrayRef<int64_t> strides, int64_t rowLoop,
-                                  int64_t kLoop) {
-  if (strides[kLoop] == 1)
-    return TileOrder::RowMajor;
-  if (strides[rowLoop] == 1)
-    return TileOrder::KMajor;
-  return std::nullopt;
-}
 
 struct WarpTiling {
   int64_t tileM, tileN, tileK, warpM, warpN, stages;
@@ -87,22 +54,13 @@ public:
   void emitBody(gpu::GPUFuncOp kernel);
 
 private:
-  /// An operand in global memory and its ring of stage buffers.
-  struct Operand {
-    Value global, base, rowStart, ring;
-    ArrayRef<int64_t> strides;
-    int64_t rowLoop, rowCount;
-    OperandStage stage;
-  };
-  /// The operand, without its ring.
-  Operand makeOperand(Value global, ArrayRef<int64_t> strides, Value batchId,
-                      Value rowStart, int64_t rowLoop, int64_t rowCount,
-                      int64_t tileRows);
-  /// Issues the copies of `operand`'s slice at reduction start `kStart`
-  /// into stage buffer `slot`.
-  void copySlice(const Operand &operand, Value kStart, Value slot);
+  /// An operand whose rows are the loop `rowLoop` (`rowCount` long),
+  /// staged in slices of `tileRows` rows; without its ring.
+  StagedOperand makeOperand(Value global, ArrayRef<int64_t> strides,
+                            Value batchId, int64_t rowLoop, int64_t rowCount,
+                            int64_t tileRows);
   /// The warp's products of the slices in stage buffer `slot`.
-  void multiply(const Operand &a, const Operand &b, Value slot,
+  void multiply(const StagedOperand &a, const StagedOperand &b, Value slot,
                 Value warpRow, Value warpColumn, SmallVector<Value> &acc);
 
   KernelEmitter &e;
@@ -113,58 +71,30 @@ private:
   std::optional<MmaAtomEmitter> atom;
 };
 
-MmaContractionEmitter::Operand MmaContractionEmitter::makeOperand(
-    Value global, ArrayRef<int64_t> strides, Value batchId, Value rowStart,
-    int64_t rowLoop, int64_t rowCount, int64_t tileRows) {
-  Operand operand;
+StagedOperand MmaContractionEmitter::makeOperand(Value global,
+                                                 ArrayRef<int64_t> strides,
+                                                 Value batchId,
+                                                 int64_t rowLoop,
+                                                 int64_t rowCount,
+                                                 int64_t tileRows) {
+  StagedOperand operand;
   operand.global = global;
   operand.base = shape.batchLoop < 0
                      ? e.index(0)
                      : e.affine(batchId, strides[shape.batchLoop]);
-  operand.rowStart = rowStart;
-  operand.strides = strides;
+  operand.strides.assign(strides.begin(), strides.end());
   operand.rowLoop = rowLoop;
+  operand.kLoop = shape.kLoop;
   operand.rowCount = rowCount;
-  operand.stage = {*getOrder(strides, rowLoop, shape.kLoop), tileRows,
+  operand.kCount = shape.k;
+  operand.shape = {*getStagedOrder(strides, rowLoop, shape.kLoop), tileRows,
                    tiling.tileK};
   return operand;
 }
 
-void MmaContractionEmitter::copySlice(const Operand &operand, Value kStart,
-                                      Value slot) {
-  const OperandStage &stage = operand.stage;
-  int64_t chunksPerRow = stage.getInnerData() / kCopyElements;
-  int64_t chunks = stage.getOuter() * chunksPerRow;
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(e.b.getContext());
-  for (int64_t first = 0; first < chunks; first += threads) {
-    Value chunk = e.affine(e.threadId(), 1, first);
-    Value outer = e.div(chunk, chunksPerRow);
-    Value inner = e.affine(e.rem(chunk, chunksPerRow), kCopyElements);
-    bool rowMajor = stage.order == TileOrder::RowMajor;
-    Value row = rowMajor ? outer : inner, k = rowMajor ? inner : outer;
-    Value globalRow = e.add(operand.rowStart, row);
-    Value globalK = e.add(kStart, k);
-    Value inBounds = e.both(e.less(globalRow, operand.rowCount),
-                            e.less(globalK, shape.k));
-    Value offset = e.add(
-        operand.base,
-        e.add(e.affine(globalRow, operand.strides[operand.rowLoop]),
-              e.affine(globalK, operand.strides[shape.kLoop])));
-    // Outside the operand: a copy of nothing from its start, which fills
-    // the destination with zeros.
-    offset = arith::SelectOp::create(e.b, inBounds, offset, e.index(0));
-    Value sourceElements = arith::SelectOp::create(
-        e.b, inBounds, e.index(kCopyElements), e.index(0));
-    nvgpu::DeviceAsyncCopyOp::create(
-        e.b, tokenType, operand.ring, ValueRange{slot, outer, inner},
-        operand.global, ValueRange{offset},
-        e.b.getIndexAttr(kCopyElements), sourceElements,
-        /*bypassL1=*/e.b.getUnitAttr());
-  }
-}
-
-void MmaContractionEmitter::multiply(const Operand &a, const Operand &b,
-                                     Value slot, Value warpRow,
+void MmaContractionEmitter::multiply(const StagedOperand &a,
+                                     const StagedOperand &b, Value slot,
+                                     Value warpRow,
                                      Value warpColumn,
                                      SmallVector<Value> &acc) {
   int64_t tilesM = tiling.warpM / 16, tilesN = tiling.warpN / 8;
@@ -173,10 +103,10 @@ void MmaContractionEmitter::multiply(const Operand &a, const Operand &b,
     SmallVector<Value> aFragments, bFragments;
     for (int64_t i = 0; i < tilesM; ++i)
       aFragments.push_back(atom->loadFragments(
-          MmaOperand::A, a.stage.order, a.ring, slot,
+          MmaOperand::A, a.shape.order, a.ring, slot,
           e.affine(warpRow, 1, 16 * i), k));
     for (int64_t j = 0; j < tilesN; j += 2) {
-      Value pair = atom->loadFragments(MmaOperand::B, b.stage.order, b.ring,
+      Value pair = atom->loadFragments(MmaOperand::B, b.shape.order, b.ring,
                                        slot, e.affine(warpColumn, 1, 8 * j),
                                        k);
       bFragments.push_back(atom->getBHalf(pair, 0));
@@ -204,28 +134,14 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   Value columnStart = e.affine(columnTile, tiling.tileN);
 
   // The rings of A then B in dynamic shared memory.
-  MLIRContext *context = b.getContext();
-  auto workgroup = gpu::AddressSpaceAttr::get(
-      context, gpu::GPUDialect::getWorkgroupAddressSpace());
-  Value shared = gpu::DynamicSharedMemoryOp::create(
-      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                         MemRefLayoutAttrInterface(), workgroup));
-  auto makeRing = [&](const OperandStage &stage, int64_t byteOffset) {
-    auto type = MemRefType::get(
-        {tiling.stages, stage.getOuter(), stage.getInner()}, b.getF16Type(),
-        MemRefLayoutAttrInterface(), workgroup);
-    return memref::ViewOp::create(b, type, shared, e.index(byteOffset),
-                                  ValueRange{})
-        .getResult();
-  };
-  Operand a = makeOperand(arguments[0], problem.aStrides, batchId, rowStart,
-                          shape.mLoop, shape.m, tiling.tileM);
-  Operand bOperand =
-      makeOperand(arguments[1], problem.bStrides, batchId, columnStart,
-                  shape.nLoop, shape.n, tiling.tileN);
-  a.ring = makeRing(a.stage, 0);
-  bOperand.ring = makeRing(
-      bOperand.stage, tiling.stages * a.stage.getElements() * kElementBytes);
+  StagedOperand a = makeOperand(arguments[0], problem.aStrides, batchId,
+                                shape.mLoop, shape.m, tiling.tileM);
+  StagedOperand bOperand = makeOperand(arguments[1], problem.bStrides, batchId,
+                                       shape.nLoop, shape.n, tiling.tileN);
+  Value shared = getDynamicSharedMemory(e);
+  a.ring = makeStageRing(e, shared, a.shape, tiling.stages, 0);
+  bOperand.ring = makeStageRing(e, shared, bOperand.shape, tiling.stages,
+                                tiling.stages * a.shape.getBytes());
 
   KStepWalker steps(e, problem, kernel, tiling.tileK, block.slice);
   Value count = steps.getCount(columnTile);
@@ -238,8 +154,8 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     e.ifThen(exists, [&] {
       Value kStart = steps.getStart(columnTile, i, count);
       Value slot = e.rem(i, tiling.stages);
-      copySlice(a, kStart, slot);
-      copySlice(bOperand, kStart, slot);
+      copySliceAsync(e, a, rowStart, kStart, slot, threads);
+      copySliceAsync(e, bOperand, columnStart, kStart, slot, threads);
     });
     NVVM::CpAsyncCommitGroupOp::create(b);
   };
@@ -314,28 +230,15 @@ tesa::checkMmaProblem(const ContractionProblem &problem,
     return "the threads must be one warp per warp tile";
   if (problem.steps.blockK % tiling.tileK != 0)
     return "the kept blocks must be whole K steps deep";
-  // Every copy is 16 aligned bytes that lie wholly inside or outside the
-  // operand.
   for (auto [strides, rowLoop, rows, tileRows] :
        {std::tuple(ArrayRef(problem.aStrides), shape.mLoop, shape.m,
                    tiling.tileM),
         std::tuple(ArrayRef(problem.bStrides), shape.nLoop, shape.n,
-                   tiling.tileN)}) {
-    std::optional<TileOrder> order = getOrder(strides, rowLoop, shape.kLoop);
-    if (!order)
-      return "an operand is contiguous along neither its rows nor K";
-    OperandStage stage{*order, tileRows, tiling.tileK};
-    int64_t contiguousSize = *order == TileOrder::RowMajor ? shape.k : rows;
-    if (contiguousSize % kCopyElements != 0 ||
-        (stage.getOuter() * stage.getInnerData() / kCopyElements) %
-                config.getThreads() !=
-            0)
-      return "an operand's contiguous dimension is not in 16-byte pieces "
-             "that the threads divide";
-    for (int64_t stride : strides)
-      if (stride != 1 && stride % kCopyElements != 0)
-        return "an operand's strides are not multiples of 16 bytes";
-  }
+                   tiling.tileN)})
+    if (std::optional<std::string> reason =
+            checkStagedOperand(strides, rowLoop, shape.kLoop, rows, shape.k,
+                               tileRows, tiling.tileK, config.getThreads()))
+      return reason;
   return std::nullopt;
 }
 

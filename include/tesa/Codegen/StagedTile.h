@@ -1,0 +1,100 @@
+//===- StagedTile.h - Operand tiles staged in shared memory -----*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The tile layer's operand pipeline for the tensor-core atom: slices of an
+// f16 operand (`rows` rows by `depth` reduction elements) copied from global
+// memory into a ring of stage buffers in dynamic shared memory by 16-byte
+// asynchronous copies (cp.async), each slice kept in the order its global
+// layout makes contiguous (see MmaAtom.h), every row padded by 16 bytes so
+// that the eight rows an `ldmatrix` reads start in different banks. Copies
+// that fall outside the operand fill zeros. The contraction and attention
+// families stage their operands through it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_CODEGEN_STAGEDTILE_H
+#define TESA_CODEGEN_STAGEDTILE_H
+
+#include "tesa/Codegen/KernelEmitter.h"
+#include "tesa/Codegen/MmaAtom.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+#include <optional>
+#include <string>
+
+namespace tesa {
+
+/// f16 elements of one 16-byte copy, and of the padding that ends every row
+/// of a stage buffer (TileConfigAttr::getStagedF16Bytes counts it).
+constexpr int64_t kStagedCopyElements = 8;
+constexpr int64_t kStagedPadElements = 8;
+
+/// The shape of one stage buffer: a slice of `rows` rows by `depth`
+/// reduction elements, stored in `order`.
+struct StagedTileShape {
+  TileOrder order;
+  int64_t rows, depth;
+  /// The buffer's outer and inner (contiguous, padded) lengths.
+  int64_t getOuter() const {
+    return order == TileOrder::RowMajor ? rows : depth;
+  }
+  int64_t getInnerData() const {
+    return order == TileOrder::RowMajor ? depth : rows;
+  }
+  int64_t getInner() const { return getInnerData() + kStagedPadElements; }
+  int64_t getElements() const { return getOuter() * getInner(); }
+  int64_t getBytes() const { return 2 * getElements(); }
+};
+
+/// The order in which an operand read through per-loop `strides` lies:
+/// [row][k] when the reduction loop `kLoop` is contiguous, [k][row] when
+/// the row loop is; none otherwise.
+std::optional<TileOrder> getStagedOrder(llvm::ArrayRef<int64_t> strides,
+                                        int64_t rowLoop, int64_t kLoop);
+
+/// An f16 operand in global memory (a flat buffer read through per-loop
+/// strides) and the ring of stage buffers its slices are copied into.
+struct StagedOperand {
+  mlir::Value global;
+  /// The offset of the operand's first element for this block (its batch).
+  mlir::Value base;
+  llvm::SmallVector<int64_t> strides;
+  int64_t rowLoop, kLoop;
+  /// The operand's extent along its rows and its reduction dimension.
+  int64_t rowCount, kCount;
+  StagedTileShape shape;
+  /// The ring: [stage][outer][inner] f16 in workgroup memory.
+  mlir::Value ring;
+};
+
+/// Why slices of `tileRows` x `depth` of an operand (`rows` x `k`, read
+/// through `strides`) cannot be staged by `threads` threads, or none: every
+/// copy must be 16 aligned bytes that lie wholly inside or outside the
+/// operand, and the threads must divide the copies of a slice.
+std::optional<std::string>
+checkStagedOperand(llvm::ArrayRef<int64_t> strides, int64_t rowLoop,
+                   int64_t kLoop, int64_t rows, int64_t k, int64_t tileRows,
+                   int64_t depth, int64_t threads);
+
+/// The kernel's dynamic shared memory, as bytes.
+mlir::Value getDynamicSharedMemory(KernelEmitter &e);
+
+/// A ring of `stages` buffers of `shape` at `byteOffset` of `shared`.
+mlir::Value makeStageRing(KernelEmitter &e, mlir::Value shared,
+                          const StagedTileShape &shape, int64_t stages,
+                          int64_t byteOffset);
+
+/// Issues the asynchronous copies of `operand`'s slice that starts at row
+/// `rowStart` and reduction element `kStart` into stage `slot` of its ring,
+/// spread over `threads` threads. Commits no group.
+void copySliceAsync(KernelEmitter &e, const StagedOperand &operand,
+                    mlir::Value rowStart, mlir::Value kStart, mlir::Value slot,
+                    int64_t threads);
+
+} // namespace tesa
+
+#endif // TESA_CODEGEN_STAGEDTILE_H

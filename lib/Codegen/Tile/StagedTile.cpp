@@ -1,0 +1,98 @@
+//===- StagedTile.cpp - Operand tiles staged in shared memory -------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Codegen/StagedTile.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+using namespace mlir;
+using namespace tesa;
+
+std::optional<TileOrder> tesa::getStagedOrder(ArrayRef<int64_t> strides,
+                                              int64_t rowLoop, int64_t kLoop) {
+  if (strides[kLoop] == 1)
+    return TileOrder::RowMajor;
+  if (strides[rowLoop] == 1)
+    return TileOrder::KMajor;
+  return std::nullopt;
+}
+
+std::optional<std::string>
+tesa::checkStagedOperand(ArrayRef<int64_t> strides, int64_t rowLoop,
+                         int64_t kLoop, int64_t rows, int64_t k,
+                         int64_t tileRows, int64_t depth, int64_t threads) {
+  std::optional<TileOrder> order = getStagedOrder(strides, rowLoop, kLoop);
+  if (!order)
+    return "an operand is contiguous along neither its rows nor K";
+  StagedTileShape shape{*order, tileRows, depth};
+  int64_t contiguousSize = *order == TileOrder::RowMajor ? k : rows;
+  if (contiguousSize % kStagedCopyElements != 0 ||
+      (shape.getOuter() * shape.getInnerData() / kStagedCopyElements) %
+              threads !=
+          0)
+    return "an operand's contiguous dimension is not in 16-byte pieces "
+           "that the threads divide";
+  for (int64_t stride : strides)
+    if (stride != 1 && stride % kStagedCopyElements != 0)
+      return "an operand's strides are not multiples of 16 bytes";
+  return std::nullopt;
+}
+
+Value tesa::getDynamicSharedMemory(KernelEmitter &e) {
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      e.b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
+  return gpu::DynamicSharedMemoryOp::create(
+      e.b, MemRefType::get({ShapedType::kDynamic}, e.b.getI8Type(),
+                           MemRefLayoutAttrInterface(), workgroup));
+}
+
+Value tesa::makeStageRing(KernelEmitter &e, Value shared,
+                          const StagedTileShape &shape, int64_t stages,
+                          int64_t byteOffset) {
+  auto type = MemRefType::get(
+      {stages, shape.getOuter(), shape.getInner()}, e.b.getF16Type(),
+      MemRefLayoutAttrInterface(),
+      cast<MemRefType>(shared.getType()).getMemorySpace());
+  return memref::ViewOp::create(e.b, type, shared, e.index(byteOffset),
+                                ValueRange{})
+      .getResult();
+}
+
+void tesa::copySliceAsync(KernelEmitter &e, const StagedOperand &operand,
+                          Value rowStart, Value kStart, Value slot,
+                          int64_t threads) {
+  const StagedTileShape &shape = operand.shape;
+  int64_t chunksPerRow = shape.getInnerData() / kStagedCopyElements;
+  int64_t chunks = shape.getOuter() * chunksPerRow;
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(e.b.getContext());
+  for (int64_t first = 0; first < chunks; first += threads) {
+    Value chunk = e.affine(e.threadId(), 1, first);
+    Value outer = e.div(chunk, chunksPerRow);
+    Value inner = e.affine(e.rem(chunk, chunksPerRow), kStagedCopyElements);
+    bool rowMajor = shape.order == TileOrder::RowMajor;
+    Value row = rowMajor ? outer : inner, k = rowMajor ? inner : outer;
+    Value globalRow = e.add(rowStart, row);
+    Value globalK = e.add(kStart, k);
+    Value inBounds = e.both(e.less(globalRow, operand.rowCount),
+                            e.less(globalK, operand.kCount));
+    Value offset = e.add(
+        operand.base,
+        e.add(e.affine(globalRow, operand.strides[operand.rowLoop]),
+              e.affine(globalK, operand.strides[operand.kLoop])));
+    // Outside the operand: a copy of nothing from its start, which fills
+    // the destination with zeros.
+    offset = arith::SelectOp::create(e.b, inBounds, offset, e.index(0));
+    Value sourceElements = arith::SelectOp::create(
+        e.b, inBounds, e.index(kStagedCopyElements), e.index(0));
+    nvgpu::DeviceAsyncCopyOp::create(
+        e.b, tokenType, operand.ring, ValueRange{slot, outer, inner},
+        operand.global, ValueRange{offset},
+        e.b.getIndexAttr(kStagedCopyElements), sourceElements,
+        /*bypassL1=*/e.b.getUnitAttr());
+  }
+}
