@@ -505,6 +505,8 @@ def classify_kernel(name):
         return "regions: contraction"
     if re.fullmatch(r"row_reduction\d+", name):
         return "regions: row reduction"
+    if re.fullmatch(r"attention\d+", name):
+        return "regions: attention"
     if name.startswith("__tesa_body") or re.search(r"_kernel(_\d+)?$", name):
         return "generic path"
     return "other"

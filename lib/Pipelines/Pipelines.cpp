@@ -139,6 +139,9 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     // Softmaxes as the reductions a row-reduction region is made of.
     pm.addPass(createDecomposeAggregatedOps());
     pm.addNestedPass<func::FuncOp>(createFormKernelRegions());
+    FormAttentionRegionsOptions attention;
+    attention.chip = options.chip;
+    pm.addNestedPass<func::FuncOp>(createFormAttentionRegions(attention));
     ChooseTileConfigsOptions configs;
     configs.chip = options.chip;
     pm.addNestedPass<func::FuncOp>(createChooseTileConfigs(configs));

@@ -68,6 +68,13 @@ int64_t chooseSplitK(const ChipDescription &chip, int64_t tiles, int64_t k,
   return std::max<int64_t>(1, std::min(wanted, most));
 }
 
+/// Attention: queries a block of threads (16 a warp), keys a step, steps in
+/// flight, and the widest head whose accumulators and query fragments the
+/// registers of a warp hold.
+constexpr int64_t kAttentionQueries = 64, kAttentionWarps = 4,
+                  kAttentionKeys = 64, kAttentionStages = 2,
+                  kAttentionMaxHeadDim = 128;
+
 int64_t countTiles(const ContractionTiling &tiling, int64_t batch, int64_t m,
                    int64_t n) {
   return batch * llvm::divideCeil(m, tiling.tile[0]) *
@@ -136,25 +143,43 @@ TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
 }
 
 bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op) {
+  return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *operand) {
+    return fitsTensorCoreTiles(op, operand->getOperandNumber());
+  });
+}
+
+bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input) {
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(op);
   if (failed(dims))
     return false;
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  for (OpOperand *operand : op.getDpsInputOperands()) {
-    auto type = cast<RankedTensorType>(operand->get().getType());
-    if (!type.getElementType().isF16())
-      return false;
-    // The innermost dimension a multiple of eight elements (16 bytes), so
-    // that every stride is too; it is K or the operand's rows, not the
-    // batch.
-    AffineMap map = maps[operand->getOperandNumber()];
-    if (type.getRank() < 2 || type.getShape().back() % 8 != 0 ||
-        (!dims->batch.empty() &&
-         map.getDimPosition(map.getNumResults() - 1) == dims->batch[0]))
-      return false;
-  }
-  return true;
+  auto type = cast<RankedTensorType>(op.getDpsInputs()[input].getType());
+  if (!type.getElementType().isF16())
+    return false;
+  // The innermost dimension a multiple of eight elements (16 bytes), so
+  // that every stride is too; it is K or the operand's rows, not the
+  // batch.
+  AffineMap map = op.getIndexingMapsArray()[input];
+  return type.getRank() >= 2 && type.getShape().back() % 8 == 0 &&
+         (dims->batch.empty() ||
+          map.getDimPosition(map.getNumResults() - 1) != dims->batch[0]);
+}
+
+TileConfigAttr tesa::chooseAttentionConfig(MLIRContext *context,
+                                           const ChipDescription &chip,
+                                           int64_t headDim,
+                                           int64_t valueDim) {
+  if (!chip.f16Mma || !chip.hasAsyncCopy || chip.f16Mma->m != 16 ||
+      chip.f16Mma->n != 8 || chip.f16Mma->k != 16)
+    return nullptr;
+  for (int64_t size : {headDim, valueDim})
+    if (size % 16 != 0 || size > kAttentionMaxHeadDim)
+      return nullptr;
+  return TileConfigAttr::get(
+      context, {kAttentionQueries, kAttentionKeys, headDim},
+      {kAttentionQueries / kAttentionWarps, kAttentionKeys},
+      32 * kAttentionWarps, kAttentionStages, CopyEngine::AsyncCopy,
+      MmaAtom::MmaF16M16N8K16, WorkListKind::DenseGrid, /*splitK=*/1);
 }
 
 TileConfigAttr tesa::chooseRowReductionConfig(MLIRContext *context,
@@ -216,6 +241,8 @@ struct ChooseTileConfigsPass
         return nullptr;
       return chooseRowReductionConfig(&getContext(), type.getShape().back());
     }
+    if (kernel.getFamily() == KernelFamily::Attention)
+      return chooseForAttention(kernel, chip);
     auto linalgOp = dyn_cast<linalg::LinalgOp>(root);
     if (!linalgOp)
       return nullptr;
@@ -234,6 +261,18 @@ struct ChooseTileConfigsPass
           ranges[dims->k[0]], fitsTensorCoreTiles(linalgOp));
     }
     return nullptr;
+  }
+
+  TileConfigAttr chooseForAttention(KernelOp kernel,
+                                    const ChipDescription &chip) {
+    SmallVector<Operation *> ops;
+    for (Operation &op : kernel.getBody().front().without_terminator())
+      ops.push_back(&op);
+    FailureOr<AttentionBody> body = matchAttentionBody(ops);
+    if (failed(body))
+      return nullptr;
+    return chooseAttentionConfig(&getContext(), chip, body->getHeadDim(),
+                                 body->getValueDim());
   }
 };
 

@@ -100,13 +100,14 @@ def test_regions_are_formed_as_intended(name):
     case = FULL[name]
     text = tesa_opt(case["mlir"], "--tesa-decompose-aggregated-ops",
                     "--tesa-form-kernel-regions",
+                    "--tesa-form-attention-regions=chip=sm_90",
                     "--tesa-choose-tile-configs=chip=sm_90")
     regions, outside = structure(text)
     assert [(kind, len(ops)) for kind, ops, _ in regions] == \
         case["regions"], regions
     assert not [op for op in outside if op in ABSORBED], outside
     for kind, ops, config in regions:
-        if kind == "contraction":
+        if kind in ("contraction", "attention"):
             assert ops == ["linalg.generic"] * len(ops), ops
             tile = tuple(int(v) for v in
                          re.search(r"tile = \[(\d+), (\d+)", config).groups())
@@ -166,6 +167,7 @@ func.func @main() {{
 def run_on_cpu(module):
     lowered = tesa_opt(module, "--tesa-decompose-aggregated-ops",
                        "--tesa-form-kernel-regions",
+                       "--tesa-form-attention-regions=chip=sm_90",
                        "--tesa-inline-kernel-regions", "--tesa-cpu-pipeline")
     return run_lowered(lowered)
 

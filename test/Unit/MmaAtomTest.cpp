@@ -128,4 +128,22 @@ TEST(MmaAtomTest, AccumulatorsCoverTheTileOnce) {
   EXPECT_EQ(getAccumulatorPosition(5, 3), std::make_pair(int64_t(9), int64_t(3)));
 }
 
+TEST(MmaAtomTest, AccumulatorsBecomeTheNextProductsA) {
+  // Two m16n8 accumulator tiles side by side are a 16x16 tile; each lane's
+  // A registers of it must come from its own accumulators.
+  for (int64_t lane = 0; lane < 32; ++lane) {
+    for (int64_t reg = 0; reg < 4; ++reg) {
+      auto [first, second] = expectedA(lane, reg);
+      for (auto [element, expected] :
+           {std::pair(int64_t(0), first), std::pair(int64_t(1), second)}) {
+        auto [tile, i] = getAccumulatorOfA(reg, element);
+        auto [row, column] = getAccumulatorPosition(lane, i);
+        EXPECT_EQ((Element{row, 8 * tile + column}), expected)
+            << "lane " << lane << " register " << reg << " element "
+            << element;
+      }
+    }
+  }
+}
+
 } // namespace

@@ -76,6 +76,13 @@ mlir::Value launchRegionKernel(mlir::OpBuilder &builder, mlir::Location loc,
                                const RegionKernel &kernel,
                                mlir::RankedTensorType resultType);
 
+/// The attention family: scores, softmax and context in one kernel on the
+/// m16n8k16 f16 atom, the scores kept in registers (an online softmax over
+/// steps of keys), Q, K and V staged by asynchronous copies; the region's
+/// score steps and context steps applied on the way.
+llvm::Expected<RegionKernel>
+buildAttentionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
+                     llvm::StringRef name);
 /// The row-reduction family: a softmax along the last dimension, one row
 /// per block of threads, held in registers.
 llvm::Expected<RegionKernel>

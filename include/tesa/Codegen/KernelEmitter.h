@@ -86,6 +86,11 @@ public:
   mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp kernel, int64_t size);
   void barrier();
 
+  /// `x` (f32) combined across each group of `lanes` (a power of two up to
+  /// 32) consecutive lanes of a warp by butterfly shuffles: every lane of a
+  /// group gets the result.
+  mlir::Value reduceAcrossLanes(mlir::Value x, ReductionKind kind,
+                                int64_t lanes);
   /// `x` combined across the `threads` threads of the block (a multiple of
   /// 32): shuffles within each warp, then the warps' values through
   /// `scratch` (a workgroup buffer of at least threads / 32 elements), in a

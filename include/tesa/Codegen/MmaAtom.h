@@ -80,6 +80,14 @@ inline bool isTransposedLoad(TileOrder order) {
 /// (row, column) within the tile.
 std::pair<int64_t, int64_t> getAccumulatorPosition(int64_t lane, int64_t i);
 
+/// Which accumulator feeds element `element` (0-1) of A register `reg`
+/// (0-3) of the same lane, when the f32 accumulators of two m16n8 tiles
+/// side by side (columns 0-7, then 8-15) become the A operand of a
+/// following product, 16 deep: the tile (0 or 1) and the accumulator
+/// (0-3). The lane's registers of both hold the same rows and columns, so
+/// that no value moves between lanes.
+std::pair<int64_t, int64_t> getAccumulatorOfA(int64_t reg, int64_t element);
+
 /// Emits the atom's instructions.
 class MmaAtomEmitter {
 public:
@@ -96,6 +104,13 @@ public:
   mlir::Value getBHalf(mlir::Value fragments, int64_t half);
   /// acc += a * b on the m16n8k16 atom (acc: vector<2x2xf32>).
   mlir::Value multiply(mlir::Value a, mlir::Value b, mlir::Value acc);
+  /// The A registers (vector<4x2xf16>) of a 16x16 tile whose f32 values
+  /// are the accumulators `left` (columns 0-7) and `right` (8-15), rounded
+  /// to f16 (see getAccumulatorOfA).
+  mlir::Value accumulatorsToA(mlir::Value left, mlir::Value right);
+  /// An accumulator (vector<2x2xf32>) of the four f32 `values`, in the
+  /// order getAccumulator numbers them.
+  mlir::Value makeAccumulator(llvm::ArrayRef<mlir::Value> values);
   /// A zero accumulator.
   mlir::Value zeroAccumulator();
   /// Accumulator `i` of `acc` as an f32 value.

@@ -71,12 +71,57 @@ TileConfigAttr chooseContractionConfig(mlir::MLIRContext *context,
 /// tensor-core tiles copy in 16-byte pieces: the innermost dimension a
 /// multiple of eight (then so is every stride), and not the batch.
 bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op);
+/// The same for the contraction's input `input` alone.
+bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op, unsigned input);
 
 /// The configuration of a row reduction over rows of `rowLength`: one row
 /// per block of threads, about four elements a thread (32 to 256 threads).
 TileConfigAttr chooseRowReductionConfig(mlir::MLIRContext *context,
                                         int64_t rowLength);
 
+/// The ops of an attention region's body by role: scores = Q K^T (a
+/// contraction over the head dimension, with a batch of heads or without),
+/// the elementwise steps on the scores (scaling, a mask), a softmax along
+/// the keys, then context = P V (a contraction over the keys, P read as its
+/// A operand) and its elementwise steps (such as the heads' transpose).
+struct AttentionBody {
+  mlir::linalg::GenericOp scores;
+  llvm::SmallVector<mlir::Operation *> scoreSteps;
+  /// The row maximum, exp(x - max), the row sum and the division.
+  llvm::SmallVector<mlir::Operation *> softmax;
+  mlir::linalg::GenericOp context;
+  llvm::SmallVector<mlir::Operation *> contextSteps;
+  /// The depth of Q and K (the scores' reduction), and the width of V (the
+  /// context's N).
+  int64_t getHeadDim() const;
+  int64_t getValueDim() const;
+};
+/// `ops`, in program order, as an attention body: fails unless both
+/// contractions are ones the contraction family computes (with a constant
+/// initial value), the score steps keep the scores' coordinates
+/// (identity maps), the softmax is exactly the four ops that
+/// --tesa-decompose-aggregated-ops makes of a `linalg.softmax` along the
+/// last dimension (see isSoftmaxRowProgram), the context reads the
+/// probabilities as its A operand with its batch, M and K loops on their
+/// three dimensions in order, and every step reads the previous value.
+mlir::FailureOr<AttentionBody>
+matchAttentionBody(llvm::ArrayRef<mlir::Operation *> ops);
+/// Whether `ops` are a softmax along the last dimension of `input`: the row
+/// maximum (a reduction with a max body), exp(x - max), the row sum (a
+/// reduction with an add body from zero) and x / sum, each linalg.generic
+/// over `input`'s rows with identity maps (the per-row values read without
+/// the last dimension).
+bool isSoftmaxRowProgram(llvm::ArrayRef<mlir::Operation *> ops,
+                         mlir::Value input);
+/// The configuration of an attention region whose heads are `headDim`
+/// deep (scores) and `valueDim` wide (context): 64 queries a block of
+/// threads, four warps of 16 queries each, keys in steps of 64 staged two
+/// deep by asynchronous copies, on the m16n8k16 atom: tile = [64, 64,
+/// headDim], thread_tile = [16, 64]. Null unless `chip` has the atom and
+/// asynchronous copies and both sizes are multiples of 16 up to 128.
+TileConfigAttr chooseAttentionConfig(mlir::MLIRContext *context,
+                                     const ChipDescription &chip,
+                                     int64_t headDim, int64_t valueDim);
 /// Puts the ops of `kernel` back in its place, its results replaced by the
 /// values its body yields.
 void inlineKernelRegion(mlir::RewriterBase &rewriter, KernelOp kernel);

@@ -403,6 +403,45 @@ def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect", "tesa::TesaDialect"];
 }
 
+def FormAttentionRegions : Pass<"tesa-form-attention-regions"> {
+  let summary = "Merge attention's scores, softmax and context regions into "
+                "one attention region";
+  let description = [{
+    Runs after `--tesa-form-kernel-regions`. Where a contraction region
+    computes attention scores (Q K^T over the head dimension, with its
+    scaling or mask as the epilogue), its only reader is a row-reduction
+    region that is exactly a softmax along the keys, and that one's only
+    reader is a contraction region that multiplies the probabilities by V,
+    the three become one `attention` region, computed as one kernel that
+    never writes the scores (see docs/codegen.md). The pass merges only what
+    the attention family computes on `chip`: f16 operands whose copies fit
+    the tensor-core tiles, on a chip with the m16n8k16 atom and
+    asynchronous copies, heads of 16 to 128 elements in steps of 16 (see
+    matchAttentionBody in KernelRegions.h). Other attention stays three
+    regions.
+
+    ```mlir
+    %s = tesa.kernel contraction -> tensor<12x128x128xf16> { ... Q K^T, scaled ... }
+    %p = tesa.kernel row_reduction -> tensor<12x128x128xf16> { ... softmax of %s ... }
+    %c = tesa.kernel contraction -> tensor<128x12x64xf16> { ... %p V, transposed ... }
+    // becomes
+    %c = tesa.kernel attention -> tensor<128x12x64xf16> {
+      %0 = linalg.generic ... // Q K^T
+      %1 = linalg.generic ... // scaled
+      ...                     // the softmax's four ops
+      %6 = linalg.generic ... // P V
+      %7 = linalg.generic ... // transposed
+      tesa.yield %7 : tensor<128x12x64xf16>
+    }
+    ```
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
+           "Chip whose attention kernels the regions become">,
+  ];
+  let dependentDialects = ["tesa::TesaDialect"];
+}
+
 def ChooseTileConfigs : Pass<"tesa-choose-tile-configs"> {
   let summary = "Give every tesa.kernel region a #tesa.tile_config";
   let description = [{

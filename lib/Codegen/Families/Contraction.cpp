@@ -370,10 +370,10 @@ ContractionBlock ContractionBlock::get(KernelEmitter &e,
 }
 
 /// The loops' values at output (`row`, `column`) of batch `batchId`.
-static SmallVector<Value> getOutputLoops(KernelEmitter &e,
-                                         const ContractionShape &shape,
-                                         Value batchId, Value row,
-                                         Value column) {
+SmallVector<Value> tesa::getOutputLoops(KernelEmitter &e,
+                                        const ContractionShape &shape,
+                                        Value batchId, Value row,
+                                        Value column) {
   SmallVector<Value> loops(shape.numLoops, e.index(0));
   if (shape.batchLoop >= 0)
     loops[shape.batchLoop] = batchId;
@@ -569,25 +569,7 @@ void tesa::emitFmaContraction(KernelEmitter &e,
   ContractionEmitter(e, problem, config).emitBody(kernel);
 }
 
-llvm::Expected<RegionKernel>
-tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
-                             StringRef name) {
-  TileConfigAttr config = region.getConfigAttr();
-  if (!config || config.getWork() != WorkListKind::DenseGrid)
-    return fail("the contraction family computes only configurations of a "
-                "dense_grid");
-  SmallVector<Operation *> ops;
-  for (Operation &op : region.getBody().front().without_terminator())
-    ops.push_back(&op);
-  auto contraction = dyn_cast<linalg::GenericOp>(ops.front());
-  if (!contraction || !isContractionForKernel(contraction))
-    return fail("the region does not start with a contraction of static f32 "
-                "or f16 tensors");
-  FailureOr<Epilogue> epilogue =
-      Epilogue::get(contraction.getResult(0), ArrayRef(ops).drop_front());
-  if (failed(epilogue))
-    return fail("an op after the contraction is not an elementwise step");
-
+ContractionProblem tesa::describeContraction(linalg::GenericOp contraction) {
   linalg::ContractionDimensions dims =
       *linalg::inferContractionDims(contraction);
   SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
@@ -611,9 +593,32 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
   problem.bStrides = getLoopStrides(maps[1], getShape(problem.b));
   problem.init = getInitialValue(contraction.getDpsInits()[0], maps.back());
   problem.resultElement = getElementTypeOrSelf(contraction.getResult(0));
+  problem.outputMap = maps.back();
+  return problem;
+}
+
+llvm::Expected<RegionKernel>
+tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
+                             StringRef name) {
+  TileConfigAttr config = region.getConfigAttr();
+  if (!config || config.getWork() != WorkListKind::DenseGrid)
+    return fail("the contraction family computes only configurations of a "
+                "dense_grid");
+  SmallVector<Operation *> ops;
+  for (Operation &op : region.getBody().front().without_terminator())
+    ops.push_back(&op);
+  auto contraction = dyn_cast<linalg::GenericOp>(ops.front());
+  if (!contraction || !isContractionForKernel(contraction))
+    return fail("the region does not start with a contraction of static f32 "
+                "or f16 tensors");
+  FailureOr<Epilogue> epilogue =
+      Epilogue::get(contraction.getResult(0), ArrayRef(ops).drop_front());
+  if (failed(epilogue))
+    return fail("an op after the contraction is not an elementwise step");
+
+  ContractionProblem problem = describeContraction(contraction);
   problem.splitK = config.getSplitK();
   problem.epilogue = &*epilogue;
-  problem.outputMap = maps.back();
   if (std::optional<std::string> reason = checkConfig(problem, config))
     return fail(*reason);
   return emitContraction(problem, config, module, name,

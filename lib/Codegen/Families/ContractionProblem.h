@@ -100,6 +100,19 @@ struct ContractionProblem {
   }
 };
 
+/// The contraction `contraction` (see isContractionForKernel) as a
+/// problem: its loops, operands and strides, initial value, result type
+/// and output map; no epilogue and no split-K yet.
+ContractionProblem describeContraction(mlir::linalg::GenericOp contraction);
+
+/// The values of `shape`'s loops at output (`row`, `column`) of batch
+/// `batchId` (the reduction loop at zero).
+llvm::SmallVector<mlir::Value> getOutputLoops(KernelEmitter &e,
+                                              const ContractionShape &shape,
+                                              mlir::Value batchId,
+                                              mlir::Value row,
+                                              mlir::Value column);
+
 /// A block of threads of a contraction kernel: its place in the grid (x:
 /// column tiles, y: row tiles, z: slices x batches) and the kernel's
 /// buffers.

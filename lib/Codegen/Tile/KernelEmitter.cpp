@@ -183,18 +183,23 @@ Value KernelEmitter::combine(Value x, Value y, ReductionKind kind) {
   return arith::MaximumFOp::create(b, x, y);
 }
 
-Value KernelEmitter::reduceAcrossBlock(Value x, ReductionKind kind,
-                                       int64_t threads, Value scratch) {
-  // Shuffles and the scratch buffer take f32.
-  Type type = x.getType();
-  x = toF32(x);
+Value KernelEmitter::reduceAcrossLanes(Value x, ReductionKind kind,
+                                       int64_t lanes) {
   Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
-  for (int64_t offset = 16; offset >= 1; offset /= 2) {
+  for (int64_t offset = lanes / 2; offset >= 1; offset /= 2) {
     Value shift = arith::ConstantIntOp::create(b, b.getI32Type(), offset);
     auto shuffle =
         gpu::ShuffleOp::create(b, x, shift, width, gpu::ShuffleMode::XOR);
     x = combine(x, shuffle.getShuffleResult(), kind);
   }
+  return x;
+}
+
+Value KernelEmitter::reduceAcrossBlock(Value x, ReductionKind kind,
+                                       int64_t threads, Value scratch) {
+  // Shuffles and the scratch buffer take f32.
+  Type type = x.getType();
+  x = reduceAcrossLanes(toF32(x), kind, 32);
   int64_t warps = threads / 32;
   if (warps == 1)
     return convert(x, type);

@@ -39,6 +39,14 @@ std::pair<int64_t, int64_t> tesa::getAccumulatorPosition(int64_t lane,
   return {lane / 4 + 8 * (i / 2), 2 * (lane % 4) + i % 2};
 }
 
+std::pair<int64_t, int64_t> tesa::getAccumulatorOfA(int64_t reg,
+                                                    int64_t element) {
+  // A registers 0-3 hold (row, k) = (g, 2t), (g + 8, 2t), (g, 2t + 8),
+  // (g + 8, 2t + 8) (plus `element`); accumulators 0-3 of an m16n8 tile
+  // hold (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1).
+  return {reg / 2, 2 * (reg % 2) + element};
+}
+
 MmaAtomEmitter::MmaAtomEmitter(KernelEmitter &e, Value lane)
     : e(e), lane(lane) {}
 
@@ -81,6 +89,38 @@ Value MmaAtomEmitter::getBHalf(Value fragments, int64_t half) {
 Value MmaAtomEmitter::multiply(Value a, Value b, Value acc) {
   return nvgpu::MmaSyncOp::create(e.b, a, b, acc,
                                   ArrayRef<int64_t>{16, 8, 16});
+}
+
+/// A 2-D vector of `rows` rows of two `values` each, built row by row (the
+/// LLVM lowering takes 2-D vectors as arrays of rows).
+static Value makeRows(KernelEmitter &e, ArrayRef<Value> values) {
+  Type element = values.front().getType();
+  int64_t rows = values.size() / 2;
+  auto type = VectorType::get({rows, 2}, element);
+  Value result = arith::ConstantOp::create(
+      e.b, DenseElementsAttr::get(type, e.b.getZeroAttr(element)));
+  for (int64_t row = 0; row < rows; ++row) {
+    Value pair = vector::FromElementsOp::create(
+        e.b, VectorType::get({2}, element), values.slice(2 * row, 2));
+    result = vector::InsertOp::create(e.b, pair, result,
+                                      ArrayRef<int64_t>{row});
+  }
+  return result;
+}
+
+Value MmaAtomEmitter::accumulatorsToA(Value left, Value right) {
+  SmallVector<Value> values;
+  for (int64_t reg = 0; reg < 4; ++reg)
+    for (int64_t element = 0; element < 2; ++element) {
+      auto [tile, i] = getAccumulatorOfA(reg, element);
+      values.push_back(e.convert(getAccumulator(tile ? right : left, i),
+                                 e.b.getF16Type()));
+    }
+  return makeRows(e, values);
+}
+
+Value MmaAtomEmitter::makeAccumulator(ArrayRef<Value> values) {
+  return makeRows(e, values);
 }
 
 Value MmaAtomEmitter::zeroAccumulator() {

@@ -70,6 +70,8 @@ struct LowerKernelRegionsPass
       return buildContractionKernel(region, kernels, name);
     case KernelFamily::RowReduction:
       return buildRowReductionKernel(region, kernels, name);
+    case KernelFamily::Attention:
+      return buildAttentionKernel(region, kernels, name);
     case KernelFamily::Elementwise:
       break;
     }

@@ -9,11 +9,12 @@
   reference  its result in float64, computed from `inputs` with numpy
   reference_of  the function that computes it (from the inputs as float64)
   regions    the regions the pass is meant to form, in order: (kind, the
-             number of ops inside) with kind "contraction" or
-             "row_reduction"
+             number of ops inside) with kind "contraction",
+             "row_reduction" or "attention"
   tile       the output tile (M, N) --tesa-choose-tile-configs=chip=sm_90
-             is meant to give each contraction region (None for a
-             row_reduction region)
+             is meant to give each contraction region, or the queries and
+             keys of an attention region's steps (None for a row_reduction
+             region)
   plain_mlir (optional) the function without encodings, for the CPU
              oracle when the case's arguments carry them
   tolerance  the bound on the relative error (Frobenius norm) of a float32
@@ -222,6 +223,84 @@ def attention_context(name="attention_context", s=77, h=3, d=40):
                  [("contraction", 2)], tile_for(h, s, d))
 
 
+# --- d') attention ------------------------------------------------------------
+
+def attention(name="attention", s=77, h=3, d=40, dv=None, mask=False):
+    """Q, K, V [s,h,d] with their heads split by linalg.transpose as
+    models.py's BERT does, scores by batch_matmul into a zero fill, scaled
+    (and with `mask`, an additive [s,s] mask broadcast over the heads),
+    linalg.softmax over the keys, context by batch_matmul, transposed back
+    to [s,h,dv] and collapsed. Three regions in f32; one attention region
+    where --tesa-form-attention-regions merges them (f16 on sm_90)."""
+    dv = dv or d
+    rng = _rng(name)
+    q, k = _normal(rng, (s, h, d), (s, h, d))
+    (v,) = _normal(rng, (s, h, dv))
+    masks = _normal(rng, (s, s)) if mask else []
+    scale = 1.0 / math.sqrt(d)
+    sc = (h, s, s)
+    mask_argument = f", %mask: {_t((s, s))}" if mask else ""
+    mask_ops = f"""
+  %e2 = tensor.empty() : {_t(sc)}
+  %masked = linalg.generic {{indexing_maps = [affine_map<(h, i, j) -> (h, i, j)>, affine_map<(h, i, j) -> (i, j)>, affine_map<(h, i, j) -> (h, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]}} ins(%scaled, %mask : {_t(sc)}, {_t((s, s))}) outs(%e2 : {_t(sc)}) {{
+  ^bb0(%a: f32, %m: f32, %unused: f32):
+    %r = arith.addf %a, %m : f32
+    linalg.yield %r : f32
+  }} -> {_t(sc)}""" if mask else ""
+    probs_input = "%masked" if mask else "%scaled"
+    mlir = f"""func.func @{name}(%q: {_t((s, h, d))}, %k: {_t((s, h, d))}, %v: {_t((s, h, dv))}{mask_argument}) -> {_t((s, h * dv))} {{
+  %zero = arith.constant 0.0 : f32
+  %eq = tensor.empty() : {_t((h, s, d))}
+  %qt = linalg.transpose ins(%q : {_t((s, h, d))}) outs(%eq : {_t((h, s, d))}) permutation = [1, 0, 2]
+  %ek = tensor.empty() : {_t((h, d, s))}
+  %kt = linalg.transpose ins(%k : {_t((s, h, d))}) outs(%ek : {_t((h, d, s))}) permutation = [1, 2, 0]
+  %ev = tensor.empty() : {_t((h, s, dv))}
+  %vt = linalg.transpose ins(%v : {_t((s, h, dv))}) outs(%ev : {_t((h, s, dv))}) permutation = [1, 0, 2]
+  %e0 = tensor.empty() : {_t(sc)}
+  %z = linalg.fill ins(%zero : f32) outs(%e0 : {_t(sc)}) -> {_t(sc)}
+  %bmm = linalg.batch_matmul ins(%qt, %kt : {_t((h, s, d))}, {_t((h, d, s))}) outs(%z : {_t(sc)}) -> {_t(sc)}
+  %e1 = tensor.empty() : {_t(sc)}
+  %scaled = linalg.generic {{indexing_maps = [affine_map<(h, i, j) -> (h, i, j)>, affine_map<(h, i, j) -> (h, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]}} ins(%bmm : {_t(sc)}) outs(%e1 : {_t(sc)}) {{
+  ^bb0(%a: f32, %unused: f32):
+    %c = arith.constant {scale:.8e} : f32
+    %r = arith.mulf %a, %c : f32
+    linalg.yield %r : f32
+  }} -> {_t(sc)}{mask_ops}
+  %es = tensor.empty() : {_t(sc)}
+  %probs = linalg.softmax dimension(2) ins({probs_input} : {_t(sc)}) outs(%es : {_t(sc)}) -> {_t(sc)}
+  %ec = tensor.empty() : {_t((h, s, dv))}
+  %zc = linalg.fill ins(%zero : f32) outs(%ec : {_t((h, s, dv))}) -> {_t((h, s, dv))}
+  %ctx = linalg.batch_matmul ins(%probs, %vt : {_t(sc)}, {_t((h, s, dv))}) outs(%zc : {_t((h, s, dv))}) -> {_t((h, s, dv))}
+  %et = tensor.empty() : {_t((s, h, dv))}
+  %ct = linalg.transpose ins(%ctx : {_t((h, s, dv))}) outs(%et : {_t((s, h, dv))}) permutation = [1, 0, 2]
+  %flat = tensor.collapse_shape %ct [[0], [1, 2]] : {_t((s, h, dv))} into {_t((s, h * dv))}
+  return %flat : {_t((s, h * dv))}
+}}
+"""
+    def reference(q, k, v, *mask_values):
+        scores = (q.transpose(1, 0, 2) @ k.transpose(1, 2, 0)) * \
+            np.float64(np.float32(scale))
+        if mask_values:
+            scores = scores + mask_values[0]
+        e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        probs = e / e.sum(axis=-1, keepdims=True)
+        context = probs @ v.transpose(1, 0, 2)
+        return context.transpose(1, 0, 2).reshape(s, h * dv)
+    score_ops = 3 if mask else 2
+    return _case(name, mlir, [q, k, v, *masks], reference,
+                 [("contraction", score_ops), ("row_reduction", 4),
+                  ("contraction", 2)], tile_for(h, s, s),
+                 tolerance=max(1e-5, 4 * math.sqrt(s) * 2.0 ** -24))
+
+
+def as_attention_f16(case, name, reduction):
+    """An f16 attention case, formed into one attention region (its tile:
+    64 queries by 64 keys)."""
+    f16 = as_f16(case, name, (64, 64), reduction)
+    f16["regions"] = [("attention", sum(n for _, n in case["regions"]))]
+    return f16
+
+
 # --- e) transposed left operand ---------------------------------------------
 
 def transposed_lhs(name="transposed_lhs", m=61, k=45, n=83):
@@ -375,6 +454,7 @@ def f16_cases(small=False):
     operand in shared memory; attention with 3 heads), else on f32 FMA
     tiles (the unaligned product with its f16 GELU epilogue)."""
     bmm = (2, 130, 64, 72) if small else (12, 512, 64, 512)
+    attention_bert = (128, 2, 64) if small else (512, 12, 64)
     return [
         as_f16(matmul("matmul_100x64x80", 100, 64, 80), "matmul_f16",
                mma_tile_for(1, 100, 80), 64),
@@ -391,6 +471,17 @@ def f16_cases(small=False):
         # Too few tiles for the multiprocessors: K split into slices.
         as_f16(matmul_bias_gelu("linear_split_k_f16_src", 128, 768, 768),
                "linear_split_k_f16", mma_tile_for(1, 128, 768), 768),
+        # Scores, softmax and context as one attention kernel: queries and
+        # keys not a multiple of the 64-wide steps, a mask read by the
+        # score steps, heads of 128, BERT-base's heads.
+        as_attention_f16(attention("attention_f16_src", 80, 3, 64),
+                         "attention_f16", 80),
+        as_attention_f16(attention("attention_mask_f16_src", 100, 2, 32,
+                                   mask=True), "attention_mask_f16", 100),
+        as_attention_f16(attention("attention_wide_f16_src", 70, 2, 128, 96),
+                         "attention_wide_f16", 128),
+        as_attention_f16(attention("attention_bert_f16_src", *attention_bert),
+                         "attention_bert_f16", attention_bert[0]),
         # Kept 16-bit blocks on tensor cores (a decomposed part, no
         # region).
         as_f16(block_sparse_gelu("block_sparse_gelu_f16_src", bits=16),
@@ -413,6 +504,7 @@ def region_cases(small=False):
         matmul_bias_accumulator_residual(),
         attention_scores(),
         attention_context(),
+        attention(),
         transposed_lhs(),
         softmax("softmax_37", (3, 5, 37)),
         softmax("softmax_300", (20, 300)),

@@ -263,6 +263,11 @@ LogicalResult KernelOp::verify() {
       (config.getTile().size() != 3 || config.getThreadTile().size() != 2))
     return emitOpError("a contraction's tile_config needs a tile of three "
                        "sizes (M, N, K) and a thread_tile of two (M, N)");
+  if (config && getFamily() == KernelFamily::Attention &&
+      (config.getTile().size() != 3 || config.getThreadTile().size() != 2))
+    return emitOpError("an attention's tile_config needs a tile of three "
+                       "sizes (queries, keys a step, head) and a thread_tile "
+                       "of two (queries, keys)");
   if (config && getFamily() == KernelFamily::RowReduction &&
       (config.getTile().size() != 2 || config.getThreadTile().size() != 1))
     return emitOpError("a row reduction's tile_config needs a tile of two "

@@ -20,7 +20,8 @@ def Tesa_KernelFamily : I32EnumAttr<"KernelFamily",
     "the kind of kernel a region of ops becomes", [
       I32EnumAttrCase<"Contraction", 0, "contraction">,
       I32EnumAttrCase<"RowReduction", 1, "row_reduction">,
-      I32EnumAttrCase<"Elementwise", 2, "elementwise">
+      I32EnumAttrCase<"Elementwise", 2, "elementwise">,
+      I32EnumAttrCase<"Attention", 3, "attention">
     ]> {
   let cppNamespace = "::tesa";
 }

@@ -1,0 +1,459 @@
+//===- Attention.cpp - Scores, softmax and context in one kernel ----------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The attention family: an attention region (scores = Q K^T with their
+// steps, a softmax along the keys, context = P V with its steps, see
+// AttentionBody) as one kernel on the m16n8k16 f16 atom that never writes
+// the scores.
+//
+// A block of threads computes the context of `tile[0]` queries of one batch
+// (head); each of its warps owns 16 of them. The block's Q tile is copied to
+// shared memory once and each warp keeps its A fragments in registers. The
+// keys are walked in steps of `tile[1]`: the K and V slices of each step go
+// through a ring of `stages` buffers filled by cp.async (StagedTile.h),
+// `stages` - 1 steps ahead. Per step, each warp computes its 16 x tile[1]
+// scores in f32 accumulators, rounds them to the scores' type and applies
+// the score steps, and updates an online softmax: the running row maximum
+// m, the running row sum l of exp(s - m), and the context accumulators
+// rescaled by exp(m_old - m_new). The probabilities exp(s - m) become the A
+// operand of the P V product straight from the accumulators' registers
+// (MmaAtomEmitter::accumulatorsToA). At the end the context is divided by
+// l and goes through the context's steps to the one store, as in the
+// contraction family.
+//
+// The probabilities are rounded to f16 before P V, as the three kernels do
+// in the unfused program; the softmax's arithmetic is f32 throughout.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ContractionProblem.h"
+
+#include "tesa/Codegen/MmaAtom.h"
+#include "tesa/Codegen/StagedTile.h"
+#include "tesa/Transforms/KernelRegions.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace tesa;
+
+namespace {
+
+llvm::Error fail(const Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 message.str());
+}
+
+MemRefType getFlatType(Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  return MemRefType::get({type.getNumElements()}, type.getElementType());
+}
+
+/// The sizes of the kernel: queries a block, keys a step, the depth of the
+/// scores (Q and K) and the width of the context (V), warps, stages.
+struct AttentionTiling {
+  int64_t queries, keys, headDim, valueDim, warps, stages;
+  AttentionTiling(TileConfigAttr config, int64_t valueDim)
+      : queries(config.getTile()[0]), keys(config.getTile()[1]),
+        headDim(config.getTile()[2]), valueDim(valueDim),
+        warps(config.getThreads() / 32), stages(config.getStages()) {}
+};
+
+/// A softmax row's running state in one lane: the maximum and the lane's
+/// part of the sum, for the lane's two rows (g and g + 8).
+struct RowState {
+  Value max[2], sum[2];
+};
+
+class AttentionEmitter {
+public:
+  AttentionEmitter(KernelEmitter &e, const ContractionProblem &scores,
+                   const ContractionProblem &context,
+                   const AttentionTiling &tiling)
+      : e(e), scores(scores), context(context), tiling(tiling) {}
+
+  /// The kernel's arguments: Q, K, V, the score steps' inputs, the context
+  /// steps' inputs, the result.
+  void emitBody(gpu::GPUFuncOp kernel);
+
+  /// Bytes of dynamic shared memory the kernel takes.
+  int64_t getSharedBytes() const;
+
+private:
+  /// An operand of `problem` whose rows are its loop `rowLoop`
+  /// (`rowCount` long), staged in slices of `rows` x `depth`.
+  StagedOperand stage(Value global, const ContractionProblem &problem,
+                      ArrayRef<int64_t> strides, int64_t rowLoop,
+                      int64_t rowCount, int64_t rows, int64_t depth);
+  /// The scores of key step `keyStart` for the warp's 16 queries, as f32
+  /// accumulators of 8 keys each, after the score steps; keys past the
+  /// last are -inf.
+  SmallVector<Value> computeScores(ArrayRef<Value> queryFragments,
+                                   Value slot, Value keyStart);
+  /// Updates `state` and the context accumulators `out` with the scores
+  /// of one step, and returns the probabilities as A fragments of 16 keys.
+  SmallVector<Value> updateSoftmax(ArrayRef<Value> scoreTiles,
+                                   RowState &state, SmallVector<Value> &out);
+  /// The lane's value of accumulator `i` of the score tile `tile` after
+  /// the score steps.
+  Value applyScoreSteps(Value acc, int64_t tile, int64_t i, Value keyStart);
+  /// Each of `values` times `factors` of its row.
+  Value scaleRows(Value acc, Value factors[2]);
+
+  KernelEmitter &e;
+  const ContractionProblem &scores, &context;
+  const AttentionTiling &tiling;
+  std::optional<MmaAtomEmitter> atom;
+  StagedOperand q, k, v;
+  Value batchId, queryRow;
+  SmallVector<Value> scoreBuffers;
+};
+
+StagedOperand AttentionEmitter::stage(Value global,
+                                      const ContractionProblem &problem,
+                                      ArrayRef<int64_t> strides,
+                                      int64_t rowLoop, int64_t rowCount,
+                                      int64_t rows, int64_t depth) {
+  const ContractionShape &shape = problem.shape;
+  StagedOperand operand;
+  operand.global = global;
+  operand.base = shape.batchLoop < 0
+                     ? e.index(0)
+                     : e.affine(batchId, strides[shape.batchLoop]);
+  operand.strides.assign(strides.begin(), strides.end());
+  operand.rowLoop = rowLoop;
+  operand.kLoop = shape.kLoop;
+  operand.rowCount = rowCount;
+  operand.kCount = shape.k;
+  operand.shape = {*getStagedOrder(strides, rowLoop, shape.kLoop), rows,
+                   depth};
+  return operand;
+}
+
+int64_t AttentionEmitter::getSharedBytes() const {
+  return q.shape.getBytes() +
+         tiling.stages * (k.shape.getBytes() + v.shape.getBytes());
+}
+
+Value AttentionEmitter::applyScoreSteps(Value acc, int64_t tile, int64_t i,
+                                        Value keyStart) {
+  auto [inRow, inColumn] = atom->getAccumulatorPosition(i);
+  Value row = e.add(queryRow, inRow);
+  Value key = e.add(keyStart, e.affine(inColumn, 1, 8 * tile));
+  // Queries and keys past the last read the steps' inputs at the last
+  // (their scores are never used).
+  auto clamp = [&](Value x, int64_t size, int64_t step) {
+    if (size % step == 0)
+      return x;
+    return arith::MinUIOp::create(e.b, x, e.index(size - 1)).getResult();
+  };
+  SmallVector<Value> loops =
+      getOutputLoops(e, scores.shape, batchId,
+                     clamp(row, scores.shape.m, tiling.queries),
+                     clamp(key, scores.shape.n, tiling.keys));
+  Value value = addInitialValue(e, scores, atom->getAccumulator(acc, i),
+                                Value(), loops);
+  value = e.toF32(scores.computeOutput(e, value, loops, scoreBuffers).first);
+  if (scores.shape.n % tiling.keys == 0)
+    return value;
+  Value minusInfinity = e.f32(-std::numeric_limits<double>::infinity());
+  return arith::SelectOp::create(e.b, e.less(key, scores.shape.n), value,
+                                 minusInfinity);
+}
+
+SmallVector<Value>
+AttentionEmitter::computeScores(ArrayRef<Value> queryFragments, Value slot,
+                                Value keyStart) {
+  SmallVector<Value> tiles(tiling.keys / 8, atom->zeroAccumulator());
+  for (int64_t depth = 0; depth < tiling.headDim; depth += 16) {
+    for (int64_t key = 0; key < tiling.keys; key += 16) {
+      Value pair =
+          atom->loadFragments(MmaOperand::B, k.shape.order, k.ring, slot,
+                              e.index(key), e.index(depth));
+      for (int64_t half = 0; half < 2; ++half) {
+        Value &tile = tiles[key / 8 + half];
+        tile = atom->multiply(queryFragments[depth / 16],
+                              atom->getBHalf(pair, half), tile);
+      }
+    }
+  }
+  SmallVector<Value> result;
+  for (auto [t, tile] : llvm::enumerate(tiles)) {
+    SmallVector<Value> values;
+    for (int64_t i = 0; i < 4; ++i)
+      values.push_back(applyScoreSteps(tile, t, i, keyStart));
+    result.push_back(atom->makeAccumulator(values));
+  }
+  return result;
+}
+
+Value AttentionEmitter::scaleRows(Value acc, Value factors[2]) {
+  SmallVector<Value> values;
+  for (int64_t i = 0; i < 4; ++i)
+    values.push_back(e.mul(atom->getAccumulator(acc, i), factors[i / 2]));
+  return atom->makeAccumulator(values);
+}
+
+SmallVector<Value>
+AttentionEmitter::updateSoftmax(ArrayRef<Value> scoreTiles, RowState &state,
+                                SmallVector<Value> &out) {
+  ImplicitLocOpBuilder &b = e.b;
+  // Accumulators 0-1 of a tile are the lane's first row, 2-3 its second;
+  // the four lanes of a quad hold a row's other columns.
+  Value factors[2];
+  Value newMax[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    Value max = state.max[r];
+    for (Value tile : scoreTiles)
+      for (int64_t i = 2 * r; i < 2 * r + 2; ++i)
+        max = arith::MaximumFOp::create(b, max,
+                                        atom->getAccumulator(tile, i));
+    newMax[r] = e.reduceAcrossLanes(max, ReductionKind::Max, 4);
+    factors[r] = math::ExpOp::create(
+        b, arith::SubFOp::create(b, state.max[r], newMax[r]));
+  }
+  SmallVector<Value> probabilities;
+  Value rowSums[2] = {e.f32(0), e.f32(0)};
+  for (Value tile : scoreTiles) {
+    SmallVector<Value> values;
+    for (int64_t i = 0; i < 4; ++i) {
+      Value p = math::ExpOp::create(
+          b, arith::SubFOp::create(b, atom->getAccumulator(tile, i),
+                                   newMax[i / 2]));
+      rowSums[i / 2] = e.add(rowSums[i / 2], p);
+      values.push_back(p);
+    }
+    probabilities.push_back(atom->makeAccumulator(values));
+  }
+  for (int64_t r = 0; r < 2; ++r) {
+    state.sum[r] = e.add(e.mul(state.sum[r], factors[r]), rowSums[r]);
+    state.max[r] = newMax[r];
+  }
+  for (Value &acc : out)
+    acc = scaleRows(acc, factors);
+  SmallVector<Value> fragments;
+  for (size_t t = 0; t < probabilities.size(); t += 2)
+    fragments.push_back(
+        atom->accumulatorsToA(probabilities[t], probabilities[t + 1]));
+  return fragments;
+}
+
+void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
+  ImplicitLocOpBuilder &b = e.b;
+  SmallVector<Value> arguments(kernel.getArguments());
+  Value tid = e.threadId();
+  Value warp = e.div(tid, 32), lane = e.rem(tid, 32);
+  atom.emplace(e, lane);
+  batchId = e.blockId(gpu::Dimension::z);
+  Value queryStart = e.affine(e.blockId(gpu::Dimension::y), tiling.queries);
+  Value warpRow = e.affine(warp, 16);
+  queryRow = e.add(queryStart, warpRow);
+
+  const ContractionShape &s = scores.shape, &c = context.shape;
+  q = stage(arguments[0], scores, scores.aStrides, s.mLoop, s.m,
+            tiling.queries, tiling.headDim);
+  k = stage(arguments[1], scores, scores.bStrides, s.nLoop, s.n, tiling.keys,
+            tiling.headDim);
+  v = stage(arguments[2], context, context.bStrides, c.nLoop, c.n,
+            tiling.valueDim, tiling.keys);
+  Value shared = getDynamicSharedMemory(e);
+  q.ring = makeStageRing(e, shared, q.shape, 1, 0);
+  k.ring = makeStageRing(e, shared, k.shape, tiling.stages, q.shape.getBytes());
+  v.ring = makeStageRing(e, shared, v.shape, tiling.stages,
+                         q.shape.getBytes() +
+                             tiling.stages * k.shape.getBytes());
+  size_t scoreInputs = scores.epilogue->getInputs().size();
+  scoreBuffers.assign(arguments.begin() + 3,
+                      arguments.begin() + 3 + scoreInputs);
+  ContractionBlock block;
+  block.batchId = batchId;
+  block.out = arguments.back();
+  block.storeBuffers.assign(arguments.begin() + 3 + scoreInputs,
+                            arguments.end() - 1);
+
+  int64_t steps = llvm::divideCeil(s.n, tiling.keys);
+  int64_t threads = 32 * tiling.warps;
+  // Q, then the first steps of K and V, each a group of copies.
+  copySliceAsync(e, q, queryStart, e.index(0), e.index(0), threads);
+  NVVM::CpAsyncCommitGroupOp::create(b);
+  auto issueStep = [&](Value i) {
+    Value exists =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, e.index(steps));
+    e.ifThen(exists, [&] {
+      Value keyStart = e.affine(i, tiling.keys);
+      Value slot = e.rem(i, tiling.stages);
+      copySliceAsync(e, k, keyStart, e.index(0), slot, threads);
+      copySliceAsync(e, v, e.index(0), keyStart, slot, threads);
+    });
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  };
+  for (int64_t step = 0; step + 1 < tiling.stages; ++step)
+    issueStep(e.index(step));
+  NVVM::CpAsyncWaitGroupOp::create(b, tiling.stages - 1);
+  e.barrier();
+  SmallVector<Value> queryFragments;
+  for (int64_t depth = 0; depth < tiling.headDim; depth += 16)
+    queryFragments.push_back(atom->loadFragments(
+        MmaOperand::A, q.shape.order, q.ring, e.index(0), warpRow,
+        e.index(depth)));
+
+  // Loop-carried: the context accumulators, then the rows' maxima and sums.
+  int64_t outTiles = tiling.valueDim / 8;
+  SmallVector<Value> initial(outTiles, atom->zeroAccumulator());
+  Value minusInfinity = e.f32(-std::numeric_limits<double>::infinity());
+  initial.append({minusInfinity, minusInfinity, e.f32(0), e.f32(0)});
+  auto loop = scf::ForOp::create(b, e.index(0), e.index(steps), e.index(1),
+                                 initial);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value i = loop.getInductionVar();
+    ValueRange carried = loop.getRegionIterArgs();
+    SmallVector<Value> out(carried.take_front(outTiles));
+    RowState state{{carried[outTiles], carried[outTiles + 1]},
+                   {carried[outTiles + 2], carried[outTiles + 3]}};
+    // Step i has arrived, and every warp is done with step i - 1, whose
+    // slot the next copies overwrite.
+    NVVM::CpAsyncWaitGroupOp::create(b, tiling.stages - 2);
+    e.barrier();
+    issueStep(e.affine(i, 1, tiling.stages - 1));
+    Value slot = e.rem(i, tiling.stages);
+    SmallVector<Value> scoreTiles =
+        computeScores(queryFragments, slot, e.affine(i, tiling.keys));
+    SmallVector<Value> probabilities =
+        updateSoftmax(scoreTiles, state, out);
+    for (auto [t, fragment] : llvm::enumerate(probabilities)) {
+      for (int64_t column = 0; column < tiling.valueDim; column += 16) {
+        Value pair = atom->loadFragments(MmaOperand::B, v.shape.order,
+                                         v.ring, slot, e.index(column),
+                                         e.index(16 * t));
+        for (int64_t half = 0; half < 2; ++half) {
+          Value &acc = out[column / 8 + half];
+          acc = atom->multiply(fragment, atom->getBHalf(pair, half), acc);
+        }
+      }
+    }
+    SmallVector<Value> next(out);
+    next.append({state.max[0], state.max[1], state.sum[0], state.sum[1]});
+    scf::YieldOp::create(b, next);
+  }
+
+  // The context divided by the rows' sums, through the context's steps.
+  Value inverse[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    Value sum = e.reduceAcrossLanes(loop.getResult(outTiles + 2 + r),
+                                    ReductionKind::Add, 4);
+    inverse[r] = arith::DivFOp::create(b, e.f32(1), sum);
+  }
+  for (int64_t t = 0; t < outTiles; ++t) {
+    Value acc = scaleRows(loop.getResult(t), inverse);
+    for (int64_t i = 0; i < 4; i += 2) {
+      auto [inRow, inColumn] = atom->getAccumulatorPosition(i);
+      Value row = e.add(queryRow, inRow);
+      Value column = e.affine(inColumn, 1, 8 * t);
+      e.ifThen(e.less(row, c.m), [&] {
+        storeOutputPair(e, context, block, atom->getAccumulator(acc, i),
+                        atom->getAccumulator(acc, i + 1), row, column);
+      });
+    }
+  }
+}
+
+/// Why the attention kernel cannot compute the region with `config`, or
+/// none.
+std::optional<std::string> checkAttention(const ContractionProblem &scores,
+                                          const ContractionProblem &context,
+                                          TileConfigAttr config) {
+  if (config.getAtom() != MmaAtom::MmaF16M16N8K16 ||
+      config.getCopy() != CopyEngine::AsyncCopy || config.getStages() < 2)
+    return "the attention family runs on the mma_f16_m16n8k16 atom with "
+           "operands copied by async_copy, at least two stages deep";
+  for (Value operand : {scores.a, scores.b, context.b})
+    if (!getElementTypeOrSelf(operand.getType()).isF16())
+      return "the attention family multiplies f16 operands only";
+  if (!getElementTypeOrSelf(context.a.getType()).isF16())
+    return "the probabilities must be f16, the A operand of the context";
+  ArrayRef<int64_t> tile = config.getTile();
+  int64_t queries = tile[0], keys = tile[1], headDim = tile[2];
+  if (headDim != scores.shape.k || context.shape.k != scores.shape.n ||
+      context.shape.m != scores.shape.m ||
+      context.shape.batch != scores.shape.batch)
+    return "the tile's head size or the products' shapes do not match";
+  if (config.getThreadTile()[0] != 16 || config.getThreadTile()[1] != keys ||
+      queries != 16 * (config.getThreads() / 32))
+    return "each warp must own 16 queries and every key of a step";
+  if (keys % 16 != 0 || headDim % 16 != 0 || context.shape.n % 16 != 0)
+    return "keys a step, the head and the context's width must be multiples "
+           "of 16";
+  const ContractionShape &s = scores.shape, &c = context.shape;
+  int64_t threads = config.getThreads();
+  for (std::optional<std::string> reason :
+       {checkStagedOperand(scores.aStrides, s.mLoop, s.kLoop, s.m, s.k,
+                           queries, headDim, threads),
+        checkStagedOperand(scores.bStrides, s.nLoop, s.kLoop, s.n, s.k, keys,
+                           headDim, threads),
+        checkStagedOperand(context.bStrides, c.nLoop, c.kLoop, c.n, c.k, c.n,
+                           keys, threads)})
+    if (reason)
+      return reason;
+  return std::nullopt;
+}
+
+} // namespace
+
+llvm::Expected<RegionKernel>
+tesa::buildAttentionKernel(KernelOp region, gpu::GPUModuleOp module,
+                           StringRef name) {
+  TileConfigAttr config = region.getConfigAttr();
+  if (!config)
+    return fail("the region has no tile_config");
+  SmallVector<Operation *> ops;
+  for (Operation &op : region.getBody().front().without_terminator())
+    ops.push_back(&op);
+  FailureOr<AttentionBody> body = matchAttentionBody(ops);
+  if (failed(body))
+    return fail("the region is not scores, a softmax and a context product");
+  FailureOr<Epilogue> scoreSteps =
+      Epilogue::get(body->scores.getResult(0), body->scoreSteps);
+  FailureOr<Epilogue> contextSteps =
+      Epilogue::get(body->context.getResult(0), body->contextSteps);
+  if (failed(scoreSteps) || failed(contextSteps))
+    return fail("a step after a product is not elementwise");
+  ContractionProblem scores = describeContraction(body->scores);
+  scores.epilogue = &*scoreSteps;
+  ContractionProblem context = describeContraction(body->context);
+  context.epilogue = &*contextSteps;
+  if (std::optional<std::string> reason =
+          checkAttention(scores, context, config))
+    return fail(*reason);
+
+  ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
+  KernelEmitter e(b);
+  RegionKernel result;
+  result.inputs = {scores.a, scores.b, context.b};
+  llvm::append_range(result.inputs, scoreSteps->getInputs());
+  llvm::append_range(result.inputs, context.getFinishInputs());
+  SmallVector<Type> arguments;
+  for (Value input : result.inputs)
+    arguments.push_back(getFlatType(input));
+  RankedTensorType resultType = contextSteps->getResultType();
+  arguments.push_back(MemRefType::get({resultType.getNumElements()},
+                                      resultType.getElementType()));
+  result.kernel = e.beginKernel(module, name, arguments);
+  AttentionTiling tiling(config, context.shape.n);
+  AttentionEmitter emitter(e, scores, context, tiling);
+  emitter.emitBody(result.kernel);
+  result.sharedBytes = emitter.getSharedBytes();
+  result.grid = {1, int64_t(llvm::divideCeil(scores.shape.m, tiling.queries)),
+                 scores.shape.batch};
+  result.threads = config.getThreads();
+  return result;
+}

@@ -1,0 +1,232 @@
+//===- AttentionRegions.cpp - The body of an attention region -------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// What an attention region holds (see KernelRegions.h): the matchers that
+// --tesa-form-attention-regions merges regions by and that the attention
+// family lowers by.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
+#include "tesa/Transforms/KernelRegions.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace tesa;
+
+namespace {
+
+/// `value`, or where it is a region's result, the value the region's body
+/// yields for it: the regions an attention region is merged from read each
+/// other's results.
+Value seeThroughRegion(Value value) {
+  if (auto kernel = value.getDefiningOp<KernelOp>())
+    return kernel.getYield().getValues()[cast<OpResult>(value)
+                                             .getResultNumber()];
+  return value;
+}
+
+/// The value `op`'s body yields.
+Value getYielded(linalg::GenericOp op) {
+  return op.getBody()->getTerminator()->getOperand(0);
+}
+
+/// Whether `value` is `OpTy` of the body arguments `lhs` and `rhs` of
+/// `op` (in either order when `commutative`).
+template <typename... OpTys>
+bool isBinaryOfArguments(linalg::GenericOp op, Value value, unsigned lhs,
+                         unsigned rhs, bool commutative) {
+  Operation *def = value.getDefiningOp();
+  if (!def || !isa<OpTys...>(def) || def->getNumOperands() != 2)
+    return false;
+  Value x = op.getBody()->getArgument(lhs), y = op.getBody()->getArgument(rhs);
+  return (def->getOperand(0) == x && def->getOperand(1) == y) ||
+         (commutative && def->getOperand(0) == y && def->getOperand(1) == x);
+}
+
+/// Whether `op` runs over the `rank` loops of a tensor's elements, reading
+/// `inputs` (the first through identity maps, the per-row values without
+/// the last dimension) and writing through `outputMap`, with the last loop
+/// a reduction when `reduces`, and `bodyOps` ops in its body before the
+/// yield.
+bool isRowStepOver(linalg::GenericOp op, ArrayRef<Value> inputs,
+                   ArrayRef<bool> perRow, bool reduces, size_t bodyOps) {
+  if (!op || size_t(op.getNumDpsInputs()) != inputs.size() ||
+      !llvm::all_of(llvm::zip(op.getDpsInputs(), inputs),
+                    [](auto pair) {
+                      return seeThroughRegion(std::get<0>(pair)) ==
+                             std::get<1>(pair);
+                    }) ||
+      op->getNumResults() != 1 ||
+      op.getBody()->getOperations().size() != bodyOps + 1)
+    return false;
+  auto type = cast<RankedTensorType>(inputs.front().getType());
+  unsigned rank = type.getRank();
+  MLIRContext *context = op.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, context);
+  AffineMap row =
+      AffineMap::get(rank, 0, identity.getResults().drop_back(), context);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (auto [i, input] : llvm::enumerate(inputs))
+    if (maps[i] != (perRow[i] ? row : identity))
+      return false;
+  if (maps.back() != (reduces ? row : identity))
+    return false;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (auto [i, iterator] : llvm::enumerate(iterators))
+    if ((iterator == utils::IteratorType::reduction) !=
+        (reduces && i + 1 == iterators.size()))
+      return false;
+  return true;
+}
+
+/// The constant a linalg.fill writes into `value`, if it is one.
+std::optional<double> getFillConstant(Value value) {
+  auto fill = value.getDefiningOp<linalg::FillOp>();
+  if (!fill)
+    return std::nullopt;
+  auto constant = fill.getInputs()[0].getDefiningOp<arith::ConstantFloatOp>();
+  if (!constant)
+    return std::nullopt;
+  return constant.value().convertToDouble();
+}
+
+/// Follows the elementwise steps `ops` from `value`; fails unless each
+/// reads the previous value (annotations pass it on) and, with
+/// `keepCoordinates`, reads and writes it through identity maps.
+FailureOr<Value> followSteps(ArrayRef<Operation *> ops, Value value,
+                             bool keepCoordinates) {
+  for (Operation *op : ops) {
+    if (auto annotate = dyn_cast<AnnotateOp>(op)) {
+      if (annotate.getSource() != value)
+        return failure();
+      value = annotate.getResult();
+      continue;
+    }
+    auto step = dyn_cast<linalg::GenericOp>(op);
+    if (!step || !isEpilogueStep(step, value))
+      return failure();
+    if (keepCoordinates)
+      for (OpOperand &operand : step->getOpOperands())
+        if ((operand.get() == value || step.isDpsInit(&operand)) &&
+            !step.getMatchingIndexingMap(&operand).isIdentity())
+          return failure();
+    value = step.getResult(0);
+  }
+  return value;
+}
+
+/// Whether the contraction `op` starts from a constant.
+bool hasConstantInit(linalg::GenericOp op) {
+  return getFillConstant(op.getDpsInits()[0]).has_value();
+}
+
+} // namespace
+
+int64_t AttentionBody::getHeadDim() const {
+  linalg::GenericOp op = scores;
+  linalg::ContractionDimensions dims = *linalg::inferContractionDims(op);
+  return op.getStaticLoopRanges()[dims.k[0]];
+}
+
+int64_t AttentionBody::getValueDim() const {
+  linalg::GenericOp op = context;
+  linalg::ContractionDimensions dims = *linalg::inferContractionDims(op);
+  return op.getStaticLoopRanges()[dims.n[0]];
+}
+
+bool tesa::isSoftmaxRowProgram(ArrayRef<Operation *> ops, Value input) {
+  if (ops.size() != 4)
+    return false;
+  auto max = dyn_cast<linalg::GenericOp>(ops[0]);
+  auto exp = dyn_cast<linalg::GenericOp>(ops[1]);
+  auto sum = dyn_cast<linalg::GenericOp>(ops[2]);
+  auto divide = dyn_cast<linalg::GenericOp>(ops[3]);
+  if (!isRowStepOver(max, {input}, {false}, /*reduces=*/true, 1) ||
+      !getFillConstant(max.getDpsInits()[0]) ||
+      !isBinaryOfArguments<arith::MaxNumFOp, arith::MaximumFOp>(
+          max, getYielded(max), 0, 1, /*commutative=*/true))
+    return false;
+  if (!isRowStepOver(exp, {input, max.getResult(0)}, {false, true},
+                     /*reduces=*/false, 2))
+    return false;
+  auto expOp = getYielded(exp).getDefiningOp<math::ExpOp>();
+  if (!expOp || !isBinaryOfArguments<arith::SubFOp>(exp, expOp.getOperand(),
+                                                    0, 1, false))
+    return false;
+  if (!isRowStepOver(sum, {exp.getResult(0)}, {false}, /*reduces=*/true, 1) ||
+      getFillConstant(sum.getDpsInits()[0]) != 0.0 ||
+      !isBinaryOfArguments<arith::AddFOp>(sum, getYielded(sum), 0, 1, true))
+    return false;
+  return isRowStepOver(divide, {exp.getResult(0), sum.getResult(0)},
+                       {false, true}, /*reduces=*/false, 1) &&
+         isBinaryOfArguments<arith::DivFOp>(divide, getYielded(divide), 0, 1,
+                                            false);
+}
+
+FailureOr<AttentionBody>
+tesa::matchAttentionBody(ArrayRef<Operation *> ops) {
+  auto isContraction = [](Operation *op) {
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    return generic && isContractionForKernel(generic) &&
+           hasConstantInit(generic);
+  };
+  auto last = llvm::find_if(llvm::reverse(ops), isContraction);
+  if (ops.empty() || !isContraction(ops.front()) ||
+      last == llvm::reverse(ops).end())
+    return failure();
+  size_t contextIndex = std::distance(last, llvm::reverse(ops).end()) - 1;
+  if (contextIndex < 5)
+    return failure();
+  AttentionBody body;
+  body.scores = cast<linalg::GenericOp>(ops.front());
+  body.scoreSteps.assign(ops.begin() + 1, ops.begin() + contextIndex - 4);
+  body.softmax.assign(ops.begin() + contextIndex - 4,
+                      ops.begin() + contextIndex);
+  body.context = cast<linalg::GenericOp>(ops[contextIndex]);
+  body.contextSteps.assign(ops.begin() + contextIndex + 1, ops.end());
+
+  // The scores' result coordinates are (batch, query, key).
+  linalg::ContractionDimensions scores =
+      *linalg::inferContractionDims(body.scores);
+  linalg::ContractionDimensions context =
+      *linalg::inferContractionDims(body.context);
+  auto order = [](const linalg::ContractionDimensions &dims, unsigned last) {
+    SmallVector<unsigned> loops(dims.batch.begin(), dims.batch.end());
+    loops.push_back(dims.m[0]);
+    loops.push_back(last);
+    return loops;
+  };
+  auto matches = [](AffineMap map, ArrayRef<unsigned> loops) {
+    if (map.getNumResults() != loops.size())
+      return false;
+    for (auto [i, loop] : llvm::enumerate(loops))
+      if (map.getDimPosition(i) != loop)
+        return false;
+    return true;
+  };
+  if (scores.batch.size() != context.batch.size() ||
+      !matches(body.scores.getIndexingMapsArray().back(),
+               order(scores, scores.n[0])))
+    return failure();
+  FailureOr<Value> scaled =
+      followSteps(body.scoreSteps, body.scores.getResult(0),
+                  /*keepCoordinates=*/true);
+  if (failed(scaled) || !isSoftmaxRowProgram(body.softmax, *scaled))
+    return failure();
+  // The context reads the probabilities as A: (batch, query, key).
+  Value probabilities = body.softmax.back()->getResult(0);
+  if (seeThroughRegion(body.context.getDpsInputs()[0]) != probabilities ||
+      !matches(body.context.getIndexingMapsArray()[0],
+               order(context, context.k[0])))
+    return failure();
+  if (failed(followSteps(body.contextSteps, body.context.getResult(0),
+                         /*keepCoordinates=*/false)))
+    return failure();
+  return body;
+}

@@ -1,0 +1,135 @@
+//===- FormAttentionRegions.cpp - Scores, softmax and context as one ------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Merges the three regions of an attention head (scores, softmax, context)
+// into one `attention` region where the attention family computes it on
+// the chip (see the pass description in Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
+#include "tesa/Target/ChipDescription.h"
+#include "tesa/Transforms/KernelRegions.h"
+#include "tesa/Transforms/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+#include <array>
+
+namespace tesa {
+#define GEN_PASS_DEF_FORMATTENTIONREGIONS
+#include "tesa/Transforms/Passes.h.inc"
+} // namespace tesa
+
+using namespace mlir;
+using namespace tesa;
+
+namespace {
+
+/// The region of `family` that is the only reader of `kernel`'s one
+/// result, or null.
+KernelOp getOnlyReader(KernelOp kernel, KernelFamily family) {
+  if (kernel.getNumResults() != 1 || kernel.getResult(0).use_empty())
+    return nullptr;
+  KernelOp reader;
+  for (Operation *user : kernel.getResult(0).getUsers()) {
+    auto region = user->getParentOfType<KernelOp>();
+    if (!region || (reader && region != reader))
+      return nullptr;
+    reader = region;
+  }
+  if (reader.getFamily() != family ||
+      reader->getBlock() != kernel->getBlock())
+    return nullptr;
+  return reader;
+}
+
+/// The ops of `kernels`' bodies, in order, without their terminators.
+SmallVector<Operation *> getBodyOps(ArrayRef<KernelOp> kernels) {
+  SmallVector<Operation *> ops;
+  for (KernelOp kernel : kernels)
+    for (Operation &op : kernel.getBody().front().without_terminator())
+      ops.push_back(&op);
+  return ops;
+}
+
+/// Replaces the three regions by one attention region at the last one's
+/// place, whose body is theirs: each region's result read inside the next
+/// is the value its body yields.
+void merge(RewriterBase &rewriter, ArrayRef<KernelOp> kernels) {
+  KernelOp last = kernels.back();
+  rewriter.setInsertionPoint(last);
+  auto attention =
+      KernelOp::create(rewriter, last.getLoc(), last.getResultTypes(),
+                       KernelFamily::Attention, /*config=*/nullptr);
+  Block *body = rewriter.createBlock(&attention.getBody());
+  for (KernelOp kernel : kernels) {
+    YieldOp yield = kernel.getYield();
+    if (kernel != last)
+      rewriter.replaceAllUsesWith(kernel.getResult(0), yield.getValues()[0]);
+    for (Operation &op :
+         llvm::make_early_inc_range(kernel.getBody().front()))
+      if (&op != yield.getOperation())
+        op.moveBefore(body, body->end());
+  }
+  rewriter.setInsertionPointToEnd(body);
+  YieldOp::create(rewriter, last.getLoc(), last.getYield().getValues());
+  rewriter.replaceOp(last, attention.getResults());
+  for (KernelOp kernel : kernels.drop_back())
+    rewriter.eraseOp(kernel);
+}
+
+struct FormAttentionRegionsPass
+    : public tesa::impl::FormAttentionRegionsBase<FormAttentionRegionsPass> {
+  using FormAttentionRegionsBase::FormAttentionRegionsBase;
+
+  void runOnOperation() override {
+    llvm::Expected<const ChipDescription &> found = getChip(chip);
+    if (!found) {
+      emitError(getOperation()->getLoc()) << llvm::toString(found.takeError());
+      return signalPassFailure();
+    }
+    SmallVector<KernelOp> candidates;
+    getOperation()->walk([&](KernelOp kernel) {
+      if (kernel.getFamily() == KernelFamily::Contraction)
+        candidates.push_back(kernel);
+    });
+    // Found first, merged after: merging erases regions.
+    SmallVector<std::array<KernelOp, 3>> attentions;
+    llvm::SmallPtrSet<Operation *, 16> taken;
+    for (KernelOp scores : candidates) {
+      KernelOp softmax = getOnlyReader(scores, KernelFamily::RowReduction);
+      KernelOp context =
+          softmax ? getOnlyReader(softmax, KernelFamily::Contraction)
+                  : nullptr;
+      if (!context || taken.contains(scores) || taken.contains(context))
+        continue;
+      std::array<KernelOp, 3> kernels = {scores, softmax, context};
+      FailureOr<AttentionBody> body = matchAttentionBody(getBodyOps(kernels));
+      if (failed(body) || !computedOnChip(*body, *found))
+        continue;
+      attentions.push_back(kernels);
+      for (KernelOp kernel : kernels)
+        taken.insert(kernel);
+    }
+    IRRewriter rewriter(&getContext());
+    for (ArrayRef<KernelOp> kernels : attentions)
+      merge(rewriter, kernels);
+  }
+
+  /// Whether the attention family computes `body` on `chip`.
+  bool computedOnChip(const AttentionBody &body, const ChipDescription &chip) {
+    // The probabilities stay in registers: only V is copied.
+    if (!fitsTensorCoreTiles(body.scores) ||
+        !fitsTensorCoreTiles(body.context, /*input=*/1))
+      return false;
+    return chooseAttentionConfig(&getContext(), chip, body.getHeadDim(),
+                                 body.getValueDim()) != nullptr;
+  }
+};
+
+} // namespace
