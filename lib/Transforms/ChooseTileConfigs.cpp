@@ -68,12 +68,15 @@ int64_t chooseSplitK(const ChipDescription &chip, int64_t tiles, int64_t k,
   return std::max<int64_t>(1, std::min(wanted, most));
 }
 
-/// Attention: queries a block of threads (16 a warp), keys a step, steps in
-/// flight, and the widest head whose accumulators and query fragments the
-/// registers of a warp hold.
-constexpr int64_t kAttentionQueries = 64, kAttentionWarps = 4,
-                  kAttentionKeys = 64, kAttentionStages = 2,
-                  kAttentionMaxHeadDim = 128;
+/// Attention: queries a block of threads in groups of 16 (a warp each),
+/// the keys of a step one warp takes, how many warps split a step's keys
+/// for each group (doubling the warps: on an H200, BERT-base's attention
+/// at seq 512 ran 96 blocks of four warps, 3 warps a multiprocessor), steps
+/// in flight, and the widest head whose accumulators and query fragments
+/// the registers of a warp hold.
+constexpr int64_t kAttentionQueries = 64, kAttentionQueryGroups = 4,
+                  kAttentionWarpKeys = 64, kAttentionKeySplits = 2,
+                  kAttentionStages = 2, kAttentionMaxHeadDim = 128;
 
 int64_t countTiles(const ContractionTiling &tiling, int64_t batch, int64_t m,
                    int64_t n) {
@@ -175,11 +178,23 @@ TileConfigAttr tesa::chooseAttentionConfig(MLIRContext *context,
   for (int64_t size : {headDim, valueDim})
     if (size % 16 != 0 || size > kAttentionMaxHeadDim)
       return nullptr;
-  return TileConfigAttr::get(
-      context, {kAttentionQueries, kAttentionKeys, headDim},
-      {kAttentionQueries / kAttentionWarps, kAttentionKeys},
-      32 * kAttentionWarps, kAttentionStages, CopyEngine::AsyncCopy,
-      MmaAtom::MmaF16M16N8K16, WorkListKind::DenseGrid, /*splitK=*/1);
+  // The widest split of a step's keys whose Q tile and K and V rings
+  // (rows padded by 8 elements) fit in shared memory.
+  int64_t width = std::max(headDim, valueDim) + 8;
+  for (int64_t splits = kAttentionKeySplits; splits >= 1; --splits) {
+    int64_t keys = kAttentionWarpKeys * splits;
+    int64_t bytes = 2 * (kAttentionQueries * (headDim + 8) +
+                         kAttentionStages * 2 * keys * width);
+    if (splits > 1 && bytes > chip.maxSharedMemoryPerBlock)
+      continue;
+    return TileConfigAttr::get(
+        context, {kAttentionQueries, keys, headDim},
+        {kAttentionQueries / kAttentionQueryGroups, kAttentionWarpKeys},
+        32 * kAttentionQueryGroups * splits, kAttentionStages,
+        CopyEngine::AsyncCopy, MmaAtom::MmaF16M16N8K16,
+        WorkListKind::DenseGrid, /*splitK=*/1);
+  }
+  return nullptr;
 }
 
 TileConfigAttr tesa::chooseRowReductionConfig(MLIRContext *context,

@@ -115,10 +115,12 @@ bool isSoftmaxRowProgram(llvm::ArrayRef<mlir::Operation *> ops,
                          mlir::Value input);
 /// The configuration of an attention region whose heads are `headDim`
 /// deep (scores) and `valueDim` wide (context): 64 queries a block of
-/// threads, four warps of 16 queries each, keys in steps of 64 staged two
-/// deep by asynchronous copies, on the m16n8k16 atom: tile = [64, 64,
-/// headDim], thread_tile = [16, 64]. Null unless `chip` has the atom and
-/// asynchronous copies and both sizes are multiples of 16 up to 128.
+/// threads in four groups of 16, each group's keys taken 64 a warp by two
+/// warps (eight warps, 128 keys a step) where `chip`'s shared memory holds
+/// the Q tile and two stages of K and V, else by one; the m16n8k16 atom:
+/// tile = [64, keys a step, headDim], thread_tile = [16, 64]. Null unless
+/// `chip` has the atom and asynchronous copies and both sizes are
+/// multiples of 16 up to 128.
 TileConfigAttr chooseAttentionConfig(mlir::MLIRContext *context,
                                      const ChipDescription &chip,
                                      int64_t headDim, int64_t valueDim);

@@ -25,7 +25,8 @@
 // contraction family.
 //
 // The probabilities are rounded to f16 before P V, as the three kernels do
-// in the unfused program; the softmax's arithmetic is f32 throughout.
+// in the unfused program; the softmax's arithmetic is f32 throughout, on
+// exp2 of the scores times log2(e).
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,8 +39,10 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -61,10 +64,24 @@ MemRefType getFlatType(Value tensor) {
 /// scores (Q and K) and the width of the context (V), warps, stages.
 struct AttentionTiling {
   int64_t queries, keys, headDim, valueDim, warps, stages;
+  /// Keys of a step that one warp takes (thread_tile[1]).
+  int64_t warpKeys;
   AttentionTiling(TileConfigAttr config, int64_t valueDim)
       : queries(config.getTile()[0]), keys(config.getTile()[1]),
         headDim(config.getTile()[2]), valueDim(valueDim),
-        warps(config.getThreads() / 32), stages(config.getStages()) {}
+        warps(config.getThreads() / 32), stages(config.getStages()),
+        warpKeys(config.getThreadTile()[1]) {}
+  /// Groups of 16 queries, and the warps that split a step's keys for
+  /// each.
+  int64_t getQueryGroups() const { return queries / 16; }
+  int64_t getKeySplits() const { return keys / warpKeys; }
+  /// f32 values one lane hands over when the splits are combined: the
+  /// maxima and sums of its two rows, then its context accumulators.
+  int64_t getExchangeValues() const { return 4 + 4 * (valueDim / 8); }
+  int64_t getExchangeBytes() const {
+    return 4 * (getKeySplits() - 1) * warps / getKeySplits() * 32 *
+           getExchangeValues();
+  }
 };
 
 /// A softmax row's running state in one lane: the maximum and the lane's
@@ -94,8 +111,8 @@ private:
                       ArrayRef<int64_t> strides, int64_t rowLoop,
                       int64_t rowCount, int64_t rows, int64_t depth);
   /// The scores of key step `keyStart` for the warp's 16 queries, as f32
-  /// accumulators of 8 keys each, after the score steps; keys past the
-  /// last are -inf.
+  /// accumulators of 8 keys each, after the score steps, times log2(e) (the
+  /// softmax runs on exp2); keys past the last are -inf.
   SmallVector<Value> computeScores(ArrayRef<Value> queryFragments,
                                    Value slot, Value keyStart);
   /// Updates `state` and the context accumulators `out` with the scores
@@ -107,13 +124,22 @@ private:
   Value applyScoreSteps(Value acc, int64_t tile, int64_t i, Value keyStart);
   /// Each of `values` times `factors` of its row.
   Value scaleRows(Value acc, Value factors[2]);
+  Value minusInfinity() {
+    return e.f32(-std::numeric_limits<double>::infinity());
+  }
+  /// The state and context of the other key splits of the warp's queries
+  /// added into split 0's (`state`, `out`), through shared memory; only
+  /// split 0's warps hold the result.
+  void combineSplits(Value shared, RowState &state, SmallVector<Value> &out);
 
   KernelEmitter &e;
   const ContractionProblem &scores, &context;
   const AttentionTiling &tiling;
   std::optional<MmaAtomEmitter> atom;
   StagedOperand q, k, v;
-  Value batchId, queryRow;
+  Value batchId, queryRow, group, split, lane;
+  /// The first key of the warp's part of a step, within the step.
+  Value warpKeyOffset;
   SmallVector<Value> scoreBuffers;
 };
 
@@ -139,15 +165,17 @@ StagedOperand AttentionEmitter::stage(Value global,
 }
 
 int64_t AttentionEmitter::getSharedBytes() const {
-  return q.shape.getBytes() +
-         tiling.stages * (k.shape.getBytes() + v.shape.getBytes());
+  return std::max(q.shape.getBytes() + tiling.stages * (k.shape.getBytes() +
+                                                         v.shape.getBytes()),
+                  tiling.getExchangeBytes());
 }
 
 Value AttentionEmitter::applyScoreSteps(Value acc, int64_t tile, int64_t i,
                                         Value keyStart) {
   auto [inRow, inColumn] = atom->getAccumulatorPosition(i);
   Value row = e.add(queryRow, inRow);
-  Value key = e.add(keyStart, e.affine(inColumn, 1, 8 * tile));
+  Value key = e.add(e.add(keyStart, warpKeyOffset),
+                    e.affine(inColumn, 1, 8 * tile));
   // Queries and keys past the last read the steps' inputs at the last
   // (their scores are never used).
   auto clamp = [&](Value x, int64_t size, int64_t step) {
@@ -164,20 +192,19 @@ Value AttentionEmitter::applyScoreSteps(Value acc, int64_t tile, int64_t i,
   value = e.toF32(scores.computeOutput(e, value, loops, scoreBuffers).first);
   if (scores.shape.n % tiling.keys == 0)
     return value;
-  Value minusInfinity = e.f32(-std::numeric_limits<double>::infinity());
   return arith::SelectOp::create(e.b, e.less(key, scores.shape.n), value,
-                                 minusInfinity);
+                                 minusInfinity());
 }
 
 SmallVector<Value>
 AttentionEmitter::computeScores(ArrayRef<Value> queryFragments, Value slot,
                                 Value keyStart) {
-  SmallVector<Value> tiles(tiling.keys / 8, atom->zeroAccumulator());
+  SmallVector<Value> tiles(tiling.warpKeys / 8, atom->zeroAccumulator());
   for (int64_t depth = 0; depth < tiling.headDim; depth += 16) {
-    for (int64_t key = 0; key < tiling.keys; key += 16) {
-      Value pair =
-          atom->loadFragments(MmaOperand::B, k.shape.order, k.ring, slot,
-                              e.index(key), e.index(depth));
+    for (int64_t key = 0; key < tiling.warpKeys; key += 16) {
+      Value pair = atom->loadFragments(MmaOperand::B, k.shape.order, k.ring,
+                                       slot, e.affine(warpKeyOffset, 1, key),
+                                       e.index(depth));
       for (int64_t half = 0; half < 2; ++half) {
         Value &tile = tiles[key / 8 + half];
         tile = atom->multiply(queryFragments[depth / 16],
@@ -189,7 +216,8 @@ AttentionEmitter::computeScores(ArrayRef<Value> queryFragments, Value slot,
   for (auto [t, tile] : llvm::enumerate(tiles)) {
     SmallVector<Value> values;
     for (int64_t i = 0; i < 4; ++i)
-      values.push_back(applyScoreSteps(tile, t, i, keyStart));
+      values.push_back(
+          e.mul(applyScoreSteps(tile, t, i, keyStart), e.f32(M_LOG2E)));
     result.push_back(atom->makeAccumulator(values));
   }
   return result;
@@ -209,15 +237,20 @@ AttentionEmitter::updateSoftmax(ArrayRef<Value> scoreTiles, RowState &state,
   // Accumulators 0-1 of a tile are the lane's first row, 2-3 its second;
   // the four lanes of a quad hold a row's other columns.
   Value factors[2];
-  Value newMax[2];
+  Value rawMax[2], newMax[2];
   for (int64_t r = 0; r < 2; ++r) {
     Value max = state.max[r];
     for (Value tile : scoreTiles)
       for (int64_t i = 2 * r; i < 2 * r + 2; ++i)
         max = arith::MaximumFOp::create(b, max,
                                         atom->getAccumulator(tile, i));
-    newMax[r] = e.reduceAcrossLanes(max, ReductionKind::Max, 4);
-    factors[r] = math::ExpOp::create(
+    rawMax[r] = e.reduceAcrossLanes(max, ReductionKind::Max, 4);
+    // A row that has seen only keys past the last (a warp's part of the
+    // last step) subtracts 0 instead of -inf: its probabilities are 0.
+    Value seen = arith::CmpFOp::create(b, arith::CmpFPredicate::ONE,
+                                       rawMax[r], minusInfinity());
+    newMax[r] = arith::SelectOp::create(b, seen, rawMax[r], e.f32(0));
+    factors[r] = math::Exp2Op::create(
         b, arith::SubFOp::create(b, state.max[r], newMax[r]));
   }
   SmallVector<Value> probabilities;
@@ -225,7 +258,7 @@ AttentionEmitter::updateSoftmax(ArrayRef<Value> scoreTiles, RowState &state,
   for (Value tile : scoreTiles) {
     SmallVector<Value> values;
     for (int64_t i = 0; i < 4; ++i) {
-      Value p = math::ExpOp::create(
+      Value p = math::Exp2Op::create(
           b, arith::SubFOp::create(b, atom->getAccumulator(tile, i),
                                    newMax[i / 2]));
       rowSums[i / 2] = e.add(rowSums[i / 2], p);
@@ -235,7 +268,7 @@ AttentionEmitter::updateSoftmax(ArrayRef<Value> scoreTiles, RowState &state,
   }
   for (int64_t r = 0; r < 2; ++r) {
     state.sum[r] = e.add(e.mul(state.sum[r], factors[r]), rowSums[r]);
-    state.max[r] = newMax[r];
+    state.max[r] = rawMax[r];
   }
   for (Value &acc : out)
     acc = scaleRows(acc, factors);
@@ -250,11 +283,15 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   ImplicitLocOpBuilder &b = e.b;
   SmallVector<Value> arguments(kernel.getArguments());
   Value tid = e.threadId();
-  Value warp = e.div(tid, 32), lane = e.rem(tid, 32);
+  Value warp = e.div(tid, 32);
+  lane = e.rem(tid, 32);
   atom.emplace(e, lane);
   batchId = e.blockId(gpu::Dimension::z);
   Value queryStart = e.affine(e.blockId(gpu::Dimension::y), tiling.queries);
-  Value warpRow = e.affine(warp, 16);
+  group = e.rem(warp, tiling.getQueryGroups());
+  split = e.div(warp, tiling.getQueryGroups());
+  warpKeyOffset = e.affine(split, tiling.warpKeys);
+  Value warpRow = e.affine(group, 16);
   queryRow = e.add(queryStart, warpRow);
 
   const ContractionShape &s = scores.shape, &c = context.shape;
@@ -308,8 +345,7 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   // Loop-carried: the context accumulators, then the rows' maxima and sums.
   int64_t outTiles = tiling.valueDim / 8;
   SmallVector<Value> initial(outTiles, atom->zeroAccumulator());
-  Value minusInfinity = e.f32(-std::numeric_limits<double>::infinity());
-  initial.append({minusInfinity, minusInfinity, e.f32(0), e.f32(0)});
+  initial.append({minusInfinity(), minusInfinity(), e.f32(0), e.f32(0)});
   auto loop = scf::ForOp::create(b, e.index(0), e.index(steps), e.index(1),
                                  initial);
   {
@@ -332,9 +368,9 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
         updateSoftmax(scoreTiles, state, out);
     for (auto [t, fragment] : llvm::enumerate(probabilities)) {
       for (int64_t column = 0; column < tiling.valueDim; column += 16) {
-        Value pair = atom->loadFragments(MmaOperand::B, v.shape.order,
-                                         v.ring, slot, e.index(column),
-                                         e.index(16 * t));
+        Value pair = atom->loadFragments(
+            MmaOperand::B, v.shape.order, v.ring, slot, e.index(column),
+            e.affine(warpKeyOffset, 1, 16 * t));
         for (int64_t half = 0; half < 2; ++half) {
           Value &acc = out[column / 8 + half];
           acc = atom->multiply(fragment, atom->getBHalf(pair, half), acc);
@@ -346,23 +382,98 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     scf::YieldOp::create(b, next);
   }
 
+  SmallVector<Value> out(loop.getResults().take_front(outTiles));
+  RowState state{{loop.getResult(outTiles), loop.getResult(outTiles + 1)},
+                 {loop.getResult(outTiles + 2), loop.getResult(outTiles + 3)}};
+  Value isFirstSplit = e.less(split, 1);
+  if (tiling.getKeySplits() > 1)
+    combineSplits(shared, state, out);
+
   // The context divided by the rows' sums, through the context's steps.
-  Value inverse[2];
-  for (int64_t r = 0; r < 2; ++r) {
-    Value sum = e.reduceAcrossLanes(loop.getResult(outTiles + 2 + r),
-                                    ReductionKind::Add, 4);
-    inverse[r] = arith::DivFOp::create(b, e.f32(1), sum);
-  }
-  for (int64_t t = 0; t < outTiles; ++t) {
-    Value acc = scaleRows(loop.getResult(t), inverse);
-    for (int64_t i = 0; i < 4; i += 2) {
-      auto [inRow, inColumn] = atom->getAccumulatorPosition(i);
-      Value row = e.add(queryRow, inRow);
-      Value column = e.affine(inColumn, 1, 8 * t);
-      e.ifThen(e.less(row, c.m), [&] {
-        storeOutputPair(e, context, block, atom->getAccumulator(acc, i),
-                        atom->getAccumulator(acc, i + 1), row, column);
-      });
+  e.ifThen(isFirstSplit, [&] {
+    Value inverse[2];
+    for (int64_t r = 0; r < 2; ++r) {
+      Value sum = e.reduceAcrossLanes(state.sum[r], ReductionKind::Add, 4);
+      inverse[r] = arith::DivFOp::create(b, e.f32(1), sum);
+    }
+    for (int64_t t = 0; t < outTiles; ++t) {
+      Value acc = scaleRows(out[t], inverse);
+      for (int64_t i = 0; i < 4; i += 2) {
+        auto [inRow, inColumn] = atom->getAccumulatorPosition(i);
+        Value row = e.add(queryRow, inRow);
+        Value column = e.affine(inColumn, 1, 8 * t);
+        e.ifThen(e.less(row, c.m), [&] {
+          storeOutputPair(e, context, block, atom->getAccumulator(acc, i),
+                          atom->getAccumulator(acc, i + 1), row, column);
+        });
+      }
+    }
+  });
+}
+
+void AttentionEmitter::combineSplits(Value shared, RowState &state,
+                                     SmallVector<Value> &out) {
+  ImplicitLocOpBuilder &b = e.b;
+  // Every warp is done with the rings, and no copy is in flight.
+  NVVM::CpAsyncWaitGroupOp::create(b, 0);
+  e.barrier();
+  auto workgroup = cast<MemRefType>(shared.getType()).getMemorySpace();
+  auto type = MemRefType::get({tiling.getExchangeBytes() / 4}, b.getF32Type(),
+                              MemRefLayoutAttrInterface(), workgroup);
+  Value exchange =
+      memref::ViewOp::create(b, type, shared, e.index(0), ValueRange{});
+  int64_t values = tiling.getExchangeValues();
+  // Where value `i` of this lane of split `from` (1 ..) lies: the lanes of
+  // two splits' warps of a group hold the same queries and columns.
+  auto at = [&](Value from, int64_t i) {
+    Value slot = e.add(e.affine(e.affine(from, 1, -1),
+                                tiling.getQueryGroups()),
+                       group);
+    return e.affine(e.add(e.affine(slot, 32), lane), values, i);
+  };
+  auto flatten = [&](const RowState &rows, ArrayRef<Value> tiles) {
+    SmallVector<Value> flat = {rows.max[0], rows.max[1], rows.sum[0],
+                               rows.sum[1]};
+    for (Value tile : tiles)
+      for (int64_t i = 0; i < 4; ++i)
+        flat.push_back(atom->getAccumulator(tile, i));
+    return flat;
+  };
+  Value isFirstSplit = e.less(split, 1);
+  Value notFirst = arith::XOrIOp::create(
+      b, isFirstSplit, arith::ConstantIntOp::create(b, b.getI1Type(), 1));
+  e.ifThen(notFirst, [&] {
+    for (auto [i, value] : llvm::enumerate(flatten(state, out)))
+      e.store(value, exchange, at(split, i));
+  });
+  e.barrier();
+  // Split 0 adds the others in: each part's context and sum scaled by
+  // exp(its maximum - the largest).
+  int64_t outTiles = out.size();
+  for (int64_t from = 1; from < tiling.getKeySplits(); ++from) {
+    auto load = [&](int64_t i) {
+      return e.load(exchange, at(e.index(from), i));
+    };
+    for (int64_t r = 0; r < 2; ++r) {
+      Value otherMax = load(r);
+      Value max = arith::MaximumFOp::create(b, state.max[r], otherMax);
+      Value mine = math::Exp2Op::create(b, arith::SubFOp::create(b, state.max[r], max));
+      Value theirs = math::Exp2Op::create(b, arith::SubFOp::create(b, otherMax, max));
+      state.sum[r] = e.add(e.mul(state.sum[r], mine), e.mul(load(2 + r), theirs));
+      state.max[r] = max;
+      for (int64_t t = 0; t < outTiles; ++t) {
+        SmallVector<Value> values;
+        for (int64_t i = 0; i < 4; ++i) {
+          Value own = atom->getAccumulator(out[t], i);
+          if (i / 2 != r) {
+            values.push_back(own);
+            continue;
+          }
+          values.push_back(e.add(e.mul(own, mine),
+                                 e.mul(load(4 + 4 * t + i), theirs)));
+        }
+        out[t] = atom->makeAccumulator(values);
+      }
     }
   }
 }
@@ -387,10 +498,12 @@ std::optional<std::string> checkAttention(const ContractionProblem &scores,
       context.shape.m != scores.shape.m ||
       context.shape.batch != scores.shape.batch)
     return "the tile's head size or the products' shapes do not match";
-  if (config.getThreadTile()[0] != 16 || config.getThreadTile()[1] != keys ||
-      queries != 16 * (config.getThreads() / 32))
-    return "each warp must own 16 queries and every key of a step";
-  if (keys % 16 != 0 || headDim % 16 != 0 || context.shape.n % 16 != 0)
+  int64_t warpKeys = config.getThreadTile()[1];
+  if (config.getThreadTile()[0] != 16 || queries % 16 != 0 ||
+      warpKeys % 16 != 0 || keys % warpKeys != 0 ||
+      config.getThreads() != 32 * (queries / 16) * (keys / warpKeys))
+    return "each warp must own 16 queries and thread_tile[1] keys of a step";
+  if (headDim % 16 != 0 || context.shape.n % 16 != 0)
     return "keys a step, the head and the context's width must be multiples "
            "of 16";
   const ContractionShape &s = scores.shape, &c = context.shape;

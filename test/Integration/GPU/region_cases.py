@@ -295,8 +295,8 @@ def attention(name="attention", s=77, h=3, d=40, dv=None, mask=False):
 
 def as_attention_f16(case, name, reduction):
     """An f16 attention case, formed into one attention region (its tile:
-    64 queries by 64 keys)."""
-    f16 = as_f16(case, name, (64, 64), reduction)
+    64 queries by 128 keys a step on the H200)."""
+    f16 = as_f16(case, name, (64, 128), reduction)
     f16["regions"] = [("attention", sum(n for _, n in case["regions"]))]
     return f16
 
@@ -472,10 +472,14 @@ def f16_cases(small=False):
         as_f16(matmul_bias_gelu("linear_split_k_f16_src", 128, 768, 768),
                "linear_split_k_f16", mma_tile_for(1, 128, 768), 768),
         # Scores, softmax and context as one attention kernel: queries and
-        # keys not a multiple of the 64-wide steps, a mask read by the
-        # score steps, heads of 128, BERT-base's heads.
+        # keys not a multiple of the steps, a mask read by the score steps,
+        # heads of 128, BERT-base's heads.
         as_attention_f16(attention("attention_f16_src", 80, 3, 64),
                          "attention_f16", 80),
+        # Fewer keys than one warp's part of a step: the second warp of
+        # each group sees none.
+        as_attention_f16(attention("attention_short_f16_src", 48, 2, 32),
+                         "attention_short_f16", 48),
         as_attention_f16(attention("attention_mask_f16_src", 100, 2, 32,
                                    mask=True), "attention_mask_f16", 100),
         as_attention_f16(attention("attention_wide_f16_src", 70, 2, 128, 96),
