@@ -1,0 +1,258 @@
+// RUN: tesa-opt %s --split-input-file --tesa-form-attention-regions=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-form-attention-regions=chip=sm_75 | FileCheck %s --check-prefix=SM75
+// RUN: not tesa-opt %s --split-input-file --tesa-form-attention-regions=chip=sm_99 2>&1 | FileCheck %s --check-prefix=CHIP
+
+// Two heads of attention as --tesa-form-kernel-regions leaves them: the
+// scores with their scaling, the softmax, and the context with the heads'
+// transpose. On sm_90 they become one attention region whose body is the
+// three bodies in order, each reading the previous one's yielded value.
+// CHECK-LABEL: func.func @attention
+// CHECK: %[[R:.*]] = tesa.kernel attention -> tensor<80x2x32xf16> {
+// CHECK: %[[S:.*]] = linalg.generic {{.*}} ins(%arg0, %arg1 : tensor<80x2x32xf16>, tensor<80x2x32xf16>)
+// CHECK: %[[SCALED:.*]] = linalg.generic {{.*}} ins(%[[S]] : tensor<2x80x80xf16>)
+// CHECK: %[[MAX:.*]] = linalg.generic {{.*}} ins(%[[SCALED]] : tensor<2x80x80xf16>)
+// CHECK: %[[EXP:.*]] = linalg.generic {{.*}} ins(%[[SCALED]], %[[MAX]] : tensor<2x80x80xf16>, tensor<2x80xf16>)
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[EXP]] : tensor<2x80x80xf16>)
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[EXP]], %[[SUM]] : tensor<2x80x80xf16>, tensor<2x80xf16>)
+// CHECK: %[[C:.*]] = linalg.generic {{.*}} ins(%[[P]], %arg2 : tensor<2x80x80xf16>, tensor<80x2x32xf16>)
+// CHECK: %[[T:.*]] = linalg.generic {{.*}} ins(%[[C]] : tensor<2x80x32xf16>)
+// CHECK: tesa.yield %[[T]] : tensor<80x2x32xf16>
+// CHECK-NOT: tesa.kernel
+// CHECK: tensor.collapse_shape %[[R]]
+// sm_75 has no cp.async: the three regions stay.
+// SM75-LABEL: func.func @attention
+// SM75: tesa.kernel contraction
+// SM75: tesa.kernel row_reduction
+// SM75: tesa.kernel contraction
+// CHIP: error: unknown chip 'sm_99'
+func.func @attention(%arg0: tensor<80x2x32xf16>, %arg1: tensor<80x2x32xf16>, %arg2: tensor<80x2x32xf16>) -> tensor<80x64xf16> {
+  %cst = arith.constant 0xFE00 : f16
+  %cst_0 = arith.constant 1.767580e-01 : f16
+  %cst_1 = arith.constant 0.000000e+00 : f16
+  %0 = tensor.empty() : tensor<2x80x32xf16>
+  %1 = tensor.empty() : tensor<2x32x80xf16>
+  %2 = tensor.empty() : tensor<2x80x32xf16>
+  %3 = tensor.empty() : tensor<2x80x80xf16>
+  %4 = linalg.fill ins(%cst_1 : f16) outs(%3 : tensor<2x80x80xf16>) -> tensor<2x80x80xf16>
+  %5 = tensor.empty() : tensor<2x80x80xf16>
+  %6 = tesa.kernel contraction -> tensor<2x80x80xf16> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, d3)>, affine_map<(d0, d1, d2, d3) -> (d2, d0, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<80x2x32xf16>, tensor<80x2x32xf16>) outs(%4 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %18 = arith.mulf %in, %in_2 : f16
+      %19 = arith.addf %out, %18 : f16
+      linalg.yield %19 : f16
+    } -> tensor<2x80x80xf16>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%16 : tensor<2x80x80xf16>) outs(%5 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %18 = arith.mulf %in, %cst_0 : f16
+      linalg.yield %18 : f16
+    } -> tensor<2x80x80xf16>
+    tesa.yield %17 : tensor<2x80x80xf16>
+  }
+  %7 = tensor.empty() : tensor<2x80x80xf16>
+  %8 = tensor.empty() : tensor<2x80xf16>
+  %9 = linalg.fill ins(%cst : f16) outs(%8 : tensor<2x80xf16>) -> tensor<2x80xf16>
+  %10 = linalg.fill ins(%cst_1 : f16) outs(%8 : tensor<2x80xf16>) -> tensor<2x80xf16>
+  %11 = tesa.kernel row_reduction -> tensor<2x80x80xf16> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%6 : tensor<2x80x80xf16>) outs(%9 : tensor<2x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %20 = arith.maxnumf %in, %out : f16
+      linalg.yield %20 : f16
+    } -> tensor<2x80xf16>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%6, %16 : tensor<2x80x80xf16>, tensor<2x80xf16>) outs(%7 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %20 = arith.subf %in, %in_2 : f16
+      %21 = math.exp %20 : f16
+      linalg.yield %21 : f16
+    } -> tensor<2x80x80xf16>
+    %18 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%17 : tensor<2x80x80xf16>) outs(%10 : tensor<2x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %20 = arith.addf %in, %out : f16
+      linalg.yield %20 : f16
+    } -> tensor<2x80xf16>
+    %19 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%17, %18 : tensor<2x80x80xf16>, tensor<2x80xf16>) outs(%7 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %20 = arith.divf %in, %in_2 : f16
+      linalg.yield %20 : f16
+    } -> tensor<2x80x80xf16>
+    tesa.yield %19 : tensor<2x80x80xf16>
+  }
+  %12 = tensor.empty() : tensor<2x80x32xf16>
+  %13 = linalg.fill ins(%cst_1 : f16) outs(%12 : tensor<2x80x32xf16>) -> tensor<2x80x32xf16>
+  %14 = tensor.empty() : tensor<80x2x32xf16>
+  %15 = tesa.kernel contraction -> tensor<80x2x32xf16> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d3, d0, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%11, %arg2 : tensor<2x80x80xf16>, tensor<80x2x32xf16>) outs(%13 : tensor<2x80x32xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %18 = arith.mulf %in, %in_2 : f16
+      %19 = arith.addf %out, %18 : f16
+      linalg.yield %19 : f16
+    } -> tensor<2x80x32xf16>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d1, d0, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%16 : tensor<2x80x32xf16>) outs(%14 : tensor<80x2x32xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      linalg.yield %in : f16
+    } -> tensor<80x2x32xf16>
+    tesa.yield %17 : tensor<80x2x32xf16>
+  }
+  %collapsed = tensor.collapse_shape %15 [[0], [1, 2]] : tensor<80x2x32xf16> into tensor<80x64xf16>
+  return %collapsed : tensor<80x64xf16>
+}
+
+// -----
+
+// Divided rows multiplied instead of divided: not a softmax, the regions
+// stay.
+// CHECK-LABEL: func.func @not_a_softmax
+// CHECK: tesa.kernel contraction
+// CHECK: tesa.kernel row_reduction
+// CHECK: tesa.kernel contraction
+func.func @not_a_softmax(%arg0: tensor<80x2x32xf16>, %arg1: tensor<80x2x32xf16>, %arg2: tensor<80x2x32xf16>) -> tensor<80x64xf16> {
+  %cst = arith.constant 0xFE00 : f16
+  %cst_0 = arith.constant 1.767580e-01 : f16
+  %cst_1 = arith.constant 0.000000e+00 : f16
+  %0 = tensor.empty() : tensor<2x80x32xf16>
+  %1 = tensor.empty() : tensor<2x32x80xf16>
+  %2 = tensor.empty() : tensor<2x80x32xf16>
+  %3 = tensor.empty() : tensor<2x80x80xf16>
+  %4 = linalg.fill ins(%cst_1 : f16) outs(%3 : tensor<2x80x80xf16>) -> tensor<2x80x80xf16>
+  %5 = tensor.empty() : tensor<2x80x80xf16>
+  %6 = tesa.kernel contraction -> tensor<2x80x80xf16> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, d3)>, affine_map<(d0, d1, d2, d3) -> (d2, d0, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<80x2x32xf16>, tensor<80x2x32xf16>) outs(%4 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %18 = arith.mulf %in, %in_2 : f16
+      %19 = arith.addf %out, %18 : f16
+      linalg.yield %19 : f16
+    } -> tensor<2x80x80xf16>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%16 : tensor<2x80x80xf16>) outs(%5 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %18 = arith.mulf %in, %cst_0 : f16
+      linalg.yield %18 : f16
+    } -> tensor<2x80x80xf16>
+    tesa.yield %17 : tensor<2x80x80xf16>
+  }
+  %7 = tensor.empty() : tensor<2x80x80xf16>
+  %8 = tensor.empty() : tensor<2x80xf16>
+  %9 = linalg.fill ins(%cst : f16) outs(%8 : tensor<2x80xf16>) -> tensor<2x80xf16>
+  %10 = linalg.fill ins(%cst_1 : f16) outs(%8 : tensor<2x80xf16>) -> tensor<2x80xf16>
+  %11 = tesa.kernel row_reduction -> tensor<2x80x80xf16> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%6 : tensor<2x80x80xf16>) outs(%9 : tensor<2x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %20 = arith.maxnumf %in, %out : f16
+      linalg.yield %20 : f16
+    } -> tensor<2x80xf16>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%6, %16 : tensor<2x80x80xf16>, tensor<2x80xf16>) outs(%7 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %20 = arith.subf %in, %in_2 : f16
+      %21 = math.exp %20 : f16
+      linalg.yield %21 : f16
+    } -> tensor<2x80x80xf16>
+    %18 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%17 : tensor<2x80x80xf16>) outs(%10 : tensor<2x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %20 = arith.addf %in, %out : f16
+      linalg.yield %20 : f16
+    } -> tensor<2x80xf16>
+    %19 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%17, %18 : tensor<2x80x80xf16>, tensor<2x80xf16>) outs(%7 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %20 = arith.mulf %in, %in_2 : f16
+      linalg.yield %20 : f16
+    } -> tensor<2x80x80xf16>
+    tesa.yield %19 : tensor<2x80x80xf16>
+  }
+  %12 = tensor.empty() : tensor<2x80x32xf16>
+  %13 = linalg.fill ins(%cst_1 : f16) outs(%12 : tensor<2x80x32xf16>) -> tensor<2x80x32xf16>
+  %14 = tensor.empty() : tensor<80x2x32xf16>
+  %15 = tesa.kernel contraction -> tensor<80x2x32xf16> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d3, d0, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%11, %arg2 : tensor<2x80x80xf16>, tensor<80x2x32xf16>) outs(%13 : tensor<2x80x32xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %18 = arith.mulf %in, %in_2 : f16
+      %19 = arith.addf %out, %18 : f16
+      linalg.yield %19 : f16
+    } -> tensor<2x80x32xf16>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d1, d0, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%16 : tensor<2x80x32xf16>) outs(%14 : tensor<80x2x32xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      linalg.yield %in : f16
+    } -> tensor<80x2x32xf16>
+    tesa.yield %17 : tensor<80x2x32xf16>
+  }
+  %collapsed = tensor.collapse_shape %15 [[0], [1, 2]] : tensor<80x2x32xf16> into tensor<80x64xf16>
+  return %collapsed : tensor<80x64xf16>
+}
+
+// -----
+
+// The scores are read outside too: the regions stay.
+// CHECK-LABEL: func.func @two_readers
+// CHECK: tesa.kernel contraction
+// CHECK: tesa.kernel row_reduction
+// CHECK: tesa.kernel contraction
+func.func @two_readers(%arg0: tensor<80x2x32xf16>, %arg1: tensor<80x2x32xf16>, %arg2: tensor<80x2x32xf16>) -> tensor<80x64xf16> {
+  %cst = arith.constant 0xFE00 : f16
+  %cst_0 = arith.constant 1.767580e-01 : f16
+  %cst_1 = arith.constant 0.000000e+00 : f16
+  %0 = tensor.empty() : tensor<2x80x32xf16>
+  %1 = tensor.empty() : tensor<2x32x80xf16>
+  %2 = tensor.empty() : tensor<2x80x32xf16>
+  %3 = tensor.empty() : tensor<2x80x80xf16>
+  %4 = linalg.fill ins(%cst_1 : f16) outs(%3 : tensor<2x80x80xf16>) -> tensor<2x80x80xf16>
+  %5 = tensor.empty() : tensor<2x80x80xf16>
+  %6 = tesa.kernel contraction -> tensor<2x80x80xf16> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, d3)>, affine_map<(d0, d1, d2, d3) -> (d2, d0, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<80x2x32xf16>, tensor<80x2x32xf16>) outs(%4 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %18 = arith.mulf %in, %in_2 : f16
+      %19 = arith.addf %out, %18 : f16
+      linalg.yield %19 : f16
+    } -> tensor<2x80x80xf16>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%16 : tensor<2x80x80xf16>) outs(%5 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %18 = arith.mulf %in, %cst_0 : f16
+      linalg.yield %18 : f16
+    } -> tensor<2x80x80xf16>
+    tesa.yield %17 : tensor<2x80x80xf16>
+  }
+  %7 = tensor.empty() : tensor<2x80x80xf16>
+  %8 = tensor.empty() : tensor<2x80xf16>
+  %9 = linalg.fill ins(%cst : f16) outs(%8 : tensor<2x80xf16>) -> tensor<2x80xf16>
+  %10 = linalg.fill ins(%cst_1 : f16) outs(%8 : tensor<2x80xf16>) -> tensor<2x80xf16>
+  %11 = tesa.kernel row_reduction -> tensor<2x80x80xf16> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%6 : tensor<2x80x80xf16>) outs(%9 : tensor<2x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %20 = arith.maxnumf %in, %out : f16
+      linalg.yield %20 : f16
+    } -> tensor<2x80xf16>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%6, %16 : tensor<2x80x80xf16>, tensor<2x80xf16>) outs(%7 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %20 = arith.subf %in, %in_2 : f16
+      %21 = math.exp %20 : f16
+      linalg.yield %21 : f16
+    } -> tensor<2x80x80xf16>
+    %18 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%17 : tensor<2x80x80xf16>) outs(%10 : tensor<2x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %20 = arith.addf %in, %out : f16
+      linalg.yield %20 : f16
+    } -> tensor<2x80xf16>
+    %19 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%17, %18 : tensor<2x80x80xf16>, tensor<2x80xf16>) outs(%7 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %20 = arith.divf %in, %in_2 : f16
+      linalg.yield %20 : f16
+    } -> tensor<2x80x80xf16>
+    tesa.yield %19 : tensor<2x80x80xf16>
+  }
+  %12 = tensor.empty() : tensor<2x80x32xf16>
+  %13 = linalg.fill ins(%cst_1 : f16) outs(%12 : tensor<2x80x32xf16>) -> tensor<2x80x32xf16>
+  %14 = tensor.empty() : tensor<80x2x32xf16>
+  %15 = tesa.kernel contraction -> tensor<80x2x32xf16> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d3, d0, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%11, %arg2 : tensor<2x80x80xf16>, tensor<80x2x32xf16>) outs(%13 : tensor<2x80x32xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %18 = arith.mulf %in, %in_2 : f16
+      %19 = arith.addf %out, %18 : f16
+      linalg.yield %19 : f16
+    } -> tensor<2x80x32xf16>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d1, d0, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%16 : tensor<2x80x32xf16>) outs(%14 : tensor<80x2x32xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      linalg.yield %in : f16
+    } -> tensor<80x2x32xf16>
+    tesa.yield %17 : tensor<80x2x32xf16>
+  }
+  %collapsed = tensor.collapse_shape %15 [[0], [1, 2]] : tensor<80x2x32xf16> into tensor<80x64xf16>
+  %extra = tensor.collapse_shape %6 [[0, 1], [2]] : tensor<2x80x80xf16> into tensor<160x80xf16>
+  return %collapsed : tensor<80x64xf16>
+}
