@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """A/B of the contraction family's tilings on the products of BERT-base.
 
-    contraction_tiles.py prepare OUT   # here: one library per (shape, tiling)
-    contraction_tiles.py run OUT       # on the GPU machine
+    contraction_tiles.py prepare OUT [--element f16]  # here: one library per
+                                                      # (shape, tiling)
+    contraction_tiles.py run OUT                      # on the GPU machine
 
-Each product `C = A @ B` (f32, batched where the shape has a batch) is
-formed into a kernel region, given a tiling with
-`--tesa-choose-tile-configs="contraction-tile=M,N,K thread-tile=TM,TN"`
-and compiled by tesa-compile; `run` checks each library against float64 and
-times it beside the tiling the heuristic picks and cuBLAS fp32 (TF32 off),
-as medians of CUDA-graph replays in one process (tesa.timing.graph_median).
+Each product `C = A @ B` (batched where the shape has a batch) is formed
+into a kernel region and given a tiling, then compiled by tesa-compile;
+`run` checks each library against float64 and times it beside the tiling
+the heuristic picks and cuBLAS (fp32 with TF32 off, or fp16), as medians of
+CUDA-graph replays in one process (tesa.timing.graph_median).
+
+f32 products take FMA tilings through
+`--tesa-choose-tile-configs="contraction-tile=M,N,K thread-tile=TM,TN"`.
+f16 products take tensor-core configurations written into the region (a
+configuration given in the input stays): tile M,N,K, warp tile, stages and
+split-K slices.
 """
 
 import argparse
@@ -30,54 +36,85 @@ SHAPES = [(1, 512, 768, 768), (1, 512, 768, 3072), (1, 512, 3072, 768),
 # (tile M, N, K, thread tile M, N), 256 threads each; None: the heuristic.
 TILINGS = [None, (32, 32, 16, 2, 2), (64, 32, 16, 4, 2), (64, 64, 16, 4, 4),
            (64, 64, 8, 4, 4), (128, 64, 8, 8, 4), (128, 128, 8, 8, 8)]
+# f16 products (no batch): the projections and the FFN at seq 512 and 128.
+F16_SHAPES = [(1, 512, 768, 768), (1, 512, 768, 3072), (1, 512, 3072, 768),
+              (1, 128, 768, 768), (1, 128, 768, 3072), (1, 128, 3072, 768)]
+# (tile M, N, K, warp tile M, N, stages, split-K), four warps each.
+F16_TILINGS = [None] + [
+    (128, 128, 64, 64, 64, 4, s) for s in (1, 2, 4)] + [
+    (128, 64, 64, 64, 32, 4, s) for s in (1, 2, 3, 6)] + [
+    (64, 64, 64, 32, 32, 4, s) for s in (1, 2, 3)] + [
+    (64, 32, 64, 32, 16, 4, s) for s in (1, 2)]
 
 
-def name_of(shape, tiling):
+def name_of(shape, tiling, element="f32"):
     b, m, k, n = shape
     label = "auto" if tiling is None else "x".join(map(str, tiling))
-    return f"b{b}_{m}x{k}x{n}_{label}"
+    return f"{element}_b{b}_{m}x{k}x{n}_{label}"
 
 
-def product_mlir(shape):
+def mma_config(tiling):
+    m, n, k, wm, wn, stages, split_k = tiling
+    return (f"#tesa.tile_config<tile = [{m}, {n}, {k}], thread_tile = "
+            f"[{wm}, {wn}], threads = 128, stages = {stages}, copy = "
+            f"async_copy, atom = mma_f16_m16n8k16, work = dense_grid, "
+            f"split_k = {split_k}>")
+
+
+def product_mlir(shape, element="f32"):
     b, m, k, n = shape
-    t = lambda *d: "tensor<" + "x".join(map(str, d)) + "xf32>"
+    t = lambda *d: "tensor<" + "x".join(map(str, d)) + f"x{element}>"
     if b == 1:
         a_t, b_t, c_t, op = t(m, k), t(k, n), t(m, n), "linalg.matmul"
     else:
         a_t, b_t, c_t = t(b, m, k), t(b, k, n), t(b, m, n)
         op = "linalg.batch_matmul"
     return f"""func.func @product(%a: {a_t}, %b: {b_t}) -> {c_t} {{
-  %zero = arith.constant 0.0 : f32
+  %zero = arith.constant 0.0 : {element}
   %e = tensor.empty() : {c_t}
-  %z = linalg.fill ins(%zero : f32) outs(%e : {c_t}) -> {c_t}
+  %z = linalg.fill ins(%zero : {element}) outs(%e : {c_t}) -> {c_t}
   %r = {op} ins(%a, %b : {a_t}, {b_t}) outs(%z : {c_t}) -> {c_t}
   return %r : {c_t}
 }}
 """
 
 
-def prepare(out):
+def tiled_source(opt, shape, tiling, element):
+    """The product's text, formed into a region with `tiling` (as is for
+    None: the heuristic's)."""
+    source = product_mlir(shape, element)
+    if tiling is None:
+        return source
+    if element == "f32":
+        m, n, k, tm, tn = tiling
+        option = (f"--tesa-choose-tile-configs=contraction-tile={m},{n},{k}"
+                  f" thread-tile={tm},{tn}")
+        return subprocess.run([str(opt), "-", "--tesa-form-kernel-regions",
+                               option], input=source, capture_output=True,
+                              text=True, check=True).stdout
+    formed = subprocess.run([str(opt), "-", "--tesa-form-kernel-regions"],
+                            input=source, capture_output=True, text=True,
+                            check=True).stdout
+    return formed.replace("tesa.kernel contraction ->",
+                          f"tesa.kernel contraction config({mma_config(tiling)}) ->")
+
+
+def prepare(out, element):
     out.mkdir(parents=True, exist_ok=True)
     opt, compiler = ROOT / "build/bin/tesa-opt", ROOT / "build/bin/tesa-compile"
+    shapes, tilings = ((SHAPES, TILINGS) if element == "f32" else
+                       (F16_SHAPES, F16_TILINGS))
     entries = []
-    for shape in SHAPES:
-        for tiling in TILINGS:
-            name = name_of(shape, tiling)
-            source = product_mlir(shape)
-            if tiling is not None:
-                m, n, k, tm, tn = tiling
-                source = subprocess.run(
-                    [str(opt), "-", "--tesa-form-kernel-regions",
-                     f"--tesa-choose-tile-configs=contraction-tile={m},{n},{k}"
-                     f" thread-tile={tm},{tn}"],
-                    input=source, capture_output=True, text=True,
-                    check=True).stdout
+    for shape in shapes:
+        for tiling in tilings:
+            name = name_of(shape, tiling, element)
             path = out / f"{name}.mlir"
-            path.write_text(source)
+            path.write_text(tiled_source(opt, shape, tiling, element))
             subprocess.run([str(compiler), str(path), "--target=nvvm",
                             "--chip=sm_90", "--propagate=false",
                             "-o", str(out / f"{name}.so")], check=True)
-            entries.append(dict(name=name, shape=shape, tiling=tiling))
+            entries.append(dict(name=name, shape=shape, tiling=tiling,
+                                element=element))
     (out / "manifest.json").write_text(json.dumps(entries, indent=1))
     print(f"prepared {len(entries)} libraries in {out}")
 
@@ -96,8 +133,10 @@ def run(out, result_file):
         gen = torch.Generator(device="cuda").manual_seed(b * m + k + n)
         lhs_shape, rhs_shape = ((m, k), (k, n)) if b == 1 else \
             ((b, m, k), (b, k, n))
-        a = torch.randn(lhs_shape, device="cuda", generator=gen)
-        w = torch.randn(rhs_shape, device="cuda", generator=gen)
+        dtype = torch.float16 if entry.get("element") == "f16" else \
+            torch.float32
+        a = torch.randn(lhs_shape, device="cuda", generator=gen).to(dtype)
+        w = torch.randn(rhs_shape, device="cuda", generator=gen).to(dtype)
         product = tesa.load(out / f"{entry['name']}.so").functions["product"]
         result = product(a, w)
         reference = (a.double() @ w.double())
@@ -105,10 +144,10 @@ def run(out, result_file):
         ms = graph_ms(lambda: product(a, w))
         cublas = graph_ms(lambda: a @ w)
         flops = 2 * b * m * k * n
-        results.append(dict(entry, ms=ms, cublas_fp32_ms=cublas, error=error,
+        results.append(dict(entry, ms=ms, cublas_ms=cublas, error=error,
                             tflops=flops / ms / 1e9))
-        print(f"{entry['name']:36s} {ms:8.4f} ms {flops / ms / 1e9:6.1f} "
-              f"TFLOP/s  cuBLAS fp32 {cublas:8.4f} ms  x{ms / cublas:5.2f}  "
+        print(f"{entry['name']:44s} {ms:8.4f} ms {flops / ms / 1e9:6.1f} "
+              f"TFLOP/s  cuBLAS {cublas:8.4f} ms  x{ms / cublas:5.2f}  "
               f"err {error:.1e}", flush=True)
     device = torch.cuda.get_device_name()
     result_file.write_text(json.dumps(dict(device=device, results=results),
@@ -120,9 +159,11 @@ def main():
     parser.add_argument("step", choices=["prepare", "run"])
     parser.add_argument("directory", type=Path)
     parser.add_argument("--out", type=Path, default=Path("tiles.json"))
+    parser.add_argument("--element", choices=["f32", "f16"], default="f32",
+                        help="prepare: the products' element type")
     args = parser.parse_args()
     if args.step == "prepare":
-        prepare(args.directory)
+        prepare(args.directory, args.element)
     else:
         run(args.directory, args.out)
 

@@ -46,6 +46,30 @@ constexpr ContractionTiling kMmaTilings[] = {
     {{64, 64, 64}, {32, 32}},
     {{64, 32, 64}, {32, 16}},
 };
+/// Tensor-core configurations measured best on one chip for products of
+/// exactly these sizes (no batch), ahead of the size rule: BERT-base's
+/// projections and FFN at seq 512 and 128 on an H200
+/// (bench/contraction_tiles.py --element f16, bench/results/
+/// contraction-tiles-f16-h200.json). The rule's two tiles a multiprocessor
+/// gave 64x32 tiles to all six; the table's choices took 7.5 against 9.1 us
+/// (512x768x768), 16.9 against 18.3 (512x768x3072), 17.1 against 29.5
+/// (512x3072x768, 128x128 tiles over four slices of K), 5.3 against 5.9,
+/// 7.4 against 9.5 and 8.9 against 10.5 (seq 128).
+struct MeasuredTiling {
+  llvm::StringLiteral chip;
+  int64_t m, k, n;
+  ContractionTiling tiling;
+  int64_t splitK;
+};
+constexpr MeasuredTiling kMeasuredMmaTilings[] = {
+    {"sm_90", 512, 768, 768, {{64, 64, 64}, {32, 32}}, 1},
+    {"sm_90", 512, 768, 3072, {{128, 64, 64}, {64, 32}}, 1},
+    {"sm_90", 512, 3072, 768, {{128, 128, 64}, {64, 64}}, 4},
+    {"sm_90", 128, 768, 768, {{64, 64, 64}, {32, 32}}, 3},
+    {"sm_90", 128, 768, 3072, {{64, 64, 64}, {32, 32}}, 1},
+    {"sm_90", 128, 3072, 768, {{128, 64, 64}, {64, 32}}, 6},
+};
+
 /// Steps of K in flight: four of 64 where the chip's shared memory holds
 /// them, else three of 32. With three of 32 the H200 waited on memory (the
 /// 512 x 768 x 3072 product took about 700 cycles a step).
@@ -133,6 +157,20 @@ TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
                                  MmaAtom::MmaF16M16N8K16,
                                  WorkListKind::DenseGrid, splitK);
     };
+    for (const MeasuredTiling &measured : kMeasuredMmaTilings) {
+      if (measured.chip != chip.name || batch != 1 || measured.m != m ||
+          measured.k != k || measured.n != n)
+        continue;
+      const ContractionTiling &best = measured.tiling;
+      auto config = TileConfigAttr::get(
+          context, best.tile, best.threadTile,
+          32 * (best.tile[0] / best.threadTile[0]) *
+              (best.tile[1] / best.threadTile[1]),
+          kMmaStages, CopyEngine::AsyncCopy, MmaAtom::MmaF16M16N8K16,
+          WorkListKind::DenseGrid, measured.splitK);
+      if (config.getStagedF16Bytes() <= chip.maxSharedMemoryPerBlock)
+        return config;
+    }
     TileConfigAttr config = make(tiling.tile[2], kMmaStages);
     if (config.getStagedF16Bytes() <= chip.maxSharedMemoryPerBlock)
       return config;

@@ -68,14 +68,15 @@ func.func @given(%x: tensor<8x8xf32>, %w: tensor<8x8xf32>, %acc: tensor<8x8xf32>
 // f16 operands whose innermost dimensions are multiples of eight: tensor
 // cores. 512 x 3072 outputs give 192 tiles of 128x64, fewer than two a
 // multiprocessor, and 384 of 64x64: four warps of 32x32, K steps of 64 four
-// deep. sm_75 has no cp.async: FMA tiles.
+// deep (a K of 1024 is not in the measured table). sm_75 has no cp.async:
+// FMA tiles.
 // CHECK-LABEL: func.func @f16_large
 // CHECK: tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 64], thread_tile = [32, 32], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>)
 // SM75-LABEL: func.func @f16_large
 // SM75: atom = fma_f32
-func.func @f16_large(%x: tensor<512x768xf16>, %w: tensor<768x3072xf16>, %acc: tensor<512x3072xf16>) -> tensor<512x3072xf16> {
+func.func @f16_large(%x: tensor<512x1024xf16>, %w: tensor<1024x3072xf16>, %acc: tensor<512x3072xf16>) -> tensor<512x3072xf16> {
   %r = tesa.kernel contraction -> tensor<512x3072xf16> {
-    %p = linalg.matmul ins(%x, %w : tensor<512x768xf16>, tensor<768x3072xf16>) outs(%acc : tensor<512x3072xf16>) -> tensor<512x3072xf16>
+    %p = linalg.matmul ins(%x, %w : tensor<512x1024xf16>, tensor<1024x3072xf16>) outs(%acc : tensor<512x3072xf16>) -> tensor<512x3072xf16>
     tesa.yield %p : tensor<512x3072xf16>
   }
   return %r : tensor<512x3072xf16>
@@ -83,16 +84,33 @@ func.func @f16_large(%x: tensor<512x768xf16>, %w: tensor<768x3072xf16>, %acc: te
 
 // -----
 
-// 128 x 768 f16 outputs: 48 tiles of the smallest, 64x32; K (12 steps of
-// 64) split in three slices of four.
+// 128 x 768 f16 outputs: 48 tiles of the smallest, 64x32; K (24 steps of
+// 64) split in six slices of four.
 // CHECK-LABEL: func.func @f16_small
-// CHECK: tile = [64, 32, 64], thread_tile = [32, 16], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 3>
-func.func @f16_small(%x: tensor<128x768xf16>, %w: tensor<768x768xf16>, %acc: tensor<128x768xf16>) -> tensor<128x768xf16> {
+// CHECK: tile = [64, 32, 64], thread_tile = [32, 16], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 6>
+func.func @f16_small(%x: tensor<128x1536xf16>, %w: tensor<1536x768xf16>, %acc: tensor<128x768xf16>) -> tensor<128x768xf16> {
   %r = tesa.kernel contraction -> tensor<128x768xf16> {
-    %p = linalg.matmul ins(%x, %w : tensor<128x768xf16>, tensor<768x768xf16>) outs(%acc : tensor<128x768xf16>) -> tensor<128x768xf16>
+    %p = linalg.matmul ins(%x, %w : tensor<128x1536xf16>, tensor<1536x768xf16>) outs(%acc : tensor<128x768xf16>) -> tensor<128x768xf16>
     tesa.yield %p : tensor<128x768xf16>
   }
   return %r : tensor<128x768xf16>
+}
+
+// -----
+
+// A product the measured table holds for sm_90 (BERT-base's second FFN
+// product at seq 512): 128x128 tiles over four slices of K, where the rule
+// would give 64x32 tiles. sm_75 still takes FMA tiles.
+// CHECK-LABEL: func.func @f16_measured
+// CHECK: tile = [128, 128, 64], thread_tile = [64, 64], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 4>
+// SM75-LABEL: func.func @f16_measured
+// SM75: atom = fma_f32
+func.func @f16_measured(%x: tensor<512x3072xf16>, %w: tensor<3072x768xf16>, %acc: tensor<512x768xf16>) -> tensor<512x768xf16> {
+  %r = tesa.kernel contraction -> tensor<512x768xf16> {
+    %p = linalg.matmul ins(%x, %w : tensor<512x3072xf16>, tensor<3072x768xf16>) outs(%acc : tensor<512x768xf16>) -> tensor<512x768xf16>
+    tesa.yield %p : tensor<512x768xf16>
+  }
+  return %r : tensor<512x768xf16>
 }
 
 // -----

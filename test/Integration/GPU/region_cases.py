@@ -420,8 +420,9 @@ def matmul(name, m, k, n):
 
 def mma_tile_for(batch, m, n, processors=132):
     """The output tile --tesa-choose-tile-configs gives a contraction of
-    f16 operands whose copies fit the tensor-core tiles on the H200: the
-    largest of 128x128, 128x64, 64x64 and 64x32 with two tiles for every
+    f16 operands whose copies fit the tensor-core tiles on the H200, by its
+    size rule (products in its measured table excepted): the largest of
+    128x128, 128x64, 64x64 and 64x32 with two tiles for every
     multiprocessor, else 64x32."""
     for tile in ((128, 128), (128, 64), (64, 64)):
         if batch * -(-m // tile[0]) * -(-n // tile[1]) >= 2 * processors:
@@ -455,6 +456,7 @@ def f16_cases(small=False):
     tiles (the unaligned product with its f16 GELU epilogue)."""
     bmm = (2, 130, 64, 72) if small else (12, 512, 64, 512)
     attention_bert = (128, 2, 64) if small else (512, 12, 64)
+    ffn2 = (128, 3072, 768) if small else (512, 3072, 768)
     return [
         as_f16(matmul("matmul_100x64x80", 100, 64, 80), "matmul_f16",
                mma_tile_for(1, 100, 80), 64),
@@ -469,8 +471,13 @@ def f16_cases(small=False):
         as_f16(batch_matmul("bmm_f16_src", *bmm), "bmm_f16",
                mma_tile_for(bmm[0], bmm[1], bmm[3]), bmm[2]),
         # Too few tiles for the multiprocessors: K split into slices.
-        as_f16(matmul_bias_gelu("linear_split_k_f16_src", 128, 768, 768),
-               "linear_split_k_f16", mma_tile_for(1, 128, 768), 768),
+        as_f16(matmul_bias_gelu("linear_split_k_f16_src", 128, 1536, 768),
+               "linear_split_k_f16", mma_tile_for(1, 128, 768), 1536),
+        # BERT-base's second FFN product, whose configuration the measured
+        # table gives on sm_90: 128x128 tiles over four slices of K at seq
+        # 512 (128x64 tiles over six at 128, the small variant).
+        as_f16(matmul_bias_gelu("ffn2_f16_src", *ffn2), "ffn2_f16",
+               (128, 128), 3072),
         # Scores, softmax and context as one attention kernel: queries and
         # keys not a multiple of the steps, a mask read by the score steps,
         # heads of 128, BERT-base's heads.
