@@ -449,12 +449,25 @@ def ChooseTileConfigs : Pass<"tesa-choose-tile-configs"> {
     it as the region's `config` (a region that has one keeps it, so that a
     program can carry tuned configurations):
 
-    * contraction: 64x64x8 output tiles (4x4 outputs a thread) when they
-      give every multiprocessor a tile, else 32x32x16 (2x2), 256 threads;
-      exact f32 FMA; every output tile computed (`work = dense_grid`). `contraction-tile` and `thread-tile`
-      override the choice.
+    * contraction of f16 operands that the tensor-core tiles copy in
+      16-byte pieces, on a chip with the m16n8k16 atom and `cp.async`:
+      that atom, four warps; the configuration in the chip's measured table
+      for the product's exact size if it has one, else the largest of
+      128x128, 128x64, 64x64 and 64x32 tiles that gives every
+      multiprocessor two, K steps of 64 four deep where shared memory holds
+      them (else 32, three deep).
+    * other contractions: 64x64x8 output tiles (4x4 outputs a thread) when
+      they give every multiprocessor a tile, else 32x32x16 (2x2), 256
+      threads; exact f32 FMA. `contraction-tile` and `thread-tile` override
+      the choice.
+    * either: every output tile computed (`work = dense_grid`), and K split
+      into `split_k` slices when the tiles are fewer than the
+      multiprocessors.
     * row_reduction: one row per block of threads, about four elements a
       thread, 32 to 256 threads.
+    * attention: 64 queries a block in four warps' groups of 16, each
+      group's keys split between two warps (128 keys a step) where shared
+      memory holds the rings, else one (64); two stages.
 
     ```mlir
     %y = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 8], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<512x3072xf32> {
