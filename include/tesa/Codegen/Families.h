@@ -21,6 +21,8 @@
 
 #include <array>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace tesa {
 
@@ -69,6 +71,26 @@ buildKeptBlockPartKernel(PartMatmulOp part, mlir::gpu::GPUModuleOp module,
                          llvm::StringRef name, const ChipDescription &chip,
                          llvm::ArrayRef<mlir::Operation *> epilogueOps = {});
 
+/// Why `members` cannot run as one launch (fuseKernels), or none: each
+/// must be one kernel (no split-K), with the same number of threads, no
+/// workgroup or private attributions and a body of one block.
+std::optional<std::string> checkFusable(llvm::ArrayRef<RegionKernel> members);
+/// One kernel `name` in `module` that runs `members` (see checkFusable) as
+/// one grid: their blocks one after the other along x, each running its
+/// member's body with the block coordinates of its own launch; its
+/// arguments are the members' arguments in order, its dynamic shared memory
+/// the largest member's. The members' kernels are erased; launch it with
+/// launchFusedKernels.
+RegionKernel fuseKernels(llvm::ArrayRef<RegionKernel> members,
+                         mlir::gpu::GPUModuleOp module, llvm::StringRef name);
+/// Launches `fused` (made by fuseKernels from kernels whose inputs were
+/// `memberInputs`) on their inputs' flat buffers and new result buffers of
+/// `resultTypes`, one a member, and returns those buffers as tensors.
+llvm::SmallVector<mlir::Value>
+launchFusedKernels(mlir::OpBuilder &builder, mlir::Location loc,
+                   const RegionKernel &fused,
+                   llvm::ArrayRef<llvm::SmallVector<mlir::Value>> memberInputs,
+                   llvm::ArrayRef<mlir::RankedTensorType> resultTypes);
 /// Launches `kernel` at `builder`'s insertion point on the flat buffers of
 /// its inputs and a new result buffer of `resultType`'s shape, and returns
 /// that buffer as a tensor (without `resultType`'s encoding).

@@ -24,23 +24,27 @@ static Value flatten(OpBuilder &builder, Location loc, Value buffer) {
                                          ArrayRef<ReassociationIndices>{all});
 }
 
-/// Launches `kernel` on `leading` buffers, then the flat buffers of its
-/// inputs, then `out`.
-static void launch(OpBuilder &builder, Location loc,
-                   const tesa::RegionKernel &kernel, ArrayRef<Value> leading,
-                   Value out) {
+/// Appends the flat buffers of `inputs`, then of `out`, to `arguments`.
+static void appendBuffers(OpBuilder &builder, Location loc,
+                          ArrayRef<Value> inputs, Value out,
+                          SmallVectorImpl<Value> &arguments) {
   auto bufferType = [](Type tensorType) {
     auto type = cast<RankedTensorType>(tensorType);
     return MemRefType::get(type.getShape(), type.getElementType());
   };
-  SmallVector<Value> arguments(leading);
-  for (Value input : kernel.inputs)
+  for (Value input : inputs)
     arguments.push_back(flatten(
         builder, loc,
         bufferization::ToBufferOp::create(builder, loc,
                                           bufferType(input.getType()), input,
                                           /*read_only=*/true)));
   arguments.push_back(flatten(builder, loc, out));
+}
+
+/// Launches `kernel` on `arguments`.
+static void emitLaunch(OpBuilder &builder, Location loc,
+                       const tesa::RegionKernel &kernel,
+                       ArrayRef<Value> arguments) {
   auto size = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(builder, loc, v);
   };
@@ -54,12 +58,53 @@ static void launch(OpBuilder &builder, Location loc,
       {size(kernel.threads), size(1), size(1)}, sharedBytes, arguments);
 }
 
+/// Launches `kernel` on `leading` buffers, then the flat buffers of its
+/// inputs, then `out`.
+static void launch(OpBuilder &builder, Location loc,
+                   const tesa::RegionKernel &kernel, ArrayRef<Value> leading,
+                   Value out) {
+  SmallVector<Value> arguments(leading);
+  appendBuffers(builder, loc, kernel.inputs, out, arguments);
+  emitLaunch(builder, loc, kernel, arguments);
+}
+
+/// A new buffer of `type`'s shape and element type.
+static Value allocate(OpBuilder &builder, Location loc,
+                      RankedTensorType type) {
+  return memref::AllocOp::create(
+      builder, loc, MemRefType::get(type.getShape(), type.getElementType()));
+}
+
+/// `buffer` as a tensor of `type`'s shape and element type.
+static Value toTensor(OpBuilder &builder, Location loc, Value buffer,
+                      RankedTensorType type) {
+  return bufferization::ToTensorOp::create(
+      builder, loc,
+      RankedTensorType::get(type.getShape(), type.getElementType()), buffer,
+      /*restrict=*/true, /*writable=*/true);
+}
+
+SmallVector<Value>
+tesa::launchFusedKernels(OpBuilder &builder, Location loc,
+                         const RegionKernel &fused,
+                         ArrayRef<SmallVector<Value>> memberInputs,
+                         ArrayRef<RankedTensorType> resultTypes) {
+  SmallVector<Value> arguments, outs;
+  for (auto [inputs, type] : llvm::zip_equal(memberInputs, resultTypes)) {
+    outs.push_back(allocate(builder, loc, type));
+    appendBuffers(builder, loc, inputs, outs.back(), arguments);
+  }
+  emitLaunch(builder, loc, fused, arguments);
+  SmallVector<Value> results;
+  for (auto [out, type] : llvm::zip_equal(outs, resultTypes))
+    results.push_back(toTensor(builder, loc, out, type));
+  return results;
+}
+
 Value tesa::launchRegionKernel(OpBuilder &builder, Location loc,
                                const RegionKernel &kernel,
                                RankedTensorType resultType) {
-  Value out = memref::AllocOp::create(
-      builder, loc,
-      MemRefType::get(resultType.getShape(), resultType.getElementType()));
+  Value out = allocate(builder, loc, resultType);
   if (kernel.finish) {
     // The partial sums, added up by the second kernel.
     Value workspace = memref::AllocOp::create(
@@ -71,9 +116,5 @@ Value tesa::launchRegionKernel(OpBuilder &builder, Location loc,
   } else {
     launch(builder, loc, kernel, {}, out);
   }
-  return bufferization::ToTensorOp::create(
-      builder, loc,
-      RankedTensorType::get(resultType.getShape(),
-                            resultType.getElementType()),
-      out, /*restrict=*/true, /*writable=*/true);
+  return toTensor(builder, loc, out, resultType);
 }

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
 
 namespace tesa {
 #define GEN_PASS_DEF_LOWERPARTSTOGPU
@@ -35,8 +36,30 @@ struct LowerPartsToGPUPass
 private:
   LogicalResult lower(PartMatmulOp op, gpu::GPUModuleOp kernels,
                       unsigned index, const ChipDescription &chip);
-  /// Replaces `op` by `result`, and erases its accumulator when it was the
-  /// previous part's result or a fill that nothing else reads.
+  /// A part computed by the contraction family over its kept blocks (see
+  /// buildKeptBlockPartKernel), with the steps after it that its kernel
+  /// applies; launched after the other parts are lowered, with its
+  /// siblings (see launchKeptBlockParts).
+  struct KeptBlockPart {
+    PartMatmulOp op;
+    SmallVector<Operation *> steps;
+    RegionKernel kernel;
+  };
+  /// Launches `parts`: those that read the same dense operand (a layer's
+  /// Q, K and V projections) as one grid where their kernels allow it
+  /// (checkFusable), each other one alone.
+  void launchKeptBlockParts(MutableArrayRef<KeptBlockPart> parts,
+                            gpu::GPUModuleOp kernels);
+  /// Replaces the uses of what `part`'s op (and its steps) computes by
+  /// `result`, and records the replacement in `replaced`; the ops are
+  /// erased once every part is launched (later parts' inputs may be those
+  /// values).
+  void replaceKeptBlockPart(KeptBlockPart &part, Value result,
+                            IRMapping &replaced);
+  SmallVector<KeptBlockPart> keptBlockParts;
+  /// Replaces `op` by `result` (none: `op` is no longer read), and erases
+  /// its accumulator when it was the previous part's result or a fill that
+  /// nothing else reads.
   void replacePart(PartMatmulOp op, Value result);
   /// The transposed dense operand, made once for all parts that read it.
   Value getTransposed(OpBuilder &builder, Location loc, Value dense);
@@ -207,19 +230,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     llvm::Expected<RegionKernel> keptBlocks = buildKeptBlockPartKernel(
         op, kernelModule, "part" + std::to_string(index), chip, steps);
     if (keptBlocks) {
-      OpBuilder builder(op);
-      Value replaced = steps.empty() ? Value(op.getResult())
-                                     : steps.back()->getResult(0);
-      auto replacedType = cast<RankedTensorType>(replaced.getType());
-      Value result =
-          launchRegionKernel(builder, op.getLoc(), *keptBlocks, replacedType);
-      if (result.getType() != replacedType)
-        result =
-            AnnotateOp::create(builder, op.getLoc(), replacedType, result);
-      replaced.replaceAllUsesWith(result);
-      for (Operation *step : llvm::reverse(steps))
-        step->erase();
-      replacePart(op, result);
+      keptBlockParts.push_back({op, steps, *keptBlocks});
       return success();
     }
     std::string reason = llvm::toString(keptBlocks.takeError());
@@ -380,9 +391,105 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   return success();
 }
 
+void LowerPartsToGPUPass::replaceKeptBlockPart(KeptBlockPart &part,
+                                               Value result,
+                                               IRMapping &replaced) {
+  Value value = part.steps.empty() ? Value(part.op.getResult())
+                                   : part.steps.back()->getResult(0);
+  auto type = cast<RankedTensorType>(value.getType());
+  OpBuilder builder(part.op);
+  if (result.getType() != type)
+    result = AnnotateOp::create(builder, part.op.getLoc(), type, result);
+  value.replaceAllUsesWith(result);
+  replaced.map(value, result);
+}
+
+/// The type of the value that `part` (with its steps) computes.
+static RankedTensorType getKeptBlockResultType(PartMatmulOp op,
+                                               ArrayRef<Operation *> steps) {
+  Value replaced =
+      steps.empty() ? Value(op.getResult()) : steps.back()->getResult(0);
+  return cast<RankedTensorType>(replaced.getType());
+}
+
+/// Whether `value` is available before `op`: an argument of its block's
+/// function or defined before it in its block.
+static bool isDefinedBefore(Value value, Operation *op) {
+  Operation *definition = value.getDefiningOp();
+  if (!definition)
+    return cast<BlockArgument>(value).getOwner() == op->getBlock();
+  return definition->getBlock() == op->getBlock() &&
+         definition->isBeforeInBlock(op);
+}
+
+void LowerPartsToGPUPass::launchKeptBlockParts(MutableArrayRef<KeptBlockPart> parts,
+                                               gpu::GPUModuleOp kernels) {
+  // Groups, in program order, of parts that read one dense operand, whose
+  // results no other part reads and whose inputs all exist at the group's
+  // first part, where the one launch goes.
+  SmallVector<SmallVector<KeptBlockPart *>> groups;
+  for (KeptBlockPart &part : parts) {
+    auto joins = [&](ArrayRef<KeptBlockPart *> group) {
+      Operation *first = group.front()->op;
+      return group.front()->op.getDense() == part.op.getDense() &&
+             llvm::all_of(part.kernel.inputs,
+                          [&](Value input) {
+                            return isDefinedBefore(input, first);
+                          }) &&
+             !checkFusable({group.front()->kernel, part.kernel});
+    };
+    auto group = llvm::find_if(groups, joins);
+    if (group == groups.end())
+      groups.push_back({&part});
+    else
+      group->push_back(&part);
+  }
+  // Inputs that an earlier part computed read its launch's result.
+  IRMapping replaced;
+  auto current = [&](ArrayRef<Value> inputs) {
+    return llvm::map_to_vector(
+        inputs, [&](Value input) { return replaced.lookupOrDefault(input); });
+  };
+  for (ArrayRef<KeptBlockPart *> group : groups) {
+    OpBuilder builder(group.front()->op);
+    Location loc = group.front()->op.getLoc();
+    if (group.size() == 1) {
+      KeptBlockPart &part = *group.front();
+      part.kernel.inputs = current(part.kernel.inputs);
+      replaceKeptBlockPart(
+          part,
+          launchRegionKernel(builder, loc, part.kernel,
+                             getKeptBlockResultType(part.op, part.steps)),
+          replaced);
+      continue;
+    }
+    SmallVector<RegionKernel> members;
+    SmallVector<SmallVector<Value>> inputs;
+    SmallVector<RankedTensorType> types;
+    std::string name = "parts";
+    for (KeptBlockPart *part : group) {
+      members.push_back(part->kernel);
+      inputs.push_back(current(part->kernel.inputs));
+      types.push_back(getKeptBlockResultType(part->op, part->steps));
+      name += "_" + gpu::GPUFuncOp(part->kernel.kernel).getName().str();
+    }
+    RegionKernel fused = fuseKernels(members, kernels, name);
+    SmallVector<Value> results =
+        launchFusedKernels(builder, loc, fused, inputs, types);
+    for (auto [part, result] : llvm::zip_equal(group, results))
+      replaceKeptBlockPart(*part, result, replaced);
+  }
+  for (KeptBlockPart &part : parts) {
+    for (Operation *step : llvm::reverse(part.steps))
+      step->erase();
+    replacePart(part.op, Value());
+  }
+}
+
 void LowerPartsToGPUPass::replacePart(PartMatmulOp op, Value result) {
   Operation *accumulator = op.getAcc().getDefiningOp();
-  op.replaceAllUsesWith(result);
+  if (result)
+    op.replaceAllUsesWith(result);
   op.erase();
   // The previous part's result or the fill, when nothing else reads it.
   if (isa_and_nonnull<bufferization::ToTensorOp, linalg::FillOp>(accumulator) &&
@@ -411,9 +518,11 @@ void LowerPartsToGPUPass::runOnOperation() {
   OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
   auto kernelModule =
       gpu::GPUModuleOp::create(builder, module.getLoc(), "tesa_kernels");
+  keptBlockParts.clear();
   for (auto [index, op] : llvm::enumerate(parts))
     if (failed(lower(op, kernelModule, index, chipDescription.get())))
       return signalPassFailure();
+  launchKeptBlockParts(keptBlockParts, kernelModule);
   for (auto &[key, copy] : denseCopies) {
     builder.setInsertionPointAfter(copy.lastUse);
     memref::DeallocOp::create(builder, copy.lastUse->getLoc(), copy.values);

@@ -137,6 +137,51 @@ def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
     return case
 
 
+def block_sparse_siblings(name="block_sparse_siblings", m=64, k=96, n=128,
+                          bits=32):
+    """Two block-pruned projections of one input (half of their 32x32
+    blocks kept at `bits`), q = x @ wq and k = x @ wk, then q @ k^T: the
+    two kept-block parts read the same dense operand, so they run as one
+    launch (their blocks side by side); the scores are a contraction
+    region."""
+    rng = _rng(name)
+    x, wq, wk = _normal(rng, (m, k), (k, n), (k, n))
+    encodings, weights = [], []
+    for i, w in enumerate((wq, wk)):
+        grid = (rng.random((k // 32, n // 32)) < 0.5).astype(np.int8) * bits
+        grid[0, 0] = bits
+        rows = ", ".join("[" + ", ".join(str(v) for v in row) + "]"
+                         for row in grid)
+        encodings.append(f"#tesa.sparsity<map = dense<[{rows}]> : "
+                         f"tensor<{k // 32}x{n // 32}xi8>>")
+        keep = np.kron(grid > 0, np.ones((32, 32), dtype=bool))
+        weights.append(np.where(keep, w, 0).astype(np.float32))
+
+    def text(wq_type, wk_type):
+        return f"""func.func @{name}(%x: {_t((m, k))}, %wq: {wq_type}, %wk: {wk_type}) -> {_t((m, m))} {{
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : {_t((m, n))}
+  %z = linalg.fill ins(%zero : f32) outs(%e : {_t((m, n))}) -> {_t((m, n))}
+  %q = linalg.matmul ins(%x, %wq : {_t((m, k))}, {wq_type}) outs(%z : {_t((m, n))}) -> {_t((m, n))}
+  %kp = linalg.matmul ins(%x, %wk : {_t((m, k))}, {wk_type}) outs(%z : {_t((m, n))}) -> {_t((m, n))}
+  %et = tensor.empty() : {_t((n, m))}
+  %kt = linalg.transpose ins(%kp : {_t((m, n))}) outs(%et : {_t((n, m))}) permutation = [1, 0]
+  %es = tensor.empty() : {_t((m, m))}
+  %zs = linalg.fill ins(%zero : f32) outs(%es : {_t((m, m))}) -> {_t((m, m))}
+  %s = linalg.matmul ins(%q, %kt : {_t((m, n))}, {_t((n, m))}) outs(%zs : {_t((m, m))}) -> {_t((m, m))}
+  return %s : {_t((m, m))}
+}}
+"""
+    def reference(x, wq, wk):
+        return (x @ wq) @ (x @ wk).T
+    case = _case(name, text(*[f"tensor<{k}x{n}xf32, {e}>" for e in encodings]),
+                 [x, *weights], reference,
+                 [("contraction", 1), ("contraction", 2), ("contraction", 1)],
+                 tile_for(1, m, m))
+    case["plain_mlir"] = text(_t((k, n)), _t((k, n)))
+    return case
+
+
 # --- b) bias in the accumulator, residual add -----------------------------
 
 def matmul_bias_accumulator_residual(name="matmul_bias_acc_residual", m=33,
@@ -497,6 +542,10 @@ def f16_cases(small=False):
         # region).
         as_f16(block_sparse_gelu("block_sparse_gelu_f16_src", bits=16),
                "block_sparse_gelu_f16", mma_tile_for(1, 70, 128), 96),
+        # Two kept-block parts of one input in one launch.
+        as_f16(block_sparse_siblings("block_sparse_siblings_f16_src",
+                                     bits=16),
+               "block_sparse_siblings_f16", mma_tile_for(1, 64, 64), 128),
     ]
 
 

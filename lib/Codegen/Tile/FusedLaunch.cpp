@@ -1,0 +1,103 @@
+//===- FusedLaunch.cpp - Independent kernels in one launch ----------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Kernels that do not depend on each other (the Q, K and V projections of
+// one input) run as one grid: the blocks of each member follow the
+// previous member's, and each block runs its member's body with the block
+// coordinates it would have had in its own launch. Small kernels that each
+// fill a fraction of the GPU then run side by side instead of one after
+// the other.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Codegen/Families.h"
+#include "tesa/Codegen/KernelEmitter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace tesa;
+
+std::optional<std::string>
+tesa::checkFusable(ArrayRef<RegionKernel> members) {
+  if (members.size() < 2)
+    return "fewer than two kernels";
+  for (const RegionKernel &member : members) {
+    gpu::GPUFuncOp kernel = member.kernel;
+    if (member.finish || member.workspaceElements)
+      return "a split-K kernel takes a second launch";
+    if (member.threads != members.front().threads)
+      return "the kernels take different numbers of threads";
+    if (kernel.getNumWorkgroupAttributions() ||
+        kernel.getNumPrivateAttributions())
+      return "a kernel has workgroup or private attributions";
+    if (!llvm::hasSingleElement(kernel.getBody()))
+      return "a kernel's body is more than one block";
+  }
+  return std::nullopt;
+}
+
+RegionKernel tesa::fuseKernels(ArrayRef<RegionKernel> members,
+                               gpu::GPUModuleOp module, StringRef name) {
+  ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
+  KernelEmitter e(b);
+  SmallVector<Type> arguments;
+  for (const RegionKernel &member : members)
+    llvm::append_range(arguments,
+                       gpu::GPUFuncOp(member.kernel).getArgumentTypes());
+  RegionKernel fused;
+  fused.kernel = e.beginKernel(module, name, arguments);
+  fused.threads = members.front().threads;
+  Value block = e.blockId(gpu::Dimension::x);
+  int64_t first = 0;
+  unsigned argument = 0;
+  for (const RegionKernel &member : members) {
+    gpu::GPUFuncOp kernel = member.kernel;
+    auto [x, y, z] = member.grid;
+    int64_t count = x * y * z;
+    Value inside = e.both(
+        arith::CmpIOp::create(b, arith::CmpIPredicate::uge, block,
+                              e.index(first)),
+        e.less(block, first + count));
+    e.ifThen(inside, [&] {
+      Value local = e.affine(block, 1, -first);
+      Value coordinates[3] = {e.rem(local, x), e.rem(e.div(local, x), y),
+                              e.div(local, x * y)};
+      IRMapping mapping;
+      for (BlockArgument memberArgument : kernel.getArguments())
+        mapping.map(memberArgument,
+                    fused.kernel.getArgument(argument++));
+      for (Operation &op : kernel.getBody().front().without_terminator())
+        b.clone(op, mapping);
+      // The member's block coordinates and grid, as its own launch had
+      // them.
+      Block *body = b.getInsertionBlock();
+      body->walk([&](Operation *op) {
+        if (auto id = dyn_cast<gpu::BlockIdOp>(op)) {
+          id.replaceAllUsesWith(
+              coordinates[static_cast<unsigned>(id.getDimension())]);
+          id.erase();
+        } else if (auto dim = dyn_cast<gpu::GridDimOp>(op)) {
+          OpBuilder at(dim);
+          dim.replaceAllUsesWith(
+              arith::ConstantIndexOp::create(
+                  at, dim.getLoc(),
+                  member.grid[static_cast<unsigned>(dim.getDimension())])
+                  .getResult());
+          dim.erase();
+        }
+      });
+    });
+    first += count;
+    fused.sharedBytes = std::max(fused.sharedBytes, member.sharedBytes);
+    llvm::append_range(fused.inputs, member.inputs);
+  }
+  fused.grid = {first, 1, 1};
+  for (const RegionKernel &member : members)
+    gpu::GPUFuncOp(member.kernel).erase();
+  return fused;
+}
