@@ -55,11 +55,6 @@ llvm::Error fail(const Twine &message) {
                                  message.str());
 }
 
-MemRefType getFlatType(Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  return MemRefType::get({type.getNumElements()}, type.getElementType());
-}
-
 /// The sizes of the kernel: queries a block, keys a step, the depth of the
 /// scores (Q and K) and the width of the context (V), warps, stages.
 struct AttentionTiling {
@@ -105,11 +100,6 @@ public:
   int64_t getSharedBytes() const;
 
 private:
-  /// An operand of `problem` whose rows are its loop `rowLoop`
-  /// (`rowCount` long), staged in slices of `rows` x `depth`.
-  StagedOperand stage(Value global, const ContractionProblem &problem,
-                      ArrayRef<int64_t> strides, int64_t rowLoop,
-                      int64_t rowCount, int64_t rows, int64_t depth);
   /// The scores of key step `keyStart` for the warp's 16 queries, as f32
   /// accumulators of 8 keys each, after the score steps, times log2(e) (the
   /// softmax runs on exp2); keys past the last are -inf.
@@ -142,27 +132,6 @@ private:
   Value warpKeyOffset;
   SmallVector<Value> scoreBuffers;
 };
-
-StagedOperand AttentionEmitter::stage(Value global,
-                                      const ContractionProblem &problem,
-                                      ArrayRef<int64_t> strides,
-                                      int64_t rowLoop, int64_t rowCount,
-                                      int64_t rows, int64_t depth) {
-  const ContractionShape &shape = problem.shape;
-  StagedOperand operand;
-  operand.global = global;
-  operand.base = shape.batchLoop < 0
-                     ? e.index(0)
-                     : e.affine(batchId, strides[shape.batchLoop]);
-  operand.strides.assign(strides.begin(), strides.end());
-  operand.rowLoop = rowLoop;
-  operand.kLoop = shape.kLoop;
-  operand.rowCount = rowCount;
-  operand.kCount = shape.k;
-  operand.shape = {*getStagedOrder(strides, rowLoop, shape.kLoop), rows,
-                   depth};
-  return operand;
-}
 
 int64_t AttentionEmitter::getSharedBytes() const {
   return std::max(q.shape.getBytes() + tiling.stages * (k.shape.getBytes() +
@@ -295,12 +264,12 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   queryRow = e.add(queryStart, warpRow);
 
   const ContractionShape &s = scores.shape, &c = context.shape;
-  q = stage(arguments[0], scores, scores.aStrides, s.mLoop, s.m,
-            tiling.queries, tiling.headDim);
-  k = stage(arguments[1], scores, scores.bStrides, s.nLoop, s.n, tiling.keys,
-            tiling.headDim);
-  v = stage(arguments[2], context, context.bStrides, c.nLoop, c.n,
-            tiling.valueDim, tiling.keys);
+  q = stageOperand(e, arguments[0], s, scores.aStrides, batchId, s.mLoop,
+                   s.m, tiling.queries, tiling.headDim);
+  k = stageOperand(e, arguments[1], s, scores.bStrides, batchId, s.nLoop,
+                   s.n, tiling.keys, tiling.headDim);
+  v = stageOperand(e, arguments[2], c, context.bStrides, batchId, c.nLoop,
+                   c.n, tiling.valueDim, tiling.keys);
   Value shared = getDynamicSharedMemory(e);
   q.ring = makeStageRing(e, shared, q.shape, 1, 0);
   k.ring = makeStageRing(e, shared, k.shape, tiling.stages, q.shape.getBytes());

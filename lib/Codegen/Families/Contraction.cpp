@@ -47,11 +47,6 @@ llvm::Error fail(const Twine &message) {
                                  message.str());
 }
 
-MemRefType getFlatType(Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  return MemRefType::get({type.getNumElements()}, type.getElementType());
-}
-
 ArrayRef<int64_t> getShape(Value tensor) {
   return cast<RankedTensorType>(tensor.getType()).getShape();
 }
@@ -567,6 +562,31 @@ void tesa::emitFmaContraction(KernelEmitter &e,
                               const ContractionProblem &problem,
                               TileConfigAttr config, gpu::GPUFuncOp kernel) {
   ContractionEmitter(e, problem, config).emitBody(kernel);
+}
+
+MemRefType tesa::getFlatType(Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  return MemRefType::get({type.getNumElements()}, type.getElementType());
+}
+
+StagedOperand tesa::stageOperand(KernelEmitter &e, Value global,
+                                 const ContractionShape &shape,
+                                 ArrayRef<int64_t> strides, Value batchId,
+                                 int64_t rowLoop, int64_t rowCount,
+                                 int64_t rows, int64_t depth) {
+  StagedOperand operand;
+  operand.global = global;
+  operand.base = shape.batchLoop < 0
+                     ? e.index(0)
+                     : e.affine(batchId, strides[shape.batchLoop]);
+  operand.strides.assign(strides.begin(), strides.end());
+  operand.rowLoop = rowLoop;
+  operand.kLoop = shape.kLoop;
+  operand.rowCount = rowCount;
+  operand.kCount = shape.k;
+  operand.shape = {*getStagedOrder(strides, rowLoop, shape.kLoop), rows,
+                   depth};
+  return operand;
 }
 
 ContractionProblem tesa::describeContraction(linalg::GenericOp contraction) {

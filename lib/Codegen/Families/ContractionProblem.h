@@ -18,6 +18,7 @@
 #include "tesa/Codegen/Epilogue.h"
 #include "tesa/Codegen/Families.h"
 #include "tesa/Codegen/KernelEmitter.h"
+#include "tesa/Codegen/StagedTile.h"
 
 #include "mlir/IR/AffineMap.h"
 
@@ -112,6 +113,19 @@ llvm::SmallVector<mlir::Value> getOutputLoops(KernelEmitter &e,
                                               mlir::Value batchId,
                                               mlir::Value row,
                                               mlir::Value column);
+
+/// The type of the flat (1-D) buffer a kernel reads `tensor` through.
+mlir::MemRefType getFlatType(mlir::Value tensor);
+
+/// An f16 operand of a contraction of `shape` (the flat buffer `global`,
+/// read through per-loop `strides`) staged in slices of `rows` rows (its
+/// loop `rowLoop`, `rowCount` long) by `depth` reduction elements, for the
+/// block of threads of batch `batchId`; without its ring.
+StagedOperand stageOperand(KernelEmitter &e, mlir::Value global,
+                           const ContractionShape &shape,
+                           llvm::ArrayRef<int64_t> strides,
+                           mlir::Value batchId, int64_t rowLoop,
+                           int64_t rowCount, int64_t rows, int64_t depth);
 
 /// A block of threads of a contraction kernel: its place in the grid (x:
 /// column tiles, y: row tiles, z: slices x batches) and the kernel's

@@ -54,11 +54,6 @@ public:
   void emitBody(gpu::GPUFuncOp kernel);
 
 private:
-  /// An operand whose rows are the loop `rowLoop` (`rowCount` long),
-  /// staged in slices of `tileRows` rows; without its ring.
-  StagedOperand makeOperand(Value global, ArrayRef<int64_t> strides,
-                            Value batchId, int64_t rowLoop, int64_t rowCount,
-                            int64_t tileRows);
   /// The warp's products of the slices in stage buffer `slot`.
   void multiply(const StagedOperand &a, const StagedOperand &b, Value slot,
                 Value warpRow, Value warpColumn, SmallVector<Value> &acc);
@@ -70,27 +65,6 @@ private:
   int64_t threads;
   std::optional<MmaAtomEmitter> atom;
 };
-
-StagedOperand MmaContractionEmitter::makeOperand(Value global,
-                                                 ArrayRef<int64_t> strides,
-                                                 Value batchId,
-                                                 int64_t rowLoop,
-                                                 int64_t rowCount,
-                                                 int64_t tileRows) {
-  StagedOperand operand;
-  operand.global = global;
-  operand.base = shape.batchLoop < 0
-                     ? e.index(0)
-                     : e.affine(batchId, strides[shape.batchLoop]);
-  operand.strides.assign(strides.begin(), strides.end());
-  operand.rowLoop = rowLoop;
-  operand.kLoop = shape.kLoop;
-  operand.rowCount = rowCount;
-  operand.kCount = shape.k;
-  operand.shape = {*getStagedOrder(strides, rowLoop, shape.kLoop), tileRows,
-                   tiling.tileK};
-  return operand;
-}
 
 void MmaContractionEmitter::multiply(const StagedOperand &a,
                                      const StagedOperand &b, Value slot,
@@ -134,10 +108,12 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   Value columnStart = e.affine(columnTile, tiling.tileN);
 
   // The rings of A then B in dynamic shared memory.
-  StagedOperand a = makeOperand(arguments[0], problem.aStrides, batchId,
-                                shape.mLoop, shape.m, tiling.tileM);
-  StagedOperand bOperand = makeOperand(arguments[1], problem.bStrides, batchId,
-                                       shape.nLoop, shape.n, tiling.tileN);
+  StagedOperand a =
+      stageOperand(e, arguments[0], shape, problem.aStrides, batchId,
+                   shape.mLoop, shape.m, tiling.tileM, tiling.tileK);
+  StagedOperand bOperand =
+      stageOperand(e, arguments[1], shape, problem.bStrides, batchId,
+                   shape.nLoop, shape.n, tiling.tileN, tiling.tileK);
   Value shared = getDynamicSharedMemory(e);
   a.ring = makeStageRing(e, shared, a.shape, tiling.stages, 0);
   bOperand.ring = makeStageRing(e, shared, bOperand.shape, tiling.stages,
