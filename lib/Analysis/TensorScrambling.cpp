@@ -14,8 +14,10 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 using namespace mlir;
@@ -31,6 +33,19 @@ static int64_t numElements(ArrayRef<int64_t> shape) {
   for (int64_t s : shape)
     n *= s;
   return n;
+}
+
+/// `a` * `b` for costs, saturating at the largest int64_t (a dynamic or
+/// negative size costs that much too).
+static int64_t multiplyCost(int64_t a, int64_t b) {
+  if (a < 0 || b < 0)
+    return std::numeric_limits<int64_t>::max();
+  bool overflow = false;
+  uint64_t product = llvm::SaturatingMultiply(uint64_t(a), uint64_t(b),
+                                              &overflow);
+  if (overflow || product > uint64_t(std::numeric_limits<int64_t>::max()))
+    return std::numeric_limits<int64_t>::max();
+  return int64_t(product);
 }
 
 static DenseTensor makeTensor(Value value) {
@@ -249,16 +264,24 @@ TensorScrambler::~TensorScrambler() = default;
 /// An estimate of the scalar operations of one evaluation of `op`.
 static int64_t evaluationCost(Operation *op) {
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
-    int64_t ops = 1;
+    int64_t cost = 1;
     for (Operation &payload : *linalgOp.getBlock())
-      (void)payload, ++ops;
-    return numElements(linalgOp.getStaticLoopRanges()) * ops;
+      (void)payload, ++cost;
+    for (int64_t range : linalgOp.getStaticLoopRanges())
+      cost = multiplyCost(cost, range);
+    return cost;
   }
   int64_t cost = 1;
   for (Type type : llvm::concat<Type>(op->getOperandTypes(),
                                       op->getResultTypes()))
-    if (auto tensor = dyn_cast<RankedTensorType>(type))
-      cost += tensor.getNumElements();
+    if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+      int64_t elements = tensor.hasStaticShape()
+                             ? tensor.getNumElements()
+                             : std::numeric_limits<int64_t>::max();
+      cost = elements > std::numeric_limits<int64_t>::max() - cost
+                 ? std::numeric_limits<int64_t>::max()
+                 : cost + elements;
+    }
   return cost;
 }
 
@@ -297,7 +320,8 @@ TensorScrambler::getRelation(Operation *op,
       perturbations += e != kPrunedBits;
   unsigned trials = std::max(options.scrambleTrials, 2u);
   const unsigned perturbedTrials = 2;
-  int64_t cost = (trials + perturbedTrials * perturbations) * evaluationCost(op);
+  int64_t cost = multiplyCost(trials + perturbedTrials * perturbations,
+                              evaluationCost(op));
   if (cost > options.scrambleBudget) {
     reason = "scrambling it would take about " + std::to_string(cost) +
              " scalar evaluations, more than the budget of " +

@@ -76,6 +76,22 @@ struct DecomposeAggregatedOpsPass
     : public tesa::impl::DecomposeAggregatedOpsBase<
           DecomposeAggregatedOpsPass> {
   void runOnOperation() override {
+    // Upstream's expansions build floating-point arithmetic: an aggregate
+    // of other elements (a softmax of integers) is an error, not a crash.
+    WalkResult unsupported =
+        getOperation()->walk([](linalg::AggregatedOpInterface op) {
+          for (Type type : op->getOperandTypes()) {
+            Type element = getElementTypeOrSelf(type);
+            if (!isa<FloatType>(element)) {
+              op->emitOpError("cannot be decomposed: its elements are ")
+                  << element << ", not floating point";
+              return WalkResult::interrupt();
+            }
+          }
+          return WalkResult::advance();
+        });
+    if (unsupported.wasInterrupted())
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     patterns.add<DecomposeAggregate>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

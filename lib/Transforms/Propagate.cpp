@@ -153,6 +153,15 @@ void PropagatePass::runOnOperation() {
         << reportFormat << "'";
     return signalPassFailure();
   }
+  if (scrambleBudget < 0 || scrambleBudget > kMaxScrambleBudget ||
+      scrambleTrials > kMaxScrambleTrials) {
+    emitError(module.getLoc())
+        << "tesa-propagate: scramble-budget must be in [0, "
+        << kMaxScrambleBudget << "] and scramble-trials at most "
+        << kMaxScrambleTrials << ", got " << int64_t(scrambleBudget)
+        << " and " << unsigned(scrambleTrials);
+    return signalPassFailure();
+  }
   if (failed(verifyEncodingsIn(module)))
     return signalPassFailure();
 
@@ -195,9 +204,10 @@ void PropagatePass::runOnOperation() {
     });
   });
 
-  // Function signatures follow their entry block and first return.
+  // Function signatures follow their entry block and first return. Only
+  // builtin function types can hold tensors (an llvm.func's cannot).
   module.walk([&](FunctionOpInterface function) {
-    if (function.isExternal())
+    if (function.isExternal() || !isa<FunctionType>(function.getFunctionType()))
       return;
     SmallVector<Type> results(function.getResultTypes());
     function.walk([&](Operation *op) {

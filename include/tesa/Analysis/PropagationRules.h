@@ -42,6 +42,12 @@ class TensorScrambler;
 /// scalar or a dynamically shaped tensor) or where a rule has nothing to say.
 using MapList = llvm::SmallVector<std::optional<SparsityMap>>;
 
+/// The largest scrambling budget and trial count the propagation pass
+/// accepts: 2 * 10^8 scalar evaluations take some 20 seconds of one core;
+/// larger budgets would let one op's experiment look like a hang.
+constexpr int64_t kMaxScrambleBudget = 200'000'000;
+constexpr unsigned kMaxScrambleTrials = 1000;
+
 /// Settings of the rules.
 struct PropagationRuleOptions {
   /// Derive rules by scrambling even for ops that have a hand-written rule.

@@ -128,10 +128,12 @@ def Propagate : Pass<"tesa-propagate", "mlir::ModuleOp"> {
            "Derive rules by tensor scrambling also for ops that have a "
            "hand-written rule">,
     Option<"scrambleTrials", "scramble-trials", "unsigned", /*default=*/"4",
-           "Random trials per scrambling experiment (at least 2)">,
+           "Random trials per scrambling experiment (at least 2, at most "
+           "1000)">,
     Option<"scrambleBudget", "scramble-budget", "int64_t",
            /*default=*/"50000000",
-           "The most scalar evaluations one op's scrambling may take">,
+           "The most scalar evaluations one op's scrambling may take "
+           "(at most 200000000)">,
     Option<"seed", "seed", "uint64_t", /*default=*/"1",
            "Seed of the random values scrambling uses">,
   ];

@@ -55,6 +55,18 @@ func.func @map_float(%w: tensor<4xf32, #tesa.sparsity<map = dense<[8.0, 0.0]> : 
 
 // -----
 
+// Signed and unsigned maps are not read as i8 (a ui8 map used to crash the
+// parser, an si8 one was silently rewritten).
+// expected-error @+1 {{#tesa.sparsity map must be a tensor of i8, got 'tensor<2xui8>'}}
+func.func @map_unsigned(%w: tensor<4xf32, #tesa.sparsity<map = dense<[8, 0]> : tensor<2xui8>>>)
+
+// -----
+
+// expected-error @+1 {{#tesa.sparsity map must be a tensor of i8, got 'tensor<2xsi8>'}}
+func.func @map_signed(%w: tensor<4xf32, #tesa.sparsity<map = dense<[8, 0]> : tensor<2xsi8>>>)
+
+// -----
+
 // expected-error @+1 {{#tesa.sparsity map must be a dense<...> or dense_resource<...> elements attribute}}
 func.func @map_sparse(%w: tensor<4xf32, #tesa.sparsity<map = sparse<[[1]], [8]> : tensor<2xi8>>>)
 

@@ -111,7 +111,9 @@ static LogicalResult verifyMapKind(EmitErrorFn emitError, ElementsAttr map) {
                           "dense_resource<...> elements attribute, got "
                        << map;
   auto type = dyn_cast<RankedTensorType>(map.getShapedType());
-  if (!type || !type.getElementType().isInteger(8))
+  // Signless only: a ui8 or si8 map is not read as i8 behind the user's
+  // back.
+  if (!type || !type.getElementType().isSignlessInteger(8))
     return emitError() << "#tesa.sparsity map must be a tensor of i8, got "
                        << map.getShapedType();
   if (!type.hasStaticShape() ||
