@@ -125,6 +125,24 @@ static SmallVector<int64_t> shapeOf(Value value) {
   return SmallVector<int64_t>(typeOf(value).getShape());
 }
 
+/// Whether `op` is one whose rules below read every tensor operand's map
+/// while one of them is not tracked (a dynamically shaped tensor, whose map
+/// is null): the op is then left conservative, with `reason`.
+static bool hasUntrackedOperand(Operation *op,
+                                ArrayRef<const SparsityMap *> content,
+                                std::string &reason) {
+  if (!isa<AnnotateOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+           tensor::ExtractSliceOp, tensor::InsertSliceOp, tensor::ConcatOp,
+           tensor::PadOp>(op))
+    return false;
+  for (auto [operand, map] : llvm::zip(op->getOperands(), content))
+    if (isa<TensorType>(operand.getType()) && !map) {
+      reason = "an operand is not a statically shaped tensor";
+      return true;
+    }
+  return false;
+}
+
 FailureOr<MapList>
 propagation::forwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> content,
                         bool &handled, std::string &reason) {
@@ -137,6 +155,8 @@ propagation::forwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conten
   auto need = [&](unsigned index) -> const SparsityMap & {
     return *content[index];
   };
+  if (hasUntrackedOperand(op, content, reason))
+    return failure();
   using Result = FailureOr<MapList>;
   return llvm::TypeSwitch<Operation *, Result>(op)
       .Case([&](tensor::EmptyOp empty) -> Result {
@@ -220,6 +240,8 @@ propagation::backwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conte
   MapList demands(op->getNumOperands());
   // Every rule below but tensor.dim's has a tracked tensor result.
   const SparsityMap *demand = resultDemand.empty() ? nullptr : resultDemand[0];
+  if (hasUntrackedOperand(op, content, reason))
+    return failure();
   using Result = FailureOr<MapList>;
   return llvm::TypeSwitch<Operation *, Result>(op)
       // tensor.dim reads only the shape.

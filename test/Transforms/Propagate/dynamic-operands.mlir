@@ -1,0 +1,22 @@
+// RUN: tesa-opt %s --tesa-propagate 2>&1 | FileCheck %s
+
+// A dynamically shaped operand of a tensor op whose result is static has
+// no map: the op is left conservative with a remark (it used to crash
+// reading the missing map, forward and backward).
+
+// CHECK: remark: tesa-propagate: no propagation rule for 'tensor.extract_slice' (an operand is not a statically shaped tensor); nothing is pruned through it
+// CHECK: remark: tesa-propagate: no propagation rule for 'tensor.concat' (an operand is not a statically shaped tensor); nothing is pruned through it
+// CHECK-LABEL: func.func @slice_of_dynamic(
+// CHECK-SAME: -> tensor<4x8xf32>
+// CHECK: tensor.extract_slice %arg0[0, 0] [4, 8] [1, 1] : tensor<?x8xf32, #tesa.sparsity<bits = 8>> to tensor<4x8xf32>
+func.func @slice_of_dynamic(%x: tensor<?x8xf32, #tesa.sparsity<bits = 8>>) -> tensor<4x8xf32> {
+  %s = tensor.extract_slice %x[0, 0] [4, 8] [1, 1] : tensor<?x8xf32, #tesa.sparsity<bits = 8>> to tensor<4x8xf32>
+  return %s : tensor<4x8xf32>
+}
+
+// CHECK-LABEL: func.func @concat_with_dynamic(
+// CHECK: tensor.concat dim(0) %arg0, %arg1 : (tensor<?x8xf32>, tensor<4x8xf32, #tesa.sparsity<bits = 8>>) -> tensor<8x8xf32>
+func.func @concat_with_dynamic(%x: tensor<?x8xf32>, %y: tensor<4x8xf32, #tesa.sparsity<bits = 8>>) -> tensor<8x8xf32> {
+  %c = tensor.concat dim(0) %x, %y : (tensor<?x8xf32>, tensor<4x8xf32, #tesa.sparsity<bits = 8>>) -> tensor<8x8xf32>
+  return %c : tensor<8x8xf32>
+}
