@@ -144,3 +144,12 @@ func.func @annotate_foreign_encoding(%x: tensor<4x4xf32>) {
   %0 = tesa.annotate %x : tensor<4x4xf32> -> tensor<4x4xf32, #csr>
   return
 }
+
+// -----
+
+// Only ranked tensor types take the encoding: as a memref's memory space it
+// is an error (the LLVM lowerings used to fail on it and still exit 0).
+// expected-error @+1 {{#tesa.sparsity is the encoding of ranked tensor types, not a memory space: 'memref<4xf32, #tesa.sparsity<bits = 8>>'}}
+func.func @memory_space(%m: memref<4xf32, #tesa.sparsity<bits = 8>>) {
+  return
+}

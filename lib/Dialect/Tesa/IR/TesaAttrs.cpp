@@ -79,6 +79,17 @@ LogicalResult tesa::verifyEncodingsIn(Operation *root) {
               [&] { return op->emitError() << "in type " << type << ": "; })))
         failed = true;
     });
+    // The attribute means nothing elsewhere in a type; as a memory space
+    // the LLVM lowerings fail on it after the fact.
+    walker.addWalk([&](BaseMemRefType type) {
+      if (isa_and_nonnull<SparsityAttr>(type.getMemorySpace()) &&
+          checkedTypes.insert(type).second) {
+        op->emitError() << "#tesa.sparsity is the encoding of ranked tensor "
+                           "types, not a memory space: "
+                        << type;
+        failed = true;
+      }
+    });
     walker.walk(op->getAttrDictionary());
     for (Type type : op->getResultTypes())
       walker.walk(type);
