@@ -9,6 +9,9 @@
 #include "tesa/Dialect/Tesa/IR/TesaAttrs.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace tesa;
@@ -25,6 +28,47 @@ std::optional<uint8_t> tesa::getFullBits(Type elementType) {
     if (bits != kPrunedBits && bits <= width)
       return bits;
   return std::nullopt;
+}
+
+std::optional<int64_t> tesa::getCheckedElementCount(ShapedType type) {
+  int64_t count = 1;
+  for (int64_t size : type.getShape())
+    if (size < 0 || llvm::MulOverflow(count, size, count))
+      return std::nullopt;
+  return count;
+}
+
+LogicalResult tesa::checkTrackedSizes(Operation *root, StringRef pass,
+                                      bool encodedOnly) {
+  bool failed = false;
+  llvm::DenseSet<Type> reported;
+  auto check = [&](Operation *op, Type type) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.hasStaticShape() ||
+        (encodedOnly && !getSparsityEncoding(tensor)) ||
+        !reported.insert(type).second)
+      return;
+    std::optional<int64_t> count = getCheckedElementCount(tensor);
+    if (count && *count <= kMaxTrackedElements)
+      return;
+    InFlightDiagnostic error = op->emitError() << pass << ": " << tensor;
+    if (count)
+      error << " has " << *count << " elements,";
+    else
+      error << " has more elements than int64_t counts,";
+    error << " more than the " << kMaxTrackedElements
+          << " that its facts are tracked for per element";
+    failed = true;
+  };
+  root->walk([&](Operation *op) {
+    for (Type type : op->getResultTypes())
+      check(op, type);
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument argument : block.getArguments())
+          check(op, argument.getType());
+  });
+  return failure(failed);
 }
 
 RankedTensorType tesa::getTrackedTensorType(Type type) {

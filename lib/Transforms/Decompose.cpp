@@ -165,7 +165,9 @@ void DecomposePass::runOnOperation() {
     return signalPassFailure();
   }
   FailureOr<DecompositionOptions> options = parseOptions();
-  if (failed(options))
+  if (failed(options) ||
+      failed(checkTrackedSizes(getOperation(), "tesa-decompose",
+                               /*encodedOnly=*/true)))
     return signalPassFailure();
   // Batched products and convolutions with a sparse operand become matmuls
   // first.

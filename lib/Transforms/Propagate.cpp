@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Analysis/PropagationReport.h"
+#include "tesa/Analysis/SparsityLattice.h"
 #include "tesa/Analysis/SparsityPropagation.h"
 #include "tesa/Dialect/Tesa/IR/TesaAttrs.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
@@ -162,7 +163,8 @@ void PropagatePass::runOnOperation() {
         << " and " << unsigned(scrambleTrials);
     return signalPassFailure();
   }
-  if (failed(verifyEncodingsIn(module)))
+  if (failed(verifyEncodingsIn(module)) ||
+      failed(checkTrackedSizes(module, "tesa-propagate")))
     return signalPassFailure();
 
   PropagationRuleOptions options;

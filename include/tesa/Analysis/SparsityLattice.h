@@ -41,6 +41,22 @@ std::optional<uint8_t> getFullBits(mlir::Type elementType);
 /// describe.
 mlir::RankedTensorType getTrackedTensorType(mlir::Type type);
 
+/// The most elements of one tensor that propagation and decomposition
+/// track: their facts are kept per element (2^31 bytes a tensor).
+constexpr int64_t kMaxTrackedElements = int64_t(1) << 31;
+
+/// The elements of a statically shaped `type`, counted without overflow;
+/// none when the count does not fit in int64_t.
+std::optional<int64_t> getCheckedElementCount(mlir::ShapedType type);
+
+/// Fails, with an error at the op that defines or takes it, for each
+/// statically shaped tensor under `root` (with `encodedOnly`, each one with
+/// a #tesa.sparsity encoding) with more than kMaxTrackedElements elements;
+/// `pass` names the pass in the message.
+mlir::LogicalResult checkTrackedSizes(mlir::Operation *root,
+                                      llvm::StringRef pass,
+                                      bool encodedOnly = false);
+
 /// What `type` (a tracked tensor type) states about its elements: its
 /// encoding's map, or every element kept at full precision.
 SparsityMap getDeclaredMap(mlir::RankedTensorType type);
