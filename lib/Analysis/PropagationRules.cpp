@@ -8,6 +8,7 @@
 
 #include "RuleUtils.h"
 
+#include "tesa/Analysis/SparsityLattice.h"
 #include "tesa/Analysis/TensorScrambling.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 
@@ -150,8 +151,7 @@ PropagationRules::backward(Operation *op,
                            ArrayRef<const SparsityMap *> resultDemand) {
   for (auto [result, demand] : llvm::zip_equal(op->getResults(), resultDemand))
     if (isa<ShapedType>(result.getType()) && !demand) {
-      note(op, RuleKind::Conservative,
-           "its results are not statically shaped tensors");
+      note(op, RuleKind::Conservative, describeUntrackedResult(result));
       return failure();
     }
   return apply(

@@ -30,6 +30,19 @@ std::optional<uint8_t> tesa::getFullBits(Type elementType) {
   return std::nullopt;
 }
 
+std::string tesa::describeUntrackedResult(Value result) {
+  auto tensor = dyn_cast<RankedTensorType>(result.getType());
+  if (tensor && tensor.hasStaticShape() &&
+      !getFullBits(tensor.getElementType())) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << "its results' elements (" << tensor.getElementType()
+       << ") are narrower than the 4 bits a fact keeps";
+    return text;
+  }
+  return "its results are not statically shaped tensors";
+}
+
 std::optional<int64_t> tesa::getCheckedElementCount(ShapedType type) {
   int64_t count = 1;
   for (int64_t size : type.getShape())

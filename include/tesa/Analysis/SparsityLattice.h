@@ -28,6 +28,7 @@
 #include "tesa/Support/SparsityMap.h"
 
 #include <optional>
+#include <string>
 
 namespace tesa {
 
@@ -40,6 +41,12 @@ std::optional<uint8_t> getFullBits(mlir::Type elementType);
 /// with a static shape, at least one element, and elements an encoding can
 /// describe.
 mlir::RankedTensorType getTrackedTensorType(mlir::Type type);
+
+/// Why `result` (a shaped value that getTrackedTensorType rejects) has no
+/// facts, as the propagation remark says it: "its results are not
+/// statically shaped tensors", or that its elements (such as i1) are
+/// narrower than the 4 bits a fact can keep.
+std::string describeUntrackedResult(mlir::Value result);
 
 /// The most elements of one tensor that propagation and decomposition
 /// track: their facts are kept per element (2^31 bytes a tensor).
