@@ -10,19 +10,21 @@
 // the scores.
 //
 // A block of threads computes the context of `tile[0]` queries of one batch
-// (head); each of its warps owns 16 of them. The block's Q tile is copied to
-// shared memory once and each warp keeps its A fragments in registers. The
-// keys are walked in steps of `tile[1]`: the K and V slices of each step go
-// through a ring of `stages` buffers filled by cp.async (StagedTile.h),
-// `stages` - 1 steps ahead. Per step, each warp computes its 16 x tile[1]
-// scores in f32 accumulators, rounds them to the scores' type and applies
+// (head) in groups of 16, each group owned by the warps that split a key
+// step between them (thread_tile[1] keys each). The block's Q tile is
+// copied to shared memory once and each warp keeps its A fragments in
+// registers. The keys are walked in steps of `tile[1]`: the K and V slices
+// of each step go through a ring of `stages` buffers filled by cp.async
+// (StagedTile.h), `stages` - 1 steps ahead. Per step, each warp computes
+// its scores in f32 accumulators, rounds them to the scores' type, applies
 // the score steps, and updates an online softmax: the running row maximum
 // m, the running row sum l of exp(s - m), and the context accumulators
 // rescaled by exp(m_old - m_new). The probabilities exp(s - m) become the A
 // operand of the P V product straight from the accumulators' registers
-// (MmaAtomEmitter::accumulatorsToA). At the end the context is divided by
-// l and goes through the context's steps to the one store, as in the
-// contraction family.
+// (MmaAtomEmitter::accumulatorsToA). At the end the warps of a group
+// combine their states through shared memory, and the first divides the
+// context by l and sends it through the context's steps to the one store,
+// as in the contraction family.
 //
 // The probabilities are rounded to f16 before P V, as the three kernels do
 // in the unfused program; the softmax's arithmetic is f32 throughout, on
@@ -417,7 +419,7 @@ void AttentionEmitter::combineSplits(Value shared, RowState &state,
   });
   e.barrier();
   // Split 0 adds the others in: each part's context and sum scaled by
-  // exp(its maximum - the largest).
+  // exp2(its maximum - the largest), both in units of log2(e).
   int64_t outTiles = out.size();
   for (int64_t from = 1; from < tiling.getKeySplits(); ++from) {
     auto load = [&](int64_t i) {
