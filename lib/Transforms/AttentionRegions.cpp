@@ -96,29 +96,14 @@ std::optional<double> getFillConstant(Value value) {
   return constant.value().convertToDouble();
 }
 
-/// Follows the elementwise steps `ops` from `value`; fails unless each
-/// reads the previous value (annotations pass it on) and, with
-/// `keepCoordinates`, reads and writes it through identity maps.
-FailureOr<Value> followSteps(ArrayRef<Operation *> ops, Value value,
-                             bool keepCoordinates) {
-  for (Operation *op : ops) {
-    if (auto annotate = dyn_cast<AnnotateOp>(op)) {
-      if (annotate.getSource() != value)
-        return failure();
-      value = annotate.getResult();
-      continue;
-    }
-    auto step = dyn_cast<linalg::GenericOp>(op);
-    if (!step || !isEpilogueStep(step, value))
+/// The steps' coordinates are the scores': each reads the running value
+/// and writes through identity maps.
+LogicalResult keepsCoordinates(linalg::GenericOp step, Value running) {
+  for (OpOperand &operand : step->getOpOperands())
+    if ((operand.get() == running || step.isDpsInit(&operand)) &&
+        !step.getMatchingIndexingMap(&operand).isIdentity())
       return failure();
-    if (keepCoordinates)
-      for (OpOperand &operand : step->getOpOperands())
-        if ((operand.get() == value || step.isDpsInit(&operand)) &&
-            !step.getMatchingIndexingMap(&operand).isIdentity())
-          return failure();
-    value = step.getResult(0);
-  }
-  return value;
+  return success();
 }
 
 /// Whether the contraction `op` starts from a constant.
@@ -214,9 +199,8 @@ tesa::matchAttentionBody(ArrayRef<Operation *> ops) {
       !matches(body.scores.getIndexingMapsArray().back(),
                order(scores, scores.n[0])))
     return failure();
-  FailureOr<Value> scaled =
-      followSteps(body.scoreSteps, body.scores.getResult(0),
-                  /*keepCoordinates=*/true);
+  FailureOr<Value> scaled = followEpilogueSteps(
+      body.scoreSteps, body.scores.getResult(0), keepsCoordinates);
   if (failed(scaled) || !isSoftmaxRowProgram(body.softmax, *scaled))
     return failure();
   // The context reads the probabilities as A: (batch, query, key).
@@ -225,8 +209,8 @@ tesa::matchAttentionBody(ArrayRef<Operation *> ops) {
       !matches(body.context.getIndexingMapsArray()[0],
                order(context, context.k[0])))
     return failure();
-  if (failed(followSteps(body.contextSteps, body.context.getResult(0),
-                         /*keepCoordinates=*/false)))
+  if (failed(followEpilogueSteps(body.contextSteps,
+                                 body.context.getResult(0))))
     return failure();
   return body;
 }

@@ -318,10 +318,7 @@ struct ChooseTileConfigsPass
 
   TileConfigAttr chooseForAttention(KernelOp kernel,
                                     const ChipDescription &chip) {
-    SmallVector<Operation *> ops;
-    for (Operation &op : kernel.getBody().front().without_terminator())
-      ops.push_back(&op);
-    FailureOr<AttentionBody> body = matchAttentionBody(ops);
+    FailureOr<AttentionBody> body = matchAttentionBody(kernel.getBodyOps());
     if (failed(body))
       return nullptr;
     return chooseAttentionConfig(&getContext(), chip, body->getHeadDim(),

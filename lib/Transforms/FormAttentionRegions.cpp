@@ -52,8 +52,7 @@ KernelOp getOnlyReader(KernelOp kernel, KernelFamily family) {
 SmallVector<Operation *> getBodyOps(ArrayRef<KernelOp> kernels) {
   SmallVector<Operation *> ops;
   for (KernelOp kernel : kernels)
-    for (Operation &op : kernel.getBody().front().without_terminator())
-      ops.push_back(&op);
+    llvm::append_range(ops, kernel.getBodyOps());
   return ops;
 }
 

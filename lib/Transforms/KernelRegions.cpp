@@ -88,6 +88,26 @@ bool tesa::isEpilogueStep(linalg::GenericOp op, Value value) {
   });
 }
 
+FailureOr<Value> tesa::followEpilogueSteps(
+    ArrayRef<Operation *> ops, Value root,
+    function_ref<LogicalResult(linalg::GenericOp, Value)> onStep) {
+  Value running = root;
+  for (Operation *op : ops) {
+    if (auto annotate = dyn_cast<AnnotateOp>(op)) {
+      if (annotate.getSource() != running)
+        return failure();
+      running = annotate.getResult();
+      continue;
+    }
+    auto step = dyn_cast<linalg::GenericOp>(op);
+    if (!step || !isEpilogueStep(step, running) ||
+        (onStep && failed(onStep(step, running))))
+      return failure();
+    running = step.getResult(0);
+  }
+  return running;
+}
+
 void tesa::inlineKernelRegion(RewriterBase &rewriter, KernelOp kernel) {
   YieldOp yield = kernel.getYield();
   SmallVector<Value> values = yield.getValues();

@@ -26,6 +26,13 @@
 
 namespace tesa {
 
+/// The error a family returns when it cannot build a region's kernel:
+/// `message` says why (LowerKernelRegions puts it in its remark).
+inline llvm::Error kernelError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 message.str());
+}
+
 /// A kernel built for a region, and how to launch it.
 struct RegionKernel {
   mlir::gpu::GPUFuncOp kernel;

@@ -49,6 +49,15 @@ bool matchCopy(mlir::Value value, mlir::Value &source, mlir::AffineMap &map,
 /// inputs through projected permutations, writing through a permutation
 /// without reading its output, with a body of pure arith and math ops.
 bool isEpilogueStep(mlir::linalg::GenericOp op, mlir::Value value);
+/// Follows the elementwise steps `ops` from `root`: each a `tesa.annotate`
+/// of the running value (which passes it on) or an epilogue step reading it
+/// (isEpilogueStep), on which `onStep` is called with the value it reads.
+/// Returns the last value; fails when an op is neither or `onStep` fails.
+mlir::FailureOr<mlir::Value> followEpilogueSteps(
+    llvm::ArrayRef<mlir::Operation *> ops, mlir::Value root,
+    llvm::function_ref<mlir::LogicalResult(mlir::linalg::GenericOp step,
+                                           mlir::Value running)>
+        onStep = nullptr);
 
 /// The configuration of a contraction region of the `batch` products of
 /// `m` x `n`. With `tensorCores` (f16 operands whose copies fit, see

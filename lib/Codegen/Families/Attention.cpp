@@ -52,11 +52,6 @@ using namespace tesa;
 
 namespace {
 
-llvm::Error fail(const Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
-
 /// The sizes of the kernel: queries a block, keys a step, the depth of the
 /// scores (Q and K) and the width of the context (V), warps, stages.
 struct AttentionTiling {
@@ -76,7 +71,7 @@ struct AttentionTiling {
   /// maxima and sums of its two rows, then its context accumulators.
   int64_t getExchangeValues() const { return 4 + 4 * (valueDim / 8); }
   int64_t getExchangeBytes() const {
-    return 4 * (getKeySplits() - 1) * warps / getKeySplits() * 32 *
+    return 4 * (getKeySplits() - 1) * getQueryGroups() * 32 *
            getExchangeValues();
   }
 };
@@ -118,6 +113,10 @@ private:
   Value scaleRows(Value acc, Value factors[2]);
   Value minusInfinity() {
     return e.f32(-std::numeric_limits<double>::infinity());
+  }
+  /// exp2(`x` - `y`), for values in units of log2(e).
+  Value exp2Difference(Value x, Value y) {
+    return math::Exp2Op::create(e.b, arith::SubFOp::create(e.b, x, y));
   }
   /// The state and context of the other key splits of the warp's queries
   /// added into split 0's (`state`, `out`), through shared memory; only
@@ -221,17 +220,14 @@ AttentionEmitter::updateSoftmax(ArrayRef<Value> scoreTiles, RowState &state,
     Value seen = arith::CmpFOp::create(b, arith::CmpFPredicate::ONE,
                                        rawMax[r], minusInfinity());
     newMax[r] = arith::SelectOp::create(b, seen, rawMax[r], e.f32(0));
-    factors[r] = math::Exp2Op::create(
-        b, arith::SubFOp::create(b, state.max[r], newMax[r]));
+    factors[r] = exp2Difference(state.max[r], newMax[r]);
   }
   SmallVector<Value> probabilities;
   Value rowSums[2] = {e.f32(0), e.f32(0)};
   for (Value tile : scoreTiles) {
     SmallVector<Value> values;
     for (int64_t i = 0; i < 4; ++i) {
-      Value p = math::Exp2Op::create(
-          b, arith::SubFOp::create(b, atom->getAccumulator(tile, i),
-                                   newMax[i / 2]));
+      Value p = exp2Difference(atom->getAccumulator(tile, i), newMax[i / 2]);
       rowSums[i / 2] = e.add(rowSums[i / 2], p);
       values.push_back(p);
     }
@@ -410,9 +406,8 @@ void AttentionEmitter::combineSplits(Value shared, RowState &state,
         flat.push_back(atom->getAccumulator(tile, i));
     return flat;
   };
-  Value isFirstSplit = e.less(split, 1);
-  Value notFirst = arith::XOrIOp::create(
-      b, isFirstSplit, arith::ConstantIntOp::create(b, b.getI1Type(), 1));
+  Value notFirst =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ne, split, e.index(0));
   e.ifThen(notFirst, [&] {
     for (auto [i, value] : llvm::enumerate(flatten(state, out)))
       e.store(value, exchange, at(split, i));
@@ -428,9 +423,10 @@ void AttentionEmitter::combineSplits(Value shared, RowState &state,
     for (int64_t r = 0; r < 2; ++r) {
       Value otherMax = load(r);
       Value max = arith::MaximumFOp::create(b, state.max[r], otherMax);
-      Value mine = math::Exp2Op::create(b, arith::SubFOp::create(b, state.max[r], max));
-      Value theirs = math::Exp2Op::create(b, arith::SubFOp::create(b, otherMax, max));
-      state.sum[r] = e.add(e.mul(state.sum[r], mine), e.mul(load(2 + r), theirs));
+      Value mine = exp2Difference(state.max[r], max);
+      Value theirs = exp2Difference(otherMax, max);
+      state.sum[r] =
+          e.add(e.mul(state.sum[r], mine), e.mul(load(2 + r), theirs));
       state.max[r] = max;
       for (int64_t t = 0; t < outTiles; ++t) {
         SmallVector<Value> values;
@@ -498,26 +494,24 @@ tesa::buildAttentionKernel(KernelOp region, gpu::GPUModuleOp module,
                            StringRef name) {
   TileConfigAttr config = region.getConfigAttr();
   if (!config)
-    return fail("the region has no tile_config");
-  SmallVector<Operation *> ops;
-  for (Operation &op : region.getBody().front().without_terminator())
-    ops.push_back(&op);
-  FailureOr<AttentionBody> body = matchAttentionBody(ops);
+    return kernelError("the region has no tile_config");
+  FailureOr<AttentionBody> body = matchAttentionBody(region.getBodyOps());
   if (failed(body))
-    return fail("the region is not scores, a softmax and a context product");
+    return kernelError(
+        "the region is not scores, a softmax and a context product");
   FailureOr<Epilogue> scoreSteps =
       Epilogue::get(body->scores.getResult(0), body->scoreSteps);
   FailureOr<Epilogue> contextSteps =
       Epilogue::get(body->context.getResult(0), body->contextSteps);
   if (failed(scoreSteps) || failed(contextSteps))
-    return fail("a step after a product is not elementwise");
+    return kernelError("a step after a product is not elementwise");
   ContractionProblem scores = describeContraction(body->scores);
   scores.epilogue = &*scoreSteps;
   ContractionProblem context = describeContraction(body->context);
   context.epilogue = &*contextSteps;
   if (std::optional<std::string> reason =
           checkAttention(scores, context, config))
-    return fail(*reason);
+    return kernelError(*reason);
 
   ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
   KernelEmitter e(b);

@@ -42,11 +42,6 @@ using namespace tesa;
 
 namespace {
 
-llvm::Error fail(const Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
-
 ArrayRef<int64_t> getShape(Value tensor) {
   return cast<RankedTensorType>(tensor.getType()).getShape();
 }
@@ -622,25 +617,26 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
                              StringRef name) {
   TileConfigAttr config = region.getConfigAttr();
   if (!config || config.getWork() != WorkListKind::DenseGrid)
-    return fail("the contraction family computes only configurations of a "
-                "dense_grid");
-  SmallVector<Operation *> ops;
-  for (Operation &op : region.getBody().front().without_terminator())
-    ops.push_back(&op);
+    return kernelError(
+        "the contraction family computes only configurations of a "
+        "dense_grid");
+  SmallVector<Operation *> ops = region.getBodyOps();
   auto contraction = dyn_cast<linalg::GenericOp>(ops.front());
   if (!contraction || !isContractionForKernel(contraction))
-    return fail("the region does not start with a contraction of static f32 "
-                "or f16 tensors");
+    return kernelError(
+        "the region does not start with a contraction of static f32 "
+        "or f16 tensors");
   FailureOr<Epilogue> epilogue =
       Epilogue::get(contraction.getResult(0), ArrayRef(ops).drop_front());
   if (failed(epilogue))
-    return fail("an op after the contraction is not an elementwise step");
+    return kernelError(
+        "an op after the contraction is not an elementwise step");
 
   ContractionProblem problem = describeContraction(contraction);
   problem.splitK = config.getSplitK();
   problem.epilogue = &*epilogue;
   if (std::optional<std::string> reason = checkConfig(problem, config))
-    return fail(*reason);
+    return kernelError(*reason);
   return emitContraction(problem, config, module, name,
                          epilogue->getResultType());
 }
@@ -651,7 +647,7 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                ArrayRef<Operation *> epilogueOps) {
   FailureOr<Epilogue> epilogue = Epilogue::get(part.getResult(), epilogueOps);
   if (failed(epilogue))
-    return fail("an op after the part is not an elementwise step");
+    return kernelError("an op after the part is not an elementwise step");
   auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
   auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
   Type element = lhsType.getElementType();
@@ -662,21 +658,23 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   if (!fullPrecision || part.getKernel() != "block" ||
       part.getSparseOperand() != 1 || lhsType.getRank() != 2 ||
       !lhsType.hasStaticShape() || !rhsType.hasStaticShape())
-    return fail("only block parts of a sparse rhs kept at the operands' own "
-                "precision (f32 at 32 bits, f16 at 16) are computed over "
-                "kept blocks");
+    return kernelError(
+        "only block parts of a sparse rhs kept at the operands' own "
+        "precision (f32 at 32 bits, f16 at 16) are computed over "
+        "kept blocks");
   // Slabs of one block's depth by 32 columns: the column tile.
   int64_t blockK = part.getBlock()[0], blockN = 32;
   if (blockK % 8 != 0)
-    return fail("blocks must be a multiple of 8 deep");
+    return kernelError("blocks must be a multiple of 8 deep");
   FailureOr<SparsityMap> map = getSparsityEncoding(rhsType).getSparsityMap(
       rhsType.getShape(), [&] { return part.emitError(); });
   if (failed(map))
-    return fail("the part's map is not available");
+    return kernelError("the part's map is not available");
   std::optional<KeptSlabs> slabs = getKeptSlabs(*map, blockK, blockN);
   if (!slabs)
-    return fail("a slab of one block's depth by 32 columns keeps some of its "
-                "elements only");
+    return kernelError(
+        "a slab of one block's depth by 32 columns keeps some of its "
+        "elements only");
   // Tiles of 32 columns by the most rows that still give every
   // multiprocessor a tile (two on tensor cores), one block of K a step.
   // f16 on tensor cores: four warps, three steps in flight, rows 128, 64
@@ -736,7 +734,7 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                             .getMajorSubMap(2);
   problem.init = getInitialValue(part.getAcc(), outputMap);
   if (std::optional<std::string> reason = checkConfig(problem, config))
-    return fail(*reason);
+    return kernelError(*reason);
   // The part's own epilogue, then the steps after it.
   problem.epilogue = &*epilogue;
   problem.outputMap = outputMap;

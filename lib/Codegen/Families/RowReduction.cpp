@@ -38,11 +38,6 @@ namespace {
 /// Rows longer than this many elements a thread are not held in registers.
 constexpr int64_t kMaxElementsPerThread = 32;
 
-llvm::Error fail(const Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
-}
-
 /// How an operand is read, relative to the row.
 enum class Access { Whole, PerRow, PerColumn };
 
@@ -120,22 +115,23 @@ llvm::Error RowProgram::analyse(KernelOp region) {
   result = region.getYield().getValues()[0];
   if (!isKernelTensorType(result.getType()) ||
       cast<RankedTensorType>(result.getType()).getRank() == 0)
-    return fail("the region's result is not a static f32 or f16 tensor");
+    return kernelError("the region's result is not a static f32 or f16 tensor");
   auto type = cast<RankedTensorType>(result.getType());
   rows = llvm::to_vector(type.getShape().drop_back());
   length = type.getShape().back();
   for (Operation &op : body.without_terminator()) {
     auto generic = dyn_cast<linalg::GenericOp>(op);
     if (!generic)
-      return fail("'" + op.getName().getStringRef() +
-                  "' is not a linalg.generic");
+      return kernelError("'" + op.getName().getStringRef() +
+                         "' is not a linalg.generic");
     if (llvm::Error error = analyseStep(generic))
       return error;
     produced.insert(generic.getResult(0));
   }
   if (kinds.empty() || kinds.back() != StepKind::Elementwise ||
       steps.back().getResult(0) != result)
-    return fail("the region does not end in an elementwise op over rows");
+    return kernelError(
+        "the region does not end in an elementwise op over rows");
   return llvm::Error::success();
 }
 
@@ -144,11 +140,11 @@ llvm::Error RowProgram::analyseStep(linalg::GenericOp op) {
   unsigned loops = op.getNumLoops();
   if (op->getNumResults() != 1 || op.getNumDpsInits() != 1 ||
       (loops != rowRank + 1 && loops != rowRank))
-    return fail("an op is not over the rows of the region's result");
+    return kernelError("an op is not over the rows of the region's result");
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (ArrayRef<int64_t>(ranges).take_front(rowRank) != ArrayRef(rows) ||
       (loops == rowRank + 1 && ranges.back() != length))
-    return fail("an op is over other rows than the region's result");
+    return kernelError("an op is over other rows than the region's result");
   bool overElements = loops == rowRank + 1;
   StepKind kind = StepKind::RowElementwise;
   if (overElements)
@@ -156,10 +152,10 @@ llvm::Error RowProgram::analyseStep(linalg::GenericOp op) {
                                              : StepKind::Reduction;
   if (op.getNumParallelLoops() < rowRank ||
       (kind == StepKind::Reduction && !getCombiner(op)))
-    return fail("a reduction does not combine with addf or maximumf");
+    return kernelError("a reduction does not combine with addf or maximumf");
   Block &body = op.getRegion().front();
   if (kind != StepKind::Reduction && !body.getArguments().back().use_empty())
-    return fail("an elementwise op reads its output");
+    return kernelError("an elementwise op reads its output");
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   for (OpOperand &operand : op->getOpOperands()) {
     unsigned i = operand.getOperandNumber();
@@ -170,25 +166,27 @@ llvm::Error RowProgram::analyseStep(linalg::GenericOp op) {
       Access expected = kind == StepKind::Elementwise ? Access::Whole
                                                       : Access::PerRow;
       if (access != expected)
-        return fail("an op writes its result through an unexpected map");
+        return kernelError("an op writes its result through an unexpected map");
       if (kind != StepKind::Reduction)
         continue;
     }
     if (!access)
-      return fail("an operand is read neither whole, per row nor per column");
+      return kernelError(
+          "an operand is read neither whole, per row nor per column");
     Value value = operand.get();
     if (produced.contains(value)) {
       bool whole = cast<ShapedType>(value.getType()).getRank() ==
                    int64_t(rowRank + 1);
       if (whole != (*access == Access::Whole))
-        return fail("a value of the region is read through another shape");
+        return kernelError(
+            "a value of the region is read through another shape");
       continue;
     }
     auto fill = value.getDefiningOp<linalg::FillOp>();
     if (isInit && fill && fill.getInputs()[0].getDefiningOp<arith::ConstantOp>())
       continue;
     if (!isKernelTensorType(value.getType()))
-      return fail("an operand is not a static f32 or f16 tensor");
+      return kernelError("an operand is not a static f32 or f16 tensor");
     if (!llvm::is_contained(inputs, value))
       inputs.push_back(value);
   }
@@ -196,7 +194,7 @@ llvm::Error RowProgram::analyseStep(linalg::GenericOp op) {
     for (Value operand : bodyOp.getOperands())
       if (operand.getParentRegion() != &op.getRegion() &&
           !operand.getDefiningOp<arith::ConstantOp>())
-        return fail("an op's body uses a value from outside");
+        return kernelError("an op's body uses a value from outside");
   steps.push_back(op);
   kinds.push_back(kind);
   return llvm::Error::success();
@@ -308,18 +306,18 @@ tesa::buildRowReductionKernel(KernelOp region, gpu::GPUModuleOp module,
                               StringRef name) {
   TileConfigAttr config = region.getConfigAttr();
   if (!config)
-    return fail("the region has no tile_config");
+    return kernelError("the region has no tile_config");
   RowProgram program;
   if (llvm::Error error = program.analyse(region))
     return std::move(error);
   int64_t threads = config.getThreads();
   int64_t perThread = llvm::divideCeil(program.length, threads);
   if (config.getTile()[0] != 1 || config.getThreadTile()[0] < perThread)
-    return fail("the configuration does not hold one row per block");
+    return kernelError("the configuration does not hold one row per block");
   if (perThread > kMaxElementsPerThread)
-    return fail("rows of " + Twine(program.length) +
-                " elements are longer than " + Twine(kMaxElementsPerThread) +
-                " a thread");
+    return kernelError("rows of " + Twine(program.length) +
+                       " elements are longer than " +
+                       Twine(kMaxElementsPerThread) + " a thread");
 
   ImplicitLocOpBuilder b(region.getLoc(), region.getContext());
   KernelEmitter e(b);

@@ -16,27 +16,20 @@ using namespace tesa;
 
 FailureOr<Epilogue> Epilogue::get(Value root, ArrayRef<Operation *> ops) {
   Epilogue epilogue;
-  Value running = root;
-  for (Operation *op : ops) {
-    if (auto annotate = dyn_cast<AnnotateOp>(op)) {
-      if (annotate.getSource() != running)
-        return failure();
-      running = annotate.getResult();
-      continue;
-    }
-    auto step = dyn_cast<linalg::GenericOp>(op);
-    if (!step || !isEpilogueStep(step, running))
-      return failure();
-    for (OpOperand *input : step.getDpsInputOperands()) {
-      if (input->get() == running)
-        epilogue.runningInput.push_back(input->getOperandNumber());
-      else
-        epilogue.inputs.push_back(input->get());
-    }
-    epilogue.steps.push_back(step);
-    running = step.getResult(0);
-  }
-  epilogue.resultType = cast<RankedTensorType>(running.getType());
+  FailureOr<Value> last = followEpilogueSteps(
+      ops, root, [&](linalg::GenericOp step, Value running) {
+        for (OpOperand *input : step.getDpsInputOperands()) {
+          if (input->get() == running)
+            epilogue.runningInput.push_back(input->getOperandNumber());
+          else
+            epilogue.inputs.push_back(input->get());
+        }
+        epilogue.steps.push_back(step);
+        return success();
+      });
+  if (failed(last))
+    return failure();
+  epilogue.resultType = cast<RankedTensorType>(last->getType());
   return epilogue;
 }
 

@@ -249,6 +249,11 @@ YieldOp KernelOp::getYield() {
   return cast<YieldOp>(getBody().front().getTerminator());
 }
 
+SmallVector<Operation *> KernelOp::getBodyOps() {
+  return llvm::map_to_vector(getBody().front().without_terminator(),
+                             [](Operation &op) { return &op; });
+}
+
 LogicalResult KernelOp::verify() {
   Block &body = getBody().front();
   auto yield = body.empty() ? nullptr : dyn_cast<YieldOp>(body.back());

@@ -212,6 +212,8 @@ def Tesa_KernelOp : Tesa_Op<"kernel", [
   let extraClassDeclaration = [{
     /// The terminator of the body.
     YieldOp getYield();
+    /// The ops of the body, in order, without the terminator.
+    llvm::SmallVector<mlir::Operation *> getBodyOps();
   }];
 }
 
