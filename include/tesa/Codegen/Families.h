@@ -98,6 +98,15 @@ launchFusedKernels(mlir::OpBuilder &builder, mlir::Location loc,
                    const RegionKernel &fused,
                    llvm::ArrayRef<llvm::SmallVector<mlir::Value>> memberInputs,
                    llvm::ArrayRef<mlir::RankedTensorType> resultTypes);
+/// A `gpu.launch_func` of `kernel` on `arguments`, `grid` blocks of `block`
+/// threads, with `sharedBytes` of dynamic shared memory (none for 0).
+mlir::gpu::LaunchFuncOp emitKernelLaunch(mlir::OpBuilder &builder,
+                                         mlir::Location loc,
+                                         mlir::gpu::GPUFuncOp kernel,
+                                         std::array<int64_t, 3> grid,
+                                         std::array<int64_t, 3> block,
+                                         int64_t sharedBytes,
+                                         mlir::ValueRange arguments);
 /// Launches `kernel` at `builder`'s insertion point on the flat buffers of
 /// its inputs and a new result buffer of `resultType`'s shape, and returns
 /// that buffer as a tensor (without `resultType`'s encoding).

@@ -42,20 +42,32 @@ static void appendBuffers(OpBuilder &builder, Location loc,
 }
 
 /// Launches `kernel` on `arguments`.
-static void emitLaunch(OpBuilder &builder, Location loc,
-                       const tesa::RegionKernel &kernel,
-                       ArrayRef<Value> arguments) {
+gpu::LaunchFuncOp tesa::emitKernelLaunch(OpBuilder &builder, Location loc,
+                                         gpu::GPUFuncOp kernel,
+                                         std::array<int64_t, 3> grid,
+                                         std::array<int64_t, 3> block,
+                                         int64_t sharedBytes,
+                                         ValueRange arguments) {
   auto size = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(builder, loc, v);
   };
-  Value sharedBytes;
-  if (kernel.sharedBytes)
-    sharedBytes = arith::ConstantIntOp::create(
-        builder, loc, builder.getI32Type(), kernel.sharedBytes);
-  gpu::LaunchFuncOp::create(
-      builder, loc, kernel.kernel,
-      {size(kernel.grid[0]), size(kernel.grid[1]), size(kernel.grid[2])},
-      {size(kernel.threads), size(1), size(1)}, sharedBytes, arguments);
+  Value dynamicSharedMemory;
+  if (sharedBytes)
+    dynamicSharedMemory = arith::ConstantIntOp::create(
+        builder, loc, builder.getI32Type(), sharedBytes);
+  return gpu::LaunchFuncOp::create(
+      builder, loc, kernel, {size(grid[0]), size(grid[1]), size(grid[2])},
+      {size(block[0]), size(block[1]), size(block[2])}, dynamicSharedMemory,
+      arguments);
+}
+
+/// Launches the region kernel `kernel` on `arguments`.
+static void emitLaunch(OpBuilder &builder, Location loc,
+                       const tesa::RegionKernel &kernel,
+                       ArrayRef<Value> arguments) {
+  tesa::emitKernelLaunch(builder, loc, kernel.kernel, kernel.grid,
+                         {kernel.threads, 1, 1}, kernel.sharedBytes,
+                         arguments);
 }
 
 /// Launches `kernel` on `leading` buffers, then the flat buffers of its

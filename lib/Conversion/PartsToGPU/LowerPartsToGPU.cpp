@@ -301,18 +301,10 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     };
     auto launch = [&](gpu::GPUFuncOp kernel, const KernelLaunch &sizes,
                       ValueRange arguments) {
-      auto size = [&](int64_t v) -> Value {
-        return arith::ConstantIndexOp::create(builder, loc, v);
-      };
-      Value dynamicSharedMemory;
-      if (sizes.sharedBytes)
-        dynamicSharedMemory = arith::ConstantIntOp::create(
-            builder, loc, builder.getI32Type(), sizes.sharedBytes);
-      return gpu::LaunchFuncOp::create(
-          builder, loc, kernel,
-          {size(sizes.grid[0]), size(sizes.grid[1]), size(1)},
-          {size(sizes.block[0]), size(sizes.block[1]), size(1)},
-          dynamicSharedMemory, arguments);
+      return emitKernelLaunch(builder, loc, kernel,
+                              {sizes.grid[0], sizes.grid[1], 1},
+                              {sizes.block[0], sizes.block[1], 1},
+                              sizes.sharedBytes, arguments);
     };
     // A chain of parts accumulates into one buffer: the previous part's
     // result is taken over in place; the first part writes a new one when
