@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""A/B of the contraction family's tilings on the products of BERT-base.
+"""A/B of the contraction and attention families' tilings on BERT-base.
 
-    contraction_tiles.py prepare OUT [--element f16]  # here: one library per
-                                                      # (shape, tiling)
-    contraction_tiles.py run OUT                      # on the GPU machine
+    contraction_tiles.py prepare OUT [--element f16 | --family attention]
+                                         # here: one library per (shape, tiling)
+    contraction_tiles.py run OUT         # on the GPU machine
 
 Each product `C = A @ B` (batched where the shape has a batch) is formed
 into a kernel region and given a tiling, then compiled by tesa-compile;
@@ -15,7 +15,10 @@ f32 products take FMA tilings through
 `--tesa-choose-tile-configs="contraction-tile=M,N,K thread-tile=TM,TN"`.
 f16 products take tensor-core configurations written into the region (a
 configuration given in the input stays): tile M,N,K, warp tile, stages and
-split-K slices.
+split-K slices. `--family attention` does the same for f16 attention
+(scores, softmax and context as one region, see
+test/Integration/GPU/region_cases.py): queries and keys a step, keys a
+warp, stages; the anchor is torch's scaled_dot_product_attention.
 """
 
 import argparse
@@ -45,6 +48,12 @@ F16_TILINGS = [None] + [
     (128, 64, 64, 64, 32, 4, s) for s in (1, 2, 3, 6)] + [
     (64, 64, 64, 32, 32, 4, s) for s in (1, 2, 3)] + [
     (64, 32, 64, 32, 16, 4, s) for s in (1, 2)]
+# f16 attention (sequence, heads, head size): BERT-base at seq 512 and 128.
+ATTENTION_SHAPES = [(512, 12, 64), (128, 12, 64)]
+# (queries, keys a step, keys a warp, stages); a warp owns 16 queries.
+ATTENTION_TILINGS = [None, (64, 128, 64, 2), (64, 128, 64, 3), (64, 64, 64, 2),
+                     (32, 128, 64, 2), (32, 256, 64, 2), (32, 128, 32, 2),
+                     (16, 128, 32, 2), (16, 256, 64, 2), (128, 64, 64, 2)]
 
 
 def name_of(shape, tiling, element="f32"):
@@ -59,6 +68,42 @@ def mma_config(tiling):
             f"[{wm}, {wn}], threads = 128, stages = {stages}, copy = "
             f"async_copy, atom = mma_f16_m16n8k16, work = dense_grid, "
             f"split_k = {split_k}>")
+
+
+def attention_name_of(shape, tiling):
+    label = "auto" if tiling is None else "x".join(map(str, tiling))
+    return f"attention_s{shape[0]}_h{shape[1]}_d{shape[2]}_{label}"
+
+
+def attention_config(tiling, head):
+    queries, keys, warp_keys, stages = tiling
+    threads = 32 * (queries // 16) * (keys // warp_keys)
+    return (f"#tesa.tile_config<tile = [{queries}, {keys}, {head}], "
+            f"thread_tile = [16, {warp_keys}], threads = {threads}, stages = "
+            f"{stages}, copy = async_copy, atom = mma_f16_m16n8k16, work = "
+            f"dense_grid, split_k = 1>")
+
+
+def attention_source(opt, shape, tiling):
+    """f16 attention of `shape` formed into one attention region with
+    `tiling` (None: the heuristic's)."""
+    sys.path.insert(0, str(ROOT / "test/Integration/GPU"))
+    import region_cases
+    s, h, d = shape
+    case = region_cases.attention("attention", s, h, d)
+    text = case["mlir"].replace("f32", "f16")
+    formed = subprocess.run(
+        [str(opt), "-", "--tesa-decompose-aggregated-ops",
+         "--tesa-form-kernel-regions",
+         "--tesa-form-attention-regions=chip=sm_90",
+         "--tesa-choose-tile-configs=chip=sm_90"], input=text,
+        capture_output=True, text=True, check=True).stdout
+    if tiling is None:
+        return formed
+    start = formed.index("tesa.kernel attention config(") + \
+        len("tesa.kernel attention config(")
+    end = formed.index(") ->", start)
+    return formed[:start] + attention_config(tiling, d) + formed[end:]
 
 
 def product_mlir(shape, element="f32"):
@@ -99,22 +144,29 @@ def tiled_source(opt, shape, tiling, element):
                           f"tesa.kernel contraction config({mma_config(tiling)}) ->")
 
 
-def prepare(out, element):
+def prepare(out, element, family):
     out.mkdir(parents=True, exist_ok=True)
     opt, compiler = ROOT / "build/bin/tesa-opt", ROOT / "build/bin/tesa-compile"
     shapes, tilings = ((SHAPES, TILINGS) if element == "f32" else
                        (F16_SHAPES, F16_TILINGS))
+    if family == "attention":
+        shapes, tilings, element = ATTENTION_SHAPES, ATTENTION_TILINGS, "f16"
     entries = []
     for shape in shapes:
         for tiling in tilings:
-            name = name_of(shape, tiling, element)
-            path = out / f"{name}.mlir"
-            path.write_text(tiled_source(opt, shape, tiling, element))
+            if family == "attention":
+                name = attention_name_of(shape, tiling)
+                path = out / f"{name}.mlir"
+                path.write_text(attention_source(opt, shape, tiling))
+            else:
+                name = name_of(shape, tiling, element)
+                path = out / f"{name}.mlir"
+                path.write_text(tiled_source(opt, shape, tiling, element))
             subprocess.run([str(compiler), str(path), "--target=nvvm",
                             "--chip=sm_90", "--propagate=false",
                             "-o", str(out / f"{name}.so")], check=True)
             entries.append(dict(name=name, shape=shape, tiling=tiling,
-                                element=element))
+                                element=element, family=family))
     (out / "manifest.json").write_text(json.dumps(entries, indent=1))
     print(f"prepared {len(entries)} libraries in {out}")
 
@@ -129,6 +181,9 @@ def run(out, result_file):
     entries = json.loads((out / "manifest.json").read_text())
     results = []
     for entry in entries:
+        if entry.get("family") == "attention":
+            results.append(run_attention(out, entry, graph_ms))
+            continue
         b, m, k, n = entry["shape"]
         gen = torch.Generator(device="cuda").manual_seed(b * m + k + n)
         lhs_shape, rhs_shape = ((m, k), (k, n)) if b == 1 else \
@@ -154,6 +209,33 @@ def run(out, result_file):
                                       indent=1))
 
 
+def run_attention(out, entry, graph_ms):
+    """Checks and times one attention library beside torch's
+    scaled_dot_product_attention on the same f16 inputs."""
+    import torch
+    import tesa
+    s, h, d = entry["shape"]
+    gen = torch.Generator(device="cuda").manual_seed(s + h + d)
+    q, k, v = (torch.randn((s, h, d), device="cuda", generator=gen)
+               .half() for _ in range(3))
+    attention = tesa.load(out / f"{entry['name']}.so").functions["attention"]
+    result = attention(q, k, v)
+    heads = lambda t: t.double().permute(1, 0, 2)
+    probs = torch.softmax(heads(q) @ heads(k).transpose(1, 2) / d ** 0.5, -1)
+    reference = (probs @ heads(v)).permute(1, 0, 2).reshape(s, h * d)
+    error = float((result.double() - reference).norm() / reference.norm())
+    ms = graph_ms(lambda: attention(q, k, v))
+    qh, kh, vh = (t.permute(1, 0, 2).unsqueeze(0) for t in (q, k, v))
+    sdpa = graph_ms(lambda: torch.nn.functional.scaled_dot_product_attention(
+        qh, kh, vh))
+    flops = 4 * h * s * s * d
+    print(f"{entry['name']:44s} {ms:8.4f} ms {flops / ms / 1e9:6.1f} "
+          f"TFLOP/s  sdpa {sdpa:8.4f} ms  x{ms / sdpa:5.2f}  err {error:.1e}",
+          flush=True)
+    return dict(entry, ms=ms, sdpa_ms=sdpa, error=error,
+                tflops=flops / ms / 1e9)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=["prepare", "run"])
@@ -161,9 +243,12 @@ def main():
     parser.add_argument("--out", type=Path, default=Path("tiles.json"))
     parser.add_argument("--element", choices=["f32", "f16"], default="f32",
                         help="prepare: the products' element type")
+    parser.add_argument("--family", choices=["contraction", "attention"],
+                        default="contraction",
+                        help="prepare: the family whose tilings to compare")
     args = parser.parse_args()
     if args.step == "prepare":
-        prepare(args.directory, args.element)
+        prepare(args.directory, args.element, args.family)
     else:
         run(args.directory, args.out)
 

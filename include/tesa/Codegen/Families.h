@@ -82,6 +82,16 @@ buildKeptBlockPartKernel(PartMatmulOp part, mlir::gpu::GPUModuleOp module,
 /// must be one kernel (no split-K), with the same number of threads, no
 /// workgroup or private attributions and a body of one block.
 std::optional<std::string> checkFusable(llvm::ArrayRef<RegionKernel> members);
+/// Groups, in program order, of `kernels` (kernel i is launched in place of
+/// `sites[i]`) that run as one launch at their first member's site: a
+/// kernel joins the first group whose first member `f` has
+/// `related(f, i)`, whose kernel it fuses with (checkFusable), and before
+/// whose site every input of kernel i is defined in the site's block (so no
+/// member reads another's result). Each other kernel is a group of one.
+llvm::SmallVector<llvm::SmallVector<unsigned>> groupSiblingKernels(
+    llvm::ArrayRef<RegionKernel> kernels,
+    llvm::ArrayRef<mlir::Operation *> sites,
+    llvm::function_ref<bool(unsigned first, unsigned next)> related);
 /// One kernel `name` in `module` that runs `members` (see checkFusable) as
 /// one grid: their blocks one after the other along x, each running its
 /// member's body with the block coordinates of its own launch; its

@@ -41,6 +41,40 @@ tesa::checkFusable(ArrayRef<RegionKernel> members) {
   return std::nullopt;
 }
 
+/// Whether `value` exists before `op`: an argument of `op`'s block or
+/// defined before `op` in it.
+static bool isDefinedBefore(Value value, Operation *op) {
+  Operation *definition = value.getDefiningOp();
+  if (!definition)
+    return cast<BlockArgument>(value).getOwner() == op->getBlock();
+  return definition->getBlock() == op->getBlock() &&
+         definition->isBeforeInBlock(op);
+}
+
+SmallVector<SmallVector<unsigned>>
+tesa::groupSiblingKernels(ArrayRef<RegionKernel> kernels,
+                          ArrayRef<Operation *> sites,
+                          function_ref<bool(unsigned, unsigned)> related) {
+  SmallVector<SmallVector<unsigned>> groups;
+  for (unsigned next = 0; next < kernels.size(); ++next) {
+    auto joins = [&](ArrayRef<unsigned> group) {
+      unsigned first = group.front();
+      return related(first, next) &&
+             llvm::all_of(kernels[next].inputs,
+                          [&](Value input) {
+                            return isDefinedBefore(input, sites[first]);
+                          }) &&
+             !checkFusable({kernels[first], kernels[next]});
+    };
+    auto group = llvm::find_if(groups, joins);
+    if (group == groups.end())
+      groups.push_back({next});
+    else
+      group->push_back(next);
+  }
+  return groups;
+}
+
 RegionKernel tesa::fuseKernels(ArrayRef<RegionKernel> members,
                                gpu::GPUModuleOp module, StringRef name) {
   ImplicitLocOpBuilder b(module.getLoc(), module.getContext());

@@ -404,49 +404,30 @@ static RankedTensorType getKeptBlockResultType(PartMatmulOp op,
   return cast<RankedTensorType>(replaced.getType());
 }
 
-/// Whether `value` is available before `op`: an argument of its block's
-/// function or defined before it in its block.
-static bool isDefinedBefore(Value value, Operation *op) {
-  Operation *definition = value.getDefiningOp();
-  if (!definition)
-    return cast<BlockArgument>(value).getOwner() == op->getBlock();
-  return definition->getBlock() == op->getBlock() &&
-         definition->isBeforeInBlock(op);
-}
-
 void LowerPartsToGPUPass::launchKeptBlockParts(MutableArrayRef<KeptBlockPart> parts,
                                                gpu::GPUModuleOp kernels) {
-  // Groups, in program order, of parts that read one dense operand, whose
-  // results no other part reads and whose inputs all exist at the group's
-  // first part, where the one launch goes.
-  SmallVector<SmallVector<KeptBlockPart *>> groups;
+  // Parts that read one dense operand run as one launch where they can.
+  SmallVector<RegionKernel> kernelsOfParts;
+  SmallVector<Operation *> sites;
   for (KeptBlockPart &part : parts) {
-    auto joins = [&](ArrayRef<KeptBlockPart *> group) {
-      Operation *first = group.front()->op;
-      return group.front()->op.getDense() == part.op.getDense() &&
-             llvm::all_of(part.kernel.inputs,
-                          [&](Value input) {
-                            return isDefinedBefore(input, first);
-                          }) &&
-             !checkFusable({group.front()->kernel, part.kernel});
-    };
-    auto group = llvm::find_if(groups, joins);
-    if (group == groups.end())
-      groups.push_back({&part});
-    else
-      group->push_back(&part);
+    kernelsOfParts.push_back(part.kernel);
+    sites.push_back(part.op);
   }
+  SmallVector<SmallVector<unsigned>> groups = groupSiblingKernels(
+      kernelsOfParts, sites, [&](unsigned first, unsigned next) {
+        return parts[first].op.getDense() == parts[next].op.getDense();
+      });
   // Inputs that an earlier part computed read its launch's result.
   IRMapping replaced;
   auto current = [&](ArrayRef<Value> inputs) {
     return llvm::map_to_vector(
         inputs, [&](Value input) { return replaced.lookupOrDefault(input); });
   };
-  for (ArrayRef<KeptBlockPart *> group : groups) {
-    OpBuilder builder(group.front()->op);
-    Location loc = group.front()->op.getLoc();
+  for (ArrayRef<unsigned> group : groups) {
+    OpBuilder builder(parts[group.front()].op);
+    Location loc = parts[group.front()].op.getLoc();
     if (group.size() == 1) {
-      KeptBlockPart &part = *group.front();
+      KeptBlockPart &part = parts[group.front()];
       part.kernel.inputs = current(part.kernel.inputs);
       replaceKeptBlockPart(
           part,
@@ -459,17 +440,18 @@ void LowerPartsToGPUPass::launchKeptBlockParts(MutableArrayRef<KeptBlockPart> pa
     SmallVector<SmallVector<Value>> inputs;
     SmallVector<RankedTensorType> types;
     std::string name = "parts";
-    for (KeptBlockPart *part : group) {
-      members.push_back(part->kernel);
-      inputs.push_back(current(part->kernel.inputs));
-      types.push_back(getKeptBlockResultType(part->op, part->steps));
-      name += "_" + gpu::GPUFuncOp(part->kernel.kernel).getName().str();
+    for (unsigned index : group) {
+      KeptBlockPart &part = parts[index];
+      members.push_back(part.kernel);
+      inputs.push_back(current(part.kernel.inputs));
+      types.push_back(getKeptBlockResultType(part.op, part.steps));
+      name += "_" + gpu::GPUFuncOp(part.kernel.kernel).getName().str();
     }
     RegionKernel fused = fuseKernels(members, kernels, name);
     SmallVector<Value> results =
         launchFusedKernels(builder, loc, fused, inputs, types);
-    for (auto [part, result] : llvm::zip_equal(group, results))
-      replaceKeptBlockPart(*part, result, replaced);
+    for (auto [index, result] : llvm::zip_equal(group, results))
+      replaceKeptBlockPart(parts[index], result, replaced);
   }
   for (KeptBlockPart &part : parts) {
     for (Operation *step : llvm::reverse(part.steps))
