@@ -501,6 +501,11 @@ def classify_kernel(name):
         return "part: dense operand conversion"
     if re.search(r"part\d+", name):
         return "part kernels"
+    fused = re.fullmatch(r"fused_((contraction|row_reduction|attention)\d+)"
+                         r"(_(contraction|row_reduction|attention)\d+)+", name)
+    if fused:
+        # Sibling regions as one launch: the family of the first.
+        return classify_kernel(fused.group(1))
     if re.fullmatch(r"contraction\d+(_split_k)?", name):
         return "regions: contraction"
     if re.fullmatch(r"row_reduction\d+", name):

@@ -125,6 +125,18 @@ int64_t AttentionBody::getValueDim() const {
   return op.getStaticLoopRanges()[dims.n[0]];
 }
 
+int64_t AttentionBody::getQueries() const {
+  linalg::GenericOp op = context;
+  linalg::ContractionDimensions dims = *linalg::inferContractionDims(op);
+  return op.getStaticLoopRanges()[dims.m[0]];
+}
+
+int64_t AttentionBody::getHeads() const {
+  linalg::GenericOp op = context;
+  linalg::ContractionDimensions dims = *linalg::inferContractionDims(op);
+  return dims.batch.empty() ? 1 : op.getStaticLoopRanges()[dims.batch[0]];
+}
+
 bool tesa::isSoftmaxRowProgram(ArrayRef<Operation *> ops, Value input) {
   if (ops.size() != 4)
     return false;

@@ -92,13 +92,16 @@ int64_t chooseSplitK(const ChipDescription &chip, int64_t tiles, int64_t k,
   return std::max<int64_t>(1, std::min(wanted, most));
 }
 
-/// Attention: queries a block of threads in groups of 16 (a warp each),
-/// the keys of a step one warp takes, how many warps split a step's keys
+/// Attention: queries a block of threads (halved where the grid would
+/// leave more than half of the multiprocessors idle: at seq 128, BERT-base's
+/// attention took 4.9 us with 32, 5.7 with 64, on an H200; at seq 512 64
+/// was best, see bench/results/attention-tiles-f16-h200.json), the keys of
+/// a step one warp takes, how many warps split a step's keys
 /// for each group (doubling the warps: on an H200, BERT-base's attention
 /// at seq 512 ran 96 blocks of four warps, 3 warps a multiprocessor), steps
 /// in flight, and the widest head whose accumulators and query fragments
 /// the registers of a warp hold.
-constexpr int64_t kAttentionQueries = 64, kAttentionQueryGroups = 4,
+constexpr int64_t kAttentionQueries = 64,
                   kAttentionWarpKeys = 64, kAttentionKeySplits = 2,
                   kAttentionStages = 2, kAttentionMaxHeadDim = 128;
 
@@ -208,8 +211,8 @@ bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input) {
 
 TileConfigAttr tesa::chooseAttentionConfig(MLIRContext *context,
                                            const ChipDescription &chip,
-                                           int64_t headDim,
-                                           int64_t valueDim) {
+                                           const AttentionBody &body) {
+  int64_t headDim = body.getHeadDim(), valueDim = body.getValueDim();
   if (!chip.f16Mma || !chip.hasAsyncCopy || chip.f16Mma->m != 16 ||
       chip.f16Mma->n != 8 || chip.f16Mma->k != 16)
     return nullptr;
@@ -219,16 +222,19 @@ TileConfigAttr tesa::chooseAttentionConfig(MLIRContext *context,
   // The widest split of a step's keys whose Q tile and K and V rings
   // (rows padded by 8 elements) fit in shared memory.
   int64_t width = std::max(headDim, valueDim) + 8;
+  int64_t queries = kAttentionQueries;
+  if (2 * body.getHeads() * llvm::divideCeil(body.getQueries(), queries) <
+      int64_t(chip.multiprocessors))
+    queries /= 2;
   for (int64_t splits = kAttentionKeySplits; splits >= 1; --splits) {
     int64_t keys = kAttentionWarpKeys * splits;
-    int64_t bytes = 2 * (kAttentionQueries * (headDim + 8) +
+    int64_t bytes = 2 * (queries * (headDim + 8) +
                          kAttentionStages * 2 * keys * width);
     if (splits > 1 && bytes > chip.maxSharedMemoryPerBlock)
       continue;
     return TileConfigAttr::get(
-        context, {kAttentionQueries, keys, headDim},
-        {kAttentionQueries / kAttentionQueryGroups, kAttentionWarpKeys},
-        32 * kAttentionQueryGroups * splits, kAttentionStages,
+        context, {queries, keys, headDim}, {16, kAttentionWarpKeys},
+        32 * (queries / 16) * splits, kAttentionStages,
         CopyEngine::AsyncCopy, MmaAtom::MmaF16M16N8K16,
         WorkListKind::DenseGrid, /*splitK=*/1);
   }
@@ -321,8 +327,7 @@ struct ChooseTileConfigsPass
     FailureOr<AttentionBody> body = matchAttentionBody(kernel.getBodyOps());
     if (failed(body))
       return nullptr;
-    return chooseAttentionConfig(&getContext(), chip, body->getHeadDim(),
-                                 body->getValueDim());
+    return chooseAttentionConfig(&getContext(), chip, *body);
   }
 };
 

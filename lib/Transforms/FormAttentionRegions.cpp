@@ -126,8 +126,7 @@ struct FormAttentionRegionsPass
     if (!fitsTensorCoreTiles(body.scores) ||
         !fitsTensorCoreTiles(body.context, /*input=*/1))
       return false;
-    return chooseAttentionConfig(&getContext(), chip, body.getHeadDim(),
-                                 body.getValueDim()) != nullptr;
+    return chooseAttentionConfig(&getContext(), chip, body) != nullptr;
   }
 };
 

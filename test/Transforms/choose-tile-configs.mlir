@@ -125,3 +125,166 @@ func.func @f16_unaligned(%x: tensor<64x45xf16>, %w: tensor<45x64xf16>, %acc: ten
   }
   return %r : tensor<64x64xf16>
 }
+
+// -----
+
+// Attention of 2 heads of 80 queries: blocks of 64 queries would give 4
+// blocks, far fewer than half of the H200's 132 multiprocessors: 32 a
+// block, in two groups of 16 whose keys two warps split (128 a step).
+// CHECK-LABEL: func.func @attention_small
+// CHECK: tesa.kernel attention config(#tesa.tile_config<tile = [32, 128, 32], thread_tile = [16, 64], threads = 128, stages = 2, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>)
+// SM75-LABEL: func.func @attention_small
+// SM75: tesa.kernel attention ->
+#map = affine_map<(d0, d1, d2, d3) -> (d1, d0, d3)>
+#map1 = affine_map<(d0, d1, d2, d3) -> (d2, d0, d3)>
+#map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#map3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#map4 = affine_map<(d0, d1, d2) -> (d0, d1)>
+#map5 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#map6 = affine_map<(d0, d1, d2, d3) -> (d3, d0, d2)>
+#map7 = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+func.func @attention_small(%arg0: tensor<80x2x32xf16>, %arg1: tensor<80x2x32xf16>, %arg2: tensor<80x2x32xf16>) -> tensor<80x64xf16> {
+  %cst = arith.constant 0xFE00 : f16
+  %cst_0 = arith.constant 1.767580e-01 : f16
+  %cst_1 = arith.constant 0.000000e+00 : f16
+  %0 = tensor.empty() : tensor<2x80x32xf16>
+  %1 = tensor.empty() : tensor<2x32x80xf16>
+  %2 = tensor.empty() : tensor<2x80x32xf16>
+  %3 = tensor.empty() : tensor<2x80x80xf16>
+  %4 = linalg.fill ins(%cst_1 : f16) outs(%3 : tensor<2x80x80xf16>) -> tensor<2x80x80xf16>
+  %5 = tensor.empty() : tensor<2x80x80xf16>
+  %6 = tensor.empty() : tensor<2x80x80xf16>
+  %7 = tensor.empty() : tensor<2x80xf16>
+  %8 = linalg.fill ins(%cst : f16) outs(%7 : tensor<2x80xf16>) -> tensor<2x80xf16>
+  %9 = linalg.fill ins(%cst_1 : f16) outs(%7 : tensor<2x80xf16>) -> tensor<2x80xf16>
+  %10 = tensor.empty() : tensor<2x80x32xf16>
+  %11 = linalg.fill ins(%cst_1 : f16) outs(%10 : tensor<2x80x32xf16>) -> tensor<2x80x32xf16>
+  %12 = tensor.empty() : tensor<80x2x32xf16>
+  %13 = tesa.kernel attention -> tensor<80x2x32xf16> {
+    %14 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<80x2x32xf16>, tensor<80x2x32xf16>) outs(%4 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %22 = arith.mulf %in, %in_2 : f16
+      %23 = arith.addf %out, %22 : f16
+      linalg.yield %23 : f16
+    } -> tensor<2x80x80xf16>
+    %15 = linalg.generic {indexing_maps = [#map3, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%14 : tensor<2x80x80xf16>) outs(%5 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %22 = arith.mulf %in, %cst_0 : f16
+      linalg.yield %22 : f16
+    } -> tensor<2x80x80xf16>
+    %16 = linalg.generic {indexing_maps = [#map3, #map4], iterator_types = ["parallel", "parallel", "reduction"]} ins(%15 : tensor<2x80x80xf16>) outs(%8 : tensor<2x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %22 = arith.maxnumf %in, %out : f16
+      linalg.yield %22 : f16
+    } -> tensor<2x80xf16>
+    %17 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%15, %16 : tensor<2x80x80xf16>, tensor<2x80xf16>) outs(%6 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %22 = arith.subf %in, %in_2 : f16
+      %23 = math.exp %22 : f16
+      linalg.yield %23 : f16
+    } -> tensor<2x80x80xf16>
+    %18 = linalg.generic {indexing_maps = [#map3, #map4], iterator_types = ["parallel", "parallel", "reduction"]} ins(%17 : tensor<2x80x80xf16>) outs(%9 : tensor<2x80xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %22 = arith.addf %in, %out : f16
+      linalg.yield %22 : f16
+    } -> tensor<2x80xf16>
+    %19 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%17, %18 : tensor<2x80x80xf16>, tensor<2x80xf16>) outs(%6 : tensor<2x80x80xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %22 = arith.divf %in, %in_2 : f16
+      linalg.yield %22 : f16
+    } -> tensor<2x80x80xf16>
+    %20 = linalg.generic {indexing_maps = [#map5, #map6, #map2], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%19, %arg2 : tensor<2x80x80xf16>, tensor<80x2x32xf16>) outs(%11 : tensor<2x80x32xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %22 = arith.mulf %in, %in_2 : f16
+      %23 = arith.addf %out, %22 : f16
+      linalg.yield %23 : f16
+    } -> tensor<2x80x32xf16>
+    %21 = linalg.generic {indexing_maps = [#map7, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%20 : tensor<2x80x32xf16>) outs(%12 : tensor<80x2x32xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      linalg.yield %in : f16
+    } -> tensor<80x2x32xf16>
+    tesa.yield %21 : tensor<80x2x32xf16>
+  }
+  %collapsed = tensor.collapse_shape %13 [[0], [1, 2]] : tensor<80x2x32xf16> into tensor<80x64xf16>
+  return %collapsed : tensor<80x64xf16>
+}
+
+// -----
+
+// BERT-base's attention at seq 512 (12 heads here of 32): 96 blocks of 64
+// queries, four groups of 16 whose keys two warps split.
+// CHECK-LABEL: func.func @attention_bert
+// CHECK: tesa.kernel attention config(#tesa.tile_config<tile = [64, 128, 32], thread_tile = [16, 64], threads = 256, stages = 2, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>)
+#map = affine_map<(d0, d1, d2, d3) -> (d1, d0, d3)>
+#map1 = affine_map<(d0, d1, d2, d3) -> (d2, d0, d3)>
+#map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#map3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#map4 = affine_map<(d0, d1, d2) -> (d0, d1)>
+#map5 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#map6 = affine_map<(d0, d1, d2, d3) -> (d3, d0, d2)>
+#map7 = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+func.func @attention_bert(%arg0: tensor<512x12x32xf16>, %arg1: tensor<512x12x32xf16>, %arg2: tensor<512x12x32xf16>) -> tensor<512x384xf16> {
+  %cst = arith.constant 0xFE00 : f16
+  %cst_0 = arith.constant 1.767580e-01 : f16
+  %cst_1 = arith.constant 0.000000e+00 : f16
+  %0 = tensor.empty() : tensor<12x512x32xf16>
+  %1 = tensor.empty() : tensor<12x32x512xf16>
+  %2 = tensor.empty() : tensor<12x512x32xf16>
+  %3 = tensor.empty() : tensor<12x512x512xf16>
+  %4 = linalg.fill ins(%cst_1 : f16) outs(%3 : tensor<12x512x512xf16>) -> tensor<12x512x512xf16>
+  %5 = tensor.empty() : tensor<12x512x512xf16>
+  %6 = tensor.empty() : tensor<12x512x512xf16>
+  %7 = tensor.empty() : tensor<12x512xf16>
+  %8 = linalg.fill ins(%cst : f16) outs(%7 : tensor<12x512xf16>) -> tensor<12x512xf16>
+  %9 = linalg.fill ins(%cst_1 : f16) outs(%7 : tensor<12x512xf16>) -> tensor<12x512xf16>
+  %10 = tensor.empty() : tensor<12x512x32xf16>
+  %11 = linalg.fill ins(%cst_1 : f16) outs(%10 : tensor<12x512x32xf16>) -> tensor<12x512x32xf16>
+  %12 = tensor.empty() : tensor<512x12x32xf16>
+  %13 = tesa.kernel attention -> tensor<512x12x32xf16> {
+    %14 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<512x12x32xf16>, tensor<512x12x32xf16>) outs(%4 : tensor<12x512x512xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %22 = arith.mulf %in, %in_2 : f16
+      %23 = arith.addf %out, %22 : f16
+      linalg.yield %23 : f16
+    } -> tensor<12x512x512xf16>
+    %15 = linalg.generic {indexing_maps = [#map3, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%14 : tensor<12x512x512xf16>) outs(%5 : tensor<12x512x512xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %22 = arith.mulf %in, %cst_0 : f16
+      linalg.yield %22 : f16
+    } -> tensor<12x512x512xf16>
+    %16 = linalg.generic {indexing_maps = [#map3, #map4], iterator_types = ["parallel", "parallel", "reduction"]} ins(%15 : tensor<12x512x512xf16>) outs(%8 : tensor<12x512xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %22 = arith.maxnumf %in, %out : f16
+      linalg.yield %22 : f16
+    } -> tensor<12x512xf16>
+    %17 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%15, %16 : tensor<12x512x512xf16>, tensor<12x512xf16>) outs(%6 : tensor<12x512x512xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %22 = arith.subf %in, %in_2 : f16
+      %23 = math.exp %22 : f16
+      linalg.yield %23 : f16
+    } -> tensor<12x512x512xf16>
+    %18 = linalg.generic {indexing_maps = [#map3, #map4], iterator_types = ["parallel", "parallel", "reduction"]} ins(%17 : tensor<12x512x512xf16>) outs(%9 : tensor<12x512xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      %22 = arith.addf %in, %out : f16
+      linalg.yield %22 : f16
+    } -> tensor<12x512xf16>
+    %19 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%17, %18 : tensor<12x512x512xf16>, tensor<12x512xf16>) outs(%6 : tensor<12x512x512xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %22 = arith.divf %in, %in_2 : f16
+      linalg.yield %22 : f16
+    } -> tensor<12x512x512xf16>
+    %20 = linalg.generic {indexing_maps = [#map5, #map6, #map2], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%19, %arg2 : tensor<12x512x512xf16>, tensor<512x12x32xf16>) outs(%11 : tensor<12x512x32xf16>) {
+    ^bb0(%in: f16, %in_2: f16, %out: f16):
+      %22 = arith.mulf %in, %in_2 : f16
+      %23 = arith.addf %out, %22 : f16
+      linalg.yield %23 : f16
+    } -> tensor<12x512x32xf16>
+    %21 = linalg.generic {indexing_maps = [#map7, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%20 : tensor<12x512x32xf16>) outs(%12 : tensor<512x12x32xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      linalg.yield %in : f16
+    } -> tensor<512x12x32xf16>
+    tesa.yield %21 : tensor<512x12x32xf16>
+  }
+  %collapsed = tensor.collapse_shape %13 [[0], [1, 2]] : tensor<512x12x32xf16> into tensor<512x384xf16>
+  return %collapsed : tensor<512x384xf16>
+}

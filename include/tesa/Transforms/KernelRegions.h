@@ -104,6 +104,10 @@ struct AttentionBody {
   /// context's N).
   int64_t getHeadDim() const;
   int64_t getValueDim() const;
+  /// The queries of a head (the context's M), and the heads (its batch; 1
+  /// without one).
+  int64_t getQueries() const;
+  int64_t getHeads() const;
 };
 /// `ops`, in program order, as an attention body: fails unless both
 /// contractions are ones the contraction family computes (with a constant
@@ -122,17 +126,17 @@ matchAttentionBody(llvm::ArrayRef<mlir::Operation *> ops);
 /// the last dimension).
 bool isSoftmaxRowProgram(llvm::ArrayRef<mlir::Operation *> ops,
                          mlir::Value input);
-/// The configuration of an attention region whose heads are `headDim`
-/// deep (scores) and `valueDim` wide (context): 64 queries a block of
-/// threads in four groups of 16, each group's keys taken 64 a warp by two
-/// warps (eight warps, 128 keys a step) where `chip`'s shared memory holds
-/// the Q tile and two stages of K and V, else by one; the m16n8k16 atom:
-/// tile = [64, keys a step, headDim], thread_tile = [16, 64]. Null unless
-/// `chip` has the atom and asynchronous copies and both sizes are
-/// multiples of 16 up to 128.
+/// The configuration of attention `body` on `chip`: queries a block of
+/// threads in groups of 16 (a warp each), each group's keys taken 64 a warp
+/// by two warps (128 keys a step) where `chip`'s shared memory holds the Q
+/// tile and two stages of K and V, else by one; the m16n8k16 atom:
+/// tile = [queries, keys a step, head size], thread_tile = [16, 64]. 64
+/// queries a block, or 32 where blocks of 64 would leave more than half of
+/// the multiprocessors without one. Null unless `chip` has the atom and
+/// asynchronous copies and the head sizes are multiples of 16 up to 128.
 TileConfigAttr chooseAttentionConfig(mlir::MLIRContext *context,
                                      const ChipDescription &chip,
-                                     int64_t headDim, int64_t valueDim);
+                                     const AttentionBody &body);
 /// Puts the ops of `kernel` back in its place, its results replaced by the
 /// values its body yields.
 void inlineKernelRegion(mlir::RewriterBase &rewriter, KernelOp kernel);
