@@ -467,9 +467,10 @@ def ChooseTileConfigs : Pass<"tesa-choose-tile-configs"> {
       multiprocessors.
     * row_reduction: one row per block of threads, about four elements a
       thread, 32 to 256 threads.
-    * attention: 64 queries a block in four warps' groups of 16, each
-      group's keys split between two warps (128 keys a step) where shared
-      memory holds the rings, else one (64); two stages.
+    * attention: 64 queries a block (32 where blocks of 64 would leave
+      more than half of the multiprocessors without one) in warps' groups
+      of 16, each group's keys split between two warps (128 keys a step)
+      where shared memory holds the rings, else one (64); two stages.
 
     ```mlir
     %y = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 8], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<512x3072xf32> {
