@@ -350,3 +350,31 @@ std::optional<KeptSlabs> tesa::getKeptSlabs(const SparsityMap &rhs,
   }
   return slabs;
 }
+
+std::optional<KeptSlabs> tesa::getKeptLhsSlabs(const SparsityMap &lhs,
+                                               int64_t slabDepth,
+                                               int64_t columnTiles) {
+  llvm::ArrayRef<int64_t> shape = lhs.getShape();
+  int64_t m = shape[0], k = shape[1];
+  std::vector<uint8_t> bits = lhs.getEntriesOn(shape);
+  std::vector<int32_t> kept;
+  for (int64_t slab = 0; slab < llvm::divideCeil(k, slabDepth); ++slab) {
+    int64_t begin = slab * slabDepth, end = std::min(k, begin + slabDepth);
+    int64_t count = 0;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = begin; j < end; ++j)
+        count += bits[i * k + j] != 0;
+    if (count == 0)
+      continue;
+    if (count != m * (end - begin))
+      return std::nullopt;
+    kept.push_back(int32_t(slab));
+  }
+  KeptSlabs slabs;
+  slabs.offsets.push_back(0);
+  for (int64_t column = 0; column < columnTiles; ++column) {
+    llvm::append_range(slabs.rows, kept);
+    slabs.offsets.push_back(int32_t(slabs.rows.size()));
+  }
+  return slabs;
+}

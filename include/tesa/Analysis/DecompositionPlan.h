@@ -81,6 +81,14 @@ struct KeptSlabs {
 /// only.
 std::optional<KeptSlabs> getKeptSlabs(const SparsityMap &rhs,
                                       int64_t slabRows, int64_t slabColumns);
+/// The kept slabs of a part `lhs` of a product's lhs (M x K) whose slabs
+/// of `slabDepth` reduction columns are kept for every row or for none (the
+/// dead columns of an activation), as the KeptSlabs of `columnTiles`
+/// columns of slabs that all walk the same K slabs; none when a slab keeps
+/// some of its elements only.
+std::optional<KeptSlabs> getKeptLhsSlabs(const SparsityMap &lhs,
+                                         int64_t slabDepth,
+                                         int64_t columnTiles);
 
 } // namespace tesa
 

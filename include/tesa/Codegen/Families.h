@@ -61,12 +61,13 @@ llvm::Expected<RegionKernel>
 buildContractionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
                        llvm::StringRef name);
 
-/// A block part of `x @ W` (W sparse, the rhs) kept at the operands' own
-/// precision (f32 at 32 bits, f16 at 16) whose slabs of one block's depth
-/// by 32 columns are kept whole or not at all, as the contraction family
-/// computes it over the kept slabs only: each column tile of 32 columns
-/// walks the kept slabs of its column, reading W in place (no packing) and
-/// x through its strides, f32 on FMA register tiles, f16 on `chip`'s
+/// A block part of `x @ W` kept at the operands' own precision (f32 at 32
+/// bits, f16 at 16) whose slabs of one block's depth are kept whole or not
+/// at all: by 32 columns of a sparse W, or across every row of a sparse x
+/// (its dead columns). The contraction family computes it over the kept
+/// slabs only: each column tile of 32 columns walks the kept slabs of its
+/// column, reading the sparse operand in place (no packing) and the other
+/// through its strides, f32 on FMA register tiles, f16 on `chip`'s
 /// tensor cores where it has the m16n8k16 atom and asynchronous copies; the
 /// accumulator's initial value, the part's epilogue and then
 /// `epilogueOps` (elementwise steps that follow the part one after the

@@ -37,6 +37,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace tesa;
 
@@ -641,6 +643,10 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
                          epilogue->getResultType());
 }
 
+/// The deepest K step of FMA kept-block tiles: every step waits for its
+/// loads, so few deep steps beat many shallow ones on walks of a few kept
+/// slabs.
+static constexpr int64_t kFmaStepK = 32;
 llvm::Expected<RegionKernel>
 tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                StringRef name, const ChipDescription &chip,
@@ -656,32 +662,38 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
       (element.isF32() && part.getBits() == 32) ||
       (isF16 && part.getBits() == 16);
   if (!fullPrecision || part.getKernel() != "block" ||
-      part.getSparseOperand() != 1 || lhsType.getRank() != 2 ||
-      !lhsType.hasStaticShape() || !rhsType.hasStaticShape())
+      lhsType.getRank() != 2 || !lhsType.hasStaticShape() ||
+      !rhsType.hasStaticShape())
     return kernelError(
-        "only block parts of a sparse rhs kept at the operands' own "
-        "precision (f32 at 32 bits, f16 at 16) are computed over "
-        "kept blocks");
-  // Slabs of one block's depth by 32 columns: the column tile.
-  int64_t blockK = part.getBlock()[0], blockN = 32;
+        "only block parts kept at the operands' own precision (f32 at 32 "
+        "bits, f16 at 16) are computed over kept blocks");
+  // Slabs of one block's depth along K: by 32 columns of a sparse rhs, or
+  // across every row of a sparse lhs. The column tile is 32 wide.
+  bool sparseLhs = part.getSparseOperand() == 0;
+  int64_t blockK = part.getBlock()[sparseLhs ? 1 : 0], blockN = 32;
   if (blockK % 8 != 0)
     return kernelError("blocks must be a multiple of 8 deep");
-  FailureOr<SparsityMap> map = getSparsityEncoding(rhsType).getSparsityMap(
-      rhsType.getShape(), [&] { return part.emitError(); });
+  auto sparseType = cast<RankedTensorType>(part.getSparse().getType());
+  FailureOr<SparsityMap> map = getSparsityEncoding(sparseType).getSparsityMap(
+      sparseType.getShape(), [&] { return part.emitError(); });
   if (failed(map))
     return kernelError("the part's map is not available");
-  std::optional<KeptSlabs> slabs = getKeptSlabs(*map, blockK, blockN);
+  int64_t columnTiles = llvm::divideCeil(rhsType.getDimSize(1), blockN);
+  std::optional<KeptSlabs> slabs =
+      sparseLhs ? getKeptLhsSlabs(*map, blockK, columnTiles)
+                : getKeptSlabs(*map, blockK, blockN);
   if (!slabs)
     return kernelError(
-        "a slab of one block's depth by 32 columns keeps some of its "
-        "elements only");
+        sparseLhs ? "a slab of one block's depth keeps some of the lhs's "
+                    "rows only"
+                  : "a slab of one block's depth by 32 columns keeps some "
+                    "of its elements only");
   // Tiles of 32 columns by the most rows that still give every
   // multiprocessor a tile (two on tensor cores), one block of K a step.
   // f16 on tensor cores: four warps, three steps in flight, rows 128, 64
   // or 32. Otherwise FMA register tiles of 64 or 32 rows, 256 threads.
   MLIRContext *context = part.getContext();
   int64_t m = lhsType.getDimSize(0);
-  int64_t columnTiles = llvm::divideCeil(rhsType.getDimSize(1), blockN);
   auto fills = [&](int64_t tileM, int64_t perProcessor) {
     return llvm::divideCeil(m, tileM) * columnTiles >=
            perProcessor * int64_t(chip.multiprocessors);
@@ -705,8 +717,10 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                  WorkListKind::DenseGrid, /*splitK=*/1);
   } else {
     bool tall = fills(64, 1);
+    // A step divides a block's depth (a multiple of 8).
+    int64_t stepK = std::gcd(kFmaStepK, blockK);
     config = TileConfigAttr::get(
-        context, {tall ? 64 : 32, blockN, 8}, {tall ? 4 : 2, 2}, 256,
+        context, {tall ? 64 : 32, blockN, stepK}, {tall ? 4 : 2, 2}, 256,
         /*stages=*/1, CopyEngine::Registers, MmaAtom::FmaF32,
         WorkListKind::DenseGrid, /*splitK=*/1);
   }
@@ -720,11 +734,13 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   shape.m = lhsType.getDimSize(0);
   shape.k = lhsType.getDimSize(1);
   shape.n = rhsType.getDimSize(1);
-  problem.a = part.getLhs();
+  // The sparse operand is read in place: the part's source tensor.
+  Value sparse = part.getSparse();
+  if (auto extract = sparse.getDefiningOp<ExtractPartOp>())
+    sparse = extract.getSource();
+  problem.a = sparseLhs ? sparse : part.getLhs();
+  problem.b = sparseLhs ? part.getRhs() : sparse;
   problem.resultElement = rhsType.getElementType();
-  problem.b = part.getSparse();
-  if (auto extract = problem.b.getDefiningOp<ExtractPartOp>())
-    problem.b = extract.getSource();
   problem.aStrides = {shape.k, 0, 1};
   problem.bStrides = {0, 1, shape.n};
   problem.steps.blockK = blockK;

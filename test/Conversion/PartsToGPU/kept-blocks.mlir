@@ -29,6 +29,33 @@ func.func @whole_slabs(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #w>) -> tenso
 
 // -----
 
+// A block part of a sparse lhs (an activation whose second slab of 16
+// columns is dead for every row): each of the two column tiles walks the
+// kept K slabs 0 and 2, reading x in place.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK-DAG: memref.global "private" constant @part0_offsets : memref<3xi32> = dense<[0, 2, 4]>
+// CHECK-DAG: memref.global "private" constant @part0_entries : memref<4xi32> = dense<[0, 2, 0, 2]>
+// CHECK-NOT: @part0_pack
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: %[[X:.*]]: memref<384xf32>, %{{.*}}: memref<3072xf32>, %[[OUT:.*]]: memref<512xf32>)
+// CHECK: scf.for
+// CHECK: memref.load %[[X]]
+// CHECK: math.fma
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK-LABEL: func.func @dead_lhs_slabs
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2, %c1{{.*}}, %c1{{.*}}) threads in (%c256
+#x = #tesa.sparsity<map = dense<[[32, 0, 32]]> : tensor<1x3xi8>>
+func.func @dead_lhs_slabs(%x: tensor<8x48xf32, #x>, %w: tensor<48x64xf32>) -> tensor<8x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x64xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
+  %p = tesa.extract_part %x : tensor<8x48xf32, #x> -> tensor<8x48xf32, #x>
+  %r = tesa.part_matmul %p, %w, %z {bits = 32 : i64, block = array<i64: 8, 16>, kernel = "block", sparse_operand = 0 : i64} : tensor<8x48xf32, #x>, tensor<48x64xf32>, tensor<8x64xf32> -> tensor<8x64xf32>
+  return %r : tensor<8x64xf32>
+}
+
+// -----
+
 // A slab that keeps half its columns: the part keeps its SIMT kernel and
 // packing.
 // CHECK-LABEL: gpu.module @tesa_kernels

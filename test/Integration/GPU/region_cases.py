@@ -137,6 +137,27 @@ def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
     return case
 
 
+def block_sparse_lhs(name="block_sparse_lhs", m=70, k=96, n=128):
+    """matmul_bias_gelu with x's columns dead in slabs of 32 (the first and
+    last kept: an activation whose channels are pruned): decomposed into a
+    block part of a sparse lhs that the contraction family computes over
+    the kept slabs of K, bias and GELU in its epilogue. Dead elements are
+    zero in the input."""
+    case = matmul_bias_gelu(name, m, k, n)
+    slabs = [32] + [0] * (k // 32 - 2) + [32]
+    encoding = (f"#tesa.sparsity<map = dense<[{slabs}]> : "
+                f"tensor<1x{k // 32}xi8>>")
+    plain, sparse = _t((m, k)), f"tensor<{m}x{k}xf32, {encoding}>"
+    case["plain_mlir"] = case["mlir"]
+    case["mlir"] = case["mlir"].replace(f"%x: {plain}", f"%x: {sparse}") \
+        .replace(f"ins(%x, %w : {plain},", f"ins(%x, %w : {sparse},")
+    keep = np.repeat(np.array(slabs) > 0, 32)[None, :]
+    case["inputs"][0] = np.where(keep, case["inputs"][0], 0) \
+        .astype(np.float32)
+    case["reference"] = case["reference_of"](case["inputs"])
+    return case
+
+
 def block_sparse_siblings(name="block_sparse_siblings", m=64, k=96, n=128,
                           bits=32):
     """Two block-pruned projections of one input (half of their 32x32
@@ -569,6 +590,7 @@ def region_cases(small=False):
     return [
         matmul_bias_gelu(),
         block_sparse_gelu(),
+        block_sparse_lhs(),
         matmul_bias_accumulator_residual(),
         attention_scores(),
         attention_context(),
