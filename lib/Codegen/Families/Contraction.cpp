@@ -704,7 +704,7 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
     // (tile rows, warp tile) of four warps.
     constexpr int64_t kMmaRows[][3] = {
         {128, 32, 32}, {64, 32, 16}, {32, 16, 16}};
-    const int64_t *rows = kMmaRows[2];
+    const int64_t *rows = kMmaRows[std::size(kMmaRows) - 1];
     for (const int64_t *candidate : kMmaRows)
       if (fills(candidate[0], 2)) {
         rows = candidate;
@@ -716,6 +716,10 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                  MmaAtom::MmaF16M16N8K16,
                                  WorkListKind::DenseGrid, /*splitK=*/1);
   } else {
+    // 64 or 32 rows by 32 columns, 256 threads. On an H200 (BERT-base
+    // block90 f32, kept-block parts at seq 512 / 128): steps of 8 took
+    // 0.501 / 0.399 ms, of 16 0.441 / 0.299, of 32 0.438 / 0.298; 128
+    // threads of 4x4 (64 rows) or 8x4 (128 rows) took 0.51 / 0.31.
     bool tall = fills(64, 1);
     // A step divides a block's depth (a multiple of 8).
     int64_t stepK = std::gcd(kFmaStepK, blockK);
