@@ -378,3 +378,33 @@ std::optional<KeptSlabs> tesa::getKeptLhsSlabs(const SparsityMap &lhs,
   }
   return slabs;
 }
+
+std::optional<KeptChannels> tesa::getKeptChannels(const SparsityMap &map) {
+  llvm::ArrayRef<int64_t> shape = map.getShape();
+  int64_t rows = shape[0], columns = shape[1];
+  std::vector<uint8_t> bits = map.getEntriesOn(shape);
+  std::vector<bool> rowKept(rows), columnKept(columns);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < columns; ++j)
+      if (bits[i * columns + j]) {
+        rowKept[i] = true;
+        columnKept[j] = true;
+      }
+  if (llvm::none_of(rowKept, [](bool kept) { return kept; }))
+    return std::nullopt;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < columns; ++j)
+      if (rowKept[i] && columnKept[j] && !bits[i * columns + j])
+        return std::nullopt;
+  // The kept indices, or none where all are kept.
+  auto keptOf = [](const std::vector<bool> &kept) {
+    std::vector<int32_t> indices;
+    for (size_t i = 0; i < kept.size(); ++i)
+      if (kept[i])
+        indices.push_back(int32_t(i));
+    if (indices.size() == kept.size())
+      indices.clear();
+    return indices;
+  };
+  return KeptChannels{keptOf(rowKept), keptOf(columnKept)};
+}

@@ -81,6 +81,18 @@ struct KeptSlabs {
 /// only.
 std::optional<KeptSlabs> getKeptSlabs(const SparsityMap &rhs,
                                       int64_t slabRows, int64_t slabColumns);
+/// The rows and columns an operand part keeps, where its kept elements are
+/// exactly those of a kept row and a kept column (its pruned channels are
+/// whole rows or columns); each list is empty where every row (column) is
+/// kept.
+struct KeptChannels {
+  std::vector<int32_t> rows, columns;
+};
+
+/// `map`'s kept channels (2-D), or none when it keeps nothing or some
+/// pruned element lies in a kept row and a kept column.
+std::optional<KeptChannels> getKeptChannels(const SparsityMap &map);
+
 /// The kept slabs of a part `lhs` of a product's lhs (M x K) whose slabs
 /// of `slabDepth` reduction columns are kept for every row or for none (the
 /// dead columns of an activation), as the KeptSlabs of `columnTiles`

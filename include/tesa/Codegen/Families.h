@@ -79,6 +79,19 @@ buildKeptBlockPartKernel(PartMatmulOp part, mlir::gpu::GPUModuleOp module,
                          llvm::StringRef name, const ChipDescription &chip,
                          llvm::ArrayRef<mlir::Operation *> epilogueOps = {});
 
+/// A part of `x @ W` kept at the operands' own precision whose pruned
+/// elements are whole channels: rows and columns of a sparse W, or columns
+/// of a sparse x (the dead channels of an activation), as the contraction
+/// family computes it on FMA register tiles over the kept channels only:
+/// the kept K indices and kept columns are gathered through tables, the
+/// other columns (which must be dead in the stored value) not written.
+/// The epilogues as for buildKeptBlockPartKernel. Fails, saying why, for
+/// any other part.
+llvm::Expected<RegionKernel>
+buildKeptChannelPartKernel(PartMatmulOp part, mlir::gpu::GPUModuleOp module,
+                           llvm::StringRef name, const ChipDescription &chip,
+                           llvm::ArrayRef<mlir::Operation *> epilogueOps = {});
+
 /// Why `members` cannot run as one launch (fuseKernels), or none: each
 /// must be one kernel (no split-K), with the same number of threads, no
 /// workgroup or private attributions and a body of one block.

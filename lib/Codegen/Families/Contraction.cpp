@@ -85,6 +85,8 @@ private:
     Value operand, base, rowStart, shared;
     ArrayRef<int64_t> strides;
     int64_t rowLoop, rowCount, rows;
+    /// The kept indices of a gathered row loop (N), or null.
+    Value keptRows;
   };
   /// This thread's elements of `tile`'s slice at reduction step `kStart`
   /// (zero outside the operand).
@@ -96,6 +98,9 @@ private:
   void multiply(const OperandTile &a, const OperandTile &b, Value ty,
                 Value tx, SmallVector<Value> &acc);
   Value batchBase(ArrayRef<int64_t> strides, Value batchId);
+  /// Index `i` (valid where `inBounds`) of a gathered loop through its
+  /// table of kept indices `kept`; `i` itself without one.
+  Value gather(Value kept, Value i, Value inBounds);
 
   /// Words that pad the rows of the tiles in workgroup memory: they keep
   /// 16-byte alignment and shift consecutive k rows by four banks.
@@ -108,7 +113,16 @@ private:
   int64_t tileM, tileN, tileK;
   ThreadTile rows, columns;
   int64_t threads;
+  /// The tables of problem.keptK and keptN, or null.
+  Value keptK, keptN;
 };
+
+Value ContractionEmitter::gather(Value kept, Value i, Value inBounds) {
+  if (!kept)
+    return i;
+  return e.loadIndex(kept,
+                     arith::SelectOp::create(e.b, inBounds, i, e.index(0)));
+}
 
 Value ContractionEmitter::batchBase(ArrayRef<int64_t> strides,
                                     Value batchId) {
@@ -135,8 +149,10 @@ SmallVector<Value> ContractionEmitter::loadTile(const OperandTile &tile,
     auto [row, kk] = getTilePosition(tile, r);
     Value globalRow = e.add(tile.rowStart, row);
     Value globalK = e.add(kStart, kk);
-    Value inBounds =
-        e.both(e.less(globalRow, tile.rowCount), e.less(globalK, shape.k));
+    Value inBounds = e.both(e.less(globalRow, tile.rowCount),
+                            e.less(globalK, problem.getWalkedK()));
+    globalRow = gather(tile.keptRows, globalRow, inBounds);
+    globalK = gather(keptK, globalK, inBounds);
     Value offset = e.add(
         tile.base, e.add(e.affine(globalRow, tile.strides[tile.rowLoop]),
                          e.affine(globalK, tile.strides[shape.kLoop])));
@@ -195,13 +211,21 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
   Value rowStart = e.affine(block.rowTile, tileM);
   Value columnTile = block.columnTile;
   Value columnStart = e.affine(columnTile, tileN);
+  auto module = kernel->getParentOfType<gpu::GPUModuleOp>();
+  if (!problem.keptK.empty())
+    keptK = e.table(module, (kernel.getName() + "_kept_k").str(),
+                    problem.keptK);
+  if (!problem.keptN.empty())
+    keptN = e.table(module, (kernel.getName() + "_kept_n").str(),
+                    problem.keptN);
   OperandTile a{arguments[0], batchBase(problem.aStrides, batchId), rowStart,
                 e.workgroupBuffer(kernel, tileK * (tileM + kPad)),
-                problem.aStrides, shape.mLoop, shape.m, tileM};
+                problem.aStrides, shape.mLoop, shape.m, tileM, Value()};
   OperandTile bTile{arguments[1], batchBase(problem.bStrides, batchId),
                     columnStart,
                     e.workgroupBuffer(kernel, tileK * (tileN + kPad)),
-                    problem.bStrides, shape.nLoop, shape.n, tileN};
+                    problem.bStrides, shape.nLoop, problem.getWalkedN(),
+                    tileN, keptN};
 
   KStepWalker steps(e, problem, kernel, tileK, block.slice);
   Value count = steps.getCount(columnTile);
@@ -232,10 +256,11 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
     for (int64_t j = 0; j < columns.size; ++j) {
       Value row = e.add(rowStart, rows.getOffset(e, ty, i));
       Value column = e.add(columnStart, columns.getOffset(e, tx, j));
-      Value inBounds = e.both(e.less(row, shape.m), e.less(column, shape.n));
+      Value inBounds = e.both(e.less(row, shape.m),
+                              e.less(column, problem.getWalkedN()));
       e.ifThen(inBounds, [&] {
         storeOutput(e, problem, block, loop.getResult(i * columns.size + j),
-                    row, column);
+                    row, gather(keptN, column, inBounds));
       });
     }
   }
@@ -284,7 +309,7 @@ RegionKernel emitContraction(const ContractionProblem &problem,
     finish->threads = kSplitKFinishThreads;
     result.finish = finish;
   }
-  result.grid = {llvm::divideCeil(shape.n, config.getTile()[1]),
+  result.grid = {llvm::divideCeil(problem.getWalkedN(), config.getTile()[1]),
                  llvm::divideCeil(shape.m, config.getTile()[0]),
                  shape.batch * problem.splitK};
   result.threads = config.getThreads();
@@ -314,6 +339,15 @@ std::optional<std::string> checkConfig(const ContractionProblem &problem,
                                        TileConfigAttr config) {
   if (config.getSplitK() > 1 && problem.steps.blockK)
     return "split-K takes every K step, not a list of kept blocks";
+  // Row tiles run along y and batches (by slices) along z.
+  constexpr int64_t kMaxGridYZ = 65535;
+  if (llvm::divideCeil(problem.shape.m, config.getTile()[0]) > kMaxGridYZ ||
+      problem.shape.batch * config.getSplitK() > kMaxGridYZ)
+    return "the grid would take more than 65535 blocks along y or z";
+  bool gathered = !problem.keptK.empty() || !problem.keptN.empty();
+  if (gathered && (problem.steps.blockK || config.getSplitK() > 1 ||
+                   config.getAtom() != MmaAtom::FmaF32))
+    return "gathered loops take FMA tiles over every step, without split-K";
   if (config.getAtom() == MmaAtom::MmaF16M16N8K16)
     return checkMmaProblem(problem, config);
   return checkFmaConfig(config);
@@ -502,7 +536,7 @@ Value KStepWalker::table(StringRef suffix, ArrayRef<int32_t> data) {
 Value KStepWalker::getCount(Value columnTile) {
   const KStepList &steps = problem.steps;
   if (!steps.blockK) {
-    int64_t total = llvm::divideCeil(problem.shape.k, tileK);
+    int64_t total = llvm::divideCeil(problem.getWalkedK(), tileK);
     if (!slice)
       return e.index(total);
     // Slices of `perSlice` steps; the last may be shorter or empty.
@@ -528,7 +562,7 @@ Value KStepWalker::getStart(Value columnTile, Value i, Value count) {
     if (!slice)
       return e.affine(i, tileK);
     int64_t perSlice = llvm::divideCeil(
-        llvm::divideCeil(problem.shape.k, tileK), problem.splitK);
+        llvm::divideCeil(problem.getWalkedK(), tileK), problem.splitK);
     Value start = e.affine(e.add(e.affine(slice, perSlice), i), tileK);
     return arith::SelectOp::create(e.b, inRange, start,
                                    e.index(problem.shape.k));
@@ -643,6 +677,41 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
                          epilogue->getResultType());
 }
 
+/// `part` (2-D, static) as a contraction over all of K and N: the sparse
+/// operand read in place (the part's source tensor), the accumulator as the
+/// initial value, the part's own epilogue and then `epilogue`.
+static ContractionProblem describePart(PartMatmulOp part,
+                                       const Epilogue &epilogue) {
+  auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
+  auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
+  ContractionProblem problem;
+  ContractionShape &shape = problem.shape;
+  shape.numLoops = 3;
+  shape.mLoop = 0;
+  shape.nLoop = 1;
+  shape.kLoop = 2;
+  shape.m = lhsType.getDimSize(0);
+  shape.k = lhsType.getDimSize(1);
+  shape.n = rhsType.getDimSize(1);
+  Value sparse = part.getSparse();
+  if (auto extract = sparse.getDefiningOp<ExtractPartOp>())
+    sparse = extract.getSource();
+  bool sparseLhs = part.getSparseOperand() == 0;
+  problem.a = sparseLhs ? sparse : part.getLhs();
+  problem.b = sparseLhs ? part.getRhs() : sparse;
+  problem.resultElement = rhsType.getElementType();
+  problem.aStrides = {shape.k, 0, 1};
+  problem.bStrides = {0, 1, shape.n};
+  problem.outputMap = AffineMap::getMultiDimIdentityMap(3, part.getContext())
+                          .getMajorSubMap(2);
+  problem.init = getInitialValue(part.getAcc(), problem.outputMap);
+  problem.epilogue = &epilogue;
+  problem.partEpilogue = [part](OpBuilder &b, Value value) mutable {
+    return part.buildEpilogue(b, value);
+  };
+  return problem;
+}
+
 /// The deepest K step of FMA kept-block tiles: every step waits for its
 /// loads, so few deep steps beat many shallow ones on walks of a few kept
 /// slabs.
@@ -729,38 +798,85 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
         WorkListKind::DenseGrid, /*splitK=*/1);
   }
 
-  ContractionProblem problem;
-  ContractionShape &shape = problem.shape;
-  shape.numLoops = 3;
-  shape.mLoop = 0;
-  shape.nLoop = 1;
-  shape.kLoop = 2;
-  shape.m = lhsType.getDimSize(0);
-  shape.k = lhsType.getDimSize(1);
-  shape.n = rhsType.getDimSize(1);
-  // The sparse operand is read in place: the part's source tensor.
-  Value sparse = part.getSparse();
-  if (auto extract = sparse.getDefiningOp<ExtractPartOp>())
-    sparse = extract.getSource();
-  problem.a = sparseLhs ? sparse : part.getLhs();
-  problem.b = sparseLhs ? part.getRhs() : sparse;
-  problem.resultElement = rhsType.getElementType();
-  problem.aStrides = {shape.k, 0, 1};
-  problem.bStrides = {0, 1, shape.n};
+  ContractionProblem problem = describePart(part, *epilogue);
   problem.steps.blockK = blockK;
   problem.steps.offsets = std::move(slabs->offsets);
   problem.steps.entries = std::move(slabs->rows);
-  AffineMap outputMap = AffineMap::getMultiDimIdentityMap(3, context)
-                            .getMajorSubMap(2);
-  problem.init = getInitialValue(part.getAcc(), outputMap);
   if (std::optional<std::string> reason = checkConfig(problem, config))
     return kernelError(*reason);
-  // The part's own epilogue, then the steps after it.
-  problem.epilogue = &*epilogue;
-  problem.outputMap = outputMap;
-  problem.partEpilogue = [part](OpBuilder &b, Value value) mutable {
-    return part.buildEpilogue(b, value);
-  };
+  return emitContraction(problem, config, module, name,
+                         epilogue->getResultType());
+}
+
+/// Whether every element of the columns of `type` outside `kept` is pruned
+/// by its encoding (`part` reports a map that cannot be read).
+static bool areOtherColumnsDead(PartMatmulOp part, RankedTensorType type,
+                                ArrayRef<int32_t> kept) {
+  SparsityAttr encoding = getSparsityEncoding(type);
+  if (!encoding || type.getRank() != 2)
+    return false;
+  FailureOr<SparsityMap> map = encoding.getSparsityMap(
+      type.getShape(), [&] { return part.emitError(); });
+  if (failed(map))
+    return false;
+  std::optional<KeptChannels> live = getKeptChannels(*map);
+  // Live columns (all of them where the list is empty) must be kept ones.
+  return live && !live->columns.empty() &&
+         llvm::all_of(live->columns, [&](int32_t column) {
+           return llvm::is_contained(kept, column);
+         });
+}
+
+llvm::Expected<RegionKernel>
+tesa::buildKeptChannelPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
+                                 StringRef name, const ChipDescription &chip,
+                                 ArrayRef<Operation *> epilogueOps) {
+  FailureOr<Epilogue> epilogue = Epilogue::get(part.getResult(), epilogueOps);
+  if (failed(epilogue))
+    return kernelError("an op after the part is not an elementwise step");
+  auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
+  auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
+  Type element = lhsType.getElementType();
+  if (element != rhsType.getElementType() || !(element.isF32() || element.isF16()) ||
+      part.getBits() != element.getIntOrFloatBitWidth() ||
+      lhsType.getRank() != 2 || !lhsType.hasStaticShape() ||
+      !rhsType.hasStaticShape())
+    return kernelError("only parts kept at the operands' own precision are "
+                       "computed over kept channels");
+  bool sparseLhs = part.getSparseOperand() == 0;
+  auto sparseType = cast<RankedTensorType>(part.getSparse().getType());
+  FailureOr<SparsityMap> map = getSparsityEncoding(sparseType).getSparsityMap(
+      sparseType.getShape(), [&] { return part.emitError(); });
+  if (failed(map))
+    return kernelError("the part's map is not available");
+  std::optional<KeptChannels> channels = getKeptChannels(*map);
+  if (!channels)
+    return kernelError("the part's pruned elements are not whole rows or "
+                       "columns");
+  ContractionProblem problem = describePart(part, *epilogue);
+  if (sparseLhs) {
+    // M is not gathered: every row of the lhs must be kept.
+    if (!channels->rows.empty())
+      return kernelError("the part prunes rows of the lhs");
+    problem.keptK = std::move(channels->columns);
+  } else {
+    problem.keptK = std::move(channels->rows);
+    problem.keptN = std::move(channels->columns);
+  }
+  // Columns the part skips are not written: they must be dead in the value
+  // its kernel stores.
+  if (!problem.keptN.empty() &&
+      !areOtherColumnsDead(part, epilogue->getResultType(), problem.keptN))
+    return kernelError("columns the part prunes are live in its result");
+  TileConfigAttr rule = chooseContractionConfig(
+      part.getContext(), chip, /*batch=*/1, problem.shape.m,
+      problem.getWalkedN(), problem.getWalkedK(), /*tensorCores=*/false);
+  TileConfigAttr config = TileConfigAttr::get(
+      part.getContext(), rule.getTile(), rule.getThreadTile(),
+      rule.getThreads(), rule.getStages(), rule.getCopy(), rule.getAtom(),
+      rule.getWork(), /*splitK=*/1);
+  if (std::optional<std::string> reason = checkConfig(problem, config))
+    return kernelError(*reason);
   return emitContraction(problem, config, module, name,
                          epilogue->getResultType());
 }

@@ -72,6 +72,11 @@ struct ContractionProblem {
   /// (emitSplitKFinish) adds them up, then applies the initial value and
   /// `store`.
   int64_t splitK = 1;
+  /// Gathered loops: with `keptK` (`keptN`) set, the kernel walks only
+  /// these K (N) indices, in order, as if the operands held only them (a
+  /// sparse operand whose pruned channels are whole rows or columns).
+  /// Outputs of columns outside `keptN` are not written: they are dead.
+  std::vector<int32_t> keptK, keptN;
   mlir::Type resultElement;
   /// The elementwise steps after the product, and the product's result
   /// coordinates as a map from its loops.
@@ -95,6 +100,14 @@ struct ContractionProblem {
   /// How far apart in the flat result (or the split-K workspace) outputs one
   /// column apart are stored.
   int64_t getColumnStride() const;
+  /// The K and N extents the kernel walks (those of keptK and keptN where
+  /// they are set).
+  int64_t getWalkedK() const {
+    return keptK.empty() ? shape.k : int64_t(keptK.size());
+  }
+  int64_t getWalkedN() const {
+    return keptN.empty() ? shape.n : int64_t(keptN.size());
+  }
   /// Elements of the split-K workspace: splitK x batch x M x N.
   int64_t getWorkspaceElements() const {
     return splitK * shape.batch * shape.m * shape.n;

@@ -227,13 +227,19 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     // With the elementwise steps after it (a bias and GELU), which then
     // take no kernel of their own.
     SmallVector<Operation *> steps = getFollowingSteps(op);
-    llvm::Expected<RegionKernel> keptBlocks = buildKeptBlockPartKernel(
-        op, kernelModule, "part" + std::to_string(index), chip, steps);
-    if (keptBlocks) {
-      keptBlockParts.push_back({op, steps, *keptBlocks});
+    std::string name = "part" + std::to_string(index);
+    llvm::Expected<RegionKernel> kernel =
+        buildKeptBlockPartKernel(op, kernelModule, name, chip, steps);
+    std::string reason;
+    if (!kernel) {
+      reason = llvm::toString(kernel.takeError());
+      kernel = buildKeptChannelPartKernel(op, kernelModule, name, chip, steps);
+    }
+    if (kernel) {
+      keptBlockParts.push_back({op, steps, *kernel});
       return success();
     }
-    std::string reason = llvm::toString(keptBlocks.takeError());
+    reason += "; " + llvm::toString(kernel.takeError());
     // The part kernels below take f32 operands.
     if (!cast<RankedTensorType>(op.getLhs().getType())
              .getElementType()

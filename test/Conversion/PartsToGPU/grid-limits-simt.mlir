@@ -1,5 +1,9 @@
 // RUN: tesa-opt %s --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
 
+// The maps keep diagonal blocks: not whole channels, so the parts take
+// the SIMT kernel (whole channels take the contraction family, see
+// kept-channels.mlir).
+
 // A grid has at most 65535 blocks along y. The SIMT kernel has its column
 // blocks along y (the dense operand is larger than the L2 cache): 65537
 // blocks of 512 columns (four per thread) become 65535, and each walks its
@@ -11,9 +15,9 @@
 // CHECK: math.fma
 // CHECK-LABEL: func.func @wide
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%{{.+}}, %c65535
-func.func @wide(%w: tensor<16x16xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+func.func @wide(%w: tensor<16x16xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>,
                 %x: tensor<16x33554944xf32>, %acc: tensor<16x33554944xf32>) -> tensor<16x33554944xf32> {
-  %r = linalg.matmul ins(%w, %x : tensor<16x16xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<16x33554944xf32>)
+  %r = linalg.matmul ins(%w, %x : tensor<16x16xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>, tensor<16x33554944xf32>)
                      outs(%acc : tensor<16x33554944xf32>) -> tensor<16x33554944xf32>
   return %r : tensor<16x33554944xf32>
 }

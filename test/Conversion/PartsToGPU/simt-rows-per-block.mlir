@@ -1,5 +1,9 @@
 // RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
 
+// The maps keep diagonal blocks: not whole channels, so the parts take
+// the SIMT kernel (whole channels take the contraction family, see
+// kept-channels.mlir).
+
 // With enough columns and short rows (32 entries), a block of the SIMT
 // kernel takes several work rows (here 8: 256 channels, 32 blocks of 128
 // columns, still 1024 blocks for 108 multiprocessors). Each thread walks the block's rows for its column
@@ -23,9 +27,9 @@
 // CHECK: gpu.barrier
 // CHECK-LABEL: func.func @lhs
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c32{{(_[0-9]+)?}}, %c32
-func.func @lhs(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+func.func @lhs(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>,
                %x: tensor<64x4096xf32>, %acc: tensor<256x4096xf32>) -> tensor<256x4096xf32> {
-  %r = linalg.matmul ins(%w, %x : tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<64x4096xf32>)
+  %r = linalg.matmul ins(%w, %x : tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>, tensor<64x4096xf32>)
                      outs(%acc : tensor<256x4096xf32>) -> tensor<256x4096xf32>
   return %r : tensor<256x4096xf32>
 }
@@ -43,9 +47,9 @@ func.func @lhs(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : te
 // CHECK: %[[C:.+]] = arith.divui %[[I]], %c8
 // CHECK: memref.load %[[SUMS]][%[[R]], %[[C]]]
 func.func @rhs(%x: tensor<4096x64xf32>,
-               %w: tensor<64x256xf32, #tesa.sparsity<map = dense<[[32], [0]]> : tensor<2x1xi8>>>,
+               %w: tensor<64x256xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>,
                %acc: tensor<4096x256xf32>) -> tensor<4096x256xf32> {
-  %r = linalg.matmul ins(%x, %w : tensor<4096x64xf32>, tensor<64x256xf32, #tesa.sparsity<map = dense<[[32], [0]]> : tensor<2x1xi8>>>)
+  %r = linalg.matmul ins(%x, %w : tensor<4096x64xf32>, tensor<64x256xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>)
                      outs(%acc : tensor<4096x256xf32>) -> tensor<4096x256xf32>
   return %r : tensor<4096x256xf32>
 }
@@ -73,9 +77,9 @@ func.func @rhs(%x: tensor<4096x64xf32>,
 // CHECK: gpu.return
 // CHECK-LABEL: func.func @decode
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c1{{(_[0-9]+)?}}, %c256
-func.func @decode(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+func.func @decode(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>,
                   %x: tensor<64x8xf32>, %acc: tensor<256x8xf32>) -> tensor<256x8xf32> {
-  %r = linalg.matmul ins(%w, %x : tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<64x8xf32>)
+  %r = linalg.matmul ins(%w, %x : tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>, tensor<64x8xf32>)
                      outs(%acc : tensor<256x8xf32>) -> tensor<256x8xf32>
   return %r : tensor<256x8xf32>
 }
@@ -92,9 +96,9 @@ func.func @decode(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> :
 // CHECK: gpu.return
 // CHECK-LABEL: func.func @long_rows
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c32{{(_[0-9]+)?}}, %c256
-func.func @long_rows(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+func.func @long_rows(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>,
                      %x: tensor<512x4096xf32>, %acc: tensor<256x4096xf32>) -> tensor<256x4096xf32> {
-  %r = linalg.matmul ins(%w, %x : tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<512x4096xf32>)
+  %r = linalg.matmul ins(%w, %x : tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>, tensor<512x4096xf32>)
                      outs(%acc : tensor<256x4096xf32>) -> tensor<256x4096xf32>
   return %r : tensor<256x4096xf32>
 }
@@ -128,9 +132,9 @@ func.func @long_rows(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]
 // CHECK: gpu.return
 // CHECK-LABEL: func.func @beyond_l2
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c256{{(_[0-9]+)?}}, %c64
-func.func @beyond_l2(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+func.func @beyond_l2(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>,
                      %x: tensor<512x32768xf32>, %acc: tensor<256x32768xf32>) -> tensor<256x32768xf32> {
-  %r = linalg.matmul ins(%w, %x : tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<512x32768xf32>)
+  %r = linalg.matmul ins(%w, %x : tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>, tensor<512x32768xf32>)
                      outs(%acc : tensor<256x32768xf32>) -> tensor<256x32768xf32>
   return %r : tensor<256x32768xf32>
 }
@@ -150,9 +154,9 @@ func.func @beyond_l2(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]
 // CHECK: arith.divui %{{.+}}, %c512
 // CHECK-LABEL: func.func @staged_columns
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c128{{(_[0-9]+)?}}, %c8
-func.func @staged_columns(%w: tensor<1024x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+func.func @staged_columns(%w: tensor<1024x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>,
                           %x: tensor<64x4096xf32>, %acc: tensor<1024x4096xf32>) -> tensor<1024x4096xf32> {
-  %r = linalg.matmul ins(%w, %x : tensor<1024x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<64x4096xf32>)
+  %r = linalg.matmul ins(%w, %x : tensor<1024x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>, tensor<64x4096xf32>)
                      outs(%acc : tensor<1024x4096xf32>) -> tensor<1024x4096xf32>
   return %r : tensor<1024x4096xf32>
 }
@@ -167,9 +171,9 @@ func.func @staged_columns(%w: tensor<1024x64xf32, #tesa.sparsity<map = dense<[[3
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c16
 // CHECK-LABEL: func.func @decode_short_rows
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c1{{(_[0-9]+)?}}, %c4096
-func.func @decode_short_rows(%w: tensor<4096x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>,
+func.func @decode_short_rows(%w: tensor<4096x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>,
                              %x: tensor<64x8xf32>, %acc: tensor<4096x8xf32>) -> tensor<4096x8xf32> {
-  %r = linalg.matmul ins(%w, %x : tensor<4096x64xf32, #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>>, tensor<64x8xf32>)
+  %r = linalg.matmul ins(%w, %x : tensor<4096x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>, tensor<64x8xf32>)
                      outs(%acc : tensor<4096x8xf32>) -> tensor<4096x8xf32>
   return %r : tensor<4096x8xf32>
 }

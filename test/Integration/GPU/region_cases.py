@@ -137,22 +137,54 @@ def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
     return case
 
 
-def block_sparse_lhs(name="block_sparse_lhs", m=70, k=96, n=128):
-    """matmul_bias_gelu with x's columns dead in slabs of 32 (the first and
-    last kept: an activation whose channels are pruned): decomposed into a
-    block part of a sparse lhs that the contraction family computes over
-    the kept slabs of K, bias and GELU in its epilogue. Dead elements are
-    zero in the input."""
+def sparse_lhs_columns(name, m, k, n, width, kept):
+    """matmul_bias_gelu with x's columns dead in runs of `width` (`kept`: one
+    flag a run), as an activation whose channels are pruned: x's map is
+    1 x (k / width). Decomposed into a part of a sparse lhs that the
+    contraction family computes over the kept K only (kept slabs for runs of
+    32, gathered K for single columns), bias and GELU in its epilogue. Dead
+    elements are zero in the input."""
     case = matmul_bias_gelu(name, m, k, n)
-    slabs = [32] + [0] * (k // 32 - 2) + [32]
-    encoding = (f"#tesa.sparsity<map = dense<[{slabs}]> : "
-                f"tensor<1x{k // 32}xi8>>")
+    runs = [32 if flag else 0 for flag in kept]
+    encoding = (f"#tesa.sparsity<map = dense<[{runs}]> : "
+                f"tensor<1x{k // width}xi8>>")
     plain, sparse = _t((m, k)), f"tensor<{m}x{k}xf32, {encoding}>"
     case["plain_mlir"] = case["mlir"]
     case["mlir"] = case["mlir"].replace(f"%x: {plain}", f"%x: {sparse}") \
         .replace(f"ins(%x, %w : {plain},", f"ins(%x, %w : {sparse},")
-    keep = np.repeat(np.array(slabs) > 0, 32)[None, :]
+    keep = np.repeat(np.array(runs) > 0, width)[None, :]
     case["inputs"][0] = np.where(keep, case["inputs"][0], 0) \
+        .astype(np.float32)
+    case["reference"] = case["reference_of"](case["inputs"])
+    return case
+
+
+def block_sparse_lhs(name="block_sparse_lhs", m=70, k=96, n=128):
+    """The first and last of x's three slabs of 32 columns kept."""
+    return sparse_lhs_columns(name, m, k, n, 32, [1, 0, 1])
+
+
+def channel_sparse_lhs(name="channel_sparse_lhs", m=70, k=96, n=128):
+    """About half of x's columns kept, one by one."""
+    kept = _rng(name + "_mask").random(k) < 0.5
+    kept[0] = True
+    return sparse_lhs_columns(name, m, k, n, 1, kept)
+
+
+def channel_sparse_rhs_rows(name="channel_sparse_rhs_rows", m=70, k=96,
+                            n=128):
+    """matmul_bias_gelu with about half of w's rows (K) pruned one by one:
+    the part walks the kept K only (gathered), every column kept."""
+    case = matmul_bias_gelu(name, m, k, n)
+    kept = _rng(name + "_mask").random(k) < 0.5
+    kept[0] = True
+    rows = ", ".join(f"[{32 if flag else 0}]" for flag in kept)
+    encoding = f"#tesa.sparsity<map = dense<[{rows}]> : tensor<{k}x1xi8>>"
+    plain, sparse = _t((k, n)), f"tensor<{k}x{n}xf32, {encoding}>"
+    case["plain_mlir"] = case["mlir"]
+    case["mlir"] = case["mlir"].replace(f"%w: {plain}", f"%w: {sparse}") \
+        .replace(f"{_t((m, k))}, {plain})", f"{_t((m, k))}, {sparse})")
+    case["inputs"][1] = np.where(kept[:, None], case["inputs"][1], 0) \
         .astype(np.float32)
     case["reference"] = case["reference_of"](case["inputs"])
     return case
@@ -591,6 +623,8 @@ def region_cases(small=False):
         matmul_bias_gelu(),
         block_sparse_gelu(),
         block_sparse_lhs(),
+        channel_sparse_lhs(),
+        channel_sparse_rhs_rows(),
         matmul_bias_accumulator_residual(),
         attention_scores(),
         attention_context(),
