@@ -233,22 +233,28 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
   storeTile(a, loadTile(a, firstK));
   storeTile(bTile, loadTile(bTile, firstK));
   e.barrier();
-  SmallVector<Value> zeros(rows.size * columns.size, e.f32(0.0));
-  auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1), zeros);
+  // The accumulators, then the start of the next step: each iteration
+  // looks up the start of the step after the next one, so that a walk of
+  // kept blocks does not wait for its table before its loads.
+  SmallVector<Value> initial(rows.size * columns.size, e.f32(0.0));
+  initial.push_back(steps.getStart(columnTile, e.index(1), count));
+  auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1), initial);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     // The next step's slices (zeros past the end) while this one runs.
-    Value nextK = steps.getStart(
-        columnTile, e.affine(loop.getInductionVar(), 1, 1), count);
+    Value nextK = loop.getRegionIterArgs().back();
     SmallVector<Value> nextA = loadTile(a, nextK);
     SmallVector<Value> nextB = loadTile(bTile, nextK);
-    SmallVector<Value> acc(loop.getRegionIterArgs());
+    Value afterNextK = steps.getStart(
+        columnTile, e.affine(loop.getInductionVar(), 1, 2), count);
+    SmallVector<Value> acc(loop.getRegionIterArgs().drop_back());
     multiply(a, bTile, ty, tx, acc);
     e.barrier();
     storeTile(a, nextA);
     storeTile(bTile, nextB);
     e.barrier();
+    acc.push_back(afterNextK);
     scf::YieldOp::create(b, acc);
   }
 

@@ -2,7 +2,8 @@
 
 // A 64x64x8 tiling: 4x4 outputs a thread in runs of four (one 16-byte
 // workgroup load per run and k), the next step's slices loaded before this
-// step's FMAs, the bias read through its broadcast and the ReLU applied
+// step's FMAs (the loop carries 16 accumulators and the next step's start),
+// the bias read through its broadcast and the ReLU applied
 // before the one store. 100 x 70 outputs take a grid of 2 x 2 tiles.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @contraction0(
@@ -10,7 +11,7 @@
 // CHECK-SAME: workgroup(%[[AT:.*]] : memref<544xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[BT:.*]] : memref<544xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: memref.store %{{.*}}, %[[AT]]
 // CHECK: gpu.barrier
-// CHECK: %[[LOOP:.*]]:16 = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK: %[[LOOP:.*]]:17 = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
 // CHECK: memref.load %[[A]]
 // CHECK: vector.load %[[AT]][%{{.*}}] {alignment = 16 : i64} : memref<544xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // CHECK: math.fma
