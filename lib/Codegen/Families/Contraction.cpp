@@ -343,8 +343,6 @@ std::optional<std::string> checkFmaConfig(TileConfigAttr config) {
 /// Why `config` cannot compute `problem`, or none.
 std::optional<std::string> checkConfig(const ContractionProblem &problem,
                                        TileConfigAttr config) {
-  if (config.getSplitK() > 1 && problem.steps.blockK)
-    return "split-K takes every K step, not a list of kept blocks";
   // Row tiles run along y and batches (by slices) along z.
   constexpr int64_t kMaxGridYZ = 65535;
   if (llvm::divideCeil(problem.shape.m, config.getTile()[0]) > kMaxGridYZ ||
@@ -539,48 +537,61 @@ Value KStepWalker::table(StringRef suffix, ArrayRef<int32_t> data) {
                  (kernel.getName() + suffix).str(), data);
 }
 
-Value KStepWalker::getCount(Value columnTile) {
+Value KStepWalker::getSliceSteps(Value total) {
+  // Slices of ceil(total / splitK) steps; the last may be shorter or empty.
+  return arith::CeilDivUIOp::create(e.b, total, e.index(problem.splitK));
+}
+
+Value KStepWalker::getTotal(Value columnTile) {
   const KStepList &steps = problem.steps;
-  if (!steps.blockK) {
-    int64_t total = llvm::divideCeil(problem.getWalkedK(), tileK);
-    if (!slice)
-      return e.index(total);
-    // Slices of `perSlice` steps; the last may be shorter or empty.
-    int64_t perSlice = llvm::divideCeil(total, problem.splitK);
-    Value rest = arith::SubIOp::create(
-        e.b, e.index(total),
-        arith::MinUIOp::create(e.b, e.affine(slice, perSlice),
-                               e.index(total)));
-    return arith::MinUIOp::create(e.b, rest, e.index(perSlice));
-  }
+  if (!steps.blockK)
+    return e.index(llvm::divideCeil(problem.getWalkedK(), tileK));
   Value offsets = table("_offsets", steps.offsets);
-  Value count = arith::SubIOp::create(
+  Value blocks = arith::SubIOp::create(
       e.b, e.loadIndex(offsets, e.affine(columnTile, 1, 1)),
       e.loadIndex(offsets, columnTile));
-  return e.affine(count, steps.blockK / tileK);
+  return e.affine(blocks, steps.blockK / tileK);
+}
+
+Value KStepWalker::getCount(Value columnTile) {
+  Value total = getTotal(columnTile);
+  if (!slice)
+    return total;
+  Value perSlice = getSliceSteps(total);
+  Value rest = arith::SubIOp::create(
+      e.b, total,
+      arith::MinUIOp::create(e.b, arith::MulIOp::create(e.b, slice, perSlice),
+                             total));
+  return arith::MinUIOp::create(e.b, rest, perSlice);
 }
 
 Value KStepWalker::getStart(Value columnTile, Value i, Value count) {
   const KStepList &steps = problem.steps;
   Value inRange =
       arith::CmpIOp::create(e.b, arith::CmpIPredicate::ult, i, count);
+  // The step's index in the column's walk.
+  Value step = i;
+  if (slice)
+    step = e.add(
+        arith::MulIOp::create(e.b, slice,
+                              getSliceSteps(getTotal(columnTile))),
+        i);
+  Value start;
   if (!steps.blockK) {
-    if (!slice)
-      return e.affine(i, tileK);
-    int64_t perSlice = llvm::divideCeil(
-        llvm::divideCeil(problem.getWalkedK(), tileK), problem.splitK);
-    Value start = e.affine(e.add(e.affine(slice, perSlice), i), tileK);
-    return arith::SelectOp::create(e.b, inRange, start,
-                                   e.index(problem.shape.k));
+    start = e.affine(step, tileK);
+  } else {
+    int64_t perBlock = steps.blockK / tileK;
+    Value offsets = table("_offsets", steps.offsets);
+    Value entries = table("_entries", steps.entries);
+    Value entryIndex = e.add(e.loadIndex(offsets, columnTile),
+                             e.div(step, perBlock));
+    Value safe =
+        arith::SelectOp::create(e.b, inRange, entryIndex, e.index(0));
+    start = e.add(e.affine(e.loadIndex(entries, safe), steps.blockK),
+                  e.affine(e.rem(step, perBlock), tileK));
   }
-  int64_t perBlock = steps.blockK / tileK;
-  Value offsets = table("_offsets", steps.offsets);
-  Value entries = table("_entries", steps.entries);
-  Value entryIndex = e.add(e.loadIndex(offsets, columnTile),
-                           e.div(i, perBlock));
-  Value safe = arith::SelectOp::create(e.b, inRange, entryIndex, e.index(0));
-  Value start = e.add(e.affine(e.loadIndex(entries, safe), steps.blockK),
-                      e.affine(e.rem(i, perBlock), tileK));
+  if (!slice && !steps.blockK)
+    return start;
   return arith::SelectOp::create(e.b, inRange, start,
                                  e.index(problem.shape.k));
 }
@@ -722,6 +733,8 @@ static ContractionProblem describePart(PartMatmulOp part,
 /// loads, so few deep steps beat many shallow ones on walks of a few kept
 /// slabs.
 static constexpr int64_t kFmaStepK = 32;
+/// The most slices a kept-block part's walks are split into.
+static constexpr int64_t kMaxKeptBlockSlices = 8;
 llvm::Expected<RegionKernel>
 tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                StringRef name, const ChipDescription &chip,
@@ -796,15 +809,27 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
     // 0.501 / 0.399 ms, of 16 0.441 / 0.299, of 32 0.438 / 0.298; 128
     // threads of 4x4 (64 rows) or 8x4 (128 rows) took 0.51 / 0.31.
     bool tall = fills(64, 1);
+    int64_t tileM = tall ? 64 : 32;
     // A step divides a block's depth (a multiple of 8).
     int64_t stepK = std::gcd(kFmaStepK, blockK);
+    // Fewer tiles than two a multiprocessor: each column's walk split into
+    // slices (split-K) of two steps or more on average, the slices' sums
+    // added up by a second kernel.
+    int64_t tiles = llvm::divideCeil(m, tileM) * columnTiles;
+    int64_t averageSteps =
+        int64_t(slabs->rows.size()) * (blockK / stepK) / columnTiles;
+    int64_t wanted =
+        llvm::divideCeil(2 * int64_t(chip.multiprocessors), tiles);
+    int64_t splitK = std::clamp<int64_t>(std::min(wanted, averageSteps / 2),
+                                         1, kMaxKeptBlockSlices);
     config = TileConfigAttr::get(
-        context, {tall ? 64 : 32, blockN, stepK}, {tall ? 4 : 2, 2}, 256,
+        context, {tileM, blockN, stepK}, {tall ? 4 : 2, 2}, 256,
         /*stages=*/1, CopyEngine::Registers, MmaAtom::FmaF32,
-        WorkListKind::DenseGrid, /*splitK=*/1);
+        WorkListKind::DenseGrid, splitK);
   }
 
   ContractionProblem problem = describePart(part, *epilogue);
+  problem.splitK = config.getSplitK();
   problem.steps.blockK = blockK;
   problem.steps.offsets = std::move(slabs->offsets);
   problem.steps.entries = std::move(slabs->rows);

@@ -170,7 +170,8 @@ void storeOutputPair(KernelEmitter &e, const ContractionProblem &problem,
                      const ContractionBlock &block, mlir::Value first,
                      mlir::Value second, mlir::Value row, mlir::Value column);
 
-/// The K steps of tileK reduction elements that one column of tiles takes.
+/// The K steps of tileK reduction elements that one column of tiles takes
+/// (with split-K, the block's slice of them).
 class KStepWalker {
 public:
   /// `slice`: the block's slice of a split K (null without split-K).
@@ -187,6 +188,10 @@ public:
 
 private:
   mlir::Value table(llvm::StringRef suffix, llvm::ArrayRef<int32_t> data);
+  /// All the steps of column tile `columnTile`, and the steps of a slice
+  /// of a walk of `total` steps.
+  mlir::Value getTotal(mlir::Value columnTile);
+  mlir::Value getSliceSteps(mlir::Value total);
 
   KernelEmitter &e;
   const ContractionProblem &problem;

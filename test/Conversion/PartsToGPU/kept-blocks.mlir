@@ -56,6 +56,29 @@ func.func @dead_lhs_slabs(%x: tensor<8x48xf32, #x>, %w: tensor<48x64xf32>) -> te
 
 // -----
 
+// One tile of FMA outputs for 132 multiprocessors: the column's four kept
+// slabs split into two slices of two steps (z), whose sums a second kernel
+// adds up.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK: gpu.func @part0(
+// CHECK: gpu.func @part0_split_k(
+// CHECK-LABEL: func.func @split_slabs
+// CHECK: %[[SUMS:.*]] = memref.alloc() : memref<512xf32>
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c1{{.*}}, %c1{{.*}}, %c2{{.*}})
+// CHECK: gpu.launch_func @tesa_kernels::@part0_split_k
+// CHECK: memref.dealloc %[[SUMS]]
+#s = #tesa.sparsity<map = dense<[[32], [32], [32], [32]]> : tensor<4x1xi8>>
+func.func @split_slabs(%x: tensor<8x128xf32>, %w: tensor<128x32xf32, #s>) -> tensor<8x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x32xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %p = tesa.extract_part %w : tensor<128x32xf32, #s> -> tensor<128x32xf32, #s>
+  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x128xf32>, tensor<128x32xf32, #s>, tensor<8x32xf32> -> tensor<8x32xf32>
+  return %r : tensor<8x32xf32>
+}
+
+// -----
+
 // A slab that keeps half its columns: the part keeps its SIMT kernel and
 // packing.
 // CHECK-LABEL: gpu.module @tesa_kernels

@@ -622,6 +622,8 @@ def region_cases(small=False):
     return [
         matmul_bias_gelu(),
         block_sparse_gelu(),
+        # 16 slabs deep, 4 tiles: each column's kept slabs split in slices.
+        block_sparse_gelu("block_sparse_split_k", m=64, k=512, n=64),
         block_sparse_lhs(),
         channel_sparse_lhs(),
         channel_sparse_rhs_rows(),
