@@ -113,28 +113,30 @@ bool hasConstantInit(linalg::GenericOp op) {
 
 } // namespace
 
-int64_t AttentionBody::getHeadDim() const {
-  linalg::GenericOp op = scores;
+/// The static range of the first of `op`'s contraction loops of one kind
+/// (`loops`: &ContractionDimensions::m, ...), or 1 where it has none.
+static int64_t
+getFirstRange(linalg::GenericOp op,
+              SmallVector<unsigned, 2> linalg::ContractionDimensions::*loops) {
   linalg::ContractionDimensions dims = *linalg::inferContractionDims(op);
-  return op.getStaticLoopRanges()[dims.k[0]];
+  ArrayRef<unsigned> chosen = dims.*loops;
+  return chosen.empty() ? 1 : op.getStaticLoopRanges()[chosen.front()];
+}
+
+int64_t AttentionBody::getHeadDim() const {
+  return getFirstRange(scores, &linalg::ContractionDimensions::k);
 }
 
 int64_t AttentionBody::getValueDim() const {
-  linalg::GenericOp op = context;
-  linalg::ContractionDimensions dims = *linalg::inferContractionDims(op);
-  return op.getStaticLoopRanges()[dims.n[0]];
+  return getFirstRange(context, &linalg::ContractionDimensions::n);
 }
 
 int64_t AttentionBody::getQueries() const {
-  linalg::GenericOp op = context;
-  linalg::ContractionDimensions dims = *linalg::inferContractionDims(op);
-  return op.getStaticLoopRanges()[dims.m[0]];
+  return getFirstRange(context, &linalg::ContractionDimensions::m);
 }
 
 int64_t AttentionBody::getHeads() const {
-  linalg::GenericOp op = context;
-  linalg::ContractionDimensions dims = *linalg::inferContractionDims(op);
-  return dims.batch.empty() ? 1 : op.getStaticLoopRanges()[dims.batch[0]];
+  return getFirstRange(context, &linalg::ContractionDimensions::batch);
 }
 
 bool tesa::isSoftmaxRowProgram(ArrayRef<Operation *> ops, Value input) {

@@ -194,3 +194,43 @@ TEST(DecompositionPlanTest, UnknownChipIsNull) {
 }
 
 } // namespace
+
+TEST(KeptSlabsTest, LhsSlabsKeptForEveryRowRepeatPerColumnTile) {
+  // 4 x 48 with the second slab of 16 columns dead for every row.
+  SparsityMap lhs = cantFail(SparsityMap::get({4, 48}, {1, 3}, {32, 0, 32}));
+  std::optional<KeptSlabs> slabs = getKeptLhsSlabs(lhs, 16, 2);
+  ASSERT_TRUE(slabs);
+  EXPECT_EQ(slabs->offsets, (std::vector<int32_t>{0, 2, 4}));
+  EXPECT_EQ(slabs->rows, (std::vector<int32_t>{0, 2, 0, 2}));
+  // A slab kept by some rows only is no slab walk.
+  SparsityMap partial =
+      cantFail(SparsityMap::get({4, 48}, {2, 3}, {32, 0, 32, 0, 0, 32}));
+  EXPECT_FALSE(getKeptLhsSlabs(partial, 16, 2));
+}
+
+TEST(KeptChannelsTest, KeptRowsAndColumnsOfAProductMap) {
+  // Rows 0 and 2 and columns 1 and 3 kept: their product.
+  std::vector<uint8_t> entries(4 * 4, 0);
+  for (int row : {0, 2})
+    for (int column : {1, 3})
+      entries[row * 4 + column] = 32;
+  SparsityMap map = cantFail(SparsityMap::get({4, 4}, {4, 4}, entries));
+  std::optional<KeptChannels> channels = getKeptChannels(map);
+  ASSERT_TRUE(channels);
+  EXPECT_EQ(channels->rows, (std::vector<int32_t>{0, 2}));
+  EXPECT_EQ(channels->columns, (std::vector<int32_t>{1, 3}));
+  // Whole columns pruned: every row kept, so no row list.
+  SparsityMap neurons =
+      cantFail(SparsityMap::get({8, 4}, {1, 4}, {32, 0, 32, 32}));
+  channels = getKeptChannels(neurons);
+  ASSERT_TRUE(channels);
+  EXPECT_TRUE(channels->rows.empty());
+  EXPECT_EQ(channels->columns, (std::vector<int32_t>{0, 2, 3}));
+  // A pruned element in a kept row and a kept column: not channels.
+  entries[0 * 4 + 1] = 0;
+  EXPECT_FALSE(
+      getKeptChannels(cantFail(SparsityMap::get({4, 4}, {4, 4}, entries))));
+  // Nothing kept: nothing to gather.
+  EXPECT_FALSE(getKeptChannels(cantFail(
+      SparsityMap::get({4, 4}, {1, 1}, std::vector<uint8_t>{0}))));
+}

@@ -694,6 +694,19 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
                          epilogue->getResultType());
 }
 
+/// Whether `part` multiplies static 2-D operands of one element type, f32
+/// or f16, and keeps its elements at that precision.
+static bool isFullPrecisionPart(PartMatmulOp part) {
+  auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
+  auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
+  Type element = lhsType.getElementType();
+  return element == rhsType.getElementType() &&
+         (element.isF32() || element.isF16()) &&
+         part.getBits() == element.getIntOrFloatBitWidth() &&
+         lhsType.getRank() == 2 && lhsType.hasStaticShape() &&
+         rhsType.hasStaticShape();
+}
+
 /// `part` (2-D, static) as a contraction over all of K and N: the sparse
 /// operand read in place (the part's source tensor), the accumulator as the
 /// initial value, the part's own epilogue and then `epilogue`.
@@ -739,22 +752,16 @@ llvm::Expected<RegionKernel>
 tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                StringRef name, const ChipDescription &chip,
                                ArrayRef<Operation *> epilogueOps) {
+  if (part.getKernel() != "block" || !isFullPrecisionPart(part))
+    return kernelError(
+        "only block parts of static 2-D operands kept at the operands' own "
+        "precision (f32 at 32 bits, f16 at 16) are computed over kept blocks");
   FailureOr<Epilogue> epilogue = Epilogue::get(part.getResult(), epilogueOps);
   if (failed(epilogue))
     return kernelError("an op after the part is not an elementwise step");
   auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
   auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
-  Type element = lhsType.getElementType();
-  bool isF16 = element.isF16() && rhsType.getElementType().isF16();
-  bool fullPrecision =
-      (element.isF32() && part.getBits() == 32) ||
-      (isF16 && part.getBits() == 16);
-  if (!fullPrecision || part.getKernel() != "block" ||
-      lhsType.getRank() != 2 || !lhsType.hasStaticShape() ||
-      !rhsType.hasStaticShape())
-    return kernelError(
-        "only block parts kept at the operands' own precision (f32 at 32 "
-        "bits, f16 at 16) are computed over kept blocks");
+  bool isF16 = lhsType.getElementType().isF16();
   // Slabs of one block's depth along K: by 32 columns of a sparse rhs, or
   // across every row of a sparse lhs. The column tile is 32 wide.
   bool sparseLhs = part.getSparseOperand() == 0;
@@ -862,18 +869,13 @@ llvm::Expected<RegionKernel>
 tesa::buildKeptChannelPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                  StringRef name, const ChipDescription &chip,
                                  ArrayRef<Operation *> epilogueOps) {
+  if (!isFullPrecisionPart(part))
+    return kernelError("only parts of static 2-D operands kept at the "
+                       "operands' own precision are computed over kept "
+                       "channels");
   FailureOr<Epilogue> epilogue = Epilogue::get(part.getResult(), epilogueOps);
   if (failed(epilogue))
     return kernelError("an op after the part is not an elementwise step");
-  auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
-  auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
-  Type element = lhsType.getElementType();
-  if (element != rhsType.getElementType() || !(element.isF32() || element.isF16()) ||
-      part.getBits() != element.getIntOrFloatBitWidth() ||
-      lhsType.getRank() != 2 || !lhsType.hasStaticShape() ||
-      !rhsType.hasStaticShape())
-    return kernelError("only parts kept at the operands' own precision are "
-                       "computed over kept channels");
   bool sparseLhs = part.getSparseOperand() == 0;
   auto sparseType = cast<RankedTensorType>(part.getSparse().getType());
   FailureOr<SparsityMap> map = getSparsityEncoding(sparseType).getSparsityMap(
