@@ -18,6 +18,8 @@ Two steps, because GPU machines need no MLIR:
                inputs, and the kernel-region cases of region_cases.py
                (contractions with epilogues and folded transposes,
                softmaxes; the library `regions`, one function a case).
+               The .mlir sources are removed once compiled, unless
+               --keep-sources.
   run DIR      (GPU) loads each library with the Python loader, runs every
                case from numpy, from CUDA tensors and with the weights packed
                once (`Function.pack`), compares with float64
@@ -280,7 +282,7 @@ def bert_case(rng, out_dir):
     return source, inputs, [masks.get(key) for key in BERT_ARGUMENTS]
 
 
-def prepare(out_dir):
+def prepare(out_dir, keep_sources=False):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     manifest = []
@@ -334,6 +336,11 @@ def prepare(out_dir):
                              options=["--chip=sm_90"]))
     manifest.append(prepare_regions(out))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    if not keep_sources:
+        # `run` needs only the libraries and inputs: what goes to the GPU
+        # machine stays small.
+        for source in out.glob("*.mlir"):
+            source.unlink()
     return manifest
 
 
@@ -574,9 +581,12 @@ def main():
     parser.add_argument("--sanitize", action="store_true",
                         help="numpy path only (for compute-sanitizer)")
     parser.add_argument("--only", help="comma-separated library names")
+    parser.add_argument("--keep-sources", action="store_true",
+                        help="prepare: keep the .mlir sources beside the "
+                             "libraries")
     args = parser.parse_args()
     if args.step == "prepare":
-        manifest = prepare(args.directory)
+        manifest = prepare(args.directory, args.keep_sources)
         print(f"prepared {len(manifest)} libraries in {args.directory}")
         return 0
     ok = run(args.directory, args.sanitize, args.only)
