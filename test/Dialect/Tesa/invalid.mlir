@@ -153,3 +153,13 @@ func.func @annotate_foreign_encoding(%x: tensor<4x4xf32>) {
 func.func @memory_space(%m: memref<4xf32, #tesa.sparsity<bits = 8>>) {
   return
 }
+
+// -----
+
+// An element type that fails to parse leaves the tensor type none; the
+// encoding says so instead of reading it (it used to crash).
+// expected-error @+2 {{type created with unregistered dialect}}
+// expected-error @+1 {{#tesa.sparsity needs an element type}}
+func.func @unparsed_element(%x: tensor<4x4x!foo.bar, #tesa.sparsity<bits = 8>>) {
+  return
+}

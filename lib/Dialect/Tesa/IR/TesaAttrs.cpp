@@ -244,6 +244,9 @@ LogicalResult SparsityAttr::verify(EmitErrorFn emitError, unsigned uniformBits,
 LogicalResult SparsityAttr::verifyEncoding(ArrayRef<int64_t> shape,
                                            Type elementType,
                                            EmitErrorFn emitError) const {
+  // A tensor type whose element type failed to parse reaches here with none.
+  if (!elementType)
+    return emitError() << "#tesa.sparsity needs an element type";
   std::optional<unsigned> width = getElementBitWidth(elementType);
   if (!width)
     return emitError() << "#tesa.sparsity needs integer, index or "
