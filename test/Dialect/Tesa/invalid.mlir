@@ -163,3 +163,12 @@ func.func @memory_space(%m: memref<4xf32, #tesa.sparsity<bits = 8>>) {
 func.func @unparsed_element(%x: tensor<4x4x!foo.bar, #tesa.sparsity<bits = 8>>) {
   return
 }
+
+// -----
+
+// A map's own type carries no encoding (inline maps used to drop it and
+// resource maps keep it, so equal sparsity printed differently).
+// expected-error @+1 {{#tesa.sparsity map's type must carry no encoding, got 'tensor<2x2xi8, #tesa.sparsity<bits = 8>>'}}
+func.func @encoded_map(%x: tensor<4x4xf32, #tesa.sparsity<map = dense<[[8, 0], [0, 8]]> : tensor<2x2xi8, #tesa.sparsity<bits = 8>>>>) {
+  return
+}

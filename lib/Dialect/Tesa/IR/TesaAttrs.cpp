@@ -131,6 +131,12 @@ static LogicalResult verifyMapKind(EmitErrorFn emitError, ElementsAttr map) {
       llvm::any_of(type.getShape(), [](int64_t d) { return d <= 0; }))
     return emitError() << "#tesa.sparsity map dimensions must be positive, got "
                        << type;
+  // An encoding on the map's own type would be kept by some maps and
+  // dropped by others, so that equal sparsity printed differently.
+  if (type.getEncoding())
+    return emitError() << "#tesa.sparsity map's type must carry no encoding, "
+                          "got "
+                       << type;
   return success();
 }
 
