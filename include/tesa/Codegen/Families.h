@@ -17,6 +17,7 @@
 #include "tesa/Target/ChipDescription.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/IRMapping.h"
 #include "llvm/Support/Error.h"
 
 #include <array>
@@ -99,13 +100,31 @@ std::optional<std::string> checkFusable(llvm::ArrayRef<RegionKernel> members);
 /// Groups, in program order, of `kernels` (kernel i is launched in place of
 /// `sites[i]`) that run as one launch at their first member's site: a
 /// kernel joins the first group whose first member `f` has
-/// `related(f, i)`, whose kernel it fuses with (checkFusable), and before
-/// whose site every input of kernel i is defined in the site's block (so no
-/// member reads another's result). Each other kernel is a group of one.
+/// `related(f, i)`, whose kernel it fuses with (checkFusable), whose site
+/// is in the block of kernel i's site, and before whose site every input of
+/// kernel i is defined in that block (so no member reads another's result,
+/// and none is moved out of a branch or loop). Each other kernel is a group of one.
 llvm::SmallVector<llvm::SmallVector<unsigned>> groupSiblingKernels(
     llvm::ArrayRef<RegionKernel> kernels,
     llvm::ArrayRef<mlir::Operation *> sites,
     llvm::function_ref<bool(unsigned first, unsigned next)> related);
+/// Makes `kernel` (and its split-K finish) read the values that replaced
+/// its inputs in `replaced`.
+void remapKernelInputs(RegionKernel &kernel, const mlir::IRMapping &replaced);
+/// Launches `kernels` (kernel i in place of `sites[i]`, giving a value of
+/// `resultTypes[i]`) by `groups` (see groupSiblingKernels): a group of one
+/// as its own launch, a larger one as one fused kernel named `prefix` and
+/// its members' names, launched at its first site. Inputs that an earlier
+/// launch replaced read its result (through `replaced`); `replace(i, value)`
+/// replaces what kernel i computes and records it in `replaced`.
+void launchKernelGroups(
+    llvm::ArrayRef<RegionKernel> kernels,
+    llvm::ArrayRef<mlir::Operation *> sites,
+    llvm::ArrayRef<mlir::RankedTensorType> resultTypes,
+    llvm::ArrayRef<llvm::SmallVector<unsigned>> groups,
+    mlir::gpu::GPUModuleOp module, llvm::StringRef prefix,
+    mlir::IRMapping &replaced,
+    llvm::function_ref<void(unsigned, mlir::Value)> replace);
 /// One kernel `name` in `module` that runs `members` (see checkFusable) as
 /// one grid: their blocks one after the other along x, each running its
 /// member's body with the block coordinates of its own launch; its

@@ -847,14 +847,14 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
 }
 
 /// Whether every element of the columns of `type` outside `kept` is pruned
-/// by its encoding (`part` reports a map that cannot be read).
-static bool areOtherColumnsDead(PartMatmulOp part, RankedTensorType type,
+/// by its encoding (false for a map that cannot be read).
+static bool areOtherColumnsDead(RankedTensorType type,
                                 ArrayRef<int32_t> kept) {
   SparsityAttr encoding = getSparsityEncoding(type);
   if (!encoding || type.getRank() != 2)
     return false;
   FailureOr<SparsityMap> map = encoding.getSparsityMap(
-      type.getShape(), [&] { return part.emitError(); });
+      type.getShape(), [] { return InFlightDiagnostic(); });
   if (failed(map))
     return false;
   std::optional<KeptChannels> live = getKeptChannels(*map);
@@ -879,7 +879,7 @@ tesa::buildKeptChannelPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   bool sparseLhs = part.getSparseOperand() == 0;
   auto sparseType = cast<RankedTensorType>(part.getSparse().getType());
   FailureOr<SparsityMap> map = getSparsityEncoding(sparseType).getSparsityMap(
-      sparseType.getShape(), [&] { return part.emitError(); });
+      sparseType.getShape(), [] { return InFlightDiagnostic(); });
   if (failed(map))
     return kernelError("the part's map is not available");
   std::optional<KeptChannels> channels = getKeptChannels(*map);
@@ -899,7 +899,7 @@ tesa::buildKeptChannelPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   // Columns the part skips are not written: they must be dead in the value
   // its kernel stores.
   if (!problem.keptN.empty() &&
-      !areOtherColumnsDead(part, epilogue->getResultType(), problem.keptN))
+      !areOtherColumnsDead(epilogue->getResultType(), problem.keptN))
     return kernelError("columns the part prunes are live in its result");
   TileConfigAttr rule = chooseContractionConfig(
       part.getContext(), chip, /*batch=*/1, problem.shape.m,

@@ -60,6 +60,7 @@ tesa::groupSiblingKernels(ArrayRef<RegionKernel> kernels,
     auto joins = [&](ArrayRef<unsigned> group) {
       unsigned first = group.front();
       return related(first, next) &&
+             sites[first]->getBlock() == sites[next]->getBlock() &&
              llvm::all_of(kernels[next].inputs,
                           [&](Value input) {
                             return isDefinedBefore(input, sites[first]);
@@ -73,6 +74,50 @@ tesa::groupSiblingKernels(ArrayRef<RegionKernel> kernels,
       group->push_back(next);
   }
   return groups;
+}
+
+void tesa::remapKernelInputs(RegionKernel &kernel, const IRMapping &replaced) {
+  for (Value &input : kernel.inputs)
+    input = replaced.lookupOrDefault(input);
+  if (kernel.finish)
+    remapKernelInputs(*kernel.finish, replaced);
+}
+
+void tesa::launchKernelGroups(ArrayRef<RegionKernel> kernels,
+                              ArrayRef<Operation *> sites,
+                              ArrayRef<RankedTensorType> resultTypes,
+                              ArrayRef<SmallVector<unsigned>> groups,
+                              gpu::GPUModuleOp module, StringRef prefix,
+                              IRMapping &replaced,
+                              function_ref<void(unsigned, Value)> replace) {
+  for (ArrayRef<unsigned> group : groups) {
+    Operation *first = sites[group.front()];
+    OpBuilder builder(first);
+    SmallVector<RegionKernel> members;
+    for (unsigned index : group) {
+      members.push_back(kernels[index]);
+      remapKernelInputs(members.back(), replaced);
+    }
+    if (members.size() == 1) {
+      replace(group.front(),
+              launchRegionKernel(builder, first->getLoc(), members.front(),
+                                 resultTypes[group.front()]));
+      continue;
+    }
+    std::string name = prefix.str();
+    SmallVector<SmallVector<Value>> inputs;
+    SmallVector<RankedTensorType> types;
+    for (auto [index, member] : llvm::zip_equal(group, members)) {
+      name += "_" + gpu::GPUFuncOp(member.kernel).getName().str();
+      inputs.push_back(member.inputs);
+      types.push_back(resultTypes[index]);
+    }
+    RegionKernel fused = fuseKernels(members, module, name);
+    SmallVector<Value> results =
+        launchFusedKernels(builder, first->getLoc(), fused, inputs, types);
+    for (auto [index, result] : llvm::zip_equal(group, results))
+      replace(index, result);
+  }
 }
 
 RegionKernel tesa::fuseKernels(ArrayRef<RegionKernel> members,

@@ -72,25 +72,16 @@ struct LowerKernelRegionsPass
             return llvm::is_contained(built[first].inputs, input);
           });
         });
+    SmallVector<RankedTensorType> resultTypes = llvm::map_to_vector(
+        sites, [](Operation *site) {
+          return cast<RankedTensorType>(site->getResult(0).getType());
+        });
     IRMapping replaced;
-    for (ArrayRef<unsigned> group : groups) {
-      SmallVector<RegionKernel> members;
-      for (unsigned index : group) {
-        members.push_back(built[index]);
-        remapInputs(members.back(), replaced);
-      }
-      if (members.size() == 1) {
-        launch(rewriter, cast<KernelOp>(sites[group.front()]),
-               members.front(), replaced);
-        continue;
-      }
-      std::string name = "fused";
-      for (const RegionKernel &member : members)
-        name += "_" + gpu::GPUFuncOp(member.kernel).getName().str();
-      RegionKernel fused = fuseKernels(members, kernels, name);
-      symbols.insert(fused.kernel);
-      launchGroup(rewriter, group, sites, members, fused, replaced);
-    }
+    launchKernelGroups(built, sites, resultTypes, groups, kernels, "fused",
+                       replaced, [&](unsigned index, Value result) {
+                         replace(rewriter, cast<KernelOp>(sites[index]),
+                                 result, replaced);
+                       });
   }
 
   llvm::Expected<RegionKernel> build(KernelOp region, gpu::GPUModuleOp kernels,
@@ -111,50 +102,6 @@ struct LowerKernelRegionsPass
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "no kernel family lowers elementwise "
                                    "regions yet");
-  }
-
-  /// Makes `kernel` (and its split-K finish) read the launched results in
-  /// place of the regions they replaced.
-  static void remapInputs(RegionKernel &kernel, const IRMapping &replaced) {
-    for (Value &input : kernel.inputs)
-      input = replaced.lookupOrDefault(input);
-    if (kernel.finish)
-      remapInputs(*kernel.finish, replaced);
-  }
-
-  /// Replaces `region` by the launch of its kernel, which writes a new
-  /// buffer for the result, and records the replacement in `replaced`.
-  void launch(IRRewriter &rewriter, KernelOp region, const RegionKernel &k,
-              IRMapping &replaced) {
-    rewriter.setInsertionPoint(region);
-    Value result = launchRegionKernel(rewriter, region.getLoc(), k,
-                                      getResultType(region));
-    replace(rewriter, region, result, replaced);
-  }
-
-  /// Replaces the regions of `group` (indices of `sites`) by one launch of
-  /// `fused`, made from their kernels `members`, at the first one.
-  void launchGroup(IRRewriter &rewriter, ArrayRef<unsigned> group,
-                   ArrayRef<Operation *> sites,
-                   ArrayRef<RegionKernel> members, const RegionKernel &fused,
-                   IRMapping &replaced) {
-    Operation *first = sites[group.front()];
-    rewriter.setInsertionPoint(first);
-    SmallVector<SmallVector<Value>> inputs;
-    SmallVector<RankedTensorType> types;
-    for (auto [index, member] : llvm::zip_equal(group, members)) {
-      inputs.push_back(member.inputs);
-      types.push_back(getResultType(cast<KernelOp>(sites[index])));
-    }
-    SmallVector<Value> results =
-        launchFusedKernels(rewriter, first->getLoc(), fused, inputs, types);
-    for (auto [index, result] : llvm::zip_equal(group, results))
-      replace(rewriter, cast<KernelOp>(sites[index]), result, replaced);
-  }
-
-  /// The type of `region`'s one result.
-  static RankedTensorType getResultType(KernelOp region) {
-    return cast<RankedTensorType>(region.getResult(0).getType());
   }
 
   /// Replaces `region` by `result` (annotated with the region's encoding

@@ -423,42 +423,14 @@ void LowerPartsToGPUPass::launchKeptBlockParts(MutableArrayRef<KeptBlockPart> pa
       kernelsOfParts, sites, [&](unsigned first, unsigned next) {
         return parts[first].op.getDense() == parts[next].op.getDense();
       });
-  // Inputs that an earlier part computed read its launch's result.
+  SmallVector<RankedTensorType> resultTypes;
+  for (KeptBlockPart &part : parts)
+    resultTypes.push_back(getKeptBlockResultType(part.op, part.steps));
   IRMapping replaced;
-  auto current = [&](ArrayRef<Value> inputs) {
-    return llvm::map_to_vector(
-        inputs, [&](Value input) { return replaced.lookupOrDefault(input); });
-  };
-  for (ArrayRef<unsigned> group : groups) {
-    OpBuilder builder(parts[group.front()].op);
-    Location loc = parts[group.front()].op.getLoc();
-    if (group.size() == 1) {
-      KeptBlockPart &part = parts[group.front()];
-      part.kernel.inputs = current(part.kernel.inputs);
-      replaceKeptBlockPart(
-          part,
-          launchRegionKernel(builder, loc, part.kernel,
-                             getKeptBlockResultType(part.op, part.steps)),
-          replaced);
-      continue;
-    }
-    SmallVector<RegionKernel> members;
-    SmallVector<SmallVector<Value>> inputs;
-    SmallVector<RankedTensorType> types;
-    std::string name = "parts";
-    for (unsigned index : group) {
-      KeptBlockPart &part = parts[index];
-      members.push_back(part.kernel);
-      inputs.push_back(current(part.kernel.inputs));
-      types.push_back(getKeptBlockResultType(part.op, part.steps));
-      name += "_" + gpu::GPUFuncOp(part.kernel.kernel).getName().str();
-    }
-    RegionKernel fused = fuseKernels(members, kernels, name);
-    SmallVector<Value> results =
-        launchFusedKernels(builder, loc, fused, inputs, types);
-    for (auto [index, result] : llvm::zip_equal(group, results))
-      replaceKeptBlockPart(parts[index], result, replaced);
-  }
+  launchKernelGroups(kernelsOfParts, sites, resultTypes, groups, kernels,
+                     "parts", replaced, [&](unsigned index, Value result) {
+                       replaceKeptBlockPart(parts[index], result, replaced);
+                     });
   for (KeptBlockPart &part : parts) {
     for (Operation *step : llvm::reverse(part.steps))
       step->erase();

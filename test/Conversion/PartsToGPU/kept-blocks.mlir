@@ -79,6 +79,29 @@ func.func @split_slabs(%x: tensor<8x128xf32>, %w: tensor<128x32xf32, #s>) -> ten
 
 // -----
 
+// Two split parts of one product, the second accumulating onto the first:
+// its second kernel (the slices' sum) reads the first launch's result.
+// CHECK-LABEL: func.func @split_chain
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks
+// CHECK: gpu.launch_func @tesa_kernels::@part0_split_k
+// CHECK: %[[FIRST:.*]] = bufferization.to_tensor
+// CHECK: gpu.launch_func @tesa_kernels::@part1 blocks
+// CHECK: %[[FIRSTB:.*]] = bufferization.to_buffer %[[FIRST]]
+// CHECK: gpu.launch_func @tesa_kernels::@part1_split_k
+#c = #tesa.sparsity<map = dense<[[32], [32], [32], [32]]> : tensor<4x1xi8>>
+func.func @split_chain(%x: tensor<8x128xf32>, %w: tensor<128x32xf32, #c>, %v: tensor<128x32xf32, #c>) -> tensor<8x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x32xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %p = tesa.extract_part %w : tensor<128x32xf32, #c> -> tensor<128x32xf32, #c>
+  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x128xf32>, tensor<128x32xf32, #c>, tensor<8x32xf32> -> tensor<8x32xf32>
+  %q = tesa.extract_part %v : tensor<128x32xf32, #c> -> tensor<128x32xf32, #c>
+  %r2 = tesa.part_matmul %x, %q, %r {bits = 32 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x128xf32>, tensor<128x32xf32, #c>, tensor<8x32xf32> -> tensor<8x32xf32>
+  return %r2 : tensor<8x32xf32>
+}
+
+// -----
+
 // A slab that keeps half its columns: the part keeps its SIMT kernel and
 // packing.
 // CHECK-LABEL: gpu.module @tesa_kernels
