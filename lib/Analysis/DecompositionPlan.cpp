@@ -321,6 +321,24 @@ tesa::planDecomposition(const SparsityMap &operand, bool channelsAlongRows,
   return Planner(operand, channelsAlongRows, chip).plan(options);
 }
 
+/// Whether every element of `bits` (a row-major map `columns` wide) in
+/// rows [rowBegin, rowEnd) and columns [columnBegin, columnEnd) is kept
+/// (true), none is (false), or some are (none).
+static std::optional<bool> isRectangleKept(llvm::ArrayRef<uint8_t> bits,
+                                           int64_t columns, int64_t rowBegin,
+                                           int64_t rowEnd, int64_t columnBegin,
+                                           int64_t columnEnd) {
+  int64_t kept = 0;
+  for (int64_t i = rowBegin; i < rowEnd; ++i)
+    for (int64_t j = columnBegin; j < columnEnd; ++j)
+      kept += bits[i * columns + j] != 0;
+  if (kept == 0)
+    return false;
+  if (kept != (rowEnd - rowBegin) * (columnEnd - columnBegin))
+    return std::nullopt;
+  return true;
+}
+
 std::optional<KeptSlabs> tesa::getKeptSlabs(const SparsityMap &rhs,
                                             int64_t slabRows,
                                             int64_t slabColumns) {
@@ -332,19 +350,13 @@ std::optional<KeptSlabs> tesa::getKeptSlabs(const SparsityMap &rhs,
   for (int64_t column = 0; column < llvm::divideCeil(n, slabColumns);
        ++column) {
     for (int64_t row = 0; row < llvm::divideCeil(k, slabRows); ++row) {
-      int64_t kept = 0, elements = 0;
-      for (int64_t i = row * slabRows; i < std::min(k, (row + 1) * slabRows);
-           ++i)
-        for (int64_t j = column * slabColumns;
-             j < std::min(n, (column + 1) * slabColumns); ++j) {
-          ++elements;
-          kept += bits[i * n + j] != 0;
-        }
-      if (kept == 0)
-        continue;
-      if (kept != elements)
+      std::optional<bool> kept = isRectangleKept(
+          bits, n, row * slabRows, std::min(k, (row + 1) * slabRows),
+          column * slabColumns, std::min(n, (column + 1) * slabColumns));
+      if (!kept)
         return std::nullopt;
-      slabs.rows.push_back(int32_t(row));
+      if (*kept)
+        slabs.rows.push_back(int32_t(row));
     }
     slabs.offsets.push_back(int32_t(slabs.rows.size()));
   }
@@ -357,23 +369,19 @@ std::optional<KeptSlabs> tesa::getKeptLhsSlabs(const SparsityMap &lhs,
   llvm::ArrayRef<int64_t> shape = lhs.getShape();
   int64_t m = shape[0], k = shape[1];
   std::vector<uint8_t> bits = lhs.getEntriesOn(shape);
-  std::vector<int32_t> kept;
+  std::vector<int32_t> keptSlabs;
   for (int64_t slab = 0; slab < llvm::divideCeil(k, slabDepth); ++slab) {
-    int64_t begin = slab * slabDepth, end = std::min(k, begin + slabDepth);
-    int64_t count = 0;
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = begin; j < end; ++j)
-        count += bits[i * k + j] != 0;
-    if (count == 0)
-      continue;
-    if (count != m * (end - begin))
+    std::optional<bool> kept = isRectangleKept(
+        bits, k, 0, m, slab * slabDepth, std::min(k, (slab + 1) * slabDepth));
+    if (!kept)
       return std::nullopt;
-    kept.push_back(int32_t(slab));
+    if (*kept)
+      keptSlabs.push_back(int32_t(slab));
   }
   KeptSlabs slabs;
   slabs.offsets.push_back(0);
   for (int64_t column = 0; column < columnTiles; ++column) {
-    llvm::append_range(slabs.rows, kept);
+    llvm::append_range(slabs.rows, keptSlabs);
     slabs.offsets.push_back(int32_t(slabs.rows.size()));
   }
   return slabs;

@@ -111,6 +111,32 @@ def matmul_bias_gelu(name="matmul_bias_gelu", m=70, k=90, n=50):
                  [("contraction", 2)], tile_for(1, m, n))
 
 
+def _sparse_operand(case, index, grid, keep):
+    """matmul_bias_gelu's `case` with operand `index` (0: x, 1: w) declared
+    with the map `grid` (a 2-D list) and its elements outside `keep` (a mask
+    broadcast to it) zeroed; the dense program stays as `plain_mlir` for the
+    host oracle, which computes the same product densely."""
+    x_shape, w_shape = case["inputs"][0].shape, case["inputs"][1].shape
+    shape = (x_shape, w_shape)[index]
+    rows = ", ".join("[" + ", ".join(str(int(v)) for v in row) + "]"
+                     for row in grid)
+    grid_shape = "x".join(map(str, (len(grid), len(grid[0]))))
+    encoding = (f"#tesa.sparsity<map = dense<[{rows}]> : "
+                f"tensor<{grid_shape}xi8>>")
+    types = [_t(x_shape), _t(w_shape)]
+    plain = f"ins(%x, %w : {types[0]}, {types[1]})"
+    types[index] = f"tensor<{shape[0]}x{shape[1]}xf32, {encoding}>"
+    argument = ("%x", "%w")[index]
+    case["plain_mlir"] = case["mlir"]
+    case["mlir"] = case["mlir"] \
+        .replace(f"{argument}: {_t(shape)}", f"{argument}: {types[index]}") \
+        .replace(plain, f"ins(%x, %w : {types[0]}, {types[1]})")
+    case["inputs"][index] = np.where(keep, case["inputs"][index], 0) \
+        .astype(np.float32)
+    case["reference"] = case["reference_of"](case["inputs"])
+    return case
+
+
 def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
     """matmul_bias_gelu with w pruned in 32x32 blocks (half of them kept at
     `bits`, the element type's own precision): decomposed on the GPU into a
@@ -121,20 +147,8 @@ def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
     rng = _rng(name + "_mask")
     grid = (rng.random((k // 32, n // 32)) < 0.5).astype(np.int8) * bits
     grid[0, 0] = bits
-    rows = ", ".join("[" + ", ".join(str(v) for v in row) + "]"
-                     for row in grid)
-    encoding = (f"#tesa.sparsity<map = dense<[{rows}]> : "
-                f"tensor<{k // 32}x{n // 32}xi8>>")
-    plain, sparse = _t((k, n)), f"tensor<{k}x{n}xf32, {encoding}>"
-    # The host oracle computes the same product densely.
-    case["plain_mlir"] = case["mlir"]
-    case["mlir"] = case["mlir"].replace(f"%w: {plain}", f"%w: {sparse}") \
-        .replace(f"{_t((m, k))}, {plain})", f"{_t((m, k))}, {sparse})")
     keep = np.kron(grid > 0, np.ones((32, 32), dtype=bool))
-    case["inputs"][1] = np.where(keep, case["inputs"][1], 0) \
-        .astype(np.float32)
-    case["reference"] = case["reference_of"](case["inputs"])
-    return case
+    return _sparse_operand(case, 1, grid.tolist(), keep)
 
 
 def sparse_lhs_columns(name, m, k, n, width, kept):
@@ -146,17 +160,8 @@ def sparse_lhs_columns(name, m, k, n, width, kept):
     elements are zero in the input."""
     case = matmul_bias_gelu(name, m, k, n)
     runs = [32 if flag else 0 for flag in kept]
-    encoding = (f"#tesa.sparsity<map = dense<[{runs}]> : "
-                f"tensor<1x{k // width}xi8>>")
-    plain, sparse = _t((m, k)), f"tensor<{m}x{k}xf32, {encoding}>"
-    case["plain_mlir"] = case["mlir"]
-    case["mlir"] = case["mlir"].replace(f"%x: {plain}", f"%x: {sparse}") \
-        .replace(f"ins(%x, %w : {plain},", f"ins(%x, %w : {sparse},")
     keep = np.repeat(np.array(runs) > 0, width)[None, :]
-    case["inputs"][0] = np.where(keep, case["inputs"][0], 0) \
-        .astype(np.float32)
-    case["reference"] = case["reference_of"](case["inputs"])
-    return case
+    return _sparse_operand(case, 0, [runs], keep)
 
 
 def block_sparse_lhs(name="block_sparse_lhs", m=70, k=96, n=128):
@@ -178,16 +183,8 @@ def channel_sparse_rhs_rows(name="channel_sparse_rhs_rows", m=70, k=96,
     case = matmul_bias_gelu(name, m, k, n)
     kept = _rng(name + "_mask").random(k) < 0.5
     kept[0] = True
-    rows = ", ".join(f"[{32 if flag else 0}]" for flag in kept)
-    encoding = f"#tesa.sparsity<map = dense<[{rows}]> : tensor<{k}x1xi8>>"
-    plain, sparse = _t((k, n)), f"tensor<{k}x{n}xf32, {encoding}>"
-    case["plain_mlir"] = case["mlir"]
-    case["mlir"] = case["mlir"].replace(f"%w: {plain}", f"%w: {sparse}") \
-        .replace(f"{_t((m, k))}, {plain})", f"{_t((m, k))}, {sparse})")
-    case["inputs"][1] = np.where(kept[:, None], case["inputs"][1], 0) \
-        .astype(np.float32)
-    case["reference"] = case["reference_of"](case["inputs"])
-    return case
+    return _sparse_operand(case, 1, [[32 if flag else 0] for flag in kept],
+                           kept[:, None])
 
 
 def block_sparse_siblings(name="block_sparse_siblings", m=64, k=96, n=128,
