@@ -36,14 +36,20 @@ struct LowerPartsToGPUPass
 private:
   LogicalResult lower(PartMatmulOp op, gpu::GPUModuleOp kernels,
                       unsigned index, const ChipDescription &chip);
-  /// A part computed by the contraction family over its kept blocks (see
-  /// buildKeptBlockPartKernel), with the steps after it that its kernel
+  /// A part computed by the contraction family over its kept blocks or
+  /// kept channels (see buildKeptBlockPartKernel and
+  /// buildKeptChannelPartKernel), with the steps after it that its kernel
   /// applies; launched after the other parts are lowered, with its
   /// siblings (see launchKeptBlockParts).
   struct KeptBlockPart {
     PartMatmulOp op;
     SmallVector<Operation *> steps;
     RegionKernel kernel;
+    /// What the kernel computes: the last step's result, else the part's.
+    Value getComputed() {
+      return steps.empty() ? Value(op.getResult())
+                           : steps.back()->getResult(0);
+    }
   };
   /// Launches `parts`: those that read the same dense operand (a layer's
   /// Q, K and V projections) as one grid where their kernels allow it
@@ -392,8 +398,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
 void LowerPartsToGPUPass::replaceKeptBlockPart(KeptBlockPart &part,
                                                Value result,
                                                IRMapping &replaced) {
-  Value value = part.steps.empty() ? Value(part.op.getResult())
-                                   : part.steps.back()->getResult(0);
+  Value value = part.getComputed();
   auto type = cast<RankedTensorType>(value.getType());
   OpBuilder builder(part.op);
   if (result.getType() != type)
@@ -402,30 +407,22 @@ void LowerPartsToGPUPass::replaceKeptBlockPart(KeptBlockPart &part,
   replaced.map(value, result);
 }
 
-/// The type of the value that `part` (with its steps) computes.
-static RankedTensorType getKeptBlockResultType(PartMatmulOp op,
-                                               ArrayRef<Operation *> steps) {
-  Value replaced =
-      steps.empty() ? Value(op.getResult()) : steps.back()->getResult(0);
-  return cast<RankedTensorType>(replaced.getType());
-}
-
 void LowerPartsToGPUPass::launchKeptBlockParts(MutableArrayRef<KeptBlockPart> parts,
                                                gpu::GPUModuleOp kernels) {
   // Parts that read one dense operand run as one launch where they can.
   SmallVector<RegionKernel> kernelsOfParts;
   SmallVector<Operation *> sites;
+  SmallVector<RankedTensorType> resultTypes;
   for (KeptBlockPart &part : parts) {
     kernelsOfParts.push_back(part.kernel);
     sites.push_back(part.op);
+    resultTypes.push_back(
+        cast<RankedTensorType>(part.getComputed().getType()));
   }
   SmallVector<SmallVector<unsigned>> groups = groupSiblingKernels(
       kernelsOfParts, sites, [&](unsigned first, unsigned next) {
         return parts[first].op.getDense() == parts[next].op.getDense();
       });
-  SmallVector<RankedTensorType> resultTypes;
-  for (KeptBlockPart &part : parts)
-    resultTypes.push_back(getKeptBlockResultType(part.op, part.steps));
   IRMapping replaced;
   launchKernelGroups(kernelsOfParts, sites, resultTypes, groups, kernels,
                      "parts", replaced, [&](unsigned index, Value result) {
