@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A/B of the contraction and attention families' tilings on BERT-base.
 
-    contraction_tiles.py prepare OUT [--element f16 | --family attention]
+    contraction_tiles.py prepare OUT [--element f16|f32] [--family attention]
                                          # here: one library per (shape, tiling)
     contraction_tiles.py run OUT         # on the GPU machine
 
@@ -15,10 +15,13 @@ f32 products take FMA tilings through
 `--tesa-choose-tile-configs="contraction-tile=M,N,K thread-tile=TM,TN"`.
 f16 products take tensor-core configurations written into the region (a
 configuration given in the input stays): tile M,N,K, warp tile, stages and
-split-K slices. `--family attention` does the same for f16 attention
-(scores, softmax and context as one region, see
-test/Integration/GPU/region_cases.py): queries and keys a step, keys a
-warp, stages; the anchor is torch's scaled_dot_product_attention.
+split-K slices. `--family attention` does the same for attention (scores,
+softmax and context as one region, see
+test/Integration/GPU/region_cases.py): for f16, queries and keys a step,
+keys a warp, stages; for f32 (`--family attention --element f32`, the
+exact-f32 FMA kernel), queries a block and a group of 16 lanes, keys a
+lane, key splits (groups of lanes a query's keys are split over), stages. The anchors are torch's scaled_dot_product_attention and, for
+f32, the unfused product, softmax and product as PyTorch fp32 runs them.
 """
 
 import argparse
@@ -48,12 +51,20 @@ F16_TILINGS = [None] + [
     (128, 64, 64, 64, 32, 4, s) for s in (1, 2, 3, 6)] + [
     (64, 64, 64, 32, 32, 4, s) for s in (1, 2, 3)] + [
     (64, 32, 64, 32, 16, 4, s) for s in (1, 2)]
-# f16 attention (sequence, heads, head size): BERT-base at seq 512 and 128.
+# Attention (sequence, heads, head size): BERT-base at seq 512 and 128.
 ATTENTION_SHAPES = [(512, 12, 64), (128, 12, 64)]
-# (queries, keys a step, keys a warp, stages); a warp owns 16 queries.
+# f16: (queries, keys a step, keys a warp, stages); a warp owns 16 queries.
 ATTENTION_TILINGS = [None, (64, 128, 64, 2), (64, 128, 64, 3), (64, 64, 64, 2),
                      (32, 128, 64, 2), (32, 256, 64, 2), (32, 128, 32, 2),
                      (16, 128, 32, 2), (16, 256, 64, 2), (128, 64, 64, 2)]
+# f32: (queries, queries a group of 16 lanes, keys a lane, key splits,
+# stages).
+FMA_ATTENTION_TILINGS = [None, (64, 4, 4, 1, 2), (64, 4, 4, 2, 2),
+                         (64, 8, 4, 2, 2), (64, 8, 4, 1, 2), (64, 4, 2, 2, 2),
+                         (32, 4, 4, 1, 2), (32, 4, 4, 2, 2), (32, 4, 2, 2, 2),
+                         (32, 2, 4, 2, 2), (32, 4, 2, 4, 2), (16, 2, 4, 2, 2),
+                         (16, 4, 4, 2, 2), (16, 2, 4, 1, 2), (16, 2, 2, 2, 2),
+                         (16, 1, 4, 2, 2)]
 
 
 def name_of(shape, tiling, element="f32"):
@@ -70,12 +81,20 @@ def mma_config(tiling):
             f"split_k = {split_k}>")
 
 
-def attention_name_of(shape, tiling):
+def attention_name_of(shape, tiling, element="f16"):
     label = "auto" if tiling is None else "x".join(map(str, tiling))
-    return f"attention_s{shape[0]}_h{shape[1]}_d{shape[2]}_{label}"
+    return f"attention_{element}_s{shape[0]}_h{shape[1]}_d{shape[2]}_{label}"
 
 
-def attention_config(tiling, head):
+def attention_config(tiling, head, element):
+    if element == "f32":
+        queries, group_queries, lane_keys, splits, stages = tiling
+        threads = 16 * (queries // group_queries) * splits
+        return (f"#tesa.tile_config<tile = [{queries}, "
+                f"{16 * lane_keys * splits}, "
+                f"{head}], thread_tile = [{group_queries}, {lane_keys}], "
+                f"threads = {threads}, stages = {stages}, copy = async_copy, "
+                f"atom = fma_f32, work = dense_grid, split_k = 1>")
     queries, keys, warp_keys, stages = tiling
     threads = 32 * (queries // 16) * (keys // warp_keys)
     return (f"#tesa.tile_config<tile = [{queries}, {keys}, {head}], "
@@ -84,14 +103,14 @@ def attention_config(tiling, head):
             f"dense_grid, split_k = 1>")
 
 
-def attention_source(opt, shape, tiling):
-    """f16 attention of `shape` formed into one attention region with
-    `tiling` (None: the heuristic's)."""
+def attention_source(opt, shape, tiling, element):
+    """Attention of `shape` with `element` operands formed into one
+    attention region with `tiling` (None: the heuristic's)."""
     sys.path.insert(0, str(ROOT / "test/Integration/GPU"))
     import region_cases
     s, h, d = shape
     case = region_cases.attention("attention", s, h, d)
-    text = case["mlir"].replace("f32", "f16")
+    text = case["mlir"].replace("f32", element)
     formed = subprocess.run(
         [str(opt), "-", "--tesa-decompose-aggregated-ops",
          "--tesa-form-kernel-regions",
@@ -103,7 +122,8 @@ def attention_source(opt, shape, tiling):
     start = formed.index("tesa.kernel attention config(") + \
         len("tesa.kernel attention config(")
     end = formed.index(") ->", start)
-    return formed[:start] + attention_config(tiling, d) + formed[end:]
+    return formed[:start] + attention_config(tiling, d, element) + \
+        formed[end:]
 
 
 def product_mlir(shape, element="f32"):
@@ -150,14 +170,16 @@ def prepare(out, element, family):
     shapes, tilings = ((SHAPES, TILINGS) if element == "f32" else
                        (F16_SHAPES, F16_TILINGS))
     if family == "attention":
-        shapes, tilings, element = ATTENTION_SHAPES, ATTENTION_TILINGS, "f16"
+        shapes = ATTENTION_SHAPES
+        tilings = (FMA_ATTENTION_TILINGS if element == "f32" else
+                   ATTENTION_TILINGS)
     entries = []
     for shape in shapes:
         for tiling in tilings:
             if family == "attention":
-                name = attention_name_of(shape, tiling)
+                name = attention_name_of(shape, tiling, element)
                 path = out / f"{name}.mlir"
-                path.write_text(attention_source(opt, shape, tiling))
+                path.write_text(attention_source(opt, shape, tiling, element))
             else:
                 name = name_of(shape, tiling, element)
                 path = out / f"{name}.mlir"
@@ -211,13 +233,15 @@ def run(out, result_file):
 
 def run_attention(out, entry, graph_ms):
     """Checks and times one attention library beside torch's
-    scaled_dot_product_attention on the same f16 inputs."""
+    scaled_dot_product_attention (and for f32 the unfused product, softmax
+    and product) on the same inputs."""
     import torch
     import tesa
     s, h, d = entry["shape"]
+    dtype = torch.float32 if entry.get("element") == "f32" else torch.float16
     gen = torch.Generator(device="cuda").manual_seed(s + h + d)
     q, k, v = (torch.randn((s, h, d), device="cuda", generator=gen)
-               .half() for _ in range(3))
+               .to(dtype) for _ in range(3))
     attention = tesa.load(out / f"{entry['name']}.so").functions["attention"]
     result = attention(q, k, v)
     heads = lambda t: t.double().permute(1, 0, 2)
@@ -229,10 +253,17 @@ def run_attention(out, entry, graph_ms):
     sdpa = graph_ms(lambda: torch.nn.functional.scaled_dot_product_attention(
         qh, kh, vh))
     flops = 4 * h * s * s * d
+    extra, unfused = "", None
+    if dtype == torch.float32:
+        def unfused_attention():
+            scores = torch.bmm(qh[0], kh[0].transpose(1, 2)) / d ** 0.5
+            return torch.bmm(torch.softmax(scores, -1), vh[0])
+        unfused = graph_ms(unfused_attention)
+        extra = f"  unfused {unfused:8.4f} ms  x{ms / unfused:5.2f}"
     print(f"{entry['name']:44s} {ms:8.4f} ms {flops / ms / 1e9:6.1f} "
-          f"TFLOP/s  sdpa {sdpa:8.4f} ms  x{ms / sdpa:5.2f}  err {error:.1e}",
-          flush=True)
-    return dict(entry, ms=ms, sdpa_ms=sdpa, error=error,
+          f"TFLOP/s  sdpa {sdpa:8.4f} ms  x{ms / sdpa:5.2f}{extra}  "
+          f"err {error:.1e}", flush=True)
+    return dict(entry, ms=ms, sdpa_ms=sdpa, unfused_ms=unfused, error=error,
                 tflops=flops / ms / 1e9)
 
 

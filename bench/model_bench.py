@@ -56,7 +56,8 @@ Compiling all of it takes about 7.5 minutes on a 2-core machine.
   and never reused between checks;
 - a per-kernel breakdown of the tesa calls (torch.profiler, CUDA activity):
   time per family (generic path, part kernels, dense-operand conversion,
-  packing, copies, other) and the top 10 kernels.
+  packing, copies, other), the top 10 kernels printed and every launch in
+  the JSON.
 
 It prints a table per model and a summary, and writes everything as JSON
 (`--out`, rewritten after every model).
@@ -553,18 +554,24 @@ def kernel_breakdown(launches, calls):
                 us=0.0, count=0))
             group["us"] += launch["us"]
             group["count"] += 1
-    top = sorted(groups.values(), key=lambda g: -g["us"])[:10]
+    def describe(g):
+        return {"launch": g["launch"], "name": g["name"],
+                "family": classify_kernel(g["name"]),
+                "grid": g["grid"], "block": g["block"],
+                "ms_per_call": g["us"] / 1e3 / calls,
+                "launches_per_call": g["count"] / calls,
+                "share": g["us"] / total_us}
+
+    ranked = [describe(g) for g in sorted(groups.values(),
+                                          key=lambda g: -g["us"])]
     return {"calls": calls, "kernel_ms_per_call": total_us / 1e3 / calls,
             "launches_per_call": len(launches) / calls,
             "distinct_names": len({launch["name"] for launch in launches}),
             "families": dict(sorted(families.items(),
                                     key=lambda item: -item[1]["ms_per_call"])),
-            "top10": [{"launch": g["launch"], "name": g["name"],
-                       "family": classify_kernel(g["name"]),
-                       "grid": g["grid"], "block": g["block"],
-                       "ms_per_call": g["us"] / 1e3 / calls,
-                       "launches_per_call": g["count"] / calls,
-                       "share": g["us"] / total_us} for g in top]}
+            "top10": ranked[:10],
+            # Every launch (or kernel name), longest first.
+            "launches": ranked}
 
 
 def format_breakdown(title, breakdown):

@@ -105,6 +105,22 @@ constexpr int64_t kAttentionQueries = 64,
                   kAttentionWarpKeys = 64, kAttentionKeySplits = 2,
                   kAttentionStages = 2, kAttentionMaxHeadDim = 128;
 
+/// Exact-f32 attention: queries a block and a group of 16 lanes, and the
+/// groups a query's keys are split over, tried in order; the first whose
+/// blocks are at least half as many as the multiprocessors is taken, else
+/// the last. On an H200 (bench/results/attention-tiles-f32-h200.json),
+/// BERT-base's attention at seq 512 (96 blocks of 64 queries) took 35 us
+/// with 64 queries in groups of 8 and two splits, 38 with one split in
+/// groups of 4 and 41-44 with 32 queries; at seq 128, 16 queries in groups
+/// of 2 took 8.0 us, 32 in groups of 4 9.3 to 12.
+struct FmaAttentionTiling {
+  int64_t queries, groupQueries, splits;
+};
+constexpr FmaAttentionTiling kFmaAttentionTilings[] = {
+    {64, 8, 2}, {32, 4, 2}, {16, 2, 1}};
+/// Keys of a step a lane takes (a step is 16 lanes' keys).
+constexpr int64_t kFmaAttentionLaneKeys = 4;
+
 int64_t countTiles(const ContractionTiling &tiling, int64_t batch, int64_t m,
                    int64_t n) {
   return batch * llvm::divideCeil(m, tiling.tile[0]) *
@@ -209,9 +225,75 @@ bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input) {
           map.getDimPosition(map.getNumResults() - 1) != dims->batch[0]);
 }
 
+/// Whether every input of the attention body's products is f32.
+static bool isF32Attention(const AttentionBody &body) {
+  for (linalg::GenericOp product : {body.scores, body.context})
+    for (Value input : product.getDpsInputs())
+      if (!getElementTypeOrSelf(input.getType()).isF32())
+        return false;
+  return true;
+}
+
+/// Whether input `input` of the contraction `product` is contiguous along
+/// the loop `loop`: its innermost dimension is indexed by that loop.
+static bool isContiguousAlong(linalg::GenericOp product, unsigned input,
+                              unsigned loop) {
+  AffineMap map = product.getIndexingMapsArray()[input];
+  if (map.getNumResults() == 0)
+    return false;
+  auto innermost = dyn_cast<AffineDimExpr>(map.getResults().back());
+  return innermost && innermost.getPosition() == loop;
+}
+
+/// The exact-f32 attention configuration of `body` (see
+/// chooseAttentionConfig), or null.
+static TileConfigAttr chooseFmaAttentionConfig(MLIRContext *context,
+                                               const ChipDescription &chip,
+                                               const AttentionBody &body) {
+  int64_t headDim = body.getHeadDim(), valueDim = body.getValueDim();
+  if (!chip.hasAsyncCopy || headDim % 4 != 0 || valueDim % 16 != 0 ||
+      valueDim > kAttentionMaxHeadDim)
+    return nullptr;
+  FailureOr<linalg::ContractionDimensions> scores =
+      linalg::inferContractionDims(body.scores);
+  FailureOr<linalg::ContractionDimensions> contextDims =
+      linalg::inferContractionDims(body.context);
+  if (failed(scores) || failed(contextDims) ||
+      !isContiguousAlong(body.scores, 0, scores->k[0]) ||
+      !isContiguousAlong(body.scores, 1, scores->k[0]) ||
+      !isContiguousAlong(body.context, 1, contextDims->n[0]))
+    return nullptr;
+  const FmaAttentionTiling *tiling = &kFmaAttentionTilings[0];
+  for (const FmaAttentionTiling &candidate : kFmaAttentionTilings) {
+    tiling = &candidate;
+    if (2 * body.getHeads() *
+            llvm::divideCeil(body.getQueries(), candidate.queries) >=
+        int64_t(chip.multiprocessors))
+      break;
+  }
+  int64_t queries = tiling->queries;
+  int64_t keys = 16 * kFmaAttentionLaneKeys * tiling->splits;
+  // Q, the stages of K and V, and the probabilities ([key][query]), rows
+  // padded by four f32.
+  int64_t bytes = 4 * (queries * (headDim + 4) +
+                       kAttentionStages * keys * (headDim + 4 + valueDim + 4) +
+                       keys * (queries + 4));
+  if (bytes > chip.maxSharedMemoryPerBlock)
+    return nullptr;
+  return TileConfigAttr::get(
+      context, {queries, keys, headDim}, {tiling->groupQueries,
+                                          kFmaAttentionLaneKeys},
+      16 * (queries / tiling->groupQueries) * tiling->splits,
+      kAttentionStages,
+      CopyEngine::AsyncCopy, MmaAtom::FmaF32, WorkListKind::DenseGrid,
+      /*splitK=*/1);
+}
+
 TileConfigAttr tesa::chooseAttentionConfig(MLIRContext *context,
                                            const ChipDescription &chip,
                                            const AttentionBody &body) {
+  if (isF32Attention(body))
+    return chooseFmaAttentionConfig(context, chip, body);
   int64_t headDim = body.getHeadDim(), valueDim = body.getValueDim();
   if (!chip.f16Mma || !chip.hasAsyncCopy || chip.f16Mma->m != 16 ||
       chip.f16Mma->n != 8 || chip.f16Mma->k != 16)

@@ -122,11 +122,14 @@ struct FormAttentionRegionsPass
 
   /// Whether the attention family computes `body` on `chip`.
   bool computedOnChip(const AttentionBody &body, const ChipDescription &chip) {
+    TileConfigAttr config = chooseAttentionConfig(&getContext(), chip, body);
+    if (config && config.getAtom() == MmaAtom::FmaF32)
+      return true;
     // The probabilities stay in registers: only V is copied.
     if (!fitsTensorCoreTiles(body.scores) ||
         !fitsTensorCoreTiles(body.context, /*input=*/1))
       return false;
-    return chooseAttentionConfig(&getContext(), chip, body) != nullptr;
+    return config != nullptr;
   }
 };
 

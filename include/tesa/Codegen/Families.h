@@ -73,12 +73,16 @@ buildContractionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
 /// accumulator's initial value, the part's epilogue and then
 /// `epilogueOps` (elementwise steps that follow the part one after the
 /// other, see Epilogue::get, such as a bias and GELU) are applied before
-/// the one store, whose type is the last step's. Fails, saying why, for any
-/// other part.
+/// the one store, whose type is the last step's. `siblings` parts (itself
+/// included) may share its launch (those reading its dense operand): their
+/// tiles count towards filling `chip`'s multiprocessors, and where they
+/// give every multiprocessor one, no part of them splits its walks (a split
+/// part takes launches of its own). Fails, saying why, for any other part.
 llvm::Expected<RegionKernel>
 buildKeptBlockPartKernel(PartMatmulOp part, mlir::gpu::GPUModuleOp module,
                          llvm::StringRef name, const ChipDescription &chip,
-                         llvm::ArrayRef<mlir::Operation *> epilogueOps = {});
+                         llvm::ArrayRef<mlir::Operation *> epilogueOps = {},
+                         int64_t siblings = 1);
 
 /// A part of `x @ W` kept at the operands' own precision whose pruned
 /// elements are whole channels: rows and columns of a sparse W, or columns

@@ -4,14 +4,16 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The tile layer's operand pipeline for the tensor-core atom: slices of an
-// f16 operand (`rows` rows by `depth` reduction elements) copied from global
-// memory into a ring of stage buffers in dynamic shared memory by 16-byte
-// asynchronous copies (cp.async), each slice kept in the order its global
-// layout makes contiguous (see MmaAtom.h), every row padded by 16 bytes so
-// that the eight rows an `ldmatrix` reads start in different banks. Copies
-// that fall outside the operand fill zeros. The contraction and attention
-// families stage their operands through it.
+// The tile layer's operand pipeline on chips with asynchronous copies:
+// slices of an f16 or f32 operand (`rows` rows by `depth` reduction
+// elements) copied from global memory into a ring of stage buffers in
+// dynamic shared memory by 16-byte asynchronous copies (cp.async), each
+// slice kept in the order its global layout makes contiguous (see
+// MmaAtom.h), every row padded by 16 bytes so that eight consecutive rows
+// start in different banks (the eight rows an `ldmatrix` reads, or the
+// 16-byte vectors eight lanes read at once). Copies that fall outside the
+// operand fill zeros. The contraction and attention families stage their
+// operands through it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,16 +30,18 @@
 
 namespace tesa {
 
-/// f16 elements of one 16-byte copy, and of the padding that ends every row
+/// Bytes of one asynchronous copy, and of the padding that ends every row
 /// of a stage buffer (TileConfigAttr::getStagedF16Bytes counts it).
-constexpr int64_t kStagedCopyElements = 8;
-constexpr int64_t kStagedPadElements = 8;
+constexpr int64_t kStagedCopyBytes = 16;
+constexpr int64_t kStagedPadBytes = 16;
 
 /// The shape of one stage buffer: a slice of `rows` rows by `depth`
-/// reduction elements, stored in `order`.
+/// reduction elements of `elementBytes` bytes (2: f16, 4: f32), stored in
+/// `order`.
 struct StagedTileShape {
   TileOrder order;
   int64_t rows, depth;
+  int64_t elementBytes = 2;
   /// The buffer's outer and inner (contiguous, padded) lengths.
   int64_t getOuter() const {
     return order == TileOrder::RowMajor ? rows : depth;
@@ -45,9 +49,13 @@ struct StagedTileShape {
   int64_t getInnerData() const {
     return order == TileOrder::RowMajor ? depth : rows;
   }
-  int64_t getInner() const { return getInnerData() + kStagedPadElements; }
+  /// Elements of one copy.
+  int64_t getCopyElements() const { return kStagedCopyBytes / elementBytes; }
+  int64_t getInner() const {
+    return getInnerData() + kStagedPadBytes / elementBytes;
+  }
   int64_t getElements() const { return getOuter() * getInner(); }
-  int64_t getBytes() const { return 2 * getElements(); }
+  int64_t getBytes() const { return elementBytes * getElements(); }
 };
 
 /// The order in which an operand read through per-loop `strides` lies:
@@ -56,8 +64,9 @@ struct StagedTileShape {
 std::optional<TileOrder> getStagedOrder(llvm::ArrayRef<int64_t> strides,
                                         int64_t rowLoop, int64_t kLoop);
 
-/// An f16 operand in global memory (a flat buffer read through per-loop
-/// strides) and the ring of stage buffers its slices are copied into.
+/// An f16 or f32 operand in global memory (a flat buffer read through
+/// per-loop strides) and the ring of stage buffers its slices are copied
+/// into.
 struct StagedOperand {
   mlir::Value global;
   /// The offset of the operand's first element for this block (its batch).
@@ -67,18 +76,19 @@ struct StagedOperand {
   /// The operand's extent along its rows and its reduction dimension.
   int64_t rowCount, kCount;
   StagedTileShape shape;
-  /// The ring: [stage][outer][inner] f16 in workgroup memory.
+  /// The ring: [stage][outer][inner] elements in workgroup memory.
   mlir::Value ring;
 };
 
-/// Why slices of `tileRows` x `depth` of an operand (`rows` x `k`, read
-/// through `strides`) cannot be staged by `threads` threads, or none: every
-/// copy must be 16 aligned bytes that lie wholly inside or outside the
-/// operand, and the threads must divide the copies of a slice.
+/// Why slices of `tileRows` x `depth` of an operand (`rows` x `k` elements
+/// of `elementBytes` bytes, read through `strides`) cannot be staged by
+/// `threads` threads, or none: every copy must be 16 aligned bytes that lie
+/// wholly inside or outside the operand, and the threads must divide the
+/// copies of a slice.
 std::optional<std::string>
 checkStagedOperand(llvm::ArrayRef<int64_t> strides, int64_t rowLoop,
                    int64_t kLoop, int64_t rows, int64_t k, int64_t tileRows,
-                   int64_t depth, int64_t threads);
+                   int64_t depth, int64_t threads, int64_t elementBytes = 2);
 
 /// The kernel's dynamic shared memory, as bytes.
 mlir::Value getDynamicSharedMemory(KernelEmitter &e);

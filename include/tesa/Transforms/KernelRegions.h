@@ -134,6 +134,16 @@ bool isSoftmaxRowProgram(llvm::ArrayRef<mlir::Operation *> ops,
 /// queries a block, or 32 where blocks of 64 would leave more than half of
 /// the multiprocessors without one. Null unless `chip` has the atom and
 /// asynchronous copies and the head sizes are multiples of 16 up to 128.
+///
+/// A body whose products read f32 operands takes exact-f32 FMA tiles
+/// instead (`fma_f32`, see FmaAttention.cpp): groups of 16 lanes, each
+/// owning some queries and a split of 64 keys of each step (4 a lane:
+/// thread_tile = [queries a group, 4]), two stages; the queries a block,
+/// a group and the splits as kFmaAttentionTilings orders them (64, 8 and 2
+/// where that gives half the multiprocessors a block).
+/// Null unless `chip` has asynchronous copies, Q and K are contiguous along
+/// the head (a multiple of 4) and V along the context's columns (a multiple
+/// of 16 up to 128), and the buffers fit in shared memory.
 TileConfigAttr chooseAttentionConfig(mlir::MLIRContext *context,
                                      const ChipDescription &chip,
                                      const AttentionBody &body);

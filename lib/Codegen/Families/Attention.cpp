@@ -7,7 +7,7 @@
 // The attention family: an attention region (scores = Q K^T with their
 // steps, a softmax along the keys, context = P V with its steps, see
 // AttentionBody) as one kernel on the m16n8k16 f16 atom that never writes
-// the scores.
+// the scores (f32 regions: FmaAttention.cpp).
 //
 // A block of threads computes the context of `tile[0]` queries of one batch
 // (head) in groups of 16, each group owned by the warps that split a key
@@ -32,7 +32,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ContractionProblem.h"
+#include "AttentionProblem.h"
 
 #include "tesa/Codegen/MmaAtom.h"
 #include "tesa/Codegen/StagedTile.h"
@@ -131,7 +131,7 @@ private:
   Value batchId, queryRow, group, split, lane;
   /// The first key of the warp's part of a step, within the step.
   Value warpKeyOffset;
-  SmallVector<Value> scoreBuffers;
+  AttentionArguments arguments;
 };
 
 int64_t AttentionEmitter::getSharedBytes() const {
@@ -146,24 +146,9 @@ Value AttentionEmitter::applyScoreSteps(Value acc, int64_t tile, int64_t i,
   Value row = e.add(queryRow, inRow);
   Value key = e.add(e.add(keyStart, warpKeyOffset),
                     e.affine(inColumn, 1, 8 * tile));
-  // Queries and keys past the last read the steps' inputs at the last
-  // (their scores are never used).
-  auto clamp = [&](Value x, int64_t size, int64_t step) {
-    if (size % step == 0)
-      return x;
-    return arith::MinUIOp::create(e.b, x, e.index(size - 1)).getResult();
-  };
-  SmallVector<Value> loops =
-      getOutputLoops(e, scores.shape, batchId,
-                     clamp(row, scores.shape.m, tiling.queries),
-                     clamp(key, scores.shape.n, tiling.keys));
-  Value value = addInitialValue(e, scores, atom->getAccumulator(acc, i),
-                                Value(), loops);
-  value = e.toF32(scores.computeOutput(e, value, loops, scoreBuffers).first);
-  if (scores.shape.n % tiling.keys == 0)
-    return value;
-  return arith::SelectOp::create(e.b, e.less(key, scores.shape.n), value,
-                                 minusInfinity());
+  return tesa::applyScoreSteps(e, scores, arguments,
+                               atom->getAccumulator(acc, i), row, key,
+                               tiling.queries, tiling.keys);
 }
 
 SmallVector<Value>
@@ -248,7 +233,6 @@ AttentionEmitter::updateSoftmax(ArrayRef<Value> scoreTiles, RowState &state,
 
 void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   ImplicitLocOpBuilder &b = e.b;
-  SmallVector<Value> arguments(kernel.getArguments());
   Value tid = e.threadId();
   Value warp = e.div(tid, 32);
   lane = e.rem(tid, 32);
@@ -262,11 +246,13 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   queryRow = e.add(queryStart, warpRow);
 
   const ContractionShape &s = scores.shape, &c = context.shape;
-  q = stageOperand(e, arguments[0], s, scores.aStrides, batchId, s.mLoop,
+  arguments = AttentionArguments::get(kernel, scores, batchId);
+  const ContractionBlock &block = arguments.block;
+  q = stageOperand(e, arguments.q, s, scores.aStrides, batchId, s.mLoop,
                    s.m, tiling.queries, tiling.headDim);
-  k = stageOperand(e, arguments[1], s, scores.bStrides, batchId, s.nLoop,
+  k = stageOperand(e, arguments.k, s, scores.bStrides, batchId, s.nLoop,
                    s.n, tiling.keys, tiling.headDim);
-  v = stageOperand(e, arguments[2], c, context.bStrides, batchId, c.nLoop,
+  v = stageOperand(e, arguments.v, c, context.bStrides, batchId, c.nLoop,
                    c.n, tiling.valueDim, tiling.keys);
   Value shared = getDynamicSharedMemory(e);
   q.ring = makeStageRing(e, shared, q.shape, 1, 0);
@@ -274,14 +260,6 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   v.ring = makeStageRing(e, shared, v.shape, tiling.stages,
                          q.shape.getBytes() +
                              tiling.stages * k.shape.getBytes());
-  size_t scoreInputs = scores.epilogue->getInputs().size();
-  scoreBuffers.assign(arguments.begin() + 3,
-                      arguments.begin() + 3 + scoreInputs);
-  ContractionBlock block;
-  block.batchId = batchId;
-  block.out = arguments.back();
-  block.storeBuffers.assign(arguments.begin() + 3 + scoreInputs,
-                            arguments.end() - 1);
 
   int64_t steps = llvm::divideCeil(s.n, tiling.keys);
   int64_t threads = 32 * tiling.warps;
@@ -452,8 +430,9 @@ std::optional<std::string> checkAttention(const ContractionProblem &scores,
                                           TileConfigAttr config) {
   if (config.getAtom() != MmaAtom::MmaF16M16N8K16 ||
       config.getCopy() != CopyEngine::AsyncCopy || config.getStages() < 2)
-    return "the attention family runs on the mma_f16_m16n8k16 atom with "
-           "operands copied by async_copy, at least two stages deep";
+    return "the attention family runs on the mma_f16_m16n8k16 or fma_f32 "
+           "atom with operands copied by async_copy, at least two stages "
+           "deep";
   for (Value operand : {scores.a, scores.b, context.b})
     if (!getElementTypeOrSelf(operand.getType()).isF16())
       return "the attention family multiplies f16 operands only";
@@ -461,10 +440,6 @@ std::optional<std::string> checkAttention(const ContractionProblem &scores,
     return "the probabilities must be f16, the A operand of the context";
   ArrayRef<int64_t> tile = config.getTile();
   int64_t queries = tile[0], keys = tile[1], headDim = tile[2];
-  if (headDim != scores.shape.k || context.shape.k != scores.shape.n ||
-      context.shape.m != scores.shape.m ||
-      context.shape.batch != scores.shape.batch)
-    return "the tile's head size or the products' shapes do not match";
   int64_t warpKeys = config.getThreadTile()[1];
   if (config.getThreadTile()[0] != 16 || queries % 16 != 0 ||
       warpKeys % 16 != 0 || keys % warpKeys != 0 ||
@@ -489,6 +464,46 @@ std::optional<std::string> checkAttention(const ContractionProblem &scores,
 
 } // namespace
 
+AttentionArguments AttentionArguments::get(gpu::GPUFuncOp kernel,
+                                           const ContractionProblem &scores,
+                                           Value batchId) {
+  SmallVector<Value> all(kernel.getArguments());
+  AttentionArguments arguments;
+  arguments.q = all[0];
+  arguments.k = all[1];
+  arguments.v = all[2];
+  size_t scoreInputs = scores.epilogue->getInputs().size();
+  arguments.scoreBuffers.assign(all.begin() + 3,
+                                all.begin() + 3 + scoreInputs);
+  arguments.block.batchId = batchId;
+  arguments.block.out = all.back();
+  arguments.block.storeBuffers.assign(all.begin() + 3 + scoreInputs,
+                                      all.end() - 1);
+  return arguments;
+}
+
+Value tesa::applyScoreSteps(KernelEmitter &e, const ContractionProblem &scores,
+                            const AttentionArguments &arguments, Value acc,
+                            Value row, Value key, int64_t queries,
+                            int64_t keys) {
+  auto clamp = [&](Value x, int64_t size, int64_t step) {
+    if (size % step == 0)
+      return x;
+    return arith::MinUIOp::create(e.b, x, e.index(size - 1)).getResult();
+  };
+  SmallVector<Value> loops = getOutputLoops(
+      e, scores.shape, arguments.block.batchId,
+      clamp(row, scores.shape.m, queries), clamp(key, scores.shape.n, keys));
+  Value value = addInitialValue(e, scores, acc, Value(), loops);
+  value = e.toF32(
+      scores.computeOutput(e, value, loops, arguments.scoreBuffers).first);
+  if (scores.shape.n % keys == 0)
+    return value;
+  return arith::SelectOp::create(
+      e.b, e.less(key, scores.shape.n), value,
+      e.f32(-std::numeric_limits<double>::infinity()));
+}
+
 llvm::Expected<RegionKernel>
 tesa::buildAttentionKernel(KernelOp region, gpu::GPUModuleOp module,
                            StringRef name) {
@@ -509,8 +524,16 @@ tesa::buildAttentionKernel(KernelOp region, gpu::GPUModuleOp module,
   scores.epilogue = &*scoreSteps;
   ContractionProblem context = describeContraction(body->context);
   context.epilogue = &*contextSteps;
+  if (config.getTile()[2] != scores.shape.k ||
+      context.shape.k != scores.shape.n ||
+      context.shape.m != scores.shape.m ||
+      context.shape.batch != scores.shape.batch)
+    return kernelError(
+        "the tile's head size or the products' shapes do not match");
+  bool exactF32 = config.getAtom() == MmaAtom::FmaF32;
   if (std::optional<std::string> reason =
-          checkAttention(scores, context, config))
+          exactF32 ? checkFmaAttention(scores, context, config)
+                   : checkAttention(scores, context, config))
     return kernelError(*reason);
 
   ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
@@ -526,11 +549,17 @@ tesa::buildAttentionKernel(KernelOp region, gpu::GPUModuleOp module,
   arguments.push_back(MemRefType::get({resultType.getNumElements()},
                                       resultType.getElementType()));
   result.kernel = e.beginKernel(module, name, arguments);
-  AttentionTiling tiling(config, context.shape.n);
-  AttentionEmitter emitter(e, scores, context, tiling);
-  emitter.emitBody(result.kernel);
-  result.sharedBytes = emitter.getSharedBytes();
-  result.grid = {1, int64_t(llvm::divideCeil(scores.shape.m, tiling.queries)),
+  if (exactF32) {
+    result.sharedBytes =
+        emitFmaAttention(e, scores, context, config, result.kernel);
+  } else {
+    AttentionTiling tiling(config, context.shape.n);
+    AttentionEmitter emitter(e, scores, context, tiling);
+    emitter.emitBody(result.kernel);
+    result.sharedBytes = emitter.getSharedBytes();
+  }
+  int64_t queries = config.getTile()[0];
+  result.grid = {1, int64_t(llvm::divideCeil(scores.shape.m, queries)),
                  scores.shape.batch};
   result.threads = config.getThreads();
   return result;

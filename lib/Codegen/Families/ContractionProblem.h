@@ -130,7 +130,7 @@ llvm::SmallVector<mlir::Value> getOutputLoops(KernelEmitter &e,
 /// The type of the flat (1-D) buffer a kernel reads `tensor` through.
 mlir::MemRefType getFlatType(mlir::Value tensor);
 
-/// An f16 operand of a contraction of `shape` (the flat buffer `global`,
+/// An f16 or f32 operand of a contraction of `shape` (the flat buffer `global`,
 /// read through per-loop `strides`) staged in slices of `rows` rows (its
 /// loop `rowLoop`, `rowCount` long) by `depth` reduction elements, for the
 /// block of threads of batch `batchId`; without its ring.
@@ -214,9 +214,10 @@ void emitSplitKFinish(KernelEmitter &e, const ContractionProblem &problem,
                       mlir::gpu::GPUFuncOp kernel);
 constexpr int64_t kSplitKFinishThreads = 256;
 
-/// Emits `problem`'s kernel with FMA register tiles.
-void emitFmaContraction(KernelEmitter &e, const ContractionProblem &problem,
-                        TileConfigAttr config, mlir::gpu::GPUFuncOp kernel);
+/// Emits `problem`'s kernel with FMA register tiles, and returns the bytes
+/// of dynamic shared memory it takes.
+int64_t emitFmaContraction(KernelEmitter &e, const ContractionProblem &problem,
+                           TileConfigAttr config, mlir::gpu::GPUFuncOp kernel);
 /// Emits `problem`'s kernel on the m16n8k16 tensor-core atom, its operand
 /// tiles staged in dynamic shared memory by asynchronous copies.
 void emitMmaContraction(KernelEmitter &e, const ContractionProblem &problem,

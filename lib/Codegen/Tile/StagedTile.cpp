@@ -25,20 +25,21 @@ std::optional<TileOrder> tesa::getStagedOrder(ArrayRef<int64_t> strides,
 std::optional<std::string>
 tesa::checkStagedOperand(ArrayRef<int64_t> strides, int64_t rowLoop,
                          int64_t kLoop, int64_t rows, int64_t k,
-                         int64_t tileRows, int64_t depth, int64_t threads) {
+                         int64_t tileRows, int64_t depth, int64_t threads,
+                         int64_t elementBytes) {
   std::optional<TileOrder> order = getStagedOrder(strides, rowLoop, kLoop);
   if (!order)
     return "an operand is contiguous along neither its rows nor K";
-  StagedTileShape shape{*order, tileRows, depth};
+  StagedTileShape shape{*order, tileRows, depth, elementBytes};
+  int64_t copyElements = shape.getCopyElements();
   int64_t contiguousSize = *order == TileOrder::RowMajor ? k : rows;
-  if (contiguousSize % kStagedCopyElements != 0 ||
-      (shape.getOuter() * shape.getInnerData() / kStagedCopyElements) %
-              threads !=
-          0)
+  if (contiguousSize % copyElements != 0 ||
+      shape.getInnerData() % copyElements != 0 ||
+      (shape.getOuter() * shape.getInnerData() / copyElements) % threads != 0)
     return "an operand's contiguous dimension is not in 16-byte pieces "
            "that the threads divide";
   for (int64_t stride : strides)
-    if (stride != 1 && stride % kStagedCopyElements != 0)
+    if (stride != 1 && stride % copyElements != 0)
       return "an operand's strides are not multiples of 16 bytes";
   return std::nullopt;
 }
@@ -54,8 +55,10 @@ Value tesa::getDynamicSharedMemory(KernelEmitter &e) {
 Value tesa::makeStageRing(KernelEmitter &e, Value shared,
                           const StagedTileShape &shape, int64_t stages,
                           int64_t byteOffset) {
+  Type element =
+      shape.elementBytes == 4 ? Type(e.b.getF32Type()) : e.b.getF16Type();
   auto type = MemRefType::get(
-      {stages, shape.getOuter(), shape.getInner()}, e.b.getF16Type(),
+      {stages, shape.getOuter(), shape.getInner()}, element,
       MemRefLayoutAttrInterface(),
       cast<MemRefType>(shared.getType()).getMemorySpace());
   return memref::ViewOp::create(e.b, type, shared, e.index(byteOffset),
@@ -67,13 +70,14 @@ void tesa::copySliceAsync(KernelEmitter &e, const StagedOperand &operand,
                           Value rowStart, Value kStart, Value slot,
                           int64_t threads) {
   const StagedTileShape &shape = operand.shape;
-  int64_t chunksPerRow = shape.getInnerData() / kStagedCopyElements;
+  int64_t copyElements = shape.getCopyElements();
+  int64_t chunksPerRow = shape.getInnerData() / copyElements;
   int64_t chunks = shape.getOuter() * chunksPerRow;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(e.b.getContext());
   for (int64_t first = 0; first < chunks; first += threads) {
     Value chunk = e.affine(e.threadId(), 1, first);
     Value outer = e.div(chunk, chunksPerRow);
-    Value inner = e.affine(e.rem(chunk, chunksPerRow), kStagedCopyElements);
+    Value inner = e.affine(e.rem(chunk, chunksPerRow), copyElements);
     bool rowMajor = shape.order == TileOrder::RowMajor;
     Value row = rowMajor ? outer : inner, k = rowMajor ? inner : outer;
     Value globalRow = e.add(rowStart, row);
@@ -88,11 +92,11 @@ void tesa::copySliceAsync(KernelEmitter &e, const StagedOperand &operand,
     // the destination with zeros.
     offset = arith::SelectOp::create(e.b, inBounds, offset, e.index(0));
     Value sourceElements = arith::SelectOp::create(
-        e.b, inBounds, e.index(kStagedCopyElements), e.index(0));
+        e.b, inBounds, e.index(copyElements), e.index(0));
     nvgpu::DeviceAsyncCopyOp::create(
         e.b, tokenType, operand.ring, ValueRange{slot, outer, inner},
         operand.global, ValueRange{offset},
-        e.b.getIndexAttr(kStagedCopyElements), sourceElements,
+        e.b.getIndexAttr(copyElements), sourceElements,
         /*bypassL1=*/e.b.getUnitAttr());
   }
 }

@@ -63,6 +63,9 @@ private:
   void replaceKeptBlockPart(KeptBlockPart &part, Value result,
                             IRMapping &replaced);
   SmallVector<KeptBlockPart> keptBlockParts;
+  /// How many block parts read each dense operand: the kept-block parts
+  /// among them may run as one launch.
+  llvm::DenseMap<Value, int64_t> blockPartsOfDense;
   /// Replaces `op` by `result` (none: `op` is no longer read), and erases
   /// its accumulator when it was the previous part's result or a fill that
   /// nothing else reads.
@@ -235,7 +238,8 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     SmallVector<Operation *> steps = getFollowingSteps(op);
     std::string name = "part" + std::to_string(index);
     llvm::Expected<RegionKernel> kernel =
-        buildKeptBlockPartKernel(op, kernelModule, name, chip, steps);
+        buildKeptBlockPartKernel(op, kernelModule, name, chip, steps,
+                                 blockPartsOfDense.lookup(op.getDense()));
     std::string reason;
     if (!kernel) {
       reason = llvm::toString(kernel.takeError());
@@ -468,6 +472,10 @@ void LowerPartsToGPUPass::runOnOperation() {
   auto kernelModule =
       gpu::GPUModuleOp::create(builder, module.getLoc(), "tesa_kernels");
   keptBlockParts.clear();
+  blockPartsOfDense.clear();
+  for (PartMatmulOp op : parts)
+    if (op.getKernel() == "block")
+      ++blockPartsOfDense[op.getDense()];
   for (auto [index, op] : llvm::enumerate(parts))
     if (failed(lower(op, kernelModule, index, chipDescription.get())))
       return signalPassFailure();

@@ -1,14 +1,17 @@
 // RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions | FileCheck %s
 
-// A 64x64x8 tiling: 4x4 outputs a thread in runs of four (one 16-byte
-// workgroup load per run and k), the next step's slices loaded before this
+// A 64x64x8 tiling: the A and B slices in dynamic shared memory (544 f32
+// each: 8 k rows of 64 + 4), 4x4 outputs a thread in runs of four (one
+// 16-byte workgroup load per run and k), the next step's slices loaded before this
 // step's FMAs (the loop carries 16 accumulators and the next step's start),
 // the bias read through its broadcast and the ReLU applied
 // before the one store. 100 x 70 outputs take a grid of 2 x 2 tiles.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @contraction0(
-// CHECK-SAME: %[[A:.*]]: memref<2000xf32>, %[[B:.*]]: memref<1400xf32>, %[[BIAS:.*]]: memref<70xf32>, %[[OUT:.*]]: memref<7000xf32>)
-// CHECK-SAME: workgroup(%[[AT:.*]] : memref<544xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[BT:.*]] : memref<544xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: %[[A:.*]]: memref<2000xf32>, %[[B:.*]]: memref<1400xf32>, %[[BIAS:.*]]: memref<70xf32>, %[[OUT:.*]]: memref<7000xf32>) kernel
+// CHECK: %[[SHARED:.*]] = gpu.dynamic_shared_memory
+// CHECK: %[[AT:.*]] = memref.view %[[SHARED]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<544xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[BT:.*]] = memref.view %[[SHARED]][%c2176][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<544xf32, #gpu.address_space<workgroup>>
 // CHECK: memref.store %{{.*}}, %[[AT]]
 // CHECK: gpu.barrier
 // CHECK: %[[LOOP:.*]]:17 = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
@@ -27,7 +30,7 @@
 // CHECK-LABEL: func.func @bias_relu
 // CHECK-DAG: %[[X:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<100x20xf32> into memref<2000xf32>
 // CHECK-DAG: %[[RESULT:.*]] = memref.alloc() : memref<100x70xf32>
-// CHECK: gpu.launch_func @tesa_kernels::@contraction0 blocks in (%c2, %c2{{.*}}, %c1{{.*}}) threads in (%c256
+// CHECK: gpu.launch_func @tesa_kernels::@contraction0 blocks in (%c2, %c2{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) dynamic_shared_memory_size %c4352_i32
 // CHECK: bufferization.to_tensor %[[RESULT]] restrict writable
 func.func @bias_relu(%x: tensor<100x20xf32>, %w: tensor<20x70xf32>, %b: tensor<70xf32>) -> tensor<100x70xf32> {
   %zero = arith.constant 0.0 : f32

@@ -325,8 +325,9 @@ def attention(name="attention", s=77, h=3, d=40, dv=None, mask=False):
     models.py's BERT does, scores by batch_matmul into a zero fill, scaled
     (and with `mask`, an additive [s,s] mask broadcast over the heads),
     linalg.softmax over the keys, context by batch_matmul, transposed back
-    to [s,h,dv] and collapsed. Three regions in f32; one attention region
-    where --tesa-form-attention-regions merges them (f16 on sm_90)."""
+    to [s,h,dv] and collapsed. Three regions; one attention region where
+    --tesa-form-attention-regions merges them (on sm_90, f16, or f32 with
+    a context a multiple of 16 wide: see attention_f32)."""
     dv = dv or d
     rng = _rng(name)
     q, k = _normal(rng, (s, h, d), (s, h, d))
@@ -394,6 +395,27 @@ def attention_tile_for(queries, heads, processors=132):
     multiprocessors without a block, then 32."""
     blocks = heads * -(-queries // 64)
     return (64 if 2 * blocks >= processors else 32, 128)
+
+
+def fma_attention_tile_for(queries, heads, processors=132):
+    """The f32 attention tile ChooseTileConfigs picks on the H200: 64
+    queries a block and 128 keys a step (two splits) if the blocks are at
+    least half as many as the multiprocessors, else 32 and 128, else 16
+    and 64."""
+    for tile_queries, keys in ((64, 128), (32, 128)):
+        if 2 * heads * -(-queries // tile_queries) >= processors:
+            return (tile_queries, keys)
+    return (16, 64)
+
+
+def attention_f32(name, s, h, d, dv=None, mask=False):
+    """An f32 attention case whose head sizes the exact-f32 attention
+    kernel takes (Q and K a multiple of 4 wide, V of 16): one attention
+    region."""
+    case = attention(name, s, h, d, dv, mask)
+    case["regions"] = [("attention", sum(n for _, n in case["regions"]))]
+    case["tile"] = fma_attention_tile_for(s, h)
+    return case
 
 
 def as_attention_f16(case, name, reduction):
@@ -612,10 +634,12 @@ def region_cases(small=False):
     CPU test runs quickly (same ops, a different tiling on the GPU)."""
     if small:
         large = [batch_matmul("bmm_12x512", 2, 130, 64, 70),
-                 batch_matmul("bmm_4x300", 2, 75, 100, 90)]
+                 batch_matmul("bmm_4x300", 2, 75, 100, 90),
+                 attention_f32("attention_bert_f32", 128, 2, 64)]
     else:
         large = [batch_matmul("bmm_12x512", 12, 512, 64, 512),
-                 batch_matmul("bmm_4x300", 4, 300, 100, 600)]
+                 batch_matmul("bmm_4x300", 4, 300, 100, 600),
+                 attention_f32("attention_bert_f32", 512, 12, 64)]
     return [
         matmul_bias_gelu(),
         block_sparse_gelu(),
@@ -627,7 +651,15 @@ def region_cases(small=False):
         matmul_bias_accumulator_residual(),
         attention_scores(),
         attention_context(),
+        # The context 40 wide: three regions.
         attention(),
+        # Scores, softmax and context as one exact-f32 kernel: queries and
+        # keys not multiples of the steps, a mask, heads of 32 to 128.
+        attention_f32("attention_f32", 80, 3, 64),
+        attention_f32("attention_short_f32", 48, 2, 32),
+        attention_f32("attention_mask_f32", 100, 2, 32, mask=True),
+        attention_f32("attention_wide_f32", 70, 2, 128, 96),
+        attention_f32("attention_head_f32", 33, 2, 20, 16),
         transposed_lhs(),
         softmax("softmax_37", (3, 5, 37)),
         softmax("softmax_300", (20, 300)),

@@ -1,0 +1,60 @@
+//===- AttentionProblem.h - What an attention kernel computes ---*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// What the attention family's two emitters share: the kernel's arguments
+// (Q, K, V, the score steps' inputs, the context steps' inputs, the
+// result) and the score of one query and key after the region's score
+// steps. The tensor-core emitter is Attention.cpp, the exact-f32 one
+// FmaAttention.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_LIB_CODEGEN_FAMILIES_ATTENTIONPROBLEM_H
+#define TESA_LIB_CODEGEN_FAMILIES_ATTENTIONPROBLEM_H
+
+#include "ContractionProblem.h"
+
+#include <optional>
+#include <string>
+
+namespace tesa {
+
+/// An attention kernel's buffers, in argument order, and the block's
+/// batch (head).
+struct AttentionArguments {
+  mlir::Value q, k, v;
+  llvm::SmallVector<mlir::Value> scoreBuffers;
+  /// The batch, the context steps' buffers and the result.
+  ContractionBlock block;
+
+  static AttentionArguments get(mlir::gpu::GPUFuncOp kernel,
+                                const ContractionProblem &scores,
+                                mlir::Value batchId);
+};
+
+/// The score of query `row` and key `key` whose product is `acc` (f32),
+/// after the region's score steps, in f32: -inf for a key past the last.
+/// Queries and keys past the last read the steps' inputs at the last (where
+/// the kernel's steps of `queries` and `keys` do not divide the scores).
+mlir::Value applyScoreSteps(KernelEmitter &e, const ContractionProblem &scores,
+                            const AttentionArguments &arguments,
+                            mlir::Value acc, mlir::Value row, mlir::Value key,
+                            int64_t queries, int64_t keys);
+
+/// Why the exact-f32 attention kernel cannot compute the region with
+/// `config`, or none.
+std::optional<std::string>
+checkFmaAttention(const ContractionProblem &scores,
+                  const ContractionProblem &context, TileConfigAttr config);
+/// Emits the exact-f32 attention kernel and returns the bytes of dynamic
+/// shared memory it takes.
+int64_t emitFmaAttention(KernelEmitter &e, const ContractionProblem &scores,
+                         const ContractionProblem &context,
+                         TileConfigAttr config, mlir::gpu::GPUFuncOp kernel);
+
+} // namespace tesa
+
+#endif // TESA_LIB_CODEGEN_FAMILIES_ATTENTIONPROBLEM_H
