@@ -31,6 +31,18 @@ Value seeThroughRegion(Value value) {
   return value;
 }
 
+/// `value` through the annotations (tesa.annotate) and region results it
+/// is made of.
+Value seeThroughAnnotations(Value value) {
+  while (true) {
+    value = seeThroughRegion(value);
+    auto annotate = value.getDefiningOp<AnnotateOp>();
+    if (!annotate)
+      return value;
+    value = annotate.getSource();
+  }
+}
+
 /// The value `op`'s body yields.
 Value getYielded(linalg::GenericOp op) {
   return op.getBody()->getTerminator()->getOperand(0);
@@ -180,13 +192,18 @@ tesa::matchAttentionBody(ArrayRef<Operation *> ops) {
       last == llvm::reverse(ops).end())
     return failure();
   size_t contextIndex = std::distance(last, llvm::reverse(ops).end()) - 1;
-  if (contextIndex < 5)
+  // Annotations of the probabilities (dead heads' encodings) may come
+  // between the softmax and the context.
+  size_t softmaxEnd = contextIndex;
+  while (softmaxEnd > 0 && isa<AnnotateOp>(ops[softmaxEnd - 1]))
+    --softmaxEnd;
+  if (softmaxEnd < 5)
     return failure();
   AttentionBody body;
   body.scores = cast<linalg::GenericOp>(ops.front());
-  body.scoreSteps.assign(ops.begin() + 1, ops.begin() + contextIndex - 4);
-  body.softmax.assign(ops.begin() + contextIndex - 4,
-                      ops.begin() + contextIndex);
+  body.scoreSteps.assign(ops.begin() + 1, ops.begin() + softmaxEnd - 4);
+  body.softmax.assign(ops.begin() + softmaxEnd - 4,
+                      ops.begin() + softmaxEnd);
   body.context = cast<linalg::GenericOp>(ops[contextIndex]);
   body.contextSteps.assign(ops.begin() + contextIndex + 1, ops.end());
 
@@ -219,7 +236,8 @@ tesa::matchAttentionBody(ArrayRef<Operation *> ops) {
     return failure();
   // The context reads the probabilities as A: (batch, query, key).
   Value probabilities = body.softmax.back()->getResult(0);
-  if (seeThroughRegion(body.context.getDpsInputs()[0]) != probabilities ||
+  if (seeThroughAnnotations(body.context.getDpsInputs()[0]) !=
+          probabilities ||
       !matches(body.context.getIndexingMapsArray()[0],
                order(context, context.k[0])))
     return failure();

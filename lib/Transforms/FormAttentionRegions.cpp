@@ -30,18 +30,38 @@ using namespace tesa;
 
 namespace {
 
+/// The annotations (tesa.annotate outside any region) of `kernel`'s one
+/// result.
+SmallVector<AnnotateOp> getAnnotations(KernelOp kernel) {
+  SmallVector<AnnotateOp> annotations;
+  for (Operation *user : kernel.getResult(0).getUsers())
+    if (auto annotate = dyn_cast<AnnotateOp>(user))
+      if (!annotate->getParentOfType<KernelOp>())
+        annotations.push_back(annotate);
+  return annotations;
+}
+
 /// The region of `family` that is the only reader of `kernel`'s one
-/// result, or null.
+/// result, directly or through annotations of it, or null.
 KernelOp getOnlyReader(KernelOp kernel, KernelFamily family) {
   if (kernel.getNumResults() != 1 || kernel.getResult(0).use_empty())
     return nullptr;
   KernelOp reader;
-  for (Operation *user : kernel.getResult(0).getUsers()) {
+  SmallVector<Operation *> users(kernel.getResult(0).getUsers());
+  for (AnnotateOp annotate : getAnnotations(kernel)) {
+    llvm::erase(users, annotate.getOperation());
+    if (annotate->getBlock() != kernel->getBlock())
+      return nullptr;
+    llvm::append_range(users, annotate.getResult().getUsers());
+  }
+  for (Operation *user : users) {
     auto region = user->getParentOfType<KernelOp>();
     if (!region || (reader && region != reader))
       return nullptr;
     reader = region;
   }
+  if (!reader)
+    return nullptr;
   if (reader.getFamily() != family ||
       reader->getBlock() != kernel->getBlock())
     return nullptr;
@@ -58,7 +78,8 @@ SmallVector<Operation *> getBodyOps(ArrayRef<KernelOp> kernels) {
 
 /// Replaces the three regions by one attention region at the last one's
 /// place, whose body is theirs: each region's result read inside the next
-/// is the value its body yields.
+/// is the value its body yields, and its annotations between the regions
+/// move into the body.
 void merge(RewriterBase &rewriter, ArrayRef<KernelOp> kernels) {
   KernelOp last = kernels.back();
   rewriter.setInsertionPoint(last);
@@ -68,12 +89,17 @@ void merge(RewriterBase &rewriter, ArrayRef<KernelOp> kernels) {
   Block *body = rewriter.createBlock(&attention.getBody());
   for (KernelOp kernel : kernels) {
     YieldOp yield = kernel.getYield();
-    if (kernel != last)
+    SmallVector<AnnotateOp> annotations;
+    if (kernel != last) {
+      annotations = getAnnotations(kernel);
       rewriter.replaceAllUsesWith(kernel.getResult(0), yield.getValues()[0]);
+    }
     for (Operation &op :
          llvm::make_early_inc_range(kernel.getBody().front()))
       if (&op != yield.getOperation())
         op.moveBefore(body, body->end());
+    for (AnnotateOp annotate : annotations)
+      annotate->moveBefore(body, body->end());
   }
   rewriter.setInsertionPointToEnd(body);
   YieldOp::create(rewriter, last.getLoc(), last.getYield().getValues());

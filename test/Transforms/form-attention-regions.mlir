@@ -424,3 +424,86 @@ func.func @attention_f32_narrow(%arg0: tensor<80x2x40xf32>, %arg1: tensor<80x2x4
   %collapsed = tensor.collapse_shape %15 [[0], [1, 2]] : tensor<80x2x40xf32> into tensor<80x80xf32>
   return %collapsed : tensor<80x80xf32>
 }
+
+// -----
+
+// An annotation of the probabilities between the softmax and the context
+// (dead heads, as propagation leaves them) moves into the attention region.
+// CHECK-LABEL: func.func @annotated_probabilities
+// CHECK: tesa.kernel attention -> tensor<80x2x32xf32> {
+// CHECK: arith.divf
+// CHECK: %[[ANNOTATED:.*]] = tesa.annotate %{{.*}} : tensor<2x80x80xf32> -> tensor<2x80x80xf32, #tesa.sparsity
+// CHECK-NEXT: linalg.generic {{.*}} ins(%[[ANNOTATED]], %arg2
+// CHECK-NOT: tesa.kernel
+func.func @annotated_probabilities(%arg0: tensor<80x2x32xf32>, %arg1: tensor<80x2x32xf32>, %arg2: tensor<80x2x32xf32>) -> tensor<80x64xf32> {
+  %cst = arith.constant 0xFFC00000 : f32
+  %cst_0 = arith.constant 1.767580e-01 : f32
+  %cst_1 = arith.constant 0.000000e+00 : f32
+  %0 = tensor.empty() : tensor<2x80x32xf32>
+  %1 = tensor.empty() : tensor<2x32x80xf32>
+  %2 = tensor.empty() : tensor<2x80x32xf32>
+  %3 = tensor.empty() : tensor<2x80x80xf32>
+  %4 = linalg.fill ins(%cst_1 : f32) outs(%3 : tensor<2x80x80xf32>) -> tensor<2x80x80xf32>
+  %5 = tensor.empty() : tensor<2x80x80xf32>
+  %6 = tesa.kernel contraction -> tensor<2x80x80xf32> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, d3)>, affine_map<(d0, d1, d2, d3) -> (d2, d0, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<80x2x32xf32>, tensor<80x2x32xf32>) outs(%4 : tensor<2x80x80xf32>) {
+    ^bb0(%in: f32, %in_2: f32, %out: f32):
+      %18 = arith.mulf %in, %in_2 : f32
+      %19 = arith.addf %out, %18 : f32
+      linalg.yield %19 : f32
+    } -> tensor<2x80x80xf32>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%16 : tensor<2x80x80xf32>) outs(%5 : tensor<2x80x80xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %18 = arith.mulf %in, %cst_0 : f32
+      linalg.yield %18 : f32
+    } -> tensor<2x80x80xf32>
+    tesa.yield %17 : tensor<2x80x80xf32>
+  }
+  %7 = tensor.empty() : tensor<2x80x80xf32>
+  %8 = tensor.empty() : tensor<2x80xf32>
+  %9 = linalg.fill ins(%cst : f32) outs(%8 : tensor<2x80xf32>) -> tensor<2x80xf32>
+  %10 = linalg.fill ins(%cst_1 : f32) outs(%8 : tensor<2x80xf32>) -> tensor<2x80xf32>
+  %11 = tesa.kernel row_reduction -> tensor<2x80x80xf32> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%6 : tensor<2x80x80xf32>) outs(%9 : tensor<2x80xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %20 = arith.maxnumf %in, %out : f32
+      linalg.yield %20 : f32
+    } -> tensor<2x80xf32>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%6, %16 : tensor<2x80x80xf32>, tensor<2x80xf32>) outs(%7 : tensor<2x80x80xf32>) {
+    ^bb0(%in: f32, %in_2: f32, %out: f32):
+      %20 = arith.subf %in, %in_2 : f32
+      %21 = math.exp %20 : f32
+      linalg.yield %21 : f32
+    } -> tensor<2x80x80xf32>
+    %18 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%17 : tensor<2x80x80xf32>) outs(%10 : tensor<2x80xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %20 = arith.addf %in, %out : f32
+      linalg.yield %20 : f32
+    } -> tensor<2x80xf32>
+    %19 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%17, %18 : tensor<2x80x80xf32>, tensor<2x80xf32>) outs(%7 : tensor<2x80x80xf32>) {
+    ^bb0(%in: f32, %in_2: f32, %out: f32):
+      %20 = arith.divf %in, %in_2 : f32
+      linalg.yield %20 : f32
+    } -> tensor<2x80x80xf32>
+    tesa.yield %19 : tensor<2x80x80xf32>
+  }
+  %annotated = tesa.annotate %11 : tensor<2x80x80xf32> -> tensor<2x80x80xf32, #tesa.sparsity<map = dense<[[[0]], [[32]]]> : tensor<2x1x1xi8>>>
+  %12 = tensor.empty() : tensor<2x80x32xf32>
+  %13 = linalg.fill ins(%cst_1 : f32) outs(%12 : tensor<2x80x32xf32>) -> tensor<2x80x32xf32>
+  %14 = tensor.empty() : tensor<80x2x32xf32>
+  %15 = tesa.kernel contraction -> tensor<80x2x32xf32> {
+    %16 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d3, d0, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%annotated, %arg2 : tensor<2x80x80xf32, #tesa.sparsity<map = dense<[[[0]], [[32]]]> : tensor<2x1x1xi8>>>, tensor<80x2x32xf32>) outs(%13 : tensor<2x80x32xf32>) {
+    ^bb0(%in: f32, %in_2: f32, %out: f32):
+      %18 = arith.mulf %in, %in_2 : f32
+      %19 = arith.addf %out, %18 : f32
+      linalg.yield %19 : f32
+    } -> tensor<2x80x32xf32>
+    %17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d1, d0, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%16 : tensor<2x80x32xf32>) outs(%14 : tensor<80x2x32xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    } -> tensor<80x2x32xf32>
+    tesa.yield %17 : tensor<80x2x32xf32>
+  }
+  %collapsed = tensor.collapse_shape %15 [[0], [1, 2]] : tensor<80x2x32xf32> into tensor<80x64xf32>
+  return %collapsed : tensor<80x64xf32>
+}

@@ -36,6 +36,8 @@
 
 #include "tesa/Codegen/MmaAtom.h"
 #include "tesa/Codegen/StagedTile.h"
+#include "tesa/Dialect/Tesa/IR/TesaAttrs.h"
+#include "tesa/Support/SparsityMap.h"
 #include "tesa/Transforms/KernelRegions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -86,8 +88,10 @@ class AttentionEmitter {
 public:
   AttentionEmitter(KernelEmitter &e, const ContractionProblem &scores,
                    const ContractionProblem &context,
+                   ArrayRef<int32_t> keptBatches,
                    const AttentionTiling &tiling)
-      : e(e), scores(scores), context(context), tiling(tiling) {}
+      : e(e), scores(scores), context(context), keptBatches(keptBatches),
+        tiling(tiling) {}
 
   /// The kernel's arguments: Q, K, V, the score steps' inputs, the context
   /// steps' inputs, the result.
@@ -125,6 +129,7 @@ private:
 
   KernelEmitter &e;
   const ContractionProblem &scores, &context;
+  ArrayRef<int32_t> keptBatches;
   const AttentionTiling &tiling;
   std::optional<MmaAtomEmitter> atom;
   StagedOperand q, k, v;
@@ -237,7 +242,8 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   Value warp = e.div(tid, 32);
   lane = e.rem(tid, 32);
   atom.emplace(e, lane);
-  batchId = e.blockId(gpu::Dimension::z);
+  arguments = AttentionArguments::get(e, kernel, scores, keptBatches);
+  batchId = arguments.block.batchId;
   Value queryStart = e.affine(e.blockId(gpu::Dimension::y), tiling.queries);
   group = e.rem(warp, tiling.getQueryGroups());
   split = e.div(warp, tiling.getQueryGroups());
@@ -246,7 +252,6 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   queryRow = e.add(queryStart, warpRow);
 
   const ContractionShape &s = scores.shape, &c = context.shape;
-  arguments = AttentionArguments::get(kernel, scores, batchId);
   const ContractionBlock &block = arguments.block;
   q = stageOperand(e, arguments.q, s, scores.aStrides, batchId, s.mLoop,
                    s.m, tiling.queries, tiling.headDim);
@@ -464,9 +469,55 @@ std::optional<std::string> checkAttention(const ContractionProblem &scores,
 
 } // namespace
 
-AttentionArguments AttentionArguments::get(gpu::GPUFuncOp kernel,
+std::vector<int32_t> tesa::getKeptBatches(linalg::GenericOp context) {
+  auto type = cast<RankedTensorType>(context.getResult(0).getType());
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(context);
+  SparsityAttr encoding = getSparsityEncoding(type);
+  if (!encoding || failed(dims) || dims->batch.empty())
+    return {};
+  FailureOr<SparsityMap> map =
+      encoding.getSparsityMap(type.getShape(), [] { return InFlightDiagnostic(); });
+  if (failed(map))
+    return {};
+  // The result dimension the batch loop indexes, and its blocks.
+  AffineMap output = context.getIndexingMapsArray().back();
+  unsigned dimension = *output.getResultPosition(
+      getAffineDimExpr(dims->batch[0], context.getContext()));
+  int64_t blockSize = map->getBlockShape()[dimension];
+  SmallVector<bool> keptBlocks(map->getGridShape()[dimension], false);
+  ArrayRef<int64_t> grid = map->getGridShape();
+  for (auto [i, bits] : llvm::enumerate(map->getEntries())) {
+    if (bits == kPrunedBits)
+      continue;
+    // The block's index along `dimension` in the row-major grid.
+    int64_t index = i;
+    for (unsigned d = grid.size() - 1; d > dimension; --d)
+      index /= grid[d];
+    keptBlocks[index % grid[dimension]] = true;
+  }
+  std::vector<int32_t> kept;
+  for (int64_t batch = 0, end = type.getDimSize(dimension); batch < end;
+       ++batch)
+    if (keptBlocks[batch / blockSize])
+      kept.push_back(batch);
+  if (kept.empty() || int64_t(kept.size()) == type.getDimSize(dimension))
+    return {};
+  return kept;
+}
+
+AttentionArguments AttentionArguments::get(KernelEmitter &e,
+                                           gpu::GPUFuncOp kernel,
                                            const ContractionProblem &scores,
-                                           Value batchId) {
+                                           ArrayRef<int32_t> keptBatches) {
+  Value batchId = e.blockId(gpu::Dimension::z);
+  if (!keptBatches.empty()) {
+    auto module = kernel->getParentOfType<gpu::GPUModuleOp>();
+    batchId = e.loadIndex(
+        e.table(module, (kernel.getName() + "_kept_batches").str(),
+                keptBatches),
+        batchId);
+  }
   SmallVector<Value> all(kernel.getArguments());
   AttentionArguments arguments;
   arguments.q = all[0];
@@ -549,18 +600,21 @@ tesa::buildAttentionKernel(KernelOp region, gpu::GPUModuleOp module,
   arguments.push_back(MemRefType::get({resultType.getNumElements()},
                                       resultType.getElementType()));
   result.kernel = e.beginKernel(module, name, arguments);
+  // Heads whose context is pruned whole take no blocks.
+  std::vector<int32_t> keptBatches = getKeptBatches(body->context);
   if (exactF32) {
-    result.sharedBytes =
-        emitFmaAttention(e, scores, context, config, result.kernel);
+    result.sharedBytes = emitFmaAttention(e, scores, context, keptBatches,
+                                          config, result.kernel);
   } else {
     AttentionTiling tiling(config, context.shape.n);
-    AttentionEmitter emitter(e, scores, context, tiling);
+    AttentionEmitter emitter(e, scores, context, keptBatches, tiling);
     emitter.emitBody(result.kernel);
     result.sharedBytes = emitter.getSharedBytes();
   }
   int64_t queries = config.getTile()[0];
   result.grid = {1, int64_t(llvm::divideCeil(scores.shape.m, queries)),
-                 scores.shape.batch};
+                 keptBatches.empty() ? scores.shape.batch
+                                     : int64_t(keptBatches.size())};
   result.threads = config.getThreads();
   return result;
 }

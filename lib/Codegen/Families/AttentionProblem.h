@@ -19,8 +19,15 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tesa {
+
+/// The batches (heads) of an attention whose context product is `context`
+/// that its result's encoding does not prune whole, in order; empty when it
+/// prunes none (or all: the kernel then computes every batch). The grid
+/// takes one z index per kept batch.
+std::vector<int32_t> getKeptBatches(mlir::linalg::GenericOp context);
 
 /// An attention kernel's buffers, in argument order, and the block's
 /// batch (head).
@@ -30,9 +37,11 @@ struct AttentionArguments {
   /// The batch, the context steps' buffers and the result.
   ContractionBlock block;
 
-  static AttentionArguments get(mlir::gpu::GPUFuncOp kernel,
+  /// The block's batch is its z index, or with `keptBatches` the entry of
+  /// their table at it.
+  static AttentionArguments get(KernelEmitter &e, mlir::gpu::GPUFuncOp kernel,
                                 const ContractionProblem &scores,
-                                mlir::Value batchId);
+                                llvm::ArrayRef<int32_t> keptBatches);
 };
 
 /// The score of query `row` and key `key` whose product is `acc` (f32),
@@ -49,10 +58,11 @@ mlir::Value applyScoreSteps(KernelEmitter &e, const ContractionProblem &scores,
 std::optional<std::string>
 checkFmaAttention(const ContractionProblem &scores,
                   const ContractionProblem &context, TileConfigAttr config);
-/// Emits the exact-f32 attention kernel and returns the bytes of dynamic
-/// shared memory it takes.
+/// Emits the exact-f32 attention kernel over the batches `keptBatches`
+/// (empty: all) and returns the bytes of dynamic shared memory it takes.
 int64_t emitFmaAttention(KernelEmitter &e, const ContractionProblem &scores,
                          const ContractionProblem &context,
+                         llvm::ArrayRef<int32_t> keptBatches,
                          TileConfigAttr config, mlir::gpu::GPUFuncOp kernel);
 
 } // namespace tesa

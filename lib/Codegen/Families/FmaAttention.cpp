@@ -118,8 +118,10 @@ class FmaAttentionEmitter {
 public:
   FmaAttentionEmitter(KernelEmitter &e, const ContractionProblem &scores,
                       const ContractionProblem &context,
+                      ArrayRef<int32_t> keptBatches,
                       const FmaAttentionTiling &tiling)
-      : e(e), scores(scores), context(context), tiling(tiling) {}
+      : e(e), scores(scores), context(context), keptBatches(keptBatches),
+        tiling(tiling) {}
 
   void emitBody(gpu::GPUFuncOp kernel);
   int64_t getSharedBytes() const {
@@ -168,6 +170,7 @@ private:
 
   KernelEmitter &e;
   const ContractionProblem &scores, &context;
+  ArrayRef<int32_t> keptBatches;
   const FmaAttentionTiling &tiling;
   StagedOperand q, k, v;
   AttentionArguments arguments;
@@ -314,9 +317,9 @@ void FmaAttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   split = e.div(groupId, tiling.getQueryGroups());
   groupRow = e.affine(group, tiling.groupQueries);
   splitKey = e.affine(split, tiling.getSplitKeys());
-  Value batchId = e.blockId(gpu::Dimension::z);
   queryStart = e.affine(e.blockId(gpu::Dimension::y), tiling.queries);
-  arguments = AttentionArguments::get(kernel, scores, batchId);
+  arguments = AttentionArguments::get(e, kernel, scores, keptBatches);
+  Value batchId = arguments.block.batchId;
 
   const ContractionShape &s = scores.shape, &c = context.shape;
   q = stageOperand(e, arguments.q, s, scores.aStrides, batchId, s.mLoop, s.m,
@@ -538,10 +541,11 @@ tesa::checkFmaAttention(const ContractionProblem &scores,
 int64_t tesa::emitFmaAttention(KernelEmitter &e,
                                const ContractionProblem &scores,
                                const ContractionProblem &context,
+                               ArrayRef<int32_t> keptBatches,
                                TileConfigAttr config,
                                gpu::GPUFuncOp kernel) {
   FmaAttentionTiling tiling(config, context.shape.n);
-  FmaAttentionEmitter emitter(e, scores, context, tiling);
+  FmaAttentionEmitter emitter(e, scores, context, keptBatches, tiling);
   emitter.emitBody(kernel);
   return emitter.getSharedBytes();
 }
