@@ -122,7 +122,10 @@ FailureOr<MapList> PropagationRules::apply(
     note(op, RuleKind::OpScrambling);
     return scrambled;
   }
-  note(op, RuleKind::Conservative, reason + "; " + scrambleReason);
+  // Both say the same where an operand is not tracked.
+  if (scrambleReason != reason)
+    reason += "; " + scrambleReason;
+  note(op, RuleKind::Conservative, reason);
   return failure();
 }
 

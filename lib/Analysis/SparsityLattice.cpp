@@ -30,17 +30,29 @@ std::optional<uint8_t> tesa::getFullBits(Type elementType) {
   return std::nullopt;
 }
 
+/// That the elements of `value` are narrower than a fact keeps, said of
+/// `whose` ("its results'"), if that is why it is not tracked.
+static std::optional<std::string> describeNarrowElements(Value value,
+                                                         StringRef whose) {
+  auto tensor = dyn_cast<RankedTensorType>(value.getType());
+  if (!tensor || !tensor.hasStaticShape() ||
+      getFullBits(tensor.getElementType()))
+    return std::nullopt;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << whose << " elements (" << tensor.getElementType()
+     << ") are narrower than the 4 bits a fact keeps";
+  return text;
+}
+
 std::string tesa::describeUntrackedResult(Value result) {
-  auto tensor = dyn_cast<RankedTensorType>(result.getType());
-  if (tensor && tensor.hasStaticShape() &&
-      !getFullBits(tensor.getElementType())) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    os << "its results' elements (" << tensor.getElementType()
-       << ") are narrower than the 4 bits a fact keeps";
-    return text;
-  }
-  return "its results are not statically shaped tensors";
+  return describeNarrowElements(result, "its results'")
+      .value_or("its results are not statically shaped tensors");
+}
+
+std::string tesa::describeUntrackedOperand(Value operand) {
+  return describeNarrowElements(operand, "an operand's")
+      .value_or("an operand is not a statically shaped tensor");
 }
 
 std::optional<int64_t> tesa::getCheckedElementCount(ShapedType type) {

@@ -285,7 +285,7 @@ struct StructuredFacts {
       const SparsityMap *map = content[operand.getOperandNumber()];
       if (!map) {
         if (isa<ShapedType>(operand.get().getType())) {
-          reason = "an operand is not a statically shaped tensor";
+          reason = describeUntrackedOperand(operand.get());
           return failure();
         }
         scalars.push_back(scalarContent(operand.get()));

@@ -137,7 +137,7 @@ static bool hasUntrackedOperand(Operation *op,
     return false;
   for (auto [operand, map] : llvm::zip(op->getOperands(), content))
     if (isa<TensorType>(operand.getType()) && !map) {
-      reason = "an operand is not a statically shaped tensor";
+      reason = describeUntrackedOperand(operand);
       return true;
     }
   return false;

@@ -305,7 +305,7 @@ TensorScrambler::getRelation(Operation *op,
       patternHash = llvm::hash_combine(patternHash, k,
                                        std::hash<std::vector<bool>>()(nonzero));
     } else if (isa<ShapedType>(operand.getType())) {
-      reason = "an operand is not a statically shaped tensor";
+      reason = describeUntrackedOperand(operand);
       return failure();
     }
   }

@@ -47,6 +47,10 @@ mlir::RankedTensorType getTrackedTensorType(mlir::Type type);
 /// statically shaped tensors", or that its elements (such as i1) are
 /// narrower than the 4 bits a fact can keep.
 std::string describeUntrackedResult(mlir::Value result);
+/// The same for an operand, as a propagation rule's reason for leaving its
+/// op conservative: "an operand is not a statically shaped tensor", or
+/// "an operand's elements (i1) are narrower than the 4 bits a fact keeps".
+std::string describeUntrackedOperand(mlir::Value operand);
 
 /// The most elements of one tensor that propagation and decomposition
 /// track: their facts are kept per element (2^31 bytes a tensor).

@@ -6,7 +6,7 @@
 
 // CHECK: 21:8: remark: tesa-propagate: no propagation rule for 'linalg.matmul' (its results are not statically shaped tensors)
 // CHECK: 28:8: remark: tesa-propagate: no propagation rule for 'linalg.matmul' (its results are not statically shaped tensors)
-// CHECK: 43:8: remark: tesa-propagate: no propagation rule for 'linalg.generic' (an operand is not a statically shaped tensor
+// CHECK: 43:8: remark: tesa-propagate: no propagation rule for 'linalg.generic' (an operand's elements (i1) are narrower than the 4 bits a fact keeps); nothing is pruned through it
 // CHECK: 57:8: remark: tesa-propagate: rule for 'linalg.generic' derived by tensor scrambling
 // CHECK-LABEL: func.func @modulo(
 // CHECK-SAME: %arg0: tensor<8xf32, #tesa.sparsity<map = dense<[32, 0]> : tensor<2xi8>>>) -> tensor<4xf32>
