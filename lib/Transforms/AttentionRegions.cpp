@@ -10,7 +10,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tesa/Dialect/Tesa/IR/TesaAttrs.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
+#include "tesa/Support/SparsityMap.h"
 #include "tesa/Transforms/KernelRegions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -149,6 +151,45 @@ int64_t AttentionBody::getQueries() const {
 
 int64_t AttentionBody::getHeads() const {
   return getFirstRange(context, &linalg::ContractionDimensions::batch);
+}
+
+std::vector<int32_t> AttentionBody::getKeptHeads() const {
+  linalg::GenericOp context = this->context;
+  auto type = cast<RankedTensorType>(context.getResult(0).getType());
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(context);
+  SparsityAttr encoding = getSparsityEncoding(type);
+  if (!encoding || failed(dims) || dims->batch.empty())
+    return {};
+  FailureOr<SparsityMap> map = encoding.getSparsityMap(
+      type.getShape(), [] { return InFlightDiagnostic(); });
+  // The result dimension the batch loop indexes, and its blocks.
+  std::optional<unsigned> position =
+      context.getIndexingMapsArray().back().getResultPosition(
+          getAffineDimExpr(dims->batch[0], context.getContext()));
+  if (failed(map) || !position)
+    return {};
+  unsigned dimension = *position;
+  int64_t blockSize = map->getBlockShape()[dimension];
+  SmallVector<bool> keptBlocks(map->getGridShape()[dimension], false);
+  ArrayRef<int64_t> grid = map->getGridShape();
+  for (auto [i, bits] : llvm::enumerate(map->getEntries())) {
+    if (bits == kPrunedBits)
+      continue;
+    // The block's index along `dimension` in the row-major grid.
+    int64_t index = i;
+    for (unsigned d = grid.size() - 1; d > dimension; --d)
+      index /= grid[d];
+    keptBlocks[index % grid[dimension]] = true;
+  }
+  std::vector<int32_t> kept;
+  for (int64_t batch = 0, end = type.getDimSize(dimension); batch < end;
+       ++batch)
+    if (keptBlocks[batch / blockSize])
+      kept.push_back(batch);
+  if (kept.empty() || int64_t(kept.size()) == type.getDimSize(dimension))
+    return {};
+  return kept;
 }
 
 bool tesa::isSoftmaxRowProgram(ArrayRef<Operation *> ops, Value input) {

@@ -452,3 +452,84 @@ func.func @attention_bert_f32_s128(%arg0: tensor<128x12x32xf32>, %arg1: tensor<1
   %collapsed = tensor.collapse_shape %13 [[0], [1, 2]] : tensor<128x12x32xf32> into tensor<128x384xf32>
   return %collapsed : tensor<128x384xf32>
 }
+
+// -----
+
+// Four of the 12 heads pruned whole in the context's encoding: 64 blocks
+// of 64 queries would leave more than half of the multiprocessors idle, so
+// 32 queries a block (128 blocks), 4 a group, two splits.
+// CHECK-LABEL: func.func @attention_bert_f32_dead_heads(
+// CHECK: tesa.kernel attention config(#tesa.tile_config<tile = [32, 128, 32], thread_tile = [4, 4], threads = 256, stages = 2, copy = async_copy, atom = fma_f32, work = dense_grid, split_k = 1>)
+#map = affine_map<(d0, d1, d2, d3) -> (d1, d0, d3)>
+#map1 = affine_map<(d0, d1, d2, d3) -> (d2, d0, d3)>
+#map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#map3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#map4 = affine_map<(d0, d1, d2) -> (d0, d1)>
+#map5 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#map6 = affine_map<(d0, d1, d2, d3) -> (d3, d0, d2)>
+#map7 = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+func.func @attention_bert_f32_dead_heads(%arg0: tensor<512x12x32xf32>, %arg1: tensor<512x12x32xf32>, %arg2: tensor<512x12x32xf32>) -> tensor<512x384xf32> {
+  %cst = arith.constant 0xFFC00000 : f32
+  %cst_0 = arith.constant 1.767580e-01 : f32
+  %cst_1 = arith.constant 0.000000e+00 : f32
+  %0 = tensor.empty() : tensor<12x512x32xf32, #tesa.sparsity<map = dense<[[[0]], [[0]], [[32]], [[32]], [[32]], [[0]], [[32]], [[32]], [[0]], [[32]], [[32]], [[32]]]> : tensor<12x1x1xi8>>>
+  %1 = tensor.empty() : tensor<12x32x512xf32>
+  %2 = tensor.empty() : tensor<12x512x32xf32, #tesa.sparsity<map = dense<[[[0]], [[0]], [[32]], [[32]], [[32]], [[0]], [[32]], [[32]], [[0]], [[32]], [[32]], [[32]]]> : tensor<12x1x1xi8>>>
+  %3 = tensor.empty() : tensor<12x512x512xf32>
+  %4 = linalg.fill ins(%cst_1 : f32) outs(%3 : tensor<12x512x512xf32>) -> tensor<12x512x512xf32>
+  %5 = tensor.empty() : tensor<12x512x512xf32>
+  %6 = tensor.empty() : tensor<12x512x512xf32>
+  %7 = tensor.empty() : tensor<12x512xf32>
+  %8 = linalg.fill ins(%cst : f32) outs(%7 : tensor<12x512xf32>) -> tensor<12x512xf32>
+  %9 = linalg.fill ins(%cst_1 : f32) outs(%7 : tensor<12x512xf32>) -> tensor<12x512xf32>
+  %10 = tensor.empty() : tensor<12x512x32xf32, #tesa.sparsity<map = dense<[[[0]], [[0]], [[32]], [[32]], [[32]], [[0]], [[32]], [[32]], [[0]], [[32]], [[32]], [[32]]]> : tensor<12x1x1xi8>>>
+  %11 = linalg.fill ins(%cst_1 : f32) outs(%10 : tensor<12x512x32xf32, #tesa.sparsity<map = dense<[[[0]], [[0]], [[32]], [[32]], [[32]], [[0]], [[32]], [[32]], [[0]], [[32]], [[32]], [[32]]]> : tensor<12x1x1xi8>>>) -> tensor<12x512x32xf32, #tesa.sparsity<map = dense<[[[0]], [[0]], [[32]], [[32]], [[32]], [[0]], [[32]], [[32]], [[0]], [[32]], [[32]], [[32]]]> : tensor<12x1x1xi8>>>
+  %12 = tensor.empty() : tensor<512x12x32xf32>
+  %13 = tesa.kernel attention -> tensor<512x12x32xf32> {
+    %14 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<512x12x32xf32>, tensor<512x12x32xf32>) outs(%4 : tensor<12x512x512xf32>) {
+    ^bb0(%in: f32, %in_2: f32, %out: f32):
+      %22 = arith.mulf %in, %in_2 : f32
+      %23 = arith.addf %out, %22 : f32
+      linalg.yield %23 : f32
+    } -> tensor<12x512x512xf32>
+    %15 = linalg.generic {indexing_maps = [#map3, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%14 : tensor<12x512x512xf32>) outs(%5 : tensor<12x512x512xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %22 = arith.mulf %in, %cst_0 : f32
+      linalg.yield %22 : f32
+    } -> tensor<12x512x512xf32>
+    %16 = linalg.generic {indexing_maps = [#map3, #map4], iterator_types = ["parallel", "parallel", "reduction"]} ins(%15 : tensor<12x512x512xf32>) outs(%8 : tensor<12x512xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %22 = arith.maxnumf %in, %out : f32
+      linalg.yield %22 : f32
+    } -> tensor<12x512xf32>
+    %17 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%15, %16 : tensor<12x512x512xf32>, tensor<12x512xf32>) outs(%6 : tensor<12x512x512xf32>) {
+    ^bb0(%in: f32, %in_2: f32, %out: f32):
+      %22 = arith.subf %in, %in_2 : f32
+      %23 = math.exp %22 : f32
+      linalg.yield %23 : f32
+    } -> tensor<12x512x512xf32>
+    %18 = linalg.generic {indexing_maps = [#map3, #map4], iterator_types = ["parallel", "parallel", "reduction"]} ins(%17 : tensor<12x512x512xf32>) outs(%9 : tensor<12x512xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %22 = arith.addf %in, %out : f32
+      linalg.yield %22 : f32
+    } -> tensor<12x512xf32>
+    %19 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%17, %18 : tensor<12x512x512xf32>, tensor<12x512xf32>) outs(%6 : tensor<12x512x512xf32>) {
+    ^bb0(%in: f32, %in_2: f32, %out: f32):
+      %22 = arith.divf %in, %in_2 : f32
+      linalg.yield %22 : f32
+    } -> tensor<12x512x512xf32>
+    %20 = linalg.generic {indexing_maps = [#map5, #map6, #map2], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%19, %arg2 : tensor<12x512x512xf32>, tensor<512x12x32xf32>) outs(%11 : tensor<12x512x32xf32, #tesa.sparsity<map = dense<[[[0]], [[0]], [[32]], [[32]], [[32]], [[0]], [[32]], [[32]], [[0]], [[32]], [[32]], [[32]]]> : tensor<12x1x1xi8>>>) {
+    ^bb0(%in: f32, %in_2: f32, %out: f32):
+      %22 = arith.mulf %in, %in_2 : f32
+      %23 = arith.addf %out, %22 : f32
+      linalg.yield %23 : f32
+    } -> tensor<12x512x32xf32, #tesa.sparsity<map = dense<[[[0]], [[0]], [[32]], [[32]], [[32]], [[0]], [[32]], [[32]], [[0]], [[32]], [[32]], [[32]]]> : tensor<12x1x1xi8>>>
+    %21 = linalg.generic {indexing_maps = [#map7, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%20 : tensor<12x512x32xf32, #tesa.sparsity<map = dense<[[[0]], [[0]], [[32]], [[32]], [[32]], [[0]], [[32]], [[32]], [[0]], [[32]], [[32]], [[32]]]> : tensor<12x1x1xi8>>>) outs(%12 : tensor<512x12x32xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    } -> tensor<512x12x32xf32>
+    tesa.yield %21 : tensor<512x12x32xf32>
+  }
+  %collapsed = tensor.collapse_shape %13 [[0], [1, 2]] : tensor<512x12x32xf32> into tensor<512x384xf32>
+  return %collapsed : tensor<512x384xf32>
+}

@@ -17,6 +17,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <vector>
+
 namespace tesa {
 
 class KernelOp;
@@ -108,6 +110,14 @@ struct AttentionBody {
   /// without one).
   int64_t getQueries() const;
   int64_t getHeads() const;
+  /// The heads that the context's encoding does not prune whole, in order;
+  /// empty when it prunes none (or all: then every head is computed).
+  std::vector<int32_t> getKeptHeads() const;
+  /// How many heads are computed.
+  int64_t getComputedHeads() const {
+    std::vector<int32_t> kept = getKeptHeads();
+    return kept.empty() ? getHeads() : int64_t(kept.size());
+  }
 };
 /// `ops`, in program order, as an attention body: fails unless both
 /// contractions are ones the contraction family computes (with a constant
@@ -140,7 +150,8 @@ bool isSoftmaxRowProgram(llvm::ArrayRef<mlir::Operation *> ops,
 /// owning some queries and a split of 64 keys of each step (4 a lane:
 /// thread_tile = [queries a group, 4]), two stages; the queries a block,
 /// a group and the splits as kFmaAttentionTilings orders them (64, 8 and 2
-/// where that gives half the multiprocessors a block).
+/// where that gives half the multiprocessors a block). Blocks are counted
+/// for the heads the context's encoding keeps (getKeptHeads).
 /// Null unless `chip` has asynchronous copies, Q and K are contiguous along
 /// the head (a multiple of 4) and V along the context's columns (a multiple
 /// of 16 up to 128), and the buffers fit in shared memory.

@@ -36,8 +36,6 @@
 
 #include "tesa/Codegen/MmaAtom.h"
 #include "tesa/Codegen/StagedTile.h"
-#include "tesa/Dialect/Tesa/IR/TesaAttrs.h"
-#include "tesa/Support/SparsityMap.h"
 #include "tesa/Transforms/KernelRegions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -469,43 +467,6 @@ std::optional<std::string> checkAttention(const ContractionProblem &scores,
 
 } // namespace
 
-std::vector<int32_t> tesa::getKeptBatches(linalg::GenericOp context) {
-  auto type = cast<RankedTensorType>(context.getResult(0).getType());
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(context);
-  SparsityAttr encoding = getSparsityEncoding(type);
-  if (!encoding || failed(dims) || dims->batch.empty())
-    return {};
-  FailureOr<SparsityMap> map =
-      encoding.getSparsityMap(type.getShape(), [] { return InFlightDiagnostic(); });
-  if (failed(map))
-    return {};
-  // The result dimension the batch loop indexes, and its blocks.
-  AffineMap output = context.getIndexingMapsArray().back();
-  unsigned dimension = *output.getResultPosition(
-      getAffineDimExpr(dims->batch[0], context.getContext()));
-  int64_t blockSize = map->getBlockShape()[dimension];
-  SmallVector<bool> keptBlocks(map->getGridShape()[dimension], false);
-  ArrayRef<int64_t> grid = map->getGridShape();
-  for (auto [i, bits] : llvm::enumerate(map->getEntries())) {
-    if (bits == kPrunedBits)
-      continue;
-    // The block's index along `dimension` in the row-major grid.
-    int64_t index = i;
-    for (unsigned d = grid.size() - 1; d > dimension; --d)
-      index /= grid[d];
-    keptBlocks[index % grid[dimension]] = true;
-  }
-  std::vector<int32_t> kept;
-  for (int64_t batch = 0, end = type.getDimSize(dimension); batch < end;
-       ++batch)
-    if (keptBlocks[batch / blockSize])
-      kept.push_back(batch);
-  if (kept.empty() || int64_t(kept.size()) == type.getDimSize(dimension))
-    return {};
-  return kept;
-}
-
 AttentionArguments AttentionArguments::get(KernelEmitter &e,
                                            gpu::GPUFuncOp kernel,
                                            const ContractionProblem &scores,
@@ -601,7 +562,7 @@ tesa::buildAttentionKernel(KernelOp region, gpu::GPUModuleOp module,
                                       resultType.getElementType()));
   result.kernel = e.beginKernel(module, name, arguments);
   // Heads whose context is pruned whole take no blocks.
-  std::vector<int32_t> keptBatches = getKeptBatches(body->context);
+  std::vector<int32_t> keptBatches = body->getKeptHeads();
   if (exactF32) {
     result.sharedBytes = emitFmaAttention(e, scores, context, keptBatches,
                                           config, result.kernel);

@@ -19,15 +19,8 @@
 
 #include <optional>
 #include <string>
-#include <vector>
 
 namespace tesa {
-
-/// The batches (heads) of an attention whose context product is `context`
-/// that its result's encoding does not prune whole, in order; empty when it
-/// prunes none (or all: the kernel then computes every batch). The grid
-/// takes one z index per kept batch.
-std::vector<int32_t> getKeptBatches(mlir::linalg::GenericOp context);
 
 /// An attention kernel's buffers, in argument order, and the block's
 /// batch (head).
