@@ -325,7 +325,9 @@ TileConfigAttr tesa::chooseAttentionConfig(MLIRContext *context,
 
 TileConfigAttr tesa::chooseRowReductionConfig(MLIRContext *context,
                                               int64_t rowLength) {
-  // About four elements a thread, 32 to 256 threads.
+  // About four elements a thread, 32 to 256 threads. On an H200, BERT-base
+  // f16 (block90, seq 512) took 0.179-0.181 ms so, 0.181 with about 16
+  // elements a thread and 0.189 with a warp a row (24 a lane).
   int64_t threads = std::clamp<int64_t>(
       int64_t(llvm::PowerOf2Ceil(llvm::divideCeil(rowLength, 4))), 32, 256);
   int64_t perThread = llvm::divideCeil(rowLength, threads);
