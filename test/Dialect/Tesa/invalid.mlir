@@ -30,6 +30,12 @@ func.func @bad_bits(%w: tensor<4xf32, #tesa.sparsity<bits = 7>>)
 
 // -----
 
+// A splat map is checked without expanding it.
+// expected-error @+1 {{#tesa.sparsity map entries are 7, expected one of 0, 4, 8, 16, 32}}
+func.func @bad_splat(%w: tensor<4xf32, #tesa.sparsity<map = dense<7> : tensor<2xi8>>>)
+
+// -----
+
 // expected-error @+1 {{#tesa.sparsity bits = 64 is not one of 0, 4, 8, 16, 32}}
 func.func @bits_64(%w: tensor<4xf64, #tesa.sparsity<bits = 64>>)
 

@@ -382,8 +382,20 @@ Attribute SparsityAttr::parse(AsmParser &parser, Type) {
   if (!dense)
     return SparsityAttr::getChecked(emitError, context, 0, map);
 
-  // Inline maps are stored in canonical form.
+  // Inline maps are stored in canonical form. A splat map is uniform: its
+  // canonical form bits = N is built without expanding it (a splat may
+  // stand for billions of entries).
   auto mapType = cast<RankedTensorType>(map.getShapedType());
+  if (dense.isSplat()) {
+    auto bits = static_cast<uint8_t>(dense.getSplatValue<int8_t>());
+    if (!isAllowedBits(bits)) {
+      emitError() << "#tesa.sparsity map entries are "
+                  << static_cast<int>(static_cast<int8_t>(bits))
+                  << ", expected one of 0, 4, 8, 16, 32";
+      return {};
+    }
+    return SparsityAttr::get(context, bits, ElementsAttr());
+  }
   std::vector<uint8_t> entries;
   entries.reserve(mapType.getNumElements());
   for (int8_t bits : dense.getValues<int8_t>())
