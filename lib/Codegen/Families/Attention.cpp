@@ -113,13 +113,6 @@ private:
   Value applyScoreSteps(Value acc, int64_t tile, int64_t i, Value keyStart);
   /// Each of `values` times `factors` of its row.
   Value scaleRows(Value acc, Value factors[2]);
-  Value minusInfinity() {
-    return e.f32(-std::numeric_limits<double>::infinity());
-  }
-  /// exp2(`x` - `y`), for values in units of log2(e).
-  Value exp2Difference(Value x, Value y) {
-    return math::Exp2Op::create(e.b, arith::SubFOp::create(e.b, x, y));
-  }
   /// The state and context of the other key splits of the warp's queries
   /// added into split 0's (`state`, `out`), through shared memory; only
   /// split 0's warps hold the result.
@@ -203,19 +196,16 @@ AttentionEmitter::updateSoftmax(ArrayRef<Value> scoreTiles, RowState &state,
         max = arith::MaximumFOp::create(b, max,
                                         atom->getAccumulator(tile, i));
     rawMax[r] = e.reduceAcrossLanes(max, ReductionKind::Max, 4);
-    // A row that has seen only keys past the last (a warp's part of the
-    // last step) subtracts 0 instead of -inf: its probabilities are 0.
-    Value seen = arith::CmpFOp::create(b, arith::CmpFPredicate::ONE,
-                                       rawMax[r], minusInfinity());
-    newMax[r] = arith::SelectOp::create(b, seen, rawMax[r], e.f32(0));
-    factors[r] = exp2Difference(state.max[r], newMax[r]);
+    newMax[r] = getSubtractedMax(e, rawMax[r]);
+    factors[r] = exp2Difference(e, state.max[r], newMax[r]);
   }
   SmallVector<Value> probabilities;
   Value rowSums[2] = {e.f32(0), e.f32(0)};
   for (Value tile : scoreTiles) {
     SmallVector<Value> values;
     for (int64_t i = 0; i < 4; ++i) {
-      Value p = exp2Difference(atom->getAccumulator(tile, i), newMax[i / 2]);
+      Value p =
+          exp2Difference(e, atom->getAccumulator(tile, i), newMax[i / 2]);
       rowSums[i / 2] = e.add(rowSums[i / 2], p);
       values.push_back(p);
     }
@@ -293,7 +283,7 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   // Loop-carried: the context accumulators, then the rows' maxima and sums.
   int64_t outTiles = tiling.valueDim / 8;
   SmallVector<Value> initial(outTiles, atom->zeroAccumulator());
-  initial.append({minusInfinity(), minusInfinity(), e.f32(0), e.f32(0)});
+  initial.append({minusInfinity(e), minusInfinity(e), e.f32(0), e.f32(0)});
   auto loop = scf::ForOp::create(b, e.index(0), e.index(steps), e.index(1),
                                  initial);
   {
@@ -404,8 +394,8 @@ void AttentionEmitter::combineSplits(Value shared, RowState &state,
     for (int64_t r = 0; r < 2; ++r) {
       Value otherMax = load(r);
       Value max = arith::MaximumFOp::create(b, state.max[r], otherMax);
-      Value mine = exp2Difference(state.max[r], max);
-      Value theirs = exp2Difference(otherMax, max);
+      Value mine = exp2Difference(e, state.max[r], max);
+      Value theirs = exp2Difference(e, otherMax, max);
       state.sum[r] =
           e.add(e.mul(state.sum[r], mine), e.mul(load(2 + r), theirs));
       state.max[r] = max;
@@ -494,6 +484,20 @@ AttentionArguments AttentionArguments::get(KernelEmitter &e,
   return arguments;
 }
 
+Value tesa::minusInfinity(KernelEmitter &e) {
+  return e.f32(-std::numeric_limits<double>::infinity());
+}
+
+Value tesa::exp2Difference(KernelEmitter &e, Value x, Value y) {
+  return math::Exp2Op::create(e.b, arith::SubFOp::create(e.b, x, y));
+}
+
+Value tesa::getSubtractedMax(KernelEmitter &e, Value max) {
+  Value seen = arith::CmpFOp::create(e.b, arith::CmpFPredicate::ONE, max,
+                                     minusInfinity(e));
+  return arith::SelectOp::create(e.b, seen, max, e.f32(0));
+}
+
 Value tesa::applyScoreSteps(KernelEmitter &e, const ContractionProblem &scores,
                             const AttentionArguments &arguments, Value acc,
                             Value row, Value key, int64_t queries,
@@ -511,9 +515,8 @@ Value tesa::applyScoreSteps(KernelEmitter &e, const ContractionProblem &scores,
       scores.computeOutput(e, value, loops, arguments.scoreBuffers).first);
   if (scores.shape.n % keys == 0)
     return value;
-  return arith::SelectOp::create(
-      e.b, e.less(key, scores.shape.n), value,
-      e.f32(-std::numeric_limits<double>::infinity()));
+  return arith::SelectOp::create(e.b, e.less(key, scores.shape.n), value,
+                                 minusInfinity(e));
 }
 
 llvm::Expected<RegionKernel>

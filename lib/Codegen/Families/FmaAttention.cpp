@@ -50,7 +50,6 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <cmath>
-#include <limits>
 
 using namespace mlir;
 using namespace tesa;
@@ -161,12 +160,6 @@ private:
   Value getKey(int64_t j) {
     return e.add(splitKey, e.affine(lane, 1, j * kGroupLanes));
   }
-  Value exp2Difference(Value x, Value y) {
-    return math::Exp2Op::create(e.b, arith::SubFOp::create(e.b, x, y));
-  }
-  Value minusInfinity() {
-    return e.f32(-std::numeric_limits<double>::infinity());
-  }
 
   KernelEmitter &e;
   const ContractionProblem &scores, &context;
@@ -246,15 +239,11 @@ FmaAttentionEmitter::updateSoftmax(ArrayRef<Value> scoreValues,
     for (Value value : values)
       max = arith::MaximumFOp::create(b, max, value);
     Value rawMax = e.reduceAcrossLanes(max, ReductionKind::Max, kGroupLanes);
-    // A row that has seen only keys past the last subtracts 0 instead of
-    // -inf: its probabilities are 0.
-    Value seen = arith::CmpFOp::create(b, arith::CmpFPredicate::ONE, rawMax,
-                                       minusInfinity());
-    Value newMax = arith::SelectOp::create(b, seen, rawMax, e.f32(0));
-    Value factor = exp2Difference(row.max, newMax);
+    Value newMax = getSubtractedMax(e, rawMax);
+    Value factor = exp2Difference(e, row.max, newMax);
     Value sum = e.f32(0);
     for (Value value : values) {
-      Value p = exp2Difference(value, newMax);
+      Value p = exp2Difference(e, value, newMax);
       sum = e.add(sum, p);
       result.push_back(p);
     }
@@ -366,7 +355,7 @@ void FmaAttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   int64_t rows = tiling.groupQueries;
   int64_t outValues = rows * tiling.getLaneColumns();
   SmallVector<Value> initial(outValues, e.f32(0));
-  initial.append(rows, minusInfinity());
+  initial.append(rows, minusInfinity(e));
   initial.append(rows, e.f32(0));
   auto loop = scf::ForOp::create(b, e.index(0), e.index(steps), e.index(1),
                                  initial);
@@ -477,8 +466,8 @@ void FmaAttentionEmitter::combineSplits(Value shared,
     for (auto [r, row] : llvm::enumerate(rows)) {
       Value otherMax = load(r);
       Value max = arith::MaximumFOp::create(b, row.max, otherMax);
-      Value mine = exp2Difference(row.max, max);
-      Value theirs = exp2Difference(otherMax, max);
+      Value mine = exp2Difference(e, row.max, max);
+      Value theirs = exp2Difference(e, otherMax, max);
       row.sum = e.add(e.mul(row.sum, mine),
                       e.mul(load(rowCount + r), theirs));
       row.max = max;
