@@ -145,7 +145,9 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     ChooseTileConfigsOptions configs;
     configs.chip = options.chip;
     pm.addNestedPass<func::FuncOp>(createChooseTileConfigs(configs));
-    pm.addPass(createLowerKernelRegions());
+    LowerKernelRegionsOptions lowering;
+    lowering.chip = options.chip;
+    pm.addPass(createLowerKernelRegions(lowering));
   }
   // What is left of the parts: masks of operands that the parts read densely.
   pm.addPass(createLowerPartsToLinalg());

@@ -240,16 +240,23 @@ def LowerKernelRegions : Pass<"tesa-lower-kernel-regions", "mlir::ModuleOp"> {
     and one launch:
 
     * contraction: the dense grid of output tiles (batches along the grid's
-      z), exact f32 FMA on register tiles fed from workgroup memory, the
-      operands read through their indexing maps' strides, the accumulator's
-      initial value and the epilogue applied before the one store;
+      z), exact f32 FMA on register tiles or f16 on the m16n8k16 tensor-core
+      atom (operands staged by cp.async), the operands read through their
+      indexing maps' strides, the accumulator's initial value and the
+      epilogue applied before the one store; split-K with a second,
+      finishing launch;
     * row_reduction: a row program (reductions of the last dimension and
       elementwise ops over the same rows: softmax, layer norm), one row per
-      block of threads, held in registers.
+      block of threads, held in registers;
+    * attention: scores, an online softmax and the context in one kernel
+      that never writes the scores, f16 on tensor cores or exact f32 on
+      FMA tiles.
 
-    A region its family cannot compute is put back in place, with a remark
-    that says why ("kept on the generic path: ..."), and takes the generic
-    path.
+    Regions that read one tensor (a layer's Q, K and V projections) run as
+    one launch where their kernels allow it. A region its family cannot
+    compute, or whose kernel needs more shared memory than `chip` gives a
+    block, is put back in place, with a remark that says why ("kept on the
+    generic path: ..."), and takes the generic path.
 
     ```mlir
     %y = tesa.kernel contraction config(#tesa.tile_config<...>) -> tensor<512x768xf32> { ... }
@@ -263,6 +270,11 @@ def LowerKernelRegions : Pass<"tesa-lower-kernel-regions", "mlir::ModuleOp"> {
 
     Runs on tensors, before bufferization, like `--tesa-lower-parts-to-gpu`.
   }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"\"",
+           "Chip whose shared memory a block's kernel must fit in (sm_75 to "
+           "sm_90, gfx906); empty: not checked">,
+  ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

@@ -7,6 +7,7 @@
 #include "tesa/Codegen/Families.h"
 #include "tesa/Conversion/Passes.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
+#include "tesa/Target/ChipDescription.h"
 #include "tesa/Transforms/KernelRegions.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -37,12 +38,23 @@ gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module) {
 
 struct LowerKernelRegionsPass
     : public tesa::impl::LowerKernelRegionsBase<LowerKernelRegionsPass> {
+  using LowerKernelRegionsBase::LowerKernelRegionsBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<KernelOp> regions;
     module.walk([&](KernelOp op) { regions.push_back(op); });
     if (regions.empty())
       return;
+    const ChipDescription *chipDescription = nullptr;
+    if (!chip.empty()) {
+      llvm::Expected<const ChipDescription &> found = getChip(chip);
+      if (!found) {
+        emitError(module.getLoc()) << llvm::toString(found.takeError());
+        return signalPassFailure();
+      }
+      chipDescription = &*found;
+    }
     gpu::GPUModuleOp kernels = getOrCreateKernelModule(module);
     SymbolTable symbols(kernels);
     IRRewriter rewriter(&getContext());
@@ -54,6 +66,19 @@ struct LowerKernelRegionsPass
       std::string name =
           (stringifyKernelFamily(region.getFamily()) + Twine(index)).str();
       llvm::Expected<RegionKernel> kernel = build(region, kernels, name);
+      if (kernel && chipDescription &&
+          kernel->sharedBytes > chipDescription->maxSharedMemoryPerBlock) {
+        int64_t bytes = kernel->sharedBytes;
+        kernel->kernel.erase();
+        if (kernel->finish)
+          kernel->finish->kernel.erase();
+        kernel = llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            "its kernel takes " + std::to_string(bytes) +
+                " bytes of shared memory a block, more than the " +
+                std::to_string(chipDescription->maxSharedMemoryPerBlock) +
+                " of " + chip);
+      }
       if (!kernel) {
         region.emitRemark("kept on the generic path: ")
             << llvm::toString(kernel.takeError());

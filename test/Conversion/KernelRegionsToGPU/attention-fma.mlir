@@ -1,4 +1,12 @@
 // RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions | FileCheck %s
+// RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions=chip=sm_75 2>&1 | FileCheck %s --check-prefix=SM75
+// RUN: not tesa-opt %s -split-input-file --tesa-lower-kernel-regions=chip=sm_99 2>&1 | FileCheck %s --check-prefix=CHIP
+
+// With a chip, a kernel must fit its shared memory: sm_75 gives a block
+// 64 KiB, so the region stays on the generic path, with a remark.
+// SM75: remark: kept on the generic path: its kernel takes 96768 bytes of shared memory a block, more than the 65536 of sm_75
+// SM75-NOT: gpu.launch_func
+// CHIP: error: unknown chip 'sm_99'
 
 // An f32 attention region (two heads of 80 queries, heads of 32) on the
 // fma_f32 atom becomes one kernel over (1, query tiles, heads) blocks of 256
