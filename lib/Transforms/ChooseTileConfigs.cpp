@@ -263,11 +263,12 @@ static TileConfigAttr chooseFmaAttentionConfig(MLIRContext *context,
       !isContiguousAlong(body.scores, 1, scores->k[0]) ||
       !isContiguousAlong(body.context, 1, contextDims->n[0]))
     return nullptr;
+  // The heads read the context's encoding once.
+  int64_t heads = body.getComputedHeads();
   const FmaAttentionTiling *tiling = &kFmaAttentionTilings[0];
   for (const FmaAttentionTiling &candidate : kFmaAttentionTilings) {
     tiling = &candidate;
-    if (2 * body.getComputedHeads() *
-            llvm::divideCeil(body.getQueries(), candidate.queries) >=
+    if (2 * heads * llvm::divideCeil(body.getQueries(), candidate.queries) >=
         int64_t(chip.multiprocessors))
       break;
   }
@@ -305,7 +306,8 @@ TileConfigAttr tesa::chooseAttentionConfig(MLIRContext *context,
   // (rows padded by 8 elements) fit in shared memory.
   int64_t width = std::max(headDim, valueDim) + 8;
   int64_t queries = kAttentionQueries;
-  if (2 * body.getComputedHeads() * llvm::divideCeil(body.getQueries(), queries) <
+  if (2 * body.getComputedHeads() *
+          llvm::divideCeil(body.getQueries(), queries) <
       int64_t(chip.multiprocessors))
     queries /= 2;
   for (int64_t splits = kAttentionKeySplits; splits >= 1; --splits) {
