@@ -128,6 +128,7 @@ void tesa::buildGPUPartsPipeline(OpPassManager &pm,
   LowerPartsToGPUOptions parts;
   parts.chip = options.chip;
   parts.target = options.target;
+  parts.decodeProducts = options.decodeProducts;
   pm.addPass(createLowerPartsToGPU(parts));
   if (options.packEntryPoints)
     pm.addPass(createOutlineWeightPacking());

@@ -1,10 +1,10 @@
 // Every listed chip gets a kernel binary: cubin for NVIDIA, HSACO for AMD.
 // REQUIRES: ptxas
-// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_75" | FileCheck %s --check-prefix=SM75
-// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_80" | FileCheck %s --check-prefix=SM80
-// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_86" | FileCheck %s --check-prefix=SM86
-// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_89" | FileCheck %s --check-prefix=SM89
-// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_90" | FileCheck %s --check-prefix=SM90
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_75" | FileCheck %s --check-prefix=SM75
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_80" | FileCheck %s --check-prefix=SM80
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_86" | FileCheck %s --check-prefix=SM86
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_89" | FileCheck %s --check-prefix=SM89
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_90" | FileCheck %s --check-prefix=SM90
 // RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=rocdl chip=gfx906" | FileCheck %s --check-prefix=GFX906
 
 // SM75: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_75", features = "+ptx70">, {{.*}}bin = "\7FELF

@@ -1,11 +1,11 @@
 // Tensor-core instructions for block parts, dp4a for int8 SIMT parts, sparse
 // tensor cores (mma.sp) for 2:4 structured f16 parts on sm_80 and later.
-// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_75 format=isa plan=block block-shape=16x32" | FileCheck %s --check-prefix=SM75
-// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_80 format=isa plan=block block-shape=16x32" | FileCheck %s --check-prefix=SM80
-// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm chip=sm_75 format=isa plan=fine" | FileCheck %s --check-prefix=FINE
-// RUN: tesa-opt %S/Inputs/two-four.mlir --tesa-pipeline="target=nvvm chip=sm_80 format=isa" | FileCheck %s --check-prefix=SPARSE80
-// RUN: tesa-opt %S/Inputs/two-four.mlir --tesa-pipeline="target=nvvm chip=sm_90 format=isa" | FileCheck %s --check-prefix=SPARSE90
-// RUN: tesa-opt %S/Inputs/two-four.mlir --tesa-pipeline="target=nvvm chip=sm_75 format=isa" | FileCheck %s --check-prefix=SPARSE75
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_75 format=isa plan=block block-shape=16x32" | FileCheck %s --check-prefix=SM75
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_80 format=isa plan=block block-shape=16x32" | FileCheck %s --check-prefix=SM80
+// RUN: tesa-opt %S/Inputs/parts.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_75 format=isa plan=fine" | FileCheck %s --check-prefix=FINE
+// RUN: tesa-opt %S/Inputs/two-four.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_80 format=isa" | FileCheck %s --check-prefix=SPARSE80
+// RUN: tesa-opt %S/Inputs/two-four.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_90 format=isa" | FileCheck %s --check-prefix=SPARSE90
+// RUN: tesa-opt %S/Inputs/two-four.mlir --tesa-pipeline="target=nvvm decode-products=false chip=sm_75 format=isa" | FileCheck %s --check-prefix=SPARSE75
 
 // SM75: gpu.binary @tesa_kernels
 // SM75-SAME: .target sm_75

@@ -81,6 +81,11 @@ static cl::opt<bool> kernelRegions(
     cl::desc("Compile contractions, softmaxes and layer norms outside the "
              "decomposed parts as kernel regions (false: the generic path)"),
     cl::init(true), cl::cat(category));
+static cl::opt<bool> decodeProducts(
+    "decode-products",
+    cl::desc("Compute the parts of a product of at most 64 dense columns in "
+             "one launch (false: one launch per part)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> propagate("propagate",
                                cl::desc("Propagate sparsity through the "
                                         "whole program first"),
@@ -220,6 +225,7 @@ int main(int argc, char **argv) {
   options.blockShape = blockShape;
   options.packEntryPoints = packEntryPoints;
   options.kernelRegions = kernelRegions;
+  options.decodeProducts = decodeProducts;
   options.rocmToolkit = rocmToolkit;
   PassManager parts(&context);
   tesa::buildGPUPartsPipeline(parts, options);

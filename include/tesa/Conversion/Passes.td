@@ -40,6 +40,25 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
     gpu.launch_func @tesa_kernels::@part0 blocks in (...) threads in (...) args(...)
     ```
 
+    A product whose dense operand has at most 64 columns (a decode step, a
+    small batch) and that has several parts, or an int8 one, is a *decode
+    product* (unless `decode-products=false`): all its parts, of every
+    precision, are computed by one launch `product<n>` that stages the
+    dense operand in workgroup memory (quantising it there for int8 parts),
+    walks every part's work list (`product<n>_part<i>_offsets` and
+    `_entries`) for its channels and writes the sum once, with the
+    product's epilogue; each part keeps its pack kernel
+    `product<n>_part<i>_pack`.
+
+    ```mlir
+    %a = tesa.part_matmul %x, %p0, %zero {bits = 32 : i64, kernel = "block", ...} : ...
+    %b = tesa.part_matmul %x, %p1, %a {bits = 8 : i64, kernel = "fine", ...} : ...
+    // becomes
+    gpu.launch_func @tesa_kernels::@product0_part0_pack ...
+    gpu.launch_func @tesa_kernels::@product0_part1_pack ...
+    gpu.launch_func @tesa_kernels::@product0 blocks in (...) threads in (...) args(...)
+    ```
+
     Runs on tensors, before bufferization; the launches read buffers taken
     with `bufferization.to_buffer` and write a fresh copy of the
     accumulator.
@@ -47,6 +66,9 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "Chip to generate kernels for">,
+    Option<"decodeProducts", "decode-products", "bool", /*default=*/"true",
+           "Compute the parts of a product of at most 64 dense columns in "
+           "one launch (false: one launch per part)">,
     Option<"target", "target", "std::string", /*default=*/"\"\"",
            "Backend the chip must belong to: 'nvvm', 'rocdl', or empty for "
            "any">,

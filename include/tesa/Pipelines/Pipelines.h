@@ -45,6 +45,11 @@ struct GPUPipelineOptions
       llvm::cl::desc("Give public functions that pack argument weights the "
                      "entry points <f>_pack and <f>_packed"),
       llvm::cl::init(true)};
+  Option<bool> decodeProducts{
+      *this, "decode-products",
+      llvm::cl::desc("Compute the parts of a product of at most 64 dense "
+                     "columns in one launch (false: one launch per part)"),
+      llvm::cl::init(true)};
   Option<bool> kernelRegions{
       *this, "kernel-regions",
       llvm::cl::desc("Compile contractions and softmaxes outside the "

@@ -36,6 +36,12 @@ struct LowerPartsToGPUPass
 private:
   LogicalResult lower(PartMatmulOp op, gpu::GPUModuleOp kernels,
                       unsigned index, const ChipDescription &chip);
+  /// Computes `product` (the parts of one product, see getProducts) as a
+  /// decode product in one launch (see fitsDecodeProduct) when it has
+  /// several parts or an int8 one and fits; returns whether it did.
+  bool lowerDecodeProduct(ArrayRef<PartMatmulOp> product,
+                          gpu::GPUModuleOp kernels, unsigned index,
+                          const ChipDescription &chip);
   /// A part computed by the contraction family over its kept blocks or
   /// kept channels (see buildKeptBlockPartKernel and
   /// buildKeptChannelPartKernel), with the steps after it that its kernel
@@ -148,6 +154,30 @@ std::optional<float> getConstantFill(Value acc) {
   if (!value || !value.getType().isF32())
     return std::nullopt;
   return float(value.getValueAsDouble());
+}
+
+/// The parts of each product, in program order: chains in which each part
+/// accumulates into the previous one's result, its only use, reading the
+/// same dense operand on the same side.
+SmallVector<SmallVector<PartMatmulOp>>
+getProducts(ArrayRef<PartMatmulOp> parts) {
+  SmallVector<SmallVector<PartMatmulOp>> products;
+  llvm::DenseMap<Operation *, size_t> productOf;
+  for (PartMatmulOp op : parts) {
+    auto previous = op.getAcc().getDefiningOp<PartMatmulOp>();
+    if (previous && previous->hasOneUse() && !previous.hasEpilogue() &&
+        previous.getDense() == op.getDense() &&
+        previous.getSparseOperand() == op.getSparseOperand() &&
+        productOf.count(previous)) {
+      size_t product = productOf[previous];
+      products[product].push_back(op);
+      productOf[op] = product;
+      continue;
+    }
+    productOf[op] = products.size();
+    products.push_back({op});
+  }
+  return products;
 }
 
 } // namespace
@@ -399,6 +429,109 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   return success();
 }
 
+bool LowerPartsToGPUPass::lowerDecodeProduct(ArrayRef<PartMatmulOp> product,
+                                             gpu::GPUModuleOp kernelModule,
+                                             unsigned index,
+                                             const ChipDescription &chip) {
+  PartMatmulOp first = product.front(), last = product.back();
+  bool anyInt = llvm::any_of(
+      product, [](PartMatmulOp op) { return op.getBits() <= 8; });
+  if (product.size() < 2 && !anyInt)
+    return false;
+  // The SIMT work lists of every part, over f32 operands read in place.
+  std::vector<PartLayout> layouts;
+  for (PartMatmulOp op : product) {
+    if (!cast<RankedTensorType>(op.getLhs().getType()).getElementType().isF32() ||
+        !cast<RankedTensorType>(op.getRhs().getType()).getElementType().isF32() ||
+        matchGather(op.getDense()))
+      return false;
+    bool sparseIsLhs = op.getSparseOperand() == 0;
+    auto resultType = cast<RankedTensorType>(op.getType());
+    PartLayout layout = buildPartLayout(
+        getDeclaredMap(cast<RankedTensorType>(op.getSparse().getType())),
+        sparseIsLhs, resultType.getDimSize(sparseIsLhs ? 1 : 0), "fine",
+        op.getBlock(), op.getBits(), chip);
+    layout.transposedDense = false;
+    addEmptyWorkRows(layout);
+    layouts.push_back(std::move(layout));
+  }
+  if (!fitsDecodeProduct(layouts, chip))
+    return false;
+
+  OpBuilder builder(last);
+  Location loc = last.getLoc();
+  auto toBuffer = [&](Value tensor) -> Value {
+    return bufferization::ToBufferOp::create(
+        builder, loc, getBufferType(tensor.getType()), tensor,
+        /*read_only=*/true);
+  };
+  auto launch = [&](gpu::GPUFuncOp kernel, const KernelLaunch &sizes,
+                    ValueRange arguments) {
+    return emitKernelLaunch(builder, loc, kernel,
+                            {sizes.grid[0], sizes.grid[1], 1},
+                            {sizes.block[0], sizes.block[1], 1},
+                            sizes.sharedBytes, arguments);
+  };
+  std::string prefix = "product" + std::to_string(index);
+  std::optional<float> fill = getConstantFill(first.getAcc());
+  SmallVector<Value> arguments = {toBuffer(first.getDense())};
+  if (!fill)
+    arguments.push_back(toBuffer(first.getAcc()));
+  SmallVector<Value> temporaries;
+  for (auto [i, layout] : llvm::enumerate(layouts)) {
+    PartMatmulOp op = product[i];
+    std::string partPrefix = prefix + "_part" + std::to_string(i);
+    Value source = op.getSparse();
+    if (auto extract = source.getDefiningOp<ExtractPartOp>())
+      source = extract.getSource();
+    Value packed, scales;
+    if (std::optional<std::vector<float>> values = getConstantValues(source)) {
+      HostPackedPart host = packOnHost(builder.getContext(), layout, *values);
+      packed = getConstantBuffer(builder, loc, partPrefix + "_packed",
+                                 host.values);
+      if (host.scales)
+        scales = getConstantBuffer(builder, loc, partPrefix + "_scales",
+                                   host.scales);
+    } else {
+      packed = memref::AllocOp::create(
+          builder, loc, getPackedBufferType(builder.getContext(), layout));
+      scales = memref::AllocOp::create(
+          builder, loc, getScalesBufferType(builder.getContext(), layout));
+      KernelLaunch packLaunch;
+      gpu::GPUFuncOp pack = buildPartPack(builder, loc, kernelModule,
+                                          partPrefix, layout, chip, op,
+                                          packLaunch);
+      launch(pack, packLaunch, {toBuffer(source), packed, scales})
+          ->setAttr(kPackLaunchAttr, builder.getUnitAttr());
+      temporaries.append({packed, scales});
+    }
+    arguments.push_back(packed);
+    if (layout.compute == ComputeKind::I8)
+      arguments.push_back(scales);
+  }
+  auto resultType = cast<RankedTensorType>(last.getType());
+  Value out =
+      memref::AllocOp::create(builder, loc, getBufferType(resultType));
+  arguments.push_back(out);
+  gpu::GPUFuncOp kernel = buildDecodeProductCompute(
+      builder, loc, kernelModule, prefix, layouts, product, chip,
+      llvm::to_vector(ValueRange(arguments).getTypes()), fill);
+  launch(kernel, getDecodeProductLaunch(layouts, chip), arguments);
+  for (Value temporary : temporaries)
+    memref::DeallocOp::create(builder, loc, temporary);
+  Value result = bufferization::ToTensorOp::create(
+      builder, loc,
+      RankedTensorType::get(resultType.getShape(),
+                            resultType.getElementType()),
+      out, builder.getUnitAttr(), builder.getUnitAttr());
+  if (result.getType() != resultType)
+    result = AnnotateOp::create(builder, loc, resultType, result);
+  replacePart(last, result);
+  for (PartMatmulOp op : llvm::reverse(product.drop_back()))
+    replacePart(op, Value());
+  return true;
+}
+
 void LowerPartsToGPUPass::replaceKeptBlockPart(KeptBlockPart &part,
                                                Value result,
                                                IRMapping &replaced) {
@@ -476,9 +609,17 @@ void LowerPartsToGPUPass::runOnOperation() {
   for (PartMatmulOp op : parts)
     if (op.getKernel() == "block")
       ++blockPartsOfDense[op.getDense()];
-  for (auto [index, op] : llvm::enumerate(parts))
-    if (failed(lower(op, kernelModule, index, chipDescription.get())))
-      return signalPassFailure();
+  unsigned index = 0;
+  for (ArrayRef<PartMatmulOp> product : getProducts(parts)) {
+    if (decodeProducts &&
+        lowerDecodeProduct(product, kernelModule, index, *chipDescription)) {
+      index += product.size();
+      continue;
+    }
+    for (PartMatmulOp op : product)
+      if (failed(lower(op, kernelModule, index++, chipDescription.get())))
+        return signalPassFailure();
+  }
   launchKeptBlockParts(keptBlockParts, kernelModule);
   for (auto &[key, copy] : denseCopies) {
     builder.setInsertionPointAfter(copy.lastUse);

@@ -96,6 +96,28 @@ MemRefType tesa::getDenseScalesType(MLIRContext *ctx,
   return MemRefType::get({layout.columns}, Float32Type::get(ctx));
 }
 
+/// The sparse operand's buffer type, in its own orientation.
+static MemRefType getSourceType(MLIRContext *ctx, const PartLayout &layout) {
+  Type f32 = Float32Type::get(ctx);
+  int64_t p = layout.channels, k = layout.reduction;
+  return layout.sparseIsLhs ? MemRefType::get({p, k}, f32)
+                            : MemRefType::get({k, p}, f32);
+}
+
+gpu::GPUFuncOp tesa::buildPartPack(OpBuilder &builder, Location loc,
+                                   gpu::GPUModuleOp module, StringRef prefix,
+                                   const PartLayout &layout,
+                                   const ChipDescription &chip,
+                                   PartMatmulOp part, KernelLaunch &launch) {
+  ImplicitLocOpBuilder b(loc, builder);
+  OpBuilder::InsertionGuard guard(b);
+  KernelBuilder kb(b, module, prefix, layout, chip, part);
+  launch = getPackLaunch(layout);
+  return buildPack(kb, getSourceType(b.getContext(), layout),
+                   getPackedBufferType(b.getContext(), layout),
+                   getScalesBufferType(b.getContext(), layout));
+}
+
 PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                                    gpu::GPUModuleOp module, StringRef prefix,
                                    const PartLayout &layout,
@@ -107,8 +129,7 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   KernelBuilder kb(b, module, prefix, layout, chip, part);
   Type f32 = b.getF32Type();
   int64_t p = layout.channels, k = layout.reduction, q = layout.columns;
-  MemRefType source = layout.sparseIsLhs ? MemRefType::get({p, k}, f32)
-                                         : MemRefType::get({k, p}, f32);
+  MemRefType source = getSourceType(b.getContext(), layout);
   MemRefType dense = layout.gather ? layout.gather->sourceType
                      : layout.sparseIsLhs || layout.transposedDense
                          ? MemRefType::get({k, q}, f32)

@@ -218,6 +218,48 @@ mlir::MemRefType getDenseCopyType(mlir::MLIRContext *ctx,
 mlir::MemRefType getDenseScalesType(mlir::MLIRContext *ctx,
                                     const PartLayout &layout);
 
+/// The pack kernel of one part alone (see buildPartKernels), and its launch.
+mlir::gpu::GPUFuncOp buildPartPack(mlir::OpBuilder &builder,
+                                   mlir::Location loc,
+                                   mlir::gpu::GPUModuleOp module,
+                                   llvm::StringRef prefix,
+                                   const PartLayout &layout,
+                                   const ChipDescription &chip,
+                                   PartMatmulOp part, KernelLaunch &launch);
+
+//===----------------------------------------------------------------------===//
+// Decode products
+//===----------------------------------------------------------------------===//
+//
+// A product whose dense operand has few columns (a decode step, a small
+// batch) is computed by one launch over all its parts, whatever their
+// precision, instead of one launch per part, a dense-operand copy per
+// precision and a copy of the accumulator: each block stages the dense
+// operand in workgroup memory (and quantises it there for int8 parts), and
+// walks the SIMT work lists of every part for its channels
+// (DecodeProductKernel.cpp).
+
+/// Whether the parts with SIMT layouts `layouts` (every channel a work row,
+/// the dense operand read untransposed), the parts of one product, can be
+/// computed by one decode-product launch: at most 64 dense columns, not
+/// gathered, staged within the chip's static workgroup memory.
+bool fitsDecodeProduct(llvm::ArrayRef<PartLayout> layouts,
+                       const ChipDescription &chip);
+
+/// The decode product's compute kernel `name` for parts `parts` with
+/// layouts `layouts` (see fitsDecodeProduct), taking `arguments`: the dense
+/// operand, the accumulator (unless `initialValue` gives it as a constant),
+/// each part's packed values (and its scales, for int8 parts), the result.
+/// The last part's epilogue is applied to the sum.
+mlir::gpu::GPUFuncOp buildDecodeProductCompute(
+    mlir::OpBuilder &builder, mlir::Location loc,
+    mlir::gpu::GPUModuleOp module, llvm::StringRef name,
+    llvm::ArrayRef<PartLayout> layouts, llvm::ArrayRef<PartMatmulOp> parts,
+    const ChipDescription &chip, llvm::ArrayRef<mlir::Type> arguments,
+    std::optional<float> initialValue);
+KernelLaunch getDecodeProductLaunch(llvm::ArrayRef<PartLayout> layouts,
+                                    const ChipDescription &chip);
+
 /// Marks the launches of pack kernels in the host program.
 constexpr llvm::StringLiteral kPackLaunchAttr = "tesa.pack_launch";
 

@@ -1,4 +1,4 @@
-// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_80 decode-products=false" | FileCheck %s
 
 // A constant weight is packed and quantised at compile time: channel 0's
 // scale is 4/127 (its values 1, -2, 4 become 32, -64, 127), channel 2's is

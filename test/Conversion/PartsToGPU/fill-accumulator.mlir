@@ -1,4 +1,4 @@
-// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=auto" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=auto" --tesa-lower-parts-to-gpu="chip=sm_80 decode-products=false" | FileCheck %s
 
 // The accumulator is a fill of zeros: the only part's kernel covers every
 // result element, channel 1 included though it keeps nothing (a work row

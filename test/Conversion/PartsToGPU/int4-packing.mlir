@@ -1,5 +1,5 @@
-// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=FINE
-// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=16x32" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=BLOCK
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_80 decode-products=false" | FileCheck %s --check-prefix=FINE
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=16x32" --tesa-lower-parts-to-gpu="chip=sm_80 decode-products=false" | FileCheck %s --check-prefix=BLOCK
 
 // 4-bit values are kept two per byte. A SIMT entry's four values (1, 2, 3,
 // 4 and 5, 6, 7, -7 at scale 7/7) take two bytes: the first holds values 0

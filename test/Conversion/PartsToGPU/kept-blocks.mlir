@@ -1,4 +1,4 @@
-// RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_90 decode-products=false" | FileCheck %s
 
 // A 32-bit block part of x @ W whose slabs of one block's depth (16) by 32
 // columns are kept whole: the contraction family computes it over the kept

@@ -1,4 +1,4 @@
-// RUN: tesa-opt %s --split-input-file --verify-diagnostics --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_80 --tesa-outline-weight-packing | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --verify-diagnostics --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_80 decode-products=false" --tesa-outline-weight-packing | FileCheck %s
 
 #w = #tesa.sparsity<map = dense<[[8, 0, 8, 0, 8, 0], [0, 0, 0, 0, 0, 0], [0, 8, 0, 16, 0, 0]]> : tensor<3x6xi8>>
 

@@ -1,4 +1,4 @@
-// RUN: tesa-opt %s --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_90 decode-products=false" | FileCheck %s
 
 // For `x @ W` with W sparse, the dense operand x (3x64) has its reduction
 // contiguous. Its int8 copy is made by one block of 256 threads per column

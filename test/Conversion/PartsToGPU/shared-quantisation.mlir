@@ -1,4 +1,4 @@
-// RUN: tesa-opt %s --tesa-decompose="chip=sm_80 remarks=true" --tesa-lower-parts-to-gpu=chip=sm_80 -verify-diagnostics | FileCheck %s
+// RUN: tesa-opt %s --tesa-decompose="chip=sm_80 remarks=true" --tesa-lower-parts-to-gpu="chip=sm_80 decode-products=false" -verify-diagnostics | FileCheck %s
 
 // Two int8 block parts of different shapes (a 64x64 and a 32x32 block)
 // read the same dense operand in the same layout: it is quantised once, by

@@ -1,5 +1,5 @@
-// RUN: tesa-opt %s --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_75 | FileCheck %s --check-prefix=NVVM
-// RUN: tesa-opt %s --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=gfx906 | FileCheck %s --check-prefix=ROCDL
+// RUN: tesa-opt %s --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_75 decode-products=false" | FileCheck %s --check-prefix=NVVM
+// RUN: tesa-opt %s --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=gfx906 decode-products=false" | FileCheck %s --check-prefix=ROCDL
 
 // Fine-grained int8 elements go in groups of four consecutive reduction
 // elements, with the group's kept elements in bits 24-27 of its entry:

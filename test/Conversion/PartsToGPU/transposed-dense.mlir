@@ -1,4 +1,4 @@
-// RUN: tesa-opt %s --tesa-decompose="plan=fine chip=sm_90" --tesa-lower-parts-to-gpu="chip=sm_90" | FileCheck %s
+// RUN: tesa-opt %s --tesa-decompose="plan=fine chip=sm_90" --tesa-lower-parts-to-gpu="chip=sm_90 decode-products=false" | FileCheck %s
 
 // Fine-grained float parts of a sparse rhs read the dense lhs transposed,
 // so that a warp's loads are coalesced; the two parts (32 and 16 bits)

@@ -50,14 +50,25 @@ from tesa.encoding import argument_masks  # noqa: E402
 
 CASES_PER_LIBRARY = 8
 # (library name, tesa-compile options)
+PER_PART = "--decode-products=false"
 PRODUCT_LIBRARIES = [
-    ("sm90_auto", ["--chip=sm_90", "--plan=auto"]),
-    ("sm90_fine", ["--chip=sm_90", "--plan=fine"]),
-    ("sm90_block16x16", ["--chip=sm_90", "--plan=block", "--block-shape=16x16"]),
-    ("sm90_block32x64", ["--chip=sm_90", "--plan=block", "--block-shape=32x64"]),
-    ("sm75_ptx_auto", ["--chip=sm_75", "--format=isa", "--plan=auto"]),
+    ("sm90_auto", ["--chip=sm_90", "--plan=auto", PER_PART]),
+    ("sm90_fine", ["--chip=sm_90", "--plan=fine", PER_PART]),
+    ("sm90_block16x16", ["--chip=sm_90", "--plan=block", "--block-shape=16x16",
+                         PER_PART]),
+    ("sm90_block32x64", ["--chip=sm_90", "--plan=block", "--block-shape=32x64",
+                         PER_PART]),
+    ("sm75_ptx_auto", ["--chip=sm_75", "--format=isa", "--plan=auto",
+                       PER_PART]),
     ("sm75_ptx_block16x16", ["--chip=sm_75", "--format=isa", "--plan=block",
-                             "--block-shape=16x16"]),
+                             "--block-shape=16x16", PER_PART]),
+    # Decode products: every part of a product of at most 64 result columns
+    # in one launch (all these cases have fewer than 80).
+    ("sm90_decode_auto", ["--chip=sm_90", "--plan=auto"]),
+    ("sm90_decode_fine", ["--chip=sm_90", "--plan=fine"]),
+    ("sm90_decode_block16x16", ["--chip=sm_90", "--plan=block",
+                                "--block-shape=16x16"]),
+    ("sm75_ptx_decode_auto", ["--chip=sm_75", "--format=isa", "--plan=auto"]),
 ]
 # Products with 128 result columns or more: f16 and int8 parts of 64x64
 # blocks run the staged tensor-core kernel (shared memory, cp.async,
@@ -76,24 +87,25 @@ WIDE_LIBRARIES = [
 # columns or more run the staged kernel; those of 449-599 channels have 8-10
 # block rows, which it computes in pairs (9: one pair lacks its second row).
 STRUCTURED_LIBRARIES = [
-    ("sm90_structured_auto", ["--chip=sm_90", "--plan=auto"], 140, 1),
+    ("sm90_structured_auto", ["--chip=sm_90", "--plan=auto", PER_PART], 140, 1),
     ("sm90_structured_block32x64", ["--chip=sm_90", "--plan=structured",
-                                    "--block-shape=32x64"], 140, 1),
+                                    "--block-shape=32x64", PER_PART], 140, 1),
     ("sm90_structured_block64x64", ["--chip=sm_90", "--plan=structured",
-                                    "--block-shape=64x64"], 600, 449),
+                                    "--block-shape=64x64", PER_PART], 600, 449),
     ("sm80_ptx_structured16x32", ["--chip=sm_80", "--format=isa",
-                                  "--plan=structured", "--block-shape=16x32"],
+                                  "--plan=structured", "--block-shape=16x32", PER_PART],
      140, 1),
 ]
 # The sparse operand a constant of the module: packed at compile time.
 CONSTANT_LIBRARIES = [
-    ("sm90_constant_auto", ["--chip=sm_90", "--plan=auto"]),
+    ("sm90_constant_auto", ["--chip=sm_90", "--plan=auto", PER_PART]),
     ("sm90_constant_block16x16", ["--chip=sm_90", "--plan=block",
-                                  "--block-shape=16x16"]),
+                                  "--block-shape=16x16", PER_PART]),
+    ("sm90_constant_decode_auto", ["--chip=sm_90", "--plan=auto"]),
 ]
 CONSTANT_STRUCTURED_LIBRARIES = [
     ("sm90_constant_structured32x32", ["--chip=sm_90", "--plan=structured",
-                                       "--block-shape=32x32"]),
+                                       "--block-shape=32x32", PER_PART]),
 ]
 
 
