@@ -30,6 +30,10 @@ class TesaError(RuntimeError):
     """A failure reported by a compiled library or its runtime."""
 
 
+# Device buffers the kernels read with 16-byte loads (cp.async, vectors).
+_DEVICE_ALIGNMENT = 16
+
+
 class _Buffer:
     """One argument as the loader sees it: where it lives and its layout."""
 
@@ -197,6 +201,11 @@ class Function:
             if not _is_contiguous(buffer):
                 raise TesaError(f"{self.name}: {what} #{index} must be "
                                 "contiguous (row-major)")
+            if buffer.on_device and buffer.pointer % _DEVICE_ALIGNMENT:
+                raise TesaError(
+                    f"{self.name}: {what} #{index} must be "
+                    f"{_DEVICE_ALIGNMENT}-byte aligned (the kernels read 16 "
+                    f"bytes at a time), got address 0x{buffer.pointer:x}")
 
     def __call__(self, *args, out=None, stream=None):
         buffers = [_as_buffer(a) for a in args]

@@ -103,16 +103,35 @@ def test_loader_checks_arguments_before_any_launch(mlp_library):
         library.mlp(np.zeros((256, 16), np.float32).T, *good[1:])
 
 
+class _DeviceArray:
+    """A device array as __cuda_array_interface__ describes it; nothing
+    reads its memory before the loader's checks fail."""
+
+    def __init__(self, address, shape):
+        self.__cuda_array_interface__ = dict(
+            data=(address, False), shape=shape, typestr="<f4", version=3)
+
+
+def test_loader_checks_device_alignment(mlp_library):
+    library = tesa.load(mlp_library)
+    arrays = [_DeviceArray(0x10000, (16, 256)),
+              _DeviceArray(0x20004, (256, 512)),
+              _DeviceArray(0x30000, (512, 128))]
+    with pytest.raises(tesa.TesaError, match="argument #1 must be 16-byte "
+                       "aligned .* got address 0x20004"):
+        library.mlp(*arrays)
+
+
 def test_weight_packing_entry_points(mlp_library):
     """Both weights of the MLP are arguments: mlp_pack takes them and
-    returns their packed parts, mlp_packed takes x, w1 (one of its parts,
-    32-bit blocks kept whole, is read in place) and those parts."""
+    returns their packed parts, mlp_packed takes x and those parts (each
+    product is one decode-product launch, which reads every part packed)."""
     library = tesa.load(mlp_library)
     pack, packed = library.functions["mlp_pack"], library.functions["mlp_packed"]
     assert pack.pack_of == {"function": "mlp", "arguments": [1, 2]}
-    assert packed.packed_of == {"function": "mlp", "arguments": [0, 1]}
+    assert packed.packed_of == {"function": "mlp", "arguments": [0]}
     assert pack.arguments == library.mlp.arguments[1:]
-    assert packed.arguments == library.mlp.arguments[:2] + pack.results
+    assert packed.arguments == library.mlp.arguments[:1] + pack.results
     assert packed.results == library.mlp.results
     header = mlp_library.with_suffix(".h").read_text()
     assert "int mlp_pack(\n" in header and "int mlp_packed(\n" in header

@@ -100,8 +100,23 @@ KernelLaunch tesa::getDecodeProductLaunch(ArrayRef<PartLayout> layouts,
 
 namespace {
 
-/// Emits the kernel's body for the parts `parts` with builders `builders`
-/// (one per part, over its layout).
+/// One step of a thread's walk over a part's work list: the reduction
+/// starts and weights of up to kWalkLoads entries (zero weights past the
+/// list's end).
+struct WalkStep {
+  SmallVector<std::pair<Value, Value>> startsAndWeights;
+};
+
+/// A thread's walk over one part's entries for its channel: its first step,
+/// loaded before the dense operand is staged, and where the rest begins and
+/// ends.
+struct PartWalk {
+  WalkStep first;
+  Value rest, end;
+};
+
+/// Emits the kernel's body for the parts with builders `builders` (one per
+/// part, over its layout).
 class DecodeProductEmitter {
 public:
   DecodeProductEmitter(ArrayRef<KernelBuilder *> builders,
@@ -112,20 +127,25 @@ public:
   /// The kernel `name`, taking `arguments`: the dense operand, the
   /// accumulator unless `initialValue` is set, each part's packed values
   /// (and scales, for int8 parts), the result.
-
   gpu::GPUFuncOp emit(StringRef name, ArrayRef<Type> arguments,
                       std::optional<float> initialValue);
 
 private:
   /// Copies the dense operand into `staged` ([column][k], f32).
-  void stageDense(Value dense, Value staged);
-  /// The scale of each staged column (for int8 parts) into `scales`: its
-  /// largest magnitude over 127, as the dense copy kernel finds it.
-  void findScales(Value staged, Value scales);
-  /// `sum` plus this thread's share of part `builder`'s products for
-  /// (channel, column): its entries `split`, `split` + splits, ...
-  Value addPart(KernelBuilder &builder, Value packed, Value partScales,
-                Value channel, Value column, Value split, Value sum);
+  void stageDense(Value dense);
+  /// The scale of each staged column (for int8 parts) into `denseScales`:
+  /// its largest magnitude over 127, as the dense copy kernel finds it.
+  void findScales();
+  /// Loads the step of `part`'s entries `from`, `from` + splits, ... (those
+  /// before `end`).
+  WalkStep loadStep(KernelBuilder &part, Value packed, Value from, Value end);
+  /// `acc` plus the products of `step`'s entries with the staged inputs of
+  /// the thread's column.
+  Value multiplyStep(KernelBuilder &part, const WalkStep &step, Value acc);
+  /// `sum` plus the thread's share of `part`'s products: the prefetched
+  /// first step, then the rest of the walk (int8 sums dequantised).
+  Value finishPart(KernelBuilder &part, Value packed, Value partScales,
+                   const PartWalk &walk, Value sum);
 
   ArrayRef<KernelBuilder *> builders;
   KernelBuilder &kb;
@@ -134,11 +154,14 @@ private:
   DecodeShape shape;
   /// The staged operand and, for int8 parts, its columns' scales.
   Value staged, denseScales;
+  /// The thread's channel and column, clamped into the result (threads
+  /// outside it compute a copy of an element and do not store it).
+  Value channel, column;
 };
 
 } // namespace
 
-void DecodeProductEmitter::stageDense(Value dense, Value staged) {
+void DecodeProductEmitter::stageDense(Value dense) {
   // The operand is read in its own row-major order, four elements a load
   // where its rows allow: along the reduction for `x @ W`, along the
   // columns for `W @ x`.
@@ -173,10 +196,9 @@ void DecodeProductEmitter::stageDense(Value dense, Value staged) {
           Value value = width == 4
                             ? vector::ExtractOp::create(b, values, t)
                             : values;
-          Value next = kb.add(first, kb.index(t));
-          // Operand element (row, next) is (column, k) of x @ W, (k,
+          // Operand element (row, first + t) is (column, k) of x @ W, (k,
           // column) of W @ x.
-          SmallVector<Value, 2> staging = {row, next};
+          SmallVector<Value, 2> staging = {row, kb.add(first, kb.index(t))};
           if (layout.sparseIsLhs)
             std::swap(staging[0], staging[1]);
           memref::StoreOp::create(b, value, staged, staging);
@@ -188,42 +210,81 @@ void DecodeProductEmitter::stageDense(Value dense, Value staged) {
   kb.barrier();
 }
 
-void DecodeProductEmitter::findScales(Value staged, Value scales) {
+void DecodeProductEmitter::findScales() {
   constexpr int64_t warp = 32, warps = kDecodeThreads / warp;
   Value lane = kb.rem(kb.threadId(), warp);
   Value firstColumn = kb.div(kb.threadId(), warp);
-  // A warp per column.
+  int64_t perLane = (shape.reduction + warp - 1) / warp;
+  // A warp per column, each lane's loads issued together.
   kb.loop(firstColumn, kb.index(shape.columns), kb.index(warps), {},
-          [&](Value column, ValueRange) {
-            Value partial =
-                kb.loop(lane, kb.index(shape.reduction), kb.index(warp),
-                        ValueRange{kb.f32(0.0)}, [&](Value k, ValueRange max) {
-                          Value value = memref::LoadOp::create(
-                              b, staged, ValueRange{column, k});
-                          return SmallVector<Value>{kb.absMax(max[0], value)};
-                        })[0];
-            Value maxAbs = kb.reduceAcrossLanes(partial, ReductionKind::Max,
-                                                warp);
+          [&](Value staging, ValueRange) {
+            SmallVector<Value> values;
+            for (int64_t i = 0; i < perLane; ++i) {
+              Value k = kb.add(lane, kb.index(i * warp));
+              Value value = memref::LoadOp::create(
+                  b, staged,
+                  ValueRange{staging, kb.min(k, shape.reduction - 1)});
+              values.push_back(value);
+            }
+            Value partial = kb.f32(0.0);
+            for (Value value : values)
+              partial = kb.absMax(partial, value);
+            Value maxAbs =
+                kb.reduceAcrossLanes(partial, ReductionKind::Max, warp);
             kb.ifThen(kb.less(lane, 1), [&] {
               memref::StoreOp::create(
                   b, PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, 127),
-                  scales, ValueRange{column});
+                  denseScales, ValueRange{staging});
             });
             return SmallVector<Value>{};
           });
   kb.barrier();
 }
 
-Value DecodeProductEmitter::addPart(KernelBuilder &builder, Value packed,
-                                    Value partScales, Value channel,
-                                    Value column, Value split, Value sum) {
-  const PartLayout &part = builder.layout;
-  bool isInt = part.compute == ComputeKind::I8;
-  bool isHalf = part.compute == ComputeKind::F16;
-  Value offsets = builder.table("_offsets", part.offsets);
-  Value entries = builder.table("_entries", part.entries);
-  Value lo = kb.add(kb.loadIndex(offsets, channel), split);
-  Value hi = kb.loadIndex(offsets, kb.add(channel, kb.index(1)));
+WalkStep DecodeProductEmitter::loadStep(KernelBuilder &part, Value packed,
+                                        Value from, Value end) {
+  const PartLayout &partLayout = part.layout;
+  Value entries = part.table("_entries", partLayout.entries);
+  // The packed values of entry `e`: four int8 lanes, two f16 lanes or one
+  // value.
+  auto loadWeights = [&](Value e) -> Value {
+    Value at = kb.mul(e, kb.index(partLayout.group));
+    if (partLayout.compute == ComputeKind::I8)
+      return partLayout.packedInt4
+                 ? kb.unpackEntry(kb.loadVector(
+                       VectorType::get({2}, b.getI8Type()), packed,
+                       ValueRange{kb.mul(e, kb.index(2))}))
+                 : kb.loadVector(VectorType::get({4}, b.getI8Type()), packed,
+                                 ValueRange{at});
+    if (partLayout.group == 2)
+      return kb.loadVector(VectorType::get({2}, b.getF16Type()), packed,
+                           ValueRange{at});
+    return memref::LoadOp::create(b, packed, ValueRange{at});
+  };
+  // Entries past the end read the step's first (which the list holds when
+  // it is not empty, else entry 0 of the table) and weigh zero.
+  Value last = kb.index(std::max<int64_t>(0, partLayout.getNumEntries() - 1));
+  Value inRange = arith::MinUIOp::create(b, from, last);
+  WalkStep step;
+  for (int64_t j = 0; j < kWalkLoads; ++j) {
+    Value next = kb.add(from, kb.index(j * shape.splits));
+    Value inside =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, end);
+    Value entry = arith::SelectOp::create(b, inside, next, inRange);
+    Value start = kb.groupStart(kb.loadI32(entries, entry));
+    Value weights = loadWeights(entry);
+    weights = arith::SelectOp::create(
+        b, inside, weights,
+        arith::ConstantOp::create(b, b.getZeroAttr(weights.getType())));
+    step.startsAndWeights.push_back({start, weights});
+  }
+  return step;
+}
+
+Value DecodeProductEmitter::multiplyStep(KernelBuilder &part,
+                                         const WalkStep &step, Value acc) {
+  const PartLayout &partLayout = part.layout;
+  bool isHalf = partLayout.compute == ComputeKind::F16;
   // The staged element (column, k) as the part's width reads it.
   auto loadInput = [&](Value k) -> Value {
     Value value = memref::LoadOp::create(
@@ -231,29 +292,12 @@ Value DecodeProductEmitter::addPart(KernelBuilder &builder, Value packed,
     return isHalf ? arith::TruncFOp::create(b, b.getF16Type(), value)
                   : value;
   };
-  // The packed values of entry `e`: four int8 lanes, two f16 lanes or one
-  // value.
-  auto loadWeights = [&](Value e) -> Value {
-    Value at = kb.mul(e, kb.index(part.group));
-    if (isInt)
-      return part.packedInt4
-                 ? kb.unpackEntry(kb.loadVector(
-                       VectorType::get({2}, b.getI8Type()), packed,
-                       ValueRange{kb.mul(e, kb.index(2))}))
-                 : kb.loadVector(VectorType::get({4}, b.getI8Type()), packed,
-                                 ValueRange{at});
-    if (part.group == 2)
-      return kb.loadVector(VectorType::get({2}, b.getF16Type()), packed,
-                           ValueRange{at});
-    return memref::LoadOp::create(b, packed, ValueRange{at});
-  };
-  // acc + the entry's weights times the staged inputs from `start`.
-  // int8 parts quantise the staged inputs they read: the column's scale.
+  // int8 parts quantise the staged inputs they read by the column's scale.
   Value denseScale;
-  if (isInt)
+  if (partLayout.compute == ComputeKind::I8)
     denseScale = memref::LoadOp::create(b, denseScales, ValueRange{column});
-  auto multiplyAdd = [&](Value weights, Value start, Value acc) -> Value {
-    if (isInt) {
+  for (auto [start, weights] : step.startsAndWeights) {
+    if (denseScale) {
       SmallVector<Value, 4> lanes;
       for (int64_t t = 0; t < 4; ++t)
         lanes.push_back(PartMatmulOp::buildQuantise(
@@ -261,52 +305,44 @@ Value DecodeProductEmitter::addPart(KernelBuilder &builder, Value packed,
             127));
       Value inputs = vector::FromElementsOp::create(
           b, VectorType::get({4}, b.getI8Type()), lanes);
-      return kb.dot4(weights, inputs, acc);
-    }
-    if (part.group == 2) {
+      acc = kb.dot4(weights, inputs, acc);
+    } else if (partLayout.group == 2) {
       Value inputs = vector::FromElementsOp::create(
           b, VectorType::get({2}, b.getF16Type()),
           ValueRange{loadInput(start), loadInput(kb.add(start, kb.index(1)))});
-      return kb.dot2(weights, inputs, acc);
+      acc = kb.dot2(weights, inputs, acc);
+    } else {
+      Value input = loadInput(start);
+      Value weight = weights;
+      if (isHalf) {
+        weight = arith::ExtFOp::create(b, b.getF32Type(), weight);
+        input = arith::ExtFOp::create(b, b.getF32Type(), input);
+      }
+      acc = math::FmaOp::create(b, weight, input, acc);
     }
-    Value input = loadInput(start);
-    if (isHalf) {
-      weights = arith::ExtFOp::create(b, b.getF32Type(), weights);
-      input = arith::ExtFOp::create(b, b.getF32Type(), input);
-    }
-    return math::FmaOp::create(b, weights, input, acc);
-  };
-  // Steps of kWalkLoads entries, `splits` apart: the entries and weights of
-  // a step are loaded first; those past the row's end weigh zero.
-  int64_t splits = shape.splits;
-  Value partSum =
-      kb.loop(lo, hi, kb.index(splits * kWalkLoads),
-              ValueRange{builder.zeroSum()}, [&](Value e, ValueRange acc) {
-                SmallVector<std::pair<Value, Value>> loaded;
-                for (int64_t j = 0; j < kWalkLoads; ++j) {
-                  Value next = kb.add(e, kb.index(j * splits));
-                  Value inside = arith::CmpIOp::create(
-                      b, arith::CmpIPredicate::ult, next, hi);
-                  Value entry = arith::SelectOp::create(b, inside, next, e);
-                  Value start = kb.groupStart(kb.loadI32(entries, entry));
-                  Value weights = loadWeights(entry);
-                  weights = arith::SelectOp::create(
-                      b, inside, weights,
-                      arith::ConstantOp::create(
-                          b, b.getZeroAttr(weights.getType())));
-                  loaded.push_back({weights, start});
-                }
-                Value running = acc[0];
-                for (auto [weights, start] : loaded)
-                  running = multiplyAdd(weights, start, running);
-                return SmallVector<Value>{running};
-              })[0];
-  if (!isInt)
+  }
+  return acc;
+}
+
+Value DecodeProductEmitter::finishPart(KernelBuilder &part, Value packed,
+                                       Value partScales, const PartWalk &walk,
+                                       Value sum) {
+  const PartLayout &partLayout = part.layout;
+  Value partSum = multiplyStep(part, walk.first, part.zeroSum());
+  partSum = kb.loop(walk.rest, walk.end,
+                    kb.index(shape.splits * kWalkLoads), ValueRange{partSum},
+                    [&](Value e, ValueRange acc) {
+                      WalkStep step = loadStep(part, packed, e, walk.end);
+                      return SmallVector<Value>{
+                          multiplyStep(part, step, acc[0])};
+                    })[0];
+  if (partLayout.compute != ComputeKind::I8)
     return arith::AddFOp::create(b, sum, partSum);
   // The lanes of 4-bit values hold 16 times each; the shift is exact.
-  if (part.packedInt4)
+  if (partLayout.packedInt4)
     partSum = arith::ShRSIOp::create(b, partSum, kb.i32(4));
   Value partScale = memref::LoadOp::create(b, partScales, ValueRange{channel});
+  Value denseScale = memref::LoadOp::create(b, denseScales, ValueRange{column});
   return PartMatmulOp::buildDequantise(b, b.getLoc(), partSum, partScale,
                                        denseScale, sum);
 }
@@ -318,46 +354,59 @@ gpu::GPUFuncOp DecodeProductEmitter::emit(StringRef name,
   unsigned next = 0;
   Value dense = fn.getArgument(next++);
   Value init = initialValue ? Value() : fn.getArgument(next++);
+  SmallVector<std::pair<Value, Value>> packedAndScales;
+  for (KernelBuilder *builder : builders) {
+    Value packed = fn.getArgument(next++);
+    Value scales;
+    if (builder->layout.compute == ComputeKind::I8)
+      scales = fn.getArgument(next++);
+    packedAndScales.push_back({packed, scales});
+  }
+  Value out = fn.getArgument(next);
   staged = kb.workgroupBuffer(fn, {shape.columns, shape.stagedRow()});
   Value partials = kb.workgroupBuffer(fn, {kDecodeThreads});
   if (shape.withScales)
     denseScales = kb.workgroupBuffer(fn, {shape.columns});
-  stageDense(dense, staged);
-  if (shape.withScales)
-    findScales(staged, denseScales);
 
   // Thread t: column t % paddedColumns, channel (t / paddedColumns) %
   // channels of the block's, split t / (paddedColumns * channels). The
   // threads of a warp share entries and differ in columns.
   int64_t units = shape.channels * shape.paddedColumns;
   Value thread = kb.threadId();
-  Value column = kb.rem(thread, shape.paddedColumns);
-  Value channel = kb.add(
+  Value threadColumn = kb.rem(thread, shape.paddedColumns);
+  Value threadChannel = kb.add(
       kb.mul(kb.blockId(gpu::Dimension::x), kb.index(shape.channels)),
       kb.rem(kb.div(thread, shape.paddedColumns), shape.channels));
   Value split = kb.div(thread, units);
-  Value active = kb.both(kb.less(column, shape.columns),
-                         kb.less(channel, layout.channels));
-  auto computed = scf::IfOp::create(b, b.getF32Type(), active,
-                                    /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(computed.thenBlock());
-    Value sum = kb.f32(0.0);
-    for (KernelBuilder *builder : builders) {
-      Value packed = fn.getArgument(next++);
-      Value partScales;
-      if (builder->layout.compute == ComputeKind::I8)
-        partScales = fn.getArgument(next++);
-      sum = addPart(*builder, packed, partScales, channel, column, split, sum);
-    }
-    scf::YieldOp::create(b, sum);
-    b.setInsertionPointToStart(computed.elseBlock());
-    scf::YieldOp::create(b, kb.f32(0.0));
+  Value active = kb.both(kb.less(threadColumn, shape.columns),
+                         kb.less(threadChannel, layout.channels));
+  column = kb.min(threadColumn, shape.columns - 1);
+  channel = kb.min(threadChannel, layout.channels - 1);
+
+  // Every part's first step is loaded before the operand is staged, so
+  // that their memory latencies overlap.
+  SmallVector<PartWalk> walks;
+  for (auto [builder, packedAndScale] :
+       llvm::zip(builders, packedAndScales)) {
+    Value offsets = builder->table("_offsets", builder->layout.offsets);
+    PartWalk walk;
+    Value from = kb.add(kb.loadIndex(offsets, channel), split);
+    walk.end = kb.loadIndex(offsets, kb.add(channel, kb.index(1)));
+    walk.first = loadStep(*builder, packedAndScale.first, from, walk.end);
+    walk.rest = kb.add(from, kb.index(shape.splits * kWalkLoads));
+    walks.push_back(walk);
   }
-  Value out = fn.getArgument(next);
+  stageDense(dense);
+  if (shape.withScales)
+    findScales();
+  Value sum = kb.f32(0.0);
+  for (auto [builder, packedAndScale, walk] :
+       llvm::zip(builders, packedAndScales, walks))
+    sum = finishPart(*builder, packedAndScale.first, packedAndScale.second,
+                     walk, sum);
+
   // The splits' sums meet by halving strides, in a fixed order.
-  kb.store(computed.getResult(0), partials, thread);
+  kb.store(sum, partials, thread);
   kb.barrier();
   for (int64_t stride = kDecodeThreads / 2; stride >= units; stride /= 2) {
     kb.ifThen(kb.less(thread, stride), [&] {

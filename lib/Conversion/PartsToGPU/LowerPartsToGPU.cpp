@@ -73,11 +73,21 @@ private:
   /// among them may run as one launch.
   llvm::DenseMap<Value, int64_t> blockPartsOfDense;
   /// Replaces `op` by `result` (none: `op` is no longer read), and erases
-  /// its accumulator when it was the previous part's result or a fill that
-  /// nothing else reads.
+  /// its accumulator when it was the previous part's result or a fill (and
+  /// its annotations) that nothing else reads.
   void replacePart(PartMatmulOp op, Value result);
   /// The transposed dense operand, made once for all parts that read it.
   Value getTransposed(OpBuilder &builder, Location loc, Value dense);
+  /// The packed values and scales of a part with `layout` whose sparse
+  /// operand is `source`: constants of the module when the source is one
+  /// (named after `prefix`), else made by the pack kernel `buildPack` gives
+  /// on every call (OutlineWeightPacking can move that launch into an entry
+  /// point of its own), in buffers added to `temporaries`.
+  std::pair<Value, Value> getPackedWeights(
+      OpBuilder &builder, Location loc, StringRef prefix,
+      const PartLayout &layout, Value source,
+      llvm::function_ref<gpu::GPUFuncOp(KernelLaunch &)> buildPack,
+      SmallVectorImpl<Value> &temporaries);
   /// A constant global of the host module holding `value`, read as a buffer.
   Value getConstantBuffer(OpBuilder &builder, Location loc, StringRef name,
                           DenseElementsAttr value);
@@ -144,8 +154,10 @@ std::optional<std::pair<DenseGather, Value>> matchGather(Value dense) {
 }
 
 /// The constant an accumulator is filled with (`linalg.fill` of an
-/// `arith.constant` f32), if it is one.
+/// `arith.constant` f32, seen through annotations), if it is one.
 std::optional<float> getConstantFill(Value acc) {
+  while (auto annotate = acc.getDefiningOp<AnnotateOp>())
+    acc = annotate.getSource();
   auto fill = acc.getDefiningOp<linalg::FillOp>();
   if (!fill)
     return std::nullopt;
@@ -154,6 +166,38 @@ std::optional<float> getConstantFill(Value acc) {
   if (!value || !value.getType().isF32())
     return std::nullopt;
   return float(value.getValueAsDouble());
+}
+
+/// `tensor` as a read-only buffer.
+Value toBuffer(OpBuilder &builder, Location loc, Value tensor) {
+  return bufferization::ToBufferOp::create(
+      builder, loc, getBufferType(tensor.getType()), tensor,
+      /*read_only=*/true);
+}
+
+/// Launches `kernel` with `sizes` on `arguments`.
+gpu::LaunchFuncOp launchKernel(OpBuilder &builder, Location loc,
+                               gpu::GPUFuncOp kernel,
+                               const KernelLaunch &sizes,
+                               ValueRange arguments) {
+  return emitKernelLaunch(builder, loc, kernel,
+                          {sizes.grid[0], sizes.grid[1], 1},
+                          {sizes.block[0], sizes.block[1], 1},
+                          sizes.sharedBytes, arguments);
+}
+
+/// The result buffer `out` as the tensor of `resultType` a part computes
+/// (annotated with its encoding).
+Value toResultTensor(OpBuilder &builder, Location loc, Value out,
+                     RankedTensorType resultType) {
+  Value result = bufferization::ToTensorOp::create(
+      builder, loc,
+      RankedTensorType::get(resultType.getShape(),
+                            resultType.getElementType()),
+      out, builder.getUnitAttr(), builder.getUnitAttr());
+  if (result.getType() != resultType)
+    result = AnnotateOp::create(builder, loc, resultType, result);
+  return result;
 }
 
 /// The parts of each product, in program order: chains in which each part
@@ -199,6 +243,34 @@ Value LowerPartsToGPUPass::getTransposed(OpBuilder &builder, Location loc,
                                        ArrayRef<int64_t>{1, 0})
                ->getResult(0);
   return result;
+}
+
+std::pair<Value, Value> LowerPartsToGPUPass::getPackedWeights(
+    OpBuilder &builder, Location loc, StringRef prefix,
+    const PartLayout &layout, Value source,
+    llvm::function_ref<gpu::GPUFuncOp(KernelLaunch &)> buildPack,
+    SmallVectorImpl<Value> &temporaries) {
+  if (std::optional<std::vector<float>> values = getConstantValues(source)) {
+    HostPackedPart host = packOnHost(builder.getContext(), layout, *values);
+    Value packed = getConstantBuffer(builder, loc, (prefix + "_packed").str(),
+                                     host.values);
+    Value scales;
+    if (host.scales)
+      scales = getConstantBuffer(builder, loc, (prefix + "_scales").str(),
+                                 host.scales);
+    return {packed, scales};
+  }
+  Value packed = memref::AllocOp::create(
+      builder, loc, getPackedBufferType(builder.getContext(), layout));
+  Value scales = memref::AllocOp::create(
+      builder, loc, getScalesBufferType(builder.getContext(), layout));
+  KernelLaunch packLaunch;
+  gpu::GPUFuncOp pack = buildPack(packLaunch);
+  launchKernel(builder, loc, pack, packLaunch,
+               {toBuffer(builder, loc, source), packed, scales})
+      ->setAttr(kPackLaunchAttr, builder.getUnitAttr());
+  temporaries.append({packed, scales});
+  return {packed, scales};
 }
 
 Value LowerPartsToGPUPass::getConstantBuffer(OpBuilder &builder, Location loc,
@@ -327,8 +399,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   Value result = op.getAcc();
   if (!layout.rows.empty()) {
     std::string prefix = "part" + std::to_string(index);
-    std::optional<std::vector<float>> constantSource =
-        getConstantValues(source);
+    bool constantSource = getConstantValues(source).has_value();
     DenseCopyKey copyKey = {
         op.getDense(), getDenseCopyType(builder.getContext(), layout),
         op->getBlock()};
@@ -337,20 +408,12 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
         buildPartKernels(builder, loc, kernelModule, prefix, layout, chip, op,
                          /*withPack=*/!constantSource,
                          /*withDenseCopy=*/makeCopy);
-    auto toBuffer = [&](Value tensor) -> Value {
-      return bufferization::ToBufferOp::create(
-          builder, loc, getBufferType(tensor.getType()), tensor,
-          /*read_only=*/true);
-    };
     auto alloc = [&](Type type) -> Value {
       return memref::AllocOp::create(builder, loc, cast<MemRefType>(type));
     };
     auto launch = [&](gpu::GPUFuncOp kernel, const KernelLaunch &sizes,
                       ValueRange arguments) {
-      return emitKernelLaunch(builder, loc, kernel,
-                              {sizes.grid[0], sizes.grid[1], 1},
-                              {sizes.block[0], sizes.block[1], 1},
-                              sizes.sharedBytes, arguments);
+      return launchKernel(builder, loc, kernel, sizes, arguments);
     };
     // A chain of parts accumulates into one buffer: the previous part's
     // result is taken over in place; the first part writes a new one when
@@ -364,35 +427,24 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       out = previous.getBuffer();
     } else {
       out = memref::AllocOp::create(builder, loc, getBufferType(resultType));
-      memref::CopyOp::create(builder, loc, toBuffer(op.getAcc()), out);
+      memref::CopyOp::create(builder, loc,
+                             toBuffer(builder, loc, op.getAcc()), out);
     }
-    // The packed weights: constants of the module when the source is one,
-    // else made by the pack kernel on every call (OutlineWeightPacking can
-    // move that launch into an entry point of its own).
-    Value packed, scales;
     SmallVector<Value> temporaries;
-    if (constantSource) {
-      HostPackedPart host =
-          packOnHost(builder.getContext(), layout, *constantSource);
-      packed = getConstantBuffer(builder, loc, prefix + "_packed", host.values);
-      if (host.scales)
-        scales =
-            getConstantBuffer(builder, loc, prefix + "_scales", host.scales);
-    } else {
-      packed = alloc(getPackedBufferType(builder.getContext(), layout));
-      scales = alloc(getScalesBufferType(builder.getContext(), layout));
-      launch(kernels.pack, kernels.packLaunch,
-             {toBuffer(source), packed, scales})
-          ->setAttr(kPackLaunchAttr, builder.getUnitAttr());
-      temporaries = {packed, scales};
-    }
+    auto [packed, scales] = getPackedWeights(
+        builder, loc, prefix, layout, source,
+        [&](KernelLaunch &packLaunch) {
+          packLaunch = kernels.packLaunch;
+          return kernels.pack;
+        },
+        temporaries);
     // The dense operand as the kernels read it: through its gather, or
     // transposed for SIMT float parts.
     auto denseBuffer = [&] {
       Value denseTensor = gather ? gather->second : op.getDense();
       if (layout.transposedDense)
         denseTensor = getTransposed(builder, loc, denseTensor);
-      return toBuffer(denseTensor);
+      return toBuffer(builder, loc, denseTensor);
     };
     if (hasDenseCopy(layout)) {
       bool isInt = layout.compute == ComputeKind::I8;
@@ -417,11 +469,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     }
     for (Value temporary : temporaries)
       memref::DeallocOp::create(builder, loc, temporary);
-    result = bufferization::ToTensorOp::create(
-        builder, loc,
-        RankedTensorType::get(resultType.getShape(),
-                              resultType.getElementType()),
-        out, builder.getUnitAttr(), builder.getUnitAttr());
+    result = toResultTensor(builder, loc, out, resultType);
   }
   if (result.getType() != resultType)
     result = AnnotateOp::create(builder, loc, resultType, result);
@@ -460,23 +508,11 @@ bool LowerPartsToGPUPass::lowerDecodeProduct(ArrayRef<PartMatmulOp> product,
 
   OpBuilder builder(last);
   Location loc = last.getLoc();
-  auto toBuffer = [&](Value tensor) -> Value {
-    return bufferization::ToBufferOp::create(
-        builder, loc, getBufferType(tensor.getType()), tensor,
-        /*read_only=*/true);
-  };
-  auto launch = [&](gpu::GPUFuncOp kernel, const KernelLaunch &sizes,
-                    ValueRange arguments) {
-    return emitKernelLaunch(builder, loc, kernel,
-                            {sizes.grid[0], sizes.grid[1], 1},
-                            {sizes.block[0], sizes.block[1], 1},
-                            sizes.sharedBytes, arguments);
-  };
   std::string prefix = "product" + std::to_string(index);
   std::optional<float> fill = getConstantFill(first.getAcc());
-  SmallVector<Value> arguments = {toBuffer(first.getDense())};
+  SmallVector<Value> arguments = {toBuffer(builder, loc, first.getDense())};
   if (!fill)
-    arguments.push_back(toBuffer(first.getAcc()));
+    arguments.push_back(toBuffer(builder, loc, first.getAcc()));
   SmallVector<Value> temporaries;
   for (auto [i, layout] : llvm::enumerate(layouts)) {
     PartMatmulOp op = product[i];
@@ -484,27 +520,13 @@ bool LowerPartsToGPUPass::lowerDecodeProduct(ArrayRef<PartMatmulOp> product,
     Value source = op.getSparse();
     if (auto extract = source.getDefiningOp<ExtractPartOp>())
       source = extract.getSource();
-    Value packed, scales;
-    if (std::optional<std::vector<float>> values = getConstantValues(source)) {
-      HostPackedPart host = packOnHost(builder.getContext(), layout, *values);
-      packed = getConstantBuffer(builder, loc, partPrefix + "_packed",
-                                 host.values);
-      if (host.scales)
-        scales = getConstantBuffer(builder, loc, partPrefix + "_scales",
-                                   host.scales);
-    } else {
-      packed = memref::AllocOp::create(
-          builder, loc, getPackedBufferType(builder.getContext(), layout));
-      scales = memref::AllocOp::create(
-          builder, loc, getScalesBufferType(builder.getContext(), layout));
-      KernelLaunch packLaunch;
-      gpu::GPUFuncOp pack = buildPartPack(builder, loc, kernelModule,
-                                          partPrefix, layout, chip, op,
-                                          packLaunch);
-      launch(pack, packLaunch, {toBuffer(source), packed, scales})
-          ->setAttr(kPackLaunchAttr, builder.getUnitAttr());
-      temporaries.append({packed, scales});
-    }
+    auto [packed, scales] = getPackedWeights(
+        builder, loc, partPrefix, layout, source,
+        [&](KernelLaunch &packLaunch) {
+          return buildPartPack(builder, loc, kernelModule, partPrefix, layout,
+                               chip, op, packLaunch);
+        },
+        temporaries);
     arguments.push_back(packed);
     if (layout.compute == ComputeKind::I8)
       arguments.push_back(scales);
@@ -516,16 +538,11 @@ bool LowerPartsToGPUPass::lowerDecodeProduct(ArrayRef<PartMatmulOp> product,
   gpu::GPUFuncOp kernel = buildDecodeProductCompute(
       builder, loc, kernelModule, prefix, layouts, product, chip,
       llvm::to_vector(ValueRange(arguments).getTypes()), fill);
-  launch(kernel, getDecodeProductLaunch(layouts, chip), arguments);
+  launchKernel(builder, loc, kernel, getDecodeProductLaunch(layouts, chip),
+               arguments);
   for (Value temporary : temporaries)
     memref::DeallocOp::create(builder, loc, temporary);
-  Value result = bufferization::ToTensorOp::create(
-      builder, loc,
-      RankedTensorType::get(resultType.getShape(),
-                            resultType.getElementType()),
-      out, builder.getUnitAttr(), builder.getUnitAttr());
-  if (result.getType() != resultType)
-    result = AnnotateOp::create(builder, loc, resultType, result);
+  Value result = toResultTensor(builder, loc, out, resultType);
   replacePart(last, result);
   for (PartMatmulOp op : llvm::reverse(product.drop_back()))
     replacePart(op, Value());
@@ -577,10 +594,17 @@ void LowerPartsToGPUPass::replacePart(PartMatmulOp op, Value result) {
   if (result)
     op.replaceAllUsesWith(result);
   op.erase();
-  // The previous part's result or the fill, when nothing else reads it.
-  if (isa_and_nonnull<bufferization::ToTensorOp, linalg::FillOp>(accumulator) &&
-      accumulator->use_empty())
+  // The previous part's result or the fill (and the annotations of it),
+  // when nothing else reads them.
+  while (isa_and_nonnull<bufferization::ToTensorOp, linalg::FillOp,
+                         AnnotateOp>(accumulator) &&
+         accumulator->use_empty()) {
+    auto annotate = dyn_cast<AnnotateOp>(accumulator);
+    Operation *source =
+        annotate ? annotate.getSource().getDefiningOp() : nullptr;
     accumulator->erase();
+    accumulator = source;
+  }
 }
 
 void LowerPartsToGPUPass::runOnOperation() {

@@ -4,9 +4,10 @@
 // each part keeps its pack kernel, the compute kernel stages x (4 columns
 // of 8, rows padded to 9 floats), finds one scale per column, walks both
 // work lists (four entries a step) with FMA and with dp4a over the staged
-// inputs quantised as they are read, and applies the ReLU epilogue before
-// the one store. No
-// quantisation kernel, no copy of the accumulator.
+// inputs quantised as they are read, adds up the threads' sums and applies
+// the ReLU epilogue before the one store. The accumulator is a zero fill
+// (seen through an annotation): no kernel fills it, copies it or quantises
+// x.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-DAG: memref.global "private" constant @product0_part0_offsets : memref<17xi32> = dense<[0, 8, 16, 24, 32, 40, 48, 56, 64, 64, 64, 64, 64, 64, 64, 64, 64]>
 // CHECK-DAG: memref.global "private" constant @product0_part1_offsets : memref<17xi32> = dense<[0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 4, 6, 8, 10, 12, 14, 16]>
@@ -15,7 +16,10 @@
 // CHECK-LABEL: gpu.func @product0(
 // CHECK-SAME: %[[X:[a-z0-9]+]]: memref<4x8xf32>, %[[P0:[a-z0-9]+]]: memref<64xf32>, %[[P1:[a-z0-9]+]]: memref<64xi8>, %[[S1:[a-z0-9]+]]: memref<16xf32>, %[[OUT:[a-z0-9]+]]: memref<4x16xf32>)
 // CHECK-SAME: workgroup(%[[STAGED:[a-z0-9]+]] : memref<4x9xf32, #gpu.address_space<workgroup>>, %[[PARTIALS:[a-z0-9]+]] : memref<256xf32, #gpu.address_space<workgroup>>, %[[SCALES:[a-z0-9]+]] : memref<4xf32, #gpu.address_space<workgroup>>)
-// Eight loads of four elements of x a thread, then their stores.
+// The first step of both walks (four entries each) is loaded before x is
+// staged: eight loads of four elements a thread, then their stores.
+// CHECK-COUNT-4: memref.load %[[P0]]
+// CHECK-COUNT-4: vector.load %[[P1]]
 // CHECK-COUNT-8: vector.load %[[X]]{{.*}} : memref<4x8xf32>, vector<4xf32>
 // CHECK: %[[XV:.*]] = vector.extract
 // CHECK: memref.store %[[XV]], %[[STAGED]]
@@ -23,22 +27,23 @@
 // CHECK: gpu.shuffle xor
 // CHECK: memref.store %{{.*}}, %[[SCALES]]
 // CHECK: gpu.barrier
-// Four entries' weights a step, then their products.
-// CHECK-COUNT-4: memref.load %[[P0]]
 // CHECK: %[[X0:.*]] = memref.load %[[STAGED]]
 // CHECK: math.fma %{{.*}}, %[[X0]]
+// CHECK: scf.for
 // CHECK: %[[SCALE:.*]] = memref.load %[[SCALES]]
-// CHECK-COUNT-4: vector.load %[[P1]]
 // CHECK: arith.divf %{{.*}}, %[[SCALE]]
 // CHECK: math.roundeven
 // CHECK: %[[X1:.*]] = vector.from_elements {{.*}} : vector<4xi8>
 // CHECK: nvvm.dot.accumulate.4way %{{.*}} <signed>, %[[X1]] <signed>
+// CHECK: scf.for
 // CHECK: memref.load %[[S1]]
 // CHECK: memref.store %{{.*}}, %[[PARTIALS]]
 // CHECK: %[[SUM:.*]] = arith.addf %cst{{.*}}, %{{.*}} : f32
 // CHECK: %[[RELU:.*]] = arith.maximumf %[[SUM]]
 // CHECK: memref.store %[[RELU]], %[[OUT]]
 // CHECK-LABEL: func.func @mixed
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: tesa.annotate
 // CHECK-NOT: quantise_dense
 // CHECK-NOT: memref.copy
 // CHECK: gpu.launch_func @tesa_kernels::@product0_part0_pack
@@ -52,8 +57,9 @@ func.func @mixed(%x: tensor<4x8xf32>, %w: tensor<8x16xf32, #w>) -> tensor<4x16xf
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<4x16xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %za = tesa.annotate %z : tensor<4x16xf32> -> tensor<4x16xf32, #tesa.sparsity<bits = 16>>
   %p0 = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #p0>
-  %a = tesa.part_matmul %x, %p0, %z {bits = 32 : i64, block = array<i64: 8, 8>, kernel = "block", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p0>, tensor<4x16xf32> -> tensor<4x16xf32>
+  %a = tesa.part_matmul %x, %p0, %za {bits = 32 : i64, block = array<i64: 8, 8>, kernel = "block", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p0>, tensor<4x16xf32, #tesa.sparsity<bits = 16>> -> tensor<4x16xf32>
   %p1 = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #p1>
   %r = tesa.part_matmul %x, %p1, %a {bits = 8 : i64, block = array<i64: 8, 8>, kernel = "block", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p1>, tensor<4x16xf32> -> tensor<4x16xf32> epilogue {
   ^bb0(%v: f32):
