@@ -77,7 +77,8 @@ DecodeShape getDecodeShape(ArrayRef<PartLayout> layouts,
 bool tesa::fitsDecodeProduct(ArrayRef<PartLayout> layouts,
                              const ChipDescription &chip) {
   const PartLayout &first = layouts.front();
-  if (first.columns > kMaxDecodeColumns || first.gather)
+  if (first.columns < 1 || first.columns > kMaxDecodeColumns ||
+      first.reduction < 1 || first.channels < 1 || first.gather)
     return false;
   for (const PartLayout &layout : layouts)
     if (layout.useMma || layout.sparseIsLhs != first.sparseIsLhs ||
