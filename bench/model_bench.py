@@ -55,7 +55,8 @@ Compiling all of it takes about 7.5 minutes on a 2-core machine.
   abs error over the reference's max magnitude), outputs poisoned with NaN
   and never reused between checks;
 - a per-kernel breakdown of the tesa calls (torch.profiler, CUDA activity):
-  time per family (generic path, part kernels, dense-operand conversion,
+  time per family (generic path, part kernels, decode products,
+  dense-operand conversion,
   packing, copies, other), the top 10 kernels printed and every launch in
   the JSON.
 
@@ -502,6 +503,8 @@ def classify_kernel(name):
         return "part: dense operand conversion"
     if re.search(r"part\d+", name):
         return "part kernels"
+    if re.fullmatch(r"product\d+", name):
+        return "decode products"
     fused = re.fullmatch(r"fused_((contraction|row_reduction|attention)\d+)"
                          r"(_(contraction|row_reduction|attention)\d+)+", name)
     if fused:
