@@ -122,8 +122,8 @@ class DecodeProductEmitter {
 public:
   DecodeProductEmitter(ArrayRef<KernelBuilder *> builders,
                        const DecodeShape &shape)
-      : builders(builders), kb(*builders.front()), b(kb.b),
-        layout(kb.layout), shape(shape) {}
+      : builders(builders), kb(*builders.front()), b(kb.b), layout(kb.layout),
+        shape(shape) {}
 
   /// The kernel `name`, taking `arguments`: the dense operand, the
   /// accumulator unless `initialValue` is set, each part's packed values
@@ -184,9 +184,8 @@ void DecodeProductEmitter::stageDense(Value dense) {
       Value at = kb.mul(kb.min(load, loads - 1), kb.index(width));
       SmallVector<Value, 2> position = {kb.div(at, inner), kb.rem(at, inner)};
       Value values =
-          width == 4
-              ? kb.loadVector(VectorType::get({4}, f32), dense, position)
-              : memref::LoadOp::create(b, dense, position).getResult();
+          width == 4 ? kb.loadVector(VectorType::get({4}, f32), dense, position)
+                     : memref::LoadOp::create(b, dense, position).getResult();
       loaded.push_back({load, values});
     }
     for (auto [load, values] : loaded) {
@@ -194,9 +193,8 @@ void DecodeProductEmitter::stageDense(Value dense) {
         Value at = kb.mul(load, kb.index(width));
         Value row = kb.div(at, inner), first = kb.rem(at, inner);
         for (int64_t t = 0; t < width; ++t) {
-          Value value = width == 4
-                            ? vector::ExtractOp::create(b, values, t)
-                            : values;
+          Value value =
+              width == 4 ? vector::ExtractOp::create(b, values, t) : values;
           // Operand element (row, first + t) is (column, k) of x @ W, (k,
           // column) of W @ x.
           SmallVector<Value, 2> staging = {row, kb.add(first, kb.index(t))};
@@ -217,28 +215,27 @@ void DecodeProductEmitter::findScales() {
   Value firstColumn = kb.div(kb.threadId(), warp);
   int64_t perLane = (shape.reduction + warp - 1) / warp;
   // A warp per column, each lane's loads issued together.
-  kb.loop(firstColumn, kb.index(shape.columns), kb.index(warps), {},
-          [&](Value staging, ValueRange) {
-            SmallVector<Value> values;
-            for (int64_t i = 0; i < perLane; ++i) {
-              Value k = kb.add(lane, kb.index(i * warp));
-              Value value = memref::LoadOp::create(
-                  b, staged,
-                  ValueRange{staging, kb.min(k, shape.reduction - 1)});
-              values.push_back(value);
-            }
-            Value partial = kb.f32(0.0);
-            for (Value value : values)
-              partial = kb.absMax(partial, value);
-            Value maxAbs =
-                kb.reduceAcrossLanes(partial, ReductionKind::Max, warp);
-            kb.ifThen(kb.less(lane, 1), [&] {
-              memref::StoreOp::create(
-                  b, PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, 127),
-                  denseScales, ValueRange{staging});
-            });
-            return SmallVector<Value>{};
-          });
+  kb.loop(
+      firstColumn, kb.index(shape.columns), kb.index(warps), {},
+      [&](Value staging, ValueRange) {
+        SmallVector<Value> values;
+        for (int64_t i = 0; i < perLane; ++i) {
+          Value k = kb.add(lane, kb.index(i * warp));
+          Value value = memref::LoadOp::create(
+              b, staged, ValueRange{staging, kb.min(k, shape.reduction - 1)});
+          values.push_back(value);
+        }
+        Value partial = kb.f32(0.0);
+        for (Value value : values)
+          partial = kb.absMax(partial, value);
+        Value maxAbs = kb.reduceAcrossLanes(partial, ReductionKind::Max, warp);
+        kb.ifThen(kb.less(lane, 1), [&] {
+          memref::StoreOp::create(
+              b, PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, 127),
+              denseScales, ValueRange{staging});
+        });
+        return SmallVector<Value>{};
+      });
   kb.barrier();
 }
 
@@ -290,8 +287,7 @@ Value DecodeProductEmitter::multiplyStep(KernelBuilder &part,
   auto loadInput = [&](Value k) -> Value {
     Value value = memref::LoadOp::create(
         b, staged, ValueRange{column, kb.min(k, shape.reduction - 1)});
-    return isHalf ? arith::TruncFOp::create(b, b.getF16Type(), value)
-                  : value;
+    return isHalf ? arith::TruncFOp::create(b, b.getF16Type(), value) : value;
   };
   // int8 parts quantise the staged inputs they read by the column's scale.
   Value denseScale;
@@ -330,13 +326,12 @@ Value DecodeProductEmitter::finishPart(KernelBuilder &part, Value packed,
                                        Value sum) {
   const PartLayout &partLayout = part.layout;
   Value partSum = multiplyStep(part, walk.first, part.zeroSum());
-  partSum = kb.loop(walk.rest, walk.end,
-                    kb.index(shape.splits * kWalkLoads), ValueRange{partSum},
-                    [&](Value e, ValueRange acc) {
-                      WalkStep step = loadStep(part, packed, e, walk.end);
-                      return SmallVector<Value>{
-                          multiplyStep(part, step, acc[0])};
-                    })[0];
+  partSum =
+      kb.loop(walk.rest, walk.end, kb.index(shape.splits * kWalkLoads),
+              ValueRange{partSum}, [&](Value e, ValueRange acc) {
+                WalkStep step = loadStep(part, packed, e, walk.end);
+                return SmallVector<Value>{multiplyStep(part, step, acc[0])};
+              })[0];
   if (partLayout.compute != ComputeKind::I8)
     return arith::AddFOp::create(b, sum, partSum);
   // The lanes of 4-bit values hold 16 times each; the shift is exact.
@@ -375,9 +370,9 @@ gpu::GPUFuncOp DecodeProductEmitter::emit(StringRef name,
   int64_t units = shape.channels * shape.paddedColumns;
   Value thread = kb.threadId();
   Value threadColumn = kb.rem(thread, shape.paddedColumns);
-  Value threadChannel = kb.add(
-      kb.mul(kb.blockId(gpu::Dimension::x), kb.index(shape.channels)),
-      kb.rem(kb.div(thread, shape.paddedColumns), shape.channels));
+  Value threadChannel =
+      kb.add(kb.mul(kb.blockId(gpu::Dimension::x), kb.index(shape.channels)),
+             kb.rem(kb.div(thread, shape.paddedColumns), shape.channels));
   Value split = kb.div(thread, units);
   Value active = kb.both(kb.less(threadColumn, shape.columns),
                          kb.less(threadChannel, layout.channels));
@@ -387,8 +382,7 @@ gpu::GPUFuncOp DecodeProductEmitter::emit(StringRef name,
   // Every part's first step is loaded before the operand is staged, so
   // that their memory latencies overlap.
   SmallVector<PartWalk> walks;
-  for (auto [builder, packedAndScale] :
-       llvm::zip(builders, packedAndScales)) {
+  for (auto [builder, packedAndScale] : llvm::zip(builders, packedAndScales)) {
     Value offsets = builder->table("_offsets", builder->layout.offsets);
     PartWalk walk;
     Value from = kb.add(kb.loadIndex(offsets, channel), split);
@@ -419,22 +413,21 @@ gpu::GPUFuncOp DecodeProductEmitter::emit(StringRef name,
   }
   kb.ifThen(kb.both(active, kb.less(thread, units)), [&] {
     SmallVector<Value> at = kb.resultIndex(channel, column);
-    Value old = initialValue
-                    ? kb.f32(*initialValue)
-                    : memref::LoadOp::create(b, init, at).getResult();
+    Value old = initialValue ? kb.f32(*initialValue)
+                             : memref::LoadOp::create(b, init, at).getResult();
     Value total = arith::AddFOp::create(b, old, kb.load(partials, thread));
     // The last part carries the product's epilogue.
-    memref::StoreOp::create(
-        b, builders.back()->part.buildEpilogue(b, total), out, at);
+    memref::StoreOp::create(b, builders.back()->part.buildEpilogue(b, total),
+                            out, at);
   });
   return fn;
 }
 
 gpu::GPUFuncOp tesa::buildDecodeProductCompute(
-    OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
-    StringRef prefix, ArrayRef<PartLayout> layouts,
-    ArrayRef<PartMatmulOp> parts, const ChipDescription &chip,
-    ArrayRef<Type> arguments, std::optional<float> initialValue) {
+    OpBuilder &builder, Location loc, gpu::GPUModuleOp module, StringRef prefix,
+    ArrayRef<PartLayout> layouts, ArrayRef<PartMatmulOp> parts,
+    const ChipDescription &chip, ArrayRef<Type> arguments,
+    std::optional<float> initialValue) {
   ImplicitLocOpBuilder b(loc, builder);
   OpBuilder::InsertionGuard guard(b);
   SmallVector<std::string> prefixes;

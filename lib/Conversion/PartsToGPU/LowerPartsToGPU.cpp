@@ -488,9 +488,11 @@ bool LowerPartsToGPUPass::lowerDecodeProduct(ArrayRef<PartMatmulOp> product,
     return false;
   // The SIMT work lists of every part, over f32 operands read in place.
   std::vector<PartLayout> layouts;
+  auto isF32 = [](Value tensor) {
+    return cast<RankedTensorType>(tensor.getType()).getElementType().isF32();
+  };
   for (PartMatmulOp op : product) {
-    if (!cast<RankedTensorType>(op.getLhs().getType()).getElementType().isF32() ||
-        !cast<RankedTensorType>(op.getRhs().getType()).getElementType().isF32() ||
+    if (!isF32(op.getLhs()) || !isF32(op.getRhs()) ||
         matchGather(op.getDense()))
       return false;
     bool sparseIsLhs = op.getSparseOperand() == 0;

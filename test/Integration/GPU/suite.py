@@ -93,8 +93,8 @@ STRUCTURED_LIBRARIES = [
     ("sm90_structured_block64x64", ["--chip=sm_90", "--plan=structured",
                                     "--block-shape=64x64", PER_PART], 600, 449),
     ("sm80_ptx_structured16x32", ["--chip=sm_80", "--format=isa",
-                                  "--plan=structured", "--block-shape=16x32", PER_PART],
-     140, 1),
+                                  "--plan=structured", "--block-shape=16x32",
+                                  PER_PART], 140, 1),
 ]
 # The sparse operand a constant of the module: packed at compile time.
 CONSTANT_LIBRARIES = [
