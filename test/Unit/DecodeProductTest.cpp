@@ -1,0 +1,96 @@
+//===- DecodeProductTest.cpp - Which products are decode products ---------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The rules of lib/Conversion/PartsToGPU/DecodeProductKernel.cpp: which parts
+// one launch may compute (columns, layouts, workgroup memory) and how its
+// grid divides the channels.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PartKernels.h"
+
+#include "gtest/gtest.h"
+
+using namespace tesa;
+
+namespace {
+
+const ChipDescription &sm90() { return llvm::cantFail(getChip("sm_90")); }
+
+/// The SIMT layout a decode product takes for a part of `x @ W` (W of
+/// `reduction` x `channels`, every element kept at `bits`) with `columns`
+/// rows of x.
+PartLayout decodeLayout(int64_t reduction, int64_t channels, int64_t columns,
+                        unsigned bits) {
+  PartLayout layout = buildPartLayout(
+      SparsityMap::getUniform({reduction, channels}, uint8_t(bits)),
+      /*sparseIsLhs=*/false, columns, "fine", {}, bits, sm90());
+  layout.transposedDense = false;
+  addEmptyWorkRows(layout);
+  return layout;
+}
+
+TEST(DecodeProduct, EveryChannelIsAWorkRow) {
+  PartLayout layout = buildPartLayout(
+      llvm::cantFail(SparsityMap::get({4, 4}, {1, 2}, {32, 0})),
+      /*sparseIsLhs=*/false, /*columns=*/8, "fine", {}, 32, sm90());
+  EXPECT_EQ(layout.rows.size(), 2u);
+  addEmptyWorkRows(layout);
+  ASSERT_EQ(layout.rows.size(), 4u);
+  // Channels 2 and 3 keep nothing: their rows are empty.
+  EXPECT_EQ(layout.offsets, (std::vector<int32_t>{0, 4, 8, 8, 8}));
+}
+
+TEST(DecodeProduct, AtMost64Columns) {
+  std::vector<PartLayout> parts = {decodeLayout(64, 128, 64, 32),
+                                   decodeLayout(64, 128, 64, 8)};
+  EXPECT_TRUE(fitsDecodeProduct(parts, sm90()));
+  parts = {decodeLayout(64, 128, 65, 32), decodeLayout(64, 128, 65, 8)};
+  EXPECT_FALSE(fitsDecodeProduct(parts, sm90()));
+}
+
+TEST(DecodeProduct, StagedOperandFitsStaticWorkgroupMemory) {
+  // 16 columns of K + 1 floats, 256 partial sums and 16 scales within
+  // 48 KiB: K at most 750.
+  std::vector<PartLayout> parts = {decodeLayout(750, 64, 16, 32),
+                                   decodeLayout(750, 64, 16, 8)};
+  EXPECT_TRUE(fitsDecodeProduct(parts, sm90()));
+  parts = {decodeLayout(751, 64, 16, 32), decodeLayout(751, 64, 16, 8)};
+  EXPECT_FALSE(fitsDecodeProduct(parts, sm90()));
+}
+
+TEST(DecodeProduct, PartsMustAgree) {
+  std::vector<PartLayout> parts = {decodeLayout(64, 128, 16, 32),
+                                   decodeLayout(64, 96, 16, 8)};
+  EXPECT_FALSE(fitsDecodeProduct(parts, sm90()));
+  // A part without a row per channel is not laid out for one.
+  parts = {decodeLayout(64, 128, 16, 32),
+           buildPartLayout(
+               llvm::cantFail(SparsityMap::get({64, 128}, {1, 2}, {32, 0})),
+               /*sparseIsLhs=*/false, 16, "fine", {}, 32, sm90())};
+  EXPECT_FALSE(fitsDecodeProduct(parts, sm90()));
+}
+
+TEST(DecodeProduct, ChannelsPerBlockStillFillTheChip) {
+  // 256 threads: 16 columns leave room for 16 channels a block; 512
+  // channels in blocks of two give 256 blocks for 132 multiprocessors, in
+  // blocks of four only 128.
+  std::vector<PartLayout> parts = {decodeLayout(256, 512, 16, 32),
+                                   decodeLayout(256, 512, 16, 8)};
+  KernelLaunch launch = getDecodeProductLaunch(parts, sm90());
+  EXPECT_EQ(launch.grid, (std::array<int64_t, 2>{256, 1}));
+  EXPECT_EQ(launch.block, (std::array<int64_t, 2>{256, 1}));
+  // One column (a decode step) of 4096 channels: 16 channels a block.
+  parts = {decodeLayout(64, 4096, 1, 32), decodeLayout(64, 4096, 1, 16)};
+  EXPECT_EQ(getDecodeProductLaunch(parts, sm90()).grid,
+            (std::array<int64_t, 2>{256, 1}));
+  // Fewer channels than multiprocessors: one a block.
+  parts = {decodeLayout(64, 100, 16, 32), decodeLayout(64, 100, 16, 8)};
+  EXPECT_EQ(getDecodeProductLaunch(parts, sm90()).grid,
+            (std::array<int64_t, 2>{100, 1}));
+}
+
+} // namespace
