@@ -76,11 +76,17 @@ struct DecomposeAggregatedOpsPass
     : public tesa::impl::DecomposeAggregatedOpsBase<
           DecomposeAggregatedOpsPass> {
   void runOnOperation() override {
-    // Upstream's expansions build floating-point arithmetic: an aggregate
-    // of other elements (a softmax of integers) is an error, not a crash.
+    // Upstream's expansions build floating-point arithmetic on tensors: an
+    // aggregate of other elements (a softmax of integers) or of buffers is
+    // an error, not a crash or invalid IR.
     WalkResult unsupported =
         getOperation()->walk([](linalg::AggregatedOpInterface op) {
           for (Type type : op->getOperandTypes()) {
+            if (isa<BaseMemRefType>(type)) {
+              op->emitOpError("cannot be decomposed on buffers: it is "
+                              "expanded on tensors, before bufferization");
+              return WalkResult::interrupt();
+            }
             Type element = getElementTypeOrSelf(type);
             if (!isa<FloatType>(element)) {
               op->emitOpError("cannot be decomposed: its elements are ")

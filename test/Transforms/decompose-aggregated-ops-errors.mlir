@@ -17,3 +17,12 @@ func.func @index_softmax(%x: tensor<4x8xindex>) -> tensor<4x8xindex> {
   %y = linalg.softmax dimension(1) ins(%x : tensor<4x8xindex>) outs(%e : tensor<4x8xindex>) -> tensor<4x8xindex>
   return %y : tensor<4x8xindex>
 }
+
+// -----
+
+// On buffers, upstream's expansion would mix tensors and buffers: an error.
+func.func @buffer_softmax(%x: memref<4x8xf32>, %y: memref<4x8xf32>) {
+  // expected-error @+1 {{'linalg.softmax' op cannot be decomposed on buffers: it is expanded on tensors, before bufferization}}
+  linalg.softmax dimension(1) ins(%x : memref<4x8xf32>) outs(%y : memref<4x8xf32>)
+  return
+}
