@@ -44,22 +44,23 @@ TEST(DecodeProduct, EveryChannelIsAWorkRow) {
   EXPECT_EQ(layout.offsets, (std::vector<int32_t>{0, 4, 8, 8, 8}));
 }
 
+/// A 32-bit and an 8-bit part of `x @ W` as decodeLayout lays them out.
+std::vector<PartLayout> mixedParts(int64_t reduction, int64_t channels,
+                                   int64_t columns) {
+  return {decodeLayout(reduction, channels, columns, 32),
+          decodeLayout(reduction, channels, columns, 8)};
+}
+
 TEST(DecodeProduct, AtMost64Columns) {
-  std::vector<PartLayout> parts = {decodeLayout(64, 128, 64, 32),
-                                   decodeLayout(64, 128, 64, 8)};
-  EXPECT_TRUE(fitsDecodeProduct(parts, sm90()));
-  parts = {decodeLayout(64, 128, 65, 32), decodeLayout(64, 128, 65, 8)};
-  EXPECT_FALSE(fitsDecodeProduct(parts, sm90()));
+  EXPECT_TRUE(fitsDecodeProduct(mixedParts(64, 128, 64), sm90()));
+  EXPECT_FALSE(fitsDecodeProduct(mixedParts(64, 128, 65), sm90()));
 }
 
 TEST(DecodeProduct, StagedOperandFitsStaticWorkgroupMemory) {
   // 16 columns of K + 1 floats, 256 partial sums and 16 scales within
   // 48 KiB: K at most 750.
-  std::vector<PartLayout> parts = {decodeLayout(750, 64, 16, 32),
-                                   decodeLayout(750, 64, 16, 8)};
-  EXPECT_TRUE(fitsDecodeProduct(parts, sm90()));
-  parts = {decodeLayout(751, 64, 16, 32), decodeLayout(751, 64, 16, 8)};
-  EXPECT_FALSE(fitsDecodeProduct(parts, sm90()));
+  EXPECT_TRUE(fitsDecodeProduct(mixedParts(750, 64, 16), sm90()));
+  EXPECT_FALSE(fitsDecodeProduct(mixedParts(751, 64, 16), sm90()));
 }
 
 TEST(DecodeProduct, PartsMustAgree) {
@@ -78,18 +79,15 @@ TEST(DecodeProduct, ChannelsPerBlockStillFillTheChip) {
   // 256 threads: 16 columns leave room for 16 channels a block; 512
   // channels in blocks of two give 256 blocks for 132 multiprocessors, in
   // blocks of four only 128.
-  std::vector<PartLayout> parts = {decodeLayout(256, 512, 16, 32),
-                                   decodeLayout(256, 512, 16, 8)};
-  KernelLaunch launch = getDecodeProductLaunch(parts, sm90());
+  KernelLaunch launch =
+      getDecodeProductLaunch(mixedParts(256, 512, 16), sm90());
   EXPECT_EQ(launch.grid, (std::array<int64_t, 2>{256, 1}));
   EXPECT_EQ(launch.block, (std::array<int64_t, 2>{256, 1}));
   // One column (a decode step) of 4096 channels: 16 channels a block.
-  parts = {decodeLayout(64, 4096, 1, 32), decodeLayout(64, 4096, 1, 16)};
-  EXPECT_EQ(getDecodeProductLaunch(parts, sm90()).grid,
+  EXPECT_EQ(getDecodeProductLaunch(mixedParts(64, 4096, 1), sm90()).grid,
             (std::array<int64_t, 2>{256, 1}));
   // Fewer channels than multiprocessors: one a block.
-  parts = {decodeLayout(64, 100, 16, 32), decodeLayout(64, 100, 16, 8)};
-  EXPECT_EQ(getDecodeProductLaunch(parts, sm90()).grid,
+  EXPECT_EQ(getDecodeProductLaunch(mixedParts(64, 100, 16), sm90()).grid,
             (std::array<int64_t, 2>{100, 1}));
 }
 

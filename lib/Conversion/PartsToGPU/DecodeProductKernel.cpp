@@ -102,11 +102,9 @@ KernelLaunch tesa::getDecodeProductLaunch(ArrayRef<PartLayout> layouts,
 namespace {
 
 /// One step of a thread's walk over a part's work list: the reduction
-/// starts and weights of up to kWalkLoads entries (zero weights past the
-/// list's end).
-struct WalkStep {
-  SmallVector<std::pair<Value, Value>> startsAndWeights;
-};
+/// starts and weights of kWalkLoads entries (zero weights past the list's
+/// end).
+using WalkStep = SmallVector<std::pair<Value, Value>, kWalkLoads>;
 
 /// A thread's walk over one part's entries for its channel: its first step,
 /// loaded before the dense operand is staged, and where the rest begins and
@@ -141,8 +139,9 @@ private:
   /// before `end`).
   WalkStep loadStep(KernelBuilder &part, Value packed, Value from, Value end);
   /// `acc` plus the products of `step`'s entries with the staged inputs of
-  /// the thread's column.
-  Value multiplyStep(KernelBuilder &part, const WalkStep &step, Value acc);
+  /// the thread's column (for int8 parts quantised by `denseScale`).
+  Value multiplyStep(KernelBuilder &part, const WalkStep &step,
+                     Value denseScale, Value acc);
   /// `sum` plus the thread's share of `part`'s products: the prefetched
   /// first step, then the rest of the walk (int8 sums dequantised).
   Value finishPart(KernelBuilder &part, Value packed, Value partScales,
@@ -243,22 +242,6 @@ WalkStep DecodeProductEmitter::loadStep(KernelBuilder &part, Value packed,
                                         Value from, Value end) {
   const PartLayout &partLayout = part.layout;
   Value entries = part.table("_entries", partLayout.entries);
-  // The packed values of entry `e`: four int8 lanes, two f16 lanes or one
-  // value.
-  auto loadWeights = [&](Value e) -> Value {
-    Value at = kb.mul(e, kb.index(partLayout.group));
-    if (partLayout.compute == ComputeKind::I8)
-      return partLayout.packedInt4
-                 ? kb.unpackEntry(kb.loadVector(
-                       VectorType::get({2}, b.getI8Type()), packed,
-                       ValueRange{kb.mul(e, kb.index(2))}))
-                 : kb.loadVector(VectorType::get({4}, b.getI8Type()), packed,
-                                 ValueRange{at});
-    if (partLayout.group == 2)
-      return kb.loadVector(VectorType::get({2}, b.getF16Type()), packed,
-                           ValueRange{at});
-    return memref::LoadOp::create(b, packed, ValueRange{at});
-  };
   // Entries past the end read the step's first (which the list holds when
   // it is not empty, else entry 0 of the table) and weigh zero.
   Value last = kb.index(std::max<int64_t>(0, partLayout.getNumEntries() - 1));
@@ -270,52 +253,39 @@ WalkStep DecodeProductEmitter::loadStep(KernelBuilder &part, Value packed,
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, end);
     Value entry = arith::SelectOp::create(b, inside, next, inRange);
     Value start = kb.groupStart(kb.loadI32(entries, entry));
-    Value weights = loadWeights(entry);
+    Value weights = part.loadEntryWeights(packed, entry);
     weights = arith::SelectOp::create(
         b, inside, weights,
         arith::ConstantOp::create(b, b.getZeroAttr(weights.getType())));
-    step.startsAndWeights.push_back({start, weights});
+    step.push_back({start, weights});
   }
   return step;
 }
 
 Value DecodeProductEmitter::multiplyStep(KernelBuilder &part,
-                                         const WalkStep &step, Value acc) {
-  const PartLayout &partLayout = part.layout;
-  bool isHalf = partLayout.compute == ComputeKind::F16;
-  // The staged element (column, k) as the part's width reads it.
-  auto loadInput = [&](Value k) -> Value {
-    Value value = memref::LoadOp::create(
-        b, staged, ValueRange{column, kb.min(k, shape.reduction - 1)});
-    return isHalf ? arith::TruncFOp::create(b, b.getF16Type(), value) : value;
-  };
-  // int8 parts quantise the staged inputs they read by the column's scale.
-  Value denseScale;
-  if (partLayout.compute == ComputeKind::I8)
-    denseScale = memref::LoadOp::create(b, denseScales, ValueRange{column});
-  for (auto [start, weights] : step.startsAndWeights) {
+                                         const WalkStep &step, Value denseScale,
+                                         Value acc) {
+  bool isHalf = part.layout.compute == ComputeKind::F16;
+  for (auto [start, weights] : step) {
+    // Staged element `t` after the entry's start as the part's width reads
+    // it: int8 parts quantise it by the column's scale.
+    auto loadInput = [&, start = start](int64_t t) -> Value {
+      Value k = kb.min(kb.add(start, kb.index(t)), shape.reduction - 1);
+      Value value = memref::LoadOp::create(b, staged, ValueRange{column, k});
+      if (denseScale)
+        return PartMatmulOp::buildQuantise(b, b.getLoc(), value, denseScale,
+                                           127);
+      return isHalf ? arith::TruncFOp::create(b, b.getF16Type(), value) : value;
+    };
     if (denseScale) {
       SmallVector<Value, 4> lanes;
       for (int64_t t = 0; t < 4; ++t)
-        lanes.push_back(PartMatmulOp::buildQuantise(
-            b, b.getLoc(), loadInput(kb.add(start, kb.index(t))), denseScale,
-            127));
+        lanes.push_back(loadInput(t));
       Value inputs = vector::FromElementsOp::create(
           b, VectorType::get({4}, b.getI8Type()), lanes);
       acc = kb.dot4(weights, inputs, acc);
-    } else if (partLayout.group == 2) {
-      Value inputs = vector::FromElementsOp::create(
-          b, VectorType::get({2}, b.getF16Type()),
-          ValueRange{loadInput(start), loadInput(kb.add(start, kb.index(1)))});
-      acc = kb.dot2(weights, inputs, acc);
     } else {
-      Value input = loadInput(start);
-      Value weight = weights;
-      if (isHalf) {
-        weight = arith::ExtFOp::create(b, b.getF32Type(), weight);
-        input = arith::ExtFOp::create(b, b.getF32Type(), input);
-      }
-      acc = math::FmaOp::create(b, weight, input, acc);
+      acc = part.multiplyFloatEntry(weights, loadInput, acc);
     }
   }
   return acc;
@@ -325,20 +295,23 @@ Value DecodeProductEmitter::finishPart(KernelBuilder &part, Value packed,
                                        Value partScales, const PartWalk &walk,
                                        Value sum) {
   const PartLayout &partLayout = part.layout;
-  Value partSum = multiplyStep(part, walk.first, part.zeroSum());
-  partSum =
-      kb.loop(walk.rest, walk.end, kb.index(shape.splits * kWalkLoads),
-              ValueRange{partSum}, [&](Value e, ValueRange acc) {
-                WalkStep step = loadStep(part, packed, e, walk.end);
-                return SmallVector<Value>{multiplyStep(part, step, acc[0])};
-              })[0];
-  if (partLayout.compute != ComputeKind::I8)
+  bool isInt = partLayout.compute == ComputeKind::I8;
+  Value denseScale;
+  if (isInt)
+    denseScale = memref::LoadOp::create(b, denseScales, ValueRange{column});
+  Value partSum = multiplyStep(part, walk.first, denseScale, part.zeroSum());
+  partSum = kb.loop(walk.rest, walk.end, kb.index(shape.splits * kWalkLoads),
+                    ValueRange{partSum}, [&](Value e, ValueRange acc) {
+                      WalkStep step = loadStep(part, packed, e, walk.end);
+                      return SmallVector<Value>{
+                          multiplyStep(part, step, denseScale, acc[0])};
+                    })[0];
+  if (!isInt)
     return arith::AddFOp::create(b, sum, partSum);
   // The lanes of 4-bit values hold 16 times each; the shift is exact.
   if (partLayout.packedInt4)
     partSum = arith::ShRSIOp::create(b, partSum, kb.i32(4));
   Value partScale = memref::LoadOp::create(b, partScales, ValueRange{channel});
-  Value denseScale = memref::LoadOp::create(b, denseScales, ValueRange{column});
   return PartMatmulOp::buildDequantise(b, b.getLoc(), partSum, partScale,
                                        denseScale, sum);
 }

@@ -323,6 +323,45 @@ public:
     return bitcastToVector4xi8(lanes);
   }
 
+  /// The packed values of SIMT entry `e`: four int8 lanes (a 4-bit part's
+  /// unpacked, see unpackEntry), two f16 lanes (groups of two), or one value
+  /// of the packed type.
+  mlir::Value loadEntryWeights(mlir::Value packed, mlir::Value e) {
+    mlir::Value at = mul(e, index(layout.group));
+    if (layout.compute == ComputeKind::I8)
+      return layout.packedInt4
+                 ? unpackEntry(loadVector(
+                       mlir::VectorType::get({2}, b.getI8Type()), packed,
+                       mlir::ValueRange{mul(e, index(2))}))
+                 : loadVector(mlir::VectorType::get({4}, b.getI8Type()),
+                              packed, mlir::ValueRange{at});
+    if (layout.group == 2)
+      return loadVector(mlir::VectorType::get({2}, b.getF16Type()), packed,
+                        mlir::ValueRange{at});
+    return mlir::memref::LoadOp::create(b, packed, mlir::ValueRange{at});
+  }
+
+  /// acc + a float SIMT entry's `weights` (as loadEntryWeights gives them)
+  /// times its inputs, `input(t)` being the dense element t after the
+  /// entry's start (f16 for f16 parts): dot2 over a pair, else FFMA in f32.
+  mlir::Value
+  multiplyFloatEntry(mlir::Value weights,
+                     llvm::function_ref<mlir::Value(int64_t)> input,
+                     mlir::Value acc) {
+    if (layout.group == 2) {
+      mlir::Value inputs = mlir::vector::FromElementsOp::create(
+          b, mlir::VectorType::get({2}, b.getF16Type()),
+          mlir::ValueRange{input(0), input(1)});
+      return dot2(weights, inputs, acc);
+    }
+    mlir::Value value = input(0);
+    if (layout.compute == ComputeKind::F16) {
+      weights = mlir::arith::ExtFOp::create(b, b.getF32Type(), weights);
+      value = mlir::arith::ExtFOp::create(b, b.getF32Type(), value);
+    }
+    return mlir::math::FmaOp::create(b, weights, value, acc);
+  }
+
   /// Four int8 lanes (16 times each value) from a word of eight 4-bit values
   /// of a block row: the low nibbles (values 0-3) or the high ones (4-7).
   mlir::Value unpackWord(mlir::Value word, mlir::Value high) {

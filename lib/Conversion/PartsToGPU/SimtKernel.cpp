@@ -162,23 +162,6 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
       work.push_back(kb.add(firstWork, getThreadOffset(j)));
     return work;
   };
-  // The packed values of entry `e`: four int8 lanes, two f16 lanes or one
-  // float (f16 widened to f32).
-  auto loadWeights = [&](Value e) -> Value {
-    Value at = kb.mul(e, kb.index(layout.group));
-    if (isInt)
-      return layout.packedInt4
-                 ? kb.unpackEntry(kb.loadVector(
-                       VectorType::get({2}, b.getI8Type()), packed,
-                       ValueRange{kb.mul(e, kb.index(2))}))
-                 : kb.loadVector(VectorType::get({4}, b.getI8Type()), packed,
-                                 ValueRange{at});
-    if (layout.group == 2)
-      return kb.loadVector(VectorType::get({2}, b.getF16Type()), packed,
-                           ValueRange{at});
-    Value weight = memref::LoadOp::create(b, packed, ValueRange{at});
-    return isHalf ? arith::ExtFOp::create(b, b.getF32Type(), weight) : weight;
-  };
   // acc + the entry's weights times dense column `column` from `start`.
   auto multiplyAdd = [&](Value weights, Value start, Value column,
                          Value acc) -> Value {
@@ -188,21 +171,12 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
                         ValueRange{kb.div(start, 4), column, kb.index(0)});
       return kb.dot4(weights, inputs, acc);
     }
-    auto loadInput = [&](int64_t t) {
+    auto loadInput = [&](int64_t t) -> Value {
       Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
       Value value = memref::LoadOp::create(b, dense, kb.denseIndex(k, column));
       return isHalf ? arith::TruncFOp::create(b, b.getF16Type(), value) : value;
     };
-    if (layout.group == 2) {
-      Value inputs = vector::FromElementsOp::create(
-          b, VectorType::get({2}, b.getF16Type()),
-          ValueRange{loadInput(0), loadInput(1)});
-      return kb.dot2(weights, inputs, acc);
-    }
-    Value input = loadInput(0);
-    if (isHalf)
-      input = arith::ExtFOp::create(b, b.getF32Type(), input);
-    return math::FmaOp::create(b, weights, input, acc);
+    return kb.multiplyFloatEntry(weights, loadInput, acc);
   };
   // The sums of work row `w` for the thread's units of column `work`, the
   // first of which exists (unless `clampFirst`). The others are read
@@ -223,7 +197,7 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
     return kb.loop(lo, hi, kb.index(splits), zeros,
                    [&](Value e, ValueRange sums) {
                      Value start = kb.groupStart(kb.loadI32(entries, e));
-                     Value weights = loadWeights(e);
+                     Value weights = kb.loadEntryWeights(packed, e);
                      SmallVector<Value> next;
                      for (auto [column, sum] : llvm::zip(columns, sums))
                        next.push_back(multiplyAdd(weights, start, column, sum));
