@@ -100,7 +100,9 @@ std::pair<Value, Value> quantise(OpBuilder &builder, Location loc, Value value,
       ValueRange{value, scales},
       {builder.getMultiDimIdentityMap(2), channelMap},
       [&](OpBuilder &b, Location l, ValueRange args) {
-        return PartMatmulOp::buildQuantise(b, l, args[0], args[1], qmax);
+        return PartMatmulOp::buildQuantise(
+            b, l, args[0], PartMatmulOp::buildInverseScale(b, l, args[1]),
+            qmax);
       });
   return {quantised, scales};
 }

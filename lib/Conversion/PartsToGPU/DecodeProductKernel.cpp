@@ -139,9 +139,10 @@ private:
   /// before `end`).
   WalkStep loadStep(KernelBuilder &part, Value packed, Value from, Value end);
   /// `acc` plus the products of `step`'s entries with the staged inputs of
-  /// the thread's column (for int8 parts quantised by `denseScale`).
+  /// the thread's column (for int8 parts quantised by the inverse of the
+  /// column's scale, `inverseScale`).
   Value multiplyStep(KernelBuilder &part, const WalkStep &step,
-                     Value denseScale, Value acc);
+                     Value inverseScale, Value acc);
   /// `sum` plus the thread's share of `part`'s products: the prefetched
   /// first step, then the rest of the walk (int8 sums dequantised).
   Value finishPart(KernelBuilder &part, Value packed, Value partScales,
@@ -263,8 +264,8 @@ WalkStep DecodeProductEmitter::loadStep(KernelBuilder &part, Value packed,
 }
 
 Value DecodeProductEmitter::multiplyStep(KernelBuilder &part,
-                                         const WalkStep &step, Value denseScale,
-                                         Value acc) {
+                                         const WalkStep &step,
+                                         Value inverseScale, Value acc) {
   bool isHalf = part.layout.compute == ComputeKind::F16;
   for (auto [start, weights] : step) {
     // Staged element `t` after the entry's start as the part's width reads
@@ -272,12 +273,12 @@ Value DecodeProductEmitter::multiplyStep(KernelBuilder &part,
     auto loadInput = [&, start = start](int64_t t) -> Value {
       Value k = kb.min(kb.add(start, kb.index(t)), shape.reduction - 1);
       Value value = memref::LoadOp::create(b, staged, ValueRange{column, k});
-      if (denseScale)
-        return PartMatmulOp::buildQuantise(b, b.getLoc(), value, denseScale,
+      if (inverseScale)
+        return PartMatmulOp::buildQuantise(b, b.getLoc(), value, inverseScale,
                                            127);
       return isHalf ? arith::TruncFOp::create(b, b.getF16Type(), value) : value;
     };
-    if (denseScale) {
+    if (inverseScale) {
       SmallVector<Value, 4> lanes;
       for (int64_t t = 0; t < 4; ++t)
         lanes.push_back(loadInput(t));
@@ -296,15 +297,17 @@ Value DecodeProductEmitter::finishPart(KernelBuilder &part, Value packed,
                                        Value sum) {
   const PartLayout &partLayout = part.layout;
   bool isInt = partLayout.compute == ComputeKind::I8;
-  Value denseScale;
-  if (isInt)
+  Value denseScale, inverseScale;
+  if (isInt) {
     denseScale = memref::LoadOp::create(b, denseScales, ValueRange{column});
-  Value partSum = multiplyStep(part, walk.first, denseScale, part.zeroSum());
+    inverseScale = PartMatmulOp::buildInverseScale(b, b.getLoc(), denseScale);
+  }
+  Value partSum = multiplyStep(part, walk.first, inverseScale, part.zeroSum());
   partSum = kb.loop(walk.rest, walk.end, kb.index(shape.splits * kWalkLoads),
                     ValueRange{partSum}, [&](Value e, ValueRange acc) {
                       WalkStep step = loadStep(part, packed, e, walk.end);
                       return SmallVector<Value>{
-                          multiplyStep(part, step, denseScale, acc[0])};
+                          multiplyStep(part, step, inverseScale, acc[0])};
                     })[0];
   if (!isInt)
     return arith::AddFOp::create(b, sum, partSum);

@@ -36,6 +36,7 @@ static void emitQuantiseColumn(KernelBuilder &kb, Value src, Value out,
                                Value scale) {
   ImplicitLocOpBuilder &b = kb.b;
   const PartLayout &layout = kb.layout;
+  Value inverseScale = PartMatmulOp::buildInverseScale(b, b.getLoc(), scale);
   kb.loop(first, kb.index(layout.getPaddedReduction()), kb.index(step),
           ValueRange{}, [&](Value k, ValueRange) {
             Value value = memref::LoadOp::create(
@@ -47,7 +48,8 @@ static void emitQuantiseColumn(KernelBuilder &kb, Value src, Value out,
               at = {kb.div(k, 4), column, kb.rem(k, 4)};
             memref::StoreOp::create(
                 b,
-                PartMatmulOp::buildQuantise(b, b.getLoc(), value, scale, 127),
+                PartMatmulOp::buildQuantise(b, b.getLoc(), value, inverseScale,
+                                            127),
                 out, at);
             return SmallVector<Value>{};
           });

@@ -126,17 +126,19 @@ HostPackedPart tesa::packOnHost(MLIRContext *context, const PartLayout &layout,
     return packed;
   }
   case ComputeKind::I8: {
-    // The same arithmetic as PartMatmulOp::buildScale / buildQuantise, in
-    // f32 with ties to even.
+    // The same arithmetic as PartMatmulOp::buildScale, buildInverseScale and
+    // buildQuantise, in f32 with ties to even.
     float qmax = float(layout.qmax);
-    for (float &scale : scales)
+    std::vector<float> inverses;
+    for (float &scale : scales) {
       scale /= qmax;
+      inverses.push_back(scale > 0.0f ? 1.0f / scale : 0.0f);
+    }
     std::vector<int8_t> quantised(numPacked, 0);
     forEachSlot(layout, source, [&](int64_t channel, int64_t slot, float value) {
-      float scale = scales[channel];
-      float ratio = scale > 0.0f ? value / scale : 0.0f;
+      float ratio = value * inverses[channel];
       quantised[slot] =
-          int8_t(std::clamp(std::nearbyint(ratio), -qmax, qmax));
+          int8_t(std::nearbyint(std::clamp(ratio, -qmax, qmax)));
     });
     if (layout.packedInt4) {
       std::vector<int8_t> bytes(layout.getPackedBufferSize(), 0);

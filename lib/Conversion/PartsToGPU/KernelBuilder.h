@@ -186,15 +186,16 @@ public:
         mlir::arith::AndIOp::create(b, entry, i32(0xFFFFFF)));
   }
 
-  /// `value` rounded to the packed type: f32 as is, f16, or int8 by `scale`.
-  mlir::Value convert(mlir::Value value, mlir::Value scale) {
+  /// `value` rounded to the packed type: f32 as is, f16, or int8 by the
+  /// inverse of its channel's scale (PartMatmulOp::buildInverseScale).
+  mlir::Value convert(mlir::Value value, mlir::Value inverseScale) {
     switch (layout.compute) {
     case ComputeKind::F32:
       return value;
     case ComputeKind::F16:
       return mlir::arith::TruncFOp::create(b, b.getF16Type(), value);
     case ComputeKind::I8:
-      return PartMatmulOp::buildQuantise(b, b.getLoc(), value, scale,
+      return PartMatmulOp::buildQuantise(b, b.getLoc(), value, inverseScale,
                                          layout.qmax);
     }
     return value;

@@ -261,12 +261,15 @@ gpu::GPUFuncOp tesa::buildPack(KernelBuilder &kb, MemRefType source,
       r = kb.rem(v, channels);
       firstC = kb.mul(kb.div(v, channels), kb.index(unit));
     }
-    Value scale = quantised ? memref::LoadOp::create(b, rowScales, r) : Value();
+    Value inverseScale;
+    if (quantised)
+      inverseScale = PartMatmulOp::buildInverseScale(
+          b, b.getLoc(), memref::LoadOp::create(b, rowScales, r));
     // In slot order: a 4-bit byte's low nibble is written before its high.
     for (int64_t i = 0; i < unit; ++i) {
       auto [value, slot] =
           loadPackElement(kb, src, row, r, e, kb.add(firstC, kb.index(i)));
-      kb.storePacked(kb.convert(value, scale), out, slot);
+      kb.storePacked(kb.convert(value, inverseScale), out, slot);
     }
     return SmallVector<Value>{};
   });

@@ -217,22 +217,32 @@ Value PartMatmulOp::buildScale(OpBuilder &builder, Location loc, Value maxAbs,
   return arith::DivFOp::create(builder, loc, maxAbs, limit);
 }
 
-Value PartMatmulOp::buildQuantise(OpBuilder &builder, Location loc,
-                                  Value value, Value scale, int64_t qmax) {
+Value PartMatmulOp::buildInverseScale(OpBuilder &builder, Location loc,
+                                      Value scale) {
   auto constant = [&](double v) -> Value {
     return arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(v));
   };
-  Value zero = constant(0.0);
   Value positive = arith::CmpFOp::create(
-      builder, loc, arith::CmpFPredicate::OGT, scale, zero);
-  Value ratio = arith::DivFOp::create(builder, loc, value, scale);
-  Value safe = arith::SelectOp::create(builder, loc, positive, ratio, zero);
-  Value rounded = math::RoundEvenOp::create(builder, loc, safe);
+      builder, loc, arith::CmpFPredicate::OGT, scale, constant(0.0));
+  Value inverse = arith::DivFOp::create(builder, loc, constant(1.0), scale);
+  return arith::SelectOp::create(builder, loc, positive, inverse,
+                                 constant(0.0));
+}
+
+Value PartMatmulOp::buildQuantise(OpBuilder &builder, Location loc,
+                                  Value value, Value inverseScale,
+                                  int64_t qmax) {
+  auto constant = [&](double v) -> Value {
+    return arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(v));
+  };
+  // Clamping to integers before rounding gives what rounding first would.
+  Value ratio = arith::MulFOp::create(builder, loc, value, inverseScale);
   Value clamped = arith::MinimumFOp::create(
       builder, loc,
-      arith::MaximumFOp::create(builder, loc, rounded, constant(-double(qmax))),
+      arith::MaximumFOp::create(builder, loc, ratio, constant(-double(qmax))),
       constant(double(qmax)));
-  return arith::FPToSIOp::create(builder, loc, builder.getI8Type(), clamped);
+  Value rounded = math::RoundEvenOp::create(builder, loc, clamped);
+  return arith::FPToSIOp::create(builder, loc, builder.getI8Type(), rounded);
 }
 
 Value PartMatmulOp::buildDequantise(OpBuilder &builder, Location loc,

@@ -153,12 +153,18 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
     static ::mlir::Value buildScale(::mlir::OpBuilder &builder,
                                     ::mlir::Location loc,
                                     ::mlir::Value maxAbs, int64_t qmax);
-    /// `value` as i8: round-to-nearest-even of value / scale, clamped to
-    /// [-qmax, qmax]; 0 where the scale is 0.
+    /// What quantising multiplies by: 1 / scale, or 0 where the scale is
+    /// not positive. Built once per scale, outside the loops that use it.
+    static ::mlir::Value buildInverseScale(::mlir::OpBuilder &builder,
+                                           ::mlir::Location loc,
+                                           ::mlir::Value scale);
+    /// `value` as i8: value * inverseScale (see buildInverseScale), clamped
+    /// to [-qmax, qmax] and rounded to nearest, ties to even.
     static ::mlir::Value buildQuantise(::mlir::OpBuilder &builder,
                                        ::mlir::Location loc,
                                        ::mlir::Value value,
-                                       ::mlir::Value scale, int64_t qmax);
+                                       ::mlir::Value inverseScale,
+                                       int64_t qmax);
     /// `acc + float(product) * (scale * otherScale)`.
     static ::mlir::Value buildDequantise(::mlir::OpBuilder &builder,
                                          ::mlir::Location loc,
