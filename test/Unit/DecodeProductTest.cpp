@@ -51,16 +51,46 @@ std::vector<PartLayout> mixedParts(int64_t reduction, int64_t channels,
           decodeLayout(reduction, channels, columns, 8)};
 }
 
+TEST(DecodeProduct, PaddedRowsHoldWholeSteps) {
+  PartLayout layout = buildPartLayout(
+      llvm::cantFail(SparsityMap::get({8, 4}, {1, 2}, {32, 0})),
+      /*sparseIsLhs=*/false, /*columns=*/8, "fine", {}, 32, sm90());
+  addEmptyWorkRows(layout);
+  // Channels 0 and 1 keep eight elements, 2 and 3 none.
+  ASSERT_EQ(layout.offsets, (std::vector<int32_t>{0, 8, 16, 16, 16}));
+  padWorkRows(layout, /*multiple=*/6, /*filler=*/-1);
+  // Eight entries take two steps of six; an empty row takes one.
+  EXPECT_EQ(layout.offsets, (std::vector<int32_t>{0, 12, 24, 30, 36}));
+  EXPECT_EQ(layout.rowMultiple, 6);
+  EXPECT_EQ(layout.entries[7], 7 | 1 << 24);
+  EXPECT_EQ(layout.entries[8], -1);
+  EXPECT_EQ(layout.entries[12], 0 | 1 << 24);
+  EXPECT_EQ(layout.entries[24], -1);
+}
+
+TEST(DecodeProduct, FloatEntriesOfFourReadWholeGroups) {
+  // Every element kept: entries of four, each with all four lanes.
+  PartLayout layout = buildPartLayout(
+      SparsityMap::getUniform({10, 2}, 32), /*sparseIsLhs=*/false,
+      /*columns=*/4, "fine", {}, 32, sm90(), /*simtGroup=*/4);
+  EXPECT_EQ(layout.group, 4);
+  // Reduction 10: groups at 0, 4 and 8, the last with two lanes kept.
+  ASSERT_EQ(layout.offsets, (std::vector<int32_t>{0, 3, 6}));
+  EXPECT_EQ(layout.entries[2], 8 | 3 << 24);
+  EXPECT_EQ(layout.getNumKept(), 20);
+}
+
 TEST(DecodeProduct, AtMost64Columns) {
   EXPECT_TRUE(fitsDecodeProduct(mixedParts(64, 128, 64), sm90()));
   EXPECT_FALSE(fitsDecodeProduct(mixedParts(64, 128, 65), sm90()));
 }
 
 TEST(DecodeProduct, StagedOperandFitsStaticWorkgroupMemory) {
-  // 16 columns of K + 1 floats, 256 partial sums and 16 scales within
-  // 48 KiB: K at most 750.
-  EXPECT_TRUE(fitsDecodeProduct(mixedParts(750, 64, 16), sm90()));
-  EXPECT_FALSE(fitsDecodeProduct(mixedParts(751, 64, 16), sm90()));
+  // 16 columns of K + 5 floats and K + 4 int8 values (K in whole groups of
+  // four, then a group of zeros), 256 partial sums and 16 scales and their
+  // inverses within 48 KiB: K at most 592.
+  EXPECT_TRUE(fitsDecodeProduct(mixedParts(592, 64, 16), sm90()));
+  EXPECT_FALSE(fitsDecodeProduct(mixedParts(593, 64, 16), sm90()));
 }
 
 TEST(DecodeProduct, PartsMustAgree) {

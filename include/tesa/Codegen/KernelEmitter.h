@@ -81,9 +81,11 @@ public:
   /// above, and returns the value it yields.
   mlir::Value cloneBody(mlir::Block &body, mlir::IRMapping &mapping);
 
-  /// A workgroup-memory buffer of `size` f32 elements for `kernel`, aligned
-  /// to 16 bytes.
-  mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp kernel, int64_t size);
+  /// A workgroup-memory buffer of `shape` for `kernel`, of f32 unless
+  /// `elementType` is given, aligned to 16 bytes (for vector loads).
+  mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp kernel,
+                              llvm::ArrayRef<int64_t> shape,
+                              mlir::Type elementType = mlir::Type());
   void barrier();
 
   /// `x` (f32) combined across each group of `lanes` (a power of two up to

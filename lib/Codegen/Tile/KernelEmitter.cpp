@@ -161,14 +161,15 @@ Value KernelEmitter::cloneBody(Block &body, IRMapping &mapping) {
   return mapping.lookup(body.getTerminator()->getOperand(0));
 }
 
-Value KernelEmitter::workgroupBuffer(gpu::GPUFuncOp kernel, int64_t size) {
+Value KernelEmitter::workgroupBuffer(gpu::GPUFuncOp kernel,
+                                     ArrayRef<int64_t> shape,
+                                     Type elementType) {
   auto workgroup = gpu::AddressSpaceAttr::get(
       b.getContext(), gpu::GPUDialect::getWorkgroupAddressSpace());
   BlockArgument buffer = kernel.addWorkgroupAttribution(
-      MemRefType::get({size}, b.getF32Type(), MemRefLayoutAttrInterface(),
-                      workgroup),
+      MemRefType::get(shape, elementType ? elementType : b.getF32Type(),
+                      MemRefLayoutAttrInterface(), workgroup),
       b.getLoc());
-  // Aligned for 16-byte vector loads.
   kernel.setWorkgroupAttributionAttr(
       kernel.getNumWorkgroupAttributions() - 1,
       LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));

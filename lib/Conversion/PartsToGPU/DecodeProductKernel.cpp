@@ -6,12 +6,13 @@
 //
 // The compute kernel of a decode product (see PartKernels.h): all the parts
 // of one product whose dense operand has few columns, in one launch. Each
-// block stages the dense operand in workgroup memory once (with, for int8
-// parts, one scale per column, as the dense copy kernel finds it), then its
-// threads walk the SIMT work lists of every part for their channels
-// (quantising the inputs of int8 entries as they read them), so that the
-// parts of all precisions add into one sum per result element, which is
-// written once with the product's epilogue.
+// block stages the dense operand in workgroup memory once, in every
+// precision its parts read: f32, rounded to f16 for f16 parts, and quantised
+// to int8 for int8 parts (by one scale per column, as the dense copy kernel
+// finds it). Its threads then walk the SIMT work lists of every part for
+// their channels, an entry's inputs one load from the copy of its precision,
+// so that the parts of all precisions add into one sum per result element,
+// which is written once with the product's epilogue.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,9 +29,9 @@ static constexpr int64_t kMaxDecodeColumns = 64;
 /// Threads of a decode product's block.
 static constexpr int64_t kDecodeThreads = 256;
 /// Loads a thread issues before it uses the first of them, when it stages
-/// the dense operand and when it walks a work list: each step of the loops
-/// waits for one memory latency instead of one per load.
-static constexpr int64_t kStagingLoads = 8, kWalkLoads = 4;
+/// the dense operand and (at most) when it walks a work list: each step of
+/// the loops waits for one memory latency instead of one per load.
+static constexpr int64_t kStagingLoads = 8, kMaxWalkLoads = 4;
 
 namespace {
 
@@ -40,14 +41,37 @@ namespace {
 /// `splits`-th entry of the channel's work lists.
 struct DecodeShape {
   int64_t columns, paddedColumns, reduction, channels, splits;
-  bool withScales;
-  /// Row length of the staged operand: one more than the reduction, so
-  /// that the threads of one step, one per column, read different banks.
-  int64_t stagedRow() const { return reduction + 1; }
+  /// The staged copies besides the f32 one: f16 (for f16 parts) and int8
+  /// (for int8 parts, with each column's scale and its inverse).
+  bool withHalf, withInt8;
+  /// Whether int8 parts read the staged operand quantised once (into the
+  /// int8 copy) rather than quantise each input as they read it: where a
+  /// block reads more int8 inputs than the copy holds, with a margin for
+  /// the barrier it adds.
+  bool quantiseOnce = false;
+  /// Whether an f32 part reads its inputs four at a time.
+  bool wideFloat;
+  /// The reduction in whole groups of four. Every staged row holds zeros
+  /// from the reduction's end to one group past this, so that no entry's
+  /// load needs a bound and the entries that pad the work rows, which start
+  /// there, read zeros.
+  int64_t groupedReduction() const { return llvm::alignTo(reduction, 4); }
+  int64_t zeroGroup() const { return groupedReduction(); }
+  /// Row lengths of the staged copies, with the zero group: f32 read four
+  /// at a time (16-byte aligned), f16 (8-byte aligned) and int8 rows have
+  /// nothing more; f32 rows read one element at a time one more element,
+  /// so that the threads of one step, one per column, read different banks.
+  int64_t halfRow() const { return zeroGroup() + 4; }
+  int64_t int8Row() const { return zeroGroup() + 4; }
+  int64_t stagedRow() const { return zeroGroup() + (wideFloat ? 4 : 5); }
+  /// Workgroup memory the kernel takes at most (the int8 copy counted
+  /// whether or not the parts quantise once).
   int64_t getSharedBytes() const {
     int64_t bytes = columns * stagedRow() * 4 + kDecodeThreads * 4;
-    if (withScales)
-      bytes += columns * 4;
+    if (withHalf)
+      bytes += columns * halfRow() * 2;
+    if (withInt8)
+      bytes += columns * (int8Row() + 8);
     return bytes;
   }
 };
@@ -59,8 +83,15 @@ DecodeShape getDecodeShape(ArrayRef<PartLayout> layouts,
   shape.columns = first.columns;
   shape.paddedColumns = int64_t(llvm::PowerOf2Ceil(first.columns));
   shape.reduction = first.reduction;
-  shape.withScales = llvm::any_of(layouts, [](const PartLayout &layout) {
+  auto any = [&](auto predicate) { return llvm::any_of(layouts, predicate); };
+  shape.withHalf = any([](const PartLayout &layout) {
+    return layout.compute == ComputeKind::F16;
+  });
+  shape.withInt8 = any([](const PartLayout &layout) {
     return layout.compute == ComputeKind::I8;
+  });
+  shape.wideFloat = any([](const PartLayout &layout) {
+    return layout.compute == ComputeKind::F32 && layout.group == 4;
   });
   // As many channels a block as still give every multiprocessor a block.
   shape.channels = std::max<int64_t>(1, kDecodeThreads / shape.paddedColumns);
@@ -69,6 +100,16 @@ DecodeShape getDecodeShape(ArrayRef<PartLayout> layouts,
              int64_t(chip.multiprocessors))
     shape.channels /= 2;
   shape.splits = kDecodeThreads / (shape.channels * shape.paddedColumns);
+  // A block's int8 inputs: its channels' average entries times the
+  // columns, against the groups of four of the int8 copy.
+  int64_t reads = 0;
+  for (const PartLayout &layout : layouts)
+    if (layout.compute == ComputeKind::I8)
+      reads += llvm::divideCeil(layout.getNumEntries() * shape.channels,
+                                layout.channels) *
+               shape.columns;
+  int64_t groups = shape.columns * (shape.int8Row() / 4);
+  shape.quantiseOnce = 2 * reads > 3 * groups;
   return shape;
 }
 
@@ -91,6 +132,20 @@ bool tesa::fitsDecodeProduct(ArrayRef<PartLayout> layouts,
          chip.sharedMemoryPerBlock;
 }
 
+void tesa::padDecodeProductRows(MutableArrayRef<PartLayout> layouts,
+                                const ChipDescription &chip) {
+  DecodeShape shape = getDecodeShape(layouts, chip);
+  for (PartLayout &layout : layouts) {
+    // Entries a thread loads a step: as many as its share of an average
+    // row, up to kMaxWalkLoads.
+    int64_t share = llvm::divideCeil(layout.getNumEntries(),
+                                     layout.channels * shape.splits);
+    int64_t walkLoads = std::min<int64_t>(
+        llvm::PowerOf2Ceil(std::max<int64_t>(share, 1)), kMaxWalkLoads);
+    padWorkRows(layout, shape.splits * walkLoads, int32_t(shape.zeroGroup()));
+  }
+}
+
 KernelLaunch tesa::getDecodeProductLaunch(ArrayRef<PartLayout> layouts,
                                           const ChipDescription &chip) {
   DecodeShape shape = getDecodeShape(layouts, chip);
@@ -102,9 +157,9 @@ KernelLaunch tesa::getDecodeProductLaunch(ArrayRef<PartLayout> layouts,
 namespace {
 
 /// One step of a thread's walk over a part's work list: the reduction
-/// starts and weights of kWalkLoads entries (zero weights past the list's
-/// end).
-using WalkStep = SmallVector<std::pair<Value, Value>, kWalkLoads>;
+/// starts and weights of its entries (the part's row multiple over the
+/// splits).
+using WalkStep = SmallVector<std::pair<Value, Value>, kMaxWalkLoads>;
 
 /// A thread's walk over one part's entries for its channel: its first step,
 /// loaded before the dense operand is staged, and where the rest begins and
@@ -130,19 +185,26 @@ public:
                       std::optional<float> initialValue);
 
 private:
-  /// Copies the dense operand into `staged` ([column][k], f32).
+  /// Copies the dense operand into `staged` ([column][k], f32) and, for f16
+  /// parts, rounded into `stagedHalf`; zeros past the reduction.
   void stageDense(Value dense);
-  /// The scale of each staged column (for int8 parts) into `denseScales`:
-  /// its largest magnitude over 127, as the dense copy kernel finds it.
+  /// Zeros in `buffer`'s rows from the reduction's end through the zero
+  /// group.
+  void zeroRowTails(Value buffer);
+  /// The scale of each staged column (for int8 parts) into `denseScales`
+  /// (its largest magnitude over 127, as the dense copy kernel finds it) and
+  /// its inverse into `inverseScales`.
   void findScales();
-  /// Loads the step of `part`'s entries `from`, `from` + splits, ... (those
-  /// before `end`).
-  WalkStep loadStep(KernelBuilder &part, Value packed, Value from, Value end);
-  /// `acc` plus the products of `step`'s entries with the staged inputs of
-  /// the thread's column (for int8 parts quantised by the inverse of the
-  /// column's scale, `inverseScale`).
-  Value multiplyStep(KernelBuilder &part, const WalkStep &step,
-                     Value inverseScale, Value acc);
+  /// The staged columns quantised by their scales into `stagedInt8`.
+  void quantiseStaged();
+  /// Loads the step of `part`'s entries `from`, `from` + splits, ...
+  WalkStep loadStep(KernelBuilder &part, Value packed, Value from);
+  /// The four int8 inputs of the thread's column from `start`: from the
+  /// int8 copy, or quantised as they are read.
+  Value loadQuantised(Value start);
+  /// `acc` plus the products of `step`'s entries with the thread's column
+  /// of the staged copy of the part's precision.
+  Value multiplyStep(KernelBuilder &part, const WalkStep &step, Value acc);
   /// `sum` plus the thread's share of `part`'s products: the prefetched
   /// first step, then the rest of the walk (int8 sums dequantised).
   Value finishPart(KernelBuilder &part, Value packed, Value partScales,
@@ -153,8 +215,12 @@ private:
   ImplicitLocOpBuilder &b;
   const PartLayout &layout;
   DecodeShape shape;
-  /// The staged operand and, for int8 parts, its columns' scales.
-  Value staged, denseScales;
+  /// The staged copies of the operand and, for int8 parts, its columns'
+  /// scales and their inverses.
+  Value staged, stagedHalf, stagedInt8, denseScales, inverseScales;
+  /// The inverse of the thread's column's scale (int8 parts quantising as
+  /// they read).
+  Value columnInverseScale;
   /// The thread's channel and column, clamped into the result (threads
   /// outside it compute a copy of an element and do not store it).
   Value channel, column;
@@ -188,10 +254,24 @@ void DecodeProductEmitter::stageDense(Value dense) {
                      : memref::LoadOp::create(b, dense, position).getResult();
       loaded.push_back({load, values});
     }
+    // Along the reduction, four elements go to one row at once where the
+    // rows are aligned for it.
+    bool vectorStores =
+        width == 4 && !layout.sparseIsLhs && shape.stagedRow() % 4 == 0;
     for (auto [load, values] : loaded) {
       kb.ifThen(kb.less(load, loads), [&, load = load, values = values] {
         Value at = kb.mul(load, kb.index(width));
         Value row = kb.div(at, inner), first = kb.rem(at, inner);
+        if (vectorStores) {
+          vector::StoreOp::create(b, values, staged, ValueRange{row, first});
+          if (stagedHalf)
+            vector::StoreOp::create(
+                b,
+                arith::TruncFOp::create(b, VectorType::get({4}, b.getF16Type()),
+                                        values),
+                stagedHalf, ValueRange{row, first});
+          return;
+        }
         for (int64_t t = 0; t < width; ++t) {
           Value value =
               width == 4 ? vector::ExtractOp::create(b, values, t) : values;
@@ -201,12 +281,32 @@ void DecodeProductEmitter::stageDense(Value dense) {
           if (layout.sparseIsLhs)
             std::swap(staging[0], staging[1]);
           memref::StoreOp::create(b, value, staged, staging);
+          if (stagedHalf)
+            memref::StoreOp::create(
+                b, arith::TruncFOp::create(b, b.getF16Type(), value),
+                stagedHalf, staging);
         }
       });
     }
     return SmallVector<Value>{};
   });
+  zeroRowTails(staged);
+  if (stagedHalf)
+    zeroRowTails(stagedHalf);
   kb.barrier();
+}
+
+void DecodeProductEmitter::zeroRowTails(Value buffer) {
+  int64_t tail = shape.zeroGroup() + 4 - shape.reduction;
+  Type elementType = cast<MemRefType>(buffer.getType()).getElementType();
+  Value zero = arith::ConstantOp::create(b, b.getZeroAttr(elementType));
+  kb.loop(kb.threadId(), kb.index(shape.columns * tail),
+          kb.index(kDecodeThreads), {}, [&](Value i, ValueRange) {
+            Value k = kb.add(kb.rem(i, tail), kb.index(shape.reduction));
+            memref::StoreOp::create(b, zero, buffer,
+                                    ValueRange{kb.div(i, tail), k});
+            return SmallVector<Value>{};
+          });
 }
 
 void DecodeProductEmitter::findScales() {
@@ -230,64 +330,99 @@ void DecodeProductEmitter::findScales() {
           partial = kb.absMax(partial, value);
         Value maxAbs = kb.reduceAcrossLanes(partial, ReductionKind::Max, warp);
         kb.ifThen(kb.less(lane, 1), [&] {
+          Value scale = PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, 127);
+          memref::StoreOp::create(b, scale, denseScales, ValueRange{staging});
           memref::StoreOp::create(
-              b, PartMatmulOp::buildScale(b, b.getLoc(), maxAbs, 127),
-              denseScales, ValueRange{staging});
+              b, PartMatmulOp::buildInverseScale(b, b.getLoc(), scale),
+              inverseScales, ValueRange{staging});
         });
         return SmallVector<Value>{};
       });
   kb.barrier();
 }
 
+void DecodeProductEmitter::quantiseStaged() {
+  // Thread t quantises groups of four t, t + threads, ... of [group]
+  // [padded column] (consecutive threads, consecutive columns: different
+  // banks), through the zero group: zeros stay zeros.
+  int64_t groupsPerRow = shape.zeroGroup() / 4 + 1;
+  kb.loop(kb.threadId(), kb.index(shape.paddedColumns * groupsPerRow),
+          kb.index(kDecodeThreads), {}, [&](Value i, ValueRange) {
+            Value column = kb.rem(i, shape.paddedColumns);
+            Value first = kb.mul(kb.div(i, shape.paddedColumns), kb.index(4));
+            kb.ifThen(kb.less(column, shape.columns), [&] {
+              Value inverse =
+                  memref::LoadOp::create(b, inverseScales, ValueRange{column});
+              SmallVector<Value, 4> lanes;
+              for (int64_t t = 0; t < 4; ++t) {
+                Value value = memref::LoadOp::create(
+                    b, staged, ValueRange{column, kb.add(first, kb.index(t))});
+                lanes.push_back(PartMatmulOp::buildQuantise(
+                    b, b.getLoc(), value, inverse, 127));
+              }
+              SmallVector<Value, 2> at = {column, first};
+              vector::StoreOp::create(
+                  b,
+                  vector::FromElementsOp::create(
+                      b, VectorType::get({4}, b.getI8Type()), lanes),
+                  stagedInt8, at);
+            });
+            return SmallVector<Value>{};
+          });
+  kb.barrier();
+}
+
 WalkStep DecodeProductEmitter::loadStep(KernelBuilder &part, Value packed,
-                                        Value from, Value end) {
-  const PartLayout &partLayout = part.layout;
-  Value entries = part.table("_entries", partLayout.entries);
-  // Entries past the end read the step's first (which the list holds when
-  // it is not empty, else entry 0 of the table) and weigh zero.
-  Value last = kb.index(std::max<int64_t>(0, partLayout.getNumEntries() - 1));
-  Value inRange = arith::MinUIOp::create(b, from, last);
+                                        Value from) {
+  // The rows are padded to whole steps (padDecodeProductRows).
+  Value entries = part.table("_entries", part.layout.entries);
   WalkStep step;
-  for (int64_t j = 0; j < kWalkLoads; ++j) {
-    Value next = kb.add(from, kb.index(j * shape.splits));
-    Value inside =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, end);
-    Value entry = arith::SelectOp::create(b, inside, next, inRange);
-    Value start = kb.groupStart(kb.loadI32(entries, entry));
-    Value weights = part.loadEntryWeights(packed, entry);
-    weights = arith::SelectOp::create(
-        b, inside, weights,
-        arith::ConstantOp::create(b, b.getZeroAttr(weights.getType())));
-    step.push_back({start, weights});
+  for (int64_t j = 0; j < part.layout.rowMultiple / shape.splits; ++j) {
+    Value entry = kb.add(from, kb.index(j * shape.splits));
+    step.push_back({kb.groupStart(kb.loadI32(entries, entry)),
+                    part.loadEntryWeights(packed, entry)});
   }
   return step;
 }
 
+Value DecodeProductEmitter::loadQuantised(Value start) {
+  if (shape.quantiseOnce)
+    return kb.loadVector(VectorType::get({4}, b.getI8Type()), stagedInt8,
+                         ValueRange{column, start});
+  SmallVector<Value, 4> lanes;
+  for (int64_t t = 0; t < 4; ++t) {
+    Value value = memref::LoadOp::create(
+        b, staged, ValueRange{column, kb.add(start, kb.index(t))});
+    lanes.push_back(PartMatmulOp::buildQuantise(b, b.getLoc(), value,
+                                                columnInverseScale, 127));
+  }
+  return vector::FromElementsOp::create(b, VectorType::get({4}, b.getI8Type()),
+                                        lanes);
+}
+
 Value DecodeProductEmitter::multiplyStep(KernelBuilder &part,
-                                         const WalkStep &step,
-                                         Value inverseScale, Value acc) {
-  bool isHalf = part.layout.compute == ComputeKind::F16;
+                                         const WalkStep &step, Value acc) {
+  const PartLayout &partLayout = part.layout;
   for (auto [start, weights] : step) {
-    // Staged element `t` after the entry's start as the part's width reads
-    // it: int8 parts quantise it by the column's scale.
-    auto loadInput = [&, start = start](int64_t t) -> Value {
-      Value k = kb.min(kb.add(start, kb.index(t)), shape.reduction - 1);
-      Value value = memref::LoadOp::create(b, staged, ValueRange{column, k});
-      if (inverseScale)
-        return PartMatmulOp::buildQuantise(b, b.getLoc(), value, inverseScale,
-                                           127);
-      return isHalf ? arith::TruncFOp::create(b, b.getF16Type(), value) : value;
-    };
-    if (inverseScale) {
-      SmallVector<Value, 4> lanes;
-      for (int64_t t = 0; t < 4; ++t)
-        lanes.push_back(loadInput(t));
-      Value inputs = vector::FromElementsOp::create(
-          b, VectorType::get({4}, b.getI8Type()), lanes);
-      acc = kb.dot4(weights, inputs, acc);
-    } else {
-      acc = part.multiplyFloatEntry(weights, loadInput, acc);
+    // The entry's inputs, one load from the staged copy of its precision.
+    SmallVector<Value, 2> at = {column, start};
+    if (partLayout.compute == ComputeKind::I8) {
+      acc = kb.dot4(weights, loadQuantised(start), acc);
+      continue;
     }
+    Value copy = partLayout.compute == ComputeKind::F16 ? stagedHalf : staged;
+    Type elementType = cast<MemRefType>(copy.getType()).getElementType();
+    int64_t group = partLayout.group;
+    Value inputs =
+        group == 1
+            ? memref::LoadOp::create(b, copy, at).getResult()
+            : kb.loadVector(VectorType::get({group}, elementType), copy, at);
+    acc = part.multiplyFloatEntry(
+        weights,
+        [&](int64_t t) -> Value {
+          return group == 1 ? inputs : vector::ExtractOp::create(b, inputs, t);
+        },
+        acc);
   }
   return acc;
 }
@@ -296,25 +431,20 @@ Value DecodeProductEmitter::finishPart(KernelBuilder &part, Value packed,
                                        Value partScales, const PartWalk &walk,
                                        Value sum) {
   const PartLayout &partLayout = part.layout;
-  bool isInt = partLayout.compute == ComputeKind::I8;
-  Value denseScale, inverseScale;
-  if (isInt) {
-    denseScale = memref::LoadOp::create(b, denseScales, ValueRange{column});
-    inverseScale = PartMatmulOp::buildInverseScale(b, b.getLoc(), denseScale);
-  }
-  Value partSum = multiplyStep(part, walk.first, inverseScale, part.zeroSum());
-  partSum = kb.loop(walk.rest, walk.end, kb.index(shape.splits * kWalkLoads),
-                    ValueRange{partSum}, [&](Value e, ValueRange acc) {
-                      WalkStep step = loadStep(part, packed, e, walk.end);
-                      return SmallVector<Value>{
-                          multiplyStep(part, step, inverseScale, acc[0])};
-                    })[0];
-  if (!isInt)
+  Value partSum = multiplyStep(part, walk.first, part.zeroSum());
+  partSum =
+      kb.loop(walk.rest, walk.end, kb.index(partLayout.rowMultiple),
+              ValueRange{partSum}, [&](Value e, ValueRange acc) {
+                WalkStep step = loadStep(part, packed, e);
+                return SmallVector<Value>{multiplyStep(part, step, acc[0])};
+              })[0];
+  if (partLayout.compute != ComputeKind::I8)
     return arith::AddFOp::create(b, sum, partSum);
   // The lanes of 4-bit values hold 16 times each; the shift is exact.
   if (partLayout.packedInt4)
     partSum = arith::ShRSIOp::create(b, partSum, kb.i32(4));
   Value partScale = memref::LoadOp::create(b, partScales, ValueRange{channel});
+  Value denseScale = memref::LoadOp::create(b, denseScales, ValueRange{column});
   return PartMatmulOp::buildDequantise(b, b.getLoc(), partSum, partScale,
                                        denseScale, sum);
 }
@@ -336,9 +466,17 @@ gpu::GPUFuncOp DecodeProductEmitter::emit(StringRef name,
   }
   Value out = fn.getArgument(next);
   staged = kb.workgroupBuffer(fn, {shape.columns, shape.stagedRow()});
-  Value partials = kb.workgroupBuffer(fn, {kDecodeThreads});
-  if (shape.withScales)
+  if (shape.withHalf)
+    stagedHalf = kb.workgroupBuffer(fn, {shape.columns, shape.halfRow()},
+                                    b.getF16Type());
+  if (shape.withInt8) {
+    if (shape.quantiseOnce)
+      stagedInt8 = kb.workgroupBuffer(fn, {shape.columns, shape.int8Row()},
+                                      b.getI8Type());
     denseScales = kb.workgroupBuffer(fn, {shape.columns});
+    inverseScales = kb.workgroupBuffer(fn, {shape.columns});
+  }
+  Value partials = kb.workgroupBuffer(fn, {kDecodeThreads});
 
   // Thread t: column t % paddedColumns, channel (t / paddedColumns) %
   // channels of the block's, split t / (paddedColumns * channels). The
@@ -363,13 +501,19 @@ gpu::GPUFuncOp DecodeProductEmitter::emit(StringRef name,
     PartWalk walk;
     Value from = kb.add(kb.loadIndex(offsets, channel), split);
     walk.end = kb.loadIndex(offsets, kb.add(channel, kb.index(1)));
-    walk.first = loadStep(*builder, packedAndScale.first, from, walk.end);
-    walk.rest = kb.add(from, kb.index(shape.splits * kWalkLoads));
+    walk.first = loadStep(*builder, packedAndScale.first, from);
+    walk.rest = kb.add(from, kb.index(builder->layout.rowMultiple));
     walks.push_back(walk);
   }
   stageDense(dense);
-  if (shape.withScales)
+  if (shape.withInt8) {
     findScales();
+    if (shape.quantiseOnce)
+      quantiseStaged();
+    else
+      columnInverseScale =
+          memref::LoadOp::create(b, inverseScales, ValueRange{column});
+  }
   Value sum = kb.f32(0.0);
   for (auto [builder, packedAndScale, walk] :
        llvm::zip(builders, packedAndScales, walks))

@@ -325,42 +325,60 @@ public:
   }
 
   /// The packed values of SIMT entry `e`: four int8 lanes (a 4-bit part's
-  /// unpacked, see unpackEntry), two f16 lanes (groups of two), or one value
-  /// of the packed type.
+  /// unpacked, see unpackEntry), a vector of `group` float lanes, or one
+  /// value of the packed type (groups of one).
   mlir::Value loadEntryWeights(mlir::Value packed, mlir::Value e) {
     mlir::Value at = mul(e, index(layout.group));
     if (layout.compute == ComputeKind::I8)
       return layout.packedInt4
-                 ? unpackEntry(loadVector(
-                       mlir::VectorType::get({2}, b.getI8Type()), packed,
-                       mlir::ValueRange{mul(e, index(2))}))
-                 : loadVector(mlir::VectorType::get({4}, b.getI8Type()),
-                              packed, mlir::ValueRange{at});
-    if (layout.group == 2)
-      return loadVector(mlir::VectorType::get({2}, b.getF16Type()), packed,
-                        mlir::ValueRange{at});
+                 ? unpackEntry(
+                       loadVector(mlir::VectorType::get({2}, b.getI8Type()),
+                                  packed, mlir::ValueRange{mul(e, index(2))}))
+                 : loadVector(mlir::VectorType::get({4}, b.getI8Type()), packed,
+                              mlir::ValueRange{at});
+    if (layout.group > 1)
+      return loadVector(
+          mlir::VectorType::get(
+              {layout.group},
+              mlir::cast<mlir::MemRefType>(packed.getType()).getElementType()),
+          packed, mlir::ValueRange{at});
     return mlir::memref::LoadOp::create(b, packed, mlir::ValueRange{at});
   }
 
   /// acc + a float SIMT entry's `weights` (as loadEntryWeights gives them)
   /// times its inputs, `input(t)` being the dense element t after the
-  /// entry's start (f16 for f16 parts): dot2 over a pair, else FFMA in f32.
-  mlir::Value
-  multiplyFloatEntry(mlir::Value weights,
-                     llvm::function_ref<mlir::Value(int64_t)> input,
-                     mlir::Value acc) {
-    if (layout.group == 2) {
-      mlir::Value inputs = mlir::vector::FromElementsOp::create(
-          b, mlir::VectorType::get({2}, b.getF16Type()),
-          mlir::ValueRange{input(0), input(1)});
-      return dot2(weights, inputs, acc);
+  /// entry's start (f16 for f16 parts): dot2 over pairs of f16 lanes where
+  /// the chip has it, else FFMA in f32 per lane.
+  mlir::Value multiplyFloatEntry(mlir::Value weights,
+                                 llvm::function_ref<mlir::Value(int64_t)> input,
+                                 mlir::Value acc) {
+    bool isHalf = layout.compute == ComputeKind::F16;
+    if (isHalf && chip.hasF16Dot2 && layout.group % 2 == 0) {
+      for (int64_t t = 0; t < layout.group; t += 2) {
+        mlir::Value pair =
+            layout.group == 2
+                ? weights
+                : mlir::vector::ShuffleOp::create(
+                      b, weights, weights, llvm::ArrayRef<int64_t>{t, t + 1});
+        mlir::Value inputs = mlir::vector::FromElementsOp::create(
+            b, mlir::VectorType::get({2}, b.getF16Type()),
+            mlir::ValueRange{input(t), input(t + 1)});
+        acc = dot2(pair, inputs, acc);
+      }
+      return acc;
     }
-    mlir::Value value = input(0);
-    if (layout.compute == ComputeKind::F16) {
-      weights = mlir::arith::ExtFOp::create(b, b.getF32Type(), weights);
-      value = mlir::arith::ExtFOp::create(b, b.getF32Type(), value);
+    for (int64_t t = 0; t < layout.group; ++t) {
+      mlir::Value weight = layout.group == 1
+                               ? weights
+                               : mlir::vector::ExtractOp::create(b, weights, t);
+      mlir::Value value = input(t);
+      if (isHalf) {
+        weight = mlir::arith::ExtFOp::create(b, b.getF32Type(), weight);
+        value = mlir::arith::ExtFOp::create(b, b.getF32Type(), value);
+      }
+      acc = mlir::math::FmaOp::create(b, weight, value, acc);
     }
-    return mlir::math::FmaOp::create(b, weights, value, acc);
+    return acc;
   }
 
   /// Four int8 lanes (16 times each value) from a word of eight 4-bit values
@@ -502,20 +520,6 @@ public:
     return add(mul(add(mul(blockSlice, index(16)), lane), index(steps)), step);
   }
 
-  /// A workgroup-memory buffer of `shape` for kernel `fn`, of f32 unless
-  /// `elementType` is given.
-  mlir::Value workgroupBuffer(mlir::gpu::GPUFuncOp fn,
-                              llvm::ArrayRef<int64_t> shape,
-                              mlir::Type elementType = mlir::Type()) {
-    auto workgroup = mlir::gpu::AddressSpaceAttr::get(
-        b.getContext(), mlir::gpu::GPUDialect::getWorkgroupAddressSpace());
-    return fn.addWorkgroupAttribution(
-        mlir::MemRefType::get(shape,
-                              elementType ? elementType : b.getF32Type(),
-                              mlir::MemRefLayoutAttrInterface(), workgroup),
-        b.getLoc());
-  }
-
   mlir::gpu::GPUModuleOp module;
   llvm::StringRef prefix;
   const PartLayout &layout;
@@ -563,8 +567,8 @@ KernelLaunch getRegisterMmaLaunch(const PartLayout &layout);
 bool usesStagedMma(const PartLayout &layout, const ChipDescription &chip);
 
 /// The staged tensor-core compute kernel, and its launch.
-mlir::gpu::GPUFuncOp buildStagedMmaCompute(KernelBuilder &kb,
-                                           llvm::ArrayRef<mlir::Type> arguments);
+mlir::gpu::GPUFuncOp
+buildStagedMmaCompute(KernelBuilder &kb, llvm::ArrayRef<mlir::Type> arguments);
 KernelLaunch getStagedMmaLaunch(const PartLayout &layout,
                                 const ChipDescription &chip);
 

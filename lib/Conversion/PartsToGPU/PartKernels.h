@@ -61,7 +61,8 @@ struct PartLayout {
   bool transposedDense = false;
   /// The dense operand read through a gather from another buffer.
   std::optional<DenseGather> gather;
-  /// SIMT: reduction elements per entry (1, 2 or 4). MMA: the block shape
+  /// SIMT: reduction elements per entry (1, 2 or 4; int8 parts 4), which
+  /// lie at a multiple of the group. MMA: the block shape
   /// (channels x reduction) and the instruction shape.
   int64_t group = 1;
   int64_t blockChannels = 0, blockReduction = 0;
@@ -70,6 +71,8 @@ struct PartLayout {
   /// row (size rows + 1); per entry, the reduction start (SIMT: with the
   /// group's element mask in bits 24-27) or the block's column of blocks.
   std::vector<int32_t> rows, offsets, entries;
+  /// SIMT: a multiple of entries every work row holds (see padWorkRows).
+  int64_t rowMultiple = 1;
   /// MMA: the kept-element bitmask of each block, 32 elements per word.
   std::vector<int32_t> blockMasks;
   /// Structured: the metadata word of each (block, slice of mma.m channels,
@@ -123,6 +126,8 @@ struct PartLayout {
                               int64_t position) const;
   /// Number of blocks (MMA) or entries (SIMT) of work.
   int64_t getNumEntries() const { return entries.size(); }
+  /// SIMT: number of kept elements, over all entries' masks.
+  int64_t getNumKept() const;
   /// Number of columns (SIMT) or column tiles (MMA) the compute kernel
   /// covers.
   int64_t getNumColumnWork() const;
@@ -133,17 +138,24 @@ struct PartLayout {
 /// block rows (MMA) that have kept elements.
 /// `kernel` is the part's kind ("block", "structured" or "fine"); a
 /// structured part the chip cannot compute on sparse tensor cores is laid out
-/// as a block part.
+/// as a block part. `simtGroup` (1, 2 or 4), where given, is the reduction
+/// elements of a float SIMT entry instead of the compute kind's dot width.
 PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                            int64_t columns, llvm::StringRef kernel,
                            llvm::ArrayRef<int64_t> block, unsigned bits,
-                           const ChipDescription &chip);
+                           const ChipDescription &chip,
+                           std::optional<int64_t> simtGroup = std::nullopt);
 
 /// Makes every channel (SIMT) or block row (MMA) of `layout` a work row,
 /// those without kept elements with no entries, so that the compute kernel
 /// writes every element of the result (to apply an epilogue, or to write a
 /// constant-filled accumulator without reading it).
 void addEmptyWorkRows(PartLayout &layout);
+
+/// Pads every work row of SIMT `layout` with entries `filler` (which keep
+/// no element) to a positive multiple of `multiple` entries, so that a
+/// kernel walking a row in steps of `multiple` needs no bound within a step.
+void padWorkRows(PartLayout &layout, int64_t multiple, int32_t filler);
 
 /// Restricts the compute kernel of `layout` to the dense columns in which
 /// `result` (the product's result map) keeps an element: a column whose
@@ -245,6 +257,11 @@ mlir::gpu::GPUFuncOp buildPartPack(mlir::OpBuilder &builder,
 /// gathered, staged within the chip's static workgroup memory.
 bool fitsDecodeProduct(llvm::ArrayRef<PartLayout> layouts,
                        const ChipDescription &chip);
+
+/// Pads the work rows of a decode product's parts to whole steps of its
+/// threads' walk, with entries that read staged zeros (see padWorkRows).
+void padDecodeProductRows(llvm::MutableArrayRef<PartLayout> layouts,
+                          const ChipDescription &chip);
 
 /// The decode product's compute kernel `name` for parts `parts` with
 /// layouts `layouts` (see fitsDecodeProduct), taking `arguments`: the dense

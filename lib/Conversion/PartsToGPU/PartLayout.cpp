@@ -6,6 +6,8 @@
 
 #include "PartKernels.h"
 
+#include "llvm/Support/MathExtras.h"
+
 using namespace tesa;
 
 int64_t PartLayout::getNumPacked() const {
@@ -143,10 +145,36 @@ void tesa::addEmptyWorkRows(PartLayout &layout) {
   layout.offsets = std::move(offsets);
 }
 
+void tesa::padWorkRows(PartLayout &layout, int64_t multiple, int32_t filler) {
+  assert(!layout.useMma && "only SIMT work rows are padded");
+  std::vector<int32_t> entries, offsets = {0};
+  for (size_t row = 0; row + 1 < layout.offsets.size(); ++row) {
+    int64_t first = layout.offsets[row], last = layout.offsets[row + 1];
+    int64_t padded =
+        std::max<int64_t>(1, llvm::divideCeil(last - first, multiple)) *
+        multiple;
+    entries.insert(entries.end(), layout.entries.begin() + first,
+                   layout.entries.begin() + last);
+    entries.resize(entries.size() + padded - (last - first), filler);
+    offsets.push_back(int32_t(entries.size()));
+  }
+  layout.entries = std::move(entries);
+  layout.offsets = std::move(offsets);
+  layout.rowMultiple = multiple;
+}
+
+int64_t PartLayout::getNumKept() const {
+  int64_t kept = 0;
+  for (int32_t entry : entries)
+    kept += llvm::popcount(uint32_t(entry) >> 24 & 0xF);
+  return kept;
+}
+
 PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                                  int64_t columns, llvm::StringRef kernel,
                                  llvm::ArrayRef<int64_t> block, unsigned bits,
-                                 const ChipDescription &chip) {
+                                 const ChipDescription &chip,
+                                 std::optional<int64_t> simtGroup) {
   bool blockKernel = kernel == "block" || kernel == "structured";
   PartLayout layout;
   layout.compute = getComputeKind(bits);
@@ -216,6 +244,7 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
   // instruction of the compute kind.
   layout.transposedDense = !sparseIsLhs && layout.compute != ComputeKind::I8;
   layout.group = layout.compute == ComputeKind::I8 ? 4
+                 : simtGroup                          ? *simtGroup
                  : layout.compute == ComputeKind::F16 && chip.hasF16Dot2 ? 2
                                                                          : 1;
   for (int64_t channel = 0; channel < p; ++channel) {

@@ -89,7 +89,7 @@ func.func @narrow(%w: tensor<16x16xf32, #tesa.sparsity<map = dense<16> : tensor<
 // memory; after a barrier, the first warp of each tile adds the other
 // three's, in order, and alone stores.
 // CHECK-LABEL: gpu.func @part0(
-// CHECK-SAME: workgroup(%[[PARTIALS:.+]] : memref<8x4x32xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[PARTIALS:.+]] : memref<8x4x32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: %[[WARP:.+]] = arith.divui %{{.+}}, %c32
 // CHECK: %[[SPLIT:.+]] = arith.divui %[[WARP]], %c2
 // CHECK: %[[START:.+]] = arith.addi %{{.+}}, %[[SPLIT]] : index

@@ -1,42 +1,49 @@
 // RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
 
 // The two parts of x @ W (32-bit and 8-bit, 4 result rows) in one launch:
-// each part keeps its pack kernel, the compute kernel stages x (4 columns
-// of 8, rows padded to 9 floats), finds one scale per column, walks both
-// work lists (four entries a step) with FMA and with dp4a over the staged
-// inputs quantised as they are read, adds up the threads' sums and applies
-// the ReLU epilogue before the one store. The accumulator is a zero fill
-// (seen through an annotation): no kernel fills it, copies it or quantises
-// x.
+// each part keeps its pack kernel; the compute kernel stages x (4 columns
+// of 8, rows padded to 12 floats for 16-byte loads), finds one scale per
+// column and its inverse, quantises the staged columns once into an int8
+// copy, walks both work lists (four reduction elements an entry, the
+// 32-bit part's blocks filling them; each channel's list padded to whole
+// steps of the 64 threads that share it, one entry a thread) with FMA over
+// one vector load of staged inputs and with dp4a over one word of the int8
+// copy, adds up the threads' sums and applies the ReLU epilogue before the
+// one store. The accumulator is a zero fill (seen through an annotation):
+// no kernel fills it, copies it or quantises x.
 // CHECK-LABEL: gpu.module @tesa_kernels
-// CHECK-DAG: memref.global "private" constant @product0_part0_offsets : memref<17xi32> = dense<[0, 8, 16, 24, 32, 40, 48, 56, 64, 64, 64, 64, 64, 64, 64, 64, 64]>
-// CHECK-DAG: memref.global "private" constant @product0_part1_offsets : memref<17xi32> = dense<[0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 4, 6, 8, 10, 12, 14, 16]>
+// CHECK-DAG: memref.global "private" constant @product0_part0_offsets : memref<17xi32> = dense<[0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896, 960, 1024]>
+// CHECK-DAG: memref.global "private" constant @product0_part1_offsets : memref<17xi32> = dense<[0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896, 960, 1024]>
 // CHECK-LABEL: gpu.func @product0_part0_pack(
 // CHECK-LABEL: gpu.func @product0_part1_pack(
 // CHECK-LABEL: gpu.func @product0(
-// CHECK-SAME: %[[X:[a-z0-9]+]]: memref<4x8xf32>, %[[P0:[a-z0-9]+]]: memref<64xf32>, %[[P1:[a-z0-9]+]]: memref<64xi8>, %[[S1:[a-z0-9]+]]: memref<16xf32>, %[[OUT:[a-z0-9]+]]: memref<4x16xf32>)
-// CHECK-SAME: workgroup(%[[STAGED:[a-z0-9]+]] : memref<4x9xf32, #gpu.address_space<workgroup>>, %[[PARTIALS:[a-z0-9]+]] : memref<256xf32, #gpu.address_space<workgroup>>, %[[SCALES:[a-z0-9]+]] : memref<4xf32, #gpu.address_space<workgroup>>)
-// The first step of both walks (four entries each) is loaded before x is
-// staged: eight loads of four elements a thread, then their stores.
-// CHECK-COUNT-4: memref.load %[[P0]]
-// CHECK-COUNT-4: vector.load %[[P1]]
+// CHECK-SAME: %[[X:[a-z0-9]+]]: memref<4x8xf32>, %[[P0:[a-z0-9]+]]: memref<4096xf32>, %[[P1:[a-z0-9]+]]: memref<4096xi8>, %[[S1:[a-z0-9]+]]: memref<16xf32>, %[[OUT:[a-z0-9]+]]: memref<4x16xf32>)
+// CHECK-SAME: workgroup(%[[STAGED:[a-z0-9]+]] : memref<4x12xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[STAGED8:[a-z0-9]+]] : memref<4x12xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[SCALES:[a-z0-9]+]] : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[INVERSES:[a-z0-9]+]] : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[PARTIALS:[a-z0-9]+]] : memref<256xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// The first step of both walks is loaded before x is staged: eight loads
+// of four elements a thread, then their stores.
+// CHECK: vector.load %[[P0]]{{.*}} : memref<4096xf32>, vector<4xf32>
+// CHECK: vector.load %[[P1]]{{.*}} : memref<4096xi8>, vector<4xi8>
 // CHECK-COUNT-8: vector.load %[[X]]{{.*}} : memref<4x8xf32>, vector<4xf32>
-// CHECK: %[[XV:.*]] = vector.extract
-// CHECK: memref.store %[[XV]], %[[STAGED]]
+// CHECK: vector.store %{{.*}}, %[[STAGED]]{{.*}} : memref<4x12xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // CHECK: gpu.barrier
 // CHECK: gpu.shuffle xor
 // CHECK: memref.store %{{.*}}, %[[SCALES]]
+// CHECK: memref.store %{{.*}}, %[[INVERSES]]
 // CHECK: gpu.barrier
-// CHECK: %[[X0:.*]] = memref.load %[[STAGED]]
-// CHECK: math.fma %{{.*}}, %[[X0]]
-// CHECK: scf.for
-// CHECK: %[[SCALE:.*]] = memref.load %[[SCALES]]
-// CHECK: arith.divf %{{.*}}, %[[SCALE]]
+// CHECK: %[[INVERSE:.*]] = memref.load %[[INVERSES]]
+// CHECK: arith.mulf %{{.*}}, %[[INVERSE]]
 // CHECK: math.roundeven
-// CHECK: %[[X1:.*]] = vector.from_elements {{.*}} : vector<4xi8>
+// CHECK: vector.store %{{.*}}, %[[STAGED8]]{{.*}} : memref<4x12xi8, #gpu.address_space<workgroup>>, vector<4xi8>
+// CHECK: gpu.barrier
+// CHECK: %[[X0:.*]] = vector.load %[[STAGED]]{{.*}} : memref<4x12xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: %[[X00:.*]] = vector.extract %[[X0]][0]
+// CHECK: math.fma %{{.*}}, %[[X00]]
+// CHECK: scf.for
+// CHECK: %[[X1:.*]] = vector.load %[[STAGED8]]{{.*}} : memref<4x12xi8, #gpu.address_space<workgroup>>, vector<4xi8>
 // CHECK: nvvm.dot.accumulate.4way %{{.*}} <signed>, %[[X1]] <signed>
 // CHECK: scf.for
 // CHECK: memref.load %[[S1]]
+// CHECK: memref.load %[[SCALES]]
 // CHECK: memref.store %{{.*}}, %[[PARTIALS]]
 // CHECK: %[[SUM:.*]] = arith.addf %cst{{.*}}, %{{.*}} : f32
 // CHECK: %[[RELU:.*]] = arith.maximumf %[[SUM]]
@@ -74,13 +81,19 @@ func.func @mixed(%x: tensor<4x8xf32>, %w: tensor<8x16xf32, #w>) -> tensor<4x16xf
 
 // W @ x with a sparse lhs, 32- and 16-bit parts, accumulating into an
 // argument: the kernel reads the accumulator (W's channels are the result's
-// rows) and rounds the staged x to f16 for the 16-bit part.
+// rows), stages x transposed and rounded to f16 for the 16-bit part, and
+// reads four f16 inputs a load.
 // CHECK-LABEL: gpu.func @product0(
-// CHECK-SAME: %[[X:[a-z0-9]+]]: memref<8x4xf32>, %[[ACC:[a-z0-9]+]]: memref<16x4xf32>, %{{[a-z0-9]+}}: memref<64xf32>, %[[P1:[a-z0-9]+]]: memref<64xf16>, %[[OUT:[a-z0-9]+]]: memref<16x4xf32>)
-// CHECK: %[[W1:.*]] = memref.load %[[P1]]
+// CHECK-SAME: %[[X:[a-z0-9]+]]: memref<8x4xf32>, %[[ACC:[a-z0-9]+]]: memref<16x4xf32>, %{{[a-z0-9]+}}: memref<4096xf32>, %[[P1:[a-z0-9]+]]: memref<4096xf16>, %[[OUT:[a-z0-9]+]]: memref<16x4xf32>)
+// CHECK-SAME: workgroup(%{{[a-z0-9]+}} : memref<4x12xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[HALF:[a-z0-9]+]] : memref<4x12xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}
+// CHECK: vector.load %[[P1]]{{.*}} : memref<4096xf16>, vector<4xf16>
 // CHECK: %[[X1:.*]] = arith.truncf %{{.*}} : f32 to f16
+// CHECK: memref.store %[[X1]], %[[HALF]]
+// CHECK: gpu.barrier
+// CHECK: %[[XH:.*]] = vector.load %[[HALF]]{{.*}} : memref<4x12xf16, #gpu.address_space<workgroup>>, vector<4xf16>
+// CHECK: %[[XH0:.*]] = vector.extract %[[XH]][0]
 // CHECK: %[[W1F:.*]] = arith.extf %{{.*}} : f16 to f32
-// CHECK: %[[X1F:.*]] = arith.extf %[[X1]] : f16 to f32
+// CHECK: %[[X1F:.*]] = arith.extf %[[XH0]] : f16 to f32
 // CHECK: math.fma %[[W1F]], %[[X1F]]
 // CHECK: %[[OLD:.*]] = memref.load %[[ACC]][%[[CHANNEL:.*]], %[[COLUMN:.*]]] : memref<16x4xf32>
 // CHECK: %[[NEW:.*]] = arith.addf %[[OLD]]
@@ -96,6 +109,60 @@ func.func @lhs_with_acc(%w: tensor<16x8xf32, #w>, %x: tensor<8x4xf32>, %acc: ten
   %p1 = tesa.extract_part %w : tensor<16x8xf32, #w> -> tensor<16x8xf32, #p1>
   %r = tesa.part_matmul %p1, %x, %a {bits = 16 : i64, block = array<i64>, kernel = "fine", sparse_operand = 0 : i64} : tensor<16x8xf32, #p1>, tensor<8x4xf32>, tensor<16x4xf32> -> tensor<16x4xf32>
   return %r : tensor<16x4xf32>
+}
+
+// -----
+
+// A 32-bit part that keeps one element in four of the reduction keeps
+// entries of one element (four would multiply mostly zeros): one f32 weight
+// and one staged input a load, rows of the reduction, a zero group and
+// one float more.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK-DAG: memref.global "private" constant @product0_part0_entries : memref<1024xi32>
+// CHECK-LABEL: gpu.func @product0(
+// CHECK-SAME: %[[X:[a-z0-9]+]]: memref<4x8xf32>, %{{[a-z0-9]+}}: memref<4x16xf32>, %[[P0:[a-z0-9]+]]: memref<1024xf32>
+// CHECK-SAME: workgroup(%[[STAGED:[a-z0-9]+]] : memref<4x13xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.load %[[P0]]
+// The barriers after staging, the scales and the int8 copy.
+// CHECK-COUNT-3: gpu.barrier
+// CHECK: %[[X0:.*]] = memref.load %[[STAGED]]
+// CHECK: math.fma %{{.*}}, %[[X0]]
+// CHECK-LABEL: func.func @sparse_float_part
+#w = #tesa.sparsity<map = dense<[[32], [8], [8], [0], [32], [0], [0], [0]]> : tensor<8x1xi8>>
+#p0 = #tesa.sparsity<map = dense<[[32], [0], [0], [0], [32], [0], [0], [0]]> : tensor<8x1xi8>>
+#p1 = #tesa.sparsity<map = dense<[[0], [8], [8], [0], [0], [0], [0], [0]]> : tensor<8x1xi8>>
+func.func @sparse_float_part(%x: tensor<4x8xf32>, %w: tensor<8x16xf32, #w>, %acc: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %p0 = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #p0>
+  %a = tesa.part_matmul %x, %p0, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p0>, tensor<4x16xf32> -> tensor<4x16xf32>
+  %p1 = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #p1>
+  %r = tesa.part_matmul %x, %p1, %a {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p1>, tensor<4x16xf32> -> tensor<4x16xf32>
+  return %r : tensor<4x16xf32>
+}
+
+// -----
+
+// With a long reduction, a block reads fewer int8 inputs than an int8 copy
+// of x would hold: the int8 part quantises each input as it reads it, by
+// the inverse of its column's scale, and no copy is staged.
+// CHECK-LABEL: gpu.func @product0(
+// CHECK-SAME: workgroup(%[[STAGED:[a-z0-9]+]] : memref<4x260xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[SCALES:[a-z0-9]+]] : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[INVERSES:[a-z0-9]+]] : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{[a-z0-9]+}} : memref<256xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-COUNT-2: gpu.barrier
+// CHECK: %[[INVERSE:.*]] = memref.load %[[INVERSES]]
+// CHECK: %[[X:.*]] = memref.load %[[STAGED]]
+// CHECK: %[[SCALED:.*]] = arith.mulf %[[X]], %[[INVERSE]]
+// CHECK: math.roundeven
+// CHECK: %[[INPUTS:.*]] = vector.from_elements {{.*}} : vector<4xi8>
+// CHECK: nvvm.dot.accumulate.4way %{{.*}} <signed>, %[[INPUTS]] <signed>
+// CHECK-LABEL: func.func @quantise_as_read
+#w = #tesa.sparsity<map = dense<[[8], [32]]> : tensor<2x1xi8>>
+#p0 = #tesa.sparsity<map = dense<[[8], [0]]> : tensor<2x1xi8>>
+#p1 = #tesa.sparsity<map = dense<[[0], [32]]> : tensor<2x1xi8>>
+func.func @quantise_as_read(%x: tensor<4x256xf32>, %w: tensor<256x16xf32, #w>, %acc: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %p0 = tesa.extract_part %w : tensor<256x16xf32, #w> -> tensor<256x16xf32, #p0>
+  %a = tesa.part_matmul %x, %p0, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x256xf32>, tensor<256x16xf32, #p0>, tensor<4x16xf32> -> tensor<4x16xf32>
+  %p1 = tesa.extract_part %w : tensor<256x16xf32, #w> -> tensor<256x16xf32, #p1>
+  %r = tesa.part_matmul %x, %p1, %a {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x256xf32>, tensor<256x16xf32, #p1>, tensor<4x16xf32> -> tensor<4x16xf32>
+  return %r : tensor<4x16xf32>
 }
 
 // -----

@@ -32,7 +32,7 @@ func.func @float_part(%x: tensor<8x64xf32>,
 // converted.
 // CHECK-LABEL: gpu.func @part0_pack(
 // CHECK-SAME: memref<2048xi8>
-// CHECK-SAME: workgroup(%[[PARTIALS:.+]] : memref<128xf32, #gpu.address_space<workgroup>>, %[[SCALES:.+]] : memref<16xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[PARTIALS:.+]] : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[SCALES:.+]] : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: memref.store %{{.+}}, %[[PARTIALS]]
 // CHECK-COUNT-5: gpu.barrier
 // CHECK-NOT: gpu.barrier
@@ -57,7 +57,7 @@ func.func @int8_part(%x: tensor<8x64xf32>,
 // A long work row gets more threads, at most 1024: 32 blocks of 16x32 int8
 // values are 16384 elements, 64 slices of each of the 16 channels.
 // CHECK-LABEL: gpu.func @part0_pack(
-// CHECK-SAME: workgroup(%{{.+}} : memref<1024xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<16xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.+}} : memref<1024xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.+}} : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-LABEL: func.func @long_int8_row
 // CHECK: %[[THREADS:.+]] = arith.constant 1024 : index
 // CHECK: gpu.launch_func @tesa_kernels::@part0_pack blocks in ({{.+}}) threads in (%[[THREADS]],

@@ -8,7 +8,7 @@
 // then through workgroup memory, one value per warp.
 // CHECK-LABEL: gpu.func @part0_quantise_dense(
 // CHECK-SAME: %[[X:[^:]+]]: memref<3x64xf32>
-// CHECK-SAME: workgroup(%[[MAXIMA:.+]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[MAXIMA:.+]] : memref<8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-DAG: %[[THREAD:.+]] = gpu.thread_id x
 // CHECK-DAG: %[[COLUMN:.+]] = gpu.block_id x
 // CHECK: scf.for %[[K:.+]] = %[[THREAD]] to %{{.*}} step %[[STEP:[^ ]+]]

@@ -13,7 +13,7 @@
 // channel-major: consecutive threads take consecutive columns of a row.
 // Blocks along x are groups of rows, along y groups of columns.
 // CHECK-LABEL: gpu.func @part0(
-// CHECK-SAME: workgroup(%[[SUMS:.+]] : memref<8x129xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[SUMS:.+]] : memref<8x129xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: %[[THREAD:.+]] = gpu.thread_id x
 // CHECK: scf.for %[[ROW:.+]] = %c0{{.*}} to %c8
 // CHECK: scf.for
@@ -40,7 +40,7 @@ func.func @lhs(%w: tensor<256x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 3
 // channels: consecutive threads take consecutive rows of a column, so that
 // they write consecutive elements.
 // CHECK-LABEL: gpu.func @part0(
-// CHECK-SAME: workgroup(%[[SUMS:.+]] : memref<8x129xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[SUMS:.+]] : memref<8x129xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: gpu.barrier
 // CHECK: scf.for %[[I:.+]] = %{{.+}} to %c1024{{.*}} step %c128
 // CHECK: %[[R:.+]] = arith.remui %[[I]], %c8
@@ -63,7 +63,7 @@ func.func @rhs(%x: tensor<4096x64xf32>,
 // operand fits in the L2 cache, so blocks along x are groups of columns,
 // along y rows.
 // CHECK-LABEL: gpu.func @part0(
-// CHECK-SAME: workgroup(%[[PARTIALS:.+]] : memref<128xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[PARTIALS:.+]] : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: %[[SPLIT:.+]] = arith.divui %thread_id_x, %c8
 // CHECK: %[[START:.+]] = arith.addi %{{.+}}, %[[SPLIT]] : index
 // CHECK: scf.for %{{.+}} = %[[START]] to %{{.+}} step %c16
@@ -146,7 +146,7 @@ func.func @beyond_l2(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]
 // workgroup memory (rows of 513) and are written in result order. Fewer
 // rows per block would leave the written runs shorter than a sector.
 // CHECK-LABEL: gpu.func @part0(
-// CHECK-SAME: workgroup(%[[SUMS:.+]] : memref<8x513xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[SUMS:.+]] : memref<8x513xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: %[[ROW:.+]]:4 = scf.for {{.+}} -> (f32, f32, f32, f32)
 // CHECK-COUNT-4: memref.store %[[ROW]]#{{[0-3]}}, %[[SUMS]]
 // CHECK: gpu.barrier
@@ -167,7 +167,7 @@ func.func @staged_columns(%w: tensor<1024x64xf32, #tesa.sparsity<map = dense<[[3
 // with two rows per block, but its threads would mostly idle (8 columns of
 // 128 threads): it keeps one row per block, split among the threads.
 // CHECK-LABEL: gpu.func @part0(
-// CHECK-SAME: workgroup(%{{.+}} : memref<128xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.+}} : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c16
 // CHECK-LABEL: func.func @decode_short_rows
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c1{{(_[0-9]+)?}}, %c4096

@@ -14,7 +14,7 @@
 // one load instruction, not four.
 // NVVM-LABEL: gpu.func @part0_quantise_dense(
 // NVVM-SAME: %{{.*}}: memref<6x5xf32>, %{{.*}}: memref<2x5x4xi8>, %{{.*}}: memref<5xf32>)
-// NVVM-SAME: workgroup(%{{.*}} : memref<8x32xf32, #gpu.address_space<workgroup>>)
+// NVVM-SAME: workgroup(%{{.*}} : memref<8x32xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // NVVM: gpu.barrier
 // NVVM-LABEL: gpu.func @part0(
 // NVVM-SAME: %[[QUANTISED:.*]]: memref<2x5x4xi8>
