@@ -32,6 +32,9 @@ static constexpr int64_t kDecodeThreads = 256;
 /// the dense operand and (at most) when it walks a work list: each step of
 /// the loops waits for one memory latency instead of one per load.
 static constexpr int64_t kStagingLoads = 8, kMaxWalkLoads = 4;
+/// Sums of one result element's splits its thread adds up in turn, after
+/// halving strides have left no more.
+static constexpr int64_t kSerialSums = 8;
 
 namespace {
 
@@ -520,10 +523,14 @@ gpu::GPUFuncOp DecodeProductEmitter::emit(StringRef name,
     sum = finishPart(*builder, packedAndScale.first, packedAndScale.second,
                      walk, sum);
 
-  // The splits' sums meet by halving strides, in a fixed order.
+  // The splits' sums meet in a fixed order: by halving strides while a
+  // unit has more than kSerialSums of them, then added up in turn by the
+  // unit's first thread (one barrier instead of one a halving).
   kb.store(sum, partials, thread);
   kb.barrier();
-  for (int64_t stride = kDecodeThreads / 2; stride >= units; stride /= 2) {
+  int64_t remaining = shape.splits;
+  for (int64_t stride = kDecodeThreads / 2; remaining > kSerialSums;
+       stride /= 2, remaining /= 2) {
     kb.ifThen(kb.less(thread, stride), [&] {
       Value other = kb.load(partials, kb.add(thread, kb.index(stride)));
       kb.store(arith::AddFOp::create(b, kb.load(partials, thread), other),
@@ -532,10 +539,14 @@ gpu::GPUFuncOp DecodeProductEmitter::emit(StringRef name,
     kb.barrier();
   }
   kb.ifThen(kb.both(active, kb.less(thread, units)), [&] {
+    Value partial = kb.load(partials, thread);
+    for (int64_t s = 1; s < remaining; ++s)
+      partial = arith::AddFOp::create(
+          b, partial, kb.load(partials, kb.add(thread, kb.index(s * units))));
     SmallVector<Value> at = kb.resultIndex(channel, column);
     Value old = initialValue ? kb.f32(*initialValue)
                              : memref::LoadOp::create(b, init, at).getResult();
-    Value total = arith::AddFOp::create(b, old, kb.load(partials, thread));
+    Value total = arith::AddFOp::create(b, old, partial);
     // The last part carries the product's epilogue.
     memref::StoreOp::create(b, builders.back()->part.buildEpilogue(b, total),
                             out, at);
