@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Dominance.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -30,33 +31,46 @@ namespace {
 /// Whether `value` is a tensor of zeros (a fill or a splat constant).
 bool isZeroFilled(Value value) { return tesa::getKnownSplat(value) == 0.0; }
 
-/// The operand index (0 or 1) of the product in `add`, an all-parallel
-/// generic whose body adds its two inputs and whose product operand and
-/// result are indexed by the identity; none if `add` is not one.
-std::optional<unsigned> getProductOperand(linalg::GenericOp add) {
+/// How a bias is added in `add`, an all-parallel generic with two inputs
+/// (the product, indexed by the identity like the result, and a projected
+/// permutation of it, the bias): the product's operand index (0 or 1) and
+/// the addition in the body. The body either yields the addition, or
+/// applies more (an activation) to it alone: the product and the bias have
+/// no other use in the body.
+struct BiasAddition {
+  unsigned productIndex;
+  arith::AddFOp sum;
+};
+
+std::optional<BiasAddition> getBiasAddition(linalg::GenericOp add) {
   if (add.getNumDpsInputs() != 2 || add.getNumDpsInits() != 1 ||
       add.getNumParallelLoops() != add.getNumLoops())
     return std::nullopt;
   Block &body = add.getRegion().front();
-  if (body.getOperations().size() != 2)
-    return std::nullopt;
   auto sum = dyn_cast<arith::AddFOp>(body.front());
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  if (!sum || yield.getNumOperands() != 1 || yield.getOperand(0) != sum)
+  if (!sum)
     return std::nullopt;
   AffineMap identity = AffineMap::getMultiDimIdentityMap(add.getNumLoops(),
                                                          add.getContext());
   if (add.getIndexingMapsArray()[2] != identity)
     return std::nullopt;
   for (unsigned product : {0u, 1u}) {
-    Value other = body.getArgument(1 - product);
+    Value productArg = body.getArgument(product);
+    Value biasArg = body.getArgument(1 - product);
     if (add.getIndexingMapsArray()[product] == identity &&
-        ((sum.getLhs() == body.getArgument(product) && sum.getRhs() == other) ||
-         (sum.getRhs() == body.getArgument(product) && sum.getLhs() == other)) &&
+        ((sum.getLhs() == productArg && sum.getRhs() == biasArg) ||
+         (sum.getRhs() == productArg && sum.getLhs() == biasArg)) &&
+        productArg.hasOneUse() && biasArg.hasOneUse() &&
         add.getIndexingMapsArray()[1 - product].isProjectedPermutation())
-      return product;
+      return BiasAddition{product, sum};
   }
   return std::nullopt;
+}
+
+/// Whether `add`'s body is its bias addition alone.
+bool yieldsSum(linalg::GenericOp add, arith::AddFOp sum) {
+  auto yield = cast<linalg::YieldOp>(add.getRegion().front().getTerminator());
+  return yield.getNumOperands() == 1 && yield.getOperand(0) == sum;
 }
 
 struct FoldBias : OpRewritePattern<linalg::GenericOp> {
@@ -65,9 +79,10 @@ struct FoldBias : OpRewritePattern<linalg::GenericOp> {
 
   LogicalResult matchAndRewrite(linalg::GenericOp add,
                                 PatternRewriter &rewriter) const override {
-    std::optional<unsigned> productIndex = getProductOperand(add);
-    if (!productIndex)
+    std::optional<BiasAddition> addition = getBiasAddition(add);
+    if (!addition)
       return failure();
+    std::optional<unsigned> productIndex = addition->productIndex;
     Value productValue = add.getDpsInputs()[*productIndex];
     Operation *product = productValue.getDefiningOp();
     if (!product || !isa<linalg::MatmulOp, linalg::BatchMatmulOp>(product) ||
@@ -92,7 +107,18 @@ struct FoldBias : OpRewritePattern<linalg::GenericOp> {
       return failure();
 
     // The accumulator: the bias broadcast into a tensor of the addition's
-    // result type.
+    // result type (without an encoding where more follows the addition:
+    // the sum is not the result).
+    bool onlySum = yieldsSum(add, addition->sum);
+    if (!onlySum) {
+      // f32 only: an activation left on an f16 product is not fused into
+      // its parts yet, while the whole generic is (as the kept-block and
+      // contraction kernels' epilogue steps).
+      if (!resultType.getElementType().isF32())
+        return failure();
+      resultType = RankedTensorType::get(resultType.getShape(),
+                                         resultType.getElementType());
+    }
     Location loc = add.getLoc();
     AffineMap biasMap = add.getIndexingMapsArray()[1 - *productIndex];
     AffineMap outputMap = add.getIndexingMapsArray()[2];
@@ -111,7 +137,28 @@ struct FoldBias : OpRewritePattern<linalg::GenericOp> {
     fused->setOperand(linalgProduct.getDpsInitsMutable()[0].getOperandNumber(),
                       broadcast.getResult(0));
     fused->getResult(0).setType(resultType);
-    rewriter.replaceOp(add, fused->getResults());
+    if (onlySum) {
+      rewriter.replaceOp(add, fused->getResults());
+    } else {
+      // What follows the addition stays, on the biased product alone.
+      Block &body = add.getRegion().front();
+      AffineMap identity = add.getIndexingMapsArray()[*productIndex];
+      rewriter.setInsertionPoint(add);
+      auto rest = linalg::GenericOp::create(
+          rewriter, loc, add.getResultTypes(), fused->getResults(),
+          add.getDpsInits(), ArrayRef<AffineMap>{identity, outputMap},
+          add.getIteratorTypesArray(),
+          [&](OpBuilder &b, Location, ValueRange args) {
+            IRMapping mapping;
+            mapping.map(addition->sum.getResult(), args[0]);
+            mapping.map(body.getArgument(2), args[1]);
+            for (Operation &op : body.without_terminator())
+              if (&op != addition->sum.getOperation())
+                b.clone(op, mapping);
+            b.clone(*body.getTerminator(), mapping);
+          });
+      rewriter.replaceOp(add, rest.getResults());
+    }
     rewriter.eraseOp(product);
     return success();
   }

@@ -47,9 +47,10 @@ func.func @encoded_result(%x: tensor<16x32xf32>, %w: tensor<32x64xf32>, %b: tens
 // -----
 
 // Left alone: an accumulator that is not zero, a product used twice, a
-// body that is not a plain addition, and a bias computed after the product.
+// body that reads the product again after adding the bias, and a bias
+// computed after the product.
 // CHECK-LABEL: func.func @left_alone
-// CHECK-COUNT-5: arith.addf
+// CHECK-COUNT-4: arith.addf
 // CHECK-NOT: arith.addf
 func.func @left_alone(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>, %b: tensor<4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>) {
   %zero = arith.constant 0.0 : f32
@@ -73,7 +74,7 @@ func.func @left_alone(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>, %b: tensor<4xf32
   %r3 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p3, %b : tensor<4x4xf32>, tensor<4xf32>) outs(%e : tensor<4x4xf32>) {
   ^bb0(%u: f32, %v: f32, %o: f32):
     %s = arith.addf %u, %v : f32
-    %t = arith.addf %s, %s : f32
+    %t = arith.mulf %s, %u : f32
     linalg.yield %t : f32
   } -> tensor<4x4xf32>
   %p4 = linalg.matmul ins(%x, %w : tensor<4x4xf32>, tensor<4x4xf32>) outs(%zeros : tensor<4x4xf32>) -> tensor<4x4xf32>
@@ -84,4 +85,40 @@ func.func @left_alone(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>, %b: tensor<4xf32
     linalg.yield %s : f32
   } -> tensor<4x4xf32>
   return %r1, %r2, %r3, %p2, %r4 : tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>
+}
+
+// -----
+
+// A bias followed by an activation (GELU) in one generic: the bias becomes
+// the accumulator and the activation stays, on the biased product alone
+// (--tesa-fuse-epilogues then moves it into the product's last part).
+// CHECK-LABEL: func.func @bias_then_gelu
+// CHECK-SAME: (%[[X:.*]]: tensor<16x32xf32>, %[[W:.*]]: tensor<32x64xf32>, %[[B:.*]]: tensor<64xf32>)
+// CHECK: %[[ACC:.*]] = linalg.generic {{.*}} ins(%[[B]] : tensor<64xf32>)
+// CHECK: %[[P:.*]] = linalg.matmul ins(%[[X]], %[[W]] : {{.*}}) outs(%[[ACC]] : tensor<16x64xf32>) -> tensor<16x64xf32>
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<16x64xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NOT: arith.addf %[[IN]]
+// CHECK: math.erf
+// CHECK: return %[[R]]
+func.func @bias_then_gelu(%x: tensor<16x32xf32>, %w: tensor<32x64xf32>, %b: tensor<64xf32>) -> tensor<16x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<16x32xf32>, tensor<32x64xf32>) outs(%acc : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %e2 = tensor.empty() : tensor<16x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p, %b : tensor<16x64xf32>, tensor<64xf32>) outs(%e2 : tensor<16x64xf32>) {
+  ^bb0(%u: f32, %v: f32, %o: f32):
+    %s = arith.addf %u, %v : f32
+    %c = arith.constant 0.70710678 : f32
+    %h = arith.constant 0.5 : f32
+    %one = arith.constant 1.0 : f32
+    %t = arith.mulf %s, %c : f32
+    %erf = math.erf %t : f32
+    %q = arith.addf %erf, %one : f32
+    %hs = arith.mulf %s, %h : f32
+    %g = arith.mulf %hs, %q : f32
+    linalg.yield %g : f32
+  } -> tensor<16x64xf32>
+  return %r : tensor<16x64xf32>
 }

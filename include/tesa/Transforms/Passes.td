@@ -309,8 +309,11 @@ def FoldBiasIntoAccumulator : Pass<"tesa-fold-bias-into-accumulator"> {
     ```
 
     The fused product takes the addition's result type, encoding included.
-    `--tesa-pipeline` runs it before the decomposition. Activations (ReLU,
-    GELU) after the bias are not fused.
+    An f32 generic that goes on to apply more to the sum alone (an
+    activation such as GELU after the bias) keeps that on the biased
+    product, whose result then has no encoding; `--tesa-fuse-epilogues` can then move it
+    into the product's last part. `--tesa-pipeline` runs it before the
+    decomposition.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }

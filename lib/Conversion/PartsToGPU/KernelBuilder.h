@@ -217,6 +217,8 @@ public:
   /// quantised copy and scales), the packed values (and their scales), the
   /// result. The scales are null for float parts.
   std::array<mlir::Value, 5> computeArguments(mlir::gpu::GPUFuncOp fn) {
+    if (layout.initialBiasDim)
+      initialBias = fn.getArgument(fn.getNumArguments() - 1);
     if (layout.compute == ComputeKind::I8)
       return {fn.getArgument(0), fn.getArgument(1), fn.getArgument(2),
               fn.getArgument(3), fn.getArgument(4)};
@@ -230,14 +232,17 @@ public:
   }
 
   /// result(channel, column) = epilogue(update(result(channel, column))),
-  /// with the layout's initial value in place of the result's when it has
-  /// one.
+  /// with the layout's initial value or bias in place of the result's when
+  /// it has one.
   void accumulate(mlir::Value out, mlir::Value channel, mlir::Value column,
                   llvm::function_ref<mlir::Value(mlir::Value)> update) {
     llvm::SmallVector<mlir::Value> at = resultIndex(channel, column);
     mlir::Value old =
-        layout.initialValue
-            ? f32(*layout.initialValue)
+        layout.initialValue ? f32(*layout.initialValue)
+        : layout.initialBiasDim
+            ? mlir::memref::LoadOp::create(
+                  b, initialBias, mlir::ValueRange{at[*layout.initialBiasDim]})
+                  .getResult()
             : mlir::memref::LoadOp::create(b, out, at).getResult();
     mlir::memref::StoreOp::create(b, part.buildEpilogue(b, update(old)), out,
                                   at);
@@ -526,6 +531,9 @@ public:
   const ChipDescription &chip;
   /// The part, whose epilogue the compute kernel applies.
   PartMatmulOp part;
+  /// The compute kernel's bias argument (see PartLayout::initialBiasDim),
+  /// set by computeArguments.
+  mlir::Value initialBias;
 };
 
 //===----------------------------------------------------------------------===//

@@ -168,6 +168,38 @@ std::optional<float> getConstantFill(Value acc) {
   return float(value.getValueAsDouble());
 }
 
+/// The vector and the result dimension it is indexed by when `acc` (seen
+/// through annotations) is a rank-1 f32 tensor broadcast along the other
+/// dimension of a rank-2 one: a bias folded into the accumulator (see
+/// --tesa-fold-bias-into-accumulator). The kernel reads the vector's
+/// buffer as the broadcast would, whatever its encoding.
+std::optional<std::pair<Value, unsigned>> getBroadcastBias(Value acc) {
+  while (auto annotate = acc.getDefiningOp<AnnotateOp>())
+    acc = annotate.getSource();
+  auto broadcast = acc.getDefiningOp<linalg::GenericOp>();
+  if (!broadcast || broadcast.getNumDpsInputs() != 1 ||
+      broadcast.getNumLoops() != 2 ||
+      broadcast.getNumParallelLoops() != 2 ||
+      !broadcast.getMatchingIndexingMap(broadcast.getDpsInitOperand(0))
+           .isIdentity())
+    return std::nullopt;
+  Block &body = broadcast.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (body.getOperations().size() != 1 ||
+      yield.getOperand(0) != body.getArgument(0))
+    return std::nullopt;
+  Value bias = broadcast.getDpsInputs()[0];
+  auto biasType = dyn_cast<RankedTensorType>(bias.getType());
+  AffineMap map =
+      broadcast.getMatchingIndexingMap(broadcast.getDpsInputOperand(0));
+  if (!biasType || biasType.getRank() != 1 ||
+      !biasType.getElementType().isF32() || map.getNumResults() != 1 ||
+      !isa<AffineDimExpr>(map.getResult(0)))
+    return std::nullopt;
+  return std::make_pair(bias, cast<AffineDimExpr>(map.getResult(0))
+                                  .getPosition());
+}
+
 /// `tensor` as a read-only buffer.
 Value toBuffer(OpBuilder &builder, Location loc, Value tensor) {
   return bufferization::ToBufferOp::create(
@@ -375,10 +407,14 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   // element without reading it (see PartLayout::initialValue), unless the
   // result has columns to skip. It and a part with an epilogue cover every
   // channel.
-  if (std::optional<float> fill = getConstantFill(op.getAcc()))
-    if (layout.liveColumns.empty())
+  std::optional<std::pair<Value, unsigned>> bias;
+  if (layout.liveColumns.empty()) {
+    if (std::optional<float> fill = getConstantFill(op.getAcc()))
       layout.initialValue = fill;
-  if (op.hasEpilogue() || layout.initialValue)
+    else if ((bias = getBroadcastBias(op.getAcc())))
+      layout.initialBiasDim = bias->second;
+  }
+  if (op.hasEpilogue() || layout.initialValue || layout.initialBiasDim)
     addEmptyWorkRows(layout);
   // A dense operand gathered from another tensor (a convolution's patches)
   // is read through the gather, in place: an implicit GEMM.
@@ -420,7 +456,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     // its accumulator is a constant fill, else copies its accumulator.
     Value out;
     auto previous = op.getAcc().getDefiningOp<bufferization::ToTensorOp>();
-    if (layout.initialValue) {
+    if (layout.initialValue || layout.initialBiasDim) {
       out = memref::AllocOp::create(builder, loc, getBufferType(resultType));
     } else if (previous && previous->hasOneUse() &&
                previous.getBuffer().getDefiningOp<memref::AllocOp>()) {
@@ -462,10 +498,14 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       SmallVector<Value> arguments = {copy.values, packed, out};
       if (isInt)
         arguments = {copy.values, copy.scales, packed, scales, out};
+      if (bias)
+        arguments.push_back(toBuffer(builder, loc, bias->first));
       copy.lastUse = launch(kernels.compute, kernels.computeLaunch, arguments);
     } else {
-      launch(kernels.compute, kernels.computeLaunch,
-             {denseBuffer(), packed, out});
+      SmallVector<Value> arguments = {denseBuffer(), packed, out};
+      if (bias)
+        arguments.push_back(toBuffer(builder, loc, bias->first));
+      launch(kernels.compute, kernels.computeLaunch, arguments);
     }
     for (Value temporary : temporaries)
       memref::DeallocOp::create(builder, loc, temporary);

@@ -154,6 +154,9 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
     computeArguments = {denseCopy, denseScales, packed, scales, result};
   else if (hasDenseCopy(layout))
     computeArguments = {denseCopy, packed, result};
+  if (layout.initialBiasDim)
+    computeArguments.push_back(MemRefType::get(
+        {result.getDimSize(*layout.initialBiasDim)}, f32));
   if (usesStagedMma(layout, chip)) {
     kernels.compute = buildStagedMmaCompute(kb, computeArguments);
     kernels.computeLaunch = getStagedMmaLaunch(layout, chip);

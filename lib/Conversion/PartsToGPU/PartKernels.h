@@ -92,6 +92,11 @@ struct PartLayout {
   /// the compute kernel then writes epilogue(initial + sum) without reading
   /// the result, and the result buffer needs no fill.
   std::optional<float> initialValue;
+  /// Set, like initialValue, when the accumulator is a vector (a bias)
+  /// broadcast along the result's other dimension: the result dimension
+  /// (0 or 1) the vector is indexed by. The compute kernel takes the vector
+  /// as its last argument and writes epilogue(bias + sum).
+  std::optional<unsigned> initialBiasDim;
 
   /// Packed values the compute kernel reads.
   int64_t getNumPacked() const;
