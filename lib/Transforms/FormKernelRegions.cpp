@@ -251,6 +251,15 @@ void formRowReduction(RewriterBase &rewriter, linalg::GenericOp seed) {
   }
 }
 
+/// Whether `op` is a transpose the elementwise family computes: of a
+/// static 2-D tensor of kernel elements.
+bool isKernelTranspose(linalg::TransposeOp op) {
+  auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
+  return type && type.getRank() == 2 && type.hasStaticShape() &&
+         allKernelTensors(op) &&
+         op.getPermutation() == ArrayRef<int64_t>{1, 0};
+}
+
 struct FormKernelRegionsPass
     : public tesa::impl::FormKernelRegionsBase<FormKernelRegionsPass> {
   void runOnOperation() override {
@@ -281,6 +290,11 @@ struct FormKernelRegionsPass
     for (Operation *op : llvm::reverse(copies))
       if (op->use_empty())
         rewriter.eraseOp(op);
+    // The transposes no neighbour folded: elementwise regions of their own.
+    getOperation()->walk([&](linalg::TransposeOp op) {
+      if (!op->getParentOfType<KernelOp>() && isKernelTranspose(op))
+        wrapInKernel(rewriter, KernelFamily::Elementwise, {op});
+    });
   }
 };
 

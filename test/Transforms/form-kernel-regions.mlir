@@ -127,3 +127,20 @@ func.func @dynamic(%x: tensor<?x4xf32>, %w: tensor<4x4xf32>, %acc: tensor<?x4xf3
   %p = linalg.matmul ins(%x, %w : tensor<?x4xf32>, tensor<4x4xf32>) outs(%acc : tensor<?x4xf32>) -> tensor<?x4xf32>
   return %p : tensor<?x4xf32>
 }
+
+// -----
+
+// A transpose that no contraction folds (here a function's result) is an
+// elementwise region of its own.
+// CHECK-LABEL: func.func @lone_transpose
+// CHECK-SAME: (%[[X:.*]]: tensor<40x72xf32>)
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<72x40xf32>
+// CHECK-NEXT: %[[T:.*]] = tesa.kernel elementwise -> tensor<72x40xf32> {
+// CHECK-NEXT: %[[R:.*]] = linalg.transpose ins(%[[X]] : tensor<40x72xf32>) outs(%[[E]] : tensor<72x40xf32>) permutation = [1, 0]
+// CHECK-NEXT: tesa.yield %[[R]]
+// CHECK: return %[[T]]
+func.func @lone_transpose(%x: tensor<40x72xf32>) -> tensor<72x40xf32> {
+  %e = tensor.empty() : tensor<72x40xf32>
+  %t = linalg.transpose ins(%x : tensor<40x72xf32>) outs(%e : tensor<72x40xf32>) permutation = [1, 0]
+  return %t : tensor<72x40xf32>
+}

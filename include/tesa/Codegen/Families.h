@@ -168,6 +168,20 @@ mlir::Value launchRegionKernel(mlir::OpBuilder &builder, mlir::Location loc,
 llvm::Expected<RegionKernel>
 buildAttentionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
                      llvm::StringRef name);
+/// The elementwise family: so far a region of one 2-D transpose, as a copy
+/// through workgroup memory in tiles of 32 x 32 elements that coalesces
+/// both its reads and its writes. Fails, saying why, for any other region.
+llvm::Expected<RegionKernel>
+buildElementwiseKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
+                       llvm::StringRef name);
+/// The launch of a transpose of `rows` x `columns` elements: one block of
+/// `threads` threads a tile, tiles along the columns (x) and rows (y).
+struct TransposeTiling {
+  std::array<int64_t, 3> grid;
+  int64_t threads;
+};
+TransposeTiling getTransposeTiling(int64_t rows, int64_t columns);
+
 /// The row-reduction family: a softmax along the last dimension, one row
 /// per block of threads, held in registers.
 llvm::Expected<RegionKernel>

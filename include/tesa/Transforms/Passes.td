@@ -389,6 +389,9 @@ def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
       whose result alone is read outside. A softmax (after
       `--tesa-decompose-aggregated-ops`) or a layer norm becomes one
       region.
+    * **elementwise**: a 2-D `linalg.transpose` of a static tensor that no
+      contraction folded (such as the transposed dense operand a
+      fine-grained part reads), a region of its own.
 
     What no family takes stays as it is (the generic path).
 

@@ -122,11 +122,9 @@ struct LowerKernelRegionsPass
     case KernelFamily::Attention:
       return buildAttentionKernel(region, kernels, name);
     case KernelFamily::Elementwise:
-      break;
+      return buildElementwiseKernel(region, kernels, name);
     }
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "no kernel family lowers elementwise "
-                                   "regions yet");
+    llvm_unreachable("every kernel family is handled above");
   }
 
   /// Replaces `region` by `result` (annotated with the region's encoding
