@@ -505,8 +505,8 @@ def classify_kernel(name):
         return "part kernels"
     if re.fullmatch(r"product\d+", name):
         return "decode products"
-    fused = re.fullmatch(r"fused_((contraction|row_reduction|attention)\d+)"
-                         r"(_(contraction|row_reduction|attention)\d+)+", name)
+    family = r"(contraction|row_reduction|attention|elementwise)"
+    fused = re.fullmatch(rf"fused_({family}\d+)(_{family}\d+)+", name)
     if fused:
         # Sibling regions as one launch: the family of the first.
         return classify_kernel(fused.group(1))
@@ -516,6 +516,8 @@ def classify_kernel(name):
         return "regions: row reduction"
     if re.fullmatch(r"attention\d+", name):
         return "regions: attention"
+    if re.fullmatch(r"elementwise\d+", name):
+        return "regions: elementwise"
     if name.startswith("__tesa_body") or re.search(r"_kernel(_\d+)?$", name):
         return "generic path"
     return "other"
