@@ -54,27 +54,26 @@ struct DecodeShape {
   bool quantiseOnce = false;
   /// Whether an f32 part reads its inputs four at a time.
   bool wideFloat;
-  /// The reduction in whole groups of four. Every staged row holds zeros
-  /// from the reduction's end to one group past this, so that no entry's
-  /// load needs a bound and the entries that pad the work rows, which start
-  /// there, read zeros.
-  int64_t groupedReduction() const { return llvm::alignTo(reduction, 4); }
-  int64_t zeroGroup() const { return groupedReduction(); }
-  /// Row lengths of the staged copies, with the zero group: f32 read four
-  /// at a time (16-byte aligned), f16 (8-byte aligned) and int8 rows have
-  /// nothing more; f32 rows read one element at a time one more element,
-  /// so that the threads of one step, one per column, read different banks.
-  int64_t halfRow() const { return zeroGroup() + 4; }
-  int64_t int8Row() const { return zeroGroup() + 4; }
+  /// Where a staged row's zero group starts: the reduction in whole groups
+  /// of four. Every staged row holds zeros from the reduction's end through
+  /// the zero group, so that no entry's load needs a bound and the entries
+  /// that pad the work rows, which start there, read zeros.
+  int64_t zeroGroup() const { return llvm::alignTo(reduction, 4); }
+  /// Row lengths of the staged copies, with the zero group: f16 and int8
+  /// rows (8- and 4-byte aligned) and f32 rows read four at a time (16-byte
+  /// aligned) have nothing more; f32 rows read one element at a time one
+  /// more element, so that the threads of one step, one per column, read
+  /// different banks.
+  int64_t narrowRow() const { return zeroGroup() + 4; }
   int64_t stagedRow() const { return zeroGroup() + (wideFloat ? 4 : 5); }
   /// Workgroup memory the kernel takes at most (the int8 copy counted
   /// whether or not the parts quantise once).
   int64_t getSharedBytes() const {
     int64_t bytes = columns * stagedRow() * 4 + kDecodeThreads * 4;
     if (withHalf)
-      bytes += columns * halfRow() * 2;
+      bytes += columns * narrowRow() * 2;
     if (withInt8)
-      bytes += columns * (int8Row() + 8);
+      bytes += columns * (narrowRow() + 8);
     return bytes;
   }
 };
@@ -111,7 +110,7 @@ DecodeShape getDecodeShape(ArrayRef<PartLayout> layouts,
       reads += llvm::divideCeil(layout.getNumEntries() * shape.channels,
                                 layout.channels) *
                shape.columns;
-  int64_t groups = shape.columns * (shape.int8Row() / 4);
+  int64_t groups = shape.columns * (shape.narrowRow() / 4);
   shape.quantiseOnce = 2 * reads > 3 * groups;
   return shape;
 }
@@ -470,11 +469,11 @@ gpu::GPUFuncOp DecodeProductEmitter::emit(StringRef name,
   Value out = fn.getArgument(next);
   staged = kb.workgroupBuffer(fn, {shape.columns, shape.stagedRow()});
   if (shape.withHalf)
-    stagedHalf = kb.workgroupBuffer(fn, {shape.columns, shape.halfRow()},
+    stagedHalf = kb.workgroupBuffer(fn, {shape.columns, shape.narrowRow()},
                                     b.getF16Type());
   if (shape.withInt8) {
     if (shape.quantiseOnce)
-      stagedInt8 = kb.workgroupBuffer(fn, {shape.columns, shape.int8Row()},
+      stagedInt8 = kb.workgroupBuffer(fn, {shape.columns, shape.narrowRow()},
                                       b.getI8Type());
     denseScales = kb.workgroupBuffer(fn, {shape.columns});
     inverseScales = kb.workgroupBuffer(fn, {shape.columns});
