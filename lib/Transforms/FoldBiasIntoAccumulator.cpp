@@ -82,8 +82,8 @@ struct FoldBias : OpRewritePattern<linalg::GenericOp> {
     std::optional<BiasAddition> addition = getBiasAddition(add);
     if (!addition)
       return failure();
-    std::optional<unsigned> productIndex = addition->productIndex;
-    Value productValue = add.getDpsInputs()[*productIndex];
+    unsigned productIndex = addition->productIndex;
+    Value productValue = add.getDpsInputs()[productIndex];
     Operation *product = productValue.getDefiningOp();
     if (!product || !isa<linalg::MatmulOp, linalg::BatchMatmulOp>(product) ||
         !productValue.hasOneUse())
@@ -100,7 +100,7 @@ struct FoldBias : OpRewritePattern<linalg::GenericOp> {
       return failure();
 
     // The bias must be available where the product is computed.
-    Value bias = add.getDpsInputs()[1 - *productIndex];
+    Value bias = add.getDpsInputs()[1 - productIndex];
     auto resultType = cast<RankedTensorType>(add.getResult(0).getType());
     if (!dominance.properlyDominates(bias, product) ||
         !resultType.hasStaticShape())
@@ -120,7 +120,7 @@ struct FoldBias : OpRewritePattern<linalg::GenericOp> {
                                          resultType.getElementType());
     }
     Location loc = add.getLoc();
-    AffineMap biasMap = add.getIndexingMapsArray()[1 - *productIndex];
+    AffineMap biasMap = add.getIndexingMapsArray()[1 - productIndex];
     AffineMap outputMap = add.getIndexingMapsArray()[2];
     rewriter.setInsertionPoint(product);
     Value empty = tensor::EmptyOp::create(
@@ -142,7 +142,7 @@ struct FoldBias : OpRewritePattern<linalg::GenericOp> {
     } else {
       // What follows the addition stays, on the biased product alone.
       Block &body = add.getRegion().front();
-      AffineMap identity = add.getIndexingMapsArray()[*productIndex];
+      AffineMap identity = add.getIndexingMapsArray()[productIndex];
       rewriter.setInsertionPoint(add);
       auto rest = linalg::GenericOp::create(
           rewriter, loc, add.getResultTypes(), fused->getResults(),

@@ -25,11 +25,9 @@ TEST(TransposeTiling, OneBlockATileOfThirtyTwo) {
 }
 
 TEST(TransposeTiling, PartialTilesAtTheEdges) {
-  EXPECT_EQ(getTransposeTiling(40, 72).grid,
-            (std::array<int64_t, 3>{3, 2, 1}));
+  EXPECT_EQ(getTransposeTiling(40, 72).grid, (std::array<int64_t, 3>{3, 2, 1}));
   EXPECT_EQ(getTransposeTiling(1, 1).grid, (std::array<int64_t, 3>{1, 1, 1}));
-  EXPECT_EQ(getTransposeTiling(33, 32).grid,
-            (std::array<int64_t, 3>{1, 2, 1}));
+  EXPECT_EQ(getTransposeTiling(33, 32).grid, (std::array<int64_t, 3>{1, 2, 1}));
 }
 
 } // namespace

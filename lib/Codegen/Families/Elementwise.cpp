@@ -78,15 +78,15 @@ tesa::buildElementwiseKernel(KernelOp region, gpu::GPUModuleOp module,
   Value firstColumn = e.affine(e.blockId(gpu::Dimension::x), kTransposeTile);
   for (int64_t i = 0; i < kTransposeTile; i += kTransposeRows) {
     Value r = e.affine(row, 1, i);
-    Value sourceRow = e.add(firstRow, r), sourceColumn = e.add(firstColumn, lane);
-    e.ifThen(e.both(e.less(sourceRow, rows), e.less(sourceColumn, columns)),
-             [&] {
-               Value value = e.load(
-                   source, e.add(e.affine(sourceRow, columns), sourceColumn));
-               // Tile row r, column lane.
-               e.store(value, tile,
-                       e.add(e.affine(r, kTransposeTile + 1), lane));
-             });
+    Value sourceRow = e.add(firstRow, r),
+          sourceColumn = e.add(firstColumn, lane);
+    e.ifThen(
+        e.both(e.less(sourceRow, rows), e.less(sourceColumn, columns)), [&] {
+          Value value =
+              e.load(source, e.add(e.affine(sourceRow, columns), sourceColumn));
+          // Tile row r, column lane.
+          e.store(value, tile, e.add(e.affine(r, kTransposeTile + 1), lane));
+        });
   }
   e.barrier();
   // Result row firstColumn + r holds source column firstColumn + r; thread
