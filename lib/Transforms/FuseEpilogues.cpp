@@ -102,8 +102,10 @@ void fuse(const Epilogue &epilogue) {
   OpBuilder builder(op);
   auto fused = cast<PartMatmulOp>(builder.clone(*part));
   fused->getResult(0).setType(op->getResult(0).getType());
-  Block *region = builder.createBlock(&fused.getEpilogue(), {},
-                                      {builder.getF32Type()}, {op.getLoc()});
+  // The region takes one element of the result, of its element type.
+  Block *region = builder.createBlock(
+      &fused.getEpilogue(), {}, {getElementTypeOrSelf(fused.getType())},
+      {op.getLoc()});
   Block *body = op.getBlock();
   IRMapping mapping;
   for (OpOperand *input : op.getDpsInputOperands()) {

@@ -138,3 +138,4 @@ func.func @left_alone(%x: tensor<4x8xf32>, %w: tensor<8x8xf32, #tesa.sparsity<ma
   %r4 = linalg.transpose ins(%p4 : tensor<4x8xf32>) outs(%e2 : tensor<8x4xf32>) permutation = [1, 0]
   return %r1, %p1, %r2, %r3, %r4 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x4xf32>
 }
+
