@@ -91,18 +91,22 @@ std::pair<Value, Value> quantise(OpBuilder &builder, Location loc, Value value,
       [&](OpBuilder &b, Location l, ValueRange args) {
         return PartMatmulOp::buildScale(b, l, args[0], qmax);
       });
+  // One inverse per scale, as the kernels compute it.
+  Value inverses = buildGeneric(
+      builder, loc, scaleType, scales, builder.getMultiDimIdentityMap(1),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        return PartMatmulOp::buildInverseScale(b, l, args[0]);
+      });
   MLIRContext *ctx = builder.getContext();
   AffineMap channelMap = AffineMap::get(
       2, 0, getAffineDimExpr(perRow ? 0 : 1, ctx), ctx);
   Value quantised = buildGeneric(
       builder, loc,
       RankedTensorType::get(type.getShape(), builder.getI8Type()),
-      ValueRange{value, scales},
+      ValueRange{value, inverses},
       {builder.getMultiDimIdentityMap(2), channelMap},
       [&](OpBuilder &b, Location l, ValueRange args) {
-        return PartMatmulOp::buildQuantise(
-            b, l, args[0], PartMatmulOp::buildInverseScale(b, l, args[1]),
-            qmax);
+        return PartMatmulOp::buildQuantise(b, l, args[0], args[1], qmax);
       });
   return {quantised, scales};
 }
