@@ -199,6 +199,9 @@ private:
   void findScales();
   /// The staged columns quantised by their scales into `stagedInt8`.
   void quantiseStaged();
+  /// The four staged inputs of `stagedColumn` from `first`, quantised by
+  /// `inverseScale` (the inverse of the column's scale).
+  Value quantiseGroup(Value stagedColumn, Value first, Value inverseScale);
   /// Loads the step of `part`'s entries `from`, `from` + splits, ...
   WalkStep loadStep(KernelBuilder &part, Value packed, Value from);
   /// The four int8 inputs of the thread's column from `start`: from the
@@ -355,19 +358,8 @@ void DecodeProductEmitter::quantiseStaged() {
             kb.ifThen(kb.less(column, shape.columns), [&] {
               Value inverse =
                   memref::LoadOp::create(b, inverseScales, ValueRange{column});
-              SmallVector<Value, 4> lanes;
-              for (int64_t t = 0; t < 4; ++t) {
-                Value value = memref::LoadOp::create(
-                    b, staged, ValueRange{column, kb.add(first, kb.index(t))});
-                lanes.push_back(PartMatmulOp::buildQuantise(
-                    b, b.getLoc(), value, inverse, 127));
-              }
-              SmallVector<Value, 2> at = {column, first};
-              vector::StoreOp::create(
-                  b,
-                  vector::FromElementsOp::create(
-                      b, VectorType::get({4}, b.getI8Type()), lanes),
-                  stagedInt8, at);
+              vector::StoreOp::create(b, quantiseGroup(column, first, inverse),
+                                      stagedInt8, ValueRange{column, first});
             });
             return SmallVector<Value>{};
           });
@@ -387,19 +379,24 @@ WalkStep DecodeProductEmitter::loadStep(KernelBuilder &part, Value packed,
   return step;
 }
 
+Value DecodeProductEmitter::quantiseGroup(Value stagedColumn, Value first,
+                                          Value inverseScale) {
+  SmallVector<Value, 4> lanes;
+  for (int64_t t = 0; t < 4; ++t) {
+    Value value = memref::LoadOp::create(
+        b, staged, ValueRange{stagedColumn, kb.add(first, kb.index(t))});
+    lanes.push_back(
+        PartMatmulOp::buildQuantise(b, b.getLoc(), value, inverseScale, 127));
+  }
+  return vector::FromElementsOp::create(b, VectorType::get({4}, b.getI8Type()),
+                                        lanes);
+}
+
 Value DecodeProductEmitter::loadQuantised(Value start) {
   if (shape.quantiseOnce)
     return kb.loadVector(VectorType::get({4}, b.getI8Type()), stagedInt8,
                          ValueRange{column, start});
-  SmallVector<Value, 4> lanes;
-  for (int64_t t = 0; t < 4; ++t) {
-    Value value = memref::LoadOp::create(
-        b, staged, ValueRange{column, kb.add(start, kb.index(t))});
-    lanes.push_back(PartMatmulOp::buildQuantise(b, b.getLoc(), value,
-                                                columnInverseScale, 127));
-  }
-  return vector::FromElementsOp::create(b, VectorType::get({4}, b.getI8Type()),
-                                        lanes);
+  return quantiseGroup(column, start, columnInverseScale);
 }
 
 Value DecodeProductEmitter::multiplyStep(KernelBuilder &part,
@@ -407,11 +404,11 @@ Value DecodeProductEmitter::multiplyStep(KernelBuilder &part,
   const PartLayout &partLayout = part.layout;
   for (auto [start, weights] : step) {
     // The entry's inputs, one load from the staged copy of its precision.
-    SmallVector<Value, 2> at = {column, start};
     if (partLayout.compute == ComputeKind::I8) {
       acc = kb.dot4(weights, loadQuantised(start), acc);
       continue;
     }
+    SmallVector<Value, 2> at = {column, start};
     Value copy = partLayout.compute == ComputeKind::F16 ? stagedHalf : staged;
     Type elementType = cast<MemRefType>(copy.getType()).getElementType();
     int64_t group = partLayout.group;
