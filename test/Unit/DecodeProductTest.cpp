@@ -70,14 +70,31 @@ TEST(DecodeProduct, PaddedRowsHoldWholeSteps) {
 
 TEST(DecodeProduct, FloatEntriesOfFourReadWholeGroups) {
   // Every element kept: entries of four, each with all four lanes.
-  PartLayout layout = buildPartLayout(
+  PartLayout layout = regroupInFours(buildPartLayout(
       SparsityMap::getUniform({10, 2}, 32), /*sparseIsLhs=*/false,
-      /*columns=*/4, "fine", {}, 32, sm90(), /*simtGroup=*/4);
+      /*columns=*/4, "fine", {}, 32, sm90()));
   EXPECT_EQ(layout.group, 4);
   // Reduction 10: groups at 0, 4 and 8, the last with two lanes kept.
   ASSERT_EQ(layout.offsets, (std::vector<int32_t>{0, 3, 6}));
   EXPECT_EQ(layout.entries[2], 8 | 3 << 24);
   EXPECT_EQ(layout.getNumKept(), 20);
+}
+
+TEST(DecodeProduct, RegroupingMergesEntriesOfOneGroup) {
+  // x @ W with W 8 x 1 (one channel) keeping k = 1, 2 and 5.
+  PartLayout layout = buildPartLayout(
+      llvm::cantFail(SparsityMap::get(
+          {8, 1}, {8, 1}, {0, 32, 32, 0, 0, 32, 0, 0})),
+      /*sparseIsLhs=*/false, /*columns=*/4, "fine", {}, 32, sm90());
+  ASSERT_EQ(layout.group, 1);
+  ASSERT_EQ(layout.getNumEntries(), 3);
+  PartLayout inFours = regroupInFours(layout);
+  // k = 1 and 2 share the group at 0 (lanes 1 and 2); k = 5 is lane 1 of
+  // the group at 4.
+  EXPECT_EQ(inFours.entries,
+            (std::vector<int32_t>{0 | 0b0110 << 24, 4 | 0b0010 << 24}));
+  EXPECT_EQ(inFours.offsets, (std::vector<int32_t>{0, 2}));
+  EXPECT_EQ(inFours.getNumKept(), 3);
 }
 
 TEST(DecodeProduct, AtMost64Columns) {

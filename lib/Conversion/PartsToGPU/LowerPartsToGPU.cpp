@@ -537,19 +537,18 @@ bool LowerPartsToGPUPass::lowerDecodeProduct(ArrayRef<PartMatmulOp> product,
       return false;
     bool sparseIsLhs = op.getSparseOperand() == 0;
     auto resultType = cast<RankedTensorType>(op.getType());
-    SparsityMap map =
-        getDeclaredMap(cast<RankedTensorType>(op.getSparse().getType()));
-    int64_t columns = resultType.getDimSize(sparseIsLhs ? 1 : 0);
+    PartLayout layout = buildPartLayout(
+        getDeclaredMap(cast<RankedTensorType>(op.getSparse().getType())),
+        sparseIsLhs, resultType.getDimSize(sparseIsLhs ? 1 : 0), "fine",
+        op.getBlock(), op.getBits(), chip);
     // Float entries of four reduction elements (one load of weights, one of
     // inputs) where the kept elements fill at least half of them, as in
     // blocks; else of the compute kind's dot width.
-    PartLayout layout = buildPartLayout(map, sparseIsLhs, columns, "fine",
-                                        op.getBlock(), op.getBits(), chip,
-                                        /*simtGroup=*/4);
-    if (layout.compute != ComputeKind::I8 &&
-        2 * layout.getNumKept() < 4 * layout.getNumEntries())
-      layout = buildPartLayout(map, sparseIsLhs, columns, "fine",
-                               op.getBlock(), op.getBits(), chip);
+    if (layout.group != 4) {
+      PartLayout inFours = regroupInFours(layout);
+      if (2 * inFours.getNumKept() >= 4 * inFours.getNumEntries())
+        layout = std::move(inFours);
+    }
     layout.transposedDense = false;
     addEmptyWorkRows(layout);
     layouts.push_back(std::move(layout));

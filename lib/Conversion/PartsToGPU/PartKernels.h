@@ -143,13 +143,15 @@ struct PartLayout {
 /// block rows (MMA) that have kept elements.
 /// `kernel` is the part's kind ("block", "structured" or "fine"); a
 /// structured part the chip cannot compute on sparse tensor cores is laid out
-/// as a block part. `simtGroup` (1, 2 or 4), where given, is the reduction
-/// elements of a float SIMT entry instead of the compute kind's dot width.
+/// as a block part.
 PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                            int64_t columns, llvm::StringRef kernel,
                            llvm::ArrayRef<int64_t> block, unsigned bits,
-                           const ChipDescription &chip,
-                           std::optional<int64_t> simtGroup = std::nullopt);
+                           const ChipDescription &chip);
+
+/// SIMT `layout` with entries of four reduction elements (at multiples of
+/// four) holding what its entries of `layout.group` (1, 2 or 4) hold.
+PartLayout regroupInFours(const PartLayout &layout);
 
 /// Makes every channel (SIMT) or block row (MMA) of `layout` a work row,
 /// those without kept elements with no entries, so that the compute kernel

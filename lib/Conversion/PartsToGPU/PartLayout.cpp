@@ -163,6 +163,30 @@ void tesa::padWorkRows(PartLayout &layout, int64_t multiple, int32_t filler) {
   layout.rowMultiple = multiple;
 }
 
+PartLayout tesa::regroupInFours(const PartLayout &layout) {
+  assert(!layout.useMma && 4 % layout.group == 0 && "SIMT entries of 1, 2, 4");
+  PartLayout regrouped = layout;
+  regrouped.group = 4;
+  regrouped.entries.clear();
+  regrouped.offsets = {0};
+  for (size_t row = 0; row + 1 < layout.offsets.size(); ++row) {
+    // A row's entries lie in increasing order: those of one group of four
+    // are consecutive.
+    for (int32_t e = layout.offsets[row]; e < layout.offsets[row + 1]; ++e) {
+      uint32_t entry = uint32_t(layout.entries[e]);
+      uint32_t start = entry & 0xFFFFFF, first = start & ~3u;
+      uint32_t mask = (entry >> 24) << (start - first);
+      if (regrouped.entries.size() > size_t(regrouped.offsets.back()) &&
+          (uint32_t(regrouped.entries.back()) & 0xFFFFFF) == first)
+        regrouped.entries.back() |= int32_t(mask << 24);
+      else
+        regrouped.entries.push_back(int32_t(first | mask << 24));
+    }
+    regrouped.offsets.push_back(int32_t(regrouped.entries.size()));
+  }
+  return regrouped;
+}
+
 int64_t PartLayout::getNumKept() const {
   int64_t kept = 0;
   for (int32_t entry : entries)
@@ -173,8 +197,7 @@ int64_t PartLayout::getNumKept() const {
 PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                                  int64_t columns, llvm::StringRef kernel,
                                  llvm::ArrayRef<int64_t> block, unsigned bits,
-                                 const ChipDescription &chip,
-                                 std::optional<int64_t> simtGroup) {
+                                 const ChipDescription &chip) {
   bool blockKernel = kernel == "block" || kernel == "structured";
   PartLayout layout;
   layout.compute = getComputeKind(bits);
@@ -244,7 +267,6 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
   // instruction of the compute kind.
   layout.transposedDense = !sparseIsLhs && layout.compute != ComputeKind::I8;
   layout.group = layout.compute == ComputeKind::I8 ? 4
-                 : simtGroup                          ? *simtGroup
                  : layout.compute == ComputeKind::F16 && chip.hasF16Dot2 ? 2
                                                                          : 1;
   for (int64_t channel = 0; channel < p; ++channel) {
