@@ -251,15 +251,6 @@ void formRowReduction(RewriterBase &rewriter, linalg::GenericOp seed) {
   }
 }
 
-/// Whether `op` is a transpose the elementwise family computes: of a
-/// static 2-D tensor of kernel elements.
-bool isKernelTranspose(linalg::TransposeOp op) {
-  auto type = dyn_cast<RankedTensorType>(op.getInput().getType());
-  return type && type.getRank() == 2 && type.hasStaticShape() &&
-         allKernelTensors(op) &&
-         op.getPermutation() == ArrayRef<int64_t>{1, 0};
-}
-
 struct FormKernelRegionsPass
     : public tesa::impl::FormKernelRegionsBase<FormKernelRegionsPass> {
   void runOnOperation() override {
@@ -292,7 +283,7 @@ struct FormKernelRegionsPass
         rewriter.eraseOp(op);
     // The transposes no neighbour folded: elementwise regions of their own.
     getOperation()->walk([&](linalg::TransposeOp op) {
-      if (!op->getParentOfType<KernelOp>() && isKernelTranspose(op))
+      if (!op->getParentOfType<KernelOp>() && isTransposeForKernel(op))
         wrapInKernel(rewriter, KernelFamily::Elementwise, {op});
     });
   }

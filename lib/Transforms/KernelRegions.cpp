@@ -15,6 +15,12 @@ bool tesa::isKernelTensorType(Type type) {
          isa<Float32Type, Float16Type>(tensor.getElementType());
 }
 
+bool tesa::isTransposeForKernel(linalg::TransposeOp op) {
+  return isKernelTensorType(op.getInput().getType()) &&
+         isKernelTensorType(op.getInit().getType()) &&
+         op.getPermutation() == ArrayRef<int64_t>{1, 0};
+}
+
 bool tesa::isContractionForKernel(linalg::LinalgOp op) {
   if (!linalg::isaContractionOpInterface(op) || op->getNumResults() != 1 ||
       op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||

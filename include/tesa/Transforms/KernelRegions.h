@@ -36,6 +36,11 @@ bool isKernelTensorType(mlir::Type type);
 /// one batch dimension, and a multiply-add body.
 bool isContractionForKernel(mlir::linalg::LinalgOp op);
 
+/// Whether `op` is a transpose the elementwise family computes: the
+/// permutation {1, 0} of a 2-D tensor the families read (see
+/// isKernelTensorType).
+bool isTransposeForKernel(mlir::linalg::TransposeOp op);
+
 /// Whether `value` is a copy of another tensor's elements in another order
 /// (a linalg.transpose, or an all-parallel linalg op whose body yields its
 /// one input through a permutation map; with `allowBroadcast`, through any

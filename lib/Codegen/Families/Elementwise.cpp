@@ -18,6 +18,7 @@
 
 #include "tesa/Codegen/Families.h"
 #include "tesa/Codegen/KernelEmitter.h"
+#include "tesa/Transforms/KernelRegions.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
@@ -28,17 +29,14 @@ using namespace tesa;
 /// its block (each thread copies kTransposeTile / kTransposeRows elements).
 static constexpr int64_t kTransposeTile = 32, kTransposeRows = 8;
 
-/// The transpose (permutation {1, 0} of a static 2-D tensor) that `region`
-/// is made of, if it is one.
+/// The transpose (see isTransposeForKernel) that `region` is made of, if it
+/// is one.
 static linalg::TransposeOp getTranspose(KernelOp region) {
   Block &body = region.getBody().front();
   if (body.getOperations().size() != 2)
     return nullptr;
   auto transpose = dyn_cast<linalg::TransposeOp>(body.front());
-  if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
-    return nullptr;
-  auto type = cast<ShapedType>(transpose.getInput().getType());
-  return type.hasStaticShape() ? transpose : nullptr;
+  return transpose && isTransposeForKernel(transpose) ? transpose : nullptr;
 }
 
 TransposeTiling tesa::getTransposeTiling(int64_t rows, int64_t columns) {
