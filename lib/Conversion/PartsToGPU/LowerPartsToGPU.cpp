@@ -176,28 +176,14 @@ std::optional<float> getConstantFill(Value acc) {
 std::optional<std::pair<Value, unsigned>> getBroadcastBias(Value acc) {
   while (auto annotate = acc.getDefiningOp<AnnotateOp>())
     acc = annotate.getSource();
-  auto broadcast = acc.getDefiningOp<linalg::GenericOp>();
-  if (!broadcast || broadcast.getNumDpsInputs() != 1 ||
-      broadcast.getNumLoops() != 2 ||
-      broadcast.getNumParallelLoops() != 2 ||
-      !broadcast.getMatchingIndexingMap(broadcast.getDpsInitOperand(0))
-           .isIdentity())
+  Value bias;
+  AffineMap map;
+  if (cast<RankedTensorType>(acc.getType()).getRank() != 2 ||
+      !matchCopy(acc, bias, map, /*allowBroadcast=*/true) ||
+      map.getNumResults() != 1 ||
+      !getElementTypeOrSelf(bias.getType()).isF32())
     return std::nullopt;
-  Block &body = broadcast.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  if (body.getOperations().size() != 1 ||
-      yield.getOperand(0) != body.getArgument(0))
-    return std::nullopt;
-  Value bias = broadcast.getDpsInputs()[0];
-  auto biasType = dyn_cast<RankedTensorType>(bias.getType());
-  AffineMap map =
-      broadcast.getMatchingIndexingMap(broadcast.getDpsInputOperand(0));
-  if (!biasType || biasType.getRank() != 1 ||
-      !biasType.getElementType().isF32() || map.getNumResults() != 1 ||
-      !isa<AffineDimExpr>(map.getResult(0)))
-    return std::nullopt;
-  return std::make_pair(bias, cast<AffineDimExpr>(map.getResult(0))
-                                  .getPosition());
+  return std::make_pair(bias, map.getDimPosition(0));
 }
 
 /// `tensor` as a read-only buffer.
