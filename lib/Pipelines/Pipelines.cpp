@@ -161,6 +161,8 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
   pm.addPass(createGpuKernelOutliningPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   const ChipDescription *chip = lookupChip(options.chip);
+  if (chip && chip->hasGridDependencyControl && options.programmaticLaunch)
+    pm.addPass(createProgrammaticLaunch());
   if (options.target == "rocdl") {
     addROCDLLowering(pm, options);
   } else {

@@ -97,9 +97,15 @@ public:
   virtual Error unloadModule(void *module) = 0;
   virtual Error getFunction(void *module, const char *name,
                             void *&function) = 0;
+  /// Whether `module` defines the device global `name`.
+  virtual Error hasGlobal(void *module, const char *name, bool &found) = 0;
+  /// Launches `function`; `programmatic`: with programmatic stream
+  /// serialisation, so that it may start before the previous kernel of
+  /// `stream` has finished (a backend without it launches normally).
   virtual Error launch(void *function, const uint32_t grid[3],
                        const uint32_t block[3], uint32_t sharedMemory,
-                       void *stream, void **params, void **extra) = 0;
+                       void *stream, void **params, void **extra,
+                       bool programmatic) = 0;
 
   virtual Error allocate(size_t bytes, void *&devicePtr) = 0;
   virtual Error free(void *devicePtr) = 0;

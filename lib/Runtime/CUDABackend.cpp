@@ -44,6 +44,29 @@ constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
 constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES =
     8;
+constexpr CUresult CUDA_ERROR_NOT_FOUND = 500;
+constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+
+/// CUlaunchAttribute: an attribute id, then its value (a 64-byte union) at
+/// offset 8.
+struct CUlaunchAttribute {
+  int id;
+  char pad[8 - sizeof(int)];
+  union {
+    char bytes[64];
+    int programmaticStreamSerializationAllowed;
+  } value;
+};
+
+/// CUlaunchConfig, the first argument of cuLaunchKernelEx.
+struct CUlaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  CUlaunchAttribute *attrs;
+  unsigned numAttrs;
+};
 
 /// The driver entry points, with the signatures documented in cuda.h. The
 /// symbol loaded for each is its versioned name where cuda.h maps the API
@@ -64,6 +87,8 @@ constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES =
   X(cuModuleUnload, "cuModuleUnload", CUmodule)                                \
   X(cuModuleGetFunction, "cuModuleGetFunction", CUfunction *, CUmodule,        \
     const char *)                                                              \
+  X(cuModuleGetGlobal, "cuModuleGetGlobal_v2", CUdeviceptr *, size_t *,        \
+    CUmodule, const char *)                                                    \
   X(cuFuncSetAttribute, "cuFuncSetAttribute", CUfunction,                     \
     CUfunction_attribute, int)                                                 \
   X(cuLaunchKernel, "cuLaunchKernel", CUfunction, unsigned, unsigned,          \
@@ -99,6 +124,9 @@ struct Driver {
   CUresult (*field)(__VA_ARGS__) = nullptr;
   TESA_CUDA_FUNCTIONS(TESA_DECLARE)
 #undef TESA_DECLARE
+  /// CUDA 12 drivers and later; null before.
+  CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
+                               void **) = nullptr;
 };
 
 CUdeviceptr toDevice(const void *ptr) {
@@ -122,6 +150,7 @@ public:
                  " (driver too old?)");
     TESA_CUDA_FUNCTIONS(TESA_LOAD)
 #undef TESA_LOAD
+    (void)loadSymbol(library, "cuLaunchKernelEx", driver.cuLaunchKernelEx);
     if (CUresult result = driver.cuInit(0)) {
       Error error = noDevice("cuInit failed: " + describe(result));
       error.code = result;
@@ -214,12 +243,32 @@ public:
                  "cuModuleGetFunction");
   }
 
+  Error hasGlobal(void *module, const char *name, bool &found) override {
+    CUdeviceptr address = 0;
+    size_t bytes = 0;
+    CUresult result = driver.cuModuleGetGlobal(&address, &bytes, module, name);
+    found = result == 0;
+    if (result == CUDA_ERROR_NOT_FOUND)
+      return {};
+    return check(result, "cuModuleGetGlobal");
+  }
+
   Error launch(void *function, const uint32_t grid[3], const uint32_t block[3],
-               uint32_t sharedMemory, void *stream, void **params,
-               void **extra) override {
+               uint32_t sharedMemory, void *stream, void **params, void **extra,
+               bool programmatic) override {
     if (sharedMemory)
       if (Error error = allowSharedMemory(function, sharedMemory))
         return error;
+    if (programmatic && driver.cuLaunchKernelEx) {
+      CUlaunchAttribute attribute = {};
+      attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+      attribute.value.programmaticStreamSerializationAllowed = 1;
+      CUlaunchConfig config = {grid[0],  grid[1],  grid[2],      block[0],
+                               block[1], block[2], sharedMemory, stream,
+                               &attribute, 1};
+      return check(driver.cuLaunchKernelEx(&config, function, params, extra),
+                   "cuLaunchKernelEx");
+    }
     return check(driver.cuLaunchKernel(function, grid[0], grid[1], grid[2],
                                        block[0], block[1], block[2],
                                        sharedMemory, stream, params, extra),

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 
 using namespace tesa::rt;
@@ -30,6 +31,13 @@ void recordAllocationError(const Error &error, uint64_t bytes) {
   else
     recordError(error.code, "device allocation of " + std::to_string(bytes) +
                                 " bytes: " + error.message());
+}
+
+/// Whether the environment lets the runtime launch kernels early
+/// (TESA_PROGRAMMATIC_LAUNCH, default on; "0" turns it off).
+bool programmaticLaunchAllowed() {
+  const char *text = std::getenv("TESA_PROGRAMMATIC_LAUNCH");
+  return !text || std::strcmp(text, "0") != 0;
 }
 
 /// Loads `module` with `backend` unless it is loaded; `module.mutex` held.
@@ -52,8 +60,17 @@ bool loadLocked(Module &module, Backend &backend) {
     recordError(error);
     return false;
   }
+  bool marked = false;
+  if (programmaticLaunchAllowed())
+    if (Error error = backend.hasGlobal(
+            handle, TESA_RT_PROGRAMMATIC_LAUNCH_SYMBOL, marked)) {
+      recordError(error);
+      (void)backend.unloadModule(handle);
+      return false;
+    }
   module.handle = handle;
   module.loadedBy = &backend;
+  module.programmaticLaunch = marked;
   ++state().counters.moduleLoads;
   return true;
 }
@@ -159,8 +176,9 @@ void mgpuLaunchKernel(void *handle, intptr_t gridX, intptr_t gridY,
   const uint32_t block[3] = {uint32_t(blockX), uint32_t(blockY),
                              uint32_t(blockZ)};
   Backend &backend = *function.module->loadedBy;
-  if (Error error = backend.launch(function.handle, grid, block, uint32_t(smem),
-                                   stream, params, extra)) {
+  if (Error error =
+          backend.launch(function.handle, grid, block, uint32_t(smem), stream,
+                         params, extra, function.module->programmaticLaunch)) {
     recordError(error.code, "kernel launch of '" + function.name +
                                 "' failed: " + error.detail);
     return;

@@ -53,6 +53,9 @@ struct Module {
   /// The backend that loaded `handle`; both null until loaded.
   Backend *loadedBy = nullptr;
   void *handle = nullptr;
+  /// Whether its kernels are launched with programmatic stream
+  /// serialisation (TESA_RT_PROGRAMMATIC_LAUNCH_SYMBOL; set when loaded).
+  bool programmaticLaunch = false;
   std::vector<std::unique_ptr<Function>> functions;
 
   Module(const void *data, size_t size, bool isPTX, int optLevel)

@@ -42,6 +42,7 @@ public:
       frees{0}, uploads{0}, synchronisations{0}, streamsDestroyed{0};
   std::atomic<void *> lastLaunchStream{nullptr};
   std::atomic<bool> failLaunches{false};
+  std::atomic<bool> lastLaunchProgrammatic{false};
   /// Allocations above this size report out of memory.
   std::atomic<size_t> memoryLimit{SIZE_MAX};
 
@@ -98,8 +99,15 @@ public:
     function = functions.back().get();
     return {};
   }
+  Error hasGlobal(void *module, const char *name, bool &found) override {
+    const std::string &text = *static_cast<std::string *>(module);
+    found = text.find(" " + std::string(name) + " ") != std::string::npos;
+    return {};
+  }
   Error launch(void *function, const uint32_t *, const uint32_t *, uint32_t,
-               void *stream, void **params, void **) override {
+               void *stream, void **params, void **,
+               bool programmatic) override {
+    lastLaunchProgrammatic = programmatic;
     if (failLaunches)
       return Error(700, "fakeLaunchKernel",
                    "FAKE_ERROR_ILLEGAL_ADDRESS (an illegal memory access was "
@@ -284,6 +292,32 @@ TEST_F(RuntimeTest, ModuleIsLoadedLazilyAndOnce) {
 
   mgpuModuleUnload(module);
   EXPECT_EQ(fake->moduleUnloads, 1);
+}
+
+/// Launches kernel "part0" of a module with `text` once, in a call.
+static void launchPart0(const char *text) {
+  void *module = loadFakeModule(text);
+  int stream;
+  ASSERT_EQ(tesa_rt_begin_call(kFake, &stream), 0) << lastError();
+  mgpuLaunchKernel(mgpuModuleGetFunction(module, "part0"), 1, 1, 1, 32, 1, 1,
+                   0, mgpuStreamCreate(), nullptr, nullptr, 0);
+  EXPECT_EQ(tesa_rt_end_call(), 0) << lastError();
+  mgpuModuleUnload(module);
+}
+
+TEST_F(RuntimeTest, MarkedModulesLaunchProgrammatically) {
+  static const char kMarked[] = "part0 " TESA_RT_PROGRAMMATIC_LAUNCH_SYMBOL;
+  launchPart0(kMarked);
+  EXPECT_TRUE(fake->lastLaunchProgrammatic);
+  launchPart0(kModuleText);
+  EXPECT_FALSE(fake->lastLaunchProgrammatic);
+
+  // The environment turns it off for modules loaded afterwards.
+  ::setenv("TESA_PROGRAMMATIC_LAUNCH", "0", 1);
+  launchPart0(kMarked);
+  ::unsetenv("TESA_PROGRAMMATIC_LAUNCH");
+  EXPECT_FALSE(fake->lastLaunchProgrammatic);
+  EXPECT_EQ(counters().launches, 3u);
 }
 
 TEST_F(RuntimeTest, FunctionLookupIsCached) {

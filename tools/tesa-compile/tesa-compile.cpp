@@ -86,6 +86,11 @@ static cl::opt<bool> decodeProducts(
     cl::desc("Compute the parts of a product of at most 64 dense columns in "
              "one launch (false: one launch per part)"),
     cl::init(true), cl::cat(category));
+static cl::opt<bool> programmaticLaunch(
+    "programmatic-launch",
+    cl::desc("On sm_90, let each kernel start while the previous one "
+             "finishes (programmatic dependent launch)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> propagate("propagate",
                                cl::desc("Propagate sparsity through the "
                                         "whole program first"),
@@ -226,6 +231,7 @@ int main(int argc, char **argv) {
   options.packEntryPoints = packEntryPoints;
   options.kernelRegions = kernelRegions;
   options.decodeProducts = decodeProducts;
+  options.programmaticLaunch = programmaticLaunch;
   options.rocmToolkit = rocmToolkit;
   PassManager parts(&context);
   tesa::buildGPUPartsPipeline(parts, options);

@@ -56,6 +56,12 @@ struct GPUPipelineOptions
                      "decomposed parts as kernel regions (false: all of "
                      "them on the generic path)"),
       llvm::cl::init(true)};
+  Option<bool> programmaticLaunch{
+      *this, "programmatic-launch",
+      llvm::cl::desc("On chips with grid dependency control (sm_90), let "
+                     "each kernel start while the previous one finishes "
+                     "(--tesa-programmatic-launch)"),
+      llvm::cl::init(true)};
   Option<std::string> rocmToolkit{
       *this, "rocm-toolkit",
       llvm::cl::desc("Directory with llvm/bin/ld.lld, for linking HSACO"),

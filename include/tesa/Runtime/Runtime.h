@@ -133,6 +133,15 @@ TESA_RT_EXPORT void mgpuMemset32(void *dst, uint32_t value, size_t count,
 TESA_RT_EXPORT void mgpuMemset16(void *dst, uint16_t value, size_t count,
                                  void *stream);
 
+/// The device global (any type) whose presence in a kernel module says that
+/// every kernel of the module waits for the previous kernel of its stream
+/// (`griddepcontrol.wait`) before it touches memory. The runtime launches
+/// the kernels of such a module with programmatic stream serialisation
+/// (sm_90+, CUDA 12 drivers), so that each may start while its predecessor
+/// finishes; TESA_PROGRAMMATIC_LAUNCH=0 (environment) turns that off.
+/// `--tesa-programmatic-launch` emits it.
+#define TESA_RT_PROGRAMMATIC_LAUNCH_SYMBOL "__tesa_programmatic_launch"
+
 /// tesa's addition to the ABI: the device copy of a constant in host memory
 /// (a weight compiled into the library), uploaded on first use and cached
 /// for the life of the process.

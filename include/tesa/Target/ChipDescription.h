@@ -105,6 +105,9 @@ struct ChipDescription {
   /// Per-block costs of 2:4 structured f16 blocks measured on the chip, in
   /// the units of `costs`.
   llvm::ArrayRef<MeasuredBlockCost> structuredCosts = {};
+  /// Grid dependency control (`griddepcontrol`, sm_90+): a kernel may be
+  /// launched before its predecessor in the stream has finished.
+  bool hasGridDependencyControl = false;
 
   /// The matrix instruction used for block parts of `kind`, if any.
   std::optional<MatrixShape> getMatrixShape(ComputeKind kind) const;
