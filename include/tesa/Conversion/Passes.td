@@ -257,25 +257,23 @@ def ProgrammaticLaunch : Pass<"tesa-programmatic-launch", "mlir::ModuleOp"> {
   let summary = "Let each kernel start while the kernel before it finishes";
   let description = [{
     Programmatic dependent launch (sm_90+): a kernel launched with the
-    driver's programmatic-stream-serialisation attribute may start while
-    the previous kernel of its stream is still running, once every block of
-    that kernel has signalled `griddepcontrol.launch_dependents`; it must
-    execute `griddepcontrol.wait`, which returns when the previous kernel
-    has completed and its memory is visible, before it touches memory.
+    driver's programmatic-stream-serialisation attribute may be launched
+    before the previous kernel of its stream has completed (at the latest
+    when all of that kernel's blocks have exited, before its memory is
+    flushed); it must execute `griddepcontrol.wait`, which returns when the
+    previous kernel has completed and its memory is visible, before it
+    touches memory.
 
     This pass makes every kernel of every `gpu.module` safe to launch that
     way and says so to the runtime. Each `gpu.func` kernel starts with
 
     ```mlir
     gpu.func @k(...) kernel {
-      nvvm.griddepcontrol launch_dependents
       nvvm.griddepcontrol wait
       ...
     ```
 
-    so that its successor's launch overlaps its whole run and nothing of it
-    runs before its predecessor is done; the module gets the marker global
-    `__tesa_programmatic_launch`:
+    and the module gets the marker global `__tesa_programmatic_launch`:
 
     ```mlir
     llvm.mlir.global external constant @__tesa_programmatic_launch(1 : i8) {addr_space = 1 : i32} : i8
@@ -284,8 +282,11 @@ def ProgrammaticLaunch : Pass<"tesa-programmatic-launch", "mlir::ModuleOp"> {
     The runtime launches the kernels of a module with that global with the
     attribute (unless `TESA_PROGRAMMATIC_LAUNCH=0`), and the others without.
     What the overlap hides is the launch of the next kernel and the start
-    of its blocks, about a microsecond per launch; chains of small kernels
-    gain most. `--tesa-pipeline` runs it after kernel outlining on chips
+    of its blocks, a fraction of a microsecond per launch; chains of small
+    kernels gain most. No kernel releases its successor early
+    (`griddepcontrol.launch_dependents`): blocks of the successor would
+    then wait on multiprocessors beside the kernel's own, which measured
+    slower (docs/runtime.md, "Programmatic launch"). `--tesa-pipeline` runs it after kernel outlining on chips
     with grid dependency control (sm_90), unless
     `programmatic-launch=false`.
   }];

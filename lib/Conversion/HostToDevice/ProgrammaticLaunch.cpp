@@ -5,9 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Makes every kernel wait for its predecessor at its first instruction and
-// release its successor there too, and marks the kernel modules for the
-// runtime, which then launches their kernels with programmatic stream
-// serialisation.
+// marks the kernel modules for the runtime, which then launches their
+// kernels with programmatic stream serialisation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,18 +27,15 @@ struct ProgrammaticLaunchPass
 };
 } // namespace
 
-/// Starts `kernel` with `griddepcontrol.launch_dependents` then
-/// `griddepcontrol.wait`, unless it starts so already.
+/// Starts `kernel` with `griddepcontrol.wait`, unless it starts so already.
 static void waitForPredecessor(gpu::GPUFuncOp kernel) {
   Block &entry = kernel.getBody().front();
   auto first = dyn_cast<NVVM::GriddepcontrolOp>(entry.front());
-  if (first && first.getKind() == NVVM::GridDepActionKind::launch_dependents)
+  if (first && first.getKind() == NVVM::GridDepActionKind::wait)
     return;
   OpBuilder builder = OpBuilder::atBlockBegin(&entry);
-  Location loc = kernel.getLoc();
-  NVVM::GriddepcontrolOp::create(builder, loc,
-                                 NVVM::GridDepActionKind::launch_dependents);
-  NVVM::GriddepcontrolOp::create(builder, loc, NVVM::GridDepActionKind::wait);
+  NVVM::GriddepcontrolOp::create(builder, kernel.getLoc(),
+                                 NVVM::GridDepActionKind::wait);
 }
 
 /// Adds the global that tells the runtime every kernel of `module` waits.

@@ -1,14 +1,12 @@
 // RUN: tesa-opt %s --tesa-programmatic-launch --split-input-file | FileCheck %s
 // RUN: tesa-opt %s --tesa-programmatic-launch --tesa-programmatic-launch --split-input-file | FileCheck %s --check-prefix=TWICE
 
-// Every kernel releases its successor, then waits for its predecessor,
-// before its first instruction; device functions are left alone, and the
+// Every kernel waits for its predecessor before its first instruction; device functions are left alone, and the
 // module gets the runtime's marker.
 
 // CHECK-LABEL: gpu.module @kernels
 // CHECK:         llvm.mlir.global external constant @__tesa_programmatic_launch(1 : i8) {addr_space = 1 : i32} : i8
 // CHECK-LABEL:   gpu.func @scale
-// CHECK-NEXT:      nvvm.griddepcontrol launch_dependents
 // CHECK-NEXT:      nvvm.griddepcontrol wait
 // CHECK-NEXT:      %[[TID:.*]] = gpu.thread_id x
 // CHECK-NEXT:      memref.load %{{.*}}[%[[TID]]]
@@ -17,7 +15,7 @@
 // CHECK:           gpu.return
 
 // TWICE-COUNT-1: llvm.mlir.global external constant @__tesa_programmatic_launch
-// TWICE-COUNT-2: nvvm.griddepcontrol
+// TWICE-COUNT-1: nvvm.griddepcontrol wait
 // TWICE-NOT:     nvvm.griddepcontrol
 module attributes {gpu.container_module} {
   gpu.module @kernels {
