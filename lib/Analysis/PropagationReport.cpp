@@ -16,6 +16,8 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace tesa;
 
@@ -29,24 +31,40 @@ static std::string joinNames(const llvm::SetVector<StringRef> &names) {
   return text;
 }
 
+/// The coarsest grid that refines the grids of every map of `maps` (all
+/// over one shape): cost proportional to the maps, not to the tensor.
+static SmallVector<int64_t>
+getCommonGrid(ArrayRef<const SparsityMap *> maps) {
+  SmallVector<int64_t> grid(maps.front()->getRank(), 1);
+  for (const SparsityMap *map : maps)
+    for (auto [cells, mapCells] : llvm::zip(grid, map->getGridShape()))
+      cells = std::lcm(cells, mapCells);
+  return grid;
+}
+
 /// Fills in the counts and drivers of `row` for `value`.
 static void describe(PropagationReportRow &row, Value value,
                      const SparsityMap &before, const SparsityMap &content,
                      const SparsityMap &demand, const SparsityMap &after) {
-  std::vector<uint8_t> b = tesa::propagation::getElementEntries(before);
-  std::vector<uint8_t> c = tesa::propagation::getElementEntries(content);
-  std::vector<uint8_t> d = tesa::propagation::getElementEntries(demand);
-  std::vector<uint8_t> a = tesa::propagation::getElementEntries(after);
+  SmallVector<int64_t> grid =
+      getCommonGrid({&before, &content, &demand, &after});
+  int64_t cellElements = 1;
+  for (auto [size, cells] : llvm::zip(before.getShape(), grid))
+    cellElements *= size / cells;
+  std::vector<uint8_t> b = before.getEntriesOn(grid);
+  std::vector<uint8_t> c = content.getEntriesOn(grid);
+  std::vector<uint8_t> d = demand.getEntriesOn(grid);
+  std::vector<uint8_t> a = after.getEntriesOn(grid);
   bool lowerForward = false, lowerBackward = false;
   for (size_t i = 0; i < b.size(); ++i) {
     if (b[i] == kPrunedBits)
       continue;
     if (c[i] == kPrunedBits)
-      ++row.newlyZero;
+      row.newlyZero += cellElements;
     else if (d[i] == kPrunedBits)
-      ++row.newlyDead;
+      row.newlyDead += cellElements;
     else if (a[i] < b[i]) {
-      ++row.bitsLowered;
+      row.bitsLowered += cellElements;
       lowerForward |= c[i] < b[i];
       lowerBackward |= d[i] < b[i];
     }
