@@ -13,6 +13,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
   cmake ninja-build g++ libgtest-dev python3 python3-venv rocm-device-libs
+  libclang-rt-22-dev
 )
 
 missing=()

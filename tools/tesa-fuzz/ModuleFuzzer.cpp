@@ -1,0 +1,85 @@
+//===- ModuleFuzzer.cpp - Fuzzing parse, propagation and decomposition ----===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// libFuzzer target. An input is the text of a module. It is parsed and
+// verified, then run through what `tesa-opt` runs before code generation:
+// encoding verification, propagation (with its JSON report), the expansion
+// of aggregated ops, decomposition and the sparsity summary. Errors are
+// expected; findings are crashes, hangs (libFuzzer's -timeout), running out
+// of memory (-rss_limit_mb), a pass manager that succeeds although a pass
+// reported an error, and a decomposition that `--tesa-check-decomposition`
+// rejects (checked for inputs that held no decomposition of their own).
+//
+//===----------------------------------------------------------------------===//
+
+#include "FuzzContext.h"
+
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
+#include "tesa/Transforms/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <cstdint>
+#include <string>
+
+using namespace mlir;
+
+/// The passes up to decomposition, as `tesa-opt` would run them.
+static void addAnalysisPasses(PassManager &pm) {
+  pm.addPass(tesa::createVerifyEncodings());
+  tesa::PropagateOptions propagate;
+  propagate.report = "/dev/null";
+  propagate.reportFormat = "json";
+  pm.addPass(tesa::createPropagate(propagate));
+  pm.addPass(tesa::createDecomposeAggregatedOps());
+  pm.addPass(tesa::createDecompose());
+  tesa::SparsitySummaryOptions summary;
+  summary.outputFile = "/dev/null";
+  pm.addPass(tesa::createSparsitySummary(summary));
+}
+
+/// Whether `module` holds parts or kernel regions already (lit tests of the
+/// later passes do), which decomposition leaves as they are.
+static bool hasDecomposition(ModuleOp module) {
+  WalkResult found = module.walk([](Operation *op) {
+    bool tesaOp = isa<tesa::TesaDialect>(op->getDialect());
+    return tesaOp && !isa<tesa::AnnotateOp>(op) ? WalkResult::interrupt()
+                                                : WalkResult::advance();
+  });
+  return found.wasInterrupted();
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  MLIRContext &context = tesa::fuzz::getContext();
+  tesa::fuzz::ErrorCounter errors(context);
+  std::string text(reinterpret_cast<const char *>(data), size);
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(text, ParserConfig(&context));
+  if (!module || failed(verify(*module)))
+    return 0;
+
+  bool decomposedAlready = hasDecomposition(*module);
+  PassManager analysis(&context);
+  addAnalysisPasses(analysis);
+  if (failed(analysis.run(*module)))
+    return 0;
+  if (errors.getErrors())
+    tesa::fuzz::reportFinding("a pass reported an error, yet the pipeline "
+                              "succeeded");
+
+  if (decomposedAlready)
+    return 0;
+  PassManager check(&context);
+  check.addPass(tesa::createCheckDecomposition());
+  if (failed(check.run(*module)))
+    tesa::fuzz::reportFinding("--tesa-check-decomposition rejects what "
+                              "--tesa-decompose produced");
+  return 0;
+}
