@@ -10,7 +10,7 @@
 
 #include <functional>
 #include <limits>
-
+#include <numeric>
 #include <queue>
 
 using namespace tesa;
@@ -36,14 +36,22 @@ struct BlockChoice {
   double cost;
 };
 
-/// Element-level planning state for one operand.
+/// The planning state for one operand. It plans on cells of cell.first x
+/// cell.second elements: the largest that divide the operand map's blocks
+/// and every block shape the plan may take, so that the map is constant on
+/// a cell and every block is made of whole cells. A per-element map plans
+/// per element; a map of large blocks costs a cell per smallest block of
+/// the menu, whatever the operand's size.
 class Planner {
 public:
   Planner(const SparsityMap &operand, bool channelsAlongRows,
-          const ChipDescription &chip)
+          const ChipDescription &chip, const DecompositionOptions &options)
       : rows(operand.getShape()[0]), columns(operand.getShape()[1]),
         channelsAlongRows(channelsAlongRows), chip(chip),
-        bits(operand.getEntriesOn(operand.getShape())),
+        cell(getCell(operand, options)), cellRows(rows / cell.first),
+        cellColumns(columns / cell.second),
+        cellElements(cell.first * cell.second),
+        bits(operand.getEntriesOn({cellRows, cellColumns})),
         owner(bits.size(), -1) {}
 
   llvm::SmallVector<PlannedPart> plan(const DecompositionOptions &options) {
@@ -79,17 +87,35 @@ private:
                : std::make_pair(shape.reduction, shape.channels);
   }
 
-  /// Calls `fn(index)` for every element of the block.
+  /// The planning cell (see the class comment).
+  std::pair<int64_t, int64_t> getCell(const SparsityMap &operand,
+                                      const DecompositionOptions &options) {
+    llvm::SmallVector<int64_t> mapBlock = operand.getBlockShape();
+    std::pair<int64_t, int64_t> result = {mapBlock[0], mapBlock[1]};
+    auto divideBoth = [&](BlockShape shape) {
+      std::pair<int64_t, int64_t> block = orient(shape);
+      result.first = std::gcd(result.first, block.first);
+      result.second = std::gcd(result.second, block.second);
+    };
+    for (BlockShape shape : chip.blockMenu)
+      divideBoth(shape);
+    divideBoth(options.forcedBlock);
+    return result;
+  }
+
+  /// Calls `fn(cellIndex)` for every cell of the block.
   template <typename Fn>
   void forEachInBlock(std::pair<int64_t, int64_t> block, int64_t blockRow,
                       int64_t blockColumn, Fn fn) const {
     int64_t rowEnd = std::min(rows, (blockRow + 1) * block.first);
     int64_t columnEnd = std::min(columns, (blockColumn + 1) * block.second);
-    for (int64_t r = blockRow * block.first; r < rowEnd; ++r)
-      for (int64_t c = blockColumn * block.second; c < columnEnd; ++c)
-        fn(r * columns + c);
+    for (int64_t r = blockRow * block.first; r < rowEnd; r += cell.first)
+      for (int64_t c = blockColumn * block.second; c < columnEnd;
+           c += cell.second)
+        fn(r / cell.first * cellColumns + c / cell.second);
   }
 
+  /// The uncovered elements of `classBits` in the block.
   int64_t countUncovered(unsigned classBits,
                          std::pair<int64_t, int64_t> block, int64_t blockRow,
                          int64_t blockColumn) const {
@@ -97,7 +123,14 @@ private:
     forEachInBlock(block, blockRow, blockColumn, [&](int64_t i) {
       count += bits[i] == classBits && owner[i] < 0;
     });
-    return count;
+    return count * cellElements;
+  }
+
+  /// Whether the element at (row, column) is of `classBits` and uncovered.
+  bool isUncoveredElement(unsigned classBits, int64_t row,
+                          int64_t column) const {
+    int64_t i = row / cell.first * cellColumns + column / cell.second;
+    return bits[i] == classBits && owner[i] < 0;
   }
 
   /// Whether parts of `kind` may be 2:4 structured in blocks of `shape`.
@@ -113,6 +146,11 @@ private:
     // The block's channels and reduction elements, as [first, end) ranges.
     int64_t rowEnd = std::min(rows, (blockRow + 1) * block.first);
     int64_t columnEnd = std::min(columns, (blockColumn + 1) * block.second);
+    // Groups of four lie within a cell four or more deep, so that a kept
+    // cell holds a dense group.
+    int64_t cellReduction = channelsAlongRows ? cell.second : cell.first;
+    if (cellReduction % 4 == 0)
+      return countUncovered(classBits, block, blockRow, blockColumn) == 0;
     std::pair<int64_t, int64_t> rowRange = {blockRow * block.first, rowEnd};
     std::pair<int64_t, int64_t> columnRange = {blockColumn * block.second,
                                                columnEnd};
@@ -122,9 +160,8 @@ private:
     return !findDenseGroupOfFour(
         channels.first, channels.second, reduction.first, reduction.second,
         [&](int64_t channel, int64_t k) {
-          int64_t i = channelsAlongRows ? channel * columns + k
-                                        : k * columns + channel;
-          return bits[i] == classBits && owner[i] < 0;
+          return channelsAlongRows ? isUncoveredElement(classBits, channel, k)
+                                   : isUncoveredElement(classBits, k, channel);
         });
   }
 
@@ -224,18 +261,22 @@ private:
 
   void addFineRemainder(unsigned classBits, ComputeKind kind) {
     int64_t count = 0;
-    llvm::DenseSet<int64_t> channels;
+    // Channels with work, as the cells' channel ranges.
+    llvm::DenseSet<int64_t> channelCells;
     for (size_t i = 0; i < bits.size(); ++i)
       if (bits[i] == classBits && owner[i] < 0) {
         owner[i] = parts.size();
-        ++count;
-        channels.insert(channelsAlongRows ? i / columns : i % columns);
+        count += cellElements;
+        channelCells.insert(channelsAlongRows ? i / cellColumns
+                                              : i % cellColumns);
       }
     if (count == 0)
       return;
+    int64_t channels = int64_t(channelCells.size()) *
+                       (channelsAlongRows ? cell.first : cell.second);
     const KernelCosts &costs = chip.costs;
     double cost = costs.partOverhead[unsigned(kind)] +
-                  channels.size() * costs.fineChannelOverhead[unsigned(kind)] +
+                  channels * costs.fineChannelOverhead[unsigned(kind)] +
                   count * costs.finePerElement[unsigned(kind)];
     parts.push_back({PlannedPart::Kind::Fine, 0, 0, classBits,
                      SparsityMap::getUniform({rows, columns}, 0), count,
@@ -296,8 +337,9 @@ private:
       for (size_t i = 0; i < bits.size(); ++i)
         if (owner[i] == int(index))
           entries[i] = classBits;
-      part.map = llvm::cantFail(SparsityMap::get({rows, columns},
-                                                 {rows, columns}, entries))
+      part.map = llvm::cantFail(SparsityMap::get(
+                                    {rows, columns}, {cellRows, cellColumns},
+                                    std::move(entries)))
                      .getCanonical();
     }
   }
@@ -305,8 +347,13 @@ private:
   int64_t rows, columns;
   bool channelsAlongRows;
   const ChipDescription &chip;
+  /// Elements of a cell along rows and columns; cells along rows and
+  /// columns; elements of a cell.
+  std::pair<int64_t, int64_t> cell;
+  int64_t cellRows, cellColumns, cellElements;
+  /// The bits of each cell, row-major.
   std::vector<uint8_t> bits;
-  /// The part each element is assigned to, -1 while unassigned.
+  /// The part each cell is assigned to, -1 while unassigned.
   std::vector<int> owner;
   llvm::SmallVector<PlannedPart> parts;
 };
@@ -318,23 +365,29 @@ tesa::planDecomposition(const SparsityMap &operand, bool channelsAlongRows,
                         const ChipDescription &chip,
                         const DecompositionOptions &options) {
   assert(operand.getRank() == 2 && "decomposition plans 2-D operands");
-  return Planner(operand, channelsAlongRows, chip).plan(options);
+  return Planner(operand, channelsAlongRows, chip, options).plan(options);
 }
 
-/// Whether every element of `bits` (a row-major map `columns` wide) in
-/// rows [rowBegin, rowEnd) and columns [columnBegin, columnEnd) is kept
-/// (true), none is (false), or some are (none).
-static std::optional<bool> isRectangleKept(llvm::ArrayRef<uint8_t> bits,
-                                           int64_t columns, int64_t rowBegin,
-                                           int64_t rowEnd, int64_t columnBegin,
+/// Whether every element of the 2-D `map` in rows [rowBegin, rowEnd) and
+/// columns [columnBegin, columnEnd) is kept (true), none is (false), or
+/// some are (none). Looks at the map's blocks that meet the rectangle: each
+/// is kept or pruned as a whole.
+static std::optional<bool> isRectangleKept(const SparsityMap &map,
+                                           int64_t rowBegin, int64_t rowEnd,
+                                           int64_t columnBegin,
                                            int64_t columnEnd) {
-  int64_t kept = 0;
-  for (int64_t i = rowBegin; i < rowEnd; ++i)
-    for (int64_t j = columnBegin; j < columnEnd; ++j)
-      kept += bits[i * columns + j] != 0;
+  llvm::SmallVector<int64_t> block = map.getBlockShape();
+  int64_t gridColumns = map.getGridShape()[1];
+  llvm::ArrayRef<uint8_t> entries = map.getEntries();
+  int64_t kept = 0, total = 0;
+  for (int64_t i = rowBegin / block[0]; i * block[0] < rowEnd; ++i)
+    for (int64_t j = columnBegin / block[1]; j * block[1] < columnEnd; ++j) {
+      kept += entries[i * gridColumns + j] != 0;
+      ++total;
+    }
   if (kept == 0)
     return false;
-  if (kept != (rowEnd - rowBegin) * (columnEnd - columnBegin))
+  if (kept != total)
     return std::nullopt;
   return true;
 }
@@ -344,14 +397,13 @@ std::optional<KeptSlabs> tesa::getKeptSlabs(const SparsityMap &rhs,
                                             int64_t slabColumns) {
   llvm::ArrayRef<int64_t> shape = rhs.getShape();
   int64_t k = shape[0], n = shape[1];
-  std::vector<uint8_t> bits = rhs.getEntriesOn(shape);
   KeptSlabs slabs;
   slabs.offsets.push_back(0);
   for (int64_t column = 0; column < llvm::divideCeil(n, slabColumns);
        ++column) {
     for (int64_t row = 0; row < llvm::divideCeil(k, slabRows); ++row) {
       std::optional<bool> kept = isRectangleKept(
-          bits, n, row * slabRows, std::min(k, (row + 1) * slabRows),
+          rhs, row * slabRows, std::min(k, (row + 1) * slabRows),
           column * slabColumns, std::min(n, (column + 1) * slabColumns));
       if (!kept)
         return std::nullopt;
@@ -368,11 +420,10 @@ std::optional<KeptSlabs> tesa::getKeptLhsSlabs(const SparsityMap &lhs,
                                                int64_t columnTiles) {
   llvm::ArrayRef<int64_t> shape = lhs.getShape();
   int64_t m = shape[0], k = shape[1];
-  std::vector<uint8_t> bits = lhs.getEntriesOn(shape);
   std::vector<int32_t> keptSlabs;
   for (int64_t slab = 0; slab < llvm::divideCeil(k, slabDepth); ++slab) {
     std::optional<bool> kept = isRectangleKept(
-        bits, k, 0, m, slab * slabDepth, std::min(k, (slab + 1) * slabDepth));
+        lhs, 0, m, slab * slabDepth, std::min(k, (slab + 1) * slabDepth));
     if (!kept)
       return std::nullopt;
     if (*kept)
@@ -388,22 +439,33 @@ std::optional<KeptSlabs> tesa::getKeptLhsSlabs(const SparsityMap &lhs,
 }
 
 std::optional<KeptChannels> tesa::getKeptChannels(const SparsityMap &map) {
-  llvm::ArrayRef<int64_t> shape = map.getShape();
-  int64_t rows = shape[0], columns = shape[1];
-  std::vector<uint8_t> bits = map.getEntriesOn(shape);
-  std::vector<bool> rowKept(rows), columnKept(columns);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < columns; ++j)
-      if (bits[i * columns + j]) {
-        rowKept[i] = true;
-        columnKept[j] = true;
+  // On the map's grid: a block row (column) is kept if any of its blocks is.
+  llvm::ArrayRef<int64_t> grid = map.getGridShape();
+  llvm::ArrayRef<uint8_t> bits = map.getEntries();
+  std::vector<bool> gridRowKept(grid[0]), gridColumnKept(grid[1]);
+  for (int64_t i = 0; i < grid[0]; ++i)
+    for (int64_t j = 0; j < grid[1]; ++j)
+      if (bits[i * grid[1] + j]) {
+        gridRowKept[i] = true;
+        gridColumnKept[j] = true;
       }
-  if (llvm::none_of(rowKept, [](bool kept) { return kept; }))
+  if (llvm::none_of(gridRowKept, [](bool kept) { return kept; }))
     return std::nullopt;
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < columns; ++j)
-      if (rowKept[i] && columnKept[j] && !bits[i * columns + j])
+  for (int64_t i = 0; i < grid[0]; ++i)
+    for (int64_t j = 0; j < grid[1]; ++j)
+      if (gridRowKept[i] && gridColumnKept[j] && !bits[i * grid[1] + j])
         return std::nullopt;
+  // Per element row and column.
+  auto expand = [](const std::vector<bool> &gridKept, int64_t size) {
+    std::vector<bool> kept(size);
+    int64_t block = size / int64_t(gridKept.size());
+    for (int64_t i = 0; i < size; ++i)
+      kept[i] = gridKept[i / block];
+    return kept;
+  };
+  llvm::ArrayRef<int64_t> shape = map.getShape();
+  std::vector<bool> rowKept = expand(gridRowKept, shape[0]);
+  std::vector<bool> columnKept = expand(gridColumnKept, shape[1]);
   // The kept indices, or none where all are kept.
   auto keptOf = [](const std::vector<bool> &kept) {
     std::vector<int32_t> indices;

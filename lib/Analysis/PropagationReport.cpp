@@ -16,8 +16,6 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 
-#include <numeric>
-
 using namespace mlir;
 using namespace tesa;
 
@@ -31,23 +29,13 @@ static std::string joinNames(const llvm::SetVector<StringRef> &names) {
   return text;
 }
 
-/// The coarsest grid that refines the grids of every map of `maps` (all
-/// over one shape): cost proportional to the maps, not to the tensor.
-static SmallVector<int64_t>
-getCommonGrid(ArrayRef<const SparsityMap *> maps) {
-  SmallVector<int64_t> grid(maps.front()->getRank(), 1);
-  for (const SparsityMap *map : maps)
-    for (auto [cells, mapCells] : llvm::zip(grid, map->getGridShape()))
-      cells = std::lcm(cells, mapCells);
-  return grid;
-}
-
 /// Fills in the counts and drivers of `row` for `value`.
 static void describe(PropagationReportRow &row, Value value,
                      const SparsityMap &before, const SparsityMap &content,
                      const SparsityMap &demand, const SparsityMap &after) {
+  // Counted on the maps' common grid, each cell weighing its elements.
   SmallVector<int64_t> grid =
-      getCommonGrid({&before, &content, &demand, &after});
+      SparsityMap::getCommonGrid({&before, &content, &demand, &after});
   int64_t cellElements = 1;
   for (auto [size, cells] : llvm::zip(before.getShape(), grid))
     cellElements *= size / cells;

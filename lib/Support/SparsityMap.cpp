@@ -102,6 +102,17 @@ static SmallVector<int64_t> lcmGrid(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
   return result;
 }
 
+SmallVector<int64_t>
+SparsityMap::getCommonGrid(ArrayRef<const SparsityMap *> maps) {
+  assert(!maps.empty() && "no maps");
+  SmallVector<int64_t> grid(maps.front()->getGridShape());
+  for (const SparsityMap *map : maps.drop_front()) {
+    assert(map->getShape() == maps.front()->getShape() && "shapes differ");
+    grid = lcmGrid(grid, map->getGridShape());
+  }
+  return grid;
+}
+
 /// Row-major linear index of `index` in `dims`.
 static int64_t linearize(ArrayRef<int64_t> index, ArrayRef<int64_t> dims) {
   int64_t linear = 0;

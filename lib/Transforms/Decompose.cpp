@@ -15,6 +15,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <numeric>
+
 namespace tesa {
 #define GEN_PASS_DEF_DECOMPOSE
 #include "tesa/Transforms/Passes.h.inc"
@@ -54,7 +56,7 @@ bool isMostlyKeptValue(Value value) {
   if (isa<BlockArgument>(value) || !type.hasStaticShape())
     return false;
   SparsityMap map = getDeclaredMap(type);
-  for (uint8_t bits : map.getEntriesOn(map.getShape()))
+  for (uint8_t bits : map.getEntries())
     if (bits != 0 && bits != 32)
       return false;
   return 2 * map.getNumKept() > map.getNumElements();
@@ -66,24 +68,27 @@ bool isMostlyKeptValue(Value value) {
 /// split operand's reduction slices are dead where the other is pruned.)
 bool prunedElementsMeetKept(const SparsityMap &split, const SparsityMap &other,
                             bool splitIsLhs) {
-  ArrayRef<int64_t> splitShape = split.getShape();
-  ArrayRef<int64_t> otherShape = other.getShape();
-  std::vector<uint8_t> splitBits = split.getEntriesOn(splitShape);
-  std::vector<uint8_t> otherBits = other.getEntriesOn(otherShape);
-  int64_t reduction = splitIsLhs ? splitShape[1] : splitShape[0];
-  for (int64_t k = 0; k < reduction; ++k) {
-    bool kept = false, pruned = false;
-    int64_t splitOuter = splitIsLhs ? splitShape[0] : splitShape[1];
-    for (int64_t i = 0; i < splitOuter && !kept; ++i)
-      kept = splitBits[splitIsLhs ? i * splitShape[1] + k
-                                  : k * splitShape[1] + i] != 0;
-    int64_t otherOuter = splitIsLhs ? otherShape[1] : otherShape[0];
-    for (int64_t i = 0; i < otherOuter && !pruned; ++i)
-      pruned = otherBits[splitIsLhs ? k * otherShape[1] + i
-                                    : i * otherShape[1] + k] == 0;
-    if (kept && pruned)
+  // Along the reduction, per block of each map's grid: whether the split
+  // operand keeps an element there, whether the other prunes one.
+  auto alongReduction = [](const SparsityMap &map, unsigned reductionDim,
+                           bool wanted) {
+    ArrayRef<int64_t> grid = map.getGridShape();
+    std::vector<bool> found(grid[reductionDim], false);
+    for (auto [i, bits] : llvm::enumerate(map.getEntries())) {
+      int64_t k = reductionDim == 1 ? i % grid[1] : i / grid[1];
+      found[k] = found[k] || (bits != 0) == wanted;
+    }
+    return found;
+  };
+  unsigned splitDim = splitIsLhs ? 1 : 0, otherDim = splitIsLhs ? 0 : 1;
+  std::vector<bool> kept = alongReduction(split, splitDim, true);
+  std::vector<bool> pruned = alongReduction(other, otherDim, false);
+  int64_t splitBlock = split.getBlockShape()[splitDim];
+  int64_t otherBlock = other.getBlockShape()[otherDim];
+  int64_t step = std::gcd(splitBlock, otherBlock);
+  for (int64_t k = 0; k < split.getShape()[splitDim]; k += step)
+    if (kept[k / splitBlock] && pruned[k / otherBlock])
       return true;
-  }
   return false;
 }
 

@@ -66,6 +66,65 @@ TEST(DecompositionPlanTest, EveryModeCoversExactly) {
       }
 }
 
+/// A map over `rows` x `columns` with a `gridRows` x `gridColumns` grid of
+/// random widths, half of its blocks pruned.
+static SparsityMap randomBlockMap(std::mt19937 &rng, int64_t rows,
+                                  int64_t columns, int64_t gridRows,
+                                  int64_t gridColumns) {
+  const uint8_t widths[] = {0, 0, 0, 4, 8, 16, 16, 32};
+  std::uniform_int_distribution<int> pick(0, 7);
+  std::vector<uint8_t> entries(gridRows * gridColumns);
+  for (uint8_t &entry : entries)
+    entry = widths[pick(rng)];
+  return cantFail(
+      SparsityMap::get({rows, columns}, {gridRows, gridColumns}, entries));
+}
+
+TEST(DecompositionPlanTest, BlockMapsPlanAsTheirElementsWould) {
+  // The planner works on cells that divide the map's blocks and the block
+  // menu; the same sparsity written per element must plan the same parts.
+  std::mt19937 rng(11);
+  for (const ChipDescription &chip : getKnownChips())
+    for (auto mode : {DecompositionOptions::Mode::Auto,
+                      DecompositionOptions::Mode::Fine,
+                      DecompositionOptions::Mode::Block,
+                      DecompositionOptions::Mode::Structured})
+      for (int trial = 0; trial < 3; ++trial) {
+        SparsityMap blocks = randomBlockMap(rng, 192, 256, 6, int64_t(4) << trial);
+        SparsityMap elements = cantFail(SparsityMap::get(
+            blocks.getShape(), blocks.getShape(),
+            blocks.getEntriesOn(blocks.getShape())));
+        DecompositionOptions options;
+        options.mode = mode;
+        options.forcedBlock = {32, 16};
+        bool alongRows = trial % 2 == 0;
+        auto coarse = planDecomposition(blocks, alongRows, chip, options);
+        auto fine = planDecomposition(elements, alongRows, chip, options);
+        ASSERT_EQ(coarse.size(), fine.size());
+        for (auto [a, b] : llvm::zip_equal(coarse, fine)) {
+          EXPECT_EQ(a.kind, b.kind);
+          EXPECT_EQ(a.blockRows, b.blockRows);
+          EXPECT_EQ(a.blockColumns, b.blockColumns);
+          EXPECT_EQ(a.bits, b.bits);
+          EXPECT_EQ(a.numUnits, b.numUnits);
+          EXPECT_DOUBLE_EQ(a.cost, b.cost);
+          EXPECT_EQ(a.map.getCanonical(), b.map.getCanonical());
+        }
+      }
+}
+
+TEST(DecompositionPlanTest, LargeBlockMapsPlanPerCell) {
+  // 2^31 elements, a 2x2 map: per element this took 24 GB and was killed.
+  SparsityMap operand = cantFail(
+      SparsityMap::get({32768, 65536}, {2, 2}, std::vector<uint8_t>{0, 32, 32, 0}));
+  auto parts = planDecomposition(operand, false, *lookupChip("sm_90"), {});
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].kind, PlannedPart::Kind::Block);
+  EXPECT_EQ(parts[0].map.getCanonical(), operand.getCanonical());
+  EXPECT_EQ(parts[0].numUnits * parts[0].blockRows * parts[0].blockColumns,
+            operand.getNumKept());
+}
+
 TEST(DecompositionPlanTest, DenseBlocksGoToBlockParts) {
   // One dense 64x64 block: the cost model takes it as a single block.
   std::vector<uint8_t> entries(128 * 128, 0);

@@ -169,6 +169,11 @@ public:
   /// The entries on `fineGrid`, which must be a multiple of the grid and
   /// divide the shape, row-major.
   std::vector<uint8_t> getEntriesOn(llvm::ArrayRef<int64_t> fineGrid) const;
+  /// The coarsest grid that refines the grids of every map of `maps` (at
+  /// least one, all over one shape): comparing them on its cells costs a byte
+  /// a cell, not a byte an element.
+  static llvm::SmallVector<int64_t>
+  getCommonGrid(llvm::ArrayRef<const SparsityMap *> maps);
   /// A conservative view at the granularity of `grid` (which must divide the
   /// shape): a block is kept if any of its elements is kept, at the widest
   /// width among them. This is the cover a block-sparse kernel must compute.
