@@ -10,7 +10,8 @@
 #
 #   scripts/fuzz.sh                 # CI: 4000 inputs a target, fixed seed
 #   scripts/fuzz.sh --runs 100000   # more inputs, still deterministic
-#   scripts/fuzz.sh --seconds 1800  # a timed campaign per target
+#   scripts/fuzz.sh --seconds 1800  # a timed campaign per target, which
+#                                   # goes on after a finding (-fork=1)
 #
 # Environment: FUZZ_BUILD_DIR (default build-fuzz).
 #
@@ -23,7 +24,8 @@ limit=(-runs=4000 -seed=1)
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) limit=(-runs="$2" -seed=1); shift 2 ;;
-    --seconds) limit=(-max_total_time="$2"); shift 2 ;;
+    --seconds) limit=(-max_total_time="$2" -fork=1 -ignore_crashes=1
+                      -ignore_timeouts=1 -ignore_ooms=1); shift 2 ;;
     *) echo "fuzz.sh: unknown argument '$1' (--runs N or --seconds S)" >&2
        exit 1 ;;
   esac
@@ -54,16 +56,25 @@ for target in attribute module; do
   rm -rf "$corpus" && mkdir -p "$corpus"
   log="$BUILD_DIR/logs/$target.log"
   echo "fuzz.sh: tesa-fuzz-$target ${limit[*]} (log: $log)"
+  rm -f "$BUILD_DIR"/findings/"$target"-*
   if ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:allow_user_poisoning=0 \
      "$BUILD_DIR/bin/tesa-fuzz-$target" "$corpus" "$seeds/$target" \
-       "${limit[@]}" -timeout=30 -rss_limit_mb=6144 -malloc_limit_mb=6144 \
+       "${limit[@]}" -timeout=60 -rss_limit_mb=6144 -malloc_limit_mb=6144 \
        -artifact_prefix="$BUILD_DIR/findings/$target-" \
        -print_final_stats=1 >"$log" 2>&1; then
-    grep -E "^stat::number_of_executed_units|^Done" "$log" | tail -2
+    exited=0
   else
+    exited=1
+  fi
+  grep -E "^stat::number_of_executed_units|^Done" "$log" | tail -2
+  # Crashes, hangs and memory exhaustion leave an artifact (slow units are
+  # not findings); a timed campaign goes on past them.
+  findings=$(ls "$BUILD_DIR"/findings/"$target"-{crash,timeout,oom,leak}-* 2>/dev/null || true)
+  if [ -n "$findings" ] || [ $exited -ne 0 ]; then
     status=1
     echo "fuzz.sh: tesa-fuzz-$target found something:"
-    grep -E "ERROR|finding|SUMMARY|artifact_prefix|Test unit written" "$log" | head -8
+    grep -E "ERROR|finding|SUMMARY|Test unit written" "$log" | sort | uniq -c | head -12
+    echo "$findings"
   fi
 done
 exit $status
