@@ -146,8 +146,8 @@ private:
     // The block's channels and reduction elements, as [first, end) ranges.
     int64_t rowEnd = std::min(rows, (blockRow + 1) * block.first);
     int64_t columnEnd = std::min(columns, (blockColumn + 1) * block.second);
-    // Groups of four lie within a cell four or more deep, so that a kept
-    // cell holds a dense group.
+    // Cells a multiple of four deep along the reduction hold whole groups
+    // of four, so an uncovered cell of classBits holds a dense group.
     int64_t cellReduction = channelsAlongRows ? cell.second : cell.first;
     if (cellReduction % 4 == 0)
       return countUncovered(classBits, block, blockRow, blockColumn) == 0;
