@@ -3,12 +3,14 @@
 #
 # Builds tesa-fuzz-attribute and tesa-fuzz-module in build-fuzz (clang-22,
 # AddressSanitizer and UndefinedBehaviorSanitizer, libFuzzer), seeds their
-# corpora from the lit tests and examples, and runs each target. Exit status
-# 0 only if no target found anything; findings are saved in
-# build-fuzz/findings/ (replay one with `build-fuzz/bin/tesa-fuzz-module
-# FILE`). See docs/fuzzing.md.
+# corpora from the lit tests and examples, and runs each target; then runs
+# random sparse products through the CPU pipeline against float64
+# (tools/tesa-fuzz/random_products.py). Exit status 0 only if nothing was
+# found; findings are saved in build-fuzz/findings/ (replay one with
+# `build-fuzz/bin/tesa-fuzz-module FILE`). See docs/fuzzing.md.
 #
-#   scripts/fuzz.sh                 # CI: 4000 inputs a target, fixed seed
+#   scripts/fuzz.sh                 # CI: 4000 inputs a target and 20 rounds
+#                                   # of random products, fixed seeds
 #   scripts/fuzz.sh --runs 100000   # more inputs, still deterministic
 #   scripts/fuzz.sh --seconds 1800  # a timed campaign per target, which
 #                                   # goes on after a finding (-fork=1)
@@ -21,17 +23,20 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 
 limit=(-runs=4000 -seed=1)
+products=(--rounds 20 --seed 1)
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) limit=(-runs="$2" -seed=1); shift 2 ;;
     --seconds) limit=(-max_total_time="$2" -fork=1 -ignore_crashes=1
-                      -ignore_timeouts=1 -ignore_ooms=1); shift 2 ;;
+                      -ignore_timeouts=1 -ignore_ooms=1)
+               products=(--seconds "$2"); shift 2 ;;
     *) echo "fuzz.sh: unknown argument '$1' (--runs N or --seconds S)" >&2
        exit 1 ;;
   esac
 done
 
-"$ROOT/scripts/setup.sh"
+# tesa-opt of the normal build, for the random products (and setup.sh).
+"$ROOT/scripts/build.sh" tesa-opt
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr,function"
   flags="$flags -fno-sanitize-recover=undefined -fno-omit-frame-pointer -gline-tables-only"
@@ -77,4 +82,10 @@ for target in attribute module; do
     echo "$findings"
   fi
 done
+
+# The structure-aware side: valid programs, checked numerically.
+rm -rf "$BUILD_DIR/findings/products"
+TESA_OPT="$ROOT/build/bin/tesa-opt" "$ROOT/.venv/bin/python" \
+  "$ROOT/tools/tesa-fuzz/random_products.py" "${products[@]}" \
+  --out "$BUILD_DIR/findings/products" || status=1
 exit $status
