@@ -63,8 +63,8 @@ std::optional<int64_t> tesa::getCheckedElementCount(ShapedType type) {
   return count;
 }
 
-LogicalResult tesa::checkTrackedSizes(Operation *root, StringRef pass,
-                                      bool encodedOnly) {
+LogicalResult tesa::checkCountableSizes(Operation *root, StringRef pass,
+                                        bool encodedOnly) {
   bool failed = false;
   llvm::DenseSet<Type> reported;
   auto check = [&](Operation *op, Type type) {
@@ -73,16 +73,10 @@ LogicalResult tesa::checkTrackedSizes(Operation *root, StringRef pass,
         (encodedOnly && !getSparsityEncoding(tensor)) ||
         !reported.insert(type).second)
       return;
-    std::optional<int64_t> count = getCheckedElementCount(tensor);
-    if (count && *count <= kMaxTrackedElements)
+    if (getCheckedElementCount(tensor))
       return;
-    InFlightDiagnostic error = op->emitError() << pass << ": " << tensor;
-    if (count)
-      error << " has " << *count << " elements,";
-    else
-      error << " has more elements than int64_t counts,";
-    error << " more than the " << kMaxTrackedElements
-          << " that its facts are tracked for per element";
+    op->emitError() << pass << ": " << tensor
+                    << " has more elements than int64_t counts";
     failed = true;
   };
   root->walk([&](Operation *op) {

@@ -45,15 +45,15 @@ static FailureOr<SparsityMap> constantContent(arith::ConstantOp op) {
   RankedTensorType type = typeOf(result);
   uint8_t full = getFullBitsOf(result);
   if (auto dense = dyn_cast<DenseElementsAttr>(op.getValue())) {
-    std::vector<uint8_t> entries;
-    entries.reserve(type.getNumElements());
-    auto add = [&](bool isZero) { entries.push_back(isZero ? 0 : full); };
     if (dense.isSplat()) {
       bool isZero = isa<FloatType>(type.getElementType())
                         ? dense.getSplatValue<APFloat>().isZero()
                         : dense.getSplatValue<APInt>().isZero();
       return uniform(result, isZero ? 0 : full);
     }
+    std::vector<uint8_t> entries;
+    entries.reserve(type.getNumElements());
+    auto add = [&](bool isZero) { entries.push_back(isZero ? 0 : full); };
     if (isa<FloatType>(type.getElementType()))
       for (const APFloat &v : dense.getValues<APFloat>())
         add(v.isZero());
@@ -127,8 +127,10 @@ static SmallVector<int64_t> shapeOf(Value value) {
 
 /// Whether `op` is one whose rules below read every tensor operand's map
 /// while one of them is not tracked (a dynamically shaped tensor, whose map
-/// is null): the op is then left conservative, with `reason`.
-static bool hasUntrackedOperand(Operation *op,
+/// is null), or one whose rule works per element with a tensor of more than
+/// kMaxTrackedElements elements: the op is then left conservative, with
+/// `reason`.
+static bool hasUntrackedTensor(Operation *op,
                                 ArrayRef<const SparsityMap *> content,
                                 std::string &reason) {
   if (!isa<AnnotateOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp,
@@ -140,6 +142,19 @@ static bool hasUntrackedOperand(Operation *op,
       reason = describeUntrackedOperand(operand);
       return true;
     }
+  if (isa<AnnotateOp>(op))
+    return false;
+  for (Type type : llvm::concat<Type>(op->getOperandTypes(),
+                                      op->getResultTypes())) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (tensor && tensor.hasStaticShape() &&
+        tensor.getNumElements() > kMaxTrackedElements) {
+      reason = "a tensor has more than " +
+               std::to_string(kMaxTrackedElements) +
+               " elements, too many for its rule, which works per element";
+      return true;
+    }
+  }
   return false;
 }
 
@@ -155,7 +170,7 @@ propagation::forwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conten
   auto need = [&](unsigned index) -> const SparsityMap & {
     return *content[index];
   };
-  if (hasUntrackedOperand(op, content, reason))
+  if (hasUntrackedTensor(op, content, reason))
     return failure();
   using Result = FailureOr<MapList>;
   return llvm::TypeSwitch<Operation *, Result>(op)
@@ -240,7 +255,7 @@ propagation::backwardTensorOp(Operation *op, ArrayRef<const SparsityMap *> conte
   MapList demands(op->getNumOperands());
   // Every rule below but tensor.dim's has a tracked tensor result.
   const SparsityMap *demand = resultDemand.empty() ? nullptr : resultDemand[0];
-  if (hasUntrackedOperand(op, content, reason))
+  if (hasUntrackedTensor(op, content, reason))
     return failure();
   using Result = FailureOr<MapList>;
   return llvm::TypeSwitch<Operation *, Result>(op)

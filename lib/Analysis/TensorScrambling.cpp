@@ -294,40 +294,47 @@ TensorScrambler::getRelation(Operation *op,
       reason = "a result is not a statically shaped tensor";
       return failure();
     }
-  size_t patternHash = 0;
-  SmallVector<std::vector<uint8_t>> content(op->getNumOperands());
+  // The budget is checked on the maps, before anything is expanded per
+  // element.
+  int64_t perturbations = 0;
   for (auto [k, operand] : llvm::enumerate(op->getOperands())) {
-    if (operandContent[k]) {
-      content[k] = getElementEntries(*operandContent[k]);
-      std::vector<bool> nonzero(content[k].size());
-      for (size_t i = 0; i < nonzero.size(); ++i)
-        nonzero[i] = content[k][i] != kPrunedBits;
-      patternHash = llvm::hash_combine(patternHash, k,
-                                       std::hash<std::vector<bool>>()(nonzero));
-    } else if (isa<ShapedType>(operand.getType())) {
+    if (operandContent[k])
+      perturbations += operandContent[k]->getNumKept();
+    else if (isa<ShapedType>(operand.getType())) {
       reason = describeUntrackedOperand(operand);
       return failure();
     }
   }
-  std::pair<size_t, size_t> key(hashOpStructure(op), patternHash);
-  auto it = cache.find(key);
-  if (it != cache.end())
-    return it->second.get();
-
-  int64_t perturbations = 0;
-  for (const std::vector<uint8_t> &entries : content)
-    for (uint8_t e : entries)
-      perturbations += e != kPrunedBits;
   unsigned trials = std::max(options.scrambleTrials, 2u);
   const unsigned perturbedTrials = 2;
-  int64_t cost = multiplyCost(trials + perturbedTrials * perturbations,
-                              evaluationCost(op));
+  int64_t runs = multiplyCost(perturbedTrials, perturbations);
+  runs = runs > std::numeric_limits<int64_t>::max() - trials
+             ? std::numeric_limits<int64_t>::max()
+             : runs + trials;
+  int64_t cost = multiplyCost(runs, evaluationCost(op));
   if (cost > options.scrambleBudget) {
     reason = "scrambling it would take about " + std::to_string(cost) +
              " scalar evaluations, more than the budget of " +
              std::to_string(options.scrambleBudget);
     return failure();
   }
+
+  size_t patternHash = 0;
+  SmallVector<std::vector<uint8_t>> content(op->getNumOperands());
+  for (auto [k, operand] : llvm::enumerate(op->getOperands())) {
+    if (!operandContent[k])
+      continue;
+    content[k] = getElementEntries(*operandContent[k]);
+    std::vector<bool> nonzero(content[k].size());
+    for (size_t i = 0; i < nonzero.size(); ++i)
+      nonzero[i] = content[k][i] != kPrunedBits;
+    patternHash = llvm::hash_combine(patternHash, k,
+                                     std::hash<std::vector<bool>>()(nonzero));
+  }
+  std::pair<size_t, size_t> key(hashOpStructure(op), patternHash);
+  auto it = cache.find(key);
+  if (it != cache.end())
+    return it->second.get();
 
   std::mt19937_64 rng(options.seed ^ key.first);
   std::uniform_real_distribution<double> magnitude(0.5, 2.0);

@@ -171,8 +171,8 @@ void DecomposePass::runOnOperation() {
   }
   FailureOr<DecompositionOptions> options = parseOptions();
   if (failed(options) ||
-      failed(checkTrackedSizes(getOperation(), "tesa-decompose",
-                               /*encodedOnly=*/true)))
+      failed(checkCountableSizes(getOperation(), "tesa-decompose",
+                                 /*encodedOnly=*/true)))
     return signalPassFailure();
   // Batched products and convolutions with a sparse operand become matmuls
   // first.

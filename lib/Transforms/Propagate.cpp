@@ -164,7 +164,7 @@ void PropagatePass::runOnOperation() {
     return signalPassFailure();
   }
   if (failed(verifyEncodingsIn(module)) ||
-      failed(checkTrackedSizes(module, "tesa-propagate")))
+      failed(checkCountableSizes(module, "tesa-propagate")))
     return signalPassFailure();
 
   PropagationRuleOptions options;

@@ -52,8 +52,10 @@ std::string describeUntrackedResult(mlir::Value result);
 /// "an operand's elements (i1) are narrower than the 4 bits a fact keeps".
 std::string describeUntrackedOperand(mlir::Value operand);
 
-/// The most elements of one tensor that propagation and decomposition
-/// track: their facts are kept per element (2^31 bytes a tensor).
+/// The most elements of one tensor that the propagation rules working per
+/// element track (tensor slices, concatenation, padding, reshapes and
+/// scrambling: 2^31 bytes a tensor); they leave an op with a larger tensor
+/// conservative. Everything else works on the maps' grids.
 constexpr int64_t kMaxTrackedElements = int64_t(1) << 31;
 
 /// The elements of a statically shaped `type`, counted without overflow;
@@ -62,11 +64,11 @@ std::optional<int64_t> getCheckedElementCount(mlir::ShapedType type);
 
 /// Fails, with an error at the op that defines or takes it, for each
 /// statically shaped tensor under `root` (with `encodedOnly`, each one with
-/// a #tesa.sparsity encoding) with more than kMaxTrackedElements elements;
+/// a #tesa.sparsity encoding) whose element count does not fit in int64_t;
 /// `pass` names the pass in the message.
-mlir::LogicalResult checkTrackedSizes(mlir::Operation *root,
-                                      llvm::StringRef pass,
-                                      bool encodedOnly = false);
+mlir::LogicalResult checkCountableSizes(mlir::Operation *root,
+                                        llvm::StringRef pass,
+                                        bool encodedOnly = false);
 
 /// What `type` (a tracked tensor type) states about its elements: its
 /// encoding's map, or every element kept at full precision.
