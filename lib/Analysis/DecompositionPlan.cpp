@@ -36,6 +36,32 @@ struct BlockChoice {
   double cost;
 };
 
+/// The (rows, columns) of a block given as (channels, reduction).
+static std::pair<int64_t, int64_t> orientBlock(BlockShape shape,
+                                               bool channelsAlongRows) {
+  return channelsAlongRows ? std::make_pair(shape.channels, shape.reduction)
+                           : std::make_pair(shape.reduction, shape.channels);
+}
+
+/// The planning cell (see Planner): the largest rectangle that divides the
+/// operand map's blocks and every block shape the plan may take.
+static std::pair<int64_t, int64_t>
+getPlanningCell(const SparsityMap &operand, bool channelsAlongRows,
+                const ChipDescription &chip,
+                const DecompositionOptions &options) {
+  llvm::SmallVector<int64_t> mapBlock = operand.getBlockShape();
+  std::pair<int64_t, int64_t> cell = {mapBlock[0], mapBlock[1]};
+  auto divideBoth = [&](BlockShape shape) {
+    std::pair<int64_t, int64_t> block = orientBlock(shape, channelsAlongRows);
+    cell.first = std::gcd(cell.first, block.first);
+    cell.second = std::gcd(cell.second, block.second);
+  };
+  for (BlockShape shape : chip.blockMenu)
+    divideBoth(shape);
+  divideBoth(options.forcedBlock);
+  return cell;
+}
+
 /// The planning state for one operand. It plans on cells of cell.first x
 /// cell.second elements: the largest that divide the operand map's blocks
 /// and every block shape the plan may take, so that the map is constant on
@@ -48,7 +74,8 @@ public:
           const ChipDescription &chip, const DecompositionOptions &options)
       : rows(operand.getShape()[0]), columns(operand.getShape()[1]),
         channelsAlongRows(channelsAlongRows), chip(chip),
-        cell(getCell(operand, options)), cellRows(rows / cell.first),
+        cell(getPlanningCell(operand, channelsAlongRows, chip, options)),
+        cellRows(rows / cell.first),
         cellColumns(columns / cell.second),
         cellElements(cell.first * cell.second),
         bits(operand.getEntriesOn({cellRows, cellColumns})),
@@ -80,27 +107,8 @@ public:
   }
 
 private:
-  /// The (rows, columns) of a block given as (channels, reduction).
   std::pair<int64_t, int64_t> orient(BlockShape shape) const {
-    return channelsAlongRows
-               ? std::make_pair(shape.channels, shape.reduction)
-               : std::make_pair(shape.reduction, shape.channels);
-  }
-
-  /// The planning cell (see the class comment).
-  std::pair<int64_t, int64_t> getCell(const SparsityMap &operand,
-                                      const DecompositionOptions &options) {
-    llvm::SmallVector<int64_t> mapBlock = operand.getBlockShape();
-    std::pair<int64_t, int64_t> result = {mapBlock[0], mapBlock[1]};
-    auto divideBoth = [&](BlockShape shape) {
-      std::pair<int64_t, int64_t> block = orient(shape);
-      result.first = std::gcd(result.first, block.first);
-      result.second = std::gcd(result.second, block.second);
-    };
-    for (BlockShape shape : chip.blockMenu)
-      divideBoth(shape);
-    divideBoth(options.forcedBlock);
-    return result;
+    return orientBlock(shape, channelsAlongRows);
   }
 
   /// Calls `fn(cellIndex)` for every cell of the block.
@@ -359,6 +367,16 @@ private:
 };
 
 } // namespace
+
+int64_t tesa::getPlanningCells(const SparsityMap &operand,
+                               bool channelsAlongRows,
+                               const ChipDescription &chip,
+                               const DecompositionOptions &options) {
+  std::pair<int64_t, int64_t> cell =
+      getPlanningCell(operand, channelsAlongRows, chip, options);
+  return operand.getShape()[0] / cell.first *
+         (operand.getShape()[1] / cell.second);
+}
 
 llvm::SmallVector<PlannedPart>
 tesa::planDecomposition(const SparsityMap &operand, bool channelsAlongRows,

@@ -236,6 +236,14 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
           : 1;
   Value sparse = op.getDpsInputs()[sparseIndex];
   const SparsityMap &sparseMap = sparseIndex == 0 ? lhsMap : rhsMap;
+  int64_t cells = getPlanningCells(sparseMap, sparseIndex == 0, chip, options);
+  if (cells > kMaxPlanningCells) {
+    op.emitRemark() << "sparse product not decomposed: planning its operand "
+                    << sparseIndex << " takes " << cells
+                    << " cells, more than the " << kMaxPlanningCells
+                    << " decomposition plans; it is computed densely";
+    return;
+  }
   SmallVector<PlannedPart> parts = planDecomposition(
       sparseMap, /*channelsAlongRows=*/sparseIndex == 0, chip, options);
   if (lhsType.getElementType().isF16()) {

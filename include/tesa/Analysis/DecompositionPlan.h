@@ -59,6 +59,17 @@ struct DecompositionOptions {
   BlockShape forcedBlock = {16, 16};
 };
 
+/// The most planning cells decomposition takes on (a 16384x16384 weight
+/// with a per-element map): planning takes about 16 bytes a cell.
+constexpr int64_t kMaxPlanningCells = int64_t(1) << 28;
+
+/// The cells planDecomposition works on for `operand`: rectangles that
+/// divide the map's blocks and every block shape the plan may take (one
+/// element each for a per-element map).
+int64_t getPlanningCells(const SparsityMap &operand, bool channelsAlongRows,
+                         const ChipDescription &chip,
+                         const DecompositionOptions &options);
+
 /// Plans the parts of `operand`, a 2-D map whose output channels run along
 /// rows (`channelsAlongRows`, e.g. the lhs of a matmul) or columns (the rhs).
 /// Parts come ordered by bits (32, 16, 8, 4), block and structured parts
