@@ -14,6 +14,8 @@
 #   scripts/fuzz.sh --runs 100000   # more inputs, still deterministic
 #   scripts/fuzz.sh --seconds 1800  # a timed campaign per target, which
 #                                   # goes on after a finding (-fork=1)
+#   scripts/fuzz.sh --only module --seconds 1800   # one of attribute,
+#                                   # module, products
 #
 # Environment: FUZZ_BUILD_DIR (default build-fuzz).
 #
@@ -24,13 +26,15 @@ BUILD_DIR="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 
 limit=(-runs=4000 -seed=1)
 products=(--rounds 20 --seed 1)
+only=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --only) only="$2"; shift 2 ;;
     --runs) limit=(-runs="$2" -seed=1); shift 2 ;;
     --seconds) limit=(-max_total_time="$2" -fork=1 -ignore_crashes=1
                       -ignore_timeouts=1 -ignore_ooms=1)
                products=(--seconds "$2"); shift 2 ;;
-    *) echo "fuzz.sh: unknown argument '$1' (--runs N or --seconds S)" >&2
+    *) echo "fuzz.sh: unknown argument '$1' (--runs N, --seconds S, --only T)" >&2
        exit 1 ;;
   esac
 done
@@ -54,7 +58,9 @@ rm -rf "$seeds"
 mkdir -p "$BUILD_DIR/findings" "$BUILD_DIR/logs"
 
 status=0
+selected() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 for target in attribute module; do
+  selected "$target" || continue
   # New inputs go to a fresh directory, so that a run with a fixed seed
   # always starts from the same corpus.
   corpus="$BUILD_DIR/corpus-$target"
@@ -71,7 +77,8 @@ for target in attribute module; do
   else
     exited=1
   fi
-  grep -E "^stat::number_of_executed_units|^Done" "$log" | tail -2
+  grep -E "^stat::number_of_executed_units|^Done|oom/timeout/crash" "$log" |
+    tail -2 || true
   # Crashes, hangs and memory exhaustion leave an artifact (slow units are
   # not findings); a timed campaign goes on past them.
   findings=$(ls "$BUILD_DIR"/findings/"$target"-{crash,timeout,oom,leak}-* 2>/dev/null || true)
@@ -84,8 +91,10 @@ for target in attribute module; do
 done
 
 # The structure-aware side: valid programs, checked numerically.
-rm -rf "$BUILD_DIR/findings/products"
-TESA_OPT="$ROOT/build/bin/tesa-opt" "$ROOT/.venv/bin/python" \
-  "$ROOT/tools/tesa-fuzz/random_products.py" "${products[@]}" \
-  --out "$BUILD_DIR/findings/products" || status=1
+if selected products; then
+  rm -rf "$BUILD_DIR/findings/products"
+  TESA_OPT="$ROOT/build/bin/tesa-opt" "$ROOT/.venv/bin/python" \
+    "$ROOT/tools/tesa-fuzz/random_products.py" "${products[@]}" \
+    --out "$BUILD_DIR/findings/products" || status=1
+fi
 exit $status
