@@ -16,8 +16,6 @@ timings on the build machine; no GPU.
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from encoding_scale import run  # noqa: E402
 from tesa import resource_section, sparsity_encoding  # noqa: E402
 
 PROGRAM = """func.func @f(%x: tensor<4x{n}xf32>, %w: {w}) -> tensor<4x{n}xf32> {{
@@ -36,21 +36,6 @@ PROGRAM = """func.func @f(%x: tensor<4x{n}xf32>, %w: {w}) -> tensor<4x{n}xf32> {
   return %y : tensor<4x{n}xf32>
 }}
 """
-
-
-def run(tool, path, *args):
-    """Wall seconds and peak RSS (bytes) of one tesa-opt run, in a fresh
-    Python child so that its RUSAGE_CHILDREN holds only this run."""
-    code = ("import resource,subprocess,sys,time;t=time.perf_counter();"
-            "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,"
-            "stderr=subprocess.DEVNULL);t=time.perf_counter()-t;"
-            "print(r.returncode,t,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code, tool, str(path), *args,
-                          "-o", "/dev/null"], capture_output=True, text=True,
-                         check=True).stdout.split()
-    if out[0] != "0":
-        raise SystemExit(f"tesa-opt {' '.join(args)} failed on {path}")
-    return float(out[1]), int(out[2]) * 1024
 
 
 def block_program(n):
