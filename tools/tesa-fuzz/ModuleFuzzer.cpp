@@ -22,6 +22,7 @@
 
 #include "FuzzContext.h"
 
+#include "tesa/Analysis/SparsityLattice.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Transforms/Passes.h"
 
@@ -107,11 +108,8 @@ static bool hasHugeTensor(ModuleOp module) {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
       return false;
-    int64_t count = 1;
-    for (int64_t size : tensor.getShape())
-      if (llvm::MulOverflow(count, size, count))
-        return true;
-    return count > (int64_t(1) << 31);
+    std::optional<int64_t> count = tesa::getCheckedElementCount(tensor);
+    return !count || *count > tesa::kMaxTrackedElements;
   };
   WalkResult found = module.walk([&](Operation *op) {
     for (Type type : op->getResultTypes())
