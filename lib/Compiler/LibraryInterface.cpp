@@ -58,6 +58,7 @@ static FailureOr<BufferSignature> getBufferSignature(func::FuncOp func,
   signature.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
   signature.dtype = names->first.str();
   signature.cType = names->second.str();
+  signature.elementBytes = tensor.getElementTypeBitWidth() / 8;
   return signature;
 }
 
@@ -235,6 +236,31 @@ static std::string quoteC(StringRef text) {
   return quoted + "\"";
 }
 
+/// The byte size of a buffer, for tesa_rt_check_buffer.
+static int64_t getByteSize(const BufferSignature &buffer) {
+  int64_t bytes = buffer.elementBytes;
+  for (int64_t size : buffer.shape)
+    bytes *= size;
+  return bytes;
+}
+
+/// `|| tesa_rt_check_buffer(...) != 0` for every buffer of `entry`, so that
+/// a NULL, misaligned or (with TESA_CHECK_BUFFERS) too small buffer fails the
+/// call before anything is launched.
+static void writeBufferChecks(const EntryPoint &entry, llvm::raw_ostream &os) {
+  auto check = [&](StringRef name, size_t index, const BufferSignature &buf) {
+    std::string what = entry.name + ": " + name.str() +
+                       std::to_string(index) + " (" + formatShape(buf) + " " +
+                       buf.dtype + ")";
+    os << " ||\n      tesa_rt_check_buffer(" << name << index << ", "
+       << getByteSize(buf) << "u, " << quoteC(what) << ") != 0";
+  };
+  for (auto [index, arg] : llvm::enumerate(entry.arguments))
+    check("arg", index, arg);
+  for (auto [index, result] : llvm::enumerate(entry.results))
+    check("result", index, result);
+}
+
 void tesa::writeEntryPointSource(const LibraryDescription &library,
                                  StringRef headerName, llvm::raw_ostream &os) {
   StringRef backend = library.target == "rocdl" ? "TESA_RT_BACKEND_HIP"
@@ -255,8 +281,9 @@ void tesa::writeEntryPointSource(const LibraryDescription &library,
     }
     os << ");\n\nint " << entry.name << "(\n    tesa_rt_stream stream";
     writeParameters(entry, os);
-    os << ") {\n  if (tesa_rt_begin_call(" << backend << ", stream) != 0)\n"
-       << "    return tesa_rt_end_call();\n  " << entry.bodySymbol << "(";
+    os << ") {\n  if (tesa_rt_begin_call(" << backend << ", stream) != 0";
+    writeBufferChecks(entry, os);
+    os << ")\n    return tesa_rt_end_call();\n  " << entry.bodySymbol << "(";
     first = true;
     auto writeBuffer = [&](std::string pointer, const BufferSignature &buf) {
       os << (first ? "" : ",\n      ");

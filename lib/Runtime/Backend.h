@@ -109,6 +109,10 @@ public:
 
   virtual Error allocate(size_t bytes, void *&devicePtr) = 0;
   virtual Error free(void *devicePtr) = 0;
+  /// The driver allocation that holds `devicePtr`: its first address and
+  /// size. An error when `devicePtr` is not device memory of the context.
+  virtual Error allocationRange(const void *devicePtr, uintptr_t &base,
+                                size_t &size) = 0;
   /// Asynchronous copies on `stream`.
   virtual Error copyHostToDevice(void *dst, const void *src, size_t bytes,
                                  void *stream) = 0;

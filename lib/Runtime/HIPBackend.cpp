@@ -54,6 +54,7 @@ constexpr unsigned hipEventDisableTiming = 2;
     void **)                                                                   \
   X(hipMalloc, hipError_t, void **, size_t)                                    \
   X(hipFree, hipError_t, void *)                                               \
+  X(hipMemGetAddressRange, hipError_t, void **, size_t *, void *)              \
   X(hipMemcpyAsync, hipError_t, void *, const void *, size_t, int,             \
     hipStream_t)                                                               \
   X(hipMemsetD32Async, hipError_t, void *, int, size_t, hipStream_t)           \
@@ -188,6 +189,16 @@ public:
 
   Error free(void *devicePtr) override {
     return check(hip.hipFree(devicePtr), "hipFree");
+  }
+
+  Error allocationRange(const void *devicePtr, uintptr_t &base,
+                        size_t &size) override {
+    void *first = nullptr;
+    Error error = check(hip.hipMemGetAddressRange(
+                            &first, &size, const_cast<void *>(devicePtr)),
+                        "hipMemGetAddressRange");
+    base = reinterpret_cast<uintptr_t>(first);
+    return error;
   }
 
   Error copyHostToDevice(void *dst, const void *src, size_t bytes,

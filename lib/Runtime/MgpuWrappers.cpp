@@ -163,6 +163,8 @@ void mgpuLaunchKernel(void *handle, intptr_t gridX, intptr_t gridY,
                       "mgpuModuleGetFunction fail?)");
     return;
   }
+  if (callFailed())
+    return;
   const auto &function = *static_cast<const Function *>(handle);
   if (!fitsUnsigned(gridX) || !fitsUnsigned(gridY) || !fitsUnsigned(gridZ) ||
       !fitsUnsigned(blockX) || !fitsUnsigned(blockY) || !fitsUnsigned(blockZ) ||
@@ -307,6 +309,8 @@ void mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
     recordConsequence("mgpuMemcpy: NULL pointer (did mgpuMemAlloc fail?)");
     return;
   }
+  if (callFailed())
+    return;
   if (Backend *backend = activeBackend("mgpuMemcpy"))
     if (Error error = backend->copy(dst, src, bytes, stream))
       recordError(error);
@@ -319,6 +323,8 @@ void mgpuMemset32(void *dst, uint32_t value, size_t count, void *stream) {
     recordConsequence("mgpuMemset32: NULL pointer (did mgpuMemAlloc fail?)");
     return;
   }
+  if (callFailed())
+    return;
   if (Backend *backend = activeBackend("mgpuMemset32"))
     if (Error error = backend->memset32(dst, value, count, stream))
       recordError(error);
@@ -331,6 +337,8 @@ void mgpuMemset16(void *dst, uint16_t value, size_t count, void *stream) {
     recordConsequence("mgpuMemset16: NULL pointer (did mgpuMemAlloc fail?)");
     return;
   }
+  if (callFailed())
+    return;
   if (Backend *backend = activeBackend("mgpuMemset16"))
     if (Error error = backend->memset16(dst, value, count, stream))
       recordError(error);

@@ -13,6 +13,7 @@
 #include "RuntimeState.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -154,6 +155,9 @@ void tesa::rt::recordConsequence(const char *message) {
 }
 
 bool tesa::rt::inCall() { return threadState.inCall; }
+bool tesa::rt::callFailed() {
+  return threadState.inCall && threadState.status != 0;
+}
 void *tesa::rt::boundStream() { return threadState.stream; }
 
 void tesa::rt::setBackendForTesting(std::unique_ptr<Backend> backend) {
@@ -319,6 +323,59 @@ int tesa_rt_end_call(void) {
   t.inCall = false;
   t.stream = nullptr;
   return t.status;
+}
+
+namespace {
+/// What entry points require of every buffer (see tesa_rt_check_buffer).
+constexpr uintptr_t kBufferAlignment = 16;
+
+/// Whether TESA_CHECK_BUFFERS asks for allocation ranges to be checked.
+bool checkAllocationRanges() {
+  static const bool enabled = [] {
+    const char *text = std::getenv("TESA_CHECK_BUFFERS");
+    return text && *text && std::strcmp(text, "0") != 0;
+  }();
+  return enabled;
+}
+
+std::string formatAddress(uintptr_t address) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "0x%llx",
+                static_cast<unsigned long long>(address));
+  return text;
+}
+} // namespace
+
+int tesa_rt_check_buffer(const void *pointer, uint64_t bytes,
+                         const char *what) {
+  std::string name = what ? what : "a buffer";
+  if (bytes == 0)
+    return 0;
+  if (!pointer)
+    return fail(name + " is NULL");
+  auto address = reinterpret_cast<uintptr_t>(pointer);
+  if (address % kBufferAlignment)
+    return fail(name + " at " + formatAddress(address) +
+                " is not aligned to " + std::to_string(kBufferAlignment) +
+                " bytes (the kernels read 16 bytes at a time)");
+  if (!checkAllocationRanges())
+    return 0;
+  Backend *backend = backendFor("tesa_rt_check_buffer");
+  if (!backend)
+    return threadState.status;
+  uintptr_t base = 0;
+  size_t size = 0;
+  if (Error error = backend->allocationRange(pointer, base, size))
+    return fail(Error(error.code, "",
+                      name + " at " + formatAddress(address) +
+                          " is not device memory of the current context: " +
+                          error.message()));
+  uint64_t available = base + size - address;
+  if (available < bytes)
+    return fail(name + " needs " + std::to_string(bytes) + " bytes from " +
+                formatAddress(address) + ", but its allocation ends " +
+                std::to_string(available) + " bytes after it");
+  return 0;
 }
 
 int tesa_rt_get_counters(tesa_rt_counters *counters) {

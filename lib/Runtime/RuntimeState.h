@@ -120,6 +120,10 @@ inline void recordError(const Error &error) {
 void recordConsequence(const char *message);
 /// The stream bound by tesa_rt_begin_call, and whether a call is under way.
 bool inCall();
+/// Whether a call is under way and has failed: generated code then issues no
+/// more work (its buffers may be missing, and a kernel given a NULL buffer
+/// would lose the context for every later call).
+bool callFailed();
 void *boundStream();
 
 } // namespace tesa::rt

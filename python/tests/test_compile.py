@@ -166,6 +166,40 @@ def test_no_gpu_is_a_clear_error(mlp_library):
                     np.zeros((512, 128), np.float32))
 
 
+def test_entry_points_check_every_buffer(tmp_path):
+    temps = tmp_path / "temps"
+    library, result = compile_library(tmp_path, MLP, "--target=nvvm",
+                                      "--chip=sm_90", f"--save-temps={temps}")
+    assert result.returncode == 0, result.stderr
+    entry = (temps / "entry.c").read_text()
+    body = entry[entry.index("int mlp(\n"):]
+    body = body[:body.index("__tesa_body_mlp(")]
+    checks = [line.strip() for line in body.splitlines()
+              if "tesa_rt_check_buffer" in line]
+    assert checks == [
+        'tesa_rt_check_buffer(arg0, 16384u, "mlp: arg0 (16x256 float32)") '
+        '!= 0 ||',
+        'tesa_rt_check_buffer(arg1, 524288u, "mlp: arg1 (256x512 float32)") '
+        '!= 0 ||',
+        'tesa_rt_check_buffer(arg2, 262144u, "mlp: arg2 (512x128 float32)") '
+        '!= 0 ||',
+        'tesa_rt_check_buffer(result0, 8192u, '
+        '"mlp: result0 (16x128 float32)") != 0)']
+
+
+def test_fault_injection_program_without_a_device(mlp_library):
+    """The GPU machine's fault injection test (fault_injection.sh), in its
+    no-device group: here every call fails with the no-device error."""
+    if tesa.load(mlp_library).device_count() > 0:
+        pytest.skip("this machine has a CUDA device")
+    result = subprocess.run([str(BUILD / "tesa-fault-injection"),
+                             str(mlp_library), "no-device",
+                             "no CUDA device: "],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "fault injection (no-device): 11 checks, 0 failed" in result.stdout
+
+
 def test_rocdl_library_reports_no_hip_device(tmp_path):
     library, result = compile_library(tmp_path, MLP, "--target=rocdl",
                                       "--chip=gfx906")

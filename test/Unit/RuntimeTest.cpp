@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -47,7 +48,7 @@ public:
   std::atomic<size_t> memoryLimit{SIZE_MAX};
 
   ~FakeBackend() override {
-    for (void *ptr : live)
+    for (auto [ptr, bytes] : live)
       std::free(ptr);
   }
 
@@ -130,7 +131,7 @@ public:
                    Error::Kind::OutOfMemory);
     ptr = std::malloc(bytes);
     std::lock_guard<std::mutex> lock(mutex);
-    live.insert(ptr);
+    live[ptr] = bytes;
     ++allocations;
     return {};
   }
@@ -141,6 +142,19 @@ public:
     std::free(ptr);
     ++frees;
     return {};
+  }
+  Error allocationRange(const void *ptr, uintptr_t &base,
+                        size_t &size) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto next = live.upper_bound(const_cast<void *>(ptr));
+    if (next != live.begin()) {
+      auto [first, bytes] = *std::prev(next);
+      base = reinterpret_cast<uintptr_t>(first);
+      size = bytes;
+      if (reinterpret_cast<uintptr_t>(ptr) < base + size)
+        return {};
+    }
+    return Error(1, "fakeMemGetAddressRange", "FAKE_ERROR_INVALID_VALUE");
   }
   Error copyHostToDevice(void *dst, const void *src, size_t bytes,
                          void *) override {
@@ -196,7 +210,7 @@ public:
 
 private:
   std::mutex mutex;
-  std::set<void *> live;
+  std::map<void *, size_t> live;
   std::vector<std::unique_ptr<std::string>> modules, functions;
   std::vector<std::unique_ptr<int>> streams;
 };
@@ -468,6 +482,30 @@ TEST_F(RuntimeTest, FirstFailureOfACallIsKeptUntilTheNextCall) {
   mgpuModuleUnload(module);
 }
 
+TEST_F(RuntimeTest, NoWorkIsIssuedOnceACallFailed) {
+  void *module = loadFakeModule(kModuleText);
+  fake->memoryLimit = 1 << 20;
+  ASSERT_EQ(tesa_rt_begin_call(kFake, nullptr), 0);
+  void *fill = mgpuModuleGetFunction(module, "fill");
+  void *buffer = mgpuMemAlloc(64, nullptr, 0);
+  EXPECT_EQ(mgpuMemAlloc(2 << 20, nullptr, 0), nullptr);
+  // A kernel given the missing buffer would fault; none of the work that
+  // follows a failure is issued, even on buffers that exist.
+  uint32_t value = 7, count = 16;
+  void *params[] = {&buffer, &value, &count};
+  mgpuLaunchKernel(fill, 1, 1, 1, 16, 1, 1, 0, nullptr, params, nullptr, 3);
+  mgpuMemset32(buffer, 0, 16, nullptr);
+  uint32_t host[16] = {};
+  mgpuMemcpy(host, buffer, sizeof(host), nullptr);
+  mgpuMemFree(buffer, nullptr);
+  EXPECT_EQ(tesa_rt_end_call(), 2);
+  EXPECT_EQ(fake->launches, 0);
+  EXPECT_EQ(counters().launches, 0u);
+  EXPECT_TRUE(startsWith(lastError(), "out of device memory allocating "))
+      << lastError();
+  mgpuModuleUnload(module);
+}
+
 TEST_F(RuntimeTest, InvalidLaunchDimensionsAreReported) {
   void *module = loadFakeModule(kModuleText);
   ASSERT_EQ(tesa_rt_begin_call(kFake, nullptr), 0);
@@ -553,6 +591,49 @@ TEST_F(RuntimeTest, OutOfMemoryIsReadable) {
   EXPECT_EQ(tesa_rt_malloc(2 << 20, &ptr), 2);
   EXPECT_TRUE(startsWith(lastError(),
                          "out of device memory allocating 2097152 bytes: "));
+}
+
+// The only test that reaches tesa_rt_check_buffer's range check, which reads
+// TESA_CHECK_BUFFERS once.
+TEST_F(RuntimeTest, EntryPointBuffersAreChecked) {
+  ASSERT_EQ(setenv("TESA_CHECK_BUFFERS", "1", 1), 0);
+  ASSERT_EQ(tesa_rt_init(kFake), 0);
+  void *buffer = nullptr;
+  ASSERT_EQ(tesa_rt_malloc(256, &buffer), 0);
+  auto *bytes = static_cast<char *>(buffer);
+  const char *what = "f: arg1 (8x8 float32)";
+
+  ASSERT_EQ(tesa_rt_begin_call(kFake, nullptr), 0);
+  EXPECT_EQ(tesa_rt_check_buffer(bytes, 256, what), 0) << lastError();
+  EXPECT_EQ(tesa_rt_check_buffer(bytes + 16, 240, what), 0) << lastError();
+  EXPECT_EQ(tesa_rt_check_buffer(nullptr, 0, what), 0);
+  EXPECT_EQ(tesa_rt_end_call(), 0);
+
+  auto failure = [&](const void *pointer, uint64_t size) {
+    EXPECT_EQ(tesa_rt_begin_call(kFake, nullptr), 0);
+    EXPECT_NE(tesa_rt_check_buffer(pointer, size, what), 0);
+    // The first failure is the call's.
+    EXPECT_EQ(tesa_rt_check_buffer(bytes, 256, what), 0);
+    EXPECT_NE(tesa_rt_end_call(), 0);
+    return lastError();
+  };
+  EXPECT_EQ(failure(nullptr, 256), "f: arg1 (8x8 float32) is NULL");
+  EXPECT_TRUE(startsWith(failure(bytes + 4, 16), "f: arg1 (8x8 float32) at 0x"))
+      << lastError();
+  EXPECT_NE(lastError().find("is not aligned to 16 bytes"), std::string::npos);
+  EXPECT_NE(failure(bytes + 16, 256).find(
+                "needs 256 bytes from 0x"),
+            std::string::npos)
+      << lastError();
+  EXPECT_NE(lastError().find("its allocation ends 240 bytes after it"),
+            std::string::npos);
+  alignas(16) static char host[64];
+  EXPECT_NE(failure(host, 64).find(
+                "is not device memory of the current context: "
+                "fakeMemGetAddressRange failed: FAKE_ERROR_INVALID_VALUE"),
+            std::string::npos)
+      << lastError();
+  EXPECT_EQ(tesa_rt_free(buffer), 0);
 }
 
 TEST_F(RuntimeTest, FreeingAForeignPointerIsAnError) {

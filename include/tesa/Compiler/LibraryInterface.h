@@ -29,6 +29,8 @@ struct BufferSignature {
   std::string dtype;
   /// The C type of one element: "float", "uint16_t", "int8_t", ...
   std::string cType;
+  /// The size of one element in bytes.
+  int64_t elementBytes = 0;
 };
 
 /// One public function of the module.

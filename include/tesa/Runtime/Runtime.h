@@ -90,6 +90,19 @@ TESA_RT_EXPORT int tesa_rt_begin_call(tesa_rt_backend backend,
                                       tesa_rt_stream stream);
 TESA_RT_EXPORT int tesa_rt_end_call(void);
 
+/// Checks, inside a call, one buffer an entry point was given: `pointer`
+/// must not be NULL (unless `bytes` is 0) and must be aligned to 16 bytes.
+/// With TESA_CHECK_BUFFERS=1 (environment, read once) it must also be device
+/// memory whose driver allocation holds `bytes` from `pointer` (a
+/// cuMemGetAddressRange per buffer: off by default; a pooling allocator's
+/// block is larger than the tensor carved from it, so this finds only
+/// buffers beyond the block). `what` names the buffer in the message, e.g.
+/// "mlp: arg1 (256x512 float32)". Records the failure in the call and
+/// returns its status; generated entry points call it for every buffer
+/// before launching anything.
+TESA_RT_EXPORT int tesa_rt_check_buffer(const void *pointer, uint64_t bytes,
+                                        const char *what);
+
 /// Counters for tests and benchmarks: driver-level allocations, module loads
 /// and stream synchronisations performed since the process started.
 typedef struct tesa_rt_counters {
