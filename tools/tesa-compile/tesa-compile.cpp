@@ -205,7 +205,7 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
 
   PassManager verify(&context);
-  verify.addPass(tesa::createVerifyEncodings());
+  tesa::addEncodingChecks(verify);
   if (propagate)
     verify.addPass(tesa::createPropagate());
   if (failed(verify.run(*module)))

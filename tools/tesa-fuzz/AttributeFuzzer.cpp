@@ -39,6 +39,13 @@ static void checkEncodedType(RankedTensorType type,
   if (!encoding.hasResourceMap() && parseType(printed, context) != type)
     tesa::fuzz::reportFinding("an encoded type does not survive printing "
                               "and parsing");
+  if (!encoding.isUniform()) {
+    ArrayRef<int64_t> grid = encoding.getMap().getShapedType().getShape();
+    for (auto [size, cells] : llvm::zip(type.getShape(), grid))
+      if (!ShapedType::isDynamic(size) && size % cells != 0)
+        tesa::fuzz::reportFinding("a map whose shape does not divide the "
+                                  "tensor's is accepted");
+  }
   if (!type.hasStaticShape())
     return;
   auto noDiagnostic = [&] { return emitError(UnknownLoc::get(context)); };

@@ -7,7 +7,8 @@
 // `mlir-opt` with every upstream dialect, pass, translation and GPU target
 // registered, plus tesa's own. Before the requested pipeline it always runs
 // `--tesa-verify-encodings`, which checks the `dense_resource` data of
-// `#tesa.sparsity` maps (parsed after the types that use it).
+// `#tesa.sparsity` maps (parsed after the types that use it), and
+// `--tesa-canonicalize-encodings` on inline maps (tesa::addEncodingChecks).
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,10 +52,11 @@ int main(int argc, char **argv) {
     return EXIT_SUCCESS;
   }
 
-  // Check resource-backed encodings before anything reads them.
+  // Check encodings, resource-backed ones included, and make inline maps
+  // canonical before anything reads them.
   MlirOptMainConfig requested = config;
   config.setPassPipelineSetupFn([requested](PassManager &pm) {
-    pm.addPass(tesa::createVerifyEncodings());
+    tesa::addEncodingChecks(pm);
     return requested.setupPassPipeline(pm);
   });
 

@@ -23,6 +23,12 @@ namespace tesa {
 #define GEN_PASS_REGISTRATION
 #include "tesa/Transforms/Passes.h.inc"
 
+/// What tesa-opt and tesa-compile run before anything else:
+/// `--tesa-verify-encodings`, then `--tesa-canonicalize-encodings` on inline
+/// maps, so that every pass sees checked encodings and equal sparsity prints
+/// as the identical attribute.
+void addEncodingChecks(mlir::OpPassManager &pm);
+
 } // namespace tesa
 
 #endif // TESA_TRANSFORMS_PASSES_H

@@ -64,20 +64,30 @@ def VerifyEncodings : Pass<"tesa-verify-encodings"> {
 def CanonicalizeEncodings : Pass<"tesa-canonicalize-encodings"> {
   let summary = "Rewrite #tesa.sparsity encodings into canonical form";
   let description = [{
-    Inline maps are canonical from the moment they are parsed; a
-    `dense_resource` map is kept as written because its data is parsed
-    later. This pass replaces every resource-backed encoding by the
-    canonical attribute for the same sparsity (coarsest exact block grid,
-    `bits = N` when uniform), in every type of the IR, so that equal sparsity
-    gives identical types.
+    The parser keeps a map as written: an inline map so that its shape is
+    checked against each tensor that uses it, a `dense_resource` map because
+    its data is parsed after the types. This pass replaces every encoding by
+    the canonical attribute for the same sparsity (coarsest exact block
+    grid, `bits = N` when uniform), in every type of the IR, so that equal
+    sparsity gives identical types. `tesa-opt` and `tesa-compile` run it on
+    inline maps (`resource-maps=false`) before any other pass, after
+    `--tesa-verify-encodings`.
 
     ```mlir
-    // Before: a 4x4 resource map whose entries are all 8.
+    // Before: a 4x4 map whose entries are all 8, and a map written per
+    // element that is uniform on 2x2 blocks.
     tensor<4x4xf32, #tesa.sparsity<map = dense_resource<m> : tensor<4x4xi8>>>
+    tensor<4x4xf32, #tesa.sparsity<map = dense<[[8, 8, 0, 0], [8, 8, 0, 0], [0, 0, 8, 8], [0, 0, 8, 8]]> : tensor<4x4xi8>>>
     // After:
     tensor<4x4xf32, #tesa.sparsity<bits = 8>>
+    tensor<4x4xf32, #tesa.sparsity<map = dense<[[8, 0], [0, 8]]> : tensor<2x2xi8>>>
     ```
   }];
+  let options = [
+    Option<"resourceMaps", "resource-maps", "bool", /*default=*/"true",
+           "Also rewrite encodings whose map is a dense_resource (into "
+           "inline maps)">
+  ];
 }
 
 def Propagate : Pass<"tesa-propagate", "mlir::ModuleOp"> {

@@ -36,6 +36,25 @@ func.func @bad_splat(%w: tensor<4xf32, #tesa.sparsity<map = dense<7> : tensor<2x
 
 // -----
 
+// A map's shape is checked as written, uniform or not: a 3x3 map does not
+// divide a 4x4 tensor even though all its entries are 8.
+// expected-error @+1 {{#tesa.sparsity map dimension 0 (3) does not divide tensor dimension 0 (4)}}
+func.func @uniform_map_does_not_divide(%w: tensor<4x4xf32, #tesa.sparsity<map = dense<8> : tensor<3x3xi8>>>)
+
+// -----
+
+// expected-error @+1 {{#tesa.sparsity map rank 0 does not match tensor rank 2}}
+func.func @uniform_map_of_rank_0(%w: tensor<4x4xf32, #tesa.sparsity<map = dense<8> : tensor<i8>>>)
+
+// -----
+
+// Three equal rows would coarsen to one, which divides 4; as written, 3 does
+// not.
+// expected-error @+1 {{#tesa.sparsity map dimension 0 (3) does not divide tensor dimension 0 (4)}}
+func.func @repeated_rows_do_not_divide(%w: tensor<4x4xf32, #tesa.sparsity<map = dense<[[8, 0], [8, 0], [8, 0]]> : tensor<3x2xi8>>>)
+
+// -----
+
 // expected-error @+1 {{#tesa.sparsity bits = 64 is not one of 0, 4, 8, 16, 32}}
 func.func @bits_64(%w: tensor<4xf64, #tesa.sparsity<bits = 64>>)
 

@@ -157,6 +157,24 @@ static LogicalResult verifyEntries(EmitErrorFn emitError,
   return success();
 }
 
+/// Checks the one value of a splat map without expanding it (a splat may
+/// stand for billions of entries).
+static LogicalResult verifySplatEntry(EmitErrorFn emitError,
+                                      DenseIntOrFPElementsAttr map) {
+  auto bits = static_cast<uint8_t>(map.getSplatValue<int8_t>());
+  if (isAllowedBits(bits))
+    return success();
+  return emitError() << "#tesa.sparsity map entries are "
+                     << static_cast<int>(static_cast<int8_t>(bits))
+                     << ", expected one of 0, 4, 8, 16, 32";
+}
+
+/// The splat map of `attr`, if its map is an inline splat.
+static DenseIntOrFPElementsAttr getSplatMap(SparsityAttr attr) {
+  auto dense = dyn_cast_or_null<DenseIntOrFPElementsAttr>(attr.getMap());
+  return dense && dense.isSplat() ? dense : DenseIntOrFPElementsAttr();
+}
+
 //===----------------------------------------------------------------------===//
 // SparsityAttr
 //===----------------------------------------------------------------------===//
@@ -231,20 +249,8 @@ LogicalResult SparsityAttr::verify(EmitErrorFn emitError, unsigned uniformBits,
     return verifyEntries(emitError, mapType, asBytes(blob->getData()));
   }
   if (dense.isSplat())
-    return emitError() << "#tesa.sparsity map is uniform; its canonical form "
-                          "is bits = N";
-  ArrayRef<uint8_t> entries = asBytes(dense.getRawData());
-  if (failed(verifyEntries(emitError, mapType, entries)))
-    return failure();
-  // Inline maps are canonical by construction (parser and builders); reject
-  // any other so that equal sparsity always gives the identical attribute.
-  SparsityMap value = llvm::cantFail(SparsityMap::get(
-      mapType.getShape(), mapType.getShape(),
-      std::vector<uint8_t>(entries.begin(), entries.end())));
-  if (!value.isCanonical())
-    return emitError() << "#tesa.sparsity map is not in canonical form; "
-                          "build it with SparsityAttr::get(SparsityMap)";
-  return success();
+    return verifySplatEntry(emitError, dense);
+  return verifyEntries(emitError, mapType, asBytes(dense.getRawData()));
 }
 
 LogicalResult SparsityAttr::verifyEncoding(ArrayRef<int64_t> shape,
@@ -307,10 +313,16 @@ static llvm::Expected<SparsityMap> toSparsityMap(SparsityAttr attr,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "the map's dense_resource has no data");
   std::vector<uint8_t> values(entries->begin(), entries->end());
-  if (attr.isUniform())
+  SmallVector<int64_t> grid = attr.getGridShape(shape.size());
+  if (attr.isUniform()) {
     values.assign(1, attr.getUniformBits());
-  return SparsityMap::get(shape, attr.getGridShape(shape.size()),
-                          std::move(values));
+  } else if (DenseIntOrFPElementsAttr splat = getSplatMap(attr)) {
+    // Uniform however it is written; its written shape was checked against
+    // the tensor by verifyEncoding.
+    values.assign(1, static_cast<uint8_t>(splat.getSplatValue<int8_t>()));
+    grid.assign(grid.size(), 1);
+  }
+  return SparsityMap::get(shape, grid, std::move(values));
 }
 
 FailureOr<SparsityMap>
@@ -323,7 +335,7 @@ SparsityAttr::getSparsityMap(ArrayRef<int64_t> shape,
 }
 
 FailureOr<SparsityAttr> SparsityAttr::getCanonical() const {
-  if (!hasResourceMap())
+  if (isUniform())
     return *this;
   llvm::Expected<SparsityMap> map =
       toSparsityMap(*this, getMap().getShapedType().getShape());
@@ -376,35 +388,10 @@ Attribute SparsityAttr::parse(AsmParser &parser, Type) {
                 << value;
     return {};
   }
-  if (failed(verifyMapKind(emitError, map)))
-    return {};
-  auto dense = dyn_cast<DenseIntOrFPElementsAttr>(map);
-  if (!dense)
-    return SparsityAttr::getChecked(emitError, context, 0, map);
-
-  // Inline maps are stored in canonical form. A splat map is uniform: its
-  // canonical form bits = N is built without expanding it (a splat may
-  // stand for billions of entries).
-  auto mapType = cast<RankedTensorType>(map.getShapedType());
-  if (dense.isSplat()) {
-    auto bits = static_cast<uint8_t>(dense.getSplatValue<int8_t>());
-    if (!isAllowedBits(bits)) {
-      emitError() << "#tesa.sparsity map entries are "
-                  << static_cast<int>(static_cast<int8_t>(bits))
-                  << ", expected one of 0, 4, 8, 16, 32";
-      return {};
-    }
-    return SparsityAttr::get(context, bits, ElementsAttr());
-  }
-  std::vector<uint8_t> entries;
-  entries.reserve(mapType.getNumElements());
-  for (int8_t bits : dense.getValues<int8_t>())
-    entries.push_back(static_cast<uint8_t>(bits));
-  if (failed(verifyEntries(emitError, mapType, entries)))
-    return {};
-  SparsityMap sparsity = llvm::cantFail(
-      SparsityMap::get(mapType.getShape(), mapType.getShape(), std::move(entries)));
-  return SparsityAttr::get(context, sparsity);
+  // Kept as written: its shape is checked against the tensor's by
+  // verifyEncoding, and --tesa-canonicalize-encodings (which tesa-opt runs
+  // first) rewrites it into canonical form.
+  return SparsityAttr::getChecked(emitError, context, 0, map);
 }
 
 void SparsityAttr::print(AsmPrinter &printer) const {

@@ -38,14 +38,16 @@ def Tesa_SparsityAttr : AttrDef<Tesa_Dialect, "Sparsity",
     dimension must be 1. No element may be kept at more bits than its element
     type has.
 
-    Canonical form: equal sparsity gives the identical attribute. The parser
-    and the builders reduce an inline map to the coarsest block grid that
-    represents it exactly, and a uniform map to `bits = N` (`bits = 0` means
-    every element is pruned). A `dense_resource` map is kept as written,
-    because its data is parsed after the types that use it;
-    `--tesa-canonicalize-encodings` rewrites it into canonical form, and
-    `--tesa-verify-encodings` (which `tesa-opt` always runs first) checks
-    its data.
+    Canonical form: `SparsityAttr::get(SparsityMap)` stores a map on the
+    coarsest block grid that represents it exactly, and a uniform map as
+    `bits = N` (`bits = 0` means every element is pruned). The parser keeps
+    a map as written, so that its shape is checked against every tensor
+    that uses it (a uniform `dense<8> : tensor<3x3xi8>` does not divide a
+    4x4 tensor); `--tesa-canonicalize-encodings` rewrites maps into
+    canonical form, and `tesa-opt` and `tesa-compile` run it on inline maps,
+    after `--tesa-verify-encodings`, before any other pass, so that equal
+    sparsity prints as the identical attribute. A `dense_resource` map's
+    data is parsed after the types that use it: the verify pass checks it.
   }];
   let parameters = (ins
     "unsigned":$uniformBits,
@@ -65,7 +67,7 @@ def Tesa_SparsityAttr : AttrDef<Tesa_Dialect, "Sparsity",
 
     /// The map entries, row-major over the grid, or std::nullopt for a
     /// resource map whose data has not been parsed (yet). Empty for the
-    /// uniform form.
+    /// uniform form; the one entry of an inline splat map.
     std::optional<::llvm::ArrayRef<uint8_t>> getMapEntries() const;
 
     /// The block grid over a tensor of rank `rank`.
