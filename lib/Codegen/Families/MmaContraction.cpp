@@ -173,7 +173,10 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
           });
           continue;
         }
-        for (auto [k, value] : llvm::enumerate(ArrayRef<Value>{first, second})) {
+        // A named array: the initializer list of an ArrayRef in the range
+        // would not outlive the loop's first statement.
+        Value pair[] = {first, second};
+        for (auto [k, value] : llvm::enumerate(pair)) {
           Value at = e.affine(column, 1, k);
           e.ifThen(e.both(rowInside, e.less(at, shape.n)), [&] {
             storeOutput(e, problem, block, value, row, at);

@@ -95,3 +95,37 @@ func.func @bad_warp_tile(%x: tensor<64x64xf16>, %w: tensor<64x64xf16>, %acc: ten
   }
   return %r : tensor<64x64xf16>
 }
+
+// -----
+
+// An odd number of columns: each accumulator is stored alone, behind its own
+// bounds check (a regression: the two were read from a dangling list, and
+// the random GPU sweep crashed tesa-compile on 267 columns).
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %[[OUT:[^:]*]]: memref<1869xf16>) kernel
+// CHECK: scf.yield
+// CHECK-NOT: vector.store
+// CHECK: %[[FIRST:.*]] = vector.extract %{{.*}}[0, 0] : f32 from vector<2x2xf32>
+// CHECK: %[[SECOND:.*]] = vector.extract %{{.*}}[0, 1] : f32 from vector<2x2xf32>
+// CHECK: scf.if
+// CHECK: arith.addf %{{.*}}, %[[FIRST]] : f32
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK: scf.if
+// CHECK: arith.addf %{{.*}}, %[[SECOND]] : f32
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK-LABEL: func.func @odd_columns
+func.func @odd_columns(%x: tensor<7x64xf16>, %w: tensor<267x64xf16>) -> tensor<7x267xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<7x267xf16>
+  %acc = linalg.fill ins(%zero : f16) outs(%e : tensor<7x267xf16>) -> tensor<7x267xf16>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 32], thread_tile = [32, 32], threads = 128, stages = 3, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>) -> tensor<7x267xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<7x64xf16>, tensor<267x64xf16>) outs(%acc : tensor<7x267xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<7x267xf16>
+    tesa.yield %p : tensor<7x267xf16>
+  }
+  return %r : tensor<7x267xf16>
+}
