@@ -6,7 +6,7 @@
 
 #include "tesa/Analysis/DecompositionPlan.h"
 
-#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <functional>
 #include <limits>
@@ -115,12 +115,17 @@ private:
   template <typename Fn>
   void forEachInBlock(std::pair<int64_t, int64_t> block, int64_t blockRow,
                       int64_t blockColumn, Fn fn) const {
-    int64_t rowEnd = std::min(rows, (blockRow + 1) * block.first);
-    int64_t columnEnd = std::min(columns, (blockColumn + 1) * block.second);
-    for (int64_t r = blockRow * block.first; r < rowEnd; r += cell.first)
-      for (int64_t c = blockColumn * block.second; c < columnEnd;
-           c += cell.second)
-        fn(r / cell.first * cellColumns + c / cell.second);
+    // Cells divide blocks and the operand, so the block is whole cells.
+    int64_t rowBegin = blockRow * block.first / cell.first;
+    int64_t rowEnd = std::min(rows, (blockRow + 1) * block.first) / cell.first;
+    int64_t columnBegin = blockColumn * block.second / cell.second;
+    int64_t columnEnd =
+        std::min(columns, (blockColumn + 1) * block.second) / cell.second;
+    for (int64_t r = rowBegin; r < rowEnd; ++r)
+      for (int64_t i = r * cellColumns + columnBegin,
+                   end = r * cellColumns + columnEnd;
+           i < end; ++i)
+        fn(i);
   }
 
   /// The uncovered elements of `classBits` in the block.
@@ -270,18 +275,21 @@ private:
   void addFineRemainder(unsigned classBits, ComputeKind kind) {
     int64_t count = 0;
     // Channels with work, as the cells' channel ranges.
-    llvm::DenseSet<int64_t> channelCells;
-    for (size_t i = 0; i < bits.size(); ++i)
-      if (bits[i] == classBits && owner[i] < 0) {
-        owner[i] = parts.size();
-        count += cellElements;
-        channelCells.insert(channelsAlongRows ? i / cellColumns
-                                              : i % cellColumns);
-      }
+    std::vector<bool> channelCells(channelsAlongRows ? cellRows : cellColumns);
+    int64_t numChannelCells = 0;
+    for (int64_t r = 0, i = 0; r < cellRows; ++r)
+      for (int64_t c = 0; c < cellColumns; ++c, ++i)
+        if (bits[i] == classBits && owner[i] < 0) {
+          owner[i] = parts.size();
+          count += cellElements;
+          int64_t channel = channelsAlongRows ? r : c;
+          numChannelCells += !channelCells[channel];
+          channelCells[channel] = true;
+        }
     if (count == 0)
       return;
-    int64_t channels = int64_t(channelCells.size()) *
-                       (channelsAlongRows ? cell.first : cell.second);
+    int64_t channels =
+        numChannelCells * (channelsAlongRows ? cell.first : cell.second);
     const KernelCosts &costs = chip.costs;
     double cost = costs.partOverhead[unsigned(kind)] +
                   channels * costs.fineChannelOverhead[unsigned(kind)] +
@@ -305,26 +313,35 @@ private:
       if (acceptsStructured(kind, shape))
         covers.push_back(
             [&, shape] { coverEveryBlock(classBits, shape, true); });
-    std::vector<int> ownerBefore = owner, bestOwner;
-    llvm::SmallVector<PlannedPart> partsBefore = parts, bestParts;
+    // Each cover is tried and undone; only the cheapest is done again, so
+    // that no copy of the assignment (4 bytes a cell) is kept.
+    size_t partsBefore = parts.size();
     double bestCost = std::numeric_limits<double>::infinity();
+    const std::function<void()> *best = nullptr;
     for (const std::function<void()> &cover : covers) {
       cover();
       addFineRemainder(classBits, kind);
       double cost = 0;
-      for (size_t p = partsBefore.size(); p < parts.size(); ++p)
+      for (size_t p = partsBefore; p < parts.size(); ++p)
         cost += parts[p].cost;
       if (cost < bestCost) {
         bestCost = cost;
-        bestOwner = std::move(owner);
-        bestParts = std::move(parts);
+        best = &cover;
       }
-      owner = ownerBefore;
-      parts = partsBefore;
+      undoCovers(classBits, partsBefore);
     }
     // The best cover, its fine remainder included.
-    owner = std::move(bestOwner);
-    parts = std::move(bestParts);
+    (*best)();
+    addFineRemainder(classBits, kind);
+  }
+
+  /// Forgets the parts from `firstPart` on and which cells of `classBits`
+  /// they took (only parts of `classBits` take those cells).
+  void undoCovers(unsigned classBits, size_t firstPart) {
+    for (size_t i = 0; i < bits.size(); ++i)
+      if (bits[i] == classBits)
+        owner[i] = -1;
+    parts.truncate(firstPart);
   }
 
   /// The shapes of the chip's menu that parts of `kind` can use.

@@ -389,6 +389,28 @@ matchContraction(linalg::LinalgOp op, const BodySummary &summary,
   return contraction;
 }
 
+/// Calls `fn(r, c)` for every pair of a row offset in `rows` and a column
+/// offset in `columns`, the group with the smaller step innermost, so that
+/// `rows[r] + columns[c]` walks the entries in memory order (for a large
+/// weight, the other order misses the cache on every entry).
+template <typename Fn>
+static void forEachPair(ArrayRef<int64_t> rows, ArrayRef<int64_t> columns,
+                        Fn fn) {
+  auto step = [](ArrayRef<int64_t> offsets) {
+    return offsets.size() > 1 ? std::abs(offsets[1] - offsets[0]) : 0;
+  };
+  int64_t numRows = rows.size(), numColumns = columns.size();
+  if (step(rows) < step(columns)) {
+    for (int64_t c = 0; c < numColumns; ++c)
+      for (int64_t r = 0; r < numRows; ++r)
+        fn(r, c);
+    return;
+  }
+  for (int64_t r = 0; r < numRows; ++r)
+    for (int64_t c = 0; c < numColumns; ++c)
+      fn(r, c);
+}
+
 static SparsityMap buildMap(const SparsityMap &like, const Access &access,
                             std::vector<uint8_t> entries) {
   return llvm::cantFail(
@@ -407,20 +429,19 @@ static MapList forwardContraction(linalg::LinalgOp op, const Contraction &c,
   std::vector<uint8_t> result(grid.accesses[2].size(), 0);
   for (size_t batch = 0; batch < c.aBatch.size(); ++batch) {
     BitRows aRows(numM, numK), bRows(numN, numK);
-    for (int64_t i = 0; i < numM; ++i)
-      for (int64_t k = 0; k < numK; ++k)
-        if (a[c.aBatch[batch] + c.aM[i] + c.aK[k]])
-          aRows.set(i, k);
-    for (int64_t j = 0; j < numN; ++j)
-      for (int64_t k = 0; k < numK; ++k)
-        if (b[c.bBatch[batch] + c.bN[j] + c.bK[k]])
-          bRows.set(j, k);
-    for (int64_t i = 0; i < numM; ++i)
-      for (int64_t j = 0; j < numN; ++j) {
-        int64_t out = c.cBatch[batch] + c.cM[i] + c.cN[j];
-        if (init[out] || aRows.intersects(i, bRows, j))
-          result[out] = full;
-      }
+    forEachPair(c.aM, c.aK, [&](int64_t i, int64_t k) {
+      if (a[c.aBatch[batch] + c.aM[i] + c.aK[k]])
+        aRows.set(i, k);
+    });
+    forEachPair(c.bN, c.bK, [&](int64_t j, int64_t k) {
+      if (b[c.bBatch[batch] + c.bN[j] + c.bK[k]])
+        bRows.set(j, k);
+    });
+    forEachPair(c.cM, c.cN, [&](int64_t i, int64_t j) {
+      int64_t out = c.cBatch[batch] + c.cM[i] + c.cN[j];
+      if (init[out] || aRows.intersects(i, bRows, j))
+        result[out] = full;
+    });
   }
   MapList results;
   results.push_back(buildMap(*maps[2], grid.accesses[2], std::move(result)));
@@ -445,31 +466,30 @@ static MapList backwardContraction(linalg::LinalgOp op, const Contraction &c,
     BitRows liveByRow(numM, numN), bByK(numK, numN);
     // B[k,j] is needed iff some live C[i,j] has A[i,k] non-zero.
     BitRows liveByColumn(numN, numM), aByK(numK, numM);
-    for (int64_t i = 0; i < numM; ++i)
-      for (int64_t j = 0; j < numN; ++j) {
-        int64_t out = c.cBatch[batch] + c.cM[i] + c.cN[j];
-        if (live[out]) {
-          liveByRow.set(i, j);
-          liveByColumn.set(j, i);
-          demandC[out] = fullC;
-        }
+    forEachPair(c.cM, c.cN, [&](int64_t i, int64_t j) {
+      int64_t out = c.cBatch[batch] + c.cM[i] + c.cN[j];
+      if (live[out]) {
+        liveByRow.set(i, j);
+        liveByColumn.set(j, i);
+        demandC[out] = fullC;
       }
-    for (int64_t k = 0; k < numK; ++k) {
-      for (int64_t j = 0; j < numN; ++j)
-        if (b[c.bBatch[batch] + c.bN[j] + c.bK[k]])
-          bByK.set(k, j);
-      for (int64_t i = 0; i < numM; ++i)
-        if (a[c.aBatch[batch] + c.aM[i] + c.aK[k]])
-          aByK.set(k, i);
-    }
-    for (int64_t i = 0; i < numM; ++i)
-      for (int64_t k = 0; k < numK; ++k)
-        if (liveByRow.intersects(i, bByK, k))
-          demandA[c.aBatch[batch] + c.aM[i] + c.aK[k]] = fullA;
-    for (int64_t j = 0; j < numN; ++j)
-      for (int64_t k = 0; k < numK; ++k)
-        if (liveByColumn.intersects(j, aByK, k))
-          demandB[c.bBatch[batch] + c.bN[j] + c.bK[k]] = fullB;
+    });
+    forEachPair(c.bK, c.bN, [&](int64_t k, int64_t j) {
+      if (b[c.bBatch[batch] + c.bN[j] + c.bK[k]])
+        bByK.set(k, j);
+    });
+    forEachPair(c.aK, c.aM, [&](int64_t k, int64_t i) {
+      if (a[c.aBatch[batch] + c.aM[i] + c.aK[k]])
+        aByK.set(k, i);
+    });
+    forEachPair(c.aM, c.aK, [&](int64_t i, int64_t k) {
+      if (liveByRow.intersects(i, bByK, k))
+        demandA[c.aBatch[batch] + c.aM[i] + c.aK[k]] = fullA;
+    });
+    forEachPair(c.bN, c.bK, [&](int64_t j, int64_t k) {
+      if (liveByColumn.intersects(j, aByK, k))
+        demandB[c.bBatch[batch] + c.bN[j] + c.bK[k]] = fullB;
+    });
   }
   MapList results;
   results.push_back(buildMap(*maps[0], grid.accesses[0], std::move(demandA)));

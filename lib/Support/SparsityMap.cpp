@@ -81,8 +81,9 @@ static void forEachCell(ArrayRef<int64_t> fine, ArrayRef<int64_t> coarse,
     int64_t base = 0;
     for (unsigned d = 0; d < last; ++d)
       base += index[d] / ratio[d] * coarseStride[d];
-    for (int64_t i = 0, e = fine[last]; i < e; ++i)
-      fn(fineLinear++, base + i / ratio[last]);
+    for (int64_t i = 0, e = fine[last], r = ratio[last]; i < e; i += r)
+      for (int64_t j = 0; j < r; ++j)
+        fn(fineLinear++, base + i / r);
     int d = static_cast<int>(last) - 1;
     for (; d >= 0; --d) {
       if (++index[d] < fine[d])
@@ -252,6 +253,8 @@ std::optional<uint8_t> SparsityMap::getUniformBits() const {
 std::vector<uint8_t> SparsityMap::expandTo(ArrayRef<int64_t> fineGrid) const {
   if (fineGrid == ArrayRef<int64_t>(gridShape))
     return entries;
+  if (entries.size() == 1)
+    return std::vector<uint8_t>(product(fineGrid), entries.front());
   std::vector<uint8_t> fine(product(fineGrid));
   forEachCell(fineGrid, gridShape,
               [&](int64_t f, int64_t c) { fine[f] = entries[c]; });
@@ -344,9 +347,17 @@ SparsityMap SparsityMap::combine(const SparsityMap &other, Fn fn) const {
   assert(shape == other.shape && "combining maps over different shapes");
   SmallVector<int64_t> fine = lcmGrid(gridShape, other.gridShape);
   std::vector<uint8_t> lhs = expandTo(fine);
-  std::vector<uint8_t> rhs = other.expandTo(fine);
-  for (auto [l, r] : llvm::zip_equal(lhs, rhs))
-    l = fn(l, r);
+  // A uniform map (the common case of a fact about a whole tensor) is not
+  // expanded.
+  if (other.entries.size() == 1) {
+    uint8_t r = other.entries.front();
+    for (uint8_t &l : lhs)
+      l = fn(l, r);
+  } else {
+    std::vector<uint8_t> rhs = other.expandTo(fine);
+    for (auto [l, r] : llvm::zip_equal(lhs, rhs))
+      l = fn(l, r);
+  }
   return SparsityMap(shape, fine, std::move(lhs)).getCanonical();
 }
 
