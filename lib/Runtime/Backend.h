@@ -97,8 +97,6 @@ public:
   virtual Error unloadModule(void *module) = 0;
   virtual Error getFunction(void *module, const char *name,
                             void *&function) = 0;
-  /// Whether `module` defines the device global `name`.
-  virtual Error hasGlobal(void *module, const char *name, bool &found) = 0;
   /// Launches `function`; `programmatic`: with programmatic stream
   /// serialisation, so that it may start before the previous kernel of
   /// `stream` has finished (a backend without it launches normally).

@@ -146,16 +146,6 @@ public:
                  "cuModuleGetFunction");
   }
 
-  Error hasGlobal(void *module, const char *name, bool &found) override {
-    CUdeviceptr address = 0;
-    size_t bytes = 0;
-    CUresult result = driver.cuModuleGetGlobal(&address, &bytes, module, name);
-    found = result == 0;
-    if (result == CUDA_ERROR_NOT_FOUND)
-      return {};
-    return check(result, "cuModuleGetGlobal");
-  }
-
   Error launch(void *function, const uint32_t grid[3], const uint32_t block[3],
                uint32_t sharedMemory, void *stream, void **params, void **extra,
                bool programmatic) override {

@@ -40,7 +40,6 @@ constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
 constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES =
     8;
-constexpr CUresult CUDA_ERROR_NOT_FOUND = 500;
 constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 
 /// CUlaunchAttribute: an attribute id, then its value (a 64-byte union) at
@@ -83,8 +82,6 @@ struct CUlaunchConfig {
   X(cuModuleUnload, "cuModuleUnload", CUmodule)                                \
   X(cuModuleGetFunction, "cuModuleGetFunction", CUfunction *, CUmodule,        \
     const char *)                                                              \
-  X(cuModuleGetGlobal, "cuModuleGetGlobal_v2", CUdeviceptr *, size_t *,        \
-    CUmodule, const char *)                                                    \
   X(cuFuncSetAttribute, "cuFuncSetAttribute", CUfunction,                      \
     CUfunction_attribute, int)                                                 \
   X(cuLaunchKernel, "cuLaunchKernel", CUfunction, unsigned, unsigned,          \

@@ -164,12 +164,6 @@ public:
                  "hipModuleGetFunction");
   }
 
-  /// tesa's ROCDL modules carry no globals the runtime looks for.
-  Error hasGlobal(void *, const char *, bool &found) override {
-    found = false;
-    return {};
-  }
-
   Error launch(void *function, const uint32_t grid[3], const uint32_t block[3],
                uint32_t sharedMemory, void *stream, void **params, void **extra,
                bool /*programmatic*/) override {

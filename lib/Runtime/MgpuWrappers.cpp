@@ -17,6 +17,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 using namespace tesa::rt;
 
@@ -40,6 +41,18 @@ bool programmaticLaunchAllowed() {
   return !text || std::strcmp(text, "0") != 0;
 }
 
+/// Whether the module's image names the global that marks its kernels for
+/// programmatic launch (TESA_RT_PROGRAMMATIC_LAUNCH_SYMBOL): in a cubin's
+/// string table, or in PTX text. Searched in the image rather than asked of
+/// the driver, for which the global missing from a module is an API error
+/// (compute-sanitizer reports each).
+bool isMarked(const Module &module) {
+  const char *data = static_cast<const char *>(module.data);
+  std::string_view image(data, module.isPTX ? std::strlen(data) : module.size);
+  return image.find(TESA_RT_PROGRAMMATIC_LAUNCH_SYMBOL) !=
+         std::string_view::npos;
+}
+
 /// Loads `module` with `backend` unless it is loaded; `module.mutex` held.
 bool loadLocked(Module &module, Backend &backend) {
   if (module.handle) {
@@ -60,17 +73,9 @@ bool loadLocked(Module &module, Backend &backend) {
     recordError(error);
     return false;
   }
-  bool marked = false;
-  if (programmaticLaunchAllowed())
-    if (Error error = backend.hasGlobal(
-            handle, TESA_RT_PROGRAMMATIC_LAUNCH_SYMBOL, marked)) {
-      recordError(error);
-      (void)backend.unloadModule(handle);
-      return false;
-    }
   module.handle = handle;
   module.loadedBy = &backend;
-  module.programmaticLaunch = marked;
+  module.programmaticLaunch = programmaticLaunchAllowed() && isMarked(module);
   ++state().counters.moduleLoads;
   return true;
 }

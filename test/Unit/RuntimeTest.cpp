@@ -100,11 +100,6 @@ public:
     function = functions.back().get();
     return {};
   }
-  Error hasGlobal(void *module, const char *name, bool &found) override {
-    const std::string &text = *static_cast<std::string *>(module);
-    found = text.find(" " + std::string(name) + " ") != std::string::npos;
-    return {};
-  }
   Error launch(void *function, const uint32_t *, const uint32_t *, uint32_t,
                void *stream, void **params, void **,
                bool programmatic) override {
