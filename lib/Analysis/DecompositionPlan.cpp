@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <limits>
+#include <optional>
 #include <numeric>
 #include <queue>
 
@@ -43,14 +44,31 @@ static std::pair<int64_t, int64_t> orientBlock(BlockShape shape,
                            : std::make_pair(shape.reduction, shape.channels);
 }
 
-/// The planning cell (see Planner): the largest rectangle that divides the
-/// operand map's blocks and every block shape the plan may take.
+/// Whether every block shape the plan may take divides the operand map's
+/// blocks: each block then lies in one map block, all kept or all pruned.
+static bool isTiledByEveryShape(const SparsityMap &operand,
+                                bool channelsAlongRows,
+                                const ChipDescription &chip,
+                                const DecompositionOptions &options) {
+  llvm::SmallVector<int64_t> mapBlock = operand.getBlockShape();
+  auto divides = [&](BlockShape shape) {
+    std::pair<int64_t, int64_t> block = orientBlock(shape, channelsAlongRows);
+    return mapBlock[0] % block.first == 0 && mapBlock[1] % block.second == 0;
+  };
+  return llvm::all_of(chip.blockMenu, divides) && divides(options.forcedBlock);
+}
+
+/// The planning cell (see Planner): the operand map's blocks where every
+/// block shape the plan may take divides them, else the largest rectangle
+/// that divides the map's blocks and every such shape.
 static std::pair<int64_t, int64_t>
 getPlanningCell(const SparsityMap &operand, bool channelsAlongRows,
                 const ChipDescription &chip,
                 const DecompositionOptions &options) {
   llvm::SmallVector<int64_t> mapBlock = operand.getBlockShape();
   std::pair<int64_t, int64_t> cell = {mapBlock[0], mapBlock[1]};
+  if (isTiledByEveryShape(operand, channelsAlongRows, chip, options))
+    return cell;
   auto divideBoth = [&](BlockShape shape) {
     std::pair<int64_t, int64_t> block = orientBlock(shape, channelsAlongRows);
     cell.first = std::gcd(cell.first, block.first);
@@ -63,11 +81,12 @@ getPlanningCell(const SparsityMap &operand, bool channelsAlongRows,
 }
 
 /// The planning state for one operand. It plans on cells of cell.first x
-/// cell.second elements: the largest that divide the operand map's blocks
-/// and every block shape the plan may take, so that the map is constant on
-/// a cell and every block is made of whole cells. A per-element map plans
-/// per element; a map of large blocks costs a cell per smallest block of
-/// the menu, whatever the operand's size.
+/// cell.second elements, on which the map is constant. Usually the largest
+/// that divide the operand map's blocks and every block shape the plan may
+/// take, so that every block is made of whole cells: a per-element map
+/// plans per element. Where every shape divides the map's blocks instead
+/// (`wholeCells`), a cell is a map block, made of whole blocks of every
+/// shape: planning costs a step per map block, whatever the operand's size.
 class Planner {
 public:
   Planner(const SparsityMap &operand, bool channelsAlongRows,
@@ -78,6 +97,8 @@ public:
         cellRows(rows / cell.first),
         cellColumns(columns / cell.second),
         cellElements(cell.first * cell.second),
+        wholeCells(
+            isTiledByEveryShape(operand, channelsAlongRows, chip, options)),
         bits(operand.getEntriesOn({cellRows, cellColumns})),
         owner(bits.size(), -1) {}
 
@@ -183,20 +204,7 @@ private:
   void takeBlock(unsigned classBits, BlockShape shape, bool structured,
                  double cost, int64_t blockRow, int64_t blockColumn) {
     std::pair<int64_t, int64_t> block = orient(shape);
-    PlannedPart::Kind kind =
-        structured ? PlannedPart::Kind::Structured : PlannedPart::Kind::Block;
-    int partIndex = -1;
-    for (auto [i, part] : llvm::enumerate(parts))
-      if (part.kind == kind && part.bits == classBits &&
-          part.blockRows == block.first && part.blockColumns == block.second)
-        partIndex = i;
-    if (partIndex < 0) {
-      partIndex = parts.size();
-      parts.push_back(
-          {kind, block.first, block.second, classBits,
-           SparsityMap::getUniform({rows, columns}, 0), 0,
-           chip.costs.partOverhead[unsigned(getComputeKind(classBits))]});
-    }
+    int partIndex = getBlockPart(classBits, block, structured);
     parts[partIndex].numUnits += 1;
     parts[partIndex].cost += cost;
     forEachInBlock(block, blockRow, blockColumn, [&](int64_t i) {
@@ -205,10 +213,48 @@ private:
     });
   }
 
+  /// The index of the block (or structured) part of `classBits` in blocks
+  /// of `block`, created on first use.
+  int getBlockPart(unsigned classBits, std::pair<int64_t, int64_t> block,
+                   bool structured) {
+    PlannedPart::Kind kind =
+        structured ? PlannedPart::Kind::Structured : PlannedPart::Kind::Block;
+    for (auto [i, part] : llvm::enumerate(parts))
+      if (part.kind == kind && part.bits == classBits &&
+          part.blockRows == block.first && part.blockColumns == block.second)
+        return i;
+    parts.push_back(
+        {kind, block.first, block.second, classBits,
+         SparsityMap::getUniform({rows, columns}, 0), 0,
+         chip.costs.partOverhead[unsigned(getComputeKind(classBits))]});
+    return parts.size() - 1;
+  }
+
+  /// With whole cells: every uncovered cell of `classBits` tiled with
+  /// blocks of `shape`. Its elements are all kept, so never 2:4.
+  void tileWholeCells(unsigned classBits, BlockShape shape) {
+    std::pair<int64_t, int64_t> block = orient(shape);
+    int64_t blocksPerCell = cellElements / (block.first * block.second);
+    double cellCost =
+        blocksPerCell * chip.getBlockCost(getComputeKind(classBits), shape);
+    int partIndex = -1;
+    for (size_t i = 0; i < bits.size(); ++i) {
+      if (bits[i] != classBits || owner[i] >= 0)
+        continue;
+      if (partIndex < 0)
+        partIndex = getBlockPart(classBits, block, /*structured=*/false);
+      owner[i] = partIndex;
+      parts[partIndex].numUnits += blocksPerCell;
+      parts[partIndex].cost += cellCost;
+    }
+  }
+
   /// Takes every block of `shape` that holds an uncovered element; with
   /// `structuredWherePossible`, as a structured block where it is 2:4.
   void coverEveryBlock(unsigned classBits, BlockShape shape,
                        bool structuredWherePossible) {
+    if (wholeCells)
+      return tileWholeCells(classBits, shape);
     std::pair<int64_t, int64_t> block = orient(shape);
     double cost = chip.getBlockCost(getComputeKind(classBits), shape);
     double structuredCost = chip.getStructuredBlockCost(shape);
@@ -230,6 +276,8 @@ private:
   /// starts; taking other blocks only removes elements, so they stay 2:4.
   void coverGreedily(unsigned classBits, ComputeKind kind) {
     double fineCost = chip.costs.finePerElement[unsigned(kind)];
+    if (wholeCells)
+      return coverWholeCellsGreedily(classBits, kind, fineCost);
     llvm::SmallVector<BlockChoice> choices;
     for (BlockShape shape : getAcceptedShapes(kind))
       choices.push_back({shape, false, chip.getBlockCost(kind, shape)});
@@ -270,6 +318,25 @@ private:
       takeBlock(classBits, shape, choice.structured, cost, top.blockRow,
                 top.blockColumn);
     }
+  }
+
+  /// The greedy cover with whole cells: every block of every shape is all
+  /// kept, so the first block taken is of the shape that saves most per
+  /// block, and blocks of that shape then tile every cell.
+  void coverWholeCellsGreedily(unsigned classBits, ComputeKind kind,
+                               double fineCost) {
+    std::optional<BlockShape> best;
+    double bestSavings = 0;
+    for (BlockShape shape : getAcceptedShapes(kind)) {
+      double savings = shape.channels * shape.reduction * fineCost -
+                       chip.getBlockCost(kind, shape);
+      if (savings > bestSavings) {
+        bestSavings = savings;
+        best = shape;
+      }
+    }
+    if (best)
+      tileWholeCells(classBits, *best);
   }
 
   void addFineRemainder(unsigned classBits, ComputeKind kind) {
@@ -376,6 +443,8 @@ private:
   /// columns; elements of a cell.
   std::pair<int64_t, int64_t> cell;
   int64_t cellRows, cellColumns, cellElements;
+  /// Whether a cell is a map block made of whole blocks of every shape.
+  bool wholeCells;
   /// The bits of each cell, row-major.
   std::vector<uint8_t> bits;
   /// The part each cell is assigned to, -1 while unassigned.
