@@ -10,8 +10,8 @@
 
 #include <functional>
 #include <limits>
-#include <optional>
 #include <numeric>
+#include <optional>
 #include <queue>
 
 using namespace tesa;
