@@ -411,6 +411,21 @@ static void forEachPair(ArrayRef<int64_t> rows, ArrayRef<int64_t> columns,
       fn(r, c);
 }
 
+/// The non-zero entries at `base + rows[r] + columns[c]`, as bit rows
+/// indexed by r (by c when `byColumn`).
+static BitRows getNonZeroBits(ArrayRef<uint8_t> entries, int64_t base,
+                              ArrayRef<int64_t> rows, ArrayRef<int64_t> columns,
+                              bool byColumn = false) {
+  int64_t numRows = rows.size(), numColumns = columns.size();
+  BitRows bits = byColumn ? BitRows(numColumns, numRows)
+                          : BitRows(numRows, numColumns);
+  forEachPair(rows, columns, [&](int64_t r, int64_t c) {
+    if (entries[base + rows[r] + columns[c]])
+      byColumn ? bits.set(c, r) : bits.set(r, c);
+  });
+  return bits;
+}
+
 static SparsityMap buildMap(const SparsityMap &like, const Access &access,
                             std::vector<uint8_t> entries) {
   return llvm::cantFail(
@@ -425,18 +440,10 @@ static MapList forwardContraction(linalg::LinalgOp op, const Contraction &c,
   std::vector<uint8_t> b = maps[1]->getEntriesOn(grid.accesses[1].grid);
   std::vector<uint8_t> init = maps[2]->getEntriesOn(grid.accesses[2].grid);
   uint8_t full = getFullBitsOf(op->getResult(0));
-  int64_t numM = c.aM.size(), numN = c.bN.size(), numK = c.aK.size();
   std::vector<uint8_t> result(grid.accesses[2].size(), 0);
   for (size_t batch = 0; batch < c.aBatch.size(); ++batch) {
-    BitRows aRows(numM, numK), bRows(numN, numK);
-    forEachPair(c.aM, c.aK, [&](int64_t i, int64_t k) {
-      if (a[c.aBatch[batch] + c.aM[i] + c.aK[k]])
-        aRows.set(i, k);
-    });
-    forEachPair(c.bN, c.bK, [&](int64_t j, int64_t k) {
-      if (b[c.bBatch[batch] + c.bN[j] + c.bK[k]])
-        bRows.set(j, k);
-    });
+    BitRows aRows = getNonZeroBits(a, c.aBatch[batch], c.aM, c.aK);
+    BitRows bRows = getNonZeroBits(b, c.bBatch[batch], c.bN, c.bK);
     forEachPair(c.cM, c.cN, [&](int64_t i, int64_t j) {
       int64_t out = c.cBatch[batch] + c.cM[i] + c.cN[j];
       if (init[out] || aRows.intersects(i, bRows, j))
@@ -458,14 +465,18 @@ static MapList backwardContraction(linalg::LinalgOp op, const Contraction &c,
   uint8_t fullA = getFullBitsOf(op->getOperand(0));
   uint8_t fullB = getFullBitsOf(op->getOperand(1));
   uint8_t fullC = getFullBitsOf(op->getOperand(2));
-  int64_t numM = c.aM.size(), numN = c.bN.size(), numK = c.aK.size();
+  int64_t numM = c.aM.size(), numN = c.bN.size();
   std::vector<uint8_t> demandA(a.size(), 0), demandB(b.size(), 0),
       demandC(live.size(), 0);
   for (size_t batch = 0; batch < c.aBatch.size(); ++batch) {
     // A[i,k] is needed iff some live C[i,j] has B[k,j] non-zero.
-    BitRows liveByRow(numM, numN), bByK(numK, numN);
+    BitRows liveByRow(numM, numN);
+    BitRows bByK = getNonZeroBits(b, c.bBatch[batch], c.bN, c.bK,
+                                  /*byColumn=*/true);
     // B[k,j] is needed iff some live C[i,j] has A[i,k] non-zero.
-    BitRows liveByColumn(numN, numM), aByK(numK, numM);
+    BitRows liveByColumn(numN, numM);
+    BitRows aByK = getNonZeroBits(a, c.aBatch[batch], c.aM, c.aK,
+                                  /*byColumn=*/true);
     forEachPair(c.cM, c.cN, [&](int64_t i, int64_t j) {
       int64_t out = c.cBatch[batch] + c.cM[i] + c.cN[j];
       if (live[out]) {
@@ -473,14 +484,6 @@ static MapList backwardContraction(linalg::LinalgOp op, const Contraction &c,
         liveByColumn.set(j, i);
         demandC[out] = fullC;
       }
-    });
-    forEachPair(c.bK, c.bN, [&](int64_t k, int64_t j) {
-      if (b[c.bBatch[batch] + c.bN[j] + c.bK[k]])
-        bByK.set(k, j);
-    });
-    forEachPair(c.aK, c.aM, [&](int64_t k, int64_t i) {
-      if (a[c.aBatch[batch] + c.aM[i] + c.aK[k]])
-        aByK.set(k, i);
     });
     forEachPair(c.aM, c.aK, [&](int64_t i, int64_t k) {
       if (liveByRow.intersects(i, bByK, k))
