@@ -37,16 +37,15 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV"
   /usr/bin/python3 -m venv "$VENV"
 fi
-# matplotlib draws docs/benchmarks.png (bench/plot_benchmarks.py).
-if ! "$VENV/bin/python" -c "import numpy, pytest, matplotlib" 2>/dev/null; then
-  "$VENV/bin/pip" install -q --disable-pip-version-check numpy pytest matplotlib
-fi
-# On a machine with an NVIDIA GPU, the demo and the GPU suite compare with
-# PyTorch and pass it CUDA tensors.
-if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1 &&
-   ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
-  echo "setup: NVIDIA GPU found, installing PyTorch into $VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check torch
+# The pinned packages of python/requirements.txt (numpy, pytest, matplotlib,
+# and PyTorch with torch-mlir for tesa.torch), installed again only when the
+# file changes.
+REQUIREMENTS="$ROOT/python/requirements.txt"
+STAMP="$VENV/.tesa-requirements"
+if ! cmp -s "$REQUIREMENTS" "$STAMP"; then
+  echo "setup: installing python/requirements.txt into $VENV (PyTorch: about 3 GB)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
+  cp "$REQUIREMENTS" "$STAMP"
 fi
 if ! "$VENV/bin/python" -c "import tesa" 2>/dev/null; then
   "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$ROOT/python"

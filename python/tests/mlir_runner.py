@@ -34,3 +34,57 @@ def run_lowered(lowered):
                         .replace("]", " ").replace(",", " ").split()],
                        dtype=np.int64)
     return numbers.astype(np.uint32).view(np.float32)
+
+
+_MLIR_TYPES = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16",
+               np.dtype(np.int64): "i64", np.dtype(np.int32): "i32"}
+
+
+def _tensor_type(shape, element):
+    return "tensor<" + "".join(f"{d}x" for d in shape) + element + ">"
+
+
+def _hex_literal(array):
+    array = np.ascontiguousarray(array)
+    return f'dense<"0x{array.tobytes().hex().upper()}">'
+
+
+def call_module(text, function, inputs, result_shape, result_element="f32"):
+    """`text` plus a @main that calls @`function` on `inputs` (numpy
+    arrays, as constants) and prints its first result's float32 bits;
+    lower the whole with the CPU pipeline and give it to run_lowered."""
+    lines, operands, types = [], [], []
+    for index, value in enumerate(inputs):
+        t = _tensor_type(value.shape, _MLIR_TYPES[value.dtype])
+        lines.append(f"  %in{index} = arith.constant {_hex_literal(value)} : {t}")
+        operands.append(f"%in{index}")
+        types.append(t)
+    rank = len(result_shape)
+    dims = ", ".join(f"d{i}" for i in range(rank))
+    identity = f"affine_map<({dims}) -> ({dims})>"
+    out = _tensor_type(result_shape, result_element)
+    bits = _tensor_type(result_shape, "i32")
+    convert = ("    %w = arith.extf %v : f16 to f32\n"
+               if result_element == "f16" else "")
+    source = "%w" if result_element == "f16" else "%v"
+    resources = text.find("\n{-#")
+    resources = len(text) if resources < 0 else resources
+    end = text.rindex("}", 0, resources)
+    return text[:end] + f"""
+func.func private @printMemrefI32(tensor<*xi32>)
+func.func @main() {{
+{chr(10).join(lines)}
+  %r = func.call @{function}({", ".join(operands)}) : ({", ".join(types)}) -> {out}
+  %e = tensor.empty() : {bits}
+  %bits = linalg.generic {{indexing_maps = [{identity}, {identity}],
+                          iterator_types = [{", ".join(['"parallel"'] * rank)}]}}
+      ins(%r : {out}) outs(%e : {bits}) {{
+  ^bb0(%v: {result_element}, %o: i32):
+{convert}    %b = arith.bitcast {source} : f32 to i32
+    linalg.yield %b : i32
+  }} -> {bits}
+  %u = tensor.cast %bits : {bits} to tensor<*xi32>
+  call @printMemrefI32(%u) : (tensor<*xi32>) -> ()
+  return
+}}
+""" + text[end:]

@@ -1,0 +1,563 @@
+"""PyTorch models in, tesa programs out.
+
+    import tesa.torch
+    exported = tesa.torch.export(model, (x,))      # masks from torch.nn.utils.prune
+    exported.save("model.mlir")                    # then: tesa-compile model.mlir -o model.so
+    run = tesa.torch.compile(model, (x,))          # or both steps, cached
+    y = run(x)                                     # CUDA tensors in and out
+
+`export` runs torch-mlir's FX importer (`torch.export`, then
+linalg-on-tensors) and attaches a `#tesa.sparsity` encoding to every weight
+that has a mask, so that the propagation and decomposition passes see the
+sparsity the user already has. Masks come from
+
+* `torch.nn.utils.prune`: every `<name>_mask` buffer of a pruned module
+  (found automatically; the pruning is applied to a copy of the model);
+* `masks={"fc1.weight": mask}`: per parameter, 0/1 or bit widths
+  (0, 4, 8, 16, 32), with one entry per element or per block (a grid whose
+  shape divides the parameter's);
+* `bits={"fc1.weight": 8}` or `bits=8`: the width kept elements are stored
+  at, per parameter or for every masked one.
+
+Weights become function arguments (`weights="arguments"`, the default:
+tesa-compile's `_pack` entry point packs them once) or constants
+(`weights="constants"`: packed when the library is compiled). Batch norms
+that follow a convolution are folded into it first (eval mode).
+"""
+
+import copy
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.utils.prune
+
+from .encoding import ALLOWED_BITS
+from .runtime import TesaError, load
+
+__all__ = ["CompiledModule", "Exported", "compile", "export"]
+
+MaskLike = Union[torch.Tensor, np.ndarray]
+
+_WEIGHT_MODES = ("arguments", "constants")
+_ELEMENT_BITS = {torch.float32: 32, torch.float16: 16, torch.bfloat16: 16}
+# Maps with more entries than this are written as hexadecimal strings.
+_HEX_LIMIT = 256
+
+
+@dataclass
+class Exported:
+    """A model exported to MLIR with its masks as encodings."""
+    mlir: str
+    function: str
+    #: For each function argument: ("input", index) or ("parameter", name).
+    arguments: List[tuple]
+    #: The map of every encoded parameter (entries 0 or bits, at the
+    #: coarsest grid that describes it).
+    maps: Dict[str, np.ndarray] = field(default_factory=dict)
+    #: The model the program computes: pruning applied, batch norms folded.
+    model: Optional[torch.nn.Module] = None
+
+    def save(self, path):
+        Path(path).write_text(self.mlir)
+        return path
+
+    @property
+    def parameter_names(self):
+        return [name for kind, name in self.arguments if kind == "parameter"]
+
+
+# --- masks -------------------------------------------------------------------
+
+
+def _apply_pruning(model):
+    """Makes torch.nn.utils.prune's masks permanent on `model` (a copy) and
+    returns them by parameter name."""
+    found = {}
+    for module_name, module in model.named_modules():
+        for buffer_name, buffer in list(module.named_buffers(recurse=False)):
+            if not buffer_name.endswith("_mask"):
+                continue
+            parameter = buffer_name[:-len("_mask")]
+            if not hasattr(module, parameter + "_orig"):
+                continue
+            torch.nn.utils.prune.remove(module, parameter)
+            prefix = f"{module_name}." if module_name else ""
+            found[prefix + parameter] = buffer.detach().cpu()
+    return found
+
+
+def _copy_model(model):
+    """A deep copy of `model`; the weights torch.nn.utils.prune computes
+    (not graph leaves, which deepcopy refuses) are copied detached."""
+    memo = {}
+    for module in model.modules():
+        for name, value in vars(module).items():
+            if isinstance(value, torch.Tensor) and not value.is_leaf:
+                memo[id(value)] = value.detach().clone()
+    return copy.deepcopy(model, memo)
+
+
+def _as_array(value, what):
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    array = np.asarray(value)
+    if array.dtype == bool:
+        array = array.astype(np.int64)
+    if not np.issubdtype(array.dtype, np.integer):
+        if not np.all(array == np.round(array)):
+            raise TesaError(f"{what}: a mask holds 0/1 or bit widths, got "
+                            "fractions")
+        array = array.astype(np.int64)
+    return array
+
+
+def _parameter_map(name, mask, bits, parameter):
+    """The map (0 or bits per entry) of `parameter` from a user's mask and
+    bit width; None when it keeps everything at full width."""
+    shape = tuple(parameter.shape)
+    full = _ELEMENT_BITS.get(parameter.dtype)
+    if full is None:
+        raise TesaError(f"{name}: tesa encodes float32, float16 and bfloat16 "
+                        f"parameters, got {parameter.dtype}")
+    if bits is not None and bits not in ALLOWED_BITS[1:]:
+        raise TesaError(f"{name}: bits must be one of 4, 8, 16, 32, got {bits}")
+    if bits is not None and bits > full:
+        raise TesaError(f"{name}: {bits} bits is more than its {full}-bit "
+                        "elements hold")
+    if mask is None:
+        grid = np.full((1,) * len(shape), full, dtype=np.int64)
+    else:
+        grid = _as_array(mask, name)
+        if grid.ndim != len(shape) or any(
+                c == 0 or s % c for s, c in zip(shape, grid.shape)):
+            raise TesaError(
+                f"{name}: mask of shape {tuple(grid.shape)} does not match "
+                f"the parameter's shape {shape} (one entry per element, or "
+                "a grid whose shape divides it)")
+        values = set(np.unique(grid).tolist())
+        if not (values <= {0, 1} or values <= set(ALLOWED_BITS)):
+            raise TesaError(f"{name}: mask entries are 0/1 or bit widths "
+                            f"{ALLOWED_BITS}, got {sorted(values)}")
+        if max(values) > full:
+            raise TesaError(f"{name}: mask keeps {max(values)} bits, more "
+                            f"than its {full}-bit elements hold")
+        if values <= {0, 1}:
+            grid = grid * full
+    if bits is not None:
+        grid = np.minimum(grid, bits)
+    if (grid == full).all():
+        return None
+    return _coarsest(grid)
+
+
+def _coarsest(grid):
+    """The smallest grid that expands to `grid`: along each axis, the
+    largest run length that divides it and over which it is constant."""
+    for axis in range(grid.ndim):
+        size = grid.shape[axis]
+        for cells in range(1, size + 1):
+            if size % cells:
+                continue
+            run = size // cells
+            sample = np.take(grid, np.arange(0, size, run), axis=axis)
+            if np.array_equal(np.repeat(sample, run, axis=axis), grid):
+                grid = sample
+                break
+    return grid.astype(np.int8)
+
+
+def _expand(grid, shape):
+    for axis, size in enumerate(shape):
+        grid = np.repeat(grid, size // grid.shape[axis], axis=axis)
+    return grid
+
+
+def _encoding_text(grid):
+    values = np.unique(grid)
+    if values.size == 1:
+        return f"#tesa.sparsity<bits = {int(values[0])}>"
+    shape = "x".join(str(d) for d in grid.shape)
+    if grid.size <= _HEX_LIMIT:
+        literal = repr(grid.astype(int).tolist())
+    else:
+        literal = '"0x' + grid.astype(np.uint8).tobytes().hex().upper() + '"'
+    return f"#tesa.sparsity<map = dense<{literal}> : tensor<{shape}xi8>>"
+
+
+def _resolve_maps(model, pruned, masks, bits):
+    parameters = dict(model.named_parameters())
+    masks = dict(pruned, **(masks or {}))
+    unknown = [n for n in masks if n not in parameters]
+    if isinstance(bits, dict):
+        unknown += [n for n in bits if n not in parameters]
+    if unknown:
+        raise TesaError(f"no parameter named {', '.join(sorted(unknown))} in "
+                        f"{type(model).__name__}")
+    names = list(masks) if not isinstance(bits, dict) else list(
+        dict.fromkeys(list(masks) + list(bits)))
+    maps = {}
+    for name in names:
+        width = bits.get(name) if isinstance(bits, dict) else bits
+        grid = _parameter_map(name, masks.get(name), width, parameters[name])
+        if grid is not None:
+            maps[name] = grid
+    return maps
+
+
+def _zero_pruned(model, maps):
+    """Zeroes what the maps prune, so that the model PyTorch runs and the
+    program tesa compiles compute the same function."""
+    parameters = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, grid in maps.items():
+            parameter = parameters[name]
+            keep = torch.from_numpy(_expand(grid, parameter.shape) > 0)
+            parameter.mul_(keep.to(parameter.device, parameter.dtype))
+
+
+# --- export ------------------------------------------------------------------
+
+
+def _fold_batch_norms(model):
+    if model.training:
+        return model
+    from torch.fx.experimental.optimization import fuse
+    try:
+        return fuse(model)
+    except Exception:  # not symbolically traceable: keep the batch norms
+        return model
+
+
+class _Functional(torch.nn.Module):
+    """`model` with its parameters as trailing arguments."""
+
+    def __init__(self, model, names, inputs):
+        super().__init__()
+        self.model = model
+        self.names = names
+        self.inputs = inputs
+
+    def forward(self, *args):
+        state = dict(self.model.named_buffers())
+        state.update(zip(self.names, args[self.inputs:]))
+        return torch.func.functional_call(self.model, state,
+                                          args[:self.inputs])
+
+
+def _op_location(error):
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _import(module, inputs, hooks, name):
+    try:
+        from torch_mlir import fx
+    except ImportError as error:
+        raise TesaError("tesa.torch needs torch-mlir (scripts/setup.sh "
+                        f"installs it): {error}") from None
+    try:
+        program = torch.export.export(module, tuple(inputs), strict=False)
+    except Exception as error:
+        raise TesaError(f"torch.export cannot export "
+                        f"{type(module).__name__}: {_op_location(error)}") \
+            from None
+    hooks.bind(program)
+    try:
+        return fx.export_and_import(program, output_type="linalg-on-tensors",
+                                    hooks=hooks, func_name=name)
+    except Exception as error:
+        raise TesaError(f"torch-mlir cannot lower {type(module).__name__} "
+                        f"to linalg: {_op_location(error)}") from None
+
+
+def _hooks_class():
+    from torch_mlir import ir
+    from torch_mlir.extras.fx_importer import FxImporterHooks
+
+    class NamedWeights(FxImporterHooks):
+        """Imports each parameter and buffer as a `dense_resource` blob named
+        after it, so that encodings can be attached by name."""
+
+        def __init__(self, encoded):
+            self.names = {}
+            # The values of the parameters that get an encoded type later,
+            # whose first blobs are replaced then.
+            self.encoded = set(encoded)
+            self.values = {}
+
+        def bind(self, program):
+            self.names = {id(v): k for k, v in program.state_dict.items()}
+            self.names.update({id(v): k for k, v in
+                               getattr(program, "constants", {}).items()
+                               if isinstance(v, torch.Tensor)})
+
+        def resolve_literal(self, gni, literal, info):
+            if not isinstance(literal, torch.Tensor) or \
+                    id(literal) not in self.names or literal.numel() <= 1:
+                return None
+            value = literal.detach().cpu().contiguous()
+            if value.dtype == torch.bfloat16:
+                return None
+            array = value.numpy()
+            vtensor = gni._cc.tensor_to_vtensor_type(literal)
+            builtin = ir.RankedTensorType.get(
+                list(array.shape), _mlir_element(value.dtype))
+            name = self.names[id(literal)]
+            blob = _blob_name(name)
+            if name in self.encoded:
+                self.values[blob] = array
+                blob = "tesa.unencoded." + blob
+            attribute = ir.DenseResourceElementsAttr.get_from_buffer(
+                array, blob, builtin)
+            return ir.Operation.create(
+                name="torch.vtensor.literal", results=[vtensor],
+                attributes={"value": attribute}).result
+
+    return NamedWeights
+
+
+def _mlir_element(dtype):
+    from torch_mlir import ir
+    return {torch.float32: ir.F32Type.get, torch.float16: ir.F16Type.get,
+            torch.float64: ir.F64Type.get,
+            torch.int64: lambda: ir.IntegerType.get_signless(64),
+            torch.int32: lambda: ir.IntegerType.get_signless(32),
+            torch.int8: lambda: ir.IntegerType.get_signless(8),
+            torch.uint8: lambda: ir.IntegerType.get_signless(8),
+            torch.bool: lambda: ir.IntegerType.get_signless(1)}[dtype]()
+
+
+def _blob_name(parameter):
+    return "torch." + re.sub(r"[^A-Za-z0-9_.]", "_", parameter)
+
+
+def _encoded_type(ir, value_type, grid, context):
+    tensor = ir.RankedTensorType(value_type)
+    encoding = ir.Attribute.parse(_encoding_text(grid), context=context)
+    return ir.RankedTensorType.get(tensor.shape, tensor.element_type,
+                                   encoding=encoding)
+
+
+def _encode_constants(ir, module, maps, values):
+    """Gives each weight constant named in `maps` its encoded type (and a
+    blob of `values` with that type)."""
+    by_blob = {"tesa.unencoded." + _blob_name(n): _blob_name(n)
+               for n in maps}
+    grids = {_blob_name(n): g for n, g in maps.items()}
+    found = set()
+    context = module.context
+    for function in module.body.operations:
+        for op in function.regions[0].blocks[0].operations:
+            if op.operation.name != "arith.constant":
+                continue
+            text = str(op.attributes["value"])
+            match = re.match(r"dense_resource<([^>]+)>", text)
+            if not match or match.group(1) not in by_blob:
+                continue
+            blob = by_blob[match.group(1)]
+            encoded = _encoded_type(ir, op.result.type, grids[blob], context)
+            op.result.set_type(encoded)
+            op.attributes["value"] = ir.DenseResourceElementsAttr.get_from_buffer(
+                values[blob], blob, encoded)
+            found.add(blob)
+    return found
+
+
+def _encode_arguments(ir, function, arguments, maps):
+    block = function.regions[0].blocks[0]
+    context = function.context
+    for index, (kind, name) in enumerate(arguments):
+        if kind == "parameter" and name in maps:
+            argument = block.arguments[index]
+            argument.set_type(_encoded_type(ir, argument.type, maps[name],
+                                            context))
+    signature = ir.FunctionType(ir.TypeAttr(
+        function.attributes["function_type"]).value)
+    function.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(
+        [a.type for a in block.arguments], signature.results))
+
+
+def export(model: torch.nn.Module, example_inputs: Sequence[torch.Tensor], *,
+           masks: Optional[Dict[str, MaskLike]] = None,
+           bits: Union[int, Dict[str, int], None] = None,
+           weights: str = "arguments", name: str = "forward",
+           fold_batch_norm: bool = True) -> Exported:
+    """Exports `model` called on `example_inputs` to linalg-on-tensors MLIR
+    with `#tesa.sparsity` encodings on its masked weights.
+
+    The model is copied; the copy, with pruning applied, pruned elements
+    zeroed and batch norms folded, is `Exported.model`.
+    """
+    if weights not in _WEIGHT_MODES:
+        raise TesaError(f"weights must be one of {_WEIGHT_MODES}, got "
+                        f"{weights!r}")
+    if not isinstance(example_inputs, (tuple, list)):
+        example_inputs = (example_inputs,)
+    model = _copy_model(model)
+    # torch-mlir's importer finds buffers in the state dict only.
+    for module in model.modules():
+        module._non_persistent_buffers_set.clear()
+    pruned = _apply_pruning(model)
+    maps = _resolve_maps(model, pruned, masks, bits)
+    _zero_pruned(model, maps)
+    if fold_batch_norm:
+        model = _fold_batch_norms(model)
+    hooks = _hooks_class()(maps)
+    if weights == "arguments":
+        names = [n for n, _ in model.named_parameters()]
+        parameters = [p.detach() for _, p in model.named_parameters()]
+        program = _Functional(model, names, len(example_inputs))
+        module = _import(program, list(example_inputs) + parameters, hooks,
+                         name)
+        arguments = [("input", i) for i in range(len(example_inputs))] + \
+            [("parameter", n) for n in names]
+    else:
+        module = _import(model, example_inputs, hooks, name)
+        arguments = [("input", i) for i in range(len(example_inputs))]
+    from torch_mlir import ir
+    context = module.context
+    context.allow_unregistered_dialects = True
+    with context, ir.Location.unknown():
+        function = next(op for op in module.body.operations
+                        if op.operation.name == "func.func")
+        if weights == "arguments":
+            _encode_arguments(ir, function, arguments, maps)
+        else:
+            missing = {_blob_name(n) for n in maps} - _encode_constants(
+                ir, module, maps, hooks.values)
+            if missing:
+                raise TesaError("masked parameter(s) "
+                                f"{', '.join(sorted(missing))} did not "
+                                "reach the program as constants")
+    return Exported(str(module), name, arguments, maps, model)
+
+
+# --- compile -----------------------------------------------------------------
+
+
+def _compiler():
+    configured = os.environ.get("TESA_COMPILE")
+    if configured:
+        return Path(configured)
+    built = Path(__file__).resolve().parents[2] / "build" / "bin" / \
+        "tesa-compile"
+    if built.exists():
+        return built
+    found = shutil.which("tesa-compile")
+    if found:
+        return Path(found)
+    raise TesaError("tesa-compile not found: build tesa, put it on PATH or "
+                    "set TESA_COMPILE")
+
+
+def _default_chip():
+    if not torch.cuda.is_available():
+        raise TesaError("no CUDA device: pass chip= (e.g. 'sm_90') to compile "
+                        "for one")
+    major, minor = torch.cuda.get_device_capability()
+    return f"sm_{major}{minor}"
+
+
+def _cache_dir():
+    return Path(os.environ.get("TESA_CACHE_DIR") or
+                Path.home() / ".cache" / "tesa")
+
+
+def compile_mlir(text: str, *, chip: str, options: Sequence[str] = (),
+                 cache_dir=None) -> Path:
+    """Compiles MLIR text with tesa-compile into a library in the cache
+    (keyed by the text, the chip, the options and the compiler), and returns
+    its path; a library already there is reused."""
+    compiler = _compiler()
+    stat = compiler.stat()
+    key = hashlib.sha256()
+    for part in (text, chip, "\0".join(options), str(compiler),
+                 str(stat.st_size), str(stat.st_mtime_ns)):
+        key.update(part.encode())
+        key.update(b"\0")
+    directory = Path(cache_dir or _cache_dir())
+    directory.mkdir(parents=True, exist_ok=True)
+    library = directory / f"{key.hexdigest()[:32]}.so"
+    if library.exists():
+        return library
+    source = library.with_suffix(".mlir")
+    source.write_text(text)
+    partial = library.with_suffix(".so.partial")
+    command = [str(compiler), str(source), f"--chip={chip}", "-o",
+               str(partial), f"--header={library.with_suffix('.h')}",
+               *options]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines()
+                  if "error" in line]
+        raise TesaError("tesa-compile failed on the exported model:\n" +
+                        "\n".join(errors[:20] or
+                                  result.stderr.splitlines()[-20:]) +
+                        f"\n(the program is {source})")
+    os.replace(partial, library)
+    return library
+
+
+class CompiledModule:
+    """A model compiled by tesa: call it like the model, with CUDA tensors.
+
+    The weights are the exported model's (pruning applied); with
+    `weights="arguments"` they are packed once, on the first call, on the
+    device of the inputs; `refresh()` packs them again from `model`."""
+
+    def __init__(self, exported: Exported, library_path: Path):
+        self.exported = exported
+        self.library = load(library_path)
+        self.function = getattr(self.library, exported.function)
+        self._packed = None
+
+    @property
+    def path(self):
+        return self.library.path
+
+    def refresh(self, model=None):
+        """Drops the packed weights; the next call packs them from `model`
+        (default: the exported model)."""
+        if model is not None:
+            self.exported.model = model
+        self._packed = None
+
+    def _parameters(self, device):
+        parameters = dict(self.exported.model.named_parameters())
+        return [parameters[n].detach().to(device).contiguous()
+                for n in self.exported.parameter_names]
+
+    def __call__(self, *inputs):
+        inputs = [x.contiguous() for x in inputs]
+        if not self.exported.parameter_names:
+            return self.function(*inputs)
+        if self._packed is None:
+            weights = self._parameters(inputs[0].device)
+            arguments = [None] * len(inputs) + weights
+            try:
+                self._packed = self.function.pack(*arguments)
+            except TesaError:
+                self._packed = lambda *xs: self.function(*xs, *weights)
+        return self._packed(*inputs)
+
+
+def compile(model: torch.nn.Module, example_inputs, *, masks=None, bits=None,
+            weights: str = "arguments", chip: Optional[str] = None,
+            options: Sequence[str] = (), cache_dir=None,
+            fold_batch_norm: bool = True) -> CompiledModule:
+    """Exports `model` (see `export`), compiles it with tesa-compile for
+    `chip` (default: the current CUDA device's) and loads it. Libraries are
+    cached by content in `$TESA_CACHE_DIR` (default ~/.cache/tesa)."""
+    exported = export(model, example_inputs, masks=masks, bits=bits,
+                      weights=weights, fold_batch_norm=fold_batch_norm)
+    path = compile_mlir(exported.mlir, chip=chip or _default_chip(),
+                        options=options, cache_dir=cache_dir)
+    return CompiledModule(exported, path)
