@@ -67,6 +67,7 @@ static void addDeviceMemory(OpPassManager &pm) {
 /// blocks of threads and launched as a kernel.
 static void addGenericGPUPath(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(tesa::createAssertsToTraps());
   // No canonicalization until the loops are kernels: it would merge the
   // tiles back into their loop.
   pm.addNestedPass<func::FuncOp>(tesa::createTileParallelLoops());

@@ -42,7 +42,8 @@ import torch.nn.utils.prune
 from .encoding import ALLOWED_BITS
 from .runtime import TesaError, load
 
-__all__ = ["CompiledModule", "Exported", "compile", "export"]
+__all__ = ["CompiledModule", "Exported", "compile", "compile_mlir", "export",
+           "prepare"]
 
 MaskLike = Union[torch.Tensor, np.ndarray]
 
@@ -226,6 +227,24 @@ def _zero_pruned(model, maps):
 # --- export ------------------------------------------------------------------
 
 
+def prepare(model: torch.nn.Module, *, masks=None, bits=None,
+            fold_batch_norm: bool = True):
+    """The model `export` exports, and the maps of its encoded parameters:
+    a copy of `model` with torch.nn.utils.prune's masks made permanent,
+    what the maps prune zeroed, and (in eval mode) batch norms folded into
+    the convolutions before them."""
+    model = _copy_model(model)
+    # torch-mlir's importer finds buffers in the state dict only.
+    for module in model.modules():
+        module._non_persistent_buffers_set.clear()
+    pruned = _apply_pruning(model)
+    maps = _resolve_maps(model, pruned, masks, bits)
+    _zero_pruned(model, maps)
+    if fold_batch_norm:
+        model = _fold_batch_norms(model)
+    return model, maps
+
+
 def _fold_batch_norms(model):
     if model.training:
         return model
@@ -252,9 +271,49 @@ class _Functional(torch.nn.Module):
                                           args[:self.inputs])
 
 
-def _op_location(error):
-    text = str(error)
-    return text.splitlines()[0] if text else type(error).__name__
+def _import_failure(error):
+    """The lines of an exporter's error that name what failed."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return "\n".join((errors or lines or [type(error).__name__])[:8])
+
+
+def _module_path(node):
+    stack = node.meta.get("nn_module_stack") or {}
+    if not stack:
+        return "<top level>"
+    path = list(stack.values())[-1][0]
+    path = re.sub(r"^L\['self'\]\.?", "", path)
+    return re.sub(r"^model\.", "", path) or "<top level>"
+
+
+class _ModuleLocations:
+    """Within it, torch-mlir locates each op at the module path and ATen op
+    it came from, then its source line, so that a diagnostic of tesa-compile
+    reads `features.3.conv.0.0 (aten.convolution.default) in
+    .../mobilenetv2.py:166:0: error: ...`."""
+
+    def __enter__(self):
+        from torch_mlir.extras import fx_importer
+        from torch_mlir.ir import Location
+        self.original = original = fx_importer.ContextCache.get_node_location
+
+        def located(cache, node):
+            if original(cache, node) is None:
+                return None
+            trace = node.meta.get("stack_trace") or ""
+            frames = re.findall(r'File "([^"]+)", line ([0-9]+),', trace)
+            source, line = frames[-1] if frames else ("<unknown>", 0)
+            name = f"{_module_path(node)} ({node.target}) in {source}"
+            return Location.file(name, int(line), 0, context=cache._c)
+
+        fx_importer.ContextCache.get_node_location = located
+        return self
+
+    def __exit__(self, *exc):
+        from torch_mlir.extras import fx_importer
+        fx_importer.ContextCache.get_node_location = self.original
+        return False
 
 
 def _import(module, inputs, hooks, name):
@@ -267,15 +326,17 @@ def _import(module, inputs, hooks, name):
         program = torch.export.export(module, tuple(inputs), strict=False)
     except Exception as error:
         raise TesaError(f"torch.export cannot export "
-                        f"{type(module).__name__}: {_op_location(error)}") \
+                        f"{type(module).__name__}:\n{_import_failure(error)}") \
             from None
     hooks.bind(program)
     try:
-        return fx.export_and_import(program, output_type="linalg-on-tensors",
-                                    hooks=hooks, func_name=name)
+        with _ModuleLocations():
+            return fx.export_and_import(
+                program, output_type="linalg-on-tensors", hooks=hooks,
+                func_name=name)
     except Exception as error:
         raise TesaError(f"torch-mlir cannot lower {type(module).__name__} "
-                        f"to linalg: {_op_location(error)}") from None
+                        f"to linalg:\n{_import_failure(error)}") from None
 
 
 def _hooks_class():
@@ -401,15 +462,8 @@ def export(model: torch.nn.Module, example_inputs: Sequence[torch.Tensor], *,
                         f"{weights!r}")
     if not isinstance(example_inputs, (tuple, list)):
         example_inputs = (example_inputs,)
-    model = _copy_model(model)
-    # torch-mlir's importer finds buffers in the state dict only.
-    for module in model.modules():
-        module._non_persistent_buffers_set.clear()
-    pruned = _apply_pruning(model)
-    maps = _resolve_maps(model, pruned, masks, bits)
-    _zero_pruned(model, maps)
-    if fold_batch_norm:
-        model = _fold_batch_norms(model)
+    model, maps = prepare(model, masks=masks, bits=bits,
+                          fold_batch_norm=fold_batch_norm)
     hooks = _hooks_class()(maps)
     if weights == "arguments":
         names = [n for n, _ in model.named_parameters()]
@@ -437,7 +491,8 @@ def export(model: torch.nn.Module, example_inputs: Sequence[torch.Tensor], *,
                 raise TesaError("masked parameter(s) "
                                 f"{', '.join(sorted(missing))} did not "
                                 "reach the program as constants")
-    return Exported(str(module), name, arguments, maps, model)
+    text = module.operation.get_asm(enable_debug_info=True)
+    return Exported(text, name, arguments, maps, model)
 
 
 # --- compile -----------------------------------------------------------------
@@ -509,15 +564,23 @@ def compile_mlir(text: str, *, chip: str, options: Sequence[str] = (),
 class CompiledModule:
     """A model compiled by tesa: call it like the model, with CUDA tensors.
 
-    The weights are the exported model's (pruning applied); with
-    `weights="arguments"` they are packed once, on the first call, on the
-    device of the inputs; `refresh()` packs them again from `model`."""
+    `model`'s parameters named in `parameter_names` (the library's trailing
+    arguments) are packed once, on the first call, on the inputs' device;
+    `refresh()` packs them again."""
 
-    def __init__(self, exported: Exported, library_path: Path):
-        self.exported = exported
+    def __init__(self, library_path, function: str,
+                 parameter_names: Sequence[str],
+                 model: Optional[torch.nn.Module]):
         self.library = load(library_path)
-        self.function = getattr(self.library, exported.function)
+        self.function = getattr(self.library, function)
+        self.parameter_names = list(parameter_names)
+        self.model = model
         self._packed = None
+
+    @classmethod
+    def from_exported(cls, exported: Exported, library_path):
+        return cls(library_path, exported.function,
+                   exported.parameter_names, exported.model)
 
     @property
     def path(self):
@@ -525,26 +588,27 @@ class CompiledModule:
 
     def refresh(self, model=None):
         """Drops the packed weights; the next call packs them from `model`
-        (default: the exported model)."""
+        (default: the one given before)."""
         if model is not None:
-            self.exported.model = model
+            self.model = model
         self._packed = None
 
     def _parameters(self, device):
-        parameters = dict(self.exported.model.named_parameters())
+        parameters = dict(self.model.named_parameters())
         return [parameters[n].detach().to(device).contiguous()
-                for n in self.exported.parameter_names]
+                for n in self.parameter_names]
 
     def __call__(self, *inputs):
         inputs = [x.contiguous() for x in inputs]
-        if not self.exported.parameter_names:
+        if not self.parameter_names:
             return self.function(*inputs)
         if self._packed is None:
             weights = self._parameters(inputs[0].device)
-            arguments = [None] * len(inputs) + weights
-            try:
-                self._packed = self.function.pack(*arguments)
-            except TesaError:
+            packer = self.library.functions.get(f"{self.function.name}_pack")
+            if packer is not None and packer.pack_of is not None:
+                self._packed = self.function.pack(
+                    *([None] * len(inputs) + weights))
+            else:
                 self._packed = lambda *xs: self.function(*xs, *weights)
         return self._packed(*inputs)
 
@@ -560,4 +624,4 @@ def compile(model: torch.nn.Module, example_inputs, *, masks=None, bits=None,
                       weights=weights, fold_batch_norm=fold_batch_norm)
     path = compile_mlir(exported.mlir, chip=chip or _default_chip(),
                         options=options, cache_dir=cache_dir)
-    return CompiledModule(exported, path)
+    return CompiledModule.from_exported(exported, path)

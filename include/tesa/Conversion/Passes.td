@@ -157,6 +157,39 @@ def HostBuffersToDevice
   ];
 }
 
+def AssertsToTraps
+    : Pass<"tesa-asserts-to-traps", "mlir::func::FuncOp"> {
+  let summary = "Make the asserts of device loops trap the kernel";
+  let description = [{
+    Importers guard gathers with `cf.assert`: torch-mlir checks every index
+    of an embedding lookup (`index must be smaller than dim size`). An assert
+    inside a `scf.parallel` that the generic path maps onto the GPU would
+    keep the loop on the host (`convert-parallel-loops-to-gpu` does not move
+    it), so this pass replaces each such assert with a branch to a trap: an
+    index out of range stops the kernel, and the call that launched it fails
+    with the driver's error (the context is lost, as after a device-side
+    assert in PyTorch). Asserts outside parallel loops stay host code.
+
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+      cf.assert %in_range, "index must be smaller than dim size"
+      ...
+    }
+    // becomes
+    scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+      %out_of_range = arith.xori %in_range, %true : i1
+      scf.if %out_of_range {
+        llvm.intr.trap
+      }
+      ...
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::LLVM::LLVMDialect"];
+}
+
 def TileParallelLoops
     : Pass<"tesa-tile-parallel-loops", "mlir::func::FuncOp"> {
   let summary = "Tile the host program's parallel loops into blocks of threads";

@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""PyTorch models through tesa.torch, end to end, beside PyTorch.
+
+    .venv/bin/python bench/torch_models.py prepare gpu-run/torch-models   # here
+    python3 bench/torch_models.py run gpu-run/torch-models --out r.json  # on the GPU
+
+`prepare` builds each model (the MLP, torchvision's MobileNet-V2 and
+transformers' BertModel from its base config, weights from fixed seeds: nothing
+is downloaded), masks it with one of SparTA's patterns, exports it with
+`tesa.torch.export` (weights as arguments) and compiles it with tesa-compile;
+it records the propagation report's totals. `run` builds the same models and
+masks on the GPU machine (whose torchvision and transformers may be other
+versions: the outputs are compared there), calls the libraries through
+`tesa.torch.CompiledModule`, and times them beside PyTorch eager, PyTorch in
+a CUDA graph and torch.compile at the same precision, and beside PyTorch
+fp16 dense in a CUDA graph (the issue's bar).
+
+Patterns (on the weights of every Linear and non-depthwise Conv2d but the
+classifier): fine90 (90% of the elements), block90 (90% of the 32x32
+blocks, smaller where a dimension is not a multiple of 32), structured50
+(half the output neurons / channels), block90_int8 (block90 with the kept
+weights at 8 bits), dense.
+"""
+
+import argparse
+import fnmatch
+import json
+import math
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+
+MODELS = {
+    "mlp": dict(kind="mlp", batch=128),
+    "mobilenet_v2": dict(kind="mobilenet_v2", batch=32),
+    "bert_base_s128": dict(kind="bert", seq=128, layers=12),
+    "bert_base_s512": dict(kind="bert", seq=512, layers=12),
+}
+PATTERNS = ("dense", "fine90", "block90", "structured50", "block90_int8")
+PRECISIONS = ("f32", "f16")
+
+
+def build_model(spec):
+    """The model (eval mode, float32, deterministic weights) and its example
+    input (CPU)."""
+    import torch
+    kind = spec["kind"]
+    if kind == "mlp":
+        model = torch.nn.Sequential(
+            torch.nn.Linear(1024, 4096), torch.nn.ReLU(),
+            torch.nn.Linear(4096, 4096), torch.nn.ReLU(),
+            torch.nn.Linear(4096, 1024))
+        example = _normal("x", (spec["batch"], 1024), 1.0)
+    elif kind == "mobilenet_v2":
+        import torchvision
+        model = torchvision.models.mobilenet_v2()
+        example = _normal("x", (spec["batch"], 3, 224, 224), 1.0)
+    else:
+        from transformers import BertConfig, BertModel
+        config = BertConfig(num_hidden_layers=spec["layers"])
+        model = _last_hidden_state_class()(
+            BertModel(config, add_pooling_layer=False))
+        rng = np.random.default_rng(7)
+        example = rng.integers(0, config.vocab_size, (1, spec["seq"]))
+    model.eval()
+    _set_weights(model)
+    example = torch.from_numpy(np.asarray(example))
+    return model, example
+
+
+def _last_hidden_state_class():
+    import torch
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids):
+            return self.bert(input_ids=input_ids).last_hidden_state
+    return LastHiddenState
+
+
+def _normal(name, shape, std, mean=0.0):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    return (rng.standard_normal(shape) * std + mean).astype(np.float32)
+
+
+def _set_weights(model):
+    """Weights from seeds named after the parameters, so that every machine
+    builds the same model whatever its torchvision / transformers init."""
+    import torch
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            shape = tuple(p.shape)
+            if p.dim() >= 2:
+                fan_in = int(np.prod(shape[1:]))
+                value = _normal(name, shape, 1.0 / math.sqrt(fan_in))
+            elif name.endswith(("norm.weight", "LayerNorm.weight")) or \
+                    ".1.weight" in name and "features" in name:
+                value = _normal(name, shape, 0.05, 1.0)
+            else:
+                value = _normal(name, shape, 0.02)
+            p.copy_(torch.from_numpy(value))
+        for name, b in model.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(torch.from_numpy(_normal(name, tuple(b.shape), 0.1)))
+            elif name.endswith("running_var"):
+                rng = np.random.default_rng(zlib.crc32(name.encode()))
+                b.copy_(torch.from_numpy(
+                    rng.uniform(0.5, 1.5, tuple(b.shape)).astype(np.float32)))
+
+
+def prunable(model):
+    """The weights a pattern masks: every Linear's and non-depthwise
+    Conv2d's, but the last layer's (the classifier)."""
+    import torch
+    names = []
+    for module_name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear) or (
+                isinstance(module, torch.nn.Conv2d) and module.groups == 1):
+            names.append(f"{module_name}.weight")
+    return names[:-1] if names and "bert" not in names[0] else names
+
+
+def _block(size, want=32):
+    block = want
+    while size % block:
+        block //= 2
+    return block
+
+
+def pattern_masks(model, pattern):
+    """(masks, bits) for tesa.torch.export, from seeds named after the
+    weights."""
+    if pattern == "dense":
+        return None, None
+    parameters = dict(model.named_parameters())
+    masks = {}
+    for name in prunable(model):
+        shape = tuple(parameters[name].shape)
+        rng = np.random.default_rng(zlib.crc32((pattern + name).encode()))
+        if pattern == "fine90":
+            grid_shape = shape
+            kept = 0.1
+        elif pattern.startswith("block90"):
+            grid_shape = (shape[0] // _block(shape[0]),
+                          shape[1] // _block(shape[1])) + (1,) * (
+                              len(shape) - 2)
+            kept = 0.1
+        else:
+            grid_shape = (shape[0],) + (1,) * (len(shape) - 1)
+            kept = 0.5
+        cells = int(np.prod(grid_shape))
+        keep = max(1, round(cells * kept))
+        grid = np.zeros(cells, dtype=np.int64)
+        grid[rng.permutation(cells)[:keep]] = 1
+        masks[name] = grid.reshape(grid_shape)
+    bits = 8 if pattern.endswith("int8") else None
+    return masks, bits
+
+
+def configurations(only):
+    names = [f"{m}_{p}_{e}" for m in MODELS for p in PATTERNS
+             for e in PRECISIONS]
+    if only:
+        patterns = only.split(",")
+        names = [n for n in names
+                 if any(fnmatch.fnmatch(n, p) for p in patterns)]
+    return names
+
+
+def split_name(name):
+    for model in MODELS:
+        if name.startswith(model + "_"):
+            pattern, precision = name[len(model) + 1:].rsplit("_", 1)
+            return model, pattern, precision
+    raise ValueError(name)
+
+
+def prepared(name):
+    """(tesa-ready model, example input, masks, bits) for `name` on CPU."""
+    import torch
+    model_name, pattern, precision = split_name(name)
+    model, example = build_model(MODELS[model_name])
+    masks, bits = pattern_masks(model, pattern)
+    if precision == "f16":
+        model = model.half()
+        if example.is_floating_point():
+            example = example.half()
+    return model, example, masks, bits
+
+
+def report_totals(text):
+    line = [l for l in text.splitlines() if l.startswith("total:")]
+    return line[-1] if line else None
+
+
+def prepare(args):
+    import tesa.torch
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) \
+        if manifest_path.exists() else {"models": {}}
+    manifest["chip"] = args.chip
+    manifest["commit"] = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True, text=True).stdout.strip()
+    compiler = ROOT / "build" / "bin" / "tesa-compile"
+    opt = ROOT / "build" / "bin" / "tesa-opt"
+    for name in configurations(args.only):
+        model, example, masks, bits = prepared(name)
+        started = time.perf_counter()
+        exported = tesa.torch.export(model, (example,), masks=masks,
+                                     bits=bits, weights="arguments")
+        export_s = time.perf_counter() - started
+        source = out / f"{name}.mlir"
+        exported.save(source)
+        report = subprocess.run(
+            [str(opt), "--tesa-propagate=report=-", str(source), "-o",
+             "/dev/null"], capture_output=True, text=True)
+        started = time.perf_counter()
+        result = subprocess.run(
+            [str(compiler), str(source), f"--chip={args.chip}", "-o",
+             str(out / f"{name}.so")], capture_output=True, text=True)
+        compile_s = time.perf_counter() - started
+        source.unlink()
+        entry = {"export_seconds": round(export_s, 1),
+                 "compile_seconds": round(compile_s, 1),
+                 "parameters": exported.parameter_names,
+                 "encoded": {k: list(v.shape) for k, v in
+                             exported.maps.items()},
+                 "propagation": report_totals(report.stdout + report.stderr)}
+        if result.returncode:
+            entry["error"] = result.stderr[-3000:]
+            print(f"{name}: tesa-compile failed:\n{result.stderr[-3000:]}")
+        else:
+            entry["library_bytes"] = (out / f"{name}.so").stat().st_size
+            print(f"{name}: export {export_s:.1f} s, compile "
+                  f"{compile_s:.1f} s, "
+                  f"{entry['library_bytes'] / 2**20:.1f} MiB; "
+                  f"{entry['propagation']}", flush=True)
+        manifest["models"][name] = entry
+        manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+# --- on the GPU --------------------------------------------------------------
+
+
+def events_ms(fn, samples=15):
+    import torch
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(samples):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return float(np.median(times))
+
+
+def graph_ms(fn):
+    import torch
+    from tesa.timing import graph_median
+    once = events_ms(fn, samples=3)
+    replays = max(1, min(50, int(math.ceil(5.0 / max(once, 1e-3)))))
+    return graph_median(fn, torch.cuda.current_stream(), replays, 15)
+
+
+def relative_error(output, reference):
+    output = output.float()
+    reference = reference.float()
+    return float((output - reference).abs().max() /
+                 reference.abs().max().clamp_min(1e-30))
+
+
+def run_one(name, entry, out, args, dense16_cache):
+    import torch
+    import tesa.torch
+    model, example, masks, bits = prepared(name)
+    model, _ = tesa.torch.prepare(model, masks=masks, bits=bits)
+    model = model.cuda()
+    x = example.cuda()
+    result = {"timings": {}}
+    compiled = tesa.torch.CompiledModule(out / f"{name}.so", "forward",
+                                         entry["parameters"], model)
+    with torch.no_grad():
+        reference = model(x)
+        output = compiled(x)
+        result["error"] = relative_error(output, reference)
+        timings = result["timings"]
+        timings["tesa"] = graph_ms(lambda: compiled(x))
+        timings["tesa, no graph"] = events_ms(lambda: compiled(x))
+        timings["PyTorch eager"] = events_ms(lambda: model(x))
+        timings["PyTorch CUDA graph"] = graph_ms(lambda: model(x))
+        if args.torch_compile != "off":
+            try:
+                fn = torch.compile(model, mode=args.torch_compile)
+                fn(x)
+                timings["torch.compile"] = graph_ms(lambda: fn(x))
+            except Exception as error:  # noqa: BLE001 - recorded
+                timings["torch.compile"] = None
+                result["torch.compile error"] = str(error)[-500:]
+            torch._dynamo.reset()
+        model_name = split_name(name)[0]
+        if model_name not in dense16_cache:
+            dense, dense_x, _, _ = prepared(f"{model_name}_dense_f16")
+            dense, dense_x = dense.cuda(), dense_x.cuda()
+            dense16_cache[model_name] = graph_ms(lambda: dense(dense_x))
+        timings["PyTorch fp16 dense, CUDA graph"] = dense16_cache[model_name]
+    return result
+
+
+def run(args):
+    import torch
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    out = Path(args.out_dir)
+    manifest = json.loads((out / "manifest.json").read_text())
+    results = {"device": torch.cuda.get_device_name(),
+               "torch": torch.__version__, "commit": manifest["commit"],
+               "date": time.strftime("%Y-%m-%d"), "models": {}}
+    dense16 = {}
+    for name in configurations(args.only):
+        entry = manifest["models"].get(name)
+        if entry is None or "error" in entry or \
+                not (out / f"{name}.so").exists():
+            continue
+        started = time.perf_counter()
+        try:
+            result = run_one(name, entry, out, args, dense16)
+        except Exception as error:  # noqa: BLE001 - recorded, go on
+            result = {"failure": f"{type(error).__name__}: {error}"[-2000:]}
+        result["propagation"] = entry.get("propagation")
+        results["models"][name] = result
+        t = result.get("timings", {})
+        print(f"{name}: error {result.get('error')}, " + ", ".join(
+            f"{k} {v:.3f} ms" for k, v in t.items() if v) +
+            f" ({time.perf_counter() - started:.0f} s)"
+            + (f" FAILED {result['failure']}" if "failure" in result else ""),
+            flush=True)
+        if args.out:
+            Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog=__doc__,
+                                     formatter_class=argparse.
+                                     RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help="export and compile (no GPU)")
+    p.add_argument("out_dir")
+    p.add_argument("--only", help="comma-separated name patterns")
+    p.add_argument("--chip", default="sm_90")
+    r = sub.add_parser("run", help="run on the GPU")
+    r.add_argument("out_dir")
+    r.add_argument("--only")
+    r.add_argument("--out")
+    r.add_argument("--torch-compile", default="max-autotune-no-cudagraphs")
+    args = parser.parse_args(argv)
+    return prepare(args) if args.command == "prepare" else run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
