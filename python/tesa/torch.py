@@ -284,7 +284,7 @@ def _module_path(node):
         return "<top level>"
     path = list(stack.values())[-1][0]
     path = re.sub(r"^L\['self'\]\.?", "", path)
-    return re.sub(r"^model\.", "", path) or "<top level>"
+    return re.sub(r"^model(\.|$)", "", path) or "<top level>"
 
 
 class _ModuleLocations:
@@ -316,7 +316,7 @@ class _ModuleLocations:
         return False
 
 
-def _import(module, inputs, hooks, name):
+def _import(module, inputs, hooks, name, model_name):
     try:
         from torch_mlir import fx
     except ImportError as error:
@@ -325,18 +325,32 @@ def _import(module, inputs, hooks, name):
     try:
         program = torch.export.export(module, tuple(inputs), strict=False)
     except Exception as error:
-        raise TesaError(f"torch.export cannot export "
-                        f"{type(module).__name__}:\n{_import_failure(error)}") \
-            from None
+        raise TesaError(f"torch.export cannot export {model_name}:\n"
+                        f"{_import_failure(error)}") from None
     hooks.bind(program)
+    from torch_mlir import ir
+    from torch_mlir.dialects import torch as torch_dialect
+    from torch_mlir.extras.fx_importer import FxImporter
+    context = ir.Context()
+    torch_dialect.register_dialect(context)
+    diagnostics = []
+
+    def collect(diagnostic):
+        diagnostics.append(f"{diagnostic.location}: {diagnostic.message}")
+        return True
+    handler = context.attach_diagnostic_handler(collect)
     try:
         with _ModuleLocations():
             return fx.export_and_import(
-                program, output_type="linalg-on-tensors", hooks=hooks,
+                program, output_type="linalg-on-tensors",
+                fx_importer=FxImporter(context=context, hooks=hooks),
                 func_name=name)
     except Exception as error:
-        raise TesaError(f"torch-mlir cannot lower {type(module).__name__} "
-                        f"to linalg:\n{_import_failure(error)}") from None
+        raise TesaError(f"torch-mlir cannot lower {model_name} to linalg:\n"
+                        + "\n".join(diagnostics[:8] or
+                                    [_import_failure(error)])) from None
+    finally:
+        handler.detach()
 
 
 def _hooks_class():
@@ -383,6 +397,34 @@ def _hooks_class():
                 attributes={"value": attribute}).result
 
     return NamedWeights
+
+
+# The dialects of what torch-mlir's linalg-on-tensors output tesa compiles.
+_COMPILED_DIALECTS = ("builtin", "func", "arith", "math", "linalg", "tensor",
+                      "scf", "cf", "complex")
+
+
+def _check_compilable(function, model_name):
+    """Ops torch-mlir leaves in other dialects (tm_tensor.sort for
+    torch.sort and torch.topk, tm_tensor.scan for torch.cumsum, ...) are
+    errors that name the op and where it came from."""
+    unsupported = []
+
+    def visit(op):
+        name = op.operation.name
+        if name.split(".")[0] not in _COMPILED_DIALECTS:
+            location = str(op.operation.location)
+            match = re.match(r'loc\("(.*) in .*"', location)
+            unsupported.append(f"'{name}' from {match.group(1) if match else location}")
+        for region in op.operation.regions:
+            for block in region.blocks:
+                for inner in block.operations:
+                    visit(inner)
+
+    visit(function)
+    if unsupported:
+        raise TesaError(f"tesa cannot compile {model_name}: " +
+                        "; ".join(dict.fromkeys(unsupported)))
 
 
 def _mlir_element(dtype):
@@ -470,11 +512,12 @@ def export(model: torch.nn.Module, example_inputs: Sequence[torch.Tensor], *,
         parameters = [p.detach() for _, p in model.named_parameters()]
         program = _Functional(model, names, len(example_inputs))
         module = _import(program, list(example_inputs) + parameters, hooks,
-                         name)
+                         name, type(model).__name__)
         arguments = [("input", i) for i in range(len(example_inputs))] + \
             [("parameter", n) for n in names]
     else:
-        module = _import(model, example_inputs, hooks, name)
+        module = _import(model, example_inputs, hooks, name,
+                         type(model).__name__)
         arguments = [("input", i) for i in range(len(example_inputs))]
     from torch_mlir import ir
     context = module.context
@@ -482,6 +525,7 @@ def export(model: torch.nn.Module, example_inputs: Sequence[torch.Tensor], *,
     with context, ir.Location.unknown():
         function = next(op for op in module.body.operations
                         if op.operation.name == "func.func")
+        _check_compilable(function, type(model).__name__)
         if weights == "arguments":
             _encode_arguments(ir, function, arguments, maps)
         else:

@@ -1,0 +1,294 @@
+"""tesa.torch: PyTorch models exported through torch-mlir, with masks.
+
+Each model is exported with its masks as encodings, propagated, decomposed
+and lowered by tesa-opt's CPU pipeline, run by mlir-runner, and compared with
+what PyTorch computes with the same (masked) weights. The GPU path of the same
+models is bench/torch_models.py.
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch_mlir")
+
+import tesa.torch as tt  # noqa: E402
+from mlir_runner import call_module, run_lowered, runner_available  # noqa: E402
+from tesa import TesaError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+TESA_OPT = os.environ.get("TESA_OPT", str(ROOT / "build" / "bin" / "tesa-opt"))
+
+needs_tesa_opt = pytest.mark.skipif(not Path(TESA_OPT).exists(),
+                                    reason=f"{TESA_OPT} not built")
+needs_runner = pytest.mark.skipif(
+    not runner_available(), reason="mlir-runner or its libraries not found")
+
+
+class MLP(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(64, 128)
+        self.fc2 = torch.nn.Linear(128, 32)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+
+def seeded(module):
+    torch.manual_seed(0)
+    return module().eval()
+
+
+def small_mobilenet():
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    model = torchvision.models.mobilenet_v2(width_mult=0.25, num_classes=10)
+    model.eval()
+    with torch.no_grad():  # running statistics other than 0 and 1
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.1, 0.1)
+                module.running_var.uniform_(0.5, 1.5)
+    return model
+
+
+class SmallBert(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        transformers = pytest.importorskip("transformers")
+        config = transformers.BertConfig(
+            hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=128, vocab_size=100, max_position_embeddings=64)
+        self.bert = transformers.BertModel(config, add_pooling_layer=False)
+
+    def forward(self, input_ids):
+        return self.bert(input_ids=input_ids).last_hidden_state
+
+
+def run_on_cpu(exported, inputs, passes=("--tesa-propagate",
+                                          "--tesa-decompose")):
+    """What the exported program computes on `inputs`, through tesa-opt's
+    CPU pipeline (weights as constants)."""
+    with torch.no_grad():
+        reference = exported.model(*inputs).numpy()
+    text = call_module(exported.mlir, exported.function,
+                       [x.numpy() for x in inputs], reference.shape)
+    lowered = subprocess.run([TESA_OPT, *passes, "--tesa-cpu-pipeline", "-"],
+                             input=text, capture_output=True, text=True)
+    assert lowered.returncode == 0, lowered.stderr[-3000:]
+    return run_lowered(lowered.stdout).reshape(reference.shape), reference
+
+
+def relative_error(result, reference):
+    return np.abs(result - reference).max() / np.abs(reference).max()
+
+
+def propagation_report(text):
+    run = subprocess.run(
+        [TESA_OPT, "--tesa-propagate=report=- report-format=json", "-o",
+         os.devnull, "-"], input=text, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout)
+
+
+# --- masks -------------------------------------------------------------------
+
+
+def test_prune_masks_are_found_and_applied():
+    model = seeded(MLP)
+    torch.nn.utils.prune.l1_unstructured(model.fc1, "weight", amount=0.75)
+    exported = tt.export(model, (torch.randn(16, 64),), weights="constants")
+    assert list(exported.maps) == ["fc1.weight"]
+    grid = exported.maps["fc1.weight"]
+    assert grid.shape == (128, 64) and set(np.unique(grid)) == {0, 32}
+    assert (grid == 0).sum() == 128 * 64 * 3 // 4
+    # The user's model is untouched; the exported copy is pruned.
+    assert hasattr(model.fc1, "weight_orig")
+    assert not hasattr(exported.model.fc1, "weight_orig")
+    weight = exported.model.fc1.weight.detach().numpy()
+    assert np.all(weight[grid == 0] == 0)
+
+
+def test_block_masks_and_bits_are_written_at_their_grid():
+    model = seeded(MLP)
+    mask = np.kron(np.array([[1, 0], [0, 1], [1, 1], [0, 0]]),
+                   np.ones((32, 32), dtype=np.int64))
+    exported = tt.export(model, (torch.randn(16, 64),),
+                         masks={"fc1.weight": mask}, bits={"fc2.weight": 8})
+    assert exported.maps["fc1.weight"].tolist() == \
+        [[32, 0], [0, 32], [32, 32], [0, 0]]
+    assert exported.maps["fc2.weight"].tolist() == [[8]]
+    assert ("tensor<128x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, "
+            "32], [32, 32], [0, 0]]> : tensor<4x2xi8>>>") in exported.mlir
+    assert "tensor<32x128xf32, #tesa.sparsity<bits = 8>>" in exported.mlir
+
+
+def test_weights_as_arguments_name_every_parameter():
+    model = seeded(MLP)
+    mask = np.ones((32, 128), dtype=np.int64)
+    mask[:, 64:] = 0
+    exported = tt.export(model, (torch.randn(16, 64),),
+                         masks={"fc2.weight": mask})
+    assert exported.arguments[0] == ("input", 0)
+    assert sorted(exported.parameter_names) == sorted(
+        n for n, _ in model.named_parameters())
+    header = exported.mlir[exported.mlir.index("func.func @forward"):]
+    header = header[:header.index("{")]
+    index = 1 + exported.parameter_names.index("fc2.weight")
+    assert (f"%arg{index}: tensor<32x128xf32, #tesa.sparsity<map = "
+            "dense<[[32, 0]]> : tensor<1x2xi8>>>") in header
+
+
+@needs_tesa_opt
+def test_masks_follow_the_weight_through_the_importers_transpose():
+    # fc2's pruned input columns make fc1's matching output rows (its
+    # weight's rows, after torch-mlir's transpose) and bias entries dead.
+    model = seeded(MLP)
+    mask = np.ones((32, 128), dtype=np.int64)
+    mask[:, 64:] = 0
+    exported = tt.export(model, (torch.randn(16, 64),),
+                         masks={"fc2.weight": mask})
+    report = propagation_report(exported.mlir)
+    by_argument = {t["value"]: t for t in report["values"]
+                   if t["producer"] == "argument"}
+    for name in ("fc1.weight", "fc1.bias"):
+        tensor = by_argument[f"%arg{1 + exported.parameter_names.index(name)}"]
+        assert tensor["before"]["0"] == 0
+        assert tensor["after"]["0"] == tensor["elements"] // 2, name
+
+
+# --- bad input ---------------------------------------------------------------
+
+
+def test_a_mask_of_the_wrong_shape_names_the_parameter():
+    with pytest.raises(TesaError, match=r"fc1\.weight: mask of shape \(64, "
+                       r"128\) does not match the parameter's shape \(128, "
+                       r"64\)"):
+        tt.export(seeded(MLP), (torch.randn(16, 64),),
+                  masks={"fc1.weight": np.ones((64, 128))})
+
+
+def test_unknown_parameters_and_bad_entries_are_errors():
+    x = (torch.randn(16, 64),)
+    with pytest.raises(TesaError, match="no parameter named fc3.weight"):
+        tt.export(seeded(MLP), x, masks={"fc3.weight": np.ones((1, 1))})
+    with pytest.raises(TesaError, match=r"fc1\.weight: mask entries are 0/1 "
+                       "or bit widths"):
+        tt.export(seeded(MLP), x, masks={"fc1.weight": np.full((1, 1), 3)})
+    with pytest.raises(TesaError, match="fc2.weight: bits must be one of"):
+        tt.export(seeded(MLP), x, bits={"fc2.weight": 2})
+    with pytest.raises(TesaError, match="weights must be one of"):
+        tt.export(seeded(MLP), x, weights="buffers")
+
+
+class SortedFeatures(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = MLP()
+
+    def forward(self, x):
+        return torch.sort(self.head(x)).values
+
+
+class Spectrum(torch.nn.Module):
+    def forward(self, x):
+        return torch.fft.rfft(x).abs()
+
+
+def test_an_op_tesa_cannot_compile_names_the_op_and_module():
+    with pytest.raises(TesaError, match=r"tesa cannot compile SortedFeatures: "
+                       r"'tm_tensor.sort' from <top level> "
+                       r"\(aten.sort.default\)"):
+        tt.export(SortedFeatures(), (torch.randn(16, 64),))
+
+
+def test_an_op_the_importer_cannot_lower_is_an_error():
+    with pytest.raises(TesaError, match=r"(?s)torch-mlir cannot lower "
+                       r"Spectrum to linalg:.*aten.abs.default"):
+        tt.export(Spectrum(), (torch.randn(8),))
+
+
+@needs_tesa_opt
+def test_diagnostics_locate_ops_at_their_module_path():
+    model = seeded(MLP)
+    exported = tt.export(model, (torch.randn(16, 64),))
+    assert '"fc1 (aten.permute.default) in ' in exported.mlir
+    assert '"fc2 (aten.addmm.default) in ' in exported.mlir or \
+        '"fc2 (aten.' in exported.mlir
+
+
+# --- the CPU pipeline against PyTorch ----------------------------------------
+
+
+@needs_tesa_opt
+@needs_runner
+def test_pruned_mlp_matches_pytorch():
+    model = seeded(MLP)
+    torch.nn.utils.prune.l1_unstructured(model.fc1, "weight", amount=0.5)
+    mask = np.ones((32, 128), dtype=np.int64)
+    mask[:, 64:] = 0
+    x = torch.randn(16, 64)
+    exported = tt.export(model, (x,), masks={"fc2.weight": mask},
+                         weights="constants")
+    result, reference = run_on_cpu(exported, (x,))
+    assert relative_error(result, reference) < 1e-5
+
+
+def channel_masks(model, kept=0.5, seed=1):
+    """Half the output channels of every non-depthwise convolution."""
+    rng = np.random.default_rng(seed)
+    masks = {}
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Conv2d) and module.groups == 1:
+            channels = module.out_channels
+            grid = np.zeros((channels, 1, 1, 1), dtype=np.int64)
+            grid[rng.permutation(channels)[:max(1, int(channels * kept))]] = 1
+            masks[f"{name}.weight"] = grid
+    return masks
+
+
+@needs_tesa_opt
+@needs_runner
+@pytest.mark.parametrize("pattern", ["dense", "channels"])
+def test_mobilenet_v2_matches_pytorch(pattern):
+    model = small_mobilenet()
+    masks = channel_masks(model) if pattern == "channels" else None
+    x = torch.randn(1, 3, 32, 32)
+    exported = tt.export(model, (x,), masks=masks, weights="constants")
+    # Batch norms are folded into the convolutions before them.
+    assert not any(isinstance(m, torch.nn.BatchNorm2d)
+                   for m in exported.model.modules())
+    assert "linalg.depthwise_conv_2d_nchw_chw" in exported.mlir
+    result, reference = run_on_cpu(exported, (x,))
+    assert relative_error(result, reference) < 1e-4
+
+
+@needs_tesa_opt
+@needs_runner
+@pytest.mark.parametrize("pattern", ["dense", "blocks", "blocks_int8"])
+def test_bert_matches_pytorch(pattern):
+    torch.manual_seed(0)
+    model = SmallBert().eval()
+    masks, bits = None, None
+    if pattern != "dense":
+        rng = np.random.default_rng(3)
+        masks = {}
+        for name, parameter in model.named_parameters():
+            if parameter.dim() == 2 and "embeddings" not in name:
+                rows, columns = parameter.shape
+                masks[name] = (rng.random((rows // 32, columns // 32)) <
+                               0.5).astype(np.int64)
+        bits = 8 if pattern == "blocks_int8" else None
+    ids = torch.randint(0, 100, (1, 16))
+    exported = tt.export(model, (ids,), masks=masks, bits=bits,
+                         weights="constants")
+    result, reference = run_on_cpu(exported, (ids,))
+    # int8 weights: within the rounding of 8-bit weights through two layers.
+    assert relative_error(result, reference) < (
+        5e-2 if bits else 1e-4)
