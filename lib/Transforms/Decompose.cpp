@@ -48,7 +48,9 @@ bool isSparse(RankedTensorType type, const SparsityMap &map) {
 /// elements may hold anything) that keeps more than half of its elements,
 /// all at 32 bits. A batched product of such operands (attention's scores
 /// and context, whose heads propagation thins a little) is one kernel of
-/// the contraction family instead of one product per batch.
+/// the contraction family instead of one product per batch; a convolution
+/// of such operands (an image whose padding is its only zeros) is one dense
+/// convolution instead of a product split around the padding.
 bool isMostlyKeptValue(Value value) {
   auto type = cast<RankedTensorType>(value.getType());
   if (!getSparsityEncoding(type))
@@ -186,8 +188,7 @@ void DecomposePass::runOnOperation() {
              llvm::any_of(op.getDpsInputs(), [](Value input) {
                return getSparsityEncoding(input.getType()) != nullptr;
              }) &&
-             !(isa<linalg::BatchMatmulOp>(op.getOperation()) &&
-               llvm::all_of(op.getDpsInputs(), isMostlyKeptValue)))
+             !llvm::all_of(op.getDpsInputs(), isMostlyKeptValue))
       others.push_back(op);
   });
   for (linalg::LinalgOp op : others) {

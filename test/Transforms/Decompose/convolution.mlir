@@ -62,3 +62,27 @@ func.func @f16_convolution(%image: tensor<1x3x3x1xf16>, %filter: tensor<2x2x1x1x
          outs(%acc : tensor<1x2x2x1xf16>) -> tensor<1x2x2x1xf16>
   return %r : tensor<1x2x2x1xf16>
 }
+
+// -----
+
+// An image whose only zeros are its padding (a computed value that keeps
+// most of its elements) and a dense filter: one dense convolution, not a
+// product split around the padding.
+// CHECK-LABEL: func.func @padded_image(
+// CHECK-SAME: %[[IMAGE:.*]]: tensor<1x1x8x8xf32>, %[[FILTER:.*]]: tensor<2x1x3x3xf32>
+// CHECK: %[[PADDED:.*]] = tensor.pad %[[IMAGE]]
+// CHECK: %[[KEPT:.*]] = tesa.annotate %[[PADDED]]
+// CHECK-NOT: tesa.part_matmul
+// CHECK: linalg.conv_2d_nchw_fchw {{.*}} ins(%[[KEPT]], %[[FILTER]] :
+func.func @padded_image(%image: tensor<1x1x8x8xf32>, %filter: tensor<2x1x3x3xf32>, %acc: tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %padded = tensor.pad %image low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%n: index, %c: index, %h: index, %w: index):
+    tensor.yield %zero : f32
+  } : tensor<1x1x8x8xf32> to tensor<1x1x10x10xf32>
+  %kept = tesa.annotate %padded : tensor<1x1x10x10xf32> -> tensor<1x1x10x10xf32, #tesa.sparsity<map = dense<[[[[0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]]]> : tensor<1x1x10x10xi8>>>
+  %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%kept, %filter : tensor<1x1x10x10xf32, #tesa.sparsity<map = dense<[[[[0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 32, 32, 32, 32, 32, 32, 32, 32, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]]]> : tensor<1x1x10x10xi8>>>, tensor<2x1x3x3xf32>)
+         outs(%acc : tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  return %r : tensor<1x2x8x8xf32>
+}
