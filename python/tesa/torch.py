@@ -304,6 +304,8 @@ class _ModuleLocations:
             trace = node.meta.get("stack_trace") or ""
             frames = re.findall(r'File "([^"]+)", line ([0-9]+),', trace)
             source, line = frames[-1] if frames else ("<unknown>", 0)
+            # Code torch.fx generates is numbered per process.
+            source = re.sub(r"^<eval_with_key>\.\d+$", "<generated>", source)
             name = f"{_module_path(node)} ({node.target}) in {source}"
             return Location.file(name, int(line), 0, context=cache._c)
 

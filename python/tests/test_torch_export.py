@@ -292,3 +292,42 @@ def test_bert_matches_pytorch(pattern):
     # int8 weights: within the rounding of 8-bit weights through two layers.
     assert relative_error(result, reference) < (
         5e-2 if bits else 1e-4)
+
+
+# --- compile -----------------------------------------------------------------
+
+
+needs_tesa_compile = pytest.mark.skipif(
+    not (ROOT / "build" / "bin" / "tesa-compile").exists(),
+    reason="tesa-compile not built")
+
+
+@needs_tesa_compile
+def test_compile_caches_libraries_by_content(tmp_path):
+    model = seeded(MLP)
+    torch.nn.utils.prune.l1_unstructured(model.fc1, "weight", amount=0.5)
+    x = torch.randn(16, 64)
+    compiled = tt.compile(model, (x,), chip="sm_90", cache_dir=tmp_path)
+    function = compiled.library.functions["forward"]
+    assert function.arguments[0] == ((16, 64), np.dtype(np.float32))
+    assert "forward_pack" in compiled.library.functions
+    assert len(function.arguments) == 1 + len(compiled.parameter_names)
+    stamp = Path(compiled.path).stat().st_mtime_ns
+    again = tt.compile(model, (x,), chip="sm_90", cache_dir=tmp_path)
+    assert again.path == compiled.path
+    assert Path(again.path).stat().st_mtime_ns == stamp
+    other = tt.compile(model, (torch.randn(8, 64),), chip="sm_90",
+                       cache_dir=tmp_path)
+    assert other.path != compiled.path
+
+
+@needs_tesa_compile
+def test_compile_without_a_device_fails_readably(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(TesaError, match="no CUDA device: pass chip="):
+        tt.compile(seeded(MLP), (torch.randn(16, 64),), cache_dir=tmp_path)
+    compiled = tt.compile(seeded(MLP), (torch.randn(16, 64),), chip="sm_90",
+                          cache_dir=tmp_path)
+    with pytest.raises(TesaError):
+        compiled(torch.randn(16, 64))
