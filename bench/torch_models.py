@@ -287,40 +287,57 @@ def relative_error(output, reference):
                  reference.abs().max().clamp_min(1e-30))
 
 
-def run_one(name, entry, out, args, dense16_cache):
+def pytorch_timings(model_name, precision, args, cache):
+    """PyTorch's times for a model at a precision: the same for every
+    pattern (PyTorch computes the masked weights' zeros), so measured once,
+    on the dense model."""
     import torch
-    import tesa.torch
-    model, example, masks, bits = prepared(name)
-    model, _ = tesa.torch.prepare(model, masks=masks, bits=bits)
-    model = model.cuda()
-    x = example.cuda()
-    result = {"timings": {}}
-    compiled = tesa.torch.CompiledModule(out / f"{name}.so", "forward",
-                                         entry["parameters"], model)
+    key = (model_name, precision)
+    if key in cache:
+        return cache[key]
+    model, x, _, _ = prepared(f"{model_name}_dense_{precision}")
+    model, x = model.cuda(), x.cuda()
+    timings = {}
     with torch.no_grad():
-        reference = model(x)
-        output = compiled(x)
-        result["error"] = relative_error(output, reference)
-        timings = result["timings"]
-        timings["tesa"] = graph_ms(lambda: compiled(x))
-        timings["tesa, no graph"] = events_ms(lambda: compiled(x))
         timings["PyTorch eager"] = events_ms(lambda: model(x))
         timings["PyTorch CUDA graph"] = graph_ms(lambda: model(x))
         if args.torch_compile != "off":
             try:
+                started = time.perf_counter()
                 fn = torch.compile(model, mode=args.torch_compile)
                 fn(x)
                 timings["torch.compile"] = graph_ms(lambda: fn(x))
+                timings["torch.compile first call s"] = round(
+                    time.perf_counter() - started, 1)
             except Exception as error:  # noqa: BLE001 - recorded
                 timings["torch.compile"] = None
-                result["torch.compile error"] = str(error)[-500:]
+                timings["torch.compile error"] = str(error)[-500:]
             torch._dynamo.reset()
-        model_name = split_name(name)[0]
-        if model_name not in dense16_cache:
-            dense, dense_x, _, _ = prepared(f"{model_name}_dense_f16")
-            dense, dense_x = dense.cuda(), dense_x.cuda()
-            dense16_cache[model_name] = graph_ms(lambda: dense(dense_x))
-        timings["PyTorch fp16 dense, CUDA graph"] = dense16_cache[model_name]
+    cache[key] = timings
+    return timings
+
+
+def run_one(name, entry, out, args, cache):
+    import torch
+    import tesa.torch
+    model_name, _, precision = split_name(name)
+    model, example, masks, bits = prepared(name)
+    model, _ = tesa.torch.prepare(model, masks=masks, bits=bits)
+    model = model.cuda()
+    x = example.cuda()
+    compiled = tesa.torch.CompiledModule(out / f"{name}.so", "forward",
+                                         entry["parameters"], model)
+    result = {}
+    with torch.no_grad():
+        result["error"] = relative_error(compiled(x), model(x))
+        timings = {"tesa": graph_ms(lambda: compiled(x)),
+                   "tesa, no graph": events_ms(lambda: compiled(x))}
+    del compiled, model
+    torch.cuda.empty_cache()
+    timings.update(pytorch_timings(model_name, precision, args, cache))
+    timings["PyTorch fp16 dense, CUDA graph"] = pytorch_timings(
+        model_name, "f16", args, cache)["PyTorch CUDA graph"]
+    result["timings"] = timings
     return result
 
 
@@ -333,7 +350,7 @@ def run(args):
     results = {"device": torch.cuda.get_device_name(),
                "torch": torch.__version__, "commit": manifest["commit"],
                "date": time.strftime("%Y-%m-%d"), "models": {}}
-    dense16 = {}
+    cache = {}
     for name in configurations(args.only):
         entry = manifest["models"].get(name)
         if entry is None or "error" in entry or \
@@ -341,20 +358,98 @@ def run(args):
             continue
         started = time.perf_counter()
         try:
-            result = run_one(name, entry, out, args, dense16)
+            result = run_one(name, entry, out, args, cache)
         except Exception as error:  # noqa: BLE001 - recorded, go on
             result = {"failure": f"{type(error).__name__}: {error}"[-2000:]}
         result["propagation"] = entry.get("propagation")
         results["models"][name] = result
         t = result.get("timings", {})
         print(f"{name}: error {result.get('error')}, " + ", ".join(
-            f"{k} {v:.3f} ms" for k, v in t.items() if v) +
+            f"{k} {v:.3f}" for k, v in t.items()
+            if isinstance(v, float)) +
             f" ({time.perf_counter() - started:.0f} s)"
             + (f" FAILED {result['failure']}" if "failure" in result else ""),
             flush=True)
         if args.out:
             Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     return 0
+
+
+# --- the table and the plot --------------------------------------------------
+
+
+SYSTEMS = ("PyTorch eager", "PyTorch CUDA graph", "torch.compile", "tesa")
+
+
+def merged_results(paths):
+    merged = {"models": {}}
+    for path in paths:
+        results = json.loads(Path(path).read_text())
+        merged["models"].update(results.pop("models"))
+        merged.update(results)
+    return merged
+
+
+def report(args):
+    results = merged_results(args.results)
+    print(f"{results['device']}, torch {results['torch']}, tesa "
+          f"{results['commit']}, {results['date']}. Milliseconds (CUDA-graph "
+          "medians); speed-up = PyTorch CUDA graph at the same precision / "
+          "tesa; vs fp16 = PyTorch fp16 dense CUDA graph / tesa; error = "
+          "largest |tesa - PyTorch| / largest |PyTorch|.\n")
+    print("| model | pattern | precision | PyTorch eager | PyTorch CUDA "
+          "graph | torch.compile | tesa | speed-up | vs fp16 | error |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, result in results["models"].items():
+        model, pattern, precision = split_name(name)
+        t = result.get("timings")
+        if not t:
+            print(f"| {model} | {pattern} | {precision} | failed: "
+                  f"{result.get('failure', '')[:80]} |||||||")
+            continue
+
+        def ms(key):
+            value = t.get(key)
+            return f"{value:.3f}" if isinstance(value, float) else "-"
+        speedup = t["PyTorch CUDA graph"] / t["tesa"]
+        versus16 = t["PyTorch fp16 dense, CUDA graph"] / t["tesa"]
+        print(f"| {model} | {pattern} | {precision} | {ms('PyTorch eager')} "
+              f"| {ms('PyTorch CUDA graph')} | {ms('torch.compile')} | "
+              f"{ms('tesa')} | {speedup:.2f}x | {versus16:.2f}x | "
+              f"{result['error']:.1e} |")
+    if args.plot:
+        plot(results, args.plot)
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = [(m, e) for m in MODELS for e in PRECISIONS
+            if any(split_name(n)[0] == m and split_name(n)[2] == e
+                   for n in results["models"])]
+    figure, axes = plt.subplots(len(rows), 1, figsize=(9, 2.6 * len(rows)),
+                                squeeze=False)
+    for axis, (model, precision) in zip(axes[:, 0], rows):
+        names = [n for n in results["models"]
+                 if split_name(n)[0] == model and split_name(n)[2] == precision
+                 and results["models"][n].get("timings")]
+        patterns = [split_name(n)[1] for n in names]
+        width = 0.8 / len(SYSTEMS)
+        for index, system in enumerate(SYSTEMS):
+            values = [results["models"][n]["timings"].get(system) or 0
+                      for n in names]
+            axis.bar([p + index * width for p in range(len(names))], values,
+                     width, label=system)
+        axis.set_xticks([p + 0.4 - width / 2 for p in range(len(names))])
+        axis.set_xticklabels(patterns)
+        axis.set_ylabel("ms")
+        axis.set_title(f"{model} {precision}")
+    axes[0, 0].legend(fontsize=8, ncol=len(SYSTEMS))
+    figure.suptitle(f"{results['device']}: latency per model and pattern "
+                    "(lower is better)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
 
 
 def main(argv=None):
@@ -371,9 +466,14 @@ def main(argv=None):
     r.add_argument("out_dir")
     r.add_argument("--only")
     r.add_argument("--out")
-    r.add_argument("--torch-compile", default="max-autotune-no-cudagraphs")
+    r.add_argument("--torch-compile", default="default",
+                   help="torch.compile mode, or 'off'")
+    t = sub.add_parser("report", help="markdown table (and plot) of runs")
+    t.add_argument("results", nargs="+", help="JSON files of `run --out`")
+    t.add_argument("--plot", help="PNG to draw")
     args = parser.parse_args(argv)
-    return prepare(args) if args.command == "prepare" else run(args)
+    return {"prepare": prepare, "run": run, "report": report}[args.command](
+        args)
 
 
 if __name__ == "__main__":
