@@ -317,6 +317,28 @@ def pytorch_timings(model_name, precision, args, cache):
     return timings
 
 
+def top_kernels(fn, calls=3, count=8):
+    """The kernels `fn` launches that take most GPU time: (name, ms per
+    call, launches per call), from torch.profiler."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as trace:
+        for _ in range(calls):
+            fn()
+        torch.cuda.synchronize()
+    totals = {}
+    for event in trace.events():
+        if event.device_type == torch.autograd.DeviceType.CUDA:
+            ms, launches = totals.get(event.name, (0.0, 0))
+            totals[event.name] = (ms + event.device_time_total / 1000.0,
+                                  launches + 1)
+    ranked = sorted(totals.items(), key=lambda item: -item[1][0])
+    return [(name[:80], round(ms / calls, 4), launches // calls)
+            for name, (ms, launches) in ranked[:count]]
+
+
 def run_one(name, entry, out, args, cache):
     import torch
     import tesa.torch
@@ -332,6 +354,8 @@ def run_one(name, entry, out, args, cache):
         result["error"] = relative_error(compiled(x), model(x))
         timings = {"tesa": graph_ms(lambda: compiled(x)),
                    "tesa, no graph": events_ms(lambda: compiled(x))}
+        if args.profile:
+            result["kernels"] = top_kernels(lambda: compiled(x))
     del compiled, model
     torch.cuda.empty_cache()
     timings.update(pytorch_timings(model_name, precision, args, cache))
@@ -466,6 +490,8 @@ def main(argv=None):
     r.add_argument("out_dir")
     r.add_argument("--only")
     r.add_argument("--out")
+    r.add_argument("--profile", action="store_true",
+                   help="record the kernels tesa's calls spend most time in")
     r.add_argument("--torch-compile", default="default",
                    help="torch.compile mode, or 'off'")
     t = sub.add_parser("report", help="markdown table (and plot) of runs")
