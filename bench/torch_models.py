@@ -277,7 +277,8 @@ def graph_ms(fn):
     from tesa.timing import graph_median
     once = events_ms(fn, samples=3)
     replays = max(1, min(50, int(math.ceil(5.0 / max(once, 1e-3)))))
-    return graph_median(fn, torch.cuda.current_stream(), replays, 15)
+    # Graphs are captured on a stream other than the default one.
+    return graph_median(fn, torch.cuda.Stream(), replays, 15)
 
 
 def relative_error(output, reference):
@@ -467,7 +468,8 @@ def plot(results, path):
                      width, label=system)
         axis.set_xticks([p + 0.4 - width / 2 for p in range(len(names))])
         axis.set_xticklabels(patterns)
-        axis.set_ylabel("ms")
+        axis.set_ylabel("ms (log)")
+        axis.set_yscale("log")
         axis.set_title(f"{model} {precision}")
     axes[0, 0].legend(fontsize=8, ncol=len(SYSTEMS))
     figure.suptitle(f"{results['device']}: latency per model and pattern "

@@ -649,14 +649,23 @@ class CompiledModule:
         if not self.parameter_names:
             return self.function(*inputs)
         if self._packed is None:
-            weights = self._parameters(inputs[0].device)
-            packer = self.library.functions.get(f"{self.function.name}_pack")
-            if packer is not None and packer.pack_of is not None:
-                self._packed = self.function.pack(
-                    *([None] * len(inputs) + weights))
-            else:
-                self._packed = lambda *xs: self.function(*xs, *weights)
-        return self._packed(*inputs)
+            self._packed = self._pack(inputs)
+        return self._packed(inputs)
+
+    def _pack(self, inputs):
+        """A function of the inputs that calls the library with the packed
+        weights (or, without a packing entry point, all of them)."""
+        weights = self._parameters(inputs[0].device)
+        packer = self.library.functions.get(f"{self.function.name}_pack")
+        if packer is None or packer.pack_of is None:
+            return lambda xs: self.function(*xs, *weights)
+        packed = self.function.pack(*([None] * len(inputs) + weights))
+        count = len(inputs)
+
+        def call(xs):
+            return packed(*(xs[i] if i < count else weights[i - count]
+                            for i in packed.kept_arguments))
+        return call
 
 
 def compile(model: torch.nn.Module, example_inputs, *, masks=None, bits=None,
