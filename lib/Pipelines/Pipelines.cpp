@@ -140,6 +140,8 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
   if (options.kernelRegions) {
     // Softmaxes as the reductions a row-reduction region is made of.
     pm.addPass(createDecomposeAggregatedOps());
+    // Dense convolutions as implicit GEMMs: their products become regions.
+    pm.addPass(createConvolutionsAsProducts());
     pm.addNestedPass<func::FuncOp>(createFormKernelRegions());
     FormAttentionRegionsOptions attention;
     attention.chip = options.chip;

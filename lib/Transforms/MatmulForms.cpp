@@ -275,11 +275,32 @@ static Value buildPatches(OpBuilder &builder, Location loc, Value input,
   return annotate(builder, loc, patches, std::move(entries));
 }
 
+/// Whether `op` reads f16 tensors and writes f32 ones, all statically
+/// shaped.
+static bool hasF16OperandsAndF32Result(linalg::LinalgOp op) {
+  auto isStatic = [](Value value, bool wantF16) {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    return type && type.hasStaticShape() &&
+           (wantF16 ? type.getElementType().isF16()
+                    : type.getElementType().isF32());
+  };
+  return llvm::all_of(op.getDpsInputs(),
+                      [&](Value v) { return isStatic(v, true); }) &&
+         llvm::all_of(op.getDpsInits(),
+                      [&](Value v) { return isStatic(v, false); }) &&
+         llvm::all_of(op->getResults(),
+                      [&](Value v) { return isStatic(v, false); });
+}
+
 linalg::MatmulOp tesa::convolutionAsMatmul(linalg::LinalgOp op,
-                                           std::string &reason) {
-  reason = getUnsupportedOperandReason(op);
-  if (!reason.empty())
+                                           std::string &reason,
+                                           bool allowF16) {
+  reason = getUnsupportedOperandReason(op, allowF16);
+  // f16 images and filters accumulating in f32 (torch-mlir's f16
+  // convolutions) are products of that kind too.
+  if (!reason.empty() && !(allowF16 && hasF16OperandsAndF32Result(op)))
     return {};
+  reason.clear();
   ConvolutionLayout l;
   if (auto conv = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op.getOperation()))
     l = getLayout(op, false, conv.getStrides(), conv.getDilations());

@@ -41,9 +41,10 @@ splitBatchMatmul(mlir::linalg::BatchMatmulOp op, std::string &reason);
 /// `linalg.conv_2d_nchw_fchw`, static shapes) as an explicit GEMM: the
 /// input's patches (im2col, a `linalg.generic` copy) times the filter
 /// flattened to a matrix, and returns the matmul; or, with `reason` set,
-/// leaves it alone.
+/// leaves it alone. Element types are f32, or also f16 with `allowF16`.
 mlir::linalg::MatmulOp convolutionAsMatmul(mlir::linalg::LinalgOp op,
-                                           std::string &reason);
+                                           std::string &reason,
+                                           bool allowF16 = false);
 
 } // namespace tesa
 

@@ -376,6 +376,34 @@ def DecomposeAggregatedOps : Pass<"tesa-decompose-aggregated-ops"> {
   }];
 }
 
+def ConvolutionsAsProducts : Pass<"tesa-convolutions-as-products"> {
+  let summary = "Rewrite dense convolutions as products for kernel regions";
+  let description = [{
+    The decomposition rewrites a convolution with a sparse operand as an
+    implicit GEMM (patches times the flattened filter) and splits the
+    product; a convolution left dense would run on the generic path, one
+    thread per output element. This pass gives every remaining
+    `linalg.conv_2d_nchw_fchw` and `linalg.conv_2d_nhwc_hwcf` (static
+    shapes, f32 or f16) the same form, so that `--tesa-form-kernel-regions`
+    makes its product a contraction region (FMA tiles for f32, tensor cores
+    for f16). Depthwise convolutions stay as they are.
+
+    ```mlir
+    %y = linalg.conv_2d_nchw_fchw ins(%x, %w : tensor<1x2x3x3xf32>, tensor<3x2x2x2xf32>)
+                                  outs(%acc : tensor<1x3x2x2xf32>) -> tensor<1x3x2x2xf32>
+    // becomes: patches (c kh kw) x (n oh ow), the filter as f x (c kh kw)
+    %patches = linalg.generic ... -> tensor<8x4xf32>
+    %filter = tensor.collapse_shape %w [[0], [1, 2, 3]] : tensor<3x2x2x2xf32> into tensor<3x8xf32>
+    %p = linalg.matmul ins(%filter, %patches : tensor<3x8xf32>, tensor<8x4xf32>) outs(...) -> tensor<3x4xf32>
+    // and the result back to NCHW through an expand_shape and a transpose
+    ```
+
+    `--tesa-pipeline` runs it before forming kernel regions.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
   let summary = "Group a program's ops into tesa.kernel regions";
   let description = [{
