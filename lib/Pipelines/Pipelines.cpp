@@ -142,6 +142,8 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     pm.addPass(createDecomposeAggregatedOps());
     // Dense convolutions as implicit GEMMs: their products become regions.
     pm.addPass(createConvolutionsAsProducts());
+    // Dense products of widened f16 operands as f16 products.
+    pm.addPass(createFoldOperandExtensions());
     pm.addNestedPass<func::FuncOp>(createFormKernelRegions());
     FormAttentionRegionsOptions attention;
     attention.chip = options.chip;

@@ -404,6 +404,39 @@ def ConvolutionsAsProducts : Pass<"tesa-convolutions-as-products"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def FoldOperandExtensions : Pass<"tesa-fold-operand-extensions"> {
+  let summary = "Let dense products read the f16 operands an importer widened";
+  let description = [{
+    torch-mlir lowers an f16 `Linear` or `bmm` to an f32 product of widened
+    operands: each operand goes through an elementwise `linalg.generic` whose
+    body is one `arith.extf` from f16, and the product accumulates in f32. A
+    named product computes the same when it reads the f16 operands itself
+    (its body widens each element to the accumulator's type). This pass
+    makes `linalg.matmul` and `linalg.batch_matmul` (default indexing maps)
+    read through such widenings when both operands are widened f16 and the
+    accumulator is f32, so that their kernel regions run on tensor cores. A
+    widening with other uses stays for them.
+
+    ```mlir
+    %x32 = linalg.generic {indexing_maps = [(i, j) -> (i, j), (i, j) -> (i, j)], ...}
+        ins(%x : tensor<16x64xf16>) outs(%e : tensor<16x64xf32>) {
+      ^bb0(%in: f16, %out: f32):
+        %w = arith.extf %in : f16 to f32
+        linalg.yield %w : f32
+    } -> tensor<16x64xf32>
+    %p = linalg.matmul ins(%x32, %w32 : tensor<16x64xf32>, tensor<64x32xf32>)
+                       outs(%acc : tensor<16x32xf32>) -> tensor<16x32xf32>
+    // becomes
+    %p = linalg.matmul ins(%x, %w : tensor<16x64xf16>, tensor<64x32xf16>)
+                       outs(%acc : tensor<16x32xf32>) -> tensor<16x32xf32>
+    ```
+
+    `--tesa-pipeline` runs it after the decomposition (which splits sparse
+    f32 products into parts first), before forming kernel regions.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
   let summary = "Group a program's ops into tesa.kernel regions";
   let description = [{
