@@ -140,8 +140,6 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
   if (options.kernelRegions) {
     // Softmaxes as the reductions a row-reduction region is made of.
     pm.addPass(createDecomposeAggregatedOps());
-    // Dense convolutions as implicit GEMMs: their products become regions.
-    pm.addPass(createConvolutionsAsProducts());
     // Dense products of widened f16 operands as f16 products.
     pm.addPass(createFoldOperandExtensions());
     pm.addNestedPass<func::FuncOp>(createFormKernelRegions());
