@@ -187,7 +187,6 @@ def split_name(name):
 
 def prepared(name):
     """(tesa-ready model, example input, masks, bits) for `name` on CPU."""
-    import torch
     model_name, pattern, precision = split_name(name)
     model, example = build_model(MODELS[model_name])
     masks, bits = pattern_masks(model, pattern)
@@ -238,7 +237,7 @@ def prepare(args):
                  "parameters": exported.parameter_names,
                  "encoded": {k: list(v.shape) for k, v in
                              exported.maps.items()},
-                 "propagation": report_totals(report.stdout + report.stderr)}
+                 "propagation": report_totals(report.stdout)}
         if result.returncode:
             entry["error"] = result.stderr[-3000:]
             print(f"{name}: tesa-compile failed:\n{result.stderr[-3000:]}")
@@ -357,8 +356,6 @@ def run_one(name, entry, out, args, cache):
                    "tesa, no graph": events_ms(lambda: compiled(x))}
         if args.profile:
             result["kernels"] = top_kernels(lambda: compiled(x))
-    del compiled, model
-    torch.cuda.empty_cache()
     timings.update(pytorch_timings(model_name, precision, args, cache))
     timings["PyTorch fp16 dense, CUDA graph"] = pytorch_timings(
         model_name, "f16", args, cache)["PyTorch CUDA graph"]
