@@ -418,16 +418,20 @@ def report(args):
           f"{results['commit']}, {results['date']}. Milliseconds (CUDA-graph "
           "medians); speed-up = PyTorch CUDA graph at the same precision / "
           "tesa; vs fp16 = PyTorch fp16 dense CUDA graph / tesa; error = "
-          "largest |tesa - PyTorch| / largest |PyTorch|.\n")
+          "largest |tesa - PyTorch| / largest |PyTorch|; run: the run "
+          "the row comes from (each row is side by side within one run).\n")
+    for name, what in results.get("runs", {}).items():
+        print(f"* {name}: {what}")
+    print()
     print("| model | pattern | precision | PyTorch eager | PyTorch CUDA "
-          "graph | torch.compile | tesa | speed-up | vs fp16 | error |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "graph | torch.compile | tesa | speed-up | vs fp16 | error | run |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, result in results["models"].items():
         model, pattern, precision = split_name(name)
         t = result.get("timings")
         if not t:
             print(f"| {model} | {pattern} | {precision} | failed: "
-                  f"{result.get('failure', '')[:80]} |||||||")
+                  f"{result.get('failure', '')[:80]} ||||||||")
             continue
 
         def ms(key):
@@ -438,7 +442,7 @@ def report(args):
         print(f"| {model} | {pattern} | {precision} | {ms('PyTorch eager')} "
               f"| {ms('PyTorch CUDA graph')} | {ms('torch.compile')} | "
               f"{ms('tesa')} | {speedup:.2f}x | {versus16:.2f}x | "
-              f"{result['error']:.1e} |")
+              f"{result['error']:.1e} | {result.get('run', '')} |")
     if args.plot:
         plot(results, args.plot)
 
