@@ -462,6 +462,8 @@ def plot(results, path):
                  and results["models"][n].get("timings")]
         patterns = [split_name(n)[1] for n in names]
         width = 0.8 / len(SYSTEMS)
+        smallest = min((results["models"][n]["timings"].get(system) or 1e9)
+                       for n in names for system in SYSTEMS)
         for index, system in enumerate(SYSTEMS):
             values = [results["models"][n]["timings"].get(system) or 0
                       for n in names]
@@ -471,11 +473,12 @@ def plot(results, path):
         axis.set_xticklabels(patterns)
         axis.set_ylabel("ms (log)")
         axis.set_yscale("log")
+        axis.set_ylim(bottom=smallest / 2)
         axis.set_title(f"{model} {precision}")
     axes[0, 0].legend(fontsize=8, ncol=len(SYSTEMS))
     figure.suptitle(f"{results['device']}: latency per model and pattern "
                     "(lower is better)")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.98))
     figure.savefig(path, dpi=110)
 
 
