@@ -294,6 +294,21 @@ def test_bert_matches_pytorch(pattern):
         5e-2 if bits else 1e-4)
 
 
+@needs_tesa_opt
+@needs_runner
+def test_transformer_encoder_layer_matches_pytorch():
+    # torch-mlir writes its "safe softmax" with i1 tensors and selects.
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(
+        d_model=32, nhead=4, dim_feedforward=64, dropout=0.0,
+        batch_first=True).eval()
+    x = torch.randn(2, 8, 32)
+    exported = tt.export(layer, (x,), weights="constants")
+    assert "xi1>" in exported.mlir and "arith.select" in exported.mlir
+    result, reference = run_on_cpu(exported, (x,))
+    assert relative_error(result, reference) < 1e-5
+
+
 # --- compile -----------------------------------------------------------------
 
 
