@@ -55,12 +55,15 @@ def _inline_literal(mask: np.ndarray) -> str:
 
 
 def sparsity_encoding(mask, resource_name: Optional[str] = None,
-                      inline_limit: int = 256) -> SparsityEncoding:
+                      inline_limit: int = 256,
+                      hex_above: Optional[int] = None) -> SparsityEncoding:
     """The `#tesa.sparsity` encoding for `mask` (a grid over the tensor).
 
     A uniform mask gives `bits = N`. A mask of at most `inline_limit` entries
-    is written inline; a larger one needs `resource_name` and is written as a
-    `dense_resource` blob (tesa-opt canonicalises either form the same way).
+    is written inline (as a hexadecimal string when it has more than
+    `hex_above` entries); a larger one needs `resource_name` and is written
+    as a `dense_resource` blob (tesa-opt canonicalises every form the same
+    way).
     """
     mask = _validate(mask)
     values = np.unique(mask)
@@ -68,8 +71,11 @@ def sparsity_encoding(mask, resource_name: Optional[str] = None,
         return SparsityEncoding(f"#tesa.sparsity<bits = {int(values[0])}>")
     type_text = _tensor_type(mask.shape)
     if mask.size <= inline_limit:
+        literal = (_inline_literal(mask)
+                   if hex_above is None or mask.size <= hex_above else
+                   '"0x' + mask.astype(np.uint8).tobytes().hex().upper() + '"')
         return SparsityEncoding(
-            f"#tesa.sparsity<map = dense<{_inline_literal(mask)}> : {type_text}>")
+            f"#tesa.sparsity<map = dense<{literal}> : {type_text}>")
     if not resource_name or not resource_name.replace("_", "a").isalnum():
         raise ValueError("a large map needs a resource_name made of letters, "
                          "digits and '_'")

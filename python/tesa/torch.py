@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import torch.nn.utils.prune
 
-from .encoding import ALLOWED_BITS
+from .encoding import ALLOWED_BITS, sparsity_encoding
 from .runtime import TesaError, load
 
 __all__ = ["CompiledModule", "Exported", "compile", "compile_mlir", "export",
@@ -50,7 +50,7 @@ MaskLike = Union[torch.Tensor, np.ndarray]
 _WEIGHT_MODES = ("arguments", "constants")
 _ELEMENT_BITS = {torch.float32: 32, torch.float16: 16, torch.bfloat16: 16}
 # Maps with more entries than this are written as hexadecimal strings.
-_HEX_LIMIT = 256
+_HEX_ABOVE = 256
 
 
 @dataclass
@@ -179,18 +179,6 @@ def _expand(grid, shape):
     for axis, size in enumerate(shape):
         grid = np.repeat(grid, size // grid.shape[axis], axis=axis)
     return grid
-
-
-def _encoding_text(grid):
-    values = np.unique(grid)
-    if values.size == 1:
-        return f"#tesa.sparsity<bits = {int(values[0])}>"
-    shape = "x".join(str(d) for d in grid.shape)
-    if grid.size <= _HEX_LIMIT:
-        literal = repr(grid.astype(int).tolist())
-    else:
-        literal = '"0x' + grid.astype(np.uint8).tobytes().hex().upper() + '"'
-    return f"#tesa.sparsity<map = dense<{literal}> : tensor<{shape}xi8>>"
 
 
 def _resolve_maps(model, pruned, masks, bits):
@@ -446,7 +434,9 @@ def _blob_name(parameter):
 
 def _encoded_type(ir, value_type, grid, context):
     tensor = ir.RankedTensorType(value_type)
-    encoding = ir.Attribute.parse(_encoding_text(grid), context=context)
+    encoding = ir.Attribute.parse(
+        sparsity_encoding(grid, inline_limit=grid.size,
+                          hex_above=_HEX_ABOVE).attribute, context=context)
     return ir.RankedTensorType.get(tensor.shape, tensor.element_type,
                                    encoding=encoding)
 

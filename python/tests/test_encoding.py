@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tesa import resource_section, sparsity_encoding
+from tesa import parse_tensor_type, resource_section, sparsity_encoding
 
 ROOT = Path(__file__).resolve().parents[2]
 TESA_OPT = os.environ.get("TESA_OPT", str(ROOT / "build" / "bin" / "tesa-opt"))
@@ -86,3 +86,15 @@ def test_corrupt_resource_is_an_error():
     result = run_tesa_opt(text)
     assert result.returncode == 1
     assert "#tesa.sparsity map data has 301 bytes, expected 300" in result.stderr
+
+
+def test_large_inline_maps_can_be_hexadecimal():
+    mask = np.zeros((4, 8), dtype=np.int8)
+    mask[1, 2] = 32
+    enc = sparsity_encoding(mask, inline_limit=32, hex_above=16)
+    assert enc.attribute == ('#tesa.sparsity<map = dense<"0x' + "00" * 10 +
+                             "20" + "00" * 21 + '"> : tensor<4x8xi8>>')
+    shape, _, entries = parse_tensor_type(f"tensor<4x8xf32, {enc.attribute}>")
+    assert (entries == mask).all()
+    assert "dense<[[" in sparsity_encoding(mask, inline_limit=32,
+                                           hex_above=32).attribute
