@@ -5,6 +5,7 @@ float32 elements); `run_lowered` returns them as float32.
 """
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -67,9 +68,11 @@ def call_module(text, function, inputs, result_shape, result_element="f32"):
     convert = ("    %w = arith.extf %v : f16 to f32\n"
                if result_element == "f16" else "")
     source = "%w" if result_element == "f16" else "%v"
-    resources = text.find("\n{-#")
-    resources = len(text) if resources < 0 else resources
-    end = text.rindex("}", 0, resources)
+    # Inside the module, if the text has one (before its resources).
+    end = len(text)
+    if re.search(r"^module\b", text, re.M):
+        resources = text.find("\n{-#")
+        end = text.rindex("}", 0, len(text) if resources < 0 else resources)
     return text[:end] + f"""
 func.func private @printMemrefI32(tensor<*xi32>)
 func.func @main() {{

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlir_runner import run_lowered, runner_available
+from mlir_runner import call_module, run_lowered, runner_available
 
 ROOT = Path(__file__).resolve().parents[2]
 TESA_OPT = os.environ.get("TESA_OPT", str(ROOT / "build" / "bin" / "tesa-opt"))
@@ -121,47 +121,13 @@ def test_regions_are_formed_as_intended(name):
 def runner_module(case):
     """The case's function and a @main that calls it on its inputs
     (constants) and prints the result's bits as i32."""
-    name, inputs = case["name"], case["inputs"]
     mlir = case.get("plain_mlir", case["mlir"])
-    shape = case["reference"].shape
     result_type = mlir.split(") -> ", 1)[1].split(" {", 1)[0].strip()
-    flat = int(np.prod(shape))
-    lines, operands, types = [], [], []
     element = "f16" if result_type.endswith("xf16>") else "f32"
-    for i, value in enumerate(inputs):
-        value_type = ("tensor<" + "x".join(map(str, value.shape)) +
-                      f"x{element}>")
-        lines.append(f"  %in{i} = arith.constant dense<"
-                     f"{repr(value.tolist())}> : {value_type}")
-        operands.append(f"%in{i}")
-        types.append(value_type)
-    rank = len(shape)
-    collapse = ("" if rank == 1 else
-                f"  %flat = tensor.collapse_shape %r [{list(range(rank))}] : "
-                f"{result_type} into tensor<{flat}x{element}>\n")
-    flat_value = "%r" if rank == 1 else "%flat"
-    # The result's bits as f32 (an f16 result widened first, exactly).
-    widen, bits = "", "%v"
-    if element == "f16":
-        widen, bits = "%w = arith.extf %v : f16 to f32\n    ", "%w"
-    return mlir + f"""
-func.func private @printMemrefI32(tensor<*xi32>)
-func.func @main() {{
-{chr(10).join(lines)}
-  %r = func.call @{name}({", ".join(operands)}) : ({", ".join(types)}) -> {result_type}
-{collapse}  %e = tensor.empty() : tensor<{flat}xi32>
-  %bits = linalg.generic {{indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
-                          iterator_types = ["parallel"]}}
-      ins({flat_value} : tensor<{flat}x{element}>) outs(%e : tensor<{flat}xi32>) {{
-  ^bb0(%v: {element}, %o: i32):
-    {widen}%b = arith.bitcast {bits} : f32 to i32
-    linalg.yield %b : i32
-  }} -> tensor<{flat}xi32>
-  %u = tensor.cast %bits : tensor<{flat}xi32> to tensor<*xi32>
-  call @printMemrefI32(%u) : (tensor<*xi32>) -> ()
-  return
-}}
-"""
+    dtype = np.float16 if element == "f16" else np.float32
+    return call_module(mlir, case["name"],
+                       [np.asarray(v).astype(dtype) for v in case["inputs"]],
+                       case["reference"].shape, element)
 
 
 def run_on_cpu(module):
