@@ -151,22 +151,37 @@ linalg::GenericOp getAsGeneric(RewriterBase &rewriter, Operation *op) {
   return generalize(rewriter, linalgOp);
 }
 
+/// Whether `type` is a static tensor of floats: the values a row program
+/// computes (its inputs and result are checked by matchRowProgram).
+bool isRowValueType(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.hasStaticShape() &&
+         isa<FloatType>(tensor.getElementType());
+}
+
 /// The iteration space of an op over the rows of a tensor: the row
 /// dimensions and, for ops over the rows' elements, the row length.
 SmallVector<int64_t> getRowSpace(linalg::GenericOp op) {
-  if (!allKernelTensors(op) || op->getNumResults() != 1 ||
-      op.getNumDpsInits() != 1)
+  if (!llvm::all_of(op->getOperandTypes(), isRowValueType) ||
+      op->getNumResults() != 1 || op.getNumDpsInits() != 1)
     return {};
   return op.getStaticLoopRanges();
 }
 
 /// Whether `op` runs over the rows of `space` (rows and row length), or
-/// over the rows alone, as a row program can (see RowReduction.cpp).
+/// over the rows alone (with or without a unit loop for the reduced
+/// dimension), as a row program can (see matchRowProgram).
 bool isRowStep(linalg::GenericOp op, ArrayRef<int64_t> space) {
   SmallVector<int64_t> ranges = getRowSpace(op);
+  if (ranges.empty() && !space.empty())
+    return false;
   ArrayRef<int64_t> rows = space.drop_back();
   bool overElements = ArrayRef<int64_t>(ranges) == space;
-  if (!overElements && ArrayRef<int64_t>(ranges) != rows)
+  bool overRows = ArrayRef<int64_t>(ranges) == rows ||
+                  (ranges.size() == space.size() &&
+                   ArrayRef<int64_t>(ranges).drop_back() == rows &&
+                   ranges.back() == 1);
+  if (!overElements && !overRows)
     return false;
   // Only the last loop may reduce.
   unsigned parallel = op.getNumParallelLoops();
@@ -196,59 +211,56 @@ SmallVector<Value> getEscaping(ArrayRef<Operation *> ops) {
   return escaping;
 }
 
-/// Grows a row-reduction region around `seed`: the row steps after it that
-/// read the region's values, and the elementwise ops over the same rows
-/// that produce the region's inputs for it alone; then the longest prefix (in program
-/// order) whose only value read outside is the last op's, over whole rows.
-void formRowReduction(RewriterBase &rewriter, linalg::GenericOp seed) {
+/// The row steps over `seed`'s rows connected to it through the values
+/// they read (in its block, outside kernel regions), in program order.
+SmallVector<Operation *> collectRowSteps(RewriterBase &rewriter,
+                                         linalg::GenericOp seed) {
   SmallVector<int64_t> space = seed.getStaticLoopRanges();
-  llvm::SetVector<Operation *> ops;
-  ops.insert(seed);
-  // Readers after the seed.
-  for (Operation *op = seed->getNextNode(); op; op = op->getNextNode()) {
-    auto generic = dyn_cast<linalg::GenericOp>(op);
-    if (!generic || !isRowStep(generic, space))
-      continue;
-    if (llvm::any_of(op->getOperands(), [&](Value operand) {
-          Operation *producer = operand.getDefiningOp();
-          return producer && ops.contains(producer);
-        }))
-      ops.insert(op);
+  llvm::SetVector<Operation *> steps;
+  auto visit = [&](Operation *op) {
+    linalg::GenericOp generic = getAsGeneric(rewriter, op);
+    if (generic && generic->getBlock() == seed->getBlock() &&
+        isRowStep(generic, space))
+      steps.insert(generic);
+  };
+  steps.insert(seed);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    Operation *op = steps[i];
+    for (Value operand : op->getOperands())
+      visit(operand.getDefiningOp());
+    for (Operation *user : op->getUsers())
+      visit(user);
   }
-  // Producers whose every reader is in the region.
-  for (bool grew = true; grew;) {
-    grew = false;
-    for (Operation *op : SmallVector<Operation *>(ops.begin(), ops.end()))
-      for (Value operand : op->getOperands()) {
-        auto producer = getAsGeneric(rewriter, operand.getDefiningOp());
-        if (!producer || ops.contains(producer) ||
-            producer->getBlock() != seed->getBlock() ||
-            !isRowStep(producer, space) ||
-            producer.getNumParallelLoops() != space.size() ||
-            !llvm::all_of(producer->getUsers(), [&](Operation *user) {
-              return ops.contains(user);
-            }))
-          continue;
-        ops.insert(producer);
-        grew = true;
-      }
-  }
-  SmallVector<Operation *> ordered(ops.begin(), ops.end());
+  SmallVector<Operation *> ordered = steps.takeVector();
   llvm::sort(ordered,
              [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
-  for (size_t size = ordered.size(); size > 0; --size) {
-    ArrayRef<Operation *> prefix = ArrayRef(ordered).take_front(size);
-    // Every op of the prefix before the seed must stay a producer of it.
-    SmallVector<Value> escaping = getEscaping(prefix);
-    auto last = dyn_cast<linalg::GenericOp>(prefix.back());
-    if (escaping.size() == 1 && escaping[0] == prefix.back()->getResult(0) &&
-        last.getNumParallelLoops() == space.size() &&
-        last.getNumLoops() == space.size() &&
-        llvm::is_contained(prefix, seed.getOperation())) {
-      wrapInKernel(rewriter, KernelFamily::RowReduction, prefix);
-      return;
+  return ordered;
+}
+
+/// Forms a row-reduction region around `seed`: of the row steps connected
+/// to it (collectRowSteps), the longest run in program order that holds the
+/// seed, whose only value read outside is the last op's, and that is a row
+/// program (matchRowProgram).
+void formRowReduction(RewriterBase &rewriter, linalg::GenericOp seed) {
+  SmallVector<Operation *> steps = collectRowSteps(rewriter, seed);
+  size_t seedIndex = llvm::find(steps, seed.getOperation()) - steps.begin();
+  ArrayRef<Operation *> best;
+  for (size_t first = 0; first <= seedIndex; ++first)
+    for (size_t end = steps.size(); end > seedIndex && end - first > best.size();
+         --end) {
+      ArrayRef<Operation *> run = ArrayRef(steps).slice(first, end - first);
+      SmallVector<Value> escaping = getEscaping(run);
+      if (escaping.size() != 1 || escaping[0] != run.back()->getResult(0))
+        continue;
+      llvm::Expected<RowProgram> program = matchRowProgram(run);
+      if (!program) {
+        llvm::consumeError(program.takeError());
+        continue;
+      }
+      best = run;
     }
-  }
+  if (!best.empty())
+    wrapInKernel(rewriter, KernelFamily::RowReduction, best);
 }
 
 struct FormKernelRegionsPass

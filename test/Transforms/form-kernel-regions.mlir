@@ -119,6 +119,77 @@ func.func @layer_norm(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>) -> tensor<4x8xf3
 
 // -----
 
+// torch-mlir's forms: per-row values keep the reduced dimension (1x4x1,
+// read through (d0, d1, 0)), and a variance is summed in f64 between the
+// f32 input and result. The program still forms one region; its sum
+// starts from a fill that is annotated outside it.
+// CHECK-LABEL: func.func @keepdim_f64_variance
+// CHECK: %[[R:.*]] = tesa.kernel row_reduction -> tensor<1x4x8xf32> {
+// CHECK: arith.extf
+// CHECK: linalg.generic {{.*}}"reduction"
+// CHECK: arith.truncf
+// CHECK: math.rsqrt
+// CHECK: tesa.yield
+// CHECK: return %[[R]]
+func.func @keepdim_f64_variance(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<1x4x8xf32>
+  %e64 = tensor.empty() : tensor<1x4x8xf64>
+  %er = tensor.empty() : tensor<1x4x1xf64>
+  %er32 = tensor.empty() : tensor<1x4x1xf32>
+  %wide = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x : tensor<1x4x8xf32>) outs(%e64 : tensor<1x4x8xf64>) {
+  ^bb0(%a: f32, %o: f64):
+    %w = arith.extf %a : f32 to f64
+    linalg.yield %w : f64
+  } -> tensor<1x4x8xf64>
+  %z = linalg.fill ins(%zero : f64) outs(%er : tensor<1x4x1xf64>) -> tensor<1x4x1xf64>
+  %za = tesa.annotate %z : tensor<1x4x1xf64> -> tensor<1x4x1xf64>
+  %sq = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, 0)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%wide : tensor<1x4x8xf64>) outs(%za : tensor<1x4x1xf64>) {
+  ^bb0(%a: f64, %o: f64):
+    %p = arith.mulf %a, %a : f64
+    %s = arith.addf %p, %o : f64
+    linalg.yield %s : f64
+  } -> tensor<1x4x1xf64>
+  %rms = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sq : tensor<1x4x1xf64>) outs(%er32 : tensor<1x4x1xf32>) {
+  ^bb0(%a: f64, %o: f32):
+    %t = arith.truncf %a : f64 to f32
+    %r = math.rsqrt %t : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x1xf32>
+  %n = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, 0)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %rms : tensor<1x4x8xf32>, tensor<1x4x1xf32>) outs(%e : tensor<1x4x8xf32>) {
+  ^bb0(%a: f32, %r: f32, %o: f32):
+    %s = arith.mulf %a, %r : f32
+    linalg.yield %s : f32
+  } -> tensor<1x4x8xf32>
+  return %n : tensor<1x4x8xf32>
+}
+
+// -----
+
+// A program whose input is f64 is not one the family lowers: no region.
+// CHECK-LABEL: func.func @f64_input
+// CHECK-NOT: tesa.kernel
+func.func @f64_input(%x: tensor<4x8xf64>) -> tensor<4x8xf32> {
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<4x8xf32>
+  %er = tensor.empty() : tensor<4xf64>
+  %z = linalg.fill ins(%zero : f64) outs(%er : tensor<4xf64>) -> tensor<4xf64>
+  %sum = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<4x8xf64>) outs(%z : tensor<4xf64>) {
+  ^bb0(%a: f64, %o: f64):
+    %s = arith.addf %a, %o : f64
+    linalg.yield %s : f64
+  } -> tensor<4xf64>
+  %n = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%x, %sum : tensor<4x8xf64>, tensor<4xf64>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f64, %s: f64, %o: f32):
+    %d = arith.divf %a, %s : f64
+    %t = arith.truncf %d : f64 to f32
+    linalg.yield %t : f32
+  } -> tensor<4x8xf32>
+  return %n : tensor<4x8xf32>
+}
+
+// -----
+
 // Dynamic shapes stay on the generic path.
 // CHECK-LABEL: func.func @dynamic
 // CHECK-NOT: tesa.kernel

@@ -88,7 +88,9 @@ public:
                               mlir::Type elementType = mlir::Type());
   void barrier();
 
-  /// `x` (f32) combined across each group of `lanes` (a power of two up to
+  /// `x` (32 or 64 bits) of the lane whose id is this lane's XOR `offset`.
+  mlir::Value shuffleXor(mlir::Value x, int64_t offset);
+  /// `x` (f32 or f64) combined across each group of `lanes` (a power of two up to
   /// 32) consecutive lanes of a warp by butterfly shuffles: every lane of a
   /// group gets the result.
   mlir::Value reduceAcrossLanes(mlir::Value x, ReductionKind kind,
@@ -96,8 +98,8 @@ public:
   /// `x` combined across the `threads` threads of the block (a multiple of
   /// 32): shuffles within each warp, then the warps' values through
   /// `scratch` (a workgroup buffer of at least threads / 32 elements), in a
-  /// fixed order. Every thread gets the result. A narrower float is
-  /// combined in f32 and rounded back once.
+  /// fixed order. Every thread gets the result. `x` is combined in the
+  /// element type of `scratch` (f32 or f64) and converted back once.
   mlir::Value reduceAcrossBlock(mlir::Value x, ReductionKind kind,
                                 int64_t threads, mlir::Value scratch);
 

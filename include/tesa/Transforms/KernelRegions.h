@@ -14,8 +14,11 @@
 #ifndef TESA_TRANSFORMS_KERNELREGIONS_H
 #define TESA_TRANSFORMS_KERNELREGIONS_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
+
+#include "llvm/Support/Error.h"
 
 #include <vector>
 
@@ -89,6 +92,66 @@ TileConfigAttr chooseContractionConfig(mlir::MLIRContext *context,
 bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op);
 /// The same for the contraction's input `input` alone.
 bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op, unsigned input);
+
+/// How a row program reads a tensor, relative to the row.
+enum class RowAccess {
+  /// Element (row, column): a tensor of the rows' shape.
+  Whole,
+  /// One value per row: a tensor of the rows alone, or with a trailing
+  /// unit dimension (keepdim).
+  PerRow,
+  /// One value per column, the same in every row (a layer norm's gain).
+  PerColumn,
+};
+
+/// What one op of a row program computes.
+enum class RowStepKind {
+  /// Elementwise over the rows' elements (loops: rows, column).
+  Elementwise,
+  /// A reduction of each row into one value (the column loop reduces).
+  Reduction,
+  /// Elementwise over the per-row values (loops: rows, and perhaps a unit
+  /// loop that keeps the reduced dimension).
+  RowElementwise,
+};
+
+/// A row program: linalg.generic ops over the rows of the tensor the last
+/// one yields (softmax, layer norm, their elementwise neighbours), as the
+/// row-reduction family runs it (see RowReduction.cpp). Values inside the
+/// program may be of any float type (torch-mlir computes a layer norm's
+/// variance in f64); the tensors it reads from outside and its result are
+/// f32 or f16 (isKernelTensorType).
+struct RowProgram {
+  /// The rows of the result (its shape without the last dimension), and
+  /// the row length.
+  llvm::SmallVector<int64_t> rows;
+  int64_t length = 0;
+  mlir::Value result;
+  /// The ops in program order, with their kinds.
+  llvm::SmallVector<mlir::linalg::GenericOp> steps;
+  llvm::SmallVector<RowStepKind> kinds;
+  /// How each step reads each of its operands (its init included).
+  llvm::SmallVector<llvm::SmallVector<RowAccess>> accesses;
+  /// The tensors read from outside the program, in order of first use.
+  llvm::SmallVector<mlir::Value> inputs;
+};
+
+/// The op of a row reduction's body that combines an element with the
+/// running value (its output argument): an addf, maximumf or maxnumf;
+/// null for any other body.
+mlir::Operation *getRowCombiner(mlir::linalg::GenericOp reduction);
+
+/// The constant a row reduction starts from (the init is a linalg.fill of
+/// an arith.constant, seen through tesa.annotate), or null when it reads
+/// its init.
+mlir::arith::ConstantOp getRowInitialConstant(mlir::linalg::GenericOp op);
+
+/// `ops` (in program order) as a row program whose result is the last
+/// op's; fails, saying why, unless every op is a step over the result's
+/// rows, reads the program's values through the shapes they have and
+/// outside tensors whole, per row or per column, and the last op is
+/// elementwise over the rows' elements.
+llvm::Expected<RowProgram> matchRowProgram(llvm::ArrayRef<mlir::Operation *> ops);
 
 /// The configuration of a row reduction over rows of `rowLength`: one row
 /// per block of threads, about four elements a thread (32 to 256 threads).

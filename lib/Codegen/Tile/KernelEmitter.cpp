@@ -184,23 +184,44 @@ Value KernelEmitter::combine(Value x, Value y, ReductionKind kind) {
   return arith::MaximumFOp::create(b, x, y);
 }
 
+Value KernelEmitter::shuffleXor(Value x, int64_t offset) {
+  Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
+  Value shift = arith::ConstantIntOp::create(b, b.getI32Type(), offset);
+  if (x.getType().getIntOrFloatBitWidth() != 64)
+    return gpu::ShuffleOp::create(b, x, shift, width, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  // Shuffles move 32 bits: a 64-bit value moves as its two halves.
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value bits = arith::BitcastOp::create(b, i64, x);
+  Value thirtyTwo = arith::ConstantIntOp::create(b, i64, 32);
+  Value halves[] = {arith::TruncIOp::create(b, i32, bits),
+                    arith::TruncIOp::create(
+                        b, i32, arith::ShRUIOp::create(b, bits, thirtyTwo))};
+  for (Value &half : halves)
+    half = gpu::ShuffleOp::create(b, half, shift, width,
+                                  gpu::ShuffleMode::XOR)
+               .getShuffleResult();
+  Value low = arith::ExtUIOp::create(b, i64, halves[0]);
+  Value high = arith::ShLIOp::create(
+      b, arith::ExtUIOp::create(b, i64, halves[1]), thirtyTwo);
+  return arith::BitcastOp::create(b, x.getType(),
+                                  arith::OrIOp::create(b, low, high));
+}
+
 Value KernelEmitter::reduceAcrossLanes(Value x, ReductionKind kind,
                                        int64_t lanes) {
-  Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
-  for (int64_t offset = lanes / 2; offset >= 1; offset /= 2) {
-    Value shift = arith::ConstantIntOp::create(b, b.getI32Type(), offset);
-    auto shuffle =
-        gpu::ShuffleOp::create(b, x, shift, width, gpu::ShuffleMode::XOR);
-    x = combine(x, shuffle.getShuffleResult(), kind);
-  }
+  for (int64_t offset = lanes / 2; offset >= 1; offset /= 2)
+    x = combine(x, shuffleXor(x, offset), kind);
   return x;
 }
 
 Value KernelEmitter::reduceAcrossBlock(Value x, ReductionKind kind,
                                        int64_t threads, Value scratch) {
-  // Shuffles and the scratch buffer take f32.
+  // Combined in the scratch buffer's type (f32, or f64 for f64 values).
   Type type = x.getType();
-  x = reduceAcrossLanes(toF32(x), kind, 32);
+  x = reduceAcrossLanes(
+      convert(x, cast<MemRefType>(scratch.getType()).getElementType()),
+      kind, 32);
   int64_t warps = threads / 32;
   if (warps == 1)
     return convert(x, type);

@@ -84,3 +84,51 @@ func.func @too_long(%x: tensor<2x9000xf32>) -> tensor<2x9000xf32> {
   }
   return %r : tensor<2x9000xf32>
 }
+
+// -----
+
+// A keepdim f64 sum of squares (torch-mlir's variance): the partial sums
+// cross lanes as two 32-bit halves and the warps in an f64 buffer; the
+// per-row value is read back through (d0, d1, 0).
+// CHECK-LABEL: gpu.func @row_reduction0(
+// CHECK-SAME: %[[IN:.*]]: memref<512xf32>, %[[OUT:.*]]: memref<512xf32>)
+// CHECK-SAME: workgroup(%[[SCRATCH:[^ ]*]] : memref<2xf64, #gpu.address_space<workgroup>>
+// CHECK: arith.extf %{{.*}} : f32 to f64
+// CHECK: %[[BITS:.*]] = arith.bitcast %{{.*}} : f64 to i64
+// CHECK: %[[LOW:.*]] = arith.trunci %[[BITS]] : i64 to i32
+// CHECK: gpu.shuffle xor %[[LOW]]
+// CHECK: arith.bitcast %{{.*}} : i64 to f64
+// CHECK: memref.store %{{.*}}, %[[SCRATCH]]
+// CHECK: %[[RMS:.*]] = math.rsqrt %{{.*}} : f32
+// CHECK: %[[Y:.*]] = arith.mulf %{{.*}}, %[[RMS]] : f32
+// CHECK: memref.store %[[Y]], %[[OUT]]
+// CHECK-LABEL: func.func @keepdim_f64
+func.func @keepdim_f64(%x: tensor<1x4x128xf32>) -> tensor<1x4x128xf32> {
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<1x4x128xf32>
+  %er = tensor.empty() : tensor<1x4x1xf64>
+  %er32 = tensor.empty() : tensor<1x4x1xf32>
+  %z = linalg.fill ins(%zero : f64) outs(%er : tensor<1x4x1xf64>) -> tensor<1x4x1xf64>
+  %r = tesa.kernel row_reduction config(#tesa.tile_config<tile = [1, 128], thread_tile = [2], threads = 64, stages = 1, copy = registers, atom = fma_f32, work = rows, split_k = 1>) -> tensor<1x4x128xf32> {
+    %sq = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, 0)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x : tensor<1x4x128xf32>) outs(%z : tensor<1x4x1xf64>) {
+    ^bb0(%a: f32, %o: f64):
+      %w = arith.extf %a : f32 to f64
+      %p = arith.mulf %w, %w : f64
+      %s = arith.addf %p, %o : f64
+      linalg.yield %s : f64
+    } -> tensor<1x4x1xf64>
+    %rms = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%sq : tensor<1x4x1xf64>) outs(%er32 : tensor<1x4x1xf32>) {
+    ^bb0(%a: f64, %o: f32):
+      %t = arith.truncf %a : f64 to f32
+      %q = math.rsqrt %t : f32
+      linalg.yield %q : f32
+    } -> tensor<1x4x1xf32>
+    %n = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, 0)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %rms : tensor<1x4x128xf32>, tensor<1x4x1xf32>) outs(%e : tensor<1x4x128xf32>) {
+    ^bb0(%a: f32, %q: f32, %o: f32):
+      %y = arith.mulf %a, %q : f32
+      linalg.yield %y : f32
+    } -> tensor<1x4x128xf32>
+    tesa.yield %n : tensor<1x4x128xf32>
+  }
+  return %r : tensor<1x4x128xf32>
+}

@@ -504,6 +504,123 @@ def layer_norm(name, rows, columns):
                  [("row_reduction", 7)], None, tolerance)
 
 
+def torch_layer_norm(name, rows, columns):
+    """A residual add, then a layer norm, written as torch-mlir writes
+    BERT's: a batch of one, per-row values with the reduced dimension kept
+    (1 x rows x 1, read through (d0, d1, 0)), the variance in f64 and the
+    mean again in f32: one row_reduction region of 15 ops."""
+    x, y, gamma, beta = _normal(_rng(name), (1, rows, columns),
+                                (1, rows, columns), (columns,), (columns,))
+    whole, kept = (1, rows, columns), (1, rows, 1)
+    maps = {"whole": "(d0, d1, d2)", "kept": "(d0, d1, 0)",
+            "column": "(d2)"}
+    lines, count = [], [0]
+
+    def generic(kind, inputs, out_shape, out_type, body, reduce=False,
+                init=None):
+        count[0] += 1
+        name_ = f"%v{count[0]}"
+        if init is None:
+            lines.append(f"%e{count[0]} = tensor.empty() : "
+                         f"{_t(out_shape)[:-4]}{out_type}>")
+            init = f"%e{count[0]}"
+        out_t = f"{_t(out_shape)[:-4]}{out_type}>"
+        keepdim_rows = out_shape == kept and not reduce
+        in_maps = [("(d0, d1, d2)" if keepdim_rows else maps[m])
+                   for _, m, _ in inputs]
+        out_map = maps["kept"] if reduce else "(d0, d1, d2)"
+        iterators = '"parallel", "parallel", ' + (
+            '"reduction"' if reduce else '"parallel"')
+        all_maps = ", ".join(f"affine_map<(d0, d1, d2) -> {m}>"
+                             for m in in_maps + [out_map])
+        args = ", ".join(f"%a{i}: {t}" for i, (_, _, t) in
+                         enumerate(inputs))
+        values = ", ".join(v for v, _, _ in inputs)
+        types = ", ".join(
+            (f"{_t(whole)[:-4]}{t}>" if m == "whole" else
+             f"{_t(kept)[:-4]}{t}>" if m == "kept" else _t((columns,)))
+            for _, m, t in inputs)
+        lines.append(
+            f"{name_} = linalg.generic {{indexing_maps = [{all_maps}], "
+            f"iterator_types = [{iterators}]}} ins({values} : {types}) "
+            f"outs({init} : {out_t}) {{\n  ^bb0({args}, %out: {out_type}):"
+            f"\n    {body}\n  }} -> {out_t}")
+        return name_
+
+    def fill(value, element):
+        count[0] += 1
+        lines.append(f"%c{count[0]} = arith.constant {value} : {element}")
+        lines.append(f"%e{count[0]} = tensor.empty() : "
+                     f"{_t(kept)[:-4]}{element}>")
+        lines.append(f"%f{count[0]} = linalg.fill ins(%c{count[0]} : "
+                     f"{element}) outs(%e{count[0]} : "
+                     f"{_t(kept)[:-4]}{element}>) -> "
+                     f"{_t(kept)[:-4]}{element}>")
+        return f"%f{count[0]}"
+
+    n64, n32 = f"{float(columns):e}", f"{float(columns):e}"
+    added = generic("add", [("%x", "whole", "f32"), ("%y", "whole", "f32")],
+                    whole, "f32", "%r = arith.addf %a0, %a1 : f32\n"
+                    "    linalg.yield %r : f32")
+    wide = generic("extf", [(added, "whole", "f32")], whole, "f64",
+                   "%r = arith.extf %a0 : f32 to f64\n    linalg.yield %r : f64")
+
+    def mean(value, element, n):
+        total = generic("sum", [(value, "whole", element)], kept, element,
+                        f"%r = arith.addf %a0, %out : {element}\n"
+                        f"    linalg.yield %r : {element}", reduce=True,
+                        init=fill("0.0", element))
+        return generic("div", [(total, "kept", element)], kept, element,
+                       f"%n = arith.constant {n} : {element}\n"
+                       f"    %r = arith.divf %a0, %n : {element}\n"
+                       f"    linalg.yield %r : {element}")
+    mean64 = mean(wide, "f64", n64)
+    centred = generic("sub", [(wide, "whole", "f64"), (mean64, "kept", "f64")],
+                      whole, "f64", "%r = arith.subf %a0, %a1 : f64\n"
+                      "    linalg.yield %r : f64")
+    square = generic("mul", [(centred, "whole", "f64"),
+                             (centred, "whole", "f64")], whole, "f64",
+                     "%r = arith.mulf %a0, %a1 : f64\n"
+                     "    linalg.yield %r : f64")
+    var64 = mean(square, "f64", n64)
+    var32 = generic("trunc", [(var64, "kept", "f64")], kept, "f32",
+                    "%r = arith.truncf %a0 : f64 to f32\n"
+                    "    linalg.yield %r : f32")
+    mean32 = mean(added, "f32", n32)
+    rstd = generic("rstd", [(var32, "kept", "f32")], kept, "f32",
+                   "%eps = arith.constant 1.000000e-05 : f64\n"
+                   "    %e = arith.truncf %eps : f64 to f32\n"
+                   "    %s = arith.addf %a0, %e : f32\n"
+                   "    %r = math.rsqrt %s : f32\n    linalg.yield %r : f32")
+    normed = generic("norm", [(added, "whole", "f32"), (mean32, "kept", "f32"),
+                              (rstd, "kept", "f32")], whole, "f32",
+                     "%d = arith.subf %a0, %a1 : f32\n"
+                     "    %r = arith.mulf %d, %a2 : f32\n"
+                     "    linalg.yield %r : f32")
+    scaled = generic("gain", [(normed, "whole", "f32"),
+                              ("%gain", "column", "f32")], whole, "f32",
+                     "%r = arith.mulf %a0, %a1 : f32\n"
+                     "    linalg.yield %r : f32")
+    out = generic("shift", [(scaled, "whole", "f32"),
+                            ("%shift", "column", "f32")], whole, "f32",
+                  "%r = arith.addf %a0, %a1 : f32\n    linalg.yield %r : f32")
+    vector = _t((columns,))
+    body = "\n  ".join(lines)
+    mlir = f"""func.func @{name}(%x: {_t(whole)}, %y: {_t(whole)}, %gain: {vector}, %shift: {vector}) -> {_t(whole)} {{
+  {body}
+  return {out} : {_t(whole)}
+}}
+"""
+    def reference(x, y, g, b):
+        h = x + y
+        mean = h.mean(axis=-1, keepdims=True)
+        var = ((h - mean) ** 2).mean(axis=-1, keepdims=True)
+        return (h - mean) / np.sqrt(var + 1e-5) * g + b
+    tolerance = max(1e-5, 4 * math.sqrt(columns) * 2.0 ** -24)
+    return _case(name, mlir, [x, y, gamma, beta], reference,
+                 [("row_reduction", count[0] - 3)], None, tolerance)
+
+
 # --- g, h) plain batched and unbatched products ---------------------------
 
 def batch_matmul(name, batch, m, k, n):
@@ -669,6 +786,9 @@ def region_cases(small=False):
         softmax("softmax_9000", (2, 9000)),
         layer_norm("layer_norm_768", 33, 768),
         layer_norm("layer_norm_100", 7, 100),
+        # torch-mlir's form (keepdim, the variance in f64).
+        torch_layer_norm("torch_layer_norm_768", 33, 768),
+        torch_layer_norm("torch_layer_norm_100", 7, 100),
         *large,
         matmul("matmul_1x300x7", 1, 300, 7),
         # BERT's projections at seq 128: too few tiles for the
