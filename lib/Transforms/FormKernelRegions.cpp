@@ -58,17 +58,21 @@ linalg::GenericOp generalize(RewriterBase &rewriter, linalg::LinalgOp op) {
   return succeeded(generalized) ? *generalized : nullptr;
 }
 
-/// Folds the copies that produce the operands of `contraction` (transposes,
-/// seen through annotations) into its indexing maps: it then reads the
-/// copies' sources directly.
-void foldOperandCopies(RewriterBase &rewriter, linalg::GenericOp contraction) {
-  SmallVector<AffineMap> maps = contraction.getIndexingMapsArray();
-  SmallVector<Value> inputs = contraction.getDpsInputs();
+/// Folds the copies that produce the inputs of `op` (transposes, and with
+/// `allowBroadcast` broadcasts, seen through annotations) into its indexing
+/// maps, except for the inputs in `skipped`: it then reads the copies'
+/// sources directly.
+void foldInputCopies(RewriterBase &rewriter, linalg::GenericOp op,
+                     bool allowBroadcast,
+                     ArrayRef<Value> skipped = {}) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<Value> inputs = op.getDpsInputs();
   bool changed = false;
   for (auto [i, input] : llvm::enumerate(inputs)) {
     Value source;
     AffineMap sourceMap;
-    if (!matchCopy(skipAnnotations(input), source, sourceMap))
+    if (llvm::is_contained(skipped, input) ||
+        !matchCopy(skipAnnotations(input), source, sourceMap, allowBroadcast))
       continue;
     maps[i] = sourceMap.compose(maps[i]);
     inputs[i] = source;
@@ -76,9 +80,9 @@ void foldOperandCopies(RewriterBase &rewriter, linalg::GenericOp contraction) {
   }
   if (!changed)
     return;
-  rewriter.modifyOpInPlace(contraction, [&] {
-    contraction.getInputsMutable().assign(inputs);
-    contraction.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+  rewriter.modifyOpInPlace(op, [&] {
+    op.getInputsMutable().assign(inputs);
+    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
   });
 }
 
@@ -132,10 +136,17 @@ void formContraction(RewriterBase &rewriter, linalg::LinalgOp op) {
   linalg::GenericOp contraction = generalize(rewriter, op);
   if (!contraction)
     return;
-  foldOperandCopies(rewriter, contraction);
+  foldInputCopies(rewriter, contraction, /*allowBroadcast=*/false);
   SmallVector<Operation *> ops = {contraction};
   llvm::append_range(ops,
                      collectEpilogue(rewriter, contraction.getResult(0)));
+  // The epilogue reads a bias where it is, not broadcast to every row.
+  SmallVector<Value> inside;
+  for (Operation *op : ops) {
+    if (auto step = dyn_cast<linalg::GenericOp>(op); step && !inside.empty())
+      foldInputCopies(rewriter, step, /*allowBroadcast=*/true, inside);
+    llvm::append_range(inside, op->getResults());
+  }
   wrapInKernel(rewriter, KernelFamily::Contraction, ops);
 }
 
@@ -287,7 +298,11 @@ struct FormKernelRegionsPass
     // before them), last first.
     SmallVector<Operation *> copies;
     getOperation()->walk([&](Operation *op) {
-      if (isa<linalg::TransposeOp, AnnotateOp>(op))
+      Value source;
+      AffineMap map;
+      if (isa<linalg::TransposeOp, AnnotateOp>(op) ||
+          (isa<linalg::GenericOp>(op) && op->getNumResults() == 1 &&
+           matchCopy(op->getResult(0), source, map, /*allowBroadcast=*/true)))
         copies.push_back(op);
     });
     for (Operation *op : llvm::reverse(copies))
