@@ -26,8 +26,10 @@ import argparse
 import fnmatch
 import json
 import math
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -202,8 +204,19 @@ def report_totals(text):
     return line[-1] if line else None
 
 
+def snapshot_tools(directory):
+    """Copies of the build's tesa-compile and tesa-opt (with the runtime
+    library tesa-compile embeds, in the layout it expects), so that a
+    rebuild during a long prepare does not change the compiler under it."""
+    for relative in ("bin/tesa-compile", "bin/tesa-opt",
+                     "lib/libtesa_runtime_static.a"):
+        target = directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / "build" / relative, target)
+    return directory / "bin" / "tesa-compile", directory / "bin" / "tesa-opt"
+
+
 def prepare(args):
-    import tesa.torch
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / "manifest.json"
@@ -213,8 +226,16 @@ def prepare(args):
     manifest["commit"] = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
         capture_output=True, text=True).stdout.strip()
-    compiler = ROOT / "build" / "bin" / "tesa-compile"
-    opt = ROOT / "build" / "bin" / "tesa-opt"
+    tools = Path(tempfile.mkdtemp(prefix="tesa-tools-"))
+    try:
+        compiler, opt = snapshot_tools(tools)
+        prepare_all(args, out, manifest, manifest_path, compiler, opt)
+    finally:
+        shutil.rmtree(tools)
+
+
+def prepare_all(args, out, manifest, manifest_path, compiler, opt):
+    import tesa.torch
     for name in configurations(args.only):
         model, example, masks, bits = prepared(name)
         started = time.perf_counter()
