@@ -142,6 +142,8 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     pm.addPass(createDecomposeAggregatedOps());
     // Dense products of widened f16 operands as f16 products.
     pm.addPass(createFoldOperandExtensions());
+    // Reductions in the forms row programs take.
+    pm.addPass(createNormalizeRowPrograms());
     pm.addNestedPass<func::FuncOp>(createFormKernelRegions());
     FormAttentionRegionsOptions attention;
     attention.chip = options.chip;

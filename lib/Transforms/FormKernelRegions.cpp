@@ -162,12 +162,14 @@ linalg::GenericOp getAsGeneric(RewriterBase &rewriter, Operation *op) {
   return generalize(rewriter, linalgOp);
 }
 
-/// Whether `type` is a static tensor of floats: the values a row program
-/// computes (its inputs and result are checked by matchRowProgram).
+/// Whether `type` is a static tensor of floats or booleans: the values a
+/// row program computes (its inputs and result are checked by
+/// matchRowProgram).
 bool isRowValueType(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   return tensor && tensor.hasStaticShape() &&
-         isa<FloatType>(tensor.getElementType());
+         (isa<FloatType>(tensor.getElementType()) ||
+          tensor.getElementType().isInteger(1));
 }
 
 /// The iteration space of an op over the rows of a tensor: the row

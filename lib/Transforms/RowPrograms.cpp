@@ -9,7 +9,8 @@
 // Importers write a per-row value with or without the reduced dimension:
 // `tensor<128x1xf32>` read through `(d0, d1) -> (d0, 0)` (torch-mlir's
 // keepdim) is the same per-row value as `tensor<128xf32>` read through
-// `(d0, d1) -> (d0)`.
+// `(d0, d1) -> (d0)`; and rows with a batch of one, 1x128x768, read a
+// tensor<128x768xf32> whole through `(d0, d1, d2) -> (d1, d2)`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,42 +55,43 @@ std::optional<LoopShape> getLoopShape(linalg::GenericOp op,
   return std::nullopt;
 }
 
-/// How a step with loops of `shape` reads a tensor of `type` through `map`.
+/// How a step with loops of `shape` (static ranges `ranges`) reads a
+/// tensor of `type` through `map`. Unit dimensions do not move an element's
+/// flat offset, so results indexing them are left out: a constant 0 on a
+/// unit dimension of the tensor (a reduced dimension kept), or a unit loop
+/// over the rows (a batch of one, or the unit loop of KeepDimRows).
 std::optional<RowAccess> classifyAccess(AffineMap map, ShapedType type,
+                                        ArrayRef<int64_t> ranges,
                                         unsigned rowRank, LoopShape shape) {
-  SmallVector<AffineExpr> results(map.getResults());
-  // A trailing unit dimension indexed by 0, or by the unit loop, is the
-  // reduced dimension kept.
-  if (!results.empty() && type.getRank() > 0 && type.getShape().back() == 1) {
-    auto constant = dyn_cast<AffineConstantExpr>(results.back());
-    auto dim = dyn_cast<AffineDimExpr>(results.back());
-    if ((constant && constant.getValue() == 0) ||
-        (dim && shape == LoopShape::KeepDimRows &&
-         dim.getPosition() == rowRank))
-      results.pop_back();
-  }
+  auto isUnitRowLoop = [&](unsigned d) {
+    return ranges[d] == 1 && (d < rowRank || shape == LoopShape::KeepDimRows);
+  };
   SmallVector<unsigned> dims;
-  for (AffineExpr result : results) {
+  for (auto [i, result] : llvm::enumerate(map.getResults())) {
+    auto constant = dyn_cast<AffineConstantExpr>(result);
+    if (constant && constant.getValue() == 0 && type.getDimSize(i) == 1)
+      continue;
     auto dim = dyn_cast<AffineDimExpr>(result);
     if (!dim)
       return std::nullopt;
-    dims.push_back(dim.getPosition());
+    if (!isUnitRowLoop(dim.getPosition()))
+      dims.push_back(dim.getPosition());
   }
-  auto leadsWithRows = [&](size_t size) {
-    if (dims.size() != size)
-      return false;
-    for (unsigned i = 0; i < rowRank; ++i)
-      if (dims[i] != i)
-        return false;
-    return true;
-  };
-  if (shape == LoopShape::Elements && leadsWithRows(rowRank + 1) &&
-      dims.back() == rowRank)
-    return RowAccess::Whole;
-  if (leadsWithRows(rowRank))
+  SmallVector<unsigned> rowDims;
+  for (unsigned d = 0; d < rowRank; ++d)
+    if (!isUnitRowLoop(d))
+      rowDims.push_back(d);
+  if (shape == LoopShape::Elements) {
+    if (dims.size() == rowDims.size() + 1 && dims.back() == rowRank &&
+        ArrayRef(dims).drop_back() == ArrayRef(rowDims))
+      return RowAccess::Whole;
+    if (dims.size() == 1 && dims[0] == rowRank)
+      return RowAccess::PerColumn;
+  }
+  if (dims == rowDims)
     return RowAccess::PerRow;
-  if (shape == LoopShape::Elements && dims.size() == 1 && dims[0] == rowRank)
-    return RowAccess::PerColumn;
+  if (map.isProjectedPermutation(/*allowZeroInResults=*/true))
+    return RowAccess::Strided;
   return std::nullopt;
 }
 
@@ -123,7 +125,8 @@ llvm::Error RowProgramMatcher::matchStep(linalg::GenericOp op) {
     return rowError("an op over the rows reduces");
   if (kind == RowStepKind::Reduction &&
       (op.getNumParallelLoops() != loops - 1 || !getRowCombiner(op)))
-    return rowError("a reduction does not combine with addf or maximumf");
+    return rowError(
+        "a reduction does not combine with addf, maximumf or andi");
   Block &body = op.getRegion().front();
   if (kind != RowStepKind::Reduction && !body.getArguments().back().use_empty())
     return rowError("an elementwise op reads its output");
@@ -149,7 +152,7 @@ llvm::Error RowProgramMatcher::matchOperand(linalg::GenericOp op,
   Value value = operand.get();
   std::optional<RowAccess> access = classifyAccess(
       op.getMatchingIndexingMap(&operand), cast<ShapedType>(value.getType()),
-      program.rows.size(), shape);
+      op.getStaticLoopRanges(), program.rows.size(), shape);
   bool isInit = op.isDpsInit(&operand);
   if (isInit) {
     RowAccess expected = kind == RowStepKind::Elementwise ? RowAccess::Whole
@@ -168,7 +171,7 @@ llvm::Error RowProgramMatcher::matchOperand(linalg::GenericOp op,
     bool whole = type.getShape().drop_back() == ArrayRef(program.rows) &&
                  type.getShape().back() == program.length;
     if ((*access == RowAccess::Whole) != whole ||
-        *access == RowAccess::PerColumn)
+        *access == RowAccess::PerColumn || *access == RowAccess::Strided)
       return rowError("a value of the region is read through another shape");
     return llvm::Error::success();
   }
@@ -189,7 +192,8 @@ Operation *tesa::getRowCombiner(linalg::GenericOp reduction) {
   if (!combiner || !llvm::is_contained(combiner->getOperands(), out) ||
       !out.hasOneUse())
     return nullptr;
-  if (!isa<arith::AddFOp, arith::MaximumFOp, arith::MaxNumFOp>(combiner))
+  if (!isa<arith::AddFOp, arith::MaximumFOp, arith::MaxNumFOp,
+           arith::AndIOp>(combiner))
     return nullptr;
   return combiner;
 }

@@ -99,6 +99,7 @@ def structure(text):
 def test_regions_are_formed_as_intended(name):
     case = FULL[name]
     text = tesa_opt(case["mlir"], "--tesa-decompose-aggregated-ops",
+                    "--tesa-normalize-row-programs",
                     "--tesa-form-kernel-regions",
                     "--tesa-form-attention-regions=chip=sm_90",
                     "--tesa-choose-tile-configs=chip=sm_90")
@@ -132,6 +133,7 @@ def runner_module(case):
 
 def run_on_cpu(module):
     lowered = tesa_opt(module, "--tesa-decompose-aggregated-ops",
+                       "--tesa-normalize-row-programs",
                        "--tesa-form-kernel-regions",
                        "--tesa-form-attention-regions=chip=sm_90",
                        "--tesa-inline-kernel-regions", "--tesa-cpu-pipeline")

@@ -19,8 +19,9 @@
 
 namespace tesa {
 
-/// How a reduction across threads combines two values.
-enum class ReductionKind { Add, Max };
+/// How a reduction across threads combines two values: floats by Add or
+/// Max, booleans (i1) by And.
+enum class ReductionKind { Add, Max, And };
 
 /// Emits the body of one kernel at a builder's insertion point.
 class KernelEmitter {
@@ -39,7 +40,8 @@ public:
   mlir::Value zero(mlir::Type type);
   /// `x` (a float) extended to f32 if it is narrower.
   mlir::Value toF32(mlir::Value x);
-  /// `x` (a float) extended or truncated to the float type `type`.
+  /// `x` (a float) extended or truncated to the float type `type`; an
+  /// integer zero-extended or truncated to the integer type `type`.
   mlir::Value convert(mlir::Value x, mlir::Type type);
   mlir::Value add(mlir::Value x, mlir::Value y);
   mlir::Value mul(mlir::Value x, mlir::Value y);
@@ -99,7 +101,8 @@ public:
   /// 32): shuffles within each warp, then the warps' values through
   /// `scratch` (a workgroup buffer of at least threads / 32 elements), in a
   /// fixed order. Every thread gets the result. `x` is combined in the
-  /// element type of `scratch` (f32 or f64) and converted back once.
+  /// element type of `scratch` (f32 or f64 for floats, i32 for i1) and
+  /// converted back once.
   mlir::Value reduceAcrossBlock(mlir::Value x, ReductionKind kind,
                                 int64_t threads, mlir::Value scratch);
 

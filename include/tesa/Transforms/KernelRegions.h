@@ -102,6 +102,9 @@ enum class RowAccess {
   PerRow,
   /// One value per column, the same in every row (a layer norm's gain).
   PerColumn,
+  /// Through another projected permutation of the loops (an attention
+  /// mask shared by the heads): only tensors read from outside.
+  Strided,
 };
 
 /// What one op of a row program computes.
@@ -119,8 +122,8 @@ enum class RowStepKind {
 /// one yields (softmax, layer norm, their elementwise neighbours), as the
 /// row-reduction family runs it (see RowReduction.cpp). Values inside the
 /// program may be of any float type (torch-mlir computes a layer norm's
-/// variance in f64); the tensors it reads from outside and its result are
-/// f32 or f16 (isKernelTensorType).
+/// variance in f64) or i1; the tensors it reads from outside and its result
+/// are f32 or f16 (isKernelTensorType).
 struct RowProgram {
   /// The rows of the result (its shape without the last dimension), and
   /// the row length.
@@ -137,8 +140,9 @@ struct RowProgram {
 };
 
 /// The op of a row reduction's body that combines an element with the
-/// running value (its output argument): an addf, maximumf or maxnumf;
-/// null for any other body.
+/// running value (its output argument): an addf, maximumf or maxnumf, or
+/// an andi of booleans (torch-mlir's safe softmax asks whether a whole row
+/// is masked); null for any other body.
 mlir::Operation *getRowCombiner(mlir::linalg::GenericOp reduction);
 
 /// The constant a row reduction starts from (the init is a linalg.fill of

@@ -440,6 +440,59 @@ def FoldOperandExtensions : Pass<"tesa-fold-operand-extensions"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def NormalizeRowPrograms : Pass<"tesa-normalize-row-programs"> {
+  let summary = "Rewrite importers' reductions into the forms row programs take";
+  let description = [{
+    Row programs (softmax, layer norm; see `--tesa-form-kernel-regions`)
+    are chains of `linalg.generic` ops over the rows of a tensor. Importers
+    write two things between them that break the chain:
+
+    * a reduction with results that nothing reads: torch-mlir computes a
+      softmax's row maximum as `aten.max.dim`, the maximum and its index.
+      The unread results are dropped with the body ops only they need,
+      when the results that are read do not depend on them.
+    * a per-row value read through a `tensor.expand_shape` that only
+      inserts unit dimensions (the reduced dimension kept). The reader
+      reads the source instead, through its indexing map without the
+      inserted dimensions' results (their index is always 0).
+
+    ```mlir
+    %max:2 = linalg.generic {indexing_maps = [(a, b, c) -> (a, b, c),
+                                              (a, b, c) -> (a, b),
+                                              (a, b, c) -> (a, b)],
+                             iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x : tensor<2x4x8xf32>)
+        outs(%m, %i : tensor<2x4xf32>, tensor<2x4xi64>) {
+      ^bb0(%in: f32, %om: f32, %oi: i64):
+        %c = linalg.index 2 : index
+        %ci = arith.index_cast %c : index to i64
+        %new = arith.maximumf %in, %om : f32
+        %gt = arith.cmpf ogt, %in, %om : f32
+        %idx = arith.select %gt, %ci, %oi : i64
+        linalg.yield %new, %idx : f32, i64
+    } -> (tensor<2x4xf32>, tensor<2x4xi64>)
+    %kept = tensor.expand_shape %max#0 [[0], [1, 2]] output_shape [2, 4, 1]
+        : tensor<2x4xf32> into tensor<2x4x1xf32>
+    %d = linalg.generic {indexing_maps = [(a, b, c) -> (a, b, c),
+                                          (a, b, c) -> (a, b, 0), ...]}
+        ins(%x, %kept : tensor<2x4x8xf32>, tensor<2x4x1xf32>) ...
+    // becomes
+    %max = linalg.generic {... outs(%m : tensor<2x4xf32>)} {
+      ^bb0(%in: f32, %om: f32):
+        %new = arith.maximumf %in, %om : f32
+        linalg.yield %new : f32
+    } -> tensor<2x4xf32>
+    %d = linalg.generic {indexing_maps = [(a, b, c) -> (a, b, c),
+                                          (a, b, c) -> (a, b), ...]}
+        ins(%x, %max : tensor<2x4x8xf32>, tensor<2x4xf32>) ...
+    ```
+
+    Contractions are left as they are. `--tesa-pipeline` runs this pass
+    before forming kernel regions.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
   let summary = "Group a program's ops into tesa.kernel regions";
   let description = [{

@@ -7,14 +7,15 @@
 // A row program (matchRowProgram): linalg.generic ops over the rows of
 // tensors whose last dimension is the row (softmax, layer norm, their
 // elementwise neighbours), each elementwise over the rows' elements, a
-// reduction of each row (addf, maximumf or maxnumf) or elementwise over
-// the per-row values. Operands are read whole, per row or per column (a
-// layer norm's gain and bias). One block of threads takes one
-// row and holds it in registers: thread t takes columns t, t + threads, ...;
+// reduction of each row (addf, maximumf or maxnumf; andi of booleans) or
+// elementwise over the per-row values. Operands are read whole, per row,
+// per column (a layer norm's gain and bias) or through another projection
+// of the loops (an attention mask shared by the heads). One block of threads takes
+// one row and holds it in registers: thread t takes columns t, t + threads, ...;
 // per-row values are the same in every thread, reductions combine the
 // threads' partial values by warp shuffles and workgroup memory in a fixed
-// order (in f64 for f64 values, else in f32). Each element is read and
-// written once.
+// order (in f64 for f64 values, i32 for booleans, else in f32). Each
+// element is read and written once.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,8 +38,24 @@ namespace {
 constexpr int64_t kMaxElementsPerThread = 32;
 
 ReductionKind getReductionKind(linalg::GenericOp op) {
-  return isa<arith::AddFOp>(getRowCombiner(op)) ? ReductionKind::Add
-                                                : ReductionKind::Max;
+  Operation *combiner = getRowCombiner(op);
+  if (isa<arith::AddFOp>(combiner))
+    return ReductionKind::Add;
+  return isa<arith::AndIOp>(combiner) ? ReductionKind::And
+                                      : ReductionKind::Max;
+}
+
+/// The value a thread's partial reduction starts from.
+TypedAttr getIdentity(Builder &b, ReductionKind kind, Type type) {
+  switch (kind) {
+  case ReductionKind::Add:
+    return b.getFloatAttr(type, 0.0);
+  case ReductionKind::Max:
+    return b.getFloatAttr(type, -std::numeric_limits<double>::infinity());
+  case ReductionKind::And:
+    return b.getIntegerAttr(type, 1);
+  }
+  llvm_unreachable("unknown reduction");
 }
 
 /// Emits the kernel of a row program.
@@ -49,7 +66,11 @@ public:
   void emit(gpu::GPUFuncOp kernel, int64_t threads, int64_t perThread);
 
 private:
-  Value read(Value tensor, RowAccess access, int64_t r);
+  Value read(Value tensor, RowAccess access, int64_t r,
+             AffineMap map = AffineMap(), bool overElements = true);
+  Value readStrided(Value tensor, AffineMap map, int64_t r,
+                    bool overElements);
+  Value getRowCoordinate(unsigned dim);
   Value getInitialValue(linalg::GenericOp op);
   Value getScratch(gpu::GPUFuncOp kernel, Type type, int64_t threads);
 
@@ -61,9 +82,56 @@ private:
   llvm::DenseMap<Type, Value> scratch;
   SmallVector<Value> columns, inRow;
   Value rowId, rowBase;
+  /// The coordinates of rowId along the rows' dimensions, made on first use.
+  llvm::DenseMap<unsigned, Value> rowCoordinates;
 };
 
-Value RowProgramEmitter::read(Value tensor, RowAccess access, int64_t r) {
+Value RowProgramEmitter::getRowCoordinate(unsigned dim) {
+  Value &coordinate = rowCoordinates[dim];
+  if (!coordinate) {
+    int64_t inner = 1;
+    for (int64_t size : ArrayRef(program.rows).drop_front(dim + 1))
+      inner *= size;
+    coordinate = e.rem(e.div(rowId, inner), program.rows[dim]);
+  }
+  return coordinate;
+}
+
+/// Element r of this thread's part of the row (or the row's value when not
+/// `overElements`) of `tensor`, read through `map`.
+Value RowProgramEmitter::readStrided(Value tensor, AffineMap map, int64_t r,
+                                     bool overElements) {
+  auto type = cast<ShapedType>(tensor.getType());
+  unsigned rowRank = program.rows.size();
+  SmallVector<Value> coordinates;
+  SmallVector<int64_t> strides;
+  bool readsColumn = false;
+  int64_t stride = 1;
+  for (int64_t i = type.getRank() - 1; i >= 0; --i) {
+    auto dim = dyn_cast<AffineDimExpr>(map.getResult(i));
+    if (dim && dim.getPosition() < rowRank) {
+      // A unit row dimension's coordinate is 0.
+      if (program.rows[dim.getPosition()] != 1) {
+        coordinates.push_back(getRowCoordinate(dim.getPosition()));
+        strides.push_back(stride);
+      }
+    } else if (dim && overElements) {
+      coordinates.push_back(columns[r]);
+      strides.push_back(stride);
+      readsColumn = true;
+    }
+    stride *= type.getDimSize(i);
+  }
+  Value offset = e.linearIndex(coordinates, strides);
+  Value buffer = inputBuffers.lookup(tensor);
+  if (!readsColumn)
+    return e.load(buffer, offset);
+  return e.loadOr(buffer, offset, inRow[r],
+                  e.zero(getElementTypeOrSelf(tensor)));
+}
+
+Value RowProgramEmitter::read(Value tensor, RowAccess access, int64_t r,
+                              AffineMap map, bool overElements) {
   if (auto found = elements.find(tensor); found != elements.end())
     return found->second[r];
   if (auto found = perRow.find(tensor); found != perRow.end())
@@ -71,6 +139,8 @@ Value RowProgramEmitter::read(Value tensor, RowAccess access, int64_t r) {
   Value buffer = inputBuffers.lookup(tensor);
   Value zero = e.zero(getElementTypeOrSelf(tensor));
   switch (access) {
+  case RowAccess::Strided:
+    return readStrided(tensor, map, r, overElements);
   case RowAccess::Whole:
     return e.loadOr(buffer, e.add(rowBase, columns[r]), inRow[r], zero);
   case RowAccess::PerColumn:
@@ -88,10 +158,14 @@ Value RowProgramEmitter::getInitialValue(linalg::GenericOp op) {
 }
 
 /// The workgroup buffer that reductions of `type` combine the warps'
-/// values in: f64 for f64 values, else f32.
+/// values in: f64 for f64 values, i32 for i1, else f32.
 Value RowProgramEmitter::getScratch(gpu::GPUFuncOp kernel, Type type,
                                     int64_t threads) {
-  Type combined = type.isF64() ? type : e.b.getF32Type();
+  Type combined = e.b.getF32Type();
+  if (type.isF64())
+    combined = type;
+  else if (type.isInteger())
+    combined = e.b.getI32Type();
   Value &buffer = scratch[combined];
   if (!buffer)
     buffer = e.workgroupBuffer(kernel, threads / 32, combined);
@@ -122,7 +196,10 @@ void RowProgramEmitter::emit(gpu::GPUFuncOp kernel, int64_t threads,
       IRMapping mapping;
       for (OpOperand *input : op.getDpsInputOperands()) {
         unsigned i = input->getOperandNumber();
-        mapping.map(body.getArgument(i), read(input->get(), accesses[i], r));
+        mapping.map(body.getArgument(i),
+                    read(input->get(), accesses[i], r,
+                         op.getMatchingIndexingMap(input),
+                         kind != RowStepKind::RowElementwise));
       }
       if (running)
         mapping.map(body.getArguments().back(), running);
@@ -139,11 +216,8 @@ void RowProgramEmitter::emit(gpu::GPUFuncOp kernel, int64_t threads,
     } else {
       ReductionKind combiner = getReductionKind(op);
       Type type = body.getArguments().back().getType();
-      Value partial = arith::ConstantOp::create(
-          b, b.getFloatAttr(type,
-                            combiner == ReductionKind::Add
-                                ? 0.0
-                                : -std::numeric_limits<double>::infinity()));
+      Value partial =
+          arith::ConstantOp::create(b, getIdentity(b, combiner, type));
       for (int64_t r = 0; r < perThread; ++r)
         partial =
             arith::SelectOp::create(b, inRow[r], apply(r, partial), partial);

@@ -44,10 +44,13 @@ Value KernelEmitter::toF32(Value x) { return convert(x, b.getF32Type()); }
 Value KernelEmitter::convert(Value x, Type type) {
   unsigned from = x.getType().getIntOrFloatBitWidth();
   unsigned to = type.getIntOrFloatBitWidth();
+  bool isFloat = isa<FloatType>(type);
   if (from < to)
-    return arith::ExtFOp::create(b, type, x);
+    return isFloat ? arith::ExtFOp::create(b, type, x).getResult()
+                   : arith::ExtUIOp::create(b, type, x).getResult();
   if (from > to)
-    return arith::TruncFOp::create(b, type, x);
+    return isFloat ? arith::TruncFOp::create(b, type, x).getResult()
+                   : arith::TruncIOp::create(b, type, x).getResult();
   return x;
 }
 
@@ -179,9 +182,15 @@ Value KernelEmitter::workgroupBuffer(gpu::GPUFuncOp kernel,
 void KernelEmitter::barrier() { gpu::BarrierOp::create(b); }
 
 Value KernelEmitter::combine(Value x, Value y, ReductionKind kind) {
-  if (kind == ReductionKind::Add)
+  switch (kind) {
+  case ReductionKind::Add:
     return arith::AddFOp::create(b, x, y);
-  return arith::MaximumFOp::create(b, x, y);
+  case ReductionKind::Max:
+    return arith::MaximumFOp::create(b, x, y);
+  case ReductionKind::And:
+    return arith::AndIOp::create(b, x, y);
+  }
+  llvm_unreachable("unknown reduction");
 }
 
 Value KernelEmitter::shuffleXor(Value x, int64_t offset) {
@@ -217,11 +226,10 @@ Value KernelEmitter::reduceAcrossLanes(Value x, ReductionKind kind,
 
 Value KernelEmitter::reduceAcrossBlock(Value x, ReductionKind kind,
                                        int64_t threads, Value scratch) {
-  // Combined in the scratch buffer's type (f32, or f64 for f64 values).
+  // Combined in the scratch buffer's type.
   Type type = x.getType();
-  x = reduceAcrossLanes(
-      convert(x, cast<MemRefType>(scratch.getType()).getElementType()),
-      kind, 32);
+  Type combined = cast<MemRefType>(scratch.getType()).getElementType();
+  x = reduceAcrossLanes(convert(x, combined), kind, 32);
   int64_t warps = threads / 32;
   if (warps == 1)
     return convert(x, type);

@@ -132,3 +132,60 @@ func.func @keepdim_f64(%x: tensor<1x4x128xf32>) -> tensor<1x4x128xf32> {
   }
   return %r : tensor<1x4x128xf32>
 }
+
+// -----
+
+// A mask shared by the heads (read through (d0, 0, d2, d3): the row's
+// query coordinate times the mask's row stride), and whether a row is all
+// masked: a boolean and-reduction, shuffled as i32.
+// CHECK-LABEL: gpu.func @row_reduction0(
+// CHECK-SAME: %[[X:.*]]: memref<64xf32>, %[[MASK:.*]]: memref<32xf32>, %[[OUT:.*]]: memref<64xf32>)
+// CHECK-SAME: workgroup(%[[SCRATCH:[^ ]*]] : memref<1xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[ROW:.*]] = gpu.block_id x
+// CHECK: %[[QUERY:.*]] = arith.remui %{{.*}}, %c4
+// CHECK: %[[AT:.*]] = arith.muli %[[QUERY]], %c8
+// CHECK: %[[OFFSET:.*]] = arith.addi %{{.*}}, %[[AT]] : index
+// CHECK: %[[SAFE:.*]] = arith.select %{{.*}}, %[[OFFSET]], %{{.*}} : index
+// CHECK: memref.load %[[MASK]][%[[SAFE]]]
+// CHECK: arith.cmpf oeq
+// CHECK: arith.andi %{{.*}} : i1
+// CHECK: %[[WIDE:.*]] = arith.extui %{{.*}} : i1 to i32
+// CHECK: gpu.shuffle xor %[[WIDE]]
+// CHECK: arith.andi %{{.*}} : i32
+// CHECK: %[[ALL:.*]] = arith.trunci %{{.*}} : i32 to i1
+// CHECK: %[[STARTED:.*]] = arith.andi %{{.*}}, %[[ALL]] : i1
+// CHECK: arith.select %[[STARTED]], %cst{{.*}}, %{{.*}} : f32
+// CHECK-LABEL: func.func @masked_rows
+func.func @masked_rows(%x: tensor<1x2x4x8xf32>, %mask: tensor<1x1x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %true = arith.constant true
+  %e = tensor.empty() : tensor<1x2x4x8xf32>
+  %eb = tensor.empty() : tensor<1x2x4x8xi1>
+  %er = tensor.empty() : tensor<1x2x4x1xi1>
+  %all0 = linalg.fill ins(%true : i1) outs(%er : tensor<1x2x4x1xi1>) -> tensor<1x2x4x1xi1>
+  %r = tesa.kernel row_reduction config(#tesa.tile_config<tile = [1, 8], thread_tile = [1], threads = 32, stages = 1, copy = registers, atom = fma_f32, work = rows, split_k = 1>) -> tensor<1x2x4x8xf32> {
+    %added = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x, %mask : tensor<1x2x4x8xf32>, tensor<1x1x4x8xf32>) outs(%e : tensor<1x2x4x8xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %s = arith.addf %a, %b : f32
+      linalg.yield %s : f32
+    } -> tensor<1x2x4x8xf32>
+    %masked = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%added : tensor<1x2x4x8xf32>) outs(%eb : tensor<1x2x4x8xi1>) {
+    ^bb0(%a: f32, %o: i1):
+      %c = arith.cmpf oeq, %a, %ninf : f32
+      linalg.yield %c : i1
+    } -> tensor<1x2x4x8xi1>
+    %all = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%masked : tensor<1x2x4x8xi1>) outs(%all0 : tensor<1x2x4x1xi1>) {
+    ^bb0(%a: i1, %o: i1):
+      %c = arith.andi %a, %o : i1
+      linalg.yield %c : i1
+    } -> tensor<1x2x4x1xi1>
+    %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%all, %added : tensor<1x2x4x1xi1>, tensor<1x2x4x8xf32>) outs(%e : tensor<1x2x4x8xf32>) {
+    ^bb0(%c: i1, %v: f32, %o: f32):
+      %zero = arith.constant 0.0 : f32
+      %s = arith.select %c, %zero, %v : f32
+      linalg.yield %s : f32
+    } -> tensor<1x2x4x8xf32>
+    tesa.yield %y : tensor<1x2x4x8xf32>
+  }
+  return %r : tensor<1x2x4x8xf32>
+}

@@ -621,6 +621,111 @@ def torch_layer_norm(name, rows, columns):
                  [("row_reduction", count[0] - 3)], None, tolerance)
 
 
+def torch_softmax(name, heads, queries, keys):
+    """Masked attention probabilities as torch-mlir writes
+    nn.TransformerEncoderLayer's and BERT's: the scores plus a mask shared
+    by the heads, the row maximum with its index (aten.max.dim), the
+    maximum's reduced dimension kept by a tensor.expand_shape, then
+    exp(x - max) / sum, and the "safe softmax" that gives zeros to a row
+    whose every key is masked (-inf): one row_reduction region of nine ops
+    once --tesa-normalize-row-programs drops the index."""
+    rng = _rng(name)
+    scores = rng.standard_normal((1, heads, queries, keys)).astype(np.float32)
+    mask = np.where(rng.random((1, 1, queries, keys)) < 0.3, -np.inf,
+                    0.0).astype(np.float32)
+    mask[0, 0, 1, :] = -np.inf  # a query that sees no key
+    s4, m4 = (1, heads, queries, keys), (1, 1, queries, keys)
+    rows, kept = (1, heads, queries), (1, heads, queries, 1)
+    t, ti64, ti1 = _t(s4), _t(rows)[:-4] + "i64>", _t(s4)[:-4] + "i1>"
+    tr, tk, tki1 = _t(rows), _t(kept), _t(kept)[:-4] + "i1>"
+    whole = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
+    shared = "affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>"
+    row = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>"
+    keep = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>"
+    par = '"parallel", "parallel", "parallel", "parallel"'
+    red = '"parallel", "parallel", "parallel", "reduction"'
+    mlir = f"""func.func @{name}(%s: {t}, %m: {_t(m4)}) -> {t} {{
+  %ninf = arith.constant 0xFF800000 : f32
+  %ninf64 = arith.constant 0xFFF0000000000000 : f64
+  %zero = arith.constant 0.0 : f32
+  %zi = arith.constant 0 : i64
+  %true = arith.constant true
+  %zeros = arith.constant dense<0.0> : {t}
+  %e = tensor.empty() : {t}
+  %added = linalg.generic {{indexing_maps = [{whole}, {shared}, {whole}], iterator_types = [{par}]}} ins(%s, %m : {t}, {_t(m4)}) outs(%e : {t}) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.addf %a, %b : f32
+    linalg.yield %r : f32
+  }} -> {t}
+  %er = tensor.empty() : {tr}
+  %mi = linalg.fill ins(%ninf : f32) outs(%er : {tr}) -> {tr}
+  %eri = tensor.empty() : {ti64}
+  %ii = linalg.fill ins(%zi : i64) outs(%eri : {ti64}) -> {ti64}
+  %max:2 = linalg.generic {{indexing_maps = [{whole}, {row}, {row}], iterator_types = [{red}]}} ins(%added : {t}) outs(%mi, %ii : {tr}, {ti64}) {{
+  ^bb0(%a: f32, %om: f32, %oi: i64):
+    %c = linalg.index 3 : index
+    %ci = arith.index_cast %c : index to i64
+    %n = arith.maximumf %a, %om : f32
+    %gt = arith.cmpf ogt, %a, %om : f32
+    %ni = arith.select %gt, %ci, %oi : i64
+    linalg.yield %n, %ni : f32, i64
+  }} -> ({tr}, {ti64})
+  %mk = tensor.expand_shape %max#0 [[0], [1], [2, 3]] output_shape [1, {heads}, {queries}, 1] : {tr} into {tk}
+  %d = linalg.generic {{indexing_maps = [{whole}, {keep}, {whole}], iterator_types = [{par}]}} ins(%added, %mk : {t}, {tk}) outs(%e : {t}) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.subf %a, %b : f32
+    linalg.yield %r : f32
+  }} -> {t}
+  %x = linalg.generic {{indexing_maps = [{whole}, {whole}], iterator_types = [{par}]}} ins(%d : {t}) outs(%e : {t}) {{
+  ^bb0(%a: f32, %o: f32):
+    %r = math.exp %a : f32
+    linalg.yield %r : f32
+  }} -> {t}
+  %ek = tensor.empty() : {tk}
+  %si = linalg.fill ins(%zero : f32) outs(%ek : {tk}) -> {tk}
+  %sum = linalg.generic {{indexing_maps = [{whole}, {keep}], iterator_types = [{red}]}} ins(%x : {t}) outs(%si : {tk}) {{
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %o : f32
+    linalg.yield %r : f32
+  }} -> {tk}
+  %p = linalg.generic {{indexing_maps = [{whole}, {keep}, {whole}], iterator_types = [{par}]}} ins(%x, %sum : {t}, {tk}) outs(%e : {t}) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.divf %a, %b : f32
+    linalg.yield %r : f32
+  }} -> {t}
+  %eb = tensor.empty() : {ti1}
+  %masked = linalg.generic {{indexing_maps = [{whole}, {whole}], iterator_types = [{par}]}} ins(%added : {t}) outs(%eb : {ti1}) {{
+  ^bb0(%a: f32, %o: i1):
+    %w = arith.extf %a : f32 to f64
+    %r = arith.cmpf oeq, %w, %ninf64 : f64
+    linalg.yield %r : i1
+  }} -> {ti1}
+  %ekb = tensor.empty() : {tki1}
+  %ai = linalg.fill ins(%true : i1) outs(%ekb : {tki1}) -> {tki1}
+  %all = linalg.generic {{indexing_maps = [{whole}, {keep}], iterator_types = [{red}]}} ins(%masked : {ti1}) outs(%ai : {tki1}) {{
+  ^bb0(%a: i1, %o: i1):
+    %r = arith.andi %a, %o : i1
+    linalg.yield %r : i1
+  }} -> {tki1}
+  %y = linalg.generic {{indexing_maps = [{keep}, {whole}, {whole}, {whole}], iterator_types = [{par}]}} ins(%all, %zeros, %p : {tki1}, {t}, {t}) outs(%e : {t}) {{
+  ^bb0(%c: i1, %z: f32, %v: f32, %o: f32):
+    %r = arith.select %c, %z, %v : f32
+    linalg.yield %r : f32
+  }} -> {t}
+  return %y : {t}
+}}
+"""
+    def reference(s, m):
+        x = s + m
+        top = x.max(axis=-1, keepdims=True)
+        safe = np.where(np.isinf(top), 0.0, top)
+        e = np.exp(x - safe)
+        total = e.sum(axis=-1, keepdims=True)
+        return np.where(total > 0, e / np.where(total > 0, total, 1), 0.0)
+    return _case(name, mlir, [scores, mask], reference,
+                 [("row_reduction", 9)], None)
+
+
 # --- g, h) plain batched and unbatched products ---------------------------
 
 def batch_matmul(name, batch, m, k, n):
@@ -789,6 +894,8 @@ def region_cases(small=False):
         # torch-mlir's form (keepdim, the variance in f64).
         torch_layer_norm("torch_layer_norm_768", 33, 768),
         torch_layer_norm("torch_layer_norm_100", 7, 100),
+        torch_softmax("torch_softmax_128", 3, 20, 128),
+        torch_softmax("torch_softmax_77", 2, 9, 77),
         *large,
         matmul("matmul_1x300x7", 1, 300, 7),
         # BERT's projections at seq 128: too few tiles for the
