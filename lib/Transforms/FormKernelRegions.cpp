@@ -17,8 +17,10 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallBitVector.h"
 
 namespace tesa {
 #define GEN_PASS_DEF_FORMKERNELREGIONS
@@ -86,6 +88,66 @@ void foldInputCopies(RewriterBase &rewriter, linalg::GenericOp op,
   });
 }
 
+/// `op` (an elementwise linalg.generic writing through the identity map)
+/// without its unit loops that no input reads, writing a tensor without
+/// those dimensions that a tensor.expand_shape gives back the old shape:
+/// torch-mlir applies an activation over 1 x rows x columns to a product
+/// of rows x columns. Returns `op` itself when it has no such loops.
+linalg::GenericOp dropUnreadUnitLoops(RewriterBase &rewriter,
+                                      linalg::GenericOp op) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (op->getNumResults() != 1 || op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops() ||
+      !maps.back().isIdentity() ||
+      !op.getRegion().front().getArguments().back().use_empty())
+    return op;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  llvm::SmallBitVector dropped(ranges.size());
+  for (auto [d, range] : llvm::enumerate(ranges))
+    dropped[d] = range == 1 && llvm::none_of(ArrayRef(maps).drop_back(),
+                                             [&](AffineMap map) {
+                                               return map.isFunctionOfDim(d);
+                                             });
+  if (dropped.none() || dropped.all())
+    return op;
+  // Each dropped dimension joins the group of the next kept one (the last
+  // kept one's, at the end).
+  SmallVector<ReassociationIndices> groups;
+  SmallVector<AffineExpr> renumbered;
+  SmallVector<int64_t> shape;
+  ReassociationIndices pending;
+  for (auto [d, range] : llvm::enumerate(ranges)) {
+    pending.push_back(d);
+    renumbered.push_back(rewriter.getAffineConstantExpr(0));
+    if (dropped[d])
+      continue;
+    renumbered.back() = rewriter.getAffineDimExpr(shape.size());
+    shape.push_back(range);
+    groups.push_back(std::exchange(pending, {}));
+  }
+  llvm::append_range(groups.back(), pending);
+  SmallVector<AffineMap> newMaps;
+  for (AffineMap map : ArrayRef(maps).drop_back())
+    newMaps.push_back(map.replaceDimsAndSymbols(renumbered, {}, shape.size(),
+                                                0));
+  newMaps.push_back(rewriter.getMultiDimIdentityMap(shape.size()));
+  rewriter.setInsertionPoint(op);
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), shape,
+                                       type.getElementType());
+  auto collapsed = linalg::GenericOp::create(
+      rewriter, op.getLoc(), TypeRange{init.getType()}, op.getDpsInputs(),
+      ValueRange{init}, newMaps,
+      SmallVector<utils::IteratorType>(shape.size(),
+                                       utils::IteratorType::parallel));
+  rewriter.inlineRegionBefore(op.getRegion(), collapsed.getRegion(),
+                              collapsed.getRegion().end());
+  Value expanded = tensor::ExpandShapeOp::create(
+      rewriter, op.getLoc(), type, collapsed.getResult(0), groups);
+  rewriter.replaceOp(op, expanded);
+  return collapsed;
+}
+
 /// The elementwise consumers that form a contraction's epilogue, in order,
 /// starting from its result: each the single user of the previous value
 /// (annotations included, which pass it through).
@@ -105,6 +167,8 @@ SmallVector<Operation *> collectEpilogue(RewriterBase &rewriter, Value value) {
         !linalg::isElementwise(linalgOp))
       break;
     linalg::GenericOp generic = generalize(rewriter, linalgOp);
+    if (generic && !isEpilogueStep(generic, value))
+      generic = dropUnreadUnitLoops(rewriter, generic);
     if (!generic || !isEpilogueStep(generic, value))
       break;
     chain.push_back(generic);

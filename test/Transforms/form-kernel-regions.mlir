@@ -75,6 +75,35 @@ func.func @two_readers(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>) -> tensor<4x4xf
 
 // -----
 
+// An activation over 1 x rows x columns of a rows x columns product (as
+// torch-mlir writes a Linear's GELU): its unit loop, which no input reads,
+// is dropped so that it joins the product's epilogue; a tensor.expand_shape
+// gives the result its shape back.
+// CHECK-LABEL: func.func @unit_batch_activation
+// CHECK: %[[R:.*]] = tesa.kernel contraction -> tensor<16x32xf32> {
+// CHECK: linalg.generic
+// CHECK: %[[ACT:.*]] = linalg.generic
+// CHECK-SAME: outs(%{{.*}} : tensor<16x32xf32>)
+// CHECK: math.tanh
+// CHECK: tesa.yield %[[ACT]]
+// CHECK: %[[SHAPED:.*]] = tensor.expand_shape %[[R]] {{\[}}[0, 1], [2]] output_shape [1, 16, 32]
+// CHECK: return %[[SHAPED]]
+func.func @unit_batch_activation(%x: tensor<16x8xf32>, %w: tensor<8x32xf32>) -> tensor<1x16x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x32xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<16x32xf32>) -> tensor<16x32xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<16x8xf32>, tensor<8x32xf32>) outs(%z : tensor<16x32xf32>) -> tensor<16x32xf32>
+  %e3 = tensor.empty() : tensor<1x16x32xf32>
+  %act = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%mm : tensor<16x32xf32>) outs(%e3 : tensor<1x16x32xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = math.tanh %a : f32
+    linalg.yield %t : f32
+  } -> tensor<1x16x32xf32>
+  return %act : tensor<1x16x32xf32>
+}
+
+// -----
+
 // A layer norm: a residual add, row sums, the centred values and the
 // normalisation form one row-reduction region; its sums start from fills
 // outside it.
