@@ -205,6 +205,12 @@ def TileParallelLoops
     the contiguous one of the buffers linalg indexes, so thread x walks
     contiguous memory.
 
+    A grid has three dimensions too, and `gpu-map-parallel-loops` runs the
+    loop dimensions beyond them one after the other in every thread (a batch
+    of 32 NCHW images would take 32 times as long). A loop of more than
+    three dimensions therefore first has its leading dimensions collapsed
+    into one, so that three are left.
+
     Tiles are fixed-size, with a bounds check inside (the loop's trip count
     need not be a multiple of the tile), so the thread counts are constants
     that `gpu-map-parallel-loops` and `convert-parallel-loops-to-gpu` can

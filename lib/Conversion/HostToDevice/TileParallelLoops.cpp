@@ -13,6 +13,7 @@
 #include "tesa/Conversion/Passes.h"
 
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <limits>
@@ -24,8 +25,10 @@ namespace tesa {
 
 using namespace mlir;
 
-/// A GPU block has three thread dimensions.
+/// A GPU block has three thread dimensions, and a grid three block
+/// dimensions.
 static constexpr unsigned kThreadDimensions = 3;
+static constexpr unsigned kGridDimensions = 3;
 
 namespace {
 struct TileParallelLoopsPass
@@ -77,6 +80,40 @@ static SmallVector<int64_t> chooseTileSizes(ArrayRef<int64_t> tripCounts,
   return tileSizes;
 }
 
+/// `loop` with its leading dimensions collapsed into one, so that it has
+/// kGridDimensions: the grid has three dimensions, and the loops over tiles
+/// beyond them would run one after the other in every thread (a batch of 32
+/// NCHW images would take 32 times as long). Updates `tripCounts`.
+static scf::ParallelOp
+collapseLeadingDimensions(RewriterBase &rewriter, scf::ParallelOp loop,
+                          SmallVector<int64_t> &tripCounts) {
+  unsigned leading = tripCounts.size() - kGridDimensions + 1;
+  std::vector<unsigned> first;
+  int64_t collapsedCount = 1;
+  for (unsigned d = 0; d < leading; ++d) {
+    first.push_back(d);
+    collapsedCount = tripCounts[d] == kDynamicTripCount ||
+                             collapsedCount == kDynamicTripCount
+                         ? kDynamicTripCount
+                         : collapsedCount * tripCounts[d];
+  }
+  SmallVector<std::vector<unsigned>> groups = {first};
+  for (unsigned d = leading; d < tripCounts.size(); ++d)
+    groups.push_back({d});
+  Operation *before = loop->getPrevNode();
+  Block *block = loop->getBlock();
+  rewriter.setInsertionPoint(loop);
+  collapseParallelLoops(rewriter, loop, groups);
+  // The new loop follows the bounds it computes, where the old one was.
+  Operation *collapsed = before ? before->getNextNode() : &block->front();
+  while (!isa<scf::ParallelOp>(collapsed))
+    collapsed = collapsed->getNextNode();
+  SmallVector<int64_t> counts = {collapsedCount};
+  counts.append(tripCounts.begin() + leading, tripCounts.end());
+  tripCounts = counts;
+  return cast<scf::ParallelOp>(collapsed);
+}
+
 LogicalResult TileParallelLoopsPass::initialize(MLIRContext *context) {
   int64_t threads = threadsPerBlock;
   if (threads >= 1 && threads <= 1024 && llvm::isPowerOf2_64(threads))
@@ -95,10 +132,13 @@ void TileParallelLoopsPass::runOnOperation() {
         !loop->getParentOfType<gpu::LaunchOp>())
       outermost.push_back(loop);
   });
+  IRRewriter rewriter(&getContext());
   for (scf::ParallelOp loop : outermost) {
     std::optional<SmallVector<int64_t>> tripCounts = getTripCounts(loop);
     if (!tripCounts)
       continue;
+    if (tripCounts->size() > kGridDimensions)
+      loop = collapseLeadingDimensions(rewriter, loop, *tripCounts);
     SmallVector<int64_t> tileSizes =
         chooseTileSizes(*tripCounts, threadsPerBlock);
     if (llvm::all_of(tileSizes, [](int64_t size) { return size == 1; }))

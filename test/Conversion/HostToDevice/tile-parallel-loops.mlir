@@ -60,14 +60,19 @@ func.func @heads(%a: memref<16x4x16xf32>) {
 
 // -----
 
-// A block has three thread dimensions: the fourth loop dimension from the
-// inside keeps a tile of 1 even with threads to spare.
+// A grid has three block dimensions: the two leading dimensions of a
+// four-dimensional loop collapse into one (which would otherwise run one
+// after the other in every thread), and the three left are tiled.
 // CHECK-LABEL: func.func @four_dimensions
-// CHECK: %[[ONE:.*]] = arith.muli %{{.*}}, %c1{{.*}} : index
-// CHECK: %[[S1:.*]] = arith.muli %{{.*}}, %c2{{.*}} : index
-// CHECK: %[[S2:.*]] = arith.muli %{{.*}}, %c2{{.*}} : index
-// CHECK: %[[S3:.*]] = arith.muli %{{.*}}, %c2{{.*}} : index
-// CHECK: scf.parallel {{.*}} step (%[[ONE]], %[[S1]], %[[S2]], %[[S3]])
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK: %[[S0:.*]] = arith.muli %{{.*}}, %[[C4]] : index
+// CHECK: %[[S1:.*]] = arith.muli %{{.*}}, %[[C2]]{{.*}} : index
+// CHECK: %[[S2:.*]] = arith.muli %{{.*}}, %[[C2]]{{.*}} : index
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = {{.*}} step (%[[S0]], %[[S1]], %[[S2]])
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = {{.*}} to (%[[S0]], %[[S1]], %[[S2]])
+// CHECK: arith.remsi
+// CHECK: arith.divsi
 func.func @four_dimensions(%a: memref<2x2x2x2xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
