@@ -142,6 +142,10 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     pm.addPass(createDecomposeAggregatedOps());
     // Dense products of widened f16 operands as f16 products.
     pm.addPass(createFoldOperandExtensions());
+    // 1x1 convolutions as batched products.
+    ConvolutionsAsProductsOptions convolutions;
+    convolutions.onlyPointwise = true;
+    pm.addPass(createConvolutionsAsProducts(convolutions));
     // Reductions in the forms row programs take.
     pm.addPass(createNormalizeRowPrograms());
     pm.addNestedPass<func::FuncOp>(createFormKernelRegions());

@@ -132,7 +132,7 @@ bool hasConstantInit(linalg::GenericOp op) {
 static int64_t
 getFirstRange(linalg::GenericOp op,
               SmallVector<unsigned, 2> linalg::ContractionDimensions::*loops) {
-  linalg::ContractionDimensions dims = *linalg::inferContractionDims(op);
+  linalg::ContractionDimensions dims = *getKernelContractionDims(op);
   ArrayRef<unsigned> chosen = dims.*loops;
   return chosen.empty() ? 1 : op.getStaticLoopRanges()[chosen.front()];
 }
@@ -157,7 +157,7 @@ std::vector<int32_t> AttentionBody::getKeptHeads() const {
   linalg::GenericOp context = this->context;
   auto type = cast<RankedTensorType>(context.getResult(0).getType());
   FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(context);
+      getKernelContractionDims(context);
   SparsityAttr encoding = getSparsityEncoding(type);
   if (!encoding || failed(dims) || dims->batch.empty())
     return {};
@@ -250,9 +250,9 @@ tesa::matchAttentionBody(ArrayRef<Operation *> ops) {
 
   // The scores' result coordinates are (batch, query, key).
   linalg::ContractionDimensions scores =
-      *linalg::inferContractionDims(body.scores);
+      *getKernelContractionDims(body.scores);
   linalg::ContractionDimensions context =
-      *linalg::inferContractionDims(body.context);
+      *getKernelContractionDims(body.context);
   auto order = [](const linalg::ContractionDimensions &dims, unsigned last) {
     SmallVector<unsigned> loops(dims.batch.begin(), dims.batch.end());
     loops.push_back(dims.m[0]);

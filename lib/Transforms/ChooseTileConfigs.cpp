@@ -210,7 +210,7 @@ bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op) {
 
 bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input) {
   FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(op);
+      getKernelContractionDims(op);
   if (failed(dims))
     return false;
   auto type = cast<RankedTensorType>(op.getDpsInputs()[input].getType());
@@ -255,9 +255,9 @@ static TileConfigAttr chooseFmaAttentionConfig(MLIRContext *context,
       valueDim > kAttentionMaxHeadDim)
     return nullptr;
   FailureOr<linalg::ContractionDimensions> scores =
-      linalg::inferContractionDims(body.scores);
+      getKernelContractionDims(body.scores);
   FailureOr<linalg::ContractionDimensions> contextDims =
-      linalg::inferContractionDims(body.context);
+      getKernelContractionDims(body.context);
   if (failed(scores) || failed(contextDims) ||
       !isContiguousAlong(body.scores, 0, scores->k[0]) ||
       !isContiguousAlong(body.scores, 1, scores->k[0]) ||
@@ -397,7 +397,7 @@ struct ChooseTileConfigsPass
         return makeContractionConfig(&getContext(), contractionTile,
                                      threadTile);
       FailureOr<linalg::ContractionDimensions> dims =
-          linalg::inferContractionDims(linalgOp);
+          getKernelContractionDims(linalgOp);
       if (failed(dims))
         return nullptr;
       int64_t batch = dims->batch.empty() ? 1 : ranges[dims->batch[0]];

@@ -21,6 +21,27 @@ bool tesa::isTransposeForKernel(linalg::TransposeOp op) {
          op.getPermutation() == ArrayRef<int64_t>{1, 0};
 }
 
+FailureOr<linalg::ContractionDimensions>
+tesa::getKernelContractionDims(linalg::LinalgOp op) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims) || !dims->batch.empty())
+    return dims;
+  AffineMap output = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  auto leading = output.getNumResults() == 0
+                     ? nullptr
+                     : dyn_cast<AffineDimExpr>(output.getResult(0));
+  if (!leading)
+    return dims;
+  for (SmallVector<unsigned, 2> *loops : {&dims->m, &dims->n})
+    if (loops->size() == 2 && loops->front() == leading.getPosition()) {
+      dims->batch.push_back(loops->front());
+      loops->erase(loops->begin());
+      break;
+    }
+  return dims;
+}
+
 bool tesa::isContractionForKernel(linalg::LinalgOp op) {
   if (!linalg::isaContractionOpInterface(op) || op->getNumResults() != 1 ||
       op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
@@ -34,7 +55,7 @@ bool tesa::isContractionForKernel(linalg::LinalgOp op) {
       }))
     return false;
   FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(op);
+      getKernelContractionDims(op);
   return succeeded(dims) && dims->m.size() == 1 && dims->n.size() == 1 &&
          dims->k.size() == 1 && dims->batch.size() <= 1 &&
          op.getNumLoops() == 3 + dims->batch.size();

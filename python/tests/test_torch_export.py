@@ -309,6 +309,58 @@ def test_transformer_encoder_layer_matches_pytorch():
     assert relative_error(result, reference) < 1e-5
 
 
+# The rewrites the GPU pipeline makes before forming kernel regions, and the
+# regions themselves, put back in place: on the CPU they must compute what
+# PyTorch does.
+REGION_FORMS = ("--tesa-propagate", "--tesa-decompose",
+                "--tesa-decompose-aggregated-ops",
+                "--tesa-fold-operand-extensions",
+                "--tesa-convolutions-as-products=only-pointwise=true",
+                "--tesa-normalize-row-programs", "--tesa-form-kernel-regions",
+                "--tesa-form-attention-regions=chip=sm_90",
+                "--tesa-inline-kernel-regions")
+
+
+@needs_tesa_opt
+@needs_runner
+def test_mobilenet_v2_in_region_forms_matches_pytorch():
+    model = small_mobilenet()
+    x = torch.randn(2, 3, 32, 32)
+    exported = tt.export(model, (x,), weights="constants")
+    forms = subprocess.run([TESA_OPT, *REGION_FORMS[:5], "-"],
+                           input=exported.mlir, capture_output=True,
+                           text=True)
+    assert forms.returncode == 0, forms.stderr[-3000:]
+    # The 1x1 convolutions are batched products now; the 3x3 one is not.
+    assert forms.stdout.count("linalg.conv_2d_nchw_fchw") == 1
+    result, reference = run_on_cpu(exported, (x,), REGION_FORMS)
+    assert relative_error(result, reference) < 1e-4
+
+
+@needs_tesa_opt
+@needs_runner
+def test_bert_in_region_forms_matches_pytorch():
+    torch.manual_seed(0)
+    model = SmallBert().eval()
+    ids = torch.randint(0, 100, (1, 16))
+    exported = tt.export(model, (ids,), weights="constants")
+    result, reference = run_on_cpu(exported, (ids,), REGION_FORMS)
+    assert relative_error(result, reference) < 1e-4
+
+
+@needs_tesa_opt
+@needs_runner
+def test_transformer_encoder_layer_in_region_forms_matches_pytorch():
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(
+        d_model=32, nhead=4, dim_feedforward=64, dropout=0.0,
+        batch_first=True).eval()
+    x = torch.randn(2, 8, 32)
+    exported = tt.export(layer, (x,), weights="constants")
+    result, reference = run_on_cpu(exported, (x,), REGION_FORMS)
+    assert relative_error(result, reference) < 1e-5
+
+
 # --- compile -----------------------------------------------------------------
 
 

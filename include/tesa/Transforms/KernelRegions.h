@@ -32,11 +32,20 @@ struct ChipDescription;
 /// of f32 or f16 elements.
 bool isKernelTensorType(mlir::Type type);
 
+/// The contraction dimensions of `op` as the kernel families see them:
+/// linalg::inferContractionDims, except that a product without a batch
+/// whose output leads with one of two M (or N) dimensions takes that one as
+/// its batch, which the other operand does not have (a 1x1 convolution over
+/// NCHW images: out[n, f, p] = W[f, c] * x[n, c, p]).
+mlir::FailureOr<mlir::linalg::ContractionDimensions>
+getKernelContractionDims(mlir::linalg::LinalgOp op);
+
 /// Whether `op` is a contraction that the contraction family computes:
 /// static f32 or f16 tensors (see isKernelTensorType), A and B of one
 /// element type, one result, indexing maps that are projected
 /// permutations with one M, one N and one reduction dimension and at most
-/// one batch dimension, and a multiply-add body.
+/// one batch dimension (see getKernelContractionDims), and a multiply-add
+/// body.
 bool isContractionForKernel(mlir::linalg::LinalgOp op);
 
 /// Whether `op` is a transpose the elementwise family computes: the

@@ -398,12 +398,39 @@ def ConvolutionsAsProducts : Pass<"tesa-convolutions-as-products"> {
     // and the result back to NCHW through an expand_shape and a transpose
     ```
 
-    `--tesa-pipeline` does not run it yet: measured on MobileNet-V2 (batch
-    32, H200), the products become fast regions, but the patches and the
-    NCHW transposes around each product run on the generic path and cost
-    more than the convolutions did (docs/pytorch.md).
+    A 1x1 `linalg.conv_2d_nchw_fchw` with unit strides (MobileNet's
+    expansions and projections) needs no patches: it becomes a batched
+    product over the images, `out[n, f, p] = sum_c W[f, c] * x[n, c, p]`
+    with `p = (h, w)`, a `linalg.generic` contraction whose batch the filter
+    does not have (see getKernelContractionDims), between free reshapes:
+
+    ```mlir
+    %y = linalg.conv_2d_nchw_fchw {strides = dense<1> : tensor<2xi64>, ...}
+        ins(%x, %w : tensor<2x8x4x4xf32>, tensor<16x8x1x1xf32>)
+        outs(%acc : tensor<2x16x4x4xf32>) -> tensor<2x16x4x4xf32>
+    // becomes
+    %xs = tensor.collapse_shape %x [[0], [1], [2, 3]] : ... into tensor<2x8x16xf32>
+    %ws = tensor.collapse_shape %w [[0], [1, 2, 3]] : ... into tensor<16x8xf32>
+    %p = linalg.generic {indexing_maps = [(n, f, p, c) -> (f, c),
+                                          (n, f, p, c) -> (n, c, p),
+                                          (n, f, p, c) -> (n, f, p)], ...}
+        ins(%ws, %xs : ...) outs(%accs : tensor<2x16x16xf32>) ...
+    %y = tensor.expand_shape %p [[0], [1], [2, 3]] ... into tensor<2x16x4x4xf32>
+    ```
+
+    `--tesa-pipeline` runs it with `only-pointwise`: measured on
+    MobileNet-V2 (batch 32, H200), the patch products are fast regions, but
+    the patches and the NCHW transposes around each product run on the
+    generic path and cost more than the convolutions did
+    (docs/pytorch.md).
   }];
-  let dependentDialects = ["mlir::linalg::LinalgDialect",
+  let options = [
+    Option<"onlyPointwise", "only-pointwise", "bool", /*default=*/"false",
+           "Rewrite only the 1x1 NCHW convolutions (as batched products); "
+           "leave the others as they are">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect"];
 }
 

@@ -664,7 +664,7 @@ StagedOperand tesa::stageOperand(KernelEmitter &e, Value global,
 
 ContractionProblem tesa::describeContraction(linalg::GenericOp contraction) {
   linalg::ContractionDimensions dims =
-      *linalg::inferContractionDims(contraction);
+      *getKernelContractionDims(contraction);
   SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
   ContractionProblem problem;
   ContractionShape &shape = problem.shape;

@@ -726,6 +726,36 @@ def torch_softmax(name, heads, queries, keys):
                  [("row_reduction", 9)], None)
 
 
+def pointwise_conv(name, n, c, f, hw, element="f32"):
+    """A 1x1 convolution over NCHW images into a zero fill (MobileNet-V2's
+    expansions and projections as torch-mlir writes them; f16 operands
+    accumulate in f32): --tesa-convolutions-as-products makes it a batched
+    product over the images whose filter has no batch, one contraction
+    region."""
+    rng = _rng(name)
+    x = rng.standard_normal((n, c, hw, hw)).astype(np.float32)
+    w = (rng.standard_normal((f, c, 1, 1)) / math.sqrt(c)).astype(np.float32)
+    if element == "f16":
+        x, w = x.astype(np.float16), w.astype(np.float16)
+    xt = _t((n, c, hw, hw))[:-4] + element + ">"
+    wt = _t((f, c, 1, 1))[:-4] + element + ">"
+    yt = _t((n, f, hw, hw))
+    mlir = f"""func.func @{name}(%x: {xt}, %w: {wt}) -> {yt} {{
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : {yt}
+  %z = linalg.fill ins(%zero : f32) outs(%e : {yt}) -> {yt}
+  %y = linalg.conv_2d_nchw_fchw {{dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}} ins(%x, %w : {xt}, {wt}) outs(%z : {yt}) -> {yt}
+  return %y : {yt}
+}}
+"""
+    def reference(x, w):
+        return np.einsum("fc,nchw->nfhw", w[:, :, 0, 0], x)
+    tile = (mma_tile_for(n, f, hw * hw) if element == "f16"
+            else tile_for(n, f, hw * hw))
+    return _case(name, mlir, [x, w], reference, [("contraction", 1)], tile,
+                 tolerance=1e-5 if element == "f32" else 2e-3)
+
+
 # --- g, h) plain batched and unbatched products ---------------------------
 
 def batch_matmul(name, batch, m, k, n):
@@ -896,6 +926,8 @@ def region_cases(small=False):
         torch_layer_norm("torch_layer_norm_100", 7, 100),
         torch_softmax("torch_softmax_128", 3, 20, 128),
         torch_softmax("torch_softmax_77", 2, 9, 77),
+        pointwise_conv("pointwise_conv", 3, 24, 40, 9),
+        pointwise_conv("pointwise_conv_f16", 4, 32, 64, 16, "f16"),
         *large,
         matmul("matmul_1x300x7", 1, 300, 7),
         # BERT's projections at seq 128: too few tiles for the
