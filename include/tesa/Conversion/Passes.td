@@ -209,7 +209,9 @@ def TileParallelLoops
     loop dimensions beyond them one after the other in every thread (a batch
     of 32 NCHW images would take 32 times as long). A loop of more than
     three dimensions therefore first has its leading dimensions collapsed
-    into one, so that three are left.
+    into one, so that three are left. The mapping gives the innermost
+    dimension thread x; the first of three takes thread z, which has at most
+    64 threads, so its tile is at most 64.
 
     Tiles are fixed-size, with a bounds check inside (the loop's trip count
     need not be a multiple of the tile), so the thread counts are constants

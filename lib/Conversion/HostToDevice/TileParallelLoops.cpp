@@ -29,6 +29,8 @@ using namespace mlir;
 /// dimensions.
 static constexpr unsigned kThreadDimensions = 3;
 static constexpr unsigned kGridDimensions = 3;
+/// Threads a block may have along z.
+static constexpr int64_t kMaxThreadsZ = 64;
 
 namespace {
 struct TileParallelLoopsPass
@@ -70,8 +72,13 @@ static SmallVector<int64_t> chooseTileSizes(ArrayRef<int64_t> tripCounts,
        dim >= 0 && tiled < kThreadDimensions && budget > 1; --dim) {
     if (tripCounts[dim] <= 1)
       continue;
-    int64_t tile = tripCounts[dim] >= budget
-                       ? budget
+    // The mapping gives the innermost dimension thread x; the first of
+    // three takes thread z, of at most 64 threads.
+    int64_t most = tripCounts.size() == kThreadDimensions && dim == 0
+                       ? std::min<int64_t>(budget, kMaxThreadsZ)
+                       : budget;
+    int64_t tile = tripCounts[dim] >= most
+                       ? most
                        : int64_t(llvm::PowerOf2Ceil(tripCounts[dim]));
     tileSizes[dim] = tile;
     budget /= tile;

@@ -86,6 +86,25 @@ func.func @four_dimensions(%a: memref<2x2x2x2xf32>) {
 
 // -----
 
+// The first of three dimensions takes thread z, which has at most 64
+// threads: 1024 rows with unit dimensions after them get 64, not 256.
+// CHECK-LABEL: func.func @rows_on_thread_z
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: %[[S0:.*]] = arith.muli %{{.*}}, %[[C64]]
+// CHECK: scf.parallel {{.*}} step (%[[S0]], %{{.*}}, %{{.*}})
+func.func @rows_on_thread_z(%a: memref<1024x1x1xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c1024 = arith.constant 1024 : index
+  %one = arith.constant 1.0 : f32
+  scf.parallel (%i, %j, %k) = (%c0, %c0, %c0) to (%c1024, %c1, %c1) step (%c1, %c1, %c1) {
+    memref.store %one, %a[%i, %j, %k] : memref<1024x1x1xf32>
+  }
+  return
+}
+
+// -----
+
 // Dimensions of one iteration take no thread dimension: the 64 rows get the
 // threads.
 // CHECK-LABEL: func.func @unit_dimensions
