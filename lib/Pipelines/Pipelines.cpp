@@ -148,6 +148,8 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     pm.addPass(createConvolutionsAsProducts(convolutions));
     // Reductions in the forms row programs take.
     pm.addPass(createNormalizeRowPrograms());
+    // Chains of elementwise ops as one op each.
+    pm.addPass(createFuseElementwiseChains());
     pm.addNestedPass<func::FuncOp>(createFormKernelRegions());
     FormAttentionRegionsOptions attention;
     attention.chip = options.chip;

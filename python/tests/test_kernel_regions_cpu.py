@@ -101,6 +101,7 @@ def test_regions_are_formed_as_intended(name):
     text = tesa_opt(case["mlir"], "--tesa-decompose-aggregated-ops",
                     "--tesa-convolutions-as-products=only-pointwise=true",
                     "--tesa-normalize-row-programs",
+                    "--tesa-fuse-elementwise-chains",
                     "--tesa-form-kernel-regions",
                     "--tesa-form-attention-regions=chip=sm_90",
                     "--tesa-choose-tile-configs=chip=sm_90")
@@ -139,6 +140,7 @@ def run_on_cpu(module):
     lowered = tesa_opt(module, "--tesa-decompose-aggregated-ops",
                        "--tesa-convolutions-as-products=only-pointwise=true",
                        "--tesa-normalize-row-programs",
+                       "--tesa-fuse-elementwise-chains",
                        "--tesa-form-kernel-regions",
                        "--tesa-form-attention-regions=chip=sm_90",
                        "--tesa-inline-kernel-regions", "--tesa-cpu-pipeline")

@@ -316,7 +316,8 @@ REGION_FORMS = ("--tesa-propagate", "--tesa-decompose",
                 "--tesa-decompose-aggregated-ops",
                 "--tesa-fold-operand-extensions",
                 "--tesa-convolutions-as-products=only-pointwise=true",
-                "--tesa-normalize-row-programs", "--tesa-form-kernel-regions",
+                "--tesa-normalize-row-programs",
+                "--tesa-fuse-elementwise-chains", "--tesa-form-kernel-regions",
                 "--tesa-form-attention-regions=chip=sm_90",
                 "--tesa-inline-kernel-regions")
 

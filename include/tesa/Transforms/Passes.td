@@ -520,6 +520,43 @@ def NormalizeRowPrograms : Pass<"tesa-normalize-row-programs"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def FuseElementwiseChains : Pass<"tesa-fuse-elementwise-chains"> {
+  let summary = "Fuse each elementwise op into its only elementwise reader";
+  let description = [{
+    An importer writes a chain of elementwise ops where one would do:
+    torch-mlir moves an f16 query's heads with a `linalg.transpose`, widens
+    it to f32 with one generic and scales it with another. Each op left on
+    the generic path is a launch that writes and reads its whole result.
+    This pass fuses every elementwise op (an all-parallel `linalg.generic`
+    or a `linalg.transpose`, static tensors) into its only reader when that
+    is elementwise too (upstream's `linalg::fuseElementwiseOps`): the chain
+    becomes one generic whose maps read the first op's inputs. Reductions,
+    contractions and ops with several readers are left as they are, so the
+    kernel regions formed after it see the same products, reductions and
+    epilogues.
+
+    ```mlir
+    %t = linalg.transpose ins(%q : tensor<1x128x12x64xf16>)
+                          outs(%e0 : tensor<1x12x128x64xf16>) permutation = [0, 2, 1, 3]
+    %w = linalg.generic {...} ins(%t : ...) outs(%e1 : tensor<1x12x128x64xf32>) {
+      ^bb0(%in: f16, %out: f32):
+        %x = arith.extf %in : f16 to f32
+        linalg.yield %x : f32
+    } -> tensor<1x12x128x64xf32>
+    %s = linalg.generic {...} ins(%w : ...) outs(%e1 : ...) {
+      ^bb0(%in: f32, %out: f32):
+        %y = arith.mulf %in, %scale : f32
+        linalg.yield %y : f32
+    } -> tensor<1x12x128x64xf32>
+    // becomes one generic reading %q through (d0, d1, d2, d3) -> (d0, d2, d1, d3),
+    // widening and scaling each element
+    ```
+
+    `--tesa-pipeline` runs it before forming kernel regions.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
   let summary = "Group a program's ops into tesa.kernel regions";
   let description = [{

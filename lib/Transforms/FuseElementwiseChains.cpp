@@ -1,0 +1,96 @@
+//===- FuseElementwiseChains.cpp - One op for a chain of elementwise ops --===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Fuses each elementwise op into its only reader when that is elementwise
+// too (upstream's linalg::fuseElementwiseOps), so that a chain such as
+// torch-mlir's head transpose, f16-to-f32 widening and scaling of a query
+// is one op: one launch on the generic path, or one step of a region.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace tesa {
+#define GEN_PASS_DEF_FUSEELEMENTWISECHAINS
+#include "tesa/Transforms/Passes.h.inc"
+} // namespace tesa
+
+using namespace mlir;
+
+namespace {
+
+/// Whether `op` is elementwise over static tensors: all loops parallel, one
+/// result, a generic or a transpose.
+bool isElementwiseOnTensors(Operation *op) {
+  auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(op);
+  return linalgOp && isa<linalg::GenericOp, linalg::TransposeOp>(op) &&
+         linalgOp.hasPureTensorSemantics() && op->getNumResults() == 1 &&
+         linalgOp.getNumParallelLoops() == linalgOp.getNumLoops() &&
+         llvm::all_of(op->getOperandTypes(), [](Type type) {
+           auto tensor = dyn_cast<RankedTensorType>(type);
+           return tensor && tensor.hasStaticShape();
+         });
+}
+
+/// `op` as a linalg.generic, generalised in place if it is a named op.
+linalg::GenericOp asGeneric(RewriterBase &rewriter, Operation *op) {
+  if (auto generic = dyn_cast<linalg::GenericOp>(op))
+    return generic;
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::GenericOp> generic =
+      linalg::generalizeNamedOp(rewriter, cast<linalg::LinalgOp>(op));
+  return succeeded(generic) ? *generic : nullptr;
+}
+
+/// Fuses into `consumer` the first elementwise producer it alone reads;
+/// returns the fused op, or null when there is none.
+Operation *fuseOneProducer(RewriterBase &rewriter, linalg::GenericOp consumer) {
+  for (OpOperand *input : consumer.getDpsInputOperands()) {
+    Operation *producer = input->get().getDefiningOp();
+    if (!isElementwiseOnTensors(producer) || !input->get().hasOneUse() ||
+        producer->getBlock() != consumer->getBlock())
+      continue;
+    // A transpose is generalised in place.
+    producer = asGeneric(rewriter, producer);
+    if (!producer || !linalg::areElementwiseOpsFusable(input))
+      continue;
+    // The fused op takes the consumer's place.
+    rewriter.setInsertionPoint(consumer);
+    FailureOr<linalg::ElementwiseOpFusionResult> fused =
+        linalg::fuseElementwiseOps(rewriter, input);
+    if (failed(fused))
+      continue;
+    for (auto [original, replacement] : fused->replacements)
+      rewriter.replaceAllUsesExcept(original, replacement, fused->fusedOp);
+    rewriter.eraseOp(consumer);
+    if (producer->use_empty())
+      rewriter.eraseOp(producer);
+    return fused->fusedOp;
+  }
+  return nullptr;
+}
+
+struct FuseElementwiseChainsPass
+    : public tesa::impl::FuseElementwiseChainsBase<FuseElementwiseChainsPass> {
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    SmallVector<linalg::GenericOp> consumers;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<linalg::GenericOp>(op) && isElementwiseOnTensors(op))
+        consumers.push_back(cast<linalg::GenericOp>(op));
+    });
+    // In program order, each consumer takes its producers one at a time.
+    for (linalg::GenericOp consumer : consumers)
+      while (Operation *fused = fuseOneProducer(rewriter, consumer))
+        consumer = cast<linalg::GenericOp>(fused);
+  }
+};
+
+} // namespace

@@ -1,0 +1,60 @@
+// RUN: tesa-opt %s --split-input-file --tesa-fuse-elementwise-chains | FileCheck %s
+
+// torch-mlir's f16 query: the heads' transpose, the widening to f32 and
+// the scaling become one generic that reads the query through the
+// transpose's permutation.
+// CHECK-LABEL: func.func @query_chain
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x8x2x4xf16>)
+// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[PERMUTED:.*]], #[[IDENTITY:.*]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+// CHECK-SAME: ins(%[[Q]] : tensor<1x8x2x4xf16>)
+// CHECK: arith.extf
+// CHECK: arith.mulf
+// CHECK: linalg.yield
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[R]]
+func.func @query_chain(%q: tensor<1x8x2x4xf16>) -> tensor<1x2x8x4xf32> {
+  %e16 = tensor.empty() : tensor<1x2x8x4xf16>
+  %e32 = tensor.empty() : tensor<1x2x8x4xf32>
+  %t = linalg.transpose ins(%q : tensor<1x8x2x4xf16>) outs(%e16 : tensor<1x2x8x4xf16>) permutation = [0, 2, 1, 3]
+  %w = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%t : tensor<1x2x8x4xf16>) outs(%e32 : tensor<1x2x8x4xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %x = arith.extf %in : f16 to f32
+    linalg.yield %x : f32
+  } -> tensor<1x2x8x4xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%w : tensor<1x2x8x4xf32>) outs(%e32 : tensor<1x2x8x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %c = arith.constant 0.5 : f32
+    %y = arith.mulf %in, %c : f32
+    linalg.yield %y : f32
+  } -> tensor<1x2x8x4xf32>
+  return %s : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// A value with two readers, and a reduction, stay as they are.
+// CHECK-LABEL: func.func @two_readers_and_a_reduction
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: linalg.generic
+func.func @two_readers_and_a_reduction(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %er = tensor.empty() : tensor<4xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%er : tensor<4xf32>) -> tensor<4xf32>
+  %sq = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.mulf %in, %in : f32
+    linalg.yield %y : f32
+  } -> tensor<4x8xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%sq : tensor<4x8xf32>) outs(%z : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.addf %in, %out : f32
+    linalg.yield %y : f32
+  } -> tensor<4xf32>
+  %neg = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%sq : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %y = arith.negf %in : f32
+    linalg.yield %y : f32
+  } -> tensor<4x8xf32>
+  return %neg, %sum : tensor<4x8xf32>, tensor<4xf32>
+}
