@@ -15,7 +15,6 @@
 #include "tesa/Transforms/KernelRegions.h"
 #include "tesa/Transforms/Passes.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -87,52 +86,6 @@ void foldInputCopies(RewriterBase &rewriter, linalg::GenericOp op,
     op.getInputsMutable().assign(inputs);
     op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
   });
-}
-
-/// The cast op (extf or truncf) that `value` applies to each element of
-/// another tensor: an all-parallel linalg.generic with identity maps whose
-/// body is that one op; null for any other value.
-Operation *getElementwiseCast(Value value) {
-  auto generic = value.getDefiningOp<linalg::GenericOp>();
-  if (!generic || generic.getNumDpsInputs() != 1 ||
-      generic.getNumDpsInits() != 1 ||
-      generic.getNumParallelLoops() != generic.getNumLoops() ||
-      !llvm::all_of(generic.getIndexingMapsArray(),
-                    [](AffineMap map) { return map.isIdentity(); }))
-    return nullptr;
-  Block &body = generic.getRegion().front();
-  Operation *cast = &body.front();
-  if (body.getOperations().size() != 2 ||
-      !isa<arith::ExtFOp, arith::TruncFOp>(cast) ||
-      cast->getOperand(0) != body.getArgument(0) ||
-      body.getTerminator()->getOperand(0) != cast->getResult(0))
-    return nullptr;
-  return cast;
-}
-
-/// Makes `step` read the sources of the element casts that produce its
-/// inputs (torch-mlir widens an f16 bias to f32 before adding it), except
-/// for the inputs in `skipped`, casting each element in its body instead.
-void foldInputCasts(RewriterBase &rewriter, linalg::GenericOp step,
-                    ArrayRef<Value> skipped) {
-  Block &body = step.getRegion().front();
-  for (OpOperand *input : step.getDpsInputOperands()) {
-    Operation *cast = getElementwiseCast(input->get());
-    if (!cast || llvm::is_contained(skipped, input->get()))
-      continue;
-    Value source = input->get().getDefiningOp<linalg::GenericOp>()
-                       .getDpsInputs()[0];
-    BlockArgument argument = body.getArgument(input->getOperandNumber());
-    rewriter.modifyOpInPlace(step, [&] {
-      input->set(source);
-      argument.setType(getElementTypeOrSelf(source));
-    });
-    rewriter.setInsertionPointToStart(&body);
-    Operation *inBody = rewriter.clone(*cast);
-    rewriter.replaceAllUsesExcept(argument, inBody->getResult(0), inBody);
-    rewriter.modifyOpInPlace(inBody,
-                             [&] { inBody->setOperand(0, argument); });
-  }
 }
 
 /// `op` (an elementwise linalg.generic writing through the identity map)
@@ -251,14 +204,11 @@ void formContraction(RewriterBase &rewriter, linalg::LinalgOp op) {
   SmallVector<Operation *> ops = {contraction};
   llvm::append_range(ops,
                      collectEpilogue(rewriter, contraction.getResult(0)));
-  // The epilogue reads a bias where it is, not broadcast to every row nor
-  // widened.
+  // The epilogue reads a bias where it is, not broadcast to every row.
   SmallVector<Value> inside;
   for (Operation *op : ops) {
-    if (auto step = dyn_cast<linalg::GenericOp>(op); step && !inside.empty()) {
+    if (auto step = dyn_cast<linalg::GenericOp>(op); step && !inside.empty())
       foldInputCopies(rewriter, step, /*allowBroadcast=*/true, inside);
-      foldInputCasts(rewriter, step, inside);
-    }
     llvm::append_range(inside, op->getResults());
   }
   wrapInKernel(rewriter, KernelFamily::Contraction, ops);
@@ -410,8 +360,8 @@ struct FormKernelRegionsPass
     for (linalg::GenericOp op : reductions)
       if (!op->getParentOfType<KernelOp>())
         formRowReduction(rewriter, op);
-    // Copies and casts whose readers now read their sources (and the
-    // annotations before them), last first.
+    // Copies whose readers now read their sources (and the annotations
+    // before them), last first.
     SmallVector<Operation *> copies;
     getOperation()->walk([&](Operation *op) {
       auto generic = dyn_cast<linalg::GenericOp>(op);

@@ -294,16 +294,22 @@ def test_bert_matches_pytorch(pattern):
         5e-2 if bits else 1e-4)
 
 
-@needs_tesa_opt
-@needs_runner
-def test_transformer_encoder_layer_matches_pytorch():
-    # torch-mlir writes its "safe softmax" with i1 tensors and selects.
+def exported_encoder_layer():
+    """A small nn.TransformerEncoderLayer exported with its weights as
+    constants, and an input."""
     torch.manual_seed(0)
     layer = torch.nn.TransformerEncoderLayer(
         d_model=32, nhead=4, dim_feedforward=64, dropout=0.0,
         batch_first=True).eval()
     x = torch.randn(2, 8, 32)
-    exported = tt.export(layer, (x,), weights="constants")
+    return tt.export(layer, (x,), weights="constants"), x
+
+
+@needs_tesa_opt
+@needs_runner
+def test_transformer_encoder_layer_matches_pytorch():
+    # torch-mlir writes its "safe softmax" with i1 tensors and selects.
+    exported, x = exported_encoder_layer()
     assert "xi1>" in exported.mlir and "arith.select" in exported.mlir
     result, reference = run_on_cpu(exported, (x,))
     assert relative_error(result, reference) < 1e-5
@@ -352,12 +358,7 @@ def test_bert_in_region_forms_matches_pytorch():
 @needs_tesa_opt
 @needs_runner
 def test_transformer_encoder_layer_in_region_forms_matches_pytorch():
-    torch.manual_seed(0)
-    layer = torch.nn.TransformerEncoderLayer(
-        d_model=32, nhead=4, dim_feedforward=64, dropout=0.0,
-        batch_first=True).eval()
-    x = torch.randn(2, 8, 32)
-    exported = tt.export(layer, (x,), weights="constants")
+    exported, x = exported_encoder_layer()
     result, reference = run_on_cpu(exported, (x,), REGION_FORMS)
     assert relative_error(result, reference) < 1e-5
 

@@ -104,43 +104,6 @@ func.func @unit_batch_activation(%x: tensor<16x8xf32>, %w: tensor<8x32xf32>) -> 
 
 // -----
 
-// An f16 bias widened to f32 for the product's epilogue (torch-mlir's f16
-// Linear): the epilogue reads the f16 bias where it is, broadcast and
-// widened in its body, and the widening and the broadcast go.
-// CHECK-LABEL: func.func @widened_bias
-// CHECK-SAME: %[[B:[^:]*]]: tensor<32xf16>
-// CHECK-NOT: linalg.generic
-// CHECK: tesa.kernel contraction
-// CHECK: linalg.generic
-// CHECK: linalg.generic
-// CHECK-SAME: ins(%{{.*}}, %[[B]] : tensor<16x32xf32>, tensor<32xf16>)
-// CHECK-NEXT: ^bb0(%{{.*}}: f32, %[[BIAS:.*]]: f16, %{{.*}}: f32):
-// CHECK-NEXT: arith.extf %[[BIAS]] : f16 to f32
-func.func @widened_bias(%x: tensor<16x8xf16>, %w: tensor<8x32xf16>, %b: tensor<32xf16>) -> tensor<16x32xf32> {
-  %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<16x32xf32>
-  %eb = tensor.empty() : tensor<32xf32>
-  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<16x32xf32>) -> tensor<16x32xf32>
-  %mm = linalg.matmul ins(%x, %w : tensor<16x8xf16>, tensor<8x32xf16>) outs(%z : tensor<16x32xf32>) -> tensor<16x32xf32>
-  %wide = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]} ins(%b : tensor<32xf16>) outs(%eb : tensor<32xf32>) {
-  ^bb0(%a: f16, %o: f32):
-    %w32 = arith.extf %a : f16 to f32
-    linalg.yield %w32 : f32
-  } -> tensor<32xf32>
-  %rows = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%wide : tensor<32xf32>) outs(%e : tensor<16x32xf32>) {
-  ^bb0(%a: f32, %o: f32):
-    linalg.yield %a : f32
-  } -> tensor<16x32xf32>
-  %sum = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%mm, %rows : tensor<16x32xf32>, tensor<16x32xf32>) outs(%e : tensor<16x32xf32>) {
-  ^bb0(%a: f32, %c: f32, %o: f32):
-    %s = arith.addf %a, %c : f32
-    linalg.yield %s : f32
-  } -> tensor<16x32xf32>
-  return %sum : tensor<16x32xf32>
-}
-
-// -----
-
 // A layer norm: a residual add, row sums, the centred values and the
 // normalisation form one row-reduction region; its sums start from fills
 // outside it.

@@ -474,6 +474,13 @@ def softmax(name, shape):
 
 # --- layer norm -----------------------------------------------------------
 
+def _residual_layer_norm(x, y, gain, shift):
+    h = x + y
+    mean = h.mean(axis=-1, keepdims=True)
+    var = ((h - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (h - mean) / np.sqrt(var + 1e-5) * gain + shift
+
+
 def layer_norm(name, rows, columns):
     """A residual add, then a layer norm over the last dimension, written
     as tesa.models writes it (row sums into zeros, divisions, the centred
@@ -496,13 +503,8 @@ def layer_norm(name, rows, columns):
   return {out} : {_t(shape)}
 }}
 """
-    def reference(x, y, g, b):
-        h = x + y
-        mean = h.mean(axis=-1, keepdims=True)
-        var = ((h - mean) ** 2).mean(axis=-1, keepdims=True)
-        return (h - mean) / np.sqrt(var + 1e-5) * g + b
     tolerance = max(1e-5, 4 * math.sqrt(columns) * 2.0 ** -24)
-    return _case(name, mlir, [x, y, gamma, beta], reference,
+    return _case(name, mlir, [x, y, gamma, beta], _residual_layer_norm,
                  [("row_reduction", 6)], None, tolerance)
 
 
@@ -614,13 +616,8 @@ def torch_layer_norm(name, rows, columns):
   return {out} : {_t(whole)}
 }}
 """
-    def reference(x, y, g, b):
-        h = x + y
-        mean = h.mean(axis=-1, keepdims=True)
-        var = ((h - mean) ** 2).mean(axis=-1, keepdims=True)
-        return (h - mean) / np.sqrt(var + 1e-5) * g + b
     tolerance = max(1e-5, 4 * math.sqrt(columns) * 2.0 ** -24)
-    return _case(name, mlir, [x, y, gamma, beta], reference,
+    return _case(name, mlir, [x, y, gamma, beta], _residual_layer_norm,
                  [("row_reduction", 8)], None, tolerance)
 
 
