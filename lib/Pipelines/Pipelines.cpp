@@ -66,6 +66,8 @@ static void addDeviceMemory(OpPassManager &pm) {
 /// The generic path: every linalg op left becomes parallel loops, tiled into
 /// blocks of threads and launched as a kernel.
 static void addGenericGPUPath(OpPassManager &pm) {
+  // The innermost parallel loop walks the output's contiguous dimension.
+  pm.addNestedPass<func::FuncOp>(tesa::createOrderLoopsByOutput());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(tesa::createAssertsToTraps());
   // No canonicalization until the loops are kernels: it would merge the

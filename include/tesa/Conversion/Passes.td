@@ -190,6 +190,32 @@ def AssertsToTraps
                            "mlir::LLVM::LLVMDialect"];
 }
 
+def OrderLoopsByOutput
+    : Pass<"tesa-order-loops-by-output", "mlir::func::FuncOp"> {
+  let summary = "Order the generic path's loops by the output's dimensions";
+  let description = [{
+    The generic path gives the innermost parallel loop of each linalg op
+    thread x, which is coalesced only if that loop walks the output's
+    contiguous dimension. Some ops iterate in another order:
+    `linalg.depthwise_conv_2d_nchw_chw` runs (n, oh, ow, c, kh, kw), so
+    thread x would walk channels, H * W elements apart. This pass
+    interchanges the loops of every linalg op whose output map is a
+    projected permutation (named ops generalised first) so that its
+    parallel loops come in the order of the output's dimensions and the
+    reductions after them.
+
+    ```mlir
+    linalg.depthwise_conv_2d_nchw_chw ins(%x, %w : memref<32x96x114x114xf32>, memref<96x3x3xf32>)
+                                      outs(%y : memref<32x96x112x112xf32>)
+    // becomes a linalg.generic over (n, c, oh, ow, kh, kw):
+    //   x: (n, c, oh + kh, ow + kw), w: (c, kh, kw), y: (n, c, oh, ow)
+    ```
+
+    `--tesa-pipeline` runs it before the generic path's loops are made.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def TileParallelLoops
     : Pass<"tesa-tile-parallel-loops", "mlir::func::FuncOp"> {
   let summary = "Tile the host program's parallel loops into blocks of threads";
