@@ -119,6 +119,9 @@ void tesa::buildGPUPipeline(OpPassManager &pm,
 void tesa::buildGPUPartsPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
   pm.addPass(tesa::createCheckStaticShapes());
+  // Products of widened f16 operands as products of the f16 operands, so
+  // that their parts read the f16 weights as they are.
+  pm.addPass(createFoldOperandExtensions());
   // A bias becomes the accumulator the parts start from.
   pm.addNestedPass<func::FuncOp>(createFoldBiasIntoAccumulator());
   DecomposeOptions decompose;
@@ -142,8 +145,6 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
   if (options.kernelRegions) {
     // Softmaxes as the reductions a row-reduction region is made of.
     pm.addPass(createDecomposeAggregatedOps());
-    // Dense products of widened f16 operands as f16 products.
-    pm.addPass(createFoldOperandExtensions());
     // 1x1 convolutions as batched products.
     ConvolutionsAsProductsOptions convolutions;
     convolutions.onlyPointwise = true;

@@ -230,9 +230,12 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
   bool rhsSparse = isSparse(rhsType, rhsMap);
   if (!lhsSparse && !rhsSparse)
     return;
-  // Decompose the operand with fewer kept elements.
+  // Decompose the operand with fewer kept elements; of f16 operands, the
+  // rhs where it is sparse (f16 parts are computed over a sparse rhs only).
+  bool preferRhs = lhsType.getElementType().isF16();
   unsigned sparseIndex =
-      lhsSparse && (!rhsSparse || lhsMap.getNumKept() <= rhsMap.getNumKept())
+      lhsSparse && (!rhsSparse || (!preferRhs && lhsMap.getNumKept() <=
+                                                     rhsMap.getNumKept()))
           ? 0
           : 1;
   Value sparse = op.getDpsInputs()[sparseIndex];

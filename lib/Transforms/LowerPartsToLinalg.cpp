@@ -174,7 +174,9 @@ struct LowerPartMatmul : OpRewritePattern<PartMatmulOp> {
     auto resultType = cast<RankedTensorType>(op.getType());
     int64_t bits = op.getBits();
     if (bits == 32 || bits == 16) {
-      if (bits == 16) {
+      // f32 operands of a 16-bit part are rounded; f16 ones are read as
+      // they are (into an f32 accumulator, the matmul widens them).
+      if (bits == 16 && getElementTypeOrSelf(lhs.getType()).isF32()) {
         lhs = roundToF16(rewriter, loc, lhs);
         rhs = roundToF16(rewriter, loc, rhs);
       }

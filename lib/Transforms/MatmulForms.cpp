@@ -51,26 +51,38 @@ static std::vector<uint8_t> elementEntries(Value value) {
 }
 
 std::string tesa::getUnsupportedOperandReason(Operation *op, bool allowF16) {
-  SmallVector<Value> values(op->getOperands());
-  llvm::append_range(values, op->getResults());
-  Type first;
-  for (Value value : values) {
+  auto linalgOp = cast<linalg::LinalgOp>(op);
+  // The element type of the operands read, and of the accumulators and
+  // results.
+  Type inputElement, outputElement;
+  auto check = [&](Value value, Type &element) -> std::string {
     auto type = dyn_cast<RankedTensorType>(value.getType());
     if (!type)
       return "it works on buffers, not tensors";
     if (!type.hasStaticShape())
       return "its shapes are dynamic";
-    Type element = type.getElementType();
-    if (!element.isF32() && !(allowF16 && element.isF16()))
+    Type own = type.getElementType();
+    if (!own.isF32() && !(allowF16 && own.isF16()))
       return llvm::formatv(allowF16 ? "element type {0} is neither f32 nor f16"
                                     : "element type {0} is not f32",
-                           element)
+                           own)
           .str();
-    if (!first)
-      first = element;
-    if (element != first)
-      return "its operands mix f32 and f16";
-  }
+    if (!element)
+      element = own;
+    return own == element ? "" : "its operands mix f32 and f16";
+  };
+  for (Value input : linalgOp.getDpsInputs())
+    if (std::string reason = check(input, inputElement); !reason.empty())
+      return reason;
+  SmallVector<Value> outputs(linalgOp.getDpsInits());
+  llvm::append_range(outputs, op->getResults());
+  for (Value output : outputs)
+    if (std::string reason = check(output, outputElement); !reason.empty())
+      return reason;
+  // f16 operands may accumulate in f32 (a product that widens them).
+  if (inputElement != outputElement &&
+      !(inputElement.isF16() && outputElement.isF32()))
+    return "its operands mix f32 and f16";
   return "";
 }
 
@@ -275,32 +287,12 @@ static Value buildPatches(OpBuilder &builder, Location loc, Value input,
   return annotate(builder, loc, patches, std::move(entries));
 }
 
-/// Whether `op` reads f16 tensors and writes f32 ones, all statically
-/// shaped.
-static bool hasF16OperandsAndF32Result(linalg::LinalgOp op) {
-  auto isStatic = [](Value value, bool wantF16) {
-    auto type = dyn_cast<RankedTensorType>(value.getType());
-    return type && type.hasStaticShape() &&
-           (wantF16 ? type.getElementType().isF16()
-                    : type.getElementType().isF32());
-  };
-  return llvm::all_of(op.getDpsInputs(),
-                      [&](Value v) { return isStatic(v, true); }) &&
-         llvm::all_of(op.getDpsInits(),
-                      [&](Value v) { return isStatic(v, false); }) &&
-         llvm::all_of(op->getResults(),
-                      [&](Value v) { return isStatic(v, false); });
-}
-
 linalg::MatmulOp tesa::convolutionAsMatmul(linalg::LinalgOp op,
                                            std::string &reason,
                                            bool allowF16) {
   reason = getUnsupportedOperandReason(op, allowF16);
-  // f16 images and filters accumulating in f32 (torch-mlir's f16
-  // convolutions) are products of that kind too.
-  if (!reason.empty() && !(allowF16 && hasF16OperandsAndF32Result(op)))
+  if (!reason.empty())
     return {};
-  reason.clear();
   ConvolutionLayout l;
   if (auto conv = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op.getOperation()))
     l = getLayout(op, false, conv.getStrides(), conv.getDilations());

@@ -20,9 +20,10 @@
 
 namespace tesa {
 
-/// Why the operands or results of `op` rule out decomposing it (buffers,
-/// dynamic shapes, elements other than f32, or with `allowF16` other than
-/// all f32 or all f16), or an empty string.
+/// Why the operands or results of the linalg op `op` rule out decomposing it
+/// (buffers, dynamic shapes, elements other than f32, or with `allowF16`
+/// other than all f32, all f16, or f16 operands with f32 accumulators and
+/// results), or an empty string.
 std::string getUnsupportedOperandReason(mlir::Operation *op,
                                         bool allowF16 = false);
 
@@ -41,7 +42,8 @@ splitBatchMatmul(mlir::linalg::BatchMatmulOp op, std::string &reason);
 /// `linalg.conv_2d_nchw_fchw`, static shapes) as an explicit GEMM: the
 /// input's patches (im2col, a `linalg.generic` copy) times the filter
 /// flattened to a matrix, and returns the matmul; or, with `reason` set,
-/// leaves it alone. Element types are f32, or also f16 with `allowF16`.
+/// leaves it alone. Element types are f32, or with `allowF16` also f16, or
+/// f16 operands into f32.
 mlir::linalg::MatmulOp convolutionAsMatmul(mlir::linalg::LinalgOp op,
                                            std::string &reason,
                                            bool allowF16 = false);

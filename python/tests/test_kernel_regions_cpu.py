@@ -6,7 +6,9 @@ scores and context with their head transposes, a transposed left operand,
 softmaxes of 37 to 9000 columns, batched and tiny products). Each goes
 through `--tesa-form-kernel-regions`:
 
-- after `--tesa-decompose-aggregated-ops` (softmaxes as their reductions)
+- after `--tesa-fold-operand-extensions` (products read the f16 operands
+  an importer widened), `--tesa-decompose-aggregated-ops` (softmaxes as
+  their reductions)
   and with `--tesa-choose-tile-configs=chip=sm_90`, the regions must be those
   the case names (their kind and the ops inside, no transpose, product,
   add or softmax left outside) with the contraction tiles the size rule
@@ -98,7 +100,8 @@ def structure(text):
 @pytest.mark.parametrize("name", list(FULL))
 def test_regions_are_formed_as_intended(name):
     case = FULL[name]
-    text = tesa_opt(case["mlir"], "--tesa-decompose-aggregated-ops",
+    text = tesa_opt(case["mlir"], "--tesa-fold-operand-extensions",
+                    "--tesa-decompose-aggregated-ops",
                     "--tesa-convolutions-as-products=only-pointwise=true",
                     "--tesa-normalize-row-programs",
                     "--tesa-fuse-elementwise-chains",
@@ -137,7 +140,8 @@ def runner_module(case):
 
 
 def run_on_cpu(module):
-    lowered = tesa_opt(module, "--tesa-decompose-aggregated-ops",
+    lowered = tesa_opt(module, "--tesa-fold-operand-extensions",
+                       "--tesa-decompose-aggregated-ops",
                        "--tesa-convolutions-as-products=only-pointwise=true",
                        "--tesa-normalize-row-programs",
                        "--tesa-fuse-elementwise-chains",

@@ -8,6 +8,7 @@ models is bench/torch_models.py.
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -77,8 +78,9 @@ def run_on_cpu(exported, inputs, passes=("--tesa-propagate",
     CPU pipeline (weights as constants)."""
     with torch.no_grad():
         reference = exported.model(*inputs).numpy()
+    element = "f16" if reference.dtype == np.float16 else "f32"
     text = call_module(exported.mlir, exported.function,
-                       [x.numpy() for x in inputs], reference.shape)
+                       [x.numpy() for x in inputs], reference.shape, element)
     lowered = subprocess.run([TESA_OPT, *passes, "--tesa-cpu-pipeline", "-"],
                              input=text, capture_output=True, text=True)
     assert lowered.returncode == 0, lowered.stderr[-3000:]
@@ -269,6 +271,19 @@ def test_mobilenet_v2_matches_pytorch(pattern):
     assert relative_error(result, reference) < 1e-4
 
 
+def bert_block_masks(model):
+    """Half the 32x32 blocks of every weight matrix outside the
+    embeddings."""
+    rng = np.random.default_rng(3)
+    masks = {}
+    for name, parameter in model.named_parameters():
+        if parameter.dim() == 2 and "embeddings" not in name:
+            rows, columns = parameter.shape
+            masks[name] = (rng.random((rows // 32, columns // 32)) <
+                           0.5).astype(np.int64)
+    return masks
+
+
 @needs_tesa_opt
 @needs_runner
 @pytest.mark.parametrize("pattern", ["dense", "blocks", "blocks_int8"])
@@ -277,13 +292,7 @@ def test_bert_matches_pytorch(pattern):
     model = SmallBert().eval()
     masks, bits = None, None
     if pattern != "dense":
-        rng = np.random.default_rng(3)
-        masks = {}
-        for name, parameter in model.named_parameters():
-            if parameter.dim() == 2 and "embeddings" not in name:
-                rows, columns = parameter.shape
-                masks[name] = (rng.random((rows // 32, columns // 32)) <
-                               0.5).astype(np.int64)
+        masks = bert_block_masks(model)
         bits = 8 if pattern == "blocks_int8" else None
     ids = torch.randint(0, 100, (1, 16))
     exported = tt.export(model, (ids,), masks=masks, bits=bits,
@@ -292,6 +301,39 @@ def test_bert_matches_pytorch(pattern):
     # int8 weights: within the rounding of 8-bit weights through two layers.
     assert relative_error(result, reference) < (
         5e-2 if bits else 1e-4)
+
+
+@needs_tesa_opt
+@needs_runner
+def test_f16_bert_blocks_are_f16_parts_and_match_pytorch():
+    """torch-mlir widens f16 operands to f32 before each product; the GPU
+    pipeline's first passes fold the widenings, so the pruned f16 weights
+    become f16 parts accumulating in f32, read as they are."""
+    torch.manual_seed(0)
+    model = SmallBert().eval()
+    masks = bert_block_masks(model)
+    model = model.half()
+    ids = torch.randint(0, 100, (1, 16))
+    exported = tt.export(model, (ids,), masks=masks, weights="constants")
+    passes = ("--tesa-propagate", "--tesa-fold-operand-extensions",
+              "--tesa-fold-bias-into-accumulator", "--tesa-decompose")
+    parts = subprocess.run([TESA_OPT, *passes[:-1],
+                            "--tesa-decompose=remarks=true", "-"],
+                           input=exported.mlir, capture_output=True,
+                           text=True)
+    assert parts.returncode == 0, parts.stderr[-3000:]
+    assert "not decomposed" not in parts.stderr
+    part_lines = [line for line in parts.stdout.splitlines()
+                  if "tesa.part_matmul" in line]
+    # The weights' products (those propagation leaves any kept block), each
+    # f16 parts into f32.
+    assert len(part_lines) >= 10
+    assert all(re.search(r"bits = 16 .* : tensor<\w+xf16\b.*, "
+                         r"tensor<\w+xf16, .*-> tensor<\w+xf32", line)
+               for line in part_lines)
+    result, reference = run_on_cpu(exported, (ids,), passes)
+    assert relative_error(result.astype(np.float32),
+                          reference.astype(np.float32)) < 1e-2
 
 
 def exported_encoder_layer():

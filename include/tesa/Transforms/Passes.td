@@ -184,9 +184,25 @@ def Decompose : Pass<"tesa-decompose", "mlir::ModuleOp"> {
     %r = tesa.part_matmul %x, %p1, %r0 {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : ...
     ```
 
-    Products that cannot be decomposed (not f32, dynamic shapes, transposed
-    or broadcast indexing maps) stay as they are, computed densely, with a
-    remark saying why.
+    Products of f16 operands, accumulating in f16 or in f32 (as an importer
+    widens them, see `--tesa-fold-operand-extensions`), are decomposed when
+    their plan is all 16-bit blocks of a sparse rhs kept in whole 32x32
+    tiles; the parts read the f16 operands and accumulate in the product's
+    own type:
+
+    ```mlir
+    %r = linalg.matmul ins(%x, %w : tensor<16x64xf16>, tensor<64x64xf16, #tesa.sparsity<map = dense<[[16, 0], [0, 16]]> : tensor<2x2xi8>>>)
+                       outs(%acc : tensor<16x64xf32>) -> tensor<16x64xf32>
+    // becomes
+    %p = tesa.extract_part %w : ... -> tensor<64x64xf16, #tesa.sparsity<...>>
+    %r = tesa.part_matmul %x, %p, %acc {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64}
+        : tensor<16x64xf16>, tensor<64x64xf16, #tesa.sparsity<...>>, tensor<16x64xf32> -> tensor<16x64xf32>
+    ```
+
+    Products that cannot be decomposed (elements other than f32 and f16,
+    dynamic shapes, transposed or broadcast indexing maps, f16 plans other
+    than the above) stay as they are, computed densely, with a remark saying
+    why.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
@@ -444,8 +460,10 @@ def FoldOperandExtensions : Pass<"tesa-fold-operand-extensions"> {
     (its body widens each element to the accumulator's type). This pass
     makes `linalg.matmul` and `linalg.batch_matmul` (default indexing maps)
     read through such widenings when both operands are widened f16 and the
-    accumulator is f32, so that their kernel regions run on tensor cores. A
-    widening with other uses stays for them.
+    accumulator is f32, so that their kernel regions run on tensor cores and
+    `--tesa-decompose` splits a sparse f16 weight into f16 parts (read as
+    they are, not widened on every call). A widening with other uses stays
+    for them. The sparsity encodings of the f16 operands are kept.
 
     ```mlir
     %x32 = linalg.generic {indexing_maps = [(i, j) -> (i, j), (i, j) -> (i, j)], ...}

@@ -720,7 +720,8 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
 }
 
 /// Whether `part` multiplies static 2-D operands of one element type, f32
-/// or f16, and keeps its elements at that precision.
+/// or f16, and keeps its elements at that precision (into an accumulator of
+/// that type, or f16 operands into f32).
 static bool isFullPrecisionPart(PartMatmulOp part) {
   auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
   auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
@@ -754,7 +755,7 @@ static ContractionProblem describePart(PartMatmulOp part,
   bool sparseLhs = part.getSparseOperand() == 0;
   problem.a = sparseLhs ? sparse : part.getLhs();
   problem.b = sparseLhs ? part.getRhs() : sparse;
-  problem.resultElement = rhsType.getElementType();
+  problem.resultElement = getElementTypeOrSelf(part.getType());
   problem.aStrides = {shape.k, 0, 1};
   problem.bStrides = {0, 1, shape.n};
   problem.outputMap = AffineMap::getMultiDimIdentityMap(3, part.getContext())

@@ -32,8 +32,24 @@ func.func @matmul_shapes(%x: tensor<4x6xf32>, %w: tensor<8x4xf32, #tesa.sparsity
 
 // -----
 
-func.func @matmul_mixed(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf32>) {
-  // expected-error @+1 {{'tesa.part_matmul' op operands and result must be statically shaped 2-D tensors of one element type, f32 or f16}}
+func.func @matmul_mixed(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf16>) {
+  // expected-error @+1 {{'tesa.part_matmul' op operands and result must have one element type, or be f16 operands with an f32 accumulator and result, got 'tensor<4x8xf32>' * 'tensor<8x4xf32, #tesa.sparsity<bits = 8>>' + 'tensor<4x4xf16>' -> 'tensor<4x4xf16>'}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<bits = 8>>, tensor<4x4xf16> -> tensor<4x4xf16>
+  return
+}
+
+// -----
+
+func.func @matmul_mixed_operands(%x: tensor<4x8xf16>, %w: tensor<8x4xf32, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op operands and result must have one element type}}
+  %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf16>, tensor<8x4xf32, #tesa.sparsity<bits = 8>>, tensor<4x4xf32> -> tensor<4x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_f16_bits(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<bits = 8>>, %acc: tensor<4x4xf32>) {
+  // expected-error @+1 {{'tesa.part_matmul' op a part of f16 operands is computed at 16 bits, got 8}}
   %r = tesa.part_matmul %x, %w, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf16>, tensor<8x4xf16, #tesa.sparsity<bits = 8>>, tensor<4x4xf32> -> tensor<4x4xf32>
   return
 }

@@ -151,6 +151,55 @@ def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
     return _sparse_operand(case, 1, grid.tolist(), keep)
 
 
+def widened_block_sparse_gelu(name="widened_block_sparse_gelu", m=70, k=96,
+                              n=128):
+    """block_sparse_gelu as torch-mlir writes an f16 Linear: f16 x and w
+    (half of w's 32x32 blocks kept at 16 bits), each widened to f32 by an
+    `arith.extf` generic, the product, bias and GELU in f32. The GPU
+    pipeline folds the widenings, so the product is an f16 kept-block part
+    on tensor cores accumulating in f32."""
+    rng = _rng(name)
+    x, w = [a.astype(np.float16) for a in _normal(rng, (m, k), (k, n))]
+    (b,) = _normal(rng, (n,))
+    grid = (rng.random((k // 32, n // 32)) < 0.5).astype(np.int8) * 16
+    grid[0, 0] = 16
+    w = np.where(np.kron(grid > 0, np.ones((32, 32), dtype=bool)), w, 0) \
+        .astype(np.float16)
+    rows = ", ".join("[" + ", ".join(str(v) for v in row) + "]"
+                     for row in grid)
+    encoding = (f"#tesa.sparsity<map = dense<[{rows}]> : "
+                f"tensor<{k // 32}x{n // 32}xi8>>")
+    case = matmul_bias_gelu(name, m, k, n)
+
+    def widen(value, shape, encoding=""):
+        f16 = f"tensor<{shape[0]}x{shape[1]}xf16{encoding}>"
+        f32 = _t(shape)
+        return f"""  %{value}e = tensor.empty() : {f32}
+  %{value} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}} ins(%{value}16 : {f16}) outs(%{value}e : {f32}) {{
+  ^bb0(%h: f16, %o: f32):
+    %v = arith.extf %h : f16 to f32
+    linalg.yield %v : f32
+  }} -> {f32}
+"""
+
+    def text(w_encoding):
+        head, body = case["mlir"].split(" {\n", 1)
+        head = head.replace(f"%x: {_t((m, k))}", f"%x16: tensor<{m}x{k}xf16>") \
+            .replace(f"%w: {_t((k, n))}",
+                     f"%w16: tensor<{k}x{n}xf16{w_encoding}>")
+        return (head + " {\n" + widen("x", (m, k)) +
+                widen("w", (k, n), w_encoding) + body)
+
+    def reference(x, w, b):
+        v = x @ w + b
+        return 0.5 * v * (1 + _erf(v * np.float64(np.float32(SQRT_HALF))))
+    result = _case(name, text(", " + encoding), [x, w, b], reference,
+                   [("contraction", 2)], mma_tile_for(1, m, n),
+                   tolerance=2e-5)
+    result["plain_mlir"] = text("")
+    return result
+
+
 def sparse_lhs_columns(name, m, k, n, width, kept):
     """matmul_bias_gelu with x's columns dead in runs of `width` (`kept`: one
     flag a run), as an activation whose channels are pruned: x's map is
@@ -875,6 +924,9 @@ def f16_cases(small=False):
         # region).
         as_f16(block_sparse_gelu("block_sparse_gelu_f16_src", bits=16),
                "block_sparse_gelu_f16", mma_tile_for(1, 70, 128), 96),
+        # torch-mlir's f16 Linear: f16 kept blocks into an f32
+        # accumulator.
+        widened_block_sparse_gelu(),
         # Two kept-block parts of one input in one launch.
         as_f16(block_sparse_siblings("block_sparse_siblings_f16_src",
                                      bits=16),

@@ -17,10 +17,26 @@ func.func @f16_fine(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<map 
 
 // -----
 
-func.func @f16_into_f32(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>, %acc: tensor<4x4xf32>) -> tensor<4x4xf32> {
-  // expected-remark @below {{sparse product not decomposed: its operands mix f32 and f16; it is computed densely}}
+func.func @f16_into_f32_fine(%x: tensor<4x8xf16>, %w: tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>, %acc: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-remark @below {{sparse f16 product not decomposed: its plan (1 part; 16 fine-grained elements at 16 bits) is not all 16-bit blocks kept in whole 32x32 tiles, the only f16 parts computed; it is computed densely}}
   %r = linalg.matmul ins(%x, %w : tensor<4x8xf16>, tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>) outs(%acc : tensor<4x4xf32>) -> tensor<4x4xf32>
   return %r : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @mixed_operands(%x: tensor<4x8xf32>, %w: tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>, %acc: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-remark @below {{sparse product not decomposed: its operands mix f32 and f16; it is computed densely}}
+  %r = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x4xf16, #tesa.sparsity<map = dense<[[16], [0]]> : tensor<2x1xi8>>>) outs(%acc : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @f32_into_f16(%x: tensor<4x8xf32>, %w: tensor<8x4xf32, #tesa.sparsity<map = dense<[[32], [0]]> : tensor<2x1xi8>>>, %acc: tensor<4x4xf16>) -> tensor<4x4xf16> {
+  // expected-remark @below {{sparse product not decomposed: its operands mix f32 and f16; it is computed densely}}
+  %r = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x4xf32, #tesa.sparsity<map = dense<[[32], [0]]> : tensor<2x1xi8>>>) outs(%acc : tensor<4x4xf16>) -> tensor<4x4xf16>
+  return %r : tensor<4x4xf16>
 }
 
 // -----

@@ -136,13 +136,23 @@ LogicalResult PartMatmulOp::verify() {
   auto accType = cast<RankedTensorType>(getAcc().getType());
   auto resultType = cast<RankedTensorType>(getResult().getType());
   Type element = resultType.getElementType();
+  Type operandElement = lhsType.getElementType();
   for (RankedTensorType type : {lhsType, rhsType, accType, resultType})
     if (type.getRank() != 2 || !type.hasStaticShape() ||
-        !isa<Float32Type, Float16Type>(type.getElementType()) ||
-        type.getElementType() != element)
+        !isa<Float32Type, Float16Type>(type.getElementType()))
       return emitOpError("operands and result must be statically shaped 2-D "
-                         "tensors of one element type, f32 or f16, got ")
+                         "tensors of f32 or f16, got ")
              << type;
+  // One element type throughout, or f16 operands into an f32 accumulator.
+  bool widening = operandElement.isF16() && element.isF32();
+  if (rhsType.getElementType() != operandElement ||
+      accType.getElementType() != element ||
+      (operandElement != element && !widening))
+    return emitOpError("operands and result must have one element type, or "
+                       "be f16 operands with an f32 accumulator and result, "
+                       "got ")
+           << lhsType << " * " << rhsType << " + " << accType << " -> "
+           << resultType;
   if (lhsType.getDimSize(1) != rhsType.getDimSize(0) ||
       accType.getShape() != resultType.getShape() ||
       accType.getDimSize(0) != lhsType.getDimSize(0) ||
@@ -165,6 +175,9 @@ LogicalResult PartMatmulOp::verify() {
   int64_t bits = getBits();
   if (bits != 4 && bits != 8 && bits != 16 && bits != 32)
     return emitOpError("bits must be 4, 8, 16 or 32, got ") << bits;
+  if (operandElement.isF16() && bits != 16)
+    return emitOpError("a part of f16 operands is computed at 16 bits, got ")
+           << bits;
   if (kernel == "structured" && failed(verifyStructured()))
     return failure();
   if (!getSparsityEncoding(getSparse().getType()))

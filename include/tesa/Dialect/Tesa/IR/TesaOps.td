@@ -60,7 +60,9 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
   let summary = "One part of a decomposed sparse matrix multiplication";
   let description = [{
     Computes `acc + lhs * rhs` for 2-D tensors of one element type (f32, or
-    f16 as a half-precision program has them), where the operand named by
+    f16 as a half-precision program has them), or for f16 operands with an
+    f32 accumulator and result (a product that widens its f16 operands, as
+    `linalg.matmul` of f16 tensors into f32 does), where the operand named by
     `sparse_operand` (0 = lhs, 1 = rhs) is one part of a decomposed sparse
     operand: only the elements its encoding keeps take part, rounded to the
     width the part is computed in:
@@ -106,6 +108,12 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
         -> tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [0, 8]]> : tensor<2x2xi8>>>
     %r = tesa.part_matmul %x, %p, %acc {sparse_operand = 1, kernel = "block", block = array<i64: 32, 32>, bits = 8}
         : tensor<16x64xf32>, tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [0, 8]]> : tensor<2x2xi8>>>, tensor<16x64xf32>
+        -> tensor<16x64xf32>
+    ```
+
+    ```mlir
+    %r = tesa.part_matmul %x, %p, %acc {sparse_operand = 1, kernel = "block", block = array<i64: 32, 32>, bits = 16}
+        : tensor<16x64xf16>, tensor<64x64xf16, #tesa.sparsity<map = dense<[[16, 0], [0, 16]]> : tensor<2x2xi8>>>, tensor<16x64xf32>
         -> tensor<16x64xf32>
     ```
   }];
