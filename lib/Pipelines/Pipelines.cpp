@@ -171,7 +171,9 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
   addBufferization(pm);
   addDeviceMemory(pm);
   addGenericGPUPath(pm);
-  // One stream per call, no synchronisation between launches.
+  // Kernels named after their ops, then one stream per call, no
+  // synchronisation between launches.
+  pm.addNestedPass<func::FuncOp>(tesa::createNameKernels());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   const ChipDescription *chip = lookupChip(options.chip);

@@ -30,6 +30,11 @@ constexpr llvm::StringLiteral kPackOfAttr = "tesa.pack_of";
 constexpr llvm::StringLiteral kPackedOfAttr = "tesa.packed_of";
 constexpr llvm::StringLiteral kArgumentsOfAttr = "tesa.arguments_of";
 
+/// The name of the kernel a launch at `loc` in `functionName` computes (see
+/// --tesa-name-kernels), or an empty string where `loc` names nothing.
+std::string getKernelNameFromLocation(mlir::Location loc,
+                                      llvm::StringRef functionName);
+
 #define GEN_PASS_DECL
 #include "tesa/Conversion/Passes.h.inc"
 

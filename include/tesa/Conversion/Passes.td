@@ -320,6 +320,30 @@ def DeviceConstants : Pass<"tesa-device-constants", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def NameKernels : Pass<"tesa-name-kernels"> {
+  let summary = "Name each kernel after the op it computes";
+  let description = [{
+    `gpu-kernel-outlining` names every kernel it outlines after the
+    function that launches it (`forward_kernel`), so a profile of a model
+    lists hundreds of launches under one name. This pass sets the
+    `function` attribute of each `gpu.launch` that has none, which the
+    outlining uses as the kernel's name, from the launch's location: the
+    first name in it (torch-mlir names each op after the module path and
+    the aten op it comes from), or else the function and the source line.
+    Characters other than letters, digits and underscores become
+    underscores; names are at most 80 characters.
+
+    ```mlir
+    gpu.launch blocks(...) threads(...) { ... } loc("encoder.layer.0.output.dense (aten.mm.default)")
+    // becomes
+    gpu.launch blocks(...) threads(...) function(@encoder_layer_0_output_dense_aten_mm_default) { ... }
+    ```
+
+    Kernels of one name in different modules stay apart: the outlining
+    makes each module's name unique.
+  }];
+}
+
 def ProgrammaticLaunch : Pass<"tesa-programmatic-launch", "mlir::ModuleOp"> {
   let summary = "Let each kernel start while the kernel before it finishes";
   let description = [{
