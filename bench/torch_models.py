@@ -338,7 +338,7 @@ def pytorch_timings(model_name, precision, args, cache):
     return timings
 
 
-def top_kernels(fn, calls=3, count=8):
+def top_kernels(fn, calls=3, count=30):
     """The kernels `fn` launches that take most GPU time: (name, ms per
     call, launches per call), from torch.profiler."""
     import torch

@@ -69,6 +69,10 @@ static void addGenericGPUPath(OpPassManager &pm) {
   // The innermost parallel loop walks the output's contiguous dimension.
   pm.addNestedPass<func::FuncOp>(tesa::createOrderLoopsByOutput());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  // A fill, the reduction into it and the elementwise ops after it as one
+  // loop, whose sums stay in registers.
+  pm.addNestedPass<func::FuncOp>(createParallelLoopFusionPass());
+  pm.addNestedPass<func::FuncOp>(tesa::createPromoteLoopAccumulators());
   pm.addNestedPass<func::FuncOp>(tesa::createAssertsToTraps());
   // No canonicalization until the loops are kernels: it would merge the
   // tiles back into their loop.

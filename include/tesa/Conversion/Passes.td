@@ -328,8 +328,9 @@ def NameKernels : Pass<"tesa-name-kernels"> {
     lists hundreds of launches under one name. This pass sets the
     `function` attribute of each `gpu.launch` that has none, which the
     outlining uses as the kernel's name, from the launch's location: the
-    first name in it (torch-mlir names each op after the module path and
-    the aten op it comes from), or else the function and the source line.
+    first name in it, or the module path and aten op that `tesa.torch`
+    writes as the file of each op's location (`"<module path> (<aten op>)
+    in <source>":<line>:0`), or else the function and the source line.
     Characters other than letters, digits and underscores become
     underscores; names are at most 80 characters.
 
@@ -341,6 +342,53 @@ def NameKernels : Pass<"tesa-name-kernels"> {
 
     Kernels of one name in different modules stay apart: the outlining
     makes each module's name unique.
+  }];
+}
+
+def PromoteLoopAccumulators : Pass<"tesa-promote-loop-accumulators"> {
+  let summary = "Keep what the generic path's loops accumulate in registers";
+  let description = [{
+    `convert-linalg-to-parallel-loops` lowers a convolution, a pooling or
+    any reduction to a sequential loop inside the parallel one that loads
+    the output element, adds to it and stores it back every iteration: on a
+    GPU, a round trip through memory per term. After
+    `scf-parallel-loop-fusion` has put the fill before it and the
+    elementwise ops after it in the same parallel loop, this pass, in each
+    `scf.parallel` body:
+
+    * carries a value that an `scf.for` loads and stores back at one
+      loop-invariant place in an iteration argument (loaded before the
+      loop, stored after it), when nothing else in the loop writes memory
+      or reads a buffer that may alias that one;
+    * gives a load of the place a store of the same block just wrote the
+      stored value, and removes a store that a later store to the same
+      place overwrites unread (alias analysis decides what a load or store
+      of another buffer may touch);
+
+    and removes buffers that nothing reads any more.
+
+    ```mlir
+    scf.parallel (%c, %y, %x) = ... {
+      memref.store %zero, %acc[%c, %y, %x] : memref<8x8x8xf32>
+      scf.for %k = %c0 to %c9 step %c1 {
+        %v = memref.load %acc[%c, %y, %x] : memref<8x8x8xf32>
+        %t = ... : f32
+        %s = arith.addf %v, %t : f32
+        memref.store %s, %acc[%c, %y, %x] : memref<8x8x8xf32>
+      }
+      %r = memref.load %acc[%c, %y, %x] : memref<8x8x8xf32>
+      ...
+    }
+    // becomes
+    scf.parallel (%c, %y, %x) = ... {
+      %sum = scf.for %k = %c0 to %c9 step %c1 iter_args(%v = %zero) -> (f32) {
+        %t = ... : f32
+        %s = arith.addf %v, %t : f32
+        scf.yield %s : f32
+      }
+      ... (%sum instead of %r; %acc is gone if nothing else reads it)
+    }
+    ```
   }];
 }
 

@@ -37,8 +37,14 @@ std::string tesa::getKernelNameFromLocation(Location loc,
       raw = name.getName().str();
       return WalkResult::interrupt();
     }
-    if (auto file = dyn_cast<FileLineColLoc>(inner); file && raw.empty())
-      raw = (functionName + "_line" + Twine(file.getLine())).str();
+    auto file = dyn_cast<FileLineColLoc>(inner);
+    if (!file || !raw.empty())
+      return WalkResult::advance();
+    // tesa.torch writes "<module path> (<aten op>) in <source>" as the file.
+    auto [name, source] = file.getFilename().getValue().split(" in ");
+    raw = source.empty()
+              ? (functionName + "_line" + Twine(file.getLine())).str()
+              : name.str();
     return WalkResult::advance();
   });
   // A PTX identifier: letters, digits and underscores, runs of anything

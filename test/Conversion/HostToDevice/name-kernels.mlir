@@ -23,14 +23,20 @@ func.func @importer_name(%m: memref<4xf32>) {
 
 // -----
 
-// Without a name, the function and the source line; a leading digit gets
-// a prefix; a launch already named keeps its name.
+// tesa.torch's locations (module path and aten op in the file name); else
+// the function and the source line; a leading digit gets a prefix; a launch
+// already named keeps its name.
 // CHECK-LABEL: func.func @lines
+// CHECK: gpu.launch {{.*}} function(@features_3_conv_0_aten_convolution_default) {
 // CHECK: gpu.launch {{.*}} function(@lines_line7) {
 // CHECK: gpu.launch {{.*}} function(@k_3x3_conv) {
 // CHECK: gpu.launch {{.*}} function(@mine) {
 func.func @lines(%m: memref<4xf32>) {
   %c1 = arith.constant 1 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    gpu.terminator
+  } loc("features.3.conv.0 (aten.convolution.default) in /x/mobilenetv2.py":166:0)
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
              threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
     gpu.terminator

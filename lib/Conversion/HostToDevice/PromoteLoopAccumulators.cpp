@@ -1,0 +1,214 @@
+//===- PromoteLoopAccumulators.cpp - Loop accumulators in registers -------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Scalar replacement in the parallel loops of the generic path: a value a
+// sequential loop reads and writes back at one place each iteration (a
+// convolution's or pooling's sum) is carried by the loop instead; a load of
+// what the block just stored takes the stored value; a store that the next
+// store overwrites unread goes; a buffer that is only written goes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Conversion/Passes.h"
+
+#include "mlir/Analysis/AliasAnalysis.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace tesa {
+#define GEN_PASS_DEF_PROMOTELOOPACCUMULATORS
+#include "tesa/Conversion/Passes.h.inc"
+} // namespace tesa
+
+using namespace mlir;
+
+namespace {
+struct PromoteLoopAccumulatorsPass
+    : public tesa::impl::PromoteLoopAccumulatorsBase<
+          PromoteLoopAccumulatorsPass> {
+  void runOnOperation() override;
+};
+} // namespace
+
+/// Whether `op` or an op nested in it may have an effect of kind `Effect`
+/// (ops that say nothing about their effects may have any).
+template <typename Effect> static bool mayHave(Operation *op) {
+  return op
+      ->walk([](Operation *inner) {
+        if (auto effects = dyn_cast<MemoryEffectOpInterface>(inner))
+          return effects.hasEffect<Effect>() ? WalkResult::interrupt()
+                                             : WalkResult::advance();
+        return inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
+                   ? WalkResult::advance()
+                   : WalkResult::interrupt();
+      })
+      .wasInterrupted();
+}
+
+/// Whether `load` and `store` access one element: the same buffer at the
+/// same index values.
+static bool samePlace(memref::LoadOp load, memref::StoreOp store) {
+  return load.getMemRef() == store.getMemRef() &&
+         load.getIndices() == store.getIndices();
+}
+
+/// Carries the value `loop` reads and writes back at one loop-invariant
+/// place each iteration in an iteration argument: loaded once before the
+/// loop, stored once after it. Nothing else in the loop may touch the
+/// buffer or write memory, and nothing it reads may alias the buffer.
+/// Returns the new loop, or null.
+static scf::ForOp promoteAccumulator(scf::ForOp loop,
+                                     AliasAnalysis &aliases) {
+  Block *body = loop.getBody();
+  for (auto load : body->getOps<memref::LoadOp>()) {
+    Value buffer = load.getMemRef();
+    if (!llvm::all_of(load.getIndices(), [&](Value index) {
+          return loop.isDefinedOutsideOfLoop(index);
+        }) ||
+        !loop.isDefinedOutsideOfLoop(buffer))
+      continue;
+    memref::StoreOp store;
+    for (auto candidate : body->getOps<memref::StoreOp>())
+      if (samePlace(load, candidate) && load->isBeforeInBlock(candidate))
+        store = candidate;
+    if (!store)
+      continue;
+    bool alone = true;
+    loop.getBody()->walk([&](Operation *op) {
+      if (op == load || op == store)
+        return;
+      if (mayHave<MemoryEffects::Write>(op))
+        alone = false;
+      if (auto read = dyn_cast<memref::LoadOp>(op))
+        if (!aliases.alias(read.getMemRef(), buffer).isNo())
+          alone = false;
+    });
+    if (!alone)
+      continue;
+    IRRewriter rewriter(loop.getContext());
+    rewriter.setInsertionPoint(loop);
+    Value initial = memref::LoadOp::create(rewriter, load.getLoc(), buffer,
+                                           load.getIndices());
+    Value stored = store.getValueToStore();
+    FailureOr<LoopLikeOpInterface> carried =
+        loop.replaceWithAdditionalYields(
+            rewriter, initial, /*replaceInitOperandUsesInLoop=*/false,
+            [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
+              return SmallVector<Value>{stored};
+            });
+    if (failed(carried))
+      return nullptr;
+    auto newLoop = cast<scf::ForOp>(carried->getOperation());
+    rewriter.replaceAllUsesWith(load.getResult(),
+                                newLoop.getRegionIterArgs().back());
+    rewriter.setInsertionPointAfter(newLoop);
+    memref::StoreOp::create(rewriter, store.getLoc(),
+                            newLoop.getResults().back(), buffer,
+                            store.getIndices());
+    rewriter.eraseOp(store);
+    rewriter.eraseOp(load);
+    return newLoop;
+  }
+  return nullptr;
+}
+
+/// The buffers `op` and the ops nested in it read and write through
+/// memref.load and memref.store; false if any other op in it may touch
+/// memory.
+static bool collectAccesses(Operation *op, SmallVectorImpl<Value> &reads,
+                            SmallVectorImpl<Value> &writes) {
+  return !op
+              ->walk([&](Operation *inner) {
+                if (auto load = dyn_cast<memref::LoadOp>(inner))
+                  reads.push_back(load.getMemRef());
+                else if (auto store = dyn_cast<memref::StoreOp>(inner))
+                  writes.push_back(store.getMemRef());
+                else if (!inner->hasTrait<
+                             OpTrait::HasRecursiveMemoryEffects>() &&
+                         !isMemoryEffectFree(inner))
+                  return WalkResult::interrupt();
+                return WalkResult::advance();
+              })
+              .wasInterrupted();
+}
+
+/// In `block`: loads of the place a store just wrote take the stored value,
+/// and stores that a later store to the same place overwrites unread go.
+static void forwardStores(Block &block, AliasAnalysis &aliases) {
+  // The stores whose element nothing has read or may have written since.
+  SmallVector<memref::StoreOp> stores;
+  SmallVector<Operation *> dead;
+  auto forget = [&](Value buffer, memref::StoreOp except) {
+    llvm::erase_if(stores, [&](memref::StoreOp store) {
+      return store != except &&
+             !aliases.alias(store.getMemRef(), buffer).isNo();
+    });
+  };
+  for (Operation &op : block) {
+    if (auto load = dyn_cast<memref::LoadOp>(op)) {
+      auto earlier = llvm::find_if(llvm::reverse(stores),
+                                   [&](memref::StoreOp store) {
+                                     return samePlace(load, store);
+                                   });
+      if (earlier != stores.rend()) {
+        load.getResult().replaceAllUsesWith((*earlier).getValueToStore());
+        dead.push_back(load);
+      } else {
+        forget(load.getMemRef(), nullptr);
+      }
+      continue;
+    }
+    if (auto store = dyn_cast<memref::StoreOp>(op)) {
+      for (memref::StoreOp earlier : stores)
+        if (earlier.getMemRef() == store.getMemRef() &&
+            earlier.getIndices() == store.getIndices())
+          dead.push_back(earlier);
+      forget(store.getMemRef(), nullptr);
+      stores.push_back(store);
+      continue;
+    }
+    SmallVector<Value> reads, writes;
+    if (!collectAccesses(&op, reads, writes)) {
+      stores.clear();
+      continue;
+    }
+    for (Value buffer : llvm::concat<Value>(reads, writes))
+      forget(buffer, nullptr);
+  }
+  for (Operation *op : dead)
+    op->erase();
+}
+
+/// Removes `alloc` and its stores when nothing reads it.
+static void eraseIfWriteOnly(memref::AllocOp alloc) {
+  if (!llvm::all_of(alloc->getUsers(), [&](Operation *user) {
+        auto store = dyn_cast<memref::StoreOp>(user);
+        return (store && store.getMemRef() == alloc.getResult()) ||
+               isa<memref::DeallocOp>(user);
+      }))
+    return;
+  for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+    user->erase();
+  alloc->erase();
+}
+
+void PromoteLoopAccumulatorsPass::runOnOperation() {
+  auto &aliases = getAnalysis<AliasAnalysis>();
+  getOperation()->walk([&](scf::ParallelOp parallel) {
+    // Innermost loops first: a promoted loop's load and store then sit in
+    // the loop around it.
+    SmallVector<scf::ForOp> loops;
+    parallel.getBody()->walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    for (scf::ForOp loop : loops)
+      while (scf::ForOp carried = promoteAccumulator(loop, aliases))
+        loop = carried;
+    forwardStores(*parallel.getBody(), aliases);
+  });
+  SmallVector<memref::AllocOp> allocs;
+  getOperation()->walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
+  for (memref::AllocOp alloc : allocs)
+    eraseIfWriteOnly(alloc);
+}
