@@ -8,6 +8,7 @@
 
 #include "tesa/Analysis/SparsityLattice.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
+#include "tesa/Transforms/KernelRegions.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -322,6 +323,34 @@ linalg::MatmulOp tesa::convolutionAsMatmul(linalg::LinalgOp op,
     weights = annotate(builder, loc, weights, elementEntries(filter));
 
   Value acc = plain(builder, loc, init);
+  // The accumulator as a matrix of `rows` x `columns` (the filters along
+  // `filterDim`) is, for a bias broadcast along the filters (the bias
+  // --tesa-fold-bias-into-accumulator folded in), that bias broadcast
+  // directly: the parts then read the bias vector where it is.
+  auto broadcastBias = [&](int64_t rows, int64_t columns,
+                           unsigned filterDim) -> Value {
+    Value bias;
+    AffineMap map;
+    unsigned outputFilterDim = l.channelsFirst ? 1 : 3;
+    if (!matchCopy(init, bias, map, /*allowBroadcast=*/true) ||
+        map.getNumResults() != 1 ||
+        map.getDimPosition(0) != outputFilterDim)
+      return nullptr;
+    MLIRContext *context = builder.getContext();
+    Value empty = tensor::EmptyOp::create(builder, loc, {rows, columns}, f32);
+    AffineMap identity = builder.getMultiDimIdentityMap(2);
+    AffineMap filters =
+        AffineMap::get(2, 0, getAffineDimExpr(filterDim, context), context);
+    return linalg::GenericOp::create(
+               builder, loc, empty.getType(), plain(builder, loc, bias),
+               empty, ArrayRef<AffineMap>{filters, identity},
+               SmallVector<utils::IteratorType>(
+                   2, utils::IteratorType::parallel),
+               [](OpBuilder &b, Location l, ValueRange args) {
+                 linalg::YieldOp::create(b, l, args[0]);
+               })
+        ->getResult(0);
+  };
   auto transpose = [&](Value value, ArrayRef<int64_t> permutation) -> Value {
     auto type = cast<RankedTensorType>(value.getType());
     SmallVector<int64_t> shape;
@@ -336,9 +365,12 @@ linalg::MatmulOp tesa::convolutionAsMatmul(linalg::LinalgOp op,
   if (l.channelsFirst) {
     // out[f, (n oh ow)] = W[f, (c kh kw)] * patches[(c kh kw), (n oh ow)];
     // the output NFHW goes through FNHW.
-    Value accMatrix = tensor::CollapseShapeOp::create(
-        builder, loc, transpose(acc, {1, 0, 2, 3}),
-        SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+    int64_t pixels = l.batch * l.outHeight * l.outWidth;
+    Value accMatrix = broadcastBias(l.filters, pixels, 0);
+    if (!accMatrix)
+      accMatrix = tensor::CollapseShapeOp::create(
+          builder, loc, transpose(acc, {1, 0, 2, 3}),
+          SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
     matmul = linalg::MatmulOp::create(
         builder, loc, TypeRange{accMatrix.getType()},
         ValueRange{weights, patches}, ValueRange{accMatrix});
@@ -353,7 +385,9 @@ linalg::MatmulOp tesa::convolutionAsMatmul(linalg::LinalgOp op,
     // out[(n oh ow), f] = patches[(n oh ow), (kh kw c)] * W[(kh kw c), f].
     SmallVector<ReassociationIndices> groups = {{0, 1, 2}, {3}};
     Value accMatrix =
-        tensor::CollapseShapeOp::create(builder, loc, acc, groups);
+        broadcastBias(l.batch * l.outHeight * l.outWidth, l.filters, 1);
+    if (!accMatrix)
+      accMatrix = tensor::CollapseShapeOp::create(builder, loc, acc, groups);
     matmul = linalg::MatmulOp::create(
         builder, loc, TypeRange{accMatrix.getType()},
         ValueRange{patches, weights}, ValueRange{accMatrix});

@@ -42,6 +42,29 @@ func.func @nchw(%image: tensor<1x2x3x3xf32>, %filter: tensor<3x2x2x2xf32, #tesa.
 
 // -----
 
+// A bias broadcast along the filters into the accumulator (as
+// --tesa-fold-bias-into-accumulator writes it) is broadcast straight into
+// the f x (n oh ow) matrix, not transposed: the parts read the bias vector.
+// CHECK-DAG: #[[ROWS:.+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @nchw_bias(
+// CHECK-SAME: %[[BIAS:[^:]+]]: tensor<3xf32>)
+// CHECK-NOT: linalg.transpose ins(%{{.+}} : tensor<1x3x2x2xf32>)
+// CHECK: %[[M:.+]] = linalg.generic {indexing_maps = [#[[ROWS]], #{{.+}}], iterator_types = ["parallel", "parallel"]} ins(%[[BIAS]] : tensor<3xf32>) outs(%{{.+}} : tensor<3x4xf32>)
+// CHECK: tesa.part_matmul %{{.+}}, %{{.+}}, %[[M]] {{.*}}sparse_operand = 0
+func.func @nchw_bias(%image: tensor<1x2x3x3xf32>, %filter: tensor<3x2x2x2xf32, #tesa.sparsity<map = dense<[[[[32]]], [[[0]]], [[[16]]]]> : tensor<3x1x1x1xi8>>>, %bias: tensor<3xf32>) -> tensor<1x3x2x2xf32> {
+  %e = tensor.empty() : tensor<1x3x2x2xf32>
+  %acc = linalg.generic {indexing_maps = [affine_map<(n, f, y, x) -> (f)>, affine_map<(n, f, y, x) -> (n, f, y, x)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%bias : tensor<3xf32>) outs(%e : tensor<1x3x2x2xf32>) {
+  ^bb0(%b: f32, %o: f32):
+    linalg.yield %b : f32
+  } -> tensor<1x3x2x2xf32>
+  %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+         ins(%image, %filter : tensor<1x2x3x3xf32>, tensor<3x2x2x2xf32, #tesa.sparsity<map = dense<[[[[32]]], [[[0]]], [[[16]]]]> : tensor<3x1x1x1xi8>>>)
+         outs(%acc : tensor<1x3x2x2xf32>) -> tensor<1x3x2x2xf32>
+  return %r : tensor<1x3x2x2xf32>
+}
+
+// -----
+
 // A sparse input gives the patches its sparsity element by element: here
 // only input column 0 is kept, so each patch row keeps the elements that
 // read it.
