@@ -15,7 +15,9 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace tesa {
 #define GEN_PASS_DEF_FUSEELEMENTWISECHAINS
@@ -77,6 +79,17 @@ Operation *fuseOneProducer(RewriterBase &rewriter, linalg::GenericOp consumer) {
   return nullptr;
 }
 
+/// Whether `operand` of an elementwise op reads a product's result through
+/// a tensor.expand_shape (a convolution rewritten as a batched product,
+/// whose result is expanded back to the images' shape).
+bool readsExpandedProduct(OpOperand *operand) {
+  auto expand = operand->get().getDefiningOp<tensor::ExpandShapeOp>();
+  auto product =
+      expand ? expand.getSrc().getDefiningOp<linalg::LinalgOp>() : nullptr;
+  return product && linalg::isaContractionOpInterface(product) &&
+         isElementwiseOnTensors(operand->getOwner());
+}
+
 struct FuseElementwiseChainsPass
     : public tesa::impl::FuseElementwiseChainsBase<FuseElementwiseChainsPass> {
   void runOnOperation() override {
@@ -90,6 +103,14 @@ struct FuseElementwiseChainsPass
     for (linalg::GenericOp consumer : consumers)
       while (Operation *fused = fuseOneProducer(rewriter, consumer))
         consumer = cast<linalg::GenericOp>(fused);
+    // Then elementwise ops of expanded products work on the products' shape
+    // (upstream's folding of reshapes by collapsing loops), where the
+    // product's epilogue can take them.
+    RewritePatternSet reshapes(&getContext());
+    linalg::populateFoldReshapeOpsByCollapsingPatterns(reshapes,
+                                                       readsExpandedProduct);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(reshapes))))
+      return signalPassFailure();
   }
 };
 

@@ -58,3 +58,27 @@ func.func @two_readers_and_a_reduction(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>,
   } -> tensor<4x8xf32>
   return %neg, %sum : tensor<4x8xf32>, tensor<4xf32>
 }
+
+// -----
+
+// An elementwise op of a product expanded back to images (a 1x1
+// convolution as a batched product) works on the product's shape, and the
+// expansion moves after it.
+// CHECK-LABEL: func.func @expanded_product
+// CHECK: %[[P:.*]] = linalg.batch_matmul
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<2x4x6xf32>) outs(%{{.*}} : tensor<2x4x6xf32>)
+// CHECK: arith.maximumf
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[R]] {{\[\[}}0], [1], [2, 3]] output_shape [2, 4, 2, 3] : tensor<2x4x6xf32> into tensor<2x4x2x3xf32>
+// CHECK: return %[[E]]
+func.func @expanded_product(%w: tensor<2x4x5xf32>, %x: tensor<2x5x6xf32>, %acc: tensor<2x4x6xf32>) -> tensor<2x4x2x3xf32> {
+  %zero = arith.constant 0.0 : f32
+  %p = linalg.batch_matmul ins(%w, %x : tensor<2x4x5xf32>, tensor<2x5x6xf32>) outs(%acc : tensor<2x4x6xf32>) -> tensor<2x4x6xf32>
+  %images = tensor.expand_shape %p [[0], [1], [2, 3]] output_shape [2, 4, 2, 3] : tensor<2x4x6xf32> into tensor<2x4x2x3xf32>
+  %e = tensor.empty() : tensor<2x4x2x3xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(n, c, y, x) -> (n, c, y, x)>, affine_map<(n, c, y, x) -> (n, c, y, x)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%images : tensor<2x4x2x3xf32>) outs(%e : tensor<2x4x2x3xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.maximumf %v, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<2x4x2x3xf32>
+  return %r : tensor<2x4x2x3xf32>
+}

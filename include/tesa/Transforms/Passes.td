@@ -553,6 +553,14 @@ def FuseElementwiseChains : Pass<"tesa-fuse-elementwise-chains"> {
     kernel regions formed after it see the same products, reductions and
     epilogues.
 
+    Then an elementwise op that reads a product's result through a
+    `tensor.expand_shape` (a 1x1 convolution rewritten as a batched product
+    over the images, expanded back to NCHW) works on the product's shape
+    instead, the expansion moved after it (upstream's
+    `linalg::populateFoldReshapeOpsByCollapsingPatterns`), so that the
+    product's kernel region takes it as its epilogue: MobileNet-V2's
+    ReLU6 and residual adds after its pointwise convolutions.
+
     ```mlir
     %t = linalg.transpose ins(%q : tensor<1x128x12x64xf16>)
                           outs(%e0 : tensor<1x12x128x64xf16>) permutation = [0, 2, 1, 3]
