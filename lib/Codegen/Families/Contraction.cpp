@@ -735,9 +735,13 @@ static bool isFullPrecisionPart(PartMatmulOp part) {
 
 /// `part` (2-D, static) as a contraction over all of K and N: the sparse
 /// operand read in place (the part's source tensor), the accumulator as the
-/// initial value, the part's own epilogue and then `epilogue`.
+/// initial value, the part's own epilogue and then `epilogue`. With
+/// `throughCopies`, an operand that is a transposed copy of another tensor
+/// (torch-mlir's `linalg.transpose` of a Linear's weight) is read from that
+/// tensor through the copy's map, so the copy need not be made.
 static ContractionProblem describePart(PartMatmulOp part,
-                                       const Epilogue &epilogue) {
+                                       const Epilogue &epilogue,
+                                       bool throughCopies = false) {
   auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
   auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
   ContractionProblem problem;
@@ -756,10 +760,22 @@ static ContractionProblem describePart(PartMatmulOp part,
   problem.a = sparseLhs ? sparse : part.getLhs();
   problem.b = sparseLhs ? part.getRhs() : sparse;
   problem.resultElement = getElementTypeOrSelf(part.getType());
-  problem.aStrides = {shape.k, 0, 1};
-  problem.bStrides = {0, 1, shape.n};
-  problem.outputMap = AffineMap::getMultiDimIdentityMap(3, part.getContext())
-                          .getMajorSubMap(2);
+  MLIRContext *context = part.getContext();
+  auto strides = [&](Value &operand, AffineMap map) {
+    Value source;
+    AffineMap copyMap;
+    if (throughCopies && matchCopy(operand, source, copyMap)) {
+      operand = source;
+      map = copyMap.compose(map);
+    }
+    return getLoopStrides(map, getShape(operand));
+  };
+  AffineExpr m = getAffineDimExpr(0, context), n = getAffineDimExpr(1, context),
+             k = getAffineDimExpr(2, context);
+  problem.aStrides = strides(problem.a, AffineMap::get(3, 0, {m, k}, context));
+  problem.bStrides = strides(problem.b, AffineMap::get(3, 0, {k, n}, context));
+  problem.outputMap =
+      AffineMap::getMultiDimIdentityMap(3, context).getMajorSubMap(2);
   problem.init = getInitialValue(part.getAcc(), problem.outputMap);
   problem.epilogue = &epilogue;
   problem.partEpilogue = [part](OpBuilder &b, Value value) mutable {
@@ -868,11 +884,21 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
         WorkListKind::DenseGrid, splitK);
   }
 
-  ContractionProblem problem = describePart(part, *epilogue);
-  problem.splitK = config.getSplitK();
-  problem.steps.blockK = blockK;
-  problem.steps.offsets = std::move(slabs->offsets);
-  problem.steps.entries = std::move(slabs->rows);
+  auto describe = [&](bool throughCopies) {
+    ContractionProblem problem =
+        describePart(part, *epilogue, throughCopies);
+    problem.splitK = config.getSplitK();
+    problem.steps.blockK = blockK;
+    problem.steps.offsets = slabs->offsets;
+    problem.steps.entries = slabs->rows;
+    return problem;
+  };
+  // Tensor-core tiles stage either order of an operand: a transposed
+  // weight is read where it is, where its rows are aligned for that.
+  ContractionProblem problem =
+      describe(config.getAtom() == MmaAtom::MmaF16M16N8K16);
+  if (checkConfig(problem, config))
+    problem = describe(false);
   if (std::optional<std::string> reason = checkConfig(problem, config))
     return kernelError(*reason);
   return emitContraction(problem, config, module, name,

@@ -195,3 +195,31 @@ func.func @f16_into_f32(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: te
   } -> tensor<32x64xf16>
   return %t : tensor<32x64xf16>
 }
+
+// -----
+
+// The weight as torch-mlir passes it (out x in) and transposes it for the
+// product: the tensor-core part reads the weight where it is, so nothing
+// launches for the transpose.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: %{{.*}}: memref<2048xf16>, %{{.*}}: memref<4096xf16>, %{{.*}}: memref<2048xf32>)
+// CHECK-NOT: transpose = true
+// CHECK: nvgpu.mma.sync
+// CHECK-LABEL: func.func @transposed_weight
+// CHECK-SAME: %[[XT:[^:]+]]: tensor<32x64xf16>, %[[WT:[^:]+]]: tensor<64x64xf16, {{.*}}>)
+// CHECK: %[[WB:.*]] = bufferization.to_buffer %[[WT]]
+// CHECK: %[[WF:.*]] = memref.collapse_shape %[[WB]]
+// CHECK: gpu.launch_func @tesa_kernels::@part0 {{.*}} args(%{{.*}} : memref<2048xf16>, %[[WF]] : memref<4096xf16>, %{{.*}} : memref<2048xf32>)
+#h = #tesa.sparsity<map = dense<[[16, 0], [0, 16]]> : tensor<2x2xi8>>
+#ht = #tesa.sparsity<map = dense<[[16, 0], [0, 16]]> : tensor<2x2xi8>>
+func.func @transposed_weight(%x: tensor<32x64xf16>, %wt: tensor<64x64xf16, #ht>) -> tensor<32x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<32x64xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<32x64xf32>) -> tensor<32x64xf32>
+  %ew = tensor.empty() : tensor<64x64xf16, #h>
+  %w = linalg.transpose ins(%wt : tensor<64x64xf16, #ht>) outs(%ew : tensor<64x64xf16, #h>) permutation = [1, 0]
+  %p = tesa.extract_part %w : tensor<64x64xf16, #h> -> tensor<64x64xf16, #h>
+  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf32> -> tensor<32x64xf32>
+  return %r : tensor<32x64xf32>
+}

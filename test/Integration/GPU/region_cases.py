@@ -153,22 +153,25 @@ def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
 
 def widened_block_sparse_gelu(name="widened_block_sparse_gelu", m=70, k=96,
                               n=128):
-    """block_sparse_gelu as torch-mlir writes an f16 Linear: f16 x and w
-    (half of w's 32x32 blocks kept at 16 bits), each widened to f32 by an
-    `arith.extf` generic, the product, bias and GELU in f32. The GPU
+    """block_sparse_gelu as torch-mlir writes an f16 Linear: f16 x and the
+    weight wt (n x k, half of its 32x32 blocks kept at 16 bits), the weight
+    transposed by a `linalg.transpose`, both operands widened to f32 by
+    `arith.extf` generics, the product, bias and GELU in f32. The GPU
     pipeline folds the widenings, so the product is an f16 kept-block part
-    on tensor cores accumulating in f32."""
+    on tensor cores accumulating in f32, which reads wt where it is."""
     rng = _rng(name)
-    x, w = [a.astype(np.float16) for a in _normal(rng, (m, k), (k, n))]
+    x, wt = [a.astype(np.float16) for a in _normal(rng, (m, k), (n, k))]
     (b,) = _normal(rng, (n,))
-    grid = (rng.random((k // 32, n // 32)) < 0.5).astype(np.int8) * 16
+    grid = (rng.random((n // 32, k // 32)) < 0.5).astype(np.int8) * 16
     grid[0, 0] = 16
-    w = np.where(np.kron(grid > 0, np.ones((32, 32), dtype=bool)), w, 0) \
+    wt = np.where(np.kron(grid > 0, np.ones((32, 32), dtype=bool)), wt, 0) \
         .astype(np.float16)
-    rows = ", ".join("[" + ", ".join(str(v) for v in row) + "]"
-                     for row in grid)
-    encoding = (f"#tesa.sparsity<map = dense<[{rows}]> : "
-                f"tensor<{k // 32}x{n // 32}xi8>>")
+
+    def encoding(g):
+        rows = ", ".join("[" + ", ".join(str(v) for v in row) + "]"
+                         for row in g)
+        return (f", #tesa.sparsity<map = dense<[{rows}]> : "
+                f"tensor<{g.shape[0]}x{g.shape[1]}xi8>>")
     case = matmul_bias_gelu(name, m, k, n)
 
     def widen(value, shape, encoding=""):
@@ -182,21 +185,26 @@ def widened_block_sparse_gelu(name="widened_block_sparse_gelu", m=70, k=96,
   }} -> {f32}
 """
 
-    def text(w_encoding):
+    def text(wt_encoding, w_encoding):
         head, body = case["mlir"].split(" {\n", 1)
         head = head.replace(f"%x: {_t((m, k))}", f"%x16: tensor<{m}x{k}xf16>") \
             .replace(f"%w: {_t((k, n))}",
-                     f"%w16: tensor<{k}x{n}xf16{w_encoding}>")
-        return (head + " {\n" + widen("x", (m, k)) +
+                     f"%wt: tensor<{n}x{k}xf16{wt_encoding}>")
+        w16 = f"tensor<{k}x{n}xf16{w_encoding}>"
+        transpose = (f"  %w16e = tensor.empty() : {w16}\n"
+                     f"  %w16 = linalg.transpose ins(%wt : tensor<{n}x{k}xf16"
+                     f"{wt_encoding}>) outs(%w16e : {w16}) "
+                     f"permutation = [1, 0]\n")
+        return (head + " {\n" + widen("x", (m, k)) + transpose +
                 widen("w", (k, n), w_encoding) + body)
 
-    def reference(x, w, b):
-        v = x @ w + b
+    def reference(x, wt, b):
+        v = x @ wt.T + b
         return 0.5 * v * (1 + _erf(v * np.float64(np.float32(SQRT_HALF))))
-    result = _case(name, text(", " + encoding), [x, w, b], reference,
-                   [("contraction", 2)], mma_tile_for(1, m, n),
+    result = _case(name, text(encoding(grid), encoding(grid.T)), [x, wt, b],
+                   reference, [("contraction", 2)], mma_tile_for(1, m, n),
                    tolerance=2e-5)
-    result["plain_mlir"] = text("")
+    result["plain_mlir"] = text("", "")
     return result
 
 
