@@ -38,13 +38,20 @@ constexpr ContractionTiling kContractionTilings[] = {
 /// M x N outputs, four warps. On an H200
 /// (docs/codegen.md) BERT-base's products ran with 4-6 of 16 warps a
 /// multiprocessor active when their tiles only just filled the
-/// multiprocessors: a product takes the largest tiling that gives each
-/// multiprocessor two tiles (kMmaTilesPerProcessor).
+/// multiprocessors: a product takes, of the tilings that give each
+/// multiprocessor two tiles (kMmaTilesPerProcessor), the one that pads its
+/// outputs least, the largest of those (pickMmaTiling). The last two are
+/// for products of few rows: MobileNet-V2's pointwise convolutions as
+/// batched products have 16 to 320 filters as M, and 128x128 tiles over 16
+/// filters took its first one 0.72 ms on an H200, one block of 128 KiB of
+/// stages a multiprocessor computing mostly padding.
 constexpr ContractionTiling kMmaTilings[] = {
     {{128, 128, 64}, {64, 64}},
     {{128, 64, 64}, {64, 32}},
     {{64, 64, 64}, {32, 32}},
     {{64, 32, 64}, {32, 16}},
+    {{32, 128, 64}, {16, 64}},
+    {{16, 128, 64}, {16, 32}},
 };
 /// Tensor-core configurations measured best on one chip for products of
 /// exactly these sizes (no batch), ahead of the size rule: BERT-base's
@@ -142,6 +149,35 @@ const ContractionTiling &pickTiling(ArrayRef<ContractionTiling> tilings,
   return tilings.back();
 }
 
+/// The outputs `tiling`'s tiles cover, padding included.
+int64_t countPaddedOutputs(const ContractionTiling &tiling, int64_t batch,
+                           int64_t m, int64_t n) {
+  return countTiles(tiling, batch, m, n) * tiling.tile[0] * tiling.tile[1];
+}
+
+/// Of `tilings` (largest first), those whose tiles give every
+/// multiprocessor at least `perProcessor`, else those with the most tiles;
+/// of them the first that pads the outputs least.
+const ContractionTiling &pickMmaTiling(ArrayRef<ContractionTiling> tilings,
+                                       const ChipDescription &chip,
+                                       int64_t batch, int64_t m, int64_t n,
+                                       int64_t perProcessor) {
+  int64_t wanted = perProcessor * int64_t(chip.multiprocessors);
+  int64_t most = 0;
+  for (const ContractionTiling &tiling : tilings)
+    most = std::max(most, countTiles(tiling, batch, m, n));
+  const ContractionTiling *best = nullptr;
+  for (const ContractionTiling &tiling : tilings) {
+    int64_t tiles = countTiles(tiling, batch, m, n);
+    if (tiles < std::min(wanted, most))
+      continue;
+    if (!best || countPaddedOutputs(tiling, batch, m, n) <
+                     countPaddedOutputs(*best, batch, m, n))
+      best = &tiling;
+  }
+  return *best;
+}
+
 TileConfigAttr makeContractionConfig(MLIRContext *context,
                                      ArrayRef<int64_t> tile,
                                      ArrayRef<int64_t> threadTile,
@@ -164,7 +200,7 @@ TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
   if (tensorCores && chip.f16Mma && chip.hasAsyncCopy &&
       chip.f16Mma->m == 16 && chip.f16Mma->n == 8 && chip.f16Mma->k == 16) {
     const ContractionTiling &tiling =
-        pickTiling(kMmaTilings, chip, batch, m, n, kMmaTilesPerProcessor);
+        pickMmaTiling(kMmaTilings, chip, batch, m, n, kMmaTilesPerProcessor);
     int64_t warps = (tiling.tile[0] / tiling.threadTile[0]) *
                     (tiling.tile[1] / tiling.threadTile[1]);
     auto make = [&](int64_t tileK, int64_t stages) {
@@ -190,8 +226,10 @@ TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
       if (config.getStagedF16Bytes() <= chip.maxSharedMemoryPerBlock)
         return config;
     }
+    // A reduction of one small step takes small steps.
     TileConfigAttr config = make(tiling.tile[2], kMmaStages);
-    if (config.getStagedF16Bytes() <= chip.maxSharedMemoryPerBlock)
+    if (k > kMmaSmallTileK &&
+        config.getStagedF16Bytes() <= chip.maxSharedMemoryPerBlock)
       return config;
     return make(kMmaSmallTileK, kMmaSmallStages);
   }

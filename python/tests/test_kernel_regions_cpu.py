@@ -112,12 +112,18 @@ def test_regions_are_formed_as_intended(name):
     assert [(kind, len(ops)) for kind, ops, _ in regions] == \
         case["regions"], regions
     assert not [op for op in outside if op in ABSORBED], outside
+    # One tile for every contraction and attention region, or a list.
+    tiled = [config for kind, _, config in regions
+             if kind in ("contraction", "attention")]
+    wanted = case["tile"] if isinstance(case["tile"], list) else \
+        [case["tile"]] * len(tiled)
+    assert len(wanted) == len(tiled), tiled
+    for config, tile in zip(tiled, wanted):
+        assert tuple(int(v) for v in re.search(
+            r"tile = \[(\d+), (\d+)", config).groups()) == tile, config
     for kind, ops, config in regions:
         if kind in ("contraction", "attention"):
             assert ops == ["linalg.generic"] * len(ops), ops
-            tile = tuple(int(v) for v in
-                         re.search(r"tile = \[(\d+), (\d+)", config).groups())
-            assert tile == case["tile"], config
         else:
             # A softmax's max, subtract-and-exp, sum and divide; a layer
             # norm's sums, divisions and elementwise ops.

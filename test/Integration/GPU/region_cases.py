@@ -14,7 +14,7 @@
   tile       the output tile (M, N) --tesa-choose-tile-configs=chip=sm_90
              is meant to give each contraction region, or the queries and
              keys of an attention region's steps (None for a row_reduction
-             region)
+             region); or a list of them, one per such region in order
   plain_mlir (optional) the function without encodings, for the CPU
              oracle when the case's arguments carry them
   tolerance  the bound on the relative error (Frobenius norm) of a float32
@@ -856,13 +856,17 @@ def matmul(name, m, k, n):
 def mma_tile_for(batch, m, n, processors=132):
     """The output tile --tesa-choose-tile-configs gives a contraction of
     f16 operands whose copies fit the tensor-core tiles on the H200, by its
-    size rule (products in its measured table excepted): the largest of
-    128x128, 128x64, 64x64 and 64x32 with two tiles for every
-    multiprocessor, else 64x32."""
-    for tile in ((128, 128), (128, 64), (64, 64)):
-        if batch * -(-m // tile[0]) * -(-n // tile[1]) >= 2 * processors:
-            return tile
-    return (64, 32)
+    size rule (products in its measured table excepted): of 128x128,
+    128x64, 64x64, 64x32, 32x128 and 16x128, those with two tiles for every
+    multiprocessor (else those with the most tiles), and of them the first
+    that pads the outputs least."""
+    tiles = ((128, 128), (128, 64), (64, 64), (64, 32), (32, 128), (16, 128))
+
+    def count(tile):
+        return batch * -(-m // tile[0]) * -(-n // tile[1])
+    wanted = min(2 * processors, max(count(t) for t in tiles))
+    fitting = [t for t in tiles if count(t) >= wanted]
+    return min(fitting, key=lambda t: count(t) * t[0] * t[1])
 
 
 def as_f16(case, name, tile, reduction=1):
@@ -938,7 +942,9 @@ def f16_cases(small=False):
         # Two kept-block parts of one input in one launch.
         as_f16(block_sparse_siblings("block_sparse_siblings_f16_src",
                                      bits=16),
-               "block_sparse_siblings_f16", mma_tile_for(1, 64, 64), 128),
+               "block_sparse_siblings_f16",
+               [mma_tile_for(1, 64, 128), mma_tile_for(1, 64, 128),
+                mma_tile_for(1, 64, 64)], 128),
     ]
 
 
@@ -989,6 +995,8 @@ def region_cases(small=False):
         torch_softmax("torch_softmax_77", 2, 9, 77),
         pointwise_conv("pointwise_conv", 3, 24, 40, 9),
         pointwise_conv("pointwise_conv_f16", 4, 32, 64, 16, "f16"),
+        # 16 filters over 24 channels: 16-row tiles, one small K step.
+        pointwise_conv("pointwise_conv_narrow_f16", 8, 24, 16, 28, "f16"),
         *large,
         matmul("matmul_1x300x7", 1, 300, 7),
         # BERT's projections at seq 128: too few tiles for the
