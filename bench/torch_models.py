@@ -382,7 +382,8 @@ def run_one(name, entry, out, args, cache):
         timings = {"tesa": graph_ms(lambda: compiled(x)),
                    "tesa, no graph": events_ms(lambda: compiled(x))}
         if args.profile:
-            result["kernels"] = top_kernels(lambda: compiled(x))
+            result["kernels"] = top_kernels(lambda: compiled(x),
+                                            count=args.profile_kernels)
     timings.update(pytorch_timings(model_name, precision, args, cache))
     timings["PyTorch fp16 dense, CUDA graph"] = pytorch_timings(
         model_name, "f16", args, cache)["PyTorch CUDA graph"]
@@ -523,6 +524,8 @@ def main(argv=None):
     r.add_argument("out_dir")
     r.add_argument("--only")
     r.add_argument("--out")
+    r.add_argument("--profile-kernels", type=int, default=30,
+                   help="with --profile, how many kernels to list")
     r.add_argument("--profile", action="store_true",
                    help="record the kernels tesa's calls spend most time in")
     r.add_argument("--torch-compile", default="default",
