@@ -141,10 +141,9 @@ static void forwardStores(Block &block, AliasAnalysis &aliases) {
   // The stores whose element nothing has read or may have written since.
   SmallVector<memref::StoreOp> stores;
   SmallVector<Operation *> dead;
-  auto forget = [&](Value buffer, memref::StoreOp except) {
+  auto forget = [&](Value buffer) {
     llvm::erase_if(stores, [&](memref::StoreOp store) {
-      return store != except &&
-             !aliases.alias(store.getMemRef(), buffer).isNo();
+      return !aliases.alias(store.getMemRef(), buffer).isNo();
     });
   };
   for (Operation &op : block) {
@@ -157,7 +156,7 @@ static void forwardStores(Block &block, AliasAnalysis &aliases) {
         load.getResult().replaceAllUsesWith((*earlier).getValueToStore());
         dead.push_back(load);
       } else {
-        forget(load.getMemRef(), nullptr);
+        forget(load.getMemRef());
       }
       continue;
     }
@@ -166,7 +165,7 @@ static void forwardStores(Block &block, AliasAnalysis &aliases) {
         if (earlier.getMemRef() == store.getMemRef() &&
             earlier.getIndices() == store.getIndices())
           dead.push_back(earlier);
-      forget(store.getMemRef(), nullptr);
+      forget(store.getMemRef());
       stores.push_back(store);
       continue;
     }
@@ -176,18 +175,20 @@ static void forwardStores(Block &block, AliasAnalysis &aliases) {
       continue;
     }
     for (Value buffer : llvm::concat<Value>(reads, writes))
-      forget(buffer, nullptr);
+      forget(buffer);
   }
   for (Operation *op : dead)
     op->erase();
 }
 
-/// Removes `alloc` and its stores when nothing reads it.
-static void eraseIfWriteOnly(memref::AllocOp alloc) {
+/// Removes `alloc` (memref.alloc or, on the device, gpu.alloc) and its
+/// stores when nothing reads it.
+static void eraseIfWriteOnly(Operation *alloc) {
+  Value buffer = alloc->getResult(0);
   if (!llvm::all_of(alloc->getUsers(), [&](Operation *user) {
         auto store = dyn_cast<memref::StoreOp>(user);
-        return (store && store.getMemRef() == alloc.getResult()) ||
-               isa<memref::DeallocOp>(user);
+        return (store && store.getMemRef() == buffer) ||
+               isa<memref::DeallocOp, gpu::DeallocOp>(user);
       }))
     return;
   for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
@@ -207,8 +208,14 @@ void PromoteLoopAccumulatorsPass::runOnOperation() {
         loop = carried;
     forwardStores(*parallel.getBody(), aliases);
   });
-  SmallVector<memref::AllocOp> allocs;
-  getOperation()->walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
-  for (memref::AllocOp alloc : allocs)
+  SmallVector<Operation *> allocs;
+  getOperation()->walk([&](Operation *op) {
+    auto deviceAlloc = dyn_cast<gpu::AllocOp>(op);
+    if (isa<memref::AllocOp>(op) ||
+        (deviceAlloc && !deviceAlloc.getAsyncToken() &&
+         deviceAlloc.getAsyncDependencies().empty()))
+      allocs.push_back(op);
+  });
+  for (Operation *alloc : allocs)
     eraseIfWriteOnly(alloc);
 }
