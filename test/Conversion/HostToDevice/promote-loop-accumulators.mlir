@@ -119,3 +119,31 @@ func.func @read_later(%in: memref<4x4xf32>, %out: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+// A device buffer that the loop only writes, once its value is forwarded,
+// is not allocated.
+// CHECK-LABEL: func.func @device_buffer
+// CHECK-NOT: gpu.alloc
+// CHECK: scf.parallel
+// CHECK: %[[V:.*]] = memref.load %{{.*}} : memref<4xf32>
+// CHECK: %[[D:.*]] = arith.addf %[[V]], %[[V]] : f32
+// CHECK: memref.store %[[D]], %{{.*}} : memref<4xf32>
+// CHECK-NOT: gpu.dealloc
+func.func @device_buffer(%in: memref<4xf32>, %out: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %tmp = gpu.alloc () : memref<4xf32>
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %v = memref.load %in[%i] : memref<4xf32>
+    memref.store %v, %tmp[%i] : memref<4xf32>
+    %w = memref.load %tmp[%i] : memref<4xf32>
+    %d = arith.addf %w, %w : f32
+    memref.store %d, %out[%i] : memref<4xf32>
+    scf.reduce
+  }
+  gpu.dealloc %tmp : memref<4xf32>
+  return
+}
