@@ -152,20 +152,25 @@ def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
 
 
 def widened_block_sparse_gelu(name="widened_block_sparse_gelu", m=70, k=96,
-                              n=128):
+                              n=128, element="f16"):
     """block_sparse_gelu as torch-mlir writes an f16 Linear: f16 x and the
     weight wt (n x k, half of its 32x32 blocks kept at 16 bits), the weight
     transposed by a `linalg.transpose`, both operands widened to f32 by
     `arith.extf` generics, the product, bias and GELU in f32. The GPU
     pipeline folds the widenings, so the product is an f16 kept-block part
-    on tensor cores accumulating in f32, which reads wt where it is."""
+    on tensor cores accumulating in f32, which reads wt where it is. With
+    `element` f32, the same without widenings: an f32 kept-block part on
+    FMA tiles reading wt where it is."""
     rng = _rng(name)
-    x, wt = [a.astype(np.float16) for a in _normal(rng, (m, k), (n, k))]
+    dtype = np.float16 if element == "f16" else np.float32
+    x, wt = [a.astype(dtype) for a in _normal(rng, (m, k), (n, k))]
     (b,) = _normal(rng, (n,))
     grid = (rng.random((n // 32, k // 32)) < 0.5).astype(np.int8) * 16
     grid[0, 0] = 16
+    bits = 16 if element == "f16" else 32
+    grid = grid // 16 * bits
     wt = np.where(np.kron(grid > 0, np.ones((32, 32), dtype=bool)), wt, 0) \
-        .astype(np.float16)
+        .astype(dtype)
 
     def encoding(g):
         rows = ", ".join("[" + ", ".join(str(v) for v in row) + "]"
@@ -175,8 +180,10 @@ def widened_block_sparse_gelu(name="widened_block_sparse_gelu", m=70, k=96,
     case = matmul_bias_gelu(name, m, k, n)
 
     def widen(value, shape, encoding=""):
-        f16 = f"tensor<{shape[0]}x{shape[1]}xf16{encoding}>"
+        f16 = f"tensor<{shape[0]}x{shape[1]}x{element}{encoding}>"
         f32 = _t(shape)
+        if element == "f32":
+            return ""
         return f"""  %{value}e = tensor.empty() : {f32}
   %{value} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}} ins(%{value}16 : {f16}) outs(%{value}e : {f32}) {{
   ^bb0(%h: f16, %o: f32):
@@ -187,14 +194,20 @@ def widened_block_sparse_gelu(name="widened_block_sparse_gelu", m=70, k=96,
 
     def text(wt_encoding, w_encoding):
         head, body = case["mlir"].split(" {\n", 1)
-        head = head.replace(f"%x: {_t((m, k))}", f"%x16: tensor<{m}x{k}xf16>") \
+        # f32: no widenings, the transpose writes %w itself.
+        x, w = ("%x16", "%w16") if element == "f16" else ("%x", "%w")
+        head = head.replace(f"%x: {_t((m, k))}",
+                            f"{x}: tensor<{m}x{k}x{element}>") \
             .replace(f"%w: {_t((k, n))}",
-                     f"%wt: tensor<{n}x{k}xf16{wt_encoding}>")
-        w16 = f"tensor<{k}x{n}xf16{w_encoding}>"
-        transpose = (f"  %w16e = tensor.empty() : {w16}\n"
-                     f"  %w16 = linalg.transpose ins(%wt : tensor<{n}x{k}xf16"
-                     f"{wt_encoding}>) outs(%w16e : {w16}) "
+                     f"%wt: tensor<{n}x{k}x{element}{wt_encoding}>")
+        w16 = f"tensor<{k}x{n}x{element}{w_encoding}>"
+        transpose = (f"  {w}e = tensor.empty() : {w16}\n"
+                     f"  {w} = linalg.transpose ins(%wt : tensor<{n}x{k}x"
+                     f"{element}{wt_encoding}>) outs({w}e : {w16}) "
                      f"permutation = [1, 0]\n")
+        if element == "f32":
+            body = body.replace(f"ins(%x, %w : {_t((m, k))}, {_t((k, n))})",
+                                f"ins(%x, %w : {_t((m, k))}, {w16})")
         return (head + " {\n" + widen("x", (m, k)) + transpose +
                 widen("w", (k, n), w_encoding) + body)
 
@@ -202,8 +215,9 @@ def widened_block_sparse_gelu(name="widened_block_sparse_gelu", m=70, k=96,
         v = x @ wt.T + b
         return 0.5 * v * (1 + _erf(v * np.float64(np.float32(SQRT_HALF))))
     result = _case(name, text(encoding(grid), encoding(grid.T)), [x, wt, b],
-                   reference, [("contraction", 2)], mma_tile_for(1, m, n),
-                   tolerance=2e-5)
+                   reference, [("contraction", 2)],
+                   mma_tile_for(1, m, n) if element == "f16"
+                   else tile_for(1, m, n), tolerance=2e-5)
     result["plain_mlir"] = text("", "")
     return result
 
@@ -939,6 +953,8 @@ def f16_cases(small=False):
         # torch-mlir's f16 Linear: f16 kept blocks into an f32
         # accumulator.
         widened_block_sparse_gelu(),
+        widened_block_sparse_gelu("transposed_block_sparse_gelu",
+                                  element="f32"),
         # Two kept-block parts of one input in one launch.
         as_f16(block_sparse_siblings("block_sparse_siblings_f16_src",
                                      bits=16),
