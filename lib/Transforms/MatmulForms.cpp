@@ -51,8 +51,8 @@ static std::vector<uint8_t> elementEntries(Value value) {
   return getDeclaredMap(type).getEntriesOn(type.getShape());
 }
 
-std::string tesa::getUnsupportedOperandReason(Operation *op, bool allowF16) {
-  auto linalgOp = cast<linalg::LinalgOp>(op);
+std::string tesa::getUnsupportedOperandReason(linalg::LinalgOp op,
+                                              bool allowF16) {
   // The element type of the operands read, and of the accumulators and
   // results.
   Type inputElement, outputElement;
@@ -72,10 +72,10 @@ std::string tesa::getUnsupportedOperandReason(Operation *op, bool allowF16) {
       element = own;
     return own == element ? "" : "its operands mix f32 and f16";
   };
-  for (Value input : linalgOp.getDpsInputs())
+  for (Value input : op.getDpsInputs())
     if (std::string reason = check(input, inputElement); !reason.empty())
       return reason;
-  SmallVector<Value> outputs(linalgOp.getDpsInits());
+  SmallVector<Value> outputs(op.getDpsInits());
   llvm::append_range(outputs, op->getResults());
   for (Value output : outputs)
     if (std::string reason = check(output, outputElement); !reason.empty())
@@ -322,7 +322,6 @@ linalg::MatmulOp tesa::convolutionAsMatmul(linalg::LinalgOp op,
   if (getSparsityEncoding(filter.getType()))
     weights = annotate(builder, loc, weights, elementEntries(filter));
 
-  Value acc = plain(builder, loc, init);
   // The accumulator as a matrix of `rows` x `columns` (the filters along
   // `filterDim`) is, for a bias broadcast along the filters (the bias
   // --tesa-fold-bias-into-accumulator folded in), that bias broadcast
@@ -369,7 +368,7 @@ linalg::MatmulOp tesa::convolutionAsMatmul(linalg::LinalgOp op,
     Value accMatrix = broadcastBias(l.filters, pixels, 0);
     if (!accMatrix)
       accMatrix = tensor::CollapseShapeOp::create(
-          builder, loc, transpose(acc, {1, 0, 2, 3}),
+          builder, loc, transpose(plain(builder, loc, init), {1, 0, 2, 3}),
           SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
     matmul = linalg::MatmulOp::create(
         builder, loc, TypeRange{accMatrix.getType()},
@@ -387,7 +386,8 @@ linalg::MatmulOp tesa::convolutionAsMatmul(linalg::LinalgOp op,
     Value accMatrix =
         broadcastBias(l.batch * l.outHeight * l.outWidth, l.filters, 1);
     if (!accMatrix)
-      accMatrix = tensor::CollapseShapeOp::create(builder, loc, acc, groups);
+      accMatrix = tensor::CollapseShapeOp::create(
+          builder, loc, plain(builder, loc, init), groups);
     matmul = linalg::MatmulOp::create(
         builder, loc, TypeRange{accMatrix.getType()},
         ValueRange{patches, weights}, ValueRange{accMatrix});

@@ -24,7 +24,7 @@ namespace tesa {
 /// (buffers, dynamic shapes, elements other than f32, or with `allowF16`
 /// other than all f32, all f16, or f16 operands with f32 accumulators and
 /// results), or an empty string.
-std::string getUnsupportedOperandReason(mlir::Operation *op,
+std::string getUnsupportedOperandReason(mlir::linalg::LinalgOp op,
                                         bool allowF16 = false);
 
 /// Most batches a batched product is split into; above it the product is

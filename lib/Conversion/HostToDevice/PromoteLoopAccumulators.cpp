@@ -33,26 +33,31 @@ struct PromoteLoopAccumulatorsPass
 };
 } // namespace
 
-/// Whether `op` or an op nested in it may have an effect of kind `Effect`
-/// (ops that say nothing about their effects may have any).
-template <typename Effect> static bool mayHave(Operation *op) {
-  return op
-      ->walk([](Operation *inner) {
-        if (auto effects = dyn_cast<MemoryEffectOpInterface>(inner))
-          return effects.hasEffect<Effect>() ? WalkResult::interrupt()
-                                             : WalkResult::advance();
-        return inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
-                   ? WalkResult::advance()
-                   : WalkResult::interrupt();
-      })
-      .wasInterrupted();
-}
-
 /// Whether `load` and `store` access one element: the same buffer at the
 /// same index values.
 static bool samePlace(memref::LoadOp load, memref::StoreOp store) {
   return load.getMemRef() == store.getMemRef() &&
          load.getIndices() == store.getIndices();
+}
+
+/// The buffers `op` and the ops nested in it read and write through
+/// memref.load and memref.store; false if any other op in it may touch
+/// memory.
+static bool collectAccesses(Operation *op, SmallVectorImpl<Value> &reads,
+                            SmallVectorImpl<Value> &writes) {
+  return !op
+              ->walk([&](Operation *inner) {
+                if (auto load = dyn_cast<memref::LoadOp>(inner))
+                  reads.push_back(load.getMemRef());
+                else if (auto store = dyn_cast<memref::StoreOp>(inner))
+                  writes.push_back(store.getMemRef());
+                else if (!inner->hasTrait<
+                             OpTrait::HasRecursiveMemoryEffects>() &&
+                         !isMemoryEffectFree(inner))
+                  return WalkResult::interrupt();
+                return WalkResult::advance();
+              })
+              .wasInterrupted();
 }
 
 /// Carries the value `loop` reads and writes back at one loop-invariant
@@ -76,17 +81,14 @@ static scf::ForOp promoteAccumulator(scf::ForOp loop,
         store = candidate;
     if (!store)
       continue;
-    bool alone = true;
-    loop.getBody()->walk([&](Operation *op) {
-      if (op == load || op == store)
-        return;
-      if (mayHave<MemoryEffects::Write>(op))
-        alone = false;
-      if (auto read = dyn_cast<memref::LoadOp>(op))
-        if (!aliases.alias(read.getMemRef(), buffer).isNo())
-          alone = false;
+    SmallVector<Value> reads, writes;
+    bool known = llvm::all_of(*body, [&](Operation &op) {
+      return &op == load || &op == store ||
+             collectAccesses(&op, reads, writes);
     });
-    if (!alone)
+    if (!known || !writes.empty() || llvm::any_of(reads, [&](Value read) {
+          return !aliases.alias(read, buffer).isNo();
+        }))
       continue;
     IRRewriter rewriter(loop.getContext());
     rewriter.setInsertionPoint(loop);
@@ -113,26 +115,6 @@ static scf::ForOp promoteAccumulator(scf::ForOp loop,
     return newLoop;
   }
   return nullptr;
-}
-
-/// The buffers `op` and the ops nested in it read and write through
-/// memref.load and memref.store; false if any other op in it may touch
-/// memory.
-static bool collectAccesses(Operation *op, SmallVectorImpl<Value> &reads,
-                            SmallVectorImpl<Value> &writes) {
-  return !op
-              ->walk([&](Operation *inner) {
-                if (auto load = dyn_cast<memref::LoadOp>(inner))
-                  reads.push_back(load.getMemRef());
-                else if (auto store = dyn_cast<memref::StoreOp>(inner))
-                  writes.push_back(store.getMemRef());
-                else if (!inner->hasTrait<
-                             OpTrait::HasRecursiveMemoryEffects>() &&
-                         !isMemoryEffectFree(inner))
-                  return WalkResult::interrupt();
-                return WalkResult::advance();
-              })
-              .wasInterrupted();
 }
 
 /// In `block`: loads of the place a store just wrote take the stored value,
