@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Analysis/ScalarEvaluation.h"
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -18,6 +19,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace tesa {
 #define GEN_PASS_DEF_FOLDBIASINTOACCUMULATOR
@@ -28,8 +30,13 @@ using namespace mlir;
 
 namespace {
 
-/// Whether `value` is a tensor of zeros (a fill or a splat constant).
-bool isZeroFilled(Value value) { return tesa::getKnownSplat(value) == 0.0; }
+/// Whether `value` is a tensor of zeros (a fill or a splat constant, seen
+/// through the annotations of it).
+bool isZeroFilled(Value value) {
+  while (auto annotate = value.getDefiningOp<tesa::AnnotateOp>())
+    value = annotate.getSource();
+  return tesa::getKnownSplat(value) == 0.0;
+}
 
 /// How a bias is added in `add`, an all-parallel generic with two inputs
 /// (the product, indexed by the identity like the result, and a projected
@@ -99,13 +106,9 @@ struct FoldBias : OpRewritePattern<linalg::GenericOp> {
         batch && batch.hasUserDefinedMaps())
       return failure();
 
-    // The bias must be available where the product is computed.
-    Value bias = add.getDpsInputs()[1 - productIndex];
     auto resultType = cast<RankedTensorType>(add.getResult(0).getType());
-    if (!dominance.properlyDominates(bias, product) ||
-        !resultType.hasStaticShape())
+    if (!resultType.hasStaticShape())
       return failure();
-
     // The accumulator: the bias broadcast into a tensor of the addition's
     // result type (without an encoding where more follows the addition:
     // the sum is not the result).
@@ -119,6 +122,13 @@ struct FoldBias : OpRewritePattern<linalg::GenericOp> {
       resultType = RankedTensorType::get(resultType.getShape(),
                                          resultType.getElementType());
     }
+    // The bias must be available where the product is computed: where it
+    // is made after the product (torch-mlir broadcasts each Linear's bias
+    // after its matmul), its side-effect-free definitions move up.
+    Value bias = add.getDpsInputs()[1 - productIndex];
+    if (!dominance.properlyDominates(bias, product) &&
+        failed(moveValueDefinitions(rewriter, bias, product, dominance)))
+      return failure();
     Location loc = add.getLoc();
     AffineMap biasMap = add.getIndexingMapsArray()[1 - productIndex];
     AffineMap outputMap = add.getIndexingMapsArray()[2];

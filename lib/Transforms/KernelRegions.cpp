@@ -82,6 +82,26 @@ bool tesa::matchCopy(Value value, Value &source, AffineMap &map,
   return isKernelTensorType(source.getType());
 }
 
+Value tesa::getWidenedF16(Value value) {
+  auto generic = value.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 ||
+      generic.getNumParallelLoops() != generic.getNumLoops() ||
+      !llvm::all_of(generic.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }))
+    return nullptr;
+  Block &body = generic.getRegion().front();
+  if (body.getOperations().size() != 2)
+    return nullptr;
+  auto extend = dyn_cast<arith::ExtFOp>(body.front());
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (!extend || extend.getIn() != body.getArgument(0) ||
+      yield.getValues().front() != extend.getResult() ||
+      !extend.getIn().getType().isF16() || !extend.getType().isF32())
+    return nullptr;
+  return generic.getDpsInputs().front();
+}
+
 bool tesa::isEpilogueStep(linalg::GenericOp op, Value value) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
   if (!type || op->getNumResults() != 1 || op.getNumDpsInits() != 1 ||

@@ -48,7 +48,7 @@ func.func @encoded_result(%x: tensor<16x32xf32>, %w: tensor<32x64xf32>, %b: tens
 
 // Left alone: an accumulator that is not zero, a product used twice, a
 // body that reads the product again after adding the bias, and a bias
-// computed after the product.
+// made after the product by an op that may have side effects (a call).
 // CHECK-LABEL: func.func @left_alone
 // CHECK-COUNT-4: arith.addf
 // CHECK-NOT: arith.addf
@@ -78,13 +78,52 @@ func.func @left_alone(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>, %b: tensor<4xf32
     linalg.yield %t : f32
   } -> tensor<4x4xf32>
   %p4 = linalg.matmul ins(%x, %w : tensor<4x4xf32>, tensor<4x4xf32>) outs(%zeros : tensor<4x4xf32>) -> tensor<4x4xf32>
-  %late = linalg.fill ins(%one : f32) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %late = func.call @opaque_bias() : () -> tensor<4x4xf32>
   %r4 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p4, %late : tensor<4x4xf32>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {
   ^bb0(%u: f32, %v: f32, %o: f32):
     %s = arith.addf %u, %v : f32
     linalg.yield %s : f32
   } -> tensor<4x4xf32>
   return %r1, %r2, %r3, %p2, %r4 : tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>, tensor<4x4xf32>
+}
+func.func private @opaque_bias() -> tensor<4x4xf32>
+
+// -----
+
+// torch-mlir's f16 Linear: the bias is widened and broadcast after the
+// product, whose zero accumulator carries an annotation. The broadcast
+// moves above the product and is copied into its accumulator.
+// CHECK-LABEL: func.func @late_bias_moves
+// CHECK-SAME: (%[[X:.*]]: tensor<16x32xf16>, %[[W:.*]]: tensor<32x64xf16>, %[[B:.*]]: tensor<64xf16>)
+// CHECK: %[[WIDE:.*]] = linalg.generic {{.*}} ins(%[[B]] : tensor<64xf16>)
+// CHECK: %[[BIAS:.*]] = linalg.generic {{.*}} ins(%[[WIDE]] : tensor<64xf32>)
+// CHECK: %[[ACC:.*]] = linalg.generic {{.*}} ins(%[[BIAS]] : tensor<16x64xf32>)
+// CHECK: %[[P:.*]] = linalg.matmul ins(%[[X]], %[[W]] : {{.*}}) outs(%[[ACC]] : tensor<16x64xf32>)
+// CHECK-NOT: arith.addf
+// CHECK: return %[[P]]
+func.func @late_bias_moves(%x: tensor<16x32xf16>, %w: tensor<32x64xf16>, %b: tensor<64xf16>) -> tensor<16x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x64xf32>
+  %fill = linalg.fill ins(%zero : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %acc = tesa.annotate %fill : tensor<16x64xf32> -> tensor<16x64xf32, #tesa.sparsity<bits = 32>>
+  %p = linalg.matmul ins(%x, %w : tensor<16x32xf16>, tensor<32x64xf16>) outs(%acc : tensor<16x64xf32, #tesa.sparsity<bits = 32>>) -> tensor<16x64xf32, #tesa.sparsity<bits = 32>>
+  %e1 = tensor.empty() : tensor<64xf32>
+  %wide = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]} ins(%b : tensor<64xf16>) outs(%e1 : tensor<64xf32>) {
+  ^bb0(%u: f16, %o: f32):
+    %v = arith.extf %u : f16 to f32
+    linalg.yield %v : f32
+  } -> tensor<64xf32>
+  %e2 = tensor.empty() : tensor<16x64xf32>
+  %bias = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%wide : tensor<64xf32>) outs(%e2 : tensor<16x64xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    linalg.yield %u : f32
+  } -> tensor<16x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p, %bias : tensor<16x64xf32, #tesa.sparsity<bits = 32>>, tensor<16x64xf32>) outs(%e2 : tensor<16x64xf32>) {
+  ^bb0(%u: f32, %v: f32, %o: f32):
+    %s = arith.addf %u, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<16x64xf32>
+  return %r : tensor<16x64xf32>
 }
 
 // -----

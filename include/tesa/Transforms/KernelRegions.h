@@ -62,6 +62,11 @@ bool isTransposeForKernel(mlir::linalg::TransposeOp op);
 bool matchCopy(mlir::Value value, mlir::Value &source, mlir::AffineMap &map,
                bool allowBroadcast = false);
 
+/// The f16 tensor that `value` widens to f32 element by element (an
+/// all-parallel linalg.generic with identity maps whose body is one
+/// `arith.extf`), or null.
+mlir::Value getWidenedF16(mlir::Value value);
+
 /// Whether `op` can extend an epilogue whose current value is `value`: an
 /// all-parallel linalg.generic with one result over value's dimensions,
 /// reading `value` through a permutation map (and nowhere else), its other

@@ -540,11 +540,21 @@ InitialValue tesa::getInitialValue(Value acc, AffineMap map) {
         init.constant = value.getValueAsDouble();
         return init;
       }
-  Value source;
-  AffineMap sourceMap;
-  if (matchCopy(acc, source, sourceMap, /*allowBroadcast=*/true)) {
-    acc = source;
-    map = sourceMap.compose(map);
+  // Read through annotations, copies (a bias broadcast to every row) and a
+  // widening of the elements, which the load's conversion to f32 does.
+  while (true) {
+    Value source;
+    AffineMap sourceMap;
+    if (auto annotate = acc.getDefiningOp<AnnotateOp>()) {
+      acc = annotate.getSource();
+    } else if (matchCopy(acc, source, sourceMap, /*allowBroadcast=*/true)) {
+      acc = source;
+      map = sourceMap.compose(map);
+    } else if (Value narrow = getWidenedF16(acc)) {
+      acc = narrow;
+    } else {
+      break;
+    }
   }
   init.source = acc;
   init.loopStrides = getLoopStrides(map, getShape(acc));

@@ -160,33 +160,46 @@ func.func @f16_bias_gelu(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: t
 
 // -----
 
-// An f16 part accumulating in f32 (torch-mlir's f16 Linear: the f32 bias
-// broadcast into the accumulator, the sum rounded to f16 after): the part
-// reads the f16 operands on tensor cores, adds the f32 bias read where it
-// is, and rounds as it stores.
+// An f16 part accumulating in f32 (torch-mlir's f16 Linear: the f16 bias
+// widened and broadcast into the accumulator, which Decompose copies and
+// annotates; the sum rounded to f16 after): the part reads the f16
+// operands on tensor cores, adds the bias read where it is (as f16,
+// widened), and rounds as it stores.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @part0(
-// CHECK-SAME: %{{.*}}: memref<2048xf16>, %[[W:.*]]: memref<4096xf16>, %[[BIAS:.*]]: memref<64xf32>, %[[OUT:.*]]: memref<2048xf16>)
+// CHECK-SAME: %{{.*}}: memref<2048xf16>, %[[W:.*]]: memref<4096xf16>, %[[BIAS:.*]]: memref<64xf16>, %[[OUT:.*]]: memref<2048xf16>)
 // CHECK: nvgpu.device_async_copy
 // CHECK: nvgpu.mma.sync
-// CHECK: %[[B:.*]] = memref.load %[[BIAS]]
+// CHECK: %[[B16:.*]] = memref.load %[[BIAS]]
+// CHECK: %[[B:.*]] = arith.extf %[[B16]] : f16 to f32
 // CHECK: %[[SUM:.*]] = arith.addf %[[B]], %{{.*}} : f32
 // CHECK: arith.truncf %[[SUM]] : f32 to f16
 // CHECK-LABEL: func.func @f16_into_f32
-// CHECK-SAME: %[[XT:[^:]+]]: tensor<32x64xf16>, %[[WT:[^:]+]]: tensor<64x64xf16, {{.*}}>, %[[BT:[^:]+]]: tensor<64xf32>)
+// CHECK-SAME: %[[XT:[^:]+]]: tensor<32x64xf16>, %[[WT:[^:]+]]: tensor<64x64xf16, {{.*}}>, %[[BT:[^:]+]]: tensor<64xf16>)
 // CHECK: %[[BB:.*]] = bufferization.to_buffer %[[BT]]
-// CHECK: gpu.launch_func @tesa_kernels::@part0 {{.*}} args({{.*}}, %[[BB]] : memref<64xf32>, %{{.*}} : memref<2048xf16>)
+// CHECK: gpu.launch_func @tesa_kernels::@part0 {{.*}} args({{.*}}, %[[BB]] : memref<64xf16>, %{{.*}} : memref<2048xf16>)
 // CHECK-NOT: linalg.generic
 // CHECK: return
 #h = #tesa.sparsity<map = dense<[[16, 0], [0, 16]]> : tensor<2x2xi8>>
-func.func @f16_into_f32(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: tensor<64xf32>) -> tensor<32x64xf16> {
+func.func @f16_into_f32(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: tensor<64xf16>) -> tensor<32x64xf16> {
+  %ev = tensor.empty() : tensor<64xf32>
+  %wide = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]} ins(%b : tensor<64xf16>) outs(%ev : tensor<64xf32>) {
+  ^bb0(%c: f16, %o: f32):
+    %v = arith.extf %c : f16 to f32
+    linalg.yield %v : f32
+  } -> tensor<64xf32>
   %e = tensor.empty() : tensor<32x64xf32>
-  %bias = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%b : tensor<64xf32>) outs(%e : tensor<32x64xf32>) {
+  %bias = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%wide : tensor<64xf32>) outs(%e : tensor<32x64xf32>) {
   ^bb0(%c: f32, %o: f32):
     linalg.yield %c : f32
   } -> tensor<32x64xf32>
+  %copy = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%bias : tensor<32x64xf32>) outs(%e : tensor<32x64xf32>) {
+  ^bb0(%c: f32, %o: f32):
+    linalg.yield %c : f32
+  } -> tensor<32x64xf32>
+  %acc = tesa.annotate %copy : tensor<32x64xf32> -> tensor<32x64xf32, #tesa.sparsity<bits = 32>>
   %p = tesa.extract_part %w : tensor<64x64xf16, #h> -> tensor<64x64xf16, #h>
-  %r = tesa.part_matmul %x, %p, %bias {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf32> -> tensor<32x64xf32>
+  %r = tesa.part_matmul %x, %p, %acc {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf32, #tesa.sparsity<bits = 32>> -> tensor<32x64xf32>
   %e16 = tensor.empty() : tensor<32x64xf16>
   %t = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%r : tensor<32x64xf32>) outs(%e16 : tensor<32x64xf16>) {
   ^bb0(%a: f32, %o: f16):
