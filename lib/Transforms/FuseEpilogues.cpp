@@ -13,8 +13,11 @@
 #include "tesa/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace tesa {
 #define GEN_PASS_DEF_FUSEEPILOGUES
@@ -132,9 +135,67 @@ void fuse(const Epilogue &epilogue) {
   part->erase();
 }
 
+/// An elementwise op between a tensor.expand_shape and a
+/// tensor.collapse_shape that undoes it (torch-mlir expands each Linear's
+/// result to the batch's shape for its activation, then collapses it for
+/// the next product) runs on the unexpanded tensor instead, where it can be
+/// a part's epilogue, or an elementwise step the part's kernel applies:
+///
+///   %e = tensor.expand_shape %v [[0, 1], [2]] : tensor<128x3072xf16> into tensor<1x128x3072xf16>
+///   %g = linalg.generic {identity maps} ins(%e) outs(...) -> tensor<1x128x3072xf16>
+///   %c = tensor.collapse_shape %g [[0, 1], [2]] : ... into tensor<128x3072xf16>
+///
+/// becomes one linalg.generic of %v with %c's type.
+struct ElementwiseBetweenReshapes
+    : OpRewritePattern<tensor::CollapseShapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(tensor::CollapseShapeOp collapse,
+                                PatternRewriter &rewriter) const override {
+    auto op = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
+    if (!op || !op->hasOneUse() || op->getNumResults() != 1 ||
+        op.getNumDpsInits() != 1 || op.getNumDpsInputs() == 0 ||
+        op.getNumParallelLoops() != op.getNumLoops() ||
+        !llvm::all_of(op.getIndexingMapsArray(),
+                      [](AffineMap map) { return map.isIdentity(); }) ||
+        !op.getBlock()->getArguments().back().use_empty())
+      return failure();
+    auto expand = op.getDpsInputs()[0].getDefiningOp<tensor::ExpandShapeOp>();
+    if (!expand ||
+        !llvm::all_of(op.getDpsInputs(),
+                      [&](Value input) { return input == expand; }) ||
+        expand.getReassociationIndices() !=
+            collapse.getReassociationIndices())
+      return failure();
+    Value source = expand.getSrc();
+    auto resultType = collapse.getResultType();
+    unsigned rank = resultType.getRank();
+    Location loc = op.getLoc();
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc, resultType.getShape(), resultType.getElementType(),
+        resultType.getEncoding());
+    SmallVector<Value> inputs(op.getNumDpsInputs(), source);
+    SmallVector<AffineMap> maps(
+        op.getNumDpsInputs() + 1,
+        rewriter.getMultiDimIdentityMap(rank));
+    auto flat = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel));
+    rewriter.inlineRegionBefore(op.getRegion(), flat.getRegion(),
+                                flat.getRegion().begin());
+    rewriter.replaceOp(collapse, flat.getResults());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 } // namespace
 
 void FuseEpiloguesPass::runOnOperation() {
+  RewritePatternSet reshapes(&getContext());
+  reshapes.add<ElementwiseBetweenReshapes>(&getContext());
+  if (failed(applyPatternsGreedily(getOperation(), std::move(reshapes))))
+    return signalPassFailure();
   SmallVector<Epilogue> epilogues;
   getOperation()->walk([&](linalg::LinalgOp op) {
     if (std::optional<Epilogue> epilogue = matchEpilogue(op))

@@ -139,3 +139,55 @@ func.func @left_alone(%x: tensor<4x8xf32>, %w: tensor<8x8xf32, #tesa.sparsity<ma
   return %r1, %p1, %r2, %r3, %r4 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x4xf32>
 }
 
+
+// -----
+
+// torch-mlir's form: the product's result expanded to the batch's shape for
+// the activation, then collapsed back. The activation runs on the product's
+// shape and becomes its last part's epilogue.
+// CHECK-LABEL: func.func @gelu_between_reshapes
+// CHECK-NOT: tensor.expand_shape
+// CHECK: %[[R:.*]] = tesa.part_matmul {{.*}} -> tensor<16x64xf32> epilogue {
+// CHECK: math.erf
+// CHECK: tesa.yield
+// CHECK-NOT: tensor.collapse_shape
+// CHECK: return %[[R]]
+func.func @gelu_between_reshapes(%x: tensor<16x32xf32>, %w: tensor<32x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>) -> tensor<16x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<16x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<16x32xf32>, tensor<32x64xf32, #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>>) outs(%acc : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %expanded = tensor.expand_shape %p [[0, 1], [2]] output_shape [1, 16, 64] : tensor<16x64xf32> into tensor<1x16x64xf32>
+  %e3 = tensor.empty() : tensor<1x16x64xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%expanded : tensor<1x16x64xf32>) outs(%e3 : tensor<1x16x64xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.mulf %v, %half : f32
+    %f = math.erf %s : f32
+    %a = arith.addf %f, %one : f32
+    %y = arith.mulf %v, %a : f32
+    linalg.yield %y : f32
+  } -> tensor<1x16x64xf32>
+  %collapsed = tensor.collapse_shape %g [[0, 1], [2]] : tensor<1x16x64xf32> into tensor<16x64xf32>
+  return %collapsed : tensor<16x64xf32>
+}
+
+// -----
+
+// Left alone: the collapse does not undo the expansion.
+// CHECK-LABEL: func.func @other_reshapes
+// CHECK: tensor.expand_shape
+// CHECK: linalg.generic
+// CHECK: tensor.collapse_shape
+func.func @other_reshapes(%v: tensor<16x64xf32>) -> tensor<1x1024xf32> {
+  %expanded = tensor.expand_shape %v [[0, 1], [2]] output_shape [1, 16, 64] : tensor<16x64xf32> into tensor<1x16x64xf32>
+  %e3 = tensor.empty() : tensor<1x16x64xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%expanded : tensor<1x16x64xf32>) outs(%e3 : tensor<1x16x64xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = math.exp %x : f32
+    linalg.yield %y : f32
+  } -> tensor<1x16x64xf32>
+  %c = tensor.collapse_shape %g [[0], [1, 2]] : tensor<1x16x64xf32> into tensor<1x1024xf32>
+  return %c : tensor<1x1024xf32>
+}

@@ -369,6 +369,22 @@ def FuseEpilogues : Pass<"tesa-fuse-epilogues"> {
     ```
 
     The fused part takes the op's result type, encoding included.
+
+    First, an elementwise op between a `tensor.expand_shape` and the
+    `tensor.collapse_shape` that undoes it (torch-mlir expands a Linear's
+    result to the batch's shape for its activation, then collapses it for
+    the next product) is rebuilt on the unexpanded tensor, so that it reads
+    the part directly: as an epilogue, or as an elementwise step that
+    `--tesa-lower-parts-to-gpu` applies in the part's kernel.
+
+    ```mlir
+    %e = tensor.expand_shape %r [[0, 1], [2]] output_shape [1, 128, 3072] : tensor<128x3072xf16> into tensor<1x128x3072xf16>
+    %g = linalg.generic {identity maps} ins(%e : tensor<1x128x3072xf16>) ... -> tensor<1x128x3072xf16>
+    %c = tensor.collapse_shape %g [[0, 1], [2]] : tensor<1x128x3072xf16> into tensor<128x3072xf16>
+    // becomes
+    %c = linalg.generic {identity maps} ins(%r : tensor<128x3072xf16>) ... -> tensor<128x3072xf16>
+    ```
+
     `--tesa-pipeline` runs it after the decomposition.
   }];
   let dependentDialects = ["tesa::TesaDialect"];
