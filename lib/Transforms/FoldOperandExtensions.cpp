@@ -10,7 +10,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tesa/Transforms/KernelRegions.h"
 #include "tesa/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -30,6 +29,29 @@ struct FoldOperandExtensionsPass
 };
 } // namespace
 
+/// The f16 tensor that `value` widens to f32 element by element (an
+/// all-parallel generic with identity maps whose body is one `arith.extf`),
+/// or null.
+static Value getWidenedF16(Value value) {
+  auto generic = value.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 ||
+      generic.getNumParallelLoops() != generic.getNumLoops() ||
+      !llvm::all_of(generic.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }))
+    return nullptr;
+  Block &body = generic.getRegion().front();
+  if (body.getOperations().size() != 2)
+    return nullptr;
+  auto extend = dyn_cast<arith::ExtFOp>(body.front());
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (!extend || extend.getIn() != body.getArgument(0) ||
+      yield.getValues().front() != extend.getResult() ||
+      !extend.getIn().getType().isF16() || !extend.getType().isF32())
+    return nullptr;
+  return generic.getDpsInputs().front();
+}
+
 /// Builds `product` again on the f16 operands its inputs widen, when both
 /// are widened and it accumulates in f32 (the named op's body widens the
 /// new operands itself).
@@ -39,7 +61,7 @@ static void foldExtensions(linalg::LinalgOp product) {
     return;
   SmallVector<Value> narrow;
   for (Value input : product.getDpsInputs()) {
-    Value f16 = tesa::getWidenedF16(input);
+    Value f16 = getWidenedF16(input);
     if (!f16)
       return;
     narrow.push_back(f16);

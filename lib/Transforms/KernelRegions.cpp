@@ -62,7 +62,7 @@ bool tesa::isContractionForKernel(linalg::LinalgOp op) {
 }
 
 bool tesa::matchCopy(Value value, Value &source, AffineMap &map,
-                     bool allowBroadcast) {
+                     bool allowBroadcast, bool allowWidening) {
   auto op = value.getDefiningOp<linalg::LinalgOp>();
   if (!op || op->getNumResults() != 1 || op.getNumDpsInputs() != 1 ||
       op.getNumDpsInits() != 1 ||
@@ -74,32 +74,19 @@ bool tesa::matchCopy(Value value, Value &source, AffineMap &map,
                        : maps[0].isPermutation()))
     return false;
   Block *body = op.getBlock();
-  if (!body || body->getOperations().size() != 1 ||
-      body->getTerminator()->getOperand(0) != body->getArgument(0))
+  if (!body)
+    return false;
+  Value yielded = body->getTerminator()->getOperand(0);
+  if (auto extend = yielded.getDefiningOp<arith::ExtFOp>();
+      allowWidening && extend && body->getOperations().size() == 2)
+    yielded = extend.getIn();
+  else if (body->getOperations().size() != 1)
+    return false;
+  if (yielded != body->getArgument(0))
     return false;
   source = op.getDpsInputs()[0];
   map = maps[0];
   return isKernelTensorType(source.getType());
-}
-
-Value tesa::getWidenedF16(Value value) {
-  auto generic = value.getDefiningOp<linalg::GenericOp>();
-  if (!generic || generic.getNumDpsInputs() != 1 ||
-      generic.getNumDpsInits() != 1 ||
-      generic.getNumParallelLoops() != generic.getNumLoops() ||
-      !llvm::all_of(generic.getIndexingMapsArray(),
-                    [](AffineMap map) { return map.isIdentity(); }))
-    return nullptr;
-  Block &body = generic.getRegion().front();
-  if (body.getOperations().size() != 2)
-    return nullptr;
-  auto extend = dyn_cast<arith::ExtFOp>(body.front());
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  if (!extend || extend.getIn() != body.getArgument(0) ||
-      yield.getValues().front() != extend.getResult() ||
-      !extend.getIn().getType().isF16() || !extend.getType().isF32())
-    return nullptr;
-  return generic.getDpsInputs().front();
 }
 
 bool tesa::isEpilogueStep(linalg::GenericOp op, Value value) {

@@ -56,16 +56,12 @@ bool isTransposeForKernel(mlir::linalg::TransposeOp op);
 /// Whether `value` is a copy of another tensor's elements in another order
 /// (a linalg.transpose, or an all-parallel linalg op whose body yields its
 /// one input through a permutation map; with `allowBroadcast`, through any
-/// projected permutation, such as a bias broadcast to every row). Sets
-/// `source` to that tensor and `map` to the index of `source` that each
-/// index of `value` reads.
+/// projected permutation, such as a bias broadcast to every row; with
+/// `allowWidening`, also a copy whose body widens the element with one
+/// `arith.extf`). Sets `source` to that tensor and `map` to the index of
+/// `source` that each index of `value` reads.
 bool matchCopy(mlir::Value value, mlir::Value &source, mlir::AffineMap &map,
-               bool allowBroadcast = false);
-
-/// The f16 tensor that `value` widens to f32 element by element (an
-/// all-parallel linalg.generic with identity maps whose body is one
-/// `arith.extf`), or null.
-mlir::Value getWidenedF16(mlir::Value value);
+               bool allowBroadcast = false, bool allowWidening = false);
 
 /// Whether `op` can extend an epilogue whose current value is `value`: an
 /// all-parallel linalg.generic with one result over value's dimensions,

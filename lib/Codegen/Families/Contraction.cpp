@@ -547,11 +547,10 @@ InitialValue tesa::getInitialValue(Value acc, AffineMap map) {
     AffineMap sourceMap;
     if (auto annotate = acc.getDefiningOp<AnnotateOp>()) {
       acc = annotate.getSource();
-    } else if (matchCopy(acc, source, sourceMap, /*allowBroadcast=*/true)) {
+    } else if (matchCopy(acc, source, sourceMap, /*allowBroadcast=*/true,
+                         /*allowWidening=*/true)) {
       acc = source;
       map = sourceMap.compose(map);
-    } else if (Value narrow = getWidenedF16(acc)) {
-      acc = narrow;
     } else {
       break;
     }

@@ -129,3 +129,46 @@ func.func @odd_columns(%x: tensor<7x64xf16>, %w: tensor<267x64xf16>) -> tensor<7
   }
   return %r : tensor<7x267xf16>
 }
+
+// -----
+
+// torch-mlir's f16 Linear: f16 operands accumulating in f32 from the f16
+// bias widened and broadcast outside the region. The kernel reads the bias
+// vector where it is and widens it as it adds it, so the broadcast is
+// never made.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %[[X:.*]]: memref<6400xf16>, %[[W:.*]]: memref<5120xf16>, %[[BIAS:.*]]: memref<80xf16>, %[[OUT:.*]]: memref<8000xf16>) kernel
+// CHECK: nvgpu.mma.sync
+// CHECK: %[[B16:.*]] = memref.load %[[BIAS]]
+// CHECK: %[[B:.*]] = arith.extf %[[B16]] : f16 to f32
+// CHECK: arith.addf %[[B]], %{{.*}} : f32
+// CHECK-LABEL: func.func @widened_bias
+// CHECK-SAME: %[[XT:[^:]+]]: tensor<100x64xf16>, %[[WT:[^:]+]]: tensor<80x64xf16>, %[[BT:[^:]+]]: tensor<80xf16>)
+// CHECK: %[[BB:.*]] = bufferization.to_buffer %[[BT]]
+// CHECK: gpu.launch_func @tesa_kernels::@contraction0 {{.*}} args({{.*}}, %[[BB]] : memref<80xf16>, %{{.*}} : memref<8000xf16>)
+func.func @widened_bias(%x: tensor<100x64xf16>, %w: tensor<80x64xf16>, %b: tensor<80xf16>) -> tensor<100x80xf16> {
+  %e32 = tensor.empty() : tensor<100x80xf32>
+  %acc = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%b : tensor<80xf16>) outs(%e32 : tensor<100x80xf32>) {
+  ^bb0(%c: f16, %o: f32):
+    %v = arith.extf %c : f16 to f32
+    linalg.yield %v : f32
+  } -> tensor<100x80xf32>
+  %e = tensor.empty() : tensor<100x80xf16>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 32], thread_tile = [32, 32], threads = 128, stages = 3, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>) -> tensor<100x80xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<100x64xf16>, tensor<80x64xf16>) outs(%acc : tensor<100x80xf32>) {
+    ^bb0(%a: f16, %c: f16, %o: f32):
+      %a32 = arith.extf %a : f16 to f32
+      %c32 = arith.extf %c : f16 to f32
+      %m = arith.mulf %a32, %c32 : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<100x80xf32>
+    %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p : tensor<100x80xf32>) outs(%e : tensor<100x80xf16>) {
+    ^bb0(%a: f32, %o: f16):
+      %t = arith.truncf %a : f32 to f16
+      linalg.yield %t : f16
+    } -> tensor<100x80xf16>
+    tesa.yield %y : tensor<100x80xf16>
+  }
+  return %r : tensor<100x80xf16>
+}
