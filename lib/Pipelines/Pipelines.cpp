@@ -157,6 +157,9 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     pm.addPass(createNormalizeRowPrograms());
     // Chains of elementwise ops as one op each.
     pm.addPass(createFuseElementwiseChains());
+    // Products of f16 operands that those chains widen, move and scale
+    // (torch-mlir's attention heads) read the f16 tensors.
+    pm.addPass(createFoldOperandExtensions());
     pm.addNestedPass<func::FuncOp>(createFormKernelRegions());
     FormAttentionRegionsOptions attention;
     attention.chip = options.chip;

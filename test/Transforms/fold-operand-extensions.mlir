@@ -48,3 +48,89 @@ func.func @one_widened(%x: tensor<16x64xf16>, %w: tensor<64x32xf32>, %acc: tenso
   %p = linalg.matmul ins(%x32, %w : tensor<16x64xf32>, tensor<64x32xf32>) outs(%acc : tensor<16x32xf32>) -> tensor<16x32xf32>
   return %p : tensor<16x32xf32>
 }
+
+// -----
+
+// torch-mlir's attention scores: each head of the f16 projections moved
+// first, widened and scaled by 1/sqrt(sqrt(d)) in one op, then merged with
+// the batch. The product reads f16 copies in the heads' order (which
+// kernel regions read in place), and the product of the scales as f32
+// values (1/8 up to their rounding) multiplies its result.
+#q = affine_map<(b, h, s, d) -> (b, s, h, d)>
+#k = affine_map<(b, h, d, s) -> (b, s, h, d)>
+#id4 = affine_map<(b, h, s, d) -> (b, h, s, d)>
+// CHECK-LABEL: func.func @scaled_heads
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x16x2x8xf16>, %[[K:.*]]: tensor<1x16x2x8xf16>)
+// CHECK: %[[QH:.*]] = linalg.generic {{.*}} ins(%[[Q]] : tensor<1x16x2x8xf16>) outs(%{{.*}} : tensor<1x2x16x8xf16>)
+// CHECK-NEXT: ^bb0(%[[QIN:.*]]: f16, %{{.*}}: f16):
+// CHECK-NEXT: linalg.yield %[[QIN]] : f16
+// CHECK: %[[QB:.*]] = tensor.collapse_shape %[[QH]] {{.*}} into tensor<2x16x8xf16>
+// CHECK: %[[KH:.*]] = linalg.generic {{.*}} ins(%[[K]] : tensor<1x16x2x8xf16>) outs(%{{.*}} : tensor<1x2x8x16xf16>)
+// CHECK: %[[KB:.*]] = tensor.collapse_shape %[[KH]] {{.*}} into tensor<2x8x16xf16>
+// CHECK: %[[S:.*]] = linalg.batch_matmul ins(%[[QB]], %[[KB]] : tensor<2x16x8xf16>, tensor<2x8x16xf16>) outs(%{{.*}} : tensor<2x16x16xf32>)
+// CHECK: %[[FACTOR:.*]] = arith.constant 0.124999993 : f32
+// CHECK: %[[SCALED:.*]] = linalg.generic {{.*}} ins(%[[S]] : tensor<2x16x16xf32>)
+// CHECK: arith.mulf %{{.*}}, %[[FACTOR]] : f32
+// CHECK: return %[[SCALED]]
+func.func @scaled_heads(%q: tensor<1x16x2x8xf16>, %k: tensor<1x16x2x8xf16>) -> tensor<2x16x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %scale = arith.constant 0.35355339059327379 : f64
+  %eq = tensor.empty() : tensor<1x2x16x8xf32>
+  %qs = linalg.generic {indexing_maps = [#q, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%q : tensor<1x16x2x8xf16>) outs(%eq : tensor<1x2x16x8xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %w = arith.extf %in : f16 to f32
+    %c = arith.truncf %scale : f64 to f32
+    %m = arith.mulf %w, %c : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x16x8xf32>
+  %ek = tensor.empty() : tensor<1x2x8x16xf32>
+  %ks = linalg.generic {indexing_maps = [#k, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%k : tensor<1x16x2x8xf16>) outs(%ek : tensor<1x2x8x16xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %w = arith.extf %in : f16 to f32
+    %c = arith.truncf %scale : f64 to f32
+    %m = arith.mulf %c, %w : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x8x16xf32>
+  %qb = tensor.collapse_shape %qs [[0, 1], [2], [3]] : tensor<1x2x16x8xf32> into tensor<2x16x8xf32>
+  %kb = tensor.collapse_shape %ks [[0, 1], [2], [3]] : tensor<1x2x8x16xf32> into tensor<2x8x16xf32>
+  %e = tensor.empty() : tensor<2x16x16xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %s = linalg.batch_matmul ins(%qb, %kb : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%acc : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  return %s : tensor<2x16x16xf32>
+}
+
+// -----
+
+// Left alone: a scaled product that does not start from zero (the scale
+// would apply to its start too), and a body that scales by a value that is
+// not a constant.
+// CHECK-LABEL: func.func @scales_left_alone
+// CHECK-COUNT-2: linalg.batch_matmul ins({{.*}} : tensor<2x16x8xf32>, tensor<2x8x16xf32>)
+func.func @scales_left_alone(%q: tensor<2x16x8xf16>, %k: tensor<2x8x16xf16>, %acc: tensor<2x16x16xf32>, %factor: f32) -> (tensor<2x16x16xf32>, tensor<2x16x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %eq = tensor.empty() : tensor<2x16x8xf32>
+  %qs = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%q : tensor<2x16x8xf16>) outs(%eq : tensor<2x16x8xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %w = arith.extf %in : f16 to f32
+    %m = arith.mulf %w, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x16x8xf32>
+  %ek = tensor.empty() : tensor<2x8x16xf32>
+  %kw = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%k : tensor<2x8x16xf16>) outs(%ek : tensor<2x8x16xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %w = arith.extf %in : f16 to f32
+    linalg.yield %w : f32
+  } -> tensor<2x8x16xf32>
+  %ks = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%k : tensor<2x8x16xf16>) outs(%ek : tensor<2x8x16xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %w = arith.extf %in : f16 to f32
+    %m = arith.mulf %w, %factor : f32
+    linalg.yield %m : f32
+  } -> tensor<2x8x16xf32>
+  %s1 = linalg.batch_matmul ins(%qs, %kw : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%acc : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %e = tensor.empty() : tensor<2x16x16xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %s2 = linalg.batch_matmul ins(%qs, %ks : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%z : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  return %s1, %s2 : tensor<2x16x16xf32>, tensor<2x16x16xf32>
+}

@@ -55,4 +55,27 @@ TEST(StridedAccess, PermutationsRoundTrip) {
   EXPECT_EQ(invertPermutation<int>(map, coordinates), loops);
 }
 
+
+TEST(StridedAccess, ExpandedDimensionsAreRowMajorWithinTheirStride) {
+  // 768 columns of stride 1 as 12 heads of 64.
+  EXPECT_EQ(getExpandedStrides(1, {12, 64}),
+            (llvm::SmallVector<int64_t>{64, 1}));
+  // A row of stride 768 as a unit batch and 128 rows.
+  EXPECT_EQ(getExpandedStrides(768, {1, 128}),
+            (llvm::SmallVector<int64_t>{128 * 768, 768}));
+}
+
+TEST(StridedAccess, CollapsedDimensionsMustBeEvenlySpaced) {
+  // Heads of 64 contiguous elements collapse into 768 columns.
+  EXPECT_EQ(getCollapsedStride({12, 64}, {64, 1}), 1);
+  // Unit dimensions do not matter, whatever their stride.
+  EXPECT_EQ(getCollapsedStride({1, 12}, {5, 64}), 64);
+  EXPECT_EQ(getCollapsedStride({1, 1}, {7, 3}), 1);
+  // Heads transposed before the rows (12 x 128 x 64 read as 128 x 12 x
+  // 64): a row's 12 heads are 8192 apart, not 64.
+  EXPECT_EQ(getCollapsedStride({12, 64}, {8192, 1}), std::nullopt);
+  // A strided inner dimension collapses when the outer one follows it.
+  EXPECT_EQ(getCollapsedStride({4, 8}, {16, 2}), 2);
+}
+
 } // namespace

@@ -18,6 +18,8 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
+
 namespace tesa {
 
 /// The row-major strides of a tensor of `shape`, in elements.
@@ -31,6 +33,18 @@ llvm::SmallVector<int64_t> getRowMajorStrides(llvm::ArrayRef<int64_t> shape);
 /// sum_d i_d * stride_d.
 llvm::SmallVector<int64_t> getLoopStrides(mlir::AffineMap map,
                                           llvm::ArrayRef<int64_t> shape);
+
+/// The strides of the dimensions one dimension of stride `stride` expands
+/// into, of sizes `sizes` (row-major within it).
+llvm::SmallVector<int64_t> getExpandedStrides(int64_t stride,
+                                              llvm::ArrayRef<int64_t> sizes);
+
+/// The stride of the one dimension that dimensions of `sizes` and `strides`
+/// collapse into, if their elements are evenly spaced in row-major order
+/// (each non-unit dimension's stride is the next non-unit one's times its
+/// size); none otherwise. Dimensions of size 1 do not matter.
+std::optional<int64_t> getCollapsedStride(llvm::ArrayRef<int64_t> sizes,
+                                          llvm::ArrayRef<int64_t> strides);
 
 /// The coordinates, in the dimensions of the tensor `map` reads, of the
 /// iteration `loops` (a projected permutation picks them).

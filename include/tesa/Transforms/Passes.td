@@ -495,10 +495,43 @@ def FoldOperandExtensions : Pass<"tesa-fold-operand-extensions"> {
                        outs(%acc : tensor<16x32xf32>) -> tensor<16x32xf32>
     ```
 
-    `--tesa-pipeline` runs it after the decomposition (which splits sparse
-    f32 products into parts first), before forming kernel regions.
+    The widening may also move the elements (a permutation map, possibly
+    followed by a `tensor.collapse_shape`) and multiply them by constants:
+    torch-mlir's attention moves each head of the f16 Q and K projections
+    before the rows, widens and scales it by 1/sqrt(sqrt(d)), then merges
+    heads with the batch. The product then reads an f16 copy in the moved
+    order, collapsed the same way (kernel regions read such copies where
+    their source is, so they are never made), and the product of the
+    constants multiplies its result in a `linalg.generic` after it. A scaled
+    product must start from zero. Multiplying the sum once instead of each
+    operand rounds differently in the last bits of f32.
+
+    ```mlir
+    %q32 = linalg.generic {indexing_maps = [(b, h, s, d) -> (b, s, h, d), (b, h, s, d) -> (b, h, s, d)], ...}
+        ins(%q : tensor<1x128x12x64xf16>) outs(%e : tensor<1x12x128x64xf32>) {
+      ^bb0(%in: f16, %out: f32):
+        %w = arith.extf %in : f16 to f32
+        %s = arith.mulf %w, %c : f32
+        linalg.yield %s : f32
+    } -> tensor<1x12x128x64xf32>
+    %qb = tensor.collapse_shape %q32 [[0, 1], [2], [3]] : tensor<1x12x128x64xf32> into tensor<12x128x64xf32>
+    %p = linalg.batch_matmul ins(%qb, %kb : ...) outs(%zeros : tensor<12x128x128xf32>) -> tensor<12x128x128xf32>
+    // becomes
+    %q16 = linalg.generic {(same maps), body yields %in} ins(%q : ...) -> tensor<1x12x128x64xf16>
+    %qb = tensor.collapse_shape %q16 [[0, 1], [2], [3]] : tensor<1x12x128x64xf16> into tensor<12x128x64xf16>
+    %p = linalg.batch_matmul ins(%qb, %kb16 : ...) outs(%zeros : tensor<12x128x128xf32>) -> tensor<12x128x128xf32>
+    %scores = linalg.generic {...} ins(%p : tensor<12x128x128xf32>) ... // %in * (c * c)
+    ```
+
+    `--tesa-pipeline` runs it before the decomposition (so that sparse f16
+    weights become f16 parts), and again after
+    `--tesa-fuse-elementwise-chains` (which makes each operand's chain of
+    transposes, widenings and scalings one op), before forming kernel
+    regions.
   }];
-  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
 }
 
 def NormalizeRowPrograms : Pass<"tesa-normalize-row-programs"> {

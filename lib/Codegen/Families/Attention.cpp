@@ -535,20 +535,28 @@ tesa::buildAttentionKernel(KernelOp region, gpu::GPUModuleOp module,
       Epilogue::get(body->context.getResult(0), body->contextSteps);
   if (failed(scoreSteps) || failed(contextSteps))
     return kernelError("a step after a product is not elementwise");
-  ContractionProblem scores = describeContraction(body->scores);
-  scores.epilogue = &*scoreSteps;
-  ContractionProblem context = describeContraction(body->context);
-  context.epilogue = &*contextSteps;
-  if (config.getTile()[2] != scores.shape.k ||
-      context.shape.k != scores.shape.n ||
-      context.shape.m != scores.shape.m ||
-      context.shape.batch != scores.shape.batch)
-    return kernelError(
-        "the tile's head size or the products' shapes do not match");
   bool exactF32 = config.getAtom() == MmaAtom::FmaF32;
-  if (std::optional<std::string> reason =
-          exactF32 ? checkFmaAttention(scores, context, config)
-                   : checkAttention(scores, context, config))
+  // Q, K and V read where the tensors they view are (the projections'
+  // results, whatever torch-mlir's head reshapes and transposes), unless
+  // the kernel cannot read them there.
+  ContractionProblem scores, context;
+  std::optional<std::string> reason;
+  for (OperandViews views : {OperandViews::SameType, OperandViews::None}) {
+    scores = describeContraction(body->scores, views);
+    scores.epilogue = &*scoreSteps;
+    context = describeContraction(body->context, views);
+    context.epilogue = &*contextSteps;
+    if (config.getTile()[2] != scores.shape.k ||
+        context.shape.k != scores.shape.n ||
+        context.shape.m != scores.shape.m ||
+        context.shape.batch != scores.shape.batch)
+      return kernelError(
+          "the tile's head size or the products' shapes do not match");
+    if (!(reason = exactF32 ? checkFmaAttention(scores, context, config)
+                            : checkAttention(scores, context, config)))
+      break;
+  }
+  if (reason)
     return kernelError(*reason);
 
   ImplicitLocOpBuilder b(module.getLoc(), module.getContext());

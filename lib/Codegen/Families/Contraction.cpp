@@ -29,6 +29,7 @@
 #include "tesa/Analysis/DecompositionPlan.h"
 #include "tesa/Codegen/Epilogue.h"
 #include "tesa/Codegen/StridedAccess.h"
+#include "tesa/Codegen/TensorViews.h"
 #include "tesa/Support/SparsityMap.h"
 #include "tesa/Transforms/KernelRegions.h"
 
@@ -671,7 +672,8 @@ StagedOperand tesa::stageOperand(KernelEmitter &e, Value global,
   return operand;
 }
 
-ContractionProblem tesa::describeContraction(linalg::GenericOp contraction) {
+ContractionProblem tesa::describeContraction(linalg::GenericOp contraction,
+                                             OperandViews views) {
   linalg::ContractionDimensions dims =
       *getKernelContractionDims(contraction);
   SmallVector<int64_t> ranges = contraction.getStaticLoopRanges();
@@ -689,10 +691,20 @@ ContractionProblem tesa::describeContraction(linalg::GenericOp contraction) {
     shape.batch = ranges[shape.batchLoop];
   }
   SmallVector<AffineMap> maps = contraction.getIndexingMapsArray();
-  problem.a = contraction.getDpsInputs()[0];
-  problem.b = contraction.getDpsInputs()[1];
-  problem.aStrides = getLoopStrides(maps[0], getShape(problem.a));
-  problem.bStrides = getLoopStrides(maps[1], getShape(problem.b));
+  auto describeOperand = [&](unsigned index, Value &operand,
+                             SmallVector<int64_t> &strides) {
+    operand = contraction.getDpsInputs()[index];
+    if (views == OperandViews::None) {
+      strides = getLoopStrides(maps[index], getShape(operand));
+      return;
+    }
+    StridedView view =
+        getStridedView(operand, views == OperandViews::Widening);
+    operand = view.source;
+    strides = getLoopStrides(view, maps[index]);
+  };
+  describeOperand(0, problem.a, problem.aStrides);
+  describeOperand(1, problem.b, problem.bStrides);
   problem.init = getInitialValue(contraction.getDpsInits()[0], maps.back());
   problem.resultElement = getElementTypeOrSelf(contraction.getResult(0));
   problem.outputMap = maps.back();
@@ -719,10 +731,19 @@ tesa::buildContractionKernel(KernelOp region, gpu::GPUModuleOp module,
     return kernelError(
         "an op after the contraction is not an elementwise step");
 
-  ContractionProblem problem = describeContraction(contraction);
-  problem.splitK = config.getSplitK();
-  problem.epilogue = &*epilogue;
-  if (std::optional<std::string> reason = checkConfig(problem, config))
+  // Operands read where the tensors they view are (FMA tiles widen what
+  // they load, tensor-core tiles read f16 operands of f16 tensors), unless
+  // the config's tiles cannot read them there.
+  ContractionProblem problem;
+  std::optional<std::string> reason;
+  for (OperandViews views : {OperandViews::Widening, OperandViews::None}) {
+    problem = describeContraction(contraction, views);
+    problem.splitK = config.getSplitK();
+    problem.epilogue = &*epilogue;
+    if (!(reason = checkConfig(problem, config)))
+      break;
+  }
+  if (reason)
     return kernelError(*reason);
   return emitContraction(problem, config, module, name,
                          epilogue->getResultType());

@@ -116,8 +116,13 @@ struct ContractionProblem {
 
 /// The contraction `contraction` (see isContractionForKernel) as a
 /// problem: its loops, operands and strides, initial value, result type
-/// and output map; no epilogue and no split-K yet.
-ContractionProblem describeContraction(mlir::linalg::GenericOp contraction);
+/// and output map; no epilogue and no split-K yet. With `views`, each
+/// operand is read from the tensor it views (getStridedView), so that the
+/// copies and reshapes between them are not made.
+enum class OperandViews { None, SameType, Widening };
+ContractionProblem
+describeContraction(mlir::linalg::GenericOp contraction,
+                    OperandViews views = OperandViews::None);
 
 /// The values of `shape`'s loops at output (`row`, `column`) of batch
 /// `batchId` (the reduction loop at zero).

@@ -100,3 +100,44 @@ func.func @split_k(%x: tensor<40x128xf32>, %w: tensor<128x24xf32>) -> tensor<40x
   }
   return %r : tensor<40x24xf32>
 }
+
+// -----
+
+// torch-mlir's attention context: the probabilities times V, whose heads are
+// split out of a projection's 64 columns, moved before the rows, widened
+// from f16 and merged with the batch. FMA tiles read V where the projection
+// wrote it (strides 16 a head, 64 a row, 1 a column) and widen what they
+// load, so neither the copy nor the widening is made.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %[[P:.*]]: memref<4096xf32>, %[[V:.*]]: memref<2048xf16>, %[[OUT:.*]]: memref<2048xf32>) kernel
+// CHECK: %[[VE:.*]] = memref.load %[[V]]
+// CHECK: %[[VS:.*]] = arith.select %{{.*}}, %[[VE]], %{{.*}} : f16
+// CHECK: arith.extf %[[VS]] : f16 to f32
+// CHECK-LABEL: func.func @heads_of_a_projection
+// CHECK-SAME: (%{{.*}}: tensor<4x32x32xf32>, %[[VT:.*]]: tensor<32x64xf16>)
+// CHECK: %[[VB:.*]] = bufferization.to_buffer %[[VT]]
+// CHECK: %[[VF:.*]] = memref.collapse_shape %[[VB]] {{\[\[}}0, 1]] : memref<32x64xf16> into memref<2048xf16>
+// CHECK: gpu.launch_func @tesa_kernels::@contraction0 {{.*}} args(%{{.*}} : memref<4096xf32>, %[[VF]] : memref<2048xf16>, %{{.*}} : memref<2048xf32>)
+func.func @heads_of_a_projection(%p: tensor<4x32x32xf32>, %v: tensor<32x64xf16>) -> tensor<4x32x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %heads = tensor.expand_shape %v [[0, 1], [2, 3]] output_shape [1, 32, 4, 16] : tensor<32x64xf16> into tensor<1x32x4x16xf16>
+  %ew = tensor.empty() : tensor<1x4x32x16xf32>
+  %wide = linalg.generic {indexing_maps = [affine_map<(b, h, s, d) -> (b, s, h, d)>, affine_map<(b, h, s, d) -> (b, h, s, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%heads : tensor<1x32x4x16xf16>) outs(%ew : tensor<1x4x32x16xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %w = arith.extf %in : f16 to f32
+    linalg.yield %w : f32
+  } -> tensor<1x4x32x16xf32>
+  %vb = tensor.collapse_shape %wide [[0, 1], [2], [3]] : tensor<1x4x32x16xf32> into tensor<4x32x16xf32>
+  %e = tensor.empty() : tensor<4x32x16xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<4x32x16xf32>) -> tensor<4x32x16xf32>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [32, 16, 8], thread_tile = [2, 2], threads = 128, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<4x32x16xf32> {
+    %c = linalg.generic {indexing_maps = [affine_map<(b, i, j, k) -> (b, i, k)>, affine_map<(b, i, j, k) -> (b, k, j)>, affine_map<(b, i, j, k) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%p, %vb : tensor<4x32x32xf32>, tensor<4x32x16xf32>) outs(%acc : tensor<4x32x16xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %m = arith.mulf %a, %b : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<4x32x16xf32>
+    tesa.yield %c : tensor<4x32x16xf32>
+  }
+  return %r : tensor<4x32x16xf32>
+}
