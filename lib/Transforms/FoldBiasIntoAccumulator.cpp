@@ -74,6 +74,15 @@ std::optional<BiasAddition> getBiasAddition(linalg::GenericOp add) {
   return std::nullopt;
 }
 
+/// Whether `product`'s operands have narrower elements than its result.
+bool hasNarrowerOperands(linalg::LinalgOp product) {
+  unsigned resultWidth =
+      getElementTypeOrSelf(product->getResult(0)).getIntOrFloatBitWidth();
+  return llvm::all_of(product.getDpsInputs(), [&](Value input) {
+    return getElementTypeOrSelf(input).getIntOrFloatBitWidth() < resultWidth;
+  });
+}
+
 /// Whether `add`'s body is its bias addition alone.
 bool yieldsSum(linalg::GenericOp add, arith::AddFOp sum) {
   auto yield = cast<linalg::YieldOp>(add.getRegion().front().getTerminator());
@@ -122,12 +131,17 @@ struct FoldBias : OpRewritePattern<linalg::GenericOp> {
       resultType = RankedTensorType::get(resultType.getShape(),
                                          resultType.getElementType());
     }
-    // The bias must be available where the product is computed: where it
-    // is made after the product (torch-mlir broadcasts each Linear's bias
-    // after its matmul), its side-effect-free definitions move up.
+    // The bias must be available where the product is computed. torch-mlir
+    // broadcasts each Linear's bias after its matmul; for a product of
+    // narrower operands (an f16 Linear, whose sum is rounded after the
+    // bias), the bias's side-effect-free definitions move up. Parts of f32
+    // products apply such a bias as an elementwise step instead, which
+    // kept-channel parts need: a bias in the accumulator would make them
+    // write the channels they skip.
     Value bias = add.getDpsInputs()[1 - productIndex];
     if (!dominance.properlyDominates(bias, product) &&
-        failed(moveValueDefinitions(rewriter, bias, product, dominance)))
+        (!hasNarrowerOperands(linalgProduct) ||
+         failed(moveValueDefinitions(rewriter, bias, product, dominance))))
       return failure();
     Location loc = add.getLoc();
     AffineMap biasMap = add.getIndexingMapsArray()[1 - productIndex];

@@ -161,3 +161,31 @@ func.func @bias_then_gelu(%x: tensor<16x32xf32>, %w: tensor<32x64xf32>, %b: tens
   } -> tensor<16x64xf32>
   return %r : tensor<16x64xf32>
 }
+
+// -----
+
+// Left alone: the same late bias on an f32 product, whose parts apply the
+// bias as an elementwise step instead (kept-channel parts skip pruned
+// channels, which an accumulator would make them write).
+// CHECK-LABEL: func.func @late_bias_of_f32_product
+// CHECK: %[[P:.*]] = linalg.matmul
+// CHECK: linalg.generic {{.*}} ins(%[[P]], %{{.*}} : tensor<16x64xf32>, tensor<16x64xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.addf
+func.func @late_bias_of_f32_product(%x: tensor<16x32xf32>, %w: tensor<32x64xf32>, %b: tensor<64xf32>) -> tensor<16x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<16x32xf32>, tensor<32x64xf32>) outs(%acc : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %e2 = tensor.empty() : tensor<16x64xf32>
+  %bias = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%b : tensor<64xf32>) outs(%e2 : tensor<16x64xf32>) {
+  ^bb0(%u: f32, %o: f32):
+    linalg.yield %u : f32
+  } -> tensor<16x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p, %bias : tensor<16x64xf32>, tensor<16x64xf32>) outs(%e2 : tensor<16x64xf32>) {
+  ^bb0(%u: f32, %v: f32, %o: f32):
+    %s = arith.addf %u, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<16x64xf32>
+  return %r : tensor<16x64xf32>
+}

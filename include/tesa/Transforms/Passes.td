@@ -338,8 +338,15 @@ def FoldBiasIntoAccumulator : Pass<"tesa-fold-bias-into-accumulator"> {
     An f32 generic that goes on to apply more to the sum alone (an
     activation such as GELU after the bias) keeps that on the biased
     product, whose result then has no encoding; `--tesa-fuse-epilogues` can then move it
-    into the product's last part. `--tesa-pipeline` runs it before the
-    decomposition.
+    into the product's last part. The zero accumulator is seen through its
+    annotations. A bias made after a product of narrower operands
+    (torch-mlir's f16 `Linear`: f16 operands, an f32 sum, the bias widened
+    and broadcast after the matmul, the sum rounded to f16 after the bias)
+    has its side-effect-free definitions moved above the product first. A
+    late bias of an f32 product stays an addition, which the parts apply as
+    an elementwise step (kept-channel parts skip pruned channels, which a
+    biased accumulator would make them write). `--tesa-pipeline` runs it
+    before the decomposition.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
