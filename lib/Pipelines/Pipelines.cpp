@@ -71,6 +71,7 @@ static void addGenericGPUPath(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // A fill, the reduction into it and the elementwise ops after it as one
   // loop, whose sums stay in registers.
+  pm.addNestedPass<func::FuncOp>(tesa::createHoistAllocations());
   pm.addNestedPass<func::FuncOp>(createParallelLoopFusionPass());
   pm.addNestedPass<func::FuncOp>(tesa::createPromoteLoopAccumulators());
   pm.addNestedPass<func::FuncOp>(tesa::createAssertsToTraps());

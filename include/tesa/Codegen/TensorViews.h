@@ -33,9 +33,11 @@ struct StridedView {
 /// `tensor.expand_shape`, `tensor.collapse_shape` of dimensions that are
 /// evenly spaced there, and copies in another order (see matchCopy) of the
 /// same element type, or with `allowWidening` copies that widen it (for
-/// readers that convert what they load); `value` itself, row-major, when it
-/// is none of those.
-StridedView getStridedView(mlir::Value value, bool allowWidening = false);
+/// readers that convert what they load), with `allowBroadcast` copies that
+/// broadcast it (strides of 0); `value` itself, row-major, when it is none
+/// of those.
+StridedView getStridedView(mlir::Value value, bool allowWidening = false,
+                           bool allowBroadcast = false);
 
 /// The strides of the loops reading `view` through `map` (a projected
 /// permutation from the loops to the viewed tensor's dimensions), as

@@ -345,6 +345,32 @@ def NameKernels : Pass<"tesa-name-kernels"> {
   }];
 }
 
+def HoistAllocations : Pass<"tesa-hoist-allocations"> {
+  let summary = "Move allocations to the start of their block";
+  let description = [{
+    Moves each `memref.alloc` and synchronous `gpu.alloc` that takes no
+    operands (a static shape, no dependencies) to the start of its block.
+    `scf-parallel-loop-fusion` fuses adjacent parallel loops and looks past
+    ops without memory effects only, so an allocation between two loops
+    (the buffer of the second loop's result) keeps them apart: an f16
+    depthwise convolution, which accumulates into an f32 buffer, and the
+    rounding and ReLU6 after it, were two kernels. The generic path runs it
+    before the fusion.
+
+    ```mlir
+    scf.parallel (...) { ... memref.store %s, %acc[...] : memref<8x8xf32> }
+    %out = gpu.alloc () : memref<8x8xf16>
+    scf.parallel (...) { %v = memref.load %acc[...] ... memref.store %r, %out[...] }
+    // becomes
+    %out = gpu.alloc () : memref<8x8xf16>
+    scf.parallel (...) { ... memref.store %s, %acc[...] : memref<8x8xf32> }
+    scf.parallel (...) { %v = memref.load %acc[...] ... memref.store %r, %out[...] }
+    ```
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def PromoteLoopAccumulators : Pass<"tesa-promote-loop-accumulators"> {
   let summary = "Keep what the generic path's loops accumulate in registers";
   let description = [{

@@ -534,6 +534,8 @@ void tesa::emitSplitKFinish(KernelEmitter &e, const ContractionProblem &problem,
 /// read through `map`.
 InitialValue tesa::getInitialValue(Value acc, AffineMap map) {
   InitialValue init;
+  while (auto annotate = acc.getDefiningOp<AnnotateOp>())
+    acc = annotate.getSource();
   if (auto fill = acc.getDefiningOp<linalg::FillOp>())
     if (auto constant =
             fill.getInputs()[0].getDefiningOp<arith::ConstantOp>())
@@ -541,23 +543,13 @@ InitialValue tesa::getInitialValue(Value acc, AffineMap map) {
         init.constant = value.getValueAsDouble();
         return init;
       }
-  // Read through annotations, copies (a bias broadcast to every row) and a
-  // widening of the elements, which the load's conversion to f32 does.
-  while (true) {
-    Value source;
-    AffineMap sourceMap;
-    if (auto annotate = acc.getDefiningOp<AnnotateOp>()) {
-      acc = annotate.getSource();
-    } else if (matchCopy(acc, source, sourceMap, /*allowBroadcast=*/true,
-                         /*allowWidening=*/true)) {
-      acc = source;
-      map = sourceMap.compose(map);
-    } else {
-      break;
-    }
-  }
-  init.source = acc;
-  init.loopStrides = getLoopStrides(map, getShape(acc));
+  // Read where the tensor it views is: through annotations, reshapes and
+  // copies (a bias broadcast to every row, widened from f16: the load
+  // converts to f32).
+  StridedView view = getStridedView(acc, /*allowWidening=*/true,
+                                    /*allowBroadcast=*/true);
+  init.source = view.source;
+  init.loopStrides = getLoopStrides(view, map);
   return init;
 }
 

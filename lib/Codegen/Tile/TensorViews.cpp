@@ -50,24 +50,25 @@ collapseView(tensor::CollapseShapeOp collapse, const StridedView &view) {
   return StridedView{view.source, strides};
 }
 
-StridedView tesa::getStridedView(Value value, bool allowWidening) {
+StridedView tesa::getStridedView(Value value, bool allowWidening,
+                                 bool allowBroadcast) {
+  auto viewOf = [&](Value source) {
+    return getStridedView(source, allowWidening, allowBroadcast);
+  };
   auto type = cast<RankedTensorType>(value.getType());
   StridedView itself{value, getRowMajorStrides(type.getShape())};
   if (!type.hasStaticShape())
     return itself;
   if (auto annotate = value.getDefiningOp<AnnotateOp>())
-    return getStridedView(annotate.getSource(), allowWidening);
+    return viewOf(annotate.getSource());
   if (auto expand = value.getDefiningOp<tensor::ExpandShapeOp>())
-    return expandView(expand, getStridedView(expand.getSrc(), allowWidening));
+    return expandView(expand, viewOf(expand.getSrc()));
   if (auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>())
-    return collapseView(collapse,
-                        getStridedView(collapse.getSrc(), allowWidening))
-        .value_or(itself);
+    return collapseView(collapse, viewOf(collapse.getSrc())).value_or(itself);
   Value source;
   AffineMap map;
-  if (matchCopy(value, source, map, /*allowBroadcast=*/false,
-                allowWidening)) {
-    StridedView view = getStridedView(source, allowWidening);
+  if (matchCopy(value, source, map, allowBroadcast, allowWidening)) {
+    StridedView view = viewOf(source);
     return {view.source, getLoopStrides(view, map)};
   }
   return itself;

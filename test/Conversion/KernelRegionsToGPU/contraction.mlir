@@ -141,3 +141,37 @@ func.func @heads_of_a_projection(%p: tensor<4x32x32xf32>, %v: tensor<32x64xf16>)
   }
   return %r : tensor<4x32x16xf32>
 }
+
+// -----
+
+// A pointwise convolution's accumulator as torch-mlir gives it: the f16 bias
+// widened, broadcast to NCHW and collapsed to the batched product's shape.
+// The kernel reads the bias vector where it is (stride 1 along the
+// channels, 0 elsewhere) and widens it.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %{{.*}}: memref<64xf32>, %{{.*}}: memref<256xf32>, %[[BIAS:.*]]: memref<4xf16>, %{{.*}}: memref<64xf32>) kernel
+// CHECK: %[[B:.*]] = memref.load %[[BIAS]]
+// CHECK: arith.extf %[[B]] : f16 to f32
+// CHECK-LABEL: func.func @collapsed_bias
+// CHECK-SAME: %[[BT:[^:]+]]: tensor<4xf16>)
+// CHECK: %[[BB:.*]] = bufferization.to_buffer %[[BT]]
+// CHECK: gpu.launch_func @tesa_kernels::@contraction0 {{.*}} args(%{{.*}} : memref<64xf32>, %{{.*}} : memref<256xf32>, %[[BB]] : memref<4xf16>, %{{.*}} : memref<64xf32>)
+func.func @collapsed_bias(%w: tensor<4x16xf32>, %x: tensor<2x16x8xf32>, %b: tensor<4xf16>) -> tensor<2x4x8xf32> {
+  %e4 = tensor.empty() : tensor<2x4x2x4xf32>
+  %wide = linalg.generic {indexing_maps = [affine_map<(n, c, h, w) -> (c)>, affine_map<(n, c, h, w) -> (n, c, h, w)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%b : tensor<4xf16>) outs(%e4 : tensor<2x4x2x4xf32>) {
+  ^bb0(%v: f16, %o: f32):
+    %f = arith.extf %v : f16 to f32
+    linalg.yield %f : f32
+  } -> tensor<2x4x2x4xf32>
+  %acc = tensor.collapse_shape %wide [[0], [1], [2, 3]] : tensor<2x4x2x4xf32> into tensor<2x4x8xf32>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [4, 8, 8], thread_tile = [1, 1], threads = 32, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<2x4x8xf32> {
+    %c = linalg.generic {indexing_maps = [affine_map<(n, i, j, k) -> (i, k)>, affine_map<(n, i, j, k) -> (n, k, j)>, affine_map<(n, i, j, k) -> (n, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%w, %x : tensor<4x16xf32>, tensor<2x16x8xf32>) outs(%acc : tensor<2x4x8xf32>) {
+    ^bb0(%a: f32, %y: f32, %o: f32):
+      %m = arith.mulf %a, %y : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<2x4x8xf32>
+    tesa.yield %c : tensor<2x4x8xf32>
+  }
+  return %r : tensor<2x4x8xf32>
+}
