@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
 namespace tesa {
@@ -29,6 +30,7 @@ using namespace mlir;
 namespace {
 struct FoldOperandExtensionsPass
     : public tesa::impl::FoldOperandExtensionsBase<FoldOperandExtensionsPass> {
+  using FoldOperandExtensionsBase::FoldOperandExtensionsBase;
   void runOnOperation() override;
 };
 } // namespace
@@ -58,15 +60,11 @@ struct WidenedOperand {
   tensor::CollapseShapeOp collapse;
   /// The product of the factors.
   double scale = 1.0;
+  /// Instead of the above: an f32 operand that the product rounds to f16.
+  Value rounded;
 
-  /// Whether the operand is the f16 input itself, widened.
-  bool isPlainWidening() {
-    return !collapse && scale == 1.0 &&
-           llvm::all_of(copy.getIndexingMapsArray(),
-                        [](AffineMap map) { return map.isIdentity(); });
-  }
-  /// The f16 operand: the input, or where the copy moves or scales it or a
-  /// reshape follows, an f16 copy of it in the copy's order, reshaped.
+  /// The f16 operand: the input, copied in the copy's order where that is
+  /// another, and collapsed where the operand is.
   Value buildNarrow(OpBuilder &builder);
 };
 } // namespace
@@ -106,29 +104,95 @@ static std::optional<WidenedOperand> matchWidenedOperand(Value value) {
   chain.insert(extend);
   // Nothing else in the body but the factors' constants.
   for (Operation &op : body.without_terminator())
-    if (!chain.contains(&op) && !getCastConstant(op.getResult(0)))
+    if (!chain.contains(&op) &&
+        (op.getNumResults() != 1 || !getCastConstant(op.getResult(0))))
       return std::nullopt;
   return operand;
 }
 
+/// `value` (f32) rounded to f16 element by element; a collapsed tensor is
+/// rounded before the collapse, next to what made it.
+static Value buildRounding(OpBuilder &builder, Value value) {
+  if (auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>()) {
+    Value narrow = buildRounding(builder, collapse.getSrc());
+    auto type = RankedTensorType::get(collapse.getResultType().getShape(),
+                                      builder.getF16Type());
+    return tensor::CollapseShapeOp::create(builder, collapse.getLoc(), type,
+                                           narrow,
+                                           collapse.getReassociationIndices());
+  }
+  Location loc = value.getLoc();
+  auto type = cast<RankedTensorType>(value.getType());
+  Value init =
+      tensor::EmptyOp::create(builder, loc, type.getShape(), builder.getF16Type());
+  SmallVector<AffineMap> maps(2,
+                              builder.getMultiDimIdentityMap(type.getRank()));
+  return linalg::GenericOp::create(
+             builder, loc, TypeRange{init.getType()}, ValueRange{value},
+             ValueRange{init}, maps,
+             SmallVector<utils::IteratorType>(type.getRank(),
+                                              utils::IteratorType::parallel),
+             [](OpBuilder &b, Location loc, ValueRange args) {
+               linalg::YieldOp::create(
+                   b, loc,
+                   ValueRange{arith::TruncFOp::create(b, loc, b.getF16Type(),
+                                                      args[0])});
+             })
+      .getResult(0);
+}
+
+/// Whether `op` reads each element of its one input once: through a
+/// projected permutation onto all its dimensions, the loops it leaves out
+/// of extent 1 (a unit dimension the output adds).
+static bool readsEachElementOnce(linalg::GenericOp op) {
+  AffineMap map = op.getIndexingMapsArray()[0];
+  if (!map.isProjectedPermutation() || !op.getIndexingMapsArray()[1].isIdentity())
+    return false;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  for (unsigned loop = 0; loop < map.getNumDims(); ++loop)
+    if (!map.isFunctionOfDim(loop) && ranges[loop] != 1)
+      return false;
+  return true;
+}
+
+/// Whether every use of `result` rounds it to f16 element by element (an
+/// all-parallel linalg.generic reading each element once whose body is
+/// one `arith.truncf`).
+static bool isOnlyRoundedToF16(Value result) {
+  return !result.use_empty() &&
+         llvm::all_of(result.getUsers(), [](Operation *user) {
+           auto generic = dyn_cast<linalg::GenericOp>(user);
+           if (!generic || generic.getNumDpsInputs() != 1 ||
+               generic.getNumParallelLoops() != generic.getNumLoops() ||
+               !readsEachElementOnce(generic))
+             return false;
+           Block &body = generic.getRegion().front();
+           auto truncate = dyn_cast<arith::TruncFOp>(body.front());
+           return body.getOperations().size() == 2 && truncate &&
+                  truncate.getIn() == body.getArgument(0) &&
+                  truncate.getType().isF16();
+         });
+}
+
 Value WidenedOperand::buildNarrow(OpBuilder &builder) {
-  Value input = copy.getDpsInputs()[0];
-  if (isPlainWidening())
-    return input;
+  if (rounded)
+    return buildRounding(builder, rounded);
+  Value narrow = copy.getDpsInputs()[0];
   Location loc = copy.getLoc();
-  ArrayRef<int64_t> shape =
-      cast<RankedTensorType>(copy.getResult(0).getType()).getShape();
   Type f16 = builder.getF16Type();
-  Value init = tensor::EmptyOp::create(builder, loc, shape, f16);
-  Value narrow =
-      linalg::GenericOp::create(
-          builder, loc, TypeRange{init.getType()}, ValueRange{input},
-          ValueRange{init}, copy.getIndexingMapsArray(),
-          copy.getIteratorTypesArray(),
-          [](OpBuilder &b, Location loc, ValueRange args) {
-            linalg::YieldOp::create(b, loc, args[0]);
-          })
-          .getResult(0);
+  if (!copy.getIndexingMapsArray()[0].isIdentity()) {
+    ArrayRef<int64_t> shape =
+        cast<RankedTensorType>(copy.getResult(0).getType()).getShape();
+    Value init = tensor::EmptyOp::create(builder, loc, shape, f16);
+    narrow = linalg::GenericOp::create(
+                 builder, loc, TypeRange{init.getType()}, ValueRange{narrow},
+                 ValueRange{init}, copy.getIndexingMapsArray(),
+                 copy.getIteratorTypesArray(),
+                 [](OpBuilder &b, Location loc, ValueRange args) {
+                   linalg::YieldOp::create(b, loc, args[0]);
+                 })
+                 .getResult(0);
+  }
   if (!collapse)
     return narrow;
   auto type = RankedTensorType::get(collapse.getResultType().getShape(), f16);
@@ -140,17 +204,25 @@ Value WidenedOperand::buildNarrow(OpBuilder &builder) {
 /// are widened and it accumulates in f32 (the named op's body widens the
 /// new operands itself); the operands' constant factors multiply its result
 /// instead.
-static void foldExtensions(linalg::LinalgOp product) {
+static void foldExtensions(linalg::LinalgOp product, bool roundOperands) {
   Value accumulator = product.getDpsInits().front();
   if (!getElementTypeOrSelf(accumulator.getType()).isF32())
     return;
   SmallVector<WidenedOperand> widened;
   for (Value input : product.getDpsInputs()) {
     std::optional<WidenedOperand> operand = matchWidenedOperand(input);
-    if (!operand)
-      return;
+    if (!operand) {
+      // An f32 operand of a product whose result is only rounded to f16.
+      if (!roundOperands || !getElementTypeOrSelf(input).isF32() ||
+          !isOnlyRoundedToF16(product->getResult(0)))
+        return;
+      operand = WidenedOperand();
+      operand->rounded = input;
+    }
     widened.push_back(*operand);
   }
+  if (widened[0].rounded && widened[1].rounded)
+    return;
   // A scaled product starts from zero, so that only its sum is scaled.
   double scale = widened[0].scale * widened[1].scale;
   Value start = accumulator;
@@ -200,8 +272,13 @@ static void foldExtensions(linalg::LinalgOp product) {
   for (WidenedOperand &operand : widened) {
     if (operand.collapse && operand.collapse->use_empty())
       operand.collapse->erase();
-    if (operand.copy->use_empty())
+    if (operand.copy && operand.copy->use_empty())
       operand.copy->erase();
+    // The rounded operand's collapse, which the rounding replaced.
+    if (Operation *op = operand.rounded ? operand.rounded.getDefiningOp()
+                                        : nullptr;
+        op && isOpTriviallyDead(op))
+      op->erase();
   }
 }
 
@@ -215,5 +292,5 @@ void FoldOperandExtensionsPass::runOnOperation() {
       products.push_back(op);
   });
   for (linalg::LinalgOp product : products)
-    foldExtensions(product);
+    foldExtensions(product, roundOperands);
 }

@@ -1,4 +1,5 @@
 // RUN: tesa-opt %s --split-input-file --tesa-fold-operand-extensions | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-fold-operand-extensions="round-operands=false" | FileCheck %s --check-prefix=EXACT
 
 #id = affine_map<(i, j) -> (i, j)>
 
@@ -133,4 +134,63 @@ func.func @scales_left_alone(%q: tensor<2x16x8xf16>, %k: tensor<2x8x16xf16>, %ac
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
   %s2 = linalg.batch_matmul ins(%qs, %ks : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%z : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
   return %s1, %s2 : tensor<2x16x16xf32>, tensor<2x16x16xf32>
+}
+
+// -----
+
+// torch-mlir's attention context: f32 probabilities times the widened f16
+// V, the sum rounded to f16. The probabilities are rounded to f16 (before
+// their collapse, next to the softmax) and the product reads f16 operands;
+// with round-operands=false it stays an f32 product.
+// CHECK-LABEL: func.func @rounded_context
+// CHECK-SAME: (%[[P:.*]]: tensor<1x2x16x16xf32>, %[[V:.*]]: tensor<2x16x8xf16>)
+// CHECK: %[[P16:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<1x2x16x16xf32>) outs(%{{.*}} : tensor<1x2x16x16xf16>)
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: %[[PB:.*]] = tensor.collapse_shape %[[P16]] {{.*}} into tensor<2x16x16xf16>
+// CHECK: linalg.batch_matmul ins(%[[PB]], %[[V]] : tensor<2x16x16xf16>, tensor<2x16x8xf16>) outs(%{{.*}} : tensor<2x16x8xf32>)
+// EXACT-LABEL: func.func @rounded_context
+// EXACT: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<2x16x16xf32>, tensor<2x16x8xf32>)
+func.func @rounded_context(%p: tensor<1x2x16x16xf32>, %v: tensor<2x16x8xf16>) -> tensor<1x2x16x8xf16> {
+  %zero = arith.constant 0.0 : f32
+  %pb = tensor.collapse_shape %p [[0, 1], [2], [3]] : tensor<1x2x16x16xf32> into tensor<2x16x16xf32>
+  %ev = tensor.empty() : tensor<2x16x8xf32>
+  %vw = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%v : tensor<2x16x8xf16>) outs(%ev : tensor<2x16x8xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %w = arith.extf %in : f16 to f32
+    linalg.yield %w : f32
+  } -> tensor<2x16x8xf32>
+  %e = tensor.empty() : tensor<2x16x8xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %c = linalg.batch_matmul ins(%pb, %vw : tensor<2x16x16xf32>, tensor<2x16x8xf32>) outs(%acc : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %e16 = tensor.empty() : tensor<1x2x16x8xf16>
+  %r = linalg.generic {indexing_maps = [affine_map<(u, b, i, j) -> (b, i, j)>, affine_map<(u, b, i, j) -> (u, b, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%c : tensor<2x16x8xf32>) outs(%e16 : tensor<1x2x16x8xf16>) {
+  ^bb0(%in: f32, %out: f16):
+    %t = arith.truncf %in : f32 to f16
+    linalg.yield %t : f16
+  } -> tensor<1x2x16x8xf16>
+  return %r : tensor<1x2x16x8xf16>
+}
+
+// -----
+
+// Left alone: the same product whose result is also read unrounded.
+// CHECK-LABEL: func.func @unrounded_context
+// CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<2x16x16xf32>, tensor<2x16x8xf32>)
+func.func @unrounded_context(%p: tensor<2x16x16xf32>, %v: tensor<2x16x8xf16>) -> (tensor<2x16x8xf16>, tensor<2x16x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %ev = tensor.empty() : tensor<2x16x8xf32>
+  %vw = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%v : tensor<2x16x8xf16>) outs(%ev : tensor<2x16x8xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %w = arith.extf %in : f16 to f32
+    linalg.yield %w : f32
+  } -> tensor<2x16x8xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%ev : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %c = linalg.batch_matmul ins(%p, %vw : tensor<2x16x16xf32>, tensor<2x16x8xf32>) outs(%acc : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %e16 = tensor.empty() : tensor<2x16x8xf16>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%c : tensor<2x16x8xf32>) outs(%e16 : tensor<2x16x8xf16>) {
+  ^bb0(%in: f32, %out: f16):
+    %t = arith.truncf %in : f32 to f16
+    linalg.yield %t : f16
+  } -> tensor<2x16x8xf16>
+  return %r, %c : tensor<2x16x8xf16>, tensor<2x16x8xf32>
 }

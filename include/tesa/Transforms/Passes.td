@@ -530,12 +530,27 @@ def FoldOperandExtensions : Pass<"tesa-fold-operand-extensions"> {
     %scores = linalg.generic {...} ins(%p : tensor<12x128x128xf32>) ... // %in * (c * c)
     ```
 
+    With `round-operands` (the default), a product of a widened f16 operand
+    and an f32 one whose result is only rounded to f16 (each use an
+    elementwise `arith.truncf` to f16) multiplies the f32 operand rounded
+    to f16: torch-mlir's attention context, the f32 probabilities times
+    the widened V, rounded to f16. The sum stays f32; the rounding of the
+    f32 operand adds an error of the size the result's own rounding has
+    (PyTorch's fused f16 attention rounds its probabilities the same way),
+    and the product runs on tensor cores instead of exact f32 FMA tiles.
+    `round-operands=false` keeps such products exact.
+
     `--tesa-pipeline` runs it before the decomposition (so that sparse f16
     weights become f16 parts), and again after
     `--tesa-fuse-elementwise-chains` (which makes each operand's chain of
     transposes, widenings and scalings one op), before forming kernel
     regions.
   }];
+  let options = [
+    Option<"roundOperands", "round-operands", "bool", /*default=*/"true",
+           "Round the f32 operand of a product of a widened f16 tensor "
+           "whose result is only rounded to f16">
+  ];
   let dependentDialects = ["mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect"];
