@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Moves the body of an elementwise op that consumes a product's last part
-// into the part's epilogue region.
+// into the part's epilogue region, after rebuilding elementwise ops that
+// sit between a reshape and its inverse on the unreshaped tensor.
 //
 //===----------------------------------------------------------------------===//
 

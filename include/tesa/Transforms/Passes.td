@@ -394,7 +394,7 @@ def FuseEpilogues : Pass<"tesa-fuse-epilogues"> {
 
     `--tesa-pipeline` runs it after the decomposition.
   }];
-  let dependentDialects = ["tesa::TesaDialect"];
+  let dependentDialects = ["tesa::TesaDialect", "mlir::tensor::TensorDialect"];
 }
 
 def DecomposeAggregatedOps : Pass<"tesa-decompose-aggregated-ops"> {
