@@ -33,9 +33,7 @@ namespace {
 /// Whether `value` is a tensor of zeros (a fill or a splat constant, seen
 /// through the annotations of it).
 bool isZeroFilled(Value value) {
-  while (auto annotate = value.getDefiningOp<tesa::AnnotateOp>())
-    value = annotate.getSource();
-  return tesa::getKnownSplat(value) == 0.0;
+  return tesa::getKnownSplat(tesa::skipAnnotations(value)) == 0.0;
 }
 
 /// How a bias is added in `add`, an all-parallel generic with two inputs

@@ -225,10 +225,8 @@ static void foldExtensions(linalg::LinalgOp product, bool roundOperands) {
     return;
   // A scaled product starts from zero, so that only its sum is scaled.
   double scale = widened[0].scale * widened[1].scale;
-  Value start = accumulator;
-  while (auto annotate = start.getDefiningOp<tesa::AnnotateOp>())
-    start = annotate.getSource();
-  if (scale != 1.0 && tesa::getKnownSplat(start) != 0.0)
+  if (scale != 1.0 &&
+      tesa::getKnownSplat(tesa::skipAnnotations(accumulator)) != 0.0)
     return;
   OpBuilder builder(product);
   Location loc = product.getLoc();

@@ -37,13 +37,6 @@ bool allKernelTensors(Operation *op) {
          llvm::all_of(op->getResultTypes(), isKernelTensorType);
 }
 
-/// `value` seen through the annotations that only assert facts about it.
-Value skipAnnotations(Value value) {
-  while (auto annotate = value.getDefiningOp<AnnotateOp>())
-    value = annotate.getSource();
-  return value;
-}
-
 /// The only user of `value`, or null.
 Operation *getSingleUser(Value value) {
   return value.hasOneUse() ? *value.getUsers().begin() : nullptr;

@@ -192,9 +192,7 @@ struct ReadSplatsAsScalars : OpRewritePattern<linalg::GenericOp> {
     Block &body = op.getRegion().front();
     for (OpOperand *input : op.getDpsInputOperands()) {
       // Annotations only assert facts about the values they pass on.
-      Value value = input->get();
-      while (auto annotate = value.getDefiningOp<tesa::AnnotateOp>())
-        value = annotate.getSource();
+      Value value = tesa::skipAnnotations(input->get());
       DenseElementsAttr splat;
       if (!matchPattern(value, m_Constant(&splat)) || !splat.isSplat())
         continue;

@@ -199,10 +199,8 @@ Operation *tesa::getRowCombiner(linalg::GenericOp reduction) {
 }
 
 arith::ConstantOp tesa::getRowInitialConstant(linalg::GenericOp op) {
-  Value init = op.getDpsInits()[0];
-  while (auto annotate = init.getDefiningOp<AnnotateOp>())
-    init = annotate.getSource();
-  auto fill = init.getDefiningOp<linalg::FillOp>();
+  auto fill =
+      skipAnnotations(op.getDpsInits()[0]).getDefiningOp<linalg::FillOp>();
   if (!fill)
     return nullptr;
   return fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();

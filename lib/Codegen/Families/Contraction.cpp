@@ -534,8 +534,7 @@ void tesa::emitSplitKFinish(KernelEmitter &e, const ContractionProblem &problem,
 /// read through `map`.
 InitialValue tesa::getInitialValue(Value acc, AffineMap map) {
   InitialValue init;
-  while (auto annotate = acc.getDefiningOp<AnnotateOp>())
-    acc = annotate.getSource();
+  acc = skipAnnotations(acc);
   if (auto fill = acc.getDefiningOp<linalg::FillOp>())
     if (auto constant =
             fill.getInputs()[0].getDefiningOp<arith::ConstantOp>())

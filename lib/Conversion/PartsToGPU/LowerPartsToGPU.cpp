@@ -119,8 +119,7 @@ MemRefType getBufferType(Type tensorType) {
 /// body yields its one input, written through an identity map.
 std::optional<std::pair<DenseGather, Value>> matchGather(Value dense) {
   // Annotations only assert facts about the values: read through them.
-  while (auto annotate = dense.getDefiningOp<AnnotateOp>())
-    dense = annotate.getSource();
+  dense = skipAnnotations(dense);
   auto collapse = dense.getDefiningOp<tensor::CollapseShapeOp>();
   if (!collapse || collapse.getReassociationIndices().size() != 2)
     return std::nullopt;
@@ -156,9 +155,7 @@ std::optional<std::pair<DenseGather, Value>> matchGather(Value dense) {
 /// The constant an accumulator is filled with (`linalg.fill` of an
 /// `arith.constant` f32, seen through annotations), if it is one.
 std::optional<float> getConstantFill(Value acc) {
-  while (auto annotate = acc.getDefiningOp<AnnotateOp>())
-    acc = annotate.getSource();
-  auto fill = acc.getDefiningOp<linalg::FillOp>();
+  auto fill = skipAnnotations(acc).getDefiningOp<linalg::FillOp>();
   if (!fill)
     return std::nullopt;
   auto constant = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
@@ -174,8 +171,7 @@ std::optional<float> getConstantFill(Value acc) {
 /// --tesa-fold-bias-into-accumulator). The kernel reads the vector's
 /// buffer as the broadcast would, whatever its encoding.
 std::optional<std::pair<Value, unsigned>> getBroadcastBias(Value acc) {
-  while (auto annotate = acc.getDefiningOp<AnnotateOp>())
-    acc = annotate.getSource();
+  acc = skipAnnotations(acc);
   Value bias;
   AffineMap map;
   if (cast<RankedTensorType>(acc.getType()).getRank() != 2 ||

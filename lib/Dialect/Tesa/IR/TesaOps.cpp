@@ -305,3 +305,9 @@ LogicalResult KernelOp::verify() {
 
 #define GET_OP_CLASSES
 #include "tesa/Dialect/Tesa/IR/TesaOps.cpp.inc"
+
+mlir::Value tesa::skipAnnotations(mlir::Value value) {
+  while (auto annotate = value.getDefiningOp<AnnotateOp>())
+    value = annotate.getSource();
+  return value;
+}

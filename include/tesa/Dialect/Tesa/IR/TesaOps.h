@@ -17,4 +17,10 @@
 #define GET_OP_CLASSES
 #include "tesa/Dialect/Tesa/IR/TesaOps.h.inc"
 
+namespace tesa {
+/// `value` seen through the `tesa.annotate`s that make it: they only assert
+/// facts about the value they pass on.
+mlir::Value skipAnnotations(mlir::Value value);
+} // namespace tesa
+
 #endif // TESA_DIALECT_TESA_IR_TESAOPS_H
