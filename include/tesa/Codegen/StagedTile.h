@@ -81,14 +81,14 @@ struct StagedOperand {
 };
 
 /// Why slices of `tileRows` x `depth` of an operand (`rows` x `k` elements
-/// of `elementBytes` bytes, read through `strides`) cannot be staged by
-/// `threads` threads, or none: every copy must be 16 aligned bytes that lie
-/// wholly inside or outside the operand, and the threads must divide the
-/// copies of a slice.
+/// of `elementBytes` bytes, read through `strides`) cannot be staged, or
+/// none: every copy must be 16 aligned bytes that lie wholly inside or
+/// outside the operand. (Any number of threads copies a slice: where they
+/// do not divide its copies, some are idle in the last round.)
 std::optional<std::string>
 checkStagedOperand(llvm::ArrayRef<int64_t> strides, int64_t rowLoop,
                    int64_t kLoop, int64_t rows, int64_t k, int64_t tileRows,
-                   int64_t depth, int64_t threads, int64_t elementBytes = 2);
+                   int64_t depth, int64_t elementBytes = 2);
 
 /// The kernel's dynamic shared memory, as bytes.
 mlir::Value getDynamicSharedMemory(KernelEmitter &e);

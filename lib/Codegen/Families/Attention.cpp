@@ -442,14 +442,13 @@ std::optional<std::string> checkAttention(const ContractionProblem &scores,
     return "keys a step, the head and the context's width must be multiples "
            "of 16";
   const ContractionShape &s = scores.shape, &c = context.shape;
-  int64_t threads = config.getThreads();
   for (std::optional<std::string> reason :
        {checkStagedOperand(scores.aStrides, s.mLoop, s.kLoop, s.m, s.k,
-                           queries, headDim, threads),
+                           queries, headDim),
         checkStagedOperand(scores.bStrides, s.nLoop, s.kLoop, s.n, s.k, keys,
-                           headDim, threads),
+                           headDim),
         checkStagedOperand(context.bStrides, c.nLoop, c.kLoop, c.n, c.k, c.n,
-                           keys, threads)})
+                           keys)})
     if (reason)
       return reason;
   return std::nullopt;

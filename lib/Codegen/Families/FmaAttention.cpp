@@ -514,14 +514,13 @@ tesa::checkFmaAttention(const ContractionProblem &scores,
       getStagedOrder(context.bStrides, c.nLoop, c.kLoop) != TileOrder::KMajor)
     return "Q and K must be contiguous along the head, and V along the "
            "context's columns";
-  int64_t threads = tiling.threads;
   for (std::optional<std::string> reason :
        {checkStagedOperand(scores.aStrides, s.mLoop, s.kLoop, s.m, s.k,
-                           tiling.queries, tiling.headDim, threads, kF32Bytes),
+                           tiling.queries, tiling.headDim, kF32Bytes),
         checkStagedOperand(scores.bStrides, s.nLoop, s.kLoop, s.n, s.k,
-                           tiling.keys, tiling.headDim, threads, kF32Bytes),
+                           tiling.keys, tiling.headDim, kF32Bytes),
         checkStagedOperand(context.bStrides, c.nLoop, c.kLoop, c.n, c.k, c.n,
-                           tiling.keys, threads, kF32Bytes)})
+                           tiling.keys, kF32Bytes)})
     if (reason)
       return reason;
   return std::nullopt;

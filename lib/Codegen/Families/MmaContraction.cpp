@@ -216,7 +216,7 @@ tesa::checkMmaProblem(const ContractionProblem &problem,
                    tiling.tileN)})
     if (std::optional<std::string> reason =
             checkStagedOperand(strides, rowLoop, shape.kLoop, rows, shape.k,
-                               tileRows, tiling.tileK, config.getThreads()))
+                               tileRows, tiling.tileK))
       return reason;
   return std::nullopt;
 }

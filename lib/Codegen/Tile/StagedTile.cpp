@@ -25,7 +25,7 @@ std::optional<TileOrder> tesa::getStagedOrder(ArrayRef<int64_t> strides,
 std::optional<std::string>
 tesa::checkStagedOperand(ArrayRef<int64_t> strides, int64_t rowLoop,
                          int64_t kLoop, int64_t rows, int64_t k,
-                         int64_t tileRows, int64_t depth, int64_t threads,
+                         int64_t tileRows, int64_t depth,
                          int64_t elementBytes) {
   std::optional<TileOrder> order = getStagedOrder(strides, rowLoop, kLoop);
   if (!order)
@@ -34,10 +34,8 @@ tesa::checkStagedOperand(ArrayRef<int64_t> strides, int64_t rowLoop,
   int64_t copyElements = shape.getCopyElements();
   int64_t contiguousSize = *order == TileOrder::RowMajor ? k : rows;
   if (contiguousSize % copyElements != 0 ||
-      shape.getInnerData() % copyElements != 0 ||
-      (shape.getOuter() * shape.getInnerData() / copyElements) % threads != 0)
-    return "an operand's contiguous dimension is not in 16-byte pieces "
-           "that the threads divide";
+      shape.getInnerData() % copyElements != 0)
+    return "an operand's contiguous dimension is not in 16-byte pieces";
   for (int64_t stride : strides)
     if (stride != 1 && stride % copyElements != 0)
       return "an operand's strides are not multiples of 16 bytes";
@@ -74,8 +72,7 @@ void tesa::copySliceAsync(KernelEmitter &e, const StagedOperand &operand,
   int64_t chunksPerRow = shape.getInnerData() / copyElements;
   int64_t chunks = shape.getOuter() * chunksPerRow;
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(e.b.getContext());
-  for (int64_t first = 0; first < chunks; first += threads) {
-    Value chunk = e.affine(e.threadId(), 1, first);
+  auto copyChunk = [&](Value chunk) {
     Value outer = e.div(chunk, chunksPerRow);
     Value inner = e.affine(e.rem(chunk, chunksPerRow), copyElements);
     bool rowMajor = shape.order == TileOrder::RowMajor;
@@ -98,5 +95,13 @@ void tesa::copySliceAsync(KernelEmitter &e, const StagedOperand &operand,
         operand.global, ValueRange{offset},
         e.b.getIndexAttr(copyElements), sourceElements,
         /*bypassL1=*/e.b.getUnitAttr());
+  };
+  for (int64_t first = 0; first < chunks; first += threads) {
+    Value chunk = e.affine(e.threadId(), 1, first);
+    // A last round with fewer copies than threads: the others skip it.
+    if (first + threads > chunks)
+      e.ifThen(e.less(chunk, chunks), [&] { copyChunk(chunk); });
+    else
+      copyChunk(chunk);
   }
 }

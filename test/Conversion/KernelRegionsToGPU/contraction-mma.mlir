@@ -172,3 +172,47 @@ func.func @widened_bias(%x: tensor<100x64xf16>, %w: tensor<80x64xf16>, %b: tenso
   }
   return %r : tensor<100x80xf16>
 }
+
+// -----
+
+// A 16-row tile over a reduction of 24 (a MobileNet-V2 pointwise
+// convolution's 24 input channels): a slice of the filter is 16 x 32 f16
+// elements, 64 copies of 16 bytes, for 128 threads. The last (here the
+// only) round of copies runs behind a check of the thread's copy index; the
+// 8 elements of K past 24 are filled with zeros. The image's slice, 32 x
+// 128, is 512 copies: four whole rounds, unchecked.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %[[W:.*]]: memref<3456xf16>, %[[X:.*]]: memref<301056xf16>
+// CHECK: %[[ARING:.*]] = memref.view {{.*}} to memref<3x16x40xf16, #gpu.address_space<workgroup>>
+// CHECK: %[[TID:.*]] = gpu.thread_id x
+// CHECK: %[[INSIDE:.*]] = arith.cmpi ult, %[[TID]], %c64
+// CHECK-NEXT: scf.if %[[INSIDE]] {
+// CHECK: nvgpu.device_async_copy %[[W]][%{{.*}}], %[[ARING]]{{.*}}
+// CHECK-NEXT: }
+// CHECK-NOT: scf.if
+// CHECK: nvgpu.device_async_copy %[[X]]
+// CHECK-NOT: scf.if
+// CHECK: nvgpu.device_async_copy %[[X]]
+// CHECK-NOT: scf.if
+// CHECK: nvgpu.device_async_copy %[[X]]
+// CHECK-NOT: scf.if
+// CHECK: nvgpu.device_async_copy %[[X]]
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-LABEL: func.func @pointwise_convolution
+func.func @pointwise_convolution(%w: tensor<144x24xf16>, %x: tensor<4x24x3136xf16>) -> tensor<4x144x3136xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x144x3136xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<4x144x3136xf32>) -> tensor<4x144x3136xf32>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [16, 128, 32], thread_tile = [16, 32], threads = 128, stages = 3, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>) -> tensor<4x144x3136xf32> {
+    %p = linalg.generic {indexing_maps = [affine_map<(n, f, p, c) -> (f, c)>, affine_map<(n, f, p, c) -> (n, c, p)>, affine_map<(n, f, p, c) -> (n, f, p)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%w, %x : tensor<144x24xf16>, tensor<4x24x3136xf16>) outs(%acc : tensor<4x144x3136xf32>) {
+    ^bb0(%a: f16, %b: f16, %o: f32):
+      %aw = arith.extf %a : f16 to f32
+      %bw = arith.extf %b : f16 to f32
+      %m = arith.mulf %aw, %bw : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<4x144x3136xf32>
+    tesa.yield %p : tensor<4x144x3136xf32>
+  }
+  return %r : tensor<4x144x3136xf32>
+}
