@@ -377,6 +377,13 @@ TileConfigAttr tesa::chooseRowReductionConfig(MLIRContext *context,
                              /*splitK=*/1);
 }
 
+TileConfigAttr tesa::chooseConvolutionConfig(MLIRContext *context) {
+  constexpr int64_t threads = 256;
+  return TileConfigAttr::get(context, {threads}, {1}, threads, /*stages=*/1,
+                             CopyEngine::Registers, MmaAtom::FmaF32,
+                             WorkListKind::DenseGrid, /*splitK=*/1);
+}
+
 namespace {
 
 struct ChooseTileConfigsPass
@@ -426,6 +433,8 @@ struct ChooseTileConfigsPass
     }
     if (kernel.getFamily() == KernelFamily::Attention)
       return chooseForAttention(kernel, chip);
+    if (kernel.getFamily() == KernelFamily::Convolution)
+      return chooseConvolutionConfig(&getContext());
     auto linalgOp = dyn_cast<linalg::LinalgOp>(root);
     if (!linalgOp)
       return nullptr;

@@ -187,6 +187,18 @@ void wrapInKernel(RewriterBase &rewriter, KernelFamily family,
   YieldOp::create(rewriter, last->getLoc(), last->getResults());
 }
 
+/// Makes the epilogue steps among `ops` (a region's root first) read the
+/// sources of copies outside the region: a bias where it is, not broadcast
+/// to every row.
+void foldEpilogueCopies(RewriterBase &rewriter, ArrayRef<Operation *> ops) {
+  SmallVector<Value> inside;
+  for (Operation *op : ops) {
+    if (auto step = dyn_cast<linalg::GenericOp>(op); step && !inside.empty())
+      foldInputCopies(rewriter, step, /*allowBroadcast=*/true, inside);
+    llvm::append_range(inside, op->getResults());
+  }
+}
+
 void formContraction(RewriterBase &rewriter, linalg::LinalgOp op) {
   if (!isContractionForKernel(op))
     return;
@@ -197,14 +209,23 @@ void formContraction(RewriterBase &rewriter, linalg::LinalgOp op) {
   SmallVector<Operation *> ops = {contraction};
   llvm::append_range(ops,
                      collectEpilogue(rewriter, contraction.getResult(0)));
-  // The epilogue reads a bias where it is, not broadcast to every row.
-  SmallVector<Value> inside;
-  for (Operation *op : ops) {
-    if (auto step = dyn_cast<linalg::GenericOp>(op); step && !inside.empty())
-      foldInputCopies(rewriter, step, /*allowBroadcast=*/true, inside);
-    llvm::append_range(inside, op->getResults());
-  }
+  foldEpilogueCopies(rewriter, ops);
   wrapInKernel(rewriter, KernelFamily::Contraction, ops);
+}
+
+/// Forms a convolution region: the convolution and its elementwise
+/// consumers, the epilogue reading a bias where it is.
+void formConvolution(RewriterBase &rewriter, linalg::LinalgOp op) {
+  if (!isConvolutionForKernel(op))
+    return;
+  linalg::GenericOp convolution = generalize(rewriter, op);
+  if (!convolution)
+    return;
+  SmallVector<Operation *> ops = {convolution};
+  llvm::append_range(ops,
+                     collectEpilogue(rewriter, convolution.getResult(0)));
+  foldEpilogueCopies(rewriter, ops);
+  wrapInKernel(rewriter, KernelFamily::Convolution, ops);
 }
 
 /// `op` as a linalg.generic: itself, or a named elementwise op generalised;
@@ -345,6 +366,13 @@ struct FormKernelRegionsPass
     });
     for (linalg::LinalgOp op : contractions)
       formContraction(rewriter, op);
+    SmallVector<linalg::LinalgOp> convolutions;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (!op->getParentOfType<KernelOp>() && isConvolutionForKernel(op))
+        convolutions.push_back(op);
+    });
+    for (linalg::LinalgOp op : convolutions)
+      formConvolution(rewriter, op);
     SmallVector<linalg::GenericOp> reductions;
     getOperation()->walk([&](linalg::GenericOp op) {
       if (!op->getParentOfType<KernelOp>() && isRowReduction(op))

@@ -7,6 +7,8 @@
 #include "tesa/Transforms/KernelRegions.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 
+#include "mlir/Dialect/Linalg/Utils/Utils.h"
+
 using namespace mlir;
 
 bool tesa::isKernelTensorType(Type type) {
@@ -59,6 +61,22 @@ bool tesa::isContractionForKernel(linalg::LinalgOp op) {
   return succeeded(dims) && dims->m.size() == 1 && dims->n.size() == 1 &&
          dims->k.size() == 1 && dims->batch.size() <= 1 &&
          op.getNumLoops() == 3 + dims->batch.size();
+}
+
+bool tesa::isConvolutionForKernel(linalg::LinalgOp op) {
+  if (!linalg::isaConvolutionOpInterface(op) || op->getNumResults() != 1 ||
+      op.getNumDpsInits() != 1 ||
+      !llvm::all_of(op->getOperandTypes(), isKernelTensorType) ||
+      !llvm::all_of(op->getResultTypes(), isKernelTensorType))
+    return false;
+  AffineMap output = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  return output.isProjectedPermutation() &&
+         op.getNumParallelLoops() == output.getNumResults() &&
+         llvm::all_of(output.getResults(), [&](AffineExpr result) {
+           return linalg::isParallelIterator(
+               iterators[cast<AffineDimExpr>(result).getPosition()]);
+         });
 }
 
 bool tesa::matchCopy(Value value, Value &source, AffineMap &map,

@@ -168,6 +168,14 @@ mlir::Value launchRegionKernel(mlir::OpBuilder &builder, mlir::Location loc,
 llvm::Expected<RegionKernel>
 buildAttentionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
                      llvm::StringRef name);
+/// The convolution family: one thread an output element of a convolution
+/// (see isConvolutionForKernel), its window (filter taps and input
+/// channels) walked in registers from the accumulator's initial value, an
+/// input padded by a constant read from the pad's source, the epilogue
+/// applied before the one store.
+llvm::Expected<RegionKernel>
+buildConvolutionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
+                       llvm::StringRef name);
 /// The elementwise family: so far a region of one 2-D transpose, as a copy
 /// through workgroup memory in tiles of 32 x 32 elements that coalesces
 /// both its reads and its writes. Fails, saying why, for any other region.

@@ -48,6 +48,13 @@ getKernelContractionDims(mlir::linalg::LinalgOp op);
 /// body.
 bool isContractionForKernel(mlir::linalg::LinalgOp op);
 
+/// Whether `op` is a convolution that the convolution family computes
+/// (linalg::isaConvolutionOpInterface: depthwise or not, any strides,
+/// dilations and layout): static f32 or f16 tensors (see
+/// isKernelTensorType), one result, each output element's loops parallel
+/// and written through a permutation, the others reductions.
+bool isConvolutionForKernel(mlir::linalg::LinalgOp op);
+
 /// Whether `op` is a transpose the elementwise family computes: the
 /// permutation {1, 0} of a 2-D tensor the families read (see
 /// isKernelTensorType).
@@ -171,6 +178,10 @@ llvm::Expected<RowProgram> matchRowProgram(llvm::ArrayRef<mlir::Operation *> ops
 /// per block of threads, about four elements a thread (32 to 256 threads).
 TileConfigAttr chooseRowReductionConfig(mlir::MLIRContext *context,
                                         int64_t rowLength);
+
+/// The configuration of a convolution region: one thread an output
+/// element, 256 threads a block.
+TileConfigAttr chooseConvolutionConfig(mlir::MLIRContext *context);
 
 /// The ops of an attention region's body by role: scores = Q K^T (a
 /// contraction over the head dimension, with a batch of heads or without),

@@ -123,6 +123,8 @@ struct LowerKernelRegionsPass
       return buildAttentionKernel(region, kernels, name);
     case KernelFamily::Elementwise:
       return buildElementwiseKernel(region, kernels, name);
+    case KernelFamily::Convolution:
+      return buildConvolutionKernel(region, kernels, name);
     }
     llvm_unreachable("every kernel family is handled above");
   }

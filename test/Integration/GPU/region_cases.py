@@ -828,6 +828,100 @@ def pointwise_conv(name, n, c, f, hw, element="f32"):
                  tolerance=1e-5 if element == "f32" else 2e-3)
 
 
+def convolution_relu6(name, n, c, f, hw, kernel, stride, pad, depthwise,
+                      element="f32", dilation=1):
+    """A padded 2-D convolution over NCHW images (depthwise, or across the
+    channels like MobileNet-V2's first one) into a bias broadcast to every
+    pixel, then ReLU6, as torch-mlir writes it: the input padded with zeros
+    by tensor.pad, f16 operands accumulating in f32 from the bias widened,
+    the result rounded to f16 before the clamps. One convolution region of
+    two ops; the pad read as zeros where the window leaves the image."""
+    rng = _rng(name)
+    x = rng.standard_normal((n, c, hw, hw)).astype(np.float32)
+    wshape = (f, 1, kernel, kernel) if depthwise else (f, c, kernel, kernel)
+    w = (rng.standard_normal(wshape) /
+         math.sqrt(wshape[1] * kernel * kernel)).astype(np.float32)
+    bias = rng.standard_normal((f,)).astype(np.float32)
+    if element == "f16":
+        x, w, bias = (a.astype(np.float16) for a in (x, w, bias))
+    def typed(shape, of=element):
+        return _t(shape)[:-4] + of + ">"
+    padded = hw + 2 * pad
+    out = (padded - dilation * (kernel - 1) - 1) // stride + 1
+    xt, wt, bt = typed((n, c, hw, hw)), typed(wshape), typed((f,))
+    pt = typed((n, c, padded, padded))
+    acc, yt = _t((n, f, out, out)), typed((n, f, out, out))
+    attrs = (f"{{dilations = dense<{dilation}> : vector<2xi64>, "
+             f"strides = dense<{stride}> : vector<2xi64>}}")
+    if depthwise:
+        ft = typed((c, kernel, kernel))
+        filter_ = (f"%filter = tensor.collapse_shape %w [[0, 1], [2], [3]] : "
+                   f"{wt} into {ft}")
+        conv = (f"%conv = linalg.depthwise_conv_2d_nchw_chw {attrs} "
+                f"ins(%padded, %filter : {pt}, {ft}) outs(%acc : {acc}) "
+                f"-> {acc}")
+    else:
+        filter_ = ""
+        conv = (f"%conv = linalg.conv_2d_nchw_fchw {attrs} "
+                f"ins(%padded, %w : {pt}, {wt}) outs(%acc : {acc}) -> {acc}")
+    if element == "f16":
+        widen = f"""%ef = tensor.empty() : {_t((f,))}
+  %wide = linalg.generic {{indexing_maps = [affine_map<(c) -> (c)>, affine_map<(c) -> (c)>], iterator_types = ["parallel"]}} ins(%bias : {bt}) outs(%ef : {_t((f,))}) {{
+  ^bb0(%in: f16, %o: f32):
+    %v = arith.extf %in : f16 to f32
+    linalg.yield %v : f32
+  }} -> {_t((f,))}"""
+        round_ = "%t = arith.truncf %in : f32 to f16"
+    else:
+        widen = f"%wide = tensor.empty() : {_t((f,))}"
+        round_ = "%t = arith.addf %in, %z32 : f32"
+    id4 = "affine_map<(a, b, c, d) -> (a, b, c, d)>"
+    mlir = f"""func.func @{name}(%x: {xt}, %w: {wt}, %bias: {bt}) -> {yt} {{
+  %zero = arith.constant 0.0 : {element}
+  %six = arith.constant 6.0 : {element}
+  %z32 = arith.constant 0.0 : f32
+  %padded = tensor.pad %x low[0, 0, {pad}, {pad}] high[0, 0, {pad}, {pad}] {{
+  ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):
+    tensor.yield %zero : {element}
+  }} : {xt} to {pt}
+  {widen}
+  %ea = tensor.empty() : {acc}
+  %acc = linalg.broadcast ins(%{"wide" if element == "f16" else "bias"} : {_t((f,))}) outs(%ea : {acc}) dimensions = [0, 2, 3]
+  {filter_}
+  {conv}
+  %ey = tensor.empty() : {yt}
+  %y = linalg.generic {{indexing_maps = [{id4}, {id4}], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}} ins(%conv : {acc}) outs(%ey : {yt}) {{
+  ^bb0(%in: f32, %o: {element}):
+    {round_}
+    %above = arith.cmpf ogt, %t, %zero : {element}
+    %low = arith.select %above, %t, %zero : {element}
+    %below = arith.cmpf olt, %low, %six : {element}
+    %high = arith.select %below, %low, %six : {element}
+    linalg.yield %high : {element}
+  }} -> {yt}
+  return %y : {yt}
+}}
+"""
+    if element != "f16":
+        mlir = mlir.replace(f"  %wide = tensor.empty() : {_t((f,))}\n", "")
+
+    def reference(x, w, bias):
+        xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        y = np.zeros((n, f, out, out)) + bias[None, :, None, None]
+        for kh in range(kernel):
+            for kw in range(kernel):
+                window = xp[:, :, kh * dilation::stride, kw * dilation::stride]
+                window = window[:, :, :out, :out]
+                if depthwise:
+                    y += window * w[None, :, 0, kh, kw, None, None]
+                else:
+                    y += np.einsum("nchw,fc->nfhw", window, w[:, :, kh, kw])
+        return np.clip(y, 0.0, 6.0)
+    return _case(name, mlir, [x, w, bias], reference,
+                 [("convolution", 2)], None,
+                 tolerance=1e-5 if element == "f32" else 2e-3)
+
+
 # --- g, h) plain batched and unbatched products ---------------------------
 
 def batch_matmul(name, batch, m, k, n):
@@ -1013,6 +1107,16 @@ def region_cases(small=False):
         pointwise_conv("pointwise_conv_f16", 4, 32, 64, 16, "f16"),
         # 16 filters over 24 channels: 16-row tiles, one small K step.
         pointwise_conv("pointwise_conv_narrow_f16", 8, 24, 16, 28, "f16"),
+        # MobileNet-V2's depthwise convolutions (stride 2 and 1) and its
+        # first convolution (3 channels to 32, stride 2), one thread an
+        # output; a dilated one.
+        convolution_relu6("depthwise_s2", 2, 24, 24, 15, 3, 2, 1, True),
+        convolution_relu6("depthwise_s1_f16", 3, 20, 20, 14, 3, 1, 1, True,
+                          "f16"),
+        convolution_relu6("depthwise_dilated", 1, 8, 8, 11, 3, 1, 2, True,
+                          dilation=2),
+        convolution_relu6("stem_s2_f16", 2, 3, 16, 33, 3, 2, 1, False,
+                          "f16"),
         *large,
         matmul("matmul_1x300x7", 1, 300, 7),
         # BERT's projections at seq 128: too few tiles for the

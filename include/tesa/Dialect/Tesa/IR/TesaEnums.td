@@ -21,7 +21,8 @@ def Tesa_KernelFamily : I32EnumAttr<"KernelFamily",
       I32EnumAttrCase<"Contraction", 0, "contraction">,
       I32EnumAttrCase<"RowReduction", 1, "row_reduction">,
       I32EnumAttrCase<"Elementwise", 2, "elementwise">,
-      I32EnumAttrCase<"Attention", 3, "attention">
+      I32EnumAttrCase<"Attention", 3, "attention">,
+      I32EnumAttrCase<"Convolution", 4, "convolution">
     ]> {
   let cppNamespace = "::tesa";
 }

@@ -201,7 +201,12 @@ def Tesa_KernelOp : Tesa_Op<"kernel", [
       epilogue;
     * `row_reduction`: reductions of rows (the last dimension) and the
       elementwise ops over the same rows around them: a softmax, a layer
-      norm.
+      norm;
+    * `convolution`: one convolution (depthwise or not), generalised to a
+      `linalg.generic`, and the elementwise ops after it as its epilogue
+      (bias, batch norm, ReLU6); a `tensor.pad` producing its input stays
+      outside and is read as the padding value where the window leaves
+      the source.
 
     ```mlir
     %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 16], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<16x64xf32> {
