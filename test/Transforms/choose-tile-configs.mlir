@@ -48,6 +48,19 @@ func.func @rows(%x: tensor<12x512x512xf32>, %e: tensor<12x512x512xf32>) -> tenso
 
 // -----
 
+// A convolution: one output element a thread, 256 threads a block.
+// CHECK-LABEL: func.func @convolution
+// CHECK: tesa.kernel convolution config(#tesa.tile_config<tile = [256], thread_tile = [1], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>)
+func.func @convolution(%x: tensor<2x8x12x12xf32>, %w: tensor<8x3x3xf32>, %acc: tensor<2x8x10x10xf32>) -> tensor<2x8x10x10xf32> {
+  %r = tesa.kernel convolution -> tensor<2x8x10x10xf32> {
+    %y = linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%x, %w : tensor<2x8x12x12xf32>, tensor<8x3x3xf32>) outs(%acc : tensor<2x8x10x10xf32>) -> tensor<2x8x10x10xf32>
+    tesa.yield %y : tensor<2x8x10x10xf32>
+  }
+  return %r : tensor<2x8x10x10xf32>
+}
+
+// -----
+
 // A configuration in the input stays.
 // CHECK-LABEL: func.func @given
 // CHECK: tile = [64, 64, 8], thread_tile = [4, 4], threads = 256

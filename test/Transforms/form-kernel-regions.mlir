@@ -244,3 +244,47 @@ func.func @lone_transpose(%x: tensor<40x72xf32>) -> tensor<72x40xf32> {
   %t = linalg.transpose ins(%x : tensor<40x72xf32>) outs(%e : tensor<72x40xf32>) permutation = [1, 0]
   return %t : tensor<72x40xf32>
 }
+
+// -----
+
+// A depthwise convolution of a padded input into a bias broadcast to every
+// pixel, then ReLU6 (torch-mlir's form): one convolution region of the
+// generalised convolution and its clamp. The pad and the bias's broadcast
+// stay outside; the lowering reads through them.
+// CHECK-LABEL: func.func @depthwise_relu6
+// CHECK: %[[PADDED:.*]] = tensor.pad
+// CHECK: %[[ACC:.*]] = linalg.broadcast
+// CHECK: %[[R:.*]] = tesa.kernel convolution -> tensor<2x8x5x5xf32> {
+// CHECK-NEXT: %[[CONV:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[PADDED]], %{{.*}} : tensor<2x8x12x12xf32>, tensor<8x3x3xf32>) outs(%[[ACC]] : tensor<2x8x5x5xf32>)
+// CHECK: %[[CLAMPED:.*]] = linalg.generic {{.*}} ins(%[[CONV]] : tensor<2x8x5x5xf32>)
+// CHECK: tesa.yield %[[CLAMPED]]
+// CHECK: return %[[R]]
+func.func @depthwise_relu6(%x: tensor<2x8x10x10xf32>, %w: tensor<8x3x3xf32>, %bias: tensor<8xf32>) -> tensor<2x8x5x5xf32> {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %padded = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i0: index, %i1: index, %i2: index, %i3: index):
+    tensor.yield %zero : f32
+  } : tensor<2x8x10x10xf32> to tensor<2x8x12x12xf32>
+  %e = tensor.empty() : tensor<2x8x5x5xf32>
+  %acc = linalg.broadcast ins(%bias : tensor<8xf32>) outs(%e : tensor<2x8x5x5xf32>) dimensions = [0, 2, 3]
+  %conv = linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>} ins(%padded, %w : tensor<2x8x12x12xf32>, tensor<8x3x3xf32>) outs(%acc : tensor<2x8x5x5xf32>) -> tensor<2x8x5x5xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%conv : tensor<2x8x5x5xf32>) outs(%e : tensor<2x8x5x5xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %low = arith.maximumf %in, %zero : f32
+    %high = arith.minimumf %low, %six : f32
+    linalg.yield %high : f32
+  } -> tensor<2x8x5x5xf32>
+  return %y : tensor<2x8x5x5xf32>
+}
+
+// -----
+
+// A convolution of i8 tensors is not one the families compute: it stays.
+// CHECK-LABEL: func.func @integer_convolution
+// CHECK-NOT: tesa.kernel
+// CHECK: linalg.conv_2d_nchw_fchw
+func.func @integer_convolution(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>, %acc: tensor<1x4x6x6xi8>) -> tensor<1x4x6x6xi8> {
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%x, %w : tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>) outs(%acc : tensor<1x4x6x6xi8>) -> tensor<1x4x6x6xi8>
+  return %y : tensor<1x4x6x6xi8>
+}
