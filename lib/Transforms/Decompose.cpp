@@ -137,6 +137,30 @@ std::string getF16PlanReason(ArrayRef<PlannedPart> parts,
   return "";
 }
 
+/// Whether `value` is declared entirely pruned: nothing of it is read.
+bool isEntirelyPruned(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  return type && type.hasStaticShape() && getSparsityEncoding(type) &&
+         getDeclaredMap(type).getNumKept() == 0;
+}
+
+/// A product or convolution (multiply-accumulate) with an operand that is
+/// entirely pruned adds nothing to its accumulator: its result is replaced
+/// by the accumulator, and it is erased. Returns whether it was.
+bool foldEntirelyPrunedProduct(linalg::LinalgOp op, bool emitRemarks) {
+  SmallVector<Value> inputs = op.getDpsInputs();
+  auto pruned = llvm::find_if(inputs, isEntirelyPruned);
+  if (pruned == inputs.end())
+    return false;
+  if (emitRemarks)
+    op.emitRemark() << "operand " << (pruned - inputs.begin())
+                    << " is entirely pruned: the result is the accumulator";
+  // (A linalg op's result has its accumulator's type, encoding included.)
+  op->getResult(0).replaceAllUsesWith(op.getDpsInits()[0]);
+  op->erase();
+  return true;
+}
+
 } // namespace
 
 FailureOr<DecompositionOptions> DecomposePass::parseOptions() {
@@ -192,6 +216,8 @@ void DecomposePass::runOnOperation() {
       others.push_back(op);
   });
   for (linalg::LinalgOp op : others) {
+    if (foldEntirelyPrunedProduct(op, emitRemarks))
+      continue;
     std::string reason;
     StringRef form = isa<linalg::BatchMatmulOp>(op.getOperation())
                          ? "batched product"
@@ -217,6 +243,8 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
   auto rhsType = dyn_cast<RankedTensorType>(op.getDpsInputs()[1].getType());
   if (!lhsType || !rhsType ||
       (!getSparsityEncoding(lhsType) && !getSparsityEncoding(rhsType)))
+    return;
+  if (foldEntirelyPrunedProduct(op, emitRemarks))
     return;
   std::string reason = getUnsupportedReason(op);
   if (!reason.empty()) {

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -90,6 +91,25 @@ bool readsExpandedProduct(OpOperand *operand) {
          isElementwiseOnTensors(operand->getOwner());
 }
 
+/// Makes the elementwise readers of an annotated expansion of a product
+/// read the expansion itself. A sparse product computed densely (an f16
+/// convolution that was not decomposed) gives back its declared encoding
+/// through a tesa.annotate, which would hide the expansion from the folding
+/// below; the annotation only declares which elements are zero or not
+/// needed, so the readers compute the same from the unannotated value.
+void readExpandedProductsUnannotated(Operation *root) {
+  root->walk([](tesa::AnnotateOp annotate) {
+    auto expand = annotate.getSource().getDefiningOp<tensor::ExpandShapeOp>();
+    if (!expand)
+      return;
+    for (OpOperand &use : llvm::make_early_inc_range(annotate->getUses())) {
+      auto reader = dyn_cast<linalg::GenericOp>(use.getOwner());
+      if (reader && reader.isDpsInput(&use) && isElementwiseOnTensors(reader))
+        use.set(expand.getResult());
+    }
+  });
+}
+
 struct FuseElementwiseChainsPass
     : public tesa::impl::FuseElementwiseChainsBase<FuseElementwiseChainsPass> {
   void runOnOperation() override {
@@ -106,6 +126,7 @@ struct FuseElementwiseChainsPass
     // Then elementwise ops of expanded products work on the products' shape
     // (upstream's folding of reshapes by collapsing loops), where the
     // product's epilogue can take them.
+    readExpandedProductsUnannotated(getOperation());
     RewritePatternSet reshapes(&getContext());
     linalg::populateFoldReshapeOpsByCollapsingPatterns(reshapes,
                                                        readsExpandedProduct);

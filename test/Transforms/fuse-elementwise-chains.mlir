@@ -82,3 +82,37 @@ func.func @expanded_product(%w: tensor<2x4x5xf32>, %x: tensor<2x5x6xf32>, %acc: 
   } -> tensor<2x4x2x3xf32>
   return %r : tensor<2x4x2x3xf32>
 }
+
+// -----
+
+// A sparse f16 convolution computed densely as a batched product gives its
+// declared encoding back through an annotation after the expansion. The
+// clamp reads the expansion itself, so that it still works on the
+// product's shape, where the product's epilogue takes it.
+// CHECK-LABEL: func.func @annotated_expanded_product
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: %[[CLAMPED:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<2x96x64xf32>)
+// CHECK: %[[R:.*]] = tensor.expand_shape %[[CLAMPED]] {{\[}}[0], [1], [2, 3]]
+// CHECK: return %[[R]]
+func.func @annotated_expanded_product(%w: tensor<96x16xf16>, %x: tensor<2x16x64xf16>, %acc: tensor<2x96x64xf32>) -> tensor<2x96x8x8xf16, #tesa.sparsity<bits = 16>> {
+  %six = arith.constant 6.0 : f16
+  %p = linalg.generic {indexing_maps = [affine_map<(n, f, p, c) -> (f, c)>, affine_map<(n, f, p, c) -> (n, c, p)>, affine_map<(n, f, p, c) -> (n, f, p)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%w, %x : tensor<96x16xf16>, tensor<2x16x64xf16>) outs(%acc : tensor<2x96x64xf32>) {
+  ^bb0(%a: f16, %b: f16, %o: f32):
+    %aw = arith.extf %a : f16 to f32
+    %bw = arith.extf %b : f16 to f32
+    %m = arith.mulf %aw, %bw : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x96x64xf32>
+  %e = tensor.expand_shape %p [[0], [1], [2, 3]] output_shape [2, 96, 8, 8] : tensor<2x96x64xf32> into tensor<2x96x8x8xf32>
+  %a = tesa.annotate %e : tensor<2x96x8x8xf32> -> tensor<2x96x8x8xf32, #tesa.sparsity<bits = 16>>
+  %init = tensor.empty() : tensor<2x96x8x8xf16, #tesa.sparsity<bits = 16>>
+  %y = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%a : tensor<2x96x8x8xf32, #tesa.sparsity<bits = 16>>) outs(%init : tensor<2x96x8x8xf16, #tesa.sparsity<bits = 16>>) {
+  ^bb0(%in: f32, %o: f16):
+    %t = arith.truncf %in : f32 to f16
+    %below = arith.cmpf olt, %six, %t : f16
+    %c = arith.select %below, %six, %t : f16
+    linalg.yield %c : f16
+  } -> tensor<2x96x8x8xf16, #tesa.sparsity<bits = 16>>
+  return %y : tensor<2x96x8x8xf16, #tesa.sparsity<bits = 16>>
+}
