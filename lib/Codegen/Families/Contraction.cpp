@@ -284,9 +284,12 @@ void ContractionEmitter::emitBody(gpu::GPUFuncOp kernelFn) {
       Value column = e.add(columnStart, columns.getOffset(e, tx, j));
       Value inBounds = e.both(e.less(row, shape.m),
                               e.less(column, problem.getWalkedN()));
+      // Split-K slices keep the walked columns; the finish gathers them.
       e.ifThen(inBounds, [&] {
         storeOutput(e, problem, block, loop.getResult(i * columns.size + j),
-                    row, gather(keptN, column, inBounds));
+                    row,
+                    problem.splitK > 1 ? column
+                                       : gather(keptN, column, inBounds));
       });
     }
   }
@@ -330,7 +333,8 @@ RegionKernel emitContraction(const ContractionProblem &problem,
     finish->kernel =
         e.beginKernel(module, (name + "_split_k").str(), finishArguments);
     emitSplitKFinish(e, problem, finish->kernel);
-    finish->grid = {llvm::divideCeil(shape.batch * shape.m * shape.n,
+    finish->grid = {llvm::divideCeil(shape.batch * shape.m *
+                                         problem.getWalkedN(),
                                      kSplitKFinishThreads),
                     1, 1};
     finish->threads = kSplitKFinishThreads;
@@ -370,9 +374,9 @@ std::optional<std::string> checkConfig(const ContractionProblem &problem,
       problem.shape.batch * config.getSplitK() > kMaxGridYZ)
     return "the grid would take more than 65535 blocks along y or z";
   bool gathered = !problem.keptK.empty() || !problem.keptN.empty();
-  if (gathered && (problem.steps.blockK || config.getSplitK() > 1 ||
-                   config.getAtom() != MmaAtom::FmaF32))
-    return "gathered loops take FMA tiles over every step, without split-K";
+  if (gathered &&
+      (problem.steps.blockK || config.getAtom() != MmaAtom::FmaF32))
+    return "gathered loops take FMA tiles over every step";
   if (config.getAtom() == MmaAtom::MmaF16M16N8K16)
     return checkMmaProblem(problem, config);
   return checkFmaConfig(config);
@@ -461,10 +465,11 @@ static std::pair<Value, Value> getOutput(KernelEmitter &e,
                                          Value acc, Value row, Value column) {
   const ContractionShape &shape = problem.shape;
   if (problem.splitK > 1) {
+    int64_t n = problem.getWalkedN();
     Value index = e.add(
         e.affine(e.add(e.affine(block.slice, shape.batch), block.batchId),
-                 shape.m * shape.n),
-        e.add(e.affine(row, shape.n), column));
+                 shape.m * n),
+        e.add(e.affine(row, n), column));
     return {acc, index};
   }
   SmallVector<Value> loops =
@@ -511,17 +516,25 @@ void tesa::emitSplitKFinish(KernelEmitter &e, const ContractionProblem &problem,
   Value initBuffer = problem.init.source ? arguments[next++] : Value();
   SmallVector<Value> storeBuffers(arguments.begin() + next,
                                   arguments.end() - 1);
-  int64_t outputs = shape.batch * shape.m * shape.n;
+  int64_t n = problem.getWalkedN();
+  int64_t outputs = shape.batch * shape.m * n;
   Value id = e.add(e.affine(e.blockId(gpu::Dimension::x),
                             kSplitKFinishThreads),
                    e.threadId());
+  Value keptN;
+  if (!problem.keptN.empty())
+    keptN = e.table(kernel->getParentOfType<gpu::GPUModuleOp>(),
+                    (kernel.getName() + "_kept_n").str(), problem.keptN);
   e.ifThen(e.less(id, outputs), [&] {
     Value sum = e.load(workspace, id);
     for (int64_t slice = 1; slice < problem.splitK; ++slice)
       sum = e.add(sum, e.load(workspace, e.affine(id, 1, slice * outputs)));
-    Value column = e.rem(id, shape.n);
-    Value row = e.rem(e.div(id, shape.n), shape.m);
-    Value batchId = e.div(id, shape.m * shape.n);
+    // The slices hold the walked columns: kept columns where N is gathered.
+    Value column = e.rem(id, n);
+    if (keptN)
+      column = e.loadIndex(keptN, column);
+    Value row = e.rem(e.div(id, n), shape.m);
+    Value batchId = e.div(id, shape.m * n);
     SmallVector<Value> loops = getOutputLoops(e, shape, batchId, row, column);
     Value value = addInitialValue(e, problem, sum, initBuffer, loops);
     auto [result, index] =
@@ -983,13 +996,12 @@ tesa::buildKeptChannelPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   if (!problem.keptN.empty() &&
       !areOtherColumnsDead(epilogue->getResultType(), problem.keptN))
     return kernelError("columns the part prunes are live in its result");
-  TileConfigAttr rule = chooseContractionConfig(
+  // The size rule of dense products on the kept channels (split-K where
+  // their tiles are fewer than the multiprocessors).
+  TileConfigAttr config = chooseContractionConfig(
       part.getContext(), chip, /*batch=*/1, problem.shape.m,
       problem.getWalkedN(), problem.getWalkedK(), /*tensorCores=*/false);
-  TileConfigAttr config = TileConfigAttr::get(
-      part.getContext(), rule.getTile(), rule.getThreadTile(),
-      rule.getThreads(), rule.getStages(), rule.getCopy(), rule.getAtom(),
-      rule.getWork(), /*splitK=*/1);
+  problem.splitK = config.getSplitK();
   if (std::optional<std::string> reason = checkConfig(problem, config))
     return kernelError(*reason);
   return emitContraction(problem, config, module, name,

@@ -108,9 +108,10 @@ struct ContractionProblem {
   int64_t getWalkedN() const {
     return keptN.empty() ? shape.n : int64_t(keptN.size());
   }
-  /// Elements of the split-K workspace: splitK x batch x M x N.
+  /// Elements of the split-K workspace: splitK x batch x M x the walked N
+  /// (the kept columns where N is gathered).
   int64_t getWorkspaceElements() const {
-    return splitK * shape.batch * shape.m * shape.n;
+    return splitK * shape.batch * shape.m * getWalkedN();
   }
 };
 

@@ -66,3 +66,33 @@ func.func @live_columns(%x: tensor<8x16xf32>, %w: tensor<16x4xf32, #v>) -> tenso
   %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<8x16xf32>, tensor<16x4xf32, #v>, tensor<8x4xf32> -> tensor<8x4xf32>
   return %r : tensor<8x4xf32>
 }
+
+// -----
+
+// Kept channels of W too few for the multiprocessors (16 rows by 128 kept
+// columns, four tiles): the 256 kept rows of K split into four slices,
+// each summing into a workspace of the kept columns only (4 x 16 x 128),
+// and a second kernel adds them up, gathering each kept column's index.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: %[[X:[^:]*]]: memref<8192xf32>, %[[W:[^:]*]]: memref<131072xf32>, %[[WORKSPACE:[^:]*]]: memref<8192xf32>)
+// CHECK: memref.get_global @part0_kept_k : memref<256xi32>
+// CHECK: memref.store %{{.*}}, %[[WORKSPACE]]
+// CHECK-LABEL: gpu.func @part0_split_k(
+// CHECK-SAME: %[[SLICES:[^:]*]]: memref<8192xf32>, %[[OUT:[^:]*]]: memref<4096xf32>)
+// CHECK: %[[KEPT:.*]] = memref.get_global @part0_split_k_kept_n : memref<128xi32>
+// CHECK: memref.load %[[SLICES]]
+// CHECK: memref.load %[[KEPT]]
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK-LABEL: func.func @split_kept_columns
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c4{{.*}}, %c1{{.*}}, %c4{{.*}})
+// CHECK: gpu.launch_func @tesa_kernels::@part0_split_k blocks in (%c8{{.*}}, %c1{{.*}}, %c1{{.*}})
+#s = #tesa.sparsity<map = dense<[[32, 0], [0, 0]]> : tensor<2x2xi8>>
+func.func @split_kept_columns(%x: tensor<16x512xf32>, %w: tensor<512x256xf32, #s>) -> tensor<16x256xf32, #s> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x256xf32, #s>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<16x256xf32, #s>) -> tensor<16x256xf32, #s>
+  %p = tesa.extract_part %w : tensor<512x256xf32, #s> -> tensor<512x256xf32, #s>
+  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<16x512xf32>, tensor<512x256xf32, #s>, tensor<16x256xf32, #s> -> tensor<16x256xf32, #s>
+  return %r : tensor<16x256xf32, #s>
+}

@@ -1077,6 +1077,9 @@ def region_cases(small=False):
         block_sparse_lhs(),
         channel_sparse_lhs(),
         channel_sparse_rhs_rows(),
+        # 16 rows by 128 columns, four tiles: the gathered K split in
+        # slices (split-K), added up by a second kernel.
+        channel_sparse_rhs_rows("channel_sparse_rhs_split_k", 16, 1024, 128),
         matmul_bias_accumulator_residual(),
         attention_scores(),
         attention_context(),
