@@ -202,7 +202,11 @@ def Decompose : Pass<"tesa-decompose", "mlir::ModuleOp"> {
     Products that cannot be decomposed (elements other than f32 and f16,
     dynamic shapes, transposed or broadcast indexing maps, f16 plans other
     than the above) stay as they are, computed densely, with a remark saying
-    why.
+    why. A product, batched product or convolution with an operand that is
+    entirely pruned (`#tesa.sparsity<bits = 0>`, such as a MobileNet-V2
+    filter whose 90% pruned blocks are all of its blocks) adds nothing to
+    its accumulator, whatever its element types: the accumulator is its
+    result (with `remarks`, a remark says so).
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
@@ -630,7 +634,10 @@ def FuseElementwiseChains : Pass<"tesa-fuse-elementwise-chains"> {
     instead, the expansion moved after it (upstream's
     `linalg::populateFoldReshapeOpsByCollapsingPatterns`), so that the
     product's kernel region takes it as its epilogue: MobileNet-V2's
-    ReLU6 and residual adds after its pointwise convolutions.
+    ReLU6 and residual adds after its pointwise convolutions. A
+    `tesa.annotate` between the expansion and the elementwise op (the
+    declared encoding of a sparse convolution computed densely) is skipped:
+    the op reads the expansion.
 
     ```mlir
     %t = linalg.transpose ins(%q : tensor<1x128x12x64xf16>)
@@ -677,11 +684,34 @@ def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
       whose result alone is read outside. A softmax (after
       `--tesa-decompose-aggregated-ops`) or a layer norm becomes one
       region.
+    * **convolution**: a convolution (`linalg::isaConvolutionOpInterface`:
+      depthwise or across channels, any strides, dilations and layout) on
+      static f32 or f16 tensors, generalised to a `linalg.generic`, with
+      the elementwise ops after it as its epilogue as for a contraction
+      (a bias read where it is, rounding to f16, ReLU6). A `tensor.pad`
+      producing its input stays outside: the kernel reads the pad's source
+      and the padding value where the window leaves it. 1x1 convolutions
+      that `--tesa-convolutions-as-products` made products are
+      contractions.
     * **elementwise**: a 2-D `linalg.transpose` of a static tensor that no
       contraction folded (such as the transposed dense operand a
       fine-grained part reads), a region of its own.
 
     What no family takes stays as it is (the generic path).
+
+    ```mlir
+    %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {...} : tensor<32x96x112x112xf16> to tensor<32x96x114x114xf16>
+    %c = linalg.depthwise_conv_2d_nchw_chw {strides = dense<2> : vector<2xi64>, ...}
+        ins(%p, %w : ...) outs(%bias_broadcast : tensor<32x96x56x56xf32>) -> tensor<32x96x56x56xf32>
+    %y = linalg.generic {...} ins(%c : ...) outs(%e : tensor<32x96x56x56xf16>) { truncf, ReLU6 }
+    // becomes
+    %y = tesa.kernel convolution -> tensor<32x96x56x56xf16> {
+      %c = linalg.generic {indexing_maps = [(n, h, w, c, kh, kw) -> (n, c, h * 2 + kh, w * 2 + kw), ...]}
+          ins(%p, %w : ...) outs(%bias_broadcast : ...) { ... }
+      %y = linalg.generic {...} ins(%c : ...) outs(%e : ...) { ... }
+      tesa.yield %y : tensor<32x96x56x56xf16>
+    }
+    ```
 
     ```mlir
     %t = linalg.transpose ins(%k : tensor<4x64x16xf32>) outs(%e : tensor<4x16x64xf32>) permutation = [0, 2, 1]
