@@ -2,6 +2,7 @@
 """A/B of the contraction and attention families' tilings on BERT-base.
 
     contraction_tiles.py prepare OUT [--element f16|f32] [--family attention]
+                                     [--shapes mlp]
                                          # here: one library per (shape, tiling)
     contraction_tiles.py run OUT         # on the GPU machine
 
@@ -51,6 +52,13 @@ F16_TILINGS = [None] + [
     (128, 64, 64, 64, 32, 4, s) for s in (1, 2, 3, 6)] + [
     (64, 64, 64, 32, 32, 4, s) for s in (1, 2, 3)] + [
     (64, 32, 64, 32, 16, 4, s) for s in (1, 2)]
+# `--shapes mlp`: the f16 MLP of bench/torch_models.py (128 rows,
+# 1024-4096-4096-1024), whose K of 4096 also takes eight slices.
+MLP_F16_SHAPES = [(1, 128, 1024, 4096), (1, 128, 4096, 4096),
+                  (1, 128, 4096, 1024)]
+MLP_F16_TILINGS = F16_TILINGS + [(128, 128, 64, 64, 64, 4, 8),
+                                 (128, 64, 64, 64, 32, 4, 8),
+                                 (64, 64, 64, 32, 32, 4, 4)]
 # Attention (sequence, heads, head size): BERT-base at seq 512 and 128.
 ATTENTION_SHAPES = [(512, 12, 64), (128, 12, 64)]
 # f16: (queries, keys a step, keys a warp, stages); a warp owns 16 queries.
@@ -164,11 +172,15 @@ def tiled_source(opt, shape, tiling, element):
                           f"tesa.kernel contraction config({mma_config(tiling)}) ->")
 
 
-def prepare(out, element, family):
+def prepare(out, element, family, model="bert"):
     out.mkdir(parents=True, exist_ok=True)
     opt, compiler = ROOT / "build/bin/tesa-opt", ROOT / "build/bin/tesa-compile"
     shapes, tilings = ((SHAPES, TILINGS) if element == "f32" else
                        (F16_SHAPES, F16_TILINGS))
+    if model == "mlp":
+        if element != "f16" or family != "contraction":
+            sys.exit("--shapes mlp takes f16 contractions")
+        shapes, tilings = MLP_F16_SHAPES, MLP_F16_TILINGS
     if family == "attention":
         shapes = ATTENTION_SHAPES
         tilings = (FMA_ATTENTION_TILINGS if element == "f32" else
@@ -277,9 +289,12 @@ def main():
     parser.add_argument("--family", choices=["contraction", "attention"],
                         default="contraction",
                         help="prepare: the family whose tilings to compare")
+    parser.add_argument("--shapes", choices=["bert", "mlp"], default="bert",
+                        help="prepare: BERT-base's products, or the f16 "
+                             "MLP's (128 rows)")
     args = parser.parse_args()
     if args.step == "prepare":
-        prepare(args.directory, args.element, args.family)
+        prepare(args.directory, args.element, args.family, args.shapes)
     else:
         run(args.directory, args.out)
 
