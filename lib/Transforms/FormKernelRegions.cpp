@@ -187,16 +187,21 @@ void wrapInKernel(RewriterBase &rewriter, KernelFamily family,
   YieldOp::create(rewriter, last->getLoc(), last->getResults());
 }
 
-/// Makes the epilogue steps among `ops` (a region's root first) read the
-/// sources of copies outside the region: a bias where it is, not broadcast
-/// to every row.
-void foldEpilogueCopies(RewriterBase &rewriter, ArrayRef<Operation *> ops) {
+/// Wraps `root` and the elementwise ops that consume its result one after
+/// the other (its epilogue, see collectEpilogue) in a region of `family`.
+/// The epilogue's steps read the sources of copies made outside the region:
+/// a bias where it is, not broadcast to every row.
+void formWithEpilogue(RewriterBase &rewriter, linalg::GenericOp root,
+                      KernelFamily family) {
+  SmallVector<Operation *> ops = {root};
+  llvm::append_range(ops, collectEpilogue(rewriter, root.getResult(0)));
   SmallVector<Value> inside;
   for (Operation *op : ops) {
     if (auto step = dyn_cast<linalg::GenericOp>(op); step && !inside.empty())
       foldInputCopies(rewriter, step, /*allowBroadcast=*/true, inside);
     llvm::append_range(inside, op->getResults());
   }
+  wrapInKernel(rewriter, family, ops);
 }
 
 void formContraction(RewriterBase &rewriter, linalg::LinalgOp op) {
@@ -206,26 +211,15 @@ void formContraction(RewriterBase &rewriter, linalg::LinalgOp op) {
   if (!contraction)
     return;
   foldInputCopies(rewriter, contraction, /*allowBroadcast=*/false);
-  SmallVector<Operation *> ops = {contraction};
-  llvm::append_range(ops,
-                     collectEpilogue(rewriter, contraction.getResult(0)));
-  foldEpilogueCopies(rewriter, ops);
-  wrapInKernel(rewriter, KernelFamily::Contraction, ops);
+  formWithEpilogue(rewriter, contraction, KernelFamily::Contraction);
 }
 
-/// Forms a convolution region: the convolution and its elementwise
-/// consumers, the epilogue reading a bias where it is.
+/// Forms a convolution region: the convolution and its epilogue.
 void formConvolution(RewriterBase &rewriter, linalg::LinalgOp op) {
   if (!isConvolutionForKernel(op))
     return;
-  linalg::GenericOp convolution = generalize(rewriter, op);
-  if (!convolution)
-    return;
-  SmallVector<Operation *> ops = {convolution};
-  llvm::append_range(ops,
-                     collectEpilogue(rewriter, convolution.getResult(0)));
-  foldEpilogueCopies(rewriter, ops);
-  wrapInKernel(rewriter, KernelFamily::Convolution, ops);
+  if (linalg::GenericOp convolution = generalize(rewriter, op))
+    formWithEpilogue(rewriter, convolution, KernelFamily::Convolution);
 }
 
 /// `op` as a linalg.generic: itself, or a named elementwise op generalised;
