@@ -176,6 +176,15 @@ buildAttentionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
 llvm::Expected<RegionKernel>
 buildConvolutionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
                        llvm::StringRef name);
+/// Window elements (filter taps and input channels) a thread of the
+/// convolution family takes without a loop.
+constexpr int64_t kConvolutionUnrolledTaps = 64;
+/// Of a window's reduction loops of `extents` (outermost first), the first
+/// one unrolled: the innermost loops whose product is at most `maxTaps`
+/// are unrolled, the ones before them are scf.for loops (extents.size()
+/// when even the innermost one is longer).
+unsigned getFirstUnrolledLoop(llvm::ArrayRef<int64_t> extents,
+                              int64_t maxTaps = kConvolutionUnrolledTaps);
 /// The elementwise family: so far a region of one 2-D transpose, as a copy
 /// through workgroup memory in tiles of 32 x 32 elements that coalesces
 /// both its reads and its writes. Fails, saying why, for any other region.

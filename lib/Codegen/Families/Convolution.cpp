@@ -11,7 +11,7 @@
 // thread starts from the accumulator's initial value (a constant, or a bias
 // read where it is, through its broadcast and widening), walks the
 // reduction loops (the filter window and any input channels) in registers,
-// unrolled up to kUnrolledTaps taps, and applies the epilogue before its one
+// unrolled up to kConvolutionUnrolledTaps taps, and applies the epilogue before its one
 // store. An input made by a `tensor.pad` of a constant is read from the
 // pad's source, the padding value where the window leaves it, so the padded
 // copy is never made.
@@ -37,10 +37,6 @@ using namespace mlir;
 using namespace tesa;
 
 namespace {
-
-/// Reduction steps (filter taps) a thread takes without a loop: the
-/// innermost reduction loops, as many as fit, are unrolled.
-constexpr int64_t kUnrolledTaps = 64;
 
 /// How the kernel reads one input of the convolution.
 struct WindowInput {
@@ -136,13 +132,9 @@ public:
   /// The value of the output element whose parallel loops are `loops`
   /// (the reduction loops' entries are ignored), from `initial`.
   Value emit(SmallVector<Value> loops, Value initial) {
-    // The innermost reduction loops unrolled, the others as scf.for.
-    unsigned unrolledFrom = reductions.size();
-    int64_t taps = 1;
-    while (unrolledFrom > 0 &&
-           taps * ranges[reductions[unrolledFrom - 1]] <= kUnrolledTaps)
-      taps *= ranges[reductions[--unrolledFrom]];
-    return emitLoops(loops, initial, 0, unrolledFrom);
+    SmallVector<int64_t> extents = llvm::map_to_vector(
+        reductions, [&](unsigned loop) { return ranges[loop]; });
+    return emitLoops(loops, initial, 0, getFirstUnrolledLoop(extents));
   }
 
 private:
@@ -192,6 +184,15 @@ private:
 };
 
 } // namespace
+
+unsigned tesa::getFirstUnrolledLoop(ArrayRef<int64_t> extents,
+                                    int64_t maxTaps) {
+  unsigned first = extents.size();
+  int64_t taps = 1;
+  while (first > 0 && taps * extents[first - 1] <= maxTaps)
+    taps *= extents[--first];
+  return first;
+}
 
 llvm::Expected<RegionKernel>
 tesa::buildConvolutionKernel(KernelOp region, gpu::GPUModuleOp module,

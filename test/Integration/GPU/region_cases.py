@@ -1120,6 +1120,8 @@ def region_cases(small=False):
                           dilation=2),
         convolution_relu6("stem_s2_f16", 2, 3, 16, 33, 3, 2, 1, False,
                           "f16"),
+        # 16 channels of 3x3, 144 taps: the channel loop stays a loop.
+        convolution_relu6("channels_s1", 2, 16, 8, 12, 3, 1, 1, False),
         *large,
         matmul("matmul_1x300x7", 1, 300, 7),
         # BERT's projections at seq 128: too few tiles for the
