@@ -2,7 +2,7 @@
 """A/B of the contraction and attention families' tilings on BERT-base.
 
     contraction_tiles.py prepare OUT [--element f16|f32] [--family attention]
-                                     [--shapes mlp]
+                                     [--shapes mlp|split]
                                          # here: one library per (shape, tiling)
     contraction_tiles.py run OUT         # on the GPU machine
 
@@ -59,6 +59,16 @@ MLP_F16_SHAPES = [(1, 128, 1024, 4096), (1, 128, 4096, 4096),
 MLP_F16_TILINGS = F16_TILINGS + [(128, 128, 64, 64, 64, 4, 8),
                                  (128, 64, 64, 64, 32, 4, 8),
                                  (64, 64, 64, 32, 32, 4, 4)]
+# `--shapes split`: f32 products whose 64x64 tiles are fewer than an H200's
+# multiprocessors (BERT-base's at seq 512 with 768 columns, the f32 MLP's),
+# FMA tilings (tile M, N, K, thread tile M, N, split-K) with split-K.
+SPLIT_F32_SHAPES = [(1, 512, 768, 768), (1, 512, 3072, 768),
+                    (1, 512, 768, 3072), (1, 128, 1024, 4096),
+                    (1, 128, 4096, 4096), (1, 128, 4096, 1024)]
+SPLIT_F32_TILINGS = [None] + [(64, 64, 8, 4, 4, s) for s in (1, 2, 3, 4)] + [
+    (32, 32, 16, 2, 2, s) for s in (1, 2)] + [
+    (64, 32, 16, 4, 2, s) for s in (1, 2)] + [
+    (128, 64, 8, 8, 4, s) for s in (2, 4)]
 # Attention (sequence, heads, head size): BERT-base at seq 512 and 128.
 ATTENTION_SHAPES = [(512, 12, 64), (128, 12, 64)]
 # f16: (queries, keys a step, keys a warp, stages); a warp owns 16 queries.
@@ -79,6 +89,16 @@ def name_of(shape, tiling, element="f32"):
     b, m, k, n = shape
     label = "auto" if tiling is None else "x".join(map(str, tiling))
     return f"{element}_b{b}_{m}x{k}x{n}_{label}"
+
+
+def fma_config(tiling):
+    """An FMA configuration (tile M, N, K, thread tile M, N, split-K)."""
+    m, n, k, tm, tn, split_k = tiling
+    threads = (m // tm) * (n // tn)
+    return (f"#tesa.tile_config<tile = [{m}, {n}, {k}], thread_tile = "
+            f"[{tm}, {tn}], threads = {threads}, stages = 1, copy = "
+            f"registers, atom = fma_f32, work = dense_grid, "
+            f"split_k = {split_k}>")
 
 
 def mma_config(tiling):
@@ -158,7 +178,7 @@ def tiled_source(opt, shape, tiling, element):
     source = product_mlir(shape, element)
     if tiling is None:
         return source
-    if element == "f32":
+    if element == "f32" and len(tiling) == 5:
         m, n, k, tm, tn = tiling
         option = (f"--tesa-choose-tile-configs=contraction-tile={m},{n},{k}"
                   f" thread-tile={tm},{tn}")
@@ -168,8 +188,9 @@ def tiled_source(opt, shape, tiling, element):
     formed = subprocess.run([str(opt), "-", "--tesa-form-kernel-regions"],
                             input=source, capture_output=True, text=True,
                             check=True).stdout
+    config = fma_config(tiling) if element == "f32" else mma_config(tiling)
     return formed.replace("tesa.kernel contraction ->",
-                          f"tesa.kernel contraction config({mma_config(tiling)}) ->")
+                          f"tesa.kernel contraction config({config}) ->")
 
 
 def prepare(out, element, family, model="bert"):
@@ -181,6 +202,10 @@ def prepare(out, element, family, model="bert"):
         if element != "f16" or family != "contraction":
             sys.exit("--shapes mlp takes f16 contractions")
         shapes, tilings = MLP_F16_SHAPES, MLP_F16_TILINGS
+    if model == "split":
+        if element != "f32" or family != "contraction":
+            sys.exit("--shapes split takes f32 contractions")
+        shapes, tilings = SPLIT_F32_SHAPES, SPLIT_F32_TILINGS
     if family == "attention":
         shapes = ATTENTION_SHAPES
         tilings = (FMA_ATTENTION_TILINGS if element == "f32" else
@@ -289,9 +314,11 @@ def main():
     parser.add_argument("--family", choices=["contraction", "attention"],
                         default="contraction",
                         help="prepare: the family whose tilings to compare")
-    parser.add_argument("--shapes", choices=["bert", "mlp"], default="bert",
-                        help="prepare: BERT-base's products, or the f16 "
-                             "MLP's (128 rows)")
+    parser.add_argument("--shapes", choices=["bert", "mlp", "split"],
+                        default="bert",
+                        help="prepare: BERT-base's products, the f16 MLP's "
+                             "(128 rows), or f32 products with split-K "
+                             "tilings")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare(args.directory, args.element, args.family, args.shapes)
