@@ -60,13 +60,15 @@ MLP_F16_TILINGS = F16_TILINGS + [(128, 128, 64, 64, 64, 4, 8),
                                  (128, 64, 64, 64, 32, 4, 8),
                                  (64, 64, 64, 32, 32, 4, 4)]
 # `--shapes split`: f32 products whose 64x64 tiles are fewer than an H200's
-# multiprocessors (BERT-base's at seq 512 with 768 columns, the f32 MLP's),
+# multiprocessors (BERT-base's with 768 columns, the f32 MLP's),
 # FMA tilings (tile M, N, K, thread tile M, N, split-K) with split-K.
 SPLIT_F32_SHAPES = [(1, 512, 768, 768), (1, 512, 3072, 768),
                     (1, 512, 768, 3072), (1, 128, 1024, 4096),
-                    (1, 128, 4096, 4096), (1, 128, 4096, 1024)]
+                    (1, 128, 4096, 4096), (1, 128, 4096, 1024),
+                    (1, 128, 768, 768), (1, 128, 768, 3072),
+                    (1, 128, 3072, 768)]
 SPLIT_F32_TILINGS = [None] + [(64, 64, 8, 4, 4, s) for s in (1, 2, 3, 4)] + [
-    (32, 32, 16, 2, 2, s) for s in (1, 2)] + [
+    (32, 32, 16, 2, 2, s) for s in (1, 2, 3)] + [
     (64, 32, 16, 4, 2, s) for s in (1, 2)] + [
     (128, 64, 8, 8, 4, s) for s in (2, 4)]
 # Attention (sequence, heads, head size): BERT-base at seq 512 and 128.

@@ -24,8 +24,11 @@ namespace {
 /// The contraction tilings to choose from, largest first: tile M x N x K and
 /// each thread's M x N outputs, 256 threads each. Measured on an H200
 /// (bench/contraction_tiles.py, docs/codegen.md): 64x64x8 was the fastest
-/// wherever its tiles filled the multiprocessors, 32x32x16 otherwise;
-/// 128x128x8 was 1.3-5x slower than both on every BERT-base product.
+/// wherever its tiles filled the multiprocessors, 32x32x16 otherwise
+/// without split-K; 128x128x8 was 1.3-5x slower than both on every
+/// BERT-base product. With split-K, 64x64x8 is the fastest on products of
+/// at least 64 rows and columns whose tiles are fewer than the
+/// multiprocessors (see kFmaMaxSlices).
 struct ContractionTiling {
   int64_t tile[3], threadTile[2];
 };
@@ -94,6 +97,15 @@ constexpr int64_t kMmaTilesPerProcessor = 2;
 /// steps into slices, enough for two blocks of threads a multiprocessor,
 /// each slice at least this many steps long.
 constexpr int64_t kMinStepsPerSlice = 4;
+
+/// Exact-f32 products of 64x64 tiles fewer than the multiprocessors take
+/// them with split-K, enough slices for three blocks a multiprocessor, at
+/// most this many: on an H200 (bench/contraction_tiles.py --shapes split,
+/// bench/results/contraction-tiles-f32-split-h200.json) four slices took
+/// 28.7 against 39.7 us (512x768x768, 32x32 tiles unsplit), 91.9 against
+/// 152.6 (512x3072x768), 162 against 302 (128x4096x4096) and 52.1 against
+/// 81.1 (128x4096x1024); two or three were slower on each.
+constexpr int64_t kFmaMaxSlices = 4, kFmaBlocksPerProcessor = 3;
 
 /// The slices to split the K steps of `tiles` output tiles of `tileK` into
 /// on `chip`.
@@ -240,6 +252,19 @@ TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
         config.getStagedF16Bytes() <= chip.maxSharedMemoryPerBlock)
       return config;
     return make(kMmaSmallTileK, kMmaSmallStages);
+  }
+  const ContractionTiling &large = kContractionTilings[0];
+  int64_t largeTiles = countTiles(large, batch, m, n);
+  int64_t processors = chip.multiprocessors;
+  if (m >= large.tile[0] && n >= large.tile[1] && largeTiles < processors) {
+    int64_t wanted = llvm::divideCeil(kFmaBlocksPerProcessor * processors,
+                                      largeTiles);
+    int64_t most = llvm::divideCeil(k, large.tile[2]) / kMinStepsPerSlice;
+    int64_t splitK = std::clamp<int64_t>(std::min(wanted, most), 1,
+                                         kFmaMaxSlices);
+    if (splitK > 1)
+      return makeContractionConfig(context, large.tile, large.threadTile,
+                                   splitK);
   }
   const ContractionTiling &tiling =
       pickTiling(kContractionTilings, chip, batch, m, n);
