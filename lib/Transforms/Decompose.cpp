@@ -64,25 +64,28 @@ bool isMostlyKeptValue(Value value) {
   return 2 * map.getNumKept() > map.getNumElements();
 }
 
-/// Whether a pruned element of the operand that is not split can meet a kept
-/// element of the split one: then its stored value must be zeroed before
+/// Whether a pruned element of the operand that is not split (`other`, its
+/// reduction along `otherDim`) can meet a kept element of the split one
+/// (`split`, along `splitDim`): then its stored value must be zeroed before
 /// the parts read it densely. (Propagation often makes this false: the
 /// split operand's reduction slices are dead where the other is pruned.)
-bool prunedElementsMeetKept(const SparsityMap &split, const SparsityMap &other,
-                            bool splitIsLhs) {
+bool prunedElementsMeetKept(const SparsityMap &split, unsigned splitDim,
+                            const SparsityMap &other, unsigned otherDim) {
   // Along the reduction, per block of each map's grid: whether the split
   // operand keeps an element there, whether the other prunes one.
   auto alongReduction = [](const SparsityMap &map, unsigned reductionDim,
                            bool wanted) {
     ArrayRef<int64_t> grid = map.getGridShape();
+    int64_t inner = 1;
+    for (int64_t size : grid.drop_front(reductionDim + 1))
+      inner *= size;
     std::vector<bool> found(grid[reductionDim], false);
     for (auto [i, bits] : llvm::enumerate(map.getEntries())) {
-      int64_t k = reductionDim == 1 ? i % grid[1] : i / grid[1];
+      int64_t k = (int64_t(i) / inner) % grid[reductionDim];
       found[k] = found[k] || (bits != 0) == wanted;
     }
     return found;
   };
-  unsigned splitDim = splitIsLhs ? 1 : 0, otherDim = splitIsLhs ? 0 : 1;
   std::vector<bool> kept = alongReduction(split, splitDim, true);
   std::vector<bool> pruned = alongReduction(other, otherDim, false);
   int64_t splitBlock = split.getBlockShape()[splitDim];
@@ -175,7 +178,7 @@ constexpr double kDecomposedPointwiseKeptFraction = 0.2;
 
 /// Whether `op` is a 1x1 NCHW convolution of unit strides whose sparse
 /// operands all keep more than kDecomposedPointwiseKeptFraction of their
-/// elements: it is left dense.
+/// elements: it is left dense (see keepDense).
 bool isDensePointwiseConvolution(linalg::LinalgOp op) {
   auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation());
   if (!conv || !llvm::all_of(conv.getStrides().getValues<int64_t>(),
@@ -193,6 +196,34 @@ bool isDensePointwiseConvolution(linalg::LinalgOp op) {
     return map.getNumKept() >
            kDecomposedPointwiseKeptFraction * double(map.getNumElements());
   });
+}
+
+/// Leaves the convolution `op` (see isDensePointwiseConvolution) dense: it
+/// reads its filter with the pruned elements zeroed (whatever an argument
+/// holds there; packed once for a weight), and its image too where one of
+/// the image's pruned elements meets a kept filter element along the
+/// channels.
+void keepDense(linalg::LinalgOp op) {
+  OpBuilder builder(op);
+  Value image = op.getDpsInputs()[0], filter = op.getDpsInputs()[1];
+  auto zeroPruned = [&](OpOperand &operand) {
+    operand.set(ExtractPartOp::create(builder, op.getLoc(),
+                                      operand.get().getType(),
+                                      operand.get()));
+  };
+  auto imageType = cast<RankedTensorType>(image.getType());
+  auto filterType = cast<RankedTensorType>(filter.getType());
+  if (getSparsityEncoding(imageType)) {
+    SparsityMap imageMap = getDeclaredMap(imageType);
+    SparsityMap filterMap = getDeclaredMap(filterType);
+    if (imageMap.getNumPruned() != 0 &&
+        prunedElementsMeetKept(filterMap, /*splitDim=*/1, imageMap,
+                               /*otherDim=*/1))
+      zeroPruned(*op.getDpsInputOperand(0));
+  }
+  if (getSparsityEncoding(filterType) &&
+      getDeclaredMap(filterType).getNumPruned() != 0)
+    zeroPruned(*op.getDpsInputOperand(1));
 }
 
 } // namespace
@@ -253,6 +284,7 @@ void DecomposePass::runOnOperation() {
     if (foldEntirelyPrunedProduct(op, emitRemarks))
       continue;
     if (isDensePointwiseConvolution(op)) {
+      keepDense(op);
       if (emitRemarks)
         op.emitRemark() << "1x1 convolution kept dense: its operands keep "
                            "more than "
@@ -342,7 +374,8 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
   Value other = op.getDpsInputs()[1 - sparseIndex];
   const SparsityMap &otherMap = sparseIndex == 0 ? rhsMap : lhsMap;
   if (otherMap.getNumPruned() != 0 &&
-      prunedElementsMeetKept(sparseMap, otherMap, sparseIndex == 0))
+      prunedElementsMeetKept(sparseMap, /*splitDim=*/sparseIndex == 0 ? 1 : 0,
+                             otherMap, /*otherDim=*/sparseIndex == 0 ? 0 : 1))
     other = ExtractPartOp::create(builder, op.getLoc(), other.getType(), other);
   for (const PlannedPart &part : parts) {
     auto partType = withSparsityEncoding(

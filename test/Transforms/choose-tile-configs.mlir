@@ -20,17 +20,31 @@ func.func @large(%x: tensor<512x768xf32>, %w: tensor<768x3072xf32>, %acc: tensor
 
 // -----
 
-// 128 x 768 outputs make 24 tiles of 64x64: 32x32x16 instead, and its 96
-// tiles are still fewer than the multiprocessors: K (48 steps) split in
-// three slices, for about two blocks of threads a multiprocessor.
+// 128 x 768 outputs make 24 tiles of 64x64, fewer than the H200's 132
+// multiprocessors: 64x64x8 still, K (96 steps) split in four slices (the
+// most), for up to three blocks of threads a multiprocessor.
 // CHECK-LABEL: func.func @small
-// CHECK: tile = [32, 32, 16], thread_tile = [2, 2], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 3>
+// CHECK: tile = [64, 64, 8], thread_tile = [4, 4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 4>
 func.func @small(%x: tensor<128x768xf32>, %w: tensor<768x768xf32>, %acc: tensor<128x768xf32>) -> tensor<128x768xf32> {
   %r = tesa.kernel contraction -> tensor<128x768xf32> {
     %p = linalg.matmul ins(%x, %w : tensor<128x768xf32>, tensor<768x768xf32>) outs(%acc : tensor<128x768xf32>) -> tensor<128x768xf32>
     tesa.yield %p : tensor<128x768xf32>
   }
   return %r : tensor<128x768xf32>
+}
+
+// -----
+
+// 16 rows: fewer than a 64x64 tile's, so 32x32x16 tiles (24 of them), K
+// (48 steps) split in eleven slices for two blocks a multiprocessor.
+// CHECK-LABEL: func.func @few_rows
+// CHECK: tile = [32, 32, 16], thread_tile = [2, 2], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 11>
+func.func @few_rows(%x: tensor<16x768xf32>, %w: tensor<768x768xf32>, %acc: tensor<16x768xf32>) -> tensor<16x768xf32> {
+  %r = tesa.kernel contraction -> tensor<16x768xf32> {
+    %p = linalg.matmul ins(%x, %w : tensor<16x768xf32>, tensor<768x768xf32>) outs(%acc : tensor<16x768xf32>) -> tensor<16x768xf32>
+    tesa.yield %p : tensor<16x768xf32>
+  }
+  return %r : tensor<16x768xf32>
 }
 
 // -----
