@@ -178,7 +178,8 @@ constexpr double kDecomposedPointwiseKeptFraction = 0.2;
 
 /// Whether `op` is a 1x1 NCHW convolution of unit strides whose sparse
 /// operands all keep more than kDecomposedPointwiseKeptFraction of their
-/// elements: it is left dense (see keepDense).
+/// elements, each at its element type's full precision: it is left dense
+/// (see keepDense).
 bool isDensePointwiseConvolution(linalg::LinalgOp op) {
   auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation());
   if (!conv || !llvm::all_of(conv.getStrides().getValues<int64_t>(),
@@ -193,8 +194,13 @@ bool isDensePointwiseConvolution(linalg::LinalgOp op) {
     if (!getSparsityEncoding(type))
       return true;
     SparsityMap map = getDeclaredMap(type);
-    return map.getNumKept() >
-           kDecomposedPointwiseKeptFraction * double(map.getNumElements());
+    std::optional<uint8_t> full = getFullBits(type.getElementType());
+    return llvm::all_of(map.getEntries(),
+                        [&](uint8_t bits) {
+                          return bits == 0 || bits == full;
+                        }) &&
+           map.getNumKept() >
+               kDecomposedPointwiseKeptFraction * double(map.getNumElements());
   });
 }
 

@@ -67,11 +67,15 @@ def _erf(values):
     return np.vectorize(math.erf)(values)
 
 
-def tile_for(batch, m, n, processors=132):
+def tile_for(batch, m, n, k=None, processors=132):
     """The output tile --tesa-choose-tile-configs gives a contraction on
     the H200 (132 multiprocessors): 64x64 if there are at least as many
-    such tiles as multiprocessors, else 32x32."""
-    if batch * -(-m // 64) * -(-n // 64) >= processors:
+    such tiles as multiprocessors, or if the output is at least 64 x 64
+    and the reduction (`k`, long unless given) at least eight steps of 8
+    (fewer tiles then split K); else 32x32."""
+    splits = k is None or -(-k // 8) // 4 >= 2
+    if batch * -(-m // 64) * -(-n // 64) >= processors or (
+            m >= 64 and n >= 64 and splits):
         return (64, 64)
     return (32, 32)
 
@@ -359,7 +363,7 @@ def attention_scores(name="attention_scores", s=77, h=3, d=40):
         return (q.transpose(1, 0, 2) @ k.transpose(1, 2, 0)) * \
             np.float64(np.float32(scale))
     return _case(name, mlir, [q, k], reference,
-                 [("contraction", 2)], tile_for(h, s, s))
+                 [("contraction", 2)], tile_for(h, s, s, d))
 
 
 # --- d) attention context ---------------------------------------------------
@@ -458,7 +462,7 @@ def attention(name="attention", s=77, h=3, d=40, dv=None, mask=False):
     score_ops = 2
     return _case(name, mlir, [q, k, v, *masks], reference,
                  [("contraction", score_ops), ("row_reduction", 4),
-                  ("contraction", 2)], tile_for(h, s, s),
+                  ("contraction", 2)], tile_for(h, s, s, d),
                  tolerance=max(1e-5, 4 * math.sqrt(s) * 2.0 ** -24))
 
 
@@ -518,7 +522,7 @@ def transposed_lhs(name="transposed_lhs", m=61, k=45, n=83):
     def reference(a, b):
         return a.T @ b
     return _case(name, mlir, [a, b], reference,
-                 [("contraction", 1)], tile_for(1, m, n))
+                 [("contraction", 1)], tile_for(1, m, n, k))
 
 
 # --- f) softmax -------------------------------------------------------------
@@ -823,7 +827,7 @@ def pointwise_conv(name, n, c, f, hw, element="f32"):
     def reference(x, w):
         return np.einsum("fc,nchw->nfhw", w[:, :, 0, 0], x)
     tile = (mma_tile_for(n, f, hw * hw) if element == "f16"
-            else tile_for(n, f, hw * hw))
+            else tile_for(n, f, hw * hw, c))
     return _case(name, mlir, [x, w], reference, [("contraction", 1)], tile,
                  tolerance=1e-5 if element == "f32" else 2e-3)
 
@@ -939,7 +943,7 @@ def batch_matmul(name, batch, m, k, n):
     def reference(a, b):
         return a @ b
     return _case(name, mlir, [a, b], reference,
-                 [("contraction", 1)], tile_for(batch, m, n))
+                 [("contraction", 1)], tile_for(batch, m, n, k))
 
 
 def matmul(name, m, k, n):
@@ -956,7 +960,7 @@ def matmul(name, m, k, n):
     def reference(a, b):
         return a @ b
     return _case(name, mlir, [a, b], reference,
-                 [("contraction", 1)], tile_for(1, m, n))
+                 [("contraction", 1)], tile_for(1, m, n, k))
 
 
 # --- i) f16 programs ---------------------------------------------------------
