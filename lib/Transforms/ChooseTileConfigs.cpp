@@ -101,10 +101,11 @@ constexpr int64_t kMinStepsPerSlice = 4;
 /// Exact-f32 products of 64x64 tiles fewer than the multiprocessors take
 /// them with split-K, enough slices for three blocks a multiprocessor, at
 /// most this many: on an H200 (bench/contraction_tiles.py --shapes split,
-/// bench/results/contraction-tiles-f32-split-h200.json) four slices took
-/// 28.7 against 39.7 us (512x768x768, 32x32 tiles unsplit), 91.9 against
-/// 152.6 (512x3072x768), 162 against 302 (128x4096x4096) and 52.1 against
-/// 81.1 (128x4096x1024); two or three were slower on each.
+/// bench/results/contraction-tiles-f32-split-h200.json, docs/codegen.md)
+/// four slices took 28.2 against 39.1 us (512x768x768, the previous rule's
+/// 32x32 tiles), 91.2 against 151.7 (512x3072x768), 13.8 against 15.8
+/// (128x768x768), 160.8 against 300.9 (128x4096x4096) and 52.0 against
+/// 81.5 (128x4096x1024); two or three slices were at best 2% faster.
 constexpr int64_t kFmaMaxSlices = 4, kFmaBlocksPerProcessor = 3;
 
 /// The slices to split the K steps of `tiles` output tiles of `tileK` into
