@@ -205,10 +205,10 @@ bool isDensePointwiseConvolution(linalg::LinalgOp op) {
 }
 
 /// Leaves the convolution `op` (see isDensePointwiseConvolution) dense: it
-/// reads its filter with the pruned elements zeroed (whatever an argument
-/// holds there; packed once for a weight), and its image too where one of
-/// the image's pruned elements meets a kept filter element along the
-/// channels.
+/// reads its filter with the pruned elements zeroed (an argument may hold
+/// anything there; a tesa.extract_part, a masking kernel on every call), and
+/// its image too where one of the image's pruned elements meets a kept
+/// filter element along the channels.
 void keepDense(linalg::LinalgOp op) {
   OpBuilder builder(op);
   Value image = op.getDpsInputs()[0], filter = op.getDpsInputs()[1];
