@@ -65,6 +65,9 @@ std::optional<double> getPaddingConstant(tensor::PadOp pad) {
   return value.getValueAsDouble();
 }
 
+/// How to read `input` through `map`: from the source of a `tensor.pad` of
+/// a constant with static, non-negative padding (the padding checked where
+/// it is), else through its strided view.
 WindowInput getWindowInput(Value input, AffineMap map) {
   WindowInput read;
   read.map = map;
