@@ -109,13 +109,14 @@ constexpr int64_t kMinStepsPerSlice = 4;
 constexpr int64_t kFmaMaxSlices = 4, kFmaBlocksPerProcessor = 3;
 
 /// The slices to split the K steps of `tiles` output tiles of `tileK` into
-/// on `chip`.
+/// on `chip`: none where the tiles fill the multiprocessors, else enough for
+/// `blocksPerProcessor` blocks a multiprocessor.
 int64_t chooseSplitK(const ChipDescription &chip, int64_t tiles, int64_t k,
-                     int64_t tileK) {
+                     int64_t tileK, int64_t blocksPerProcessor = 2) {
   int64_t processors = chip.multiprocessors;
   if (tiles >= processors)
     return 1;
-  int64_t wanted = llvm::divideCeil(2 * processors, tiles);
+  int64_t wanted = llvm::divideCeil(blocksPerProcessor * processors, tiles);
   int64_t most = llvm::divideCeil(k, tileK) / kMinStepsPerSlice;
   return std::max<int64_t>(1, std::min(wanted, most));
 }
@@ -255,14 +256,11 @@ TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
     return make(kMmaSmallTileK, kMmaSmallStages);
   }
   const ContractionTiling &large = kContractionTilings[0];
-  int64_t largeTiles = countTiles(large, batch, m, n);
-  int64_t processors = chip.multiprocessors;
-  if (m >= large.tile[0] && n >= large.tile[1] && largeTiles < processors) {
-    int64_t wanted = llvm::divideCeil(kFmaBlocksPerProcessor * processors,
-                                      largeTiles);
-    int64_t most = llvm::divideCeil(k, large.tile[2]) / kMinStepsPerSlice;
-    int64_t splitK = std::clamp<int64_t>(std::min(wanted, most), 1,
-                                         kFmaMaxSlices);
+  if (m >= large.tile[0] && n >= large.tile[1]) {
+    int64_t splitK = std::min(
+        chooseSplitK(chip, countTiles(large, batch, m, n), k, large.tile[2],
+                     kFmaBlocksPerProcessor),
+        kFmaMaxSlices);
     if (splitK > 1)
       return makeContractionConfig(context, large.tile, large.threadTile,
                                    splitK);

@@ -110,35 +110,47 @@ static std::optional<WidenedOperand> matchWidenedOperand(Value value) {
   return operand;
 }
 
+/// An f16 tensor of `shape` copied from `input` through `maps` (the input's,
+/// then the identity), each element rounded to f16 where it is wider.
+static Value buildF16Copy(OpBuilder &builder, Location loc, Value input,
+                          ArrayRef<AffineMap> maps, ArrayRef<int64_t> shape) {
+  Value init =
+      tensor::EmptyOp::create(builder, loc, shape, builder.getF16Type());
+  return linalg::GenericOp::create(
+             builder, loc, TypeRange{init.getType()}, ValueRange{input},
+             ValueRange{init}, maps,
+             SmallVector<utils::IteratorType>(shape.size(),
+                                              utils::IteratorType::parallel),
+             [](OpBuilder &b, Location loc, ValueRange args) {
+               Value element = args[0];
+               if (!element.getType().isF16())
+                 element = arith::TruncFOp::create(b, loc, b.getF16Type(),
+                                                   element);
+               linalg::YieldOp::create(b, loc, element);
+             })
+      .getResult(0);
+}
+
+/// `narrow` (f16) collapsed as `collapse` collapses its wider source.
+static Value collapseAs(OpBuilder &builder, tensor::CollapseShapeOp collapse,
+                        Value narrow) {
+  auto type = RankedTensorType::get(collapse.getResultType().getShape(),
+                                    builder.getF16Type());
+  return tensor::CollapseShapeOp::create(builder, collapse.getLoc(), type,
+                                         narrow,
+                                         collapse.getReassociationIndices());
+}
+
 /// `value` (f32) rounded to f16 element by element; a collapsed tensor is
 /// rounded before the collapse, next to what made it.
 static Value buildRounding(OpBuilder &builder, Value value) {
-  if (auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>()) {
-    Value narrow = buildRounding(builder, collapse.getSrc());
-    auto type = RankedTensorType::get(collapse.getResultType().getShape(),
-                                      builder.getF16Type());
-    return tensor::CollapseShapeOp::create(builder, collapse.getLoc(), type,
-                                           narrow,
-                                           collapse.getReassociationIndices());
-  }
-  Location loc = value.getLoc();
+  if (auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>())
+    return collapseAs(builder, collapse,
+                      buildRounding(builder, collapse.getSrc()));
   auto type = cast<RankedTensorType>(value.getType());
-  Value init =
-      tensor::EmptyOp::create(builder, loc, type.getShape(), builder.getF16Type());
   SmallVector<AffineMap> maps(2,
                               builder.getMultiDimIdentityMap(type.getRank()));
-  return linalg::GenericOp::create(
-             builder, loc, TypeRange{init.getType()}, ValueRange{value},
-             ValueRange{init}, maps,
-             SmallVector<utils::IteratorType>(type.getRank(),
-                                              utils::IteratorType::parallel),
-             [](OpBuilder &b, Location loc, ValueRange args) {
-               linalg::YieldOp::create(
-                   b, loc,
-                   ValueRange{arith::TruncFOp::create(b, loc, b.getF16Type(),
-                                                      args[0])});
-             })
-      .getResult(0);
+  return buildF16Copy(builder, value.getLoc(), value, maps, type.getShape());
 }
 
 /// Whether `op` reads each element of its one input once: through a
@@ -178,26 +190,11 @@ Value WidenedOperand::buildNarrow(OpBuilder &builder) {
   if (rounded)
     return buildRounding(builder, rounded);
   Value narrow = copy.getDpsInputs()[0];
-  Location loc = copy.getLoc();
-  Type f16 = builder.getF16Type();
-  if (!copy.getIndexingMapsArray()[0].isIdentity()) {
-    ArrayRef<int64_t> shape =
-        cast<RankedTensorType>(copy.getResult(0).getType()).getShape();
-    Value init = tensor::EmptyOp::create(builder, loc, shape, f16);
-    narrow = linalg::GenericOp::create(
-                 builder, loc, TypeRange{init.getType()}, ValueRange{narrow},
-                 ValueRange{init}, copy.getIndexingMapsArray(),
-                 copy.getIteratorTypesArray(),
-                 [](OpBuilder &b, Location loc, ValueRange args) {
-                   linalg::YieldOp::create(b, loc, args[0]);
-                 })
-                 .getResult(0);
-  }
-  if (!collapse)
-    return narrow;
-  auto type = RankedTensorType::get(collapse.getResultType().getShape(), f16);
-  return tensor::CollapseShapeOp::create(builder, loc, type, narrow,
-                                         collapse.getReassociationIndices());
+  if (!copy.getIndexingMapsArray()[0].isIdentity())
+    narrow = buildF16Copy(
+        builder, copy.getLoc(), narrow, copy.getIndexingMapsArray(),
+        cast<RankedTensorType>(copy.getResult(0).getType()).getShape());
+  return collapse ? collapseAs(builder, collapse, narrow) : narrow;
 }
 
 /// Builds `product` again on the f16 operands its inputs widen, when both

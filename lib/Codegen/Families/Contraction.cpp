@@ -632,12 +632,15 @@ Value KStepWalker::getStart(Value columnTile, Value i, Value count) {
 
 Value tesa::addInitialValue(KernelEmitter &e, const ContractionProblem &problem,
                             Value acc, Value initBuffer, ArrayRef<Value> loops) {
-  const InitialValue &init = problem.init;
-  Value initial =
-      init.constant
-          ? e.f32(*init.constant)
-          : e.toF32(e.load(initBuffer, e.linearIndex(loops, init.loopStrides)));
+  Value initial = loadInitialValue(e, problem.init, initBuffer, loops);
   return e.convert(e.add(initial, acc), problem.resultElement);
+}
+
+Value tesa::loadInitialValue(KernelEmitter &e, const InitialValue &init,
+                             Value buffer, ArrayRef<Value> loops) {
+  if (init.constant)
+    return e.f32(*init.constant);
+  return e.toF32(e.load(buffer, e.linearIndex(loops, init.loopStrides)));
 }
 
 int64_t tesa::emitFmaContraction(KernelEmitter &e,

@@ -39,6 +39,11 @@ struct InitialValue {
 /// The initial value of an accumulator `acc` that the contraction's loops
 /// read through `map`.
 InitialValue getInitialValue(mlir::Value acc, mlir::AffineMap map);
+/// `init` at `loops` (read from `buffer`, its source's flat buffer, unless
+/// it is a constant), in f32.
+mlir::Value loadInitialValue(KernelEmitter &e, const InitialValue &init,
+                             mlir::Value buffer,
+                             llvm::ArrayRef<mlir::Value> loops);
 
 /// The contraction's loops and sizes.
 struct ContractionShape {

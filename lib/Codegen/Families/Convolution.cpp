@@ -270,12 +270,9 @@ tesa::buildConvolutionKernel(KernelOp region, gpu::GPUModuleOp module,
     Type accType = convolution.getRegion().front().getArguments().back()
                        .getType();
     unsigned next = inputs.size();
-    Value initial =
-        init.constant
-            ? e.convert(e.f32(*init.constant), accType)
-            : e.convert(e.load(buffers[next++],
-                               e.linearIndex(coordinates, init.loopStrides)),
-                        accType);
+    Value initBuffer = init.source ? buffers[next++] : Value();
+    Value initial = e.convert(
+        loadInitialValue(e, init, initBuffer, coordinates), accType);
     ConvolutionEmitter emitter(e, convolution, inputs,
                                ArrayRef(buffers).take_front(inputs.size()));
     Value value = emitter.emit(loops, initial);
