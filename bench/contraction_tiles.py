@@ -2,7 +2,7 @@
 """A/B of the contraction and attention families' tilings on BERT-base.
 
     contraction_tiles.py prepare OUT [--element f16|f32] [--family attention]
-                                     [--shapes mlp|split]
+                                     [--shapes mlp|split|linear]
                                          # here: one library per (shape, tiling)
     contraction_tiles.py run OUT         # on the GPU machine
 
@@ -59,6 +59,22 @@ MLP_F16_SHAPES = [(1, 128, 1024, 4096), (1, 128, 4096, 4096),
 MLP_F16_TILINGS = F16_TILINGS + [(128, 128, 64, 64, 64, 4, 8),
                                  (128, 64, 64, 64, 32, 4, 8),
                                  (64, 64, 64, 32, 32, 4, 4)]
+# `--shapes linear`: f16 products whose weight is stored [N, K] as a Linear's
+# (transposed by linalg.transpose, read in place): both operands contiguous
+# along K, so that sm_90's wgmma atom takes them. The MLP's and BERT-base's
+# shapes; wgmma tilings (tile M, N, K, stages, split-K), two warpgroups for
+# 128 rows, beside the best tensor-core (mma.sync) tilings.
+LINEAR_F16_SHAPES = MLP_F16_SHAPES + F16_SHAPES
+LINEAR_F16_TILINGS = [None] + [
+    (128, 256, 64, 4, s) for s in (1, 2, 4)] + [
+    (128, 128, 64, 4, s) for s in (1, 2, 4)] + [
+    (64, 128, 64, 4, s) for s in (1, 2, 4)] + [
+    (128, 64, 64, 4, s) for s in (1, 2, 4)] + [
+    (64, 64, 64, 4, s) for s in (1, 2, 4, 8)] + [
+    (64, 256, 64, 3, s) for s in (1, 2, 4)] + [
+    (128, 128, 64, 64, 64, 4, s) for s in (1, 4)] + [
+    (128, 64, 64, 64, 32, 4, s) for s in (1, 8)] + [
+    (64, 64, 64, 32, 32, 4, 1)]
 # `--shapes split`: f32 products whose 64x64 tiles are fewer than an H200's
 # multiprocessors (BERT-base's with 768 columns, the f32 MLP's),
 # FMA tilings (tile M, N, K, thread tile M, N, split-K) with split-K.
@@ -111,6 +127,15 @@ def mma_config(tiling):
             f"split_k = {split_k}>")
 
 
+def wgmma_config(tiling):
+    """A wgmma configuration (tile M, N, K, stages, split-K)."""
+    m, n, k, stages, split_k = tiling
+    return (f"#tesa.tile_config<tile = [{m}, {n}, {k}], thread_tile = "
+            f"[64, {n}], threads = {2 * m}, stages = {stages}, copy = "
+            f"async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, "
+            f"split_k = {split_k}>")
+
+
 def attention_name_of(shape, tiling, element="f16"):
     label = "auto" if tiling is None else "x".join(map(str, tiling))
     return f"attention_{element}_s{shape[0]}_h{shape[1]}_d{shape[2]}_{label}"
@@ -156,9 +181,22 @@ def attention_source(opt, shape, tiling, element):
         formed[end:]
 
 
-def product_mlir(shape, element="f32"):
+def product_mlir(shape, element="f32", linear=False):
+    """C = A @ B; with `linear`, B is the transpose of the argument, a
+    weight stored [N, K]."""
     b, m, k, n = shape
     t = lambda *d: "tensor<" + "x".join(map(str, d)) + f"x{element}>"
+    if linear:
+        return f"""func.func @product(%a: {t(m, k)}, %w: {t(n, k)}) -> {t(m, n)} {{
+  %zero = arith.constant 0.0 : {element}
+  %ew = tensor.empty() : {t(k, n)}
+  %b = linalg.transpose ins(%w : {t(n, k)}) outs(%ew : {t(k, n)}) permutation = [1, 0]
+  %e = tensor.empty() : {t(m, n)}
+  %z = linalg.fill ins(%zero : {element}) outs(%e : {t(m, n)}) -> {t(m, n)}
+  %r = linalg.matmul ins(%a, %b : {t(m, k)}, {t(k, n)}) outs(%z : {t(m, n)}) -> {t(m, n)}
+  return %r : {t(m, n)}
+}}
+"""
     if b == 1:
         a_t, b_t, c_t, op = t(m, k), t(k, n), t(m, n), "linalg.matmul"
     else:
@@ -174,10 +212,10 @@ def product_mlir(shape, element="f32"):
 """
 
 
-def tiled_source(opt, shape, tiling, element):
+def tiled_source(opt, shape, tiling, element, linear=False):
     """The product's text, formed into a region with `tiling` (as is for
     None: the heuristic's)."""
-    source = product_mlir(shape, element)
+    source = product_mlir(shape, element, linear)
     if tiling is None:
         return source
     if element == "f32" and len(tiling) == 5:
@@ -190,7 +228,9 @@ def tiled_source(opt, shape, tiling, element):
     formed = subprocess.run([str(opt), "-", "--tesa-form-kernel-regions"],
                             input=source, capture_output=True, text=True,
                             check=True).stdout
-    config = fma_config(tiling) if element == "f32" else mma_config(tiling)
+    config = (fma_config(tiling) if element == "f32" else
+              wgmma_config(tiling) if len(tiling) == 5 else
+              mma_config(tiling))
     return formed.replace("tesa.kernel contraction ->",
                           f"tesa.kernel contraction config({config}) ->")
 
@@ -204,6 +244,10 @@ def prepare(out, element, family, model="bert"):
         if element != "f16" or family != "contraction":
             sys.exit("--shapes mlp takes f16 contractions")
         shapes, tilings = MLP_F16_SHAPES, MLP_F16_TILINGS
+    if model == "linear":
+        if element != "f16" or family != "contraction":
+            sys.exit("--shapes linear takes f16 contractions")
+        shapes, tilings = LINEAR_F16_SHAPES, LINEAR_F16_TILINGS
     if model == "split":
         if element != "f32" or family != "contraction":
             sys.exit("--shapes split takes f32 contractions")
@@ -220,14 +264,17 @@ def prepare(out, element, family, model="bert"):
                 path = out / f"{name}.mlir"
                 path.write_text(attention_source(opt, shape, tiling, element))
             else:
-                name = name_of(shape, tiling, element)
+                name = name_of(shape, tiling, element) + (
+                    "_linear" if model == "linear" else "")
                 path = out / f"{name}.mlir"
-                path.write_text(tiled_source(opt, shape, tiling, element))
+                path.write_text(tiled_source(opt, shape, tiling, element,
+                                             model == "linear"))
             subprocess.run([str(compiler), str(path), "--target=nvvm",
                             "--chip=sm_90", "--propagate=false",
                             "-o", str(out / f"{name}.so")], check=True)
             entries.append(dict(name=name, shape=shape, tiling=tiling,
-                                element=element, family=family))
+                                element=element, family=family,
+                                linear=model == "linear"))
     (out / "manifest.json").write_text(json.dumps(entries, indent=1))
     print(f"prepared {len(entries)} libraries in {out}")
 
@@ -251,14 +298,17 @@ def run(out, result_file):
             ((b, m, k), (b, k, n))
         dtype = torch.float16 if entry.get("element") == "f16" else \
             torch.float32
+        if entry.get("linear"):
+            rhs_shape = (n, k)
         a = torch.randn(lhs_shape, device="cuda", generator=gen).to(dtype)
         w = torch.randn(rhs_shape, device="cuda", generator=gen).to(dtype)
         product = tesa.load(out / f"{entry['name']}.so").functions["product"]
         result = product(a, w)
-        reference = (a.double() @ w.double())
+        rhs = w.t() if entry.get("linear") else w
+        reference = (a.double() @ rhs.double())
         error = float((result.double() - reference).norm() / reference.norm())
         ms = graph_ms(lambda: product(a, w))
-        cublas = graph_ms(lambda: a @ w)
+        cublas = graph_ms(lambda: a @ rhs)
         flops = 2 * b * m * k * n
         results.append(dict(entry, ms=ms, cublas_ms=cublas, error=error,
                             tflops=flops / ms / 1e9))
@@ -316,11 +366,12 @@ def main():
     parser.add_argument("--family", choices=["contraction", "attention"],
                         default="contraction",
                         help="prepare: the family whose tilings to compare")
-    parser.add_argument("--shapes", choices=["bert", "mlp", "split"],
+    parser.add_argument("--shapes", choices=["bert", "mlp", "split", "linear"],
                         default="bert",
                         help="prepare: BERT-base's products, the f16 MLP's "
-                             "(128 rows), or f32 products with split-K "
-                             "tilings")
+                             "(128 rows), f32 products with split-K "
+                             "tilings, or f16 Linears (weights [N, K]) with "
+                             "wgmma tilings")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare(args.directory, args.element, args.family, args.shapes)

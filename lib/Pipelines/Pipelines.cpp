@@ -191,7 +191,8 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     addROCDLLowering(pm, options);
   } else {
     gpu::GPUToNVVMPipelineOptions nvvm;
-    nvvm.cubinChip = options.chip;
+    nvvm.cubinChip =
+        chip ? chip->getTargetChip().str() : std::string(options.chip);
     nvvm.cubinFeatures = chip ? chip->features.str() : "";
     nvvm.cubinFormat = options.format;
     nvvm.optLevel = 3;

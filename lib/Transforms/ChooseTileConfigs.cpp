@@ -88,6 +88,15 @@ constexpr MeasuredTiling kMeasuredMmaTilings[] = {
     {"sm_90", 128, 4096, 1024, {{128, 64, 64}, {64, 32}}, 8},
 };
 
+/// The warpgroup (wgmma, sm_90) tilings, largest first: tile M x N x K and
+/// a warpgroup's 64 x N outputs.
+constexpr ContractionTiling kWgmmaTilings[] = {
+    {{128, 256, 64}, {64, 256}}, {{128, 128, 64}, {64, 128}},
+    {{64, 128, 64}, {64, 128}},  {{128, 64, 64}, {64, 64}},
+    {{64, 64, 64}, {64, 64}},
+};
+constexpr int64_t kWgmmaStages = 4;
+
 /// Steps of K in flight: four of 64 where the chip's shared memory holds
 /// them, else three of 32. With three of 32 the H200 waited on memory (the
 /// 512 x 768 x 3072 product took about 700 cycles a step).
@@ -200,6 +209,18 @@ const ContractionTiling &pickMmaTiling(ArrayRef<ContractionTiling> tilings,
   return *best;
 }
 
+/// A wgmma configuration of `tiling` (its thread tile is a warpgroup's),
+/// kWgmmaStages deep.
+TileConfigAttr makeWgmmaConfig(MLIRContext *context,
+                               const ContractionTiling &tiling,
+                               int64_t splitK) {
+  int64_t warpgroups = tiling.tile[0] / tiling.threadTile[0];
+  return TileConfigAttr::get(context, tiling.tile, tiling.threadTile,
+                             128 * warpgroups, kWgmmaStages,
+                             CopyEngine::AsyncCopy, MmaAtom::WgmmaF16M64NK16,
+                             WorkListKind::DenseGrid, splitK);
+}
+
 TileConfigAttr makeContractionConfig(MLIRContext *context,
                                      ArrayRef<int64_t> tile,
                                      ArrayRef<int64_t> threadTile,
@@ -214,11 +235,34 @@ TileConfigAttr makeContractionConfig(MLIRContext *context,
 
 } // namespace
 
+/// The warpgroup (wgmma) configuration of the `batch` products of `m` x
+/// `n` x `k` on `chip`: of kWgmmaTilings, those that give every
+/// multiprocessor a tile, else those with the most tiles, the one that pads
+/// the outputs least; K steps of 64 (of 32 or 16 for a shorter K) as deep as
+/// kWgmmaStages; split-K where the tiles are fewer than the
+/// multiprocessors.
+static TileConfigAttr chooseWgmmaConfig(MLIRContext *context,
+                                        const ChipDescription &chip,
+                                        int64_t batch, int64_t m, int64_t n,
+                                        int64_t k) {
+  const ContractionTiling &tiling =
+      pickMmaTiling(kWgmmaTilings, chip, batch, m, n, /*perProcessor=*/1);
+  int64_t tileK = k <= 16 ? 16 : k <= 32 ? 32 : 64;
+  int64_t splitK = chooseSplitK(chip, countTiles(tiling, batch, m, n), k,
+                                tileK, /*blocksPerProcessor=*/1);
+  ContractionTiling chosen = tiling;
+  chosen.tile[2] = tileK;
+  return makeWgmmaConfig(context, chosen, splitK);
+}
+
 TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
                                              const ChipDescription &chip,
                                              int64_t batch, int64_t m,
                                              int64_t n, int64_t k,
-                                             bool tensorCores) {
+                                             bool tensorCores,
+                                             bool operandsAlongK) {
+  if (tensorCores && operandsAlongK && chip.hasWarpgroupMma)
+    return chooseWgmmaConfig(context, chip, batch, m, n, k);
   if (tensorCores && chip.f16Mma && chip.hasAsyncCopy &&
       chip.f16Mma->m == 16 && chip.f16Mma->n == 8 && chip.f16Mma->k == 16) {
     const ContractionTiling &tiling =
@@ -293,6 +337,31 @@ bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input) {
   return type.getRank() >= 2 && type.getShape().back() % 8 == 0 &&
          (dims->batch.empty() ||
           map.getDimPosition(map.getNumResults() - 1) != dims->batch[0]);
+}
+
+bool tesa::areOperandsContiguousAlongK(linalg::LinalgOp op) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      getKernelContractionDims(op);
+  if (failed(dims))
+    return false;
+  return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *operand) {
+    Value value = operand->get();
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    Value source;
+    AffineMap copyMap;
+    while (true) {
+      if (auto annotate = value.getDefiningOp<AnnotateOp>())
+        value = annotate.getSource();
+      else if (matchCopy(value, source, copyMap))
+        std::tie(value, map) = std::pair(source, copyMap.compose(map));
+      else
+        break;
+    }
+    if (map.getNumResults() == 0)
+      return false;
+    auto innermost = dyn_cast<AffineDimExpr>(map.getResults().back());
+    return innermost && innermost.getPosition() == dims->k[0];
+  });
 }
 
 /// Whether every input of the attention body's products is f32.
@@ -482,7 +551,8 @@ struct ChooseTileConfigsPass
       int64_t batch = dims->batch.empty() ? 1 : ranges[dims->batch[0]];
       return chooseContractionConfig(
           &getContext(), chip, batch, ranges[dims->m[0]], ranges[dims->n[0]],
-          ranges[dims->k[0]], fitsTensorCoreTiles(linalgOp));
+          ranges[dims->k[0]], fitsTensorCoreTiles(linalgOp),
+          areOperandsContiguousAlongK(linalgOp));
     }
     return nullptr;
   }

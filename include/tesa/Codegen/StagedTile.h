@@ -37,11 +37,14 @@ constexpr int64_t kStagedPadBytes = 16;
 
 /// The shape of one stage buffer: a slice of `rows` rows by `depth`
 /// reduction elements of `elementBytes` bytes (2: f16, 4: f32), stored in
-/// `order`.
+/// `order`. With `swizzled`, rows are not padded but lie in the swizzled
+/// layout of the wgmma atom (WarpgroupMma.h): [row][k] rows of 32, 64 or
+/// 128 bytes whose 16-byte chunks are permuted.
 struct StagedTileShape {
   TileOrder order;
   int64_t rows, depth;
   int64_t elementBytes = 2;
+  bool swizzled = false;
   /// The buffer's outer and inner (contiguous, padded) lengths.
   int64_t getOuter() const {
     return order == TileOrder::RowMajor ? rows : depth;
@@ -52,7 +55,7 @@ struct StagedTileShape {
   /// Elements of one copy.
   int64_t getCopyElements() const { return kStagedCopyBytes / elementBytes; }
   int64_t getInner() const {
-    return getInnerData() + kStagedPadBytes / elementBytes;
+    return getInnerData() + (swizzled ? 0 : kStagedPadBytes / elementBytes);
   }
   int64_t getElements() const { return getOuter() * getInner(); }
   int64_t getBytes() const { return elementBytes * getElements(); }
@@ -96,7 +99,19 @@ mlir::Value getDynamicSharedMemory(KernelEmitter &e);
 /// A ring of `stages` buffers of `shape` at `byteOffset` of `shared`.
 mlir::Value makeStageRing(KernelEmitter &e, mlir::Value shared,
                           const StagedTileShape &shape, int64_t stages,
+                          mlir::Value byteOffset);
+mlir::Value makeStageRing(KernelEmitter &e, mlir::Value shared,
+                          const StagedTileShape &shape, int64_t stages,
                           int64_t byteOffset);
+
+/// The address of byte 0 of `shared` in the shared address space, an
+/// index.
+mlir::Value getSharedAddress(KernelEmitter &e, mlir::Value shared);
+/// The offset of the first byte of `shared` whose shared address is a
+/// multiple of `alignment` (a power of two); the kernel asks for
+/// `alignment` bytes more.
+mlir::Value getAlignedOffset(KernelEmitter &e, mlir::Value shared,
+                             int64_t alignment);
 
 /// Issues the asynchronous copies of `operand`'s slice that starts at row
 /// `rowStart` and reduction element `kStart` into stage `slot` of its ring,

@@ -108,6 +108,16 @@ struct ChipDescription {
   /// Grid dependency control (`griddepcontrol`, sm_90+): a kernel may be
   /// launched before its predecessor in the stream has finished.
   bool hasGridDependencyControl = false;
+  /// Warpgroup tensor-core products (`wgmma.mma_async`, sm_90a): the
+  /// contraction family's wgmma_f16_m64nNk16 atom.
+  bool hasWarpgroupMma = false;
+  /// The chip the backend compiles for where it is not `name` (sm_90a:
+  /// wgmma is an architecture-specific feature of sm_90).
+  llvm::StringRef targetChip = {};
+
+  llvm::StringRef getTargetChip() const {
+    return targetChip.empty() ? name : targetChip;
+  }
 
   /// The matrix instruction used for block parts of `kind`, if any.
   std::optional<MatrixShape> getMatrixShape(ComputeKind kind) const;

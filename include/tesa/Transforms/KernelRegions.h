@@ -97,11 +97,21 @@ mlir::FailureOr<mlir::Value> followEpilogueSteps(
 /// else 32x32x16 (2x2 a thread), 256 threads either way. When the tiles are
 /// fewer than the multiprocessors, the `k` reduction elements are split
 /// into enough slices (split_k) for two blocks of threads a multiprocessor,
-/// each at least four K steps long.
+/// each at least four K steps long. With `operandsAlongK` too (both
+/// operands contiguous along K, see areOperandsContiguousAlongK) on a chip
+/// with warpgroup products (sm_90): the wgmma atom instead (see
+/// chooseWgmmaConfig in ChooseTileConfigs.cpp).
 TileConfigAttr chooseContractionConfig(mlir::MLIRContext *context,
                                        const ChipDescription &chip,
                                        int64_t batch, int64_t m, int64_t n,
-                                       int64_t k, bool tensorCores);
+                                       int64_t k, bool tensorCores,
+                                       bool operandsAlongK = false);
+
+/// Whether both inputs of the contraction `op` lie contiguous along its
+/// reduction loop where the kernel reads them: in their own tensors, or in
+/// the tensors they are transposed copies of (see matchCopy), which the
+/// kernel reads in their place.
+bool areOperandsContiguousAlongK(mlir::linalg::LinalgOp op);
 
 /// Whether the operands of the contraction `op` are f16 tensors that the
 /// tensor-core tiles copy in 16-byte pieces: the innermost dimension a

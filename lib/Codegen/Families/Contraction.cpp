@@ -317,6 +317,9 @@ RegionKernel emitContraction(const ContractionProblem &problem,
   if (config.getAtom() == MmaAtom::MmaF16M16N8K16) {
     emitMmaContraction(e, problem, config, result.kernel);
     result.sharedBytes = config.getStagedF16Bytes();
+  } else if (config.getAtom() == MmaAtom::WgmmaF16M64NK16) {
+    emitWgmmaContraction(e, problem, config, result.kernel);
+    result.sharedBytes = config.getStagedF16Bytes();
   } else {
     result.sharedBytes =
         emitFmaContraction(e, problem, config, result.kernel);
@@ -379,6 +382,8 @@ std::optional<std::string> checkConfig(const ContractionProblem &problem,
     return "gathered loops take FMA tiles over every step";
   if (config.getAtom() == MmaAtom::MmaF16M16N8K16)
     return checkMmaProblem(problem, config);
+  if (config.getAtom() == MmaAtom::WgmmaF16M64NK16)
+    return checkWgmmaProblem(problem, config);
   return checkFmaConfig(config);
 }
 

@@ -238,6 +238,15 @@ void emitMmaContraction(KernelEmitter &e, const ContractionProblem &problem,
 std::optional<std::string> checkMmaProblem(const ContractionProblem &problem,
                                            TileConfigAttr config);
 
+/// Emits `problem`'s kernel on the sm_90 warpgroup atom, its operand tiles
+/// staged by asynchronous copies in the swizzled layout wgmma reads.
+void emitWgmmaContraction(KernelEmitter &e, const ContractionProblem &problem,
+                          TileConfigAttr config, mlir::gpu::GPUFuncOp kernel);
+/// Why the warpgroup emitter cannot compute `problem` with `config`, or
+/// none.
+std::optional<std::string> checkWgmmaProblem(const ContractionProblem &problem,
+                                             TileConfigAttr config);
+
 } // namespace tesa
 
 #endif // TESA_LIB_CODEGEN_FAMILIES_CONTRACTIONPROBLEM_H

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Codegen/StagedTile.h"
+#include "tesa/Codegen/WarpgroupMma.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -53,14 +54,31 @@ Value tesa::getDynamicSharedMemory(KernelEmitter &e) {
 Value tesa::makeStageRing(KernelEmitter &e, Value shared,
                           const StagedTileShape &shape, int64_t stages,
                           int64_t byteOffset) {
+  return makeStageRing(e, shared, shape, stages, e.index(byteOffset));
+}
+
+Value tesa::getSharedAddress(KernelEmitter &e, Value shared) {
+  return memref::ExtractAlignedPointerAsIndexOp::create(e.b, shared);
+}
+
+Value tesa::getAlignedOffset(KernelEmitter &e, Value shared,
+                             int64_t alignment) {
+  // (alignment - address % alignment) % alignment, as a mask.
+  Value address = getSharedAddress(e, shared);
+  Value negated = arith::SubIOp::create(e.b, e.index(0), address);
+  return arith::AndIOp::create(e.b, negated, e.index(alignment - 1));
+}
+
+Value tesa::makeStageRing(KernelEmitter &e, Value shared,
+                          const StagedTileShape &shape, int64_t stages,
+                          Value byteOffset) {
   Type element =
       shape.elementBytes == 4 ? Type(e.b.getF32Type()) : e.b.getF16Type();
   auto type = MemRefType::get(
       {stages, shape.getOuter(), shape.getInner()}, element,
       MemRefLayoutAttrInterface(),
       cast<MemRefType>(shared.getType()).getMemorySpace());
-  return memref::ViewOp::create(e.b, type, shared, e.index(byteOffset),
-                                ValueRange{})
+  return memref::ViewOp::create(e.b, type, shared, byteOffset, ValueRange{})
       .getResult();
 }
 
@@ -74,7 +92,8 @@ void tesa::copySliceAsync(KernelEmitter &e, const StagedOperand &operand,
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(e.b.getContext());
   auto copyChunk = [&](Value chunk) {
     Value outer = e.div(chunk, chunksPerRow);
-    Value inner = e.affine(e.rem(chunk, chunksPerRow), copyElements);
+    Value inRow = e.rem(chunk, chunksPerRow);
+    Value inner = e.affine(inRow, copyElements);
     bool rowMajor = shape.order == TileOrder::RowMajor;
     Value row = rowMajor ? outer : inner, k = rowMajor ? inner : outer;
     Value globalRow = e.add(rowStart, row);
@@ -88,10 +107,15 @@ void tesa::copySliceAsync(KernelEmitter &e, const StagedOperand &operand,
     // Outside the operand: a copy of nothing from its start, which fills
     // the destination with zeros.
     offset = arith::SelectOp::create(e.b, inBounds, offset, e.index(0));
+    Value stored = inner;
+    if (shape.swizzled)
+      stored = e.affine(emitSwizzledChunk(e, outer, inRow,
+                                          kStagedCopyBytes * chunksPerRow),
+                        copyElements);
     Value sourceElements = arith::SelectOp::create(
         e.b, inBounds, e.index(copyElements), e.index(0));
     nvgpu::DeviceAsyncCopyOp::create(
-        e.b, tokenType, operand.ring, ValueRange{slot, outer, inner},
+        e.b, tokenType, operand.ring, ValueRange{slot, outer, stored},
         operand.global, ValueRange{offset},
         e.b.getIndexAttr(copyElements), sourceElements,
         /*bypassL1=*/e.b.getUnitAttr());

@@ -220,7 +220,7 @@ def widened_block_sparse_gelu(name="widened_block_sparse_gelu", m=70, k=96,
         return 0.5 * v * (1 + _erf(v * np.float64(np.float32(SQRT_HALF))))
     result = _case(name, text(encoding(grid), encoding(grid.T)), [x, wt, b],
                    reference, [("contraction", 2)],
-                   mma_tile_for(1, m, n) if element == "f16"
+                   wgmma_tile_for(1, m, n) if element == "f16"
                    else tile_for(1, m, n), tolerance=2e-5)
     result["plain_mlir"] = text("", "")
     return result
@@ -981,6 +981,41 @@ def mma_tile_for(batch, m, n, processors=132):
     return min(fitting, key=lambda t: count(t) * t[0] * t[1])
 
 
+def wgmma_tile_for(batch, m, n, processors=132):
+    """The output tile --tesa-choose-tile-configs gives, on the H200, a
+    contraction of f16 operands both contiguous along K (sm_90's wgmma
+    atom): of 128x256, 128x128, 64x128, 128x64 and 64x64, those with a tile
+    for every multiprocessor (else those with the most tiles), and of them
+    the first that pads the outputs least."""
+    tiles = ((128, 256), (128, 128), (64, 128), (128, 64), (64, 64))
+
+    def count(tile):
+        return batch * -(-m // tile[0]) * -(-n // tile[1])
+    wanted = min(processors, max(count(t) for t in tiles))
+    fitting = [t for t in tiles if count(t) >= wanted]
+    return min(fitting, key=lambda t: count(t) * t[0] * t[1])
+
+
+def linear_bias_gelu(name, m, k, n):
+    """matmul_bias_gelu as torch-mlir writes a Linear: the weight stored
+    [N, K] and transposed by linalg.transpose, so that both operands are
+    contiguous along K where the kernel reads them."""
+    case = matmul_bias_gelu(name + "_src", m, k, n)
+    x, w, b = case["inputs"]
+    wt = f"tensor<{k}x{n}xf32>"
+    mlir = case["mlir"].replace(f"@{name}_src(", f"@{name}(").replace(
+        f"%w: {wt}", f"%w: tensor<{n}x{k}xf32>").replace(
+        "  %zero = arith.constant 0.0 : f32\n",
+        "  %zero = arith.constant 0.0 : f32\n"
+        f"  %ew = tensor.empty() : {wt}\n"
+        f"  %wt = linalg.transpose ins(%w : tensor<{n}x{k}xf32>) outs(%ew : "
+        f"{wt}) permutation = [1, 0]\n").replace(
+        "ins(%x, %w :", "ins(%x, %wt :")
+    return _case(name, mlir, [x, np.ascontiguousarray(w.T), b],
+                 lambda x, w, b: case["reference_of"]([x, w.T, b]),
+                 [("contraction", 2)], case["tile"])
+
+
 def as_f16(case, name, tile, reduction=1):
     """`case` as an f16 program: every f32 tensor and scalar f16, the
     inputs rounded to float16 and the reference recomputed from them. The
@@ -1008,11 +1043,16 @@ def f16_cases(small=False):
     bmm = (2, 130, 64, 72) if small else (12, 512, 64, 512)
     attention_bert = (128, 2, 64) if small else (512, 12, 64)
     ffn2 = (128, 3072, 768) if small else (512, 3072, 768)
+    linear_wgmma = [(100, 72, 80), (70, 24, 48), (64, 16, 200),
+                    (128, 1536, 768)]
+    linear_wgmma += ([(130, 64, 300)] if small else
+                     [(128, 1024, 4096), (1024, 128, 2304),
+                      (1536, 96, 2816)])
     return [
         as_f16(matmul("matmul_100x64x80", 100, 64, 80), "matmul_f16",
                mma_tile_for(1, 100, 80), 64),
         as_f16(attention_scores("attention_scores_f16_src", 80, 3, 40),
-               "attention_scores_f16", mma_tile_for(3, 80, 80), 40),
+               "attention_scores_f16", wgmma_tile_for(3, 80, 80), 40),
         as_f16(attention_context("attention_context_f16_src", 80, 3, 40),
                "attention_context_f16", mma_tile_for(3, 80, 40), 80),
         as_f16(transposed_lhs("transposed_lhs_f16_src", 64, 48, 80),
@@ -1044,6 +1084,12 @@ def f16_cases(small=False):
                          "attention_wide_f16", 128),
         as_attention_f16(attention("attention_bert_f16_src", *attention_bert),
                          "attention_bert_f16", attention_bert[0]),
+        # Linears (weights [N, K]) on sm_90's wgmma: K not a multiple of
+        # the steps, and K steps of 64, 32 and 16 (128-, 64- and 32-byte
+        # swizzles); split-K; 128x128 and 128x256 tiles of two warpgroups.
+        *[as_f16(linear_bias_gelu(f"linear_{m}x{k}x{n}_src", m, k, n),
+                 f"linear_{m}x{k}x{n}_f16", wgmma_tile_for(1, m, n), k)
+          for m, k, n in linear_wgmma],
         # Kept 16-bit blocks on tensor cores (a decomposed part, no
         # region).
         as_f16(block_sparse_gelu("block_sparse_gelu_f16_src", bits=16),

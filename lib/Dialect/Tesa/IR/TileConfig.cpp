@@ -35,15 +35,20 @@ TileConfigAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
                        << threads;
   if (stages < 1 || splitK < 1)
     return emitError() << "stages and split_k must be at least 1";
-  // A contraction tile: every thread (with an mma atom, every warp) keeps
-  // a thread_tile of the outputs.
+  // A contraction tile: every thread (with an mma atom, every warp; with
+  // wgmma, every warpgroup) keeps a thread_tile of the outputs.
   if (tile.size() == 3 && threadTile.size() == 2) {
-    int64_t perTile = atom == MmaAtom::FmaF32 ? 1 : 32;
+    int64_t perTile = atom == MmaAtom::FmaF32          ? 1
+                      : atom == MmaAtom::WgmmaF16M64NK16 ? 128
+                                                         : 32;
     if (tile[0] % threadTile[0] != 0 || tile[1] % threadTile[1] != 0 ||
         (tile[0] / threadTile[0]) * (tile[1] / threadTile[1]) * perTile !=
             threads)
       return emitError() << "a " << tile[0] << "x" << tile[1] << " tile in "
-                         << (perTile == 1 ? "thread" : "warp") << " tiles of "
+                         << (perTile == 1    ? "thread"
+                             : perTile == 32 ? "warp"
+                                             : "warpgroup")
+                         << " tiles of "
                          << threadTile[0] << "x" << threadTile[1]
                          << " does not take " << threads << " threads";
   }
@@ -53,6 +58,9 @@ TileConfigAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
 int64_t TileConfigAttr::getStagedF16Bytes() const {
   ArrayRef<int64_t> tile = getTile();
   int64_t k = tile[2];
+  // wgmma: unpadded [row][k] tiles, and up to 1 KiB to align the first.
+  if (getAtom() == MmaAtom::WgmmaF16M64NK16)
+    return getStages() * 2 * k * (tile[0] + tile[1]) + 1024;
   // The padding is per row of either order: the larger of the two.
   auto elements = [&](int64_t rows) {
     return std::max(rows * (k + 8), k * (rows + 8));

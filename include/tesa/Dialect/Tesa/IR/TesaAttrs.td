@@ -107,9 +107,10 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
       per block of threads and the row length each block walks at once.
     * `thread_tile`: the outputs (M x N) each thread keeps in registers
       (contractions with `fma_f32`), the outputs each warp keeps as
-      tensor-core accumulators (contractions with an mma atom: the 32
-      threads of a warp share them), or the elements of a row each thread
-      holds (row reductions: one entry).
+      tensor-core accumulators (contractions with `mma_f16_m16n8k16`: the
+      32 threads of a warp share them), the outputs of each warpgroup of
+      128 threads (`wgmma_f16_m64nNk16`: 64 rows by the tile's N), or the
+      elements of a row each thread holds (row reductions: one entry).
     * `threads`: threads per block.
     * `stages`: operand tiles in flight in shared memory.
     * `copy`: how operand tiles move to shared memory.
@@ -125,6 +126,11 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
     #tesa.tile_config<tile = [128, 64, 32], thread_tile = [64, 32],
                       threads = 128, stages = 3, copy = async_copy,
                       atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>
+    // sm_90: two warpgroups of 64x128 outputs each, on wgmma.
+    #tesa.tile_config<tile = [128, 128, 64], thread_tile = [64, 128],
+                      threads = 256, stages = 4, copy = async_copy,
+                      atom = wgmma_f16_m64nNk16, work = dense_grid,
+                      split_k = 1>
     ```
   }];
   let parameters = (ins
@@ -146,7 +152,8 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
   let extraClassDeclaration = [{
     /// Bytes of shared memory the ring of `stages` operand tiles of a
     /// contraction tile (M x N x K) of f16 operands takes, each operand in
-    /// either order ([row][k] or [k][row]), rows padded by 16 bytes.
+    /// either order ([row][k] or [k][row]), rows padded by 16 bytes; with
+    /// the wgmma atom, [row][k] unpadded and 1 KiB aligned.
     int64_t getStagedF16Bytes() const;
   }];
 }

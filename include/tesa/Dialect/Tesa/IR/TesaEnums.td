@@ -30,7 +30,8 @@ def Tesa_KernelFamily : I32EnumAttr<"KernelFamily",
 def Tesa_MmaAtom : I32EnumAttr<"MmaAtom",
     "the instruction a contraction's inner product runs on", [
       I32EnumAttrCase<"FmaF32", 0, "fma_f32">,
-      I32EnumAttrCase<"MmaF16M16N8K16", 1, "mma_f16_m16n8k16">
+      I32EnumAttrCase<"MmaF16M16N8K16", 1, "mma_f16_m16n8k16">,
+      I32EnumAttrCase<"WgmmaF16M64NK16", 2, "wgmma_f16_m64nNk16">
     ]> {
   let cppNamespace = "::tesa";
   let genSpecializedAttr = 0;

@@ -1,0 +1,112 @@
+//===- WarpgroupMma.h - The sm_90 warpgroup tensor-core atom ----*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The tile layer's sm_90 tensor-core atom: `wgmma.mma_async` m64nNk16 with
+// f16 operands and f32 accumulators. The four warps of a warpgroup (128
+// threads) multiply a 64 x 16 tile of A by a 16 x N tile of B; both
+// operands are read from shared memory through 64-bit matrix descriptors,
+// never loaded into registers. The accumulators (N / 2 f32 a thread) stay
+// in registers as an LLVM struct across the K loop.
+//
+// Both operand tiles lie K-major ([row][k], K contiguous) in shared memory,
+// rows of 32, 64 or 128 bytes (K = 16, 32 or 64 f16), swizzled the way the
+// descriptor's layout mode says: within each group of 8 rows, the 16-byte
+// chunks of a row are permuted by XOR with the row's position, so that the
+// eight rows of a core matrix (and the 16-byte copies that fill them) fall
+// in different banks. A tile starts on a multiple of 1024 bytes.
+//
+// The index math (the swizzle, the descriptor's fields, where each
+// accumulator lies) is plain integer arithmetic here, unit-tested in
+// test/Unit/WarpgroupMmaTest.cpp against the PTX ISA's layouts; the emitter
+// applies the same math to SSA values.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_CODEGEN_WARPGROUPMMA_H
+#define TESA_CODEGEN_WARPGROUPMMA_H
+
+#include "tesa/Codegen/KernelEmitter.h"
+
+#include <cstdint>
+#include <utility>
+
+namespace tesa {
+
+/// Threads of a warpgroup, rows (M) of its tile, and the K of one
+/// instruction.
+constexpr int64_t kWarpgroupThreads = 128;
+constexpr int64_t kWgmmaRows = 64;
+constexpr int64_t kWgmmaK = 16;
+/// The alignment of a swizzled operand tile in shared memory.
+constexpr int64_t kWgmmaTileAlignment = 1024;
+
+/// Whether K-major tile rows of `rowBytes` bytes have a swizzle mode (32,
+/// 64 or 128).
+bool isWgmmaRowBytes(int64_t rowBytes);
+
+/// The byte offset, from its tile's start, of 16-byte chunk `chunk` of row
+/// `row` of a K-major tile with rows of `rowBytes` bytes, swizzled.
+int64_t getSwizzledChunkOffset(int64_t row, int64_t chunk, int64_t rowBytes);
+
+/// The position (0 .. rowBytes / 16 - 1) within its row that chunk `chunk`
+/// of row `row` is stored at: getSwizzledChunkOffset without the row.
+int64_t getSwizzledChunk(int64_t row, int64_t chunk, int64_t rowBytes);
+
+/// getSwizzledChunk of SSA index values.
+mlir::Value emitSwizzledChunk(KernelEmitter &e, mlir::Value row,
+                              mlir::Value chunk, int64_t rowBytes);
+
+/// The fields of a wgmma shared-memory matrix descriptor other than the
+/// start address: for a K-major swizzled tile with rows of `rowBytes`
+/// bytes, 8-row groups `8 * rowBytes` apart (the stride byte offset), the
+/// leading byte offset unused (16), the swizzle mode in bits 62-63. The
+/// start address, in 16-byte units, goes in bits 0-13.
+uint64_t getWgmmaDescriptorFields(int64_t rowBytes);
+
+/// Where accumulator `i` (0 .. N / 2 - 1) of thread `thread` (0-127) of a
+/// warpgroup lies in its 64 x N tile: (row, column). Pairs 2j, 2j + 1 are
+/// neighbouring columns of one row.
+std::pair<int64_t, int64_t> getWgmmaAccumulatorPosition(int64_t thread,
+                                                        int64_t i);
+
+/// Emits the atom's instructions for tiles N columns wide.
+class WarpgroupMmaEmitter {
+public:
+  WarpgroupMmaEmitter(KernelEmitter &e, int64_t n);
+
+  /// A zero accumulator (an LLVM struct of N / 2 f32).
+  mlir::Value zeroAccumulator();
+  /// The descriptor (i64) of the K-major tile at shared address `address`
+  /// (an index, in bytes), rows of `rowBytes` bytes.
+  mlir::Value getDescriptor(mlir::Value address, int64_t rowBytes);
+  /// The descriptor `descriptor` moved `bytes` (a multiple of 16) along
+  /// its rows: the next 16 deep slice of K.
+  mlir::Value advance(mlir::Value descriptor, int64_t bytes);
+  /// acc + A * B for the 64 x 16 tile of A and the 16 x N tile of B that
+  /// the descriptors give. Between wgmmaFence and commitAndWait.
+  mlir::Value multiply(mlir::Value a, mlir::Value b, mlir::Value acc);
+  /// Orders the accumulators' registers before a group of products.
+  void fence();
+  /// Commits the products issued since the last commit and waits until at
+  /// most `pending` groups are in flight.
+  void commitAndWait(int64_t pending);
+  /// Accumulator `i` of `acc`, an f32 value.
+  mlir::Value getAccumulator(mlir::Value acc, int64_t i);
+  /// The position of this thread's accumulator `i` (see
+  /// getWgmmaAccumulatorPosition) for thread `thread` of the warpgroup.
+  std::pair<mlir::Value, mlir::Value>
+  getAccumulatorPosition(mlir::Value thread, int64_t i);
+  int64_t getAccumulatorCount() const { return n / 2; }
+
+private:
+  KernelEmitter &e;
+  int64_t n;
+  mlir::Type accumulatorType;
+};
+
+} // namespace tesa
+
+#endif // TESA_CODEGEN_WARPGROUPMMA_H

@@ -1,0 +1,226 @@
+//===- WgmmaContraction.cpp - Contraction tiles on sm_90 wgmma ------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The contraction family on the warpgroup atom (WarpgroupMma.h). One block
+// of threads computes a tile M x N of one batch's output; each of its
+// warpgroups (128 threads) owns 64 rows of it by the whole N, held as
+// wgmma f32 accumulators. Each K step, the A (M x K) and B (N x K) slices
+// of the tile are copied into a ring of `stages` buffers in dynamic shared
+// memory by 16-byte asynchronous copies, `stages` - 1 steps ahead, both
+// K-major in the swizzled layout the wgmma descriptors read; copies that
+// fall outside an operand fill zeros. After a step's copies have landed,
+// every thread fences them for the asynchronous proxy that wgmma reads
+// through, the block synchronises, and each warpgroup issues K / 16
+// wgmma products on descriptors of its slices, then waits for them before
+// the slot is refilled. The epilogue is the tensor-core kernel's: the
+// initial value and the region's elementwise steps before the one store.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ContractionProblem.h"
+
+#include "tesa/Codegen/StagedTile.h"
+#include "tesa/Codegen/WarpgroupMma.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace tesa;
+
+namespace {
+
+struct WarpgroupTiling {
+  int64_t tileM, tileN, tileK, stages;
+  explicit WarpgroupTiling(TileConfigAttr config)
+      : tileM(config.getTile()[0]), tileN(config.getTile()[1]),
+        tileK(config.getTile()[2]), stages(config.getStages()) {}
+  int64_t getRowBytes() const { return 2 * tileK; }
+};
+
+class WgmmaContractionEmitter {
+public:
+  WgmmaContractionEmitter(KernelEmitter &e, const ContractionProblem &problem,
+                          TileConfigAttr config)
+      : e(e), problem(problem), shape(problem.shape), tiling(config),
+        threads(config.getThreads()), atom(e, tiling.tileN) {}
+
+  void emitBody(gpu::GPUFuncOp kernel);
+
+private:
+  /// Fences the copies of this thread for wgmma's reads.
+  void fenceCopies();
+  /// Stores the accumulators `acc` of the warpgroup whose first row is
+  /// `rowStart`, column `columnStart`, thread `inGroup` of it.
+  void storeAccumulators(const ContractionBlock &block, Value acc,
+                         Value rowStart, Value columnStart, Value inGroup);
+
+  KernelEmitter &e;
+  const ContractionProblem &problem;
+  const ContractionShape &shape;
+  WarpgroupTiling tiling;
+  int64_t threads;
+  WarpgroupMmaEmitter atom;
+};
+
+void WgmmaContractionEmitter::fenceCopies() {
+  MLIRContext *context = e.b.getContext();
+  NVVM::FenceProxyOp::create(
+      e.b, NVVM::ProxyKindAttr::get(context, NVVM::ProxyKind::async_shared),
+      NVVM::SharedSpaceAttr::get(context, NVVM::SharedSpace::shared_cta));
+}
+
+void WgmmaContractionEmitter::storeAccumulators(const ContractionBlock &block,
+                                                Value acc, Value rowStart,
+                                                Value columnStart,
+                                                Value inGroup) {
+  for (int64_t i = 0; i < atom.getAccumulatorCount(); i += 2) {
+    auto [inRow, inColumn] = atom.getAccumulatorPosition(inGroup, i);
+    Value row = e.add(rowStart, inRow);
+    Value column = e.add(columnStart, inColumn);
+    Value first = atom.getAccumulator(acc, i);
+    Value second = atom.getAccumulator(acc, i + 1);
+    Value rowInside = e.less(row, shape.m);
+    if (shape.n % 2 == 0) {
+      e.ifThen(e.both(rowInside, e.less(column, shape.n)), [&] {
+        storeOutputPair(e, problem, block, first, second, row, column);
+      });
+      continue;
+    }
+    Value pair[] = {first, second};
+    for (auto [k, value] : llvm::enumerate(pair)) {
+      Value at = e.affine(column, 1, k);
+      e.ifThen(e.both(rowInside, e.less(at, shape.n)), [&] {
+        storeOutput(e, problem, block, value, row, at);
+      });
+    }
+  }
+}
+
+void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
+  ImplicitLocOpBuilder &b = e.b;
+  SmallVector<Value> arguments(kernel.getArguments());
+  ContractionBlock block = ContractionBlock::get(e, problem, kernel);
+  Value tid = e.threadId();
+  Value warpgroup = e.div(tid, kWarpgroupThreads);
+  Value inGroup = e.rem(tid, kWarpgroupThreads);
+  Value rowStart = e.affine(block.rowTile, tiling.tileM);
+  Value columnTile = block.columnTile;
+  Value columnStart = e.affine(columnTile, tiling.tileN);
+
+  // The rings of A then B, swizzled, from the first 1 KiB boundary of the
+  // dynamic shared memory.
+  StagedOperand a =
+      stageOperand(e, arguments[0], shape, problem.aStrides, block.batchId,
+                   shape.mLoop, shape.m, tiling.tileM, tiling.tileK);
+  StagedOperand bOperand =
+      stageOperand(e, arguments[1], shape, problem.bStrides, block.batchId,
+                   shape.nLoop, shape.n, tiling.tileN, tiling.tileK);
+  a.shape.swizzled = bOperand.shape.swizzled = true;
+  Value shared = getDynamicSharedMemory(e);
+  Value aOffset = getAlignedOffset(e, shared, kWgmmaTileAlignment);
+  int64_t aRingBytes = tiling.stages * a.shape.getBytes();
+  Value bOffset = e.affine(aOffset, 1, aRingBytes);
+  a.ring = makeStageRing(e, shared, a.shape, tiling.stages, aOffset);
+  bOperand.ring =
+      makeStageRing(e, shared, bOperand.shape, tiling.stages, bOffset);
+  Value sharedAddress = getSharedAddress(e, shared);
+  // This warpgroup's rows of A.
+  Value aAddress =
+      e.add(e.add(sharedAddress, aOffset),
+            e.affine(warpgroup, kWgmmaRows * tiling.getRowBytes()));
+  Value bAddress = e.add(sharedAddress, bOffset);
+
+  KStepWalker steps(e, problem, kernel, tiling.tileK, block.slice);
+  Value count = steps.getCount(columnTile);
+  auto issueStep = [&](Value i) {
+    Value exists =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, count);
+    e.ifThen(exists, [&] {
+      Value kStart = steps.getStart(columnTile, i, count);
+      Value slot = e.rem(i, tiling.stages);
+      copySliceAsync(e, a, rowStart, kStart, slot, threads);
+      copySliceAsync(e, bOperand, columnStart, kStart, slot, threads);
+    });
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  };
+  for (int64_t s = 0; s + 1 < tiling.stages; ++s)
+    issueStep(e.index(s));
+
+  auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1),
+                                 ValueRange{atom.zeroAccumulator()});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value i = loop.getInductionVar();
+    // Step i has arrived for every thread and is visible to wgmma; every
+    // warpgroup is done with step i - 1, whose slot the next copies
+    // overwrite.
+    NVVM::CpAsyncWaitGroupOp::create(b, tiling.stages - 2);
+    fenceCopies();
+    e.barrier();
+    issueStep(e.affine(i, 1, tiling.stages - 1));
+    Value slot = e.rem(i, tiling.stages);
+    Value aSlice = e.add(aAddress, e.affine(slot, a.shape.getBytes()));
+    Value bSlice = e.add(bAddress, e.affine(slot, bOperand.shape.getBytes()));
+    Value aDescriptor = atom.getDescriptor(aSlice, tiling.getRowBytes());
+    Value bDescriptor = atom.getDescriptor(bSlice, tiling.getRowBytes());
+    Value acc = loop.getRegionIterArgs()[0];
+    atom.fence();
+    for (int64_t kk = 0; kk < tiling.tileK; kk += kWgmmaK)
+      acc = atom.multiply(atom.advance(aDescriptor, 2 * kk),
+                          atom.advance(bDescriptor, 2 * kk), acc);
+    atom.commitAndWait(0);
+    scf::YieldOp::create(b, acc);
+  }
+  storeAccumulators(block, loop.getResult(0),
+                    e.add(rowStart, e.affine(warpgroup, kWgmmaRows)),
+                    columnStart, inGroup);
+}
+
+} // namespace
+
+std::optional<std::string>
+tesa::checkWgmmaProblem(const ContractionProblem &problem,
+                        TileConfigAttr config) {
+  WarpgroupTiling tiling(config);
+  const ContractionShape &shape = problem.shape;
+  if (!getElementTypeOrSelf(problem.a.getType()).isF16() ||
+      !getElementTypeOrSelf(problem.b.getType()).isF16())
+    return "the wgmma_f16_m64nNk16 atom multiplies f16 operands only";
+  if (config.getCopy() != CopyEngine::AsyncCopy || tiling.stages < 2)
+    return "the wgmma_f16_m64nNk16 atom takes its operands by async_copy, "
+           "at least two stages deep";
+  if (tiling.tileM % kWgmmaRows != 0 || tiling.tileN % 8 != 0 ||
+      tiling.tileN > 256 || !isWgmmaRowBytes(tiling.getRowBytes()) ||
+      config.getThreadTile()[0] != kWgmmaRows ||
+      config.getThreadTile()[1] != tiling.tileN)
+    return "a wgmma tile is warpgroups of 64 rows by all its columns (a "
+           "multiple of 8, at most 256), K 16, 32 or 64";
+  if (problem.steps.blockK % tiling.tileK != 0)
+    return "the kept blocks must be whole K steps deep";
+  for (auto [strides, rowLoop, rows, tileRows] :
+       {std::tuple(ArrayRef(problem.aStrides), shape.mLoop, shape.m,
+                   tiling.tileM),
+        std::tuple(ArrayRef(problem.bStrides), shape.nLoop, shape.n,
+                   tiling.tileN)}) {
+    if (getStagedOrder(strides, rowLoop, shape.kLoop) != TileOrder::RowMajor)
+      return "the wgmma_f16_m64nNk16 atom reads operands contiguous along "
+             "K only";
+    if (std::optional<std::string> reason =
+            checkStagedOperand(strides, rowLoop, shape.kLoop, rows, shape.k,
+                               tileRows, tiling.tileK))
+      return reason;
+  }
+  return std::nullopt;
+}
+
+void tesa::emitWgmmaContraction(KernelEmitter &e,
+                                const ContractionProblem &problem,
+                                TileConfigAttr config, gpu::GPUFuncOp kernel) {
+  WgmmaContractionEmitter(e, problem, config).emitBody(kernel);
+}
