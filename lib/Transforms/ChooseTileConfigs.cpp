@@ -95,7 +95,38 @@ constexpr ContractionTiling kWgmmaTilings[] = {
     {{64, 128, 64}, {64, 128}},  {{128, 64, 64}, {64, 64}},
     {{64, 64, 64}, {64, 64}},
 };
-constexpr int64_t kWgmmaStages = 4;
+/// wgmma K steps in flight: as many as 128 KiB of stages hold, three to
+/// eight (eight of 64x64x64, four of 128x128x64). On an H200, with weights
+/// streamed from memory as in a model, 64x64 tiles took 5.6 us eight deep
+/// against 6.6 six deep and more than 7.7 four deep (128x1024x4096).
+constexpr int64_t kWgmmaStageBytes = 128 * 1024, kWgmmaMinStages = 3,
+                  kWgmmaMaxStages = 8;
+/// wgmma configurations measured best on one chip for products of exactly
+/// these sizes (no batch), ahead of the size rule: the f16 MLP's and
+/// BERT-base's Linears on an H200, weights streamed from memory
+/// (bench/contraction_tiles.py --shapes linear,
+/// bench/results/contraction-tiles-f16-linear-h200.json), stages by
+/// kWgmmaStageBytes. cuBLAS took 5.5, 14.2 and 7.9 us on the MLP's three,
+/// these 5.6, 15.5 and 6.6.
+constexpr MeasuredTiling kMeasuredWgmmaTilings[] = {
+    {"sm_90", 128, 1024, 4096, {{64, 64, 64}, {64, 64}}, 1},
+    {"sm_90", 128, 4096, 4096, {{64, 64, 64}, {64, 64}}, 1},
+    {"sm_90", 128, 4096, 1024, {{64, 64, 64}, {64, 64}}, 4},
+    {"sm_90", 512, 768, 768, {{64, 64, 64}, {64, 64}}, 1},
+    {"sm_90", 512, 768, 3072, {{128, 128, 64}, {64, 128}}, 1},
+    {"sm_90", 512, 3072, 768, {{128, 128, 64}, {64, 128}}, 4},
+    {"sm_90", 128, 768, 768, {{64, 64, 64}, {64, 64}}, 4},
+    {"sm_90", 128, 768, 3072, {{64, 64, 64}, {64, 64}}, 1},
+    {"sm_90", 128, 3072, 768, {{64, 64, 64}, {64, 64}}, 4},
+};
+/// wgmma split-K: none where the tiles are more than half the
+/// multiprocessors (there, on the H200, the finishing kernel cost more than
+/// the slices gained: 128 tiles of 128x4096x4096 took 15.5 us unsplit);
+/// else the most slices, a power of two up to kWgmmaMaxSlices, that keep
+/// the blocks within four a multiprocessor and every slice at least three
+/// steps (four slices of 24 tiles took 5.5 against 6.3 us unsplit,
+/// 128x3072x768).
+constexpr int64_t kWgmmaMaxSlices = 4;
 
 /// Steps of K in flight: four of 64 where the chip's shared memory holds
 /// them, else three of 32. With three of 32 the H200 waited on memory (the
@@ -210,13 +241,16 @@ const ContractionTiling &pickMmaTiling(ArrayRef<ContractionTiling> tilings,
 }
 
 /// A wgmma configuration of `tiling` (its thread tile is a warpgroup's),
-/// kWgmmaStages deep.
+/// as deep as kWgmmaStageBytes allows.
 TileConfigAttr makeWgmmaConfig(MLIRContext *context,
                                const ContractionTiling &tiling,
                                int64_t splitK) {
   int64_t warpgroups = tiling.tile[0] / tiling.threadTile[0];
+  int64_t stageBytes = 2 * tiling.tile[2] * (tiling.tile[0] + tiling.tile[1]);
+  int64_t stages = std::clamp(kWgmmaStageBytes / stageBytes, kWgmmaMinStages,
+                              kWgmmaMaxStages);
   return TileConfigAttr::get(context, tiling.tile, tiling.threadTile,
-                             128 * warpgroups, kWgmmaStages,
+                             128 * warpgroups, stages,
                              CopyEngine::AsyncCopy, MmaAtom::WgmmaF16M64NK16,
                              WorkListKind::DenseGrid, splitK);
 }
@@ -236,20 +270,30 @@ TileConfigAttr makeContractionConfig(MLIRContext *context,
 } // namespace
 
 /// The warpgroup (wgmma) configuration of the `batch` products of `m` x
-/// `n` x `k` on `chip`: of kWgmmaTilings, those that give every
-/// multiprocessor a tile, else those with the most tiles, the one that pads
-/// the outputs least; K steps of 64 (of 32 or 16 for a shorter K) as deep as
-/// kWgmmaStages; split-K where the tiles are fewer than the
-/// multiprocessors.
+/// `n` x `k` on `chip`: the measured table's where it lists the product;
+/// else of kWgmmaTilings, those that give every multiprocessor a tile (or
+/// those with the most tiles), the one that pads the outputs least; K steps
+/// of 64 (of 32 or 16 for a shorter K), as deep as kWgmmaStageBytes allows;
+/// split-K by the rule of kWgmmaMaxSlices.
 static TileConfigAttr chooseWgmmaConfig(MLIRContext *context,
                                         const ChipDescription &chip,
                                         int64_t batch, int64_t m, int64_t n,
                                         int64_t k) {
+  for (const MeasuredTiling &measured : kMeasuredWgmmaTilings)
+    if (measured.chip == chip.name && batch == 1 && measured.m == m &&
+        measured.k == k && measured.n == n)
+      return makeWgmmaConfig(context, measured.tiling, measured.splitK);
   const ContractionTiling &tiling =
       pickMmaTiling(kWgmmaTilings, chip, batch, m, n, /*perProcessor=*/1);
   int64_t tileK = k <= 16 ? 16 : k <= 32 ? 32 : 64;
-  int64_t splitK = chooseSplitK(chip, countTiles(tiling, batch, m, n), k,
-                                tileK, /*blocksPerProcessor=*/1);
+  int64_t tiles = countTiles(tiling, batch, m, n);
+  int64_t steps = llvm::divideCeil(k, tileK);
+  int64_t processors = chip.multiprocessors;
+  int64_t splitK = 1;
+  if (2 * tiles <= processors)
+    while (2 * splitK <= kWgmmaMaxSlices &&
+           2 * splitK * tiles <= 4 * processors && 2 * splitK * 3 <= steps)
+      splitK *= 2;
   ContractionTiling chosen = tiling;
   chosen.tile[2] = tileK;
   return makeWgmmaConfig(context, chosen, splitK);

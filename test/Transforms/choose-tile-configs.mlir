@@ -142,6 +142,60 @@ func.func @f16_measured(%x: tensor<512x3072xf16>, %w: tensor<3072x768xf16>, %acc
 
 // -----
 
+// A Linear: its weight stored [N][K] and transposed by linalg.transpose,
+// which the kernel reads in place, so both operands are contiguous along K:
+// sm_90's warpgroup atom. 256 x 512 outputs give 32 tiles of 64x64 (the
+// most of any wgmma tile), fewer than half the multiprocessors; K (32 steps
+// of 64) is split in four slices; eight steps in flight (128 KiB). sm_75
+// takes FMA tiles.
+// CHECK-LABEL: func.func @f16_linear
+// CHECK: tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 8, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 4>
+// SM75-LABEL: func.func @f16_linear
+// SM75: atom = fma_f32
+func.func @f16_linear(%x: tensor<256x2048xf16>, %w: tensor<512x2048xf16>, %acc: tensor<256x512xf16>) -> tensor<256x512xf16> {
+  %e = tensor.empty() : tensor<2048x512xf16>
+  %wt = linalg.transpose ins(%w : tensor<512x2048xf16>) outs(%e : tensor<2048x512xf16>) permutation = [1, 0]
+  %r = tesa.kernel contraction -> tensor<256x512xf16> {
+    %p = linalg.matmul ins(%x, %wt : tensor<256x2048xf16>, tensor<2048x512xf16>) outs(%acc : tensor<256x512xf16>) -> tensor<256x512xf16>
+    tesa.yield %p : tensor<256x512xf16>
+  }
+  return %r : tensor<256x512xf16>
+}
+
+// -----
+
+// Linears the measured wgmma table holds for sm_90: the f16 MLP's second
+// product unsplit over 128 tiles of 64x64, where the rule would split it
+// in two; BERT-base's second FFN product at seq 512 on 128x128 tiles of
+// two warpgroups (four steps in flight) over four slices of K.
+// CHECK-LABEL: func.func @f16_linear_measured
+// CHECK: tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 8, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>
+func.func @f16_linear_measured(%x: tensor<128x4096xf16>, %w: tensor<4096x4096xf16>, %acc: tensor<128x4096xf16>) -> tensor<128x4096xf16> {
+  %e = tensor.empty() : tensor<4096x4096xf16>
+  %wt = linalg.transpose ins(%w : tensor<4096x4096xf16>) outs(%e : tensor<4096x4096xf16>) permutation = [1, 0]
+  %r = tesa.kernel contraction -> tensor<128x4096xf16> {
+    %p = linalg.matmul ins(%x, %wt : tensor<128x4096xf16>, tensor<4096x4096xf16>) outs(%acc : tensor<128x4096xf16>) -> tensor<128x4096xf16>
+    tesa.yield %p : tensor<128x4096xf16>
+  }
+  return %r : tensor<128x4096xf16>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @f16_linear_ffn2
+// CHECK: tile = [128, 128, 64], thread_tile = [64, 128], threads = 256, stages = 4, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 4>
+func.func @f16_linear_ffn2(%x: tensor<512x3072xf16>, %w: tensor<768x3072xf16>, %acc: tensor<512x768xf16>) -> tensor<512x768xf16> {
+  %e = tensor.empty() : tensor<3072x768xf16>
+  %wt = linalg.transpose ins(%w : tensor<768x3072xf16>) outs(%e : tensor<3072x768xf16>) permutation = [1, 0]
+  %r = tesa.kernel contraction -> tensor<512x768xf16> {
+    %p = linalg.matmul ins(%x, %wt : tensor<512x3072xf16>, tensor<3072x768xf16>) outs(%acc : tensor<512x768xf16>) -> tensor<512x768xf16>
+    tesa.yield %p : tensor<512x768xf16>
+  }
+  return %r : tensor<512x768xf16>
+}
+
+// -----
+
 // An innermost dimension of 45 cannot be copied in 16-byte pieces: FMA.
 // CHECK-LABEL: func.func @f16_unaligned
 // CHECK: atom = fma_f32

@@ -9,13 +9,14 @@
 // warpgroups (128 threads) owns 64 rows of it by the whole N, held as
 // wgmma f32 accumulators. Each K step, the A (M x K) and B (N x K) slices
 // of the tile are copied into a ring of `stages` buffers in dynamic shared
-// memory by 16-byte asynchronous copies, `stages` - 1 steps ahead, both
+// memory by 16-byte asynchronous copies, `stages` - 2 steps ahead, both
 // K-major in the swizzled layout the wgmma descriptors read; copies that
 // fall outside an operand fill zeros. After a step's copies have landed,
 // every thread fences them for the asynchronous proxy that wgmma reads
 // through, the block synchronises, and each warpgroup issues K / 16
-// wgmma products on descriptors of its slices, then waits for them before
-// the slot is refilled. The epilogue is the tensor-core kernel's: the
+// wgmma products on descriptors of its slices, leaving them in flight
+// while the next step's copies land: a slot is refilled two steps after
+// its products were issued, once they are complete. The epilogue is the tensor-core kernel's: the
 // initial value and the region's elementwise steps before the one store.
 //
 //===----------------------------------------------------------------------===//
@@ -148,7 +149,11 @@ void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     });
     NVVM::CpAsyncCommitGroupOp::create(b);
   };
-  for (int64_t s = 0; s + 1 < tiling.stages; ++s)
+  // Copies run `ahead` steps ahead of the products; the slot they refill
+  // was read by the products two steps back, which the wait at the end of
+  // the previous step has seen complete (one group stays in flight).
+  int64_t ahead = tiling.stages - 2;
+  for (int64_t s = 0; s < ahead; ++s)
     issueStep(e.index(s));
 
   auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1),
@@ -158,12 +163,12 @@ void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     b.setInsertionPointToStart(loop.getBody());
     Value i = loop.getInductionVar();
     // Step i has arrived for every thread and is visible to wgmma; every
-    // warpgroup is done with step i - 1, whose slot the next copies
+    // warpgroup is done with step i - 2, whose slot the next copies
     // overwrite.
-    NVVM::CpAsyncWaitGroupOp::create(b, tiling.stages - 2);
+    NVVM::CpAsyncWaitGroupOp::create(b, ahead - 1);
     fenceCopies();
     e.barrier();
-    issueStep(e.affine(i, 1, tiling.stages - 1));
+    issueStep(e.affine(i, 1, ahead));
     Value slot = e.rem(i, tiling.stages);
     Value aSlice = e.add(aAddress, e.affine(slot, a.shape.getBytes()));
     Value bSlice = e.add(bAddress, e.affine(slot, bOperand.shape.getBytes()));
@@ -174,9 +179,10 @@ void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     for (int64_t kk = 0; kk < tiling.tileK; kk += kWgmmaK)
       acc = atom.multiply(atom.advance(aDescriptor, 2 * kk),
                           atom.advance(bDescriptor, 2 * kk), acc);
-    atom.commitAndWait(0);
+    atom.commitAndWait(1);
     scf::YieldOp::create(b, acc);
   }
+  atom.commitAndWait(0);
   storeAccumulators(block, loop.getResult(0),
                     e.add(rowStart, e.affine(warpgroup, kWgmmaRows)),
                     columnStart, inGroup);
@@ -192,9 +198,9 @@ tesa::checkWgmmaProblem(const ContractionProblem &problem,
   if (!getElementTypeOrSelf(problem.a.getType()).isF16() ||
       !getElementTypeOrSelf(problem.b.getType()).isF16())
     return "the wgmma_f16_m64nNk16 atom multiplies f16 operands only";
-  if (config.getCopy() != CopyEngine::AsyncCopy || tiling.stages < 2)
+  if (config.getCopy() != CopyEngine::AsyncCopy || tiling.stages < 3)
     return "the wgmma_f16_m64nNk16 atom takes its operands by async_copy, "
-           "at least two stages deep";
+           "at least three stages deep";
   if (tiling.tileM % kWgmmaRows != 0 || tiling.tileN % 8 != 0 ||
       tiling.tileN > 256 || !isWgmmaRowBytes(tiling.getRowBytes()) ||
       config.getThreadTile()[0] != kWgmmaRows ||

@@ -1,0 +1,133 @@
+// RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions | FileCheck %s
+// RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+
+// x @ W^T with W stored [N][K], as a Linear keeps it, on sm_90's warpgroup
+// atom: both rings are [stage][row][k], 64 f16 (128 bytes) a row and no
+// padding, from the first 1 KiB boundary of the dynamic shared memory. Each
+// 16-byte copy lands at its chunk XOR the row's position (the 128-byte
+// swizzle). Copies run two steps ahead; a step waits for its group, fences
+// the copies for the asynchronous proxy and synchronises, then issues four
+// m64n64k16 products on descriptors of the slices and leaves them in
+// flight (wait 1); the last are waited for after the loop. 66560 bytes of
+// dynamic shared memory: four stages of two 64x64 f16 slices and 1 KiB to
+// align them.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %[[X:.*]]: memref<12800xf16>, %[[W:.*]]: memref<10240xf16>, %[[BIAS:.*]]: memref<80xf16>, %[[OUT:.*]]: memref<8000xf16>) kernel
+// CHECK: %[[SHARED:.*]] = gpu.dynamic_shared_memory
+// CHECK: %[[ADDRESS:.*]] = memref.extract_aligned_pointer_as_index %[[SHARED]]
+// CHECK: %[[ARING:.*]] = memref.view %[[SHARED]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x64x64xf16, #gpu.address_space<workgroup>>
+// CHECK: %[[BRING:.*]] = memref.view %[[SHARED]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x64x64xf16, #gpu.address_space<workgroup>>
+// CHECK: %[[SWIZZLED:.*]] = arith.xori
+// CHECK: %[[INNER:.*]] = arith.muli %[[SWIZZLED]], %c8
+// CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}], %[[ARING]][%{{.*}}, %{{.*}}, %[[INNER]]], 8, %{{.*}} {bypassL1}
+// CHECK: nvgpu.device_async_copy %[[W]][%{{.*}}], %[[BRING]]
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: %[[RESULT:.*]] = scf.for {{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (!llvm.struct<(f32, {{.*}})>)
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK: gpu.barrier
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK: %[[P0:.*]] = nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %[[ACC]], <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <col>]
+// CHECK: %[[P1:.*]] = nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %[[P0]]
+// CHECK: %[[P2:.*]] = nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %[[P1]]
+// CHECK: %[[P3:.*]] = nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %[[P2]]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK: scf.yield %[[P3]]
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: llvm.extractvalue %[[RESULT]][0]
+// CHECK: memref.load %[[BIAS]]
+// CHECK: %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xf16>
+// CHECK: vector.store %[[PAIR]], %[[OUT]][%{{.*}}] {alignment = 4 : i64}
+// CHECK-LABEL: func.func @linear
+// CHECK: gpu.launch_func @tesa_kernels::@contraction0 blocks in (%c2, %c2{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c66560_i32
+func.func @linear(%x: tensor<100x128xf16>, %w: tensor<80x128xf16>, %b: tensor<80xf16>) -> tensor<100x80xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<100x80xf16>
+  %acc = linalg.fill ins(%zero : f16) outs(%e : tensor<100x80xf16>) -> tensor<100x80xf16>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 4, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>) -> tensor<100x80xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<100x128xf16>, tensor<80x128xf16>) outs(%acc : tensor<100x80xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<100x80xf16>
+    %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p, %b : tensor<100x80xf16>, tensor<80xf16>) outs(%e : tensor<100x80xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %s = arith.addf %a, %c : f16
+      linalg.yield %s : f16
+    } -> tensor<100x80xf16>
+    tesa.yield %y : tensor<100x80xf16>
+  }
+  return %r : tensor<100x80xf16>
+}
+
+// -----
+
+// Two warpgroups of 64 rows by 128 columns, K steps of 32 (64-byte rows,
+// the 64-byte swizzle): the second warpgroup's descriptors of A start 64
+// rows (4096 bytes) further.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK: memref<3x128x32xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<3x128x32xf16, #gpu.address_space<workgroup>>
+// CHECK: arith.muli %{{.*}}, %c4096
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-LABEL: func.func @two_warpgroups
+// CHECK: threads in (%c256
+func.func @two_warpgroups(%x: tensor<256x96xf16>, %w: tensor<256x96xf16>, %acc: tensor<256x256xf32>) -> tensor<256x256xf32> {
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [128, 128, 32], thread_tile = [64, 128], threads = 256, stages = 3, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>) -> tensor<256x256xf32> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<256x96xf16>, tensor<256x96xf16>) outs(%acc : tensor<256x256xf32>) {
+    ^bb0(%a: f16, %c: f16, %o: f32):
+      %a32 = arith.extf %a : f16 to f32
+      %c32 = arith.extf %c : f16 to f32
+      %m = arith.mulf %a32, %c32 : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<256x256xf32>
+    tesa.yield %p : tensor<256x256xf32>
+  }
+  return %r : tensor<256x256xf32>
+}
+
+// -----
+
+// A weight stored [K][N] is contiguous along N, which the atom does not
+// read: the region goes back to the generic path with a remark.
+// REMARK: remark: kept on the generic path: the wgmma_f16_m64nNk16 atom reads operands contiguous along K only
+// CHECK-LABEL: func.func @row_major_weight
+// CHECK-NOT: tesa.kernel
+// CHECK: linalg.generic
+func.func @row_major_weight(%x: tensor<64x64xf16>, %w: tensor<64x64xf16>, %acc: tensor<64x64xf16>) -> tensor<64x64xf16> {
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 4, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>) -> tensor<64x64xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<64x64xf16>, tensor<64x64xf16>) outs(%acc : tensor<64x64xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<64x64xf16>
+    tesa.yield %p : tensor<64x64xf16>
+  }
+  return %r : tensor<64x64xf16>
+}
+
+// -----
+
+// K steps of 48 f16 (96-byte rows) have no swizzle mode.
+// REMARK: remark: kept on the generic path: a wgmma tile is warpgroups of 64 rows by all its columns (a multiple of 8, at most 256), K 16, 32 or 64
+// CHECK-LABEL: func.func @bad_step
+// CHECK-NOT: tesa.kernel
+func.func @bad_step(%x: tensor<64x96xf16>, %w: tensor<64x96xf16>, %acc: tensor<64x64xf16>) -> tensor<64x64xf16> {
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 48], thread_tile = [64, 64], threads = 128, stages = 4, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>) -> tensor<64x64xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<64x96xf16>, tensor<64x96xf16>) outs(%acc : tensor<64x64xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<64x64xf16>
+    tesa.yield %p : tensor<64x64xf16>
+  }
+  return %r : tensor<64x64xf16>
+}
