@@ -34,6 +34,7 @@
 #include "tesa/Transforms/KernelRegions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -512,6 +513,65 @@ void tesa::storeOutputPair(KernelEmitter &e, const ContractionProblem &problem,
                           llvm::Align(2 * element.getIntOrFloatBitWidth() / 8));
 }
 
+void tesa::storeAccumulatorPair(KernelEmitter &e,
+                                const ContractionProblem &problem,
+                                const ContractionBlock &block, Value first,
+                                Value second, Value row, Value column) {
+  const ContractionShape &shape = problem.shape;
+  Value rowInside = e.less(row, shape.m);
+  if (shape.n % 2 == 0) {
+    e.ifThen(e.both(rowInside, e.less(column, shape.n)), [&] {
+      storeOutputPair(e, problem, block, first, second, row, column);
+    });
+    return;
+  }
+  // A named array: the initializer list of an ArrayRef in the range would
+  // not outlive the loop's first statement.
+  Value pair[] = {first, second};
+  for (auto [k, value] : llvm::enumerate(pair)) {
+    Value at = e.affine(column, 1, k);
+    e.ifThen(e.both(rowInside, e.less(at, shape.n)),
+             [&] { storeOutput(e, problem, block, value, row, at); });
+  }
+}
+
+std::optional<std::string>
+tesa::checkStagedOperands(const ContractionProblem &problem, int64_t tileM,
+                          int64_t tileN, int64_t tileK, bool alongKOnly) {
+  const ContractionShape &shape = problem.shape;
+  if (!getElementTypeOrSelf(problem.a.getType()).isF16() ||
+      !getElementTypeOrSelf(problem.b.getType()).isF16())
+    return "the tensor-core atoms multiply f16 operands only";
+  if (problem.steps.blockK % tileK != 0)
+    return "the kept blocks must be whole K steps deep";
+  for (auto [strides, rowLoop, rows, tileRows] :
+       {std::tuple(ArrayRef(problem.aStrides), shape.mLoop, shape.m, tileM),
+        std::tuple(ArrayRef(problem.bStrides), shape.nLoop, shape.n,
+                   tileN)}) {
+    if (alongKOnly &&
+        getStagedOrder(strides, rowLoop, shape.kLoop) != TileOrder::RowMajor)
+      return "the wgmma_f16_m64nNk16 atom reads operands contiguous along "
+             "K only";
+    if (std::optional<std::string> reason =
+            checkStagedOperand(strides, rowLoop, shape.kLoop, rows, shape.k,
+                               tileRows, tileK))
+      return reason;
+  }
+  return std::nullopt;
+}
+
+void StagedSteps::issue(Value i) {
+  Value exists =
+      arith::CmpIOp::create(e.b, arith::CmpIPredicate::ult, i, count);
+  e.ifThen(exists, [&] {
+    Value kStart = steps.getStart(columnTile, i, count);
+    Value slot = e.rem(i, stages);
+    copySliceAsync(e, a, rowStart, kStart, slot, threads);
+    copySliceAsync(e, b, columnStart, kStart, slot, threads);
+  });
+  NVVM::CpAsyncCommitGroupOp::create(e.b);
+}
+
 void tesa::emitSplitKFinish(KernelEmitter &e, const ContractionProblem &problem,
                             gpu::GPUFuncOp kernel) {
   const ContractionShape &shape = problem.shape;
@@ -832,6 +892,9 @@ static ContractionProblem describePart(PartMatmulOp part,
 static constexpr int64_t kFmaStepK = 32;
 /// The most slices a kept-block part's walks are split into.
 static constexpr int64_t kMaxKeptBlockSlices = 8;
+/// K steps in flight of a kept-block part on warpgroups (slabs of 32).
+constexpr int64_t kKeptBlockWgmmaStages = 8;
+
 llvm::Expected<RegionKernel>
 tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                StringRef name, const ChipDescription &chip,
@@ -941,6 +1004,17 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   // f32 at seq 128 took 1.21 ms so against 1.67 with the weights
   // transposed by a kernel on every call.
   ContractionProblem problem = describe(true);
+  // On sm_90, warpgroups of 64 rows (two where they still give every
+  // multiprocessor a tile) where both operands lie along K.
+  if (isF16 && chip.hasWarpgroupMma && blockK % 32 == 0) {
+    int64_t tileM = fills(128, 1) ? 128 : 64;
+    auto warpgroups = TileConfigAttr::get(
+        context, {tileM, blockN, 32}, {64, blockN}, 2 * tileM,
+        kKeptBlockWgmmaStages, CopyEngine::AsyncCopy,
+        MmaAtom::WgmmaF16M64NK16, WorkListKind::DenseGrid, /*splitK=*/1);
+    if (!checkConfig(problem, warpgroups))
+      config = warpgroups;
+  }
   if (checkConfig(problem, config))
     problem = describe(false);
   if (std::optional<std::string> reason = checkConfig(problem, config))

@@ -181,6 +181,23 @@ void storeOutputPair(KernelEmitter &e, const ContractionProblem &problem,
                      const ContractionBlock &block, mlir::Value first,
                      mlir::Value second, mlir::Value row, mlir::Value column);
 
+/// storeOutputPair for the accumulators at (`row`, `column`) and (`row`,
+/// `column` + 1) of a tensor-core tile (`column` even), each stored where
+/// it lies inside the result.
+void storeAccumulatorPair(KernelEmitter &e, const ContractionProblem &problem,
+                          const ContractionBlock &block, mlir::Value first,
+                          mlir::Value second, mlir::Value row,
+                          mlir::Value column);
+
+/// Why the tensor-core emitters cannot stage `problem`'s operands in slices
+/// of tileM (A) and tileN (B) rows by tileK, or none: f16 operands, kept
+/// blocks of whole steps, 16-byte copies (checkStagedOperand); with
+/// `alongKOnly`, both operands contiguous along K.
+std::optional<std::string> checkStagedOperands(const ContractionProblem &problem,
+                                               int64_t tileM, int64_t tileN,
+                                               int64_t tileK,
+                                               bool alongKOnly = false);
+
 /// The K steps of tileK reduction elements that one column of tiles takes
 /// (with split-K, the block's slice of them).
 class KStepWalker {
@@ -209,6 +226,22 @@ private:
   mlir::gpu::GPUFuncOp kernel;
   int64_t tileK;
   mlir::Value slice;
+};
+
+/// The copies of the tensor-core emitters' K steps: step `i` of a column
+/// tile's walk copies A's and B's slices into slot i % stages of their
+/// rings, as one cp.async group.
+struct StagedSteps {
+  KernelEmitter &e;
+  KStepWalker &steps;
+  const StagedOperand &a, &b;
+  mlir::Value columnTile, count, rowStart, columnStart;
+  int64_t stages, threads;
+
+  /// Issues the copies of step `i` when the step exists, and commits them
+  /// as one group either way, so that every iteration has the same number
+  /// of groups in flight.
+  void issue(mlir::Value i);
 };
 
 /// The value stored for one output: `acc` (f32) plus the initial value at

@@ -121,22 +121,11 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
 
   KStepWalker steps(e, problem, kernel, tiling.tileK, block.slice);
   Value count = steps.getCount(columnTile);
-  // Issues the copies of step `i` into its slot of the ring when the step
-  // exists, and commits them as one group either way, so that every
-  // iteration has the same number of groups in flight.
-  auto issueStep = [&](Value i) {
-    Value exists =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, count);
-    e.ifThen(exists, [&] {
-      Value kStart = steps.getStart(columnTile, i, count);
-      Value slot = e.rem(i, tiling.stages);
-      copySliceAsync(e, a, rowStart, kStart, slot, threads);
-      copySliceAsync(e, bOperand, columnStart, kStart, slot, threads);
-    });
-    NVVM::CpAsyncCommitGroupOp::create(b);
-  };
+  StagedSteps copies{e,          steps,     a,           bOperand,
+                     columnTile, count,     rowStart,    columnStart,
+                     tiling.stages, threads};
   for (int64_t s = 0; s + 1 < tiling.stages; ++s)
-    issueStep(e.index(s));
+    copies.issue(e.index(s));
 
   int64_t tilesM = tiling.warpM / 16, tilesN = tiling.warpN / 8;
   SmallVector<Value> zeros(tilesM * tilesN, atom->zeroAccumulator());
@@ -149,7 +138,7 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     // step i - 1, whose slot the next copies overwrite.
     NVVM::CpAsyncWaitGroupOp::create(b, tiling.stages - 2);
     e.barrier();
-    issueStep(e.affine(i, 1, tiling.stages - 1));
+    copies.issue(e.affine(i, 1, tiling.stages - 1));
     SmallVector<Value> acc(loop.getRegionIterArgs());
     multiply(a, bOperand, e.rem(i, tiling.stages), warpRow, warpColumn, acc);
     scf::YieldOp::create(b, acc);
@@ -166,22 +155,7 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
                              e.add(e.affine(warpColumn, 1, 8 * j), inColumn));
         Value first = atom->getAccumulator(acc, c);
         Value second = atom->getAccumulator(acc, c + 1);
-        Value rowInside = e.less(row, shape.m);
-        if (shape.n % 2 == 0) {
-          e.ifThen(e.both(rowInside, e.less(column, shape.n)), [&] {
-            storeOutputPair(e, problem, block, first, second, row, column);
-          });
-          continue;
-        }
-        // A named array: the initializer list of an ArrayRef in the range
-        // would not outlive the loop's first statement.
-        Value pair[] = {first, second};
-        for (auto [k, value] : llvm::enumerate(pair)) {
-          Value at = e.affine(column, 1, k);
-          e.ifThen(e.both(rowInside, e.less(at, shape.n)), [&] {
-            storeOutput(e, problem, block, value, row, at);
-          });
-        }
+        storeAccumulatorPair(e, problem, block, first, second, row, column);
       }
     }
   }
@@ -193,10 +167,6 @@ std::optional<std::string>
 tesa::checkMmaProblem(const ContractionProblem &problem,
                       TileConfigAttr config) {
   WarpTiling tiling(config);
-  const ContractionShape &shape = problem.shape;
-  if (!getElementTypeOrSelf(problem.a.getType()).isF16() ||
-      !getElementTypeOrSelf(problem.b.getType()).isF16())
-    return "the mma_f16_m16n8k16 atom multiplies f16 operands only";
   if (config.getCopy() != CopyEngine::AsyncCopy || tiling.stages < 2)
     return "the mma_f16_m16n8k16 atom takes its operands by async_copy, at "
            "least two stages deep";
@@ -207,18 +177,8 @@ tesa::checkMmaProblem(const ContractionProblem &problem,
            "fragments, K a multiple of 16";
   if (config.getThreads() != 32 * tiling.getWarps())
     return "the threads must be one warp per warp tile";
-  if (problem.steps.blockK % tiling.tileK != 0)
-    return "the kept blocks must be whole K steps deep";
-  for (auto [strides, rowLoop, rows, tileRows] :
-       {std::tuple(ArrayRef(problem.aStrides), shape.mLoop, shape.m,
-                   tiling.tileM),
-        std::tuple(ArrayRef(problem.bStrides), shape.nLoop, shape.n,
-                   tiling.tileN)})
-    if (std::optional<std::string> reason =
-            checkStagedOperand(strides, rowLoop, shape.kLoop, rows, shape.k,
-                               tileRows, tiling.tileK))
-      return reason;
-  return std::nullopt;
+  return checkStagedOperands(problem, tiling.tileM, tiling.tileN,
+                             tiling.tileK);
 }
 
 void tesa::emitMmaContraction(KernelEmitter &e,

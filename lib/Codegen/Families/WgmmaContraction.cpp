@@ -85,20 +85,7 @@ void WgmmaContractionEmitter::storeAccumulators(const ContractionBlock &block,
     Value column = e.add(columnStart, inColumn);
     Value first = atom.getAccumulator(acc, i);
     Value second = atom.getAccumulator(acc, i + 1);
-    Value rowInside = e.less(row, shape.m);
-    if (shape.n % 2 == 0) {
-      e.ifThen(e.both(rowInside, e.less(column, shape.n)), [&] {
-        storeOutputPair(e, problem, block, first, second, row, column);
-      });
-      continue;
-    }
-    Value pair[] = {first, second};
-    for (auto [k, value] : llvm::enumerate(pair)) {
-      Value at = e.affine(column, 1, k);
-      e.ifThen(e.both(rowInside, e.less(at, shape.n)), [&] {
-        storeOutput(e, problem, block, value, row, at);
-      });
-    }
+    storeAccumulatorPair(e, problem, block, first, second, row, column);
   }
 }
 
@@ -138,23 +125,15 @@ void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
 
   KStepWalker steps(e, problem, kernel, tiling.tileK, block.slice);
   Value count = steps.getCount(columnTile);
-  auto issueStep = [&](Value i) {
-    Value exists =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, count);
-    e.ifThen(exists, [&] {
-      Value kStart = steps.getStart(columnTile, i, count);
-      Value slot = e.rem(i, tiling.stages);
-      copySliceAsync(e, a, rowStart, kStart, slot, threads);
-      copySliceAsync(e, bOperand, columnStart, kStart, slot, threads);
-    });
-    NVVM::CpAsyncCommitGroupOp::create(b);
-  };
+  StagedSteps copies{e,          steps,     a,           bOperand,
+                     columnTile, count,     rowStart,    columnStart,
+                     tiling.stages, threads};
   // Copies run `ahead` steps ahead of the products; the slot they refill
   // was read by the products two steps back, which the wait at the end of
   // the previous step has seen complete (one group stays in flight).
   int64_t ahead = tiling.stages - 2;
   for (int64_t s = 0; s < ahead; ++s)
-    issueStep(e.index(s));
+    copies.issue(e.index(s));
 
   auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1),
                                  ValueRange{atom.zeroAccumulator()});
@@ -168,7 +147,7 @@ void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     NVVM::CpAsyncWaitGroupOp::create(b, ahead - 1);
     fenceCopies();
     e.barrier();
-    issueStep(e.affine(i, 1, ahead));
+    copies.issue(e.affine(i, 1, ahead));
     Value slot = e.rem(i, tiling.stages);
     Value aSlice = e.add(aAddress, e.affine(slot, a.shape.getBytes()));
     Value bSlice = e.add(bAddress, e.affine(slot, bOperand.shape.getBytes()));
@@ -194,10 +173,6 @@ std::optional<std::string>
 tesa::checkWgmmaProblem(const ContractionProblem &problem,
                         TileConfigAttr config) {
   WarpgroupTiling tiling(config);
-  const ContractionShape &shape = problem.shape;
-  if (!getElementTypeOrSelf(problem.a.getType()).isF16() ||
-      !getElementTypeOrSelf(problem.b.getType()).isF16())
-    return "the wgmma_f16_m64nNk16 atom multiplies f16 operands only";
   if (config.getCopy() != CopyEngine::AsyncCopy || tiling.stages < 3)
     return "the wgmma_f16_m64nNk16 atom takes its operands by async_copy, "
            "at least three stages deep";
@@ -207,22 +182,8 @@ tesa::checkWgmmaProblem(const ContractionProblem &problem,
       config.getThreadTile()[1] != tiling.tileN)
     return "a wgmma tile is warpgroups of 64 rows by all its columns (a "
            "multiple of 8, at most 256), K 16, 32 or 64";
-  if (problem.steps.blockK % tiling.tileK != 0)
-    return "the kept blocks must be whole K steps deep";
-  for (auto [strides, rowLoop, rows, tileRows] :
-       {std::tuple(ArrayRef(problem.aStrides), shape.mLoop, shape.m,
-                   tiling.tileM),
-        std::tuple(ArrayRef(problem.bStrides), shape.nLoop, shape.n,
-                   tiling.tileN)}) {
-    if (getStagedOrder(strides, rowLoop, shape.kLoop) != TileOrder::RowMajor)
-      return "the wgmma_f16_m64nNk16 atom reads operands contiguous along "
-             "K only";
-    if (std::optional<std::string> reason =
-            checkStagedOperand(strides, rowLoop, shape.kLoop, rows, shape.k,
-                               tileRows, tiling.tileK))
-      return reason;
-  }
-  return std::nullopt;
+  return checkStagedOperands(problem, tiling.tileM, tiling.tileN,
+                             tiling.tileK, /*alongKOnly=*/true);
 }
 
 void tesa::emitWgmmaContraction(KernelEmitter &e,

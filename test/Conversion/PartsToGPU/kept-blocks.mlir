@@ -213,12 +213,14 @@ func.func @f16_into_f32(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: te
 
 // The weight as torch-mlir passes it (out x in) and transposes it for the
 // product: the tensor-core part reads the weight where it is, so nothing
-// launches for the transpose.
+// launches for the transpose. Both operands then lie along K: on sm_90 the
+// part runs on a warpgroup, 64 rows by the slab's 32 columns, steps of 32.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %{{.*}}: memref<2048xf16>, %{{.*}}: memref<4096xf16>, %{{.*}}: memref<2048xf32>)
-// CHECK-NOT: transpose = true
-// CHECK: nvgpu.mma.sync
+// CHECK: memref<8x64x32xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<8x32x32xf16, #gpu.address_space<workgroup>>
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>
 // CHECK-LABEL: func.func @transposed_weight
 // CHECK-SAME: %[[XT:[^:]+]]: tensor<32x64xf16>, %[[WT:[^:]+]]: tensor<64x64xf16, {{.*}}>)
 // CHECK: %[[WB:.*]] = bufferization.to_buffer %[[WT]]
