@@ -95,6 +95,12 @@ constexpr ContractionTiling kWgmmaTilings[] = {
     {{64, 128, 64}, {64, 128}},  {{128, 64, 64}, {64, 64}},
     {{64, 64, 64}, {64, 64}},
 };
+/// Those for a B contiguous along N, whose MN-major tiles are at most 64
+/// columns wide (one swizzled row).
+constexpr ContractionTiling kWgmmaNarrowTilings[] = {
+    {{128, 64, 64}, {64, 64}},
+    {{64, 64, 64}, {64, 64}},
+};
 /// wgmma K steps in flight: as many as 128 KiB of stages hold, three to
 /// eight (eight of 64x64x64, four of 128x128x64). On an H200, with weights
 /// streamed from memory as in a model, 64x64 tiles took 5.6 us eight deep
@@ -270,21 +276,26 @@ TileConfigAttr makeContractionConfig(MLIRContext *context,
 } // namespace
 
 /// The warpgroup (wgmma) configuration of the `batch` products of `m` x
-/// `n` x `k` on `chip`: the measured table's where it lists the product;
-/// else of kWgmmaTilings, those that give every multiprocessor a tile (or
-/// those with the most tiles), the one that pads the outputs least; K steps
-/// of 64 (of 32 or 16 for a shorter K), as deep as kWgmmaStageBytes allows;
-/// split-K by the rule of kWgmmaMaxSlices.
+/// `n` x `k` on `chip` whose operands lie as `operands` says: the measured
+/// table's where it lists the product (operands along K); else of
+/// kWgmmaTilings (kWgmmaNarrowTilings for a B along N), those that give
+/// every multiprocessor a tile (or those with the most tiles), the one that
+/// pads the outputs least; K steps of 64 (of 32 or 16 for a shorter K), as
+/// deep as kWgmmaStageBytes allows; split-K by the rule of
+/// kWgmmaMaxSlices.
 static TileConfigAttr chooseWgmmaConfig(MLIRContext *context,
                                         const ChipDescription &chip,
                                         int64_t batch, int64_t m, int64_t n,
-                                        int64_t k) {
+                                        int64_t k, WgmmaOperands operands) {
+  bool alongK = operands == WgmmaOperands::AlongK;
   for (const MeasuredTiling &measured : kMeasuredWgmmaTilings)
-    if (measured.chip == chip.name && batch == 1 && measured.m == m &&
-        measured.k == k && measured.n == n)
+    if (alongK && measured.chip == chip.name && batch == 1 &&
+        measured.m == m && measured.k == k && measured.n == n)
       return makeWgmmaConfig(context, measured.tiling, measured.splitK);
   const ContractionTiling &tiling =
-      pickMmaTiling(kWgmmaTilings, chip, batch, m, n, /*perProcessor=*/1);
+      pickMmaTiling(alongK ? ArrayRef(kWgmmaTilings)
+                           : ArrayRef(kWgmmaNarrowTilings),
+                    chip, batch, m, n, /*perProcessor=*/1);
   int64_t tileK = k <= 16 ? 16 : k <= 32 ? 32 : 64;
   int64_t tiles = countTiles(tiling, batch, m, n);
   int64_t steps = llvm::divideCeil(k, tileK);
@@ -304,9 +315,12 @@ TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
                                              int64_t batch, int64_t m,
                                              int64_t n, int64_t k,
                                              bool tensorCores,
-                                             bool operandsAlongK) {
-  if (tensorCores && operandsAlongK && chip.hasWarpgroupMma)
-    return chooseWgmmaConfig(context, chip, batch, m, n, k);
+                                             WgmmaOperands wgmmaOperands) {
+  // Fewer rows than a warpgroup's 64 take the mma.sync tiles of 16 or 32
+  // rows (MobileNet-V2's pointwise convolutions of 16 and 24 filters).
+  if (tensorCores && wgmmaOperands != WgmmaOperands::None &&
+      chip.hasWarpgroupMma && m >= 64)
+    return chooseWgmmaConfig(context, chip, batch, m, n, k, wgmmaOperands);
   if (tensorCores && chip.f16Mma && chip.hasAsyncCopy &&
       chip.f16Mma->m == 16 && chip.f16Mma->n == 8 && chip.f16Mma->k == 16) {
     const ContractionTiling &tiling =
@@ -383,29 +397,44 @@ bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input) {
           map.getDimPosition(map.getNumResults() - 1) != dims->batch[0]);
 }
 
-bool tesa::areOperandsContiguousAlongK(linalg::LinalgOp op) {
+/// The loop of `op` along which its input `operand` lies contiguous where
+/// the kernel reads it (through transposed copies), if any.
+static std::optional<unsigned> getContiguousLoop(linalg::LinalgOp op,
+                                                 OpOperand *operand) {
+  Value value = operand->get();
+  AffineMap map = op.getMatchingIndexingMap(operand);
+  Value source;
+  AffineMap copyMap;
+  while (true) {
+    if (auto annotate = value.getDefiningOp<AnnotateOp>())
+      value = annotate.getSource();
+    else if (matchCopy(value, source, copyMap))
+      std::tie(value, map) = std::pair(source, copyMap.compose(map));
+    else
+      break;
+  }
+  if (map.getNumResults() == 0)
+    return std::nullopt;
+  auto innermost = dyn_cast<AffineDimExpr>(map.getResults().back());
+  if (!innermost)
+    return std::nullopt;
+  return innermost.getPosition();
+}
+
+WgmmaOperands tesa::getWgmmaOperands(linalg::LinalgOp op) {
   FailureOr<linalg::ContractionDimensions> dims =
       getKernelContractionDims(op);
-  if (failed(dims))
-    return false;
-  return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *operand) {
-    Value value = operand->get();
-    AffineMap map = op.getMatchingIndexingMap(operand);
-    Value source;
-    AffineMap copyMap;
-    while (true) {
-      if (auto annotate = value.getDefiningOp<AnnotateOp>())
-        value = annotate.getSource();
-      else if (matchCopy(value, source, copyMap))
-        std::tie(value, map) = std::pair(source, copyMap.compose(map));
-      else
-        break;
-    }
-    if (map.getNumResults() == 0)
-      return false;
-    auto innermost = dyn_cast<AffineDimExpr>(map.getResults().back());
-    return innermost && innermost.getPosition() == dims->k[0];
-  });
+  if (failed(dims) || op.getNumDpsInputs() != 2)
+    return WgmmaOperands::None;
+  std::optional<unsigned> lhs = getContiguousLoop(op, op.getDpsInputOperand(0));
+  std::optional<unsigned> rhs = getContiguousLoop(op, op.getDpsInputOperand(1));
+  if (lhs != dims->k[0])
+    return WgmmaOperands::None;
+  if (rhs == dims->k[0])
+    return WgmmaOperands::AlongK;
+  if (rhs == dims->n[0])
+    return WgmmaOperands::RhsAlongN;
+  return WgmmaOperands::None;
 }
 
 /// Whether every input of the attention body's products is f32.
@@ -596,7 +625,7 @@ struct ChooseTileConfigsPass
       return chooseContractionConfig(
           &getContext(), chip, batch, ranges[dims->m[0]], ranges[dims->n[0]],
           ranges[dims->k[0]], fitsTensorCoreTiles(linalgOp),
-          areOperandsContiguousAlongK(linalgOp));
+          getWgmmaOperands(linalgOp));
     }
     return nullptr;
   }

@@ -3,6 +3,7 @@
 // RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 contraction-tile=64,64" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 thread-tile=4,4" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs=chip=sm_75 | FileCheck %s --check-prefix=SM75
+// RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs=chip=sm_80 | FileCheck %s --check-prefix=SM80
 
 // 512 x 3072 outputs make 384 tiles of 64x64, more than the H200's 132
 // multiprocessors: 64x64x8, 4x4 outputs a thread.
@@ -93,12 +94,17 @@ func.func @given(%x: tensor<8x8xf32>, %w: tensor<8x8xf32>, %acc: tensor<8x8xf32>
 // -----
 
 // f16 operands whose innermost dimensions are multiples of eight: tensor
-// cores. 512 x 3072 outputs give 192 tiles of 128x64, fewer than two a
-// multiprocessor, and 384 of 64x64: four warps of 32x32, K steps of 64 four
-// deep (a K of 1024 is not in the measured table). sm_75 has no cp.async:
-// FMA tiles.
+// cores. On sm_90 the weight, stored [K][N], is read MN-major by the wgmma
+// atom in tiles of at most 64 columns: 192 tiles of 128x64 fill the
+// multiprocessors and pad no more than 64x64; five K steps of 64 in
+// flight (24 KiB each). On sm_80 (mma.sync), 512 x 3072 outputs give 192
+// tiles of 128x64, fewer than two a multiprocessor, and 384 of 64x64: four
+// warps of 32x32, K steps of 64 four deep. sm_75 has no cp.async: FMA
+// tiles.
 // CHECK-LABEL: func.func @f16_large
-// CHECK: tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 64], thread_tile = [32, 32], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>)
+// CHECK: tesa.kernel contraction config(#tesa.tile_config<tile = [128, 64, 64], thread_tile = [64, 64], threads = 256, stages = 5, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>)
+// SM80-LABEL: func.func @f16_large
+// SM80: tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 64], thread_tile = [32, 32], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>)
 // SM75-LABEL: func.func @f16_large
 // SM75: atom = fma_f32
 func.func @f16_large(%x: tensor<512x1024xf16>, %w: tensor<1024x3072xf16>, %acc: tensor<512x3072xf16>) -> tensor<512x3072xf16> {
@@ -111,10 +117,13 @@ func.func @f16_large(%x: tensor<512x1024xf16>, %w: tensor<1024x3072xf16>, %acc: 
 
 // -----
 
-// 128 x 768 f16 outputs: 48 tiles of the smallest, 64x32; K (24 steps of
-// 64) split in six slices of four.
+// 128 x 768 f16 outputs: on sm_90, 24 wgmma tiles of 64x64, K (24 steps of
+// 64) split in four slices. On sm_80, 48 tiles of the smallest mma.sync
+// tile, 64x32, K split in five slices.
 // CHECK-LABEL: func.func @f16_small
-// CHECK: tile = [64, 32, 64], thread_tile = [32, 16], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 6>
+// CHECK: tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 8, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 4>
+// SM80-LABEL: func.func @f16_small
+// SM80: tile = [64, 32, 64], thread_tile = [32, 16], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 5>
 func.func @f16_small(%x: tensor<128x1536xf16>, %w: tensor<1536x768xf16>, %acc: tensor<128x768xf16>) -> tensor<128x768xf16> {
   %r = tesa.kernel contraction -> tensor<128x768xf16> {
     %p = linalg.matmul ins(%x, %w : tensor<128x1536xf16>, tensor<1536x768xf16>) outs(%acc : tensor<128x768xf16>) -> tensor<128x768xf16>
@@ -125,11 +134,13 @@ func.func @f16_small(%x: tensor<128x1536xf16>, %w: tensor<1536x768xf16>, %acc: t
 
 // -----
 
-// A product the measured table holds for sm_90 (BERT-base's second FFN
-// product at seq 512): 128x128 tiles over four slices of K, where the rule
-// would give 64x32 tiles. sm_75 still takes FMA tiles.
+// A product the mma.sync table holds for sm_90 (BERT-base's second FFN
+// product at seq 512, its weight stored [K][N]): the wgmma atom takes it
+// first, by its rule (96 tiles of 64x64, more than half the
+// multiprocessors: no split); the table's 128x128 mma.sync tiles over four
+// slices apply where wgmma does not. sm_75 still takes FMA tiles.
 // CHECK-LABEL: func.func @f16_measured
-// CHECK: tile = [128, 128, 64], thread_tile = [64, 64], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 4>
+// CHECK: tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 8, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>
 // SM75-LABEL: func.func @f16_measured
 // SM75: atom = fma_f32
 func.func @f16_measured(%x: tensor<512x3072xf16>, %w: tensor<3072x768xf16>, %acc: tensor<512x768xf16>) -> tensor<512x768xf16> {

@@ -11,12 +11,15 @@
 // never loaded into registers. The accumulators (N / 2 f32 a thread) stay
 // in registers as an LLVM struct across the K loop.
 //
-// Both operand tiles lie K-major ([row][k], K contiguous) in shared memory,
-// rows of 32, 64 or 128 bytes (K = 16, 32 or 64 f16), swizzled the way the
-// descriptor's layout mode says: within each group of 8 rows, the 16-byte
-// chunks of a row are permuted by XOR with the row's position, so that the
-// eight rows of a core matrix (and the 16-byte copies that fill them) fall
-// in different banks. A tile starts on a multiple of 1024 bytes.
+// A's tile lies K-major ([row][k], K contiguous) in shared memory, rows of
+// 32, 64 or 128 bytes (K = 16, 32 or 64 f16); B's K-major too, or MN-major
+// ([k][column], its 16, 32 or 64 columns contiguous: a weight stored
+// [K][N]), which wgmma transposes as it reads. Either way the tile's rows
+// are swizzled the way the descriptor's layout mode says: within each group
+// of 8 rows, the 16-byte chunks of a row are permuted by XOR with the row's
+// position, so that the eight rows of a core matrix (and the 16-byte
+// copies that fill them) fall in different banks. A tile starts on a
+// multiple of 1024 bytes.
 //
 // The index math (the swizzle, the descriptor's fields, where each
 // accumulator lies) is plain integer arithmetic here, unit-tested in
@@ -60,11 +63,17 @@ mlir::Value emitSwizzledChunk(KernelEmitter &e, mlir::Value row,
                               mlir::Value chunk, int64_t rowBytes);
 
 /// The fields of a wgmma shared-memory matrix descriptor other than the
-/// start address: for a K-major swizzled tile with rows of `rowBytes`
-/// bytes, 8-row groups `8 * rowBytes` apart (the stride byte offset), the
-/// leading byte offset unused (16), the swizzle mode in bits 62-63. The
-/// start address, in 16-byte units, goes in bits 0-13.
+/// start address: for a swizzled tile with rows of `rowBytes` bytes (rows
+/// along M or N of a K-major tile, along K of an MN-major one), 8-row
+/// groups `8 * rowBytes` apart (the stride byte offset), the leading byte
+/// offset unused (16: a K-major tile's K slice and an MN-major tile's
+/// columns lie within one swizzled row), the swizzle mode in bits 62-63.
+/// The start address, in 16-byte units, goes in bits 0-13.
 uint64_t getWgmmaDescriptorFields(int64_t rowBytes);
+
+/// How far a descriptor moves for the next 16-deep slice of K: 32 bytes
+/// along a K-major tile's rows, 16 rows of an MN-major tile.
+int64_t getWgmmaSliceBytes(bool mnMajor, int64_t rowBytes);
 
 /// Where accumulator `i` (0 .. N / 2 - 1) of thread `thread` (0-127) of a
 /// warpgroup lies in its 64 x N tile: (row, column). Pairs 2j, 2j + 1 are
@@ -75,7 +84,8 @@ std::pair<int64_t, int64_t> getWgmmaAccumulatorPosition(int64_t thread,
 /// Emits the atom's instructions for tiles N columns wide.
 class WarpgroupMmaEmitter {
 public:
-  WarpgroupMmaEmitter(KernelEmitter &e, int64_t n);
+  /// With `bMnMajor`, B's tile is MN-major ([k][column]).
+  WarpgroupMmaEmitter(KernelEmitter &e, int64_t n, bool bMnMajor = false);
 
   /// A zero accumulator (an LLVM struct of N / 2 f32).
   mlir::Value zeroAccumulator();
@@ -104,6 +114,7 @@ public:
 private:
   KernelEmitter &e;
   int64_t n;
+  bool bMnMajor;
   mlir::Type accumulatorType;
 };
 

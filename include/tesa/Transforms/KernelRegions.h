@@ -97,21 +97,29 @@ mlir::FailureOr<mlir::Value> followEpilogueSteps(
 /// else 32x32x16 (2x2 a thread), 256 threads either way. When the tiles are
 /// fewer than the multiprocessors, the `k` reduction elements are split
 /// into enough slices (split_k) for two blocks of threads a multiprocessor,
-/// each at least four K steps long. With `operandsAlongK` too (both
-/// operands contiguous along K, see areOperandsContiguousAlongK) on a chip
-/// with warpgroup products (sm_90): the wgmma atom instead (see
-/// chooseWgmmaConfig in ChooseTileConfigs.cpp).
-TileConfigAttr chooseContractionConfig(mlir::MLIRContext *context,
-                                       const ChipDescription &chip,
-                                       int64_t batch, int64_t m, int64_t n,
-                                       int64_t k, bool tensorCores,
-                                       bool operandsAlongK = false);
+/// each at least four K steps long. With `wgmmaOperands` other than None
+/// too, on a chip with warpgroup products (sm_90): the wgmma atom instead
+/// (see chooseWgmmaConfig in ChooseTileConfigs.cpp).
+enum class WgmmaOperands {
+  /// The lhs is not contiguous along K, or the rhs along K or N: no wgmma.
+  None,
+  /// Both operands contiguous along K (a Linear's weight stored [N][K]).
+  AlongK,
+  /// The lhs along K, the rhs along N (a weight stored [K][N]): B's tiles
+  /// are MN-major, at most 64 columns wide.
+  RhsAlongN,
+};
+TileConfigAttr
+chooseContractionConfig(mlir::MLIRContext *context,
+                        const ChipDescription &chip, int64_t batch, int64_t m,
+                        int64_t n, int64_t k, bool tensorCores,
+                        WgmmaOperands wgmmaOperands = WgmmaOperands::None);
 
-/// Whether both inputs of the contraction `op` lie contiguous along its
-/// reduction loop where the kernel reads them: in their own tensors, or in
-/// the tensors they are transposed copies of (see matchCopy), which the
-/// kernel reads in their place.
-bool areOperandsContiguousAlongK(mlir::linalg::LinalgOp op);
+/// How the inputs of the contraction `op` lie where its kernel reads them
+/// (in their own tensors, or in the tensors they are transposed copies of,
+/// see matchCopy, which the kernel reads in their place), for the wgmma
+/// atom.
+WgmmaOperands getWgmmaOperands(mlir::linalg::LinalgOp op);
 
 /// Whether the operands of the contraction `op` are f16 tensors that the
 /// tensor-core tiles copy in 16-byte pieces: the innermost dimension a

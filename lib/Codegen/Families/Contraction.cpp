@@ -537,7 +537,7 @@ void tesa::storeAccumulatorPair(KernelEmitter &e,
 
 std::optional<std::string>
 tesa::checkStagedOperands(const ContractionProblem &problem, int64_t tileM,
-                          int64_t tileN, int64_t tileK, bool alongKOnly) {
+                          int64_t tileN, int64_t tileK) {
   const ContractionShape &shape = problem.shape;
   if (!getElementTypeOrSelf(problem.a.getType()).isF16() ||
       !getElementTypeOrSelf(problem.b.getType()).isF16())
@@ -546,17 +546,11 @@ tesa::checkStagedOperands(const ContractionProblem &problem, int64_t tileM,
     return "the kept blocks must be whole K steps deep";
   for (auto [strides, rowLoop, rows, tileRows] :
        {std::tuple(ArrayRef(problem.aStrides), shape.mLoop, shape.m, tileM),
-        std::tuple(ArrayRef(problem.bStrides), shape.nLoop, shape.n,
-                   tileN)}) {
-    if (alongKOnly &&
-        getStagedOrder(strides, rowLoop, shape.kLoop) != TileOrder::RowMajor)
-      return "the wgmma_f16_m64nNk16 atom reads operands contiguous along "
-             "K only";
+        std::tuple(ArrayRef(problem.bStrides), shape.nLoop, shape.n, tileN)})
     if (std::optional<std::string> reason =
             checkStagedOperand(strides, rowLoop, shape.kLoop, rows, shape.k,
                                tileRows, tileK))
       return reason;
-  }
   return std::nullopt;
 }
 

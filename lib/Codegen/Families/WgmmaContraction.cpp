@@ -9,8 +9,9 @@
 // warpgroups (128 threads) owns 64 rows of it by the whole N, held as
 // wgmma f32 accumulators. Each K step, the A (M x K) and B (N x K) slices
 // of the tile are copied into a ring of `stages` buffers in dynamic shared
-// memory by 16-byte asynchronous copies, `stages` - 2 steps ahead, both
-// K-major in the swizzled layout the wgmma descriptors read; copies that
+// memory by 16-byte asynchronous copies, `stages` - 2 steps ahead, in the
+// swizzled layout the wgmma descriptors read: A K-major, B K-major or (a
+// B contiguous along N, in tiles of at most 64 columns) MN-major; copies that
 // fall outside an operand fill zeros. After a step's copies have landed,
 // every thread fences them for the asynchronous proxy that wgmma reads
 // through, the block synchronises, and each warpgroup issues K / 16
@@ -35,6 +36,13 @@ using namespace tesa;
 
 namespace {
 
+/// Whether `problem`'s B lies contiguous along N (not along K).
+bool isRhsMnMajor(const ContractionProblem &problem) {
+  const ContractionShape &shape = problem.shape;
+  return getStagedOrder(problem.bStrides, shape.nLoop, shape.kLoop) ==
+         TileOrder::KMajor;
+}
+
 struct WarpgroupTiling {
   int64_t tileM, tileN, tileK, stages;
   explicit WarpgroupTiling(TileConfigAttr config)
@@ -48,7 +56,8 @@ public:
   WgmmaContractionEmitter(KernelEmitter &e, const ContractionProblem &problem,
                           TileConfigAttr config)
       : e(e), problem(problem), shape(problem.shape), tiling(config),
-        threads(config.getThreads()), atom(e, tiling.tileN) {}
+        threads(config.getThreads()), bMnMajor(isRhsMnMajor(problem)),
+        atom(e, tiling.tileN, bMnMajor) {}
 
   void emitBody(gpu::GPUFuncOp kernel);
 
@@ -65,6 +74,8 @@ private:
   const ContractionShape &shape;
   WarpgroupTiling tiling;
   int64_t threads;
+  /// Whether B's tile is MN-major ([k][column]).
+  bool bMnMajor;
   WarpgroupMmaEmitter atom;
 };
 
@@ -151,13 +162,18 @@ void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     Value slot = e.rem(i, tiling.stages);
     Value aSlice = e.add(aAddress, e.affine(slot, a.shape.getBytes()));
     Value bSlice = e.add(bAddress, e.affine(slot, bOperand.shape.getBytes()));
+    int64_t bRowBytes =
+        bOperand.shape.getInnerData() * bOperand.shape.elementBytes;
     Value aDescriptor = atom.getDescriptor(aSlice, tiling.getRowBytes());
-    Value bDescriptor = atom.getDescriptor(bSlice, tiling.getRowBytes());
+    Value bDescriptor = atom.getDescriptor(bSlice, bRowBytes);
+    int64_t aSliceBytes = getWgmmaSliceBytes(false, tiling.getRowBytes());
+    int64_t bSliceBytes = getWgmmaSliceBytes(bMnMajor, bRowBytes);
     Value acc = loop.getRegionIterArgs()[0];
     atom.fence();
-    for (int64_t kk = 0; kk < tiling.tileK; kk += kWgmmaK)
-      acc = atom.multiply(atom.advance(aDescriptor, 2 * kk),
-                          atom.advance(bDescriptor, 2 * kk), acc);
+    for (int64_t slice = 0; slice < tiling.tileK / kWgmmaK; ++slice)
+      acc = atom.multiply(atom.advance(aDescriptor, slice * aSliceBytes),
+                          atom.advance(bDescriptor, slice * bSliceBytes),
+                          acc);
     atom.commitAndWait(1);
     scf::YieldOp::create(b, acc);
   }
@@ -182,8 +198,15 @@ tesa::checkWgmmaProblem(const ContractionProblem &problem,
       config.getThreadTile()[1] != tiling.tileN)
     return "a wgmma tile is warpgroups of 64 rows by all its columns (a "
            "multiple of 8, at most 256), K 16, 32 or 64";
+  const ContractionShape &shape = problem.shape;
+  if (getStagedOrder(problem.aStrides, shape.mLoop, shape.kLoop) !=
+      TileOrder::RowMajor)
+    return "the wgmma_f16_m64nNk16 atom reads A contiguous along K only";
+  if (isRhsMnMajor(problem) && !isWgmmaRowBytes(2 * tiling.tileN))
+    return "the wgmma_f16_m64nNk16 atom reads a B contiguous along N in "
+           "tiles of 16, 32 or 64 columns only";
   return checkStagedOperands(problem, tiling.tileM, tiling.tileN,
-                             tiling.tileK, /*alongKOnly=*/true);
+                             tiling.tileK);
 }
 
 void tesa::emitWgmmaContraction(KernelEmitter &e,

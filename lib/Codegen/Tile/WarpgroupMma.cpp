@@ -43,6 +43,10 @@ uint64_t tesa::getWgmmaDescriptorFields(int64_t rowBytes) {
   return (leadingOffset << 16) | (strideOffset << 32) | (mode << 62);
 }
 
+int64_t tesa::getWgmmaSliceBytes(bool mnMajor, int64_t rowBytes) {
+  return mnMajor ? kWgmmaK * rowBytes : 2 * kWgmmaK;
+}
+
 std::pair<int64_t, int64_t> tesa::getWgmmaAccumulatorPosition(int64_t thread,
                                                               int64_t i) {
   // Warp w holds rows 16w .. 16w + 15; within them, every 8 columns are
@@ -52,8 +56,9 @@ std::pair<int64_t, int64_t> tesa::getWgmmaAccumulatorPosition(int64_t thread,
           8 * (i / 4) + 2 * (lane % 4) + inTile % 2};
 }
 
-WarpgroupMmaEmitter::WarpgroupMmaEmitter(KernelEmitter &e, int64_t n)
-    : e(e), n(n) {
+WarpgroupMmaEmitter::WarpgroupMmaEmitter(KernelEmitter &e, int64_t n,
+                                         bool bMnMajor)
+    : e(e), n(n), bMnMajor(bMnMajor) {
   SmallVector<Type> fields(n / 2, e.b.getF32Type());
   accumulatorType =
       LLVM::LLVMStructType::getLiteral(e.b.getContext(), fields);
@@ -88,13 +93,15 @@ Value WarpgroupMmaEmitter::multiply(Value a, Value b, Value acc) {
     return NVVM::WGMMATypesAttr::get(context, kind);
   };
   auto one = NVVM::WGMMAScaleInAttr::get(context, NVVM::WGMMAScaleIn::one);
-  // Both operands K-major: A "row", B "col".
+  // A K-major ("row"); B K-major ("col") or MN-major ("row", transposed as
+  // it is read).
   return NVVM::WgmmaMmaAsyncOp::create(
       e.b, accumulatorType, acc, a, b, shape, type(NVVM::WGMMATypes::f16),
       type(NVVM::WGMMATypes::f16), type(NVVM::WGMMATypes::f32),
       NVVM::WGMMAScaleOutAttr::get(context, NVVM::WGMMAScaleOut::one), one,
       one, NVVM::MMALayoutAttr::get(context, NVVM::MMALayout::row),
-      NVVM::MMALayoutAttr::get(context, NVVM::MMALayout::col),
+      NVVM::MMALayoutAttr::get(context, bMnMajor ? NVVM::MMALayout::row
+                                                 : NVVM::MMALayout::col),
       NVVM::MMAIntOverflowAttr());
 }
 

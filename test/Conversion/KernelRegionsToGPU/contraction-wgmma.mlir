@@ -94,15 +94,57 @@ func.func @two_warpgroups(%x: tensor<256x96xf16>, %w: tensor<256x96xf16>, %acc: 
 
 // -----
 
-// A weight stored [K][N] is contiguous along N, which the atom does not
-// read: the region goes back to the generic path with a remark.
-// REMARK: remark: kept on the generic path: the wgmma_f16_m64nNk16 atom reads operands contiguous along K only
-// CHECK-LABEL: func.func @row_major_weight
-// CHECK-NOT: tesa.kernel
-// CHECK: linalg.generic
+// A weight stored [K][N] is contiguous along N: B's ring is [stage][k][n],
+// 64 columns (128 bytes) a row, swizzled, and wgmma reads it MN-major
+// ("row", transposed as it reads): each 16-deep slice of K is 16 rows
+// further, 2048 bytes (128 in the descriptor's 16-byte units).
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK: memref<4x64x64xf16, #gpu.address_space<workgroup>>
+// CHECK: %[[BRING:.*]] = memref.view {{.*}} to memref<4x64x64xf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_copy {{.*}}, %[[BRING]]
+// CHECK: %[[SLICE:.*]] = arith.constant 128 : i64
+// CHECK: %[[B1:.*]] = arith.addi %{{.*}}, %[[SLICE]] : i64
+// CHECK: nvvm.wgmma.mma_async %{{.*}}, %[[B1]], %{{.*}}, <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
 func.func @row_major_weight(%x: tensor<64x64xf16>, %w: tensor<64x64xf16>, %acc: tensor<64x64xf16>) -> tensor<64x64xf16> {
   %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 4, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>) -> tensor<64x64xf16> {
     %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<64x64xf16>, tensor<64x64xf16>) outs(%acc : tensor<64x64xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<64x64xf16>
+    tesa.yield %p : tensor<64x64xf16>
+  }
+  return %r : tensor<64x64xf16>
+}
+
+// -----
+
+// A B contiguous along N in tiles of 128 columns (two swizzled rows) and an
+// A contiguous along M are not read by the atom: the regions go back to the
+// generic path with a remark.
+// REMARK: remark: kept on the generic path: the wgmma_f16_m64nNk16 atom reads a B contiguous along N in tiles of 16, 32 or 64 columns only
+// REMARK: remark: kept on the generic path: the wgmma_f16_m64nNk16 atom reads A contiguous along K only
+// CHECK-LABEL: func.func @wide_row_major_weight
+// CHECK-NOT: tesa.kernel
+// CHECK: linalg.generic
+func.func @wide_row_major_weight(%x: tensor<64x64xf16>, %w: tensor<64x128xf16>, %acc: tensor<64x128xf16>) -> tensor<64x128xf16> {
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 128, 64], thread_tile = [64, 128], threads = 128, stages = 4, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>) -> tensor<64x128xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<64x64xf16>, tensor<64x128xf16>) outs(%acc : tensor<64x128xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<64x128xf16>
+    tesa.yield %p : tensor<64x128xf16>
+  }
+  return %r : tensor<64x128xf16>
+}
+// CHECK-LABEL: func.func @transposed_lhs
+// CHECK-NOT: tesa.kernel
+func.func @transposed_lhs(%xt: tensor<64x64xf16>, %w: tensor<64x64xf16>, %acc: tensor<64x64xf16>) -> tensor<64x64xf16> {
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 4, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>) -> tensor<64x64xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (k, i)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%xt, %w : tensor<64x64xf16>, tensor<64x64xf16>) outs(%acc : tensor<64x64xf16>) {
     ^bb0(%a: f16, %c: f16, %o: f16):
       %m = arith.mulf %a, %c : f16
       %s = arith.addf %o, %m : f16

@@ -1,4 +1,5 @@
 // RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_90 decode-products=false" | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_80 decode-products=false" | FileCheck %s --check-prefix=SM80
 
 // A 32-bit block part of x @ W whose slabs of one block's depth (16) by 32
 // columns are kept whole: the contraction family computes it over the kept
@@ -120,17 +121,22 @@ func.func @partial_slab(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #v>) -> tens
 
 // -----
 
-// An f16 part kept at 16 bits on tensor cores (sm_90: ldmatrix, mma.sync,
-// cp.async), with the bias and GELU that follow it applied as it stores
-// (two neighbouring columns a store): the generic op takes no kernel of
-// its own.
+// An f16 part kept at 16 bits on tensor cores, with the bias and GELU that
+// follow it applied as it stores (two neighbouring columns a store): the
+// generic op takes no kernel of its own. On sm_90 a warpgroup (cp.async,
+// wgmma) reads the weight, stored [K][N], MN-major: its ring is
+// [stage][k][32 columns]. On sm_80, mma.sync from ldmatrix.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %{{.*}}: memref<2048xf16>, %[[W:.*]]: memref<4096xf16>, %[[BIAS:.*]]: memref<64xf16>, %[[OUT:.*]]: memref<2048xf16>)
+// CHECK: memref<8x32x32xf16, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_copy
 // CHECK: scf.for
-// CHECK: nvgpu.ldmatrix
-// CHECK: nvgpu.mma.sync
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
+// SM80-LABEL: gpu.func @part0(
+// SM80: nvgpu.ldmatrix
+// SM80: nvgpu.mma.sync
+// SM80-LABEL: func.func @f16_bias_gelu
 // CHECK: %[[B:.*]] = memref.load %[[BIAS]]
 // CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %[[B]] : f16
 // CHECK: math.erf
@@ -163,13 +169,13 @@ func.func @f16_bias_gelu(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: t
 // An f16 part accumulating in f32 (torch-mlir's f16 Linear: the f16 bias
 // widened and broadcast into the accumulator, which Decompose copies and
 // annotates; the sum rounded to f16 after): the part reads the f16
-// operands on tensor cores, adds the bias read where it is (as f16,
+// operands on tensor cores (sm_90's wgmma), adds the bias read where it is (as f16,
 // widened), and rounds as it stores.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %{{.*}}: memref<2048xf16>, %[[W:.*]]: memref<4096xf16>, %[[BIAS:.*]]: memref<64xf16>, %[[OUT:.*]]: memref<2048xf16>)
 // CHECK: nvgpu.device_async_copy
-// CHECK: nvgpu.mma.sync
+// CHECK: nvvm.wgmma.mma_async
 // CHECK: %[[B16:.*]] = memref.load %[[BIAS]]
 // CHECK: %[[B:.*]] = arith.extf %[[B16]] : f16 to f32
 // CHECK: %[[SUM:.*]] = arith.addf %[[B]], %{{.*}} : f32

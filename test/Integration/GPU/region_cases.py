@@ -826,8 +826,9 @@ def pointwise_conv(name, n, c, f, hw, element="f32"):
 """
     def reference(x, w):
         return np.einsum("fc,nchw->nfhw", w[:, :, 0, 0], x)
-    tile = (mma_tile_for(n, f, hw * hw) if element == "f16"
-            else tile_for(n, f, hw * hw, c))
+    tile = (tile_for(n, f, hw * hw, c) if element == "f32" else
+            mma_tile_for(n, f, hw * hw) if f < 64 else
+            wgmma_tile_for(n, f, hw * hw, rhs_along_n=True))
     return _case(name, mlir, [x, w], reference, [("contraction", 1)], tile,
                  tolerance=1e-5 if element == "f32" else 2e-3)
 
@@ -981,13 +982,16 @@ def mma_tile_for(batch, m, n, processors=132):
     return min(fitting, key=lambda t: count(t) * t[0] * t[1])
 
 
-def wgmma_tile_for(batch, m, n, processors=132):
+def wgmma_tile_for(batch, m, n, processors=132, rhs_along_n=False):
     """The output tile --tesa-choose-tile-configs gives, on the H200, a
-    contraction of f16 operands both contiguous along K (sm_90's wgmma
-    atom): of 128x256, 128x128, 64x128, 128x64 and 64x64, those with a tile
-    for every multiprocessor (else those with the most tiles), and of them
-    the first that pads the outputs least."""
+    contraction of f16 operands whose lhs is contiguous along K (sm_90's
+    wgmma atom, at least 64 rows): of 128x256, 128x128, 64x128, 128x64 and
+    64x64 (only the last two for a rhs contiguous along N, `rhs_along_n`),
+    those with a tile for every multiprocessor (else those with the most
+    tiles), and of them the first that pads the outputs least."""
     tiles = ((128, 256), (128, 128), (64, 128), (128, 64), (64, 64))
+    if rhs_along_n:
+        tiles = tiles[3:]
 
     def count(tile):
         return batch * -(-m // tile[0]) * -(-n // tile[1])
@@ -1050,11 +1054,12 @@ def f16_cases(small=False):
                       (1536, 96, 2816)])
     return [
         as_f16(matmul("matmul_100x64x80", 100, 64, 80), "matmul_f16",
-               mma_tile_for(1, 100, 80), 64),
+               wgmma_tile_for(1, 100, 80, rhs_along_n=True), 64),
         as_f16(attention_scores("attention_scores_f16_src", 80, 3, 40),
                "attention_scores_f16", wgmma_tile_for(3, 80, 80), 40),
         as_f16(attention_context("attention_context_f16_src", 80, 3, 40),
-               "attention_context_f16", mma_tile_for(3, 80, 40), 80),
+               "attention_context_f16",
+               wgmma_tile_for(3, 80, 40, rhs_along_n=True), 80),
         as_f16(transposed_lhs("transposed_lhs_f16_src", 64, 48, 80),
                "transposed_lhs_f16", mma_tile_for(1, 64, 80), 48),
         as_f16(matmul_bias_gelu("matmul_bias_gelu_f16_src"),
@@ -1063,12 +1068,12 @@ def f16_cases(small=False):
                mma_tile_for(bmm[0], bmm[1], bmm[3]), bmm[2]),
         # Too few tiles for the multiprocessors: K split into slices.
         as_f16(matmul_bias_gelu("linear_split_k_f16_src", 128, 1536, 768),
-               "linear_split_k_f16", mma_tile_for(1, 128, 768), 1536),
-        # BERT-base's second FFN product, whose configuration the measured
-        # table gives on sm_90: 128x128 tiles over four slices of K at seq
-        # 512 (128x64 tiles over six at 128, the small variant).
+               "linear_split_k_f16",
+               wgmma_tile_for(1, 128, 768, rhs_along_n=True), 1536),
+        # BERT-base's second FFN product with its weight stored [K][N]: on
+        # sm_90's wgmma, B's tiles MN-major, 64 columns wide.
         as_f16(matmul_bias_gelu("ffn2_f16_src", *ffn2), "ffn2_f16",
-               (128, 128), 3072),
+               wgmma_tile_for(1, ffn2[0], ffn2[2], rhs_along_n=True), 3072),
         # Scores, softmax and context as one attention kernel: queries and
         # keys not a multiple of the steps, a mask read by the score steps,
         # heads of 128, BERT-base's heads.
@@ -1093,7 +1098,8 @@ def f16_cases(small=False):
         # Kept 16-bit blocks on tensor cores (a decomposed part, no
         # region).
         as_f16(block_sparse_gelu("block_sparse_gelu_f16_src", bits=16),
-               "block_sparse_gelu_f16", mma_tile_for(1, 70, 128), 96),
+               "block_sparse_gelu_f16",
+               wgmma_tile_for(1, 70, 128, rhs_along_n=True), 96),
         # torch-mlir's f16 Linear: f16 kept blocks into an f32
         # accumulator.
         widened_block_sparse_gelu(),
@@ -1103,8 +1109,9 @@ def f16_cases(small=False):
         as_f16(block_sparse_siblings("block_sparse_siblings_f16_src",
                                      bits=16),
                "block_sparse_siblings_f16",
-               [mma_tile_for(1, 64, 128), mma_tile_for(1, 64, 128),
-                mma_tile_for(1, 64, 64)], 128),
+               [wgmma_tile_for(1, 64, 128, rhs_along_n=True),
+                wgmma_tile_for(1, 64, 128, rhs_along_n=True),
+                wgmma_tile_for(1, 64, 64, rhs_along_n=True)], 128),
     ]
 
 
