@@ -78,6 +78,16 @@ def cases():
                         lambda r, s=s, b=block: block_mask(
                             r, (4096, 4096), s, b, 16),
                         ["--plan=block", f"--block-shape={block}x{block}"]))
+    # The same blocks in an f16 program (f16 tensors, as a PyTorch f16 model
+    # exports): kept-block parts of the contraction family, on sm_90's
+    # wgmma, instead of part kernels that round f32 operands to f16.
+    for block in (32, 64):
+        for s in (0.5, 0.9, 0.99):
+            out.append((f"block{block}_f16prog_4096_{int(s*100)}",
+                        f"block{block}_fp16_program", 4096, 4096, 4096, s,
+                        lambda r, s=s, b=block: block_mask(
+                            r, (4096, 4096), s, b, 16),
+                        ["--plan=block", f"--block-shape={block}x{block}"]))
     for (m, k, n, tag) in ((4096, 768, 3072, "ffn"), (16, 4096, 4096, "decode")):
         for s in (0.5, 0.9):
             out.append((f"block32_fp16_{tag}_{int(s*100)}", f"block32_fp16_{tag}",
@@ -149,19 +159,26 @@ def int8_outliers(rng):
     return np.where(rng.random((1024, 1024)) < 0.02, 32, 8).astype(np.int8)
 
 
-def program(m, k, n, mask):
+def program(m, k, n, mask, element="f32"):
+    """C = A @ W with `element` tensors, W carrying `mask`."""
     from tesa.encoding import resource_section, sparsity_encoding
     encoding = sparsity_encoding(mask, resource_name="w_mask",
                                  inline_limit=4096)
-    w_type = f"tensor<{k}x{n}xf32, {encoding.attribute}>"
-    return f"""func.func @matmul(%a: tensor<{m}x{k}xf32>, %w: {w_type}) -> tensor<{m}x{n}xf32> {{
-  %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<{m}x{n}xf32>
-  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
-  %c = linalg.matmul ins(%a, %w : tensor<{m}x{k}xf32>, {w_type}) outs(%acc : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
-  return %c : tensor<{m}x{n}xf32>
+    t = element
+    w_type = f"tensor<{k}x{n}x{t}, {encoding.attribute}>"
+    return f"""func.func @matmul(%a: tensor<{m}x{k}x{t}>, %w: {w_type}) -> tensor<{m}x{n}x{t}> {{
+  %zero = arith.constant 0.0 : {t}
+  %e = tensor.empty() : tensor<{m}x{n}x{t}>
+  %acc = linalg.fill ins(%zero : {t}) outs(%e : tensor<{m}x{n}x{t}>) -> tensor<{m}x{n}x{t}>
+  %c = linalg.matmul ins(%a, %w : tensor<{m}x{k}x{t}>, {w_type}) outs(%acc : tensor<{m}x{n}x{t}>) -> tensor<{m}x{n}x{t}>
+  return %c : tensor<{m}x{n}x{t}>
 }}
 """ + resource_section([encoding])
+
+
+def element_of(family):
+    """The element type of a family's program: f16 for `*_program`."""
+    return "f16" if family.endswith("_program") else "f32"
 
 
 def prepare(directory, only=None):
@@ -175,7 +192,7 @@ def prepare(directory, only=None):
         # Seeded by the case's name: the same mask whatever else is listed.
         mask = build(np.random.default_rng([2026, zlib.crc32(name.encode())]))
         source = out / f"{name}.mlir"
-        source.write_text(program(m, k, n, mask))
+        source.write_text(program(m, k, n, mask, element_of(family)))
         start = time.time()
         subprocess.run([str(compiler), str(source), "-o", str(out / f"{name}.so"),
                         "--target=nvvm", "--chip=sm_90", *options], check=True)
@@ -270,6 +287,7 @@ def anchors_for(case, a, w, stream, torch):
     out = {}
     family = case["family"]
     f16 = "fp16" in family or "int8" in family or family.startswith("mixed")
+    a, w = a.float(), w.float()
     torch.backends.cuda.matmul.allow_tf32 = False
     if family.startswith("fine_fp32"):
         out["cuBLAS fp32"] = graph_median(lambda: a @ w, stream)
@@ -329,25 +347,32 @@ def run(directory):
     for case in manifest:
         mask = np.load(directory / f"{case['name']}.mask.npz")["mask"]
         full = torch.from_numpy(expand(mask, (case["k"], case["n"]))).cuda()
+        dtype = (torch.float16 if element_of(case["family"]) == "f16" else
+                 torch.float32)
         a = torch.randn(case["m"], case["k"], device="cuda", generator=rng)
         w = torch.randn(case["k"], case["n"], device="cuda", generator=rng)
         w = torch.where(full > 0, w, torch.zeros_like(w))
+        a, w = a.to(dtype), w.to(dtype)
         library = tesa.load(directory / f"{case['name']}.so")
-        out = torch.full((case["m"], case["n"]), float("nan"), device="cuda")
+        out = torch.full((case["m"], case["n"]), float("nan"), device="cuda",
+                         dtype=dtype)
         with torch.cuda.stream(stream):
             library.matmul(a, w, out=out)
         stream.synchronize()
         reference = a.double() @ w.double()
         error = relative_error(out, reference)
         tesa_ms = graph_median(lambda: library.matmul(a, w, out=out), stream)
-        # The weight packed once (matmul_pack), then matmul_packed per call.
-        with torch.cuda.stream(stream):
-            packed = library.matmul.pack(None, w)
-            out.fill_(float("nan"))
-            packed(a, out=out)
-        stream.synchronize()
-        packed_error = relative_error(out, reference)
-        packed_ms = graph_median(lambda: packed(a, out=out), stream)
+        # The weight packed once (matmul_pack), then matmul_packed per call;
+        # parts that read the weight in place have no packing.
+        packed_ms = packed_error = None
+        if "matmul_pack" in library.functions:
+            with torch.cuda.stream(stream):
+                packed = library.matmul.pack(None, w)
+                out.fill_(float("nan"))
+                packed(a, out=out)
+            stream.synchronize()
+            packed_error = relative_error(out, reference)
+            packed_ms = graph_median(lambda: packed(a, out=out), stream)
         anchors = anchors_for(case, a, w, stream, torch)
         compute_floor, memory_floor = floors(case, mask, rates)
         row = dict(case, tesa_ms=tesa_ms, tesa_relerr=error,
@@ -359,10 +384,11 @@ def run(directory):
         results.append(row)
         shown = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                           for k, v in anchors.items())
+        packing = ("no packing" if packed_ms is None else
+                   f"packed once {packed_ms:.4f} ms (err {packed_error:.1e})")
         print(f"{case['name']:28} tesa {tesa_ms:.4f} ms (err {error:.1e}), "
-              f"packed once {packed_ms:.4f} ms (err {packed_error:.1e}); "
-              f"{shown}; floors {compute_floor:.4f}/{memory_floor:.4f}",
-              flush=True)
+              f"{packing}; {shown}; floors "
+              f"{compute_floor:.4f}/{memory_floor:.4f}", flush=True)
         del library
     summary = dict(device=props.name, peaks=rates, results=results,
                    date=time.strftime("%Y-%m-%d"), torch=torch.__version__)
