@@ -904,10 +904,15 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   auto lhsType = cast<RankedTensorType>(part.getLhs().getType());
   auto rhsType = cast<RankedTensorType>(part.getRhs().getType());
   bool isF16 = lhsType.getElementType().isF16();
-  // Slabs of one block's depth along K: by 32 columns of a sparse rhs, or
-  // across every row of a sparse lhs. The column tile is 32 wide.
+  // Slabs of one block's depth along K: by 32 columns of a sparse rhs (64
+  // for blocks at least that wide on sm_90's warpgroups, whose m64n64
+  // products read A half as often), or across every row of a sparse lhs.
+  // The column tile is a slab wide.
   bool sparseLhs = part.getSparseOperand() == 0;
   int64_t blockK = part.getBlock()[sparseLhs ? 1 : 0], blockN = 32;
+  bool warpgroups = isF16 && chip.hasWarpgroupMma && blockK % 32 == 0;
+  if (warpgroups && !sparseLhs && part.getBlock()[1] % 64 == 0)
+    blockN = 64;
   if (blockK % 8 != 0)
     return kernelError("blocks must be a multiple of 8 deep");
   auto sparseType = cast<RankedTensorType>(part.getSparse().getType());
@@ -920,11 +925,11 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
       sparseLhs ? getKeptLhsSlabs(*map, blockK, columnTiles)
                 : getKeptSlabs(*map, blockK, blockN);
   if (!slabs)
-    return kernelError(
-        sparseLhs ? "a slab of one block's depth keeps some of the lhs's "
-                    "rows only"
-                  : "a slab of one block's depth by 32 columns keeps some "
-                    "of its elements only");
+    return sparseLhs ? kernelError("a slab of one block's depth keeps some "
+                                   "of the lhs's rows only")
+                     : kernelError("a slab of one block's depth by " +
+                                   llvm::Twine(blockN) +
+                                   " columns keeps some of its elements only");
   // Tiles of 32 columns by the most rows that still give every
   // multiprocessor a tile (two on tensor cores), one block of K a step.
   // f16 on tensor cores: four warps, three steps in flight, rows 128, 64
@@ -948,8 +953,9 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
         rows = candidate;
         break;
       }
+    int64_t warps = (rows[0] / rows[1]) * (blockN / rows[2]);
     config = TileConfigAttr::get(context, {rows[0], blockN, 32},
-                                 {rows[1], rows[2]}, 128, /*stages=*/3,
+                                 {rows[1], rows[2]}, 32 * warps, /*stages=*/3,
                                  CopyEngine::AsyncCopy,
                                  MmaAtom::MmaF16M16N8K16,
                                  WorkListKind::DenseGrid, /*splitK=*/1);
@@ -1000,7 +1006,7 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   ContractionProblem problem = describe(true);
   // On sm_90, warpgroups of 64 rows (two where they still give every
   // multiprocessor a tile) where both operands lie along K.
-  if (isF16 && chip.hasWarpgroupMma && blockK % 32 == 0) {
+  if (warpgroups) {
     int64_t tileM = fills(128, 1) ? 128 : 64;
     auto warpgroups = TileConfigAttr::get(
         context, {tileM, blockN, 32}, {64, blockN}, 2 * tileM,

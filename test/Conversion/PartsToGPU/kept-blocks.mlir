@@ -244,3 +244,28 @@ func.func @transposed_weight(%x: tensor<32x64xf16>, %wt: tensor<64x64xf16, #ht>)
   %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf32> -> tensor<32x64xf32>
   return %r : tensor<32x64xf32>
 }
+
+// -----
+
+// 64x64 f16 blocks on sm_90: slabs and column tiles 64 columns wide, so
+// that each warpgroup multiplies m64n64 (its A slice read half as often as
+// by two 32-column tiles); B's ring is [stage][k][64 columns], MN-major.
+// Two column tiles. On sm_80 the tiles stay 32 columns wide.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK-LABEL: gpu.func @part0(
+// CHECK: memref<8x64x32xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<8x32x64xf16, #gpu.address_space<workgroup>>
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
+// CHECK-LABEL: func.func @f16_wide_blocks
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128
+// SM80-LABEL: func.func @f16_wide_blocks
+// SM80: gpu.launch_func @tesa_kernels::@part0 blocks in (%c4{{.*}}, %c1{{.*}}, %c1{{.*}})
+#h64 = #tesa.sparsity<map = dense<[[16, 0], [0, 16]]> : tensor<2x2xi8>>
+func.func @f16_wide_blocks(%x: tensor<64x128xf16>, %w: tensor<128x128xf16, #h64>) -> tensor<64x128xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x128xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<64x128xf32>) -> tensor<64x128xf32>
+  %p = tesa.extract_part %w : tensor<128x128xf16, #h64> -> tensor<128x128xf16, #h64>
+  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block", sparse_operand = 1 : i64} : tensor<64x128xf16>, tensor<128x128xf16, #h64>, tensor<64x128xf32> -> tensor<64x128xf32>
+  return %r : tensor<64x128xf32>
+}
