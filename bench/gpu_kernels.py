@@ -5,6 +5,10 @@ Two steps, because the GPU machine has no MLIR:
   prepare DIR  (here)  writes one program per case, C = A @ W with W (K x N)
                carrying a #tesa.sparsity mask, and compiles it with
                tesa-compile for sm_90 into DIR; the masks go to DIR too.
+               With --chip sm_80 (or another chip below sm_90), the kernels
+               are PTX for that chip, which the driver compiles for the GPU
+               at hand: the mma.sync path that RTX-class GPUs take, timed
+               on the same H200.
   run DIR      (GPU)   for each case draws fresh A and W, prunes W with the
                compiled mask, checks tesa's result against float64, and
                times tesa and the anchors side by side on the same inputs:
@@ -181,7 +185,7 @@ def element_of(family):
     return "f16" if family.endswith("_program") else "f32"
 
 
-def prepare(directory, only=None):
+def prepare(directory, only=None, chip="sm_90"):
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     compiler = ROOT / "build" / "bin" / "tesa-compile"
@@ -194,12 +198,16 @@ def prepare(directory, only=None):
         source = out / f"{name}.mlir"
         source.write_text(program(m, k, n, mask, element_of(family)))
         start = time.time()
+        # Another chip's kernels as PTX, which the driver compiles for the
+        # GPU the run finds.
+        formats = [] if chip == "sm_90" else ["--format=isa"]
         subprocess.run([str(compiler), str(source), "-o", str(out / f"{name}.so"),
-                        "--target=nvvm", "--chip=sm_90", *options], check=True)
+                        "--target=nvvm", f"--chip={chip}", *formats,
+                        *options], check=True)
         source.unlink()
         np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
         manifest.append(dict(name=name, family=family, m=m, k=k, n=n,
-                             sparsity=sparsity, options=options,
+                             sparsity=sparsity, options=options, chip=chip,
                              compile_s=round(time.time() - start, 2)))
         print(f"compiled {name} in {manifest[-1]['compile_s']} s", flush=True)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -402,9 +410,13 @@ def main():
     parser.add_argument("directory")
     parser.add_argument("--only", help="prepare only cases whose name contains one of "
                         "these comma-separated strings")
+    parser.add_argument("--chip", default="sm_90",
+                        choices=["sm_75", "sm_80", "sm_86", "sm_89", "sm_90"],
+                        help="prepare: the chip the kernels are compiled for "
+                             "(below sm_90 as PTX, compiled by the driver)")
     args = parser.parse_args()
     if args.step == "prepare":
-        prepare(args.directory, args.only)
+        prepare(args.directory, args.only, args.chip)
     else:
         run(args.directory)
 
