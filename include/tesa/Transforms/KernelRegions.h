@@ -98,8 +98,8 @@ mlir::FailureOr<mlir::Value> followEpilogueSteps(
 /// fewer than the multiprocessors, the `k` reduction elements are split
 /// into enough slices (split_k) for two blocks of threads a multiprocessor,
 /// each at least four K steps long. With `wgmmaOperands` other than None
-/// too, on a chip with warpgroup products (sm_90): the wgmma atom instead
-/// (see chooseWgmmaConfig in ChooseTileConfigs.cpp).
+/// too, for at least 64 rows on a chip with warpgroup products (sm_90): the
+/// wgmma atom instead (see chooseWgmmaConfig in ChooseTileConfigs.cpp).
 enum class WgmmaOperands {
   /// The lhs is not contiguous along K, or the rhs along K or N: no wgmma.
   None,
