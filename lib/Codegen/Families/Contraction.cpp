@@ -886,7 +886,7 @@ static ContractionProblem describePart(PartMatmulOp part,
 static constexpr int64_t kFmaStepK = 32;
 /// The most slices a kept-block part's walks are split into.
 static constexpr int64_t kMaxKeptBlockSlices = 8;
-/// K steps in flight of a kept-block part on warpgroups (slabs of 32).
+/// K steps (of 32) in flight of a kept-block part on warpgroups.
 constexpr int64_t kKeptBlockWgmmaStages = 8;
 
 llvm::Expected<RegionKernel>
@@ -930,7 +930,7 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                      : kernelError("a slab of one block's depth by " +
                                    llvm::Twine(blockN) +
                                    " columns keeps some of its elements only");
-  // Tiles of 32 columns by the most rows that still give every
+  // Tiles of a slab's columns by the most rows that still give every
   // multiprocessor a tile (two on tensor cores), one block of K a step.
   // f16 on tensor cores: four warps, three steps in flight, rows 128, 64
   // or 32. Otherwise FMA register tiles of 64 or 32 rows, 256 threads.
@@ -1005,15 +1005,15 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   // transposed by a kernel on every call.
   ContractionProblem problem = describe(true);
   // On sm_90, warpgroups of 64 rows (two where they still give every
-  // multiprocessor a tile) where both operands lie along K.
+  // multiprocessor a tile) where the atom reads the operands as they lie.
   if (warpgroups) {
     int64_t tileM = fills(128, 1) ? 128 : 64;
-    auto warpgroups = TileConfigAttr::get(
+    auto wgmmaConfig = TileConfigAttr::get(
         context, {tileM, blockN, 32}, {64, blockN}, 2 * tileM,
         kKeptBlockWgmmaStages, CopyEngine::AsyncCopy,
         MmaAtom::WgmmaF16M64NK16, WorkListKind::DenseGrid, /*splitK=*/1);
-    if (!checkConfig(problem, warpgroups))
-      config = warpgroups;
+    if (!checkConfig(problem, wgmmaConfig))
+      config = wgmmaConfig;
   }
   if (checkConfig(problem, config))
     problem = describe(false);
