@@ -503,9 +503,9 @@ std::optional<KeptSlabs> tesa::getKeptSlabs(const SparsityMap &rhs,
   int64_t k = shape[0], n = shape[1];
   KeptSlabs slabs;
   slabs.offsets.push_back(0);
-  for (int64_t column = 0; column < llvm::divideCeil(n, slabColumns);
+  for (int64_t column = 0; column < int64_t(llvm::divideCeil(n, slabColumns));
        ++column) {
-    for (int64_t row = 0; row < llvm::divideCeil(k, slabRows); ++row) {
+    for (int64_t row = 0; row < int64_t(llvm::divideCeil(k, slabRows)); ++row) {
       std::optional<bool> kept = isRectangleKept(
           rhs, row * slabRows, std::min(k, (row + 1) * slabRows),
           column * slabColumns, std::min(n, (column + 1) * slabColumns));
@@ -525,7 +525,7 @@ std::optional<KeptSlabs> tesa::getKeptLhsSlabs(const SparsityMap &lhs,
   llvm::ArrayRef<int64_t> shape = lhs.getShape();
   int64_t m = shape[0], k = shape[1];
   std::vector<int32_t> keptSlabs;
-  for (int64_t slab = 0; slab < llvm::divideCeil(k, slabDepth); ++slab) {
+  for (int64_t slab = 0; slab < int64_t(llvm::divideCeil(k, slabDepth)); ++slab) {
     std::optional<bool> kept = isRectangleKept(
         lhs, 0, m, slab * slabDepth, std::min(k, (slab + 1) * slabDepth));
     if (!kept)

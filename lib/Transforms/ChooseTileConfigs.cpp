@@ -480,7 +480,8 @@ static TileConfigAttr chooseFmaAttentionConfig(MLIRContext *context,
   const FmaAttentionTiling *tiling = &kFmaAttentionTilings[0];
   for (const FmaAttentionTiling &candidate : kFmaAttentionTilings) {
     tiling = &candidate;
-    if (2 * heads * llvm::divideCeil(body.getQueries(), candidate.queries) >=
+    if (2 * heads *
+            int64_t(llvm::divideCeil(body.getQueries(), candidate.queries)) >=
         int64_t(chip.multiprocessors))
       break;
   }
@@ -519,7 +520,7 @@ TileConfigAttr tesa::chooseAttentionConfig(MLIRContext *context,
   int64_t width = std::max(headDim, valueDim) + 8;
   int64_t queries = kAttentionQueries;
   if (2 * body.getComputedHeads() *
-          llvm::divideCeil(body.getQueries(), queries) <
+          int64_t(llvm::divideCeil(body.getQueries(), queries)) <
       int64_t(chip.multiprocessors))
     queries /= 2;
   for (int64_t splits = kAttentionKeySplits; splits >= 1; --splits) {

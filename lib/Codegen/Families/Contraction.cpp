@@ -337,16 +337,17 @@ RegionKernel emitContraction(const ContractionProblem &problem,
     finish->kernel =
         e.beginKernel(module, (name + "_split_k").str(), finishArguments);
     emitSplitKFinish(e, problem, finish->kernel);
-    finish->grid = {llvm::divideCeil(shape.batch * shape.m *
-                                         problem.getWalkedN(),
-                                     kSplitKFinishThreads),
+    finish->grid = {int64_t(llvm::divideCeil(
+                        shape.batch * shape.m * problem.getWalkedN(),
+                        kSplitKFinishThreads)),
                     1, 1};
     finish->threads = kSplitKFinishThreads;
     result.finish = finish;
   }
-  result.grid = {llvm::divideCeil(problem.getWalkedN(), config.getTile()[1]),
-                 llvm::divideCeil(shape.m, config.getTile()[0]),
-                 shape.batch * problem.splitK};
+  result.grid = {
+      int64_t(llvm::divideCeil(problem.getWalkedN(), config.getTile()[1])),
+      int64_t(llvm::divideCeil(shape.m, config.getTile()[0])),
+      shape.batch * problem.splitK};
   result.threads = config.getThreads();
   return result;
 }
@@ -938,7 +939,7 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   int64_t m = lhsType.getDimSize(0);
   siblings = std::max<int64_t>(siblings, 1);
   auto fills = [&](int64_t tileM, int64_t perProcessor) {
-    return siblings * llvm::divideCeil(m, tileM) * columnTiles >=
+    return siblings * int64_t(llvm::divideCeil(m, tileM)) * columnTiles >=
            perProcessor * int64_t(chip.multiprocessors);
   };
   TileConfigAttr config;

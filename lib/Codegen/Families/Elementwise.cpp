@@ -40,8 +40,8 @@ static linalg::TransposeOp getTranspose(KernelOp region) {
 }
 
 TransposeTiling tesa::getTransposeTiling(int64_t rows, int64_t columns) {
-  return {{llvm::divideCeil(columns, kTransposeTile),
-           llvm::divideCeil(rows, kTransposeTile), 1},
+  return {{int64_t(llvm::divideCeil(columns, kTransposeTile)),
+           int64_t(llvm::divideCeil(rows, kTransposeTile)), 1},
           kTransposeTile * kTransposeRows};
 }
 
