@@ -98,7 +98,7 @@ linalg::GenericOp dropUnreadUnitLoops(RewriterBase &rewriter,
   llvm::SmallBitVector dropped(ranges.size());
   for (auto [d, range] : llvm::enumerate(ranges))
     dropped[d] = range == 1 && llvm::none_of(ArrayRef(maps).drop_back(),
-                                             [&](AffineMap map) {
+                                             [d = d](AffineMap map) {
                                                return map.isFunctionOfDim(d);
                                              });
   if (dropped.none() || dropped.all())

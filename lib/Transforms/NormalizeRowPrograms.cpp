@@ -130,7 +130,7 @@ std::optional<SmallVector<bool>> getInsertedUnitDims(tensor::ExpandShapeOp op) {
     return std::nullopt;
   SmallVector<bool> inserted(result.size(), true);
   for (auto [dim, group] : llvm::enumerate(op.getReassociationIndices())) {
-    auto kept = llvm::find_if(llvm::reverse(group), [&](int64_t d) {
+    auto kept = llvm::find_if(llvm::reverse(group), [&, dim = dim](int64_t d) {
       return result[d] == source[dim];
     });
     if (kept == llvm::reverse(group).end())
