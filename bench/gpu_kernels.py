@@ -86,7 +86,7 @@ def cases():
     # exports): kept-block parts of the contraction family, on sm_90's
     # wgmma, instead of part kernels that round f32 operands to f16.
     for block in (32, 64):
-        for s in (0.5, 0.9, 0.99):
+        for s in SPARSITIES:
             out.append((f"block{block}_f16prog_4096_{int(s*100)}",
                         f"block{block}_fp16_program", 4096, 4096, 4096, s,
                         lambda r, s=s, b=block: block_mask(

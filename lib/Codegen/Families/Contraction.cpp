@@ -887,8 +887,19 @@ static ContractionProblem describePart(PartMatmulOp part,
 static constexpr int64_t kFmaStepK = 32;
 /// The most slices a kept-block part's walks are split into.
 static constexpr int64_t kMaxKeptBlockSlices = 8;
-/// K steps (of 32) in flight of a kept-block part on warpgroups.
-constexpr int64_t kKeptBlockWgmmaStages = 8;
+/// K steps in flight of a kept-block part on warpgroups, each a block
+/// deep (64 for blocks 64 deep, else 32). Time goes to each step's wait and
+/// barrier more than to its products, so shallow rings that let blocks of
+/// threads share a multiprocessor win: on an H200 (4096^3, f16 blocks,
+/// kernel benchmark), four stages took 0.348 / 0.088 ms for 32x32 blocks at
+/// 50 / 90% against 0.383 / 0.103 with eight (three: 0.408 / 0.099), and
+/// steps of 64 took 0.187 / 0.058 ms for 64x64 blocks against 0.222 / 0.068
+/// with steps of 32 eight deep. Steps of two 32-deep blocks were slower
+/// (0.363 / 0.099 ms four deep), and so were tiles of several slabs that read a block
+/// of A once for all of them (0.38 / 0.21 ms for groups of eight). Fewer
+/// tiles than multiprocessors keep eight stages: BERT-base block90 f16 at
+/// seq 128 (48 tiles a part) took 0.52 ms with four against 0.44 with eight.
+constexpr int64_t kKeptBlockWgmmaStages = 4, kKeptBlockWgmmaAloneStages = 8;
 
 llvm::Expected<RegionKernel>
 tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
@@ -1009,9 +1020,12 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
   // multiprocessor a tile) where the atom reads the operands as they lie.
   if (warpgroups) {
     int64_t tileM = fills(128, 1) ? 128 : 64;
+    // Deep rings where each tile has a multiprocessor to itself.
+    int64_t stages = fills(tileM, 1) ? kKeptBlockWgmmaStages
+                                     : kKeptBlockWgmmaAloneStages;
     auto wgmmaConfig = TileConfigAttr::get(
-        context, {tileM, blockN, 32}, {64, blockN}, 2 * tileM,
-        kKeptBlockWgmmaStages, CopyEngine::AsyncCopy,
+        context, {tileM, blockN, blockK % 64 == 0 ? 64 : 32}, {64, blockN},
+        2 * tileM, stages, CopyEngine::AsyncCopy,
         MmaAtom::WgmmaF16M64NK16, WorkListKind::DenseGrid, /*splitK=*/1);
     if (!checkConfig(problem, wgmmaConfig))
       config = wgmmaConfig;

@@ -125,7 +125,8 @@ func.func @partial_slab(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #v>) -> tens
 // follow it applied as it stores (two neighbouring columns a store): the
 // generic op takes no kernel of its own. On sm_90 a warpgroup (cp.async,
 // wgmma) reads the weight, stored [K][N], MN-major: its ring is
-// [stage][k][32 columns]. On sm_80, mma.sync from ldmatrix.
+// [stage][k][32 columns], eight stages (a multiprocessor for each tile).
+// On sm_80, mma.sync from ldmatrix.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %{{.*}}: memref<2048xf16>, %[[W:.*]]: memref<4096xf16>, %[[BIAS:.*]]: memref<64xf16>, %[[OUT:.*]]: memref<2048xf16>)
@@ -249,12 +250,13 @@ func.func @transposed_weight(%x: tensor<32x64xf16>, %wt: tensor<64x64xf16, #ht>)
 
 // 64x64 f16 blocks on sm_90: slabs and column tiles 64 columns wide, so
 // that each warpgroup multiplies m64n64 (its A slice read half as often as
-// by two 32-column tiles); B's ring is [stage][k][64 columns], MN-major.
-// Two column tiles. On sm_80 the tiles stay 32 columns wide.
+// by two 32-column tiles), K steps of a block's 64; B's ring is
+// [stage][k][64 columns], MN-major. Two column tiles. On sm_80 the tiles
+// stay 32 columns wide.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @part0(
-// CHECK: memref<8x64x32xf16, #gpu.address_space<workgroup>>
-// CHECK: memref<8x32x64xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<8x64x64xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<8x64x64xf16, #gpu.address_space<workgroup>>
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
 // CHECK-LABEL: func.func @f16_wide_blocks
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128
@@ -268,4 +270,28 @@ func.func @f16_wide_blocks(%x: tensor<64x128xf16>, %w: tensor<128x128xf16, #h64>
   %p = tesa.extract_part %w : tensor<128x128xf16, #h64> -> tensor<128x128xf16, #h64>
   %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block", sparse_operand = 1 : i64} : tensor<64x128xf16>, tensor<128x128xf16, #h64>, tensor<64x128xf32> -> tensor<64x128xf32>
   return %r : tensor<64x128xf32>
+}
+
+// -----
+
+// f16 blocks on sm_90 with a tile for every multiprocessor and more (33 x 4
+// tiles of 128 rows for 132): four stages, so that several blocks of
+// threads share a multiprocessor. The column tiles whose slab keeps no
+// block walk none (offsets 1, 1) and store the zero fill.
+// CHECK-LABEL: gpu.module @tesa_kernels
+// CHECK-DAG: memref.global "private" constant @part0_offsets : memref<5xi32> = dense<[0, 1, 1, 2, 3]>
+// CHECK-LABEL: gpu.func @part0(
+// CHECK: memref<4x128x32xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<4x32x32xf16, #gpu.address_space<workgroup>>
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>
+// CHECK-LABEL: func.func @many_tiles
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c4{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c256
+#m = #tesa.sparsity<map = dense<[[16, 0, 16, 16]]> : tensor<1x4xi8>>
+func.func @many_tiles(%x: tensor<4224x32xf16>, %w: tensor<32x128xf16, #m>) -> tensor<4224x128xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<4224x128xf16>
+  %z = linalg.fill ins(%zero : f16) outs(%e : tensor<4224x128xf16>) -> tensor<4224x128xf16>
+  %p = tesa.extract_part %w : tensor<32x128xf16, #m> -> tensor<32x128xf16, #m>
+  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<4224x32xf16>, tensor<32x128xf16, #m>, tensor<4224x128xf16> -> tensor<4224x128xf16>
+  return %r : tensor<4224x128xf16>
 }

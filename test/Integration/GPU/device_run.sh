@@ -10,6 +10,9 @@
 #   device_run.sh check   unit tests, suite, sanitizers, demo (about 5 min)
 #   device_run.sh bench   the benchmarks (about 5 min)
 #   device_run.sh costs   the planner's cost table (bench/cost_table.py)
+#   device_run.sh blocks  the kept-block kernels: the `regions` library of
+#                         the suite (also under memcheck), the benchmark's
+#                         cases and the models that gpu-run/ holds
 #
 #===----------------------------------------------------------------------===#
 set -uo pipefail
@@ -47,6 +50,19 @@ case "${1:-check}" in
     step bench 560 python bench/gpu_kernels.py run gpu-run/bench
     cat "$OUT/bench.log"
     cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
+    ;;
+  blocks)
+    step regions 240 python test/Integration/GPU/suite.py run gpu-run/suite \
+      --only regions
+    step regions-memcheck 300 compute-sanitizer --tool memcheck \
+      --error-exitcode 3 python test/Integration/GPU/suite.py run \
+      gpu-run/suite --sanitize --only regions
+    step bench 300 python bench/gpu_kernels.py run gpu-run/bench
+    cat "$OUT/bench.log"
+    cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
+    step models 400 python bench/torch_models.py run gpu-run/models \
+      --out "$OUT/models.json" --profile --profile-kernels 30
+    cat "$OUT/models.log"
     ;;
   costs)
     step costs 300 python bench/cost_table.py run gpu-run/costs
