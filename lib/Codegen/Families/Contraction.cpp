@@ -888,17 +888,18 @@ static constexpr int64_t kFmaStepK = 32;
 /// The most slices a kept-block part's walks are split into.
 static constexpr int64_t kMaxKeptBlockSlices = 8;
 /// K steps in flight of a kept-block part on warpgroups, each a block
-/// deep (64 for blocks 64 deep, else 32). Time goes to each step's wait and
-/// barrier more than to its products, so shallow rings that let blocks of
-/// threads share a multiprocessor win: on an H200 (4096^3, f16 blocks,
-/// kernel benchmark), four stages took 0.348 / 0.088 ms for 32x32 blocks at
-/// 50 / 90% against 0.383 / 0.103 with eight (three: 0.408 / 0.099), and
+/// deep (64 for blocks 64 deep, else 32). Time goes to each step's wait
+/// and barrier more than to its products, so shallow rings that let blocks
+/// of threads share a multiprocessor win: on an H200 (4096^3, f16 blocks,
+/// kernel benchmark), four stages took 0.348 / 0.088 ms for 32x32 blocks
+/// at 50 / 90% against 0.383 / 0.103 with eight (three: 0.408 / 0.099), and
 /// steps of 64 took 0.187 / 0.058 ms for 64x64 blocks against 0.222 / 0.068
 /// with steps of 32 eight deep. Steps of two 32-deep blocks were slower
-/// (0.363 / 0.099 ms four deep), and so were tiles of several slabs that read a block
-/// of A once for all of them (0.38 / 0.21 ms for groups of eight). Fewer
-/// tiles than multiprocessors keep eight stages: BERT-base block90 f16 at
-/// seq 128 (48 tiles a part) took 0.52 ms with four against 0.44 with eight.
+/// (0.363 / 0.099 ms four deep), and so were tiles of several slabs that
+/// read a block of A once for all of them (0.38 / 0.21 ms for groups of
+/// eight). Fewer tiles than multiprocessors keep eight stages: BERT-base
+/// block90 f16 at seq 128 (48 tiles a part) was 2.3x PyTorch (CUDA graph)
+/// with four, 2.8x with eight.
 constexpr int64_t kKeptBlockWgmmaStages = 4, kKeptBlockWgmmaAloneStages = 8;
 
 llvm::Expected<RegionKernel>
