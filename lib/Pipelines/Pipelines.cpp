@@ -12,7 +12,6 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -115,6 +114,49 @@ static void addROCDLLowering(OpPassManager &pm,
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
+/// MLIR's NVVM lowering (gpu::buildLowerToNVVMPassPipeline) with the
+/// kernels' tensor maps made grid-constant parameters between the lowering
+/// of the kernels and the reconciliation of casts.
+static void addNVVMLowering(OpPassManager &pm,
+                            const tesa::ChipDescription *chip,
+                            const tesa::GPUPipelineOptions &options) {
+  pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  GpuNVVMAttachTargetOptions attach;
+  attach.chip =
+      chip ? chip->getTargetChip().str() : std::string(options.chip);
+  attach.features = chip ? chip->features.str() : "";
+  attach.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(attach));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  ConvertIndexToLLVMPassOptions index;
+  index.indexBitwidth = 64;
+  pm.addPass(createConvertIndexToLLVMPass(index));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  ConvertGpuOpsToNVVMOpsOptions toNVVM;
+  toNVVM.indexBitwidth = 64;
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(toNVVM));
+  pm.addNestedPass<gpu::GPUModuleOp>(tesa::createTensorMapParams());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void tesa::buildGPUPipeline(OpPassManager &pm,
                             const GPUPipelineOptions &options) {
   buildGPUPartsPipeline(pm, options);
@@ -190,13 +232,7 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
   if (options.target == "rocdl") {
     addROCDLLowering(pm, options);
   } else {
-    gpu::GPUToNVVMPipelineOptions nvvm;
-    nvvm.cubinChip =
-        chip ? chip->getTargetChip().str() : std::string(options.chip);
-    nvvm.cubinFeatures = chip ? chip->features.str() : "";
-    nvvm.cubinFormat = options.format;
-    nvvm.optLevel = 3;
-    gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+    addNVVMLowering(pm, chip, options);
   }
   pm.addPass(tesa::createDeviceConstants());
 }

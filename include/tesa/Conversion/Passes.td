@@ -458,6 +458,46 @@ def ProgrammaticLaunch : Pass<"tesa-programmatic-launch", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect"];
 }
 
+def TensorMapParams
+    : Pass<"tesa-tensor-map-params", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Pass TMA tensor maps to kernels as grid-constant parameters";
+  let description = [{
+    A kernel that loads tiles by TMA (`cp.async.bulk.tensor`) reads each
+    operand's tensor map, a 128-byte `CUtensorMap` the host encodes at call
+    time, from its kernel parameters: the map is passed by value, so a
+    captured CUDA graph keeps it and no device memory is written per call.
+    TMA needs the map's address in the parameter space, which LLVM's NVPTX
+    backend gives (`cvta.param`) only for a `byval` pointer argument marked
+    `nvvm.grid_constant`; neither attribute can be written on a `gpu.func`,
+    and `gpu.launch_func` wants the kernel's argument of the type the host
+    passes (`!llvm.array<16 x i64>`, copied into the launch's parameters).
+
+    So kernels take the map as an array and mark where its address is used
+    with a cast. After `convert-gpu-to-nvvm`, on every kernel `llvm.func`
+    of the module, this pass turns each such argument
+
+    ```mlir
+    llvm.func @k(%map: !llvm.array<16 x i64>, ...) attributes {nvvm.kernel} {
+      %address = builtin.unrealized_conversion_cast %map
+          : !llvm.array<16 x i64> to !llvm.ptr
+      nvvm.cp.async.bulk.tensor.shared.cluster.global %dst, %address, ...
+    ```
+
+    into the parameter's address:
+
+    ```mlir
+    llvm.func @k(%map: !llvm.ptr {llvm.align = 64 : i32,
+                                  llvm.byval = !llvm.array<16 x i64>,
+                                  nvvm.grid_constant}, ...) ...
+      nvvm.cp.async.bulk.tensor.shared.cluster.global %dst, %map, ...
+    ```
+
+    Other uses of the array read it back with one load. `--tesa-pipeline`
+    runs it between `convert-gpu-to-nvvm` and the reconciliation of casts.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect"];
+}
+
 def LowerKernelRegions : Pass<"tesa-lower-kernel-regions", "mlir::ModuleOp"> {
   let summary = "Turn configured tesa.kernel regions into GPU kernels";
   let description = [{
