@@ -20,6 +20,12 @@ std::string Error::message() const {
 
 Backend::~Backend() = default;
 
+Error Backend::encodeTensorMap2D(void *, void *, uint64_t, uint64_t, uint64_t,
+                                 uint32_t, uint32_t, int) {
+  return Error(kRuntimeError, "",
+               "this backend has no tensor memory accelerator (TMA)");
+}
+
 const char *Backend::name() const {
   return kind() == TESA_RT_BACKEND_HIP ? "HIP" : "CUDA";
 }

@@ -105,6 +105,13 @@ public:
                        void *stream, void **params, void **extra,
                        bool programmatic) = 0;
 
+  /// Encodes the TMA tensor map of a 2-D f16 tensor (see
+  /// mgpuTesaEncodeTensorMap2D) into `map`; backends without TMA fail.
+  virtual Error encodeTensorMap2D(void *map, void *global, uint64_t inner,
+                                  uint64_t outer, uint64_t outerStrideBytes,
+                                  uint32_t boxInner, uint32_t boxOuter,
+                                  int swizzle);
+
   virtual Error allocate(size_t bytes, void *&devicePtr) = 0;
   virtual Error free(void *devicePtr) = 0;
   /// The driver allocation that holds `devicePtr`: its first address and

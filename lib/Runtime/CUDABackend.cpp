@@ -30,6 +30,10 @@ struct Driver {
   /// CUDA 12 drivers and later; null before.
   CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
                                void **) = nullptr;
+  CUresult (*cuTensorMapEncodeTiled)(
+      void *, int, unsigned, void *, const unsigned long long *,
+      const unsigned long long *, const unsigned *, const unsigned *, int, int,
+      int, int) = nullptr;
 };
 
 CUdeviceptr toDevice(const void *ptr) {
@@ -54,6 +58,8 @@ public:
     TESA_CUDA_FUNCTIONS(TESA_LOAD)
 #undef TESA_LOAD
     (void)loadSymbol(library, "cuLaunchKernelEx", driver.cuLaunchKernelEx);
+    (void)loadSymbol(library, "cuTensorMapEncodeTiled",
+                     driver.cuTensorMapEncodeTiled);
     if (CUresult result = driver.cuInit(0)) {
       Error error = noDevice("cuInit failed: " + describe(result));
       error.code = result;
@@ -166,6 +172,27 @@ public:
                                        block[0], block[1], block[2],
                                        sharedMemory, stream, params, extra),
                  "cuLaunchKernel");
+  }
+
+  Error encodeTensorMap2D(void *map, void *global, uint64_t inner,
+                          uint64_t outer, uint64_t outerStrideBytes,
+                          uint32_t boxInner, uint32_t boxOuter,
+                          int swizzle) override {
+    if (!driver.cuTensorMapEncodeTiled)
+      return Error(kRuntimeError, "",
+                   "libcuda.so.1 lacks cuTensorMapEncodeTiled (a CUDA 12 "
+                   "driver is needed for TMA)");
+    const unsigned long long dims[2] = {inner, outer};
+    const unsigned long long strides[1] = {outerStrideBytes};
+    const unsigned box[2] = {boxInner, boxOuter};
+    const unsigned elementStrides[2] = {1, 1};
+    return check(driver.cuTensorMapEncodeTiled(
+                     map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, global, dims,
+                     strides, box, elementStrides,
+                     CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle,
+                     CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                     CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
+                 "cuTensorMapEncodeTiled");
   }
 
   Error allocate(size_t bytes, void *&devicePtr) override {

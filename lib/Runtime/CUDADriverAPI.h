@@ -41,6 +41,14 @@ constexpr CUjit_option CU_JIT_OPTIMIZATION_LEVEL = 7;
 constexpr CUfunction_attribute CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES =
     8;
 constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+/// cuTensorMapEncodeTiled's enumerations (CUtensorMapDataType,
+/// CUtensorMapInterleave, CUtensorMapL2promotion, CUtensorMapFloatOOBfill;
+/// CUtensorMapSwizzle is 0-3 for none, 32, 64 and 128 bytes). Out of bounds
+/// elements without a fill read as zeros.
+constexpr int CU_TENSOR_MAP_DATA_TYPE_FLOAT16 = 6;
+constexpr int CU_TENSOR_MAP_INTERLEAVE_NONE = 0;
+constexpr int CU_TENSOR_MAP_L2_PROMOTION_L2_128B = 2;
+constexpr int CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0;
 
 /// CUlaunchAttribute: an attribute id, then its value (a 64-byte union) at
 /// offset 8.

@@ -349,6 +349,31 @@ void mgpuMemset16(void *dst, uint16_t value, size_t count, void *stream) {
       recordError(error);
 }
 
+void mgpuTesaEncodeTensorMap2D(void *map, void *global, int64_t inner,
+                               int64_t outer, int64_t outerStrideBytes,
+                               int32_t boxInner, int32_t boxOuter,
+                               int32_t swizzle) {
+  if (!map || !global) {
+    recordConsequence("mgpuTesaEncodeTensorMap2D: NULL map or tensor (did "
+                      "mgpuMemAlloc fail?)");
+    return;
+  }
+  if (callFailed())
+    return;
+  if (inner <= 0 || outer <= 0 || outerStrideBytes <= 0 || boxInner <= 0 ||
+      boxOuter <= 0 || swizzle < 0 || swizzle > 3) {
+    recordError(kRuntimeError, "mgpuTesaEncodeTensorMap2D: invalid shape, "
+                               "box or swizzle");
+    return;
+  }
+  if (Backend *backend = activeBackend("mgpuTesaEncodeTensorMap2D"))
+    if (Error error = backend->encodeTensorMap2D(
+            map, global, uint64_t(inner), uint64_t(outer),
+            uint64_t(outerStrideBytes), uint32_t(boxInner),
+            uint32_t(boxOuter), swizzle))
+      recordError(error);
+}
+
 void *mgpuTesaDeviceConstant(const void *host, uint64_t bytes) {
   if (!host) {
     recordConsequence("mgpuTesaDeviceConstant: NULL host pointer");

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tesa {
 
@@ -35,6 +36,16 @@ inline llvm::Error kernelError(const llvm::Twine &message) {
 }
 
 /// A kernel built for a region, and how to launch it.
+/// A TMA tensor map of a kernel's input: a 2-D f16 view of input `input`'s
+/// buffer, `inner` elements along its contiguous dimension by `outer` rows
+/// `outerStride` elements apart, read in boxes of `boxInner` x `boxOuter`
+/// elements with the swizzle of rows `boxInner` * 2 bytes long.
+struct TensorMapOperand {
+  unsigned input;
+  int64_t inner, outer, outerStride;
+  int64_t boxInner, boxOuter;
+};
+
 struct RegionKernel {
   mlir::gpu::GPUFuncOp kernel;
   std::array<int64_t, 3> grid = {1, 1, 1};
@@ -50,6 +61,10 @@ struct RegionKernel {
   /// The tensors whose flat buffers the kernel reads, in argument order;
   /// the flat result buffer follows them.
   llvm::SmallVector<mlir::Value> inputs;
+  /// The TMA tensor maps the kernel takes after the result buffer, in
+  /// argument order, each an `!llvm.array<16 x i64>` the host encodes from
+  /// its input's buffer before the launch.
+  std::vector<TensorMapOperand> tensorMaps;
 };
 
 /// The contraction family, on the region's configured atom: exact f32 FMA

@@ -95,6 +95,9 @@ public:
   /// The descriptor `descriptor` moved `bytes` (a multiple of 16) along
   /// its rows: the next 16 deep slice of K.
   mlir::Value advance(mlir::Value descriptor, int64_t bytes);
+  /// The descriptor `descriptor` moved `units` 16-byte units (an index):
+  /// the same tile in another stage of a ring.
+  mlir::Value advance(mlir::Value descriptor, mlir::Value units);
   /// acc + A * B for the 64 x 16 tile of A and the 16 x N tile of B that
   /// the descriptors give. Between wgmmaFence and commitAndWait.
   mlir::Value multiply(mlir::Value a, mlir::Value b, mlir::Value acc);

@@ -72,6 +72,9 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
     Option<"target", "target", "std::string", /*default=*/"\"\"",
            "Backend the chip must belong to: 'nvvm', 'rocdl', or empty for "
            "any">,
+    Option<"tma", "tma", "bool", /*default=*/"true",
+           "Copy the tiles of warpgroup kernels by TMA where the chip has it "
+           "(false: by cp.async copies of every thread)">,
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",

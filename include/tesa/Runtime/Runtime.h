@@ -160,6 +160,21 @@ TESA_RT_EXPORT void mgpuMemset16(void *dst, uint16_t value, size_t count,
 /// for the life of the process.
 TESA_RT_EXPORT void *mgpuTesaDeviceConstant(const void *host, uint64_t bytes);
 
+/// tesa's addition to the ABI: encodes into `map` (128 bytes, 64-byte
+/// aligned) the TMA tensor map of a 2-D f16 tensor at device address
+/// `global`, `inner` elements along its contiguous dimension by `outer`
+/// rows `outerStrideBytes` apart, read in boxes of `boxInner` x `boxOuter`
+/// elements with swizzle `swizzle` (0: none, 1: 32, 2: 64, 3: 128 bytes);
+/// elements outside the tensor read as zeros. A kernel that loads tiles by
+/// TMA receives the map by value. On failure the call's error is recorded
+/// and its launches are skipped.
+TESA_RT_EXPORT void mgpuTesaEncodeTensorMap2D(void *map, void *global,
+                                              int64_t inner, int64_t outer,
+                                              int64_t outerStrideBytes,
+                                              int32_t boxInner,
+                                              int32_t boxOuter,
+                                              int32_t swizzle);
+
 #ifdef __cplusplus
 }
 #endif

@@ -114,6 +114,10 @@ struct ChipDescription {
   /// The chip the backend compiles for where it is not `name` (sm_90a:
   /// wgmma is an architecture-specific feature of sm_90).
   llvm::StringRef targetChip = {};
+  /// The tensor memory accelerator (TMA, `cp.async.bulk.tensor`, sm_90):
+  /// tiles copied by one thread from a tensor map, signalled through
+  /// mbarriers.
+  bool hasTensorMemoryAccelerator = false;
 
   llvm::StringRef getTargetChip() const {
     return targetChip.empty() ? name : targetChip;

@@ -270,9 +270,18 @@ std::optional<std::string> checkMmaProblem(const ContractionProblem &problem,
                                            TileConfigAttr config);
 
 /// Emits `problem`'s kernel on the sm_90 warpgroup atom, its operand tiles
-/// staged by asynchronous copies in the swizzled layout wgmma reads.
+/// staged in the swizzled layout wgmma reads: by asynchronous copies of
+/// every thread, or (copy = tma) by TMA loads that one more warp issues,
+/// from the tensor maps getWgmmaTensorMaps describes (the kernel's last
+/// arguments).
 void emitWgmmaContraction(KernelEmitter &e, const ContractionProblem &problem,
                           TileConfigAttr config, mlir::gpu::GPUFuncOp kernel);
+/// The tensor maps of A and B a warpgroup kernel with TMA copies takes;
+/// none with copies of every thread.
+std::vector<TensorMapOperand>
+getWgmmaTensorMaps(const ContractionProblem &problem, TileConfigAttr config);
+/// The shared-memory bytes of a warpgroup kernel's mbarriers (TMA copies).
+int64_t getWgmmaBarrierBytes(TileConfigAttr config);
 /// Why the warpgroup emitter cannot compute `problem` with `config`, or
 /// none.
 std::optional<std::string> checkWgmmaProblem(const ContractionProblem &problem,

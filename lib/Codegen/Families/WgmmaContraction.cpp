@@ -25,6 +25,7 @@
 #include "ContractionProblem.h"
 
 #include "tesa/Codegen/StagedTile.h"
+#include "tesa/Codegen/TensorMap.h"
 #include "tesa/Codegen/WarpgroupMma.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -45,10 +46,16 @@ bool isRhsMnMajor(const ContractionProblem &problem) {
 
 struct WarpgroupTiling {
   int64_t tileM, tileN, tileK, stages;
+  /// Whether one more warp copies the tiles by TMA.
+  bool tma;
   explicit WarpgroupTiling(TileConfigAttr config)
       : tileM(config.getTile()[0]), tileN(config.getTile()[1]),
-        tileK(config.getTile()[2]), stages(config.getStages()) {}
+        tileK(config.getTile()[2]), stages(config.getStages()),
+        tma(config.getCopy() == CopyEngine::Tma) {}
   int64_t getRowBytes() const { return 2 * tileK; }
+  int64_t getWarpgroups() const { return tileM / kWgmmaRows; }
+  /// Bytes of one step's A and B slices.
+  int64_t getStepBytes() const { return 2 * tileK * (tileM + tileN); }
 };
 
 class WgmmaContractionEmitter {
@@ -62,6 +69,11 @@ public:
   void emitBody(gpu::GPUFuncOp kernel);
 
 private:
+  /// The body with TMA copies: the last warp loads each step's slices into
+  /// its ring slot and signals the slot's `full` mbarrier; the warpgroups
+  /// wait on it, multiply, and release the slot of the step before through
+  /// its `empty` mbarrier once those products are complete.
+  void emitTmaBody(gpu::GPUFuncOp kernel);
   /// Fences the copies of this thread for wgmma's reads.
   void fenceCopies();
   /// Stores the accumulators `acc` of the warpgroup whose first row is
@@ -100,7 +112,139 @@ void WgmmaContractionEmitter::storeAccumulators(const ContractionBlock &block,
   }
 }
 
+void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
+  ImplicitLocOpBuilder &b = e.b;
+  SmallVector<Value> arguments(kernel.getArguments());
+  ContractionBlock block = ContractionBlock::get(e, problem, kernel);
+  Value tid = e.threadId();
+  Value warpgroup = e.div(tid, kWarpgroupThreads);
+  Value inGroup = e.rem(tid, kWarpgroupThreads);
+  Value rowStart = e.affine(block.rowTile, tiling.tileM);
+  Value columnTile = block.columnTile;
+  Value columnStart = e.affine(columnTile, tiling.tileN);
+  int64_t consumers = tiling.getWarpgroups() * kWarpgroupThreads;
+
+  // The rings of A then B from the first 1 KiB boundary, then each slot's
+  // `full` and `empty` mbarriers.
+  StagedOperand a =
+      stageOperand(e, arguments[0], shape, problem.aStrides, block.batchId,
+                   shape.mLoop, shape.m, tiling.tileM, tiling.tileK);
+  StagedOperand bOperand =
+      stageOperand(e, arguments[1], shape, problem.bStrides, block.batchId,
+                   shape.nLoop, shape.n, tiling.tileN, tiling.tileK);
+  a.shape.swizzled = bOperand.shape.swizzled = true;
+  int64_t aSliceBytes = a.shape.getBytes();
+  int64_t bSliceBytes = bOperand.shape.getBytes();
+  Value shared = getDynamicSharedMemory(e);
+  Value aAddress = e.add(getSharedAddress(e, shared),
+                         getAlignedOffset(e, shared, kWgmmaTileAlignment));
+  Value bAddress = e.affine(aAddress, 1, tiling.stages * aSliceBytes);
+  Value barriers = e.affine(bAddress, 1, tiling.stages * bSliceBytes);
+  auto full = [&](Value slot) {
+    return e.add(barriers, e.affine(slot, kMBarrierBytes));
+  };
+  auto empty = [&](Value slot) {
+    return e.add(barriers,
+                 e.affine(slot, kMBarrierBytes, tiling.stages * kMBarrierBytes));
+  };
+  TensorMapEmitter copies(e);
+  e.ifThen(e.less(tid, 1), [&] {
+    for (int64_t slot = 0; slot < tiling.stages; ++slot) {
+      copies.initBarrier(full(e.index(slot)), 1);
+      copies.initBarrier(empty(e.index(slot)), tiling.getWarpgroups());
+    }
+    copies.fenceBarrierInit();
+  });
+  e.barrier();
+
+  KStepWalker steps(e, problem, kernel, tiling.tileK, block.slice);
+  Value count = steps.getCount(columnTile);
+  auto forEachStep = [&](ValueRange init,
+                         function_ref<SmallVector<Value>(Value, ValueRange)>
+                             body) {
+    auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1), init);
+    OpBuilder::InsertionGuard guard(b);
+    // The builder ends a loop without results with a yield already.
+    if (init.empty())
+      loop.getBody()->getTerminator()->erase();
+    b.setInsertionPointToStart(loop.getBody());
+    scf::YieldOp::create(
+        b, body(loop.getInductionVar(), loop.getRegionIterArgs()));
+    return loop;
+  };
+
+  // The copying warp's first lane: step i waits until the products of step
+  // i - stages have released its slot.
+  e.ifThen(e.both(e.less(e.affine(tid, 1, -consumers), 1),
+                  arith::CmpIOp::create(b, arith::CmpIPredicate::uge, tid,
+                                        e.index(consumers))),
+           [&] {
+    Value aMap = copies.getAddress(arguments[arguments.size() - 2]);
+    Value bMap = copies.getAddress(arguments.back());
+    forEachStep({}, [&](Value i, ValueRange) {
+      Value slot = e.rem(i, tiling.stages);
+      Value round = e.div(i, tiling.stages);
+      e.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
+                                     e.index(tiling.stages)),
+               [&] { copies.wait(empty(slot), e.rem(e.affine(round, 1, 1), 2)); });
+      copies.arriveExpectingBytes(full(slot), tiling.getStepBytes());
+      Value kStart = steps.getStart(columnTile, i, count);
+      copies.load(aMap, kStart, rowStart,
+                  e.add(aAddress, e.affine(slot, aSliceBytes)), full(slot));
+      Value bDestination = e.add(bAddress, e.affine(slot, bSliceBytes));
+      if (bMnMajor)
+        copies.load(bMap, columnStart, kStart, bDestination, full(slot));
+      else
+        copies.load(bMap, kStart, columnStart, bDestination, full(slot));
+      return SmallVector<Value>();
+    });
+  });
+
+  // The warpgroups.
+  e.ifThen(e.less(tid, consumers), [&] {
+    int64_t bRowBytes =
+        bOperand.shape.getInnerData() * bOperand.shape.elementBytes;
+    Value aDescriptor = atom.getDescriptor(
+        e.add(aAddress, e.affine(warpgroup, kWgmmaRows * tiling.getRowBytes())),
+        tiling.getRowBytes());
+    Value bDescriptor = atom.getDescriptor(bAddress, bRowBytes);
+    int64_t aStepBytes = getWgmmaSliceBytes(false, tiling.getRowBytes());
+    int64_t bStepBytes = getWgmmaSliceBytes(bMnMajor, bRowBytes);
+    auto loop = forEachStep({atom.zeroAccumulator()}, [&](Value i,
+                                                          ValueRange accs) {
+      Value slot = e.rem(i, tiling.stages);
+      copies.wait(full(slot), e.rem(e.div(i, tiling.stages), 2));
+      Value aSlice =
+          atom.advance(aDescriptor, e.affine(slot, aSliceBytes / 16));
+      Value bSlice =
+          atom.advance(bDescriptor, e.affine(slot, bSliceBytes / 16));
+      Value acc = accs[0];
+      atom.fence();
+      for (int64_t k = 0; k < tiling.tileK / kWgmmaK; ++k)
+        acc = atom.multiply(atom.advance(aSlice, k * aStepBytes),
+                            atom.advance(bSlice, k * bStepBytes), acc);
+      atom.commitAndWait(1);
+      // Step i - 1's products are complete: its slot may be refilled.
+      e.ifThen(e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
+                                            e.index(1)),
+                      e.less(inGroup, 1)),
+               [&] {
+                 copies.arrive(
+                     empty(e.rem(e.affine(i, 1, tiling.stages - 1),
+                                 tiling.stages)));
+               });
+      return SmallVector<Value>{acc};
+    });
+    atom.commitAndWait(0);
+    storeAccumulators(block, loop.getResult(0),
+                      e.add(rowStart, e.affine(warpgroup, kWgmmaRows)),
+                      columnStart, inGroup);
+  });
+}
+
 void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
+  if (tiling.tma)
+    return emitTmaBody(kernel);
   ImplicitLocOpBuilder &b = e.b;
   SmallVector<Value> arguments(kernel.getArguments());
   ContractionBlock block = ContractionBlock::get(e, problem, kernel);
@@ -185,13 +329,45 @@ void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
 
 } // namespace
 
+std::vector<TensorMapOperand>
+tesa::getWgmmaTensorMaps(const ContractionProblem &problem,
+                         TileConfigAttr config) {
+  WarpgroupTiling tiling(config);
+  if (!tiling.tma)
+    return {};
+  const ContractionShape &shape = problem.shape;
+  TensorMapOperand a{0,
+                     shape.k,
+                     shape.m,
+                     problem.aStrides[shape.mLoop],
+                     tiling.tileK,
+                     tiling.tileM};
+  // B along K ([N][K]) or along N ([K][N]).
+  TensorMapOperand b =
+      isRhsMnMajor(problem)
+          ? TensorMapOperand{1, shape.n, shape.k,
+                             problem.bStrides[shape.kLoop], tiling.tileN,
+                             tiling.tileK}
+          : TensorMapOperand{1, shape.k, shape.n,
+                             problem.bStrides[shape.nLoop], tiling.tileK,
+                             tiling.tileN};
+  return {a, b};
+}
+
+int64_t tesa::getWgmmaBarrierBytes(TileConfigAttr config) {
+  WarpgroupTiling tiling(config);
+  return tiling.tma ? 2 * tiling.stages * kMBarrierBytes : 0;
+}
+
 std::optional<std::string>
 tesa::checkWgmmaProblem(const ContractionProblem &problem,
                         TileConfigAttr config) {
   WarpgroupTiling tiling(config);
-  if (config.getCopy() != CopyEngine::AsyncCopy || tiling.stages < 3)
-    return "the wgmma_f16_m64nNk16 atom takes its operands by async_copy, "
-           "at least three stages deep";
+  if (config.getCopy() == CopyEngine::Registers || tiling.stages < 3)
+    return "the wgmma_f16_m64nNk16 atom takes its operands by async_copy or "
+           "tma, at least three stages deep";
+  if (tiling.tma && (problem.shape.batch != 1 || problem.splitK != 1))
+    return "TMA copies take products of one batch without split-K";
   if (tiling.tileM % kWgmmaRows != 0 || tiling.tileN % 8 != 0 ||
       tiling.tileN > 256 || !isWgmmaRowBytes(tiling.getRowBytes()) ||
       config.getThreadTile()[0] != kWgmmaRows ||

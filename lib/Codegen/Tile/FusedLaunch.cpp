@@ -30,6 +30,8 @@ tesa::checkFusable(ArrayRef<RegionKernel> members) {
     gpu::GPUFuncOp kernel = member.kernel;
     if (member.finish || member.workspaceElements)
       return "a split-K kernel takes a second launch";
+    if (!member.tensorMaps.empty())
+      return "a kernel takes TMA tensor maps";
     if (member.threads != members.front().threads)
       return "the kernels take different numbers of threads";
     if (kernel.getNumWorkgroupAttributions() ||

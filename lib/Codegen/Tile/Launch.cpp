@@ -5,9 +5,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Codegen/Families.h"
+#include "tesa/Codegen/TensorMap.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;
@@ -39,6 +41,75 @@ static void appendBuffers(OpBuilder &builder, Location loc,
                                           bufferType(input.getType()), input,
                                           /*read_only=*/true)));
   arguments.push_back(flatten(builder, loc, out));
+}
+
+/// The runtime function that encodes a tensor map (Runtime.h).
+static constexpr llvm::StringLiteral kEncodeTensorMapFn =
+    "mgpuTesaEncodeTensorMap2D";
+
+/// Declares the tensor-map encoder in `module` unless it is.
+static LLVM::LLVMFuncOp declareTensorMapEncoder(OpBuilder &builder,
+                                                ModuleOp module) {
+  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(kEncodeTensorMapFn))
+    return existing;
+  MLIRContext *context = builder.getContext();
+  auto pointer = LLVM::LLVMPointerType::get(context);
+  Type i64 = builder.getI64Type(), i32 = builder.getI32Type();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(module.getBody());
+  return LLVM::LLVMFuncOp::create(
+      builder, module.getLoc(), kEncodeTensorMapFn,
+      LLVM::LLVMFunctionType::get(
+          LLVM::LLVMVoidType::get(context),
+          {pointer, pointer, i64, i64, i64, i32, i32, i32}));
+}
+
+/// The tensor map `map` of the flat f16 buffer `buffer`, encoded on the
+/// host before the launch: an `!llvm.array<16 x i64>` value, passed to the
+/// kernel by value.
+static Value encodeTensorMap(OpBuilder &builder, Location loc, Value buffer,
+                             const tesa::TensorMapOperand &map) {
+  auto module = builder.getInsertionBlock()->getParentOp()
+                    ->getParentOfType<ModuleOp>();
+  LLVM::LLVMFuncOp encoder = declareTensorMapEncoder(builder, module);
+  Type mapType = tesa::getTensorMapType(builder.getContext());
+  Type i64 = builder.getI64Type(), i32 = builder.getI32Type();
+  auto pointer = LLVM::LLVMPointerType::get(builder.getContext());
+  auto constant = [&](Type type, int64_t value) -> Value {
+    return LLVM::ConstantOp::create(builder, loc, type, value);
+  };
+  Value storage = LLVM::AllocaOp::create(builder, loc, pointer, mapType,
+                                         constant(i64, 1), /*alignment=*/64);
+  Value base =
+      memref::ExtractAlignedPointerAsIndexOp::create(builder, loc, buffer);
+  Value address = LLVM::IntToPtrOp::create(
+      builder, loc, pointer,
+      arith::IndexCastUIOp::create(builder, loc, i64, base).getResult());
+  // Swizzle modes 1, 2, 3: rows of 32, 64, 128 bytes.
+  int64_t swizzle = llvm::Log2_64(2 * map.boxInner) - 4;
+  constexpr int64_t kElementBytes = 2;
+  LLVM::CallOp::create(
+      builder, loc, encoder,
+      ValueRange{storage, address, constant(i64, map.inner),
+                 constant(i64, map.outer),
+                 constant(i64, map.outerStride * kElementBytes),
+                 constant(i32, map.boxInner), constant(i32, map.boxOuter),
+                 constant(i32, swizzle)});
+  return LLVM::LoadOp::create(builder, loc, mapType, storage,
+                              /*alignment=*/64);
+}
+
+/// Appends the tensor maps `kernel` takes to `arguments`, whose buffers
+/// start at `firstInput`.
+static void appendTensorMaps(OpBuilder &builder, Location loc,
+                             const tesa::RegionKernel &kernel,
+                             size_t firstInput,
+                             SmallVectorImpl<Value> &arguments) {
+  SmallVector<Value> maps;
+  for (const tesa::TensorMapOperand &map : kernel.tensorMaps)
+    maps.push_back(encodeTensorMap(
+        builder, loc, arguments[firstInput + map.input], map));
+  llvm::append_range(arguments, maps);
 }
 
 /// Launches `kernel` on `arguments`.
@@ -77,6 +148,7 @@ static void launch(OpBuilder &builder, Location loc,
                    Value out) {
   SmallVector<Value> arguments(leading);
   appendBuffers(builder, loc, kernel.inputs, out, arguments);
+  appendTensorMaps(builder, loc, kernel, leading.size(), arguments);
   emitLaunch(builder, loc, kernel, arguments);
 }
 

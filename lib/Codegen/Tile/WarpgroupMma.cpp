@@ -86,6 +86,11 @@ Value WarpgroupMmaEmitter::advance(Value descriptor, int64_t bytes) {
   return arith::AddIOp::create(e.b, descriptor, units);
 }
 
+Value WarpgroupMmaEmitter::advance(Value descriptor, Value units) {
+  Value field = arith::IndexCastUIOp::create(e.b, e.b.getI64Type(), units);
+  return arith::AddIOp::create(e.b, descriptor, field);
+}
+
 Value WarpgroupMmaEmitter::multiply(Value a, Value b, Value acc) {
   MLIRContext *context = e.b.getContext();
   auto shape = NVVM::MMAShapeAttr::get(context, kWgmmaRows, n, kWgmmaK);

@@ -652,6 +652,8 @@ void LowerPartsToGPUPass::runOnOperation() {
         << llvm::toString(chipDescription.takeError());
     return signalPassFailure();
   }
+  ChipDescription chipForParts = *chipDescription;
+  chipForParts.hasTensorMemoryAccelerator &= tma;
   SmallVector<PartMatmulOp> parts;
   module.walk([&](PartMatmulOp op) { parts.push_back(op); });
   if (parts.empty())
@@ -669,12 +671,12 @@ void LowerPartsToGPUPass::runOnOperation() {
   unsigned index = 0;
   for (ArrayRef<PartMatmulOp> product : getProducts(parts)) {
     if (decodeProducts &&
-        lowerDecodeProduct(product, kernelModule, index, *chipDescription)) {
+        lowerDecodeProduct(product, kernelModule, index, chipForParts)) {
       index += product.size();
       continue;
     }
     for (PartMatmulOp op : product)
-      if (failed(lower(op, kernelModule, index++, chipDescription.get())))
+      if (failed(lower(op, kernelModule, index++, chipForParts)))
         return signalPassFailure();
   }
   launchKeptBlockParts(keptBlockParts, kernelModule);

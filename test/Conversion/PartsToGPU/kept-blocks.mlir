@@ -1,4 +1,5 @@
-// RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_90 decode-products=false" | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_90 decode-products=false tma=false" | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_90 decode-products=false" | FileCheck %s --check-prefix=TMA
 // RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_80 decode-products=false" | FileCheck %s --check-prefix=SM80
 
 // A 32-bit block part of x @ W whose slabs of one block's depth (16) by 32
@@ -294,4 +295,58 @@ func.func @many_tiles(%x: tensor<4224x32xf16>, %w: tensor<32x128xf16, #m>) -> te
   %p = tesa.extract_part %w : tensor<32x128xf16, #m> -> tensor<32x128xf16, #m>
   %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<4224x32xf16>, tensor<32x128xf16, #m>, tensor<4224x128xf16> -> tensor<4224x128xf16>
   return %r : tensor<4224x128xf16>
+}
+
+// -----
+
+// f16 blocks on sm_90 whose columns walk at least four blocks on average
+// (five here): copies by TMA. The kernel takes the tensor maps of x and W
+// after its buffers. Thread 0 initialises each slot's `full` and `empty`
+// mbarriers; the fifth warp's first lane waits for a slot to be released,
+// expects its 6144 bytes (64 x 32 of x, 32 x 32 of W) and loads both boxes;
+// the warpgroup waits for the slot, multiplies and, once a step's products
+// are complete, releases the slot of the step before. The host encodes x's
+// map (256 x 32 elements, rows of 512 bytes, boxes of 32 x 64, the 64-byte
+// swizzle) and W's (64 x 256, boxes of 32 x 32) before the launch. Without
+// TMA (tma=false), cp.async copies.
+// CHECK-LABEL: func.func @long_walks
+// CHECK: gpu.launch_func @tesa_kernels::@part0 {{.*}} threads in (%c128
+// TMA: gpu.func @part0({{.*}}%[[XMAP:arg[0-9]+]]: !llvm.array<16 x i64>, %[[WMAP:arg[0-9]+]]: !llvm.array<16 x i64>) kernel
+// TMA: nvvm.mbarrier.init
+// TMA: nvvm.fence.mbarrier.init
+// TMA: gpu.barrier
+// TMA: %[[X:.*]] = builtin.unrealized_conversion_cast %[[XMAP]] : !llvm.array<16 x i64> to !llvm.ptr
+// TMA: %[[W:.*]] = builtin.unrealized_conversion_cast %[[WMAP]] : !llvm.array<16 x i64> to !llvm.ptr
+// TMA: scf.for
+// TMA: nvvm.mbarrier.try_wait.parity
+// TMA: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c6144_i32
+// TMA: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[X]], %{{.*}}, box[
+// TMA: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[W]], %{{.*}}, box[
+// TMA: scf.for {{.*}} iter_args
+// TMA: nvvm.mbarrier.try_wait.parity
+// TMA: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>
+// TMA: nvvm.wgmma.wait.group.sync.aligned 1
+// TMA: nvvm.mbarrier.arrive %
+// TMA-LABEL: func.func @long_walks
+// TMA: %[[XSTORE:.*]] = llvm.alloca %{{.*}} x !llvm.array<16 x i64> {alignment = 64 : i64}
+// TMA: %[[C256:.*]] = llvm.mlir.constant(256 : i64)
+// TMA: %[[C32:.*]] = llvm.mlir.constant(32 : i64)
+// TMA: %[[C512:.*]] = llvm.mlir.constant(512 : i64)
+// TMA: %[[BOX32:.*]] = llvm.mlir.constant(32 : i32)
+// TMA: %[[BOX64:.*]] = llvm.mlir.constant(64 : i32)
+// TMA: %[[SWIZZLE:.*]] = llvm.mlir.constant(2 : i32)
+// TMA: llvm.call @mgpuTesaEncodeTensorMap2D(%[[XSTORE]], %{{.*}}, %[[C256]], %[[C32]], %[[C512]], %[[BOX32]], %[[BOX64]], %[[SWIZZLE]])
+// TMA: %[[XVALUE:.*]] = llvm.load %[[XSTORE]]
+// TMA: %[[WSTORE:.*]] = llvm.alloca
+// TMA: llvm.call @mgpuTesaEncodeTensorMap2D(%[[WSTORE]],
+// TMA: %[[WVALUE:.*]] = llvm.load %[[WSTORE]]
+// TMA: gpu.launch_func @tesa_kernels::@part0 {{.*}} threads in (%c160, {{.*}}, %[[XVALUE]] : !llvm.array<16 x i64>, %[[WVALUE]] : !llvm.array<16 x i64>)
+#l = #tesa.sparsity<map = dense<[[16, 0], [16, 0], [16, 0], [16, 16], [16, 16], [0, 16], [0, 16], [0, 16]]> : tensor<8x2xi8>>
+func.func @long_walks(%x: tensor<32x256xf16>, %w: tensor<256x64xf16, #l>) -> tensor<32x64xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<32x64xf16>
+  %z = linalg.fill ins(%zero : f16) outs(%e : tensor<32x64xf16>) -> tensor<32x64xf16>
+  %p = tesa.extract_part %w : tensor<256x64xf16, #l> -> tensor<256x64xf16, #l>
+  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x256xf16>, tensor<256x64xf16, #l>, tensor<32x64xf16> -> tensor<32x64xf16>
+  return %r : tensor<32x64xf16>
 }

@@ -1100,6 +1100,13 @@ def f16_cases(small=False):
         as_f16(block_sparse_gelu("block_sparse_gelu_f16_src", bits=16),
                "block_sparse_gelu_f16",
                wgmma_tile_for(1, 70, 128, rhs_along_n=True), 96),
+        # Kept blocks walked 8 deep on average: copies by TMA on sm_90
+        # (the last row tile partial).
+        as_f16(block_sparse_gelu("block_sparse_tma_f16_src", m=200, k=512,
+                                 bits=16),
+               "block_sparse_tma_f16",
+               wgmma_tile_for(1, 200, 128, rhs_along_n=True), 512),
+        widened_block_sparse_gelu("widened_block_sparse_tma", m=200, k=512),
         # torch-mlir's f16 Linear: f16 kept blocks into an f32
         # accumulator.
         widened_block_sparse_gelu(),

@@ -41,8 +41,11 @@ TileConfigAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
     int64_t perTile = atom == MmaAtom::FmaF32          ? 1
                       : atom == MmaAtom::WgmmaF16M64NK16 ? 128
                                                          : 32;
+    // With TMA, one more warp issues the copies.
+    int64_t copyThreads = copy == CopyEngine::Tma ? 32 : 0;
     if (tile[0] % threadTile[0] != 0 || tile[1] % threadTile[1] != 0 ||
-        (tile[0] / threadTile[0]) * (tile[1] / threadTile[1]) * perTile !=
+        (tile[0] / threadTile[0]) * (tile[1] / threadTile[1]) * perTile +
+                copyThreads !=
             threads)
       return emitError() << "a " << tile[0] << "x" << tile[1] << " tile in "
                          << (perTile == 1    ? "thread"

@@ -113,7 +113,10 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
       elements of a row each thread holds (row reductions: one entry).
     * `threads`: threads per block.
     * `stages`: operand tiles in flight in shared memory.
-    * `copy`: how operand tiles move to shared memory.
+    * `copy`: how operand tiles move to shared memory: through registers,
+      by `cp.async` copies of every thread, or by TMA (`tma`, sm_90,
+      `wgmma` tiles): one more warp (`threads` counts it) issues each
+      step's tile copies, signalled through mbarriers.
     * `atom`: the inner product's instruction.
     * `work`: which output tiles the blocks take.
     * `split_k`: slices the reduction is split into (1: none).

@@ -40,7 +40,8 @@ def Tesa_MmaAtom : I32EnumAttr<"MmaAtom",
 def Tesa_CopyEngine : I32EnumAttr<"CopyEngine",
     "how tiles of operands move from global to shared memory", [
       I32EnumAttrCase<"Registers", 0, "registers">,
-      I32EnumAttrCase<"AsyncCopy", 1, "async_copy">
+      I32EnumAttrCase<"AsyncCopy", 1, "async_copy">,
+      I32EnumAttrCase<"Tma", 2, "tma">
     ]> {
   let cppNamespace = "::tesa";
   let genSpecializedAttr = 0;

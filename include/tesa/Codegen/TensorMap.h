@@ -1,0 +1,69 @@
+//===- TensorMap.h - TMA copies and mbarriers in kernels --------*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The tile layer's sm_90 copy engine: the tensor memory accelerator (TMA)
+// copies a box of a 2-D tensor from global memory into shared memory, in
+// the swizzled layout of the tensor map that describes the tensor, and
+// signals an mbarrier in shared memory with the bytes it wrote. The host
+// encodes each tensor map at call time (mgpuTesaEncodeTensorMap2D) and
+// passes it by value: a kernel takes it as an `!llvm.array<16 x i64>`
+// argument whose address `--tesa-tensor-map-params` makes the kernel
+// parameter's own. Shared addresses here are index values (bytes in the
+// shared window), as getSharedAddress gives them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_CODEGEN_TENSORMAP_H
+#define TESA_CODEGEN_TENSORMAP_H
+
+#include "tesa/Codegen/KernelEmitter.h"
+
+namespace tesa {
+
+/// Bytes of one mbarrier in shared memory.
+constexpr int64_t kMBarrierBytes = 8;
+
+/// The type of a tensor-map argument: 128 bytes, copied into the launch's
+/// parameters.
+mlir::Type getTensorMapType(mlir::MLIRContext *context);
+
+/// The TMA copy engine of a kernel, over its tensor-map arguments.
+class TensorMapEmitter {
+public:
+  explicit TensorMapEmitter(KernelEmitter &e) : e(e) {}
+
+  /// The address TMA reads tensor-map argument `map` from.
+  mlir::Value getAddress(mlir::Value map);
+  /// Initialises the mbarrier at shared address `barrier` to complete a
+  /// phase after `count` arrivals (one thread).
+  void initBarrier(mlir::Value barrier, int64_t count);
+  /// Makes the initialised mbarriers visible to the other threads and to
+  /// TMA (before the block synchronises).
+  void fenceBarrierInit();
+  /// Arrives on `barrier` and expects `bytes` more bytes of copies on it.
+  void arriveExpectingBytes(mlir::Value barrier, int64_t bytes);
+  /// Arrives on `barrier`.
+  void arrive(mlir::Value barrier);
+  /// Waits until the phase of `barrier` with parity `parity` (an index, 0
+  /// or 1) has completed.
+  void wait(mlir::Value barrier, mlir::Value parity);
+  /// Copies the box of the tensor map at `mapAddress` whose first element
+  /// is at (`inner`, `outer`) (index values) to shared address
+  /// `destination`, completing its bytes on `barrier`.
+  void load(mlir::Value mapAddress, mlir::Value inner, mlir::Value outer,
+            mlir::Value destination, mlir::Value barrier);
+
+private:
+  /// `address` (an index) as a pointer to shared memory.
+  mlir::Value toShared(mlir::Value address);
+  mlir::Value toI32(mlir::Value index);
+
+  KernelEmitter &e;
+};
+
+} // namespace tesa
+
+#endif // TESA_CODEGEN_TENSORMAP_H

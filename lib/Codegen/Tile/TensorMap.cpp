@@ -1,0 +1,84 @@
+//===- TensorMap.cpp - TMA copies and mbarriers in kernels ----------------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Codegen/TensorMap.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+
+using namespace mlir;
+using namespace tesa;
+
+/// How long a thread waiting on an mbarrier may be suspended per try, in
+/// nanoseconds (a hint).
+static constexpr int32_t kWaitTicks = 1000000;
+
+Type tesa::getTensorMapType(MLIRContext *context) {
+  return LLVM::LLVMArrayType::get(IntegerType::get(context, 64), 16);
+}
+
+Value TensorMapEmitter::getAddress(Value map) {
+  // --tesa-tensor-map-params replaces the cast by the parameter's address.
+  return UnrealizedConversionCastOp::create(
+             e.b, LLVM::LLVMPointerType::get(e.b.getContext()), map)
+      .getResult(0);
+}
+
+Value TensorMapEmitter::toShared(Value address) {
+  Value integer = arith::IndexCastUIOp::create(e.b, e.b.getI64Type(), address);
+  return LLVM::IntToPtrOp::create(
+      e.b, LLVM::LLVMPointerType::get(e.b.getContext(), 3), integer);
+}
+
+Value TensorMapEmitter::toI32(Value index) {
+  return arith::IndexCastUIOp::create(e.b, e.b.getI32Type(), index);
+}
+
+void TensorMapEmitter::initBarrier(Value barrier, int64_t count) {
+  NVVM::MBarrierInitOp::create(
+      e.b, toShared(barrier),
+      arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(count)),
+      /*predicate=*/Value());
+}
+
+void TensorMapEmitter::fenceBarrierInit() {
+  NVVM::FenceMbarrierInitOp::create(e.b);
+}
+
+void TensorMapEmitter::arriveExpectingBytes(Value barrier, int64_t bytes) {
+  NVVM::MBarrierArriveExpectTxOp::create(
+      e.b, /*res=*/Type(), toShared(barrier),
+      arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(bytes)),
+      NVVM::MemScopeKind::CTA, /*relaxed=*/false, /*predicate=*/Value());
+}
+
+void TensorMapEmitter::arrive(Value barrier) {
+  NVVM::MBarrierArriveOp::create(e.b, /*res=*/Type(), toShared(barrier),
+                                 /*count=*/Value());
+}
+
+void TensorMapEmitter::wait(Value barrier, Value parity) {
+  NVVM::MBarrierTryWaitParityOp::create(
+      e.b, toShared(barrier), toI32(parity),
+      arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(kWaitTicks)));
+}
+
+void TensorMapEmitter::load(Value mapAddress, Value inner, Value outer,
+                            Value destination, Value barrier) {
+  // The destination in the cluster's shared window (this block's own).
+  Value cluster = LLVM::AddrSpaceCastOp::create(
+      e.b, LLVM::LLVMPointerType::get(e.b.getContext(), 7),
+      toShared(destination));
+  NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+      e.b, cluster, mapAddress, ValueRange{toI32(inner), toI32(outer)},
+      toShared(barrier), /*im2colOffsets=*/ValueRange(),
+      /*multicastMask=*/Value(), /*l2CacheHint=*/Value(),
+      NVVM::TMALoadModeAttr::get(e.b.getContext(), NVVM::TMALoadMode::TILE),
+      /*isCTAOnly=*/BoolAttr(), /*group=*/NVVM::CTAGroupKindAttr(),
+      /*predicate=*/Value());
+}
