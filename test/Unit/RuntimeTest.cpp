@@ -513,6 +513,29 @@ TEST_F(RuntimeTest, InvalidLaunchDimensionsAreReported) {
   mgpuModuleUnload(module);
 }
 
+TEST_F(RuntimeTest, TensorMapsAreCheckedAndNeedTMA) {
+  void *module = loadFakeModule(kModuleText);
+  alignas(64) unsigned char map[128] = {};
+  float tensor[64] = {};
+  // A bad box: the call fails and launches nothing after it.
+  ASSERT_EQ(tesa_rt_begin_call(kFake, nullptr), 0);
+  mgpuTesaEncodeTensorMap2D(map, tensor, 64, 64, 128, 0, 64, 3);
+  void *part0 = mgpuModuleGetFunction(module, "part0");
+  mgpuLaunchKernel(part0, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  EXPECT_NE(tesa_rt_end_call(), 0);
+  EXPECT_TRUE(startsWith(lastError(), "mgpuTesaEncodeTensorMap2D: invalid"))
+      << lastError();
+  EXPECT_EQ(fake->launches, 0);
+  // A backend without TMA says so.
+  ASSERT_EQ(tesa_rt_begin_call(kFake, nullptr), 0);
+  mgpuTesaEncodeTensorMap2D(map, tensor, 64, 64, 128, 64, 64, 3);
+  EXPECT_NE(tesa_rt_end_call(), 0);
+  EXPECT_NE(std::string(lastError()).find("no tensor memory accelerator"),
+            std::string::npos)
+      << lastError();
+  mgpuModuleUnload(module);
+}
+
 //===----------------------------------------------------------------------===//
 // Memory
 //===----------------------------------------------------------------------===//
