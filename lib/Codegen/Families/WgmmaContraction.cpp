@@ -17,8 +17,12 @@
 // through, the block synchronises, and each warpgroup issues K / 16
 // wgmma products on descriptors of its slices, leaving them in flight
 // while the next step's copies land: a slot is refilled two steps after
-// its products were issued, once they are complete. The epilogue is the tensor-core kernel's: the
-// initial value and the region's elementwise steps before the one store.
+// its products were issued, once they are complete. With TMA copies (copy =
+// tma), one more warp loads each step's slices from tensor maps and
+// signals the slot's mbarrier instead, and the warpgroups release each slot
+// through another once its products are complete. The epilogue is the
+// tensor-core kernel's: the initial value and the region's elementwise
+// steps before the one store.
 //
 //===----------------------------------------------------------------------===//
 
@@ -69,6 +73,24 @@ public:
   void emitBody(gpu::GPUFuncOp kernel);
 
 private:
+  /// What both bodies start from: the block's tile and this thread's
+  /// warpgroup, and the operands' swizzled slices (without rings).
+  struct WarpgroupBlock {
+    ContractionBlock block;
+    Value warpgroup, inGroup, rowStart, columnTile, columnStart;
+    StagedOperand a, b;
+    /// Bytes of a row of B's slice.
+    int64_t bRowBytes;
+  };
+  WarpgroupBlock beginBlock(gpu::GPUFuncOp kernel);
+  /// `acc` plus one step's products, after a fence, for the slices whose
+  /// descriptors are `aDescriptor` and `bDescriptor`; not committed.
+  Value multiplyStep(Value aDescriptor, Value bDescriptor, Value acc,
+                     int64_t bRowBytes);
+  /// Stores this warpgroup's accumulators `acc`.
+  void storeWarpgroup(const WarpgroupBlock &tile, Value acc);
+  /// The body with cp.async copies of every thread.
+  void emitAsyncCopyBody(gpu::GPUFuncOp kernel);
   /// The body with TMA copies: the last warp loads each step's slices into
   /// its ring slot and signals the slot's `full` mbarrier; the warpgroups
   /// wait on it, multiply, and release the slot of the step before through
@@ -112,27 +134,59 @@ void WgmmaContractionEmitter::storeAccumulators(const ContractionBlock &block,
   }
 }
 
+WgmmaContractionEmitter::WarpgroupBlock
+WgmmaContractionEmitter::beginBlock(gpu::GPUFuncOp kernel) {
+  WarpgroupBlock tile;
+  tile.block = ContractionBlock::get(e, problem, kernel);
+  Value tid = e.threadId();
+  tile.warpgroup = e.div(tid, kWarpgroupThreads);
+  tile.inGroup = e.rem(tid, kWarpgroupThreads);
+  tile.rowStart = e.affine(tile.block.rowTile, tiling.tileM);
+  tile.columnTile = tile.block.columnTile;
+  tile.columnStart = e.affine(tile.columnTile, tiling.tileN);
+  tile.a = stageOperand(e, kernel.getArgument(0), shape, problem.aStrides,
+                        tile.block.batchId, shape.mLoop, shape.m,
+                        tiling.tileM, tiling.tileK);
+  tile.b = stageOperand(e, kernel.getArgument(1), shape, problem.bStrides,
+                        tile.block.batchId, shape.nLoop, shape.n,
+                        tiling.tileN, tiling.tileK);
+  tile.a.shape.swizzled = tile.b.shape.swizzled = true;
+  tile.bRowBytes = tile.b.shape.getInnerData() * tile.b.shape.elementBytes;
+  return tile;
+}
+
+Value WgmmaContractionEmitter::multiplyStep(Value aDescriptor,
+                                           Value bDescriptor, Value acc,
+                                           int64_t bRowBytes) {
+  int64_t aSliceBytes = getWgmmaSliceBytes(false, tiling.getRowBytes());
+  int64_t bSliceBytes = getWgmmaSliceBytes(bMnMajor, bRowBytes);
+  atom.fence();
+  for (int64_t slice = 0; slice < tiling.tileK / kWgmmaK; ++slice)
+    acc = atom.multiply(atom.advance(aDescriptor, slice * aSliceBytes),
+                        atom.advance(bDescriptor, slice * bSliceBytes), acc);
+  return acc;
+}
+
+void WgmmaContractionEmitter::storeWarpgroup(const WarpgroupBlock &tile,
+                                             Value acc) {
+  storeAccumulators(tile.block, acc,
+                    e.add(tile.rowStart, e.affine(tile.warpgroup, kWgmmaRows)),
+                    tile.columnStart, tile.inGroup);
+}
+
 void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
   ImplicitLocOpBuilder &b = e.b;
   SmallVector<Value> arguments(kernel.getArguments());
-  ContractionBlock block = ContractionBlock::get(e, problem, kernel);
+  WarpgroupBlock tile = beginBlock(kernel);
+  const ContractionBlock &block = tile.block;
   Value tid = e.threadId();
-  Value warpgroup = e.div(tid, kWarpgroupThreads);
-  Value inGroup = e.rem(tid, kWarpgroupThreads);
-  Value rowStart = e.affine(block.rowTile, tiling.tileM);
-  Value columnTile = block.columnTile;
-  Value columnStart = e.affine(columnTile, tiling.tileN);
+  Value rowStart = tile.rowStart, columnTile = tile.columnTile,
+        columnStart = tile.columnStart;
   int64_t consumers = tiling.getWarpgroups() * kWarpgroupThreads;
 
   // The rings of A then B from the first 1 KiB boundary, then each slot's
   // `full` and `empty` mbarriers.
-  StagedOperand a =
-      stageOperand(e, arguments[0], shape, problem.aStrides, block.batchId,
-                   shape.mLoop, shape.m, tiling.tileM, tiling.tileK);
-  StagedOperand bOperand =
-      stageOperand(e, arguments[1], shape, problem.bStrides, block.batchId,
-                   shape.nLoop, shape.n, tiling.tileN, tiling.tileK);
-  a.shape.swizzled = bOperand.shape.swizzled = true;
+  const StagedOperand &a = tile.a, &bOperand = tile.b;
   int64_t aSliceBytes = a.shape.getBytes();
   int64_t bSliceBytes = bOperand.shape.getBytes();
   Value shared = getDynamicSharedMemory(e);
@@ -144,8 +198,8 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
     return e.add(barriers, e.affine(slot, kMBarrierBytes));
   };
   auto empty = [&](Value slot) {
-    return e.add(barriers,
-                 e.affine(slot, kMBarrierBytes, tiling.stages * kMBarrierBytes));
+    int64_t fullBytes = tiling.stages * kMBarrierBytes;
+    return e.add(barriers, e.affine(slot, kMBarrierBytes, fullBytes));
   };
   TensorMapEmitter copies(e);
   e.ifThen(e.less(tid, 1), [&] {
@@ -184,9 +238,12 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
     forEachStep({}, [&](Value i, ValueRange) {
       Value slot = e.rem(i, tiling.stages);
       Value round = e.div(i, tiling.stages);
-      e.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
-                                     e.index(tiling.stages)),
-               [&] { copies.wait(empty(slot), e.rem(e.affine(round, 1, 1), 2)); });
+      // Step i - stages, of the round before, released the slot.
+      Value reused = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
+                                           e.index(tiling.stages));
+      e.ifThen(reused, [&] {
+        copies.wait(empty(slot), e.rem(e.affine(round, 1, 1), 2));
+      });
       copies.arriveExpectingBytes(full(slot), tiling.getStepBytes());
       Value kStart = steps.getStart(columnTile, i, count);
       copies.load(aMap, kStart, rowStart,
@@ -202,32 +259,26 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
 
   // The warpgroups.
   e.ifThen(e.less(tid, consumers), [&] {
-    int64_t bRowBytes =
-        bOperand.shape.getInnerData() * bOperand.shape.elementBytes;
+    // This warpgroup's rows of A and B in slot 0; another slot is its
+    // bytes / 16 further.
     Value aDescriptor = atom.getDescriptor(
-        e.add(aAddress, e.affine(warpgroup, kWgmmaRows * tiling.getRowBytes())),
+        e.add(aAddress,
+              e.affine(tile.warpgroup, kWgmmaRows * tiling.getRowBytes())),
         tiling.getRowBytes());
-    Value bDescriptor = atom.getDescriptor(bAddress, bRowBytes);
-    int64_t aStepBytes = getWgmmaSliceBytes(false, tiling.getRowBytes());
-    int64_t bStepBytes = getWgmmaSliceBytes(bMnMajor, bRowBytes);
+    Value bDescriptor = atom.getDescriptor(bAddress, tile.bRowBytes);
     auto loop = forEachStep({atom.zeroAccumulator()}, [&](Value i,
                                                           ValueRange accs) {
       Value slot = e.rem(i, tiling.stages);
       copies.wait(full(slot), e.rem(e.div(i, tiling.stages), 2));
-      Value aSlice =
-          atom.advance(aDescriptor, e.affine(slot, aSliceBytes / 16));
-      Value bSlice =
-          atom.advance(bDescriptor, e.affine(slot, bSliceBytes / 16));
-      Value acc = accs[0];
-      atom.fence();
-      for (int64_t k = 0; k < tiling.tileK / kWgmmaK; ++k)
-        acc = atom.multiply(atom.advance(aSlice, k * aStepBytes),
-                            atom.advance(bSlice, k * bStepBytes), acc);
+      Value acc = multiplyStep(
+          atom.advance(aDescriptor, e.affine(slot, aSliceBytes / 16)),
+          atom.advance(bDescriptor, e.affine(slot, bSliceBytes / 16)),
+          accs[0], tile.bRowBytes);
       atom.commitAndWait(1);
       // Step i - 1's products are complete: its slot may be refilled.
       e.ifThen(e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
                                             e.index(1)),
-                      e.less(inGroup, 1)),
+                      e.less(tile.inGroup, 1)),
                [&] {
                  copies.arrive(
                      empty(e.rem(e.affine(i, 1, tiling.stages - 1),
@@ -236,34 +287,24 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
       return SmallVector<Value>{acc};
     });
     atom.commitAndWait(0);
-    storeAccumulators(block, loop.getResult(0),
-                      e.add(rowStart, e.affine(warpgroup, kWgmmaRows)),
-                      columnStart, inGroup);
+    storeWarpgroup(tile, loop.getResult(0));
   });
 }
 
 void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   if (tiling.tma)
-    return emitTmaBody(kernel);
+    emitTmaBody(kernel);
+  else
+    emitAsyncCopyBody(kernel);
+}
+
+void WgmmaContractionEmitter::emitAsyncCopyBody(gpu::GPUFuncOp kernel) {
   ImplicitLocOpBuilder &b = e.b;
-  SmallVector<Value> arguments(kernel.getArguments());
-  ContractionBlock block = ContractionBlock::get(e, problem, kernel);
-  Value tid = e.threadId();
-  Value warpgroup = e.div(tid, kWarpgroupThreads);
-  Value inGroup = e.rem(tid, kWarpgroupThreads);
-  Value rowStart = e.affine(block.rowTile, tiling.tileM);
-  Value columnTile = block.columnTile;
-  Value columnStart = e.affine(columnTile, tiling.tileN);
+  WarpgroupBlock tile = beginBlock(kernel);
+  StagedOperand &a = tile.a, &bOperand = tile.b;
 
   // The rings of A then B, swizzled, from the first 1 KiB boundary of the
   // dynamic shared memory.
-  StagedOperand a =
-      stageOperand(e, arguments[0], shape, problem.aStrides, block.batchId,
-                   shape.mLoop, shape.m, tiling.tileM, tiling.tileK);
-  StagedOperand bOperand =
-      stageOperand(e, arguments[1], shape, problem.bStrides, block.batchId,
-                   shape.nLoop, shape.n, tiling.tileN, tiling.tileK);
-  a.shape.swizzled = bOperand.shape.swizzled = true;
   Value shared = getDynamicSharedMemory(e);
   Value aOffset = getAlignedOffset(e, shared, kWgmmaTileAlignment);
   int64_t aRingBytes = tiling.stages * a.shape.getBytes();
@@ -275,14 +316,21 @@ void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   // This warpgroup's rows of A.
   Value aAddress =
       e.add(e.add(sharedAddress, aOffset),
-            e.affine(warpgroup, kWgmmaRows * tiling.getRowBytes()));
+            e.affine(tile.warpgroup, kWgmmaRows * tiling.getRowBytes()));
   Value bAddress = e.add(sharedAddress, bOffset);
 
-  KStepWalker steps(e, problem, kernel, tiling.tileK, block.slice);
-  Value count = steps.getCount(columnTile);
-  StagedSteps copies{e,          steps,     a,           bOperand,
-                     columnTile, count,     rowStart,    columnStart,
-                     tiling.stages, threads};
+  KStepWalker steps(e, problem, kernel, tiling.tileK, tile.block.slice);
+  Value count = steps.getCount(tile.columnTile);
+  StagedSteps copies{e,
+                     steps,
+                     a,
+                     bOperand,
+                     tile.columnTile,
+                     count,
+                     tile.rowStart,
+                     tile.columnStart,
+                     tiling.stages,
+                     threads};
   // Copies run `ahead` steps ahead of the products; the slot they refill
   // was read by the products two steps back, which the wait at the end of
   // the previous step has seen complete (one group stays in flight).
@@ -306,25 +354,15 @@ void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     Value slot = e.rem(i, tiling.stages);
     Value aSlice = e.add(aAddress, e.affine(slot, a.shape.getBytes()));
     Value bSlice = e.add(bAddress, e.affine(slot, bOperand.shape.getBytes()));
-    int64_t bRowBytes =
-        bOperand.shape.getInnerData() * bOperand.shape.elementBytes;
-    Value aDescriptor = atom.getDescriptor(aSlice, tiling.getRowBytes());
-    Value bDescriptor = atom.getDescriptor(bSlice, bRowBytes);
-    int64_t aSliceBytes = getWgmmaSliceBytes(false, tiling.getRowBytes());
-    int64_t bSliceBytes = getWgmmaSliceBytes(bMnMajor, bRowBytes);
-    Value acc = loop.getRegionIterArgs()[0];
-    atom.fence();
-    for (int64_t slice = 0; slice < tiling.tileK / kWgmmaK; ++slice)
-      acc = atom.multiply(atom.advance(aDescriptor, slice * aSliceBytes),
-                          atom.advance(bDescriptor, slice * bSliceBytes),
-                          acc);
+    Value acc = multiplyStep(
+        atom.getDescriptor(aSlice, tiling.getRowBytes()),
+        atom.getDescriptor(bSlice, tile.bRowBytes),
+        loop.getRegionIterArgs()[0], tile.bRowBytes);
     atom.commitAndWait(1);
     scf::YieldOp::create(b, acc);
   }
   atom.commitAndWait(0);
-  storeAccumulators(block, loop.getResult(0),
-                    e.add(rowStart, e.affine(warpgroup, kWgmmaRows)),
-                    columnStart, inGroup);
+  storeWarpgroup(tile, loop.getResult(0));
 }
 
 } // namespace
