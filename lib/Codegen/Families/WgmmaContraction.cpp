@@ -229,10 +229,9 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
 
   // The copying warp's first lane: step i waits until the products of step
   // i - stages have released its slot.
-  e.ifThen(e.both(e.less(e.affine(tid, 1, -consumers), 1),
-                  arith::CmpIOp::create(b, arith::CmpIPredicate::uge, tid,
-                                        e.index(consumers))),
-           [&] {
+  Value copier = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid,
+                                       e.index(consumers));
+  e.ifThen(copier, [&] {
     Value aMap = copies.getAddress(arguments[arguments.size() - 2]);
     Value bMap = copies.getAddress(arguments.back());
     forEachStep({}, [&](Value i, ValueRange) {
