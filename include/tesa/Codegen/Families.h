@@ -35,7 +35,6 @@ inline llvm::Error kernelError(const llvm::Twine &message) {
                                  message.str());
 }
 
-/// A kernel built for a region, and how to launch it.
 /// A TMA tensor map of a kernel's input: a 2-D f16 view of input `input`'s
 /// buffer, `inner` elements along its contiguous dimension by `outer` rows
 /// `outerStride` elements apart, read in boxes of `boxInner` x `boxOuter`
@@ -46,6 +45,7 @@ struct TensorMapOperand {
   int64_t boxInner, boxOuter;
 };
 
+/// A kernel built for a region, and how to launch it.
 struct RegionKernel {
   mlir::gpu::GPUFuncOp kernel;
   std::array<int64_t, 3> grid = {1, 1, 1};

@@ -9,6 +9,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/FunctionCallUtils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -47,23 +48,6 @@ static void appendBuffers(OpBuilder &builder, Location loc,
 static constexpr llvm::StringLiteral kEncodeTensorMapFn =
     "mgpuTesaEncodeTensorMap2D";
 
-/// Declares the tensor-map encoder in `module` unless it is.
-static LLVM::LLVMFuncOp declareTensorMapEncoder(OpBuilder &builder,
-                                                ModuleOp module) {
-  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(kEncodeTensorMapFn))
-    return existing;
-  MLIRContext *context = builder.getContext();
-  auto pointer = LLVM::LLVMPointerType::get(context);
-  Type i64 = builder.getI64Type(), i32 = builder.getI32Type();
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(module.getBody());
-  return LLVM::LLVMFuncOp::create(
-      builder, module.getLoc(), kEncodeTensorMapFn,
-      LLVM::LLVMFunctionType::get(
-          LLVM::LLVMVoidType::get(context),
-          {pointer, pointer, i64, i64, i64, i32, i32, i32}));
-}
-
 /// The tensor map `map` of the flat f16 buffer `buffer`, encoded on the
 /// host before the launch: an `!llvm.array<16 x i64>` value, passed to the
 /// kernel by value.
@@ -71,10 +55,13 @@ static Value encodeTensorMap(OpBuilder &builder, Location loc, Value buffer,
                              const tesa::TensorMapOperand &map) {
   auto module = builder.getInsertionBlock()->getParentOp()
                     ->getParentOfType<ModuleOp>();
-  LLVM::LLVMFuncOp encoder = declareTensorMapEncoder(builder, module);
   Type mapType = tesa::getTensorMapType(builder.getContext());
   Type i64 = builder.getI64Type(), i32 = builder.getI32Type();
   auto pointer = LLVM::LLVMPointerType::get(builder.getContext());
+  LLVM::LLVMFuncOp encoder =
+      *LLVM::lookupOrCreateFn(builder, module, kEncodeTensorMapFn,
+                              {pointer, pointer, i64, i64, i64, i32, i32, i32},
+                              LLVM::LLVMVoidType::get(builder.getContext()));
   auto constant = [&](Type type, int64_t value) -> Value {
     return LLVM::ConstantOp::create(builder, loc, type, value);
   };
