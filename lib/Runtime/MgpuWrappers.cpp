@@ -366,12 +366,34 @@ void mgpuTesaEncodeTensorMap2D(void *map, void *global, int64_t inner,
                                "box or swizzle");
     return;
   }
-  if (Backend *backend = activeBackend("mgpuTesaEncodeTensorMap2D"))
-    if (Error error = backend->encodeTensorMap2D(
-            map, global, uint64_t(inner), uint64_t(outer),
-            uint64_t(outerStrideBytes), uint32_t(boxInner),
-            uint32_t(boxOuter), swizzle))
-      recordError(error);
+  // Encoded once per tensor and box: a launch on the same buffers (every
+  // call of a library whose buffers come from the pool) copies the map.
+  const std::array<uint64_t, 7> key = {
+      uint64_t(reinterpret_cast<uintptr_t>(global)), uint64_t(inner),
+      uint64_t(outer), uint64_t(outerStrideBytes), uint64_t(boxInner),
+      uint64_t(boxOuter), uint64_t(swizzle)};
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  auto found = s.tensorMaps.find(key);
+  if (found != s.tensorMaps.end()) {
+    std::memcpy(map, found->second.data(), found->second.size());
+    return;
+  }
+  Backend *backend = activeBackend("mgpuTesaEncodeTensorMap2D");
+  if (!backend)
+    return;
+  if (Error error = backend->encodeTensorMap2D(
+          map, global, uint64_t(inner), uint64_t(outer),
+          uint64_t(outerStrideBytes), uint32_t(boxInner), uint32_t(boxOuter),
+          swizzle)) {
+    recordError(error);
+    return;
+  }
+  // Buffers that keep moving would grow the cache without bound.
+  constexpr size_t kMaxTensorMaps = 4096;
+  if (s.tensorMaps.size() >= kMaxTensorMaps)
+    s.tensorMaps.clear();
+  std::memcpy(s.tensorMaps[key].data(), map, 128);
 }
 
 void *mgpuTesaDeviceConstant(const void *host, uint64_t bytes) {

@@ -76,6 +76,7 @@ void resetLocked(State &s) {
     module->functions.clear();
   }
   s.constants.clear();
+  s.tensorMaps.clear();
   s.pool.forget();
   s.active.store(nullptr);
 }

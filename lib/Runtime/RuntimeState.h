@@ -17,7 +17,9 @@
 #include "Backend.h"
 #include "MemoryPool.h"
 
+#include <array>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -87,6 +89,10 @@ struct State {
   bool exitHandlerRegistered = false;
   std::unordered_set<Module *> modules;
   std::unordered_map<const void *, DeviceConstant> constants;
+  /// Tensor maps encoded by mgpuTesaEncodeTensorMap2D, by their arguments
+  /// (the tensor's address, its shape and stride, the box and the swizzle).
+  std::map<std::array<uint64_t, 7>, std::array<unsigned char, 128>>
+      tensorMaps;
   MemoryPool pool;
   Counters counters;
 

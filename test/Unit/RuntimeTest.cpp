@@ -44,6 +44,10 @@ public:
   std::atomic<void *> lastLaunchStream{nullptr};
   std::atomic<bool> failLaunches{false};
   std::atomic<bool> lastLaunchProgrammatic{false};
+  /// Whether tensor maps can be encoded (as the base, no TMA, otherwise);
+  /// each encoded map holds its box's inner size in every byte.
+  std::atomic<bool> hasTma{false};
+  std::atomic<int> tensorMapEncodes{0};
   /// Allocations above this size report out of memory.
   std::atomic<size_t> memoryLimit{SIZE_MAX};
 
@@ -63,6 +67,16 @@ public:
   }
   Error ensureContext() override {
     ++contexts;
+    return {};
+  }
+  Error encodeTensorMap2D(void *map, void *global, uint64_t inner,
+                          uint64_t outer, uint64_t stride, uint32_t boxInner,
+                          uint32_t boxOuter, int swizzle) override {
+    if (!hasTma)
+      return Backend::encodeTensorMap2D(map, global, inner, outer, stride,
+                                        boxInner, boxOuter, swizzle);
+    ++tensorMapEncodes;
+    std::memset(map, int(boxInner), 128);
     return {};
   }
   Error deviceName(char *name, size_t capacity) override {
@@ -534,6 +548,26 @@ TEST_F(RuntimeTest, TensorMapsAreCheckedAndNeedTMA) {
             std::string::npos)
       << lastError();
   mgpuModuleUnload(module);
+}
+
+TEST_F(RuntimeTest, TensorMapsAreEncodedOncePerTensorAndBox) {
+  fake->hasTma = true;
+  alignas(64) unsigned char first[128] = {}, second[128] = {};
+  float tensor[64] = {};
+  for (unsigned char *map : {first, second}) {
+    ASSERT_EQ(tesa_rt_begin_call(kFake, nullptr), 0);
+    mgpuTesaEncodeTensorMap2D(map, tensor, 64, 64, 128, 32, 64, 2);
+    ASSERT_EQ(tesa_rt_end_call(), 0) << lastError();
+  }
+  EXPECT_EQ(fake->tensorMapEncodes, 1);
+  EXPECT_EQ(first[0], 32);
+  EXPECT_EQ(std::memcmp(first, second, sizeof(first)), 0);
+  // Another box is another map.
+  ASSERT_EQ(tesa_rt_begin_call(kFake, nullptr), 0);
+  mgpuTesaEncodeTensorMap2D(second, tensor, 64, 64, 128, 64, 64, 3);
+  ASSERT_EQ(tesa_rt_end_call(), 0) << lastError();
+  EXPECT_EQ(fake->tensorMapEncodes, 2);
+  EXPECT_EQ(second[0], 64);
 }
 
 //===----------------------------------------------------------------------===//

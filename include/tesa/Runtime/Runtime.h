@@ -166,8 +166,9 @@ TESA_RT_EXPORT void *mgpuTesaDeviceConstant(const void *host, uint64_t bytes);
 /// rows `outerStrideBytes` apart, read in boxes of `boxInner` x `boxOuter`
 /// elements with swizzle `swizzle` (0: none, 1: 32, 2: 64, 3: 128 bytes);
 /// elements outside the tensor read as zeros. A kernel that loads tiles by
-/// TMA receives the map by value. On failure the call's error is recorded
-/// and its launches are skipped.
+/// TMA receives the map by value. Each distinct map is encoded once and
+/// kept (until the runtime resets). On failure the call's error is
+/// recorded and its launches are skipped.
 TESA_RT_EXPORT void mgpuTesaEncodeTensorMap2D(void *map, void *global,
                                               int64_t inner, int64_t outer,
                                               int64_t outerStrideBytes,
