@@ -7,7 +7,7 @@ time goes (run under Nsight Compute on the GPU machine).
                wrap it in `ncu --print-summary per-kernel` to get the times
                of the kernels (generic path and parts) one call launches.
   case DIR NAME (GPU)  the same for case NAME of a directory that
-               `gpu_kernels.py prepare` wrote.
+               `gpu_kernels.py prepare` wrote, with its relative error.
 """
 
 import argparse
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from gpu_kernels import expand, program  # noqa: E402
+from gpu_kernels import element_of, expand, program  # noqa: E402
 
 N = 1024
 CASES = {
@@ -49,39 +49,51 @@ def prepare(directory):
         np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
 
 
-def call_packed(directory, name, m, k, n):
-    """Loads DIR/NAME.so, packs a random weight under DIR/NAME.mask.npz and
-    calls the packed entry point three times; returns (a, w, out)."""
+def call_packed(directory, name, m, k, n, dtype="f32"):
+    """Loads DIR/NAME.so, packs a random weight (of `dtype`, f32 or f16)
+    under DIR/NAME.mask.npz and calls the packed entry point three times
+    (the plain one where the library packs nothing); returns (a, w, out)."""
     import torch
     import tesa
+    dtype = torch.float16 if dtype == "f16" else torch.float32
     mask = np.load(directory / f"{name}.mask.npz")["mask"]
     full = torch.from_numpy(expand(mask, (k, n))).cuda()
-    a = torch.randn(m, k, device="cuda")
-    w = torch.where(full > 0, torch.randn(k, n, device="cuda"), 0.0)
+    a = torch.randn(m, k, device="cuda").to(dtype)
+    w = torch.where(full > 0, torch.randn(k, n, device="cuda"), 0.0).to(dtype)
     library = tesa.load(directory / f"{name}.so")
-    out = torch.empty(m, n, device="cuda")
-    packed = library.matmul.pack(None, w)
+    out = torch.empty(m, n, device="cuda", dtype=dtype)
+    if "matmul_pack" in library.functions:
+        packed = library.matmul.pack(None, w)
+    else:
+        def packed(a, out):
+            library.matmul(a, w, out=out)
     for _ in range(3):
         packed(a, out=out)
     torch.cuda.synchronize()
     return a, w, out
 
 
+def relative_error(a, w, out):
+    reference = a.double() @ w.double()
+    return ((out.double() - reference).norm() / reference.norm()).item()
+
+
 def run(directory):
     directory = Path(directory)
     for name in CASES:
         a, w, out = call_packed(directory, name, N, N, N)
-        error = ((out.double() - a.double() @ w.double()).norm() /
-                 (a.double() @ w.double()).norm()).item()
-        print(f"{name}: relative error {error:.1e}", flush=True)
+        print(f"{name}: relative error {relative_error(a, w, out):.1e}",
+              flush=True)
 
 
 def run_case(directory, name):
     directory = Path(directory)
     manifest = json.loads((directory / "manifest.json").read_text())
     case = next(c for c in manifest if c["name"] == name)
-    call_packed(directory, name, case["m"], case["k"], case["n"])
-    print(f"{name}: done", flush=True)
+    a, w, out = call_packed(directory, name, case["m"], case["k"], case["n"],
+                            element_of(case["family"]))
+    print(f"{name}: relative error {relative_error(a, w, out):.1e}",
+          flush=True)
 
 
 def main():

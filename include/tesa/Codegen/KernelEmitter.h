@@ -90,6 +90,10 @@ public:
                               mlir::Type elementType = mlir::Type());
   void barrier();
 
+  /// `x` (an index below 2^31) of the warp's first lane. The compiler
+  /// knows the result is the same in every lane, so branches on it do not
+  /// diverge (ptxas serialises wgmma products under a divergent branch).
+  mlir::Value fromFirstLane(mlir::Value x);
   /// `x` (32 or 64 bits) of the lane whose id is this lane's XOR `offset`.
   mlir::Value shuffleXor(mlir::Value x, int64_t offset);
   /// `x` (f32 or f64) combined across each group of `lanes` (a power of two up to

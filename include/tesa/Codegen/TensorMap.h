@@ -47,6 +47,10 @@ public:
   void arriveExpectingBytes(mlir::Value barrier, int64_t bytes);
   /// Arrives on `barrier`.
   void arrive(mlir::Value barrier);
+  /// Arrives on `barrier` where `predicate` holds, as a predicated
+  /// instruction rather than a branch (which would make the warpgroup's
+  /// wgmma products around it wait for each other).
+  void arriveIf(mlir::Value barrier, mlir::Value predicate);
   /// Waits until the phase of `barrier` with parity `parity` (an index, 0
   /// or 1) has completed.
   void wait(mlir::Value barrier, mlir::Value parity);

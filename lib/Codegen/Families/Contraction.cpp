@@ -355,6 +355,17 @@ RegionKernel emitContraction(const ContractionProblem &problem,
       int64_t(llvm::divideCeil(problem.getWalkedN(), config.getTile()[1])),
       int64_t(llvm::divideCeil(shape.m, config.getTile()[0])),
       shape.batch * problem.splitK};
+  if (config.getWork() == WorkListKind::Persistent) {
+    result.grid = {problem.persistent.blocks, 1, 1};
+    // ptxas bounds the registers so that the grid's blocks all fit (it
+    // reads the bound only beside the block's threads).
+    result.kernel->setAttr(
+        NVVM::NVVMDialect::getMinctasmAttrName(),
+        b.getI32IntegerAttr(problem.persistent.blocksPerProcessor));
+    result.kernel->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
+                           b.getDenseI32ArrayAttr(
+                               {int32_t(config.getThreads()), 1, 1}));
+  }
   result.threads = config.getThreads();
   return result;
 }
@@ -385,6 +396,11 @@ std::optional<std::string> checkConfig(const ContractionProblem &problem,
   if (llvm::divideCeil(problem.shape.m, config.getTile()[0]) > kMaxGridYZ ||
       problem.shape.batch * config.getSplitK() > kMaxGridYZ)
     return "the grid would take more than 65535 blocks along y or z";
+  if (config.getWork() == WorkListKind::Persistent &&
+      (config.getCopy() != CopyEngine::Tma ||
+       problem.persistent.blocksPerProcessor < 1))
+    return "a persistent work list takes wgmma tiles copied by TMA, on a "
+           "grid of at least one block";
   bool gathered = !problem.keptK.empty() || !problem.keptN.empty();
   if (gathered &&
       (problem.steps.blockK || config.getAtom() != MmaAtom::FmaF32))
@@ -918,6 +934,31 @@ constexpr int64_t kKeptBlockWgmmaStages = 4, kKeptBlockWgmmaAloneStages = 8;
 /// block90 f16, whose parts walk 2.4 steps, went from 2.8x to 2.3x PyTorch
 /// at seq 128 and from 2.75x to 2.5x at seq 512.
 constexpr int64_t kTmaMinSteps = 4;
+/// The fewest K steps of 64 a column of kept-block tiles walks on average
+/// for a persistent grid, where the tiles outnumber the blocks of threads
+/// the chip runs at once. Each block takes every grid-th tile, its TMA
+/// copies running on into its next tile while it stores the last. On an
+/// H200 (4096^3, 64x64 f16 blocks) it took 0.0785 / 0.0474 / 0.0397 ms at
+/// 80 / 90 / 95% against 0.0821 / 0.0516 / 0.0439, the same at 50-70%, and
+/// 0.0343 against 0.0324 at 99% (0.64 steps). 32x32 blocks (steps of 32)
+/// were 1.2x slower on it at 50-95%: they keep one tile a block.
+constexpr int64_t kPersistentMinSteps = 2;
+
+/// Blocks of threads of `config`'s wgmma kernel that one multiprocessor of
+/// `chip` runs at once, as its shared memory and threads allow (at least
+/// one). A persistent kernel asks ptxas for as many (`nvvm.minctasm`),
+/// which bounds its registers to match.
+static int64_t getBlocksPerProcessor(const ChipDescription &chip,
+                                     TileConfigAttr config) {
+  // Each block of threads also takes 1 KiB the system reserves.
+  constexpr int64_t kReservedSharedBytes = 1024, kThreadsPerProcessor = 2048;
+  int64_t sharedBytes = config.getStagedF16Bytes() +
+                        getWgmmaBarrierBytes(config) + kReservedSharedBytes;
+  int64_t perProcessor =
+      std::min(chip.maxSharedMemoryPerBlock / sharedBytes,
+               kThreadsPerProcessor / config.getThreads());
+  return std::max<int64_t>(perProcessor, 1);
+}
 
 llvm::Expected<RegionKernel>
 tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
@@ -1041,25 +1082,45 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
     // Deep rings where each tile has a multiprocessor to itself.
     int64_t stages = fills(tileM, 1) ? kKeptBlockWgmmaStages
                                      : kKeptBlockWgmmaAloneStages;
-    // Copies by TMA where the chip has it and the walks are long enough to
-    // repay its set-up (its mbarriers, the tensor maps' first reads), else
-    // by every thread.
     int64_t stepK = blockK % 64 == 0 ? 64 : 32;
-    bool longWalks = int64_t(slabs->rows.size()) * (blockK / stepK) >=
-                     kTmaMinSteps * columnTiles;
+    int64_t walkedSteps = int64_t(slabs->rows.size()) * (blockK / stepK);
+    int64_t tiles = llvm::divideCeil(m, tileM) * columnTiles;
     auto wgmmaConfig = [&](bool tma) {
-      return TileConfigAttr::get(
+      auto config = TileConfigAttr::get(
           context, {tileM, blockN, stepK}, {64, blockN},
           2 * tileM + (tma ? 32 : 0), stages,
           tma ? CopyEngine::Tma : CopyEngine::AsyncCopy,
           MmaAtom::WgmmaF16M64NK16, WorkListKind::DenseGrid, /*splitK=*/1);
+      // Steps of 64 over more tiles than the chip runs at once: a
+      // persistent grid.
+      int64_t perProcessor = getBlocksPerProcessor(chip, config);
+      int64_t resident = perProcessor * chip.multiprocessors;
+      if (!tma || stepK != 64 || tiles <= resident ||
+          walkedSteps < kPersistentMinSteps * columnTiles)
+        return config;
+      problem.persistent = {resident, perProcessor};
+      return TileConfigAttr::get(
+          context, config.getTile(), config.getThreadTile(),
+          config.getThreads(), stages, CopyEngine::Tma,
+          MmaAtom::WgmmaF16M64NK16, WorkListKind::Persistent, /*splitK=*/1);
     };
-    for (bool tma : {true, false})
-      if ((!tma || (chip.hasTensorMemoryAccelerator && longWalks)) &&
-          !checkConfig(problem, wgmmaConfig(tma))) {
-        config = wgmmaConfig(tma);
+    // Copies by TMA where the chip has it and the walks are long enough to
+    // repay its set-up (its mbarriers, the tensor maps' first reads) in
+    // each block of threads, or in each tile of a persistent grid; else by
+    // every thread.
+    auto repaysTma = [&](TileConfigAttr config) {
+      return walkedSteps >= kTmaMinSteps * columnTiles ||
+             config.getWork() == WorkListKind::Persistent;
+    };
+    for (bool tma : {true, false}) {
+      TileConfigAttr candidate = wgmmaConfig(tma);
+      if ((!tma ||
+           (chip.hasTensorMemoryAccelerator && repaysTma(candidate))) &&
+          !checkConfig(problem, candidate)) {
+        config = candidate;
         break;
       }
+    }
   }
   if (checkConfig(problem, config))
     problem = describe(false);

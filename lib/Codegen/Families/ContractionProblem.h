@@ -77,6 +77,12 @@ struct ContractionProblem {
   /// (emitSplitKFinish) adds them up, then applies the initial value and
   /// `store`.
   int64_t splitK = 1;
+  /// With a persistent work list, the grid: as many blocks of threads as
+  /// the chip runs at once, `blocksPerProcessor` on each multiprocessor.
+  /// Each block takes every `blocks`-th output tile from its own.
+  struct PersistentGrid {
+    int64_t blocks = 0, blocksPerProcessor = 0;
+  } persistent;
   /// Gathered loops: with `keptK` (`keptN`) set, the kernel walks only
   /// these K (N) indices, in order, as if the operands held only them (a
   /// sparse operand whose pruned channels are whole rows or columns).

@@ -20,7 +20,10 @@
 // its products were issued, once they are complete. With TMA copies (copy =
 // tma), one more warp loads each step's slices from tensor maps and
 // signals the slot's mbarrier instead, and the warpgroups release each slot
-// through another once its products are complete. The epilogue is the
+// through another once its products are complete; with a persistent work
+// list (work = persistent) each block of threads takes every grid-th tile,
+// the steps numbered across its tiles so that the copies of the next tile
+// go ahead while the warpgroups store the last. The epilogue is the
 // tensor-core kernel's: the initial value and the region's elementwise
 // steps before the one store.
 //
@@ -68,6 +71,7 @@ public:
                           TileConfigAttr config)
       : e(e), problem(problem), shape(problem.shape), tiling(config),
         threads(config.getThreads()), bMnMajor(isRhsMnMajor(problem)),
+        persistent(config.getWork() == WorkListKind::Persistent),
         atom(e, tiling.tileN, bMnMajor) {}
 
   void emitBody(gpu::GPUFuncOp kernel);
@@ -91,6 +95,18 @@ private:
   void storeWarpgroup(const WarpgroupBlock &tile, Value acc);
   /// The body with cp.async copies of every thread.
   void emitAsyncCopyBody(gpu::GPUFuncOp kernel);
+  /// `first` at the tile (`rowTile`, `columnTile`).
+  WarpgroupBlock atTile(const WarpgroupBlock &first, mlir::Value rowTile,
+                        mlir::Value columnTile);
+  /// Calls `body` on each tile this block of threads takes, in order, with
+  /// the K steps of the tiles before it (from `steps`) and returns the
+  /// steps after the last: `first`'s tile alone, or with a persistent work
+  /// list every persistent.blocks-th tile from the block's id.
+  mlir::Value
+  forEachTile(const WarpgroupBlock &first, mlir::Value steps,
+              llvm::function_ref<mlir::Value(const WarpgroupBlock &,
+                                             mlir::Value)>
+                  body);
   /// The body with TMA copies: the last warp loads each step's slices into
   /// its ring slot and signals the slot's `full` mbarrier; the warpgroups
   /// wait on it, multiply, and release the slot of the step before through
@@ -110,6 +126,8 @@ private:
   int64_t threads;
   /// Whether B's tile is MN-major ([k][column]).
   bool bMnMajor;
+  /// Whether the blocks take their tiles from a persistent work list.
+  bool persistent;
   WarpgroupMmaEmitter atom;
 };
 
@@ -174,21 +192,50 @@ void WgmmaContractionEmitter::storeWarpgroup(const WarpgroupBlock &tile,
                     tile.columnStart, tile.inGroup);
 }
 
+WgmmaContractionEmitter::WarpgroupBlock
+WgmmaContractionEmitter::atTile(const WarpgroupBlock &first, Value rowTile,
+                                Value columnTile) {
+  WarpgroupBlock tile = first;
+  tile.block.rowTile = rowTile;
+  tile.columnTile = tile.block.columnTile = columnTile;
+  tile.rowStart = e.affine(rowTile, tiling.tileM);
+  tile.columnStart = e.affine(columnTile, tiling.tileN);
+  return tile;
+}
+
+Value WgmmaContractionEmitter::forEachTile(
+    const WarpgroupBlock &first, Value steps,
+    function_ref<Value(const WarpgroupBlock &, Value)> body) {
+  if (!persistent)
+    return body(first, steps);
+  // Tile t is column tile t mod columnTiles of row tile t / columnTiles:
+  // the blocks at work together share rows of A.
+  ImplicitLocOpBuilder &b = e.b;
+  int64_t columnTiles = llvm::divideCeil(problem.getWalkedN(), tiling.tileN);
+  int64_t tiles = columnTiles * llvm::divideCeil(shape.m, tiling.tileM);
+  auto loop = scf::ForOp::create(b, e.blockId(gpu::Dimension::x),
+                                 e.index(tiles),
+                                 e.index(problem.persistent.blocks), steps);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value t = loop.getInductionVar();
+  scf::YieldOp::create(
+      b, body(atTile(first, e.div(t, columnTiles), e.rem(t, columnTiles)),
+              loop.getRegionIterArgs()[0]));
+  return loop.getResult(0);
+}
+
 void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
   ImplicitLocOpBuilder &b = e.b;
   SmallVector<Value> arguments(kernel.getArguments());
-  WarpgroupBlock tile = beginBlock(kernel);
-  const ContractionBlock &block = tile.block;
+  WarpgroupBlock first = beginBlock(kernel);
   Value tid = e.threadId();
-  Value rowStart = tile.rowStart, columnTile = tile.columnTile,
-        columnStart = tile.columnStart;
   int64_t consumers = tiling.getWarpgroups() * kWarpgroupThreads;
 
   // The rings of A then B from the first 1 KiB boundary, then each slot's
   // `full` and `empty` mbarriers.
-  const StagedOperand &a = tile.a, &bOperand = tile.b;
-  int64_t aSliceBytes = a.shape.getBytes();
-  int64_t bSliceBytes = bOperand.shape.getBytes();
+  int64_t aSliceBytes = first.a.shape.getBytes();
+  int64_t bSliceBytes = first.b.shape.getBytes();
   Value shared = getDynamicSharedMemory(e);
   Value aAddress = e.add(getSharedAddress(e, shared),
                          getAlignedOffset(e, shared, kWgmmaTileAlignment));
@@ -211,9 +258,11 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
   });
   e.barrier();
 
-  KStepWalker steps(e, problem, kernel, tiling.tileK, block.slice);
-  Value count = steps.getCount(columnTile);
-  auto forEachStep = [&](ValueRange init,
+  // Steps are numbered across this block's tiles: step g fills slot g mod
+  // stages in round g / stages, so that the copies of a tile's first steps
+  // go ahead while the warpgroups store the tile before.
+  KStepWalker steps(e, problem, kernel, tiling.tileK, first.block.slice);
+  auto forEachStep = [&](Value count, ValueRange init,
                          function_ref<SmallVector<Value>(Value, ValueRange)>
                              body) {
     auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1), init);
@@ -227,66 +276,88 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
     return loop;
   };
 
-  // The copying warp's first lane: step i waits until the products of step
-  // i - stages have released its slot.
+  // The copying warp's first lane: step g waits until the products of step
+  // g - stages have released its slot.
   Value copier = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid,
                                        e.index(consumers));
   e.ifThen(copier, [&] {
     Value aMap = copies.getAddress(arguments[arguments.size() - 2]);
     Value bMap = copies.getAddress(arguments.back());
-    forEachStep({}, [&](Value i, ValueRange) {
-      Value slot = e.rem(i, tiling.stages);
-      Value round = e.div(i, tiling.stages);
-      // Step i - stages, of the round before, released the slot.
-      Value reused = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
-                                           e.index(tiling.stages));
-      e.ifThen(reused, [&] {
-        copies.wait(empty(slot), e.rem(e.affine(round, 1, 1), 2));
+    forEachTile(first, e.index(0), [&](const WarpgroupBlock &tile,
+                                       Value before) {
+      Value count = steps.getCount(tile.columnTile);
+      forEachStep(count, {}, [&](Value i, ValueRange) {
+        Value g = e.add(before, i);
+        Value slot = e.rem(g, tiling.stages);
+        Value round = e.div(g, tiling.stages);
+        // Step g - stages, of the round before, released the slot.
+        Value reused = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, g,
+                                             e.index(tiling.stages));
+        e.ifThen(reused, [&] {
+          copies.wait(empty(slot), e.rem(e.affine(round, 1, 1), 2));
+        });
+        copies.arriveExpectingBytes(full(slot), tiling.getStepBytes());
+        Value kStart = steps.getStart(tile.columnTile, i, count);
+        copies.load(aMap, kStart, tile.rowStart,
+                    e.add(aAddress, e.affine(slot, aSliceBytes)), full(slot));
+        Value bDestination = e.add(bAddress, e.affine(slot, bSliceBytes));
+        if (bMnMajor)
+          copies.load(bMap, tile.columnStart, kStart, bDestination,
+                      full(slot));
+        else
+          copies.load(bMap, kStart, tile.columnStart, bDestination,
+                      full(slot));
+        return SmallVector<Value>();
       });
-      copies.arriveExpectingBytes(full(slot), tiling.getStepBytes());
-      Value kStart = steps.getStart(columnTile, i, count);
-      copies.load(aMap, kStart, rowStart,
-                  e.add(aAddress, e.affine(slot, aSliceBytes)), full(slot));
-      Value bDestination = e.add(bAddress, e.affine(slot, bSliceBytes));
-      if (bMnMajor)
-        copies.load(bMap, columnStart, kStart, bDestination, full(slot));
-      else
-        copies.load(bMap, kStart, columnStart, bDestination, full(slot));
-      return SmallVector<Value>();
+      return e.add(before, count);
     });
   });
 
-  // The warpgroups.
-  e.ifThen(e.less(tid, consumers), [&] {
+  // The warpgroups, on a branch the compiler sees is uniform across each
+  // warp: the warpgroup of the warp's first lane, taken just before it.
+  Value warpgroup = e.fromFirstLane(first.warpgroup);
+  e.ifThen(e.less(warpgroup, tiling.getWarpgroups()), [&] {
     // This warpgroup's rows of A and B in slot 0; another slot is its
     // bytes / 16 further.
     Value aDescriptor = atom.getDescriptor(
         e.add(aAddress,
-              e.affine(tile.warpgroup, kWgmmaRows * tiling.getRowBytes())),
+              e.affine(first.warpgroup, kWgmmaRows * tiling.getRowBytes())),
         tiling.getRowBytes());
-    Value bDescriptor = atom.getDescriptor(bAddress, tile.bRowBytes);
-    auto loop = forEachStep({atom.zeroAccumulator()}, [&](Value i,
-                                                          ValueRange accs) {
-      Value slot = e.rem(i, tiling.stages);
-      copies.wait(full(slot), e.rem(e.div(i, tiling.stages), 2));
-      Value acc = multiplyStep(
-          atom.advance(aDescriptor, e.affine(slot, aSliceBytes / 16)),
-          atom.advance(bDescriptor, e.affine(slot, bSliceBytes / 16)),
-          accs[0], tile.bRowBytes);
-      atom.commitAndWait(1);
-      // Step i - 1's products are complete: its slot may be refilled.
-      e.ifThen(e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
-                                            e.index(1)),
-                      e.less(tile.inGroup, 1)),
-               [&] {
-                 copies.arrive(
-                     empty(e.rem(e.affine(i, 1, tiling.stages - 1),
-                                 tiling.stages)));
-               });
-      return SmallVector<Value>{acc};
+    Value bDescriptor = atom.getDescriptor(bAddress, first.bRowBytes);
+    Value releases = e.less(first.inGroup, 1);
+    auto release = [&](Value g, Value when) {
+      copies.arriveIf(empty(e.rem(g, tiling.stages)), when);
+    };
+    forEachTile(first, e.index(0), [&](const WarpgroupBlock &tile,
+                                       Value before) {
+      Value count = steps.getCount(tile.columnTile);
+      auto loop = forEachStep(count, {atom.zeroAccumulator()},
+                              [&](Value i, ValueRange accs) {
+        Value g = e.add(before, i);
+        Value slot = e.rem(g, tiling.stages);
+        copies.wait(full(slot), e.rem(e.div(g, tiling.stages), 2));
+        Value acc = multiplyStep(
+            atom.advance(aDescriptor, e.affine(slot, aSliceBytes / 16)),
+            atom.advance(bDescriptor, e.affine(slot, bSliceBytes / 16)),
+            accs[0], tile.bRowBytes);
+        atom.commitAndWait(1);
+        // Step g - 1's products are complete: its slot may be refilled.
+        release(e.affine(g, 1, -1),
+                e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
+                                             e.index(1)),
+                       releases));
+        return SmallVector<Value>{acc};
+      });
+      atom.commitAndWait(0);
+      Value after = e.add(before, count);
+      // The tile's last step, complete now, releases its slot too.
+      release(e.affine(after, 1, -1),
+              e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::ugt,
+                                           count, e.index(0)),
+                     releases));
+      storeWarpgroup(tile, loop.getResult(0));
+      return after;
     });
-    atom.commitAndWait(0);
-    storeWarpgroup(tile, loop.getResult(0));
   });
 }
 

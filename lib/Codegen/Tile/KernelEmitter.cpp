@@ -193,6 +193,16 @@ Value KernelEmitter::combine(Value x, Value y, ReductionKind kind) {
   llvm_unreachable("unknown reduction");
 }
 
+Value KernelEmitter::fromFirstLane(Value x) {
+  Value lane = arith::ConstantIntOp::create(b, b.getI32Type(), 0);
+  Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
+  Value value = arith::IndexCastUIOp::create(b, b.getI32Type(), x);
+  Value first = gpu::ShuffleOp::create(b, value, lane, width,
+                                       gpu::ShuffleMode::IDX)
+                    .getShuffleResult();
+  return arith::IndexCastUIOp::create(b, b.getIndexType(), first);
+}
+
 Value KernelEmitter::shuffleXor(Value x, int64_t offset) {
   Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
   Value shift = arith::ConstantIntOp::create(b, b.getI32Type(), offset);

@@ -62,6 +62,15 @@ void TensorMapEmitter::arrive(Value barrier) {
                                  /*count=*/Value());
 }
 
+void TensorMapEmitter::arriveIf(Value barrier, Value predicate) {
+  // An arrival expecting no bytes is a plain arrival; this form takes a
+  // predicate.
+  NVVM::MBarrierArriveExpectTxOp::create(
+      e.b, /*res=*/Type(), toShared(barrier),
+      arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(0)),
+      NVVM::MemScopeKind::CTA, /*relaxed=*/false, predicate);
+}
+
 void TensorMapEmitter::wait(Value barrier, Value parity) {
   NVVM::MBarrierTryWaitParityOp::create(
       e.b, toShared(barrier), toI32(parity),

@@ -304,11 +304,13 @@ func.func @many_tiles(%x: tensor<4224x32xf16>, %w: tensor<32x128xf16, #m>) -> te
 // after its buffers. Thread 0 initialises each slot's `full` and `empty`
 // mbarriers; the fifth warp's first lane waits for a slot to be released,
 // expects its 6144 bytes (64 x 32 of x, 32 x 32 of W) and loads both boxes;
-// the warpgroup waits for the slot, multiplies and, once a step's products
-// are complete, releases the slot of the step before. The host encodes x's
-// map (256 x 32 elements, rows of 512 bytes, boxes of 32 x 64, the 64-byte
-// swizzle) and W's (64 x 256, boxes of 32 x 32) before the launch. Without
-// TMA (tma=false), cp.async copies.
+// the warpgroup, on a branch on the warpgroup of its warp's first lane (so
+// that ptxas sees it is uniform and does not serialise the products), waits
+// for the slot, multiplies and, once a step's products are complete,
+// releases the slot of the step before by a predicated arrival. The host
+// encodes x's map (256 x 32 elements, rows of 512 bytes, boxes of 32 x 64,
+// the 64-byte swizzle) and W's (64 x 256, boxes of 32 x 32) before the
+// launch. Without TMA (tma=false), cp.async copies.
 // CHECK-LABEL: func.func @long_walks
 // CHECK: gpu.launch_func @tesa_kernels::@part0 {{.*}} threads in (%c128
 // TMA: gpu.func @part0({{.*}}%[[XMAP:arg[0-9]+]]: !llvm.array<16 x i64>, %[[WMAP:arg[0-9]+]]: !llvm.array<16 x i64>) kernel
@@ -322,11 +324,14 @@ func.func @many_tiles(%x: tensor<4224x32xf16>, %w: tensor<32x128xf16, #m>) -> te
 // TMA: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c6144_i32
 // TMA: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[X]], %{{.*}}, box[
 // TMA: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[W]], %{{.*}}, box[
+// TMA: %[[WARPGROUP:.*]] = gpu.shuffle idx
+// TMA: %[[CONSUMER:.*]] = arith.cmpi ult, %{{.*}}, %c1
+// TMA: scf.if %[[CONSUMER]]
 // TMA: scf.for {{.*}} iter_args
 // TMA: nvvm.mbarrier.try_wait.parity
 // TMA: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>
 // TMA: nvvm.wgmma.wait.group.sync.aligned 1
-// TMA: nvvm.mbarrier.arrive %
+// TMA: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c0_i32{{.*}}, predicate =
 // TMA-LABEL: func.func @long_walks
 // TMA: %[[XSTORE:.*]] = llvm.alloca %{{.*}} x !llvm.array<16 x i64> {alignment = 64 : i64}
 // TMA: %[[C256:.*]] = llvm.mlir.constant(256 : i64)
@@ -349,4 +354,45 @@ func.func @long_walks(%x: tensor<32x256xf16>, %w: tensor<256x64xf16, #l>) -> ten
   %p = tesa.extract_part %w : tensor<256x64xf16, #l> -> tensor<256x64xf16, #l>
   %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x256xf16>, tensor<256x64xf16, #l>, tensor<32x64xf16> -> tensor<32x64xf16>
   return %r : tensor<32x64xf16>
+}
+
+// -----
+
+// f16 64x64 blocks on sm_90 over more tiles than the chip runs at once (5 x
+// 66 tiles of 128 x 64; two blocks of threads of 100 KB a multiprocessor,
+// 264), each column walking two steps of 64: a persistent grid of 264
+// blocks with TMA copies. Each block takes every 264th tile from its id;
+// the copying lane and the warpgroups number the steps across their tiles
+// (slot and parity from the running count), and the warpgroups release the
+// slot of each tile's last step after its products. Without TMA, the dense
+// grid of 66 x 5 blocks. ptxas is asked to fit two blocks a multiprocessor
+// (minctasm, with the block's threads).
+// CHECK-LABEL: func.func @persistent_tiles
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c66{{.*}}, %c5{{.*}}, %c1{{.*}}) threads in (%c256
+// TMA-LABEL: gpu.func @part0(
+// TMA-SAME: kernel attributes {nvvm.maxntid = array<i32: 288, 1, 1>, nvvm.minctasm = 2 : i32}
+// TMA: nvvm.fence.mbarrier.init
+// TMA: %[[FIRST:.*]] = gpu.block_id  x
+// TMA-NEXT: scf.for %{{.*}} = %[[FIRST]] to %c330 step %c264 iter_args(%[[COPIED:.*]] = %c0
+// TMA: scf.for %[[STEP:.*]] = %c0
+// TMA: arith.addi %[[COPIED]], %[[STEP]]
+// TMA: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// TMA: scf.if
+// TMA: %[[AGAIN:.*]] = gpu.block_id  x
+// TMA-NEXT: scf.for %{{.*}} = %[[AGAIN]] to %c330 step %c264 iter_args(%[[DONE:.*]] = %c0
+// TMA: scf.for %[[I:.*]] = %c0{{.*}} to %{{.*}} step %c1{{.*}} iter_args
+// TMA: arith.addi %[[DONE]], %[[I]]
+// TMA: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
+// TMA: nvvm.wgmma.wait.group.sync.aligned 0
+// TMA: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c0_i32{{.*}}, predicate =
+// TMA-LABEL: func.func @persistent_tiles
+// TMA: gpu.launch_func @tesa_kernels::@part0 blocks in (%c264{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c288
+#pt = #tesa.sparsity<map = dense<16> : tensor<2x66xi8>>
+func.func @persistent_tiles(%x: tensor<640x128xf16>, %w: tensor<128x4224xf16, #pt>) -> tensor<640x4224xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<640x4224xf16>
+  %z = linalg.fill ins(%zero : f16) outs(%e : tensor<640x4224xf16>) -> tensor<640x4224xf16>
+  %p = tesa.extract_part %w : tensor<128x4224xf16, #pt> -> tensor<128x4224xf16, #pt>
+  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block", sparse_operand = 1 : i64} : tensor<640x128xf16>, tensor<128x4224xf16, #pt>, tensor<640x4224xf16> -> tensor<640x4224xf16>
+  return %r : tensor<640x4224xf16>
 }

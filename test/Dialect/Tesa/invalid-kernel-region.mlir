@@ -48,3 +48,13 @@ func.func @zero_threads(%x: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %r : tensor<4xf32>
 }
+
+// -----
+
+func.func @persistent_without_tma(%a: tensor<256x64xf16>, %b: tensor<64x64xf16>) -> tensor<256x64xf16> {
+  // expected-error @+1 {{a persistent work list takes tiles copied by tma}}
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [128, 64, 64], thread_tile = [64, 64], threads = 256, stages = 4, copy = async_copy, atom = wgmma_f16_m64nNk16, work = persistent, split_k = 1>) -> tensor<256x64xf16> {
+    tesa.yield %a : tensor<256x64xf16>
+  }
+  return %r : tensor<256x64xf16>
+}

@@ -35,6 +35,8 @@ TileConfigAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
                        << threads;
   if (stages < 1 || splitK < 1)
     return emitError() << "stages and split_k must be at least 1";
+  if (work == WorkListKind::Persistent && copy != CopyEngine::Tma)
+    return emitError() << "a persistent work list takes tiles copied by tma";
   // A contraction tile: every thread (with an mma atom, every warp; with
   // wgmma, every warpgroup) keeps a thread_tile of the outputs.
   if (tile.size() == 3 && threadTile.size() == 2) {

@@ -118,7 +118,11 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
       `wgmma` tiles): one more warp (`threads` counts it) issues each
       step's tile copies, signalled through mbarriers.
     * `atom`: the inner product's instruction.
-    * `work`: which output tiles the blocks take.
+    * `work`: which output tiles the blocks take: one each (`dense_grid`),
+      rows of a row reduction (`rows`), or, `persistent` (sm_90 `wgmma`
+      tiles copied by TMA), as many blocks as the chip runs at once, each
+      taking every grid-th tile in turn, its copies running ahead into its
+      next tile while it stores the last.
     * `split_k`: slices the reduction is split into (1: none).
 
     ```mlir
@@ -133,6 +137,12 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
     #tesa.tile_config<tile = [128, 128, 64], thread_tile = [64, 128],
                       threads = 256, stages = 4, copy = async_copy,
                       atom = wgmma_f16_m64nNk16, work = dense_grid,
+                      split_k = 1>
+    // sm_90, a persistent grid: two warpgroups of 64x32 outputs each and
+    // a warp that copies their operands by TMA, four steps deep.
+    #tesa.tile_config<tile = [128, 32, 32], thread_tile = [64, 32],
+                      threads = 288, stages = 4, copy = tma,
+                      atom = wgmma_f16_m64nNk16, work = persistent,
                       split_k = 1>
     ```
   }];

@@ -50,7 +50,8 @@ def Tesa_CopyEngine : I32EnumAttr<"CopyEngine",
 def Tesa_WorkListKind : I32EnumAttr<"WorkListKind",
     "which output tiles the blocks of a kernel compute", [
       I32EnumAttrCase<"DenseGrid", 0, "dense_grid">,
-      I32EnumAttrCase<"Rows", 1, "rows">
+      I32EnumAttrCase<"Rows", 1, "rows">,
+      I32EnumAttrCase<"Persistent", 2, "persistent">
     ]> {
   let cppNamespace = "::tesa";
   let genSpecializedAttr = 0;
