@@ -927,6 +927,8 @@ static constexpr int64_t kMaxKeptBlockSlices = 8;
 /// block90 f16 at seq 128 (48 tiles a part) was 2.3x PyTorch (CUDA graph)
 /// with four, 2.8x with eight.
 constexpr int64_t kKeptBlockWgmmaStages = 4, kKeptBlockWgmmaAloneStages = 8;
+/// The shallowest ring of the wgmma kernels (checkWgmmaProblem).
+constexpr int64_t kMinWgmmaStages = 3;
 /// The fewest K steps a column of kept-block tiles walks on average for its
 /// copies to go by TMA. On an H200, TMA took the 4096^3 blocks from 0.345
 /// to 0.318 ms (32x32, 50%), 0.088 to 0.083 (90%), 0.186 to 0.172 (64x64,
@@ -1084,6 +1086,14 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                      : kKeptBlockWgmmaAloneStages;
     int64_t stepK = blockK % 64 == 0 ? 64 : 32;
     int64_t walkedSteps = int64_t(slabs->rows.size()) * (blockK / stepK);
+    // A ring no deeper than the longest walk (three at least), so that
+    // short walks leave room for more blocks of threads.
+    int32_t longestWalk = 0;
+    for (auto [begin, end] :
+         llvm::zip(slabs->offsets, llvm::drop_begin(slabs->offsets)))
+      longestWalk = std::max(longestWalk, end - begin);
+    stages = std::clamp<int64_t>(longestWalk * (blockK / stepK),
+                                 kMinWgmmaStages, stages);
     int64_t tiles = llvm::divideCeil(m, tileM) * columnTiles;
     auto wgmmaConfig = [&](bool tma) {
       auto config = TileConfigAttr::get(

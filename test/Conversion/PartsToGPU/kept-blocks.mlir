@@ -126,12 +126,13 @@ func.func @partial_slab(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #v>) -> tens
 // follow it applied as it stores (two neighbouring columns a store): the
 // generic op takes no kernel of its own. On sm_90 a warpgroup (cp.async,
 // wgmma) reads the weight, stored [K][N], MN-major: its ring is
-// [stage][k][32 columns], eight stages (a multiprocessor for each tile).
+// [stage][k][32 columns], three stages: no deeper than the longest walk
+// (one block), three at least.
 // On sm_80, mma.sync from ldmatrix.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %{{.*}}: memref<2048xf16>, %[[W:.*]]: memref<4096xf16>, %[[BIAS:.*]]: memref<64xf16>, %[[OUT:.*]]: memref<2048xf16>)
-// CHECK: memref<8x32x32xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<3x32x32xf16, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_copy
 // CHECK: scf.for
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
@@ -226,8 +227,8 @@ func.func @f16_into_f32(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: te
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %{{.*}}: memref<2048xf16>, %{{.*}}: memref<4096xf16>, %{{.*}}: memref<2048xf32>)
-// CHECK: memref<8x64x32xf16, #gpu.address_space<workgroup>>
-// CHECK: memref<8x32x32xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<3x64x32xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<3x32x32xf16, #gpu.address_space<workgroup>>
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>
 // CHECK-LABEL: func.func @transposed_weight
 // CHECK-SAME: %[[XT:[^:]+]]: tensor<32x64xf16>, %[[WT:[^:]+]]: tensor<64x64xf16, {{.*}}>)
@@ -256,8 +257,8 @@ func.func @transposed_weight(%x: tensor<32x64xf16>, %wt: tensor<64x64xf16, #ht>)
 // stay 32 columns wide.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-LABEL: gpu.func @part0(
-// CHECK: memref<8x64x64xf16, #gpu.address_space<workgroup>>
-// CHECK: memref<8x64x64xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<3x64x64xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<3x64x64xf16, #gpu.address_space<workgroup>>
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<f16>, <one>, <row>], B[<f16>, <one>, <row>]
 // CHECK-LABEL: func.func @f16_wide_blocks
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c128
@@ -276,14 +277,15 @@ func.func @f16_wide_blocks(%x: tensor<64x128xf16>, %w: tensor<128x128xf16, #h64>
 // -----
 
 // f16 blocks on sm_90 with a tile for every multiprocessor and more (33 x 4
-// tiles of 128 rows for 132): four stages, so that several blocks of
-// threads share a multiprocessor. The column tiles whose slab keeps no
-// block walk none (offsets 1, 1) and store the zero fill.
+// tiles of 128 rows for 132): a shallow ring, so that several blocks of
+// threads share a multiprocessor (four stages, here three: no deeper than
+// the longest walk). The column tiles whose slab keeps no block walk none
+// (offsets 1, 1) and store the zero fill.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK-DAG: memref.global "private" constant @part0_offsets : memref<5xi32> = dense<[0, 1, 1, 2, 3]>
 // CHECK-LABEL: gpu.func @part0(
-// CHECK: memref<4x128x32xf16, #gpu.address_space<workgroup>>
-// CHECK: memref<4x32x32xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<3x128x32xf16, #gpu.address_space<workgroup>>
+// CHECK: memref<3x32x32xf16, #gpu.address_space<workgroup>>
 // CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>
 // CHECK-LABEL: func.func @many_tiles
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c4{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c256
@@ -310,7 +312,11 @@ func.func @many_tiles(%x: tensor<4224x32xf16>, %w: tensor<32x128xf16, #m>) -> te
 // releases the slot of the step before by a predicated arrival. The host
 // encodes x's map (256 x 32 elements, rows of 512 bytes, boxes of 32 x 64,
 // the 64-byte swizzle) and W's (64 x 256, boxes of 32 x 32) before the
-// launch. Without TMA (tma=false), cp.async copies.
+// launch. Without TMA (tma=false), cp.async copies. The one tile has a
+// multiprocessor to itself: a deep ring, as deep as the longest walk (five
+// steps).
+// CHECK-LABEL: gpu.func @part0(
+// CHECK: memref<5x64x32xf16, #gpu.address_space<workgroup>>
 // CHECK-LABEL: func.func @long_walks
 // CHECK: gpu.launch_func @tesa_kernels::@part0 {{.*}} threads in (%c128
 // TMA: gpu.func @part0({{.*}}%[[XMAP:arg[0-9]+]]: !llvm.array<16 x i64>, %[[WMAP:arg[0-9]+]]: !llvm.array<16 x i64>) kernel
@@ -360,7 +366,7 @@ func.func @long_walks(%x: tensor<32x256xf16>, %w: tensor<256x64xf16, #l>) -> ten
 
 // f16 64x64 blocks on sm_90 over more tiles than the chip runs at once (5 x
 // 66 tiles of 128 x 64; two blocks of threads of 100 KB a multiprocessor,
-// 264), each column walking two steps of 64: a persistent grid of 264
+// 264), each column walking four steps of 64: a persistent grid of 264
 // blocks with TMA copies. Each block takes every 264th tile from its id;
 // the copying lane and the warpgroups number the steps across their tiles
 // (slot and parity from the running count), and the warpgroups release the
@@ -387,12 +393,12 @@ func.func @long_walks(%x: tensor<32x256xf16>, %w: tensor<256x64xf16, #l>) -> ten
 // TMA: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c0_i32{{.*}}, predicate =
 // TMA-LABEL: func.func @persistent_tiles
 // TMA: gpu.launch_func @tesa_kernels::@part0 blocks in (%c264{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c288
-#pt = #tesa.sparsity<map = dense<16> : tensor<2x66xi8>>
-func.func @persistent_tiles(%x: tensor<640x128xf16>, %w: tensor<128x4224xf16, #pt>) -> tensor<640x4224xf16> {
+#pt = #tesa.sparsity<map = dense<16> : tensor<4x66xi8>>
+func.func @persistent_tiles(%x: tensor<640x256xf16>, %w: tensor<256x4224xf16, #pt>) -> tensor<640x4224xf16> {
   %zero = arith.constant 0.0 : f16
   %e = tensor.empty() : tensor<640x4224xf16>
   %z = linalg.fill ins(%zero : f16) outs(%e : tensor<640x4224xf16>) -> tensor<640x4224xf16>
-  %p = tesa.extract_part %w : tensor<128x4224xf16, #pt> -> tensor<128x4224xf16, #pt>
-  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block", sparse_operand = 1 : i64} : tensor<640x128xf16>, tensor<128x4224xf16, #pt>, tensor<640x4224xf16> -> tensor<640x4224xf16>
+  %p = tesa.extract_part %w : tensor<256x4224xf16, #pt> -> tensor<256x4224xf16, #pt>
+  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block", sparse_operand = 1 : i64} : tensor<640x256xf16>, tensor<256x4224xf16, #pt>, tensor<640x4224xf16> -> tensor<640x4224xf16>
   return %r : tensor<640x4224xf16>
 }
