@@ -6,8 +6,12 @@ time goes (run under Nsight Compute on the GPU machine).
   run DIR      (GPU)   calls each library's packed entry point a few times;
                wrap it in `ncu --print-summary per-kernel` to get the times
                of the kernels (generic path and parts) one call launches.
+  prepare-wgmma DIR (here)  compiles two small f16 programs whose parts
+               run sm_90's TMA kernels (one on a persistent grid), for
+               `case` under compute-sanitizer.
   case DIR NAME (GPU)  the same for case NAME of a directory that
-               `gpu_kernels.py prepare` wrote, with its relative error.
+               `gpu_kernels.py prepare` or `prepare-wgmma` wrote, with its
+               relative error.
 """
 
 import argparse
@@ -47,6 +51,39 @@ def prepare(directory):
                         "--target=nvvm", "--chip=sm_90"] + options, check=True)
         source.unlink()
         np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
+
+
+# Small f16 programs whose kept-block parts take sm_90's TMA kernels, for
+# the sanitizers: (M, K, N, block, kept fraction of blocks). The first runs
+# on a persistent grid (330 tiles of 128 x 64 for 264 blocks of threads),
+# the second on one block of threads per tile.
+WGMMA_CASES = {
+    "persistent_block64_f16prog": (640, 256, 4224, 64, 0.6),
+    "tma_block32_f16prog": (256, 512, 1024, 32, 0.5),
+}
+
+
+def prepare_wgmma(directory):
+    """Compiles WGMMA_CASES for sm_90 into DIR with a manifest that `case`
+    reads."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    manifest = []
+    for name, (m, k, n, block, kept) in WGMMA_CASES.items():
+        mask = np.where(rng.random((k // block, n // block)) < kept, 16,
+                        0).astype(np.int8)
+        source = out / f"{name}.mlir"
+        source.write_text(program(m, k, n, mask, "f16"))
+        subprocess.run([str(ROOT / "build" / "bin" / "tesa-compile"),
+                        str(source), "-o", str(out / f"{name}.so"),
+                        "--target=nvvm", "--chip=sm_90", "--plan=block",
+                        f"--block-shape={block}x{block}"], check=True)
+        source.unlink()
+        np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
+        manifest.append(dict(name=name, family="block_fp16_program", m=m,
+                             k=k, n=n))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
 def call_packed(directory, name, m, k, n, dtype="f32"):
@@ -98,12 +135,15 @@ def run_case(directory, name):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["prepare", "run", "case"])
+    parser.add_argument("step",
+                        choices=["prepare", "prepare-wgmma", "run", "case"])
     parser.add_argument("directory")
     parser.add_argument("name", nargs="?")
     args = parser.parse_args()
     if args.step == "case":
         run_case(args.directory, args.name)
+    elif args.step == "prepare-wgmma":
+        prepare_wgmma(args.directory)
     else:
         (prepare if args.step == "prepare" else run)(args.directory)
 
