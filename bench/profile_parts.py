@@ -6,8 +6,9 @@ time goes (run under Nsight Compute on the GPU machine).
   run DIR      (GPU)   calls each library's packed entry point a few times;
                wrap it in `ncu --print-summary per-kernel` to get the times
                of the kernels (generic path and parts) one call launches.
-  prepare-wgmma DIR (here)  compiles two small f16 programs whose parts
-               run sm_90's TMA kernels (one on a persistent grid), for
+  prepare-wgmma DIR (here)  compiles small f16 programs whose parts run
+               sm_90's TMA kernels (on a persistent grid, one tile a block
+               of threads, tiles of four slabs), for
                `case` under compute-sanitizer.
   case DIR NAME (GPU)  the same for case NAME of a directory that
                `gpu_kernels.py prepare` or `prepare-wgmma` wrote, with its
@@ -56,10 +57,12 @@ def prepare(directory):
 # Small f16 programs whose kept-block parts take sm_90's TMA kernels, for
 # the sanitizers: (M, K, N, block, kept fraction of blocks). The first runs
 # on a persistent grid (330 tiles of 128 x 64 for 264 blocks of threads),
-# the second on one block of threads per tile.
+# the second on one block of threads per tile, the third in tiles of four
+# 32-column slabs (132 of them).
 WGMMA_CASES = {
     "persistent_block64_f16prog": (640, 256, 4224, 64, 0.6),
     "tma_block32_f16prog": (256, 512, 1024, 32, 0.5),
+    "slab_groups_block32_f16prog": (1408, 256, 1536, 32, 0.5),
 }
 
 

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <queue>
@@ -517,6 +518,27 @@ std::optional<KeptSlabs> tesa::getKeptSlabs(const SparsityMap &rhs,
     slabs.offsets.push_back(int32_t(slabs.rows.size()));
   }
   return slabs;
+}
+
+KeptSlabGroups tesa::groupKeptSlabs(const KeptSlabs &slabs,
+                                    int64_t groupSize) {
+  KeptSlabGroups groups;
+  groups.offsets.push_back(0);
+  int64_t columns = int64_t(slabs.offsets.size()) - 1;
+  for (int64_t first = 0; first < columns; first += groupSize) {
+    // Row -> the mask of the group's columns that keep it, rows in order.
+    std::map<int32_t, int32_t> masks;
+    for (int64_t j = 0; j < groupSize && first + j < columns; ++j)
+      for (int32_t entry = slabs.offsets[first + j];
+           entry < slabs.offsets[first + j + 1]; ++entry)
+        masks[slabs.rows[entry]] |= int32_t(1) << j;
+    for (auto [row, mask] : masks) {
+      groups.rows.push_back(row);
+      groups.masks.push_back(mask);
+    }
+    groups.offsets.push_back(int32_t(groups.rows.size()));
+  }
+  return groups;
 }
 
 std::optional<KeptSlabs> tesa::getKeptLhsSlabs(const SparsityMap &lhs,

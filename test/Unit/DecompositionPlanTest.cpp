@@ -275,6 +275,23 @@ TEST(KeptSlabsTest, LhsSlabsKeptForEveryRowRepeatPerColumnTile) {
   EXPECT_FALSE(getKeptLhsSlabs(partial, 16, 2));
 }
 
+TEST(KeptSlabsTest, GroupsWalkTheRowsAnyOfTheirColumnsKeep) {
+  // Five columns of slabs in groups of two: rows {0, 2}, {1, 2}, {}, {3}
+  // and {0}; the last group is one column.
+  KeptSlabs slabs;
+  slabs.offsets = {0, 2, 4, 4, 5, 6};
+  slabs.rows = {0, 2, 1, 2, 3, 0};
+  KeptSlabGroups groups = groupKeptSlabs(slabs, 2);
+  EXPECT_EQ(groups.offsets, (std::vector<int32_t>{0, 3, 4, 5}));
+  EXPECT_EQ(groups.rows, (std::vector<int32_t>{0, 1, 2, 3, 0}));
+  EXPECT_EQ(groups.masks, (std::vector<int32_t>{1, 2, 3, 2, 1}));
+  // Groups of one are the slabs themselves, every mask 1.
+  KeptSlabGroups single = groupKeptSlabs(slabs, 1);
+  EXPECT_EQ(single.offsets, slabs.offsets);
+  EXPECT_EQ(single.rows, slabs.rows);
+  EXPECT_EQ(single.masks, std::vector<int32_t>(6, 1));
+}
+
 TEST(KeptChannelsTest, KeptRowsAndColumnsOfAProductMap) {
   // Rows 0 and 2 and columns 1 and 3 kept: their product.
   std::vector<uint8_t> entries(4 * 4, 0);

@@ -88,6 +88,16 @@ struct KeptSlabs {
   std::vector<int32_t> offsets, rows;
 };
 
+/// Columns of `slabs` in groups of `groupSize` (the last group takes what
+/// is left): for group g, the slab rows any of its columns keeps, in order,
+/// `rows[offsets[g]]` ... `rows[offsets[g + 1] - 1]`, each with a mask
+/// whose bit j says whether the group's column j keeps it. A tile of
+/// several slab columns walks these, reading each row's dense slice once.
+struct KeptSlabGroups {
+  std::vector<int32_t> offsets, rows, masks;
+};
+KeptSlabGroups groupKeptSlabs(const KeptSlabs &slabs, int64_t groupSize);
+
 /// `rhs`'s kept slabs, or none when a slab keeps some of its elements
 /// only.
 std::optional<KeptSlabs> getKeptSlabs(const SparsityMap &rhs,

@@ -45,6 +45,8 @@ public:
   void fenceBarrierInit();
   /// Arrives on `barrier` and expects `bytes` more bytes of copies on it.
   void arriveExpectingBytes(mlir::Value barrier, int64_t bytes);
+  /// The same for `bytes` (an index) known when the kernel runs.
+  void arriveExpectingBytes(mlir::Value barrier, mlir::Value bytes);
   /// Arrives on `barrier`.
   void arrive(mlir::Value barrier);
   /// Arrives on `barrier` where `predicate` holds, as a predicated

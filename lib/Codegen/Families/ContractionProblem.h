@@ -55,10 +55,15 @@ struct ContractionShape {
 /// Which K steps the blocks of threads take: every step (`blockK` = 0), or
 /// only the kept blocks of a sparse B: the blocks of column tile x are
 /// `entries[offsets[x]]` ... `entries[offsets[x + 1] - 1]`, each `blockK`
-/// reduction elements from entry * blockK.
+/// reduction elements from entry * blockK. With `slabColumns` set, a column
+/// tile is several slabs of that many columns, its entries the blocks any of
+/// them keeps, and bit j of `slabMasks[e]` says whether slab j keeps entry
+/// e's block (the others' products are not made).
 struct KStepList {
   int64_t blockK = 0;
   std::vector<int32_t> offsets, entries;
+  int64_t slabColumns = 0;
+  std::vector<int32_t> slabMasks;
 };
 
 /// What a contraction kernel computes: C = init + A * B over the loops of
@@ -217,6 +222,9 @@ public:
   /// every load is zero, for a step past the last).
   mlir::Value getStart(mlir::Value columnTile, mlir::Value i,
                        mlir::Value count);
+  /// The slabs of column tile `columnTile` that keep step `i`'s block (an
+  /// index whose bit j is slab j's; steps.slabMasks).
+  mlir::Value getSlabMask(mlir::Value columnTile, mlir::Value i);
 
 private:
   mlir::Value table(llvm::StringRef suffix, llvm::ArrayRef<int32_t> data);

@@ -53,26 +53,34 @@ bool isRhsMnMajor(const ContractionProblem &problem) {
 
 struct WarpgroupTiling {
   int64_t tileM, tileN, tileK, stages;
+  /// Columns of each product: the tile's, or a slab's where the tile is
+  /// several slabs of kept blocks (KStepList::slabColumns).
+  int64_t slabN;
   /// Whether one more warp copies the tiles by TMA.
   bool tma;
-  explicit WarpgroupTiling(TileConfigAttr config)
+  WarpgroupTiling(const ContractionProblem &problem, TileConfigAttr config)
       : tileM(config.getTile()[0]), tileN(config.getTile()[1]),
         tileK(config.getTile()[2]), stages(config.getStages()),
+        slabN(problem.steps.slabColumns ? problem.steps.slabColumns
+                                        : tileN),
         tma(config.getCopy() == CopyEngine::Tma) {}
   int64_t getRowBytes() const { return 2 * tileK; }
   int64_t getWarpgroups() const { return tileM / kWgmmaRows; }
-  /// Bytes of one step's A and B slices.
-  int64_t getStepBytes() const { return 2 * tileK * (tileM + tileN); }
+  int64_t getSlabs() const { return tileN / slabN; }
+  /// Bytes of one step's A slice, and of one slab's B slice.
+  int64_t getABytes() const { return 2 * tileK * tileM; }
+  int64_t getSlabBytes() const { return 2 * tileK * slabN; }
 };
 
 class WgmmaContractionEmitter {
 public:
   WgmmaContractionEmitter(KernelEmitter &e, const ContractionProblem &problem,
                           TileConfigAttr config)
-      : e(e), problem(problem), shape(problem.shape), tiling(config),
-        threads(config.getThreads()), bMnMajor(isRhsMnMajor(problem)),
+      : e(e), problem(problem), shape(problem.shape),
+        tiling(problem, config), threads(config.getThreads()),
+        bMnMajor(isRhsMnMajor(problem)),
         persistent(config.getWork() == WorkListKind::Persistent),
-        atom(e, tiling.tileN, bMnMajor) {}
+        atom(e, tiling.slabN, bMnMajor) {}
 
   void emitBody(gpu::GPUFuncOp kernel);
 
@@ -91,6 +99,15 @@ private:
   /// descriptors are `aDescriptor` and `bDescriptor`; not committed.
   Value multiplyStep(Value aDescriptor, Value bDescriptor, Value acc,
                      int64_t bRowBytes);
+  /// multiplyStep for each slab of a tile of several (`mask` set: the
+  /// step's slabs, bit j for `accs[j]`), the slabs' B slices one after
+  /// another from `bDescriptor`; the products of slabs the mask drops are
+  /// not made.
+  llvm::SmallVector<mlir::Value> multiplySlabs(mlir::Value aDescriptor,
+                                               mlir::Value bDescriptor,
+                                               mlir::ValueRange accs,
+                                               int64_t bRowBytes,
+                                               mlir::Value mask);
   /// Stores this warpgroup's accumulators `acc`.
   void storeWarpgroup(const WarpgroupBlock &tile, Value acc);
   /// The body with cp.async copies of every thread.
@@ -167,7 +184,7 @@ WgmmaContractionEmitter::beginBlock(gpu::GPUFuncOp kernel) {
                         tiling.tileM, tiling.tileK);
   tile.b = stageOperand(e, kernel.getArgument(1), shape, problem.bStrides,
                         tile.block.batchId, shape.nLoop, shape.n,
-                        tiling.tileN, tiling.tileK);
+                        tiling.slabN, tiling.tileK);
   tile.a.shape.swizzled = tile.b.shape.swizzled = true;
   tile.bRowBytes = tile.b.shape.getInnerData() * tile.b.shape.elementBytes;
   return tile;
@@ -183,6 +200,45 @@ Value WgmmaContractionEmitter::multiplyStep(Value aDescriptor,
     acc = atom.multiply(atom.advance(aDescriptor, slice * aSliceBytes),
                         atom.advance(bDescriptor, slice * bSliceBytes), acc);
   return acc;
+}
+
+SmallVector<Value> WgmmaContractionEmitter::multiplySlabs(
+    Value aDescriptor, Value bDescriptor, ValueRange accs, int64_t bRowBytes,
+    Value mask) {
+  if (!mask)
+    return {multiplyStep(aDescriptor, bDescriptor, accs[0], bRowBytes)};
+  ImplicitLocOpBuilder &b = e.b;
+  int64_t aSliceBytes = getWgmmaSliceBytes(false, tiling.getRowBytes());
+  int64_t bSliceBytes = getWgmmaSliceBytes(bMnMajor, bRowBytes);
+  auto multiplySlab = [&](Value slabDescriptor, Value acc) {
+    for (int64_t slice = 0; slice < tiling.tileK / kWgmmaK; ++slice)
+      acc = atom.multiply(atom.advance(aDescriptor, slice * aSliceBytes),
+                          atom.advance(slabDescriptor, slice * bSliceBytes),
+                          acc);
+    return acc;
+  };
+  atom.fence();
+  SmallVector<Value> next;
+  for (auto [j, acc] : llvm::enumerate(accs)) {
+    Value slabDescriptor =
+        atom.advance(bDescriptor, int64_t(j) * tiling.getSlabBytes());
+    // The same in every lane, as ptxas must see to keep the products of
+    // the slabs in flight together.
+    Value bit = e.fromFirstLane(e.rem(e.div(mask, int64_t(1) << j), 2));
+    Value keep =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, e.index(0));
+    auto branch = scf::IfOp::create(b, acc.getType(), keep,
+                                    /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&branch.getThenRegion().front());
+      scf::YieldOp::create(b, multiplySlab(slabDescriptor, acc));
+      b.setInsertionPointToStart(&branch.getElseRegion().front());
+      scf::YieldOp::create(b, acc);
+    }
+    next.push_back(branch.getResult(0));
+  }
+  return next;
 }
 
 void WgmmaContractionEmitter::storeWarpgroup(const WarpgroupBlock &tile,
@@ -235,7 +291,8 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
   // The rings of A then B from the first 1 KiB boundary, then each slot's
   // `full` and `empty` mbarriers.
   int64_t aSliceBytes = first.a.shape.getBytes();
-  int64_t bSliceBytes = first.b.shape.getBytes();
+  // A step's B slices: one per slab.
+  int64_t bSliceBytes = first.b.shape.getBytes() * tiling.getSlabs();
   Value shared = getDynamicSharedMemory(e);
   Value aAddress = e.add(getSharedAddress(e, shared),
                          getAlignedOffset(e, shared, kWgmmaTileAlignment));
@@ -296,17 +353,41 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
         e.ifThen(reused, [&] {
           copies.wait(empty(slot), e.rem(e.affine(round, 1, 1), 2));
         });
-        copies.arriveExpectingBytes(full(slot), tiling.getStepBytes());
+        // The step's slabs: all of them, or those its mask keeps.
+        SmallVector<Value> keeps(tiling.getSlabs(), Value());
+        if (tiling.getSlabs() == 1) {
+          copies.arriveExpectingBytes(
+              full(slot), tiling.getABytes() + tiling.getSlabBytes());
+        } else {
+          Value mask = steps.getSlabMask(tile.columnTile, i);
+          Value bytes = e.index(tiling.getABytes());
+          for (auto [j, keep] : llvm::enumerate(keeps)) {
+            Value bit = e.rem(e.div(mask, int64_t(1) << j), 2);
+            keep = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit,
+                                         e.index(0));
+            bytes = e.add(bytes, e.affine(bit, tiling.getSlabBytes()));
+          }
+          copies.arriveExpectingBytes(full(slot), bytes);
+        }
         Value kStart = steps.getStart(tile.columnTile, i, count);
         copies.load(aMap, kStart, tile.rowStart,
                     e.add(aAddress, e.affine(slot, aSliceBytes)), full(slot));
-        Value bDestination = e.add(bAddress, e.affine(slot, bSliceBytes));
-        if (bMnMajor)
-          copies.load(bMap, tile.columnStart, kStart, bDestination,
-                      full(slot));
-        else
-          copies.load(bMap, kStart, tile.columnStart, bDestination,
-                      full(slot));
+        for (auto [j, keep] : llvm::enumerate(keeps)) {
+          auto loadSlab = [&, j = int64_t(j)] {
+            Value destination =
+                e.add(bAddress, e.affine(slot, bSliceBytes,
+                                         j * tiling.getSlabBytes()));
+            Value column = e.affine(tile.columnStart, 1, j * tiling.slabN);
+            if (bMnMajor)
+              copies.load(bMap, column, kStart, destination, full(slot));
+            else
+              copies.load(bMap, kStart, column, destination, full(slot));
+          };
+          if (keep)
+            e.ifThen(keep, loadSlab);
+          else
+            loadSlab();
+        }
         return SmallVector<Value>();
       });
       return e.add(before, count);
@@ -331,22 +412,25 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
     forEachTile(first, e.index(0), [&](const WarpgroupBlock &tile,
                                        Value before) {
       Value count = steps.getCount(tile.columnTile);
-      auto loop = forEachStep(count, {atom.zeroAccumulator()},
-                              [&](Value i, ValueRange accs) {
+      SmallVector<Value> zeros(tiling.getSlabs(), atom.zeroAccumulator());
+      auto loop = forEachStep(count, zeros, [&](Value i, ValueRange accs) {
         Value g = e.add(before, i);
         Value slot = e.rem(g, tiling.stages);
         copies.wait(full(slot), e.rem(e.div(g, tiling.stages), 2));
-        Value acc = multiplyStep(
+        Value mask = tiling.getSlabs() == 1
+                         ? Value()
+                         : steps.getSlabMask(tile.columnTile, i);
+        SmallVector<Value> next = multiplySlabs(
             atom.advance(aDescriptor, e.affine(slot, aSliceBytes / 16)),
             atom.advance(bDescriptor, e.affine(slot, bSliceBytes / 16)),
-            accs[0], tile.bRowBytes);
+            accs, tile.bRowBytes, mask);
         atom.commitAndWait(1);
         // Step g - 1's products are complete: its slot may be refilled.
         release(e.affine(g, 1, -1),
                 e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
                                              e.index(1)),
                        releases));
-        return SmallVector<Value>{acc};
+        return next;
       });
       atom.commitAndWait(0);
       Value after = e.add(before, count);
@@ -355,7 +439,12 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
               e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::ugt,
                                            count, e.index(0)),
                      releases));
-      storeWarpgroup(tile, loop.getResult(0));
+      for (auto [j, acc] : llvm::enumerate(loop.getResults()))
+        storeAccumulators(
+            tile.block, acc,
+            e.add(tile.rowStart, e.affine(tile.warpgroup, kWgmmaRows)),
+            e.affine(tile.columnStart, 1, int64_t(j) * tiling.slabN),
+            tile.inGroup);
       return after;
     });
   });
@@ -440,7 +529,7 @@ void WgmmaContractionEmitter::emitAsyncCopyBody(gpu::GPUFuncOp kernel) {
 std::vector<TensorMapOperand>
 tesa::getWgmmaTensorMaps(const ContractionProblem &problem,
                          TileConfigAttr config) {
-  WarpgroupTiling tiling(config);
+  WarpgroupTiling tiling(problem, config);
   if (!tiling.tma)
     return {};
   const ContractionShape &shape = problem.shape;
@@ -454,23 +543,24 @@ tesa::getWgmmaTensorMaps(const ContractionProblem &problem,
   TensorMapOperand b =
       isRhsMnMajor(problem)
           ? TensorMapOperand{1, shape.n, shape.k,
-                             problem.bStrides[shape.kLoop], tiling.tileN,
+                             problem.bStrides[shape.kLoop], tiling.slabN,
                              tiling.tileK}
           : TensorMapOperand{1, shape.k, shape.n,
                              problem.bStrides[shape.nLoop], tiling.tileK,
-                             tiling.tileN};
+                             tiling.slabN};
   return {a, b};
 }
 
 int64_t tesa::getWgmmaBarrierBytes(TileConfigAttr config) {
-  WarpgroupTiling tiling(config);
-  return tiling.tma ? 2 * tiling.stages * kMBarrierBytes : 0;
+  return config.getCopy() == CopyEngine::Tma
+             ? 2 * config.getStages() * kMBarrierBytes
+             : 0;
 }
 
 std::optional<std::string>
 tesa::checkWgmmaProblem(const ContractionProblem &problem,
                         TileConfigAttr config) {
-  WarpgroupTiling tiling(config);
+  WarpgroupTiling tiling(problem, config);
   if (config.getCopy() == CopyEngine::Registers || tiling.stages < 3)
     return "the wgmma_f16_m64nNk16 atom takes its operands by async_copy or "
            "tma, at least three stages deep";
@@ -486,9 +576,12 @@ tesa::checkWgmmaProblem(const ContractionProblem &problem,
   if (getStagedOrder(problem.aStrides, shape.mLoop, shape.kLoop) !=
       TileOrder::RowMajor)
     return "the wgmma_f16_m64nNk16 atom reads A contiguous along K only";
-  if (isRhsMnMajor(problem) && !isWgmmaRowBytes(2 * tiling.tileN))
+  if (isRhsMnMajor(problem) && !isWgmmaRowBytes(2 * tiling.slabN))
     return "the wgmma_f16_m64nNk16 atom reads a B contiguous along N in "
            "tiles of 16, 32 or 64 columns only";
+  if (tiling.getSlabs() > 1 &&
+      (!tiling.tma || tiling.tileN % tiling.slabN != 0))
+    return "tiles of several slabs take TMA copies, whole slabs";
   return checkStagedOperands(problem, tiling.tileM, tiling.tileN,
                              tiling.tileK);
 }

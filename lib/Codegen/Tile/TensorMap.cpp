@@ -57,6 +57,12 @@ void TensorMapEmitter::arriveExpectingBytes(Value barrier, int64_t bytes) {
       NVVM::MemScopeKind::CTA, /*relaxed=*/false, /*predicate=*/Value());
 }
 
+void TensorMapEmitter::arriveExpectingBytes(Value barrier, Value bytes) {
+  NVVM::MBarrierArriveExpectTxOp::create(
+      e.b, /*res=*/Type(), toShared(barrier), toI32(bytes),
+      NVVM::MemScopeKind::CTA, /*relaxed=*/false, /*predicate=*/Value());
+}
+
 void TensorMapEmitter::arrive(Value barrier) {
   NVVM::MBarrierArriveOp::create(e.b, /*res=*/Type(), toShared(barrier),
                                  /*count=*/Value());

@@ -402,3 +402,41 @@ func.func @persistent_tiles(%x: tensor<640x256xf16>, %w: tensor<256x4224xf16, #p
   %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block", sparse_operand = 1 : i64} : tensor<640x256xf16>, tensor<256x4224xf16, #pt>, tensor<640x4224xf16> -> tensor<640x4224xf16>
   return %r : tensor<640x4224xf16>
 }
+
+// -----
+
+// 32x32 f16 blocks on sm_90 whose slabs keep much the same blocks (rows 0
+// and 2 of every slab but the 13th, which keeps none, and row 3 of the
+// sixth): tiles of four slabs (128 columns, 33 x 4 of them) walk the
+// blocks any of their slabs keeps, 9 steps against the slabs' 31, each
+// reading its slice of x once. Each step loads x's slice and the kept
+// slabs' blocks of W, and each warpgroup multiplies a slab's block only
+// where the step's mask keeps it, on a branch on the mask's bit taken from
+// the warp's first lane. Without TMA, one slab a tile.
+// CHECK-LABEL: func.func @slab_groups
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c16{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c256
+// TMA-DAG: memref.global "private" constant @part0_offsets : memref<5xi32> = dense<[0, 2, 5, 7, 9]>
+// TMA-DAG: memref.global "private" constant @part0_entries : memref<9xi32> = dense<[0, 2, 0, 2, 3, 0, 2, 0, 2]>
+// TMA-DAG: memref.global "private" constant @part0_slab_masks : memref<9xi32> = dense<[15, 15, 15, 15, 2, 15, 15, 14, 14]>
+// TMA-LABEL: gpu.func @part0(
+// TMA: %[[MASKS:.*]] = memref.get_global @part0_slab_masks
+// TMA: memref.load %[[MASKS]]
+// TMA: nvvm.mbarrier.arrive.expect_tx
+// TMA: scf.if
+// TMA: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// TMA: nvvm.wgmma.fence.aligned
+// TMA: gpu.shuffle idx
+// TMA: %[[KEEP:.*]] = arith.cmpi ne
+// TMA: scf.if %[[KEEP]] -> (!llvm.struct
+// TMA: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>
+// TMA-LABEL: func.func @slab_groups
+// TMA: gpu.launch_func @tesa_kernels::@part0 blocks in (%c4{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c288
+#g = #tesa.sparsity<map = dense<[[16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 0, 16, 16, 16], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 0, 16, 16, 16], [0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<8x16xi8>>
+func.func @slab_groups(%x: tensor<4224x256xf16>, %w: tensor<256x512xf16, #g>) -> tensor<4224x512xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<4224x512xf16>
+  %z = linalg.fill ins(%zero : f16) outs(%e : tensor<4224x512xf16>) -> tensor<4224x512xf16>
+  %p = tesa.extract_part %w : tensor<256x512xf16, #g> -> tensor<256x512xf16, #g>
+  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<4224x256xf16>, tensor<256x512xf16, #g>, tensor<4224x512xf16> -> tensor<4224x512xf16>
+  return %r : tensor<4224x512xf16>
+}
