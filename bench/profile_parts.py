@@ -57,12 +57,13 @@ def prepare(directory):
 # Small f16 programs whose kept-block parts take sm_90's TMA kernels, for
 # the sanitizers: (M, K, N, block, kept fraction of blocks). The first runs
 # on a persistent grid (330 tiles of 128 x 64 for 264 blocks of threads),
-# the second on one block of threads per tile, the third in tiles of four
-# 32-column slabs (132 of them).
+# the second on one block of threads per tile, the last two in tiles of four
+# slabs of 32 and of 64 columns (132 and 136 of them).
 WGMMA_CASES = {
     "persistent_block64_f16prog": (640, 256, 4224, 64, 0.6),
     "tma_block32_f16prog": (256, 512, 1024, 32, 0.5),
     "slab_groups_block32_f16prog": (1408, 256, 1536, 32, 0.5),
+    "slab_groups_block64_f16prog": (2176, 256, 2048, 64, 0.6),
 }
 
 

@@ -944,19 +944,22 @@ constexpr int64_t kMinWgmmaStages = 3;
 /// block90 f16, whose parts walk 2.4 steps, went from 2.8x to 2.3x PyTorch
 /// at seq 128 and from 2.75x to 2.5x at seq 512.
 constexpr int64_t kTmaMinSteps = 4;
-/// Slabs of 32 columns in a tile of several, and the largest fraction of
-/// the single slabs' reads of A's slices its walks may make for a part to
-/// take such tiles. Each step reads its slice of A once for every slab that
-/// keeps its block, and multiplies only those slabs (on a branch the
-/// warpgroup takes as one). On an H200 (4096^3, 32x32 f16 blocks, TMA),
-/// tiles of four slabs took 0.2248 / 0.1656 / 0.1260 / 0.0865 ms at 50 / 70
-/// / 80 / 90% against 0.3197 / 0.1955 / 0.1327 / 0.0828 for one slab,
-/// reading 46 / 63 / 74 / 84% as many slices; two slabs took 0.2688 /
-/// 0.1831 / 0.1309 / 0.0837, eight 0.2586 / 0.2176 / 0.1790 / 0.1294 (half
-/// as many tiles as multiprocessors run at once), four with six stages
-/// 0.2423 at 50%.
+/// Slabs in a tile of several, and the largest fraction of the single
+/// slabs' reads of A's slices its walks may make for a part to take such
+/// tiles, for slabs of 32 and of 64 columns. Each step reads its slice of A
+/// once for every slab that keeps its block, and multiplies only those
+/// slabs (on a branch the warpgroup takes as one). On an H200 (4096^3, f16
+/// blocks, TMA), for 32x32 blocks tiles of four slabs took 0.2248 / 0.1656
+/// / 0.1260 / 0.0865 ms at 50 / 70 / 80 / 90% against 0.3197 / 0.1955 /
+/// 0.1327 / 0.0828 for one slab, reading 46 / 63 / 74 / 84% as many
+/// slices; two slabs took 0.2688 / 0.1831 / 0.1309 / 0.0837, eight 0.2586 /
+/// 0.2176 / 0.1790 / 0.1294 (half as many tiles as multiprocessors run at
+/// once), four with six stages 0.2423 at 50%. For 64x64 blocks four slabs
+/// took 0.1468 / 0.1095 / 0.0887 ms at 50 / 70 / 80% against 0.1763 /
+/// 0.1098 / 0.0780 (47 / 63 / 74% as many reads), two 0.1710 / 0.1103 /
+/// 0.0779.
 constexpr int64_t kSlabsPerGroupTile = 4;
-constexpr double kSlabGroupMaxReads = 0.75;
+constexpr double kSlabGroupMaxReads32 = 0.75, kSlabGroupMaxReads64 = 0.5;
 /// The fewest K steps of 64 a column of kept-block tiles walks on average
 /// for a persistent grid, where the tiles outnumber the blocks of threads
 /// the chip runs at once. Each block takes every grid-th tile, its TMA
@@ -1143,14 +1146,16 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
       return walkedSteps >= kTmaMinSteps * columnTiles ||
              config.getWork() == WorkListKind::Persistent;
     };
-    // Tiles of several 32-column slabs that walk the blocks any of them
-    // keeps, where that reads A's slices far less often.
-    if (blockN == 32 && !sparseLhs && chip.hasTensorMemoryAccelerator) {
+    // Tiles of several slabs that walk the blocks any of them keeps, where
+    // that reads A's slices far less often.
+    if (!sparseLhs && chip.hasTensorMemoryAccelerator) {
       KeptSlabGroups groups = groupKeptSlabs(*slabs, kSlabsPerGroupTile);
       int64_t groupTiles =
           llvm::divideCeil(m, tileM) * (int64_t(groups.offsets.size()) - 1);
+      double maxReads =
+          blockN == 32 ? kSlabGroupMaxReads32 : kSlabGroupMaxReads64;
       if (double(groups.rows.size()) <=
-              kSlabGroupMaxReads * double(slabs->rows.size()) &&
+              maxReads * double(slabs->rows.size()) &&
           groupTiles >= int64_t(chip.multiprocessors)) {
         ContractionProblem grouped = problem;
         grouped.steps.offsets = groups.offsets;

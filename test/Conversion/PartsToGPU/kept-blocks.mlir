@@ -440,3 +440,25 @@ func.func @slab_groups(%x: tensor<4224x256xf16>, %w: tensor<256x512xf16, #g>) ->
   %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<4224x256xf16>, tensor<256x512xf16, #g>, tensor<4224x512xf16> -> tensor<4224x512xf16>
   return %r : tensor<4224x512xf16>
 }
+
+// -----
+
+// 64x64 blocks whose slabs keep the same blocks (row 0 of every slab, row 1
+// of the second): tiles of four 64-column slabs (256 columns, 66 x 2 of
+// them), 3 steps against the slabs' 9, each warpgroup multiplying m64n64
+// per kept slab.
+// TMA-DAG: memref.global "private" constant @part0_offsets : memref<3xi32> = dense<[0, 2, 3]>
+// TMA-DAG: memref.global "private" constant @part0_slab_masks : memref<3xi32> = dense<[15, 2, 15]>
+// TMA-LABEL: gpu.func @part0(
+// TMA: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
+// TMA-LABEL: func.func @wide_slab_groups
+// TMA: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c66{{.*}}, %c1{{.*}}) threads in (%c288
+#wg = #tesa.sparsity<map = dense<[[16, 16, 16, 16, 16, 16, 16, 16], [0, 16, 0, 0, 0, 0, 0, 0]]> : tensor<2x8xi8>>
+func.func @wide_slab_groups(%x: tensor<8448x128xf16>, %w: tensor<128x512xf16, #wg>) -> tensor<8448x512xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<8448x512xf16>
+  %z = linalg.fill ins(%zero : f16) outs(%e : tensor<8448x512xf16>) -> tensor<8448x512xf16>
+  %p = tesa.extract_part %w : tensor<128x512xf16, #wg> -> tensor<128x512xf16, #wg>
+  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block", sparse_operand = 1 : i64} : tensor<8448x128xf16>, tensor<128x512xf16, #wg>, tensor<8448x512xf16> -> tensor<8448x512xf16>
+  return %r : tensor<8448x512xf16>
+}
