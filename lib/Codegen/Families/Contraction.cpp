@@ -986,6 +986,47 @@ static int64_t getBlocksPerProcessor(const ChipDescription &chip,
   return std::max<int64_t>(perProcessor, 1);
 }
 
+/// The most entries between consecutive `offsets` (the longest walk).
+static int64_t getLongestWalk(ArrayRef<int32_t> offsets) {
+  int64_t longest = 0;
+  for (auto [begin, end] : llvm::zip(offsets, llvm::drop_begin(offsets)))
+    longest = std::max<int64_t>(longest, end - begin);
+  return longest;
+}
+
+/// `problem` (kept blocks of `slabs`, slabs `blockN` wide, tiles of `tileM`
+/// rows, K steps of `stepK`) in tiles of kSlabsPerGroupTile slabs on sm_90
+/// warpgroups with TMA copies, where their walks read few enough of A's
+/// slices and the tiles give every multiprocessor one; else none.
+static std::optional<std::pair<ContractionProblem, TileConfigAttr>>
+getSlabGroupTiles(const ContractionProblem &problem, const KeptSlabs &slabs,
+                  int64_t tileM, int64_t blockN, int64_t stepK,
+                  const ChipDescription &chip) {
+  KeptSlabGroups groups = groupKeptSlabs(slabs, kSlabsPerGroupTile);
+  int64_t tiles = llvm::divideCeil(problem.shape.m, tileM) *
+                  (int64_t(groups.offsets.size()) - 1);
+  double maxReads = blockN == 32 ? kSlabGroupMaxReads32 : kSlabGroupMaxReads64;
+  if (double(groups.rows.size()) > maxReads * double(slabs.rows.size()) ||
+      tiles < int64_t(chip.multiprocessors))
+    return std::nullopt;
+  ContractionProblem grouped = problem;
+  grouped.steps.offsets = groups.offsets;
+  grouped.steps.entries = groups.rows;
+  grouped.steps.slabMasks = groups.masks;
+  grouped.steps.slabColumns = blockN;
+  int64_t tileN = blockN * kSlabsPerGroupTile;
+  int64_t stages = std::clamp<int64_t>(
+      getLongestWalk(groups.offsets) * (problem.steps.blockK / stepK),
+      kMinWgmmaStages, kKeptBlockWgmmaStages);
+  auto config = TileConfigAttr::get(
+      problem.a.getContext(), {tileM, tileN, stepK}, {64, tileN},
+      2 * tileM + 32, stages, CopyEngine::Tma, MmaAtom::WgmmaF16M64NK16,
+      WorkListKind::DenseGrid, /*splitK=*/1);
+  if (checkConfig(grouped, config))
+    return std::nullopt;
+  return std::make_pair(std::move(grouped), config);
+}
+
 llvm::Expected<RegionKernel>
 tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                StringRef name, const ChipDescription &chip,
@@ -1112,12 +1153,9 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
     int64_t walkedSteps = int64_t(slabs->rows.size()) * (blockK / stepK);
     // A ring no deeper than the longest walk (three at least), so that
     // short walks leave room for more blocks of threads.
-    int32_t longestWalk = 0;
-    for (auto [begin, end] :
-         llvm::zip(slabs->offsets, llvm::drop_begin(slabs->offsets)))
-      longestWalk = std::max(longestWalk, end - begin);
-    stages = std::clamp<int64_t>(longestWalk * (blockK / stepK),
-                                 kMinWgmmaStages, stages);
+    stages = std::clamp<int64_t>(
+        getLongestWalk(slabs->offsets) * (blockK / stepK), kMinWgmmaStages,
+        stages);
     int64_t tiles = llvm::divideCeil(m, tileM) * columnTiles;
     auto wgmmaConfig = [&](bool tma) {
       auto config = TileConfigAttr::get(
@@ -1148,36 +1186,11 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
     };
     // Tiles of several slabs that walk the blocks any of them keeps, where
     // that reads A's slices far less often.
-    if (!sparseLhs && chip.hasTensorMemoryAccelerator) {
-      KeptSlabGroups groups = groupKeptSlabs(*slabs, kSlabsPerGroupTile);
-      int64_t groupTiles =
-          llvm::divideCeil(m, tileM) * (int64_t(groups.offsets.size()) - 1);
-      double maxReads =
-          blockN == 32 ? kSlabGroupMaxReads32 : kSlabGroupMaxReads64;
-      if (double(groups.rows.size()) <=
-              maxReads * double(slabs->rows.size()) &&
-          groupTiles >= int64_t(chip.multiprocessors)) {
-        ContractionProblem grouped = problem;
-        grouped.steps.offsets = groups.offsets;
-        grouped.steps.entries = groups.rows;
-        grouped.steps.slabMasks = groups.masks;
-        grouped.steps.slabColumns = blockN;
-        int64_t tileN = blockN * kSlabsPerGroupTile;
-        int64_t longestGroupWalk = 0;
-        for (auto [begin, end] : llvm::zip(
-                 groups.offsets, llvm::drop_begin(groups.offsets)))
-          longestGroupWalk = std::max<int64_t>(longestGroupWalk, end - begin);
-        TileConfigAttr candidate = TileConfigAttr::get(
-            context, {tileM, tileN, stepK}, {64, tileN}, 2 * tileM + 32,
-            std::clamp<int64_t>(longestGroupWalk, kMinWgmmaStages,
-                                kKeptBlockWgmmaStages),
-            CopyEngine::Tma, MmaAtom::WgmmaF16M64NK16,
-            WorkListKind::DenseGrid, /*splitK=*/1);
-        if (!checkConfig(grouped, candidate))
-          return emitContraction(grouped, candidate, module, name,
-                                 epilogue->getResultType());
-      }
-    }
+    if (!sparseLhs && chip.hasTensorMemoryAccelerator)
+      if (auto grouped =
+              getSlabGroupTiles(problem, *slabs, tileM, blockN, stepK, chip))
+        return emitContraction(grouped->first, grouped->second, module, name,
+                               epilogue->getResultType());
     for (bool tma : {true, false}) {
       TileConfigAttr candidate = wgmmaConfig(tma);
       if ((!tma ||
