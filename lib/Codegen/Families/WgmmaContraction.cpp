@@ -23,7 +23,11 @@
 // through another once its products are complete; with a persistent work
 // list (work = persistent) each block of threads takes every grid-th tile,
 // the steps numbered across its tiles so that the copies of the next tile
-// go ahead while the warpgroups store the last. The epilogue is the
+// go ahead while the warpgroups store the last. A tile of several slabs of
+// kept blocks (KStepList::slabColumns) walks the blocks any of them keeps:
+// each step loads A's slice once and the kept slabs' B slices, and each
+// warpgroup keeps an accumulator per slab and multiplies the slabs the
+// step's mask keeps. The epilogue is the
 // tensor-core kernel's: the initial value and the region's elementwise
 // steps before the one store.
 //
