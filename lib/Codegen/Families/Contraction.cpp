@@ -959,7 +959,7 @@ constexpr int64_t kTmaMinSteps = 4;
 /// 0.1098 / 0.0780 (47 / 63 / 74% as many reads), two 0.1710 / 0.1103 /
 /// 0.0779.
 constexpr int64_t kSlabsPerGroupTile = 4;
-constexpr double kSlabGroupMaxReads32 = 0.75, kSlabGroupMaxReads64 = 0.5;
+constexpr double kSlabGroupMaxReads32 = 0.8, kSlabGroupMaxReads64 = 0.5;
 /// The fewest K steps of 64 a column of kept-block tiles walks on average
 /// for a persistent grid, where the tiles outnumber the blocks of threads
 /// the chip runs at once. Each block takes every grid-th tile, its TMA
