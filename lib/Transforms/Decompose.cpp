@@ -391,11 +391,12 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
     Value lhs = sparseIndex == 0 ? partValue : other;
     Value rhs = sparseIndex == 1 ? partValue : other;
     SmallVector<int64_t> block;
-    StringRef kernel = "fine";
+    PartKernel kernel = PartKernel::Fine;
     if (part.kind != PlannedPart::Kind::Fine) {
       block = {part.blockRows, part.blockColumns};
-      kernel =
-          part.kind == PlannedPart::Kind::Structured ? "structured" : "block";
+      kernel = part.kind == PlannedPart::Kind::Structured
+                   ? PartKernel::Structured
+                   : PartKernel::Block;
     }
     accumulator = PartMatmulOp::create(builder, op.getLoc(), resultType, lhs,
                                        rhs, accumulator, sparseIndex, kernel,

@@ -27,7 +27,7 @@ PartLayout decodeLayout(int64_t reduction, int64_t channels, int64_t columns,
                         unsigned bits) {
   PartLayout layout = buildPartLayout(
       SparsityMap::getUniform({reduction, channels}, uint8_t(bits)),
-      /*sparseIsLhs=*/false, columns, "fine", {}, bits, sm90());
+      /*sparseIsLhs=*/false, columns, PartKernel::Fine, {}, bits, sm90());
   layout.transposedDense = false;
   addEmptyWorkRows(layout);
   return layout;
@@ -36,7 +36,7 @@ PartLayout decodeLayout(int64_t reduction, int64_t channels, int64_t columns,
 TEST(DecodeProduct, EveryChannelIsAWorkRow) {
   PartLayout layout = buildPartLayout(
       llvm::cantFail(SparsityMap::get({4, 4}, {1, 2}, {32, 0})),
-      /*sparseIsLhs=*/false, /*columns=*/8, "fine", {}, 32, sm90());
+      /*sparseIsLhs=*/false, /*columns=*/8, PartKernel::Fine, {}, 32, sm90());
   EXPECT_EQ(layout.rows.size(), 2u);
   addEmptyWorkRows(layout);
   ASSERT_EQ(layout.rows.size(), 4u);
@@ -54,7 +54,7 @@ std::vector<PartLayout> mixedParts(int64_t reduction, int64_t channels,
 TEST(DecodeProduct, PaddedRowsHoldWholeSteps) {
   PartLayout layout = buildPartLayout(
       llvm::cantFail(SparsityMap::get({8, 4}, {1, 2}, {32, 0})),
-      /*sparseIsLhs=*/false, /*columns=*/8, "fine", {}, 32, sm90());
+      /*sparseIsLhs=*/false, /*columns=*/8, PartKernel::Fine, {}, 32, sm90());
   addEmptyWorkRows(layout);
   // Channels 0 and 1 keep eight elements, 2 and 3 none.
   ASSERT_EQ(layout.offsets, (std::vector<int32_t>{0, 8, 16, 16, 16}));
@@ -72,7 +72,7 @@ TEST(DecodeProduct, FloatEntriesOfFourReadWholeGroups) {
   // Every element kept: entries of four, each with all four lanes.
   PartLayout layout = regroupInFours(buildPartLayout(
       SparsityMap::getUniform({10, 2}, 32), /*sparseIsLhs=*/false,
-      /*columns=*/4, "fine", {}, 32, sm90()));
+      /*columns=*/4, PartKernel::Fine, {}, 32, sm90()));
   EXPECT_EQ(layout.group, 4);
   // Reduction 10: groups at 0, 4 and 8, the last with two lanes kept.
   ASSERT_EQ(layout.offsets, (std::vector<int32_t>{0, 3, 6}));
@@ -85,7 +85,7 @@ TEST(DecodeProduct, RegroupingMergesEntriesOfOneGroup) {
   PartLayout layout = buildPartLayout(
       llvm::cantFail(SparsityMap::get(
           {8, 1}, {8, 1}, {0, 32, 32, 0, 0, 32, 0, 0})),
-      /*sparseIsLhs=*/false, /*columns=*/4, "fine", {}, 32, sm90());
+      /*sparseIsLhs=*/false, /*columns=*/4, PartKernel::Fine, {}, 32, sm90());
   ASSERT_EQ(layout.group, 1);
   ASSERT_EQ(layout.getNumEntries(), 3);
   PartLayout inFours = regroupInFours(layout);
@@ -118,7 +118,7 @@ TEST(DecodeProduct, PartsMustAgree) {
   parts = {decodeLayout(64, 128, 16, 32),
            buildPartLayout(
                llvm::cantFail(SparsityMap::get({64, 128}, {1, 2}, {32, 0})),
-               /*sparseIsLhs=*/false, 16, "fine", {}, 32, sm90())};
+               /*sparseIsLhs=*/false, 16, PartKernel::Fine, {}, 32, sm90())};
   EXPECT_FALSE(fitsDecodeProduct(parts, sm90()));
 }
 

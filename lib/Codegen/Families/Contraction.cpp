@@ -1032,7 +1032,7 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                StringRef name, const ChipDescription &chip,
                                ArrayRef<Operation *> epilogueOps,
                                int64_t siblings) {
-  if (part.getKernel() != "block" || !isFullPrecisionPart(part))
+  if (part.getKernel() != PartKernel::Block || !isFullPrecisionPart(part))
     return kernelError(
         "only block parts of static 2-D operands kept at the operands' own "
         "precision (f32 at 32 bits, f16 at 16) are computed over kept blocks");

@@ -521,7 +521,8 @@ bool LowerPartsToGPUPass::lowerDecodeProduct(ArrayRef<PartMatmulOp> product,
     auto resultType = cast<RankedTensorType>(op.getType());
     PartLayout layout = buildPartLayout(
         getDeclaredMap(cast<RankedTensorType>(op.getSparse().getType())),
-        sparseIsLhs, resultType.getDimSize(sparseIsLhs ? 1 : 0), "fine",
+        sparseIsLhs, resultType.getDimSize(sparseIsLhs ? 1 : 0),
+        PartKernel::Fine,
         op.getBlock(), op.getBits(), chip);
     // Float entries of four reduction elements (one load of weights, one of
     // inputs) where the kept elements fill at least half of them, as in
@@ -666,7 +667,7 @@ void LowerPartsToGPUPass::runOnOperation() {
   keptBlockParts.clear();
   blockPartsOfDense.clear();
   for (PartMatmulOp op : parts)
-    if (op.getKernel() == "block")
+    if (op.getKernel() == PartKernel::Block)
       ++blockPartsOfDense[op.getDense()];
   unsigned index = 0;
   for (ArrayRef<PartMatmulOp> product : getProducts(parts)) {

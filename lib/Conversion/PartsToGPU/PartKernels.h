@@ -141,11 +141,10 @@ struct PartLayout {
 /// Builds the layout of a part whose kept elements are `part` (in the sparse
 /// operand's own orientation). Its work rows are the channels (SIMT) or
 /// block rows (MMA) that have kept elements.
-/// `kernel` is the part's kind ("block", "structured" or "fine"); a
-/// structured part the chip cannot compute on sparse tensor cores is laid out
-/// as a block part.
+/// `kernel` is the part's kind; a structured part the chip cannot compute
+/// on sparse tensor cores is laid out as a block part.
 PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
-                           int64_t columns, llvm::StringRef kernel,
+                           int64_t columns, PartKernel kernel,
                            llvm::ArrayRef<int64_t> block, unsigned bits,
                            const ChipDescription &chip);
 

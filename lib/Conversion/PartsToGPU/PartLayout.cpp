@@ -195,10 +195,10 @@ int64_t PartLayout::getNumKept() const {
 }
 
 PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
-                                 int64_t columns, llvm::StringRef kernel,
+                                 int64_t columns, PartKernel kernel,
                                  llvm::ArrayRef<int64_t> block, unsigned bits,
                                  const ChipDescription &chip) {
-  bool blockKernel = kernel == "block" || kernel == "structured";
+  bool blockKernel = kernel != PartKernel::Fine;
   PartLayout layout;
   layout.compute = getComputeKind(bits);
   layout.qmax = bits == 4 ? 7 : 127;
@@ -222,7 +222,7 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
     blockShape = sparseIsLhs ? BlockShape{block[0], block[1]}
                              : BlockShape{block[1], block[0]};
   std::optional<MatrixShape> mma = chip.getMatrixShape(layout.compute);
-  layout.structured = kernel == "structured" &&
+  layout.structured = kernel == PartKernel::Structured &&
                       layout.compute == ComputeKind::F16 &&
                       chip.acceptsStructuredBlock(blockShape);
   if (layout.structured)

@@ -66,9 +66,9 @@ func.func @mixed(%x: tensor<4x8xf32>, %w: tensor<8x16xf32, #w>) -> tensor<4x16xf
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
   %za = tesa.annotate %z : tensor<4x16xf32> -> tensor<4x16xf32, #tesa.sparsity<bits = 16>>
   %p0 = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #p0>
-  %a = tesa.part_matmul %x, %p0, %za {bits = 32 : i64, block = array<i64: 8, 8>, kernel = "block", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p0>, tensor<4x16xf32, #tesa.sparsity<bits = 16>> -> tensor<4x16xf32>
+  %a = tesa.part_matmul block %x, %p0, %za {bits = 32 : i64, block = array<i64: 8, 8>, sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p0>, tensor<4x16xf32, #tesa.sparsity<bits = 16>> -> tensor<4x16xf32>
   %p1 = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #p1>
-  %r = tesa.part_matmul %x, %p1, %a {bits = 8 : i64, block = array<i64: 8, 8>, kernel = "block", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p1>, tensor<4x16xf32> -> tensor<4x16xf32> epilogue {
+  %r = tesa.part_matmul block %x, %p1, %a {bits = 8 : i64, block = array<i64: 8, 8>, sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p1>, tensor<4x16xf32> -> tensor<4x16xf32> epilogue {
   ^bb0(%v: f32):
     %c0 = arith.constant 0.0 : f32
     %m = arith.maximumf %v, %c0 : f32
@@ -105,9 +105,9 @@ func.func @mixed(%x: tensor<4x8xf32>, %w: tensor<8x16xf32, #w>) -> tensor<4x16xf
 #p1 = #tesa.sparsity<map = dense<[[0], [16]]> : tensor<2x1xi8>>
 func.func @lhs_with_acc(%w: tensor<16x8xf32, #w>, %x: tensor<8x4xf32>, %acc: tensor<16x4xf32>) -> tensor<16x4xf32> {
   %p0 = tesa.extract_part %w : tensor<16x8xf32, #w> -> tensor<16x8xf32, #p0>
-  %a = tesa.part_matmul %p0, %x, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 0 : i64} : tensor<16x8xf32, #p0>, tensor<8x4xf32>, tensor<16x4xf32> -> tensor<16x4xf32>
+  %a = tesa.part_matmul fine %p0, %x, %acc {bits = 32 : i64, block = array<i64>, sparse_operand = 0 : i64} : tensor<16x8xf32, #p0>, tensor<8x4xf32>, tensor<16x4xf32> -> tensor<16x4xf32>
   %p1 = tesa.extract_part %w : tensor<16x8xf32, #w> -> tensor<16x8xf32, #p1>
-  %r = tesa.part_matmul %p1, %x, %a {bits = 16 : i64, block = array<i64>, kernel = "fine", sparse_operand = 0 : i64} : tensor<16x8xf32, #p1>, tensor<8x4xf32>, tensor<16x4xf32> -> tensor<16x4xf32>
+  %r = tesa.part_matmul fine %p1, %x, %a {bits = 16 : i64, block = array<i64>, sparse_operand = 0 : i64} : tensor<16x8xf32, #p1>, tensor<8x4xf32>, tensor<16x4xf32> -> tensor<16x4xf32>
   return %r : tensor<16x4xf32>
 }
 
@@ -133,9 +133,9 @@ func.func @lhs_with_acc(%w: tensor<16x8xf32, #w>, %x: tensor<8x4xf32>, %acc: ten
 #p1 = #tesa.sparsity<map = dense<[[0], [8], [8], [0], [0], [0], [0], [0]]> : tensor<8x1xi8>>
 func.func @sparse_float_part(%x: tensor<4x8xf32>, %w: tensor<8x16xf32, #w>, %acc: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %p0 = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #p0>
-  %a = tesa.part_matmul %x, %p0, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p0>, tensor<4x16xf32> -> tensor<4x16xf32>
+  %a = tesa.part_matmul fine %x, %p0, %acc {bits = 32 : i64, block = array<i64>, sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p0>, tensor<4x16xf32> -> tensor<4x16xf32>
   %p1 = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #p1>
-  %r = tesa.part_matmul %x, %p1, %a {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p1>, tensor<4x16xf32> -> tensor<4x16xf32>
+  %r = tesa.part_matmul fine %x, %p1, %a {bits = 8 : i64, block = array<i64>, sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #p1>, tensor<4x16xf32> -> tensor<4x16xf32>
   return %r : tensor<4x16xf32>
 }
 
@@ -159,9 +159,9 @@ func.func @sparse_float_part(%x: tensor<4x8xf32>, %w: tensor<8x16xf32, #w>, %acc
 #p1 = #tesa.sparsity<map = dense<[[0], [32]]> : tensor<2x1xi8>>
 func.func @quantise_as_read(%x: tensor<4x256xf32>, %w: tensor<256x16xf32, #w>, %acc: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %p0 = tesa.extract_part %w : tensor<256x16xf32, #w> -> tensor<256x16xf32, #p0>
-  %a = tesa.part_matmul %x, %p0, %acc {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x256xf32>, tensor<256x16xf32, #p0>, tensor<4x16xf32> -> tensor<4x16xf32>
+  %a = tesa.part_matmul fine %x, %p0, %acc {bits = 8 : i64, block = array<i64>, sparse_operand = 1 : i64} : tensor<4x256xf32>, tensor<256x16xf32, #p0>, tensor<4x16xf32> -> tensor<4x16xf32>
   %p1 = tesa.extract_part %w : tensor<256x16xf32, #w> -> tensor<256x16xf32, #p1>
-  %r = tesa.part_matmul %x, %p1, %a {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x256xf32>, tensor<256x16xf32, #p1>, tensor<4x16xf32> -> tensor<4x16xf32>
+  %r = tesa.part_matmul fine %x, %p1, %a {bits = 32 : i64, block = array<i64>, sparse_operand = 1 : i64} : tensor<4x256xf32>, tensor<256x16xf32, #p1>, tensor<4x16xf32> -> tensor<4x16xf32>
   return %r : tensor<4x16xf32>
 }
 
@@ -174,7 +174,7 @@ func.func @quantise_as_read(%x: tensor<4x256xf32>, %w: tensor<256x16xf32, #w>, %
 #w = #tesa.sparsity<map = dense<[[32, 0]]> : tensor<1x2xi8>>
 func.func @one_float_part(%x: tensor<4x8xf32>, %w: tensor<8x16xf32, #w>, %acc: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %p = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #w>
-  %r = tesa.part_matmul %x, %p, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #w>, tensor<4x16xf32> -> tensor<4x16xf32>
+  %r = tesa.part_matmul fine %x, %p, %acc {bits = 32 : i64, block = array<i64>, sparse_operand = 1 : i64} : tensor<4x8xf32>, tensor<8x16xf32, #w>, tensor<4x16xf32> -> tensor<4x16xf32>
   return %r : tensor<4x16xf32>
 }
 
@@ -193,8 +193,8 @@ func.func @one_float_part(%x: tensor<4x8xf32>, %w: tensor<8x16xf32, #w>, %acc: t
 #p1 = #tesa.sparsity<map = dense<[[0, 8]]> : tensor<1x2xi8>>
 func.func @too_many_columns(%x: tensor<65x8xf32>, %w: tensor<8x16xf32, #w>, %acc: tensor<65x16xf32>) -> tensor<65x16xf32> {
   %p0 = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #p0>
-  %a = tesa.part_matmul %x, %p0, %acc {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<65x8xf32>, tensor<8x16xf32, #p0>, tensor<65x16xf32> -> tensor<65x16xf32>
+  %a = tesa.part_matmul fine %x, %p0, %acc {bits = 32 : i64, block = array<i64>, sparse_operand = 1 : i64} : tensor<65x8xf32>, tensor<8x16xf32, #p0>, tensor<65x16xf32> -> tensor<65x16xf32>
   %p1 = tesa.extract_part %w : tensor<8x16xf32, #w> -> tensor<8x16xf32, #p1>
-  %r = tesa.part_matmul %x, %p1, %a {bits = 8 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<65x8xf32>, tensor<8x16xf32, #p1>, tensor<65x16xf32> -> tensor<65x16xf32>
+  %r = tesa.part_matmul fine %x, %p1, %a {bits = 8 : i64, block = array<i64>, sparse_operand = 1 : i64} : tensor<65x8xf32>, tensor<8x16xf32, #p1>, tensor<65x16xf32> -> tensor<65x16xf32>
   return %r : tensor<65x16xf32>
 }

@@ -25,7 +25,7 @@ func.func @whole_slabs(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #w>) -> tenso
   %e = tensor.empty() : tensor<8x64xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
   %p = tesa.extract_part %w : tensor<32x64xf32, #w> -> tensor<32x64xf32, #w>
-  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64: 16, 16>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x32xf32>, tensor<32x64xf32, #w>, tensor<8x64xf32> -> tensor<8x64xf32>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 32 : i64, block = array<i64: 16, 16>, sparse_operand = 1 : i64} : tensor<8x32xf32>, tensor<32x64xf32, #w>, tensor<8x64xf32> -> tensor<8x64xf32>
   return %r : tensor<8x64xf32>
 }
 
@@ -52,7 +52,7 @@ func.func @dead_lhs_slabs(%x: tensor<8x48xf32, #x>, %w: tensor<48x64xf32>) -> te
   %e = tensor.empty() : tensor<8x64xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
   %p = tesa.extract_part %x : tensor<8x48xf32, #x> -> tensor<8x48xf32, #x>
-  %r = tesa.part_matmul %p, %w, %z {bits = 32 : i64, block = array<i64: 8, 16>, kernel = "block", sparse_operand = 0 : i64} : tensor<8x48xf32, #x>, tensor<48x64xf32>, tensor<8x64xf32> -> tensor<8x64xf32>
+  %r = tesa.part_matmul block %p, %w, %z {bits = 32 : i64, block = array<i64: 8, 16>, sparse_operand = 0 : i64} : tensor<8x48xf32, #x>, tensor<48x64xf32>, tensor<8x64xf32> -> tensor<8x64xf32>
   return %r : tensor<8x64xf32>
 }
 
@@ -75,7 +75,7 @@ func.func @split_slabs(%x: tensor<8x128xf32>, %w: tensor<128x32xf32, #s>) -> ten
   %e = tensor.empty() : tensor<8x32xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
   %p = tesa.extract_part %w : tensor<128x32xf32, #s> -> tensor<128x32xf32, #s>
-  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x128xf32>, tensor<128x32xf32, #s>, tensor<8x32xf32> -> tensor<8x32xf32>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 32 : i64, block = array<i64: 32, 32>, sparse_operand = 1 : i64} : tensor<8x128xf32>, tensor<128x32xf32, #s>, tensor<8x32xf32> -> tensor<8x32xf32>
   return %r : tensor<8x32xf32>
 }
 
@@ -96,9 +96,9 @@ func.func @split_chain(%x: tensor<8x128xf32>, %w: tensor<128x32xf32, #c>, %v: te
   %e = tensor.empty() : tensor<8x32xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
   %p = tesa.extract_part %w : tensor<128x32xf32, #c> -> tensor<128x32xf32, #c>
-  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x128xf32>, tensor<128x32xf32, #c>, tensor<8x32xf32> -> tensor<8x32xf32>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 32 : i64, block = array<i64: 32, 32>, sparse_operand = 1 : i64} : tensor<8x128xf32>, tensor<128x32xf32, #c>, tensor<8x32xf32> -> tensor<8x32xf32>
   %q = tesa.extract_part %v : tensor<128x32xf32, #c> -> tensor<128x32xf32, #c>
-  %r2 = tesa.part_matmul %x, %q, %r {bits = 32 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x128xf32>, tensor<128x32xf32, #c>, tensor<8x32xf32> -> tensor<8x32xf32>
+  %r2 = tesa.part_matmul block %x, %q, %r {bits = 32 : i64, block = array<i64: 32, 32>, sparse_operand = 1 : i64} : tensor<8x128xf32>, tensor<128x32xf32, #c>, tensor<8x32xf32> -> tensor<8x32xf32>
   return %r2 : tensor<8x32xf32>
 }
 
@@ -116,7 +116,7 @@ func.func @partial_slab(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #v>) -> tens
   %e = tensor.empty() : tensor<8x64xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
   %p = tesa.extract_part %w : tensor<32x64xf32, #v> -> tensor<32x64xf32, #v>
-  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64: 16, 16>, kernel = "block", sparse_operand = 1 : i64} : tensor<8x32xf32>, tensor<32x64xf32, #v>, tensor<8x64xf32> -> tensor<8x64xf32>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 32 : i64, block = array<i64: 16, 16>, sparse_operand = 1 : i64} : tensor<8x32xf32>, tensor<32x64xf32, #v>, tensor<8x64xf32> -> tensor<8x64xf32>
   return %r : tensor<8x64xf32>
 }
 
@@ -156,7 +156,7 @@ func.func @f16_bias_gelu(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: t
   %e = tensor.empty() : tensor<32x64xf16>
   %z = linalg.fill ins(%zero : f16) outs(%e : tensor<32x64xf16>) -> tensor<32x64xf16>
   %p = tesa.extract_part %w : tensor<64x64xf16, #h> -> tensor<64x64xf16, #h>
-  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf16> -> tensor<32x64xf16>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf16> -> tensor<32x64xf16>
   %g = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%r, %b : tensor<32x64xf16>, tensor<64xf16>) outs(%e : tensor<32x64xf16>) {
   ^bb0(%a: f16, %c: f16, %o: f16):
     %s = arith.addf %a, %c : f16
@@ -208,7 +208,7 @@ func.func @f16_into_f32(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: te
   } -> tensor<32x64xf32>
   %acc = tesa.annotate %copy : tensor<32x64xf32> -> tensor<32x64xf32, #tesa.sparsity<bits = 32>>
   %p = tesa.extract_part %w : tensor<64x64xf16, #h> -> tensor<64x64xf16, #h>
-  %r = tesa.part_matmul %x, %p, %acc {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf32, #tesa.sparsity<bits = 32>> -> tensor<32x64xf32>
+  %r = tesa.part_matmul block %x, %p, %acc {bits = 16 : i64, block = array<i64: 32, 32>, sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf32, #tesa.sparsity<bits = 32>> -> tensor<32x64xf32>
   %e16 = tensor.empty() : tensor<32x64xf16>
   %t = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%r : tensor<32x64xf32>) outs(%e16 : tensor<32x64xf16>) {
   ^bb0(%a: f32, %o: f16):
@@ -244,7 +244,7 @@ func.func @transposed_weight(%x: tensor<32x64xf16>, %wt: tensor<64x64xf16, #ht>)
   %ew = tensor.empty() : tensor<64x64xf16, #h>
   %w = linalg.transpose ins(%wt : tensor<64x64xf16, #ht>) outs(%ew : tensor<64x64xf16, #h>) permutation = [1, 0]
   %p = tesa.extract_part %w : tensor<64x64xf16, #h> -> tensor<64x64xf16, #h>
-  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf32> -> tensor<32x64xf32>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, #h>, tensor<32x64xf32> -> tensor<32x64xf32>
   return %r : tensor<32x64xf32>
 }
 
@@ -270,7 +270,7 @@ func.func @f16_wide_blocks(%x: tensor<64x128xf16>, %w: tensor<128x128xf16, #h64>
   %e = tensor.empty() : tensor<64x128xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<64x128xf32>) -> tensor<64x128xf32>
   %p = tesa.extract_part %w : tensor<128x128xf16, #h64> -> tensor<128x128xf16, #h64>
-  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block", sparse_operand = 1 : i64} : tensor<64x128xf16>, tensor<128x128xf16, #h64>, tensor<64x128xf32> -> tensor<64x128xf32>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, sparse_operand = 1 : i64} : tensor<64x128xf16>, tensor<128x128xf16, #h64>, tensor<64x128xf32> -> tensor<64x128xf32>
   return %r : tensor<64x128xf32>
 }
 
@@ -295,7 +295,7 @@ func.func @many_tiles(%x: tensor<4224x32xf16>, %w: tensor<32x128xf16, #m>) -> te
   %e = tensor.empty() : tensor<4224x128xf16>
   %z = linalg.fill ins(%zero : f16) outs(%e : tensor<4224x128xf16>) -> tensor<4224x128xf16>
   %p = tesa.extract_part %w : tensor<32x128xf16, #m> -> tensor<32x128xf16, #m>
-  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<4224x32xf16>, tensor<32x128xf16, #m>, tensor<4224x128xf16> -> tensor<4224x128xf16>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, sparse_operand = 1 : i64} : tensor<4224x32xf16>, tensor<32x128xf16, #m>, tensor<4224x128xf16> -> tensor<4224x128xf16>
   return %r : tensor<4224x128xf16>
 }
 
@@ -358,7 +358,7 @@ func.func @long_walks(%x: tensor<32x256xf16>, %w: tensor<256x64xf16, #l>) -> ten
   %e = tensor.empty() : tensor<32x64xf16>
   %z = linalg.fill ins(%zero : f16) outs(%e : tensor<32x64xf16>) -> tensor<32x64xf16>
   %p = tesa.extract_part %w : tensor<256x64xf16, #l> -> tensor<256x64xf16, #l>
-  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x256xf16>, tensor<256x64xf16, #l>, tensor<32x64xf16> -> tensor<32x64xf16>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, sparse_operand = 1 : i64} : tensor<32x256xf16>, tensor<256x64xf16, #l>, tensor<32x64xf16> -> tensor<32x64xf16>
   return %r : tensor<32x64xf16>
 }
 
@@ -399,7 +399,7 @@ func.func @persistent_tiles(%x: tensor<640x256xf16>, %w: tensor<256x4224xf16, #p
   %e = tensor.empty() : tensor<640x4224xf16>
   %z = linalg.fill ins(%zero : f16) outs(%e : tensor<640x4224xf16>) -> tensor<640x4224xf16>
   %p = tesa.extract_part %w : tensor<256x4224xf16, #pt> -> tensor<256x4224xf16, #pt>
-  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block", sparse_operand = 1 : i64} : tensor<640x256xf16>, tensor<256x4224xf16, #pt>, tensor<640x4224xf16> -> tensor<640x4224xf16>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, sparse_operand = 1 : i64} : tensor<640x256xf16>, tensor<256x4224xf16, #pt>, tensor<640x4224xf16> -> tensor<640x4224xf16>
   return %r : tensor<640x4224xf16>
 }
 
@@ -437,7 +437,7 @@ func.func @slab_groups(%x: tensor<4224x256xf16>, %w: tensor<256x512xf16, #g>) ->
   %e = tensor.empty() : tensor<4224x512xf16>
   %z = linalg.fill ins(%zero : f16) outs(%e : tensor<4224x512xf16>) -> tensor<4224x512xf16>
   %p = tesa.extract_part %w : tensor<256x512xf16, #g> -> tensor<256x512xf16, #g>
-  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, kernel = "block", sparse_operand = 1 : i64} : tensor<4224x256xf16>, tensor<256x512xf16, #g>, tensor<4224x512xf16> -> tensor<4224x512xf16>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, sparse_operand = 1 : i64} : tensor<4224x256xf16>, tensor<256x512xf16, #g>, tensor<4224x512xf16> -> tensor<4224x512xf16>
   return %r : tensor<4224x512xf16>
 }
 
@@ -459,6 +459,6 @@ func.func @wide_slab_groups(%x: tensor<8448x128xf16>, %w: tensor<128x512xf16, #w
   %e = tensor.empty() : tensor<8448x512xf16>
   %z = linalg.fill ins(%zero : f16) outs(%e : tensor<8448x512xf16>) -> tensor<8448x512xf16>
   %p = tesa.extract_part %w : tensor<128x512xf16, #wg> -> tensor<128x512xf16, #wg>
-  %r = tesa.part_matmul %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block", sparse_operand = 1 : i64} : tensor<8448x128xf16>, tensor<128x512xf16, #wg>, tensor<8448x512xf16> -> tensor<8448x512xf16>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, sparse_operand = 1 : i64} : tensor<8448x128xf16>, tensor<128x512xf16, #wg>, tensor<8448x512xf16> -> tensor<8448x512xf16>
   return %r : tensor<8448x512xf16>
 }

@@ -23,7 +23,7 @@ func.func @dead_lhs_columns(%x: tensor<8x4xf32, #x>, %w: tensor<4x16xf32>) -> te
   %e = tensor.empty() : tensor<8x16xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x16xf32>) -> tensor<8x16xf32>
   %p = tesa.extract_part %x : tensor<8x4xf32, #x> -> tensor<8x4xf32, #x>
-  %r = tesa.part_matmul %p, %w, %z {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 0 : i64} : tensor<8x4xf32, #x>, tensor<4x16xf32>, tensor<8x16xf32> -> tensor<8x16xf32>
+  %r = tesa.part_matmul fine %p, %w, %z {bits = 32 : i64, block = array<i64>, sparse_operand = 0 : i64} : tensor<8x4xf32, #x>, tensor<4x16xf32>, tensor<8x16xf32> -> tensor<8x16xf32>
   return %r : tensor<8x16xf32>
 }
 
@@ -46,7 +46,7 @@ func.func @dead_columns(%x: tensor<8x16xf32>, %w: tensor<16x4xf32, #w>) -> tenso
   %e = tensor.empty() : tensor<8x4xf32, #w>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x4xf32, #w>) -> tensor<8x4xf32, #w>
   %p = tesa.extract_part %w : tensor<16x4xf32, #w> -> tensor<16x4xf32, #w>
-  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<8x16xf32>, tensor<16x4xf32, #w>, tensor<8x4xf32, #w> -> tensor<8x4xf32, #w>
+  %r = tesa.part_matmul fine %x, %p, %z {bits = 32 : i64, block = array<i64>, sparse_operand = 1 : i64} : tensor<8x16xf32>, tensor<16x4xf32, #w>, tensor<8x4xf32, #w> -> tensor<8x4xf32, #w>
   return %r : tensor<8x4xf32, #w>
 }
 
@@ -63,7 +63,7 @@ func.func @live_columns(%x: tensor<8x16xf32>, %w: tensor<16x4xf32, #v>) -> tenso
   %e = tensor.empty() : tensor<8x4xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x4xf32>) -> tensor<8x4xf32>
   %p = tesa.extract_part %w : tensor<16x4xf32, #v> -> tensor<16x4xf32, #v>
-  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<8x16xf32>, tensor<16x4xf32, #v>, tensor<8x4xf32> -> tensor<8x4xf32>
+  %r = tesa.part_matmul fine %x, %p, %z {bits = 32 : i64, block = array<i64>, sparse_operand = 1 : i64} : tensor<8x16xf32>, tensor<16x4xf32, #v>, tensor<8x4xf32> -> tensor<8x4xf32>
   return %r : tensor<8x4xf32>
 }
 
@@ -93,6 +93,6 @@ func.func @split_kept_columns(%x: tensor<16x512xf32>, %w: tensor<512x256xf32, #s
   %e = tensor.empty() : tensor<16x256xf32, #s>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<16x256xf32, #s>) -> tensor<16x256xf32, #s>
   %p = tesa.extract_part %w : tensor<512x256xf32, #s> -> tensor<512x256xf32, #s>
-  %r = tesa.part_matmul %x, %p, %z {bits = 32 : i64, block = array<i64>, kernel = "fine", sparse_operand = 1 : i64} : tensor<16x512xf32>, tensor<512x256xf32, #s>, tensor<16x256xf32, #s> -> tensor<16x256xf32, #s>
+  %r = tesa.part_matmul fine %x, %p, %z {bits = 32 : i64, block = array<i64>, sparse_operand = 1 : i64} : tensor<16x512xf32>, tensor<512x256xf32, #s>, tensor<16x256xf32, #s> -> tensor<16x256xf32, #s>
   return %r : tensor<16x256xf32, #s>
 }

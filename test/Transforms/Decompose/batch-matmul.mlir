@@ -12,7 +12,7 @@
 // CHECK: %[[S0:.+]] = tesa.annotate %[[A0]] : tensor<4x6xf32> -> tensor<4x6xf32, #tesa.sparsity<map = dense<{{\[\[}}32, 0], [0, 0]]> : tensor<2x2xi8>>>
 // CHECK: %[[B0:.+]] = tensor.extract_slice %[[B]][0, 0, 0] [1, 6, 5] [1, 1, 1]
 // CHECK: %[[P0:.+]] = tesa.extract_part %[[S0]]
-// CHECK: %[[R0:.+]] = tesa.part_matmul %[[P0]], %[[B0]], %[[C0]]
+// CHECK: %[[R0:.+]] = tesa.part_matmul fine %[[P0]], %[[B0]], %[[C0]]
 // CHECK: %[[IN0:.+]] = tensor.insert_slice %[[R0]] into %[[C]][0, 0, 0] [1, 4, 5] [1, 1, 1]
 // CHECK: %[[C1:.+]] = tensor.extract_slice %[[C]][1, 0, 0] [1, 4, 5] [1, 1, 1]
 // CHECK-NOT: tesa.part_matmul

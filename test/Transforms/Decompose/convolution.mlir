@@ -12,7 +12,7 @@
 // CHECK: %[[SW:.+]] = tesa.annotate %[[W]] : tensor<8x3xf32> -> tensor<8x3xf32, #tesa.sparsity<map = dense<{{\[\[}}32, 0, 0]]> : tensor<1x3xi8>>>
 // CHECK: %[[M:.+]] = tensor.collapse_shape %[[ACC]] {{\[\[}}0, 1, 2], [3]] : tensor<1x2x2x3xf32> into tensor<4x3xf32>
 // CHECK: %[[P:.+]] = tesa.extract_part %[[SW]]
-// CHECK: %[[R:.+]] = tesa.part_matmul %[[PATCHES]], %[[P]], %[[M]] {{.*}}sparse_operand = 1
+// CHECK: %[[R:.+]] = tesa.part_matmul fine %[[PATCHES]], %[[P]], %[[M]] {{.*}}sparse_operand = 1
 // CHECK: %[[OUT:.+]] = tensor.expand_shape %[[R]] {{\[\[}}0, 1, 2], [3]] output_shape [1, 2, 2, 3]
 // CHECK: return %[[OUT]]
 func.func @nhwc(%image: tensor<1x5x7x2xf32>, %filter: tensor<2x2x2x3xf32, #tesa.sparsity<map = dense<[[[[32, 0, 0]]]]> : tensor<1x1x1x3xi8>>>, %acc: tensor<1x2x2x3xf32>) -> tensor<1x2x2x3xf32> {
@@ -50,7 +50,7 @@ func.func @nchw(%image: tensor<1x2x3x3xf32>, %filter: tensor<3x2x2x2xf32, #tesa.
 // CHECK-SAME: %[[BIAS:[^:]+]]: tensor<3xf32>)
 // CHECK-NOT: linalg.transpose ins(%{{.+}} : tensor<1x3x2x2xf32>)
 // CHECK: %[[M:.+]] = linalg.generic {indexing_maps = [#[[ROWS]], #{{.+}}], iterator_types = ["parallel", "parallel"]} ins(%[[BIAS]] : tensor<3xf32>) outs(%{{.+}} : tensor<3x4xf32>)
-// CHECK: tesa.part_matmul %{{.+}}, %{{.+}}, %[[M]] {{.*}}sparse_operand = 0
+// CHECK: tesa.part_matmul fine %{{.+}}, %{{.+}}, %[[M]] {{.*}}sparse_operand = 0
 func.func @nchw_bias(%image: tensor<1x2x3x3xf32>, %filter: tensor<3x2x2x2xf32, #tesa.sparsity<map = dense<[[[[32]]], [[[0]]], [[[16]]]]> : tensor<3x1x1x1xi8>>>, %bias: tensor<3xf32>) -> tensor<1x3x2x2xf32> {
   %e = tensor.empty() : tensor<1x3x2x2xf32>
   %acc = linalg.generic {indexing_maps = [affine_map<(n, f, y, x) -> (f)>, affine_map<(n, f, y, x) -> (n, f, y, x)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%bias : tensor<3xf32>) outs(%e : tensor<1x3x2x2xf32>) {

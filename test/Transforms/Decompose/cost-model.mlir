@@ -4,9 +4,9 @@
 // 16x16 block with a 16x16 block (two sizes in one operator), and leaves a
 // scattered element fine-grained.
 // CHECK-LABEL: func.func @mixed_sizes
-// CHECK: tesa.part_matmul {{.*}} {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "block"
-// CHECK: tesa.part_matmul {{.*}} {bits = 16 : i64, block = array<i64: 16, 16>, kernel = "block"
-// CHECK: tesa.part_matmul {{.*}} {bits = 16 : i64, block = array<i64>, kernel = "fine"
+// CHECK: tesa.part_matmul block {{.*}} {bits = 16 : i64, block = array<i64: 64, 64>
+// CHECK: tesa.part_matmul block {{.*}} {bits = 16 : i64, block = array<i64: 16, 16>
+// CHECK: tesa.part_matmul fine {{.*}} {bits = 16 : i64, block = array<i64>
 func.func @mixed_sizes(%x: tensor<8x128xf32>,
     %w: tensor<128x128xf32, #tesa.sparsity<map = dense_resource<mixed> : tensor<128x128xi8>>>,
     %acc: tensor<8x128xf32>) -> tensor<8x128xf32> {

@@ -5,7 +5,7 @@
 // CHECK-LABEL: func.func @f16_into_f32(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<32x64xf16>, %[[W:[^:]+]]: tensor<64x64xf16, {{.*}}>, %[[ACC:[^:]+]]: tensor<32x64xf32>)
 // CHECK: %[[P:.+]] = tesa.extract_part %[[W]] : tensor<64x64xf16, {{.*}}> -> tensor<64x64xf16, {{.*}}>
-// CHECK: %[[R:.+]] = tesa.part_matmul %[[X]], %[[P]], %[[ACC]] {bits = 16 : i64, block = array<i64: 32, {{[0-9]+}}>, kernel = "block", sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, {{.*}}>, tensor<32x64xf32> -> tensor<32x64xf32>
+// CHECK: %[[R:.+]] = tesa.part_matmul block %[[X]], %[[P]], %[[ACC]] {bits = 16 : i64, block = array<i64: 32, {{[0-9]+}}>, sparse_operand = 1 : i64} : tensor<32x64xf16>, tensor<64x64xf16, {{.*}}>, tensor<32x64xf32> -> tensor<32x64xf32>
 // CHECK-NOT: tesa.part_matmul
 // CHECK: return %[[R]]
 #h = #tesa.sparsity<map = dense<[[16, 0], [0, 16]]> : tensor<2x2xi8>>

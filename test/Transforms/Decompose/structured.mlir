@@ -13,17 +13,17 @@
 // CHECK-LABEL: func.func @two_four(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<24x64xf32>, %[[W:[^:]+]]: tensor<64x64xf32, {{.*}}>, %[[ACC:[^:]+]]: tensor<24x64xf32>)
 // CHECK: %[[P:.+]] = tesa.extract_part %[[W]]
-// CHECK: %[[R:.+]] = tesa.part_matmul %[[X]], %[[P]], %[[ACC]] {bits = 16 : i64, block = array<i64: 64, 64>, kernel = "structured", sparse_operand = 1 : i64}
+// CHECK: %[[R:.+]] = tesa.part_matmul structured %[[X]], %[[P]], %[[ACC]] {bits = 16 : i64, block = array<i64: 64, 64>, sparse_operand = 1 : i64}
 // CHECK-NOT: tesa.part_matmul
 // CHECK: return %[[R]]
 
 // TURING-LABEL: func.func @two_four(
-// TURING-NOT: "structured"
-// TURING: kernel = "block"
-// TURING-NOT: "structured"
+// TURING-NOT: part_matmul structured
+// TURING: tesa.part_matmul block
+// TURING-NOT: part_matmul structured
 
 // COVER-LABEL: func.func @two_four(
-// COVER: kernel = "structured"
+// COVER: tesa.part_matmul structured
 func.func @two_four(%x: tensor<24x64xf32>, %w: tensor<64x64xf32, #two_four>, %acc: tensor<24x64xf32>) -> tensor<24x64xf32> {
   %r = linalg.matmul ins(%x, %w : tensor<24x64xf32>, tensor<64x64xf32, #two_four>) outs(%acc : tensor<24x64xf32>) -> tensor<24x64xf32>
   return %r : tensor<24x64xf32>
@@ -37,8 +37,8 @@ func.func @two_four(%x: tensor<24x64xf32>, %w: tensor<64x64xf32, #two_four>, %ac
 #broken = #tesa.sparsity<map = dense<[[16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16], [16, 16], [0, 16], [16, 0], [0, 16]]> : tensor<64x2xi8>>
 
 // FORCED-LABEL: func.func @partly_two_four(
-// FORCED-DAG: kernel = "structured"
-// FORCED-DAG: kernel = "block"
+// FORCED-DAG: tesa.part_matmul structured
+// FORCED-DAG: tesa.part_matmul block
 func.func @partly_two_four(%x: tensor<24x64xf32>, %w: tensor<64x64xf32, #broken>, %acc: tensor<24x64xf32>) -> tensor<24x64xf32> {
   %r = linalg.matmul ins(%x, %w : tensor<24x64xf32>, tensor<64x64xf32, #broken>) outs(%acc : tensor<24x64xf32>) -> tensor<24x64xf32>
   return %r : tensor<24x64xf32>

@@ -160,17 +160,14 @@ LogicalResult PartMatmulOp::verify() {
     return emitOpError("shapes do not form a matrix product: ")
            << lhsType << " * " << rhsType << " + " << accType << " -> "
            << resultType;
-  StringRef kernel = getKernel();
-  if (kernel != "block" && kernel != "structured" && kernel != "fine")
-    return emitOpError("kernel must be \"block\", \"structured\" or "
-                       "\"fine\", got \"")
-           << kernel << "\"";
+  PartKernel kernel = getKernel();
   ArrayRef<int64_t> block = getBlock();
-  if (kernel != "fine" &&
+  if (kernel != PartKernel::Fine &&
       (block.size() != 2 || block[0] <= 0 || block[1] <= 0))
-    return emitOpError("a ")
-           << kernel << " kernel needs a block shape of two positive sizes";
-  if (kernel == "fine" && !block.empty())
+    return emitOpError("a ") << stringifyPartKernel(kernel)
+                             << " kernel needs a block shape of two positive "
+                                "sizes";
+  if (kernel == PartKernel::Fine && !block.empty())
     return emitOpError("a fine kernel takes no block shape");
   int64_t bits = getBits();
   if (bits != 4 && bits != 8 && bits != 16 && bits != 32)
@@ -178,7 +175,7 @@ LogicalResult PartMatmulOp::verify() {
   if (operandElement.isF16() && bits != 16)
     return emitOpError("a part of f16 operands is computed at 16 bits, got ")
            << bits;
-  if (kernel == "structured" && failed(verifyStructured()))
+  if (kernel == PartKernel::Structured && failed(verifyStructured()))
     return failure();
   if (!getSparsityEncoding(getSparse().getType()))
     return emitOpError("the sparse operand must carry a #tesa.sparsity "

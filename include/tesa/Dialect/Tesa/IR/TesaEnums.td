@@ -47,6 +47,15 @@ def Tesa_CopyEngine : I32EnumAttr<"CopyEngine",
   let genSpecializedAttr = 0;
 }
 
+def Tesa_PartKernel : I32EnumAttr<"PartKernel",
+    "how a part of a decomposed product is computed", [
+      I32EnumAttrCase<"Block", 0, "block">,
+      I32EnumAttrCase<"Structured", 1, "structured">,
+      I32EnumAttrCase<"Fine", 2, "fine">
+    ]> {
+  let cppNamespace = "::tesa";
+}
+
 def Tesa_WorkListKind : I32EnumAttr<"WorkListKind",
     "which output tiles the blocks of a kernel compute", [
       I32EnumAttrCase<"DenseGrid", 0, "dense_grid">,

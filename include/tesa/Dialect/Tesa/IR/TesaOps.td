@@ -77,7 +77,8 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
       to nearest even, products accumulate in i32 and are dequantised into
       the f32 accumulator.
 
-    `kernel` names the kind of kernel the cost model chose: `block` (the
+    The keyword after the op's name (`kernel`) names the kind of kernel the
+    cost model chose: `block` (the
     part's kept elements lie in blocks of shape `block`, in the sparse
     operand's dimensions, computed as dense tiles), `structured` (f16 only:
     blocks as for `block`, in which every output channel keeps at most two
@@ -93,7 +94,7 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
     `--tesa-fuse-epilogues`). Its ops must be free of side effects.
 
     ```mlir
-    %r = tesa.part_matmul %x, %p, %acc {sparse_operand = 1, kernel = "fine", block = array<i64>, bits = 32}
+    %r = tesa.part_matmul fine %x, %p, %acc {sparse_operand = 1, block = array<i64>, bits = 32}
         : tensor<16x64xf32>, tensor<64x64xf32, #tesa.sparsity<...>>, tensor<16x64xf32> -> tensor<16x64xf32>
         epilogue {
     ^bb0(%v: f32):
@@ -106,13 +107,13 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
     ```mlir
     %p = tesa.extract_part %w : tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [32, 8]]> : tensor<2x2xi8>>>
         -> tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [0, 8]]> : tensor<2x2xi8>>>
-    %r = tesa.part_matmul %x, %p, %acc {sparse_operand = 1, kernel = "block", block = array<i64: 32, 32>, bits = 8}
+    %r = tesa.part_matmul block %x, %p, %acc {sparse_operand = 1, block = array<i64: 32, 32>, bits = 8}
         : tensor<16x64xf32>, tensor<64x64xf32, #tesa.sparsity<map = dense<[[8, 0], [0, 8]]> : tensor<2x2xi8>>>, tensor<16x64xf32>
         -> tensor<16x64xf32>
     ```
 
     ```mlir
-    %r = tesa.part_matmul %x, %p, %acc {sparse_operand = 1, kernel = "block", block = array<i64: 32, 32>, bits = 16}
+    %r = tesa.part_matmul block %x, %p, %acc {sparse_operand = 1, block = array<i64: 32, 32>, bits = 16}
         : tensor<16x64xf16>, tensor<64x64xf16, #tesa.sparsity<map = dense<[[16, 0], [0, 16]]> : tensor<2x2xi8>>>, tensor<16x64xf32>
         -> tensor<16x64xf32>
     ```
@@ -120,14 +121,14 @@ def Tesa_PartMatmulOp : Tesa_Op<"part_matmul", [Pure]> {
   let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
                        AnyRankedTensor:$acc,
                        ConfinedAttr<I64Attr, [IntMinValue<0>, IntMaxValue<1>]>:$sparse_operand,
-                       StrAttr:$kernel,
+                       Tesa_PartKernel:$kernel,
                        DenseI64ArrayAttr:$block,
                        I64Attr:$bits);
   let results = (outs AnyRankedTensor:$result);
   let regions = (region AnyRegion:$epilogue);
   let assemblyFormat = [{
-    $lhs `,` $rhs `,` $acc attr-dict `:` type($lhs) `,` type($rhs) `,`
-    type($acc) `->` type($result) (`epilogue` $epilogue^)?
+    $kernel $lhs `,` $rhs `,` $acc attr-dict `:` type($lhs) `,` type($rhs)
+    `,` type($acc) `->` type($result) (`epilogue` $epilogue^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
