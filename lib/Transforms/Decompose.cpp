@@ -236,18 +236,7 @@ void keepDense(linalg::LinalgOp op) {
 
 FailureOr<DecompositionOptions> DecomposePass::parseOptions() {
   DecompositionOptions options;
-  if (plan == "auto")
-    options.mode = DecompositionOptions::Mode::Auto;
-  else if (plan == "fine")
-    options.mode = DecompositionOptions::Mode::Fine;
-  else if (plan == "block")
-    options.mode = DecompositionOptions::Mode::Block;
-  else if (plan == "structured")
-    options.mode = DecompositionOptions::Mode::Structured;
-  else
-    return emitError(getOperation().getLoc())
-           << "unknown plan '" << plan
-           << "'; expected auto, fine, block or structured";
+  options.mode = plan;
   StringRef channels, reduction;
   std::tie(channels, reduction) = StringRef(blockShape).split('x');
   if (channels.getAsInteger(10, options.forcedBlock.channels) ||

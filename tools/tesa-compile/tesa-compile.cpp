@@ -63,10 +63,10 @@ static cl::opt<std::string>
            cl::desc("Kernels as 'bin' (cubin / HSACO) or 'isa' (PTX, "
                     "compiled by the driver when the library is loaded)"),
            cl::init("bin"), cl::cat(category));
-static cl::opt<std::string> plan("plan",
-                                 cl::desc("Decomposition plan: auto, fine, "
-                                          "block or structured"),
-                                 cl::init("auto"), cl::cat(category));
+static cl::opt<tesa::DecompositionOptions::Mode>
+    plan("plan", cl::desc("Decomposition plan"),
+         cl::init(tesa::DecompositionOptions::Mode::Auto),
+         tesa::getDecompositionPlanValues(), cl::cat(category));
 static cl::opt<std::string>
     blockShape("block-shape", cl::desc("Block shape for --plan=block and "
                                  "--plan=structured"),

@@ -18,6 +18,7 @@
 #include "tesa/Target/ChipDescription.h"
 
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/CommandLine.h"
 
 namespace tesa {
 
@@ -58,6 +59,20 @@ struct DecompositionOptions {
   Mode mode = Mode::Auto;
   BlockShape forcedBlock = {16, 16};
 };
+
+/// The names of the decomposition plans (DecompositionOptions::Mode), for
+/// the options that take one.
+inline llvm::cl::ValuesClass getDecompositionPlanValues() {
+  using Mode = DecompositionOptions::Mode;
+  return llvm::cl::values(
+      clEnumValN(Mode::Auto, "auto", "the cost model's cover"),
+      clEnumValN(Mode::Fine, "fine", "every kept element fine-grained"),
+      clEnumValN(Mode::Block, "block",
+                 "every block of block-shape holding a kept element"),
+      clEnumValN(Mode::Structured, "structured",
+                 "as block, f16 blocks that are 2:4 along the reduction on "
+                 "sparse tensor cores"));
+}
 
 /// The most planning cells decomposition takes on (a 16384x16384 weight
 /// with a per-element map): planning takes about 16 bytes a cell.

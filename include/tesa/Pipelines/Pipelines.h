@@ -7,6 +7,8 @@
 #ifndef TESA_PIPELINES_PIPELINES_H
 #define TESA_PIPELINES_PIPELINES_H
 
+#include "tesa/Analysis/DecompositionPlan.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -31,10 +33,10 @@ struct GPUPipelineOptions
       llvm::cl::desc("Kernel binaries: 'bin' (cubin / HSACO), 'isa' (PTX / "
                      "AMDGPU assembly) or 'fatbin'"),
       llvm::cl::init("bin")};
-  Option<std::string> plan{*this, "plan",
-                           llvm::cl::desc("Decomposition plan: auto, fine, "
-                                          "block or structured"),
-                           llvm::cl::init("auto")};
+  Option<DecompositionOptions::Mode> plan{
+      *this, "plan", llvm::cl::desc("Decomposition plan"),
+      llvm::cl::init(DecompositionOptions::Mode::Auto),
+      getDecompositionPlanValues()};
   Option<std::string> blockShape{
       *this, "block-shape",
       llvm::cl::desc("Block shape for plan=block and plan=structured "

@@ -7,6 +7,7 @@
 #ifndef TESA_TRANSFORMS_PASSES_H
 #define TESA_TRANSFORMS_PASSES_H
 
+#include "tesa/Analysis/DecompositionPlan.h"
 #include "tesa/Dialect/Tesa/IR/TesaDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -217,11 +217,10 @@ def Decompose : Pass<"tesa-decompose", "mlir::ModuleOp"> {
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
            "Chip whose block menu and cost table drive the plan">,
-    Option<"plan", "plan", "std::string", /*default=*/"\"auto\"",
-           "'auto' (cost model), 'fine' (all fine-grained), 'block' "
-           "(every block of block-shape holding a kept element) or "
-           "'structured' (as 'block', f16 blocks that are 2:4 along the "
-           "reduction on sparse tensor cores)">,
+    Option<"plan", "plan", "::tesa::DecompositionOptions::Mode",
+           /*default=*/"::tesa::DecompositionOptions::Mode::Auto",
+           "How the parts are chosen",
+           [{::tesa::getDecompositionPlanValues()}]>,
     Option<"blockShape", "block-shape", "std::string", /*default=*/"\"16x16\"",
            "Block shape for plan=block and plan=structured, as "
            "<channels>x<reduction>">,

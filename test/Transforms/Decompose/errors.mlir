@@ -4,7 +4,7 @@
 // RUN: not tesa-opt %s -split-input-file --tesa-decompose=block-shape=16 2>&1 | FileCheck %s --check-prefix=SHAPE
 
 // CHIP: error: unknown chip 'sm_1'; known chips: sm_75, sm_80, sm_86, sm_89, sm_90, gfx906
-// PLAN: error: unknown plan 'dense'; expected auto, fine, block or structured
+// PLAN: for the --plan option: Cannot find option named 'dense'!
 // SHAPE: error: block-shape '16' is not <channels>x<reduction> with positive sizes
 
 // f16 parts are kept blocks of whole 32x32 tiles only (computed on the
