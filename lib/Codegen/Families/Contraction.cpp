@@ -1156,34 +1156,6 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
     stages = std::clamp<int64_t>(
         getLongestWalk(slabs->offsets) * (blockK / stepK), kMinWgmmaStages,
         stages);
-    int64_t tiles = llvm::divideCeil(m, tileM) * columnTiles;
-    auto wgmmaConfig = [&](bool tma) {
-      auto config = TileConfigAttr::get(
-          context, {tileM, blockN, stepK}, {64, blockN},
-          2 * tileM + (tma ? 32 : 0), stages,
-          tma ? CopyEngine::Tma : CopyEngine::AsyncCopy,
-          MmaAtom::WgmmaF16M64NK16, WorkListKind::DenseGrid, /*splitK=*/1);
-      // Steps of 64 over more tiles than the chip runs at once: a
-      // persistent grid.
-      int64_t perProcessor = getBlocksPerProcessor(chip, config);
-      int64_t resident = perProcessor * chip.multiprocessors;
-      if (!tma || stepK != 64 || tiles <= resident ||
-          walkedSteps < kPersistentMinSteps * columnTiles)
-        return config;
-      problem.persistent = {resident, perProcessor};
-      return TileConfigAttr::get(
-          context, config.getTile(), config.getThreadTile(),
-          config.getThreads(), stages, CopyEngine::Tma,
-          MmaAtom::WgmmaF16M64NK16, WorkListKind::Persistent, /*splitK=*/1);
-    };
-    // Copies by TMA where the chip has it and the walks are long enough to
-    // repay its set-up (its mbarriers, the tensor maps' first reads) in
-    // each block of threads, or in each tile of a persistent grid; else by
-    // every thread.
-    auto repaysTma = [&](TileConfigAttr config) {
-      return walkedSteps >= kTmaMinSteps * columnTiles ||
-             config.getWork() == WorkListKind::Persistent;
-    };
     // Tiles of several slabs that walk the blocks any of them keeps, where
     // that reads A's slices far less often.
     if (!sparseLhs && chip.hasTensorMemoryAccelerator)
@@ -1191,15 +1163,40 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
               getSlabGroupTiles(problem, *slabs, tileM, blockN, stepK, chip))
         return emitContraction(grouped->first, grouped->second, module, name,
                                epilogue->getResultType());
-    for (bool tma : {true, false}) {
-      TileConfigAttr candidate = wgmmaConfig(tma);
-      if ((!tma ||
-           (chip.hasTensorMemoryAccelerator && repaysTma(candidate))) &&
-          !checkConfig(problem, candidate)) {
+    auto wgmmaConfig = [&](CopyEngine copy, WorkListKind work) {
+      return TileConfigAttr::get(
+          context, {tileM, blockN, stepK}, {64, blockN},
+          2 * tileM + (copy == CopyEngine::Tma ? 32 : 0), stages, copy,
+          MmaAtom::WgmmaF16M64NK16, work, /*splitK=*/1);
+    };
+    // Copies by TMA where the chip has it and the walks are long enough to
+    // repay its set-up (its mbarriers, the tensor maps' first reads) in
+    // each block of threads, or in each tile of a persistent grid: steps
+    // of 64 over more tiles than the chip runs at once. Else, or where TMA
+    // does not fit, by every thread.
+    SmallVector<TileConfigAttr> candidates;
+    if (chip.hasTensorMemoryAccelerator) {
+      TileConfigAttr tma =
+          wgmmaConfig(CopyEngine::Tma, WorkListKind::DenseGrid);
+      int64_t perProcessor = getBlocksPerProcessor(chip, tma);
+      int64_t resident = perProcessor * chip.multiprocessors;
+      int64_t tiles = llvm::divideCeil(m, tileM) * columnTiles;
+      if (stepK == 64 && tiles > resident &&
+          walkedSteps >= kPersistentMinSteps * columnTiles) {
+        problem.persistent = {resident, perProcessor};
+        candidates.push_back(
+            wgmmaConfig(CopyEngine::Tma, WorkListKind::Persistent));
+      } else if (walkedSteps >= kTmaMinSteps * columnTiles) {
+        candidates.push_back(tma);
+      }
+    }
+    candidates.push_back(
+        wgmmaConfig(CopyEngine::AsyncCopy, WorkListKind::DenseGrid));
+    for (TileConfigAttr candidate : candidates)
+      if (!checkConfig(problem, candidate)) {
         config = candidate;
         break;
       }
-    }
   }
   if (checkConfig(problem, config))
     problem = describe(false);

@@ -99,8 +99,11 @@ private:
     int64_t bRowBytes;
   };
   WarpgroupBlock beginBlock(gpu::GPUFuncOp kernel);
-  /// `acc` plus one step's products, after a fence, for the slices whose
-  /// descriptors are `aDescriptor` and `bDescriptor`; not committed.
+  /// `acc` plus the products of one step's K / 16 slices from the tiles
+  /// whose descriptors are `aDescriptor` and `bDescriptor`.
+  Value multiplySlices(Value aDescriptor, Value bDescriptor, Value acc,
+                       int64_t bRowBytes);
+  /// multiplySlices after a fence; not committed.
   Value multiplyStep(Value aDescriptor, Value bDescriptor, Value acc,
                      int64_t bRowBytes);
   /// multiplyStep for each slab of a tile of several (`mask` set: the
@@ -112,8 +115,11 @@ private:
                                                mlir::ValueRange accs,
                                                int64_t bRowBytes,
                                                mlir::Value mask);
-  /// Stores this warpgroup's accumulators `acc`.
-  void storeWarpgroup(const WarpgroupBlock &tile, Value acc);
+  /// Bit `slab` of a step's slab mask (an index, 0 or 1).
+  Value getSlabBit(Value mask, int64_t slab);
+  /// Stores this warpgroup's accumulators `acc` of slab `slab` of the tile.
+  void storeWarpgroup(const WarpgroupBlock &tile, Value acc,
+                      int64_t slab = 0);
   /// The body with cp.async copies of every thread.
   void emitAsyncCopyBody(gpu::GPUFuncOp kernel);
   /// `first` at the tile (`rowTile`, `columnTile`).
@@ -194,16 +200,26 @@ WgmmaContractionEmitter::beginBlock(gpu::GPUFuncOp kernel) {
   return tile;
 }
 
-Value WgmmaContractionEmitter::multiplyStep(Value aDescriptor,
-                                           Value bDescriptor, Value acc,
-                                           int64_t bRowBytes) {
+Value WgmmaContractionEmitter::multiplySlices(Value aDescriptor,
+                                             Value bDescriptor, Value acc,
+                                             int64_t bRowBytes) {
   int64_t aSliceBytes = getWgmmaSliceBytes(false, tiling.getRowBytes());
   int64_t bSliceBytes = getWgmmaSliceBytes(bMnMajor, bRowBytes);
-  atom.fence();
   for (int64_t slice = 0; slice < tiling.tileK / kWgmmaK; ++slice)
     acc = atom.multiply(atom.advance(aDescriptor, slice * aSliceBytes),
                         atom.advance(bDescriptor, slice * bSliceBytes), acc);
   return acc;
+}
+
+Value WgmmaContractionEmitter::multiplyStep(Value aDescriptor,
+                                           Value bDescriptor, Value acc,
+                                           int64_t bRowBytes) {
+  atom.fence();
+  return multiplySlices(aDescriptor, bDescriptor, acc, bRowBytes);
+}
+
+Value WgmmaContractionEmitter::getSlabBit(Value mask, int64_t slab) {
+  return e.rem(e.div(mask, int64_t(1) << slab), 2);
 }
 
 SmallVector<Value> WgmmaContractionEmitter::multiplySlabs(
@@ -212,15 +228,6 @@ SmallVector<Value> WgmmaContractionEmitter::multiplySlabs(
   if (!mask)
     return {multiplyStep(aDescriptor, bDescriptor, accs[0], bRowBytes)};
   ImplicitLocOpBuilder &b = e.b;
-  int64_t aSliceBytes = getWgmmaSliceBytes(false, tiling.getRowBytes());
-  int64_t bSliceBytes = getWgmmaSliceBytes(bMnMajor, bRowBytes);
-  auto multiplySlab = [&](Value slabDescriptor, Value acc) {
-    for (int64_t slice = 0; slice < tiling.tileK / kWgmmaK; ++slice)
-      acc = atom.multiply(atom.advance(aDescriptor, slice * aSliceBytes),
-                          atom.advance(slabDescriptor, slice * bSliceBytes),
-                          acc);
-    return acc;
-  };
   atom.fence();
   SmallVector<Value> next;
   for (auto [j, acc] : llvm::enumerate(accs)) {
@@ -228,7 +235,7 @@ SmallVector<Value> WgmmaContractionEmitter::multiplySlabs(
         atom.advance(bDescriptor, int64_t(j) * tiling.getSlabBytes());
     // The same in every lane, as ptxas must see to keep the products of
     // the slabs in flight together.
-    Value bit = e.fromFirstLane(e.rem(e.div(mask, int64_t(1) << j), 2));
+    Value bit = e.fromFirstLane(getSlabBit(mask, j));
     Value keep =
         arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, e.index(0));
     auto branch = scf::IfOp::create(b, acc.getType(), keep,
@@ -236,7 +243,8 @@ SmallVector<Value> WgmmaContractionEmitter::multiplySlabs(
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&branch.getThenRegion().front());
-      scf::YieldOp::create(b, multiplySlab(slabDescriptor, acc));
+      scf::YieldOp::create(
+          b, multiplySlices(aDescriptor, slabDescriptor, acc, bRowBytes));
       b.setInsertionPointToStart(&branch.getElseRegion().front());
       scf::YieldOp::create(b, acc);
     }
@@ -246,10 +254,11 @@ SmallVector<Value> WgmmaContractionEmitter::multiplySlabs(
 }
 
 void WgmmaContractionEmitter::storeWarpgroup(const WarpgroupBlock &tile,
-                                             Value acc) {
+                                             Value acc, int64_t slab) {
   storeAccumulators(tile.block, acc,
                     e.add(tile.rowStart, e.affine(tile.warpgroup, kWgmmaRows)),
-                    tile.columnStart, tile.inGroup);
+                    e.affine(tile.columnStart, 1, slab * tiling.slabN),
+                    tile.inGroup);
 }
 
 WgmmaContractionEmitter::WarpgroupBlock
@@ -366,7 +375,7 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
           Value mask = steps.getSlabMask(tile.columnTile, i);
           Value bytes = e.index(tiling.getABytes());
           for (auto [j, keep] : llvm::enumerate(keeps)) {
-            Value bit = e.rem(e.div(mask, int64_t(1) << j), 2);
+            Value bit = getSlabBit(mask, j);
             keep = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit,
                                          e.index(0));
             bytes = e.add(bytes, e.affine(bit, tiling.getSlabBytes()));
@@ -444,11 +453,7 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
                                            count, e.index(0)),
                      releases));
       for (auto [j, acc] : llvm::enumerate(loop.getResults()))
-        storeAccumulators(
-            tile.block, acc,
-            e.add(tile.rowStart, e.affine(tile.warpgroup, kWgmmaRows)),
-            e.affine(tile.columnStart, 1, int64_t(j) * tiling.slabN),
-            tile.inGroup);
+        storeWarpgroup(tile, acc, j);
       return after;
     });
   });
