@@ -35,15 +35,22 @@ inline llvm::Error kernelError(const llvm::Twine &message) {
                                  message.str());
 }
 
-/// A TMA tensor map of a kernel's input: a 2-D f16 view of input `input`'s
-/// buffer, `inner` elements along its contiguous dimension by `outer` rows
-/// `outerStride` elements apart, read in boxes of `boxInner` x `boxOuter`
-/// elements with the swizzle of rows `boxInner` * 2 bytes long.
+/// A TMA tensor map of a kernel's input: a 2-D view of input `input`'s
+/// buffer in 16-bit units (f16 elements; an 8-bit tensor is viewed two
+/// elements a unit, which TMA copies alike), `inner` units along its
+/// contiguous dimension by `outer` rows `outerStride` units apart, read in
+/// boxes of `boxInner` x `boxOuter` units with the swizzle of rows
+/// `boxInner` * 2 bytes long.
 struct TensorMapOperand {
   unsigned input;
   int64_t inner, outer, outerStride;
   int64_t boxInner, boxOuter;
 };
+/// The tensor map `map` of `buffer` (a memref), encoded on the host before
+/// a launch: an `!llvm.array<16 x i64>` value, passed to the kernel by
+/// value.
+mlir::Value encodeTensorMap(mlir::OpBuilder &builder, mlir::Location loc,
+                            mlir::Value buffer, const TensorMapOperand &map);
 
 /// A kernel built for a region, and how to launch it.
 struct RegionKernel {

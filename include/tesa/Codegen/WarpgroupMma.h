@@ -5,16 +5,18 @@
 //===----------------------------------------------------------------------===//
 //
 // The tile layer's sm_90 tensor-core atom: `wgmma.mma_async` m64nNk16 with
-// f16 operands and f32 accumulators. The four warps of a warpgroup (128
-// threads) multiply a 64 x 16 tile of A by a 16 x N tile of B; both
-// operands are read from shared memory through 64-bit matrix descriptors,
-// never loaded into registers. The accumulators (N / 2 f32 a thread) stay
-// in registers as an LLVM struct across the K loop.
+// f16 operands and f32 accumulators, or m64nNk32 with s8 operands and s32
+// accumulators. The four warps of a warpgroup (128 threads) multiply a 64 x
+// 16 (s8: 64 x 32) tile of A by a 16 x N (32 x N) tile of B; both operands
+// are read from shared memory through 64-bit matrix descriptors, never
+// loaded into registers. The accumulators (N / 2 a thread) stay in
+// registers as an LLVM struct across the K loop; both kinds lie alike.
 //
 // A's tile lies K-major ([row][k], K contiguous) in shared memory, rows of
-// 32, 64 or 128 bytes (K = 16, 32 or 64 f16); B's K-major too, or MN-major
-// ([k][column], its 16, 32 or 64 columns contiguous: a weight stored
-// [K][N]), which wgmma transposes as it reads. Either way the tile's rows
+// 32, 64 or 128 bytes (K = 16, 32 or 64 f16, or 32, 64, 128 s8); B's
+// K-major too, or, for f16 only, MN-major ([k][column], its 16, 32 or 64
+// columns contiguous: a weight stored [K][N]), which wgmma transposes as it
+// reads. Either kind's instruction reads 32 bytes of each K-major row. Either way the tile's rows
 // are swizzled the way the descriptor's layout mode says: within each group
 // of 8 rows, the 16-byte chunks of a row are permuted by XOR with the row's
 // position, so that the eight rows of a core matrix (and the 16-byte
@@ -38,8 +40,8 @@
 
 namespace tesa {
 
-/// Threads of a warpgroup, rows (M) of its tile, and the K of one
-/// instruction.
+/// Threads of a warpgroup, rows (M) of its tile, and the K of one f16
+/// instruction (32 bytes of a K-major row; an s8 one takes 32 values).
 constexpr int64_t kWarpgroupThreads = 128;
 constexpr int64_t kWgmmaRows = 64;
 constexpr int64_t kWgmmaK = 16;
@@ -81,13 +83,18 @@ int64_t getWgmmaSliceBytes(bool mnMajor, int64_t rowBytes);
 std::pair<int64_t, int64_t> getWgmmaAccumulatorPosition(int64_t thread,
                                                         int64_t i);
 
+/// The operands of the atom: f16 into f32 accumulators, or s8 into s32.
+enum class WgmmaOperands { F16, S8 };
+
 /// Emits the atom's instructions for tiles N columns wide.
 class WarpgroupMmaEmitter {
 public:
-  /// With `bMnMajor`, B's tile is MN-major ([k][column]).
-  WarpgroupMmaEmitter(KernelEmitter &e, int64_t n, bool bMnMajor = false);
+  /// With `bMnMajor`, B's tile is MN-major ([k][column]); s8 tiles are
+  /// K-major only.
+  WarpgroupMmaEmitter(KernelEmitter &e, int64_t n, bool bMnMajor = false,
+                      WgmmaOperands operands = WgmmaOperands::F16);
 
-  /// A zero accumulator (an LLVM struct of N / 2 f32).
+  /// A zero accumulator (an LLVM struct of N / 2 f32 or i32).
   mlir::Value zeroAccumulator();
   /// The descriptor (i64) of the K-major tile at shared address `address`
   /// (an index, in bytes), rows of `rowBytes` bytes.
@@ -98,15 +105,15 @@ public:
   /// The descriptor `descriptor` moved `units` 16-byte units (an index):
   /// the same tile in another stage of a ring.
   mlir::Value advance(mlir::Value descriptor, mlir::Value units);
-  /// acc + A * B for the 64 x 16 tile of A and the 16 x N tile of B that
-  /// the descriptors give. Between wgmmaFence and commitAndWait.
+  /// acc + A * B for the 64 x 16 (s8: 64 x 32) tile of A and the 16 x N
+  /// (32 x N) tile of B that the descriptors give. Between wgmmaFence and commitAndWait.
   mlir::Value multiply(mlir::Value a, mlir::Value b, mlir::Value acc);
   /// Orders the accumulators' registers before a group of products.
   void fence();
   /// Commits the products issued since the last commit and waits until at
   /// most `pending` groups are in flight.
   void commitAndWait(int64_t pending);
-  /// Accumulator `i` of `acc`, an f32 value.
+  /// Accumulator `i` of `acc`, an f32 (s8: i32) value.
   mlir::Value getAccumulator(mlir::Value acc, int64_t i);
   /// The position of this thread's accumulator `i` (see
   /// getWgmmaAccumulatorPosition) for thread `thread` of the warpgroup.
@@ -118,6 +125,7 @@ private:
   KernelEmitter &e;
   int64_t n;
   bool bMnMajor;
+  WgmmaOperands operands;
   mlir::Type accumulatorType;
 };
 

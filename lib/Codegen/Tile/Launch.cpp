@@ -48,11 +48,8 @@ static void appendBuffers(OpBuilder &builder, Location loc,
 static constexpr llvm::StringLiteral kEncodeTensorMapFn =
     "mgpuTesaEncodeTensorMap2D";
 
-/// The tensor map `map` of the flat f16 buffer `buffer`, encoded on the
-/// host before the launch: an `!llvm.array<16 x i64>` value, passed to the
-/// kernel by value.
-static Value encodeTensorMap(OpBuilder &builder, Location loc, Value buffer,
-                             const tesa::TensorMapOperand &map) {
+Value tesa::encodeTensorMap(OpBuilder &builder, Location loc, Value buffer,
+                            const tesa::TensorMapOperand &map) {
   auto module = builder.getInsertionBlock()->getParentOp()
                     ->getParentOfType<ModuleOp>();
   Type mapType = tesa::getTensorMapType(builder.getContext());
@@ -74,12 +71,12 @@ static Value encodeTensorMap(OpBuilder &builder, Location loc, Value buffer,
       arith::IndexCastUIOp::create(builder, loc, i64, base).getResult());
   // Swizzle modes 1, 2, 3: rows of 32, 64, 128 bytes.
   int64_t swizzle = llvm::Log2_64(2 * map.boxInner) - 4;
-  constexpr int64_t kElementBytes = 2;
+  constexpr int64_t kUnitBytes = 2;
   LLVM::CallOp::create(
       builder, loc, encoder,
       ValueRange{storage, address, constant(i64, map.inner),
                  constant(i64, map.outer),
-                 constant(i64, map.outerStride * kElementBytes),
+                 constant(i64, map.outerStride * kUnitBytes),
                  constant(i32, map.boxInner), constant(i32, map.boxOuter),
                  constant(i32, swizzle)});
   return LLVM::LoadOp::create(builder, loc, mapType, storage,
@@ -94,7 +91,7 @@ static void appendTensorMaps(OpBuilder &builder, Location loc,
                              SmallVectorImpl<Value> &arguments) {
   SmallVector<Value> maps;
   for (const tesa::TensorMapOperand &map : kernel.tensorMaps)
-    maps.push_back(encodeTensorMap(
+    maps.push_back(tesa::encodeTensorMap(
         builder, loc, arguments[firstInput + map.input], map));
   llvm::append_range(arguments, maps);
 }

@@ -57,9 +57,13 @@ std::pair<int64_t, int64_t> tesa::getWgmmaAccumulatorPosition(int64_t thread,
 }
 
 WarpgroupMmaEmitter::WarpgroupMmaEmitter(KernelEmitter &e, int64_t n,
-                                         bool bMnMajor)
-    : e(e), n(n), bMnMajor(bMnMajor) {
-  SmallVector<Type> fields(n / 2, e.b.getF32Type());
+                                         bool bMnMajor, WgmmaOperands operands)
+    : e(e), n(n), bMnMajor(bMnMajor), operands(operands) {
+  assert((operands == WgmmaOperands::F16 || !bMnMajor) &&
+         "s8 tiles are K-major");
+  Type field = operands == WgmmaOperands::S8 ? Type(e.b.getI32Type())
+                                             : Type(e.b.getF32Type());
+  SmallVector<Type> fields(n / 2, field);
   accumulatorType =
       LLVM::LLVMStructType::getLiteral(e.b.getContext(), fields);
 }
@@ -93,16 +97,19 @@ Value WarpgroupMmaEmitter::advance(Value descriptor, Value units) {
 
 Value WarpgroupMmaEmitter::multiply(Value a, Value b, Value acc) {
   MLIRContext *context = e.b.getContext();
-  auto shape = NVVM::MMAShapeAttr::get(context, kWgmmaRows, n, kWgmmaK);
+  bool s8 = operands == WgmmaOperands::S8;
+  auto shape =
+      NVVM::MMAShapeAttr::get(context, kWgmmaRows, n, s8 ? 2 * kWgmmaK : kWgmmaK);
   auto type = [&](NVVM::WGMMATypes kind) {
     return NVVM::WGMMATypesAttr::get(context, kind);
   };
+  NVVM::WGMMATypes input = s8 ? NVVM::WGMMATypes::s8 : NVVM::WGMMATypes::f16;
   auto one = NVVM::WGMMAScaleInAttr::get(context, NVVM::WGMMAScaleIn::one);
   // A K-major ("row"); B K-major ("col") or MN-major ("row", transposed as
   // it is read).
   return NVVM::WgmmaMmaAsyncOp::create(
-      e.b, accumulatorType, acc, a, b, shape, type(NVVM::WGMMATypes::f16),
-      type(NVVM::WGMMATypes::f16), type(NVVM::WGMMATypes::f32),
+      e.b, accumulatorType, acc, a, b, shape, type(input), type(input),
+      type(s8 ? NVVM::WGMMATypes::s32 : NVVM::WGMMATypes::f32),
       NVVM::WGMMAScaleOutAttr::get(context, NVVM::WGMMAScaleOut::one), one,
       one, NVVM::MMALayoutAttr::get(context, NVVM::MMALayout::row),
       NVVM::MMALayoutAttr::get(context, bMnMajor ? NVVM::MMALayout::row

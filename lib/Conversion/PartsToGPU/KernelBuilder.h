@@ -217,9 +217,11 @@ public:
   /// quantised copy and scales), the packed values (and their scales), the
   /// result. The scales are null for float parts.
   std::array<mlir::Value, 5> computeArguments(mlir::gpu::GPUFuncOp fn) {
+    // The bias follows the result (tensor maps may follow it).
+    bool isInt = layout.compute == ComputeKind::I8;
     if (layout.initialBiasDim)
-      initialBias = fn.getArgument(fn.getNumArguments() - 1);
-    if (layout.compute == ComputeKind::I8)
+      initialBias = fn.getArgument(isInt ? 5 : 3);
+    if (isInt)
       return {fn.getArgument(0), fn.getArgument(1), fn.getArgument(2),
               fn.getArgument(3), fn.getArgument(4)};
     return {fn.getArgument(0), mlir::Value(), fn.getArgument(1), mlir::Value(),
@@ -579,6 +581,19 @@ mlir::gpu::GPUFuncOp
 buildStagedMmaCompute(KernelBuilder &kb, llvm::ArrayRef<mlir::Type> arguments);
 KernelLaunch getStagedMmaLaunch(const PartLayout &layout,
                                 const ChipDescription &chip);
+
+/// Whether an int8 block part's compute kernel is the warpgroup one
+/// (WgmmaBlockKernel.cpp): on chips with wgmma, for blocks of 8, 16, 24 or a
+/// multiple of 16 channels (at most 256) by 32, 64 or 128 reduction
+/// elements whose packed blocks are whole KiB, without live-column lists.
+bool usesWgmmaBlocks(const PartLayout &layout, const ChipDescription &chip);
+
+/// The warpgroup compute kernel, which takes two tensor maps after
+/// `arguments` (see KernelLaunch::tensorMaps), and its launch.
+mlir::gpu::GPUFuncOp buildWgmmaBlockCompute(KernelBuilder &kb,
+                                            llvm::ArrayRef<mlir::Type> arguments);
+KernelLaunch getWgmmaBlockLaunch(const PartLayout &layout,
+                                 const ChipDescription &chip);
 
 } // namespace tesa
 

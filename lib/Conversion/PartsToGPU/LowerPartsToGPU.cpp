@@ -194,10 +194,14 @@ gpu::LaunchFuncOp launchKernel(OpBuilder &builder, Location loc,
                                gpu::GPUFuncOp kernel,
                                const KernelLaunch &sizes,
                                ValueRange arguments) {
+  SmallVector<Value> withMaps(arguments);
+  for (const TensorMapOperand &map : sizes.tensorMaps)
+    withMaps.push_back(
+        encodeTensorMap(builder, loc, arguments[map.input], map));
   return emitKernelLaunch(builder, loc, kernel,
                           {sizes.grid[0], sizes.grid[1], 1},
                           {sizes.block[0], sizes.block[1], 1},
-                          sizes.sharedBytes, arguments);
+                          sizes.sharedBytes, withMaps);
 }
 
 /// The result buffer `out` as the tensor of `resultType` a part computes

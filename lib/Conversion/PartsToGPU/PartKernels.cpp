@@ -157,7 +157,10 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   if (layout.initialBiasDim)
     computeArguments.push_back(MemRefType::get(
         {result.getDimSize(*layout.initialBiasDim)}, f32));
-  if (usesStagedMma(layout, chip)) {
+  if (usesWgmmaBlocks(layout, chip)) {
+    kernels.compute = buildWgmmaBlockCompute(kb, computeArguments);
+    kernels.computeLaunch = getWgmmaBlockLaunch(layout, chip);
+  } else if (usesStagedMma(layout, chip)) {
     kernels.compute = buildStagedMmaCompute(kb, computeArguments);
     kernels.computeLaunch = getStagedMmaLaunch(layout, chip);
   } else if (layout.useMma) {

@@ -13,6 +13,7 @@
 #ifndef TESA_LIB_CONVERSION_PARTSTOGPU_PARTKERNELS_H
 #define TESA_LIB_CONVERSION_PARTSTOGPU_PARTKERNELS_H
 
+#include "tesa/Codegen/Families.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Support/SparsityMap.h"
 #include "tesa/Target/ChipDescription.h"
@@ -184,11 +185,13 @@ std::optional<std::vector<float>> getConstantValues(mlir::Value value);
 HostPackedPart packOnHost(mlir::MLIRContext *context, const PartLayout &layout,
                           llvm::ArrayRef<float> source);
 
-/// How one kernel is launched: grid and block sizes (x, y), and the bytes of
-/// dynamic shared memory it takes.
+/// How one kernel is launched: grid and block sizes (x, y), the bytes of
+/// dynamic shared memory it takes, and the TMA tensor maps it takes after
+/// its other arguments, each of argument `input`'s buffer.
 struct KernelLaunch {
   std::array<int64_t, 2> grid, block;
   int64_t sharedBytes = 0;
+  std::vector<TensorMapOperand> tensorMaps;
 };
 
 /// The kernels of one part, in `module` under names starting with `prefix`.

@@ -1,0 +1,73 @@
+// RUN: tesa-opt %s --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=AMPERE
+
+// On sm_90, an int8 block part runs on s8 warpgroup tensor cores fed by
+// TMA. x (256 x 128) is quantised to an int8 copy; W keeps 7 of its 16
+// 32x32 blocks (at most two a block row, so the ring is three slots
+// deep). A block of threads takes one block row for 64 rows of x: one
+// warpgroup and a copying warp (160 threads). The copier loads each step's
+// slice of the copy (64 rows x 32 bytes) and the step's packed block (32 x
+// 32 bytes) by TMA into a slot and signals its mbarrier; the warpgroup
+// waits on it, multiplies with one m64n32k32 s8 wgmma, and releases the
+// slot of the step before.
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: %[[COPY:[^:]+]]: memref<256x128xi8>, %[[COPYSCALES:[^:]+]]: memref<256xf32>, %[[PACKED:[^:]+]]: memref<7168xi8>, %[[SCALES:[^:]+]]: memref<128xf32>, %[[OUT:[^:]+]]: memref<256x128xf32>, %[[DENSEMAP:[^:]+]]: !llvm.array<16 x i64>, %[[BLOCKMAP:[^:]+]]: !llvm.array<16 x i64>)
+// CHECK-COUNT-6: nvvm.mbarrier.init
+// CHECK: nvvm.fence.mbarrier.init
+// CHECK: scf.for
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c3072_i32
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: scf.for
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK: %[[SUM:.+]] = nvvm.wgmma.mma_async {{.+}} <m = 64, n = 32, k = 32>, D[<s32>, <one>], A[<s8>, <one>, <row>], B[<s8>, <one>, <col>]
+// CHECK-NOT: nvvm.wgmma.mma_async
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK: nvvm.mbarrier.arrive.expect_tx {{.+}} predicate
+// CHECK: scf.yield %[[SUM]]
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// The sums are dequantised by the two scales into the result.
+// CHECK: memref.load %[[SCALES]]
+// CHECK: memref.load %[[COPYSCALES]]
+// CHECK: memref.store {{.+}}, %[[OUT]]
+// The launch: the tensor maps, in 16-bit units, of the copy (64 x 256
+// units, boxes of 16 x 64) and of the packed blocks (16 x 224 units, boxes
+// of 16 x 32, one block), each with the 32-byte swizzle; one block of
+// threads per block row (4) and 64 rows of x (4), 1 KiB of alignment plus
+// three slots of 2 + 1 KiB and their six mbarriers.
+// CHECK-LABEL: func.func @int8_blocks
+// CHECK: %[[C64:.+]] = llvm.mlir.constant(64 : i64) : i64
+// CHECK-NEXT: %[[C256:.+]] = llvm.mlir.constant(256 : i64) : i64
+// CHECK-NEXT: %[[C128:.+]] = llvm.mlir.constant(128 : i64) : i64
+// CHECK-NEXT: %[[C16:.+]] = llvm.mlir.constant(16 : i32) : i32
+// CHECK-NEXT: %[[B64:.+]] = llvm.mlir.constant(64 : i32) : i32
+// CHECK-NEXT: %[[SWIZZLE:.+]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK-NEXT: llvm.call @mgpuTesaEncodeTensorMap2D(%{{.+}}, %{{.+}}, %[[C64]], %[[C256]], %[[C128]], %[[C16]], %[[B64]], %[[SWIZZLE]])
+// CHECK: %[[U16:.+]] = llvm.mlir.constant(16 : i64) : i64
+// CHECK-NEXT: %[[C224:.+]] = llvm.mlir.constant(224 : i64) : i64
+// CHECK-NEXT: %[[S32:.+]] = llvm.mlir.constant(32 : i64) : i64
+// CHECK-NEXT: %[[B16:.+]] = llvm.mlir.constant(16 : i32) : i32
+// CHECK-NEXT: %[[B32:.+]] = llvm.mlir.constant(32 : i32) : i32
+// CHECK-NEXT: %[[SWIZZLE2:.+]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK-NEXT: llvm.call @mgpuTesaEncodeTensorMap2D(%{{.+}}, %{{.+}}, %[[U16]], %[[C224]], %[[S32]], %[[B16]], %[[B32]], %[[SWIZZLE2]])
+// CHECK: %[[BYTES:.+]] = arith.constant 10288 : i32
+// CHECK-NEXT: %[[THREADS:.+]] = arith.constant 160 : index
+// CHECK: %[[ROWS:.+]] = arith.constant 4 : index
+// CHECK-NEXT: %[[TILES:.+]] = arith.constant 4 : index
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%[[ROWS]], %[[TILES]], %{{.+}}) threads in (%[[THREADS]], %{{.+}}, %{{.+}}) dynamic_shared_memory_size %[[BYTES]]
+// sm_80 has no wgmma: the register-pipelined mma.sync kernel.
+// AMPERE-LABEL: gpu.func @part0(
+// AMPERE-NOT: nvvm.wgmma
+// AMPERE: nvvm.mma.sync
+// AMPERE-LABEL: func.func @int8_blocks
+// AMPERE-NOT: mgpuTesaEncodeTensorMap2D
+// AMPERE: return
+#W = #tesa.sparsity<map = dense<[[8, 0, 8, 0], [0, 8, 8, 0], [8, 8, 0, 0], [0, 0, 0, 8]]> : tensor<4x4xi8>>
+func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
+                       %acc: tensor<256x128xf32>) -> tensor<256x128xf32> {
+  %r = linalg.matmul ins(%x, %w : tensor<256x128xf32>, tensor<128x128xf32, #W>)
+                     outs(%acc : tensor<256x128xf32>) -> tensor<256x128xf32>
+  return %r : tensor<256x128xf32>
+}
