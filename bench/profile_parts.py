@@ -8,7 +8,8 @@ time goes (run under Nsight Compute on the GPU machine).
                of the kernels (generic path and parts) one call launches.
   prepare-wgmma DIR (here)  compiles small f16 programs whose parts run
                sm_90's TMA kernels (on a persistent grid, one tile a block
-               of threads, tiles of four slabs), for
+               of threads, tiles of four slabs) and int8 block parts (the
+               warpgroup block kernel, with and without slab groups), for
                `case` under compute-sanitizer.
   case DIR NAME (GPU)  the same for case NAME of a directory that
                `gpu_kernels.py prepare` or `prepare-wgmma` wrote, with its
@@ -54,16 +55,20 @@ def prepare(directory):
         np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
 
 
-# Small f16 programs whose kept-block parts take sm_90's TMA kernels, for
-# the sanitizers: (M, K, N, block, kept fraction of blocks). The first runs
-# on a persistent grid (330 tiles of 128 x 64 for 264 blocks of threads),
-# the second on one block of threads per tile, the last two in tiles of four
-# slabs of 32 and of 64 columns (132 and 136 of them).
+# Small programs whose parts take sm_90's TMA kernels, for the sanitizers:
+# (M, K, N, block, kept fraction of blocks, bits). The f16 programs' first
+# runs on a persistent grid (330 tiles of 128 x 64 for 264 blocks of
+# threads), the second on one block of threads per tile, the next two in
+# tiles of four slabs of 32 and of 64 columns (132 and 136 of them). The
+# int8 parts (f32 programs) run the warpgroup block kernel, in groups of
+# four block rows (256 tiles) and one block row a tile.
 WGMMA_CASES = {
-    "persistent_block64_f16prog": (640, 256, 4224, 64, 0.6),
-    "tma_block32_f16prog": (256, 512, 1024, 32, 0.5),
-    "slab_groups_block32_f16prog": (1408, 256, 1536, 32, 0.5),
-    "slab_groups_block64_f16prog": (2176, 256, 2048, 64, 0.6),
+    "persistent_block64_f16prog": (640, 256, 4224, 64, 0.6, 16),
+    "tma_block32_f16prog": (256, 512, 1024, 32, 0.5, 16),
+    "slab_groups_block32_f16prog": (1408, 256, 1536, 32, 0.5, 16),
+    "slab_groups_block64_f16prog": (2176, 256, 2048, 64, 0.6, 16),
+    "slab_groups_block32_int8": (2048, 1024, 2048, 32, 0.5, 8),
+    "block64_int8": (512, 512, 1024, 64, 0.5, 8),
 }
 
 
@@ -74,19 +79,19 @@ def prepare_wgmma(directory):
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
     manifest = []
-    for name, (m, k, n, block, kept) in WGMMA_CASES.items():
-        mask = np.where(rng.random((k // block, n // block)) < kept, 16,
+    for name, (m, k, n, block, kept, bits) in WGMMA_CASES.items():
+        mask = np.where(rng.random((k // block, n // block)) < kept, bits,
                         0).astype(np.int8)
+        family = "block_fp16_program" if bits == 16 else "block32_int8"
         source = out / f"{name}.mlir"
-        source.write_text(program(m, k, n, mask, "f16"))
+        source.write_text(program(m, k, n, mask, element_of(family)))
         subprocess.run([str(ROOT / "build" / "bin" / "tesa-compile"),
                         str(source), "-o", str(out / f"{name}.so"),
                         "--target=nvvm", "--chip=sm_90", "--plan=block",
                         f"--block-shape={block}x{block}"], check=True)
         source.unlink()
         np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
-        manifest.append(dict(name=name, family="block_fp16_program", m=m,
-                             k=k, n=n))
+        manifest.append(dict(name=name, family=family, m=m, k=k, n=n))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 

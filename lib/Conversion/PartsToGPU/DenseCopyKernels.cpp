@@ -102,6 +102,66 @@ static gpu::GPUFuncOp buildQuantiseDenseByColumns(KernelBuilder &kb,
 
 /// Threads of the dense quantisation kernel that takes one column a block.
 static constexpr int64_t kQuantiseThreads = 256, kWarp = 32;
+/// Consecutive reduction elements a thread of that kernel takes at once
+/// where the reduction is a multiple of them: one 16-byte load, one 4-byte
+/// store. On an H200 (4096 x 4096 f32) the kernel took 37 us with one
+/// element at a time.
+static constexpr int64_t kQuantiseRun = 4;
+
+/// emitColumnMaxAbs for a dense operand [column][k] whose reduction is a
+/// multiple of kQuantiseRun: runs from kQuantiseRun * `first`, every
+/// kQuantiseRun * `step` elements.
+static Value emitColumnMaxAbsByRuns(KernelBuilder &kb, Value src, Value column,
+                                    Value first, int64_t step) {
+  auto type = VectorType::get({kQuantiseRun}, kb.b.getF32Type());
+  return kb.loop(kb.affine(first, kQuantiseRun), kb.index(kb.layout.reduction),
+                 kb.index(kQuantiseRun * step), ValueRange{kb.f32(0.0)},
+                 [&](Value k, ValueRange args) {
+                   Value run = kb.loadVector(type, src, {column, k});
+                   Value maxAbs = args[0];
+                   for (int64_t i = 0; i < kQuantiseRun; ++i)
+                     maxAbs = kb.absMax(
+                         maxAbs, vector::ExtractOp::create(kb.b, run, i));
+                   return SmallVector<Value>{maxAbs};
+                 })[0];
+}
+
+/// emitQuantiseColumn by the runs of emitColumnMaxAbsByRuns, each stored as
+/// one vector of kQuantiseRun int8 values (the zero padding included).
+static void emitQuantiseColumnByRuns(KernelBuilder &kb, Value src, Value out,
+                                     Value column, Value first, int64_t step,
+                                     Value scale) {
+  ImplicitLocOpBuilder &b = kb.b;
+  const PartLayout &layout = kb.layout;
+  Value inverseScale = PartMatmulOp::buildInverseScale(b, b.getLoc(), scale);
+  auto type = VectorType::get({kQuantiseRun}, b.getF32Type());
+  kb.loop(kb.affine(first, kQuantiseRun),
+          kb.index(layout.getPaddedReduction()),
+          kb.index(kQuantiseRun * step), ValueRange{},
+          [&](Value k, ValueRange) {
+            // Runs of the padding read the last run and store zeros.
+            Value inside = kb.less(k, layout.reduction);
+            Value run = kb.loadVector(
+                type, src,
+                {column, kb.min(k, layout.reduction - kQuantiseRun)});
+            SmallVector<Value> quantised;
+            for (int64_t i = 0; i < kQuantiseRun; ++i) {
+              Value value = arith::SelectOp::create(
+                  b, inside, vector::ExtractOp::create(b, run, i),
+                  kb.f32(0.0));
+              quantised.push_back(PartMatmulOp::buildQuantise(
+                  b, b.getLoc(), value, inverseScale, 127));
+            }
+            Value values = vector::FromElementsOp::create(
+                b, VectorType::get({kQuantiseRun}, b.getI8Type()), quantised);
+            SmallVector<Value> at{column, k};
+            if (!layout.useMma)
+              at = {kb.div(k, 4), column, kb.index(0)};
+            vector::StoreOp::create(b, values, out, at, /*nontemporal=*/false,
+                                    llvm::Align(kQuantiseRun));
+            return SmallVector<Value>{};
+          });
+}
 
 /// int8 copy of the dense operand with one scale per column, for a dense
 /// operand whose reduction is contiguous in memory (`x @ W` with W sparse):
@@ -120,7 +180,10 @@ static gpu::GPUFuncOp buildQuantiseDenseByReduction(KernelBuilder &kb,
         scaleOut = fn.getArgument(2);
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value column = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value partial = emitColumnMaxAbs(kb, src, column, thread, kQuantiseThreads);
+  bool byRuns = kb.layout.reduction % kQuantiseRun == 0;
+  Value partial =
+      byRuns ? emitColumnMaxAbsByRuns(kb, src, column, thread, kQuantiseThreads)
+             : emitColumnMaxAbs(kb, src, column, thread, kQuantiseThreads);
   for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
     Value other =
         gpu::ShuffleOp::create(b, partial, offset, kWarp, gpu::ShuffleMode::XOR)
@@ -143,7 +206,11 @@ static gpu::GPUFuncOp buildQuantiseDenseByReduction(KernelBuilder &kb,
   kb.ifThen(
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, thread, kb.index(0)),
       [&] { memref::StoreOp::create(b, scale, scaleOut, ValueRange{column}); });
-  emitQuantiseColumn(kb, src, out, column, thread, kQuantiseThreads, scale);
+  if (byRuns)
+    emitQuantiseColumnByRuns(kb, src, out, column, thread, kQuantiseThreads,
+                             scale);
+  else
+    emitQuantiseColumn(kb, src, out, column, thread, kQuantiseThreads, scale);
   return fn;
 }
 

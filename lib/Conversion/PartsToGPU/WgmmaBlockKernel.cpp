@@ -6,15 +6,17 @@
 //
 // The compute kernel of int8 block parts on chips with warpgroup tensor
 // cores (sm_90): the tile layer's s8 wgmma atom (WarpgroupMma.h) fed by
-// TMA (TensorMap.h). A block of threads computes one work row of the part
-// (a block row: `blockChannels` channels) for 64 or 128 dense columns. Each
-// step takes one packed block of the row: the last warp copies the block
-// (K-major already: a block row is a channel's run of the reduction) and
-// the matching slice of the dense operand's int8 copy ([column][k], K
-// contiguous) into a ring slot and signals the slot's `full` mbarrier;
-// each warpgroup waits on it, multiplies its 64 dense columns by the
-// block's channels with s32 accumulators, and releases the slot of the
-// step before through its `empty` mbarrier once those products are
+// TMA (TensorMap.h). A block of threads computes a group of one or four
+// consecutive work rows of the part (block rows of `blockChannels`
+// channels: slabs) for 64 or 128 dense columns. It walks the columns of
+// blocks any of the group's slabs keeps (groupKeptSlabs), each a step: the
+// last warp copies the matching slice of the dense operand's int8 copy
+// ([column][k], K contiguous) once, and the packed block of each slab that
+// keeps it (K-major already: a block row is a channel's run of the
+// reduction), into a ring slot and signals the slot's `full` mbarrier; each
+// warpgroup waits on it, multiplies its 64 dense columns by the kept
+// blocks' channels into one s32 accumulator per slab, and releases the slot
+// of the step before through its `empty` mbarrier once those products are
 // complete. The sums are dequantised by the two scales and added to the
 // result as the other compute kernels do (KernelBuilder::accumulateSum).
 //
@@ -26,6 +28,8 @@
 
 #include "KernelBuilder.h"
 
+#include "tesa/Analysis/DecompositionPlan.h"
+
 #include "tesa/Codegen/StagedTile.h"
 #include "tesa/Codegen/TensorMap.h"
 #include "tesa/Codegen/WarpgroupMma.h"
@@ -33,18 +37,31 @@
 using namespace mlir;
 using namespace tesa;
 
-/// Ring slots: steps in flight. A step moves a block and its slice of the
-/// dense copy (5 KiB for 32x32 blocks and 128 columns); the ring is never
-/// deeper than the longest walk.
-static constexpr int64_t kMaxStages = 4, kMinStages = 3;
+/// Ring slots: steps in flight, never more than the longest walk, and for
+/// groups of slabs, whose steps are short, more of them. Groups of four
+/// slabs, where their walks take at most 4/5 of the single slabs' steps;
+/// each step reads its slice of the dense copy once for all of them. On an
+/// H200 (4096^3, kernel benchmark, packed once) 32x32 int8 blocks at 50%
+/// took 0.360 ms one slab a block, 0.313 in pairs, 0.264 in fours (0.256
+/// eight slots deep), 0.312 in eights; at 90% (fours: 85% of the steps)
+/// 0.137 one slab a block against 0.145 in fours. 64x64 blocks took 0.166 /
+/// 0.109 ms at 50 / 90% one slab a block, 0.163 / 0.113 in pairs and 0.181
+/// / 0.129 in fours: their products are twice as wide already, and they
+/// keep one slab a block.
+static constexpr int64_t kMaxStages = 4, kMaxGroupStages = 8, kMinStages = 3;
+static constexpr int64_t kSlabsPerGroup = 4, kMaxGroupedChannels = 32;
+static constexpr double kGroupMaxSteps = 0.8;
 
 namespace {
-/// The shape of one part's kernel.
+/// The shape of one part's kernel: its groups of slabs (work rows) and
+/// their walks.
 struct WgmmaBlockTiling {
-  int64_t warpgroups, stages;
+  int64_t warpgroups, stages, slabs;
+  KeptSlabGroups groups;
   int64_t getColumns() const { return warpgroups * kWgmmaRows; }
   /// The warpgroups and one copying warp.
   int64_t getThreads() const { return warpgroups * kWarpgroupThreads + 32; }
+  int64_t getGroups() const { return int64_t(groups.offsets.size()) - 1; }
 };
 } // namespace
 
@@ -53,18 +70,23 @@ static int64_t getRowBytes(const PartLayout &layout) {
   return layout.blockReduction;
 }
 
-/// Bytes of a ring slot of the dense copy, and of the packed blocks.
+/// Bytes of a ring slot of the dense copy, and of one packed block.
 static int64_t getDenseSlotBytes(const PartLayout &layout,
                                  const WgmmaBlockTiling &tiling) {
   return tiling.getColumns() * getRowBytes(layout);
 }
-static int64_t getBlockSlotBytes(const PartLayout &layout) {
+static int64_t getBlockBytes(const PartLayout &layout) {
   return layout.blockChannels * getRowBytes(layout);
 }
 
 /// Dense column tiles of `columns` dense columns each.
 static int64_t getColumnTiles(const PartLayout &layout, int64_t columns) {
   return llvm::divideCeil(layout.columns, columns);
+}
+
+/// The work rows of `layout` in groups of `slabs`.
+static KeptSlabGroups groupWorkRows(const PartLayout &layout, int64_t slabs) {
+  return groupKeptSlabs(KeptSlabs{layout.offsets, layout.entries}, slabs);
 }
 
 static WgmmaBlockTiling getTiling(const PartLayout &layout,
@@ -77,11 +99,26 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
               2 * int64_t(chip.multiprocessors)
           ? 2
           : 1;
+  WgmmaBlockTiling tiling{warpgroups, 0, 1, groupWorkRows(layout, 1)};
+  // Groups of slabs where their walks are short enough and their tiles
+  // still give every multiprocessor one.
+  KeptSlabGroups groups = groupWorkRows(layout, kSlabsPerGroup);
+  int64_t groupTiles = int64_t(groups.offsets.size() - 1) *
+                       getColumnTiles(layout, tiling.getColumns());
+  if (layout.blockChannels <= kMaxGroupedChannels &&
+      double(groups.rows.size()) <=
+          kGroupMaxSteps * double(layout.getNumEntries()) &&
+      groupTiles >= int64_t(chip.multiprocessors)) {
+    tiling.slabs = kSlabsPerGroup;
+    tiling.groups = std::move(groups);
+  }
   int64_t longest = 0;
-  for (size_t row = 0; row + 1 < layout.offsets.size(); ++row)
-    longest = std::max<int64_t>(longest,
-                                layout.offsets[row + 1] - layout.offsets[row]);
-  return {warpgroups, std::clamp(longest, kMinStages, kMaxStages)};
+  for (int64_t g = 0; g < tiling.getGroups(); ++g)
+    longest = std::max<int64_t>(
+        longest, tiling.groups.offsets[g + 1] - tiling.groups.offsets[g]);
+  tiling.stages = std::clamp(
+      longest, kMinStages, tiling.slabs > 1 ? kMaxGroupStages : kMaxStages);
+  return tiling;
 }
 
 static int64_t getSharedBytes(const PartLayout &layout,
@@ -89,19 +126,21 @@ static int64_t getSharedBytes(const PartLayout &layout,
   // The rings start at the first 1 KiB boundary; the mbarriers follow.
   return kWgmmaTileAlignment +
          tiling.stages * (getDenseSlotBytes(layout, tiling) +
-                          getBlockSlotBytes(layout) + 2 * kMBarrierBytes);
+                          tiling.slabs * getBlockBytes(layout) +
+                          2 * kMBarrierBytes);
 }
 
 bool tesa::usesWgmmaBlocks(const PartLayout &layout,
                            const ChipDescription &chip) {
   int64_t bc = layout.blockChannels;
   // s8 products are bc wide: a multiple of 16 up to 256, or 8 or 24.
-  bool wgmmaWidth = bc > 0 && bc <= 256 && (bc % 16 == 0 || bc == 8 || bc == 24);
+  bool wgmmaWidth =
+      bc > 0 && bc <= 256 && (bc % 16 == 0 || bc == 8 || bc == 24);
   if (!chip.hasWarpgroupMma || !layout.useMma || layout.structured ||
       layout.compute != ComputeKind::I8 || layout.packedInt4 ||
       !layout.liveColumns.empty() || layout.getNumEntries() == 0 ||
       !wgmmaWidth || !isWgmmaRowBytes(getRowBytes(layout)) ||
-      getBlockSlotBytes(layout) % kWgmmaTileAlignment != 0)
+      getBlockBytes(layout) % kWgmmaTileAlignment != 0)
     return false;
   return getSharedBytes(layout, getTiling(layout, chip)) <=
          chip.maxSharedMemoryPerBlock;
@@ -111,7 +150,7 @@ KernelLaunch tesa::getWgmmaBlockLaunch(const PartLayout &layout,
                                        const ChipDescription &chip) {
   WgmmaBlockTiling tiling = getTiling(layout, chip);
   KernelLaunch launch;
-  launch.grid = {int64_t(layout.rows.size()),
+  launch.grid = {tiling.getGroups(),
                  getColumnTiles(layout, tiling.getColumns())};
   launch.block = {tiling.getThreads(), 1};
   launch.sharedBytes = getSharedBytes(layout, tiling);
@@ -135,8 +174,11 @@ gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,
   WgmmaBlockTiling tiling = getTiling(layout, kb.chip);
   int64_t bc = layout.blockChannels, rowBytes = getRowBytes(layout);
   int64_t stages = tiling.stages, warpgroups = tiling.warpgroups;
+  int64_t slabs = tiling.slabs;
   int64_t denseSlotBytes = getDenseSlotBytes(layout, tiling);
-  int64_t blockSlotBytes = getBlockSlotBytes(layout);
+  int64_t blockBytes = getBlockBytes(layout);
+  int64_t blockSlotBytes = slabs * blockBytes;
+  int64_t workRows = layout.rows.size();
 
   SmallVector<Type> withMaps(arguments);
   withMaps.append(2, getTensorMapType(b.getContext()));
@@ -146,15 +188,24 @@ gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,
   (void)packed;
   Value rows = kb.table("_rows", layout.rows);
   Value offsets = kb.table("_offsets", layout.offsets);
-  Value entries = kb.table("_entries", layout.entries);
+  Value steps = kb.table("_steps", tiling.groups.rows);
+  Value stepOffsets = kb.table("_step_offsets", tiling.groups.offsets);
+  Value masks =
+      slabs > 1 ? kb.table("_step_masks", tiling.groups.masks) : Value();
 
   Value tid = kb.threadId();
-  Value workRow = kb.blockId(gpu::Dimension::x);
+  Value group = kb.blockId(gpu::Dimension::x);
+  Value firstRow = kb.affine(group, slabs);
   Value firstColumn =
       kb.affine(kb.blockId(gpu::Dimension::y), tiling.getColumns());
-  Value lo = kb.loadIndex(offsets, workRow);
+  Value lo = kb.loadIndex(stepOffsets, group);
   Value count = arith::SubIOp::create(
-      b, kb.loadIndex(offsets, kb.affine(workRow, 1, 1)), lo);
+      b, kb.loadIndex(stepOffsets, kb.affine(group, 1, 1)), lo);
+  // Bit `slab` of step i's mask (an index, 0 or 1): whether the slab keeps
+  // the step's block.
+  auto getSlabBit = [&](Value i, int64_t slab) {
+    return kb.rem(kb.div(kb.loadIndex(masks, kb.add(lo, i)), 1 << slab), 2);
+  };
 
   // The rings of the dense slices then of the blocks, then each slot's
   // `full` and `empty` mbarriers.
@@ -184,29 +235,60 @@ gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,
   auto lessThan = [&](Value x, Value y) {
     return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, y);
   };
+  auto isSet = [&](Value bit) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit,
+                                 kb.index(0));
+  };
   int64_t consumers = warpgroups * kWarpgroupThreads;
   // The copying warp's first lane: step i waits until the products of step
-  // i - stages have released its slot.
+  // i - stages have released its slot. It carries each slab's next packed
+  // block.
   Value copier = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid,
                                        kb.index(consumers));
   kb.ifThen(copier, [&] {
-    Value denseMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 2));
-    Value blockMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 1));
-    kb.loop(kb.index(0), count, ValueRange{}, [&](Value i, ValueRange) {
+    Value denseMap =
+        copies.getAddress(fn.getArgument(fn.getNumArguments() - 2));
+    Value blockMap =
+        copies.getAddress(fn.getArgument(fn.getNumArguments() - 1));
+    SmallVector<Value> firstBlocks;
+    for (int64_t j = 0; j < slabs; ++j)
+      firstBlocks.push_back(kb.loadIndex(
+          offsets, kb.min(kb.affine(firstRow, 1, j), workRows)));
+    kb.loop(kb.index(0), count, firstBlocks, [&](Value i, ValueRange next) {
       Value slot = kb.rem(i, stages), round = kb.div(i, stages);
       kb.ifThen(lessThan(kb.index(stages - 1), i), [&] {
         copies.wait(empty(slot), kb.rem(kb.affine(round, 1, 1), 2));
       });
-      copies.arriveExpectingBytes(full(slot), denseSlotBytes + blockSlotBytes);
-      Value entry = kb.add(lo, i);
-      Value k = kb.affine(kb.loadIndex(entries, entry), rowBytes / 2);
+      SmallVector<Value> bits(slabs, kb.index(1));
+      if (slabs == 1) {
+        copies.arriveExpectingBytes(full(slot), denseSlotBytes + blockBytes);
+      } else {
+        Value bytes = kb.index(denseSlotBytes);
+        for (int64_t j = 0; j < slabs; ++j) {
+          bits[j] = getSlabBit(i, j);
+          bytes = kb.add(bytes, kb.affine(bits[j], blockBytes));
+        }
+        copies.arriveExpectingBytes(full(slot), bytes);
+      }
+      Value k = kb.affine(kb.loadIndex(steps, kb.add(lo, i)), rowBytes / 2);
       copies.load(denseMap, k, firstColumn,
                   kb.add(denseRing, kb.affine(slot, denseSlotBytes)),
                   full(slot));
-      copies.load(blockMap, kb.index(0), kb.affine(entry, bc),
-                  kb.add(blockRing, kb.affine(slot, blockSlotBytes)),
-                  full(slot));
-      return SmallVector<Value>{};
+      SmallVector<Value> after;
+      for (int64_t j = 0; j < slabs; ++j) {
+        auto loadBlock = [&] {
+          copies.load(blockMap, kb.index(0), kb.affine(next[j], bc),
+                      kb.add(blockRing, kb.affine(slot, blockSlotBytes,
+                                                  j * blockBytes)),
+                      full(slot));
+        };
+        if (slabs > 1)
+          kb.ifThen(isSet(bits[j]), loadBlock);
+        else
+          loadBlock();
+        after.push_back(kb.add(next[j], bits[j]));
+      }
+      return after;
     });
   });
 
@@ -216,53 +298,76 @@ gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,
   Value inGroup = kb.rem(tid, kWarpgroupThreads);
   kb.ifThen(kb.less(kb.fromFirstLane(warpgroup), warpgroups), [&] {
     WarpgroupMmaEmitter atom(kb, bc, /*bMnMajor=*/false, WgmmaOperands::S8);
-    // This warpgroup's dense columns and the block in slot 0; another slot
+    // This warpgroup's dense columns and the blocks in slot 0; another slot
     // is its bytes / 16 further.
     Value denseDescriptor = atom.getDescriptor(
         kb.add(denseRing, kb.affine(warpgroup, kWgmmaRows * rowBytes)),
         rowBytes);
     Value blockDescriptor = atom.getDescriptor(blockRing, rowBytes);
     Value releases = kb.less(inGroup, 1);
-    auto release = [&](Value i, Value when) {
-      copies.arriveIf(empty(kb.rem(i, stages)), when);
+    // acc + the step's products of a block (32 bytes of the rows each).
+    auto multiplyBlock = [&](Value denseSlot, Value block, Value acc) {
+      for (int64_t offset = 0; offset < rowBytes; offset += 32)
+        acc = atom.multiply(atom.advance(denseSlot, offset),
+                            atom.advance(block, offset), acc);
+      return acc;
     };
-    Value sum = kb.loop(
-        kb.index(0), count, ValueRange{atom.zeroAccumulator()},
-        [&](Value i, ValueRange accs) {
+    SmallVector<Value> zeros(slabs, atom.zeroAccumulator());
+    ValueRange sums = kb.loop(
+        kb.index(0), count, zeros, [&](Value i, ValueRange accs) {
           Value slot = kb.rem(i, stages);
           copies.wait(full(slot), kb.rem(kb.div(i, stages), 2));
-          Value denseSlot =
-              atom.advance(denseDescriptor, kb.affine(slot, denseSlotBytes / 16));
-          Value blockSlot =
-              atom.advance(blockDescriptor, kb.affine(slot, blockSlotBytes / 16));
+          Value denseSlot = atom.advance(
+              denseDescriptor, kb.affine(slot, denseSlotBytes / 16));
+          Value blocks = atom.advance(blockDescriptor,
+                                      kb.affine(slot, blockSlotBytes / 16));
           atom.fence();
-          Value acc = accs[0];
-          // Each product takes 32 bytes of the rows.
-          for (int64_t offset = 0; offset < rowBytes; offset += 32)
-            acc = atom.multiply(atom.advance(denseSlot, offset),
-                                atom.advance(blockSlot, offset), acc);
+          SmallVector<Value> next;
+          for (auto [j, acc] : llvm::enumerate(accs)) {
+            Value block = atom.advance(blocks, int64_t(j) * blockBytes);
+            if (slabs == 1) {
+              next.push_back(multiplyBlock(denseSlot, block, acc));
+              continue;
+            }
+            // The same in every lane, so that ptxas keeps the slabs'
+            // products in flight together.
+            Value keep = isSet(kb.fromFirstLane(getSlabBit(i, j)));
+            auto branch = scf::IfOp::create(b, acc.getType(), keep,
+                                            /*withElseRegion=*/true);
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(&branch.getThenRegion().front());
+            scf::YieldOp::create(b, multiplyBlock(denseSlot, block, acc));
+            b.setInsertionPointToStart(&branch.getElseRegion().front());
+            scf::YieldOp::create(b, acc);
+            next.push_back(branch.getResult(0));
+          }
           atom.commitAndWait(1);
           // Step i - 1's products are complete: its slot may be refilled.
-          release(kb.affine(i, 1, -1),
-                  kb.both(lessThan(kb.index(0), i), releases));
-          return SmallVector<Value>{acc};
-        })[0];
+          copies.arriveIf(empty(kb.rem(kb.affine(i, 1, -1), stages)),
+                          kb.both(lessThan(kb.index(0), i), releases));
+          return next;
+        });
     atom.commitAndWait(0);
 
     // Accumulator pairs are neighbouring channels of one dense column.
-    Value channelBase = kb.affine(kb.loadIndex(rows, workRow), bc);
-    Value columnBase =
-        kb.add(firstColumn, kb.affine(warpgroup, kWgmmaRows));
-    for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i) {
-      auto [inColumn, inChannel] = atom.getAccumulatorPosition(inGroup, i);
-      Value channel = kb.add(channelBase, inChannel);
-      Value column = kb.add(columnBase, inColumn);
-      Value inside = kb.both(kb.less(channel, layout.channels),
-                             kb.less(column, layout.columns));
-      kb.ifThen(inside, [&] {
-        kb.accumulateSum(out, channel, column, atom.getAccumulator(sum, i),
-                         scales, denseScales);
-      });
+    Value columnBase = kb.add(firstColumn, kb.affine(warpgroup, kWgmmaRows));
+    for (auto [j, sum] : llvm::enumerate(sums)) {
+      Value workRow = kb.affine(firstRow, 1, j);
+      Value rowExists = kb.less(workRow, workRows);
+      Value channelBase =
+          kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)), bc);
+      for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i) {
+        auto [inColumn, inChannel] = atom.getAccumulatorPosition(inGroup, i);
+        Value channel = kb.add(channelBase, inChannel);
+        Value column = kb.add(columnBase, inColumn);
+        Value inside = kb.both(rowExists,
+                               kb.both(kb.less(channel, layout.channels),
+                                       kb.less(column, layout.columns)));
+        kb.ifThen(inside, [&] {
+          kb.accumulateSum(out, channel, column, atom.getAccumulator(sum, i),
+                           scales, denseScales);
+        });
+      }
     }
   });
   return fn;

@@ -1,5 +1,5 @@
-// RUN: tesa-opt %s --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
-// RUN: tesa-opt %s --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=AMPERE
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=AMPERE
 
 // On sm_90, an int8 block part runs on s8 warpgroup tensor cores fed by
 // TMA. x (256 x 128) is quantised to an int8 copy; W keeps 7 of its 16
@@ -70,4 +70,47 @@ func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
   %r = linalg.matmul ins(%x, %w : tensor<256x128xf32>, tensor<128x128xf32, #W>)
                      outs(%acc : tensor<256x128xf32>) -> tensor<256x128xf32>
   return %r : tensor<256x128xf32>
+}
+
+// -----
+
+// Groups of four block rows (slabs) walk the columns of blocks any of them
+// keeps, each step reading its slice of x's copy once: W (128 x 512) keeps
+// all of block row 0, every other block of row 1 and block 0 of row 3, so
+// group 0 walks blocks 0, 1, 3 (masks 15, 5, 1: the slabs that keep each)
+// and the other groups blocks 0, 1. The copier expects the slice's bytes
+// plus a block's for each bit of the step's mask, and loads the block of
+// each slab whose bit is set; each warpgroup keeps four accumulators and
+// multiplies a slab on a branch on its bit, taken from the warp's first
+// lane. 4 groups by 33 tiles of 128 rows of x: two warpgroups.
+// CHECK-DAG: memref.global "private" constant @part0_step_masks : memref<9xi32> = dense<[15, 5, 1, 15, 5, 15, 5, 15, 5]>
+// CHECK-DAG: memref.global "private" constant @part0_step_offsets : memref<5xi32> = dense<[0, 3, 5, 7, 9]>
+// CHECK-DAG: memref.global "private" constant @part0_steps : memref<9xi32> = dense<[0, 1, 3, 0, 1, 0, 1, 0, 1]>
+// CHECK-LABEL: gpu.func @part0(
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %[[BYTES:.+]] : !llvm.ptr<3>, i32
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK-COUNT-4: scf.if %{{.+}} {
+// CHECK: scf.for %{{.+}} iter_args(%[[ACC0:[^ ]+]] = %[[ZERO:[^,]+]], %[[ACC1:[^ ]+]] = %[[ZERO]], %[[ACC2:[^ ]+]] = %[[ZERO]], %[[ACC3:[^ ]+]] = %[[ZERO]])
+// CHECK: gpu.shuffle idx
+// CHECK: %[[SUM0:.+]] = scf.if
+// CHECK: nvvm.wgmma.mma_async {{.+}}, %[[ACC0]], <m = 64, n = 32, k = 32>
+// CHECK: scf.yield %[[ACC0]]
+// CHECK: gpu.shuffle idx
+// CHECK: scf.if
+// CHECK: nvvm.wgmma.mma_async {{.+}}, %[[ACC1]], <m = 64, n = 32, k = 32>
+// CHECK: nvvm.wgmma.mma_async {{.+}}, %[[ACC2]], <m = 64, n = 32, k = 32>
+// CHECK: nvvm.wgmma.mma_async {{.+}}, %[[ACC3]], <m = 64, n = 32, k = 32>
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: scf.yield %[[SUM0]],
+// CHECK-LABEL: func.func @slab_groups
+// CHECK: %[[GROUPS:.+]] = arith.constant 4 : index
+// CHECK-NEXT: %[[TILES:.+]] = arith.constant 33 : index
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%[[GROUPS]], %[[TILES]], %{{.+}}) threads in (%c288{{.*}}, %{{.+}}, %{{.+}})
+// AMPERE-LABEL: func.func @slab_groups
+#W = #tesa.sparsity<map = dense<[[8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8], [8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<4x16xi8>>
+func.func @slab_groups(%x: tensor<4224x128xf32>, %w: tensor<128x512xf32, #W>,
+                       %acc: tensor<4224x512xf32>) -> tensor<4224x512xf32> {
+  %r = linalg.matmul ins(%x, %w : tensor<4224x128xf32>, tensor<128x512xf32, #W>)
+                     outs(%acc : tensor<4224x512xf32>) -> tensor<4224x512xf32>
+  return %r : tensor<4224x512xf32>
 }
