@@ -585,7 +585,8 @@ KernelLaunch getStagedMmaLaunch(const PartLayout &layout,
 /// Whether an int8 block part's compute kernel is the warpgroup one
 /// (WgmmaBlockKernel.cpp): on chips with wgmma, for blocks of 8, 16, 24 or a
 /// multiple of 16 channels (at most 256) by 32, 64 or 128 reduction
-/// elements whose packed blocks are whole KiB, without live-column lists.
+/// elements whose packed blocks are whole KiB, with at least 64 dense
+/// columns and no live-column list.
 bool usesWgmmaBlocks(const PartLayout &layout, const ChipDescription &chip);
 
 /// The warpgroup compute kernel, which takes two tensor maps after
