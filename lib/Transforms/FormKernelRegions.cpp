@@ -311,9 +311,14 @@ SmallVector<Operation *> collectRowSteps(RewriterBase &rewriter,
   steps.insert(seed);
   for (size_t i = 0; i < steps.size(); ++i) {
     Operation *op = steps[i];
+    // Each operand's producer is looked up after the one before may have
+    // been generalised (replaced), so it is never a stale op.
     for (Value operand : op->getOperands())
       visit(operand.getDefiningOp());
-    for (Operation *user : op->getUsers())
+    // Generalising a user replaces it in the use list being walked: walk a
+    // copy, each user once.
+    llvm::SetVector<Operation *> users(op->user_begin(), op->user_end());
+    for (Operation *user : users)
       visit(user);
   }
   SmallVector<Operation *> ordered = steps.takeVector();

@@ -148,6 +148,59 @@ func.func @layer_norm(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>) -> tensor<4x8xf3
 
 // -----
 
+// Named elementwise readers of a row program, one reading it twice, are
+// generalised as the region grows over them: the walk over a step's users
+// must not follow the uses it replaces (tesa-compile crashed here on
+// BERT-base with int8 blocks).
+// CHECK-LABEL: func.func @named_readers
+// CHECK: %[[R:.*]] = tesa.kernel row_reduction -> tensor<4x8xf32> {
+// CHECK-COUNT-4: linalg.generic
+// CHECK: %[[N:.*]] = linalg.generic
+// CHECK: %[[TWICE:.*]] = linalg.generic {{.*}} ins(%[[N]], %[[N]] :
+// CHECK: %[[EXP:.*]] = linalg.generic {{.*}} ins(%[[N]] :
+// CHECK: math.exp
+// CHECK: %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[TWICE]], %[[EXP]] :
+// CHECK: tesa.yield %[[OUT]]
+// CHECK: return %[[R]]
+func.func @named_readers(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %er = tensor.empty() : tensor<4xf32>
+  %h = linalg.add ins(%x, %y : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%er : tensor<4xf32>) -> tensor<4xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%h : tensor<4x8xf32>) outs(%z : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %a, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %c = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%h, %sum : tensor<4x8xf32>, tensor<4xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %k = arith.constant 0.125 : f32
+    %mean = arith.mulf %m, %k : f32
+    %d = arith.subf %a, %mean : f32
+    linalg.yield %d : f32
+  } -> tensor<4x8xf32>
+  %var = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%c : tensor<4x8xf32>) outs(%z : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %sq = arith.mulf %a, %a : f32
+    %s = arith.addf %sq, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %n = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%c, %var : tensor<4x8xf32>, tensor<4xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %v: f32, %o: f32):
+    %r = math.rsqrt %v : f32
+    %s = arith.mulf %a, %r : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8xf32>
+  %twice = linalg.add ins(%n, %n : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %other = linalg.exp ins(%n : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %out = linalg.mul ins(%twice, %other : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %out : tensor<4x8xf32>
+}
+
+
+// -----
+
 // torch-mlir's forms: per-row values keep the reduced dimension (1x4x1,
 // read through (d0, d1, 0)), and a variance is summed in f64 between the
 // f32 input and result. The program still forms one region; its sum
