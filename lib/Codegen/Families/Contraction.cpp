@@ -482,10 +482,12 @@ ContractionProblem::computeOutput(KernelEmitter &e, Value value,
 }
 
 int64_t ContractionProblem::getColumnStride() const {
-  if (splitK > 1)
-    return 1;
+  return splitK > 1 ? 1 : getOutputStride(shape.nLoop);
+}
+
+int64_t ContractionProblem::getOutputStride(int64_t loop) const {
   for (unsigned i = 0, end = outputMap.getNumResults(); i < end; ++i)
-    if (outputMap.getDimPosition(i) == unsigned(shape.nLoop))
+    if (outputMap.getDimPosition(i) == unsigned(loop))
       return epilogue->getResultStride(i);
   return 0;
 }
@@ -538,6 +540,107 @@ void tesa::storeOutputPair(KernelEmitter &e, const ContractionProblem &problem,
   vector::StoreOp::create(e.b, pair, block.out, ValueRange{index},
                           /*nontemporal=*/false,
                           llvm::Align(2 * element.getIntOrFloatBitWidth() / 8));
+}
+
+bool tesa::canStoreOutputChunks(const ContractionProblem &problem) {
+  const ContractionShape &shape = problem.shape;
+  Type element = getElementTypeOrSelf(problem.epilogue->getResultType());
+  if (problem.splitK != 1 || element.getIntOrFloatBitWidth() != 16 ||
+      problem.getColumnStride() != 1 || shape.n % kChunkOutputs != 0 ||
+      !problem.keptN.empty())
+    return false;
+  return problem.getOutputStride(shape.mLoop) % kChunkOutputs == 0 &&
+         (shape.batchLoop < 0 ||
+          problem.getOutputStride(shape.batchLoop) % kChunkOutputs == 0);
+}
+
+/// `values[i]` for the index value `which` (0 .. values.size() - 1).
+static Value selectByIndex(KernelEmitter &e, ArrayRef<Value> values,
+                           Value which) {
+  Value picked = values[0];
+  for (auto [i, value] : llvm::enumerate(values.drop_front()))
+    picked = arith::SelectOp::create(
+        e.b,
+        arith::CmpIOp::create(e.b, arith::CmpIPredicate::eq, which,
+                              e.index(int64_t(i) + 1)),
+        value, picked);
+  return picked;
+}
+
+void tesa::storeOutputChunks(KernelEmitter &e,
+                             const ContractionProblem &problem,
+                             const ContractionBlock &block,
+                             ArrayRef<AccumulatorPair> pairs, Value lane) {
+  ImplicitLocOpBuilder &b = e.b;
+  const ContractionShape &shape = problem.shape;
+  constexpr int64_t kQuad = 4;
+  assert(pairs.size() == size_t(kQuad) && "a piece for each lane of a quad");
+  // Each pair's outputs, packed into 32 bits, and the index of its first.
+  // Outside the result the coordinates are clamped, so that what the
+  // epilogue reads lies inside its inputs; those pieces are not stored.
+  SmallVector<Value> words, indices;
+  for (const AccumulatorPair &pair : pairs) {
+    Value row = arith::MinUIOp::create(b, pair.row, e.index(shape.m - 1));
+    Value column =
+        arith::MinUIOp::create(b, pair.column, e.index(shape.n - 2));
+    auto [first, index] =
+        getOutput(e, problem, block, pair.first, row, column);
+    Value second = getOutput(e, problem, block, pair.second, row,
+                             e.affine(column, 1, 1))
+                       .first;
+    Value both = vector::FromElementsOp::create(
+        b, VectorType::get({2}, first.getType()), ValueRange{first, second});
+    Value word = vector::BitCastOp::create(
+        b, VectorType::get({1}, b.getI32Type()), both);
+    words.push_back(vector::ExtractOp::create(b, word, 0));
+    indices.push_back(index);
+  }
+  // Lane q wants piece q's pair of every lane p of its quad, in the order
+  // of p. In round r lane p sends its pair of piece (p - r) mod 4, and
+  // lane q takes lane (q + r) mod 4's.
+  Value q = e.rem(lane, kQuad);
+  Value quadStart = arith::SubIOp::create(b, lane, q);
+  Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
+  SmallVector<Value> received;
+  for (int64_t r = 0; r < kQuad; ++r) {
+    Value sent = selectByIndex(e, words, e.rem(e.affine(q, 1, kQuad - r), kQuad));
+    if (r == 0) {
+      received.push_back(sent);
+      continue;
+    }
+    Value source = e.add(quadStart, e.rem(e.affine(q, 1, r), kQuad));
+    received.push_back(
+        gpu::ShuffleOp::create(
+            b, sent, arith::IndexCastUIOp::create(b, b.getI32Type(), source),
+            width, gpu::ShuffleMode::IDX)
+            .getShuffleResult());
+  }
+  // Lane p's pair came in round (p - q) mod 4.
+  SmallVector<Value> chunk;
+  for (int64_t p = 0; p < kQuad; ++p)
+    chunk.push_back(
+        selectByIndex(e, received, e.rem(e.affine(q, -1, p + kQuad), kQuad)));
+  Value words4 = vector::FromElementsOp::create(
+      b, VectorType::get({kQuad}, b.getI32Type()), chunk);
+  Type element = getElementTypeOrSelf(problem.epilogue->getResultType());
+  Value outputs = vector::BitCastOp::create(
+      b, VectorType::get({kChunkOutputs}, element), words4);
+  // Piece q starts 2q outputs before this lane's pair of it.
+  SmallVector<Value> rows, columns;
+  for (const AccumulatorPair &pair : pairs) {
+    rows.push_back(pair.row);
+    columns.push_back(pair.column);
+  }
+  Value row = selectByIndex(e, rows, q);
+  Value column = arith::SubIOp::create(b, selectByIndex(e, columns, q),
+                                       e.affine(q, 2));
+  Value index = arith::SubIOp::create(b, selectByIndex(e, indices, q),
+                                      e.affine(q, 2));
+  e.ifThen(e.both(e.less(row, shape.m), e.less(column, shape.n)), [&] {
+    vector::StoreOp::create(b, outputs, block.out, ValueRange{index},
+                            /*nontemporal=*/false,
+                            llvm::Align(kChunkOutputs * 2));
+  });
 }
 
 void tesa::storeAccumulatorPair(KernelEmitter &e,

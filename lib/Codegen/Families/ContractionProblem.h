@@ -116,6 +116,9 @@ struct ContractionProblem {
   /// How far apart in the flat result (or the split-K workspace) outputs one
   /// column apart are stored.
   int64_t getColumnStride() const;
+  /// How far apart in the flat result outputs one step of loop `loop` apart
+  /// are stored (0 where the result does not vary along it).
+  int64_t getOutputStride(int64_t loop) const;
   /// The K and N extents the kernel walks (those of keptK and keptN where
   /// they are set).
   int64_t getWalkedK() const {
@@ -199,6 +202,32 @@ void storeAccumulatorPair(KernelEmitter &e, const ContractionProblem &problem,
                           const ContractionBlock &block, mlir::Value first,
                           mlir::Value second, mlir::Value row,
                           mlir::Value column);
+
+/// Outputs of a 16-byte chunk of 16-bit results.
+constexpr int64_t kChunkOutputs = 8;
+
+/// Two neighbouring accumulators of a tensor-core tile, at (`row`,
+/// `column`) and (`row`, `column` + 1) of the output, `column` even.
+struct AccumulatorPair {
+  mlir::Value first, second, row, column;
+};
+
+/// Whether a quad of lanes can store its accumulators as 16-byte chunks of
+/// the result (storeOutputChunks): one batch slice, 16-bit results, the
+/// columns of a row next to each other, rows and batches whole chunks
+/// apart.
+bool canStoreOutputChunks(const ContractionProblem &problem);
+
+/// Stores the outputs of four 1 x 8 pieces of a tensor-core tile, held by
+/// the four lanes of a quad (lanes 4i .. 4i + 3 of a warp) as the mma and
+/// wgmma accumulators lie: lane q holds, of each piece c, its outputs 2q
+/// and 2q + 1 (`pairs[c]`). The lanes exchange their pairs by shuffles so
+/// that lane q stores piece q, one 16-byte store, instead of four stores of
+/// 4 bytes each. Every lane of the warp takes part; pieces outside the
+/// result are not stored. `lane` is the lane's id in its warp.
+void storeOutputChunks(KernelEmitter &e, const ContractionProblem &problem,
+                       const ContractionBlock &block,
+                       llvm::ArrayRef<AccumulatorPair> pairs, mlir::Value lane);
 
 /// Why the tensor-core emitters cannot stage `problem`'s operands in slices
 /// of tileM (A) and tileN (B) rows by tileK, or none: f16 operands, kept

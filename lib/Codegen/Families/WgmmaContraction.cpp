@@ -169,6 +169,23 @@ void WgmmaContractionEmitter::storeAccumulators(const ContractionBlock &block,
                                                 Value acc, Value rowStart,
                                                 Value columnStart,
                                                 Value inGroup) {
+  // Accumulators 8j .. 8j + 7 hold, in each quad of lanes, the pairs of
+  // four 1 x 8 pieces: columns 16j .. 16j + 15 of two rows 8 apart.
+  if (canStoreOutputChunks(problem) &&
+      atom.getAccumulatorCount() % kChunkOutputs == 0) {
+    for (int64_t j = 0; j < atom.getAccumulatorCount(); j += kChunkOutputs) {
+      SmallVector<AccumulatorPair> pairs;
+      for (int64_t i = j; i < j + kChunkOutputs; i += 2) {
+        auto [inRow, inColumn] = atom.getAccumulatorPosition(inGroup, i);
+        pairs.push_back({atom.getAccumulator(acc, i),
+                         atom.getAccumulator(acc, i + 1),
+                         e.add(rowStart, inRow),
+                         e.add(columnStart, inColumn)});
+      }
+      storeOutputChunks(e, problem, block, pairs, e.rem(inGroup, 32));
+    }
+    return;
+  }
   for (int64_t i = 0; i < atom.getAccumulatorCount(); i += 2) {
     auto [inRow, inColumn] = atom.getAccumulatorPosition(inGroup, i);
     Value row = e.add(rowStart, inRow);

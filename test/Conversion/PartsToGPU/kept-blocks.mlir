@@ -143,8 +143,13 @@ func.func @partial_slab(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #v>) -> tens
 // CHECK: %[[B:.*]] = memref.load %[[BIAS]]
 // CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %[[B]] : f16
 // CHECK: math.erf
+// Each quad of lanes exchanges its pairs of outputs by shuffles and stores
+// 16 bytes a lane.
 // CHECK: %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xf16>
-// CHECK: vector.store %[[PAIR]], %[[OUT]][%{{.*}}] {alignment = 4 : i64}
+// CHECK: vector.bitcast %[[PAIR]] : vector<2xf16> to vector<1xi32>
+// CHECK-COUNT-3: gpu.shuffle  idx
+// CHECK: %[[CHUNK:.*]] = vector.bitcast %{{.*}} : vector<4xi32> to vector<8xf16>
+// CHECK: vector.store %[[CHUNK]], %[[OUT]][%{{.*}}] {alignment = 16 : i64} : memref<2048xf16>, vector<8xf16>
 // CHECK-LABEL: func.func @f16_bias_gelu
 // CHECK-NOT: linalg.generic
 // CHECK: gpu.launch_func @tesa_kernels::@part0
