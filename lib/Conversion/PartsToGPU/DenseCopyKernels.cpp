@@ -16,41 +16,67 @@
 using namespace mlir;
 using namespace tesa;
 
-/// The largest magnitude among elements k = first, first + step, ... of
-/// dense column `column`.
+/// Elements k .. k + run - 1 of dense column `column`: one load, or for a
+/// run of several one vector load (a dense operand [column][k] whose
+/// reduction is a multiple of the run).
+static SmallVector<Value> loadRun(KernelBuilder &kb, Value src, Value column,
+                                  Value k, int64_t run) {
+  if (run == 1)
+    return {memref::LoadOp::create(kb.b, src, kb.denseIndex(k, column))};
+  Value vector = kb.loadVector(VectorType::get({run}, kb.b.getF32Type()), src,
+                               {column, k});
+  SmallVector<Value> values;
+  for (int64_t i = 0; i < run; ++i)
+    values.push_back(vector::ExtractOp::create(kb.b, vector, i));
+  return values;
+}
+
+/// The largest magnitude among the runs of `run` elements from k = run *
+/// first, every run * step elements, of dense column `column`.
 static Value emitColumnMaxAbs(KernelBuilder &kb, Value src, Value column,
-                              Value first, int64_t step) {
-  return kb.loop(first, kb.index(kb.layout.reduction), kb.index(step),
-                 ValueRange{kb.f32(0.0)}, [&](Value k, ValueRange args) {
-                   Value value = memref::LoadOp::create(
-                       kb.b, src, kb.denseIndex(k, column));
-                   return SmallVector<Value>{kb.absMax(args[0], value)};
+                              Value first, int64_t step, int64_t run = 1) {
+  return kb.loop(kb.affine(first, run), kb.index(kb.layout.reduction),
+                 kb.index(run * step), ValueRange{kb.f32(0.0)},
+                 [&](Value k, ValueRange args) {
+                   Value maxAbs = args[0];
+                   for (Value value : loadRun(kb, src, column, k, run))
+                     maxAbs = kb.absMax(maxAbs, value);
+                   return SmallVector<Value>{maxAbs};
                  })[0];
 }
 
-/// Quantises elements k = first, first + step, ... of the zero-padded
-/// reduction of dense column `column` by `scale` into the quantised copy:
-/// [column][k] for tensor cores, [k / 4][column][k % 4] for SIMT parts.
+/// Quantises the same runs of the zero-padded reduction of dense column
+/// `column` by `scale` into the quantised copy, [column][k] for tensor
+/// cores, [k / 4][column][k % 4] for SIMT parts: a run of several as one
+/// vector store.
 static void emitQuantiseColumn(KernelBuilder &kb, Value src, Value out,
                                Value column, Value first, int64_t step,
-                               Value scale) {
+                               Value scale, int64_t run = 1) {
   ImplicitLocOpBuilder &b = kb.b;
   const PartLayout &layout = kb.layout;
   Value inverseScale = PartMatmulOp::buildInverseScale(b, b.getLoc(), scale);
-  kb.loop(first, kb.index(layout.getPaddedReduction()), kb.index(step),
-          ValueRange{}, [&](Value k, ValueRange) {
-            Value value = memref::LoadOp::create(
-                b, src, kb.denseIndex(kb.min(k, layout.reduction - 1), column));
-            value = arith::SelectOp::create(b, kb.less(k, layout.reduction),
-                                            value, kb.f32(0.0));
+  kb.loop(kb.affine(first, run), kb.index(layout.getPaddedReduction()),
+          kb.index(run * step), ValueRange{}, [&](Value k, ValueRange) {
+            // The padding reads the last run and stores zeros.
+            Value inside = kb.less(k, layout.reduction);
+            SmallVector<Value> quantised;
+            for (Value value : loadRun(kb, src, column,
+                                       kb.min(k, layout.reduction - run), run))
+              quantised.push_back(PartMatmulOp::buildQuantise(
+                  b, b.getLoc(),
+                  arith::SelectOp::create(b, inside, value, kb.f32(0.0)),
+                  inverseScale, 127));
             SmallVector<Value> at{column, k};
             if (!layout.useMma)
               at = {kb.div(k, 4), column, kb.rem(k, 4)};
-            memref::StoreOp::create(
-                b,
-                PartMatmulOp::buildQuantise(b, b.getLoc(), value, inverseScale,
-                                            127),
-                out, at);
+            if (run == 1) {
+              memref::StoreOp::create(b, quantised[0], out, at);
+              return SmallVector<Value>{};
+            }
+            Value values = vector::FromElementsOp::create(
+                b, VectorType::get({run}, b.getI8Type()), quantised);
+            vector::StoreOp::create(b, values, out, at, /*nontemporal=*/false,
+                                    llvm::Align(run));
             return SmallVector<Value>{};
           });
 }
@@ -104,64 +130,10 @@ static gpu::GPUFuncOp buildQuantiseDenseByColumns(KernelBuilder &kb,
 static constexpr int64_t kQuantiseThreads = 256, kWarp = 32;
 /// Consecutive reduction elements a thread of that kernel takes at once
 /// where the reduction is a multiple of them: one 16-byte load, one 4-byte
-/// store. On an H200 (4096 x 4096 f32) the kernel took 37 us with one
-/// element at a time.
+/// store. On an H200 this took about 9 us off the packed-once times of
+/// 4096^3 int8 blocks (the kernel took 37 us one element at a time, at
+/// Nsight Compute's base clocks).
 static constexpr int64_t kQuantiseRun = 4;
-
-/// emitColumnMaxAbs for a dense operand [column][k] whose reduction is a
-/// multiple of kQuantiseRun: runs from kQuantiseRun * `first`, every
-/// kQuantiseRun * `step` elements.
-static Value emitColumnMaxAbsByRuns(KernelBuilder &kb, Value src, Value column,
-                                    Value first, int64_t step) {
-  auto type = VectorType::get({kQuantiseRun}, kb.b.getF32Type());
-  return kb.loop(kb.affine(first, kQuantiseRun), kb.index(kb.layout.reduction),
-                 kb.index(kQuantiseRun * step), ValueRange{kb.f32(0.0)},
-                 [&](Value k, ValueRange args) {
-                   Value run = kb.loadVector(type, src, {column, k});
-                   Value maxAbs = args[0];
-                   for (int64_t i = 0; i < kQuantiseRun; ++i)
-                     maxAbs = kb.absMax(
-                         maxAbs, vector::ExtractOp::create(kb.b, run, i));
-                   return SmallVector<Value>{maxAbs};
-                 })[0];
-}
-
-/// emitQuantiseColumn by the runs of emitColumnMaxAbsByRuns, each stored as
-/// one vector of kQuantiseRun int8 values (the zero padding included).
-static void emitQuantiseColumnByRuns(KernelBuilder &kb, Value src, Value out,
-                                     Value column, Value first, int64_t step,
-                                     Value scale) {
-  ImplicitLocOpBuilder &b = kb.b;
-  const PartLayout &layout = kb.layout;
-  Value inverseScale = PartMatmulOp::buildInverseScale(b, b.getLoc(), scale);
-  auto type = VectorType::get({kQuantiseRun}, b.getF32Type());
-  kb.loop(kb.affine(first, kQuantiseRun),
-          kb.index(layout.getPaddedReduction()),
-          kb.index(kQuantiseRun * step), ValueRange{},
-          [&](Value k, ValueRange) {
-            // Runs of the padding read the last run and store zeros.
-            Value inside = kb.less(k, layout.reduction);
-            Value run = kb.loadVector(
-                type, src,
-                {column, kb.min(k, layout.reduction - kQuantiseRun)});
-            SmallVector<Value> quantised;
-            for (int64_t i = 0; i < kQuantiseRun; ++i) {
-              Value value = arith::SelectOp::create(
-                  b, inside, vector::ExtractOp::create(b, run, i),
-                  kb.f32(0.0));
-              quantised.push_back(PartMatmulOp::buildQuantise(
-                  b, b.getLoc(), value, inverseScale, 127));
-            }
-            Value values = vector::FromElementsOp::create(
-                b, VectorType::get({kQuantiseRun}, b.getI8Type()), quantised);
-            SmallVector<Value> at{column, k};
-            if (!layout.useMma)
-              at = {kb.div(k, 4), column, kb.index(0)};
-            vector::StoreOp::create(b, values, out, at, /*nontemporal=*/false,
-                                    llvm::Align(kQuantiseRun));
-            return SmallVector<Value>{};
-          });
-}
 
 /// int8 copy of the dense operand with one scale per column, for a dense
 /// operand whose reduction is contiguous in memory (`x @ W` with W sparse):
@@ -180,10 +152,9 @@ static gpu::GPUFuncOp buildQuantiseDenseByReduction(KernelBuilder &kb,
         scaleOut = fn.getArgument(2);
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value column = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  bool byRuns = kb.layout.reduction % kQuantiseRun == 0;
+  int64_t run = kb.layout.reduction % kQuantiseRun == 0 ? kQuantiseRun : 1;
   Value partial =
-      byRuns ? emitColumnMaxAbsByRuns(kb, src, column, thread, kQuantiseThreads)
-             : emitColumnMaxAbs(kb, src, column, thread, kQuantiseThreads);
+      emitColumnMaxAbs(kb, src, column, thread, kQuantiseThreads, run);
   for (int32_t offset = kWarp / 2; offset > 0; offset /= 2) {
     Value other =
         gpu::ShuffleOp::create(b, partial, offset, kWarp, gpu::ShuffleMode::XOR)
@@ -206,11 +177,8 @@ static gpu::GPUFuncOp buildQuantiseDenseByReduction(KernelBuilder &kb,
   kb.ifThen(
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, thread, kb.index(0)),
       [&] { memref::StoreOp::create(b, scale, scaleOut, ValueRange{column}); });
-  if (byRuns)
-    emitQuantiseColumnByRuns(kb, src, out, column, thread, kQuantiseThreads,
-                             scale);
-  else
-    emitQuantiseColumn(kb, src, out, column, thread, kQuantiseThreads, scale);
+  emitQuantiseColumn(kb, src, out, column, thread, kQuantiseThreads, scale,
+                     run);
   return fn;
 }
 
