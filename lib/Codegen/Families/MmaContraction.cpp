@@ -144,19 +144,32 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     scf::YieldOp::create(b, acc);
   }
 
-  // Accumulators 0-1 and 2-3 are two neighbouring columns of one row.
+  // Accumulators 0-1 and 2-3 are two neighbouring columns of one row: in
+  // each quad of lanes, two 1 x 8 pieces of the tile (rows 8 apart), four
+  // in two neighbouring tiles, which storeOutputChunks stores 16 bytes a
+  // lane where it can.
+  bool chunks = canStoreOutputChunks(problem);
   for (int64_t i = 0; i < tilesM; ++i) {
-    for (int64_t j = 0; j < tilesN; ++j) {
-      Value acc = loop.getResult(i * tilesN + j);
-      for (int64_t c = 0; c < 4; c += 2) {
-        auto [inRow, inColumn] = atom->getAccumulatorPosition(c);
-        Value row = e.add(rowStart, e.add(e.affine(warpRow, 1, 16 * i), inRow));
-        Value column = e.add(columnStart,
-                             e.add(e.affine(warpColumn, 1, 8 * j), inColumn));
-        Value first = atom->getAccumulator(acc, c);
-        Value second = atom->getAccumulator(acc, c + 1);
-        storeAccumulatorPair(e, problem, block, first, second, row, column);
+    for (int64_t j = 0; j < tilesN; j += 2) {
+      SmallVector<AccumulatorPair> pairs;
+      for (int64_t tile = j; tile < j + 2; ++tile) {
+        Value acc = loop.getResult(i * tilesN + tile);
+        for (int64_t c = 0; c < 4; c += 2) {
+          auto [inRow, inColumn] = atom->getAccumulatorPosition(c);
+          pairs.push_back(
+              {atom->getAccumulator(acc, c), atom->getAccumulator(acc, c + 1),
+               e.add(rowStart, e.add(e.affine(warpRow, 1, 16 * i), inRow)),
+               e.add(columnStart,
+                     e.add(e.affine(warpColumn, 1, 8 * tile), inColumn))});
+        }
       }
+      if (chunks) {
+        storeOutputChunks(e, problem, block, pairs, lane);
+        continue;
+      }
+      for (const AccumulatorPair &pair : pairs)
+        storeAccumulatorPair(e, problem, block, pair.first, pair.second,
+                             pair.row, pair.column);
     }
   }
 }

@@ -24,8 +24,13 @@
 // CHECK: nvgpu.mma.sync(%[[AFRAG]], %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK: scf.yield
 // CHECK: memref.load %[[BIAS]]
+// Each quad of lanes exchanges its pairs of outputs of two neighbouring
+// tiles by shuffles and stores 16 bytes a lane.
 // CHECK: %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xf16>
-// CHECK: vector.store %[[PAIR]], %[[OUT]][%{{.*}}] {alignment = 4 : i64}
+// CHECK: vector.bitcast %[[PAIR]] : vector<2xf16> to vector<1xi32>
+// CHECK-COUNT-3: gpu.shuffle  idx
+// CHECK: %[[CHUNK:.*]] = vector.bitcast %{{.*}} : vector<4xi32> to vector<8xf16>
+// CHECK: vector.store %[[CHUNK]], %[[OUT]][%{{.*}}] {alignment = 16 : i64} : memref<8000xf16>, vector<8xf16>
 // CHECK-LABEL: func.func @linear
 // CHECK: gpu.launch_func @tesa_kernels::@contraction0 blocks in (%c2, %c2{{.*}}, %c1{{.*}}) threads in (%c128{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c30720_i32
 func.func @linear(%x: tensor<100x64xf16>, %w: tensor<80x64xf16>, %b: tensor<80xf16>) -> tensor<100x80xf16> {
