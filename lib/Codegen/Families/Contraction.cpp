@@ -29,6 +29,7 @@
 #include "tesa/Analysis/DecompositionPlan.h"
 #include "tesa/Codegen/Epilogue.h"
 #include "tesa/Codegen/StridedAccess.h"
+#include "tesa/Codegen/QuadExchange.h"
 #include "tesa/Codegen/TensorMap.h"
 #include "tesa/Codegen/TensorViews.h"
 #include "tesa/Support/SparsityMap.h"
@@ -554,27 +555,14 @@ bool tesa::canStoreOutputChunks(const ContractionProblem &problem) {
           problem.getOutputStride(shape.batchLoop) % kChunkOutputs == 0);
 }
 
-/// `values[i]` for the index value `which` (0 .. values.size() - 1).
-static Value selectByIndex(KernelEmitter &e, ArrayRef<Value> values,
-                           Value which) {
-  Value picked = values[0];
-  for (auto [i, value] : llvm::enumerate(values.drop_front()))
-    picked = arith::SelectOp::create(
-        e.b,
-        arith::CmpIOp::create(e.b, arith::CmpIPredicate::eq, which,
-                              e.index(int64_t(i) + 1)),
-        value, picked);
-  return picked;
-}
-
 void tesa::storeOutputChunks(KernelEmitter &e,
                              const ContractionProblem &problem,
                              const ContractionBlock &block,
                              ArrayRef<AccumulatorPair> pairs, Value lane) {
   ImplicitLocOpBuilder &b = e.b;
   const ContractionShape &shape = problem.shape;
-  constexpr int64_t kQuad = 4;
-  assert(pairs.size() == size_t(kQuad) && "a piece for each lane of a quad");
+  assert(pairs.size() == size_t(kQuadLanes) &&
+         "a piece for each lane of a quad");
   // Each pair's outputs, packed into 32 bits, and the index of its first.
   // Outside the result the coordinates are clamped, so that what the
   // epilogue reads lies inside its inputs; those pieces are not stored.
@@ -595,33 +583,11 @@ void tesa::storeOutputChunks(KernelEmitter &e,
     words.push_back(vector::ExtractOp::create(b, word, 0));
     indices.push_back(index);
   }
-  // Lane q wants piece q's pair of every lane p of its quad, in the order
-  // of p. In round r lane p sends its pair of piece (p - r) mod 4, and
-  // lane q takes lane (q + r) mod 4's.
-  Value q = e.rem(lane, kQuad);
-  Value quadStart = arith::SubIOp::create(b, lane, q);
-  Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
-  SmallVector<Value> received;
-  for (int64_t r = 0; r < kQuad; ++r) {
-    Value sent = selectByIndex(e, words, e.rem(e.affine(q, 1, kQuad - r), kQuad));
-    if (r == 0) {
-      received.push_back(sent);
-      continue;
-    }
-    Value source = e.add(quadStart, e.rem(e.affine(q, 1, r), kQuad));
-    received.push_back(
-        gpu::ShuffleOp::create(
-            b, sent, arith::IndexCastUIOp::create(b, b.getI32Type(), source),
-            width, gpu::ShuffleMode::IDX)
-            .getShuffleResult());
-  }
-  // Lane p's pair came in round (p - q) mod 4.
-  SmallVector<Value> chunk;
-  for (int64_t p = 0; p < kQuad; ++p)
-    chunk.push_back(
-        selectByIndex(e, received, e.rem(e.affine(q, -1, p + kQuad), kQuad)));
+  // Lane q gathers piece q's pairs from every lane of its quad.
+  Value q = e.rem(lane, kQuadLanes);
+  SmallVector<Value> chunk = exchangeInQuad(e, words, lane);
   Value words4 = vector::FromElementsOp::create(
-      b, VectorType::get({kQuad}, b.getI32Type()), chunk);
+      b, VectorType::get({kQuadLanes}, b.getI32Type()), chunk);
   Type element = getElementTypeOrSelf(problem.epilogue->getResultType());
   Value outputs = vector::BitCastOp::create(
       b, VectorType::get({kChunkOutputs}, element), words4);
