@@ -172,208 +172,267 @@ KernelLaunch tesa::getWgmmaBlockLaunch(const PartLayout &layout,
   return launch;
 }
 
-gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,
-                                            ArrayRef<Type> arguments) {
-  const PartLayout &layout = kb.layout;
-  ImplicitLocOpBuilder &b = kb.b;
-  WgmmaBlockTiling tiling = getTiling(layout, kb.chip);
-  int64_t bc = layout.blockChannels, rowBytes = getRowBytes(layout);
-  int64_t stages = tiling.stages, warpgroups = tiling.warpgroups;
-  int64_t slabs = tiling.slabs;
-  int64_t denseSlotBytes = getDenseSlotBytes(layout, tiling);
-  int64_t blockBytes = getBlockBytes(layout);
-  int64_t blockSlotBytes = slabs * blockBytes;
-  int64_t workRows = layout.rows.size();
+namespace {
+/// Emits the compute kernel's body (see the file comment).
+class WgmmaBlockEmitter {
+public:
+  WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn);
+  /// The mbarriers' set-up, the copying warp, then the warpgroups.
+  void emit();
 
-  SmallVector<Type> withMaps(arguments);
-  withMaps.append(2, getTensorMapType(b.getContext()));
-  gpu::GPUFuncOp fn = kb.begin("", withMaps);
-  auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
-  (void)dense;
-  (void)packed;
-  Value rows = kb.table("_rows", layout.rows);
-  Value offsets = kb.table("_offsets", layout.offsets);
-  Value steps = kb.table("_steps", tiling.groups.rows);
-  Value stepOffsets = kb.table("_step_offsets", tiling.groups.offsets);
-  Value masks =
-      slabs > 1 ? kb.table("_step_masks", tiling.groups.masks) : Value();
+private:
+  /// Bit `slab` of step i's mask (an index, 0 or 1): whether the slab keeps
+  /// the step's block.
+  Value getSlabBit(Value i, int64_t slab);
+  /// The `full` and `empty` mbarriers of ring slot `slot`.
+  Value full(Value slot);
+  Value empty(Value slot);
+  Value lessThan(Value x, Value y);
+  Value isSet(Value bit);
+  /// The copying warp's first lane: step i waits until the products of step
+  /// i - stages have released its slot, then loads the step's dense slice
+  /// and the blocks of the slabs that keep it, carrying each slab's next
+  /// packed block.
+  void emitCopies();
+  /// Warpgroup `warpgroup` (thread `inGroup` of it): its products of each
+  /// step into an accumulator per slab, then the stores.
+  void emitProducts(Value warpgroup, Value inGroup);
+  /// `acc` + the step's products of the dense slice and a block (32 bytes
+  /// of their rows each).
+  Value multiplyBlock(WarpgroupMmaEmitter &atom, Value denseSlot, Value block,
+                      Value acc);
+  /// Dequantises and adds the warpgroup's sums of each slab to the result;
+  /// accumulator pairs are neighbouring channels of one dense column.
+  void storeSums(WarpgroupMmaEmitter &atom, ValueRange sums, Value warpgroup,
+                 Value inGroup);
 
-  Value tid = kb.threadId();
+  KernelBuilder &kb;
+  ImplicitLocOpBuilder &b;
+  const PartLayout &layout;
+  gpu::GPUFuncOp fn;
+  WgmmaBlockTiling tiling;
+  int64_t bc, rowBytes, denseSlotBytes, blockBytes, blockSlotBytes, workRows;
+  Value denseScales, scales, out;
+  /// The work lists: the part's rows and their packed blocks, the groups'
+  /// steps and masks.
+  Value rows, offsets, steps, stepOffsets, masks;
+  Value tid, firstRow, firstColumn, lo, count;
+  /// Shared addresses of the two rings and of the mbarriers.
+  Value denseRing, blockRing, barriers;
+  TensorMapEmitter copies;
+};
+} // namespace
+
+WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
+    : kb(kb), b(kb.b), layout(kb.layout), fn(fn),
+      tiling(getTiling(layout, kb.chip)), bc(layout.blockChannels),
+      rowBytes(getRowBytes(layout)),
+      denseSlotBytes(getDenseSlotBytes(layout, tiling)),
+      blockBytes(getBlockBytes(layout)),
+      blockSlotBytes(tiling.slabs * blockBytes),
+      workRows(int64_t(layout.rows.size())), copies(kb) {
+  auto arguments = kb.computeArguments(fn);
+  denseScales = arguments[1];
+  scales = arguments[3];
+  out = arguments[4];
+  rows = kb.table("_rows", layout.rows);
+  offsets = kb.table("_offsets", layout.offsets);
+  steps = kb.table("_steps", tiling.groups.rows);
+  stepOffsets = kb.table("_step_offsets", tiling.groups.offsets);
+  if (tiling.slabs > 1)
+    masks = kb.table("_step_masks", tiling.groups.masks);
+
+  tid = kb.threadId();
   Value group = kb.blockId(gpu::Dimension::x);
-  Value firstRow = kb.affine(group, slabs);
-  Value firstColumn =
-      kb.affine(kb.blockId(gpu::Dimension::y), tiling.getColumns());
-  Value lo = kb.loadIndex(stepOffsets, group);
-  Value count = arith::SubIOp::create(
+  firstRow = kb.affine(group, tiling.slabs);
+  firstColumn = kb.affine(kb.blockId(gpu::Dimension::y), tiling.getColumns());
+  lo = kb.loadIndex(stepOffsets, group);
+  count = arith::SubIOp::create(
       b, kb.loadIndex(stepOffsets, kb.affine(group, 1, 1)), lo);
-  // Bit `slab` of step i's mask (an index, 0 or 1): whether the slab keeps
-  // the step's block.
-  auto getSlabBit = [&](Value i, int64_t slab) {
-    return kb.rem(kb.div(kb.loadIndex(masks, kb.add(lo, i)), 1 << slab), 2);
-  };
 
   // The rings of the dense slices then of the blocks, then each slot's
   // `full` and `empty` mbarriers.
   Value shared = getDynamicSharedMemory(kb);
-  Value denseRing =
-      kb.add(getSharedAddress(kb, shared),
-             getAlignedOffset(kb, shared, kWgmmaTileAlignment));
-  Value blockRing = kb.affine(denseRing, 1, stages * denseSlotBytes);
-  Value barriers = kb.affine(blockRing, 1, stages * blockSlotBytes);
-  auto full = [&](Value slot) {
-    return kb.add(barriers, kb.affine(slot, kMBarrierBytes));
-  };
-  auto empty = [&](Value slot) {
-    return kb.add(barriers,
-                  kb.affine(slot, kMBarrierBytes, stages * kMBarrierBytes));
-  };
-  TensorMapEmitter copies(kb);
+  denseRing = kb.add(getSharedAddress(kb, shared),
+                     getAlignedOffset(kb, shared, kWgmmaTileAlignment));
+  blockRing = kb.affine(denseRing, 1, tiling.stages * denseSlotBytes);
+  barriers = kb.affine(blockRing, 1, tiling.stages * blockSlotBytes);
+}
+
+Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
+  return kb.rem(kb.div(kb.loadIndex(masks, kb.add(lo, i)), 1 << slab), 2);
+}
+
+Value WgmmaBlockEmitter::full(Value slot) {
+  return kb.add(barriers, kb.affine(slot, kMBarrierBytes));
+}
+
+Value WgmmaBlockEmitter::empty(Value slot) {
+  return kb.add(barriers, kb.affine(slot, kMBarrierBytes,
+                                    tiling.stages * kMBarrierBytes));
+}
+
+Value WgmmaBlockEmitter::lessThan(Value x, Value y) {
+  return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, y);
+}
+
+Value WgmmaBlockEmitter::isSet(Value bit) {
+  return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, kb.index(0));
+}
+
+void WgmmaBlockEmitter::emit() {
   kb.ifThen(kb.less(tid, 1), [&] {
-    for (int64_t slot = 0; slot < stages; ++slot) {
+    for (int64_t slot = 0; slot < tiling.stages; ++slot) {
       copies.initBarrier(full(kb.index(slot)), 1);
-      copies.initBarrier(empty(kb.index(slot)), warpgroups);
+      copies.initBarrier(empty(kb.index(slot)), tiling.warpgroups);
     }
     copies.fenceBarrierInit();
   });
   kb.barrier();
-
-  auto lessThan = [&](Value x, Value y) {
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, y);
-  };
-  auto isSet = [&](Value bit) {
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit,
-                                 kb.index(0));
-  };
-  int64_t consumers = warpgroups * kWarpgroupThreads;
-  // The copying warp's first lane: step i waits until the products of step
-  // i - stages have released its slot. It carries each slab's next packed
-  // block.
-  Value copier = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid,
-                                       kb.index(consumers));
-  kb.ifThen(copier, [&] {
-    Value denseMap =
-        copies.getAddress(fn.getArgument(fn.getNumArguments() - 2));
-    Value blockMap =
-        copies.getAddress(fn.getArgument(fn.getNumArguments() - 1));
-    SmallVector<Value> firstBlocks;
-    for (int64_t j = 0; j < slabs; ++j)
-      firstBlocks.push_back(kb.loadIndex(
-          offsets, kb.min(kb.affine(firstRow, 1, j), workRows)));
-    kb.loop(kb.index(0), count, firstBlocks, [&](Value i, ValueRange next) {
-      Value slot = kb.rem(i, stages), round = kb.div(i, stages);
-      kb.ifThen(lessThan(kb.index(stages - 1), i), [&] {
-        copies.wait(empty(slot), kb.rem(kb.affine(round, 1, 1), 2));
-      });
-      SmallVector<Value> bits(slabs, kb.index(1));
-      if (slabs == 1) {
-        copies.arriveExpectingBytes(full(slot), denseSlotBytes + blockBytes);
-      } else {
-        Value bytes = kb.index(denseSlotBytes);
-        for (int64_t j = 0; j < slabs; ++j) {
-          bits[j] = getSlabBit(i, j);
-          bytes = kb.add(bytes, kb.affine(bits[j], blockBytes));
-        }
-        copies.arriveExpectingBytes(full(slot), bytes);
-      }
-      Value k = kb.affine(kb.loadIndex(steps, kb.add(lo, i)), rowBytes / 2);
-      copies.load(denseMap, k, firstColumn,
-                  kb.add(denseRing, kb.affine(slot, denseSlotBytes)),
-                  full(slot));
-      SmallVector<Value> after;
-      for (int64_t j = 0; j < slabs; ++j) {
-        auto loadBlock = [&] {
-          copies.load(blockMap, kb.index(0), kb.affine(next[j], bc),
-                      kb.add(blockRing, kb.affine(slot, blockSlotBytes,
-                                                  j * blockBytes)),
-                      full(slot));
-        };
-        if (slabs > 1)
-          kb.ifThen(isSet(bits[j]), loadBlock);
-        else
-          loadBlock();
-        after.push_back(kb.add(next[j], bits[j]));
-      }
-      return after;
-    });
-  });
-
+  Value copier =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid,
+                            kb.index(tiling.warpgroups * kWarpgroupThreads));
+  kb.ifThen(copier, [&] { emitCopies(); });
   // The warpgroups, on a branch the compiler sees is uniform across each
   // warp.
   Value warpgroup = kb.div(tid, kWarpgroupThreads);
   Value inGroup = kb.rem(tid, kWarpgroupThreads);
-  kb.ifThen(kb.less(kb.fromFirstLane(warpgroup), warpgroups), [&] {
-    WarpgroupMmaEmitter atom(kb, bc, /*bMnMajor=*/false, WgmmaOperands::S8);
-    // This warpgroup's dense columns and the blocks in slot 0; another slot
-    // is its bytes / 16 further.
-    Value denseDescriptor = atom.getDescriptor(
-        kb.add(denseRing, kb.affine(warpgroup, kWgmmaRows * rowBytes)),
-        rowBytes);
-    Value blockDescriptor = atom.getDescriptor(blockRing, rowBytes);
-    Value releases = kb.less(inGroup, 1);
-    // acc + the step's products of a block (32 bytes of the rows each).
-    auto multiplyBlock = [&](Value denseSlot, Value block, Value acc) {
-      for (int64_t offset = 0; offset < rowBytes; offset += 32)
-        acc = atom.multiply(atom.advance(denseSlot, offset),
-                            atom.advance(block, offset), acc);
-      return acc;
-    };
-    SmallVector<Value> zeros(slabs, atom.zeroAccumulator());
-    ValueRange sums = kb.loop(
-        kb.index(0), count, zeros, [&](Value i, ValueRange accs) {
-          Value slot = kb.rem(i, stages);
-          copies.wait(full(slot), kb.rem(kb.div(i, stages), 2));
-          Value denseSlot = atom.advance(
-              denseDescriptor, kb.affine(slot, denseSlotBytes / 16));
-          Value blocks = atom.advance(blockDescriptor,
-                                      kb.affine(slot, blockSlotBytes / 16));
-          atom.fence();
-          SmallVector<Value> next;
-          for (auto [j, acc] : llvm::enumerate(accs)) {
-            Value block = atom.advance(blocks, int64_t(j) * blockBytes);
-            if (slabs == 1) {
-              next.push_back(multiplyBlock(denseSlot, block, acc));
-              continue;
-            }
-            // The same in every lane, so that ptxas keeps the slabs'
-            // products in flight together.
-            Value keep = isSet(kb.fromFirstLane(getSlabBit(i, j)));
-            auto branch = scf::IfOp::create(b, acc.getType(), keep,
-                                            /*withElseRegion=*/true);
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(&branch.getThenRegion().front());
-            scf::YieldOp::create(b, multiplyBlock(denseSlot, block, acc));
-            b.setInsertionPointToStart(&branch.getElseRegion().front());
-            scf::YieldOp::create(b, acc);
-            next.push_back(branch.getResult(0));
-          }
-          atom.commitAndWait(1);
-          // Step i - 1's products are complete: its slot may be refilled.
-          copies.arriveIf(empty(kb.rem(kb.affine(i, 1, -1), stages)),
-                          kb.both(lessThan(kb.index(0), i), releases));
-          return next;
-        });
-    atom.commitAndWait(0);
+  kb.ifThen(kb.less(kb.fromFirstLane(warpgroup), tiling.warpgroups),
+            [&] { emitProducts(warpgroup, inGroup); });
+}
 
-    // Accumulator pairs are neighbouring channels of one dense column.
-    Value columnBase = kb.add(firstColumn, kb.affine(warpgroup, kWgmmaRows));
-    for (auto [j, sum] : llvm::enumerate(sums)) {
-      Value workRow = kb.affine(firstRow, 1, j);
-      Value rowExists = kb.less(workRow, workRows);
-      Value channelBase =
-          kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)), bc);
-      for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i) {
-        auto [inColumn, inChannel] = atom.getAccumulatorPosition(inGroup, i);
-        Value channel = kb.add(channelBase, inChannel);
-        Value column = kb.add(columnBase, inColumn);
-        Value inside = kb.both(rowExists,
-                               kb.both(kb.less(channel, layout.channels),
-                                       kb.less(column, layout.columns)));
-        kb.ifThen(inside, [&] {
-          kb.accumulateSum(out, channel, column, atom.getAccumulator(sum, i),
-                           scales, denseScales);
-        });
+void WgmmaBlockEmitter::emitCopies() {
+  int64_t stages = tiling.stages, slabs = tiling.slabs;
+  Value denseMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 2));
+  Value blockMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 1));
+  SmallVector<Value> firstBlocks;
+  for (int64_t j = 0; j < slabs; ++j)
+    firstBlocks.push_back(kb.loadIndex(
+        offsets, kb.min(kb.affine(firstRow, 1, j), workRows)));
+  kb.loop(kb.index(0), count, firstBlocks, [&](Value i, ValueRange next) {
+    Value slot = kb.rem(i, stages), round = kb.div(i, stages);
+    kb.ifThen(lessThan(kb.index(stages - 1), i), [&] {
+      copies.wait(empty(slot), kb.rem(kb.affine(round, 1, 1), 2));
+    });
+    SmallVector<Value> bits(slabs, kb.index(1));
+    if (slabs == 1) {
+      copies.arriveExpectingBytes(full(slot), denseSlotBytes + blockBytes);
+    } else {
+      Value bytes = kb.index(denseSlotBytes);
+      for (int64_t j = 0; j < slabs; ++j) {
+        bits[j] = getSlabBit(i, j);
+        bytes = kb.add(bytes, kb.affine(bits[j], blockBytes));
       }
+      copies.arriveExpectingBytes(full(slot), bytes);
     }
+    Value k = kb.affine(kb.loadIndex(steps, kb.add(lo, i)), rowBytes / 2);
+    copies.load(denseMap, k, firstColumn,
+                kb.add(denseRing, kb.affine(slot, denseSlotBytes)),
+                full(slot));
+    SmallVector<Value> after;
+    for (int64_t j = 0; j < slabs; ++j) {
+      auto loadBlock = [&] {
+        copies.load(blockMap, kb.index(0), kb.affine(next[j], bc),
+                    kb.add(blockRing,
+                           kb.affine(slot, blockSlotBytes, j * blockBytes)),
+                    full(slot));
+      };
+      if (slabs > 1)
+        kb.ifThen(isSet(bits[j]), loadBlock);
+      else
+        loadBlock();
+      after.push_back(kb.add(next[j], bits[j]));
+    }
+    return after;
   });
+}
+
+Value WgmmaBlockEmitter::multiplyBlock(WarpgroupMmaEmitter &atom,
+                                       Value denseSlot, Value block,
+                                       Value acc) {
+  for (int64_t offset = 0; offset < rowBytes; offset += 32)
+    acc = atom.multiply(atom.advance(denseSlot, offset),
+                        atom.advance(block, offset), acc);
+  return acc;
+}
+
+void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
+  int64_t stages = tiling.stages, slabs = tiling.slabs;
+  WarpgroupMmaEmitter atom(kb, bc, /*bMnMajor=*/false, WgmmaOperands::S8);
+  // This warpgroup's dense columns and the blocks in slot 0; another slot
+  // is its bytes / 16 further.
+  Value denseDescriptor = atom.getDescriptor(
+      kb.add(denseRing, kb.affine(warpgroup, kWgmmaRows * rowBytes)),
+      rowBytes);
+  Value blockDescriptor = atom.getDescriptor(blockRing, rowBytes);
+  Value releases = kb.less(inGroup, 1);
+  SmallVector<Value> zeros(slabs, atom.zeroAccumulator());
+  ValueRange sums = kb.loop(
+      kb.index(0), count, zeros, [&](Value i, ValueRange accs) {
+        Value slot = kb.rem(i, stages);
+        copies.wait(full(slot), kb.rem(kb.div(i, stages), 2));
+        Value denseSlot = atom.advance(denseDescriptor,
+                                       kb.affine(slot, denseSlotBytes / 16));
+        Value blocks = atom.advance(blockDescriptor,
+                                    kb.affine(slot, blockSlotBytes / 16));
+        atom.fence();
+        SmallVector<Value> next;
+        for (auto [j, acc] : llvm::enumerate(accs)) {
+          Value block = atom.advance(blocks, int64_t(j) * blockBytes);
+          if (slabs == 1) {
+            next.push_back(multiplyBlock(atom, denseSlot, block, acc));
+            continue;
+          }
+          // The same in every lane, so that ptxas keeps the slabs'
+          // products in flight together.
+          Value keep = isSet(kb.fromFirstLane(getSlabBit(i, j)));
+          auto branch = scf::IfOp::create(b, acc.getType(), keep,
+                                          /*withElseRegion=*/true);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&branch.getThenRegion().front());
+          scf::YieldOp::create(b, multiplyBlock(atom, denseSlot, block, acc));
+          b.setInsertionPointToStart(&branch.getElseRegion().front());
+          scf::YieldOp::create(b, acc);
+          next.push_back(branch.getResult(0));
+        }
+        atom.commitAndWait(1);
+        // Step i - 1's products are complete: its slot may be refilled.
+        copies.arriveIf(empty(kb.rem(kb.affine(i, 1, -1), stages)),
+                        kb.both(lessThan(kb.index(0), i), releases));
+        return next;
+      });
+  atom.commitAndWait(0);
+  storeSums(atom, sums, warpgroup, inGroup);
+}
+
+void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,
+                                  Value warpgroup, Value inGroup) {
+  Value columnBase = kb.add(firstColumn, kb.affine(warpgroup, kWgmmaRows));
+  for (auto [j, sum] : llvm::enumerate(sums)) {
+    Value workRow = kb.affine(firstRow, 1, j);
+    Value rowExists = kb.less(workRow, workRows);
+    Value channelBase =
+        kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)), bc);
+    for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i) {
+      auto [inColumn, inChannel] = atom.getAccumulatorPosition(inGroup, i);
+      Value channel = kb.add(channelBase, inChannel);
+      Value column = kb.add(columnBase, inColumn);
+      Value inside = kb.both(rowExists,
+                             kb.both(kb.less(channel, layout.channels),
+                                     kb.less(column, layout.columns)));
+      kb.ifThen(inside, [&] {
+        kb.accumulateSum(out, channel, column, atom.getAccumulator(sum, i),
+                         scales, denseScales);
+      });
+    }
+  }
+}
+
+gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,
+                                            ArrayRef<Type> arguments) {
+  SmallVector<Type> withMaps(arguments);
+  withMaps.append(2, getTensorMapType(kb.b.getContext()));
+  gpu::GPUFuncOp fn = kb.begin("", withMaps);
+  WgmmaBlockEmitter(kb, fn).emit();
   return fn;
 }
