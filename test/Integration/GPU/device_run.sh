@@ -13,6 +13,16 @@
 #   device_run.sh blocks  the kept-block kernels: the `regions` library of
 #                         the suite (also under memcheck), the benchmark's
 #                         cases and the models that gpu-run/ holds
+#   device_run.sh wgmma   the TMA / warpgroup kernels: the benchmark's cases
+#                         that gpu-run/bench holds, compute-sanitizer
+#                         memcheck, racecheck and synccheck on each library
+#                         of gpu-run/wgmma (`bench/profile_parts.py
+#                         prepare-wgmma`, run through its `case` step), and
+#                         the suite, where gpu-run/ holds each
+#
+# A directory of gpu-run/ may come packed as gpu-run/pack/<name>.tar.gz
+# (what is copied to the GPU machine is limited to 64 MiB): the packs are
+# unpacked into gpu-run/ first.
 #
 #===----------------------------------------------------------------------===#
 set -uo pipefail
@@ -31,6 +41,9 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 # The commit the libraries were compiled at (the device copy's git metadata
 # may be stale).
 echo "libraries compiled at $(cat gpu-run/COMMIT 2>/dev/null || echo unknown)"
+for pack in gpu-run/pack/*.tar.gz; do
+  [ -e "$pack" ] && tar xzf "$pack" -C gpu-run
+done
 SANITIZED=sm90_auto,sm90_block32x64,sm90_wide_block32x32,sm90_wide_block64x64,sm90_structured_auto,sm90_structured_block64x64,sm90_constant_structured32x32,sm90_fine,sm75_ptx_block16x16,sm90_constant_auto,mlp,conv,bert_layer,masked_rows,convnet
 case "${1:-check}" in
   check)
@@ -63,6 +76,24 @@ case "${1:-check}" in
     step models 400 python bench/torch_models.py run gpu-run/models \
       --out "$OUT/models.json" --profile --profile-kernels 30
     cat "$OUT/models.log"
+    ;;
+  wgmma)
+    if [ -d gpu-run/bench ]; then
+      step bench 300 python bench/gpu_kernels.py run gpu-run/bench
+      cat "$OUT/bench.log"
+      cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
+    fi
+    if [ -d gpu-run/wgmma ]; then
+      for name in $(python -c "import json, sys; print(' '.join(c['name'] for c in json.load(open(sys.argv[1]))))" gpu-run/wgmma/manifest.json); do
+        for tool in memcheck racecheck synccheck; do
+          step "$name-$tool" 60 compute-sanitizer --tool "$tool" \
+            --error-exitcode 3 python bench/profile_parts.py case gpu-run/wgmma "$name"
+        done
+      done
+    fi
+    if [ -d gpu-run/suite ]; then
+      step suite 240 python test/Integration/GPU/suite.py run gpu-run/suite
+    fi
     ;;
   costs)
     step costs 300 python bench/cost_table.py run gpu-run/costs
