@@ -109,7 +109,7 @@ static void addROCDLLowering(OpPassManager &pm,
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions binary;
-  binary.compilationTarget = options.format;
+  binary.compilationTarget = getKernelFormatName(options.format).str();
   binary.toolkitPath = options.rocmToolkit;
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
@@ -149,7 +149,7 @@ static void addNVVMLowering(OpPassManager &pm,
   pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
   pm.addPass(createGpuToLLVMConversionPass());
   GpuModuleToBinaryPassOptions binary;
-  binary.compilationTarget = options.format;
+  binary.compilationTarget = getKernelFormatName(options.format).str();
   pm.addPass(createGpuModuleToBinaryPass(binary));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createCanonicalizerPass());
@@ -229,7 +229,7 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
   const ChipDescription *chip = lookupChip(options.chip);
   if (chip && chip->hasGridDependencyControl && options.programmaticLaunch)
     pm.addPass(createProgrammaticLaunch());
-  if (options.target == "rocdl") {
+  if (options.target == GPUBackend::ROCDL) {
     addROCDLLowering(pm, options);
   } else {
     addNVVMLowering(pm, chip, options);
@@ -238,6 +238,18 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
 }
 
 std::string tesa::getDefaultROCmToolkit() { return TESA_DEFAULT_ROCM_TOOLKIT; }
+
+llvm::StringRef tesa::getKernelFormatName(KernelFormat format) {
+  switch (format) {
+  case KernelFormat::Bin:
+    return "bin";
+  case KernelFormat::Isa:
+    return "isa";
+  case KernelFormat::Fatbin:
+    return "fatbin";
+  }
+  llvm_unreachable("unknown kernel format");
+}
 
 void tesa::registerPipelines() {
   PassPipelineRegistration<>(

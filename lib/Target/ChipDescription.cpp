@@ -158,20 +158,20 @@ llvm::Expected<const ChipDescription &> tesa::getChip(llvm::StringRef name) {
 }
 
 llvm::Expected<const ChipDescription &>
-tesa::getChip(llvm::StringRef target, llvm::StringRef name) {
-  if (target != "nvvm" && target != "rocdl")
-    return llvm::createStringError("unknown target '" + target +
-                                   "'; expected nvvm or rocdl");
+tesa::getChip(GPUBackend backend, llvm::StringRef name) {
   llvm::Expected<const ChipDescription &> chip = getChip(name);
   if (!chip)
     return chip.takeError();
-  GPUBackend backend =
-      target == "nvvm" ? GPUBackend::NVVM : GPUBackend::ROCDL;
+  llvm::StringRef target = getGPUBackendName(backend);
   if (chip->backend != backend)
     return llvm::createStringError("chip '" + name + "' is not a " + target +
                                    " chip; known " + target + " chips: " +
                                    getKnownChipNames(backend));
   return chip;
+}
+
+llvm::StringRef tesa::getGPUBackendName(GPUBackend backend) {
+  return backend == GPUBackend::NVVM ? "nvvm" : "rocdl";
 }
 
 llvm::ArrayRef<ChipDescription> tesa::getKnownChips() { return kChips; }

@@ -214,8 +214,10 @@ def test_rocdl_library_reports_no_hip_device(tmp_path):
     (["--chip=sm_99"], "unknown chip 'sm_99'; known chips: sm_75"),
     (["--target=rocdl", "--chip=sm_90"], "chip 'sm_90' is not a rocdl chip; "
      "known rocdl chips: gfx906"),
-    (["--target=spirv"], "unknown target 'spirv'"),
-    (["--format=ptx"], "unknown format 'ptx'; known formats: bin, isa"),
+    (["--target=spirv"],
+     "for the --target option: Cannot find option named 'spirv'!"),
+    (["--format=ptx"],
+     "for the --format option: Cannot find option named 'ptx'!"),
 ])
 def test_bad_options_are_diagnosed(tmp_path, options, message):
     _, result = compile_library(tmp_path, MLP, *options)

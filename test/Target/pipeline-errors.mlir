@@ -4,4 +4,4 @@
 
 // CHIP: error: unknown chip 'sm_1'; known chips: sm_75, sm_80, sm_86, sm_89, sm_90, gfx906
 // MISMATCH: error: chip 'sm_80' is not a rocdl chip; known rocdl chips: gfx906
-// TARGET: error: unknown target 'spirv'; expected nvvm or rocdl
+// TARGET: for the --target option: Cannot find option named 'spirv'!

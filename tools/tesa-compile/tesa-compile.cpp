@@ -52,17 +52,22 @@ static cl::opt<std::string>
                    cl::desc("The C header to write (default: the library's "
                             "path with .h)"),
                    cl::cat(category));
-static cl::opt<std::string> target("target", cl::desc("'nvvm' or 'rocdl'"),
-                                   cl::init("nvvm"), cl::cat(category));
+static cl::opt<tesa::GPUBackend> target("target", cl::desc("GPU backend"),
+                                        cl::init(tesa::GPUBackend::NVVM),
+                                        tesa::getGPUBackendValues(),
+                                        cl::cat(category));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("Chip: sm_75, sm_80, sm_86, sm_89, "
                                           "sm_90 (nvvm) or gfx906 (rocdl)"),
                                  cl::init("sm_90"), cl::cat(category));
-static cl::opt<std::string>
-    format("format",
-           cl::desc("Kernels as 'bin' (cubin / HSACO) or 'isa' (PTX, "
-                    "compiled by the driver when the library is loaded)"),
-           cl::init("bin"), cl::cat(category));
+static cl::opt<tesa::KernelFormat> format(
+    "format", cl::desc("How the library keeps its kernels"),
+    cl::init(tesa::KernelFormat::Bin),
+    cl::values(clEnumValN(tesa::KernelFormat::Bin, "bin", "cubin / HSACO"),
+               clEnumValN(tesa::KernelFormat::Isa, "isa",
+                          "PTX, compiled by the driver when the library is "
+                          "loaded (AMDGPU assembly for rocdl)")),
+    cl::cat(category));
 static cl::opt<tesa::DecompositionOptions::Mode>
     plan("plan", cl::desc("Decomposition plan"),
          cl::init(tesa::DecompositionOptions::Mode::Auto),
@@ -175,8 +180,6 @@ int main(int argc, char **argv) {
 
   if (llvm::Error error = tesa::getChip(target, chip).takeError())
     return fail(llvm::toString(std::move(error)));
-  if (format != "bin" && format != "isa")
-    return fail("unknown format '" + format + "'; known formats: bin, isa");
 
   std::string runtime = findRuntimeLibrary(argv[0]);
   if (!llvm::sys::fs::exists(runtime))
@@ -214,18 +217,18 @@ int main(int argc, char **argv) {
   tesa::LibraryDescription library;
   library.libraryName = llvm::sys::path::stem(outputFilename).str();
   library.source = llvm::sys::path::filename(inputFilename).str();
-  library.target = target;
+  library.target = tesa::getGPUBackendName(target).str();
   library.chip = chip;
-  library.format = format;
+  library.format = tesa::getKernelFormatName(format).str();
   // Checked before the slow part, and collected again after the parts
   // pipeline, which may add weight-packing entry points.
   if (failed(tesa::collectEntryPoints(*module, library.entryPoints)))
     return EXIT_FAILURE;
 
   tesa::GPUPipelineOptions options;
-  options.target = target;
+  options.target = target.getValue();
   options.chip = chip;
-  options.format = format;
+  options.format = format.getValue();
   options.plan = plan;
   options.blockShape = blockShape;
   options.packEntryPoints = packEntryPoints;

@@ -69,9 +69,10 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
     Option<"decodeProducts", "decode-products", "bool", /*default=*/"true",
            "Compute the parts of a product of at most 64 dense columns in "
            "one launch (false: one launch per part)">,
-    Option<"target", "target", "std::string", /*default=*/"\"\"",
-           "Backend the chip must belong to: 'nvvm', 'rocdl', or empty for "
-           "any">,
+    Option<"target", "target", "::tesa::GPUBackend",
+           /*default=*/"::tesa::GPUBackend::NVVM",
+           "Backend the chip must belong to (not given: any)",
+           [{::tesa::getGPUBackendValues()}]>,
     Option<"tma", "tma", "bool", /*default=*/"true",
            "Copy the tiles of warpgroup kernels by TMA where the chip has it "
            "(false: by cp.async copies of every thread)">,

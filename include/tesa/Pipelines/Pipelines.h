@@ -8,6 +8,7 @@
 #define TESA_PIPELINES_PIPELINES_H
 
 #include "tesa/Analysis/DecompositionPlan.h"
+#include "tesa/Target/ChipDescription.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -18,21 +19,32 @@ namespace tesa {
 /// ld.lld and the ROCm device libraries).
 std::string getDefaultROCmToolkit();
 
+/// How the kernels are kept in the program: as binaries (cubin / HSACO), as
+/// assembly (PTX, compiled by the driver at load; AMDGPU assembly), or as a
+/// fat binary; gpu-module-to-binary's formats.
+enum class KernelFormat { Bin, Isa, Fatbin };
+
+/// gpu-module-to-binary's name of `format`: "bin", "isa" or "fatbin".
+llvm::StringRef getKernelFormatName(KernelFormat format);
+
 /// Options of `--tesa-pipeline`.
 struct GPUPipelineOptions
     : public mlir::PassPipelineOptions<GPUPipelineOptions> {
-  Option<std::string> target{*this, "target",
-                             llvm::cl::desc("'nvvm' or 'rocdl'"),
-                             llvm::cl::init("nvvm")};
+  Option<GPUBackend> target{*this, "target", llvm::cl::desc("GPU backend"),
+                            llvm::cl::init(GPUBackend::NVVM),
+                            getGPUBackendValues()};
   Option<std::string> chip{*this, "chip",
                            llvm::cl::desc("Chip to compile for (sm_75, sm_80, "
                                           "sm_86, sm_89, sm_90, gfx906)"),
                            llvm::cl::init("sm_80")};
-  Option<std::string> format{
-      *this, "format",
-      llvm::cl::desc("Kernel binaries: 'bin' (cubin / HSACO), 'isa' (PTX / "
-                     "AMDGPU assembly) or 'fatbin'"),
-      llvm::cl::init("bin")};
+  Option<KernelFormat> format{
+      *this, "format", llvm::cl::desc("How the kernels are kept"),
+      llvm::cl::init(KernelFormat::Bin),
+      llvm::cl::values(
+          clEnumValN(KernelFormat::Bin, "bin", "cubin / HSACO"),
+          clEnumValN(KernelFormat::Isa, "isa",
+                     "PTX (compiled by the driver at load) / AMDGPU assembly"),
+          clEnumValN(KernelFormat::Fatbin, "fatbin", "a fat binary"))};
   Option<DecompositionOptions::Mode> plan{
       *this, "plan", llvm::cl::desc("Decomposition plan"),
       llvm::cl::init(DecompositionOptions::Mode::Auto),

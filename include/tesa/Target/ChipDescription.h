@@ -17,6 +17,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -145,10 +146,18 @@ const ChipDescription *lookupChip(llvm::StringRef name);
 /// The description of `name`, or an error that lists the known chips.
 llvm::Expected<const ChipDescription &> getChip(llvm::StringRef name);
 
-/// The description of `name` for `target` ("nvvm" or "rocdl"), or an error
-/// for an unknown target, an unknown chip, or a chip of the other target.
-llvm::Expected<const ChipDescription &> getChip(llvm::StringRef target,
+/// `name`, which must be a chip of `backend`; the error lists the
+/// backend's chips otherwise.
+llvm::Expected<const ChipDescription &> getChip(GPUBackend backend,
                                                 llvm::StringRef name);
+/// The backend's name in options and libraries: "nvvm" or "rocdl".
+llvm::StringRef getGPUBackendName(GPUBackend backend);
+/// The backends' names, for the options that take one.
+inline llvm::cl::ValuesClass getGPUBackendValues() {
+  return llvm::cl::values(
+      clEnumValN(GPUBackend::NVVM, "nvvm", "NVIDIA GPUs (NVVM, PTX)"),
+      clEnumValN(GPUBackend::ROCDL, "rocdl", "AMD GPUs (ROCDL)"));
+}
 
 /// Every known chip.
 llvm::ArrayRef<ChipDescription> getKnownChips();

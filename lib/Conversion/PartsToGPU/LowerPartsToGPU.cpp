@@ -651,7 +651,7 @@ void LowerPartsToGPUPass::runOnOperation() {
   denseCopies.clear();
   symbols.emplace(module);
   llvm::Expected<const ChipDescription &> chipDescription =
-      target.empty() ? getChip(chip) : getChip(target, chip);
+      target.hasValue() ? getChip(target, chip) : getChip(chip);
   if (!chipDescription) {
     emitError(module.getLoc())
         << llvm::toString(chipDescription.takeError());
