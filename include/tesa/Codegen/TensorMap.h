@@ -70,6 +70,43 @@ private:
   KernelEmitter &e;
 };
 
+/// The mbarriers of a ring of `stages` slots that one copying thread fills
+/// by TMA and `consumers` warpgroups read: step g takes slot g mod stages in
+/// round g / stages. Each slot has a `full` mbarrier (the copier's arrival
+/// and the copies' bytes complete it) and an `empty` one (one arrival a
+/// consumer frees it), `full` ones first, at shared address `barriers`.
+class MBarrierRing {
+public:
+  MBarrierRing(KernelEmitter &e, TensorMapEmitter &copies,
+               mlir::Value barriers, int64_t stages)
+      : e(e), copies(copies), barriers(barriers), stages(stages) {}
+
+  /// Bytes of a ring's mbarriers.
+  static int64_t getBytes(int64_t stages) {
+    return 2 * stages * kMBarrierBytes;
+  }
+  /// The `full` and `empty` mbarriers of slot `slot` (an index).
+  mlir::Value full(mlir::Value slot);
+  mlir::Value empty(mlir::Value slot);
+  /// Thread 0 of the block (`thread` is the thread's id) initialises every
+  /// slot's mbarriers for `consumers` consumers; then the block
+  /// synchronises.
+  void init(mlir::Value thread, int64_t consumers);
+  /// The copier, before step `step` (in slot `slot`, round `round`): waits
+  /// until the consumers freed the slot of step `step` - stages.
+  void waitUntilFree(mlir::Value step, mlir::Value slot, mlir::Value round);
+  /// A consumer: waits until the copies of step `step` (in `slot`) landed.
+  void waitUntilFull(mlir::Value step, mlir::Value slot);
+  /// A consumer frees the slot of step `step` where `predicate` holds.
+  void releaseIf(mlir::Value step, mlir::Value predicate);
+
+private:
+  KernelEmitter &e;
+  TensorMapEmitter &copies;
+  mlir::Value barriers;
+  int64_t stages;
+};
+
 } // namespace tesa
 
 #endif // TESA_CODEGEN_TENSORMAP_H

@@ -566,8 +566,11 @@ void tesa::storeOutputChunks(KernelEmitter &e,
   // Each pair's outputs, packed into 32 bits, and the index of its first.
   // Outside the result the coordinates are clamped, so that what the
   // epilogue reads lies inside its inputs; those pieces are not stored.
-  SmallVector<Value> words, indices;
+  SmallVector<Value> words, indices, rows, columns;
+  Type element;
   for (const AccumulatorPair &pair : pairs) {
+    rows.push_back(pair.row);
+    columns.push_back(pair.column);
     Value row = arith::MinUIOp::create(b, pair.row, e.index(shape.m - 1));
     Value column =
         arith::MinUIOp::create(b, pair.column, e.index(shape.n - 2));
@@ -576,8 +579,9 @@ void tesa::storeOutputChunks(KernelEmitter &e,
     Value second = getOutput(e, problem, block, pair.second, row,
                              e.affine(column, 1, 1))
                        .first;
+    element = first.getType();
     Value both = vector::FromElementsOp::create(
-        b, VectorType::get({2}, first.getType()), ValueRange{first, second});
+        b, VectorType::get({2}, element), ValueRange{first, second});
     Value word = vector::BitCastOp::create(
         b, VectorType::get({1}, b.getI32Type()), both);
     words.push_back(vector::ExtractOp::create(b, word, 0));
@@ -588,15 +592,9 @@ void tesa::storeOutputChunks(KernelEmitter &e,
   SmallVector<Value> chunk = exchangeInQuad(e, words, lane);
   Value words4 = vector::FromElementsOp::create(
       b, VectorType::get({kQuadLanes}, b.getI32Type()), chunk);
-  Type element = getElementTypeOrSelf(problem.epilogue->getResultType());
   Value outputs = vector::BitCastOp::create(
       b, VectorType::get({kChunkOutputs}, element), words4);
   // Piece q starts 2q outputs before this lane's pair of it.
-  SmallVector<Value> rows, columns;
-  for (const AccumulatorPair &pair : pairs) {
-    rows.push_back(pair.row);
-    columns.push_back(pair.column);
-  }
   Value row = selectByIndex(e, rows, q);
   Value column = arith::SubIOp::create(b, selectByIndex(e, columns, q),
                                        e.affine(q, 2));

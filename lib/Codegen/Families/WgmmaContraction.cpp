@@ -328,22 +328,9 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
                          getAlignedOffset(e, shared, kWgmmaTileAlignment));
   Value bAddress = e.affine(aAddress, 1, tiling.stages * aSliceBytes);
   Value barriers = e.affine(bAddress, 1, tiling.stages * bSliceBytes);
-  auto full = [&](Value slot) {
-    return e.add(barriers, e.affine(slot, kMBarrierBytes));
-  };
-  auto empty = [&](Value slot) {
-    int64_t fullBytes = tiling.stages * kMBarrierBytes;
-    return e.add(barriers, e.affine(slot, kMBarrierBytes, fullBytes));
-  };
   TensorMapEmitter copies(e);
-  e.ifThen(e.less(tid, 1), [&] {
-    for (int64_t slot = 0; slot < tiling.stages; ++slot) {
-      copies.initBarrier(full(e.index(slot)), 1);
-      copies.initBarrier(empty(e.index(slot)), tiling.getWarpgroups());
-    }
-    copies.fenceBarrierInit();
-  });
-  e.barrier();
+  MBarrierRing ring(e, copies, barriers, tiling.stages);
+  ring.init(tid, tiling.getWarpgroups());
 
   // Steps are numbered across this block's tiles: step g fills slot g mod
   // stages in round g / stages, so that the copies of a tile's first steps
@@ -376,18 +363,12 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
       forEachStep(count, {}, [&](Value i, ValueRange) {
         Value g = e.add(before, i);
         Value slot = e.rem(g, tiling.stages);
-        Value round = e.div(g, tiling.stages);
-        // Step g - stages, of the round before, released the slot.
-        Value reused = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, g,
-                                             e.index(tiling.stages));
-        e.ifThen(reused, [&] {
-          copies.wait(empty(slot), e.rem(e.affine(round, 1, 1), 2));
-        });
+        ring.waitUntilFree(g, slot, e.div(g, tiling.stages));
         // The step's slabs: all of them, or those its mask keeps.
         SmallVector<Value> keeps(tiling.getSlabs(), Value());
         if (tiling.getSlabs() == 1) {
           copies.arriveExpectingBytes(
-              full(slot), tiling.getABytes() + tiling.getSlabBytes());
+              ring.full(slot), tiling.getABytes() + tiling.getSlabBytes());
         } else {
           Value mask = steps.getSlabMask(tile.columnTile, i);
           Value bytes = e.index(tiling.getABytes());
@@ -397,11 +378,12 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
                                          e.index(0));
             bytes = e.add(bytes, e.affine(bit, tiling.getSlabBytes()));
           }
-          copies.arriveExpectingBytes(full(slot), bytes);
+          copies.arriveExpectingBytes(ring.full(slot), bytes);
         }
         Value kStart = steps.getStart(tile.columnTile, i, count);
         copies.load(aMap, kStart, tile.rowStart,
-                    e.add(aAddress, e.affine(slot, aSliceBytes)), full(slot));
+                    e.add(aAddress, e.affine(slot, aSliceBytes)),
+                    ring.full(slot));
         for (auto [j, keep] : llvm::enumerate(keeps)) {
           auto loadSlab = [&, j = int64_t(j)] {
             Value destination =
@@ -409,9 +391,9 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
                                          j * tiling.getSlabBytes()));
             Value column = e.affine(tile.columnStart, 1, j * tiling.slabN);
             if (bMnMajor)
-              copies.load(bMap, column, kStart, destination, full(slot));
+              copies.load(bMap, column, kStart, destination, ring.full(slot));
             else
-              copies.load(bMap, kStart, column, destination, full(slot));
+              copies.load(bMap, kStart, column, destination, ring.full(slot));
           };
           if (keep)
             e.ifThen(keep, loadSlab);
@@ -436,9 +418,6 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
         tiling.getRowBytes());
     Value bDescriptor = atom.getDescriptor(bAddress, first.bRowBytes);
     Value releases = e.less(first.inGroup, 1);
-    auto release = [&](Value g, Value when) {
-      copies.arriveIf(empty(e.rem(g, tiling.stages)), when);
-    };
     forEachTile(first, e.index(0), [&](const WarpgroupBlock &tile,
                                        Value before) {
       Value count = steps.getCount(tile.columnTile);
@@ -446,7 +425,7 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
       auto loop = forEachStep(count, zeros, [&](Value i, ValueRange accs) {
         Value g = e.add(before, i);
         Value slot = e.rem(g, tiling.stages);
-        copies.wait(full(slot), e.rem(e.div(g, tiling.stages), 2));
+        ring.waitUntilFull(g, slot);
         Value mask = tiling.getSlabs() == 1
                          ? Value()
                          : steps.getSlabMask(tile.columnTile, i);
@@ -456,19 +435,21 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
             accs, tile.bRowBytes, mask);
         atom.commitAndWait(1);
         // Step g - 1's products are complete: its slot may be refilled.
-        release(e.affine(g, 1, -1),
-                e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
-                                             e.index(1)),
-                       releases));
+        ring.releaseIf(
+            e.affine(g, 1, -1),
+            e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
+                                         e.index(1)),
+                   releases));
         return next;
       });
       atom.commitAndWait(0);
       Value after = e.add(before, count);
       // The tile's last step, complete now, releases its slot too.
-      release(e.affine(after, 1, -1),
-              e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::ugt,
-                                           count, e.index(0)),
-                     releases));
+      ring.releaseIf(e.affine(after, 1, -1),
+                     e.both(arith::CmpIOp::create(
+                                b, arith::CmpIPredicate::ugt, count,
+                                e.index(0)),
+                            releases));
       for (auto [j, acc] : llvm::enumerate(loop.getResults()))
         storeWarpgroup(tile, acc, j);
       return after;
@@ -579,7 +560,7 @@ tesa::getWgmmaTensorMaps(const ContractionProblem &problem,
 
 int64_t tesa::getWgmmaBarrierBytes(TileConfigAttr config) {
   return config.getCopy() == CopyEngine::Tma
-             ? 2 * config.getStages() * kMBarrierBytes
+             ? MBarrierRing::getBytes(config.getStages())
              : 0;
 }
 

@@ -97,3 +97,40 @@ void TensorMapEmitter::load(Value mapAddress, Value inner, Value outer,
       /*isCTAOnly=*/BoolAttr(), /*group=*/NVVM::CTAGroupKindAttr(),
       /*predicate=*/Value());
 }
+
+Value MBarrierRing::full(Value slot) {
+  return e.add(barriers, e.affine(slot, kMBarrierBytes));
+}
+
+Value MBarrierRing::empty(Value slot) {
+  return e.add(barriers,
+               e.affine(slot, kMBarrierBytes, stages * kMBarrierBytes));
+}
+
+void MBarrierRing::init(Value thread, int64_t consumers) {
+  e.ifThen(e.less(thread, 1), [&] {
+    for (int64_t slot = 0; slot < stages; ++slot) {
+      copies.initBarrier(full(e.index(slot)), 1);
+      copies.initBarrier(empty(e.index(slot)), consumers);
+    }
+    copies.fenceBarrierInit();
+  });
+  e.barrier();
+}
+
+void MBarrierRing::waitUntilFree(Value step, Value slot, Value round) {
+  // Step - stages, of the round before, released the slot.
+  Value reused = arith::CmpIOp::create(e.b, arith::CmpIPredicate::uge, step,
+                                       e.index(stages));
+  e.ifThen(reused, [&] {
+    copies.wait(empty(slot), e.rem(e.affine(round, 1, 1), 2));
+  });
+}
+
+void MBarrierRing::waitUntilFull(Value step, Value slot) {
+  copies.wait(full(slot), e.rem(e.div(step, stages), 2));
+}
+
+void MBarrierRing::releaseIf(Value step, Value predicate) {
+  copies.arriveIf(empty(e.rem(step, stages)), predicate);
+}

@@ -130,8 +130,8 @@ static int64_t getSharedBytes(const PartLayout &layout,
   // The rings start at the first 1 KiB boundary; the mbarriers follow.
   return kWgmmaTileAlignment +
          tiling.stages * (getDenseSlotBytes(layout, tiling) +
-                          tiling.slabs * getBlockBytes(layout) +
-                          2 * kMBarrierBytes);
+                          tiling.slabs * getBlockBytes(layout)) +
+         MBarrierRing::getBytes(tiling.stages);
 }
 
 bool tesa::usesWgmmaBlocks(const PartLayout &layout,
@@ -184,9 +184,6 @@ private:
   /// Bit `slab` of step i's mask (an index, 0 or 1): whether the slab keeps
   /// the step's block.
   Value getSlabBit(Value i, int64_t slab);
-  /// The `full` and `empty` mbarriers of ring slot `slot`.
-  Value full(Value slot);
-  Value empty(Value slot);
   Value lessThan(Value x, Value y);
   Value isSet(Value bit);
   /// The copying warp's first lane: step i waits until the products of step
@@ -217,9 +214,10 @@ private:
   /// steps and masks.
   Value rows, offsets, steps, stepOffsets, masks;
   Value tid, firstRow, firstColumn, lo, count;
-  /// Shared addresses of the two rings and of the mbarriers.
-  Value denseRing, blockRing, barriers;
+  /// Shared addresses of the two rings, and their slots' mbarriers.
+  Value denseRing, blockRing;
   TensorMapEmitter copies;
+  std::optional<MBarrierRing> ring;
 };
 } // namespace
 
@@ -256,20 +254,13 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
   denseRing = kb.add(getSharedAddress(kb, shared),
                      getAlignedOffset(kb, shared, kWgmmaTileAlignment));
   blockRing = kb.affine(denseRing, 1, tiling.stages * denseSlotBytes);
-  barriers = kb.affine(blockRing, 1, tiling.stages * blockSlotBytes);
+  ring.emplace(kb, copies,
+               kb.affine(blockRing, 1, tiling.stages * blockSlotBytes),
+               tiling.stages);
 }
 
 Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
   return kb.rem(kb.div(kb.loadIndex(masks, kb.add(lo, i)), 1 << slab), 2);
-}
-
-Value WgmmaBlockEmitter::full(Value slot) {
-  return kb.add(barriers, kb.affine(slot, kMBarrierBytes));
-}
-
-Value WgmmaBlockEmitter::empty(Value slot) {
-  return kb.add(barriers, kb.affine(slot, kMBarrierBytes,
-                                    tiling.stages * kMBarrierBytes));
 }
 
 Value WgmmaBlockEmitter::lessThan(Value x, Value y) {
@@ -281,14 +272,7 @@ Value WgmmaBlockEmitter::isSet(Value bit) {
 }
 
 void WgmmaBlockEmitter::emit() {
-  kb.ifThen(kb.less(tid, 1), [&] {
-    for (int64_t slot = 0; slot < tiling.stages; ++slot) {
-      copies.initBarrier(full(kb.index(slot)), 1);
-      copies.initBarrier(empty(kb.index(slot)), tiling.warpgroups);
-    }
-    copies.fenceBarrierInit();
-  });
-  kb.barrier();
+  ring->init(tid, tiling.warpgroups);
   Value copier =
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid,
                             kb.index(tiling.warpgroups * kWarpgroupThreads));
@@ -307,35 +291,34 @@ void WgmmaBlockEmitter::emitCopies() {
   Value blockMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 1));
   SmallVector<Value> firstBlocks;
   for (int64_t j = 0; j < slabs; ++j)
-    firstBlocks.push_back(kb.loadIndex(
-        offsets, kb.min(kb.affine(firstRow, 1, j), workRows)));
+    firstBlocks.push_back(
+        kb.loadIndex(offsets, kb.min(kb.affine(firstRow, 1, j), workRows)));
   kb.loop(kb.index(0), count, firstBlocks, [&](Value i, ValueRange next) {
-    Value slot = kb.rem(i, stages), round = kb.div(i, stages);
-    kb.ifThen(lessThan(kb.index(stages - 1), i), [&] {
-      copies.wait(empty(slot), kb.rem(kb.affine(round, 1, 1), 2));
-    });
+    Value slot = kb.rem(i, stages);
+    ring->waitUntilFree(i, slot, kb.div(i, stages));
     SmallVector<Value> bits(slabs, kb.index(1));
     if (slabs == 1) {
-      copies.arriveExpectingBytes(full(slot), denseSlotBytes + blockBytes);
+      copies.arriveExpectingBytes(ring->full(slot),
+                                  denseSlotBytes + blockBytes);
     } else {
       Value bytes = kb.index(denseSlotBytes);
       for (int64_t j = 0; j < slabs; ++j) {
         bits[j] = getSlabBit(i, j);
         bytes = kb.add(bytes, kb.affine(bits[j], blockBytes));
       }
-      copies.arriveExpectingBytes(full(slot), bytes);
+      copies.arriveExpectingBytes(ring->full(slot), bytes);
     }
     Value k = kb.affine(kb.loadIndex(steps, kb.add(lo, i)), rowBytes / 2);
     copies.load(denseMap, k, firstColumn,
                 kb.add(denseRing, kb.affine(slot, denseSlotBytes)),
-                full(slot));
+                ring->full(slot));
     SmallVector<Value> after;
     for (int64_t j = 0; j < slabs; ++j) {
       auto loadBlock = [&] {
-        copies.load(blockMap, kb.index(0), kb.affine(next[j], bc),
-                    kb.add(blockRing,
-                           kb.affine(slot, blockSlotBytes, j * blockBytes)),
-                    full(slot));
+        copies.load(
+            blockMap, kb.index(0), kb.affine(next[j], bc),
+            kb.add(blockRing, kb.affine(slot, blockSlotBytes, j * blockBytes)),
+            ring->full(slot));
       };
       if (slabs > 1)
         kb.ifThen(isSet(bits[j]), loadBlock);
@@ -370,7 +353,7 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
   ValueRange sums = kb.loop(
       kb.index(0), count, zeros, [&](Value i, ValueRange accs) {
         Value slot = kb.rem(i, stages);
-        copies.wait(full(slot), kb.rem(kb.div(i, stages), 2));
+        ring->waitUntilFull(i, slot);
         Value denseSlot = atom.advance(denseDescriptor,
                                        kb.affine(slot, denseSlotBytes / 16));
         Value blocks = atom.advance(blockDescriptor,
@@ -397,7 +380,7 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
         }
         atom.commitAndWait(1);
         // Step i - 1's products are complete: its slot may be refilled.
-        copies.arriveIf(empty(kb.rem(kb.affine(i, 1, -1), stages)),
+        ring->releaseIf(kb.affine(i, 1, -1),
                         kb.both(lessThan(kb.index(0), i), releases));
         return next;
       });
