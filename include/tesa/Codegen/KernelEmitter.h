@@ -71,6 +71,9 @@ public:
   void store(mlir::Value value, mlir::Value buffer, mlir::Value offset);
   /// Runs `body` where `condition` holds.
   void ifThen(mlir::Value condition, llvm::function_ref<void()> body);
+  /// Runs `thenBody` where `condition` holds, else `elseBody`.
+  void ifThenElse(mlir::Value condition, llvm::function_ref<void()> thenBody,
+                  llvm::function_ref<void()> elseBody);
 
   /// A constant i32 table `name` of `module` (made once), read as a memref.
   mlir::Value table(mlir::gpu::GPUModuleOp module, llvm::StringRef name,

@@ -607,6 +607,67 @@ void tesa::storeOutputChunks(KernelEmitter &e,
   });
 }
 
+void tesa::storeInitialTile(KernelEmitter &e,
+                            const ContractionProblem &problem,
+                            const ContractionBlock &block, Value rowStart,
+                            Value columnStart, int64_t tileM, int64_t tileN,
+                            Value thread, int64_t threads) {
+  ImplicitLocOpBuilder &b = e.b;
+  const ContractionShape &shape = problem.shape;
+  assert(tileN % kChunkOutputs == 0 && "whole runs of a row");
+  int64_t runsPerRow = tileN / kChunkOutputs;
+  int64_t runs = tileM * runsPerRow;
+  bool chunks = canStoreOutputChunks(problem);
+  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
+  for (int64_t first = 0; first < runs; first += threads) {
+    Value run = e.affine(thread, 1, first);
+    Value row = e.add(rowStart, e.div(run, runsPerRow));
+    Value column =
+        e.add(columnStart, e.affine(e.rem(run, runsPerRow), kChunkOutputs));
+    Value inside = e.less(run, runs);
+    if (!chunks) {
+      e.ifThen(inside, [&] {
+        for (int64_t i = 0; i < kChunkOutputs; i += 2)
+          storeAccumulatorPair(e, problem, block, zero, zero, row,
+                               e.affine(column, 1, i));
+      });
+      continue;
+    }
+    // Rows and columns are whole chunks apart: a run lies inside the
+    // result or outside it.
+    Value stored =
+        e.both(inside, e.both(e.less(row, shape.m), e.less(column, shape.n)));
+    e.ifThen(stored, [&] {
+      SmallVector<Value> outputs;
+      Value index;
+      for (int64_t i = 0; i < kChunkOutputs; ++i) {
+        auto [output, at] = getOutput(e, problem, block, zero, row,
+                                      e.affine(column, 1, i));
+        outputs.push_back(output);
+        if (i == 0)
+          index = at;
+      }
+      Value chunk = vector::FromElementsOp::create(
+          b, VectorType::get({kChunkOutputs}, outputs[0].getType()), outputs);
+      vector::StoreOp::create(b, chunk, block.out, ValueRange{index},
+                              /*nontemporal=*/false,
+                              llvm::Align(kChunkOutputs * 2));
+    });
+  }
+}
+
+void tesa::ifTileWalks(KernelEmitter &e, const ContractionProblem &problem,
+                       Value count, function_ref<void()> walk,
+                       function_ref<void()> none) {
+  if (problem.steps.offsets.empty()) {
+    walk();
+    return;
+  }
+  Value walks = arith::CmpIOp::create(e.b, arith::CmpIPredicate::ne,
+                                      e.fromFirstLane(count), e.index(0));
+  e.ifThenElse(walks, walk, none);
+}
+
 void tesa::storeAccumulatorPair(KernelEmitter &e,
                                 const ContractionProblem &problem,
                                 const ContractionBlock &block, Value first,

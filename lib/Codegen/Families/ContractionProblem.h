@@ -229,6 +229,26 @@ void storeOutputChunks(KernelEmitter &e, const ContractionProblem &problem,
                        const ContractionBlock &block,
                        llvm::ArrayRef<AccumulatorPair> pairs, mlir::Value lane);
 
+/// Stores the output of every element of the tile of `tileM` x `tileN`
+/// (`tileN` a multiple of kChunkOutputs) from (`rowStart`, `columnStart`)
+/// whose sum is zero: its initial value through the epilogues, with no
+/// accumulators, for a tile that walks no K step. Thread `thread` of
+/// `threads` takes every threads-th run of kChunkOutputs columns of a row,
+/// the runs in row-major order, and stores it as one 16-byte chunk where
+/// canStoreOutputChunks holds, else in pairs.
+void storeInitialTile(KernelEmitter &e, const ContractionProblem &problem,
+                      const ContractionBlock &block, mlir::Value rowStart,
+                      mlir::Value columnStart, int64_t tileM, int64_t tileN,
+                      mlir::Value thread, int64_t threads);
+
+/// Runs `walk` for a tile that walks `count` K steps: always for a dense
+/// problem; for kept blocks (`steps.offsets` set) where `count` is not
+/// zero, else `none` (storeInitialTile). The branch is taken on the warp's
+/// first lane's count, so that ptxas sees it uniform.
+void ifTileWalks(KernelEmitter &e, const ContractionProblem &problem,
+                 mlir::Value count, llvm::function_ref<void()> walk,
+                 llvm::function_ref<void()> none);
+
 /// Why the tensor-core emitters cannot stage `problem`'s operands in slices
 /// of tileM (A) and tileN (B) rows by tileK, or none: f16 operands, kept
 /// blocks of whole steps, 16-byte copies (checkStagedOperand).

@@ -129,6 +129,16 @@ void KernelEmitter::ifThen(Value condition, function_ref<void()> body) {
   body();
 }
 
+void KernelEmitter::ifThenElse(Value condition, function_ref<void()> thenBody,
+                               function_ref<void()> elseBody) {
+  auto ifOp = scf::IfOp::create(b, condition, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  thenBody();
+  b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  elseBody();
+}
+
 Value KernelEmitter::table(gpu::GPUModuleOp module, StringRef name,
                            ArrayRef<int32_t> data) {
   SmallVector<int32_t> values(data);

@@ -563,6 +563,12 @@ mlir::gpu::GPUFuncOp buildSimtCompute(KernelBuilder &kb,
 KernelLaunch getSimtLaunch(const PartLayout &layout,
                            const ChipDescription &chip);
 
+/// The staged SIMT compute kernel (StagedSimtKernel.cpp; see
+/// PartLayout::stagedSimt), and its launch.
+mlir::gpu::GPUFuncOp buildStagedSimtCompute(KernelBuilder &kb,
+                                            llvm::ArrayRef<mlir::Type> arguments);
+KernelLaunch getStagedSimtLaunch(const PartLayout &layout);
+
 /// The tensor-core compute kernel fed from registers
 /// (RegisterMmaKernel.cpp), and its launch.
 mlir::gpu::GPUFuncOp

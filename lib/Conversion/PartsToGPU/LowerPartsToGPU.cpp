@@ -410,6 +410,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     layout.gather = gather->first;
     layout.transposedDense = false;
   }
+  layout.stagedSimt = stagedSimt && usesStagedSimt(layout);
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
     return op.emitError("reduction of ")
            << layout.reduction

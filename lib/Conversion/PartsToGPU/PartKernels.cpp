@@ -166,6 +166,9 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   } else if (layout.useMma) {
     kernels.compute = buildRegisterMmaCompute(kb, computeArguments);
     kernels.computeLaunch = getRegisterMmaLaunch(layout);
+  } else if (layout.stagedSimt) {
+    kernels.compute = buildStagedSimtCompute(kb, computeArguments);
+    kernels.computeLaunch = getStagedSimtLaunch(layout);
   } else {
     kernels.compute = buildSimtCompute(kb, computeArguments);
     kernels.computeLaunch = getSimtLaunch(layout, chip);

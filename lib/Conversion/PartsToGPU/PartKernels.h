@@ -72,6 +72,8 @@ struct PartLayout {
   /// row (size rows + 1); per entry, the reduction start (SIMT: with the
   /// group's element mask in bits 24-27) or the block's column of blocks.
   std::vector<int32_t> rows, offsets, entries;
+  /// SIMT: computed by the staged kernel (see usesStagedSimt).
+  bool stagedSimt = false;
   /// SIMT: a multiple of entries every work row holds (see padWorkRows).
   int64_t rowMultiple = 1;
   /// MMA: the kept-element bitmask of each block, 32 elements per word.
@@ -148,6 +150,13 @@ PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                            int64_t columns, PartKernel kernel,
                            llvm::ArrayRef<int64_t> block, unsigned bits,
                            const ChipDescription &chip);
+
+/// Whether the staged SIMT kernel (StagedSimtKernel.cpp) can compute
+/// `layout` and repays its copies: an f32 fine-grained part that reads the
+/// dense operand as [k][column] in place, with at least 128 dense columns
+/// (a multiple of 4), every column live, and on average at least one kept
+/// element a work row in every 32 reduction elements.
+bool usesStagedSimt(const PartLayout &layout);
 
 /// SIMT `layout` with entries of four reduction elements (at multiples of
 /// four) holding what its entries of `layout.group` (1, 2 or 4) hold.

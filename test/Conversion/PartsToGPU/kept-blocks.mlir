@@ -467,3 +467,45 @@ func.func @wide_slab_groups(%x: tensor<8448x128xf16>, %w: tensor<128x512xf16, #w
   %r = tesa.part_matmul block %x, %p, %z {bits = 16 : i64, block = array<i64: 64, 64>, sparse_operand = 1 : i64} : tensor<8448x128xf16>, tensor<128x512xf16, #wg>, tensor<8448x512xf16> -> tensor<8448x512xf16>
   return %r : tensor<8448x512xf16>
 }
+
+// -----
+
+// A column of slabs that keeps no block (the second: offsets 2, 2): its
+// tiles walk no K step. The branch on the tile's count (taken on the
+// warp's first lane, so that ptxas sees it uniform) walks the steps on
+// wgmma where there are some, else stores the initial values with no
+// accumulators: each thread a run of 8 columns of a row, one 16-byte
+// store, in row-major order.
+// CHECK-LABEL: memref.global "private" constant @part0_offsets : memref<3xi32> = dense<[0, 2, 2]>
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: %[[OUT:[^:]+]]: memref<8192xf16>)
+// CHECK: %[[COUNT:.+]], %{{.+}} = gpu.shuffle  idx %{{.+}}, %c0_i32
+// CHECK: %[[STEPS:.+]] = arith.index_castui %[[COUNT]] : i32 to index
+// CHECK: %[[WALKS:.+]] = arith.cmpi ne, %[[STEPS]], %c0
+// CHECK: scf.if %[[WALKS]] {
+// CHECK: nvvm.wgmma.mma_async
+// CHECK: } else {
+// CHECK-NOT: nvvm.wgmma
+// CHECK: %[[RUN_ROW:.+]] = arith.divui %thread_id_x{{.*}}, %c4
+// CHECK: %[[CHUNK:.+]] = vector.from_elements {{.*}} : vector<8xf16>
+// CHECK: vector.store %[[CHUNK]], %[[OUT]][%{{.+}}] {alignment = 16 : i64} : memref<8192xf16>, vector<8xf16>
+// CHECK-LABEL: func.func @empty_slab_column
+// TMA-LABEL: gpu.func @part0(
+// TMA: nvvm.wgmma.mma_async
+// TMA: } else {
+// TMA: vector.store %{{.+}} : memref<8192xf16>, vector<8xf16>
+// TMA-LABEL: func.func @empty_slab_column
+// SM80-LABEL: gpu.func @part0(
+// SM80: nvgpu.mma.sync
+// SM80: } else {
+// SM80: vector.store %{{.+}} : memref<8192xf16>, vector<8xf16>
+// SM80-LABEL: func.func @empty_slab_column
+#h = #tesa.sparsity<map = dense<[[16, 0], [16, 0]]> : tensor<2x2xi8>>
+func.func @empty_slab_column(%x: tensor<128x64xf16>, %w: tensor<64x64xf16, #h>) -> tensor<128x64xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<128x64xf16>
+  %z = linalg.fill ins(%zero : f16) outs(%e : tensor<128x64xf16>) -> tensor<128x64xf16>
+  %p = tesa.extract_part %w : tensor<64x64xf16, #h> -> tensor<64x64xf16, #h>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 16 : i64, block = array<i64: 32, 32>, sparse_operand = 1 : i64} : tensor<128x64xf16>, tensor<64x64xf16, #h>, tensor<128x64xf16> -> tensor<128x64xf16>
+  return %r : tensor<128x64xf16>
+}
