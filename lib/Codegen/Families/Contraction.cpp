@@ -656,16 +656,16 @@ void tesa::storeInitialTile(KernelEmitter &e,
   }
 }
 
-void tesa::ifTileWalks(KernelEmitter &e, const ContractionProblem &problem,
-                       Value count, function_ref<void()> walk,
-                       function_ref<void()> none) {
+void tesa::ifTileWalked(KernelEmitter &e, const ContractionProblem &problem,
+                        Value count, function_ref<void()> store,
+                        function_ref<void()> none) {
   if (problem.steps.offsets.empty()) {
-    walk();
+    store();
     return;
   }
-  Value walks = arith::CmpIOp::create(e.b, arith::CmpIPredicate::ne,
-                                      e.fromFirstLane(count), e.index(0));
-  e.ifThenElse(walks, walk, none);
+  Value walked = arith::CmpIOp::create(e.b, arith::CmpIPredicate::ne,
+                                       e.fromFirstLane(count), e.index(0));
+  e.ifThenElse(walked, store, none);
 }
 
 void tesa::storeAccumulatorPair(KernelEmitter &e,

@@ -121,31 +121,31 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
 
   KStepWalker steps(e, problem, kernel, tiling.tileK, block.slice);
   Value count = steps.getCount(columnTile);
-  // A tile of kept blocks that walks no step stores its initial values.
-  auto walk = [&] {
-    StagedSteps copies{e,          steps,     a,           bOperand,
-                       columnTile, count,     rowStart,    columnStart,
-                       tiling.stages, threads};
-    for (int64_t s = 0; s + 1 < tiling.stages; ++s)
-      copies.issue(e.index(s));
+  StagedSteps copies{e,          steps,     a,           bOperand,
+                     columnTile, count,     rowStart,    columnStart,
+                     tiling.stages, threads};
+  for (int64_t s = 0; s + 1 < tiling.stages; ++s)
+    copies.issue(e.index(s));
 
-    int64_t tilesM = tiling.warpM / 16, tilesN = tiling.warpN / 8;
-    SmallVector<Value> zeros(tilesM * tilesN, atom->zeroAccumulator());
-    auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1), zeros);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value i = loop.getInductionVar();
-      // Step i has arrived for every thread, and every warp is done with
-      // step i - 1, whose slot the next copies overwrite.
-      NVVM::CpAsyncWaitGroupOp::create(b, tiling.stages - 2);
-      e.barrier();
-      copies.issue(e.affine(i, 1, tiling.stages - 1));
-      SmallVector<Value> acc(loop.getRegionIterArgs());
-      multiply(a, bOperand, e.rem(i, tiling.stages), warpRow, warpColumn, acc);
-      scf::YieldOp::create(b, acc);
-    }
+  int64_t tilesM = tiling.warpM / 16, tilesN = tiling.warpN / 8;
+  SmallVector<Value> zeros(tilesM * tilesN, atom->zeroAccumulator());
+  auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1), zeros);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value i = loop.getInductionVar();
+    // Step i has arrived for every thread, and every warp is done with
+    // step i - 1, whose slot the next copies overwrite.
+    NVVM::CpAsyncWaitGroupOp::create(b, tiling.stages - 2);
+    e.barrier();
+    copies.issue(e.affine(i, 1, tiling.stages - 1));
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    multiply(a, bOperand, e.rem(i, tiling.stages), warpRow, warpColumn, acc);
+    scf::YieldOp::create(b, acc);
+  }
 
+  // A tile of kept blocks that walked no step stores its initial values.
+  auto store = [&] {
     // Accumulators 0-1 and 2-3 are two neighbouring columns of one row: in
     // each quad of lanes, two 1 x 8 pieces of the tile (rows 8 apart), four
     // in two neighbouring tiles, which storeOutputChunks stores 16 bytes a
@@ -159,8 +159,7 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
           for (int64_t c = 0; c < 4; c += 2) {
             auto [inRow, inColumn] = atom->getAccumulatorPosition(c);
             pairs.push_back(
-                {atom->getAccumulator(acc, c),
-                 atom->getAccumulator(acc, c + 1),
+                {atom->getAccumulator(acc, c), atom->getAccumulator(acc, c + 1),
                  e.add(rowStart, e.add(e.affine(warpRow, 1, 16 * i), inRow)),
                  e.add(columnStart,
                        e.add(e.affine(warpColumn, 1, 8 * tile), inColumn))});
@@ -176,7 +175,7 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
       }
     }
   };
-  ifTileWalks(e, problem, count, walk, [&] {
+  ifTileWalked(e, problem, count, store, [&] {
     storeInitialTile(e, problem, block, rowStart, columnStart, tiling.tileM,
                      tiling.tileN, tid, threads);
   });

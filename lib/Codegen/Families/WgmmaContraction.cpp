@@ -120,11 +120,12 @@ private:
   /// Stores this warpgroup's accumulators `acc` of slab `slab` of the tile.
   void storeWarpgroup(const WarpgroupBlock &tile, Value acc,
                       int64_t slab = 0);
-  /// Runs `walk` on a tile that walks `count` K steps; one of kept blocks
-  /// that walks none stores its initial values instead (ifTileWalks), each
-  /// of the consumers' threads (`thread` among them) 8 outputs at a time.
-  void ifWalks(const WarpgroupBlock &tile, Value count, Value thread,
-               llvm::function_ref<void()> walk);
+  /// Runs `store` on a tile that walked `count` K steps; one of kept blocks
+  /// that walked none stores its initial values instead (ifTileWalked),
+  /// each of the consumers' threads (`thread` among them) 8 outputs at a
+  /// time.
+  void ifWalked(const WarpgroupBlock &tile, Value count, Value thread,
+                llvm::function_ref<void()> store);
   /// The body with cp.async copies of every thread.
   void emitAsyncCopyBody(gpu::GPUFuncOp kernel);
   /// `first` at the tile (`rowTile`, `columnTile`).
@@ -316,10 +317,10 @@ Value WgmmaContractionEmitter::forEachTile(
   return loop.getResult(0);
 }
 
-void WgmmaContractionEmitter::ifWalks(const WarpgroupBlock &tile, Value count,
-                                      Value thread,
-                                      function_ref<void()> walk) {
-  ifTileWalks(e, problem, count, walk, [&] {
+void WgmmaContractionEmitter::ifWalked(const WarpgroupBlock &tile,
+                                       Value count, Value thread,
+                                       function_ref<void()> store) {
+  ifTileWalked(e, problem, count, store, [&] {
     storeInitialTile(e, problem, tile.block, tile.rowStart, tile.columnStart,
                      tiling.tileM, tiling.tileN, thread,
                      tiling.getWarpgroups() * kWarpgroupThreads);
@@ -436,36 +437,40 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
     forEachTile(first, e.index(0), [&](const WarpgroupBlock &tile,
                                        Value before) {
       Value count = steps.getCount(tile.columnTile);
-      auto walk = [&] {
-        SmallVector<Value> zeros(tiling.getSlabs(), atom.zeroAccumulator());
-        auto loop = forEachStep(count, zeros, [&](Value i, ValueRange accs) {
-          Value g = e.add(before, i);
-          Value slot = e.rem(g, tiling.stages);
-          ring.waitUntilFull(g, slot);
-          Value mask = tiling.getSlabs() == 1
-                           ? Value()
-                           : steps.getSlabMask(tile.columnTile, i);
-          SmallVector<Value> next = multiplySlabs(
-              atom.advance(aDescriptor, e.affine(slot, aSliceBytes / 16)),
-              atom.advance(bDescriptor, e.affine(slot, bSliceBytes / 16)),
-              accs, tile.bRowBytes, mask);
-          atom.commitAndWait(1);
-          // Step g - 1's products are complete: its slot may be refilled.
-          ring.releaseIf(
-              e.affine(g, 1, -1),
-              e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
-                                           e.index(1)),
-                     releases));
-          return next;
-        });
-        atom.commitAndWait(0);
-        // The tile's last step, complete now, releases its slot too.
-        ring.releaseIf(e.affine(e.add(before, count), 1, -1), releases);
+      SmallVector<Value> zeros(tiling.getSlabs(), atom.zeroAccumulator());
+      auto loop = forEachStep(count, zeros, [&](Value i, ValueRange accs) {
+        Value g = e.add(before, i);
+        Value slot = e.rem(g, tiling.stages);
+        ring.waitUntilFull(g, slot);
+        Value mask = tiling.getSlabs() == 1
+                         ? Value()
+                         : steps.getSlabMask(tile.columnTile, i);
+        SmallVector<Value> next = multiplySlabs(
+            atom.advance(aDescriptor, e.affine(slot, aSliceBytes / 16)),
+            atom.advance(bDescriptor, e.affine(slot, bSliceBytes / 16)),
+            accs, tile.bRowBytes, mask);
+        atom.commitAndWait(1);
+        // Step g - 1's products are complete: its slot may be refilled.
+        ring.releaseIf(
+            e.affine(g, 1, -1),
+            e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
+                                         e.index(1)),
+                   releases));
+        return next;
+      });
+      atom.commitAndWait(0);
+      Value after = e.add(before, count);
+      // The tile's last step, complete now, releases its slot too.
+      ring.releaseIf(e.affine(after, 1, -1),
+                     e.both(arith::CmpIOp::create(
+                                b, arith::CmpIPredicate::ugt, count,
+                                e.index(0)),
+                            releases));
+      ifWalked(tile, count, tid, [&] {
         for (auto [j, acc] : llvm::enumerate(loop.getResults()))
           storeWarpgroup(tile, acc, j);
-      };
-      ifWalks(tile, count, tid, walk);
-      return e.add(before, count);
+      });
+      return after;
     });
   });
 }
@@ -500,52 +505,49 @@ void WgmmaContractionEmitter::emitAsyncCopyBody(gpu::GPUFuncOp kernel) {
 
   KStepWalker steps(e, problem, kernel, tiling.tileK, tile.block.slice);
   Value count = steps.getCount(tile.columnTile);
-  auto walk = [&] {
-    StagedSteps copies{e,
-                       steps,
-                       a,
-                       bOperand,
-                       tile.columnTile,
-                       count,
-                       tile.rowStart,
-                       tile.columnStart,
-                       tiling.stages,
-                       threads};
-    // Copies run `ahead` steps ahead of the products; the slot they refill
-    // was read by the products two steps back, which the wait at the end of
-    // the previous step has seen complete (one group stays in flight).
-    int64_t ahead = tiling.stages - 2;
-    for (int64_t s = 0; s < ahead; ++s)
-      copies.issue(e.index(s));
+  StagedSteps copies{e,
+                     steps,
+                     a,
+                     bOperand,
+                     tile.columnTile,
+                     count,
+                     tile.rowStart,
+                     tile.columnStart,
+                     tiling.stages,
+                     threads};
+  // Copies run `ahead` steps ahead of the products; the slot they refill
+  // was read by the products two steps back, which the wait at the end of
+  // the previous step has seen complete (one group stays in flight).
+  int64_t ahead = tiling.stages - 2;
+  for (int64_t s = 0; s < ahead; ++s)
+    copies.issue(e.index(s));
 
-    auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1),
-                                   ValueRange{atom.zeroAccumulator()});
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value i = loop.getInductionVar();
-      // Step i has arrived for every thread and is visible to wgmma; every
-      // warpgroup is done with step i - 2, whose slot the next copies
-      // overwrite.
-      NVVM::CpAsyncWaitGroupOp::create(b, ahead - 1);
-      fenceCopies();
-      e.barrier();
-      copies.issue(e.affine(i, 1, ahead));
-      Value slot = e.rem(i, tiling.stages);
-      Value aSlice = e.add(aAddress, e.affine(slot, a.shape.getBytes()));
-      Value bSlice =
-          e.add(bAddress, e.affine(slot, bOperand.shape.getBytes()));
-      Value acc = multiplyStep(
-          atom.getDescriptor(aSlice, tiling.getRowBytes()),
-          atom.getDescriptor(bSlice, tile.bRowBytes),
-          loop.getRegionIterArgs()[0], tile.bRowBytes);
-      atom.commitAndWait(1);
-      scf::YieldOp::create(b, acc);
-    }
-    atom.commitAndWait(0);
-    storeWarpgroup(tile, loop.getResult(0));
-  };
-  ifWalks(tile, count, e.threadId(), walk);
+  auto loop = scf::ForOp::create(b, e.index(0), count, e.index(1),
+                                 ValueRange{atom.zeroAccumulator()});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value i = loop.getInductionVar();
+    // Step i has arrived for every thread and is visible to wgmma; every
+    // warpgroup is done with step i - 2, whose slot the next copies
+    // overwrite.
+    NVVM::CpAsyncWaitGroupOp::create(b, ahead - 1);
+    fenceCopies();
+    e.barrier();
+    copies.issue(e.affine(i, 1, ahead));
+    Value slot = e.rem(i, tiling.stages);
+    Value aSlice = e.add(aAddress, e.affine(slot, a.shape.getBytes()));
+    Value bSlice = e.add(bAddress, e.affine(slot, bOperand.shape.getBytes()));
+    Value acc = multiplyStep(
+        atom.getDescriptor(aSlice, tiling.getRowBytes()),
+        atom.getDescriptor(bSlice, tile.bRowBytes),
+        loop.getRegionIterArgs()[0], tile.bRowBytes);
+    atom.commitAndWait(1);
+    scf::YieldOp::create(b, acc);
+  }
+  atom.commitAndWait(0);
+  ifWalked(tile, count, e.threadId(),
+           [&] { storeWarpgroup(tile, loop.getResult(0)); });
 }
 
 } // namespace

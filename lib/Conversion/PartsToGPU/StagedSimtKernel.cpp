@@ -84,15 +84,31 @@ public:
   gpu::GPUFuncOp build(ArrayRef<Type> arguments);
 
 private:
+  /// What one chunk takes, loaded the chunk before (so that the loads of
+  /// chunk c + 1 are in flight while chunk c is computed): this thread's
+  /// part of the chunk's copy, and per row of the warp the chunk's first
+  /// and past-the-last entries and the entry (and its weights) that this
+  /// lane loaded, the chunk's lane-th.
+  struct ChunkLoads {
+    SmallVector<Value> staged, lo, hi, entry, weights;
+    SmallVector<Value> flatten() const;
+    static ChunkLoads unflatten(ValueRange values);
+  };
   /// The block's sums over every chunk for the columns from `firstColumn`,
   /// written to the result.
   void computeColumns(Value firstColumn);
-  /// Copies chunk `chunk` of the dense operand's columns from `firstColumn`
-  /// into the buffer ([k][column], kStagedColumns a row), zeros outside it.
-  void stageChunk(Value chunk, Value firstColumn);
+  /// This thread's part of chunk `chunk` of the dense operand's columns
+  /// from `firstColumn` ([k][column], zeros outside the operand).
+  SmallVector<Value> loadChunk(Value chunk, Value firstColumn);
+  /// Stores `staged` (loadChunk) into the buffer, kStagedColumns a row.
+  void storeChunk(ArrayRef<Value> staged);
+  /// The entries of chunk `chunk` (of the warp's rows, `lo` their first,
+  /// past the last chunk none).
+  void loadEntries(Value chunk, ArrayRef<Value> lo, ChunkLoads &loads);
   /// `acc` (kRowsPerWarp x kColumnsPerLane sums) plus the products of this
   /// warp's rows with the staged chunk `chunk`.
-  SmallVector<Value> multiplyChunk(Value chunk, ValueRange acc);
+  SmallVector<Value> multiplyChunk(Value chunk, const ChunkLoads &loads,
+                                   ValueRange acc);
   /// Writes the block's sums `sums` (this thread's) for the columns from
   /// `firstColumn` to the result, in result order.
   void writeSums(ValueRange sums, Value firstColumn);
@@ -127,26 +143,45 @@ Value StagedSimtEmitter::shuffleFrom(Value x, Value from) {
   return vector::FromElementsOp::create(b, vector, lanes);
 }
 
-void StagedSimtEmitter::stageChunk(Value chunk, Value firstColumn) {
-  auto quad = VectorType::get({kColumnsPerLane}, b.getF32Type());
+/// The i-th run of kColumnsPerLane columns of a chunk a thread copies:
+/// its row and its first column.
+static std::pair<Value, Value> getChunkRun(KernelBuilder &kb, Value thread,
+                                           int64_t i) {
+  int64_t runsPerRow = kStagedColumns / kColumnsPerLane;
+  Value run = kb.affine(thread, 1, i * kStagedThreads);
+  return {kb.div(run, runsPerRow),
+          kb.affine(kb.rem(run, runsPerRow), kColumnsPerLane)};
+}
+
+/// Runs of a chunk each thread copies.
+constexpr int64_t kRunsPerThread =
+    kStagedChunk * kStagedColumns / kColumnsPerLane / kStagedThreads;
+
+SmallVector<Value> StagedSimtEmitter::loadChunk(Value chunk,
+                                                Value firstColumn) {
+  auto run = VectorType::get({kColumnsPerLane}, b.getF32Type());
   Value zeros = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(quad, b.getF32FloatAttr(0)));
-  int64_t quadsPerRow = kStagedColumns / kColumnsPerLane;
-  for (int64_t first = 0; first < kStagedChunk * quadsPerRow;
-       first += kStagedThreads) {
-    Value i = kb.affine(thread, 1, first);
-    Value row = kb.div(i, quadsPerRow);
-    Value column = kb.affine(kb.rem(i, quadsPerRow), kColumnsPerLane);
+      b, DenseElementsAttr::get(run, b.getF32FloatAttr(0)));
+  SmallVector<Value> staged;
+  for (int64_t i = 0; i < kRunsPerThread; ++i) {
+    auto [row, column] = getChunkRun(kb, thread, i);
     Value k = kb.add(kb.affine(chunk, kStagedChunk), row);
     Value q = kb.add(firstColumn, column);
     Value inside =
         kb.both(kb.less(k, layout.reduction), kb.less(q, layout.columns));
     // Read clamped inside the operand, then dropped outside it.
     Value value = kb.loadVector(
-        quad, dense,
+        run, dense,
         kb.denseIndex(kb.min(k, layout.reduction - 1),
                       kb.min(q, layout.columns - kColumnsPerLane)));
-    value = arith::SelectOp::create(b, inside, value, zeros);
+    staged.push_back(arith::SelectOp::create(b, inside, value, zeros));
+  }
+  return staged;
+}
+
+void StagedSimtEmitter::storeChunk(ArrayRef<Value> staged) {
+  for (auto [i, value] : llvm::enumerate(staged)) {
+    auto [row, column] = getChunkRun(kb, thread, i);
     vector::StoreOp::create(
         b, value, buffer,
         ValueRange{kb.add(kb.affine(row, kStagedColumns), column)},
@@ -154,40 +189,74 @@ void StagedSimtEmitter::stageChunk(Value chunk, Value firstColumn) {
   }
 }
 
+void StagedSimtEmitter::loadEntries(Value chunk, ArrayRef<Value> lo,
+                                    ChunkLoads &loads) {
+  int64_t numRows = layout.rows.size();
+  // Past the last chunk the table's last column: no entries.
+  Value next =
+      arith::MinUIOp::create(b, kb.affine(chunk, 1, 1), kb.index(chunks));
+  for (int64_t r = 0; r < kRowsPerWarp; ++r) {
+    Value w = kb.min(kb.affine(firstRow, 1, r), numRows - 1);
+    loads.hi.push_back(
+        kb.loadIndex(chunkOffsets, kb.add(kb.affine(w, chunks + 1), next)));
+    // Lane l loads the chunk's l-th entry (the last one where there are
+    // fewer).
+    Value e = kb.min(kb.add(lo[r], lane), layout.getNumEntries() - 1);
+    loads.entry.push_back(kb.loadI32(entries, e));
+    loads.weights.push_back(kb.loadEntryWeights(packed, e));
+  }
+  loads.lo.assign(lo.begin(), lo.end());
+}
+
+SmallVector<Value> StagedSimtEmitter::ChunkLoads::flatten() const {
+  SmallVector<Value> values;
+  for (const SmallVector<Value> *part : {&staged, &lo, &hi, &entry, &weights})
+    llvm::append_range(values, *part);
+  return values;
+}
+
+StagedSimtEmitter::ChunkLoads
+StagedSimtEmitter::ChunkLoads::unflatten(ValueRange values) {
+  ChunkLoads loads;
+  auto take = [&](SmallVector<Value> &part, int64_t count) {
+    llvm::append_range(part, values.take_front(count));
+    values = values.drop_front(count);
+  };
+  take(loads.staged, kRunsPerThread);
+  for (SmallVector<Value> *part :
+       {&loads.lo, &loads.hi, &loads.entry, &loads.weights})
+    take(*part, kRowsPerWarp);
+  return loads;
+}
+
 SmallVector<Value> StagedSimtEmitter::multiplyChunk(Value chunk,
+                                                    const ChunkLoads &loads,
                                                     ValueRange acc) {
-  auto quad = VectorType::get({kColumnsPerLane}, b.getF32Type());
+  auto run = VectorType::get({kColumnsPerLane}, b.getF32Type());
   int64_t numRows = layout.rows.size();
   Value chunkStart = kb.affine(chunk, kStagedChunk);
   Value laneColumn = kb.affine(lane, kColumnsPerLane);
   SmallVector<Value> next(acc);
   for (int64_t r = 0; r < kRowsPerWarp; ++r) {
-    // The same row in every lane; rows past the last walk no entry.
-    Value w = kb.affine(firstRow, 1, r);
-    Value at = kb.add(kb.affine(kb.min(w, numRows - 1), chunks + 1), chunk);
-    Value lo = kb.loadIndex(chunkOffsets, at);
-    Value hi = kb.loadIndex(chunkOffsets, kb.affine(at, 1, 1));
-    hi = arith::SelectOp::create(b, kb.less(w, numRows), hi, lo);
-    // Lane l loads the chunk's l-th entry (its last where there are fewer).
-    Value e = kb.min(kb.add(lo, lane), layout.getNumEntries() - 1);
-    Value entry = kb.loadI32(entries, e);
-    Value weights = kb.loadEntryWeights(packed, e);
-    ValueRange sums =
-        ValueRange(next).slice(r * kColumnsPerLane, kColumnsPerLane);
-    ValueRange rowSums = kb.loop(
-        kb.index(0), arith::SubIOp::create(b, hi, lo).getResult(), sums,
-        [&](Value i, ValueRange sums) {
+    // The same in every lane; rows past the last walk no entry.
+    Value count = arith::SelectOp::create(
+        b, kb.less(kb.affine(firstRow, 1, r), numRows),
+        arith::SubIOp::create(b, loads.hi[r], loads.lo[r]), kb.index(0));
+    SmallVector<Value> sums(
+        ArrayRef<Value>(next).slice(r * kColumnsPerLane, kColumnsPerLane));
+    ValueRange rowSums =
+        kb.loop(kb.index(0), count, sums, [&](Value i, ValueRange sums) {
           Value k = arith::SubIOp::create(
-              b, kb.groupStart(shuffleFrom(entry, i)), chunkStart);
-          Value entryWeights = shuffleFrom(weights, i);
+              b, kb.groupStart(shuffleFrom(loads.entry[r], i)), chunkStart);
+          Value weights = shuffleFrom(loads.weights[r], i);
           SmallVector<Value> updated(sums);
           for (int64_t t = 0; t < layout.group; ++t) {
             Value weight =
                 layout.group == 1
-                    ? entryWeights
-                    : vector::ExtractOp::create(b, entryWeights, t).getResult();
+                    ? weights
+                    : vector::ExtractOp::create(b, weights, t).getResult();
             Value inputs = vector::LoadOp::create(
-                b, quad, buffer,
+                b, run, buffer,
                 ValueRange{
                     kb.add(kb.affine(k, kStagedColumns, t * kStagedColumns),
                            laneColumn)},
@@ -239,16 +308,38 @@ void StagedSimtEmitter::writeSums(ValueRange sums, Value firstColumn) {
 }
 
 void StagedSimtEmitter::computeColumns(Value firstColumn) {
-  SmallVector<Value> zeros(kRowsPerWarp * kColumnsPerLane, kb.zeroSum());
-  ValueRange sums = kb.loop(kb.index(0), kb.index(chunks), zeros,
-                            [&](Value chunk, ValueRange acc) {
-                              // Every warp is done with the previous chunk.
-                              kb.barrier();
-                              stageChunk(chunk, firstColumn);
-                              kb.barrier();
-                              return multiplyChunk(chunk, acc);
-                            });
-  writeSums(sums, firstColumn);
+  int64_t numRows = layout.rows.size();
+  // Chunk 0's loads.
+  ChunkLoads first;
+  first.staged = loadChunk(kb.index(0), firstColumn);
+  SmallVector<Value> lo;
+  for (int64_t r = 0; r < kRowsPerWarp; ++r)
+    lo.push_back(kb.loadIndex(
+        chunkOffsets,
+        kb.affine(kb.min(kb.affine(firstRow, 1, r), numRows - 1), chunks + 1)));
+  loadEntries(kb.index(0), lo, first);
+
+  int64_t numSums = kRowsPerWarp * kColumnsPerLane;
+  SmallVector<Value> init(numSums, kb.zeroSum());
+  llvm::append_range(init, first.flatten());
+  ValueRange results = kb.loop(
+      kb.index(0), kb.index(chunks), init, [&](Value chunk, ValueRange state) {
+        ChunkLoads loads = ChunkLoads::unflatten(state.drop_front(numSums));
+        // Every warp is done with the chunk before: this one replaces it.
+        kb.barrier();
+        storeChunk(loads.staged);
+        // The next chunk's loads, in flight while this one is computed.
+        Value following = kb.affine(chunk, 1, 1);
+        ChunkLoads next;
+        next.staged = loadChunk(following, firstColumn);
+        loadEntries(following, loads.hi, next);
+        kb.barrier();
+        SmallVector<Value> sums =
+            multiplyChunk(chunk, loads, state.take_front(numSums));
+        llvm::append_range(sums, next.flatten());
+        return sums;
+      });
+  writeSums(results.take_front(numSums), firstColumn);
 }
 
 gpu::GPUFuncOp StagedSimtEmitter::build(ArrayRef<Type> arguments) {

@@ -471,21 +471,21 @@ func.func @wide_slab_groups(%x: tensor<8448x128xf16>, %w: tensor<128x512xf16, #w
 // -----
 
 // A column of slabs that keeps no block (the second: offsets 2, 2): its
-// tiles walk no K step. The branch on the tile's count (taken on the
-// warp's first lane, so that ptxas sees it uniform) walks the steps on
-// wgmma where there are some, else stores the initial values with no
-// accumulators: each thread a run of 8 columns of a row, one 16-byte
-// store, in row-major order.
+// tiles walk no K step. They store, instead of their accumulators, the
+// initial values: each thread a run of 8 columns of a row, one 16-byte
+// store, in row-major order. Only the stores are under the branch on the
+// tile's count (taken on the warp's first lane, so that it is uniform):
+// ptxas serialises wgmma products under a branch.
 // CHECK-LABEL: memref.global "private" constant @part0_offsets : memref<3xi32> = dense<[0, 2, 2]>
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %[[OUT:[^:]+]]: memref<8192xf16>)
+// CHECK: nvvm.wgmma.mma_async
 // CHECK: %[[COUNT:.+]], %{{.+}} = gpu.shuffle  idx %{{.+}}, %c0_i32
 // CHECK: %[[STEPS:.+]] = arith.index_castui %[[COUNT]] : i32 to index
-// CHECK: %[[WALKS:.+]] = arith.cmpi ne, %[[STEPS]], %c0
-// CHECK: scf.if %[[WALKS]] {
-// CHECK: nvvm.wgmma.mma_async
+// CHECK: %[[WALKED:.+]] = arith.cmpi ne, %[[STEPS]], %c0
+// CHECK: scf.if %[[WALKED]] {
+// CHECK: gpu.shuffle  idx
 // CHECK: } else {
-// CHECK-NOT: nvvm.wgmma
 // CHECK: %[[RUN_ROW:.+]] = arith.divui %thread_id_x{{.*}}, %c4
 // CHECK: %[[CHUNK:.+]] = vector.from_elements {{.*}} : vector<8xf16>
 // CHECK: vector.store %[[CHUNK]], %[[OUT]][%{{.+}}] {alignment = 16 : i64} : memref<8192xf16>, vector<8xf16>

@@ -13,26 +13,30 @@
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %[[DENSE:[^:]+]]: memref<64x128xf32>, %[[PACKED:[^:]+]]: memref<128xf32>, %[[OUT:[^:]+]]: memref<128x4xf32>)
 // CHECK-SAME: workgroup(%[[STAGED:[^ ]+]] : memref<8256xf32, #gpu.address_space<workgroup>>
-// The block copies each chunk (32 x 128) with 16-byte loads, four a
-// thread, after every warp is done with the chunk before.
-// CHECK: %[[SUMS:.+]]:32 = scf.for %[[CHUNK:[^ ]+]] = %c0{{.*}} to %c2
+// The loads of each chunk (its copy, 32 x 128 by 16-byte loads, four a
+// thread, and each row's entries inside it) are issued the chunk before,
+// so that they are in flight while that one is computed: chunk 0's before
+// the loop, which carries the sums (32) and the next chunk's loads.
+// CHECK-COUNT-4: vector.load %[[DENSE]]
+// CHECK: %[[STATE:.+]]:68 = scf.for %[[CHUNK:[^ ]+]] = %c0{{.*}} to %c2
+// After every warp is done with the chunk before, the block stores this
+// one, then loads the next.
 // CHECK: gpu.barrier
+// CHECK-COUNT-4: vector.store %{{.+}}, %[[STAGED]]
 // CHECK-COUNT-4: vector.load %[[DENSE]]
 // CHECK: gpu.barrier
 // Each warp walks each of its channels' entries inside the chunk: a lane
-// loads one, and the warp passes their starts and weights around.
-// CHECK: %[[ENTRY:.+]] = memref.load %{{.+}} : memref<128xi32>
-// CHECK: %[[WEIGHT:.+]] = memref.load %[[PACKED]]
+// loaded one, and the warp passes their starts and weights around.
 // CHECK: scf.for %[[I:[^ ]+]] = %c0{{.*}} to %{{[^ ]+}} step
 // CHECK: %[[AT:.+]] = arith.index_castui %[[I]] : index to i32
-// CHECK: gpu.shuffle  idx %[[ENTRY]], %[[AT]]
-// CHECK: %[[W:[^,]+]], %{{.+}} = gpu.shuffle  idx %[[WEIGHT]]
+// CHECK: gpu.shuffle  idx %{{.+}}, %[[AT]]
+// CHECK: %[[W:[^,]+]], %{{.+}} = gpu.shuffle  idx
 // CHECK: %[[INPUTS:.+]] = vector.load %[[STAGED]]
 // CHECK: %[[X:.+]] = vector.extract %[[INPUTS]][0]
 // CHECK: math.fma %[[W]], %[[X]]
 // The sums meet in the buffer and are written in result order (the
 // result is [column][channel]: consecutive threads, consecutive channels).
-// CHECK: memref.store %[[SUMS]]#0, %[[STAGED]]
+// CHECK: memref.store %[[STATE]]#0, %[[STAGED]]
 // CHECK: gpu.barrier
 // CHECK: scf.for %{{.+}} = %{{.+}} to %c8192 step %c256
 // CHECK: memref.store %{{.+}}, %[[OUT]]
