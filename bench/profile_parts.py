@@ -69,6 +69,9 @@ WGMMA_CASES = {
     "slab_groups_block64_f16prog": (2176, 256, 2048, 64, 0.6, 16),
     "slab_groups_block32_int8": (2048, 1024, 2048, 32, 0.5, 8),
     "block64_int8": (512, 512, 1024, 64, 0.5, 8),
+    # Columns of blocks that keep none (44% of them): tiles that store their
+    # initial values without accumulators.
+    "empty_tiles_block64_f16prog": (512, 1024, 2048, 64, 0.05, 16),
 }
 
 

@@ -91,8 +91,11 @@ case "${1:-check}" in
         done
       done
     fi
+    # SUITE_ONLY: the suite's libraries to run (all where unset), for a
+    # suite split over two runs by the carry limit.
     if [ -d gpu-run/suite ]; then
-      step suite 240 python test/Integration/GPU/suite.py run gpu-run/suite
+      step suite 240 python test/Integration/GPU/suite.py run gpu-run/suite \
+        ${SUITE_ONLY:+--only "$SUITE_ONLY"}
     fi
     ;;
   costs)
