@@ -76,10 +76,10 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
     Option<"tma", "tma", "bool", /*default=*/"true",
            "Copy the tiles of warpgroup kernels by TMA where the chip has it "
            "(false: by cp.async copies of every thread)">,
-    Option<"stagedSimt", "staged-simt", "bool", /*default=*/"false",
+    Option<"stagedSimt", "staged-simt", "bool", /*default=*/"true",
            "Compute fine-grained f32 parts that keep enough elements by "
            "blocks of rows that share staged chunks of the dense operand "
-           "(experimental: measured slower than the plain SIMT kernel)">,
+           "(false: the plain SIMT kernel everywhere)">,
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",

@@ -154,9 +154,16 @@ PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
 /// Whether the staged SIMT kernel (StagedSimtKernel.cpp) can compute
 /// `layout` and repays its copies: an f32 fine-grained part that reads the
 /// dense operand as [k][column] in place, with at least 128 dense columns
-/// (a multiple of 4), every column live, and on average at least one kept
-/// element a work row in every 32 reduction elements.
+/// (a multiple of 4), every column live, and on average at least eight kept
+/// elements a work row in every chunk of 32 reduction elements.
 bool usesStagedSimt(const PartLayout &layout);
+
+/// The staged SIMT kernel's table of chunks: per work row w and chunk c of
+/// 32 reduction elements (then one past the last), the first of w's
+/// entries that starts at or after the chunk, so that w's entries inside
+/// chunk c are [table[w * (chunks + 1) + c], table[w * (chunks + 1) + c +
+/// 1]).
+std::vector<int32_t> getStagedSimtChunkOffsets(const PartLayout &layout);
 
 /// SIMT `layout` with entries of four reduction elements (at multiples of
 /// four) holding what its entries of `layout.group` (1, 2 or 4) hold.

@@ -1,8 +1,9 @@
-// RUN: tesa-opt %s --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
+// RUN: tesa-opt %s --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_80 staged-simt=false" | FileCheck %s
 
 // The maps keep diagonal blocks: not whole channels, so the parts take
 // the SIMT kernel (whole channels take the contraction family, see
-// kept-channels.mlir).
+// kept-channels.mlir). The plain SIMT kernel: these parts keep enough
+// elements for the staged one (see staged-simt.mlir).
 
 // A grid has at most 65535 blocks along y. The SIMT kernel has its column
 // blocks along y (the dense operand is larger than the L2 cache): 65537

@@ -1,8 +1,9 @@
-// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_80 staged-simt=false" | FileCheck %s
 
 // The maps keep diagonal blocks: not whole channels, so the parts take
 // the SIMT kernel (whole channels take the contraction family, see
-// kept-channels.mlir).
+// kept-channels.mlir). The plain SIMT kernel: these parts keep enough
+// elements for the staged one (see staged-simt.mlir).
 
 // With enough columns and short rows (32 entries), a block of the SIMT
 // kernel takes several work rows (here 8: 256 channels, 32 blocks of 128

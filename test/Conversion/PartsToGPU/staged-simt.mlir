@@ -1,10 +1,9 @@
-// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_80 staged-simt=true" | FileCheck %s
-// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_80" | FileCheck %s --check-prefix=PLAIN
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_80" | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=fine" --tesa-lower-parts-to-gpu="chip=sm_80 staged-simt=false" | FileCheck %s --check-prefix=PLAIN
 
-// The staged SIMT kernel (experimental, off by default: measured slower
-// than the plain one). A fine-grained f32 part of x @ W that keeps at least
-// one element a channel in every 32 reduction elements, with 128 dense
-// columns. A block of 256 threads takes 64 channels (8 a warp)
+// A fine-grained f32 part of x @ W that keeps at least eight elements a
+// channel in every 32 reduction elements on average (16 here), with 128
+// dense columns: the staged SIMT kernel. A block of 256 threads takes 64 channels (8 a warp)
 // by 128 columns and walks K in chunks of 32. Each channel's entries inside
 // each chunk come from a compile-time table: channel 0 keeps k 0-31 (its
 // entries 0-31 all in chunk 0), channel 2 keeps k 32-63 (entries 64-95, all
@@ -26,12 +25,18 @@
 // CHECK-COUNT-4: vector.store %{{.+}}, %[[STAGED]]
 // CHECK-COUNT-4: vector.load %[[DENSE]]
 // CHECK: gpu.barrier
-// Each warp walks each of its channels' entries inside the chunk: a lane
-// loaded one, and the warp passes their starts and weights around.
+// Each warp walks entry i of its eight channels at once (eight independent
+// chains of products): a lane loaded one entry of each channel, and the
+// warp passes their starts in the staged chunk and their weights around.
+// A channel with fewer entries reads the row of zeros after the chunk
+// (offset 32 x 128) with a zero weight.
 // CHECK: scf.for %[[I:[^ ]+]] = %c0{{.*}} to %{{[^ ]+}} step
+// CHECK: %[[WALKS:.+]] = arith.cmpi ult, %[[I]]
 // CHECK: %[[AT:.+]] = arith.index_castui %[[I]] : index to i32
-// CHECK: gpu.shuffle  idx %{{.+}}, %[[AT]]
-// CHECK: %[[W:[^,]+]], %{{.+}} = gpu.shuffle  idx
+// CHECK: %[[START:[^,]+]], %{{.+}} = gpu.shuffle  idx %{{.+}}, %[[AT]]
+// CHECK: arith.select %[[WALKS]], %[[START]], %c4096_i32
+// CHECK: %[[WEIGHT:[^,]+]], %{{.+}} = gpu.shuffle  idx
+// CHECK: %[[W:.+]] = arith.select %[[WALKS]], %[[WEIGHT]], %cst
 // CHECK: %[[INPUTS:.+]] = vector.load %[[STAGED]]
 // CHECK: %[[X:.+]] = vector.extract %[[INPUTS]][0]
 // CHECK: math.fma %[[W]], %[[X]]

@@ -79,6 +79,12 @@ WIDE_LIBRARIES = [
                                  f"--block-shape={c}x{r}"], (c, r))
     for c, r in [(32, 32), (64, 64)]
 ]
+# Fine-grained f32 products with 128-300 result columns: those that keep at
+# least a quarter of their elements (every other case) run the staged SIMT
+# kernel, the others the plain one.
+WIDE_FINE_LIBRARIES = [
+    ("sm90_wide_fine", ["--chip=sm_90", "--plan=fine", PER_PART]),
+]
 # f16 weights 2:4 along the reduction (a few groups not, some f32
 # outliers): structured parts on sparse tensor cores (mma.sp), with 1-300
 # result columns; sm_80's PTX is compiled by the driver. The third field
@@ -151,6 +157,33 @@ def wide_cases(name, block):
                        np.ones(block, dtype=bool))[:channels, :k]
         mask = np.where(keep, bits, np.where(rng.random(keep.shape) < 0.01,
                                              32, 0)).astype(np.int8)
+        if sparse == 1:
+            mask = np.ascontiguousarray(mask.T)
+        cases.append(dict(
+            m=m, k=k, n=n, sparse=sparse, mask=mask,
+            lhs=rng.standard_normal((m, k)).astype(np.float32),
+            rhs=rng.standard_normal((k, n)).astype(np.float32),
+            acc=rng.standard_normal((m, n)).astype(np.float32)))
+    return cases
+
+
+def wide_fine_cases(name):
+    """Products with 128-300 result columns (a multiple of 4 but mostly not
+    of 128), 65-200 channels and 40-260 reduction elements (not multiples
+    of the kernels' 64 channels and 32-element chunks), a fine-grained f32
+    mask keeping 50-75% of the elements (even cases) or 10% (odd), the
+    sparse operand on either side."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    cases = []
+    for i in range(CASES_PER_LIBRARY):
+        sparse = i // 2 % 2
+        channels = int(rng.integers(65, 200))
+        k = int(rng.integers(40, 260))
+        columns = 4 * int(rng.integers(32, 75))
+        m, n = (channels, columns) if sparse == 0 else (columns, channels)
+        kept = rng.uniform(0.5, 0.75) if i % 2 == 0 else 0.1
+        mask = np.where(rng.random((channels, k)) < kept, 32, 0).astype(
+            np.int8)
         if sparse == 1:
             mask = np.ascontiguousarray(mask.T)
         cases.append(dict(
@@ -304,6 +337,9 @@ def prepare(out_dir, keep_sources=False):
                  [(name, options, "products",
                    lambda n=name, b=block: wide_cases(n, b))
                   for name, options, block in WIDE_LIBRARIES] +
+                 [(name, options, "products",
+                   lambda n=name: wide_fine_cases(n))
+                  for name, options in WIDE_FINE_LIBRARIES] +
                  [(name, options, "products",
                    lambda n=name, c=channels, w=wide: structured_cases(n, c, w))
                   for name, options, channels, wide in STRUCTURED_LIBRARIES] +
