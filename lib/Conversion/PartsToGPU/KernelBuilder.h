@@ -150,6 +150,22 @@ public:
     return op.getResults();
   }
 
+  /// Runs `body(r, c)` for each element of a block's `rows` x `columns`
+  /// sums, `threads` threads each taking every threads-th from `thread`, in
+  /// the result's order: consecutive threads take consecutive elements of
+  /// the result whichever way it is laid out.
+  void forEachInResultOrder(
+      mlir::Value thread, int64_t rows, int64_t columns, int64_t threads,
+      llvm::function_ref<void(mlir::Value, mlir::Value)> body) {
+    loop(thread, index(rows * columns), index(threads), {},
+         [&](mlir::Value i, mlir::ValueRange) {
+           mlir::Value r = layout.sparseIsLhs ? div(i, columns) : rem(i, rows);
+           mlir::Value c = layout.sparseIsLhs ? rem(i, columns) : div(i, rows);
+           body(r, c);
+           return llvm::SmallVector<mlir::Value>{};
+         });
+  }
+
   /// Runs `body` for each of `count` rows of blocks along y: the block's own
   /// row and, when there are more rows than the grid may have along y
   /// (kMaxGridY), every gridDim.y-th row after it.

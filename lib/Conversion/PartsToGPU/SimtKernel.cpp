@@ -282,21 +282,16 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
     });
     gpu::BarrierOp::create(b);
     // Element i of the block's rows x columns, in result order.
-    kb.loop(thread, kb.index(rowsPerBlock * blockColumns), kb.index(kThreads),
-            {}, [&](Value i, ValueRange) {
-              Value r = layout.sparseIsLhs ? kb.div(i, blockColumns)
-                                           : kb.rem(i, rowsPerBlock);
-              Value c = layout.sparseIsLhs ? kb.rem(i, blockColumns)
-                                           : kb.div(i, rowsPerBlock);
-              Value w = kb.add(firstRow, r), unit = kb.add(firstWork, c);
-              Value inside = arith::AndIOp::create(b, kb.less(w, numRows),
-                                                   kb.less(unit, numWork));
-              kb.ifThen(inside, [&] {
-                accumulate(w, unit,
-                           memref::LoadOp::create(b, sums, ValueRange{r, c}));
-              });
-              return SmallVector<Value>{};
-            });
+    kb.forEachInResultOrder(
+        thread, rowsPerBlock, blockColumns, kThreads, [&](Value r, Value c) {
+          Value w = kb.add(firstRow, r), unit = kb.add(firstWork, c);
+          Value inside = arith::AndIOp::create(b, kb.less(w, numRows),
+                                               kb.less(unit, numWork));
+          kb.ifThen(inside, [&] {
+            accumulate(w, unit,
+                       memref::LoadOp::create(b, sums, ValueRange{r, c}));
+          });
+        });
     // The next column block's sums reuse the buffer.
     gpu::BarrierOp::create(b);
   });

@@ -309,13 +309,9 @@ void StagedSimtEmitter::writeSums(ValueRange sums, Value firstColumn) {
   kb.barrier();
   // Element i of the block's rows x columns, in result order.
   int64_t numRows = layout.rows.size();
-  kb.loop(
-      thread, kb.index(kStagedRows * kStagedColumns), kb.index(kStagedThreads),
-      {}, [&](Value i, ValueRange) {
-        Value r = layout.sparseIsLhs ? kb.div(i, kStagedColumns)
-                                     : kb.rem(i, kStagedRows);
-        Value c = layout.sparseIsLhs ? kb.rem(i, kStagedColumns)
-                                     : kb.div(i, kStagedRows);
+  kb.forEachInResultOrder(
+      thread, kStagedRows, kStagedColumns, kStagedThreads,
+      [&](Value r, Value c) {
         Value w = kb.add(blockRow, r), column = kb.add(firstColumn, c);
         kb.ifThen(
             kb.both(kb.less(w, numRows), kb.less(column, layout.columns)), [&] {
@@ -324,7 +320,6 @@ void StagedSimtEmitter::writeSums(ValueRange sums, Value firstColumn) {
               kb.accumulateSum(out, kb.loadIndex(rows, w), column, sum, scales,
                                denseScales);
             });
-        return SmallVector<Value>{};
       });
   // The buffer is free for the next block of columns.
   kb.barrier();

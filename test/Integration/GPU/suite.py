@@ -136,6 +136,18 @@ def product_cases(name):
     return cases
 
 
+def random_product(rng, m, k, n, sparse, mask):
+    """A product case: random operands and accumulator of m x k by k x n,
+    operand `sparse` (0 or 1) under `mask`, given in the lhs's orientation
+    (channels x reduction) and transposed for a sparse rhs."""
+    if sparse == 1:
+        mask = np.ascontiguousarray(mask.T)
+    return dict(m=m, k=k, n=n, sparse=sparse, mask=mask,
+                lhs=rng.standard_normal((m, k)).astype(np.float32),
+                rhs=rng.standard_normal((k, n)).astype(np.float32),
+                acc=rng.standard_normal((m, n)).astype(np.float32))
+
+
 def wide_cases(name, block):
     """Products with 128-300 result columns, channels and reductions that are
     not multiples of the block, and a mask of whole blocks (`block` is
@@ -157,13 +169,7 @@ def wide_cases(name, block):
                        np.ones(block, dtype=bool))[:channels, :k]
         mask = np.where(keep, bits, np.where(rng.random(keep.shape) < 0.01,
                                              32, 0)).astype(np.int8)
-        if sparse == 1:
-            mask = np.ascontiguousarray(mask.T)
-        cases.append(dict(
-            m=m, k=k, n=n, sparse=sparse, mask=mask,
-            lhs=rng.standard_normal((m, k)).astype(np.float32),
-            rhs=rng.standard_normal((k, n)).astype(np.float32),
-            acc=rng.standard_normal((m, n)).astype(np.float32)))
+        cases.append(random_product(rng, m, k, n, sparse, mask))
     return cases
 
 
@@ -184,13 +190,7 @@ def wide_fine_cases(name):
         kept = rng.uniform(0.5, 0.75) if i % 2 == 0 else 0.1
         mask = np.where(rng.random((channels, k)) < kept, 32, 0).astype(
             np.int8)
-        if sparse == 1:
-            mask = np.ascontiguousarray(mask.T)
-        cases.append(dict(
-            m=m, k=k, n=n, sparse=sparse, mask=mask,
-            lhs=rng.standard_normal((m, k)).astype(np.float32),
-            rhs=rng.standard_normal((k, n)).astype(np.float32),
-            acc=rng.standard_normal((m, n)).astype(np.float32)))
+        cases.append(random_product(rng, m, k, n, sparse, mask))
     return cases
 
 
