@@ -581,8 +581,8 @@ KernelLaunch getSimtLaunch(const PartLayout &layout,
 
 /// The staged SIMT compute kernel (StagedSimtKernel.cpp; see
 /// PartLayout::stagedSimt), and its launch.
-mlir::gpu::GPUFuncOp buildStagedSimtCompute(KernelBuilder &kb,
-                                            llvm::ArrayRef<mlir::Type> arguments);
+mlir::gpu::GPUFuncOp
+buildStagedSimtCompute(KernelBuilder &kb, llvm::ArrayRef<mlir::Type> arguments);
 KernelLaunch getStagedSimtLaunch(const PartLayout &layout);
 
 /// The tensor-core compute kernel fed from registers
