@@ -97,6 +97,9 @@ public:
   /// knows the result is the same in every lane, so branches on it do not
   /// diverge (ptxas serialises wgmma products under a divergent branch).
   mlir::Value fromFirstLane(mlir::Value x);
+  /// `x` (32 bits, or a vector of 32-bit elements) of lane `lane` (an
+  /// index below 32) of the warp.
+  mlir::Value shuffleFrom(mlir::Value x, mlir::Value lane);
   /// `x` (32 or 64 bits) of the lane whose id is this lane's XOR `offset`.
   mlir::Value shuffleXor(mlir::Value x, int64_t offset);
   /// `x` (f32 or f64) combined across each group of `lanes` (a power of two up to

@@ -10,6 +10,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace tesa;
@@ -211,6 +212,19 @@ Value KernelEmitter::fromFirstLane(Value x) {
                                        gpu::ShuffleMode::IDX)
                     .getShuffleResult();
   return arith::IndexCastUIOp::create(b, b.getIndexType(), first);
+}
+
+Value KernelEmitter::shuffleFrom(Value x, Value lane) {
+  if (auto vector = dyn_cast<VectorType>(x.getType())) {
+    SmallVector<Value> elements;
+    for (int64_t i = 0; i < vector.getNumElements(); ++i)
+      elements.push_back(shuffleFrom(vector::ExtractOp::create(b, x, i), lane));
+    return vector::FromElementsOp::create(b, vector, elements);
+  }
+  Value source = arith::IndexCastUIOp::create(b, b.getI32Type(), lane);
+  Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
+  return gpu::ShuffleOp::create(b, x, source, width, gpu::ShuffleMode::IDX)
+      .getShuffleResult();
 }
 
 Value KernelEmitter::shuffleXor(Value x, int64_t offset) {

@@ -44,7 +44,6 @@ SmallVector<Value> tesa::exchangeInQuad(KernelEmitter &e,
   // getQuadRound, on the lane's index in its quad.
   Value q = e.rem(lane, kQuadLanes);
   Value quadStart = arith::SubIOp::create(b, lane, q);
-  Value width = arith::ConstantIntOp::create(b, b.getI32Type(), 32);
   SmallVector<Value> received;
   for (int64_t round = 0; round < kQuadLanes; ++round) {
     Value sent = selectByIndex(
@@ -54,11 +53,7 @@ SmallVector<Value> tesa::exchangeInQuad(KernelEmitter &e,
       continue;
     }
     Value source = e.add(quadStart, e.rem(e.affine(q, 1, round), kQuadLanes));
-    received.push_back(
-        gpu::ShuffleOp::create(
-            b, sent, arith::IndexCastUIOp::create(b, b.getI32Type(), source),
-            width, gpu::ShuffleMode::IDX)
-            .getShuffleResult());
+    received.push_back(e.shuffleFrom(sent, source));
   }
   SmallVector<Value> ordered;
   for (int64_t from = 0; from < kQuadLanes; ++from)

@@ -102,8 +102,6 @@ private:
   /// Writes the block's sums `sums` (this thread's) for the columns from
   /// `firstColumn` to the result, in result order.
   void writeSums(ValueRange sums, Value firstColumn);
-  /// `x` (i32 or f32, or a vector of f32) of lane `lane`.
-  Value shuffleFrom(Value x, Value lane);
 
   KernelBuilder &kb;
   ImplicitLocOpBuilder &b;
@@ -119,19 +117,6 @@ private:
   Value rows, chunkOffsets, entries, dense, denseScales, packed, scales, out,
       buffer;
 };
-
-Value StagedSimtEmitter::shuffleFrom(Value x, Value from) {
-  Value width = kb.i32(32);
-  Value source = arith::IndexCastUIOp::create(b, b.getI32Type(), from);
-  auto vector = dyn_cast<VectorType>(x.getType());
-  if (!vector)
-    return gpu::ShuffleOp::create(b, x, source, width, gpu::ShuffleMode::IDX)
-        .getShuffleResult();
-  SmallVector<Value> lanes;
-  for (int64_t t = 0; t < vector.getNumElements(); ++t)
-    lanes.push_back(shuffleFrom(vector::ExtractOp::create(b, x, t), from));
-  return vector::FromElementsOp::create(b, vector, lanes);
-}
 
 /// The i-th run of kColumnsPerLane columns of a chunk a thread copies:
 /// its row and its first column.
@@ -263,9 +248,9 @@ SmallVector<Value> StagedSimtEmitter::multiplyChunk(Value chunk,
     for (int64_t r = 0; r < kRowsPerWarp; ++r) {
       Value walks =
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, counts[r]);
-      Value start =
-          arith::SelectOp::create(b, walks, shuffleFrom(starts[r], i), zeroRow);
-      Value weights = shuffleFrom(loads.weights[r], i);
+      Value start = arith::SelectOp::create(
+          b, walks, kb.shuffleFrom(starts[r], i), zeroRow);
+      Value weights = kb.shuffleFrom(loads.weights[r], i);
       weights = arith::SelectOp::create(
           b, walks, weights,
           arith::ConstantOp::create(b, b.getZeroAttr(weights.getType())));
