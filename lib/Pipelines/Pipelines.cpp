@@ -182,6 +182,7 @@ void tesa::buildGPUPartsPipeline(OpPassManager &pm,
   parts.chip = options.chip;
   parts.target = options.target;
   parts.decodeProducts = options.decodeProducts;
+  parts.wgmmaStructured = options.wgmmaStructured;
   pm.addPass(createLowerPartsToGPU(parts));
   if (options.packEntryPoints)
     pm.addPass(createOutlineWeightPacking());

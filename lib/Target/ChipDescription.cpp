@@ -134,7 +134,7 @@ static const ChipDescription kChips[] = {
      true, false, true, "+ptx78", kBlockMenu, kAmpereCosts},
     {"sm_90", GPUBackend::NVVM, 32, 48 * 1024, 227 * 1024, 132,
      50 * 1024 * 1024, MatrixShape{16, 8, 16}, MatrixShape{16, 8, 32},
-     MatrixShape{16, 8, 32}, true, false, true, "+ptx80", kBlockMenu,
+     MatrixShape{16, 8, 32}, true, false, true, "+ptx82", kBlockMenu,
      kSm90MeasuredCosts, kSm90StructuredBlocks,
      /*hasGridDependencyControl=*/true, /*hasWarpgroupMma=*/true, "sm_90a",
      /*hasTensorMemoryAccelerator=*/true},

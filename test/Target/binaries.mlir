@@ -12,7 +12,7 @@
 // SM86: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_86", features = "+ptx71">, {{.*}}bin = "\7FELF
 // SM89: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_89", features = "+ptx78">, {{.*}}bin = "\7FELF
 // sm_90 compiles for sm_90a, whose wgmma the contraction family uses.
-// SM90: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">, {{.*}}bin = "\7FELF
+// SM90: gpu.binary @tesa_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx82">, {{.*}}bin = "\7FELF
 // GFX906: gpu.binary @tesa_kernels [#gpu.object<#rocdl.target<O = 3, chip = "gfx906">, bin = "\7FELF
 // Host code is in the LLVM dialect, launching the kernels one after another
 // on one stream, with the result as an out-parameter.

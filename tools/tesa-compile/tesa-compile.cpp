@@ -91,6 +91,13 @@ static cl::opt<bool> decodeProducts(
     cl::desc("Compute the parts of a product of at most 64 dense columns in "
              "one launch (false: one launch per part)"),
     cl::init(true), cl::cat(category));
+static cl::opt<bool> wgmmaStructured(
+    "wgmma-structured",
+    cl::desc("Compute 2:4 structured parts of 64-channel blocks on sparse "
+             "warpgroup tensor cores (wgmma.mma_async.sp) where the chip has "
+             "them (false: on mma.sp; off by default until the GPU suite has "
+             "run it)"),
+    cl::init(false), cl::cat(category));
 static cl::opt<bool> programmaticLaunch(
     "programmatic-launch",
     cl::desc("On sm_90, let each kernel start while the previous one "
@@ -234,6 +241,7 @@ int main(int argc, char **argv) {
   options.packEntryPoints = packEntryPoints;
   options.kernelRegions = kernelRegions;
   options.decodeProducts = decodeProducts;
+  options.wgmmaStructured = wgmmaStructured;
   options.programmaticLaunch = programmaticLaunch;
   options.rocmToolkit = rocmToolkit;
   PassManager parts(&context);

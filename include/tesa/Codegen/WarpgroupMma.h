@@ -108,6 +108,14 @@ public:
   /// acc + A * B for the 64 x 16 (s8: 64 x 32) tile of A and the 16 x N
   /// (32 x N) tile of B that the descriptors give. Between wgmmaFence and commitAndWait.
   mlir::Value multiply(mlir::Value a, mlir::Value b, mlir::Value acc);
+  /// acc + A * B for a 2:4 structured A (`wgmma.mma_async.sp`, f16 only,
+  /// K-major): A's descriptor gives its 64 x 16 packed values (the kept two
+  /// of each four of a 64 x 32 tile), B's the 32 x N tile; `metadata` (an
+  /// i32) is this thread's word of A's positions, as `mma.sp` m16n8k32 lays
+  /// them out for the rows of its warp (sparsity selector 0: threads 0 and
+  /// 1 of each four hold them). Between fence and commitAndWait.
+  mlir::Value multiplySparse(mlir::Value a, mlir::Value b,
+                             mlir::Value metadata, mlir::Value acc);
   /// Orders the accumulators' registers before a group of products.
   void fence();
   /// Commits the products issued since the last commit and waits until at

@@ -64,6 +64,13 @@ struct GPUPipelineOptions
       llvm::cl::desc("Compute the parts of a product of at most 64 dense "
                      "columns in one launch (false: one launch per part)"),
       llvm::cl::init(true)};
+  Option<bool> wgmmaStructured{
+      *this, "wgmma-structured",
+      llvm::cl::desc("Compute 2:4 structured parts of 64-channel blocks on "
+                     "sparse warpgroup tensor cores (wgmma.mma_async.sp) "
+                     "where the chip has them (false: on mma.sp; off by "
+                     "default until the GPU suite has run it)"),
+      llvm::cl::init(false)};
   Option<bool> kernelRegions{
       *this, "kernel-regions",
       llvm::cl::desc("Compile contractions and softmaxes outside the "

@@ -9,6 +9,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
 
 using namespace mlir;
 using namespace tesa;
@@ -115,6 +118,40 @@ Value WarpgroupMmaEmitter::multiply(Value a, Value b, Value acc) {
       NVVM::MMALayoutAttr::get(context, bMnMajor ? NVVM::MMALayout::row
                                                  : NVVM::MMALayout::col),
       NVVM::MMAIntOverflowAttr());
+}
+
+Value WarpgroupMmaEmitter::multiplySparse(Value a, Value b, Value metadata,
+                                          Value acc) {
+  assert(operands == WgmmaOperands::F16 && !bMnMajor &&
+         "sparse tiles are f16, K-major");
+  // No NVVM op has the sparse form: inline PTX, the accumulators tied to
+  // the results, sparsity selector 0, scales 1, no transposes.
+  int64_t fields = getAccumulatorCount();
+  std::string text;
+  llvm::raw_string_ostream ptx(text);
+  ptx << "wgmma.mma_async.sp.sync.aligned.m" << kWgmmaRows << "n" << n
+      << "k" << 2 * kWgmmaK << ".f32.f16.f16 {";
+  for (int64_t i = 0; i < fields; ++i)
+    ptx << (i ? "," : "") << "$" << i;
+  ptx << "}, $" << fields << ", $" << fields + 1 << ", $" << fields + 2
+      << ", 0, 1, 1, 1, 0, 0;";
+  std::string constraints;
+  for (int64_t i = 0; i < fields; ++i)
+    constraints += "=f,";
+  constraints += "l,l,r";
+  SmallVector<Value> inputs = {a, b, metadata};
+  for (int64_t i = 0; i < fields; ++i) {
+    constraints += "," + std::to_string(i);
+    inputs.push_back(getAccumulator(acc, i));
+  }
+  return LLVM::InlineAsmOp::create(
+             e.b, accumulatorType, inputs, text, constraints,
+             /*has_side_effects=*/true, /*is_align_stack=*/false,
+             LLVM::tailcallkind::TailCallKind::None,
+             LLVM::AsmDialectAttr::get(e.b.getContext(),
+                                       LLVM::AsmDialect::AD_ATT),
+             ArrayAttr())
+      .getResult(0);
 }
 
 void WarpgroupMmaEmitter::fence() { NVVM::WgmmaFenceAlignedOp::create(e.b); }

@@ -604,11 +604,13 @@ buildStagedMmaCompute(KernelBuilder &kb, llvm::ArrayRef<mlir::Type> arguments);
 KernelLaunch getStagedMmaLaunch(const PartLayout &layout,
                                 const ChipDescription &chip);
 
-/// Whether an int8 block part's compute kernel is the warpgroup one
-/// (WgmmaBlockKernel.cpp): on chips with wgmma, for blocks of 8, 16, 24 or a
-/// multiple of 16 channels (at most 256) by 32, 64 or 128 reduction
-/// elements whose packed blocks are whole KiB, with at least 64 dense
-/// columns and no live-column list.
+/// Whether a block part's compute kernel is the warpgroup one
+/// (WgmmaBlockKernel.cpp): for a structured part, where the layout says so
+/// (PartLayout::structuredRows, see canUseWgmmaStructured); for an int8
+/// part on chips with wgmma, for blocks of 8, 16, 24 or a multiple of 16
+/// channels (at most 256) by 32, 64 or 128 reduction elements whose packed
+/// blocks are whole KiB, with at least 64 dense columns and no live-column
+/// list.
 bool usesWgmmaBlocks(const PartLayout &layout, const ChipDescription &chip);
 
 /// The warpgroup compute kernel, which takes two tensor maps after

@@ -411,6 +411,8 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     layout.transposedDense = false;
   }
   layout.stagedSimt = stagedSimt && usesStagedSimt(layout);
+  layout.structuredRows =
+      wgmmaStructured && canUseWgmmaStructured(layout, chip);
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
     return op.emitError("reduction of ")
            << layout.reduction

@@ -77,6 +77,24 @@ static int64_t getPackThreads(const PartLayout &layout) {
   return std::clamp<int64_t>(wanted, kThreads, 1024);
 }
 
+/// PartLayout::getStructuredPosition of an SSA packed position: its step,
+/// group of four and value.
+static std::array<Value, 3> getStructuredPosition(KernelBuilder &kb,
+                                                  Value position) {
+  const PartLayout &layout = kb.layout;
+  if (layout.structuredRows)
+    return {kb.div(position, 16), kb.div(kb.rem(position, 16), 2),
+            kb.rem(position, 2)};
+  int64_t runSteps = layout.getStructuredStepsPerRun();
+  Value inRun = kb.rem(position, 16 * runSteps);
+  Value lane = kb.div(inRun, 4 * runSteps);
+  Value inLane = kb.rem(inRun, 4 * runSteps);
+  return {kb.add(kb.mul(kb.div(position, 16 * runSteps), kb.index(runSteps)),
+                 kb.div(inLane, 4)),
+          kb.add(lane, kb.mul(kb.div(kb.rem(inLane, 4), 2), kb.index(4))),
+          kb.rem(inLane, 2)};
+}
+
 /// Element `c` of entry `e` of the row's channel `r`: the source value (zero
 /// where the part keeps nothing) and its packed slot.
 static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
@@ -93,20 +111,13 @@ static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
     // structured part the one its metadata names (getStructuredOffset).
     Value offset = c;
     if (layout.structured) {
-      int64_t runSteps = layout.getStructuredStepsPerRun();
-      Value inRun = kb.rem(c, 16 * runSteps);
-      Value lane = kb.div(inRun, 4 * runSteps);
-      Value inLane = kb.rem(inRun, 4 * runSteps);
-      Value step = kb.add(kb.mul(kb.div(c, 16 * runSteps), kb.index(runSteps)),
-                          kb.div(inLane, 4));
-      Value group =
-          kb.add(lane, kb.mul(kb.div(kb.rem(inLane, 4), 2), kb.index(4)));
+      auto [step, group, value] = getStructuredPosition(kb, c);
       Value metadataLane =
           kb.add(kb.mul(kb.rem(r, 8), kb.index(2)), kb.div(group, 4));
       Value index = kb.metadataIndex(e, kb.div(r, 16), metadataLane, step);
       Value shift = kb.add(kb.mul(kb.div(kb.rem(r, 16), 8), kb.index(16)),
                            kb.add(kb.mul(kb.rem(group, 4), kb.index(4)),
-                                  kb.mul(kb.rem(inLane, 2), kb.index(2))));
+                                  kb.mul(value, kb.index(2))));
       Value position = arith::AndIOp::create(
           b,
           arith::ShRUIOp::create(

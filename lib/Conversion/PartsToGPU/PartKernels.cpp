@@ -64,7 +64,7 @@ MemRefType tesa::getScalesBufferType(MLIRContext *ctx,
 static constexpr int64_t kMinBlocksPerBlockColumnForCopy = 4;
 
 bool tesa::hasDenseCopy(const PartLayout &layout) {
-  if (layout.compute == ComputeKind::I8)
+  if (layout.compute == ComputeKind::I8 || layout.structuredRows)
     return true;
   if (layout.compute != ComputeKind::F16 || !layout.useMma || layout.gather)
     return false;
@@ -75,16 +75,17 @@ bool tesa::hasDenseCopy(const PartLayout &layout) {
 }
 
 /// The reduction is zero-padded: [column][k] for tensor cores (a fragment
-/// reads consecutive k of one column), [column][k / 32][32] for structured
-/// parts (each step's elements in the order the sparse mma's B fragments take
-/// them, see buildConvertDense), [k / 4][column][k % 4] for SIMT parts, so
-/// that the threads of a warp, one per column, read consecutive words.
+/// reads consecutive k of one column; the warpgroup kernels copy slices of
+/// it), [column][k / 32][32] for structured parts on `mma.sp` (each step's
+/// elements in the order the sparse mma's B fragments take them, see
+/// buildConvertDense), [k / 4][column][k % 4] for SIMT parts, so that the
+/// threads of a warp, one per column, read consecutive words.
 MemRefType tesa::getDenseCopyType(MLIRContext *ctx, const PartLayout &layout) {
   Type element = layout.compute == ComputeKind::I8
                      ? Type(IntegerType::get(ctx, 8))
                      : Type(Float16Type::get(ctx));
   int64_t reduction = layout.getPaddedReduction();
-  if (layout.structured)
+  if (layout.structured && !layout.structuredRows)
     return MemRefType::get({layout.columns, reduction / 32, 32}, element);
   if (layout.useMma)
     return MemRefType::get({layout.columns, reduction}, element);

@@ -74,6 +74,12 @@ struct PartLayout {
   std::vector<int32_t> rows, offsets, entries;
   /// SIMT: computed by the staged kernel (see usesStagedSimt).
   bool stagedSimt = false;
+  /// Structured: computed by the warpgroup kernel (`wgmma.sp`, see
+  /// usesWgmmaBlocks), which reads its operands from shared memory: each
+  /// block row packs its values in reduction order (getStructuredPosition)
+  /// and the dense copy is [column][k]. Otherwise the values and the dense
+  /// copy are in the order of the `mma.sp` fragments.
+  bool structuredRows = false;
   /// SIMT: a multiple of entries every work row holds (see padWorkRows).
   int64_t rowMultiple = 1;
   /// MMA: the kept-element bitmask of each block, 32 elements per word.
@@ -123,13 +129,21 @@ struct PartLayout {
   /// Structured: the steps one lane loads at once (two where the block has
   /// an even number, else one).
   int64_t getStructuredStepsPerRun() const;
+  /// Structured: where packed value `position` of a block row lies: its
+  /// step (of mma.k reduction elements), its group of four in the step
+  /// (0-7) and which of the group's two values it is. With structuredRows
+  /// the values are in that order (16 a step, two a group). Otherwise a
+  /// row's values come in runs of getStructuredStepsPerRun() steps; in a run
+  /// lane i (of four) holds 4 values a step from position 4i * steps: per
+  /// step the two values of group i, then those of group i + 4, as its two
+  /// A fragment registers.
+  struct StructuredPosition {
+    int64_t step, group, value;
+  };
+  StructuredPosition getStructuredPosition(int64_t position) const;
   /// Structured: the reduction offset, in its block, of packed value
-  /// `position` of block row `row` of entry `entry`; the value is zero when
-  /// the block keeps nothing there. A row's values come in runs of
-  /// getStructuredStepsPerRun() steps, 16 values a step; in a run lane i (of
-  /// four) holds 4 values a step from position 4i * steps: per step the two
-  /// values of group i, then those of group i + 4, as its two A fragment
-  /// registers.
+  /// `position` of block row `row` of entry `entry` (the position its
+  /// metadata names); the value is zero when the block keeps nothing there.
   int64_t getStructuredOffset(int64_t entry, int64_t row,
                               int64_t position) const;
   /// Number of blocks (MMA) or entries (SIMT) of work.
@@ -157,6 +171,14 @@ PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
 /// (a multiple of 4), every column live, and on average at least eight kept
 /// elements a work row in every chunk of 32 reduction elements.
 bool usesStagedSimt(const PartLayout &layout);
+
+/// Whether a structured part can be computed by the warpgroup kernel
+/// (`wgmma.mma_async.sp`, WgmmaBlockKernel.cpp; then the lowering sets
+/// PartLayout::structuredRows): on chips with wgmma, for f16 blocks of 64
+/// channels by 32 or 64 reduction elements, with at least 64 dense columns
+/// read from a dense copy and no live-column list.
+bool canUseWgmmaStructured(const PartLayout &layout,
+                           const ChipDescription &chip);
 
 /// The staged SIMT kernel's table of chunks: per work row w and chunk c of
 /// 32 reduction elements (then one past the last), the first of w's

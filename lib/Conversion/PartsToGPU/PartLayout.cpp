@@ -37,14 +37,20 @@ int64_t PartLayout::getStructuredStepsPerRun() const {
   return (blockReduction / mma.k) % 2 == 0 ? 2 : 1;
 }
 
-int64_t PartLayout::getStructuredOffset(int64_t entry, int64_t row,
-                                        int64_t position) const {
+PartLayout::StructuredPosition
+PartLayout::getStructuredPosition(int64_t position) const {
+  if (structuredRows)
+    return {position / 16, position % 16 / 2, position % 2};
   int64_t runSteps = getStructuredStepsPerRun();
   int64_t inRun = position % (16 * runSteps);
   int64_t lane = inRun / (4 * runSteps), inLane = inRun % (4 * runSteps);
-  int64_t step = position / (16 * runSteps) * runSteps + inLane / 4;
-  int64_t second = (inLane % 4) / 2, value = inLane % 2;
-  int64_t group = lane + 4 * second;
+  return {position / (16 * runSteps) * runSteps + inLane / 4,
+          lane + 4 * ((inLane % 4) / 2), inLane % 2};
+}
+
+int64_t PartLayout::getStructuredOffset(int64_t entry, int64_t row,
+                                        int64_t position) const {
+  auto [step, group, value] = getStructuredPosition(position);
   uint32_t word = uint32_t(metadata[getMetadataIndex(
       entry, row / 16, step, (row % 8) * 2 + group / 4)]);
   int64_t shift = 16 * ((row % 16) / 8) + 4 * (group % 4) + 2 * value;

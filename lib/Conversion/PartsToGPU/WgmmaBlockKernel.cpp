@@ -1,28 +1,38 @@
-//===- WgmmaBlockKernel.cpp - int8 block parts on sm_90 warpgroups --------===//
+//===- WgmmaBlockKernel.cpp - Block parts on sm_90 warpgroups -------------===//
 //
 // Part of the tesa project.
 //
 //===----------------------------------------------------------------------===//
 //
-// The compute kernel of int8 block parts on chips with warpgroup tensor
-// cores (sm_90): the tile layer's s8 wgmma atom (WarpgroupMma.h) fed by
-// TMA (TensorMap.h). A block of threads computes a group of one or four
-// consecutive work rows of the part (block rows of `blockChannels`
-// channels: slabs) for 64 or 128 dense columns. It walks the columns of
-// blocks any of the group's slabs keeps (groupKeptSlabs), each a step: the
-// last warp copies the matching slice of the dense operand's int8 copy
-// ([column][k], K contiguous) once, and the packed block of each slab that
-// keeps it (K-major already: a block row is a channel's run of the
-// reduction), into a ring slot and signals the slot's `full` mbarrier; each
-// warpgroup waits on it, multiplies its 64 dense columns by the kept
-// blocks' channels into one s32 accumulator per slab, and releases the slot
-// of the step before through its `empty` mbarrier once those products are
-// complete. The sums are dequantised by the two scales and added to the
-// result as the other compute kernels do (KernelBuilder::accumulateSum).
+// The compute kernel of int8 block parts and of 2:4 structured f16 parts on
+// chips with warpgroup tensor cores (sm_90): the tile layer's wgmma atom
+// (WarpgroupMma.h) fed by TMA (TensorMap.h). A block of threads computes a
+// group of one or more consecutive work rows of the part (block rows of
+// `blockChannels` channels: slabs) for a tile of dense columns. It walks
+// the columns of blocks any of the group's slabs keeps (groupKeptSlabs),
+// each a step: the last warp copies the matching slice of the dense
+// operand's copy ([column][k], K contiguous) once, and the packed block of
+// each slab that keeps it (K-major already: a block row is a channel's run
+// of the reduction), into a ring slot and signals the slot's `full`
+// mbarrier; each warpgroup waits on it, multiplies its dense columns by the
+// kept blocks into one accumulator per slab, and releases the slot of the
+// step before through its `empty` mbarrier once those products are
+// complete. The sums are added to the result as the other compute kernels
+// do (KernelBuilder::accumulateSum; int8 sums dequantised by the two
+// scales).
 //
-// The tensor maps view the int8 buffers in 16-bit units (TensorMapOperand),
-// two values a unit: a block's row of 32, 64 or 128 bytes is one swizzled
-// row of the ring, the layout the wgmma descriptors read.
+// The two kinds differ in which operand is wgmma's A:
+//  - int8 blocks: the dense slice is A (64 dense columns a warpgroup), the
+//    block B (its channels are N); s8 products (`wgmma` m64nNk32).
+//  - structured blocks of 64 channels: the block is A, as the sparse form
+//    needs (`wgmma.mma_async.sp` m64nNk32: a block row packs the two kept
+//    values of every four, in order, and the metadata table names their
+//    positions), the dense slice B (N = 64 or 128 dense columns a
+//    warpgroup).
+//
+// The tensor maps view the buffers in 16-bit units (TensorMapOperand), an
+// int8 buffer two values a unit: a block's row of 32, 64 or 128 bytes is
+// one swizzled row of the ring, the layout the wgmma descriptors read.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,49 +48,59 @@ using namespace mlir;
 using namespace tesa;
 
 /// Ring slots: steps in flight, never more than the longest walk, and for
-/// groups of slabs, whose steps are short, more of them. Groups of four
-/// slabs, where their walks take at most 4/5 of the single slabs' steps;
-/// each step reads its slice of the dense copy once for all of them. On an
-/// H200 (4096^3, kernel benchmark, packed once) 32x32 int8 blocks at 50%
-/// took 0.360 ms one slab a block, 0.313 in pairs, 0.264 in fours (0.256
-/// eight slots deep), 0.312 in eights; at 90% (fours: 85% of the steps)
-/// 0.137 one slab a block against 0.145 in fours. 64x64 blocks took 0.166 /
-/// 0.109 ms at 50 / 90% one slab a block, 0.163 / 0.113 in pairs and 0.181
-/// / 0.129 in fours: their products are twice as wide already, and they
-/// keep one slab a block.
+/// groups of slabs, whose steps are short, more of them, as many as fit.
+/// Groups of four int8 slabs (two structured ones, whose accumulators are
+/// twice as wide), where their walks take at most 4/5 of the single slabs'
+/// steps; each step reads its slice of the dense copy once for all of
+/// them. On an H200 (4096^3, kernel benchmark, packed once) 32x32 int8
+/// blocks at 50% took 0.360 ms one slab a block, 0.313 in pairs, 0.264 in
+/// fours (0.256 eight slots deep), 0.312 in eights; at 90% (fours: 85% of
+/// the steps) 0.137 one slab a block against 0.145 in fours. 64x64 blocks
+/// took 0.166 / 0.109 ms at 50 / 90% one slab a block, 0.163 / 0.113 in
+/// pairs and 0.181 / 0.129 in fours: their products are twice as wide
+/// already, and they keep one slab a block.
 static constexpr int64_t kMaxStages = 4, kMaxGroupStages = 8, kMinStages = 3;
 static constexpr int64_t kSlabsPerGroup = 4, kMaxGroupedChannels = 32;
+static constexpr int64_t kStructuredSlabsPerGroup = 2;
 static constexpr double kGroupMaxSteps = 0.8;
 /// The fewest dense columns: one warpgroup's. A decode step (16 x 4096 x
 /// 4096, 32x32 blocks at 90%) took 0.0083 ms here against 0.0060 on the
 /// register kernel, whose warps split a row's blocks.
 static constexpr int64_t kMinColumns = kWgmmaRows;
+/// Dense columns a warpgroup multiplies by structured blocks, where the
+/// part has as many.
+static constexpr int64_t kStructuredColumns = 128;
 
 namespace {
 /// The shape of one part's kernel: its groups of slabs (work rows) and
 /// their walks.
 struct WgmmaBlockTiling {
-  int64_t warpgroups, stages, slabs;
+  int64_t warpgroups, columnsPerWarpgroup, stages, slabs;
   KeptSlabGroups groups;
-  int64_t getColumns() const { return warpgroups * kWgmmaRows; }
+  int64_t getColumns() const { return warpgroups * columnsPerWarpgroup; }
   /// The warpgroups and one copying warp.
   int64_t getThreads() const { return warpgroups * kWarpgroupThreads + 32; }
   int64_t getGroups() const { return int64_t(groups.offsets.size()) - 1; }
 };
 } // namespace
 
-/// Bytes of a block's row: the rows of both rings.
-static int64_t getRowBytes(const PartLayout &layout) {
+/// Bytes of a packed block's row (int8: one value a reduction element;
+/// structured f16: two bytes for each of half of them).
+static int64_t getBlockRowBytes(const PartLayout &layout) {
   return layout.blockReduction;
+}
+/// Bytes of a dense column's slice of one block's depth.
+static int64_t getDenseRowBytes(const PartLayout &layout) {
+  return layout.structured ? 2 * layout.blockReduction : layout.blockReduction;
 }
 
 /// Bytes of a ring slot of the dense copy, and of one packed block.
 static int64_t getDenseSlotBytes(const PartLayout &layout,
                                  const WgmmaBlockTiling &tiling) {
-  return tiling.getColumns() * getRowBytes(layout);
+  return tiling.getColumns() * getDenseRowBytes(layout);
 }
 static int64_t getBlockBytes(const PartLayout &layout) {
-  return layout.blockChannels * getRowBytes(layout);
+  return layout.blockChannels * getBlockRowBytes(layout);
 }
 
 /// Dense column tiles of `columns` dense columns each.
@@ -93,62 +113,109 @@ static KeptSlabGroups groupWorkRows(const PartLayout &layout, int64_t slabs) {
   return groupKeptSlabs(KeptSlabs{layout.offsets, layout.entries}, slabs);
 }
 
+/// Bytes of one ring slot: the dense slice and the group's blocks.
+static int64_t getStageBytes(const PartLayout &layout,
+                             const WgmmaBlockTiling &tiling) {
+  return getDenseSlotBytes(layout, tiling) +
+         tiling.slabs * getBlockBytes(layout);
+}
+
+static int64_t getSharedBytes(const PartLayout &layout,
+                              const WgmmaBlockTiling &tiling) {
+  // The rings start at the first 1 KiB boundary; the mbarriers follow.
+  return kWgmmaTileAlignment + tiling.stages * getStageBytes(layout, tiling) +
+         MBarrierRing::getBytes(tiling.stages);
+}
+
 static WgmmaBlockTiling getTiling(const PartLayout &layout,
                                   const ChipDescription &chip) {
-  // Two warpgroups where the tiles of 128 columns still give every
+  int64_t columnsPerWarpgroup =
+      layout.structured && layout.columns >= kStructuredColumns
+          ? kStructuredColumns
+          : kWgmmaRows;
+  // Two warpgroups where the tiles of twice the columns still give every
   // multiprocessor two.
   int64_t workRows = layout.rows.size();
   int64_t warpgroups =
-      workRows * getColumnTiles(layout, 2 * kWgmmaRows) >=
+      workRows * getColumnTiles(layout, 2 * columnsPerWarpgroup) >=
               2 * int64_t(chip.multiprocessors)
           ? 2
           : 1;
-  WgmmaBlockTiling tiling{warpgroups, 0, 1, groupWorkRows(layout, 1)};
+  WgmmaBlockTiling tiling{warpgroups, columnsPerWarpgroup, 0, 1,
+                          groupWorkRows(layout, 1)};
   // Groups of slabs where their walks are short enough and their tiles
   // still give every multiprocessor one.
-  KeptSlabGroups groups = groupWorkRows(layout, kSlabsPerGroup);
+  int64_t slabs =
+      layout.structured ? kStructuredSlabsPerGroup : kSlabsPerGroup;
+  KeptSlabGroups groups = groupWorkRows(layout, slabs);
   int64_t groupTiles = int64_t(groups.offsets.size() - 1) *
                        getColumnTiles(layout, tiling.getColumns());
-  if (layout.blockChannels <= kMaxGroupedChannels &&
+  if ((layout.structured || layout.blockChannels <= kMaxGroupedChannels) &&
       double(groups.rows.size()) <=
           kGroupMaxSteps * double(layout.getNumEntries()) &&
       groupTiles >= int64_t(chip.multiprocessors)) {
-    tiling.slabs = kSlabsPerGroup;
+    tiling.slabs = slabs;
     tiling.groups = std::move(groups);
   }
   int64_t longest = 0;
   for (int64_t g = 0; g < tiling.getGroups(); ++g)
     longest = std::max<int64_t>(
         longest, tiling.groups.offsets[g + 1] - tiling.groups.offsets[g]);
-  tiling.stages = std::clamp(
-      longest, kMinStages, tiling.slabs > 1 ? kMaxGroupStages : kMaxStages);
+  // As many slots as fit, at least kMinStages (else the kernel is not
+  // used).
+  int64_t fitting =
+      (int64_t(chip.maxSharedMemoryPerBlock) - kWgmmaTileAlignment -
+       MBarrierRing::getBytes(kMaxGroupStages)) /
+      getStageBytes(layout, tiling);
+  tiling.stages = std::max(
+      kMinStages,
+      std::min({longest, tiling.slabs > 1 ? kMaxGroupStages : kMaxStages,
+                fitting}));
   return tiling;
 }
 
-static int64_t getSharedBytes(const PartLayout &layout,
-                              const WgmmaBlockTiling &tiling) {
-  // The rings start at the first 1 KiB boundary; the mbarriers follow.
-  return kWgmmaTileAlignment +
-         tiling.stages * (getDenseSlotBytes(layout, tiling) +
-                          tiling.slabs * getBlockBytes(layout)) +
-         MBarrierRing::getBytes(tiling.stages);
+/// Whether the kernel's shared memory fits the chip.
+static bool fitsSharedMemory(const PartLayout &layout,
+                             const ChipDescription &chip) {
+  return getSharedBytes(layout, getTiling(layout, chip)) <=
+         int64_t(chip.maxSharedMemoryPerBlock);
+}
+
+bool tesa::canUseWgmmaStructured(const PartLayout &layout,
+                                 const ChipDescription &chip) {
+  // One warpgroup's rows (64 channels) a block; a block row of 32 or 64
+  // reduction elements packs 32 or 64 bytes, a swizzled row.
+  int64_t br = layout.blockReduction;
+  if (!chip.hasWarpgroupMma || !layout.structured ||
+      layout.compute != ComputeKind::F16 ||
+      layout.blockChannels != kWgmmaRows || (br != 32 && br != 64) ||
+      !layout.liveColumns.empty() || layout.gather ||
+      layout.getNumEntries() == 0 || layout.columns < kMinColumns)
+    return false;
+  return fitsSharedMemory(layout, chip);
 }
 
 bool tesa::usesWgmmaBlocks(const PartLayout &layout,
                            const ChipDescription &chip) {
+  if (layout.structured)
+    return layout.structuredRows;
   int64_t bc = layout.blockChannels;
   // s8 products are bc wide: a multiple of 16 up to 256, or 8 or 24.
   bool wgmmaWidth =
       bc > 0 && bc <= 256 && (bc % 16 == 0 || bc == 8 || bc == 24);
-  if (!chip.hasWarpgroupMma || !layout.useMma || layout.structured ||
+  if (!chip.hasWarpgroupMma || !layout.useMma ||
       layout.compute != ComputeKind::I8 || layout.packedInt4 ||
       !layout.liveColumns.empty() || layout.getNumEntries() == 0 ||
-      layout.columns < kMinColumns ||
-      !wgmmaWidth || !isWgmmaRowBytes(getRowBytes(layout)) ||
+      layout.columns < kMinColumns || !wgmmaWidth ||
+      !isWgmmaRowBytes(getBlockRowBytes(layout)) ||
       getBlockBytes(layout) % kWgmmaTileAlignment != 0)
     return false;
-  return getSharedBytes(layout, getTiling(layout, chip)) <=
-         chip.maxSharedMemoryPerBlock;
+  return fitsSharedMemory(layout, chip);
+}
+
+/// The compute kernel's argument that holds the packed blocks.
+static unsigned getPackedArgument(const PartLayout &layout) {
+  return layout.compute == ComputeKind::I8 ? 2 : 1;
 }
 
 KernelLaunch tesa::getWgmmaBlockLaunch(const PartLayout &layout,
@@ -160,15 +227,19 @@ KernelLaunch tesa::getWgmmaBlockLaunch(const PartLayout &layout,
   launch.block = {tiling.getThreads(), 1};
   launch.sharedBytes = getSharedBytes(layout, tiling);
   // In 16-bit units: the dense copy ([column][padded k], argument 0) in
-  // boxes of a block's depth by the tile's columns, the packed blocks
-  // (argument 2) as [entry * bc + channel][k] in boxes of one block.
-  int64_t rowUnits = getRowBytes(layout) / 2;
-  int64_t denseUnits = layout.getPaddedReduction() / 2;
+  // boxes of a block's depth by the tile's columns, the packed blocks as
+  // [entry * bc + channel][packed row] in boxes of one block.
+  int64_t denseRowUnits = getDenseRowBytes(layout) / 2;
+  int64_t blockRowUnits = getBlockRowBytes(layout) / 2;
+  int64_t denseUnits =
+      layout.getPaddedReduction() * getDenseRowBytes(layout) /
+      (2 * layout.blockReduction);
   launch.tensorMaps = {
-      {0, denseUnits, layout.columns, denseUnits, rowUnits,
+      {0, denseUnits, layout.columns, denseUnits, denseRowUnits,
        tiling.getColumns()},
-      {2, rowUnits, layout.getNumEntries() * layout.blockChannels, rowUnits,
-       rowUnits, layout.blockChannels}};
+      {getPackedArgument(layout), blockRowUnits,
+       layout.getNumEntries() * layout.blockChannels, blockRowUnits,
+       blockRowUnits, layout.blockChannels}};
   return launch;
 }
 
@@ -186,6 +257,8 @@ private:
   Value getSlabBit(Value i, int64_t slab);
   Value lessThan(Value x, Value y);
   Value isSet(Value bit);
+  /// The first packed block of each slab of the group.
+  SmallVector<Value> getFirstBlocks();
   /// The copying warp's first lane: step i waits until the products of step
   /// i - stages have released its slot, then loads the step's dense slice
   /// and the blocks of the slabs that keep it, carrying each slab's next
@@ -194,12 +267,11 @@ private:
   /// Warpgroup `warpgroup` (thread `inGroup` of it): its products of each
   /// step into an accumulator per slab, then the stores.
   void emitProducts(Value warpgroup, Value inGroup);
-  /// `acc` + the step's products of the dense slice and a block (32 bytes
-  /// of their rows each).
+  /// `acc` + the step's products of the dense slice and packed block
+  /// `entry` (its descriptor `block`).
   Value multiplyBlock(WarpgroupMmaEmitter &atom, Value denseSlot, Value block,
-                      Value acc);
-  /// Dequantises and adds the warpgroup's sums of each slab to the result;
-  /// accumulator pairs are neighbouring channels of one dense column.
+                      Value entry, Value inGroup, Value acc);
+  /// Adds the warpgroup's sums of each slab to the result.
   void storeSums(WarpgroupMmaEmitter &atom, ValueRange sums, Value warpgroup,
                  Value inGroup);
 
@@ -208,11 +280,13 @@ private:
   const PartLayout &layout;
   gpu::GPUFuncOp fn;
   WgmmaBlockTiling tiling;
-  int64_t bc, rowBytes, denseSlotBytes, blockBytes, blockSlotBytes, workRows;
+  bool structured;
+  int64_t bc, denseRowBytes, blockRowBytes, denseSlotBytes, blockBytes,
+      blockSlotBytes, workRows;
   Value denseScales, scales, out;
   /// The work lists: the part's rows and their packed blocks, the groups'
-  /// steps and masks.
-  Value rows, offsets, steps, stepOffsets, masks;
+  /// steps and masks, a structured part's metadata.
+  Value rows, offsets, steps, stepOffsets, masks, metadata;
   Value tid, firstRow, firstColumn, lo, count;
   /// Shared addresses of the two rings, and their slots' mbarriers.
   Value denseRing, blockRing;
@@ -223,8 +297,9 @@ private:
 
 WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
     : kb(kb), b(kb.b), layout(kb.layout), fn(fn),
-      tiling(getTiling(layout, kb.chip)), bc(layout.blockChannels),
-      rowBytes(getRowBytes(layout)),
+      tiling(getTiling(layout, kb.chip)), structured(layout.structured),
+      bc(layout.blockChannels), denseRowBytes(getDenseRowBytes(layout)),
+      blockRowBytes(getBlockRowBytes(layout)),
       denseSlotBytes(getDenseSlotBytes(layout, tiling)),
       blockBytes(getBlockBytes(layout)),
       blockSlotBytes(tiling.slabs * blockBytes),
@@ -239,6 +314,8 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
   stepOffsets = kb.table("_step_offsets", tiling.groups.offsets);
   if (tiling.slabs > 1)
     masks = kb.table("_step_masks", tiling.groups.masks);
+  if (structured)
+    metadata = kb.table("_metadata", layout.metadata);
 
   tid = kb.threadId();
   Value group = kb.blockId(gpu::Dimension::x);
@@ -271,6 +348,14 @@ Value WgmmaBlockEmitter::isSet(Value bit) {
   return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, kb.index(0));
 }
 
+SmallVector<Value> WgmmaBlockEmitter::getFirstBlocks() {
+  SmallVector<Value> firstBlocks;
+  for (int64_t j = 0; j < tiling.slabs; ++j)
+    firstBlocks.push_back(
+        kb.loadIndex(offsets, kb.min(kb.affine(firstRow, 1, j), workRows)));
+  return firstBlocks;
+}
+
 void WgmmaBlockEmitter::emit() {
   ring->init(tid, tiling.warpgroups);
   Value copier =
@@ -289,11 +374,7 @@ void WgmmaBlockEmitter::emitCopies() {
   int64_t stages = tiling.stages, slabs = tiling.slabs;
   Value denseMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 2));
   Value blockMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 1));
-  SmallVector<Value> firstBlocks;
-  for (int64_t j = 0; j < slabs; ++j)
-    firstBlocks.push_back(
-        kb.loadIndex(offsets, kb.min(kb.affine(firstRow, 1, j), workRows)));
-  kb.loop(kb.index(0), count, firstBlocks, [&](Value i, ValueRange next) {
+  kb.loop(kb.index(0), count, getFirstBlocks(), [&](Value i, ValueRange next) {
     Value slot = kb.rem(i, stages);
     ring->waitUntilFree(i, slot, kb.div(i, stages));
     SmallVector<Value> bits(slabs, kb.index(1));
@@ -308,7 +389,7 @@ void WgmmaBlockEmitter::emitCopies() {
       }
       copies.arriveExpectingBytes(ring->full(slot), bytes);
     }
-    Value k = kb.affine(kb.loadIndex(steps, kb.add(lo, i)), rowBytes / 2);
+    Value k = kb.affine(kb.loadIndex(steps, kb.add(lo, i)), denseRowBytes / 2);
     copies.load(denseMap, k, firstColumn,
                 kb.add(denseRing, kb.affine(slot, denseSlotBytes)),
                 ring->full(slot));
@@ -332,26 +413,50 @@ void WgmmaBlockEmitter::emitCopies() {
 
 Value WgmmaBlockEmitter::multiplyBlock(WarpgroupMmaEmitter &atom,
                                        Value denseSlot, Value block,
-                                       Value acc) {
-  for (int64_t offset = 0; offset < rowBytes; offset += 32)
-    acc = atom.multiply(atom.advance(denseSlot, offset),
-                        atom.advance(block, offset), acc);
+                                       Value entry, Value inGroup, Value acc) {
+  if (!structured) {
+    for (int64_t offset = 0; offset < blockRowBytes; offset += 32)
+      acc = atom.multiply(atom.advance(denseSlot, offset),
+                          atom.advance(block, offset), acc);
+    return acc;
+  }
+  // Each 32-deep step reads 16 packed values (32 bytes) of the block's
+  // rows and 32 dense values (64 bytes). Warp w's metadata are those of
+  // the block's 16-channel slice w; lanes 4g and 4g + 1 hold words 2g and
+  // 2g + 1 of it (lanes 4g + 2 and 4g + 3 load them too, unused).
+  Value lane = kb.rem(inGroup, 32);
+  Value metadataLane = kb.add(kb.affine(kb.div(lane, 4), 2), kb.rem(lane, 2));
+  Value slice = kb.div(inGroup, 32);
+  for (int64_t step = 0; step < layout.blockReduction / 32; ++step) {
+    Value word = kb.loadI32(
+        metadata, kb.metadataIndex(entry, slice, metadataLane,
+                                   kb.index(step)));
+    acc = atom.multiplySparse(atom.advance(block, 32 * step),
+                              atom.advance(denseSlot, 64 * step), word, acc);
+  }
   return acc;
 }
 
 void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
   int64_t stages = tiling.stages, slabs = tiling.slabs;
-  WarpgroupMmaEmitter atom(kb, bc, /*bMnMajor=*/false, WgmmaOperands::S8);
+  WarpgroupMmaEmitter atom =
+      structured ? WarpgroupMmaEmitter(kb, tiling.columnsPerWarpgroup)
+                 : WarpgroupMmaEmitter(kb, bc, /*bMnMajor=*/false,
+                                       WgmmaOperands::S8);
   // This warpgroup's dense columns and the blocks in slot 0; another slot
   // is its bytes / 16 further.
   Value denseDescriptor = atom.getDescriptor(
-      kb.add(denseRing, kb.affine(warpgroup, kWgmmaRows * rowBytes)),
-      rowBytes);
-  Value blockDescriptor = atom.getDescriptor(blockRing, rowBytes);
+      kb.add(denseRing, kb.affine(warpgroup, tiling.columnsPerWarpgroup *
+                                                 denseRowBytes)),
+      denseRowBytes);
+  Value blockDescriptor = atom.getDescriptor(blockRing, blockRowBytes);
   Value releases = kb.less(inGroup, 1);
-  SmallVector<Value> zeros(slabs, atom.zeroAccumulator());
-  ValueRange sums = kb.loop(
-      kb.index(0), count, zeros, [&](Value i, ValueRange accs) {
+  // The accumulators, then (structured) each slab's next packed block.
+  SmallVector<Value> inits(slabs, atom.zeroAccumulator());
+  if (structured)
+    llvm::append_range(inits, getFirstBlocks());
+  ValueRange results = kb.loop(
+      kb.index(0), count, inits, [&](Value i, ValueRange carried) {
         Value slot = kb.rem(i, stages);
         ring->waitUntilFull(i, slot);
         Value denseSlot = atom.advance(denseDescriptor,
@@ -359,47 +464,60 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
         Value blocks = atom.advance(blockDescriptor,
                                     kb.affine(slot, blockSlotBytes / 16));
         atom.fence();
-        SmallVector<Value> next;
-        for (auto [j, acc] : llvm::enumerate(accs)) {
-          Value block = atom.advance(blocks, int64_t(j) * blockBytes);
+        SmallVector<Value> next, entries;
+        for (int64_t j = 0; j < slabs; ++j) {
+          Value acc = carried[j];
+          Value entry = structured ? carried[slabs + j] : Value();
+          Value block = atom.advance(blocks, j * blockBytes);
           if (slabs == 1) {
-            next.push_back(multiplyBlock(atom, denseSlot, block, acc));
+            next.push_back(
+                multiplyBlock(atom, denseSlot, block, entry, inGroup, acc));
+            if (structured)
+              entries.push_back(kb.affine(entry, 1, 1));
             continue;
           }
           // The same in every lane, so that ptxas keeps the slabs'
           // products in flight together.
-          Value keep = isSet(kb.fromFirstLane(getSlabBit(i, j)));
-          auto branch = scf::IfOp::create(b, acc.getType(), keep,
+          Value bit = kb.fromFirstLane(getSlabBit(i, j));
+          auto branch = scf::IfOp::create(b, acc.getType(), isSet(bit),
                                           /*withElseRegion=*/true);
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&branch.getThenRegion().front());
-          scf::YieldOp::create(b, multiplyBlock(atom, denseSlot, block, acc));
+          scf::YieldOp::create(
+              b, multiplyBlock(atom, denseSlot, block, entry, inGroup, acc));
           b.setInsertionPointToStart(&branch.getElseRegion().front());
           scf::YieldOp::create(b, acc);
           next.push_back(branch.getResult(0));
+          if (structured)
+            entries.push_back(kb.add(entry, bit));
         }
         atom.commitAndWait(1);
         // Step i - 1's products are complete: its slot may be refilled.
         ring->releaseIf(kb.affine(i, 1, -1),
                         kb.both(lessThan(kb.index(0), i), releases));
+        llvm::append_range(next, entries);
         return next;
       });
   atom.commitAndWait(0);
-  storeSums(atom, sums, warpgroup, inGroup);
+  storeSums(atom, results.take_front(slabs), warpgroup, inGroup);
 }
 
 void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,
                                   Value warpgroup, Value inGroup) {
-  Value columnBase = kb.add(firstColumn, kb.affine(warpgroup, kWgmmaRows));
+  Value columnBase = kb.add(
+      firstColumn, kb.affine(warpgroup, tiling.columnsPerWarpgroup));
   for (auto [j, sum] : llvm::enumerate(sums)) {
     Value workRow = kb.affine(firstRow, 1, j);
     Value rowExists = kb.less(workRow, workRows);
     Value channelBase =
         kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)), bc);
     for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i) {
-      auto [inColumn, inChannel] = atom.getAccumulatorPosition(inGroup, i);
-      Value channel = kb.add(channelBase, inChannel);
-      Value column = kb.add(columnBase, inColumn);
+      // Rows of the accumulator tile are A's: the block's channels
+      // (structured) or the dense columns (int8).
+      auto [tileRow, tileColumn] = atom.getAccumulatorPosition(inGroup, i);
+      Value channel =
+          kb.add(channelBase, structured ? tileRow : tileColumn);
+      Value column = kb.add(columnBase, structured ? tileColumn : tileRow);
       Value inside = kb.both(rowExists,
                              kb.both(kb.less(channel, layout.channels),
                                      kb.less(column, layout.columns)));

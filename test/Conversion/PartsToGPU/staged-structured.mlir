@@ -3,7 +3,8 @@
 
 // A 2:4 lhs (elements 0 and 1 of every group of four kept) of 256 channels
 // by 64 reduction elements, with 256 result columns: its four 64x64
-// structured blocks run the staged kernel. Its four block rows have the
+// structured blocks run the staged kernel (with wgmma-structured=true, the
+// warpgroup kernel: see wgmma-structured.mlir). Its four block rows have the
 // same column of blocks, so one block of threads computes two of them (a
 // group) on 64 columns, with four warps and two buffers. Each stage holds
 // a whole block of each row: 2 x 64 packed rows of 32 values (two mma.sp

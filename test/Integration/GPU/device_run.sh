@@ -18,7 +18,9 @@
 #                         memcheck, racecheck and synccheck on each library
 #                         of gpu-run/wgmma (`bench/profile_parts.py
 #                         prepare-wgmma`, run through its `case` step), and
-#                         the suite, where gpu-run/ holds each
+#                         the suite, where gpu-run/ holds each; first,
+#                         wgmma_sp_layout.cu, the layouts of the sparse
+#                         warpgroup products
 #
 # A directory of gpu-run/ may come packed as gpu-run/pack/<name>.tar.gz
 # (what is copied to the GPU machine is limited to 64 MiB): the packs are
@@ -78,6 +80,10 @@ case "${1:-check}" in
     cat "$OUT/models.log"
     ;;
   wgmma)
+    step wgmma-sp-layout 120 sh -c 'nvcc -O2 \
+      -gencode=arch=compute_90a,code=sm_90a -o gpu-run/wgmma_sp_layout \
+      test/Integration/GPU/wgmma_sp_layout.cu && gpu-run/wgmma_sp_layout'
+    cat "$OUT/wgmma-sp-layout.log"
     if [ -d gpu-run/bench ]; then
       step bench 300 python bench/gpu_kernels.py run gpu-run/bench
       cat "$OUT/bench.log"

@@ -86,12 +86,12 @@ WIDE_FINE_LIBRARIES = [
     ("sm90_wide_fine", ["--chip=sm_90", "--plan=fine", PER_PART]),
 ]
 # f16 weights 2:4 along the reduction (a few groups not, some f32
-# outliers): structured parts on sparse tensor cores (mma.sp), with 1-300
-# result columns; sm_80's PTX is compiled by the driver. The third field
-# bounds the channels, the fourth those of the products with 128 columns or
-# more. With 64x64 blocks, products of more than 192 channels and 128
-# columns or more run the staged kernel; those of 449-599 channels have 8-10
-# block rows, which it computes in pairs (9: one pair lacks its second row).
+# outliers): structured parts on sparse tensor cores, with 1-300 result
+# columns; sm_80's PTX is compiled by the driver. The third field bounds the
+# channels, the fourth those of the products with 128 columns or more. With
+# 64x64 blocks, products of more than 192 channels and 128 columns or more
+# run the staged kernel; those of 449-599 channels have 8-10 block rows,
+# which it computes in pairs (9: one pair lacks its second row).
 STRUCTURED_LIBRARIES = [
     ("sm90_structured_auto", ["--chip=sm_90", "--plan=auto", PER_PART], 140, 1),
     ("sm90_structured_block32x64", ["--chip=sm_90", "--plan=structured",
@@ -101,6 +101,16 @@ STRUCTURED_LIBRARIES = [
     ("sm80_ptx_structured16x32", ["--chip=sm_80", "--format=isa",
                                   "--plan=structured", "--block-shape=16x32",
                                   PER_PART], 140, 1),
+]
+# 2:4 weights of 65-400 channels by 40-300 reduction elements with 30% of
+# their 64x64 blocks pruned whole, and 64-300 result columns: the warpgroup
+# kernel (wgmma.sp, asked for) on 64x64 and 64x32 blocks, block rows alone
+# and in pairs whose blocks differ, 64 or 128 columns a warpgroup.
+WGMMA_STRUCTURED_LIBRARIES = [
+    (f"sm90_wgmma_structured{shape}", [
+        "--chip=sm_90", "--plan=structured", f"--block-shape={shape}",
+        "--wgmma-structured=true", PER_PART])
+    for shape in ("64x64", "64x32")
 ]
 # The sparse operand a constant of the module: packed at compile time.
 CONSTANT_LIBRARIES = [
@@ -206,6 +216,30 @@ def structured_cases(name, max_channels=140, min_wide_channels=1):
         min_columns=128 if i % 2 else 1, max_columns=300 if i % 2 else 40,
         min_channels=min_wide_channels if i % 2 else 1)
         for i in range(CASES_PER_LIBRARY)]
+
+
+def wgmma_structured_cases(name):
+    """2:4 products (test_decompose_cpu.two_four_mask, some groups broken,
+    some f32 outliers) with whole 64x64 blocks pruned, 64-300 result
+    columns, the sparse operand on either side."""
+    import test_decompose_cpu as cpu
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    cases = []
+    for i in range(CASES_PER_LIBRARY):
+        sparse = i % 2
+        channels = int(rng.integers(65, 400))
+        k = int(rng.integers(40, 300))
+        columns = int(rng.integers(64, 300))
+        m, n = (channels, columns) if sparse == 0 else (columns, channels)
+        mask = cpu.two_four_mask(rng, channels, k, 0,
+                                 broken=float(rng.choice([0.0, 0.02])),
+                                 outliers=float(rng.choice([0.0, 0.02])))
+        grid = (-(-channels // 64), -(-k // 64))
+        kept = np.kron(rng.random(grid) >= 0.3,
+                       np.ones((64, 64), dtype=bool))[:channels, :k]
+        mask = np.where(kept, mask, 0).astype(np.int8)
+        cases.append(random_product(rng, m, k, n, sparse, mask))
+    return cases
 
 
 def product_module(cases):
@@ -327,7 +361,9 @@ def bert_case(rng, out_dir):
     return source, inputs, [masks.get(key) for key in BERT_ARGUMENTS]
 
 
-def prepare(out_dir, keep_sources=False):
+def prepare(out_dir, keep_sources=False, only=None):
+    """Compiles the libraries (those named in `only`, a comma-separated
+    list, where given) and writes their inputs and the manifest."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     manifest = []
@@ -343,13 +379,19 @@ def prepare(out_dir, keep_sources=False):
                  [(name, options, "products",
                    lambda n=name, c=channels, w=wide: structured_cases(n, c, w))
                   for name, options, channels, wide in STRUCTURED_LIBRARIES] +
+                 [(name, options, "products",
+                   lambda n=name: wgmma_structured_cases(n))
+                  for name, options in WGMMA_STRUCTURED_LIBRARIES] +
                  [(name, options, "constants",
                    lambda n=name: constant_cases(n))
                   for name, options in CONSTANT_LIBRARIES] +
                  [(name, options, "constants",
                    lambda n=name: structured_cases(n))
                   for name, options in CONSTANT_STRUCTURED_LIBRARIES])
+    names = set(only.split(",")) if only else None
     for name, options, kind, make_cases in libraries:
+        if names is not None and name not in names:
+            continue
         cases = make_cases()
         text = (product_module(cases) if kind == "products"
                 else constant_module(cases))
@@ -374,6 +416,8 @@ def prepare(out_dir, keep_sources=False):
                  lambda: masked_rows_case(rng, out)),
                 ("convnet", "convnet", lambda: example_case(rng, "convnet"))]
     for name, kind, build in programs:
+        if names is not None and name not in names:
+            continue
         source, inputs, masks = build()
         tesa_compile(source, out / f"{name}.so", ["--chip=sm_90"])
         np.savez(out / f"{name}.npz",
@@ -382,7 +426,8 @@ def prepare(out_dir, keep_sources=False):
                     if m is not None})
         manifest.append(dict(kind=kind, name=name, function=source.stem,
                              options=["--chip=sm_90"]))
-    manifest.append(prepare_regions(out))
+    if names is None or "regions" in names:
+        manifest.append(prepare_regions(out))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     if not keep_sources:
         # `run` needs only the libraries and inputs: what goes to the GPU
@@ -634,7 +679,7 @@ def main():
                              "libraries")
     args = parser.parse_args()
     if args.step == "prepare":
-        manifest = prepare(args.directory, args.keep_sources)
+        manifest = prepare(args.directory, args.keep_sources, args.only)
         print(f"prepared {len(manifest)} libraries in {args.directory}")
         return 0
     ok = run(args.directory, args.sanitize, args.only)
