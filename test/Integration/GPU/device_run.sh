@@ -102,6 +102,15 @@ case "${1:-check}" in
     if [ -d gpu-run/suite ]; then
       step suite 240 python test/Integration/GPU/suite.py run gpu-run/suite \
         ${SUITE_ONLY:+--only "$SUITE_ONLY"}
+      # The sparse warpgroup products (wgmma.sp), where the suite has them.
+      if [ -e gpu-run/suite/sm90_wgmma_structured64x64.so ]; then
+        for tool in memcheck racecheck synccheck; do
+          step "wgmma-structured-$tool" 240 compute-sanitizer --tool "$tool" \
+            --error-exitcode 3 python test/Integration/GPU/suite.py run \
+            gpu-run/suite --sanitize \
+            --only sm90_wgmma_structured64x64,sm90_wgmma_structured64x32
+        done
+      fi
     fi
     ;;
   costs)
