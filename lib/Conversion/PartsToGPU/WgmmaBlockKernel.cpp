@@ -479,17 +479,17 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
           // The same in every lane, so that ptxas keeps the slabs'
           // products in flight together.
           Value bit = kb.fromFirstLane(getSlabBit(i, j));
+          if (structured)
+            entries.push_back(kb.add(entry, bit));
           auto branch = scf::IfOp::create(b, acc.getType(), isSet(bit),
                                           /*withElseRegion=*/true);
+          next.push_back(branch.getResult(0));
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&branch.getThenRegion().front());
           scf::YieldOp::create(
               b, multiplyBlock(atom, denseSlot, block, entry, inGroup, acc));
           b.setInsertionPointToStart(&branch.getElseRegion().front());
           scf::YieldOp::create(b, acc);
-          next.push_back(branch.getResult(0));
-          if (structured)
-            entries.push_back(kb.add(entry, bit));
         }
         atom.commitAndWait(1);
         // Step i - 1's products are complete: its slot may be refilled.

@@ -37,8 +37,6 @@
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 1
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: memref.store %{{.+}}, %[[OUT]]
-// CHECK-LABEL: func.func @wgmma_structured
-// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c160
 // MMA-LABEL: gpu.func @part0(
 // MMA-NOT: wgmma
 // MMA: nvvm.mma.sp.sync
@@ -47,4 +45,38 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
   %r = linalg.matmul ins(%w, %x : tensor<128x128xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x128xi8>>>, tensor<128x256xf32>)
                      outs(%acc : tensor<128x256xf32>) -> tensor<128x256xf32>
   return %r : tensor<128x256xf32>
+}
+
+// 140 block rows of one 64x64 block each, with 256 columns: the tiles of
+// pairs of block rows by 128 columns (70 x 2) still give every
+// multiprocessor one, and each pair's one step is at most 4/5 of its two
+// blocks, so a block of threads computes a pair. Its warpgroup carries an
+// accumulator and the next packed block of each row; each row's product
+// is on a branch on the step's mask bit, and its entry advances by the
+// bit.
+// CHECK-LABEL: gpu.func @part1(
+// CHECK: %[[METADATA1:.+]] = memref.get_global @part1_metadata : memref<17920xi32>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC0:[^ ]+]] = %{{[^,]+}}, %[[ACC1:[^ ]+]] = %{{[^,]+}}, %[[ENTRY0:[^ ]+]] = %{{[^,]+}}, %[[ENTRY1:[^ ]+]] = %{{[^)]+}})
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK: %[[NEXT0:.+]] = arith.addi %[[ENTRY0]], %[[BIT0:[^ ]+]] : index
+// CHECK: %[[KEEP0:.+]] = arith.cmpi ne, %[[BIT0]], %{{.+}} : index
+// CHECK: scf.if %[[KEEP0]] -> (!llvm.struct
+// CHECK: memref.load %[[METADATA1]]
+// CHECK: llvm.inline_asm
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %[[ACC0]]
+// CHECK: %[[NEXT1:.+]] = arith.addi %[[ENTRY1]], %{{.+}} : index
+// CHECK: scf.if
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %[[ACC1]]
+// CHECK: scf.yield %{{[^,]+}}, %{{[^,]+}}, %[[NEXT0]], %[[NEXT1]] :
+// CHECK-LABEL: func.func @wgmma_structured
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c160
+// CHECK-LABEL: func.func @wgmma_structured_pairs
+// CHECK: gpu.launch_func @tesa_kernels::@part1 blocks in (%c70{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c160
+func.func @wgmma_structured_pairs(%w: tensor<8960x64xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x64xi8>>>,
+                                  %x: tensor<64x256xf32>, %acc: tensor<8960x256xf32>) -> tensor<8960x256xf32> {
+  %r = linalg.matmul ins(%w, %x : tensor<8960x64xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x64xi8>>>, tensor<64x256xf32>)
+                     outs(%acc : tensor<8960x256xf32>) -> tensor<8960x256xf32>
+  return %r : tensor<8960x256xf32>
 }

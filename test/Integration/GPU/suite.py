@@ -104,12 +104,14 @@ STRUCTURED_LIBRARIES = [
 ]
 # 2:4 weights of 65-400 channels by 40-300 reduction elements with 30% of
 # their 64x64 blocks pruned whole, and 64-300 result columns: the warpgroup
-# kernel (wgmma.sp, asked for) on 64x64 and 64x32 blocks, block rows alone
-# and in pairs whose blocks differ, 64 or 128 columns a warpgroup.
+# kernel (wgmma.sp, asked for) on 64x64 and 64x32 blocks, 64 or 128
+# columns a warpgroup. The 64x64 library's last case has about 9500
+# channels (10% of blocks pruned), enough tiles for pairs of block rows,
+# whose blocks differ.
 WGMMA_STRUCTURED_LIBRARIES = [
     (f"sm90_wgmma_structured{shape}", [
         "--chip=sm_90", "--plan=structured", f"--block-shape={shape}",
-        "--wgmma-structured=true", PER_PART])
+        "--wgmma-structured=true", PER_PART], shape == "64x64")
     for shape in ("64x64", "64x32")
 ]
 # The sparse operand a constant of the module: packed at compile time.
@@ -218,24 +220,29 @@ def structured_cases(name, max_channels=140, min_wide_channels=1):
         for i in range(CASES_PER_LIBRARY)]
 
 
-def wgmma_structured_cases(name):
+def wgmma_structured_cases(name, with_pairs):
     """2:4 products (test_decompose_cpu.two_four_mask, some groups broken,
     some f32 outliers) with whole 64x64 blocks pruned, 64-300 result
-    columns, the sparse operand on either side."""
+    columns, the sparse operand on either side; `with_pairs`: the last
+    with 9000-10000 channels, 65-128 reduction elements and 130-250
+    columns."""
     import test_decompose_cpu as cpu
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     cases = []
     for i in range(CASES_PER_LIBRARY):
         sparse = i % 2
-        channels = int(rng.integers(65, 400))
-        k = int(rng.integers(40, 300))
-        columns = int(rng.integers(64, 300))
+        pairs = with_pairs and i == CASES_PER_LIBRARY - 1
+        channels = int(rng.integers(9000, 10000) if pairs
+                       else rng.integers(65, 400))
+        k = int(rng.integers(65, 128) if pairs else rng.integers(40, 300))
+        columns = int(rng.integers(130, 250) if pairs
+                      else rng.integers(64, 300))
         m, n = (channels, columns) if sparse == 0 else (columns, channels)
         mask = cpu.two_four_mask(rng, channels, k, 0,
                                  broken=float(rng.choice([0.0, 0.02])),
                                  outliers=float(rng.choice([0.0, 0.02])))
         grid = (-(-channels // 64), -(-k // 64))
-        kept = np.kron(rng.random(grid) >= 0.3,
+        kept = np.kron(rng.random(grid) >= (0.1 if pairs else 0.3),
                        np.ones((64, 64), dtype=bool))[:channels, :k]
         mask = np.where(kept, mask, 0).astype(np.int8)
         cases.append(random_product(rng, m, k, n, sparse, mask))
@@ -380,8 +387,8 @@ def prepare(out_dir, keep_sources=False, only=None):
                    lambda n=name, c=channels, w=wide: structured_cases(n, c, w))
                   for name, options, channels, wide in STRUCTURED_LIBRARIES] +
                  [(name, options, "products",
-                   lambda n=name: wgmma_structured_cases(n))
-                  for name, options in WGMMA_STRUCTURED_LIBRARIES] +
+                   lambda n=name, p=pairs: wgmma_structured_cases(n, p))
+                  for name, options, pairs in WGMMA_STRUCTURED_LIBRARIES] +
                  [(name, options, "constants",
                    lambda n=name: constant_cases(n))
                   for name, options in CONSTANT_LIBRARIES] +
