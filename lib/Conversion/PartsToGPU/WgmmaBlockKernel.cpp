@@ -48,7 +48,7 @@ using namespace mlir;
 using namespace tesa;
 
 /// Ring slots: steps in flight, never more than the longest walk, and for
-/// groups of slabs, whose steps are short, more of them, as many as fit.
+/// groups of slabs, whose steps are short, more of them.
 /// Groups of four int8 slabs (two structured ones, whose accumulators are
 /// twice as wide), where their walks take at most 4/5 of the single slabs'
 /// steps; each step reads its slice of the dense copy once for all of
@@ -161,16 +161,17 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
   for (int64_t g = 0; g < tiling.getGroups(); ++g)
     longest = std::max<int64_t>(
         longest, tiling.groups.offsets[g + 1] - tiling.groups.offsets[g]);
-  // As many slots as fit, at least kMinStages (else the kernel is not
-  // used).
-  int64_t fitting =
-      (int64_t(chip.maxSharedMemoryPerBlock) - kWgmmaTileAlignment -
-       MBarrierRing::getBytes(kMaxGroupStages)) /
-      getStageBytes(layout, tiling);
-  tiling.stages = std::max(
-      kMinStages,
-      std::min({longest, tiling.slabs > 1 ? kMaxGroupStages : kMaxStages,
-                fitting}));
+  int64_t maxStages = tiling.slabs > 1 ? kMaxGroupStages : kMaxStages;
+  // Structured parts: as many slots as fit (their dense slots are up to
+  // 32 KiB), at least kMinStages (else the kernel is not used).
+  if (layout.structured)
+    maxStages = std::min(
+        maxStages, (int64_t(chip.maxSharedMemoryPerBlock) -
+                    kWgmmaTileAlignment -
+                    MBarrierRing::getBytes(kMaxGroupStages)) /
+                       getStageBytes(layout, tiling));
+  tiling.stages = std::clamp(longest, kMinStages,
+                             std::max(kMinStages, maxStages));
   return tiling;
 }
 

@@ -4,16 +4,17 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// One warpgroup multiplies a 2:4 A of 64 x 64 (its 64 x 32 packed values)
-// by B of 64 x 64 on two `wgmma.mma_async.sp` m64n64k32, both from
-// swizzled shared memory, as the warpgroup kernel of structured parts
-// (lib/Conversion/PartsToGPU/WgmmaBlockKernel.cpp) lays them out: packed
-// rows of 64 bytes (64-byte swizzle, 32 bytes further for the second
-// instruction), B K-major in rows of 128 bytes (128-byte swizzle, 64 bytes
-// further), and each thread's metadata word as PartLayout::metadata holds
-// it (the mma.sp m16n8k32 layout for the 16 rows of each warp, sparsity
-// selector 0). It checks the product against the host's, and that two
-// other metadata layouts give wrong products (so that the check can fail).
+// One warpgroup multiplies a 2:4 A of 64 x D (its 64 x D / 2 packed
+// values) by B of D x 64 on D / 32 `wgmma.mma_async.sp` m64n64k32, both
+// from swizzled shared memory, as the warpgroup kernel of structured parts
+// (lib/Conversion/PartsToGPU/WgmmaBlockKernel.cpp) lays them out for
+// blocks D = 64 or 32 deep: packed rows of D bytes (a D-byte swizzle, 32
+// bytes further for each instruction), B K-major in rows of 2D bytes (a
+// 2D-byte swizzle, 64 bytes further), and each thread's metadata word as
+// PartLayout::metadata holds it (the mma.sp m16n8k32 layout for the 16
+// rows of each warp, sparsity selector 0). It checks the product against
+// the host's, and that two other metadata layouts give wrong products (so
+// that the check can fail).
 //
 //   nvcc -gencode=arch=compute_90a,code=sm_90a wgmma_sp_layout.cu && ./a.out
 //
@@ -32,8 +33,7 @@
 #include <vector>
 
 namespace {
-constexpr int kRows = 64, kColumns = 64, kDepth = 64, kPacked = kDepth / 2;
-constexpr int kPackedRowBytes = 2 * kPacked, kDenseRowBytes = 2 * kDepth;
+constexpr int kRows = 64, kColumns = 64;
 
 /// The byte offset of byte `byte` of row `row` in a swizzled tile whose
 /// rows are `rowBytes` long (WarpgroupMma.h's getSwizzledChunkOffset).
@@ -53,8 +53,11 @@ __device__ uint64_t descriptor(const void *tile, int rowBytes) {
 }
 
 #define ACC(i) "+f"(d[i])
+template <int kDepth>
 __global__ void multiply(const half *packed, const half *dense,
                          const uint32_t *metadata, float *out) {
+  constexpr int kPacked = kDepth / 2, kPackedRowBytes = 2 * kPacked,
+                kDenseRowBytes = 2 * kDepth;
   __shared__ __align__(1024) unsigned char a[kRows * kPackedRowBytes];
   __shared__ __align__(1024) unsigned char b[kColumns * kDenseRowBytes];
   int t = threadIdx.x;
@@ -69,7 +72,7 @@ __global__ void multiply(const half *packed, const half *dense,
   float d[32] = {};
   uint64_t da = descriptor(a, kPackedRowBytes), db = descriptor(b, kDenseRowBytes);
   asm volatile("wgmma.fence.sync.aligned;");
-  for (int step = 0; step < 2; ++step)
+  for (int step = 0; step < kDepth / 32; ++step)
     asm volatile(
         "wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.f16.f16 "
         "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,"
@@ -122,9 +125,10 @@ uint32_t metadataWord(Layout layout, int step, int thread, Nibble nibble) {
     }
   return word;
 }
-} // namespace
-
-int main() {
+/// Checks blocks `kDepth` deep; true where tesa's layout is exact and the
+/// others are not.
+template <int kDepth> bool check() {
+  constexpr int kPacked = kDepth / 2;
   std::mt19937 rng(11);
   auto value = [&] { return float(int(rng() % 17) - 8) / 8; };
   // Each group of four keeps two distinct positions, ascending.
@@ -172,13 +176,14 @@ int main() {
   for (Layout layout :
        {Layout::Tesa, Layout::RowPerThread, Layout::HalvesSwapped}) {
     std::vector<uint32_t> metadata(256);
-    for (int step = 0; step < 2; ++step)
+    for (int step = 0; step < kDepth / 32; ++step)
       for (int t = 0; t < 128; ++t)
         metadata[step * 128 + t] = metadataWord(layout, step, t, nibble);
     cudaMemcpy(metadataOnGpu, metadata.data(), 256 * sizeof(uint32_t),
                cudaMemcpyHostToDevice);
     cudaMemset(outOnGpu, 0, expected.size() * sizeof(float));
-    multiply<<<1, 128>>>(packedOnGpu, denseOnGpu, metadataOnGpu, outOnGpu);
+    multiply<kDepth>
+        <<<1, 128>>>(packedOnGpu, denseOnGpu, metadataOnGpu, outOnGpu);
     cudaError_t status = cudaDeviceSynchronize();
     std::vector<float> out(expected.size());
     cudaMemcpy(out.data(), outOnGpu, out.size() * sizeof(float),
@@ -188,11 +193,23 @@ int main() {
       wrong += std::fabs(out[i] - expected[i]) > 1e-3f;
     const char *names[] = {"tesa's layout", "a row a thread",
                            "halves swapped"};
-    std::printf("%s: %s, %d of %zu wrong\n", names[int(layout)],
-                cudaGetErrorString(status), wrong, out.size());
+    std::printf("%d deep, %s: %s, %d of %zu wrong\n", kDepth,
+                names[int(layout)], cudaGetErrorString(status), wrong,
+                out.size());
     bool exact = status == cudaSuccess && wrong == 0;
     ok &= layout == Layout::Tesa ? exact : !exact;
   }
+  cudaFree(packedOnGpu);
+  cudaFree(denseOnGpu);
+  cudaFree(metadataOnGpu);
+  cudaFree(outOnGpu);
+  return ok;
+}
+} // namespace
+
+int main() {
+  bool ok = check<64>();
+  ok &= check<32>();
   std::printf(ok ? "layouts as assumed\n" : "LAYOUTS DIFFER\n");
   return ok ? 0 : 1;
 }
