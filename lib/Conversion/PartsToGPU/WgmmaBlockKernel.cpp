@@ -268,10 +268,13 @@ private:
   /// Warpgroup `warpgroup` (thread `inGroup` of it): its products of each
   /// step into an accumulator per slab, then the stores.
   void emitProducts(Value warpgroup, Value inGroup);
-  /// `acc` + the step's products of the dense slice and packed block
-  /// `entry` (its descriptor `block`).
+  /// Structured: this thread's metadata words of packed block `entry`
+  /// (clamped to the last), one a 32-deep step.
+  SmallVector<Value> loadMetadataWords(Value entry, Value inGroup);
+  /// `acc` + the step's products of the dense slice and a packed block (its
+  /// descriptor `block`; structured: its metadata `words`).
   Value multiplyBlock(WarpgroupMmaEmitter &atom, Value denseSlot, Value block,
-                      Value entry, Value inGroup, Value acc);
+                      ValueRange words, Value acc);
   /// Adds the warpgroup's sums of each slab to the result.
   void storeSums(WarpgroupMmaEmitter &atom, ValueRange sums, Value warpgroup,
                  Value inGroup);
@@ -412,9 +415,26 @@ void WgmmaBlockEmitter::emitCopies() {
   });
 }
 
+SmallVector<Value> WgmmaBlockEmitter::loadMetadataWords(Value entry,
+                                                        Value inGroup) {
+  // Warp w's metadata are those of the block's 16-channel slice w; lanes
+  // 4g and 4g + 1 hold words 2g and 2g + 1 of it (lanes 4g + 2 and 4g + 3
+  // load them too, unused).
+  Value lane = kb.rem(inGroup, 32);
+  Value metadataLane = kb.add(kb.affine(kb.div(lane, 4), 2), kb.rem(lane, 2));
+  Value slice = kb.div(inGroup, 32);
+  Value block = kb.min(entry, layout.getNumEntries() - 1);
+  SmallVector<Value> words;
+  for (int64_t step = 0; step < layout.blockReduction / 32; ++step)
+    words.push_back(kb.loadI32(
+        metadata,
+        kb.metadataIndex(block, slice, metadataLane, kb.index(step))));
+  return words;
+}
+
 Value WgmmaBlockEmitter::multiplyBlock(WarpgroupMmaEmitter &atom,
                                        Value denseSlot, Value block,
-                                       Value entry, Value inGroup, Value acc) {
+                                       ValueRange words, Value acc) {
   if (!structured) {
     for (int64_t offset = 0; offset < blockRowBytes; offset += 32)
       acc = atom.multiply(atom.advance(denseSlot, offset),
@@ -422,19 +442,11 @@ Value WgmmaBlockEmitter::multiplyBlock(WarpgroupMmaEmitter &atom,
     return acc;
   }
   // Each 32-deep step reads 16 packed values (32 bytes) of the block's
-  // rows and 32 dense values (64 bytes). Warp w's metadata are those of
-  // the block's 16-channel slice w; lanes 4g and 4g + 1 hold words 2g and
-  // 2g + 1 of it (lanes 4g + 2 and 4g + 3 load them too, unused).
-  Value lane = kb.rem(inGroup, 32);
-  Value metadataLane = kb.add(kb.affine(kb.div(lane, 4), 2), kb.rem(lane, 2));
-  Value slice = kb.div(inGroup, 32);
-  for (int64_t step = 0; step < layout.blockReduction / 32; ++step) {
-    Value word = kb.loadI32(
-        metadata, kb.metadataIndex(entry, slice, metadataLane,
-                                   kb.index(step)));
-    acc = atom.multiplySparse(atom.advance(block, 32 * step),
-                              atom.advance(denseSlot, 64 * step), word, acc);
-  }
+  // rows and 32 dense values (64 bytes).
+  for (auto [step, word] : llvm::enumerate(words))
+    acc = atom.multiplySparse(atom.advance(block, 32 * int64_t(step)),
+                              atom.advance(denseSlot, 64 * int64_t(step)),
+                              word, acc);
   return acc;
 }
 
@@ -452,12 +464,24 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
       denseRowBytes);
   Value blockDescriptor = atom.getDescriptor(blockRing, blockRowBytes);
   Value releases = kb.less(inGroup, 1);
-  // The accumulators, then (structured) each slab's next packed block.
+  // The accumulators, then (structured) each slab's next packed block and,
+  // one slab a block, its metadata words, loaded a step ahead of their
+  // products. Slabs in groups load theirs on the branch of their products:
+  // used there from outside it, they made ptxas serialize the products
+  // (C7520, on the BERT-base FFN product).
+  bool prefetchWords = structured && slabs == 1;
   SmallVector<Value> inits(slabs, atom.zeroAccumulator());
   if (structured)
     llvm::append_range(inits, getFirstBlocks());
+  if (prefetchWords)
+    llvm::append_range(inits, loadMetadataWords(inits[1], inGroup));
   ValueRange results = kb.loop(
       kb.index(0), count, inits, [&](Value i, ValueRange carried) {
+        SmallVector<Value> next, entries, nextWords;
+        if (prefetchWords) {
+          entries.push_back(kb.affine(carried[1], 1, 1));
+          nextWords = loadMetadataWords(entries.back(), inGroup);
+        }
         Value slot = kb.rem(i, stages);
         ring->waitUntilFull(i, slot);
         Value denseSlot = atom.advance(denseDescriptor,
@@ -465,21 +489,19 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
         Value blocks = atom.advance(blockDescriptor,
                                     kb.affine(slot, blockSlotBytes / 16));
         atom.fence();
-        SmallVector<Value> next, entries;
         for (int64_t j = 0; j < slabs; ++j) {
           Value acc = carried[j];
-          Value entry = structured ? carried[slabs + j] : Value();
           Value block = atom.advance(blocks, j * blockBytes);
           if (slabs == 1) {
-            next.push_back(
-                multiplyBlock(atom, denseSlot, block, entry, inGroup, acc));
-            if (structured)
-              entries.push_back(kb.affine(entry, 1, 1));
+            ValueRange words =
+                prefetchWords ? carried.drop_front(2) : ValueRange();
+            next.push_back(multiplyBlock(atom, denseSlot, block, words, acc));
             continue;
           }
           // The same in every lane, so that ptxas keeps the slabs'
           // products in flight together.
           Value bit = kb.fromFirstLane(getSlabBit(i, j));
+          Value entry = structured ? carried[slabs + j] : Value();
           if (structured)
             entries.push_back(kb.add(entry, bit));
           auto branch = scf::IfOp::create(b, acc.getType(), isSet(bit),
@@ -487,8 +509,11 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
           next.push_back(branch.getResult(0));
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(&branch.getThenRegion().front());
+          SmallVector<Value> words;
+          if (structured)
+            words = loadMetadataWords(entry, inGroup);
           scf::YieldOp::create(
-              b, multiplyBlock(atom, denseSlot, block, entry, inGroup, acc));
+              b, multiplyBlock(atom, denseSlot, block, words, acc));
           b.setInsertionPointToStart(&branch.getElseRegion().front());
           scf::YieldOp::create(b, acc);
         }
@@ -497,6 +522,7 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
         ring->releaseIf(kb.affine(i, 1, -1),
                         kb.both(lessThan(kb.index(0), i), releases));
         llvm::append_range(next, entries);
+        llvm::append_range(next, nextWords);
         return next;
       });
   atom.commitAndWait(0);

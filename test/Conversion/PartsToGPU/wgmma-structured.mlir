@@ -12,7 +12,8 @@
 // swizzle); a packed block by 64 rows of 32 values (64 bytes, 64-byte
 // swizzle). Each step multiplies a block on two `wgmma.mma_async.sp`
 // m64n128k32 (32 reduction elements each), each with the thread's word of
-// the block's metadata for its warp's 16 channels.
+// the block's metadata for its warp's 16 channels; the words of the next
+// block are loaded before the step waits for its copies.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK: memref.global "private" constant @part0_metadata : memref<512xi32> = dense<1145324612>
 // CHECK-LABEL: gpu.func @part0_convert_dense(
@@ -26,15 +27,19 @@
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c20480_i32
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %[[DENSE]], %{{.+}}, box
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %[[BLOCKS]], %{{.+}}, box
-// CHECK: scf.for
+// CHECK: %[[FIRST0:.+]] = memref.load %[[METADATA]]
+// CHECK: %[[FIRST1:.+]] = memref.load %[[METADATA]]
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{[^ ]+}} = %{{[^,]+}}, %[[ENTRY:[^ ]+]] = %{{[^,]+}}, %[[WORD0:[^ ]+]] = %[[FIRST0]], %[[WORD1:[^ ]+]] = %[[FIRST1]])
+// CHECK: %[[NEXT:.+]] = arith.addi %[[ENTRY]], %c1{{.*}} : index
+// CHECK: %[[NEXT_WORD0:.+]] = memref.load %[[METADATA]]
+// CHECK: %[[NEXT_WORD1:.+]] = memref.load %[[METADATA]]
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK: %[[WORD0:.+]] = memref.load %[[METADATA]]
 // CHECK: llvm.inline_asm has_side_effects asm_dialect = att "wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.f16.f16 {{\{}}$0,$1,{{.*}},$63}, $64, $65, $66, 0, 1, 1, 1, 0, 0;", "=f,{{.*}},=f,l,l,r,0,1,{{.*}},63" %{{[^,]+}}, %{{[^,]+}}, %[[WORD0]],
-// CHECK: %[[WORD1:.+]] = memref.load %[[METADATA]]
 // CHECK: llvm.inline_asm {{.*}}, %[[WORD1]],
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK: scf.yield %{{[^,]+}}, %[[NEXT]], %[[NEXT_WORD0]], %[[NEXT_WORD1]] :
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: memref.store %{{.+}}, %[[OUT]]
 // MMA-LABEL: gpu.func @part0(
@@ -52,8 +57,9 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // multiprocessor one, and each pair's one step is at most 4/5 of its two
 // blocks, so a block of threads computes a pair. Its warpgroup carries an
 // accumulator and the next packed block of each row; each row's product
-// is on a branch on the step's mask bit, and its entry advances by the
-// bit.
+// is on a branch on the step's mask bit, with the loads of its metadata
+// words (loaded outside it, a step ahead, they made ptxas serialize the
+// products), and its entry advances by the bit.
 // CHECK-LABEL: gpu.func @part1(
 // CHECK: %[[METADATA1:.+]] = memref.get_global @part1_metadata : memref<17920xi32>
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC0:[^ ]+]] = %{{[^,]+}}, %[[ACC1:[^ ]+]] = %{{[^,]+}}, %[[ENTRY0:[^ ]+]] = %{{[^,]+}}, %[[ENTRY1:[^ ]+]] = %{{[^)]+}})
