@@ -48,11 +48,10 @@ using namespace mlir;
 using namespace tesa;
 
 /// Ring slots: steps in flight, never more than the longest walk, and for
-/// groups of slabs, whose steps are short, more of them.
-/// Groups of four int8 slabs (two structured ones, whose accumulators are
-/// twice as wide), where their walks take at most 4/5 of the single slabs'
-/// steps; each step reads its slice of the dense copy once for all of
-/// them. On an H200 (4096^3, kernel benchmark, packed once) 32x32 int8
+/// groups of slabs, whose steps are short, more of them. Groups of four
+/// int8 slabs (two structured ones, whose accumulators are twice as wide),
+/// where their walks take at most 4/5 of the single slabs' steps; each step
+/// reads its slice of the dense copy once for all of them. On an H200 (4096^3, kernel benchmark, packed once) 32x32 int8
 /// blocks at 50% took 0.360 ms one slab a block, 0.313 in pairs, 0.264 in
 /// fours (0.256 eight slots deep), 0.312 in eights; at 90% (fours: 85% of
 /// the steps) 0.137 one slab a block against 0.145 in fours. 64x64 blocks
