@@ -63,9 +63,11 @@ void expectEveryKeptElementOnce(const PartLayout &layout,
         for (int64_t p = 0; p < br / 2; ++p)
           named.insert(layout.getStructuredOffset(e, r, p));
         EXPECT_EQ(int64_t(named.size()), br / 2);
-        for (int64_t c = 0; c < br; ++c)
-          if (bits[channel * reduction + layout.entries[e] * br + c])
+        for (int64_t c = 0; c < br; ++c) {
+          if (bits[channel * reduction + layout.entries[e] * br + c]) {
             EXPECT_TRUE(named.count(c)) << "channel " << channel << " k " << c;
+          }
+        }
       }
 }
 
@@ -88,8 +90,9 @@ TEST(StructuredLayout, RowOrderIsReductionOrder) {
     EXPECT_EQ(at.value, p % 2);
     int64_t offset = layout.getStructuredOffset(0, 5, p);
     EXPECT_EQ(offset / 4, 8 * at.step + at.group);
-    if (at.value == 1)
+    if (at.value == 1) {
       EXPECT_LT(layout.getStructuredOffset(0, 5, p - 1), offset);
+    }
   }
 }
 
