@@ -463,23 +463,32 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
       denseRowBytes);
   Value blockDescriptor = atom.getDescriptor(blockRing, blockRowBytes);
   Value releases = kb.less(inGroup, 1);
-  // The accumulators, then (structured) each slab's next packed block and,
-  // one slab a block, its metadata words, loaded a step ahead of their
-  // products. Slabs in groups load theirs on the branch of their products:
-  // used there from outside it, they made ptxas serialize the products
-  // (C7520, on the BERT-base FFN product).
-  bool prefetchWords = structured && slabs == 1;
+  // The accumulators, then (structured) each slab's next packed block.
+  // Structured slabs that keep every step of their group (one slab a
+  // block, or pairs of rows of a 2:4 weight) multiply without branches and
+  // carry the metadata words of their next block too, loaded a step ahead
+  // of its products. Slabs that skip steps load theirs on the branch of
+  // their products: used there from outside it, they made ptxas serialize
+  // the products (C7520, on pairs of rows of the BERT-base FFN product).
+  bool prefetchWords =
+      structured && (slabs == 1 || llvm::all_of(tiling.groups.masks,
+                                                 [&](int32_t mask) {
+                                                   return mask ==
+                                                          (1 << slabs) - 1;
+                                                 }));
+  int64_t wordsPerBlock = layout.blockReduction / 32;
   SmallVector<Value> inits(slabs, atom.zeroAccumulator());
   if (structured)
     llvm::append_range(inits, getFirstBlocks());
-  if (prefetchWords)
-    llvm::append_range(inits, loadMetadataWords(inits[1], inGroup));
+  for (int64_t j = 0; prefetchWords && j < slabs; ++j)
+    llvm::append_range(inits, loadMetadataWords(inits[slabs + j], inGroup));
   ValueRange results = kb.loop(
       kb.index(0), count, inits, [&](Value i, ValueRange carried) {
         SmallVector<Value> next, entries, nextWords;
-        if (prefetchWords) {
-          entries.push_back(kb.affine(carried[1], 1, 1));
-          nextWords = loadMetadataWords(entries.back(), inGroup);
+        for (int64_t j = 0; prefetchWords && j < slabs; ++j) {
+          entries.push_back(kb.affine(carried[slabs + j], 1, 1));
+          llvm::append_range(nextWords,
+                             loadMetadataWords(entries.back(), inGroup));
         }
         Value slot = kb.rem(i, stages);
         ring->waitUntilFull(i, slot);
@@ -491,9 +500,11 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
         for (int64_t j = 0; j < slabs; ++j) {
           Value acc = carried[j];
           Value block = atom.advance(blocks, j * blockBytes);
-          if (slabs == 1) {
+          if (slabs == 1 || prefetchWords) {
             ValueRange words =
-                prefetchWords ? carried.drop_front(2) : ValueRange();
+                prefetchWords ? carried.slice(2 * slabs + j * wordsPerBlock,
+                                              wordsPerBlock)
+                              : ValueRange();
             next.push_back(multiplyBlock(atom, denseSlot, block, words, acc));
             continue;
           }

@@ -105,14 +105,15 @@ STRUCTURED_LIBRARIES = [
 # 2:4 weights of 65-400 channels by 40-300 reduction elements with 30% of
 # their 64x64 blocks pruned whole, and 64-300 result columns: the warpgroup
 # kernel (wgmma.sp, asked for) on 64x64 and 64x32 blocks, 64 or 128
-# columns a warpgroup. The 64x64 library's last case has about 9500
-# channels (10% of blocks pruned), enough tiles for pairs of block rows,
-# whose blocks differ.
+# columns a warpgroup. Each library's last case has 8900-9984 channels,
+# enough tiles for pairs of block rows: with 10% of the 64x64 blocks pruned
+# (pairs whose blocks differ, on branches), or none (pairs that keep every
+# step, without branches).
 WGMMA_STRUCTURED_LIBRARIES = [
     (f"sm90_wgmma_structured{shape}", [
         "--chip=sm_90", "--plan=structured", f"--block-shape={shape}",
-        "--wgmma-structured=true", PER_PART], shape == "64x64")
-    for shape in ("64x64", "64x32")
+        "--wgmma-structured=true", PER_PART], pruned)
+    for shape, pruned in (("64x64", 0.1), ("64x32", 0.0))
 ]
 # The sparse operand a constant of the module: packed at compile time.
 CONSTANT_LIBRARIES = [
@@ -220,29 +221,34 @@ def structured_cases(name, max_channels=140, min_wide_channels=1):
         for i in range(CASES_PER_LIBRARY)]
 
 
-def wgmma_structured_cases(name, with_pairs):
+def wgmma_structured_cases(name, pairs_pruned):
     """2:4 products (test_decompose_cpu.two_four_mask, some groups broken,
-    some f32 outliers) with whole 64x64 blocks pruned, 64-300 result
-    columns, the sparse operand on either side; `with_pairs`: the last
-    with 9000-10000 channels, 65-128 reduction elements and 130-250
-    columns."""
+    some f32 outliers) with 30% of their 64x64 blocks pruned whole, 64-300
+    result columns, the sparse operand on either side; the last with
+    8900-9984 channels (an even number of 64-channel rows), 65-128
+    reduction elements, 130-250 columns and `pairs_pruned` of its blocks
+    pruned."""
     import test_decompose_cpu as cpu
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     cases = []
     for i in range(CASES_PER_LIBRARY):
         sparse = i % 2
-        pairs = with_pairs and i == CASES_PER_LIBRARY - 1
-        channels = int(rng.integers(9000, 10000) if pairs
-                       else rng.integers(65, 400))
+        pairs = i == CASES_PER_LIBRARY - 1
+        # An even number of block rows: every pair has its second row.
+        channels = int(128 * rng.integers(70, 78) - rng.integers(0, 64)
+                       if pairs else rng.integers(65, 400))
         k = int(rng.integers(65, 128) if pairs else rng.integers(40, 300))
         columns = int(rng.integers(130, 250) if pairs
                       else rng.integers(64, 300))
         m, n = (channels, columns) if sparse == 0 else (columns, channels)
+        # Broken groups (three of four kept) make their blocks block parts:
+        # none in the pairs' case.
+        broken = float(rng.choice([0.0, 0.02]))
         mask = cpu.two_four_mask(rng, channels, k, 0,
-                                 broken=float(rng.choice([0.0, 0.02])),
+                                 broken=0.0 if pairs else broken,
                                  outliers=float(rng.choice([0.0, 0.02])))
         grid = (-(-channels // 64), -(-k // 64))
-        kept = np.kron(rng.random(grid) >= (0.1 if pairs else 0.3),
+        kept = np.kron(rng.random(grid) >= (pairs_pruned if pairs else 0.3),
                        np.ones((64, 64), dtype=bool))[:channels, :k]
         mask = np.where(kept, mask, 0).astype(np.int8)
         cases.append(random_product(rng, m, k, n, sparse, mask))
@@ -387,8 +393,8 @@ def prepare(out_dir, keep_sources=False, only=None):
                    lambda n=name, c=channels, w=wide: structured_cases(n, c, w))
                   for name, options, channels, wide in STRUCTURED_LIBRARIES] +
                  [(name, options, "products",
-                   lambda n=name, p=pairs: wgmma_structured_cases(n, p))
-                  for name, options, pairs in WGMMA_STRUCTURED_LIBRARIES] +
+                   lambda n=name, p=pruned: wgmma_structured_cases(n, p))
+                  for name, options, pruned in WGMMA_STRUCTURED_LIBRARIES] +
                  [(name, options, "constants",
                    lambda n=name: constant_cases(n))
                   for name, options in CONSTANT_LIBRARIES] +
