@@ -63,9 +63,11 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // CHECK: %[[METADATA1:.+]] = memref.get_global @part1_metadata : memref<17920xi32>
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{[^ ]+}} = %{{[^,]+}}, %{{[^ ]+}} = %{{[^,]+}}, %[[ENTRY0:[^ ]+]] = %{{[^,]+}}, %[[ENTRY1:[^ ]+]] = %{{[^,]+}}, %[[WORD00:[^ ]+]] = %{{[^,]+}}, %[[WORD01:[^ ]+]] = %{{[^,]+}}, %[[WORD10:[^ ]+]] = %{{[^,]+}}, %[[WORD11:[^ ]+]] = %{{[^)]+}})
 // CHECK: %[[NEXT0:.+]] = arith.addi %[[ENTRY0]], %c1{{.*}} : index
-// CHECK: memref.load %[[METADATA1]]
+// CHECK: %[[NEXT_WORD00:.+]] = memref.load %[[METADATA1]]
+// CHECK: %[[NEXT_WORD01:.+]] = memref.load %[[METADATA1]]
 // CHECK: %[[NEXT1:.+]] = arith.addi %[[ENTRY1]], %c1{{.*}} : index
-// CHECK: memref.load %[[METADATA1]]
+// CHECK: %[[NEXT_WORD10:.+]] = memref.load %[[METADATA1]]
+// CHECK: %[[NEXT_WORD11:.+]] = memref.load %[[METADATA1]]
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-NOT: scf.if
 // CHECK: llvm.inline_asm {{.*}}, %[[WORD00]],
@@ -73,7 +75,7 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // CHECK-NOT: scf.if
 // CHECK: llvm.inline_asm {{.*}}, %[[WORD10]],
 // CHECK: llvm.inline_asm {{.*}}, %[[WORD11]],
-// CHECK: scf.yield %{{[^,]+}}, %{{[^,]+}}, %[[NEXT0]], %[[NEXT1]], %{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %{{[^ ]+}} :
+// CHECK: scf.yield %{{[^,]+}}, %{{[^,]+}}, %[[NEXT0]], %[[NEXT1]], %[[NEXT_WORD00]], %[[NEXT_WORD01]], %[[NEXT_WORD10]], %[[NEXT_WORD11]] :
 
 // 18 block rows by 128 reduction elements, with 4096 columns: pairs of
 // rows, the first of each keeping only its first block, the second both
