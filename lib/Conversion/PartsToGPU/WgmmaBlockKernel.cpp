@@ -102,6 +102,14 @@ static int64_t getBlockBytes(const PartLayout &layout) {
   return layout.blockChannels * getBlockRowBytes(layout);
 }
 
+/// Whether every slab of every group keeps every step of its group's walk.
+static bool keepsEveryStep(const WgmmaBlockTiling &tiling) {
+  int32_t everySlab = (1 << tiling.slabs) - 1;
+  return tiling.slabs == 1 ||
+         llvm::all_of(tiling.groups.masks,
+                      [&](int32_t mask) { return mask == everySlab; });
+}
+
 /// Dense column tiles of `columns` dense columns each.
 static int64_t getColumnTiles(const PartLayout &layout, int64_t columns) {
   return llvm::divideCeil(layout.columns, columns);
@@ -470,12 +478,7 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
   // of its products. Slabs that skip steps load theirs on the branch of
   // their products: used there from outside it, they made ptxas serialize
   // the products (C7520, on pairs of rows of the BERT-base FFN product).
-  bool prefetchWords =
-      structured && (slabs == 1 || llvm::all_of(tiling.groups.masks,
-                                                 [&](int32_t mask) {
-                                                   return mask ==
-                                                          (1 << slabs) - 1;
-                                                 }));
+  bool prefetchWords = structured && keepsEveryStep(tiling);
   int64_t wordsPerBlock = layout.blockReduction / 32;
   SmallVector<Value> inits(slabs, atom.zeroAccumulator());
   if (structured)
