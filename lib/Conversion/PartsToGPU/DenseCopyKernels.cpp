@@ -204,7 +204,7 @@ static gpu::GPUFuncOp buildConvertDense(KernelBuilder &kb, MemRefType dense,
     value = arith::SelectOp::create(b, kb.less(k, layout.reduction), value,
                                     kb.f32(0.0));
     SmallVector<Value> at = {column, k};
-    if (layout.structured && !layout.structuredRows) {
+    if (layout.hasFragmentOrderedDenseCopy()) {
       // A step's 32 elements in the order lanes read them (see
       // getDenseCopyType): lane i's B fragment registers j = 0..3, elements
       // 8j + 2i and 8j + 2i + 1, are its eight consecutive values from 8i.

@@ -85,7 +85,7 @@ MemRefType tesa::getDenseCopyType(MLIRContext *ctx, const PartLayout &layout) {
                      ? Type(IntegerType::get(ctx, 8))
                      : Type(Float16Type::get(ctx));
   int64_t reduction = layout.getPaddedReduction();
-  if (layout.structured && !layout.structuredRows)
+  if (layout.hasFragmentOrderedDenseCopy())
     return MemRefType::get({layout.columns, reduction / 32, 32}, element);
   if (layout.useMma)
     return MemRefType::get({layout.columns, reduction}, element);

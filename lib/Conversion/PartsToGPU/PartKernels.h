@@ -80,6 +80,11 @@ struct PartLayout {
   /// and the dense copy is [column][k]. Otherwise the values and the dense
   /// copy are in the order of the `mma.sp` fragments.
   bool structuredRows = false;
+  /// Whether the dense copy is in the order of the `mma.sp` B fragments
+  /// (see getDenseCopyType).
+  bool hasFragmentOrderedDenseCopy() const {
+    return structured && !structuredRows;
+  }
   /// SIMT: a multiple of entries every work row holds (see padWorkRows).
   int64_t rowMultiple = 1;
   /// MMA: the kept-element bitmask of each block, 32 elements per word.
