@@ -201,6 +201,9 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     pm.addPass(createNormalizeRowPrograms());
     // Chains of elementwise ops as one op each.
     pm.addPass(createFuseElementwiseChains());
+    // Attention's steps between its batched products over their
+    // coordinates, without torch-mlir's unit batch loop.
+    pm.addPass(createDropUnitBatchLoops());
     // Products of f16 operands that those chains widen, move and scale
     // (torch-mlir's attention heads) read the f16 tensors.
     pm.addPass(createFoldOperandExtensions());

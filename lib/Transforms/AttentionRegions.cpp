@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace tesa;
@@ -63,11 +64,11 @@ bool isBinaryOfArguments(linalg::GenericOp op, Value value, unsigned lhs,
          (commutative && def->getOperand(0) == y && def->getOperand(1) == x);
 }
 
-/// Whether `op` runs over the `rank` loops of a tensor's elements, reading
-/// `inputs` (the first through identity maps, the per-row values without
-/// the last dimension) and writing through `outputMap`, with the last loop
-/// a reduction when `reduces`, and `bodyOps` ops in its body before the
-/// yield.
+/// Whether `op` runs over the loops of a tensor's elements, reading
+/// `inputs` (each through the identity map, or without the last dimension
+/// where `perRow`) and writing through the identity map, or without the
+/// last dimension when `reduces` (then its last loop is a reduction), with
+/// `bodyOps` ops in its body before the yield.
 bool isRowStepOver(linalg::GenericOp op, ArrayRef<Value> inputs,
                    ArrayRef<bool> perRow, bool reduces, size_t bodyOps) {
   if (!op || size_t(op.getNumDpsInputs()) != inputs.size() ||
@@ -79,8 +80,7 @@ bool isRowStepOver(linalg::GenericOp op, ArrayRef<Value> inputs,
       op->getNumResults() != 1 ||
       op.getBody()->getOperations().size() != bodyOps + 1)
     return false;
-  auto type = cast<RankedTensorType>(inputs.front().getType());
-  unsigned rank = type.getRank();
+  unsigned rank = op.getNumLoops();
   MLIRContext *context = op.getContext();
   AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, context);
   AffineMap row =
@@ -192,33 +192,114 @@ std::vector<int32_t> AttentionBody::getKeptHeads() const {
   return kept;
 }
 
-bool tesa::isSoftmaxRowProgram(ArrayRef<Operation *> ops, Value input) {
-  if (ops.size() != 4)
+/// Whether `op`'s body yields `x == -inf` of its one input x (compared in
+/// f32 or, widened, in f64).
+static bool isMinusInfinityTest(linalg::GenericOp op) {
+  auto compare = getYielded(op).getDefiningOp<arith::CmpFOp>();
+  if (!compare || compare.getPredicate() != arith::CmpFPredicate::OEQ)
     return false;
-  auto max = dyn_cast<linalg::GenericOp>(ops[0]);
-  auto exp = dyn_cast<linalg::GenericOp>(ops[1]);
-  auto sum = dyn_cast<linalg::GenericOp>(ops[2]);
-  auto divide = dyn_cast<linalg::GenericOp>(ops[3]);
+  Value x = compare.getLhs();
+  if (auto widened = x.getDefiningOp<arith::ExtFOp>())
+    x = widened.getIn();
+  FloatAttr limit;
+  return x == op.getBody()->getArgument(0) &&
+         matchPattern(compare.getRhs(), m_Constant(&limit)) &&
+         limit.getValue().isInfinity() && limit.getValue().isNegative();
+}
+
+/// What `op`'s body yields, before an arith.truncf that ends it (the
+/// probabilities rounded to f16 for the context).
+static Value getUnrounded(linalg::GenericOp op) {
+  Value yielded = getYielded(op);
+  if (auto truncate = yielded.getDefiningOp<arith::TruncFOp>())
+    return truncate.getIn();
+  return yielded;
+}
+
+/// Whether `value` is a linalg.fill of the boolean true.
+static bool isFillOfTrue(Value value) {
+  auto fill = value.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.getInputs()[0], m_One()) &&
+         fill.getInputs()[0].getType().isInteger(1);
+}
+
+std::optional<SoftmaxForm>
+tesa::matchSoftmaxRowProgram(ArrayRef<Operation *> ops, Value input) {
+  auto step = [&](size_t i) {
+    return i < ops.size() ? dyn_cast<linalg::GenericOp>(ops[i])
+                          : linalg::GenericOp();
+  };
+  linalg::GenericOp max = step(0), exp = step(1), sum = step(2);
   if (!isRowStepOver(max, {input}, {false}, /*reduces=*/true, 1) ||
       !getFillConstant(max.getDpsInits()[0]) ||
       !isBinaryOfArguments<arith::MaxNumFOp, arith::MaximumFOp>(
           max, getYielded(max), 0, 1, /*commutative=*/true))
-    return false;
+    return std::nullopt;
   if (!isRowStepOver(exp, {input, max.getResult(0)}, {false, true},
                      /*reduces=*/false, 2))
-    return false;
+    return std::nullopt;
   auto expOp = getYielded(exp).getDefiningOp<math::ExpOp>();
   if (!expOp || !isBinaryOfArguments<arith::SubFOp>(exp, expOp.getOperand(),
                                                     0, 1, false))
-    return false;
+    return std::nullopt;
   if (!isRowStepOver(sum, {exp.getResult(0)}, {false}, /*reduces=*/true, 1) ||
       getFillConstant(sum.getDpsInits()[0]) != 0.0 ||
       !isBinaryOfArguments<arith::AddFOp>(sum, getYielded(sum), 0, 1, true))
-    return false;
-  return isRowStepOver(divide, {exp.getResult(0), sum.getResult(0)},
-                       {false, true}, /*reduces=*/false, 1) &&
-         isBinaryOfArguments<arith::DivFOp>(divide, getYielded(divide), 0, 1,
-                                            false);
+    return std::nullopt;
+  SoftmaxForm form;
+  size_t next = 3;
+  // The division's step may round its value to f16 for the context.
+  auto isNormalization = [](linalg::GenericOp op, ArrayRef<Value> inputs,
+                            ArrayRef<bool> perRow, size_t bodyOps) {
+    return op && isRowStepOver(op, inputs, perRow, /*reduces=*/false,
+                               bodyOps + (getUnrounded(op) != getYielded(op)));
+  };
+  linalg::GenericOp divide = step(next);
+  if (isNormalization(divide, {exp.getResult(0), sum.getResult(0)},
+                      {false, true}, 1) &&
+      isBinaryOfArguments<arith::DivFOp>(divide, getUnrounded(divide), 0, 1,
+                                         false)) {
+    ++next;
+  } else {
+    // torch-mlir's safe softmax: rows whose every x is -inf give zeros.
+    linalg::GenericOp test = step(3), all = step(4), select = step(5);
+    if (!(isRowStepOver(test, {input}, {false}, /*reduces=*/false, 1) ||
+          isRowStepOver(test, {input}, {false}, /*reduces=*/false, 2)) ||
+        !isMinusInfinityTest(test) ||
+        !isRowStepOver(all, {test.getResult(0)}, {false}, /*reduces=*/true,
+                       1) ||
+        !isFillOfTrue(all.getDpsInits()[0]) ||
+        !isBinaryOfArguments<arith::AndIOp>(all, getYielded(all), 0, 1,
+                                            true) ||
+        !isNormalization(
+            select, {all.getResult(0), exp.getResult(0), sum.getResult(0)},
+            {true, false, true}, 2))
+      return std::nullopt;
+    auto choice = getUnrounded(select).getDefiningOp<arith::SelectOp>();
+    Block *body = select.getBody();
+    FloatAttr zero;
+    if (!choice || choice.getCondition() != body->getArgument(0) ||
+        !matchPattern(choice.getTrueValue(), m_Constant(&zero)) ||
+        !zero.getValue().isZero() ||
+        !isBinaryOfArguments<arith::DivFOp>(select, choice.getFalseValue(), 1,
+                                            2, false))
+      return std::nullopt;
+    form.safe = true;
+    next = 6;
+  }
+  // Or a step of its own rounds the probabilities.
+  linalg::GenericOp round = step(next);
+  Value probabilities = ops[next - 1]->getResult(0);
+  if (round && isRowStepOver(round, {probabilities}, {false},
+                             /*reduces=*/false, 1)) {
+    auto truncate = getYielded(round).getDefiningOp<arith::TruncFOp>();
+    if (!truncate || truncate.getIn() != round.getBody()->getArgument(0))
+      return std::nullopt;
+    ++next;
+  }
+  if (next != ops.size())
+    return std::nullopt;
+  return form;
 }
 
 FailureOr<AttentionBody>
@@ -238,13 +319,18 @@ tesa::matchAttentionBody(ArrayRef<Operation *> ops) {
   size_t softmaxEnd = contextIndex;
   while (softmaxEnd > 0 && isa<AnnotateOp>(ops[softmaxEnd - 1]))
     --softmaxEnd;
-  if (softmaxEnd < 5)
-    return failure();
+  // The softmax starts at its row maximum, the first reduction after the
+  // scores.
+  auto reduces = [](Operation *op) {
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    return generic && generic.getNumReductionLoops() > 0;
+  };
+  auto softmaxBegin = std::find_if(ops.begin() + 1,
+                                   ops.begin() + softmaxEnd, reduces);
   AttentionBody body;
   body.scores = cast<linalg::GenericOp>(ops.front());
-  body.scoreSteps.assign(ops.begin() + 1, ops.begin() + softmaxEnd - 4);
-  body.softmax.assign(ops.begin() + softmaxEnd - 4,
-                      ops.begin() + softmaxEnd);
+  body.scoreSteps.assign(ops.begin() + 1, softmaxBegin);
+  body.softmax.assign(softmaxBegin, ops.begin() + softmaxEnd);
   body.context = cast<linalg::GenericOp>(ops[contextIndex]);
   body.contextSteps.assign(ops.begin() + contextIndex + 1, ops.end());
 
@@ -273,8 +359,13 @@ tesa::matchAttentionBody(ArrayRef<Operation *> ops) {
     return failure();
   FailureOr<Value> scaled = followEpilogueSteps(
       body.scoreSteps, body.scores.getResult(0), keepsCoordinates);
-  if (failed(scaled) || !isSoftmaxRowProgram(body.softmax, *scaled))
+  if (failed(scaled))
     return failure();
+  std::optional<SoftmaxForm> softmax =
+      matchSoftmaxRowProgram(body.softmax, *scaled);
+  if (!softmax)
+    return failure();
+  body.safeSoftmax = softmax->safe;
   // The context reads the probabilities as A: (batch, query, key).
   Value probabilities = body.softmax.back()->getResult(0);
   if (seeThroughAnnotations(body.context.getDpsInputs()[0]) !=

@@ -37,6 +37,23 @@ bool allKernelTensors(Operation *op) {
          llvm::all_of(op->getResultTypes(), isKernelTensorType);
 }
 
+/// Whether `type` is a static tensor of booleans: a mask an epilogue step
+/// may read (torch-mlir's attention mask, selected into the scores).
+bool isMaskTensorType(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.hasStaticShape() &&
+         tensor.getElementType().isInteger(1);
+}
+
+/// Whether `op` may be an epilogue step by its types: kernel tensors, and
+/// masks among the inputs it reads besides the running value.
+bool hasEpilogueTypes(linalg::LinalgOp op) {
+  return llvm::all_of(op->getResultTypes(), isKernelTensorType) &&
+         llvm::all_of(op->getOperandTypes(), [](Type type) {
+           return isKernelTensorType(type) || isMaskTensorType(type);
+         });
+}
+
 /// The only user of `value`, or null.
 Operation *getSingleUser(Value value) {
   return value.hasOneUse() ? *value.getUsers().begin() : nullptr;
@@ -154,7 +171,7 @@ SmallVector<Operation *> collectEpilogue(RewriterBase &rewriter, Value value) {
     }
     auto linalgOp = dyn_cast<linalg::LinalgOp>(user);
     if (!linalgOp || user->getBlock() != value.getParentBlock() ||
-        !allKernelTensors(user))
+        !hasEpilogueTypes(linalgOp))
       break;
     if (!isa<linalg::GenericOp, linalg::TransposeOp>(user) &&
         !linalg::isElementwise(linalgOp))

@@ -105,6 +105,7 @@ def test_regions_are_formed_as_intended(name):
                     "--tesa-convolutions-as-products=only-pointwise=true",
                     "--tesa-normalize-row-programs",
                     "--tesa-fuse-elementwise-chains",
+                    "--tesa-drop-unit-batch-loops",
                     "--tesa-form-kernel-regions",
                     "--tesa-form-attention-regions=chip=sm_90",
                     "--tesa-choose-tile-configs=chip=sm_90")
@@ -151,6 +152,7 @@ def run_on_cpu(module):
                        "--tesa-convolutions-as-products=only-pointwise=true",
                        "--tesa-normalize-row-programs",
                        "--tesa-fuse-elementwise-chains",
+                       "--tesa-drop-unit-batch-loops",
                        "--tesa-form-kernel-regions",
                        "--tesa-form-attention-regions=chip=sm_90",
                        "--tesa-inline-kernel-regions", "--tesa-cpu-pipeline")

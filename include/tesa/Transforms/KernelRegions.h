@@ -209,8 +209,12 @@ TileConfigAttr chooseConvolutionConfig(mlir::MLIRContext *context);
 struct AttentionBody {
   mlir::linalg::GenericOp scores;
   llvm::SmallVector<mlir::Operation *> scoreSteps;
-  /// The row maximum, exp(x - max), the row sum and the division.
+  /// The row maximum, exp(x - max), the row sum and the division (see
+  /// matchSoftmaxRowProgram).
   llvm::SmallVector<mlir::Operation *> softmax;
+  /// Whether a row whose every score is -inf gives zeros (torch-mlir's
+  /// safe softmax) rather than NaNs.
+  bool safeSoftmax = false;
   mlir::linalg::GenericOp context;
   llvm::SmallVector<mlir::Operation *> contextSteps;
   /// The depth of Q and K (the scores' reduction), and the width of V (the
@@ -233,20 +237,31 @@ struct AttentionBody {
 /// `ops`, in program order, as an attention body: fails unless both
 /// contractions are ones the contraction family computes (with a constant
 /// initial value), the score steps keep the scores' coordinates
-/// (identity maps), the softmax is exactly the four ops that
-/// --tesa-decompose-aggregated-ops makes of a `linalg.softmax` along the
-/// last dimension (see isSoftmaxRowProgram), the context reads the
+/// (identity maps), the softmax (from the first reduction after the
+/// scores) is one along the last dimension (see matchSoftmaxRowProgram:
+/// the four ops --tesa-decompose-aggregated-ops makes of a
+/// `linalg.softmax`, or torch-mlir's safe softmax), the context reads the
 /// probabilities as its A operand with its batch, M and K loops on their
 /// three dimensions in order, and every step reads the previous value.
 mlir::FailureOr<AttentionBody>
 matchAttentionBody(llvm::ArrayRef<mlir::Operation *> ops);
-/// Whether `ops` are a softmax along the last dimension of `input`: the row
-/// maximum (a reduction with a max body), exp(x - max), the row sum (a
-/// reduction with an add body from zero) and x / sum, each linalg.generic
-/// over `input`'s rows with identity maps (the per-row values read without
-/// the last dimension).
-bool isSoftmaxRowProgram(llvm::ArrayRef<mlir::Operation *> ops,
-                         mlir::Value input);
+/// How a softmax row program is written (see matchSoftmaxRowProgram).
+struct SoftmaxForm {
+  /// Rows whose every element is -inf give zeros.
+  bool safe = false;
+};
+/// The form of `ops` if they are a softmax along the last dimension of
+/// `input`: the row maximum (a reduction with a max body), exp(x - max),
+/// the row sum (a reduction with an add body from zero), then x / sum, or
+/// torch-mlir's safe softmax: whether x == -inf (in f32 or widened to
+/// f64), whether it holds for the whole row (an andi reduction from true)
+/// and select(whole row, 0, x / sum); and optionally the probabilities
+/// rounded (arith.truncf). Each is a linalg.generic over `input`'s rows
+/// with identity maps (the per-row values read without the last
+/// dimension).
+std::optional<SoftmaxForm>
+matchSoftmaxRowProgram(llvm::ArrayRef<mlir::Operation *> ops,
+                       mlir::Value input);
 /// The configuration of attention `body` on `chip`: queries a block of
 /// threads in groups of 16 (a warp each), each group's keys taken 64 a warp
 /// by two warps (128 keys a step) where `chip`'s shared memory holds the Q

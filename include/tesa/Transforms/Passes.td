@@ -666,6 +666,46 @@ def FuseElementwiseChains : Pass<"tesa-fuse-elementwise-chains"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def DropUnitBatchLoops : Pass<"tesa-drop-unit-batch-loops"> {
+  let summary = "Run the steps between batched products over the products' coordinates";
+  let description = [{
+    torch-mlir computes an attention head's batched products over
+    heads x rows x keys, and what comes between them (the mask add, the
+    softmax's row steps, the heads' permute after the context) over
+    1 x heads x rows x keys: each step reads the product's result through
+    a map that skips the unit batch loop. Kernel regions take a product's
+    epilogue and a row program only in the product's coordinates, so each
+    of those steps was a launch of its own.
+
+    This pass drops the unit loops of every `linalg.generic` that is not a
+    contraction and reads a tensor of rank 3 or more through a permutation
+    of its other loops (upstream's unit-extent folding, restricted to those
+    ops by its control function). Operands and results are collapsed and
+    expanded around the op; the reshapes between two such ops fold away,
+    so the chain runs over the products' coordinates. Ops over a layer
+    norm's rows (rank 2 without the unit loop) are left as they are.
+
+    ```mlir
+    %s = linalg.batch_matmul ins(%q, %k : ...) outs(%f : tensor<12x128x128xf32>)
+    %m = linalg.generic {indexing_maps = [(a, h, r, k) -> (h, r, k),
+                                          (a, h, r, k) -> (k),
+                                          (a, h, r, k) -> (a, h, r, k)], ...}
+        ins(%s, %mask : tensor<12x128x128xf32>, tensor<128xf32>)
+        outs(%e : tensor<1x12x128x128xf32>)
+    // becomes
+    %m = linalg.generic {indexing_maps = [(h, r, k) -> (h, r, k),
+                                          (h, r, k) -> (k),
+                                          (h, r, k) -> (h, r, k)], ...}
+        ins(%s, %mask : tensor<12x128x128xf32>, tensor<128xf32>)
+        outs(%c : tensor<12x128x128xf32>)
+    %x = tensor.expand_shape %m [[0, 1], [2], [3]] ...
+        : tensor<12x128x128xf32> into tensor<1x12x128x128xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def FormKernelRegions : Pass<"tesa-form-kernel-regions"> {
   let summary = "Group a program's ops into tesa.kernel regions";
   let description = [{

@@ -86,10 +86,10 @@ class AttentionEmitter {
 public:
   AttentionEmitter(KernelEmitter &e, const ContractionProblem &scores,
                    const ContractionProblem &context,
-                   ArrayRef<int32_t> keptBatches,
+                   ArrayRef<int32_t> keptBatches, bool zeroEmptyRows,
                    const AttentionTiling &tiling)
       : e(e), scores(scores), context(context), keptBatches(keptBatches),
-        tiling(tiling) {}
+        zeroEmptyRows(zeroEmptyRows), tiling(tiling) {}
 
   /// The kernel's arguments: Q, K, V, the score steps' inputs, the context
   /// steps' inputs, the result.
@@ -121,6 +121,8 @@ private:
   KernelEmitter &e;
   const ContractionProblem &scores, &context;
   ArrayRef<int32_t> keptBatches;
+  /// Rows whose every score is -inf give zeros (a safe softmax).
+  bool zeroEmptyRows;
   const AttentionTiling &tiling;
   std::optional<MmaAtomEmitter> atom;
   StagedOperand q, k, v;
@@ -332,7 +334,7 @@ void AttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     Value inverse[2];
     for (int64_t r = 0; r < 2; ++r) {
       Value sum = e.reduceAcrossLanes(state.sum[r], ReductionKind::Add, 4);
-      inverse[r] = arith::DivFOp::create(b, e.f32(1), sum);
+      inverse[r] = getRowNormalizer(e, sum, zeroEmptyRows);
     }
     for (int64_t t = 0; t < outTiles; ++t) {
       Value acc = scaleRows(out[t], inverse);
@@ -497,6 +499,15 @@ Value tesa::getSubtractedMax(KernelEmitter &e, Value max) {
   return arith::SelectOp::create(e.b, seen, max, e.f32(0));
 }
 
+Value tesa::getRowNormalizer(KernelEmitter &e, Value sum, bool zeroEmptyRows) {
+  Value inverse = arith::DivFOp::create(e.b, e.f32(1), sum);
+  if (!zeroEmptyRows)
+    return inverse;
+  Value empty =
+      arith::CmpFOp::create(e.b, arith::CmpFPredicate::OEQ, sum, e.f32(0));
+  return arith::SelectOp::create(e.b, empty, e.f32(0), inverse);
+}
+
 Value tesa::applyScoreSteps(KernelEmitter &e, const ContractionProblem &scores,
                             const AttentionArguments &arguments, Value acc,
                             Value row, Value key, int64_t queries,
@@ -574,11 +585,13 @@ tesa::buildAttentionKernel(KernelOp region, gpu::GPUModuleOp module,
   // Heads whose context is pruned whole take no blocks.
   std::vector<int32_t> keptBatches = body->getKeptHeads();
   if (exactF32) {
-    result.sharedBytes = emitFmaAttention(e, scores, context, keptBatches,
-                                          config, result.kernel);
+    result.sharedBytes =
+        emitFmaAttention(e, scores, context, keptBatches, body->safeSoftmax,
+                         config, result.kernel);
   } else {
     AttentionTiling tiling(config, context.shape.n);
-    AttentionEmitter emitter(e, scores, context, keptBatches, tiling);
+    AttentionEmitter emitter(e, scores, context, keptBatches,
+                             body->safeSoftmax, tiling);
     emitter.emitBody(result.kernel);
     result.sharedBytes = emitter.getSharedBytes();
   }

@@ -53,6 +53,11 @@ mlir::Value applyScoreSteps(KernelEmitter &e, const ContractionProblem &scores,
 mlir::Value minusInfinity(KernelEmitter &e);
 mlir::Value exp2Difference(KernelEmitter &e, mlir::Value x, mlir::Value y);
 mlir::Value getSubtractedMax(KernelEmitter &e, mlir::Value max);
+/// What a row's context is multiplied by at the end: 1 / `sum`, or where
+/// `zeroEmptyRows` (a safe softmax) and no key had a score above -inf (the
+/// sum is 0), 0.
+mlir::Value getRowNormalizer(KernelEmitter &e, mlir::Value sum,
+                             bool zeroEmptyRows);
 
 /// Why the exact-f32 attention kernel cannot compute the region with
 /// `config`, or none.
@@ -61,10 +66,12 @@ checkFmaAttention(const ContractionProblem &scores,
                   const ContractionProblem &context, TileConfigAttr config);
 /// Emits the exact-f32 attention kernel over the batches `keptBatches`
 /// (empty: all) and returns the bytes of dynamic shared memory it takes.
+/// With `zeroEmptyRows`, rows whose every score is -inf give zeros.
 int64_t emitFmaAttention(KernelEmitter &e, const ContractionProblem &scores,
                          const ContractionProblem &context,
                          llvm::ArrayRef<int32_t> keptBatches,
-                         TileConfigAttr config, mlir::gpu::GPUFuncOp kernel);
+                         bool zeroEmptyRows, TileConfigAttr config,
+                         mlir::gpu::GPUFuncOp kernel);
 
 } // namespace tesa
 

@@ -117,10 +117,10 @@ class FmaAttentionEmitter {
 public:
   FmaAttentionEmitter(KernelEmitter &e, const ContractionProblem &scores,
                       const ContractionProblem &context,
-                      ArrayRef<int32_t> keptBatches,
+                      ArrayRef<int32_t> keptBatches, bool zeroEmptyRows,
                       const FmaAttentionTiling &tiling)
       : e(e), scores(scores), context(context), keptBatches(keptBatches),
-        tiling(tiling) {}
+        zeroEmptyRows(zeroEmptyRows), tiling(tiling) {}
 
   void emitBody(gpu::GPUFuncOp kernel);
   int64_t getSharedBytes() const {
@@ -164,6 +164,8 @@ private:
   KernelEmitter &e;
   const ContractionProblem &scores, &context;
   ArrayRef<int32_t> keptBatches;
+  /// Rows whose every score is -inf give zeros (a safe softmax).
+  bool zeroEmptyRows;
   const FmaAttentionTiling &tiling;
   StagedOperand q, k, v;
   AttentionArguments arguments;
@@ -404,7 +406,7 @@ void FmaAttentionEmitter::emitBody(gpu::GPUFuncOp kernel) {
   for (int64_t r = 0; r < rows; ++r) {
     Value sum =
         e.reduceAcrossLanes(state[r].sum, ReductionKind::Add, kGroupLanes);
-    Value inverse = arith::DivFOp::create(b, e.f32(1), sum);
+    Value inverse = getRowNormalizer(e, sum, zeroEmptyRows);
     Value row = e.affine(blockQuery, 1, r);
     e.ifThen(e.both(isFirstSplit, e.less(row, c.m)), [&] {
       auto result = [&](int64_t column) {
@@ -530,10 +532,11 @@ int64_t tesa::emitFmaAttention(KernelEmitter &e,
                                const ContractionProblem &scores,
                                const ContractionProblem &context,
                                ArrayRef<int32_t> keptBatches,
-                               TileConfigAttr config,
+                               bool zeroEmptyRows, TileConfigAttr config,
                                gpu::GPUFuncOp kernel) {
   FmaAttentionTiling tiling(config, context.shape.n);
-  FmaAttentionEmitter emitter(e, scores, context, keptBatches, tiling);
+  FmaAttentionEmitter emitter(e, scores, context, keptBatches, zeroEmptyRows,
+                              tiling);
   emitter.emitBody(kernel);
   return emitter.getSharedBytes();
 }

@@ -802,6 +802,168 @@ def torch_softmax(name, heads, queries, keys):
                  [("row_reduction", 7)], None)
 
 
+def torch_attention(name, s, h, d, element="f32"):
+    """A whole attention head as torch-mlir writes BERT's: scores by
+    batch_matmul over heads x queries x keys, scaled; the rest over
+    1 x heads x queries x keys, reading the scores through a map that skips
+    the unit batch loop: a boolean mask shared by the heads selected into
+    f16 0 or -inf and added (one query sees no key), the safe softmax of
+    torch_softmax (rounded to f16 in an f16 program), then the context by
+    batch_matmul and the heads' permute back to queries x (heads x width),
+    also over the unit batch loop. One attention region once
+    --tesa-drop-unit-batch-loops has put the steps on the products'
+    coordinates and the mask add has become a score step."""
+    rng = _rng(name)
+    el = element
+    q, k, v = [np.asarray(a, np.float16 if el == "f16" else np.float32)
+               for a in _normal(rng, (h, s, d), (h, s, d), (h, s, d))]
+    keep = rng.random(s) < 0.8
+    keep[1] = False  # a query whose every key is masked
+    mask_text = ", ".join("true" if x else "false" for x in keep)
+    scale = 1.0 / math.sqrt(d)
+
+    def ty(shape, of=el):
+        return "tensor<" + "x".join(str(x) for x in shape) + f"x{of}>"
+    sc, s4, rows, kept = (h, s, s), (1, h, s, s), (1, h, s), (1, h, s, 1)
+    ctx, c4, perm = (h, s, d), (1, h, s, d), (1, s, h, d)
+    whole = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
+    skip = "affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>"
+    query = "affine_map<(d0, d1, d2, d3) -> (d0, 0, d2)>"
+    row = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>"
+    keepdim = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>"
+    moved = "affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>"
+    id3 = "affine_map<(d0, d1, d2) -> (d0, d1, d2)>"
+    par3 = '"parallel", "parallel", "parallel"'
+    par = '"parallel", "parallel", "parallel", "parallel"'
+    red = '"parallel", "parallel", "parallel", "reduction"'
+    f32 = lambda shape: ty(shape, "f32")
+    i1 = lambda shape: ty(shape, "i1")
+    rounded = f"""
+  %eh = tensor.empty() : {ty(s4)}
+  %ph = linalg.generic {{indexing_maps = [{whole}, {whole}], iterator_types = [{par}]}} ins(%y : {f32(s4)}) outs(%eh : {ty(s4)}) {{
+  ^bb0(%a: f32, %o: {el}):
+    %r = arith.truncf %a : f32 to {el}
+    linalg.yield %r : {el}
+  }} -> {ty(s4)}""" if el == "f16" else ""
+    probs = "%ph" if el == "f16" else "%y"
+    convert = (f"%r = arith.truncf %a : f32 to {el}" if el == "f16" else
+               "%r = arith.addf %a, %zero : f32")
+    mlir = f"""func.func @{name}(%q: {ty((h, s, d))}, %k: {ty((h, s, d))}, %v: {ty((h, s, d))}) -> {ty((s, h * d))} {{
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %ninf64 = arith.constant 0xFFF0000000000000 : f64
+  %zi = arith.constant 0 : i64
+  %true = arith.constant true
+  %open = arith.constant 0.0 : f16
+  %shut = arith.constant 0xFC00 : f16
+  %zeros = arith.constant dense<0.0> : {f32(s4)}
+  %mask = arith.constant dense<[[[{mask_text}]]]> : {i1((1, 1, s))}
+  %e0 = tensor.empty() : {f32(sc)}
+  %z = linalg.fill ins(%zero : f32) outs(%e0 : {f32(sc)}) -> {f32(sc)}
+  %ekt = tensor.empty() : {ty((h, d, s))}
+  %kt = linalg.transpose ins(%k : {ty((h, s, d))}) outs(%ekt : {ty((h, d, s))}) permutation = [0, 2, 1]
+  %bmm = linalg.batch_matmul ins(%q, %kt : {ty((h, s, d))}, {ty((h, d, s))}) outs(%z : {f32(sc)}) -> {f32(sc)}
+  %e1 = tensor.empty() : {f32(sc)}
+  %scaled = linalg.generic {{indexing_maps = [{id3}, {id3}], iterator_types = [{par3}]}} ins(%bmm : {f32(sc)}) outs(%e1 : {f32(sc)}) {{
+  ^bb0(%a: f32, %o: f32):
+    %c = arith.constant {scale:.8e} : f32
+    %r = arith.mulf %a, %c : f32
+    linalg.yield %r : f32
+  }} -> {f32(sc)}
+  %e = tensor.empty() : {f32(s4)}
+  %added = linalg.generic {{indexing_maps = [{skip}, {query}, {whole}], iterator_types = [{par}]}} ins(%scaled, %mask : {f32(sc)}, {i1((1, 1, s))}) outs(%e : {f32(s4)}) {{
+  ^bb0(%a: f32, %m: i1, %o: f32):
+    %b = arith.select %m, %open, %shut : f16
+    %w = arith.extf %b : f16 to f32
+    %r = arith.addf %a, %w : f32
+    linalg.yield %r : f32
+  }} -> {f32(s4)}
+  %er = tensor.empty() : {f32(rows)}
+  %mi = linalg.fill ins(%ninf : f32) outs(%er : {f32(rows)}) -> {f32(rows)}
+  %eri = tensor.empty() : {ty(rows, "i64")}
+  %ii = linalg.fill ins(%zi : i64) outs(%eri : {ty(rows, "i64")}) -> {ty(rows, "i64")}
+  %max:2 = linalg.generic {{indexing_maps = [{whole}, {row}, {row}], iterator_types = [{red}]}} ins(%added : {f32(s4)}) outs(%mi, %ii : {f32(rows)}, {ty(rows, "i64")}) {{
+  ^bb0(%a: f32, %om: f32, %oi: i64):
+    %c = linalg.index 3 : index
+    %ci = arith.index_cast %c : index to i64
+    %n = arith.maximumf %a, %om : f32
+    %gt = arith.cmpf ogt, %a, %om : f32
+    %ni = arith.select %gt, %ci, %oi : i64
+    linalg.yield %n, %ni : f32, i64
+  }} -> ({f32(rows)}, {ty(rows, "i64")})
+  %mk = tensor.expand_shape %max#0 [[0], [1], [2, 3]] output_shape [1, {h}, {s}, 1] : {f32(rows)} into {f32(kept)}
+  %x = linalg.generic {{indexing_maps = [{whole}, {keepdim}, {whole}], iterator_types = [{par}]}} ins(%added, %mk : {f32(s4)}, {f32(kept)}) outs(%e : {f32(s4)}) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %t = arith.subf %a, %b : f32
+    %r = math.exp %t : f32
+    linalg.yield %r : f32
+  }} -> {f32(s4)}
+  %ek = tensor.empty() : {f32(kept)}
+  %si = linalg.fill ins(%zero : f32) outs(%ek : {f32(kept)}) -> {f32(kept)}
+  %sum = linalg.generic {{indexing_maps = [{whole}, {keepdim}], iterator_types = [{red}]}} ins(%x : {f32(s4)}) outs(%si : {f32(kept)}) {{
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %o : f32
+    linalg.yield %r : f32
+  }} -> {f32(kept)}
+  %p = linalg.generic {{indexing_maps = [{whole}, {keepdim}, {whole}], iterator_types = [{par}]}} ins(%x, %sum : {f32(s4)}, {f32(kept)}) outs(%e : {f32(s4)}) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.divf %a, %b : f32
+    linalg.yield %r : f32
+  }} -> {f32(s4)}
+  %eb = tensor.empty() : {i1(s4)}
+  %masked = linalg.generic {{indexing_maps = [{whole}, {whole}], iterator_types = [{par}]}} ins(%added : {f32(s4)}) outs(%eb : {i1(s4)}) {{
+  ^bb0(%a: f32, %o: i1):
+    %w = arith.extf %a : f32 to f64
+    %r = arith.cmpf oeq, %w, %ninf64 : f64
+    linalg.yield %r : i1
+  }} -> {i1(s4)}
+  %ekb = tensor.empty() : {i1(kept)}
+  %ai = linalg.fill ins(%true : i1) outs(%ekb : {i1(kept)}) -> {i1(kept)}
+  %all = linalg.generic {{indexing_maps = [{whole}, {keepdim}], iterator_types = [{red}]}} ins(%masked : {i1(s4)}) outs(%ai : {i1(kept)}) {{
+  ^bb0(%a: i1, %o: i1):
+    %r = arith.andi %a, %o : i1
+    linalg.yield %r : i1
+  }} -> {i1(kept)}
+  %y = linalg.generic {{indexing_maps = [{keepdim}, {whole}, {whole}, {whole}], iterator_types = [{par}]}} ins(%all, %zeros, %p : {i1(kept)}, {f32(s4)}, {f32(s4)}) outs(%e : {f32(s4)}) {{
+  ^bb0(%c: i1, %zz: f32, %a: f32, %o: f32):
+    %r = arith.select %c, %zz, %a : f32
+    linalg.yield %r : f32
+  }} -> {f32(s4)}{rounded}
+  %p3 = tensor.collapse_shape {probs} [[0, 1], [2], [3]] : {ty(s4)} into {ty(sc)}
+  %ec = tensor.empty() : {f32(ctx)}
+  %zc = linalg.fill ins(%zero : f32) outs(%ec : {f32(ctx)}) -> {f32(ctx)}
+  %context = linalg.batch_matmul ins(%p3, %v : {ty(sc)}, {ty(ctx)}) outs(%zc : {f32(ctx)}) -> {f32(ctx)}
+  %e4 = tensor.empty() : {ty(c4)}
+  %c4 = linalg.generic {{indexing_maps = [{skip}, {whole}], iterator_types = [{par}]}} ins(%context : {f32(ctx)}) outs(%e4 : {ty(c4)}) {{
+  ^bb0(%a: f32, %o: {el}):
+    {convert}
+    linalg.yield %r : {el}
+  }} -> {ty(c4)}
+  %ep = tensor.empty() : {ty(perm)}
+  %moved = linalg.transpose ins(%c4 : {ty(c4)}) outs(%ep : {ty(perm)}) permutation = [0, 2, 1, 3]
+  %flat = tensor.collapse_shape %moved [[0, 1], [2, 3]] : {ty(perm)} into {ty((s, h * d))}
+  return %flat : {ty((s, h * d))}
+}}
+"""
+    def reference(q, k, v):
+        scores = (q @ k.transpose(0, 2, 1)) * np.float64(np.float32(scale))
+        scores = scores + np.where(keep, 0.0, -np.inf)[None, :, None]
+        top = scores.max(axis=-1, keepdims=True)
+        e = np.exp(scores - np.where(np.isinf(top), 0.0, top))
+        total = e.sum(axis=-1, keepdims=True)
+        probs = np.where(total > 0, e / np.where(total > 0, total, 1), 0.0)
+        return (probs @ v).transpose(1, 0, 2).reshape(s, h * d)
+    if el == "f16":
+        tile, tolerance = attention_tile_for(s, h), 2.0 ** -11 * 6
+    else:
+        tile = fma_attention_tile_for(s, h)
+        tolerance = max(1e-5, 4 * math.sqrt(s) * 2.0 ** -24)
+    # Scores, the scaled mask add, six softmax steps (the rounding fused
+    # into the last in f16), the context, its conversion and the permute.
+    return _case(name, mlir, [q, k, v], reference, [("attention", 11)],
+                 tile, tolerance=tolerance)
+
+
 def pointwise_conv(name, n, c, f, hw, element="f32"):
     """A 1x1 convolution over NCHW images into a zero fill (MobileNet-V2's
     expansions and projections as torch-mlir writes them; f16 operands
@@ -1170,6 +1332,9 @@ def region_cases(small=False):
         torch_layer_norm("torch_layer_norm_100", 7, 100),
         torch_softmax("torch_softmax_128", 3, 20, 128),
         torch_softmax("torch_softmax_77", 2, 9, 77),
+        # BERT's attention as torch-mlir writes it: one region.
+        torch_attention("torch_attention_f32", 80, 3, 32),
+        torch_attention("torch_attention_f16", 70, 2, 64, "f16"),
         pointwise_conv("pointwise_conv", 3, 24, 40, 9),
         pointwise_conv("pointwise_conv_f16", 4, 32, 64, 16, "f16"),
         # 16 filters over 24 channels: 16-row tiles, one small K step.
