@@ -99,9 +99,10 @@ bool isRowStepOver(linalg::GenericOp op, ArrayRef<Value> inputs,
   return true;
 }
 
-/// The constant a linalg.fill writes into `value`, if it is one.
+/// The constant a linalg.fill writes into `value` (through annotations),
+/// if it is one.
 std::optional<double> getFillConstant(Value value) {
-  auto fill = value.getDefiningOp<linalg::FillOp>();
+  auto fill = skipAnnotations(value).getDefiningOp<linalg::FillOp>();
   if (!fill)
     return std::nullopt;
   auto constant = fill.getInputs()[0].getDefiningOp<arith::ConstantFloatOp>();

@@ -16,7 +16,6 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/SmallBitVector.h"
@@ -100,8 +99,11 @@ RankedTensorType getPlainType(RankedTensorType type) {
 
 /// Upstream's collapsing of an operand, which takes no encoded tensor: an
 /// expansion this pass made (through the annotations after it) gives back
-/// its source, and an encoded tensor is collapsed through an annotation
-/// without the encoding (it only declares facts about the values).
+/// its source; a linalg.fill (a reduction's init) becomes a fill of the
+/// collapsed shape, where row programs and attention regions find their
+/// initial value; and another encoded tensor is collapsed through an
+/// annotation without the encoding (it only declares facts about the
+/// values).
 linalg::ControlDropUnitDims::CollapseFnTy
 collapseAnnotated(linalg::ControlDropUnitDims::CollapseFnTy collapse) {
   return [collapse](RewriterBase &rewriter, Location loc, Value operand,
@@ -109,10 +111,17 @@ collapseAnnotated(linalg::ControlDropUnitDims::CollapseFnTy collapse) {
                     ArrayRef<ReassociationIndices> reassociation,
                     const linalg::ControlDropUnitDims &control)
              -> FailureOr<Value> {
-    auto expand =
-        tesa::skipAnnotations(operand).getDefiningOp<tensor::ExpandShapeOp>();
+    Value source = tesa::skipAnnotations(operand);
+    auto expand = source.getDefiningOp<tensor::ExpandShapeOp>();
     if (expand && expand.getSrcType().getShape() == targetShape)
       return expand.getSrc();
+    if (auto fill = source.getDefiningOp<linalg::FillOp>()) {
+      Value empty = tensor::EmptyOp::create(
+          rewriter, loc, targetShape,
+          getElementTypeOrSelf(fill.getResult(0).getType()));
+      return linalg::FillOp::create(rewriter, loc, fill.getInputs()[0], empty)
+          .getResult(0);
+    }
     auto type = dyn_cast<RankedTensorType>(operand.getType());
     if (type && type.getEncoding())
       operand = tesa::AnnotateOp::create(rewriter, loc, getPlainType(type),
@@ -172,10 +181,6 @@ struct DropUnitBatchLoopsPass
     control.collapseFn = collapseAnnotated(control.collapseFn);
     control.expandFn = expandAnnotated(control.expandFn);
     linalg::populateFoldUnitExtentDimsPatterns(patterns, control);
-    // A reduction's init stays a linalg.fill (of the collapsed tensor),
-    // where row programs look for its initial value.
-    linalg::FillOp::getCanonicalizationPatterns(patterns, &getContext());
-    tensor::populateFoldTensorEmptyPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
