@@ -781,7 +781,9 @@ def FormAttentionRegions : Pass<"tesa-form-attention-regions"> {
     Runs after `--tesa-form-kernel-regions`. Where a contraction region
     computes attention scores (Q K^T over the head dimension, with its
     scaling or mask as the epilogue), its only reader is a row-reduction
-    region that is exactly a softmax along the keys, and that one's only
+    region that is a softmax along the keys (the four ops of a
+    `linalg.softmax`, or torch-mlir's safe softmax, whose rows with every
+    score -inf give zeros), and that one's only
     reader is a contraction region that multiplies the probabilities by V,
     the three become one `attention` region, computed as one kernel that
     never writes the scores (see docs/codegen.md). The pass merges only what
@@ -799,7 +801,7 @@ def FormAttentionRegions : Pass<"tesa-form-attention-regions"> {
     %c = tesa.kernel attention -> tensor<128x12x64xf16> {
       %0 = linalg.generic ... // Q K^T
       %1 = linalg.generic ... // scaled
-      ...                     // the softmax's four ops
+      ...                     // the softmax's ops
       %6 = linalg.generic ... // P V
       %7 = linalg.generic ... // transposed
       tesa.yield %7 : tensor<128x12x64xf16>
