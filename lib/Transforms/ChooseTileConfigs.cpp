@@ -397,19 +397,48 @@ bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input) {
           map.getDimPosition(map.getNumResults() - 1) != dims->batch[0]);
 }
 
+/// `map` (onto the result of `collapse`) onto its source, when each of
+/// its groups holds at most one dimension other than 1 (torch-mlir's unit
+/// batch merged with the heads): the others are read at 0.
+static std::optional<AffineMap>
+getMapThroughUnitCollapse(tensor::CollapseShapeOp collapse, AffineMap map) {
+  ArrayRef<int64_t> shape = collapse.getSrcType().getShape();
+  SmallVector<AffineExpr> results;
+  for (auto [group, result] :
+       llvm::zip_equal(collapse.getReassociationIndices(), map.getResults())) {
+    if (llvm::count_if(group, [&](int64_t d) { return shape[d] != 1; }) > 1)
+      return std::nullopt;
+    for (int64_t d : group)
+      results.push_back(shape[d] == 1 && group.size() > 1
+                            ? getAffineConstantExpr(0, map.getContext())
+                            : result);
+  }
+  return AffineMap::get(map.getNumDims(), 0, results, map.getContext());
+}
+
 /// The loop of `op` along which its input `operand` lies contiguous where
-/// the kernel reads it (through transposed copies), if any.
-static std::optional<unsigned> getContiguousLoop(linalg::LinalgOp op,
-                                                 OpOperand *operand) {
+/// the kernel reads it (through transposed copies, and with
+/// `throughUnitCollapses` the collapses of unit dimensions before them),
+/// if any.
+static std::optional<unsigned>
+getContiguousLoop(linalg::LinalgOp op, OpOperand *operand,
+                  bool throughUnitCollapses = false) {
   Value value = operand->get();
   AffineMap map = op.getMatchingIndexingMap(operand);
   Value source;
   AffineMap copyMap;
   while (true) {
+    auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>();
+    std::optional<AffineMap> collapsed =
+        collapse && throughUnitCollapses
+            ? getMapThroughUnitCollapse(collapse, map)
+            : std::nullopt;
     if (auto annotate = value.getDefiningOp<AnnotateOp>())
       value = annotate.getSource();
     else if (matchCopy(value, source, copyMap))
       std::tie(value, map) = std::pair(source, copyMap.compose(map));
+    else if (collapsed)
+      std::tie(value, map) = std::pair(collapse.getSrc(), *collapsed);
     else
       break;
   }
@@ -447,14 +476,12 @@ static bool isF32Attention(const AttentionBody &body) {
 }
 
 /// Whether input `input` of the contraction `product` is contiguous along
-/// the loop `loop`: its innermost dimension is indexed by that loop.
+/// the loop `loop` where the kernel reads it: the innermost dimension of
+/// the tensor its copies and unit collapses view is indexed by that loop.
 static bool isContiguousAlong(linalg::GenericOp product, unsigned input,
                               unsigned loop) {
-  AffineMap map = product.getIndexingMapsArray()[input];
-  if (map.getNumResults() == 0)
-    return false;
-  auto innermost = dyn_cast<AffineDimExpr>(map.getResults().back());
-  return innermost && innermost.getPosition() == loop;
+  return getContiguousLoop(product, product.getDpsInputOperand(input),
+                           /*throughUnitCollapses=*/true) == loop;
 }
 
 /// The exact-f32 attention configuration of `body` (see

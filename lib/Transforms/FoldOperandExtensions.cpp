@@ -50,26 +50,31 @@ static std::optional<double> getCastConstant(Value value) {
 }
 
 namespace {
-/// A product's f32 operand that is an f16 tensor widened, element by
-/// element: `copy` (an all-parallel linalg.generic of one f16 input,
-/// written through the identity and read through a permutation, whose body
-/// yields the widened element times constant factors), possibly collapsed
-/// by `collapse` (torch-mlir's heads merged with the batch).
+/// A product's f32 operand that is a tensor moved and widened, element by
+/// element: `copy` (an all-parallel linalg.generic of one input, written
+/// through the identity and read through a permutation, whose body yields
+/// the element, widened from f16 or already f32, times constant factors),
+/// possibly collapsed by `collapse` (torch-mlir's heads merged with the
+/// batch).
 struct WidenedOperand {
   linalg::GenericOp copy;
   tensor::CollapseShapeOp collapse;
   /// The product of the factors.
   double scale = 1.0;
-  /// Instead of the above: an f32 operand that the product rounds to f16.
-  Value rounded;
+  /// Instead of the above: an f32 operand that the product rounds to f16,
+  /// or that it reads as it is.
+  Value rounded, kept;
 
-  /// The f16 operand: the input, copied in the copy's order where that is
-  /// another, and collapsed where the operand is.
+  /// The operand the product reads instead: the input, copied in the
+  /// copy's order where that is another, and collapsed where the operand
+  /// is.
   Value buildNarrow(OpBuilder &builder);
 };
 } // namespace
 
-static std::optional<WidenedOperand> matchWidenedOperand(Value value) {
+/// `value` as a WidenedOperand whose input is f16 (`widens`) or f32.
+static std::optional<WidenedOperand> matchWidenedOperand(Value value,
+                                                         bool widens) {
   WidenedOperand operand;
   if ((operand.collapse = value.getDefiningOp<tensor::CollapseShapeOp>()))
     value = operand.collapse.getSrc();
@@ -79,7 +84,8 @@ static std::optional<WidenedOperand> matchWidenedOperand(Value value) {
       copy.getNumParallelLoops() != copy.getNumLoops() ||
       !copy.getIndexingMapsArray()[0].isPermutation() ||
       !copy.getIndexingMapsArray()[1].isIdentity() ||
-      !getElementTypeOrSelf(copy.getDpsInputs()[0]).isF16() ||
+      !(widens ? getElementTypeOrSelf(copy.getDpsInputs()[0]).isF16()
+               : getElementTypeOrSelf(copy.getDpsInputs()[0]).isF32()) ||
       !getElementTypeOrSelf(copy.getResult(0)).isF32())
     return std::nullopt;
   // From the yielded value back to the input: factors, then the widening.
@@ -98,10 +104,15 @@ static std::optional<WidenedOperand> matchWidenedOperand(Value value) {
       return std::nullopt;
     operand.scale *= *factor;
   }
-  auto extend = element.getDefiningOp<arith::ExtFOp>();
-  if (!extend || extend.getIn() != body.getArgument(0))
+  if (widens) {
+    auto extend = element.getDefiningOp<arith::ExtFOp>();
+    if (!extend)
+      return std::nullopt;
+    chain.insert(extend);
+    element = extend.getIn();
+  }
+  if (element != body.getArgument(0))
     return std::nullopt;
-  chain.insert(extend);
   // Nothing else in the body but the factors' constants.
   for (Operation &op : body.without_terminator())
     if (!chain.contains(&op) &&
@@ -110,32 +121,32 @@ static std::optional<WidenedOperand> matchWidenedOperand(Value value) {
   return operand;
 }
 
-/// An f16 tensor of `shape` copied from `input` through `maps` (the input's,
-/// then the identity), each element rounded to f16 where it is wider.
-static Value buildF16Copy(OpBuilder &builder, Location loc, Value input,
-                          ArrayRef<AffineMap> maps, ArrayRef<int64_t> shape) {
-  Value init =
-      tensor::EmptyOp::create(builder, loc, shape, builder.getF16Type());
+/// A tensor of `shape` and `element`s (f16 or f32) copied from `input`
+/// through `maps` (the input's, then the identity), each element rounded
+/// where it is wider.
+static Value buildCopy(OpBuilder &builder, Location loc, Value input,
+                       ArrayRef<AffineMap> maps, ArrayRef<int64_t> shape,
+                       Type element) {
+  Value init = tensor::EmptyOp::create(builder, loc, shape, element);
   return linalg::GenericOp::create(
              builder, loc, TypeRange{init.getType()}, ValueRange{input},
              ValueRange{init}, maps,
              SmallVector<utils::IteratorType>(shape.size(),
                                               utils::IteratorType::parallel),
-             [](OpBuilder &b, Location loc, ValueRange args) {
-               Value element = args[0];
-               if (!element.getType().isF16())
-                 element = arith::TruncFOp::create(b, loc, b.getF16Type(),
-                                                   element);
-               linalg::YieldOp::create(b, loc, element);
+             [&](OpBuilder &b, Location loc, ValueRange args) {
+               Value value = args[0];
+               if (value.getType() != element)
+                 value = arith::TruncFOp::create(b, loc, element, value);
+               linalg::YieldOp::create(b, loc, value);
              })
       .getResult(0);
 }
 
-/// `narrow` (f16) collapsed as `collapse` collapses its wider source.
+/// `narrow` collapsed as `collapse` collapses its wider (or scaled) source.
 static Value collapseAs(OpBuilder &builder, tensor::CollapseShapeOp collapse,
                         Value narrow) {
   auto type = RankedTensorType::get(collapse.getResultType().getShape(),
-                                    builder.getF16Type());
+                                    getElementTypeOrSelf(narrow));
   return tensor::CollapseShapeOp::create(builder, collapse.getLoc(), type,
                                          narrow,
                                          collapse.getReassociationIndices());
@@ -150,7 +161,8 @@ static Value buildRounding(OpBuilder &builder, Value value) {
   auto type = cast<RankedTensorType>(value.getType());
   SmallVector<AffineMap> maps(2,
                               builder.getMultiDimIdentityMap(type.getRank()));
-  return buildF16Copy(builder, value.getLoc(), value, maps, type.getShape());
+  return buildCopy(builder, value.getLoc(), value, maps, type.getShape(),
+                   builder.getF16Type());
 }
 
 /// Whether `op` reads each element of its one input once: through a
@@ -187,13 +199,16 @@ static bool isOnlyRoundedToF16(Value result) {
 }
 
 Value WidenedOperand::buildNarrow(OpBuilder &builder) {
+  if (kept)
+    return kept;
   if (rounded)
     return buildRounding(builder, rounded);
   Value narrow = copy.getDpsInputs()[0];
   if (!copy.getIndexingMapsArray()[0].isIdentity())
-    narrow = buildF16Copy(
+    narrow = buildCopy(
         builder, copy.getLoc(), narrow, copy.getIndexingMapsArray(),
-        cast<RankedTensorType>(copy.getResult(0).getType()).getShape());
+        cast<RankedTensorType>(copy.getResult(0).getType()).getShape(),
+        getElementTypeOrSelf(narrow));
   return collapse ? collapseAs(builder, collapse, narrow) : narrow;
 }
 
@@ -206,20 +221,37 @@ static void foldExtensions(linalg::LinalgOp product, bool roundOperands) {
   if (!getElementTypeOrSelf(accumulator.getType()).isF32())
     return;
   SmallVector<WidenedOperand> widened;
+  bool anyWidened = false;
   for (Value input : product.getDpsInputs()) {
-    std::optional<WidenedOperand> operand = matchWidenedOperand(input);
+    std::optional<WidenedOperand> operand =
+        matchWidenedOperand(input, /*widens=*/true);
+    anyWidened |= operand.has_value();
     if (!operand) {
       // An f32 operand of a product whose result is only rounded to f16.
       if (!roundOperands || !getElementTypeOrSelf(input).isF32() ||
           !isOnlyRoundedToF16(product->getResult(0)))
-        return;
+        break;
       operand = WidenedOperand();
       operand->rounded = input;
     }
     widened.push_back(*operand);
   }
-  if (widened[0].rounded && widened[1].rounded)
-    return;
+  if (!anyWidened || widened.size() != 2) {
+    // An f32 product: operands moved and scaled are read moved, and the
+    // factors multiply the result.
+    widened.clear();
+    for (Value input : product.getDpsInputs()) {
+      std::optional<WidenedOperand> operand =
+          matchWidenedOperand(input, /*widens=*/false);
+      if (!operand || operand->scale == 1.0) {
+        operand = WidenedOperand();
+        operand->kept = input;
+      }
+      widened.push_back(*operand);
+    }
+    if (widened[0].kept && widened[1].kept)
+      return;
+  }
   // A scaled product starts from zero, so that only its sum is scaled.
   double scale = widened[0].scale * widened[1].scale;
   if (scale != 1.0 &&

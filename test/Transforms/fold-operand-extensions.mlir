@@ -102,6 +102,52 @@ func.func @scaled_heads(%q: tensor<1x16x2x8xf16>, %k: tensor<1x16x2x8xf16>) -> t
 
 // -----
 
+// The same heads in f32 (torch-mlir's f32 attention scales Q and K apart,
+// without widening them): the product reads the moved copies without
+// their factors, and the factors' product scales its result.
+#q = affine_map<(b, h, s, d) -> (b, s, h, d)>
+#k = affine_map<(b, h, d, s) -> (b, s, h, d)>
+#id4 = affine_map<(b, h, s, d) -> (b, h, s, d)>
+// CHECK-LABEL: func.func @scaled_f32_heads
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x16x2x8xf32>, %[[K:.*]]: tensor<1x16x2x8xf32>)
+// CHECK: %[[QH:.*]] = linalg.generic {{.*}} ins(%[[Q]] : tensor<1x16x2x8xf32>) outs(%{{.*}} : tensor<1x2x16x8xf32>)
+// CHECK-NEXT: ^bb0(%[[QIN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: linalg.yield %[[QIN]] : f32
+// CHECK: %[[QB:.*]] = tensor.collapse_shape %[[QH]] {{.*}} into tensor<2x16x8xf32>
+// CHECK: %[[KH:.*]] = linalg.generic {{.*}} ins(%[[K]] : tensor<1x16x2x8xf32>) outs(%{{.*}} : tensor<1x2x8x16xf32>)
+// CHECK: %[[KB:.*]] = tensor.collapse_shape %[[KH]] {{.*}} into tensor<2x8x16xf32>
+// CHECK: %[[S:.*]] = linalg.batch_matmul ins(%[[QB]], %[[KB]] : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%{{.*}} : tensor<2x16x16xf32>)
+// CHECK: %[[FACTOR:.*]] = arith.constant 0.124999993 : f32
+// CHECK: %[[SCALED:.*]] = linalg.generic {{.*}} ins(%[[S]] : tensor<2x16x16xf32>)
+// CHECK: arith.mulf %{{.*}}, %[[FACTOR]] : f32
+// CHECK: return %[[SCALED]]
+func.func @scaled_f32_heads(%q: tensor<1x16x2x8xf32>, %k: tensor<1x16x2x8xf32>) -> tensor<2x16x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %scale = arith.constant 0.35355339059327379 : f64
+  %eq = tensor.empty() : tensor<1x2x16x8xf32>
+  %qs = linalg.generic {indexing_maps = [#q, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%q : tensor<1x16x2x8xf32>) outs(%eq : tensor<1x2x16x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %c = arith.truncf %scale : f64 to f32
+    %m = arith.mulf %in, %c : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x16x8xf32>
+  %ek = tensor.empty() : tensor<1x2x8x16xf32>
+  %ks = linalg.generic {indexing_maps = [#k, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%k : tensor<1x16x2x8xf32>) outs(%ek : tensor<1x2x8x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %c = arith.truncf %scale : f64 to f32
+    %m = arith.mulf %c, %in : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x8x16xf32>
+  %qb = tensor.collapse_shape %qs [[0, 1], [2], [3]] : tensor<1x2x16x8xf32> into tensor<2x16x8xf32>
+  %kb = tensor.collapse_shape %ks [[0, 1], [2], [3]] : tensor<1x2x8x16xf32> into tensor<2x8x16xf32>
+  %e = tensor.empty() : tensor<2x16x16xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %s = linalg.batch_matmul ins(%qb, %kb : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%acc : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  return %s : tensor<2x16x16xf32>
+}
+
+// -----
+
 // Left alone: a scaled product that does not start from zero (the scale
 // would apply to its start too), and a body that scales by a value that is
 // not a constant.

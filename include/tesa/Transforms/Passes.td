@@ -520,7 +520,9 @@ def FoldOperandExtensions : Pass<"tesa-fold-operand-extensions"> {
     their source is, so they are never made), and the product of the
     constants multiplies its result in a `linalg.generic` after it. A scaled
     product must start from zero. Multiplying the sum once instead of each
-    operand rounds differently in the last bits of f32.
+    operand rounds differently in the last bits of f32. An f32 product
+    whose operands such an op moves and scales without widening them
+    (torch-mlir's f32 attention) reads them moved alone, the same way.
 
     ```mlir
     %q32 = linalg.generic {indexing_maps = [(b, h, s, d) -> (b, s, h, d), (b, h, s, d) -> (b, h, s, d)], ...}
