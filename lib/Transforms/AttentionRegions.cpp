@@ -19,6 +19,9 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Matchers.h"
 
+#include <cmath>
+#include <limits>
+
 using namespace mlir;
 using namespace tesa;
 
@@ -208,6 +211,18 @@ static bool isMinusInfinityTest(linalg::GenericOp op) {
          limit.getValue().isInfinity() && limit.getValue().isNegative();
 }
 
+/// Whether the row maximum `max` starts from a value no score is below:
+/// -inf or the lowest finite f32, or a NaN that maxnumf ignores (upstream's
+/// decomposition of linalg.softmax).
+static bool startsBelowEveryScore(linalg::GenericOp max) {
+  std::optional<double> start = getFillConstant(max.getDpsInits()[0]);
+  if (!start)
+    return false;
+  if (std::isnan(*start))
+    return isa<arith::MaxNumFOp>(getYielded(max).getDefiningOp());
+  return *start <= -double(std::numeric_limits<float>::max());
+}
+
 /// What `op`'s body yields, before an arith.truncf that ends it (the
 /// probabilities rounded to f16 for the context).
 static Value getUnrounded(linalg::GenericOp op) {
@@ -232,9 +247,9 @@ tesa::matchSoftmaxRowProgram(ArrayRef<Operation *> ops, Value input) {
   };
   linalg::GenericOp max = step(0), exp = step(1), sum = step(2);
   if (!isRowStepOver(max, {input}, {false}, /*reduces=*/true, 1) ||
-      !getFillConstant(max.getDpsInits()[0]) ||
       !isBinaryOfArguments<arith::MaxNumFOp, arith::MaximumFOp>(
-          max, getYielded(max), 0, 1, /*commutative=*/true))
+          max, getYielded(max), 0, 1, /*commutative=*/true) ||
+      !startsBelowEveryScore(max))
     return std::nullopt;
   if (!isRowStepOver(exp, {input, max.getResult(0)}, {false, true},
                      /*reduces=*/false, 2))

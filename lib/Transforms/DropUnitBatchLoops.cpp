@@ -99,7 +99,7 @@ RankedTensorType getPlainType(RankedTensorType type) {
 
 /// Upstream's collapsing of an operand, which takes no encoded tensor: an
 /// expansion this pass made (through the annotations after it) gives back
-/// its source; a linalg.fill (a reduction's init) becomes a fill of the
+/// its source (without an encoding); a linalg.fill (a reduction's init) becomes a fill of the
 /// collapsed shape, where row programs and attention regions find their
 /// initial value; and another encoded tensor is collapsed through an
 /// annotation without the encoding (it only declares facts about the
@@ -113,8 +113,14 @@ collapseAnnotated(linalg::ControlDropUnitDims::CollapseFnTy collapse) {
              -> FailureOr<Value> {
     Value source = tesa::skipAnnotations(operand);
     auto expand = source.getDefiningOp<tensor::ExpandShapeOp>();
-    if (expand && expand.getSrcType().getShape() == targetShape)
-      return expand.getSrc();
+    if (expand && expand.getSrcType().getShape() == targetShape) {
+      RankedTensorType type = expand.getSrcType();
+      if (!type.getEncoding())
+        return expand.getSrc();
+      return tesa::AnnotateOp::create(rewriter, loc, getPlainType(type),
+                                      expand.getSrc())
+          .getResult();
+    }
     if (auto fill = source.getDefiningOp<linalg::FillOp>()) {
       Value empty = tensor::EmptyOp::create(
           rewriter, loc, targetShape,

@@ -80,3 +80,24 @@ func.func @heads_permute(%context: tensor<2x8x4xf32>) -> tensor<8x8xf16, #tesa.s
   %flat = tensor.collapse_shape %t [[0, 1], [2, 3]] : tensor<1x8x2x4xf16, #tesa.sparsity<bits = 16>> into tensor<8x8xf16, #tesa.sparsity<bits = 16>>
   return %flat : tensor<8x8xf16, #tesa.sparsity<bits = 16>>
 }
+
+// -----
+
+// An op that accumulates into an expansion of an encoded tensor: its
+// result over the product's coordinates is a plain tensor (the source
+// read through an annotation without the encoding), not the source's
+// encoded type.
+// CHECK-LABEL: func.func @encoded_expansion
+// CHECK-SAME: (%[[X:.*]]: tensor<2x8x8xf32, #tesa.sparsity<bits = 0>>, %[[S:.*]]: tensor<2x8x8xf32>)
+// CHECK: %[[PLAIN:.*]] = tesa.annotate %[[X]] : tensor<2x8x8xf32, #tesa.sparsity<bits = 0>> -> tensor<2x8x8xf32>
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[S]] : tensor<2x8x8xf32>) outs(%[[PLAIN]] : tensor<2x8x8xf32>)
+// CHECK: tensor.expand_shape %[[SUM]] {{.*}} : tensor<2x8x8xf32> into tensor<1x2x8x8xf32>
+func.func @encoded_expansion(%x: tensor<2x8x8xf32, #tesa.sparsity<bits = 0>>, %s: tensor<2x8x8xf32>) -> tensor<1x2x8x8xf32> {
+  %e = tensor.expand_shape %x [[0, 1], [2], [3]] output_shape [1, 2, 8, 8] : tensor<2x8x8xf32, #tesa.sparsity<bits = 0>> into tensor<1x2x8x8xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%s : tensor<2x8x8xf32>) outs(%e : tensor<1x2x8x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %y = arith.addf %a, %o : f32
+    linalg.yield %y : f32
+  } -> tensor<1x2x8x8xf32>
+  return %r : tensor<1x2x8x8xf32>
+}

@@ -770,3 +770,126 @@ func.func @not_zero_for_empty_rows(%arg0: tensor<2x16x16xf16>, %arg1: tensor<2x1
   %collapsed = tensor.collapse_shape %18 [[0], [1, 2]] : tensor<16x2x16xf16> into tensor<16x32xf16>
   return %collapsed : tensor<16x32xf16>
 }
+
+// -----
+
+// The row maximum starts from 0: rows whose scores are all below 0 would
+// subtract 0, not their maximum. Not a softmax the attention family
+// computes; the three regions stay.
+// CHECK-LABEL: func.func @maximum_from_zero
+// CHECK: tesa.kernel contraction
+// CHECK: tesa.kernel row_reduction
+// CHECK: tesa.kernel contraction
+// SM75-LABEL: func.func @maximum_from_zero
+#map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#map1 = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#map3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#map4 = affine_map<(d0, d1, d2) -> (d1)>
+#map5 = affine_map<(d0, d1, d2) -> (d0, d1)>
+#map6 = affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>
+#map7 = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+func.func @maximum_from_zero(%arg0: tensor<2x16x16xf16>, %arg1: tensor<2x16x16xf16>, %arg2: tensor<2x16x16xf16>) -> tensor<16x32xf16> {
+  %cst = arith.constant dense<[true, false, false, true, true, false, false, false, true, true, true, true, true, true, true, true]> : tensor<16xi1>
+  %cst_0 = arith.constant 2.500000e-01 : f32
+  %cst_1 = arith.constant 0.000000e+00 : f32
+  %cst_2 = arith.constant 0xFF800000 : f32
+  %cst_3 = arith.constant 0xFFF0000000000000 : f64
+  %true = arith.constant true
+  %cst_4 = arith.constant 0.000000e+00 : f16
+  %cst_5 = arith.constant 0xFC00 : f16
+  %0 = tensor.empty() : tensor<2x16x16xf32>
+  %1 = linalg.fill ins(%cst_1 : f32) outs(%0 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %2 = tensor.empty() : tensor<2x16x16xf32>
+  %3 = tesa.kernel contraction -> tensor<2x16x16xf32> {
+    %19 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<2x16x16xf16>, tensor<2x16x16xf16>) outs(%1 : tensor<2x16x16xf32>) {
+    ^bb0(%in: f16, %in_6: f16, %out: f32):
+      %21 = arith.extf %in : f16 to f32
+      %22 = arith.extf %in_6 : f16 to f32
+      %23 = arith.mulf %21, %22 : f32
+      %24 = arith.addf %out, %23 : f32
+      linalg.yield %24 : f32
+    } -> tensor<2x16x16xf32>
+    %20 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%19, %cst : tensor<2x16x16xf32>, tensor<16xi1>) outs(%2 : tensor<2x16x16xf32>) {
+    ^bb0(%in: f32, %in_6: i1, %out: f32):
+      %21 = arith.mulf %in, %cst_0 : f32
+      %22 = arith.select %in_6, %cst_4, %cst_5 : f16
+      %23 = arith.extf %22 : f16 to f32
+      %24 = arith.addf %21, %23 : f32
+      linalg.yield %24 : f32
+    } -> tensor<2x16x16xf32>
+    tesa.yield %20 : tensor<2x16x16xf32>
+  }
+  %4 = tensor.empty() : tensor<2x16xf32>
+  %5 = linalg.fill ins(%cst_1 : f32) outs(%4 : tensor<2x16xf32>) -> tensor<2x16xf32>
+  %6 = tensor.empty() : tensor<2x16x16xf32>
+  %7 = tensor.empty() : tensor<2x16xf32>
+  %8 = linalg.fill ins(%cst_1 : f32) outs(%7 : tensor<2x16xf32>) -> tensor<2x16xf32>
+  %9 = tensor.empty() : tensor<2x16x16xi1>
+  %10 = tensor.empty() : tensor<2x16xi1>
+  %11 = linalg.fill ins(%true : i1) outs(%10 : tensor<2x16xi1>) -> tensor<2x16xi1>
+  %12 = tensor.empty() : tensor<2x16x16xf16>
+  %13 = tesa.kernel row_reduction -> tensor<2x16x16xf16> {
+    %19 = linalg.generic {indexing_maps = [#map3, #map5], iterator_types = ["parallel", "parallel", "reduction"]} ins(%3 : tensor<2x16x16xf32>) outs(%5 : tensor<2x16xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %25 = arith.maximumf %in, %out : f32
+      linalg.yield %25 : f32
+    } -> tensor<2x16xf32>
+    %20 = linalg.generic {indexing_maps = [#map3, #map5, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%3, %19 : tensor<2x16x16xf32>, tensor<2x16xf32>) outs(%6 : tensor<2x16x16xf32>) {
+    ^bb0(%in: f32, %in_6: f32, %out: f32):
+      %25 = arith.subf %in, %in_6 : f32
+      %26 = math.exp %25 : f32
+      linalg.yield %26 : f32
+    } -> tensor<2x16x16xf32>
+    %21 = linalg.generic {indexing_maps = [#map3, #map5], iterator_types = ["parallel", "parallel", "reduction"]} ins(%20 : tensor<2x16x16xf32>) outs(%8 : tensor<2x16xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %25 = arith.addf %in, %out : f32
+      linalg.yield %25 : f32
+    } -> tensor<2x16xf32>
+    %22 = linalg.generic {indexing_maps = [#map3, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%3 : tensor<2x16x16xf32>) outs(%9 : tensor<2x16x16xi1>) {
+    ^bb0(%in: f32, %out: i1):
+      %25 = arith.extf %in : f32 to f64
+      %26 = arith.cmpf oeq, %25, %cst_3 : f64
+      linalg.yield %26 : i1
+    } -> tensor<2x16x16xi1>
+    %23 = linalg.generic {indexing_maps = [#map3, #map5], iterator_types = ["parallel", "parallel", "reduction"]} ins(%22 : tensor<2x16x16xi1>) outs(%11 : tensor<2x16xi1>) {
+    ^bb0(%in: i1, %out: i1):
+      %25 = arith.andi %in, %out : i1
+      linalg.yield %25 : i1
+    } -> tensor<2x16xi1>
+    %24 = linalg.generic {indexing_maps = [#map5, #map3, #map5, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%23, %20, %21 : tensor<2x16xi1>, tensor<2x16x16xf32>, tensor<2x16xf32>) outs(%12 : tensor<2x16x16xf16>) {
+    ^bb0(%in: i1, %in_6: f32, %in_7: f32, %out: f16):
+      %25 = arith.divf %in_6, %in_7 : f32
+      %26 = arith.select %in, %cst_1, %25 : f32
+      %27 = arith.truncf %26 : f32 to f16
+      linalg.yield %27 : f16
+    } -> tensor<2x16x16xf16>
+    tesa.yield %24 : tensor<2x16x16xf16>
+  }
+  %14 = tensor.empty() : tensor<2x16x16xf32>
+  %15 = linalg.fill ins(%cst_1 : f32) outs(%14 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %16 = tensor.empty() : tensor<2x16x16xf16>
+  %17 = tensor.empty() : tensor<16x2x16xf16>
+  %18 = tesa.kernel contraction -> tensor<16x2x16xf16> {
+    %19 = linalg.generic {indexing_maps = [#map, #map6, #map2], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%13, %arg2 : tensor<2x16x16xf16>, tensor<2x16x16xf16>) outs(%15 : tensor<2x16x16xf32>) {
+    ^bb0(%in: f16, %in_6: f16, %out: f32):
+      %22 = arith.extf %in : f16 to f32
+      %23 = arith.extf %in_6 : f16 to f32
+      %24 = arith.mulf %22, %23 : f32
+      %25 = arith.addf %out, %24 : f32
+      linalg.yield %25 : f32
+    } -> tensor<2x16x16xf32>
+    %20 = linalg.generic {indexing_maps = [#map3, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%19 : tensor<2x16x16xf32>) outs(%16 : tensor<2x16x16xf16>) {
+    ^bb0(%in: f32, %out: f16):
+      %22 = arith.truncf %in : f32 to f16
+      linalg.yield %22 : f16
+    } -> tensor<2x16x16xf16>
+    %21 = linalg.generic {indexing_maps = [#map7, #map3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%20 : tensor<2x16x16xf16>) outs(%17 : tensor<16x2x16xf16>) {
+    ^bb0(%in: f16, %out: f16):
+      linalg.yield %in : f16
+    } -> tensor<16x2x16xf16>
+    tesa.yield %21 : tensor<16x2x16xf16>
+  }
+  %collapsed = tensor.collapse_shape %18 [[0], [1, 2]] : tensor<16x2x16xf16> into tensor<16x32xf16>
+  return %collapsed : tensor<16x32xf16>
+}

@@ -396,8 +396,10 @@ void AttentionEmitter::combineSplits(Value shared, RowState &state,
     for (int64_t r = 0; r < 2; ++r) {
       Value otherMax = load(r);
       Value max = arith::MaximumFOp::create(b, state.max[r], otherMax);
-      Value mine = exp2Difference(e, state.max[r], max);
-      Value theirs = exp2Difference(e, otherMax, max);
+      // Rows that saw no score above -inf in either part stay at zero.
+      Value shift = getSubtractedMax(e, max);
+      Value mine = exp2Difference(e, state.max[r], shift);
+      Value theirs = exp2Difference(e, otherMax, shift);
       state.sum[r] =
           e.add(e.mul(state.sum[r], mine), e.mul(load(2 + r), theirs));
       state.max[r] = max;

@@ -468,8 +468,10 @@ void FmaAttentionEmitter::combineSplits(Value shared,
     for (auto [r, row] : llvm::enumerate(rows)) {
       Value otherMax = load(r);
       Value max = arith::MaximumFOp::create(b, row.max, otherMax);
-      Value mine = exp2Difference(e, row.max, max);
-      Value theirs = exp2Difference(e, otherMax, max);
+      // Rows that saw no score above -inf in either part stay at zero.
+      Value shift = getSubtractedMax(e, max);
+      Value mine = exp2Difference(e, row.max, shift);
+      Value theirs = exp2Difference(e, otherMax, shift);
       row.sum = e.add(e.mul(row.sum, mine),
                       e.mul(load(rowCount + r), theirs));
       row.max = max;

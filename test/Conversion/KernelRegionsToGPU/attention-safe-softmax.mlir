@@ -6,11 +6,19 @@
 // key above -inf give zeros. The mask is one more buffer of the kernel,
 // read where each score is; at the end each row's context is multiplied by
 // 1 / sum, or by 0 where the sum is 0 (every score -inf: the row's
-// probabilities are zeros, not NaNs). On tensor cores:
+// probabilities are zeros, not NaNs). The two warps that split a query
+// group's keys combine their parts shifted by the larger maximum, or by 0
+// where both are -inf, so that such a row stays at zero. On tensor cores:
 // CHECK-LABEL: gpu.func @attention0(
 // CHECK-SAME: %[[MASK:[^:]*]]: memref<16xi1>
 // CHECK: %[[KEPT:.*]] = memref.load %[[MASK]][%{{.*}}] : memref<16xi1>
 // CHECK: arith.select %[[KEPT]], %{{.*}}, %{{.*}} : f16
+// CHECK: memref.view {{.*}} to memref<{{[0-9]+}}xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[MAX:.*]] = arith.maximumf %{{.*}}, %[[OTHER:.*]] : f32
+// CHECK: %[[SEEN:.*]] = arith.cmpf one, %[[MAX]], %{{.*}} : f32
+// CHECK: %[[SHIFT:.*]] = arith.select %[[SEEN]], %[[MAX]], %{{.*}} : f32
+// CHECK: arith.subf %{{.*}}, %[[SHIFT]] : f32
+// CHECK: arith.subf %[[OTHER]], %[[SHIFT]] : f32
 // CHECK: %[[INVERSE:.*]] = arith.divf %{{.*}}, %[[SUM:.*]] : f32
 // CHECK: %[[EMPTY:.*]] = arith.cmpf oeq, %[[SUM]], %{{.*}} : f32
 // CHECK: arith.select %[[EMPTY]], %{{.*}}, %[[INVERSE]] : f32
@@ -126,11 +134,18 @@ func.func @safe_attention(%arg0: tensor<2x16x16xf16>, %arg1: tensor<2x16x16xf16>
 
 // -----
 
-// The same in f32, on the exact-f32 kernel.
+// The same in f32, on the exact-f32 kernel (two groups of lanes split each
+// step's keys).
 // CHECK-LABEL: gpu.func @attention0(
 // CHECK-SAME: %[[MASK:[^:]*]]: memref<16xi1>
 // CHECK: %[[KEPT:.*]] = memref.load %[[MASK]][%{{.*}}] : memref<16xi1>
 // CHECK: arith.select %[[KEPT]], %{{.*}}, %{{.*}} : f16
+// CHECK: memref.view {{.*}} to memref<{{[0-9]+}}xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[MAX:.*]] = arith.maximumf %{{.*}}, %[[OTHER:.*]] : f32
+// CHECK: %[[SEEN:.*]] = arith.cmpf one, %[[MAX]], %{{.*}} : f32
+// CHECK: %[[SHIFT:.*]] = arith.select %[[SEEN]], %[[MAX]], %{{.*}} : f32
+// CHECK: arith.subf %{{.*}}, %[[SHIFT]] : f32
+// CHECK: arith.subf %[[OTHER]], %[[SHIFT]] : f32
 // CHECK: %[[INVERSE:.*]] = arith.divf %{{.*}}, %[[SUM:.*]] : f32
 // CHECK: %[[EMPTY:.*]] = arith.cmpf oeq, %[[SUM]], %{{.*}} : f32
 // CHECK: arith.select %[[EMPTY]], %{{.*}}, %[[INVERSE]] : f32
@@ -170,7 +185,7 @@ func.func @safe_attention_f32(%arg0: tensor<2x16x16xf32>, %arg1: tensor<2x16x16x
   %13 = linalg.fill ins(%cst_1 : f32) outs(%12 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
   %14 = tensor.empty() : tensor<2x16x16xf32>
   %15 = tensor.empty() : tensor<16x2x16xf32>
-  %16 = tesa.kernel attention config(#tesa.tile_config<tile = [16, 64, 16], thread_tile = [2, 4], threads = 128, stages = 2, copy = async_copy, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<16x2x16xf32> {
+  %16 = tesa.kernel attention config(#tesa.tile_config<tile = [32, 128, 16], thread_tile = [4, 4], threads = 256, stages = 2, copy = async_copy, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<16x2x16xf32> {
     %17 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %arg1 : tensor<2x16x16xf32>, tensor<2x16x16xf32>) outs(%1 : tensor<2x16x16xf32>) {
     ^bb0(%in: f32, %in_6: f32, %out: f32):
       %28 = arith.mulf %in, %in_6 : f32
