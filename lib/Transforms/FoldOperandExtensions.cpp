@@ -212,6 +212,22 @@ Value WidenedOperand::buildNarrow(OpBuilder &builder) {
   return collapse ? collapseAs(builder, collapse, narrow) : narrow;
 }
 
+/// Whether `value` is an f16 tensor widened, through a chain of ops of one
+/// input each that move or convert its elements (linalg.transpose, or an
+/// all-parallel linalg.generic).
+static bool isMovedFromF16(Value value) {
+  while (auto op = value.getDefiningOp<linalg::LinalgOp>()) {
+    if (!isa<linalg::GenericOp, linalg::TransposeOp>(op.getOperation()) ||
+        op.getNumDpsInputs() != 1 ||
+        op.getNumParallelLoops() != op.getNumLoops())
+      return false;
+    value = op.getDpsInputs()[0];
+    if (getElementTypeOrSelf(value).isF16())
+      return true;
+  }
+  return false;
+}
+
 /// Builds `product` again on the f16 operands its inputs widen, when both
 /// are widened and it accumulates in f32 (the named op's body widens the
 /// new operands itself); the operands' constant factors multiply its result
@@ -238,12 +254,15 @@ static void foldExtensions(linalg::LinalgOp product, bool roundOperands) {
   }
   if (!anyWidened || widened.size() != 2) {
     // An f32 product: operands moved and scaled are read moved, and the
-    // factors multiply the result.
+    // factors multiply the result. One that scales a widened f16 tensor is
+    // left to the fold above, once --tesa-fuse-elementwise-chains has made
+    // its chain one op.
     widened.clear();
     for (Value input : product.getDpsInputs()) {
       std::optional<WidenedOperand> operand =
           matchWidenedOperand(input, /*widens=*/false);
-      if (!operand || operand->scale == 1.0) {
+      if (!operand || operand->scale == 1.0 ||
+          isMovedFromF16(operand->copy.getDpsInputs()[0])) {
         operand = WidenedOperand();
         operand->kept = input;
       }

@@ -240,3 +240,46 @@ func.func @unrounded_context(%p: tensor<2x16x16xf32>, %v: tensor<2x16x8xf16>) ->
   } -> tensor<2x16x8xf16>
   return %r, %c : tensor<2x16x8xf16>, tensor<2x16x8xf32>
 }
+
+// -----
+
+// The f16 heads before --tesa-fuse-elementwise-chains: widened, moved and
+// scaled by three ops. The f32 fold leaves the scales where they are, so
+// that the f16 fold takes the whole chain once it is one op.
+// CHECK-LABEL: func.func @scales_of_widened_heads
+// CHECK: %[[QS:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<2x16x8xf32>) outs(%{{.*}} : tensor<2x16x8xf32>)
+// CHECK: %[[KS:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<2x8x16xf32>) outs(%{{.*}} : tensor<2x8x16xf32>)
+// CHECK: %[[S:.*]] = linalg.batch_matmul ins(%[[QS]], %[[KS]] : tensor<2x16x8xf32>, tensor<2x8x16xf32>)
+// CHECK-NOT: arith.mulf
+// CHECK: return %[[S]]
+func.func @scales_of_widened_heads(%q: tensor<2x16x8xf16>, %k: tensor<2x16x8xf16>) -> tensor<2x16x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %half = arith.constant 0.5 : f32
+  %eq = tensor.empty() : tensor<2x16x8xf32>
+  %qw = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%q : tensor<2x16x8xf16>) outs(%eq : tensor<2x16x8xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %w = arith.extf %in : f16 to f32
+    linalg.yield %w : f32
+  } -> tensor<2x16x8xf32>
+  %qs = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%qw : tensor<2x16x8xf32>) outs(%eq : tensor<2x16x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x16x8xf32>
+  %kw = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%k : tensor<2x16x8xf16>) outs(%eq : tensor<2x16x8xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %w = arith.extf %in : f16 to f32
+    linalg.yield %w : f32
+  } -> tensor<2x16x8xf32>
+  %ekt = tensor.empty() : tensor<2x8x16xf32>
+  %kt = linalg.transpose ins(%kw : tensor<2x16x8xf32>) outs(%ekt : tensor<2x8x16xf32>) permutation = [0, 2, 1]
+  %ks = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%kt : tensor<2x8x16xf32>) outs(%ekt : tensor<2x8x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %half : f32
+    linalg.yield %m : f32
+  } -> tensor<2x8x16xf32>
+  %e = tensor.empty() : tensor<2x16x16xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  %s = linalg.batch_matmul ins(%qs, %ks : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%z : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+  return %s : tensor<2x16x16xf32>
+}
