@@ -365,7 +365,9 @@ REGION_FORMS = ("--tesa-propagate", "--tesa-decompose",
                 "--tesa-fold-operand-extensions",
                 "--tesa-convolutions-as-products=only-pointwise=true",
                 "--tesa-normalize-row-programs",
-                "--tesa-fuse-elementwise-chains", "--tesa-form-kernel-regions",
+                "--tesa-fuse-elementwise-chains",
+                "--tesa-drop-unit-batch-loops",
+                "--tesa-fold-operand-extensions", "--tesa-form-kernel-regions",
                 "--tesa-form-attention-regions=chip=sm_90",
                 "--tesa-inline-kernel-regions")
 
@@ -395,6 +397,25 @@ def test_bert_in_region_forms_matches_pytorch():
     exported = tt.export(model, (ids,), weights="constants")
     result, reference = run_on_cpu(exported, (ids,), REGION_FORMS)
     assert relative_error(result, reference) < 1e-4
+
+
+@needs_tesa_opt
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_bert_attention_is_one_region_a_layer(dtype):
+    """torch-mlir's attention (the heads moved and scaled, the mask add and
+    the safe softmax over a unit batch, the heads' permute after the
+    context) becomes one attention region in each of the two layers, in f32
+    (exact-f32 tiles) and in f16 (tensor cores)."""
+    torch.manual_seed(0)
+    model = SmallBert().eval().to(dtype)
+    ids = torch.randint(0, 100, (1, 16))
+    exported = tt.export(model, (ids,), weights="constants")
+    formed = subprocess.run([TESA_OPT, *REGION_FORMS[:-1], "-"],
+                            input=exported.mlir, capture_output=True,
+                            text=True)
+    assert formed.returncode == 0, formed.stderr[-3000:]
+    assert formed.stdout.count("tesa.kernel attention") == 2
+    assert "tesa.kernel row_reduction -> tensor<4x16x16x" not in formed.stdout
 
 
 @needs_tesa_opt
