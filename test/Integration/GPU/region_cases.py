@@ -696,44 +696,32 @@ def torch_layer_norm(name, rows, columns):
                  [("row_reduction", 8)], None, tolerance)
 
 
-def torch_softmax(name, heads, queries, keys):
-    """Masked attention probabilities as torch-mlir writes
-    nn.TransformerEncoderLayer's and BERT's: the scores plus a mask shared
-    by the heads, the row maximum with its index (aten.max.dim), the
-    maximum's reduced dimension kept by a tensor.expand_shape, then
-    exp(x - max) / sum, and the "safe softmax" that gives zeros to a row
-    whose every key is masked (-inf): one row_reduction region of nine ops
-    once --tesa-normalize-row-programs drops the index, seven once
-    --tesa-fuse-elementwise-chains has fused the elementwise chains."""
-    rng = _rng(name)
-    scores = rng.standard_normal((1, heads, queries, keys)).astype(np.float32)
-    mask = np.where(rng.random((1, 1, queries, keys)) < 0.3, -np.inf,
-                    0.0).astype(np.float32)
-    mask[0, 0, 1, :] = -np.inf  # a query that sees no key
-    s4, m4 = (1, heads, queries, keys), (1, 1, queries, keys)
+def _torch_safe_softmax(heads, queries, keys, dead_sum=False):
+    """torch-mlir's safe softmax of %added (1 x heads x queries x keys, f32)
+    into %y, as MLIR lines inside a function that defines %e (an empty
+    tensor of that shape) and the constants %ninf, %ninf64, %zero, %zi,
+    %true and %zeros (a splat of 0.0 of that shape): the row maximum with
+    its index, exp(x - max), the row sum (its fill annotated away from a
+    bits = 0 encoding where `dead_sum`, as an export leaves it), the
+    division, whether each score is -inf, whether a whole row is, and the
+    select of zeros for those rows."""
+    s4 = (1, heads, queries, keys)
     rows, kept = (1, heads, queries), (1, heads, queries, 1)
     t, ti64, ti1 = _t(s4), _t(rows)[:-4] + "i64>", _t(s4)[:-4] + "i1>"
     tr, tk, tki1 = _t(rows), _t(kept), _t(kept)[:-4] + "i1>"
     whole = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
-    shared = "affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>"
     row = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>"
     keep = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>"
     par = '"parallel", "parallel", "parallel", "parallel"'
     red = '"parallel", "parallel", "parallel", "reduction"'
-    mlir = f"""func.func @{name}(%s: {t}, %m: {_t(m4)}) -> {t} {{
-  %ninf = arith.constant 0xFF800000 : f32
-  %ninf64 = arith.constant 0xFFF0000000000000 : f64
-  %zero = arith.constant 0.0 : f32
-  %zi = arith.constant 0 : i64
-  %true = arith.constant true
-  %zeros = arith.constant dense<0.0> : {t}
-  %e = tensor.empty() : {t}
-  %added = linalg.generic {{indexing_maps = [{whole}, {shared}, {whole}], iterator_types = [{par}]}} ins(%s, %m : {t}, {_t(m4)}) outs(%e : {t}) {{
-  ^bb0(%a: f32, %b: f32, %o: f32):
-    %r = arith.addf %a, %b : f32
-    linalg.yield %r : f32
-  }} -> {t}
-  %er = tensor.empty() : {tr}
+    dead = tk[:-1] + ", #tesa.sparsity<bits = 0>>"
+    sum_init = (f"""  %ek = tensor.empty() : {dead}
+  %si0 = linalg.fill ins(%zero : f32) outs(%ek : {dead}) -> {dead}
+  %si = tesa.annotate %si0 : {dead} -> {tk}
+""" if dead_sum else f"""  %ek = tensor.empty() : {tk}
+  %si = linalg.fill ins(%zero : f32) outs(%ek : {tk}) -> {tk}
+""")
+    return f"""  %er = tensor.empty() : {tr}
   %mi = linalg.fill ins(%ninf : f32) outs(%er : {tr}) -> {tr}
   %eri = tensor.empty() : {ti64}
   %ii = linalg.fill ins(%zi : i64) outs(%eri : {ti64}) -> {ti64}
@@ -757,9 +745,7 @@ def torch_softmax(name, heads, queries, keys):
     %r = math.exp %a : f32
     linalg.yield %r : f32
   }} -> {t}
-  %ek = tensor.empty() : {tk}
-  %si = linalg.fill ins(%zero : f32) outs(%ek : {tk}) -> {tk}
-  %sum = linalg.generic {{indexing_maps = [{whole}, {keep}], iterator_types = [{red}]}} ins(%x : {t}) outs(%si : {tk}) {{
+{sum_init}  %sum = linalg.generic {{indexing_maps = [{whole}, {keep}], iterator_types = [{red}]}} ins(%x : {t}) outs(%si : {tk}) {{
   ^bb0(%a: f32, %o: f32):
     %r = arith.addf %a, %o : f32
     linalg.yield %r : f32
@@ -784,11 +770,46 @@ def torch_softmax(name, heads, queries, keys):
     linalg.yield %r : i1
   }} -> {tki1}
   %y = linalg.generic {{indexing_maps = [{keep}, {whole}, {whole}, {whole}], iterator_types = [{par}]}} ins(%all, %zeros, %p : {tki1}, {t}, {t}) outs(%e : {t}) {{
-  ^bb0(%c: i1, %z: f32, %v: f32, %o: f32):
-    %r = arith.select %c, %z, %v : f32
+  ^bb0(%empty_row: i1, %zero_in: f32, %p_in: f32, %o: f32):
+    %r = arith.select %empty_row, %zero_in, %p_in : f32
     linalg.yield %r : f32
   }} -> {t}
-  return %y : {t}
+"""
+
+
+def torch_softmax(name, heads, queries, keys):
+    """Masked attention probabilities as torch-mlir writes
+    nn.TransformerEncoderLayer's and BERT's: the scores plus a mask shared
+    by the heads, the row maximum with its index (aten.max.dim), the
+    maximum's reduced dimension kept by a tensor.expand_shape, then
+    exp(x - max) / sum, and the "safe softmax" that gives zeros to a row
+    whose every key is masked (-inf): one row_reduction region of nine ops
+    once --tesa-normalize-row-programs drops the index, seven once
+    --tesa-fuse-elementwise-chains has fused the elementwise chains."""
+    rng = _rng(name)
+    scores = rng.standard_normal((1, heads, queries, keys)).astype(np.float32)
+    mask = np.where(rng.random((1, 1, queries, keys)) < 0.3, -np.inf,
+                    0.0).astype(np.float32)
+    mask[0, 0, 1, :] = -np.inf  # a query that sees no key
+    s4, m4 = (1, heads, queries, keys), (1, 1, queries, keys)
+    t = _t(s4)
+    whole = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
+    shared = "affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>"
+    par = '"parallel", "parallel", "parallel", "parallel"'
+    mlir = f"""func.func @{name}(%s: {t}, %m: {_t(m4)}) -> {t} {{
+  %ninf = arith.constant 0xFF800000 : f32
+  %ninf64 = arith.constant 0xFFF0000000000000 : f64
+  %zero = arith.constant 0.0 : f32
+  %zi = arith.constant 0 : i64
+  %true = arith.constant true
+  %zeros = arith.constant dense<0.0> : {t}
+  %e = tensor.empty() : {t}
+  %added = linalg.generic {{indexing_maps = [{whole}, {shared}, {whole}], iterator_types = [{par}]}} ins(%s, %m : {t}, {_t(m4)}) outs(%e : {t}) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.addf %a, %b : f32
+    linalg.yield %r : f32
+  }} -> {t}
+{_torch_safe_softmax(heads, queries, keys)}  return %y : {t}
 }}
 """
     def reference(s, m):
@@ -831,19 +852,14 @@ def torch_attention(name, s, h, d, element="f32"):
 
     def ty(shape, of=el):
         return "tensor<" + "x".join(str(x) for x in shape) + f"x{of}>"
-    sc, s4, rows, kept = (h, s, s), (1, h, s, s), (1, h, s), (1, h, s, 1)
+    sc, s4 = (h, s, s), (1, h, s, s)
     ctx, c4, perm = (h, s, d), (1, h, s, d), (1, s, h, d)
     whole = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
     skip = "affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>"
     query = "affine_map<(d0, d1, d2, d3) -> (d0, 0, d2)>"
-    row = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>"
-    keepdim = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>"
     moved = "affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>"
     keys = "affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>"
-    id3 = "affine_map<(d0, d1, d2) -> (d0, d1, d2)>"
-    par3 = '"parallel", "parallel", "parallel"'
     par = '"parallel", "parallel", "parallel", "parallel"'
-    red = '"parallel", "parallel", "parallel", "reduction"'
     f32 = lambda shape: ty(shape, "f32")
     i1 = lambda shape: ty(shape, "i1")
     # torch-mlir's exported fills carry the encoding of values nothing
@@ -871,7 +887,7 @@ def torch_attention(name, s, h, d, element="f32"):
   %mask = arith.constant dense<[[[{mask_text}]]]> : {i1((1, 1, s))}
   %e0 = tensor.empty() : {dead(sc)}
   %z0 = linalg.fill ins(%zero : f32) outs(%e0 : {dead(sc)}) -> {dead(sc)}
-  %z = tesa.annotate %z0 : {dead(sc)} -> {f32(sc)}
+  %zs = tesa.annotate %z0 : {dead(sc)} -> {f32(sc)}
   %eq = tensor.empty() : {f32((1, h, s, d))}
   %qs = linalg.generic {{indexing_maps = [{moved}, {whole}], iterator_types = [{par}]}} ins(%q : {ty((1, s, h, d))}) outs(%eq : {f32((1, h, s, d))}) {{
   ^bb0(%a: {el}, %o: f32):{widen}
@@ -888,7 +904,7 @@ def torch_attention(name, s, h, d, element="f32"):
   }} -> {f32((1, h, d, s))}
   %qb = tensor.collapse_shape %qs [[0, 1], [2], [3]] : {f32((1, h, s, d))} into {f32((h, s, d))}
   %kb = tensor.collapse_shape %ks [[0, 1], [2], [3]] : {f32((1, h, d, s))} into {f32((h, d, s))}
-  %bmm = linalg.batch_matmul ins(%qb, %kb : {f32((h, s, d))}, {f32((h, d, s))}) outs(%z : {f32(sc)}) -> {f32(sc)}
+  %bmm = linalg.batch_matmul ins(%qb, %kb : {f32((h, s, d))}, {f32((h, d, s))}) outs(%zs : {f32(sc)}) -> {f32(sc)}
   %e = tensor.empty() : {f32(s4)}
   %added = linalg.generic {{indexing_maps = [{skip}, {query}, {whole}], iterator_types = [{par}]}} ins(%bmm, %mask : {f32(sc)}, {i1((1, 1, s))}) outs(%e : {f32(s4)}) {{
   ^bb0(%a: f32, %m: i1, %o: f32):
@@ -897,58 +913,7 @@ def torch_attention(name, s, h, d, element="f32"):
     %r = arith.addf %a, %w : f32
     linalg.yield %r : f32
   }} -> {f32(s4)}
-  %er = tensor.empty() : {f32(rows)}
-  %mi = linalg.fill ins(%ninf : f32) outs(%er : {f32(rows)}) -> {f32(rows)}
-  %eri = tensor.empty() : {ty(rows, "i64")}
-  %ii = linalg.fill ins(%zi : i64) outs(%eri : {ty(rows, "i64")}) -> {ty(rows, "i64")}
-  %max:2 = linalg.generic {{indexing_maps = [{whole}, {row}, {row}], iterator_types = [{red}]}} ins(%added : {f32(s4)}) outs(%mi, %ii : {f32(rows)}, {ty(rows, "i64")}) {{
-  ^bb0(%a: f32, %om: f32, %oi: i64):
-    %c = linalg.index 3 : index
-    %ci = arith.index_cast %c : index to i64
-    %n = arith.maximumf %a, %om : f32
-    %gt = arith.cmpf ogt, %a, %om : f32
-    %ni = arith.select %gt, %ci, %oi : i64
-    linalg.yield %n, %ni : f32, i64
-  }} -> ({f32(rows)}, {ty(rows, "i64")})
-  %mk = tensor.expand_shape %max#0 [[0], [1], [2, 3]] output_shape [1, {h}, {s}, 1] : {f32(rows)} into {f32(kept)}
-  %x = linalg.generic {{indexing_maps = [{whole}, {keepdim}, {whole}], iterator_types = [{par}]}} ins(%added, %mk : {f32(s4)}, {f32(kept)}) outs(%e : {f32(s4)}) {{
-  ^bb0(%a: f32, %b: f32, %o: f32):
-    %t = arith.subf %a, %b : f32
-    %r = math.exp %t : f32
-    linalg.yield %r : f32
-  }} -> {f32(s4)}
-  %ek = tensor.empty() : {dead(kept)}
-  %si0 = linalg.fill ins(%zero : f32) outs(%ek : {dead(kept)}) -> {dead(kept)}
-  %si = tesa.annotate %si0 : {dead(kept)} -> {f32(kept)}
-  %sum = linalg.generic {{indexing_maps = [{whole}, {keepdim}], iterator_types = [{red}]}} ins(%x : {f32(s4)}) outs(%si : {f32(kept)}) {{
-  ^bb0(%a: f32, %o: f32):
-    %r = arith.addf %a, %o : f32
-    linalg.yield %r : f32
-  }} -> {f32(kept)}
-  %p = linalg.generic {{indexing_maps = [{whole}, {keepdim}, {whole}], iterator_types = [{par}]}} ins(%x, %sum : {f32(s4)}, {f32(kept)}) outs(%e : {f32(s4)}) {{
-  ^bb0(%a: f32, %b: f32, %o: f32):
-    %r = arith.divf %a, %b : f32
-    linalg.yield %r : f32
-  }} -> {f32(s4)}
-  %eb = tensor.empty() : {i1(s4)}
-  %masked = linalg.generic {{indexing_maps = [{whole}, {whole}], iterator_types = [{par}]}} ins(%added : {f32(s4)}) outs(%eb : {i1(s4)}) {{
-  ^bb0(%a: f32, %o: i1):
-    %w = arith.extf %a : f32 to f64
-    %r = arith.cmpf oeq, %w, %ninf64 : f64
-    linalg.yield %r : i1
-  }} -> {i1(s4)}
-  %ekb = tensor.empty() : {i1(kept)}
-  %ai = linalg.fill ins(%true : i1) outs(%ekb : {i1(kept)}) -> {i1(kept)}
-  %all = linalg.generic {{indexing_maps = [{whole}, {keepdim}], iterator_types = [{red}]}} ins(%masked : {i1(s4)}) outs(%ai : {i1(kept)}) {{
-  ^bb0(%a: i1, %o: i1):
-    %r = arith.andi %a, %o : i1
-    linalg.yield %r : i1
-  }} -> {i1(kept)}
-  %y = linalg.generic {{indexing_maps = [{keepdim}, {whole}, {whole}, {whole}], iterator_types = [{par}]}} ins(%all, %zeros, %p : {i1(kept)}, {f32(s4)}, {f32(s4)}) outs(%e : {f32(s4)}) {{
-  ^bb0(%c: i1, %zz: f32, %a: f32, %o: f32):
-    %r = arith.select %c, %zz, %a : f32
-    linalg.yield %r : f32
-  }} -> {f32(s4)}{rounded}
+{_torch_safe_softmax(h, s, s, dead_sum=True)}{rounded}
   %p3 = tensor.collapse_shape {probs} [[0, 1], [2], [3]] : {ty(s4)} into {ty(sc)}
   %ec = tensor.empty() : {f32(ctx)}
   %zc = linalg.fill ins(%zero : f32) outs(%ec : {f32(ctx)}) -> {f32(ctx)}
