@@ -374,29 +374,6 @@ TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
       chooseSplitK(chip, countTiles(tiling, batch, m, n), k, tiling.tile[2]));
 }
 
-bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op) {
-  return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *operand) {
-    return fitsTensorCoreTiles(op, operand->getOperandNumber());
-  });
-}
-
-bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input) {
-  FailureOr<linalg::ContractionDimensions> dims =
-      getKernelContractionDims(op);
-  if (failed(dims))
-    return false;
-  auto type = cast<RankedTensorType>(op.getDpsInputs()[input].getType());
-  if (!type.getElementType().isF16())
-    return false;
-  // The innermost dimension a multiple of eight elements (16 bytes), so
-  // that every stride is too; it is K or the operand's rows, not the
-  // batch.
-  AffineMap map = op.getIndexingMapsArray()[input];
-  return type.getRank() >= 2 && type.getShape().back() % 8 == 0 &&
-         (dims->batch.empty() ||
-          map.getDimPosition(map.getNumResults() - 1) != dims->batch[0]);
-}
-
 /// `map` (onto the result of `collapse`) onto its source, when each of
 /// its groups holds at most one dimension other than 1 (torch-mlir's unit
 /// batch merged with the heads): the others are read at 0.
@@ -416,13 +393,13 @@ getMapThroughUnitCollapse(tensor::CollapseShapeOp collapse, AffineMap map) {
   return AffineMap::get(map.getNumDims(), 0, results, map.getContext());
 }
 
-/// The loop of `op` along which its input `operand` lies contiguous where
-/// the kernel reads it (through transposed copies, and with
-/// `throughUnitCollapses` the collapses of unit dimensions before them),
-/// if any.
-static std::optional<unsigned>
-getContiguousLoop(linalg::LinalgOp op, OpOperand *operand,
-                  bool throughUnitCollapses = false) {
+/// The tensor the kernel reads for the input `operand` of `op`, and the
+/// map from `op`'s loops onto it: through annotations and transposed
+/// copies (see matchCopy), and with `throughUnitCollapses` the collapses
+/// of unit dimensions before them.
+static std::pair<Value, AffineMap>
+getViewedOperand(linalg::LinalgOp op, OpOperand *operand,
+                 bool throughUnitCollapses) {
   Value value = operand->get();
   AffineMap map = op.getMatchingIndexingMap(operand);
   Value source;
@@ -440,8 +417,48 @@ getContiguousLoop(linalg::LinalgOp op, OpOperand *operand,
     else if (collapsed)
       std::tie(value, map) = std::pair(collapse.getSrc(), *collapsed);
     else
-      break;
+      return {value, map};
   }
+}
+
+bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op) {
+  return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *operand) {
+    return fitsTensorCoreTiles(op, operand->getOperandNumber());
+  });
+}
+
+bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input,
+                               bool throughViews) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      getKernelContractionDims(op);
+  if (failed(dims))
+    return false;
+  auto [viewed, map] =
+      throughViews
+          ? getViewedOperand(op, op.getDpsInputOperand(input),
+                             /*throughUnitCollapses=*/true)
+          : std::pair(op.getDpsInputs()[input],
+                      op.getIndexingMapsArray()[input]);
+  auto type = cast<RankedTensorType>(viewed.getType());
+  if (!type.getElementType().isF16())
+    return false;
+  // The innermost dimension a multiple of eight elements (16 bytes), so
+  // that every stride is too; it is K or the operand's rows, not the
+  // batch.
+  if (type.getRank() < 2 || type.getShape().back() % 8 != 0 ||
+      map.getNumResults() == 0)
+    return false;
+  auto innermost = dyn_cast<AffineDimExpr>(map.getResults().back());
+  return innermost &&
+         (dims->batch.empty() || innermost.getPosition() != dims->batch[0]);
+}
+
+/// The loop of `op` along which its input `operand` lies contiguous where
+/// the kernel reads it (see getViewedOperand), if any.
+static std::optional<unsigned>
+getContiguousLoop(linalg::LinalgOp op, OpOperand *operand,
+                  bool throughUnitCollapses = false) {
+  AffineMap map = getViewedOperand(op, operand, throughUnitCollapses).second;
   if (map.getNumResults() == 0)
     return std::nullopt;
   auto innermost = dyn_cast<AffineDimExpr>(map.getResults().back());

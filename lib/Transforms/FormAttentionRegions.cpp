@@ -151,9 +151,11 @@ struct FormAttentionRegionsPass
     TileConfigAttr config = chooseAttentionConfig(&getContext(), chip, body);
     if (config && config.getAtom() == MmaAtom::FmaF32)
       return true;
-    // The probabilities stay in registers: only V is copied.
-    if (!fitsTensorCoreTiles(body.scores) ||
-        !fitsTensorCoreTiles(body.context, /*input=*/1))
+    // The probabilities stay in registers: only V is copied. Q, K and V
+    // are read where the tensors their copies view are.
+    if (!fitsTensorCoreTiles(body.scores, 0, /*throughViews=*/true) ||
+        !fitsTensorCoreTiles(body.scores, 1, /*throughViews=*/true) ||
+        !fitsTensorCoreTiles(body.context, 1, /*throughViews=*/true))
       return false;
     return config != nullptr;
   }

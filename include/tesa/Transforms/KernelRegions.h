@@ -125,8 +125,12 @@ WgmmaOperands getWgmmaOperands(mlir::linalg::LinalgOp op);
 /// tensor-core tiles copy in 16-byte pieces: the innermost dimension a
 /// multiple of eight (then so is every stride), and not the batch.
 bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op);
-/// The same for the contraction's input `input` alone.
-bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op, unsigned input);
+/// The same for the contraction's input `input` alone; with
+/// `throughViews`, for the tensor that input views through annotations,
+/// transposed copies and collapses of unit dimensions (where the attention
+/// family reads it).
+bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op, unsigned input,
+                         bool throughViews = false);
 
 /// How a row program reads a tensor, relative to the row.
 enum class RowAccess {

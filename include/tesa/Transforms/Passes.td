@@ -790,7 +790,7 @@ def FormAttentionRegions : Pass<"tesa-form-attention-regions"> {
     the three become one `attention` region, computed as one kernel that
     never writes the scores (see docs/codegen.md). The pass merges only what
     the attention family computes on `chip`: f16 operands whose copies fit
-    the tensor-core tiles, on a chip with the m16n8k16 atom and
+    the tensor-core tiles (checked on the tensors the copies view), on a chip with the m16n8k16 atom and
     asynchronous copies, heads of 16 to 128 elements in steps of 16 (see
     matchAttentionBody in KernelRegions.h). Other attention stays three
     regions.
