@@ -171,7 +171,9 @@ struct GeneralizeTransposeOfExpansion
 
   LogicalResult matchAndRewrite(linalg::TransposeOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!isUnitExpansion(op.getInput()))
+    if (!isUnitExpansion(op.getInput()) ||
+        getNonUnitShape(cast<RankedTensorType>(op.getInput().getType()))
+                .size() < 3)
       return failure();
     return linalg::generalizeNamedOp(rewriter, op);
   }
