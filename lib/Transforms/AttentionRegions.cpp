@@ -234,9 +234,59 @@ static Value getUnrounded(linalg::GenericOp op) {
 
 /// Whether `value` is a linalg.fill of the boolean true.
 static bool isFillOfTrue(Value value) {
-  auto fill = value.getDefiningOp<linalg::FillOp>();
+  auto fill = skipAnnotations(value).getDefiningOp<linalg::FillOp>();
   return fill && matchPattern(fill.getInputs()[0], m_One()) &&
          fill.getInputs()[0].getType().isInteger(1);
+}
+
+/// Whether `op` is a row step over `inputs` (see isRowStepOver) that
+/// normalizes the row with `bodyOps` body ops, and may round its value to
+/// f16 for the context with one more.
+static bool isNormalization(linalg::GenericOp op, ArrayRef<Value> inputs,
+                            ArrayRef<bool> perRow, size_t bodyOps) {
+  return op && isRowStepOver(op, inputs, perRow, /*reduces=*/false,
+                             bodyOps + (getUnrounded(op) != getYielded(op)));
+}
+
+/// Whether `divide` is exp / sum.
+static bool isDivision(linalg::GenericOp divide, Value exp, Value sum) {
+  return isNormalization(divide, {exp, sum}, {false, true}, 1) &&
+         isBinaryOfArguments<arith::DivFOp>(divide, getUnrounded(divide), 0,
+                                            1, false);
+}
+
+/// Whether `test`, `all` and `select` are the end of torch-mlir's safe
+/// softmax of `input`: whether each x is -inf, whether the whole row is,
+/// and select(whole row, 0, exp / sum).
+static bool isSafeDivision(linalg::GenericOp test, linalg::GenericOp all,
+                           linalg::GenericOp select, Value input, Value exp,
+                           Value sum) {
+  if (!(isRowStepOver(test, {input}, {false}, /*reduces=*/false, 1) ||
+        isRowStepOver(test, {input}, {false}, /*reduces=*/false, 2)) ||
+      !isMinusInfinityTest(test) ||
+      !isRowStepOver(all, {test.getResult(0)}, {false}, /*reduces=*/true,
+                     1) ||
+      !isFillOfTrue(all.getDpsInits()[0]) ||
+      !isBinaryOfArguments<arith::AndIOp>(all, getYielded(all), 0, 1, true) ||
+      !isNormalization(select, {all.getResult(0), exp, sum},
+                       {true, false, true}, 2))
+    return false;
+  auto choice = getUnrounded(select).getDefiningOp<arith::SelectOp>();
+  FloatAttr zero;
+  return choice && choice.getCondition() == select.getBody()->getArgument(0) &&
+         matchPattern(choice.getTrueValue(), m_Constant(&zero)) &&
+         zero.getValue().isZero() &&
+         isBinaryOfArguments<arith::DivFOp>(select, choice.getFalseValue(), 1,
+                                            2, false);
+}
+
+/// Whether `round` rounds `probabilities` element by element (an
+/// arith.truncf).
+static bool isRounding(linalg::GenericOp round, Value probabilities) {
+  if (!isRowStepOver(round, {probabilities}, {false}, /*reduces=*/false, 1))
+    return false;
+  auto truncate = getYielded(round).getDefiningOp<arith::TruncFOp>();
+  return truncate && truncate.getIn() == round.getBody()->getArgument(0);
 }
 
 std::optional<SoftmaxForm>
@@ -263,56 +313,20 @@ tesa::matchSoftmaxRowProgram(ArrayRef<Operation *> ops, Value input) {
       !isBinaryOfArguments<arith::AddFOp>(sum, getYielded(sum), 0, 1, true))
     return std::nullopt;
   SoftmaxForm form;
-  size_t next = 3;
-  // The division's step may round its value to f16 for the context.
-  auto isNormalization = [](linalg::GenericOp op, ArrayRef<Value> inputs,
-                            ArrayRef<bool> perRow, size_t bodyOps) {
-    return op && isRowStepOver(op, inputs, perRow, /*reduces=*/false,
-                               bodyOps + (getUnrounded(op) != getYielded(op)));
-  };
-  linalg::GenericOp divide = step(next);
-  if (isNormalization(divide, {exp.getResult(0), sum.getResult(0)},
-                      {false, true}, 1) &&
-      isBinaryOfArguments<arith::DivFOp>(divide, getUnrounded(divide), 0, 1,
-                                         false)) {
-    ++next;
-  } else {
-    // torch-mlir's safe softmax: rows whose every x is -inf give zeros.
-    linalg::GenericOp test = step(3), all = step(4), select = step(5);
-    if (!(isRowStepOver(test, {input}, {false}, /*reduces=*/false, 1) ||
-          isRowStepOver(test, {input}, {false}, /*reduces=*/false, 2)) ||
-        !isMinusInfinityTest(test) ||
-        !isRowStepOver(all, {test.getResult(0)}, {false}, /*reduces=*/true,
-                       1) ||
-        !isFillOfTrue(all.getDpsInits()[0]) ||
-        !isBinaryOfArguments<arith::AndIOp>(all, getYielded(all), 0, 1,
-                                            true) ||
-        !isNormalization(
-            select, {all.getResult(0), exp.getResult(0), sum.getResult(0)},
-            {true, false, true}, 2))
-      return std::nullopt;
-    auto choice = getUnrounded(select).getDefiningOp<arith::SelectOp>();
-    Block *body = select.getBody();
-    FloatAttr zero;
-    if (!choice || choice.getCondition() != body->getArgument(0) ||
-        !matchPattern(choice.getTrueValue(), m_Constant(&zero)) ||
-        !zero.getValue().isZero() ||
-        !isBinaryOfArguments<arith::DivFOp>(select, choice.getFalseValue(), 1,
-                                            2, false))
-      return std::nullopt;
+  size_t next;
+  if (isDivision(step(3), exp.getResult(0), sum.getResult(0))) {
+    next = 4;
+  } else if (isSafeDivision(step(3), step(4), step(5), input,
+                            exp.getResult(0), sum.getResult(0))) {
     form.safe = true;
     next = 6;
+  } else {
+    return std::nullopt;
   }
   // Or a step of its own rounds the probabilities.
-  linalg::GenericOp round = step(next);
-  Value probabilities = ops[next - 1]->getResult(0);
-  if (round && isRowStepOver(round, {probabilities}, {false},
-                             /*reduces=*/false, 1)) {
-    auto truncate = getYielded(round).getDefiningOp<arith::TruncFOp>();
-    if (!truncate || truncate.getIn() != round.getBody()->getArgument(0))
-      return std::nullopt;
+  if (next < ops.size() &&
+      isRounding(step(next), ops[next - 1]->getResult(0)))
     ++next;
-  }
   if (next != ops.size())
     return std::nullopt;
   return form;
