@@ -228,49 +228,67 @@ static bool isMovedFromF16(Value value) {
   return false;
 }
 
-/// Builds `product` again on the f16 operands its inputs widen, when both
-/// are widened and it accumulates in f32 (the named op's body widens the
-/// new operands itself); the operands' constant factors multiply its result
-/// instead.
-static void foldExtensions(linalg::LinalgOp product, bool roundOperands) {
-  Value accumulator = product.getDpsInits().front();
-  if (!getElementTypeOrSelf(accumulator.getType()).isF32())
-    return;
+/// The operands of `product` the f16 fold reads instead: widened f16
+/// tensors, or one of them and an f32 operand the product rounds to f16
+/// (with `roundOperands`); none when they are not.
+static SmallVector<WidenedOperand>
+matchWidenedOperands(linalg::LinalgOp product, bool roundOperands) {
   SmallVector<WidenedOperand> widened;
-  bool anyWidened = false;
   for (Value input : product.getDpsInputs()) {
     std::optional<WidenedOperand> operand =
         matchWidenedOperand(input, /*widens=*/true);
-    anyWidened |= operand.has_value();
     if (!operand) {
       // An f32 operand of a product whose result is only rounded to f16.
       if (!roundOperands || !getElementTypeOrSelf(input).isF32() ||
           !isOnlyRoundedToF16(product->getResult(0)))
-        break;
+        return {};
       operand = WidenedOperand();
       operand->rounded = input;
     }
     widened.push_back(*operand);
   }
-  if (!anyWidened || widened.size() != 2) {
-    // An f32 product: operands moved and scaled are read moved, and the
-    // factors multiply the result. One that scales a widened f16 tensor is
-    // left to the fold above, once --tesa-fuse-elementwise-chains has made
-    // its chain one op.
-    widened.clear();
-    for (Value input : product.getDpsInputs()) {
-      std::optional<WidenedOperand> operand =
-          matchWidenedOperand(input, /*widens=*/false);
-      if (!operand || operand->scale == 1.0 ||
-          isMovedFromF16(operand->copy.getDpsInputs()[0])) {
-        operand = WidenedOperand();
-        operand->kept = input;
-      }
-      widened.push_back(*operand);
+  if (widened[0].rounded && widened[1].rounded)
+    return {};
+  return widened;
+}
+
+/// The operands of the f32 `product` the f32 fold reads instead: those an
+/// op moves and scales, moved alone, and the others as they are; none
+/// when no operand is scaled. One that scales a widened f16 tensor is left
+/// to the f16 fold, once --tesa-fuse-elementwise-chains has made its chain
+/// one op.
+static SmallVector<WidenedOperand>
+matchScaledOperands(linalg::LinalgOp product) {
+  SmallVector<WidenedOperand> scaled;
+  for (Value input : product.getDpsInputs()) {
+    std::optional<WidenedOperand> operand =
+        matchWidenedOperand(input, /*widens=*/false);
+    if (!operand || operand->scale == 1.0 ||
+        isMovedFromF16(operand->copy.getDpsInputs()[0])) {
+      operand = WidenedOperand();
+      operand->kept = input;
     }
-    if (widened[0].kept && widened[1].kept)
-      return;
+    scaled.push_back(*operand);
   }
+  if (scaled[0].kept && scaled[1].kept)
+    return {};
+  return scaled;
+}
+
+/// Builds `product` again on the f16 operands its inputs widen, when both
+/// are widened and it accumulates in f32 (the named op's body widens the
+/// new operands itself), or else on its f32 operands without their scales;
+/// the operands' constant factors multiply its result instead.
+static void foldExtensions(linalg::LinalgOp product, bool roundOperands) {
+  Value accumulator = product.getDpsInits().front();
+  if (!getElementTypeOrSelf(accumulator.getType()).isF32())
+    return;
+  SmallVector<WidenedOperand> widened =
+      matchWidenedOperands(product, roundOperands);
+  if (widened.empty())
+    widened = matchScaledOperands(product);
+  if (widened.empty())
+    return;
   // A scaled product starts from zero, so that only its sum is scaled.
   double scale = widened[0].scale * widened[1].scale;
   if (scale != 1.0 &&
