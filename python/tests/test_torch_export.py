@@ -419,6 +419,24 @@ def test_bert_attention_is_one_region_a_layer(dtype):
 
 
 @needs_tesa_opt
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_transformer_encoder_layer_attention_is_one_region(dtype):
+    """nn.TransformerEncoderLayer's attention (Q, K and V from one packed
+    projection) is one attention region too."""
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(
+        d_model=64, nhead=4, dim_feedforward=128, dropout=0.0,
+        batch_first=True).eval().to(dtype)
+    x = torch.randn(1, 16, 64).to(dtype)
+    exported = tt.export(layer, (x,), weights="constants")
+    formed = subprocess.run([TESA_OPT, *REGION_FORMS[:-1], "-"],
+                            input=exported.mlir, capture_output=True,
+                            text=True)
+    assert formed.returncode == 0, formed.stderr[-3000:]
+    assert formed.stdout.count("tesa.kernel attention") == 1
+
+
+@needs_tesa_opt
 @needs_runner
 def test_transformer_encoder_layer_in_region_forms_matches_pytorch():
     exported, x = exported_encoder_layer()
