@@ -1276,11 +1276,15 @@ def region_cases(small=False):
     if small:
         large = [batch_matmul("bmm_12x512", 2, 130, 64, 70),
                  batch_matmul("bmm_4x300", 2, 75, 100, 90),
-                 attention_f32("attention_bert_f32", 128, 2, 64)]
+                 attention_f32("attention_bert_f32", 128, 2, 64),
+                 torch_attention("torch_attention_split_f32", 64, 2, 64)]
     else:
         large = [batch_matmul("bmm_12x512", 12, 512, 64, 512),
                  batch_matmul("bmm_4x300", 4, 300, 100, 600),
-                 attention_f32("attention_bert_f32", 512, 12, 64)]
+                 attention_f32("attention_bert_f32", 512, 12, 64),
+                 # Enough blocks for two groups of lanes to split each
+                 # step's keys: their parts combine, a masked row too.
+                 torch_attention("torch_attention_split_f32", 256, 12, 64)]
     return [
         matmul_bias_gelu(),
         block_sparse_gelu(),
