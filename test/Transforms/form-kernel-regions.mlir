@@ -341,3 +341,32 @@ func.func @integer_convolution(%x: tensor<1x3x8x8xi8>, %w: tensor<4x3x3x3xi8>, %
   %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%x, %w : tensor<1x3x8x8xi8>, tensor<4x3x3x3xi8>) outs(%acc : tensor<1x4x6x6xi8>) -> tensor<1x4x6x6xi8>
   return %y : tensor<1x4x6x6xi8>
 }
+
+// -----
+
+// A boolean mask selected into 0 or -inf and added to a product's result
+// (torch-mlir's attention mask) is an epilogue step: its i1 tensor is one
+// more input of the region.
+// CHECK-LABEL: func.func @mask_epilogue
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x8x16xf32>, %[[K:.*]]: tensor<2x16x8xf32>, %[[M:.*]]: tensor<8xi1>)
+// CHECK: %[[R:.*]] = tesa.kernel contraction -> tensor<2x8x8xf32> {
+// CHECK: %[[S:.*]] = linalg.generic {{.*}} ins(%[[Q]], %[[K]] : tensor<2x8x16xf32>, tensor<2x16x8xf32>)
+// CHECK: %[[A:.*]] = linalg.generic {{.*}} ins(%[[S]], %[[M]] : tensor<2x8x8xf32>, tensor<8xi1>)
+// CHECK: tesa.yield %[[A]]
+// CHECK: return %[[R]]
+func.func @mask_epilogue(%q: tensor<2x8x16xf32>, %k: tensor<2x16x8xf32>, %mask: tensor<8xi1>) -> tensor<2x8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %open = arith.constant 0.0 : f16
+  %shut = arith.constant 0xFC00 : f16
+  %e = tensor.empty() : tensor<2x8x8xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %s = linalg.batch_matmul ins(%q, %k : tensor<2x8x16xf32>, tensor<2x16x8xf32>) outs(%z : tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %added = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s, %mask : tensor<2x8x8xf32>, tensor<8xi1>) outs(%e : tensor<2x8x8xf32>) {
+  ^bb0(%a: f32, %m: i1, %o: f32):
+    %b = arith.select %m, %open, %shut : f16
+    %w = arith.extf %b : f16 to f32
+    %r = arith.addf %a, %w : f32
+    linalg.yield %r : f32
+  } -> tensor<2x8x8xf32>
+  return %added : tensor<2x8x8xf32>
+}
