@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
 namespace tesa {
@@ -333,17 +334,23 @@ static void foldExtensions(linalg::LinalgOp product, bool roundOperands) {
   }
   product->getResult(0).replaceAllUsesWith(result);
   product->erase();
+  // What the product read before, each once (both operands may be the same
+  // copy), readers before what they read: the collapses, the copies, and
+  // the rounded operand's collapse, which the rounding replaced.
+  llvm::SetVector<Operation *> replaced;
+  for (WidenedOperand &operand : widened)
+    if (operand.collapse)
+      replaced.insert(operand.collapse);
   for (WidenedOperand &operand : widened) {
-    if (operand.collapse && operand.collapse->use_empty())
-      operand.collapse->erase();
-    if (operand.copy && operand.copy->use_empty())
-      operand.copy->erase();
-    // The rounded operand's collapse, which the rounding replaced.
+    if (operand.copy)
+      replaced.insert(operand.copy);
     if (Operation *op = operand.rounded ? operand.rounded.getDefiningOp()
-                                        : nullptr;
-        op && isOpTriviallyDead(op))
-      op->erase();
+                                        : nullptr)
+      replaced.insert(op);
   }
+  for (Operation *op : replaced)
+    if (isOpTriviallyDead(op))
+      op->erase();
 }
 
 void FoldOperandExtensionsPass::runOnOperation() {

@@ -283,3 +283,27 @@ func.func @scales_of_widened_heads(%q: tensor<2x16x8xf16>, %k: tensor<2x16x8xf16
   %s = linalg.batch_matmul ins(%qs, %ks : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%z : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
   return %s : tensor<2x16x16xf32>
 }
+
+// -----
+
+// Both operands the same scaled copy: the product reads its input twice,
+// the factors' product (4) scales the result, and the copy is erased once.
+// CHECK-LABEL: func.func @same_scaled_operand
+// CHECK-SAME: (%[[X:.*]]: tensor<16x16xf32>)
+// CHECK-NOT: arith.mulf
+// CHECK: %[[P:.*]] = linalg.matmul ins(%[[X]], %[[X]] : tensor<16x16xf32>, tensor<16x16xf32>)
+// CHECK: %[[FOUR:.*]] = arith.constant 4.000000e+00 : f32
+// CHECK: arith.mulf %{{.*}}, %[[FOUR]] : f32
+func.func @same_scaled_operand(%x: tensor<16x16xf32>) -> tensor<16x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c = arith.constant 2.0 : f32
+  %e = tensor.empty() : tensor<16x16xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<16x16xf32>) outs(%e : tensor<16x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %c : f32
+    linalg.yield %m : f32
+  } -> tensor<16x16xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %p = linalg.matmul ins(%s, %s : tensor<16x16xf32>, tensor<16x16xf32>) outs(%acc : tensor<16x16xf32>) -> tensor<16x16xf32>
+  return %p : tensor<16x16xf32>
+}
