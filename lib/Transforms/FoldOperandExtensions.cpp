@@ -214,15 +214,20 @@ Value WidenedOperand::buildNarrow(OpBuilder &builder) {
 }
 
 /// Whether `value` is an f16 tensor widened, through a chain of ops of one
-/// input each that move or convert its elements (linalg.transpose, or an
-/// all-parallel linalg.generic).
+/// input each that move or convert its elements (linalg.transpose, an
+/// all-parallel linalg.generic, a reshape or an annotation).
 static bool isMovedFromF16(Value value) {
-  while (auto op = value.getDefiningOp<linalg::LinalgOp>()) {
-    if (!isa<linalg::GenericOp, linalg::TransposeOp>(op.getOperation()) ||
-        op.getNumDpsInputs() != 1 ||
-        op.getNumParallelLoops() != op.getNumLoops())
+  while (Operation *op = value.getDefiningOp()) {
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tesa::AnnotateOp>(
+            op))
+      value = op->getOperand(0);
+    else if (isa<linalg::GenericOp, linalg::TransposeOp>(op) &&
+             linalgOp.getNumDpsInputs() == 1 &&
+             linalgOp.getNumParallelLoops() == linalgOp.getNumLoops())
+      value = linalgOp.getDpsInputs()[0];
+    else
       return false;
-    value = op.getDpsInputs()[0];
     if (getElementTypeOrSelf(value).isF16())
       return true;
   }
