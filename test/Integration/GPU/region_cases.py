@@ -823,7 +823,7 @@ def torch_softmax(name, heads, queries, keys):
                  [("row_reduction", 7)], None)
 
 
-def torch_attention(name, s, h, d, element="f32"):
+def torch_attention(name, s, h, d, element="f32", mask_keys=False):
     """A whole attention head as torch-mlir writes BERT's: Q and K in the
     projections' layout (1 x queries x heads x width), each moved to the
     heads' order and scaled by the square root of the scale in one op
@@ -831,7 +831,8 @@ def torch_attention(name, s, h, d, element="f32"):
     scores by batch_matmul over heads x queries x keys; the rest over
     1 x heads x queries x keys, reading the scores through a map that skips
     the unit batch loop: a boolean mask shared by the heads selected into
-    f16 0 or -inf and added (one query sees no key), the safe softmax of
+    f16 0 or -inf and added (per query: one query sees no key; with
+    `mask_keys`, per key as a padding mask is), the safe softmax of
     torch_softmax (rounded to f16 in an f16 program), then the context by
     batch_matmul and the heads' permute back to queries x (heads x width),
     also over the unit batch loop; the scores' and the row sum's fills
@@ -843,7 +844,7 @@ def torch_attention(name, s, h, d, element="f32"):
     q, k, v = [np.asarray(a, np.float16 if el == "f16" else np.float32)
                for a in _normal(rng, (1, s, h, d), (1, s, h, d), (h, s, d))]
     keep = rng.random(s) < 0.8
-    keep[1] = False  # a query whose every key is masked
+    keep[1] = False  # a masked query (every key of its row) or key
     mask_text = ", ".join("true" if x else "false" for x in keep)
     # Q and K each scaled by the square root of the scale.
     root = float(np.float32(1.0 / math.sqrt(math.sqrt(d))))
@@ -856,7 +857,10 @@ def torch_attention(name, s, h, d, element="f32"):
     ctx, c4, perm = (h, s, d), (1, h, s, d), (1, s, h, d)
     whole = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
     skip = "affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>"
-    query = "affine_map<(d0, d1, d2, d3) -> (d0, 0, d2)>"
+    # The mask indexed by the query (rows masked whole) or by the key
+    # (padding: every row sees some keys at -inf).
+    query = ("affine_map<(d0, d1, d2, d3) -> (d0, 0, d3)>" if mask_keys else
+             "affine_map<(d0, d1, d2, d3) -> (d0, 0, d2)>")
     moved = "affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>"
     keys = "affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>"
     par = '"parallel", "parallel", "parallel", "parallel"'
@@ -933,7 +937,9 @@ def torch_attention(name, s, h, d, element="f32"):
     def reference(q, k, v):
         qh, kh = q[0].transpose(1, 0, 2), k[0].transpose(1, 0, 2)
         scores = (qh * root) @ (kh * root).transpose(0, 2, 1)
-        scores = scores + np.where(keep, 0.0, -np.inf)[None, :, None]
+        masked = np.where(keep, 0.0, -np.inf)
+        scores = scores + (masked[None, None, :] if mask_keys else
+                           masked[None, :, None])
         top = scores.max(axis=-1, keepdims=True)
         e = np.exp(scores - np.where(np.isinf(top), 0.0, top))
         total = e.sum(axis=-1, keepdims=True)
@@ -1327,6 +1333,8 @@ def region_cases(small=False):
         # innermost, not as its moved copy, keys innermost).
         torch_attention("torch_attention_f32", 80, 3, 32),
         torch_attention("torch_attention_f16", 70, 2, 64, "f16"),
+        torch_attention("torch_attention_keys_f16", 70, 2, 64, "f16",
+                        mask_keys=True),
         pointwise_conv("pointwise_conv", 3, 24, 40, 9),
         pointwise_conv("pointwise_conv_f16", 4, 32, 64, 16, "f16"),
         # 16 filters over 24 channels: 16-row tiles, one small K step.
