@@ -399,6 +399,16 @@ def test_bert_in_region_forms_matches_pytorch():
     assert relative_error(result, reference) < 1e-4
 
 
+def form_regions(exported):
+    """The exported program with its kernel regions formed as the GPU
+    pipeline forms them (REGION_FORMS, not inlined)."""
+    formed = subprocess.run([TESA_OPT, *REGION_FORMS[:-1], "-"],
+                            input=exported.mlir, capture_output=True,
+                            text=True)
+    assert formed.returncode == 0, formed.stderr[-3000:]
+    return formed.stdout
+
+
 @needs_tesa_opt
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_bert_attention_is_one_region_a_layer(dtype):
@@ -410,12 +420,9 @@ def test_bert_attention_is_one_region_a_layer(dtype):
     model = SmallBert().eval().to(dtype)
     ids = torch.randint(0, 100, (1, 16))
     exported = tt.export(model, (ids,), weights="constants")
-    formed = subprocess.run([TESA_OPT, *REGION_FORMS[:-1], "-"],
-                            input=exported.mlir, capture_output=True,
-                            text=True)
-    assert formed.returncode == 0, formed.stderr[-3000:]
-    assert formed.stdout.count("tesa.kernel attention") == 2
-    assert "tesa.kernel row_reduction -> tensor<4x16x16x" not in formed.stdout
+    formed = form_regions(exported)
+    assert formed.count("tesa.kernel attention") == 2
+    assert "tesa.kernel row_reduction -> tensor<4x16x16x" not in formed
 
 
 @needs_tesa_opt
@@ -429,11 +436,7 @@ def test_transformer_encoder_layer_attention_is_one_region(dtype):
         batch_first=True).eval().to(dtype)
     x = torch.randn(1, 16, 64).to(dtype)
     exported = tt.export(layer, (x,), weights="constants")
-    formed = subprocess.run([TESA_OPT, *REGION_FORMS[:-1], "-"],
-                            input=exported.mlir, capture_output=True,
-                            text=True)
-    assert formed.returncode == 0, formed.stderr[-3000:]
-    assert formed.stdout.count("tesa.kernel attention") == 1
+    assert form_regions(exported).count("tesa.kernel attention") == 1
 
 
 @needs_tesa_opt
