@@ -256,9 +256,9 @@ linalg::GenericOp getAsGeneric(RewriterBase &rewriter, Operation *op) {
 /// matchRowProgram).
 bool isRowValueType(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
-  return tensor && tensor.hasStaticShape() &&
-         (isa<FloatType>(tensor.getElementType()) ||
-          tensor.getElementType().isInteger(1));
+  return isMaskTensorType(type) ||
+         (tensor && tensor.hasStaticShape() &&
+          isa<FloatType>(tensor.getElementType()));
 }
 
 /// The iteration space of an op over the rows of a tensor: the row
