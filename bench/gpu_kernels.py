@@ -150,12 +150,12 @@ def cases():
                     4096, 768, 3072, 0.5,
                     lambda r: two_four_mask((768, 3072)),
                     ["--plan=structured", f"--block-shape={shape}"]))
-    # 64x64 structured blocks on sparse warpgroup tensor cores (wgmma.sp),
-    # where the others run mma.sp.
-    out.append(("two_four_fp16_ffn_wgmma64x64", "two_four_fp16", 4096, 768,
+    # 64x64 structured blocks on mma.sp, where sm_90 takes sparse warpgroup
+    # tensor cores (wgmma.sp) by default.
+    out.append(("two_four_fp16_ffn_mma_sp64x64", "two_four_fp16", 4096, 768,
                 3072, 0.5, lambda r: two_four_mask((768, 3072)),
                 ["--plan=structured", "--block-shape=64x64",
-                 "--wgmma-structured=true"]))
+                 "--wgmma-structured=false"]))
     return out
 
 

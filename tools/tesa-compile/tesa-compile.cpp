@@ -95,9 +95,8 @@ static cl::opt<bool> wgmmaStructured(
     "wgmma-structured",
     cl::desc("Compute 2:4 structured parts of 64-channel blocks on sparse "
              "warpgroup tensor cores (wgmma.mma_async.sp) where the chip has "
-             "them (false: on mma.sp; off by default until the GPU suite has "
-             "run it)"),
-    cl::init(false), cl::cat(category));
+             "them (false: on mma.sp)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> programmaticLaunch(
     "programmatic-launch",
     cl::desc("On sm_90, let each kernel start while the previous one "

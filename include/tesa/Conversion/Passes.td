@@ -80,11 +80,10 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
            "Compute fine-grained f32 parts that keep enough elements by "
            "blocks of rows that share staged chunks of the dense operand "
            "(false: the plain SIMT kernel everywhere)">,
-    Option<"wgmmaStructured", "wgmma-structured", "bool", /*default=*/"false",
+    Option<"wgmmaStructured", "wgmma-structured", "bool", /*default=*/"true",
            "Compute 2:4 structured parts of 64-channel blocks on sparse "
            "warpgroup tensor cores (wgmma.mma_async.sp) where the chip has "
-           "them (false: on mma.sp). Off by default until the GPU suite "
-           "has run it">,
+           "them (false: on mma.sp)">,
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",

@@ -68,9 +68,8 @@ struct GPUPipelineOptions
       *this, "wgmma-structured",
       llvm::cl::desc("Compute 2:4 structured parts of 64-channel blocks on "
                      "sparse warpgroup tensor cores (wgmma.mma_async.sp) "
-                     "where the chip has them (false: on mma.sp; off by "
-                     "default until the GPU suite has run it)"),
-      llvm::cl::init(false)};
+                     "where the chip has them (false: on mma.sp)"),
+      llvm::cl::init(true)};
   Option<bool> kernelRegions{
       *this, "kernel-regions",
       llvm::cl::desc("Compile contractions and softmaxes outside the "

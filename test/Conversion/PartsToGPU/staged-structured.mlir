@@ -1,10 +1,10 @@
-// RUN: tesa-opt %s --tesa-decompose="chip=sm_90 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --tesa-decompose="chip=sm_90 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu="chip=sm_90 wgmma-structured=false" | FileCheck %s
 // RUN: tesa-opt %s --tesa-decompose="chip=sm_80 plan=structured block-shape=32x64" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=NARROW
 
 // A 2:4 lhs (elements 0 and 1 of every group of four kept) of 256 channels
 // by 64 reduction elements, with 256 result columns: its four 64x64
-// structured blocks run the staged kernel (with wgmma-structured=true, the
-// warpgroup kernel: see wgmma-structured.mlir). Its four block rows have the
+// structured blocks run the staged kernel where wgmma-structured=false
+// (by default on sm_90, the warpgroup kernel: see wgmma-structured.mlir). Its four block rows have the
 // same column of blocks, so one block of threads computes two of them (a
 // group) on 64 columns, with four warps and two buffers. Each stage holds
 // a whole block of each row: 2 x 64 packed rows of 32 values (two mma.sp

@@ -1,11 +1,12 @@
-// RUN: tesa-opt %s --tesa-decompose="chip=sm_90 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu="chip=sm_90 wgmma-structured=true" | FileCheck %s
-// RUN: tesa-opt %s --tesa-decompose="chip=sm_90 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s --check-prefix=MMA
+// RUN: tesa-opt %s --tesa-decompose="chip=sm_90 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --tesa-decompose="chip=sm_90 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu="chip=sm_90 wgmma-structured=false" | FileCheck %s --check-prefix=MMA
 // RUN: tesa-opt %s --tesa-decompose="chip=sm_80 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu="chip=sm_80 wgmma-structured=true" | FileCheck %s --check-prefix=MMA
 
 // A 2:4 lhs (elements 0 and 1 of every group of four kept) of 128 channels
 // by 128 reduction elements, with 256 result columns: its two block rows of
 // two 64x64 structured blocks run the warpgroup kernel where it is asked for
-// (by default, and on sm_80, the mma.sp kernels), one block row and
+// (by default; with wgmma-structured=false, and on sm_80, the mma.sp
+// kernels), one block row and
 // 128 dense columns a block of threads (one warpgroup and a copying warp).
 // The dense copy is [column][k] (not in mma.sp's fragment order), copied by
 // TMA in boxes of 64 values by 128 columns (128-byte rows, 128-byte

@@ -88,23 +88,27 @@ WIDE_FINE_LIBRARIES = [
 # f16 weights 2:4 along the reduction (a few groups not, some f32
 # outliers): structured parts on sparse tensor cores, with 1-300 result
 # columns; sm_80's PTX is compiled by the driver. The third field bounds the
-# channels, the fourth those of the products with 128 columns or more. With
-# 64x64 blocks, products of more than 192 channels and 128 columns or more
-# run the staged kernel; those of 449-599 channels have 8-10 block rows,
-# which it computes in pairs (9: one pair lacks its second row).
+# channels, the fourth those of the products with 128 columns or more. On
+# sm_90, 64-channel blocks take the warpgroup kernel (wgmma.sp) by default;
+# sm90_structured_block64x64 keeps mma.sp (--wgmma-structured=false), where
+# products of more than 192 channels and 128 columns or more run the
+# staged kernel; those of 449-599 channels have 8-10 block rows, which it
+# computes in pairs (9: one pair lacks its second row).
 STRUCTURED_LIBRARIES = [
     ("sm90_structured_auto", ["--chip=sm_90", "--plan=auto", PER_PART], 140, 1),
     ("sm90_structured_block32x64", ["--chip=sm_90", "--plan=structured",
                                     "--block-shape=32x64", PER_PART], 140, 1),
     ("sm90_structured_block64x64", ["--chip=sm_90", "--plan=structured",
-                                    "--block-shape=64x64", PER_PART], 600, 449),
+                                    "--block-shape=64x64",
+                                    "--wgmma-structured=false", PER_PART],
+     600, 449),
     ("sm80_ptx_structured16x32", ["--chip=sm_80", "--format=isa",
                                   "--plan=structured", "--block-shape=16x32",
                                   PER_PART], 140, 1),
 ]
 # 2:4 weights of 65-400 channels by 40-300 reduction elements with 30% of
 # their 64x64 blocks pruned whole, and 64-300 result columns: the warpgroup
-# kernel (wgmma.sp, asked for) on 64x64 and 64x32 blocks, 64 or 128
+# kernel (wgmma.sp) on 64x64 and 64x32 blocks, 64 or 128
 # columns a warpgroup. Each library's last case has 8900-9984 channels,
 # enough tiles for pairs of block rows: with 10% of the 64x64 blocks pruned
 # (pairs whose blocks differ, on branches), or none (pairs that keep every
