@@ -37,14 +37,6 @@ bool allKernelTensors(Operation *op) {
          llvm::all_of(op->getResultTypes(), isKernelTensorType);
 }
 
-/// Whether `type` is a static tensor of booleans: a mask an epilogue step
-/// may read (torch-mlir's attention mask, selected into the scores).
-bool isMaskTensorType(Type type) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  return tensor && tensor.hasStaticShape() &&
-         tensor.getElementType().isInteger(1);
-}
-
 /// Whether `op` may be an epilogue step by its types: kernel tensors, and
 /// masks among the inputs it reads besides the running value.
 bool hasEpilogueTypes(linalg::LinalgOp op) {

@@ -12,9 +12,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
+#include "tesa/Transforms/KernelRegions.h"
 #include "tesa/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -52,24 +55,81 @@ linalg::GenericOp asGeneric(RewriterBase &rewriter, Operation *op) {
   return succeeded(generic) ? *generic : nullptr;
 }
 
+/// The number of elements of a static tensor type.
+int64_t getNumElements(Type type) {
+  return cast<RankedTensorType>(type).getNumElements();
+}
+
+/// Whether elementwise `op` computes each element from its inputs' alone,
+/// as a kernel region's epilogue step can: f16, f32 or boolean tensors,
+/// arith and math ops, no loop index and no read of another tensor (a
+/// gather's tensor.extract).
+bool isPlainElementwise(Operation *op) {
+  auto isStepType = [](Type type) {
+    return tesa::isKernelTensorType(type) || tesa::isMaskTensorType(type);
+  };
+  if (!llvm::all_of(op->getOperandTypes(), isStepType))
+    return false;
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  return !generic ||
+         llvm::all_of(generic.getBody()->getOperations(), [](Operation &inner) {
+           return isa<arith::ArithDialect, math::MathDialect>(
+                      inner.getDialect()) ||
+                  isa<linalg::YieldOp>(inner);
+         });
+}
+
+/// Whether `producer` only broadcasts smaller tensors, plainly (see
+/// isPlainElementwise): a reader that computes it again reads those
+/// smaller tensors instead of its whole result. torch-mlir's attention
+/// mask is one: a boolean per query and per key, broadcast and selected
+/// into 0 / -inf once, then added to every layer's scores.
+bool isBroadcastProducer(Operation *producer) {
+  int64_t resultSize = getNumElements(producer->getResult(0).getType());
+  return isPlainElementwise(producer) &&
+         llvm::all_of(producer->getOperands().drop_back(), [&](Value input) {
+           return getNumElements(input.getType()) < resultSize;
+         });
+}
+
 /// Fuses into `consumer` the first elementwise producer it alone reads;
-/// returns the fused op, or null when there is none.
-Operation *fuseOneProducer(RewriterBase &rewriter, linalg::GenericOp consumer) {
+/// with `plainOnly`, the first plain one (see isPlainElementwise) it alone
+/// reads or that only broadcasts (see isBroadcastProducer; a copy is fused
+/// then). Returns the fused op, or null when there is none.
+Operation *fuseOneProducer(RewriterBase &rewriter, linalg::GenericOp consumer,
+                           bool plainOnly) {
   for (OpOperand *input : consumer.getDpsInputOperands()) {
     Operation *producer = input->get().getDefiningOp();
-    if (!isElementwiseOnTensors(producer) || !input->get().hasOneUse() ||
+    if (!isElementwiseOnTensors(producer) ||
         producer->getBlock() != consumer->getBlock())
+      continue;
+    if (plainOnly && !isPlainElementwise(producer))
+      continue;
+    bool shared = !input->get().hasOneUse();
+    if (shared && !(plainOnly && isBroadcastProducer(producer)))
       continue;
     // A transpose is generalised in place.
     producer = asGeneric(rewriter, producer);
     if (!producer || !linalg::areElementwiseOpsFusable(input))
       continue;
-    // The fused op takes the consumer's place.
+    // The fused op takes the consumer's place; a shared producer is copied
+    // there first, and the copy fused.
     rewriter.setInsertionPoint(consumer);
+    Value sharedValue = input->get();
+    if (shared) {
+      producer = rewriter.clone(*producer);
+      rewriter.modifyOpInPlace(consumer,
+                               [&] { input->set(producer->getResult(0)); });
+    }
     FailureOr<linalg::ElementwiseOpFusionResult> fused =
         linalg::fuseElementwiseOps(rewriter, input);
-    if (failed(fused))
+    if (failed(fused)) {
+      if (shared) {
+        rewriter.modifyOpInPlace(consumer, [&] { input->set(sharedValue); });
+        rewriter.eraseOp(producer);
+      }
       continue;
+    }
     for (auto [original, replacement] : fused->replacements)
       rewriter.replaceAllUsesExcept(original, replacement, fused->fusedOp);
     rewriter.eraseOp(consumer);
@@ -114,15 +174,21 @@ struct FuseElementwiseChainsPass
     : public tesa::impl::FuseElementwiseChainsBase<FuseElementwiseChainsPass> {
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
-    SmallVector<linalg::GenericOp> consumers;
-    getOperation()->walk([&](Operation *op) {
-      if (isa<linalg::GenericOp>(op) && isElementwiseOnTensors(op))
-        consumers.push_back(cast<linalg::GenericOp>(op));
-    });
-    // In program order, each consumer takes its producers one at a time.
-    for (linalg::GenericOp consumer : consumers)
-      while (Operation *fused = fuseOneProducer(rewriter, consumer))
-        consumer = cast<linalg::GenericOp>(fused);
+    // First the plain ops, broadcasts copied into their readers, then the
+    // others: a mask broadcast from a gather's booleans stays a broadcast
+    // of the gather's small result, which every layer's scores can read.
+    for (bool plainOnly : {true, false}) {
+      SmallVector<linalg::GenericOp> consumers;
+      getOperation()->walk([&](Operation *op) {
+        if (isa<linalg::GenericOp>(op) && isElementwiseOnTensors(op))
+          consumers.push_back(cast<linalg::GenericOp>(op));
+      });
+      // In program order, each consumer takes its producers one at a time.
+      for (linalg::GenericOp consumer : consumers)
+        while (Operation *fused =
+                   fuseOneProducer(rewriter, consumer, plainOnly))
+          consumer = cast<linalg::GenericOp>(fused);
+    }
     // Then elementwise ops of expanded products work on the products' shape
     // (upstream's folding of reshapes by collapsing loops), where the
     // product's epilogue can take them.

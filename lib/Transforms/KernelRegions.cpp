@@ -17,6 +17,12 @@ bool tesa::isKernelTensorType(Type type) {
          isa<Float32Type, Float16Type>(tensor.getElementType());
 }
 
+bool tesa::isMaskTensorType(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.hasStaticShape() &&
+         tensor.getElementType().isInteger(1);
+}
+
 bool tesa::isTransposeForKernel(linalg::TransposeOp op) {
   return isKernelTensorType(op.getInput().getType()) &&
          isKernelTensorType(op.getInit().getType()) &&

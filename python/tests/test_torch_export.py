@@ -72,6 +72,22 @@ class SmallBert(torch.nn.Module):
         return self.bert(input_ids=input_ids).last_hidden_state
 
 
+class PaddedSmallBert(SmallBert):
+    """SmallBert called with an attention mask (padding by key)."""
+
+    def forward(self, input_ids, attention_mask):
+        return self.bert(input_ids=input_ids,
+                         attention_mask=attention_mask).last_hidden_state
+
+
+def padded_bert_inputs():
+    """Token ids and an attention mask whose last four keys are padding."""
+    ids = torch.randint(0, 100, (1, 16))
+    mask = torch.ones(1, 16, dtype=torch.int64)
+    mask[0, 12:] = 0
+    return ids, mask
+
+
 def run_on_cpu(exported, inputs, passes=("--tesa-propagate",
                                           "--tesa-decompose")):
     """What the exported program computes on `inputs`, through tesa-opt's
@@ -399,6 +415,19 @@ def test_bert_in_region_forms_matches_pytorch():
     assert relative_error(result, reference) < 1e-4
 
 
+@needs_tesa_opt
+@needs_runner
+def test_padded_bert_in_region_forms_matches_pytorch():
+    """With padding keys, each layer's scores read the mask's booleans by
+    query and by key (see test_bert_attention_is_one_region_a_layer)."""
+    torch.manual_seed(0)
+    model = PaddedSmallBert().eval()
+    inputs = padded_bert_inputs()
+    exported = tt.export(model, inputs, weights="constants")
+    result, reference = run_on_cpu(exported, inputs, REGION_FORMS)
+    assert relative_error(result, reference) < 1e-4
+
+
 def form_regions(exported):
     """The exported program with its kernel regions formed as the GPU
     pipeline forms them (REGION_FORMS, not inlined)."""
@@ -410,19 +439,24 @@ def form_regions(exported):
 
 
 @needs_tesa_opt
+@pytest.mark.parametrize("padded", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-def test_bert_attention_is_one_region_a_layer(dtype):
+def test_bert_attention_is_one_region_a_layer(dtype, padded):
     """torch-mlir's attention (the heads moved and scaled, the mask add and
     the safe softmax over a unit batch, the heads' permute after the
     context) becomes one attention region in each of the two layers, in f32
-    (exact-f32 tiles) and in f16 (tensor cores)."""
+    (exact-f32 tiles) and in f16 (tensor cores), with or without padding.
+    The mask, computed once as 0 / -inf over queries x keys, is not: each
+    layer's scores read its booleans by query and by key instead."""
     torch.manual_seed(0)
-    model = SmallBert().eval().to(dtype)
-    ids = torch.randint(0, 100, (1, 16))
-    exported = tt.export(model, (ids,), weights="constants")
+    model = (PaddedSmallBert() if padded else SmallBert()).eval().to(dtype)
+    inputs = padded_bert_inputs() if padded else (
+        torch.randint(0, 100, (1, 16)),)
+    exported = tt.export(model, inputs, weights="constants")
     formed = form_regions(exported)
     assert formed.count("tesa.kernel attention") == 2
     assert "tesa.kernel row_reduction -> tensor<4x16x16x" not in formed
+    assert "tensor<1x1x16x16x" not in formed
 
 
 @needs_tesa_opt

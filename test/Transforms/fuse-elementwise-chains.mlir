@@ -116,3 +116,91 @@ func.func @annotated_expanded_product(%w: tensor<96x16xf16>, %x: tensor<2x16x64x
   } -> tensor<2x96x8x8xf16, #tesa.sparsity<bits = 16>>
   return %y : tensor<2x96x8x8xf16, #tesa.sparsity<bits = 16>>
 }
+
+// -----
+
+// torch-mlir's attention mask: booleans per query and per key, combined and
+// selected into 0 / -inf once over queries x keys, then added to the scores
+// of two layers. The broadcast is copied into each layer's add, which then
+// reads the two boolean vectors (and no mask of queries x keys); the
+// booleans per key come from a gather, which stays apart: a plain op does
+// not take it.
+// CHECK-DAG: #[[BY_QUERY:.+]] = affine_map<(d0, d1, d2) -> (d1)>
+// CHECK-DAG: #[[BY_KEY:.+]] = affine_map<(d0, d1, d2) -> (d2)>
+// CHECK-LABEL: func.func @shared_attention_mask
+// CHECK-SAME: (%[[S0:[^:]+]]: tensor<2x4x4xf32>, %[[S1:[^:]+]]: tensor<2x4x4xf32>, %[[Q:[^:]+]]: tensor<4xi1>, %[[IDS:[^:]+]]: tensor<4xi64>, %[[TABLE:[^:]+]]: tensor<8xi1>)
+// CHECK: %[[KEYS:.+]] = linalg.generic
+// CHECK-SAME: ins(%[[IDS]] : tensor<4xi64>)
+// CHECK: tensor.extract %[[TABLE]]
+// CHECK: %[[A0:.+]] = linalg.generic {indexing_maps = [#{{[^,]+}}, #[[BY_QUERY]], #[[BY_KEY]],
+// CHECK-SAME: ins(%[[S0]], %[[Q]], %[[KEYS]] : tensor<2x4x4xf32>, tensor<4xi1>, tensor<4xi1>)
+// CHECK: arith.andi
+// CHECK: arith.select
+// CHECK: arith.addf
+// CHECK: %[[A1:.+]] = linalg.generic {indexing_maps = [#{{[^,]+}}, #[[BY_QUERY]], #[[BY_KEY]],
+// CHECK-SAME: ins(%[[S1]], %[[Q]], %[[KEYS]] : tensor<2x4x4xf32>, tensor<4xi1>, tensor<4xi1>)
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[A0]], %[[A1]]
+func.func @shared_attention_mask(%s0: tensor<2x4x4xf32>, %s1: tensor<2x4x4xf32>, %q: tensor<4xi1>, %ids: tensor<4xi64>, %table: tensor<8xi1>) -> (tensor<2x4x4xf32>, tensor<2x4x4xf32>) {
+  %zero = arith.constant 0.0 : f16
+  %ninf = arith.constant 0xFC00 : f16
+  %ek = tensor.empty() : tensor<4xi1>
+  %keys = linalg.generic {indexing_maps = [affine_map<(k) -> (k)>, affine_map<(k) -> (k)>], iterator_types = ["parallel"]} ins(%ids : tensor<4xi64>) outs(%ek : tensor<4xi1>) {
+  ^bb0(%id: i64, %out: i1):
+    %i = arith.index_cast %id : i64 to index
+    %kept = tensor.extract %table[%i] : tensor<8xi1>
+    linalg.yield %kept : i1
+  } -> tensor<4xi1>
+  %eb = tensor.empty() : tensor<4x4xi1>
+  %both = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%q, %keys : tensor<4xi1>, tensor<4xi1>) outs(%eb : tensor<4x4xi1>) {
+  ^bb0(%a: i1, %b: i1, %out: i1):
+    %c = arith.andi %a, %b : i1
+    linalg.yield %c : i1
+  } -> tensor<4x4xi1>
+  %em = tensor.empty() : tensor<4x4xf16>
+  %mask = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%both : tensor<4x4xi1>) outs(%em : tensor<4x4xf16>) {
+  ^bb0(%m: i1, %out: f16):
+    %v = arith.select %m, %zero, %ninf : f16
+    linalg.yield %v : f16
+  } -> tensor<4x4xf16>
+  %e = tensor.empty() : tensor<2x4x4xf32>
+  %a0 = linalg.generic {indexing_maps = [affine_map<(h, i, j) -> (h, i, j)>, affine_map<(h, i, j) -> (i, j)>, affine_map<(h, i, j) -> (h, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s0, %mask : tensor<2x4x4xf32>, tensor<4x4xf16>) outs(%e : tensor<2x4x4xf32>) {
+  ^bb0(%s: f32, %m: f16, %out: f32):
+    %w = arith.extf %m : f16 to f32
+    %y = arith.addf %s, %w : f32
+    linalg.yield %y : f32
+  } -> tensor<2x4x4xf32>
+  %a1 = linalg.generic {indexing_maps = [affine_map<(h, i, j) -> (h, i, j)>, affine_map<(h, i, j) -> (i, j)>, affine_map<(h, i, j) -> (h, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s1, %mask : tensor<2x4x4xf32>, tensor<4x4xf16>) outs(%e : tensor<2x4x4xf32>) {
+  ^bb0(%s: f32, %m: f16, %out: f32):
+    %w = arith.extf %m : f16 to f32
+    %y = arith.addf %s, %w : f32
+    linalg.yield %y : f32
+  } -> tensor<2x4x4xf32>
+  return %a0, %a1 : tensor<2x4x4xf32>, tensor<2x4x4xf32>
+}
+
+// -----
+
+// A shared op that reads as many elements as it writes is not copied.
+// CHECK-LABEL: func.func @shared_same_size
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: linalg.generic
+func.func @shared_same_size(%x: tensor<4x8xf16>, %y: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %w = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x8xf16>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%in: f16, %out: f32):
+    %v = arith.extf %in : f16 to f32
+    linalg.yield %v : f32
+  } -> tensor<4x8xf32>
+  %a = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%w, %y : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%in: f32, %in2: f32, %out: f32):
+    %v = arith.addf %in, %in2 : f32
+    linalg.yield %v : f32
+  } -> tensor<4x8xf32>
+  %m = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%w, %y : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%in: f32, %in2: f32, %out: f32):
+    %v = arith.mulf %in, %in2 : f32
+    linalg.yield %v : f32
+  } -> tensor<4x8xf32>
+  return %a, %m : tensor<4x8xf32>, tensor<4x8xf32>
+}

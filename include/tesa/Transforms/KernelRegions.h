@@ -32,6 +32,10 @@ struct ChipDescription;
 /// of f32 or f16 elements.
 bool isKernelTensorType(mlir::Type type);
 
+/// Whether `type` is a static tensor of booleans: a mask that an epilogue
+/// step may read (torch-mlir's attention mask, selected into the scores).
+bool isMaskTensorType(mlir::Type type);
+
 /// The contraction dimensions of `op` as the kernel families see them:
 /// linalg::inferContractionDims, except that a product without a batch
 /// whose output leads with one of two M (or N) dimensions takes that one as

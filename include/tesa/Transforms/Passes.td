@@ -635,6 +635,18 @@ def FuseElementwiseChains : Pass<"tesa-fuse-elementwise-chains"> {
     kernel regions formed after it see the same products, reductions and
     epilogues.
 
+    One kind of op with several readers is copied into each of them: a
+    plain broadcast, whose inputs are all smaller than its result, of
+    f16, f32 or boolean tensors, computed by arith and math ops alone (no
+    loop index, no gather's `tensor.extract`). torch-mlir's attention mask
+    is one: booleans by query and by key, combined and selected into
+    0 / -inf once over queries x keys, then added to every layer's scores.
+    Copied, each layer's mask add reads the booleans (a few hundred bytes,
+    as the attention kernel's epilogue) instead of the queries x keys
+    mask. Plain ops are fused first, the others (gathers, integer index
+    arithmetic) after, so that a broadcast does not take the gather that
+    feeds it and stays plain.
+
     Then an elementwise op that reads a product's result through a
     `tensor.expand_shape` (a 1x1 convolution rewritten as a batched product
     over the images, expanded back to NCHW) works on the product's shape
