@@ -44,6 +44,9 @@ MODELS = {
     "mobilenet_v2": dict(kind="mobilenet_v2", batch=32),
     "bert_base_s128": dict(kind="bert", seq=128, layers=12),
     "bert_base_s512": dict(kind="bert", seq=512, layers=12),
+    # Called with an attention mask whose last eighth of keys is padding.
+    "bert_base_padded_s512": dict(kind="bert", seq=512, layers=12,
+                                  padding=64),
 }
 PATTERNS = ("dense", "fine90", "block90", "structured50", "block90_int8")
 PRECISIONS = ("f32", "f16")
@@ -51,7 +54,7 @@ PRECISIONS = ("f32", "f16")
 
 def build_model(spec):
     """The model (eval mode, float32, deterministic weights) and its example
-    input (CPU)."""
+    inputs, a tuple (CPU)."""
     import torch
     kind = spec["kind"]
     if kind == "mlp":
@@ -59,21 +62,25 @@ def build_model(spec):
             torch.nn.Linear(1024, 4096), torch.nn.ReLU(),
             torch.nn.Linear(4096, 4096), torch.nn.ReLU(),
             torch.nn.Linear(4096, 1024))
-        example = _normal("x", (spec["batch"], 1024), 1.0)
+        example = (_normal("x", (spec["batch"], 1024), 1.0),)
     elif kind == "mobilenet_v2":
         import torchvision
         model = torchvision.models.mobilenet_v2()
-        example = _normal("x", (spec["batch"], 3, 224, 224), 1.0)
+        example = (_normal("x", (spec["batch"], 3, 224, 224), 1.0),)
     else:
         from transformers import BertConfig, BertModel
         config = BertConfig(num_hidden_layers=spec["layers"])
         model = _last_hidden_state_class()(
             BertModel(config, add_pooling_layer=False))
         rng = np.random.default_rng(7)
-        example = rng.integers(0, config.vocab_size, (1, spec["seq"]))
+        example = (rng.integers(0, config.vocab_size, (1, spec["seq"])),)
+        if "padding" in spec:
+            keys = np.ones((1, spec["seq"]), dtype=np.int64)
+            keys[:, spec["seq"] - spec["padding"]:] = 0
+            example += (keys,)
     model.eval()
     _set_weights(model)
-    example = torch.from_numpy(np.asarray(example))
+    example = tuple(torch.from_numpy(np.asarray(x)) for x in example)
     return model, example
 
 
@@ -85,8 +92,9 @@ def _last_hidden_state_class():
             super().__init__()
             self.bert = bert
 
-        def forward(self, input_ids):
-            return self.bert(input_ids=input_ids).last_hidden_state
+        def forward(self, input_ids, attention_mask=None):
+            return self.bert(input_ids=input_ids,
+                             attention_mask=attention_mask).last_hidden_state
     return LastHiddenState
 
 
@@ -188,14 +196,14 @@ def split_name(name):
 
 
 def prepared(name):
-    """(tesa-ready model, example input, masks, bits) for `name` on CPU."""
+    """(tesa-ready model, example inputs, masks, bits) for `name` on CPU."""
     model_name, pattern, precision = split_name(name)
     model, example = build_model(MODELS[model_name])
     masks, bits = pattern_masks(model, pattern)
     if precision == "f16":
         model = model.half()
-        if example.is_floating_point():
-            example = example.half()
+        example = tuple(x.half() if x.is_floating_point() else x
+                        for x in example)
     return model, example, masks, bits
 
 
@@ -239,7 +247,7 @@ def prepare_all(args, out, manifest, manifest_path, compiler, opt):
     for name in configurations(args.only):
         model, example, masks, bits = prepared(name)
         started = time.perf_counter()
-        exported = tesa.torch.export(model, (example,), masks=masks,
+        exported = tesa.torch.export(model, example, masks=masks,
                                      bits=bits, weights="arguments")
         export_s = time.perf_counter() - started
         source = out / f"{name}.mlir"
@@ -316,18 +324,19 @@ def pytorch_timings(model_name, precision, args, cache):
     key = (model_name, precision)
     if key in cache:
         return cache[key]
-    model, x, _, _ = prepared(f"{model_name}_dense_{precision}")
-    model, x = model.cuda(), x.cuda()
+    model, inputs, _, _ = prepared(f"{model_name}_dense_{precision}")
+    model = model.cuda()
+    x = tuple(t.cuda() for t in inputs)
     timings = {}
     with torch.no_grad():
-        timings["PyTorch eager"] = events_ms(lambda: model(x))
-        timings["PyTorch CUDA graph"] = graph_ms(lambda: model(x))
+        timings["PyTorch eager"] = events_ms(lambda: model(*x))
+        timings["PyTorch CUDA graph"] = graph_ms(lambda: model(*x))
         if args.torch_compile != "off":
             try:
                 started = time.perf_counter()
                 fn = torch.compile(model, mode=args.torch_compile)
-                fn(x)
-                timings["torch.compile"] = graph_ms(lambda: fn(x))
+                fn(*x)
+                timings["torch.compile"] = graph_ms(lambda: fn(*x))
                 timings["torch.compile first call s"] = round(
                     time.perf_counter() - started, 1)
             except Exception as error:  # noqa: BLE001 - recorded
@@ -373,16 +382,16 @@ def run_one(name, entry, out, args, cache):
     model, example, masks, bits = prepared(name)
     model, _ = tesa.torch.prepare(model, masks=masks, bits=bits)
     model = model.cuda()
-    x = example.cuda()
+    x = tuple(t.cuda() for t in example)
     compiled = tesa.torch.CompiledModule(out / f"{name}.so", "forward",
                                          entry["parameters"], model)
     result = {}
     with torch.no_grad():
-        result["error"] = relative_error(compiled(x), model(x))
-        timings = {"tesa": graph_ms(lambda: compiled(x)),
-                   "tesa, no graph": events_ms(lambda: compiled(x))}
+        result["error"] = relative_error(compiled(*x), model(*x))
+        timings = {"tesa": graph_ms(lambda: compiled(*x)),
+                   "tesa, no graph": events_ms(lambda: compiled(*x))}
         if args.profile:
-            result["kernels"] = top_kernels(lambda: compiled(x),
+            result["kernels"] = top_kernels(lambda: compiled(*x),
                                             count=args.profile_kernels)
     timings.update(pytorch_timings(model_name, precision, args, cache))
     timings["PyTorch fp16 dense, CUDA graph"] = pytorch_timings(
