@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Fuses each elementwise op into its only reader when that is elementwise
-// too (upstream's linalg::fuseElementwiseOps), so that a chain such as
+// too (upstream's linalg::fuseElementwiseOps), and a copy of a plain
+// broadcast into each of its readers, so that a chain such as
 // torch-mlir's head transpose, f16-to-f32 widening and scaling of a query
 // is one op: one launch on the generic path, or one step of a region.
 //
@@ -17,8 +18,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -60,7 +61,7 @@ int64_t getNumElements(Type type) {
   return cast<RankedTensorType>(type).getNumElements();
 }
 
-/// Whether elementwise `op` computes each element from its inputs' alone,
+/// Whether elementwise `op` computes each element from its inputs alone,
 /// as a kernel region's epilogue step can: f16, f32 or boolean tensors,
 /// arith and math ops, no loop index and no read of another tensor (a
 /// gather's tensor.extract).
