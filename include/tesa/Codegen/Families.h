@@ -120,15 +120,16 @@ buildKeptChannelPartKernel(PartMatmulOp part, mlir::gpu::GPUModuleOp module,
                            llvm::ArrayRef<mlir::Operation *> epilogueOps = {});
 
 /// Why `members` cannot run as one launch (fuseKernels), or none: each
-/// must be one kernel (no split-K), with the same number of threads, no
-/// workgroup or private attributions and a body of one block.
+/// must have the same number of threads, no launch bounds (a persistent
+/// grid), no workgroup or private attributions and a body of one block;
+/// either none is split-K or all are, their finishing kernels fusable too.
 std::optional<std::string> checkFusable(llvm::ArrayRef<RegionKernel> members);
 /// Groups, in program order, of `kernels` (kernel i is launched in place of
 /// `sites[i]`) that run as one launch at their first member's site: a
 /// kernel joins the first group whose first member `f` has
 /// `related(f, i)`, whose kernel it fuses with (checkFusable), whose site
 /// is in the block of kernel i's site, and before whose site every input of
-/// kernel i is defined in that block (so no member reads another's result,
+/// kernel i (and of its split-K finish) is defined in that block (so no member reads another's result,
 /// and none is moved out of a branch or loop). Each other kernel is a group of one.
 llvm::SmallVector<llvm::SmallVector<unsigned>> groupSiblingKernels(
     llvm::ArrayRef<RegionKernel> kernels,
@@ -155,17 +156,19 @@ void launchKernelGroups(
 /// one grid: their blocks one after the other along x, each running its
 /// member's body with the block coordinates of its own launch; its
 /// arguments are the members' arguments in order, its dynamic shared memory
-/// the largest member's. The members' kernels are erased; launch it with
-/// launchFusedKernels.
+/// the largest member's; split-K members' finishing kernels are fused the
+/// same way, as its `finish`. The members' kernels are erased; launch it
+/// with launchFusedKernels.
 RegionKernel fuseKernels(llvm::ArrayRef<RegionKernel> members,
                          mlir::gpu::GPUModuleOp module, llvm::StringRef name);
-/// Launches `fused` (made by fuseKernels from kernels whose inputs were
-/// `memberInputs`) on their inputs' flat buffers and new result buffers of
-/// `resultTypes`, one a member, and returns those buffers as tensors.
+/// Launches `fused` (made by fuseKernels from `members`) on the members'
+/// inputs' flat buffers, tensor maps and new result buffers of
+/// `resultTypes`, one a member (through a workspace and `fused`'s finish
+/// for split-K members), and returns those buffers as tensors.
 llvm::SmallVector<mlir::Value>
 launchFusedKernels(mlir::OpBuilder &builder, mlir::Location loc,
                    const RegionKernel &fused,
-                   llvm::ArrayRef<llvm::SmallVector<mlir::Value>> memberInputs,
+                   llvm::ArrayRef<RegionKernel> members,
                    llvm::ArrayRef<mlir::RankedTensorType> resultTypes);
 /// A `gpu.launch_func` of `kernel` on `arguments`, `grid` blocks of `block`
 /// threads, with `sharedBytes` of dynamic shared memory (none for 0).

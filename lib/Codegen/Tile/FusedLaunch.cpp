@@ -9,7 +9,7 @@
 // previous member's, and each block runs its member's body with the block
 // coordinates it would have had in its own launch. Small kernels that each
 // fill a fraction of the GPU then run side by side instead of one after
-// the other.
+// the other. Split-K members' finishing kernels run as a second grid.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,12 +26,16 @@ std::optional<std::string>
 tesa::checkFusable(ArrayRef<RegionKernel> members) {
   if (members.size() < 2)
     return "fewer than two kernels";
+  bool split = bool(members.front().finish);
   for (const RegionKernel &member : members) {
     gpu::GPUFuncOp kernel = member.kernel;
-    if (member.finish || member.workspaceElements)
-      return "a split-K kernel takes a second launch";
-    if (!member.tensorMaps.empty())
-      return "a kernel takes TMA tensor maps";
+    if (bool(member.finish) != split)
+      return "some kernels are split-K and others are not";
+    // A persistent grid's launch bounds (nvvm.minctasm, nvvm.maxntid).
+    if (llvm::any_of(kernel->getAttrs(), [](NamedAttribute attribute) {
+          return attribute.getName().strref().starts_with("nvvm.");
+        }))
+      return "a kernel has launch bounds (a persistent grid)";
     if (member.threads != members.front().threads)
       return "the kernels take different numbers of threads";
     if (kernel.getNumWorkgroupAttributions() ||
@@ -39,6 +43,12 @@ tesa::checkFusable(ArrayRef<RegionKernel> members) {
       return "a kernel has workgroup or private attributions";
     if (!llvm::hasSingleElement(kernel.getBody()))
       return "a kernel's body is more than one block";
+  }
+  if (split) {
+    SmallVector<RegionKernel> finishes = llvm::map_to_vector(
+        members, [](const RegionKernel &member) { return *member.finish; });
+    if (std::optional<std::string> reason = checkFusable(finishes))
+      return "their split-K finishes: " + *reason;
   }
   return std::nullopt;
 }
@@ -53,6 +63,14 @@ static bool isDefinedBefore(Value value, Operation *op) {
          definition->isBeforeInBlock(op);
 }
 
+/// Whether every input of `kernel` and of its split-K finish exists before
+/// `op` (see isDefinedBefore).
+static bool readsOnlyBefore(const RegionKernel &kernel, Operation *op) {
+  return llvm::all_of(kernel.inputs,
+                      [&](Value input) { return isDefinedBefore(input, op); }) &&
+         (!kernel.finish || readsOnlyBefore(*kernel.finish, op));
+}
+
 SmallVector<SmallVector<unsigned>>
 tesa::groupSiblingKernels(ArrayRef<RegionKernel> kernels,
                           ArrayRef<Operation *> sites,
@@ -63,10 +81,7 @@ tesa::groupSiblingKernels(ArrayRef<RegionKernel> kernels,
       unsigned first = group.front();
       return related(first, next) &&
              sites[first]->getBlock() == sites[next]->getBlock() &&
-             llvm::all_of(kernels[next].inputs,
-                          [&](Value input) {
-                            return isDefinedBefore(input, sites[first]);
-                          }) &&
+             readsOnlyBefore(kernels[next], sites[first]) &&
              !checkFusable({kernels[first], kernels[next]});
     };
     auto group = llvm::find_if(groups, joins);
@@ -107,16 +122,14 @@ void tesa::launchKernelGroups(ArrayRef<RegionKernel> kernels,
       continue;
     }
     std::string name = prefix.str();
-    SmallVector<SmallVector<Value>> inputs;
     SmallVector<RankedTensorType> types;
     for (auto [index, member] : llvm::zip_equal(group, members)) {
       name += "_" + gpu::GPUFuncOp(member.kernel).getName().str();
-      inputs.push_back(member.inputs);
       types.push_back(resultTypes[index]);
     }
     RegionKernel fused = fuseKernels(members, module, name);
     SmallVector<Value> results =
-        launchFusedKernels(builder, first->getLoc(), fused, inputs, types);
+        launchFusedKernels(builder, first->getLoc(), fused, members, types);
     for (auto [index, result] : llvm::zip_equal(group, results))
       replace(index, result);
   }
@@ -180,5 +193,11 @@ RegionKernel tesa::fuseKernels(ArrayRef<RegionKernel> members,
   fused.grid = {first, 1, 1};
   for (const RegionKernel &member : members)
     gpu::GPUFuncOp(member.kernel).erase();
+  if (members.front().finish) {
+    SmallVector<RegionKernel> finishes = llvm::map_to_vector(
+        members, [](const RegionKernel &member) { return *member.finish; });
+    fused.finish = std::make_shared<RegionKernel>(
+        fuseKernels(finishes, module, (name + "_split_k").str()));
+  }
   return fused;
 }

@@ -125,15 +125,34 @@ static void emitLaunch(OpBuilder &builder, Location loc,
                          arguments);
 }
 
+/// Appends the arguments of `kernel` to `arguments`: `leading` buffers,
+/// the flat buffers of its inputs, `out`, then its tensor maps.
+static void appendArguments(OpBuilder &builder, Location loc,
+                            const tesa::RegionKernel &kernel,
+                            ArrayRef<Value> leading, Value out,
+                            SmallVectorImpl<Value> &arguments) {
+  size_t firstInput = arguments.size() + leading.size();
+  llvm::append_range(arguments, leading);
+  appendBuffers(builder, loc, kernel.inputs, out, arguments);
+  appendTensorMaps(builder, loc, kernel, firstInput, arguments);
+}
+
 /// Launches `kernel` on `leading` buffers, then the flat buffers of its
 /// inputs, then `out`.
 static void launch(OpBuilder &builder, Location loc,
                    const tesa::RegionKernel &kernel, ArrayRef<Value> leading,
                    Value out) {
-  SmallVector<Value> arguments(leading);
-  appendBuffers(builder, loc, kernel.inputs, out, arguments);
-  appendTensorMaps(builder, loc, kernel, leading.size(), arguments);
+  SmallVector<Value> arguments;
+  appendArguments(builder, loc, kernel, leading, out, arguments);
   emitLaunch(builder, loc, kernel, arguments);
+}
+
+/// A new f32 workspace for the partial sums of split-K `kernel`.
+static Value allocateWorkspace(OpBuilder &builder, Location loc,
+                               const tesa::RegionKernel &kernel) {
+  return memref::AllocOp::create(
+      builder, loc,
+      MemRefType::get({kernel.workspaceElements}, builder.getF32Type()));
 }
 
 /// A new buffer of `type`'s shape and element type.
@@ -155,14 +174,25 @@ static Value toTensor(OpBuilder &builder, Location loc, Value buffer,
 SmallVector<Value>
 tesa::launchFusedKernels(OpBuilder &builder, Location loc,
                          const RegionKernel &fused,
-                         ArrayRef<SmallVector<Value>> memberInputs,
+                         ArrayRef<RegionKernel> members,
                          ArrayRef<RankedTensorType> resultTypes) {
-  SmallVector<Value> arguments, outs;
-  for (auto [inputs, type] : llvm::zip_equal(memberInputs, resultTypes)) {
+  SmallVector<Value> arguments, finishArguments, outs, workspaces;
+  for (auto [member, type] : llvm::zip_equal(members, resultTypes)) {
     outs.push_back(allocate(builder, loc, type));
-    appendBuffers(builder, loc, inputs, outs.back(), arguments);
+    if (!member.finish) {
+      appendArguments(builder, loc, member, {}, outs.back(), arguments);
+      continue;
+    }
+    workspaces.push_back(allocateWorkspace(builder, loc, member));
+    appendArguments(builder, loc, member, {}, workspaces.back(), arguments);
+    appendArguments(builder, loc, *member.finish, {workspaces.back()},
+                    outs.back(), finishArguments);
   }
   emitLaunch(builder, loc, fused, arguments);
+  if (fused.finish)
+    emitLaunch(builder, loc, *fused.finish, finishArguments);
+  for (Value workspace : workspaces)
+    memref::DeallocOp::create(builder, loc, workspace);
   SmallVector<Value> results;
   for (auto [out, type] : llvm::zip_equal(outs, resultTypes))
     results.push_back(toTensor(builder, loc, out, type));
@@ -175,9 +205,7 @@ Value tesa::launchRegionKernel(OpBuilder &builder, Location loc,
   Value out = allocate(builder, loc, resultType);
   if (kernel.finish) {
     // The partial sums, added up by the second kernel.
-    Value workspace = memref::AllocOp::create(
-        builder, loc,
-        MemRefType::get({kernel.workspaceElements}, builder.getF32Type()));
+    Value workspace = allocateWorkspace(builder, loc, kernel);
     launch(builder, loc, kernel, {}, workspace);
     launch(builder, loc, *kernel.finish, {workspace}, out);
     memref::DeallocOp::create(builder, loc, workspace);

@@ -106,3 +106,101 @@ func.func @conditional_sibling(%c: i1, %x: tensor<100x64xf16>, %wq: tensor<80x64
   }
   return %q, %k : tensor<100x80xf16>, tensor<100x80xf16>
 }
+
+// -----
+
+// Warpgroup products that copy by TMA fuse too: each member's tensor maps
+// follow its buffers among the fused kernel's arguments, each member's
+// copies read its own, and the host encodes all four before the launch.
+// CHECK-LABEL: gpu.func @fused_contraction0_contraction1(
+// CHECK-SAME: %[[X0:[^:]+]]: memref<16384xf16>, %{{[^:]+}}: memref<8192xf16>, %{{[^:]+}}: memref<8192xf16>, %[[A0:[^:]+]]: !llvm.array<16 x i64>, %{{[^:]+}}: !llvm.array<16 x i64>, %[[X1:[^:]+]]: memref<16384xf16>, %{{[^:]+}}: memref<8192xf16>, %{{[^:]+}}: memref<8192xf16>, %[[A1:[^:]+]]: !llvm.array<16 x i64>, %{{[^:]+}}: !llvm.array<16 x i64>)
+// CHECK: builtin.unrealized_conversion_cast %[[A0]] : !llvm.array<16 x i64> to !llvm.ptr
+// CHECK: builtin.unrealized_conversion_cast %[[A1]] : !llvm.array<16 x i64> to !llvm.ptr
+// CHECK-LABEL: func.func @warpgroup_siblings
+// CHECK-COUNT-4: llvm.call @mgpuTesaEncodeTensorMap2D
+// CHECK: gpu.launch_func @tesa_kernels::@fused_contraction0_contraction1 blocks in (%c4{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c160
+// CHECK-NOT: gpu.launch_func
+#wgmma = #tesa.tile_config<tile = [64, 64, 64], thread_tile = [64, 64], threads = 160, stages = 4, copy = tma, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>
+#mk = affine_map<(i, j, k) -> (i, k)>
+#nk = affine_map<(i, j, k) -> (j, k)>
+#mn = affine_map<(i, j, k) -> (i, j)>
+func.func @warpgroup_siblings(%x: tensor<128x128xf16>, %wq: tensor<64x128xf16>, %wk: tensor<64x128xf16>) -> (tensor<128x64xf16>, tensor<128x64xf16>) {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<128x64xf16>
+  %acc = linalg.fill ins(%zero : f16) outs(%e : tensor<128x64xf16>) -> tensor<128x64xf16>
+  %q = tesa.kernel contraction config(#wgmma) -> tensor<128x64xf16> {
+    %p = linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %wq : tensor<128x128xf16>, tensor<64x128xf16>) outs(%acc : tensor<128x64xf16>) {
+    ^bb0(%a: f16, %b: f16, %o: f16):
+      %m = arith.mulf %a, %b : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<128x64xf16>
+    tesa.yield %p : tensor<128x64xf16>
+  }
+  %k = tesa.kernel contraction config(#wgmma) -> tensor<128x64xf16> {
+    %p = linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %wk : tensor<128x128xf16>, tensor<64x128xf16>) outs(%acc : tensor<128x64xf16>) {
+    ^bb0(%a: f16, %b: f16, %o: f16):
+      %m = arith.mulf %a, %b : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<128x64xf16>
+    tesa.yield %p : tensor<128x64xf16>
+  }
+  return %q, %k : tensor<128x64xf16>, tensor<128x64xf16>
+}
+
+// -----
+
+// Split-K products of one input fuse, and so do their finishing kernels:
+// the first launch writes each member's partial sums to its own workspace,
+// the second adds each workspace up into its member's result (the first
+// member's bias added on the way).
+// CHECK-LABEL: gpu.func @fused_contraction0_contraction1(
+// CHECK-SAME: %{{[^:]+}}: memref<3840xf32>, %{{[^:]+}}: memref<2304xf32>, %{{[^:]+}}: memref<2880xf32>, %{{[^:]+}}: memref<3840xf32>, %{{[^:]+}}: memref<2304xf32>, %{{[^:]+}}: memref<2880xf32>)
+// CHECK-LABEL: gpu.func @fused_contraction0_contraction1_split_k(
+// CHECK-SAME: %{{[^:]+}}: memref<2880xf32>, %{{[^:]+}}: memref<24xf32>, %{{[^:]+}}: memref<960xf32>, %{{[^:]+}}: memref<2880xf32>, %{{[^:]+}}: memref<960xf32>)
+// CHECK-LABEL: func.func @split_siblings
+// CHECK: %[[OUT0:.*]] = memref.alloc() : memref<40x24xf32>
+// CHECK: %[[SUMS0:.*]] = memref.alloc() : memref<2880xf32>
+// CHECK: %[[OUT1:.*]] = memref.alloc() : memref<40x24xf32>
+// CHECK: %[[SUMS1:.*]] = memref.alloc() : memref<2880xf32>
+// CHECK: gpu.launch_func @tesa_kernels::@fused_contraction0_contraction1 blocks in (%c12{{.*}}) {{.*}} args(%{{[^:]+}} : memref<3840xf32>, %{{[^:]+}} : memref<2304xf32>, %[[SUMS0]] : memref<2880xf32>, %{{[^:]+}} : memref<3840xf32>, %{{[^:]+}} : memref<2304xf32>, %[[SUMS1]] : memref<2880xf32>)
+// CHECK: gpu.launch_func @tesa_kernels::@fused_contraction0_contraction1_split_k blocks in (%c8{{.*}}) {{.*}} args(%[[SUMS0]] : memref<2880xf32>, %{{[^:]+}} : memref<24xf32>, %{{[^:]+}} : memref<960xf32>, %[[SUMS1]] : memref<2880xf32>, %{{[^:]+}} : memref<960xf32>)
+// CHECK: memref.dealloc %[[SUMS0]]
+// CHECK: memref.dealloc %[[SUMS1]]
+// CHECK: %[[R0:.*]] = bufferization.to_tensor %[[OUT0]]
+// CHECK: %[[R1:.*]] = bufferization.to_tensor %[[OUT1]]
+// CHECK: return %[[R0]], %[[R1]]
+#split = #tesa.tile_config<tile = [32, 32, 16], thread_tile = [2, 2], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 3>
+#mk = affine_map<(i, j, k) -> (i, k)>
+#nk = affine_map<(i, j, k) -> (j, k)>
+#mn = affine_map<(i, j, k) -> (i, j)>
+func.func @split_siblings(%x: tensor<40x96xf32>, %wq: tensor<24x96xf32>, %wk: tensor<24x96xf32>, %b: tensor<24xf32>) -> (tensor<40x24xf32>, tensor<40x24xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<40x24xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<40x24xf32>) -> tensor<40x24xf32>
+  %q = tesa.kernel contraction config(#split) -> tensor<40x24xf32> {
+    %p = linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %wq : tensor<40x96xf32>, tensor<24x96xf32>) outs(%acc : tensor<40x24xf32>) {
+    ^bb0(%a: f32, %c: f32, %o: f32):
+      %m = arith.mulf %a, %c : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<40x24xf32>
+    %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%p, %b : tensor<40x24xf32>, tensor<24xf32>) outs(%e : tensor<40x24xf32>) {
+    ^bb0(%a: f32, %c: f32, %o: f32):
+      %s = arith.addf %a, %c : f32
+      linalg.yield %s : f32
+    } -> tensor<40x24xf32>
+    tesa.yield %y : tensor<40x24xf32>
+  }
+  %k = tesa.kernel contraction config(#split) -> tensor<40x24xf32> {
+    %p = linalg.generic {indexing_maps = [#mk, #nk, #mn], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %wk : tensor<40x96xf32>, tensor<24x96xf32>) outs(%acc : tensor<40x24xf32>) {
+    ^bb0(%a: f32, %c: f32, %o: f32):
+      %m = arith.mulf %a, %c : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<40x24xf32>
+    tesa.yield %p : tensor<40x24xf32>
+  }
+  return %q, %k : tensor<40x24xf32>, tensor<40x24xf32>
+}
