@@ -62,34 +62,6 @@ linalg::GenericOp generalize(RewriterBase &rewriter, linalg::LinalgOp op) {
   return succeeded(generalized) ? *generalized : nullptr;
 }
 
-/// Folds the copies that produce the inputs of `op` (transposes, and with
-/// `allowBroadcast` broadcasts, seen through annotations) into its indexing
-/// maps, except for the inputs in `skipped`: it then reads the copies'
-/// sources directly.
-void foldInputCopies(RewriterBase &rewriter, linalg::GenericOp op,
-                     bool allowBroadcast,
-                     ArrayRef<Value> skipped = {}) {
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  SmallVector<Value> inputs = op.getDpsInputs();
-  bool changed = false;
-  for (auto [i, input] : llvm::enumerate(inputs)) {
-    Value source;
-    AffineMap sourceMap;
-    if (llvm::is_contained(skipped, input) ||
-        !matchCopy(skipAnnotations(input), source, sourceMap, allowBroadcast))
-      continue;
-    maps[i] = sourceMap.compose(maps[i]);
-    inputs[i] = source;
-    changed = true;
-  }
-  if (!changed)
-    return;
-  rewriter.modifyOpInPlace(op, [&] {
-    op.getInputsMutable().assign(inputs);
-    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
-  });
-}
-
 /// `op` (an elementwise linalg.generic writing through the identity map)
 /// without its unit loops that no input reads, writing a tensor without
 /// those dimensions that a tensor.expand_shape gives back the old shape:

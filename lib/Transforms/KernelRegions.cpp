@@ -173,3 +173,26 @@ void tesa::inlineKernelRegion(RewriterBase &rewriter, KernelOp kernel) {
   rewriter.inlineBlockBefore(&kernel.getBody().front(), kernel);
   rewriter.replaceOp(kernel, values);
 }
+
+void tesa::foldInputCopies(RewriterBase &rewriter, linalg::GenericOp op,
+                           bool allowBroadcast, ArrayRef<Value> skipped) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<Value> inputs = op.getDpsInputs();
+  bool changed = false;
+  for (auto [i, input] : llvm::enumerate(inputs)) {
+    Value source;
+    AffineMap sourceMap;
+    if (llvm::is_contained(skipped, input) ||
+        !matchCopy(skipAnnotations(input), source, sourceMap, allowBroadcast))
+      continue;
+    maps[i] = sourceMap.compose(maps[i]);
+    inputs[i] = source;
+    changed = true;
+  }
+  if (!changed)
+    return;
+  rewriter.modifyOpInPlace(op, [&] {
+    op.getInputsMutable().assign(inputs);
+    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+  });
+}

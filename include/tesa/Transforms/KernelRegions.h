@@ -74,6 +74,14 @@ bool isTransposeForKernel(mlir::linalg::TransposeOp op);
 bool matchCopy(mlir::Value value, mlir::Value &source, mlir::AffineMap &map,
                bool allowBroadcast = false, bool allowWidening = false);
 
+/// Folds the copies that produce the inputs of `op` (transposes, and with
+/// `allowBroadcast` broadcasts, seen through annotations; see matchCopy)
+/// into its indexing maps, except for the inputs in `skipped`: it then
+/// reads the copies' sources directly.
+void foldInputCopies(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op,
+                     bool allowBroadcast,
+                     llvm::ArrayRef<mlir::Value> skipped = {});
+
 /// Whether `op` can extend an epilogue whose current value is `value`: an
 /// all-parallel linalg.generic with one result over value's dimensions,
 /// reading `value` through a permutation map (and nowhere else), its other

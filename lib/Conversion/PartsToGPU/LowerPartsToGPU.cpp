@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace tesa {
 #define GEN_PASS_DEF_LOWERPARTSTOGPU
@@ -305,10 +306,25 @@ Value LowerPartsToGPUPass::getConstantBuffer(OpBuilder &builder, Location loc,
   return memref::GetGlobalOp::create(builder, loc, type, global.getSymName());
 }
 
+/// Erases the op that defines `value` when nothing uses it and it has no
+/// side effects, and so on up through its operands (a copy and the
+/// annotations and empty tensor it was made from).
+static void eraseIfTriviallyDead(Value value) {
+  Operation *definition = value.getDefiningOp();
+  if (!definition || !isOpTriviallyDead(definition))
+    return;
+  SmallVector<Value> operands(definition->getOperands());
+  definition->erase();
+  for (Value operand : operands)
+    eraseIfTriviallyDead(operand);
+}
+
 /// The elementwise steps after the last part of a product that a kernel
 /// computing the part can apply as it stores: each the only reader of the
 /// previous value (an epilogue step, see isEpilogueStep, or an annotation),
-/// its other inputs available where the part is. Ends with a step, not an
+/// its other inputs available where the part is, where a step reads the
+/// source of a copy made after the part (a bias that torch-mlir broadcasts
+/// after the product) in place of the copy. Ends with a step, not an
 /// annotation.
 static SmallVector<Operation *> getFollowingSteps(PartMatmulOp op) {
   SmallVector<Operation *> steps;
@@ -327,6 +343,14 @@ static SmallVector<Operation *> getFollowingSteps(PartMatmulOp op) {
       continue;
     }
     auto generic = dyn_cast<linalg::GenericOp>(user);
+    if (generic && isEpilogueStep(generic, running)) {
+      SmallVector<Value> copies = generic.getDpsInputs();
+      IRRewriter rewriter(generic);
+      foldInputCopies(rewriter, generic, /*allowBroadcast=*/true,
+                      /*skipped=*/{running});
+      for (Value copy : copies)
+        eraseIfTriviallyDead(copy);
+    }
     if (!generic || !isEpilogueStep(generic, running) ||
         !llvm::all_of(generic.getDpsInputs(), [&](Value input) {
           return input == running || availableAtPart(input);

@@ -174,6 +174,39 @@ func.func @f16_bias_gelu(%x: tensor<32x64xf16>, %w: tensor<64x64xf16, #h>, %b: t
 
 // -----
 
+// torch-mlir's f32 Linear: the bias is broadcast after the product, then
+// added. The part's kernel applies the addition as it stores, reading the
+// bias vector itself (the broadcast is not made).
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: %{{.*}}: memref<256xf32>, %{{.*}}: memref<2048xf32>, %[[BIAS:.*]]: memref<64xf32>, %[[OUT:.*]]: memref<512xf32>)
+// CHECK: %[[B:.*]] = memref.load %[[BIAS]]
+// CHECK: arith.addf %{{.*}}, %[[B]] : f32
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK-LABEL: func.func @bias_broadcast_after_part
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch_func @tesa_kernels::@part0 {{.*}} args(%{{[^:]+}} : memref<256xf32>, %{{[^:]+}} : memref<2048xf32>, %{{[^:]+}} : memref<64xf32>, %{{[^:]+}} : memref<512xf32>)
+// CHECK-NOT: gpu.launch_func
+#c = #tesa.sparsity<map = dense<[[32, 0], [0, 32]]> : tensor<2x2xi8>>
+func.func @bias_broadcast_after_part(%x: tensor<8x32xf32>, %w: tensor<32x64xf32, #c>, %b: tensor<64xf32>) -> tensor<8x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x64xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
+  %p = tesa.extract_part %w : tensor<32x64xf32, #c> -> tensor<32x64xf32, #c>
+  %r = tesa.part_matmul block %x, %p, %z {bits = 32 : i64, block = array<i64: 16, 32>, sparse_operand = 1 : i64} : tensor<8x32xf32>, tensor<32x64xf32, #c>, tensor<8x64xf32> -> tensor<8x64xf32>
+  %bias = linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%b : tensor<64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x64xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%r, %bias : tensor<8x64xf32>, tensor<8x64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %s = arith.addf %a, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<8x64xf32>
+  return %y : tensor<8x64xf32>
+}
+
+// -----
+
 // An f16 part accumulating in f32 (torch-mlir's f16 Linear: the f16 bias
 // widened and broadcast into the accumulator, which Decompose copies and
 // annotates; the sum rounded to f16 after): the part reads the f16
