@@ -17,10 +17,17 @@
 #include "tesa/Codegen/KernelEmitter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace tesa;
+
+/// The split-K finishing kernels of `members` (each has one).
+static SmallVector<RegionKernel> getFinishes(ArrayRef<RegionKernel> members) {
+  return llvm::map_to_vector(
+      members, [](const RegionKernel &member) { return *member.finish; });
+}
 
 std::optional<std::string>
 tesa::checkFusable(ArrayRef<RegionKernel> members) {
@@ -31,10 +38,8 @@ tesa::checkFusable(ArrayRef<RegionKernel> members) {
     gpu::GPUFuncOp kernel = member.kernel;
     if (bool(member.finish) != split)
       return "some kernels are split-K and others are not";
-    // A persistent grid's launch bounds (nvvm.minctasm, nvvm.maxntid).
-    if (llvm::any_of(kernel->getAttrs(), [](NamedAttribute attribute) {
-          return attribute.getName().strref().starts_with("nvvm.");
-        }))
+    if (kernel->hasAttr(NVVM::NVVMDialect::getMinctasmAttrName()) ||
+        kernel->hasAttr(NVVM::NVVMDialect::getMaxntidAttrName()))
       return "a kernel has launch bounds (a persistent grid)";
     if (member.threads != members.front().threads)
       return "the kernels take different numbers of threads";
@@ -45,9 +50,7 @@ tesa::checkFusable(ArrayRef<RegionKernel> members) {
       return "a kernel's body is more than one block";
   }
   if (split) {
-    SmallVector<RegionKernel> finishes = llvm::map_to_vector(
-        members, [](const RegionKernel &member) { return *member.finish; });
-    if (std::optional<std::string> reason = checkFusable(finishes))
+    if (std::optional<std::string> reason = checkFusable(getFinishes(members)))
       return "their split-K finishes: " + *reason;
   }
   return std::nullopt;
@@ -193,11 +196,8 @@ RegionKernel tesa::fuseKernels(ArrayRef<RegionKernel> members,
   fused.grid = {first, 1, 1};
   for (const RegionKernel &member : members)
     gpu::GPUFuncOp(member.kernel).erase();
-  if (members.front().finish) {
-    SmallVector<RegionKernel> finishes = llvm::map_to_vector(
-        members, [](const RegionKernel &member) { return *member.finish; });
-    fused.finish = std::make_shared<RegionKernel>(
-        fuseKernels(finishes, module, (name + "_split_k").str()));
-  }
+  if (members.front().finish)
+    fused.finish = std::make_shared<RegionKernel>(fuseKernels(
+        getFinishes(members), module, (name + "_split_k").str()));
   return fused;
 }
