@@ -5,8 +5,8 @@
     python3 bench/torch_models.py run gpu-run/torch-models --out r.json  # on the GPU
 
 `prepare` builds each model (the MLP, torchvision's MobileNet-V2 and
-transformers' BertModel from its base config, weights from fixed seeds: nothing
-is downloaded), masks it with one of SparTA's patterns, exports it with
+transformers' BertModel from its base config, also called with a padding mask
+as bert_base_padded_s512; weights from fixed seeds: nothing is downloaded), masks it with one of SparTA's patterns, exports it with
 `tesa.torch.export` (weights as arguments) and compiles it with tesa-compile;
 it records the propagation report's totals. `run` builds the same models and
 masks on the GPU machine (whose torchvision and transformers may be other
