@@ -88,9 +88,10 @@ bool isPlainElementwise(Operation *op) {
 bool isBroadcastProducer(Operation *producer) {
   int64_t resultSize = getNumElements(producer->getResult(0).getType());
   return isPlainElementwise(producer) &&
-         llvm::all_of(producer->getOperands().drop_back(), [&](Value input) {
-           return getNumElements(input.getType()) < resultSize;
-         });
+         llvm::all_of(cast<linalg::LinalgOp>(producer).getDpsInputs(),
+                      [&](Value input) {
+                        return getNumElements(input.getType()) < resultSize;
+                      });
 }
 
 /// Fuses into `consumer` the first elementwise producer it alone reads;
