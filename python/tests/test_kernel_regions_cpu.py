@@ -172,3 +172,38 @@ def test_inlined_regions_match_reference(name):
              max(np.linalg.norm(reference), 1e-30))
     assert error <= case["tolerance"], \
         f"relative error {error:.2e} (bound {case['tolerance']:.1e})"
+
+
+# Regions whose kernels need no barrier or shared memory: their generated
+# code runs on the CPU through --tesa-launches-to-host-loops.
+HOST_RUNNABLE = [name for name, case in SMALL.items()
+                 if {kind for kind, _ in case["regions"]} == {"convolution"}]
+
+
+def run_kernels_on_cpu(module):
+    lowered = tesa_opt(module, "--tesa-fold-operand-extensions",
+                       "--tesa-decompose-aggregated-ops",
+                       "--tesa-convolutions-as-products=only-pointwise=true",
+                       "--tesa-fuse-elementwise-chains",
+                       "--tesa-form-kernel-regions",
+                       "--tesa-choose-tile-configs=chip=sm_90",
+                       "--tesa-lower-kernel-regions=chip=sm_90",
+                       "--tesa-launches-to-host-loops", "--tesa-cpu-pipeline")
+    assert "scf.for" not in lowered and "gpu." not in lowered
+    return run_lowered(lowered)
+
+
+@needs_tesa_opt
+@needs_runner
+@pytest.mark.parametrize("name", HOST_RUNNABLE)
+def test_generated_kernels_match_reference_on_cpu(name):
+    """The convolution family's kernels themselves (not the regions' ops
+    inlined back), each launch run as loops over its blocks and threads."""
+    case = SMALL[name]
+    result = run_kernels_on_cpu(runner_module(case))
+    reference = case["reference"]
+    result = result.reshape(reference.shape).astype(np.float64)
+    error = (np.linalg.norm(result - reference) /
+             max(np.linalg.norm(reference), 1e-30))
+    assert error <= case["tolerance"], \
+        f"relative error {error:.2e} (bound {case['tolerance']:.1e})"

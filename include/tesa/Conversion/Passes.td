@@ -562,4 +562,40 @@ def LowerKernelRegions : Pass<"tesa-lower-kernel-regions", "mlir::ModuleOp"> {
     "::mlir::nvgpu::NVGPUDialect", "::mlir::NVVM::NVVMDialect"];
 }
 
+def LaunchesToHostLoops
+    : Pass<"tesa-launches-to-host-loops", "mlir::ModuleOp"> {
+  let summary = "Run barrier-free kernel launches as loops on the host";
+  let description = [{
+    A checking aid: each `gpu.launch_func` whose kernel needs nothing a CPU
+    thread lacks (no workgroup or private attributions, no barrier,
+    shuffle, dynamic shared memory or NVVM, ROCDL, NVGPU or LLVM op; one
+    block) becomes six nested `scf.for` loops over the grid's blocks and
+    each block's threads, the kernel's body cloned inside with the block,
+    thread, block-size and grid-size ids replaced by the loops and the
+    launch's sizes. The program can then go through `--tesa-cpu-pipeline`
+    and `mlir-runner`: the code a kernel family generates is checked on a
+    machine without a GPU (the tests run the convolution family this way).
+    Kernel modules no launch names any more are erased. The threads run one
+    after another, so a kernel whose threads race computes one of its
+    possible results.
+
+    A launch whose kernel cannot run this way is an error naming the op
+    that prevents it.
+
+    ```mlir
+    gpu.launch_func @tesa_kernels::@convolution0 blocks in (%c2, %c1, %c1) threads in (%c256, %c1, %c1) args(%x : memref<1600xf16>, ...)
+    // becomes
+    scf.for %bz = %c0 to %c1 step %c1 {
+      ...
+          scf.for %tx = %c0 to %c256 step %c1 {
+            // the kernel's body, gpu.block_id x -> %bx, gpu.thread_id x -> %tx
+          }
+      ...
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // TESA_CONVERSION_PASSES_TD
