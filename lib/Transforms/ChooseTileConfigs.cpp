@@ -596,11 +596,27 @@ TileConfigAttr tesa::chooseRowReductionConfig(MLIRContext *context,
                              /*splitK=*/1);
 }
 
-TileConfigAttr tesa::chooseConvolutionConfig(MLIRContext *context) {
+int64_t tesa::getConvolutionRun(int64_t rowLength, int64_t longest) {
+  // An even row: the longest power of two, whose outputs one aligned vector
+  // store writes; an odd one: its longest divisor.
+  int64_t step = rowLength % 2 == 0 ? 2 : 1;
+  int64_t best = 1;
+  for (int64_t run = step; run <= std::min(longest, rowLength);
+       run = step == 2 ? run * 2 : run + 1)
+    if (rowLength % run == 0)
+      best = run;
+  return best;
+}
+
+TileConfigAttr tesa::chooseConvolutionConfig(MLIRContext *context,
+                                             int64_t rowLength,
+                                             int64_t longest) {
   constexpr int64_t threads = 256;
-  return TileConfigAttr::get(context, {threads}, {1}, threads, /*stages=*/1,
-                             CopyEngine::Registers, MmaAtom::FmaF32,
-                             WorkListKind::DenseGrid, /*splitK=*/1);
+  int64_t run = getConvolutionRun(rowLength, longest);
+  return TileConfigAttr::get(context, {threads * run}, {run}, threads,
+                             /*stages=*/1, CopyEngine::Registers,
+                             MmaAtom::FmaF32, WorkListKind::DenseGrid,
+                             /*splitK=*/1);
 }
 
 namespace {
@@ -652,8 +668,13 @@ struct ChooseTileConfigsPass
     }
     if (kernel.getFamily() == KernelFamily::Attention)
       return chooseForAttention(kernel, chip);
-    if (kernel.getFamily() == KernelFamily::Convolution)
-      return chooseConvolutionConfig(&getContext());
+    if (kernel.getFamily() == KernelFamily::Convolution) {
+      auto type = dyn_cast<ShapedType>(root->getResult(0).getType());
+      if (!type || !type.hasStaticShape() || type.getRank() == 0)
+        return nullptr;
+      return chooseConvolutionConfig(&getContext(), type.getShape().back(),
+                                     convolutionRun);
+    }
     auto linalgOp = dyn_cast<linalg::LinalgOp>(root);
     if (!linalgOp)
       return nullptr;

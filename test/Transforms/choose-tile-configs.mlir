@@ -3,6 +3,7 @@
 // RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 contraction-tile=64,64" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 thread-tile=4,4" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs=chip=sm_75 | FileCheck %s --check-prefix=SM75
+// RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 convolution-run=1" | FileCheck %s --check-prefix=ONE
 // RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs=chip=sm_80 | FileCheck %s --check-prefix=SM80
 
 // 512 x 3072 outputs make 384 tiles of 64x64, more than the H200's 132
@@ -63,9 +64,14 @@ func.func @rows(%x: tensor<12x512x512xf32>, %e: tensor<12x512x512xf32>) -> tenso
 
 // -----
 
-// A convolution: one output element a thread, 256 threads a block.
+// A convolution: each thread a run of neighbouring outputs along the last
+// dimension (of 10: two, its longest power of two up to 8, whose outputs
+// one aligned store writes), 256 threads a block; with convolution-run=1,
+// one output a thread.
 // CHECK-LABEL: func.func @convolution
-// CHECK: tesa.kernel convolution config(#tesa.tile_config<tile = [256], thread_tile = [1], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>)
+// CHECK: tesa.kernel convolution config(#tesa.tile_config<tile = [512], thread_tile = [2], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>)
+// ONE-LABEL: func.func @convolution
+// ONE: tesa.kernel convolution config(#tesa.tile_config<tile = [256], thread_tile = [1], threads = 256
 func.func @convolution(%x: tensor<2x8x12x12xf32>, %w: tensor<8x3x3xf32>, %acc: tensor<2x8x10x10xf32>) -> tensor<2x8x10x10xf32> {
   %r = tesa.kernel convolution -> tensor<2x8x10x10xf32> {
     %y = linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>} ins(%x, %w : tensor<2x8x12x12xf32>, tensor<8x3x3xf32>) outs(%acc : tensor<2x8x10x10xf32>) -> tensor<2x8x10x10xf32>

@@ -193,11 +193,13 @@ mlir::Value launchRegionKernel(mlir::OpBuilder &builder, mlir::Location loc,
 llvm::Expected<RegionKernel>
 buildAttentionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
                      llvm::StringRef name);
-/// The convolution family: one thread an output element of a convolution
-/// (see isConvolutionForKernel), its window (filter taps and input
-/// channels) walked in registers from the accumulator's initial value, an
-/// input padded by a constant read from the pad's source, the epilogue
-/// applied before the one store.
+/// The convolution family: each thread a run of neighbouring outputs of a
+/// convolution (see isConvolutionForKernel) along the output's last
+/// dimension (the config's thread_tile), their window (filter taps and
+/// input channels) walked in registers from the accumulator's initial
+/// value, each input element the run reads loaded once, an input padded by
+/// a constant read from the pad's source, the epilogue applied before the
+/// run's stores.
 llvm::Expected<RegionKernel>
 buildConvolutionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
                        llvm::StringRef name);

@@ -213,9 +213,16 @@ llvm::Expected<RowProgram> matchRowProgram(llvm::ArrayRef<mlir::Operation *> ops
 TileConfigAttr chooseRowReductionConfig(mlir::MLIRContext *context,
                                         int64_t rowLength);
 
-/// The configuration of a convolution region: one thread an output
-/// element, 256 threads a block.
-TileConfigAttr chooseConvolutionConfig(mlir::MLIRContext *context);
+/// The outputs a convolution thread computes along the output's last
+/// dimension, of `rowLength`: the largest divisor of `rowLength` that is at
+/// most `longest` (neighbouring outputs share most of their window).
+int64_t getConvolutionRun(int64_t rowLength, int64_t longest);
+
+/// The configuration of a convolution region whose output's last dimension
+/// is `rowLength`: each thread a run of getConvolutionRun(rowLength,
+/// longest) neighbouring outputs, 256 threads a block.
+TileConfigAttr chooseConvolutionConfig(mlir::MLIRContext *context,
+                                       int64_t rowLength, int64_t longest);
 
 /// The ops of an attention region's body by role: scores = Q K^T (a
 /// contraction over the head dimension, with a batch of heads or without),

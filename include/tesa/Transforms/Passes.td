@@ -144,7 +144,7 @@ def Propagate : Pass<"tesa-propagate", "mlir::ModuleOp"> {
            /*default=*/"50000000",
            "The most scalar evaluations one op's scrambling may take "
            "(at most 200000000)">,
-    Option<"seed", "seed", "uint64_t", /*default=*/"1",
+    Option<"seed", "seed", "uint64_t", /*default=*/"8",
            "Seed of the random values scrambling uses">,
   ];
   let dependentDialects = ["::tesa::TesaDialect"];
@@ -852,6 +852,12 @@ def ChooseTileConfigs : Pass<"tesa-choose-tile-configs"> {
       multiprocessors.
     * row_reduction: one row per block of threads, about four elements a
       thread, 32 to 256 threads.
+    * convolution: 256 threads a block, each a run of neighbouring outputs
+      along the output's last dimension, since they share most of their
+      windows' input elements (`thread_tile`: of an even dimension the
+      longest power of two that divides it, whose results one aligned
+      vector stores, else its longest divisor; at most `convolution-run`,
+      8 unless given).
     * attention: 64 queries a block (32 where blocks of 64 would leave
       more than half of the multiprocessors without one) in warps' groups
       of 16, each group's keys split between two warps (128 keys a step)
@@ -868,6 +874,10 @@ def ChooseTileConfigs : Pass<"tesa-choose-tile-configs"> {
                "Every contraction's output tile M,N and reduction step K">,
     ListOption<"threadTile", "thread-tile", "int64_t",
                "With contraction-tile: the M,N outputs of each thread">,
+    Option<"convolutionRun", "convolution-run", "int64_t",
+           /*default=*/"8",
+           "The most neighbouring outputs a convolution thread computes "
+           "(1: one output a thread)">,
   ];
 }
 

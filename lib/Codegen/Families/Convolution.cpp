@@ -5,16 +5,18 @@
 //===----------------------------------------------------------------------===//
 //
 // A convolution (depthwise or not, any strides, dilations and layout; see
-// isConvolutionForKernel) and its epilogue as one kernel: one thread an
-// output element, threads in the output's row-major order (neighbouring
-// threads read neighbouring inputs and write neighbouring outputs). Each
-// thread starts from the accumulator's initial value (a constant, or a bias
-// read where it is, through its broadcast and widening), walks the
-// reduction loops (the filter window and any input channels) in registers,
-// unrolled up to kConvolutionUnrolledTaps taps, and applies the epilogue before its one
-// store. An input made by a `tensor.pad` of a constant is read from the
-// pad's source, the padding value where the window leaves it, so the padded
-// copy is never made.
+// isConvolutionForKernel) and its epilogue as one kernel: each thread a run
+// of neighbouring outputs along the output's last dimension (the config's
+// thread_tile), runs in the output's row-major order. Each output starts
+// from the accumulator's initial value (a constant, or a bias read where it
+// is, through its broadcast and widening); the thread walks the reduction
+// loops (the filter window and any input channels) in registers, unrolled
+// up to kConvolutionUnrolledTaps taps, loading each input element the run
+// reads once per pass over the unrolled taps, applies the epilogue and
+// stores the run's results, as vectors where they are next to each other.
+// An input made by a `tensor.pad` of a constant is read from the pad's
+// source, the padding value where the window leaves it, so the padded copy
+// is never made.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +34,7 @@
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace tesa;
@@ -120,6 +123,32 @@ Value loadWindowElement(KernelEmitter &e, const WindowInput &read,
   return e.loadOr(buffer, offset, inside, padding);
 }
 
+/// The loops of one output of a thread's run, as values for the code and as
+/// affine expressions (the run's loop dimensions, its offset in the run and
+/// the unrolled window positions as constants) that name the elements it
+/// reads, so that outputs and taps reading one element load it once.
+struct RunOutput {
+  SmallVector<Value> loops;
+  SmallVector<AffineExpr> exprs;
+};
+
+/// Lets the copies of `body`'s float multiplies, adds and subtractions in
+/// `mapping` fuse (a tap's multiply and add become one FMA, as the
+/// contraction family's math.fma).
+void allowContraction(Block &body, const IRMapping &mapping) {
+  for (Operation &op : body.without_terminator()) {
+    if (!isa<arith::MulFOp, arith::AddFOp, arith::SubFOp>(op))
+      continue;
+    auto copy = cast<arith::ArithFastMathInterface>(mapping.lookup(&op));
+    arith::FastMathFlagsAttr given = copy.getFastMathFlagsAttr();
+    arith::FastMathFlags flags =
+        (given ? given.getValue() : arith::FastMathFlags::none) |
+        arith::FastMathFlags::contract;
+    copy->setAttr(copy.getFastMathAttrName(),
+                  arith::FastMathFlagsAttr::get(op.getContext(), flags));
+  }
+}
+
 class ConvolutionEmitter {
 public:
   ConvolutionEmitter(KernelEmitter &e, linalg::GenericOp convolution,
@@ -132,50 +161,86 @@ public:
     ranges = convolution.getStaticLoopRanges();
   }
 
-  /// The value of the output element whose parallel loops are `loops`
-  /// (the reduction loops' entries are ignored), from `initial`.
-  Value emit(SmallVector<Value> loops, Value initial) {
+  /// The values of a run of outputs (their parallel loops in `outputs`;
+  /// the reduction loops' entries are ignored), each from its `initial`.
+  SmallVector<Value> emit(SmallVector<RunOutput> outputs,
+                          SmallVector<Value> initial) {
     SmallVector<int64_t> extents = llvm::map_to_vector(
         reductions, [&](unsigned loop) { return ranges[loop]; });
-    return emitLoops(loops, initial, 0, getFirstUnrolledLoop(extents));
+    return emitLoops(outputs, initial, 0, getFirstUnrolledLoop(extents));
   }
 
 private:
-  Value emitLoops(SmallVector<Value> &loops, Value acc, unsigned depth,
-                  unsigned unrolledFrom) {
-    if (depth == unrolledFrom)
-      return emitUnrolled(loops, acc, depth);
+  /// Sets reduction loop `loop` of every output of the run to `value`
+  /// (`expr` in the affine names).
+  static void setLoop(MutableArrayRef<RunOutput> outputs, unsigned loop,
+                      Value value, AffineExpr expr) {
+    for (RunOutput &output : outputs) {
+      output.loops[loop] = value;
+      output.exprs[loop] = expr;
+    }
+  }
+
+  SmallVector<Value> emitLoops(SmallVector<RunOutput> &outputs,
+                               SmallVector<Value> accs, unsigned depth,
+                               unsigned unrolledFrom) {
+    if (depth == unrolledFrom) {
+      // The loads of one pass over the unrolled taps, by element read.
+      loaded.clear();
+      loaded.resize(inputs.size());
+      return emitUnrolled(outputs, accs, depth);
+    }
     unsigned loop = reductions[depth];
     auto forOp = scf::ForOp::create(e.b, e.index(0), e.index(ranges[loop]),
-                                    e.index(1), ValueRange{acc});
+                                    e.index(1), ValueRange(accs));
     OpBuilder::InsertionGuard guard(e.b);
     e.b.setInsertionPointToStart(forOp.getBody());
-    loops[loop] = forOp.getInductionVar();
-    Value next =
-        emitLoops(loops, forOp.getRegionIterArgs()[0], depth + 1, unrolledFrom);
+    setLoop(outputs, loop, forOp.getInductionVar(),
+            getAffineDimExpr(loop, e.b.getContext()));
+    SmallVector<Value> next =
+        emitLoops(outputs, SmallVector<Value>(forOp.getRegionIterArgs()),
+                  depth + 1, unrolledFrom);
     scf::YieldOp::create(e.b, next);
-    return forOp.getResult(0);
+    return SmallVector<Value>(forOp.getResults());
   }
 
-  Value emitUnrolled(SmallVector<Value> &loops, Value acc, unsigned depth) {
+  SmallVector<Value> emitUnrolled(SmallVector<RunOutput> &outputs,
+                                  SmallVector<Value> accs, unsigned depth) {
     if (depth == reductions.size())
-      return emitTap(loops, acc);
+      return emitTap(outputs, accs);
     unsigned loop = reductions[depth];
     for (int64_t i = 0; i < ranges[loop]; ++i) {
-      loops[loop] = e.index(i);
-      acc = emitUnrolled(loops, acc, depth + 1);
+      setLoop(outputs, loop, e.index(i),
+              getAffineConstantExpr(i, e.b.getContext()));
+      accs = emitUnrolled(outputs, accs, depth + 1);
     }
-    return acc;
+    return accs;
   }
 
-  Value emitTap(ArrayRef<Value> loops, Value acc) {
+  /// Input `i`'s element for `output`, loaded where no earlier tap of this
+  /// pass loaded it.
+  Value getInputElement(unsigned i, const RunOutput &output) {
+    const WindowInput &read = inputs[i];
+    AffineMap key = simplifyAffineMap(read.map.replaceDimsAndSymbols(
+        output.exprs, {}, read.map.getNumDims(), 0));
+    Value &element = loaded[i][key];
+    if (!element)
+      element = loadWindowElement(e, read, buffers[i], output.loops);
+    return element;
+  }
+
+  SmallVector<Value> emitTap(ArrayRef<RunOutput> outputs,
+                             SmallVector<Value> accs) {
     Block &body = convolution.getRegion().front();
-    IRMapping mapping;
-    for (auto [i, read] : llvm::enumerate(inputs))
-      mapping.map(body.getArgument(i),
-                  loadWindowElement(e, read, buffers[i], loops));
-    mapping.map(body.getArguments().back(), acc);
-    return e.cloneBody(body, mapping);
+    for (auto [k, output] : llvm::enumerate(outputs)) {
+      IRMapping mapping;
+      for (unsigned i = 0; i < inputs.size(); ++i)
+        mapping.map(body.getArgument(i), getInputElement(i, output));
+      mapping.map(body.getArguments().back(), accs[k]);
+      accs[k] = e.cloneBody(body, mapping);
+      allowContraction(body, mapping);
+    }
+    return accs;
   }
 
   KernelEmitter &e;
@@ -184,7 +249,42 @@ private:
   ArrayRef<Value> buffers;
   SmallVector<unsigned> reductions;
   SmallVector<int64_t> ranges;
+  /// Per input, the elements loaded in the current pass over the taps.
+  SmallVector<DenseMap<AffineMap, Value>> loaded;
 };
+
+/// How many of a thread's `run` outputs one store writes: up to 16 bytes,
+/// as many as the run's first result's alignment allows (every result
+/// stride but the last a multiple of them); 1 where the run's results are
+/// not next to each other.
+int64_t getStoreChunk(const Epilogue &epilogue, int64_t run) {
+  RankedTensorType type = epilogue.getResultType();
+  unsigned rank = type.getRank();
+  unsigned bits = type.getElementTypeBitWidth();
+  if (bits % 8 != 0 || epilogue.getResultStride(rank - 1) != 1)
+    return 1;
+  int64_t chunk = run & -run;
+  while (chunk > 1 && chunk * (bits / 8) > 16)
+    chunk /= 2;
+  for (unsigned d = 0; d + 1 < rank; ++d)
+    if (epilogue.getResultStride(d) % chunk != 0)
+      return 1;
+  return chunk;
+}
+
+/// Stores `results` at `index` of the flat `out` and after it, as one
+/// vector where they are several (aligned to its size).
+void storeChunk(KernelEmitter &e, ArrayRef<Value> results, Value out,
+                Value index) {
+  if (results.size() == 1)
+    return e.store(results.front(), out, index);
+  Type element = results.front().getType();
+  auto type = VectorType::get({int64_t(results.size())}, element);
+  Value chunk = vector::FromElementsOp::create(e.b, type, results);
+  vector::StoreOp::create(
+      e.b, chunk, out, ValueRange{index}, /*nontemporal=*/false,
+      llvm::Align(results.size() * element.getIntOrFloatBitWidth() / 8));
+}
 
 } // namespace
 
@@ -207,11 +307,16 @@ tesa::buildConvolutionKernel(KernelOp region, gpu::GPUModuleOp module,
   auto convolution = dyn_cast<linalg::GenericOp>(ops.front());
   if (!convolution || !isConvolutionForKernel(convolution))
     return kernelError("the region does not start with a convolution");
-  if (config.getTile().size() != 1 || config.getThreadTile() !=
-                                          ArrayRef<int64_t>{1} ||
-      config.getTile()[0] != config.getThreads())
-    return kernelError("the configuration does not give each thread one "
-                       "output element");
+  auto outputType =
+      cast<RankedTensorType>(convolution.getResult(0).getType());
+  int64_t run = config.getThreadTile().size() == 1
+                    ? config.getThreadTile()[0]
+                    : 0;
+  if (config.getTile().size() != 1 || run < 1 ||
+      outputType.getShape().back() % run != 0 ||
+      config.getTile()[0] != config.getThreads() * run)
+    return kernelError("the configuration does not give each thread a run "
+                       "of outputs along the output's last dimension");
   FailureOr<Epilogue> epilogue =
       Epilogue::get(convolution.getResult(0), ArrayRef(ops).drop_front());
   if (failed(epilogue))
@@ -227,8 +332,6 @@ tesa::buildConvolutionKernel(KernelOp region, gpu::GPUModuleOp module,
     inputs.push_back(getWindowInput(input->get(),
                                     maps[input->getOperandNumber()]));
   AffineMap outputMap = maps.back();
-  auto outputType =
-      cast<RankedTensorType>(convolution.getResult(0).getType());
   InitialValue init = getInitialValue(
       convolution.getDpsInits()[0],
       AffineMap::getMultiDimIdentityMap(outputType.getRank(),
@@ -249,36 +352,67 @@ tesa::buildConvolutionKernel(KernelOp region, gpu::GPUModuleOp module,
   KernelEmitter e(b);
   kernel.kernel = e.beginKernel(module, name, arguments);
   int64_t threads = config.getThreads();
-  int64_t outputs = outputType.getNumElements();
-  kernel.grid = {int64_t(llvm::divideCeil(outputs, threads)), 1, 1};
+  int64_t runs = outputType.getNumElements() / run;
+  kernel.grid = {int64_t(llvm::divideCeil(runs, threads)), 1, 1};
   kernel.threads = threads;
 
   SmallVector<Value> buffers(kernel.kernel.getArguments());
-  Value element = e.add(e.affine(e.blockId(gpu::Dimension::x), threads),
-                        e.threadId());
-  e.ifThen(e.less(element, outputs), [&] {
-    // The output's coordinates, row-major, and the loops they are.
+  Value runIndex = e.add(e.affine(e.blockId(gpu::Dimension::x), threads),
+                         e.threadId());
+  e.ifThen(e.less(runIndex, runs), [&] {
+    // The coordinates of the run's first output, row-major, and the loops
+    // of each of its outputs.
+    Value first = e.affine(runIndex, run);
     SmallVector<Value> coordinates(outputType.getRank());
     SmallVector<int64_t> strides = getRowMajorStrides(outputType.getShape());
     for (auto [d, stride] : llvm::enumerate(strides))
-      coordinates[d] =
-          e.rem(e.div(element, stride), outputType.getDimSize(d));
-    SmallVector<Value> loops(convolution.getNumLoops(), e.index(0));
+      coordinates[d] = e.rem(e.div(first, stride), outputType.getDimSize(d));
+    unsigned numLoops = convolution.getNumLoops();
+    RunOutput firstOutput;
+    firstOutput.loops.assign(numLoops, e.index(0));
+    for (unsigned loop = 0; loop < numLoops; ++loop)
+      firstOutput.exprs.push_back(getAffineDimExpr(loop, b.getContext()));
     for (auto [d, expr] : llvm::enumerate(outputMap.getResults()))
-      loops[cast<AffineDimExpr>(expr).getPosition()] = coordinates[d];
+      firstOutput.loops[cast<AffineDimExpr>(expr).getPosition()] =
+          coordinates[d];
+    unsigned along =
+        cast<AffineDimExpr>(outputMap.getResults().back()).getPosition();
+    SmallVector<RunOutput> outputs;
+    SmallVector<SmallVector<Value>> outputCoordinates;
+    for (int64_t k = 0; k < run; ++k) {
+      RunOutput output = firstOutput;
+      output.loops[along] = e.affine(coordinates.back(), 1, k);
+      output.exprs[along] = output.exprs[along] + k;
+      outputs.push_back(output);
+      outputCoordinates.push_back(coordinates);
+      outputCoordinates.back().back() = output.loops[along];
+    }
 
     Type accType = convolution.getRegion().front().getArguments().back()
                        .getType();
     unsigned next = inputs.size();
     Value initBuffer = init.source ? buffers[next++] : Value();
-    Value initial = e.convert(
-        loadInitialValue(e, init, initBuffer, coordinates), accType);
+    SmallVector<Value> initial;
+    for (ArrayRef<Value> at : outputCoordinates)
+      initial.push_back(
+          e.convert(loadInitialValue(e, init, initBuffer, at), accType));
     ConvolutionEmitter emitter(e, convolution, inputs,
                                ArrayRef(buffers).take_front(inputs.size()));
-    Value value = emitter.emit(loops, initial);
+    SmallVector<Value> values = emitter.emit(outputs, initial);
     ArrayRef<Value> epilogueBuffers =
         ArrayRef(buffers).slice(next, epilogue->getInputs().size());
-    epilogue->emit(e, value, coordinates, epilogueBuffers, buffers.back());
+    int64_t chunk = getStoreChunk(*epilogue, run);
+    for (int64_t k = 0; k < run; k += chunk) {
+      SmallVector<Value> results;
+      Value index;
+      for (int64_t j = k; j < k + chunk; ++j) {
+        auto [stored, at] = epilogue->apply(e, values[j], outputCoordinates[j],
+                                            epilogueBuffers);
+        results.push_back(stored);
+        index = index ? index : at;
+      }
+      storeChunk(e, results, buffers.back(), index);
+    }
   });
   return kernel;
 }

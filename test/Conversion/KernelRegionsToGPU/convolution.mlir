@@ -1,5 +1,8 @@
 // RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions | FileCheck %s
 // RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+// RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions | FileCheck %s --check-prefix=RUN4
+// RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions | FileCheck %s --check-prefix=RUN4-WEIGHTS
+// RUN: tesa-opt %s -split-input-file --tesa-lower-kernel-regions | FileCheck %s --check-prefix=RUN4-TAPS
 
 // torch-mlir's f16 depthwise convolution: the input padded by one pixel of
 // zeros, f16 operands accumulating in f32 from the f16 bias widened and
@@ -8,7 +11,8 @@
 // (no padded copy, no broadcast): each thread decodes its output element
 // (n, c, h, w), starts from bias[c] widened, and takes the nine taps
 // unrolled, each image element behind one unsigned bounds check (the first
-// tap's row and column are 2h - 1 and 2w - 1) with zero outside.
+// tap's row and column are 2h - 1 and 2w - 1) with zero outside, each
+// multiply and add free to fuse into one FMA.
 // CHECK-LABEL: gpu.func @convolution0(
 // CHECK-SAME: %[[X:.*]]: memref<1600xf16>, %[[W:.*]]: memref<72xf16>, %[[BIAS:.*]]: memref<8xf16>, %[[OUT:.*]]: memref<400xf16>) kernel
 // CHECK: %[[ELEMENT:.*]] = arith.addi %{{.*}}, %{{.*}} : index
@@ -28,8 +32,8 @@
 // CHECK: %[[WEIGHT:.*]] = memref.load %[[W]]
 // CHECK: %[[WIDE:.*]] = arith.extf %[[TAP]] : f16 to f32
 // CHECK: %[[WIDEW:.*]] = arith.extf %[[WEIGHT]] : f16 to f32
-// CHECK: %[[PRODUCT:.*]] = arith.mulf %[[WIDE]], %[[WIDEW]] : f32
-// CHECK: arith.addf %[[INIT]], %[[PRODUCT]] : f32
+// CHECK: %[[PRODUCT:.*]] = arith.mulf %[[WIDE]], %[[WIDEW]] fastmath<contract> : f32
+// CHECK: arith.addf %[[INIT]], %[[PRODUCT]] fastmath<contract> : f32
 // CHECK-COUNT-8: arith.mulf
 // CHECK-NOT: arith.mulf
 // CHECK: %[[ROUNDED:.*]] = arith.truncf %{{.*}} : f32 to f16
@@ -109,9 +113,53 @@ func.func @channels(%x: tensor<1x16x10x10xf32>, %w: tensor<8x16x3x3xf32>) -> ten
 
 // -----
 
-// A configuration that does not give each thread one output: the region
-// goes back to the generic path with a remark.
-// REMARK: remark: kept on the generic path: the configuration does not give each thread one output element
+// Runs of four outputs along a row (thread_tile = [4]): a thread's four
+// outputs at columns 4t..4t+3 read columns 4t..4t+5 of each of the three
+// image rows, so 18 image loads (not 36) and the nine weights once, for 36
+// products, and are stored as one aligned vector of four; 16 threads in
+// all, one block.
+// RUN4: gpu.func @convolution0(%[[X:.*]]: memref<120xf32>, %{{.*}}: memref<18xf32>, %[[OUT:.*]]: memref<64xf32>) kernel
+// RUN4: %[[INDEX:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// RUN4: arith.cmpi ult, %[[INDEX]], %c16
+// RUN4: arith.muli %[[INDEX]], %c4
+// RUN4-COUNT-18: memref.load %[[X]]
+// RUN4-NOT: memref.load %[[X]]
+// RUN4: %[[FOUR:.*]] = vector.from_elements
+// RUN4: vector.store %[[FOUR]], %[[OUT]][%{{.*}}] {alignment = 16 : i64} : memref<64xf32>, vector<4xf32>
+// RUN4-WEIGHTS: gpu.func @convolution0(%{{.*}}: memref<120xf32>, %{{.*}}: memref<18xf32>, %{{.*}}: memref<64xf32>) kernel
+// RUN4-WEIGHTS-COUNT-9: memref.load %{{.*}} : memref<18xf32>
+// RUN4-WEIGHTS-NOT: memref.load %{{.*}} : memref<18xf32>
+// RUN4-WEIGHTS: vector.store
+// RUN4-TAPS: gpu.func @convolution0(%{{.*}}: memref<120xf32>, %{{.*}}: memref<18xf32>, %{{.*}}: memref<64xf32>) kernel
+// RUN4-TAPS-COUNT-36: arith.mulf
+// RUN4-TAPS-NOT: arith.mulf
+// RUN4-TAPS: vector.store
+// RUN4-TAPS-NOT: store
+// RUN4-TAPS: gpu.return
+// CHECK-LABEL: func.func @run_of_four
+// CHECK: gpu.launch_func @tesa_kernels::@convolution0 blocks in (%c1{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}})
+func.func @run_of_four(%x: tensor<1x2x6x10xf32>, %w: tensor<2x3x3xf32>) -> tensor<1x2x4x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2x4x8xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  %r = tesa.kernel convolution config(#tesa.tile_config<tile = [1024], thread_tile = [4], threads = 256, stages = 1, copy = registers, atom = fma_f32, work = dense_grid, split_k = 1>) -> tensor<1x2x4x8xf32> {
+    %y = linalg.generic {indexing_maps = [affine_map<(n, h, w, c, kh, kw) -> (n, c, h + kh, w + kw)>, affine_map<(n, h, w, c, kh, kw) -> (c, kh, kw)>, affine_map<(n, h, w, c, kh, kw) -> (n, c, h, w)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w : tensor<1x2x6x10xf32>, tensor<2x3x3xf32>) outs(%acc : tensor<1x2x4x8xf32>) {
+    ^bb0(%in: f32, %f: f32, %out: f32):
+      %m = arith.mulf %in, %f : f32
+      %s = arith.addf %out, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<1x2x4x8xf32>
+    tesa.yield %y : tensor<1x2x4x8xf32>
+  }
+  return %r : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// A configuration whose runs do not divide the output's rows (or whose
+// tile is not the threads' runs): the region goes back to the generic path
+// with a remark.
+// REMARK: remark: kept on the generic path: the configuration does not give each thread a run of outputs along the output's last dimension
 // CHECK-LABEL: func.func @bad_config
 // CHECK-NOT: tesa.kernel
 // CHECK: linalg.generic
