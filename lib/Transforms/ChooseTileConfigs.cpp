@@ -421,14 +421,15 @@ getViewedOperand(linalg::LinalgOp op, OpOperand *operand,
   }
 }
 
-bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op) {
+bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, bool alignedCopies) {
   return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *operand) {
-    return fitsTensorCoreTiles(op, operand->getOperandNumber());
+    return fitsTensorCoreTiles(op, operand->getOperandNumber(),
+                               /*throughViews=*/false, alignedCopies);
   });
 }
 
 bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input,
-                               bool throughViews) {
+                               bool throughViews, bool alignedCopies) {
   FailureOr<linalg::ContractionDimensions> dims =
       getKernelContractionDims(op);
   if (failed(dims))
@@ -445,8 +446,8 @@ bool tesa::fitsTensorCoreTiles(linalg::LinalgOp op, unsigned input,
   // The innermost dimension a multiple of eight elements (16 bytes), so
   // that every stride is too; it is K or the operand's rows, not the
   // batch.
-  if (type.getRank() < 2 || type.getShape().back() % 8 != 0 ||
-      map.getNumResults() == 0)
+  if (type.getRank() < 2 || map.getNumResults() == 0 ||
+      (alignedCopies && type.getShape().back() % 8 != 0))
     return false;
   auto innermost = dyn_cast<AffineDimExpr>(map.getResults().back());
   return innermost &&
@@ -688,10 +689,14 @@ struct ChooseTileConfigsPass
       if (failed(dims))
         return nullptr;
       int64_t batch = dims->batch.empty() ? 1 : ranges[dims->batch[0]];
+      // Operands not in 16-byte pieces (MobileNet-V2's 14x14 and 7x7
+      // images) take the mma.sync tiles, not wgmma.
+      bool aligned = fitsTensorCoreTiles(linalgOp);
       return chooseContractionConfig(
           &getContext(), chip, batch, ranges[dims->m[0]], ranges[dims->n[0]],
-          ranges[dims->k[0]], fitsTensorCoreTiles(linalgOp),
-          getWgmmaOperands(linalgOp));
+          ranges[dims->k[0]],
+          aligned || fitsTensorCoreTiles(linalgOp, /*alignedCopies=*/false),
+          aligned ? getWgmmaOperands(linalgOp) : WgmmaOperands::None);
     }
     return nullptr;
   }

@@ -213,9 +213,11 @@ func.func @f16_linear_ffn2(%x: tensor<512x3072xf16>, %w: tensor<768x3072xf16>, %
 
 // -----
 
-// An innermost dimension of 45 cannot be copied in 16-byte pieces: FMA.
+// An innermost dimension of 45 cannot be copied in 16-byte pieces: not the
+// warpgroup atom (its tiles are copied in 16-byte pieces), but mma.sync
+// tiles, which copy x an element at a time.
 // CHECK-LABEL: func.func @f16_unaligned
-// CHECK: atom = fma_f32
+// CHECK: copy = async_copy, atom = mma_f16_m16n8k16
 func.func @f16_unaligned(%x: tensor<64x45xf16>, %w: tensor<45x64xf16>, %acc: tensor<64x64xf16>) -> tensor<64x64xf16> {
   %r = tesa.kernel contraction -> tensor<64x64xf16> {
     %p = linalg.matmul ins(%x, %w : tensor<64x45xf16>, tensor<45x64xf16>) outs(%acc : tensor<64x64xf16>) -> tensor<64x64xf16>

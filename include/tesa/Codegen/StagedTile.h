@@ -7,7 +7,10 @@
 // The tile layer's operand pipeline on chips with asynchronous copies:
 // slices of an f16 or f32 operand (`rows` rows by `depth` reduction
 // elements) copied from global memory into a ring of stage buffers in
-// dynamic shared memory by 16-byte asynchronous copies (cp.async), each
+// dynamic shared memory by asynchronous copies (cp.async) of 16 bytes (8
+// or 4 where the operand's rows and strides are not in 16-byte pieces; an
+// f16 operand of odd rows is copied an element at a time by each thread's
+// loads and stores), each
 // slice kept in the order its global layout makes contiguous (see
 // MmaAtom.h), every row padded by 16 bytes so that eight consecutive rows
 // start in different banks (the eight rows an `ldmatrix` reads, or the
@@ -30,10 +33,13 @@
 
 namespace tesa {
 
-/// Bytes of one asynchronous copy, and of the padding that ends every row
-/// of a stage buffer (TileConfigAttr::getStagedF16Bytes counts it).
+/// Bytes of the widest asynchronous copy, and of the padding that ends
+/// every row of a stage buffer (TileConfigAttr::getStagedF16Bytes counts
+/// it).
 constexpr int64_t kStagedCopyBytes = 16;
 constexpr int64_t kStagedPadBytes = 16;
+/// Bytes of the narrowest asynchronous copy.
+constexpr int64_t kNarrowestAsyncCopyBytes = 4;
 
 /// The shape of one stage buffer: a slice of `rows` rows by `depth`
 /// reduction elements of `elementBytes` bytes (2: f16, 4: f32), stored in
@@ -45,6 +51,10 @@ struct StagedTileShape {
   int64_t rows, depth;
   int64_t elementBytes = 2;
   bool swizzled = false;
+  /// Bytes of one copy: 16, 8 or 4 by cp.async, or one element below
+  /// kNarrowestAsyncCopyBytes by a load and a store (see
+  /// getStagedCopyBytes).
+  int64_t copyBytes = kStagedCopyBytes;
   /// The buffer's outer and inner (contiguous, padded) lengths.
   int64_t getOuter() const {
     return order == TileOrder::RowMajor ? rows : depth;
@@ -53,7 +63,7 @@ struct StagedTileShape {
     return order == TileOrder::RowMajor ? depth : rows;
   }
   /// Elements of one copy.
-  int64_t getCopyElements() const { return kStagedCopyBytes / elementBytes; }
+  int64_t getCopyElements() const { return copyBytes / elementBytes; }
   int64_t getInner() const {
     return getInnerData() + (swizzled ? 0 : kStagedPadBytes / elementBytes);
   }
@@ -83,15 +93,28 @@ struct StagedOperand {
   mlir::Value ring;
 };
 
+/// The bytes of each copy of slices of `tileRows` x `depth` of an operand
+/// (`rows` x `k` elements of `elementBytes` bytes, read through `strides`):
+/// the most of 16, 8 and 4 bytes that divide the operand's contiguous
+/// extent, the slice's and every stride, so that each copy is aligned and
+/// lies wholly inside or outside the operand; else one element. 0 where
+/// the operand is contiguous along neither its rows nor K.
+int64_t getStagedCopyBytes(llvm::ArrayRef<int64_t> strides, int64_t rowLoop,
+                           int64_t kLoop, int64_t rows, int64_t k,
+                           int64_t tileRows, int64_t depth,
+                           int64_t elementBytes = 2);
+
 /// Why slices of `tileRows` x `depth` of an operand (`rows` x `k` elements
 /// of `elementBytes` bytes, read through `strides`) cannot be staged, or
-/// none: every copy must be 16 aligned bytes that lie wholly inside or
-/// outside the operand. (Any number of threads copies a slice: where they
+/// none: the operand must be contiguous along its rows or K, and unless
+/// `narrowCopies`, every copy must be 16 aligned bytes (see
+/// getStagedCopyBytes). (Any number of threads copies a slice: where they
 /// do not divide its copies, some are idle in the last round.)
 std::optional<std::string>
 checkStagedOperand(llvm::ArrayRef<int64_t> strides, int64_t rowLoop,
                    int64_t kLoop, int64_t rows, int64_t k, int64_t tileRows,
-                   int64_t depth, int64_t elementBytes = 2);
+                   int64_t depth, int64_t elementBytes = 2,
+                   bool narrowCopies = false);
 
 /// The kernel's dynamic shared memory, as bytes.
 mlir::Value getDynamicSharedMemory(KernelEmitter &e);
@@ -115,7 +138,9 @@ mlir::Value getAlignedOffset(KernelEmitter &e, mlir::Value shared,
 
 /// Issues the asynchronous copies of `operand`'s slice that starts at row
 /// `rowStart` and reduction element `kStart` into stage `slot` of its ring,
-/// spread over `threads` threads. Commits no group.
+/// spread over `threads` threads (copies of one element below
+/// kNarrowestAsyncCopyBytes are loads and stores, done when the call
+/// returns). Commits no group.
 void copySliceAsync(KernelEmitter &e, const StagedOperand &operand,
                     mlir::Value rowStart, mlir::Value kStart, mlir::Value slot,
                     int64_t threads);

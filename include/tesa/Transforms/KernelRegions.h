@@ -99,8 +99,8 @@ mlir::FailureOr<mlir::Value> followEpilogueSteps(
         onStep = nullptr);
 
 /// The configuration of a contraction region of the `batch` products of
-/// `m` x `n`. With `tensorCores` (f16 operands whose copies fit, see
-/// fitsTensorCoreTiles) on a chip with the m16n8k16 atom and asynchronous
+/// `m` x `n`. With `tensorCores` (f16 operands, see fitsTensorCoreTiles) on
+/// a chip with the m16n8k16 atom and asynchronous
 /// copies: the largest of 128x128, 128x64, 64x64 and 64x32 tiles (four
 /// warps; K steps of 64 four deep where shared memory holds them, else of
 /// 32 three deep) that gives every multiprocessor of `chip` two tiles,
@@ -110,8 +110,9 @@ mlir::FailureOr<mlir::Value> followEpilogueSteps(
 /// fewer than the multiprocessors, the `k` reduction elements are split
 /// into enough slices (split_k) for two blocks of threads a multiprocessor,
 /// each at least four K steps long. With `wgmmaOperands` other than None
-/// too, for at least 64 rows on a chip with warpgroup products (sm_90): the
-/// wgmma atom instead (see chooseWgmmaConfig in ChooseTileConfigs.cpp).
+/// too (operands in 16-byte pieces), for at least 64 rows on a chip with
+/// warpgroup products (sm_90): the wgmma atom instead (see
+/// chooseWgmmaConfig in ChooseTileConfigs.cpp).
 enum class WgmmaOperands {
   /// The lhs is not contiguous along K, or the rhs along K or N: no wgmma.
   None,
@@ -135,14 +136,16 @@ WgmmaOperands getWgmmaOperands(mlir::linalg::LinalgOp op);
 
 /// Whether the operands of the contraction `op` are f16 tensors that the
 /// tensor-core tiles copy in 16-byte pieces: the innermost dimension a
-/// multiple of eight (then so is every stride), and not the batch.
-bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op);
+/// multiple of eight (then so is every stride), and not the batch. With
+/// `alignedCopies` false, any innermost length that is not the batch's (the
+/// mma.sync tiles copy 8, 4 or 2 bytes at a time where 16 do not fit).
+bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op, bool alignedCopies = true);
 /// The same for the contraction's input `input` alone; with
 /// `throughViews`, for the tensor that input views through annotations,
 /// transposed copies and collapses of unit dimensions (where the attention
 /// family reads it).
 bool fitsTensorCoreTiles(mlir::linalg::LinalgOp op, unsigned input,
-                         bool throughViews = false);
+                         bool throughViews = false, bool alignedCopies = true);
 
 /// How a row program reads a tensor, relative to the row.
 enum class RowAccess {

@@ -692,7 +692,7 @@ void tesa::storeAccumulatorPair(KernelEmitter &e,
 
 std::optional<std::string>
 tesa::checkStagedOperands(const ContractionProblem &problem, int64_t tileM,
-                          int64_t tileN, int64_t tileK) {
+                          int64_t tileN, int64_t tileK, bool narrowCopies) {
   const ContractionShape &shape = problem.shape;
   if (!getElementTypeOrSelf(problem.a.getType()).isF16() ||
       !getElementTypeOrSelf(problem.b.getType()).isF16())
@@ -704,7 +704,8 @@ tesa::checkStagedOperands(const ContractionProblem &problem, int64_t tileM,
         std::tuple(ArrayRef(problem.bStrides), shape.nLoop, shape.n, tileN)})
     if (std::optional<std::string> reason =
             checkStagedOperand(strides, rowLoop, shape.kLoop, rows, shape.k,
-                               tileRows, tileK))
+                               tileRows, tileK, /*elementBytes=*/2,
+                               narrowCopies))
       return reason;
   return std::nullopt;
 }
@@ -894,10 +895,13 @@ StagedOperand tesa::stageOperand(KernelEmitter &e, Value global,
   operand.kLoop = shape.kLoop;
   operand.rowCount = rowCount;
   operand.kCount = shape.k;
+  int64_t elementBytes =
+      getElementTypeOrSelf(global.getType()).getIntOrFloatBitWidth() / 8;
   operand.shape = {*getStagedOrder(strides, rowLoop, shape.kLoop), rows,
-                   depth,
-                   getElementTypeOrSelf(global.getType()).getIntOrFloatBitWidth() /
-                       8};
+                   depth, elementBytes};
+  operand.shape.copyBytes =
+      getStagedCopyBytes(strides, rowLoop, shape.kLoop, rowCount, shape.k,
+                         rows, depth, elementBytes);
   return operand;
 }
 

@@ -253,10 +253,12 @@ void ifTileWalked(KernelEmitter &e, const ContractionProblem &problem,
 
 /// Why the tensor-core emitters cannot stage `problem`'s operands in slices
 /// of tileM (A) and tileN (B) rows by tileK, or none: f16 operands, kept
-/// blocks of whole steps, 16-byte copies (checkStagedOperand).
+/// blocks of whole steps, 16-byte copies unless `narrowCopies`
+/// (checkStagedOperand).
 std::optional<std::string> checkStagedOperands(const ContractionProblem &problem,
                                                int64_t tileM, int64_t tileN,
-                                               int64_t tileK);
+                                               int64_t tileK,
+                                               bool narrowCopies = false);
 
 /// The K steps of tileK reduction elements that one column of tiles takes
 /// (with split-K, the block's slice of them).

@@ -9,8 +9,10 @@
 // warp tile (the configuration's thread_tile), held as m16n8 f32
 // accumulators. Each K step, the A (M x K) and B (K x N) slices of the tile
 // are copied into a ring of `stages` buffers in dynamic shared memory by
-// 16-byte asynchronous copies (cp.async), `stages` - 1 steps ahead of the
-// warps, each operand kept in the order its global layout makes contiguous;
+// asynchronous copies (cp.async) of 16 bytes, or 8 or 4 where an operand's
+// rows are not in 16-byte pieces (an f16 operand of odd rows: element by
+// element, by loads and stores), `stages` - 1 steps ahead of the warps,
+// each operand kept in the order its global layout makes contiguous;
 // copies that fall outside the operand fill zeros. The warps read their
 // fragments with ldmatrix and multiply. The epilogue adds the
 // accumulator's initial value and applies the region's elementwise steps
@@ -198,7 +200,7 @@ tesa::checkMmaProblem(const ContractionProblem &problem,
   if (config.getThreads() != 32 * tiling.getWarps())
     return "the threads must be one warp per warp tile";
   return checkStagedOperands(problem, tiling.tileM, tiling.tileN,
-                             tiling.tileK);
+                             tiling.tileK, /*narrowCopies=*/true);
 }
 
 void tesa::emitMmaContraction(KernelEmitter &e,

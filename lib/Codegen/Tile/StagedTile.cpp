@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace tesa;
@@ -23,14 +24,37 @@ std::optional<TileOrder> tesa::getStagedOrder(ArrayRef<int64_t> strides,
   return std::nullopt;
 }
 
+int64_t tesa::getStagedCopyBytes(ArrayRef<int64_t> strides, int64_t rowLoop,
+                                 int64_t kLoop, int64_t rows, int64_t k,
+                                 int64_t tileRows, int64_t depth,
+                                 int64_t elementBytes) {
+  std::optional<TileOrder> order = getStagedOrder(strides, rowLoop, kLoop);
+  if (!order)
+    return 0;
+  StagedTileShape shape{*order, tileRows, depth, elementBytes};
+  int64_t contiguousSize = *order == TileOrder::RowMajor ? k : rows;
+  for (int64_t bytes = kStagedCopyBytes; bytes > elementBytes; bytes /= 2) {
+    int64_t elements = bytes / elementBytes;
+    if (contiguousSize % elements == 0 &&
+        shape.getInnerData() % elements == 0 &&
+        llvm::all_of(strides, [&](int64_t stride) {
+          return stride == 1 || stride % elements == 0;
+        }))
+      return bytes;
+  }
+  return elementBytes;
+}
+
 std::optional<std::string>
 tesa::checkStagedOperand(ArrayRef<int64_t> strides, int64_t rowLoop,
                          int64_t kLoop, int64_t rows, int64_t k,
                          int64_t tileRows, int64_t depth,
-                         int64_t elementBytes) {
+                         int64_t elementBytes, bool narrowCopies) {
   std::optional<TileOrder> order = getStagedOrder(strides, rowLoop, kLoop);
   if (!order)
     return "an operand is contiguous along neither its rows nor K";
+  if (narrowCopies)
+    return std::nullopt;
   StagedTileShape shape{*order, tileRows, depth, elementBytes};
   int64_t copyElements = shape.getCopyElements();
   int64_t contiguousSize = *order == TileOrder::RowMajor ? k : rows;
@@ -82,43 +106,122 @@ Value tesa::makeStageRing(KernelEmitter &e, Value shared,
       .getResult();
 }
 
+namespace {
+
+/// Where copy `chunk` of a slice goes and comes from.
+struct ChunkCopy {
+  /// Its first element's indices in the ring's stage: outer, inner.
+  Value outer, stored;
+  /// Its first element's offset in the operand, and whether it lies inside
+  /// the operand.
+  Value offset, inBounds;
+};
+
+ChunkCopy getChunkCopy(KernelEmitter &e, const StagedOperand &operand,
+                       Value rowStart, Value kStart, Value chunk) {
+  const StagedTileShape &shape = operand.shape;
+  int64_t copyElements = shape.getCopyElements();
+  int64_t chunksPerRow = shape.getInnerData() / copyElements;
+  ChunkCopy copy;
+  copy.outer = e.div(chunk, chunksPerRow);
+  Value inRow = e.rem(chunk, chunksPerRow);
+  Value inner = e.affine(inRow, copyElements);
+  bool rowMajor = shape.order == TileOrder::RowMajor;
+  Value row = rowMajor ? copy.outer : inner, k = rowMajor ? inner : copy.outer;
+  Value globalRow = e.add(rowStart, row);
+  Value globalK = e.add(kStart, k);
+  copy.inBounds = e.both(e.less(globalRow, operand.rowCount),
+                         e.less(globalK, operand.kCount));
+  copy.offset = e.add(
+      operand.base,
+      e.add(e.affine(globalRow, operand.strides[operand.rowLoop]),
+            e.affine(globalK, operand.strides[operand.kLoop])));
+  copy.stored = inner;
+  if (shape.swizzled)
+    copy.stored = e.affine(emitSwizzledChunk(e, copy.outer, inRow,
+                                             kStagedCopyBytes * chunksPerRow),
+                           copyElements);
+  return copy;
+}
+
+/// Rounds of element copies that a thread has in flight at once: its loads
+/// of one group are issued before their stores.
+constexpr int64_t kElementCopiesInFlight = 8;
+
+/// Copies the slice an element at a time, `chunks` of them over `threads`
+/// threads: loads of kElementCopiesInFlight rounds, then their stores (a
+/// loop over the groups of rounds, the rounds of a group unrolled).
+void copySliceByElements(KernelEmitter &e, const StagedOperand &operand,
+                         Value rowStart, Value kStart, Value slot,
+                         int64_t chunks, int64_t threads) {
+  Type element = getElementTypeOrSelf(operand.global.getType());
+  Value zero = arith::ConstantOp::create(e.b, e.b.getZeroAttr(element));
+  int64_t rounds = llvm::divideCeil(chunks, threads);
+  bool partial = chunks % threads != 0;
+  auto copyRounds = [&](Value firstChunk, int64_t count) {
+    SmallVector<std::tuple<ChunkCopy, Value, Value>> loaded;
+    for (int64_t r = 0; r < count; ++r) {
+      Value chunk = e.affine(firstChunk, 1, r * threads);
+      // Threads past the slice's last copy load nothing and skip the store.
+      Value exists = partial ? e.less(chunk, chunks) : Value();
+      ChunkCopy copy = getChunkCopy(e, operand, rowStart, kStart, chunk);
+      Value inBounds = exists ? e.both(exists, copy.inBounds) : copy.inBounds;
+      loaded.emplace_back(
+          copy, exists, e.loadOr(operand.global, copy.offset, inBounds, zero));
+    }
+    for (auto &[copy, exists, value] : loaded) {
+      auto store = [&, &copy = copy, &value = value] {
+        memref::StoreOp::create(e.b, value, operand.ring,
+                                ValueRange{slot, copy.outer, copy.stored});
+      };
+      if (exists)
+        e.ifThen(exists, store);
+      else
+        store();
+    }
+  };
+  int64_t groups = rounds / kElementCopiesInFlight;
+  int64_t stride = kElementCopiesInFlight * threads;
+  if (groups > 0) {
+    auto loop = scf::ForOp::create(e.b, e.index(0), e.index(groups * stride),
+                                   e.index(stride));
+    OpBuilder::InsertionGuard guard(e.b);
+    e.b.setInsertionPointToStart(loop.getBody());
+    copyRounds(e.add(loop.getInductionVar(), e.threadId()),
+               kElementCopiesInFlight);
+  }
+  if (int64_t left = rounds - groups * kElementCopiesInFlight)
+    copyRounds(e.affine(e.threadId(), 1, groups * stride), left);
+}
+
+} // namespace
+
 void tesa::copySliceAsync(KernelEmitter &e, const StagedOperand &operand,
                           Value rowStart, Value kStart, Value slot,
                           int64_t threads) {
   const StagedTileShape &shape = operand.shape;
   int64_t copyElements = shape.getCopyElements();
-  int64_t chunksPerRow = shape.getInnerData() / copyElements;
-  int64_t chunks = shape.getOuter() * chunksPerRow;
+  int64_t chunks =
+      shape.getOuter() * (shape.getInnerData() / copyElements);
+  if (shape.copyBytes < kNarrowestAsyncCopyBytes)
+    return copySliceByElements(e, operand, rowStart, kStart, slot, chunks,
+                               threads);
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(e.b.getContext());
+  // Only 16-byte copies may bypass L1 (cp.async.cg).
+  UnitAttr bypassL1 =
+      shape.copyBytes == kStagedCopyBytes ? e.b.getUnitAttr() : UnitAttr();
   auto copyChunk = [&](Value chunk) {
-    Value outer = e.div(chunk, chunksPerRow);
-    Value inRow = e.rem(chunk, chunksPerRow);
-    Value inner = e.affine(inRow, copyElements);
-    bool rowMajor = shape.order == TileOrder::RowMajor;
-    Value row = rowMajor ? outer : inner, k = rowMajor ? inner : outer;
-    Value globalRow = e.add(rowStart, row);
-    Value globalK = e.add(kStart, k);
-    Value inBounds = e.both(e.less(globalRow, operand.rowCount),
-                            e.less(globalK, operand.kCount));
-    Value offset = e.add(
-        operand.base,
-        e.add(e.affine(globalRow, operand.strides[operand.rowLoop]),
-              e.affine(globalK, operand.strides[operand.kLoop])));
+    ChunkCopy copy = getChunkCopy(e, operand, rowStart, kStart, chunk);
     // Outside the operand: a copy of nothing from its start, which fills
     // the destination with zeros.
-    offset = arith::SelectOp::create(e.b, inBounds, offset, e.index(0));
-    Value stored = inner;
-    if (shape.swizzled)
-      stored = e.affine(emitSwizzledChunk(e, outer, inRow,
-                                          kStagedCopyBytes * chunksPerRow),
-                        copyElements);
+    Value offset =
+        arith::SelectOp::create(e.b, copy.inBounds, copy.offset, e.index(0));
     Value sourceElements = arith::SelectOp::create(
-        e.b, inBounds, e.index(copyElements), e.index(0));
+        e.b, copy.inBounds, e.index(copyElements), e.index(0));
     nvgpu::DeviceAsyncCopyOp::create(
-        e.b, tokenType, operand.ring, ValueRange{slot, outer, stored},
+        e.b, tokenType, operand.ring, ValueRange{slot, copy.outer, copy.stored},
         operand.global, ValueRange{offset},
-        e.b.getIndexAttr(copyElements), sourceElements,
-        /*bypassL1=*/e.b.getUnitAttr());
+        e.b.getIndexAttr(copyElements), sourceElements, bypassL1);
   };
   for (int64_t first = 0; first < chunks; first += threads) {
     Value chunk = e.affine(e.threadId(), 1, first);

@@ -221,3 +221,74 @@ func.func @pointwise_convolution(%w: tensor<144x24xf16>, %x: tensor<4x24x3136xf1
   }
   return %r : tensor<4x144x3136xf32>
 }
+
+// -----
+
+// MobileNet-V2's 14x14 images (196 pixels, 392 bytes a row): the image
+// is not in 16-byte pieces but in 8-byte ones, which cp.async copies
+// through L1 (no bypassL1); the filter, in 16-byte pieces, still bypasses
+// it.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %[[W:.*]]: memref<6144xf16>, %[[X:.*]]: memref<50176xf16>
+// CHECK: nvgpu.device_async_copy %[[W]][%{{.*}}], %{{.*}}, 8, %{{.*}} {bypassL1}
+// CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}], %{{.*}}, 4, %{{.*}} : memref<50176xf16>
+// CHECK-NOT: bypassL1
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-LABEL: func.func @pointwise_14x14
+func.func @pointwise_14x14(%w: tensor<96x64xf16>, %x: tensor<4x64x196xf16>) -> tensor<4x96x196xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x96x196xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<4x96x196xf32>) -> tensor<4x96x196xf32>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [32, 128, 64], thread_tile = [16, 64], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>) -> tensor<4x96x196xf32> {
+    %p = linalg.generic {indexing_maps = [affine_map<(n, f, p, c) -> (f, c)>, affine_map<(n, f, p, c) -> (n, c, p)>, affine_map<(n, f, p, c) -> (n, f, p)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%w, %x : tensor<96x64xf16>, tensor<4x64x196xf16>) outs(%acc : tensor<4x96x196xf32>) {
+    ^bb0(%a: f16, %b: f16, %o: f32):
+      %aw = arith.extf %a : f16 to f32
+      %bw = arith.extf %b : f16 to f32
+      %m = arith.mulf %aw, %bw : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<4x96x196xf32>
+    tesa.yield %p : tensor<4x96x196xf32>
+  }
+  return %r : tensor<4x96x196xf32>
+}
+
+// -----
+
+// 7x7 images (49 pixels, 98 bytes a row): no piece of 4 bytes or more is
+// aligned, so each thread copies the image's slice (64 x 128 elements, 64
+// each) an element at a time, eight loads in flight before their stores,
+// in a loop over groups of eight; out of the image (columns 49 and on) it
+// stores zeros.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK-SAME: %[[W:.*]]: memref<6144xf16>, %[[X:.*]]: memref<12544xf16>
+// CHECK: %[[BRING:.*]] = memref.view {{.*}} to memref<4x64x136xf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_copy %[[W]]
+// CHECK: scf.for %[[GROUP:.*]] = %{{.*}} to %c8192{{.*}} step %c1024
+// CHECK: %[[FIRST:.*]] = arith.addi %[[GROUP]], %{{.*}} : index
+// CHECK: %[[INSIDE:.*]] = arith.andi
+// CHECK: %[[SAFE:.*]] = arith.select %[[INSIDE]], %{{.*}}, %c0
+// CHECK: %[[PIXEL:.*]] = memref.load %[[X]][%[[SAFE]]]
+// CHECK: %[[VALUE:.*]] = arith.select %[[INSIDE]], %[[PIXEL]], %cst
+// CHECK-COUNT-7: memref.load %[[X]]
+// CHECK: memref.store %[[VALUE]], %[[BRING]]
+// CHECK-COUNT-7: memref.store %{{.*}}, %[[BRING]]
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-LABEL: func.func @pointwise_7x7
+func.func @pointwise_7x7(%w: tensor<96x64xf16>, %x: tensor<4x64x49xf16>) -> tensor<4x96x49xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x96x49xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<4x96x49xf32>) -> tensor<4x96x49xf32>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [32, 128, 64], thread_tile = [16, 64], threads = 128, stages = 4, copy = async_copy, atom = mma_f16_m16n8k16, work = dense_grid, split_k = 1>) -> tensor<4x96x49xf32> {
+    %p = linalg.generic {indexing_maps = [affine_map<(n, f, p, c) -> (f, c)>, affine_map<(n, f, p, c) -> (n, c, p)>, affine_map<(n, f, p, c) -> (n, f, p)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%w, %x : tensor<96x64xf16>, tensor<4x64x49xf16>) outs(%acc : tensor<4x96x49xf32>) {
+    ^bb0(%a: f16, %b: f16, %o: f32):
+      %aw = arith.extf %a : f16 to f32
+      %bw = arith.extf %b : f16 to f32
+      %m = arith.mulf %aw, %bw : f32
+      %s = arith.addf %o, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<4x96x49xf32>
+    tesa.yield %p : tensor<4x96x49xf32>
+  }
+  return %r : tensor<4x96x49xf32>
+}

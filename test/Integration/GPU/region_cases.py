@@ -980,8 +980,11 @@ def pointwise_conv(name, n, c, f, hw, element="f32"):
 """
     def reference(x, w):
         return np.einsum("fc,nchw->nfhw", w[:, :, 0, 0], x)
+    # Images whose rows are not 16-byte pieces take mma.sync tiles at any
+    # number of filters.
+    aligned = (hw * hw) % 8 == 0
     tile = (tile_for(n, f, hw * hw, c) if element == "f32" else
-            mma_tile_for(n, f, hw * hw) if f < 64 else
+            mma_tile_for(n, f, hw * hw) if f < 64 or not aligned else
             wgmma_tile_for(n, f, hw * hw, rhs_along_n=True))
     return _case(name, mlir, [x, w], reference, [("contraction", 1)], tile,
                  tolerance=1e-5 if element == "f32" else 2e-3)
@@ -1194,10 +1197,11 @@ def as_f16(case, name, tile, reduction=1):
 
 
 def f16_cases(small=False):
-    """Products of f16 programs: on tensor cores where the innermost
+    """Products of f16 programs on tensor cores: wgmma where the innermost
     dimension of each operand is a multiple of eight (both orders of each
-    operand in shared memory; attention with 3 heads), else on f32 FMA
-    tiles (the unaligned product with its f16 GELU epilogue)."""
+    operand in shared memory; attention with 3 heads), else mma.sync tiles
+    that copy in narrower pieces (the unaligned product with its f16 GELU
+    epilogue: 90 columns of x, copied 4 bytes at a time)."""
     bmm = (2, 130, 64, 72) if small else (12, 512, 64, 512)
     attention_bert = (128, 2, 64) if small else (512, 12, 64)
     ffn2 = (128, 3072, 768) if small else (512, 3072, 768)
@@ -1217,7 +1221,7 @@ def f16_cases(small=False):
         as_f16(transposed_lhs("transposed_lhs_f16_src", 64, 48, 80),
                "transposed_lhs_f16", mma_tile_for(1, 64, 80), 48),
         as_f16(matmul_bias_gelu("matmul_bias_gelu_f16_src"),
-               "matmul_bias_gelu_f16", tile_for(1, 70, 50), 90),
+               "matmul_bias_gelu_f16", mma_tile_for(1, 70, 50), 90),
         as_f16(batch_matmul("bmm_f16_src", *bmm), "bmm_f16",
                mma_tile_for(bmm[0], bmm[1], bmm[3]), bmm[2]),
         # Too few tiles for the multiprocessors: K split into slices.
@@ -1339,6 +1343,12 @@ def region_cases(small=False):
         pointwise_conv("pointwise_conv_f16", 4, 32, 64, 16, "f16"),
         # 16 filters over 24 channels: 16-row tiles, one small K step.
         pointwise_conv("pointwise_conv_narrow_f16", 8, 24, 16, 28, "f16"),
+        # MobileNet-V2's 14x14 and 7x7 images, whose rows are not 16-byte
+        # pieces: mma.sync tiles copying the image 8 bytes at a time (196
+        # pixels) or an element at a time (49).
+        pointwise_conv("pointwise_conv_14x14_f16", 4, 64, 96, 14, "f16"),
+        pointwise_conv("pointwise_conv_7x7_f16", 4, 160, 96, 7, "f16"),
+        pointwise_conv("pointwise_conv_7x7_narrow_f16", 4, 96, 24, 7, "f16"),
         # MobileNet-V2's depthwise convolutions (stride 2 and 1) and its
         # first convolution (3 channels to 32, stride 2), one thread an
         # output; a dilated one.
