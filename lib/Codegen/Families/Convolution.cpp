@@ -12,7 +12,9 @@
 // is, through its broadcast and widening); the thread walks the reduction
 // loops (the filter window and any input channels) in registers, unrolled
 // up to kConvolutionUnrolledTaps taps, loading each input element the run
-// reads once per pass over the unrolled taps, applies the epilogue and
+// reads once per pass over the unrolled taps (neighbours along an input's
+// contiguous dimension as one aligned vector where they share one; see
+// ConvolutionEmitter::planVectors), applies the epilogue and
 // stores the run's results, as vectors where they are next to each other.
 // An input made by a `tensor.pad` of a constant is read from the pad's
 // source, the padding value where the window leaves it, so the padded copy
@@ -29,6 +31,7 @@
 #include "tesa/Codegen/TensorViews.h"
 #include "tesa/Transforms/KernelRegions.h"
 
+#include "mlir/Analysis/FlatLinearValueConstraints.h"
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
@@ -49,12 +52,17 @@ struct WindowInput {
   AffineMap map;
   /// The input's strides in `source`'s buffer, per input dimension.
   SmallVector<int64_t> strides;
-  /// A padded input: per dimension, the padding before the source, the
-  /// source's size and whether it is padded at all; the value outside the
-  /// source.
-  SmallVector<int64_t> low, sizes;
+  /// Per dimension, the extent of what is read (the pad's source, or the
+  /// input).
+  SmallVector<int64_t> sizes;
+  /// A padded input: per dimension, the padding before the source and
+  /// whether it is padded at all; the value outside the source.
+  SmallVector<int64_t> low;
   SmallVector<bool> checked;
   std::optional<double> padding;
+
+  /// The padding before the source along dimension `d` (0 unpadded).
+  int64_t getLow(unsigned d) const { return padding ? low[d] : 0; }
 };
 
 /// The constant a `tensor.pad` yields, if it yields one.
@@ -93,44 +101,97 @@ WindowInput getWindowInput(Value input, AffineMap map) {
   StridedView view = getStridedView(input);
   read.source = view.source;
   read.strides = view.strides;
+  read.sizes = llvm::to_vector(cast<ShapedType>(input.getType()).getShape());
   return read;
 }
 
-/// Element `read` of the window at `loops`: the offset of each input
-/// dimension's index in the buffer, the padding where it is outside.
-Value loadWindowElement(KernelEmitter &e, const WindowInput &read,
-                        Value buffer, ArrayRef<Value> loops) {
+/// The offset in `read`'s buffer of the element that `map` (onto the
+/// input's dimensions) names at `loops`, and whether it lies inside the
+/// source where the input is padded (null where nothing is checked; with
+/// `innermostInside`, the innermost dimension is known to be).
+std::pair<Value, Value> getWindowOffset(KernelEmitter &e,
+                                        const WindowInput &read, AffineMap map,
+                                        ArrayRef<Value> loops,
+                                        bool innermostInside = false) {
   Value offset = e.index(0);
   Value inside;
-  for (auto [d, expr] : llvm::enumerate(read.map.getResults())) {
+  unsigned innermost = map.getNumResults() - 1;
+  for (auto [d, expr] : llvm::enumerate(map.getResults())) {
     Value index = affine::expandAffineExpr(e.b, e.b.getLoc(), expr, loops,
                                            ValueRange());
     if (read.padding) {
       index = arith::SubIOp::create(e.b, index, e.index(read.low[d]));
       // One unsigned comparison: an index before the source wraps around.
-      if (read.checked[d]) {
+      if (read.checked[d] && !(innermostInside && d == innermost)) {
         Value within = e.less(index, read.sizes[d]);
         inside = inside ? e.both(inside, within) : within;
       }
     }
     offset = e.add(offset, e.affine(index, read.strides[d]));
   }
-  if (!inside)
-    return e.load(buffer, offset);
-  Type element = getElementTypeOrSelf(buffer.getType());
-  Value padding =
-      arith::ConstantOp::create(e.b, FloatAttr::get(element, *read.padding));
-  return e.loadOr(buffer, offset, inside, padding);
+  return {offset, inside};
 }
 
-/// The loops of one output of a thread's run, as values for the code and as
-/// affine expressions (the run's loop dimensions, its offset in the run and
-/// the unrolled window positions as constants) that name the elements it
-/// reads, so that outputs and taps reading one element load it once.
-struct RunOutput {
-  SmallVector<Value> loops;
-  SmallVector<AffineExpr> exprs;
-};
+/// The padding value of `read` as a constant of `type`.
+Value getPaddingValue(KernelEmitter &e, const WindowInput &read, Type type) {
+  Type element = getElementTypeOrSelf(type);
+  auto value = FloatAttr::get(element, *read.padding);
+  if (auto vector = dyn_cast<VectorType>(type))
+    return arith::ConstantOp::create(e.b,
+                                     DenseElementsAttr::get(vector, value));
+  return arith::ConstantOp::create(e.b, value);
+}
+
+/// Element `read` of the window that `map` names at `loops`, the padding
+/// where it is outside the source.
+Value loadWindowElement(KernelEmitter &e, const WindowInput &read,
+                        Value buffer, AffineMap map, ArrayRef<Value> loops) {
+  auto [offset, inside] = getWindowOffset(e, read, map, loops);
+  if (!inside)
+    return e.load(buffer, offset);
+  return e.loadOr(buffer, offset, inside,
+                  getPaddingValue(e, read, getElementTypeOrSelf(buffer)));
+}
+
+/// The `width` elements of `read` from the one that `map` names at `loops`
+/// along the innermost dimension, as one aligned vector (its elements
+/// known to lie inside the innermost dimension; the padding where the
+/// others leave the source).
+Value loadWindowVector(KernelEmitter &e, const WindowInput &read,
+                       Value buffer, AffineMap map, ArrayRef<Value> loops,
+                       int64_t width) {
+  auto [offset, inside] =
+      getWindowOffset(e, read, map, loops, /*innermostInside=*/true);
+  Type element = getElementTypeOrSelf(buffer);
+  auto type = VectorType::get({width}, element);
+  Value safe =
+      inside ? arith::SelectOp::create(e.b, inside, offset, e.index(0))
+             : offset;
+  Value vector = vector::LoadOp::create(
+      e.b, type, buffer, ValueRange{safe}, /*nontemporal=*/false,
+      llvm::Align(width * element.getIntOrFloatBitWidth() / 8));
+  if (!inside)
+    return vector;
+  return arith::SelectOp::create(e.b, inside, vector,
+                                 getPaddingValue(e, read, type));
+}
+
+/// The most bytes one vector load of a window's elements takes.
+constexpr int64_t kWindowVectorBytes = 16;
+
+/// The elements one aligned vector load of `read` takes along its
+/// innermost (contiguous) dimension: up to kWindowVectorBytes, dividing
+/// every other stride, so that where the innermost index is a multiple of
+/// it, so is the offset. 1 where the innermost dimension is not contiguous.
+int64_t getWindowVectorWidth(const WindowInput &read, Type element) {
+  if (read.strides.empty() || read.strides.back() != 1)
+    return 1;
+  int64_t width = kWindowVectorBytes / (element.getIntOrFloatBitWidth() / 8);
+  for (int64_t stride : ArrayRef(read.strides).drop_back())
+    while (width > 1 && stride % width != 0)
+      width /= 2;
+  return width;
+}
 
 /// Lets the copies of `body`'s float multiplies, adds and subtractions in
 /// `mapping` fuse (a tap's multiply and add become one FMA, as the
@@ -149,11 +210,52 @@ void allowContraction(Block &body, const IRMapping &mapping) {
   }
 }
 
+/// The coefficients of `expr`'s dimensions (of `numDims`) and its constant,
+/// where it is a sum of dimensions times constants and a constant.
+std::optional<SmallVector<int64_t>> getLinearForm(AffineExpr expr,
+                                                  unsigned numDims) {
+  SmallVector<int64_t> flat;
+  if (failed(getFlattenedAffineExpr(expr, numDims, 0, &flat)) ||
+      flat.size() != numDims + 1)
+    return std::nullopt;
+  return flat;
+}
+
+/// The loops of one output of a thread's run, as values for the code and as
+/// affine expressions (the run's loop dimensions, its offset in the run and
+/// the unrolled window positions as constants) that name the elements it
+/// reads, so that outputs and taps reading one element load it once.
+struct RunOutput {
+  SmallVector<Value> loops;
+  SmallVector<AffineExpr> exprs;
+};
+
+/// An aligned vector along an input's innermost dimension from which a pass
+/// over the taps takes several elements.
+struct WindowVector {
+  /// The map (onto the input's dimensions) of its first element.
+  AffineMap map;
+  /// Loaded at the first use of one of its elements.
+  Value loaded;
+};
+
+/// Where a pass over the taps takes one input element from: lane `lane` of
+/// the pass's vector `vector`, or (`vector` < 0) its own load.
+struct ElementPlace {
+  int vector = -1;
+  int64_t lane = 0;
+  /// The element, once loaded or extracted.
+  Value loaded;
+};
+
 class ConvolutionEmitter {
 public:
+  /// Each thread computes `run` outputs along loop `along`.
   ConvolutionEmitter(KernelEmitter &e, linalg::GenericOp convolution,
-                     ArrayRef<WindowInput> inputs, ArrayRef<Value> buffers)
-      : e(e), convolution(convolution), inputs(inputs), buffers(buffers) {
+                     ArrayRef<WindowInput> inputs, ArrayRef<Value> buffers,
+                     unsigned along, int64_t run)
+      : e(e), convolution(convolution), inputs(inputs), buffers(buffers),
+        along(along), run(run) {
     for (auto [loop, iterator] :
          llvm::enumerate(convolution.getIteratorTypesArray()))
       if (linalg::isReductionIterator(iterator))
@@ -185,9 +287,7 @@ private:
                                SmallVector<Value> accs, unsigned depth,
                                unsigned unrolledFrom) {
     if (depth == unrolledFrom) {
-      // The loads of one pass over the unrolled taps, by element read.
-      loaded.clear();
-      loaded.resize(inputs.size());
+      planPass(outputs, depth);
       return emitUnrolled(outputs, accs, depth);
     }
     unsigned loop = reductions[depth];
@@ -217,16 +317,136 @@ private:
     return accs;
   }
 
-  /// Input `i`'s element for `output`, loaded where no earlier tap of this
-  /// pass loaded it.
-  Value getInputElement(unsigned i, const RunOutput &output) {
+  /// The element input `i` reads for `output`: the map onto the input's
+  /// dimensions from the loops of the run's first output (the unrolled
+  /// loops' values in it), which names it across outputs and taps.
+  AffineMap getElementKey(unsigned i, const RunOutput &output) const {
+    AffineMap map = inputs[i].map;
+    return simplifyAffineMap(map.replaceDimsAndSymbols(
+        output.exprs, {}, map.getNumDims(), 0));
+  }
+
+  /// Adds the elements each input reads in the taps from reduction loop
+  /// `depth` on (unrolled), in the order the taps read them.
+  void collectKeys(SmallVector<RunOutput> &outputs, unsigned depth,
+                   SmallVector<llvm::SetVector<AffineMap>> &keys) {
+    if (depth == reductions.size()) {
+      for (const RunOutput &output : outputs)
+        for (unsigned i = 0; i < inputs.size(); ++i)
+          keys[i].insert(getElementKey(i, output));
+      return;
+    }
+    unsigned loop = reductions[depth];
+    for (int64_t i = 0; i < ranges[loop]; ++i) {
+      for (RunOutput &output : outputs)
+        output.exprs[loop] = getAffineConstantExpr(i, e.b.getContext());
+      collectKeys(outputs, depth + 1, keys);
+    }
+  }
+
+  /// Plans the loads of one pass over the unrolled taps (from reduction
+  /// loop `depth` on): each element read once, several neighbours along an
+  /// input's innermost dimension as one aligned vector where they lie in
+  /// one (see planVectors).
+  void planPass(SmallVector<RunOutput> outputs, unsigned depth) {
+    SmallVector<llvm::SetVector<AffineMap>> keys(inputs.size());
+    collectKeys(outputs, depth, keys);
+    places.assign(inputs.size(), {});
+    vectors.assign(inputs.size(), {});
+    for (unsigned i = 0; i < inputs.size(); ++i) {
+      for (AffineMap key : keys[i])
+        places[i][key] = ElementPlace();
+      planVectors(i, keys[i].getArrayRef());
+    }
+  }
+
+  /// Groups input `i`'s elements `keys` that differ only by a constant
+  /// along its innermost dimension, and gives each aligned vector of a
+  /// group that holds several of them and lies inside the dimension for
+  /// every thread a vector load. Aligned: the innermost index of the
+  /// group's first element is a multiple of the vector width for every
+  /// thread (its coefficients, times what the loops step by, are), and
+  /// every other stride is (getWindowVectorWidth).
+  void planVectors(unsigned i, ArrayRef<AffineMap> keys) {
     const WindowInput &read = inputs[i];
-    AffineMap key = simplifyAffineMap(read.map.replaceDimsAndSymbols(
-        output.exprs, {}, read.map.getNumDims(), 0));
-    Value &element = loaded[i][key];
-    if (!element)
-      element = loadWindowElement(e, read, buffers[i], output.loops);
-    return element;
+    int64_t width = getWindowVectorWidth(
+        read, getElementTypeOrSelf(buffers[i].getType()));
+    if (width < 2 || keys.empty())
+      return;
+    unsigned innermost = read.map.getNumResults() - 1;
+    unsigned numDims = read.map.getNumDims();
+    // Per group (the map with its innermost index less its constant), its
+    // elements and their innermost source index past the group's.
+    llvm::MapVector<AffineMap, SmallVector<std::pair<AffineMap, int64_t>>>
+        groups;
+    for (AffineMap key : keys) {
+      AffineExpr index = key.getResult(innermost);
+      std::optional<SmallVector<int64_t>> form =
+          getLinearForm(index, numDims);
+      if (!form)
+        continue;
+      int64_t constant = form->back();
+      AffineMap group = key.replace(
+          index, simplifyAffineExpr(index - constant, numDims, 0), numDims,
+          0);
+      groups[group].emplace_back(key, constant - read.getLow(innermost));
+    }
+    for (auto &[group, members] : groups) {
+      AffineExpr base = group.getResult(innermost);
+      SmallVector<int64_t> form = *getLinearForm(base, numDims);
+      // The base's least and greatest value over the threads.
+      int64_t least = 0, greatest = 0;
+      bool aligned = true;
+      for (unsigned loop = 0; loop < numDims; ++loop) {
+        int64_t step = loop == along ? run : 1;
+        int64_t last = loop == along ? ranges[loop] - run : ranges[loop] - 1;
+        aligned &= (form[loop] * step) % width == 0;
+        least += std::min<int64_t>(0, form[loop] * last);
+        greatest += std::max<int64_t>(0, form[loop] * last);
+      }
+      if (!aligned)
+        continue;
+      llvm::MapVector<int64_t, SmallVector<std::pair<AffineMap, int64_t>>>
+          chunks;
+      for (auto [key, offset] : members)
+        chunks[llvm::divideFloorSigned(offset, width)].emplace_back(key,
+                                                                    offset);
+      for (auto &[chunk, elements] : chunks) {
+        int64_t first = chunk * width;
+        if (elements.size() < 2 || least + first < 0 ||
+            greatest + first + width > read.sizes[innermost])
+          continue;
+        AffineMap map = group.replace(
+            base, base + (first + read.getLow(innermost)), numDims, 0);
+        vectors[i].push_back({map, Value()});
+        for (auto [key, offset] : elements)
+          places[i][key] = {int(vectors[i].size() - 1), offset - first,
+                            Value()};
+      }
+    }
+  }
+
+  /// Input `i`'s element for `output`: loaded where no earlier tap of this
+  /// pass took it, or taken from its vector (loaded at its first use).
+  Value getInputElement(unsigned i, const RunOutput &output,
+                        ArrayRef<Value> firstLoops) {
+    ElementPlace &place = places[i][getElementKey(i, output)];
+    if (place.loaded)
+      return place.loaded;
+    const WindowInput &read = inputs[i];
+    AffineMap key = getElementKey(i, output);
+    if (place.vector < 0)
+      return place.loaded =
+                 loadWindowElement(e, read, buffers[i], key, firstLoops);
+    WindowVector &vector = vectors[i][place.vector];
+    if (!vector.loaded) {
+      int64_t width = getWindowVectorWidth(
+          read, getElementTypeOrSelf(buffers[i].getType()));
+      vector.loaded =
+          loadWindowVector(e, read, buffers[i], vector.map, firstLoops, width);
+    }
+    return place.loaded =
+               vector::ExtractOp::create(e.b, vector.loaded, place.lane);
   }
 
   SmallVector<Value> emitTap(ArrayRef<RunOutput> outputs,
@@ -235,7 +455,8 @@ private:
     for (auto [k, output] : llvm::enumerate(outputs)) {
       IRMapping mapping;
       for (unsigned i = 0; i < inputs.size(); ++i)
-        mapping.map(body.getArgument(i), getInputElement(i, output));
+        mapping.map(body.getArgument(i),
+                    getInputElement(i, output, outputs.front().loops));
       mapping.map(body.getArguments().back(), accs[k]);
       accs[k] = e.cloneBody(body, mapping);
       allowContraction(body, mapping);
@@ -247,10 +468,14 @@ private:
   linalg::GenericOp convolution;
   ArrayRef<WindowInput> inputs;
   ArrayRef<Value> buffers;
+  unsigned along;
+  int64_t run;
   SmallVector<unsigned> reductions;
   SmallVector<int64_t> ranges;
-  /// Per input, the elements loaded in the current pass over the taps.
-  SmallVector<DenseMap<AffineMap, Value>> loaded;
+  /// Per input, where the current pass over the taps takes each element
+  /// from (by getElementKey), and the vectors it loads.
+  SmallVector<DenseMap<AffineMap, ElementPlace>> places;
+  SmallVector<SmallVector<WindowVector>> vectors;
 };
 
 /// How many of a thread's `run` outputs one store writes: up to 16 bytes,
@@ -397,7 +622,8 @@ tesa::buildConvolutionKernel(KernelOp region, gpu::GPUModuleOp module,
       initial.push_back(
           e.convert(loadInitialValue(e, init, initBuffer, at), accType));
     ConvolutionEmitter emitter(e, convolution, inputs,
-                               ArrayRef(buffers).take_front(inputs.size()));
+                               ArrayRef(buffers).take_front(inputs.size()),
+                               along, run);
     SmallVector<Value> values = emitter.emit(outputs, initial);
     ArrayRef<Value> epilogueBuffers =
         ArrayRef(buffers).slice(next, epilogue->getInputs().size());

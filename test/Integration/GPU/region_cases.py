@@ -1357,6 +1357,12 @@ def region_cases(small=False):
                           "f16"),
         convolution_relu6("depthwise_dilated", 1, 8, 8, 11, 3, 1, 2, True,
                           dilation=2),
+        # Rows of 16 and 112 f16 pixels: runs of 8 outputs, their image
+        # rows read as aligned 16-byte vectors and the edge pixels alone.
+        convolution_relu6("depthwise_s1_16_f16", 2, 8, 8, 16, 3, 1, 1, True,
+                          "f16"),
+        convolution_relu6("depthwise_s2_112_f16", 1, 4, 4, 112, 3, 2, 1,
+                          True, "f16"),
         convolution_relu6("stem_s2_f16", 2, 3, 16, 33, 3, 2, 1, False,
                           "f16"),
         # 16 channels of 3x3, 144 taps: the channel loop stays a loop.
