@@ -221,13 +221,15 @@ std::optional<SmallVector<int64_t>> getLinearForm(AffineExpr expr,
   return flat;
 }
 
-/// The loops of one output of a thread's run, as values for the code and as
-/// affine expressions (the run's loop dimensions, its offset in the run and
-/// the unrolled window positions as constants) that name the elements it
-/// reads, so that outputs and taps reading one element load it once.
-struct RunOutput {
+/// A thread's run of outputs: the values of its first output's loops (of
+/// the reduction loops, those that stay loops), and per output its loops as
+/// affine expressions (the loops' dimensions, the output's offset in the
+/// run, the unrolled window positions as constants). Those name the
+/// elements each output reads, so that outputs and taps reading one element
+/// load it once.
+struct ThreadRun {
   SmallVector<Value> loops;
-  SmallVector<AffineExpr> exprs;
+  SmallVector<SmallVector<AffineExpr>> exprs;
 };
 
 /// An aligned vector along an input's innermost dimension from which a pass
@@ -265,27 +267,25 @@ public:
 
   /// The values of a run of outputs (their parallel loops in `outputs`;
   /// the reduction loops' entries are ignored), each from its `initial`.
-  SmallVector<Value> emit(SmallVector<RunOutput> outputs,
-                          SmallVector<Value> initial) {
+  SmallVector<Value> emit(ThreadRun outputs, SmallVector<Value> initial) {
     SmallVector<int64_t> extents = llvm::map_to_vector(
         reductions, [&](unsigned loop) { return ranges[loop]; });
     return emitLoops(outputs, initial, 0, getFirstUnrolledLoop(extents));
   }
 
 private:
-  /// Sets reduction loop `loop` of every output of the run to `value`
-  /// (`expr` in the affine names).
-  static void setLoop(MutableArrayRef<RunOutput> outputs, unsigned loop,
-                      Value value, AffineExpr expr) {
-    for (RunOutput &output : outputs) {
-      output.loops[loop] = value;
-      output.exprs[loop] = expr;
-    }
+  /// Sets reduction loop `loop` of every output of the run to `expr`, and
+  /// its value to `value` where it stays a loop.
+  static void setLoop(ThreadRun &outputs, unsigned loop, Value value,
+                      AffineExpr expr) {
+    if (value)
+      outputs.loops[loop] = value;
+    for (SmallVector<AffineExpr> &exprs : outputs.exprs)
+      exprs[loop] = expr;
   }
 
-  SmallVector<Value> emitLoops(SmallVector<RunOutput> &outputs,
-                               SmallVector<Value> accs, unsigned depth,
-                               unsigned unrolledFrom) {
+  SmallVector<Value> emitLoops(ThreadRun &outputs, SmallVector<Value> accs,
+                               unsigned depth, unsigned unrolledFrom) {
     if (depth == unrolledFrom) {
       planPass(outputs, depth);
       return emitUnrolled(outputs, accs, depth);
@@ -304,13 +304,13 @@ private:
     return SmallVector<Value>(forOp.getResults());
   }
 
-  SmallVector<Value> emitUnrolled(SmallVector<RunOutput> &outputs,
-                                  SmallVector<Value> accs, unsigned depth) {
+  SmallVector<Value> emitUnrolled(ThreadRun &outputs, SmallVector<Value> accs,
+                                  unsigned depth) {
     if (depth == reductions.size())
       return emitTap(outputs, accs);
     unsigned loop = reductions[depth];
     for (int64_t i = 0; i < ranges[loop]; ++i) {
-      setLoop(outputs, loop, e.index(i),
+      setLoop(outputs, loop, Value(),
               getAffineConstantExpr(i, e.b.getContext()));
       accs = emitUnrolled(outputs, accs, depth + 1);
     }
@@ -320,26 +320,26 @@ private:
   /// The element input `i` reads for `output`: the map onto the input's
   /// dimensions from the loops of the run's first output (the unrolled
   /// loops' values in it), which names it across outputs and taps.
-  AffineMap getElementKey(unsigned i, const RunOutput &output) const {
+  AffineMap getElementKey(unsigned i, ArrayRef<AffineExpr> output) const {
     AffineMap map = inputs[i].map;
-    return simplifyAffineMap(map.replaceDimsAndSymbols(
-        output.exprs, {}, map.getNumDims(), 0));
+    return simplifyAffineMap(
+        map.replaceDimsAndSymbols(output, {}, map.getNumDims(), 0));
   }
 
   /// Adds the elements each input reads in the taps from reduction loop
   /// `depth` on (unrolled), in the order the taps read them.
-  void collectKeys(SmallVector<RunOutput> &outputs, unsigned depth,
+  void collectKeys(ThreadRun &outputs, unsigned depth,
                    SmallVector<llvm::SetVector<AffineMap>> &keys) {
     if (depth == reductions.size()) {
-      for (const RunOutput &output : outputs)
+      for (ArrayRef<AffineExpr> output : outputs.exprs)
         for (unsigned i = 0; i < inputs.size(); ++i)
           keys[i].insert(getElementKey(i, output));
       return;
     }
     unsigned loop = reductions[depth];
     for (int64_t i = 0; i < ranges[loop]; ++i) {
-      for (RunOutput &output : outputs)
-        output.exprs[loop] = getAffineConstantExpr(i, e.b.getContext());
+      setLoop(outputs, loop, Value(),
+              getAffineConstantExpr(i, e.b.getContext()));
       collectKeys(outputs, depth + 1, keys);
     }
   }
@@ -348,7 +348,7 @@ private:
   /// loop `depth` on): each element read once, several neighbours along an
   /// input's innermost dimension as one aligned vector where they lie in
   /// one (see planVectors).
-  void planPass(SmallVector<RunOutput> outputs, unsigned depth) {
+  void planPass(ThreadRun outputs, unsigned depth) {
     SmallVector<llvm::SetVector<AffineMap>> keys(inputs.size());
     collectKeys(outputs, depth, keys);
     places.assign(inputs.size(), {});
@@ -428,13 +428,13 @@ private:
 
   /// Input `i`'s element for `output`: loaded where no earlier tap of this
   /// pass took it, or taken from its vector (loaded at its first use).
-  Value getInputElement(unsigned i, const RunOutput &output,
+  Value getInputElement(unsigned i, ArrayRef<AffineExpr> output,
                         ArrayRef<Value> firstLoops) {
-    ElementPlace &place = places[i][getElementKey(i, output)];
+    AffineMap key = getElementKey(i, output);
+    ElementPlace &place = places[i][key];
     if (place.loaded)
       return place.loaded;
     const WindowInput &read = inputs[i];
-    AffineMap key = getElementKey(i, output);
     if (place.vector < 0)
       return place.loaded =
                  loadWindowElement(e, read, buffers[i], key, firstLoops);
@@ -449,14 +449,14 @@ private:
                vector::ExtractOp::create(e.b, vector.loaded, place.lane);
   }
 
-  SmallVector<Value> emitTap(ArrayRef<RunOutput> outputs,
+  SmallVector<Value> emitTap(const ThreadRun &outputs,
                              SmallVector<Value> accs) {
     Block &body = convolution.getRegion().front();
-    for (auto [k, output] : llvm::enumerate(outputs)) {
+    for (auto [k, output] : llvm::enumerate(outputs.exprs)) {
       IRMapping mapping;
       for (unsigned i = 0; i < inputs.size(); ++i)
         mapping.map(body.getArgument(i),
-                    getInputElement(i, output, outputs.front().loops));
+                    getInputElement(i, output, outputs.loops));
       mapping.map(body.getArguments().back(), accs[k]);
       accs[k] = e.cloneBody(body, mapping);
       allowContraction(body, mapping);
@@ -593,24 +593,21 @@ tesa::buildConvolutionKernel(KernelOp region, gpu::GPUModuleOp module,
     for (auto [d, stride] : llvm::enumerate(strides))
       coordinates[d] = e.rem(e.div(first, stride), outputType.getDimSize(d));
     unsigned numLoops = convolution.getNumLoops();
-    RunOutput firstOutput;
-    firstOutput.loops.assign(numLoops, e.index(0));
-    for (unsigned loop = 0; loop < numLoops; ++loop)
-      firstOutput.exprs.push_back(getAffineDimExpr(loop, b.getContext()));
+    ThreadRun outputs;
+    outputs.loops.assign(numLoops, Value());
     for (auto [d, expr] : llvm::enumerate(outputMap.getResults()))
-      firstOutput.loops[cast<AffineDimExpr>(expr).getPosition()] =
-          coordinates[d];
+      outputs.loops[cast<AffineDimExpr>(expr).getPosition()] = coordinates[d];
     unsigned along =
         cast<AffineDimExpr>(outputMap.getResults().back()).getPosition();
-    SmallVector<RunOutput> outputs;
     SmallVector<SmallVector<Value>> outputCoordinates;
     for (int64_t k = 0; k < run; ++k) {
-      RunOutput output = firstOutput;
-      output.loops[along] = e.affine(coordinates.back(), 1, k);
-      output.exprs[along] = output.exprs[along] + k;
-      outputs.push_back(output);
+      SmallVector<AffineExpr> exprs;
+      for (unsigned loop = 0; loop < numLoops; ++loop)
+        exprs.push_back(getAffineDimExpr(loop, b.getContext()) +
+                        (loop == along ? k : 0));
+      outputs.exprs.push_back(exprs);
       outputCoordinates.push_back(coordinates);
-      outputCoordinates.back().back() = output.loops[along];
+      outputCoordinates.back().back() = e.affine(coordinates.back(), 1, k);
     }
 
     Type accType = convolution.getRegion().front().getArguments().back()
