@@ -215,6 +215,7 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createFormAttentionRegions(attention));
     ChooseTileConfigsOptions configs;
     configs.chip = options.chip;
+    configs.convolutionRun = options.convolutionRun;
     pm.addNestedPass<func::FuncOp>(createChooseTileConfigs(configs));
     LowerKernelRegionsOptions lowering;
     lowering.chip = options.chip;

@@ -639,6 +639,12 @@ struct ChooseTileConfigsPass
              "(M,N)";
       return signalPassFailure();
     }
+    if (convolutionRun < 1) {
+      emitError(getOperation()->getLoc())
+          << "convolution-run must be at least 1 (one output a thread), got "
+          << int64_t(convolutionRun);
+      return signalPassFailure();
+    }
     WalkResult result = getOperation()->walk([&](KernelOp kernel) {
       // A configuration given in the input stays.
       if (kernel.getConfigAttr())

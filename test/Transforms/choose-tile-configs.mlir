@@ -4,6 +4,7 @@
 // RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 thread-tile=4,4" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs=chip=sm_75 | FileCheck %s --check-prefix=SM75
 // RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 convolution-run=1" | FileCheck %s --check-prefix=ONE
+// RUN: not tesa-opt %s --split-input-file --tesa-choose-tile-configs="chip=sm_90 convolution-run=0" 2>&1 | FileCheck %s --check-prefix=RUNLESS
 // RUN: tesa-opt %s --split-input-file --tesa-choose-tile-configs=chip=sm_80 | FileCheck %s --check-prefix=SM80
 
 // 512 x 3072 outputs make 384 tiles of 64x64, more than the H200's 132
@@ -96,6 +97,7 @@ func.func @given(%x: tensor<8x8xf32>, %w: tensor<8x8xf32>, %acc: tensor<8x8xf32>
 }
 
 // BAD: contraction-tile takes three sizes (M,N,K) and thread-tile two (M,N)
+// RUNLESS: convolution-run must be at least 1 (one output a thread), got 0
 
 // -----
 

@@ -97,6 +97,11 @@ static cl::opt<bool> wgmmaStructured(
              "warpgroup tensor cores (wgmma.mma_async.sp) where the chip has "
              "them (false: on mma.sp)"),
     cl::init(true), cl::cat(category));
+static cl::opt<int64_t> convolutionRun(
+    "convolution-run",
+    cl::desc("The most neighbouring outputs a thread of a convolution "
+             "kernel computes (1: one output a thread)"),
+    cl::init(8), cl::cat(category));
 static cl::opt<bool> programmaticLaunch(
     "programmatic-launch",
     cl::desc("On sm_90, let each kernel start while the previous one "
@@ -241,6 +246,7 @@ int main(int argc, char **argv) {
   options.kernelRegions = kernelRegions;
   options.decodeProducts = decodeProducts;
   options.wgmmaStructured = wgmmaStructured;
+  options.convolutionRun = convolutionRun;
   options.programmaticLaunch = programmaticLaunch;
   options.rocmToolkit = rocmToolkit;
   PassManager parts(&context);

@@ -70,6 +70,11 @@ struct GPUPipelineOptions
                      "sparse warpgroup tensor cores (wgmma.mma_async.sp) "
                      "where the chip has them (false: on mma.sp)"),
       llvm::cl::init(true)};
+  Option<int64_t> convolutionRun{
+      *this, "convolution-run",
+      llvm::cl::desc("The most neighbouring outputs a thread of a "
+                     "convolution kernel computes (1: one output a thread)"),
+      llvm::cl::init(8)};
   Option<bool> kernelRegions{
       *this, "kernel-regions",
       llvm::cl::desc("Compile contractions and softmaxes outside the "
