@@ -50,20 +50,13 @@ tesa::checkStagedOperand(ArrayRef<int64_t> strides, int64_t rowLoop,
                          int64_t kLoop, int64_t rows, int64_t k,
                          int64_t tileRows, int64_t depth,
                          int64_t elementBytes, bool narrowCopies) {
-  std::optional<TileOrder> order = getStagedOrder(strides, rowLoop, kLoop);
-  if (!order)
+  int64_t copyBytes = getStagedCopyBytes(strides, rowLoop, kLoop, rows, k,
+                                         tileRows, depth, elementBytes);
+  if (copyBytes == 0)
     return "an operand is contiguous along neither its rows nor K";
-  if (narrowCopies)
-    return std::nullopt;
-  StagedTileShape shape{*order, tileRows, depth, elementBytes};
-  int64_t copyElements = shape.getCopyElements();
-  int64_t contiguousSize = *order == TileOrder::RowMajor ? k : rows;
-  if (contiguousSize % copyElements != 0 ||
-      shape.getInnerData() % copyElements != 0)
-    return "an operand's contiguous dimension is not in 16-byte pieces";
-  for (int64_t stride : strides)
-    if (stride != 1 && stride % copyElements != 0)
-      return "an operand's strides are not multiples of 16 bytes";
+  if (!narrowCopies && copyBytes < kStagedCopyBytes)
+    return "an operand's contiguous dimension or a stride is not in 16-byte "
+           "pieces";
   return std::nullopt;
 }
 
