@@ -10,6 +10,14 @@
 #   device_run.sh check   unit tests, suite, sanitizers, demo (about 5 min)
 #   device_run.sh bench   the benchmarks (about 5 min)
 #   device_run.sh costs   the planner's cost table (bench/cost_table.py)
+#   device_run.sh convolutions  the convolution family and the narrow
+#                         tensor-core copies: the suite's libraries that
+#                         gpu-run/suite holds (`regions`, `conv`,
+#                         `convnet`), MobileNet-V2's convolutions layer by
+#                         layer beside cuDNN (bench/convolution_runs.py,
+#                         gpu-run/convs) and the models of gpu-run/models
+#                         with their profiles; `convolutions-memcheck`:
+#                         those suite libraries under memcheck
 #   device_run.sh blocks  the kept-block kernels: the `regions` library of
 #                         the suite (also under memcheck), the benchmark's
 #                         cases and the models that gpu-run/ holds
@@ -66,6 +74,21 @@ case "${1:-check}" in
     cat "$OUT/bench.log"
     cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
     ;;
+  convolutions)
+    step suite 240 python test/Integration/GPU/suite.py run gpu-run/suite
+    cat "$OUT/suite.log"
+    step convolution-runs 240 python bench/convolution_runs.py run \
+      gpu-run/convs --out "$OUT/convolution-runs.json"
+    cat "$OUT/convolution-runs.log"
+    step models 300 python bench/torch_models.py run gpu-run/models \
+      --out "$OUT/models.json" --profile --profile-kernels 30
+    cat "$OUT/models.log"
+    ;;
+  convolutions-memcheck)
+    step suite-memcheck 400 compute-sanitizer --tool memcheck \
+      --error-exitcode 3 python test/Integration/GPU/suite.py run \
+      gpu-run/suite --sanitize
+    ;;
   blocks)
     step regions 240 python test/Integration/GPU/suite.py run gpu-run/suite \
       --only regions
@@ -117,5 +140,9 @@ case "${1:-check}" in
     step costs 300 python bench/cost_table.py run gpu-run/costs
     cat "$OUT/costs.log"
     cp gpu-run/costs/costs.json "$OUT/costs.json" 2>/dev/null || true
+    ;;
+  *)
+    echo "usage: $0 [check|bench|costs|blocks|wgmma|convolutions|convolutions-memcheck]" >&2
+    exit 1
     ;;
 esac
