@@ -217,8 +217,10 @@ TileConfigAttr chooseRowReductionConfig(mlir::MLIRContext *context,
                                         int64_t rowLength);
 
 /// The outputs a convolution thread computes along the output's last
-/// dimension, of `rowLength`: the largest divisor of `rowLength` that is at
-/// most `longest` (neighbouring outputs share most of their window).
+/// dimension, of `rowLength` (neighbouring outputs share most of their
+/// window): at most `longest`, of an even row the longest power of two that
+/// divides it (its results one aligned vector store), of an odd row its
+/// longest divisor.
 int64_t getConvolutionRun(int64_t rowLength, int64_t longest);
 
 /// The configuration of a convolution region whose output's last dimension

@@ -237,6 +237,8 @@ struct ThreadRun {
 struct WindowVector {
   /// The map (onto the input's dimensions) of its first element.
   AffineMap map;
+  /// Its elements.
+  int64_t width;
   /// Loaded at the first use of one of its elements.
   Value loaded;
 };
@@ -418,7 +420,7 @@ private:
           continue;
         AffineMap map = group.replace(
             base, base + (first + read.getLow(innermost)), numDims, 0);
-        vectors[i].push_back({map, Value()});
+        vectors[i].push_back({map, width, Value()});
         for (auto [key, offset] : elements)
           places[i][key] = {int(vectors[i].size() - 1), offset - first,
                             Value()};
@@ -439,12 +441,9 @@ private:
       return place.loaded =
                  loadWindowElement(e, read, buffers[i], key, firstLoops);
     WindowVector &vector = vectors[i][place.vector];
-    if (!vector.loaded) {
-      int64_t width = getWindowVectorWidth(
-          read, getElementTypeOrSelf(buffers[i].getType()));
-      vector.loaded =
-          loadWindowVector(e, read, buffers[i], vector.map, firstLoops, width);
-    }
+    if (!vector.loaded)
+      vector.loaded = loadWindowVector(e, read, buffers[i], vector.map,
+                                       firstLoops, vector.width);
     return place.loaded =
                vector::ExtractOp::create(e.b, vector.loaded, place.lane);
   }

@@ -343,16 +343,17 @@ static SmallVector<Operation *> getFollowingSteps(PartMatmulOp op) {
       continue;
     }
     auto generic = dyn_cast<linalg::GenericOp>(user);
-    if (generic && isEpilogueStep(generic, running)) {
-      SmallVector<Value> copies = generic.getDpsInputs();
-      IRRewriter rewriter(generic);
-      foldInputCopies(rewriter, generic, /*allowBroadcast=*/true,
-                      /*skipped=*/{running});
-      for (Value copy : copies)
-        eraseIfTriviallyDead(copy);
-    }
-    if (!generic || !isEpilogueStep(generic, running) ||
-        !llvm::all_of(generic.getDpsInputs(), [&](Value input) {
+    if (!generic || !isEpilogueStep(generic, running))
+      break;
+    // The step reads the sources of its inputs' copies; it stays a step (a
+    // copy's map composed with a projected permutation is one).
+    SmallVector<Value> copies = generic.getDpsInputs();
+    IRRewriter rewriter(generic);
+    foldInputCopies(rewriter, generic, /*allowBroadcast=*/true,
+                    /*skipped=*/{running});
+    for (Value copy : copies)
+      eraseIfTriviallyDead(copy);
+    if (!llvm::all_of(generic.getDpsInputs(), [&](Value input) {
           return input == running || availableAtPart(input);
         }))
       break;
