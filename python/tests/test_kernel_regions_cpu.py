@@ -146,15 +146,19 @@ def runner_module(case):
                        case["reference"].shape, element)
 
 
+# Forming the regions, before they are inlined back or lowered to kernels.
+REGION_PASSES = ("--tesa-fold-operand-extensions",
+                 "--tesa-decompose-aggregated-ops",
+                 "--tesa-convolutions-as-products=only-pointwise=true",
+                 "--tesa-normalize-row-programs",
+                 "--tesa-fuse-elementwise-chains",
+                 "--tesa-drop-unit-batch-loops",
+                 "--tesa-form-kernel-regions",
+                 "--tesa-form-attention-regions=chip=sm_90")
+
+
 def run_on_cpu(module):
-    lowered = tesa_opt(module, "--tesa-fold-operand-extensions",
-                       "--tesa-decompose-aggregated-ops",
-                       "--tesa-convolutions-as-products=only-pointwise=true",
-                       "--tesa-normalize-row-programs",
-                       "--tesa-fuse-elementwise-chains",
-                       "--tesa-drop-unit-batch-loops",
-                       "--tesa-form-kernel-regions",
-                       "--tesa-form-attention-regions=chip=sm_90",
+    lowered = tesa_opt(module, *REGION_PASSES,
                        "--tesa-inline-kernel-regions", "--tesa-cpu-pipeline")
     return run_lowered(lowered)
 
@@ -174,18 +178,25 @@ def test_inlined_regions_match_reference(name):
         f"relative error {error:.2e} (bound {case['tolerance']:.1e})"
 
 
-# Regions whose kernels need no barrier or shared memory: their generated
-# code runs on the CPU through --tesa-launches-to-host-loops.
+def uses_tensor_cores(case):
+    """Whether the case's kernels are f16 products or attention, which run
+    on tensor cores (mma.sync, wgmma: warp-wide ops the host loops do not
+    emulate)."""
+    f16 = any(np.asarray(v).dtype == np.float16 for v in case["inputs"])
+    kinds = {kind for kind, _ in case["regions"]}
+    return f16 and bool(kinds & {"contraction", "attention"})
+
+
+# Every other case's generated kernels (FMA tiles, split-K sums, kept-block
+# and kept-channel walks, exact-f32 attention, row reductions, convolutions)
+# run on the CPU through --tesa-launches-to-host-loops: barriers, shuffles,
+# workgroup memory and cp.async copies included.
 HOST_RUNNABLE = [name for name, case in SMALL.items()
-                 if {kind for kind, _ in case["regions"]} == {"convolution"}]
+                 if not uses_tensor_cores(case)]
 
 
 def run_kernels_on_cpu(module):
-    lowered = tesa_opt(module, "--tesa-fold-operand-extensions",
-                       "--tesa-decompose-aggregated-ops",
-                       "--tesa-convolutions-as-products=only-pointwise=true",
-                       "--tesa-fuse-elementwise-chains",
-                       "--tesa-form-kernel-regions",
+    lowered = tesa_opt(module, *REGION_PASSES,
                        "--tesa-choose-tile-configs=chip=sm_90",
                        "--tesa-lower-kernel-regions=chip=sm_90",
                        "--tesa-launches-to-host-loops", "--tesa-cpu-pipeline")
@@ -197,8 +208,9 @@ def run_kernels_on_cpu(module):
 @needs_runner
 @pytest.mark.parametrize("name", HOST_RUNNABLE)
 def test_generated_kernels_match_reference_on_cpu(name):
-    """The convolution family's kernels themselves (not the regions' ops
-    inlined back), each launch run as loops over its blocks and threads."""
+    """The kernels themselves (not the regions' ops inlined back), each
+    launch run as loops over its blocks and, between barriers, its
+    threads."""
     case = SMALL[name]
     result = run_kernels_on_cpu(runner_module(case))
     reference = case["reference"]

@@ -564,38 +564,69 @@ def LowerKernelRegions : Pass<"tesa-lower-kernel-regions", "mlir::ModuleOp"> {
 
 def LaunchesToHostLoops
     : Pass<"tesa-launches-to-host-loops", "mlir::ModuleOp"> {
-  let summary = "Run barrier-free kernel launches as loops on the host";
+  let summary = "Run kernel launches as loops on the host";
   let description = [{
-    A checking aid: each `gpu.launch_func` whose kernel needs nothing a CPU
-    thread lacks (no workgroup or private attributions, no barrier,
-    shuffle, dynamic shared memory or NVVM, ROCDL, NVGPU or LLVM op; one
-    block) becomes six nested `scf.for` loops over the grid's blocks and
-    each block's threads, the kernel's body cloned inside with the block,
-    thread, block-size and grid-size ids replaced by the loops and the
-    launch's sizes. The program can then go through `--tesa-cpu-pipeline`
-    and `mlir-runner`: the code a kernel family generates is checked on a
-    machine without a GPU (the tests run the convolution family this way).
-    Kernel modules no launch names any more are erased. The threads run one
-    after another, so a kernel whose threads race computes one of its
-    possible results.
+    A checking aid: each `gpu.launch_func` becomes loops over the grid's
+    blocks, and the kernel's body runs inside, cut at each point where the
+    block's threads synchronise (`gpu.barrier`, `gpu.shuffle`): each
+    stretch between two such points runs in loops over the block's threads
+    z, y, x (x fastest), one thread after another, with the thread and
+    block ids replaced by the loops and the sizes by the launch's. The
+    program can then go through `--tesa-cpu-pipeline` and `mlir-runner`:
+    the code the kernel families generate is checked on a machine without a
+    GPU.
 
-    A launch whose kernel cannot run this way is an error naming the op
-    that prevents it.
+    * A value that one stretch defines and a later one uses is kept per
+      thread in a host buffer indexed by the thread's linear id; constants
+      and pure ops of other types (views of workgroup memory) are
+      recomputed where they are used.
+    * Workgroup memory (the launch's dynamic shared memory, workgroup
+      attributions) is a host buffer, one for all the blocks, which run one
+      after another. The kernel modules' constant tables are copied into
+      the host module.
+    * A shuffle stores every thread's operand, then gives each thread the
+      operand of its source lane within its group of `width` lanes (its
+      own, with `valid` false, where the source lies outside).
+    * An `scf.for` around a synchronising op runs on the host: its bounds
+      must be the same for every thread (checked as it runs, by a
+      `cf.assert`), its iteration values are per-thread buffers. The part
+      of its body before the first synchronising op runs, for each next
+      iteration, in the thread loop of the part after the last one (no
+      barrier separates them on the GPU either), so a ring of stage
+      buffers refilled without a barrier at the end of a step computes a
+      wrong result here too. An `scf.if` around one runs both branches,
+      each thread loop inside masked by the condition.
+    * The threads do meet at the start and end of such a loop or branch,
+      where the GPU does not make them: a barrier missing just before or
+      after one goes unnoticed. Threads run in order, so a race shows only
+      where that order computes a different result.
+
+    A launch whose kernel cannot run this way (NVVM, ROCDL, NVGPU or LLVM
+    ops, private attributions, a synchronising op inside another kind of
+    region, a per-thread memref living across a barrier, an asynchronous or
+    clustered launch) is an error naming the op that prevents it. A kernel
+    whose threads race computes one of its possible results.
 
     ```mlir
-    gpu.launch_func @tesa_kernels::@convolution0 blocks in (%c2, %c1, %c1) threads in (%c256, %c1, %c1) args(%x : memref<1600xf16>, ...)
+    gpu.launch_func @tesa_kernels::@reduce blocks in (%c2, %c1, %c1) threads in (%c64, %c1, %c1) args(%x : memref<128xf32>, ...)
     // becomes
     scf.for %bz = %c0 to %c1 step %c1 {
       ...
-          scf.for %tx = %c0 to %c256 step %c1 {
-            // the kernel's body, gpu.block_id x -> %bx, gpu.thread_id x -> %tx
+          scf.for %tx = %c0 to %c64 step %c1 {
+            // the kernel up to its first barrier, gpu.thread_id x -> %tx;
+            // values used after the barrier stored at [%tx] of buffers
+          }
+          scf.for %tx = %c0 to %c64 step %c1 {
+            // the kernel after the barrier
           }
       ...
     }
     ```
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::cf::ControlFlowDialect"];
 }
 
 #endif // TESA_CONVERSION_PASSES_TD

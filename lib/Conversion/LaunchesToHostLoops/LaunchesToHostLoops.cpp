@@ -4,17 +4,24 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Runs barrier-free kernel launches as loops on the host: each launch
-// becomes nested scf.for loops over its blocks and threads with the
-// kernel's body inside. A checking aid for machines without a GPU.
+// Runs kernel launches as loops on the host: each launch becomes loops over
+// its blocks, and each stretch of the kernel between two points where its
+// threads synchronise (barriers, shuffles) becomes loops over the block's
+// threads. Values that live across such a point are kept per thread in
+// host buffers; workgroup memory is a host buffer shared by a block's
+// threads. A checking aid for machines without a GPU.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Conversion/Passes.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace tesa {
 #define GEN_PASS_DEF_LAUNCHESTOHOSTLOOPS
@@ -26,22 +33,96 @@ using namespace tesa;
 
 namespace {
 
+/// An op that makes a block's threads wait for each other or read each
+/// other's values.
+bool isSynchronizing(Operation *op) {
+  return isa<gpu::BarrierOp, NVVM::SyncWarpOp, gpu::ShuffleOp>(op);
+}
+
+/// Whether `op` is or contains a synchronising op.
+bool synchronizes(Operation *op) {
+  return op
+      ->walk([](Operation *nested) {
+        return isSynchronizing(nested) ? WalkResult::interrupt()
+                                       : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
+/// GPU ops the host loops give a meaning to.
+bool isHostRunnableGpuOp(Operation *op) {
+  return isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::BlockDimOp,
+             gpu::GridDimOp, gpu::LaneIdOp, gpu::DynamicSharedMemoryOp,
+             gpu::BarrierOp, gpu::ShuffleOp, gpu::ReturnOp>(op);
+}
+
+/// The asynchronous copies to workgroup memory (cp.async): the host copies
+/// at once, so their groups and waits are no-ops.
+bool isAsyncCopyOp(Operation *op) {
+  return isa<nvgpu::DeviceAsyncCopyOp, nvgpu::DeviceAsyncCreateGroupOp,
+             nvgpu::DeviceAsyncWaitOp, NVVM::CpAsyncCommitGroupOp,
+             NVVM::CpAsyncWaitGroupOp>(op);
+}
+
+/// An op whose value a thread knows without computing it: its ids, the
+/// launch's sizes and the workgroup memory.
+bool isIdOrSize(Operation *op) {
+  return isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::BlockDimOp,
+             gpu::GridDimOp, gpu::LaneIdOp, gpu::DynamicSharedMemoryOp>(op);
+}
+
+/// Whether a value of `type` can be kept per thread in a host buffer.
+bool isStorable(Type type) {
+  return type.isIntOrIndexOrFloat() || isa<VectorType>(type);
+}
+
+/// `type` without a GPU address space.
+Type getHostType(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref || !isa_and_nonnull<gpu::AddressSpaceAttr>(
+                     memref.getMemorySpace()))
+    return type;
+  return MemRefType::get(memref.getShape(), memref.getElementType(),
+                         memref.getLayout());
+}
+
+/// `type` as the IR prints it.
+std::string describe(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type;
+  return text;
+}
+
+using Obstacle = std::pair<std::string, Operation *>;
+
 /// Why `kernel` cannot run as host loops, with the op that prevents it (or
 /// null), or nothing where it can.
-std::optional<std::pair<std::string, Operation *>>
-getHostObstacle(gpu::GPUFuncOp kernel) {
+std::optional<Obstacle> getHostObstacle(gpu::GPUFuncOp kernel) {
   if (!kernel.getBody().hasOneBlock())
-    return std::make_pair(std::string("its body has several blocks"),
-                          nullptr);
-  if (!kernel.getWorkgroupAttributions().empty() ||
-      !kernel.getPrivateAttributions().empty())
-    return std::make_pair(std::string("it has memory attributions"),
-                          nullptr);
-  std::optional<std::pair<std::string, Operation *>> obstacle;
+    return Obstacle("its body has several blocks", nullptr);
+  if (!kernel.getPrivateAttributions().empty())
+    return Obstacle("it has private attributions", nullptr);
+  for (BlockArgument buffer : kernel.getWorkgroupAttributions())
+    if (!cast<MemRefType>(buffer.getType()).hasStaticShape())
+      return Obstacle("a workgroup attribution has a dynamic shape",
+                      nullptr);
+  auto kernels = kernel->getParentOfType<gpu::GPUModuleOp>();
+  std::optional<Obstacle> obstacle;
   kernel.getBody().walk([&](Operation *op) {
-    if (isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::BlockDimOp, gpu::GridDimOp,
-            gpu::ReturnOp>(op))
+    if (isHostRunnableGpuOp(op) || isAsyncCopyOp(op) ||
+        isa<NVVM::SyncWarpOp>(op))
       return WalkResult::advance();
+    if (synchronizes(op) && !isa<scf::ForOp, scf::IfOp>(op)) {
+      obstacle = Obstacle(("its threads synchronise inside '" +
+                           op->getName().getStringRef() + "'")
+                              .str(),
+                          op);
+      return WalkResult::interrupt();
+    }
+    if (auto table = dyn_cast<memref::GetGlobalOp>(op))
+      if (SymbolTable::lookupSymbolIn(kernels, table.getNameAttr()))
+        return WalkResult::advance();
     StringRef dialect = op->getName().getDialectNamespace();
     bool deviceOnly = llvm::is_contained(
         ArrayRef<StringRef>{"gpu", "nvvm", "rocdl", "nvgpu", "llvm"},
@@ -51,59 +132,727 @@ getHostObstacle(gpu::GPUFuncOp kernel) {
     });
     if (!deviceOnly && !namesSymbol)
       return WalkResult::advance();
-    obstacle = std::make_pair(
-        (Twine(deviceOnly ? "it uses '" : "it names a symbol in '") +
-         op->getName().getStringRef() + "'")
-            .str(),
-        op);
+    obstacle = Obstacle((Twine(deviceOnly ? "it uses '" : "it names a symbol in '") +
+                         op->getName().getStringRef() + "'")
+                            .str(),
+                        op);
     return WalkResult::interrupt();
   });
   return obstacle;
 }
 
-/// Replaces `launch` by loops over its blocks and threads around a copy of
-/// `kernel`'s body.
-void convertLaunch(gpu::LaunchFuncOp launch, gpu::GPUFuncOp kernel) {
-  OpBuilder b(launch);
-  Location loc = launch.getLoc();
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
-  gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
-  // Outermost first: blocks z, y, x, then threads z, y, x.
-  SmallVector<Value> inductions;
-  for (Value size : {grid.z, grid.y, grid.x, block.z, block.y, block.x}) {
+/// The host copies of the kernel modules' constant tables, by the table.
+using HostGlobals = DenseMap<Operation *, StringAttr>;
+
+/// Replaces one launch by host loops.
+///
+/// The launch becomes loops over blocks z, y, x. Inside, the kernel's body
+/// is cut at each synchronising op: each stretch between two of them runs
+/// in loops over threads z, y, x (x fastest, as lanes are numbered), one
+/// thread after another. A value one stretch defines and a later one uses
+/// is stored per thread in a host buffer indexed by the thread's linear id
+/// (pure ops of other types, such as views of workgroup memory, are
+/// recomputed where used). A barrier is the cut itself. A shuffle stores
+/// its operand for every thread, then gives each thread its source lane's.
+/// A loop or branch around a synchronising op runs on the host: a loop's
+/// bounds must agree between the threads (checked as it runs) and its
+/// iteration values are buffers; a branch's condition masks each thread
+/// loop inside it.
+class HostLaunch {
+public:
+  HostLaunch(gpu::LaunchFuncOp launch, gpu::GPUFuncOp kernel,
+             HostGlobals &globals)
+      : launch(launch), kernel(kernel), globals(globals), b(launch),
+        loc(launch.getLoc()), grid(launch.getGridSizeOperandValues()),
+        block(launch.getBlockSizeOperandValues()) {}
+
+  /// Emits the loops, or fails with an error on the launch.
+  LogicalResult emit();
+
+private:
+  /// A thread of a block, inside its thread loops.
+  struct Thread {
+    Value x, y, z, linear;
+    /// The kernel's values as this thread sees them in this stretch.
+    IRMapping values;
+  };
+
+  Value index(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  /// A buffer before the block loops (freed after them).
+  Value allocate(MemRefType type, ValueRange sizes);
+  /// A buffer of one value of `type` a thread.
+  Value allocatePerThread(Type type);
+  /// Runs `body` in loops over the threads, for those where the enclosing
+  /// branches' conditions hold.
+  LogicalResult inThreads(function_ref<LogicalResult(Thread &)> body);
+  /// `value` for `thread`: its own, a uniform value, a buffered one or one
+  /// recomputed.
+  FailureOr<Value> lookup(Thread &thread, Value value);
+  /// What a thread or block id, a size or the workgroup memory is for
+  /// `thread`, or null for other ops.
+  Value getSpecialValue(Thread &thread, Operation *op);
+  /// The value of `value` every active thread agrees on, on the host.
+  FailureOr<Value> getUniform(Value value, int64_t initial);
+  /// Stores `values` of each thread into `buffers` (per thread).
+  LogicalResult storeEach(ValueRange values, ArrayRef<Value> buffers);
+  /// A per-thread buffer for each of `values`, or failure with an error.
+  FailureOr<SmallVector<Value>> allocateEach(ValueRange values);
+
+  LogicalResult emitOps(Block &body);
+  /// Emits `ops`, ops of one block: stretches and synchronising ops.
+  LogicalResult emitRange(ArrayRef<Operation *> ops);
+  /// Buffers for the values of `ops` that later ops use.
+  DenseMap<Value, Value> allocateOutliving(ArrayRef<Operation *> ops);
+  /// Clones `ops` for `thread`, storing the values later ops use into
+  /// `outlive`.
+  LogicalResult cloneStretch(Thread &thread, ArrayRef<Operation *> ops,
+                             const DenseMap<Value, Value> &outlive);
+  /// Replaces the asynchronous copies in `root` by loads and stores, and
+  /// drops their groups, waits and tokens.
+  LogicalResult finishAsyncCopies(Operation *root);
+  LogicalResult emitStretch(ArrayRef<Operation *> ops);
+  LogicalResult emitShuffle(gpu::ShuffleOp shuffle);
+  LogicalResult emitFor(scf::ForOp loop);
+  LogicalResult emitIf(scf::IfOp branch);
+  /// Host types, host ids and host tables in `copy`, a clone for `thread`.
+  LogicalResult adaptClone(Thread &thread, Operation *copy);
+  /// An error on the launch, with a note at `op` where there is one.
+  LogicalResult fail(Operation *op, const Twine &why) {
+    InFlightDiagnostic error = launch.emitError()
+                               << "cannot run " << launch.getKernel()
+                               << " on the host: " << why;
+    if (op)
+      error.attachNote(op->getLoc()) << "here";
+    return failure();
+  }
+
+  gpu::LaunchFuncOp launch;
+  gpu::GPUFuncOp kernel;
+  HostGlobals &globals;
+  OpBuilder b;
+  Location loc;
+  gpu::KernelDim3 grid, block;
+  /// The insertion point of buffers, and that of their deallocation.
+  OpBuilder::InsertPoint allocations, deallocations;
+  Value threadCount, workgroupMemory;
+  /// The block loops' indices, z, y, x.
+  Value blockId[3];
+  /// Values the same for every thread of a block: the kernel's arguments,
+  /// the block's ids, workgroup memory, the host loops' indices.
+  IRMapping uniform;
+  /// The per-thread buffers of values that outlive their stretch.
+  DenseMap<Value, Value> buffers;
+  /// Conditions (and the branch taken) of the branches around the op being
+  /// emitted.
+  SmallVector<std::pair<Value, bool>> conditions;
+};
+
+Value HostLaunch::allocate(MemRefType type, ValueRange sizes) {
+  OpBuilder::InsertionGuard guard(b);
+  b.restoreInsertionPoint(allocations);
+  Value buffer = memref::AllocOp::create(b, loc, type, sizes,
+                                         b.getI64IntegerAttr(64));
+  allocations = b.saveInsertionPoint();
+  b.restoreInsertionPoint(deallocations);
+  memref::DeallocOp::create(b, loc, buffer);
+  return buffer;
+}
+
+Value HostLaunch::allocatePerThread(Type type) {
+  return allocate(MemRefType::get({ShapedType::kDynamic}, type),
+                  threadCount);
+}
+
+FailureOr<SmallVector<Value>> HostLaunch::allocateEach(ValueRange values) {
+  SmallVector<Value> result;
+  for (Value value : values) {
+    if (!isStorable(value.getType()))
+      return fail(value.getDefiningOp(),
+                  "a value of type " + describe(value.getType()) +
+                      " lives across a barrier");
+    result.push_back(allocatePerThread(value.getType()));
+  }
+  return result;
+}
+
+LogicalResult
+HostLaunch::inThreads(function_ref<LogicalResult(Thread &)> body) {
+  OpBuilder::InsertionGuard guard(b);
+  Value zero = index(0), one = index(1);
+  SmallVector<Value> ids;
+  for (Value size : {block.z, block.y, block.x}) {
     auto loop = scf::ForOp::create(b, loc, zero, size, one);
     b.setInsertionPoint(loop.getBody()->getTerminator());
-    inductions.push_back(loop.getInductionVar());
+    ids.push_back(loop.getInductionVar());
   }
+  Thread thread;
+  thread.z = ids[0];
+  thread.y = ids[1];
+  thread.x = ids[2];
+  Value plane = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, thread.z, block.y), thread.y);
+  thread.linear = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, plane, block.x), thread.x);
+  Value active;
+  for (auto [condition, taken] : conditions) {
+    FailureOr<Value> holds = lookup(thread, condition);
+    if (failed(holds))
+      return failure();
+    Value value = *holds;
+    if (!taken)
+      value = arith::XOrIOp::create(
+          b, loc, value, arith::ConstantIntOp::create(b, loc, 1, 1));
+    active = active ? arith::AndIOp::create(b, loc, active, value) : value;
+  }
+  if (active) {
+    auto ifActive = scf::IfOp::create(b, loc, active, /*withElse=*/false);
+    b.setInsertionPoint(ifActive.thenBlock()->getTerminator());
+  }
+  return body(thread);
+}
+
+Value HostLaunch::getSpecialValue(Thread &thread, Operation *op) {
   auto pick = [](gpu::Dimension dimension, Value x, Value y, Value z) {
     return dimension == gpu::Dimension::x   ? x
            : dimension == gpu::Dimension::y ? y
                                             : z;
   };
-  IRMapping mapping;
-  mapping.map(kernel.getArguments(), launch.getKernelOperands());
-  for (Operation &op : kernel.getBody().front()) {
-    Value replacement;
-    if (auto id = dyn_cast<gpu::BlockIdOp>(op))
-      replacement = pick(id.getDimension(), inductions[2], inductions[1],
-                         inductions[0]);
-    else if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
-      replacement = pick(id.getDimension(), inductions[5], inductions[4],
-                         inductions[3]);
-    else if (auto size = dyn_cast<gpu::BlockDimOp>(op))
-      replacement = pick(size.getDimension(), block.x, block.y, block.z);
-    else if (auto size = dyn_cast<gpu::GridDimOp>(op))
-      replacement = pick(size.getDimension(), grid.x, grid.y, grid.z);
-    else if (isa<gpu::ReturnOp>(op))
-      continue;
-    if (replacement)
-      mapping.map(op.getResult(0), replacement);
-    else
-      b.clone(op, mapping);
+  if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
+    return pick(id.getDimension(), thread.x, thread.y, thread.z);
+  if (isa<gpu::LaneIdOp>(op))
+    return arith::RemUIOp::create(b, loc, thread.linear, index(32));
+  if (auto size = dyn_cast<gpu::BlockDimOp>(op))
+    return pick(size.getDimension(), block.x, block.y, block.z);
+  if (auto size = dyn_cast<gpu::GridDimOp>(op))
+    return pick(size.getDimension(), grid.x, grid.y, grid.z);
+  if (auto id = dyn_cast<gpu::BlockIdOp>(op))
+    return pick(id.getDimension(), blockId[2], blockId[1], blockId[0]);
+  if (isa<gpu::DynamicSharedMemoryOp>(op))
+    return workgroupMemory;
+  return Value();
+}
+
+FailureOr<Value> HostLaunch::lookup(Thread &thread, Value value) {
+  if (Value known = thread.values.lookupOrNull(value))
+    return known;
+  if (Value known = uniform.lookupOrNull(value))
+    return known;
+  Operation *def = value.getDefiningOp();
+  Value result;
+  if (def)
+    result = getSpecialValue(thread, def);
+  // A copy group's token from an earlier stretch: the copies are done, and
+  // the ops that take it go when the launch is emitted.
+  if (isa<nvgpu::DeviceAsyncTokenType>(value.getType()))
+    result = UnrealizedConversionCastOp::create(b, loc, value.getType(),
+                                                ValueRange{})
+                 .getResult(0);
+  if (!result) {
+    if (Value buffer = buffers.lookup(value)) {
+      result = memref::LoadOp::create(b, loc, buffer, thread.linear);
+    } else if (def && def->getNumRegions() == 0 && isMemoryEffectFree(def)) {
+      // Recomputed where it is used: views of workgroup memory, constants.
+      for (Value operand : def->getOperands()) {
+        FailureOr<Value> mapped = lookup(thread, operand);
+        if (failed(mapped))
+          return failure();
+        thread.values.map(operand, *mapped);
+      }
+      Operation *copy = b.clone(*def, thread.values);
+      if (failed(adaptClone(thread, copy)))
+        return failure();
+      return thread.values.lookup(value);
+    } else {
+      return fail(def, "a value of type " + describe(value.getType()) +
+                           " lives across a barrier");
+    }
   }
-  launch.erase();
+  thread.values.map(value, result);
+  return result;
+}
+
+LogicalResult HostLaunch::adaptClone(Thread &thread, Operation *copy) {
+  SmallVector<Operation *> special;
+  copy->walk([&](Operation *op) {
+    for (Value result : op->getResults())
+      result.setType(getHostType(result.getType()));
+    for (Region &region : op->getRegions())
+      for (BlockArgument argument : region.getArguments())
+        argument.setType(getHostType(argument.getType()));
+    if (auto table = dyn_cast<memref::GetGlobalOp>(op)) {
+      auto kernels = kernel->getParentOfType<gpu::GPUModuleOp>();
+      Operation *global =
+          SymbolTable::lookupSymbolIn(kernels, table.getNameAttr());
+      table.setNameAttr(FlatSymbolRefAttr::get(globals.lookup(global)));
+    }
+    if (op != copy && isa<gpu::GPUDialect>(op->getDialect()))
+      special.push_back(op);
+  });
+  for (Operation *op : special) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(op);
+    Value replacement = getSpecialValue(thread, op);
+    if (!replacement)
+      return fail(op, "'" + op->getName().getStringRef() +
+                          "' is nested where it cannot run");
+    op->getResult(0).replaceAllUsesWith(replacement);
+    op->erase();
+  }
+  return success();
+}
+
+LogicalResult HostLaunch::storeEach(ValueRange values,
+                                    ArrayRef<Value> targets) {
+  if (values.empty())
+    return success();
+  return inThreads([&](Thread &thread) -> LogicalResult {
+    // Every value first: a loop's next values may be its current ones in
+    // another order.
+    SmallVector<Value> resolved;
+    for (Value value : values) {
+      FailureOr<Value> mapped = lookup(thread, value);
+      if (failed(mapped))
+        return failure();
+      resolved.push_back(*mapped);
+    }
+    for (auto [value, target] : llvm::zip(resolved, targets))
+      memref::StoreOp::create(b, loc, value, target, thread.linear);
+    return success();
+  });
+}
+
+FailureOr<Value> HostLaunch::getUniform(Value value, int64_t initial) {
+  if (Value known = uniform.lookupOrNull(value))
+    return known;
+  if (Operation *def = value.getDefiningOp();
+      def && def->hasTrait<OpTrait::ConstantLike>())
+    return b.clone(*def)->getResult(0);
+  if (!value.getType().isIndex())
+    return fail(value.getDefiningOp(),
+                "a loop around a barrier has bounds of type " +
+                    describe(value.getType()));
+  Value slot = allocate(MemRefType::get({}, b.getIndexType()), {});
+  memref::StoreOp::create(b, loc, index(initial), slot);
+  if (failed(inThreads([&](Thread &thread) -> LogicalResult {
+        FailureOr<Value> mine = lookup(thread, value);
+        if (failed(mine))
+          return failure();
+        memref::StoreOp::create(b, loc, *mine, slot);
+        return success();
+      })))
+    return failure();
+  Value agreed = memref::LoadOp::create(b, loc, slot);
+  if (failed(inThreads([&](Thread &thread) -> LogicalResult {
+        FailureOr<Value> mine = lookup(thread, value);
+        if (failed(mine))
+          return failure();
+        Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           *mine, agreed);
+        cf::AssertOp::create(
+            b, loc, same,
+            "tesa host loops: the threads disagree on the bounds of a loop "
+            "around a barrier");
+        return success();
+      })))
+    return failure();
+  return agreed;
+}
+
+DenseMap<Value, Value>
+HostLaunch::allocateOutliving(ArrayRef<Operation *> ops) {
+  DenseMap<Value, Value> outlive;
+  if (ops.empty())
+    return outlive;
+  llvm::SmallPtrSet<Operation *, 16> members(ops.begin(), ops.end());
+  Block *body = ops.front()->getBlock();
+  auto usedLater = [&](Value value) {
+    return llvm::any_of(value.getUsers(), [&](Operation *user) {
+      return !members.contains(body->findAncestorOpInBlock(*user));
+    });
+  };
+  for (Operation *op : ops) {
+    // Ids and constants are recomputed where used.
+    if (isIdOrSize(op) || op->hasTrait<OpTrait::ConstantLike>())
+      continue;
+    for (Value result : op->getResults())
+      if (usedLater(result) && isStorable(result.getType()))
+        outlive[result] = allocatePerThread(result.getType());
+  }
+  return outlive;
+}
+
+LogicalResult
+HostLaunch::cloneStretch(Thread &thread, ArrayRef<Operation *> ops,
+                         const DenseMap<Value, Value> &outlive) {
+  for (Operation *op : ops) {
+    if (isIdOrSize(op))
+      continue;
+    llvm::SetVector<Value> used(op->getOperands().begin(),
+                                op->getOperands().end());
+    getUsedValuesDefinedAbove(op->getRegions(), used);
+    for (Value value : used) {
+      FailureOr<Value> mapped = lookup(thread, value);
+      if (failed(mapped))
+        return failure();
+      thread.values.map(value, *mapped);
+    }
+    Operation *copy = b.clone(*op, thread.values);
+    if (failed(adaptClone(thread, copy)))
+      return failure();
+    for (Value result : op->getResults())
+      if (Value buffer = outlive.lookup(result))
+        memref::StoreOp::create(b, loc, thread.values.lookup(result), buffer,
+                                thread.linear);
+  }
+  return success();
+}
+
+LogicalResult HostLaunch::emitStretch(ArrayRef<Operation *> ops) {
+  if (ops.empty())
+    return success();
+  DenseMap<Value, Value> outlive = allocateOutliving(ops);
+  buffers.insert(outlive.begin(), outlive.end());
+  return inThreads([&](Thread &thread) {
+    return cloneStretch(thread, ops, outlive);
+  });
+}
+
+LogicalResult HostLaunch::emitShuffle(gpu::ShuffleOp shuffle) {
+  // Every thread's operand (kept already where an earlier stretch made
+  // it), then each thread's source lane's.
+  Value operands = buffers.lookup(shuffle.getValue());
+  if (!operands) {
+    FailureOr<SmallVector<Value>> kept =
+        allocateEach(ValueRange{shuffle.getValue()});
+    if (failed(kept) || failed(storeEach(shuffle.getValue(), *kept)))
+      return failure();
+    operands = kept->front();
+  }
+  FailureOr<SmallVector<Value>> results = allocateEach(shuffle.getResults());
+  if (failed(results))
+    return failure();
+  if (failed(inThreads([&](Thread &thread) -> LogicalResult {
+        FailureOr<Value> offset = lookup(thread, shuffle.getOffset());
+        FailureOr<Value> width = lookup(thread, shuffle.getWidth());
+        if (failed(offset) || failed(width))
+          return failure();
+        Type i32 = b.getI32Type();
+        Value laneIndex = arith::RemUIOp::create(b, loc, thread.linear,
+                                                 index(32));
+        Value lane = arith::IndexCastOp::create(b, loc, i32, laneIndex);
+        // Lanes shuffle within groups of `width`.
+        Value relative = arith::RemUIOp::create(b, loc, lane, *width);
+        Value source;
+        switch (shuffle.getMode()) {
+        case gpu::ShuffleMode::XOR:
+          source = arith::XOrIOp::create(b, loc, relative, *offset);
+          break;
+        case gpu::ShuffleMode::UP:
+          source = arith::SubIOp::create(b, loc, relative, *offset);
+          break;
+        case gpu::ShuffleMode::DOWN:
+          source = arith::AddIOp::create(b, loc, relative, *offset);
+          break;
+        case gpu::ShuffleMode::IDX:
+          source = *offset;
+          break;
+        }
+        Value inGroup = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                              source, *width);
+        Value sourceLane = arith::AddIOp::create(
+            b, loc, arith::SubIOp::create(b, loc, lane, relative), source);
+        Value sourceThread = arith::AddIOp::create(
+            b, loc, arith::SubIOp::create(b, loc, thread.linear, laneIndex),
+            arith::IndexCastOp::create(b, loc, b.getIndexType(), sourceLane));
+        Value valid = arith::AndIOp::create(
+            b, loc, inGroup,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                  sourceThread, threadCount));
+        // Outside its group a lane keeps its own value.
+        Value read = arith::SelectOp::create(b, loc, valid, sourceThread,
+                                             thread.linear);
+        Value value =
+            memref::LoadOp::create(b, loc, operands, read);
+        memref::StoreOp::create(b, loc, value, (*results)[0], thread.linear);
+        memref::StoreOp::create(b, loc, valid, (*results)[1], thread.linear);
+        return success();
+      })))
+    return failure();
+  for (auto [result, buffer] : llvm::zip(shuffle.getResults(), *results))
+    buffers[result] = buffer;
+  return success();
+}
+
+LogicalResult HostLaunch::emitFor(scf::ForOp loop) {
+  FailureOr<Value> lower = getUniform(loop.getLowerBound(), 0);
+  FailureOr<Value> upper = getUniform(loop.getUpperBound(), 0);
+  FailureOr<Value> step = getUniform(loop.getStep(), 1);
+  if (failed(lower) || failed(upper) || failed(step))
+    return failure();
+  // Each thread's iteration values live in buffers.
+  FailureOr<SmallVector<Value>> carried = allocateEach(loop.getInitArgs());
+  if (failed(carried) || failed(storeEach(loop.getInitArgs(), *carried)))
+    return failure();
+  for (auto [argument, buffer] : llvm::zip(loop.getRegionIterArgs(), *carried))
+    buffers[argument] = buffer;
+  // The body: its head before its first synchronising op, the middle, its
+  // tail after the last. No barrier separates an iteration's tail from the
+  // next one's head: they run in one thread loop.
+  Block *body = loop.getBody();
+  SmallVector<Operation *> ops = llvm::map_to_vector(
+      body->without_terminator(), [](Operation &op) { return &op; });
+  auto first = llvm::find_if(ops, synchronizes);
+  auto last = llvm::find_if(llvm::reverse(ops), synchronizes);
+  ArrayRef<Operation *> all(ops);
+  size_t headSize = first - ops.begin();
+  size_t tailSize = last - llvm::reverse(ops).begin();
+  ArrayRef<Operation *> head = all.take_front(headSize);
+  ArrayRef<Operation *> middle =
+      all.slice(headSize, ops.size() - headSize - tailSize);
+  ArrayRef<Operation *> tail = all.take_back(tailSize);
+  DenseMap<Value, Value> headOutlive = allocateOutliving(head);
+  buffers.insert(headOutlive.begin(), headOutlive.end());
+  Value induction = loop.getInductionVar();
+  auto emitHead = [&](Thread &thread, Value iteration) {
+    Thread fresh;
+    fresh.x = thread.x;
+    fresh.y = thread.y;
+    fresh.z = thread.z;
+    fresh.linear = thread.linear;
+    fresh.values.map(induction, iteration);
+    return cloneStretch(fresh, head, headOutlive);
+  };
+  {
+    // The first iteration's head.
+    OpBuilder::InsertionGuard guard(b);
+    Value runs = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                       *lower, *upper);
+    auto ifRuns = scf::IfOp::create(b, loc, runs, /*withElse=*/false);
+    b.setInsertionPoint(ifRuns.thenBlock()->getTerminator());
+    if (failed(inThreads(
+            [&](Thread &thread) { return emitHead(thread, *lower); })))
+      return failure();
+  }
+  auto hostLoop = scf::ForOp::create(b, loc, *lower, *upper, *step);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(hostLoop.getBody()->getTerminator());
+    Value iteration = hostLoop.getInductionVar();
+    uniform.map(induction, iteration);
+    if (failed(emitRange(middle)))
+      return failure();
+    Value next = arith::AddIOp::create(b, loc, iteration, *step);
+    Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                       next, *upper);
+    DenseMap<Value, Value> tailOutlive = allocateOutliving(tail);
+    buffers.insert(tailOutlive.begin(), tailOutlive.end());
+    // The tail, the next iteration values, the next iteration's head.
+    if (failed(inThreads([&](Thread &thread) -> LogicalResult {
+          if (failed(cloneStretch(thread, tail, tailOutlive)))
+            return failure();
+          SmallVector<Value> yielded;
+          for (Value value : body->getTerminator()->getOperands()) {
+            FailureOr<Value> mapped = lookup(thread, value);
+            if (failed(mapped))
+              return failure();
+            yielded.push_back(*mapped);
+          }
+          for (auto [value, buffer] : llvm::zip(yielded, *carried))
+            memref::StoreOp::create(b, loc, value, buffer, thread.linear);
+          auto ifMore = scf::IfOp::create(b, loc, more, /*withElse=*/false);
+          OpBuilder::InsertionGuard inside(b);
+          b.setInsertionPoint(ifMore.thenBlock()->getTerminator());
+          return emitHead(thread, next);
+        })))
+      return failure();
+  }
+  for (auto [result, buffer] : llvm::zip(loop.getResults(), *carried))
+    buffers[result] = buffer;
+  return success();
+}
+
+LogicalResult HostLaunch::emitIf(scf::IfOp branch) {
+  FailureOr<SmallVector<Value>> results = allocateEach(branch.getResults());
+  if (failed(results))
+    return failure();
+  for (auto [region, taken] : {std::make_pair(&branch.getThenRegion(), true),
+                               std::make_pair(&branch.getElseRegion(), false)}) {
+    if (region->empty())
+      continue;
+    conditions.emplace_back(branch.getCondition(), taken);
+    Block &body = region->front();
+    LogicalResult emitted = emitOps(body);
+    if (succeeded(emitted))
+      emitted = storeEach(body.getTerminator()->getOperands(), *results);
+    conditions.pop_back();
+    if (failed(emitted))
+      return failure();
+  }
+  for (auto [result, buffer] : llvm::zip(branch.getResults(), *results))
+    buffers[result] = buffer;
+  return success();
+}
+
+LogicalResult HostLaunch::emitOps(Block &body) {
+  SmallVector<Operation *> ops = llvm::map_to_vector(
+      body.without_terminator(), [](Operation &op) { return &op; });
+  return emitRange(ops);
+}
+
+LogicalResult HostLaunch::emitRange(ArrayRef<Operation *> ops) {
+  SmallVector<Operation *> stretch;
+  for (Operation *opPtr : ops) {
+    Operation &op = *opPtr;
+    if (!synchronizes(&op)) {
+      stretch.push_back(&op);
+      continue;
+    }
+    if (failed(emitStretch(stretch)))
+      return failure();
+    stretch.clear();
+    LogicalResult emitted =
+        TypeSwitch<Operation *, LogicalResult>(&op)
+            // A warp's barrier is a block's here: every thread reaches it.
+            .Case<gpu::BarrierOp, NVVM::SyncWarpOp>(
+                [](Operation *) { return success(); })
+            .Case([&](gpu::ShuffleOp shuffle) { return emitShuffle(shuffle); })
+            .Case([&](scf::ForOp loop) { return emitFor(loop); })
+            .Case([&](scf::IfOp branch) { return emitIf(branch); })
+            .Default([&](Operation *other) {
+              return fail(other, "its threads synchronise inside '" +
+                                     other->getName().getStringRef() + "'");
+            });
+    if (failed(emitted))
+      return failure();
+  }
+  return emitStretch(stretch);
+}
+
+LogicalResult HostLaunch::emit() {
+  // Host copies of the tables the kernel reads.
+  auto module = launch->getParentOfType<ModuleOp>();
+  auto kernels = kernel->getParentOfType<gpu::GPUModuleOp>();
+  kernel.walk([&](memref::GetGlobalOp table) {
+    Operation *global =
+        SymbolTable::lookupSymbolIn(kernels, table.getNameAttr());
+    if (globals.count(global))
+      return;
+    OpBuilder atStart(module.getBodyRegion());
+    Operation *copy = atStart.clone(*global);
+    SymbolTable::setSymbolName(
+        copy, (kernels.getName() + "_" + SymbolTable::getSymbolName(global).getValue())
+                  .str());
+    globals[global] = SymbolTable(module).insert(copy);
+  });
+
+  threadCount = arith::MulIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, block.x, block.y), block.z);
+  Value zero = index(0), one = index(1);
+  Operation *outermost = nullptr;
+  SmallVector<Value> blockIds;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    for (Value size : {grid.z, grid.y, grid.x}) {
+      auto loop = scf::ForOp::create(b, loc, zero, size, one);
+      outermost = outermost ? outermost : loop.getOperation();
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      blockIds.push_back(loop.getInductionVar());
+    }
+  }
+  llvm::copy(blockIds, blockId);
+  allocations = OpBuilder::InsertPoint(outermost->getBlock(),
+                                       Block::iterator(outermost));
+  deallocations = b.saveInsertionPoint();
+  if (Value bytes = launch.getDynamicSharedMemorySize()) {
+    OpBuilder::InsertionGuard guard(b);
+    b.restoreInsertionPoint(allocations);
+    Value size = arith::IndexCastOp::create(b, loc, b.getIndexType(), bytes);
+    workgroupMemory = allocate(
+        MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), size);
+  }
+  for (BlockArgument buffer : kernel.getWorkgroupAttributions())
+    uniform.map(buffer, allocate(cast<MemRefType>(getHostType(buffer.getType())),
+                                 {}));
+  uniform.map(kernel.getArguments().take_front(kernel.getNumArguments()),
+              launch.getKernelOperands());
+
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(
+      cast<scf::ForOp>(blockIds.back().getParentBlock()->getParentOp())
+          .getBody()
+          ->getTerminator());
+  if (failed(emitOps(kernel.getBody().front())))
+    return failure();
+  return finishAsyncCopies(outermost);
+}
+
+LogicalResult HostLaunch::finishAsyncCopies(Operation *root) {
+  SmallVector<Operation *> bookkeeping;
+  SmallVector<nvgpu::DeviceAsyncCopyOp> copies;
+  root->walk([&](Operation *op) {
+    if (auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op))
+      copies.push_back(copy);
+    else if (isAsyncCopyOp(op) ||
+             (isa<UnrealizedConversionCastOp>(op) &&
+              isa<nvgpu::DeviceAsyncTokenType>(op->getResultTypes()[0])))
+      bookkeeping.push_back(op);
+  });
+  for (nvgpu::DeviceAsyncCopyOp copy : copies) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(copy);
+    // Elements past srcElements are zeros.
+    Type element = copy.getDst().getType().getElementType();
+    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+    for (int64_t i = 0, e = copy.getDstElements().getZExtValue(); i < e;
+         ++i) {
+      auto shifted = [&](ValueRange indices) {
+        SmallVector<Value> result(indices);
+        result.back() =
+            arith::AddIOp::create(b, loc, result.back(), index(i));
+        return result;
+      };
+      SmallVector<Value> source = shifted(copy.getSrcIndices());
+      Value value;
+      if (Value count = copy.getSrcElements()) {
+        Value inside = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ult, index(i), count);
+        auto read = scf::IfOp::create(b, loc, element, inside,
+                                      /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard branch(b);
+        b.setInsertionPointToStart(read.thenBlock());
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{memref::LoadOp::create(b, loc, copy.getSrc(), source)});
+        b.setInsertionPointToStart(read.elseBlock());
+        scf::YieldOp::create(b, loc, zero);
+        value = read.getResult(0);
+      } else {
+        value = memref::LoadOp::create(b, loc, copy.getSrc(), source);
+      }
+      memref::StoreOp::create(b, loc, value, copy.getDst(),
+                              shifted(copy.getDstIndices()));
+    }
+    bookkeeping.push_back(copy);
+  }
+  // Waits, then groups, then copies and placeholders: users first.
+  auto rank = [](Operation *op) {
+    return isa<nvgpu::DeviceAsyncWaitOp>(op)          ? 0
+           : isa<nvgpu::DeviceAsyncCreateGroupOp>(op) ? 1
+                                                       : 2;
+  };
+  llvm::stable_sort(bookkeeping, [&](Operation *x, Operation *y) {
+    return rank(x) < rank(y);
+  });
+  for (Operation *op : bookkeeping) {
+    if (!op->use_empty())
+      return fail(op, "an asynchronous copy's token is used by '" +
+                          (*op->getUsers().begin())->getName().getStringRef() +
+                          "'");
+    op->erase();
+  }
+  return success();
 }
 
 struct LaunchesToHostLoopsPass
@@ -114,22 +863,19 @@ struct LaunchesToHostLoopsPass
     ModuleOp module = getOperation();
     SmallVector<gpu::LaunchFuncOp> launches;
     module.walk([&](gpu::LaunchFuncOp launch) { launches.push_back(launch); });
+    HostGlobals globals;
     bool failed = false;
     for (gpu::LaunchFuncOp launch : launches) {
       auto kernel = SymbolTable::lookupNearestSymbolFrom<gpu::GPUFuncOp>(
           launch, launch.getKernel());
-      std::optional<std::pair<std::string, Operation *>> obstacle;
+      std::optional<Obstacle> obstacle;
       if (!kernel)
-        obstacle = std::make_pair(std::string("its kernel is not found"),
-                                  nullptr);
+        obstacle = Obstacle("its kernel is not found", nullptr);
       else if (launch.getAsyncToken() ||
                !launch.getAsyncDependencies().empty() ||
-               launch.getDynamicSharedMemorySize() ||
                launch.hasClusterSize())
-        obstacle = std::make_pair(
-            std::string("the launch is asynchronous, clustered or asks for "
-                        "dynamic shared memory"),
-            nullptr);
+        obstacle = Obstacle("the launch is asynchronous or clustered",
+                            nullptr);
       else
         obstacle = getHostObstacle(kernel);
       if (obstacle) {
@@ -141,7 +887,11 @@ struct LaunchesToHostLoopsPass
         failed = true;
         continue;
       }
-      convertLaunch(launch, kernel);
+      if (mlir::failed(HostLaunch(launch, kernel, globals).emit())) {
+        failed = true;
+        continue;
+      }
+      launch.erase();
     }
     if (failed)
       return signalPassFailure();
