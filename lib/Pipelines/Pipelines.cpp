@@ -48,6 +48,9 @@ void tesa::buildCPUPipeline(OpPassManager &pm) {
   // What has no LLVM intrinsic (math.erf of GELU) calls libm.
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
+  // Poison lanes of vectors built element by element (emulated mma.sync
+  // fragments).
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());

@@ -587,6 +587,15 @@ def LaunchesToHostLoops
     * A shuffle stores every thread's operand, then gives each thread the
       operand of its source lane within its group of `width` lanes (its
       own, with `valid` false, where the source lies outside).
+    * The warp-wide tensor-core ops of sm_80-class kernels work the same
+      way: `nvgpu.ldmatrix` (one to four 8x8 matrices of 16-bit elements,
+      or of 8-bit ones untransposed) gives each lane its fragments from
+      the rows the warp's lanes address, and `nvgpu.mma.sync` m16n8k16
+      (f16 operands, f32 or f16 accumulators) computes each lane's
+      accumulators from the fragments of the lanes that hold them, in
+      the PTX ISA's layouts, in f32. `nvgpu.device_async_copy` (cp.async)
+      copies at once, zeros past its source elements; its groups and
+      waits do nothing. `nvvm.bar.warp.sync` is a barrier.
     * An `scf.for` around a synchronising op runs on the host: its bounds
       must be the same for every thread (checked as it runs, by a
       `cf.assert`), its iteration values are per-thread buffers. The part
@@ -601,8 +610,8 @@ def LaunchesToHostLoops
       after one goes unnoticed. Threads run in order, so a race shows only
       where that order computes a different result.
 
-    A launch whose kernel cannot run this way (NVVM, ROCDL, NVGPU or LLVM
-    ops, private attributions, a synchronising op inside another kind of
+    A launch whose kernel cannot run this way (other NVVM, ROCDL, NVGPU or
+    LLVM ops: sm_90's wgmma, TMA and mbarriers; private attributions, a synchronising op inside another kind of
     region, a per-thread memref living across a barrier, an asynchronous or
     clustered launch) is an error naming the op that prevents it. A kernel
     whose threads race computes one of its possible results.
@@ -626,7 +635,9 @@ def LaunchesToHostLoops
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::cf::ControlFlowDialect"];
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // TESA_CONVERSION_PASSES_TD

@@ -6,16 +6,19 @@
 //
 // Runs kernel launches as loops on the host: each launch becomes loops over
 // its blocks, and each stretch of the kernel between two points where its
-// threads synchronise (barriers, shuffles) becomes loops over the block's
-// threads. Values that live across such a point are kept per thread in
-// host buffers; workgroup memory is a host buffer shared by a block's
-// threads. A checking aid for machines without a GPU.
+// threads synchronise or exchange values (barriers, shuffles, the warp-wide
+// ldmatrix and mma.sync) becomes loops over the block's threads. Values
+// that live across such a point are kept per thread in host buffers;
+// workgroup memory is a host buffer shared by a block's threads. A checking
+// aid for machines without a GPU.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Conversion/Passes.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
@@ -36,7 +39,8 @@ namespace {
 /// An op that makes a block's threads wait for each other or read each
 /// other's values.
 bool isSynchronizing(Operation *op) {
-  return isa<gpu::BarrierOp, NVVM::SyncWarpOp, gpu::ShuffleOp>(op);
+  return isa<gpu::BarrierOp, NVVM::SyncWarpOp, gpu::ShuffleOp,
+             nvgpu::LdMatrixOp, nvgpu::MmaSyncOp>(op);
 }
 
 /// Whether `op` is or contains a synchronising op.
@@ -47,13 +51,6 @@ bool synchronizes(Operation *op) {
                                        : WalkResult::advance();
       })
       .wasInterrupted();
-}
-
-/// GPU ops the host loops give a meaning to.
-bool isHostRunnableGpuOp(Operation *op) {
-  return isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::BlockDimOp,
-             gpu::GridDimOp, gpu::LaneIdOp, gpu::DynamicSharedMemoryOp,
-             gpu::BarrierOp, gpu::ShuffleOp, gpu::ReturnOp>(op);
 }
 
 /// The asynchronous copies to workgroup memory (cp.async): the host copies
@@ -67,8 +64,14 @@ bool isAsyncCopyOp(Operation *op) {
 /// An op whose value a thread knows without computing it: its ids, the
 /// launch's sizes and the workgroup memory.
 bool isIdOrSize(Operation *op) {
-  return isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::BlockDimOp,
-             gpu::GridDimOp, gpu::LaneIdOp, gpu::DynamicSharedMemoryOp>(op);
+  return isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::BlockDimOp, gpu::GridDimOp,
+             gpu::LaneIdOp, gpu::DynamicSharedMemoryOp>(op);
+}
+
+/// The GPU ops the host loops give a meaning to.
+bool isEmulated(Operation *op) {
+  return isIdOrSize(op) || isSynchronizing(op) || isAsyncCopyOp(op) ||
+         isa<gpu::ReturnOp>(op);
 }
 
 /// Whether a value of `type` can be kept per thread in a host buffer.
@@ -79,8 +82,8 @@ bool isStorable(Type type) {
 /// `type` without a GPU address space.
 Type getHostType(Type type) {
   auto memref = dyn_cast<MemRefType>(type);
-  if (!memref || !isa_and_nonnull<gpu::AddressSpaceAttr>(
-                     memref.getMemorySpace()))
+  if (!memref ||
+      !isa_and_nonnull<gpu::AddressSpaceAttr>(memref.getMemorySpace()))
     return type;
   return MemRefType::get(memref.getShape(), memref.getElementType(),
                          memref.getLayout());
@@ -105,13 +108,11 @@ std::optional<Obstacle> getHostObstacle(gpu::GPUFuncOp kernel) {
     return Obstacle("it has private attributions", nullptr);
   for (BlockArgument buffer : kernel.getWorkgroupAttributions())
     if (!cast<MemRefType>(buffer.getType()).hasStaticShape())
-      return Obstacle("a workgroup attribution has a dynamic shape",
-                      nullptr);
+      return Obstacle("a workgroup attribution has a dynamic shape", nullptr);
   auto kernels = kernel->getParentOfType<gpu::GPUModuleOp>();
   std::optional<Obstacle> obstacle;
   kernel.getBody().walk([&](Operation *op) {
-    if (isHostRunnableGpuOp(op) || isAsyncCopyOp(op) ||
-        isa<NVVM::SyncWarpOp>(op))
+    if (isEmulated(op))
       return WalkResult::advance();
     if (synchronizes(op) && !isa<scf::ForOp, scf::IfOp>(op)) {
       obstacle = Obstacle(("its threads synchronise inside '" +
@@ -125,17 +126,17 @@ std::optional<Obstacle> getHostObstacle(gpu::GPUFuncOp kernel) {
         return WalkResult::advance();
     StringRef dialect = op->getName().getDialectNamespace();
     bool deviceOnly = llvm::is_contained(
-        ArrayRef<StringRef>{"gpu", "nvvm", "rocdl", "nvgpu", "llvm"},
-        dialect);
+        ArrayRef<StringRef>{"gpu", "nvvm", "rocdl", "nvgpu", "llvm"}, dialect);
     bool namesSymbol = llvm::any_of(op->getAttrs(), [](NamedAttribute attr) {
       return isa<SymbolRefAttr>(attr.getValue());
     });
     if (!deviceOnly && !namesSymbol)
       return WalkResult::advance();
-    obstacle = Obstacle((Twine(deviceOnly ? "it uses '" : "it names a symbol in '") +
-                         op->getName().getStringRef() + "'")
-                            .str(),
-                        op);
+    obstacle =
+        Obstacle((Twine(deviceOnly ? "it uses '" : "it names a symbol in '") +
+                  op->getName().getStringRef() + "'")
+                     .str(),
+                 op);
     return WalkResult::interrupt();
   });
   return obstacle;
@@ -214,6 +215,17 @@ private:
   LogicalResult finishAsyncCopies(Operation *root);
   LogicalResult emitStretch(ArrayRef<Operation *> ops);
   LogicalResult emitShuffle(gpu::ShuffleOp shuffle);
+  /// ldmatrix: each lane's fragments of up to four 8x8 matrices whose rows
+  /// the warp's lanes address.
+  LogicalResult emitLoadMatrix(nvgpu::LdMatrixOp load);
+  /// mma.sync m16n8k16: each lane's accumulators from the warp's
+  /// fragments, in the PTX ISA's layout.
+  LogicalResult emitMmaSync(nvgpu::MmaSyncOp mma);
+  /// A buffer of `value` for every thread (the one kept already where an
+  /// earlier stretch made it).
+  FailureOr<Value> keepPerThread(Value value);
+  /// The linear id of the first thread of `thread`'s warp.
+  Value getWarpStart(Thread &thread);
   LogicalResult emitFor(scf::ForOp loop);
   LogicalResult emitIf(scf::IfOp branch);
   /// Host types, host ids and host tables in `copy`, a clone for `thread`.
@@ -252,8 +264,8 @@ private:
 Value HostLaunch::allocate(MemRefType type, ValueRange sizes) {
   OpBuilder::InsertionGuard guard(b);
   b.restoreInsertionPoint(allocations);
-  Value buffer = memref::AllocOp::create(b, loc, type, sizes,
-                                         b.getI64IntegerAttr(64));
+  Value buffer =
+      memref::AllocOp::create(b, loc, type, sizes, b.getI64IntegerAttr(64));
   allocations = b.saveInsertionPoint();
   b.restoreInsertionPoint(deallocations);
   memref::DeallocOp::create(b, loc, buffer);
@@ -261,17 +273,16 @@ Value HostLaunch::allocate(MemRefType type, ValueRange sizes) {
 }
 
 Value HostLaunch::allocatePerThread(Type type) {
-  return allocate(MemRefType::get({ShapedType::kDynamic}, type),
-                  threadCount);
+  return allocate(MemRefType::get({ShapedType::kDynamic}, type), threadCount);
 }
 
 FailureOr<SmallVector<Value>> HostLaunch::allocateEach(ValueRange values) {
   SmallVector<Value> result;
   for (Value value : values) {
     if (!isStorable(value.getType()))
-      return fail(value.getDefiningOp(),
-                  "a value of type " + describe(value.getType()) +
-                      " lives across a barrier");
+      return fail(value.getDefiningOp(), "a value of type " +
+                                             describe(value.getType()) +
+                                             " lives across a barrier");
     result.push_back(allocatePerThread(value.getType()));
   }
   return result;
@@ -302,8 +313,8 @@ HostLaunch::inThreads(function_ref<LogicalResult(Thread &)> body) {
       return failure();
     Value value = *holds;
     if (!taken)
-      value = arith::XOrIOp::create(
-          b, loc, value, arith::ConstantIntOp::create(b, loc, 1, 1));
+      value = arith::XOrIOp::create(b, loc, value,
+                                    arith::ConstantIntOp::create(b, loc, 1, 1));
     active = active ? arith::AndIOp::create(b, loc, active, value) : value;
   }
   if (active) {
@@ -483,9 +494,9 @@ HostLaunch::allocateOutliving(ArrayRef<Operation *> ops) {
   return outlive;
 }
 
-LogicalResult
-HostLaunch::cloneStretch(Thread &thread, ArrayRef<Operation *> ops,
-                         const DenseMap<Value, Value> &outlive) {
+LogicalResult HostLaunch::cloneStretch(Thread &thread,
+                                       ArrayRef<Operation *> ops,
+                                       const DenseMap<Value, Value> &outlive) {
   for (Operation *op : ops) {
     if (isIdOrSize(op))
       continue;
@@ -514,24 +525,150 @@ LogicalResult HostLaunch::emitStretch(ArrayRef<Operation *> ops) {
     return success();
   DenseMap<Value, Value> outlive = allocateOutliving(ops);
   buffers.insert(outlive.begin(), outlive.end());
-  return inThreads([&](Thread &thread) {
-    return cloneStretch(thread, ops, outlive);
+  return inThreads(
+      [&](Thread &thread) { return cloneStretch(thread, ops, outlive); });
+}
+
+FailureOr<Value> HostLaunch::keepPerThread(Value value) {
+  if (Value kept = buffers.lookup(value))
+    return kept;
+  FailureOr<SmallVector<Value>> kept = allocateEach(ValueRange{value});
+  if (failed(kept) || failed(storeEach(value, *kept)))
+    return failure();
+  return kept->front();
+}
+
+Value HostLaunch::getWarpStart(Thread &thread) {
+  return arith::SubIOp::create(
+      b, loc, thread.linear,
+      arith::RemUIOp::create(b, loc, thread.linear, index(32)));
+}
+
+LogicalResult HostLaunch::emitLoadMatrix(nvgpu::LdMatrixOp load) {
+  // Lane 8i + r gives the address of row r of matrix i.
+  SmallVector<Value> rowStarts;
+  for (Value position : load.getIndices()) {
+    FailureOr<Value> kept = keepPerThread(position);
+    if (failed(kept))
+      return failure();
+    rowStarts.push_back(*kept);
+  }
+  FailureOr<SmallVector<Value>> results = allocateEach(load.getResult());
+  if (failed(results))
+    return failure();
+  auto type = cast<VectorType>(load.getResult().getType());
+  int64_t perLane = type.getDimSize(1);
+  if (load.getTranspose() && perLane != 2)
+    return fail(load, "a transposed matrix load of 8-bit elements");
+  return inThreads([&](Thread &thread) -> LogicalResult {
+    FailureOr<Value> matrix = lookup(thread, load.getSrcMemref());
+    if (failed(matrix))
+      return failure();
+    Value lane = arith::RemUIOp::create(b, loc, thread.linear, index(32));
+    Value warp = getWarpStart(thread);
+    Value group = arith::DivUIOp::create(b, loc, lane, index(4));
+    Value inGroup = arith::RemUIOp::create(b, loc, lane, index(4));
+    SmallVector<Value> elements;
+    for (int64_t i = 0; i < type.getDimSize(0); ++i) {
+      for (int64_t j = 0; j < perLane; ++j) {
+        // Lane (g, t) holds row g, elements t * perLane + j of each matrix;
+        // transposed, column g of rows 2t + j.
+        Value row = group, column;
+        Value inRow = arith::AddIOp::create(
+            b, loc, arith::MulIOp::create(b, loc, inGroup, index(perLane)),
+            index(j));
+        column = inRow;
+        if (load.getTranspose())
+          std::swap(row, column);
+        Value source = arith::AddIOp::create(
+            b, loc, warp, arith::AddIOp::create(b, loc, row, index(8 * i)));
+        SmallVector<Value> indices;
+        for (Value starts : rowStarts)
+          indices.push_back(memref::LoadOp::create(b, loc, starts, source));
+        indices.back() = arith::AddIOp::create(b, loc, indices.back(), column);
+        Value element = memref::LoadOp::create(b, loc, *matrix, indices);
+        elements.push_back(element);
+      }
+    }
+    Value result = vector::FromElementsOp::create(b, loc, type, elements);
+    memref::StoreOp::create(b, loc, result, results->front(), thread.linear);
+    buffers[load.getResult()] = results->front();
+    return success();
+  });
+}
+
+LogicalResult HostLaunch::emitMmaSync(nvgpu::MmaSyncOp mma) {
+  auto aType = cast<VectorType>(mma.getMatrixA().getType());
+  auto accType = cast<VectorType>(mma.getMatrixC().getType());
+  if (ArrayRef<int64_t>(mma.getMmaShapeAsArray()) !=
+          ArrayRef<int64_t>{16, 8, 16} ||
+      !aType.getElementType().isF16() ||
+      aType.getShape() != ArrayRef<int64_t>{4, 2})
+    return fail(mma, "only the m16n8k16 f16 product runs on the host");
+  FailureOr<Value> as = keepPerThread(mma.getMatrixA());
+  FailureOr<Value> bs = keepPerThread(mma.getMatrixB());
+  FailureOr<SmallVector<Value>> results = allocateEach(mma.getRes());
+  if (failed(as) || failed(bs) || failed(results))
+    return failure();
+  return inThreads([&](Thread &thread) -> LogicalResult {
+    FailureOr<Value> acc = lookup(thread, mma.getMatrixC());
+    if (failed(acc))
+      return failure();
+    Type f32 = b.getF32Type();
+    Value lane = arith::RemUIOp::create(b, loc, thread.linear, index(32));
+    Value warp = getWarpStart(thread);
+    Value group = arith::DivUIOp::create(b, loc, lane, index(4));
+    Value inGroup = arith::RemUIOp::create(b, loc, lane, index(4));
+    // The lane holding the fragment element at pair `pair` of its group.
+    auto holder = [&](Value owner, int64_t k) {
+      return arith::AddIOp::create(
+          b, loc, warp,
+          arith::AddIOp::create(b, loc,
+                                arith::MulIOp::create(b, loc, owner, index(4)),
+                                index((k % 8) / 2)));
+    };
+    auto widen = [&](Value value) -> Value {
+      return value.getType() == f32 ? value
+                                    : arith::ExtFOp::create(b, loc, f32, value);
+    };
+    Value result = *acc;
+    // D(g + 8r, 2t + j) = C + sum over k of A(g + 8r, k) B(k, 2t + j).
+    for (int64_t r = 0; r < 2; ++r) {
+      for (int64_t j = 0; j < 2; ++j) {
+        Value column = arith::AddIOp::create(
+            b, loc, arith::MulIOp::create(b, loc, inGroup, index(2)), index(j));
+        Value sum = widen(
+            vector::ExtractOp::create(b, loc, *acc, ArrayRef<int64_t>{r, j}));
+        for (int64_t k = 0; k < 16; ++k) {
+          // A's register r + 2 (k / 8) of lane 4g + (k % 8) / 2; B's
+          // register k / 8 of lane 4 column + (k % 8) / 2.
+          Value aRegisters =
+              memref::LoadOp::create(b, loc, *as, ValueRange{holder(group, k)});
+          Value bRegisters = memref::LoadOp::create(
+              b, loc, *bs, ValueRange{holder(column, k)});
+          Value a = vector::ExtractOp::create(
+              b, loc, aRegisters, ArrayRef<int64_t>{r + 2 * (k / 8), k % 2});
+          Value bValue = vector::ExtractOp::create(
+              b, loc, bRegisters, ArrayRef<int64_t>{k / 8, k % 2});
+          sum = math::FmaOp::create(b, loc, widen(a), widen(bValue), sum);
+        }
+        if (accType.getElementType() != f32)
+          sum = arith::TruncFOp::create(b, loc, accType.getElementType(), sum);
+        result = vector::InsertOp::create(b, loc, sum, result,
+                                          ArrayRef<int64_t>{r, j});
+      }
+    }
+    memref::StoreOp::create(b, loc, result, results->front(), thread.linear);
+    buffers[mma.getRes()] = results->front();
+    return success();
   });
 }
 
 LogicalResult HostLaunch::emitShuffle(gpu::ShuffleOp shuffle) {
-  // Every thread's operand (kept already where an earlier stretch made
-  // it), then each thread's source lane's.
-  Value operands = buffers.lookup(shuffle.getValue());
-  if (!operands) {
-    FailureOr<SmallVector<Value>> kept =
-        allocateEach(ValueRange{shuffle.getValue()});
-    if (failed(kept) || failed(storeEach(shuffle.getValue(), *kept)))
-      return failure();
-    operands = kept->front();
-  }
+  // Every thread's operand, then each thread's source lane's.
+  FailureOr<Value> operands = keepPerThread(shuffle.getValue());
   FailureOr<SmallVector<Value>> results = allocateEach(shuffle.getResults());
-  if (failed(results))
+  if (failed(operands) || failed(results))
     return failure();
   if (failed(inThreads([&](Thread &thread) -> LogicalResult {
         FailureOr<Value> offset = lookup(thread, shuffle.getOffset());
@@ -539,8 +676,8 @@ LogicalResult HostLaunch::emitShuffle(gpu::ShuffleOp shuffle) {
         if (failed(offset) || failed(width))
           return failure();
         Type i32 = b.getI32Type();
-        Value laneIndex = arith::RemUIOp::create(b, loc, thread.linear,
-                                                 index(32));
+        Value laneIndex =
+            arith::RemUIOp::create(b, loc, thread.linear, index(32));
         Value lane = arith::IndexCastOp::create(b, loc, i32, laneIndex);
         // Lanes shuffle within groups of `width`.
         Value relative = arith::RemUIOp::create(b, loc, lane, *width);
@@ -571,10 +708,9 @@ LogicalResult HostLaunch::emitShuffle(gpu::ShuffleOp shuffle) {
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                   sourceThread, threadCount));
         // Outside its group a lane keeps its own value.
-        Value read = arith::SelectOp::create(b, loc, valid, sourceThread,
-                                             thread.linear);
-        Value value =
-            memref::LoadOp::create(b, loc, operands, read);
+        Value read =
+            arith::SelectOp::create(b, loc, valid, sourceThread, thread.linear);
+        Value value = memref::LoadOp::create(b, loc, *operands, read);
         memref::StoreOp::create(b, loc, value, (*results)[0], thread.linear);
         memref::StoreOp::create(b, loc, valid, (*results)[1], thread.linear);
         return success();
@@ -644,8 +780,8 @@ LogicalResult HostLaunch::emitFor(scf::ForOp loop) {
     if (failed(emitRange(middle)))
       return failure();
     Value next = arith::AddIOp::create(b, loc, iteration, *step);
-    Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                       next, *upper);
+    Value more =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, next, *upper);
     DenseMap<Value, Value> tailOutlive = allocateOutliving(tail);
     buffers.insert(tailOutlive.begin(), tailOutlive.end());
     // The tail, the next iteration values, the next iteration's head.
@@ -677,8 +813,9 @@ LogicalResult HostLaunch::emitIf(scf::IfOp branch) {
   FailureOr<SmallVector<Value>> results = allocateEach(branch.getResults());
   if (failed(results))
     return failure();
-  for (auto [region, taken] : {std::make_pair(&branch.getThenRegion(), true),
-                               std::make_pair(&branch.getElseRegion(), false)}) {
+  for (auto [region, taken] :
+       {std::make_pair(&branch.getThenRegion(), true),
+        std::make_pair(&branch.getElseRegion(), false)}) {
     if (region->empty())
       continue;
     conditions.emplace_back(branch.getCondition(), taken);
@@ -718,6 +855,8 @@ LogicalResult HostLaunch::emitRange(ArrayRef<Operation *> ops) {
             .Case<gpu::BarrierOp, NVVM::SyncWarpOp>(
                 [](Operation *) { return success(); })
             .Case([&](gpu::ShuffleOp shuffle) { return emitShuffle(shuffle); })
+            .Case([&](nvgpu::LdMatrixOp load) { return emitLoadMatrix(load); })
+            .Case([&](nvgpu::MmaSyncOp mma) { return emitMmaSync(mma); })
             .Case([&](scf::ForOp loop) { return emitFor(loop); })
             .Case([&](scf::IfOp branch) { return emitIf(branch); })
             .Default([&](Operation *other) {
@@ -741,9 +880,10 @@ LogicalResult HostLaunch::emit() {
       return;
     OpBuilder atStart(module.getBodyRegion());
     Operation *copy = atStart.clone(*global);
-    SymbolTable::setSymbolName(
-        copy, (kernels.getName() + "_" + SymbolTable::getSymbolName(global).getValue())
-                  .str());
+    SymbolTable::setSymbolName(copy,
+                               (kernels.getName() + "_" +
+                                SymbolTable::getSymbolName(global).getValue())
+                                   .str());
     globals[global] = SymbolTable(module).insert(copy);
   });
 
@@ -762,19 +902,19 @@ LogicalResult HostLaunch::emit() {
     }
   }
   llvm::copy(blockIds, blockId);
-  allocations = OpBuilder::InsertPoint(outermost->getBlock(),
-                                       Block::iterator(outermost));
+  allocations =
+      OpBuilder::InsertPoint(outermost->getBlock(), Block::iterator(outermost));
   deallocations = b.saveInsertionPoint();
   if (Value bytes = launch.getDynamicSharedMemorySize()) {
     OpBuilder::InsertionGuard guard(b);
     b.restoreInsertionPoint(allocations);
     Value size = arith::IndexCastOp::create(b, loc, b.getIndexType(), bytes);
-    workgroupMemory = allocate(
-        MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), size);
+    workgroupMemory =
+        allocate(MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), size);
   }
   for (BlockArgument buffer : kernel.getWorkgroupAttributions())
-    uniform.map(buffer, allocate(cast<MemRefType>(getHostType(buffer.getType())),
-                                 {}));
+    uniform.map(buffer,
+                allocate(cast<MemRefType>(getHostType(buffer.getType())), {}));
   uniform.map(kernel.getArguments().take_front(kernel.getNumArguments()),
               launch.getKernelOperands());
 
@@ -805,19 +945,17 @@ LogicalResult HostLaunch::finishAsyncCopies(Operation *root) {
     // Elements past srcElements are zeros.
     Type element = copy.getDst().getType().getElementType();
     Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
-    for (int64_t i = 0, e = copy.getDstElements().getZExtValue(); i < e;
-         ++i) {
+    for (int64_t i = 0, e = copy.getDstElements().getZExtValue(); i < e; ++i) {
       auto shifted = [&](ValueRange indices) {
         SmallVector<Value> result(indices);
-        result.back() =
-            arith::AddIOp::create(b, loc, result.back(), index(i));
+        result.back() = arith::AddIOp::create(b, loc, result.back(), index(i));
         return result;
       };
       SmallVector<Value> source = shifted(copy.getSrcIndices());
       Value value;
       if (Value count = copy.getSrcElements()) {
-        Value inside = arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::ult, index(i), count);
+        Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             index(i), count);
         auto read = scf::IfOp::create(b, loc, element, inside,
                                       /*withElseRegion=*/true);
         OpBuilder::InsertionGuard branch(b);
@@ -840,7 +978,7 @@ LogicalResult HostLaunch::finishAsyncCopies(Operation *root) {
   auto rank = [](Operation *op) {
     return isa<nvgpu::DeviceAsyncWaitOp>(op)          ? 0
            : isa<nvgpu::DeviceAsyncCreateGroupOp>(op) ? 1
-                                                       : 2;
+                                                      : 2;
   };
   llvm::stable_sort(bookkeeping, [&](Operation *x, Operation *y) {
     return rank(x) < rank(y);
@@ -874,8 +1012,7 @@ struct LaunchesToHostLoopsPass
       else if (launch.getAsyncToken() ||
                !launch.getAsyncDependencies().empty() ||
                launch.hasClusterSize())
-        obstacle = Obstacle("the launch is asynchronous or clustered",
-                            nullptr);
+        obstacle = Obstacle("the launch is asynchronous or clustered", nullptr);
       else
         obstacle = getHostObstacle(kernel);
       if (obstacle) {

@@ -316,3 +316,67 @@ module attributes {gpu.container_module} {
     return
   }
 }
+
+// -----
+
+// ldmatrix and mma.sync are warp-wide: each lane's fragments are kept, then
+// each lane reads the rows the warp's lanes address (lane 8i + r row r of
+// matrix i; lane 4g + t gets row g, elements 2t and 2t + 1), and each lane's
+// accumulators come from the A and B fragments of the lanes that hold them
+// in the PTX ISA's m16n8k16 layout.
+// CHECK-LABEL: func.func @fragments
+// CHECK: %[[TILE:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x16xf16>
+// CHECK: %[[ROWS:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xindex>
+// CHECK: %[[COLUMNS:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xindex>
+// CHECK: %[[A:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xvector<4x2xf16>>
+// CHECK: %[[B:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xvector<2x2xf16>>
+// CHECK: %[[D:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xvector<2x2xf32>>
+// CHECK: memref.store %{{.*}}, %[[COLUMNS]]
+// Lane (g, t) reads, of matrix 0, row g at the address lane g of its warp
+// gave, elements 2t and 2t + 1.
+// CHECK: %[[LANE:.*]] = arith.remui %[[ID:.*]], %{{.*}} : index
+// CHECK: %[[WARP:.*]] = arith.subi %[[ID]], %{{.*}} : index
+// CHECK: %[[G:.*]] = arith.divui %[[LANE]], %{{.*}} : index
+// CHECK: %[[T:.*]] = arith.remui %[[LANE]], %{{.*}} : index
+// CHECK: %[[TWO_T:.*]] = arith.muli %[[T]], %{{.*}} : index
+// CHECK: %[[ELEMENT:.*]] = arith.addi %[[TWO_T]], %{{.*}} : index
+// CHECK: %[[ROW_LANE:.*]] = arith.addi %[[G]], %{{.*}} : index
+// CHECK: %[[SOURCE:.*]] = arith.addi %[[WARP]], %[[ROW_LANE]] : index
+// CHECK: %[[ROW:.*]] = memref.load %[[ROWS]][%[[SOURCE]]]
+// CHECK: %[[START:.*]] = memref.load %[[COLUMNS]][%[[SOURCE]]]
+// CHECK: %[[COLUMN:.*]] = arith.addi %[[START]], %[[ELEMENT]] : index
+// CHECK: memref.load %[[TILE]][%[[ROW]], %[[COLUMN]]] : memref<16x16xf16>
+// CHECK: %[[FRAGMENTS:.*]] = vector.from_elements {{.*}} : vector<4x2xf16>
+// CHECK: memref.store %[[FRAGMENTS]], %[[A]][%[[ID]]]
+// The product: 16 fused multiply-adds an accumulator, in f32.
+// CHECK: memref.load %[[A]][%{{.*}}] : memref<?xvector<4x2xf16>>
+// CHECK: memref.load %[[B]][%{{.*}}] : memref<?xvector<2x2xf16>>
+// CHECK-COUNT-16: math.fma %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK: vector.insert %{{.*}}, %{{.*}} [0, 0] : f32 into vector<2x2xf32>
+// CHECK: memref.store %{{.*}}, %[[D]]
+// CHECK-NOT: nvgpu.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @fragments(%out: memref<32xvector<2x2xf32>>) workgroup(%tile: memref<16x16xf16, #gpu.address_space<workgroup>>) kernel {
+      %tx = gpu.thread_id x
+      %c0 = arith.constant 0 : index
+      %c8 = arith.constant 8 : index
+      %c16 = arith.constant 16 : index
+      %row = arith.remui %tx, %c16 : index
+      %half = arith.divui %tx, %c16 : index
+      %column = arith.muli %half, %c8 : index
+      %a = nvgpu.ldmatrix %tile[%row, %column] {numTiles = 4 : i32, transpose = false} : memref<16x16xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+      %b = arith.constant dense<1.0> : vector<2x2xf16>
+      %acc = arith.constant dense<0.0> : vector<2x2xf32>
+      %d = nvgpu.mma.sync(%a, %b, %acc) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+      memref.store %d, %out[%tx] : memref<32xvector<2x2xf32>>
+      gpu.return
+    }
+  }
+  func.func @fragments(%out: memref<32xvector<2x2xf32>>) {
+    %c1 = arith.constant 1 : index
+    %c32 = arith.constant 32 : index
+    gpu.launch_func @kernels::@fragments blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1) args(%out : memref<32xvector<2x2xf32>>)
+    return
+  }
+}
