@@ -50,11 +50,11 @@ def random_mask(rng, shape, widths):
     return np.where(keep, bits, 0).astype(np.int8)
 
 
-def random_case(rng):
+def random_case(rng, mixes=MIXES):
     m, k, n = (int(rng.integers(1, 24)), int(rng.integers(1, 80)),
                int(rng.integers(1, 80)))
     sparse = int(rng.integers(0, 2))
-    widths = MIXES[int(rng.integers(0, len(MIXES)))]
+    widths = mixes[int(rng.integers(0, len(mixes)))]
     shape = (m, k) if sparse == 0 else (k, n)
     mask = random_mask(rng, shape, widths)
     x = rng.standard_normal((m, k)).astype(np.float32)
@@ -153,9 +153,9 @@ func.func @run{index}() {{
 """
 
 
-def run_cases(cases, plan):
+def run_cases(cases, plan, after=()):
     body = "".join(case_ir(i, c) for i, c in enumerate(cases))
-    results, covers = run_module(body, len(cases), plan)
+    results, covers = run_module(body, len(cases), plan, after=after)
     return results, covers
 
 
@@ -252,6 +252,70 @@ def test_decomposed_products_match_reference(plan):
     for case, result in zip(cases, results):
         check(case, result)
 
+
+
+# Plans whose part kernels the host loops run, with the mixes of widths
+# that keep them off tensor cores (the parts' own mma.sync and mma.sp, NVVM
+# ops the host loops do not emulate): f32 FMA and register-blocked kernels,
+# the staged and plain fine-grained SIMT kernels, dp4a and int4 kernels,
+# and gfx906's sdot4 and fdot2.
+NO_TENSOR_CORES = [(32,), (8,), (4,), (32, 8)]
+PART_KERNEL_PLANS = [
+    ("plan=fine chip=sm_80", MIXES),
+    ("plan=block block-shape=16x16 chip=sm_80", NO_TENSOR_CORES),
+    ("plan=auto chip=sm_90", NO_TENSOR_CORES),
+    ("plan=block block-shape=32x16 chip=sm_75", [(32,), (4,)]),
+    ("plan=auto chip=gfx906", MIXES),
+]
+
+
+@pytest.mark.parametrize("plan,mixes", PART_KERNEL_PLANS,
+                         ids=[plan for plan, _ in PART_KERNEL_PLANS])
+def test_part_kernels_match_reference_on_cpu(plan, mixes):
+    """The parts' GPU kernels themselves (`--tesa-lower-parts-to-gpu`), each
+    launch run as loops over its blocks and threads
+    (`--tesa-launches-to-host-loops`), against the same bounds."""
+    rng = np.random.default_rng(zlib.crc32(("kernels " + plan).encode()))
+    cases = [random_case(rng, mixes) for _ in range(CASES_PER_PLAN)]
+    chip = plan.split("chip=")[1]
+    results, _ = run_cases(cases, plan, after=(
+        "--tesa-fuse-epilogues", f"--tesa-lower-parts-to-gpu=chip={chip}",
+        "--tesa-launches-to-host-loops"))
+    for case, result in zip(cases, results):
+        check(case, result)
+
+
+def test_staged_fine_kernel_matches_reference_on_cpu():
+    """The staged fine-grained SIMT kernel (parts that keep at least 8 of
+    every 32 reduction elements a row, 128 columns and more), run as host
+    loops: its chunks staged in workgroup memory, the rows' entries passed
+    around the warp by shuffles."""
+    rng = np.random.default_rng(23)
+    cases = []
+    for m, k, n in ((70, 96, 130), (64, 40, 256)):
+        case = random_case(rng, [(32,)])
+        case.update(m=m, k=k, n=n, sparse=0,
+                    mask=np.where(rng.random((m, k)) < 0.5, 32,
+                                  0).astype(np.int8),
+                    lhs=rng.standard_normal((m, k)).astype(np.float32),
+                    rhs=rng.standard_normal((k, n)).astype(np.float32),
+                    acc=rng.standard_normal((m, n)).astype(np.float32))
+        cases.append(case)
+    plan = "plan=fine chip=sm_80"
+    body = "".join(case_ir(i, c) for i, c in enumerate(cases))
+    kernels = subprocess.run(
+        [TESA_OPT, f"--tesa-decompose={plan}", "--tesa-fuse-epilogues",
+         "--tesa-lower-parts-to-gpu=chip=sm_80", "-"],
+        input=body + "func.func private @printMemrefI32(tensor<*xi32>)\n",
+        capture_output=True, text=True)
+    assert kernels.returncode == 0, kernels.stderr[-4000:]
+    assert kernels.stdout.count("gpu.shuffle  idx") >= 2 * len(cases), \
+        "every part takes the staged kernel"
+    results, _ = run_cases(cases, plan, after=(
+        "--tesa-fuse-epilogues", "--tesa-lower-parts-to-gpu=chip=sm_80",
+        "--tesa-launches-to-host-loops"))
+    for case, result in zip(cases, results):
+        check(case, result)
 
 
 @pytest.mark.parametrize("plan", [

@@ -595,10 +595,15 @@ def LaunchesToHostLoops
       accumulators from the fragments of the lanes that hold them, in
       the PTX ISA's layouts, in f32. `nvgpu.device_async_copy` (cp.async)
       copies at once, zeros past its source elements; its groups and
-      waits do nothing. `nvvm.bar.warp.sync` is a barrier.
+      waits do nothing. `nvvm.bar.warp.sync` is a barrier. A thread's dot
+      products (NVVM's `dp4a`, gfx906's `sdot4` and `fdot2` without
+      clamping) are widened products added to the accumulator.
     * An `scf.for` around a synchronising op runs on the host: its bounds
       must be the same for every thread (checked as it runs, by a
-      `cf.assert`), its iteration values are per-thread buffers. The part
+      `cf.assert`), its iteration values are per-thread buffers. Around
+      warp-wide ops only (no `gpu.barrier`), each warp runs it on its own,
+      its thread loops over the warp's lanes, and its bounds need agree
+      only within the warp (a warp walking its own rows). The part
       of its body before the first synchronising op runs, for each next
       iteration, in the thread loop of the part after the last one (no
       barrier separates them on the GPU either), so a ring of stage
@@ -611,7 +616,8 @@ def LaunchesToHostLoops
       where that order computes a different result.
 
     A launch whose kernel cannot run this way (other NVVM, ROCDL, NVGPU or
-    LLVM ops: sm_90's wgmma, TMA and mbarriers; private attributions, a synchronising op inside another kind of
+    LLVM ops: sm_90's wgmma, TMA and mbarriers, the parts' `nvvm.mma.sync`
+    and `nvvm.mma.sp.sync`; private attributions, a synchronising op inside another kind of
     region, a per-thread memref living across a barrier, an asynchronous or
     clustered launch) is an error naming the op that prevents it. A kernel
     whose threads race computes one of its possible results.

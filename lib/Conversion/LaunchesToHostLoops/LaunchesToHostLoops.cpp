@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -68,10 +69,23 @@ bool isIdOrSize(Operation *op) {
              gpu::LaneIdOp, gpu::DynamicSharedMemoryOp>(op);
 }
 
+/// A thread's dot-product instruction: NVVM's dp4a, gfx906's sdot4 and
+/// fdot2 (without clamping).
+bool isDotProduct(Operation *op) {
+  if (isa<NVVM::DotAccumulate4WayOp>(op))
+    return true;
+  auto call = dyn_cast<LLVM::CallIntrinsicOp>(op);
+  return call &&
+         llvm::is_contained(
+             ArrayRef<StringRef>{"llvm.amdgcn.sdot4", "llvm.amdgcn.fdot2"},
+             call.getIntrin()) &&
+         matchPattern(call.getArgs().back(), m_Zero());
+}
+
 /// The GPU ops the host loops give a meaning to.
 bool isEmulated(Operation *op) {
   return isIdOrSize(op) || isSynchronizing(op) || isAsyncCopyOp(op) ||
-         isa<gpu::ReturnOp>(op);
+         isDotProduct(op) || isa<gpu::ReturnOp>(op);
 }
 
 /// Whether a value of `type` can be kept per thread in a host buffer.
@@ -226,10 +240,20 @@ private:
   FailureOr<Value> keepPerThread(Value value);
   /// The linear id of the first thread of `thread`'s warp.
   Value getWarpStart(Thread &thread);
+  /// A loop around synchronising ops: per warp where only warp-wide ops
+  /// are inside, else for the block.
   LogicalResult emitFor(scf::ForOp loop);
+  /// The loop for the block, or for the warp at warpStart.
+  LogicalResult emitLoop(scf::ForOp loop);
   LogicalResult emitIf(scf::IfOp branch);
   /// Host types, host ids and host tables in `copy`, a clone for `thread`.
-  LogicalResult adaptClone(Thread &thread, Operation *copy);
+  /// `original` (the kernel's op `copy` clones, if any) is remapped where
+  /// `copy` itself is replaced.
+  LogicalResult adaptClone(Thread &thread, Operation *copy,
+                           Operation *original = nullptr);
+  /// A dot-product instruction as widened products added to its
+  /// accumulator.
+  Value expandDotProduct(Operation *op);
   /// An error on the launch, with a note at `op` where there is one.
   LogicalResult fail(Operation *op, const Twine &why) {
     InFlightDiagnostic error = launch.emitError()
@@ -249,6 +273,10 @@ private:
   /// The insertion point of buffers, and that of their deallocation.
   OpBuilder::InsertPoint allocations, deallocations;
   Value threadCount, workgroupMemory;
+  /// The linear id of the first thread of the warp whose loop is being
+  /// emitted (a loop around warp-wide ops only, whose bounds need agree
+  /// within a warp), or null when thread loops cover the block.
+  Value warpStart;
   /// The block loops' indices, z, y, x.
   Value blockId[3];
   /// Values the same for every thread of a block: the kernel's arguments,
@@ -292,20 +320,34 @@ LogicalResult
 HostLaunch::inThreads(function_ref<LogicalResult(Thread &)> body) {
   OpBuilder::InsertionGuard guard(b);
   Value zero = index(0), one = index(1);
-  SmallVector<Value> ids;
-  for (Value size : {block.z, block.y, block.x}) {
-    auto loop = scf::ForOp::create(b, loc, zero, size, one);
-    b.setInsertionPoint(loop.getBody()->getTerminator());
-    ids.push_back(loop.getInductionVar());
-  }
   Thread thread;
-  thread.z = ids[0];
-  thread.y = ids[1];
-  thread.x = ids[2];
-  Value plane = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, thread.z, block.y), thread.y);
-  thread.linear = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, plane, block.x), thread.x);
+  if (warpStart) {
+    // The warp's lanes, by linear id.
+    Value end = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, warpStart, index(32)),
+        threadCount);
+    auto loop = scf::ForOp::create(b, loc, warpStart, end, one);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    thread.linear = loop.getInductionVar();
+    thread.x = arith::RemUIOp::create(b, loc, thread.linear, block.x);
+    Value rest = arith::DivUIOp::create(b, loc, thread.linear, block.x);
+    thread.y = arith::RemUIOp::create(b, loc, rest, block.y);
+    thread.z = arith::DivUIOp::create(b, loc, rest, block.y);
+  } else {
+    SmallVector<Value> ids;
+    for (Value size : {block.z, block.y, block.x}) {
+      auto loop = scf::ForOp::create(b, loc, zero, size, one);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      ids.push_back(loop.getInductionVar());
+    }
+    thread.z = ids[0];
+    thread.y = ids[1];
+    thread.x = ids[2];
+    Value plane = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, thread.z, block.y), thread.y);
+    thread.linear = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, plane, block.x), thread.x);
+  }
   Value active;
   for (auto [condition, taken] : conditions) {
     FailureOr<Value> holds = lookup(thread, condition);
@@ -384,7 +426,8 @@ FailureOr<Value> HostLaunch::lookup(Thread &thread, Value value) {
   return result;
 }
 
-LogicalResult HostLaunch::adaptClone(Thread &thread, Operation *copy) {
+LogicalResult HostLaunch::adaptClone(Thread &thread, Operation *copy,
+                                     Operation *original) {
   SmallVector<Operation *> special;
   copy->walk([&](Operation *op) {
     for (Value result : op->getResults())
@@ -398,20 +441,76 @@ LogicalResult HostLaunch::adaptClone(Thread &thread, Operation *copy) {
           SymbolTable::lookupSymbolIn(kernels, table.getNameAttr());
       table.setNameAttr(FlatSymbolRefAttr::get(globals.lookup(global)));
     }
-    if (op != copy && isa<gpu::GPUDialect>(op->getDialect()))
+    if ((op != copy && isa<gpu::GPUDialect>(op->getDialect())) ||
+        isDotProduct(op))
       special.push_back(op);
   });
   for (Operation *op : special) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(op);
-    Value replacement = getSpecialValue(thread, op);
+    Value replacement;
+    if (isDotProduct(op))
+      replacement = expandDotProduct(op);
+    else
+      replacement = getSpecialValue(thread, op);
     if (!replacement)
       return fail(op, "'" + op->getName().getStringRef() +
                           "' is nested where it cannot run");
     op->getResult(0).replaceAllUsesWith(replacement);
+    // The kernel's op, whose clone this was, now stands for the
+    // replacement.
+    if (op == copy && original)
+      thread.values.map(original->getResult(0), replacement);
     op->erase();
   }
   return success();
+}
+
+Value HostLaunch::expandDotProduct(Operation *op) {
+  // Its operands as vectors of four i8 or two f16, signed or not, and its
+  // accumulator.
+  Value a = op->getOperand(0), bVector = op->getOperand(1), sum;
+  bool aSigned = true, bSigned = true;
+  if (auto dot = dyn_cast<NVVM::DotAccumulate4WayOp>(op)) {
+    a = dot.getA();
+    bVector = dot.getB();
+    sum = dot.getC();
+    aSigned = dot.getAType() == NVVM::DotAccumulateType::SIGNED;
+    bSigned = dot.getBType() == NVVM::DotAccumulateType::SIGNED;
+  } else {
+    sum = op->getOperand(2);
+    if (a.getType().isInteger(32)) {
+      // sdot4 takes its bytes packed in words, the first in the low byte.
+      auto words = VectorType::get({1}, a.getType());
+      auto bytes = VectorType::get({4}, b.getI8Type());
+      auto unpack = [&](Value word) -> Value {
+        return vector::BitCastOp::create(
+            b, loc, bytes, vector::FromElementsOp::create(b, loc, words, word));
+      };
+      a = unpack(a);
+      bVector = unpack(bVector);
+    }
+  }
+  Type accumulator = sum.getType();
+  int64_t lanes = cast<VectorType>(a.getType()).getNumElements();
+  for (int64_t lane = 0; lane < lanes; ++lane) {
+    auto widen = [&](Value vector, bool isSigned) -> Value {
+      Value element =
+          vector::ExtractOp::create(b, loc, vector, ArrayRef<int64_t>{lane});
+      if (isa<FloatType>(accumulator))
+        return arith::ExtFOp::create(b, loc, accumulator, element);
+      if (isSigned)
+        return arith::ExtSIOp::create(b, loc, accumulator, element);
+      return arith::ExtUIOp::create(b, loc, accumulator, element);
+    };
+    Value x = widen(a, aSigned), y = widen(bVector, bSigned);
+    if (isa<FloatType>(accumulator))
+      sum = math::FmaOp::create(b, loc, x, y, sum);
+    else
+      sum = arith::AddIOp::create(b, loc, sum,
+                                  arith::MulIOp::create(b, loc, x, y));
+  }
+  return sum;
 }
 
 LogicalResult HostLaunch::storeEach(ValueRange values,
@@ -510,7 +609,7 @@ LogicalResult HostLaunch::cloneStretch(Thread &thread,
       thread.values.map(value, *mapped);
     }
     Operation *copy = b.clone(*op, thread.values);
-    if (failed(adaptClone(thread, copy)))
+    if (failed(adaptClone(thread, copy, op)))
       return failure();
     for (Value result : op->getResults())
       if (Value buffer = outlive.lookup(result))
@@ -721,7 +820,27 @@ LogicalResult HostLaunch::emitShuffle(gpu::ShuffleOp shuffle) {
   return success();
 }
 
+/// Whether `op` is or contains a barrier of the whole block.
+static bool hasBlockBarrier(Operation *op) {
+  return op->walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
+      .wasInterrupted();
+}
+
 LogicalResult HostLaunch::emitFor(scf::ForOp loop) {
+  if (warpStart || hasBlockBarrier(loop))
+    return emitLoop(loop);
+  // Only warp-wide ops inside: each warp runs the loop on its own, with
+  // bounds its lanes agree on.
+  auto warps = scf::ForOp::create(b, loc, index(0), threadCount, index(32));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(warps.getBody()->getTerminator());
+  warpStart = warps.getInductionVar();
+  LogicalResult emitted = emitLoop(loop);
+  warpStart = Value();
+  return emitted;
+}
+
+LogicalResult HostLaunch::emitLoop(scf::ForOp loop) {
   FailureOr<Value> lower = getUniform(loop.getLowerBound(), 0);
   FailureOr<Value> upper = getUniform(loop.getUpperBound(), 0);
   FailureOr<Value> step = getUniform(loop.getStep(), 1);

@@ -380,3 +380,51 @@ module attributes {gpu.container_module} {
     return
   }
 }
+
+// -----
+
+// A loop around shuffles only (no barrier) needs bounds its warp agrees on:
+// each warp runs it on its own, its thread loops over the warp's lanes. A
+// dp4a is four widened products added to its accumulator.
+// CHECK-LABEL: func.func @per_warp
+// CHECK: arith.muli
+// CHECK: %[[THREADS:.*]] = arith.muli
+// CHECK: scf.for %[[WARP:.*]] = %{{.*}} to %[[THREADS]] step %[[STEP:.*]] {
+// CHECK: %[[END:.*]] = arith.minui %{{.*}}, %[[THREADS]] : index
+// CHECK: scf.for %[[ID:.*]] = %[[WARP]] to %[[END]]
+// CHECK: cf.assert
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %{{.*}} = %[[WARP]] to %{{.*}}
+// CHECK: arith.xori
+// CHECK: arith.extsi %{{.*}} : i8 to i32
+// CHECK-COUNT-4: arith.muli %{{.*}}, %{{.*}} : i32
+// CHECK-NOT: nvvm.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @per_warp(%buf: memref<64xi32>, %bytes: memref<64xvector<4xi8>>) kernel {
+      %tx = gpu.thread_id x
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %c32 = arith.constant 32 : index
+      %warp = arith.divui %tx, %c32 : index
+      %start = memref.load %buf[%tx] : memref<64xi32>
+      %count = arith.addi %warp, %c1 : index
+      %offset = arith.constant 1 : i32
+      %width = arith.constant 32 : i32
+      %sum = scf.for %i = %c0 to %count step %c1 iter_args(%acc = %start) -> i32 {
+        %other, %valid = gpu.shuffle xor %acc, %offset, %width : i32
+        %v = memref.load %bytes[%tx] : memref<64xvector<4xi8>>
+        %dot = nvvm.dot.accumulate.4way %v <signed>, %v <signed>, %other : vector<4xi8>, vector<4xi8>
+        scf.yield %dot : i32
+      }
+      memref.store %sum, %buf[%tx] : memref<64xi32>
+      gpu.return
+    }
+  }
+  func.func @per_warp(%buf: memref<64xi32>, %bytes: memref<64xvector<4xi8>>) {
+    %c1 = arith.constant 1 : index
+    %c64 = arith.constant 64 : index
+    gpu.launch_func @kernels::@per_warp blocks in (%c1, %c1, %c1) threads in (%c64, %c1, %c1) args(%buf : memref<64xi32>, %bytes : memref<64xvector<4xi8>>)
+    return
+  }
+}
