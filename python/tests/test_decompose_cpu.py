@@ -240,11 +240,15 @@ def check(case, result):
         f"error {error.max()} beyond the bound at {np.unravel_index(excess.argmax(), excess.shape)}")
 
 
+@pytest.mark.parametrize("where", ["linalg", "kernels"])
 @pytest.mark.parametrize("plan", PLANS)
-def test_decomposed_products_match_reference(plan):
+def test_decomposed_products_match_reference(plan, where):
+    """The parts as linalg (--tesa-lower-parts-to-linalg in the CPU
+    pipeline), or their GPU kernels run as host loops."""
     rng = np.random.default_rng(zlib.crc32(plan.encode()))
     cases = [random_case(rng) for _ in range(CASES_PER_PLAN)]
-    results, covers = run_cases(cases, plan)
+    results, covers = run_cases(
+        cases, plan, after=part_kernels(plan) if where == "kernels" else ())
     decomposed = [c for c in cases
                   if (c["mask"] > 0).any() and not (c["mask"] == 32).all()]
     assert covers == len(decomposed), \
@@ -254,35 +258,14 @@ def test_decomposed_products_match_reference(plan):
 
 
 
-# Plans whose part kernels the host loops run, with the mixes of widths
-# that keep them off tensor cores (the parts' own mma.sync and mma.sp, NVVM
-# ops the host loops do not emulate): f32 FMA and register-blocked kernels,
-# the staged and plain fine-grained SIMT kernels, dp4a and int4 kernels,
-# and gfx906's sdot4 and fdot2.
-NO_TENSOR_CORES = [(32,), (8,), (4,), (32, 8)]
-PART_KERNEL_PLANS = [
-    ("plan=fine chip=sm_80", MIXES),
-    ("plan=block block-shape=16x16 chip=sm_80", NO_TENSOR_CORES),
-    ("plan=auto chip=sm_90", NO_TENSOR_CORES),
-    ("plan=block block-shape=32x16 chip=sm_75", [(32,), (4,)]),
-    ("plan=auto chip=gfx906", MIXES),
-]
-
-
-@pytest.mark.parametrize("plan,mixes", PART_KERNEL_PLANS,
-                         ids=[plan for plan, _ in PART_KERNEL_PLANS])
-def test_part_kernels_match_reference_on_cpu(plan, mixes):
-    """The parts' GPU kernels themselves (`--tesa-lower-parts-to-gpu`), each
-    launch run as loops over its blocks and threads
-    (`--tesa-launches-to-host-loops`), against the same bounds."""
-    rng = np.random.default_rng(zlib.crc32(("kernels " + plan).encode()))
-    cases = [random_case(rng, mixes) for _ in range(CASES_PER_PLAN)]
-    chip = plan.split("chip=")[1]
-    results, _ = run_cases(cases, plan, after=(
-        "--tesa-fuse-epilogues", f"--tesa-lower-parts-to-gpu=chip={chip}",
-        "--tesa-launches-to-host-loops"))
-    for case, result in zip(cases, results):
-        check(case, result)
+def part_kernels(plan):
+    """The tesa-opt options that lower the parts of `plan` to their GPU
+    kernels and run each launch as loops over its blocks and, between
+    barriers, shuffles and tensor-core instructions, its threads
+    (`--tesa-launches-to-host-loops`, docs/codegen.md "Correctness")."""
+    chip = plan.split("chip=")[1].split()[0] if "chip=" in plan else "sm_80"
+    return ("--tesa-fuse-epilogues", f"--tesa-lower-parts-to-gpu=chip={chip}",
+            "--tesa-launches-to-host-loops")
 
 
 def test_staged_fine_kernel_matches_reference_on_cpu():
@@ -311,9 +294,7 @@ def test_staged_fine_kernel_matches_reference_on_cpu():
     assert kernels.returncode == 0, kernels.stderr[-4000:]
     assert kernels.stdout.count("gpu.shuffle  idx") >= 2 * len(cases), \
         "every part takes the staged kernel"
-    results, _ = run_cases(cases, plan, after=(
-        "--tesa-fuse-epilogues", "--tesa-lower-parts-to-gpu=chip=sm_80",
-        "--tesa-launches-to-host-loops"))
+    results, _ = run_cases(cases, plan, after=part_kernels(plan))
     for case, result in zip(cases, results):
         check(case, result)
 
@@ -321,13 +302,15 @@ def test_staged_fine_kernel_matches_reference_on_cpu():
 @pytest.mark.parametrize("plan", [
     "plan=auto chip=sm_90", "plan=structured block-shape=16x32 chip=sm_80",
     "plan=structured block-shape=32x64 chip=sm_75"])
-def test_structured_products_match_reference(plan):
+@pytest.mark.parametrize("where", ["linalg", "kernels"])
+def test_structured_products_match_reference(plan, where):
     """f16 weights that are 2:4 along the reduction (with a few groups that
     are not, and f32 outliers): structured parts where the chip has sparse
-    tensor cores, dense blocks on sm_75."""
+    tensor cores (mma.sp), dense blocks on sm_75."""
     rng = np.random.default_rng(zlib.crc32(plan.encode()))
     cases = [random_two_four_case(rng) for _ in range(CASES_PER_PLAN)]
-    results, _ = run_cases(cases, plan)
+    results, _ = run_cases(
+        cases, plan, after=part_kernels(plan) if where == "kernels" else ())
     for case, result in zip(cases, results):
         check(case, result)
 

@@ -593,7 +593,13 @@ def LaunchesToHostLoops
       the rows the warp's lanes address, and `nvgpu.mma.sync` m16n8k16
       (f16 operands, f32 or f16 accumulators) computes each lane's
       accumulators from the fragments of the lanes that hold them, in
-      the PTX ISA's layouts, in f32. `nvgpu.device_async_copy` (cp.async)
+      the PTX ISA's layouts, in f32. So do NVVM's `nvvm.mma.sync` (row by
+      column: f16 into f32 at m16n8k8 and m16n8k16, s8 into s32 at
+      m8n8k16, m16n8k16 and m16n8k32), whose accumulator struct is kept
+      per thread as a vector that the reads of its members load, and
+      `nvvm.mma.sp.sync` m16n8k32 f16 (sparsity selector 0: A's 2:4
+      values with their positions in the metadata words of lanes 4g and
+      4g + 1). `nvgpu.device_async_copy` (cp.async)
       copies at once, zeros past its source elements; its groups and
       waits do nothing. `nvvm.bar.warp.sync` is a barrier. A thread's dot
       products (NVVM's `dp4a`, gfx906's `sdot4` and `fdot2` without
@@ -616,8 +622,7 @@ def LaunchesToHostLoops
       where that order computes a different result.
 
     A launch whose kernel cannot run this way (other NVVM, ROCDL, NVGPU or
-    LLVM ops: sm_90's wgmma, TMA and mbarriers, the parts' `nvvm.mma.sync`
-    and `nvvm.mma.sp.sync`; private attributions, a synchronising op inside another kind of
+    LLVM ops: sm_90's wgmma, TMA and mbarriers; private attributions, a synchronising op inside another kind of
     region, a per-thread memref living across a barrier, an asynchronous or
     clustered launch) is an error naming the op that prevents it. A kernel
     whose threads race computes one of its possible results.

@@ -41,7 +41,8 @@ namespace {
 /// other's values.
 bool isSynchronizing(Operation *op) {
   return isa<gpu::BarrierOp, NVVM::SyncWarpOp, gpu::ShuffleOp,
-             nvgpu::LdMatrixOp, nvgpu::MmaSyncOp>(op);
+             nvgpu::LdMatrixOp, nvgpu::MmaSyncOp, NVVM::MmaOp, NVVM::MmaSpOp>(
+      op);
 }
 
 /// Whether `op` is or contains a synchronising op.
@@ -82,10 +83,18 @@ bool isDotProduct(Operation *op) {
          matchPattern(call.getArgs().back(), m_Zero());
 }
 
+/// A read of one accumulator of an NVVM tensor-core product (whose
+/// accumulators the host loops keep per thread as a vector).
+bool isAccumulatorRead(Operation *op) {
+  auto extract = dyn_cast<LLVM::ExtractValueOp>(op);
+  return extract && isa_and_nonnull<NVVM::MmaOp, NVVM::MmaSpOp>(
+                        extract.getContainer().getDefiningOp());
+}
+
 /// The GPU ops the host loops give a meaning to.
 bool isEmulated(Operation *op) {
   return isIdOrSize(op) || isSynchronizing(op) || isAsyncCopyOp(op) ||
-         isDotProduct(op) || isa<gpu::ReturnOp>(op);
+         isDotProduct(op) || isAccumulatorRead(op) || isa<gpu::ReturnOp>(op);
 }
 
 /// Whether a value of `type` can be kept per thread in a host buffer.
@@ -235,6 +244,16 @@ private:
   /// mma.sync m16n8k16: each lane's accumulators from the warp's
   /// fragments, in the PTX ISA's layout.
   LogicalResult emitMmaSync(nvgpu::MmaSyncOp mma);
+  /// NVVM's mma.sync (row-major A, column-major B): f16 products into f32
+  /// and s8 products into s32 accumulators, m16n8k8/16 and m8n8k16,
+  /// m16n8k16/32; the accumulators, an LLVM struct, are kept per thread as
+  /// a vector, which the reads of its members load.
+  LogicalResult emitNvvmMma(NVVM::MmaOp mma);
+  /// NVVM's mma.sp m16n8k32 (f16 into f32, sparsity selector 0): A's 2:4
+  /// values in the m16n8k16 fragment layout, their positions in the
+  /// metadata words of lanes 4g and 4g + 1 (rows g and g + 8, groups of
+  /// four 0-3 and 4-7).
+  LogicalResult emitNvvmMmaSparse(NVVM::MmaSpOp mma);
   /// A buffer of `value` for every thread (the one kept already where an
   /// earlier stretch made it).
   FailureOr<Value> keepPerThread(Value value);
@@ -402,6 +421,13 @@ FailureOr<Value> HostLaunch::lookup(Thread &thread, Value value) {
     result = UnrealizedConversionCastOp::create(b, loc, value.getType(),
                                                 ValueRange{})
                  .getResult(0);
+  if (def && isAccumulatorRead(def)) {
+    auto extract = cast<LLVM::ExtractValueOp>(def);
+    Value accumulators = memref::LoadOp::create(
+        b, loc, buffers.lookup(extract.getContainer()), thread.linear);
+    result =
+        vector::ExtractOp::create(b, loc, accumulators, extract.getPosition());
+  }
   if (!result) {
     if (Value buffer = buffers.lookup(value)) {
       result = memref::LoadOp::create(b, loc, buffer, thread.linear);
@@ -583,8 +609,9 @@ HostLaunch::allocateOutliving(ArrayRef<Operation *> ops) {
     });
   };
   for (Operation *op : ops) {
-    // Ids and constants are recomputed where used.
-    if (isIdOrSize(op) || op->hasTrait<OpTrait::ConstantLike>())
+    // Ids, constants and accumulator reads are recomputed where used.
+    if (isIdOrSize(op) || isAccumulatorRead(op) ||
+        op->hasTrait<OpTrait::ConstantLike>())
       continue;
     for (Value result : op->getResults())
       if (usedLater(result) && isStorable(result.getType()))
@@ -597,7 +624,7 @@ LogicalResult HostLaunch::cloneStretch(Thread &thread,
                                        ArrayRef<Operation *> ops,
                                        const DenseMap<Value, Value> &outlive) {
   for (Operation *op : ops) {
-    if (isIdOrSize(op))
+    if (isIdOrSize(op) || isAccumulatorRead(op))
       continue;
     llvm::SetVector<Value> used(op->getOperands().begin(),
                                 op->getOperands().end());
@@ -626,6 +653,195 @@ LogicalResult HostLaunch::emitStretch(ArrayRef<Operation *> ops) {
   buffers.insert(outlive.begin(), outlive.end());
   return inThreads(
       [&](Thread &thread) { return cloneStretch(thread, ops, outlive); });
+}
+
+LogicalResult HostLaunch::emitNvvmMma(NVVM::MmaOp mma) {
+  int64_t m = mma.getShape().getM(), k = mma.getShape().getK();
+  ValueRange aWords = mma.getOperandA(), bWords = mma.getOperandB(),
+             initial = mma.getOperandC();
+  Type word = aWords.front().getType();
+  bool isF16 = word == VectorType::get({2}, b.getF16Type());
+  bool isS8 =
+      word.isInteger(32) && mma.getMultiplicandAPtxType() == NVVM::MMATypes::s8;
+  Type accumulator = initial.front().getType();
+  if (mma.getLayoutA() != NVVM::MMALayout::row ||
+      mma.getLayoutB() != NVVM::MMALayout::col || (!isF16 && !isS8) ||
+      accumulator != (isF16 ? Type(b.getF32Type()) : Type(b.getI32Type())) ||
+      (m != 8 && m != 16))
+    return fail(mma, "only row-major by column-major f16 (into f32) and s8 "
+                     "(into s32) tensor-core products run on the host");
+  // Elements a 32-bit register holds, and the k each group of four lanes
+  // covers.
+  int64_t perWord = isF16 ? 2 : 4, perGroup = 4 * perWord;
+  SmallVector<Value> aKept, bKept;
+  for (auto [words, kept] :
+       {std::make_pair(aWords, &aKept), std::make_pair(bWords, &bKept)})
+    for (Value value : words) {
+      FailureOr<Value> buffer = keepPerThread(value);
+      if (failed(buffer))
+        return failure();
+      kept->push_back(*buffer);
+    }
+  auto resultType = VectorType::get({int64_t(initial.size())}, accumulator);
+  Value results = allocatePerThread(resultType);
+  if (failed(inThreads([&](Thread &thread) -> LogicalResult {
+        Value lane = arith::RemUIOp::create(b, loc, thread.linear, index(32));
+        Value warp = getWarpStart(thread);
+        Value group = arith::DivUIOp::create(b, loc, lane, index(4));
+        Value inGroup = arith::RemUIOp::create(b, loc, lane, index(4));
+        // Element `element` of register `reg` of the lane (g, t).
+        auto read = [&](ArrayRef<Value> kept, int64_t reg, Value g, int64_t t,
+                        int64_t element) -> Value {
+          Value holder = arith::AddIOp::create(
+              b, loc, warp,
+              arith::AddIOp::create(b, loc,
+                                    arith::MulIOp::create(b, loc, g, index(4)),
+                                    index(t)));
+          Value registers = memref::LoadOp::create(b, loc, kept[reg], holder);
+          if (isF16)
+            return arith::ExtFOp::create(
+                b, loc, b.getF32Type(),
+                vector::ExtractOp::create(b, loc, registers,
+                                          ArrayRef<int64_t>{element})
+                    .getResult());
+          // A signed byte of the word, the first in the low byte.
+          Value shifted = arith::ShRSIOp::create(
+              b, loc,
+              arith::ShLIOp::create(
+                  b, loc, registers,
+                  arith::ConstantIntOp::create(b, loc, 24 - 8 * element, 32)),
+              arith::ConstantIntOp::create(b, loc, 24, 32));
+          return shifted;
+        };
+        SmallVector<Value> sums;
+        for (auto [i, value] : llvm::enumerate(initial)) {
+          // D(g + 8 (i / 2), 2t + i % 2).
+          int64_t rowHalf = int64_t(i) / 2;
+          Value column = arith::AddIOp::create(
+              b, loc, arith::MulIOp::create(b, loc, inGroup, index(2)),
+              index(i % 2));
+          FailureOr<Value> sum = lookup(thread, value);
+          if (failed(sum))
+            return failure();
+          Value total = *sum;
+          for (int64_t kk = 0; kk < k; ++kk) {
+            int64_t chunk = kk / perGroup, t = (kk % perGroup) / perWord;
+            int64_t aReg = m == 16 ? rowHalf + 2 * chunk : chunk;
+            Value x = read(aKept, aReg, group, t, kk % perWord);
+            Value y = read(bKept, chunk, column, t, kk % perWord);
+            total =
+                isF16
+                    ? Value(math::FmaOp::create(b, loc, x, y, total))
+                    : Value(arith::AddIOp::create(
+                          b, loc, total, arith::MulIOp::create(b, loc, x, y)));
+          }
+          sums.push_back(total);
+        }
+        memref::StoreOp::create(
+            b, loc, vector::FromElementsOp::create(b, loc, resultType, sums),
+            results, thread.linear);
+        return success();
+      })))
+    return failure();
+  buffers[mma.getRes()] = results;
+  return success();
+}
+
+LogicalResult HostLaunch::emitNvvmMmaSparse(NVVM::MmaSpOp mma) {
+  auto pair = VectorType::get({2}, b.getF16Type());
+  ValueRange aWords = mma.getOperandA(), bWords = mma.getOperandB(),
+             initial = mma.getOperandC();
+  if (mma.getShape().getM() != 16 || mma.getShape().getN() != 8 ||
+      mma.getShape().getK() != 32 || aWords.size() != 4 ||
+      aWords.front().getType() != pair || bWords.size() != 4 ||
+      initial.size() != 4 || !initial.front().getType().isF32() ||
+      !matchPattern(mma.getSparsitySelector(), m_Zero()))
+    return fail(mma, "only the m16n8k32 f16 sparse product with sparsity "
+                     "selector 0 runs on the host");
+  SmallVector<Value> aKept, bKept;
+  for (auto [words, kept] :
+       {std::make_pair(aWords, &aKept), std::make_pair(bWords, &bKept)})
+    for (Value value : words) {
+      FailureOr<Value> buffer = keepPerThread(value);
+      if (failed(buffer))
+        return failure();
+      kept->push_back(*buffer);
+    }
+  FailureOr<Value> metadata = keepPerThread(mma.getSparseMetadata());
+  if (failed(metadata))
+    return failure();
+  auto resultType = VectorType::get({4}, b.getF32Type());
+  Value results = allocatePerThread(resultType);
+  if (failed(inThreads([&](Thread &thread) -> LogicalResult {
+        Type f32 = b.getF32Type();
+        Value lane = arith::RemUIOp::create(b, loc, thread.linear, index(32));
+        Value warp = getWarpStart(thread);
+        Value group = arith::DivUIOp::create(b, loc, lane, index(4));
+        Value inGroup = arith::RemUIOp::create(b, loc, lane, index(4));
+        auto laneOf = [&](Value g, Value t) -> Value {
+          return arith::AddIOp::create(
+              b, loc, warp,
+              arith::AddIOp::create(
+                  b, loc, arith::MulIOp::create(b, loc, g, index(4)), t));
+        };
+        auto element = [&](Value kept, Value holder, Value position) {
+          Value registers = memref::LoadOp::create(b, loc, kept, holder);
+          return arith::ExtFOp::create(
+              b, loc, f32,
+              vector::ExtractOp::create(b, loc, registers,
+                                        ArrayRef<OpFoldResult>{position})
+                  .getResult());
+        };
+        SmallVector<Value> sums;
+        for (auto [i, value] : llvm::enumerate(initial)) {
+          // D(g + 8 half, 2t + i % 2).
+          int64_t half = int64_t(i) / 2;
+          Value column = arith::AddIOp::create(
+              b, loc, arith::MulIOp::create(b, loc, inGroup, index(2)),
+              index(i % 2));
+          FailureOr<Value> sum = lookup(thread, value);
+          if (failed(sum))
+            return failure();
+          Value total = *sum;
+          for (int64_t j = 0; j < 8; ++j) {
+            // Group j's metadata: lane 4g + j / 4, bits 16 half + 4 (j % 4).
+            Value word = memref::LoadOp::create(b, loc, *metadata,
+                                                laneOf(group, index(j / 4)));
+            for (int64_t v = 0; v < 2; ++v) {
+              Value shift = arith::ConstantIntOp::create(
+                  b, loc, 16 * half + 4 * (j % 4) + 2 * v, 32);
+              Value position = arith::AndIOp::create(
+                  b, loc, arith::ShRUIOp::create(b, loc, word, shift),
+                  arith::ConstantIntOp::create(b, loc, 3, 32));
+              position = arith::IndexCastUIOp::create(b, loc, b.getIndexType(),
+                                                      position);
+              // A's value 2j + v of the row, in the dense m16n8k16 layout.
+              int64_t c = 2 * j + v;
+              Value a =
+                  element(aKept[half + 2 * (c / 8)],
+                          laneOf(group, index((c % 8) / 2)), index(c % 2));
+              // B(4j + position, column): register j / 2, lane 4 column +
+              // (4 (j % 2) + position) / 2, element position % 2.
+              Value inChunk =
+                  arith::AddIOp::create(b, loc, index(4 * (j % 2)), position);
+              Value y =
+                  element(bKept[j / 2],
+                          laneOf(column, arith::DivUIOp::create(b, loc, inChunk,
+                                                                index(2))),
+                          arith::RemUIOp::create(b, loc, position, index(2)));
+              total = math::FmaOp::create(b, loc, a, y, total);
+            }
+          }
+          sums.push_back(total);
+        }
+        memref::StoreOp::create(
+            b, loc, vector::FromElementsOp::create(b, loc, resultType, sums),
+            results, thread.linear);
+        return success();
+      })))
+    return failure();
+  buffers[mma.getRes()] = results;
+  return success();
 }
 
 FailureOr<Value> HostLaunch::keepPerThread(Value value) {
@@ -976,6 +1192,8 @@ LogicalResult HostLaunch::emitRange(ArrayRef<Operation *> ops) {
             .Case([&](gpu::ShuffleOp shuffle) { return emitShuffle(shuffle); })
             .Case([&](nvgpu::LdMatrixOp load) { return emitLoadMatrix(load); })
             .Case([&](nvgpu::MmaSyncOp mma) { return emitMmaSync(mma); })
+            .Case([&](NVVM::MmaOp mma) { return emitNvvmMma(mma); })
+            .Case([&](NVVM::MmaSpOp mma) { return emitNvvmMmaSparse(mma); })
             .Case([&](scf::ForOp loop) { return emitFor(loop); })
             .Case([&](scf::IfOp branch) { return emitIf(branch); })
             .Default([&](Operation *other) {

@@ -428,3 +428,43 @@ module attributes {gpu.container_module} {
     return
   }
 }
+
+// -----
+
+// NVVM's mma.sync (here s8, m8n8k16): each lane's accumulators from the
+// registers of the lanes that hold them, kept per thread as a vector, which
+// the reads of the struct's members load.
+// CHECK-LABEL: func.func @int8_product
+// CHECK: %[[A:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi32>
+// CHECK: %[[D:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xvector<2xi32>>
+// A's byte 1 of a word: shifted up 16 bits, then down 24 with its sign.
+// CHECK: %[[WORD:.*]] = memref.load %[[A]]
+// CHECK: %[[UP:.*]] = arith.shli %[[WORD]], %{{.*}} : i32
+// CHECK: arith.shrsi %[[UP]], %{{.*}} : i32
+// CHECK-COUNT-16: arith.muli %{{.*}}, %{{.*}} : i32
+// CHECK: %[[SUMS:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xi32>
+// CHECK: memref.store %[[SUMS]], %[[D]]
+// CHECK: %[[KEPT:.*]] = memref.load %[[D]]
+// CHECK: %[[FIRST:.*]] = vector.extract %[[KEPT]][0] : i32 from vector<2xi32>
+// CHECK: memref.store %[[FIRST]]
+// CHECK-NOT: nvvm.
+// CHECK-NOT: llvm.
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @int8_product(%words: memref<32xi32>, %out: memref<32xi32>) kernel {
+      %tx = gpu.thread_id x
+      %a = memref.load %words[%tx] : memref<32xi32>
+      %zero = arith.constant 0 : i32
+      %d = nvvm.mma.sync A[%a] B[%a] C[%zero, %zero] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, shape = #nvvm.shape<m = 8, n = 8, k = 16>} : (i32, i32, i32) -> !llvm.struct<(i32, i32)>
+      %first = llvm.extractvalue %d[0] : !llvm.struct<(i32, i32)>
+      memref.store %first, %out[%tx] : memref<32xi32>
+      gpu.return
+    }
+  }
+  func.func @int8_product(%words: memref<32xi32>, %out: memref<32xi32>) {
+    %c1 = arith.constant 1 : index
+    %c32 = arith.constant 32 : index
+    gpu.launch_func @kernels::@int8_product blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1) args(%words : memref<32xi32>, %out : memref<32xi32>)
+    return
+  }
+}
