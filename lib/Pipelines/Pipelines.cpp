@@ -13,9 +13,9 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
-#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -32,12 +32,8 @@ static void addBufferization(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void tesa::buildCPUPipeline(OpPassManager &pm) {
-  pm.addPass(createLowerPartsToLinalg());
-  pm.addPass(createDecomposeAggregatedOps());
-  pm.addPass(createDropEncodings());
-  addBufferization(pm);
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+/// Host code (and kernels run as host loops) to the LLVM dialect.
+static void addHostLowering(OpPassManager &pm) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -54,6 +50,15 @@ void tesa::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void tesa::buildCPUPipeline(OpPassManager &pm) {
+  pm.addPass(createLowerPartsToLinalg());
+  pm.addPass(createDecomposeAggregatedOps());
+  pm.addPass(createDropEncodings());
+  addBufferization(pm);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  addHostLowering(pm);
 }
 
 /// Results become out-parameters (the caller owns the output buffers) and
@@ -133,8 +138,7 @@ static void addNVVMLowering(OpPassManager &pm,
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   GpuNVVMAttachTargetOptions attach;
-  attach.chip =
-      chip ? chip->getTargetChip().str() : std::string(options.chip);
+  attach.chip = chip ? chip->getTargetChip().str() : std::string(options.chip);
   attach.features = chip ? chip->features.str() : "";
   attach.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(attach));
@@ -193,8 +197,12 @@ void tesa::buildGPUPartsPipeline(OpPassManager &pm,
     pm.addPass(createOutlineWeightPacking());
 }
 
-void tesa::buildGPULoweringPipeline(OpPassManager &pm,
-                                    const GPUPipelineOptions &options) {
+namespace tesa {
+/// The GPU pipeline's second half up to kernels outlined into gpu.module
+/// ops and launched; `onHost`: without device memory or streams, each
+/// launch then run as host loops and the program lowered for the host.
+static void addKernelLowering(OpPassManager &pm,
+                              const GPUPipelineOptions &options, bool onHost) {
   if (options.kernelRegions) {
     // Softmaxes as the reductions a row-reduction region is made of.
     pm.addPass(createDecomposeAggregatedOps());
@@ -229,13 +237,25 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
   pm.addPass(createDecomposeAggregatedOps());
   pm.addPass(createDropEncodings());
   addBufferization(pm);
-  addDeviceMemory(pm);
+  if (!onHost)
+    addDeviceMemory(pm);
   addGenericGPUPath(pm);
-  // Kernels named after their ops, then one stream per call, no
-  // synchronisation between launches.
   pm.addNestedPass<func::FuncOp>(tesa::createNameKernels());
   pm.addPass(createGpuKernelOutliningPass());
+  if (onHost) {
+    pm.addPass(createLaunchesToHostLoops());
+    addHostLowering(pm);
+    return;
+  }
+  // Kernels named after their ops, then one stream per call, no
+  // synchronisation between launches.
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+}
+} // namespace tesa
+
+void tesa::buildGPULoweringPipeline(OpPassManager &pm,
+                                    const GPUPipelineOptions &options) {
+  addKernelLowering(pm, options, /*onHost=*/false);
   const ChipDescription *chip = lookupChip(options.chip);
   if (chip && chip->hasGridDependencyControl && options.programmaticLaunch)
     pm.addPass(createProgrammaticLaunch());
@@ -245,6 +265,12 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
     addNVVMLowering(pm, chip, options);
   }
   pm.addPass(tesa::createDeviceConstants());
+}
+
+void tesa::buildHostPipeline(OpPassManager &pm,
+                             const GPUPipelineOptions &options) {
+  buildGPUPartsPipeline(pm, options);
+  addKernelLowering(pm, options, /*onHost=*/true);
 }
 
 std::string tesa::getDefaultROCmToolkit() { return TESA_DEFAULT_ROCM_TOOLKIT; }
@@ -267,6 +293,14 @@ void tesa::registerPipelines() {
       "Lower a (decomposed) linalg-on-tensors program to LLVM for the host "
       "CPU; run --tesa-decompose first to split sparse products",
       buildCPUPipeline);
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "tesa-host-pipeline",
+      "The GPU pipeline with every kernel run on the host: decomposition, "
+      "the parts' and kernel regions' kernels for `chip`, the generic path, "
+      "each launch as loops over its blocks and threads "
+      "(--tesa-launches-to-host-loops), host code in the LLVM dialect; a "
+      "check of the generated kernels without a GPU",
+      buildHostPipeline);
   PassPipelineRegistration<GPUPipelineOptions>(
       "tesa-pipeline",
       "Compile a linalg-on-tensors program with #tesa.sparsity encodings "

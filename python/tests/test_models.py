@@ -138,16 +138,25 @@ func.func @main() {{
 
 
 def run_oracle(module, passes):
-    lowered = run_tesa_opt(module, *passes, "--tesa-cpu-pipeline")
+    lowered = run_tesa_opt(module, *passes)
     assert lowered.returncode == 0, lowered.stderr[-3000:]
     return run_lowered(lowered.stdout)
+
+
+# The model through the CPU pipeline (decomposed where masked), or through
+# the GPU pipeline with every kernel run on the host (its parts, kernel
+# regions and generic-path kernels as generated for sm_80 and sm_75).
+PIPELINES = {"cpu": ["--tesa-cpu-pipeline"],
+             "host_sm_80": ["--tesa-host-pipeline=chip=sm_80"],
+             "host_sm_75": ["--tesa-host-pipeline=chip=sm_75"]}
 
 
 @needs_tesa_opt
 @pytest.mark.skipif(not runner_available(),
                     reason="mlir-runner or its runtime libraries not found")
+@pytest.mark.parametrize("pipeline", list(PIPELINES))
 @pytest.mark.parametrize("masked", [False, True])
-def test_layer_norm_model_matches_the_benchmark_reference(masked):
+def test_layer_norm_model_matches_the_benchmark_reference(masked, pipeline):
     bench = model_bench()
     layers, seq, hidden = 2, SMALL["seq"], SMALL["hidden"]
     rng = np.random.default_rng(11)
@@ -169,7 +178,9 @@ def test_layer_norm_model_matches_the_benchmark_reference(masked):
         {n: v.astype(np.float64) for n, v in values.items()}, layers,
         SMALL["heads"], bench.NumpyOps)
     module = oracle_module(text, arguments, values, masks, seq, hidden)
-    passes = ["--tesa-decompose"] if masked else []
+    passes = PIPELINES[pipeline]
+    if masked and pipeline == "cpu":
+        passes = ["--tesa-decompose", *passes]
     result = run_oracle(module, passes).reshape(seq, hidden)
     error = np.abs(result - reference).max() / np.abs(reference).max()
     assert error < 1e-5, error

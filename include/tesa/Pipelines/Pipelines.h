@@ -115,7 +115,17 @@ void buildGPUPartsPipeline(mlir::OpPassManager &pm,
 void buildGPULoweringPipeline(mlir::OpPassManager &pm,
                               const GPUPipelineOptions &options);
 
-/// Registers `--tesa-cpu-pipeline` and `--tesa-pipeline`.
+/// Appends the GPU pipeline with its kernels run on the host: the parts'
+/// and kernel regions' kernels generated for `options.chip`, the generic
+/// path, then every launch as loops over its blocks and threads
+/// (`--tesa-launches-to-host-loops`, which fails on sm_90's warpgroup and
+/// TMA kernels) and the program lowered for the host. Buffers stay in host
+/// memory and launches run in order.
+void buildHostPipeline(mlir::OpPassManager &pm,
+                       const GPUPipelineOptions &options);
+
+/// Registers `--tesa-cpu-pipeline`, `--tesa-host-pipeline` and
+/// `--tesa-pipeline`.
 void registerPipelines();
 
 } // namespace tesa

@@ -134,6 +134,7 @@ std::optional<Obstacle> getHostObstacle(gpu::GPUFuncOp kernel) {
       return Obstacle("a workgroup attribution has a dynamic shape", nullptr);
   auto kernels = kernel->getParentOfType<gpu::GPUModuleOp>();
   std::optional<Obstacle> obstacle;
+  bool namesInstruction = false;
   kernel.getBody().walk([&](Operation *op) {
     if (isEmulated(op))
       return WalkResult::advance();
@@ -155,14 +156,33 @@ std::optional<Obstacle> getHostObstacle(gpu::GPUFuncOp kernel) {
     });
     if (!deviceOnly && !namesSymbol)
       return WalkResult::advance();
-    obstacle =
-        Obstacle((Twine(deviceOnly ? "it uses '" : "it names a symbol in '") +
-                  op->getName().getStringRef() + "'")
-                     .str(),
-                 op);
-    return WalkResult::interrupt();
+    // The first GPU instruction names the obstacle best (a wgmma, rather
+    // than the LLVM constants around it).
+    bool instruction = dialect != "llvm" && dialect != "gpu";
+    if (!obstacle || (instruction && !namesInstruction)) {
+      obstacle =
+          Obstacle((Twine(deviceOnly ? "it uses '" : "it names a symbol in '") +
+                    op->getName().getStringRef() + "'")
+                       .str(),
+                   op);
+      namesInstruction = instruction;
+    }
+    return instruction ? WalkResult::interrupt() : WalkResult::advance();
   });
   return obstacle;
+}
+
+/// An error on `launch`: why it cannot run on the host, with a note at `op`
+/// where it has a line of a file (generated kernels' ops have none).
+LogicalResult reportObstacle(gpu::LaunchFuncOp launch, const Twine &why,
+                             Operation *op) {
+  InFlightDiagnostic error = launch.emitError()
+                             << "cannot run " << launch.getKernel()
+                             << " on the host: " << why;
+  auto line = op ? dyn_cast<FileLineColLoc>(op->getLoc()) : FileLineColLoc();
+  if (line && line.getLine() != 0)
+    error.attachNote(line) << "here";
+  return failure();
 }
 
 /// The host copies of the kernel modules' constant tables, by the table.
@@ -273,14 +293,8 @@ private:
   /// A dot-product instruction as widened products added to its
   /// accumulator.
   Value expandDotProduct(Operation *op);
-  /// An error on the launch, with a note at `op` where there is one.
   LogicalResult fail(Operation *op, const Twine &why) {
-    InFlightDiagnostic error = launch.emitError()
-                               << "cannot run " << launch.getKernel()
-                               << " on the host: " << why;
-    if (op)
-      error.attachNote(op->getLoc()) << "here";
-    return failure();
+    return reportObstacle(launch, why, op);
   }
 
   gpu::LaunchFuncOp launch;
@@ -1353,11 +1367,7 @@ struct LaunchesToHostLoopsPass
       else
         obstacle = getHostObstacle(kernel);
       if (obstacle) {
-        InFlightDiagnostic error = launch.emitError()
-                                   << "cannot run " << launch.getKernel()
-                                   << " on the host: " << obstacle->first;
-        if (obstacle->second)
-          error.attachNote(obstacle->second->getLoc()) << "here";
+        (void)reportObstacle(launch, obstacle->first, obstacle->second);
         failed = true;
         continue;
       }
