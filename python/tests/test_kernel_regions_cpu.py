@@ -96,18 +96,22 @@ def structure(text):
     return regions, outside
 
 
+# Forming the regions, before they are inlined back or lowered to kernels.
+REGION_PASSES = ("--tesa-fold-operand-extensions",
+                 "--tesa-decompose-aggregated-ops",
+                 "--tesa-convolutions-as-products=only-pointwise=true",
+                 "--tesa-normalize-row-programs",
+                 "--tesa-fuse-elementwise-chains",
+                 "--tesa-drop-unit-batch-loops",
+                 "--tesa-form-kernel-regions",
+                 "--tesa-form-attention-regions=chip=sm_90")
+
+
 @needs_tesa_opt
 @pytest.mark.parametrize("name", list(FULL))
 def test_regions_are_formed_as_intended(name):
     case = FULL[name]
-    text = tesa_opt(case["mlir"], "--tesa-fold-operand-extensions",
-                    "--tesa-decompose-aggregated-ops",
-                    "--tesa-convolutions-as-products=only-pointwise=true",
-                    "--tesa-normalize-row-programs",
-                    "--tesa-fuse-elementwise-chains",
-                    "--tesa-drop-unit-batch-loops",
-                    "--tesa-form-kernel-regions",
-                    "--tesa-form-attention-regions=chip=sm_90",
+    text = tesa_opt(case["mlir"], *REGION_PASSES,
                     "--tesa-choose-tile-configs=chip=sm_90")
     regions, outside = structure(text)
     assert [(kind, len(ops)) for kind, ops, _ in regions] == \
@@ -144,17 +148,6 @@ def runner_module(case):
                        [v if v.dtype == np.float16 else v.astype(dtype)
                         for v in inputs],
                        case["reference"].shape, element)
-
-
-# Forming the regions, before they are inlined back or lowered to kernels.
-REGION_PASSES = ("--tesa-fold-operand-extensions",
-                 "--tesa-decompose-aggregated-ops",
-                 "--tesa-convolutions-as-products=only-pointwise=true",
-                 "--tesa-normalize-row-programs",
-                 "--tesa-fuse-elementwise-chains",
-                 "--tesa-drop-unit-batch-loops",
-                 "--tesa-form-kernel-regions",
-                 "--tesa-form-attention-regions=chip=sm_90")
 
 
 def run_on_cpu(module):

@@ -279,6 +279,42 @@ private:
   FailureOr<Value> keepPerThread(Value value);
   /// The linear id of the first thread of `thread`'s warp.
   Value getWarpStart(Thread &thread);
+  /// A thread's place in its warp: the warp's first thread, and the lane
+  /// as its group of four (g) and its place in it (t).
+  struct LaneIds {
+    Value warp, group, inGroup;
+  };
+  LaneIds getLaneIds(Thread &thread);
+  /// The linear id of lane 4 `group` + `inGroup` of the warp.
+  Value getLane(const LaneIds &ids, Value group, Value inGroup);
+  /// A tensor-core operand's registers kept for every thread: one buffer
+  /// of 2-D vectors (nvgpu, a register a row) or one buffer a register
+  /// (NVVM: pairs of f16, or words of four s8).
+  struct Fragments {
+    SmallVector<Value> buffers;
+  };
+  FailureOr<Fragments> keepFragments(ValueRange registers);
+  /// Element `element` of register `reg` of `lane`'s fragments, widened:
+  /// f16 to f32, a signed byte to i32.
+  Value readFragment(const Fragments &kept, Value lane, int64_t reg,
+                     OpFoldResult element);
+  /// A warp-wide product: each thread's accumulator i, at row g + 8 (i / 2)
+  /// and column 2t + i % 2 of the tile, is `addProducts` of its initial
+  /// value (`initialOf`); the accumulators are kept per thread as `type`
+  /// (row-major) for `result`.
+  LogicalResult emitWarpProduct(
+      Value result, VectorType type,
+      function_ref<FailureOr<Value>(Thread &, int64_t)> initialOf,
+      function_ref<Value(const LaneIds &, int64_t, Value, Value)> addProducts);
+  /// A dense mma.sync of `m` rows and depth `k`, its registers holding
+  /// `perWord` elements: A's register r + 2c (m16) or c holds rows g + 8r
+  /// and elements 4c perWord + t perWord + e of k; B's register c the same
+  /// elements of k for column g.
+  LogicalResult
+  emitDenseProduct(Value result, VectorType type,
+                   function_ref<FailureOr<Value>(Thread &, int64_t)> initialOf,
+                   ValueRange a, ValueRange bRegisters, int64_t m, int64_t k,
+                   int64_t perWord);
   /// A loop around synchronising ops: per warp where only warp-wide ops
   /// are inside, else for the block.
   LogicalResult emitFor(scf::ForOp loop);
@@ -669,195 +705,6 @@ LogicalResult HostLaunch::emitStretch(ArrayRef<Operation *> ops) {
       [&](Thread &thread) { return cloneStretch(thread, ops, outlive); });
 }
 
-LogicalResult HostLaunch::emitNvvmMma(NVVM::MmaOp mma) {
-  int64_t m = mma.getShape().getM(), k = mma.getShape().getK();
-  ValueRange aWords = mma.getOperandA(), bWords = mma.getOperandB(),
-             initial = mma.getOperandC();
-  Type word = aWords.front().getType();
-  bool isF16 = word == VectorType::get({2}, b.getF16Type());
-  bool isS8 =
-      word.isInteger(32) && mma.getMultiplicandAPtxType() == NVVM::MMATypes::s8;
-  Type accumulator = initial.front().getType();
-  if (mma.getLayoutA() != NVVM::MMALayout::row ||
-      mma.getLayoutB() != NVVM::MMALayout::col || (!isF16 && !isS8) ||
-      accumulator != (isF16 ? Type(b.getF32Type()) : Type(b.getI32Type())) ||
-      (m != 8 && m != 16))
-    return fail(mma, "only row-major by column-major f16 (into f32) and s8 "
-                     "(into s32) tensor-core products run on the host");
-  // Elements a 32-bit register holds, and the k each group of four lanes
-  // covers.
-  int64_t perWord = isF16 ? 2 : 4, perGroup = 4 * perWord;
-  SmallVector<Value> aKept, bKept;
-  for (auto [words, kept] :
-       {std::make_pair(aWords, &aKept), std::make_pair(bWords, &bKept)})
-    for (Value value : words) {
-      FailureOr<Value> buffer = keepPerThread(value);
-      if (failed(buffer))
-        return failure();
-      kept->push_back(*buffer);
-    }
-  auto resultType = VectorType::get({int64_t(initial.size())}, accumulator);
-  Value results = allocatePerThread(resultType);
-  if (failed(inThreads([&](Thread &thread) -> LogicalResult {
-        Value lane = arith::RemUIOp::create(b, loc, thread.linear, index(32));
-        Value warp = getWarpStart(thread);
-        Value group = arith::DivUIOp::create(b, loc, lane, index(4));
-        Value inGroup = arith::RemUIOp::create(b, loc, lane, index(4));
-        // Element `element` of register `reg` of the lane (g, t).
-        auto read = [&](ArrayRef<Value> kept, int64_t reg, Value g, int64_t t,
-                        int64_t element) -> Value {
-          Value holder = arith::AddIOp::create(
-              b, loc, warp,
-              arith::AddIOp::create(b, loc,
-                                    arith::MulIOp::create(b, loc, g, index(4)),
-                                    index(t)));
-          Value registers = memref::LoadOp::create(b, loc, kept[reg], holder);
-          if (isF16)
-            return arith::ExtFOp::create(
-                b, loc, b.getF32Type(),
-                vector::ExtractOp::create(b, loc, registers,
-                                          ArrayRef<int64_t>{element})
-                    .getResult());
-          // A signed byte of the word, the first in the low byte.
-          Value shifted = arith::ShRSIOp::create(
-              b, loc,
-              arith::ShLIOp::create(
-                  b, loc, registers,
-                  arith::ConstantIntOp::create(b, loc, 24 - 8 * element, 32)),
-              arith::ConstantIntOp::create(b, loc, 24, 32));
-          return shifted;
-        };
-        SmallVector<Value> sums;
-        for (auto [i, value] : llvm::enumerate(initial)) {
-          // D(g + 8 (i / 2), 2t + i % 2).
-          int64_t rowHalf = int64_t(i) / 2;
-          Value column = arith::AddIOp::create(
-              b, loc, arith::MulIOp::create(b, loc, inGroup, index(2)),
-              index(i % 2));
-          FailureOr<Value> sum = lookup(thread, value);
-          if (failed(sum))
-            return failure();
-          Value total = *sum;
-          for (int64_t kk = 0; kk < k; ++kk) {
-            int64_t chunk = kk / perGroup, t = (kk % perGroup) / perWord;
-            int64_t aReg = m == 16 ? rowHalf + 2 * chunk : chunk;
-            Value x = read(aKept, aReg, group, t, kk % perWord);
-            Value y = read(bKept, chunk, column, t, kk % perWord);
-            total =
-                isF16
-                    ? Value(math::FmaOp::create(b, loc, x, y, total))
-                    : Value(arith::AddIOp::create(
-                          b, loc, total, arith::MulIOp::create(b, loc, x, y)));
-          }
-          sums.push_back(total);
-        }
-        memref::StoreOp::create(
-            b, loc, vector::FromElementsOp::create(b, loc, resultType, sums),
-            results, thread.linear);
-        return success();
-      })))
-    return failure();
-  buffers[mma.getRes()] = results;
-  return success();
-}
-
-LogicalResult HostLaunch::emitNvvmMmaSparse(NVVM::MmaSpOp mma) {
-  auto pair = VectorType::get({2}, b.getF16Type());
-  ValueRange aWords = mma.getOperandA(), bWords = mma.getOperandB(),
-             initial = mma.getOperandC();
-  if (mma.getShape().getM() != 16 || mma.getShape().getN() != 8 ||
-      mma.getShape().getK() != 32 || aWords.size() != 4 ||
-      aWords.front().getType() != pair || bWords.size() != 4 ||
-      initial.size() != 4 || !initial.front().getType().isF32() ||
-      !matchPattern(mma.getSparsitySelector(), m_Zero()))
-    return fail(mma, "only the m16n8k32 f16 sparse product with sparsity "
-                     "selector 0 runs on the host");
-  SmallVector<Value> aKept, bKept;
-  for (auto [words, kept] :
-       {std::make_pair(aWords, &aKept), std::make_pair(bWords, &bKept)})
-    for (Value value : words) {
-      FailureOr<Value> buffer = keepPerThread(value);
-      if (failed(buffer))
-        return failure();
-      kept->push_back(*buffer);
-    }
-  FailureOr<Value> metadata = keepPerThread(mma.getSparseMetadata());
-  if (failed(metadata))
-    return failure();
-  auto resultType = VectorType::get({4}, b.getF32Type());
-  Value results = allocatePerThread(resultType);
-  if (failed(inThreads([&](Thread &thread) -> LogicalResult {
-        Type f32 = b.getF32Type();
-        Value lane = arith::RemUIOp::create(b, loc, thread.linear, index(32));
-        Value warp = getWarpStart(thread);
-        Value group = arith::DivUIOp::create(b, loc, lane, index(4));
-        Value inGroup = arith::RemUIOp::create(b, loc, lane, index(4));
-        auto laneOf = [&](Value g, Value t) -> Value {
-          return arith::AddIOp::create(
-              b, loc, warp,
-              arith::AddIOp::create(
-                  b, loc, arith::MulIOp::create(b, loc, g, index(4)), t));
-        };
-        auto element = [&](Value kept, Value holder, Value position) {
-          Value registers = memref::LoadOp::create(b, loc, kept, holder);
-          return arith::ExtFOp::create(
-              b, loc, f32,
-              vector::ExtractOp::create(b, loc, registers,
-                                        ArrayRef<OpFoldResult>{position})
-                  .getResult());
-        };
-        SmallVector<Value> sums;
-        for (auto [i, value] : llvm::enumerate(initial)) {
-          // D(g + 8 half, 2t + i % 2).
-          int64_t half = int64_t(i) / 2;
-          Value column = arith::AddIOp::create(
-              b, loc, arith::MulIOp::create(b, loc, inGroup, index(2)),
-              index(i % 2));
-          FailureOr<Value> sum = lookup(thread, value);
-          if (failed(sum))
-            return failure();
-          Value total = *sum;
-          for (int64_t j = 0; j < 8; ++j) {
-            // Group j's metadata: lane 4g + j / 4, bits 16 half + 4 (j % 4).
-            Value word = memref::LoadOp::create(b, loc, *metadata,
-                                                laneOf(group, index(j / 4)));
-            for (int64_t v = 0; v < 2; ++v) {
-              Value shift = arith::ConstantIntOp::create(
-                  b, loc, 16 * half + 4 * (j % 4) + 2 * v, 32);
-              Value position = arith::AndIOp::create(
-                  b, loc, arith::ShRUIOp::create(b, loc, word, shift),
-                  arith::ConstantIntOp::create(b, loc, 3, 32));
-              position = arith::IndexCastUIOp::create(b, loc, b.getIndexType(),
-                                                      position);
-              // A's value 2j + v of the row, in the dense m16n8k16 layout.
-              int64_t c = 2 * j + v;
-              Value a =
-                  element(aKept[half + 2 * (c / 8)],
-                          laneOf(group, index((c % 8) / 2)), index(c % 2));
-              // B(4j + position, column): register j / 2, lane 4 column +
-              // (4 (j % 2) + position) / 2, element position % 2.
-              Value inChunk =
-                  arith::AddIOp::create(b, loc, index(4 * (j % 2)), position);
-              Value y =
-                  element(bKept[j / 2],
-                          laneOf(column, arith::DivUIOp::create(b, loc, inChunk,
-                                                                index(2))),
-                          arith::RemUIOp::create(b, loc, position, index(2)));
-              total = math::FmaOp::create(b, loc, a, y, total);
-            }
-          }
-          sums.push_back(total);
-        }
-        memref::StoreOp::create(
-            b, loc, vector::FromElementsOp::create(b, loc, resultType, sums),
-            results, thread.linear);
-        return success();
-      })))
-    return failure();
-  buffers[mma.getRes()] = results;
-  return success();
-}
-
 FailureOr<Value> HostLaunch::keepPerThread(Value value) {
   if (Value kept = buffers.lookup(value))
     return kept;
@@ -926,6 +773,119 @@ LogicalResult HostLaunch::emitLoadMatrix(nvgpu::LdMatrixOp load) {
   });
 }
 
+HostLaunch::LaneIds HostLaunch::getLaneIds(Thread &thread) {
+  Value lane = arith::RemUIOp::create(b, loc, thread.linear, index(32));
+  return {getWarpStart(thread), arith::DivUIOp::create(b, loc, lane, index(4)),
+          arith::RemUIOp::create(b, loc, lane, index(4))};
+}
+
+Value HostLaunch::getLane(const LaneIds &ids, Value group, Value inGroup) {
+  return arith::AddIOp::create(
+      b, loc, ids.warp,
+      arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, group, index(4)), inGroup));
+}
+
+FailureOr<HostLaunch::Fragments>
+HostLaunch::keepFragments(ValueRange registers) {
+  Fragments kept;
+  for (Value value : registers) {
+    FailureOr<Value> buffer = keepPerThread(value);
+    if (failed(buffer))
+      return failure();
+    kept.buffers.push_back(*buffer);
+  }
+  return kept;
+}
+
+Value HostLaunch::readFragment(const Fragments &kept, Value lane, int64_t reg,
+                               OpFoldResult element) {
+  // One buffer of 2-D vectors, a register a row, or one buffer a register.
+  auto vector = dyn_cast<VectorType>(
+      cast<MemRefType>(kept.buffers.front().getType()).getElementType());
+  bool rows = vector && vector.getRank() == 2;
+  Value registers =
+      memref::LoadOp::create(b, loc, kept.buffers[rows ? 0 : reg], lane);
+  if (registers.getType().isInteger(32)) {
+    // A signed byte of a word, the first in the low byte.
+    int64_t byte = *getConstantIntValue(element);
+    return arith::ShRSIOp::create(
+        b, loc,
+        arith::ShLIOp::create(
+            b, loc, registers,
+            arith::ConstantIntOp::create(b, loc, 24 - 8 * byte, 32)),
+        arith::ConstantIntOp::create(b, loc, 24, 32));
+  }
+  SmallVector<OpFoldResult> position = {element};
+  if (rows)
+    position.insert(position.begin(), b.getIndexAttr(reg));
+  return arith::ExtFOp::create(
+      b, loc, b.getF32Type(),
+      vector::ExtractOp::create(b, loc, registers, position).getResult());
+}
+
+LogicalResult HostLaunch::emitWarpProduct(
+    Value result, VectorType type,
+    function_ref<FailureOr<Value>(Thread &, int64_t)> initialOf,
+    function_ref<Value(const LaneIds &, int64_t, Value, Value)> addProducts) {
+  Value results = allocatePerThread(type);
+  if (failed(inThreads([&](Thread &thread) -> LogicalResult {
+        LaneIds ids = getLaneIds(thread);
+        SmallVector<Value> sums;
+        for (int64_t i = 0; i < type.getNumElements(); ++i) {
+          FailureOr<Value> initial = initialOf(thread, i);
+          if (failed(initial))
+            return failure();
+          Value column = arith::AddIOp::create(
+              b, loc, arith::MulIOp::create(b, loc, ids.inGroup, index(2)),
+              index(i % 2));
+          Value sum = addProducts(ids, i, column, *initial);
+          if (sum.getType() != type.getElementType())
+            sum = arith::TruncFOp::create(b, loc, type.getElementType(), sum);
+          sums.push_back(sum);
+        }
+        memref::StoreOp::create(
+            b, loc, vector::FromElementsOp::create(b, loc, type, sums), results,
+            thread.linear);
+        return success();
+      })))
+    return failure();
+  buffers[result] = results;
+  return success();
+}
+
+LogicalResult HostLaunch::emitDenseProduct(
+    Value result, VectorType type,
+    function_ref<FailureOr<Value>(Thread &, int64_t)> initialOf, ValueRange a,
+    ValueRange bRegisters, int64_t m, int64_t k, int64_t perWord) {
+  FailureOr<Fragments> as = keepFragments(a);
+  FailureOr<Fragments> bs = keepFragments(bRegisters);
+  if (failed(as) || failed(bs))
+    return failure();
+  // Four lanes cover 4 perWord elements of k; A's registers alternate the
+  // rows g and g + 8 (m16) before moving along k.
+  int64_t perGroup = 4 * perWord;
+  return emitWarpProduct(
+      result, type, initialOf,
+      [&](const LaneIds &ids, int64_t i, Value column, Value total) {
+        int64_t rowHalf = i / 2;
+        for (int64_t kk = 0; kk < k; ++kk) {
+          int64_t chunk = kk / perGroup, t = (kk % perGroup) / perWord;
+          int64_t aReg = m == 16 ? rowHalf + 2 * chunk : chunk;
+          Value x = readFragment(*as, getLane(ids, ids.group, index(t)), aReg,
+                                 b.getIndexAttr(kk % perWord));
+          Value y = readFragment(*bs, getLane(ids, column, index(t)), chunk,
+                                 b.getIndexAttr(kk % perWord));
+          total =
+              isa<FloatType>(total.getType())
+                  ? Value(math::FmaOp::create(b, loc, x, y, total))
+                  : Value(arith::AddIOp::create(
+                        b, loc, total, arith::MulIOp::create(b, loc, x, y)));
+        }
+        return total;
+      });
+}
+
 LogicalResult HostLaunch::emitMmaSync(nvgpu::MmaSyncOp mma) {
   auto aType = cast<VectorType>(mma.getMatrixA().getType());
   auto accType = cast<VectorType>(mma.getMatrixC().getType());
@@ -934,63 +894,95 @@ LogicalResult HostLaunch::emitMmaSync(nvgpu::MmaSyncOp mma) {
       !aType.getElementType().isF16() ||
       aType.getShape() != ArrayRef<int64_t>{4, 2})
     return fail(mma, "only the m16n8k16 f16 product runs on the host");
-  FailureOr<Value> as = keepPerThread(mma.getMatrixA());
-  FailureOr<Value> bs = keepPerThread(mma.getMatrixB());
-  FailureOr<SmallVector<Value>> results = allocateEach(mma.getRes());
-  if (failed(as) || failed(bs) || failed(results))
+  // Accumulator i is element (i / 2, i % 2) of the 2x2 vector, in f32.
+  return emitDenseProduct(
+      mma.getRes(), accType,
+      [&](Thread &thread, int64_t i) -> FailureOr<Value> {
+        FailureOr<Value> acc = lookup(thread, mma.getMatrixC());
+        if (failed(acc))
+          return failure();
+        Value value = vector::ExtractOp::create(
+            b, loc, *acc, ArrayRef<int64_t>{i / 2, i % 2});
+        if (!value.getType().isF32())
+          value = arith::ExtFOp::create(b, loc, b.getF32Type(), value);
+        return value;
+      },
+      mma.getMatrixA(), mma.getMatrixB(), 16, 16, 2);
+}
+
+LogicalResult HostLaunch::emitNvvmMma(NVVM::MmaOp mma) {
+  int64_t m = mma.getShape().getM(), k = mma.getShape().getK();
+  ValueRange initial = mma.getOperandC();
+  Type word = mma.getOperandA().front().getType();
+  bool isF16 = word == VectorType::get({2}, b.getF16Type());
+  bool isS8 =
+      word.isInteger(32) && mma.getMultiplicandAPtxType() == NVVM::MMATypes::s8;
+  Type accumulator = initial.front().getType();
+  if (mma.getLayoutA() != NVVM::MMALayout::row ||
+      mma.getLayoutB() != NVVM::MMALayout::col || (!isF16 && !isS8) ||
+      accumulator != (isF16 ? Type(b.getF32Type()) : Type(b.getI32Type())) ||
+      (m != 8 && m != 16))
+    return fail(mma, "only row-major by column-major f16 (into f32) and s8 "
+                     "(into s32) tensor-core products run on the host");
+  return emitDenseProduct(
+      mma.getRes(), VectorType::get({int64_t(initial.size())}, accumulator),
+      [&](Thread &thread, int64_t i) { return lookup(thread, initial[i]); },
+      mma.getOperandA(), mma.getOperandB(), m, k, isF16 ? 2 : 4);
+}
+
+LogicalResult HostLaunch::emitNvvmMmaSparse(NVVM::MmaSpOp mma) {
+  auto pair = VectorType::get({2}, b.getF16Type());
+  ValueRange initial = mma.getOperandC();
+  if (mma.getShape().getM() != 16 || mma.getShape().getN() != 8 ||
+      mma.getShape().getK() != 32 || mma.getOperandA().size() != 4 ||
+      mma.getOperandA().front().getType() != pair ||
+      mma.getOperandB().size() != 4 || initial.size() != 4 ||
+      !initial.front().getType().isF32() ||
+      !matchPattern(mma.getSparsitySelector(), m_Zero()))
+    return fail(mma, "only the m16n8k32 f16 sparse product with sparsity "
+                     "selector 0 runs on the host");
+  FailureOr<Fragments> as = keepFragments(mma.getOperandA());
+  FailureOr<Fragments> bs = keepFragments(mma.getOperandB());
+  FailureOr<Value> metadata = keepPerThread(mma.getSparseMetadata());
+  if (failed(as) || failed(bs) || failed(metadata))
     return failure();
-  return inThreads([&](Thread &thread) -> LogicalResult {
-    FailureOr<Value> acc = lookup(thread, mma.getMatrixC());
-    if (failed(acc))
-      return failure();
-    Type f32 = b.getF32Type();
-    Value lane = arith::RemUIOp::create(b, loc, thread.linear, index(32));
-    Value warp = getWarpStart(thread);
-    Value group = arith::DivUIOp::create(b, loc, lane, index(4));
-    Value inGroup = arith::RemUIOp::create(b, loc, lane, index(4));
-    // The lane holding the fragment element at pair `pair` of its group.
-    auto holder = [&](Value owner, int64_t k) {
-      return arith::AddIOp::create(
-          b, loc, warp,
-          arith::AddIOp::create(b, loc,
-                                arith::MulIOp::create(b, loc, owner, index(4)),
-                                index((k % 8) / 2)));
-    };
-    auto widen = [&](Value value) -> Value {
-      return value.getType() == f32 ? value
-                                    : arith::ExtFOp::create(b, loc, f32, value);
-    };
-    Value result = *acc;
-    // D(g + 8r, 2t + j) = C + sum over k of A(g + 8r, k) B(k, 2t + j).
-    for (int64_t r = 0; r < 2; ++r) {
-      for (int64_t j = 0; j < 2; ++j) {
-        Value column = arith::AddIOp::create(
-            b, loc, arith::MulIOp::create(b, loc, inGroup, index(2)), index(j));
-        Value sum = widen(
-            vector::ExtractOp::create(b, loc, *acc, ArrayRef<int64_t>{r, j}));
-        for (int64_t k = 0; k < 16; ++k) {
-          // A's register r + 2 (k / 8) of lane 4g + (k % 8) / 2; B's
-          // register k / 8 of lane 4 column + (k % 8) / 2.
-          Value aRegisters =
-              memref::LoadOp::create(b, loc, *as, ValueRange{holder(group, k)});
-          Value bRegisters = memref::LoadOp::create(
-              b, loc, *bs, ValueRange{holder(column, k)});
-          Value a = vector::ExtractOp::create(
-              b, loc, aRegisters, ArrayRef<int64_t>{r + 2 * (k / 8), k % 2});
-          Value bValue = vector::ExtractOp::create(
-              b, loc, bRegisters, ArrayRef<int64_t>{k / 8, k % 2});
-          sum = math::FmaOp::create(b, loc, widen(a), widen(bValue), sum);
+  return emitWarpProduct(
+      mma.getRes(), VectorType::get({4}, b.getF32Type()),
+      [&](Thread &thread, int64_t i) { return lookup(thread, initial[i]); },
+      [&](const LaneIds &ids, int64_t i, Value column, Value total) {
+        int64_t half = i / 2;
+        for (int64_t j = 0; j < 8; ++j) {
+          // Group j's metadata: lane 4g + j / 4, bits 16 half + 4 (j % 4).
+          Value word = memref::LoadOp::create(
+              b, loc, *metadata, getLane(ids, ids.group, index(j / 4)));
+          for (int64_t v = 0; v < 2; ++v) {
+            Value shift = arith::ConstantIntOp::create(
+                b, loc, 16 * half + 4 * (j % 4) + 2 * v, 32);
+            Value position = arith::IndexCastUIOp::create(
+                b, loc, b.getIndexType(),
+                arith::AndIOp::create(
+                    b, loc, arith::ShRUIOp::create(b, loc, word, shift),
+                    arith::ConstantIntOp::create(b, loc, 3, 32)));
+            // A's value 2j + v of the row, in the dense m16n8k16 layout.
+            int64_t c = 2 * j + v;
+            Value x =
+                readFragment(*as, getLane(ids, ids.group, index((c % 8) / 2)),
+                             half + 2 * (c / 8), b.getIndexAttr(c % 2));
+            // B(4j + position, column): register j / 2, lane 4 column +
+            // (4 (j % 2) + position) / 2, element position % 2.
+            Value inChunk =
+                arith::AddIOp::create(b, loc, index(4 * (j % 2)), position);
+            Value y = readFragment(
+                *bs,
+                getLane(ids, column,
+                        arith::DivUIOp::create(b, loc, inChunk, index(2))),
+                j / 2,
+                arith::RemUIOp::create(b, loc, position, index(2)).getResult());
+            total = math::FmaOp::create(b, loc, x, y, total);
+          }
         }
-        if (accType.getElementType() != f32)
-          sum = arith::TruncFOp::create(b, loc, accType.getElementType(), sum);
-        result = vector::InsertOp::create(b, loc, sum, result,
-                                          ArrayRef<int64_t>{r, j});
-      }
-    }
-    memref::StoreOp::create(b, loc, result, results->front(), thread.linear);
-    buffers[mma.getRes()] = results->front();
-    return success();
-  });
+        return total;
+      });
 }
 
 LogicalResult HostLaunch::emitShuffle(gpu::ShuffleOp shuffle) {

@@ -352,8 +352,8 @@ module attributes {gpu.container_module} {
 // CHECK: memref.load %[[A]][%{{.*}}] : memref<?xvector<4x2xf16>>
 // CHECK: memref.load %[[B]][%{{.*}}] : memref<?xvector<2x2xf16>>
 // CHECK-COUNT-16: math.fma %{{.*}}, %{{.*}}, %{{.*}} : f32
-// CHECK: vector.insert %{{.*}}, %{{.*}} [0, 0] : f32 into vector<2x2xf32>
-// CHECK: memref.store %{{.*}}, %[[D]]
+// CHECK: %[[SUMS:.*]] = vector.from_elements {{.*}} : vector<2x2xf32>
+// CHECK: memref.store %[[SUMS]], %[[D]]
 // CHECK-NOT: nvgpu.
 module attributes {gpu.container_module} {
   gpu.module @kernels {
