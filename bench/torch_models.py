@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/torch_models.py prepare gpu-run/torch-models   # here
     python3 bench/torch_models.py run gpu-run/torch-models --out r.json  # on the GPU
+    .venv/bin/python bench/torch_models.py host-check mobilenet_v2_dense_f16 --batch 1
 
 `prepare` builds each model (the MLP, torchvision's MobileNet-V2 and
 transformers' BertModel from its base config, also called with a padding mask
@@ -13,7 +14,11 @@ masks on the GPU machine (whose torchvision and transformers may be other
 versions: the outputs are compared there), calls the libraries through
 `tesa.torch.CompiledModule`, and times them beside PyTorch eager, PyTorch in
 a CUDA graph and torch.compile at the same precision, and beside PyTorch
-fp16 dense in a CUDA graph (the issue's bar).
+fp16 dense in a CUDA graph (the issue's bar). `host-check` (no GPU) runs
+one configuration, at a batch of its own, through `--tesa-host-pipeline`:
+the kernels the GPU pipeline generates for `--chip` (sm_80 by default:
+sm_90's warpgroup kernels do not run on the host), each launch as loops on
+the CPU, against the exported model in float64.
 
 Patterns (on the weights of every Linear and non-depthwise Conv2d but the
 classifier): fine90 (90% of the elements), block90 (90% of the 32x32
@@ -519,6 +524,43 @@ def plot(results, path):
     figure.savefig(path, dpi=110)
 
 
+def host_check(args):
+    import copy
+    import torch
+    import tesa.torch
+    sys.path.insert(0, str(ROOT / "python" / "tests"))
+    from mlir_runner import call_module, run_lowered
+    model_name, pattern, _ = split_name(args.name)
+    MODELS[model_name] = dict(MODELS[model_name], batch=args.batch)
+    model, example, masks, bits = prepared(args.name)
+    exported = tesa.torch.export(model, example, masks=masks, bits=bits,
+                                 weights="constants")
+    inputs = [torch.as_tensor(x) for x in example]
+    with torch.no_grad():
+        reference = copy.deepcopy(exported.model).double()(
+            *[x.double() if x.is_floating_point() else x
+              for x in inputs]).numpy()
+    element = "f16" if inputs[0].dtype == torch.float16 else "f32"
+    text = call_module(exported.mlir, exported.function,
+                       [x.numpy() for x in inputs], reference.shape, element)
+    started = time.perf_counter()
+    lowered = subprocess.run(
+        [str(ROOT / "build" / "bin" / "tesa-opt"), "--tesa-propagate",
+         f"--tesa-host-pipeline=chip={args.chip}", "-"],
+        input=text, capture_output=True, text=True)
+    if lowered.returncode:
+        print(lowered.stderr[-3000:])
+        return 1
+    compiled = time.perf_counter()
+    result = run_lowered(lowered.stdout).reshape(reference.shape)
+    error = np.abs(result - reference).max() / np.abs(reference).max()
+    print(f"{args.name} batch {args.batch}, kernels for {args.chip} as host "
+          f"loops: compile {compiled - started:.0f} s, run "
+          f"{time.perf_counter() - compiled:.0f} s, largest error "
+          f"{error:.1e} of the output's largest magnitude")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      epilog=__doc__,
@@ -539,12 +581,17 @@ def main(argv=None):
                    help="record the kernels tesa's calls spend most time in")
     r.add_argument("--torch-compile", default="default",
                    help="torch.compile mode, or 'off'")
+    h = sub.add_parser("host-check", help="one configuration's kernels as "
+                       "host loops, against float64 (no GPU)")
+    h.add_argument("name", help="e.g. mobilenet_v2_dense_f16")
+    h.add_argument("--batch", type=int, default=1)
+    h.add_argument("--chip", default="sm_80")
     t = sub.add_parser("report", help="markdown table (and plot) of runs")
     t.add_argument("results", nargs="+", help="JSON files of `run --out`")
     t.add_argument("--plot", help="PNG to draw")
     args = parser.parse_args(argv)
-    return {"prepare": prepare, "run": run, "report": report}[args.command](
-        args)
+    return {"prepare": prepare, "run": run, "report": report,
+            "host-check": host_check}[args.command](args)
 
 
 if __name__ == "__main__":

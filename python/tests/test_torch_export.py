@@ -89,15 +89,16 @@ def padded_bert_inputs():
 
 
 def run_on_cpu(exported, inputs, passes=("--tesa-propagate",
-                                          "--tesa-decompose")):
+                                          "--tesa-decompose"),
+               lowering="--tesa-cpu-pipeline"):
     """What the exported program computes on `inputs`, through tesa-opt's
-    CPU pipeline (weights as constants)."""
+    CPU pipeline, or `lowering` (weights as constants)."""
     with torch.no_grad():
         reference = exported.model(*inputs).numpy()
     element = "f16" if reference.dtype == np.float16 else "f32"
     text = call_module(exported.mlir, exported.function,
                        [x.numpy() for x in inputs], reference.shape, element)
-    lowered = subprocess.run([TESA_OPT, *passes, "--tesa-cpu-pipeline", "-"],
+    lowered = subprocess.run([TESA_OPT, *passes, lowering, "-"],
                              input=text, capture_output=True, text=True)
     assert lowered.returncode == 0, lowered.stderr[-3000:]
     return run_lowered(lowered.stdout).reshape(reference.shape), reference
@@ -285,6 +286,27 @@ def test_mobilenet_v2_matches_pytorch(pattern):
     assert "linalg.depthwise_conv_2d_nchw_chw" in exported.mlir
     result, reference = run_on_cpu(exported, (x,))
     assert relative_error(result, reference) < 1e-4
+
+
+@needs_tesa_opt
+@needs_runner
+@pytest.mark.parametrize("precision", ["f32", "f16"])
+def test_mobilenet_v2_through_host_kernels_matches_pytorch(precision):
+    """The GPU pipeline's own kernels for sm_80 (the convolution family's
+    runs, the pointwise convolutions as batched products, on tensor cores
+    in f16, the generic path), each launch run as host loops
+    (--tesa-host-pipeline)."""
+    model = small_mobilenet()
+    x = torch.randn(1, 3, 32, 32)
+    if precision == "f16":
+        model, x = model.half(), x.half()
+    exported = tt.export(model, (x,), weights="constants")
+    result, reference = run_on_cpu(
+        exported, (x,), passes=("--tesa-propagate",),
+        lowering="--tesa-host-pipeline=chip=sm_80")
+    # f16: PyTorch rounds its activations to f16 at other points.
+    assert relative_error(result, reference) < (
+        1e-2 if precision == "f16" else 1e-4)
 
 
 def bert_block_masks(model):
