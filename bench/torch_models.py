@@ -530,7 +530,7 @@ def host_check(args):
     import tesa.torch
     sys.path.insert(0, str(ROOT / "python" / "tests"))
     from mlir_runner import call_module, run_lowered
-    model_name, pattern, _ = split_name(args.name)
+    model_name, _, precision = split_name(args.name)
     MODELS[model_name] = dict(MODELS[model_name], batch=args.batch)
     model, example, masks, bits = prepared(args.name)
     exported = tesa.torch.export(model, example, masks=masks, bits=bits,
@@ -540,9 +540,8 @@ def host_check(args):
         reference = copy.deepcopy(exported.model).double()(
             *[x.double() if x.is_floating_point() else x
               for x in inputs]).numpy()
-    element = "f16" if inputs[0].dtype == torch.float16 else "f32"
     text = call_module(exported.mlir, exported.function,
-                       [x.numpy() for x in inputs], reference.shape, element)
+                       [x.numpy() for x in inputs], reference.shape, precision)
     started = time.perf_counter()
     lowered = subprocess.run(
         [str(ROOT / "build" / "bin" / "tesa-opt"), "--tesa-propagate",

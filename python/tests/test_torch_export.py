@@ -374,6 +374,29 @@ def test_f16_bert_blocks_are_f16_parts_and_match_pytorch():
                           reference.astype(np.float32)) < 1e-2
 
 
+@needs_tesa_opt
+@needs_runner
+@pytest.mark.parametrize("precision", ["f32", "f16"])
+def test_bert_blocks_through_host_kernels_match_pytorch(precision):
+    """Half the 32x32 blocks pruned, through the GPU pipeline's own kernels
+    for sm_80 run as host loops (--tesa-host-pipeline): the embeddings'
+    gathers with their bounds checks, the kept-block parts (FMA tiles in
+    f32, mma.sync in f16), one attention kernel a layer, the layer norms."""
+    torch.manual_seed(0)
+    model = SmallBert().eval()
+    masks = bert_block_masks(model)
+    if precision == "f16":
+        model = model.half()
+    ids = torch.randint(0, 100, (1, 16))
+    exported = tt.export(model, (ids,), masks=masks, weights="constants")
+    result, reference = run_on_cpu(
+        exported, (ids,), passes=("--tesa-propagate",),
+        lowering="--tesa-host-pipeline=chip=sm_80")
+    assert relative_error(result.astype(np.float32),
+                          reference.astype(np.float32)) < (
+        1e-2 if precision == "f16" else 1e-4)
+
+
 def exported_encoder_layer():
     """A small nn.TransformerEncoderLayer exported with its weights as
     constants, and an input."""

@@ -89,8 +89,10 @@ bool isAccumulatorRead(Operation *op) {
 
 /// The GPU ops the host loops give a meaning to.
 bool isEmulated(Operation *op) {
+  // A failed check's trap (--tesa-asserts-to-traps) traps on the host too.
   return isIdOrSize(op) || isSynchronizing(op) || isAsyncCopyOp(op) ||
-         isDotProduct(op) || isAccumulatorRead(op) || isa<gpu::ReturnOp>(op);
+         isDotProduct(op) || isAccumulatorRead(op) ||
+         isa<gpu::ReturnOp, LLVM::Trap>(op);
 }
 
 /// Whether a value of `type` can be kept per thread in a host buffer.

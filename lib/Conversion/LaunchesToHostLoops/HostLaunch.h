@@ -46,7 +46,8 @@ bool isDotProduct(Operation *op);
 /// accumulators the host loops keep per thread as a vector).
 bool isAccumulatorRead(Operation *op);
 
-/// The GPU ops the host loops give a meaning to.
+/// The GPU ops the host loops give a meaning to (and a trap, which keeps
+/// its own).
 bool isEmulated(Operation *op);
 
 /// Whether a value of `type` can be kept per thread in a host buffer.
