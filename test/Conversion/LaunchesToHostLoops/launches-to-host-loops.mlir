@@ -468,3 +468,30 @@ module attributes {gpu.container_module} {
     return
   }
 }
+
+// -----
+
+// A failed check's trap (--tesa-asserts-to-traps) traps on the host too.
+// CHECK-LABEL: func.func @checked
+// CHECK: scf.if
+// CHECK-NEXT: llvm.intr.trap
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @checked(%buf: memref<32xindex>) kernel {
+      %tx = gpu.thread_id x
+      %i = memref.load %buf[%tx] : memref<32xindex>
+      %c32 = arith.constant 32 : index
+      %outside = arith.cmpi uge, %i, %c32 : index
+      scf.if %outside {
+        llvm.intr.trap
+      }
+      gpu.return
+    }
+  }
+  func.func @checked(%buf: memref<32xindex>) {
+    %c1 = arith.constant 1 : index
+    %c32 = arith.constant 32 : index
+    gpu.launch_func @kernels::@checked blocks in (%c1, %c1, %c1) threads in (%c32, %c1, %c1) args(%buf : memref<32xindex>)
+    return
+  }
+}
