@@ -24,6 +24,7 @@ import importlib.util
 import os
 import re
 import subprocess
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -209,3 +210,34 @@ def test_generated_kernels_match_reference_on_cpu(name):
              max(np.linalg.norm(reference), 1e-30))
     assert error <= case["tolerance"], \
         f"relative error {error:.2e} (bound {case['tolerance']:.1e})"
+
+
+def _sweep_module():
+    path = ROOT / "test" / "Integration" / "GPU" / "sweep.py"
+    spec = importlib.util.spec_from_file_location("sweep", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SWEEP_FAMILIES = _sweep_module().REGION_FAMILIES
+
+
+@needs_tesa_opt
+@needs_runner
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("family", list(SWEEP_FAMILIES))
+def test_random_region_kernels_match_reference_on_cpu(family, seed):
+    """The GPU sweep's kernel-region families (test/Integration/GPU/sweep.py:
+    random shapes of 1 to 700, f32 and f16, tensor-core tiles where the
+    dimensions allow) drawn from a fixed seed, their kernels run as host
+    loops."""
+    rng = np.random.default_rng(zlib.crc32(f"{family} {seed}".encode()))
+    case = SWEEP_FAMILIES[family](rng, f"{family}_{seed}")
+    result = run_kernels_on_cpu(case).reshape(case["reference"].shape)
+    reference = case["reference"]
+    error = (np.linalg.norm(result.astype(np.float64) - reference) /
+             max(np.linalg.norm(reference), 1e-30))
+    assert error <= case["tolerance"], \
+        f"relative error {error:.2e} (bound {case['tolerance']:.1e})"
+
