@@ -15,6 +15,7 @@ the dense product in float64 on the masked operand:
   scale), plus float32 accumulation slack.
 """
 
+import importlib.util
 import os
 import zlib
 import subprocess
@@ -258,13 +259,15 @@ def test_decomposed_products_match_reference(plan, where):
 
 
 
-def part_kernels(plan):
+def part_kernels(plan, decode_products=True):
     """The tesa-opt options that lower the parts of `plan` to their GPU
     kernels and run each launch as loops over its blocks and, between
     barriers, shuffles and tensor-core instructions, its threads
     (`--tesa-launches-to-host-loops`, docs/codegen.md "Correctness")."""
     chip = plan.split("chip=")[1].split()[0] if "chip=" in plan else "sm_80"
-    return ("--tesa-fuse-epilogues", f"--tesa-lower-parts-to-gpu=chip={chip}",
+    decode = str(decode_products).lower()
+    return ("--tesa-fuse-epilogues",
+            f"--tesa-lower-parts-to-gpu=chip={chip} decode-products={decode}",
             "--tesa-launches-to-host-loops")
 
 
@@ -330,3 +333,40 @@ def test_both_operands_sparse_match_reference():
     results, _ = run_cases(cases, "plan=auto")
     for case, result in zip(cases, results):
         check(case, result)
+
+
+def _sweep_module():
+    path = ROOT / "test" / "Integration" / "GPU" / "sweep.py"
+    spec = importlib.util.spec_from_file_location("sweep", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SWEEP = _sweep_module()
+SWEEP_PRODUCTS = [name for name, family in SWEEP.FAMILIES.items()
+                  if family[1] == "products"]
+
+
+@pytest.mark.parametrize("family", SWEEP_PRODUCTS)
+def test_random_products_through_part_kernels_on_cpu(family):
+    """One random product of each of the GPU sweep's product families
+    (test/Integration/GPU/sweep.py: shapes of 1 to 700, every width and
+    mix, aligned and scattered masks, 2:4 weights, wide and decode
+    products, both operands masked) through its part kernels as host
+    loops; sm_90's families as for sm_80, whose kernels they share but
+    for the warpgroup ones, which the host loops do not emulate."""
+    _, _, options, generator, arguments, _ = SWEEP.FAMILIES[family]
+    settings = dict(o.lstrip("-").split("=", 1) for o in options)
+    chip = "sm_80" if settings["chip"] == "sm_90" else settings["chip"]
+    plan = f"plan={settings['plan']} chip={chip}"
+    if "block-shape" in settings:
+        plan += f" block-shape={settings['block-shape']}"
+    rng = np.random.default_rng(zlib.crc32(family.encode()))
+    draw = (SWEEP.product_case if generator == "product"
+            else SWEEP.two_four_case)
+    case = draw(rng, **arguments)
+    results, _ = run_cases([case], plan, after=part_kernels(
+        plan, settings.get("decode-products", "true") == "true"))
+    check(case, results[0])
+
