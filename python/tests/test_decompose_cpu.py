@@ -15,7 +15,6 @@ the dense product in float64 on the masked operand:
   scale), plus float32 accumulation slack.
 """
 
-import importlib.util
 import os
 import zlib
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import gpu_suite_modules
 from tesa import sparsity_encoding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -335,15 +335,7 @@ def test_both_operands_sparse_match_reference():
         check(case, result)
 
 
-def _sweep_module():
-    path = ROOT / "test" / "Integration" / "GPU" / "sweep.py"
-    spec = importlib.util.spec_from_file_location("sweep", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SWEEP = _sweep_module()
+SWEEP = gpu_suite_modules.load("sweep")
 SWEEP_PRODUCTS = [name for name, family in SWEEP.FAMILIES.items()
                   if family[1] == "products"]
 

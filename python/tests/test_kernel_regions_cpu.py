@@ -20,7 +20,6 @@ through `--tesa-form-kernel-regions`:
   The large batched products run at smaller sizes here (same ops).
 """
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -30,21 +29,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import gpu_suite_modules
 from mlir_runner import call_module, run_lowered, runner_available
 
 ROOT = Path(__file__).resolve().parents[2]
 TESA_OPT = os.environ.get("TESA_OPT", str(ROOT / "build" / "bin" / "tesa-opt"))
 
 
-def _region_cases_module():
-    path = ROOT / "test" / "Integration" / "GPU" / "region_cases.py"
-    spec = importlib.util.spec_from_file_location("region_cases", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-region_cases = _region_cases_module()
+region_cases = gpu_suite_modules.load("region_cases")
 FULL = {c["name"]: c for c in region_cases.region_cases()}
 SMALL = {c["name"]: c for c in region_cases.region_cases(small=True)}
 
@@ -212,15 +204,7 @@ def test_generated_kernels_match_reference_on_cpu(name):
         f"relative error {error:.2e} (bound {case['tolerance']:.1e})"
 
 
-def _sweep_module():
-    path = ROOT / "test" / "Integration" / "GPU" / "sweep.py"
-    spec = importlib.util.spec_from_file_location("sweep", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SWEEP_FAMILIES = _sweep_module().REGION_FAMILIES
+SWEEP_FAMILIES = gpu_suite_modules.load("sweep").REGION_FAMILIES
 
 
 @needs_tesa_opt
