@@ -568,7 +568,8 @@ def LaunchesToHostLoops
   let description = [{
     A checking aid: each `gpu.launch_func` becomes loops over the grid's
     blocks, and the kernel's body runs inside, cut at each point where the
-    block's threads synchronise (`gpu.barrier`, `gpu.shuffle`): each
+    block's threads synchronise or exchange values (`gpu.barrier`,
+    `gpu.shuffle`, the warp-wide tensor-core ops below): each
     stretch between two such points runs in loops over the block's threads
     z, y, x (x fastest), one thread after another, with the thread and
     block ids replaced by the loops and the sizes by the launch's. The
@@ -599,11 +600,13 @@ def LaunchesToHostLoops
       per thread as a vector that the reads of its members load, and
       `nvvm.mma.sp.sync` m16n8k32 f16 (sparsity selector 0: A's 2:4
       values with their positions in the metadata words of lanes 4g and
-      4g + 1). `nvgpu.device_async_copy` (cp.async)
-      copies at once, zeros past its source elements; its groups and
-      waits do nothing. `nvvm.bar.warp.sync` is a barrier. A thread's dot
-      products (NVVM's `dp4a`, gfx906's `sdot4` and `fdot2` without
-      clamping) are widened products added to the accumulator.
+      4g + 1).
+    * `nvgpu.device_async_copy` (cp.async) copies at once, zeros past its
+      source elements; its groups and waits do nothing.
+      `nvvm.bar.warp.sync` is a barrier. A thread's dot products (NVVM's
+      `dp4a`, gfx906's `sdot4` and `fdot2` without clamping) are widened
+      products added to the accumulator, and a failed check's
+      `llvm.intr.trap` traps on the host too.
     * An `scf.for` around a synchronising op runs on the host: its bounds
       must be the same for every thread (checked as it runs, by a
       `cf.assert`), its iteration values are per-thread buffers. Around
@@ -622,10 +625,11 @@ def LaunchesToHostLoops
       where that order computes a different result.
 
     A launch whose kernel cannot run this way (other NVVM, ROCDL, NVGPU or
-    LLVM ops: sm_90's wgmma, TMA and mbarriers; private attributions, a synchronising op inside another kind of
-    region, a per-thread memref living across a barrier, an asynchronous or
-    clustered launch) is an error naming the op that prevents it. A kernel
-    whose threads race computes one of its possible results.
+    LLVM ops: sm_90's wgmma, TMA and mbarriers; private attributions; a
+    synchronising op inside another kind of region; a per-thread memref
+    living across a barrier; an asynchronous or clustered launch) is an
+    error naming the op that prevents it. A kernel whose threads race
+    computes one of its possible results.
 
     ```mlir
     gpu.launch_func @tesa_kernels::@reduce blocks in (%c2, %c1, %c1) threads in (%c64, %c1, %c1) args(%x : memref<128xf32>, ...)
