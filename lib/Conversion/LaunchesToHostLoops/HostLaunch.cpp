@@ -110,14 +110,6 @@ Type getHostType(Type type) {
                          memref.getLayout());
 }
 
-/// `type` as the IR prints it.
-std::string describe(Type type) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << type;
-  return text;
-}
-
 /// An error on `launch`: why it cannot run on the host, with a note at `op`
 /// where it has a line of a file (generated kernels' ops have none).
 LogicalResult reportObstacle(gpu::LaunchFuncOp launch, const Twine &why,
@@ -152,9 +144,7 @@ FailureOr<SmallVector<Value>> HostLaunch::allocateEach(ValueRange values) {
   SmallVector<Value> result;
   for (Value value : values) {
     if (!isStorable(value.getType()))
-      return fail(value.getDefiningOp(), "a value of type " +
-                                             describe(value.getType()) +
-                                             " lives across a barrier");
+      return failLivingAcross(value);
     result.push_back(allocatePerThread(value.getType()));
   }
   return result;
@@ -269,8 +259,7 @@ FailureOr<Value> HostLaunch::lookup(Thread &thread, Value value) {
         return failure();
       return thread.values.lookup(value);
     } else {
-      return fail(def, "a value of type " + describe(value.getType()) +
-                           " lives across a barrier");
+      return failLivingAcross(value);
     }
   }
   thread.values.map(value, result);
@@ -393,7 +382,7 @@ FailureOr<Value> HostLaunch::getUniform(Value value, int64_t initial) {
   if (!value.getType().isIndex())
     return fail(value.getDefiningOp(),
                 "a loop around a barrier has bounds of type " +
-                    describe(value.getType()));
+                    debugString(value.getType()));
   Value slot = allocate(MemRefType::get({}, b.getIndexType()), {});
   memref::StoreOp::create(b, loc, index(initial), slot);
   if (failed(inThreads([&](Thread &thread) -> LogicalResult {

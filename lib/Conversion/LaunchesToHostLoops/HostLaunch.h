@@ -18,6 +18,7 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Support/DebugStringHelper.h"
 
 namespace tesa::host_loops {
 
@@ -55,9 +56,6 @@ bool isStorable(Type type);
 
 /// `type` without a GPU address space.
 Type getHostType(Type type);
-
-/// `type` as the IR prints it.
-std::string describe(Type type);
 
 /// An error on `launch`: why it cannot run on the host, with a note at `op`
 /// where it has a line of a file (generated kernels' ops have none).
@@ -210,6 +208,13 @@ private:
   Value expandDotProduct(Operation *op);
   LogicalResult fail(Operation *op, const Twine &why) {
     return reportObstacle(launch, why, op);
+  }
+  /// The error of a value no per-thread buffer can keep (a thread's own
+  /// memref) that a later stretch uses.
+  LogicalResult failLivingAcross(Value value) {
+    return fail(value.getDefiningOp(), "a value of type " +
+                                           debugString(value.getType()) +
+                                           " lives across a barrier");
   }
 
   gpu::LaunchFuncOp launch;

@@ -7,7 +7,9 @@
 // ldmatrix, nvgpu's and NVVM's mma.sync and NVVM's mma.sp on the host: each
 // thread's registers are kept for the warp, then each thread computes its
 // fragments or accumulators from the lanes that hold them, in the PTX
-// ISA's layouts ("Matrix Fragments for mma.m16n8k*").
+// ISA's layouts ("Matrix Fragments for mma.m16n8k*"). The layouts are
+// written here from the ISA, not taken from the code generator's own
+// (MmaAtom, PartLayout), so that a mistake there is not repeated here.
 //
 //===----------------------------------------------------------------------===//
 
