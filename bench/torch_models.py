@@ -200,10 +200,13 @@ def split_name(name):
     raise ValueError(name)
 
 
-def prepared(name):
-    """(tesa-ready model, example inputs, masks, bits) for `name` on CPU."""
+def prepared(name, batch=None):
+    """(tesa-ready model, example inputs, masks, bits) for `name` on CPU, at
+    its own batch or `batch`."""
     model_name, pattern, precision = split_name(name)
-    model, example = build_model(MODELS[model_name])
+    spec = MODELS[model_name]
+    model, example = build_model(spec if batch is None
+                                 else dict(spec, batch=batch))
     masks, bits = pattern_masks(model, pattern)
     if precision == "f16":
         model = model.half()
@@ -530,9 +533,8 @@ def host_check(args):
     import tesa.torch
     sys.path.insert(0, str(ROOT / "python" / "tests"))
     from mlir_runner import call_module, run_lowered
-    model_name, _, precision = split_name(args.name)
-    MODELS[model_name] = dict(MODELS[model_name], batch=args.batch)
-    model, example, masks, bits = prepared(args.name)
+    precision = split_name(args.name)[2]
+    model, example, masks, bits = prepared(args.name, args.batch)
     exported = tesa.torch.export(model, example, masks=masks, bits=bits,
                                  weights="constants")
     inputs = [torch.as_tensor(x) for x in example]
