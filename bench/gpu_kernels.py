@@ -156,6 +156,15 @@ def cases():
                 3072, 0.5, lambda r: two_four_mask((768, 3072)),
                 ["--plan=structured", "--block-shape=64x64",
                  "--wgmma-structured=false"]))
+    # The same 2:4 weights in f16 programs (f16 operands and result, as
+    # PyTorch f16 models export, and as cuSPARSELt is called): structured
+    # parts that read the dense operand in place. The fixed pattern prunes
+    # whole rows of W, which `auto` computes densely over the kept ones.
+    for tag, build in (("", lambda r: two_four_mask((768, 3072))),
+                       ("_random",
+                        lambda r: two_four_random_mask(r, (768, 3072)))):
+        out.append((f"two_four{tag}_f16prog_ffn", "two_four_fp16_program",
+                    4096, 768, 3072, 0.5, build, ["--plan=auto"]))
     return out
 
 
@@ -337,7 +346,7 @@ def anchors_for(case, a, w, stream, torch):
                 lambda: scaled_mm(torch, a8, b8, one), stream)
         except Exception as error:  # noqa: BLE001
             out["cuBLASLt fp8"] = f"failed: {error}"[:80]
-    if family == "two_four_fp16":
+    if family.startswith("two_four_fp16"):
         from torch.sparse import to_sparse_semi_structured
         w24 = to_sparse_semi_structured(w.half().t().contiguous())
         a16 = a.half()

@@ -122,22 +122,71 @@ std::string describe(ArrayRef<PlannedPart> parts) {
   return text;
 }
 
+/// Whether the f16 part `part` is 16-bit blocks kept in whole slabs 32
+/// deep by 32 columns (see getKeptSlabs), which the contraction family
+/// walks.
+static bool isKeptSlabPart(const PlannedPart &part) {
+  return part.kind == PlannedPart::Kind::Block && part.bits == 16 &&
+         part.blockRows % 32 == 0 && getKeptSlabs(part.map, part.blockRows, 32);
+}
+
+/// Whether the f16 part `part` is 2:4 structured blocks, which the part
+/// kernels compute on sparse tensor cores from an f16 copy of the dense
+/// operand.
+static bool isStructuredF16Part(const PlannedPart &part) {
+  return part.kind == PlannedPart::Kind::Structured && part.bits == 16;
+}
+
 /// Why `parts` of the sparse operand `sparseIndex` of a product of f16
 /// tensors cannot be computed, or an empty string: f16 parts are computed
-/// only by the contraction family over kept blocks of a sparse rhs, kept
-/// at 16 bits, in whole slabs 32 deep by 32 columns (see getKeptSlabs).
+/// only over a sparse rhs, all of them kept slabs (isKeptSlabPart) or all
+/// structured (isStructuredF16Part).
 std::string getF16PlanReason(ArrayRef<PlannedPart> parts,
                              unsigned sparseIndex) {
   if (sparseIndex != 1)
     return "its sparse operand is the lhs; f16 parts are computed only over "
            "kept blocks of the rhs";
-  for (const PlannedPart &part : parts)
-    if (part.kind != PlannedPart::Kind::Block || part.bits != 16 ||
-        part.blockRows % 32 != 0 || !getKeptSlabs(part.map, part.blockRows, 32))
-      return "its plan (" + describe(parts) +
-             ") is not all 16-bit blocks kept in whole 32x32 tiles, the only "
-             "f16 parts computed";
+  if (!llvm::all_of(parts, isKeptSlabPart) &&
+      !llvm::all_of(parts, isStructuredF16Part))
+    return "its plan (" + describe(parts) +
+           ") is neither all 16-bit blocks kept in whole 32x32 tiles nor all "
+           "2:4 structured blocks, the f16 parts computed";
   return "";
+}
+
+/// `value`, a tensor of f16 or f32, with its elements converted to `type`'s
+/// (f16 extended exactly, f32 rounded); a constant fill is filled again.
+static Value convertElements(OpBuilder &builder, Location loc, Value value,
+                             RankedTensorType type) {
+  Type element = type.getElementType();
+  Value empty = tensor::EmptyOp::create(builder, loc, type.getShape(), element,
+                                        type.getEncoding());
+  if (auto fill = value.getDefiningOp<linalg::FillOp>()) {
+    auto constant = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
+    if (auto scalar =
+            constant ? dyn_cast<FloatAttr>(constant.getValue()) : nullptr) {
+      Value converted = arith::ConstantOp::create(
+          builder, loc, FloatAttr::get(element, scalar.getValueAsDouble()));
+      return linalg::FillOp::create(builder, loc, converted, empty)
+          .getResult(0);
+    }
+  }
+  AffineMap identity = builder.getMultiDimIdentityMap(type.getRank());
+  return linalg::GenericOp::create(
+             builder, loc, TypeRange{type}, ValueRange{value},
+             ValueRange{empty}, ArrayRef<AffineMap>{identity, identity},
+             SmallVector<utils::IteratorType>(type.getRank(),
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &b, Location l, ValueRange args) {
+               Value converted =
+                   element.isF32()
+                       ? arith::ExtFOp::create(b, l, element, args[0])
+                             .getResult()
+                       : arith::TruncFOp::create(b, l, element, args[0])
+                             .getResult();
+               linalg::YieldOp::create(b, l, converted);
+             })
+      .getResult(0);
 }
 
 /// Whether `value` is declared entirely pruned: nothing of it is read.
@@ -362,8 +411,19 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
 
   OpBuilder builder(op);
   auto sparseType = cast<RankedTensorType>(sparse.getType());
-  Type resultType = op->getResult(0).getType();
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
   Value accumulator = op.getDpsInits()[0];
+  // The structured parts of an f16 product sum into an f32 accumulator,
+  // rounded to f16 once after the last; one part writes f16 itself.
+  bool sumInF32 = resultType.getElementType().isF16() && parts.size() > 1 &&
+                  llvm::all_of(parts, isStructuredF16Part);
+  Type sumType = resultType;
+  if (sumInF32) {
+    sumType = resultType.clone(builder.getF32Type());
+    accumulator = convertElements(builder, op.getLoc(), accumulator,
+                                  cast<RankedTensorType>(accumulator.getType())
+                                      .clone(builder.getF32Type()));
+  }
   // The parts read the other operand densely: its pruned elements count as
   // zero whatever is stored there.
   Value other = op.getDpsInputs()[1 - sparseIndex];
@@ -387,10 +447,13 @@ void DecomposePass::decompose(linalg::MatmulOp op, const ChipDescription &chip,
                    ? PartKernel::Structured
                    : PartKernel::Block;
     }
-    accumulator = PartMatmulOp::create(builder, op.getLoc(), resultType, lhs,
-                                       rhs, accumulator, sparseIndex, kernel,
-                                       block, part.bits);
+    accumulator = PartMatmulOp::create(builder, op.getLoc(), sumType, lhs, rhs,
+                                       accumulator, sparseIndex, kernel, block,
+                                       part.bits);
   }
+  if (sumInF32)
+    accumulator =
+        convertElements(builder, op.getLoc(), accumulator, resultType);
   if (accumulator.getType() != resultType)
     accumulator = AnnotateOp::create(builder, op.getLoc(), resultType,
                                      accumulator);

@@ -318,6 +318,99 @@ def test_structured_products_match_reference(plan, where):
         check(case, result)
 
 
+def f16_program_ir(index, case):
+    """@product<index>: an f16 program's product of a dense lhs and the
+    case's 2:4 rhs, accumulating into its f16 accumulator (`acc`) or, without
+    one, into zeros; @run<index> prints its result extended to f32."""
+    m, k, n = case["m"], case["k"], case["n"]
+    enc = sparsity_encoding(case["mask"], inline_limit=1 << 30).attribute
+    lhs_t, rhs_t, out_t = (f"tensor<{m}x{k}xf16>", f"tensor<{k}x{n}xf16>",
+                           f"tensor<{m}x{n}xf16>")
+    sparse_t = rhs_t[:-1] + f", {enc}>"
+    if case["acc"] is None:
+        init = (f"%zero = arith.constant 0.0 : f16\n"
+                f"  %e = tensor.empty() : {out_t}\n"
+                f"  %init = linalg.fill ins(%zero : f16) outs(%e : {out_t}) "
+                f"-> {out_t}")
+    else:
+        init = f"%init = arith.constant {literal(case['acc'])} : {out_t}"
+    return f"""
+func.func @product{index}(%lhs: {lhs_t}, %rhs: {sparse_t}) -> {out_t} {{
+  {init}
+  %r = linalg.matmul ins(%lhs, %rhs : {lhs_t}, {sparse_t}) outs(%init : {out_t}) -> {out_t}
+  return %r : {out_t}
+}}
+func.func @run{index}() {{
+  %lhs = arith.constant {literal(case["lhs"])} : {lhs_t}
+  %rhs0 = arith.constant {literal(case["rhs"])} : {rhs_t}
+  %rhs = tesa.annotate %rhs0 : {rhs_t} -> {sparse_t}
+  %r = func.call @product{index}(%lhs, %rhs) : ({lhs_t}, {sparse_t}) -> {out_t}
+  %e = tensor.empty() : tensor<{m}x{n}xi32>
+  %bits = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                          iterator_types = ["parallel", "parallel"]}}
+      ins(%r : {out_t}) outs(%e : tensor<{m}x{n}xi32>) {{
+  ^bb0(%v: f16, %o: i32):
+    %w = arith.extf %v : f16 to f32
+    %b = arith.bitcast %w : f32 to i32
+    linalg.yield %b : i32
+  }} -> tensor<{m}x{n}xi32>
+  %u = tensor.cast %bits : tensor<{m}x{n}xi32> to tensor<*xi32>
+  call @printMemrefI32(%u) : (tensor<*xi32>) -> ()
+  return
+}}
+"""
+
+
+def check_f16_program(case, result, sums_in_f16):
+    """An f16 program's result: products of f16 values summed in f32 (the
+    parts' sums too), rounded to f16 once (half an ulp: 2^-11 of the value),
+    or with `sums_in_f16` (the CPU's linalg lowering of f16 products)
+    rounded at every addition."""
+    lhs = case["lhs"].astype(np.float64)
+    rhs = np.where(case["mask"] > 0, case["rhs"].astype(np.float64), 0)
+    acc = 0 if case["acc"] is None else case["acc"].astype(np.float64)
+    reference = acc + lhs @ rhs
+    magnitude = np.abs(acc) + np.abs(lhs) @ np.abs(rhs)
+    ulp = 2.0 ** -11
+    bound = (ulp * (np.abs(reference) + 2.0 ** -13) +
+             (case["k"] + 2) * (ulp if sums_in_f16 else 2.0 ** -24) *
+             magnitude)
+    error = np.abs(result.reshape(reference.shape) - reference)
+    excess = error - bound * 1.001
+    assert np.all(excess <= 0), (
+        f"error {error.max()} beyond the bound at "
+        f"{np.unravel_index(excess.argmax(), excess.shape)}")
+
+
+@pytest.mark.parametrize("plan", [
+    "plan=auto chip=sm_80", "plan=structured block-shape=32x64 chip=sm_80",
+    "plan=structured block-shape=64x64 chip=sm_80"])
+@pytest.mark.parametrize("where", ["linalg", "kernels"])
+def test_f16_programs_with_two_four_weights_match_reference(plan, where):
+    """f16 programs (as PyTorch f16 models export) whose weight is 2:4 along
+    the reduction: structured parts on sparse tensor cores (`mma.sp`) that
+    read the f16 dense operand through its f16 copy and write the f16
+    result, into zeros or onto an accumulator. Edges take several parts
+    (a reduction of 72: 64, 32 and 16 deep), which sum in f32 and round
+    once."""
+    rng = np.random.default_rng(zlib.crc32(plan.encode()))
+    cases = []
+    for index, (m, k, n) in enumerate(((24, 64, 64), (70, 128, 96),
+                                       (33, 192, 130), (5, 72, 40))):
+        to_f16 = lambda a: a.astype(np.float16)  # noqa: E731
+        cases.append(dict(
+            m=m, k=k, n=n, mask=two_four_mask(rng, n, k, sparse=1),
+            lhs=to_f16(rng.standard_normal((m, k))),
+            rhs=to_f16(rng.standard_normal((k, n))),
+            acc=None if index % 2 else to_f16(rng.standard_normal((m, n)))))
+    body = "".join(f16_program_ir(i, c) for i, c in enumerate(cases))
+    results, _ = run_module(body, len(cases), plan,
+                            after=part_kernels(plan) if where == "kernels"
+                            else ())
+    for case, result in zip(cases, results):
+        check_f16_program(case, result, sums_in_f16=where == "linalg")
+
+
 def test_both_operands_sparse_match_reference():
     """The operand that is not split is read densely: its pruned elements
     must count as zero whatever is stored in them."""

@@ -13,6 +13,8 @@
 
 #include "KernelBuilder.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace tesa;
 
@@ -198,9 +200,9 @@ static gpu::GPUFuncOp buildConvertDense(KernelBuilder &kb, MemRefType dense,
     Value column =
         reductionContiguous ? kb.div(id, padded) : kb.rem(id, columns);
     Value k = reductionContiguous ? kb.rem(id, padded) : kb.div(id, columns);
-    Value value = memref::LoadOp::create(
+    Value value = kb.toF32(memref::LoadOp::create(
         b, fn.getArgument(0),
-        kb.denseIndex(kb.min(k, layout.reduction - 1), column));
+        kb.denseIndex(kb.min(k, layout.reduction - 1), column)));
     value = arith::SelectOp::create(b, kb.less(k, layout.reduction), value,
                                     kb.f32(0.0));
     SmallVector<Value> at = {column, k};
@@ -222,6 +224,62 @@ static gpu::GPUFuncOp buildConvertDense(KernelBuilder &kb, MemRefType dense,
   return fn;
 }
 
+/// Reduction elements a thread of the vectorised f16 copy converts: one
+/// 16-byte store.
+static constexpr int64_t kConvertRun = 8;
+
+/// Whether the f16 copy can be made a run of kConvertRun elements a thread:
+/// [column][k] from a source whose reduction is contiguous and a multiple
+/// of the run (so that a run is all inside it or all padding).
+static bool convertsInRuns(const PartLayout &layout,
+                           bool reductionContiguous) {
+  return reductionContiguous && !layout.hasFragmentOrderedDenseCopy() &&
+         layout.reduction % kConvertRun == 0;
+}
+
+/// The f16 copy of buildConvertDense, a run of kConvertRun consecutive
+/// reduction elements of one column a thread: one 16-byte load of an f16
+/// source or two of an f32 one (16-byte aligned, as every buffer), one
+/// 16-byte store, zeros in the padding.
+static gpu::GPUFuncOp buildConvertDenseInRuns(KernelBuilder &kb,
+                                              MemRefType dense,
+                                              MemRefType converted) {
+  const PartLayout &layout = kb.layout;
+  ImplicitLocOpBuilder &b = kb.b;
+  auto fn = kb.begin("_convert_dense", {dense, converted});
+  int64_t runs = layout.getPaddedReduction() / kConvertRun;
+  auto halves = VectorType::get({kConvertRun}, b.getF16Type());
+  Value id = kb.globalId();
+  kb.ifThen(kb.less(id, layout.columns * runs), [&] {
+    Value column = kb.div(id, runs);
+    Value k = kb.affine(kb.rem(id, runs), kConvertRun);
+    // The padding reads the last run and stores zeros.
+    Value from = kb.min(k, layout.reduction - kConvertRun);
+    Value src = fn.getArgument(0);
+    Value values;
+    if (dense.getElementType().isF16()) {
+      values = kb.loadVector(halves, src, {column, from});
+    } else {
+      auto quarter = VectorType::get({kConvertRun / 2}, b.getF32Type());
+      Value low = kb.loadVector(quarter, src, {column, from});
+      Value high = kb.loadVector(quarter, src,
+                                 {column, kb.affine(from, 1, kConvertRun / 2)});
+      SmallVector<int64_t> both(kConvertRun);
+      std::iota(both.begin(), both.end(), 0);
+      values = arith::TruncFOp::create(
+          b, halves, vector::ShuffleOp::create(b, low, high, both));
+    }
+    Value zeros = arith::ConstantOp::create(
+        b, halves, DenseElementsAttr::get(halves, b.getF16FloatAttr(0.0)));
+    values = arith::SelectOp::create(b, kb.less(k, layout.reduction), values,
+                                     zeros);
+    vector::StoreOp::create(b, values, fn.getArgument(1), ValueRange{column, k},
+                            /*nontemporal=*/false,
+                            llvm::Align(2 * kConvertRun));
+  });
+  return fn;
+}
+
 gpu::GPUFuncOp tesa::buildDenseCopy(KernelBuilder &kb, MemRefType dense,
                                     MemRefType copy, MemRefType scales,
                                     KernelLaunch &launch) {
@@ -230,6 +288,11 @@ gpu::GPUFuncOp tesa::buildDenseCopy(KernelBuilder &kb, MemRefType dense,
   // A dense operand read in place whose reduction is contiguous.
   bool reductionContiguous = !layout.sparseIsLhs && !layout.gather;
   if (layout.compute != ComputeKind::I8) {
+    if (convertsInRuns(layout, reductionContiguous)) {
+      launch = {{ceilDiv(copy.getNumElements() / kConvertRun, kThreads), 1},
+                {kThreads, 1}};
+      return buildConvertDenseInRuns(kb, dense, copy);
+    }
     launch = {{ceilDiv(copy.getNumElements(), kThreads), 1}, {kThreads, 1}};
     return buildConvertDense(kb, dense, copy, reductionContiguous);
   }

@@ -249,9 +249,28 @@ public:
         b, current, mlir::math::AbsFOp::create(b, value));
   }
 
+  /// `value` (f32 or f16) in f32: f16 extended, exactly.
+  mlir::Value toF32(mlir::Value value) {
+    if (value.getType().isF32())
+      return value;
+    return mlir::arith::ExtFOp::create(b, b.getF32Type(), value);
+  }
+
+  /// The f32 `value` as an element of `buffer`: rounded to f16 for an f16
+  /// buffer.
+  mlir::Value toElementOf(mlir::Value buffer, mlir::Value value) {
+    mlir::Type element =
+        mlir::cast<mlir::MemRefType>(buffer.getType()).getElementType();
+    if (element == value.getType())
+      return value;
+    return mlir::arith::TruncFOp::create(b, element, value);
+  }
+
   /// result(channel, column) = epilogue(update(result(channel, column))),
   /// with the layout's initial value or bias in place of the result's when
-  /// it has one.
+  /// it has one. `update` takes and returns f32; an f16 result (an f16
+  /// program's) is read extended and rounded before the epilogue, which
+  /// computes in the result's type.
   void accumulate(mlir::Value out, mlir::Value channel, mlir::Value column,
                   llvm::function_ref<mlir::Value(mlir::Value)> update) {
     llvm::SmallVector<mlir::Value> at = resultIndex(channel, column);
@@ -262,8 +281,8 @@ public:
                   b, initialBias, mlir::ValueRange{at[*layout.initialBiasDim]})
                   .getResult()
             : mlir::memref::LoadOp::create(b, out, at).getResult();
-    mlir::memref::StoreOp::create(b, part.buildEpilogue(b, update(old)), out,
-                                  at);
+    mlir::Value sum = toElementOf(out, update(toF32(old)));
+    mlir::memref::StoreOp::create(b, part.buildEpilogue(b, sum), out, at);
   }
 
   /// Adds a compute kernel's sum for (channel, column) to the result: f32

@@ -154,14 +154,14 @@ std::optional<std::pair<DenseGather, Value>> matchGather(Value dense) {
 }
 
 /// The constant an accumulator is filled with (`linalg.fill` of an
-/// `arith.constant` f32, seen through annotations), if it is one.
+/// `arith.constant` f32 or f16, seen through annotations), if it is one.
 std::optional<float> getConstantFill(Value acc) {
   auto fill = skipAnnotations(acc).getDefiningOp<linalg::FillOp>();
   if (!fill)
     return std::nullopt;
   auto constant = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
   auto value = constant ? dyn_cast<FloatAttr>(constant.getValue()) : nullptr;
-  if (!value || !value.getType().isF32())
+  if (!value || !isa<Float32Type, Float16Type>(value.getType()))
     return std::nullopt;
   return float(value.getValueAsDouble());
 }
@@ -375,6 +375,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     source = extract.getSource();
   bool sparseIsLhs = op.getSparseOperand() == 0;
   auto resultType = cast<RankedTensorType>(op.getType());
+  Type denseElement = getElementTypeOrSelf(op.getDense().getType());
   // 32-bit blocks kept whole: the contraction family over the kept blocks,
   // before any part layout is built.
   if (!matchGather(op.getDense())) {
@@ -395,15 +396,12 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       return success();
     }
     reason += "; " + llvm::toString(kernel.takeError());
-    // The part kernels below take f32 operands.
-    if (!cast<RankedTensorType>(op.getLhs().getType())
-             .getElementType()
-             .isF32())
+    // The part kernels below take f32 operands, or f16 ones for structured
+    // parts, which read the dense operand through its f16 copy.
+    if (!denseElement.isF32() && op.getKernel() != PartKernel::Structured)
       return op.emitError("cannot compute this part of f16 operands: ")
              << reason;
-  } else if (!cast<RankedTensorType>(op.getLhs().getType())
-                  .getElementType()
-                  .isF32()) {
+  } else if (!denseElement.isF32()) {
     return op.emitError("cannot compute this part of f16 operands: its dense "
                         "operand is gathered");
   }
@@ -411,6 +409,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   PartLayout layout = buildPartLayout(
       getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
       columns, op.getKernel(), op.getBlock(), op.getBits(), chip);
+  layout.f16Dense = denseElement.isF16();
   // An epilogue applies to every element, so no column is skipped.
   if (!op.hasEpilogue())
     restrictToLiveColumns(layout, getDeclaredMap(resultType));
@@ -450,10 +449,16 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   if (!layout.rows.empty()) {
     std::string prefix = "part" + std::to_string(index);
     bool constantSource = getConstantValues(source).has_value();
-    DenseCopyKey copyKey = {
-        op.getDense(), getDenseCopyType(builder.getContext(), layout),
-        op->getBlock()};
-    bool makeCopy = hasDenseCopy(layout) && !denseCopies.count(copyKey);
+    DenseCopyKey copyKey = {op.getDense(),
+                            getDenseCopyType(builder.getContext(), layout),
+                            op->getBlock()};
+    // An f16 dense operand already laid out as the copy ([column][k], no
+    // padding) is read in place.
+    bool denseIsCopy =
+        !gather && !layout.transposedDense &&
+        getBufferType(op.getDense().getType()) == std::get<Type>(copyKey);
+    bool makeCopy =
+        hasDenseCopy(layout) && !denseIsCopy && !denseCopies.count(copyKey);
     PartKernels kernels =
         buildPartKernels(builder, loc, kernelModule, prefix, layout, chip, op,
                          /*withPack=*/!constantSource,
@@ -496,7 +501,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
         denseTensor = getTransposed(builder, loc, denseTensor);
       return toBuffer(builder, loc, denseTensor);
     };
-    if (hasDenseCopy(layout)) {
+    if (hasDenseCopy(layout) && !denseIsCopy) {
       bool isInt = layout.compute == ComputeKind::I8;
       DenseCopy &copy = denseCopies[copyKey];
       if (makeCopy) {

@@ -149,10 +149,10 @@ static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
     kept = kb.testBit(entry, bit);
     slot = kb.add(kb.mul(e, kb.index(layout.group)), c);
   }
-  Value value = memref::LoadOp::create(
+  Value value = kb.toF32(memref::LoadOp::create(
       b, src,
       kb.sparseIndex(kb.min(channel, layout.channels - 1),
-                     kb.min(k, layout.reduction - 1)));
+                     kb.min(k, layout.reduction - 1))));
   return {arith::SelectOp::create(b, kept, value, kb.f32(0.0)), slot};
 }
 

@@ -64,7 +64,8 @@ MemRefType tesa::getScalesBufferType(MLIRContext *ctx,
 static constexpr int64_t kMinBlocksPerBlockColumnForCopy = 4;
 
 bool tesa::hasDenseCopy(const PartLayout &layout) {
-  if (layout.compute == ComputeKind::I8 || layout.structuredRows)
+  if (layout.compute == ComputeKind::I8 || layout.structuredRows ||
+      layout.f16Dense)
     return true;
   if (layout.compute != ComputeKind::F16 || !layout.useMma || layout.gather)
     return false;
@@ -97,12 +98,15 @@ MemRefType tesa::getDenseScalesType(MLIRContext *ctx,
   return MemRefType::get({layout.columns}, Float32Type::get(ctx));
 }
 
-/// The sparse operand's buffer type, in its own orientation.
-static MemRefType getSourceType(MLIRContext *ctx, const PartLayout &layout) {
-  Type f32 = Float32Type::get(ctx);
+/// The sparse operand's buffer type, in its own orientation, of `element`s.
+static MemRefType getSourceType(const PartLayout &layout, Type element) {
   int64_t p = layout.channels, k = layout.reduction;
-  return layout.sparseIsLhs ? MemRefType::get({p, k}, f32)
-                            : MemRefType::get({k, p}, f32);
+  return layout.sparseIsLhs ? MemRefType::get({p, k}, element)
+                            : MemRefType::get({k, p}, element);
+}
+
+static Type getElementType(Value tensor) {
+  return cast<RankedTensorType>(tensor.getType()).getElementType();
 }
 
 gpu::GPUFuncOp tesa::buildPartPack(OpBuilder &builder, Location loc,
@@ -114,7 +118,7 @@ gpu::GPUFuncOp tesa::buildPartPack(OpBuilder &builder, Location loc,
   OpBuilder::InsertionGuard guard(b);
   KernelBuilder kb(b, module, prefix, layout, chip, part);
   launch = getPackLaunch(layout);
-  return buildPack(kb, getSourceType(b.getContext(), layout),
+  return buildPack(kb, getSourceType(layout, getElementType(part.getSparse())),
                    getPackedBufferType(b.getContext(), layout),
                    getScalesBufferType(b.getContext(), layout));
 }
@@ -130,13 +134,18 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   KernelBuilder kb(b, module, prefix, layout, chip, part);
   Type f32 = b.getF32Type();
   int64_t p = layout.channels, k = layout.reduction, q = layout.columns;
-  MemRefType source = getSourceType(b.getContext(), layout);
+  // f32 operands and result, or in f16 programs f16 ones (read only by the
+  // pack and dense copy kernels, written through accumulate).
+  Type denseElement = getElementType(part.getDense());
+  Type resultElement = getElementType(part.getResult());
+  MemRefType source = getSourceType(layout, getElementType(part.getSparse()));
   MemRefType dense = layout.gather ? layout.gather->sourceType
                      : layout.sparseIsLhs || layout.transposedDense
-                         ? MemRefType::get({k, q}, f32)
-                         : MemRefType::get({q, k}, f32);
-  MemRefType result = layout.sparseIsLhs ? MemRefType::get({p, q}, f32)
-                                         : MemRefType::get({q, p}, f32);
+                         ? MemRefType::get({k, q}, denseElement)
+                         : MemRefType::get({q, k}, denseElement);
+  MemRefType result = layout.sparseIsLhs
+                          ? MemRefType::get({p, q}, resultElement)
+                          : MemRefType::get({q, p}, resultElement);
   MemRefType packed = getPackedBufferType(b.getContext(), layout);
   MemRefType scales = getScalesBufferType(b.getContext(), layout);
   MemRefType denseCopy = getDenseCopyType(b.getContext(), layout);

@@ -62,6 +62,9 @@ struct PartLayout {
   bool transposedDense = false;
   /// The dense operand read through a gather from another buffer.
   std::optional<DenseGather> gather;
+  /// The dense operand is f16 (an f16 program's tensor-core f16 part): the
+  /// compute kernel reads it only through the dense copy (hasDenseCopy).
+  bool f16Dense = false;
   /// SIMT: reduction elements per entry (1, 2 or 4; int8 parts 4), which
   /// lie at a multiple of the group. MMA: the block shape
   /// (channels x reduction) and the instruction shape.

@@ -1,0 +1,41 @@
+// RUN: tesa-opt %s --tesa-decompose="chip=sm_90 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --tesa-decompose="chip=sm_80 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=MMA
+
+// An f16 program's product (x @ W, f16 operands and result) whose W is 2:4
+// along the reduction, elements 0-1 of every four kept in the first 64
+// columns and 2-3 in the others: one structured part of 64x64 blocks. The
+// pack kernel reads the f16 weight (extended exactly) and the compute
+// kernel writes the f16 result (the f32 sum, rounded once). On sm_90's
+// warpgroup kernel the dense x is [column][k] in f16 already, 128 deep (no
+// padding): TMA reads it in place, with no copy. On sm_80 the mma.sp
+// kernels read a copy in their fragments' order, made from the f16 x.
+// CHECK-LABEL: gpu.func @part0_pack(
+// CHECK-SAME: %[[SOURCE:[^:]+]]: memref<128x128xf16>
+// CHECK: %[[VALUE:.+]] = memref.load %[[SOURCE]]
+// CHECK: arith.extf %[[VALUE]] : f16 to f32
+// CHECK-NOT: gpu.func @part0_convert_dense
+// CHECK-LABEL: gpu.func @part0(
+// CHECK-SAME: memref<256x128xf16>, %{{[^:]+}}: memref<8192xf16>, %[[OUT:[^:]+]]: memref<256x128xf16>
+// CHECK: llvm.inline_asm {{.*}}wgmma.mma_async.sp
+// CHECK: %[[SUM:.+]] = arith.truncf %{{.+}} : f32 to f16
+// CHECK: memref.store %[[SUM]], %[[OUT]]
+// CHECK-LABEL: func.func @f16_structured(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<256x128xf16>
+// CHECK: %[[X_BUFFER:.+]] = bufferization.to_buffer %[[X]]
+// CHECK: gpu.launch_func @tesa_kernels::@part0 {{.*}} args(%[[X_BUFFER]] : memref<256x128xf16>
+// MMA-LABEL: gpu.func @part0_convert_dense(
+// MMA-SAME: %[[DENSE:[^:]+]]: memref<256x128xf16>, %{{[^:]+}}: memref<256x4x32xf16>
+// MMA: %[[ELEMENT:.+]] = memref.load %[[DENSE]]
+// MMA: arith.extf %[[ELEMENT]] : f16 to f32
+// MMA-LABEL: gpu.func @part0(
+// MMA-SAME: memref<256x4x32xf16>, %{{[^:]+}}: memref<8192xf16>, %[[OUT:[^:]+]]: memref<256x128xf16>
+// MMA: nvvm.mma.sp.sync
+// MMA: %[[SUM:.+]] = arith.truncf %{{.+}} : f32 to f16
+// MMA: memref.store %[[SUM]], %[[OUT]]
+func.func @f16_structured(%x: tensor<256x128xf16>, %w: tensor<128x128xf16, #tesa.sparsity<map = dense<[[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16]]> : tensor<128x2xi8>>>) -> tensor<256x128xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<256x128xf16>
+  %acc = linalg.fill ins(%zero : f16) outs(%e : tensor<256x128xf16>) -> tensor<256x128xf16>
+  %r = linalg.matmul ins(%x, %w : tensor<256x128xf16>, tensor<128x128xf16, #tesa.sparsity<map = dense<[[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16],[16,0],[16,0],[0,16],[0,16]]> : tensor<128x2xi8>>>) outs(%acc : tensor<256x128xf16>) -> tensor<256x128xf16>
+  return %r : tensor<256x128xf16>
+}
