@@ -24,7 +24,9 @@ Patterns (on the weights of every Linear and non-depthwise Conv2d but the
 classifier): fine90 (90% of the elements), block90 (90% of the 32x32
 blocks, smaller where a dimension is not a multiple of 32), structured50
 (half the output neurons / channels), block90_int8 (block90 with the kept
-weights at 8 bits), dense.
+weights at 8 bits), two_four (two of every four consecutive input elements
+of every Linear's weight, at random positions: the 2:4 of sparse tensor
+cores; the MLP and BERT-base only), dense.
 """
 
 import argparse
@@ -53,7 +55,10 @@ MODELS = {
     "bert_base_padded_s512": dict(kind="bert", seq=512, layers=12,
                                   padding=64),
 }
-PATTERNS = ("dense", "fine90", "block90", "structured50", "block90_int8")
+PATTERNS = ("dense", "fine90", "block90", "structured50", "block90_int8",
+            "two_four")
+# Models whose weights `two_four` prunes: those of Linears only.
+TWO_FOUR_MODELS = ("mlp", "bert")
 PRECISIONS = ("f32", "f16")
 
 
@@ -162,6 +167,12 @@ def pattern_masks(model, pattern):
     for name in prunable(model):
         shape = tuple(parameters[name].shape)
         rng = np.random.default_rng(zlib.crc32((pattern + name).encode()))
+        if pattern == "two_four":
+            # Ranks of four random numbers: the two lowest of each group.
+            ranks = rng.random((shape[0], shape[1] // 4, 4)).argsort(2)
+            masks[name] = (ranks.argsort(2) < 2).reshape(shape).astype(
+                np.int64)
+            continue
         if pattern == "fine90":
             grid_shape = shape
             kept = 0.1
@@ -184,7 +195,8 @@ def pattern_masks(model, pattern):
 
 def configurations(only):
     names = [f"{m}_{p}_{e}" for m in MODELS for p in PATTERNS
-             for e in PRECISIONS]
+             for e in PRECISIONS
+             if p != "two_four" or MODELS[m]["kind"] in TWO_FOUR_MODELS]
     if only:
         patterns = only.split(",")
         names = [n for n in names

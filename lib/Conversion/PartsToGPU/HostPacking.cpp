@@ -23,14 +23,28 @@
 using namespace mlir;
 using namespace tesa;
 
+/// An f16 value's bits as the f32 it is exactly.
+static float halfToFloat(uint16_t bits) {
+  APFloat half(APFloat::IEEEhalf(), APInt(16, bits));
+  bool lost;
+  half.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+  return half.convertToFloat();
+}
+
 std::optional<std::vector<float>> tesa::getConstantValues(Value value) {
   auto constant = value.getDefiningOp<arith::ConstantOp>();
   auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!constant || !type || !type.getElementType().isF32())
+  if (!constant || !type || !isa<Float32Type, Float16Type>(type.getElementType()))
     return std::nullopt;
+  bool isHalf = type.getElementType().isF16();
   if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
-    auto values = dense.getValues<float>();
-    return std::vector<float>(values.begin(), values.end());
+    std::vector<float> values;
+    values.reserve(type.getNumElements());
+    for (const APFloat &element : dense.getValues<APFloat>())
+      values.push_back(isHalf ? halfToFloat(uint16_t(
+                                    element.bitcastToAPInt().getZExtValue()))
+                              : element.convertToFloat());
+    return values;
   }
   if (auto resource =
           dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
@@ -38,10 +52,19 @@ std::optional<std::vector<float>> tesa::getConstantValues(Value value) {
     if (!blob)
       return std::nullopt;
     ArrayRef<char> data = blob->getData();
-    if (data.size() != sizeof(float) * size_t(type.getNumElements()))
+    size_t elementBytes = isHalf ? sizeof(uint16_t) : sizeof(float);
+    if (data.size() != elementBytes * size_t(type.getNumElements()))
       return std::nullopt;
     std::vector<float> values(type.getNumElements());
-    std::memcpy(values.data(), data.data(), data.size());
+    if (!isHalf) {
+      std::memcpy(values.data(), data.data(), data.size());
+      return values;
+    }
+    for (size_t i = 0; i < values.size(); ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, data.data() + 2 * i, sizeof(bits));
+      values[i] = halfToFloat(bits);
+    }
     return values;
   }
   return std::nullopt;

@@ -222,8 +222,9 @@ struct HostPackedPart {
   mlir::DenseElementsAttr values, scales;
 };
 
-/// The values of a constant f32 tensor (`arith.constant` with dense or
-/// dense_resource contents), in row-major order; none for anything else.
+/// The values of a constant f32 or f16 tensor (`arith.constant` with dense
+/// or dense_resource contents; f16 values extended exactly), in row-major
+/// order; none for anything else.
 std::optional<std::vector<float>> getConstantValues(mlir::Value value);
 
 /// Packs a part of the sparse operand whose values are `source` (row-major,
