@@ -416,8 +416,32 @@ def run_one(name, entry, out, args, cache):
     timings.update(pytorch_timings(model_name, precision, args, cache))
     timings["PyTorch fp16 dense, CUDA graph"] = pytorch_timings(
         model_name, "f16", args, cache)["PyTorch CUDA graph"]
+    if name.endswith("_two_four_f16"):
+        timings.update(pytorch_two_four_timings(model, x))
     result["timings"] = timings
     return result
+
+
+def pytorch_two_four_timings(model, x):
+    """PyTorch's own 2:4 path for a masked f16 model: every prunable
+    Linear's weight as a semi-structured sparse tensor (cuSPARSELt), in a
+    CUDA graph; the error is recorded where PyTorch refuses."""
+    import copy
+    import torch
+    from torch.sparse import to_sparse_semi_structured
+    sparse = copy.deepcopy(model)
+    parameters = dict(sparse.named_modules())
+    try:
+        for name in prunable(sparse):
+            module = parameters[name.rsplit(".", 1)[0]]
+            module.weight = torch.nn.Parameter(
+                to_sparse_semi_structured(module.weight.detach()),
+                requires_grad=False)
+        with torch.no_grad():
+            return {"PyTorch 2:4 (cuSPARSELt), CUDA graph":
+                    graph_ms(lambda: sparse(*x))}
+    except Exception as error:  # noqa: BLE001 - recorded
+        return {"PyTorch 2:4 error": f"{type(error).__name__}: {error}"[-300:]}
 
 
 def run(args):
