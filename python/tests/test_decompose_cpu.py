@@ -139,19 +139,28 @@ func.func @run{index}() {{
   {sparse_name} = tesa.annotate {sparse_name}0 : {dense_t} -> {sparse_t}
   {"%rhs = tesa.annotate %rhs0 : " + rhs_t + " -> " + other_t if case["sparse"] == 0 else "%lhs = tesa.annotate %lhs0 : " + lhs_t + " -> " + other_t}
   %r = func.call @product{index}(%lhs, %rhs, %acc) : ({lhs_arg_t}, {rhs_arg_t}, {out_t}) -> {out_t}
-  %e = tensor.empty() : tensor<{m}x{n}xi32>
+{print_bits(m, n, "f32")}
+}}
+"""
+
+
+def print_bits(m, n, element):
+    """The end of a @run function: prints its m x n result %r, of f32 or
+    f16 `element`s, as the bits of each value in f32 (i32)."""
+    extend = "%w = arith.extf %v : f16 to f32" if element == "f16" else ""
+    value = "%w" if element == "f16" else "%v"
+    return f"""  %e = tensor.empty() : tensor<{m}x{n}xi32>
   %bits = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
                           iterator_types = ["parallel", "parallel"]}}
-      ins(%r : {out_t}) outs(%e : tensor<{m}x{n}xi32>) {{
-  ^bb0(%v: f32, %o: i32):
-    %b = arith.bitcast %v : f32 to i32
+      ins(%r : tensor<{m}x{n}x{element}>) outs(%e : tensor<{m}x{n}xi32>) {{
+  ^bb0(%v: {element}, %o: i32):
+    {extend}
+    %b = arith.bitcast {value} : f32 to i32
     linalg.yield %b : i32
   }} -> tensor<{m}x{n}xi32>
   %u = tensor.cast %bits : tensor<{m}x{n}xi32> to tensor<*xi32>
   call @printMemrefI32(%u) : (tensor<*xi32>) -> ()
-  return
-}}
-"""
+  return"""
 
 
 def run_cases(cases, plan, after=()):
@@ -345,18 +354,7 @@ func.func @run{index}() {{
   %rhs0 = arith.constant {literal(case["rhs"])} : {rhs_t}
   %rhs = tesa.annotate %rhs0 : {rhs_t} -> {sparse_t}
   %r = func.call @product{index}(%lhs, %rhs) : ({lhs_t}, {sparse_t}) -> {out_t}
-  %e = tensor.empty() : tensor<{m}x{n}xi32>
-  %bits = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
-                          iterator_types = ["parallel", "parallel"]}}
-      ins(%r : {out_t}) outs(%e : tensor<{m}x{n}xi32>) {{
-  ^bb0(%v: f16, %o: i32):
-    %w = arith.extf %v : f16 to f32
-    %b = arith.bitcast %w : f32 to i32
-    linalg.yield %b : i32
-  }} -> tensor<{m}x{n}xi32>
-  %u = tensor.cast %bits : tensor<{m}x{n}xi32> to tensor<*xi32>
-  call @printMemrefI32(%u) : (tensor<*xi32>) -> ()
-  return
+{print_bits(m, n, "f16")}
 }}
 """
 
