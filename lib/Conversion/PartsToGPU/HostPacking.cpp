@@ -23,27 +23,25 @@
 using namespace mlir;
 using namespace tesa;
 
-/// An f16 value's bits as the f32 it is exactly.
-static float halfToFloat(uint16_t bits) {
-  APFloat half(APFloat::IEEEhalf(), APInt(16, bits));
+/// `value`, an f32 or f16, as the f32 it is exactly.
+static float toFloat(APFloat value) {
   bool lost;
-  half.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
-  return half.convertToFloat();
+  value.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+  return value.convertToFloat();
 }
 
 std::optional<std::vector<float>> tesa::getConstantValues(Value value) {
   auto constant = value.getDefiningOp<arith::ConstantOp>();
   auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!constant || !type || !isa<Float32Type, Float16Type>(type.getElementType()))
+  if (!constant || !type ||
+      !isa<Float32Type, Float16Type>(type.getElementType()))
     return std::nullopt;
   bool isHalf = type.getElementType().isF16();
   if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
     std::vector<float> values;
     values.reserve(type.getNumElements());
     for (const APFloat &element : dense.getValues<APFloat>())
-      values.push_back(isHalf ? halfToFloat(uint16_t(
-                                    element.bitcastToAPInt().getZExtValue()))
-                              : element.convertToFloat());
+      values.push_back(toFloat(element));
     return values;
   }
   if (auto resource =
@@ -63,7 +61,7 @@ std::optional<std::vector<float>> tesa::getConstantValues(Value value) {
     for (size_t i = 0; i < values.size(); ++i) {
       uint16_t bits;
       std::memcpy(&bits, data.data() + 2 * i, sizeof(bits));
-      values[i] = halfToFloat(bits);
+      values[i] = toFloat(APFloat(APFloat::IEEEhalf(), APInt(16, bits)));
     }
     return values;
   }
