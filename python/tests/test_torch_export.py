@@ -397,6 +397,52 @@ def test_bert_blocks_through_host_kernels_match_pytorch(precision):
         1e-2 if precision == "f16" else 1e-4)
 
 
+def bert_two_four_masks(model):
+    """Two of every four consecutive input elements of every weight matrix
+    outside the embeddings, at random positions: 2:4 along each Linear's
+    reduction."""
+    rng = np.random.default_rng(5)
+    masks = {}
+    for name, parameter in model.named_parameters():
+        if parameter.dim() == 2 and "embeddings" not in name:
+            rows, columns = parameter.shape
+            ranks = rng.random((rows, columns // 4, 4)).argsort(2).argsort(2)
+            masks[name] = (ranks < 2).reshape(rows, columns).astype(np.int64)
+    return masks
+
+
+@needs_tesa_opt
+@needs_runner
+def test_f16_bert_two_four_through_host_kernels_matches_pytorch():
+    """f16 weights 2:4 along their reduction become structured parts (f16
+    operands into f32; torch-mlir's transposes of the weights make them
+    pack kernels' work, not constants), and through the GPU pipeline's own
+    kernels for sm_80 (`mma.sp`, each launch as host loops) the model still
+    matches PyTorch."""
+    torch.manual_seed(0)
+    model = SmallBert().eval()
+    masks = bert_two_four_masks(model)
+    model = model.half()
+    ids = torch.randint(0, 100, (1, 16))
+    exported = tt.export(model, (ids,), masks=masks, weights="constants")
+    passes = ("--tesa-propagate", "--tesa-fold-operand-extensions",
+              "--tesa-fold-bias-into-accumulator")
+    parts = subprocess.run(
+        [TESA_OPT, *passes, "--tesa-decompose=remarks=true chip=sm_80", "-"],
+        input=exported.mlir, capture_output=True, text=True)
+    assert parts.returncode == 0, parts.stderr[-3000:]
+    assert "not decomposed" not in parts.stderr
+    part_lines = [line for line in parts.stdout.splitlines()
+                  if "tesa.part_matmul" in line]
+    assert len(part_lines) >= 10
+    assert all("tesa.part_matmul structured" in line for line in part_lines)
+    result, reference = run_on_cpu(
+        exported, (ids,), passes=("--tesa-propagate",),
+        lowering="--tesa-host-pipeline=chip=sm_80")
+    assert relative_error(result.astype(np.float32),
+                          reference.astype(np.float32)) < 1e-2
+
+
 def exported_encoder_layer():
     """A small nn.TransformerEncoderLayer exported with its weights as
     constants, and an input."""
