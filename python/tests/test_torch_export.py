@@ -415,10 +415,10 @@ def bert_two_four_masks(model):
 @needs_runner
 def test_f16_bert_two_four_through_host_kernels_matches_pytorch():
     """f16 weights 2:4 along their reduction become structured parts (f16
-    operands into f32; torch-mlir's transposes of the weights make them
-    pack kernels' work, not constants), and through the GPU pipeline's own
-    kernels for sm_80 (`mma.sp`, each launch as host loops) the model still
-    matches PyTorch."""
+    operands into f32, packed at compile time from torch-mlir's transposes
+    of the constant weights), and through the GPU pipeline's own kernels
+    for sm_80 (`mma.sp`, each launch as host loops) the model still matches
+    PyTorch."""
     torch.manual_seed(0)
     model = SmallBert().eval()
     masks = bert_two_four_masks(model)

@@ -183,6 +183,34 @@ std::optional<std::pair<Value, unsigned>> getBroadcastBias(Value acc) {
   return std::make_pair(bias, map.getDimPosition(0));
 }
 
+/// The values of a part's sparse source (see getConstantValues) when it is
+/// a constant or a transpose of one (as torch-mlir makes of a Linear's
+/// weight), in the source's row-major order; none otherwise.
+std::optional<std::vector<float>> getConstantSourceValues(Value source) {
+  source = skipAnnotations(source);
+  if (std::optional<std::vector<float>> values = getConstantValues(source))
+    return values;
+  auto type = dyn_cast<RankedTensorType>(source.getType());
+  Value transposed;
+  AffineMap map;
+  if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
+      !matchCopy(source, transposed, map, /*allowBroadcast=*/false,
+                 /*allowWidening=*/true) ||
+      map != AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0},
+                                          source.getContext()))
+    return std::nullopt;
+  std::optional<std::vector<float>> values =
+      getConstantValues(skipAnnotations(transposed));
+  if (!values)
+    return std::nullopt;
+  int64_t rows = type.getDimSize(0), columns = type.getDimSize(1);
+  std::vector<float> result(values->size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < columns; ++c)
+      result[r * columns + c] = (*values)[c * rows + r];
+  return result;
+}
+
 /// `tensor` as a read-only buffer.
 Value toBuffer(OpBuilder &builder, Location loc, Value tensor) {
   return bufferization::ToBufferOp::create(
@@ -269,7 +297,8 @@ std::pair<Value, Value> LowerPartsToGPUPass::getPackedWeights(
     const PartLayout &layout, Value source,
     llvm::function_ref<gpu::GPUFuncOp(KernelLaunch &)> buildPack,
     SmallVectorImpl<Value> &temporaries) {
-  if (std::optional<std::vector<float>> values = getConstantValues(source)) {
+  if (std::optional<std::vector<float>> values =
+          getConstantSourceValues(source)) {
     HostPackedPart host = packOnHost(builder.getContext(), layout, *values);
     Value packed = getConstantBuffer(builder, loc, (prefix + "_packed").str(),
                                      host.values);
@@ -448,7 +477,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   Value result = op.getAcc();
   if (!layout.rows.empty()) {
     std::string prefix = "part" + std::to_string(index);
-    bool constantSource = getConstantValues(source).has_value();
+    bool constantSource = getConstantSourceValues(source).has_value();
     DenseCopyKey copyKey = {op.getDense(),
                             getDenseCopyType(builder.getContext(), layout),
                             op->getBlock()};
