@@ -309,17 +309,21 @@ def test_mobilenet_v2_through_host_kernels_matches_pytorch(precision):
         1e-2 if precision == "f16" else 1e-4)
 
 
+def bert_weight_masks(model, seed, mask_of):
+    """A mask for every weight matrix outside the embeddings:
+    mask_of(rng, rows, columns), from a generator seeded by `seed`."""
+    rng = np.random.default_rng(seed)
+    return {name: mask_of(rng, *parameter.shape).astype(np.int64)
+            for name, parameter in model.named_parameters()
+            if parameter.dim() == 2 and "embeddings" not in name}
+
+
 def bert_block_masks(model):
     """Half the 32x32 blocks of every weight matrix outside the
     embeddings."""
-    rng = np.random.default_rng(3)
-    masks = {}
-    for name, parameter in model.named_parameters():
-        if parameter.dim() == 2 and "embeddings" not in name:
-            rows, columns = parameter.shape
-            masks[name] = (rng.random((rows // 32, columns // 32)) <
-                           0.5).astype(np.int64)
-    return masks
+    return bert_weight_masks(
+        model, 3, lambda rng, rows, columns:
+        rng.random((rows // 32, columns // 32)) < 0.5)
 
 
 @needs_tesa_opt
@@ -347,31 +351,45 @@ def test_f16_bert_blocks_are_f16_parts_and_match_pytorch():
     """torch-mlir widens f16 operands to f32 before each product; the GPU
     pipeline's first passes fold the widenings, so the pruned f16 weights
     become f16 parts accumulating in f32, read as they are."""
-    torch.manual_seed(0)
-    model = SmallBert().eval()
-    masks = bert_block_masks(model)
-    model = model.half()
-    ids = torch.randint(0, 100, (1, 16))
-    exported = tt.export(model, (ids,), masks=masks, weights="constants")
-    passes = ("--tesa-propagate", "--tesa-fold-operand-extensions",
-              "--tesa-fold-bias-into-accumulator", "--tesa-decompose")
-    parts = subprocess.run([TESA_OPT, *passes[:-1],
-                            "--tesa-decompose=remarks=true", "-"],
-                           input=exported.mlir, capture_output=True,
-                           text=True)
-    assert parts.returncode == 0, parts.stderr[-3000:]
-    assert "not decomposed" not in parts.stderr
-    part_lines = [line for line in parts.stdout.splitlines()
-                  if "tesa.part_matmul" in line]
+    exported, ids, part_lines = decomposed_f16_bert(bert_block_masks)
     # The weights' products (those propagation leaves any kept block), each
     # f16 parts into f32.
     assert len(part_lines) >= 10
     assert all(re.search(r"bits = 16 .* : tensor<\w+xf16\b.*, "
                          r"tensor<\w+xf16, .*-> tensor<\w+xf32", line)
                for line in part_lines)
-    result, reference = run_on_cpu(exported, (ids,), passes)
+    result, reference = run_on_cpu(exported, (ids,),
+                                   F16_BERT_PASSES + ("--tesa-decompose",))
     assert relative_error(result.astype(np.float32),
                           reference.astype(np.float32)) < 1e-2
+
+
+# The GPU pipeline's passes before the decomposition that an f16 BERT's
+# parts depend on.
+F16_BERT_PASSES = ("--tesa-propagate", "--tesa-fold-operand-extensions",
+                   "--tesa-fold-bias-into-accumulator")
+
+
+def decomposed_f16_bert(make_masks, chip=None):
+    """A small f16 BERT with the masks `make_masks` gives for it, exported
+    with constant weights, its inputs, and the `tesa.part_matmul` lines of
+    its decomposition (for `chip`, else the default) after F16_BERT_PASSES;
+    checks that every sparse product is decomposed."""
+    torch.manual_seed(0)
+    model = SmallBert().eval()
+    masks = make_masks(model)
+    model = model.half()
+    ids = torch.randint(0, 100, (1, 16))
+    exported = tt.export(model, (ids,), masks=masks, weights="constants")
+    decompose = "--tesa-decompose=remarks=true" + (
+        f" chip={chip}" if chip else "")
+    parts = subprocess.run([TESA_OPT, *F16_BERT_PASSES, decompose, "-"],
+                           input=exported.mlir, capture_output=True,
+                           text=True)
+    assert parts.returncode == 0, parts.stderr[-3000:]
+    assert "not decomposed" not in parts.stderr
+    return exported, ids, [line for line in parts.stdout.splitlines()
+                           if "tesa.part_matmul" in line]
 
 
 @needs_tesa_opt
@@ -401,14 +419,10 @@ def bert_two_four_masks(model):
     """Two of every four consecutive input elements of every weight matrix
     outside the embeddings, at random positions: 2:4 along each Linear's
     reduction."""
-    rng = np.random.default_rng(5)
-    masks = {}
-    for name, parameter in model.named_parameters():
-        if parameter.dim() == 2 and "embeddings" not in name:
-            rows, columns = parameter.shape
-            ranks = rng.random((rows, columns // 4, 4)).argsort(2).argsort(2)
-            masks[name] = (ranks < 2).reshape(rows, columns).astype(np.int64)
-    return masks
+    def two_of_four(rng, rows, columns):
+        ranks = rng.random((rows, columns // 4, 4)).argsort(2).argsort(2)
+        return (ranks < 2).reshape(rows, columns)
+    return bert_weight_masks(model, 5, two_of_four)
 
 
 @needs_tesa_opt
@@ -419,21 +433,8 @@ def test_f16_bert_two_four_through_host_kernels_matches_pytorch():
     of the constant weights), and through the GPU pipeline's own kernels
     for sm_80 (`mma.sp`, each launch as host loops) the model still matches
     PyTorch."""
-    torch.manual_seed(0)
-    model = SmallBert().eval()
-    masks = bert_two_four_masks(model)
-    model = model.half()
-    ids = torch.randint(0, 100, (1, 16))
-    exported = tt.export(model, (ids,), masks=masks, weights="constants")
-    passes = ("--tesa-propagate", "--tesa-fold-operand-extensions",
-              "--tesa-fold-bias-into-accumulator")
-    parts = subprocess.run(
-        [TESA_OPT, *passes, "--tesa-decompose=remarks=true chip=sm_80", "-"],
-        input=exported.mlir, capture_output=True, text=True)
-    assert parts.returncode == 0, parts.stderr[-3000:]
-    assert "not decomposed" not in parts.stderr
-    part_lines = [line for line in parts.stdout.splitlines()
-                  if "tesa.part_matmul" in line]
+    exported, ids, part_lines = decomposed_f16_bert(bert_two_four_masks,
+                                                    chip="sm_80")
     assert len(part_lines) >= 10
     assert all("tesa.part_matmul structured" in line for line in part_lines)
     result, reference = run_on_cpu(
