@@ -7,6 +7,7 @@
 #include "MatmulForms.h"
 
 #include "tesa/Analysis/DecompositionPlan.h"
+#include "tesa/Analysis/ScalarEvaluation.h"
 #include "tesa/Analysis/SparsityLattice.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Transforms/Passes.h"
@@ -155,21 +156,16 @@ std::string getF16PlanReason(ArrayRef<PlannedPart> parts,
 }
 
 /// `value`, a tensor of f16 or f32, with its elements converted to `type`'s
-/// (f16 extended exactly, f32 rounded); a constant fill is filled again.
+/// (f16 extended exactly, f32 rounded); a known splat is filled again.
 static Value convertElements(OpBuilder &builder, Location loc, Value value,
                              RankedTensorType type) {
   Type element = type.getElementType();
   Value empty = tensor::EmptyOp::create(builder, loc, type.getShape(), element,
                                         type.getEncoding());
-  if (auto fill = value.getDefiningOp<linalg::FillOp>()) {
-    auto constant = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
-    if (auto scalar =
-            constant ? dyn_cast<FloatAttr>(constant.getValue()) : nullptr) {
-      Value converted = arith::ConstantOp::create(
-          builder, loc, FloatAttr::get(element, scalar.getValueAsDouble()));
-      return linalg::FillOp::create(builder, loc, converted, empty)
-          .getResult(0);
-    }
+  if (std::optional<double> splat = getKnownSplat(value)) {
+    Value converted = arith::ConstantOp::create(
+        builder, loc, FloatAttr::get(element, *splat));
+    return linalg::FillOp::create(builder, loc, converted, empty).getResult(0);
   }
   AffineMap identity = builder.getMultiDimIdentityMap(type.getRank());
   return linalg::GenericOp::create(
