@@ -21,6 +21,10 @@
 #   device_run.sh blocks  the kept-block kernels: the `regions` library of
 #                         the suite (also under memcheck), the benchmark's
 #                         cases and the models that gpu-run/ holds
+#   device_run.sh two-four  the 2:4 cases: the benchmark's cases that
+#                         gpu-run/bench holds, the models of gpu-run/models2
+#                         and gpu-run/models with their profiles, and Nsight
+#                         Compute on the f16 program's structured part
 #   device_run.sh wgmma   the TMA / warpgroup kernels: the benchmark's cases
 #                         that gpu-run/bench holds, compute-sanitizer
 #                         memcheck, racecheck and synccheck on each library
@@ -102,6 +106,20 @@ case "${1:-check}" in
       --out "$OUT/models.json" --profile --profile-kernels 30
     cat "$OUT/models.log"
     ;;
+  two-four)
+    step bench 150 python bench/gpu_kernels.py run gpu-run/bench
+    cat "$OUT/bench.log"
+    cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
+    for models in models2 models; do
+      [ -d "gpu-run/$models" ] || continue
+      step "$models" 150 python bench/torch_models.py run "gpu-run/$models" \
+        --out "$OUT/$models.json" --profile --profile-kernels 30
+      cat "$OUT/$models.log"
+    done
+    step ncu-two-four 90 ncu --section SpeedOfLight --section Occupancy \
+      --section LaunchStats -k regex:part0 python bench/profile_parts.py \
+      case gpu-run/bench two_four_random_f16prog_ffn
+    ;;
   wgmma)
     step wgmma-sp-layout 120 sh -c 'nvcc -O2 \
       -gencode=arch=compute_90a,code=sm_90a -o gpu-run/wgmma_sp_layout \
@@ -142,7 +160,7 @@ case "${1:-check}" in
     cp gpu-run/costs/costs.json "$OUT/costs.json" 2>/dev/null || true
     ;;
   *)
-    echo "usage: $0 [check|bench|costs|blocks|wgmma|convolutions|convolutions-memcheck]" >&2
+    echo "usage: $0 [check|bench|costs|blocks|two-four|wgmma|convolutions|convolutions-memcheck]" >&2
     exit 1
     ;;
 esac
