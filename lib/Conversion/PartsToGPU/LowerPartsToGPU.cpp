@@ -394,6 +394,18 @@ static SmallVector<Operation *> getFollowingSteps(PartMatmulOp op) {
   return steps;
 }
 
+/// Whether `op` is a 2:4 structured part that `chip`'s sparse tensor cores
+/// compute (see buildPartLayout).
+static bool isSparseTensorCorePart(PartMatmulOp op,
+                                   const ChipDescription &chip) {
+  ArrayRef<int64_t> block = op.getBlock();
+  if (op.getKernel() != PartKernel::Structured || block.size() != 2)
+    return false;
+  return chip.acceptsStructuredBlock(op.getSparseOperand() == 0
+                                         ? BlockShape{block[0], block[1]}
+                                         : BlockShape{block[1], block[0]});
+}
+
 LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
                                          gpu::GPUModuleOp kernelModule,
                                          unsigned index,
@@ -418,7 +430,15 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     std::string reason;
     if (!kernel) {
       reason = llvm::toString(kernel.takeError());
-      kernel = buildKeptChannelPartKernel(op, kernelModule, name, chip, steps);
+      // The kept-channel kernel multiplies on FMA tiles: a 2:4 part that
+      // whole pruned rows leave (two of every four rows of W) is faster on
+      // sparse tensor cores, where the chip has them.
+      if (isSparseTensorCorePart(op, chip))
+        kernel = llvm::createStringError(
+            "a 2:4 structured part is computed on sparse tensor cores");
+      else
+        kernel =
+            buildKeptChannelPartKernel(op, kernelModule, name, chip, steps);
     }
     if (kernel) {
       keptBlockParts.push_back({op, steps, *kernel});
