@@ -167,8 +167,8 @@ std::optional<float> getConstantFill(Value acc) {
 }
 
 /// The vector and the result dimension it is indexed by when `acc` (seen
-/// through annotations) is a rank-1 f32 tensor broadcast along the other
-/// dimension of a rank-2 one: a bias folded into the accumulator (see
+/// through annotations) is a rank-1 f32 or f16 tensor broadcast along the
+/// other dimension of a rank-2 one: a bias folded into the accumulator (see
 /// --tesa-fold-bias-into-accumulator). The kernel reads the vector's
 /// buffer as the broadcast would, whatever its encoding.
 std::optional<std::pair<Value, unsigned>> getBroadcastBias(Value acc) {
@@ -177,8 +177,10 @@ std::optional<std::pair<Value, unsigned>> getBroadcastBias(Value acc) {
   AffineMap map;
   if (cast<RankedTensorType>(acc.getType()).getRank() != 2 ||
       !matchCopy(acc, bias, map, /*allowBroadcast=*/true) ||
-      map.getNumResults() != 1 ||
-      !getElementTypeOrSelf(bias.getType()).isF32())
+      map.getNumResults() != 1)
+    return std::nullopt;
+  Type element = getElementTypeOrSelf(bias.getType());
+  if (!element.isF32() && !element.isF16())
     return std::nullopt;
   return std::make_pair(bias, map.getDimPosition(0));
 }
@@ -470,8 +472,10 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   if (layout.liveColumns.empty()) {
     if (std::optional<float> fill = getConstantFill(op.getAcc()))
       layout.initialValue = fill;
-    else if ((bias = getBroadcastBias(op.getAcc())))
+    else if ((bias = getBroadcastBias(op.getAcc()))) {
       layout.initialBiasDim = bias->second;
+      layout.f16Bias = getElementTypeOrSelf(bias->first.getType()).isF16();
+    }
   }
   if (op.hasEpilogue() || layout.initialValue || layout.initialBiasDim)
     addEmptyWorkRows(layout);

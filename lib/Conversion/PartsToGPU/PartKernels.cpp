@@ -166,7 +166,8 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
     computeArguments = {denseCopy, packed, result};
   if (layout.initialBiasDim)
     computeArguments.push_back(MemRefType::get(
-        {result.getDimSize(*layout.initialBiasDim)}, f32));
+        {result.getDimSize(*layout.initialBiasDim)},
+        layout.f16Bias ? Type(b.getF16Type()) : f32));
   if (usesWgmmaBlocks(layout, chip)) {
     kernels.compute = buildWgmmaBlockCompute(kb, computeArguments);
     kernels.computeLaunch = getWgmmaBlockLaunch(layout, chip);

@@ -114,6 +114,8 @@ struct PartLayout {
   /// (0 or 1) the vector is indexed by. The compute kernel takes the vector
   /// as its last argument and writes epilogue(bias + sum).
   std::optional<unsigned> initialBiasDim;
+  /// The bias is f16 (an f16 program's), read extended exactly.
+  bool f16Bias = false;
 
   /// Packed values the compute kernel reads.
   int64_t getNumPacked() const;
