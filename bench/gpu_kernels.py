@@ -165,6 +165,14 @@ def cases():
                         lambda r: two_four_random_mask(r, (768, 3072)))):
         out.append((f"two_four{tag}_f16prog_ffn", "two_four_fp16_program",
                     4096, 768, 3072, 0.5, build, ["--plan=auto"]))
+    # BERT-base's Linears at 128 tokens, 2:4 at random positions: fewer
+    # tiles than multiprocessors, so the structured parts split their walks.
+    for tag, k, n in (("ffn1", 768, 3072), ("ffn2", 3072, 768),
+                      ("attention", 768, 768)):
+        out.append((f"two_four_random_f16prog_s128_{tag}",
+                    "two_four_fp16_program", 128, k, n, 0.5,
+                    lambda r, k=k, n=n: two_four_random_mask(r, (k, n)),
+                    ["--plan=auto"]))
     return out
 
 

@@ -554,31 +554,50 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
         denseTensor = getTransposed(builder, loc, denseTensor);
       return toBuffer(builder, loc, denseTensor);
     };
+    // The compute kernel's arguments: the dense operand (or its copy, and
+    // for int8 parts its scales), the packed values (and their scales),
+    // the result and the bias.
+    bool isInt = layout.compute == ComputeKind::I8;
+    DenseCopy *copy = nullptr;
+    SmallVector<Value> arguments;
     if (hasDenseCopy(layout) && !denseIsCopy) {
-      bool isInt = layout.compute == ComputeKind::I8;
-      DenseCopy &copy = denseCopies[copyKey];
+      copy = &denseCopies[copyKey];
       if (makeCopy) {
-        copy.values = alloc(std::get<Type>(copyKey));
-        SmallVector<Value> arguments = {denseBuffer(), copy.values};
+        copy->values = alloc(std::get<Type>(copyKey));
+        SmallVector<Value> copyArguments = {denseBuffer(), copy->values};
         if (isInt) {
-          copy.scales =
+          copy->scales =
               alloc(getDenseScalesType(builder.getContext(), layout));
-          arguments.push_back(copy.scales);
+          copyArguments.push_back(copy->scales);
         }
-        launch(kernels.denseCopy, kernels.denseCopyLaunch, arguments);
+        launch(kernels.denseCopy, kernels.denseCopyLaunch, copyArguments);
       }
-      SmallVector<Value> arguments = {copy.values, packed, out};
+      arguments = {copy->values, packed, out};
       if (isInt)
-        arguments = {copy.values, copy.scales, packed, scales, out};
-      if (bias)
-        arguments.push_back(toBuffer(builder, loc, bias->first));
-      copy.lastUse = launch(kernels.compute, kernels.computeLaunch, arguments);
+        arguments = {copy->values, copy->scales, packed, scales, out};
     } else {
-      SmallVector<Value> arguments = {denseBuffer(), packed, out};
-      if (bias)
-        arguments.push_back(toBuffer(builder, loc, bias->first));
-      launch(kernels.compute, kernels.computeLaunch, arguments);
+      arguments = {denseBuffer(), packed, out};
     }
+    SmallVector<Value> biasArgument;
+    if (bias)
+      biasArgument.push_back(toBuffer(builder, loc, bias->first));
+    gpu::LaunchFuncOp compute;
+    if (kernels.finish) {
+      // Split-K: the slices of sums in a workspace, then added up.
+      Value workspace = alloc(MemRefType::get({kernels.workspaceElements},
+                                              builder.getF32Type()));
+      arguments.back() = workspace;
+      compute = launch(kernels.compute, kernels.computeLaunch, arguments);
+      SmallVector<Value> finishArguments = {workspace, out};
+      llvm::append_range(finishArguments, biasArgument);
+      launch(kernels.finish, kernels.finishLaunch, finishArguments);
+      temporaries.push_back(workspace);
+    } else {
+      llvm::append_range(arguments, biasArgument);
+      compute = launch(kernels.compute, kernels.computeLaunch, arguments);
+    }
+    if (copy)
+      copy->lastUse = compute;
     for (Value temporary : temporaries)
       memref::DeallocOp::create(builder, loc, temporary);
     result = toResultTensor(builder, loc, out, resultType);

@@ -164,10 +164,23 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
     computeArguments = {denseCopy, denseScales, packed, scales, result};
   else if (hasDenseCopy(layout))
     computeArguments = {denseCopy, packed, result};
+  MemRefType bias;
   if (layout.initialBiasDim)
-    computeArguments.push_back(MemRefType::get(
-        {result.getDimSize(*layout.initialBiasDim)},
-        layout.f16Bias ? Type(b.getF16Type()) : f32));
+    bias = MemRefType::get({result.getDimSize(*layout.initialBiasDim)},
+                           layout.f16Bias ? Type(b.getF16Type()) : f32);
+  int64_t split =
+      usesWgmmaBlocks(layout, chip) ? getWgmmaBlockSplit(layout, chip) : 1;
+  if (split > 1) {
+    // The compute kernel's result is the workspace; the finish kernel
+    // takes the result and the bias.
+    kernels.workspaceElements = split * p * q;
+    auto workspace = MemRefType::get({kernels.workspaceElements}, f32);
+    computeArguments.back() = workspace;
+    kernels.finish = buildSplitFinish(kb, workspace, result, bias, split);
+    kernels.finishLaunch = getSplitFinishLaunch(layout);
+  } else if (bias) {
+    computeArguments.push_back(bias);
+  }
   if (usesWgmmaBlocks(layout, chip)) {
     kernels.compute = buildWgmmaBlockCompute(kb, computeArguments);
     kernels.computeLaunch = getWgmmaBlockLaunch(layout, chip);

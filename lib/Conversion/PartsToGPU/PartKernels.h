@@ -245,9 +245,14 @@ struct KernelLaunch {
 
 /// The kernels of one part, in `module` under names starting with `prefix`.
 struct PartKernels {
-  /// The kernels (pack and denseCopy are null when not asked for).
-  mlir::gpu::GPUFuncOp pack, denseCopy, compute;
-  KernelLaunch packLaunch, denseCopyLaunch, computeLaunch;
+  /// The kernels (pack and denseCopy are null when not asked for; finish
+  /// when the compute kernel is not split).
+  mlir::gpu::GPUFuncOp pack, denseCopy, compute, finish;
+  KernelLaunch packLaunch, denseCopyLaunch, computeLaunch, finishLaunch;
+  /// Split-K: the compute kernel writes f32 partial sums to a workspace of
+  /// this many elements (in place of the result, and without the bias),
+  /// and `finish` (workspace, result, bias) adds them up into the result.
+  int64_t workspaceElements = 0;
 };
 
 /// Generates the pack kernel (source -> packed values and, for int8, per

@@ -67,14 +67,22 @@ static constexpr double kGroupMaxSteps = 0.8;
 /// register kernel, whose warps split a row's blocks.
 static constexpr int64_t kMinColumns = kWgmmaRows;
 /// Dense columns a warpgroup multiplies by structured blocks, where the
-/// part has as many.
+/// part has as many and its tiles of as many give every multiprocessor one.
 static constexpr int64_t kStructuredColumns = 128;
+/// The fewest steps a slice of a structured slab's walk takes when the
+/// walks are split (WgmmaBlockTiling::split).
+static constexpr int64_t kMinSplitSteps = 4;
 
 namespace {
 /// The shape of one part's kernel: its groups of slabs (work rows) and
 /// their walks.
 struct WgmmaBlockTiling {
   int64_t warpgroups, columnsPerWarpgroup, stages, slabs;
+  /// Split-K: slices of each walk, each taken by its own block of threads,
+  /// which writes its f32 sums to a slice of the workspace (see
+  /// getWgmmaBlockSplit); 1 where the tiles alone give every
+  /// multiprocessor one.
+  int64_t split = 1;
   KeptSlabGroups groups;
   int64_t getColumns() const { return warpgroups * columnsPerWarpgroup; }
   /// The warpgroups and one copying warp.
@@ -136,19 +144,21 @@ static int64_t getSharedBytes(const PartLayout &layout,
 
 static WgmmaBlockTiling getTiling(const PartLayout &layout,
                                   const ChipDescription &chip) {
+  int64_t workRows = layout.rows.size();
   int64_t columnsPerWarpgroup =
-      layout.structured && layout.columns >= kStructuredColumns
+      layout.structured && layout.columns >= kStructuredColumns &&
+              workRows * getColumnTiles(layout, kStructuredColumns) >=
+                  int64_t(chip.multiprocessors)
           ? kStructuredColumns
           : kWgmmaRows;
   // Two warpgroups where the tiles of twice the columns still give every
   // multiprocessor two.
-  int64_t workRows = layout.rows.size();
   int64_t warpgroups =
       workRows * getColumnTiles(layout, 2 * columnsPerWarpgroup) >=
               2 * int64_t(chip.multiprocessors)
           ? 2
           : 1;
-  WgmmaBlockTiling tiling{warpgroups, columnsPerWarpgroup, 0, 1,
+  WgmmaBlockTiling tiling{warpgroups, columnsPerWarpgroup, 0, 1, 1,
                           groupWorkRows(layout, 1)};
   // Groups of slabs where their walks are short enough and their tiles
   // still give every multiprocessor one.
@@ -168,6 +178,18 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
   for (int64_t g = 0; g < tiling.getGroups(); ++g)
     longest = std::max<int64_t>(
         longest, tiling.groups.offsets[g + 1] - tiling.groups.offsets[g]);
+  // Structured slabs split their walks where their tiles leave
+  // multiprocessors idle (a product of few dense columns: BERT-base's
+  // Linears at 128 tokens), each slice at least kMinSplitSteps long.
+  int64_t tiles =
+      tiling.getGroups() * getColumnTiles(layout, tiling.getColumns());
+  if (layout.structured && tiling.slabs == 1 &&
+      tiles < int64_t(chip.multiprocessors)) {
+    tiling.split = std::max<int64_t>(
+        1, std::min(int64_t(chip.multiprocessors) / tiles,
+                    longest / kMinSplitSteps));
+    longest = llvm::divideCeil(longest, tiling.split);
+  }
   int64_t maxStages = tiling.slabs > 1 ? kMaxGroupStages : kMaxStages;
   // Structured parts: as many slots as fit (their dense slots are up to
   // 32 KiB), at least kMinStages (else the kernel is not used).
@@ -180,6 +202,11 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
   tiling.stages = std::clamp(longest, kMinStages,
                              std::max(kMinStages, maxStages));
   return tiling;
+}
+
+int64_t tesa::getWgmmaBlockSplit(const PartLayout &layout,
+                                 const ChipDescription &chip) {
+  return getTiling(layout, chip).split;
 }
 
 /// Whether the kernel's shared memory fits the chip.
@@ -230,7 +257,7 @@ KernelLaunch tesa::getWgmmaBlockLaunch(const PartLayout &layout,
                                        const ChipDescription &chip) {
   WgmmaBlockTiling tiling = getTiling(layout, chip);
   KernelLaunch launch;
-  launch.grid = {tiling.getGroups(),
+  launch.grid = {tiling.getGroups() * tiling.split,
                  getColumnTiles(layout, tiling.getColumns())};
   launch.block = {tiling.getThreads(), 1};
   launch.sharedBytes = getSharedBytes(layout, tiling);
@@ -282,6 +309,9 @@ private:
   /// descriptor `block`; structured: its metadata `words`).
   Value multiplyBlock(WarpgroupMmaEmitter &atom, Value denseSlot, Value block,
                       ValueRange words, Value acc);
+  /// Split-K: writes the f32 `sum` of (channel, column) to the block's
+  /// slice of the workspace (`out`, see getWgmmaBlockSplit).
+  void storePartialSum(Value channel, Value column, Value sum);
   /// Adds the warpgroup's sums of each slab to the result.
   void storeSums(WarpgroupMmaEmitter &atom, ValueRange sums, Value warpgroup,
                  Value inGroup);
@@ -299,6 +329,9 @@ private:
   /// steps and masks, a structured part's metadata.
   Value rows, offsets, steps, stepOffsets, masks, metadata;
   Value tid, firstRow, firstColumn, lo, count;
+  /// Split-K: the block's slice of its walk and the slice's first step
+  /// (null where the walks are not split).
+  Value slice, firstStep;
   /// Shared addresses of the two rings, and their slots' mbarriers.
   Value denseRing, blockRing;
   TensorMapEmitter copies;
@@ -330,11 +363,22 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
 
   tid = kb.threadId();
   Value group = kb.blockId(gpu::Dimension::x);
+  if (tiling.split > 1) {
+    slice = kb.rem(group, tiling.split);
+    group = kb.div(group, tiling.split);
+  }
   firstRow = kb.affine(group, tiling.slabs);
   firstColumn = kb.affine(kb.blockId(gpu::Dimension::y), tiling.getColumns());
   lo = kb.loadIndex(stepOffsets, group);
   count = arith::SubIOp::create(
       b, kb.loadIndex(stepOffsets, kb.affine(group, 1, 1)), lo);
+  if (slice) {
+    // Slice z walks steps [count z / split, count (z + 1) / split).
+    firstStep = kb.div(kb.mul(count, slice), tiling.split);
+    Value end = kb.div(kb.mul(count, kb.affine(slice, 1, 1)), tiling.split);
+    lo = kb.add(lo, firstStep);
+    count = arith::SubIOp::create(b, end, firstStep);
+  }
 
   // The rings of the dense slices then of the blocks, then each slot's
   // `full` and `empty` mbarriers.
@@ -364,6 +408,10 @@ SmallVector<Value> WgmmaBlockEmitter::getFirstBlocks() {
   for (int64_t j = 0; j < tiling.slabs; ++j)
     firstBlocks.push_back(
         kb.loadIndex(offsets, kb.min(kb.affine(firstRow, 1, j), workRows)));
+  // A slice of a split walk (one slab a block, which keeps every step)
+  // starts at its first step's block.
+  if (firstStep)
+    firstBlocks.front() = kb.add(firstBlocks.front(), firstStep);
   return firstBlocks;
 }
 
@@ -562,11 +610,24 @@ void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,
                              kb.both(kb.less(channel, layout.channels),
                                      kb.less(column, layout.columns)));
       kb.ifThen(inside, [&] {
-        kb.accumulateSum(out, channel, column, atom.getAccumulator(sum, i),
-                         scales, denseScales);
+        Value value = atom.getAccumulator(sum, i);
+        if (slice)
+          storePartialSum(channel, column, value);
+        else
+          kb.accumulateSum(out, channel, column, value, scales, denseScales);
       });
     }
   }
+}
+
+void WgmmaBlockEmitter::storePartialSum(Value channel, Value column,
+                                        Value sum) {
+  int64_t p = layout.channels, q = layout.columns;
+  Value element = layout.sparseIsLhs
+                      ? kb.add(kb.affine(channel, q), column)
+                      : kb.add(kb.affine(column, p), channel);
+  memref::StoreOp::create(b, sum, out,
+                          kb.add(kb.affine(slice, p * q), element));
 }
 
 gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,

@@ -3,11 +3,12 @@
 // RUN: tesa-opt %s --tesa-decompose="chip=sm_80 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu="chip=sm_80 wgmma-structured=true" | FileCheck %s --check-prefix=MMA
 
 // A 2:4 lhs (elements 0 and 1 of every group of four kept) of 128 channels
-// by 128 reduction elements, with 256 result columns: its two block rows of
+// by 128 reduction elements, with 8448 result columns: its two block rows of
 // two 64x64 structured blocks run the warpgroup kernel where it is asked for
 // (by default; with wgmma-structured=false, and on sm_80, the mma.sp
-// kernels), one block row and
-// 128 dense columns a block of threads (one warpgroup and a copying warp).
+// kernels), one block row and 128 dense columns a block of threads (one
+// warpgroup and a copying warp; 2 x 66 tiles give every multiprocessor of
+// an H100 one).
 // The dense copy is [column][k] (not in mma.sp's fragment order), copied by
 // TMA in boxes of 64 values by 128 columns (128-byte rows, 128-byte
 // swizzle); a packed block by 64 rows of 32 values (64 bytes, 64-byte
@@ -18,10 +19,10 @@
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK: memref.global "private" constant @part0_metadata : memref<512xi32> = dense<1145324612>
 // CHECK-LABEL: gpu.func @part0_convert_dense(
-// CHECK-SAME: %{{[^:]+}}: memref<128x256xf32>, %[[COPY:[^:]+]]: memref<256x128xf16>
-// CHECK: memref.store %{{.+}}, %[[COPY]][%{{[^,]+}}, %{{[^]]+}}] : memref<256x128xf16>
+// CHECK-SAME: %{{[^:]+}}: memref<128x8448xf32>, %[[COPY:[^:]+]]: memref<8448x128xf16>
+// CHECK: memref.store %{{.+}}, %[[COPY]][%{{[^,]+}}, %{{[^]]+}}] : memref<8448x128xf16>
 // CHECK-LABEL: gpu.func @part0(
-// CHECK-SAME: memref<256x128xf16>, %{{[^:]+}}: memref<8192xf16>, %[[OUT:[^:]+]]: memref<128x256xf32>, %[[DENSE_MAP:[^:]+]]: !llvm.array<16 x i64>, %[[BLOCK_MAP:[^:]+]]: !llvm.array<16 x i64>
+// CHECK-SAME: memref<8448x128xf16>, %{{[^:]+}}: memref<8192xf16>, %[[OUT:[^:]+]]: memref<128x8448xf32>, %[[DENSE_MAP:[^:]+]]: !llvm.array<16 x i64>, %[[BLOCK_MAP:[^:]+]]: !llvm.array<16 x i64>
 // CHECK: %[[METADATA:.+]] = memref.get_global @part0_metadata : memref<512xi32>
 // CHECK: %[[DENSE:.+]] = builtin.unrealized_conversion_cast %[[DENSE_MAP]]
 // CHECK: %[[BLOCKS:.+]] = builtin.unrealized_conversion_cast %[[BLOCK_MAP]]
@@ -47,10 +48,10 @@
 // MMA-NOT: wgmma
 // MMA: nvvm.mma.sp.sync
 func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x128xi8>>>,
-                            %x: tensor<128x256xf32>, %acc: tensor<128x256xf32>) -> tensor<128x256xf32> {
-  %r = linalg.matmul ins(%w, %x : tensor<128x128xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x128xi8>>>, tensor<128x256xf32>)
-                     outs(%acc : tensor<128x256xf32>) -> tensor<128x256xf32>
-  return %r : tensor<128x256xf32>
+                            %x: tensor<128x8448xf32>, %acc: tensor<128x8448xf32>) -> tensor<128x8448xf32> {
+  %r = linalg.matmul ins(%w, %x : tensor<128x128xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x128xi8>>>, tensor<128x8448xf32>)
+                     outs(%acc : tensor<128x8448xf32>) -> tensor<128x8448xf32>
+  return %r : tensor<128x8448xf32>
 }
 
 // 140 block rows of one 64x64 block each, with 256 columns: the tiles of
@@ -104,7 +105,7 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // CHECK-NEXT: scf.yield %[[ACC1]]
 // CHECK: scf.yield %{{[^,]+}}, %{{[^,]+}}, %[[NEXT0]], %[[NEXT1]] :
 // CHECK-LABEL: func.func @wgmma_structured
-// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c160
+// CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c66{{.*}}, %c1{{.*}}) threads in (%c160
 // CHECK-LABEL: func.func @wgmma_structured_pairs
 // CHECK: gpu.launch_func @tesa_kernels::@part1 blocks in (%c70{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c160
 // CHECK-LABEL: func.func @wgmma_structured_distinct_pairs
