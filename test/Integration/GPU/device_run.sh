@@ -24,7 +24,8 @@
 #   device_run.sh two-four  the 2:4 cases: the benchmark's cases that
 #                         gpu-run/bench holds, the models of gpu-run/models2
 #                         and gpu-run/models with their profiles, and Nsight
-#                         Compute on the f16 program's structured part
+#                         Compute on the f16 program's structured part, and
+#                         the sanitizers on the split structured parts
 #   device_run.sh wgmma   the TMA / warpgroup kernels: the benchmark's cases
 #                         that gpu-run/bench holds, compute-sanitizer
 #                         memcheck, racecheck and synccheck on each library
@@ -119,6 +120,17 @@ case "${1:-check}" in
     step ncu-two-four 90 ncu --section SpeedOfLight --section Occupancy \
       --section LaunchStats -k regex:part0 python bench/profile_parts.py \
       case gpu-run/bench two_four_random_f16prog_ffn
+    # The split walks (BERT-base's Linears at 128 tokens) under the
+    # sanitizers.
+    for name in two_four_random_f16prog_s128_ffn2 \
+        two_four_random_f16prog_s128_attention; do
+      [ -e "gpu-run/bench/$name.so" ] || continue
+      for tool in memcheck racecheck synccheck; do
+        step "$name-$tool" 60 compute-sanitizer --tool "$tool" \
+          --error-exitcode 3 python bench/profile_parts.py case gpu-run/bench \
+          "$name"
+      done
+    done
     ;;
   wgmma)
     step wgmma-sp-layout 120 sh -c 'nvcc -O2 \
