@@ -166,19 +166,36 @@ std::optional<float> getConstantFill(Value acc) {
   return float(value.getValueAsDouble());
 }
 
+/// `value` seen through annotations and copies of it in the same order
+/// (with `allowWidening`, also copies that widen each element).
+static Value skipIdentityCopies(Value value, bool allowWidening = false) {
+  value = skipAnnotations(value);
+  Value source;
+  AffineMap map;
+  while (matchCopy(value, source, map, /*allowBroadcast=*/false,
+                   allowWidening) &&
+         map.isIdentity())
+    value = skipAnnotations(source);
+  return value;
+}
+
 /// The vector and the result dimension it is indexed by when `acc` (seen
-/// through annotations) is a rank-1 f32 or f16 tensor broadcast along the
-/// other dimension of a rank-2 one: a bias folded into the accumulator (see
-/// --tesa-fold-bias-into-accumulator). The kernel reads the vector's
-/// buffer as the broadcast would, whatever its encoding.
+/// through annotations and identity copies) is a rank-1 f32 or f16 tensor
+/// broadcast along the other dimension of a rank-2 one: a bias folded into
+/// the accumulator (see --tesa-fold-bias-into-accumulator, which copies the
+/// broadcast into the product's own accumulator). The vector is seen
+/// through the copies that widen it (torch-mlir's f16 bias extended to
+/// f32), so that the kernel reads the f16 vector itself. The kernel reads
+/// the vector's buffer as the broadcast would, whatever its encoding.
 std::optional<std::pair<Value, unsigned>> getBroadcastBias(Value acc) {
-  acc = skipAnnotations(acc);
+  acc = skipIdentityCopies(acc);
   Value bias;
   AffineMap map;
   if (cast<RankedTensorType>(acc.getType()).getRank() != 2 ||
       !matchCopy(acc, bias, map, /*allowBroadcast=*/true) ||
       map.getNumResults() != 1)
     return std::nullopt;
+  bias = skipIdentityCopies(bias, /*allowWidening=*/true);
   Type element = getElementTypeOrSelf(bias.getType());
   if (!element.isF32() && !element.isF16())
     return std::nullopt;
