@@ -170,6 +170,10 @@ launchFusedKernels(mlir::OpBuilder &builder, mlir::Location loc,
                    const RegionKernel &fused,
                    llvm::ArrayRef<RegionKernel> members,
                    llvm::ArrayRef<mlir::RankedTensorType> resultTypes);
+/// A 1-D view of `buffer` (identity layout, as bufferization makes function
+/// arguments and allocations), as kernels take their flat buffers.
+mlir::Value flattenBuffer(mlir::OpBuilder &builder, mlir::Location loc,
+                          mlir::Value buffer);
 /// A `gpu.launch_func` of `kernel` on `arguments`, `grid` blocks of `block`
 /// threads, with `sharedBytes` of dynamic shared memory (none for 0).
 mlir::gpu::LaunchFuncOp emitKernelLaunch(mlir::OpBuilder &builder,

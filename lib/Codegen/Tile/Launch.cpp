@@ -15,9 +15,7 @@
 
 using namespace mlir;
 
-/// A 1-D view of `buffer` (identity layout, as bufferization makes function
-/// arguments and allocations).
-static Value flatten(OpBuilder &builder, Location loc, Value buffer) {
+Value tesa::flattenBuffer(OpBuilder &builder, Location loc, Value buffer) {
   auto type = cast<MemRefType>(buffer.getType());
   if (type.getRank() == 1)
     return buffer;
@@ -36,12 +34,12 @@ static void appendBuffers(OpBuilder &builder, Location loc,
     return MemRefType::get(type.getShape(), type.getElementType());
   };
   for (Value input : inputs)
-    arguments.push_back(flatten(
+    arguments.push_back(tesa::flattenBuffer(
         builder, loc,
         bufferization::ToBufferOp::create(builder, loc,
                                           bufferType(input.getType()), input,
                                           /*read_only=*/true)));
-  arguments.push_back(flatten(builder, loc, out));
+  arguments.push_back(tesa::flattenBuffer(builder, loc, out));
 }
 
 /// The runtime function that encodes a tensor map (Runtime.h).

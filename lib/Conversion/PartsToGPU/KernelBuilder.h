@@ -15,6 +15,7 @@
 
 #include "PartKernels.h"
 
+#include "tesa/Codegen/Epilogue.h"
 #include "tesa/Codegen/KernelEmitter.h"
 
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
@@ -233,15 +234,29 @@ public:
   /// quantised copy and scales), the packed values (and their scales), the
   /// result. The scales are null for float parts.
   std::array<mlir::Value, 5> computeArguments(mlir::gpu::GPUFuncOp fn) {
-    // The bias follows the result (tensor maps may follow it).
+    // The bias and the following steps' buffers follow the result (tensor
+    // maps may follow them).
     bool isInt = layout.compute == ComputeKind::I8;
-    if (layout.initialBiasDim)
-      initialBias = fn.getArgument(isInt ? 5 : 3);
+    bindTrailingArguments(fn, isInt ? 5 : 3);
     if (isInt)
       return {fn.getArgument(0), fn.getArgument(1), fn.getArgument(2),
               fn.getArgument(3), fn.getArgument(4)};
     return {fn.getArgument(0), mlir::Value(), fn.getArgument(1), mlir::Value(),
             fn.getArgument(2)};
+  }
+
+  /// Takes the arguments after a kernel's result, from argument `first`:
+  /// the bias (see PartLayout::initialBiasDim), then the flat buffers of
+  /// the following steps' inputs and of their result (see `steps`).
+  void bindTrailingArguments(mlir::gpu::GPUFuncOp fn, unsigned first) {
+    if (layout.initialBiasDim)
+      initialBias = fn.getArgument(first++);
+    if (!steps)
+      return;
+    stepInputs.clear();
+    for (size_t i = 0; i < steps->getInputs().size(); ++i)
+      stepInputs.push_back(fn.getArgument(first++));
+    stepsOut = fn.getArgument(first);
   }
 
   mlir::Value absMax(mlir::Value current, mlir::Value value) {
@@ -282,7 +297,11 @@ public:
                   .getResult()
             : mlir::memref::LoadOp::create(b, out, at).getResult();
     mlir::Value sum = toElementOf(out, update(toF32(old)));
-    mlir::memref::StoreOp::create(b, part.buildEpilogue(b, sum), out, at);
+    mlir::Value value = part.buildEpilogue(b, sum);
+    if (steps)
+      steps->emit(*this, value, at, stepInputs, stepsOut);
+    else
+      mlir::memref::StoreOp::create(b, value, out, at);
   }
 
   /// Adds a compute kernel's sum for (channel, column) to the result: f32
@@ -571,6 +590,13 @@ public:
   /// The compute kernel's bias argument (see PartLayout::initialBiasDim),
   /// set by computeArguments.
   mlir::Value initialBias;
+  /// The elementwise steps after the part that the kernel applies to each
+  /// element it writes (after the part's epilogue), storing the last step's
+  /// value into `stepsOut` instead of the result; null for none. Their
+  /// buffers are set by computeArguments.
+  const Epilogue *steps = nullptr;
+  llvm::SmallVector<mlir::Value> stepInputs;
+  mlir::Value stepsOut;
 };
 
 //===----------------------------------------------------------------------===//
@@ -649,12 +675,14 @@ int64_t getWgmmaBlockSplit(const PartLayout &layout,
 
 /// The kernel that adds the `split` slices of a split-K compute kernel's
 /// `workspace` into the `result` (with the layout's initial value or bias,
-/// its last argument where `bias` is set, and the part's epilogue) for each
-/// channel of the work rows (SplitFinishKernel.cpp), and its launch.
+/// the part's epilogue and the following steps, whose arguments are
+/// `trailing`, see bindTrailingArguments) for each channel of the work rows
+/// (SplitFinishKernel.cpp), and its launch.
 mlir::gpu::GPUFuncOp buildSplitFinish(KernelBuilder &kb,
                                       mlir::MemRefType workspace,
                                       mlir::MemRefType result,
-                                      mlir::MemRefType bias, int64_t split);
+                                      llvm::ArrayRef<mlir::Type> trailing,
+                                      int64_t split);
 KernelLaunch getSplitFinishLaunch(const PartLayout &layout);
 
 } // namespace tesa

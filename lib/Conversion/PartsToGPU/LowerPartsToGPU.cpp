@@ -6,6 +6,7 @@
 
 #include "PartKernels.h"
 
+#include "tesa/Codegen/Epilogue.h"
 #include "tesa/Codegen/Families.h"
 
 #include "tesa/Analysis/SparsityLattice.h"
@@ -438,10 +439,12 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   Type denseElement = getElementTypeOrSelf(op.getDense().getType());
   // 32-bit blocks kept whole: the contraction family over the kept blocks,
   // before any part layout is built.
+  // The elementwise steps after the part (a bias, GELU, the rounding to
+  // f16 of torch-mlir's f16 Linear, a residual add), which then take no
+  // kernel of their own.
+  SmallVector<Operation *> steps;
   if (!matchGather(op.getDense())) {
-    // With the elementwise steps after it (a bias and GELU), which then
-    // take no kernel of their own.
-    SmallVector<Operation *> steps = getFollowingSteps(op);
+    steps = getFollowingSteps(op);
     std::string name = "part" + std::to_string(index);
     llvm::Expected<RegionKernel> kernel =
         buildKeptBlockPartKernel(op, kernelModule, name, chip, steps,
@@ -478,8 +481,15 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
       columns, op.getKernel(), op.getBlock(), op.getBits(), chip);
   layout.f16Dense = denseElement.isF16();
+  // The part kernels apply the steps to each element they write.
+  std::optional<Epilogue> following;
+  if (!steps.empty()) {
+    FailureOr<Epilogue> epilogue = Epilogue::get(op.getResult(), steps);
+    if (succeeded(epilogue))
+      following = std::move(*epilogue);
+  }
   // An epilogue applies to every element, so no column is skipped.
-  if (!op.hasEpilogue())
+  if (!op.hasEpilogue() && !following)
     restrictToLiveColumns(layout, getDeclaredMap(resultType));
   // A first part whose accumulator is a constant fill writes every result
   // element without reading it (see PartLayout::initialValue), unless the
@@ -494,7 +504,8 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       layout.f16Bias = getElementTypeOrSelf(bias->first.getType()).isF16();
     }
   }
-  if (op.hasEpilogue() || layout.initialValue || layout.initialBiasDim)
+  if (op.hasEpilogue() || following || layout.initialValue ||
+      layout.initialBiasDim)
     addEmptyWorkRows(layout);
   // A dense operand gathered from another tensor (a convolution's patches)
   // is read through the gather, in place: an implicit GEMM.
@@ -532,7 +543,8 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     PartKernels kernels =
         buildPartKernels(builder, loc, kernelModule, prefix, layout, chip, op,
                          /*withPack=*/!constantSource,
-                         /*withDenseCopy=*/makeCopy);
+                         /*withDenseCopy=*/makeCopy,
+                         following ? &*following : nullptr);
     auto alloc = [&](Type type) -> Value {
       return memref::AllocOp::create(builder, loc, cast<MemRefType>(type));
     };
@@ -595,9 +607,19 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     } else {
       arguments = {denseBuffer(), packed, out};
     }
-    SmallVector<Value> biasArgument;
+    // After the result: the bias, then the flat buffers of the steps'
+    // inputs and of their result.
+    SmallVector<Value> trailing;
     if (bias)
-      biasArgument.push_back(toBuffer(builder, loc, bias->first));
+      trailing.push_back(toBuffer(builder, loc, bias->first));
+    Value stepsOut;
+    if (following) {
+      for (Value input : following->getInputs())
+        trailing.push_back(
+            flattenBuffer(builder, loc, toBuffer(builder, loc, input)));
+      stepsOut = alloc(getBufferType(following->getResultType()));
+      trailing.push_back(flattenBuffer(builder, loc, stepsOut));
+    }
     gpu::LaunchFuncOp compute;
     if (kernels.finish) {
       // Split-K: the slices of sums in a workspace, then added up.
@@ -606,17 +628,28 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       arguments.back() = workspace;
       compute = launch(kernels.compute, kernels.computeLaunch, arguments);
       SmallVector<Value> finishArguments = {workspace, out};
-      llvm::append_range(finishArguments, biasArgument);
+      llvm::append_range(finishArguments, trailing);
       launch(kernels.finish, kernels.finishLaunch, finishArguments);
       temporaries.push_back(workspace);
     } else {
-      llvm::append_range(arguments, biasArgument);
+      llvm::append_range(arguments, trailing);
       compute = launch(kernels.compute, kernels.computeLaunch, arguments);
     }
     if (copy)
       copy->lastUse = compute;
     for (Value temporary : temporaries)
       memref::DeallocOp::create(builder, loc, temporary);
+    if (following) {
+      // The last step's value is the kernels' result; the steps go.
+      Value computed = steps.back()->getResult(0);
+      computed.replaceAllUsesWith(toResultTensor(
+          builder, loc, stepsOut,
+          cast<RankedTensorType>(computed.getType())));
+      for (Operation *step : llvm::reverse(steps))
+        step->erase();
+      replacePart(op, Value());
+      return success();
+    }
     result = toResultTensor(builder, loc, out, resultType);
   }
   if (result.getType() != resultType)

@@ -128,10 +128,11 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
                                    const PartLayout &layout,
                                    const ChipDescription &chip,
                                    PartMatmulOp part, bool withPack,
-                                   bool withDenseCopy) {
+                                   bool withDenseCopy, const Epilogue *steps) {
   ImplicitLocOpBuilder b(loc, builder);
   OpBuilder::InsertionGuard guard(b);
   KernelBuilder kb(b, module, prefix, layout, chip, part);
+  kb.steps = steps;
   Type f32 = b.getF32Type();
   int64_t p = layout.channels, k = layout.reduction, q = layout.columns;
   // f32 operands and result, or in f16 programs f16 ones (read only by the
@@ -164,22 +165,38 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
     computeArguments = {denseCopy, denseScales, packed, scales, result};
   else if (hasDenseCopy(layout))
     computeArguments = {denseCopy, packed, result};
-  MemRefType bias;
+  // After the result: the bias, the flat buffers of the steps' inputs and
+  // of their result.
+  SmallVector<Type> trailing;
   if (layout.initialBiasDim)
-    bias = MemRefType::get({result.getDimSize(*layout.initialBiasDim)},
-                           layout.f16Bias ? Type(b.getF16Type()) : f32);
+    trailing.push_back(
+        MemRefType::get({result.getDimSize(*layout.initialBiasDim)},
+                        layout.f16Bias ? Type(b.getF16Type()) : f32));
+  if (steps) {
+    auto flat = [](Type tensor) {
+      auto type = cast<RankedTensorType>(tensor);
+      return MemRefType::get({type.getNumElements()}, type.getElementType());
+    };
+    for (Value input : steps->getInputs())
+      trailing.push_back(flat(input.getType()));
+    trailing.push_back(flat(steps->getResultType()));
+  }
   int64_t split =
       usesWgmmaBlocks(layout, chip) ? getWgmmaBlockSplit(layout, chip) : 1;
   if (split > 1) {
     // The compute kernel's result is the workspace; the finish kernel
-    // takes the result and the bias.
+    // takes the result and what follows it.
     kernels.workspaceElements = split * p * q;
     auto workspace = MemRefType::get({kernels.workspaceElements}, f32);
     computeArguments.back() = workspace;
-    kernels.finish = buildSplitFinish(kb, workspace, result, bias, split);
+    kb.steps = nullptr;
+    KernelBuilder finish(b, module, prefix, layout, chip, part);
+    finish.steps = steps;
+    kernels.finish = buildSplitFinish(finish, workspace, result, trailing,
+                                      split);
     kernels.finishLaunch = getSplitFinishLaunch(layout);
-  } else if (bias) {
-    computeArguments.push_back(bias);
+  } else {
+    llvm::append_range(computeArguments, trailing);
   }
   if (usesWgmmaBlocks(layout, chip)) {
     kernels.compute = buildWgmmaBlockCompute(kb, computeArguments);

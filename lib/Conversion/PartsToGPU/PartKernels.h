@@ -26,6 +26,8 @@
 
 namespace tesa {
 
+class Epilogue;
+
 /// A dense operand that is never materialised: its element (i, j) is element
 /// `map(delinearize(i, rowShape), delinearize(j, columnShape))` of a source
 /// buffer of type `sourceType` (for a convolution, the image read through
@@ -251,7 +253,8 @@ struct PartKernels {
   KernelLaunch packLaunch, denseCopyLaunch, computeLaunch, finishLaunch;
   /// Split-K: the compute kernel writes f32 partial sums to a workspace of
   /// this many elements (in place of the result, and without the bias),
-  /// and `finish` (workspace, result, bias) adds them up into the result.
+  /// and `finish` (workspace, result, then the bias and the steps'
+  /// buffers) adds them up into the result.
   int64_t workspaceElements = 0;
 };
 
@@ -259,12 +262,16 @@ struct PartKernels {
 /// channel scales) unless `withPack` is false, the kernel that makes the
 /// dense operand's copy (see hasDenseCopy) unless `withDenseCopy` is false,
 /// and the compute kernel, with the work lists as constant globals. The compute
-/// kernel applies `part`'s epilogue to each element it writes.
+/// kernel applies `part`'s epilogue to each element it writes, then `steps`
+/// where set (the elementwise steps after the part, see
+/// KernelBuilder::steps): it then takes, after the result (and bias), the
+/// flat buffers of the steps' inputs and of their result.
 PartKernels buildPartKernels(mlir::OpBuilder &builder, mlir::Location loc,
                              mlir::gpu::GPUModuleOp module,
                              llvm::StringRef prefix, const PartLayout &layout,
                              const ChipDescription &chip, PartMatmulOp part,
-                             bool withPack, bool withDenseCopy);
+                             bool withPack, bool withDenseCopy,
+                             const Epilogue *steps = nullptr);
 
 /// The element type of the packed values.
 mlir::Type getPackedElementType(mlir::MLIRContext *ctx,

@@ -10,7 +10,7 @@
 // the part's work rows and every dense column, and updates the result as
 // the compute kernels do (KernelBuilder::accumulateSum): the initial value
 // or bias in place of the result's where the layout has one, the part's
-// epilogue, and an f16 result rounded once. One thread an element,
+// epilogue, an f16 result rounded once, and the following steps. One thread an element,
 // consecutive threads taking consecutive elements of the result.
 //
 //===----------------------------------------------------------------------===//
@@ -32,16 +32,14 @@ static int64_t getFinishElements(const PartLayout &layout) {
 }
 
 gpu::GPUFuncOp tesa::buildSplitFinish(KernelBuilder &kb, MemRefType workspace,
-                                      MemRefType result, MemRefType bias,
-                                      int64_t split) {
+                                      MemRefType result,
+                                      ArrayRef<Type> trailing, int64_t split) {
   const PartLayout &layout = kb.layout;
   SmallVector<Type> arguments = {workspace, result};
-  if (bias)
-    arguments.push_back(bias);
+  llvm::append_range(arguments, trailing);
   gpu::GPUFuncOp fn = kb.begin("_split_finish", arguments);
   Value sums = fn.getArgument(0), out = fn.getArgument(1);
-  if (bias)
-    kb.initialBias = fn.getArgument(2);
+  kb.bindTrailingArguments(fn, 2);
   int64_t rowChannels = getWorkRowChannels(layout);
   int64_t p = layout.channels, q = layout.columns;
   Value rows = kb.table("_rows", layout.rows);
