@@ -108,9 +108,15 @@ case "${1:-check}" in
     cat "$OUT/models.log"
     ;;
   two-four)
-    step bench 150 python bench/gpu_kernels.py run gpu-run/bench
-    cat "$OUT/bench.log"
-    cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
+    # gpu-run/bench, and beside it (an A/B of two builds in one run) any
+    # gpu-run/bench-<variant> that `gpu_kernels.py prepare` wrote.
+    for dir in gpu-run/bench gpu-run/bench-*; do
+      [ -e "$dir/manifest.json" ] || continue
+      name=$(basename "$dir")
+      step "$name" 150 python bench/gpu_kernels.py run "$dir"
+      cat "$OUT/$name.log"
+      cp "$dir/results.json" "$OUT/$name-results.json" 2>/dev/null || true
+    done
     for models in models2 models; do
       [ -d "gpu-run/$models" ] || continue
       step "$models" 150 python bench/torch_models.py run "gpu-run/$models" \
@@ -120,15 +126,17 @@ case "${1:-check}" in
     step ncu-two-four 90 ncu --section SpeedOfLight --section Occupancy \
       --section LaunchStats -k regex:part0 python bench/profile_parts.py \
       case gpu-run/bench two_four_random_f16prog_ffn
-    # The split walks (BERT-base's Linears at 128 tokens) under the
-    # sanitizers.
-    for name in two_four_random_f16prog_s128_ffn2 \
-        two_four_random_f16prog_s128_attention; do
-      [ -e "gpu-run/bench/$name.so" ] || continue
-      for tool in memcheck racecheck synccheck; do
-        step "$name-$tool" 60 compute-sanitizer --tool "$tool" \
-          --error-exitcode 3 python bench/profile_parts.py case gpu-run/bench \
-          "$name"
+    # The split walks (BERT-base's Linears at 128 tokens) and the
+    # persistent grid (the FFN shape) under the sanitizers.
+    for dir in gpu-run/bench gpu-run/bench-*; do
+      for name in two_four_random_f16prog_s128_ffn2 \
+          two_four_random_f16prog_s128_attention two_four_random_f16prog_ffn; do
+        [ -e "$dir/$name.so" ] || continue
+        for tool in memcheck racecheck synccheck; do
+          step "$(basename "$dir")-$name-$tool" 90 compute-sanitizer \
+            --tool "$tool" --error-exitcode 3 python bench/profile_parts.py \
+            case "$dir" "$name"
+        done
       done
     done
     ;;
