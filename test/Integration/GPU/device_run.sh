@@ -123,12 +123,17 @@ case "${1:-check}" in
         --out "$OUT/$models.json" --profile --profile-kernels 30
       cat "$OUT/$models.log"
     done
-    step ncu-two-four 90 ncu --section SpeedOfLight --section Occupancy \
-      --section LaunchStats -k regex:part0 python bench/profile_parts.py \
-      case gpu-run/bench two_four_random_f16prog_ffn
-    # The split walks (BERT-base's Linears at 128 tokens) and the
-    # persistent grid (the FFN shape) under the sanitizers.
-    for dir in gpu-run/bench gpu-run/bench-*; do
+    # Nsight Compute and the sanitizers on the variants where there are
+    # (else on gpu-run/bench): the split walks (BERT-base's Linears at 128
+    # tokens) and the FFN shape's kernel.
+    variants=$(ls -d gpu-run/bench-* 2>/dev/null)
+    for dir in ${variants:-gpu-run/bench}; do
+      [ -e "$dir/two_four_random_f16prog_ffn.so" ] || continue
+      step "$(basename "$dir")-ncu-two-four" 90 ncu --section SpeedOfLight \
+        --section Occupancy --section LaunchStats -k regex:part0 \
+        python bench/profile_parts.py case "$dir" two_four_random_f16prog_ffn
+    done
+    for dir in ${variants:-gpu-run/bench}; do
       for name in two_four_random_f16prog_s128_ffn2 \
           two_four_random_f16prog_s128_attention two_four_random_f16prog_ffn; do
         [ -e "$dir/$name.so" ] || continue
