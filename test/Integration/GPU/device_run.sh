@@ -119,7 +119,7 @@ case "${1:-check}" in
     done
     for models in models2 models; do
       [ -d "gpu-run/$models" ] || continue
-      step "$models" 150 python bench/torch_models.py run "gpu-run/$models" \
+      step "$models" 240 python bench/torch_models.py run "gpu-run/$models" \
         --out "$OUT/$models.json" --profile --profile-kernels 30
       cat "$OUT/$models.log"
     done
