@@ -120,7 +120,7 @@ case "${1:-check}" in
     for models in models2 models; do
       [ -d "gpu-run/$models" ] || continue
       step "$models" 240 python bench/torch_models.py run "gpu-run/$models" \
-        --out "$OUT/$models.json" --profile --profile-kernels 30
+        --out "$OUT/$models.json" --profile --profile-kernels 80
       cat "$OUT/$models.log"
     done
     # Nsight Compute and the sanitizers on the variants where there are
