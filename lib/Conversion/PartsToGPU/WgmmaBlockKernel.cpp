@@ -83,19 +83,11 @@ struct WgmmaBlockTiling {
   /// getWgmmaBlockSplit); 1 where the tiles alone give every
   /// multiprocessor one.
   int64_t split = 1;
-  /// Persistent: blocks of threads in the grid, each taking every
-  /// persistent-th tile (0: one tile a block of threads, see
-  /// WgmmaBlockEmitter::forEachTile).
-  int64_t persistent = 0;
   KeptSlabGroups groups;
   int64_t getColumns() const { return warpgroups * columnsPerWarpgroup; }
   /// The warpgroups and one copying warp.
   int64_t getThreads() const { return warpgroups * kWarpgroupThreads + 32; }
   int64_t getGroups() const { return int64_t(groups.offsets.size()) - 1; }
-  /// Tiles: groups of slabs (by slices of their walks) by column tiles.
-  int64_t getTiles(const PartLayout &layout) const {
-    return getGroups() * split * llvm::divideCeil(layout.columns, getColumns());
-  }
 };
 } // namespace
 
@@ -166,8 +158,8 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
               2 * int64_t(chip.multiprocessors)
           ? 2
           : 1;
-  WgmmaBlockTiling tiling{warpgroups, columnsPerWarpgroup,     0, 1, 1,
-                          0,          groupWorkRows(layout, 1)};
+  WgmmaBlockTiling tiling{warpgroups, columnsPerWarpgroup, 0, 1, 1,
+                          groupWorkRows(layout, 1)};
   // Groups of slabs where their walks are short enough and their tiles
   // still give every multiprocessor one.
   int64_t slabs =
@@ -209,15 +201,6 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
                        getStageBytes(layout, tiling));
   tiling.stages = std::clamp(longest, kMinStages,
                              std::max(kMinStages, maxStages));
-  // Structured parts whose ring fills a multiprocessor's shared memory run
-  // on a persistent grid where the tiles outnumber the multiprocessors: the
-  // copies of a block's next tile go ahead while its warpgroups store the
-  // last.
-  if (layout.structured && tiling.split == 1 &&
-      2 * getSharedBytes(layout, tiling) >
-          int64_t(chip.maxSharedMemoryPerBlock) &&
-      tiling.getTiles(layout) > int64_t(chip.multiprocessors))
-    tiling.persistent = chip.multiprocessors;
   return tiling;
 }
 
@@ -276,8 +259,6 @@ KernelLaunch tesa::getWgmmaBlockLaunch(const PartLayout &layout,
   KernelLaunch launch;
   launch.grid = {tiling.getGroups() * tiling.split,
                  getColumnTiles(layout, tiling.getColumns())};
-  if (tiling.persistent)
-    launch.grid = {tiling.persistent, 1};
   launch.block = {tiling.getThreads(), 1};
   launch.sharedBytes = getSharedBytes(layout, tiling);
   // In 16-bit units: the dense copy ([column][padded k], argument 0) in
@@ -311,17 +292,6 @@ private:
   Value getSlabBit(Value i, int64_t slab);
   Value lessThan(Value x, Value y);
   Value isSet(Value bit);
-  /// Sets the tile's group of slabs (and slice of its walks), its columns
-  /// and its walk (firstRow ... firstStep) from its group (by slice) and
-  /// column tile.
-  void setTile(Value groupSlice, Value columnTile);
-  /// Runs `body(before)` for each tile of the block of threads: its own, or
-  /// on a persistent grid every grid-th tile from the block's id (tile t
-  /// is group t mod groups of column tile t / groups), with `before` the
-  /// steps of its tiles before this one (each step's slot and round follow
-  /// from its number across the tiles); `body` returns before + the tile's
-  /// steps.
-  void forEachTile(function_ref<Value(Value)> body);
   /// The first packed block of each slab of the group.
   SmallVector<Value> getFirstBlocks();
   /// The copying warp's first lane: step i waits until the products of step
@@ -392,28 +362,13 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
     metadata = kb.table("_metadata", layout.metadata);
 
   tid = kb.threadId();
-  if (!tiling.persistent)
-    setTile(kb.blockId(gpu::Dimension::x), kb.blockId(gpu::Dimension::y));
-
-  // The rings of the dense slices then of the blocks, then each slot's
-  // `full` and `empty` mbarriers.
-  Value shared = getDynamicSharedMemory(kb);
-  denseRing = kb.add(getSharedAddress(kb, shared),
-                     getAlignedOffset(kb, shared, kWgmmaTileAlignment));
-  blockRing = kb.affine(denseRing, 1, tiling.stages * denseSlotBytes);
-  ring.emplace(kb, copies,
-               kb.affine(blockRing, 1, tiling.stages * blockSlotBytes),
-               tiling.stages);
-}
-
-void WgmmaBlockEmitter::setTile(Value groupSlice, Value columnTile) {
-  Value group = groupSlice;
+  Value group = kb.blockId(gpu::Dimension::x);
   if (tiling.split > 1) {
-    slice = kb.rem(groupSlice, tiling.split);
-    group = kb.div(groupSlice, tiling.split);
+    slice = kb.rem(group, tiling.split);
+    group = kb.div(group, tiling.split);
   }
   firstRow = kb.affine(group, tiling.slabs);
-  firstColumn = kb.affine(columnTile, tiling.getColumns());
+  firstColumn = kb.affine(kb.blockId(gpu::Dimension::y), tiling.getColumns());
   lo = kb.loadIndex(stepOffsets, group);
   count = arith::SubIOp::create(
       b, kb.loadIndex(stepOffsets, kb.affine(group, 1, 1)), lo);
@@ -424,20 +379,16 @@ void WgmmaBlockEmitter::setTile(Value groupSlice, Value columnTile) {
     lo = kb.add(lo, firstStep);
     count = arith::SubIOp::create(b, end, firstStep);
   }
-}
 
-void WgmmaBlockEmitter::forEachTile(function_ref<Value(Value)> body) {
-  if (!tiling.persistent) {
-    body(kb.index(0));
-    return;
-  }
-  int64_t groups = tiling.getGroups() * tiling.split;
-  kb.loop(kb.blockId(gpu::Dimension::x), kb.index(tiling.getTiles(layout)),
-          gpu::GridDimOp::create(b, gpu::Dimension::x), {kb.index(0)},
-          [&](Value t, ValueRange before) -> SmallVector<Value> {
-            setTile(kb.rem(t, groups), kb.div(t, groups));
-            return {body(before[0])};
-          });
+  // The rings of the dense slices then of the blocks, then each slot's
+  // `full` and `empty` mbarriers.
+  Value shared = getDynamicSharedMemory(kb);
+  denseRing = kb.add(getSharedAddress(kb, shared),
+                     getAlignedOffset(kb, shared, kWgmmaTileAlignment));
+  blockRing = kb.affine(denseRing, 1, tiling.stages * denseSlotBytes);
+  ring.emplace(kb, copies,
+               kb.affine(blockRing, 1, tiling.stages * blockSlotBytes),
+               tiling.stages);
 }
 
 Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
@@ -482,46 +433,40 @@ void WgmmaBlockEmitter::emitCopies() {
   int64_t stages = tiling.stages, slabs = tiling.slabs;
   Value denseMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 2));
   Value blockMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 1));
-  forEachTile([&](Value before) {
-    kb.loop(
-        kb.index(0), count, getFirstBlocks(), [&](Value i, ValueRange next) {
-          Value g = kb.add(before, i);
-          Value slot = kb.rem(g, stages);
-          ring->waitUntilFree(g, slot, kb.div(g, stages));
-          SmallVector<Value> bits(slabs, kb.index(1));
-          if (slabs == 1) {
-            copies.arriveExpectingBytes(ring->full(slot),
-                                        denseSlotBytes + blockBytes);
-          } else {
-            Value bytes = kb.index(denseSlotBytes);
-            for (int64_t j = 0; j < slabs; ++j) {
-              bits[j] = getSlabBit(i, j);
-              bytes = kb.add(bytes, kb.affine(bits[j], blockBytes));
-            }
-            copies.arriveExpectingBytes(ring->full(slot), bytes);
-          }
-          Value k =
-              kb.affine(kb.loadIndex(steps, kb.add(lo, i)), denseRowBytes / 2);
-          copies.load(denseMap, k, firstColumn,
-                      kb.add(denseRing, kb.affine(slot, denseSlotBytes)),
-                      ring->full(slot));
-          SmallVector<Value> after;
-          for (int64_t j = 0; j < slabs; ++j) {
-            auto loadBlock = [&] {
-              copies.load(blockMap, kb.index(0), kb.affine(next[j], bc),
-                          kb.add(blockRing, kb.affine(slot, blockSlotBytes,
-                                                      j * blockBytes)),
-                          ring->full(slot));
-            };
-            if (slabs > 1)
-              kb.ifThen(isSet(bits[j]), loadBlock);
-            else
-              loadBlock();
-            after.push_back(kb.add(next[j], bits[j]));
-          }
-          return after;
-        });
-    return kb.add(before, count);
+  kb.loop(kb.index(0), count, getFirstBlocks(), [&](Value i, ValueRange next) {
+    Value slot = kb.rem(i, stages);
+    ring->waitUntilFree(i, slot, kb.div(i, stages));
+    SmallVector<Value> bits(slabs, kb.index(1));
+    if (slabs == 1) {
+      copies.arriveExpectingBytes(ring->full(slot),
+                                  denseSlotBytes + blockBytes);
+    } else {
+      Value bytes = kb.index(denseSlotBytes);
+      for (int64_t j = 0; j < slabs; ++j) {
+        bits[j] = getSlabBit(i, j);
+        bytes = kb.add(bytes, kb.affine(bits[j], blockBytes));
+      }
+      copies.arriveExpectingBytes(ring->full(slot), bytes);
+    }
+    Value k = kb.affine(kb.loadIndex(steps, kb.add(lo, i)), denseRowBytes / 2);
+    copies.load(denseMap, k, firstColumn,
+                kb.add(denseRing, kb.affine(slot, denseSlotBytes)),
+                ring->full(slot));
+    SmallVector<Value> after;
+    for (int64_t j = 0; j < slabs; ++j) {
+      auto loadBlock = [&] {
+        copies.load(
+            blockMap, kb.index(0), kb.affine(next[j], bc),
+            kb.add(blockRing, kb.affine(slot, blockSlotBytes, j * blockBytes)),
+            ring->full(slot));
+      };
+      if (slabs > 1)
+        kb.ifThen(isSet(bits[j]), loadBlock);
+      else
+        loadBlock();
+      after.push_back(kb.add(next[j], bits[j]));
+    }
+    return after;
   });
 }
 
@@ -583,76 +528,66 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
   // the products (C7520, on pairs of rows of the BERT-base FFN product).
   bool prefetchWords = structured && keepsEveryStep(tiling);
   int64_t wordsPerBlock = layout.blockReduction / 32;
-  forEachTile([&](Value before) {
-    SmallVector<Value> inits(slabs, atom.zeroAccumulator());
-    if (structured)
-      llvm::append_range(inits, getFirstBlocks());
-    for (int64_t j = 0; prefetchWords && j < slabs; ++j)
-      llvm::append_range(inits, loadMetadataWords(inits[slabs + j], inGroup));
-    ValueRange results =
-        kb.loop(kb.index(0), count, inits, [&](Value i, ValueRange carried) {
-          SmallVector<Value> next, entries, nextWords;
-          for (int64_t j = 0; prefetchWords && j < slabs; ++j) {
-            entries.push_back(kb.affine(carried[slabs + j], 1, 1));
-            llvm::append_range(nextWords,
-                               loadMetadataWords(entries.back(), inGroup));
+  SmallVector<Value> inits(slabs, atom.zeroAccumulator());
+  if (structured)
+    llvm::append_range(inits, getFirstBlocks());
+  for (int64_t j = 0; prefetchWords && j < slabs; ++j)
+    llvm::append_range(inits, loadMetadataWords(inits[slabs + j], inGroup));
+  ValueRange results = kb.loop(
+      kb.index(0), count, inits, [&](Value i, ValueRange carried) {
+        SmallVector<Value> next, entries, nextWords;
+        for (int64_t j = 0; prefetchWords && j < slabs; ++j) {
+          entries.push_back(kb.affine(carried[slabs + j], 1, 1));
+          llvm::append_range(nextWords,
+                             loadMetadataWords(entries.back(), inGroup));
+        }
+        Value slot = kb.rem(i, stages);
+        ring->waitUntilFull(i, slot);
+        Value denseSlot = atom.advance(denseDescriptor,
+                                       kb.affine(slot, denseSlotBytes / 16));
+        Value blocks = atom.advance(blockDescriptor,
+                                    kb.affine(slot, blockSlotBytes / 16));
+        atom.fence();
+        for (int64_t j = 0; j < slabs; ++j) {
+          Value acc = carried[j];
+          Value block = atom.advance(blocks, j * blockBytes);
+          if (slabs == 1 || prefetchWords) {
+            ValueRange words =
+                prefetchWords ? carried.slice(2 * slabs + j * wordsPerBlock,
+                                              wordsPerBlock)
+                              : ValueRange();
+            next.push_back(multiplyBlock(atom, denseSlot, block, words, acc));
+            continue;
           }
-          Value g = kb.add(before, i);
-          Value slot = kb.rem(g, stages);
-          ring->waitUntilFull(g, slot);
-          Value denseSlot = atom.advance(denseDescriptor,
-                                         kb.affine(slot, denseSlotBytes / 16));
-          Value blocks = atom.advance(blockDescriptor,
-                                      kb.affine(slot, blockSlotBytes / 16));
-          atom.fence();
-          for (int64_t j = 0; j < slabs; ++j) {
-            Value acc = carried[j];
-            Value block = atom.advance(blocks, j * blockBytes);
-            if (slabs == 1 || prefetchWords) {
-              ValueRange words =
-                  prefetchWords ? carried.slice(2 * slabs + j * wordsPerBlock,
-                                                wordsPerBlock)
-                                : ValueRange();
-              next.push_back(multiplyBlock(atom, denseSlot, block, words, acc));
-              continue;
-            }
-            // The same in every lane, so that ptxas keeps the slabs'
-            // products in flight together.
-            Value bit = kb.fromFirstLane(getSlabBit(i, j));
-            Value entry = structured ? carried[slabs + j] : Value();
-            if (structured)
-              entries.push_back(kb.add(entry, bit));
-            auto branch = scf::IfOp::create(b, acc.getType(), isSet(bit),
-                                            /*withElseRegion=*/true);
-            next.push_back(branch.getResult(0));
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(&branch.getThenRegion().front());
-            SmallVector<Value> words;
-            if (structured)
-              words = loadMetadataWords(entry, inGroup);
-            scf::YieldOp::create(
-                b, multiplyBlock(atom, denseSlot, block, words, acc));
-            b.setInsertionPointToStart(&branch.getElseRegion().front());
-            scf::YieldOp::create(b, acc);
-          }
-          atom.commitAndWait(1);
-          // Step g - 1's products are complete: its slot may be refilled.
-          ring->releaseIf(kb.affine(g, 1, -1),
-                          kb.both(lessThan(kb.index(0), i), releases));
-          llvm::append_range(next, entries);
-          llvm::append_range(next, nextWords);
-          return next;
-        });
-    atom.commitAndWait(0);
-    Value after = kb.add(before, count);
-    // On a persistent grid the tile's last step, complete now, releases its
-    // slot for the next tile's copies.
-    if (tiling.persistent)
-      ring->releaseIf(kb.affine(after, 1, -1),
-                      kb.both(lessThan(kb.index(0), count), releases));
-    storeSums(atom, results.take_front(slabs), warpgroup, inGroup);
-    return after;
-  });
+          // The same in every lane, so that ptxas keeps the slabs'
+          // products in flight together.
+          Value bit = kb.fromFirstLane(getSlabBit(i, j));
+          Value entry = structured ? carried[slabs + j] : Value();
+          if (structured)
+            entries.push_back(kb.add(entry, bit));
+          auto branch = scf::IfOp::create(b, acc.getType(), isSet(bit),
+                                          /*withElseRegion=*/true);
+          next.push_back(branch.getResult(0));
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&branch.getThenRegion().front());
+          SmallVector<Value> words;
+          if (structured)
+            words = loadMetadataWords(entry, inGroup);
+          scf::YieldOp::create(
+              b, multiplyBlock(atom, denseSlot, block, words, acc));
+          b.setInsertionPointToStart(&branch.getElseRegion().front());
+          scf::YieldOp::create(b, acc);
+        }
+        atom.commitAndWait(1);
+        // Step i - 1's products are complete: its slot may be refilled.
+        ring->releaseIf(kb.affine(i, 1, -1),
+                        kb.both(lessThan(kb.index(0), i), releases));
+        llvm::append_range(next, entries);
+        llvm::append_range(next, nextWords);
+        return next;
+      });
+  atom.commitAndWait(0);
+  storeSums(atom, results.take_front(slabs), warpgroup, inGroup);
 }
 
 void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,

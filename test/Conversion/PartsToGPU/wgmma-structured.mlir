@@ -81,12 +81,7 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 
 // 18 block rows by 128 reduction elements, with 4096 columns: pairs of
 // rows, the first of each keeping only its first block, the second both
-// (masks 3, 2). Its 9 x 16 tiles outnumber the multiprocessors (132) and
-// its ring fills a multiprocessor's shared memory, so it runs on a
-// persistent grid: each block of threads takes every 132nd tile from its
-// id (group t mod 9 of column tile t / 9), numbering the steps across its
-// tiles, and releases each tile's last slot once its products are
-// complete. The warpgroup carries an accumulator and the next packed
+// (masks 3, 2). The warpgroup carries an accumulator and the next packed
 // block of each row; each row's products are on a branch on the step's
 // mask bit, with the loads of their metadata words (loaded outside it, a
 // step ahead, they made ptxas serialize the products), and each entry
@@ -94,9 +89,6 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // CHECK-LABEL: gpu.func @part2(
 // CHECK: %[[MASKS:.+]] = memref.get_global @part2_step_masks : memref<18xi32>
 // CHECK: %[[METADATA2:.+]] = memref.get_global @part2_metadata
-// CHECK: %[[GRID:.+]] = gpu.grid_dim  x
-// CHECK: scf.for %[[TILE:.+]] = %{{.+}} to %c144 step %[[GRID]] iter_args(%[[BEFORE:.+]] = %{{.+}}) -> (index)
-// CHECK: arith.remui %[[TILE]], %c9
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC0:[^ ]+]] = %{{[^,]+}}, %[[ACC1:[^ ]+]] = %{{[^,]+}}, %[[ENTRY0:[^ ]+]] = %{{[^,]+}}, %[[ENTRY1:[^ ]+]] = %{{[^)]+}})
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK: memref.load %[[MASKS]]
@@ -112,16 +104,12 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // CHECK: } else {
 // CHECK-NEXT: scf.yield %[[ACC1]]
 // CHECK: scf.yield %{{[^,]+}}, %{{[^,]+}}, %[[NEXT0]], %[[NEXT1]] :
-// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
-// CHECK: %[[AFTER:.+]] = arith.addi %[[BEFORE]], %{{.+}} : index
-// CHECK: nvvm.mbarrier.arrive.expect_tx {{.*}}, predicate
-// CHECK: scf.yield %[[AFTER]] : index
 // CHECK-LABEL: func.func @wgmma_structured
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c66{{.*}}, %c1{{.*}}) threads in (%c160
 // CHECK-LABEL: func.func @wgmma_structured_pairs
 // CHECK: gpu.launch_func @tesa_kernels::@part1 blocks in (%c70{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c160
 // CHECK-LABEL: func.func @wgmma_structured_distinct_pairs
-// CHECK: gpu.launch_func @tesa_kernels::@part2 blocks in (%c132{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c288
+// CHECK: gpu.launch_func @tesa_kernels::@part2 blocks in (%c9{{.*}}, %c16{{.*}}, %c1{{.*}}) threads in (%c288
 func.func @wgmma_structured_pairs(%w: tensor<8960x64xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x64xi8>>>,
                                   %x: tensor<64x256xf32>, %acc: tensor<8960x256xf32>) -> tensor<8960x256xf32> {
   %r = linalg.matmul ins(%w, %x : tensor<8960x64xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x64xi8>>>, tensor<64x256xf32>)
