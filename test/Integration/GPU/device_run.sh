@@ -126,9 +126,11 @@ case "${1:-check}" in
     # Nsight Compute and the sanitizers on the variants where there are
     # (else on gpu-run/bench): the split walks (BERT-base's Linears at 128
     # tokens) and the FFN shape's kernel.
+    # NCU=0 skips Nsight Compute; SANITIZERS lists the tools (all three
+    # by default), for a run short of device time.
     variants=$(ls -d gpu-run/bench-* 2>/dev/null)
     for dir in ${variants:-gpu-run/bench}; do
-      [ -e "$dir/two_four_random_f16prog_ffn.so" ] || continue
+      [ "${NCU:-1}" = 1 ] && [ -e "$dir/two_four_random_f16prog_ffn.so" ] || continue
       step "$(basename "$dir")-ncu-two-four" 90 ncu --section SpeedOfLight \
         --section Occupancy --section LaunchStats -k regex:part0 \
         python bench/profile_parts.py case "$dir" two_four_random_f16prog_ffn
@@ -137,7 +139,7 @@ case "${1:-check}" in
       for name in two_four_random_f16prog_s128_ffn2 \
           two_four_random_f16prog_s128_attention two_four_random_f16prog_ffn; do
         [ -e "$dir/$name.so" ] || continue
-        for tool in memcheck racecheck synccheck; do
+        for tool in ${SANITIZERS:-memcheck racecheck synccheck}; do
           step "$(basename "$dir")-$name-$tool" 90 compute-sanitizer \
             --tool "$tool" --error-exitcode 3 python bench/profile_parts.py \
             case "$dir" "$name"
