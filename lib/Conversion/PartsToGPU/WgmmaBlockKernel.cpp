@@ -83,10 +83,6 @@ struct WgmmaBlockTiling {
   /// getWgmmaBlockSplit); 1 where the tiles alone give every
   /// multiprocessor one.
   int64_t split = 1;
-  /// Whether the warpgroups stage their sums in the ring (structured parts
-  /// where they fit, see getStagingBytes) and store them from there in the
-  /// result's order, one element a thread at a time.
-  bool stagedSums = false;
   KeptSlabGroups groups;
   int64_t getColumns() const { return warpgroups * columnsPerWarpgroup; }
   /// The warpgroups and one copying warp.
@@ -139,30 +135,6 @@ static int64_t getStageBytes(const PartLayout &layout,
          tiling.slabs * getBlockBytes(layout);
 }
 
-/// Structured parts stage each warpgroup's sums in shared memory (the
-/// ring, free once every product is complete), in the result's order: the
-/// dimension contiguous in the result (channels of `x @ W`'s C[column]
-/// [channel], columns of `W @ x`'s C[channel][column]) inner, padded by 4
-/// f32 so that the accumulators' writes spread over the banks. The f32
-/// elements of one slab's sums, and of a row of them.
-static int64_t getStagingRow(const PartLayout &layout,
-                             const WgmmaBlockTiling &tiling) {
-  return (layout.sparseIsLhs ? tiling.columnsPerWarpgroup
-                             : layout.blockChannels) +
-         4;
-}
-static int64_t getStagingSlab(const PartLayout &layout,
-                              const WgmmaBlockTiling &tiling) {
-  int64_t rows =
-      layout.sparseIsLhs ? layout.blockChannels : tiling.columnsPerWarpgroup;
-  return rows * getStagingRow(layout, tiling);
-}
-/// Bytes of one warpgroup's staged sums.
-static int64_t getStagingBytes(const PartLayout &layout,
-                               const WgmmaBlockTiling &tiling) {
-  return 4 * tiling.slabs * getStagingSlab(layout, tiling);
-}
-
 static int64_t getSharedBytes(const PartLayout &layout,
                               const WgmmaBlockTiling &tiling) {
   // The rings start at the first 1 KiB boundary; the mbarriers follow.
@@ -186,8 +158,8 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
               2 * int64_t(chip.multiprocessors)
           ? 2
           : 1;
-  WgmmaBlockTiling tiling{warpgroups, columnsPerWarpgroup,     0, 1, 1,
-                          false,      groupWorkRows(layout, 1)};
+  WgmmaBlockTiling tiling{warpgroups, columnsPerWarpgroup, 0, 1, 1,
+                          groupWorkRows(layout, 1)};
   // Groups of slabs where their walks are short enough and their tiles
   // still give every multiprocessor one.
   int64_t slabs =
@@ -229,9 +201,6 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
                        getStageBytes(layout, tiling));
   tiling.stages = std::clamp(longest, kMinStages,
                              std::max(kMinStages, maxStages));
-  tiling.stagedSums = layout.structured &&
-                      tiling.warpgroups * getStagingBytes(layout, tiling) <=
-                          tiling.stages * getStageBytes(layout, tiling);
   return tiling;
 }
 
@@ -343,15 +312,6 @@ private:
   /// Split-K: writes the f32 `sum` of (channel, column) to the block's
   /// slice of the workspace (`out`, see getWgmmaBlockSplit).
   void storePartialSum(Value channel, Value column, Value sum);
-  /// Adds the sum of (work row `workRow`, channel `channel`, column
-  /// `column`) to the result (split: to the workspace), where they exist.
-  void storeSum(Value workRow, Value channel, Value column, Value sum);
-  /// The warpgroup's sums of each slab through shared memory (see
-  /// getStagingBytes): the accumulators written in the result's order once
-  /// every warpgroup's products are complete, then stored by a loop that
-  /// gives consecutive threads consecutive elements of the result.
-  void storeStagedSums(WarpgroupMmaEmitter &atom, ValueRange sums,
-                       Value warpgroup, Value inGroup);
   /// Adds the warpgroup's sums of each slab to the result.
   void storeSums(WarpgroupMmaEmitter &atom, ValueRange sums, Value warpgroup,
                  Value inGroup);
@@ -372,9 +332,8 @@ private:
   /// Split-K: the block's slice of its walk and the slice's first step
   /// (null where the walks are not split).
   Value slice, firstStep;
-  /// Shared addresses of the two rings, and their slots' mbarriers; the
-  /// dynamic shared memory and the rings' offset in it.
-  Value denseRing, blockRing, shared, ringOffset;
+  /// Shared addresses of the two rings, and their slots' mbarriers.
+  Value denseRing, blockRing;
   TensorMapEmitter copies;
   std::optional<MBarrierRing> ring;
 };
@@ -423,9 +382,9 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
 
   // The rings of the dense slices then of the blocks, then each slot's
   // `full` and `empty` mbarriers.
-  shared = getDynamicSharedMemory(kb);
-  ringOffset = getAlignedOffset(kb, shared, kWgmmaTileAlignment);
-  denseRing = kb.add(getSharedAddress(kb, shared), ringOffset);
+  Value shared = getDynamicSharedMemory(kb);
+  denseRing = kb.add(getSharedAddress(kb, shared),
+                     getAlignedOffset(kb, shared, kWgmmaTileAlignment));
   blockRing = kb.affine(denseRing, 1, tiling.stages * denseSlotBytes);
   ring.emplace(kb, copies,
                kb.affine(blockRing, 1, tiling.stages * blockSlotBytes),
@@ -628,39 +587,7 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
         return next;
       });
   atom.commitAndWait(0);
-  if (tiling.stagedSums)
-    storeStagedSums(atom, results.take_front(slabs), warpgroup, inGroup);
-  else
-    storeSums(atom, results.take_front(slabs), warpgroup, inGroup);
-}
-
-void WgmmaBlockEmitter::storePartialSum(Value channel, Value column,
-                                        Value sum) {
-  int64_t p = layout.channels, q = layout.columns;
-  Value element = layout.sparseIsLhs ? kb.add(kb.affine(channel, q), column)
-                                     : kb.add(kb.affine(column, p), channel);
-  memref::StoreOp::create(b, sum, out,
-                          kb.add(kb.affine(slice, p * q), element));
-}
-
-void WgmmaBlockEmitter::storeSum(Value workRow, Value channel, Value column,
-                                 Value sum) {
-  Value inside = kb.both(kb.less(workRow, workRows),
-                         kb.both(kb.less(channel, layout.channels),
-                                 kb.less(column, layout.columns)));
-  kb.ifThen(inside, [&] {
-    if (slice)
-      storePartialSum(channel, column, sum);
-    else
-      kb.accumulateSum(out, channel, column, sum, scales, denseScales);
-  });
-}
-
-/// The first channel of `workRow`'s block (clamped to the last work row).
-static Value getChannelBase(KernelBuilder &kb, Value rows, Value workRow,
-                            int64_t workRows) {
-  return kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)),
-                   kb.layout.blockChannels);
+  storeSums(atom, results.take_front(slabs), warpgroup, inGroup);
 }
 
 void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,
@@ -669,77 +596,38 @@ void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,
       firstColumn, kb.affine(warpgroup, tiling.columnsPerWarpgroup));
   for (auto [j, sum] : llvm::enumerate(sums)) {
     Value workRow = kb.affine(firstRow, 1, j);
-    Value channelBase = getChannelBase(kb, rows, workRow, workRows);
+    Value rowExists = kb.less(workRow, workRows);
+    Value channelBase =
+        kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)), bc);
     for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i) {
       // Rows of the accumulator tile are A's: the block's channels
       // (structured) or the dense columns (int8).
       auto [tileRow, tileColumn] = atom.getAccumulatorPosition(inGroup, i);
-      storeSum(workRow, kb.add(channelBase, structured ? tileRow : tileColumn),
-               kb.add(columnBase, structured ? tileColumn : tileRow),
-               atom.getAccumulator(sum, i));
+      Value channel =
+          kb.add(channelBase, structured ? tileRow : tileColumn);
+      Value column = kb.add(columnBase, structured ? tileColumn : tileRow);
+      Value inside = kb.both(rowExists,
+                             kb.both(kb.less(channel, layout.channels),
+                                     kb.less(column, layout.columns)));
+      kb.ifThen(inside, [&] {
+        Value value = atom.getAccumulator(sum, i);
+        if (slice)
+          storePartialSum(channel, column, value);
+        else
+          kb.accumulateSum(out, channel, column, value, scales, denseScales);
+      });
     }
   }
 }
 
-void WgmmaBlockEmitter::storeStagedSums(WarpgroupMmaEmitter &atom,
-                                        ValueRange sums, Value warpgroup,
-                                        Value inGroup) {
-  // Structured: accumulator rows are the block's channels, its columns
-  // the warpgroup's dense columns.
-  int64_t channels = layout.blockChannels;
-  int64_t columns = tiling.columnsPerWarpgroup;
-  int64_t rowElements = getStagingRow(layout, tiling);
-  int64_t slabElements = getStagingSlab(layout, tiling);
-  auto namedBarrier = [&](Value id, int64_t threads) {
-    NVVM::BarrierOp::create(
-        b, Type(), arith::IndexCastOp::create(b, b.getI32Type(), id),
-        kb.i32(int32_t(threads)), NVVM::BarrierReductionAttr(), Value());
-  };
-  // The staged element of (channel, column) of a slab's sums.
-  auto stagedIndex = [&](Value slab, Value channel, Value column) {
-    Value inSlab = layout.sparseIsLhs
-                       ? kb.add(kb.affine(channel, rowElements), column)
-                       : kb.add(kb.affine(column, rowElements), channel);
-    return kb.add(kb.affine(slab, slabElements), inSlab);
-  };
-  // Every warpgroup's products are complete: the ring is free.
-  namedBarrier(kb.index(1), tiling.warpgroups * kWarpgroupThreads);
-  auto type =
-      MemRefType::get({tiling.slabs * slabElements}, b.getF32Type(),
-                      MemRefLayoutAttrInterface(),
-                      cast<MemRefType>(shared.getType()).getMemorySpace());
-  Value staged = memref::ViewOp::create(
-      b, type, shared,
-      kb.add(ringOffset, kb.affine(warpgroup, getStagingBytes(layout, tiling))),
-      ValueRange());
-  for (auto [j, sum] : llvm::enumerate(sums))
-    for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i) {
-      auto [channel, column] = atom.getAccumulatorPosition(inGroup, i);
-      memref::StoreOp::create(
-          b, atom.getAccumulator(sum, i), staged,
-          stagedIndex(kb.index(int64_t(j)), channel, column));
-    }
-  // The warpgroup's own barrier (ids from 2).
-  namedBarrier(kb.affine(warpgroup, 1, 2), kWarpgroupThreads);
-  // Element e of the warpgroup's sums in the result's order.
-  Value columnBase = kb.add(firstColumn, kb.affine(warpgroup, columns));
-  int64_t perSlab = channels * columns;
-  kb.loop(
-      inGroup, kb.index(tiling.slabs * perSlab), kb.index(kWarpgroupThreads),
-      {}, [&](Value e, ValueRange) -> SmallVector<Value> {
-        Value slab = kb.div(e, perSlab), inSlab = kb.rem(e, perSlab);
-        Value channel = layout.sparseIsLhs ? kb.div(inSlab, columns)
-                                           : kb.rem(inSlab, channels);
-        Value column = layout.sparseIsLhs ? kb.rem(inSlab, columns)
-                                          : kb.div(inSlab, channels);
-        Value sum = memref::LoadOp::create(
-            b, staged, ValueRange{stagedIndex(slab, channel, column)});
-        Value workRow = kb.add(firstRow, slab);
-        storeSum(workRow,
-                 kb.add(getChannelBase(kb, rows, workRow, workRows), channel),
-                 kb.add(columnBase, column), sum);
-        return {};
-      });
+void WgmmaBlockEmitter::storePartialSum(Value channel, Value column,
+                                        Value sum) {
+  int64_t p = layout.channels, q = layout.columns;
+  Value element = layout.sparseIsLhs
+                      ? kb.add(kb.affine(channel, q), column)
+                      : kb.add(kb.affine(column, p), channel);
+  memref::StoreOp::create(b, sum, out,
+                          kb.add(kb.affine(slice, p * q), element));
 }
 
 gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,
