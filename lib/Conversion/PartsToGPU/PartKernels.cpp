@@ -132,7 +132,6 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   ImplicitLocOpBuilder b(loc, builder);
   OpBuilder::InsertionGuard guard(b);
   KernelBuilder kb(b, module, prefix, layout, chip, part);
-  kb.steps = steps;
   Type f32 = b.getF32Type();
   int64_t p = layout.channels, k = layout.reduction, q = layout.columns;
   // f32 operands and result, or in f16 programs f16 ones (read only by the
@@ -189,13 +188,13 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
     kernels.workspaceElements = split * p * q;
     auto workspace = MemRefType::get({kernels.workspaceElements}, f32);
     computeArguments.back() = workspace;
-    kb.steps = nullptr;
     KernelBuilder finish(b, module, prefix, layout, chip, part);
     finish.steps = steps;
     kernels.finish = buildSplitFinish(finish, workspace, result, trailing,
                                       split);
     kernels.finishLaunch = getSplitFinishLaunch(layout);
   } else {
+    kb.steps = steps;
     llvm::append_range(computeArguments, trailing);
   }
   if (usesWgmmaBlocks(layout, chip)) {
