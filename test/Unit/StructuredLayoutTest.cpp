@@ -7,11 +7,13 @@
 // Where the packed values of a 2:4 structured part lie
 // (lib/Conversion/PartsToGPU/PartLayout.cpp): in the order of the mma.sp
 // fragments, or in reduction order for the warpgroup kernel
-// (PartLayout::structuredRows), and which parts that kernel takes
-// (canUseWgmmaStructured).
+// (PartLayout::structuredRows), which parts that kernel takes
+// (canUseWgmmaStructured), and where it splits its walks
+// (getWgmmaBlockSplit).
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelBuilder.h"
 #include "PartKernels.h"
 
 #include "gtest/gtest.h"
@@ -111,6 +113,36 @@ TEST(StructuredLayout, WarpgroupKernelTakesWideSm90Parts) {
       structuredLayout(map, 256, "sm_90", {32, 64}), chip("sm_90")));
   EXPECT_FALSE(canUseWgmmaStructured(
       structuredLayout(map, 256, "sm_90", {64, 128}), chip("sm_90")));
+}
+
+/// A structured layout of a random 2:4 lhs as the lowering makes it for
+/// the warpgroup kernel.
+PartLayout warpgroupLayout(int64_t channels, int64_t reduction,
+                           int64_t columns) {
+  PartLayout layout =
+      structuredLayout(randomTwoFour(channels, reduction), columns);
+  layout.structuredRows = true;
+  return layout;
+}
+
+TEST(StructuredLayout, WarpgroupKernelSplitsTheWalksOfFewTiles) {
+  const ChipDescription &sm90 = chip("sm_90");
+  ASSERT_EQ(sm90.multiprocessors, 132u);
+  // BERT-base's FFN2 at 128 tokens: 12 block rows by two tiles of 64
+  // columns (24 tiles), 48 steps each: five slices, 120 blocks of threads;
+  // a finishing thread for each of the 12 x 64 x 128 sums.
+  PartLayout ffn2 = warpgroupLayout(768, 3072, 128);
+  EXPECT_EQ(getWgmmaBlockSplit(ffn2, sm90), 5);
+  KernelLaunch compute = getWgmmaBlockLaunch(ffn2, sm90);
+  EXPECT_EQ(compute.grid[0], 12 * 5);
+  EXPECT_EQ(compute.grid[1], 2);
+  EXPECT_EQ(getSplitFinishLaunch(ffn2).grid[0], 12 * 64 * 128 / kThreads);
+  // Walks of 12 steps: at most three slices of four.
+  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(768, 768, 128), sm90), 3);
+  // Walks of four steps, and tiles that fill the multiprocessors (the FFN1
+  // product at 4096 tokens), are not split.
+  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(768, 256, 128), sm90), 1);
+  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(3072, 768, 4096), sm90), 1);
 }
 
 } // namespace
