@@ -81,15 +81,18 @@ private:
   /// The transposed dense operand, made once for all parts that read it.
   Value getTransposed(OpBuilder &builder, Location loc, Value dense);
   /// The packed values and scales of a part with `layout` whose sparse
-  /// operand is `source`: constants of the module when the source is one
-  /// (named after `prefix`), else made by the pack kernel `buildPack` gives
+  /// operand is `source`: constants of the module when the source is a
+  /// constant, whose values are then `constantValues` (see
+  /// getConstantSourceValues; named after `prefix`), else made by the pack
+  /// kernel `buildPack` gives
   /// on every call (OutlineWeightPacking can move that launch into an entry
   /// point of its own), in buffers added to `temporaries`.
-  std::pair<Value, Value> getPackedWeights(
-      OpBuilder &builder, Location loc, StringRef prefix,
-      const PartLayout &layout, Value source,
-      llvm::function_ref<gpu::GPUFuncOp(KernelLaunch &)> buildPack,
-      SmallVectorImpl<Value> &temporaries);
+  std::pair<Value, Value>
+  getPackedWeights(OpBuilder &builder, Location loc, StringRef prefix,
+                   const PartLayout &layout, Value source,
+                   const std::optional<std::vector<float>> &constantValues,
+                   llvm::function_ref<gpu::GPUFuncOp(KernelLaunch &)> buildPack,
+                   SmallVectorImpl<Value> &temporaries);
   /// A constant global of the host module holding `value`, read as a buffer.
   Value getConstantBuffer(OpBuilder &builder, Location loc, StringRef name,
                           DenseElementsAttr value);
@@ -315,11 +318,12 @@ Value LowerPartsToGPUPass::getTransposed(OpBuilder &builder, Location loc,
 std::pair<Value, Value> LowerPartsToGPUPass::getPackedWeights(
     OpBuilder &builder, Location loc, StringRef prefix,
     const PartLayout &layout, Value source,
+    const std::optional<std::vector<float>> &constantValues,
     llvm::function_ref<gpu::GPUFuncOp(KernelLaunch &)> buildPack,
     SmallVectorImpl<Value> &temporaries) {
-  if (std::optional<std::vector<float>> values =
-          getConstantSourceValues(source)) {
-    HostPackedPart host = packOnHost(builder.getContext(), layout, *values);
+  if (constantValues) {
+    HostPackedPart host =
+        packOnHost(builder.getContext(), layout, *constantValues);
     Value packed = getConstantBuffer(builder, loc, (prefix + "_packed").str(),
                                      host.values);
     Value scales;
@@ -414,18 +418,6 @@ static SmallVector<Operation *> getFollowingSteps(PartMatmulOp op) {
   return steps;
 }
 
-/// Whether `op` is a 2:4 structured part that `chip`'s sparse tensor cores
-/// compute (see buildPartLayout).
-static bool isSparseTensorCorePart(PartMatmulOp op,
-                                   const ChipDescription &chip) {
-  ArrayRef<int64_t> block = op.getBlock();
-  if (op.getKernel() != PartKernel::Structured || block.size() != 2)
-    return false;
-  return chip.acceptsStructuredBlock(op.getSparseOperand() == 0
-                                         ? BlockShape{block[0], block[1]}
-                                         : BlockShape{block[1], block[0]});
-}
-
 LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
                                          gpu::GPUModuleOp kernelModule,
                                          unsigned index,
@@ -437,12 +429,12 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   bool sparseIsLhs = op.getSparseOperand() == 0;
   auto resultType = cast<RankedTensorType>(op.getType());
   Type denseElement = getElementTypeOrSelf(op.getDense().getType());
-  // 32-bit blocks kept whole: the contraction family over the kept blocks,
-  // before any part layout is built.
   // The elementwise steps after the part (a bias, GELU, the rounding to
   // f16 of torch-mlir's f16 Linear, a residual add), which then take no
   // kernel of their own.
   SmallVector<Operation *> steps;
+  // 32-bit blocks kept whole: the contraction family over the kept blocks,
+  // before any part layout is built.
   if (!matchGather(op.getDense())) {
     steps = getFollowingSteps(op);
     std::string name = "part" + std::to_string(index);
@@ -455,7 +447,9 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       // The kept-channel kernel multiplies on FMA tiles: a 2:4 part that
       // whole pruned rows leave (two of every four rows of W) is faster on
       // sparse tensor cores, where the chip has them.
-      if (isSparseTensorCorePart(op, chip))
+      if (isSparseTensorCorePart(op.getKernel(), op.getBlock(),
+                                 op.getSparseOperand() == 0, op.getBits(),
+                                 chip))
         kernel = llvm::createStringError(
             "a 2:4 structured part is computed on sparse tensor cores");
       else
@@ -529,7 +523,8 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   Value result = op.getAcc();
   if (!layout.rows.empty()) {
     std::string prefix = "part" + std::to_string(index);
-    bool constantSource = getConstantSourceValues(source).has_value();
+    std::optional<std::vector<float>> constantValues =
+        getConstantSourceValues(source);
     DenseCopyKey copyKey = {op.getDense(),
                             getDenseCopyType(builder.getContext(), layout),
                             op->getBlock()};
@@ -540,11 +535,10 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
         getBufferType(op.getDense().getType()) == std::get<Type>(copyKey);
     bool makeCopy =
         hasDenseCopy(layout) && !denseIsCopy && !denseCopies.count(copyKey);
-    PartKernels kernels =
-        buildPartKernels(builder, loc, kernelModule, prefix, layout, chip, op,
-                         /*withPack=*/!constantSource,
-                         /*withDenseCopy=*/makeCopy,
-                         following ? &*following : nullptr);
+    PartKernels kernels = buildPartKernels(
+        builder, loc, kernelModule, prefix, layout, chip, op,
+        /*withPack=*/!constantValues,
+        /*withDenseCopy=*/makeCopy, following ? &*following : nullptr);
     auto alloc = [&](Type type) -> Value {
       return memref::AllocOp::create(builder, loc, cast<MemRefType>(type));
     };
@@ -569,7 +563,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     }
     SmallVector<Value> temporaries;
     auto [packed, scales] = getPackedWeights(
-        builder, loc, prefix, layout, source,
+        builder, loc, prefix, layout, source, constantValues,
         [&](KernelLaunch &packLaunch) {
           packLaunch = kernels.packLaunch;
           return kernels.pack;
@@ -715,6 +709,7 @@ bool LowerPartsToGPUPass::lowerDecodeProduct(ArrayRef<PartMatmulOp> product,
       source = extract.getSource();
     auto [packed, scales] = getPackedWeights(
         builder, loc, partPrefix, layout, source,
+        getConstantSourceValues(source),
         [&](KernelLaunch &packLaunch) {
           return buildPartPack(builder, loc, kernelModule, partPrefix, layout,
                                chip, op, packLaunch);

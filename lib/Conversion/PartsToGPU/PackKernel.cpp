@@ -34,11 +34,6 @@ struct PackRow {
 };
 } // namespace
 
-/// Channels of a work row: one (SIMT) or a block row's.
-static int64_t getRowChannels(const PartLayout &layout) {
-  return layout.useMma ? layout.blockChannels : 1;
-}
-
 /// Packed values of one channel in one entry: a SIMT group or a block row
 /// (half of it, structured).
 static int64_t getEntryLength(const PartLayout &layout) {
@@ -62,7 +57,7 @@ static int64_t getLongestRowUnits(const PartLayout &layout) {
   for (size_t row = 0; row + 1 < layout.offsets.size(); ++row)
     longest = std::max<int64_t>(longest,
                                 layout.offsets[row + 1] - layout.offsets[row]);
-  return longest * getRowChannels(layout) * getEntryLength(layout) /
+  return longest * layout.getWorkRowChannels() * getEntryLength(layout) /
          getPackingUnit(layout);
 }
 
@@ -164,7 +159,8 @@ static Value emitRowScales(KernelBuilder &kb, gpu::GPUFuncOp fn, Value src,
                            const PackRow &row, Value thread, Value scaleOut) {
   const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
-  int64_t channels = getRowChannels(layout), length = getEntryLength(layout);
+  int64_t channels = layout.getWorkRowChannels(),
+          length = getEntryLength(layout);
   int64_t packThreads = getPackThreads(layout);
   int64_t slices = std::max<int64_t>(1, packThreads / channels);
   Value partials = kb.workgroupBuffer(fn, {slices * channels});
@@ -235,7 +231,8 @@ gpu::GPUFuncOp tesa::buildPack(KernelBuilder &kb, MemRefType source,
   auto fn = kb.begin("_pack", {source, packed, scales});
   Value src = fn.getArgument(0), out = fn.getArgument(1);
   bool quantised = layout.compute == ComputeKind::I8;
-  int64_t channels = getRowChannels(layout), length = getEntryLength(layout);
+  int64_t channels = layout.getWorkRowChannels(),
+          length = getEntryLength(layout);
   int64_t unit = getPackingUnit(layout);
   int64_t unitsPerEntry = channels * length / unit;
   Value w = gpu::BlockIdOp::create(b, gpu::Dimension::x);

@@ -121,6 +121,8 @@ struct PartLayout {
 
   /// Packed values the compute kernel reads.
   int64_t getNumPacked() const;
+  /// Channels of a work row: one (SIMT) or a block row's.
+  int64_t getWorkRowChannels() const { return useMma ? blockChannels : 1; }
   /// Elements of the packed buffer: one per value, or one byte per two
   /// values for 4-bit parts.
   int64_t getPackedBufferSize() const;
@@ -166,6 +168,13 @@ struct PartLayout {
   /// covers.
   int64_t getNumColumnWork() const;
 };
+
+/// Whether a part of `kernel` kind, `block` shape (in the sparse operand's
+/// dimensions) and `bits` is computed on `chip`'s sparse tensor cores: a 2:4
+/// structured f16 part of a block shape the chip accepts.
+bool isSparseTensorCorePart(PartKernel kernel, llvm::ArrayRef<int64_t> block,
+                            bool sparseIsLhs, unsigned bits,
+                            const ChipDescription &chip);
 
 /// Builds the layout of a part whose kept elements are `part` (in the sparse
 /// operand's own orientation). Its work rows are the channels (SIMT) or

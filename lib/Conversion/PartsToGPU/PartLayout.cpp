@@ -137,7 +137,7 @@ void tesa::restrictToLiveColumns(PartLayout &layout,
 }
 
 void tesa::addEmptyWorkRows(PartLayout &layout) {
-  int64_t rowChannels = layout.useMma ? layout.blockChannels : 1;
+  int64_t rowChannels = layout.getWorkRowChannels();
   int64_t numRows = (layout.channels + rowChannels - 1) / rowChannels;
   std::vector<int32_t> rows, offsets = {0};
   size_t next = 0;
@@ -200,6 +200,22 @@ int64_t PartLayout::getNumKept() const {
   return kept;
 }
 
+/// `block` (in the sparse operand's dimensions) as channels x reduction.
+static BlockShape getBlockShape(llvm::ArrayRef<int64_t> block,
+                                bool sparseIsLhs) {
+  return sparseIsLhs ? BlockShape{block[0], block[1]}
+                     : BlockShape{block[1], block[0]};
+}
+
+bool tesa::isSparseTensorCorePart(PartKernel kernel,
+                                  llvm::ArrayRef<int64_t> block,
+                                  bool sparseIsLhs, unsigned bits,
+                                  const ChipDescription &chip) {
+  return kernel == PartKernel::Structured && block.size() == 2 &&
+         getComputeKind(bits) == ComputeKind::F16 &&
+         chip.acceptsStructuredBlock(getBlockShape(block, sparseIsLhs));
+}
+
 PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                                  int64_t columns, PartKernel kernel,
                                  llvm::ArrayRef<int64_t> block, unsigned bits,
@@ -225,12 +241,10 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
   };
   BlockShape blockShape = {0, 0};
   if (blockKernel)
-    blockShape = sparseIsLhs ? BlockShape{block[0], block[1]}
-                             : BlockShape{block[1], block[0]};
+    blockShape = getBlockShape(block, sparseIsLhs);
   std::optional<MatrixShape> mma = chip.getMatrixShape(layout.compute);
-  layout.structured = kernel == PartKernel::Structured &&
-                      layout.compute == ComputeKind::F16 &&
-                      chip.acceptsStructuredBlock(blockShape);
+  layout.structured =
+      isSparseTensorCorePart(kernel, block, sparseIsLhs, bits, chip);
   if (layout.structured)
     mma = chip.sparseF16Mma;
   layout.useMma = layout.structured ||

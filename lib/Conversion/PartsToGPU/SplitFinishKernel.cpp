@@ -10,8 +10,9 @@
 // the part's work rows and every dense column, and updates the result as
 // the compute kernels do (KernelBuilder::accumulateSum): the initial value
 // or bias in place of the result's where the layout has one, the part's
-// epilogue, an f16 result rounded once, and the following steps. One thread an element,
-// consecutive threads taking consecutive elements of the result.
+// epilogue, an f16 result rounded once, and the following steps. One
+// thread an element, consecutive threads taking consecutive elements of
+// the result.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,14 +21,9 @@
 using namespace mlir;
 using namespace tesa;
 
-/// Channels of one work row: a block row's, or a SIMT row's one.
-static int64_t getWorkRowChannels(const PartLayout &layout) {
-  return layout.useMma ? layout.blockChannels : 1;
-}
-
 /// Elements the finish kernel updates: those of every work row's channels.
 static int64_t getFinishElements(const PartLayout &layout) {
-  return int64_t(layout.rows.size()) * getWorkRowChannels(layout) *
+  return int64_t(layout.rows.size()) * layout.getWorkRowChannels() *
          layout.columns;
 }
 
@@ -40,7 +36,7 @@ gpu::GPUFuncOp tesa::buildSplitFinish(KernelBuilder &kb, MemRefType workspace,
   gpu::GPUFuncOp fn = kb.begin("_split_finish", arguments);
   Value sums = fn.getArgument(0), out = fn.getArgument(1);
   kb.bindTrailingArguments(fn, 2);
-  int64_t rowChannels = getWorkRowChannels(layout);
+  int64_t rowChannels = layout.getWorkRowChannels();
   int64_t p = layout.channels, q = layout.columns;
   Value rows = kb.table("_rows", layout.rows);
   Value i = kb.globalId();
