@@ -97,13 +97,15 @@ public:
   virtual Error unloadModule(void *module) = 0;
   virtual Error getFunction(void *module, const char *name,
                             void *&function) = 0;
-  /// Launches `function`; `programmatic`: with programmatic stream
-  /// serialisation, so that it may start before the previous kernel of
-  /// `stream` has finished (a backend without it launches normally).
+  /// Launches `function`, its blocks in clusters of `cluster` blocks (1, 1,
+  /// 1: none; a backend without thread block clusters fails for others);
+  /// `programmatic`: with programmatic stream serialisation, so that it may
+  /// start before the previous kernel of `stream` has finished (a backend
+  /// without it launches normally).
   virtual Error launch(void *function, const uint32_t grid[3],
-                       const uint32_t block[3], uint32_t sharedMemory,
-                       void *stream, void **params, void **extra,
-                       bool programmatic) = 0;
+                       const uint32_t block[3], const uint32_t cluster[3],
+                       uint32_t sharedMemory, void *stream, void **params,
+                       void **extra, bool programmatic) = 0;
 
   /// Encodes the TMA tensor map of a 2-D f16 tensor (see
   /// mgpuTesaEncodeTensorMap2D) into `map`; backends without TMA fail.

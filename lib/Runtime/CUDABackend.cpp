@@ -153,21 +153,35 @@ public:
   }
 
   Error launch(void *function, const uint32_t grid[3], const uint32_t block[3],
-               uint32_t sharedMemory, void *stream, void **params, void **extra,
-               bool programmatic) override {
+               const uint32_t cluster[3], uint32_t sharedMemory, void *stream,
+               void **params, void **extra, bool programmatic) override {
     if (sharedMemory)
       if (Error error = allowSharedMemory(function, sharedMemory))
         return error;
-    if (programmatic && driver.cuLaunchKernelEx) {
-      CUlaunchAttribute attribute = {};
-      attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-      attribute.value.programmaticStreamSerializationAllowed = 1;
-      CUlaunchConfig config = {grid[0],  grid[1],  grid[2],      block[0],
-                               block[1], block[2], sharedMemory, stream,
-                               &attribute, 1};
+    bool clustered = cluster[0] * cluster[1] * cluster[2] != 1;
+    if ((programmatic || clustered) && driver.cuLaunchKernelEx) {
+      CUlaunchAttribute attributes[2] = {};
+      unsigned count = 0;
+      if (programmatic) {
+        attributes[count].id =
+            CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+        attributes[count++].value.programmaticStreamSerializationAllowed = 1;
+      }
+      if (clustered) {
+        attributes[count].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+        attributes[count++].value.clusterDim = {cluster[0], cluster[1],
+                                                cluster[2]};
+      }
+      CUlaunchConfig config = {grid[0],    grid[1],  grid[2],      block[0],
+                               block[1],   block[2], sharedMemory, stream,
+                               attributes, count};
       return check(driver.cuLaunchKernelEx(&config, function, params, extra),
                    "cuLaunchKernelEx");
     }
+    if (clustered)
+      return Error(kRuntimeError, "cuLaunchKernelEx",
+                   "the driver has no cuLaunchKernelEx, which launches "
+                   "thread block clusters");
     return check(driver.cuLaunchKernel(function, grid[0], grid[1], grid[2],
                                        block[0], block[1], block[2],
                                        sharedMemory, stream, params, extra),

@@ -165,8 +165,11 @@ public:
   }
 
   Error launch(void *function, const uint32_t grid[3], const uint32_t block[3],
-               uint32_t sharedMemory, void *stream, void **params, void **extra,
-               bool /*programmatic*/) override {
+               const uint32_t cluster[3], uint32_t sharedMemory, void *stream,
+               void **params, void **extra, bool /*programmatic*/) override {
+    if (cluster[0] * cluster[1] * cluster[2] != 1)
+      return Error(kRuntimeError, "hipModuleLaunchKernel",
+                   "thread block clusters are not supported on HIP");
     return check(hip.hipModuleLaunchKernel(function, grid[0], grid[1], grid[2],
                                            block[0], block[1], block[2],
                                            sharedMemory, stream, params, extra),

@@ -159,38 +159,65 @@ void *mgpuModuleGetFunction(void *handle, const char *name) {
   return module.functions.back().get();
 }
 
-void mgpuLaunchKernel(void *handle, intptr_t gridX, intptr_t gridY,
-                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
-                      intptr_t blockZ, int32_t smem, void *stream,
-                      void **params, void **extra, size_t /*paramsCount*/) {
+/// Launches the kernel `handle` in clusters of `cluster` blocks (1, 1, 1:
+/// none), as mgpuLaunchKernel and mgpuLaunchClusterKernel ask.
+static void launchKernel(const char *caller, void *handle,
+                         const intptr_t cluster[3], const intptr_t grid[3],
+                         const intptr_t block[3], int32_t smem, void *stream,
+                         void **params, void **extra) {
   if (!handle) {
-    recordConsequence("mgpuLaunchKernel: NULL function (did "
-                      "mgpuModuleGetFunction fail?)");
+    recordConsequence((std::string(caller) +
+                       ": NULL function (did mgpuModuleGetFunction fail?)")
+                          .c_str());
     return;
   }
   if (callFailed())
     return;
   const auto &function = *static_cast<const Function *>(handle);
-  if (!fitsUnsigned(gridX) || !fitsUnsigned(gridY) || !fitsUnsigned(gridZ) ||
-      !fitsUnsigned(blockX) || !fitsUnsigned(blockY) || !fitsUnsigned(blockZ) ||
-      smem < 0) {
-    recordError(kRuntimeError, "kernel launch of '" + function.name +
-                                   "' failed: invalid grid, block or shared "
-                                   "memory size");
-    return;
-  }
-  const uint32_t grid[3] = {uint32_t(gridX), uint32_t(gridY), uint32_t(gridZ)};
-  const uint32_t block[3] = {uint32_t(blockX), uint32_t(blockY),
-                             uint32_t(blockZ)};
+  uint32_t sizes[3][3];
+  const intptr_t *asked[3] = {grid, block, cluster};
+  for (int i = 0; i < 3; ++i)
+    for (int d = 0; d < 3; ++d) {
+      if (!fitsUnsigned(asked[i][d]) || smem < 0) {
+        recordError(kRuntimeError, "kernel launch of '" + function.name +
+                                       "' failed: invalid grid, block, "
+                                       "cluster or shared memory size");
+        return;
+      }
+      sizes[i][d] = uint32_t(asked[i][d]);
+    }
   Backend &backend = *function.module->loadedBy;
-  if (Error error =
-          backend.launch(function.handle, grid, block, uint32_t(smem), stream,
-                         params, extra, function.module->programmaticLaunch)) {
+  if (Error error = backend.launch(
+          function.handle, sizes[0], sizes[1], sizes[2], uint32_t(smem), stream,
+          params, extra, function.module->programmaticLaunch)) {
     recordError(error.code, "kernel launch of '" + function.name +
                                 "' failed: " + error.detail);
     return;
   }
   ++state().counters.launches;
+}
+
+void mgpuLaunchKernel(void *handle, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t smem, void *stream,
+                      void **params, void **extra, size_t /*paramsCount*/) {
+  const intptr_t cluster[3] = {1, 1, 1}, grid[3] = {gridX, gridY, gridZ},
+                 block[3] = {blockX, blockY, blockZ};
+  launchKernel("mgpuLaunchKernel", handle, cluster, grid, block, smem, stream,
+               params, extra);
+}
+
+void mgpuLaunchClusterKernel(void *handle, intptr_t clusterX, intptr_t clusterY,
+                             intptr_t clusterZ, intptr_t gridX, intptr_t gridY,
+                             intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                             intptr_t blockZ, int32_t smem, void *stream,
+                             void **params, void **extra,
+                             size_t /*paramsCount*/) {
+  const intptr_t cluster[3] = {clusterX, clusterY, clusterZ},
+                 grid[3] = {gridX, gridY, gridZ},
+                 block[3] = {blockX, blockY, blockZ};
+  launchKernel("mgpuLaunchClusterKernel", handle, cluster, grid, block, smem,
+               stream, params, extra);
 }
 
 //===----------------------------------------------------------------------===//

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -44,6 +45,7 @@ public:
   std::atomic<void *> lastLaunchStream{nullptr};
   std::atomic<bool> failLaunches{false};
   std::atomic<bool> lastLaunchProgrammatic{false};
+  std::array<uint32_t, 3> lastLaunchCluster = {0, 0, 0};
   /// Whether tensor maps can be encoded (as the base, no TMA, otherwise);
   /// each encoded map holds its box's inner size in every byte.
   std::atomic<bool> hasTma{false};
@@ -114,10 +116,11 @@ public:
     function = functions.back().get();
     return {};
   }
-  Error launch(void *function, const uint32_t *, const uint32_t *, uint32_t,
-               void *stream, void **params, void **,
-               bool programmatic) override {
+  Error launch(void *function, const uint32_t *, const uint32_t *,
+               const uint32_t *cluster, uint32_t, void *stream, void **params,
+               void **, bool programmatic) override {
     lastLaunchProgrammatic = programmatic;
+    lastLaunchCluster = {cluster[0], cluster[1], cluster[2]};
     if (failLaunches)
       return Error(700, "fakeLaunchKernel",
                    "FAKE_ERROR_ILLEGAL_ADDRESS (an illegal memory access was "
@@ -341,6 +344,27 @@ TEST_F(RuntimeTest, MarkedModulesLaunchProgrammatically) {
   ::unsetenv("TESA_PROGRAMMATIC_LAUNCH");
   EXPECT_FALSE(fake->lastLaunchProgrammatic);
   EXPECT_EQ(counters().launches, 3u);
+}
+
+TEST_F(RuntimeTest, ClusterLaunchesPassTheirClusters) {
+  void *module = loadFakeModule(kModuleText);
+  ASSERT_EQ(tesa_rt_begin_call(kFake, nullptr), 0) << lastError();
+  void *part0 = mgpuModuleGetFunction(module, "part0");
+  mgpuLaunchClusterKernel(part0, 4, 1, 1, 8, 2, 1, 160, 1, 1, 0, nullptr,
+                          nullptr, nullptr, 0);
+  EXPECT_EQ(fake->lastLaunchCluster, (std::array<uint32_t, 3>{4, 1, 1}));
+  mgpuLaunchKernel(part0, 1, 1, 1, 32, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  EXPECT_EQ(fake->lastLaunchCluster, (std::array<uint32_t, 3>{1, 1, 1}));
+  EXPECT_EQ(tesa_rt_end_call(), 0) << lastError();
+  // A cluster of no blocks is refused before the backend sees it.
+  ASSERT_EQ(tesa_rt_begin_call(kFake, nullptr), 0) << lastError();
+  mgpuLaunchClusterKernel(part0, 0, 1, 1, 8, 1, 1, 32, 1, 1, 0, nullptr,
+                          nullptr, nullptr, 0);
+  EXPECT_NE(tesa_rt_end_call(), 0);
+  EXPECT_TRUE(startsWith(lastError(), "kernel launch of 'part0' failed:"))
+      << lastError();
+  EXPECT_EQ(fake->launches, 2);
+  mgpuModuleUnload(module);
 }
 
 TEST_F(RuntimeTest, FunctionLookupIsCached) {

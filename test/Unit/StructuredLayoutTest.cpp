@@ -129,20 +129,26 @@ TEST(StructuredLayout, WarpgroupKernelSplitsTheWalksOfFewTiles) {
   const ChipDescription &sm90 = chip("sm_90");
   ASSERT_EQ(sm90.multiprocessors, 132u);
   // BERT-base's FFN2 at 128 tokens: 12 block rows by two tiles of 64
-  // columns (24 tiles), 48 steps each: five slices, 120 blocks of threads;
-  // a finishing thread for each of the 12 x 64 x 128 sums.
+  // columns (24 tiles), 48 steps each: five slices, 120 blocks of threads
+  // in clusters of five, each cluster a tile's slices.
   PartLayout ffn2 = warpgroupLayout(768, 3072, 128);
   EXPECT_EQ(getWgmmaBlockSplit(ffn2, sm90), 5);
   KernelLaunch compute = getWgmmaBlockLaunch(ffn2, sm90);
   EXPECT_EQ(compute.grid[0], 12 * 5);
   EXPECT_EQ(compute.grid[1], 2);
-  EXPECT_EQ(getSplitFinishLaunch(ffn2).grid[0], 12 * 64 * 128 / kThreads);
+  EXPECT_EQ(compute.clusterBlocks, 5);
+  // The sums of a warpgroup (64 x 64 f32) fit where the rings were.
+  EXPECT_GE(compute.sharedBytes, 64 * 64 * 4);
+  // Four tiles of 48 steps: at most eight slices (a portable cluster).
+  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(256, 3072, 64), sm90), 8);
   // Walks of 12 steps: at most three slices of four.
   EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(768, 768, 128), sm90), 3);
   // Walks of four steps, and tiles that fill the multiprocessors (the FFN1
   // product at 4096 tokens), are not split.
   EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(768, 256, 128), sm90), 1);
-  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(3072, 768, 4096), sm90), 1);
+  PartLayout ffn1 = warpgroupLayout(3072, 768, 4096);
+  EXPECT_EQ(getWgmmaBlockSplit(ffn1, sm90), 1);
+  EXPECT_EQ(getWgmmaBlockLaunch(ffn1, sm90).clusterBlocks, 1);
 }
 
 } // namespace

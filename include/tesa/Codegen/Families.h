@@ -175,14 +175,14 @@ launchFusedKernels(mlir::OpBuilder &builder, mlir::Location loc,
 mlir::Value flattenBuffer(mlir::OpBuilder &builder, mlir::Location loc,
                           mlir::Value buffer);
 /// A `gpu.launch_func` of `kernel` on `arguments`, `grid` blocks of `block`
-/// threads, with `sharedBytes` of dynamic shared memory (none for 0).
-mlir::gpu::LaunchFuncOp emitKernelLaunch(mlir::OpBuilder &builder,
-                                         mlir::Location loc,
-                                         mlir::gpu::GPUFuncOp kernel,
-                                         std::array<int64_t, 3> grid,
-                                         std::array<int64_t, 3> block,
-                                         int64_t sharedBytes,
-                                         mlir::ValueRange arguments);
+/// threads, with `sharedBytes` of dynamic shared memory (none for 0), in
+/// clusters of `clusterBlocks` consecutive blocks along x where more than
+/// one (sm_90 thread block clusters).
+mlir::gpu::LaunchFuncOp
+emitKernelLaunch(mlir::OpBuilder &builder, mlir::Location loc,
+                 mlir::gpu::GPUFuncOp kernel, std::array<int64_t, 3> grid,
+                 std::array<int64_t, 3> block, int64_t sharedBytes,
+                 mlir::ValueRange arguments, int64_t clusterBlocks = 1);
 /// Launches `kernel` at `builder`'s insertion point on the flat buffers of
 /// its inputs and a new result buffer of `resultType`'s shape, and returns
 /// that buffer as a tensor (without `resultType`'s encoding).

@@ -128,6 +128,14 @@ TESA_RT_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
                                      intptr_t blockZ, int32_t smem,
                                      void *stream, void **params,
                                      void **extra, size_t paramsCount);
+/* As mgpuLaunchKernel, the blocks in clusters of clusterX x clusterY x     */
+/* clusterZ (sm_90 thread block clusters; other backends fail).             */
+TESA_RT_EXPORT void
+mgpuLaunchClusterKernel(void *function, intptr_t clusterX, intptr_t clusterY,
+                        intptr_t clusterZ, intptr_t gridX, intptr_t gridY,
+                        intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                        intptr_t blockZ, int32_t smem, void *stream,
+                        void **params, void **extra, size_t paramsCount);
 TESA_RT_EXPORT void *mgpuStreamCreate(void);
 TESA_RT_EXPORT void mgpuStreamDestroy(void *stream);
 TESA_RT_EXPORT void mgpuStreamSynchronize(void *stream);

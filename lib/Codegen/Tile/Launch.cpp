@@ -95,12 +95,11 @@ static void appendTensorMaps(OpBuilder &builder, Location loc,
 }
 
 /// Launches `kernel` on `arguments`.
-gpu::LaunchFuncOp tesa::emitKernelLaunch(OpBuilder &builder, Location loc,
-                                         gpu::GPUFuncOp kernel,
-                                         std::array<int64_t, 3> grid,
-                                         std::array<int64_t, 3> block,
-                                         int64_t sharedBytes,
-                                         ValueRange arguments) {
+gpu::LaunchFuncOp
+tesa::emitKernelLaunch(OpBuilder &builder, Location loc, gpu::GPUFuncOp kernel,
+                       std::array<int64_t, 3> grid,
+                       std::array<int64_t, 3> block, int64_t sharedBytes,
+                       ValueRange arguments, int64_t clusterBlocks) {
   auto size = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(builder, loc, v);
   };
@@ -108,10 +107,13 @@ gpu::LaunchFuncOp tesa::emitKernelLaunch(OpBuilder &builder, Location loc,
   if (sharedBytes)
     dynamicSharedMemory = arith::ConstantIntOp::create(
         builder, loc, builder.getI32Type(), sharedBytes);
+  std::optional<gpu::KernelDim3> cluster;
+  if (clusterBlocks > 1)
+    cluster = gpu::KernelDim3{size(clusterBlocks), size(1), size(1)};
   return gpu::LaunchFuncOp::create(
       builder, loc, kernel, {size(grid[0]), size(grid[1]), size(grid[2])},
       {size(block[0]), size(block[1]), size(block[2])}, dynamicSharedMemory,
-      arguments);
+      arguments, /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{}, cluster);
 }
 
 /// Launches the region kernel `kernel` on `arguments`.

@@ -665,25 +665,12 @@ mlir::gpu::GPUFuncOp buildWgmmaBlockCompute(KernelBuilder &kb,
 KernelLaunch getWgmmaBlockLaunch(const PartLayout &layout,
                                  const ChipDescription &chip);
 /// Split-K of the warpgroup kernel: the number of slices each walk is split
-/// into (1: none). Split, the kernel takes an f32 workspace of split x the
-/// result's elements in place of the result (and no bias), and each block
-/// of threads writes its sums to slice z: element z * channels * columns +
-/// the (channel, column) element's offset in the result's order. The
-/// finish kernel (buildSplitFinish) adds the slices up into the result.
+/// into (1: none), each taken by one block of a thread block cluster of
+/// that many blocks; the blocks add their sums up through distributed
+/// shared memory, in slice order, and update the result as unsplit blocks
+/// do.
 int64_t getWgmmaBlockSplit(const PartLayout &layout,
                            const ChipDescription &chip);
-
-/// The kernel that adds the `split` slices of a split-K compute kernel's
-/// `workspace` into the `result` (with the layout's initial value or bias,
-/// the part's epilogue and the following steps, whose arguments are
-/// `trailing`, see bindTrailingArguments) for each channel of the work rows
-/// (SplitFinishKernel.cpp), and its launch.
-mlir::gpu::GPUFuncOp buildSplitFinish(KernelBuilder &kb,
-                                      mlir::MemRefType workspace,
-                                      mlir::MemRefType result,
-                                      llvm::ArrayRef<mlir::Type> trailing,
-                                      int64_t split);
-KernelLaunch getSplitFinishLaunch(const PartLayout &layout);
 
 } // namespace tesa
 

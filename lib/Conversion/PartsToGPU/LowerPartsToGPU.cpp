@@ -253,7 +253,7 @@ gpu::LaunchFuncOp launchKernel(OpBuilder &builder, Location loc,
   return emitKernelLaunch(builder, loc, kernel,
                           {sizes.grid[0], sizes.grid[1], 1},
                           {sizes.block[0], sizes.block[1], 1},
-                          sizes.sharedBytes, withMaps);
+                          sizes.sharedBytes, withMaps, sizes.clusterBlocks);
 }
 
 /// The result buffer `out` as the tensor of `resultType` a part computes
@@ -614,21 +614,9 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       stepsOut = alloc(getBufferType(following->getResultType()));
       trailing.push_back(flattenBuffer(builder, loc, stepsOut));
     }
-    gpu::LaunchFuncOp compute;
-    if (kernels.finish) {
-      // Split-K: the slices of sums in a workspace, then added up.
-      Value workspace = alloc(MemRefType::get({kernels.workspaceElements},
-                                              builder.getF32Type()));
-      arguments.back() = workspace;
-      compute = launch(kernels.compute, kernels.computeLaunch, arguments);
-      SmallVector<Value> finishArguments = {workspace, out};
-      llvm::append_range(finishArguments, trailing);
-      launch(kernels.finish, kernels.finishLaunch, finishArguments);
-      temporaries.push_back(workspace);
-    } else {
-      llvm::append_range(arguments, trailing);
-      compute = launch(kernels.compute, kernels.computeLaunch, arguments);
-    }
+    llvm::append_range(arguments, trailing);
+    gpu::LaunchFuncOp compute =
+        launch(kernels.compute, kernels.computeLaunch, arguments);
     if (copy)
       copy->lastUse = compute;
     for (Value temporary : temporaries)

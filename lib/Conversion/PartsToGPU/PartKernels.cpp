@@ -180,23 +180,8 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
       trailing.push_back(flat(input.getType()));
     trailing.push_back(flat(steps->getResultType()));
   }
-  int64_t split =
-      usesWgmmaBlocks(layout, chip) ? getWgmmaBlockSplit(layout, chip) : 1;
-  if (split > 1) {
-    // The compute kernel's result is the workspace; the finish kernel
-    // takes the result and what follows it.
-    kernels.workspaceElements = split * p * q;
-    auto workspace = MemRefType::get({kernels.workspaceElements}, f32);
-    computeArguments.back() = workspace;
-    KernelBuilder finish(b, module, prefix, layout, chip, part);
-    finish.steps = steps;
-    kernels.finish = buildSplitFinish(finish, workspace, result, trailing,
-                                      split);
-    kernels.finishLaunch = getSplitFinishLaunch(layout);
-  } else {
-    kb.steps = steps;
-    llvm::append_range(computeArguments, trailing);
-  }
+  kb.steps = steps;
+  llvm::append_range(computeArguments, trailing);
   if (usesWgmmaBlocks(layout, chip)) {
     kernels.compute = buildWgmmaBlockCompute(kb, computeArguments);
     kernels.computeLaunch = getWgmmaBlockLaunch(layout, chip);

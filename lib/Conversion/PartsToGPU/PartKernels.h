@@ -251,20 +251,17 @@ HostPackedPart packOnHost(mlir::MLIRContext *context, const PartLayout &layout,
 struct KernelLaunch {
   std::array<int64_t, 2> grid, block;
   int64_t sharedBytes = 0;
+  /// Consecutive blocks along x launched as one thread block cluster (1:
+  /// no clusters).
+  int64_t clusterBlocks = 1;
   std::vector<TensorMapOperand> tensorMaps;
 };
 
 /// The kernels of one part, in `module` under names starting with `prefix`.
 struct PartKernels {
-  /// The kernels (pack and denseCopy are null when not asked for; finish
-  /// when the compute kernel is not split).
-  mlir::gpu::GPUFuncOp pack, denseCopy, compute, finish;
-  KernelLaunch packLaunch, denseCopyLaunch, computeLaunch, finishLaunch;
-  /// Split-K: the compute kernel writes f32 partial sums to a workspace of
-  /// this many elements (in place of the result, and without the bias),
-  /// and `finish` (workspace, result, then the bias and the steps'
-  /// buffers) adds them up into the result.
-  int64_t workspaceElements = 0;
+  /// The kernels (pack and denseCopy are null when not asked for).
+  mlir::gpu::GPUFuncOp pack, denseCopy, compute;
+  KernelLaunch packLaunch, denseCopyLaunch, computeLaunch;
 };
 
 /// Generates the pack kernel (source -> packed values and, for int8, per

@@ -21,6 +21,12 @@
 // do (KernelBuilder::accumulateSum; int8 sums dequantised by the two
 // scales).
 //
+// Structured parts whose tiles leave multiprocessors idle split their walks
+// (split-K): the blocks of one tile's slices form a thread block cluster,
+// and after their walks they add their sums up through distributed shared
+// memory (ClusterSums.h), each block finishing a share of the tile's
+// elements.
+//
 // The two kinds differ in which operand is wgmma's A:
 //  - int8 blocks: the dense slice is A (64 dense columns a warpgroup), the
 //    block B (its channels are N); s8 products (`wgmma` m64nNk32).
@@ -40,6 +46,7 @@
 
 #include "tesa/Analysis/DecompositionPlan.h"
 
+#include "tesa/Codegen/ClusterSums.h"
 #include "tesa/Codegen/StagedTile.h"
 #include "tesa/Codegen/TensorMap.h"
 #include "tesa/Codegen/WarpgroupMma.h"
@@ -70,18 +77,18 @@ static constexpr int64_t kMinColumns = kWgmmaRows;
 /// part has as many and its tiles of as many give every multiprocessor one.
 static constexpr int64_t kStructuredColumns = 128;
 /// The fewest steps a slice of a structured slab's walk takes when the
-/// walks are split (WgmmaBlockTiling::split).
-static constexpr int64_t kMinSplitSteps = 4;
+/// walks are split (WgmmaBlockTiling::split), and the most slices: the
+/// largest portable thread block cluster.
+static constexpr int64_t kMinSplitSteps = 4, kMaxSplit = 8;
 
 namespace {
 /// The shape of one part's kernel: its groups of slabs (work rows) and
 /// their walks.
 struct WgmmaBlockTiling {
   int64_t warpgroups, columnsPerWarpgroup, stages, slabs;
-  /// Split-K: slices of each walk, each taken by its own block of threads,
-  /// which writes its f32 sums to a slice of the workspace (see
-  /// getWgmmaBlockSplit); 1 where the tiles alone give every
-  /// multiprocessor one.
+  /// Split-K: slices of each walk, each taken by its own block of threads
+  /// of a cluster of `split` blocks (see getWgmmaBlockSplit); 1 where the
+  /// tiles alone give every multiprocessor one.
   int64_t split = 1;
   KeptSlabGroups groups;
   int64_t getColumns() const { return warpgroups * columnsPerWarpgroup; }
@@ -135,10 +142,25 @@ static int64_t getStageBytes(const PartLayout &layout,
          tiling.slabs * getBlockBytes(layout);
 }
 
+/// Bytes of a structured warpgroup's sums in shared memory (split walks,
+/// one warpgroup a block, see ClusterSums): an m64nN accumulator holds N / 2
+/// values a thread.
+static int64_t getSumBytes(const WgmmaBlockTiling &tiling) {
+  return ClusterSums::getBytes(kWarpgroupThreads,
+                               tiling.columnsPerWarpgroup / 2);
+}
+
+/// Bytes of the rings, whose space the sums of split walks take over.
+static int64_t getRingBytes(const PartLayout &layout,
+                            const WgmmaBlockTiling &tiling) {
+  int64_t rings = tiling.stages * getStageBytes(layout, tiling);
+  return tiling.split > 1 ? std::max(rings, getSumBytes(tiling)) : rings;
+}
+
 static int64_t getSharedBytes(const PartLayout &layout,
                               const WgmmaBlockTiling &tiling) {
   // The rings start at the first 1 KiB boundary; the mbarriers follow.
-  return kWgmmaTileAlignment + tiling.stages * getStageBytes(layout, tiling) +
+  return kWgmmaTileAlignment + getRingBytes(layout, tiling) +
          MBarrierRing::getBytes(tiling.stages);
 }
 
@@ -183,11 +205,11 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
   // Linears at 128 tokens), each slice at least kMinSplitSteps long.
   int64_t tiles =
       tiling.getGroups() * getColumnTiles(layout, tiling.getColumns());
-  if (layout.structured && tiling.slabs == 1 &&
+  if (layout.structured && tiling.slabs == 1 && tiling.warpgroups == 1 &&
       tiles < int64_t(chip.multiprocessors)) {
-    tiling.split = std::max<int64_t>(
-        1, std::min(int64_t(chip.multiprocessors) / tiles,
-                    longest / kMinSplitSteps));
+    tiling.split =
+        std::max<int64_t>(1, std::min({int64_t(chip.multiprocessors) / tiles,
+                                       longest / kMinSplitSteps, kMaxSplit}));
     longest = llvm::divideCeil(longest, tiling.split);
   }
   int64_t maxStages = tiling.slabs > 1 ? kMaxGroupStages : kMaxStages;
@@ -261,6 +283,7 @@ KernelLaunch tesa::getWgmmaBlockLaunch(const PartLayout &layout,
                  getColumnTiles(layout, tiling.getColumns())};
   launch.block = {tiling.getThreads(), 1};
   launch.sharedBytes = getSharedBytes(layout, tiling);
+  launch.clusterBlocks = tiling.split;
   // In 16-bit units: the dense copy ([column][padded k], argument 0) in
   // boxes of a block's depth by the tile's columns, the packed blocks as
   // [entry * bc + channel][packed row] in boxes of one block.
@@ -309,12 +332,16 @@ private:
   /// descriptor `block`; structured: its metadata `words`).
   Value multiplyBlock(WarpgroupMmaEmitter &atom, Value denseSlot, Value block,
                       ValueRange words, Value acc);
-  /// Split-K: writes the f32 `sum` of (channel, column) to the block's
-  /// slice of the workspace (`out`, see getWgmmaBlockSplit).
-  void storePartialSum(Value channel, Value column, Value sum);
-  /// Adds the warpgroup's sums of each slab to the result.
-  void storeSums(WarpgroupMmaEmitter &atom, ValueRange sums, Value warpgroup,
-                 Value inGroup);
+  /// The warpgroup atom the kernel multiplies with.
+  WarpgroupMmaEmitter getAtom();
+  /// Adds the warpgroup's sums to the result: `sumOf(slab, i)` is the sum
+  /// of the slab's accumulator i. A block of a cluster (split walks) adds
+  /// those of its share of the accumulators, i = its slice mod split.
+  void storeSums(WarpgroupMmaEmitter &atom, Value warpgroup, Value inGroup,
+                 llvm::function_ref<Value(int64_t, int64_t)> sumOf);
+  /// Whether every element of every tile lies inside the result, so that
+  /// no store needs a bounds check.
+  bool tilesFitResult() const;
 
   KernelBuilder &kb;
   ImplicitLocOpBuilder &b;
@@ -329,9 +356,11 @@ private:
   /// steps and masks, a structured part's metadata.
   Value rows, offsets, steps, stepOffsets, masks, metadata;
   Value tid, firstRow, firstColumn, lo, count;
-  /// Split-K: the block's slice of its walk and the slice's first step
-  /// (null where the walks are not split).
+  /// Split-K: the block's slice of its walk (its rank in its cluster) and
+  /// the slice's first step (null where the walks are not split), and the
+  /// sums the cluster's blocks share.
   Value slice, firstStep;
+  std::optional<ClusterSums> clusterSums;
   /// Shared addresses of the two rings, and their slots' mbarriers.
   Value denseRing, blockRing;
   TensorMapEmitter copies;
@@ -387,8 +416,12 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
                      getAlignedOffset(kb, shared, kWgmmaTileAlignment));
   blockRing = kb.affine(denseRing, 1, tiling.stages * denseSlotBytes);
   ring.emplace(kb, copies,
-               kb.affine(blockRing, 1, tiling.stages * blockSlotBytes),
+               kb.affine(denseRing, 1, getRingBytes(layout, tiling)),
                tiling.stages);
+  // Split walks leave their sums where the rings were.
+  if (slice)
+    clusterSums.emplace(kb, denseRing, kWarpgroupThreads,
+                        tiling.columnsPerWarpgroup / 2);
 }
 
 Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
@@ -425,8 +458,20 @@ void WgmmaBlockEmitter::emit() {
   // warp.
   Value warpgroup = kb.div(tid, kWarpgroupThreads);
   Value inGroup = kb.rem(tid, kWarpgroupThreads);
-  kb.ifThen(kb.less(kb.fromFirstLane(warpgroup), tiling.warpgroups),
-            [&] { emitProducts(warpgroup, inGroup); });
+  Value isConsumer = kb.less(kb.fromFirstLane(warpgroup), tiling.warpgroups);
+  kb.ifThen(isConsumer, [&] { emitProducts(warpgroup, inGroup); });
+  if (!clusterSums)
+    return;
+  // Split walks: every block of the cluster has left its sums in its
+  // shared memory; each adds up its share of the tile's elements.
+  clusterSums->barrier();
+  kb.ifThen(isConsumer, [&] {
+    WarpgroupMmaEmitter atom = getAtom();
+    storeSums(atom, warpgroup, inGroup, [&](int64_t, int64_t i) {
+      return clusterSums->add(inGroup, i, tiling.split);
+    });
+  });
+  clusterSums->barrier();
 }
 
 void WgmmaBlockEmitter::emitCopies() {
@@ -505,12 +550,15 @@ Value WgmmaBlockEmitter::multiplyBlock(WarpgroupMmaEmitter &atom,
   return acc;
 }
 
+WarpgroupMmaEmitter WgmmaBlockEmitter::getAtom() {
+  return structured ? WarpgroupMmaEmitter(kb, tiling.columnsPerWarpgroup)
+                    : WarpgroupMmaEmitter(kb, bc, /*bMnMajor=*/false,
+                                          WgmmaOperands::S8);
+}
+
 void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
   int64_t stages = tiling.stages, slabs = tiling.slabs;
-  WarpgroupMmaEmitter atom =
-      structured ? WarpgroupMmaEmitter(kb, tiling.columnsPerWarpgroup)
-                 : WarpgroupMmaEmitter(kb, bc, /*bMnMajor=*/false,
-                                       WgmmaOperands::S8);
+  WarpgroupMmaEmitter atom = getAtom();
   // This warpgroup's dense columns and the blocks in slot 0; another slot
   // is its bytes / 16 further.
   Value denseDescriptor = atom.getDescriptor(
@@ -587,47 +635,61 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
         return next;
       });
   atom.commitAndWait(0);
-  storeSums(atom, results.take_front(slabs), warpgroup, inGroup);
+  if (clusterSums) {
+    // The rings are no longer read: every step's copies have landed and
+    // every product is complete.
+    for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i)
+      clusterSums->write(inGroup, i, atom.getAccumulator(results[0], i));
+    return;
+  }
+  storeSums(atom, warpgroup, inGroup, [&](int64_t slab, int64_t i) {
+    return atom.getAccumulator(results[slab], i);
+  });
 }
 
-void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,
-                                  Value warpgroup, Value inGroup) {
+bool WgmmaBlockEmitter::tilesFitResult() const {
+  // Groups of whole slabs, blocks of whole channels, tiles of whole columns.
+  return workRows % tiling.slabs == 0 && layout.channels % bc == 0 &&
+         layout.columns % tiling.getColumns() == 0;
+}
+
+void WgmmaBlockEmitter::storeSums(
+    WarpgroupMmaEmitter &atom, Value warpgroup, Value inGroup,
+    llvm::function_ref<Value(int64_t, int64_t)> sumOf) {
   Value columnBase = kb.add(
       firstColumn, kb.affine(warpgroup, tiling.columnsPerWarpgroup));
-  for (auto [j, sum] : llvm::enumerate(sums)) {
+  bool checked = !tilesFitResult();
+  for (int64_t j = 0; j < tiling.slabs; ++j) {
     Value workRow = kb.affine(firstRow, 1, j);
     Value rowExists = kb.less(workRow, workRows);
     Value channelBase =
         kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)), bc);
     for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i) {
-      // Rows of the accumulator tile are A's: the block's channels
-      // (structured) or the dense columns (int8).
-      auto [tileRow, tileColumn] = atom.getAccumulatorPosition(inGroup, i);
-      Value channel =
-          kb.add(channelBase, structured ? tileRow : tileColumn);
-      Value column = kb.add(columnBase, structured ? tileColumn : tileRow);
-      Value inside = kb.both(rowExists,
-                             kb.both(kb.less(channel, layout.channels),
-                                     kb.less(column, layout.columns)));
-      kb.ifThen(inside, [&] {
-        Value value = atom.getAccumulator(sum, i);
-        if (slice)
-          storePartialSum(channel, column, value);
-        else
-          kb.accumulateSum(out, channel, column, value, scales, denseScales);
-      });
+      auto store = [&] {
+        // Rows of the accumulator tile are A's: the block's channels
+        // (structured) or the dense columns (int8).
+        auto [tileRow, tileColumn] = atom.getAccumulatorPosition(inGroup, i);
+        Value channel = kb.add(channelBase, structured ? tileRow : tileColumn);
+        Value column = kb.add(columnBase, structured ? tileColumn : tileRow);
+        auto add = [&] {
+          kb.accumulateSum(out, channel, column, sumOf(j, i), scales,
+                           denseScales);
+        };
+        if (!checked)
+          return add();
+        kb.ifThen(kb.both(rowExists, kb.both(kb.less(channel, layout.channels),
+                                             kb.less(column, layout.columns))),
+                  add);
+      };
+      if (!slice) {
+        store();
+        continue;
+      }
+      kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, slice,
+                                      kb.index(i % tiling.split)),
+                store);
     }
   }
-}
-
-void WgmmaBlockEmitter::storePartialSum(Value channel, Value column,
-                                        Value sum) {
-  int64_t p = layout.channels, q = layout.columns;
-  Value element = layout.sparseIsLhs
-                      ? kb.add(kb.affine(channel, q), column)
-                      : kb.add(kb.affine(column, p), channel);
-  memref::StoreOp::create(b, sum, out,
-                          kb.add(kb.affine(slice, p * q), element));
 }
 
 gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,

@@ -119,6 +119,16 @@ WGMMA_STRUCTURED_LIBRARIES = [
         "--wgmma-structured=true", PER_PART], pruned)
     for shape, pruned in (("64x64", 0.1), ("64x32", 0.0))
 ]
+# 2:4 weights of 65-320 channels by 500-1300 reduction elements (8-21
+# steps of 64), 64-130 result columns: tiles too few for the
+# multiprocessors and walks long enough that the warpgroup kernel splits
+# them over the blocks of a thread block cluster (2-5 slices), which add
+# their sums up through distributed shared memory.
+WGMMA_SPLIT_LIBRARIES = [
+    ("sm90_wgmma_structured_split", [
+        "--chip=sm_90", "--plan=structured", "--block-shape=64x64",
+        "--wgmma-structured=true", PER_PART]),
+]
 # The sparse operand a constant of the module: packed at compile time.
 CONSTANT_LIBRARIES = [
     ("sm90_constant_auto", ["--chip=sm_90", "--plan=auto", PER_PART]),
@@ -186,6 +196,26 @@ def wide_cases(name, block):
                        np.ones(block, dtype=bool))[:channels, :k]
         mask = np.where(keep, bits, np.where(rng.random(keep.shape) < 0.01,
                                              32, 0)).astype(np.int8)
+        cases.append(random_product(rng, m, k, n, sparse, mask))
+    return cases
+
+
+def wgmma_split_cases(name):
+    """2:4 products (test_decompose_cpu.two_four_mask, some f32 outliers)
+    of 65-320 channels, 500-1300 reduction elements and 64-130 result
+    columns, the sparse operand on either side (see
+    WGMMA_SPLIT_LIBRARIES)."""
+    import test_decompose_cpu as cpu
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    cases = []
+    for i in range(CASES_PER_LIBRARY):
+        sparse = i % 2
+        channels = int(rng.integers(65, 320))
+        k = int(rng.integers(500, 1300))
+        columns = int(rng.integers(64, 130))
+        m, n = (channels, columns) if sparse == 0 else (columns, channels)
+        mask = cpu.two_four_mask(rng, channels, k, 0, broken=0.0,
+                                 outliers=float(rng.choice([0.0, 0.02])))
         cases.append(random_product(rng, m, k, n, sparse, mask))
     return cases
 
@@ -399,6 +429,9 @@ def prepare(out_dir, keep_sources=False, only=None):
                  [(name, options, "products",
                    lambda n=name, p=pruned: wgmma_structured_cases(n, p))
                   for name, options, pruned in WGMMA_STRUCTURED_LIBRARIES] +
+                 [(name, options, "products",
+                   lambda n=name: wgmma_split_cases(n))
+                  for name, options in WGMMA_SPLIT_LIBRARIES] +
                  [(name, options, "constants",
                    lambda n=name: constant_cases(n))
                   for name, options in CONSTANT_LIBRARIES] +

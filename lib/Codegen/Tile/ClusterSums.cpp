@@ -1,0 +1,52 @@
+//===- ClusterSums.cpp - Split-K sums added up across a cluster ----------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Codegen/ClusterSums.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+using namespace mlir;
+using namespace tesa;
+
+/// Address spaces of NVVM pointers: a block's shared memory, and the
+/// shared memory of any block of the cluster.
+static constexpr unsigned kSharedSpace = 3, kSharedClusterSpace = 7;
+
+Value ClusterSums::getAddress(Value thread, int64_t i) {
+  Value offset = e.affine(e.affine(thread, 1, i * threads), 4);
+  Value address =
+      arith::IndexCastUIOp::create(e.b, e.b.getI64Type(), e.add(base, offset));
+  return LLVM::IntToPtrOp::create(
+      e.b, LLVM::LLVMPointerType::get(e.b.getContext(), kSharedSpace), address);
+}
+
+void ClusterSums::write(Value thread, int64_t i, Value sum) {
+  assert(i < count && "sum outside the area");
+  LLVM::StoreOp::create(e.b, sum, getAddress(thread, i));
+}
+
+void ClusterSums::barrier() {
+  UnitAttr aligned = e.b.getUnitAttr();
+  NVVM::ClusterArriveOp::create(e.b, aligned);
+  NVVM::ClusterWaitOp::create(e.b, aligned);
+}
+
+Value ClusterSums::add(Value thread, int64_t i, int64_t blocks) {
+  Value local = getAddress(thread, i);
+  auto clusterPointer =
+      LLVM::LLVMPointerType::get(e.b.getContext(), kSharedClusterSpace);
+  Value total = e.f32(0.0);
+  for (int64_t rank = 0; rank < blocks; ++rank) {
+    Value remote = NVVM::MapaOp::create(
+        e.b, clusterPointer, local,
+        arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(rank)));
+    Value sum = LLVM::LoadOp::create(e.b, e.b.getF32Type(), remote);
+    total = arith::AddFOp::create(e.b, total, sum);
+  }
+  return total;
+}
