@@ -48,13 +48,13 @@ public:
   void write(mlir::Value thread, int64_t i, mlir::Value sum);
   /// Every thread of every block of the cluster: the cluster barrier.
   void barrier();
-  /// Sum `i` of thread `thread` added up over the areas of the cluster's
-  /// first `blocks` blocks, in rank order.
-  mlir::Value add(mlir::Value thread, int64_t i, int64_t blocks);
+  /// Sum `i` (an index) of thread `thread` added up over the areas of the
+  /// cluster's first `blocks` blocks, in rank order.
+  mlir::Value add(mlir::Value thread, mlir::Value i, int64_t blocks);
 
 private:
-  /// The shared address of sum `i` of `thread`.
-  mlir::Value getAddress(mlir::Value thread, int64_t i);
+  /// A pointer to sum `i` (an index) of `thread` in this block's area.
+  mlir::Value getAddress(mlir::Value thread, mlir::Value i);
 
   KernelEmitter &e;
   mlir::Value base;

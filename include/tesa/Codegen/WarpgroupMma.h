@@ -127,6 +127,9 @@ public:
   /// getWgmmaAccumulatorPosition) for thread `thread` of the warpgroup.
   std::pair<mlir::Value, mlir::Value>
   getAccumulatorPosition(mlir::Value thread, int64_t i);
+  /// The same for an accumulator index `i` known only at run time.
+  std::pair<mlir::Value, mlir::Value> getAccumulatorPosition(mlir::Value thread,
+                                                             mlir::Value i);
   int64_t getAccumulatorCount() const { return n / 2; }
 
 private:

@@ -17,8 +17,8 @@ using namespace tesa;
 /// shared memory of any block of the cluster.
 static constexpr unsigned kSharedSpace = 3, kSharedClusterSpace = 7;
 
-Value ClusterSums::getAddress(Value thread, int64_t i) {
-  Value offset = e.affine(e.affine(thread, 1, i * threads), 4);
+Value ClusterSums::getAddress(Value thread, Value i) {
+  Value offset = e.affine(e.add(e.affine(i, threads), thread), 4);
   Value address =
       arith::IndexCastUIOp::create(e.b, e.b.getI64Type(), e.add(base, offset));
   return LLVM::IntToPtrOp::create(
@@ -27,7 +27,7 @@ Value ClusterSums::getAddress(Value thread, int64_t i) {
 
 void ClusterSums::write(Value thread, int64_t i, Value sum) {
   assert(i < count && "sum outside the area");
-  LLVM::StoreOp::create(e.b, sum, getAddress(thread, i));
+  LLVM::StoreOp::create(e.b, sum, getAddress(thread, e.index(i)));
 }
 
 void ClusterSums::barrier() {
@@ -36,7 +36,7 @@ void ClusterSums::barrier() {
   NVVM::ClusterWaitOp::create(e.b, aligned);
 }
 
-Value ClusterSums::add(Value thread, int64_t i, int64_t blocks) {
+Value ClusterSums::add(Value thread, Value i, int64_t blocks) {
   Value local = getAddress(thread, i);
   auto clusterPointer =
       LLVM::LLVMPointerType::get(e.b.getContext(), kSharedClusterSpace);

@@ -174,3 +174,14 @@ WarpgroupMmaEmitter::getAccumulatorPosition(Value thread, int64_t i) {
   Value column = e.affine(e.rem(lane, 4), 2, 8 * (i / 4) + inTile % 2);
   return {row, column};
 }
+
+std::pair<Value, Value>
+WarpgroupMmaEmitter::getAccumulatorPosition(Value thread, Value i) {
+  Value warp = e.div(thread, 32), lane = e.rem(thread, 32);
+  Value inTile = e.rem(i, 4);
+  Value row = e.add(e.affine(warp, 16),
+                    e.add(e.div(lane, 4), e.affine(e.div(inTile, 2), 8)));
+  Value column = e.add(e.affine(e.rem(lane, 4), 2),
+                       e.add(e.affine(e.div(i, 4), 8), e.rem(inTile, 2)));
+  return {row, column};
+}

@@ -334,14 +334,18 @@ private:
                       ValueRange words, Value acc);
   /// The warpgroup atom the kernel multiplies with.
   WarpgroupMmaEmitter getAtom();
-  /// Adds the warpgroup's sums to the result: `sumOf(slab, i)` is the sum
-  /// of the slab's accumulator i. A block of a cluster (split walks) adds
-  /// those of its share of the accumulators, i = its slice mod split.
-  void storeSums(WarpgroupMmaEmitter &atom, Value warpgroup, Value inGroup,
-                 llvm::function_ref<Value(int64_t, int64_t)> sumOf);
-  /// Whether every element of every tile lies inside the result, so that
-  /// no store needs a bounds check.
-  bool tilesFitResult() const;
+  /// Adds the warpgroup's sums (`sums`, one accumulator a slab) to the
+  /// result.
+  void storeSums(WarpgroupMmaEmitter &atom, ValueRange sums, Value warpgroup,
+                 Value inGroup);
+  /// Split walks: adds up this block's share of the tile's sums over the
+  /// cluster (accumulators i = slice mod split) into the result.
+  void storeClusterSums(WarpgroupMmaEmitter &atom, Value warpgroup,
+                        Value inGroup);
+  /// Adds `sum`, the sum of accumulator `i` (an index) of `slab`, to the
+  /// result.
+  void storeSum(WarpgroupMmaEmitter &atom, int64_t slab, Value warpgroup,
+                Value inGroup, Value i, Value sum);
 
   KernelBuilder &kb;
   ImplicitLocOpBuilder &b;
@@ -467,9 +471,7 @@ void WgmmaBlockEmitter::emit() {
   clusterSums->barrier();
   kb.ifThen(isConsumer, [&] {
     WarpgroupMmaEmitter atom = getAtom();
-    storeSums(atom, warpgroup, inGroup, [&](int64_t, int64_t i) {
-      return clusterSums->add(inGroup, i, tiling.split);
-    });
+    storeClusterSums(atom, warpgroup, inGroup);
   });
   clusterSums->barrier();
 }
@@ -642,54 +644,61 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
       clusterSums->write(inGroup, i, atom.getAccumulator(results[0], i));
     return;
   }
-  storeSums(atom, warpgroup, inGroup, [&](int64_t slab, int64_t i) {
-    return atom.getAccumulator(results[slab], i);
-  });
+  storeSums(atom, results.take_front(slabs), warpgroup, inGroup);
 }
 
-bool WgmmaBlockEmitter::tilesFitResult() const {
-  // Groups of whole slabs, blocks of whole channels, tiles of whole columns.
-  return workRows % tiling.slabs == 0 && layout.channels % bc == 0 &&
-         layout.columns % tiling.getColumns() == 0;
+void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,
+                                  Value warpgroup, Value inGroup) {
+  for (auto [slab, sum] : llvm::enumerate(sums))
+    for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i)
+      storeSum(atom, slab, warpgroup, inGroup, kb.index(i),
+               atom.getAccumulator(sum, i));
 }
 
-void WgmmaBlockEmitter::storeSums(
-    WarpgroupMmaEmitter &atom, Value warpgroup, Value inGroup,
-    llvm::function_ref<Value(int64_t, int64_t)> sumOf) {
-  Value columnBase = kb.add(
-      firstColumn, kb.affine(warpgroup, tiling.columnsPerWarpgroup));
-  bool checked = !tilesFitResult();
-  for (int64_t j = 0; j < tiling.slabs; ++j) {
-    Value workRow = kb.affine(firstRow, 1, j);
-    Value rowExists = kb.less(workRow, workRows);
-    Value channelBase =
-        kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)), bc);
-    for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i) {
-      auto store = [&] {
-        // Rows of the accumulator tile are A's: the block's channels
-        // (structured) or the dense columns (int8).
-        auto [tileRow, tileColumn] = atom.getAccumulatorPosition(inGroup, i);
-        Value channel = kb.add(channelBase, structured ? tileRow : tileColumn);
-        Value column = kb.add(columnBase, structured ? tileColumn : tileRow);
-        auto add = [&] {
-          kb.accumulateSum(out, channel, column, sumOf(j, i), scales,
-                           denseScales);
-        };
-        if (!checked)
-          return add();
-        kb.ifThen(kb.both(rowExists, kb.both(kb.less(channel, layout.channels),
-                                             kb.less(column, layout.columns))),
-                  add);
-      };
-      if (!slice) {
-        store();
-        continue;
-      }
-      kb.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, slice,
-                                      kb.index(i % tiling.split)),
-                store);
-    }
+void WgmmaBlockEmitter::storeClusterSums(WarpgroupMmaEmitter &atom,
+                                         Value warpgroup, Value inGroup) {
+  // Accumulator i = u split + slice: the index is known at run time only,
+  // which keeps the remote loads of every u free of branches (on a branch
+  // an accumulator each, each waited for its loads).
+  int64_t count = atom.getAccumulatorCount(), split = tiling.split;
+  for (int64_t u = 0; u * split < count; ++u) {
+    Value i = kb.affine(slice, 1, u * split);
+    auto store = [&] {
+      storeSum(atom, 0, warpgroup, inGroup, i,
+               clusterSums->add(inGroup, i, split));
+    };
+    if ((u + 1) * split <= count)
+      store();
+    else
+      kb.ifThen(kb.less(i, count), store);
   }
+}
+
+void WgmmaBlockEmitter::storeSum(WarpgroupMmaEmitter &atom, int64_t slab,
+                                 Value warpgroup, Value inGroup, Value i,
+                                 Value sum) {
+  // Rows of the accumulator tile are A's: the block's channels (structured)
+  // or the dense columns (int8).
+  auto [tileRow, tileColumn] = atom.getAccumulatorPosition(inGroup, i);
+  Value workRow = kb.affine(firstRow, 1, slab);
+  Value channel =
+      kb.add(kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)), bc),
+             structured ? tileRow : tileColumn);
+  Value column = kb.add(
+      kb.add(firstColumn, kb.affine(warpgroup, tiling.columnsPerWarpgroup)),
+      structured ? tileColumn : tileRow);
+  auto add = [&] {
+    kb.accumulateSum(out, channel, column, sum, scales, denseScales);
+  };
+  // Groups of whole slabs, blocks of whole channels and tiles of whole
+  // columns need no bounds checks.
+  if (workRows % tiling.slabs == 0 && layout.channels % bc == 0 &&
+      layout.columns % tiling.getColumns() == 0)
+    return add();
+  kb.ifThen(kb.both(kb.less(workRow, workRows),
+                    kb.both(kb.less(channel, layout.channels),
+                            kb.less(column, layout.columns))),
+            add);
 }
 
 gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,

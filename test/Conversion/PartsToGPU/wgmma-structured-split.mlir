@@ -8,8 +8,9 @@
 // a tile one thread block cluster. Block x takes slice x mod 4 of row
 // x / 4, starting at that slice's first packed block. After its walk each
 // block writes its f32 sums to its own shared memory; past the cluster
-// barrier, block z adds up accumulators i = z mod 4 over the four blocks'
-// shared memory, in block order, into the result (here the accumulator's
+// barrier, block z adds up accumulators i = z, z + 4, ... of every thread
+// over the four blocks' shared memory (sum i of thread t at byte
+// (128 i + t) 4), in block order, into the result (here the accumulator's
 // copy, read and written once); a second barrier keeps every block's
 // shared memory until the others have read it.
 // CHECK-LABEL: gpu.func @part0(
@@ -21,8 +22,7 @@
 // CHECK: llvm.store %{{.+}}, %{{.+}} : f32, !llvm.ptr<3>
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK-NEXT: nvvm.cluster.wait {aligned}
-// CHECK: %[[OWNS:.+]] = arith.cmpi eq, %[[SLICE]], %c0{{.*}} : index
-// CHECK: scf.if %[[OWNS]] {
+// CHECK: %[[FIRST:.+]] = arith.muli %[[SLICE]], %c128{{.*}} : index
 // CHECK: %[[SUMS:.+]] = llvm.inttoptr %{{.+}} : i64 to !llvm.ptr<3>
 // CHECK: %[[IN0:.+]] = nvvm.mapa %[[SUMS]], %c0_i32{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
 // CHECK: %[[SUM0:.+]] = llvm.load %[[IN0]] : !llvm.ptr<7> -> f32
@@ -35,6 +35,8 @@
 // CHECK: %[[OLD:.+]] = memref.load %[[OUT]]
 // CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %[[TOTAL]] : f32
 // CHECK: memref.store %[[NEW]], %[[OUT]]
+// CHECK: %[[SECOND:.+]] = arith.addi %[[SLICE]], %c4{{.*}} : index
+// CHECK: arith.muli %[[SECOND]], %c128{{.*}} : index
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK-NEXT: nvvm.cluster.wait {aligned}
 // CHECK-NEXT: gpu.return
