@@ -161,6 +161,15 @@ void launchKernelGroups(
 /// with launchFusedKernels.
 RegionKernel fuseKernels(llvm::ArrayRef<RegionKernel> members,
                          mlir::gpu::GPUModuleOp module, llvm::StringRef name);
+/// One kernel `name` in `module` that runs `kernels` (kernel i launched on
+/// `grids[i]` blocks) as one grid along x, their blocks one after the
+/// other, each running its kernel's body with the block coordinates and
+/// grid of its own launch; its arguments are the kernels' arguments in
+/// order. The kernels stay (fuseKernels erases its members').
+mlir::gpu::GPUFuncOp
+fuseKernelBodies(llvm::ArrayRef<mlir::gpu::GPUFuncOp> kernels,
+                 llvm::ArrayRef<std::array<int64_t, 3>> grids,
+                 mlir::gpu::GPUModuleOp module, llvm::StringRef name);
 /// Launches `fused` (made by fuseKernels from `members`) on the members'
 /// inputs' flat buffers, tensor maps and new result buffers of
 /// `resultTypes`, one a member (through a workspace and `fused`'s finish

@@ -138,23 +138,21 @@ void tesa::launchKernelGroups(ArrayRef<RegionKernel> kernels,
   }
 }
 
-RegionKernel tesa::fuseKernels(ArrayRef<RegionKernel> members,
-                               gpu::GPUModuleOp module, StringRef name) {
+gpu::GPUFuncOp tesa::fuseKernelBodies(ArrayRef<gpu::GPUFuncOp> kernels,
+                                      ArrayRef<std::array<int64_t, 3>> grids,
+                                      gpu::GPUModuleOp module, StringRef name) {
   ImplicitLocOpBuilder b(module.getLoc(), module.getContext());
   KernelEmitter e(b);
   SmallVector<Type> arguments;
-  for (const RegionKernel &member : members)
-    llvm::append_range(arguments,
-                       gpu::GPUFuncOp(member.kernel).getArgumentTypes());
-  RegionKernel fused;
-  fused.kernel = e.beginKernel(module, name, arguments);
-  fused.threads = members.front().threads;
+  for (gpu::GPUFuncOp kernel : kernels)
+    llvm::append_range(arguments, kernel.getArgumentTypes());
+  gpu::GPUFuncOp fused = e.beginKernel(module, name, arguments);
   Value block = e.blockId(gpu::Dimension::x);
   int64_t first = 0;
   unsigned argument = 0;
-  for (const RegionKernel &member : members) {
-    gpu::GPUFuncOp kernel = member.kernel;
-    auto [x, y, z] = member.grid;
+  for (auto [index, grid] : llvm::enumerate(grids)) {
+    gpu::GPUFuncOp kernel = kernels[index];
+    auto [x, y, z] = grid;
     int64_t count = x * y * z;
     Value inside = e.both(
         arith::CmpIOp::create(b, arith::CmpIPredicate::uge, block,
@@ -166,8 +164,7 @@ RegionKernel tesa::fuseKernels(ArrayRef<RegionKernel> members,
                               e.div(local, x * y)};
       IRMapping mapping;
       for (BlockArgument memberArgument : kernel.getArguments())
-        mapping.map(memberArgument,
-                    fused.kernel.getArgument(argument++));
+        mapping.map(memberArgument, fused.getArgument(argument++));
       for (Operation &op : kernel.getBody().front().without_terminator())
         b.clone(op, mapping);
       // The member's block coordinates and grid, as its own launch had
@@ -183,16 +180,32 @@ RegionKernel tesa::fuseKernels(ArrayRef<RegionKernel> members,
           dim.replaceAllUsesWith(
               arith::ConstantIndexOp::create(
                   at, dim.getLoc(),
-                  member.grid[static_cast<unsigned>(dim.getDimension())])
+                  grid[static_cast<unsigned>(dim.getDimension())])
                   .getResult());
           dim.erase();
         }
       });
     });
     first += count;
+  }
+  return fused;
+}
+
+RegionKernel tesa::fuseKernels(ArrayRef<RegionKernel> members,
+                               gpu::GPUModuleOp module, StringRef name) {
+  SmallVector<gpu::GPUFuncOp> kernels;
+  SmallVector<std::array<int64_t, 3>> grids;
+  RegionKernel fused;
+  fused.threads = members.front().threads;
+  int64_t first = 0;
+  for (const RegionKernel &member : members) {
+    kernels.push_back(member.kernel);
+    grids.push_back(member.grid);
+    first += member.grid[0] * member.grid[1] * member.grid[2];
     fused.sharedBytes = std::max(fused.sharedBytes, member.sharedBytes);
     llvm::append_range(fused.inputs, member.inputs);
   }
+  fused.kernel = fuseKernelBodies(kernels, grids, module, name);
   fused.grid = {first, 1, 1};
   for (const RegionKernel &member : members)
     gpu::GPUFuncOp(member.kernel).erase();

@@ -111,6 +111,9 @@ private:
   llvm::DenseMap<DenseCopyKey, DenseCopy> denseCopies;
   /// The host module's symbols, for naming constant globals.
   std::optional<SymbolTable> symbols;
+  /// The warpgroup kernels' launches, in program order: those of parts
+  /// that read one dense operand run as one launch (launchSiblingsTogether).
+  SmallVector<WarpgroupLaunch> warpgroupLaunches;
 };
 
 MemRefType getBufferType(Type tensorType) {
@@ -617,6 +620,13 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     llvm::append_range(arguments, trailing);
     gpu::LaunchFuncOp compute =
         launch(kernels.compute, kernels.computeLaunch, arguments);
+    if (kernels.warpgroupCompute) {
+      WarpgroupLaunch &recorded =
+          warpgroupLaunches.emplace_back(WarpgroupLaunch{
+              compute, kernels.computeLaunch, op.getDense(), {out}});
+      if (following)
+        recorded.written.push_back(trailing.back());
+    }
     if (copy)
       copy->lastUse = compute;
     for (Value temporary : temporaries)
@@ -808,6 +818,7 @@ void LowerPartsToGPUPass::runOnOperation() {
       gpu::GPUModuleOp::create(builder, module.getLoc(), "tesa_kernels");
   keptBlockParts.clear();
   blockPartsOfDense.clear();
+  warpgroupLaunches.clear();
   for (PartMatmulOp op : parts)
     if (op.getKernel() == PartKernel::Block)
       ++blockPartsOfDense[op.getDense()];
@@ -823,6 +834,12 @@ void LowerPartsToGPUPass::runOnOperation() {
         return signalPassFailure();
   }
   launchKeptBlockParts(keptBlockParts, kernelModule);
+  launchSiblingsTogether(warpgroupLaunches, kernelModule,
+                         [&](Operation *old, Operation *launch) {
+                           for (auto &[key, copy] : denseCopies)
+                             if (copy.lastUse == old)
+                               copy.lastUse = launch;
+                         });
   for (auto &[key, copy] : denseCopies) {
     builder.setInsertionPointAfter(copy.lastUse);
     memref::DeallocOp::create(builder, copy.lastUse->getLoc(), copy.values);

@@ -182,7 +182,8 @@ PartKernels tesa::buildPartKernels(OpBuilder &builder, Location loc,
   }
   kb.steps = steps;
   llvm::append_range(computeArguments, trailing);
-  if (usesWgmmaBlocks(layout, chip)) {
+  kernels.warpgroupCompute = usesWgmmaBlocks(layout, chip);
+  if (kernels.warpgroupCompute) {
     kernels.compute = buildWgmmaBlockCompute(kb, computeArguments);
     kernels.computeLaunch = getWgmmaBlockLaunch(layout, chip);
   } else if (usesStagedMma(layout, chip)) {

@@ -257,11 +257,33 @@ struct KernelLaunch {
   std::vector<TensorMapOperand> tensorMaps;
 };
 
+/// The launch of a part's warpgroup compute kernel (see usesWgmmaBlocks),
+/// how it was sized, the dense operand (a tensor) the part reads, and the
+/// launch's operands the kernel writes (the result, the steps' result);
+/// it only reads the others.
+struct WarpgroupLaunch {
+  mlir::gpu::LaunchFuncOp launch;
+  KernelLaunch sizes;
+  mlir::Value dense;
+  llvm::SmallVector<mlir::Value, 2> written;
+};
+
+/// Launches consecutive `launches` (in program order) that read one dense
+/// operand, with blocks of as many threads in clusters of as many blocks,
+/// as one kernel (fuseKernelBodies) at the last one's place, where the
+/// others can move there (SiblingLaunches.cpp); `replaced(old, launch)`
+/// is told of each launch replaced.
+void launchSiblingsTogether(
+    llvm::ArrayRef<WarpgroupLaunch> launches, mlir::gpu::GPUModuleOp module,
+    llvm::function_ref<void(mlir::Operation *, mlir::Operation *)> replaced);
+
 /// The kernels of one part, in `module` under names starting with `prefix`.
 struct PartKernels {
   /// The kernels (pack and denseCopy are null when not asked for).
   mlir::gpu::GPUFuncOp pack, denseCopy, compute;
   KernelLaunch packLaunch, denseCopyLaunch, computeLaunch;
+  /// Whether `compute` is the warpgroup kernel (see usesWgmmaBlocks).
+  bool warpgroupCompute = false;
 };
 
 /// Generates the pack kernel (source -> packed values and, for int8, per
