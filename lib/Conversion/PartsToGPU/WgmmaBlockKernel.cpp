@@ -342,10 +342,14 @@ private:
   /// cluster (accumulators i = slice mod split) into the result.
   void storeClusterSums(WarpgroupMmaEmitter &atom, Value warpgroup,
                         Value inGroup);
-  /// Adds `sum`, the sum of accumulator `i` (an index) of `slab`, to the
-  /// result.
-  void storeSum(WarpgroupMmaEmitter &atom, int64_t slab, Value warpgroup,
-                Value inGroup, Value i, Value sum);
+  /// The first channel of the work row of `slab` (of the block's group)
+  /// and whether the row exists.
+  std::pair<Value, Value> getSlabRow(int64_t slab);
+  /// Adds `sum`, the sum of the accumulator at `position` (row and column
+  /// of the warpgroup's tile) of the slab whose row `getSlabRow` gives, to
+  /// the result.
+  void storeSum(std::pair<Value, Value> slabRow, Value warpgroup,
+                std::pair<Value, Value> position, Value sum);
 
   KernelBuilder &kb;
   ImplicitLocOpBuilder &b;
@@ -649,10 +653,12 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
 
 void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,
                                   Value warpgroup, Value inGroup) {
-  for (auto [slab, sum] : llvm::enumerate(sums))
+  for (auto [slab, sum] : llvm::enumerate(sums)) {
+    std::pair<Value, Value> slabRow = getSlabRow(slab);
     for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i)
-      storeSum(atom, slab, warpgroup, inGroup, kb.index(i),
+      storeSum(slabRow, warpgroup, atom.getAccumulatorPosition(inGroup, i),
                atom.getAccumulator(sum, i));
+  }
 }
 
 void WgmmaBlockEmitter::storeClusterSums(WarpgroupMmaEmitter &atom,
@@ -661,10 +667,11 @@ void WgmmaBlockEmitter::storeClusterSums(WarpgroupMmaEmitter &atom,
   // which keeps the remote loads of every u free of branches (on a branch
   // an accumulator each, each waited for its loads).
   int64_t count = atom.getAccumulatorCount(), split = tiling.split;
+  std::pair<Value, Value> slabRow = getSlabRow(0);
   for (int64_t u = 0; u * split < count; ++u) {
     Value i = kb.affine(slice, 1, u * split);
     auto store = [&] {
-      storeSum(atom, 0, warpgroup, inGroup, i,
+      storeSum(slabRow, warpgroup, atom.getAccumulatorPosition(inGroup, i),
                clusterSums->add(inGroup, i, split));
     };
     if ((u + 1) * split <= count)
@@ -674,16 +681,20 @@ void WgmmaBlockEmitter::storeClusterSums(WarpgroupMmaEmitter &atom,
   }
 }
 
-void WgmmaBlockEmitter::storeSum(WarpgroupMmaEmitter &atom, int64_t slab,
-                                 Value warpgroup, Value inGroup, Value i,
-                                 Value sum) {
+std::pair<Value, Value> WgmmaBlockEmitter::getSlabRow(int64_t slab) {
+  Value workRow = kb.affine(firstRow, 1, slab);
+  Value first =
+      kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)), bc);
+  return {first, kb.less(workRow, workRows)};
+}
+
+void WgmmaBlockEmitter::storeSum(std::pair<Value, Value> slabRow,
+                                 Value warpgroup,
+                                 std::pair<Value, Value> position, Value sum) {
   // Rows of the accumulator tile are A's: the block's channels (structured)
   // or the dense columns (int8).
-  auto [tileRow, tileColumn] = atom.getAccumulatorPosition(inGroup, i);
-  Value workRow = kb.affine(firstRow, 1, slab);
-  Value channel =
-      kb.add(kb.affine(kb.loadIndex(rows, kb.min(workRow, workRows - 1)), bc),
-             structured ? tileRow : tileColumn);
+  auto [tileRow, tileColumn] = position;
+  Value channel = kb.add(slabRow.first, structured ? tileRow : tileColumn);
   Value column = kb.add(
       kb.add(firstColumn, kb.affine(warpgroup, tiling.columnsPerWarpgroup)),
       structured ? tileColumn : tileRow);
@@ -695,9 +706,8 @@ void WgmmaBlockEmitter::storeSum(WarpgroupMmaEmitter &atom, int64_t slab,
   if (workRows % tiling.slabs == 0 && layout.channels % bc == 0 &&
       layout.columns % tiling.getColumns() == 0)
     return add();
-  kb.ifThen(kb.both(kb.less(workRow, workRows),
-                    kb.both(kb.less(channel, layout.channels),
-                            kb.less(column, layout.columns))),
+  kb.ifThen(kb.both(slabRow.second, kb.both(kb.less(channel, layout.channels),
+                                            kb.less(column, layout.columns))),
             add);
 }
 

@@ -22,8 +22,8 @@
 #                         the suite (also under memcheck), the benchmark's
 #                         cases and the models that gpu-run/ holds
 #   device_run.sh two-four  the 2:4 cases: the benchmark's cases that
-#                         gpu-run/bench holds, the models of gpu-run/models2
-#                         and gpu-run/models with their profiles, and Nsight
+#                         gpu-run/bench holds, the models of each
+#                         gpu-run/models* with their profiles, and Nsight
 #                         Compute on the f16 program's structured part, and
 #                         the sanitizers on the split structured parts
 #   device_run.sh wgmma   the TMA / warpgroup kernels: the benchmark's cases
@@ -117,8 +117,9 @@ case "${1:-check}" in
       cat "$OUT/$name.log"
       cp "$dir/results.json" "$OUT/$name-results.json" 2>/dev/null || true
     done
-    for models in models2 models; do
-      [ -d "gpu-run/$models" ] || continue
+    # Every gpu-run/models* (an A/B of builds: one directory each).
+    for models in $(cd gpu-run && ls -d models* 2>/dev/null); do
+      [ -e "gpu-run/$models/manifest.json" ] || continue
       step "$models" 240 python bench/torch_models.py run "gpu-run/$models" \
         --out "$OUT/$models.json" --profile --profile-kernels 80
       cat "$OUT/$models.log"
