@@ -325,12 +325,25 @@ private:
   /// Warpgroup `warpgroup` (thread `inGroup` of it): its products of each
   /// step into an accumulator per slab, then the stores.
   void emitProducts(Value warpgroup, Value inGroup);
+  /// The products of a walk of at least one step into accumulators that
+  /// start at `zeros`, yielded once complete.
+  void emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros, Value warpgroup,
+                Value inGroup);
   /// Structured: this thread's metadata words of packed block `entry`
   /// (clamped to the last), one a 32-deep step.
   SmallVector<Value> loadMetadataWords(Value entry, Value inGroup);
-  /// `acc` + the step's products of the dense slice and a packed block (its
-  /// descriptor `block`; structured: its metadata `words`).
-  Value multiplyBlock(WarpgroupMmaEmitter &atom, Value denseSlot, Value block,
+  /// The descriptors of the operands (A, B) of each of a step's products
+  /// of the dense slice (descriptor `denseSlot`) and a packed block
+  /// (`block`), one a 32-byte (int8) or 32-deep (structured) piece.
+  SmallVector<std::pair<Value, Value>>
+  getProductOperands(WarpgroupMmaEmitter &atom, Value denseSlot, Value block);
+  /// `acc` + a step's products of the dense slice and a packed block (the
+  /// descriptors of their `operands`; structured: the block's metadata
+  /// `words`). The descriptors are computed before the products' wgmma
+  /// fence: computed between the products, they made ptxas serialise them
+  /// (C7513).
+  Value multiplyBlock(WarpgroupMmaEmitter &atom,
+                      ArrayRef<std::pair<Value, Value>> operands,
                       ValueRange words, Value acc);
   /// The warpgroup atom the kernel multiplies with.
   WarpgroupMmaEmitter getAtom();
@@ -538,21 +551,32 @@ SmallVector<Value> WgmmaBlockEmitter::loadMetadataWords(Value entry,
   return words;
 }
 
-Value WgmmaBlockEmitter::multiplyBlock(WarpgroupMmaEmitter &atom,
-                                       Value denseSlot, Value block,
-                                       ValueRange words, Value acc) {
+SmallVector<std::pair<Value, Value>>
+WgmmaBlockEmitter::getProductOperands(WarpgroupMmaEmitter &atom,
+                                      Value denseSlot, Value block) {
+  SmallVector<std::pair<Value, Value>> operands;
   if (!structured) {
     for (int64_t offset = 0; offset < blockRowBytes; offset += 32)
-      acc = atom.multiply(atom.advance(denseSlot, offset),
-                          atom.advance(block, offset), acc);
-    return acc;
+      operands.push_back(
+          {atom.advance(denseSlot, offset), atom.advance(block, offset)});
+    return operands;
   }
   // Each 32-deep step reads 16 packed values (32 bytes) of the block's
   // rows and 32 dense values (64 bytes).
-  for (auto [step, word] : llvm::enumerate(words))
-    acc = atom.multiplySparse(atom.advance(block, 32 * int64_t(step)),
-                              atom.advance(denseSlot, 64 * int64_t(step)),
-                              word, acc);
+  for (int64_t step = 0; step < layout.blockReduction / 32; ++step)
+    operands.push_back(
+        {atom.advance(block, 32 * step), atom.advance(denseSlot, 64 * step)});
+  return operands;
+}
+
+Value WgmmaBlockEmitter::multiplyBlock(
+    WarpgroupMmaEmitter &atom, ArrayRef<std::pair<Value, Value>> operands,
+    ValueRange words, Value acc) {
+  for (auto [step, pair] : llvm::enumerate(operands)) {
+    auto [a, bOperand] = pair;
+    acc = structured ? atom.multiplySparse(a, bOperand, words[step], acc)
+                     : atom.multiply(a, bOperand, acc);
+  }
   return acc;
 }
 
@@ -563,8 +587,37 @@ WarpgroupMmaEmitter WgmmaBlockEmitter::getAtom() {
 }
 
 void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
-  int64_t stages = tiling.stages, slabs = tiling.slabs;
   WarpgroupMmaEmitter atom = getAtom();
+  int64_t slabs = tiling.slabs;
+  // A walk of no steps (a work row without entries) leaves zero sums; the
+  // others wait for their last step's products inside the branch of their
+  // walk: waited for on a path that merged with the zero sums' moves, they
+  // made ptxas serialise the products (C7515).
+  SmallVector<Value> zeros(slabs, atom.zeroAccumulator());
+  auto walk = scf::IfOp::create(b, ValueRange(zeros).getTypes(),
+                                lessThan(kb.index(0), count),
+                                /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&walk.getElseRegion().front());
+    scf::YieldOp::create(b, zeros);
+    b.setInsertionPointToStart(&walk.getThenRegion().front());
+    emitWalk(atom, zeros, warpgroup, inGroup);
+  }
+  ValueRange sums = walk.getResults();
+  if (clusterSums) {
+    // The rings are no longer read: every step's copies have landed and
+    // every product is complete.
+    for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i)
+      clusterSums->write(inGroup, i, atom.getAccumulator(sums[0], i));
+    return;
+  }
+  storeSums(atom, sums, warpgroup, inGroup);
+}
+
+void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
+                                 Value warpgroup, Value inGroup) {
+  int64_t stages = tiling.stages, slabs = tiling.slabs;
   // This warpgroup's dense columns and the blocks in slot 0; another slot
   // is its bytes / 16 further.
   Value denseDescriptor = atom.getDescriptor(
@@ -575,25 +628,25 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
   Value releases = kb.less(inGroup, 1);
   // The accumulators, then (structured) each slab's next packed block.
   // Structured slabs that keep every step of their group (one slab a
-  // block, or pairs of rows of a 2:4 weight) multiply without branches and
-  // carry the metadata words of their next block too, loaded a step ahead
-  // of its products. Slabs that skip steps load theirs on the branch of
-  // their products: used there from outside it, they made ptxas serialize
-  // the products (C7520, on pairs of rows of the BERT-base FFN product).
+  // block, or pairs of rows of a 2:4 weight) multiply without branches,
+  // their metadata words loaded before the step's wait for its copies
+  // (carried from the step before, they were redefined while its products
+  // were in flight, which made ptxas serialise the products: C7513). Slabs
+  // that skip steps load theirs on the branch of their products: used
+  // there from outside it, they made ptxas serialize the products (C7520,
+  // on pairs of rows of the BERT-base FFN product).
   bool prefetchWords = structured && keepsEveryStep(tiling);
   int64_t wordsPerBlock = layout.blockReduction / 32;
-  SmallVector<Value> inits(slabs, atom.zeroAccumulator());
+  SmallVector<Value> inits(zeros);
   if (structured)
     llvm::append_range(inits, getFirstBlocks());
-  for (int64_t j = 0; prefetchWords && j < slabs; ++j)
-    llvm::append_range(inits, loadMetadataWords(inits[slabs + j], inGroup));
-  ValueRange results = kb.loop(
-      kb.index(0), count, inits, [&](Value i, ValueRange carried) {
-        SmallVector<Value> next, entries, nextWords;
+  ValueRange results =
+      kb.loop(kb.index(0), count, inits, [&](Value i, ValueRange carried) {
+        SmallVector<Value> next, entries, stepWords;
         for (int64_t j = 0; prefetchWords && j < slabs; ++j) {
+          llvm::append_range(stepWords,
+                             loadMetadataWords(carried[slabs + j], inGroup));
           entries.push_back(kb.affine(carried[slabs + j], 1, 1));
-          llvm::append_range(nextWords,
-                             loadMetadataWords(entries.back(), inGroup));
         }
         Value slot = kb.rem(i, stages);
         ring->waitUntilFull(i, slot);
@@ -601,16 +654,19 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
                                        kb.affine(slot, denseSlotBytes / 16));
         Value blocks = atom.advance(blockDescriptor,
                                     kb.affine(slot, blockSlotBytes / 16));
+        SmallVector<SmallVector<std::pair<Value, Value>>> operands;
+        for (int64_t j = 0; j < slabs; ++j)
+          operands.push_back(getProductOperands(
+              atom, denseSlot, atom.advance(blocks, j * blockBytes)));
         atom.fence();
         for (int64_t j = 0; j < slabs; ++j) {
           Value acc = carried[j];
-          Value block = atom.advance(blocks, j * blockBytes);
           if (slabs == 1 || prefetchWords) {
             ValueRange words =
-                prefetchWords ? carried.slice(2 * slabs + j * wordsPerBlock,
-                                              wordsPerBlock)
+                prefetchWords ? ValueRange(stepWords).slice(j * wordsPerBlock,
+                                                            wordsPerBlock)
                               : ValueRange();
-            next.push_back(multiplyBlock(atom, denseSlot, block, words, acc));
+            next.push_back(multiplyBlock(atom, operands[j], words, acc));
             continue;
           }
           // The same in every lane, so that ptxas keeps the slabs'
@@ -627,8 +683,7 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
           SmallVector<Value> words;
           if (structured)
             words = loadMetadataWords(entry, inGroup);
-          scf::YieldOp::create(
-              b, multiplyBlock(atom, denseSlot, block, words, acc));
+          scf::YieldOp::create(b, multiplyBlock(atom, operands[j], words, acc));
           b.setInsertionPointToStart(&branch.getElseRegion().front());
           scf::YieldOp::create(b, acc);
         }
@@ -637,18 +692,10 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
         ring->releaseIf(kb.affine(i, 1, -1),
                         kb.both(lessThan(kb.index(0), i), releases));
         llvm::append_range(next, entries);
-        llvm::append_range(next, nextWords);
         return next;
       });
   atom.commitAndWait(0);
-  if (clusterSums) {
-    // The rings are no longer read: every step's copies have landed and
-    // every product is complete.
-    for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i)
-      clusterSums->write(inGroup, i, atom.getAccumulator(results[0], i));
-    return;
-  }
-  storeSums(atom, results.take_front(slabs), warpgroup, inGroup);
+  scf::YieldOp::create(b, results.take_front(slabs));
 }
 
 void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,

@@ -14,8 +14,11 @@
 // swizzle); a packed block by 64 rows of 32 values (64 bytes, 64-byte
 // swizzle). Each step multiplies a block on two `wgmma.mma_async.sp`
 // m64n128k32 (32 reduction elements each), each with the thread's word of
-// the block's metadata for its warp's 16 channels; the words of the next
-// block are loaded before the step waits for its copies.
+// the block's metadata for its warp's 16 channels; the step's words are
+// loaded before it waits for its copies, and the products' descriptors
+// computed before their fence (words carried from the step before, or
+// descriptors computed between the products, made ptxas serialise them).
+// A walk of no steps leaves zero sums without waiting for products.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK: memref.global "private" constant @part0_metadata : memref<512xi32> = dense<1145324612>
 // CHECK-LABEL: gpu.func @part0_convert_dense(
@@ -29,20 +32,24 @@
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c20480_i32
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %[[DENSE]], %{{.+}}, box
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %[[BLOCKS]], %{{.+}}, box
-// CHECK: %[[FIRST0:.+]] = memref.load %[[METADATA]]
-// CHECK: %[[FIRST1:.+]] = memref.load %[[METADATA]]
-// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{[^ ]+}} = %{{[^,]+}}, %[[ENTRY:[^ ]+]] = %{{[^,]+}}, %[[WORD0:[^ ]+]] = %[[FIRST0]], %[[WORD1:[^ ]+]] = %[[FIRST1]])
+// CHECK: %[[ZERO:.+]] = llvm.mlir.zero : !llvm.struct<(f32,
+// CHECK: %[[SUMS:.+]] = scf.if %{{.+}} -> (!llvm.struct<(f32,
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{[^ ]+}} = %[[ZERO]], %[[ENTRY:[^ ]+]] = %{{[^)]+}})
+// CHECK: %[[WORD0:.+]] = memref.load %[[METADATA]]
+// CHECK: %[[WORD1:.+]] = memref.load %[[METADATA]]
 // CHECK: %[[NEXT:.+]] = arith.addi %[[ENTRY]], %c1{{.*}} : index
-// CHECK: %[[NEXT_WORD0:.+]] = memref.load %[[METADATA]]
-// CHECK: %[[NEXT_WORD1:.+]] = memref.load %[[METADATA]]
 // CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: %[[B1:.+]] = arith.addi %{{.+}}, %c2{{.*}} : i64
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK: llvm.inline_asm has_side_effects asm_dialect = att "wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.f16.f16 {{\{}}$0,$1,{{.*}},$63}, $64, $65, $66, 0, 1, 1, 1, 0, 0;", "=f,{{.*}},=f,l,l,r,0,1,{{.*}},63" %{{[^,]+}}, %{{[^,]+}}, %[[WORD0]],
-// CHECK: llvm.inline_asm {{.*}}, %[[WORD1]],
+// CHECK: llvm.inline_asm {{.*}} %[[B1]], %{{[^,]+}}, %[[WORD1]],
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 1
-// CHECK: scf.yield %{{[^,]+}}, %[[NEXT]], %[[NEXT_WORD0]], %[[NEXT_WORD1]] :
+// CHECK: scf.yield %{{[^,]+}}, %[[NEXT]] :
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: } else {
+// CHECK: scf.yield %[[ZERO]]
+// CHECK: llvm.extractvalue %[[SUMS]][0]
 // CHECK: memref.store %{{.+}}, %[[OUT]]
 // MMA-LABEL: gpu.func @part0(
 // MMA-NOT: wgmma
@@ -59,17 +66,17 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // multiprocessor one, and each pair's one step is at most 4/5 of its two
 // blocks, so a block of threads computes a pair. Both rows keep every step
 // (a 2:4 weight's rows do), so its warpgroup multiplies both without
-// branches, carrying an accumulator, the next packed block and that
-// block's metadata words for each row, loaded a step ahead.
+// branches, carrying an accumulator and the next packed block for each
+// row, and loading the step's metadata words of both before the fence.
 // CHECK-LABEL: gpu.func @part1(
 // CHECK: %[[METADATA1:.+]] = memref.get_global @part1_metadata : memref<17920xi32>
-// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{[^ ]+}} = %{{[^,]+}}, %{{[^ ]+}} = %{{[^,]+}}, %[[ENTRY0:[^ ]+]] = %{{[^,]+}}, %[[ENTRY1:[^ ]+]] = %{{[^,]+}}, %[[WORD00:[^ ]+]] = %{{[^,]+}}, %[[WORD01:[^ ]+]] = %{{[^,]+}}, %[[WORD10:[^ ]+]] = %{{[^,]+}}, %[[WORD11:[^ ]+]] = %{{[^)]+}})
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{[^ ]+}} = %{{[^,]+}}, %{{[^ ]+}} = %{{[^,]+}}, %[[ENTRY0:[^ ]+]] = %{{[^,]+}}, %[[ENTRY1:[^ ]+]] = %{{[^)]+}})
+// CHECK: %[[WORD00:.+]] = memref.load %[[METADATA1]]
+// CHECK: %[[WORD01:.+]] = memref.load %[[METADATA1]]
 // CHECK: %[[NEXT0:.+]] = arith.addi %[[ENTRY0]], %c1{{.*}} : index
-// CHECK: %[[NEXT_WORD00:.+]] = memref.load %[[METADATA1]]
-// CHECK: %[[NEXT_WORD01:.+]] = memref.load %[[METADATA1]]
+// CHECK: %[[WORD10:.+]] = memref.load %[[METADATA1]]
+// CHECK: %[[WORD11:.+]] = memref.load %[[METADATA1]]
 // CHECK: %[[NEXT1:.+]] = arith.addi %[[ENTRY1]], %c1{{.*}} : index
-// CHECK: %[[NEXT_WORD10:.+]] = memref.load %[[METADATA1]]
-// CHECK: %[[NEXT_WORD11:.+]] = memref.load %[[METADATA1]]
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-NOT: scf.if
 // CHECK: llvm.inline_asm {{.*}}, %[[WORD00]],
@@ -77,7 +84,7 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // CHECK-NOT: scf.if
 // CHECK: llvm.inline_asm {{.*}}, %[[WORD10]],
 // CHECK: llvm.inline_asm {{.*}}, %[[WORD11]],
-// CHECK: scf.yield %{{[^,]+}}, %{{[^,]+}}, %[[NEXT0]], %[[NEXT1]], %[[NEXT_WORD00]], %[[NEXT_WORD01]], %[[NEXT_WORD10]], %[[NEXT_WORD11]] :
+// CHECK: scf.yield %{{[^,]+}}, %{{[^,]+}}, %[[NEXT0]], %[[NEXT1]] :
 
 // 18 block rows by 128 reduction elements, with 4096 columns: pairs of
 // rows, the first of each keeping only its first block, the second both
