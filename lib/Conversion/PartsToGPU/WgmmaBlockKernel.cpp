@@ -325,6 +325,8 @@ private:
   /// Warpgroup `warpgroup` (thread `inGroup` of it): its products of each
   /// step into an accumulator per slab, then the stores.
   void emitProducts(Value warpgroup, Value inGroup);
+  /// Whether every walk of every block takes an even number of steps.
+  bool evenWalks() const;
   /// The products of a walk of at least one step into accumulators that
   /// start at `zeros`, yielded once complete.
   void emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros, Value warpgroup,
@@ -615,6 +617,14 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
   storeSums(atom, sums, warpgroup, inGroup);
 }
 
+bool WgmmaBlockEmitter::evenWalks() const {
+  const std::vector<int32_t> &offsets = tiling.groups.offsets;
+  for (size_t g = 0; g + 1 < offsets.size(); ++g)
+    if ((offsets[g + 1] - offsets[g]) % 2 != 0)
+      return false;
+  return tiling.split == 1;
+}
+
 void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
                                  Value warpgroup, Value inGroup) {
   int64_t stages = tiling.stages, slabs = tiling.slabs;
@@ -629,70 +639,98 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
   // The accumulators, then (structured) each slab's next packed block.
   // Structured slabs that keep every step of their group (one slab a
   // block, or pairs of rows of a 2:4 weight) multiply without branches,
-  // their metadata words loaded before the step's wait for its copies
-  // (carried from the step before, they were redefined while its products
-  // were in flight, which made ptxas serialise the products: C7513). Slabs
-  // that skip steps load theirs on the branch of their products: used
-  // there from outside it, they made ptxas serialize the products (C7520,
-  // on pairs of rows of the BERT-base FFN product).
+  // their metadata words loaded before the step's wait for its copies (see
+  // below). Slabs that skip steps load theirs on the branch of their
+  // products: used there from outside it, they made ptxas serialize the
+  // products (C7520, on pairs of rows of the BERT-base FFN product).
   bool prefetchWords = structured && keepsEveryStep(tiling);
   int64_t wordsPerBlock = layout.blockReduction / 32;
   SmallVector<Value> inits(zeros);
   if (structured)
     llvm::append_range(inits, getFirstBlocks());
+  // Step i: its products into the carried accumulators (then the carried
+  // entries), which it returns updated, leaving `inFlight` groups of
+  // products in flight.
+  auto emitStep = [&](Value i, ValueRange carried,
+                      int64_t inFlight) -> SmallVector<Value> {
+    SmallVector<Value> next, entries, stepWords;
+    for (int64_t j = 0; prefetchWords && j < slabs; ++j) {
+      llvm::append_range(stepWords,
+                         loadMetadataWords(carried[slabs + j], inGroup));
+      entries.push_back(kb.affine(carried[slabs + j], 1, 1));
+    }
+    Value slot = kb.rem(i, stages);
+    ring->waitUntilFull(i, slot);
+    Value denseSlot =
+        atom.advance(denseDescriptor, kb.affine(slot, denseSlotBytes / 16));
+    Value blocks =
+        atom.advance(blockDescriptor, kb.affine(slot, blockSlotBytes / 16));
+    SmallVector<SmallVector<std::pair<Value, Value>>> operands;
+    for (int64_t j = 0; j < slabs; ++j)
+      operands.push_back(getProductOperands(
+          atom, denseSlot, atom.advance(blocks, j * blockBytes)));
+    atom.fence();
+    for (int64_t j = 0; j < slabs; ++j) {
+      Value acc = carried[j];
+      if (slabs == 1 || prefetchWords) {
+        ValueRange words =
+            prefetchWords
+                ? ValueRange(stepWords).slice(j * wordsPerBlock, wordsPerBlock)
+                : ValueRange();
+        next.push_back(multiplyBlock(atom, operands[j], words, acc));
+        continue;
+      }
+      // The same in every lane, so that ptxas keeps the slabs' products
+      // in flight together.
+      Value bit = kb.fromFirstLane(getSlabBit(i, j));
+      Value entry = structured ? carried[slabs + j] : Value();
+      if (structured)
+        entries.push_back(kb.add(entry, bit));
+      auto branch = scf::IfOp::create(b, acc.getType(), isSet(bit),
+                                      /*withElseRegion=*/true);
+      next.push_back(branch.getResult(0));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&branch.getThenRegion().front());
+      SmallVector<Value> words;
+      if (structured)
+        words = loadMetadataWords(entry, inGroup);
+      scf::YieldOp::create(b, multiplyBlock(atom, operands[j], words, acc));
+      b.setInsertionPointToStart(&branch.getElseRegion().front());
+      scf::YieldOp::create(b, acc);
+    }
+    atom.commitAndWait(inFlight);
+    // Step i - inFlight's products are complete: its slot may be refilled.
+    ring->releaseIf(
+        kb.affine(i, 1, -inFlight),
+        inFlight == 0 ? releases
+                      : kb.both(lessThan(kb.index(inFlight - 1), i), releases));
+    llvm::append_range(next, entries);
+    return next;
+  };
+  // A step's metadata words must not be loaded into registers that
+  // products in flight read (registers carried from one step to the next
+  // were, which made ptxas serialise the products: C7513). Walks of an
+  // even number of steps take them in pairs, each step's products in
+  // flight during the next: the even steps' words and the odd steps' are
+  // different registers, each loaded after the wait that completes the
+  // products of the step two before. Other walks that carry words
+  // complete each step's products before the next (a branch for an odd
+  // walk's last step made ptxas serialise them, C7520).
+  if (prefetchWords && evenWalks()) {
+    ValueRange results =
+        kb.loop(kb.index(0), kb.div(count, 2), inits,
+                [&](Value pair, ValueRange carried) {
+                  Value even = kb.affine(pair, 2);
+                  SmallVector<Value> next = emitStep(even, carried, 1);
+                  return emitStep(kb.affine(even, 1, 1), next, 1);
+                });
+    atom.commitAndWait(0);
+    scf::YieldOp::create(b, results.take_front(slabs));
+    return;
+  }
   ValueRange results =
       kb.loop(kb.index(0), count, inits, [&](Value i, ValueRange carried) {
-        SmallVector<Value> next, entries, stepWords;
-        for (int64_t j = 0; prefetchWords && j < slabs; ++j) {
-          llvm::append_range(stepWords,
-                             loadMetadataWords(carried[slabs + j], inGroup));
-          entries.push_back(kb.affine(carried[slabs + j], 1, 1));
-        }
-        Value slot = kb.rem(i, stages);
-        ring->waitUntilFull(i, slot);
-        Value denseSlot = atom.advance(denseDescriptor,
-                                       kb.affine(slot, denseSlotBytes / 16));
-        Value blocks = atom.advance(blockDescriptor,
-                                    kb.affine(slot, blockSlotBytes / 16));
-        SmallVector<SmallVector<std::pair<Value, Value>>> operands;
-        for (int64_t j = 0; j < slabs; ++j)
-          operands.push_back(getProductOperands(
-              atom, denseSlot, atom.advance(blocks, j * blockBytes)));
-        atom.fence();
-        for (int64_t j = 0; j < slabs; ++j) {
-          Value acc = carried[j];
-          if (slabs == 1 || prefetchWords) {
-            ValueRange words =
-                prefetchWords ? ValueRange(stepWords).slice(j * wordsPerBlock,
-                                                            wordsPerBlock)
-                              : ValueRange();
-            next.push_back(multiplyBlock(atom, operands[j], words, acc));
-            continue;
-          }
-          // The same in every lane, so that ptxas keeps the slabs'
-          // products in flight together.
-          Value bit = kb.fromFirstLane(getSlabBit(i, j));
-          Value entry = structured ? carried[slabs + j] : Value();
-          if (structured)
-            entries.push_back(kb.add(entry, bit));
-          auto branch = scf::IfOp::create(b, acc.getType(), isSet(bit),
-                                          /*withElseRegion=*/true);
-          next.push_back(branch.getResult(0));
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(&branch.getThenRegion().front());
-          SmallVector<Value> words;
-          if (structured)
-            words = loadMetadataWords(entry, inGroup);
-          scf::YieldOp::create(b, multiplyBlock(atom, operands[j], words, acc));
-          b.setInsertionPointToStart(&branch.getElseRegion().front());
-          scf::YieldOp::create(b, acc);
-        }
-        atom.commitAndWait(1);
-        // Step i - 1's products are complete: its slot may be refilled.
-        ring->releaseIf(kb.affine(i, 1, -1),
-                        kb.both(lessThan(kb.index(0), i), releases));
-        llvm::append_range(next, entries);
-        return next;
+        return emitStep(i, carried, prefetchWords ? 0 : 1);
       });
   atom.commitAndWait(0);
   scf::YieldOp::create(b, results.take_front(slabs));

@@ -14,9 +14,12 @@
 // swizzle); a packed block by 64 rows of 32 values (64 bytes, 64-byte
 // swizzle). Each step multiplies a block on two `wgmma.mma_async.sp`
 // m64n128k32 (32 reduction elements each), each with the thread's word of
-// the block's metadata for its warp's 16 channels; the step's words are
-// loaded before it waits for its copies, and the products' descriptors
-// computed before their fence (words carried from the step before, or
+// the block's metadata for its warp's 16 channels. Every walk takes two
+// steps, so the steps go in pairs, each step's products in flight during
+// the next: each step loads its own words before it waits for its copies
+// (even and odd steps' words are different registers, and no register of
+// products in flight is redefined), and computes the products'
+// descriptors before their fence (words carried from the step before, or
 // descriptors computed between the products, made ptxas serialise them).
 // A walk of no steps leaves zero sums without waiting for products.
 // CHECK-LABEL: gpu.module @tesa_kernels
@@ -34,16 +37,24 @@
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %[[BLOCKS]], %{{.+}}, box
 // CHECK: %[[ZERO:.+]] = llvm.mlir.zero : !llvm.struct<(f32,
 // CHECK: %[[SUMS:.+]] = scf.if %{{.+}} -> (!llvm.struct<(f32,
-// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{[^ ]+}} = %[[ZERO]], %[[ENTRY:[^ ]+]] = %{{[^)]+}})
+// CHECK: %[[PAIRS:.+]] = arith.divui %{{.+}}, %c2{{.*}} : index
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[PAIRS]] step %{{.+}} iter_args(%{{[^ ]+}} = %[[ZERO]], %[[ENTRY:[^ ]+]] = %{{[^)]+}})
 // CHECK: %[[WORD0:.+]] = memref.load %[[METADATA]]
 // CHECK: %[[WORD1:.+]] = memref.load %[[METADATA]]
-// CHECK: %[[NEXT:.+]] = arith.addi %[[ENTRY]], %c1{{.*}} : index
+// CHECK: %[[ODD_ENTRY:.+]] = arith.addi %[[ENTRY]], %c1{{.*}} : index
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: %[[B1:.+]] = arith.addi %{{.+}}, %c2{{.*}} : i64
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK: llvm.inline_asm has_side_effects asm_dialect = att "wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.f16.f16 {{\{}}$0,$1,{{.*}},$63}, $64, $65, $66, 0, 1, 1, 1, 0, 0;", "=f,{{.*}},=f,l,l,r,0,1,{{.*}},63" %{{[^,]+}}, %{{[^,]+}}, %[[WORD0]],
 // CHECK: llvm.inline_asm {{.*}} %[[B1]], %{{[^,]+}}, %[[WORD1]],
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK: %[[ODD_WORD0:.+]] = memref.load %[[METADATA]]
+// CHECK: %[[ODD_WORD1:.+]] = memref.load %[[METADATA]]
+// CHECK: %[[NEXT:.+]] = arith.addi %[[ODD_ENTRY]], %c1{{.*}} : index
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK: llvm.inline_asm {{.*}}, %[[ODD_WORD0]],
+// CHECK: llvm.inline_asm {{.*}}, %[[ODD_WORD1]],
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 1
 // CHECK: scf.yield %{{[^,]+}}, %[[NEXT]] :
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
