@@ -129,22 +129,27 @@ TEST(StructuredLayout, WarpgroupKernelSplitsTheWalksOfFewTiles) {
   const ChipDescription &sm90 = chip("sm_90");
   ASSERT_EQ(sm90.multiprocessors, 132u);
   // BERT-base's FFN2 at 128 tokens: 12 block rows by two tiles of 64
-  // columns (24 tiles), 48 steps each: five slices, 120 blocks of threads
-  // in clusters of five, each cluster a tile's slices.
+  // columns (24 tiles), 48 steps each: slices for two blocks of threads a
+  // multiprocessor (11), at most eight (a portable cluster): 192 blocks in
+  // clusters of eight, each cluster a tile's slices.
   PartLayout ffn2 = warpgroupLayout(768, 3072, 128);
-  EXPECT_EQ(getWgmmaBlockSplit(ffn2, sm90), 5);
+  EXPECT_EQ(getWgmmaBlockSplit(ffn2, sm90), 8);
   KernelLaunch compute = getWgmmaBlockLaunch(ffn2, sm90);
-  EXPECT_EQ(compute.grid[0], 12 * 5);
+  EXPECT_EQ(compute.grid[0], 12 * 8);
   EXPECT_EQ(compute.grid[1], 2);
-  EXPECT_EQ(compute.clusterBlocks, 5);
+  EXPECT_EQ(compute.clusterBlocks, 8);
+  // The FFN1 product at 128 tokens: 48 block rows by two tiles (96, fewer
+  // than two a multiprocessor), 12 steps each: three slices of four.
+  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(3072, 768, 128), sm90), 3);
+  // An MLP's 4096 x 4096 product at 128 rows: 128 tiles of 64 steps, three
+  // slices.
+  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(4096, 4096, 128), sm90), 3);
   // The sums of a warpgroup (64 x 64 f32) fit where the rings were.
   EXPECT_GE(compute.sharedBytes, 64 * 64 * 4);
-  // Four tiles of 48 steps: at most eight slices (a portable cluster).
-  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(256, 3072, 64), sm90), 8);
   // Walks of 12 steps: at most three slices of four.
   EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(768, 768, 128), sm90), 3);
-  // Walks of four steps, and tiles that fill the multiprocessors (the FFN1
-  // product at 4096 tokens), are not split.
+  // Walks of four steps, and tiles that give every multiprocessor two (the
+  // FFN1 product at 4096 tokens), are not split.
   EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(768, 256, 128), sm90), 1);
   PartLayout ffn1 = warpgroupLayout(3072, 768, 4096);
   EXPECT_EQ(getWgmmaBlockSplit(ffn1, sm90), 1);

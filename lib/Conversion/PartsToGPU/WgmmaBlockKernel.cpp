@@ -80,6 +80,11 @@ static constexpr int64_t kStructuredColumns = 128;
 /// walks are split (WgmmaBlockTiling::split), and the most slices: the
 /// largest portable thread block cluster.
 static constexpr int64_t kMinSplitSteps = 4, kMaxSplit = 8;
+/// Blocks of threads a multiprocessor that split walks aim for: one
+/// warpgroup's products of one step wait for the step before, so a
+/// multiprocessor needs several walks at once to keep its tensor cores
+/// busy.
+static constexpr int64_t kSplitBlocksPerMultiprocessor = 2;
 
 namespace {
 /// The shape of one part's kernel: its groups of slabs (work rows) and
@@ -200,15 +205,17 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
   for (int64_t g = 0; g < tiling.getGroups(); ++g)
     longest = std::max<int64_t>(
         longest, tiling.groups.offsets[g + 1] - tiling.groups.offsets[g]);
-  // Structured slabs split their walks where their tiles leave
-  // multiprocessors idle (a product of few dense columns: BERT-base's
-  // Linears at 128 tokens), each slice at least kMinSplitSteps long.
+  // Structured slabs split their walks where their tiles give fewer than
+  // kSplitBlocksPerMultiprocessor blocks of threads a multiprocessor (a
+  // product of few dense columns: BERT-base's Linears at 128 tokens), each
+  // slice at least kMinSplitSteps long.
   int64_t tiles =
       tiling.getGroups() * getColumnTiles(layout, tiling.getColumns());
+  int64_t wanted = kSplitBlocksPerMultiprocessor * chip.multiprocessors;
   if (layout.structured && tiling.slabs == 1 && tiling.warpgroups == 1 &&
-      tiles < int64_t(chip.multiprocessors)) {
+      tiles < wanted) {
     tiling.split =
-        std::max<int64_t>(1, std::min({int64_t(chip.multiprocessors) / tiles,
+        std::max<int64_t>(1, std::min({int64_t(llvm::divideCeil(wanted, tiles)),
                                        longest / kMinSplitSteps, kMaxSplit}));
     longest = llvm::divideCeil(longest, tiling.split);
   }
