@@ -35,14 +35,15 @@ static bool isView(Operation *op) {
 }
 
 /// Whether `member`'s launch can move down to just before `next`'s (later
-/// in its block) where `siblings` are the other launches of its group: of
-/// the ops between, those that use what it writes (or views of it) only
-/// view or free it, and those that use what it reads do not write it
-/// (sibling launches read their dense operand only); `next` neither reads
-/// nor writes what it writes. The frees are added to `frees`.
+/// in its block; `next` one of `group`, the launches that are to run
+/// together): of the ops between, those that use what it writes (or views
+/// of it) only view or free it, and those that use what it reads do not
+/// write it (the group's launches write only their `written` operands);
+/// `next` neither reads nor writes what it writes. The frees are added to
+/// `frees`.
 static bool canMoveTo(const WarpgroupLaunch &member,
                       const WarpgroupLaunch &next,
-                      ArrayRef<Operation *> siblings,
+                      ArrayRef<WarpgroupLaunch> group,
                       SmallVectorImpl<Operation *> &frees) {
   gpu::LaunchFuncOp launch = member.launch;
   llvm::SmallPtrSet<Value, 8> written(member.written.begin(),
@@ -59,10 +60,15 @@ static bool canMoveTo(const WarpgroupLaunch &member,
         usesRead |= read.contains(operand);
       }
     });
+    auto sibling = llvm::find_if(group, [&](const WarpgroupLaunch &other) {
+      return other.launch == op;
+    });
+    bool writesRead = sibling != group.end() &&
+                      llvm::any_of(sibling->written, [&](Value value) {
+                        return read.contains(value);
+                      });
     if (op == next.launch)
-      return !usesWritten && llvm::none_of(next.written, [&](Value value) {
-        return read.contains(value);
-      });
+      return !usesWritten && !writesRead;
     if (!usesWritten && !usesRead)
       continue;
     if (isa<memref::DeallocOp>(op)) {
@@ -70,9 +76,9 @@ static bool canMoveTo(const WarpgroupLaunch &member,
     } else if (isView(op)) {
       (usesWritten ? written : read)
           .insert(op->result_begin(), op->result_end());
-    } else if (usesWritten) {
+    } else if (usesWritten || writesRead) {
       return false;
-    } else if (!llvm::is_contained(siblings, op)) {
+    } else if (sibling == group.end()) {
       auto effects = dyn_cast<MemoryEffectOpInterface>(op);
       if (!effects || effects.hasEffect<MemoryEffects::Write>())
         return false;
@@ -89,12 +95,11 @@ static bool canJoin(ArrayRef<WarpgroupLaunch> group,
       first.sizes.block != next.sizes.block ||
       first.sizes.clusterBlocks != next.sizes.clusterBlocks)
     return false;
-  SmallVector<Operation *> siblings = {next.launch};
-  for (const WarpgroupLaunch &member : group)
-    siblings.push_back(member.launch);
+  SmallVector<WarpgroupLaunch> together(group);
+  together.push_back(next);
   SmallVector<Operation *> frees;
   return llvm::all_of(group, [&](const WarpgroupLaunch &member) {
-    return canMoveTo(member, next, siblings, frees);
+    return canMoveTo(member, next, together, frees);
   });
 }
 
@@ -102,9 +107,6 @@ static bool canJoin(ArrayRef<WarpgroupLaunch> group,
 static gpu::LaunchFuncOp launchTogether(ArrayRef<WarpgroupLaunch> group,
                                         gpu::GPUModuleOp module) {
   gpu::LaunchFuncOp last = group.back().launch;
-  SmallVector<Operation *> siblings;
-  for (const WarpgroupLaunch &member : group)
-    siblings.push_back(member.launch);
   SmallVector<gpu::GPUFuncOp> kernels;
   SmallVector<std::array<int64_t, 3>> grids;
   SmallVector<Value> operands;
@@ -123,7 +125,7 @@ static gpu::LaunchFuncOp launchTogether(ArrayRef<WarpgroupLaunch> group,
     sharedBytes = std::max(sharedBytes, member.sizes.sharedBytes);
     llvm::append_range(operands, memberLaunch.getKernelOperands());
     if (memberLaunch != last)
-      (void)canMoveTo(member, group.back(), siblings, frees);
+      (void)canMoveTo(member, group.back(), group, frees);
   }
   gpu::GPUFuncOp fused = fuseKernelBodies(kernels, grids, module, name);
   OpBuilder builder(last);
