@@ -174,18 +174,20 @@ static void launchKernel(const char *caller, void *handle,
   if (callFailed())
     return;
   const auto &function = *static_cast<const Function *>(handle);
-  uint32_t sizes[3][3];
   const intptr_t *asked[3] = {grid, block, cluster};
+  bool valid = smem >= 0;
+  for (const intptr_t *dimensions : asked)
+    valid = valid && std::all_of(dimensions, dimensions + 3, fitsUnsigned);
+  if (!valid) {
+    recordError(kRuntimeError, "kernel launch of '" + function.name +
+                                   "' failed: invalid grid, block, cluster "
+                                   "or shared memory size");
+    return;
+  }
+  uint32_t sizes[3][3];
   for (int i = 0; i < 3; ++i)
-    for (int d = 0; d < 3; ++d) {
-      if (!fitsUnsigned(asked[i][d]) || smem < 0) {
-        recordError(kRuntimeError, "kernel launch of '" + function.name +
-                                       "' failed: invalid grid, block, "
-                                       "cluster or shared memory size");
-        return;
-      }
+    for (int d = 0; d < 3; ++d)
       sizes[i][d] = uint32_t(asked[i][d]);
-    }
   Backend &backend = *function.module->loadedBy;
   if (Error error = backend.launch(
           function.handle, sizes[0], sizes[1], sizes[2], uint32_t(smem), stream,

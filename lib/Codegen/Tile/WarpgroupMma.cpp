@@ -167,12 +167,7 @@ Value WarpgroupMmaEmitter::getAccumulator(Value acc, int64_t i) {
 
 std::pair<Value, Value>
 WarpgroupMmaEmitter::getAccumulatorPosition(Value thread, int64_t i) {
-  Value warp = e.div(thread, 32), lane = e.rem(thread, 32);
-  int64_t inTile = i % 4;
-  Value row = e.add(e.affine(warp, 16), e.affine(e.div(lane, 4), 1,
-                                                  8 * (inTile / 2)));
-  Value column = e.affine(e.rem(lane, 4), 2, 8 * (i / 4) + inTile % 2);
-  return {row, column};
+  return getAccumulatorPosition(thread, e.index(i));
 }
 
 std::pair<Value, Value>

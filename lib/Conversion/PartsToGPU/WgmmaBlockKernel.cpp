@@ -147,12 +147,16 @@ static int64_t getStageBytes(const PartLayout &layout,
          tiling.slabs * getBlockBytes(layout);
 }
 
+/// The sums a thread of a structured warpgroup holds: an m64nN accumulator
+/// holds N / 2 values a thread.
+static int64_t getSumsPerThread(const WgmmaBlockTiling &tiling) {
+  return tiling.columnsPerWarpgroup / 2;
+}
+
 /// Bytes of a structured warpgroup's sums in shared memory (split walks,
-/// one warpgroup a block, see ClusterSums): an m64nN accumulator holds N / 2
-/// values a thread.
+/// one warpgroup a block, see ClusterSums).
 static int64_t getSumBytes(const WgmmaBlockTiling &tiling) {
-  return ClusterSums::getBytes(kWarpgroupThreads,
-                               tiling.columnsPerWarpgroup / 2);
+  return ClusterSums::getBytes(kWarpgroupThreads, getSumsPerThread(tiling));
 }
 
 /// Bytes of the rings, whose space the sums of split walks take over.
@@ -361,7 +365,8 @@ private:
   void storeSums(WarpgroupMmaEmitter &atom, ValueRange sums, Value warpgroup,
                  Value inGroup);
   /// Split walks: adds up this block's share of the tile's sums over the
-  /// cluster (accumulators i = slice mod split) into the result.
+  /// cluster (the accumulators i with i mod split = slice) into the
+  /// result.
   void storeClusterSums(WarpgroupMmaEmitter &atom, Value warpgroup,
                         Value inGroup);
   /// The first channel of the work row of `slab` (of the block's group)
@@ -451,7 +456,7 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
   // Split walks leave their sums where the rings were.
   if (slice)
     clusterSums.emplace(kb, denseRing, kWarpgroupThreads,
-                        tiling.columnsPerWarpgroup / 2);
+                        getSumsPerThread(tiling));
 }
 
 Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
