@@ -235,6 +235,11 @@ static void addKernelLowering(OpPassManager &pm,
   // What is left of the parts: masks of operands that the parts read densely.
   pm.addPass(createLowerPartsToLinalg());
   pm.addPass(createDecomposeAggregatedOps());
+  // Cheaper scalar math in every kernel and payload, once the regions'
+  // patterns have seen the program as written: exact divisions by constants
+  // as multiplications, 16-bit erf without branches.
+  pm.addPass(createSimplifyFloatMath());
+  pm.addPass(createExpandHalfErf());
   pm.addPass(createDropEncodings());
   addBufferization(pm);
   if (!onHost)

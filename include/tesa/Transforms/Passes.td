@@ -890,4 +890,82 @@ def InlineKernelRegions : Pass<"tesa-inline-kernel-regions"> {
   }];
 }
 
+def SimplifyFloatMath : Pass<"tesa-simplify-float-math"> {
+  let summary = "Cheaper forms of scalar float math that compute the same values";
+  let description = [{
+    Rewrites scalar float ops, wherever they are (linalg payloads, kernel
+    bodies), into forms that compute the same value for every input and
+    cost GPU threads less:
+
+    * a `math` op of constants whose result is a 16-bit float (upstream
+      folds only f32 and f64) becomes a constant: evaluated in double and
+      rounded to the format, the value a correctly rounded op gives (the
+      GPU otherwise computes torch-mlir's `math.sqrt` of 2 in an f16 GELU
+      with an approximate f32 square root, per element);
+    * a division by a constant power of two whose reciprocal the type
+      holds exactly becomes a multiplication by that reciprocal (any float
+      type);
+    * a division of a 16-bit float by a constant becomes one f32
+      multiplication by the f32 reciprocal, rounded to the format, where
+      that gives the format's quotient for every one of its 65536 values
+      (checked when the pass runs; true of every f16 divisor in [1, 2)).
+      On GPUs a division is a subroutine (`div.rn.f32`: a reciprocal, a
+      correction and a branch to a slow path).
+
+    ```mlir
+    %c2 = arith.constant 2.0 : f16
+    %s = math.sqrt %c2 : f16
+    %q = arith.divf %x, %s : f16
+    %h = arith.divf %y, %c8 : f32
+    // becomes
+    %r = arith.constant 0.70717... : f32    // 1 / 1.4140625 rounded to f32
+    %e = arith.extf %x : f16 to f32
+    %m = arith.mulf %e, %r : f32
+    %q = arith.truncf %m : f32 to f16
+    %h = arith.mulf %y, %c0_125 : f32
+    ```
+
+    `--tesa-pipeline` and `--tesa-host-pipeline` run it after the kernel
+    regions and parts are lowered (the regions' patterns see the program as
+    written).
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
+def ExpandHalfErf : Pass<"tesa-expand-half-erf"> {
+  let summary = "erf of 16-bit floats as a branch-free polynomial in f32";
+  let description = [{
+    Rewrites `math.erf` on `f16` or `bf16` scalars into f32 arithmetic
+    without branches: t = min(|x|, 2.5996), below 1 the odd polynomial
+    t + t * P(t^2) (P of degree 5), from 1 the polynomial Q(t - 1) (degree
+    8), selected, given the sign of x and rounded to the format. Rounded to
+    f16 or bf16 it is the correctly rounded erf of every value of the
+    format (`HalfFloatMathTest` checks all of them; NaN stays NaN, erf(-0)
+    is -0, erf(+-inf) is +-1).
+
+    On GPUs `math.erf` otherwise becomes libdevice's `erff` (NVVM), whose
+    branch for large arguments splits each element's code into basic
+    blocks: ptxas then cannot interleave the elements of a thread (a part's
+    epilogue applies torch-mlir's f16 GELU to each of its accumulators one
+    after the other, each waiting for its own loads).
+
+    ```mlir
+    %y = math.erf %x : f16
+    // becomes
+    %e = arith.extf %x : f16 to f32
+    %a = math.absf %e : f32
+    %t = arith.minimumf %a, %clamp : f32
+    ... two polynomials by math.fma, arith.cmpf olt %t, %one, arith.select
+    %s = math.copysign %r, %e : f32
+    %y = arith.truncf %s : f32 to f16
+    ```
+
+    `--tesa-pipeline` and `--tesa-host-pipeline` run it after
+    `--tesa-simplify-float-math`. `math.erf` on f32 and f64 is left to the
+    target's library.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect"];
+}
+
 #endif // TESA_TRANSFORMS_PASSES_TD

@@ -37,16 +37,17 @@ void ClusterSums::barrier() {
 }
 
 Value ClusterSums::add(Value thread, Value i, int64_t blocks) {
+  assert(blocks > 0 && "no block's sums to add");
   Value local = getAddress(thread, i);
   auto clusterPointer =
       LLVM::LLVMPointerType::get(e.b.getContext(), kSharedClusterSpace);
-  Value total = e.f32(0.0);
+  Value total;
   for (int64_t rank = 0; rank < blocks; ++rank) {
     Value remote = NVVM::MapaOp::create(
         e.b, clusterPointer, local,
         arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(rank)));
     Value sum = LLVM::LoadOp::create(e.b, e.b.getF32Type(), remote);
-    total = arith::AddFOp::create(e.b, total, sum);
+    total = total ? arith::AddFOp::create(e.b, total, sum) : sum;
   }
   return total;
 }

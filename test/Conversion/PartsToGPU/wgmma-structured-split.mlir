@@ -26,10 +26,9 @@
 // CHECK: %[[SUMS:.+]] = llvm.inttoptr %{{.+}} : i64 to !llvm.ptr<3>
 // CHECK: %[[IN0:.+]] = nvvm.mapa %[[SUMS]], %c0_i32{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
 // CHECK: %[[SUM0:.+]] = llvm.load %[[IN0]] : !llvm.ptr<7> -> f32
-// CHECK: %[[TOTAL0:.+]] = arith.addf %{{.+}}, %[[SUM0]] : f32
 // CHECK: %[[IN1:.+]] = nvvm.mapa %[[SUMS]], %c1_i32 : !llvm.ptr<3> -> !llvm.ptr<7>
 // CHECK: %[[SUM1:.+]] = llvm.load %[[IN1]] : !llvm.ptr<7> -> f32
-// CHECK: %[[TOTAL1:.+]] = arith.addf %[[TOTAL0]], %[[SUM1]] : f32
+// CHECK: %[[TOTAL1:.+]] = arith.addf %[[SUM0]], %[[SUM1]] : f32
 // CHECK: %[[TOTAL2:.+]] = arith.addf %[[TOTAL1]], %{{.+}} : f32
 // CHECK: %[[TOTAL:.+]] = arith.addf %[[TOTAL2]], %{{.+}} : f32
 // CHECK: %[[OLD:.+]] = memref.load %[[OUT]]

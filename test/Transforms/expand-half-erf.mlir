@@ -1,0 +1,61 @@
+// RUN: tesa-opt %s --split-input-file --tesa-expand-half-erf | FileCheck %s
+
+// erf of an f16: in f32, t = min(|x|, 2.5996), the polynomial below 1
+// (t + t * P(t^2), P of degree 5) and the one from 1 (Q(t - 1), degree 8)
+// selected, the sign of x, rounded to f16.
+// CHECK-LABEL: func.func @erf_f16(
+// CHECK-SAME: %[[X:.*]]: f16
+// CHECK: %[[W:.*]] = arith.extf %[[X]] : f16 to f32
+// CHECK: %[[A:.*]] = math.absf %[[W]] : f32
+// CHECK: %[[CLAMP:.*]] = arith.constant 2.59960938 : f32
+// CHECK: %[[T:.*]] = arith.minimumf %[[A]], %[[CLAMP]] : f32
+// CHECK: %[[S:.*]] = arith.mulf %[[T]], %[[T]] : f32
+// CHECK-COUNT-5: math.fma %{{.*}}, %[[S]], %{{.*}} : f32
+// CHECK: %[[SMALL:.*]] = math.fma %[[T]], %{{.*}}, %[[T]] : f32
+// CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: %[[U:.*]] = arith.subf %[[T]], %[[ONE]] : f32
+// CHECK-COUNT-7: math.fma %{{.*}}, %[[U]], %{{.*}} : f32
+// CHECK: %[[LARGE:.*]] = math.fma %{{.*}}, %[[U]], %{{.*}} : f32
+// CHECK: %[[BELOW:.*]] = arith.cmpf olt, %[[T]], %[[ONE]] : f32
+// CHECK: %[[M:.*]] = arith.select %[[BELOW]], %[[SMALL]], %[[LARGE]] : f32
+// CHECK: %[[R:.*]] = math.copysign %[[M]], %[[W]] : f32
+// CHECK: %[[E:.*]] = arith.truncf %[[R]] : f32 to f16
+// CHECK: return %[[E]]
+func.func @erf_f16(%x: f16) -> f16 {
+  %e = math.erf %x : f16
+  return %e : f16
+}
+
+// -----
+
+// bf16 the same way, inside a payload.
+// CHECK-LABEL: func.func @erf_bf16_payload(
+// CHECK: ^bb0(%[[IN:.*]]: bf16, %{{.*}}: bf16):
+// CHECK: arith.extf %[[IN]] : bf16 to f32
+// CHECK-NOT: math.erf
+// CHECK: %[[E:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// CHECK: linalg.yield %[[E]] : bf16
+func.func @erf_bf16_payload(%x: tensor<8xbf16>) -> tensor<8xbf16> {
+  %e = tensor.empty() : tensor<8xbf16>
+  %y = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      ins(%x : tensor<8xbf16>) outs(%e : tensor<8xbf16>) {
+  ^bb0(%in: bf16, %out: bf16):
+    %r = math.erf %in : bf16
+    linalg.yield %r : bf16
+  } -> tensor<8xbf16>
+  return %y : tensor<8xbf16>
+}
+
+// -----
+
+// erf of f32 and f64 is left to the target's library.
+// CHECK-LABEL: func.func @erf_wide(
+// CHECK-SAME: %[[X:.*]]: f32, %[[Y:.*]]: f64
+// CHECK: %[[A:.*]] = math.erf %[[X]] : f32
+// CHECK: %[[B:.*]] = math.erf %[[Y]] : f64
+// CHECK: return %[[A]], %[[B]]
+func.func @erf_wide(%x: f32, %y: f64) -> (f32, f64) {
+  %a = math.erf %x : f32
+  %b = math.erf %y : f64
+  return %a, %b : f32, f64
+}
