@@ -27,8 +27,8 @@
 // as in the contraction family.
 //
 // The probabilities are rounded to f16 before P V, as the three kernels do
-// in the unfused program; the softmax's arithmetic is f32 throughout, on
-// exp2 of the scores times log2(e).
+// in the unfused program; the softmax's arithmetic is f32 throughout:
+// exp(s - m) as exp2((s - m) log2(e)).
 //
 //===----------------------------------------------------------------------===//
 
@@ -100,8 +100,8 @@ public:
 
 private:
   /// The scores of key step `keyStart` for the warp's 16 queries, as f32
-  /// accumulators of 8 keys each, after the score steps, times log2(e) (the
-  /// softmax runs on exp2); keys past the last are -inf.
+  /// accumulators of 8 keys each, after the score steps; keys past the
+  /// last are -inf.
   SmallVector<Value> computeScores(ArrayRef<Value> queryFragments,
                                    Value slot, Value keyStart);
   /// Updates `state` and the context accumulators `out` with the scores
@@ -169,8 +169,7 @@ AttentionEmitter::computeScores(ArrayRef<Value> queryFragments, Value slot,
   for (auto [t, tile] : llvm::enumerate(tiles)) {
     SmallVector<Value> values;
     for (int64_t i = 0; i < 4; ++i)
-      values.push_back(
-          e.mul(applyScoreSteps(tile, t, i, keyStart), e.f32(M_LOG2E)));
+      values.push_back(applyScoreSteps(tile, t, i, keyStart));
     result.push_back(atom->makeAccumulator(values));
   }
   return result;
@@ -387,7 +386,7 @@ void AttentionEmitter::combineSplits(Value shared, RowState &state,
   });
   e.barrier();
   // Split 0 adds the others in: each part's context and sum scaled by
-  // exp2(its maximum - the largest), both in units of log2(e).
+  // exp(its maximum - the largest).
   int64_t outTiles = out.size();
   for (int64_t from = 1; from < tiling.getKeySplits(); ++from) {
     auto load = [&](int64_t i) {
@@ -492,7 +491,11 @@ Value tesa::minusInfinity(KernelEmitter &e) {
 }
 
 Value tesa::exp2Difference(KernelEmitter &e, Value x, Value y) {
-  return math::Exp2Op::create(e.b, arith::SubFOp::create(e.b, x, y));
+  // Scaled after the subtraction: a finite score times log2(e) could
+  // overflow (below about -2.4e38), the difference of two scores is at
+  // most 0 here.
+  return math::Exp2Op::create(
+      e.b, e.mul(arith::SubFOp::create(e.b, x, y), e.f32(M_LOG2E)));
 }
 
 Value tesa::getSubtractedMax(KernelEmitter &e, Value max) {

@@ -46,8 +46,8 @@ mlir::Value applyScoreSteps(KernelEmitter &e, const ContractionProblem &scores,
                             mlir::Value acc, mlir::Value row, mlir::Value key,
                             int64_t queries, int64_t keys);
 
-/// The online softmax's arithmetic, on scores in units of log2(e):
-/// -inf (a row's maximum before any key), exp2(`x` - `y`), and the maximum
+/// The online softmax's arithmetic: -inf (a row's maximum before any key),
+/// exp(`x` - `y`) as exp2((`x` - `y`) log2(e)), and the maximum
 /// a row subtracts from its scores: `max`, or 0 for a row that has seen
 /// only keys past the last (its probabilities are then 0, not NaN).
 mlir::Value minusInfinity(KernelEmitter &e);

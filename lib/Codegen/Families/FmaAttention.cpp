@@ -27,7 +27,7 @@
 // applies the region's score steps, and updates an online softmax: the
 // row maximum (reduced across the group's 16 lanes by shuffles), each
 // lane's part of the row sum of exp(s - m), and the context accumulators
-// rescaled by exp(m_old - m_new), all on exp2 of the scores times log2(e).
+// rescaled by exp(m_old - m_new), each exp(d) as exp2(d log2(e)).
 // The probabilities go through shared memory ([key][query]) to the lanes
 // of the same group, which multiply them by the step's V slice into their
 // columns. At the end the groups of a query's other splits hand their
@@ -133,7 +133,7 @@ public:
 
 private:
   /// This lane's scores of step `keyStart` (groupQueries x laneKeys, row
-  /// by row) after the score steps, times log2(e); -inf past the last key.
+  /// by row) after the score steps; -inf past the last key.
   SmallVector<Value> computeScores(Value slot, Value keyStart);
   /// Updates `rows` and the context accumulators `out` with the scores of
   /// one step, and returns the probabilities (in the scores' order).
@@ -220,10 +220,9 @@ SmallVector<Value> FmaAttentionEmitter::computeScores(Value slot,
     for (int64_t j = 0; j < keys; ++j) {
       Value key = e.add(keyStart, getKey(j));
       Value &value = acc[i * keys + j];
-      value = e.mul(applyScoreSteps(e, scores, arguments, value,
-                                    e.affine(blockQuery, 1, i), key,
-                                    tiling.queries, tiling.keys),
-                    e.f32(M_LOG2E));
+      value = applyScoreSteps(e, scores, arguments, value,
+                              e.affine(blockQuery, 1, i), key, tiling.queries,
+                              tiling.keys);
     }
   return acc;
 }
@@ -459,7 +458,7 @@ void FmaAttentionEmitter::combineSplits(Value shared,
   });
   e.barrier();
   // Split 0 adds the others in: each part's context and sum scaled by
-  // exp2(its maximum - the largest), both in units of log2(e).
+  // exp(its maximum - the largest).
   int64_t columns = tiling.getLaneColumns();
   for (int64_t from = 1; from < tiling.getSplits(); ++from) {
     auto load = [&](int64_t i) {

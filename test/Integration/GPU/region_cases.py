@@ -402,12 +402,16 @@ def attention(name="attention", s=77, h=3, d=40, dv=None, mask=False):
     linalg.softmax over the keys, context by batch_matmul, transposed back
     to [s,h,dv] and collapsed. Three regions; one attention region where
     --tesa-form-attention-regions merges them (on sm_90, f16, or f32 with
-    a context a multiple of 16 wide: see attention_f32)."""
+    a context a multiple of 16 wide: see attention_f32). `mask="min_row"`:
+    the mask's second row is finfo(f32).min, query 1's scores all equal
+    that (its probabilities uniform)."""
     dv = dv or d
     rng = _rng(name)
     q, k = _normal(rng, (s, h, d), (s, h, d))
     (v,) = _normal(rng, (s, h, dv))
     masks = _normal(rng, (s, s)) if mask else []
+    if mask == "min_row":
+        masks[0][1, :] = np.finfo(np.float32).min
     scale = 1.0 / math.sqrt(d)
     sc = (h, s, s)
     mask_argument = f", %mask: {_t((s, s))}" if mask else ""
@@ -1316,6 +1320,9 @@ def region_cases(small=False):
         attention_f32("attention_f32", 80, 3, 64),
         attention_f32("attention_short_f32", 48, 2, 32),
         attention_f32("attention_mask_f32", 100, 2, 32, mask=True),
+        # A row masked whole with finfo(f32).min: scores scaled by log2(e)
+        # before their maximum would overflow to -inf.
+        attention_f32("attention_min_row_f32", 100, 2, 32, mask="min_row"),
         attention_f32("attention_wide_f32", 70, 2, 128, 96),
         attention_f32("attention_head_f32", 33, 2, 20, 16),
         transposed_lhs(),
