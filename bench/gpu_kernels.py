@@ -165,6 +165,15 @@ def cases():
                         lambda r: two_four_random_mask(r, (768, 3072)))):
         out.append((f"two_four{tag}_f16prog_ffn", "two_four_fp16_program",
                     4096, 768, 3072, 0.5, build, ["--plan=auto"]))
+    # Fine-grained f16 weights in f16 programs at a decode step: one
+    # fine-grained part on the SIMT kernel, which `auto` takes at most 2% of
+    # the weight kept (docs/decomposition.md), timed here with `--plan=fine`
+    # from 90%, where `auto` computes the product densely.
+    for s in (0.9, 0.98, 0.99):
+        out.append((f"fine_f16prog_decode_{int(s*100)}",
+                    "fine_fp16_decode_program", 16, 4096, 4096, s,
+                    lambda r, s=s: fine_mask(r, (4096, 4096), s, 16),
+                    ["--plan=fine"]))
     # BERT-base's Linears at 128 tokens, 2:4 at random positions: fewer
     # tiles than multiprocessors, so the structured parts split their walks.
     for tag, k, n in (("ffn1", 768, 3072), ("ffn2", 3072, 768),
@@ -332,6 +341,14 @@ def anchors_for(case, a, w, stream, torch):
     if f16:
         a16, w16 = a.half(), w.half()
         out["cuBLAS fp16"] = graph_median(lambda: a16 @ w16, stream)
+        if family.startswith("fine_fp16"):
+            try:
+                wt16 = w16.t().contiguous().to_sparse_csr()
+                at16 = a16.t().contiguous()
+                out["cuSPARSE CSR fp16"] = graph_median(
+                    lambda: torch.sparse.mm(wt16, at16), stream)
+            except Exception as error:  # noqa: BLE001
+                out["cuSPARSE CSR fp16"] = f"failed: {error}"[:80]
         for block in (32, 64):
             if family.startswith(f"block{block}") or (
                     block == 32 and family.startswith(("mixed", "block32"))):

@@ -465,8 +465,9 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     }
     reason += "; " + llvm::toString(kernel.takeError());
     // The part kernels below take f32 operands, or f16 ones for structured
-    // parts, which read the dense operand through its f16 copy.
-    if (!denseElement.isF32() && op.getKernel() != PartKernel::Structured)
+    // parts, which read the dense operand through its f16 copy, and for
+    // fine-grained parts, whose SIMT kernel reads it as it is.
+    if (!denseElement.isF32() && op.getKernel() == PartKernel::Block)
       return op.emitError("cannot compute this part of f16 operands: ")
              << reason;
   } else if (!denseElement.isF32()) {

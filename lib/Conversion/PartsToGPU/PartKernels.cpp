@@ -65,7 +65,7 @@ static constexpr int64_t kMinBlocksPerBlockColumnForCopy = 4;
 
 bool tesa::hasDenseCopy(const PartLayout &layout) {
   if (layout.compute == ComputeKind::I8 || layout.structuredRows ||
-      layout.f16Dense)
+      (layout.f16Dense && layout.useMma))
     return true;
   if (layout.compute != ComputeKind::F16 || !layout.useMma || layout.gather)
     return false;

@@ -174,7 +174,11 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
     auto loadInput = [&](int64_t t) -> Value {
       Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
       Value value = memref::LoadOp::create(b, dense, kb.denseIndex(k, column));
-      return isHalf ? arith::TruncFOp::create(b, b.getF16Type(), value) : value;
+      // f32 inputs of an f16 part are rounded; f16 ones (an f16 program's)
+      // are read as they are.
+      if (!isHalf || value.getType().isF16())
+        return value;
+      return arith::TruncFOp::create(b, b.getF16Type(), value);
     };
     return kb.multiplyFloatEntry(weights, loadInput, acc);
   };

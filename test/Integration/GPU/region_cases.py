@@ -155,6 +155,21 @@ def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
     return _sparse_operand(case, 1, grid.tolist(), keep)
 
 
+def fine_sparse_gelu(name="fine_sparse_gelu", m=16, k=512, n=128, kept=0.01,
+                     bits=32):
+    """matmul_bias_gelu with w pruned element by element (a fraction `kept`
+    kept at `bits`, and the first four reduction elements of every column,
+    so that no block is 2:4): in an f16 program of few rows (a decode step)
+    and a weight this sparse, one fine-grained part on the SIMT kernel,
+    which reads the f16 operands as they are, with the bias and GELU
+    applied as it writes."""
+    case = matmul_bias_gelu(name, m, k, n)
+    keep = _rng(name + "_mask").random((k, n)) < kept
+    keep[:4, :] = True
+    grid = keep.astype(np.int8) * bits
+    return _sparse_operand(case, 1, grid.tolist(), keep)
+
+
 def widened_block_sparse_gelu(name="widened_block_sparse_gelu", m=70, k=96,
                               n=128, element="f16"):
     """block_sparse_gelu as torch-mlir writes an f16 Linear: f16 x and the
@@ -1269,6 +1284,10 @@ def f16_cases(small=False):
                "block_sparse_tma_f16",
                wgmma_tile_for(1, 200, 128, rhs_along_n=True), 512),
         widened_block_sparse_gelu("widened_block_sparse_tma", m=200, k=512),
+        # A decode step (16 rows) by a weight keeping 2% of its elements:
+        # one fine-grained f16 part (SIMT) instead of the dense product.
+        as_f16(fine_sparse_gelu("fine_decode_f16_src", bits=16),
+               "fine_decode_f16", mma_tile_for(1, 16, 128), 512),
         # torch-mlir's f16 Linear: f16 kept blocks into an f32
         # accumulator.
         widened_block_sparse_gelu(),
