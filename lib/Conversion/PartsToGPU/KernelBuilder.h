@@ -281,13 +281,11 @@ public:
     return mlir::arith::TruncFOp::create(b, element, value);
   }
 
-  /// result(channel, column) = epilogue(update(result(channel, column))),
-  /// with the layout's initial value or bias in place of the result's when
-  /// it has one. `update` takes and returns f32; an f16 result (an f16
-  /// program's) is read extended and rounded before the epilogue, which
-  /// computes in the result's type.
-  void accumulate(mlir::Value out, mlir::Value channel, mlir::Value column,
-                  llvm::function_ref<mlir::Value(mlir::Value)> update) {
+  /// The value result(channel, column) starts from, in f32: the layout's
+  /// initial value or bias where it has one, else the result's own (an f16
+  /// result extended).
+  mlir::Value loadInitial(mlir::Value out, mlir::Value channel,
+                          mlir::Value column) {
     llvm::SmallVector<mlir::Value> at = resultIndex(channel, column);
     mlir::Value old =
         layout.initialValue ? f32(*layout.initialValue)
@@ -296,7 +294,24 @@ public:
                   b, initialBias, mlir::ValueRange{at[*layout.initialBiasDim]})
                   .getResult()
             : mlir::memref::LoadOp::create(b, out, at).getResult();
-    mlir::Value sum = toElementOf(out, update(toF32(old)));
+    return toF32(old);
+  }
+
+  /// result(channel, column) = epilogue(update(result(channel, column))),
+  /// with the layout's initial value or bias in place of the result's when
+  /// it has one. `update` takes and returns f32; an f16 result (an f16
+  /// program's) is rounded before the epilogue, which computes in the
+  /// result's type. `initial`, where given, is what loadInitial gives for
+  /// the element, loaded earlier (a kernel that loads the initial values
+  /// of several elements before it stores any, so that their loads
+  /// overlap).
+  void accumulate(mlir::Value out, mlir::Value channel, mlir::Value column,
+                  llvm::function_ref<mlir::Value(mlir::Value)> update,
+                  mlir::Value initial = {}) {
+    llvm::SmallVector<mlir::Value> at = resultIndex(channel, column);
+    if (!initial)
+      initial = loadInitial(out, channel, column);
+    mlir::Value sum = toElementOf(out, update(initial));
     mlir::Value value = part.buildEpilogue(b, sum);
     if (steps)
       steps->emit(*this, value, at, stepInputs, stepsOut);
@@ -306,22 +321,27 @@ public:
 
   /// Adds a compute kernel's sum for (channel, column) to the result: f32
   /// as is, an int32 product dequantised by the two scales.
+  /// `initial`: as in `accumulate`.
   void accumulateSum(mlir::Value out, mlir::Value channel, mlir::Value column,
                      mlir::Value sum, mlir::Value scales,
-                     mlir::Value denseScales) {
+                     mlir::Value denseScales, mlir::Value initial = {}) {
     // The lanes of 4-bit values hold 16 times each; the shift is exact.
     if (layout.packedInt4)
       sum = mlir::arith::ShRSIOp::create(b, sum, i32(4));
-    accumulate(out, channel, column, [&](mlir::Value old) -> mlir::Value {
-      if (layout.compute != ComputeKind::I8)
-        return mlir::arith::AddFOp::create(b, old, sum);
-      return PartMatmulOp::buildDequantise(
-          b, b.getLoc(), sum,
-          mlir::memref::LoadOp::create(b, scales, mlir::ValueRange{channel}),
-          mlir::memref::LoadOp::create(b, denseScales,
-                                       mlir::ValueRange{column}),
-          old);
-    });
+    accumulate(
+        out, channel, column,
+        [&](mlir::Value old) -> mlir::Value {
+          if (layout.compute != ComputeKind::I8)
+            return mlir::arith::AddFOp::create(b, old, sum);
+          return PartMatmulOp::buildDequantise(
+              b, b.getLoc(), sum,
+              mlir::memref::LoadOp::create(b, scales,
+                                           mlir::ValueRange{channel}),
+              mlir::memref::LoadOp::create(b, denseScales,
+                                           mlir::ValueRange{column}),
+              old);
+        },
+        initial);
   }
 
   /// Loads a vector from `memref` at `indices`. The kernels only load

@@ -80,6 +80,12 @@ static constexpr int64_t kStructuredColumns = 128;
 /// walks are split (WgmmaBlockTiling::split), and the most slices: the
 /// largest portable thread block cluster.
 static constexpr int64_t kMinSplitSteps = 4, kMaxSplit = 8;
+/// Sums a thread adds to the result at once where no bounds checks are
+/// needed: the initial values (the bias) of that many elements are loaded,
+/// then each element is finished and stored. Element by element, a load
+/// waited behind the stores before it (they may alias), one memory latency
+/// an element.
+static constexpr int64_t kEpilogueBatch = 16;
 /// Blocks of threads a multiprocessor that split walks aim for: one
 /// warpgroup's products of one step wait for the step before, so a
 /// multiprocessor needs several walks at once to keep its tensor cores
@@ -372,11 +378,25 @@ private:
   /// The first channel of the work row of `slab` (of the block's group)
   /// and whether the row exists.
   std::pair<Value, Value> getSlabRow(int64_t slab);
-  /// Adds `sum`, the sum of the accumulator at `position` (row and column
-  /// of the warpgroup's tile) of the slab whose row `getSlabRow` gives, to
-  /// the result.
-  void storeSum(std::pair<Value, Value> slabRow, Value warpgroup,
-                std::pair<Value, Value> position, Value sum);
+  /// One accumulator's sum for the result: `sum`, of the accumulator at
+  /// `position` (row and column of the warpgroup's tile) of the slab whose
+  /// row `getSlabRow` gives (`slabRow`).
+  struct TileSum {
+    std::pair<Value, Value> slabRow, position;
+    Value sum;
+  };
+  /// The channel and dense column of the result that `tileSum` lands on.
+  std::pair<Value, Value> getResultElement(const TileSum &tileSum,
+                                           Value warpgroup);
+  /// Whether every tile lies inside the result: groups of whole slabs,
+  /// blocks of whole channels and tiles of whole columns.
+  bool coversWholeTiles() const;
+  /// Adds `tileSum` to the result, within bounds.
+  void storeSum(const TileSum &tileSum, Value warpgroup);
+  /// Adds `tileSums` to the result; where no bounds checks are needed,
+  /// kEpilogueBatch at a time, each batch's initial values loaded before
+  /// any of its elements is stored.
+  void storeSumsInBatches(ArrayRef<TileSum> tileSums, Value warpgroup);
 
   KernelBuilder &kb;
   ImplicitLocOpBuilder &b;
@@ -752,9 +772,11 @@ void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,
                                   Value warpgroup, Value inGroup) {
   for (auto [slab, sum] : llvm::enumerate(sums)) {
     std::pair<Value, Value> slabRow = getSlabRow(slab);
+    SmallVector<TileSum> tileSums;
     for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i)
-      storeSum(slabRow, warpgroup, atom.getAccumulatorPosition(inGroup, i),
-               atom.getAccumulator(sum, i));
+      tileSums.push_back({slabRow, atom.getAccumulatorPosition(inGroup, i),
+                          atom.getAccumulator(sum, i)});
+    storeSumsInBatches(tileSums, warpgroup);
   }
 }
 
@@ -762,20 +784,25 @@ void WgmmaBlockEmitter::storeClusterSums(WarpgroupMmaEmitter &atom,
                                          Value warpgroup, Value inGroup) {
   // Accumulator i = u split + slice: the index is known at run time only,
   // which keeps the remote loads of every u free of branches (on a branch
-  // an accumulator each, each waited for its loads).
+  // an accumulator each, each waited for its loads). The sums of every
+  // whole u are loaded first.
   int64_t count = atom.getAccumulatorCount(), split = tiling.split;
   std::pair<Value, Value> slabRow = getSlabRow(0);
-  for (int64_t u = 0; u * split < count; ++u) {
+  SmallVector<TileSum> tileSums;
+  for (int64_t u = 0; (u + 1) * split <= count; ++u) {
     Value i = kb.affine(slice, 1, u * split);
-    auto store = [&] {
-      storeSum(slabRow, warpgroup, atom.getAccumulatorPosition(inGroup, i),
-               clusterSums->add(inGroup, i, split));
-    };
-    if ((u + 1) * split <= count)
-      store();
-    else
-      kb.ifThen(kb.less(i, count), store);
+    tileSums.push_back({slabRow, atom.getAccumulatorPosition(inGroup, i),
+                        clusterSums->add(inGroup, i, split)});
   }
+  storeSumsInBatches(tileSums, warpgroup);
+  if (count % split == 0)
+    return;
+  Value i = kb.affine(slice, 1, count / split * split);
+  kb.ifThen(kb.less(i, count), [&] {
+    storeSum({slabRow, atom.getAccumulatorPosition(inGroup, i),
+              clusterSums->add(inGroup, i, split)},
+             warpgroup);
+  });
 }
 
 std::pair<Value, Value> WgmmaBlockEmitter::getSlabRow(int64_t slab) {
@@ -785,27 +812,59 @@ std::pair<Value, Value> WgmmaBlockEmitter::getSlabRow(int64_t slab) {
   return {first, kb.less(workRow, workRows)};
 }
 
-void WgmmaBlockEmitter::storeSum(std::pair<Value, Value> slabRow,
-                                 Value warpgroup,
-                                 std::pair<Value, Value> position, Value sum) {
+std::pair<Value, Value>
+WgmmaBlockEmitter::getResultElement(const TileSum &tileSum, Value warpgroup) {
   // Rows of the accumulator tile are A's: the block's channels (structured)
   // or the dense columns (int8).
-  auto [tileRow, tileColumn] = position;
-  Value channel = kb.add(slabRow.first, structured ? tileRow : tileColumn);
+  auto [tileRow, tileColumn] = tileSum.position;
+  Value channel =
+      kb.add(tileSum.slabRow.first, structured ? tileRow : tileColumn);
   Value column = kb.add(
       kb.add(firstColumn, kb.affine(warpgroup, tiling.columnsPerWarpgroup)),
       structured ? tileColumn : tileRow);
+  return {channel, column};
+}
+
+bool WgmmaBlockEmitter::coversWholeTiles() const {
+  return workRows % tiling.slabs == 0 && layout.channels % bc == 0 &&
+         layout.columns % tiling.getColumns() == 0;
+}
+
+void WgmmaBlockEmitter::storeSum(const TileSum &tileSum, Value warpgroup) {
+  auto [channel, column] = getResultElement(tileSum, warpgroup);
   auto add = [&] {
-    kb.accumulateSum(out, channel, column, sum, scales, denseScales);
+    kb.accumulateSum(out, channel, column, tileSum.sum, scales, denseScales);
   };
-  // Groups of whole slabs, blocks of whole channels and tiles of whole
-  // columns need no bounds checks.
-  if (workRows % tiling.slabs == 0 && layout.channels % bc == 0 &&
-      layout.columns % tiling.getColumns() == 0)
+  if (coversWholeTiles())
     return add();
-  kb.ifThen(kb.both(slabRow.second, kb.both(kb.less(channel, layout.channels),
-                                            kb.less(column, layout.columns))),
-            add);
+  kb.ifThen(
+      kb.both(tileSum.slabRow.second, kb.both(kb.less(channel, layout.channels),
+                                              kb.less(column, layout.columns))),
+      add);
+}
+
+void WgmmaBlockEmitter::storeSumsInBatches(ArrayRef<TileSum> tileSums,
+                                           Value warpgroup) {
+  if (!coversWholeTiles()) {
+    for (const TileSum &tileSum : tileSums)
+      storeSum(tileSum, warpgroup);
+    return;
+  }
+  for (size_t first = 0; first < tileSums.size(); first += kEpilogueBatch) {
+    ArrayRef<TileSum> batch = tileSums.slice(
+        first, std::min<size_t>(kEpilogueBatch, tileSums.size() - first));
+    SmallVector<std::pair<Value, Value>> elements;
+    SmallVector<Value> initial;
+    for (const TileSum &tileSum : batch) {
+      elements.push_back(getResultElement(tileSum, warpgroup));
+      initial.push_back(
+          kb.loadInitial(out, elements.back().first, elements.back().second));
+    }
+    for (auto [tileSum, element, start] :
+         llvm::zip_equal(batch, elements, initial))
+      kb.accumulateSum(out, element.first, element.second, tileSum.sum, scales,
+                       denseScales, start);
+  }
 }
 
 gpu::GPUFuncOp tesa::buildWgmmaBlockCompute(KernelBuilder &kb,

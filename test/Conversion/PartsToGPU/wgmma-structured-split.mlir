@@ -11,8 +11,9 @@
 // barrier, block z adds up accumulators i = z, z + 4, ... of every thread
 // over the four blocks' shared memory (sum i of thread t at byte
 // (128 i + t) 4), in block order, into the result (here the accumulator's
-// copy, read and written once); a second barrier keeps every block's
-// shared memory until the others have read it.
+// copy, read and written once), every load before the first store; a
+// second barrier keeps every block's shared memory until the others have
+// read it.
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %{{[^:]+}}: memref<128x1024xf16>, %{{[^:]+}}: memref<65536xf16>, %[[OUT:[^:]+]]: memref<128x128xf32>
 // CHECK: %[[BLOCK:.+]] = gpu.block_id  x
@@ -31,11 +32,16 @@
 // CHECK: %[[TOTAL1:.+]] = arith.addf %[[SUM0]], %[[SUM1]] : f32
 // CHECK: %[[TOTAL2:.+]] = arith.addf %[[TOTAL1]], %{{.+}} : f32
 // CHECK: %[[TOTAL:.+]] = arith.addf %[[TOTAL2]], %{{.+}} : f32
-// CHECK: %[[OLD:.+]] = memref.load %[[OUT]]
-// CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %[[TOTAL]] : f32
-// CHECK: memref.store %[[NEW]], %[[OUT]]
+// The sums of the next accumulators (i = slice + 4, ...) are loaded before
+// any element is stored, then the elements' initial values (here the
+// accumulator's copy), then each element is finished and stored.
 // CHECK: %[[SECOND:.+]] = arith.addi %[[SLICE]], %c4{{.*}} : index
 // CHECK: arith.muli %[[SECOND]], %c128{{.*}} : index
+// CHECK-NOT: memref.store
+// CHECK: %[[OLD:.+]] = memref.load %[[OUT]]
+// CHECK-NOT: memref.store
+// CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %[[TOTAL]] : f32
+// CHECK: memref.store %[[NEW]], %[[OUT]]
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK-NEXT: nvvm.cluster.wait {aligned}
 // CHECK-NEXT: gpu.return
