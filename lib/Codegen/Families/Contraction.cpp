@@ -555,22 +555,33 @@ bool tesa::canStoreOutputChunks(const ContractionProblem &problem) {
           problem.getOutputStride(shape.batchLoop) % kChunkOutputs == 0);
 }
 
-void tesa::storeOutputChunks(KernelEmitter &e,
-                             const ContractionProblem &problem,
-                             const ContractionBlock &block,
-                             ArrayRef<AccumulatorPair> pairs, Value lane) {
-  ImplicitLocOpBuilder &b = e.b;
-  const ContractionShape &shape = problem.shape;
-  assert(pairs.size() == size_t(kQuadLanes) &&
-         "a piece for each lane of a quad");
-  // Each pair's outputs, packed into 32 bits, and the index of its first.
-  // Outside the result the coordinates are clamped, so that what the
-  // epilogue reads lies inside its inputs; those pieces are not stored.
+/// Quads of pieces whose outputs storeOutputChunks computes before it
+/// stores any of them.
+static constexpr int64_t kQuadsPerBatch = 8;
+
+namespace {
+/// One lane's part of a quad's pieces, computed: each piece's pair of
+/// outputs packed into 32 bits, and the pair's result index, row and
+/// column.
+struct ComputedPieces {
   SmallVector<Value> words, indices, rows, columns;
   Type element;
+};
+} // namespace
+
+/// The outputs of `pairs` (the epilogue applied, its inputs loaded).
+/// Outside the result the coordinates are clamped, so that what the
+/// epilogue reads lies inside its inputs; those pieces are not stored.
+static ComputedPieces computePieces(KernelEmitter &e,
+                                    const ContractionProblem &problem,
+                                    const ContractionBlock &block,
+                                    ArrayRef<AccumulatorPair> pairs) {
+  ImplicitLocOpBuilder &b = e.b;
+  const ContractionShape &shape = problem.shape;
+  ComputedPieces pieces;
   for (const AccumulatorPair &pair : pairs) {
-    rows.push_back(pair.row);
-    columns.push_back(pair.column);
+    pieces.rows.push_back(pair.row);
+    pieces.columns.push_back(pair.column);
     Value row = arith::MinUIOp::create(b, pair.row, e.index(shape.m - 1));
     Value column =
         arith::MinUIOp::create(b, pair.column, e.index(shape.n - 2));
@@ -579,32 +590,59 @@ void tesa::storeOutputChunks(KernelEmitter &e,
     Value second = getOutput(e, problem, block, pair.second, row,
                              e.affine(column, 1, 1))
                        .first;
-    element = first.getType();
+    pieces.element = first.getType();
     Value both = vector::FromElementsOp::create(
-        b, VectorType::get({2}, element), ValueRange{first, second});
+        b, VectorType::get({2}, pieces.element), ValueRange{first, second});
     Value word = vector::BitCastOp::create(
         b, VectorType::get({1}, b.getI32Type()), both);
-    words.push_back(vector::ExtractOp::create(b, word, 0));
-    indices.push_back(index);
+    pieces.words.push_back(vector::ExtractOp::create(b, word, 0));
+    pieces.indices.push_back(index);
   }
-  // Lane q gathers piece q's pairs from every lane of its quad.
+  return pieces;
+}
+
+/// Stores `pieces`: lane q gathers piece q's pairs from every lane of its
+/// quad and stores them as one chunk.
+static void storePieces(KernelEmitter &e, const ContractionProblem &problem,
+                        const ContractionBlock &block,
+                        const ComputedPieces &pieces, Value lane) {
+  ImplicitLocOpBuilder &b = e.b;
+  const ContractionShape &shape = problem.shape;
   Value q = e.rem(lane, kQuadLanes);
-  SmallVector<Value> chunk = exchangeInQuad(e, words, lane);
+  SmallVector<Value> chunk = exchangeInQuad(e, pieces.words, lane);
   Value words4 = vector::FromElementsOp::create(
       b, VectorType::get({kQuadLanes}, b.getI32Type()), chunk);
   Value outputs = vector::BitCastOp::create(
-      b, VectorType::get({kChunkOutputs}, element), words4);
+      b, VectorType::get({kChunkOutputs}, pieces.element), words4);
   // Piece q starts 2q outputs before this lane's pair of it.
-  Value row = selectByIndex(e, rows, q);
-  Value column = arith::SubIOp::create(b, selectByIndex(e, columns, q),
+  Value row = selectByIndex(e, pieces.rows, q);
+  Value column = arith::SubIOp::create(b, selectByIndex(e, pieces.columns, q),
                                        e.affine(q, 2));
-  Value index = arith::SubIOp::create(b, selectByIndex(e, indices, q),
+  Value index = arith::SubIOp::create(b, selectByIndex(e, pieces.indices, q),
                                       e.affine(q, 2));
   e.ifThen(e.both(e.less(row, shape.m), e.less(column, shape.n)), [&] {
     vector::StoreOp::create(b, outputs, block.out, ValueRange{index},
                             /*nontemporal=*/false,
                             llvm::Align(kChunkOutputs * 2));
   });
+}
+
+void tesa::storeOutputChunks(KernelEmitter &e,
+                             const ContractionProblem &problem,
+                             const ContractionBlock &block,
+                             ArrayRef<QuadPieces> quads, Value lane) {
+  for (size_t first = 0; first < quads.size(); first += kQuadsPerBatch) {
+    ArrayRef<QuadPieces> batch = quads.slice(
+        first, std::min<size_t>(kQuadsPerBatch, quads.size() - first));
+    SmallVector<ComputedPieces, kQuadsPerBatch> computed;
+    for (const QuadPieces &pairs : batch) {
+      assert(pairs.size() == size_t(kQuadLanes) &&
+             "a piece for each lane of a quad");
+      computed.push_back(computePieces(e, problem, block, pairs));
+    }
+    for (const ComputedPieces &pieces : computed)
+      storePieces(e, problem, block, pieces, lane);
+  }
 }
 
 void tesa::storeInitialTile(KernelEmitter &e,

@@ -218,16 +218,22 @@ struct AccumulatorPair {
 /// apart.
 bool canStoreOutputChunks(const ContractionProblem &problem);
 
-/// Stores the outputs of four 1 x 8 pieces of a tensor-core tile, held by
-/// the four lanes of a quad (lanes 4i .. 4i + 3 of a warp) as the mma and
-/// wgmma accumulators lie: lane q holds, of each piece c, its outputs 2q
-/// and 2q + 1 (`pairs[c]`). The lanes exchange their pairs by shuffles so
-/// that lane q stores piece q, one 16-byte store, instead of four stores of
-/// 4 bytes each. Every lane of the warp takes part; pieces outside the
-/// result are not stored. `lane` is the lane's id in its warp.
+/// The pairs of four 1 x 8 pieces of a tensor-core tile, held by the four
+/// lanes of a quad (lanes 4i .. 4i + 3 of a warp) as the mma and wgmma
+/// accumulators lie: lane q holds, of each piece c, its outputs 2q and
+/// 2q + 1 (`pairs[c]`).
+using QuadPieces = llvm::SmallVector<AccumulatorPair, 4>;
+
+/// Stores the outputs of `quads` (see QuadPieces): the lanes of each quad
+/// exchange their pairs by shuffles so that lane q stores piece q, one
+/// 16-byte store, instead of four stores of 4 bytes each. The outputs of
+/// several quads' pieces (the epilogue, with the loads of its inputs) are
+/// computed before any of them is stored, so that those loads do not wait
+/// behind the stores. Every lane of the warp takes part; pieces outside
+/// the result are not stored. `lane` is the lane's id in its warp.
 void storeOutputChunks(KernelEmitter &e, const ContractionProblem &problem,
                        const ContractionBlock &block,
-                       llvm::ArrayRef<AccumulatorPair> pairs, mlir::Value lane);
+                       llvm::ArrayRef<QuadPieces> quads, mlir::Value lane);
 
 /// Stores the output of every element of the tile of `tileM` x `tileN`
 /// (`tileN` a multiple of kChunkOutputs) from (`rowStart`, `columnStart`)

@@ -152,10 +152,10 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
     // each quad of lanes, two 1 x 8 pieces of the tile (rows 8 apart), four
     // in two neighbouring tiles, which storeOutputChunks stores 16 bytes a
     // lane where it can.
-    bool chunks = canStoreOutputChunks(problem);
+    SmallVector<QuadPieces> quads;
     for (int64_t i = 0; i < tilesM; ++i) {
       for (int64_t j = 0; j < tilesN; j += 2) {
-        SmallVector<AccumulatorPair> pairs;
+        QuadPieces &pairs = quads.emplace_back();
         for (int64_t tile = j; tile < j + 2; ++tile) {
           Value acc = loop.getResult(i * tilesN + tile);
           for (int64_t c = 0; c < 4; c += 2) {
@@ -167,15 +167,14 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
                        e.add(e.affine(warpColumn, 1, 8 * tile), inColumn))});
           }
         }
-        if (chunks) {
-          storeOutputChunks(e, problem, block, pairs, lane);
-          continue;
-        }
-        for (const AccumulatorPair &pair : pairs)
-          storeAccumulatorPair(e, problem, block, pair.first, pair.second,
-                               pair.row, pair.column);
       }
     }
+    if (canStoreOutputChunks(problem))
+      return storeOutputChunks(e, problem, block, quads, lane);
+    for (const QuadPieces &pairs : quads)
+      for (const AccumulatorPair &pair : pairs)
+        storeAccumulatorPair(e, problem, block, pair.first, pair.second,
+                             pair.row, pair.column);
   };
   ifTileWalked(e, problem, count, store, [&] {
     storeInitialTile(e, problem, block, rowStart, columnStart, tiling.tileM,

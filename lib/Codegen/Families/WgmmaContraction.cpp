@@ -179,8 +179,9 @@ void WgmmaContractionEmitter::storeAccumulators(const ContractionBlock &block,
   // four 1 x 8 pieces: columns 16j .. 16j + 15 of two rows 8 apart.
   if (canStoreOutputChunks(problem) &&
       atom.getAccumulatorCount() % kChunkOutputs == 0) {
+    SmallVector<QuadPieces> quads;
     for (int64_t j = 0; j < atom.getAccumulatorCount(); j += kChunkOutputs) {
-      SmallVector<AccumulatorPair> pairs;
+      QuadPieces &pairs = quads.emplace_back();
       for (int64_t i = j; i < j + kChunkOutputs; i += 2) {
         auto [inRow, inColumn] = atom.getAccumulatorPosition(inGroup, i);
         pairs.push_back({atom.getAccumulator(acc, i),
@@ -188,8 +189,8 @@ void WgmmaContractionEmitter::storeAccumulators(const ContractionBlock &block,
                          e.add(rowStart, inRow),
                          e.add(columnStart, inColumn)});
       }
-      storeOutputChunks(e, problem, block, pairs, e.rem(inGroup, 32));
     }
+    storeOutputChunks(e, problem, block, quads, e.rem(inGroup, 32));
     return;
   }
   for (int64_t i = 0; i < atom.getAccumulatorCount(); i += 2) {
