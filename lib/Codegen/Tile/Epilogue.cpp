@@ -34,8 +34,9 @@ FailureOr<Epilogue> Epilogue::get(Value root, ArrayRef<Operation *> ops) {
 }
 
 void Epilogue::emit(KernelEmitter &e, Value value, ArrayRef<Value> coordinates,
-                    ArrayRef<Value> inputBuffers, Value out) const {
-  auto [result, index] = apply(e, value, coordinates, inputBuffers);
+                    ArrayRef<Value> inputBuffers, Value out,
+                    ArrayRef<Value> loaded) const {
+  auto [result, index] = apply(e, value, coordinates, inputBuffers, loaded);
   e.store(result, out, index);
 }
 
@@ -57,16 +58,55 @@ int64_t Epilogue::getResultStride(unsigned dim) const {
   return 0;
 }
 
-std::pair<Value, Value> Epilogue::apply(KernelEmitter &e, Value value,
-                                        ArrayRef<Value> coordinates,
-                                        ArrayRef<Value> inputBuffers) const {
+SmallVector<Value> Epilogue::walkSteps(
+    ArrayRef<Value> coordinates,
+    function_ref<void(linalg::GenericOp, unsigned, ArrayRef<Value>)> visit)
+    const {
   SmallVector<Value> current(coordinates);
-  unsigned nextInput = 0;
   for (auto [constStep, running] : llvm::zip_equal(steps, runningInput)) {
     linalg::GenericOp step = constStep;
     SmallVector<AffineMap> maps = step.getIndexingMapsArray();
     SmallVector<Value> loops =
         invertPermutation<Value>(maps[running], current);
+    visit(step, running, loops);
+    current = applyProjectedPermutation<Value>(maps.back(), loops);
+  }
+  return current;
+}
+
+/// The element of `step`'s input `input` at the step's `loops`, from its
+/// flat buffer `buffer`.
+static Value loadStepInput(KernelEmitter &e, linalg::GenericOp step,
+                           OpOperand *input, ArrayRef<Value> loops,
+                           Value buffer) {
+  auto type = cast<RankedTensorType>(input->get().getType());
+  AffineMap map = step.getMatchingIndexingMap(input);
+  return e.load(buffer,
+                e.linearIndex(loops, getLoopStrides(map, type.getShape())));
+}
+
+SmallVector<Value> Epilogue::loadInputs(KernelEmitter &e,
+                                        ArrayRef<Value> coordinates,
+                                        ArrayRef<Value> inputBuffers) const {
+  SmallVector<Value> values;
+  walkSteps(coordinates, [&](linalg::GenericOp step, unsigned running,
+                             ArrayRef<Value> loops) {
+    for (OpOperand *input : step.getDpsInputOperands())
+      if (input->getOperandNumber() != running)
+        values.push_back(
+            loadStepInput(e, step, input, loops, inputBuffers[values.size()]));
+  });
+  return values;
+}
+
+std::pair<Value, Value> Epilogue::apply(KernelEmitter &e, Value value,
+                                        ArrayRef<Value> coordinates,
+                                        ArrayRef<Value> inputBuffers,
+                                        ArrayRef<Value> loaded) const {
+  unsigned nextInput = 0;
+  SmallVector<Value> last = walkSteps(coordinates, [&](linalg::GenericOp step,
+                                                       unsigned running,
+                                                       ArrayRef<Value> loops) {
     Block &body = step.getRegion().front();
     IRMapping mapping;
     for (OpOperand *input : step.getDpsInputOperands()) {
@@ -75,15 +115,14 @@ std::pair<Value, Value> Epilogue::apply(KernelEmitter &e, Value value,
         mapping.map(body.getArgument(i), value);
         continue;
       }
-      auto type = cast<RankedTensorType>(input->get().getType());
-      Value offset = e.linearIndex(
-          loops, getLoopStrides(maps[i], type.getShape()));
+      unsigned at = nextInput++;
       mapping.map(body.getArgument(i),
-                  e.load(inputBuffers[nextInput++], offset));
+                  loaded.empty()
+                      ? loadStepInput(e, step, input, loops, inputBuffers[at])
+                      : loaded[at]);
     }
     value = e.cloneBody(body, mapping);
-    current = applyProjectedPermutation<Value>(maps.back(), loops);
-  }
+  });
   return {value,
-          e.linearIndex(current, getRowMajorStrides(resultType.getShape()))};
+          e.linearIndex(last, getRowMajorStrides(resultType.getShape()))};
 }

@@ -297,34 +297,55 @@ public:
     return toF32(old);
   }
 
+  /// What `accumulate` reads for one element besides its sum: the initial
+  /// value (loadInitial) and the following steps' inputs.
+  struct ElementLoads {
+    mlir::Value initial;
+    llvm::SmallVector<mlir::Value> stepInputs;
+  };
+
+  /// The loads of `accumulate` for result(channel, column), issued here: a
+  /// kernel that loads several elements' before it stores any of them lets
+  /// those loads overlap (a load after a store that may alias it waits for
+  /// the store).
+  ElementLoads loadElement(mlir::Value out, mlir::Value channel,
+                           mlir::Value column) {
+    ElementLoads loads{loadInitial(out, channel, column), {}};
+    if (steps)
+      loads.stepInputs =
+          steps->loadInputs(*this, resultIndex(channel, column), stepInputs);
+    return loads;
+  }
+
   /// result(channel, column) = epilogue(update(result(channel, column))),
   /// with the layout's initial value or bias in place of the result's when
   /// it has one. `update` takes and returns f32; an f16 result (an f16
   /// program's) is rounded before the epilogue, which computes in the
-  /// result's type. `initial`, where given, is what loadInitial gives for
-  /// the element, loaded earlier (a kernel that loads the initial values
-  /// of several elements before it stores any, so that their loads
-  /// overlap).
+  /// result's type. `loads`, where given, are the element's loads, issued
+  /// earlier by loadElement.
   void accumulate(mlir::Value out, mlir::Value channel, mlir::Value column,
                   llvm::function_ref<mlir::Value(mlir::Value)> update,
-                  mlir::Value initial = {}) {
+                  const ElementLoads *loads = nullptr) {
     llvm::SmallVector<mlir::Value> at = resultIndex(channel, column);
-    if (!initial)
-      initial = loadInitial(out, channel, column);
+    mlir::Value initial =
+        loads ? loads->initial : loadInitial(out, channel, column);
     mlir::Value sum = toElementOf(out, update(initial));
     mlir::Value value = part.buildEpilogue(b, sum);
     if (steps)
-      steps->emit(*this, value, at, stepInputs, stepsOut);
+      steps->emit(*this, value, at, stepInputs, stepsOut,
+                  loads ? llvm::ArrayRef<mlir::Value>(loads->stepInputs)
+                        : llvm::ArrayRef<mlir::Value>());
     else
       mlir::memref::StoreOp::create(b, value, out, at);
   }
 
   /// Adds a compute kernel's sum for (channel, column) to the result: f32
   /// as is, an int32 product dequantised by the two scales.
-  /// `initial`: as in `accumulate`.
+  /// `loads`: as in `accumulate`.
   void accumulateSum(mlir::Value out, mlir::Value channel, mlir::Value column,
                      mlir::Value sum, mlir::Value scales,
-                     mlir::Value denseScales, mlir::Value initial = {}) {
+                     mlir::Value denseScales,
+                     const ElementLoads *loads = nullptr) {
     // The lanes of 4-bit values hold 16 times each; the shift is exact.
     if (layout.packedInt4)
       sum = mlir::arith::ShRSIOp::create(b, sum, i32(4));
@@ -341,7 +362,7 @@ public:
                                            mlir::ValueRange{column}),
               old);
         },
-        initial);
+        loads);
   }
 
   /// Loads a vector from `memref` at `indices`. The kernels only load

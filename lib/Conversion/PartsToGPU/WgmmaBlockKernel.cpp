@@ -81,8 +81,9 @@ static constexpr int64_t kStructuredColumns = 128;
 /// largest portable thread block cluster.
 static constexpr int64_t kMinSplitSteps = 4, kMaxSplit = 8;
 /// Sums a thread adds to the result at once where no bounds checks are
-/// needed: the initial values (the bias) of that many elements are loaded,
-/// then each element is finished and stored. Element by element, a load
+/// needed: the initial values (the bias) and the following steps' inputs
+/// (a residual) of that many elements are loaded, then each element is
+/// finished and stored. Element by element, a load
 /// waited behind the stores before it (they may alias), one memory latency
 /// an element.
 static constexpr int64_t kEpilogueBatch = 16;
@@ -394,8 +395,8 @@ private:
   /// Adds `tileSum` to the result, within bounds.
   void storeSum(const TileSum &tileSum, Value warpgroup);
   /// Adds `tileSums` to the result; where no bounds checks are needed,
-  /// kEpilogueBatch at a time, each batch's initial values loaded before
-  /// any of its elements is stored.
+  /// kEpilogueBatch at a time, each batch's loads (KernelBuilder::
+  /// loadElement) issued before any of its elements is stored.
   void storeSumsInBatches(ArrayRef<TileSum> tileSums, Value warpgroup);
 
   KernelBuilder &kb;
@@ -854,16 +855,16 @@ void WgmmaBlockEmitter::storeSumsInBatches(ArrayRef<TileSum> tileSums,
     ArrayRef<TileSum> batch = tileSums.slice(
         first, std::min<size_t>(kEpilogueBatch, tileSums.size() - first));
     SmallVector<std::pair<Value, Value>> elements;
-    SmallVector<Value> initial;
+    SmallVector<KernelBuilder::ElementLoads> loads;
     for (const TileSum &tileSum : batch) {
       elements.push_back(getResultElement(tileSum, warpgroup));
-      initial.push_back(
-          kb.loadInitial(out, elements.back().first, elements.back().second));
+      loads.push_back(
+          kb.loadElement(out, elements.back().first, elements.back().second));
     }
-    for (auto [tileSum, element, start] :
-         llvm::zip_equal(batch, elements, initial))
+    for (auto [tileSum, element, elementLoads] :
+         llvm::zip_equal(batch, elements, loads))
       kb.accumulateSum(out, element.first, element.second, tileSum.sum, scales,
-                       denseScales, start);
+                       denseScales, &elementLoads);
   }
 }
 
