@@ -556,32 +556,37 @@ bool tesa::canStoreOutputChunks(const ContractionProblem &problem) {
 }
 
 /// Quads of pieces whose outputs storeOutputChunks computes before it
-/// stores any of them.
-static constexpr int64_t kQuadsPerBatch = 8;
+/// stores any of them: their epilogues' loads then overlap. More cost
+/// registers (ptxas -v on the GPU suite's f16 region cases at sm_90: the
+/// 128x256 wgmma tiles of linear_1024x128x2304 take 107 registers one quad
+/// a batch, 112 in twos, 128 in fours, 140 in eights, which would halve
+/// its blocks a multiprocessor; the others move by at most 5).
+static constexpr int64_t kQuadsPerBatch = 2;
 
 namespace {
-/// One lane's part of a quad's pieces, computed: each piece's pair of
-/// outputs packed into 32 bits, and the pair's result index, row and
-/// column.
-struct ComputedPieces {
-  SmallVector<Value> words, indices, rows, columns;
-  Type element;
+/// The piece a lane of a quad stores: its eight outputs, their index in the
+/// result and whether the piece lies inside it.
+struct QuadChunk {
+  Value outputs, index, inside;
 };
 } // namespace
 
-/// The outputs of `pairs` (the epilogue applied, its inputs loaded).
-/// Outside the result the coordinates are clamped, so that what the
-/// epilogue reads lies inside its inputs; those pieces are not stored.
-static ComputedPieces computePieces(KernelEmitter &e,
-                                    const ContractionProblem &problem,
-                                    const ContractionBlock &block,
-                                    ArrayRef<AccumulatorPair> pairs) {
+/// The chunk this lane stores of `pairs`: the outputs of every pair (the
+/// epilogue applied, its inputs loaded), packed two to 32 bits, exchanged
+/// across the quad so that lane q holds piece q. Outside the result the
+/// coordinates are clamped, so that what the epilogue reads lies inside
+/// its inputs; those pieces are not stored.
+static QuadChunk computeChunk(KernelEmitter &e,
+                              const ContractionProblem &problem,
+                              const ContractionBlock &block,
+                              ArrayRef<AccumulatorPair> pairs, Value lane) {
   ImplicitLocOpBuilder &b = e.b;
   const ContractionShape &shape = problem.shape;
-  ComputedPieces pieces;
+  SmallVector<Value> words, indices, rows, columns;
+  Type element;
   for (const AccumulatorPair &pair : pairs) {
-    pieces.rows.push_back(pair.row);
-    pieces.columns.push_back(pair.column);
+    rows.push_back(pair.row);
+    columns.push_back(pair.column);
     Value row = arith::MinUIOp::create(b, pair.row, e.index(shape.m - 1));
     Value column =
         arith::MinUIOp::create(b, pair.column, e.index(shape.n - 2));
@@ -590,41 +595,29 @@ static ComputedPieces computePieces(KernelEmitter &e,
     Value second = getOutput(e, problem, block, pair.second, row,
                              e.affine(column, 1, 1))
                        .first;
-    pieces.element = first.getType();
+    element = first.getType();
     Value both = vector::FromElementsOp::create(
-        b, VectorType::get({2}, pieces.element), ValueRange{first, second});
+        b, VectorType::get({2}, element), ValueRange{first, second});
     Value word = vector::BitCastOp::create(
         b, VectorType::get({1}, b.getI32Type()), both);
-    pieces.words.push_back(vector::ExtractOp::create(b, word, 0));
-    pieces.indices.push_back(index);
+    words.push_back(vector::ExtractOp::create(b, word, 0));
+    indices.push_back(index);
   }
-  return pieces;
-}
-
-/// Stores `pieces`: lane q gathers piece q's pairs from every lane of its
-/// quad and stores them as one chunk.
-static void storePieces(KernelEmitter &e, const ContractionProblem &problem,
-                        const ContractionBlock &block,
-                        const ComputedPieces &pieces, Value lane) {
-  ImplicitLocOpBuilder &b = e.b;
-  const ContractionShape &shape = problem.shape;
+  // Lane q gathers piece q's pairs from every lane of its quad.
   Value q = e.rem(lane, kQuadLanes);
-  SmallVector<Value> chunk = exchangeInQuad(e, pieces.words, lane);
+  SmallVector<Value> chunk = exchangeInQuad(e, words, lane);
   Value words4 = vector::FromElementsOp::create(
       b, VectorType::get({kQuadLanes}, b.getI32Type()), chunk);
   Value outputs = vector::BitCastOp::create(
-      b, VectorType::get({kChunkOutputs}, pieces.element), words4);
+      b, VectorType::get({kChunkOutputs}, element), words4);
   // Piece q starts 2q outputs before this lane's pair of it.
-  Value row = selectByIndex(e, pieces.rows, q);
-  Value column = arith::SubIOp::create(b, selectByIndex(e, pieces.columns, q),
-                                       e.affine(q, 2));
-  Value index = arith::SubIOp::create(b, selectByIndex(e, pieces.indices, q),
-                                      e.affine(q, 2));
-  e.ifThen(e.both(e.less(row, shape.m), e.less(column, shape.n)), [&] {
-    vector::StoreOp::create(b, outputs, block.out, ValueRange{index},
-                            /*nontemporal=*/false,
-                            llvm::Align(kChunkOutputs * 2));
-  });
+  Value row = selectByIndex(e, rows, q);
+  Value column =
+      arith::SubIOp::create(b, selectByIndex(e, columns, q), e.affine(q, 2));
+  Value index =
+      arith::SubIOp::create(b, selectByIndex(e, indices, q), e.affine(q, 2));
+  return {outputs, index,
+          e.both(e.less(row, shape.m), e.less(column, shape.n))};
 }
 
 void tesa::storeOutputChunks(KernelEmitter &e,
@@ -634,14 +627,18 @@ void tesa::storeOutputChunks(KernelEmitter &e,
   for (size_t first = 0; first < quads.size(); first += kQuadsPerBatch) {
     ArrayRef<QuadPieces> batch = quads.slice(
         first, std::min<size_t>(kQuadsPerBatch, quads.size() - first));
-    SmallVector<ComputedPieces, kQuadsPerBatch> computed;
+    SmallVector<QuadChunk> chunks;
     for (const QuadPieces &pairs : batch) {
       assert(pairs.size() == size_t(kQuadLanes) &&
              "a piece for each lane of a quad");
-      computed.push_back(computePieces(e, problem, block, pairs));
+      chunks.push_back(computeChunk(e, problem, block, pairs, lane));
     }
-    for (const ComputedPieces &pieces : computed)
-      storePieces(e, problem, block, pieces, lane);
+    for (const QuadChunk &chunk : chunks)
+      e.ifThen(chunk.inside, [&] {
+        vector::StoreOp::create(
+            e.b, chunk.outputs, block.out, ValueRange{chunk.index},
+            /*nontemporal=*/false, llvm::Align(kChunkOutputs * 2));
+      });
   }
 }
 
