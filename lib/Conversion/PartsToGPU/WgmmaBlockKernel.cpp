@@ -83,9 +83,8 @@ static constexpr int64_t kMinSplitSteps = 4, kMaxSplit = 8;
 /// Sums a thread adds to the result at once where no bounds checks are
 /// needed: the initial values (the bias) and the following steps' inputs
 /// (a residual) of that many elements are loaded, then each element is
-/// finished and stored. Element by element, a load
-/// waited behind the stores before it (they may alias), one memory latency
-/// an element.
+/// finished and stored. Element by element, a load waited behind the
+/// stores before it (they may alias), one memory latency an element.
 static constexpr int64_t kEpilogueBatch = 16;
 /// Blocks of threads a multiprocessor that split walks aim for: one
 /// warpgroup's products of one step wait for the step before, so a
