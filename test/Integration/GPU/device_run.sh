@@ -59,7 +59,7 @@ echo "libraries compiled at $(cat gpu-run/COMMIT 2>/dev/null || echo unknown)"
 for pack in gpu-run/pack/*.tar.gz; do
   [ -e "$pack" ] && tar xzf "$pack" -C gpu-run
 done
-SANITIZED=sm90_wgmma_structured_split,sm90_auto,sm90_wide_fine,sm90_block32x64,sm90_wide_block32x32,sm90_wide_block64x64,sm90_structured_auto,sm90_structured_block64x64,sm90_constant_structured32x32,sm90_fine,sm75_ptx_block16x16,sm90_constant_auto,mlp,conv,bert_layer,masked_rows,convnet
+SANITIZED=sm90_wgmma_structured_split,sm90_auto,sm90_wide_fine,sm90_block32x64,sm90_wide_block32x32,sm90_wide_block64x64,sm90_structured_auto,sm90_structured_block64x64,sm90_constant_structured32x32,sm90_fine,sm75_ptx_block16x16,sm90_constant_auto,mlp,conv,bert_layer,masked_rows,convnet,regions
 case "${1:-check}" in
   check)
     step runtime-unit 60 gpu-run/TesaRuntimeTests

@@ -695,6 +695,9 @@ def run(directory, sanitize=False, only=None):
     manifest = json.loads((directory / "manifest.json").read_text())
     if only:
         manifest = [e for e in manifest if e["name"] in only.split(",")]
+    if not manifest:
+        print(f"no library of {directory} is named in --only={only}")
+        return False
     probe = tesa.load(directory / f"{manifest[0]['name']}.so")
     reason = probe.no_device_reason()
     if reason:
