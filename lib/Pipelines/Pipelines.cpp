@@ -247,6 +247,8 @@ static void addKernelLowering(OpPassManager &pm,
   addGenericGPUPath(pm);
   pm.addNestedPass<func::FuncOp>(tesa::createNameKernels());
   pm.addPass(createGpuKernelOutliningPass());
+  // Loads from regular work lists as index arithmetic.
+  pm.addNestedPass<gpu::GPUModuleOp>(createFoldTableLoads());
   if (onHost) {
     pm.addPass(createLaunchesToHostLoops());
     addHostLowering(pm);

@@ -932,6 +932,43 @@ def SimplifyFloatMath : Pass<"tesa-simplify-float-math"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def FoldTableLoads : Pass<"tesa-fold-table-loads"> {
+  let summary = "Loads from regular constant tables as index arithmetic";
+  let description = [{
+    The kernels tesa emits walk constant integer tables (`memref.global`
+    constants: the rows a part keeps, where each row's entries start, the
+    step of each entry), often in a chain of loads from global memory
+    before their first copy can start. Where a table's values follow
+
+    ```
+    table[i] = base + step * (i mod period) + periodStep * (i div period)
+    ```
+
+    (a constant, an arithmetic sequence, or one repeated with a constant
+    shift: every block of a 2:4 weight is kept, so its entries start at
+    12 r and entry e is step e mod 12), each `memref.load` from it becomes
+    that arithmetic on its index, and the table, once nothing reads it, is
+    erased:
+
+    ```mlir
+    memref.global "private" constant @p_steps : memref<24xi32> =
+        dense<[0, 1, ..., 11, 0, 1, ..., 11]>
+    %t = memref.get_global @p_steps : memref<24xi32>
+    %s = memref.load %t[%i] : memref<24xi32>
+    // becomes
+    %c12 = arith.constant 12 : index
+    %r = arith.remui %i, %c12 : index
+    %s = arith.index_castui %r : index to i32
+    ```
+
+    A load's index is in the table's bounds wherever the load runs, so the
+    form's values beyond them are never used. Tables of 1-D integers of
+    at most 32 bits only. `--tesa-pipeline` and `--tesa-host-pipeline` run
+    it on the kernel modules once the kernels are outlined.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def ExpandHalfErf : Pass<"tesa-expand-half-erf"> {
   let summary = "erf of 16-bit floats as a branch-free polynomial in f32";
   let description = [{

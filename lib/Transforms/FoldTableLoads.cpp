@@ -1,0 +1,136 @@
+//===- FoldTableLoads.cpp - Regular constant tables as index arithmetic ---===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Replaces each load from a constant 1-D integer global whose values have
+// a TableForm by the form's arithmetic on the load's index, and erases the
+// private globals no op reads any more (see Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Support/TableForm.h"
+#include "tesa/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+namespace tesa {
+#define GEN_PASS_DEF_FOLDTABLELOADS
+#include "tesa/Transforms/Passes.h.inc"
+} // namespace tesa
+
+using namespace mlir;
+using namespace tesa;
+
+namespace {
+struct FoldTableLoadsPass
+    : public tesa::impl::FoldTableLoadsBase<FoldTableLoadsPass> {
+  void runOnOperation() override;
+};
+
+/// The values of the constant global that `load` reads, where it is a 1-D
+/// table of integers of at most 32 bits read at one index.
+static std::optional<SmallVector<int32_t>> getTable(memref::LoadOp load) {
+  auto getGlobal = load.getMemRef().getDefiningOp<memref::GetGlobalOp>();
+  if (!getGlobal || load.getIndices().size() != 1)
+    return std::nullopt;
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      getGlobal, getGlobal.getNameAttr());
+  if (!global || !global.getConstant())
+    return std::nullopt;
+  auto values =
+      dyn_cast_or_null<DenseIntElementsAttr>(global.getInitialValueAttr());
+  if (!values || values.getType().getRank() != 1 ||
+      values.getElementType().getIntOrFloatBitWidth() > 32)
+    return std::nullopt;
+  SmallVector<int32_t> table;
+  for (const APInt &value : values.getValues<APInt>())
+    table.push_back(int32_t(value.getSExtValue()));
+  return table;
+}
+
+/// A load from a table that has a TableForm, as the form's arithmetic.
+struct FoldTableLoad : public OpRewritePattern<memref::LoadOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(memref::LoadOp load,
+                                PatternRewriter &rewriter) const override {
+    std::optional<SmallVector<int32_t>> table = getTable(load);
+    if (!table)
+      return failure();
+    std::optional<TableForm> form = fitTableForm(*table);
+    if (!form)
+      return failure();
+    Location loc = load.getLoc();
+    Type type = load.getType();
+    if (form->isConstant()) {
+      rewriter.replaceOpWithNewOp<arith::ConstantOp>(
+          load, rewriter.getIntegerAttr(type, form->base));
+      return success();
+    }
+    auto index = [&](int64_t value) -> Value {
+      return arith::ConstantIndexOp::create(rewriter, loc, value);
+    };
+    // base + step * (i mod period) + periodStep * (i div period), without
+    // the terms whose factor is 0; the table is read at indices in [0,
+    // size): unsigned division.
+    Value i = load.getIndices().front();
+    Value value;
+    auto add = [&](Value term) {
+      value = value ? arith::AddIOp::create(rewriter, loc, value, term) : term;
+    };
+    auto addTerm = [&](llvm::function_ref<Value()> build, int64_t factor) {
+      if (factor == 0)
+        return;
+      Value term = build();
+      if (factor != 1)
+        term = arith::MulIOp::create(rewriter, loc, term, index(factor));
+      add(term);
+    };
+    if (form->isAffine()) {
+      addTerm([&] { return i; }, form->step);
+    } else {
+      Value period = index(form->period);
+      addTerm([&] { return arith::RemUIOp::create(rewriter, loc, i, period); },
+              form->step);
+      addTerm([&] { return arith::DivUIOp::create(rewriter, loc, i, period); },
+              form->periodStep);
+    }
+    if (form->base != 0)
+      add(index(form->base));
+    // The table's values are non-negative where their users read them as
+    // unsigned (work lists): casting back folds with such a use's cast.
+    bool nonNegative = llvm::all_of(*table, [](int32_t v) { return v >= 0; });
+    if (nonNegative)
+      rewriter.replaceOpWithNewOp<arith::IndexCastUIOp>(load, type, value);
+    else
+      rewriter.replaceOpWithNewOp<arith::IndexCastOp>(load, type, value);
+    return success();
+  }
+};
+} // namespace
+
+void FoldTableLoadsPass::runOnOperation() {
+  RewritePatternSet patterns(&getContext());
+  patterns.add<FoldTableLoad>(&getContext());
+  walkAndApplyPatterns(getOperation(),
+                       FrozenRewritePatternSet(std::move(patterns)));
+  // The private tables no op reads any more.
+  getOperation()->walk([](memref::GetGlobalOp getGlobal) {
+    if (getGlobal->use_empty())
+      getGlobal.erase();
+  });
+  SmallVector<memref::GlobalOp> unread;
+  getOperation()->walk([&](memref::GlobalOp global) {
+    Operation *scope = SymbolTable::getNearestSymbolTable(global);
+    if (global.isPrivate() && global.getConstant() && scope &&
+        SymbolTable::symbolKnownUseEmpty(global, scope))
+      unread.push_back(global);
+  });
+  for (memref::GlobalOp global : unread)
+    global.erase();
+}

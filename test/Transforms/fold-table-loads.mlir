@@ -1,0 +1,89 @@
+// RUN: tesa-opt %s --split-input-file --tesa-fold-table-loads | FileCheck %s
+
+// Each row's first entry, 12 entries a row: an arithmetic sequence. The
+// table is gone once nothing reads it.
+// CHECK-NOT: @offsets
+// CHECK-LABEL: func.func @row_offsets(
+// CHECK-SAME: %[[I:.*]]: index
+// CHECK: %[[C12:.*]] = arith.constant 12 : index
+// CHECK: %[[M:.*]] = arith.muli %[[I]], %[[C12]] : index
+// CHECK: %[[V:.*]] = arith.index_castui %[[M]] : index to i32
+// CHECK: return %[[V]]
+memref.global "private" constant @offsets : memref<5xi32> = dense<[0, 12, 24, 36, 48]>
+func.func @row_offsets(%i: index) -> i32 {
+  %t = memref.get_global @offsets : memref<5xi32>
+  %v = memref.load %t[%i] : memref<5xi32>
+  return %v : i32
+}
+
+// -----
+
+// The step of each entry of rows that keep all three steps: the sequence
+// repeats every three entries; a second table shifted by 10 each period.
+// CHECK-LABEL: func.func @repeated(
+// CHECK-SAME: %[[I:.*]]: index
+// CHECK: %[[C3:.*]] = arith.constant 3 : index
+// CHECK: %[[R:.*]] = arith.remui %[[I]], %[[C3]] : index
+// CHECK: %[[STEP:.*]] = arith.index_castui %[[R]] : index to i32
+// CHECK: %[[P:.*]] = arith.constant 3 : index
+// CHECK: %[[R2:.*]] = arith.remui %[[I]], %[[P]] : index
+// CHECK: %[[D2:.*]] = arith.divui %[[I]], %[[P]] : index
+// CHECK: %[[C10:.*]] = arith.constant 10 : index
+// CHECK: %[[Z2:.*]] = arith.muli %[[D2]], %[[C10]] : index
+// CHECK: %[[S2:.*]] = arith.addi %[[R2]], %[[Z2]] : index
+// CHECK: %[[C4:.*]] = arith.constant 4 : index
+// CHECK: %[[B:.*]] = arith.addi %[[S2]], %[[C4]] : index
+// CHECK: %[[SHIFTED:.*]] = arith.index_castui %[[B]] : index to i32
+// CHECK: return %[[STEP]], %[[SHIFTED]]
+memref.global "private" constant @steps : memref<6xi32> = dense<[0, 1, 2, 0, 1, 2]>
+memref.global "private" constant @shifted : memref<6xi32> = dense<[4, 5, 6, 14, 15, 16]>
+func.func @repeated(%i: index) -> (i32, i32) {
+  %t = memref.get_global @steps : memref<6xi32>
+  %v = memref.load %t[%i] : memref<6xi32>
+  %u = memref.get_global @shifted : memref<6xi32>
+  %w = memref.load %u[%i] : memref<6xi32>
+  return %v, %w : i32, i32
+}
+
+// -----
+
+// A constant table, and one with negative values (cast as signed).
+// CHECK-LABEL: func.func @constant_and_signed(
+// CHECK-SAME: %[[I:.*]]: index
+// CHECK: %[[SEVEN:.*]] = arith.constant 7 : i32
+// CHECK: %[[CM2:.*]] = arith.constant -2 : index
+// CHECK: %[[M:.*]] = arith.muli %[[I]], %[[CM2]] : index
+// CHECK: %[[C3:.*]] = arith.constant 3 : index
+// CHECK: %[[A:.*]] = arith.addi %[[M]], %[[C3]] : index
+// CHECK: %[[V:.*]] = arith.index_cast %[[A]] : index to i32
+// CHECK: return %[[SEVEN]], %[[V]]
+memref.global "private" constant @sevens : memref<4xi32> = dense<7>
+memref.global "private" constant @down : memref<4xi32> = dense<[3, 1, -1, -3]>
+func.func @constant_and_signed(%i: index) -> (i32, i32) {
+  %t = memref.get_global @sevens : memref<4xi32>
+  %v = memref.load %t[%i] : memref<4xi32>
+  %u = memref.get_global @down : memref<4xi32>
+  %w = memref.load %u[%i] : memref<4xi32>
+  return %v, %w : i32, i32
+}
+
+// -----
+
+// Irregular tables, mutable globals and wider elements stay loads.
+// CHECK: memref.global "private" constant @kept
+// CHECK: memref.global "private" @mutable
+// CHECK: memref.global "private" constant @wide
+// CHECK-LABEL: func.func @kept_as_loads(
+// CHECK-COUNT-3: memref.load
+memref.global "private" constant @kept : memref<5xi32> = dense<[0, 1, 3, 4, 5]>
+memref.global "private" @mutable : memref<3xi32> = dense<[0, 1, 2]>
+memref.global "private" constant @wide : memref<3xi64> = dense<[0, 1, 2]>
+func.func @kept_as_loads(%i: index) -> (i32, i32, i64) {
+  %t = memref.get_global @kept : memref<5xi32>
+  %v = memref.load %t[%i] : memref<5xi32>
+  %u = memref.get_global @mutable : memref<3xi32>
+  %w = memref.load %u[%i] : memref<3xi32>
+  %x = memref.get_global @wide : memref<3xi64>
+  %y = memref.load %x[%i] : memref<3xi64>
+  return %v, %w, %y : i32, i32, i64
+}
