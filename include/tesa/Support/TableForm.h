@@ -1,5 +1,4 @@
-//===- TableForm.h - Constant tables that index arithmetic computes -*- C++
-//-*-===//
+//===- TableForm.h - Tables that index arithmetic computes ------*- C++ -*-===//
 //
 // Part of the tesa project.
 //
