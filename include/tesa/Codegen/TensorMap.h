@@ -37,6 +37,9 @@ public:
 
   /// The address TMA reads tensor-map argument `map` from.
   mlir::Value getAddress(mlir::Value map);
+  /// Prefetches the descriptor of tensor-map argument `map` for the copies
+  /// that will read it.
+  void prefetch(mlir::Value map);
   /// Initialises the mbarrier at shared address `barrier` to complete a
   /// phase after `count` arrivals (one thread).
   void initBarrier(mlir::Value barrier, int64_t count);
@@ -88,10 +91,12 @@ public:
   /// The `full` and `empty` mbarriers of slot `slot` (an index).
   mlir::Value full(mlir::Value slot);
   mlir::Value empty(mlir::Value slot);
-  /// Thread 0 of the block (`thread` is the thread's id) initialises every
-  /// slot's mbarriers for `consumers` consumers; then the block
-  /// synchronises.
-  void init(mlir::Value thread, int64_t consumers);
+  /// Thread 0 of the block (`thread` is the thread's id) prefetches the
+  /// tensor maps whose copies fill the ring (`maps`, kernel arguments) and
+  /// initialises every slot's mbarriers for `consumers` consumers; then the
+  /// block synchronises. The prefetch brings each map's descriptor in while
+  /// the block sets up, so that the first copy does not fetch it.
+  void init(mlir::Value thread, int64_t consumers, mlir::ValueRange maps = {});
   /// The copier, before step `step` (in slot `slot`, round `round`): waits
   /// until the consumers freed the slot of step `step` - stages.
   void waitUntilFree(mlir::Value step, mlir::Value slot, mlir::Value round);

@@ -347,7 +347,8 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
   Value barriers = e.affine(bAddress, 1, tiling.stages * bSliceBytes);
   TensorMapEmitter copies(e);
   MBarrierRing ring(e, copies, barriers, tiling.stages);
-  ring.init(tid, tiling.getWarpgroups());
+  ring.init(tid, tiling.getWarpgroups(),
+            {arguments[arguments.size() - 2], arguments.back()});
 
   // Steps are numbered across this block's tiles: step g fills slot g mod
   // stages in round g / stages, so that the copies of a tile's first steps

@@ -39,6 +39,13 @@ Value TensorMapEmitter::toI32(Value index) {
   return arith::IndexCastUIOp::create(e.b, e.b.getI32Type(), index);
 }
 
+void TensorMapEmitter::prefetch(Value map) {
+  NVVM::PrefetchOp::create(e.b, /*cacheLevel=*/nullptr,
+                           /*evictPriority=*/nullptr, getAddress(map),
+                           /*predicate=*/Value(), /*tensormap=*/true,
+                           /*uniform=*/false, /*in_param_space=*/true);
+}
+
 void TensorMapEmitter::initBarrier(Value barrier, int64_t count) {
   NVVM::MBarrierInitOp::create(
       e.b, toShared(barrier),
@@ -107,8 +114,10 @@ Value MBarrierRing::empty(Value slot) {
                e.affine(slot, kMBarrierBytes, stages * kMBarrierBytes));
 }
 
-void MBarrierRing::init(Value thread, int64_t consumers) {
+void MBarrierRing::init(Value thread, int64_t consumers, ValueRange maps) {
   e.ifThen(e.less(thread, 1), [&] {
+    for (Value map : maps)
+      copies.prefetch(map);
     for (int64_t slot = 0; slot < stages; ++slot) {
       copies.initBarrier(full(e.index(slot)), 1);
       copies.initBarrier(empty(e.index(slot)), consumers);

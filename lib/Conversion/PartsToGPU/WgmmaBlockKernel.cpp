@@ -504,7 +504,9 @@ SmallVector<Value> WgmmaBlockEmitter::getFirstBlocks() {
 }
 
 void WgmmaBlockEmitter::emit() {
-  ring->init(tid, tiling.warpgroups);
+  ring->init(tid, tiling.warpgroups,
+             {fn.getArgument(fn.getNumArguments() - 2),
+              fn.getArgument(fn.getNumArguments() - 1)});
   Value copier =
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid,
                             kb.index(tiling.warpgroups * kWarpgroupThreads));
