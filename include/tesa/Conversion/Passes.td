@@ -442,11 +442,24 @@ def ProgrammaticLaunch : Pass<"tesa-programmatic-launch", "mlir::ModuleOp"> {
     touches memory.
 
     This pass makes every kernel of every `gpu.module` safe to launch that
-    way and says so to the runtime. Each `gpu.func` kernel starts with
+    way and says so to the runtime. Each `gpu.func` kernel waits before its
+    first top-level op that may touch memory an earlier kernel writes; what
+    comes before it is the kernel's set-up, which then overlaps the
+    predecessor's end: index arithmetic, loads from constant tables,
+    tensor-map prefetches, shared-memory mbarrier initialisation and the
+    block's barrier (ops nested in `scf.if` and the like count by their
+    bodies):
 
     ```mlir
     gpu.func @k(...) kernel {
+      %i = gpu.thread_id x
+      scf.if %first {
+        nvvm.prefetch tensormap in_param_space, %map : !llvm.ptr
+        nvvm.mbarrier.init %barrier, %c1 : !llvm.ptr<3>, i32
+      }
+      gpu.barrier
       nvvm.griddepcontrol wait
+      %v = memref.load %x[%i] : memref<64xf32>
       ...
     ```
 
