@@ -72,13 +72,20 @@ struct FoldTableLoad : public OpRewritePattern<memref::LoadOp> {
           load, rewriter.getIntegerAttr(type, form->base));
       return success();
     }
-    auto index = [&](int64_t value) -> Value {
-      return arith::ConstantIndexOp::create(rewriter, loc, value);
+    // The arithmetic is in i32, which holds every index of a table and
+    // every value of one: 32-bit division by a constant is a few
+    // instructions (64-bit, as `index`, many more, in the copy loops of
+    // the warpgroup kernels). The values wrap as the table's bits do.
+    Type i32 = rewriter.getI32Type();
+    auto constant = [&](int64_t value) -> Value {
+      return arith::ConstantOp::create(rewriter, loc,
+                                       rewriter.getI32IntegerAttr(value));
     };
     // base + step * (i mod period) + periodStep * (i div period), without
     // the terms whose factor is 0; the table is read at indices in [0,
     // size): unsigned division.
-    Value i = load.getIndices().front();
+    Value i = arith::IndexCastUIOp::create(rewriter, loc, i32,
+                                           load.getIndices().front());
     Value value;
     auto add = [&](Value term) {
       value = value ? arith::AddIOp::create(rewriter, loc, value, term) : term;
@@ -88,27 +95,24 @@ struct FoldTableLoad : public OpRewritePattern<memref::LoadOp> {
         return;
       Value term = build();
       if (factor != 1)
-        term = arith::MulIOp::create(rewriter, loc, term, index(factor));
+        term = arith::MulIOp::create(rewriter, loc, term, constant(factor));
       add(term);
     };
     if (form->isAffine()) {
       addTerm([&] { return i; }, form->step);
     } else {
-      Value period = index(form->period);
+      Value period = constant(form->period);
       addTerm([&] { return arith::RemUIOp::create(rewriter, loc, i, period); },
               form->step);
       addTerm([&] { return arith::DivUIOp::create(rewriter, loc, i, period); },
               form->periodStep);
     }
     if (form->base != 0)
-      add(index(form->base));
-    // The table's values are non-negative where their users read them as
-    // unsigned (work lists): casting back folds with such a use's cast.
-    bool nonNegative = llvm::all_of(*table, [](int32_t v) { return v >= 0; });
-    if (nonNegative)
-      rewriter.replaceOpWithNewOp<arith::IndexCastUIOp>(load, type, value);
+      add(constant(form->base));
+    if (type == i32)
+      rewriter.replaceOp(load, value);
     else
-      rewriter.replaceOpWithNewOp<arith::IndexCastOp>(load, type, value);
+      rewriter.replaceOpWithNewOp<arith::TruncIOp>(load, type, value);
     return success();
   }
 };

@@ -5,9 +5,9 @@
 // CHECK-NOT: @offsets
 // CHECK-LABEL: func.func @row_offsets(
 // CHECK-SAME: %[[I:.*]]: index
-// CHECK: %[[C12:.*]] = arith.constant 12 : index
-// CHECK: %[[M:.*]] = arith.muli %[[I]], %[[C12]] : index
-// CHECK: %[[V:.*]] = arith.index_castui %[[M]] : index to i32
+// CHECK: %[[I32:.*]] = arith.index_castui %[[I]] : index to i32
+// CHECK: %[[C12:.*]] = arith.constant 12 : i32
+// CHECK: %[[V:.*]] = arith.muli %[[I32]], %[[C12]] : i32
 // CHECK: return %[[V]]
 memref.global "private" constant @offsets : memref<5xi32> = dense<[0, 12, 24, 36, 48]>
 func.func @row_offsets(%i: index) -> i32 {
@@ -22,18 +22,18 @@ func.func @row_offsets(%i: index) -> i32 {
 // repeats every three entries; a second table shifted by 10 each period.
 // CHECK-LABEL: func.func @repeated(
 // CHECK-SAME: %[[I:.*]]: index
-// CHECK: %[[C3:.*]] = arith.constant 3 : index
-// CHECK: %[[R:.*]] = arith.remui %[[I]], %[[C3]] : index
-// CHECK: %[[STEP:.*]] = arith.index_castui %[[R]] : index to i32
-// CHECK: %[[P:.*]] = arith.constant 3 : index
-// CHECK: %[[R2:.*]] = arith.remui %[[I]], %[[P]] : index
-// CHECK: %[[D2:.*]] = arith.divui %[[I]], %[[P]] : index
-// CHECK: %[[C10:.*]] = arith.constant 10 : index
-// CHECK: %[[Z2:.*]] = arith.muli %[[D2]], %[[C10]] : index
-// CHECK: %[[S2:.*]] = arith.addi %[[R2]], %[[Z2]] : index
-// CHECK: %[[C4:.*]] = arith.constant 4 : index
-// CHECK: %[[B:.*]] = arith.addi %[[S2]], %[[C4]] : index
-// CHECK: %[[SHIFTED:.*]] = arith.index_castui %[[B]] : index to i32
+// CHECK: %[[I32:.*]] = arith.index_castui %[[I]] : index to i32
+// CHECK: %[[C3:.*]] = arith.constant 3 : i32
+// CHECK: %[[STEP:.*]] = arith.remui %[[I32]], %[[C3]] : i32
+// CHECK: %[[J32:.*]] = arith.index_castui %[[I]] : index to i32
+// CHECK: %[[P:.*]] = arith.constant 3 : i32
+// CHECK: %[[R2:.*]] = arith.remui %[[J32]], %[[P]] : i32
+// CHECK: %[[D2:.*]] = arith.divui %[[J32]], %[[P]] : i32
+// CHECK: %[[C10:.*]] = arith.constant 10 : i32
+// CHECK: %[[Z2:.*]] = arith.muli %[[D2]], %[[C10]] : i32
+// CHECK: %[[S2:.*]] = arith.addi %[[R2]], %[[Z2]] : i32
+// CHECK: %[[C4:.*]] = arith.constant 4 : i32
+// CHECK: %[[SHIFTED:.*]] = arith.addi %[[S2]], %[[C4]] : i32
 // CHECK: return %[[STEP]], %[[SHIFTED]]
 memref.global "private" constant @steps : memref<6xi32> = dense<[0, 1, 2, 0, 1, 2]>
 memref.global "private" constant @shifted : memref<6xi32> = dense<[4, 5, 6, 14, 15, 16]>
@@ -47,15 +47,15 @@ func.func @repeated(%i: index) -> (i32, i32) {
 
 // -----
 
-// A constant table, and one with negative values (cast as signed).
+// A constant table, and one with negative values.
 // CHECK-LABEL: func.func @constant_and_signed(
 // CHECK-SAME: %[[I:.*]]: index
 // CHECK: %[[SEVEN:.*]] = arith.constant 7 : i32
-// CHECK: %[[CM2:.*]] = arith.constant -2 : index
-// CHECK: %[[M:.*]] = arith.muli %[[I]], %[[CM2]] : index
-// CHECK: %[[C3:.*]] = arith.constant 3 : index
-// CHECK: %[[A:.*]] = arith.addi %[[M]], %[[C3]] : index
-// CHECK: %[[V:.*]] = arith.index_cast %[[A]] : index to i32
+// CHECK: %[[I32:.*]] = arith.index_castui %[[I]] : index to i32
+// CHECK: %[[CM2:.*]] = arith.constant -2 : i32
+// CHECK: %[[M:.*]] = arith.muli %[[I32]], %[[CM2]] : i32
+// CHECK: %[[C3:.*]] = arith.constant 3 : i32
+// CHECK: %[[V:.*]] = arith.addi %[[M]], %[[C3]] : i32
 // CHECK: return %[[SEVEN]], %[[V]]
 memref.global "private" constant @sevens : memref<4xi32> = dense<7>
 memref.global "private" constant @down : memref<4xi32> = dense<[3, 1, -1, -3]>
