@@ -5,7 +5,7 @@
 # `prepare_device_run.sh` compiled into gpu-run/: the runtime's unit tests,
 # the GPU correctness suite (numpy and PyTorch paths), the suite under
 # compute-sanitizer memcheck and racecheck, the example MLP beside PyTorch,
-# and the kernel benchmarks. Logs go to $OUT (default gpu-run/out).
+# and the kernel benchmarks. Results go to $OUT (default gpu-run/out).
 #
 #   device_run.sh check   unit tests, suite, sanitizers, demo (about 5 min)
 #   device_run.sh bench   the benchmarks (about 5 min)
@@ -39,17 +39,25 @@
 # (what is copied to the GPU machine is limited to 64 MiB): the packs are
 # unpacked into gpu-run/ first.
 #
+# What comes back from the GPU machine is limited in number of files: each
+# step's log is kept in $LOGS (not returned) and appended to one file,
+# $OUT/device_run.log; only that, the results JSON files and the models'
+# JSON files are written under $OUT.
+#
 #===----------------------------------------------------------------------===#
 set -uo pipefail
 OUT="${OUT:-gpu-run/out}"
-mkdir -p "$OUT"
+LOGS="${LOGS:-${TMPDIR:-/tmp}/device_run_logs}"
+mkdir -p "$OUT" "$LOGS"
 export PATH="$PATH:/usr/local/cuda/bin"
 step() {
   local name=$1 limit=$2; shift 2
   echo "== $name"
-  timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+  timeout "$limit" "$@" >"$LOGS/$name.log" 2>&1
   local status=$?
-  tail -n 4 "$OUT/$name.log"
+  { echo "== $name (exit status $status)"; cat "$LOGS/$name.log"; } \
+    >>"$OUT/device_run.log"
+  tail -n 4 "$LOGS/$name.log"
   echo "   (exit status $status)"
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
@@ -64,9 +72,9 @@ case "${1:-check}" in
   check)
     step runtime-unit 60 gpu-run/TesaRuntimeTests
     step suite 180 python test/Integration/GPU/suite.py run gpu-run/suite
-    cat "$OUT/suite.log"
+    cat "$LOGS/suite.log"
     step demo 60 python examples/run_mlp.py gpu-run/demo/mlp.so examples/mlp.mlir
-    cat "$OUT/demo.log"
+    cat "$LOGS/demo.log"
     step memcheck 120 compute-sanitizer --tool memcheck --error-exitcode 3 \
       python test/Integration/GPU/suite.py run gpu-run/suite --sanitize \
       --only "$SANITIZED"
@@ -76,18 +84,18 @@ case "${1:-check}" in
     ;;
   bench)
     step bench 560 python bench/gpu_kernels.py run gpu-run/bench
-    cat "$OUT/bench.log"
+    cat "$LOGS/bench.log"
     cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
     ;;
   convolutions)
     step suite 240 python test/Integration/GPU/suite.py run gpu-run/suite
-    cat "$OUT/suite.log"
+    cat "$LOGS/suite.log"
     step convolution-runs 240 python bench/convolution_runs.py run \
       gpu-run/convs --out "$OUT/convolution-runs.json"
-    cat "$OUT/convolution-runs.log"
+    cat "$LOGS/convolution-runs.log"
     step models 300 python bench/torch_models.py run gpu-run/models \
       --out "$OUT/models.json" --profile --profile-kernels 30
-    cat "$OUT/models.log"
+    cat "$LOGS/models.log"
     ;;
   convolutions-memcheck)
     step suite-memcheck 400 compute-sanitizer --tool memcheck \
@@ -101,11 +109,11 @@ case "${1:-check}" in
       --error-exitcode 3 python test/Integration/GPU/suite.py run \
       gpu-run/suite --sanitize --only regions
     step bench 300 python bench/gpu_kernels.py run gpu-run/bench
-    cat "$OUT/bench.log"
+    cat "$LOGS/bench.log"
     cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
     step models 400 python bench/torch_models.py run gpu-run/models \
       --out "$OUT/models.json" --profile --profile-kernels 30
-    cat "$OUT/models.log"
+    cat "$LOGS/models.log"
     ;;
   two-four)
     # gpu-run/bench, and beside it (an A/B of two builds in one run) any
@@ -114,7 +122,7 @@ case "${1:-check}" in
       [ -e "$dir/manifest.json" ] || continue
       name=$(basename "$dir")
       step "$name" 150 python bench/gpu_kernels.py run "$dir"
-      cat "$OUT/$name.log"
+      cat "$LOGS/$name.log"
       cp "$dir/results.json" "$OUT/$name-results.json" 2>/dev/null || true
     done
     # Every gpu-run/models* (an A/B of builds: one directory each).
@@ -122,7 +130,7 @@ case "${1:-check}" in
       [ -e "gpu-run/$models/manifest.json" ] || continue
       step "$models" 240 python bench/torch_models.py run "gpu-run/$models" \
         --out "$OUT/$models.json" --profile --profile-kernels 80
-      cat "$OUT/$models.log"
+      cat "$LOGS/$models.log"
     done
     # Nsight Compute and the sanitizers on the variants where there are
     # (else on gpu-run/bench): the split walks (BERT-base's Linears at 128
@@ -152,10 +160,10 @@ case "${1:-check}" in
     step wgmma-sp-layout 120 sh -c 'nvcc -O2 \
       -gencode=arch=compute_90a,code=sm_90a -o gpu-run/wgmma_sp_layout \
       test/Integration/GPU/wgmma_sp_layout.cu && gpu-run/wgmma_sp_layout'
-    cat "$OUT/wgmma-sp-layout.log"
+    cat "$LOGS/wgmma-sp-layout.log"
     if [ -d gpu-run/bench ]; then
       step bench 300 python bench/gpu_kernels.py run gpu-run/bench
-      cat "$OUT/bench.log"
+      cat "$LOGS/bench.log"
       cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true
     fi
     if [ -d gpu-run/wgmma ]; then
@@ -184,7 +192,7 @@ case "${1:-check}" in
     ;;
   costs)
     step costs 300 python bench/cost_table.py run gpu-run/costs
-    cat "$OUT/costs.log"
+    cat "$LOGS/costs.log"
     cp gpu-run/costs/costs.json "$OUT/costs.json" 2>/dev/null || true
     ;;
   *)
