@@ -44,8 +44,9 @@ static std::optional<SmallVector<int32_t>> getTable(memref::LoadOp load) {
     return std::nullopt;
   auto values =
       dyn_cast_or_null<DenseIntElementsAttr>(global.getInitialValueAttr());
-  if (!values || values.getType().getRank() != 1 ||
-      values.getElementType().getIntOrFloatBitWidth() > 32)
+  auto element =
+      values ? dyn_cast<IntegerType>(values.getElementType()) : IntegerType();
+  if (!element || element.getWidth() > 32 || values.getType().getRank() != 1)
     return std::nullopt;
   SmallVector<int32_t> table;
   for (const APInt &value : values.getValues<APInt>())

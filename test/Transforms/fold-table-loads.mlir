@@ -69,21 +69,26 @@ func.func @constant_and_signed(%i: index) -> (i32, i32) {
 
 // -----
 
-// Irregular tables, mutable globals and wider elements stay loads.
+// Irregular tables, mutable globals and wider or index elements stay
+// loads.
 // CHECK: memref.global "private" constant @kept
 // CHECK: memref.global "private" @mutable
 // CHECK: memref.global "private" constant @wide
+// CHECK: memref.global "private" constant @indices
 // CHECK-LABEL: func.func @kept_as_loads(
-// CHECK-COUNT-3: memref.load
+// CHECK-COUNT-4: memref.load
 memref.global "private" constant @kept : memref<5xi32> = dense<[0, 1, 3, 4, 5]>
 memref.global "private" @mutable : memref<3xi32> = dense<[0, 1, 2]>
 memref.global "private" constant @wide : memref<3xi64> = dense<[0, 1, 2]>
-func.func @kept_as_loads(%i: index) -> (i32, i32, i64) {
+memref.global "private" constant @indices : memref<3xindex> = dense<[0, 1, 2]>
+func.func @kept_as_loads(%i: index) -> (i32, i32, i64, index) {
   %t = memref.get_global @kept : memref<5xi32>
   %v = memref.load %t[%i] : memref<5xi32>
   %u = memref.get_global @mutable : memref<3xi32>
   %w = memref.load %u[%i] : memref<3xi32>
   %x = memref.get_global @wide : memref<3xi64>
   %y = memref.load %x[%i] : memref<3xi64>
-  return %v, %w, %y : i32, i32, i64
+  %z = memref.get_global @indices : memref<3xindex>
+  %n = memref.load %z[%i] : memref<3xindex>
+  return %v, %w, %y, %n : i32, i32, i64, index
 }
