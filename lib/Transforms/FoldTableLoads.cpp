@@ -32,15 +32,10 @@ struct FoldTableLoadsPass
   void runOnOperation() override;
 };
 
-/// The values of the constant global that `load` reads, where it is a 1-D
-/// table of integers of at most 32 bits read at one index.
-static std::optional<SmallVector<int32_t>> getTable(memref::LoadOp load) {
-  auto getGlobal = load.getMemRef().getDefiningOp<memref::GetGlobalOp>();
-  if (!getGlobal || load.getIndices().size() != 1)
-    return std::nullopt;
-  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
-      getGlobal, getGlobal.getNameAttr());
-  if (!global || !global.getConstant())
+/// The form of `global`'s values, where it is a constant 1-D table of
+/// integers of at most 32 bits that has one.
+static std::optional<TableForm> getTableForm(memref::GlobalOp global) {
+  if (!global.getConstant())
     return std::nullopt;
   auto values =
       dyn_cast_or_null<DenseIntElementsAttr>(global.getInitialValueAttr());
@@ -51,21 +46,26 @@ static std::optional<SmallVector<int32_t>> getTable(memref::LoadOp load) {
   SmallVector<int32_t> table;
   for (const APInt &value : values.getValues<APInt>())
     table.push_back(int32_t(value.getSExtValue()));
-  return table;
+  return fitTableForm(table);
 }
 
-/// A load from a table that has a TableForm, as the form's arithmetic.
+/// A load at one index from a table that has a TableForm (`forms`, by
+/// global, fitted once per run), as the form's arithmetic.
 struct FoldTableLoad : public OpRewritePattern<memref::LoadOp> {
-  using OpRewritePattern::OpRewritePattern;
+  FoldTableLoad(MLIRContext *context,
+                const DenseMap<Operation *, TableForm> &forms)
+      : OpRewritePattern(context), forms(forms) {}
 
   LogicalResult matchAndRewrite(memref::LoadOp load,
                                 PatternRewriter &rewriter) const override {
-    std::optional<SmallVector<int32_t>> table = getTable(load);
-    if (!table)
+    auto getGlobal = load.getMemRef().getDefiningOp<memref::GetGlobalOp>();
+    if (!getGlobal || load.getIndices().size() != 1)
       return failure();
-    std::optional<TableForm> form = fitTableForm(*table);
-    if (!form)
+    auto it = forms.find(SymbolTable::lookupNearestSymbolFrom(
+        getGlobal, getGlobal.getNameAttr()));
+    if (it == forms.end())
       return failure();
+    const TableForm *form = &it->second;
     Location loc = load.getLoc();
     Type type = load.getType();
     if (form->isConstant()) {
@@ -116,12 +116,19 @@ struct FoldTableLoad : public OpRewritePattern<memref::LoadOp> {
       rewriter.replaceOpWithNewOp<arith::TruncIOp>(load, type, value);
     return success();
   }
+
+  const DenseMap<Operation *, TableForm> &forms;
 };
 } // namespace
 
 void FoldTableLoadsPass::runOnOperation() {
+  DenseMap<Operation *, TableForm> forms;
+  getOperation()->walk([&](memref::GlobalOp global) {
+    if (std::optional<TableForm> form = getTableForm(global))
+      forms[global] = *form;
+  });
   RewritePatternSet patterns(&getContext());
-  patterns.add<FoldTableLoad>(&getContext());
+  patterns.add<FoldTableLoad>(&getContext(), forms);
   walkAndApplyPatterns(getOperation(),
                        FrozenRewritePatternSet(std::move(patterns)));
   // The private tables no op reads any more.
