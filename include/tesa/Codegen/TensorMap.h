@@ -64,6 +64,12 @@ public:
   /// `destination`, completing its bytes on `barrier`.
   void load(mlir::Value mapAddress, mlir::Value inner, mlir::Value outer,
             mlir::Value destination, mlir::Value barrier);
+  /// Copies `bytes` (a multiple of 16) contiguous bytes of global memory
+  /// at generic address `source` (an index, 16-byte aligned) to shared
+  /// address `destination`, completing them on `barrier` (a bulk copy,
+  /// no tensor map).
+  void loadBytes(mlir::Value source, int64_t bytes, mlir::Value destination,
+                 mlir::Value barrier);
 
 private:
   /// `address` (an index) as a pointer to shared memory.

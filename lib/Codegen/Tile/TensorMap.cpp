@@ -105,6 +105,23 @@ void TensorMapEmitter::load(Value mapAddress, Value inner, Value outer,
       /*predicate=*/Value());
 }
 
+void TensorMapEmitter::loadBytes(Value source, int64_t bytes, Value destination,
+                                 Value barrier) {
+  assert(bytes % 16 == 0 && "bulk copies move multiples of 16 bytes");
+  MLIRContext *context = e.b.getContext();
+  Value integer = arith::IndexCastUIOp::create(e.b, e.b.getI64Type(), source);
+  Value generic = LLVM::IntToPtrOp::create(
+      e.b, LLVM::LLVMPointerType::get(context), integer);
+  Value global = LLVM::AddrSpaceCastOp::create(
+      e.b, LLVM::LLVMPointerType::get(context, 1), generic);
+  Value cluster = LLVM::AddrSpaceCastOp::create(
+      e.b, LLVM::LLVMPointerType::get(context, 7), toShared(destination));
+  NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(
+      e.b, cluster, global, toShared(barrier),
+      arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(bytes)),
+      /*multicastMask=*/Value(), /*l2CacheHint=*/Value());
+}
+
 Value MBarrierRing::full(Value slot) {
   return e.add(barriers, e.affine(slot, kMBarrierBytes));
 }

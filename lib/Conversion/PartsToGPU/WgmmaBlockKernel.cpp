@@ -91,6 +91,8 @@ static constexpr int64_t kEpilogueBatch = 16;
 /// multiprocessor needs several walks at once to keep its tensor cores
 /// busy.
 static constexpr int64_t kSplitBlocksPerMultiprocessor = 2;
+/// The NVVM address space of a block's shared memory.
+static constexpr unsigned kSharedAddressSpace = 3;
 /// Shared memory the system reserves for each block of threads.
 static constexpr int64_t kReservedSharedBytes = 1024;
 
@@ -129,6 +131,15 @@ static int64_t getDenseSlotBytes(const PartLayout &layout,
 static int64_t getBlockBytes(const PartLayout &layout) {
   return layout.blockChannels * getBlockRowBytes(layout);
 }
+/// Bytes of a structured block's metadata words (one block's words are
+/// contiguous, see PartLayout::getMetadataIndex), which the copying warp
+/// brings into the ring with the block; none for int8 blocks.
+static int64_t getMetadataBytes(const PartLayout &layout) {
+  if (!layout.structured)
+    return 0;
+  return layout.blockChannels / layout.mma.m * 16 *
+         (layout.blockReduction / layout.mma.k) * 4;
+}
 
 /// Whether every slab of every group keeps every step of its group's walk.
 static bool keepsEveryStep(const WgmmaBlockTiling &tiling) {
@@ -148,11 +159,12 @@ static KeptSlabGroups groupWorkRows(const PartLayout &layout, int64_t slabs) {
   return groupKeptSlabs(KeptSlabs{layout.offsets, layout.entries}, slabs);
 }
 
-/// Bytes of one ring slot: the dense slice and the group's blocks.
+/// Bytes of one ring slot: the dense slice and the group's blocks and
+/// their metadata.
 static int64_t getStageBytes(const PartLayout &layout,
                              const WgmmaBlockTiling &tiling) {
   return getDenseSlotBytes(layout, tiling) +
-         tiling.slabs * getBlockBytes(layout);
+         tiling.slabs * (getBlockBytes(layout) + getMetadataBytes(layout));
 }
 
 /// The sums a thread of a structured warpgroup holds: an m64nN accumulator
@@ -374,9 +386,11 @@ private:
   /// start at `zeros`, yielded once complete.
   void emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros, Value warpgroup,
                 Value inGroup);
-  /// Structured: this thread's metadata words of packed block `entry`
-  /// (clamped to the last), one a 32-deep step.
-  SmallVector<Value> loadMetadataWords(Value entry, Value inGroup);
+  /// Structured: this thread's metadata words of slab `slab`'s block in
+  /// ring slot `slot`, one a 32-deep step.
+  SmallVector<Value> loadMetadataWords(Value slot, int64_t slab, Value inGroup);
+  /// The i32 word at shared address `address` (an index).
+  Value loadSharedWord(Value address);
   /// The descriptors of the operands (A, B) of each of a step's products
   /// of the dense slice (descriptor `denseSlot`) and a packed block
   /// (`block`), one a 32-byte (int8) or 32-deep (structured) piece.
@@ -431,7 +445,7 @@ private:
   WgmmaBlockTiling tiling;
   bool structured;
   int64_t bc, denseRowBytes, blockRowBytes, denseSlotBytes, blockBytes,
-      blockSlotBytes, workRows;
+      blockSlotBytes, metadataBytes, workRows;
   Value denseScales, scales, out;
   /// The work lists: the part's rows and their packed blocks, the groups'
   /// steps and masks, a structured part's metadata.
@@ -442,8 +456,9 @@ private:
   /// sums the cluster's blocks share.
   Value slice, firstStep;
   std::optional<ClusterSums> clusterSums;
-  /// Shared addresses of the two rings, and their slots' mbarriers.
-  Value denseRing, blockRing;
+  /// Shared addresses of the rings (the dense slices, the blocks, the
+  /// blocks' metadata words), and their slots' mbarriers.
+  Value denseRing, blockRing, metadataRing;
   TensorMapEmitter copies;
   std::optional<MBarrierRing> ring;
 };
@@ -457,6 +472,7 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
       denseSlotBytes(getDenseSlotBytes(layout, tiling)),
       blockBytes(getBlockBytes(layout)),
       blockSlotBytes(tiling.slabs * blockBytes),
+      metadataBytes(getMetadataBytes(layout)),
       workRows(int64_t(layout.rows.size())), copies(kb) {
   auto arguments = kb.computeArguments(fn);
   denseScales = arguments[1];
@@ -496,6 +512,7 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
   denseRing = kb.add(getSharedAddress(kb, shared),
                      getAlignedOffset(kb, shared, kWgmmaTileAlignment));
   blockRing = kb.affine(denseRing, 1, tiling.stages * denseSlotBytes);
+  metadataRing = kb.affine(blockRing, 1, tiling.stages * blockSlotBytes);
   ring.emplace(kb, copies,
                kb.affine(denseRing, 1, getRingBytes(layout, tiling)),
                tiling.stages);
@@ -559,18 +576,22 @@ void WgmmaBlockEmitter::emitCopies() {
   int64_t stages = tiling.stages, slabs = tiling.slabs;
   Value denseMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 2));
   Value blockMap = copies.getAddress(fn.getArgument(fn.getNumArguments() - 1));
+  Value metadataAddress;
+  if (structured)
+    metadataAddress =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, metadata);
   kb.loop(kb.index(0), count, getFirstBlocks(), [&](Value i, ValueRange next) {
     Value slot = kb.rem(i, stages);
     ring->waitUntilFree(i, slot, kb.div(i, stages));
     SmallVector<Value> bits(slabs, kb.index(1));
     if (slabs == 1) {
       copies.arriveExpectingBytes(ring->full(slot),
-                                  denseSlotBytes + blockBytes);
+                                  denseSlotBytes + blockBytes + metadataBytes);
     } else {
       Value bytes = kb.index(denseSlotBytes);
       for (int64_t j = 0; j < slabs; ++j) {
         bits[j] = getSlabBit(i, j);
-        bytes = kb.add(bytes, kb.affine(bits[j], blockBytes));
+        bytes = kb.add(bytes, kb.affine(bits[j], blockBytes + metadataBytes));
       }
       copies.arriveExpectingBytes(ring->full(slot), bytes);
     }
@@ -585,6 +606,13 @@ void WgmmaBlockEmitter::emitCopies() {
             blockMap, kb.index(0), kb.affine(next[j], bc),
             kb.add(blockRing, kb.affine(slot, blockSlotBytes, j * blockBytes)),
             ring->full(slot));
+        if (structured)
+          copies.loadBytes(
+              kb.add(metadataAddress, kb.affine(next[j], metadataBytes)),
+              metadataBytes,
+              kb.add(metadataRing,
+                     kb.affine(slot, slabs * metadataBytes, j * metadataBytes)),
+              ring->full(slot));
       };
       if (slabs > 1)
         kb.ifThen(isSet(bits[j]), loadBlock);
@@ -596,21 +624,33 @@ void WgmmaBlockEmitter::emitCopies() {
   });
 }
 
-SmallVector<Value> WgmmaBlockEmitter::loadMetadataWords(Value entry,
-                                                        Value inGroup) {
+SmallVector<Value>
+WgmmaBlockEmitter::loadMetadataWords(Value slot, int64_t slab, Value inGroup) {
   // Warp w's metadata are those of the block's 16-channel slice w; lanes
   // 4g and 4g + 1 hold words 2g and 2g + 1 of it (lanes 4g + 2 and 4g + 3
-  // load them too, unused).
+  // load them too, unused). The block's words are in the slot, in the
+  // layout of PartLayout::getMetadataIndex.
   Value lane = kb.rem(inGroup, 32);
   Value metadataLane = kb.add(kb.affine(kb.div(lane, 4), 2), kb.rem(lane, 2));
   Value slice = kb.div(inGroup, 32);
-  Value block = kb.min(entry, layout.getNumEntries() - 1);
+  int64_t steps = layout.blockReduction / layout.mma.k;
+  Value block =
+      kb.add(metadataRing, kb.affine(slot, tiling.slabs * metadataBytes,
+                                     slab * metadataBytes));
+  Value first = kb.add(
+      block, kb.affine(kb.add(kb.affine(slice, 16), metadataLane), steps * 4));
   SmallVector<Value> words;
-  for (int64_t step = 0; step < layout.blockReduction / 32; ++step)
-    words.push_back(kb.loadI32(
-        metadata,
-        kb.metadataIndex(block, slice, metadataLane, kb.index(step))));
+  for (int64_t step = 0; step < steps; ++step)
+    words.push_back(loadSharedWord(kb.affine(first, 1, step * 4)));
   return words;
+}
+
+Value WgmmaBlockEmitter::loadSharedWord(Value address) {
+  Value integer = arith::IndexCastUIOp::create(b, b.getI64Type(), address);
+  Value pointer = LLVM::IntToPtrOp::create(
+      b, LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace),
+      integer);
+  return LLVM::LoadOp::create(b, b.getI32Type(), pointer);
 }
 
 SmallVector<std::pair<Value, Value>>
@@ -696,31 +736,23 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
       denseRowBytes);
   Value blockDescriptor = atom.getDescriptor(blockRing, blockRowBytes);
   Value releases = kb.less(inGroup, 1);
-  // The accumulators, then (structured) each slab's next packed block.
   // Structured slabs that keep every step of their group (one slab a
   // block, or pairs of rows of a 2:4 weight) multiply without branches,
-  // their metadata words loaded before the step's wait for its copies (see
-  // below). Slabs that skip steps load theirs on the branch of their
-  // products: used there from outside it, they made ptxas serialize the
-  // products (C7520, on pairs of rows of the BERT-base FFN product).
-  bool prefetchWords = structured && keepsEveryStep(tiling);
+  // their metadata words read from the slot before the step's products.
+  // Slabs that skip steps read theirs on the branch of their products:
+  // used there from outside it, they made ptxas serialize the products
+  // (C7520, on pairs of rows of the BERT-base FFN product).
+  bool wordsFirst = structured && keepsEveryStep(tiling);
   int64_t wordsPerBlock = layout.blockReduction / 32;
-  SmallVector<Value> inits(zeros);
-  if (structured)
-    llvm::append_range(inits, getFirstBlocks());
-  // Step i: its products into the carried accumulators (then the carried
-  // entries), which it returns updated, leaving `inFlight` groups of
-  // products in flight.
+  // Step i: its products into the carried accumulators, which it returns
+  // updated, leaving `inFlight` groups of products in flight.
   auto emitStep = [&](Value i, ValueRange carried,
                       int64_t inFlight) -> SmallVector<Value> {
-    SmallVector<Value> next, entries, stepWords;
-    for (int64_t j = 0; prefetchWords && j < slabs; ++j) {
-      llvm::append_range(stepWords,
-                         loadMetadataWords(carried[slabs + j], inGroup));
-      entries.push_back(kb.affine(carried[slabs + j], 1, 1));
-    }
+    SmallVector<Value> next, stepWords;
     Value slot = kb.rem(i, stages);
     ring->waitUntilFull(i, slot);
+    for (int64_t j = 0; wordsFirst && j < slabs; ++j)
+      llvm::append_range(stepWords, loadMetadataWords(slot, j, inGroup));
     Value denseSlot =
         atom.advance(denseDescriptor, kb.affine(slot, denseSlotBytes / 16));
     Value blocks =
@@ -732,9 +764,9 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
     atom.fence();
     for (int64_t j = 0; j < slabs; ++j) {
       Value acc = carried[j];
-      if (slabs == 1 || prefetchWords) {
+      if (slabs == 1 || wordsFirst) {
         ValueRange words =
-            prefetchWords
+            wordsFirst
                 ? ValueRange(stepWords).slice(j * wordsPerBlock, wordsPerBlock)
                 : ValueRange();
         next.push_back(multiplyBlock(atom, operands[j], words, acc));
@@ -743,9 +775,6 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
       // The same in every lane, so that ptxas keeps the slabs' products
       // in flight together.
       Value bit = kb.fromFirstLane(getSlabBit(i, j));
-      Value entry = structured ? carried[slabs + j] : Value();
-      if (structured)
-        entries.push_back(kb.add(entry, bit));
       auto branch = scf::IfOp::create(b, acc.getType(), isSet(bit),
                                       /*withElseRegion=*/true);
       next.push_back(branch.getResult(0));
@@ -753,7 +782,7 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
       b.setInsertionPointToStart(&branch.getThenRegion().front());
       SmallVector<Value> words;
       if (structured)
-        words = loadMetadataWords(entry, inGroup);
+        words = loadMetadataWords(slot, j, inGroup);
       scf::YieldOp::create(b, multiplyBlock(atom, operands[j], words, acc));
       b.setInsertionPointToStart(&branch.getElseRegion().front());
       scf::YieldOp::create(b, acc);
@@ -764,7 +793,6 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
         kb.affine(i, 1, -inFlight),
         inFlight == 0 ? releases
                       : kb.both(lessThan(kb.index(inFlight - 1), i), releases));
-    llvm::append_range(next, entries);
     return next;
   };
   // A step's metadata words must not be loaded into registers that
@@ -773,27 +801,27 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
   // even number of steps take them in pairs, each step's products in
   // flight during the next: the even steps' words and the odd steps' are
   // different registers, each loaded after the wait that completes the
-  // products of the step two before. Other walks that carry words
+  // products of the step two before. Other walks that read words first
   // complete each step's products before the next (a branch for an odd
   // walk's last step made ptxas serialise them, C7520).
-  if (prefetchWords && evenWalks()) {
+  if (wordsFirst && evenWalks()) {
     ValueRange results =
-        kb.loop(kb.index(0), kb.div(count, 2), inits,
+        kb.loop(kb.index(0), kb.div(count, 2), zeros,
                 [&](Value pair, ValueRange carried) {
                   Value even = kb.affine(pair, 2);
                   SmallVector<Value> next = emitStep(even, carried, 1);
                   return emitStep(kb.affine(even, 1, 1), next, 1);
                 });
     atom.commitAndWait(0);
-    scf::YieldOp::create(b, results.take_front(slabs));
+    scf::YieldOp::create(b, results);
     return;
   }
   ValueRange results =
-      kb.loop(kb.index(0), count, inits, [&](Value i, ValueRange carried) {
-        return emitStep(i, carried, prefetchWords ? 0 : 1);
+      kb.loop(kb.index(0), count, zeros, [&](Value i, ValueRange carried) {
+        return emitStep(i, carried, wordsFirst ? 0 : 1);
       });
   atom.commitAndWait(0);
-  scf::YieldOp::create(b, results.take_front(slabs));
+  scf::YieldOp::create(b, results);
 }
 
 void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,

@@ -12,15 +12,19 @@
 // The dense copy is [column][k] (not in mma.sp's fragment order), copied by
 // TMA in boxes of 64 values by 128 columns (128-byte rows, 128-byte
 // swizzle); a packed block by 64 rows of 32 values (64 bytes, 64-byte
-// swizzle). Each step multiplies a block on two `wgmma.mma_async.sp`
-// m64n128k32 (32 reduction elements each), each with the thread's word of
-// the block's metadata for its warp's 16 channels. Every walk takes two
-// steps, so the steps go in pairs, each step's products in flight during
-// the next: each step loads its own words before it waits for its copies
-// (even and odd steps' words are different registers, and no register of
-// products in flight is redefined), and computes the products'
-// descriptors before their fence (words carried from the step before, or
-// descriptors computed between the products, made ptxas serialise them).
+// swizzle). With each block the copying warp brings its metadata words
+// (512 bytes: 64 channels by 64 reduction elements, a block's words
+// contiguous) by a bulk copy on the same mbarrier, so each step
+// multiplies a block on two `wgmma.mma_async.sp` m64n128k32 (32 reduction
+// elements each), each with the thread's word of the block's metadata for
+// its warp's 16 channels, read from shared memory once the step's copies
+// have landed. Every walk takes two steps, so the steps go in pairs, each
+// step's products in flight during the next: even and odd steps' words
+// are different registers, each read after the wait that completes the
+// products of the step two before (no register of products in flight is
+// redefined), and the products' descriptors are computed before their
+// fence (words carried from the step before, or descriptors computed
+// between the products, made ptxas serialise them).
 // A walk of no steps leaves zero sums without waiting for products.
 // CHECK-LABEL: gpu.module @tesa_kernels
 // CHECK: memref.global "private" constant @part0_metadata : memref<512xi32> = dense<1145324612>
@@ -32,31 +36,38 @@
 // CHECK: %[[METADATA:.+]] = memref.get_global @part0_metadata : memref<512xi32>
 // CHECK: %[[DENSE:.+]] = builtin.unrealized_conversion_cast %[[DENSE_MAP]]
 // CHECK: %[[BLOCKS:.+]] = builtin.unrealized_conversion_cast %[[BLOCK_MAP]]
-// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c20480_i32
+// CHECK: %[[WORDS:.+]] = memref.extract_aligned_pointer_as_index %[[METADATA]] : memref<512xi32> -> index
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ENTRY:[^ ]+]] = %{{[^)]+}}) -> (index)
+// CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c20992_i32
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %[[DENSE]], %{{.+}}, box
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.+}}, %[[BLOCKS]], %{{.+}}, box
+// CHECK: %[[OFFSET:.+]] = arith.muli %[[ENTRY]], %c512{{.*}} : index
+// CHECK: %[[SOURCE:.+]] = arith.addi %[[WORDS]], %[[OFFSET]] : index
+// CHECK: %[[SOURCE_INT:.+]] = arith.index_castui %[[SOURCE]] : index to i64
+// CHECK: %[[SOURCE_PTR:.+]] = llvm.inttoptr %[[SOURCE_INT]] : i64 to !llvm.ptr
+// CHECK: %[[GLOBAL:.+]] = llvm.addrspacecast %[[SOURCE_PTR]] : !llvm.ptr to !llvm.ptr<1>
+// CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.+}}, %[[GLOBAL]], %{{.+}}, %c512_i32 : !llvm.ptr<7>, <1>
 // CHECK: %[[ZERO:.+]] = llvm.mlir.zero : !llvm.struct<(f32,
 // CHECK: %[[SUMS:.+]] = scf.if %{{.+}} -> (!llvm.struct<(f32,
 // CHECK: %[[PAIRS:.+]] = arith.divui %{{.+}}, %c2{{.*}} : index
-// CHECK: scf.for %{{.+}} = %{{.+}} to %[[PAIRS]] step %{{.+}} iter_args(%{{[^ ]+}} = %[[ZERO]], %[[ENTRY:[^ ]+]] = %{{[^)]+}})
-// CHECK: %[[WORD0:.+]] = memref.load %[[METADATA]]
-// CHECK: %[[WORD1:.+]] = memref.load %[[METADATA]]
-// CHECK: %[[ODD_ENTRY:.+]] = arith.addi %[[ENTRY]], %c1{{.*}} : index
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[PAIRS]] step %{{.+}} iter_args(%{{[^ ]+}} = %[[ZERO]]) ->
 // CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: %[[WORD0:.+]] = llvm.load %{{.+}} : !llvm.ptr<3> -> i32
+// CHECK: %[[WORD1:.+]] = llvm.load %{{.+}} : !llvm.ptr<3> -> i32
 // CHECK: %[[B1:.+]] = arith.addi %{{.+}}, %c2{{.*}} : i64
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK: llvm.inline_asm has_side_effects asm_dialect = att "wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.f16.f16 {{\{}}$0,$1,{{.*}},$63}, $64, $65, $66, 0, 1, 1, 1, 0, 0;", "=f,{{.*}},=f,l,l,r,0,1,{{.*}},63" %{{[^,]+}}, %{{[^,]+}}, %[[WORD0]],
 // CHECK: llvm.inline_asm {{.*}} %[[B1]], %{{[^,]+}}, %[[WORD1]],
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 1
-// CHECK: %[[ODD_WORD0:.+]] = memref.load %[[METADATA]]
-// CHECK: %[[ODD_WORD1:.+]] = memref.load %[[METADATA]]
-// CHECK: %[[NEXT:.+]] = arith.addi %[[ODD_ENTRY]], %c1{{.*}} : index
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: %[[ODD_WORD0:.+]] = llvm.load %{{.+}} : !llvm.ptr<3> -> i32
+// CHECK: %[[ODD_WORD1:.+]] = llvm.load %{{.+}} : !llvm.ptr<3> -> i32
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK: llvm.inline_asm {{.*}}, %[[ODD_WORD0]],
 // CHECK: llvm.inline_asm {{.*}}, %[[ODD_WORD1]],
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 1
-// CHECK: scf.yield %{{[^,]+}}, %[[NEXT]] :
+// CHECK: scf.yield %{{[^ ]+}} :
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: } else {
 // CHECK: scf.yield %[[ZERO]]
@@ -75,19 +86,21 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // 140 block rows of one 64x64 block each, with 256 columns: the tiles of
 // pairs of block rows by 128 columns (70 x 2) still give every
 // multiprocessor one, and each pair's one step is at most 4/5 of its two
-// blocks, so a block of threads computes a pair. Both rows keep every step
-// (a 2:4 weight's rows do), so its warpgroup multiplies both without
-// branches, carrying an accumulator and the next packed block for each
-// row, and loading the step's metadata words of both before the fence.
+// blocks, so a block of threads computes a pair. The copying warp brings
+// each row's block and its metadata words. Both rows keep every step (a
+// 2:4 weight's rows do), so its warpgroup multiplies both without
+// branches, carrying an accumulator for each row, and reads the step's
+// metadata words of both from shared memory before the fence.
 // CHECK-LABEL: gpu.func @part1(
-// CHECK: %[[METADATA1:.+]] = memref.get_global @part1_metadata : memref<17920xi32>
-// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{[^ ]+}} = %{{[^,]+}}, %{{[^ ]+}} = %{{[^,]+}}, %[[ENTRY0:[^ ]+]] = %{{[^,]+}}, %[[ENTRY1:[^ ]+]] = %{{[^)]+}})
-// CHECK: %[[WORD00:.+]] = memref.load %[[METADATA1]]
-// CHECK: %[[WORD01:.+]] = memref.load %[[METADATA1]]
-// CHECK: %[[NEXT0:.+]] = arith.addi %[[ENTRY0]], %c1{{.*}} : index
-// CHECK: %[[WORD10:.+]] = memref.load %[[METADATA1]]
-// CHECK: %[[WORD11:.+]] = memref.load %[[METADATA1]]
-// CHECK: %[[NEXT1:.+]] = arith.addi %[[ENTRY1]], %c1{{.*}} : index
+// CHECK: memref.get_global @part1_metadata : memref<17920xi32>
+// CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.+}}, %{{.+}}, %{{.+}}, %c512_i32
+// CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.+}}, %{{.+}}, %{{.+}}, %c512_i32
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{[^ ]+}} = %{{[^,]+}}, %{{[^ ]+}} = %{{[^)]+}}) -> (!llvm.struct
+// CHECK: nvvm.mbarrier.try_wait.parity
+// CHECK: %[[WORD00:.+]] = llvm.load %{{.+}} : !llvm.ptr<3> -> i32
+// CHECK: %[[WORD01:.+]] = llvm.load %{{.+}} : !llvm.ptr<3> -> i32
+// CHECK: %[[WORD10:.+]] = llvm.load %{{.+}} : !llvm.ptr<3> -> i32
+// CHECK: %[[WORD11:.+]] = llvm.load %{{.+}} : !llvm.ptr<3> -> i32
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-NOT: scf.if
 // CHECK: llvm.inline_asm {{.*}}, %[[WORD00]],
@@ -95,33 +108,30 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // CHECK-NOT: scf.if
 // CHECK: llvm.inline_asm {{.*}}, %[[WORD10]],
 // CHECK: llvm.inline_asm {{.*}}, %[[WORD11]],
-// CHECK: scf.yield %{{[^,]+}}, %{{[^,]+}}, %[[NEXT0]], %[[NEXT1]] :
+// CHECK: scf.yield %{{[^,]+}}, %{{[^ ]+}} :
 
 // 18 block rows by 128 reduction elements, with 4096 columns: pairs of
 // rows, the first of each keeping only its first block, the second both
-// (masks 3, 2). The warpgroup carries an accumulator and the next packed
-// block of each row; each row's products are on a branch on the step's
-// mask bit, with the loads of their metadata words (loaded outside it, a
-// step ahead, they made ptxas serialize the products), and each entry
-// advances by the bit.
+// (masks 3, 2). The warpgroup carries an accumulator of each row; each
+// row's products are on a branch on the step's mask bit, with the reads
+// of their metadata words from shared memory (read outside it, a step
+// ahead, they made ptxas serialize the products).
 // CHECK-LABEL: gpu.func @part2(
 // CHECK: %[[MASKS:.+]] = memref.get_global @part2_step_masks : memref<18xi32>
-// CHECK: %[[METADATA2:.+]] = memref.get_global @part2_metadata
-// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC0:[^ ]+]] = %{{[^,]+}}, %[[ACC1:[^ ]+]] = %{{[^,]+}}, %[[ENTRY0:[^ ]+]] = %{{[^,]+}}, %[[ENTRY1:[^ ]+]] = %{{[^)]+}})
+// CHECK: memref.get_global @part2_metadata
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC0:[^ ]+]] = %{{[^,]+}}, %[[ACC1:[^ ]+]] = %{{[^)]+}}) -> (!llvm.struct
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK: memref.load %[[MASKS]]
-// CHECK: %[[NEXT0:.+]] = arith.addi %[[ENTRY0]], %[[BIT0:[^ ]+]] : index
-// CHECK: %[[KEEP0:.+]] = arith.cmpi ne, %[[BIT0]], %{{.+}} : index
+// CHECK: %[[KEEP0:.+]] = arith.cmpi ne, %{{.+}}, %{{.+}} : index
 // CHECK: scf.if %[[KEEP0]] -> (!llvm.struct
-// CHECK: memref.load %[[METADATA2]]
+// CHECK: llvm.load %{{.+}} : !llvm.ptr<3> -> i32
 // CHECK: llvm.inline_asm
 // CHECK: } else {
 // CHECK-NEXT: scf.yield %[[ACC0]]
-// CHECK: %[[NEXT1:.+]] = arith.addi %[[ENTRY1]], %{{.+}} : index
 // CHECK: scf.if
 // CHECK: } else {
 // CHECK-NEXT: scf.yield %[[ACC1]]
-// CHECK: scf.yield %{{[^,]+}}, %{{[^,]+}}, %[[NEXT0]], %[[NEXT1]] :
+// CHECK: scf.yield %{{[^,]+}}, %{{[^ ]+}} :
 // CHECK-LABEL: func.func @wgmma_structured
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c66{{.*}}, %c1{{.*}}) threads in (%c160
 // CHECK-LABEL: func.func @wgmma_structured_pairs
