@@ -34,7 +34,9 @@
 //    needs (`wgmma.mma_async.sp` m64nNk32: a block row packs the two kept
 //    values of every four, in order, and the metadata table names their
 //    positions), the dense slice B (N = 64 or 128 dense columns a
-//    warpgroup).
+//    warpgroup). The copying warp brings each block's metadata words into
+//    the slot too (a bulk copy on the same mbarrier), from which the
+//    warpgroups read them.
 //
 // The tensor maps view the buffers in 16-bit units (TensorMapOperand), an
 // int8 buffer two values a unit: a block's row of 32, 64 or 128 bytes is
