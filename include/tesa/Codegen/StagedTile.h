@@ -130,6 +130,9 @@ mlir::Value makeStageRing(KernelEmitter &e, mlir::Value shared,
 /// The address of byte 0 of `shared` in the shared address space, an
 /// index.
 mlir::Value getSharedAddress(KernelEmitter &e, mlir::Value shared);
+/// Shared address `address` (an index) as an NVVM pointer to the block's
+/// shared memory (`!llvm.ptr<3>`).
+mlir::Value getSharedPointer(KernelEmitter &e, mlir::Value address);
 /// The offset of the first byte of `shared` whose shared address is a
 /// multiple of `alignment` (a power of two); the kernel asks for
 /// `alignment` bytes more.

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Codegen/ClusterSums.h"
+#include "tesa/Codegen/StagedTile.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -13,16 +14,13 @@
 using namespace mlir;
 using namespace tesa;
 
-/// Address spaces of NVVM pointers: a block's shared memory, and the
-/// shared memory of any block of the cluster.
-static constexpr unsigned kSharedSpace = 3, kSharedClusterSpace = 7;
+/// The address space of NVVM pointers to the shared memory of any block
+/// of the cluster.
+static constexpr unsigned kSharedClusterSpace = 7;
 
 Value ClusterSums::getAddress(Value thread, Value i) {
   Value offset = e.affine(e.add(e.affine(i, threads), thread), 4);
-  Value address =
-      arith::IndexCastUIOp::create(e.b, e.b.getI64Type(), e.add(base, offset));
-  return LLVM::IntToPtrOp::create(
-      e.b, LLVM::LLVMPointerType::get(e.b.getContext(), kSharedSpace), address);
+  return getSharedPointer(e, e.add(base, offset));
 }
 
 void ClusterSums::write(Value thread, int64_t i, Value sum) {

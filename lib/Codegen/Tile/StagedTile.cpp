@@ -8,6 +8,7 @@
 #include "tesa/Codegen/WarpgroupMma.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -76,6 +77,12 @@ Value tesa::makeStageRing(KernelEmitter &e, Value shared,
 
 Value tesa::getSharedAddress(KernelEmitter &e, Value shared) {
   return memref::ExtractAlignedPointerAsIndexOp::create(e.b, shared);
+}
+
+Value tesa::getSharedPointer(KernelEmitter &e, Value address) {
+  Value integer = arith::IndexCastUIOp::create(e.b, e.b.getI64Type(), address);
+  return LLVM::IntToPtrOp::create(
+      e.b, LLVM::LLVMPointerType::get(e.b.getContext(), /*shared*/ 3), integer);
 }
 
 Value tesa::getAlignedOffset(KernelEmitter &e, Value shared,

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Codegen/TensorMap.h"
+#include "tesa/Codegen/StagedTile.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -30,9 +31,7 @@ Value TensorMapEmitter::getAddress(Value map) {
 }
 
 Value TensorMapEmitter::toShared(Value address) {
-  Value integer = arith::IndexCastUIOp::create(e.b, e.b.getI64Type(), address);
-  return LLVM::IntToPtrOp::create(
-      e.b, LLVM::LLVMPointerType::get(e.b.getContext(), 3), integer);
+  return getSharedPointer(e, address);
 }
 
 Value TensorMapEmitter::toI32(Value index) {

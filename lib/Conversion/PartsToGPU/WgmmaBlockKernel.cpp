@@ -93,8 +93,6 @@ static constexpr int64_t kEpilogueBatch = 16;
 /// multiprocessor needs several walks at once to keep its tensor cores
 /// busy.
 static constexpr int64_t kSplitBlocksPerMultiprocessor = 2;
-/// The NVVM address space of a block's shared memory.
-static constexpr unsigned kSharedAddressSpace = 3;
 /// Shared memory the system reserves for each block of threads.
 static constexpr int64_t kReservedSharedBytes = 1024;
 
@@ -391,8 +389,8 @@ private:
   /// Structured: this thread's metadata words of slab `slab`'s block in
   /// ring slot `slot`, one a 32-deep step.
   SmallVector<Value> loadMetadataWords(Value slot, int64_t slab, Value inGroup);
-  /// The i32 word at shared address `address` (an index).
-  Value loadSharedWord(Value address);
+  /// Shared address of slab `slab`'s metadata words in ring slot `slot`.
+  Value getMetadataSlot(Value slot, int64_t slab);
   /// The descriptors of the operands (A, B) of each of a step's products
   /// of the dense slice (descriptor `denseSlot`) and a packed block
   /// (`block`), one a 32-byte (int8) or 32-deep (structured) piece.
@@ -611,10 +609,7 @@ void WgmmaBlockEmitter::emitCopies() {
         if (structured)
           copies.loadBytes(
               kb.add(metadataAddress, kb.affine(next[j], metadataBytes)),
-              metadataBytes,
-              kb.add(metadataRing,
-                     kb.affine(slot, slabs * metadataBytes, j * metadataBytes)),
-              ring->full(slot));
+              metadataBytes, getMetadataSlot(slot, j), ring->full(slot));
       };
       if (slabs > 1)
         kb.ifThen(isSet(bits[j]), loadBlock);
@@ -636,23 +631,20 @@ WgmmaBlockEmitter::loadMetadataWords(Value slot, int64_t slab, Value inGroup) {
   Value metadataLane = kb.add(kb.affine(kb.div(lane, 4), 2), kb.rem(lane, 2));
   Value slice = kb.div(inGroup, 32);
   int64_t steps = layout.blockReduction / layout.mma.k;
-  Value block =
-      kb.add(metadataRing, kb.affine(slot, tiling.slabs * metadataBytes,
-                                     slab * metadataBytes));
-  Value first = kb.add(
-      block, kb.affine(kb.add(kb.affine(slice, 16), metadataLane), steps * 4));
+  Value first =
+      kb.add(getMetadataSlot(slot, slab),
+             kb.affine(kb.add(kb.affine(slice, 16), metadataLane), steps * 4));
   SmallVector<Value> words;
   for (int64_t step = 0; step < steps; ++step)
-    words.push_back(loadSharedWord(kb.affine(first, 1, step * 4)));
+    words.push_back(LLVM::LoadOp::create(
+        b, b.getI32Type(),
+        getSharedPointer(kb, kb.affine(first, 1, step * 4))));
   return words;
 }
 
-Value WgmmaBlockEmitter::loadSharedWord(Value address) {
-  Value integer = arith::IndexCastUIOp::create(b, b.getI64Type(), address);
-  Value pointer = LLVM::IntToPtrOp::create(
-      b, LLVM::LLVMPointerType::get(b.getContext(), kSharedAddressSpace),
-      integer);
-  return LLVM::LoadOp::create(b, b.getI32Type(), pointer);
+Value WgmmaBlockEmitter::getMetadataSlot(Value slot, int64_t slab) {
+  return kb.add(metadataRing, kb.affine(slot, tiling.slabs * metadataBytes,
+                                        slab * metadataBytes));
 }
 
 SmallVector<std::pair<Value, Value>>
