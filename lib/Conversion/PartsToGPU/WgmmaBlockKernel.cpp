@@ -380,6 +380,11 @@ private:
   /// Warpgroup `warpgroup` (thread `inGroup` of it): its products of each
   /// step into an accumulator per slab, then the stores.
   void emitProducts(Value warpgroup, Value inGroup);
+  /// The threads that free a ring slot (the `empty` mbarrier's arrivals):
+  /// one a warpgroup, or one a warp where the warps read the slot.
+  int64_t getReleasingThreads() const {
+    return tiling.warpgroups * (structured ? kWarpgroupThreads / 32 : 1);
+  }
   /// Whether every walk of every block takes an even number of steps.
   bool evenWalks() const;
   /// The products of a walk of at least one step into accumulators that
@@ -547,7 +552,7 @@ SmallVector<Value> WgmmaBlockEmitter::getFirstBlocks() {
 }
 
 void WgmmaBlockEmitter::emit() {
-  ring->init(tid, tiling.warpgroups,
+  ring->init(tid, getReleasingThreads(),
              {fn.getArgument(fn.getNumArguments() - 2),
               fn.getArgument(fn.getNumArguments() - 1)});
   Value copier =
@@ -729,7 +734,12 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
                                                  denseRowBytes)),
       denseRowBytes);
   Value blockDescriptor = atom.getDescriptor(blockRing, blockRowBytes);
-  Value releases = kb.less(inGroup, 1);
+  // Structured parts read their metadata words from the slot, each warp
+  // its own: each warp's first lane frees it once every lane of the warp
+  // has read them (bar.warp.sync orders the reads before the arrival).
+  // Other parts read the slot by wgmma only, whose completion the first
+  // thread of the warpgroup waits for.
+  Value releases = kb.less(structured ? kb.rem(inGroup, 32) : inGroup, 1);
   // Structured slabs that keep every step of their group (one slab a
   // block, or pairs of rows of a 2:4 weight) multiply without branches,
   // their metadata words read from the slot before the step's products.
@@ -782,6 +792,9 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
       scf::YieldOp::create(b, acc);
     }
     atom.commitAndWait(inFlight);
+    if (structured)
+      NVVM::SyncWarpOp::create(
+          b, arith::ConstantIntOp::create(b, b.getI32Type(), -1));
     // Step i - inFlight's products are complete: its slot may be refilled.
     ring->releaseIf(
         kb.affine(i, 1, -inFlight),
