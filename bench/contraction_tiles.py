@@ -2,7 +2,7 @@
 """A/B of the contraction and attention families' tilings on BERT-base.
 
     contraction_tiles.py prepare OUT [--element f16|f32] [--family attention]
-                                     [--shapes mlp|split|linear]
+                                     [--shapes mlp|split|linear|linear-tma]
                                          # here: one library per (shape, tiling)
     contraction_tiles.py run OUT         # on the GPU machine
 
@@ -72,6 +72,23 @@ LINEAR_F16_TILINGS = [None] + [
     (128, 64, 64, 6, s) for s in (1, 2, 4)] + [
     (64, 128, 64, 6, s) for s in (1, 2, 4)] + [
     (128, 128, 64, 64, 64, 4, 4), (128, 64, 64, 64, 32, 4, 8)]
+# `--shapes linear-tma`: BERT-base's Linears (the fused Q/K/V projection
+# too) with wgmma tilings whose operands move by TMA (tile M, N, K, stages,
+# split-K, "tma"), beside cp.async ones, shallow enough for several blocks a
+# multiprocessor or not. (Dense regions take a grid of tiles only: `work =
+# persistent` is the parts'.)
+LINEAR_TMA_SHAPES = [(1, 512, 768, 768), (1, 512, 768, 2304),
+                     (1, 512, 768, 3072), (1, 512, 3072, 768),
+                     (1, 128, 768, 2304), (1, 128, 768, 3072)]
+LINEAR_TMA_TILINGS = [None] + [
+    (m, n, 64, stages, 1) for m, n, stages in (
+        (128, 128, 3), (128, 128, 4), (128, 64, 4), (64, 64, 3), (64, 64, 4),
+        (64, 64, 6), (64, 64, 8))] + [
+    (m, n, 64, stages, 1, "tma")
+    for m, n in ((128, 256), (128, 128), (64, 128), (64, 64))
+    for stages in (3, 4, 6)]
+# Shared memory a block may take (an H100's or H200's 227 KiB).
+WGMMA_SHARED_BYTES = 227 * 1024
 # Linears are timed with their weights cycling through copies of at least
 # this many bytes together, three times the H200's level-2 cache.
 COLD_BYTES = 3 * 50 * 2**20
@@ -128,12 +145,30 @@ def mma_config(tiling):
 
 
 def wgmma_config(tiling):
-    """A wgmma configuration (tile M, N, K, stages, split-K)."""
-    m, n, k, stages, split_k = tiling
+    """A wgmma configuration (tile M, N, K, stages, split-K[, "tma"]): TMA
+    copies where the tiling says, else cp.async."""
+    m, n, k, stages, split_k = tiling[:5]
+    copy = tiling[5] if len(tiling) > 5 else "async_copy"
+    threads = 2 * m + (0 if copy == "async_copy" else 32)
     return (f"#tesa.tile_config<tile = [{m}, {n}, {k}], thread_tile = "
-            f"[64, {n}], threads = {2 * m}, stages = {stages}, copy = "
-            f"async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, "
-            f"split_k = {split_k}>")
+            f"[64, {n}], threads = {threads}, stages = {stages}, copy = "
+            f"{copy}, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = "
+            f"{split_k}>")
+
+
+def is_wgmma_tiling(tiling):
+    return len(tiling) == 5 or (len(tiling) == 6 and isinstance(tiling[5],
+                                                                str))
+
+
+def fits_shared_memory(shape, tiling):
+    """Whether a wgmma tiling's ring fits a block's shared memory and its
+    tile the product's rows."""
+    if tiling is None or not is_wgmma_tiling(tiling):
+        return True
+    m, n, k, stages = tiling[:4]
+    return (stages * 2 * k * (m + n) + 2048 <= WGMMA_SHARED_BYTES and
+            m <= shape[1])
 
 
 def attention_name_of(shape, tiling, element="f16"):
@@ -229,7 +264,7 @@ def tiled_source(opt, shape, tiling, element, linear=False):
                             input=source, capture_output=True, text=True,
                             check=True).stdout
     config = (fma_config(tiling) if element == "f32" else
-              wgmma_config(tiling) if len(tiling) == 5 else
+              wgmma_config(tiling) if is_wgmma_tiling(tiling) else
               mma_config(tiling))
     return formed.replace("tesa.kernel contraction ->",
                           f"tesa.kernel contraction config({config}) ->")
@@ -244,10 +279,12 @@ def prepare(out, element, family, model="bert"):
         if element != "f16" or family != "contraction":
             sys.exit("--shapes mlp takes f16 contractions")
         shapes, tilings = MLP_F16_SHAPES, MLP_F16_TILINGS
-    if model == "linear":
+    if model in ("linear", "linear-tma"):
         if element != "f16" or family != "contraction":
-            sys.exit("--shapes linear takes f16 contractions")
-        shapes, tilings = LINEAR_F16_SHAPES, LINEAR_F16_TILINGS
+            sys.exit(f"--shapes {model} takes f16 contractions")
+        shapes, tilings = ((LINEAR_F16_SHAPES, LINEAR_F16_TILINGS)
+                           if model == "linear" else
+                           (LINEAR_TMA_SHAPES, LINEAR_TMA_TILINGS))
     if model == "split":
         if element != "f32" or family != "contraction":
             sys.exit("--shapes split takes f32 contractions")
@@ -259,22 +296,25 @@ def prepare(out, element, family, model="bert"):
     entries = []
     for shape in shapes:
         for tiling in tilings:
+            if not fits_shared_memory(shape, tiling):
+                continue
             if family == "attention":
                 name = attention_name_of(shape, tiling, element)
                 path = out / f"{name}.mlir"
                 path.write_text(attention_source(opt, shape, tiling, element))
             else:
+                linear = model.startswith("linear")
                 name = name_of(shape, tiling, element) + (
-                    "_linear" if model == "linear" else "")
+                    "_linear" if linear else "")
                 path = out / f"{name}.mlir"
                 path.write_text(tiled_source(opt, shape, tiling, element,
-                                             model == "linear"))
+                                             linear))
             subprocess.run([str(compiler), str(path), "--target=nvvm",
                             "--chip=sm_90", "--propagate=false",
                             "-o", str(out / f"{name}.so")], check=True)
             entries.append(dict(name=name, shape=shape, tiling=tiling,
                                 element=element, family=family,
-                                linear=model == "linear"))
+                                linear=model.startswith("linear")))
     (out / "manifest.json").write_text(json.dumps(entries, indent=1))
     print(f"prepared {len(entries)} libraries in {out}")
 
@@ -377,12 +417,14 @@ def main():
     parser.add_argument("--family", choices=["contraction", "attention"],
                         default="contraction",
                         help="prepare: the family whose tilings to compare")
-    parser.add_argument("--shapes", choices=["bert", "mlp", "split", "linear"],
+    parser.add_argument("--shapes",
+                        choices=["bert", "mlp", "split", "linear",
+                                 "linear-tma"],
                         default="bert",
                         help="prepare: BERT-base's products, the f16 MLP's "
                              "(128 rows), f32 products with split-K "
                              "tilings, or f16 Linears (weights [N, K]) with "
-                             "wgmma tilings")
+                             "wgmma tilings (linear-tma: TMA ones too)")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare(args.directory, args.element, args.family, args.shapes)

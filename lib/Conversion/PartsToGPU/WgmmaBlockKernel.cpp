@@ -381,9 +381,9 @@ private:
   /// step into an accumulator per slab, then the stores.
   void emitProducts(Value warpgroup, Value inGroup);
   /// The threads that free a ring slot (the `empty` mbarrier's arrivals):
-  /// one a warpgroup, or one a warp where the warps read the slot.
+  /// one a warpgroup, or all where they read the slot.
   int64_t getReleasingThreads() const {
-    return tiling.warpgroups * (structured ? kWarpgroupThreads / 32 : 1);
+    return tiling.warpgroups * (structured ? kWarpgroupThreads : 1);
   }
   /// Whether every walk of every block takes an even number of steps.
   bool evenWalks() const;
@@ -734,12 +734,12 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
                                                  denseRowBytes)),
       denseRowBytes);
   Value blockDescriptor = atom.getDescriptor(blockRing, blockRowBytes);
-  // Structured parts read their metadata words from the slot, each warp
-  // its own: each warp's first lane frees it once every lane of the warp
-  // has read them (bar.warp.sync orders the reads before the arrival).
-  // Other parts read the slot by wgmma only, whose completion the first
-  // thread of the warpgroup waits for.
-  Value releases = kb.less(structured ? kb.rem(inGroup, 32) : inGroup, 1);
+  // Structured parts read their metadata words from the slot: every
+  // thread frees it, its arrival releasing its own reads (one thread's
+  // arrival does not order the others' reads before the copier's next
+  // copy). Other parts read the slot by wgmma only, whose completion the
+  // first thread of the warpgroup waits for.
+  Value releases = kb.less(inGroup, getReleasingThreads() / tiling.warpgroups);
   // Structured slabs that keep every step of their group (one slab a
   // block, or pairs of rows of a 2:4 weight) multiply without branches,
   // their metadata words read from the slot before the step's products.
@@ -792,9 +792,6 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
       scf::YieldOp::create(b, acc);
     }
     atom.commitAndWait(inFlight);
-    if (structured)
-      NVVM::SyncWarpOp::create(
-          b, arith::ConstantIntOp::create(b, b.getI32Type(), -1));
     // Step i - inFlight's products are complete: its slot may be refilled.
     ring->releaseIf(
         kb.affine(i, 1, -inFlight),

@@ -37,9 +37,9 @@
 // CHECK: %[[DENSE:.+]] = builtin.unrealized_conversion_cast %[[DENSE_MAP]]
 // CHECK: %[[BLOCKS:.+]] = builtin.unrealized_conversion_cast %[[BLOCK_MAP]]
 // Each slot's `full` mbarrier takes the copier's arrival, its `empty` one
-// an arrival from each warp of the warpgroup (each reads its metadata words).
+// an arrival from every thread of the warpgroup (each reads metadata words).
 // CHECK: nvvm.mbarrier.init %{{.+}}, %c1_i32 :
-// CHECK: nvvm.mbarrier.init %{{.+}}, %c4_i32 :
+// CHECK: nvvm.mbarrier.init %{{.+}}, %c128_i32 :
 // CHECK: %[[WORDS:.+]] = memref.extract_aligned_pointer_as_index %[[METADATA]] : memref<512xi32> -> index
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ENTRY:[^ ]+]] = %{{[^)]+}}) -> (index)
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %c20992_i32
@@ -53,8 +53,7 @@
 // CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.+}}, %[[GLOBAL]], %{{.+}}, %c512_i32 : !llvm.ptr<7>, <1>
 // CHECK: %[[ZERO:.+]] = llvm.mlir.zero : !llvm.struct<(f32,
 // CHECK: %[[SUMS:.+]] = scf.if %{{.+}} -> (!llvm.struct<(f32,
-// CHECK: %[[LANE:.+]] = arith.remui %{{.+}}, %c32{{.*}} : index
-// CHECK: %[[FIRST_LANE:.+]] = arith.cmpi ult, %[[LANE]], %c1{{.*}} : index
+// CHECK: %[[ALL:.+]] = arith.cmpi ult, %{{.+}}, %c128{{.*}} : index
 // CHECK: %[[PAIRS:.+]] = arith.divui %{{.+}}, %c2{{.*}} : index
 // CHECK: scf.for %{{.+}} = %{{.+}} to %[[PAIRS]] step %{{.+}} iter_args(%{{[^ ]+}} = %[[ZERO]]) ->
 // CHECK: nvvm.mbarrier.try_wait.parity
@@ -66,9 +65,7 @@
 // CHECK: llvm.inline_asm {{.*}} %[[B1]], %{{[^,]+}}, %[[WORD1]],
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 1
-// CHECK-NEXT: %[[WARP_MASK:.+]] = arith.constant -1 : i32
-// CHECK-NEXT: nvvm.bar.warp.sync %[[WARP_MASK]] : i32
-// CHECK: %[[RELEASES:.+]] = arith.andi %{{.+}}, %[[FIRST_LANE]] : i1
+// CHECK: %[[RELEASES:.+]] = arith.andi %{{.+}}, %[[ALL]] : i1
 // CHECK: nvvm.mbarrier.arrive.expect_tx %{{.+}}, %{{.+}}, predicate = %[[RELEASES]]
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: %[[ODD_WORD0:.+]] = llvm.load %{{.+}} : !llvm.ptr<3> -> i32
