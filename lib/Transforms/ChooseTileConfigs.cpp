@@ -9,6 +9,8 @@
 #include "tesa/Transforms/KernelRegions.h"
 #include "tesa/Transforms/Passes.h"
 
+#include "mlir/IR/Dominance.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/Support/MathExtras.h"
 
 namespace tesa {
@@ -75,6 +77,10 @@ struct MeasuredTiling {
   int64_t m, k, n;
   ContractionTiling tiling;
   int64_t splitK;
+  /// wgmma: how the operands move (TMA takes one more warp), and the K
+  /// steps in flight (0: as many as kWgmmaStageBytes holds).
+  CopyEngine copy = CopyEngine::AsyncCopy;
+  int64_t stages = 0;
 };
 constexpr MeasuredTiling kMeasuredMmaTilings[] = {
     {"sm_90", 512, 768, 768, {{64, 64, 64}, {32, 32}}, 1},
@@ -113,14 +119,21 @@ constexpr int64_t kWgmmaStageBytes = 128 * 1024, kWgmmaMinStages = 3,
 /// (bench/contraction_tiles.py --shapes linear,
 /// bench/results/contraction-tiles-f16-linear-h200.json), stages by
 /// kWgmmaStageBytes. cuBLAS took 5.4, 14.1 and 7.9 us on the MLP's three,
-/// these 5.6, 15.5 and 6.6.
+/// these 5.6, 15.5 and 6.6. The first three rows, TMA copies, are
+/// BERT-base's at seq 512 on an H100 (`--shapes linear-tma`,
+/// bench/results/contraction-tiles-f16-linear-tma-h100.json): the fused
+/// Q/K/V projections (three siblings of 768 columns, see
+/// chooseContractionConfig) took 7.2 against 11.6 us, the FFN's 7.4 against
+/// 8.7 and 10.4 against 11.4 (unsplit, where the cp.async tiles took four
+/// slices); cuBLAS 6.2, 6.6 and 8.8.
 constexpr MeasuredTiling kMeasuredWgmmaTilings[] = {
+    {"sm_90", 512, 768, 2304, {{128, 128, 64}, {64, 128}}, 1, CopyEngine::Tma},
+    {"sm_90", 512, 768, 3072, {{128, 128, 64}, {64, 128}}, 1, CopyEngine::Tma},
+    {"sm_90", 512, 3072, 768, {{64, 64, 64}, {64, 64}}, 1, CopyEngine::Tma, 6},
     {"sm_90", 128, 1024, 4096, {{64, 64, 64}, {64, 64}}, 1},
     {"sm_90", 128, 4096, 4096, {{64, 64, 64}, {64, 64}}, 1},
     {"sm_90", 128, 4096, 1024, {{64, 64, 64}, {64, 64}}, 4},
     {"sm_90", 512, 768, 768, {{64, 64, 64}, {64, 64}}, 1},
-    {"sm_90", 512, 768, 3072, {{128, 128, 64}, {64, 128}}, 1},
-    {"sm_90", 512, 3072, 768, {{128, 128, 64}, {64, 128}}, 4},
     {"sm_90", 128, 768, 768, {{64, 64, 64}, {64, 64}}, 4},
     {"sm_90", 128, 768, 3072, {{64, 64, 64}, {64, 64}}, 1},
     {"sm_90", 128, 3072, 768, {{64, 64, 64}, {64, 64}}, 4},
@@ -246,19 +259,22 @@ const ContractionTiling &pickMmaTiling(ArrayRef<ContractionTiling> tilings,
   return *best;
 }
 
-/// A wgmma configuration of `tiling` (its thread tile is a warpgroup's),
-/// as deep as kWgmmaStageBytes allows.
+/// A wgmma configuration of `tiling` (its thread tile is a warpgroup's)
+/// whose operands move by `copy` (TMA: one more warp), `stages` deep (0: as
+/// deep as kWgmmaStageBytes allows).
 TileConfigAttr makeWgmmaConfig(MLIRContext *context,
-                               const ContractionTiling &tiling,
-                               int64_t splitK) {
+                               const ContractionTiling &tiling, int64_t splitK,
+                               CopyEngine copy = CopyEngine::AsyncCopy,
+                               int64_t stages = 0) {
   int64_t warpgroups = tiling.tile[0] / tiling.threadTile[0];
   int64_t stageBytes = 2 * tiling.tile[2] * (tiling.tile[0] + tiling.tile[1]);
-  int64_t stages = std::clamp(kWgmmaStageBytes / stageBytes, kWgmmaMinStages,
-                              kWgmmaMaxStages);
-  return TileConfigAttr::get(context, tiling.tile, tiling.threadTile,
-                             128 * warpgroups, stages,
-                             CopyEngine::AsyncCopy, MmaAtom::WgmmaF16M64NK16,
-                             WorkListKind::DenseGrid, splitK);
+  if (!stages)
+    stages = std::clamp(kWgmmaStageBytes / stageBytes, kWgmmaMinStages,
+                        kWgmmaMaxStages);
+  int64_t copyThreads = copy == CopyEngine::Tma ? 32 : 0;
+  return TileConfigAttr::get(
+      context, tiling.tile, tiling.threadTile, 128 * warpgroups + copyThreads,
+      stages, copy, MmaAtom::WgmmaF16M64NK16, WorkListKind::DenseGrid, splitK);
 }
 
 TileConfigAttr makeContractionConfig(MLIRContext *context,
@@ -286,12 +302,17 @@ TileConfigAttr makeContractionConfig(MLIRContext *context,
 static TileConfigAttr chooseWgmmaConfig(MLIRContext *context,
                                         const ChipDescription &chip,
                                         int64_t batch, int64_t m, int64_t n,
-                                        int64_t k, WgmmaOperands operands) {
+                                        int64_t k, WgmmaOperands operands,
+                                        int64_t siblings) {
   bool alongK = operands == WgmmaOperands::AlongK;
-  for (const MeasuredTiling &measured : kMeasuredWgmmaTilings)
-    if (alongK && measured.chip == chip.name && batch == 1 &&
-        measured.m == m && measured.k == k && measured.n == n)
-      return makeWgmmaConfig(context, measured.tiling, measured.splitK);
+  // Siblings' launch is their product of all their columns: the table's
+  // row for it, else for one of them.
+  for (int64_t columns : {siblings * n, n})
+    for (const MeasuredTiling &measured : kMeasuredWgmmaTilings)
+      if (alongK && measured.chip == chip.name && batch == 1 &&
+          measured.m == m && measured.k == k && measured.n == columns)
+        return makeWgmmaConfig(context, measured.tiling, measured.splitK,
+                               measured.copy, measured.stages);
   const ContractionTiling &tiling =
       pickMmaTiling(alongK ? ArrayRef(kWgmmaTilings)
                            : ArrayRef(kWgmmaNarrowTilings),
@@ -310,17 +331,17 @@ static TileConfigAttr chooseWgmmaConfig(MLIRContext *context,
   return makeWgmmaConfig(context, chosen, splitK);
 }
 
-TileConfigAttr tesa::chooseContractionConfig(MLIRContext *context,
-                                             const ChipDescription &chip,
-                                             int64_t batch, int64_t m,
-                                             int64_t n, int64_t k,
-                                             bool tensorCores,
-                                             WgmmaOperands wgmmaOperands) {
+TileConfigAttr
+tesa::chooseContractionConfig(MLIRContext *context, const ChipDescription &chip,
+                              int64_t batch, int64_t m, int64_t n, int64_t k,
+                              bool tensorCores, WgmmaOperands wgmmaOperands,
+                              int64_t siblings) {
   // Fewer rows than a warpgroup's 64 take the mma.sync tiles of 16 or 32
   // rows (MobileNet-V2's pointwise convolutions of 16 and 24 filters).
   if (tensorCores && wgmmaOperands != WgmmaOperands::None &&
       chip.hasWarpgroupMma && m >= 64)
-    return chooseWgmmaConfig(context, chip, batch, m, n, k, wgmmaOperands);
+    return chooseWgmmaConfig(context, chip, batch, m, n, k, wgmmaOperands,
+                             siblings);
   if (tensorCores && chip.f16Mma && chip.hasAsyncCopy &&
       chip.f16Mma->m == 16 && chip.f16Mma->n == 8 && chip.f16Mma->k == 16) {
     const ContractionTiling &tiling =
@@ -702,9 +723,48 @@ struct ChooseTileConfigsPass
           &getContext(), chip, batch, ranges[dims->m[0]], ranges[dims->n[0]],
           ranges[dims->k[0]],
           aligned || fitsTensorCoreTiles(linalgOp, /*alignedCopies=*/false),
-          aligned ? getWgmmaOperands(linalgOp) : WgmmaOperands::None);
+          aligned ? getWgmmaOperands(linalgOp) : WgmmaOperands::None,
+          countSiblings(kernel, ranges));
     }
     return nullptr;
+  }
+
+  /// The contraction regions of `kernel`'s block with its loop ranges,
+  /// itself included, that its lowering may launch with it as one grid
+  /// (groupSiblingKernels): each multiplies an operand `kernel`'s product
+  /// multiplies, and the later of the two reads only values that exist
+  /// before the earlier or that ops other than regions make of such values
+  /// (the broadcast bias its sums start from).
+  int64_t countSiblings(KernelOp kernel, ArrayRef<int64_t> ranges) {
+    DominanceInfo &dominance = getAnalysis<DominanceInfo>();
+    auto getProduct = [&](KernelOp region) {
+      return dyn_cast<linalg::LinalgOp>(&region.getBody().front().front());
+    };
+    ValueRange operands = getProduct(kernel).getDpsInputs();
+    int64_t siblings = 0;
+    for (KernelOp other : kernel->getBlock()->getOps<KernelOp>()) {
+      linalg::LinalgOp product = getProduct(other);
+      if (other.getFamily() != KernelFamily::Contraction || !product ||
+          product.getStaticLoopRanges() != ranges ||
+          llvm::none_of(product.getDpsInputs(), [&](Value operand) {
+            return llvm::is_contained(operands, operand);
+          }))
+        continue;
+      bool first = other == kernel || other->isBeforeInBlock(kernel);
+      Operation *earlier = first ? other : kernel;
+      std::function<bool(Value)> existsBefore = [&](Value value) {
+        if (dominance.properlyDominates(value, earlier))
+          return true;
+        Operation *definition = value.getDefiningOp();
+        return definition && !isa<KernelOp>(definition) &&
+               llvm::all_of(definition->getOperands(), existsBefore);
+      };
+      SetVector<Value> inputs;
+      getUsedValuesDefinedAbove((first ? kernel : other).getBody(), inputs);
+      if (llvm::all_of(inputs, existsBefore))
+        ++siblings;
+    }
+    return siblings;
   }
 
   TileConfigAttr chooseForAttention(KernelOp kernel,

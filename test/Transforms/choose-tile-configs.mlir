@@ -185,8 +185,8 @@ func.func @f16_linear(%x: tensor<256x2048xf16>, %w: tensor<512x2048xf16>, %acc: 
 
 // Linears the measured wgmma table holds for sm_90: the f16 MLP's second
 // product unsplit over 128 tiles of 64x64, where the rule would split it
-// in two; BERT-base's second FFN product at seq 512 on 128x128 tiles of
-// two warpgroups (four steps in flight) over four slices of K.
+// in two; BERT-base's second FFN product at seq 512 unsplit on 64x64 tiles
+// copied by TMA (one warpgroup and the copying warp), six steps in flight.
 // CHECK-LABEL: func.func @f16_linear_measured
 // CHECK: tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 8, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>
 func.func @f16_linear_measured(%x: tensor<128x4096xf16>, %w: tensor<4096x4096xf16>, %acc: tensor<128x4096xf16>) -> tensor<128x4096xf16> {
@@ -202,7 +202,7 @@ func.func @f16_linear_measured(%x: tensor<128x4096xf16>, %w: tensor<4096x4096xf1
 // -----
 
 // CHECK-LABEL: func.func @f16_linear_ffn2
-// CHECK: tile = [128, 128, 64], thread_tile = [64, 128], threads = 256, stages = 4, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 4>
+// CHECK: tile = [64, 64, 64], thread_tile = [64, 64], threads = 160, stages = 6, copy = tma, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>
 func.func @f16_linear_ffn2(%x: tensor<512x3072xf16>, %w: tensor<768x3072xf16>, %acc: tensor<512x768xf16>) -> tensor<512x768xf16> {
   %e = tensor.empty() : tensor<3072x768xf16>
   %wt = linalg.transpose ins(%w : tensor<768x3072xf16>) outs(%e : tensor<3072x768xf16>) permutation = [1, 0]
@@ -211,6 +211,70 @@ func.func @f16_linear_ffn2(%x: tensor<512x3072xf16>, %w: tensor<768x3072xf16>, %
     tesa.yield %p : tensor<512x768xf16>
   }
   return %r : tensor<512x768xf16>
+}
+
+// -----
+
+// Three Linears of one input (a layer's Q, K and V projections at seq 512,
+// each starting from its broadcast bias) run as one launch: they take the
+// table's tiling of their product of 2304 columns, 128x128 tiles copied by
+// TMA (two warpgroups and the copying warp). A lone one of the same sizes
+// keeps the table's row for 768 columns.
+// CHECK-LABEL: func.func @f16_linear_siblings
+// CHECK-COUNT-3: tile = [128, 128, 64], thread_tile = [64, 128], threads = 288, stages = 4, copy = tma, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>
+// CHECK-LABEL: func.func @f16_linear_alone
+// CHECK: tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 8, copy = async_copy
+func.func @f16_linear_siblings(%x: tensor<512x768xf16>, %wq: tensor<768x768xf16>, %wk: tensor<768x768xf16>, %wv: tensor<768x768xf16>, %bq: tensor<768xf16>, %bk: tensor<768xf16>, %bv: tensor<768xf16>) -> (tensor<512x768xf32>, tensor<512x768xf32>, tensor<512x768xf32>) {
+  %e = tensor.empty() : tensor<768x768xf16>
+  %wqt = linalg.transpose ins(%wq : tensor<768x768xf16>) outs(%e : tensor<768x768xf16>) permutation = [1, 0]
+  %wkt = linalg.transpose ins(%wk : tensor<768x768xf16>) outs(%e : tensor<768x768xf16>) permutation = [1, 0]
+  %wvt = linalg.transpose ins(%wv : tensor<768x768xf16>) outs(%e : tensor<768x768xf16>) permutation = [1, 0]
+  %q0 = call @broadcast(%bq) : (tensor<768xf16>) -> tensor<512x768xf32>
+  %q = tesa.kernel contraction -> tensor<512x768xf32> {
+    %p = linalg.matmul ins(%x, %wqt : tensor<512x768xf16>, tensor<768x768xf16>) outs(%q0 : tensor<512x768xf32>) -> tensor<512x768xf32>
+    tesa.yield %p : tensor<512x768xf32>
+  }
+  %k0 = call @broadcast(%bk) : (tensor<768xf16>) -> tensor<512x768xf32>
+  %k = tesa.kernel contraction -> tensor<512x768xf32> {
+    %p = linalg.matmul ins(%x, %wkt : tensor<512x768xf16>, tensor<768x768xf16>) outs(%k0 : tensor<512x768xf32>) -> tensor<512x768xf32>
+    tesa.yield %p : tensor<512x768xf32>
+  }
+  %v0 = call @broadcast(%bv) : (tensor<768xf16>) -> tensor<512x768xf32>
+  %v = tesa.kernel contraction -> tensor<512x768xf32> {
+    %p = linalg.matmul ins(%x, %wvt : tensor<512x768xf16>, tensor<768x768xf16>) outs(%v0 : tensor<512x768xf32>) -> tensor<512x768xf32>
+    tesa.yield %p : tensor<512x768xf32>
+  }
+  return %q, %k, %v : tensor<512x768xf32>, tensor<512x768xf32>, tensor<512x768xf32>
+}
+func.func @f16_linear_alone(%x: tensor<512x768xf16>, %w: tensor<768x768xf16>, %acc: tensor<512x768xf32>) -> tensor<512x768xf32> {
+  %e = tensor.empty() : tensor<768x768xf16>
+  %wt = linalg.transpose ins(%w : tensor<768x768xf16>) outs(%e : tensor<768x768xf16>) permutation = [1, 0]
+  %r = tesa.kernel contraction -> tensor<512x768xf32> {
+    %p = linalg.matmul ins(%x, %wt : tensor<512x768xf16>, tensor<768x768xf16>) outs(%acc : tensor<512x768xf32>) -> tensor<512x768xf32>
+    tesa.yield %p : tensor<512x768xf32>
+  }
+  return %r : tensor<512x768xf32>
+}
+func.func private @broadcast(tensor<768xf16>) -> tensor<512x768xf32>
+
+// -----
+
+// Two Linears of one input where the second starts from the first's sums:
+// they cannot run as one launch, and each keeps the row for 768 columns.
+// CHECK-LABEL: func.func @f16_linear_dependent
+// CHECK-COUNT-2: tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 8, copy = async_copy
+func.func @f16_linear_dependent(%x: tensor<512x768xf16>, %w: tensor<768x768xf16>, %acc: tensor<512x768xf32>) -> tensor<512x768xf32> {
+  %e = tensor.empty() : tensor<768x768xf16>
+  %wt = linalg.transpose ins(%w : tensor<768x768xf16>) outs(%e : tensor<768x768xf16>) permutation = [1, 0]
+  %first = tesa.kernel contraction -> tensor<512x768xf32> {
+    %p = linalg.matmul ins(%x, %wt : tensor<512x768xf16>, tensor<768x768xf16>) outs(%acc : tensor<512x768xf32>) -> tensor<512x768xf32>
+    tesa.yield %p : tensor<512x768xf32>
+  }
+  %second = tesa.kernel contraction -> tensor<512x768xf32> {
+    %p = linalg.matmul ins(%x, %wt : tensor<512x768xf16>, tensor<768x768xf16>) outs(%first : tensor<512x768xf32>) -> tensor<512x768xf32>
+    tesa.yield %p : tensor<512x768xf32>
+  }
+  return %second : tensor<512x768xf32>
 }
 
 // -----

@@ -122,11 +122,14 @@ enum class WgmmaOperands {
   /// are MN-major, at most 64 columns wide.
   RhsAlongN,
 };
-TileConfigAttr
-chooseContractionConfig(mlir::MLIRContext *context,
-                        const ChipDescription &chip, int64_t batch, int64_t m,
-                        int64_t n, int64_t k, bool tensorCores,
-                        WgmmaOperands wgmmaOperands = WgmmaOperands::None);
+/// `siblings` regions of these sizes that read one tensor (a layer's Q, K
+/// and V projections) run as one launch (groupSiblingKernels): the wgmma
+/// table's tiling of their product of `siblings` x `n` columns applies
+/// where it lists one.
+TileConfigAttr chooseContractionConfig(
+    mlir::MLIRContext *context, const ChipDescription &chip, int64_t batch,
+    int64_t m, int64_t n, int64_t k, bool tensorCores,
+    WgmmaOperands wgmmaOperands = WgmmaOperands::None, int64_t siblings = 1);
 
 /// How the inputs of the contraction `op` lie where its kernel reads them
 /// (in their own tensors, or in the tensors they are transposed copies of,
