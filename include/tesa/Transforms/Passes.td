@@ -842,7 +842,14 @@ def ChooseTileConfigs : Pass<"tesa-choose-tile-configs"> {
       for the product's exact size if it has one, else the largest of
       128x128, 128x64, 64x64 and 64x32 tiles that gives every
       multiprocessor two, K steps of 64 four deep where shared memory holds
-      them (else 32, three deep).
+      them (else 32, three deep). On sm_90, Linears (both operands along
+      K) of 64 rows or more take the wgmma atom instead: the chip's
+      measured wgmma table (whose rows may copy by TMA, one more warp),
+      else a size rule on cp.async tiles. Contraction regions of the same
+      sizes that multiply one operand and do not depend on each other (a
+      layer's Q, K and V projections), which the lowering launches as one
+      grid, take the table's row for their product of all their columns
+      where it has one.
     * other contractions: 64x64x8 output tiles (4x4 outputs a thread) when
       they give every multiprocessor a tile, else 32x32x16 (2x2), 256
       threads; exact f32 FMA. `contraction-tile` and `thread-tile` override
