@@ -555,14 +555,6 @@ bool tesa::canStoreOutputChunks(const ContractionProblem &problem) {
           problem.getOutputStride(shape.batchLoop) % kChunkOutputs == 0);
 }
 
-/// Quads of pieces whose outputs storeOutputChunks computes before it
-/// stores any of them: their epilogues' loads then overlap. More cost
-/// registers (ptxas -v on the GPU suite's f16 region cases at sm_90: the
-/// 128x256 wgmma tiles of linear_1024x128x2304 take 107 registers one quad
-/// a batch, 112 in twos, 128 in fours, 140 in eights, which would halve
-/// its blocks a multiprocessor; the others move by at most 5).
-static constexpr int64_t kQuadsPerBatch = 2;
-
 namespace {
 /// The piece a lane of a quad stores: its eight outputs, their index in the
 /// result and whether the piece lies inside it.
@@ -623,10 +615,11 @@ static QuadChunk computeChunk(KernelEmitter &e,
 void tesa::storeOutputChunks(KernelEmitter &e,
                              const ContractionProblem &problem,
                              const ContractionBlock &block,
-                             ArrayRef<QuadPieces> quads, Value lane) {
-  for (size_t first = 0; first < quads.size(); first += kQuadsPerBatch) {
+                             ArrayRef<QuadPieces> quads, Value lane,
+                             int64_t quadsPerBatch) {
+  for (size_t first = 0; first < quads.size(); first += quadsPerBatch) {
     ArrayRef<QuadPieces> batch = quads.slice(
-        first, std::min<size_t>(kQuadsPerBatch, quads.size() - first));
+        first, std::min<size_t>(quadsPerBatch, quads.size() - first));
     SmallVector<QuadChunk> chunks;
     for (const QuadPieces &pairs : batch) {
       assert(pairs.size() == size_t(kQuadLanes) &&

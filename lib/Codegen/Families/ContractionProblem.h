@@ -229,11 +229,16 @@ using QuadPieces = llvm::SmallVector<AccumulatorPair, 4>;
 /// 16-byte store, instead of four stores of 4 bytes each. The outputs of
 /// several quads' pieces (the epilogue, with the loads of its inputs) are
 /// computed before any of them is stored, so that those loads do not wait
-/// behind the stores. Every lane of the warp takes part; pieces outside
-/// the result are not stored. `lane` is the lane's id in its warp.
+/// behind the stores: `quadsPerBatch` quads at a time (more cost
+/// registers: ptxas -v on the GPU suite's f16 region cases at sm_90, the
+/// 128x256 wgmma tiles of linear_1024x128x2304 took 107 registers one quad
+/// a batch, 112 in twos, 128 in fours, 140 in eights). Every lane of the
+/// warp takes part; pieces outside the result are not stored. `lane` is
+/// the lane's id in its warp.
 void storeOutputChunks(KernelEmitter &e, const ContractionProblem &problem,
                        const ContractionBlock &block,
-                       llvm::ArrayRef<QuadPieces> quads, mlir::Value lane);
+                       llvm::ArrayRef<QuadPieces> quads, mlir::Value lane,
+                       int64_t quadsPerBatch = 2);
 
 /// Stores the output of every element of the tile of `tileM` x `tileN`
 /// (`tileN` a multiple of kChunkOutputs) from (`rowStart`, `columnStart`)

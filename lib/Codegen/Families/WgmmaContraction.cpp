@@ -55,6 +55,13 @@ bool isRhsMnMajor(const ContractionProblem &problem) {
          TileOrder::KMajor;
 }
 
+/// Quads of a warpgroup's pieces whose epilogues run before any of them
+/// is stored (storeOutputChunks), so that their loads (a bias, a residual)
+/// wait once: eight, every quad of a 64x128 warpgroup tile. On an H100
+/// BERT-base f16 at seq 512 took 0.678 ms against 0.682 in fours and 0.698-
+/// 0.703 in twos (its FFN1 12.8 against 13.5 us, Q/K/V 9.2 against 10.1).
+constexpr int64_t kWgmmaQuadsPerBatch = 8;
+
 struct WarpgroupTiling {
   int64_t tileM, tileN, tileK, stages;
   /// Columns of each product: the tile's, or a slab's where the tile is
@@ -190,7 +197,8 @@ void WgmmaContractionEmitter::storeAccumulators(const ContractionBlock &block,
                          e.add(columnStart, inColumn)});
       }
     }
-    storeOutputChunks(e, problem, block, quads, e.rem(inGroup, 32));
+    storeOutputChunks(e, problem, block, quads, e.rem(inGroup, 32),
+                      kWgmmaQuadsPerBatch);
     return;
   }
   for (int64_t i = 0; i < atom.getAccumulatorCount(); i += 2) {
