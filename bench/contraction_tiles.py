@@ -293,6 +293,7 @@ def prepare(out, element, family, model="bert"):
         shapes = ATTENTION_SHAPES
         tilings = (FMA_ATTENTION_TILINGS if element == "f32" else
                    ATTENTION_TILINGS)
+    linear = model.startswith("linear")
     entries = []
     for shape in shapes:
         for tiling in tilings:
@@ -303,7 +304,6 @@ def prepare(out, element, family, model="bert"):
                 path = out / f"{name}.mlir"
                 path.write_text(attention_source(opt, shape, tiling, element))
             else:
-                linear = model.startswith("linear")
                 name = name_of(shape, tiling, element) + (
                     "_linear" if linear else "")
                 path = out / f"{name}.mlir"
@@ -314,7 +314,7 @@ def prepare(out, element, family, model="bert"):
                             "-o", str(out / f"{name}.so")], check=True)
             entries.append(dict(name=name, shape=shape, tiling=tiling,
                                 element=element, family=family,
-                                linear=model.startswith("linear")))
+                                linear=linear))
     (out / "manifest.json").write_text(json.dumps(entries, indent=1))
     print(f"prepared {len(entries)} libraries in {out}")
 
@@ -346,8 +346,8 @@ def run(out, result_file):
         try:
             result = product(a, w)
         except tesa.TesaError as error:
-            # A tiling the GPU cannot launch (too many registers a thread
-            # for its block) is recorded as such.
+            # A tiling the GPU refuses to launch (128x256 TMA tiles on an
+            # H100: too many resources requested) is recorded as such.
             results.append(dict(entry, failed=str(error)))
             print(f"{entry['name']:44s} failed: {error}", flush=True)
             continue
