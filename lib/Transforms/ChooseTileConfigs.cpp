@@ -123,7 +123,7 @@ constexpr int64_t kWgmmaStageBytes = 128 * 1024, kWgmmaMinStages = 3,
 /// BERT-base's at seq 512 on an H100 (`--shapes linear-tma`,
 /// bench/results/contraction-tiles-f16-linear-tma-h100.json): the fused
 /// Q/K/V projections (three siblings of 768 columns, see
-/// chooseContractionConfig) took 7.2 against 11.6 us, the FFN's 7.4 against
+/// chooseContractionConfig) took 7.2 against 10.8 us, the FFN's 7.4 against
 /// 8.7 and 10.4 against 11.4 (unsplit, where the cp.async tiles took four
 /// slices); cuBLAS 6.2, 6.6 and 8.8.
 constexpr MeasuredTiling kMeasuredWgmmaTilings[] = {
