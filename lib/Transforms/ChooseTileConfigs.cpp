@@ -719,12 +719,18 @@ struct ChooseTileConfigsPass
       // Operands not in 16-byte pieces (MobileNet-V2's 14x14 and 7x7
       // images) take the mma.sync tiles, not wgmma.
       bool aligned = fitsTensorCoreTiles(linalgOp);
+      WgmmaOperands operands =
+          aligned ? getWgmmaOperands(linalgOp) : WgmmaOperands::None;
+      // Only the wgmma table has rows for siblings' products.
+      int64_t siblings =
+          chip.hasWarpgroupMma && operands == WgmmaOperands::AlongK
+              ? countSiblings(kernel, ranges)
+              : 1;
       return chooseContractionConfig(
           &getContext(), chip, batch, ranges[dims->m[0]], ranges[dims->n[0]],
           ranges[dims->k[0]],
           aligned || fitsTensorCoreTiles(linalgOp, /*alignedCopies=*/false),
-          aligned ? getWgmmaOperands(linalgOp) : WgmmaOperands::None,
-          countSiblings(kernel, ranges));
+          operands, siblings);
     }
     return nullptr;
   }

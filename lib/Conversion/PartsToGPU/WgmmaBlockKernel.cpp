@@ -380,10 +380,10 @@ private:
   /// Warpgroup `warpgroup` (thread `inGroup` of it): its products of each
   /// step into an accumulator per slab, then the stores.
   void emitProducts(Value warpgroup, Value inGroup);
-  /// The threads that free a ring slot (the `empty` mbarrier's arrivals):
-  /// one a warpgroup, or all where they read the slot.
-  int64_t getReleasingThreads() const {
-    return tiling.warpgroups * (structured ? kWarpgroupThreads : 1);
+  /// The threads of each warpgroup that free a ring slot (arrive on its
+  /// `empty` mbarrier): the first, or all where they read the slot.
+  int64_t getReleasingThreadsPerWarpgroup() const {
+    return structured ? kWarpgroupThreads : 1;
   }
   /// Whether every walk of every block takes an even number of steps.
   bool evenWalks() const;
@@ -552,7 +552,7 @@ SmallVector<Value> WgmmaBlockEmitter::getFirstBlocks() {
 }
 
 void WgmmaBlockEmitter::emit() {
-  ring->init(tid, getReleasingThreads(),
+  ring->init(tid, tiling.warpgroups * getReleasingThreadsPerWarpgroup(),
              {fn.getArgument(fn.getNumArguments() - 2),
               fn.getArgument(fn.getNumArguments() - 1)});
   Value copier =
@@ -739,7 +739,7 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
   // arrival does not order the others' reads before the copier's next
   // copy). Other parts read the slot by wgmma only, whose completion the
   // first thread of the warpgroup waits for.
-  Value releases = kb.less(inGroup, getReleasingThreads() / tiling.warpgroups);
+  Value releases = kb.less(inGroup, getReleasingThreadsPerWarpgroup());
   // Structured slabs that keep every step of their group (one slab a
   // block, or pairs of rows of a 2:4 weight) multiply without branches,
   // their metadata words read from the slot before the step's products.
