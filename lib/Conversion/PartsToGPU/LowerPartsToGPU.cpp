@@ -74,6 +74,11 @@ private:
   /// How many block parts read each dense operand: the kept-block parts
   /// among them may run as one launch.
   llvm::DenseMap<Value, int64_t> blockPartsOfDense;
+  /// How many products with a 2:4 structured part read each dense operand
+  /// in each block: their warpgroup kernels run as one launch
+  /// (launchSiblingsTogether), so each is tiled for its share of the
+  /// multiprocessors (see getChipShare).
+  llvm::DenseMap<std::pair<Value, Block *>, int64_t> structuredProductsOfDense;
   /// Replaces `op` by `result` (none: `op` is no longer read), and erases
   /// its accumulator when it was the previous part's result or a fill (and
   /// its annotations) that nothing else reads.
@@ -119,6 +124,17 @@ private:
 MemRefType getBufferType(Type tensorType) {
   auto type = cast<RankedTensorType>(tensorType);
   return MemRefType::get(type.getShape(), type.getElementType());
+}
+
+/// `chip` as a kernel that runs in one grid with `launchedWith` - 1 others
+/// of its size sees it: its share of the multiprocessors (at least one).
+ChipDescription getChipShare(const ChipDescription &chip,
+                             int64_t launchedWith) {
+  ChipDescription share = chip;
+  if (launchedWith > 1)
+    share.multiprocessors =
+        std::max<unsigned>(1, chip.multiprocessors / launchedWith);
+  return share;
 }
 
 /// The gather behind a dense operand that is a copy of another tensor's
@@ -514,8 +530,14 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     layout.transposedDense = false;
   }
   layout.stagedSimt = stagedSimt && usesStagedSimt(layout);
+  // A structured part's warpgroup kernel runs in one grid with those of
+  // the other products of its dense operand (a layer's Q, K and V): it is
+  // tiled for its share of the multiprocessors.
+  ChipDescription chipShare = getChipShare(
+      chip, structuredProductsOfDense.lookup({op.getDense(), op->getBlock()}));
   layout.structuredRows =
-      wgmmaStructured && canUseWgmmaStructured(layout, chip);
+      wgmmaStructured && canUseWgmmaStructured(layout, chipShare);
+  const ChipDescription &kernelChip = layout.structuredRows ? chipShare : chip;
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
     return op.emitError("reduction of ")
            << layout.reduction
@@ -540,7 +562,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
     bool makeCopy =
         hasDenseCopy(layout) && !denseIsCopy && !denseCopies.count(copyKey);
     PartKernels kernels = buildPartKernels(
-        builder, loc, kernelModule, prefix, layout, chip, op,
+        builder, loc, kernelModule, prefix, layout, kernelChip, op,
         /*withPack=*/!constantValues,
         /*withDenseCopy=*/makeCopy, following ? &*following : nullptr);
     auto alloc = [&](Type type) -> Value {
@@ -823,8 +845,16 @@ void LowerPartsToGPUPass::runOnOperation() {
   for (PartMatmulOp op : parts)
     if (op.getKernel() == PartKernel::Block)
       ++blockPartsOfDense[op.getDense()];
+  structuredProductsOfDense.clear();
+  SmallVector<SmallVector<PartMatmulOp>> products = getProducts(parts);
+  for (MutableArrayRef<PartMatmulOp> product : products)
+    if (llvm::any_of(product, [](PartMatmulOp op) {
+          return op.getKernel() == PartKernel::Structured;
+        }))
+      ++structuredProductsOfDense[{product.front().getDense(),
+                                   product.front()->getBlock()}];
   unsigned index = 0;
-  for (ArrayRef<PartMatmulOp> product : getProducts(parts)) {
+  for (ArrayRef<PartMatmulOp> product : products) {
     if (decodeProducts &&
         lowerDecodeProduct(product, kernelModule, index, chipForParts)) {
       index += product.size();
