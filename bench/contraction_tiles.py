@@ -2,7 +2,8 @@
 """A/B of the contraction and attention families' tilings on BERT-base.
 
     contraction_tiles.py prepare OUT [--element f16|f32] [--family attention]
-                                     [--shapes mlp|split|linear|linear-tma]
+                                     [--shapes mlp|split|linear|linear-tma
+                                               |linear-widths]
                                          # here: one library per (shape, tiling)
     contraction_tiles.py run OUT         # on the GPU machine
 
@@ -87,6 +88,18 @@ LINEAR_TMA_TILINGS = [None] + [
     (m, n, 64, stages, 1, "tma")
     for m, n in ((128, 256), (128, 128), (64, 128), (64, 64))
     for stages in (3, 4, 6)]
+# `--shapes linear-widths`: BERT-base's Linears at 512 tokens with TMA
+# tiles whose widths make their count close to a whole number of waves of
+# an H100's 132 multiprocessors (FFN1's 3072 columns in 128x96 tiles: 128
+# tiles; Q/K/V's 2304 in 128x72 or 64x144; FFN2's and O's 768 in 64x48),
+# beside the widths of the table (128x128: 96 and 72 tiles, 64x64: 96).
+LINEAR_WIDTHS_SHAPES = [(1, 512, 768, 3072), (1, 512, 768, 2304),
+                        (1, 512, 3072, 768), (1, 512, 768, 768)]
+LINEAR_WIDTHS_TILINGS = [None] + [
+    (m, n, 64, stages, 1, "tma") for m, n, stages in (
+        (128, 128, 4), (128, 96, 4), (128, 96, 6), (128, 96, 7),
+        (128, 72, 6), (64, 144, 6), (64, 96, 6), (64, 64, 6), (64, 48, 6),
+        (64, 48, 8), (64, 48, 10), (64, 32, 8))]
 # Shared memory a block may take (an H100's or H200's 227 KiB).
 WGMMA_SHARED_BYTES = 227 * 1024
 # Linears are timed with their weights cycling through copies of at least
@@ -279,12 +292,14 @@ def prepare(out, element, family, model="bert"):
         if element != "f16" or family != "contraction":
             sys.exit("--shapes mlp takes f16 contractions")
         shapes, tilings = MLP_F16_SHAPES, MLP_F16_TILINGS
-    if model in ("linear", "linear-tma"):
+    if model in ("linear", "linear-tma", "linear-widths"):
         if element != "f16" or family != "contraction":
             sys.exit(f"--shapes {model} takes f16 contractions")
-        shapes, tilings = ((LINEAR_F16_SHAPES, LINEAR_F16_TILINGS)
-                           if model == "linear" else
-                           (LINEAR_TMA_SHAPES, LINEAR_TMA_TILINGS))
+        shapes, tilings = {
+            "linear": (LINEAR_F16_SHAPES, LINEAR_F16_TILINGS),
+            "linear-tma": (LINEAR_TMA_SHAPES, LINEAR_TMA_TILINGS),
+            "linear-widths": (LINEAR_WIDTHS_SHAPES, LINEAR_WIDTHS_TILINGS),
+        }[model]
     if model == "split":
         if element != "f32" or family != "contraction":
             sys.exit("--shapes split takes f32 contractions")
@@ -426,12 +441,13 @@ def main():
                         help="prepare: the family whose tilings to compare")
     parser.add_argument("--shapes",
                         choices=["bert", "mlp", "split", "linear",
-                                 "linear-tma"],
+                                 "linear-tma", "linear-widths"],
                         default="bert",
                         help="prepare: BERT-base's products, the f16 MLP's "
                              "(128 rows), f32 products with split-K "
                              "tilings, or f16 Linears (weights [N, K]) with "
-                             "wgmma tilings (linear-tma: TMA ones too)")
+                             "wgmma tilings (linear-tma: TMA ones too; "
+                             "linear-widths: TMA tiles of other widths)")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare(args.directory, args.element, args.family, args.shapes)

@@ -119,21 +119,24 @@ constexpr int64_t kWgmmaStageBytes = 128 * 1024, kWgmmaMinStages = 3,
 /// (bench/contraction_tiles.py --shapes linear,
 /// bench/results/contraction-tiles-f16-linear-h200.json), stages by
 /// kWgmmaStageBytes. cuBLAS took 5.4, 14.1 and 7.9 us on the MLP's three,
-/// these 5.6, 15.5 and 6.6. The first three rows, TMA copies, are
-/// BERT-base's at seq 512 on an H100 (`--shapes linear-tma`,
-/// bench/results/contraction-tiles-f16-linear-tma-h100.json): the fused
-/// Q/K/V projections (three siblings of 768 columns, see
-/// chooseContractionConfig) took 7.2 against 10.8 us, the FFN's 7.4 against
-/// 8.7 and 10.4 against 11.4 (unsplit, where the cp.async tiles took four
-/// slices); cuBLAS 6.2, 6.6 and 8.8.
+/// these 5.6, 15.5 and 6.6. The first four rows, TMA copies, are
+/// BERT-base's at seq 512 on an H100, tiles as wide as make their count
+/// nearly a whole wave of the 132 multiprocessors (`--shapes
+/// linear-widths`,
+/// bench/results/contraction-tiles-f16-linear-widths-h100.json):
+/// the fused Q/K/V projections (three siblings of 768 columns, see
+/// chooseContractionConfig; 96 tiles) took 6.1 us against 7.4 on the
+/// 128x128 tiles (72) and 10.0 on 64x64, FFN1 (128 tiles) 6.7 against 7.6,
+/// FFN2 (128 tiles of 64x48) 9.2 against 10.5 on 64x64 (96), the output
+/// projection 3.5 against 3.9; cuBLAS 6.2, 6.6, 8.9 and 4.3.
 constexpr MeasuredTiling kMeasuredWgmmaTilings[] = {
-    {"sm_90", 512, 768, 2304, {{128, 128, 64}, {64, 128}}, 1, CopyEngine::Tma},
-    {"sm_90", 512, 768, 3072, {{128, 128, 64}, {64, 128}}, 1, CopyEngine::Tma},
-    {"sm_90", 512, 3072, 768, {{64, 64, 64}, {64, 64}}, 1, CopyEngine::Tma, 6},
+    {"sm_90", 512, 768, 2304, {{128, 96, 64}, {64, 96}}, 1, CopyEngine::Tma, 6},
+    {"sm_90", 512, 768, 3072, {{128, 96, 64}, {64, 96}}, 1, CopyEngine::Tma, 6},
+    {"sm_90", 512, 3072, 768, {{64, 48, 64}, {64, 48}}, 1, CopyEngine::Tma, 8},
+    {"sm_90", 512, 768, 768, {{64, 48, 64}, {64, 48}}, 1, CopyEngine::Tma, 8},
     {"sm_90", 128, 1024, 4096, {{64, 64, 64}, {64, 64}}, 1},
     {"sm_90", 128, 4096, 4096, {{64, 64, 64}, {64, 64}}, 1},
     {"sm_90", 128, 4096, 1024, {{64, 64, 64}, {64, 64}}, 4},
-    {"sm_90", 512, 768, 768, {{64, 64, 64}, {64, 64}}, 1},
     {"sm_90", 128, 768, 768, {{64, 64, 64}, {64, 64}}, 4},
     {"sm_90", 128, 768, 3072, {{64, 64, 64}, {64, 64}}, 1},
     {"sm_90", 128, 3072, 768, {{64, 64, 64}, {64, 64}}, 4},

@@ -202,7 +202,7 @@ func.func @f16_linear_measured(%x: tensor<128x4096xf16>, %w: tensor<4096x4096xf1
 // -----
 
 // CHECK-LABEL: func.func @f16_linear_ffn2
-// CHECK: tile = [64, 64, 64], thread_tile = [64, 64], threads = 160, stages = 6, copy = tma, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>
+// CHECK: tile = [64, 48, 64], thread_tile = [64, 48], threads = 160, stages = 8, copy = tma, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>
 func.func @f16_linear_ffn2(%x: tensor<512x3072xf16>, %w: tensor<768x3072xf16>, %acc: tensor<512x768xf16>) -> tensor<512x768xf16> {
   %e = tensor.empty() : tensor<3072x768xf16>
   %wt = linalg.transpose ins(%w : tensor<768x3072xf16>) outs(%e : tensor<3072x768xf16>) permutation = [1, 0]
@@ -217,13 +217,13 @@ func.func @f16_linear_ffn2(%x: tensor<512x3072xf16>, %w: tensor<768x3072xf16>, %
 
 // Three Linears of one input (a layer's Q, K and V projections at seq 512,
 // each starting from its broadcast bias) run as one launch: they take the
-// table's tiling of their product of 2304 columns, 128x128 tiles copied by
+// table's tiling of their product of 2304 columns, 128x96 tiles copied by
 // TMA (two warpgroups and the copying warp). A lone one of the same sizes
-// keeps the table's row for 768 columns.
+// takes the table's row for 768 columns, 64x48 tiles.
 // CHECK-LABEL: func.func @f16_linear_siblings
-// CHECK-COUNT-3: tile = [128, 128, 64], thread_tile = [64, 128], threads = 288, stages = 4, copy = tma, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>
+// CHECK-COUNT-3: tile = [128, 96, 64], thread_tile = [64, 96], threads = 288, stages = 6, copy = tma, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1>
 // CHECK-LABEL: func.func @f16_linear_alone
-// CHECK: tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 8, copy = async_copy
+// CHECK: tile = [64, 48, 64], thread_tile = [64, 48], threads = 160, stages = 8, copy = tma
 func.func @f16_linear_siblings(%x: tensor<512x768xf16>, %wq: tensor<768x768xf16>, %wk: tensor<768x768xf16>, %wv: tensor<768x768xf16>, %bq: tensor<768xf16>, %bk: tensor<768xf16>, %bv: tensor<768xf16>) -> (tensor<512x768xf32>, tensor<512x768xf32>, tensor<512x768xf32>) {
   %e = tensor.empty() : tensor<768x768xf16>
   %wqt = linalg.transpose ins(%wq : tensor<768x768xf16>) outs(%e : tensor<768x768xf16>) permutation = [1, 0]
@@ -262,7 +262,7 @@ func.func private @broadcast(tensor<768xf16>) -> tensor<512x768xf32>
 // Two Linears of one input where the second starts from the first's sums:
 // they cannot run as one launch, and each keeps the row for 768 columns.
 // CHECK-LABEL: func.func @f16_linear_dependent
-// CHECK-COUNT-2: tile = [64, 64, 64], thread_tile = [64, 64], threads = 128, stages = 8, copy = async_copy
+// CHECK-COUNT-2: tile = [64, 48, 64], thread_tile = [64, 48], threads = 160, stages = 8, copy = tma
 func.func @f16_linear_dependent(%x: tensor<512x768xf16>, %w: tensor<768x768xf16>, %acc: tensor<512x768xf32>) -> tensor<512x768xf32> {
   %e = tensor.empty() : tensor<768x768xf16>
   %wt = linalg.transpose ins(%w : tensor<768x768xf16>) outs(%e : tensor<768x768xf16>) permutation = [1, 0]

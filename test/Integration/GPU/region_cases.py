@@ -1229,6 +1229,11 @@ def f16_cases(small=False):
     linear_wgmma += ([(130, 64, 300)] if small else
                      [(128, 1024, 4096), (1024, 128, 2304),
                       (1536, 96, 2816)])
+    # BERT-base's FFN1 and output projection at 512 tokens, whose sizes
+    # have rows in the sm_90 table: TMA tiles 96 and 48 columns wide (FFN2
+    # takes the second's tiles; ffn2_f16 above holds its weight [K][N]).
+    measured_linears = [] if small else [(512, 768, 3072, (128, 96)),
+                                         (512, 768, 768, (64, 48))]
     return [
         as_f16(matmul("matmul_100x64x80", 100, 64, 80), "matmul_f16",
                wgmma_tile_for(1, 100, 80, rhs_along_n=True), 64),
@@ -1272,6 +1277,9 @@ def f16_cases(small=False):
         *[as_f16(linear_bias_gelu(f"linear_{m}x{k}x{n}_src", m, k, n),
                  f"linear_{m}x{k}x{n}_f16", wgmma_tile_for(1, m, n), k)
           for m, k, n in linear_wgmma],
+        *[as_f16(linear_bias_gelu(f"linear_{m}x{k}x{n}_src", m, k, n),
+                 f"linear_{m}x{k}x{n}_f16", tile, k)
+          for m, k, n, tile in measured_linears],
         # Kept 16-bit blocks on tensor cores (a decomposed part, no
         # region).
         as_f16(block_sparse_gelu("block_sparse_gelu_f16_src", bits=16),
