@@ -60,7 +60,7 @@ static float evaluatePolynomial(const std::array<float, N> &coefficients,
   return result;
 }
 
-float tesa::evaluateHalfErf(float x) {
+float tesa::evaluateHalfErfMagnitude(float x) {
   using P = HalfErfPolynomials;
   float t = std::fabs(x);
   // min(t, clamp) that keeps a NaN, as arith.minimumf does.
@@ -70,5 +70,9 @@ float tesa::evaluateHalfErf(float x) {
   float small = std::fma(t, evaluatePolynomial(P::small, square), t);
   float offset = t - P::split;
   float large = evaluatePolynomial(P::large, offset);
-  return std::copysign(t < P::split ? small : large, x);
+  return t < P::split ? small : large;
+}
+
+float tesa::evaluateHalfErf(float x) {
+  return std::copysign(evaluateHalfErfMagnitude(x), x);
 }

@@ -78,8 +78,19 @@ struct ExpandErf : public OpRewritePattern<math::ErfOp> {
         arith::CmpFOp::create(builder, arith::CmpFPredicate::OLT, t, split);
     Value magnitudeOfErf =
         arith::SelectOp::create(builder, isSmall, small, large);
-    Value erf = math::CopySignOp::create(builder, magnitudeOfErf, x);
-    rewriter.replaceOpWithNewOp<arith::TruncFOp>(op, type, erf);
+    // x's sign bit on the rounded magnitude, which has none: rounding to
+    // nearest is symmetric, so this is the rounded copysign, and it costs
+    // one `or` where LLVM's f16 copysign took an abs, a negation and a
+    // select on the sign.
+    Value rounded = arith::TruncFOp::create(builder, type, magnitudeOfErf);
+    Type bits = builder.getIntegerType(16);
+    Value sign = arith::AndIOp::create(
+        builder, arith::BitcastOp::create(builder, bits, op.getOperand()),
+        arith::ConstantOp::create(builder,
+                                  builder.getIntegerAttr(bits, 0x8000)));
+    Value signedBits = arith::OrIOp::create(
+        builder, arith::BitcastOp::create(builder, bits, rounded), sign);
+    rewriter.replaceOpWithNewOp<arith::BitcastOp>(op, type, signedBits);
     return success();
   }
 };

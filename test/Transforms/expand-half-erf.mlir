@@ -2,7 +2,7 @@
 
 // erf of an f16: in f32, t = min(|x|, 2.5996), the polynomial below 1
 // (t + t * P(t^2), P of degree 5) and the one from 1 (Q(t - 1), degree 8)
-// selected, the sign of x, rounded to f16.
+// selected, rounded to f16, x's sign bit set on it.
 // CHECK-LABEL: func.func @erf_f16(
 // CHECK-SAME: %[[X:.*]]: f16
 // CHECK: %[[W:.*]] = arith.extf %[[X]] : f16 to f32
@@ -18,8 +18,13 @@
 // CHECK: %[[LARGE:.*]] = math.fma %{{.*}}, %[[U]], %{{.*}} : f32
 // CHECK: %[[BELOW:.*]] = arith.cmpf olt, %[[T]], %[[ONE]] : f32
 // CHECK: %[[M:.*]] = arith.select %[[BELOW]], %[[SMALL]], %[[LARGE]] : f32
-// CHECK: %[[R:.*]] = math.copysign %[[M]], %[[W]] : f32
-// CHECK: %[[E:.*]] = arith.truncf %[[R]] : f32 to f16
+// CHECK: %[[R:.*]] = arith.truncf %[[M]] : f32 to f16
+// CHECK: %[[SIGNBIT:.*]] = arith.constant -32768 : i16
+// CHECK: %[[XBITS:.*]] = arith.bitcast %[[X]] : f16 to i16
+// CHECK: %[[SIGN:.*]] = arith.andi %[[XBITS]], %[[SIGNBIT]] : i16
+// CHECK: %[[RBITS:.*]] = arith.bitcast %[[R]] : f16 to i16
+// CHECK: %[[EBITS:.*]] = arith.ori %[[RBITS]], %[[SIGN]] : i16
+// CHECK: %[[E:.*]] = arith.bitcast %[[EBITS]] : i16 to f16
 // CHECK: return %[[E]]
 func.func @erf_f16(%x: f16) -> f16 {
   %e = math.erf %x : f16
@@ -33,7 +38,8 @@ func.func @erf_f16(%x: f16) -> f16 {
 // CHECK: ^bb0(%[[IN:.*]]: bf16, %{{.*}}: bf16):
 // CHECK: arith.extf %[[IN]] : bf16 to f32
 // CHECK-NOT: math.erf
-// CHECK: %[[E:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: %[[E:.*]] = arith.bitcast %{{.*}} : i16 to bf16
 // CHECK: linalg.yield %[[E]] : bf16
 func.func @erf_bf16_payload(%x: tensor<8xbf16>) -> tensor<8xbf16> {
   %e = tensor.empty() : tensor<8xbf16>

@@ -58,6 +58,18 @@ TEST(HalfFloatMath, ExpandedErfIsCorrectlyRoundedForEveryBFloat) {
   EXPECT_EQ(countErfMisses(bfloat()), 0);
 }
 
+// The expansion sets x's sign bit on the rounded magnitude (an `or`): it
+// must have none of its own.
+TEST(HalfFloatMath, ExpandedErfMagnitudeHasNoSignBit) {
+  for (const fltSemantics *semantics : {&half(), &bfloat()})
+    forEachHalfFloatValue(*semantics, [&](float x) {
+      if (!std::isnan(x))
+        EXPECT_FALSE(
+            roundToFormat(*semantics, evaluateHalfErfMagnitude(x)).isNegative())
+            << x;
+    });
+}
+
 TEST(HalfFloatMath, ExpandedErfKeepsSignsAndSpecialValues) {
   EXPECT_TRUE(std::signbit(evaluateHalfErf(-0.0f)));
   EXPECT_EQ(evaluateHalfErf(0.0f), 0.0f);

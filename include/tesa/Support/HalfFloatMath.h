@@ -53,6 +53,9 @@ bool isReciprocalMultiplicationExact(const llvm::APFloat &divisor,
 ///   t = min(|x|, clamp)
 ///   erf(x) = copysign(t < split ? fma(t, small(t * t), t)
 ///                               : large(t - split), x)
+/// (the expansion rounds the magnitude to the format, then sets x's sign
+/// bit: the same value, since rounding to nearest is symmetric and the
+/// magnitude is never negative; HalfFloatMathTest checks that it is not)
 /// with `small` and `large` evaluated by Horner's rule with fused
 /// multiply-adds from their highest coefficient down. `small(s)` is
 /// erf(sqrt(s)) / sqrt(s) - 1 on [0, 1], `large(u)` is erf(1 + u) on
@@ -74,8 +77,12 @@ struct HalfErfPolynomials {
       0x1.51f32ap-5f, -0x1.e6b6cep-8f, 0x1.be4670p-12f};
 };
 
-/// The expanded erf of `x` (a value of a 16-bit format) as the emitted ops
-/// compute it in f32, before rounding to the format.
+/// |erf(x)| of `x` (a value of a 16-bit format) as the emitted ops compute
+/// it in f32, before rounding to the format.
+float evaluateHalfErfMagnitude(float x);
+
+/// The expanded erf of `x`, before rounding: evaluateHalfErfMagnitude with
+/// the sign of `x`.
 float evaluateHalfErf(float x);
 
 } // namespace tesa

@@ -985,10 +985,11 @@ def ExpandHalfErf : Pass<"tesa-expand-half-erf"> {
     Rewrites `math.erf` on `f16` or `bf16` scalars into f32 arithmetic
     without branches: t = min(|x|, 2.5996), below 1 the odd polynomial
     t + t * P(t^2) (P of degree 5), from 1 the polynomial Q(t - 1) (degree
-    8), selected, given the sign of x and rounded to the format. Rounded to
-    f16 or bf16 it is the correctly rounded erf of every value of the
-    format (`HalfFloatMathTest` checks all of them; NaN stays NaN, erf(-0)
-    is -0, erf(+-inf) is +-1).
+    8), selected and rounded to the format, then given x's sign bit by an
+    integer `or` (the rounded magnitude has none; LLVM lowers an f16
+    `copysign` to an abs, a negation and a select). It is the correctly
+    rounded erf of every value of the format (`HalfFloatMathTest` checks
+    all of them; NaN stays NaN, erf(-0) is -0, erf(+-inf) is +-1).
 
     On GPUs `math.erf` otherwise becomes libdevice's `erff` (NVVM), whose
     branch for large arguments splits each element's code into basic
@@ -1003,8 +1004,10 @@ def ExpandHalfErf : Pass<"tesa-expand-half-erf"> {
     %a = math.absf %e : f32
     %t = arith.minimumf %a, %clamp : f32
     ... two polynomials by math.fma, arith.cmpf olt %t, %one, arith.select
-    %s = math.copysign %r, %e : f32
-    %y = arith.truncf %s : f32 to f16
+    %m = arith.truncf %r : f32 to f16
+    %sign = arith.andi (arith.bitcast %x : f16 to i16), %c-32768_i16 : i16
+    %y = arith.bitcast (arith.ori (arith.bitcast %m : f16 to i16), %sign)
+        : i16 to f16
     ```
 
     `--tesa-pipeline` and `--tesa-host-pipeline` run it after
