@@ -66,11 +66,7 @@ float tesa::evaluateHalfErfMagnitude(float x) {
   // min(t, clamp) that keeps a NaN, as arith.minimumf does.
   if (t > P::clamp)
     t = P::clamp;
-  float square = t * t;
-  float small = std::fma(t, evaluatePolynomial(P::small, square), t);
-  float offset = t - P::split;
-  float large = evaluatePolynomial(P::large, offset);
-  return t < P::split ? small : large;
+  return std::fma(t, evaluatePolynomial(P::odd, t * t), t);
 }
 
 float tesa::evaluateHalfErf(float x) {

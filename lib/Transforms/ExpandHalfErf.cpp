@@ -69,15 +69,8 @@ struct ExpandErf : public OpRewritePattern<math::ErfOp> {
     Value t = arith::MinimumFOp::create(builder, magnitude,
                                         getF32Constant(builder, P::clamp));
     Value square = arith::MulFOp::create(builder, t, t);
-    Value small = math::FmaOp::create(
-        builder, t, buildPolynomial(builder, P::small, square), t);
-    Value split = getF32Constant(builder, P::split);
-    Value offset = arith::SubFOp::create(builder, t, split);
-    Value large = buildPolynomial(builder, P::large, offset);
-    Value isSmall =
-        arith::CmpFOp::create(builder, arith::CmpFPredicate::OLT, t, split);
-    Value magnitudeOfErf =
-        arith::SelectOp::create(builder, isSmall, small, large);
+    Value magnitudeOfErf = math::FmaOp::create(
+        builder, t, buildPolynomial(builder, P::odd, square), t);
     // x's sign bit on the rounded magnitude, which has none: rounding to
     // nearest is symmetric, so this is the rounded copysign, and it costs
     // one `or` where LLVM's f16 copysign took an abs, a negation and a

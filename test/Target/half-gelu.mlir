@@ -1,7 +1,8 @@
 // torch-mlir's f16 GELU compiles for every backend without a division or a
 // library erf: the pipelines run --tesa-simplify-float-math (x / sqrt(2)
-// as one f32 multiplication) and --tesa-expand-half-erf (erf as f32
-// polynomials), so the kernel's arithmetic has no branch.
+// as one f32 multiplication) and --tesa-expand-half-erf (erf as an f32
+// polynomial, x's sign set by an or), so the kernel's arithmetic has no
+// branch.
 // RUN: tesa-opt %s --tesa-pipeline="target=nvvm chip=sm_75 format=isa" | FileCheck %s --check-prefix=PTX
 // RUN: tesa-opt %s --tesa-pipeline="target=nvvm chip=sm_90 format=isa" | FileCheck %s --check-prefix=PTX
 // RUN: tesa-opt %s --tesa-pipeline="target=rocdl chip=gfx906 format=isa" | FileCheck %s --check-prefix=GFX906
@@ -14,7 +15,7 @@
 // PTX-NOT: div.rn.f32
 // PTX-NOT: ex2.approx
 // PTX-NOT: bra
-// PTX: selp.f32
+// PTX: or.b16
 // PTX-NOT: div.rn.f32
 // PTX-NOT: ex2.approx
 // PTX: ret;

@@ -983,13 +983,12 @@ def ExpandHalfErf : Pass<"tesa-expand-half-erf"> {
   let summary = "erf of 16-bit floats as a branch-free polynomial in f32";
   let description = [{
     Rewrites `math.erf` on `f16` or `bf16` scalars into f32 arithmetic
-    without branches: t = min(|x|, 2.5996), below 1 the odd polynomial
-    t + t * P(t^2) (P of degree 5), from 1 the polynomial Q(t - 1) (degree
-    8), selected and rounded to the format, then given x's sign bit by an
-    integer `or` (the rounded magnitude has none; LLVM lowers an f16
-    `copysign` to an abs, a negation and a select). It is the correctly
-    rounded erf of every value of the format (`HalfFloatMathTest` checks
-    all of them; NaN stays NaN, erf(-0) is -0, erf(+-inf) is +-1).
+    without branches: t = min(|x|, 2.5996), the odd polynomial
+    t + t * Q(t^2) (Q of degree 10), rounded to the format, then given x's
+    sign bit by an integer `or` (the rounded magnitude has none; LLVM
+    lowers an f16 `copysign` to an abs, a negation and a select). It is the
+    correctly rounded erf of every value of the format (`HalfFloatMathTest`
+    checks all of them; NaN stays NaN, erf(-0) is -0, erf(+-inf) is +-1).
 
     On GPUs `math.erf` otherwise becomes libdevice's `erff` (NVVM), whose
     branch for large arguments splits each element's code into basic
@@ -1003,7 +1002,8 @@ def ExpandHalfErf : Pass<"tesa-expand-half-erf"> {
     %e = arith.extf %x : f16 to f32
     %a = math.absf %e : f32
     %t = arith.minimumf %a, %clamp : f32
-    ... two polynomials by math.fma, arith.cmpf olt %t, %one, arith.select
+    %s = arith.mulf %t, %t : f32
+    ... Q(%s) by math.fma, then %r = math.fma %t, %q, %t
     %m = arith.truncf %r : f32 to f16
     %sign = arith.andi (arith.bitcast %x : f16 to i16), %c-32768_i16 : i16
     %y = arith.bitcast (arith.ori (arith.bitcast %m : f16 to i16), %sign)
