@@ -59,7 +59,8 @@ bool isReciprocalMultiplicationExact(const llvm::APFloat &divisor,
 /// HalfFloatMathTest checks that it is not). `odd(s)` is
 /// erf(sqrt(s)) / sqrt(s) - 1 on [0, clamp^2], fitted to near-minimax
 /// relative error (Chebyshev-weighted least squares, then the f32
-/// coefficients nudged by a few ulps until no value misses); at `clamp`
+/// coefficients nudged by a few ulps until no value misses;
+/// scripts/fit_half_erf.py); at `clamp`
 /// (the f16 value 2.6) erf rounds to 1 in both 16-bit formats. Rounded to
 /// f16 or bf16, the result is the correctly rounded erf of every value of
 /// the format (HalfFloatMathTest checks each). One polynomial of degree 10
