@@ -170,7 +170,9 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
       }
     }
     if (canStoreOutputChunks(problem))
-      return storeOutputChunks(e, problem, block, quads, lane);
+      return storeOutputChunks(
+          e, problem, block, quads, lane, /*quadsPerBatch=*/2,
+          tilesDivideResult(problem, tiling.tileM, tiling.tileN));
     for (const QuadPieces &pairs : quads)
       for (const AccumulatorPair &pair : pairs)
         storeAccumulatorPair(e, problem, block, pair.first, pair.second,

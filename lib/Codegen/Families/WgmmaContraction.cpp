@@ -198,7 +198,8 @@ void WgmmaContractionEmitter::storeAccumulators(const ContractionBlock &block,
       }
     }
     storeOutputChunks(e, problem, block, quads, e.rem(inGroup, 32),
-                      kWgmmaQuadsPerBatch);
+                      kWgmmaQuadsPerBatch,
+                      tilesDivideResult(problem, tiling.tileM, tiling.tileN));
     return;
   }
   for (int64_t i = 0; i < atom.getAccumulatorCount(); i += 2) {
