@@ -555,14 +555,9 @@ bool tesa::canStoreOutputChunks(const ContractionProblem &problem) {
           problem.getOutputStride(shape.batchLoop) % kChunkOutputs == 0);
 }
 
-bool tesa::tilesDivideResult(const ContractionProblem &problem, int64_t tileM,
-                             int64_t tileN) {
-  return problem.shape.m % tileM == 0 && problem.shape.n % tileN == 0;
-}
-
 namespace {
 /// The piece a lane of a quad stores: its eight outputs, their index in the
-/// result and whether the piece lies inside it (none: it does).
+/// result and whether the piece lies inside it.
 struct QuadChunk {
   Value outputs, index, inside;
 };
@@ -570,15 +565,13 @@ struct QuadChunk {
 
 /// The chunk this lane stores of `pairs`: the outputs of every pair (the
 /// epilogue applied, its inputs loaded), packed two to 32 bits, exchanged
-/// across the quad so that lane q holds piece q. Unless `insideResult`
-/// (every piece lies inside the result), the coordinates outside it are
-/// clamped, so that what the epilogue reads lies inside its inputs, and
-/// those pieces are not stored (`inside` says which are).
+/// across the quad so that lane q holds piece q. Outside the result the
+/// coordinates are clamped, so that what the epilogue reads lies inside
+/// its inputs; those pieces are not stored.
 static QuadChunk computeChunk(KernelEmitter &e,
                               const ContractionProblem &problem,
                               const ContractionBlock &block,
-                              ArrayRef<AccumulatorPair> pairs, Value lane,
-                              bool insideResult) {
+                              ArrayRef<AccumulatorPair> pairs, Value lane) {
   ImplicitLocOpBuilder &b = e.b;
   const ContractionShape &shape = problem.shape;
   SmallVector<Value> words, indices, rows, columns;
@@ -586,11 +579,9 @@ static QuadChunk computeChunk(KernelEmitter &e,
   for (const AccumulatorPair &pair : pairs) {
     rows.push_back(pair.row);
     columns.push_back(pair.column);
-    Value row = pair.row, column = pair.column;
-    if (!insideResult) {
-      row = arith::MinUIOp::create(b, row, e.index(shape.m - 1));
-      column = arith::MinUIOp::create(b, column, e.index(shape.n - 2));
-    }
+    Value row = arith::MinUIOp::create(b, pair.row, e.index(shape.m - 1));
+    Value column =
+        arith::MinUIOp::create(b, pair.column, e.index(shape.n - 2));
     auto [first, index] =
         getOutput(e, problem, block, pair.first, row, column);
     Value second = getOutput(e, problem, block, pair.second, row,
@@ -617,8 +608,6 @@ static QuadChunk computeChunk(KernelEmitter &e,
       arith::SubIOp::create(b, selectByIndex(e, columns, q), e.affine(q, 2));
   Value index =
       arith::SubIOp::create(b, selectByIndex(e, indices, q), e.affine(q, 2));
-  if (insideResult)
-    return {outputs, index, Value()};
   return {outputs, index,
           e.both(e.less(row, shape.m), e.less(column, shape.n))};
 }
@@ -627,7 +616,7 @@ void tesa::storeOutputChunks(KernelEmitter &e,
                              const ContractionProblem &problem,
                              const ContractionBlock &block,
                              ArrayRef<QuadPieces> quads, Value lane,
-                             int64_t quadsPerBatch, bool insideResult) {
+                             int64_t quadsPerBatch) {
   for (size_t first = 0; first < quads.size(); first += quadsPerBatch) {
     ArrayRef<QuadPieces> batch = quads.slice(
         first, std::min<size_t>(quadsPerBatch, quads.size() - first));
@@ -635,20 +624,14 @@ void tesa::storeOutputChunks(KernelEmitter &e,
     for (const QuadPieces &pairs : batch) {
       assert(pairs.size() == size_t(kQuadLanes) &&
              "a piece for each lane of a quad");
-      chunks.push_back(
-          computeChunk(e, problem, block, pairs, lane, insideResult));
+      chunks.push_back(computeChunk(e, problem, block, pairs, lane));
     }
-    for (const QuadChunk &chunk : chunks) {
-      auto store = [&] {
+    for (const QuadChunk &chunk : chunks)
+      e.ifThen(chunk.inside, [&] {
         vector::StoreOp::create(
             e.b, chunk.outputs, block.out, ValueRange{chunk.index},
             /*nontemporal=*/false, llvm::Align(kChunkOutputs * 2));
-      };
-      if (chunk.inside)
-        e.ifThen(chunk.inside, store);
-      else
-        store();
-    }
+      });
   }
 }
 

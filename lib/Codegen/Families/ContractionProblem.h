@@ -234,16 +234,11 @@ using QuadPieces = llvm::SmallVector<AccumulatorPair, 4>;
 /// 128x256 wgmma tiles of linear_1024x128x2304 took 107 registers one quad
 /// a batch, 112 in twos, 128 in fours, 140 in eights). Every lane of the
 /// warp takes part; pieces outside the result are not stored. `lane` is
-/// the lane's id in its warp. `insideResult`: the tiles divide the result,
-/// so that no piece lies outside it (no clamped coordinates, no checks).
+/// the lane's id in its warp.
 void storeOutputChunks(KernelEmitter &e, const ContractionProblem &problem,
                        const ContractionBlock &block,
                        llvm::ArrayRef<QuadPieces> quads, mlir::Value lane,
-                       int64_t quadsPerBatch = 2, bool insideResult = false);
-
-/// Whether tiles of `tileM` x `tileN` divide the result of `problem`.
-bool tilesDivideResult(const ContractionProblem &problem, int64_t tileM,
-                       int64_t tileN);
+                       int64_t quadsPerBatch = 2);
 
 /// Stores the output of every element of the tile of `tileM` x `tileN`
 /// (`tileN` a multiple of kChunkOutputs) from (`rowStart`, `columnStart`)

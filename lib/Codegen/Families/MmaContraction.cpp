@@ -170,9 +170,7 @@ void MmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
       }
     }
     if (canStoreOutputChunks(problem))
-      return storeOutputChunks(
-          e, problem, block, quads, lane, /*quadsPerBatch=*/2,
-          tilesDivideResult(problem, tiling.tileM, tiling.tileN));
+      return storeOutputChunks(e, problem, block, quads, lane);
     for (const QuadPieces &pairs : quads)
       for (const AccumulatorPair &pair : pairs)
         storeAccumulatorPair(e, problem, block, pair.first, pair.second,

@@ -198,8 +198,7 @@ void WgmmaContractionEmitter::storeAccumulators(const ContractionBlock &block,
       }
     }
     storeOutputChunks(e, problem, block, quads, e.rem(inGroup, 32),
-                      kWgmmaQuadsPerBatch,
-                      tilesDivideResult(problem, tiling.tileM, tiling.tileN));
+                      kWgmmaQuadsPerBatch);
     return;
   }
   for (int64_t i = 0; i < atom.getAccumulatorCount(); i += 2) {
