@@ -125,10 +125,10 @@ constexpr int64_t kWgmmaStageBytes = 128 * 1024, kWgmmaMinStages = 3,
 /// linear-widths`,
 /// bench/results/contraction-tiles-f16-linear-widths-h100.json):
 /// the fused Q/K/V projections (three siblings of 768 columns, see
-/// chooseContractionConfig; 96 tiles) took 6.1 us against 7.4 on the
-/// 128x128 tiles (72) and 10.0 on 64x64, FFN1 (128 tiles) 6.7 against 7.6,
-/// FFN2 (128 tiles of 64x48) 9.2 against 10.5 on 64x64 (96), the output
-/// projection 3.5 against 3.9; cuBLAS 6.2, 6.6, 8.9 and 4.3.
+/// chooseContractionConfig; 96 tiles) took 6.4 us against 7.4 on the
+/// 128x128 tiles (72) and 10.4 on 64x64, FFN1 (128 tiles) 7.0 against 7.6,
+/// FFN2 (128 tiles of 64x48) 9.7 against 10.9 on 64x64 (96), the output
+/// projection 3.7 against 4.1 on 64x64; cuBLAS 6.5, 6.7, 9.4 and 4.5.
 constexpr MeasuredTiling kMeasuredWgmmaTilings[] = {
     {"sm_90", 512, 768, 2304, {{128, 96, 64}, {64, 96}}, 1, CopyEngine::Tma, 6},
     {"sm_90", 512, 768, 3072, {{128, 96, 64}, {64, 96}}, 1, CopyEngine::Tma, 6},
