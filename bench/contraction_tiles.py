@@ -100,6 +100,12 @@ LINEAR_WIDTHS_TILINGS = [None] + [
         (128, 128, 4), (128, 96, 4), (128, 96, 6), (128, 96, 7),
         (128, 72, 6), (64, 144, 6), (64, 96, 6), (64, 64, 6), (64, 48, 6),
         (64, 48, 8), (64, 48, 10), (64, 32, 8))]
+# The f16 Linear sets of `--shapes`: (shapes, tilings).
+LINEAR_SETS = {
+    "linear": (LINEAR_F16_SHAPES, LINEAR_F16_TILINGS),
+    "linear-tma": (LINEAR_TMA_SHAPES, LINEAR_TMA_TILINGS),
+    "linear-widths": (LINEAR_WIDTHS_SHAPES, LINEAR_WIDTHS_TILINGS),
+}
 # Shared memory a block may take (an H100's or H200's 227 KiB).
 WGMMA_SHARED_BYTES = 227 * 1024
 # Linears are timed with their weights cycling through copies of at least
@@ -292,14 +298,10 @@ def prepare(out, element, family, model="bert"):
         if element != "f16" or family != "contraction":
             sys.exit("--shapes mlp takes f16 contractions")
         shapes, tilings = MLP_F16_SHAPES, MLP_F16_TILINGS
-    if model in ("linear", "linear-tma", "linear-widths"):
+    if model in LINEAR_SETS:
         if element != "f16" or family != "contraction":
             sys.exit(f"--shapes {model} takes f16 contractions")
-        shapes, tilings = {
-            "linear": (LINEAR_F16_SHAPES, LINEAR_F16_TILINGS),
-            "linear-tma": (LINEAR_TMA_SHAPES, LINEAR_TMA_TILINGS),
-            "linear-widths": (LINEAR_WIDTHS_SHAPES, LINEAR_WIDTHS_TILINGS),
-        }[model]
+        shapes, tilings = LINEAR_SETS[model]
     if model == "split":
         if element != "f32" or family != "contraction":
             sys.exit("--shapes split takes f32 contractions")
@@ -308,7 +310,7 @@ def prepare(out, element, family, model="bert"):
         shapes = ATTENTION_SHAPES
         tilings = (FMA_ATTENTION_TILINGS if element == "f32" else
                    ATTENTION_TILINGS)
-    linear = model.startswith("linear")
+    linear = model in LINEAR_SETS
     entries = []
     for shape in shapes:
         for tiling in tilings:
@@ -440,8 +442,7 @@ def main():
                         default="contraction",
                         help="prepare: the family whose tilings to compare")
     parser.add_argument("--shapes",
-                        choices=["bert", "mlp", "split", "linear",
-                                 "linear-tma", "linear-widths"],
+                        choices=["bert", "mlp", "split", *LINEAR_SETS],
                         default="bert",
                         help="prepare: BERT-base's products, the f16 MLP's "
                              "(128 rows), f32 products with split-K "
