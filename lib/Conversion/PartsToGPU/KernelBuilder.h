@@ -317,52 +317,119 @@ public:
     return loads;
   }
 
-  /// result(channel, column) = epilogue(update(result(channel, column))),
-  /// with the layout's initial value or bias in place of the result's when
-  /// it has one. `update` takes and returns f32; an f16 result (an f16
-  /// program's) is rounded before the epilogue, which computes in the
-  /// result's type. `loads`, where given, are the element's loads, issued
-  /// earlier by loadElement.
-  void accumulate(mlir::Value out, mlir::Value channel, mlir::Value column,
-                  llvm::function_ref<mlir::Value(mlir::Value)> update,
-                  const ElementLoads *loads = nullptr) {
+  /// What `accumulate` stores for result(channel, column), and where: the
+  /// buffer (the result, or the following steps' flat result) and the
+  /// indices into it.
+  struct ElementUpdate {
+    mlir::Value value, buffer;
+    llvm::SmallVector<mlir::Value> at;
+  };
+
+  /// epilogue(update(result(channel, column))), with the layout's initial
+  /// value or bias in place of the result's when it has one. `update`
+  /// takes and returns f32; an f16 result (an f16 program's) is rounded
+  /// before the epilogue, which computes in the result's type. `loads`,
+  /// where given, are the element's loads, issued earlier by loadElement.
+  ElementUpdate
+  computeUpdate(mlir::Value out, mlir::Value channel, mlir::Value column,
+                llvm::function_ref<mlir::Value(mlir::Value)> update,
+                const ElementLoads *loads = nullptr) {
     llvm::SmallVector<mlir::Value> at = resultIndex(channel, column);
     mlir::Value initial =
         loads ? loads->initial : loadInitial(out, channel, column);
     mlir::Value sum = toElementOf(out, update(initial));
     mlir::Value value = part.buildEpilogue(b, sum);
-    if (steps)
-      steps->emit(*this, value, at, stepInputs, stepsOut,
-                  loads ? llvm::ArrayRef<mlir::Value>(loads->stepInputs)
-                        : llvm::ArrayRef<mlir::Value>());
-    else
-      mlir::memref::StoreOp::create(b, value, out, at);
+    if (!steps)
+      return {value, out, at};
+    auto [result, index] =
+        steps->apply(*this, value, at, stepInputs,
+                     loads ? llvm::ArrayRef<mlir::Value>(loads->stepInputs)
+                           : llvm::ArrayRef<mlir::Value>());
+    return {result, stepsOut, {index}};
   }
 
-  /// Adds a compute kernel's sum for (channel, column) to the result: f32
-  /// as is, an int32 product dequantised by the two scales.
-  /// `loads`: as in `accumulate`.
+  /// result(channel, column) = computeUpdate(...), stored.
+  void accumulate(mlir::Value out, mlir::Value channel, mlir::Value column,
+                  llvm::function_ref<mlir::Value(mlir::Value)> update,
+                  const ElementLoads *loads = nullptr) {
+    ElementUpdate element = computeUpdate(out, channel, column, update, loads);
+    mlir::memref::StoreOp::create(b, element.value, element.buffer, element.at);
+  }
+
+  /// `old` + a compute kernel's `sum` for (channel, column): f32 as is, an
+  /// int32 product dequantised by the two scales.
+  mlir::Value addSum(mlir::Value old, mlir::Value sum, mlir::Value channel,
+                     mlir::Value column, mlir::Value scales,
+                     mlir::Value denseScales) {
+    // The lanes of 4-bit values hold 16 times each; the shift is exact.
+    if (layout.packedInt4)
+      sum = mlir::arith::ShRSIOp::create(b, sum, i32(4));
+    if (layout.compute != ComputeKind::I8)
+      return mlir::arith::AddFOp::create(b, old, sum);
+    return PartMatmulOp::buildDequantise(
+        b, b.getLoc(), sum,
+        mlir::memref::LoadOp::create(b, scales, mlir::ValueRange{channel}),
+        mlir::memref::LoadOp::create(b, denseScales, mlir::ValueRange{column}),
+        old);
+  }
+
+  /// Adds a compute kernel's sum for (channel, column) to the result
+  /// (addSum). `loads`: as in `accumulate`.
   void accumulateSum(mlir::Value out, mlir::Value channel, mlir::Value column,
                      mlir::Value sum, mlir::Value scales,
                      mlir::Value denseScales,
                      const ElementLoads *loads = nullptr) {
-    // The lanes of 4-bit values hold 16 times each; the shift is exact.
-    if (layout.packedInt4)
-      sum = mlir::arith::ShRSIOp::create(b, sum, i32(4));
     accumulate(
         out, channel, column,
-        [&](mlir::Value old) -> mlir::Value {
-          if (layout.compute != ComputeKind::I8)
-            return mlir::arith::AddFOp::create(b, old, sum);
-          return PartMatmulOp::buildDequantise(
-              b, b.getLoc(), sum,
-              mlir::memref::LoadOp::create(b, scales,
-                                           mlir::ValueRange{channel}),
-              mlir::memref::LoadOp::create(b, denseScales,
-                                           mlir::ValueRange{column}),
-              old);
+        [&](mlir::Value old) {
+          return addSum(old, sum, channel, column, scales, denseScales);
         },
         loads);
+  }
+
+  /// Whether a run of `count` consecutive channels at one column of `out`
+  /// (or of the following steps' result) is contiguous, 16-bit and aligned
+  /// to its size (count a power of two), so that accumulateRun stores it
+  /// as one vector.
+  bool canStoreChannelRuns(mlir::Value out, int64_t count) const {
+    if (layout.sparseIsLhs || layout.channels % count != 0)
+      return false;
+    if (steps)
+      return steps->getResultType().getElementTypeBitWidth() == 16 &&
+             steps->getResultStride(1) == 1 &&
+             steps->getResultStride(0) % count == 0;
+    auto type = mlir::cast<mlir::MemRefType>(out.getType());
+    return type.getElementTypeBitWidth() == 16 && type.getLayout().isIdentity();
+  }
+
+  /// accumulateSum for the channels from `channel` on at `column`
+  /// (`sums[i]` is channel + i's), stored as one vector (see
+  /// canStoreChannelRuns). `loads`: each element's, as in `accumulate`.
+  void accumulateRun(mlir::Value out, mlir::Value channel, mlir::Value column,
+                     llvm::ArrayRef<mlir::Value> sums, mlir::Value scales,
+                     mlir::Value denseScales,
+                     llvm::ArrayRef<ElementLoads> loads = {}) {
+    llvm::SmallVector<mlir::Value> values;
+    ElementUpdate first;
+    for (auto [i, sum] : llvm::enumerate(sums)) {
+      mlir::Value row = affine(channel, 1, int64_t(i));
+      ElementUpdate element = computeUpdate(
+          out, row, column,
+          [&](mlir::Value old) {
+            return addSum(old, sum, row, column, scales, denseScales);
+          },
+          loads.empty() ? nullptr : &loads[i]);
+      values.push_back(element.value);
+      if (i == 0)
+        first = std::move(element);
+    }
+    mlir::Type elementType = values.front().getType();
+    mlir::Value run = mlir::vector::FromElementsOp::create(
+        b, mlir::VectorType::get({int64_t(values.size())}, elementType),
+        values);
+    mlir::vector::StoreOp::create(
+        b, run, first.buffer, first.at, /*nontemporal=*/false,
+        llvm::Align(values.size() * elementType.getIntOrFloatBitWidth() / 8));
   }
 
   /// Loads a vector from `memref` at `indices`. The kernels only load

@@ -21,11 +21,16 @@
 // do (KernelBuilder::accumulateSum; int8 sums dequantised by the two
 // scales).
 //
+// A structured part's accumulators hold channels as rows, which the
+// result has contiguous: where it is 16-bit, the warpgroups write their
+// sums to shared memory once their walks are done and read them back as
+// runs of eight channels (TransposedSums.h), each stored as 16 bytes.
+//
 // Structured parts whose tiles leave multiprocessors idle split their walks
 // (split-K): the blocks of one tile's slices form a thread block cluster,
 // and after their walks they add their sums up through distributed shared
-// memory (ClusterSums.h), each block finishing a share of the tile's
-// elements.
+// memory (TransposedSums.h), each block finishing a share of the tile's
+// runs.
 //
 // The two kinds differ in which operand is wgmma's A:
 //  - int8 blocks: the dense slice is A (64 dense columns a warpgroup), the
@@ -48,9 +53,9 @@
 
 #include "tesa/Analysis/DecompositionPlan.h"
 
-#include "tesa/Codegen/ClusterSums.h"
 #include "tesa/Codegen/StagedTile.h"
 #include "tesa/Codegen/TensorMap.h"
+#include "tesa/Codegen/TransposedSums.h"
 #include "tesa/Codegen/WarpgroupMma.h"
 
 using namespace mlir;
@@ -167,23 +172,17 @@ static int64_t getStageBytes(const PartLayout &layout,
          tiling.slabs * (getBlockBytes(layout) + getMetadataBytes(layout));
 }
 
-/// The sums a thread of a structured warpgroup holds: an m64nN accumulator
-/// holds N / 2 values a thread.
-static int64_t getSumsPerThread(const WgmmaBlockTiling &tiling) {
-  return tiling.columnsPerWarpgroup / 2;
-}
-
-/// Bytes of a structured warpgroup's sums in shared memory (split walks,
-/// one warpgroup a block, see ClusterSums).
+/// Bytes of the structured warpgroups' sums in shared memory (see
+/// TransposedSums).
 static int64_t getSumBytes(const WgmmaBlockTiling &tiling) {
-  return ClusterSums::getBytes(kWarpgroupThreads, getSumsPerThread(tiling));
+  return tiling.warpgroups * getTransposedSumsBytes(tiling.columnsPerWarpgroup);
 }
 
-/// Bytes of the rings, whose space the sums of split walks take over.
+/// Bytes of the rings, whose space a structured part's sums take over.
 static int64_t getRingBytes(const PartLayout &layout,
                             const WgmmaBlockTiling &tiling) {
   int64_t rings = tiling.stages * getStageBytes(layout, tiling);
-  return tiling.split > 1 ? std::max(rings, getSumBytes(tiling)) : rings;
+  return layout.structured ? std::max(rings, getSumBytes(tiling)) : rings;
 }
 
 static int64_t getSharedBytes(const PartLayout &layout,
@@ -356,6 +355,15 @@ KernelLaunch tesa::getWgmmaBlockLaunch(const PartLayout &layout,
   return launch;
 }
 
+/// The values of the accumulator `acc`.
+static SmallVector<Value> getAccumulators(WarpgroupMmaEmitter &atom,
+                                          Value acc) {
+  SmallVector<Value> values;
+  for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i)
+    values.push_back(atom.getAccumulator(acc, i));
+  return values;
+}
+
 namespace {
 /// Emits the compute kernel's body (see the file comment).
 class WgmmaBlockEmitter {
@@ -415,11 +423,25 @@ private:
   /// result.
   void storeSums(WarpgroupMmaEmitter &atom, ValueRange sums, Value warpgroup,
                  Value inGroup);
-  /// Split walks: adds up this block's share of the tile's sums over the
-  /// cluster (the accumulators i with i mod split = slice) into the
-  /// result.
-  void storeClusterSums(WarpgroupMmaEmitter &atom, Value warpgroup,
-                        Value inGroup);
+  /// The warpgroup's sums in shared memory, where the rings were.
+  TransposedSums getTransposedSums(Value warpgroup);
+  /// Every thread of the warpgroups: the named barrier after which no
+  /// product reads the rings any more.
+  void waitForProducts();
+  /// Writes the warpgroup's sums (one accumulator a slab) to shared memory
+  /// and adds them to the result a run at a time, a slab after the other.
+  void storeSumsAsRuns(WarpgroupMmaEmitter &atom, ValueRange sums,
+                       Value warpgroup, Value inGroup);
+  /// Split walks: adds up this block's share of the tile's runs over the
+  /// cluster (the runs k with k mod split = slice) into the result.
+  void storeClusterSums(Value warpgroup, Value inGroup);
+  /// Adds the runs `runs` (each of thread `inGroup`'s, see TransposedSums)
+  /// of slab `slab`, their sums added over `blocks` blocks of the cluster,
+  /// to the result; the runs at `guarded` only where they exist (index <
+  /// the runs a lane reads).
+  void storeRuns(TransposedSums &staged, int64_t slab, ArrayRef<Value> runs,
+                 ArrayRef<Value> guarded, int64_t blocks, Value warpgroup,
+                 Value inGroup);
   /// The first channel of the work row of `slab` (of the block's group)
   /// and whether the row exists.
   std::pair<Value, Value> getSlabRow(int64_t slab);
@@ -457,10 +479,11 @@ private:
   Value rows, offsets, steps, stepOffsets, masks, metadata;
   Value tid, firstRow, firstColumn, lo, count;
   /// Split-K: the block's slice of its walk (its rank in its cluster) and
-  /// the slice's first step (null where the walks are not split), and the
-  /// sums the cluster's blocks share.
+  /// the slice's first step (null where the walks are not split).
   Value slice, firstStep;
-  std::optional<ClusterSums> clusterSums;
+  /// Whether the sums go through shared memory (TransposedSums): split
+  /// walks, and structured parts whose result takes runs of channels.
+  bool transposesSums = false, storesRuns = false;
   /// Shared addresses of the rings (the dense slices, the blocks, the
   /// blocks' metadata words), and their slots' mbarriers.
   Value denseRing, blockRing, metadataRing;
@@ -521,10 +544,8 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
   ring.emplace(kb, copies,
                kb.affine(denseRing, 1, getRingBytes(layout, tiling)),
                tiling.stages);
-  // Split walks leave their sums where the rings were.
-  if (slice)
-    clusterSums.emplace(kb, denseRing, kWarpgroupThreads,
-                        getSumsPerThread(tiling));
+  storesRuns = structured && kb.canStoreChannelRuns(out, kRunRows);
+  transposesSums = slice || storesRuns;
 }
 
 Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
@@ -565,16 +586,14 @@ void WgmmaBlockEmitter::emit() {
   Value inGroup = kb.rem(tid, kWarpgroupThreads);
   Value isConsumer = kb.less(kb.fromFirstLane(warpgroup), tiling.warpgroups);
   kb.ifThen(isConsumer, [&] { emitProducts(warpgroup, inGroup); });
-  if (!clusterSums)
+  if (!slice)
     return;
   // Split walks: every block of the cluster has left its sums in its
-  // shared memory; each adds up its share of the tile's elements.
-  clusterSums->barrier();
-  kb.ifThen(isConsumer, [&] {
-    WarpgroupMmaEmitter atom = getAtom();
-    storeClusterSums(atom, warpgroup, inGroup);
-  });
-  clusterSums->barrier();
+  // shared memory; each adds up its share of the tile's runs.
+  TransposedSums staged = getTransposedSums(warpgroup);
+  staged.clusterBarrier();
+  kb.ifThen(isConsumer, [&] { storeClusterSums(warpgroup, inGroup); });
+  staged.clusterBarrier();
 }
 
 void WgmmaBlockEmitter::emitCopies() {
@@ -706,14 +725,15 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
     emitWalk(atom, zeros, warpgroup, inGroup);
   }
   ValueRange sums = walk.getResults();
-  if (clusterSums) {
-    // The rings are no longer read: every step's copies have landed and
-    // every product is complete.
-    for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i)
-      clusterSums->write(inGroup, i, atom.getAccumulator(sums[0], i));
-    return;
-  }
-  storeSums(atom, sums, warpgroup, inGroup);
+  if (!transposesSums)
+    return storeSums(atom, sums, warpgroup, inGroup);
+  // Every step's copies have landed; once every warpgroup's products are
+  // complete the rings are no longer read.
+  waitForProducts();
+  if (!slice)
+    return storeSumsAsRuns(atom, sums, warpgroup, inGroup);
+  TransposedSums staged = getTransposedSums(warpgroup);
+  staged.write(inGroup, getAccumulators(atom, sums[0]));
 }
 
 bool WgmmaBlockEmitter::evenWalks() const {
@@ -840,29 +860,120 @@ void WgmmaBlockEmitter::storeSums(WarpgroupMmaEmitter &atom, ValueRange sums,
   }
 }
 
-void WgmmaBlockEmitter::storeClusterSums(WarpgroupMmaEmitter &atom,
-                                         Value warpgroup, Value inGroup) {
-  // Accumulator i = u split + slice: the index is known at run time only,
-  // which keeps the remote loads of every u free of branches (on a branch
-  // an accumulator each, each waited for its loads). The sums of every
-  // whole u are loaded first.
-  int64_t count = atom.getAccumulatorCount(), split = tiling.split;
-  std::pair<Value, Value> slabRow = getSlabRow(0);
-  SmallVector<TileSum> tileSums;
-  for (int64_t u = 0; (u + 1) * split <= count; ++u) {
-    Value i = kb.affine(slice, 1, u * split);
-    tileSums.push_back({slabRow, atom.getAccumulatorPosition(inGroup, i),
-                        clusterSums->add(inGroup, i, split)});
+TransposedSums WgmmaBlockEmitter::getTransposedSums(Value warpgroup) {
+  Value base = kb.add(
+      denseRing,
+      kb.affine(warpgroup, getTransposedSumsBytes(tiling.columnsPerWarpgroup)));
+  return TransposedSums(kb, base, tiling.columnsPerWarpgroup);
+}
+
+void WgmmaBlockEmitter::waitForProducts() {
+  Value id = kb.i32(1);
+  Value threads = kb.i32(int32_t(tiling.warpgroups * kWarpgroupThreads));
+  NVVM::BarrierOp::create(b, TypeRange{}, id, threads,
+                          NVVM::BarrierReductionAttr(), Value());
+}
+
+void WgmmaBlockEmitter::storeSumsAsRuns(WarpgroupMmaEmitter &atom,
+                                        ValueRange sums, Value warpgroup,
+                                        Value inGroup) {
+  TransposedSums staged = getTransposedSums(warpgroup);
+  SmallVector<Value> runs;
+  for (int64_t k = 0; k < staged.getRunsPerLane(); ++k)
+    runs.push_back(kb.index(k));
+  for (auto [slab, sum] : llvm::enumerate(sums)) {
+    // A warp reads only its own area: the warp's barrier orders its
+    // writes before its reads, and the slab before's reads before them.
+    if (slab > 0)
+      staged.syncWarp();
+    staged.write(inGroup, getAccumulators(atom, sum));
+    staged.syncWarp();
+    storeRuns(staged, slab, runs, {}, 1, warpgroup, inGroup);
   }
-  storeSumsInBatches(tileSums, warpgroup);
-  if (count % split == 0)
-    return;
-  Value i = kb.affine(slice, 1, count / split * split);
-  kb.ifThen(kb.less(i, count), [&] {
-    storeSum({slabRow, atom.getAccumulatorPosition(inGroup, i),
-              clusterSums->add(inGroup, i, split)},
-             warpgroup);
-  });
+}
+
+void WgmmaBlockEmitter::storeClusterSums(Value warpgroup, Value inGroup) {
+  // Run k = u split + slice: the index is known at run time only, which
+  // keeps the remote loads of every u free of branches. The runs of every
+  // whole u are loaded first.
+  TransposedSums staged = getTransposedSums(warpgroup);
+  int64_t count = staged.getRunsPerLane(), split = tiling.split;
+  SmallVector<Value> runs, guarded;
+  for (int64_t u = 0; u * split < count; ++u)
+    ((u + 1) * split <= count ? runs : guarded)
+        .push_back(kb.affine(slice, 1, u * split));
+  storeRuns(staged, 0, runs, guarded, split, warpgroup, inGroup);
+}
+
+void WgmmaBlockEmitter::storeRuns(TransposedSums &staged, int64_t slab,
+                                  ArrayRef<Value> runs, ArrayRef<Value> guarded,
+                                  int64_t blocks, Value warpgroup,
+                                  Value inGroup) {
+  std::pair<Value, Value> slabRow = getSlabRow(slab);
+  // Run k's sums, each with its position in the warpgroup's tile.
+  auto readRun = [&](Value k) {
+    auto [row, column] = staged.getRunPosition(inGroup, k);
+    SmallVector<TileSum> run;
+    for (auto [i, sum] : llvm::enumerate(staged.read(inGroup, k, blocks)))
+      run.push_back({slabRow, {kb.affine(row, 1, int64_t(i)), column}, sum});
+    return run;
+  };
+  // Adds `batch`'s runs to the result, all their loads issued first.
+  auto storeBatch = [&](ArrayRef<SmallVector<TileSum>> batch) {
+    SmallVector<std::pair<Value, Value>> elements;
+    SmallVector<SmallVector<KernelBuilder::ElementLoads>> loads;
+    for (const SmallVector<TileSum> &run : batch) {
+      loads.emplace_back();
+      for (const TileSum &tileSum : run) {
+        elements.push_back(getResultElement(tileSum, warpgroup));
+        loads.back().push_back(
+            kb.loadElement(out, elements.back().first, elements.back().second));
+      }
+    }
+    for (auto [run, runLoads] : llvm::zip_equal(batch, loads)) {
+      auto [channel, column] = getResultElement(run.front(), warpgroup);
+      SmallVector<Value> sums = llvm::map_to_vector(
+          run, [](const TileSum &tileSum) { return tileSum.sum; });
+      kb.accumulateRun(out, channel, column, sums, scales, denseScales,
+                       runLoads);
+    }
+  };
+  // One run where tiles may reach outside the result: runs lie wholly
+  // inside it or outside (whole runs of channels, see canStoreChannelRuns).
+  auto storeRun = [&](ArrayRef<TileSum> run) {
+    if (!storesRuns)
+      return storeSumsInBatches(run, warpgroup);
+    if (coversWholeTiles())
+      return storeBatch({SmallVector<TileSum>(run)});
+    auto [channel, column] = getResultElement(run.front(), warpgroup);
+    kb.ifThen(kb.both(run.front().slabRow.second,
+                      kb.both(kb.less(channel, layout.channels),
+                              kb.less(column, layout.columns))),
+              [&] { storeBatch({SmallVector<TileSum>(run)}); });
+  };
+  if (!storesRuns) {
+    // Results that do not take runs (split walks only): by elements.
+    SmallVector<TileSum> tileSums;
+    for (Value k : runs)
+      llvm::append_range(tileSums, readRun(k));
+    storeSumsInBatches(tileSums, warpgroup);
+  } else {
+    // Two runs (16 elements) at a time where no bounds checks are needed.
+    int64_t batchRuns = coversWholeTiles() ? kEpilogueBatch / kRunRows : 1;
+    for (size_t at = 0; at < runs.size(); at += batchRuns) {
+      SmallVector<SmallVector<TileSum>> batch;
+      for (Value k :
+           runs.slice(at, std::min<size_t>(batchRuns, runs.size() - at)))
+        batch.push_back(readRun(k));
+      if (batchRuns > 1)
+        storeBatch(batch);
+      else
+        storeRun(batch.front());
+    }
+  }
+  for (Value k : guarded)
+    kb.ifThen(kb.less(k, staged.getRunsPerLane()),
+              [&] { storeRun(readRun(k)); });
 }
 
 std::pair<Value, Value> WgmmaBlockEmitter::getSlabRow(int64_t slab) {

@@ -7,7 +7,8 @@
 // pack kernel reads the f16 weight (extended exactly) and the compute
 // kernel writes the f16 result (the f32 sum, rounded once). On sm_90's
 // warpgroup kernel the dense x is [column][k] in f16 already, 128 deep (no
-// padding): TMA reads it in place, with no copy. On sm_80 the mma.sp
+// padding): TMA reads it in place, with no copy; the result is stored in
+// runs of eight channels. On sm_80 the mma.sp
 // kernels read a copy in their fragments' order, made from the f16 x.
 // CHECK: memref.global "private" constant @part1_packed : memref<8192xf16> = dense<1.500000e+00>
 // CHECK-LABEL: gpu.func @part0_pack(
@@ -18,8 +19,19 @@
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: memref<256x128xf16>, %{{[^:]+}}: memref<8192xf16>, %[[OUT:[^:]+]]: memref<256x128xf16>
 // CHECK: llvm.inline_asm {{.*}}wgmma.mma_async.sp
-// CHECK: %[[SUM:.+]] = arith.truncf %{{.+}} : f32 to f16
-// CHECK: memref.store %[[SUM]], %[[OUT]]
+// Once the products are complete the f32 sums go to shared memory (the
+// rings' space) and come back as runs of eight channels of one column,
+// each stored as 16 bytes: channels are the result's contiguous dimension.
+// CHECK: nvvm.barrier id = %{{.+}} number_of_threads = %c128_i32
+// CHECK: llvm.store %{{.+}}, %{{.+}} : f32, !llvm.ptr<3>
+// CHECK: nvvm.bar.warp.sync
+// CHECK: %[[FOUR:.+]] = llvm.load %{{.+}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xf32>
+// CHECK: %[[SUM:.+]] = llvm.extractelement %[[FOUR]]
+// CHECK: %[[TOTAL:.+]] = arith.addf %{{.+}}, %[[SUM]] : f32
+// CHECK: %[[ROUNDED:.+]] = arith.truncf %[[TOTAL]] : f32 to f16
+// CHECK: %[[STORED:.+]] = vector.from_elements %[[ROUNDED]], {{.+}} : vector<8xf16>
+// CHECK: vector.store %[[STORED]], %[[OUT]][{{.+}}] {alignment = 16 : i64} : memref<256x128xf16>, vector<8xf16>
+// CHECK-NOT: memref.store %{{.+}}, %[[OUT]]
 // CHECK-NOT: gpu.func @part1_pack(
 // CHECK-LABEL: gpu.func @part1(
 // CHECK-LABEL: gpu.func @part2_pack(
@@ -33,7 +45,8 @@
 // CHECK: %[[WIDE:.+]] = arith.extf %[[INIT]] : f16 to f32
 // CHECK: %[[SUM:.+]] = arith.addf %[[WIDE]], %{{.+}} : f32
 // CHECK: %[[ROUNDED:.+]] = arith.truncf %[[SUM]] : f32 to f16
-// CHECK: memref.store %[[ROUNDED]], %[[OUT]]
+// CHECK: %[[STORED:.+]] = vector.from_elements %[[ROUNDED]], {{.+}} : vector<8xf16>
+// CHECK: vector.store %[[STORED]], %[[OUT]]
 // CHECK-LABEL: func.func @f16_structured(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<256x128xf16>
 // CHECK: %[[X_BUFFER:.+]] = bufferization.to_buffer %[[X]]

@@ -155,6 +155,18 @@ def block_sparse_gelu(name="block_sparse_gelu", m=70, k=96, n=128, bits=32):
     return _sparse_operand(case, 1, grid.tolist(), keep)
 
 
+def structured_gelu(name, m, k, n):
+    """matmul_bias_gelu with w 2:4 along the reduction (two of every four
+    consecutive elements of each column kept, at random positions): in an
+    f16 program a structured part on sparse tensor cores, the bias in its
+    accumulator and GELU as its epilogue."""
+    case = matmul_bias_gelu(name, m, k, n)
+    ranks = _rng(name + "_mask").random((k // 4, 4, n)).argsort(1).argsort(1)
+    keep = (ranks < 2).reshape(k, n)
+    return _sparse_operand(case, 1, (keep * 16).astype(np.int8).tolist(),
+                           keep)
+
+
 def fine_sparse_gelu(name="fine_sparse_gelu", m=16, k=512, n=128, kept=0.01,
                      bits=32):
     """matmul_bias_gelu with w pruned element by element (a fraction `kept`
@@ -1292,6 +1304,15 @@ def f16_cases(small=False):
                "block_sparse_tma_f16",
                wgmma_tile_for(1, 200, 128, rhs_along_n=True), 512),
         widened_block_sparse_gelu("widened_block_sparse_tma", m=200, k=512),
+        # 2:4 weights on sm_90's sparse wgmma, the result stored in runs of
+        # eight channels: channels and columns not multiples of the tiles;
+        # whole tiles (each batch's loads first); few tiles, the walks
+        # split over a cluster that adds its sums up.
+        *[as_f16(structured_gelu(f"structured_{m}x{k}x{n}_src", m, k, n),
+                 f"structured_{m}x{k}x{n}_f16",
+                 wgmma_tile_for(1, m, n, rhs_along_n=True), k)
+          for m, k, n in ((200, 256, 200), (1024, 128, 512),
+                          (64, 1024, 128))],
         # A decode step (16 rows) by a weight keeping 2% of its elements:
         # one fine-grained f16 part (SIMT) instead of the dense product.
         as_f16(fine_sparse_gelu("fine_decode_f16_src", bits=16),

@@ -1,0 +1,113 @@
+//===- TransposedSums.cpp - Accumulator columns as runs of rows -----------===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tesa/Codegen/TransposedSums.h"
+#include "tesa/Codegen/StagedTile.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+using namespace mlir;
+using namespace tesa;
+
+/// Rows of a warp's share of an m64nN accumulator, and lanes of a warp.
+static constexpr int64_t kWarpRows = 16, kLanes = 32;
+/// The address space of NVVM pointers to the shared memory of any block
+/// of the cluster.
+static constexpr unsigned kSharedClusterSpace = 7;
+
+int64_t tesa::getTransposedWord(int64_t row, int64_t column) {
+  return column * kTransposedColumnWords + row;
+}
+
+std::pair<int64_t, int64_t> tesa::getAccumulatorInWarp(int64_t lane,
+                                                       int64_t i) {
+  int64_t inTile = i % 4;
+  return {lane / 4 + 8 * (inTile / 2),
+          2 * (lane % 4) + 8 * (i / 4) + inTile % 2};
+}
+
+std::pair<int64_t, int64_t> tesa::getTransposedRun(int64_t run) {
+  return {run % 8 + 8 * (run / 16), kRunRows * ((run / 8) % 2)};
+}
+
+int64_t tesa::getTransposedSumsBytes(int64_t columns) {
+  return 4 * columns * kTransposedColumnWords * 4;
+}
+
+Value TransposedSums::getAddress(Value thread, Value word) {
+  int64_t warpBytes = getTransposedSumsBytes(columns) / 4;
+  Value offset =
+      e.add(e.affine(e.div(thread, kLanes), warpBytes), e.affine(word, 4));
+  return getSharedPointer(e, e.add(base, offset));
+}
+
+void TransposedSums::write(Value thread, ArrayRef<Value> sums) {
+  assert(int64_t(sums.size()) == columns / 2 && "a sum per accumulator");
+  // The lane's word (getAccumulatorInWarp of accumulator 0), then each
+  // accumulator's offset from it, a constant.
+  Value lane = e.rem(thread, kLanes);
+  Value laneWord = e.add(e.affine(e.rem(lane, 4), 2 * kTransposedColumnWords),
+                         e.div(lane, 4));
+  Value first = getAddress(thread, laneWord);
+  for (auto [i, sum] : llvm::enumerate(sums)) {
+    auto [row, column] = getAccumulatorInWarp(0, int64_t(i));
+    Value at = LLVM::GEPOp::create(
+        e.b, first.getType(), e.b.getF32Type(), first,
+        ArrayRef<LLVM::GEPArg>{int32_t(getTransposedWord(row, column))});
+    LLVM::StoreOp::create(e.b, sum, at);
+  }
+}
+
+std::pair<Value, Value> TransposedSums::getRunPosition(Value thread, Value k) {
+  // getTransposedRun of run 32 k + lane.
+  Value run = e.add(e.affine(k, kLanes), e.rem(thread, kLanes));
+  Value column = e.add(e.rem(run, 8), e.affine(e.div(run, 16), 8));
+  Value row = e.add(e.affine(e.div(thread, kLanes), kWarpRows),
+                    e.affine(e.rem(e.div(run, 8), 2), kRunRows));
+  return {row, column};
+}
+
+SmallVector<Value> TransposedSums::read(Value thread, Value k, int64_t blocks) {
+  assert(blocks > 0 && "no block's sums to add");
+  auto [row, column] = getRunPosition(thread, k);
+  Value word =
+      e.add(e.affine(column, kTransposedColumnWords), e.rem(row, kWarpRows));
+  auto quad = VectorType::get({4}, e.b.getF32Type());
+  auto clusterPointer =
+      LLVM::LLVMPointerType::get(e.b.getContext(), kSharedClusterSpace);
+  SmallVector<Value> sums;
+  for (int64_t half = 0; half < kRunRows / 4; ++half) {
+    Value local = getAddress(thread, e.affine(word, 1, 4 * half));
+    Value total;
+    for (int64_t rank = 0; rank < blocks; ++rank) {
+      Value from = local;
+      if (blocks > 1)
+        from = NVVM::MapaOp::create(
+            e.b, clusterPointer, local,
+            arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(rank)));
+      Value four = LLVM::LoadOp::create(e.b, quad, from, /*alignment=*/16);
+      total = total ? arith::AddFOp::create(e.b, total, four) : four;
+    }
+    for (int64_t j = 0; j < 4; ++j)
+      sums.push_back(LLVM::ExtractElementOp::create(
+          e.b, total,
+          arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(j))));
+  }
+  return sums;
+}
+
+void TransposedSums::syncWarp() {
+  NVVM::SyncWarpOp::create(
+      e.b, arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(-1)));
+}
+
+void TransposedSums::clusterBarrier() {
+  UnitAttr aligned = e.b.getUnitAttr();
+  NVVM::ClusterArriveOp::create(e.b, aligned);
+  NVVM::ClusterWaitOp::create(e.b, aligned);
+}
