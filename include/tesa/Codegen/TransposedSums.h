@@ -20,16 +20,6 @@
 // (0 .. 2N - 1) is column r mod 8 + 8 (r / 16) from row 8 ((r / 8) mod 2)
 // on; lane l reads runs l, l + 32, ... A warp reads only its own area.
 //
-// Split-K inside one launch (sm_90): the blocks of a thread block cluster
-// each compute a slice of a tile's reduction and write their sums to their
-// own area; after the cluster barrier (whose arrive releases and whose wait
-// acquires the writes) a block adds up the runs it finishes over every
-// block's area through distributed shared memory (`mapa` +
-// `ld.shared::cluster`), in rank order (the same order for every element,
-// so results do not depend on timing), and waits at the barrier again
-// before it exits, so that no block's shared memory goes away while another
-// reads it. No workspace in global memory and no second kernel are needed.
-//
 // The index math is plain integer arithmetic here, unit-tested in
 // test/Unit/TransposedSumsTest.cpp; TransposedSums applies it to SSA values.
 //
@@ -73,19 +63,14 @@ public:
   /// accumulator i.
   void write(mlir::Value thread, llvm::ArrayRef<mlir::Value> sums);
   /// The row (of the warpgroup's 64) and column of the first sum of run
-  /// `k` (an index) of thread `thread`.
+  /// `k` of thread `thread`.
   std::pair<mlir::Value, mlir::Value> getRunPosition(mlir::Value thread,
-                                                     mlir::Value k);
-  /// Run `k` of thread `thread`: its kRunRows f32 sums, from this block's
-  /// area, or added up over the areas of the cluster's first `blocks`
-  /// blocks in rank order (blocks > 1).
-  llvm::SmallVector<mlir::Value> read(mlir::Value thread, mlir::Value k,
-                                      int64_t blocks = 1);
+                                                     int64_t k);
+  /// Run `k` of thread `thread`: its kRunRows f32 sums.
+  llvm::SmallVector<mlir::Value> read(mlir::Value thread, int64_t k);
   /// Every lane of the warp: its writes are seen by its reads after this,
   /// and its reads are done before its next writes.
   void syncWarp();
-  /// Every thread of every block of the cluster: the cluster barrier.
-  void clusterBarrier();
 
 private:
   /// The shared address of the warp area's word `word` (an index) of the

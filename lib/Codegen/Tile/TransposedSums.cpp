@@ -16,9 +16,6 @@ using namespace tesa;
 
 /// Rows of a warp's share of an m64nN accumulator, and lanes of a warp.
 static constexpr int64_t kWarpRows = 16, kLanes = 32;
-/// The address space of NVVM pointers to the shared memory of any block
-/// of the cluster.
-static constexpr unsigned kSharedClusterSpace = 7;
 
 int64_t tesa::getTransposedWord(int64_t row, int64_t column) {
   return column * kTransposedColumnWords + row;
@@ -63,40 +60,29 @@ void TransposedSums::write(Value thread, ArrayRef<Value> sums) {
   }
 }
 
-std::pair<Value, Value> TransposedSums::getRunPosition(Value thread, Value k) {
+std::pair<Value, Value> TransposedSums::getRunPosition(Value thread,
+                                                       int64_t k) {
   // getTransposedRun of run 32 k + lane.
-  Value run = e.add(e.affine(k, kLanes), e.rem(thread, kLanes));
+  Value run = e.affine(e.rem(thread, kLanes), 1, kLanes * k);
   Value column = e.add(e.rem(run, 8), e.affine(e.div(run, 16), 8));
   Value row = e.add(e.affine(e.div(thread, kLanes), kWarpRows),
                     e.affine(e.rem(e.div(run, 8), 2), kRunRows));
   return {row, column};
 }
 
-SmallVector<Value> TransposedSums::read(Value thread, Value k, int64_t blocks) {
-  assert(blocks > 0 && "no block's sums to add");
+SmallVector<Value> TransposedSums::read(Value thread, int64_t k) {
   auto [row, column] = getRunPosition(thread, k);
   Value word =
       e.add(e.affine(column, kTransposedColumnWords), e.rem(row, kWarpRows));
   auto quad = VectorType::get({4}, e.b.getF32Type());
-  auto clusterPointer =
-      LLVM::LLVMPointerType::get(e.b.getContext(), kSharedClusterSpace);
   SmallVector<Value> sums;
   for (int64_t half = 0; half < kRunRows / 4; ++half) {
-    Value local = getAddress(thread, e.affine(word, 1, 4 * half));
-    Value total;
-    for (int64_t rank = 0; rank < blocks; ++rank) {
-      Value from = local;
-      if (blocks > 1)
-        from = NVVM::MapaOp::create(
-            e.b, clusterPointer, local,
-            arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(rank)));
-      Value four = LLVM::LoadOp::create(e.b, quad, from, /*alignment=*/16);
-      total = total ? arith::AddFOp::create(e.b, total, four) : four;
-    }
+    Value four = LLVM::LoadOp::create(
+        e.b, quad, getAddress(thread, e.affine(word, 1, 4 * half)),
+        /*alignment=*/16);
     for (int64_t j = 0; j < 4; ++j)
       sums.push_back(LLVM::ExtractElementOp::create(
-          e.b, total,
-          arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(j))));
+          e.b, four, arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(j))));
   }
   return sums;
 }
@@ -104,10 +90,4 @@ SmallVector<Value> TransposedSums::read(Value thread, Value k, int64_t blocks) {
 void TransposedSums::syncWarp() {
   NVVM::SyncWarpOp::create(
       e.b, arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(-1)));
-}
-
-void TransposedSums::clusterBarrier() {
-  UnitAttr aligned = e.b.getUnitAttr();
-  NVVM::ClusterArriveOp::create(e.b, aligned);
-  NVVM::ClusterWaitOp::create(e.b, aligned);
 }

@@ -22,15 +22,16 @@
 // scales).
 //
 // A structured part's accumulators hold channels as rows, which the
-// result has contiguous: where it is 16-bit, the warpgroups write their
-// sums to shared memory once their walks are done and read them back as
-// runs of eight channels (TransposedSums.h), each stored as 16 bytes.
+// result has contiguous: where it is 16-bit (and the walks are not split),
+// the warpgroups write their sums to shared memory once their walks are
+// done and read them back as runs of eight channels (TransposedSums.h),
+// each stored as 16 bytes.
 //
 // Structured parts whose tiles leave multiprocessors idle split their walks
 // (split-K): the blocks of one tile's slices form a thread block cluster,
 // and after their walks they add their sums up through distributed shared
-// memory (TransposedSums.h), each block finishing a share of the tile's
-// runs.
+// memory (ClusterSums.h), each block finishing a share of the tile's
+// elements.
 //
 // The two kinds differ in which operand is wgmma's A:
 //  - int8 blocks: the dense slice is A (64 dense columns a warpgroup), the
@@ -53,6 +54,7 @@
 
 #include "tesa/Analysis/DecompositionPlan.h"
 
+#include "tesa/Codegen/ClusterSums.h"
 #include "tesa/Codegen/StagedTile.h"
 #include "tesa/Codegen/TensorMap.h"
 #include "tesa/Codegen/TransposedSums.h"
@@ -172,9 +174,13 @@ static int64_t getStageBytes(const PartLayout &layout,
          tiling.slabs * (getBlockBytes(layout) + getMetadataBytes(layout));
 }
 
-/// Bytes of the structured warpgroups' sums in shared memory (see
+/// Bytes of the structured warpgroups' sums in shared memory: split walks'
+/// (one warpgroup a block, see ClusterSums), or the runs' (see
 /// TransposedSums).
 static int64_t getSumBytes(const WgmmaBlockTiling &tiling) {
+  if (tiling.split > 1)
+    return ClusterSums::getBytes(kWarpgroupThreads,
+                                 tiling.columnsPerWarpgroup / 2);
   return tiling.warpgroups * getTransposedSumsBytes(tiling.columnsPerWarpgroup);
 }
 
@@ -432,15 +438,14 @@ private:
   /// and adds them to the result a run at a time, a slab after the other.
   void storeSumsAsRuns(WarpgroupMmaEmitter &atom, ValueRange sums,
                        Value warpgroup, Value inGroup);
-  /// Split walks: adds up this block's share of the tile's runs over the
-  /// cluster (the runs k with k mod split = slice) into the result.
-  void storeClusterSums(Value warpgroup, Value inGroup);
-  /// Adds the runs `runs` (each of thread `inGroup`'s, see TransposedSums)
-  /// of slab `slab`, their sums added over `blocks` blocks of the cluster,
-  /// to the result; the runs at `guarded` only where they exist (index <
-  /// the runs a lane reads).
-  void storeRuns(TransposedSums &staged, int64_t slab, ArrayRef<Value> runs,
-                 ArrayRef<Value> guarded, int64_t blocks, Value warpgroup,
+  /// Split walks: adds up this block's share of the tile's sums over the
+  /// cluster (the accumulators i with i mod split = slice) into the
+  /// result.
+  void storeClusterSums(WarpgroupMmaEmitter &atom, Value warpgroup,
+                        Value inGroup);
+  /// Adds thread `inGroup`'s runs of slab `slab` (see TransposedSums) to
+  /// the result.
+  void storeRuns(TransposedSums &staged, int64_t slab, Value warpgroup,
                  Value inGroup);
   /// The first channel of the work row of `slab` (of the block's group)
   /// and whether the row exists.
@@ -479,11 +484,12 @@ private:
   Value rows, offsets, steps, stepOffsets, masks, metadata;
   Value tid, firstRow, firstColumn, lo, count;
   /// Split-K: the block's slice of its walk (its rank in its cluster) and
-  /// the slice's first step (null where the walks are not split).
+  /// the slice's first step (null where the walks are not split), and the
+  /// sums the cluster's blocks share.
   Value slice, firstStep;
-  /// Whether the sums go through shared memory (TransposedSums): split
-  /// walks, and structured parts whose result takes runs of channels.
-  bool transposesSums = false, storesRuns = false;
+  std::optional<ClusterSums> clusterSums;
+  /// Whether the warpgroups store runs of channels (TransposedSums).
+  bool storesRuns = false;
   /// Shared addresses of the rings (the dense slices, the blocks, the
   /// blocks' metadata words), and their slots' mbarriers.
   Value denseRing, blockRing, metadataRing;
@@ -544,8 +550,12 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
   ring.emplace(kb, copies,
                kb.affine(denseRing, 1, getRingBytes(layout, tiling)),
                tiling.stages);
-  storesRuns = structured && kb.canStoreChannelRuns(out, kRunRows);
-  transposesSums = slice || storesRuns;
+  // Split walks leave their sums where the rings were.
+  if (slice)
+    clusterSums.emplace(kb, denseRing, kWarpgroupThreads,
+                        tiling.columnsPerWarpgroup / 2);
+  else
+    storesRuns = structured && kb.canStoreChannelRuns(out, kRunRows);
 }
 
 Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
@@ -586,14 +596,16 @@ void WgmmaBlockEmitter::emit() {
   Value inGroup = kb.rem(tid, kWarpgroupThreads);
   Value isConsumer = kb.less(kb.fromFirstLane(warpgroup), tiling.warpgroups);
   kb.ifThen(isConsumer, [&] { emitProducts(warpgroup, inGroup); });
-  if (!slice)
+  if (!clusterSums)
     return;
   // Split walks: every block of the cluster has left its sums in its
-  // shared memory; each adds up its share of the tile's runs.
-  TransposedSums staged = getTransposedSums(warpgroup);
-  staged.clusterBarrier();
-  kb.ifThen(isConsumer, [&] { storeClusterSums(warpgroup, inGroup); });
-  staged.clusterBarrier();
+  // shared memory; each adds up its share of the tile's elements.
+  clusterSums->barrier();
+  kb.ifThen(isConsumer, [&] {
+    WarpgroupMmaEmitter atom = getAtom();
+    storeClusterSums(atom, warpgroup, inGroup);
+  });
+  clusterSums->barrier();
 }
 
 void WgmmaBlockEmitter::emitCopies() {
@@ -725,15 +737,16 @@ void WgmmaBlockEmitter::emitProducts(Value warpgroup, Value inGroup) {
     emitWalk(atom, zeros, warpgroup, inGroup);
   }
   ValueRange sums = walk.getResults();
-  if (!transposesSums)
-    return storeSums(atom, sums, warpgroup, inGroup);
-  // Every step's copies have landed; once every warpgroup's products are
-  // complete the rings are no longer read.
-  waitForProducts();
-  if (!slice)
+  if (clusterSums) {
+    // The rings are no longer read: every step's copies have landed and
+    // every product is complete.
+    for (int64_t i = 0; i < atom.getAccumulatorCount(); ++i)
+      clusterSums->write(inGroup, i, atom.getAccumulator(sums[0], i));
+    return;
+  }
+  if (storesRuns)
     return storeSumsAsRuns(atom, sums, warpgroup, inGroup);
-  TransposedSums staged = getTransposedSums(warpgroup);
-  staged.write(inGroup, getAccumulators(atom, sums[0]));
+  storeSums(atom, sums, warpgroup, inGroup);
 }
 
 bool WgmmaBlockEmitter::evenWalks() const {
@@ -877,10 +890,10 @@ void WgmmaBlockEmitter::waitForProducts() {
 void WgmmaBlockEmitter::storeSumsAsRuns(WarpgroupMmaEmitter &atom,
                                         ValueRange sums, Value warpgroup,
                                         Value inGroup) {
+  // Every step's copies have landed; once every warpgroup's products are
+  // complete the rings are no longer read.
+  waitForProducts();
   TransposedSums staged = getTransposedSums(warpgroup);
-  SmallVector<Value> runs;
-  for (int64_t k = 0; k < staged.getRunsPerLane(); ++k)
-    runs.push_back(kb.index(k));
   for (auto [slab, sum] : llvm::enumerate(sums)) {
     // A warp reads only its own area: the warp's barrier orders its
     // writes before its reads, and the slab before's reads before them.
@@ -888,46 +901,54 @@ void WgmmaBlockEmitter::storeSumsAsRuns(WarpgroupMmaEmitter &atom,
       staged.syncWarp();
     staged.write(inGroup, getAccumulators(atom, sum));
     staged.syncWarp();
-    storeRuns(staged, slab, runs, {}, 1, warpgroup, inGroup);
+    storeRuns(staged, slab, warpgroup, inGroup);
   }
 }
 
-void WgmmaBlockEmitter::storeClusterSums(Value warpgroup, Value inGroup) {
-  // Run k = u split + slice: the index is known at run time only, which
-  // keeps the remote loads of every u free of branches. The runs of every
+void WgmmaBlockEmitter::storeClusterSums(WarpgroupMmaEmitter &atom,
+                                         Value warpgroup, Value inGroup) {
+  // Accumulator i = u split + slice: the index is known at run time only,
+  // which keeps the remote loads of every u free of branches (on a branch
+  // an accumulator each, each waited for its loads). The sums of every
   // whole u are loaded first.
-  TransposedSums staged = getTransposedSums(warpgroup);
-  int64_t count = staged.getRunsPerLane(), split = tiling.split;
-  SmallVector<Value> runs, guarded;
-  for (int64_t u = 0; u * split < count; ++u)
-    ((u + 1) * split <= count ? runs : guarded)
-        .push_back(kb.affine(slice, 1, u * split));
-  storeRuns(staged, 0, runs, guarded, split, warpgroup, inGroup);
+  int64_t count = atom.getAccumulatorCount(), split = tiling.split;
+  std::pair<Value, Value> slabRow = getSlabRow(0);
+  SmallVector<TileSum> tileSums;
+  for (int64_t u = 0; (u + 1) * split <= count; ++u) {
+    Value i = kb.affine(slice, 1, u * split);
+    tileSums.push_back({slabRow, atom.getAccumulatorPosition(inGroup, i),
+                        clusterSums->add(inGroup, i, split)});
+  }
+  storeSumsInBatches(tileSums, warpgroup);
+  if (count % split == 0)
+    return;
+  Value i = kb.affine(slice, 1, count / split * split);
+  kb.ifThen(kb.less(i, count), [&] {
+    storeSum({slabRow, atom.getAccumulatorPosition(inGroup, i),
+              clusterSums->add(inGroup, i, split)},
+             warpgroup);
+  });
 }
 
 void WgmmaBlockEmitter::storeRuns(TransposedSums &staged, int64_t slab,
-                                  ArrayRef<Value> runs, ArrayRef<Value> guarded,
-                                  int64_t blocks, Value warpgroup,
-                                  Value inGroup) {
+                                  Value warpgroup, Value inGroup) {
   std::pair<Value, Value> slabRow = getSlabRow(slab);
   // Run k's sums, each with its position in the warpgroup's tile.
-  auto readRun = [&](Value k) {
+  auto readRun = [&](int64_t k) {
     auto [row, column] = staged.getRunPosition(inGroup, k);
     SmallVector<TileSum> run;
-    for (auto [i, sum] : llvm::enumerate(staged.read(inGroup, k, blocks)))
+    for (auto [i, sum] : llvm::enumerate(staged.read(inGroup, k)))
       run.push_back({slabRow, {kb.affine(row, 1, int64_t(i)), column}, sum});
     return run;
   };
   // Adds `batch`'s runs to the result, all their loads issued first.
   auto storeBatch = [&](ArrayRef<SmallVector<TileSum>> batch) {
-    SmallVector<std::pair<Value, Value>> elements;
     SmallVector<SmallVector<KernelBuilder::ElementLoads>> loads;
     for (const SmallVector<TileSum> &run : batch) {
       loads.emplace_back();
       for (const TileSum &tileSum : run) {
-        elements.push_back(getResultElement(tileSum, warpgroup));
-        loads.back().push_back(
-            kb.loadElement(out, elements.back().first, elements.back().second));
+        auto [channel, column] = getResultElement(tileSum, warpgroup);
+        loads.back().push_back(kb.loadElement(out, channel, column));
       }
     }
     for (auto [run, runLoads] : llvm::zip_equal(batch, loads)) {
@@ -938,42 +959,27 @@ void WgmmaBlockEmitter::storeRuns(TransposedSums &staged, int64_t slab,
                        runLoads);
     }
   };
-  // One run where tiles may reach outside the result: runs lie wholly
-  // inside it or outside (whole runs of channels, see canStoreChannelRuns).
-  auto storeRun = [&](ArrayRef<TileSum> run) {
-    if (!storesRuns)
-      return storeSumsInBatches(run, warpgroup);
-    if (coversWholeTiles())
-      return storeBatch({SmallVector<TileSum>(run)});
-    auto [channel, column] = getResultElement(run.front(), warpgroup);
-    kb.ifThen(kb.both(run.front().slabRow.second,
-                      kb.both(kb.less(channel, layout.channels),
-                              kb.less(column, layout.columns))),
-              [&] { storeBatch({SmallVector<TileSum>(run)}); });
-  };
-  if (!storesRuns) {
-    // Results that do not take runs (split walks only): by elements.
-    SmallVector<TileSum> tileSums;
-    for (Value k : runs)
-      llvm::append_range(tileSums, readRun(k));
-    storeSumsInBatches(tileSums, warpgroup);
-  } else {
-    // Two runs (16 elements) at a time where no bounds checks are needed.
-    int64_t batchRuns = coversWholeTiles() ? kEpilogueBatch / kRunRows : 1;
-    for (size_t at = 0; at < runs.size(); at += batchRuns) {
+  // Two runs (16 elements) at a time where no bounds checks are needed;
+  // else each run where it lies inside the result (runs lie wholly inside
+  // it or outside: whole runs of channels, see canStoreChannelRuns).
+  int64_t runs = staged.getRunsPerLane();
+  if (coversWholeTiles()) {
+    for (int64_t k = 0; k < runs; k += kEpilogueBatch / kRunRows) {
       SmallVector<SmallVector<TileSum>> batch;
-      for (Value k :
-           runs.slice(at, std::min<size_t>(batchRuns, runs.size() - at)))
-        batch.push_back(readRun(k));
-      if (batchRuns > 1)
-        storeBatch(batch);
-      else
-        storeRun(batch.front());
+      for (int64_t j = k; j < std::min(runs, k + kEpilogueBatch / kRunRows);
+           ++j)
+        batch.push_back(readRun(j));
+      storeBatch(batch);
     }
+    return;
   }
-  for (Value k : guarded)
-    kb.ifThen(kb.less(k, staged.getRunsPerLane()),
-              [&] { storeRun(readRun(k)); });
+  for (int64_t k = 0; k < runs; ++k) {
+    SmallVector<TileSum> run = readRun(k);
+    auto [channel, column] = getResultElement(run.front(), warpgroup);
+    kb.ifThen(kb.both(slabRow.second, kb.both(kb.less(channel, layout.channels),
+                                              kb.less(column, layout.columns))),
+              [&] { storeBatch({run}); });
+  }
 }
 
 std::pair<Value, Value> WgmmaBlockEmitter::getSlabRow(int64_t slab) {

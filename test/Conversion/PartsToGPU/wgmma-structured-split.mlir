@@ -7,42 +7,40 @@
 // four steps, one a block of threads (grid 4 x 2 by 2), the four blocks of
 // a tile one thread block cluster. Block x takes slice x mod 4 of row
 // x / 4, starting at that slice's first packed block. After its walk each
-// block writes its f32 sums to its own shared memory, column by column (at
-// word 20 column + row of its warp's area); past the cluster barrier, block
-// z adds up run z of every thread (eight rows of one column, two 16-byte
-// loads) over the four blocks' shared memory, in block order, into the
-// result (here the accumulator's copy, read and written once, element by
-// element: its rows are not contiguous), every load before the first
-// store; a second barrier keeps every block's shared memory until the
-// others have read it.
+// block writes its f32 sums to its own shared memory; past the cluster
+// barrier, block z adds up accumulators i = z, z + 4, ... of every thread
+// over the four blocks' shared memory (sum i of thread t at byte
+// (128 i + t) 4), in block order, into the result (here the accumulator's
+// copy, read and written once), every load before the first store; a
+// second barrier keeps every block's shared memory until the others have
+// read it.
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %{{[^:]+}}: memref<128x1024xf16>, %{{[^:]+}}: memref<65536xf16>, %[[OUT:[^:]+]]: memref<128x128xf32>
 // CHECK: %[[BLOCK:.+]] = gpu.block_id  x
 // CHECK: %[[SLICE:.+]] = arith.remui %[[BLOCK]], %c4{{.*}} : index
 // CHECK: %[[ROW:.+]] = arith.divui %[[BLOCK]], %c4{{.*}} : index
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n64k32
-// CHECK: nvvm.barrier id = %{{.+}} number_of_threads = %c128_i32
 // CHECK: llvm.store %{{.+}}, %{{.+}} : f32, !llvm.ptr<3>
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK-NEXT: nvvm.cluster.wait {aligned}
-// CHECK: arith.muli %[[SLICE]], %c32{{.*}} : index
+// CHECK: %[[FIRST:.+]] = arith.muli %[[SLICE]], %c128{{.*}} : index
 // CHECK: %[[SUMS:.+]] = llvm.inttoptr %{{.+}} : i64 to !llvm.ptr<3>
 // CHECK: %[[IN0:.+]] = nvvm.mapa %[[SUMS]], %c0_i32{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
-// CHECK: %[[SUM0:.+]] = llvm.load %[[IN0]] {alignment = 16 : i64} : !llvm.ptr<7> -> vector<4xf32>
+// CHECK: %[[SUM0:.+]] = llvm.load %[[IN0]] : !llvm.ptr<7> -> f32
 // CHECK: %[[IN1:.+]] = nvvm.mapa %[[SUMS]], %c1_i32 : !llvm.ptr<3> -> !llvm.ptr<7>
-// CHECK: %[[SUM1:.+]] = llvm.load %[[IN1]] {alignment = 16 : i64} : !llvm.ptr<7> -> vector<4xf32>
-// CHECK: %[[TOTAL1:.+]] = arith.addf %[[SUM0]], %[[SUM1]] : vector<4xf32>
-// CHECK: %[[TOTAL2:.+]] = arith.addf %[[TOTAL1]], %{{.+}} : vector<4xf32>
-// CHECK: %[[TOTAL:.+]] = arith.addf %[[TOTAL2]], %{{.+}} : vector<4xf32>
-// CHECK: %[[FIRST:.+]] = llvm.extractelement %[[TOTAL]][%c0_i32{{.*}} : i32] : vector<4xf32>
-// The run's second four rows are loaded before any element is stored,
-// then the elements' initial values (here the accumulator's copy), then
-// each element is finished and stored.
-// CHECK: nvvm.mapa
+// CHECK: %[[SUM1:.+]] = llvm.load %[[IN1]] : !llvm.ptr<7> -> f32
+// CHECK: %[[TOTAL1:.+]] = arith.addf %[[SUM0]], %[[SUM1]] : f32
+// CHECK: %[[TOTAL2:.+]] = arith.addf %[[TOTAL1]], %{{.+}} : f32
+// CHECK: %[[TOTAL:.+]] = arith.addf %[[TOTAL2]], %{{.+}} : f32
+// The sums of the next accumulators (i = slice + 4, ...) are loaded before
+// any element is stored, then the elements' initial values (here the
+// accumulator's copy), then each element is finished and stored.
+// CHECK: %[[SECOND:.+]] = arith.addi %[[SLICE]], %c4{{.*}} : index
+// CHECK: arith.muli %[[SECOND]], %c128{{.*}} : index
 // CHECK-NOT: memref.store
 // CHECK: %[[OLD:.+]] = memref.load %[[OUT]]
 // CHECK-NOT: memref.store
-// CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %[[FIRST]] : f32
+// CHECK: %[[NEW:.+]] = arith.addf %[[OLD]], %[[TOTAL]] : f32
 // CHECK: memref.store %[[NEW]], %[[OUT]]
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK-NEXT: nvvm.cluster.wait {aligned}
