@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tesa/Codegen/TransposedSums.h"
+#include "tesa/Codegen/WarpgroupMma.h"
 
 #include "gtest/gtest.h"
 
@@ -28,11 +29,12 @@ class TransposedSumsTest : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(TransposedSumsTest, RunsHoldTheAccumulatorsOfTheirRows) {
   int64_t columns = GetParam();
-  // word -> the (row, column) an accumulator left there.
+  // word -> the (row, column) an accumulator left there; threads 0-31 are
+  // warp 0, whose rows are 0-15 (every warp's area is laid out alike).
   std::map<int64_t, std::pair<int64_t, int64_t>> written;
   for (int64_t lane = 0; lane < kLanes; ++lane)
     for (int64_t i = 0; i < columns / 2; ++i) {
-      auto [row, column] = getAccumulatorInWarp(lane, i);
+      auto [row, column] = getWgmmaAccumulatorPosition(lane, i);
       ASSERT_LT(row, 16);
       ASSERT_LT(column, columns);
       int64_t word = getTransposedWord(row, column);
@@ -63,7 +65,7 @@ TEST_P(TransposedSumsTest, StoresOfOneAccumulatorHitDistinctBanks) {
   for (int64_t i = 0; i < columns / 2; ++i) {
     std::set<int64_t> banks;
     for (int64_t lane = 0; lane < kLanes; ++lane) {
-      auto [row, column] = getAccumulatorInWarp(lane, i);
+      auto [row, column] = getWgmmaAccumulatorPosition(lane, i);
       banks.insert(getTransposedWord(row, column) % kBanks);
     }
     EXPECT_EQ(int64_t(banks.size()), kLanes) << "accumulator " << i;

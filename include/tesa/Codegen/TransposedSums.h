@@ -14,11 +14,12 @@
 // two bytes a store.
 //
 // Each warp has an area of its own: its 16 rows of every column, a column
-// kColumnWords words (16 rows, then padding), so that a warp's stores of
-// one accumulator (8 rows x 4 columns) and each quarter-warp's 16-byte
-// loads of runs (8 columns) fall in distinct banks. Run r of a warp's area
-// (0 .. 2N - 1) is column r mod 8 + 8 (r / 16) from row 8 ((r / 8) mod 2)
-// on; lane l reads runs l, l + 32, ... A warp reads only its own area.
+// kTransposedColumnWords words (16 rows, then padding), so that a warp's
+// stores of one accumulator (8 rows x 4 columns) and each quarter-warp's
+// 16-byte loads of runs (8 columns) fall in distinct banks. Run r of a
+// warp's area (r < 2N) is column r mod 8 + 8 (r / 16) from row
+// 8 ((r / 8) mod 2) on; lane l reads runs l, l + 32, ... A warp reads only
+// its own area.
 //
 // The index math is plain integer arithmetic here, unit-tested in
 // test/Unit/TransposedSumsTest.cpp; TransposedSums applies it to SSA values.
@@ -42,8 +43,6 @@ constexpr int64_t kTransposedColumnWords = 20;
 /// The word of a warp's area that holds its row `row` (0 .. 15) of column
 /// `column`.
 int64_t getTransposedWord(int64_t row, int64_t column);
-/// The row (of the warp's 16) and column of accumulator `i` of lane `lane`.
-std::pair<int64_t, int64_t> getAccumulatorInWarp(int64_t lane, int64_t i);
 /// The column and first row (0 or kRunRows) of run `run` of a warp's area.
 std::pair<int64_t, int64_t> getTransposedRun(int64_t run);
 /// Bytes of a warpgroup's areas for accumulators of `columns` columns.

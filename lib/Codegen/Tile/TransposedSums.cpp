@@ -6,6 +6,7 @@
 
 #include "tesa/Codegen/TransposedSums.h"
 #include "tesa/Codegen/StagedTile.h"
+#include "tesa/Codegen/WarpgroupMma.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -19,13 +20,6 @@ static constexpr int64_t kWarpRows = 16, kLanes = 32;
 
 int64_t tesa::getTransposedWord(int64_t row, int64_t column) {
   return column * kTransposedColumnWords + row;
-}
-
-std::pair<int64_t, int64_t> tesa::getAccumulatorInWarp(int64_t lane,
-                                                       int64_t i) {
-  int64_t inTile = i % 4;
-  return {lane / 4 + 8 * (inTile / 2),
-          2 * (lane % 4) + 8 * (i / 4) + inTile % 2};
 }
 
 std::pair<int64_t, int64_t> tesa::getTransposedRun(int64_t run) {
@@ -45,14 +39,15 @@ Value TransposedSums::getAddress(Value thread, Value word) {
 
 void TransposedSums::write(Value thread, ArrayRef<Value> sums) {
   assert(int64_t(sums.size()) == columns / 2 && "a sum per accumulator");
-  // The lane's word (getAccumulatorInWarp of accumulator 0), then each
-  // accumulator's offset from it, a constant.
+  // The lane's word (where getWgmmaAccumulatorPosition puts its
+  // accumulator 0 in warp 0's rows), then each accumulator's offset from
+  // it, a constant.
   Value lane = e.rem(thread, kLanes);
   Value laneWord = e.add(e.affine(e.rem(lane, 4), 2 * kTransposedColumnWords),
                          e.div(lane, 4));
   Value first = getAddress(thread, laneWord);
   for (auto [i, sum] : llvm::enumerate(sums)) {
-    auto [row, column] = getAccumulatorInWarp(0, int64_t(i));
+    auto [row, column] = getWgmmaAccumulatorPosition(0, int64_t(i));
     Value at = LLVM::GEPOp::create(
         e.b, first.getType(), e.b.getF32Type(), first,
         ArrayRef<LLVM::GEPArg>{int32_t(getTransposedWord(row, column))});
