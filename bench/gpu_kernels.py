@@ -223,12 +223,14 @@ def element_of(family):
     return "f16" if family.endswith("_program") else "f32"
 
 
-def prepare(directory, only=None, chip="sm_90"):
+def prepare(directory, only=None, chip="sm_90", case_list=None):
+    """Compiles `case_list` (default: cases()) into `directory`."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     compiler = ROOT / "build" / "bin" / "tesa-compile"
     manifest = []
-    for name, family, m, k, n, sparsity, build, options in cases():
+    for name, family, m, k, n, sparsity, build, options in (
+            case_list if case_list is not None else cases()):
         if only and not any(part in name for part in only.split(",")):
             continue
         # Seeded by the case's name: the same mask whatever else is listed.

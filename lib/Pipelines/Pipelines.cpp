@@ -192,6 +192,8 @@ void tesa::buildGPUPartsPipeline(OpPassManager &pm,
   parts.target = options.target;
   parts.decodeProducts = options.decodeProducts;
   parts.wgmmaStructured = options.wgmmaStructured;
+  parts.structuredTiling.assign(options.structuredTiling.begin(),
+                                options.structuredTiling.end());
   pm.addPass(createLowerPartsToGPU(parts));
   if (options.packEntryPoints)
     pm.addPass(createOutlineWeightPacking());

@@ -97,6 +97,13 @@ static cl::opt<bool> wgmmaStructured(
              "warpgroup tensor cores (wgmma.mma_async.sp) where the chip has "
              "them (false: on mma.sp)"),
     cl::init(true), cl::cat(category));
+static cl::list<int64_t> structuredTiling(
+    "structured-tiling",
+    cl::desc("The tiling of every 2:4 structured part on wgmma.mma_async.sp "
+             "instead of the heuristic's: dense columns a warpgroup, "
+             "warpgroups, slabs of 64 channels a block, walk slices "
+             "(split-K), ring slots (0: the heuristic's); e.g. 128,1,1,2,0"),
+    cl::CommaSeparated, cl::cat(category));
 static cl::opt<int64_t> convolutionRun(
     "convolution-run",
     cl::desc("The most neighbouring outputs a thread of a convolution "
@@ -246,6 +253,7 @@ int main(int argc, char **argv) {
   options.kernelRegions = kernelRegions;
   options.decodeProducts = decodeProducts;
   options.wgmmaStructured = wgmmaStructured;
+  options.structuredTiling = structuredTiling;
   options.convolutionRun = convolutionRun;
   options.programmaticLaunch = programmaticLaunch;
   options.rocmToolkit = rocmToolkit;

@@ -84,6 +84,13 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
            "Compute 2:4 structured parts of 64-channel blocks on sparse "
            "warpgroup tensor cores (wgmma.mma_async.sp) where the chip has "
            "them (false: on mma.sp)">,
+    ListOption<"structuredTiling", "structured-tiling", "int64_t",
+               "The tiling of every 2:4 structured part on wgmma.mma_async.sp "
+               "instead of the heuristic's: dense columns a warpgroup (a "
+               "multiple of 32 up to 256), warpgroups (1 or 2), slabs of 64 "
+               "channels a block (1 or 2), slices of each walk (split-K, 1 "
+               "to 8; above 1 only with one warpgroup of one slab) and ring "
+               "slots (2 to 8; 0: the heuristic's)">,
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",

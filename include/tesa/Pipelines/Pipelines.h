@@ -70,6 +70,11 @@ struct GPUPipelineOptions
                      "sparse warpgroup tensor cores (wgmma.mma_async.sp) "
                      "where the chip has them (false: on mma.sp)"),
       llvm::cl::init(true)};
+  ListOption<int64_t> structuredTiling{
+      *this, "structured-tiling",
+      llvm::cl::desc("The tiling of every 2:4 structured part on "
+                     "wgmma.mma_async.sp instead of the heuristic's (see "
+                     "--tesa-lower-parts-to-gpu)")};
   Option<int64_t> convolutionRun{
       *this, "convolution-run",
       llvm::cl::desc("The most neighbouring outputs a thread of a "

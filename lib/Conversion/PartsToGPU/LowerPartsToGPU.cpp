@@ -535,8 +535,18 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   // tiled for its share of the multiprocessors.
   ChipDescription chipShare = getChipShare(
       chip, structuredProductsOfDense.lookup({op.getDense(), op->getBlock()}));
+  layout.structuredTiling.assign(structuredTiling.begin(),
+                                 structuredTiling.end());
   layout.structuredRows =
       wgmmaStructured && canUseWgmmaStructured(layout, chipShare);
+  if (!structuredTiling.empty() && wgmmaStructured && layout.structured &&
+      !layout.structuredRows) {
+    auto [bytes, most] = getWgmmaStructuredSharedBytes(layout, chipShare);
+    if (bytes > most)
+      return op.emitError("structured-tiling takes ")
+             << bytes << " bytes of shared memory a block of threads, more "
+             << "than the chip's " << most;
+  }
   const ChipDescription &kernelChip = layout.structuredRows ? chipShare : chip;
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))
     return op.emitError("reduction of ")
@@ -827,6 +837,13 @@ void LowerPartsToGPUPass::runOnOperation() {
     emitError(module.getLoc())
         << llvm::toString(chipDescription.takeError());
     return signalPassFailure();
+  }
+  if (!structuredTiling.empty()) {
+    std::string error = checkStructuredTiling(structuredTiling);
+    if (!error.empty()) {
+      emitError(module.getLoc()) << error;
+      return signalPassFailure();
+    }
   }
   ChipDescription chipForParts = *chipDescription;
   chipForParts.hasTensorMemoryAccelerator &= tma;

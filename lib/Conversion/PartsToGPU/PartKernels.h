@@ -22,6 +22,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace tesa {
@@ -85,6 +86,10 @@ struct PartLayout {
   /// and the dense copy is [column][k]. Otherwise the values and the dense
   /// copy are in the order of the `mma.sp` fragments.
   bool structuredRows = false;
+  /// Structured parts on the warpgroup kernel: the tiling to take instead
+  /// of the heuristic's (LowerPartsToGPU's `structured-tiling`, checked by
+  /// checkStructuredTiling); empty: the heuristic's.
+  std::vector<int64_t> structuredTiling;
   /// Whether the dense copy is in the order of the `mma.sp` B fragments
   /// (see getDenseCopyType).
   bool hasFragmentOrderedDenseCopy() const {
@@ -200,6 +205,18 @@ bool usesStagedSimt(const PartLayout &layout);
 /// read from a dense copy and no live-column list.
 bool canUseWgmmaStructured(const PartLayout &layout,
                            const ChipDescription &chip);
+
+/// Why `tiling`, the values of LowerPartsToGPU's `structured-tiling`
+/// (dense columns a warpgroup, warpgroups, slabs a block, walk slices, ring
+/// slots), is not one the warpgroup kernel takes; empty where it is.
+std::string checkStructuredTiling(llvm::ArrayRef<int64_t> tiling);
+
+/// Bytes of shared memory the warpgroup kernel of structured `layout`
+/// takes (its tiling PartLayout::structuredTiling where given), and the
+/// most a block of threads of `chip` has.
+std::pair<int64_t, int64_t>
+getWgmmaStructuredSharedBytes(const PartLayout &layout,
+                              const ChipDescription &chip);
 
 /// The staged SIMT kernel's table of chunks: per work row w and chunk c of
 /// 32 reduction elements (then one past the last), the first of w's

@@ -227,8 +227,43 @@ static int64_t getStructuredMaxStages(const PartLayout &layout,
   return shareFits >= kMinStages ? shareFits : oneBlock;
 }
 
+/// The steps of the longest walk of `tiling`'s groups, split into its
+/// slices.
+static int64_t getLongestWalk(const WgmmaBlockTiling &tiling) {
+  int64_t longest = 0;
+  for (int64_t g = 0; g < tiling.getGroups(); ++g)
+    longest = std::max<int64_t>(
+        longest, tiling.groups.offsets[g + 1] - tiling.groups.offsets[g]);
+  return llvm::divideCeil(longest, tiling.split);
+}
+
+/// The ring slots of `tiling`: as many as its longest walk takes, within
+/// the bounds of kMinStages and the most that fit (or pay).
+static int64_t getStages(const PartLayout &layout,
+                         const WgmmaBlockTiling &tiling,
+                         const ChipDescription &chip) {
+  int64_t maxStages = tiling.slabs > 1 ? kMaxGroupStages : kMaxStages;
+  if (layout.structured)
+    maxStages =
+        std::min(maxStages, getStructuredMaxStages(layout, tiling, chip));
+  return std::clamp(getLongestWalk(tiling), kMinStages,
+                    std::max(kMinStages, maxStages));
+}
+
+/// The tiling `layout.structuredTiling` gives (see checkStructuredTiling).
+static WgmmaBlockTiling getGivenTiling(const PartLayout &layout,
+                                       const ChipDescription &chip) {
+  ArrayRef<int64_t> given = layout.structuredTiling;
+  WgmmaBlockTiling tiling{given[1], given[0], 0, given[2], given[3],
+                          groupWorkRows(layout, given[2])};
+  tiling.stages = given[4] ? given[4] : getStages(layout, tiling, chip);
+  return tiling;
+}
+
 static WgmmaBlockTiling getTiling(const PartLayout &layout,
                                   const ChipDescription &chip) {
+  if (layout.structured && !layout.structuredTiling.empty())
+    return getGivenTiling(layout, chip);
   int64_t workRows = layout.rows.size();
   int64_t columnsPerWarpgroup =
       layout.structured && layout.columns >= kStructuredColumns &&
@@ -259,10 +294,6 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
     tiling.slabs = slabs;
     tiling.groups = std::move(groups);
   }
-  int64_t longest = 0;
-  for (int64_t g = 0; g < tiling.getGroups(); ++g)
-    longest = std::max<int64_t>(
-        longest, tiling.groups.offsets[g + 1] - tiling.groups.offsets[g]);
   // Structured slabs split their walks where their tiles give fewer than
   // kSplitBlocksPerMultiprocessor blocks of threads a multiprocessor (a
   // product of few dense columns: BERT-base's Linears at 128 tokens), each
@@ -271,19 +302,36 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
       tiling.getGroups() * getColumnTiles(layout, tiling.getColumns());
   int64_t wanted = kSplitBlocksPerMultiprocessor * chip.multiprocessors;
   if (layout.structured && tiling.slabs == 1 && tiling.warpgroups == 1 &&
-      tiles < wanted) {
-    tiling.split =
-        std::max<int64_t>(1, std::min({int64_t(llvm::divideCeil(wanted, tiles)),
-                                       longest / kMinSplitSteps, kMaxSplit}));
-    longest = llvm::divideCeil(longest, tiling.split);
-  }
-  int64_t maxStages = tiling.slabs > 1 ? kMaxGroupStages : kMaxStages;
-  if (layout.structured)
-    maxStages =
-        std::min(maxStages, getStructuredMaxStages(layout, tiling, chip));
-  tiling.stages =
-      std::clamp(longest, kMinStages, std::max(kMinStages, maxStages));
+      tiles < wanted)
+    tiling.split = std::max<int64_t>(
+        1, std::min({int64_t(llvm::divideCeil(wanted, tiles)),
+                     getLongestWalk(tiling) / kMinSplitSteps, kMaxSplit}));
+  tiling.stages = getStages(layout, tiling, chip);
   return tiling;
+}
+
+std::string tesa::checkStructuredTiling(ArrayRef<int64_t> tiling) {
+  if (tiling.size() != 5)
+    return "structured-tiling takes five values (dense columns a warpgroup, "
+           "warpgroups, slabs a block, walk slices, ring slots), not " +
+           std::to_string(tiling.size());
+  auto [columns, warpgroups, slabs, split, stages] =
+      std::tuple(tiling[0], tiling[1], tiling[2], tiling[3], tiling[4]);
+  // A tensor map's box is at most 256 dense columns; a warpgroup's
+  // accumulators are at most 64 x 256 f32 for all of its slabs.
+  if (columns < 32 || columns % 32 != 0 || columns * slabs > 256 ||
+      columns * warpgroups > 256)
+    return "structured-tiling: " + std::to_string(columns) +
+           " dense columns a warpgroup is not a multiple of 32 whose "
+           "product with the warpgroups and with the slabs is at most 256";
+  if (warpgroups < 1 || warpgroups > 2 || slabs < 1 || slabs > 2)
+    return "structured-tiling: warpgroups and slabs a block are 1 or 2";
+  if (split < 1 || split > kMaxSplit || (split > 1 && warpgroups * slabs > 1))
+    return "structured-tiling: walk slices are 1 to 8, and above 1 only "
+           "with one warpgroup of one slab";
+  if (stages != 0 && (stages < 2 || stages > kMaxGroupStages))
+    return "structured-tiling: ring slots are 2 to 8 (0: the heuristic's)";
+  return "";
 }
 
 int64_t tesa::getWgmmaBlockSplit(const PartLayout &layout,
@@ -296,6 +344,13 @@ static bool fitsSharedMemory(const PartLayout &layout,
                              const ChipDescription &chip) {
   return getSharedBytes(layout, getTiling(layout, chip)) <=
          int64_t(chip.maxSharedMemoryPerBlock);
+}
+
+std::pair<int64_t, int64_t>
+tesa::getWgmmaStructuredSharedBytes(const PartLayout &layout,
+                                    const ChipDescription &chip) {
+  return {getSharedBytes(layout, getTiling(layout, chip)),
+          int64_t(chip.maxSharedMemoryPerBlock)};
 }
 
 bool tesa::canUseWgmmaStructured(const PartLayout &layout,
