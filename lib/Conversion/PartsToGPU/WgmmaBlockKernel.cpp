@@ -95,11 +95,25 @@ static constexpr int64_t kMinSplitSteps = 4, kMaxSplit = 8;
 /// finished and stored. Element by element, a load waited behind the
 /// stores before it (they may alias), one memory latency an element.
 static constexpr int64_t kEpilogueBatch = 16;
-/// Blocks of threads a multiprocessor that split walks aim for: one
-/// warpgroup's products of one step wait for the step before, so a
-/// multiprocessor needs several walks at once to keep its tensor cores
-/// busy.
-static constexpr int64_t kSplitBlocksPerMultiprocessor = 2;
+/// Structured parts whose tiles of the size rule give fewer blocks of
+/// threads than this many a multiprocessor take a tiling for few tiles
+/// (getFewTilesTiling).
+static constexpr int64_t kStructuredBlocksPerMultiprocessor = 2;
+/// The tiling for few tiles aims at one wave of one block of threads a
+/// multiprocessor, at least 7/10 of them busy, with tiles as large as
+/// that allows: a step of a block's walk took about as long for 128
+/// columns of two slabs as for 64 of one, so larger tiles read each
+/// operand fewer times for the same time a step. Split walks cost about
+/// kSplitCostSteps steps more (their cluster's sums and 2-byte stores).
+/// On an H100 (bench/structured_tiles.py, BERT-base's Linears, weights from
+/// memory; bench/results/structured-tiles-h100.json) the rule's tilings
+/// took 0.0068 against 0.0102 ms the previous rule's (split walks, at
+/// least two blocks a multiprocessor) on FFN1 at 512 tokens (128 columns
+/// by two slabs, 96 blocks, against 384), 0.0102 against 0.0117 on FFN2
+/// (two slices of 24 steps, 96 blocks, against six), 0.0047 against
+/// 0.0066 on the 768-channel Linear, and 0.0049 against 0.0064 on FFN1 at
+/// 128 tokens (64 columns, 96 blocks, against two slices of 128).
+static constexpr int64_t kFewTilesMinBlocksTenths = 7, kSplitCostSteps = 8;
 /// Shared memory the system reserves for each block of threads.
 static constexpr int64_t kReservedSharedBytes = 1024;
 
@@ -260,6 +274,54 @@ static WgmmaBlockTiling getGivenTiling(const PartLayout &layout,
   return tiling;
 }
 
+/// A structured part's tiling where its tiles are few (see
+/// kFewTilesMinBlocksTenths): of one warpgroup of one or two slabs of 32 to
+/// 128 dense columns each, unsplit or split into the fewest slices (of at
+/// least kMinSplitSteps steps) that make it enough blocks of threads, the
+/// one whose walks are shortest counting a split as kSplitCostSteps steps,
+/// ties to the largest tiles; where none makes enough blocks, the one
+/// that makes the most.
+static WgmmaBlockTiling getFewTilesTiling(const PartLayout &layout,
+                                          const ChipDescription &chip) {
+  int64_t minBlocks = llvm::divideCeil(
+      kFewTilesMinBlocksTenths * int64_t(chip.multiprocessors), 10);
+  int64_t widest = std::max<int64_t>(32, llvm::alignTo(layout.columns, 32));
+  std::optional<WgmmaBlockTiling> best;
+  int64_t bestCost = 0, bestBlocks = 0;
+  // (slabs, columns), largest tiles first, then widest.
+  constexpr std::pair<int64_t, int64_t> kShapes[] = {
+      {2, 128}, {1, 128}, {2, 64}, {1, 64}, {2, 32}, {1, 32}};
+  for (auto [slabs, columns] : kShapes) {
+    if (columns > widest)
+      continue;
+    WgmmaBlockTiling candidate{1, columns, 0, slabs, 1,
+                               groupWorkRows(layout, slabs)};
+    int64_t tiles = candidate.getGroups() * getColumnTiles(layout, columns);
+    int64_t steps = getLongestWalk(candidate);
+    // Groups of slabs take no slices (ClusterSums: one slab a block).
+    while (slabs == 1 && tiles * candidate.split < minBlocks &&
+           candidate.split < kMaxSplit &&
+           steps / (candidate.split + 1) >= kMinSplitSteps)
+      ++candidate.split;
+    int64_t blocks = tiles * candidate.split;
+    int64_t cost = getLongestWalk(candidate) +
+                   (candidate.split > 1 ? kSplitCostSteps : 0);
+    bool enough = blocks >= minBlocks, bestEnough = bestBlocks >= minBlocks;
+    bool better = !best || (enough && !bestEnough) ||
+                  (enough && bestEnough && cost < bestCost) ||
+                  (!enough && !bestEnough &&
+                   (blocks > bestBlocks ||
+                    (blocks == bestBlocks && cost < bestCost)));
+    if (better) {
+      best = candidate;
+      bestCost = cost;
+      bestBlocks = blocks;
+    }
+  }
+  best->stages = getStages(layout, *best, chip);
+  return *best;
+}
+
 static WgmmaBlockTiling getTiling(const PartLayout &layout,
                                   const ChipDescription &chip) {
   if (layout.structured && !layout.structuredTiling.empty())
@@ -294,18 +356,11 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
     tiling.slabs = slabs;
     tiling.groups = std::move(groups);
   }
-  // Structured slabs split their walks where their tiles give fewer than
-  // kSplitBlocksPerMultiprocessor blocks of threads a multiprocessor (a
-  // product of few dense columns: BERT-base's Linears at 128 tokens), each
-  // slice at least kMinSplitSteps long.
   int64_t tiles =
       tiling.getGroups() * getColumnTiles(layout, tiling.getColumns());
-  int64_t wanted = kSplitBlocksPerMultiprocessor * chip.multiprocessors;
-  if (layout.structured && tiling.slabs == 1 && tiling.warpgroups == 1 &&
-      tiles < wanted)
-    tiling.split = std::max<int64_t>(
-        1, std::min({int64_t(llvm::divideCeil(wanted, tiles)),
-                     getLongestWalk(tiling) / kMinSplitSteps, kMaxSplit}));
+  if (layout.structured &&
+      tiles < kStructuredBlocksPerMultiprocessor * chip.multiprocessors)
+    return getFewTilesTiling(layout, chip);
   tiling.stages = getStages(layout, tiling, chip);
   return tiling;
 }
