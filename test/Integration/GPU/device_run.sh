@@ -133,8 +133,10 @@ case "${1:-check}" in
       cat "$LOGS/$models.log"
     done
     # Nsight Compute and the sanitizers on the variants where there are
-    # (else on gpu-run/bench): the split walks (BERT-base's Linears at 128
-    # tokens) and the FFN shape's kernel.
+    # (else on gpu-run/bench): the split walks (BERT-base's FFN2 and
+    # 768-channel Linear at 128 tokens), the unsplit tilings for few tiles
+    # (FFN1 at 512 tokens, pairs of slabs; at 128, 64 columns) and the FFN
+    # shape's kernel.
     # NCU=0 skips Nsight Compute; SANITIZERS lists the tools (all three
     # by default), for a run short of device time.
     variants=$(ls -d gpu-run/bench-* 2>/dev/null)
@@ -146,7 +148,9 @@ case "${1:-check}" in
     done
     for dir in ${variants:-gpu-run/bench}; do
       for name in two_four_random_f16prog_s128_ffn2 \
-          two_four_random_f16prog_s128_attention two_four_random_f16prog_ffn; do
+          two_four_random_f16prog_s128_attention \
+          two_four_random_f16prog_s512_ffn1 two_four_random_f16prog_s128_ffn1 \
+          two_four_random_f16prog_ffn; do
         [ -e "$dir/$name.so" ] || continue
         for tool in ${SANITIZERS:-memcheck racecheck synccheck}; do
           step "$(basename "$dir")-$name-$tool" 90 compute-sanitizer \
