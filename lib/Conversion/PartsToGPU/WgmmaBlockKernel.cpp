@@ -192,10 +192,12 @@ static int64_t getStageBytes(const PartLayout &layout,
 /// (one warpgroup a block, see ClusterSums), or the runs' (see
 /// TransposedSums).
 static int64_t getSumBytes(const WgmmaBlockTiling &tiling) {
-  if (tiling.split > 1)
-    return ClusterSums::getBytes(kWarpgroupThreads,
-                                 tiling.columnsPerWarpgroup / 2);
-  return tiling.warpgroups * getTransposedSumsBytes(tiling.columnsPerWarpgroup);
+  int64_t runs =
+      tiling.warpgroups * getTransposedSumsBytes(tiling.columnsPerWarpgroup);
+  if (tiling.split == 1)
+    return runs;
+  return std::max(runs, ClusterSums::getBytes(kWarpgroupThreads,
+                                              tiling.columnsPerWarpgroup / 2));
 }
 
 /// Bytes of the rings, whose space a structured part's sums take over.
@@ -553,6 +555,11 @@ private:
   /// result.
   void storeClusterSums(WarpgroupMmaEmitter &atom, Value warpgroup,
                         Value inGroup);
+  /// Split walks whose result takes runs: the warpgroup (`isConsumer`)
+  /// adds up this block's share over the cluster, then, once every block
+  /// has read the others' sums (the cluster barrier), writes it where its
+  /// own sums were and adds it to the result a run at a time.
+  void storeShareAsRuns(Value isConsumer, Value warpgroup, Value inGroup);
   /// Adds thread `inGroup`'s runs of slab `slab` (see TransposedSums) to
   /// the result.
   void storeRuns(TransposedSums &staged, int64_t slab, Value warpgroup,
@@ -664,8 +671,10 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
   if (slice)
     clusterSums.emplace(kb, denseRing, kWarpgroupThreads,
                         tiling.columnsPerWarpgroup / 2);
-  else
-    storesRuns = structured && kb.canStoreChannelRuns(out, kRunRows);
+  // Split walks store runs of their shares where the split is a power of
+  // two (see TransposedSums::setShare).
+  storesRuns = structured && kb.canStoreChannelRuns(out, kRunRows) &&
+               llvm::is_contained({1, 2, 4, 8}, tiling.split);
 }
 
 Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
@@ -711,6 +720,8 @@ void WgmmaBlockEmitter::emit() {
   // Split walks: every block of the cluster has left its sums in its
   // shared memory; each adds up its share of the tile's elements.
   clusterSums->barrier();
+  if (storesRuns)
+    return storeShareAsRuns(isConsumer, warpgroup, inGroup);
   kb.ifThen(isConsumer, [&] {
     WarpgroupMmaEmitter atom = getAtom();
     storeClusterSums(atom, warpgroup, inGroup);
@@ -1040,6 +1051,35 @@ void WgmmaBlockEmitter::storeClusterSums(WarpgroupMmaEmitter &atom,
   });
 }
 
+void WgmmaBlockEmitter::storeShareAsRuns(Value isConsumer, Value warpgroup,
+                                         Value inGroup) {
+  WarpgroupMmaEmitter atom = getAtom();
+  int64_t shares = atom.getAccumulatorCount() / tiling.split;
+  SmallVector<Type> types(shares, b.getF32Type());
+  auto add = scf::IfOp::create(b, types, isConsumer, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&add.getThenRegion().front());
+    SmallVector<Value> totals;
+    for (int64_t u = 0; u < shares; ++u)
+      totals.push_back(clusterSums->add(
+          inGroup, kb.affine(slice, 1, u * tiling.split), tiling.split));
+    scf::YieldOp::create(b, totals);
+    b.setInsertionPointToStart(&add.getElseRegion().front());
+    scf::YieldOp::create(
+        b, SmallVector<Value>(shares, arith::ConstantOp::create(
+                                          b, b.getF32FloatAttr(0.0f))));
+  }
+  clusterSums->barrier();
+  kb.ifThen(isConsumer, [&] {
+    TransposedSums staged = getTransposedSums(warpgroup);
+    staged.setShare(slice, tiling.split);
+    staged.write(inGroup, SmallVector<Value>(add.getResults()));
+    staged.syncWarp();
+    storeRuns(staged, 0, warpgroup, inGroup);
+  });
+}
+
 void WgmmaBlockEmitter::storeRuns(TransposedSums &staged, int64_t slab,
                                   Value warpgroup, Value inGroup) {
   std::pair<Value, Value> slabRow = getSlabRow(slab);
@@ -1073,7 +1113,7 @@ void WgmmaBlockEmitter::storeRuns(TransposedSums &staged, int64_t slab,
   // else each run where it lies inside the result (runs lie wholly inside
   // it or outside: whole runs of channels, see canStoreChannelRuns).
   int64_t runs = staged.getRunsPerLane();
-  if (coversWholeTiles()) {
+  if (coversWholeTiles() && staged.everyLaneHasRuns()) {
     for (int64_t k = 0; k < runs; k += kEpilogueBatch / kRunRows) {
       SmallVector<SmallVector<TileSum>> batch;
       for (int64_t j = k; j < std::min(runs, k + kEpilogueBatch / kRunRows);
@@ -1083,12 +1123,19 @@ void WgmmaBlockEmitter::storeRuns(TransposedSums &staged, int64_t slab,
     }
     return;
   }
-  for (int64_t k = 0; k < runs; ++k) {
+  auto storeRun = [&](int64_t k) {
     SmallVector<TileSum> run = readRun(k);
     auto [channel, column] = getResultElement(run.front(), warpgroup);
     kb.ifThen(kb.both(slabRow.second, kb.both(kb.less(channel, layout.channels),
                                               kb.less(column, layout.columns))),
               [&] { storeBatch({run}); });
+  };
+  // A share's last runs may lie past some lanes' (the reads too).
+  for (int64_t k = 0; k < runs; ++k) {
+    if (staged.everyLaneHasRuns())
+      storeRun(k);
+    else
+      kb.ifThen(staged.hasRun(inGroup, k), [&] { storeRun(k); });
   }
 }
 
