@@ -1307,12 +1307,15 @@ def f16_cases(small=False):
         # 2:4 weights on sm_90's sparse wgmma, the result stored in runs of
         # eight channels: channels and columns not multiples of the tiles;
         # whole tiles (each batch's loads first); few tiles, the walks
-        # split over a cluster that adds its sums up.
+        # split over a cluster that adds its sums up, each block storing
+        # its share's runs: four slices whose share leaves half the lanes
+        # without runs, then eight and two slices of 128 columns.
         *[as_f16(structured_gelu(f"structured_{m}x{k}x{n}_src", m, k, n),
                  f"structured_{m}x{k}x{n}_f16",
                  wgmma_tile_for(1, m, n, rhs_along_n=True), k)
           for m, k, n in ((200, 256, 200), (1024, 128, 512),
-                          (64, 1024, 128))],
+                          (64, 1024, 128), (128, 2048, 768),
+                          (512, 1152, 768))],
         # A decode step (16 rows) by a weight keeping 2% of its elements:
         # one fine-grained f16 part (SIMT) instead of the dense product.
         as_f16(fine_sparse_gelu("fine_decode_f16_src", bits=16),
