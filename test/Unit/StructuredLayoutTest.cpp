@@ -125,44 +125,35 @@ PartLayout warpgroupLayout(int64_t channels, int64_t reduction,
   return layout;
 }
 
-TEST(StructuredLayout, WarpgroupKernelTilesFewTilesForOneWave) {
+TEST(StructuredLayout, WarpgroupKernelSplitsTheWalksOfFewTiles) {
   const ChipDescription &sm90 = chip("sm_90");
   ASSERT_EQ(sm90.multiprocessors, 132u);
-  // BERT-base's FFN2 at 128 tokens: 12 block rows of 48 steps. No unsplit
-  // tiling makes 93 blocks (7/10 of the multiprocessors); of the split
-  // ones, 128 columns in eight slices (96 blocks in clusters of eight,
-  // each cluster a tile's slices) has the shortest walks, six steps.
+  // BERT-base's FFN2 at 128 tokens: 12 block rows by two tiles of 64
+  // columns (24 tiles), 48 steps each: slices for two blocks of threads a
+  // multiprocessor (11), at most eight (a portable cluster): 192 blocks in
+  // clusters of eight, each cluster a tile's slices.
   PartLayout ffn2 = warpgroupLayout(768, 3072, 128);
   EXPECT_EQ(getWgmmaBlockSplit(ffn2, sm90), 8);
   KernelLaunch compute = getWgmmaBlockLaunch(ffn2, sm90);
   EXPECT_EQ(compute.grid[0], 12 * 8);
-  EXPECT_EQ(compute.grid[1], 1);
+  EXPECT_EQ(compute.grid[1], 2);
   EXPECT_EQ(compute.clusterBlocks, 8);
-  // The sums of a warpgroup (64 x 128 f32) fit where the rings were.
-  EXPECT_GE(compute.sharedBytes, 64 * 128 * 4);
-  // The FFN1 product at 128 tokens: 48 block rows by two tiles of 64
-  // columns make 96 blocks unsplit, whose 12 steps cost less than six and
-  // a split.
-  PartLayout ffn1At128 = warpgroupLayout(3072, 768, 128);
-  EXPECT_EQ(getWgmmaBlockSplit(ffn1At128, sm90), 1);
-  EXPECT_EQ(getWgmmaBlockLaunch(ffn1At128, sm90).grid[0], 48);
-  EXPECT_EQ(getWgmmaBlockLaunch(ffn1At128, sm90).grid[1], 2);
-  // An MLP's 4096 x 4096 product at 128 rows: 64 tiles of 128 columns in
-  // two slices of 32 steps, against 128 unsplit tiles of 64 steps.
-  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(4096, 4096, 128), sm90), 2);
-  // Walks of 12 steps, 12 block rows: at most two slices of 32 columns
-  // (four tiles) reach 93 blocks.
-  PartLayout attention = warpgroupLayout(768, 768, 128);
-  EXPECT_EQ(getWgmmaBlockSplit(attention, sm90), 2);
-  EXPECT_EQ(getWgmmaBlockLaunch(attention, sm90).grid[1], 4);
-  // Walks of four steps are not split; neither are tiles that give every
-  // multiprocessor two (the FFN1 product at 4096 tokens, whose tiles are
-  // the size rule's: two warpgroups of 128 columns).
+  // The FFN1 product at 128 tokens: 48 block rows by two tiles (96, fewer
+  // than two a multiprocessor), 12 steps each: three slices of four.
+  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(3072, 768, 128), sm90), 3);
+  // An MLP's 4096 x 4096 product at 128 rows: 128 tiles of 64 steps, three
+  // slices.
+  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(4096, 4096, 128), sm90), 3);
+  // The sums of a warpgroup (64 x 64 f32) fit where the rings were.
+  EXPECT_GE(compute.sharedBytes, 64 * 64 * 4);
+  // Walks of 12 steps: at most three slices of four.
+  EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(768, 768, 128), sm90), 3);
+  // Walks of four steps, and tiles that give every multiprocessor two (the
+  // FFN1 product at 4096 tokens), are not split.
   EXPECT_EQ(getWgmmaBlockSplit(warpgroupLayout(768, 256, 128), sm90), 1);
   PartLayout ffn1 = warpgroupLayout(3072, 768, 4096);
   EXPECT_EQ(getWgmmaBlockSplit(ffn1, sm90), 1);
   EXPECT_EQ(getWgmmaBlockLaunch(ffn1, sm90).clusterBlocks, 1);
-  EXPECT_EQ(getWgmmaBlockLaunch(ffn1, sm90).block[0], 2 * 128 + 32);
 }
 
 } // namespace

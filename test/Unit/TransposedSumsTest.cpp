@@ -90,48 +90,6 @@ TEST_P(TransposedSumsTest, QuarterWarpLoadsHitDistinctBanks) {
       }
 }
 
-TEST_P(TransposedSumsTest, RunsLieInOneAccumulator) {
-  // Run r's rows of its column are lane (column mod 8) / 2 + 4 row's
-  // accumulator getTransposedRunAccumulator(r), for each of its rows.
-  int64_t columns = GetParam();
-  for (int64_t run = 0; run < 2 * columns; ++run) {
-    auto [column, first] = getTransposedRun(run);
-    int64_t i = getTransposedRunAccumulator(run);
-    for (int64_t r = 0; r < kRunRows; ++r) {
-      int64_t lane = 4 * ((first + r) % 8) + (column % 8) / 2;
-      EXPECT_EQ(getWgmmaAccumulatorPosition(lane, i),
-                std::make_pair(first + r, column))
-          << "run " << run << " row " << r;
-    }
-  }
-}
-
-TEST_P(TransposedSumsTest, SharesHoldTheRunsOfTheirSlice) {
-  // A split's shares are the runs of their slice's accumulators, each run
-  // once, in order; a share's accumulators are at the slice's word plus
-  // the word of the multiple of the split.
-  int64_t columns = GetParam();
-  auto word = [](int64_t i) {
-    auto [row, column] = getWgmmaAccumulatorPosition(0, i);
-    return getTransposedWord(row, column);
-  };
-  for (int64_t split : {2, 4, 8})
-    for (int64_t slice = 0; slice < split; ++slice) {
-      std::set<int64_t> share;
-      for (int64_t index = 0; index < 2 * columns / split; ++index) {
-        int64_t run = getTransposedShareRun(index, slice, split);
-        ASSERT_LT(run, 2 * columns);
-        EXPECT_EQ(getTransposedRunAccumulator(run) % split, slice);
-        EXPECT_TRUE(share.insert(run).second);
-        if (index > 0) {
-          EXPECT_GT(run, getTransposedShareRun(index - 1, slice, split));
-        }
-      }
-      for (int64_t u = 0; u * split < columns / 2; ++u)
-        EXPECT_EQ(word(slice + u * split), word(slice) + word(u * split));
-    }
-}
-
 INSTANTIATE_TEST_SUITE_P(Columns, TransposedSumsTest,
                          ::testing::Values(16, 32, 64, 96, 128, 256));
 

@@ -21,12 +21,6 @@
 // 8 ((r / 8) mod 2) on; lane l reads runs l, l + 32, ... A warp reads only
 // its own area.
 //
-// Split walks (ClusterSums.h) leave each block of a cluster a share of the
-// accumulators, those whose index is its slice mod the split: since every
-// run lies in one accumulator of its lanes (getTransposedRunAccumulator),
-// a block writes only its share and its lanes read only the share's runs
-// (getTransposedShareRun), for splits that are powers of two.
-//
 // The index math is plain integer arithmetic here, unit-tested in
 // test/Unit/TransposedSumsTest.cpp; TransposedSums applies it to SSA values.
 //
@@ -53,13 +47,6 @@ int64_t getTransposedWord(int64_t row, int64_t column);
 std::pair<int64_t, int64_t> getTransposedRun(int64_t run);
 /// Bytes of a warpgroup's areas for accumulators of `columns` columns.
 int64_t getTransposedSumsBytes(int64_t columns);
-/// The accumulator (wgmma's index of a lane's f32 sums) whose rows run
-/// `run` of a warp's area holds.
-int64_t getTransposedRunAccumulator(int64_t run);
-/// Split walks: the run of a warp's area that is run `index` of the share
-/// of slice `slice` of `split` (1, 2, 4 or 8), in order: the runs whose
-/// accumulator is `slice` mod `split`.
-int64_t getTransposedShareRun(int64_t index, int64_t slice, int64_t split);
 
 /// Emits the shared-memory side of a warpgroup's transposed sums (see the
 /// file comment): accumulators of `columns` columns, the warpgroup's areas
@@ -69,17 +56,10 @@ public:
   TransposedSums(KernelEmitter &e, mlir::Value base, int64_t columns)
       : e(e), base(base), columns(columns) {}
 
-  /// Split walks: only the share of slice `slice` (an index) of `split` (2,
-  /// 4 or 8) is written and read.
-  void setShare(mlir::Value slice, int64_t split);
-  /// Runs each lane reads (the last may lie past the share's: see hasRun).
-  int64_t getRunsPerLane() const;
-  /// Whether every lane has getRunsPerLane() runs.
-  bool everyLaneHasRuns() const;
-  /// Whether thread `thread` has run `k`.
-  mlir::Value hasRun(mlir::Value thread, int64_t k);
+  /// Runs each lane reads.
+  int64_t getRunsPerLane() const { return 2 * columns / 32; }
   /// Thread `thread` (of the warpgroup) writes its accumulators, `sums[i]`
-  /// accumulator i (or, given a share, accumulator slice + i split).
+  /// accumulator i.
   void write(mlir::Value thread, llvm::ArrayRef<mlir::Value> sums);
   /// The row (of the warpgroup's 64) and column of the first sum of run
   /// `k` of thread `thread`.
@@ -95,17 +75,10 @@ private:
   /// The shared address of the warp area's word `word` (an index) of the
   /// warp of `thread`.
   mlir::Value getAddress(mlir::Value thread, mlir::Value word);
-  /// The run of the warp's area that is run `index` (an index) of the
-  /// lanes' runs: of the share, if any (getTransposedShareRun).
-  mlir::Value getRun(mlir::Value index);
-  /// Runs of a warp's area the lanes read: all, or the share's.
-  int64_t getWarpRuns() const { return 2 * columns / split; }
 
   KernelEmitter &e;
   mlir::Value base;
   int64_t columns;
-  mlir::Value slice;
-  int64_t split = 1;
 };
 
 } // namespace tesa

@@ -95,25 +95,11 @@ static constexpr int64_t kMinSplitSteps = 4, kMaxSplit = 8;
 /// finished and stored. Element by element, a load waited behind the
 /// stores before it (they may alias), one memory latency an element.
 static constexpr int64_t kEpilogueBatch = 16;
-/// Structured parts whose tiles of the size rule give fewer blocks of
-/// threads than this many a multiprocessor take a tiling for few tiles
-/// (getFewTilesTiling).
-static constexpr int64_t kStructuredBlocksPerMultiprocessor = 2;
-/// The tiling for few tiles aims at one wave of one block of threads a
-/// multiprocessor, at least 7/10 of them busy, with tiles as large as
-/// that allows: a step of a block's walk took about as long for 128
-/// columns of two slabs as for 64 of one, so larger tiles read each
-/// operand fewer times for the same time a step. Split walks cost about
-/// kSplitCostSteps steps more (their cluster's sums and 2-byte stores).
-/// On an H100 (bench/structured_tiles.py, BERT-base's Linears, weights from
-/// memory; bench/results/structured-tiles-h100.json) the rule's tilings
-/// took 0.0068 against 0.0102 ms the previous rule's (split walks, at
-/// least two blocks a multiprocessor) on FFN1 at 512 tokens (128 columns
-/// by two slabs, 96 blocks, against 384), 0.0102 against 0.0117 on FFN2
-/// (two slices of 24 steps, 96 blocks, against six), 0.0047 against
-/// 0.0066 on the 768-channel Linear, and 0.0049 against 0.0064 on FFN1 at
-/// 128 tokens (64 columns, 96 blocks, against two slices of 128).
-static constexpr int64_t kFewTilesMinBlocksTenths = 7, kSplitCostSteps = 8;
+/// Blocks of threads a multiprocessor that split walks aim for: one
+/// warpgroup's products of one step wait for the step before, so a
+/// multiprocessor needs several walks at once to keep its tensor cores
+/// busy.
+static constexpr int64_t kSplitBlocksPerMultiprocessor = 2;
 /// Shared memory the system reserves for each block of threads.
 static constexpr int64_t kReservedSharedBytes = 1024;
 
@@ -192,12 +178,10 @@ static int64_t getStageBytes(const PartLayout &layout,
 /// (one warpgroup a block, see ClusterSums), or the runs' (see
 /// TransposedSums).
 static int64_t getSumBytes(const WgmmaBlockTiling &tiling) {
-  int64_t runs =
-      tiling.warpgroups * getTransposedSumsBytes(tiling.columnsPerWarpgroup);
-  if (tiling.split == 1)
-    return runs;
-  return std::max(runs, ClusterSums::getBytes(kWarpgroupThreads,
-                                              tiling.columnsPerWarpgroup / 2));
+  if (tiling.split > 1)
+    return ClusterSums::getBytes(kWarpgroupThreads,
+                                 tiling.columnsPerWarpgroup / 2);
+  return tiling.warpgroups * getTransposedSumsBytes(tiling.columnsPerWarpgroup);
 }
 
 /// Bytes of the rings, whose space a structured part's sums take over.
@@ -276,54 +260,6 @@ static WgmmaBlockTiling getGivenTiling(const PartLayout &layout,
   return tiling;
 }
 
-/// A structured part's tiling where its tiles are few (see
-/// kFewTilesMinBlocksTenths): of one warpgroup of one or two slabs of 32 to
-/// 128 dense columns each, unsplit or split into the fewest slices (of at
-/// least kMinSplitSteps steps) that make it enough blocks of threads, the
-/// one whose walks are shortest counting a split as kSplitCostSteps steps,
-/// ties to the largest tiles; where none makes enough blocks, the one
-/// that makes the most.
-static WgmmaBlockTiling getFewTilesTiling(const PartLayout &layout,
-                                          const ChipDescription &chip) {
-  int64_t minBlocks = llvm::divideCeil(
-      kFewTilesMinBlocksTenths * int64_t(chip.multiprocessors), 10);
-  int64_t widest = std::max<int64_t>(32, llvm::alignTo(layout.columns, 32));
-  std::optional<WgmmaBlockTiling> best;
-  int64_t bestCost = 0, bestBlocks = 0;
-  // (slabs, columns), largest tiles first, then widest.
-  constexpr std::pair<int64_t, int64_t> kShapes[] = {
-      {2, 128}, {1, 128}, {2, 64}, {1, 64}, {2, 32}, {1, 32}};
-  for (auto [slabs, columns] : kShapes) {
-    if (columns > widest)
-      continue;
-    WgmmaBlockTiling candidate{1, columns, 0, slabs, 1,
-                               groupWorkRows(layout, slabs)};
-    int64_t tiles = candidate.getGroups() * getColumnTiles(layout, columns);
-    int64_t steps = getLongestWalk(candidate);
-    // Groups of slabs take no slices (ClusterSums: one slab a block).
-    while (slabs == 1 && tiles * candidate.split < minBlocks &&
-           candidate.split < kMaxSplit &&
-           steps / (candidate.split + 1) >= kMinSplitSteps)
-      ++candidate.split;
-    int64_t blocks = tiles * candidate.split;
-    int64_t cost = getLongestWalk(candidate) +
-                   (candidate.split > 1 ? kSplitCostSteps : 0);
-    bool enough = blocks >= minBlocks, bestEnough = bestBlocks >= minBlocks;
-    bool better = !best || (enough && !bestEnough) ||
-                  (enough && bestEnough && cost < bestCost) ||
-                  (!enough && !bestEnough &&
-                   (blocks > bestBlocks ||
-                    (blocks == bestBlocks && cost < bestCost)));
-    if (better) {
-      best = candidate;
-      bestCost = cost;
-      bestBlocks = blocks;
-    }
-  }
-  best->stages = getStages(layout, *best, chip);
-  return *best;
-}
-
 static WgmmaBlockTiling getTiling(const PartLayout &layout,
                                   const ChipDescription &chip) {
   if (layout.structured && !layout.structuredTiling.empty())
@@ -358,11 +294,18 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
     tiling.slabs = slabs;
     tiling.groups = std::move(groups);
   }
+  // Structured slabs split their walks where their tiles give fewer than
+  // kSplitBlocksPerMultiprocessor blocks of threads a multiprocessor (a
+  // product of few dense columns: BERT-base's Linears at 128 tokens), each
+  // slice at least kMinSplitSteps long.
   int64_t tiles =
       tiling.getGroups() * getColumnTiles(layout, tiling.getColumns());
-  if (layout.structured &&
-      tiles < kStructuredBlocksPerMultiprocessor * chip.multiprocessors)
-    return getFewTilesTiling(layout, chip);
+  int64_t wanted = kSplitBlocksPerMultiprocessor * chip.multiprocessors;
+  if (layout.structured && tiling.slabs == 1 && tiling.warpgroups == 1 &&
+      tiles < wanted)
+    tiling.split = std::max<int64_t>(
+        1, std::min({int64_t(llvm::divideCeil(wanted, tiles)),
+                     getLongestWalk(tiling) / kMinSplitSteps, kMaxSplit}));
   tiling.stages = getStages(layout, tiling, chip);
   return tiling;
 }
@@ -555,11 +498,6 @@ private:
   /// result.
   void storeClusterSums(WarpgroupMmaEmitter &atom, Value warpgroup,
                         Value inGroup);
-  /// Split walks whose result takes runs: the warpgroup (`isConsumer`)
-  /// adds up this block's share over the cluster, then, once every block
-  /// has read the others' sums (the cluster barrier), writes it where its
-  /// own sums were and adds it to the result a run at a time.
-  void storeShareAsRuns(Value isConsumer, Value warpgroup, Value inGroup);
   /// Adds thread `inGroup`'s runs of slab `slab` (see TransposedSums) to
   /// the result.
   void storeRuns(TransposedSums &staged, int64_t slab, Value warpgroup,
@@ -671,10 +609,8 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
   if (slice)
     clusterSums.emplace(kb, denseRing, kWarpgroupThreads,
                         tiling.columnsPerWarpgroup / 2);
-  // Split walks store runs of their shares where the split is a power of
-  // two (see TransposedSums::setShare).
-  storesRuns = structured && kb.canStoreChannelRuns(out, kRunRows) &&
-               llvm::is_contained({1, 2, 4, 8}, tiling.split);
+  else
+    storesRuns = structured && kb.canStoreChannelRuns(out, kRunRows);
 }
 
 Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
@@ -720,8 +656,6 @@ void WgmmaBlockEmitter::emit() {
   // Split walks: every block of the cluster has left its sums in its
   // shared memory; each adds up its share of the tile's elements.
   clusterSums->barrier();
-  if (storesRuns)
-    return storeShareAsRuns(isConsumer, warpgroup, inGroup);
   kb.ifThen(isConsumer, [&] {
     WarpgroupMmaEmitter atom = getAtom();
     storeClusterSums(atom, warpgroup, inGroup);
@@ -1051,35 +985,6 @@ void WgmmaBlockEmitter::storeClusterSums(WarpgroupMmaEmitter &atom,
   });
 }
 
-void WgmmaBlockEmitter::storeShareAsRuns(Value isConsumer, Value warpgroup,
-                                         Value inGroup) {
-  WarpgroupMmaEmitter atom = getAtom();
-  int64_t shares = atom.getAccumulatorCount() / tiling.split;
-  SmallVector<Type> types(shares, b.getF32Type());
-  auto add = scf::IfOp::create(b, types, isConsumer, /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&add.getThenRegion().front());
-    SmallVector<Value> totals;
-    for (int64_t u = 0; u < shares; ++u)
-      totals.push_back(clusterSums->add(
-          inGroup, kb.affine(slice, 1, u * tiling.split), tiling.split));
-    scf::YieldOp::create(b, totals);
-    b.setInsertionPointToStart(&add.getElseRegion().front());
-    scf::YieldOp::create(
-        b, SmallVector<Value>(shares, arith::ConstantOp::create(
-                                          b, b.getF32FloatAttr(0.0f))));
-  }
-  clusterSums->barrier();
-  kb.ifThen(isConsumer, [&] {
-    TransposedSums staged = getTransposedSums(warpgroup);
-    staged.setShare(slice, tiling.split);
-    staged.write(inGroup, SmallVector<Value>(add.getResults()));
-    staged.syncWarp();
-    storeRuns(staged, 0, warpgroup, inGroup);
-  });
-}
-
 void WgmmaBlockEmitter::storeRuns(TransposedSums &staged, int64_t slab,
                                   Value warpgroup, Value inGroup) {
   std::pair<Value, Value> slabRow = getSlabRow(slab);
@@ -1113,7 +1018,7 @@ void WgmmaBlockEmitter::storeRuns(TransposedSums &staged, int64_t slab,
   // else each run where it lies inside the result (runs lie wholly inside
   // it or outside: whole runs of channels, see canStoreChannelRuns).
   int64_t runs = staged.getRunsPerLane();
-  if (coversWholeTiles() && staged.everyLaneHasRuns()) {
+  if (coversWholeTiles()) {
     for (int64_t k = 0; k < runs; k += kEpilogueBatch / kRunRows) {
       SmallVector<SmallVector<TileSum>> batch;
       for (int64_t j = k; j < std::min(runs, k + kEpilogueBatch / kRunRows);
@@ -1123,19 +1028,12 @@ void WgmmaBlockEmitter::storeRuns(TransposedSums &staged, int64_t slab,
     }
     return;
   }
-  auto storeRun = [&](int64_t k) {
+  for (int64_t k = 0; k < runs; ++k) {
     SmallVector<TileSum> run = readRun(k);
     auto [channel, column] = getResultElement(run.front(), warpgroup);
     kb.ifThen(kb.both(slabRow.second, kb.both(kb.less(channel, layout.channels),
                                               kb.less(column, layout.columns))),
               [&] { storeBatch({run}); });
-  };
-  // A share's last runs may lie past some lanes' (the reads too).
-  for (int64_t k = 0; k < runs; ++k) {
-    if (staged.everyLaneHasRuns())
-      storeRun(k);
-    else
-      kb.ifThen(staged.hasRun(inGroup, k), [&] { storeRun(k); });
   }
 }
 

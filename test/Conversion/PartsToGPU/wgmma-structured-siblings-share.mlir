@@ -4,16 +4,16 @@
 
 // Three 2:4 weights of 768 x 768 times one dense operand of 512 columns (a
 // BERT-base layer's Q, K and V projections at 512 tokens). Alone, a part
-// would take 64 columns a warpgroup (the rule for few tiles: 12 block rows
-// by 8 tiles, 96 blocks), 288 for the three. They run as one grid, so each
-// is tiled for a third of the multiprocessors (44): 128 columns a
-// warpgroup, 48 blocks each, their walks unsplit.
+// would take 64 columns a warpgroup (12 block rows by 4 tiles of 128
+// columns give fewer tiles than the 132 multiprocessors) and split its
+// walks in three: 288 blocks, 864 for the three. They run as one grid, so
+// each is tiled for a third of the multiprocessors: 128 columns a
+// warpgroup and walks split in two, 96 blocks each.
 // CHECK-LABEL: gpu.func @parts_part0_part1_part2(
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32
 // CHECK-NOT: wgmma.mma_async.sp.sync.aligned.m64n64k32
 // CHECK-LABEL: func.func @siblings_share(
-// CHECK-NOT: clusters in
-// CHECK: gpu.launch_func @tesa_kernels::@parts_part0_part1_part2 blocks in (%c144{{.*}}, %c1{{.*}}, %c1{{.*}})
+// CHECK: gpu.launch_func @tesa_kernels::@parts_part0_part1_part2 clusters in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) blocks in (%c288{{.*}}, %c1{{.*}}, %c1{{.*}})
 func.func @siblings_share(%q: tensor<768x768xf32, #two_four>, %k: tensor<768x768xf32, #two_four>, %v: tensor<768x768xf32, #two_four>,
                           %x: tensor<768x512xf32>, %acc: tensor<768x512xf32>)
     -> (tensor<768x512xf32>, tensor<768x512xf32>, tensor<768x512xf32>) {

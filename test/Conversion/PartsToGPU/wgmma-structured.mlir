@@ -144,10 +144,7 @@ func.func @wgmma_structured(%w: tensor<128x128xf32, #tesa.sparsity<map = dense<[
 // CHECK-LABEL: func.func @wgmma_structured_pairs
 // CHECK: gpu.launch_func @tesa_kernels::@part1 blocks in (%c70{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c160
 // CHECK-LABEL: func.func @wgmma_structured_distinct_pairs
-// The nine pairs by 16 tiles of two warpgroups' 256 columns are fewer
-// than two tiles a multiprocessor: the rule for few tiles takes one
-// warpgroup of 128 columns a block, 9 x 32 blocks.
-// CHECK: gpu.launch_func @tesa_kernels::@part2 blocks in (%c9{{.*}}, %c32{{.*}}, %c1{{.*}}) threads in (%c160
+// CHECK: gpu.launch_func @tesa_kernels::@part2 blocks in (%c9{{.*}}, %c16{{.*}}, %c1{{.*}}) threads in (%c288
 func.func @wgmma_structured_pairs(%w: tensor<8960x64xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x64xi8>>>,
                                   %x: tensor<64x256xf32>, %acc: tensor<8960x256xf32>) -> tensor<8960x256xf32> {
   %r = linalg.matmul ins(%w, %x : tensor<8960x64xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x64xi8>>>, tensor<64x256xf32>)

@@ -133,10 +133,8 @@ case "${1:-check}" in
       cat "$LOGS/$models.log"
     done
     # Nsight Compute and the sanitizers on the variants where there are
-    # (else on gpu-run/bench): the split walks (BERT-base's FFN2 and
-    # 768-channel Linear at 128 tokens), the unsplit tilings for few tiles
-    # (FFN1 at 512 tokens, pairs of slabs; at 128, 64 columns) and the FFN
-    # shape's kernel.
+    # (else on gpu-run/bench): the split walks (BERT-base's Linears at 128
+    # and 512 tokens) and the FFN shape's kernel.
     # NCU=0 skips Nsight Compute; SANITIZERS lists the tools (all three
     # by default), for a run short of device time.
     variants=$(ls -d gpu-run/bench-* 2>/dev/null)

@@ -1307,9 +1307,8 @@ def f16_cases(small=False):
         # 2:4 weights on sm_90's sparse wgmma, the result stored in runs of
         # eight channels: channels and columns not multiples of the tiles;
         # whole tiles (each batch's loads first); few tiles, the walks
-        # split over a cluster that adds its sums up, each block storing
-        # its share's runs: four slices whose share leaves half the lanes
-        # without runs, then eight and two slices of 128 columns.
+        # split over a cluster that adds its sums up (in four, eight and
+        # three slices).
         *[as_f16(structured_gelu(f"structured_{m}x{k}x{n}_src", m, k, n),
                  f"structured_{m}x{k}x{n}_f16",
                  wgmma_tile_for(1, m, n, rhs_along_n=True), k)
