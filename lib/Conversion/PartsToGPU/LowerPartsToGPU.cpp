@@ -539,13 +539,10 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
                                  structuredTiling.end());
   layout.structuredRows =
       wgmmaStructured && canUseWgmmaStructured(layout, chipShare);
-  if (!structuredTiling.empty() && wgmmaStructured && layout.structured &&
-      !layout.structuredRows) {
-    auto [bytes, most] = getWgmmaStructuredSharedBytes(layout, chipShare);
-    if (bytes > most)
-      return op.emitError("structured-tiling takes ")
-             << bytes << " bytes of shared memory a block of threads, more "
-             << "than the chip's " << most;
+  if (wgmmaStructured) {
+    std::string error = checkGivenStructuredTiling(layout, chipShare);
+    if (!error.empty())
+      return op.emitError(error);
   }
   const ChipDescription &kernelChip = layout.structuredRows ? chipShare : chip;
   if (!layout.useMma && layout.reduction >= (int64_t(1) << 24))

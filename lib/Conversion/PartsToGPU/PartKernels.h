@@ -211,12 +211,11 @@ bool canUseWgmmaStructured(const PartLayout &layout,
 /// slots), is not one the warpgroup kernel takes; empty where it is.
 std::string checkStructuredTiling(llvm::ArrayRef<int64_t> tiling);
 
-/// Bytes of shared memory the warpgroup kernel of structured `layout`
-/// takes (its tiling PartLayout::structuredTiling where given), and the
-/// most a block of threads of `chip` has.
-std::pair<int64_t, int64_t>
-getWgmmaStructuredSharedBytes(const PartLayout &layout,
-                              const ChipDescription &chip);
+/// Why the tiling PartLayout::structuredTiling gives a structured part
+/// that the warpgroup kernel would otherwise take does not fit `chip`'s
+/// shared memory; empty where it fits, or where none is given.
+std::string checkGivenStructuredTiling(const PartLayout &layout,
+                                       const ChipDescription &chip);
 
 /// The staged SIMT kernel's table of chunks: per work row w and chunk c of
 /// 32 reduction elements (then one past the last), the first of w's

@@ -232,8 +232,8 @@ static int64_t getStructuredMaxStages(const PartLayout &layout,
 static int64_t getLongestWalk(const WgmmaBlockTiling &tiling) {
   int64_t longest = 0;
   for (int64_t g = 0; g < tiling.getGroups(); ++g)
-    longest = std::max<int64_t>(
-        longest, tiling.groups.offsets[g + 1] - tiling.groups.offsets[g]);
+    longest = std::max<int64_t>(longest, tiling.groups.offsets[g + 1] -
+                                             tiling.groups.offsets[g]);
   return llvm::divideCeil(longest, tiling.split);
 }
 
@@ -254,8 +254,8 @@ static int64_t getStages(const PartLayout &layout,
 static WgmmaBlockTiling getGivenTiling(const PartLayout &layout,
                                        const ChipDescription &chip) {
   ArrayRef<int64_t> given = layout.structuredTiling;
-  WgmmaBlockTiling tiling{given[1], given[0], 0, given[2], given[3],
-                          groupWorkRows(layout, given[2])};
+  WgmmaBlockTiling tiling{given[1], given[0], 0,
+                          given[2], given[3], groupWorkRows(layout, given[2])};
   tiling.stages = given[4] ? given[4] : getStages(layout, tiling, chip);
   return tiling;
 }
@@ -346,25 +346,35 @@ static bool fitsSharedMemory(const PartLayout &layout,
          int64_t(chip.maxSharedMemoryPerBlock);
 }
 
-std::pair<int64_t, int64_t>
-tesa::getWgmmaStructuredSharedBytes(const PartLayout &layout,
+/// Whether the warpgroup kernel takes a structured part of `layout`'s
+/// shape on `chip`, whatever its shared memory.
+static bool hasWgmmaStructuredShape(const PartLayout &layout,
                                     const ChipDescription &chip) {
-  return {getSharedBytes(layout, getTiling(layout, chip)),
-          int64_t(chip.maxSharedMemoryPerBlock)};
+  // One warpgroup's rows (64 channels) a block; a block row of 32 or 64
+  // reduction elements packs 32 or 64 bytes, a swizzled row.
+  int64_t br = layout.blockReduction;
+  return chip.hasWarpgroupMma && layout.structured &&
+         layout.compute == ComputeKind::F16 &&
+         layout.blockChannels == kWgmmaRows && (br == 32 || br == 64) &&
+         layout.liveColumns.empty() && !layout.gather &&
+         layout.getNumEntries() != 0 && layout.columns >= kMinColumns;
 }
 
 bool tesa::canUseWgmmaStructured(const PartLayout &layout,
                                  const ChipDescription &chip) {
-  // One warpgroup's rows (64 channels) a block; a block row of 32 or 64
-  // reduction elements packs 32 or 64 bytes, a swizzled row.
-  int64_t br = layout.blockReduction;
-  if (!chip.hasWarpgroupMma || !layout.structured ||
-      layout.compute != ComputeKind::F16 ||
-      layout.blockChannels != kWgmmaRows || (br != 32 && br != 64) ||
-      !layout.liveColumns.empty() || layout.gather ||
-      layout.getNumEntries() == 0 || layout.columns < kMinColumns)
-    return false;
-  return fitsSharedMemory(layout, chip);
+  return hasWgmmaStructuredShape(layout, chip) &&
+         fitsSharedMemory(layout, chip);
+}
+
+std::string tesa::checkGivenStructuredTiling(const PartLayout &layout,
+                                             const ChipDescription &chip) {
+  if (layout.structuredTiling.empty() ||
+      !hasWgmmaStructuredShape(layout, chip) || fitsSharedMemory(layout, chip))
+    return "";
+  return "structured-tiling takes " +
+         std::to_string(getSharedBytes(layout, getTiling(layout, chip))) +
+         " bytes of shared memory a block of threads, more than the chip's " +
+         std::to_string(chip.maxSharedMemoryPerBlock);
 }
 
 bool tesa::usesWgmmaBlocks(const PartLayout &layout,
