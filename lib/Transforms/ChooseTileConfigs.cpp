@@ -678,9 +678,9 @@ struct ChooseTileConfigsPass
         return WalkResult::advance();
       if (failed(TileConfigAttr::verifyInvariants(
               [&] { return kernel.emitOpError(); }, config.getTile(),
-              config.getThreadTile(), config.getThreads(),
-              config.getStages(), config.getCopy(), config.getAtom(),
-              config.getWork(), config.getSplitK())))
+              config.getThreadTile(), config.getThreads(), config.getStages(),
+              config.getCopy(), config.getAtom(), config.getWork(),
+              config.getSplitK(), config.getCluster())))
         return WalkResult::interrupt();
       kernel.setConfigAttr(config);
       return WalkResult::advance();

@@ -59,6 +59,8 @@ struct RegionKernel {
   int64_t threads = 1;
   /// Bytes of dynamic shared memory the kernel takes.
   int64_t sharedBytes = 0;
+  /// Blocks of a cluster, consecutive along x (1: no clusters).
+  int64_t clusterBlocks = 1;
   /// Split-K: `kernel` writes its partial sums to a workspace of this many
   /// f32 elements (its last argument, in place of the result), and
   /// `finish` (reading the workspace, then its own `inputs`) adds them up

@@ -64,6 +64,16 @@ public:
   /// `destination`, completing its bytes on `barrier`.
   void load(mlir::Value mapAddress, mlir::Value inner, mlir::Value outer,
             mlir::Value destination, mlir::Value barrier);
+  /// The same box, written at `destination` and completed on `barrier` in
+  /// each of the first `blocks` blocks of the cluster (TMA multicast).
+  void loadToCluster(mlir::Value mapAddress, mlir::Value inner,
+                     mlir::Value outer, mlir::Value destination,
+                     mlir::Value barrier, int64_t blocks);
+  /// Arrives on the mbarrier at `barrier` in block `rank` (an i32) of the
+  /// cluster where `predicate` holds, with release semantics at cluster
+  /// scope, as a predicated instruction (see arriveIf).
+  void arriveInClusterIf(mlir::Value barrier, mlir::Value rank,
+                         mlir::Value predicate);
   /// Copies `bytes` (a multiple of 16) contiguous bytes of global memory
   /// at generic address `source` (an index, 16-byte aligned) to shared
   /// address `destination`, completing them on `barrier` (a bulk copy,
@@ -74,6 +84,11 @@ public:
 private:
   /// `address` (an index) as a pointer to shared memory.
   mlir::Value toShared(mlir::Value address);
+  /// The copy of `load` and `loadToCluster`, with a multicast mask of
+  /// blocks (an i16) or none.
+  void loadBox(mlir::Value mapAddress, mlir::Value inner, mlir::Value outer,
+               mlir::Value destination, mlir::Value barrier,
+               mlir::Value multicastMask);
   mlir::Value toI32(mlir::Value index);
 
   KernelEmitter &e;
@@ -84,11 +99,16 @@ private:
 /// round g / stages. Each slot has a `full` mbarrier (the copier's arrival
 /// and the copies' bytes complete it) and an `empty` one (one arrival a
 /// consumer frees it), `full` ones first, at shared address `barriers`.
+/// A ring of `clusterBlocks` blocks is one the blocks of a cluster fill
+/// together (each copy multicast into all of them): each consumer frees a
+/// slot in every block, and a slot is free once every block's consumers
+/// have freed it.
 class MBarrierRing {
 public:
-  MBarrierRing(KernelEmitter &e, TensorMapEmitter &copies,
-               mlir::Value barriers, int64_t stages)
-      : e(e), copies(copies), barriers(barriers), stages(stages) {}
+  MBarrierRing(KernelEmitter &e, TensorMapEmitter &copies, mlir::Value barriers,
+               int64_t stages, int64_t clusterBlocks = 1)
+      : e(e), copies(copies), barriers(barriers), stages(stages),
+        clusterBlocks(clusterBlocks) {}
 
   /// Bytes of a ring's mbarriers.
   static int64_t getBytes(int64_t stages) {
@@ -100,8 +120,9 @@ public:
   /// Thread 0 of the block (`thread` is the thread's id) prefetches the
   /// tensor maps whose copies fill the ring (`maps`, kernel arguments) and
   /// initialises every slot's mbarriers for `consumers` consumers; then the
-  /// block synchronises. The prefetch brings each map's descriptor in while
-  /// the block sets up, so that the first copy does not fetch it.
+  /// block (the cluster, for a ring of several blocks) synchronises. The
+  /// prefetch brings each map's descriptor in while the block sets up, so that
+  /// the first copy does not fetch it.
   void init(mlir::Value thread, int64_t consumers, mlir::ValueRange maps = {});
   /// The copier, before step `step` (in slot `slot`, round `round`): waits
   /// until the consumers freed the slot of step `step` - stages.
@@ -115,8 +136,12 @@ private:
   KernelEmitter &e;
   TensorMapEmitter &copies;
   mlir::Value barriers;
-  int64_t stages;
+  int64_t stages, clusterBlocks;
 };
+
+/// Every thread of every block of the cluster: arrives at the cluster's
+/// barrier (release) and waits until all have (acquire).
+void emitClusterBarrier(KernelEmitter &e);
 
 } // namespace tesa
 

@@ -368,6 +368,7 @@ RegionKernel emitContraction(const ContractionProblem &problem,
                                {int32_t(config.getThreads()), 1, 1}));
   }
   result.threads = config.getThreads();
+  result.clusterBlocks = config.getCluster();
   return result;
 }
 
@@ -824,9 +825,10 @@ Value KStepWalker::getTotal(Value columnTile) {
   if (!steps.blockK)
     return e.index(llvm::divideCeil(problem.getWalkedK(), tileK));
   Value offsets = table("_offsets", steps.offsets);
-  Value blocks = arith::SubIOp::create(
-      e.b, e.loadIndex(offsets, e.affine(columnTile, 1, 1)),
-      e.loadIndex(offsets, columnTile));
+  Value walk = getWalk(columnTile);
+  Value blocks =
+      arith::SubIOp::create(e.b, e.loadIndex(offsets, e.affine(walk, 1, 1)),
+                            e.loadIndex(offsets, walk));
   return e.affine(blocks, steps.blockK / tileK);
 }
 
@@ -842,12 +844,23 @@ Value KStepWalker::getCount(Value columnTile) {
   return arith::MinUIOp::create(e.b, rest, perSlice);
 }
 
-Value KStepWalker::getSlabMask(Value columnTile, Value i) {
+Value KStepWalker::getWalk(Value columnTile) {
+  int64_t walkTiles = problem.steps.walkTiles;
+  return walkTiles == 1 ? columnTile : e.div(columnTile, walkTiles);
+}
+
+Value KStepWalker::getSlabMask(Value columnTile, Value i, int64_t tileSlabs) {
   const KStepList &steps = problem.steps;
   Value offsets = table("_offsets", steps.offsets);
   Value masks = table("_slab_masks", steps.slabMasks);
-  return e.loadIndex(masks, e.add(e.loadIndex(offsets, columnTile),
-                                  e.div(i, steps.blockK / tileK)));
+  Value mask =
+      e.loadIndex(masks, e.add(e.loadIndex(offsets, getWalk(columnTile)),
+                               e.div(i, steps.blockK / tileK)));
+  if (steps.walkTiles == 1)
+    return mask;
+  // This tile's slabs within the cluster's.
+  Value shift = e.affine(e.rem(columnTile, steps.walkTiles), tileSlabs);
+  return arith::ShRUIOp::create(e.b, mask, shift);
 }
 
 Value KStepWalker::getStart(Value columnTile, Value i, Value count) {
@@ -868,8 +881,8 @@ Value KStepWalker::getStart(Value columnTile, Value i, Value count) {
     int64_t perBlock = steps.blockK / tileK;
     Value offsets = table("_offsets", steps.offsets);
     Value entries = table("_entries", steps.entries);
-    Value entryIndex = e.add(e.loadIndex(offsets, columnTile),
-                             e.div(step, perBlock));
+    Value entryIndex =
+        e.add(e.loadIndex(offsets, getWalk(columnTile)), e.div(step, perBlock));
     Value safe =
         arith::SelectOp::create(e.b, inRange, entryIndex, e.index(0));
     start = e.add(e.affine(e.loadIndex(entries, safe), steps.blockK),
@@ -1120,6 +1133,12 @@ constexpr int64_t kTmaMinSteps = 4;
 /// 0.0779.
 constexpr int64_t kSlabsPerGroupTile = 4;
 constexpr double kSlabGroupMaxReads32 = 0.8, kSlabGroupMaxReads64 = 0.5;
+/// Tiles of slab groups a cluster, and the largest fraction of the groups'
+/// reads of A's slices that the clusters' walks may make for a part to
+/// take clusters (each step's slice is read once a cluster). 0 (no part
+/// takes clusters) until the kernels are measured on a GPU.
+constexpr int64_t kClusterTiles = 2;
+constexpr double kClusterMaxReads = 0.0;
 /// The fewest K steps of 64 a column of kept-block tiles walks on average
 /// for a persistent grid, where the tiles outnumber the blocks of threads
 /// the chip runs at once. Each block takes every grid-th tile, its TMA
@@ -1169,11 +1188,26 @@ getSlabGroupTiles(const ContractionProblem &problem, const KeptSlabs &slabs,
   if (double(groups.rows.size()) > maxReads * double(slabs.rows.size()) ||
       tiles < int64_t(chip.multiprocessors))
     return std::nullopt;
+  // Pairs of neighbouring tiles in clusters that walk the blocks any of
+  // their slabs keeps, each step's A slice loaded once for both, where
+  // that reads few enough slices.
+  int64_t cluster = 1;
+  int64_t groupCount = int64_t(groups.offsets.size()) - 1;
+  if (groupCount % kClusterTiles == 0) {
+    KeptSlabGroups pairs =
+        groupKeptSlabs(slabs, kClusterTiles * kSlabsPerGroupTile);
+    if (double(pairs.rows.size()) <=
+        kClusterMaxReads * double(groups.rows.size())) {
+      groups = std::move(pairs);
+      cluster = kClusterTiles;
+    }
+  }
   ContractionProblem grouped = problem;
   grouped.steps.offsets = groups.offsets;
   grouped.steps.entries = groups.rows;
   grouped.steps.slabMasks = groups.masks;
   grouped.steps.slabColumns = blockN;
+  grouped.steps.walkTiles = cluster;
   int64_t tileN = blockN * kSlabsPerGroupTile;
   int64_t stages = std::clamp<int64_t>(
       getLongestWalk(groups.offsets) * (problem.steps.blockK / stepK),
@@ -1181,7 +1215,7 @@ getSlabGroupTiles(const ContractionProblem &problem, const KeptSlabs &slabs,
   auto config = TileConfigAttr::get(
       problem.a.getContext(), {tileM, tileN, stepK}, {64, tileN},
       2 * tileM + 32, stages, CopyEngine::Tma, MmaAtom::WgmmaF16M64NK16,
-      WorkListKind::DenseGrid, /*splitK=*/1);
+      WorkListKind::DenseGrid, /*splitK=*/1, cluster);
   if (checkConfig(grouped, config))
     return std::nullopt;
   return std::make_pair(std::move(grouped), config);

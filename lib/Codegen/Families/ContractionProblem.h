@@ -58,12 +58,16 @@ struct ContractionShape {
 /// reduction elements from entry * blockK. With `slabColumns` set, a column
 /// tile is several slabs of that many columns, its entries the blocks any of
 /// them keeps, and bit j of `slabMasks[e]` says whether slab j keeps entry
-/// e's block (the others' products are not made).
+/// e's block (the others' products are not made). With `walkTiles` above
+/// one, that many neighbouring column tiles (a cluster's) walk one list:
+/// tile x walks list x / walkTiles, its slabs' bits `tileSlabs` times
+/// x mod walkTiles further up the masks.
 struct KStepList {
   int64_t blockK = 0;
   std::vector<int32_t> offsets, entries;
   int64_t slabColumns = 0;
   std::vector<int32_t> slabMasks;
+  int64_t walkTiles = 1;
 };
 
 /// What a contraction kernel computes: C = init + A * B over the loops of
@@ -287,10 +291,14 @@ public:
   mlir::Value getStart(mlir::Value columnTile, mlir::Value i,
                        mlir::Value count);
   /// The slabs of column tile `columnTile` that keep step `i`'s block (an
-  /// index whose bit j is slab j's; steps.slabMasks).
-  mlir::Value getSlabMask(mlir::Value columnTile, mlir::Value i);
+  /// index whose bit j is slab j's; steps.slabMasks), where the tile is
+  /// `tileSlabs` slabs.
+  mlir::Value getSlabMask(mlir::Value columnTile, mlir::Value i,
+                          int64_t tileSlabs);
 
 private:
+  /// The list of K steps column tile `columnTile` walks.
+  mlir::Value getWalk(mlir::Value columnTile);
   mlir::Value table(llvm::StringRef suffix, llvm::ArrayRef<int32_t> data);
   /// All the steps of column tile `columnTile`, and the steps of a slice
   /// of a walk of `total` steps.

@@ -69,18 +69,23 @@ struct WarpgroupTiling {
   int64_t slabN;
   /// Whether one more warp copies the tiles by TMA.
   bool tma;
+  /// Blocks of neighbouring column tiles a cluster, which share each step's
+  /// A slice: each copies tileM / cluster of its rows into all of them.
+  int64_t cluster;
   WarpgroupTiling(const ContractionProblem &problem, TileConfigAttr config)
       : tileM(config.getTile()[0]), tileN(config.getTile()[1]),
         tileK(config.getTile()[2]), stages(config.getStages()),
-        slabN(problem.steps.slabColumns ? problem.steps.slabColumns
-                                        : tileN),
-        tma(config.getCopy() == CopyEngine::Tma) {}
+        slabN(problem.steps.slabColumns ? problem.steps.slabColumns : tileN),
+        tma(config.getCopy() == CopyEngine::Tma), cluster(config.getCluster()) {
+  }
   int64_t getRowBytes() const { return 2 * tileK; }
   int64_t getWarpgroups() const { return tileM / kWgmmaRows; }
   int64_t getSlabs() const { return tileN / slabN; }
   /// Bytes of one step's A slice, and of one slab's B slice.
   int64_t getABytes() const { return 2 * tileK * tileM; }
   int64_t getSlabBytes() const { return 2 * tileK * slabN; }
+  /// Rows of A's slice each block of a cluster copies.
+  int64_t getClusterRows() const { return tileM / cluster; }
 };
 
 class WgmmaContractionEmitter {
@@ -354,7 +359,7 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
   Value bAddress = e.affine(aAddress, 1, tiling.stages * aSliceBytes);
   Value barriers = e.affine(bAddress, 1, tiling.stages * bSliceBytes);
   TensorMapEmitter copies(e);
-  MBarrierRing ring(e, copies, barriers, tiling.stages);
+  MBarrierRing ring(e, copies, barriers, tiling.stages, tiling.cluster);
   ring.init(tid, tiling.getWarpgroups(),
             {arguments[arguments.size() - 2], arguments.back()});
 
@@ -396,7 +401,7 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
           copies.arriveExpectingBytes(
               ring.full(slot), tiling.getABytes() + tiling.getSlabBytes());
         } else {
-          Value mask = steps.getSlabMask(tile.columnTile, i);
+          Value mask = steps.getSlabMask(tile.columnTile, i, tiling.getSlabs());
           Value bytes = e.index(tiling.getABytes());
           for (auto [j, keep] : llvm::enumerate(keeps)) {
             Value bit = getSlabBit(mask, j);
@@ -407,9 +412,18 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
           copies.arriveExpectingBytes(ring.full(slot), bytes);
         }
         Value kStart = steps.getStart(tile.columnTile, i, count);
-        copies.load(aMap, kStart, tile.rowStart,
-                    e.add(aAddress, e.affine(slot, aSliceBytes)),
-                    ring.full(slot));
+        Value aSlot = e.add(aAddress, e.affine(slot, aSliceBytes));
+        if (tiling.cluster == 1) {
+          copies.load(aMap, kStart, tile.rowStart, aSlot, ring.full(slot));
+        } else {
+          // This block's rows of the cluster's A slice, into every block.
+          Value rows = e.affine(e.rem(tile.columnTile, tiling.cluster),
+                                tiling.getClusterRows());
+          copies.loadToCluster(
+              aMap, kStart, e.add(tile.rowStart, rows),
+              e.add(aSlot, e.affine(rows, tiling.getRowBytes())),
+              ring.full(slot), tiling.cluster);
+        }
         for (auto [j, keep] : llvm::enumerate(keeps)) {
           auto loadSlab = [&, j = int64_t(j)] {
             Value destination =
@@ -452,9 +466,10 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
         Value g = e.add(before, i);
         Value slot = e.rem(g, tiling.stages);
         ring.waitUntilFull(g, slot);
-        Value mask = tiling.getSlabs() == 1
-                         ? Value()
-                         : steps.getSlabMask(tile.columnTile, i);
+        Value mask =
+            tiling.getSlabs() == 1
+                ? Value()
+                : steps.getSlabMask(tile.columnTile, i, tiling.getSlabs());
         SmallVector<Value> next = multiplySlabs(
             atom.advance(aDescriptor, e.affine(slot, aSliceBytes / 16)),
             atom.advance(bDescriptor, e.affine(slot, bSliceBytes / 16)),
@@ -484,6 +499,10 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
       return after;
     });
   });
+  // A block's consumers arrive on the other blocks' mbarriers to the
+  // end: no block leaves before all are done.
+  if (tiling.cluster > 1)
+    emitClusterBarrier(e);
 }
 
 void WgmmaContractionEmitter::emitBody(gpu::GPUFuncOp kernel) {
@@ -575,7 +594,7 @@ tesa::getWgmmaTensorMaps(const ContractionProblem &problem,
                      shape.m,
                      problem.aStrides[shape.mLoop],
                      tiling.tileK,
-                     tiling.tileM};
+                     tiling.getClusterRows()};
   // B along K ([N][K]) or along N ([K][N]).
   TensorMapOperand b =
       isRhsMnMajor(problem)
@@ -619,6 +638,13 @@ tesa::checkWgmmaProblem(const ContractionProblem &problem,
   if (tiling.getSlabs() > 1 &&
       (!tiling.tma || tiling.tileN % tiling.slabN != 0))
     return "tiles of several slabs take TMA copies, whole slabs";
+  // Each block's share of A's slice starts a whole swizzle pattern in.
+  int64_t columnTiles = llvm::divideCeil(problem.getWalkedN(), tiling.tileN);
+  if (tiling.cluster > 1 &&
+      (tiling.getClusterRows() % 8 != 0 || columnTiles % tiling.cluster != 0 ||
+       (problem.steps.blockK && problem.steps.walkTiles != tiling.cluster)))
+    return "a cluster is blocks of whole column tiles that walk the same K "
+           "steps, each copying a multiple of 8 rows of A";
   return checkStagedOperands(problem, tiling.tileM, tiling.tileN,
                              tiling.tileK);
 }

@@ -6,6 +6,7 @@
 
 #include "tesa/Codegen/ClusterSums.h"
 #include "tesa/Codegen/StagedTile.h"
+#include "tesa/Codegen/TensorMap.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -28,11 +29,7 @@ void ClusterSums::write(Value thread, int64_t i, Value sum) {
   LLVM::StoreOp::create(e.b, sum, getAddress(thread, e.index(i)));
 }
 
-void ClusterSums::barrier() {
-  UnitAttr aligned = e.b.getUnitAttr();
-  NVVM::ClusterArriveOp::create(e.b, aligned);
-  NVVM::ClusterWaitOp::create(e.b, aligned);
-}
+void ClusterSums::barrier() { emitClusterBarrier(e); }
 
 Value ClusterSums::add(Value thread, Value i, int64_t blocks) {
   assert(blocks > 0 && "no block's sums to add");

@@ -41,6 +41,8 @@ tesa::checkFusable(ArrayRef<RegionKernel> members) {
     if (kernel->hasAttr(NVVM::NVVMDialect::getMinctasmAttrName()) ||
         kernel->hasAttr(NVVM::NVVMDialect::getMaxntidAttrName()))
       return "a kernel has launch bounds (a persistent grid)";
+    if (member.clusterBlocks != 1)
+      return "a kernel runs in clusters of blocks";
     if (member.threads != members.front().threads)
       return "the kernels take different numbers of threads";
     if (kernel.getNumWorkgroupAttributions() ||

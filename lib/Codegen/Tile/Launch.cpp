@@ -121,8 +121,8 @@ static void emitLaunch(OpBuilder &builder, Location loc,
                        const tesa::RegionKernel &kernel,
                        ArrayRef<Value> arguments) {
   tesa::emitKernelLaunch(builder, loc, kernel.kernel, kernel.grid,
-                         {kernel.threads, 1, 1}, kernel.sharedBytes,
-                         arguments);
+                         {kernel.threads, 1, 1}, kernel.sharedBytes, arguments,
+                         kernel.clusterBlocks);
 }
 
 /// Appends the arguments of `kernel` to `arguments`: `leading` buffers,

@@ -18,6 +18,9 @@ using namespace tesa;
 /// How long a thread waiting on an mbarrier may be suspended per try, in
 /// nanoseconds (a hint).
 static constexpr int32_t kWaitTicks = 1000000;
+/// The address space of NVVM pointers to the shared memory of any block
+/// of the cluster.
+static constexpr unsigned kSharedClusterSpace = 7;
 
 Type tesa::getTensorMapType(MLIRContext *context) {
   return LLVM::LLVMArrayType::get(IntegerType::get(context, 64), 16);
@@ -91,14 +94,49 @@ void TensorMapEmitter::wait(Value barrier, Value parity) {
 
 void TensorMapEmitter::load(Value mapAddress, Value inner, Value outer,
                             Value destination, Value barrier) {
-  // The destination in the cluster's shared window (this block's own).
+  loadBox(mapAddress, inner, outer, destination, barrier, Value());
+}
+
+void TensorMapEmitter::loadToCluster(Value mapAddress, Value inner, Value outer,
+                                     Value destination, Value barrier,
+                                     int64_t blocks) {
+  assert(blocks > 1 && blocks <= 16 && "a multicast to 2 to 16 blocks");
+  Value mask = arith::ConstantOp::create(
+      e.b, e.b.getI16IntegerAttr(int16_t((1 << blocks) - 1)));
+  loadBox(mapAddress, inner, outer, destination, barrier, mask);
+}
+
+void TensorMapEmitter::arriveInClusterIf(Value barrier, Value rank,
+                                         Value predicate) {
+  // No NVVM op arrives on another block's mbarrier under a predicate: the
+  // address mapped into block `rank`'s window, then inline PTX.
+  MLIRContext *context = e.b.getContext();
+  Value remote = NVVM::MapaOp::create(
+      e.b, LLVM::LLVMPointerType::get(context, kSharedClusterSpace),
+      toShared(barrier), rank);
+  Value flag = arith::ExtUIOp::create(e.b, e.b.getI32Type(), predicate);
+  LLVM::InlineAsmOp::create(
+      e.b, /*res=*/Type(), ValueRange{remote, flag},
+      "{ .reg .pred p; setp.ne.b32 p, $1, 0; "
+      "@p mbarrier.arrive.release.cluster.shared::cluster.b64 _, [$0]; }",
+      "l,r,~{memory}", /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(context, LLVM::AsmDialect::AD_ATT),
+      ArrayAttr());
+}
+
+void TensorMapEmitter::loadBox(Value mapAddress, Value inner, Value outer,
+                               Value destination, Value barrier,
+                               Value multicastMask) {
+  // The destination in the cluster's shared window (this block's own; a
+  // multicast writes the same offset in each block).
   Value cluster = LLVM::AddrSpaceCastOp::create(
-      e.b, LLVM::LLVMPointerType::get(e.b.getContext(), 7),
+      e.b, LLVM::LLVMPointerType::get(e.b.getContext(), kSharedClusterSpace),
       toShared(destination));
   NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
       e.b, cluster, mapAddress, ValueRange{toI32(inner), toI32(outer)},
-      toShared(barrier), /*im2colOffsets=*/ValueRange(),
-      /*multicastMask=*/Value(), /*l2CacheHint=*/Value(),
+      toShared(barrier), /*im2colOffsets=*/ValueRange(), multicastMask,
+      /*l2CacheHint=*/Value(),
       NVVM::TMALoadModeAttr::get(e.b.getContext(), NVVM::TMALoadMode::TILE),
       /*isCTAOnly=*/BoolAttr(), /*group=*/NVVM::CTAGroupKindAttr(),
       /*predicate=*/Value());
@@ -114,7 +152,8 @@ void TensorMapEmitter::loadBytes(Value source, int64_t bytes, Value destination,
   Value global = LLVM::AddrSpaceCastOp::create(
       e.b, LLVM::LLVMPointerType::get(context, 1), generic);
   Value cluster = LLVM::AddrSpaceCastOp::create(
-      e.b, LLVM::LLVMPointerType::get(context, 7), toShared(destination));
+      e.b, LLVM::LLVMPointerType::get(context, kSharedClusterSpace),
+      toShared(destination));
   NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(
       e.b, cluster, global, toShared(barrier),
       arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(bytes)),
@@ -136,11 +175,16 @@ void MBarrierRing::init(Value thread, int64_t consumers, ValueRange maps) {
       copies.prefetch(map);
     for (int64_t slot = 0; slot < stages; ++slot) {
       copies.initBarrier(full(e.index(slot)), 1);
-      copies.initBarrier(empty(e.index(slot)), consumers);
+      copies.initBarrier(empty(e.index(slot)), consumers * clusterBlocks);
     }
     copies.fenceBarrierInit();
   });
-  e.barrier();
+  // A cluster's copies and arrivals reach every block's mbarriers: none
+  // may start before all are initialised.
+  if (clusterBlocks > 1)
+    emitClusterBarrier(e);
+  else
+    e.barrier();
 }
 
 void MBarrierRing::waitUntilFree(Value step, Value slot, Value round) {
@@ -157,5 +201,17 @@ void MBarrierRing::waitUntilFull(Value step, Value slot) {
 }
 
 void MBarrierRing::releaseIf(Value step, Value predicate) {
-  copies.arriveIf(empty(e.rem(step, stages)), predicate);
+  Value slot = empty(e.rem(step, stages));
+  if (clusterBlocks == 1)
+    return copies.arriveIf(slot, predicate);
+  for (int64_t rank = 0; rank < clusterBlocks; ++rank)
+    copies.arriveInClusterIf(
+        slot, arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(rank)),
+        predicate);
+}
+
+void tesa::emitClusterBarrier(KernelEmitter &e) {
+  UnitAttr aligned = e.b.getUnitAttr();
+  NVVM::ClusterArriveOp::create(e.b, aligned);
+  NVVM::ClusterWaitOp::create(e.b, aligned);
 }

@@ -178,3 +178,72 @@ func.func @bad_step(%x: tensor<64x96xf16>, %w: tensor<64x96xf16>, %acc: tensor<6
   }
   return %r : tensor<64x64xf16>
 }
+
+// -----
+
+// A cluster of two neighbouring column tiles (cluster = 2): each block's
+// copying thread loads its half of A's slice (64 of the tile's 128 rows,
+// the tensor map's box) and multicasts it into both blocks (mask 3), at
+// that half's offset in the slot; B's slices stay the block's own. A slot
+// is free once both blocks' two warpgroups have released it (`empty`
+// counts four): each releasing thread arrives on the slot's mbarrier in
+// both blocks (mapa, then a predicated remote arrival). The cluster
+// synchronises after the mbarriers' set-up and before any block leaves.
+// CHECK-LABEL: gpu.func @contraction0(
+// CHECK: nvvm.mbarrier.init %{{.*}}, %c4_i32
+// CHECK: nvvm.fence.mbarrier.init
+// CHECK: nvvm.cluster.arrive {aligned}
+// CHECK-NEXT: nvvm.cluster.wait {aligned}
+// CHECK: %[[RANK:.*]] = arith.remui %block_id_x, %c2
+// CHECK: %[[HALF:.*]] = arith.muli %[[RANK]], %c64
+// CHECK: %[[ROW:.*]] = arith.addi %{{.*}}, %[[HALF]] : index
+// CHECK: %[[ROW32:.*]] = arith.index_castui %[[ROW]] : index to i32
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, box[%{{.*}}, %[[ROW32]]] multicast_mask = %c3_i16
+// CHECK: nvvm.wgmma.mma_async
+// CHECK: %[[MINE:.*]] = nvvm.mapa %{{.*}}, %c0_i32{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+// CHECK: llvm.inline_asm has_side_effects {{.*}}mbarrier.arrive.release.cluster.shared::cluster.b64{{.*}} %[[MINE]]
+// CHECK: %[[PEER:.*]] = nvvm.mapa %{{.*}}, %c1_i32{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
+// CHECK: llvm.inline_asm has_side_effects {{.*}}mbarrier.arrive.release.cluster.shared::cluster.b64{{.*}} %[[PEER]]
+// CHECK: nvvm.cluster.arrive {aligned}
+// CHECK-NEXT: nvvm.cluster.wait {aligned}
+// CHECK-NEXT: gpu.return
+// CHECK-LABEL: func.func @cluster_pairs
+// CHECK: llvm.mlir.constant(64 : i32) : i32
+// CHECK-NEXT: %[[BOX_ROWS:.*]] = llvm.mlir.constant(64 : i32) : i32
+// CHECK-NEXT: %{{.*}} = llvm.mlir.constant(3 : i32) : i32
+// CHECK-NEXT: llvm.call @mgpuTesaEncodeTensorMap2D(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BOX_ROWS]], %{{.*}})
+// CHECK: gpu.launch_func @tesa_kernels::@contraction0 clusters in (%c2, %c1{{.*}}, %c1{{.*}}) blocks in (%c2{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c288
+func.func @cluster_pairs(%x: tensor<256x128xf16>, %w: tensor<256x128xf16>) -> tensor<256x256xf16> {
+  %zero = arith.constant 0.0 : f16
+  %e = tensor.empty() : tensor<256x256xf16>
+  %acc = linalg.fill ins(%zero : f16) outs(%e : tensor<256x256xf16>) -> tensor<256x256xf16>
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [128, 128, 64], thread_tile = [64, 128], threads = 288, stages = 4, copy = tma, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1, cluster = 2>) -> tensor<256x256xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<256x128xf16>, tensor<256x128xf16>) outs(%acc : tensor<256x256xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<256x256xf16>
+    tesa.yield %p : tensor<256x256xf16>
+  }
+  return %r : tensor<256x256xf16>
+}
+
+// -----
+
+// Three column tiles do not make clusters of two.
+// REMARK: remark: kept on the generic path: a cluster is blocks of whole column tiles that walk the same K steps, each copying a multiple of 8 rows of A
+// CHECK-LABEL: func.func @odd_column_tiles
+// CHECK-NOT: tesa.kernel
+func.func @odd_column_tiles(%x: tensor<128x64xf16>, %w: tensor<192x64xf16>, %acc: tensor<128x192xf16>) -> tensor<128x192xf16> {
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [128, 64, 64], thread_tile = [64, 64], threads = 288, stages = 4, copy = tma, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1, cluster = 2>) -> tensor<128x192xf16> {
+    %p = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<128x64xf16>, tensor<192x64xf16>) outs(%acc : tensor<128x192xf16>) {
+    ^bb0(%a: f16, %c: f16, %o: f16):
+      %m = arith.mulf %a, %c : f16
+      %s = arith.addf %o, %m : f16
+      linalg.yield %s : f16
+    } -> tensor<128x192xf16>
+    tesa.yield %p : tensor<128x192xf16>
+  }
+  return %r : tensor<128x192xf16>
+}

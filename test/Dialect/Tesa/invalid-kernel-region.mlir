@@ -58,3 +58,23 @@ func.func @persistent_without_tma(%a: tensor<256x64xf16>, %b: tensor<64x64xf16>)
   }
   return %r : tensor<256x64xf16>
 }
+
+// -----
+
+func.func @cluster_of_three(%a: tensor<256x64xf16>) -> tensor<256x64xf16> {
+  // expected-error @+1 {{cluster must be 1, 2, 4 or 8 blocks, got 3}}
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [128, 64, 64], thread_tile = [64, 64], threads = 288, stages = 4, copy = tma, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1, cluster = 3>) -> tensor<256x64xf16> {
+    tesa.yield %a : tensor<256x64xf16>
+  }
+  return %r : tensor<256x64xf16>
+}
+
+// -----
+
+func.func @cluster_without_tma(%a: tensor<256x64xf16>) -> tensor<256x64xf16> {
+  // expected-error @+1 {{clusters of blocks take wgmma tiles copied by tma on a dense_grid without split_k}}
+  %r = tesa.kernel contraction config(#tesa.tile_config<tile = [128, 64, 64], thread_tile = [64, 64], threads = 256, stages = 4, copy = async_copy, atom = wgmma_f16_m64nNk16, work = dense_grid, split_k = 1, cluster = 2>) -> tensor<256x64xf16> {
+    tesa.yield %a : tensor<256x64xf16>
+  }
+  return %r : tensor<256x64xf16>
+}

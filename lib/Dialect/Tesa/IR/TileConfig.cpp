@@ -21,7 +21,8 @@ LogicalResult
 TileConfigAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
                        ArrayRef<int64_t> tile, ArrayRef<int64_t> threadTile,
                        int64_t threads, int64_t stages, CopyEngine copy,
-                       MmaAtom atom, WorkListKind work, int64_t splitK) {
+                       MmaAtom atom, WorkListKind work, int64_t splitK,
+                       int64_t cluster) {
   auto positive = [](ArrayRef<int64_t> sizes) {
     return llvm::all_of(sizes, [](int64_t size) { return size > 0; });
   };
@@ -37,6 +38,15 @@ TileConfigAttr::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "stages and split_k must be at least 1";
   if (work == WorkListKind::Persistent && copy != CopyEngine::Tma)
     return emitError() << "a persistent work list takes tiles copied by tma";
+  // The portable cluster sizes; its blocks share A's slices by multicast.
+  if (cluster != 1 && cluster != 2 && cluster != 4 && cluster != 8)
+    return emitError() << "cluster must be 1, 2, 4 or 8 blocks, got "
+                       << cluster;
+  if (cluster > 1 &&
+      (atom != MmaAtom::WgmmaF16M64NK16 || copy != CopyEngine::Tma ||
+       work != WorkListKind::DenseGrid || splitK != 1))
+    return emitError() << "clusters of blocks take wgmma tiles copied by tma "
+                          "on a dense_grid without split_k";
   // A contraction tile: every thread (with an mma atom, every warp; with
   // wgmma, every warpgroup) keeps a thread_tile of the outputs.
   if (tile.size() == 3 && threadTile.size() == 2) {

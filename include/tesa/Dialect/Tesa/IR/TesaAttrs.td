@@ -124,6 +124,13 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
       taking every grid-th tile in turn, its copies running ahead into its
       next tile while it stores the last.
     * `split_k`: slices the reduction is split into (1: none).
+    * `cluster` (optional, 1 when absent): thread blocks of neighbouring
+      column tiles that run as one cluster (sm_90, `wgmma` tiles copied
+      by `tma` on a `dense_grid`). They walk one list of K steps together,
+      and each step's A slice is loaded once for all of them: each block
+      copies `1/cluster` of its rows and TMA multicasts them into every
+      block's shared memory, so L2 delivers A's slices once a cluster
+      rather than once a block.
 
     ```mlir
     #tesa.tile_config<tile = [64, 64, 16], thread_tile = [4, 4], threads = 256,
@@ -144,6 +151,12 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
                       threads = 288, stages = 4, copy = tma,
                       atom = wgmma_f16_m64nNk16, work = persistent,
                       split_k = 1>
+    // sm_90: tiles of four 32-column slabs of kept blocks, two
+    // neighbouring tiles a cluster sharing A's slices.
+    #tesa.tile_config<tile = [128, 128, 32], thread_tile = [64, 128],
+                      threads = 288, stages = 8, copy = tma,
+                      atom = wgmma_f16_m64nNk16, work = dense_grid,
+                      split_k = 1, cluster = 2>
     ```
   }];
   let parameters = (ins
@@ -154,13 +167,27 @@ def Tesa_TileConfigAttr : AttrDef<Tesa_Dialect, "TileConfig"> {
     EnumParameter<Tesa_CopyEngine>:$copy,
     EnumParameter<Tesa_MmaAtom>:$atom,
     EnumParameter<Tesa_WorkListKind>:$work,
-    "int64_t":$splitK
+    "int64_t":$splitK,
+    DefaultValuedParameter<"int64_t", "1">:$cluster
   );
   let assemblyFormat = [{
     `<` `tile` `=` `[` $tile `]` `,` `thread_tile` `=` `[` $threadTile `]`
     `,` `threads` `=` $threads `,` `stages` `=` $stages `,` `copy` `=` $copy
-    `,` `atom` `=` $atom `,` `work` `=` $work `,` `split_k` `=` $splitK `>`
+    `,` `atom` `=` $atom `,` `work` `=` $work `,` `split_k` `=` $splitK
+    (`,` `cluster` `=` $cluster^)? `>`
   }];
+  let skipDefaultBuilders = 1;
+  let builders = [
+    AttrBuilder<(ins "::llvm::ArrayRef<int64_t>":$tile,
+                     "::llvm::ArrayRef<int64_t>":$threadTile,
+                     "int64_t":$threads, "int64_t":$stages,
+                     "CopyEngine":$copy, "MmaAtom":$atom,
+                     "WorkListKind":$work, "int64_t":$splitK,
+                     CArg<"int64_t", "1">:$cluster), [{
+      return $_get($_ctxt, tile, threadTile, threads, stages, copy, atom,
+                   work, splitK, cluster);
+    }]>
+  ];
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     /// Bytes of shared memory the ring of `stages` operand tiles of a
