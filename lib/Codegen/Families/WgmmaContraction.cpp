@@ -27,7 +27,10 @@
 // kept blocks (KStepList::slabColumns) walks the blocks any of them keeps:
 // each step loads A's slice once and the kept slabs' B slices, and each
 // warpgroup keeps an accumulator per slab and multiplies the slabs the
-// step's mask keeps. The epilogue is the
+// step's mask keeps. With clusters (cluster > 1), neighbouring column
+// tiles walk the same steps and each block copies 1/cluster of A's slice
+// into every block of the cluster by TMA multicast; a slot is free once
+// the consumers of every block have released it. The epilogue is the
 // tensor-core kernel's: the initial value and the region's elementwise
 // steps before the one store.
 //
