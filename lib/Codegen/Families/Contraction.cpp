@@ -1133,8 +1133,8 @@ constexpr int64_t kTmaMinSteps = 4;
 /// 0.0779.
 constexpr int64_t kSlabsPerGroupTile = 4;
 constexpr double kSlabGroupMaxReads32 = 0.8, kSlabGroupMaxReads64 = 0.5;
-/// Tiles of slab groups a cluster, and the largest fraction of the groups'
-/// reads of A's slices that the clusters' walks may make for a part to
+/// Tiles of slab groups a cluster, and the fraction of the groups' reads
+/// of A's slices that the clusters' walks must stay under for a part to
 /// take clusters (each step's slice is read once a cluster). 0 (no part
 /// takes clusters) until the kernels are measured on a GPU.
 constexpr int64_t kClusterTiles = 2;
@@ -1196,7 +1196,7 @@ getSlabGroupTiles(const ContractionProblem &problem, const KeptSlabs &slabs,
   if (groupCount % kClusterTiles == 0) {
     KeptSlabGroups pairs =
         groupKeptSlabs(slabs, kClusterTiles * kSlabsPerGroupTile);
-    if (double(pairs.rows.size()) <=
+    if (double(pairs.rows.size()) <
         kClusterMaxReads * double(groups.rows.size())) {
       groups = std::move(pairs);
       cluster = kClusterTiles;
