@@ -1188,37 +1188,41 @@ getSlabGroupTiles(const ContractionProblem &problem, const KeptSlabs &slabs,
   if (double(groups.rows.size()) > maxReads * double(slabs.rows.size()) ||
       tiles < int64_t(chip.multiprocessors))
     return std::nullopt;
+  // `groups` in tiles of clusters of `cluster` tiles, if the kernel takes
+  // them.
+  int64_t tileN = blockN * kSlabsPerGroupTile;
+  auto tileGroups = [&](const KeptSlabGroups &groups, int64_t cluster)
+      -> std::optional<std::pair<ContractionProblem, TileConfigAttr>> {
+    ContractionProblem grouped = problem;
+    grouped.steps.offsets = groups.offsets;
+    grouped.steps.entries = groups.rows;
+    grouped.steps.slabMasks = groups.masks;
+    grouped.steps.slabColumns = blockN;
+    grouped.steps.walkTiles = cluster;
+    int64_t stages = std::clamp<int64_t>(
+        getLongestWalk(groups.offsets) * (problem.steps.blockK / stepK),
+        kMinWgmmaStages, kKeptBlockWgmmaStages);
+    auto config = TileConfigAttr::get(
+        problem.a.getContext(), {tileM, tileN, stepK}, {64, tileN},
+        2 * tileM + 32, stages, CopyEngine::Tma, MmaAtom::WgmmaF16M64NK16,
+        WorkListKind::DenseGrid, /*splitK=*/1, cluster);
+    if (checkConfig(grouped, config))
+      return std::nullopt;
+    return std::make_pair(std::move(grouped), config);
+  };
   // Pairs of neighbouring tiles in clusters that walk the blocks any of
   // their slabs keeps, each step's A slice loaded once for both, where
   // that reads few enough slices.
-  int64_t cluster = 1;
   int64_t groupCount = int64_t(groups.offsets.size()) - 1;
   if (groupCount % kClusterTiles == 0) {
     KeptSlabGroups pairs =
         groupKeptSlabs(slabs, kClusterTiles * kSlabsPerGroupTile);
     if (double(pairs.rows.size()) <
-        kClusterMaxReads * double(groups.rows.size())) {
-      groups = std::move(pairs);
-      cluster = kClusterTiles;
-    }
+        kClusterMaxReads * double(groups.rows.size()))
+      if (auto tiled = tileGroups(pairs, kClusterTiles))
+        return tiled;
   }
-  ContractionProblem grouped = problem;
-  grouped.steps.offsets = groups.offsets;
-  grouped.steps.entries = groups.rows;
-  grouped.steps.slabMasks = groups.masks;
-  grouped.steps.slabColumns = blockN;
-  grouped.steps.walkTiles = cluster;
-  int64_t tileN = blockN * kSlabsPerGroupTile;
-  int64_t stages = std::clamp<int64_t>(
-      getLongestWalk(groups.offsets) * (problem.steps.blockK / stepK),
-      kMinWgmmaStages, kKeptBlockWgmmaStages);
-  auto config = TileConfigAttr::get(
-      problem.a.getContext(), {tileM, tileN, stepK}, {64, tileN},
-      2 * tileM + 32, stages, CopyEngine::Tma, MmaAtom::WgmmaF16M64NK16,
-      WorkListKind::DenseGrid, /*splitK=*/1, cluster);
-  if (checkConfig(grouped, config))
-    return std::nullopt;
-  return std::make_pair(std::move(grouped), config);
+  return tileGroups(groups, 1);
 }
 
 llvm::Expected<RegionKernel>

@@ -420,6 +420,8 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
           copies.load(aMap, kStart, tile.rowStart, aSlot, ring.full(slot));
         } else {
           // This block's rows of the cluster's A slice, into every block.
+          // Its rank in the cluster is its column tile's, the clusters
+          // being consecutive blocks along x (emitKernelLaunch).
           Value rows = e.affine(e.rem(tile.columnTile, tiling.cluster),
                                 tiling.getClusterRows());
           copies.loadToCluster(
