@@ -25,6 +25,9 @@ namespace tesa {
 
 /// Bytes of one mbarrier in shared memory.
 constexpr int64_t kMBarrierBytes = 8;
+/// The address space of NVVM pointers to the shared memory of any block
+/// of the cluster.
+constexpr unsigned kSharedClusterSpace = 7;
 
 /// The type of a tensor-map argument: 128 bytes, copied into the launch's
 /// parameters.

@@ -15,10 +15,6 @@
 using namespace mlir;
 using namespace tesa;
 
-/// The address space of NVVM pointers to the shared memory of any block
-/// of the cluster.
-static constexpr unsigned kSharedClusterSpace = 7;
-
 Value ClusterSums::getAddress(Value thread, Value i) {
   Value offset = e.affine(e.add(e.affine(i, threads), thread), 4);
   return getSharedPointer(e, e.add(base, offset));

@@ -18,9 +18,6 @@ using namespace tesa;
 /// How long a thread waiting on an mbarrier may be suspended per try, in
 /// nanoseconds (a hint).
 static constexpr int32_t kWaitTicks = 1000000;
-/// The address space of NVVM pointers to the shared memory of any block
-/// of the cluster.
-static constexpr unsigned kSharedClusterSpace = 7;
 
 Type tesa::getTensorMapType(MLIRContext *context) {
   return LLVM::LLVMArrayType::get(IntegerType::get(context, 64), 16);
