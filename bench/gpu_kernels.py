@@ -223,8 +223,9 @@ def element_of(family):
     return "f16" if family.endswith("_program") else "f32"
 
 
-def prepare(directory, only=None, chip="sm_90", case_list=None):
-    """Compiles `case_list` (default: cases()) into `directory`."""
+def prepare(directory, only=None, chip="sm_90", case_list=None, extra=()):
+    """Compiles `case_list` (default: cases()) into `directory`, with the
+    tesa-compile options `extra` after each case's own."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     compiler = ROOT / "build" / "bin" / "tesa-compile"
@@ -243,11 +244,12 @@ def prepare(directory, only=None, chip="sm_90", case_list=None):
         formats = [] if chip == "sm_90" else ["--format=isa"]
         subprocess.run([str(compiler), str(source), "-o", str(out / f"{name}.so"),
                         "--target=nvvm", f"--chip={chip}", *formats,
-                        *options], check=True)
+                        *options, *extra], check=True)
         source.unlink()
         np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
         manifest.append(dict(name=name, family=family, m=m, k=k, n=n,
-                             sparsity=sparsity, options=options, chip=chip,
+                             sparsity=sparsity, options=[*options, *extra],
+                             chip=chip,
                              compile_s=round(time.time() - start, 2)))
         print(f"compiled {name} in {manifest[-1]['compile_s']} s", flush=True)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
@@ -502,13 +504,19 @@ def main():
                         choices=["sm_75", "sm_80", "sm_86", "sm_89", "sm_90"],
                         help="prepare: the chip the kernels are compiled for "
                              "(below sm_90 as PTX, compiled by the driver)")
+    parser.add_argument("--compile-options", default="",
+                        help="prepare: more tesa-compile options for every "
+                             "case, space separated (one build's side of "
+                             "an A/B, e.g. --compile-options="
+                             "--block-clusters=off)")
     parser.add_argument("--cold", action="store_true",
                         help="run: also time tesa and its main anchors with "
                              "the weight read from memory (a copy per call, "
                              "more than the L2 cache holds), as in a model")
     args = parser.parse_args()
     if args.step == "prepare":
-        prepare(args.directory, args.only, args.chip)
+        prepare(args.directory, args.only, args.chip,
+                extra=args.compile_options.split())
     else:
         run(args.directory, args.cold)
 

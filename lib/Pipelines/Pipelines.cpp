@@ -192,6 +192,7 @@ void tesa::buildGPUPartsPipeline(OpPassManager &pm,
   parts.target = options.target;
   parts.decodeProducts = options.decodeProducts;
   parts.wgmmaStructured = options.wgmmaStructured;
+  parts.blockClusters = options.blockClusters;
   parts.structuredTiling.assign(options.structuredTiling.begin(),
                                 options.structuredTiling.end());
   pm.addPass(createLowerPartsToGPU(parts));

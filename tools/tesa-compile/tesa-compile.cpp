@@ -97,6 +97,13 @@ static cl::opt<bool> wgmmaStructured(
              "warpgroup tensor cores (wgmma.mma_async.sp) where the chip has "
              "them (false: on mma.sp)"),
     cl::init(true), cl::cat(category));
+static cl::opt<tesa::BlockClusters> blockClusters(
+    "block-clusters",
+    cl::desc("Where kept-block tiles of slab groups run in clusters that "
+             "load each slice of the dense operand once for all their tiles "
+             "(TMA multicast, sm_90)"),
+    cl::init(tesa::BlockClusters::Auto), tesa::getBlockClustersValues(),
+    cl::cat(category));
 static cl::list<int64_t> structuredTiling(
     "structured-tiling",
     cl::desc("The tiling of every 2:4 structured part on wgmma.mma_async.sp "
@@ -253,6 +260,7 @@ int main(int argc, char **argv) {
   options.kernelRegions = kernelRegions;
   options.decodeProducts = decodeProducts;
   options.wgmmaStructured = wgmmaStructured;
+  options.blockClusters = blockClusters;
   options.structuredTiling = structuredTiling;
   options.convolutionRun = convolutionRun;
   options.programmaticLaunch = programmaticLaunch;

@@ -13,6 +13,7 @@
 #ifndef TESA_CODEGEN_FAMILIES_H
 #define TESA_CODEGEN_FAMILIES_H
 
+#include "tesa/Codegen/BlockClusters.h"
 #include "tesa/Dialect/Tesa/IR/TesaOps.h"
 #include "tesa/Target/ChipDescription.h"
 
@@ -101,12 +102,15 @@ buildContractionKernel(KernelOp region, mlir::gpu::GPUModuleOp module,
 /// included) may share its launch (those reading its dense operand): their
 /// tiles count towards filling `chip`'s multiprocessors, and where they
 /// give every multiprocessor one, no part of them splits its walks (a split
-/// part takes launches of its own). Fails, saying why, for any other part.
+/// part takes launches of its own). `clusters` says where its tiles of slab
+/// groups on sm_90 run in clusters that share the dense operand's slices.
+/// Fails, saying why, for any other part.
 llvm::Expected<RegionKernel>
 buildKeptBlockPartKernel(PartMatmulOp part, mlir::gpu::GPUModuleOp module,
                          llvm::StringRef name, const ChipDescription &chip,
                          llvm::ArrayRef<mlir::Operation *> epilogueOps = {},
-                         int64_t siblings = 1);
+                         int64_t siblings = 1,
+                         BlockClusters clusters = BlockClusters::Auto);
 
 /// A part of `x @ W` kept at the operands' own precision whose pruned
 /// elements are whole channels: rows and columns of a sparse W, or columns

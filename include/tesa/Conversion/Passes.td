@@ -84,6 +84,12 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
            "Compute 2:4 structured parts of 64-channel blocks on sparse "
            "warpgroup tensor cores (wgmma.mma_async.sp) where the chip has "
            "them (false: on mma.sp)">,
+    Option<"blockClusters", "block-clusters", "::tesa::BlockClusters",
+           /*default=*/"::tesa::BlockClusters::Auto",
+           "Where kept-block tiles of slab groups run in clusters that load "
+           "each slice of the dense operand once for all their tiles (TMA "
+           "multicast, sm_90)",
+           [{::tesa::getBlockClustersValues()}]>,
     ListOption<"structuredTiling", "structured-tiling", "int64_t",
                "The tiling of every 2:4 structured part on wgmma.mma_async.sp "
                "instead of the heuristic's: dense columns a warpgroup (a "

@@ -8,6 +8,7 @@
 #define TESA_PIPELINES_PIPELINES_H
 
 #include "tesa/Analysis/DecompositionPlan.h"
+#include "tesa/Codegen/BlockClusters.h"
 #include "tesa/Target/ChipDescription.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -70,6 +71,12 @@ struct GPUPipelineOptions
                      "sparse warpgroup tensor cores (wgmma.mma_async.sp) "
                      "where the chip has them (false: on mma.sp)"),
       llvm::cl::init(true)};
+  Option<BlockClusters> blockClusters{
+      *this, "block-clusters",
+      llvm::cl::desc("Where kept-block tiles of slab groups run in clusters "
+                     "that share the dense operand's slices (see "
+                     "--tesa-lower-parts-to-gpu)"),
+      llvm::cl::init(BlockClusters::Auto), getBlockClustersValues()};
   ListOption<int64_t> structuredTiling{
       *this, "structured-tiling",
       llvm::cl::desc("The tiling of every 2:4 structured part on "

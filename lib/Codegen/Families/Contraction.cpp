@@ -1135,10 +1135,25 @@ constexpr int64_t kSlabsPerGroupTile = 4;
 constexpr double kSlabGroupMaxReads32 = 0.8, kSlabGroupMaxReads64 = 0.5;
 /// Tiles of slab groups a cluster, and the fraction of the groups' reads
 /// of A's slices that the clusters' walks must stay under for a part to
-/// take clusters (each step's slice is read once a cluster). 0 (no part
-/// takes clusters) until the kernels are measured on a GPU.
+/// take clusters under BlockClusters::Auto (each step's slice is read once
+/// a cluster). 0 (no part takes clusters) until the kernels are measured
+/// on a GPU.
 constexpr int64_t kClusterTiles = 2;
 constexpr double kClusterMaxReads = 0.0;
+
+/// The fraction of the groups' reads of A's slices under which `clusters`
+/// takes clusters.
+static double getClusterMaxReads(BlockClusters clusters) {
+  switch (clusters) {
+  case BlockClusters::Auto:
+    return kClusterMaxReads;
+  case BlockClusters::FewerReads:
+    return 1.0;
+  case BlockClusters::Off:
+    return 0.0;
+  }
+  llvm_unreachable("unknown BlockClusters");
+}
 /// The fewest K steps of 64 a column of kept-block tiles walks on average
 /// for a persistent grid, where the tiles outnumber the blocks of threads
 /// the chip runs at once. Each block takes every grid-th tile, its TMA
@@ -1176,11 +1191,12 @@ static int64_t getLongestWalk(ArrayRef<int32_t> offsets) {
 /// `problem` (kept blocks of `slabs`, slabs `blockN` wide, tiles of `tileM`
 /// rows, K steps of `stepK`) in tiles of kSlabsPerGroupTile slabs on sm_90
 /// warpgroups with TMA copies, where their walks read few enough of A's
-/// slices and the tiles give every multiprocessor one; else none.
+/// slices and the tiles give every multiprocessor one; else none. The
+/// tiles run in clusters where `clusters` takes them.
 static std::optional<std::pair<ContractionProblem, TileConfigAttr>>
 getSlabGroupTiles(const ContractionProblem &problem, const KeptSlabs &slabs,
                   int64_t tileM, int64_t blockN, int64_t stepK,
-                  const ChipDescription &chip) {
+                  const ChipDescription &chip, BlockClusters clusters) {
   KeptSlabGroups groups = groupKeptSlabs(slabs, kSlabsPerGroupTile);
   int64_t tiles = llvm::divideCeil(problem.shape.m, tileM) *
                   (int64_t(groups.offsets.size()) - 1);
@@ -1218,7 +1234,7 @@ getSlabGroupTiles(const ContractionProblem &problem, const KeptSlabs &slabs,
     KeptSlabGroups pairs =
         groupKeptSlabs(slabs, kClusterTiles * kSlabsPerGroupTile);
     if (double(pairs.rows.size()) <
-        kClusterMaxReads * double(groups.rows.size()))
+        getClusterMaxReads(clusters) * double(groups.rows.size()))
       if (auto tiled = tileGroups(pairs, kClusterTiles))
         return tiled;
   }
@@ -1229,7 +1245,7 @@ llvm::Expected<RegionKernel>
 tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
                                StringRef name, const ChipDescription &chip,
                                ArrayRef<Operation *> epilogueOps,
-                               int64_t siblings) {
+                               int64_t siblings, BlockClusters clusters) {
   if (part.getKernel() != PartKernel::Block || !isFullPrecisionPart(part))
     return kernelError(
         "only block parts of static 2-D operands kept at the operands' own "
@@ -1357,8 +1373,8 @@ tesa::buildKeptBlockPartKernel(PartMatmulOp part, gpu::GPUModuleOp module,
     // Tiles of several slabs that walk the blocks any of them keeps, where
     // that reads A's slices far less often.
     if (!sparseLhs && chip.hasTensorMemoryAccelerator)
-      if (auto grouped =
-              getSlabGroupTiles(problem, *slabs, tileM, blockN, stepK, chip))
+      if (auto grouped = getSlabGroupTiles(problem, *slabs, tileM, blockN,
+                                           stepK, chip, clusters))
         return emitContraction(grouped->first, grouped->second, module, name,
                                epilogue->getResultType());
     auto wgmmaConfig = [&](CopyEngine copy, WorkListKind work) {

@@ -457,9 +457,9 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
   if (!matchGather(op.getDense())) {
     steps = getFollowingSteps(op);
     std::string name = "part" + std::to_string(index);
-    llvm::Expected<RegionKernel> kernel =
-        buildKeptBlockPartKernel(op, kernelModule, name, chip, steps,
-                                 blockPartsOfDense.lookup(op.getDense()));
+    llvm::Expected<RegionKernel> kernel = buildKeptBlockPartKernel(
+        op, kernelModule, name, chip, steps,
+        blockPartsOfDense.lookup(op.getDense()), blockClusters);
     std::string reason;
     if (!kernel) {
       reason = llvm::toString(kernel.takeError());

@@ -1,6 +1,7 @@
 // RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_90 decode-products=false tma=false" | FileCheck %s
 // RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_90 decode-products=false" | FileCheck %s --check-prefix=TMA
 // RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_80 decode-products=false" | FileCheck %s --check-prefix=SM80
+// RUN: tesa-opt %s --split-input-file --tesa-lower-parts-to-gpu="chip=sm_90 decode-products=false block-clusters=fewer-reads" | FileCheck %s --check-prefix=CLUSTER
 
 // A 32-bit block part of x @ W whose slabs of one block's depth (16) by 32
 // columns are kept whole: the contraction family computes it over the kept
@@ -410,7 +411,8 @@ func.func @long_walks(%x: tensor<32x256xf16>, %w: tensor<256x64xf16, #l>) -> ten
 // (slot and parity from the running count), and the warpgroups release the
 // slot of each tile's last step after its products. Without TMA, the dense
 // grid of 66 x 5 blocks. ptxas is asked to fit two blocks a multiprocessor
-// (minctasm, with the block's threads).
+// (minctasm, with the block's threads). No clusters: its tiles are single
+// slabs.
 // CHECK-LABEL: func.func @persistent_tiles
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c66{{.*}}, %c5{{.*}}, %c1{{.*}}) threads in (%c256
 // TMA-LABEL: gpu.func @part0(
@@ -431,6 +433,8 @@ func.func @long_walks(%x: tensor<32x256xf16>, %w: tensor<256x64xf16, #l>) -> ten
 // TMA: nvvm.mbarrier.arrive.expect_tx %{{.*}}, %c0_i32{{.*}}, predicate =
 // TMA-LABEL: func.func @persistent_tiles
 // TMA: gpu.launch_func @tesa_kernels::@part0 blocks in (%c264{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c288
+// CLUSTER-LABEL: func.func @persistent_tiles
+// CLUSTER: gpu.launch_func @tesa_kernels::@part0 blocks in (%c264{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c288
 #pt = #tesa.sparsity<map = dense<16> : tensor<4x66xi8>>
 func.func @persistent_tiles(%x: tensor<640x256xf16>, %w: tensor<256x4224xf16, #pt>) -> tensor<640x4224xf16> {
   %zero = arith.constant 0.0 : f16
@@ -450,7 +454,13 @@ func.func @persistent_tiles(%x: tensor<640x256xf16>, %w: tensor<256x4224xf16, #p
 // reading its slice of x once. Each step loads x's slice and the kept
 // slabs' blocks of W, and each warpgroup multiplies a slab's block only
 // where the step's mask keeps it, on a branch on the mask's bit taken from
-// the warp's first lane. Without TMA, one slab a tile.
+// the warp's first lane. Without TMA, one slab a tile. With
+// `block-clusters=fewer-reads`, pairs of neighbouring tiles run as clusters
+// of two that walk the blocks any of their eight slabs keeps (5 steps
+// against the groups' 9; 8-bit masks): tile x walks list x / 2 and reads
+// its slabs' bits 4 (x mod 2) up the masks; each block loads half of each
+// step's x slice and multicasts it to both, and releases each slot in
+// both blocks.
 // CHECK-LABEL: func.func @slab_groups
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c16{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c256
 // TMA-DAG: memref.global "private" constant @part0_offsets : memref<5xi32> = dense<[0, 2, 5, 7, 9]>
@@ -469,6 +479,25 @@ func.func @persistent_tiles(%x: tensor<640x256xf16>, %w: tensor<256x4224xf16, #p
 // TMA: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 32, k = 16>
 // TMA-LABEL: func.func @slab_groups
 // TMA: gpu.launch_func @tesa_kernels::@part0 blocks in (%c4{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c288
+// CLUSTER-DAG: memref.global "private" constant @part0_offsets : memref<3xi32> = dense<[0, 3, 5]>
+// CLUSTER-DAG: memref.global "private" constant @part0_entries : memref<5xi32> = dense<[0, 2, 3, 0, 2]>
+// CLUSTER-DAG: memref.global "private" constant @part0_slab_masks : memref<5xi32> = dense<[255, 255, 32, 239, 239]>
+// CLUSTER-LABEL: gpu.func @part0(
+// CLUSTER: %[[MASKS:.*]] = memref.get_global @part0_slab_masks
+// CLUSTER: %[[WALK:.*]] = arith.divui %block_id_x, %c2
+// CLUSTER-NEXT: memref.load %{{.*}}[%[[WALK]]] : memref<3xi32>
+// CLUSTER: %[[MASK:.*]] = memref.load %[[MASKS]]
+// CLUSTER-NEXT: %[[BITS:.*]] = arith.index_castui %[[MASK]]
+// CLUSTER: %[[RANK:.*]] = arith.remui %block_id_x, %c2
+// CLUSTER: %[[SHIFT:.*]] = arith.muli %[[RANK]], %c4
+// CLUSTER-NEXT: arith.shrui %[[BITS]], %[[SHIFT]]
+// CLUSTER: nvvm.cp.async.bulk.tensor.shared.cluster.global {{.*}} multicast_mask = %c3_i16
+// CLUSTER: nvvm.mapa %{{.*}}, %c0_i32
+// CLUSTER: mbarrier.arrive.release.cluster.shared::cluster
+// CLUSTER: nvvm.mapa %{{.*}}, %c1_i32
+// CLUSTER: mbarrier.arrive.release.cluster.shared::cluster
+// CLUSTER-LABEL: func.func @slab_groups
+// CLUSTER: gpu.launch_func @tesa_kernels::@part0 clusters in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) blocks in (%c4{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c288
 #g = #tesa.sparsity<map = dense<[[16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 0, 16, 16, 16], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 0, 16, 16, 16], [0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<8x16xi8>>
 func.func @slab_groups(%x: tensor<4224x256xf16>, %w: tensor<256x512xf16, #g>) -> tensor<4224x512xf16> {
   %zero = arith.constant 0.0 : f16
@@ -484,13 +513,17 @@ func.func @slab_groups(%x: tensor<4224x256xf16>, %w: tensor<256x512xf16, #g>) ->
 // 64x64 blocks whose slabs keep the same blocks (row 0 of every slab, row 1
 // of the second): tiles of four 64-column slabs (256 columns, 66 x 2 of
 // them), 3 steps against the slabs' 9, each warpgroup multiplying m64n64
-// per kept slab.
+// per kept slab. In clusters, one walk of 2 steps for both tiles.
 // TMA-DAG: memref.global "private" constant @part0_offsets : memref<3xi32> = dense<[0, 2, 3]>
 // TMA-DAG: memref.global "private" constant @part0_slab_masks : memref<3xi32> = dense<[15, 2, 15]>
 // TMA-LABEL: gpu.func @part0(
 // TMA: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
 // TMA-LABEL: func.func @wide_slab_groups
 // TMA: gpu.launch_func @tesa_kernels::@part0 blocks in (%c2{{.*}}, %c66{{.*}}, %c1{{.*}}) threads in (%c288
+// CLUSTER-DAG: memref.global "private" constant @part0_offsets : memref<2xi32> = dense<[0, 2]>
+// CLUSTER-DAG: memref.global "private" constant @part0_slab_masks : memref<2xi32> = dense<[255, 2]>
+// CLUSTER-LABEL: func.func @wide_slab_groups
+// CLUSTER: gpu.launch_func @tesa_kernels::@part0 clusters in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) blocks in (%c2{{.*}}, %c66{{.*}}, %c1{{.*}}) threads in (%c288
 #wg = #tesa.sparsity<map = dense<[[16, 16, 16, 16, 16, 16, 16, 16], [0, 16, 0, 0, 0, 0, 0, 0]]> : tensor<2x8xi8>>
 func.func @wide_slab_groups(%x: tensor<8448x128xf16>, %w: tensor<128x512xf16, #wg>) -> tensor<8448x512xf16> {
   %zero = arith.constant 0.0 : f16

@@ -1,0 +1,46 @@
+//===- BlockClusters.h - When kept-block tiles run in clusters --*- C++ -*-===//
+//
+// Part of the tesa project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The choice of `--tesa-lower-parts-to-gpu`'s `block-clusters` option: where
+// a kept-block part in tiles of slab groups (sm_90, TMA copies) runs
+// neighbouring tiles as a cluster that walks the blocks any of their slabs
+// keeps and loads each step's slice of the dense operand once for all of
+// them (TMA multicast), instead of once a tile.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESA_CODEGEN_BLOCKCLUSTERS_H
+#define TESA_CODEGEN_BLOCKCLUSTERS_H
+
+#include "llvm/Support/CommandLine.h"
+
+namespace tesa {
+
+/// When a kept-block part's tiles of slab groups run in clusters.
+enum class BlockClusters {
+  /// Where the clusters' walks read few enough of the dense operand's
+  /// slices for the kernels to be faster, as measured (see
+  /// docs/codegen.md, "Kept-block parts").
+  Auto,
+  /// Wherever the clusters' walks read fewer slices than the tiles' own.
+  FewerReads,
+  /// Never.
+  Off,
+};
+
+/// The choices' names, for the options that take one.
+inline llvm::cl::ValuesClass getBlockClustersValues() {
+  return llvm::cl::values(
+      clEnumValN(BlockClusters::Auto, "auto",
+                 "where they read few enough slices to be faster"),
+      clEnumValN(BlockClusters::FewerReads, "fewer-reads",
+                 "wherever they read fewer slices than the tiles alone"),
+      clEnumValN(BlockClusters::Off, "off", "never"));
+}
+
+} // namespace tesa
+
+#endif // TESA_CODEGEN_BLOCKCLUSTERS_H
