@@ -61,7 +61,8 @@ def prepare(directory):
 # threads), the second on one block of threads per tile, the next two in
 # tiles of four slabs of 32 and of 64 columns (132 and 136 of them). The
 # int8 parts (f32 programs) run the warpgroup block kernel, in groups of
-# four block rows (256 tiles) and one block row a tile.
+# four block rows (256 tiles) and one block row a tile. The last cases take
+# clusters (`--block-clusters=fewer-reads`).
 WGMMA_CASES = {
     "persistent_block64_f16prog": (640, 256, 4224, 64, 0.6, 16),
     "tma_block32_f16prog": (256, 512, 1024, 32, 0.5, 16),
@@ -72,6 +73,12 @@ WGMMA_CASES = {
     # Columns of blocks that keep none (44% of them): tiles that store their
     # initial values without accumulators.
     "empty_tiles_block64_f16prog": (512, 1024, 2048, 64, 0.05, 16),
+    # The slab groups above in clusters of two tiles (groups) that share
+    # the dense operand's slices by TMA multicast.
+    "clusters_block32_f16prog": (1408, 256, 1536, 32, 0.5, 16,
+                                 ["--block-clusters=fewer-reads"]),
+    "clusters_block32_int8": (2048, 1024, 2048, 32, 0.5, 8,
+                              ["--block-clusters=fewer-reads"]),
 }
 
 
@@ -82,7 +89,7 @@ def prepare_wgmma(directory):
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
     manifest = []
-    for name, (m, k, n, block, kept, bits) in WGMMA_CASES.items():
+    for name, (m, k, n, block, kept, bits, *options) in WGMMA_CASES.items():
         mask = np.where(rng.random((k // block, n // block)) < kept, bits,
                         0).astype(np.int8)
         family = "block_fp16_program" if bits == 16 else "block32_int8"
@@ -91,7 +98,8 @@ def prepare_wgmma(directory):
         subprocess.run([str(ROOT / "build" / "bin" / "tesa-compile"),
                         str(source), "-o", str(out / f"{name}.so"),
                         "--target=nvvm", "--chip=sm_90", "--plan=block",
-                        f"--block-shape={block}x{block}"], check=True)
+                        f"--block-shape={block}x{block}",
+                        *(options[0] if options else [])], check=True)
         source.unlink()
         np.savez_compressed(out / f"{name}.mask.npz", mask=mask)
         manifest.append(dict(name=name, family=family, m=m, k=k, n=n))

@@ -537,6 +537,7 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       chip, structuredProductsOfDense.lookup({op.getDense(), op->getBlock()}));
   layout.structuredTiling.assign(structuredTiling.begin(),
                                  structuredTiling.end());
+  layout.blockClusters = blockClusters;
   layout.structuredRows =
       wgmmaStructured && canUseWgmmaStructured(layout, chipShare);
   if (wgmmaStructured) {

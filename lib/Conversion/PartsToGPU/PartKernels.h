@@ -90,6 +90,10 @@ struct PartLayout {
   /// of the heuristic's (LowerPartsToGPU's `structured-tiling`, checked by
   /// checkStructuredTiling); empty: the heuristic's.
   std::vector<int64_t> structuredTiling;
+  /// int8 parts on the warpgroup kernel: where their groups of slabs run
+  /// in pairs as clusters that share the dense slices (LowerPartsToGPU's
+  /// `block-clusters`).
+  BlockClusters blockClusters = BlockClusters::Auto;
   /// Whether the dense copy is in the order of the `mma.sp` B fragments
   /// (see getDenseCopyType).
   bool hasFragmentOrderedDenseCopy() const {

@@ -78,6 +78,13 @@ static constexpr int64_t kMaxStages = 4, kMaxGroupStages = 8, kMinStages = 3;
 static constexpr int64_t kSlabsPerGroup = 4, kMaxGroupedChannels = 32;
 static constexpr int64_t kStructuredSlabsPerGroup = 2;
 static constexpr double kGroupMaxSteps = 0.8;
+/// Groups of int8 slabs a cluster, and the fraction of the groups' steps
+/// that the clusters' walks (the blocks any of their slabs keeps) must
+/// stay under for a part to take clusters under BlockClusters::Auto: each
+/// step's dense slice is then read once a cluster. 0 (no part takes them)
+/// until the kernels are measured on a GPU.
+static constexpr int64_t kClusterGroups = 2;
+static constexpr double kClusterMaxSteps = 0.0;
 /// The fewest dense columns: one warpgroup's. A decode step (16 x 4096 x
 /// 4096, 32x32 blocks at 90%) took 0.0083 ms here against 0.0060 on the
 /// register kernel, whose warps split a row's blocks.
@@ -113,10 +120,22 @@ struct WgmmaBlockTiling {
   /// tiles alone give every multiprocessor one.
   int64_t split = 1;
   KeptSlabGroups groups;
+  /// Groups of slabs that run as a cluster: neighbouring blocks along x
+  /// that walk one list (`groups` then groups `cluster` times as many
+  /// slabs, and a block's slabs are bits `slabs` x rank up the masks),
+  /// each loading its share of the step's dense slice into all of them.
+  int64_t cluster = 1;
   int64_t getColumns() const { return warpgroups * columnsPerWarpgroup; }
   /// The warpgroups and one copying warp.
   int64_t getThreads() const { return warpgroups * kWarpgroupThreads + 32; }
-  int64_t getGroups() const { return int64_t(groups.offsets.size()) - 1; }
+  /// The walks, and the groups of slabs that take them (blocks along x,
+  /// without their split slices).
+  int64_t getWalks() const { return int64_t(groups.offsets.size()) - 1; }
+  int64_t getGroups() const { return getWalks() * cluster; }
+  /// Dense columns (rows of the dense copy) each block of a cluster loads.
+  int64_t getShareColumns() const { return getColumns() / cluster; }
+  /// The clusters' blocks: the slices of split walks, or the groups.
+  int64_t getClusterBlocks() const { return split * cluster; }
 };
 } // namespace
 
@@ -150,7 +169,7 @@ static int64_t getMetadataBytes(const PartLayout &layout) {
 
 /// Whether every slab of every group keeps every step of its group's walk.
 static bool keepsEveryStep(const WgmmaBlockTiling &tiling) {
-  int32_t everySlab = (1 << tiling.slabs) - 1;
+  int32_t everySlab = (1 << (tiling.slabs * tiling.cluster)) - 1;
   return tiling.slabs == 1 ||
          llvm::all_of(tiling.groups.masks,
                       [&](int32_t mask) { return mask == everySlab; });
@@ -231,7 +250,7 @@ static int64_t getStructuredMaxStages(const PartLayout &layout,
 /// slices.
 static int64_t getLongestWalk(const WgmmaBlockTiling &tiling) {
   int64_t longest = 0;
-  for (int64_t g = 0; g < tiling.getGroups(); ++g)
+  for (int64_t g = 0; g < tiling.getWalks(); ++g)
     longest = std::max<int64_t>(longest, tiling.groups.offsets[g + 1] -
                                              tiling.groups.offsets[g]);
   return llvm::divideCeil(longest, tiling.split);
@@ -258,6 +277,27 @@ static WgmmaBlockTiling getGivenTiling(const PartLayout &layout,
                           given[2], given[3], groupWorkRows(layout, given[2])};
   tiling.stages = given[4] ? given[4] : getStages(layout, tiling, chip);
   return tiling;
+}
+
+/// Runs `tiling`'s groups of int8 slabs in clusters of kClusterGroups
+/// where `layout.blockClusters` takes them: where the clusters' walks take
+/// fewer than kClusterMaxSteps (BlockClusters::Auto) or 1.0
+/// (BlockClusters::FewerReads) of the groups' steps, and each block's
+/// share of the dense slice is whole swizzle patterns (8 rows).
+static void takeClusters(const PartLayout &layout, WgmmaBlockTiling &tiling) {
+  if (layout.structured || layout.blockClusters == BlockClusters::Off ||
+      tiling.getWalks() % kClusterGroups != 0 ||
+      (tiling.getColumns() / kClusterGroups) % 8 != 0)
+    return;
+  double maxSteps =
+      layout.blockClusters == BlockClusters::Auto ? kClusterMaxSteps : 1.0;
+  KeptSlabGroups clustered =
+      groupWorkRows(layout, tiling.slabs * kClusterGroups);
+  if (double(clustered.rows.size()) >=
+      maxSteps * double(tiling.groups.rows.size()))
+    return;
+  tiling.cluster = kClusterGroups;
+  tiling.groups = std::move(clustered);
 }
 
 static WgmmaBlockTiling getTiling(const PartLayout &layout,
@@ -293,6 +333,7 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
       groupTiles >= int64_t(chip.multiprocessors)) {
     tiling.slabs = slabs;
     tiling.groups = std::move(groups);
+    takeClusters(layout, tiling);
   }
   // Structured slabs split their walks where their tiles give fewer than
   // kSplitBlocksPerMultiprocessor blocks of threads a multiprocessor (a
@@ -408,7 +449,7 @@ KernelLaunch tesa::getWgmmaBlockLaunch(const PartLayout &layout,
                  getColumnTiles(layout, tiling.getColumns())};
   launch.block = {tiling.getThreads(), 1};
   launch.sharedBytes = getSharedBytes(layout, tiling);
-  launch.clusterBlocks = tiling.split;
+  launch.clusterBlocks = tiling.getClusterBlocks();
   // In 16-bit units: the dense copy ([column][padded k], argument 0) in
   // boxes of a block's depth by the tile's columns, the packed blocks as
   // [entry * bc + channel][packed row] in boxes of one block.
@@ -417,12 +458,11 @@ KernelLaunch tesa::getWgmmaBlockLaunch(const PartLayout &layout,
   int64_t denseUnits =
       layout.getPaddedReduction() * getDenseRowBytes(layout) /
       (2 * layout.blockReduction);
-  launch.tensorMaps = {
-      {0, denseUnits, layout.columns, denseUnits, denseRowUnits,
-       tiling.getColumns()},
-      {getPackedArgument(layout), blockRowUnits,
-       layout.getNumEntries() * layout.blockChannels, blockRowUnits,
-       blockRowUnits, layout.blockChannels}};
+  launch.tensorMaps = {{0, denseUnits, layout.columns, denseUnits,
+                        denseRowUnits, tiling.getShareColumns()},
+                       {getPackedArgument(layout), blockRowUnits,
+                        layout.getNumEntries() * layout.blockChannels,
+                        blockRowUnits, blockRowUnits, layout.blockChannels}};
   return launch;
 }
 
@@ -552,6 +592,8 @@ private:
   /// the slice's first step (null where the walks are not split), and the
   /// sums the cluster's blocks share.
   Value slice, firstStep;
+  /// Clustered groups: the block's rank in its cluster (null otherwise).
+  Value rank;
   std::optional<ClusterSums> clusterSums;
   /// Whether the warpgroups store runs of channels (TransposedSums).
   bool storesRuns = false;
@@ -594,9 +636,16 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
   }
   firstRow = kb.affine(group, tiling.slabs);
   firstColumn = kb.affine(kb.blockId(gpu::Dimension::y), tiling.getColumns());
-  lo = kb.loadIndex(stepOffsets, group);
+  // Clustered groups: group g is block g mod cluster of the cluster that
+  // walks list g / cluster (the clusters are consecutive blocks along x).
+  Value walk = group;
+  if (tiling.cluster > 1) {
+    rank = kb.rem(group, tiling.cluster);
+    walk = kb.div(group, tiling.cluster);
+  }
+  lo = kb.loadIndex(stepOffsets, walk);
   count = arith::SubIOp::create(
-      b, kb.loadIndex(stepOffsets, kb.affine(group, 1, 1)), lo);
+      b, kb.loadIndex(stepOffsets, kb.affine(walk, 1, 1)), lo);
   if (slice) {
     // Slice z walks steps [count z / split, count (z + 1) / split).
     firstStep = kb.div(kb.mul(count, slice), tiling.split);
@@ -614,7 +663,7 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
   metadataRing = kb.affine(blockRing, 1, tiling.stages * blockSlotBytes);
   ring.emplace(kb, copies,
                kb.affine(denseRing, 1, getRingBytes(layout, tiling)),
-               tiling.stages);
+               tiling.stages, tiling.cluster);
   // Split walks leave their sums where the rings were.
   if (slice)
     clusterSums.emplace(kb, denseRing, kWarpgroupThreads,
@@ -624,7 +673,10 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
 }
 
 Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
-  return kb.rem(kb.div(kb.loadIndex(masks, kb.add(lo, i)), 1 << slab), 2);
+  Value mask = kb.loadIndex(masks, kb.add(lo, i));
+  if (rank)
+    mask = arith::ShRUIOp::create(b, mask, kb.affine(rank, tiling.slabs));
+  return kb.rem(kb.div(mask, 1 << slab), 2);
 }
 
 Value WgmmaBlockEmitter::lessThan(Value x, Value y) {
@@ -661,6 +713,10 @@ void WgmmaBlockEmitter::emit() {
   Value inGroup = kb.rem(tid, kWarpgroupThreads);
   Value isConsumer = kb.less(kb.fromFirstLane(warpgroup), tiling.warpgroups);
   kb.ifThen(isConsumer, [&] { emitProducts(warpgroup, inGroup); });
+  // A clustered block's warpgroups arrive on the other blocks' mbarriers
+  // to the end: no block leaves before all are done.
+  if (rank)
+    emitClusterBarrier(kb);
   if (!clusterSums)
     return;
   // Split walks: every block of the cluster has left its sums in its
@@ -697,9 +753,17 @@ void WgmmaBlockEmitter::emitCopies() {
       copies.arriveExpectingBytes(ring->full(slot), bytes);
     }
     Value k = kb.affine(kb.loadIndex(steps, kb.add(lo, i)), denseRowBytes / 2);
-    copies.load(denseMap, k, firstColumn,
-                kb.add(denseRing, kb.affine(slot, denseSlotBytes)),
-                ring->full(slot));
+    Value denseSlot = kb.add(denseRing, kb.affine(slot, denseSlotBytes));
+    if (rank) {
+      // This block's dense columns of the slice, into every block of the
+      // cluster.
+      Value columns = kb.affine(rank, tiling.getShareColumns());
+      copies.loadToCluster(denseMap, k, kb.add(firstColumn, columns),
+                           kb.add(denseSlot, kb.affine(columns, denseRowBytes)),
+                           ring->full(slot), tiling.cluster);
+    } else {
+      copies.load(denseMap, k, firstColumn, denseSlot, ring->full(slot));
+    }
     SmallVector<Value> after;
     for (int64_t j = 0; j < slabs; ++j) {
       auto loadBlock = [&] {

@@ -1,5 +1,6 @@
 // RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
 // RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=AMPERE
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu="chip=sm_90 block-clusters=fewer-reads" | FileCheck %s --check-prefix=CLUSTER
 
 // On sm_90, an int8 block part runs on s8 warpgroup tensor cores fed by
 // TMA. x (256 x 128) is quantised to an int8 copy; W keeps 7 of its 16
@@ -64,6 +65,9 @@
 // AMPERE-LABEL: func.func @int8_blocks
 // AMPERE-NOT: mgpuTesaEncodeTensorMap2D
 // AMPERE: return
+// One block row a block: no clusters, whatever `block-clusters` says.
+// CLUSTER-LABEL: func.func @int8_blocks
+// CLUSTER: gpu.launch_func @tesa_kernels::@part0 blocks in
 #W = #tesa.sparsity<map = dense<[[8, 0, 8, 0], [0, 8, 8, 0], [8, 8, 0, 0], [0, 0, 0, 8]]> : tensor<4x4xi8>>
 func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
                        %acc: tensor<256x128xf32>) -> tensor<256x128xf32> {
@@ -107,6 +111,42 @@ func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
 // CHECK-NEXT: %[[TILES:.+]] = arith.constant 33 : index
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%[[GROUPS]], %[[TILES]], %{{.+}}) threads in (%c288{{.*}}, %{{.+}}, %{{.+}})
 // AMPERE-LABEL: func.func @slab_groups
+// With `block-clusters=fewer-reads`, pairs of groups run as clusters of two
+// blocks that walk the blocks any of their eight slabs keeps (5 steps
+// against the groups' 9; 8-bit masks): group g walks list g / 2 and reads
+// its slabs' bits 4 (g mod 2) up the masks. Each block's copier loads its
+// 64 of the tile's 128 rows of x's copy (a box of 64 rows) at its share's
+// offset and multicasts them into both blocks; each slot's `empty`
+// mbarrier counts both blocks' warpgroups (4), each of which releases the
+// slot in both blocks.
+// CLUSTER-DAG: memref.global "private" constant @part0_step_masks : memref<5xi32> = dense<[255, 85, 1, 255, 85]>
+// CLUSTER-DAG: memref.global "private" constant @part0_step_offsets : memref<3xi32> = dense<[0, 3, 5]>
+// CLUSTER-DAG: memref.global "private" constant @part0_steps : memref<5xi32> = dense<[0, 1, 3, 0, 1]>
+// CLUSTER-LABEL: gpu.func @part0(
+// CLUSTER: %[[RANK:.+]] = arith.remui %block_id_x, %c2
+// CLUSTER: %[[WALK:.+]] = arith.divui %block_id_x, %c2
+// CLUSTER-NEXT: memref.load %{{.+}}[%[[WALK]]] : memref<3xi32>
+// CLUSTER: nvvm.mbarrier.init %{{.+}}, %c4_i32
+// CLUSTER: nvvm.cluster.arrive {aligned}
+// CLUSTER-NEXT: nvvm.cluster.wait {aligned}
+// CLUSTER: %[[SHIFT:.+]] = arith.muli %[[RANK]], %c4
+// CLUSTER-NEXT: arith.shrui %{{.+}}, %[[SHIFT]] : index
+// CLUSTER: %[[SHARE:.+]] = arith.muli %[[RANK]], %c64 : index
+// CLUSTER: %[[SHARE_BYTES:.+]] = arith.muli %[[SHARE]], %c32 : index
+// CLUSTER: nvvm.cp.async.bulk.tensor.shared.cluster.global {{.+}} multicast_mask = %c3_i16
+// CLUSTER: nvvm.mapa %{{.+}}, %c0_i32
+// CLUSTER: mbarrier.arrive.release.cluster.shared::cluster
+// CLUSTER: nvvm.mapa %{{.+}}, %c1_i32
+// CLUSTER: mbarrier.arrive.release.cluster.shared::cluster
+// CLUSTER: nvvm.cluster.arrive {aligned}
+// CLUSTER-NEXT: nvvm.cluster.wait {aligned}
+// CLUSTER-LABEL: func.func @slab_groups
+// CLUSTER: %[[ROWS:.+]] = llvm.mlir.constant(4224 : i64) : i64
+// CLUSTER-NEXT: %{{.+}} = llvm.mlir.constant(128 : i64) : i64
+// CLUSTER-NEXT: %{{.+}} = llvm.mlir.constant(16 : i32) : i32
+// CLUSTER-NEXT: %[[BOX:.+]] = llvm.mlir.constant(64 : i32) : i32
+// CLUSTER: llvm.call @mgpuTesaEncodeTensorMap2D(%{{.+}}, %{{.+}}, %{{.+}}, %[[ROWS]], %{{.+}}, %{{.+}}, %[[BOX]],
+// CLUSTER: gpu.launch_func @tesa_kernels::@part0 clusters in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) blocks in (%c4{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c288
 #W = #tesa.sparsity<map = dense<[[8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8], [8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<4x16xi8>>
 func.func @slab_groups(%x: tensor<4224x128xf32>, %w: tensor<128x512xf32, #W>,
                        %acc: tensor<4224x512xf32>) -> tensor<4224x512xf32> {
