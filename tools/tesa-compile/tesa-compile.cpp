@@ -99,9 +99,9 @@ static cl::opt<bool> wgmmaStructured(
     cl::init(true), cl::cat(category));
 static cl::opt<tesa::BlockClusters> blockClusters(
     "block-clusters",
-    cl::desc("Where kept-block tiles of slab groups run in clusters that "
-             "load each slice of the dense operand once for all their tiles "
-             "(TMA multicast, sm_90)"),
+    cl::desc("Where tiles of groups of block rows (f16 kept-block parts, "
+             "int8 block parts) run in clusters that load each slice of the "
+             "dense operand once for all their tiles (TMA multicast, sm_90)"),
     cl::init(tesa::BlockClusters::Auto), tesa::getBlockClustersValues(),
     cl::cat(category));
 static cl::list<int64_t> structuredTiling(

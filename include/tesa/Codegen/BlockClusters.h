@@ -5,10 +5,11 @@
 //===----------------------------------------------------------------------===//
 //
 // The choice of `--tesa-lower-parts-to-gpu`'s `block-clusters` option: where
-// a kept-block part in tiles of slab groups (sm_90, TMA copies) runs
-// neighbouring tiles as a cluster that walks the blocks any of their slabs
-// keeps and loads each step's slice of the dense operand once for all of
-// them (TMA multicast), instead of once a tile.
+// a part in tiles of groups of block rows (slabs) on sm_90 with TMA copies
+// (f16 kept-block parts, int8 block parts) runs neighbouring tiles as a
+// cluster that walks the blocks any of their slabs keeps and loads each
+// step's slice of the dense operand once for all of them (TMA multicast),
+// instead of once a tile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,7 +20,7 @@
 
 namespace tesa {
 
-/// When a kept-block part's tiles of slab groups run in clusters.
+/// When a block part's tiles of slab groups run in clusters.
 enum class BlockClusters {
   /// Where the clusters' walks read few enough of the dense operand's
   /// slices for the kernels to be faster, as measured (see

@@ -86,9 +86,9 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
            "them (false: on mma.sp)">,
     Option<"blockClusters", "block-clusters", "::tesa::BlockClusters",
            /*default=*/"::tesa::BlockClusters::Auto",
-           "Where kept-block tiles of slab groups run in clusters that load "
-           "each slice of the dense operand once for all their tiles (TMA "
-           "multicast, sm_90)",
+           "Where tiles of groups of block rows (f16 kept-block parts, int8 "
+           "block parts) run in clusters that load each slice of the dense "
+           "operand once for all their tiles (TMA multicast, sm_90)",
            [{::tesa::getBlockClustersValues()}]>,
     ListOption<"structuredTiling", "structured-tiling", "int64_t",
                "The tiling of every 2:4 structured part on wgmma.mma_async.sp "

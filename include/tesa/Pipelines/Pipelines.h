@@ -73,7 +73,7 @@ struct GPUPipelineOptions
       llvm::cl::init(true)};
   Option<BlockClusters> blockClusters{
       *this, "block-clusters",
-      llvm::cl::desc("Where kept-block tiles of slab groups run in clusters "
+      llvm::cl::desc("Where tiles of groups of block rows run in clusters "
                      "that share the dense operand's slices (see "
                      "--tesa-lower-parts-to-gpu)"),
       llvm::cl::init(BlockClusters::Auto), getBlockClustersValues()};

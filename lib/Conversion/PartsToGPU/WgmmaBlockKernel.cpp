@@ -217,6 +217,17 @@ static int64_t getSharedBytes(const PartLayout &layout,
          MBarrierRing::getBytes(tiling.stages);
 }
 
+/// The most ring slots of `tiling` that fit one block of threads' shared
+/// memory.
+static int64_t getFittingStages(const PartLayout &layout,
+                                const WgmmaBlockTiling &tiling,
+                                const ChipDescription &chip) {
+  int64_t overhead =
+      kWgmmaTileAlignment + MBarrierRing::getBytes(kMaxGroupStages);
+  return (int64_t(chip.maxSharedMemoryPerBlock) - overhead) /
+         getStageBytes(layout, tiling);
+}
+
 /// The most ring slots of a structured part (their dense slots are up to
 /// 32 KiB; at least kMinStages, else the kernel is not used): as many as
 /// fit one block of threads' shared memory, or, where the grid's blocks
@@ -234,7 +245,7 @@ static int64_t getStructuredMaxStages(const PartLayout &layout,
       kWgmmaTileAlignment + MBarrierRing::getBytes(kMaxGroupStages);
   int64_t stageBytes = getStageBytes(layout, tiling);
   int64_t shared = int64_t(chip.maxSharedMemoryPerBlock);
-  int64_t oneBlock = (shared - overhead) / stageBytes;
+  int64_t oneBlock = getFittingStages(layout, tiling, chip);
   int64_t blocks = tiling.getGroups() *
                    getColumnTiles(layout, tiling.getColumns()) * tiling.split;
   int64_t resident = llvm::divideCeil(blocks, chip.multiprocessors);
@@ -257,14 +268,17 @@ static int64_t getLongestWalk(const WgmmaBlockTiling &tiling) {
 }
 
 /// The ring slots of `tiling`: as many as its longest walk takes, within
-/// the bounds of kMinStages and the most that fit (or pay).
+/// the bounds of kMinStages and the most that fit (or pay). An int8 part
+/// whose ring does not fit even then (kMinStages slots) leaves the kernel
+/// (usesWgmmaBlocks).
 static int64_t getStages(const PartLayout &layout,
                          const WgmmaBlockTiling &tiling,
                          const ChipDescription &chip) {
   int64_t maxStages = tiling.slabs > 1 ? kMaxGroupStages : kMaxStages;
-  if (layout.structured)
-    maxStages =
-        std::min(maxStages, getStructuredMaxStages(layout, tiling, chip));
+  maxStages =
+      std::min(maxStages, layout.structured
+                              ? getStructuredMaxStages(layout, tiling, chip)
+                              : getFittingStages(layout, tiling, chip));
   return std::clamp(getLongestWalk(tiling), kMinStages,
                     std::max(kMinStages, maxStages));
 }
@@ -282,22 +296,26 @@ static WgmmaBlockTiling getGivenTiling(const PartLayout &layout,
 /// Runs `tiling`'s groups of int8 slabs in clusters of kClusterGroups
 /// where `layout.blockClusters` takes them: where the clusters' walks take
 /// fewer than kClusterMaxSteps (BlockClusters::Auto) or 1.0
-/// (BlockClusters::FewerReads) of the groups' steps, and each block's
-/// share of the dense slice is whole swizzle patterns (8 rows).
-static void takeClusters(const PartLayout &layout, WgmmaBlockTiling &tiling) {
-  if (layout.structured || layout.blockClusters == BlockClusters::Off ||
-      tiling.getWalks() % kClusterGroups != 0 ||
-      (tiling.getColumns() / kClusterGroups) % 8 != 0)
-    return;
+/// (BlockClusters::FewerReads) of the groups' steps, each block's share
+/// of the dense slice is whole swizzle patterns (8 rows), and the ring the
+/// longer walks take still fits `chip`'s shared memory.
+static void takeClusters(const PartLayout &layout, const ChipDescription &chip,
+                         WgmmaBlockTiling &tiling) {
   double maxSteps =
       layout.blockClusters == BlockClusters::Auto ? kClusterMaxSteps : 1.0;
-  KeptSlabGroups clustered =
-      groupWorkRows(layout, tiling.slabs * kClusterGroups);
-  if (double(clustered.rows.size()) >=
-      maxSteps * double(tiling.groups.rows.size()))
+  if (layout.structured || layout.blockClusters == BlockClusters::Off ||
+      maxSteps <= 0 || tiling.getWalks() % kClusterGroups != 0 ||
+      (tiling.getColumns() / kClusterGroups) % 8 != 0)
     return;
-  tiling.cluster = kClusterGroups;
-  tiling.groups = std::move(clustered);
+  WgmmaBlockTiling clustered = tiling;
+  clustered.cluster = kClusterGroups;
+  clustered.groups = groupWorkRows(layout, tiling.slabs * kClusterGroups);
+  clustered.stages = getStages(layout, clustered, chip);
+  if (double(clustered.groups.rows.size()) <
+          maxSteps * double(tiling.groups.rows.size()) &&
+      getSharedBytes(layout, clustered) <=
+          int64_t(chip.maxSharedMemoryPerBlock))
+    tiling = std::move(clustered);
 }
 
 static WgmmaBlockTiling getTiling(const PartLayout &layout,
@@ -333,7 +351,7 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
       groupTiles >= int64_t(chip.multiprocessors)) {
     tiling.slabs = slabs;
     tiling.groups = std::move(groups);
-    takeClusters(layout, tiling);
+    takeClusters(layout, chip, tiling);
   }
   // Structured slabs split their walks where their tiles give fewer than
   // kSplitBlocksPerMultiprocessor blocks of threads a multiprocessor (a
@@ -347,6 +365,8 @@ static WgmmaBlockTiling getTiling(const PartLayout &layout,
     tiling.split = std::max<int64_t>(
         1, std::min({int64_t(llvm::divideCeil(wanted, tiles)),
                      getLongestWalk(tiling) / kMinSplitSteps, kMaxSplit}));
+  assert((tiling.split == 1 || tiling.cluster == 1) &&
+         "a tiling splits its walks or shares them, not both");
   tiling.stages = getStages(layout, tiling, chip);
   return tiling;
 }

@@ -67,6 +67,7 @@
 // AMPERE: return
 // One block row a block: no clusters, whatever `block-clusters` says.
 // CLUSTER-LABEL: func.func @int8_blocks
+// CLUSTER-NOT: clusters in
 // CLUSTER: gpu.launch_func @tesa_kernels::@part0 blocks in
 #W = #tesa.sparsity<map = dense<[[8, 0, 8, 0], [0, 8, 8, 0], [8, 8, 0, 0], [0, 0, 0, 8]]> : tensor<4x4xi8>>
 func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
@@ -129,17 +130,27 @@ func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
 // CLUSTER: nvvm.mbarrier.init %{{.+}}, %c4_i32
 // CLUSTER: nvvm.cluster.arrive {aligned}
 // CLUSTER-NEXT: nvvm.cluster.wait {aligned}
+// CLUSTER: %[[SLICE:.+]] = arith.constant 4096 : index
 // CLUSTER: %[[SHIFT:.+]] = arith.muli %[[RANK]], %c4
 // CLUSTER-NEXT: arith.shrui %{{.+}}, %[[SHIFT]] : index
+// CLUSTER: arith.addi %[[SLICE]], %{{.+}} : index
+// CLUSTER: nvvm.mbarrier.arrive.expect_tx
 // CLUSTER: %[[SHARE:.+]] = arith.muli %[[RANK]], %c64 : index
 // CLUSTER: %[[SHARE_BYTES:.+]] = arith.muli %[[SHARE]], %c32 : index
+// CLUSTER-NEXT: arith.addi %{{.+}}, %[[SHARE_BYTES]] : index
+// CLUSTER-NEXT: arith.addi %{{.+}}, %[[SHARE]] : index
 // CLUSTER: nvvm.cp.async.bulk.tensor.shared.cluster.global {{.+}} multicast_mask = %c3_i16
+// CLUSTER: nvvm.wgmma.fence.aligned
+// CLUSTER: %[[CONSUMER_SHIFT:.+]] = arith.muli %[[RANK]], %c4
+// CLUSTER-NEXT: arith.shrui %{{.+}}, %[[CONSUMER_SHIFT]] : index
+// CLUSTER: gpu.shuffle idx
 // CLUSTER: nvvm.mapa %{{.+}}, %c0_i32
 // CLUSTER: mbarrier.arrive.release.cluster.shared::cluster
 // CLUSTER: nvvm.mapa %{{.+}}, %c1_i32
 // CLUSTER: mbarrier.arrive.release.cluster.shared::cluster
 // CLUSTER: nvvm.cluster.arrive {aligned}
 // CLUSTER-NEXT: nvvm.cluster.wait {aligned}
+// CLUSTER-NEXT: gpu.return
 // CLUSTER-LABEL: func.func @slab_groups
 // CLUSTER: %[[ROWS:.+]] = llvm.mlir.constant(4224 : i64) : i64
 // CLUSTER-NEXT: %{{.+}} = llvm.mlir.constant(128 : i64) : i64
