@@ -73,7 +73,7 @@ public:
                      mlir::Value outer, mlir::Value destination,
                      mlir::Value barrier, int64_t blocks);
   /// Arrives on the mbarrier at `barrier` in block `rank` (an i32) of the
-  /// cluster where `predicate` holds, with release semantics at cluster
+  /// cluster where `predicate` holds, with release semantics at the block's
   /// scope, as a predicated instruction (see arriveIf).
   void arriveInClusterIf(mlir::Value barrier, mlir::Value rank,
                          mlir::Value predicate);

@@ -201,9 +201,9 @@ func.func @bad_step(%x: tensor<64x96xf16>, %w: tensor<64x96xf16>, %acc: tensor<6
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, box[%{{.*}}, %[[ROW32]]] multicast_mask = %c3_i16
 // CHECK: nvvm.wgmma.mma_async
 // CHECK: %[[MINE:.*]] = nvvm.mapa %{{.*}}, %c0_i32{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
-// CHECK: llvm.inline_asm has_side_effects {{.*}}mbarrier.arrive.release.cluster.shared::cluster.b64{{.*}} %[[MINE]]
+// CHECK: llvm.inline_asm has_side_effects {{.*}}mbarrier.arrive.shared::cluster.b64{{.*}} %[[MINE]]
 // CHECK: %[[PEER:.*]] = nvvm.mapa %{{.*}}, %c1_i32{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
-// CHECK: llvm.inline_asm has_side_effects {{.*}}mbarrier.arrive.release.cluster.shared::cluster.b64{{.*}} %[[PEER]]
+// CHECK: llvm.inline_asm has_side_effects {{.*}}mbarrier.arrive.shared::cluster.b64{{.*}} %[[PEER]]
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK-NEXT: nvvm.cluster.wait {aligned}
 // CHECK-NEXT: gpu.return

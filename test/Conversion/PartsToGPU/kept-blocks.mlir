@@ -493,9 +493,9 @@ func.func @persistent_tiles(%x: tensor<640x256xf16>, %w: tensor<256x4224xf16, #p
 // CLUSTER-NEXT: arith.shrui %[[BITS]], %[[SHIFT]]
 // CLUSTER: nvvm.cp.async.bulk.tensor.shared.cluster.global {{.*}} multicast_mask = %c3_i16
 // CLUSTER: nvvm.mapa %{{.*}}, %c0_i32
-// CLUSTER: mbarrier.arrive.release.cluster.shared::cluster
+// CLUSTER: mbarrier.arrive.shared::cluster
 // CLUSTER: nvvm.mapa %{{.*}}, %c1_i32
-// CLUSTER: mbarrier.arrive.release.cluster.shared::cluster
+// CLUSTER: mbarrier.arrive.shared::cluster
 // CLUSTER-LABEL: func.func @slab_groups
 // CLUSTER: gpu.launch_func @tesa_kernels::@part0 clusters in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) blocks in (%c4{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c288
 #g = #tesa.sparsity<map = dense<[[16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 0, 16, 16, 16], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 0, 16, 16, 16], [0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<8x16xi8>>

@@ -145,9 +145,9 @@ func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
 // CLUSTER-NEXT: arith.shrui %{{.+}}, %[[CONSUMER_SHIFT]] : index
 // CLUSTER: gpu.shuffle idx
 // CLUSTER: nvvm.mapa %{{.+}}, %c0_i32
-// CLUSTER: mbarrier.arrive.release.cluster.shared::cluster
+// CLUSTER: mbarrier.arrive.shared::cluster
 // CLUSTER: nvvm.mapa %{{.+}}, %c1_i32
-// CLUSTER: mbarrier.arrive.release.cluster.shared::cluster
+// CLUSTER: mbarrier.arrive.shared::cluster
 // CLUSTER: nvvm.cluster.arrive {aligned}
 // CLUSTER-NEXT: nvvm.cluster.wait {aligned}
 // CLUSTER-NEXT: gpu.return
