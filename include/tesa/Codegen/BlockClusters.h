@@ -1,4 +1,4 @@
-//===- BlockClusters.h - When kept-block tiles run in clusters --*- C++ -*-===//
+//===- BlockClusters.h - When block tiles run in clusters -------*- C++ -*-===//
 //
 // Part of the tesa project.
 //
