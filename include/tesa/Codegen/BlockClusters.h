@@ -42,6 +42,21 @@ inline llvm::cl::ValuesClass getBlockClustersValues() {
       clEnumValN(BlockClusters::Off, "off", "never"));
 }
 
+/// The fraction of the unclustered tiles' reads of the dense operand's
+/// slices that clustered tiles must stay under to be taken: `measured` (a
+/// family's measured bound) under Auto, 1 under FewerReads, 0 under Off.
+inline double getClusterMaxReads(BlockClusters clusters, double measured) {
+  switch (clusters) {
+  case BlockClusters::Auto:
+    return measured;
+  case BlockClusters::FewerReads:
+    return 1.0;
+  case BlockClusters::Off:
+    return 0.0;
+  }
+  return 0.0;
+}
+
 } // namespace tesa
 
 #endif // TESA_CODEGEN_BLOCKCLUSTERS_H

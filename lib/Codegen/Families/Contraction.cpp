@@ -1141,19 +1141,6 @@ constexpr double kSlabGroupMaxReads32 = 0.8, kSlabGroupMaxReads64 = 0.5;
 constexpr int64_t kClusterTiles = 2;
 constexpr double kClusterMaxReads = 0.0;
 
-/// The fraction of the groups' reads of A's slices under which `clusters`
-/// takes clusters.
-static double getClusterMaxReads(BlockClusters clusters) {
-  switch (clusters) {
-  case BlockClusters::Auto:
-    return kClusterMaxReads;
-  case BlockClusters::FewerReads:
-    return 1.0;
-  case BlockClusters::Off:
-    return 0.0;
-  }
-  llvm_unreachable("unknown BlockClusters");
-}
 /// The fewest K steps of 64 a column of kept-block tiles walks on average
 /// for a persistent grid, where the tiles outnumber the blocks of threads
 /// the chip runs at once. Each block takes every grid-th tile, its TMA
@@ -1234,7 +1221,8 @@ getSlabGroupTiles(const ContractionProblem &problem, const KeptSlabs &slabs,
     KeptSlabGroups pairs =
         groupKeptSlabs(slabs, kClusterTiles * kSlabsPerGroupTile);
     if (double(pairs.rows.size()) <
-        getClusterMaxReads(clusters) * double(groups.rows.size()))
+        getClusterMaxReads(clusters, kClusterMaxReads) *
+            double(groups.rows.size()))
       if (auto tiled = tileGroups(pairs, kClusterTiles))
         return tiled;
   }

@@ -301,10 +301,9 @@ static WgmmaBlockTiling getGivenTiling(const PartLayout &layout,
 /// longer walks take still fits `chip`'s shared memory.
 static void takeClusters(const PartLayout &layout, const ChipDescription &chip,
                          WgmmaBlockTiling &tiling) {
-  double maxSteps =
-      layout.blockClusters == BlockClusters::Auto ? kClusterMaxSteps : 1.0;
-  if (layout.structured || layout.blockClusters == BlockClusters::Off ||
-      maxSteps <= 0 || tiling.getWalks() % kClusterGroups != 0 ||
+  double maxSteps = getClusterMaxReads(layout.blockClusters, kClusterMaxSteps);
+  if (layout.structured || maxSteps <= 0 ||
+      tiling.getWalks() % kClusterGroups != 0 ||
       (tiling.getColumns() / kClusterGroups) % 8 != 0)
     return;
   WgmmaBlockTiling clustered = tiling;
