@@ -503,9 +503,11 @@ public:
   void emit();
 
 private:
-  /// Bit `slab` of step i's mask (an index, 0 or 1): whether the slab keeps
-  /// the step's block.
-  Value getSlabBit(Value i, int64_t slab);
+  /// Step i's mask of this block's slabs (bit j: whether slab j keeps the
+  /// step's block), loaded once a step.
+  Value getStepMask(Value i);
+  /// Bit `slab` of a step's mask (an index, 0 or 1).
+  Value getSlabBit(Value stepMask, int64_t slab);
   Value lessThan(Value x, Value y);
   Value isSet(Value bit);
   /// The first packed block of each slab of the group.
@@ -691,11 +693,15 @@ WgmmaBlockEmitter::WgmmaBlockEmitter(KernelBuilder &kb, gpu::GPUFuncOp fn)
     storesRuns = structured && kb.canStoreChannelRuns(out, kRunRows);
 }
 
-Value WgmmaBlockEmitter::getSlabBit(Value i, int64_t slab) {
+Value WgmmaBlockEmitter::getStepMask(Value i) {
   Value mask = kb.loadIndex(masks, kb.add(lo, i));
   if (rank)
     mask = arith::ShRUIOp::create(b, mask, kb.affine(rank, tiling.slabs));
-  return kb.rem(kb.div(mask, 1 << slab), 2);
+  return mask;
+}
+
+Value WgmmaBlockEmitter::getSlabBit(Value stepMask, int64_t slab) {
+  return kb.rem(kb.div(stepMask, 1 << slab), 2);
 }
 
 Value WgmmaBlockEmitter::lessThan(Value x, Value y) {
@@ -765,8 +771,9 @@ void WgmmaBlockEmitter::emitCopies() {
                                   denseSlotBytes + blockBytes + metadataBytes);
     } else {
       Value bytes = kb.index(denseSlotBytes);
+      Value stepMask = getStepMask(i);
       for (int64_t j = 0; j < slabs; ++j) {
-        bits[j] = getSlabBit(i, j);
+        bits[j] = getSlabBit(stepMask, j);
         bytes = kb.add(bytes, kb.affine(bits[j], blockBytes + metadataBytes));
       }
       copies.arriveExpectingBytes(ring->full(slot), bytes);
@@ -947,6 +954,7 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
       operands.push_back(getProductOperands(
           atom, denseSlot, atom.advance(blocks, j * blockBytes)));
     atom.fence();
+    Value stepMask = slabs == 1 || wordsFirst ? Value() : getStepMask(i);
     for (int64_t j = 0; j < slabs; ++j) {
       Value acc = carried[j];
       if (slabs == 1 || wordsFirst) {
@@ -959,7 +967,7 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
       }
       // The same in every lane, so that ptxas keeps the slabs' products
       // in flight together.
-      Value bit = kb.fromFirstLane(getSlabBit(i, j));
+      Value bit = kb.fromFirstLane(getSlabBit(stepMask, j));
       auto branch = scf::IfOp::create(b, acc.getType(), isSet(bit),
                                       /*withElseRegion=*/true);
       next.push_back(branch.getResult(0));
