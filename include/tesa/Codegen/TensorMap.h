@@ -132,8 +132,17 @@ public:
   void waitUntilFree(mlir::Value step, mlir::Value slot, mlir::Value round);
   /// A consumer: waits until the copies of step `step` (in `slot`) landed.
   void waitUntilFull(mlir::Value step, mlir::Value slot);
-  /// A consumer frees the slot of step `step` where `predicate` holds.
-  void releaseIf(mlir::Value step, mlir::Value predicate);
+  /// Whether thread `inGroup` of a consumer warpgroup frees its slots: the
+  /// first, or in a ring of several blocks the first `clusterBlocks`, each
+  /// freeing the slot in one block (see releaseIf).
+  mlir::Value releasesSlots(mlir::Value inGroup);
+  /// A consumer frees the slot of step `step` where `predicate` holds. In a
+  /// ring of several blocks, consumer thread `inGroup` r (r < clusterBlocks,
+  /// releasesSlots) frees it in block r: a warp's arrivals in all blocks
+  /// are one instruction, not one after another from one thread, each
+  /// waiting for the remote arrival before it.
+  void releaseIf(mlir::Value step, mlir::Value predicate,
+                 mlir::Value inGroup = {});
 
 private:
   KernelEmitter &e;

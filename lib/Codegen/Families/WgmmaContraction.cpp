@@ -462,7 +462,7 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
               e.affine(first.warpgroup, kWgmmaRows * tiling.getRowBytes())),
         tiling.getRowBytes());
     Value bDescriptor = atom.getDescriptor(bAddress, first.bRowBytes);
-    Value releases = e.less(first.inGroup, 1);
+    Value releases = ring.releasesSlots(first.inGroup);
     forEachTile(first, e.index(0), [&](const WarpgroupBlock &tile,
                                        Value before) {
       Value count = steps.getCount(tile.columnTile);
@@ -481,21 +481,21 @@ void WgmmaContractionEmitter::emitTmaBody(gpu::GPUFuncOp kernel) {
             accs, tile.bRowBytes, mask);
         atom.commitAndWait(1);
         // Step g - 1's products are complete: its slot may be refilled.
-        ring.releaseIf(
-            e.affine(g, 1, -1),
-            e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i,
-                                         e.index(1)),
-                   releases));
+        ring.releaseIf(e.affine(g, 1, -1),
+                       e.both(arith::CmpIOp::create(
+                                  b, arith::CmpIPredicate::uge, i, e.index(1)),
+                              releases),
+                       first.inGroup);
         return next;
       });
       atom.commitAndWait(0);
       Value after = e.add(before, count);
       // The tile's last step, complete now, releases its slot too.
       ring.releaseIf(e.affine(after, 1, -1),
-                     e.both(arith::CmpIOp::create(
-                                b, arith::CmpIPredicate::ugt, count,
-                                e.index(0)),
-                            releases));
+                     e.both(arith::CmpIOp::create(b, arith::CmpIPredicate::ugt,
+                                                  count, e.index(0)),
+                            releases),
+                     first.inGroup);
       // (Storing the initial values of tiles that walked nothing, as the
       // cp.async body does, made tiles of slab groups 1.5x slower and the
       // persistent kernel out of resources.)

@@ -202,14 +202,18 @@ void MBarrierRing::waitUntilFull(Value step, Value slot) {
   copies.wait(full(slot), e.rem(e.div(step, stages), 2));
 }
 
-void MBarrierRing::releaseIf(Value step, Value predicate) {
+Value MBarrierRing::releasesSlots(Value inGroup) {
+  return e.less(inGroup, clusterBlocks);
+}
+
+void MBarrierRing::releaseIf(Value step, Value predicate, Value inGroup) {
   Value slot = empty(e.rem(step, stages));
   if (clusterBlocks == 1)
     return copies.arriveIf(slot, predicate);
-  for (int64_t rank = 0; rank < clusterBlocks; ++rank)
-    copies.arriveInClusterIf(
-        slot, arith::ConstantOp::create(e.b, e.b.getI32IntegerAttr(rank)),
-        predicate);
+  assert(inGroup && "a ring of several blocks frees a slot in block inGroup");
+  copies.arriveInClusterIf(
+      slot, arith::IndexCastUIOp::create(e.b, e.b.getI32Type(), inGroup),
+      predicate);
 }
 
 void tesa::emitClusterBarrier(KernelEmitter &e) {

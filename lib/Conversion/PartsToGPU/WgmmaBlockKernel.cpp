@@ -926,8 +926,10 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
   // thread frees it, its arrival releasing its own reads (one thread's
   // arrival does not order the others' reads before the copier's next
   // copy). Other parts read the slot by wgmma only, whose completion the
-  // first thread of the warpgroup waits for.
-  Value releases = kb.less(inGroup, getReleasingThreadsPerWarpgroup());
+  // first thread of the warpgroup waits for (a cluster's first threads,
+  // one for each block).
+  Value releases = structured ? kb.less(inGroup, kWarpgroupThreads)
+                              : ring->releasesSlots(inGroup);
   // Structured slabs that keep every step of their group (one slab a
   // block, or pairs of rows of a 2:4 weight) multiply without branches,
   // their metadata words read from the slot before the step's products.
@@ -985,7 +987,8 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
     ring->releaseIf(
         kb.affine(i, 1, -inFlight),
         inFlight == 0 ? releases
-                      : kb.both(lessThan(kb.index(inFlight - 1), i), releases));
+                      : kb.both(lessThan(kb.index(inFlight - 1), i), releases),
+        inGroup);
     return next;
   };
   // A step's metadata words must not be loaded into registers that

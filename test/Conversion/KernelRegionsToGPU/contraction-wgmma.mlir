@@ -186,10 +186,12 @@ func.func @bad_step(%x: tensor<64x96xf16>, %w: tensor<64x96xf16>, %acc: tensor<6
 // the tensor map's box) and multicasts it into both blocks (mask 3), at
 // that half's offset in the slot; B's slices stay the block's own. A slot
 // is free once both blocks' two warpgroups have released it (`empty`
-// counts four): each releasing thread arrives on the slot's mbarrier in
-// both blocks (mapa, then a predicated remote arrival). The cluster
-// synchronises after the mbarriers' set-up and before any block leaves.
+// counts four): the first two threads of each warpgroup release it, thread
+// r in block r (mapa of the thread's index in its warpgroup, then a
+// predicated remote arrival). The cluster synchronises after the
+// mbarriers' set-up and before any block leaves.
 // CHECK-LABEL: gpu.func @contraction0(
+// CHECK: %[[IN_GROUP:.*]] = arith.remui %thread_id_x, %c128
 // CHECK: nvvm.mbarrier.init %{{.*}}, %c4_i32
 // CHECK: nvvm.fence.mbarrier.init
 // CHECK: nvvm.cluster.arrive {aligned}
@@ -199,11 +201,15 @@ func.func @bad_step(%x: tensor<64x96xf16>, %w: tensor<64x96xf16>, %acc: tensor<6
 // CHECK: %[[ROW:.*]] = arith.addi %{{.*}}, %[[HALF]] : index
 // CHECK: %[[ROW32:.*]] = arith.index_castui %[[ROW]] : index to i32
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, box[%{{.*}}, %[[ROW32]]] multicast_mask = %c3_i16
+// CHECK: %[[RELEASES:.*]] = arith.cmpi ult, %[[IN_GROUP]], %c2
 // CHECK: nvvm.wgmma.mma_async
-// CHECK: %[[MINE:.*]] = nvvm.mapa %{{.*}}, %c0_i32{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
-// CHECK: llvm.inline_asm has_side_effects {{.*}}mbarrier.arrive.shared::cluster.b64{{.*}} %[[MINE]]
-// CHECK: %[[PEER:.*]] = nvvm.mapa %{{.*}}, %c1_i32{{.*}} : !llvm.ptr<3> -> !llvm.ptr<7>
-// CHECK: llvm.inline_asm has_side_effects {{.*}}mbarrier.arrive.shared::cluster.b64{{.*}} %[[PEER]]
+// CHECK: %[[RELEASE:.*]] = arith.andi %{{.*}}, %[[RELEASES]] : i1
+// CHECK: %[[BLOCK:.*]] = arith.index_castui %[[IN_GROUP]] : index to i32
+// CHECK: %[[SLOT:.*]] = nvvm.mapa %{{.*}}, %[[BLOCK]] : !llvm.ptr<3> -> !llvm.ptr<7>
+// CHECK: %[[FLAG:.*]] = arith.extui %[[RELEASE]] : i1 to i32
+// CHECK: llvm.inline_asm has_side_effects {{.*}}mbarrier.arrive.shared::cluster.b64{{.*}} %[[SLOT]], %[[FLAG]]
+// CHECK-NOT: nvvm.mapa
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: nvvm.cluster.arrive {aligned}
 // CHECK-NEXT: nvvm.cluster.wait {aligned}
 // CHECK-NEXT: gpu.return

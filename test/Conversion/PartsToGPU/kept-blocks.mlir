@@ -459,8 +459,8 @@ func.func @persistent_tiles(%x: tensor<640x256xf16>, %w: tensor<256x4224xf16, #p
 // of two that walk the blocks any of their eight slabs keeps (5 steps
 // against the groups' 9; 8-bit masks): tile x walks list x / 2 and reads
 // its slabs' bits 4 (x mod 2) up the masks; each block loads half of each
-// step's x slice and multicasts it to both, and releases each slot in
-// both blocks.
+// step's x slice and multicasts it to both, and each warpgroup's threads
+// 0 and 1 release each slot in blocks 0 and 1.
 // CHECK-LABEL: func.func @slab_groups
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%c16{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c256
 // TMA-DAG: memref.global "private" constant @part0_offsets : memref<5xi32> = dense<[0, 2, 5, 7, 9]>
@@ -483,6 +483,7 @@ func.func @persistent_tiles(%x: tensor<640x256xf16>, %w: tensor<256x4224xf16, #p
 // CLUSTER-DAG: memref.global "private" constant @part0_entries : memref<5xi32> = dense<[0, 2, 3, 0, 2]>
 // CLUSTER-DAG: memref.global "private" constant @part0_slab_masks : memref<5xi32> = dense<[255, 255, 32, 239, 239]>
 // CLUSTER-LABEL: gpu.func @part0(
+// CLUSTER: %[[IN_GROUP:.*]] = arith.remui %thread_id_x, %c128
 // CLUSTER: %[[MASKS:.*]] = memref.get_global @part0_slab_masks
 // CLUSTER: %[[WALK:.*]] = arith.divui %block_id_x, %c2
 // CLUSTER-NEXT: memref.load %{{.*}}[%[[WALK]]] : memref<3xi32>
@@ -492,10 +493,13 @@ func.func @persistent_tiles(%x: tensor<640x256xf16>, %w: tensor<256x4224xf16, #p
 // CLUSTER: %[[SHIFT:.*]] = arith.muli %[[RANK]], %c4
 // CLUSTER-NEXT: arith.shrui %[[BITS]], %[[SHIFT]]
 // CLUSTER: nvvm.cp.async.bulk.tensor.shared.cluster.global {{.*}} multicast_mask = %c3_i16
-// CLUSTER: nvvm.mapa %{{.*}}, %c0_i32
-// CLUSTER: mbarrier.arrive.shared::cluster
-// CLUSTER: nvvm.mapa %{{.*}}, %c1_i32
-// CLUSTER: mbarrier.arrive.shared::cluster
+// CLUSTER: %[[RELEASES:.*]] = arith.cmpi ult, %[[IN_GROUP]], %c2
+// CLUSTER: %[[RELEASE:.*]] = arith.andi %{{.*}}, %[[RELEASES]] : i1
+// CLUSTER: %[[BLOCK:.*]] = arith.index_castui %[[IN_GROUP]] : index to i32
+// CLUSTER: %[[SLOT:.*]] = nvvm.mapa %{{.*}}, %[[BLOCK]]
+// CLUSTER: %[[FLAG:.*]] = arith.extui %[[RELEASE]] : i1 to i32
+// CLUSTER: mbarrier.arrive.shared::cluster.b64{{.*}} %[[SLOT]], %[[FLAG]]
+// CLUSTER-NOT: nvvm.mapa %{{.*}}, %c1_i32
 // CLUSTER-LABEL: func.func @slab_groups
 // CLUSTER: gpu.launch_func @tesa_kernels::@part0 clusters in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) blocks in (%c4{{.*}}, %c33{{.*}}, %c1{{.*}}) threads in (%c288
 #g = #tesa.sparsity<map = dense<[[16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 0, 16, 16, 16], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 0, 16, 16, 16], [0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<8x16xi8>>

@@ -118,8 +118,8 @@ func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
 // its slabs' bits 4 (g mod 2) up the masks. Each block's copier loads its
 // 64 of the tile's 128 rows of x's copy (a box of 64 rows) at its share's
 // offset and multicasts them into both blocks; each slot's `empty`
-// mbarrier counts both blocks' warpgroups (4), each of which releases the
-// slot in both blocks.
+// mbarrier counts both blocks' warpgroups (4), whose threads 0 and 1
+// release the slot in blocks 0 and 1.
 // CLUSTER-DAG: memref.global "private" constant @part0_step_masks : memref<5xi32> = dense<[255, 85, 1, 255, 85]>
 // CLUSTER-DAG: memref.global "private" constant @part0_step_offsets : memref<3xi32> = dense<[0, 3, 5]>
 // CLUSTER-DAG: memref.global "private" constant @part0_steps : memref<5xi32> = dense<[0, 1, 3, 0, 1]>
@@ -140,14 +140,18 @@ func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
 // CLUSTER-NEXT: arith.addi %{{.+}}, %[[SHARE_BYTES]] : index
 // CLUSTER-NEXT: arith.addi %{{.+}}, %[[SHARE]] : index
 // CLUSTER: nvvm.cp.async.bulk.tensor.shared.cluster.global {{.+}} multicast_mask = %c3_i16
+// CLUSTER: %[[IN_GROUP:.+]] = arith.remui %thread_id_x, %c128
+// CLUSTER: %[[RELEASES:.+]] = arith.cmpi ult, %[[IN_GROUP]], %c2
 // CLUSTER: nvvm.wgmma.fence.aligned
 // CLUSTER: %[[CONSUMER_SHIFT:.+]] = arith.muli %[[RANK]], %c4
 // CLUSTER-NEXT: arith.shrui %{{.+}}, %[[CONSUMER_SHIFT]] : index
 // CLUSTER: gpu.shuffle idx
-// CLUSTER: nvvm.mapa %{{.+}}, %c0_i32
-// CLUSTER: mbarrier.arrive.shared::cluster
-// CLUSTER: nvvm.mapa %{{.+}}, %c1_i32
-// CLUSTER: mbarrier.arrive.shared::cluster
+// CLUSTER: %[[RELEASE:.+]] = arith.andi %{{.+}}, %[[RELEASES]] : i1
+// CLUSTER: %[[BLOCK:.+]] = arith.index_castui %[[IN_GROUP]] : index to i32
+// CLUSTER: %[[SLOT:.+]] = nvvm.mapa %{{.+}}, %[[BLOCK]]
+// CLUSTER: %[[FLAG:.+]] = arith.extui %[[RELEASE]] : i1 to i32
+// CLUSTER: mbarrier.arrive.shared::cluster.b64{{.+}} %[[SLOT]], %[[FLAG]]
+// CLUSTER-NOT: nvvm.mapa
 // CLUSTER: nvvm.cluster.arrive {aligned}
 // CLUSTER-NEXT: nvvm.cluster.wait {aligned}
 // CLUSTER-NEXT: gpu.return
