@@ -104,10 +104,10 @@ case "${1:-check}" in
     ;;
   blocks)
     step regions 240 python test/Integration/GPU/suite.py run gpu-run/suite \
-      --only regions
+      --only regions,regions_block_clusters
     step regions-memcheck 300 compute-sanitizer --tool memcheck \
       --error-exitcode 3 python test/Integration/GPU/suite.py run \
-      gpu-run/suite --sanitize --only regions
+      gpu-run/suite --sanitize --only regions,regions_block_clusters
     step bench 300 python bench/gpu_kernels.py run gpu-run/bench
     cat "$LOGS/bench.log"
     cp gpu-run/bench/results.json "$OUT/bench-results.json" 2>/dev/null || true

@@ -1341,14 +1341,22 @@ def region_cases(small=False):
         large = [batch_matmul("bmm_12x512", 2, 130, 64, 70),
                  batch_matmul("bmm_4x300", 2, 75, 100, 90),
                  attention_f32("attention_bert_f32", 128, 2, 64),
-                 torch_attention("torch_attention_split_f32", 64, 2, 64)]
+                 torch_attention("torch_attention_split_f32", 64, 2, 64),
+                 widened_block_sparse_gelu("block_sparse_slab_pairs", m=140,
+                                           k=64, n=256)]
     else:
         large = [batch_matmul("bmm_12x512", 12, 512, 64, 512),
                  batch_matmul("bmm_4x300", 4, 300, 100, 600),
                  attention_f32("attention_bert_f32", 512, 12, 64),
                  # Enough blocks for two groups of lanes to split each
                  # step's keys: their parts combine, a masked row too.
-                 torch_attention("torch_attention_split_f32", 256, 12, 64)]
+                 torch_attention("torch_attention_split_f32", 256, 12, 64),
+                 # Tiles of four kept 32-column slabs, enough for the
+                 # multiprocessors (11 x 12); the suite's library
+                 # regions_block_clusters runs them as pairs in thread
+                 # block clusters that share x's slices (TMA multicast).
+                 widened_block_sparse_gelu("block_sparse_slab_pairs",
+                                           m=1408, k=256, n=1536)]
     return [
         matmul_bias_gelu(),
         block_sparse_gelu(),

@@ -17,7 +17,9 @@ Two steps, because GPU machines need no MLIR:
                layer whose batched products are decomposed), with their
                inputs, and the kernel-region cases of region_cases.py
                (contractions with epilogues and folded transposes,
-               softmaxes; the library `regions`, one function a case).
+               softmaxes; the library `regions`, one function a case;
+               regions_block_clusters, a case compiled with options of its
+               own).
                The .mlir sources are removed once compiled, unless
                --keep-sources.
   run DIR      (GPU) loads each library with the Python loader, runs every
@@ -128,6 +130,15 @@ WGMMA_SPLIT_LIBRARIES = [
     ("sm90_wgmma_structured_split", [
         "--chip=sm_90", "--plan=structured", "--block-shape=64x64",
         "--wgmma-structured=true", PER_PART]),
+]
+# Cases of region_cases.py compiled again with options of their own:
+# (library, tesa-compile options, case names). block_sparse_slab_pairs's
+# tiles of slab groups as pairs in thread block clusters, each step's x
+# slice loaded half by each block and multicast into both (off by default:
+# not yet faster, docs/benchmarks.md).
+REGION_VARIANT_LIBRARIES = [
+    ("regions_block_clusters", ["--chip=sm_90", "--block-clusters=fewer-reads"],
+     ["block_sparse_slab_pairs"]),
 ]
 # The sparse operand a constant of the module: packed at compile time.
 CONSTANT_LIBRARIES = [
@@ -478,6 +489,9 @@ def prepare(out_dir, keep_sources=False, only=None):
                              options=["--chip=sm_90"]))
     if names is None or "regions" in names:
         manifest.append(prepare_regions(out))
+    for name, options, functions in REGION_VARIANT_LIBRARIES:
+        if names is None or name in names:
+            manifest.append(prepare_regions(out, name, options, functions))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     if not keep_sources:
         # `run` needs only the libraries and inputs: what goes to the GPU
@@ -487,19 +501,22 @@ def prepare(out_dir, keep_sources=False, only=None):
     return manifest
 
 
-def prepare_regions(out):
-    """The library `regions`: every case of region_cases.py, one function
-    each, in one module; the inputs in regions.npz (`<case>__input<i>`),
+def prepare_regions(out, name="regions", options=("--chip=sm_90",),
+                    functions=None):
+    """The library `name`: the cases of region_cases.py named in
+    `functions` (default: every case), one function each, in one module
+    compiled with `options`; the inputs in <name>.npz (`<case>__input<i>`),
     the references recomputed from them at run time."""
     from region_cases import region_cases, regions_module
-    cases = region_cases()
-    source = out / "regions.mlir"
+    cases = [c for c in region_cases()
+             if functions is None or c["name"] in functions]
+    source = out / f"{name}.mlir"
     source.write_text(regions_module(cases))
-    tesa_compile(source, out / "regions.so", ["--chip=sm_90"])
-    np.savez(out / "regions.npz", **{
+    tesa_compile(source, out / f"{name}.so", list(options))
+    np.savez(out / f"{name}.npz", **{
         f"{case['name']}__input{i}": a for case in cases
         for i, a in enumerate(case["inputs"])})
-    return dict(kind="regions", name="regions", options=["--chip=sm_90"],
+    return dict(kind="regions", name=name, options=list(options),
                 functions=[c["name"] for c in cases],
                 inputs=[len(c["inputs"]) for c in cases])
 
