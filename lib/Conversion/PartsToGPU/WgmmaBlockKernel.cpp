@@ -928,6 +928,8 @@ void WgmmaBlockEmitter::emitWalk(WarpgroupMmaEmitter &atom, ValueRange zeros,
   // copy). Other parts read the slot by wgmma only, whose completion the
   // first thread of the warpgroup waits for (a cluster's first threads,
   // one for each block).
+  assert((!structured || tiling.cluster == 1) &&
+         "structured parts free their slots from every thread, in one block");
   Value releases = structured ? kb.less(inGroup, kWarpgroupThreads)
                               : ring->releasesSlots(inGroup);
   // Structured slabs that keep every step of their group (one slab a
