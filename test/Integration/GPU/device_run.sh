@@ -34,6 +34,20 @@
 #                         the suite, where gpu-run/ holds each; first,
 #                         wgmma_sp_layout.cu, the layouts of the sparse
 #                         warpgroup products
+#   device_run.sh clusters  thread block clusters of kept-block parts: the
+#                         benchmark's cases of gpu-run/clusters-off and
+#                         gpu-run/clusters-on, alternated twice
+#                         (bench/ab_kernels.sh), the suite's
+#                         regions_block_clusters (also under memcheck and
+#                         racecheck) where gpu-run/suite holds it, and
+#                         Nsight Compute's stalls and L2 traffic on the
+#                         f16 cluster case of gpu-run/wgmma and its
+#                         unclustered twin. The two benchmark directories
+#                         hold the same cases, e.g.
+#                           bench/gpu_kernels.py prepare gpu-run/clusters-on \
+#                             --only block32_f16prog_4096_50,block32_int8_4096_50 \
+#                             --compile-options=--block-clusters=fewer-reads
+#                         and the same with =off into gpu-run/clusters-off
 #
 # A directory of gpu-run/ may come packed as gpu-run/pack/<name>.tar.gz
 # (what is copied to the GPU machine is limited to 64 MiB): the packs are
@@ -67,7 +81,7 @@ echo "libraries compiled at $(cat gpu-run/COMMIT 2>/dev/null || echo unknown)"
 for pack in gpu-run/pack/*.tar.gz; do
   [ -e "$pack" ] && tar xzf "$pack" -C gpu-run
 done
-SANITIZED=sm90_wgmma_structured_split,sm90_auto,sm90_wide_fine,sm90_block32x64,sm90_wide_block32x32,sm90_wide_block64x64,sm90_structured_auto,sm90_structured_block64x64,sm90_constant_structured32x32,sm90_fine,sm75_ptx_block16x16,sm90_constant_auto,mlp,conv,bert_layer,masked_rows,convnet,regions
+SANITIZED=sm90_wgmma_structured_split,sm90_auto,sm90_wide_fine,sm90_block32x64,sm90_wide_block32x32,sm90_wide_block64x64,sm90_structured_auto,sm90_structured_block64x64,sm90_constant_structured32x32,sm90_fine,sm75_ptx_block16x16,sm90_constant_auto,mlp,conv,bert_layer,masked_rows,convnet,regions,regions_block_clusters
 case "${1:-check}" in
   check)
     step runtime-unit 60 gpu-run/TesaRuntimeTests
@@ -192,13 +206,36 @@ case "${1:-check}" in
       fi
     fi
     ;;
+  clusters)
+    step clusters-ab 300 env ROUNDS=2 OUT="$OUT" bench/ab_kernels.sh \
+      gpu-run/clusters-off gpu-run/clusters-on
+    grep -E '^== |^block' "$OUT/ab.log"
+    if [ -e gpu-run/suite/regions_block_clusters.so ]; then
+      step suite-clusters 120 python test/Integration/GPU/suite.py run \
+        gpu-run/suite --only regions_block_clusters
+      for tool in memcheck racecheck; do
+        step "suite-clusters-$tool" 240 compute-sanitizer --tool "$tool" \
+          --error-exitcode 3 python test/Integration/GPU/suite.py run \
+          gpu-run/suite --sanitize --only regions_block_clusters
+      done
+    fi
+    if [ -d gpu-run/wgmma ]; then
+      # Where the time goes (stall reasons) and the L2 traffic, split into
+      # reads and writes, against the same product without clusters.
+      metrics='regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio,lts__t_bytes.sum,lts__t_sectors_op_read.sum,lts__t_sectors_op_write.sum,dram__bytes_read.sum,gpu__time_duration.sum'
+      for name in clusters_block32_f16prog slab_groups_block32_f16prog; do
+        step "$name-ncu" 120 ncu --metrics "$metrics" -k regex:part0 -c 1 \
+          python bench/profile_parts.py case gpu-run/wgmma "$name"
+      done
+    fi
+    ;;
   costs)
     step costs 300 python bench/cost_table.py run gpu-run/costs
     cat "$LOGS/costs.log"
     cp gpu-run/costs/costs.json "$OUT/costs.json" 2>/dev/null || true
     ;;
   *)
-    echo "usage: $0 [check|bench|costs|blocks|two-four|wgmma|convolutions|convolutions-memcheck]" >&2
+    echo "usage: $0 [check|bench|costs|blocks|two-four|wgmma|clusters|convolutions|convolutions-memcheck]" >&2
     exit 1
     ;;
 esac
