@@ -139,8 +139,7 @@ public:
   /// A consumer frees the slot of step `step` where `predicate` holds. In a
   /// ring of several blocks, consumer thread `inGroup` r (r < clusterBlocks,
   /// releasesSlots) frees it in block r: a warp's arrivals in all blocks
-  /// are one instruction, not one after another from one thread, each
-  /// waiting for the remote arrival before it.
+  /// are one instruction, not one thread's arrivals one after another.
   void releaseIf(mlir::Value step, mlir::Value predicate,
                  mlir::Value inGroup = {});
 
