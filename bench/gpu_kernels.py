@@ -169,15 +169,22 @@ def cases():
                         lambda r: two_four_random_mask(r, (768, 3072)))):
         out.append((f"two_four{tag}_f16prog_ffn", "two_four_fp16_program",
                     4096, 768, 3072, 0.5, build, ["--plan=auto"]))
-    # Fine-grained f16 weights in f16 programs at a decode step: one
-    # fine-grained part on the SIMT kernel, which `auto` takes at most 2% of
-    # the weight kept (docs/decomposition.md), timed here with `--plan=fine`
-    # from 90%, where `auto` computes the product densely.
-    for s in (0.9, 0.98, 0.99):
+    # Fine-grained f16 weights in f16 programs: one fine-grained part, on
+    # tensor cores from compressed tiles where it keeps at least 5% (the
+    # SIMT kernel below), with `--plan=fine` (`auto` takes it only at
+    # decode steps, docs/decomposition.md); at a decode step and at square
+    # sizes, where the dense product's work bounds a tensor-core kernel.
+    for s in (0.5, 0.7, 0.9, 0.98, 0.99):
         out.append((f"fine_f16prog_decode_{int(s*100)}",
                     "fine_fp16_decode_program", 16, 4096, 4096, s,
                     lambda r, s=s: fine_mask(r, (4096, 4096), s, 16),
                     ["--plan=fine"]))
+    for size, sparsities in ((1024, (0.5, 0.7, 0.9)), (4096, (0.7, 0.9))):
+        for s in sparsities:
+            out.append((f"fine_f16prog_{size}_{int(s*100)}",
+                        "fine_fp16_program", size, size, size, s,
+                        lambda r, s=s, n=size: fine_mask(r, (n, n), s, 16),
+                        ["--plan=fine"]))
     # BERT-base's Linears at 128 and 512 tokens, 2:4 at random positions:
     # few tiles for the multiprocessors (at 128 tokens fewer than them, so
     # the structured parts split their walks).

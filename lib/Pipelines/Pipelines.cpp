@@ -191,6 +191,7 @@ void tesa::buildGPUPartsPipeline(OpPassManager &pm,
   parts.chip = options.chip;
   parts.target = options.target;
   parts.decodeProducts = options.decodeProducts;
+  parts.fineTensorCores = options.fineTensorCores;
   parts.wgmmaStructured = options.wgmmaStructured;
   parts.blockClusters = options.blockClusters;
   parts.structuredTiling.assign(options.structuredTiling.begin(),

@@ -16,6 +16,7 @@ the dense product in float64 on the masked operand:
 """
 
 import os
+import re
 import zlib
 import subprocess
 from pathlib import Path
@@ -407,6 +408,73 @@ def test_f16_programs_with_two_four_weights_match_reference(plan, where):
                             else ())
     for case, result in zip(cases, results):
         check_f16_program(case, result, sums_in_f16=where == "linalg")
+
+
+def fine_f16_program_ir(index, case, constant_weight):
+    """f16_program_ir for a fine-grained weight, whose values are an
+    argument of @product<index> (packed by the pack kernel) or, with
+    `constant_weight`, a constant of it (packed at compile time)."""
+    if not constant_weight:
+        return f16_program_ir(index, case)
+    m, k, n = case["m"], case["k"], case["n"]
+    enc = sparsity_encoding(case["mask"], inline_limit=1 << 30).attribute
+    lhs_t, rhs_t, out_t = (f"tensor<{m}x{k}xf16>", f"tensor<{k}x{n}xf16>",
+                           f"tensor<{m}x{n}xf16>")
+    sparse_t = rhs_t[:-1] + f", {enc}>"
+    return f"""
+func.func @product{index}(%lhs: {lhs_t}) -> {out_t} {{
+  %rhs0 = arith.constant {literal(case["rhs"])} : {rhs_t}
+  %rhs = tesa.annotate %rhs0 : {rhs_t} -> {sparse_t}
+  %init = arith.constant {literal(case['acc'])} : {out_t}
+  %r = linalg.matmul ins(%lhs, %rhs : {lhs_t}, {sparse_t}) outs(%init : {out_t}) -> {out_t}
+  return %r : {out_t}
+}}
+func.func @run{index}() {{
+  %lhs = arith.constant {literal(case["lhs"])} : {lhs_t}
+  %r = func.call @product{index}(%lhs) : ({lhs_t}) -> {out_t}
+{print_bits(m, n, "f16")}
+}}
+"""
+
+
+@pytest.mark.parametrize("constant_weight", [False, True])
+def test_f16_programs_with_fine_weights_on_tensor_cores(constant_weight):
+    """f16 programs whose weight keeps scattered elements (10-90%): one
+    fine-grained part on tensor cores (`--tesa-lower-parts-to-gpu`'s
+    `fine-tensor-cores`), its kept values packed row by row of 16 x 64
+    tiles and expanded into mma fragments from the tiles' masks, at decode
+    steps and wider, at edges (a reduction of 72, 130 columns), packed by
+    the pack kernel or, for a constant weight, at compile time."""
+    rng = np.random.default_rng(31 + constant_weight)
+    cases = []
+    for index, (m, k, n, kept) in enumerate(((16, 64, 32, 0.5),
+                                             (5, 72, 40, 0.1),
+                                             (24, 128, 70, 0.9),
+                                             (70, 96, 130, 0.3))):
+        to_f16 = lambda a: a.astype(np.float16)  # noqa: E731
+        cases.append(dict(
+            m=m, k=k, n=n,
+            mask=np.where(rng.random((k, n)) < kept, 16, 0).astype(np.int8),
+            lhs=to_f16(rng.standard_normal((m, k))),
+            rhs=to_f16(rng.standard_normal((k, n))),
+            acc=None if index % 2 and not constant_weight
+            else to_f16(rng.standard_normal((m, n)))))
+    body = "".join(fine_f16_program_ir(i, c, constant_weight)
+                   for i, c in enumerate(cases))
+    plan = "plan=fine chip=sm_80"
+    kernels = subprocess.run(
+        [TESA_OPT, f"--tesa-decompose={plan}", *part_kernels(plan)[:2], "-"],
+        input=body + "func.func private @printMemrefI32(tensor<*xi32>)\n",
+        capture_output=True, text=True)
+    assert kernels.returncode == 0, kernels.stderr[-4000:]
+    tables = re.findall(r'memref\.global "private" constant @\w+_row_offsets',
+                        kernels.stdout)
+    assert len(tables) == len(cases), \
+        "every part takes the compressed tiles"
+    assert ("_pack(" in kernels.stdout) != constant_weight
+    results, _ = run_module(body, len(cases), plan, after=part_kernels(plan))
+    for case, result in zip(cases, results):
+        check_f16_program(case, result, sums_in_f16=False)
 
 
 def test_both_operands_sparse_match_reference():

@@ -91,6 +91,12 @@ static cl::opt<bool> decodeProducts(
     cl::desc("Compute the parts of a product of at most 64 dense columns in "
              "one launch (false: one launch per part)"),
     cl::init(true), cl::cat(category));
+static cl::opt<bool> fineTensorCores(
+    "fine-tensor-cores",
+    cl::desc("Compute fine-grained 16-bit parts of f16 programs that keep at "
+             "least 5% of their elements on tensor cores, from compressed "
+             "tiles (false: on the SIMT kernel)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> wgmmaStructured(
     "wgmma-structured",
     cl::desc("Compute 2:4 structured parts of 64-channel blocks on sparse "
@@ -259,6 +265,7 @@ int main(int argc, char **argv) {
   options.packEntryPoints = packEntryPoints;
   options.kernelRegions = kernelRegions;
   options.decodeProducts = decodeProducts;
+  options.fineTensorCores = fineTensorCores;
   options.wgmmaStructured = wgmmaStructured;
   options.blockClusters = blockClusters;
   options.structuredTiling = structuredTiling;

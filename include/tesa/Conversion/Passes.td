@@ -80,6 +80,11 @@ def LowerPartsToGPU : Pass<"tesa-lower-parts-to-gpu", "mlir::ModuleOp"> {
            "Compute fine-grained f32 parts that keep enough elements by "
            "blocks of rows that share staged chunks of the dense operand "
            "(false: the plain SIMT kernel everywhere)">,
+    Option<"fineTensorCores", "fine-tensor-cores", "bool", /*default=*/"true",
+           "Compute fine-grained 16-bit parts of f16 programs that keep at "
+           "least 5% of their elements on tensor cores, each thread "
+           "expanding its fragments from the kept values and the tiles' "
+           "masks (false: on the SIMT kernel)">,
     Option<"wgmmaStructured", "wgmma-structured", "bool", /*default=*/"true",
            "Compute 2:4 structured parts of 64-channel blocks on sparse "
            "warpgroup tensor cores (wgmma.mma_async.sp) where the chip has "

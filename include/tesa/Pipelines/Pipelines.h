@@ -65,6 +65,13 @@ struct GPUPipelineOptions
       llvm::cl::desc("Compute the parts of a product of at most 64 dense "
                      "columns in one launch (false: one launch per part)"),
       llvm::cl::init(true)};
+  Option<bool> fineTensorCores{
+      *this, "fine-tensor-cores",
+      llvm::cl::desc("Compute fine-grained 16-bit parts of f16 programs that "
+                     "keep at least 5% of their elements on tensor cores "
+                     "(false: on the SIMT kernel; see "
+                     "--tesa-lower-parts-to-gpu)"),
+      llvm::cl::init(true)};
   Option<bool> wgmmaStructured{
       *this, "wgmma-structured",
       llvm::cl::desc("Compute 2:4 structured parts of 64-channel blocks on "

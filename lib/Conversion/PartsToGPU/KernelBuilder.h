@@ -196,6 +196,44 @@ public:
         mlir::arith::AndIOp::create(b, shifted, i32(1)), i32(0));
   }
 
+  /// The set bits of the i32 `word` below bit `bit` (an i32 below 32).
+  mlir::Value countBitsBelow(mlir::Value word, mlir::Value bit) {
+    mlir::Value below = mlir::arith::SubIOp::create(
+        b, mlir::arith::ShLIOp::create(b, i32(1), bit), i32(1));
+    return mlir::math::CtPopOp::create(
+        b, mlir::arith::AndIOp::create(b, word, below));
+  }
+
+  /// Of a compressed part (PartLayout::compressed): the kept values of
+  /// block row `row` of entry `e` before its reduction element `c` (all
+  /// index values), an i32: where element c's value lies after the row's
+  /// first.
+  mlir::Value countKeptBefore(mlir::Value masks, mlir::Value e, mlir::Value row,
+                              mlir::Value c) {
+    int64_t rowWords = layout.blockReduction / 32;
+    mlir::Value first = add(mul(e, index(layout.blockChannels * rowWords)),
+                            mul(row, index(rowWords)));
+    mlir::Value count = i32(0);
+    for (int64_t j = 0; j < rowWords; ++j) {
+      mlir::Value word = loadI32(masks, add(first, index(j)));
+      // Word j counts whole where c is past it, up to c where c is in it.
+      mlir::Value inWord = mlir::arith::MinUIOp::create(
+          b,
+          mlir::arith::SubIOp::create(
+              b, mlir::arith::MaxUIOp::create(b, c, index(32 * j)),
+              index(32 * j)),
+          index(31));
+      mlir::Value partial = countBitsBelow(
+          word, mlir::arith::IndexCastUIOp::create(b, b.getI32Type(), inWord));
+      mlir::Value whole = mlir::math::CtPopOp::create(b, word);
+      mlir::Value past = mlir::arith::CmpIOp::create(
+          b, mlir::arith::CmpIPredicate::uge, c, index(32 * (j + 1)));
+      count = mlir::arith::AddIOp::create(
+          b, count, mlir::arith::SelectOp::create(b, past, whole, partial));
+    }
+    return count;
+  }
+
   /// The reduction start of a SIMT work-list entry (bits 0-23).
   mlir::Value groupStart(mlir::Value entry) {
     return mlir::arith::IndexCastUIOp::create(

@@ -491,9 +491,15 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
                         "operand is gathered");
   }
   int64_t columns = resultType.getDimSize(sparseIsLhs ? 1 : 0);
-  PartLayout layout = buildPartLayout(
-      getDeclaredMap(cast<RankedTensorType>(sparse.getType())), sparseIsLhs,
-      columns, op.getKernel(), op.getBlock(), op.getBits(), chip);
+  SparsityMap sparseMap =
+      getDeclaredMap(cast<RankedTensorType>(sparse.getType()));
+  PartLayout layout =
+      fineTensorCores && op.getKernel() == PartKernel::Fine &&
+              usesCompressedTiles(sparseMap, op.getBits(), denseElement.isF16(),
+                                  chip)
+          ? buildCompressedTileLayout(sparseMap, sparseIsLhs, columns, chip)
+          : buildPartLayout(sparseMap, sparseIsLhs, columns, op.getKernel(),
+                            op.getBlock(), op.getBits(), chip);
   layout.f16Dense = denseElement.isF16();
   // The part kernels apply the steps to each element they write.
   std::optional<Epilogue> following;

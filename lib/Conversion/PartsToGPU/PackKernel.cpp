@@ -31,6 +31,14 @@ namespace {
 struct PackRow {
   Value firstChannel, lo, hi;
   Value entries, masks, metadata;
+  /// Of a compressed part: where each block row's values start.
+  Value rowOffsets;
+};
+
+/// A packing unit's element: its value (zero where the part keeps
+/// nothing), its packed slot, and whether the part keeps it.
+struct PackElement {
+  Value value, slot, kept;
 };
 } // namespace
 
@@ -90,11 +98,12 @@ static std::array<Value, 3> getStructuredPosition(KernelBuilder &kb,
           kb.rem(inLane, 2)};
 }
 
-/// Element `c` of entry `e` of the row's channel `r`: the source value (zero
-/// where the part keeps nothing) and its packed slot.
-static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
-                                               const PackRow &row, Value r,
-                                               Value e, Value c) {
+/// Element `c` of entry `e` of the row's channel `r`. A compressed part's
+/// slot is its place among the row's kept values (meaningless where the
+/// element is not kept).
+static PackElement loadPackElement(KernelBuilder &kb, Value src,
+                                   const PackRow &row, Value r, Value e,
+                                   Value c) {
   const PartLayout &layout = kb.layout;
   ImplicitLocOpBuilder &b = kb.b;
   Value channel = kb.add(row.firstChannel, r);
@@ -136,6 +145,11 @@ static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
     int64_t length = getEntryLength(layout);
     slot = kb.add(kb.mul(e, kb.index(bc * length)),
                   kb.add(kb.mul(r, kb.index(length)), c));
+    if (layout.compressed)
+      slot = kb.add(
+          kb.loadIndex(row.rowOffsets, kb.add(kb.mul(e, kb.index(bc)), r)),
+          arith::IndexCastUIOp::create(b, b.getIndexType(),
+                                       kb.countKeptBefore(row.masks, e, r, c)));
   } else {
     Value entry = kb.loadI32(row.entries, e);
     k = kb.add(kb.groupStart(entry), c);
@@ -148,7 +162,7 @@ static std::pair<Value, Value> loadPackElement(KernelBuilder &kb, Value src,
       b, src,
       kb.sparseIndex(kb.min(channel, layout.channels - 1),
                      kb.min(k, layout.reduction - 1))));
-  return {arith::SelectOp::create(b, kept, value, kb.f32(0.0)), slot};
+  return {arith::SelectOp::create(b, kept, value, kb.f32(0.0)), slot, kept};
 }
 
 /// For an int8 part: the scale of each of the row's channels (its largest
@@ -180,7 +194,7 @@ static Value emitRowScales(KernelBuilder &kb, gpu::GPUFuncOp fn, Value src,
             [&](Value j, ValueRange current) {
               Value e = kb.add(row.lo, kb.div(j, length));
               Value value =
-                  loadPackElement(kb, src, row, r, e, kb.rem(j, length)).first;
+                  loadPackElement(kb, src, row, r, e, kb.rem(j, length)).value;
               return SmallVector<Value>{kb.absMax(current[0], value)};
             })[0];
         memref::StoreOp::create(
@@ -248,6 +262,8 @@ gpu::GPUFuncOp tesa::buildPack(KernelBuilder &kb, MemRefType source,
     row.masks = kb.table("_masks", layout.blockMasks);
   if (layout.structured)
     row.metadata = kb.table("_metadata", layout.metadata);
+  if (layout.compressed)
+    row.rowOffsets = kb.table("_row_offsets", layout.rowOffsets);
   Value rowScales;
   if (quantised)
     rowScales = emitRowScales(kb, fn, src, row, thread, fn.getArgument(2));
@@ -274,10 +290,18 @@ gpu::GPUFuncOp tesa::buildPack(KernelBuilder &kb, MemRefType source,
       inverseScale = PartMatmulOp::buildInverseScale(
           b, b.getLoc(), memref::LoadOp::create(b, rowScales, r));
     // In slot order: a 4-bit byte's low nibble is written before its high.
+    // A compressed part has slots for its kept elements only.
     for (int64_t i = 0; i < unit; ++i) {
-      auto [value, slot] =
+      PackElement element =
           loadPackElement(kb, src, row, r, e, kb.add(firstC, kb.index(i)));
-      kb.storePacked(kb.convert(value, inverseScale), out, slot);
+      auto store = [&] {
+        kb.storePacked(kb.convert(element.value, inverseScale), out,
+                       element.slot);
+      };
+      if (layout.compressed)
+        kb.ifThen(element.kept, store);
+      else
+        store();
     }
     return SmallVector<Value>{};
   });

@@ -103,6 +103,14 @@ struct PartLayout {
   int64_t rowMultiple = 1;
   /// MMA: the kept-element bitmask of each block, 32 elements per word.
   std::vector<int32_t> blockMasks;
+  /// A fine-grained 16-bit part on tensor cores (buildCompressedTileLayout):
+  /// laid out in blocks of kCompressedTile, whose packed buffer holds only
+  /// the kept values, block row by block row, each row's in reduction
+  /// order from `rowOffsets[entry * blockChannels + row]` (then one past
+  /// the last: the number of kept values). The compute kernel expands each
+  /// thread's fragment run from its row's mask.
+  bool compressed = false;
+  std::vector<int32_t> rowOffsets;
   /// Structured: the metadata word of each (block, slice of mma.m channels,
   /// step of mma.k reduction elements, lane group g, lane g * 4 + i for
   /// i = 0, 1), at getMetadataIndex(). Lane i = 0 holds, for channels g and
@@ -194,6 +202,33 @@ PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                            int64_t columns, PartKernel kernel,
                            llvm::ArrayRef<int64_t> block, unsigned bits,
                            const ChipDescription &chip);
+
+/// The block of a fine-grained part on tensor cores (channels x reduction):
+/// one mma.m slice of channels, and rows of two 32-bit mask words, so that
+/// a thread's run of eight values in a chunk of 32 (RegisterMmaKernel.cpp)
+/// is one byte of its row's mask.
+inline constexpr BlockShape kCompressedTile = {16, 64};
+
+/// The least fraction of its elements a fine-grained 16-bit part keeps for
+/// its tensor-core layout to pay: below it each tile, expanded whole, holds
+/// too few kept values for its masks, offsets and products, and the SIMT
+/// kernel (about 8 bytes a kept pair) reads less.
+inline constexpr double kMinCompressedKeptFraction = 0.05;
+
+/// Whether a fine-grained part of `bits` whose kept elements are `part`
+/// (over an f16 dense operand when `f16Dense`) is computed on `chip`'s
+/// tensor cores from compressed tiles (buildCompressedTileLayout): 16-bit
+/// elements of an f16 program, on a chip with f16 mma, keeping at least
+/// kMinCompressedKeptFraction.
+bool usesCompressedTiles(const SparsityMap &part, unsigned bits, bool f16Dense,
+                         const ChipDescription &chip);
+
+/// The layout of a fine-grained 16-bit part on tensor cores: blocks of
+/// kCompressedTile with the block masks, and the packed values compressed
+/// (PartLayout::compressed).
+PartLayout buildCompressedTileLayout(const SparsityMap &part, bool sparseIsLhs,
+                                     int64_t columns,
+                                     const ChipDescription &chip);
 
 /// Whether the staged SIMT kernel (StagedSimtKernel.cpp) can compute
 /// `layout` and repays its copies: an f32 fine-grained part that reads the

@@ -11,6 +11,8 @@
 using namespace tesa;
 
 int64_t PartLayout::getNumPacked() const {
+  if (compressed)
+    return std::max<int64_t>(1, rowOffsets.back());
   int64_t perEntry = useMma ? blockChannels * blockReduction : group;
   if (structured)
     perEntry /= 2;
@@ -216,11 +218,10 @@ bool tesa::isSparseTensorCorePart(PartKernel kernel,
          chip.acceptsStructuredBlock(getBlockShape(block, sparseIsLhs));
 }
 
-PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
-                                 int64_t columns, PartKernel kernel,
-                                 llvm::ArrayRef<int64_t> block, unsigned bits,
-                                 const ChipDescription &chip) {
-  bool blockKernel = kernel != PartKernel::Fine;
+/// A part's layout fields that depend only on its operand: compute kind,
+/// orientation and sizes.
+static PartLayout startLayout(const SparsityMap &part, bool sparseIsLhs,
+                              int64_t columns, unsigned bits) {
   PartLayout layout;
   layout.compute = getComputeKind(bits);
   layout.qmax = bits == 4 ? 7 : 127;
@@ -230,10 +231,59 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
   layout.channels = sparseIsLhs ? shape[0] : shape[1];
   layout.reduction = sparseIsLhs ? shape[1] : shape[0];
   layout.columns = columns;
-  std::vector<uint8_t> bitsOf = part.getEntriesOn(shape);
+  layout.offsets.push_back(0);
+  return layout;
+}
+
+/// Whether the part keeps element (channel, k), from its entries on its
+/// shape (`bitsOf`).
+static bool isKept(const PartLayout &layout, llvm::ArrayRef<uint8_t> bitsOf,
+                   int64_t channel, int64_t k) {
+  return bitsOf[layout.sparseIsLhs ? channel * layout.reduction + k
+                                   : k * layout.channels + channel] != 0;
+}
+
+/// Fills the work lists of a tensor-core layout of `shape` blocks: every
+/// block that keeps an element, with its mask, row of blocks by row.
+static void fillBlocks(PartLayout &layout, BlockShape shape,
+                       llvm::ArrayRef<uint8_t> bitsOf) {
+  layout.blockChannels = shape.channels;
+  layout.blockReduction = shape.reduction;
+  int64_t p = layout.channels, k = layout.reduction;
+  int64_t bc = shape.channels, br = shape.reduction;
+  int64_t words = (bc * br + 31) / 32;
+  for (int64_t row = 0; row * bc < p; ++row) {
+    for (int64_t col = 0; col * br < k; ++col) {
+      std::vector<int32_t> mask(words, 0);
+      bool any = false;
+      for (int64_t r = 0; r < bc && row * bc + r < p; ++r)
+        for (int64_t c = 0; c < br && col * br + c < k; ++c)
+          if (isKept(layout, bitsOf, row * bc + r, col * br + c)) {
+            mask[(r * br + c) / 32] |= int32_t(1u << ((r * br + c) % 32));
+            any = true;
+          }
+      if (!any)
+        continue;
+      layout.entries.push_back(col);
+      layout.blockMasks.insert(layout.blockMasks.end(), mask.begin(),
+                               mask.end());
+    }
+    if (int64_t(layout.entries.size()) > layout.offsets.back()) {
+      layout.rows.push_back(row);
+      layout.offsets.push_back(layout.entries.size());
+    }
+  }
+}
+
+PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
+                                 int64_t columns, PartKernel kernel,
+                                 llvm::ArrayRef<int64_t> block, unsigned bits,
+                                 const ChipDescription &chip) {
+  bool blockKernel = kernel != PartKernel::Fine;
+  PartLayout layout = startLayout(part, sparseIsLhs, columns, bits);
+  std::vector<uint8_t> bitsOf = part.getEntriesOn(part.getShape());
   auto kept = [&](int64_t channel, int64_t k) {
-    return bitsOf[sparseIsLhs ? channel * shape[1] + k
-                              : k * shape[1] + channel] != 0;
+    return isKept(layout, bitsOf, channel, k);
   };
   auto keptInside = [&](int64_t channel, int64_t k) {
     return channel < layout.channels && k < layout.reduction &&
@@ -251,34 +301,9 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
                   (blockKernel && mma &&
                    chip.acceptsBlock(layout.compute, blockShape));
   int64_t p = layout.channels, k = layout.reduction;
-  layout.offsets.push_back(0);
   if (layout.useMma) {
     layout.mma = *mma;
-    layout.blockChannels = blockShape.channels;
-    layout.blockReduction = blockShape.reduction;
-    int64_t bc = blockShape.channels, br = blockShape.reduction;
-    int64_t words = (bc * br + 31) / 32;
-    for (int64_t row = 0; row * bc < p; ++row) {
-      for (int64_t col = 0; col * br < k; ++col) {
-        std::vector<int32_t> mask(words, 0);
-        bool any = false;
-        for (int64_t r = 0; r < bc && row * bc + r < p; ++r)
-          for (int64_t c = 0; c < br && col * br + c < k; ++c)
-            if (kept(row * bc + r, col * br + c)) {
-              mask[(r * br + c) / 32] |= int32_t(1u << ((r * br + c) % 32));
-              any = true;
-            }
-        if (!any)
-          continue;
-        layout.entries.push_back(col);
-        layout.blockMasks.insert(layout.blockMasks.end(), mask.begin(),
-                                 mask.end());
-      }
-      if (int64_t(layout.entries.size()) > layout.offsets.back()) {
-        layout.rows.push_back(row);
-        layout.offsets.push_back(layout.entries.size());
-      }
-    }
+    fillBlocks(layout, blockShape, bitsOf);
     if (layout.structured)
       buildMetadata(layout, keptInside);
     return layout;
@@ -303,5 +328,33 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
       layout.offsets.push_back(layout.entries.size());
     }
   }
+  return layout;
+}
+
+bool tesa::usesCompressedTiles(const SparsityMap &part, unsigned bits,
+                               bool f16Dense, const ChipDescription &chip) {
+  return bits == 16 && f16Dense && chip.f16Mma &&
+         chip.f16Mma->m == kCompressedTile.channels &&
+         double(part.getNumKept()) >=
+             kMinCompressedKeptFraction * double(part.getNumElements());
+}
+
+PartLayout tesa::buildCompressedTileLayout(const SparsityMap &part,
+                                           bool sparseIsLhs, int64_t columns,
+                                           const ChipDescription &chip) {
+  PartLayout layout = startLayout(part, sparseIsLhs, columns, /*bits=*/16);
+  layout.useMma = true;
+  layout.compressed = true;
+  layout.mma = *chip.f16Mma;
+  fillBlocks(layout, kCompressedTile, part.getEntriesOn(part.getShape()));
+  // Each block row's values follow the previous row's.
+  int64_t rowWords = kCompressedTile.reduction / 32;
+  int32_t offset = 0;
+  for (size_t row = 0; row * rowWords < layout.blockMasks.size(); ++row) {
+    layout.rowOffsets.push_back(offset);
+    for (int64_t w = 0; w < rowWords; ++w)
+      offset += llvm::popcount(uint32_t(layout.blockMasks[row * rowWords + w]));
+  }
+  layout.rowOffsets.push_back(offset);
   return layout;
 }

@@ -120,9 +120,9 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
   int64_t packedPerStep = structured ? registersPerStep / 2 : registersPerStep;
   int64_t packedRegisters = steps * packedPerStep;
   int64_t packedRowLength = structured ? br / 2 : br;
-  SmallVector<int64_t> rowOffsets =
+  SmallVector<int64_t> sliceRowOffsets =
       shape.m == 16 ? SmallVector<int64_t>{0, 8} : SmallVector<int64_t>{0};
-  int64_t numRowOffsets = rowOffsets.size();
+  int64_t numRowOffsets = sliceRowOffsets.size();
   int64_t numAccumulators = numRowOffsets * 2;
   Type fragmentType =
       isInt ? Type(b.getI32Type()) : Type(VectorType::get({2}, b.getF16Type()));
@@ -172,6 +172,11 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
     Value entries = kb.table("_entries", layout.entries);
     Value metadata =
         structured ? kb.table("_metadata", layout.metadata) : Value();
+    Value masks, rowOffsets;
+    if (layout.compressed) {
+      masks = kb.table("_masks", layout.blockMasks);
+      rowOffsets = kb.table("_row_offsets", layout.rowOffsets);
+    }
     auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
     // This thread's first reduction element of a chunk.
     Value runStart = kb.mul(inGroup, kb.index(runLength));
@@ -200,6 +205,38 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
         split.push_back(kb.unpackWord(word, high));
       }
       return split;
+    };
+    // A compressed part's registers of block row `row` of entry `e` in
+    // chunk `c`: the thread's run of eight reduction elements is one byte
+    // of the row's mask, and its kept values follow the row's kept values
+    // before it; the others are zero. Each value is loaded where it is kept
+    // (else the first packed value, unused), without a branch.
+    auto loadCompressedRun = [&](Value e, Value row, int64_t c) {
+      Value runStart32 = arith::IndexCastUIOp::create(
+          b, b.getI32Type(), kb.add(kb.index(c * chunkLength), runStart));
+      Value first = kb.add(
+          kb.loadIndex(rowOffsets, kb.add(kb.mul(e, kb.index(bc)), row)),
+          arith::IndexCastUIOp::create(
+              b, b.getIndexType(),
+              kb.countKeptBefore(masks, e, row,
+                                 kb.add(kb.index(c * chunkLength), runStart))));
+      int64_t rowWords = br / 32;
+      Value word =
+          kb.loadI32(masks, kb.add(kb.add(kb.mul(e, kb.index(bc * rowWords)),
+                                          kb.mul(row, kb.index(rowWords))),
+                                   kb.index(c * chunkLength / 32)));
+      Value run = arith::ShRUIOp::create(
+          b, word, arith::RemUIOp::create(b, runStart32, kb.i32(32)));
+      SmallVector<Value> values;
+      for (int64_t i = 0; i < runLength; ++i) {
+        Value kept = kb.testBit(run, kb.i32(i));
+        Value at = kb.add(
+            first, arith::IndexCastUIOp::create(
+                       b, b.getIndexType(), kb.countBitsBelow(run, kb.i32(i))));
+        values.push_back(kb.loadOr(packed, at, kept, kb.zero(b.getF16Type())));
+      }
+      return kb.fragmentRegisters(
+          vector::FromElementsOp::create(b, runType, values));
     };
     // The dense operand's registers of `column` from reduction element `k`:
     // from its copy, or (an implicit GEMM, or too few blocks to pay for a
@@ -271,11 +308,14 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
         Value blockBase = kb.mul(e, kb.index(bc * packedRowLength));
         SmallVector<Value> chunk;
         for (int64_t sl = 0; sl < slices; ++sl)
-          for (int64_t rowOffset : rowOffsets)
+          for (int64_t rowOffset : sliceRowOffsets) {
+            Value row =
+                kb.add(sliceRows[sl], kb.add(group, kb.index(rowOffset)));
             llvm::append_range(
-                chunk, loadPackedRun(kb.add(sliceRows[sl],
-                                            kb.add(group, kb.index(rowOffset))),
-                                     packedInBlock, blockBase));
+                chunk, layout.compressed
+                           ? loadCompressedRun(e, row, c)
+                           : loadPackedRun(row, packedInBlock, blockBase));
+          }
         if (structured) {
           // Lanes 2 and 3 of a group hold no metadata (sparsity selector
           // 0); they load lane 0's and 1's words, those of the chunk's steps

@@ -48,6 +48,12 @@
 #                             --only block32_f16prog_4096_50,block32_int8_4096_50 \
 #                             --compile-options=--block-clusters=fewer-reads
 #                         and the same with =off into gpu-run/clusters-off
+#   device_run.sh fine-tensor-cores  fine-grained f16 parts on tensor
+#                         cores: the benchmark's cases of gpu-run/fine16-simt
+#                         (--fine-tensor-cores=false) and gpu-run/fine16,
+#                         alternated twice, and the suite's
+#                         regions_fine_tensor_cores (also under memcheck and
+#                         racecheck) where gpu-run/suite holds it
 #
 # A directory of gpu-run/ may come packed as gpu-run/pack/<name>.tar.gz
 # (what is copied to the GPU machine is limited to 64 MiB): the packs are
@@ -229,13 +235,27 @@ case "${1:-check}" in
       done
     fi
     ;;
+  fine-tensor-cores)
+    step fine-ab 300 env ROUNDS=2 OUT="$OUT" bench/ab_kernels.sh \
+      gpu-run/fine16-simt gpu-run/fine16
+    grep -E '^== |^fine' "$OUT/ab.log"
+    if [ -e gpu-run/suite/regions_fine_tensor_cores.so ]; then
+      step suite-fine 120 python test/Integration/GPU/suite.py run \
+        gpu-run/suite --only regions_fine_tensor_cores
+      for tool in memcheck racecheck; do
+        step "suite-fine-$tool" 240 compute-sanitizer --tool "$tool" \
+          --error-exitcode 3 python test/Integration/GPU/suite.py run \
+          gpu-run/suite --sanitize --only regions_fine_tensor_cores
+      done
+    fi
+    ;;
   costs)
     step costs 300 python bench/cost_table.py run gpu-run/costs
     cat "$LOGS/costs.log"
     cp gpu-run/costs/costs.json "$OUT/costs.json" 2>/dev/null || true
     ;;
   *)
-    echo "usage: $0 [check|bench|costs|blocks|two-four|wgmma|clusters|convolutions|convolutions-memcheck]" >&2
+    echo "usage: $0 [check|bench|costs|blocks|two-four|wgmma|clusters|fine-tensor-cores|convolutions|convolutions-memcheck]" >&2
     exit 1
     ;;
 esac

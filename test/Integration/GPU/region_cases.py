@@ -1319,6 +1319,11 @@ def f16_cases(small=False):
         # one fine-grained f16 part (SIMT) instead of the dense product.
         as_f16(fine_sparse_gelu("fine_decode_f16_src", bits=16),
                "fine_decode_f16", mma_tile_for(1, 16, 128), 512),
+        # The same decode step by a weight keeping 30%: one fine-grained
+        # f16 part on tensor cores, expanded from compressed tiles.
+        as_f16(fine_sparse_gelu("fine_decode_tensor_cores_f16_src",
+                                kept=0.3, bits=16),
+               "fine_decode_tensor_cores_f16", mma_tile_for(1, 16, 128), 512),
         # torch-mlir's f16 Linear: f16 kept blocks into an f32
         # accumulator.
         widened_block_sparse_gelu(),
