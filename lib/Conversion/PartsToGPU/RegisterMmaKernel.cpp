@@ -19,18 +19,29 @@ using namespace tesa;
 /// Column tiles (mma.n columns each) one warp of the tensor-core kernel
 /// computes: several when there are enough columns, so that each fragment of
 /// the packed block feeds that many mma instructions.
+/// A compressed part's warps take up to four tiles whatever the columns, so
+/// that each expanded tile feeds them all.
 static int64_t getColumnTilesPerWarp(const PartLayout &layout) {
+  if (layout.compressed)
+    return std::clamp<int64_t>(layout.getNumColumnWork(), 1, 4);
   return layout.getNumColumnWork() >= 4 * kThreads / 32 ? 4 : 1;
+}
+
+/// Warps that each take their own column tiles to cover the part's.
+static int64_t getColumnWarps(const PartLayout &layout) {
+  return llvm::divideCeil(layout.getNumColumnWork(),
+                          getColumnTilesPerWarp(layout));
 }
 
 /// Warps of a block of threads that splits its work row's blocks among its
 /// warps (see getEntrySplits).
 static constexpr int64_t kSplitWarps = 8;
 
-/// Column tiles one block of threads covers when it splits its work row's
-/// blocks: the part's tiles, rounded up to a power of two.
-static int64_t getSplitTiles(const PartLayout &layout) {
-  return llvm::PowerOf2Ceil(layout.getNumColumnWork());
+/// Warps of a block of threads that take different column tiles when it
+/// splits its work row's blocks: getColumnWarps(), rounded up to a power of
+/// two.
+static int64_t getSplitColumnWarps(const PartLayout &layout) {
+  return llvm::PowerOf2Ceil(getColumnWarps(layout));
 }
 
 /// Warps that share one column tile of a work row, each taking every
@@ -40,10 +51,10 @@ static int64_t getSplitTiles(const PartLayout &layout) {
 /// row's blocks among the warps of each tile, so that more warps load blocks
 /// at once; their sums meet in workgroup memory.
 static int64_t getEntrySplits(const PartLayout &layout) {
-  int64_t numWork = layout.getNumColumnWork();
-  if (numWork == 0 || numWork >= kThreads / 32)
+  int64_t columnWarps = getColumnWarps(layout);
+  if (columnWarps == 0 || columnWarps >= kThreads / 32)
     return 1;
-  return kSplitWarps / getSplitTiles(layout);
+  return kSplitWarps / getSplitColumnWarps(layout);
 }
 
 /// Slices of mma.m channels of a block row one warp computes: all of them
@@ -139,7 +150,7 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
   Value warpWork = warp, split = kb.index(0);
   int64_t warpsPerBlock = kThreads / 32;
   if (splits > 1) {
-    warpsPerBlock = getSplitTiles(layout);
+    warpsPerBlock = getSplitColumnWarps(layout);
     warpWork = kb.rem(warp, warpsPerBlock);
     split = kb.div(warp, warpsPerBlock);
   }
@@ -155,6 +166,14 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
   if (splits > 1)
     partials = kb.workgroupBuffer(fn, {kSplitWarps, numSums, 32},
                                   kb.zeroSum().getType());
+  // A compressed part's expanded tile, one a warp (rows padded by eight
+  // values, so that the eight rows a run load reads start in different
+  // banks).
+  Value expanded;
+  if (layout.compressed)
+    expanded = kb.workgroupBuffer(
+        fn, {splits > 1 ? kSplitWarps : kThreads / 32, bc, br + 8},
+        b.getF16Type());
   auto compute = [&] {
     // Each tile's first column, and the column this lane reads; tiles past
     // the end repeat the last one and store nothing.
@@ -174,6 +193,8 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
         structured ? kb.table("_metadata", layout.metadata) : Value();
     Value masks, rowOffsets;
     if (layout.compressed) {
+      assert(bc * br == 32 * 32 && chunkLength == 32 && runLength == 8 &&
+             "a compressed tile is a mask word a lane, a run a byte of it");
       masks = kb.table("_masks", layout.blockMasks);
       rowOffsets = kb.table("_row_offsets", layout.rowOffsets);
     }
@@ -206,37 +227,46 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
       }
       return split;
     };
-    // A compressed part's registers of block row `row` of entry `e` in
-    // chunk `c`: the thread's run of eight reduction elements is one byte
-    // of the row's mask, and its kept values follow the row's kept values
-    // before it; the others are zero. Each value is loaded where it is kept
-    // (else the first packed value, unused), without a branch.
-    auto loadCompressedRun = [&](Value e, Value row, int64_t c) {
-      Value runStart32 = arith::IndexCastUIOp::create(
-          b, b.getI32Type(), kb.add(kb.index(c * chunkLength), runStart));
+    // A compressed part's tiles are expanded in workgroup memory, each
+    // warp's in its own buffer (rows padded by eight values): lane l zeroes
+    // half a row, then writes the kept values of mask word l (the tile's
+    // row l / 2, half l % 2) at their places. The warp's runs of the tile
+    // are then loaded from the buffer like packed ones.
+    auto expandTile = [&](Value e) {
+      NVVM::SyncWarpOp::create(b, kb.i32(-1));
+      Value row = kb.div(lane, 2), half = kb.rem(lane, 2);
+      Value halfStart = kb.mul(half, kb.index(br / 2));
+      auto eight = VectorType::get({8}, b.getF16Type());
+      Value zeros = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(eight, b.getF16FloatAttr(0.0)));
+      for (int64_t j = 0; j < br / 2; j += 8)
+        vector::StoreOp::create(b, zeros, expanded,
+                                ValueRange{warp, row,
+                                           kb.add(halfStart, kb.index(j))});
+      Value word = kb.loadI32(masks, kb.add(kb.mul(e, kb.index(bc * br / 32)),
+                                            lane));
+      Value before = arith::SelectOp::create(
+          b, kb.less(half, 1), kb.i32(0),
+          math::CtPopOp::create(b, kb.shuffleXor(word, 1)));
       Value first = kb.add(
           kb.loadIndex(rowOffsets, kb.add(kb.mul(e, kb.index(bc)), row)),
-          arith::IndexCastUIOp::create(
-              b, b.getIndexType(),
-              kb.countKeptBefore(masks, e, row,
-                                 kb.add(kb.index(c * chunkLength), runStart))));
-      int64_t rowWords = br / 32;
-      Value word =
-          kb.loadI32(masks, kb.add(kb.add(kb.mul(e, kb.index(bc * rowWords)),
-                                          kb.mul(row, kb.index(rowWords))),
-                                   kb.index(c * chunkLength / 32)));
-      Value run = arith::ShRUIOp::create(
-          b, word, arith::RemUIOp::create(b, runStart32, kb.i32(32)));
-      SmallVector<Value> values;
-      for (int64_t i = 0; i < runLength; ++i) {
-        Value kept = kb.testBit(run, kb.i32(i));
-        Value at = kb.add(
-            first, arith::IndexCastUIOp::create(
-                       b, b.getIndexType(), kb.countBitsBelow(run, kb.i32(i))));
-        values.push_back(kb.loadOr(packed, at, kept, kb.zero(b.getF16Type())));
-      }
-      return kb.fragmentRegisters(
-          vector::FromElementsOp::create(b, runType, values));
+          arith::IndexCastUIOp::create(b, b.getIndexType(), before));
+      Value count = arith::IndexCastUIOp::create(
+          b, b.getIndexType(), math::CtPopOp::create(b, word));
+      kb.loop(kb.index(0), count, ValueRange{word, first},
+              [&](Value, ValueRange args) {
+                Value bits = args[0], at = args[1];
+                Value column = arith::IndexCastUIOp::create(
+                    b, b.getIndexType(),
+                    math::CountTrailingZerosOp::create(b, bits));
+                memref::StoreOp::create(
+                    b, memref::LoadOp::create(b, packed, ValueRange{at}),
+                    expanded, ValueRange{warp, row, kb.add(halfStart, column)});
+                Value rest = arith::AndIOp::create(
+                    b, bits, arith::SubIOp::create(b, bits, kb.i32(1)));
+                return SmallVector<Value>{rest, kb.add(at, kb.index(1))};
+              });
+      NVVM::SyncWarpOp::create(b, kb.i32(-1));
     };
     // The dense operand's registers of `column` from reduction element `k`:
     // from its copy, or (an implicit GEMM, or too few blocks to pay for a
@@ -307,14 +337,18 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
                                   : kInBlock;
         Value blockBase = kb.mul(e, kb.index(bc * packedRowLength));
         SmallVector<Value> chunk;
+        if (layout.compressed && c == 0)
+          expandTile(e);
         for (int64_t sl = 0; sl < slices; ++sl)
           for (int64_t rowOffset : sliceRowOffsets) {
             Value row =
                 kb.add(sliceRows[sl], kb.add(group, kb.index(rowOffset)));
             llvm::append_range(
-                chunk, layout.compressed
-                           ? loadCompressedRun(e, row, c)
-                           : loadPackedRun(row, packedInBlock, blockBase));
+                chunk,
+                layout.compressed
+                    ? kb.fragmentRegisters(kb.loadVector(
+                          runType, expanded, ValueRange{warp, row, kInBlock}))
+                    : loadPackedRun(row, packedInBlock, blockBase));
           }
         if (structured) {
           // Lanes 2 and 3 of a group hold no metadata (sparsity selector
