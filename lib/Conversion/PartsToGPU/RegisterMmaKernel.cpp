@@ -231,39 +231,39 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
       return split;
     };
     // A compressed part's blocks are expanded in workgroup memory, each
-    // warp's in its own buffer (rows padded by eight values), in two steps
-    // so that a block's loads are issued one block ahead of its use.
-    // fetchTile loads into registers the block's values (aligned, see
-    // kCompressedTileAlignment; 16 bytes a lane, as many times as the
-    // fullest block needs), lane l's mask word l (the block's row l / 2,
-    // half l % 2) and where the word's values start among them. placeTile
-    // copies the values to the warp's staging buffer, zeroes the block
-    // (half a row a lane) and writes each lane's kept values at their
-    // places; the warp's runs are then loaded from the block like packed
-    // ones.
-    int64_t fetchVectors = 0;
-    Value row, half, halfStart;
-    if (layout.compressed) {
-      for (int64_t e = 0; e < layout.getNumEntries(); ++e)
-        fetchVectors = std::max<int64_t>(
-            fetchVectors,
-            llvm::divideCeil(layout.rowOffsets[(e + 1) * bc] -
-                                 layout.rowOffsets[e * bc],
-                             32 * kCompressedTileAlignment));
-      row = kb.div(lane, 2);
-      half = kb.rem(lane, 2);
-      halfStart = kb.mul(half, kb.index(br / 2));
-    }
-    auto eight = VectorType::get({kCompressedTileAlignment}, b.getF16Type());
-    auto fetchTile = [&](Value e) {
+    // warp's in its own buffer (rows padded by eight values): the warp
+    // copies the block's values (aligned, kCompressedTileAlignment) to its
+    // staging buffer, 16 bytes a lane at a time; lane l zeroes half a row,
+    // then writes the kept values of mask word l (the block's row l / 2,
+    // half l % 2) at their places. The warp's runs of the block are then
+    // loaded from the buffer like packed ones.
+    auto expandTile = [&](Value e) {
+      NVVM::SyncWarpOp::create(b, kb.i32(-1));
+      auto eight = VectorType::get({kCompressedTileAlignment}, b.getF16Type());
       Value blockStart = kb.loadIndex(rowOffsets, kb.mul(e, kb.index(bc)));
-      Value length = arith::SubIOp::create(
-          b,
-          kb.loadIndex(rowOffsets,
-                       kb.mul(kb.add(e, kb.index(1)), kb.index(bc))),
-          blockStart);
-      Value word = kb.loadI32(
-          masks, kb.add(kb.mul(e, kb.index(bc * br / 32)), lane));
+      Value blockEnd =
+          kb.loadIndex(rowOffsets, kb.mul(kb.add(e, kb.index(1)), kb.index(bc)));
+      kb.loop(kb.mul(lane, kb.index(kCompressedTileAlignment)),
+              arith::SubIOp::create(b, blockEnd, blockStart),
+              kb.index(32 * kCompressedTileAlignment), {},
+              [&](Value at, ValueRange) {
+                vector::StoreOp::create(
+                    b,
+                    kb.loadVector(eight, packed,
+                                  ValueRange{kb.add(blockStart, at)}),
+                    staged, ValueRange{warp, at});
+                return SmallVector<Value>{};
+              });
+      Value row = kb.div(lane, 2), half = kb.rem(lane, 2);
+      Value halfStart = kb.mul(half, kb.index(br / 2));
+      Value zeros = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(eight, b.getF16FloatAttr(0.0)));
+      for (int64_t j = 0; j < br / 2; j += 8)
+        vector::StoreOp::create(b, zeros, expanded,
+                                ValueRange{warp, row,
+                                           kb.add(halfStart, kb.index(j))});
+      Value word = kb.loadI32(masks, kb.add(kb.mul(e, kb.index(bc * br / 32)),
+                                            lane));
       Value before = arith::SelectOp::create(
           b, kb.less(half, 1), kb.i32(0),
           math::CtPopOp::create(b, kb.shuffleXor(word, 1)));
@@ -273,38 +273,10 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
               kb.loadIndex(rowOffsets, kb.add(kb.mul(e, kb.index(bc)), row)),
               blockStart),
           arith::IndexCastUIOp::create(b, b.getIndexType(), before));
-      SmallVector<Value> raw = {word, first};
-      for (int64_t j = 0; j < fetchVectors; ++j) {
-        Value at = kb.add(kb.mul(lane, kb.index(kCompressedTileAlignment)),
-                          kb.index(j * 32 * kCompressedTileAlignment));
-        // Past the block's values a lane loads its first ones, unused.
-        Value inBlock = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                              at, length);
-        raw.push_back(kb.loadVector(
-            eight, packed,
-            ValueRange{kb.add(blockStart, arith::SelectOp::create(
-                                              b, inBlock, at, kb.index(0)))}));
-      }
-      return raw;
-    };
-    auto placeTile = [&](ArrayRef<Value> raw) {
-      NVVM::SyncWarpOp::create(b, kb.i32(-1));
-      for (int64_t j = 0; j < fetchVectors; ++j)
-        vector::StoreOp::create(
-            b, raw[2 + j], staged,
-            ValueRange{warp,
-                       kb.add(kb.mul(lane, kb.index(kCompressedTileAlignment)),
-                              kb.index(j * 32 * kCompressedTileAlignment))});
-      Value zeros = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(eight, b.getF16FloatAttr(0.0)));
-      for (int64_t j = 0; j < br / 2; j += kCompressedTileAlignment)
-        vector::StoreOp::create(
-            b, zeros, expanded,
-            ValueRange{warp, row, kb.add(halfStart, kb.index(j))});
       NVVM::SyncWarpOp::create(b, kb.i32(-1));
       Value count = arith::IndexCastUIOp::create(
-          b, b.getIndexType(), math::CtPopOp::create(b, raw[0]));
-      kb.loop(kb.index(0), count, ValueRange{raw[0], raw[1]},
+          b, b.getIndexType(), math::CtPopOp::create(b, word));
+      kb.loop(kb.index(0), count, ValueRange{word, first},
               [&](Value, ValueRange args) {
                 Value bits = args[0], at = args[1];
                 Value column = arith::IndexCastUIOp::create(
@@ -388,6 +360,8 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
                                   : kInBlock;
         Value blockBase = kb.mul(e, kb.index(bc * packedRowLength));
         SmallVector<Value> chunk;
+        if (layout.compressed && c == 0)
+          expandTile(e);
         for (int64_t sl = 0; sl < slices; ++sl)
           for (int64_t rowOffset : sliceRowOffsets) {
             Value row =
@@ -454,54 +428,25 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
         // first chunk is loaded before the loop (from an entry that exists
         // even when the warp has none, and is then unused).
         Value start = kb.add(lo, split);
-        Value lastEntry = kb.index(layout.getNumEntries() - 1);
-        Value first = arith::MinUIOp::create(b, start, lastEntry);
-        // The warp's block after `e` (its last, or the part's, past the
-        // end).
-        auto following = [&](Value e) {
-          return arith::MinUIOp::create(
-              b,
-              arith::MinUIOp::create(
-                  b, kb.add(e, kb.index(splits)),
-                  arith::SubIOp::create(b, hi, kb.index(1))),
-              lastEntry);
-        };
+        Value first = arith::MinUIOp::create(
+            b, start, kb.index(layout.getNumEntries() - 1));
         SmallVector<Value> inits(sums);
-        // A compressed part's first block is placed before the loop and
-        // the next one fetched: the loop carries its registers after the
-        // chunk's.
-        SmallVector<Value> fetched;
-        if (layout.compressed) {
-          placeTile(fetchTile(first));
-          fetched = fetchTile(following(first));
-        }
         llvm::append_range(inits, loadChunk(first, 0));
-        int64_t numChunkRegisters = inits.size() - numSums;
-        llvm::append_range(inits, fetched);
         ValueRange results = kb.loop(
             start, hi, kb.index(splits), inits, [&](Value e, ValueRange args) {
               SmallVector<Value> acc(args.take_front(numSums));
-              SmallVector<Value> current(
-                  args.slice(numSums, numChunkRegisters));
-              SmallVector<Value> raw(
-                  args.drop_front(numSums + numChunkRegisters));
-              Value next = following(e);
+              SmallVector<Value> current(args.drop_front(numSums));
+              Value following = arith::MinUIOp::create(
+                  b, kb.add(e, kb.index(splits)),
+                  arith::SubIOp::create(b, hi, kb.index(1)));
               for (int64_t c = 0; c < chunks; ++c) {
-                SmallVector<Value> nextChunk;
-                if (c + 1 < chunks) {
-                  nextChunk = loadChunk(e, c + 1);
-                } else {
-                  if (layout.compressed) {
-                    placeTile(raw);
-                    raw = fetchTile(following(next));
-                  }
-                  nextChunk = loadChunk(next, 0);
-                }
+                SmallVector<Value> next = c + 1 < chunks
+                                              ? loadChunk(e, c + 1)
+                                              : loadChunk(following, 0);
                 computeChunk(current, acc);
-                current = std::move(nextChunk);
+                current = std::move(next);
               }
               llvm::append_range(acc, current);
-              llvm::append_range(acc, raw);
               return acc;
             });
         sums.assign(results.begin(), results.begin() + numSums);
