@@ -107,9 +107,8 @@ struct PartLayout {
   /// laid out in blocks of kCompressedTile, whose packed buffer holds only
   /// the kept values, block row by block row, each row's in reduction
   /// order from `rowOffsets[entry * blockChannels + row]` (then one past
-  /// the last block, aligned: the packed buffer's size). A block's values
-  /// start at a multiple of kCompressedTileAlignment. The compute kernel
-  /// expands each block in workgroup memory from its mask.
+  /// the last: the number of kept values). The compute kernel expands each
+  /// thread's fragment run from its row's mask.
   bool compressed = false;
   std::vector<int32_t> rowOffsets;
   /// Structured: the metadata word of each (block, slice of mma.m channels,
@@ -209,10 +208,6 @@ PartLayout buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
 /// a thread's run of eight values in a chunk of 32 (RegisterMmaKernel.cpp)
 /// is one byte of its row's mask.
 inline constexpr BlockShape kCompressedTile = {16, 64};
-/// Where a compressed block's values start: a multiple of this many values
-/// (16 bytes), so that a warp copies them with aligned vector loads; the
-/// packed buffer holds a multiple of it.
-inline constexpr int64_t kCompressedTileAlignment = 8;
 
 /// The least fraction of its elements a fine-grained 16-bit part keeps for
 /// its tensor-core layout to pay: below it each tile, expanded whole, holds

@@ -12,7 +12,7 @@ using namespace tesa;
 
 int64_t PartLayout::getNumPacked() const {
   if (compressed)
-    return std::max<int64_t>(kCompressedTileAlignment, rowOffsets.back());
+    return std::max<int64_t>(1, rowOffsets.back());
   int64_t perEntry = useMma ? blockChannels * blockReduction : group;
   if (structured)
     perEntry /= 2;
@@ -347,17 +347,14 @@ PartLayout tesa::buildCompressedTileLayout(const SparsityMap &part,
   layout.compressed = true;
   layout.mma = *chip.f16Mma;
   fillBlocks(layout, kCompressedTile, part.getEntriesOn(part.getShape()));
-  // Each block row's values follow the previous row's; each block's start
-  // at a multiple of kCompressedTileAlignment values.
+  // Each block row's values follow the previous row's.
   int64_t rowWords = kCompressedTile.reduction / 32;
   int32_t offset = 0;
   for (size_t row = 0; row * rowWords < layout.blockMasks.size(); ++row) {
-    if (row % kCompressedTile.channels == 0)
-      offset = llvm::alignTo(offset, kCompressedTileAlignment);
     layout.rowOffsets.push_back(offset);
     for (int64_t w = 0; w < rowWords; ++w)
       offset += llvm::popcount(uint32_t(layout.blockMasks[row * rowWords + w]));
   }
-  layout.rowOffsets.push_back(llvm::alignTo(offset, kCompressedTileAlignment));
+  layout.rowOffsets.push_back(offset);
   return layout;
 }

@@ -19,14 +19,12 @@ using namespace tesa;
 /// Column tiles (mma.n columns each) one warp of the tensor-core kernel
 /// computes: several when there are enough columns, so that each fragment of
 /// the packed block feeds that many mma instructions.
-/// A compressed part's warps take two tiles where there are fewer, so that
-/// each expanded block feeds both (four would outgrow the static workgroup
-/// memory of a block that splits its blocks, see getEntrySplits).
+/// A compressed part's warps take up to four tiles whatever the columns, so
+/// that each expanded tile feeds them all.
 static int64_t getColumnTilesPerWarp(const PartLayout &layout) {
-  int64_t numWork = layout.getNumColumnWork();
-  if (numWork >= 4 * kThreads / 32)
-    return 4;
-  return layout.compressed ? std::clamp<int64_t>(numWork, 1, 2) : 1;
+  if (layout.compressed)
+    return std::clamp<int64_t>(layout.getNumColumnWork(), 1, 4);
+  return layout.getNumColumnWork() >= 4 * kThreads / 32 ? 4 : 1;
 }
 
 /// Warps that each take their own column tiles to cover the part's.
@@ -171,12 +169,11 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
   // A compressed part's expanded tile, one a warp (rows padded by eight
   // values, so that the eight rows a run load reads start in different
   // banks).
-  Value expanded, staged;
-  if (layout.compressed) {
-    int64_t warps = splits > 1 ? kSplitWarps : kThreads / 32;
-    expanded = kb.workgroupBuffer(fn, {warps, bc, br + 8}, b.getF16Type());
-    staged = kb.workgroupBuffer(fn, {warps, bc * br}, b.getF16Type());
-  }
+  Value expanded;
+  if (layout.compressed)
+    expanded = kb.workgroupBuffer(
+        fn, {splits > 1 ? kSplitWarps : kThreads / 32, bc, br + 8},
+        b.getF16Type());
   auto compute = [&] {
     // Each tile's first column, and the column this lane reads; tiles past
     // the end repeat the last one and store nothing.
@@ -230,32 +227,16 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
       }
       return split;
     };
-    // A compressed part's blocks are expanded in workgroup memory, each
-    // warp's in its own buffer (rows padded by eight values): the warp
-    // copies the block's values (aligned, kCompressedTileAlignment) to its
-    // staging buffer, 16 bytes a lane at a time; lane l zeroes half a row,
-    // then writes the kept values of mask word l (the block's row l / 2,
-    // half l % 2) at their places. The warp's runs of the block are then
-    // loaded from the buffer like packed ones.
+    // A compressed part's tiles are expanded in workgroup memory, each
+    // warp's in its own buffer (rows padded by eight values): lane l zeroes
+    // half a row, then writes the kept values of mask word l (the tile's
+    // row l / 2, half l % 2) at their places. The warp's runs of the tile
+    // are then loaded from the buffer like packed ones.
     auto expandTile = [&](Value e) {
       NVVM::SyncWarpOp::create(b, kb.i32(-1));
-      auto eight = VectorType::get({kCompressedTileAlignment}, b.getF16Type());
-      Value blockStart = kb.loadIndex(rowOffsets, kb.mul(e, kb.index(bc)));
-      Value blockEnd =
-          kb.loadIndex(rowOffsets, kb.mul(kb.add(e, kb.index(1)), kb.index(bc)));
-      kb.loop(kb.mul(lane, kb.index(kCompressedTileAlignment)),
-              arith::SubIOp::create(b, blockEnd, blockStart),
-              kb.index(32 * kCompressedTileAlignment), {},
-              [&](Value at, ValueRange) {
-                vector::StoreOp::create(
-                    b,
-                    kb.loadVector(eight, packed,
-                                  ValueRange{kb.add(blockStart, at)}),
-                    staged, ValueRange{warp, at});
-                return SmallVector<Value>{};
-              });
       Value row = kb.div(lane, 2), half = kb.rem(lane, 2);
       Value halfStart = kb.mul(half, kb.index(br / 2));
+      auto eight = VectorType::get({8}, b.getF16Type());
       Value zeros = arith::ConstantOp::create(
           b, DenseElementsAttr::get(eight, b.getF16FloatAttr(0.0)));
       for (int64_t j = 0; j < br / 2; j += 8)
@@ -268,12 +249,8 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
           b, kb.less(half, 1), kb.i32(0),
           math::CtPopOp::create(b, kb.shuffleXor(word, 1)));
       Value first = kb.add(
-          arith::SubIOp::create(
-              b,
-              kb.loadIndex(rowOffsets, kb.add(kb.mul(e, kb.index(bc)), row)),
-              blockStart),
+          kb.loadIndex(rowOffsets, kb.add(kb.mul(e, kb.index(bc)), row)),
           arith::IndexCastUIOp::create(b, b.getIndexType(), before));
-      NVVM::SyncWarpOp::create(b, kb.i32(-1));
       Value count = arith::IndexCastUIOp::create(
           b, b.getIndexType(), math::CtPopOp::create(b, word));
       kb.loop(kb.index(0), count, ValueRange{word, first},
@@ -283,7 +260,7 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
                     b, b.getIndexType(),
                     math::CountTrailingZerosOp::create(b, bits));
                 memref::StoreOp::create(
-                    b, memref::LoadOp::create(b, staged, ValueRange{warp, at}),
+                    b, memref::LoadOp::create(b, packed, ValueRange{at}),
                     expanded, ValueRange{warp, row, kb.add(halfStart, column)});
                 Value rest = arith::AndIOp::create(
                     b, bits, arith::SubIOp::create(b, bits, kb.i32(1)));
