@@ -144,19 +144,12 @@ static bool isStructuredF16Part(const PlannedPart &part) {
 /// product. The SIMT part kernel walks the kept elements at about the same
 /// cost whatever their precision: fine_fp32_decode (16 x 4096 x 4096, an
 /// H200) took 0.0196 ms at 10% kept and 0.0069 ms at 1%, against 0.009 for
-/// cuBLAS's dense fp16 product, so it pays below about 2.5%.
-/// On chips with f16 tensor cores the part is computed from compressed
-/// tiles (LowerPartsToGPU's `fine-tensor-cores`), which read about 2.2
-/// bytes a kept element and 0.19 a tile element against 2 bytes an element
-/// for the dense product: it pays up to kMaxCompressedF16Kept.
+/// cuBLAS's dense fp16 product, so it pays below about 2.5%. Parts that keep
+/// more (from 5%) are computed on tensor cores from compressed tiles under
+/// the `fine` plan, still slower than the dense product at a decode step
+/// (1.5x at 10% kept, 2.3x at 50%, an H100; docs/benchmarks.md).
 static constexpr int64_t kMaxFineF16Columns = 64;
 static constexpr double kMaxFineF16Kept = 0.02;
-static constexpr double kMaxCompressedF16Kept = 0.5;
-
-/// The most a fine-grained f16 part at a decode step keeps on `chip`.
-static double getMaxFineF16Kept(const ChipDescription &chip) {
-  return chip.f16Mma ? kMaxCompressedF16Kept : kMaxFineF16Kept;
-}
 
 /// Whether `parts` are one fine-grained part of 16-bit elements, which the
 /// SIMT part kernel computes reading f16 operands as they are.
@@ -168,11 +161,10 @@ static bool isFineF16Plan(ArrayRef<PlannedPart> parts) {
 /// Whether the fine f16 plan `parts` beats the dense product over
 /// `denseColumns` columns (kMaxFineF16Columns, kMaxFineF16Kept).
 static bool isFineF16DecodePlan(ArrayRef<PlannedPart> parts,
-                                int64_t denseColumns,
-                                const ChipDescription &chip) {
+                                int64_t denseColumns) {
   return isFineF16Plan(parts) && denseColumns <= kMaxFineF16Columns &&
          double(parts[0].numUnits) <=
-             getMaxFineF16Kept(chip) * double(parts[0].map.getNumElements());
+             kMaxFineF16Kept * double(parts[0].map.getNumElements());
 }
 
 /// Why `parts` of the sparse operand `sparseIndex` of a product of f16
@@ -213,14 +205,14 @@ static std::string chooseF16Plan(SmallVector<PlannedPart> &parts,
   fineOptions.mode = DecompositionOptions::Mode::Fine;
   SmallVector<PlannedPart> fine =
       planDecomposition(map, /*channelsAlongRows=*/false, chip, fineOptions);
-  if (isFineF16DecodePlan(fine, denseColumns, chip)) {
+  if (isFineF16DecodePlan(fine, denseColumns)) {
     parts = std::move(fine);
     return "";
   }
   std::string fineReason =
       "one fine-grained 16-bit part pays only over at most " +
       std::to_string(kMaxFineF16Columns) + " dense columns keeping at most " +
-      std::to_string(int(getMaxFineF16Kept(chip) * 100)) + "% of the elements";
+      std::to_string(int(kMaxFineF16Kept * 100)) + "% of the elements";
   return isFineF16Plan(parts) ? fineReason : reason + ", and " + fineReason;
 }
 

@@ -255,19 +255,15 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
           b, b.getIndexType(), math::CtPopOp::create(b, word));
       kb.loop(kb.index(0), count, ValueRange{word, first},
               [&](Value, ValueRange args) {
-                // The lowest set bit's place, without a branch for zero
-                // (math.cttz's).
                 Value bits = args[0], at = args[1];
-                Value lowest = arith::AndIOp::create(
-                    b, bits, arith::SubIOp::create(b, kb.i32(0), bits));
                 Value column = arith::IndexCastUIOp::create(
                     b, b.getIndexType(),
-                    math::CtPopOp::create(
-                        b, arith::SubIOp::create(b, lowest, kb.i32(1))));
+                    math::CountTrailingZerosOp::create(b, bits));
                 memref::StoreOp::create(
                     b, memref::LoadOp::create(b, packed, ValueRange{at}),
                     expanded, ValueRange{warp, row, kb.add(halfStart, column)});
-                Value rest = arith::XOrIOp::create(b, bits, lowest);
+                Value rest = arith::AndIOp::create(
+                    b, bits, arith::SubIOp::create(b, bits, kb.i32(1)));
                 return SmallVector<Value>{rest, kb.add(at, kb.index(1))};
               });
       NVVM::SyncWarpOp::create(b, kb.i32(-1));

@@ -1319,8 +1319,9 @@ def f16_cases(small=False):
         # one fine-grained f16 part (SIMT) instead of the dense product.
         as_f16(fine_sparse_gelu("fine_decode_f16_src", bits=16),
                "fine_decode_f16", mma_tile_for(1, 16, 128), 512),
-        # The same decode step by a weight keeping 30%: one fine-grained
-        # f16 part on tensor cores, expanded from compressed tiles.
+        # The same decode step by a weight keeping 30%: computed densely
+        # here, and as one fine-grained f16 part on tensor cores (compressed
+        # tiles) in suite.py's regions_fine_tensor_cores.
         as_f16(fine_sparse_gelu("fine_decode_tensor_cores_f16_src",
                                 kept=0.3, bits=16),
                "fine_decode_tensor_cores_f16", mma_tile_for(1, 16, 128), 512),

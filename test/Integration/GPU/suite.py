@@ -139,9 +139,9 @@ WGMMA_SPLIT_LIBRARIES = [
 REGION_VARIANT_LIBRARIES = [
     ("regions_block_clusters", ["--chip=sm_90", "--block-clusters=fewer-reads"],
      ["block_sparse_slab_pairs"]),
-    # A fine-grained f16 part on tensor cores (compressed tiles) alone, for
-    # the sanitizers: the same options as `regions`.
-    ("regions_fine_tensor_cores", ["--chip=sm_90"],
+    # fine_decode_tensor_cores_f16 as one fine-grained f16 part on tensor
+    # cores (compressed tiles; `auto` computes it densely).
+    ("regions_fine_tensor_cores", ["--chip=sm_90", "--plan=fine"],
      ["fine_decode_tensor_cores_f16"]),
 ]
 # The sparse operand a constant of the module: packed at compile time.

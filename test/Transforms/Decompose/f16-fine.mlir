@@ -32,7 +32,7 @@ func.func @decode(%x: tensor<16x32xf16>, %w: tensor<32x8xf16, #w>, %acc: tensor<
 // FINE: tesa.part_matmul fine
 #w = #tesa.sparsity<map = dense<[[16, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<8x8xi8>>
 func.func @many_columns(%x: tensor<128x32xf16>, %w: tensor<32x8xf16, #w>, %acc: tensor<128x8xf16>) -> tensor<128x8xf16> {
-  // expected-remark @below {{one fine-grained 16-bit part pays only over at most 64 dense columns keeping at most 50% of the elements; it is computed densely}}
+  // expected-remark @below {{one fine-grained 16-bit part pays only over at most 64 dense columns keeping at most 2% of the elements; it is computed densely}}
   %r = linalg.matmul ins(%x, %w : tensor<128x32xf16>, tensor<32x8xf16, #w>) outs(%acc : tensor<128x8xf16>) -> tensor<128x8xf16>
   return %r : tensor<128x8xf16>
 }
