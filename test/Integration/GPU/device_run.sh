@@ -51,7 +51,8 @@
 #   device_run.sh fine-tensor-cores  fine-grained f16 parts on tensor
 #                         cores: the benchmark's cases of gpu-run/fine16-simt
 #                         (--fine-tensor-cores=false) and gpu-run/fine16,
-#                         alternated twice, and the suite's
+#                         alternated twice, Nsight Compute on two decode
+#                         cases (bench/ncu_fine_tiles.sh), and the suite's
 #                         regions_fine_tensor_cores (also under memcheck and
 #                         racecheck) where gpu-run/suite holds it
 #
@@ -239,6 +240,8 @@ case "${1:-check}" in
     step fine-ab 300 env ROUNDS=2 OUT="$OUT" bench/ab_kernels.sh \
       gpu-run/fine16-simt gpu-run/fine16
     grep -E '^== |^fine' "$OUT/ab.log"
+    step fine-ncu 120 bench/ncu_fine_tiles.sh gpu-run/fine16
+    cat "$LOGS/fine-ncu.log"
     if [ -e gpu-run/suite/regions_fine_tensor_cores.so ]; then
       step suite-fine 120 python test/Integration/GPU/suite.py run \
         gpu-run/suite --only regions_fine_tensor_cores
