@@ -1,4 +1,5 @@
-// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu="chip=sm_90 block-clusters=off" | FileCheck %s
+// RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s --check-prefix=AUTO
 // RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=AMPERE
 // RUN: tesa-opt %s --split-input-file --tesa-decompose="plan=block block-shape=32x32" --tesa-lower-parts-to-gpu="chip=sm_90 block-clusters=fewer-reads" | FileCheck %s --check-prefix=CLUSTER
 
@@ -68,6 +69,8 @@
 // One block row a block: no clusters, whatever `block-clusters` says.
 // CLUSTER-LABEL: func.func @int8_blocks
 // CLUSTER-NOT: clusters in
+// AUTO-LABEL: func.func @int8_blocks
+// AUTO-NOT: clusters in
 // CLUSTER: gpu.launch_func @tesa_kernels::@part0 blocks in
 #W = #tesa.sparsity<map = dense<[[8, 0, 8, 0], [0, 8, 8, 0], [8, 8, 0, 0], [0, 0, 0, 8]]> : tensor<4x4xi8>>
 func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
@@ -112,6 +115,10 @@ func.func @int8_blocks(%x: tensor<256x128xf32>, %w: tensor<128x128xf32, #W>,
 // CHECK-NEXT: %[[TILES:.+]] = arith.constant 33 : index
 // CHECK: gpu.launch_func @tesa_kernels::@part0 blocks in (%[[GROUPS]], %[[TILES]], %{{.+}}) threads in (%c288{{.*}}, %{{.+}}, %{{.+}})
 // AMPERE-LABEL: func.func @slab_groups
+// By default (`block-clusters=auto`) the pairs below are taken: their
+// walks are 5 of the groups' 9 steps, under kClusterMaxSteps (0.6).
+// AUTO-LABEL: func.func @slab_groups
+// AUTO: gpu.launch_func @tesa_kernels::@part0 clusters in (%c2
 // With `block-clusters=fewer-reads`, pairs of groups run as clusters of two
 // blocks that walk the blocks any of their eight slabs keeps (5 steps
 // against the groups' 9; 8-bit masks): group g walks list g / 2 and reads
