@@ -81,6 +81,19 @@ step() {
   tail -n 4 "$LOGS/$name.log"
   echo "   (exit status $status)"
 }
+# Step `name`: the suite's library `library` where gpu-run/suite holds it,
+# then under memcheck and racecheck.
+suite_sanitized() {
+  local name=$1 library=$2
+  [ -e "gpu-run/suite/$library.so" ] || return 0
+  step "$name" 120 python test/Integration/GPU/suite.py run gpu-run/suite \
+    --only "$library"
+  for tool in memcheck racecheck; do
+    step "$name-$tool" 240 compute-sanitizer --tool "$tool" \
+      --error-exitcode 3 python test/Integration/GPU/suite.py run \
+      gpu-run/suite --sanitize --only "$library"
+  done
+}
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 # The commit the libraries were compiled at (the device copy's git metadata
 # may be stale).
@@ -217,15 +230,7 @@ case "${1:-check}" in
     step clusters-ab 300 env ROUNDS=2 OUT="$OUT" bench/ab_kernels.sh \
       gpu-run/clusters-off gpu-run/clusters-on
     grep -E '^== |^block' "$OUT/ab.log"
-    if [ -e gpu-run/suite/regions_block_clusters.so ]; then
-      step suite-clusters 120 python test/Integration/GPU/suite.py run \
-        gpu-run/suite --only regions_block_clusters
-      for tool in memcheck racecheck; do
-        step "suite-clusters-$tool" 240 compute-sanitizer --tool "$tool" \
-          --error-exitcode 3 python test/Integration/GPU/suite.py run \
-          gpu-run/suite --sanitize --only regions_block_clusters
-      done
-    fi
+    suite_sanitized suite-clusters regions_block_clusters
     if [ -d gpu-run/wgmma ]; then
       # Where the time goes (stall reasons) and the L2 traffic, split into
       # reads and writes, against the same product without clusters.
@@ -242,15 +247,7 @@ case "${1:-check}" in
     grep -E '^== |^fine' "$OUT/ab.log"
     step fine-ncu 120 bench/ncu_fine_tiles.sh gpu-run/fine16
     cat "$LOGS/fine-ncu.log"
-    if [ -e gpu-run/suite/regions_fine_tensor_cores.so ]; then
-      step suite-fine 120 python test/Integration/GPU/suite.py run \
-        gpu-run/suite --only regions_fine_tensor_cores
-      for tool in memcheck racecheck; do
-        step "suite-fine-$tool" 240 compute-sanitizer --tool "$tool" \
-          --error-exitcode 3 python test/Integration/GPU/suite.py run \
-          gpu-run/suite --sanitize --only regions_fine_tensor_cores
-      done
-    fi
+    suite_sanitized suite-fine regions_fine_tensor_cores
     ;;
   costs)
     step costs 300 python bench/cost_table.py run gpu-run/costs
