@@ -232,7 +232,21 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
     // half a row, then writes the kept values of mask word l (the tile's
     // row l / 2, half l % 2) at their places. The warp's runs of the tile
     // are then loaded from the buffer like packed ones.
-    auto expandTile = [&](Value e) {
+    // fetchTile loads lane l's mask word of block `e` and where its kept
+    // values start (a block ahead of its use); placeTile expands the block.
+    auto fetchTile = [&](Value e) -> SmallVector<Value> {
+      Value row = kb.div(lane, 2), half = kb.rem(lane, 2);
+      Value word = kb.loadI32(masks, kb.add(kb.mul(e, kb.index(bc * br / 32)),
+                                            lane));
+      Value before = arith::SelectOp::create(
+          b, kb.less(half, 1), kb.i32(0),
+          math::CtPopOp::create(b, kb.shuffleXor(word, 1)));
+      Value first = kb.add(
+          kb.loadIndex(rowOffsets, kb.add(kb.mul(e, kb.index(bc)), row)),
+          arith::IndexCastUIOp::create(b, b.getIndexType(), before));
+      return {word, first};
+    };
+    auto placeTile = [&](ArrayRef<Value> fetched) {
       NVVM::SyncWarpOp::create(b, kb.i32(-1));
       Value row = kb.div(lane, 2), half = kb.rem(lane, 2);
       Value halfStart = kb.mul(half, kb.index(br / 2));
@@ -243,17 +257,10 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
         vector::StoreOp::create(b, zeros, expanded,
                                 ValueRange{warp, row,
                                            kb.add(halfStart, kb.index(j))});
-      Value word = kb.loadI32(masks, kb.add(kb.mul(e, kb.index(bc * br / 32)),
-                                            lane));
-      Value before = arith::SelectOp::create(
-          b, kb.less(half, 1), kb.i32(0),
-          math::CtPopOp::create(b, kb.shuffleXor(word, 1)));
-      Value first = kb.add(
-          kb.loadIndex(rowOffsets, kb.add(kb.mul(e, kb.index(bc)), row)),
-          arith::IndexCastUIOp::create(b, b.getIndexType(), before));
+      Value word = fetched[0];
       Value count = arith::IndexCastUIOp::create(
           b, b.getIndexType(), math::CtPopOp::create(b, word));
-      kb.loop(kb.index(0), count, ValueRange{word, first},
+      kb.loop(kb.index(0), count, ValueRange{word, fetched[1]},
               [&](Value, ValueRange args) {
                 Value bits = args[0], at = args[1];
                 Value column = arith::IndexCastUIOp::create(
@@ -337,8 +344,6 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
                                   : kInBlock;
         Value blockBase = kb.mul(e, kb.index(bc * packedRowLength));
         SmallVector<Value> chunk;
-        if (layout.compressed && c == 0)
-          expandTile(e);
         for (int64_t sl = 0; sl < slices; ++sl)
           for (int64_t rowOffset : sliceRowOffsets) {
             Value row =
@@ -405,25 +410,54 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
         // first chunk is loaded before the loop (from an entry that exists
         // even when the warp has none, and is then unused).
         Value start = kb.add(lo, split);
-        Value first = arith::MinUIOp::create(
-            b, start, kb.index(layout.getNumEntries() - 1));
+        Value lastEntry = kb.index(layout.getNumEntries() - 1);
+        Value first = arith::MinUIOp::create(b, start, lastEntry);
+        // The warp's block after `e` (its last, or the part's, past the
+        // end).
+        auto following = [&](Value e) {
+          return arith::MinUIOp::create(
+              b,
+              arith::MinUIOp::create(
+                  b, kb.add(e, kb.index(splits)),
+                  arith::SubIOp::create(b, hi, kb.index(1))),
+              lastEntry);
+        };
         SmallVector<Value> inits(sums);
+        // A compressed part's first block is placed before the loop and
+        // the next one's mask word fetched: the loop carries it after the
+        // chunk's registers.
+        SmallVector<Value> fetched;
+        if (layout.compressed) {
+          placeTile(fetchTile(first));
+          fetched = fetchTile(following(first));
+        }
         llvm::append_range(inits, loadChunk(first, 0));
+        int64_t numChunkRegisters = inits.size() - numSums;
+        llvm::append_range(inits, fetched);
         ValueRange results = kb.loop(
             start, hi, kb.index(splits), inits, [&](Value e, ValueRange args) {
               SmallVector<Value> acc(args.take_front(numSums));
-              SmallVector<Value> current(args.drop_front(numSums));
-              Value following = arith::MinUIOp::create(
-                  b, kb.add(e, kb.index(splits)),
-                  arith::SubIOp::create(b, hi, kb.index(1)));
+              SmallVector<Value> current(
+                  args.slice(numSums, numChunkRegisters));
+              SmallVector<Value> ahead(
+                  args.drop_front(numSums + numChunkRegisters));
+              Value next = following(e);
               for (int64_t c = 0; c < chunks; ++c) {
-                SmallVector<Value> next = c + 1 < chunks
-                                              ? loadChunk(e, c + 1)
-                                              : loadChunk(following, 0);
+                SmallVector<Value> nextChunk;
+                if (c + 1 < chunks) {
+                  nextChunk = loadChunk(e, c + 1);
+                } else {
+                  if (layout.compressed) {
+                    placeTile(ahead);
+                    ahead = fetchTile(following(next));
+                  }
+                  nextChunk = loadChunk(next, 0);
+                }
                 computeChunk(current, acc);
-                current = std::move(next);
+                current = std::move(nextChunk);
               }
               llvm::append_range(acc, current);
+              llvm::append_range(acc, ahead);
               return acc;
             });
         sums.assign(results.begin(), results.begin() + numSums);
