@@ -147,7 +147,7 @@ static bool isStructuredF16Part(const PlannedPart &part) {
 /// cuBLAS's dense fp16 product, so it pays below about 2.5%. Parts that keep
 /// more (from 5%) are computed on tensor cores from compressed tiles under
 /// the `fine` plan, still slower than the dense product at a decode step
-/// (1.5x at 10% kept, 2.3x at 50%, an H100; docs/benchmarks.md).
+/// (1.4x at 10% kept, 2.3x at 50%, an H100; docs/benchmarks.md).
 static constexpr int64_t kMaxFineF16Columns = 64;
 static constexpr double kMaxFineF16Kept = 0.02;
 

@@ -7,7 +7,9 @@
 // The tensor-core compute kernel of block and structured parts that the
 // staged kernel (StagedMmaKernel.cpp) does not take: each warp loads its
 // mma fragments from global memory straight into registers, one chunk of
-// the reduction ahead of the mma instructions that use them.
+// the reduction ahead of the mma instructions that use them. A compressed
+// part's warps (fine-grained f16 parts, PartLayout::compressed) first
+// expand each block in workgroup memory and load the fragments from there.
 //
 //===----------------------------------------------------------------------===//
 
@@ -227,13 +229,13 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
       }
       return split;
     };
-    // A compressed part's tiles are expanded in workgroup memory, each
-    // warp's in its own buffer (rows padded by eight values): lane l zeroes
-    // half a row, then writes the kept values of mask word l (the tile's
-    // row l / 2, half l % 2) at their places. The warp's runs of the tile
-    // are then loaded from the buffer like packed ones.
-    // fetchTile loads lane l's mask word of block `e` and where its kept
-    // values start (a block ahead of its use); placeTile expands the block.
+    // A compressed part's blocks are expanded in workgroup memory, each
+    // warp's in its own buffer (rows padded by eight values). fetchTile
+    // loads lane l's mask word of block `e` (the block's row l / 2, half
+    // l % 2) and where its kept values start, a block ahead of its use;
+    // placeTile has each lane zero half a row, then write the word's kept
+    // values at their places. The warp's runs of the block are then loaded
+    // from the buffer like packed ones.
     auto fetchTile = [&](Value e) -> SmallVector<Value> {
       Value row = kb.div(lane, 2), half = kb.rem(lane, 2);
       Value word = kb.loadI32(masks, kb.add(kb.mul(e, kb.index(bc * br / 32)),
