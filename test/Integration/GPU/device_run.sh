@@ -54,7 +54,15 @@
 #                         alternated twice, Nsight Compute on two decode
 #                         cases (bench/ncu_fine_tiles.sh), and the suite's
 #                         regions_fine_tensor_cores (also under memcheck and
-#                         racecheck) where gpu-run/suite holds it
+#                         racecheck) where gpu-run/suite holds it, e.g.
+#                           bench/gpu_kernels.py prepare gpu-run/fine16 \
+#                             --only fine_f16prog
+#                           bench/gpu_kernels.py prepare gpu-run/fine16-simt \
+#                             --only fine_f16prog_decode_70,fine_f16prog_decode_90,fine_f16prog_1024 \
+#                             --compile-options=--fine-tensor-cores=false
+#                           suite.py prepare gpu-run/suite \
+#                             --only regions_fine_tensor_cores
+#                         (packed into gpu-run/pack/*.tar.gz to fit the carry)
 #
 # A directory of gpu-run/ may come packed as gpu-run/pack/<name>.tar.gz
 # (what is copied to the GPU machine is limited to 64 MiB): the packs are
