@@ -99,14 +99,16 @@ TEST(CompressedTileLayoutTest, BlocksWithoutKeptElementsAreSkipped) {
 TEST(CompressedTileLayoutTest, TakenByDenseEnoughF16PartsOnTensorCores) {
   SparsityMap enough = randomRhs(256, 64, 0.2, 3);
   SparsityMap sparse = randomRhs(256, 64, 0.01, 3);
-  EXPECT_TRUE(usesCompressedTiles(enough, 16, /*f16Dense=*/true,
-                                  chip("sm_90")));
+  EXPECT_TRUE(usesCompressedTiles(enough, /*sparseIsLhs=*/false, 16,
+                                  /*f16Dense=*/true, chip("sm_90")));
   // Too few kept elements: the SIMT kernel reads less.
-  EXPECT_FALSE(usesCompressedTiles(sparse, 16, true, chip("sm_90")));
-  // An f32 program's 16-bit part, an int8 part, a chip without f16 mma.
-  EXPECT_FALSE(usesCompressedTiles(enough, 16, false, chip("sm_90")));
-  EXPECT_FALSE(usesCompressedTiles(enough, 8, true, chip("sm_90")));
-  EXPECT_FALSE(usesCompressedTiles(enough, 16, true, chip("gfx906")));
+  EXPECT_FALSE(usesCompressedTiles(sparse, false, 16, true, chip("sm_90")));
+  // A sparse lhs, an f32 program's 16-bit part, an int8 part, a chip
+  // without f16 mma.
+  EXPECT_FALSE(usesCompressedTiles(enough, true, 16, true, chip("sm_90")));
+  EXPECT_FALSE(usesCompressedTiles(enough, false, 16, false, chip("sm_90")));
+  EXPECT_FALSE(usesCompressedTiles(enough, false, 8, true, chip("sm_90")));
+  EXPECT_FALSE(usesCompressedTiles(enough, false, 16, true, chip("gfx906")));
 }
 
 } // namespace

@@ -495,8 +495,8 @@ LogicalResult LowerPartsToGPUPass::lower(PartMatmulOp op,
       getDeclaredMap(cast<RankedTensorType>(sparse.getType()));
   PartLayout layout =
       fineTensorCores && op.getKernel() == PartKernel::Fine &&
-              usesCompressedTiles(sparseMap, op.getBits(), denseElement.isF16(),
-                                  chip)
+              usesCompressedTiles(sparseMap, sparseIsLhs, op.getBits(),
+                                  denseElement.isF16(), chip)
           ? buildCompressedTileLayout(sparseMap, sparseIsLhs, columns, chip)
           : buildPartLayout(sparseMap, sparseIsLhs, columns, op.getKernel(),
                             op.getBlock(), op.getBits(), chip);

@@ -216,11 +216,13 @@ inline constexpr BlockShape kCompressedTile = {16, 64};
 inline constexpr double kMinCompressedKeptFraction = 0.05;
 
 /// Whether a fine-grained part of `bits` whose kept elements are `part`
-/// (over an f16 dense operand when `f16Dense`) is computed on `chip`'s
-/// tensor cores from compressed tiles (buildCompressedTileLayout): 16-bit
-/// elements of an f16 program, on a chip with f16 mma, keeping at least
-/// kMinCompressedKeptFraction.
-bool usesCompressedTiles(const SparsityMap &part, unsigned bits, bool f16Dense,
+/// (the lhs when `sparseIsLhs`, over an f16 dense operand when `f16Dense`)
+/// is computed on `chip`'s tensor cores from compressed tiles
+/// (buildCompressedTileLayout): 16-bit elements of a sparse rhs in an f16
+/// program (the f16 parts tesa-decompose makes), on a chip with f16 mma,
+/// keeping at least kMinCompressedKeptFraction.
+bool usesCompressedTiles(const SparsityMap &part, bool sparseIsLhs,
+                         unsigned bits, bool f16Dense,
                          const ChipDescription &chip);
 
 /// The layout of a fine-grained 16-bit part on tensor cores: blocks of

@@ -331,9 +331,10 @@ PartLayout tesa::buildPartLayout(const SparsityMap &part, bool sparseIsLhs,
   return layout;
 }
 
-bool tesa::usesCompressedTiles(const SparsityMap &part, unsigned bits,
-                               bool f16Dense, const ChipDescription &chip) {
-  return bits == 16 && f16Dense && chip.f16Mma &&
+bool tesa::usesCompressedTiles(const SparsityMap &part, bool sparseIsLhs,
+                               unsigned bits, bool f16Dense,
+                               const ChipDescription &chip) {
+  return !sparseIsLhs && bits == 16 && f16Dense && chip.f16Mma &&
          chip.f16Mma->m == kCompressedTile.channels &&
          double(part.getNumKept()) >=
              kMinCompressedKeptFraction * double(part.getNumElements());
