@@ -212,7 +212,9 @@ inline constexpr BlockShape kCompressedTile = {16, 64};
 /// The least fraction of its elements a fine-grained 16-bit part keeps for
 /// its tensor-core layout to pay: below it each tile, expanded whole, holds
 /// too few kept values for its masks, offsets and products, and the SIMT
-/// kernel (about 8 bytes a kept pair) reads less.
+/// kernel (about 8 bytes a kept pair) reads less. Not measured at 5%: at
+/// 10% the tensor-core part was 1.7x faster than the SIMT kernel, at 2%
+/// the SIMT kernel matched cuBLAS (docs/benchmarks.md).
 inline constexpr double kMinCompressedKeptFraction = 0.05;
 
 /// Whether a fine-grained part of `bits` whose kept elements are `part`
