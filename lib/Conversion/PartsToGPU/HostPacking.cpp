@@ -98,15 +98,15 @@ static void forEachSlot(const PartLayout &layout, ArrayRef<float> source,
       // A compressed block row's kept values, in reduction order.
       for (int64_t e = lo; e < hi; ++e)
         for (int64_t r = 0; r < bc; ++r) {
+          int64_t channel = layout.rows[w] * bc + r;
           int64_t slot = layout.rowOffsets[e * bc + r];
           for (int64_t c = 0; c < br; ++c) {
             int64_t inBlock = r * br + c;
             uint32_t word =
                 uint32_t(layout.blockMasks[e * words + inBlock / 32]);
             if ((word >> (inBlock % 32)) & 1)
-              visit(
-                  layout.rows[w] * bc + r, slot++,
-                  element(layout.rows[w] * bc + r, layout.entries[e] * br + c));
+              visit(channel, slot++,
+                    element(channel, layout.entries[e] * br + c));
           }
         }
       continue;

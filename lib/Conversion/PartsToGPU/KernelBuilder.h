@@ -196,42 +196,36 @@ public:
         mlir::arith::AndIOp::create(b, shifted, i32(1)), i32(0));
   }
 
-  /// The set bits of the i32 `word` below bit `bit` (an i32 below 32).
-  mlir::Value countBitsBelow(mlir::Value word, mlir::Value bit) {
-    mlir::Value below = mlir::arith::SubIOp::create(
-        b, mlir::arith::ShLIOp::create(b, i32(1), bit), i32(1));
-    return mlir::math::CtPopOp::create(
-        b, mlir::arith::AndIOp::create(b, word, below));
-  }
-
-  /// Of a compressed part (PartLayout::compressed): the kept values of
-  /// block row `row` of entry `e` before its reduction element `c` (all
-  /// index values), an i32: where element c's value lies after the row's
-  /// first.
+  /// Of a compressed part (PartLayout::compressed): the kept elements of
+  /// block row `row` of entry `e` before its reduction element `c` (index
+  /// values), as an index: where element c's value lies after the row's
+  /// first. The row's mask words (at most two) are read as one i64.
   mlir::Value countKeptBefore(mlir::Value masks, mlir::Value e, mlir::Value row,
                               mlir::Value c) {
     int64_t rowWords = layout.blockReduction / 32;
+    assert(rowWords <= 2 && "a compressed block row fits 64 mask bits");
+    mlir::Type i64 = b.getI64Type();
     mlir::Value first = add(mul(e, index(layout.blockChannels * rowWords)),
                             mul(row, index(rowWords)));
-    mlir::Value count = i32(0);
+    mlir::Value bits = mlir::arith::ConstantIntOp::create(b, i64, 0);
     for (int64_t j = 0; j < rowWords; ++j) {
-      mlir::Value word = loadI32(masks, add(first, index(j)));
-      // Word j counts whole where c is past it, up to c where c is in it.
-      mlir::Value inWord = mlir::arith::MinUIOp::create(
-          b,
-          mlir::arith::SubIOp::create(
-              b, mlir::arith::MaxUIOp::create(b, c, index(32 * j)),
-              index(32 * j)),
-          index(31));
-      mlir::Value partial = countBitsBelow(
-          word, mlir::arith::IndexCastUIOp::create(b, b.getI32Type(), inWord));
-      mlir::Value whole = mlir::math::CtPopOp::create(b, word);
-      mlir::Value past = mlir::arith::CmpIOp::create(
-          b, mlir::arith::CmpIPredicate::uge, c, index(32 * (j + 1)));
-      count = mlir::arith::AddIOp::create(
-          b, count, mlir::arith::SelectOp::create(b, past, whole, partial));
+      mlir::Value word = mlir::arith::ExtUIOp::create(
+          b, i64, loadI32(masks, add(first, index(j))));
+      bits = mlir::arith::OrIOp::create(
+          b, bits,
+          mlir::arith::ShLIOp::create(
+              b, word, mlir::arith::ConstantIntOp::create(b, i64, 32 * j)));
     }
-    return count;
+    mlir::Value below = mlir::arith::SubIOp::create(
+        b,
+        mlir::arith::ShLIOp::create(
+            b, mlir::arith::ConstantIntOp::create(b, i64, 1),
+            mlir::arith::IndexCastUIOp::create(b, i64, c)),
+        mlir::arith::ConstantIntOp::create(b, i64, 1));
+    return mlir::arith::IndexCastUIOp::create(
+        b, b.getIndexType(),
+        mlir::math::CtPopOp::create(
+            b, mlir::arith::AndIOp::create(b, bits, below)));
   }
 
   /// The reduction start of a SIMT work-list entry (bits 0-23).

@@ -148,8 +148,7 @@ static PackElement loadPackElement(KernelBuilder &kb, Value src,
     if (layout.compressed)
       slot = kb.add(
           kb.loadIndex(row.rowOffsets, kb.add(kb.mul(e, kb.index(bc)), r)),
-          arith::IndexCastUIOp::create(b, b.getIndexType(),
-                                       kb.countKeptBefore(row.masks, e, r, c)));
+          kb.countKeptBefore(row.masks, e, r, c));
   } else {
     Value entry = kb.loadI32(row.entries, e);
     k = kb.add(kb.groupStart(entry), c);

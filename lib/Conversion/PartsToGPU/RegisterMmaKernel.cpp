@@ -193,12 +193,17 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
     Value entries = kb.table("_entries", layout.entries);
     Value metadata =
         structured ? kb.table("_metadata", layout.metadata) : Value();
-    Value masks, rowOffsets;
+    // A compressed part's tables, and the row and half row of its blocks
+    // this lane expands (see fetchTile).
+    Value masks, rowOffsets, expandedRow, expandedHalf, halfStart;
     if (layout.compressed) {
       assert(bc * br == 32 * 32 && chunkLength == 32 && runLength == 8 &&
              "a compressed tile is a mask word a lane, a run a byte of it");
       masks = kb.table("_masks", layout.blockMasks);
       rowOffsets = kb.table("_row_offsets", layout.rowOffsets);
+      expandedRow = kb.div(lane, 2);
+      expandedHalf = kb.rem(lane, 2);
+      halfStart = kb.mul(expandedHalf, kb.index(br / 2));
     }
     auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
     // This thread's first reduction element of a chunk.
@@ -237,28 +242,26 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
     // values at their places. The warp's runs of the block are then loaded
     // from the buffer like packed ones.
     auto fetchTile = [&](Value e) -> SmallVector<Value> {
-      Value row = kb.div(lane, 2), half = kb.rem(lane, 2);
       Value word = kb.loadI32(masks, kb.add(kb.mul(e, kb.index(bc * br / 32)),
                                             lane));
       Value before = arith::SelectOp::create(
-          b, kb.less(half, 1), kb.i32(0),
+          b, kb.less(expandedHalf, 1), kb.i32(0),
           math::CtPopOp::create(b, kb.shuffleXor(word, 1)));
-      Value first = kb.add(
-          kb.loadIndex(rowOffsets, kb.add(kb.mul(e, kb.index(bc)), row)),
-          arith::IndexCastUIOp::create(b, b.getIndexType(), before));
+      Value first =
+          kb.add(kb.loadIndex(rowOffsets,
+                              kb.add(kb.mul(e, kb.index(bc)), expandedRow)),
+                 arith::IndexCastUIOp::create(b, b.getIndexType(), before));
       return {word, first};
     };
     auto placeTile = [&](ArrayRef<Value> fetched) {
       NVVM::SyncWarpOp::create(b, kb.i32(-1));
-      Value row = kb.div(lane, 2), half = kb.rem(lane, 2);
-      Value halfStart = kb.mul(half, kb.index(br / 2));
       auto eight = VectorType::get({8}, b.getF16Type());
       Value zeros = arith::ConstantOp::create(
           b, DenseElementsAttr::get(eight, b.getF16FloatAttr(0.0)));
       for (int64_t j = 0; j < br / 2; j += 8)
-        vector::StoreOp::create(b, zeros, expanded,
-                                ValueRange{warp, row,
-                                           kb.add(halfStart, kb.index(j))});
+        vector::StoreOp::create(
+            b, zeros, expanded,
+            ValueRange{warp, expandedRow, kb.add(halfStart, kb.index(j))});
       Value word = fetched[0];
       Value count = arith::IndexCastUIOp::create(
           b, b.getIndexType(), math::CtPopOp::create(b, word));
@@ -270,7 +273,8 @@ gpu::GPUFuncOp tesa::buildRegisterMmaCompute(KernelBuilder &kb,
                     math::CountTrailingZerosOp::create(b, bits));
                 memref::StoreOp::create(
                     b, memref::LoadOp::create(b, packed, ValueRange{at}),
-                    expanded, ValueRange{warp, row, kb.add(halfStart, column)});
+                    expanded,
+                    ValueRange{warp, expandedRow, kb.add(halfStart, column)});
                 Value rest = arith::AndIOp::create(
                     b, bits, arith::SubIOp::create(b, bits, kb.i32(1)));
                 return SmallVector<Value>{rest, kb.add(at, kb.index(1))};
