@@ -251,6 +251,7 @@ def prepare(args):
     manifest = json.loads(manifest_path.read_text()) \
         if manifest_path.exists() else {"models": {}}
     manifest["chip"] = args.chip
+    manifest["compile_options"] = args.compile_options
     manifest["commit"] = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
         capture_output=True, text=True).stdout.strip()
@@ -277,8 +278,9 @@ def prepare_all(args, out, manifest, manifest_path, compiler, opt):
              "/dev/null"], capture_output=True, text=True)
         started = time.perf_counter()
         result = subprocess.run(
-            [str(compiler), str(source), f"--chip={args.chip}", "-o",
-             str(out / f"{name}.so")], capture_output=True, text=True)
+            [str(compiler), str(source), f"--chip={args.chip}",
+             *args.compile_options, "-o", str(out / f"{name}.so")],
+            capture_output=True, text=True)
         compile_s = time.perf_counter() - started
         source.unlink()
         entry = {"export_seconds": round(export_s, 1),
@@ -608,6 +610,10 @@ def main(argv=None):
     p.add_argument("out_dir")
     p.add_argument("--only", help="comma-separated name patterns")
     p.add_argument("--chip", default="sm_90")
+    p.add_argument("--compile-option", dest="compile_options",
+                   action="append", default=[],
+                   help="an option passed to tesa-compile (repeatable), "
+                   "e.g. --compile-option=--structured-tiling=64,2,2,1,0")
     r = sub.add_parser("run", help="run on the GPU")
     r.add_argument("out_dir")
     r.add_argument("--only")

@@ -63,8 +63,15 @@
 #                           suite.py prepare gpu-run/suite \
 #                             --only regions_fine_tensor_cores
 #                         (packed into gpu-run/pack/*.tar.gz to fit the carry)
+#   device_run.sh models  an A/B of builds or compile options on the models:
+#                         every gpu-run/models* (`bench/torch_models.py
+#                         prepare gpu-run/models-<variant> --only ...
+#                         --compile-option=...`), alternated ROUNDS times
+#                         (default 2), without torch.compile, with the 80
+#                         costliest kernels of each
 #
-# A directory of gpu-run/ may come packed as gpu-run/pack/<name>.tar.gz
+# A directory of gpu-run/ may come packed as gpu-run/pack/<name>.tar.gz or
+# .tar.xz
 # (what is copied to the GPU machine is limited to 64 MiB): the packs are
 # unpacked into gpu-run/ first.
 #
@@ -106,8 +113,8 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 # The commit the libraries were compiled at (the device copy's git metadata
 # may be stale).
 echo "libraries compiled at $(cat gpu-run/COMMIT 2>/dev/null || echo unknown)"
-for pack in gpu-run/pack/*.tar.gz; do
-  [ -e "$pack" ] && tar xzf "$pack" -C gpu-run
+for pack in gpu-run/pack/*.tar.gz gpu-run/pack/*.tar.xz; do
+  [ -e "$pack" ] && tar xf "$pack" -C gpu-run
 done
 SANITIZED=sm90_wgmma_structured_split,sm90_auto,sm90_wide_fine,sm90_block32x64,sm90_wide_block32x32,sm90_wide_block64x64,sm90_structured_auto,sm90_structured_block64x64,sm90_constant_structured32x32,sm90_fine,sm75_ptx_block16x16,sm90_constant_auto,mlp,conv,bert_layer,masked_rows,convnet,regions,regions_block_clusters
 case "${1:-check}" in
@@ -156,6 +163,17 @@ case "${1:-check}" in
     step models 400 python bench/torch_models.py run gpu-run/models \
       --out "$OUT/models.json" --profile --profile-kernels 30
     cat "$LOGS/models.log"
+    ;;
+  models)
+    for round in $(seq "${ROUNDS:-2}"); do
+      for models in $(cd gpu-run && ls -d models* 2>/dev/null); do
+        [ -e "gpu-run/$models/manifest.json" ] || continue
+        step "$models-$round" 240 python bench/torch_models.py run \
+          "gpu-run/$models" --out "$OUT/$models-$round.json" \
+          --torch-compile off --profile --profile-kernels 80
+        grep ": error" "$LOGS/$models-$round.log"
+      done
+    done
     ;;
   two-four)
     # gpu-run/bench, and beside it (an A/B of two builds in one run) any
