@@ -1,15 +1,25 @@
-// RUN: tesa-opt %s --tesa-decompose="chip=sm_90 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: tesa-opt %s --tesa-decompose="chip=sm_90 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu=chip=sm_90 | FileCheck %s --check-prefix=WIDE
+// RUN: tesa-opt %s --tesa-decompose="chip=sm_90 plan=structured block-shape=64x64" --tesa-lower-parts-to-gpu="chip=sm_90 structured-tiling=128,1,1,2,0" | FileCheck %s
 
 // A 2:4 lhs of 48 block rows (3072 channels) by 768 reduction elements
 // (12 steps of 64), with 512 result columns (BERT-base's FFN1 product at
-// 512 tokens): 192 tiles of 128 columns, fewer than two a multiprocessor,
-// so each walk is split in two (a cluster of two blocks of threads, 384
-// in all). One block of threads a multiprocessor would fit 4 ring slots
-// (the walks' 6 steps, at most kMaxStages) of 20992 bytes (a 128-column
-// dense slice, a packed block and its metadata words); the 384 blocks fit
-// the 132 multiprocessors at once only three a multiprocessor, which
-// leaves each 3 slots: 1 KiB of alignment, 3 x 20992 bytes of slots and
-// the mbarriers.
+// 512 tokens): 192 tiles of 128 columns, fewer than two a multiprocessor.
+// Rather than split each walk, the part takes unsplit tiles of two
+// warpgroups of 64 columns and two slabs (128 channels by 128 columns):
+// 24 x 4 = 96 blocks of threads, at least 7/10 of the 132
+// multiprocessors, with 8 ring slots (the walks' 12 steps, at most
+// kMaxGroupStages) of 25088 bytes (a 128-column dense slice, two packed
+// blocks and their metadata words).
+// WIDE-LABEL: func.func @wgmma_structured_resident(
+// WIDE: gpu.launch_func @tesa_kernels::@part0 blocks in (%c24{{.*}}, %c4{{.*}}, %c1{{.*}}) threads in (%c288{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c205952_i32
+// With each walk split in two instead (`structured-tiling`: 128 columns,
+// one warpgroup of one slab, two slices, the heuristic's ring slots; a
+// cluster of two blocks of threads, 384 in all): one block of threads a
+// multiprocessor would fit 4 ring slots (the walks' 6 steps, at most
+// kMaxStages) of 20992 bytes (a 128-column dense slice, a packed block and
+// its metadata words); the 384 blocks fit the 132 multiprocessors at once
+// only three a multiprocessor, which leaves each 3 slots: 1 KiB of
+// alignment, 3 x 20992 bytes of slots and the mbarriers.
 // CHECK-LABEL: func.func @wgmma_structured_resident(
 // CHECK: gpu.launch_func @tesa_kernels::@part0 clusters in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) blocks in (%c96{{.*}}, %c4{{.*}}, %c1{{.*}}) threads in (%c160{{.*}}, %c1{{.*}}, %c1{{.*}}) dynamic_shared_memory_size %c64048_i32
 func.func @wgmma_structured_resident(%w: tensor<3072x768xf32, #tesa.sparsity<map = dense<[[16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0,16,16,0,0]]> : tensor<1x768xi8>>>,

@@ -7,13 +7,16 @@
 // would take 64 columns a warpgroup (12 block rows by 4 tiles of 128
 // columns give fewer tiles than the 132 multiprocessors) and split its
 // walks in three: 288 blocks, 864 for the three. They run as one grid, so
-// each is tiled for a third of the multiprocessors: 128 columns a
-// warpgroup and walks split in two, 96 blocks each.
+// each is tiled for a third of the multiprocessors (44): the 128-column
+// tiles of one warpgroup would split their walks in two, but unsplit tiles
+// of two warpgroups of 64 columns (12 block rows by 4 tiles of 128
+// columns, 48 blocks) keep more than 7/10 of them busy: 144 blocks of
+// 288 threads, no clusters.
 // CHECK-LABEL: gpu.func @parts_part0_part1_part2(
-// CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32
-// CHECK-NOT: wgmma.mma_async.sp.sync.aligned.m64n64k32
+// CHECK: wgmma.mma_async.sp.sync.aligned.m64n64k32
+// CHECK-NOT: wgmma.mma_async.sp.sync.aligned.m64n128k32
 // CHECK-LABEL: func.func @siblings_share(
-// CHECK: gpu.launch_func @tesa_kernels::@parts_part0_part1_part2 clusters in (%c2{{.*}}, %c1{{.*}}, %c1{{.*}}) blocks in (%c288{{.*}}, %c1{{.*}}, %c1{{.*}})
+// CHECK: gpu.launch_func @tesa_kernels::@parts_part0_part1_part2 blocks in (%c144{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c288
 func.func @siblings_share(%q: tensor<768x768xf32, #two_four>, %k: tensor<768x768xf32, #two_four>, %v: tensor<768x768xf32, #two_four>,
                           %x: tensor<768x512xf32>, %acc: tensor<768x512xf32>)
     -> (tensor<768x512xf32>, tensor<768x512xf32>, tensor<768x512xf32>) {
