@@ -331,9 +331,12 @@ static void takeClusters(const PartLayout &layout, const ChipDescription &chip,
 
 /// The unsplit tiling of two warpgroups a structured part with few tiles
 /// takes (see kWideTileColumns): of two slabs where their tiles are enough,
-/// else of one; none where neither is.
+/// else of one; none where neither is, or where the second warpgroup would
+/// have no dense columns.
 static std::optional<WgmmaBlockTiling>
 getWideTiling(const PartLayout &layout, const ChipDescription &chip) {
+  if (layout.columns <= kWideTileColumns)
+    return std::nullopt;
   int64_t minBlocks = llvm::divideCeil(
       kWideTileMinBlocksTenths * int64_t(chip.multiprocessors), 10);
   for (int64_t slabs : {kStructuredSlabsPerGroup, int64_t(1)}) {
