@@ -331,8 +331,8 @@ static void takeClusters(const PartLayout &layout, const ChipDescription &chip,
 
 /// The unsplit tiling of two warpgroups a structured part with few tiles
 /// takes (see kWideTileColumns): of two slabs where their tiles are enough,
-/// else of one; none where neither is, or where the second warpgroup would
-/// have no dense columns.
+/// else of one; none where neither is, where the second warpgroup would
+/// have no dense columns, or where the ring does not fit.
 static std::optional<WgmmaBlockTiling>
 getWideTiling(const PartLayout &layout, const ChipDescription &chip) {
   if (layout.columns <= kWideTileColumns)
@@ -346,6 +346,8 @@ getWideTiling(const PartLayout &layout, const ChipDescription &chip) {
         minBlocks)
       continue;
     wide.stages = getStages(layout, wide, chip);
+    if (getSharedBytes(layout, wide) > int64_t(chip.maxSharedMemoryPerBlock))
+      return std::nullopt;
     return wide;
   }
   return std::nullopt;
