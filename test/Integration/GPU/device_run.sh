@@ -120,7 +120,7 @@ SANITIZED=sm90_wgmma_structured_split,sm90_auto,sm90_wide_fine,sm90_block32x64,s
 case "${1:-check}" in
   check)
     step runtime-unit 60 gpu-run/TesaRuntimeTests
-    step suite 180 python test/Integration/GPU/suite.py run gpu-run/suite
+    step suite 240 python test/Integration/GPU/suite.py run gpu-run/suite
     cat "$LOGS/suite.log"
     step demo 60 python examples/run_mlp.py gpu-run/demo/mlp.so examples/mlp.mlir
     cat "$LOGS/demo.log"
@@ -130,6 +130,13 @@ case "${1:-check}" in
     step racecheck 120 compute-sanitizer --tool racecheck --error-exitcode 3 \
       python test/Integration/GPU/suite.py run gpu-run/suite --sanitize \
       --only "$SANITIZED"
+    # The structured parts' tiles of two warpgroups (large products: a
+    # library of their own, with synccheck too).
+    for tool in memcheck racecheck synccheck; do
+      step "wgmma-structured-wide-$tool" 240 compute-sanitizer --tool "$tool" \
+        --error-exitcode 3 python test/Integration/GPU/suite.py run \
+        gpu-run/suite --sanitize --only sm90_wgmma_structured_wide
+    done
     ;;
   bench)
     step bench 560 python bench/gpu_kernels.py run gpu-run/bench

@@ -26,7 +26,8 @@ OUT=gpu-run
 mkdir -p "$OUT/demo"
 grep -qx '/gpu-run/' .git/info/exclude 2>/dev/null || echo '/gpu-run/' >> .git/info/exclude
 ninja -C build tesa-compile TesaRuntimeTests >/dev/null
-.venv/bin/python test/Integration/GPU/suite.py prepare "$OUT/suite" "${ONLY[@]}"
+.venv/bin/python test/Integration/GPU/suite.py prepare "$OUT/suite" \
+  --seeded-inputs=false "${ONLY[@]}"
 build/bin/tesa-compile examples/mlp.mlir --target=nvvm --chip=sm_90 -o "$OUT/demo/mlp.so"
 cp build/test/Unit/TesaRuntimeTests "$OUT/"
 git rev-parse --short HEAD > "$OUT/COMMIT"

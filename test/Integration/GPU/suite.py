@@ -33,6 +33,7 @@ Two steps, because GPU machines need no MLIR:
 """
 
 import argparse
+import hashlib
 import json
 import math
 import subprocess
@@ -128,6 +129,16 @@ WGMMA_STRUCTURED_LIBRARIES = [
 # their sums up through distributed shared memory.
 WGMMA_SPLIT_LIBRARIES = [
     ("sm90_wgmma_structured_split", [
+        "--chip=sm_90", "--plan=structured", "--block-shape=64x64",
+        "--wgmma-structured=true", PER_PART]),
+]
+# 2:4 weights of 2300-3100 channels by 520-900 reduction elements, 260-520
+# result columns (BERT-base's FFN1 at 512 tokens, and narrower): tiles of
+# one warpgroup would split their walks, but those of two warpgroups of 64
+# columns (two slabs where they give enough tiles, else one) keep 7/10 of
+# the multiprocessors busy unsplit, the epilogue on 256 threads.
+WGMMA_WIDE_LIBRARIES = [
+    ("sm90_wgmma_structured_wide", [
         "--chip=sm_90", "--plan=structured", "--block-shape=64x64",
         "--wgmma-structured=true", PER_PART]),
 ]
@@ -228,6 +239,30 @@ def wgmma_split_cases(name):
         channels = int(rng.integers(65, 320))
         k = int(rng.integers(500, 1300))
         columns = int(rng.integers(64, 130))
+        m, n = (channels, columns) if sparse == 0 else (columns, channels)
+        mask = cpu.two_four_mask(rng, channels, k, 0, broken=0.0,
+                                 outliers=float(rng.choice([0.0, 0.02])))
+        cases.append(random_product(rng, m, k, n, sparse, mask))
+    return cases
+
+
+def wgmma_wide_cases(name):
+    """2:4 products (test_decompose_cpu.two_four_mask, some f32 outliers)
+    of 2300-3100 channels, 520-900 reduction elements and 260-520 result
+    columns, the sparse operand on either side (see
+    WGMMA_WIDE_LIBRARIES); four cases, for they are large."""
+    import test_decompose_cpu as cpu
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    cases = []
+    for i in range(4):
+        sparse = i % 2
+        # The first two: tiles of two slabs (24 groups of 128 channels by
+        # 4 column tiles); the others: one slab.
+        channels = int(rng.integers(2945, 3100) if i < 2
+                       else rng.integers(2300, 2900))
+        k = int(rng.integers(520, 900))
+        columns = int(rng.integers(385, 520) if i < 2
+                      else rng.integers(260, 520))
         m, n = (channels, columns) if sparse == 0 else (columns, channels)
         mask = cpu.two_four_mask(rng, channels, k, 0, broken=0.0,
                                  outliers=float(rng.choice([0.0, 0.02])))
@@ -423,38 +458,41 @@ def bert_case(rng, out_dir):
     return source, inputs, [masks.get(key) for key in BERT_ARGUMENTS]
 
 
-def prepare(out_dir, keep_sources=False, only=None):
+def seeded_libraries():
+    """(name, options, kind, the function that makes its cases) of the
+    product and constant libraries, whose cases come from a generator
+    seeded with the library's name: `run` can make their inputs again."""
+    return ([(name, options, "products", lambda n=name: product_cases(n))
+             for name, options in PRODUCT_LIBRARIES] +
+            [(name, options, "products",
+              lambda n=name, b=block: wide_cases(n, b))
+             for name, options, block in WIDE_LIBRARIES] +
+            [(name, options, "products", lambda n=name: wide_fine_cases(n))
+             for name, options in WIDE_FINE_LIBRARIES] +
+            [(name, options, "products",
+              lambda n=name, c=channels, w=wide: structured_cases(n, c, w))
+             for name, options, channels, wide in STRUCTURED_LIBRARIES] +
+            [(name, options, "products",
+              lambda n=name, p=pruned: wgmma_structured_cases(n, p))
+             for name, options, pruned in WGMMA_STRUCTURED_LIBRARIES] +
+            [(name, options, "products", lambda n=name: wgmma_split_cases(n))
+             for name, options in WGMMA_SPLIT_LIBRARIES] +
+            [(name, options, "products", lambda n=name: wgmma_wide_cases(n))
+             for name, options in WGMMA_WIDE_LIBRARIES] +
+            [(name, options, "constants", lambda n=name: constant_cases(n))
+             for name, options in CONSTANT_LIBRARIES] +
+            [(name, options, "constants", lambda n=name: structured_cases(n))
+             for name, options in CONSTANT_STRUCTURED_LIBRARIES])
+
+
+def prepare(out_dir, keep_sources=False, only=None, seeded_inputs=True):
     """Compiles the libraries (those named in `only`, a comma-separated
     list, where given) and writes their inputs and the manifest."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     manifest = []
-    # (name, options, kind, the function that makes its cases)
-    libraries = ([(name, options, "products", lambda n=name: product_cases(n))
-                  for name, options in PRODUCT_LIBRARIES] +
-                 [(name, options, "products",
-                   lambda n=name, b=block: wide_cases(n, b))
-                  for name, options, block in WIDE_LIBRARIES] +
-                 [(name, options, "products",
-                   lambda n=name: wide_fine_cases(n))
-                  for name, options in WIDE_FINE_LIBRARIES] +
-                 [(name, options, "products",
-                   lambda n=name, c=channels, w=wide: structured_cases(n, c, w))
-                  for name, options, channels, wide in STRUCTURED_LIBRARIES] +
-                 [(name, options, "products",
-                   lambda n=name, p=pruned: wgmma_structured_cases(n, p))
-                  for name, options, pruned in WGMMA_STRUCTURED_LIBRARIES] +
-                 [(name, options, "products",
-                   lambda n=name: wgmma_split_cases(n))
-                  for name, options in WGMMA_SPLIT_LIBRARIES] +
-                 [(name, options, "constants",
-                   lambda n=name: constant_cases(n))
-                  for name, options in CONSTANT_LIBRARIES] +
-                 [(name, options, "constants",
-                   lambda n=name: structured_cases(n))
-                  for name, options in CONSTANT_STRUCTURED_LIBRARIES])
     names = set(only.split(",")) if only else None
-    for name, options, kind, make_cases in libraries:
+    for name, options, kind, make_cases in seeded_libraries():
         if names is not None and name not in names:
             continue
         cases = make_cases()
@@ -463,11 +501,12 @@ def prepare(out_dir, keep_sources=False, only=None):
         source = out / f"{name}.mlir"
         source.write_text(text)
         tesa_compile(source, out / f"{name}.so", options)
-        np.savez(out / f"{name}.npz", **{
-            f"{key}{i}": case[key] for i, case in enumerate(cases)
-            for key in ("lhs", "rhs", "acc", "mask")})
+        arrays = product_arrays(cases)
+        if seeded_inputs:
+            np.savez(out / f"{name}.npz", **arrays)
         manifest.append(dict(kind=kind, name=name, options=options,
-                             sparse=[c["sparse"] for c in cases]))
+                             sparse=[c["sparse"] for c in cases],
+                             inputs_digest=inputs_digest(arrays)))
     rng = np.random.default_rng(5)
     # conv: int8 parts over a convolution's patches; example_bert_layer:
     # propagation prunes one head's scores, so its batched products are
@@ -492,10 +531,11 @@ def prepare(out_dir, keep_sources=False, only=None):
         manifest.append(dict(kind=kind, name=name, function=source.stem,
                              options=["--chip=sm_90"]))
     if names is None or "regions" in names:
-        manifest.append(prepare_regions(out))
+        manifest.append(prepare_regions(out, seeded_inputs=seeded_inputs))
     for name, options, functions in REGION_VARIANT_LIBRARIES:
         if names is None or name in names:
-            manifest.append(prepare_regions(out, name, options, functions))
+            manifest.append(prepare_regions(out, name, options, functions,
+                                            seeded_inputs))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     if not keep_sources:
         # `run` needs only the libraries and inputs: what goes to the GPU
@@ -506,7 +546,7 @@ def prepare(out_dir, keep_sources=False, only=None):
 
 
 def prepare_regions(out, name="regions", options=("--chip=sm_90",),
-                    functions=None):
+                    functions=None, seeded_inputs=True):
     """The library `name`: the cases of region_cases.py named in
     `functions` (default: every case), one function each, in one module
     compiled with `options`; the inputs in <name>.npz (`<case>__input<i>`),
@@ -517,12 +557,66 @@ def prepare_regions(out, name="regions", options=("--chip=sm_90",),
     source = out / f"{name}.mlir"
     source.write_text(regions_module(cases))
     tesa_compile(source, out / f"{name}.so", list(options))
-    np.savez(out / f"{name}.npz", **{
-        f"{case['name']}__input{i}": a for case in cases
-        for i, a in enumerate(case["inputs"])})
+    arrays = region_arrays(cases)
+    if seeded_inputs:
+        np.savez(out / f"{name}.npz", **arrays)
     return dict(kind="regions", name=name, options=list(options),
                 functions=[c["name"] for c in cases],
-                inputs=[len(c["inputs"]) for c in cases])
+                inputs=[len(c["inputs"]) for c in cases],
+                inputs_digest=inputs_digest(arrays))
+
+
+def product_arrays(cases):
+    """The arrays of a product or constant library's npz file."""
+    return {f"{key}{i}": case[key] for i, case in enumerate(cases)
+            for key in ("lhs", "rhs", "acc", "mask")}
+
+
+def region_arrays(cases):
+    """The arrays of a region library's npz file."""
+    return {f"{case['name']}__input{i}": a for case in cases
+            for i, a in enumerate(case["inputs"])}
+
+
+def inputs_digest(arrays):
+    """A digest of `arrays` (names, types, shapes and bytes), which tells
+    inputs made again on the GPU machine from those compiled against."""
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}:{array.dtype.str}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def load_inputs(directory, entry):
+    """The inputs of the library of `entry`: its npz file where `prepare`
+    wrote one, else made again from their seeds (`prepare
+    --seeded-inputs=false`, for a GPU machine that takes little data), which
+    must match the digest recorded at prepare time."""
+    path = directory / f"{entry['name']}.npz"
+    if path.exists():
+        return np.load(path)
+    if entry["kind"] == "regions":
+        from region_cases import region_cases
+        arrays = region_arrays([c for c in region_cases()
+                                if c["name"] in entry["functions"]])
+    else:
+        make_cases = {name: make for name, _, _, make in seeded_libraries()}
+        if entry["name"] not in make_cases:
+            raise SuiteError(f"{path} is missing and {entry['name']} has no "
+                             "seeded cases")
+        arrays = product_arrays(make_cases[entry["name"]]())
+    if inputs_digest(arrays) != entry.get("inputs_digest"):
+        raise SuiteError(f"{path} is missing and the inputs made again from "
+                         "their seeds differ from those it was prepared with "
+                         "(another numpy version?): prepare with "
+                         "--seeded-inputs=true")
+    return arrays
+
+
+class SuiteError(Exception):
+    """A library whose inputs cannot be had."""
 
 
 # --- references ------------------------------------------------------------
@@ -630,7 +724,7 @@ def paths_for(function, paths):
 def run_products(directory, entry, paths):
     import test_decompose_cpu as cpu
     library = tesa.load(directory / f"{entry['name']}.so")
-    data = np.load(directory / f"{entry['name']}.npz")
+    data = load_inputs(directory, entry)
     outcomes = []
     for i, sparse in enumerate(entry["sparse"]):
         case = dict(lhs=data[f"lhs{i}"], rhs=data[f"rhs{i}"],
@@ -684,7 +778,7 @@ def run_regions(directory, entry, paths):
     (region_cases.py's, on the stored inputs)."""
     from region_cases import region_cases
     library = tesa.load(directory / f"{entry['name']}.so")
-    data = np.load(directory / f"{entry['name']}.npz")
+    data = load_inputs(directory, entry)
     cases = {c["name"]: c for c in region_cases()}
     outcomes = []
     for name, count in zip(entry["functions"], entry["inputs"]):
@@ -727,12 +821,15 @@ def run(directory, sanitize=False, only=None):
     paths = ["numpy"] if sanitize else ["numpy", "torch", "packed"]
     outcomes = []
     for entry in manifest:
-        if entry["kind"] in ("products", "constants"):
-            outcomes += run_products(directory, entry, paths)
-        elif entry["kind"] == "regions":
-            outcomes += run_regions(directory, entry, paths)
-        else:
-            outcomes += run_program(directory, entry, paths)
+        try:
+            if entry["kind"] in ("products", "constants"):
+                outcomes += run_products(directory, entry, paths)
+            elif entry["kind"] == "regions":
+                outcomes += run_regions(directory, entry, paths)
+            else:
+                outcomes += run_program(directory, entry, paths)
+        except SuiteError as error:
+            outcomes.append((entry["name"], False, str(error)))
     for name, ok, detail in outcomes:
         print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
     passed = sum(ok for _, ok, _ in outcomes)
@@ -748,12 +845,18 @@ def main():
     parser.add_argument("--sanitize", action="store_true",
                         help="numpy path only (for compute-sanitizer)")
     parser.add_argument("--only", help="comma-separated library names")
+    parser.add_argument("--seeded-inputs", choices=["true", "false"],
+                        default="true",
+                        help="prepare: write the inputs of the libraries "
+                             "whose cases come from seeds (false: `run` "
+                             "makes them again, checked against a digest)")
     parser.add_argument("--keep-sources", action="store_true",
                         help="prepare: keep the .mlir sources beside the "
                              "libraries")
     args = parser.parse_args()
     if args.step == "prepare":
-        manifest = prepare(args.directory, args.keep_sources, args.only)
+        manifest = prepare(args.directory, args.keep_sources, args.only,
+                           args.seeded_inputs == "true")
         print(f"prepared {len(manifest)} libraries in {args.directory}")
         return 0
     ok = run(args.directory, args.sanitize, args.only)
