@@ -67,8 +67,9 @@
 #                         every gpu-run/models* (`bench/torch_models.py
 #                         prepare gpu-run/models-<variant> --only ...
 #                         --compile-option=...`), alternated ROUNDS times
-#                         (default 2), without torch.compile, with the 80
-#                         costliest kernels of each
+#                         (default 2), without torch.compile (with it where
+#                         TORCH_COMPILE=default), with the 80 costliest
+#                         kernels of each
 #
 # A directory of gpu-run/ may come packed as gpu-run/pack/<name>.tar.gz or
 # .tar.xz
@@ -177,7 +178,7 @@ case "${1:-check}" in
         [ -e "gpu-run/$models/manifest.json" ] || continue
         step "$models-$round" 240 python bench/torch_models.py run \
           "gpu-run/$models" --out "$OUT/$models-$round.json" \
-          --torch-compile off --profile --profile-kernels 80
+          --torch-compile "${TORCH_COMPILE:-off}" --profile --profile-kernels 80
       done
     done
     ;;

@@ -21,7 +21,9 @@ Two steps, because GPU machines need no MLIR:
                regions_block_clusters, a case compiled with options of its
                own).
                The .mlir sources are removed once compiled, unless
-               --keep-sources.
+               --keep-sources. With --seeded-inputs=false, the inputs of
+               the libraries whose cases come from seeds are not written,
+               only their digest: `run` makes them again.
   run DIR      (GPU) loads each library with the Python loader, runs every
                case from numpy, from CUDA tensors and with the weights packed
                once (`Function.pack`), compares with float64
