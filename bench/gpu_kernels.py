@@ -410,62 +410,74 @@ def run(directory, cold=False):
     rng.manual_seed(int(time.time()))
     results = []
     for case in manifest:
-        mask = np.load(directory / f"{case['name']}.mask.npz")["mask"]
-        full = torch.from_numpy(expand(mask, (case["k"], case["n"]))).cuda()
-        dtype = (torch.float16 if element_of(case["family"]) == "f16" else
-                 torch.float32)
-        a = torch.randn(case["m"], case["k"], device="cuda", generator=rng)
-        w = torch.randn(case["k"], case["n"], device="cuda", generator=rng)
-        w = torch.where(full > 0, w, torch.zeros_like(w))
-        a, w = a.to(dtype), w.to(dtype)
-        library = tesa.load(directory / f"{case['name']}.so")
-        out = torch.full((case["m"], case["n"]), float("nan"), device="cuda",
-                         dtype=dtype)
-        with torch.cuda.stream(stream):
-            library.matmul(a, w, out=out)
-        stream.synchronize()
-        reference = a.double() @ w.double()
-        error = relative_error(out, reference)
-        tesa_ms = graph_median(lambda: library.matmul(a, w, out=out), stream)
-        # The weight packed once (matmul_pack), then matmul_packed per call;
-        # parts that read the weight in place have no packing.
-        packed_ms = packed_error = None
-        if "matmul_pack" in library.functions:
-            with torch.cuda.stream(stream):
-                packed = library.matmul.pack(None, w)
-                out.fill_(float("nan"))
-                packed(a, out=out)
-            stream.synchronize()
-            packed_error = relative_error(out, reference)
-            packed_ms = graph_median(lambda: packed(a, out=out), stream)
-        anchors = anchors_for(case, a, w, stream, torch)
-        cold_ms = (cold_timings(case, a, w, library, stream, torch)
-                   if cold else None)
-        compute_floor, memory_floor = floors(case, mask, rates)
-        row = dict(case, tesa_ms=tesa_ms, tesa_relerr=error,
-                   tesa_packed_ms=packed_ms, tesa_packed_relerr=packed_error,
-                   anchors=anchors, cold=cold_ms,
-                   compute_floor_ms=compute_floor,
-                   memory_floor_ms=memory_floor,
-                   kept=float((full > 0).float().mean().item()))
-        results.append(row)
-        shown = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                          for k, v in anchors.items())
-        packing = ("no packing" if packed_ms is None else
-                   f"packed once {packed_ms:.4f} ms (err {packed_error:.1e})")
-        print(f"{case['name']:28} tesa {tesa_ms:.4f} ms (err {error:.1e}), "
-              f"{packing}; {shown}; floors "
-              f"{compute_floor:.4f}/{memory_floor:.4f}", flush=True)
-        if cold_ms:
-            print(f"{'':28} weights from memory ({cold_ms['copies']} "
-                  "copies): " + ", ".join(
-                      f"{k} {v:.4f}" for k, v in cold_ms.items()
-                      if k != "copies"), flush=True)
-        del library
+        # A case whose library fails (a launch the GPU refuses) is reported
+        # and recorded; the others still run.
+        try:
+            results.append(time_case(directory, case, stream, rng, rates,
+                                     cold, torch, tesa))
+        except tesa.TesaError as error:
+            print(f"{case['name']:28} FAILED: {error}", flush=True)
+            results.append(dict(case, error=str(error)))
     summary = dict(device=props.name, peaks=rates, results=results,
                    date=time.strftime("%Y-%m-%d"), torch=torch.__version__)
     (directory / "results.json").write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def time_case(directory, case, stream, rng, rates, cold, torch, tesa):
+    """tesa's library of `case` checked against float64 and timed beside
+    its anchors: the case's row of the results."""
+    mask = np.load(directory / f"{case['name']}.mask.npz")["mask"]
+    full = torch.from_numpy(expand(mask, (case["k"], case["n"]))).cuda()
+    dtype = (torch.float16 if element_of(case["family"]) == "f16" else
+             torch.float32)
+    a = torch.randn(case["m"], case["k"], device="cuda", generator=rng)
+    w = torch.randn(case["k"], case["n"], device="cuda", generator=rng)
+    w = torch.where(full > 0, w, torch.zeros_like(w))
+    a, w = a.to(dtype), w.to(dtype)
+    library = tesa.load(directory / f"{case['name']}.so")
+    out = torch.full((case["m"], case["n"]), float("nan"), device="cuda",
+                     dtype=dtype)
+    with torch.cuda.stream(stream):
+        library.matmul(a, w, out=out)
+    stream.synchronize()
+    reference = a.double() @ w.double()
+    error = relative_error(out, reference)
+    tesa_ms = graph_median(lambda: library.matmul(a, w, out=out), stream)
+    # The weight packed once (matmul_pack), then matmul_packed per call;
+    # parts that read the weight in place have no packing.
+    packed_ms = packed_error = None
+    if "matmul_pack" in library.functions:
+        with torch.cuda.stream(stream):
+            packed = library.matmul.pack(None, w)
+            out.fill_(float("nan"))
+            packed(a, out=out)
+        stream.synchronize()
+        packed_error = relative_error(out, reference)
+        packed_ms = graph_median(lambda: packed(a, out=out), stream)
+    anchors = anchors_for(case, a, w, stream, torch)
+    cold_ms = (cold_timings(case, a, w, library, stream, torch)
+               if cold else None)
+    compute_floor, memory_floor = floors(case, mask, rates)
+    row = dict(case, tesa_ms=tesa_ms, tesa_relerr=error,
+               tesa_packed_ms=packed_ms, tesa_packed_relerr=packed_error,
+               anchors=anchors, cold=cold_ms,
+               compute_floor_ms=compute_floor,
+               memory_floor_ms=memory_floor,
+               kept=float((full > 0).float().mean().item()))
+    shown = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                      for k, v in anchors.items())
+    packing = ("no packing" if packed_ms is None else
+               f"packed once {packed_ms:.4f} ms (err {packed_error:.1e})")
+    print(f"{case['name']:28} tesa {tesa_ms:.4f} ms (err {error:.1e}), "
+          f"{packing}; {shown}; floors "
+          f"{compute_floor:.4f}/{memory_floor:.4f}", flush=True)
+    if cold_ms:
+        print(f"{'':28} weights from memory ({cold_ms['copies']} "
+              "copies): " + ", ".join(
+                  f"{k} {v:.4f}" for k, v in cold_ms.items()
+                  if k != "copies"), flush=True)
+    return row
 
 
 def cold_timings(case, a, w, library, stream, torch):
@@ -525,8 +537,10 @@ def main():
         prepare(args.directory, args.only, args.chip,
                 extra=args.compile_options.split())
     else:
-        run(args.directory, args.cold)
+        summary = run(args.directory, args.cold)
+        return 1 if any("error" in row for row in summary["results"]) else 0
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
