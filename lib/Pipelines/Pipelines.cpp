@@ -270,6 +270,9 @@ void tesa::buildGPULoweringPipeline(OpPassManager &pm,
   const ChipDescription *chip = lookupChip(options.chip);
   if (chip && chip->hasGridDependencyControl && options.programmaticLaunch)
     pm.addPass(createProgrammaticLaunch());
+  // Launch bounds, without which ptxas may give a kernel of more than 256
+  // threads more registers than its blocks can have.
+  pm.addPass(createKernelBlockSizes());
   if (options.target == GPUBackend::ROCDL) {
     addROCDLLowering(pm, options);
   } else {

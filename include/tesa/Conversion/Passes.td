@@ -501,6 +501,40 @@ def ProgrammaticLaunch : Pass<"tesa-programmatic-launch", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect"];
 }
 
+def KernelBlockSizes : Pass<"tesa-kernel-block-sizes", "mlir::ModuleOp"> {
+  let summary = "Record the block size each kernel is launched with";
+  let description = [{
+    Sets `known_block_size` on every `gpu.func` kernel whose launches all
+    take the same constant block size, unless it already has launch bounds
+    (`nvvm.maxntid`, a persistent kernel's). The NVVM lowering turns the
+    attribute into `nvvm.maxntid`, and ptxas then keeps the kernel's
+    registers within what a block of that size may have: a block's warps
+    share the register files of the multiprocessor's four quarters, so a
+    block of 288 threads (three warps in one quarter) may use at most 168
+    registers a thread, and without the bound a kernel that used more
+    failed to launch (`CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES`). The lowering
+    also gives `gpu.thread_id` its range from it.
+
+    ```mlir
+    gpu.func @part0(...) kernel { ... }
+    ...
+    gpu.launch_func @tesa_kernels::@part0 blocks in (%c16, %c32, %c1)
+        threads in (%c288, %c1, %c1) ...
+    ```
+
+    becomes
+
+    ```mlir
+    gpu.func @part0(...) kernel attributes {
+        known_block_size = array<i32: 288, 1, 1>} { ... }
+    ```
+
+    A kernel launched with two block sizes, or with one not known at
+    compile time, is left as it is. `--tesa-pipeline` runs it before the
+    kernels are lowered to NVVM or ROCDL.
+  }];
+}
+
 def TensorMapParams
     : Pass<"tesa-tensor-map-params", "mlir::gpu::GPUModuleOp"> {
   let summary = "Pass TMA tensor maps to kernels as grid-constant parameters";
