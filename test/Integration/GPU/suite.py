@@ -228,19 +228,17 @@ def wide_cases(name, block):
     return cases
 
 
-def wgmma_split_cases(name):
-    """2:4 products (test_decompose_cpu.two_four_mask, some f32 outliers)
-    of 65-320 channels, 500-1300 reduction elements and 64-130 result
-    columns, the sparse operand on either side (see
-    WGMMA_SPLIT_LIBRARIES)."""
+def two_four_product_cases(name, count, sizes):
+    """`count` 2:4 products (test_decompose_cpu.two_four_mask, some f32
+    outliers), the sparse operand on either side, whose channels,
+    reduction elements and result columns `sizes(rng, i)` draws for case
+    i."""
     import test_decompose_cpu as cpu
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     cases = []
-    for i in range(CASES_PER_LIBRARY):
+    for i in range(count):
         sparse = i % 2
-        channels = int(rng.integers(65, 320))
-        k = int(rng.integers(500, 1300))
-        columns = int(rng.integers(64, 130))
+        channels, k, columns = sizes(rng, i)
         m, n = (channels, columns) if sparse == 0 else (columns, channels)
         mask = cpu.two_four_mask(rng, channels, k, 0, broken=0.0,
                                  outliers=float(rng.choice([0.0, 0.02])))
@@ -248,28 +246,29 @@ def wgmma_split_cases(name):
     return cases
 
 
+def wgmma_split_cases(name):
+    """2:4 products of 65-320 channels, 500-1300 reduction elements and
+    64-130 result columns (see WGMMA_SPLIT_LIBRARIES)."""
+    return two_four_product_cases(
+        name, CASES_PER_LIBRARY,
+        lambda rng, i: (int(rng.integers(65, 320)),
+                        int(rng.integers(500, 1300)),
+                        int(rng.integers(64, 130))))
+
+
 def wgmma_wide_cases(name):
-    """2:4 products (test_decompose_cpu.two_four_mask, some f32 outliers)
-    of 2300-3100 channels, 520-900 reduction elements and 260-520 result
-    columns, the sparse operand on either side (see
-    WGMMA_WIDE_LIBRARIES); four cases, for they are large."""
-    import test_decompose_cpu as cpu
-    rng = np.random.default_rng(zlib.crc32(name.encode()))
-    cases = []
-    for i in range(4):
-        sparse = i % 2
-        # The first two: tiles of two slabs (24 groups of 128 channels by
-        # 4 column tiles); the others: one slab.
+    """2:4 products of 2300-3100 channels, 520-900 reduction elements and
+    260-520 result columns (see WGMMA_WIDE_LIBRARIES); four cases, for
+    they are large. The first two take tiles of two slabs (24 groups of 128
+    channels by 4 column tiles), the others one slab."""
+    def sizes(rng, i):
         channels = int(rng.integers(2945, 3100) if i < 2
                        else rng.integers(2300, 2900))
         k = int(rng.integers(520, 900))
         columns = int(rng.integers(385, 520) if i < 2
                       else rng.integers(260, 520))
-        m, n = (channels, columns) if sparse == 0 else (columns, channels)
-        mask = cpu.two_four_mask(rng, channels, k, 0, broken=0.0,
-                                 outliers=float(rng.choice([0.0, 0.02])))
-        cases.append(random_product(rng, m, k, n, sparse, mask))
-    return cases
+        return channels, k, columns
+    return two_four_product_cases(name, 4, sizes)
 
 
 def wide_fine_cases(name):
