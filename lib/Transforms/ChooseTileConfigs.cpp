@@ -749,7 +749,7 @@ struct ChooseTileConfigsPass
     auto getProduct = [&](KernelOp region) {
       return dyn_cast<linalg::LinalgOp>(&region.getBody().front().front());
     };
-    ValueRange operands = getProduct(kernel).getDpsInputs();
+    SmallVector<Value> operands = getProduct(kernel).getDpsInputs();
     int64_t siblings = 0;
     for (KernelOp other : kernel->getBlock()->getOps<KernelOp>()) {
       linalg::LinalgOp product = getProduct(other);
