@@ -15,6 +15,9 @@
 
 // SM80: gpu.binary @tesa_kernels
 // SM80-SAME: .target sm_80
+// Every kernel has launch bounds (--tesa-kernel-block-sizes), within which
+// ptxas keeps its registers.
+// SM80-DAG: .entry part0({{[^)]*}})\0A.maxntid 256, 1, 1
 // SM80-DAG: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // SM80-DAG: mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32
 
