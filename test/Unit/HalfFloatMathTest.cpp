@@ -63,10 +63,11 @@ TEST(HalfFloatMath, ExpandedErfIsCorrectlyRoundedForEveryBFloat) {
 TEST(HalfFloatMath, ExpandedErfMagnitudeHasNoSignBit) {
   for (const fltSemantics *semantics : {&half(), &bfloat()})
     forEachHalfFloatValue(*semantics, [&](float x) {
-      if (!std::isnan(x))
+      if (!std::isnan(x)) {
         EXPECT_FALSE(
             roundToFormat(*semantics, evaluateHalfErfMagnitude(x)).isNegative())
             << x;
+      }
     });
 }
 

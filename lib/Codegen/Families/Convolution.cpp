@@ -353,7 +353,7 @@ private:
   void planPass(ThreadRun outputs, unsigned depth) {
     SmallVector<llvm::SetVector<AffineMap>> keys(inputs.size());
     collectKeys(outputs, depth, keys);
-    places.assign(inputs.size(), {});
+    places.assign(inputs.size(), DenseMap<AffineMap, ElementPlace>());
     vectors.assign(inputs.size(), {});
     for (unsigned i = 0; i < inputs.size(); ++i) {
       for (AffineMap key : keys[i])
