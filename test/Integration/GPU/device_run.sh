@@ -97,6 +97,16 @@ step() {
   tail -n 4 "$LOGS/$name.log"
   echo "   (exit status $status)"
 }
+# Steps `name-<tool>`: the suite's libraries `libraries` (comma-separated)
+# under each compute-sanitizer tool named after them (numpy path only).
+suite_under_tools() {
+  local name=$1 libraries=$2 tool; shift 2
+  for tool in "$@"; do
+    step "$name-$tool" 240 compute-sanitizer --tool "$tool" \
+      --error-exitcode 3 python test/Integration/GPU/suite.py run \
+      gpu-run/suite --sanitize --only "$libraries"
+  done
+}
 # Step `name`: the suite's library `library` where gpu-run/suite holds it,
 # then under memcheck and racecheck.
 suite_sanitized() {
@@ -104,11 +114,7 @@ suite_sanitized() {
   [ -e "gpu-run/suite/$library.so" ] || return 0
   step "$name" 120 python test/Integration/GPU/suite.py run gpu-run/suite \
     --only "$library"
-  for tool in memcheck racecheck; do
-    step "$name-$tool" 240 compute-sanitizer --tool "$tool" \
-      --error-exitcode 3 python test/Integration/GPU/suite.py run \
-      gpu-run/suite --sanitize --only "$library"
-  done
+  suite_under_tools "$name" "$library" memcheck racecheck
 }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 # The commit the libraries were compiled at (the device copy's git metadata
@@ -133,11 +139,8 @@ case "${1:-check}" in
       --only "$SANITIZED"
     # The structured parts' tiles of two warpgroups (large products: a
     # library of their own, with synccheck too).
-    for tool in memcheck racecheck synccheck; do
-      step "wgmma-structured-wide-$tool" 240 compute-sanitizer --tool "$tool" \
-        --error-exitcode 3 python test/Integration/GPU/suite.py run \
-        gpu-run/suite --sanitize --only sm90_wgmma_structured_wide
-    done
+    suite_under_tools wgmma-structured-wide sm90_wgmma_structured_wide \
+      memcheck racecheck synccheck
     ;;
   bench)
     step bench 560 python bench/gpu_kernels.py run gpu-run/bench
@@ -243,19 +246,15 @@ case "${1:-check}" in
         done
       done
     fi
-    # SUITE_ONLY: the suite's libraries to run (all where unset), for a
-    # suite split over two runs by the carry limit.
+    # SUITE_ONLY: the suite's libraries to run (all where unset).
     if [ -d gpu-run/suite ]; then
       step suite 240 python test/Integration/GPU/suite.py run gpu-run/suite \
         ${SUITE_ONLY:+--only "$SUITE_ONLY"}
       # The sparse warpgroup products (wgmma.sp), where the suite has them.
       if [ -e gpu-run/suite/sm90_wgmma_structured64x64.so ]; then
-        for tool in memcheck racecheck synccheck; do
-          step "wgmma-structured-$tool" 240 compute-sanitizer --tool "$tool" \
-            --error-exitcode 3 python test/Integration/GPU/suite.py run \
-            gpu-run/suite --sanitize \
-            --only sm90_wgmma_structured64x64,sm90_wgmma_structured64x32
-        done
+        suite_under_tools wgmma-structured \
+          sm90_wgmma_structured64x64,sm90_wgmma_structured64x32 \
+          memcheck racecheck synccheck
       fi
     fi
     ;;
