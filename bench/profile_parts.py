@@ -14,6 +14,10 @@ time goes (run under Nsight Compute on the GPU machine).
   case DIR NAME (GPU)  the same for case NAME of a directory that
                `gpu_kernels.py prepare` or `prepare-wgmma` wrote, with its
                relative error.
+  kernels DIR (GPU)  for each case of such a directory, the kernels one
+               call of its packed entry point launches, with their mean
+               times over 20 calls (torch.profiler): where a call's time
+               goes.
 """
 
 import argparse
@@ -153,15 +157,54 @@ def run_case(directory, name):
           flush=True)
 
 
+def profile_kernels(directory, calls=20):
+    """Prints, for each case of DIR's manifest, every kernel one packed call
+    launches with its mean time over `calls` calls, and their sum."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    directory = Path(directory)
+    for case in json.loads((directory / "manifest.json").read_text()):
+        name = case["name"]
+        a, w, out = call_packed(directory, name, case["m"], case["k"],
+                                case["n"], element_of(case["family"]))
+        library = __import__("tesa").load(directory / f"{name}.so")
+        if "matmul_pack" in library.functions:
+            call = library.matmul.pack(None, w)
+        else:
+            def call(a, out):
+                library.matmul(a, w, out=out)
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(calls):
+                call(a, out=out)
+            torch.cuda.synchronize()
+        times = {}
+        for event in prof.events():
+            if event.device_type == torch.autograd.DeviceType.CUDA:
+                times.setdefault(event.name, []).append(
+                    event.device_time_total)
+        print(f"== {name}: relative error {relative_error(a, w, out):.1e}")
+        total = 0.0
+        for kernel, samples in sorted(times.items(),
+                                      key=lambda kv: -sum(kv[1])):
+            per_call = sum(samples) / calls
+            total += per_call
+            print(f"  {per_call:8.2f} us  x{len(samples) / calls:g}  "
+                  f"{kernel[:90]}")
+        print(f"  {total:8.2f} us  sum of kernels a call", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("step",
-                        choices=["prepare", "prepare-wgmma", "run", "case"])
+                        choices=["prepare", "prepare-wgmma", "run", "case",
+                                 "kernels"])
     parser.add_argument("directory")
     parser.add_argument("name", nargs="?")
     args = parser.parse_args()
     if args.step == "case":
         run_case(args.directory, args.name)
+    elif args.step == "kernels":
+        profile_kernels(args.directory)
     elif args.step == "prepare-wgmma":
         prepare_wgmma(args.directory)
     else:
