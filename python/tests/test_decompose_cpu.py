@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 import gpu_suite_modules
+from mlir_runner import call_module, run_lowered
 from tesa import sparsity_encoding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -310,6 +311,46 @@ def test_staged_fine_kernel_matches_reference_on_cpu():
     results, _ = run_cases(cases, plan, after=part_kernels(plan))
     for case, result in zip(cases, results):
         check(case, result)
+
+
+def test_plain_fine_kernel_with_several_columns_a_thread_on_cpu():
+    """The plain SIMT kernel where a block walks two work rows of about 51
+    entries and each thread computes two columns, 128 apart (rows averaging
+    at least 48 entries, docs/decomposition.md), run as host loops: 1088
+    channels by 256 columns fill sm_75's 68 multiprocessors so."""
+    rng = np.random.default_rng(31)
+    m, k, n = 256, 256, 1088
+    mask = np.where(rng.random((k, n)) < 0.2, 32, 0).astype(np.int8)
+    encoding = sparsity_encoding(mask, inline_limit=1 << 30).attribute
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    acc = rng.standard_normal((m, n)).astype(np.float32)
+    plain, sparse = f"tensor<{k}x{n}xf32>", f"tensor<{k}x{n}xf32, {encoding}>"
+    out = f"tensor<{m}x{n}xf32>"
+    product = f"""
+func.func @product(%a: tensor<{m}x{k}xf32>, %w: {plain}, %acc: {out}) -> {out} {{
+  %ws = tesa.annotate %w : {plain} -> {sparse}
+  %r = linalg.matmul ins(%a, %ws : tensor<{m}x{k}xf32>, {sparse}) outs(%acc : {out}) -> {out}
+  return %r : {out}
+}}
+"""
+    module = call_module(product, "product", [a, w, acc], (m, n))
+    plan = "--tesa-decompose=plan=fine chip=sm_75"
+    kernels = subprocess.run(
+        [TESA_OPT, plan, "--tesa-lower-parts-to-gpu=chip=sm_75", "-"],
+        input=module, capture_output=True, text=True)
+    assert kernels.returncode == 0, kernels.stderr[-4000:]
+    assert "memref<2x257xf32, #gpu.address_space<workgroup>>" in \
+        kernels.stdout, "two rows a block, 256 columns (two a thread)"
+    lowered = subprocess.run(
+        [TESA_OPT, plan, "--tesa-lower-parts-to-gpu=chip=sm_75",
+         "--tesa-launches-to-host-loops", "--tesa-cpu-pipeline", "-"],
+        input=module, capture_output=True, text=True)
+    assert lowered.returncode == 0, lowered.stderr[-4000:]
+    result = run_lowered(lowered.stdout).reshape(m, n).astype(np.float64)
+    reference = acc + a.astype(np.float64) @ np.where(mask > 0, w, 0)
+    error = np.abs(result - reference).max() / np.abs(reference).max()
+    assert error < 1e-6, error
 
 
 @pytest.mark.parametrize("plan", [
