@@ -110,10 +110,11 @@ def prepare_wgmma(directory):
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
-def call_packed(directory, name, m, k, n, dtype="f32"):
-    """Loads DIR/NAME.so, packs a random weight (of `dtype`, f32 or f16)
-    under DIR/NAME.mask.npz and calls the packed entry point three times
-    (the plain one where the library packs nothing); returns (a, w, out)."""
+def packed_call(directory, name, m, k, n, dtype="f32"):
+    """Loads DIR/NAME.so and packs a random weight (of `dtype`, f32 or f16)
+    under DIR/NAME.mask.npz; returns (call, a, w, out), `call(a, out=out)`
+    being the packed entry point (the plain one where the library packs
+    nothing)."""
     import torch
     import tesa
     dtype = torch.float16 if dtype == "f16" else torch.float32
@@ -124,12 +125,19 @@ def call_packed(directory, name, m, k, n, dtype="f32"):
     library = tesa.load(directory / f"{name}.so")
     out = torch.empty(m, n, device="cuda", dtype=dtype)
     if "matmul_pack" in library.functions:
-        packed = library.matmul.pack(None, w)
+        call = library.matmul.pack(None, w)
     else:
-        def packed(a, out):
+        def call(a, out):
             library.matmul(a, w, out=out)
+    return call, a, w, out
+
+
+def call_packed(directory, name, m, k, n, dtype="f32"):
+    """packed_call's entry point called three times; returns (a, w, out)."""
+    import torch
+    call, a, w, out = packed_call(directory, name, m, k, n, dtype)
     for _ in range(3):
-        packed(a, out=out)
+        call(a, out=out)
     torch.cuda.synchronize()
     return a, w, out
 
@@ -165,14 +173,10 @@ def profile_kernels(directory, calls=20):
     directory = Path(directory)
     for case in json.loads((directory / "manifest.json").read_text()):
         name = case["name"]
-        a, w, out = call_packed(directory, name, case["m"], case["k"],
-                                case["n"], element_of(case["family"]))
-        library = __import__("tesa").load(directory / f"{name}.so")
-        if "matmul_pack" in library.functions:
-            call = library.matmul.pack(None, w)
-        else:
-            def call(a, out):
-                library.matmul(a, w, out=out)
+        call, a, w, out = packed_call(directory, name, case["m"], case["k"],
+                                      case["n"], element_of(case["family"]))
+        call(a, out=out)
+        torch.cuda.synchronize()
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             for _ in range(calls):
                 call(a, out=out)
