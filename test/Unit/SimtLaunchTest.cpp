@@ -38,7 +38,7 @@ TEST(SimtLaunch, ShortRowsKeepFourRowsABlock) {
   // 11 entries a row: one column a thread, four rows a block (256 blocks
   // of rows), 1024 columns in 8 blocks of 128.
   PartLayout layout = everyNthLayout(100);
-  ASSERT_FALSE(layout.stagedSimt);
+  ASSERT_FALSE(usesStagedSimt(layout));
   KernelLaunch launch = getSimtLaunch(layout, sm90());
   EXPECT_EQ(launch.grid, (std::array<int64_t, 2>{256, 8}));
   EXPECT_EQ(launch.block, (std::array<int64_t, 2>{128, 1}));
@@ -47,7 +47,9 @@ TEST(SimtLaunch, ShortRowsKeepFourRowsABlock) {
 TEST(SimtLaunch, LongRowsTakeTwoColumnsAThread) {
   // 52 entries a row: two columns a thread (4 blocks of 256 columns), two
   // rows a block.
-  KernelLaunch launch = getSimtLaunch(everyNthLayout(20), sm90());
+  PartLayout layout = everyNthLayout(20);
+  ASSERT_FALSE(usesStagedSimt(layout));
+  KernelLaunch launch = getSimtLaunch(layout, sm90());
   EXPECT_EQ(launch.grid, (std::array<int64_t, 2>{512, 4}));
 }
 

@@ -116,12 +116,12 @@ static int64_t getSimtColumnsPerThread(const PartLayout &layout,
   int64_t numRows = layout.rows.size();
   int64_t wanted = kSimtBlocksPerMultiprocessor * chip.multiprocessors;
   int64_t stagedRows = getSimtRowsPerBlock(layout, chip, 1);
+  int64_t minStagedRows = std::min(stagedRows, getMinSimtStagedRows(layout));
   auto fits = [&](int64_t columns) {
     if (columns * kThreads > layout.getNumColumnWork())
       return false;
     if (stagedRows > 1)
-      return getSimtRowsPerBlock(layout, chip, columns) >=
-             std::min(stagedRows, getMinSimtStagedRows(layout));
+      return getSimtRowsPerBlock(layout, chip, columns) >= minStagedRows;
     return getSimtColumnBlocks(layout, columns) * numRows >= wanted;
   };
   int64_t columns = 1;
