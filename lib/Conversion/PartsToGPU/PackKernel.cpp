@@ -42,6 +42,14 @@ struct PackElement {
 };
 } // namespace
 
+/// Whether the pack kernel reads the plain SIMT kernel's table of dense
+/// offsets (getSimtDenseOffsets) instead of the entries, so that the part
+/// keeps one table: entries of one element, whose start is the offset over
+/// the columns.
+static bool sharesDenseOffsets(const PartLayout &layout) {
+  return layout.group == 1 && readsDenseByOffsets(layout);
+}
+
 /// Packed values of one channel in one entry: a SIMT group or a block row
 /// (half of it, structured).
 static int64_t getEntryLength(const PartLayout &layout) {
@@ -149,6 +157,12 @@ static PackElement loadPackElement(KernelBuilder &kb, Value src,
       slot = kb.add(
           kb.loadIndex(row.rowOffsets, kb.add(kb.mul(e, kb.index(bc)), r)),
           kb.countKeptBefore(row.masks, e, r, c));
+  } else if (sharesDenseOffsets(layout)) {
+    // The entry's offset in the flat dense operand, start * columns; an
+    // entry of one element keeps it.
+    k = kb.div(kb.loadIndex(row.entries, e), layout.columns);
+    kept = arith::ConstantOp::create(b, b.getBoolAttr(true));
+    slot = e;
   } else {
     Value entry = kb.loadI32(row.entries, e);
     k = kb.add(kb.groupStart(entry), c);
@@ -256,7 +270,9 @@ gpu::GPUFuncOp tesa::buildPack(KernelBuilder &kb, MemRefType source,
                             kb.index(channels));
   row.lo = kb.loadIndex(offsets, w);
   row.hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
-  row.entries = kb.table("_entries", layout.entries);
+  row.entries = sharesDenseOffsets(layout)
+                    ? kb.table("_dense_offsets", getSimtDenseOffsets(layout))
+                    : kb.table("_entries", layout.entries);
   if (layout.useMma)
     row.masks = kb.table("_masks", layout.blockMasks);
   if (layout.structured)

@@ -267,6 +267,22 @@ std::string checkGivenStructuredTiling(const PartLayout &layout,
 /// 1]).
 std::vector<int32_t> getStagedSimtChunkOffsets(const PartLayout &layout);
 
+/// Whether the plain SIMT kernel reads the dense operand of `layout` at the
+/// offsets of getSimtDenseOffsets, instead of by (k, column) from its
+/// entries: where it reads it in place as [k][column] ([k / 4][column][4]
+/// for int8 parts), with fewer than 2^31 elements, and every element of a
+/// group lies inside it (for float parts, a reduction that is a multiple of
+/// the group; int8's quantised copy is padded). The pack kernel of such a
+/// layout with entries of one element reads the same table.
+bool readsDenseByOffsets(const PartLayout &layout);
+
+/// The plain SIMT kernel's table in place of the entries: per entry, the
+/// offset in the flat dense operand of its group's first reduction element
+/// in dense column 0, start * columns (the operand is [k][column], or
+/// [k / 4][column][4] for int8 parts, whose groups start at multiples of
+/// four); the kernel adds its column's offset (column, or 4 * column).
+std::vector<int32_t> getSimtDenseOffsets(const PartLayout &layout);
+
 /// SIMT `layout` with entries of four reduction elements (at multiples of
 /// four) holding what its entries of `layout.group` (1, 2 or 4) hold.
 PartLayout regroupInFours(const PartLayout &layout);

@@ -13,6 +13,8 @@
 
 #include "KernelBuilder.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace tesa;
 
@@ -165,7 +167,6 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
   auto fn = kb.begin("", arguments);
   Value rows = kb.table("_rows", layout.rows);
   Value offsets = kb.table("_offsets", layout.offsets);
-  Value entries = kb.table("_entries", layout.entries);
   auto [dense, denseScales, packed, scales, out] = kb.computeArguments(fn);
   Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   // The thread's j-th unit of column work, from the block's first.
@@ -179,18 +180,59 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
       work.push_back(kb.add(firstWork, getThreadOffset(j)));
     return work;
   };
-  // acc + the entry's weights times dense column `column` from `start`.
-  auto multiplyAdd = [&](Value weights, Value start, Value column,
+  // Where the dense operand is read: flat, at the entry's offset
+  // (getSimtDenseOffsets) plus the column's, or by (k, column).
+  bool byOffsets = readsDenseByOffsets(layout);
+  assert((!byOffsets ||
+          cast<MemRefType>(dense.getType()).getNumElements() ==
+              (isInt ? llvm::alignTo(layout.reduction, 4) : layout.reduction) *
+                  layout.columns) &&
+         "the dense operand is [k][column] or [k / 4][column][4]");
+  Value denseView = byOffsets ? flattenBuffer(b, b.getLoc(), dense) : dense;
+  Value entryTable =
+      byOffsets ? kb.table("_dense_offsets", getSimtDenseOffsets(layout))
+                : kb.table("_entries", layout.entries);
+  // Where dense column `column` is read: with offsets, its offset in the
+  // flat operand (i32), else the column.
+  auto locateColumn = [&](Value column) -> Value {
+    if (!byOffsets)
+      return column;
+    return arith::IndexCastUIOp::create(
+        b, b.getI32Type(), isInt ? kb.mul(column, kb.index(4)) : column);
+  };
+  // The indices in denseView of element t of the group of `entry` (its
+  // table value) in the column at `columnAt` (locateColumn).
+  auto locateInput = [&](Value entry, Value columnAt,
+                         int64_t t) -> SmallVector<Value> {
+    if (byOffsets) {
+      // The entry's offset plus the column's fits in 32 bits: a 32-bit add
+      // and one widening multiply-add per address.
+      Value at = arith::IndexCastUIOp::create(
+          b, b.getIndexType(),
+          arith::AddIOp::create(b, entry, columnAt,
+                                arith::IntegerOverflowFlags::nuw));
+      return {t == 0 ? at : kb.add(at, kb.index(t * layout.columns))};
+    }
+    Value start = kb.groupStart(entry);
+    if (isInt)
+      return {kb.div(start, 4), columnAt, kb.index(0)};
+    Value k = kb.add(start, kb.index(t));
+    // Past the reduction's end only where it is not a multiple of the group.
+    if (layout.reduction % layout.group != 0)
+      k = kb.min(k, layout.reduction - 1);
+    return kb.denseIndex(k, columnAt);
+  };
+  // acc + the entry's weights times its inputs in the column at `columnAt`.
+  auto multiplyAdd = [&](Value weights, Value entry, Value columnAt,
                          Value acc) -> Value {
     if (isInt) {
-      Value inputs =
-          kb.loadVector(VectorType::get({4}, b.getI8Type()), dense,
-                        ValueRange{kb.div(start, 4), column, kb.index(0)});
+      Value inputs = kb.loadVector(VectorType::get({4}, b.getI8Type()),
+                                   denseView, locateInput(entry, columnAt, 0));
       return kb.dot4(weights, inputs, acc);
     }
     auto loadInput = [&](int64_t t) -> Value {
-      Value k = kb.min(kb.add(start, kb.index(t)), layout.reduction - 1);
-      Value value = memref::LoadOp::create(b, dense, kb.denseIndex(k, column));
+      Value value =
+          memref::LoadOp::create(b, denseView, locateInput(entry, columnAt, t));
       // f32 inputs of an f16 part are rounded; f16 ones (an f16 program's)
       // are read as they are.
       if (!isHalf || value.getType().isF16())
@@ -206,24 +248,24 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
   auto emitSums = [&](Value w, ArrayRef<Value> work, Value split = Value(),
                       int64_t splits = 1,
                       bool clampFirst = false) -> SmallVector<Value> {
-    SmallVector<Value> columns;
+    SmallVector<Value> columnsAt;
     for (auto [j, unit] : llvm::enumerate(work))
-      columns.push_back(kb.getColumnWork(
-          j == 0 && !clampFirst ? unit : kb.min(unit, numWork - 1)));
+      columnsAt.push_back(locateColumn(kb.getColumnWork(
+          j == 0 && !clampFirst ? unit : kb.min(unit, numWork - 1))));
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
     if (split)
       lo = kb.add(lo, split);
     SmallVector<Value> zeros(work.size(), kb.zeroSum());
-    return kb.loop(lo, hi, kb.index(splits), zeros,
-                   [&](Value e, ValueRange sums) {
-                     Value start = kb.groupStart(kb.loadI32(entries, e));
-                     Value weights = kb.loadEntryWeights(packed, e);
-                     SmallVector<Value> next;
-                     for (auto [column, sum] : llvm::zip(columns, sums))
-                       next.push_back(multiplyAdd(weights, start, column, sum));
-                     return next;
-                   });
+    return kb.loop(
+        lo, hi, kb.index(splits), zeros, [&](Value e, ValueRange sums) {
+          Value entry = kb.loadI32(entryTable, e);
+          Value weights = kb.loadEntryWeights(packed, e);
+          SmallVector<Value> next;
+          for (auto [columnAt, sum] : llvm::zip(columnsAt, sums))
+            next.push_back(multiplyAdd(weights, entry, columnAt, sum));
+          return next;
+        });
   };
   auto accumulate = [&](Value w, Value unit, Value sum) {
     kb.accumulateSum(out, kb.loadIndex(rows, w), kb.getColumnWork(unit), sum,
@@ -317,6 +359,27 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
     gpu::BarrierOp::create(b);
   });
   return fn;
+}
+
+bool tesa::readsDenseByOffsets(const PartLayout &layout) {
+  if (layout.useMma || layout.stagedSimt || layout.gather ||
+      layout.columns == 0)
+    return false;
+  if (layout.compute == ComputeKind::I8)
+    return llvm::alignTo(layout.reduction, 4) * layout.columns <=
+           std::numeric_limits<int32_t>::max();
+  return (layout.sparseIsLhs || layout.transposedDense) &&
+         layout.reduction % layout.group == 0 &&
+         layout.reduction * layout.columns <=
+             std::numeric_limits<int32_t>::max();
+}
+
+std::vector<int32_t> tesa::getSimtDenseOffsets(const PartLayout &layout) {
+  std::vector<int32_t> offsets;
+  offsets.reserve(layout.entries.size());
+  for (int32_t entry : layout.entries)
+    offsets.push_back(int32_t((entry & 0xFFFFFF) * layout.columns));
+  return offsets;
 }
 
 KernelLaunch tesa::getSimtLaunch(const PartLayout &layout,

@@ -7,8 +7,9 @@
 // sum to the f16 result once.
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-SAME: %[[DENSE:[^:]+]]: memref<32x16xf16>, %[[PACKED:[^:]+]]: memref<4xf16>, %[[OUT:[^:]+]]: memref<16x8xf16>
+// CHECK: %[[FLAT:.+]] = memref.collapse_shape %[[DENSE]]
 // CHECK: %[[WEIGHT:.+]] = memref.load %[[PACKED]]
-// CHECK: %[[INPUT:.+]] = memref.load %[[DENSE]]
+// CHECK: %[[INPUT:.+]] = memref.load %[[FLAT]]
 // CHECK-NOT: arith.truncf
 // CHECK: %[[W32:.+]] = arith.extf %[[WEIGHT]] : f16 to f32
 // CHECK: %[[I32:.+]] = arith.extf %[[INPUT]] : f16 to f32
