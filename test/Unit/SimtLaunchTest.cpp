@@ -75,4 +75,18 @@ TEST(SimtDenseOffsets, EntryStartTimesColumns) {
   EXPECT_EQ(int8Offsets[10], 1000 / 4 * 1024 * 4);
 }
 
+TEST(SimtDenseOffsets, OnlyWhereEveryEntryIsReal) {
+  PartLayout layout = everyNthLayout(100);
+  EXPECT_TRUE(readsDenseByOffsets(layout));
+  // Rows padded with entries that keep nothing (the decode product's) keep
+  // the entries, whose masks tell the pack kernel which are real.
+  PartLayout padded = layout;
+  padWorkRows(padded, 4, /*filler=*/1024);
+  EXPECT_FALSE(readsDenseByOffsets(padded));
+  // A dense operand of 2^31 elements or more is read by (k, column).
+  PartLayout wide = layout;
+  wide.columns = int64_t(1) << 21;
+  EXPECT_FALSE(readsDenseByOffsets(wide));
+}
+
 } // namespace

@@ -272,8 +272,10 @@ std::vector<int32_t> getStagedSimtChunkOffsets(const PartLayout &layout);
 /// entries: where it reads it in place as [k][column] ([k / 4][column][4]
 /// for int8 parts), with fewer than 2^31 elements, and every element of a
 /// group lies inside it (for float parts, a reduction that is a multiple of
-/// the group; int8's quantised copy is padded). The pack kernel of such a
-/// layout with entries of one element reads the same table.
+/// the group; int8's quantised copy is padded). Not for rows padded with
+/// entries that keep nothing (padWorkRows, for the decode product kernel).
+/// The pack kernel of such a layout with entries of one element reads the
+/// same table: every entry keeps its element.
 bool readsDenseByOffsets(const PartLayout &layout);
 
 /// The plain SIMT kernel's table in place of the entries: per entry, the

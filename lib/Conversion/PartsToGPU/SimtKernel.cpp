@@ -363,7 +363,7 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
 
 bool tesa::readsDenseByOffsets(const PartLayout &layout) {
   if (layout.useMma || layout.stagedSimt || layout.gather ||
-      layout.columns == 0)
+      layout.rowMultiple > 1 || layout.columns == 0)
     return false;
   if (layout.compute == ComputeKind::I8)
     return llvm::alignTo(layout.reduction, 4) * layout.columns <=
