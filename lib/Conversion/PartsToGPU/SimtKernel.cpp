@@ -192,47 +192,52 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
   Value entryTable =
       byOffsets ? kb.table("_dense_offsets", getSimtDenseOffsets(layout))
                 : kb.table("_entries", layout.entries);
-  // Where dense column `column` is read: with offsets, its offset in the
-  // flat operand (i32), else the column.
-  auto locateColumn = [&](Value column) -> Value {
+  // Where a thread's dense column is read: with offsets, a column's offset
+  // in the flat operand (i32) plus `shift` elements; else the column.
+  struct ColumnAt {
+    Value at;
+    int64_t shift = 0;
+  };
+  auto locateColumn = [&](Value column) -> ColumnAt {
     if (!byOffsets)
-      return column;
-    return arith::IndexCastUIOp::create(
-        b, b.getI32Type(), isInt ? kb.mul(column, kb.index(4)) : column);
+      return {column};
+    return {arith::IndexCastUIOp::create(
+        b, b.getI32Type(), isInt ? kb.mul(column, kb.index(4)) : column)};
   };
   // The indices in denseView of element t of the group of `entry` (its
-  // table value) in the column at `columnAt` (locateColumn).
-  auto locateInput = [&](Value entry, Value columnAt,
+  // table value) in `column`.
+  auto locateInput = [&](Value entry, ColumnAt column,
                          int64_t t) -> SmallVector<Value> {
     if (byOffsets) {
       // The entry's offset plus the column's fits in 32 bits: a 32-bit add
       // and one widening multiply-add per address.
       Value at = arith::IndexCastUIOp::create(
           b, b.getIndexType(),
-          arith::AddIOp::create(b, entry, columnAt,
+          arith::AddIOp::create(b, entry, column.at,
                                 arith::IntegerOverflowFlags::nuw));
-      return {t == 0 ? at : kb.add(at, kb.index(t * layout.columns))};
+      int64_t shift = column.shift + t * layout.columns;
+      return {shift == 0 ? at : kb.add(at, kb.index(shift))};
     }
     Value start = kb.groupStart(entry);
     if (isInt)
-      return {kb.div(start, 4), columnAt, kb.index(0)};
+      return {kb.div(start, 4), column.at, kb.index(0)};
     Value k = kb.add(start, kb.index(t));
     // Past the reduction's end only where it is not a multiple of the group.
     if (layout.reduction % layout.group != 0)
       k = kb.min(k, layout.reduction - 1);
-    return kb.denseIndex(k, columnAt);
+    return kb.denseIndex(k, column.at);
   };
-  // acc + the entry's weights times its inputs in the column at `columnAt`.
-  auto multiplyAdd = [&](Value weights, Value entry, Value columnAt,
+  // acc + the entry's weights times its inputs in `column`.
+  auto multiplyAdd = [&](Value weights, Value entry, ColumnAt column,
                          Value acc) -> Value {
     if (isInt) {
       Value inputs = kb.loadVector(VectorType::get({4}, b.getI8Type()),
-                                   denseView, locateInput(entry, columnAt, 0));
+                                   denseView, locateInput(entry, column, 0));
       return kb.dot4(weights, inputs, acc);
     }
     auto loadInput = [&](int64_t t) -> Value {
       Value value =
-          memref::LoadOp::create(b, denseView, locateInput(entry, columnAt, t));
+          memref::LoadOp::create(b, denseView, locateInput(entry, column, t));
       // f32 inputs of an f16 part are rounded; f16 ones (an f16 program's)
       // are read as they are.
       if (!isHalf || value.getType().isF16())
@@ -248,10 +253,21 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
   auto emitSums = [&](Value w, ArrayRef<Value> work, Value split = Value(),
                       int64_t splits = 1,
                       bool clampFirst = false) -> SmallVector<Value> {
-    SmallVector<Value> columnsAt;
-    for (auto [j, unit] : llvm::enumerate(work))
-      columnsAt.push_back(locateColumn(kb.getColumnWork(
+    // With offsets, where the block's columns all exist and no live-column
+    // list maps them, the thread's columns lie kThreads apart from its
+    // first: their addresses are the first's plus a constant.
+    bool fromFirst = byOffsets && !clampFirst && layout.liveColumns.empty() &&
+                     numWork % (columnsPerThread * kThreads) == 0;
+    SmallVector<ColumnAt> columns;
+    for (auto [j, unit] : llvm::enumerate(work)) {
+      if (j > 0 && fromFirst) {
+        columns.push_back(
+            {columns.front().at, int64_t(j) * kThreads * (isInt ? 4 : 1)});
+        continue;
+      }
+      columns.push_back(locateColumn(kb.getColumnWork(
           j == 0 && !clampFirst ? unit : kb.min(unit, numWork - 1))));
+    }
     Value lo = kb.loadIndex(offsets, w);
     Value hi = kb.loadIndex(offsets, kb.add(w, kb.index(1)));
     if (split)
@@ -262,8 +278,8 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
           Value entry = kb.loadI32(entryTable, e);
           Value weights = kb.loadEntryWeights(packed, e);
           SmallVector<Value> next;
-          for (auto [columnAt, sum] : llvm::zip(columnsAt, sums))
-            next.push_back(multiplyAdd(weights, entry, columnAt, sum));
+          for (auto [column, sum] : llvm::zip(columns, sums))
+            next.push_back(multiplyAdd(weights, entry, column, sum));
           return next;
         });
   };

@@ -111,12 +111,12 @@ func.func @long_rows(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]
 // blocks running at once read the same columns of it. Each thread computes
 // four columns, 128 apart: one work-list entry and packed value feed four
 // products, whose dense loads are independent. A block covers 512 columns
-// (64 blocks along y); the last three columns are clamped for the loads and
-// written only where they exist.
+// (64 blocks along y). The dense operand is read flat, at each entry's
+// offset (its start times the 32768 columns) plus the column; the columns
+// fill whole blocks, so a thread's other columns lie 128, 256 and 384
+// elements after its first (and are written where they exist).
 // CHECK-LABEL: gpu.func @part0(
 // CHECK-NOT: workgroup(
-// The dense operand is read flat, at each entry's offset (its start times
-// the 32768 columns) plus the column.
 // CHECK: %[[THREAD:.+]] = gpu.thread_id x
 // CHECK: %[[FLAT:.+]] = memref.collapse_shape %arg0 {{\[\[}}0, 1]] : memref<512x32768xf32> into memref<16777216xf32>
 // CHECK: %[[FIRST:.+]] = arith.muli %{{.+}}, %c512
@@ -124,8 +124,6 @@ func.func @long_rows(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]
 // CHECK: %[[OFFSET1:.+]] = arith.addi %[[THREAD]], %c128
 // CHECK: %[[WORK1:.+]] = arith.addi %[[FIRST]], %[[OFFSET1]]
 // CHECK: %[[COLUMN0:.+]] = arith.index_castui %[[WORK0]] : index to i32
-// CHECK: %[[CLAMPED1:.+]] = arith.minui %[[WORK1]], %c32767
-// CHECK: %[[COLUMN1:.+]] = arith.index_castui %[[CLAMPED1]] : index to i32
 // CHECK: %[[SUMS:.+]]:4 = scf.for {{.+}} iter_args(%[[S0:.+]] = %{{.+}}, %[[S1:.+]] = %{{.+}}, %[[S2:.+]] = %{{.+}}, %[[S3:.+]] = %{{.+}}) -> (f32, f32, f32, f32)
 // CHECK: %[[ENTRY:.+]] = memref.load %{{.+}} : memref<65536xi32>
 // CHECK: %[[WEIGHT:.+]] = memref.load %arg1
@@ -133,8 +131,9 @@ func.func @long_rows(%w: tensor<256x512xf32, #tesa.sparsity<map = dense<[[32, 0]
 // CHECK: %[[I0:.+]] = arith.index_castui %[[AT0]] : i32 to index
 // CHECK: %[[X0:.+]] = memref.load %[[FLAT]][%[[I0]]]
 // CHECK: math.fma %[[WEIGHT]], %[[X0]], %[[S0]]
-// CHECK: %[[AT1:.+]] = arith.addi %[[ENTRY]], %[[COLUMN1]] overflow<nuw> : i32
-// CHECK: %[[I1:.+]] = arith.index_castui %[[AT1]] : i32 to index
+// CHECK: %[[AT1:.+]] = arith.addi %[[ENTRY]], %[[COLUMN0]] overflow<nuw> : i32
+// CHECK: %[[BASE1:.+]] = arith.index_castui %[[AT1]] : i32 to index
+// CHECK: %[[I1:.+]] = arith.addi %[[BASE1]], %c128
 // CHECK: %[[X1:.+]] = memref.load %[[FLAT]][%[[I1]]]
 // CHECK: math.fma %[[WEIGHT]], %[[X1]], %[[S1]]
 // CHECK: math.fma %[[WEIGHT]]
