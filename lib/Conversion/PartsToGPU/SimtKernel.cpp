@@ -184,9 +184,7 @@ gpu::GPUFuncOp tesa::buildSimtCompute(KernelBuilder &kb,
   // (getSimtDenseOffsets) plus the column's, or by (k, column).
   bool byOffsets = readsDenseByOffsets(layout);
   assert((!byOffsets ||
-          cast<MemRefType>(dense.getType()).getNumElements() ==
-              (isInt ? llvm::alignTo(layout.reduction, 4) : layout.reduction) *
-                  layout.columns) &&
+          cast<MemRefType>(dense.getType()).getDimSize(1) == layout.columns) &&
          "the dense operand is [k][column] or [k / 4][column][4]");
   Value denseView = byOffsets ? flattenBuffer(b, b.getLoc(), dense) : dense;
   Value entryTable =
@@ -382,7 +380,7 @@ bool tesa::readsDenseByOffsets(const PartLayout &layout) {
       layout.rowMultiple > 1 || layout.columns == 0)
     return false;
   if (layout.compute == ComputeKind::I8)
-    return llvm::alignTo(layout.reduction, 4) * layout.columns <=
+    return layout.getPaddedReduction() * layout.columns <=
            std::numeric_limits<int32_t>::max();
   return (layout.sparseIsLhs || layout.transposedDense) &&
          layout.reduction % layout.group == 0 &&
