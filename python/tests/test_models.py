@@ -8,7 +8,6 @@ benchmark compares tesa and PyTorch with that reference, so this ties it to
 the MLIR the generator writes).
 """
 
-import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench_modules import load_bench
 from mlir_runner import run_lowered, runner_available
 from tesa import sparsity_encoding
 from tesa.models import bert_encoder
@@ -30,11 +30,7 @@ needs_tesa_opt = pytest.mark.skipif(not Path(TESA_OPT).exists(),
 
 
 def model_bench():
-    spec = importlib.util.spec_from_file_location(
-        "model_bench", ROOT / "bench" / "model_bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("model_bench")
 
 
 def small_masks(rng, layers):

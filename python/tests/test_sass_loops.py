@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bench_modules import load_bench
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def sass_loops():
-    spec = importlib.util.spec_from_file_location(
-        "sass_loops", ROOT / "bench" / "sass_loops.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("sass_loops")
 
 
 LISTING = """
