@@ -8,6 +8,9 @@
 # and the kernel benchmarks. Results go to $OUT (default gpu-run/out).
 #
 #   device_run.sh check   unit tests, suite, sanitizers, demo (about 5 min)
+#   device_run.sh races   racecheck and synccheck on the sanitized libraries
+#                         of the suite (the part of `check` that a short
+#                         device lease cuts off first)
 #   device_run.sh bench   the benchmarks (about 5 min)
 #   device_run.sh costs   the planner's cost table (bench/cost_table.py)
 #   device_run.sh convolutions  the convolution family and the narrow
@@ -141,6 +144,9 @@ case "${1:-check}" in
     # library of their own, with synccheck too).
     suite_under_tools wgmma-structured-wide sm90_wgmma_structured_wide \
       memcheck racecheck synccheck
+    ;;
+  races)
+    suite_under_tools sanitized "$SANITIZED" racecheck synccheck
     ;;
   bench)
     step bench 560 python bench/gpu_kernels.py run gpu-run/bench
@@ -287,7 +293,7 @@ case "${1:-check}" in
     cp gpu-run/costs/costs.json "$OUT/costs.json" 2>/dev/null || true
     ;;
   *)
-    echo "usage: $0 [check|bench|costs|blocks|two-four|wgmma|clusters|fine-tensor-cores|convolutions|convolutions-memcheck]" >&2
+    echo "usage: $0 [check|races|bench|costs|models|blocks|two-four|wgmma|clusters|fine-tensor-cores|convolutions|convolutions-memcheck]" >&2
     exit 1
     ;;
 esac
