@@ -8,9 +8,10 @@
 # and the kernel benchmarks. Results go to $OUT (default gpu-run/out).
 #
 #   device_run.sh check   unit tests, suite, sanitizers, demo (about 5 min)
-#   device_run.sh races   racecheck and synccheck on the sanitized libraries
-#                         of the suite (the part of `check` that a short
-#                         device lease cuts off first)
+#   device_run.sh races   racecheck and synccheck (or the tools that TOOLS
+#                         lists) on the sanitized libraries of the suite
+#                         (the part of `check` that a short device lease
+#                         cuts off first)
 #   device_run.sh bench   the benchmarks (about 5 min)
 #   device_run.sh costs   the planner's cost table (bench/cost_table.py)
 #   device_run.sh convolutions  the convolution family and the narrow
@@ -146,7 +147,8 @@ case "${1:-check}" in
       memcheck racecheck synccheck
     ;;
   races)
-    suite_under_tools sanitized "$SANITIZED" racecheck synccheck
+    # shellcheck disable=SC2086
+    suite_under_tools sanitized "$SANITIZED" ${TOOLS:-racecheck synccheck}
     ;;
   bench)
     step bench 560 python bench/gpu_kernels.py run gpu-run/bench
