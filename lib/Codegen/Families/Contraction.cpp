@@ -1132,7 +1132,7 @@ constexpr int64_t kTmaMinSteps = 4;
 /// 0.1098 / 0.0780 (47 / 63 / 74% as many reads), two 0.1710 / 0.1103 /
 /// 0.0779.
 constexpr int64_t kSlabsPerGroupTile = 4;
-constexpr double kSlabGroupMaxReads32 = 0.8, kSlabGroupMaxReads64 = 0.65;
+constexpr double kSlabGroupMaxReads32 = 0.8, kSlabGroupMaxReads64 = 0.5;
 /// Tiles of slab groups a cluster, and the fraction of the groups' reads
 /// of A's slices that the clusters' walks must stay under for a part to
 /// take clusters under BlockClusters::Auto (each step's slice is read once

@@ -96,12 +96,6 @@ static constexpr int64_t kMinSimtStagedRows = 8;
 /// with several rows (between the measured 10, where it does not, and 51,
 /// where it does).
 static constexpr int64_t kLongSimtRowEntries = 48;
-/// Entries a row from which a block with several rows may keep one when it
-/// takes more columns: each entry's loads then feed four columns (fine f32
-/// at 1024^3, 90% sparse, 102 entries a row, on an H100: four columns and
-/// one row a block 1.03x faster than two and two before the entries held
-/// the dense offset; at 95%, 51 entries, 1.09x slower).
-static constexpr int64_t kVeryLongSimtRowEntries = 96;
 /// Rows a block with several of them keeps when it takes more columns: with
 /// the result laid out `C[column][channel]`, kMinSimtStagedRows consecutive
 /// channels fill a 32-byte sector when the block writes its sums, which
@@ -113,8 +107,6 @@ static constexpr int64_t kVeryLongSimtRowEntries = 96;
 /// entries a row) 1.05x slower (docs/benchmarks.md).
 static int64_t getMinSimtStagedRows(const PartLayout &layout) {
   int64_t numRows = layout.rows.size();
-  if (layout.getNumEntries() >= kVeryLongSimtRowEntries * numRows)
-    return 1;
   return layout.getNumEntries() >= kLongSimtRowEntries * numRows
              ? 2
              : kMinSimtStagedRows;
