@@ -7,7 +7,8 @@
 # compute-sanitizer memcheck and racecheck, the example MLP beside PyTorch,
 # and the kernel benchmarks. Results go to $OUT (default gpu-run/out).
 #
-#   device_run.sh check   unit tests, suite, sanitizers, demo (about 5 min)
+#   device_run.sh check   unit tests, suite, demo, memcheck and racecheck
+#                         (about 4 min)
 #   device_run.sh races   racecheck and synccheck (or the tools that TOOLS
 #                         lists) on the sanitized libraries of the suite
 #                         (the part of `check` that a short device lease
@@ -135,12 +136,7 @@ case "${1:-check}" in
     cat "$LOGS/suite.log"
     step demo 60 python examples/run_mlp.py gpu-run/demo/mlp.so examples/mlp.mlir
     cat "$LOGS/demo.log"
-    step memcheck 120 compute-sanitizer --tool memcheck --error-exitcode 3 \
-      python test/Integration/GPU/suite.py run gpu-run/suite --sanitize \
-      --only "$SANITIZED"
-    step racecheck 120 compute-sanitizer --tool racecheck --error-exitcode 3 \
-      python test/Integration/GPU/suite.py run gpu-run/suite --sanitize \
-      --only "$SANITIZED"
+    suite_under_tools sanitized "$SANITIZED" memcheck racecheck
     # The structured parts' tiles of two warpgroups (large products: a
     # library of their own, with synccheck too).
     suite_under_tools wgmma-structured-wide sm90_wgmma_structured_wide \
