@@ -111,14 +111,8 @@ def block_bars(run):
     bar = Bar("int8 blocks, 4096^3: faster than dense cuBLAS int8 "
               "(column-major) from 50% (tesa / cuBLAS ms)")
     for size in (32, 64):
-        families = (f"block{size}_int8",)
-        for sparsity in run.sparsities(families, 4096):
-            row = run.find(families, 4096, sparsity)
-            base = row["anchors"].get("cuBLAS int8")
-            if isinstance(base, float):
-                bar.check(f"{size}x{size} {percent(sparsity)}",
-                          tesa_ms(row) < base,
-                          f"{tesa_ms(row):.4f} / {base:.4f}")
+        faster_than(bar, run, (f"block{size}_int8",), 4096, "cuBLAS int8",
+                    prefix=f"{size}x{size} ")
     bars.append(bar)
     return bars
 
