@@ -1,3 +1,8 @@
+#===- bench/bars.py - Issue 24's kernel bars from a recorded run ----------===#
+#
+# Part of the tesa project.
+#
+#===----------------------------------------------------------------------===#
 """Issue 24's kernel bars, judged from one recorded run of the benchmark.
 
     python bench/bars.py bench/results/<run>.json
@@ -36,9 +41,11 @@ class Run:
                 and (name is None or r["name"] == name)]
         return min(rows, key=tesa_ms) if rows else None
 
-    def sparsities(self, families, m):
+    def sparsities(self, families, m, least=0.0):
+        """The sparsities of `families` at size m, from `least` on."""
         return sorted({r["sparsity"] for r in self.rows
-                       if r["family"] in families and r["m"] == m})
+                       if r["family"] in families and r["m"] == m
+                       and r["sparsity"] >= least - 1e-6})
 
 
 def percent(sparsity):
@@ -94,7 +101,7 @@ def block_bars(run):
     bars = []
     for size in (32, 64):
         families = (f"block{size}_fp16", f"block{size}_fp16_program")
-        above = [s for s in run.sparsities(families, 4096) if s >= 0.5]
+        above = run.sparsities(families, 4096, least=0.5)
         bar = Bar(f"{size}x{size} fp16 blocks, 4096^3: faster than dense "
                   "cuBLAS fp16 from 50% (tesa / cuBLAS ms)")
         faster_than(bar, run, families, 4096, "cuBLAS fp16", sparsities=above)
@@ -121,10 +128,10 @@ def fine_bars(run):
     bar16 = Bar("fine-grained fp16, 1024^3 and 4096^3: faster than dense "
                 "cuBLAS fp16 from 70% (tesa / cuBLAS ms)")
     for m in (1024, 4096):
-        above = [s for s in run.sparsities(("fine_fp16_program",), m)
-                 if s >= 0.7 - 1e-6]
         faster_than(bar16, run, ("fine_fp16_program",), m, "cuBLAS fp16",
-                    sparsities=above, prefix=f"{m}^3 ")
+                    sparsities=run.sparsities(("fine_fp16_program",), m,
+                                              least=0.7),
+                    prefix=f"{m}^3 ")
     csr = Bar("fine-grained fp32: at least 2x faster than cuSPARSE CSR at "
               "50-99% (speed-up)")
     sgemm = Bar("fine-grained fp32: faster than cuBLAS SGEMM (fp32, no TF32) "
@@ -132,10 +139,9 @@ def fine_bars(run):
     for m in (1024, 4096):
         faster_than(csr, run, ("fine_fp32",), m, "cuSPARSE CSR fp32", 2.0,
                     prefix=f"{m}^3 ")
-        above = [s for s in run.sparsities(("fine_fp32",), m)
-                 if s >= 0.7 - 1e-6]
         faster_than(sgemm, run, ("fine_fp32",), m, "cuBLAS fp32",
-                    sparsities=above, prefix=f"{m}^3 ")
+                    sparsities=run.sparsities(("fine_fp32",), m, least=0.7),
+                    prefix=f"{m}^3 ")
     return [bar16, csr, sgemm]
 
 

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_modules import load_bench
-
-ROOT = Path(__file__).resolve().parents[2]
+from bench_modules import ROOT, load_bench
 
 
 def sass_loops():
